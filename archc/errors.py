@@ -1,0 +1,287 @@
+"""Source files, spans and diagnostics: the one error vocabulary of archc.
+
+Every mistake a user can make ends up as a :class:`Diagnostic`, a plain dataclass that tests can
+inspect field by field; :func:`render` turns it into the compiler-style text people read::
+
+    error[A101]: missing `)` after layer arguments
+      --> net.arch:3:22
+       |
+     3 |     x = x -> conv2d(64, 3
+       |                      ^ the call opened here is never closed
+
+This module imports nothing else from archc.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+# Diagnostics beyond this many are summarised as "... and N more".
+MAX_REPORTED = 20
+# A source line longer than this is shown as a window around the caret.
+MAX_SHOWN_LINE = 160
+TAB_WIDTH = 4
+
+
+class SourceFile:
+    """The text of one spec, with the path as the user typed it.
+
+    Offsets are character offsets into ``text``; lines and columns count from 1.
+
+    >>> src = SourceFile("a.arch", "ab\\ncd")
+    >>> src.line_col(4)
+    (2, 2)
+    """
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.text = text
+        self._line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+
+    def __repr__(self) -> str:
+        return f"SourceFile({self.path!r})"
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        index = bisect.bisect_right(self._line_starts, offset) - 1
+        return index + 1, offset - self._line_starts[index] + 1
+
+    def line_text(self, line: int) -> str:
+        start = self._line_starts[line - 1]
+        end = self.text.find("\n", start)
+        return self.text[start:] if end == -1 else self.text[start:end]
+
+    @property
+    def line_count(self) -> int:
+        return len(self._line_starts)
+
+    def span(self, start: int, end: int) -> Span:
+        """The span covering characters ``start`` up to (not including) ``end``."""
+        line, col = self.line_col(start)
+        end_line, end_col = self.line_col(max(end, start))
+        return Span(self, start, end, line, col, end_line, end_col)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A region of a source file; ``end_col`` is exclusive, like ``end``."""
+
+    source: SourceFile = field(repr=False, compare=False)
+    start: int
+    end: int
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    @property
+    def file(self) -> str:
+        return self.source.path
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+    def to(self, other: Span) -> Span:
+        """The span from the start of this one to the end of ``other``."""
+        return self.source.span(self.start, other.end)
+
+
+# The span of nodes that were not parsed from any file (built by hand, in tests).
+NO_SPAN = SourceFile("<none>", "").span(0, 0)
+
+
+@dataclass(frozen=True)
+class Label:
+    """A secondary span with a short message, drawn with `-` under the source."""
+
+    span: Span
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One message for the user. ``rule`` and ``with_`` carry the formula and its numbers."""
+
+    code: str
+    message: str
+    span: Span | None = None
+    label: str = ""
+    severity: Severity = "error"
+    secondary: tuple[Label, ...] = ()
+    rule: str | None = None
+    with_: str | None = None
+    notes: tuple[str, ...] = ()
+    help: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def to_json(self) -> dict[str, object]:
+        span = self.span
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "file": span.file if span else None,
+            "line": span.line if span else None,
+            "col": span.col if span else None,
+            "end_line": span.end_line if span else None,
+            "end_col": span.end_col if span else None,
+            "rule": self.rule,
+            "with": self.with_,
+            "notes": list(self.notes),
+            "help": self.help,
+        }
+
+
+class ArchError(Exception):
+    """Raised by any stage that found errors in a spec; carries all of them."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = sort_diagnostics(diagnostics)
+        first = self.diagnostics[0] if self.diagnostics else None
+        super().__init__(f"{first.code}: {first.message}" if first else "spec has errors")
+
+
+class UsageError(Exception):
+    """A mistake on the command line or with a file (missing, unreadable): exit code 2."""
+
+
+def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Sorted by position, without duplicates (the same code at the same place)."""
+    seen: set[tuple[object, ...]] = set()
+    unique = []
+    for diag in diagnostics:
+        key = (diag.code, diag.message, _position(diag))
+        if key not in seen:
+            seen.add(key)
+            unique.append(diag)
+    return sorted(unique, key=_position)
+
+
+def _position(diag: Diagnostic) -> tuple[str, int, int]:
+    span = diag.span
+    return (span.file, span.start, span.end) if span else ("", -1, -1)
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+_COLOURS = {
+    "error": "\x1b[1;31m",
+    "warning": "\x1b[1;33m",
+    "note": "\x1b[1;34m",
+    "bold": "\x1b[1m",
+}
+_RESET = "\x1b[0m"
+
+
+def render(diag: Diagnostic, color: bool = False) -> str:
+    """The diagnostic as compiler-style text (see the module docstring)."""
+
+    def paint(text: str, style: str) -> str:
+        return f"{_COLOURS[style]}{text}{_RESET}" if color else text
+
+    title = paint(f"{diag.severity}[{diag.code}]", diag.severity)
+    lines = [title + paint(f": {diag.message}", "bold")]
+    span = diag.span
+    shown_lines = [span.line, *(s.span.line for s in diag.secondary)] if span else [0]
+    gutter_width = len(str(max(shown_lines))) if span else 0
+    pad = " " * gutter_width
+    if span is not None:
+        lines.append(f"{pad}{paint('-->', 'note')} {span}")
+        lines.extend(_snippet(diag, gutter_width, paint))
+    for key, value in (("rule", diag.rule), ("with", diag.with_)):
+        if value:
+            lines.append(f"{pad} = {paint(key, 'bold')}: {value}")
+    for note in diag.notes:
+        lines.append(f"{pad} = {paint('note', 'bold')}: {note}")
+    if diag.help:
+        lines.append(f"{pad} = {paint('help', 'bold')}: {diag.help}")
+    return "\n".join(lines) + "\n"
+
+
+def _snippet(diag: Diagnostic, width: int, paint) -> list[str]:  # type: ignore[no-untyped-def]
+    assert diag.span is not None
+    marks: dict[int, list[tuple[Span, str, str]]] = {}
+    marks.setdefault(diag.span.line, []).append((diag.span, "^", diag.label))
+    for extra in diag.secondary:
+        if extra.span.file == diag.span.file:
+            marks.setdefault(extra.span.line, []).append((extra.span, "-", extra.message))
+    bar = paint("|", "note")
+    out = [f"{' ' * width} {bar}"]
+    previous = None
+    for line in sorted(marks):
+        if previous is not None and line > previous + 1:
+            out.append(paint("...", "note"))
+        previous = line
+        shown, shift = _visible_line(diag.span.source.line_text(line), marks[line])
+        out.append(f"{paint(str(line).rjust(width), 'note')} {bar} {shown}".rstrip())
+        for span, char, message in marks[line]:
+            start, stop = _columns(span, line, shift)
+            marker = " " * start + char * max(1, stop - start)
+            style = diag.severity if char == "^" else "note"
+            out.append(f"{' ' * width} {bar} {paint(marker, style)} {message}".rstrip())
+    out.append(f"{' ' * width} {bar}")
+    return out
+
+
+def _visible_line(text: str, marks: list[tuple[Span, str, str]]) -> tuple[str, list[int]]:
+    """Expand tabs and cut long lines; return the text and a map from column to display column."""
+    display: list[int] = []
+    pieces: list[str] = []
+    position = 0
+    for ch in text:
+        display.append(position)
+        piece = " " * TAB_WIDTH if ch == "\t" else ch
+        pieces.append(piece)
+        position += len(piece)
+    display.append(position)
+    shown = "".join(pieces)
+    if len(shown) <= MAX_SHOWN_LINE:
+        return shown, display
+    first_col = min(span.col for span, _, _ in marks) - 1
+    window_start = max(0, display[min(first_col, len(text))] - MAX_SHOWN_LINE // 3)
+    window_end = window_start + MAX_SHOWN_LINE
+    prefix = "..." if window_start else ""
+    suffix = "..." if window_end < len(shown) else ""
+    cut = prefix + shown[window_start:window_end] + suffix
+    offset = len(prefix) - window_start
+    return cut, [max(0, d + offset) for d in display]
+
+
+def _columns(span: Span, line: int, display: list[int]) -> tuple[int, int]:
+    length = len(display) - 1
+    start = min(span.col - 1, length) if span.line == line else 0
+    stop = min(span.end_col - 1, length) if span.end_line == line else length
+    start_col = display[start]
+    stop_col = display[stop] if stop > start else start_col + 1
+    return start_col, stop_col
+
+
+def render_all(diagnostics: Sequence[Diagnostic], color: bool = False) -> str:
+    """All diagnostics, capped at MAX_REPORTED, with a closing count of errors and warnings."""
+    shown = diagnostics[:MAX_REPORTED]
+    parts = [render(d, color) for d in shown]
+    hidden = len(diagnostics) - len(shown)
+    if hidden:
+        parts.append(f"... and {hidden} more\n")
+    errors = sum(d.is_error for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    summary = []
+    if errors:
+        summary.append(f"{errors} error{'s' if errors != 1 else ''}")
+    if warnings:
+        summary.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    if summary:
+        parts.append(f"{' and '.join(summary)} reported\n")
+    return "\n".join(parts)
+
+
+def to_json(diagnostics: Sequence[Diagnostic]) -> str:
+    return json.dumps([d.to_json() for d in diagnostics], indent=2)

@@ -1,0 +1,319 @@
+"""The abstract syntax tree of a spec: frozen dataclasses, one per construct, no behaviour.
+
+Every node carries the span it was parsed from. Spans take no part in equality, so two trees
+that differ only in layout compare equal (which is what `archc fmt` promises); nodes built by
+hand (in tests) may leave the span out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from archc.errors import NO_SPAN, Span
+
+# --- expressions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ident:
+    """A name as written, with its own span (for did-you-mean and go-to-definition)."""
+
+    name: str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Int:
+    value: int
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Float:
+    value: float
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Str:
+    value: str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Bool:
+    value: bool
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class NoneLit:
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class TupleExpr:
+    items: tuple[Expr, ...]
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ListExpr:
+    items: tuple[Expr, ...]
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+UnaryOp = Literal["-", "+", "not"]
+BinaryOp = Literal["+", "-", "*", "/", "//", "%", "**"]
+CompareOp = Literal["==", "!=", "<", "<=", ">", ">="]
+BoolOp = Literal["and", "or"]
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: UnaryOp
+    operand: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Binary:
+    """Arithmetic; on tensors a skip (`y + x`) or a gate (`x * g`); `layer * n` repeats."""
+
+    op: BinaryOp
+    left: Expr
+    right: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: CompareOp
+    left: Expr
+    right: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Logic:
+    op: BoolOp
+    left: Expr
+    right: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Cond:
+    """`if test then body else orelse`."""
+
+    test: Expr
+    body: Expr
+    orelse: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Chain:
+    """`head -> stage -> stage ...`, kept flat: long chains never make deep trees."""
+
+    head: Expr
+    stages: tuple[Expr, ...]
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Named:
+    """`value as name`: names the layer (or the sequence of layers) that ``value`` builds."""
+
+    value: Expr
+    name: Ident
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Arg:
+    """A call argument; ``name`` is None for a positional one."""
+
+    name: Ident | None
+    value: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Call:
+    func: Expr
+    args: tuple[Arg, ...]
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Attribute:
+    value: Expr
+    attr: Ident
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Index:
+    value: Expr
+    index: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+Expr = (
+    Name
+    | Int
+    | Float
+    | Str
+    | Bool
+    | NoneLit
+    | TupleExpr
+    | ListExpr
+    | Unary
+    | Binary
+    | Compare
+    | Logic
+    | Cond
+    | Chain
+    | Named
+    | Call
+    | Attribute
+    | Index
+)
+
+
+# --- statements ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TensorType:
+    """`dtype[d0, d1, ...]` in an input declaration; the batch dimension is implicit."""
+
+    dtype: Ident | None
+    dims: tuple[Expr, ...]
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Input:
+    name: Ident
+    type: TensorType | None
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Output:
+    name: Ident | None
+    value: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Assign:
+    """`a = expr`, or `a, b = expr` to unpack several results (split, chunk, lstm state)."""
+
+    targets: tuple[Ident, ...]
+    value: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Path:
+    """A dotted parameter or layer path such as `layers.0.attn.weight`."""
+
+    parts: tuple[str, ...]
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Tie:
+    """`tie target = source`: ``target`` becomes the very same parameter as ``source``."""
+
+    target: Path
+    source: Path
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A quoted glob over layer paths in an init rule, e.g. `"layer*.*.bn2.weight"`."""
+
+    glob: str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class InitRule:
+    """`init target: scheme(...)` or `init target: weight=..., bias=...`.
+
+    Exactly one of ``scheme`` and ``per_param`` is set.
+    """
+
+    target: Path | Pattern
+    scheme: Expr | None
+    per_param: tuple[Arg, ...]
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Assert:
+    test: Expr
+    message: Str | None
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+Stmt = Input | Output | Assign | Tie | InitRule | Assert
+
+
+# --- top level -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Param:
+    name: Ident
+    default: Expr | None
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A `block` (reusable, instantiated by calls) or a `network` (a model to build)."""
+
+    kind: Literal["block", "network"]
+    name: Ident
+    params: tuple[Param, ...]
+    body: tuple[Stmt, ...]
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Use:
+    path: Str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A `#` comment; kept beside the tree (not in it) for the formatter."""
+
+    text: str
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+Item = Use | InitRule | Definition | Assign
+
+
+@dataclass(frozen=True)
+class Module:
+    """One parsed file."""
+
+    items: tuple[Item, ...]
+    comments: tuple[Comment, ...] = field(default=(), compare=False)
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)

@@ -1,0 +1,48 @@
+"""Finds `arch.lark` and builds the LALR parser once per process."""
+
+from __future__ import annotations
+
+import functools
+from contextvars import ContextVar
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token
+
+from archc.syntax.layout import Layout
+
+GRAMMAR_NAME = "arch.lark"
+
+
+def grammar_text() -> str:
+    """The grammar: package data in an installed wheel, `grammars/` in a source checkout."""
+    packaged = resources.files("archc").joinpath(GRAMMAR_NAME)
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    checkout = Path(__file__).resolve().parents[2] / "grammars" / GRAMMAR_NAME
+    return checkout.read_text(encoding="utf-8")
+
+
+# The comments met by the lexer during the current parse (the formatter keeps them).
+comments: ContextVar[list[Token]] = ContextVar("comments")
+
+
+def _collect_comment(token: Token) -> Token:
+    comments.get().append(token)
+    return token
+
+
+@functools.cache
+def parser() -> Lark:
+    # NOTE: the basic lexer (not the contextual one) keeps keywords keywords everywhere, so
+    # `x = in` is a syntax error rather than a reference to a variable called `in`.
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="basic",
+        postlex=Layout(),
+        propagate_positions=True,
+        maybe_placeholders=True,
+        lexer_callbacks={"COMMENT": _collect_comment},
+        cache=True,
+    )
