@@ -1,0 +1,214 @@
+"""Tensor dimensions: exact integers, or symbols (`T`, `H`) that stay symbolic through shape rules.
+
+A :data:`Dim` is an ``int`` or a :class:`Sym`. Shape rules are written once with ordinary
+operators and work on both: ``(w + 2 * p - k) // s + 1`` gives an ``int`` for ``w=32`` and the
+expression ``floor((H - 1)/2) + 1`` for ``w=Sym("H")``. sympy does the algebra, and is imported
+only when a symbol first takes part in arithmetic, so specs without symbols never load it.
+
+>>> (Sym.named("H") + 2 - 3) // 2 + 1
+(H - 1)//2 + 1
+>>> (Sym.named("T") - Sym.named("T")) + 4
+4
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+# The batch dimension: the first entry of every shape, never part of a spec.
+BATCH_NAME = "N"
+
+
+def _sympy() -> Any:
+    import sympy
+
+    return sympy
+
+
+class Sym:
+    """A symbolic dimension: a positive-integer symbol or an expression over such symbols."""
+
+    __slots__ = ("_expr", "_name")
+
+    def __init__(self, expr: Any = None, name: str | None = None) -> None:
+        self._expr = expr
+        self._name = name
+
+    @classmethod
+    def named(cls, name: str) -> Sym:
+        return cls(name=name)
+
+    @property
+    def expr(self) -> Any:
+        if self._expr is None:
+            self._expr = _sympy().Symbol(self._name, integer=True, positive=True)
+        return self._expr
+
+    @property
+    def name(self) -> str | None:
+        """The symbol's name when this is a bare symbol, else None."""
+        return self._name
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def __str__(self) -> str:
+        return self._name if self._name is not None else _printer().doprint(self.expr)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    # arithmetic: results collapse back to int whenever the symbols cancel
+    def __add__(self, other: Dim) -> Dim:
+        return _wrap(self.expr + _expr(other))
+
+    def __radd__(self, other: Dim) -> Dim:
+        return _wrap(_expr(other) + self.expr)
+
+    def __sub__(self, other: Dim) -> Dim:
+        return _wrap(self.expr - _expr(other))
+
+    def __rsub__(self, other: Dim) -> Dim:
+        return _wrap(_expr(other) - self.expr)
+
+    def __mul__(self, other: Dim) -> Dim:
+        return _wrap(self.expr * _expr(other))
+
+    def __rmul__(self, other: Dim) -> Dim:
+        return _wrap(_expr(other) * self.expr)
+
+    def __floordiv__(self, other: Dim) -> Dim:
+        return _wrap(_sympy().floor(self.expr / _expr(other)))
+
+    def __rfloordiv__(self, other: Dim) -> Dim:
+        return _wrap(_sympy().floor(_expr(other) / self.expr))
+
+    def __truediv__(self, other: Dim) -> Dim:
+        return _wrap(self.expr / _expr(other))
+
+    def __mod__(self, other: Dim) -> Dim:
+        return _wrap(_sympy().Mod(self.expr, _expr(other)))
+
+    def __neg__(self) -> Dim:
+        return _wrap(-self.expr)
+
+
+Dim: TypeAlias = int | Sym
+Shape: TypeAlias = tuple[Dim, ...]
+BATCH = Sym.named(BATCH_NAME)
+
+
+_PRINTER: Any = None
+
+
+def _printer() -> Any:
+    """A sympy printer writing `floor(a/b)` the way shape rules are written: `a//b`."""
+    global _PRINTER
+    if _PRINTER is None:
+        sympy = _sympy()
+        from sympy.printing.str import StrPrinter
+
+        class DimPrinter(StrPrinter):  # type: ignore[misc]
+            def _print_floor(self, expr: Any) -> str:
+                numerator, denominator = sympy.fraction(sympy.together(expr.args[0]))
+                top = self._print(numerator)
+                top = top if numerator.is_Atom else f"({top})"
+                return f"{top}//{self._print(denominator)}"
+
+            def _print_Mul(self, expr: Any) -> str:
+                # `a*(b//c)` needs its parentheses: `//` binds like `*` in the printed form
+                factors = expr.as_ordered_factors()
+                if not any(isinstance(f, sympy.floor) for f in factors):
+                    return str(super()._print_Mul(expr))
+                shown = [
+                    f"({self._print(f)})"
+                    if isinstance(f, sympy.floor) or f.is_Add
+                    else self._print(f)
+                    for f in factors
+                ]
+                return "*".join(shown)
+
+        _PRINTER = DimPrinter()
+    return _PRINTER
+
+
+def _expr(value: Dim) -> Any:
+    return value.expr if isinstance(value, Sym) else value
+
+
+def _wrap(expr: Any) -> Dim:
+    if getattr(expr, "is_Integer", False) or isinstance(expr, int):
+        return int(expr)
+    if getattr(expr, "is_Symbol", False):
+        return Sym.named(str(expr))
+    return Sym(expr)
+
+
+def is_symbolic(value: Dim) -> bool:
+    return isinstance(value, Sym)
+
+
+def same(a: Dim, b: Dim) -> bool | None:
+    """True or False when it can be decided, None when it depends on the symbols' values."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    if isinstance(a, Sym) and isinstance(b, Sym) and a.name is not None and a.name == b.name:
+        return True
+    difference = _wrap(_expr(a) - _expr(b))
+    if isinstance(difference, int):
+        return difference == 0
+    return None
+
+
+def positive(value: Dim) -> bool | None:
+    """Whether the dimension is >= 1; None when that depends on the symbols."""
+    if isinstance(value, int):
+        return value >= 1
+    verdict = value.expr.is_positive
+    return None if verdict is None else bool(verdict)
+
+
+def product(values: tuple[Dim, ...] | list[Dim]) -> Dim:
+    result: Dim = 1
+    for value in values:
+        result = (
+            result * value
+            if isinstance(result, int) and isinstance(value, int)
+            else (_wrap(_expr(result) * _expr(value)))
+        )
+    return result
+
+
+def numel(shape: tuple[int, ...]) -> int:
+    return math.prod(shape)
+
+
+def show(value: Dim) -> str:
+    return str(value)
+
+
+def show_shape(shape: Shape) -> str:
+    """`(N, 64, 56, 56)`, the way torch prints sizes, with symbols by name."""
+    return "(" + ", ".join(show(d) for d in shape) + ")"
+
+
+def to_json(value: Dim) -> int | str:
+    return value if isinstance(value, int) else str(value)
+
+
+@dataclass(frozen=True)
+class TensorType:
+    """The static type of a tensor: its full shape (batch first) and element type."""
+
+    shape: Shape
+    dtype: str = "float32"
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    def __str__(self) -> str:
+        suffix = "" if self.dtype == "float32" else f" {self.dtype}"
+        return show_shape(self.shape) + suffix

@@ -1,0 +1,64 @@
+"""Op name -> definition. Importing :mod:`archc.ops` registers every family."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TypeVar
+
+from archc.ops.spec import Op
+
+_REGISTRY: dict[str, Op] = {}
+_CANONICAL: dict[str, Op] = {}
+
+OpClass = TypeVar("OpClass", bound=type[Op])
+
+
+def register(cls: OpClass) -> OpClass:
+    """Class decorator: make the op available under its name and aliases."""
+    op = cls()
+    for name in (cls.name, *cls.aliases):
+        if name in _REGISTRY:
+            raise ValueError(f"op `{name}` is defined twice")
+        _REGISTRY[name] = op
+    _CANONICAL[cls.name] = op
+    return cls
+
+
+def lookup(name: str) -> Op | None:
+    return _REGISTRY.get(name)
+
+
+def all_ops() -> list[Op]:
+    """Every op once (aliases excluded), sorted by family then name."""
+    return sorted(_CANONICAL.values(), key=lambda op: (op.family, op.name))
+
+
+def names() -> list[str]:
+    """Every name an op answers to, aliases included."""
+    return sorted(_REGISTRY)
+
+
+def edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def suggest(name: str, candidates: Iterable[str]) -> list[str]:
+    """Close matches, nearest first (Elm's thresholds: 1 edit below 3 characters, else 2).
+
+    >>> suggest("conv2", ["conv2d", "conv1d", "linear"])
+    ['conv2d', 'conv1d']
+    """
+    limit = 1 if len(name) < 3 else 2
+    lowered = name.lower()
+    scored = []
+    for candidate in set(candidates):
+        distance = edit_distance(lowered, candidate.lower())
+        if distance <= limit:
+            scored.append((distance, candidate))
+    return [candidate for _, candidate in sorted(scored)]

@@ -1,0 +1,163 @@
+"""The contract every layer kind fills in: one class per op holds all the facts about it.
+
+An op declares its hyperparameters (a pydantic model, so arguments are checked before any shape
+rule runs), the shape rule with its formula, its parameter tensors and buffers, its MACs, its
+diagram label and the PyTorch code that implements it. Everything else in archc (elaboration,
+counts, code generation, diagrams, docs) loops over ops and asks them; nothing outside
+`archc/ops/` mentions an op by name.
+
+A shape rule that fails raises :class:`ShapeError` with the rule and the numbers plugged in;
+a rule that holds but is suspicious (a filter that does not tile its input) returns a
+:class:`Finding` of severity "warning" in :attr:`Inferred.findings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from archc.dims import Dim, TensorType
+
+# --- hyperparameter types ------------------------------------------------------------------------
+
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+
+
+class Args(BaseModel):
+    """Base of every op's hyperparameter model: strict types, no unknown names, immutable."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class NoArgs(Args):
+    pass
+
+
+# --- findings ------------------------------------------------------------------------------------
+
+# Stable codes for shape and count problems (A3xx); ops pick the one that fits.
+NON_POSITIVE = "A301"  # an output size < 1
+UNEVEN = "A302"  # a filter that does not tile its input evenly (warning; error with --strict)
+CHANNELS = "A303"  # channel / feature count mismatch between connected tensors
+RANK = "A304"  # wrong number of dimensions (e.g. linear on a 4-d tensor without flatten)
+DIVISIBILITY = "A305"  # heads must divide width, groups must divide channels, ...
+CONCAT = "A306"  # concat inputs differ off the concatenation axis
+BROADCAST = "A307"  # add/mul operands cannot broadcast
+DTYPE = "A308"  # wrong element type (embedding needs integer indices)
+INVALID = "A309"  # an argument combination the op cannot honour
+SYMBOLIC = "A310"  # a size that must be fixed (it decides a parameter shape) is symbolic
+INPUTS = "A311"  # wrong number of tensor inputs
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A problem found by a shape rule. ``arg`` names the argument to point the caret at."""
+
+    code: str
+    message: str
+    rule: str | None = None
+    with_: str | None = None
+    help: str | None = None
+    arg: str | None = None
+    severity: Literal["error", "warning"] = "error"
+
+
+class ShapeError(Exception):
+    """Raised by :meth:`Op.infer` when the inputs do not fit the op."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+def fail(code: str, message: str, **details: Any) -> ShapeError:
+    """Build a ShapeError; ``raise fail(RANK, "...", rule=..., with_=..., help=..., arg=...)``."""
+    return ShapeError(Finding(code, message, **details))
+
+
+# --- results -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inferred:
+    """What an op instance is, given its arguments and input types.
+
+    ``params`` and ``buffers`` map tensor names (as torch names them in the module's state_dict,
+    e.g. "weight", "bias", "running_mean", "weight_ih_l0") to their shapes, in torch's order.
+    ``resolved`` holds values the op derived from its inputs (``in_channels``) that code
+    generation needs; ``macs`` counts multiply-accumulates for the whole batch-1 forward pass.
+    """
+
+    outputs: tuple[TensorType, ...]
+    params: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    buffers: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    macs: Dim = 0
+    resolved: dict[str, Any] = field(default_factory=dict)
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class Ctor:
+    """An ``nn.Module`` constructor call, ``nn.Conv2d(3, 64, kernel_size=7, bias=False)``, and how
+    ``forward`` calls the module.
+
+    ``path`` is relative to ``torch`` (``"nn.Conv2d"``); ``args`` and ``kwargs`` hold Python
+    literals. ``call`` is the forward expression: ``{m}`` stands for the module, ``{0}``, ``{1}``
+    for the inputs and ``{inputs}`` for all of them, comma-separated; e.g. an LSTM returning its
+    last step calls ``"{m}({0})[0][:, -1]"``.
+    """
+
+    path: str
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+    call: str = "{m}({inputs})"
+
+
+# --- the op contract -----------------------------------------------------------------------------
+
+
+class Op:
+    """Base class of every layer kind; subclasses are registered with ``@register``."""
+
+    name: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    # One of: linear, conv, pool, norm, activation, dropout, embedding, position, attention,
+    # recurrent, resample, shape, merge. Drives docs grouping, diagram colours and `--hide`.
+    family: ClassVar[str]
+    summary: ClassVar[str]
+    Args: ClassVar[type[Args]] = NoArgs
+    # The order in which positional hyperparameters bind, e.g. ("out_channels", "kernel_size").
+    positional: ClassVar[tuple[str, ...]] = ()
+    # Names of the tensor inputs, in order; a call's leading tensor arguments (and keyword
+    # arguments with these names) bind to them. ``variadic`` accepts any number >= min_inputs.
+    inputs: ClassVar[tuple[str, ...]] = ("x",)
+    min_inputs: ClassVar[int] = 1
+    variadic: ClassVar[bool] = False
+    # The shape rule in symbols, as the docs and diagnostics print it.
+    rule: ClassVar[str] = "output shape = input shape"
+
+    def infer(self, args: Any, inputs: Sequence[TensorType]) -> Inferred:
+        raise NotImplementedError
+
+    def label(self, args: Any, inferred: Inferred) -> str:
+        """A compact diagram label, e.g. ``conv 3×3, 64, /2``."""
+        return self.name
+
+    def torch_module(self, args: Any, inferred: Inferred) -> Ctor | None:
+        """The module implementing the op, or None for a stateless op (see torch_expr)."""
+        return None
+
+    def torch_expr(self, args: Any, inferred: Inferred) -> str | None:
+        """For a stateless op: its forward expression over ``{0}``, ``{1}``, ``{inputs}``.
+
+        E.g. ``"torch.cat([{inputs}], dim=1)"`` or ``"{0} + {1}"``. Only validated values
+        (numbers, literal choices) may be formatted into it; ``torch``, ``nn`` and ``F``
+        (``torch.nn.functional``) are in scope.
+        """
+        return None

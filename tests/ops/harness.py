@@ -1,0 +1,95 @@
+"""Differential checking of op definitions against real torch.
+
+`check_against_torch` takes an op, its arguments and concrete input types, asks the op for its
+static answer (output types, parameter and buffer shapes), builds the torch implementation the
+op itself declares, runs a forward pass, and asserts that torch agrees on every count and shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from archc import ops
+from archc.dims import BATCH, TensorType
+from archc.ops.spec import Inferred, Op
+
+BATCH_SIZE = 2
+
+
+def resolve(path: str) -> Any:
+    """`nn.Conv2d` -> torch.nn.Conv2d, looked up attribute by attribute (no eval of paths)."""
+    target: Any = torch
+    for part in path.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def infer(
+    name: str, arguments: dict[str, Any], inputs: Sequence[TensorType]
+) -> tuple[Op, Any, Inferred]:
+    op = ops.lookup(name)
+    assert op is not None, f"no op {name}"
+    args = op.Args.model_validate(arguments)
+    return op, args, op.infer(args, inputs)
+
+
+def make_input(tensor: TensorType, batch: int = BATCH_SIZE) -> torch.Tensor:
+    shape = [batch if d is BATCH else d for d in tensor.shape]
+    assert all(isinstance(d, int) for d in shape), f"symbolic input {tensor}"
+    if tensor.dtype == "int64":
+        return torch.randint(0, 4, shape)
+    return torch.randn(shape)
+
+
+def run_torch(
+    op: Op, args: Any, inferred: Inferred, inputs: Sequence[torch.Tensor]
+) -> tuple[Any, nn.Module | None]:
+    names = [f"i{k}" for k in range(len(inputs))]
+    scope: dict[str, Any] = {
+        "torch": torch,
+        "nn": nn,
+        "F": F,
+        **dict(zip(names, inputs, strict=True)),
+    }
+    ctor = op.torch_module(args, inferred)
+    module = None
+    if ctor is not None:
+        module = resolve(ctor.path)(*ctor.args, **dict(ctor.kwargs))
+        scope["m"] = module
+        template = ctor.call
+    else:
+        template = op.torch_expr(args, inferred)
+        assert template is not None, f"{op.name} declares neither a module nor an expression"
+    code = template.format(*names, m="m", inputs=", ".join(names))
+    with torch.no_grad():
+        if module is not None:
+            module.eval()
+        return eval(code, scope), module  # the template is the op's own, fixed text
+
+
+def check_against_torch(
+    name: str, arguments: dict[str, Any], inputs: Sequence[TensorType]
+) -> Inferred:
+    """Assert that torch's module/function agrees with the op's static shapes and counts."""
+    op, args, inferred = infer(name, arguments, inputs)
+    tensors = [make_input(t) for t in inputs]
+    result, module = run_torch(op, args, inferred, tensors)
+    results = result if isinstance(result, tuple) else (result,)
+    assert len(results) == len(inferred.outputs)
+    for actual, static in zip(results, inferred.outputs, strict=True):
+        expected = [BATCH_SIZE if d is BATCH else d for d in static.shape]
+        assert list(actual.shape) == expected, (
+            f"{name}{arguments}: torch {tuple(actual.shape)} vs static {static}"
+        )
+    torch_params = {k: tuple(v.shape) for k, v in module.named_parameters()} if module else {}
+    torch_buffers = {k: tuple(v.shape) for k, v in module.named_buffers()} if module else {}
+    assert torch_params == inferred.params, f"{name}: params {torch_params} vs {inferred.params}"
+    assert torch_buffers == inferred.buffers, (
+        f"{name}: buffers {torch_buffers} vs {inferred.buffers}"
+    )
+    return inferred

@@ -1,0 +1,122 @@
+"""conv1d/2d/3d and linear against torch: shapes, parameter counts, diagnostics."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from archc.dims import BATCH, Sym, TensorType
+from archc.ops.spec import ShapeError
+from tests.ops.harness import check_against_torch, infer
+
+
+@st.composite
+def conv_cases(draw: st.DrawFn) -> tuple[str, dict, TensorType]:
+    spatial = draw(st.integers(1, 3))
+    groups = draw(st.sampled_from([1, 2, 4]))
+    in_channels = groups * draw(st.integers(1, 3))
+    out_channels = groups * draw(st.integers(1, 3))
+    kernel = draw(st.integers(1, 4))
+    dilation = draw(st.integers(1, 2))
+    stride = draw(st.integers(1, 3))
+    padding = draw(st.integers(0, 2))
+    span = dilation * (kernel - 1) + 1
+    sizes = tuple(draw(st.integers(max(1, span - 2 * padding), 12)) for _ in range(spatial))
+    args = {
+        "out_channels": out_channels,
+        "kernel_size": kernel,
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+        "groups": groups,
+        "bias": draw(st.booleans()),
+        "padding_mode": draw(st.sampled_from(["zeros", "reflect", "replicate", "circular"]))
+        if padding and padding < min(sizes)
+        else "zeros",
+    }
+    return f"conv{spatial}d", args, TensorType((BATCH, in_channels, *sizes))
+
+
+@given(conv_cases())
+def test_conv_matches_torch(case: tuple[str, dict, TensorType]) -> None:
+    name, args, x = case
+    check_against_torch(name, args, [x])
+
+
+@pytest.mark.parametrize("kernel", [1, 3, 4, 5])
+def test_conv_same_padding_keeps_size(kernel: int) -> None:
+    inferred = check_against_torch(
+        "conv2d",
+        {"out_channels": 4, "kernel_size": kernel, "padding": "same"},
+        [TensorType((BATCH, 3, 9, 10))],
+    )
+    assert inferred.outputs[0].shape[2:] == (9, 10)
+
+
+def test_conv_tuple_kernel_and_stride() -> None:
+    args = {"out_channels": 8, "kernel_size": (3, 5), "stride": (1, 2), "padding": (1, 2)}
+    inferred = check_against_torch("conv2d", args, [TensorType((BATCH, 3, 16, 16))])
+    assert inferred.outputs[0].shape == (BATCH, 8, 16, 8)
+
+
+def test_uneven_tiling_is_a_warning_with_numbers() -> None:
+    _, _, inferred = infer(
+        "conv2d",
+        {"out_channels": 64, "kernel_size": 11, "stride": 4, "padding": 2},
+        [TensorType((BATCH, 3, 224, 224))],
+    )
+    assert inferred.outputs[0].shape == (BATCH, 64, 55, 55)
+    (warning, _) = inferred.findings
+    assert warning.code == "A302" and warning.severity == "warning"
+    assert warning.with_ == "H=224, F=11, P=2, S=4  ->  (224 - 11 + 2*2)/4 + 1 = 55.25"
+
+
+def test_kernel_larger_than_input_is_an_error() -> None:
+    with pytest.raises(ShapeError) as caught:
+        infer(
+            "conv2d",
+            {"out_channels": 8, "kernel_size": 11, "stride": 4},
+            [TensorType((BATCH, 3, 7, 7))],
+        )
+    finding = caught.value.finding
+    assert finding.code == "A301"
+    assert finding.with_ == "H=7, F=11, P=0, S=4  ->  (7 - 11 + 2*0)/4 + 1 = 0"
+
+
+def test_groups_must_divide_channels() -> None:
+    with pytest.raises(ShapeError) as caught:
+        infer(
+            "conv2d",
+            {"out_channels": 8, "kernel_size": 3, "groups": 4},
+            [TensorType((BATCH, 6, 8, 8))],
+        )
+    assert caught.value.finding.code == "A305" and caught.value.finding.arg == "groups"
+
+
+def test_symbolic_spatial_dims_stay_symbolic() -> None:
+    H, W = Sym.named("H"), Sym.named("W")
+    _, _, inferred = infer(
+        "conv2d",
+        {"out_channels": 8, "kernel_size": 3, "stride": 2},
+        [TensorType((BATCH, 3, H, W))],
+    )
+    assert str(inferred.outputs[0]) == "(N, 8, (H - 3)//2 + 1, (W - 3)//2 + 1)"
+    assert inferred.params["weight"] == (8, 3, 3, 3)
+
+
+@given(st.integers(1, 64), st.integers(1, 64), st.booleans(), st.integers(0, 2))
+def test_linear_matches_torch(features: int, out: int, bias: bool, extra_axes: int) -> None:
+    shape = (BATCH, *([3] * extra_axes), features)[: 2 + min(extra_axes, 1)]
+    shape = (*shape[:-1], features)
+    check_against_torch("linear", {"out_features": out, "bias": bias}, [TensorType(shape)])
+
+
+def test_linear_after_conv_without_flatten_names_the_flatten_size() -> None:
+    with pytest.raises(ShapeError) as caught:
+        infer("linear", {"out_features": 10}, [TensorType((BATCH, 64, 7, 7))])
+    assert caught.value.finding.code == "A304"
+    assert (
+        caught.value.finding.help
+        == "insert `flatten` before it: the flattened size is 64*7*7 = 3136"
+    )
