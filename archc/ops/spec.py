@@ -34,6 +34,19 @@ class Args(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
+    def changed(self, *names: str) -> tuple[tuple[str, Any], ...]:
+        """``(name, value)`` for each named argument set to other than its default, in order.
+
+        Ops whose defaults mirror torch's pass this as a constructor's keyword arguments, so
+        generated code spells out only what differs from torch, as a person would write it.
+        """
+        fields = type(self).model_fields
+        return tuple(
+            (name, getattr(self, name))
+            for name in names
+            if getattr(self, name) != fields[name].default
+        )
+
 
 class NoArgs(Args):
     pass
@@ -134,6 +147,10 @@ class Op:
     Args: ClassVar[type[Args]] = NoArgs
     # The order in which positional hyperparameters bind, e.g. ("out_channels", "kernel_size").
     positional: ClassVar[tuple[str, ...]] = ()
+    # When True, positional hyperparameters beyond those named above join the last named one in
+    # a tuple, the way torch takes sizes: `reshape(16, -1)` binds shape=(16, -1), exactly as
+    # `reshape((16, -1))` does.
+    varargs: ClassVar[bool] = False
     # Names of the tensor inputs, in order; a call's leading tensor arguments (and keyword
     # arguments with these names) bind to them. ``variadic`` accepts any number >= min_inputs.
     inputs: ClassVar[tuple[str, ...]] = ("x",)

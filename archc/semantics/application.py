@@ -1,0 +1,377 @@
+"""Applying layers to tensors: binding arguments, inferring shapes, adding IR nodes.
+
+An op application checks its arguments against the op's schema, runs the op's shape rule and
+adds one node. A block application binds the block's parameters and elaborates its body in a
+new scope. Sequences, repeats and combinators apply their parts in order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from archc.errors import Span
+from archc.ops import lookup
+from archc.ops.spec import Finding, Op, ShapeError
+from archc.semantics.context import Body, Place, base_name
+from archc.semantics.expressions import ElabError, Expressions
+from archc.semantics.ir import Module, Node, Ref
+from archc.semantics.program import did_you_mean
+from archc.semantics.values import (
+    UNKNOWN,
+    BlockLayer,
+    BoundArg,
+    CombinatorLayer,
+    Layer,
+    OpLayer,
+    RepeatLayer,
+    SequenceLayer,
+    Tensor,
+    describe,
+)
+
+# Graphs larger than this after elaboration are refused rather than built.
+MAX_NODES = 250_000
+
+
+class TooLarge(Exception):
+    """The network grew past MAX_NODES; elaboration of it stops."""
+
+
+class Application(Expressions):
+    """Layer application; mixed into the Elaborator."""
+
+    def instantiate(self, layer: BlockLayer, inputs: list[Tensor], place: Place, path: str) -> Any:
+        raise NotImplementedError
+
+    def add_node(self, node: Node) -> Node:
+        raise NotImplementedError
+
+    def new_id(self) -> int:
+        raise NotImplementedError
+
+    def note_finding(self, finding: Finding, span: Span, place: Place) -> None:
+        raise NotImplementedError
+
+    def report_error(self, error: ElabError, place: Place) -> None:
+        raise NotImplementedError
+
+    def module(self, module: Module) -> None:
+        raise NotImplementedError
+
+    def apply(
+        self, layer: Layer, inputs: list[Tensor], body: Body, place: Place, span: Span
+    ) -> Any:
+        if isinstance(layer, OpLayer):
+            return self._apply_op(layer, inputs, place)
+        if isinstance(layer, BlockLayer):
+            inputs = inputs + _leading(layer.args)
+            path, fresh = place.name_child(_name(layer), base_name(layer.block.name))
+            self._check_fresh(layer, fresh, place)
+            return self.instantiate(layer, inputs, place, path)
+        if isinstance(layer, SequenceLayer):
+            return self._apply_all(layer, list(layer.layers), inputs, body, place)
+        if isinstance(layer, RepeatLayer):
+            assert layer.layer is not None
+            return self._apply_all(layer, [layer.layer] * layer.count, inputs, body, place)
+        if isinstance(layer, CombinatorLayer):
+            return self._apply_combinator(layer, inputs, body, place)
+        raise self.error("A229", f"cannot apply {describe(layer)}", span)
+
+    def _apply_all(
+        self, layer: Layer, parts: list[Layer], inputs: list[Tensor], body: Body, place: Place
+    ) -> Any:
+        inner = place
+        if layer.name is not None:
+            path, fresh = place.name_child(layer.name.name, "seq")
+            self._check_fresh(layer, fresh, place)
+            inner = place.child_sequence(path)
+            repeat = layer.count if isinstance(layer, RepeatLayer) else None
+            self.module(
+                Module(path, "sequence", layer.name.name, {}, layer.span, place.call_sites, repeat)
+            )
+        value: Any = inputs
+        for part in parts:
+            if value is UNKNOWN:
+                return UNKNOWN
+            tensors = value if isinstance(value, list) else _as_list(value)
+            value = self.apply(part, tensors, body, inner, part.span)
+        return value
+
+    def _apply_combinator(
+        self, layer: CombinatorLayer, inputs: list[Tensor], body: Body, place: Place
+    ) -> Any:
+        assert layer.body is not None
+        if len(inputs) != 1:
+            raise self.error(
+                "A311", f"`{layer.kind}` takes one tensor, got {len(inputs)}", layer.span
+            )
+        (x,) = inputs
+        inner = place
+        if layer.name is not None:
+            path, fresh = place.name_child(layer.name.name, layer.kind)
+            self._check_fresh(layer, fresh, place)
+            inner = place.child_sequence(path)
+            self.module(
+                Module(path, "sequence", layer.name.name, {}, layer.span, place.call_sites)
+            )
+        merge = lookup("add" if layer.kind == "residual" else "concat")
+        assert merge is not None
+        if layer.kind == "residual":
+            y = self.apply(layer.body, [x], body, inner, layer.body.span)
+            if y is UNKNOWN:
+                return UNKNOWN
+            return self._apply_op(OpLayer(layer.span, None, merge), [x, *_as_list(y)], place)
+        # dense: each part sees the concatenation of the input and every earlier output
+        parts = _parts(layer.body)
+        features = [x]
+        for part in parts:
+            joined = (
+                features[0]
+                if len(features) == 1
+                else self._apply_op(OpLayer(layer.span, None, merge), features, inner)
+            )
+            if joined is UNKNOWN:
+                return UNKNOWN
+            y = self.apply(part, [joined], body, inner, part.span)
+            if y is UNKNOWN:
+                return UNKNOWN
+            features.append(y)
+        return self._apply_op(OpLayer(layer.span, None, merge), features, place)
+
+    # --- ops -------------------------------------------------------------------------------------
+
+    def _apply_op(self, layer: OpLayer, inputs: list[Tensor], place: Place) -> Any:
+        op = layer.op
+        tensors, hyper = self._split_inputs(op, inputs, layer)
+        if any(t.type is None for t in tensors):
+            return UNKNOWN
+        args = self._validate(op, hyper, layer)
+        path, fresh = place.name_child(_name(layer), base_name(op.name))
+        self._check_fresh(layer, fresh, place)
+        types = [t.type for t in tensors]
+        try:
+            inferred = op.infer(args, types)  # type: ignore[arg-type]
+        except ShapeError as exc:
+            self.note_finding(
+                exc.finding, _arg_span(layer, exc.finding.arg), place, inputs=tensors
+            )
+            return UNKNOWN
+        for finding in _distinct(inferred.findings):
+            self.note_finding(finding, _arg_span(layer, finding.arg), place, inputs=tensors)
+        node = self.add_node(
+            Node(
+                id=self.new_id(),
+                kind="op",
+                op=op.name,
+                args=args,
+                inputs=tuple(t.ref for t in tensors),
+                outputs=inferred.outputs,
+                path=path,
+                scope=place.path,
+                span=layer.span,
+                call_sites=place.call_sites,
+                params=inferred.params,
+                buffers=inferred.buffers,
+                macs=inferred.macs,
+                resolved=inferred.resolved,
+                named=layer.name is not None,
+            )
+        )
+        outs = tuple(Tensor(Ref(node.id, i), t, layer.span) for i, t in enumerate(node.outputs))
+        return outs[0] if len(outs) == 1 else outs
+
+    def _split_inputs(
+        self, op: Op, inputs: list[Tensor], layer: OpLayer
+    ) -> tuple[list[Tensor], dict[str, BoundArg]]:
+        """Separate tensor inputs from hyperparameters, binding positionals in schema order."""
+        tensors = list(inputs) + _leading(layer.args)
+        positional = [a for a in layer.args if a.name is None][len(_leading_args(layer.args)) :]
+        hyper: dict[str, BoundArg] = {}
+        slots = list(op.positional)
+        if op.varargs and slots and len(positional) > len(slots):
+            # `reshape(16, -1)`: the surplus joins the last slot as one tuple
+            tail = positional[len(slots) - 1 :]
+            packed = BoundArg(None, tuple(a.value for a in tail), tail[0].span.to(tail[-1].span))
+            positional = [*positional[: len(slots) - 1], packed]
+        if len(positional) > len(slots):
+            extra = positional[len(slots)]
+            raise self.error(
+                "A207",
+                f"`{op.name}` takes at most {len(slots)} positional arguments",
+                extra.span,
+                label="one too many",
+                help=f"the positional arguments are {', '.join(slots) or 'none'}",
+            )
+        for slot, arg in zip(slots, positional, strict=False):
+            hyper[slot] = arg
+        extra_inputs: dict[int, Tensor] = {}
+        for arg in layer.args:
+            if arg.name is None:
+                continue
+            if arg.name in op.inputs and isinstance(arg.value, Tensor):
+                extra_inputs[op.inputs.index(arg.name)] = arg.value
+                continue
+            if arg.name in hyper:
+                raise self.error("A209", f"`{arg.name}` is given twice", arg.name_span or arg.span)
+            hyper[arg.name] = arg
+        for index in sorted(extra_inputs):
+            if index != len(tensors):
+                raise self.error(
+                    "A311",
+                    f"`{op.name}` input `{op.inputs[index]}` is given "
+                    f"but an earlier input is missing",
+                    layer.span,
+                )
+            tensors.append(extra_inputs[index])
+        self._check_input_count(op, tensors, layer)
+        return tensors, hyper
+
+    def _check_input_count(self, op: Op, tensors: list[Tensor], layer: OpLayer) -> None:
+        most = None if op.variadic else len(op.inputs)
+        if len(tensors) < op.min_inputs or (most is not None and len(tensors) > most):
+            expected = (
+                f"at least {op.min_inputs}"
+                if most is None
+                else (str(most) if most == op.min_inputs else f"{op.min_inputs} to {most}")
+            )
+            raise self.error(
+                "A311",
+                f"`{op.name}` takes {expected} tensor input(s), got {len(tensors)}",
+                layer.span,
+                help=f"its inputs are {', '.join(op.inputs)}",
+            )
+
+    def _validate(self, op: Op, hyper: dict[str, BoundArg], layer: OpLayer) -> Any:
+        fields = op.Args.model_fields
+        for name, arg in hyper.items():
+            if name not in fields:
+                known = [*fields, *op.inputs[1:]]
+                raise self.error(
+                    "A208",
+                    f"`{op.name}` has no argument `{name}`",
+                    arg.name_span or arg.span,
+                    label="unknown argument",
+                    help=did_you_mean(name, known) or f"its arguments are {', '.join(fields)}",
+                )
+            if isinstance(arg.value, Tensor | Layer):
+                raise self.error(
+                    "A210",
+                    f"`{name}` of `{op.name}` must be a value, got {describe(arg.value)}",
+                    arg.span,
+                )
+        values = {name: arg.value for name, arg in hyper.items()}
+        try:
+            return op.Args.model_validate(values)
+        except ValidationError as exc:
+            raise self._schema_error(op, exc, hyper, layer) from None
+
+    def _schema_error(
+        self, op: Op, exc: ValidationError, hyper: dict[str, BoundArg], layer: OpLayer
+    ) -> ElabError:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        if first["type"] == "missing":
+            return self.error(
+                "A211",
+                f"`{op.name}` needs its `{field}` argument",
+                layer.span,
+                label=f"`{field}` missing",
+                help=f"e.g. {op.name}({_signature(op)})",
+            )
+        arg = hyper.get(field)
+        shown = describe(arg.value) if arg else "this value"
+        expected = _expected(first)
+        return self.error(
+            "A210",
+            f"invalid `{field}` for `{op.name}`: {expected}, got {shown}",
+            arg.span if arg else layer.span,
+            label="invalid value",
+        )
+
+    def _check_fresh(self, layer: Layer, fresh: bool, place: Place) -> None:
+        if not fresh and layer.name is not None:
+            raise self.error(
+                "A212",
+                f"the name `{layer.name.name}` is already used in this scope",
+                layer.name.span,
+                label="used again",
+                help="module names must be unique within a block or network",
+            )
+
+
+def _distinct(findings: tuple[Finding, ...]) -> list[Finding]:
+    """One finding per problem: the same rule failing with the same numbers on H and on W is
+    reported once."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for finding in findings:
+        numbers = (finding.with_ or finding.message).split("=", 1)[-1]
+        if (finding.code, numbers) not in seen:
+            seen.add((finding.code, numbers))
+            kept.append(finding)
+    return kept
+
+
+def _name(layer: Layer) -> str | None:
+    return layer.name.name if layer.name is not None else None
+
+
+def _leading_args(args: tuple[BoundArg, ...]) -> list[BoundArg]:
+    leading = []
+    for arg in args:
+        if arg.name is not None or not (
+            isinstance(arg.value, Tensor)
+            or (
+                isinstance(arg.value, tuple)
+                and arg.value
+                and all(isinstance(v, Tensor) for v in arg.value)
+            )
+        ):
+            break
+        leading.append(arg)
+    return leading
+
+
+def _leading(args: tuple[BoundArg, ...]) -> list[Tensor]:
+    tensors: list[Tensor] = []
+    for arg in _leading_args(args):
+        tensors += _as_list(arg.value)
+    return tensors
+
+
+def _as_list(value: Any) -> list[Tensor]:
+    return list(value) if isinstance(value, tuple) else [value]
+
+
+def _parts(layer: Layer) -> list[Layer]:
+    if isinstance(layer, SequenceLayer):
+        return list(layer.layers)
+    if isinstance(layer, RepeatLayer) and layer.layer is not None:
+        return [layer.layer] * layer.count
+    return [layer]
+
+
+def _arg_span(layer: OpLayer, name: str | None) -> Span:
+    if name is not None:
+        for arg in layer.args:
+            if arg.name == name:
+                return arg.span
+        positional = [a for a in layer.args if a.name is None][len(_leading_args(layer.args)) :]
+        if name in layer.op.positional:
+            index = layer.op.positional.index(name)
+            if index < len(positional):
+                return positional[index].span
+    return layer.span
+
+
+def _signature(op: Op) -> str:
+    required = [n for n, f in op.Args.model_fields.items() if f.is_required()]
+    return ", ".join(required)
+
+
+def _expected(error: Any) -> str:
+    message = str(error.get("msg", "invalid value"))
+    message = message[0].lower() + message[1:] if message else message
+    return message.replace("input should be", "expected")

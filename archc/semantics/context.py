@@ -1,0 +1,111 @@
+"""Where elaboration is: the variables of the body being elaborated and the module path.
+
+A :class:`Body` holds one block instance's (or network's) variables. A :class:`Place` says
+where new layers go: the module path they are named under and how unnamed ones are named.
+Nested sequences share their body's variables but have places of their own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from archc.errors import Span
+from archc.semantics.ir import join_path
+from archc.semantics.program import FileScope
+from archc.syntax import ast
+
+
+@dataclass(eq=False)
+class Body:
+    """The variables of one block instance or network, and which of them were used."""
+
+    file: FileScope
+    vars: dict[str, Any] = field(default_factory=dict)
+    spans: dict[str, Span] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)
+    params: set[str] = field(default_factory=set)
+
+    def bind(self, name: str, value: Any, span: Span) -> None:
+        self.vars[name] = value
+        self.spans.setdefault(name, span)
+
+
+class Names:
+    """Allocates module names in one scope: `as` names first, then `conv1`, `conv2`, ...
+
+    The names written with `as` anywhere in the body are reserved up front, so an automatic
+    name never takes a name the spec uses further down.
+    """
+
+    def __init__(self, reserved: set[str]) -> None:
+        self.reserved = set(reserved)
+        self.taken: set[str] = set()
+        self._counters: dict[str, int] = {}
+
+    def explicit(self, name: str) -> bool:
+        """Claim ``name``; False when the scope already used it."""
+        if name in self.taken:
+            return False
+        self.taken.add(name)
+        return True
+
+    def auto(self, base: str) -> str:
+        count = self._counters.get(base, 0)
+        while True:
+            count += 1
+            candidate = f"{base}{count}"
+            if candidate not in self.reserved and candidate not in self.taken:
+                break
+        self._counters[base] = count
+        self.taken.add(candidate)
+        return candidate
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where layers applied now are put in the module tree."""
+
+    path: str
+    names: Names
+    call_sites: tuple[Span, ...] = ()
+    blocks: tuple[str, ...] = ()  # the block definitions being instantiated, outermost first
+    indexed: bool = False  # inside a named sequence: children are named 0, 1, 2, ...
+    next_index: list[int] = field(default_factory=lambda: [0])
+
+    def child_sequence(self, path: str) -> Place:
+        return replace(self, path=path, indexed=True, next_index=[0])
+
+    def name_child(self, explicit: str | None, base: str) -> tuple[str, bool]:
+        """The module path for the next layer, and whether its name is new in this scope."""
+        if self.indexed:
+            index = self.next_index[0]
+            self.next_index[0] += 1
+            return join_path(self.path, explicit or str(index)), True
+        if explicit is not None:
+            return join_path(self.path, explicit), self.names.explicit(explicit)
+        return join_path(self.path, self.names.auto(base)), True
+
+
+def base_name(name: str) -> str:
+    """The stem automatic names are built from: conv2d -> conv, BasicBlock -> basic_block."""
+    stem = re.sub(r"\dd$", "", name)
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", stem).lower()
+
+
+def reserved_names(statements: tuple[ast.Stmt, ...]) -> set[str]:
+    """Every name written with `as` in these statements (not inside other definitions)."""
+    found: set[str] = set()
+    stack: list[Any] = list(statements)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Named):
+            found.add(node.name.name)
+        if hasattr(node, "__dataclass_fields__"):
+            for name in node.__dataclass_fields__:
+                if name != "span":
+                    stack.append(getattr(node, name))
+        elif isinstance(node, tuple):
+            stack.extend(node)
+    return found

@@ -1,0 +1,526 @@
+"""Elaboration: from a loaded spec to one graph IR per network, with every shape inferred.
+
+Statements are elaborated in order. A statement that fails reports one diagnostic and binds
+its names to UNKNOWN, so later statements that depend on it stay quiet while independent ones
+are still checked: one run reports every independent mistake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from archc.dims import BATCH, Sym, TensorType
+from archc.errors import Diagnostic, Span
+from archc.ops.spec import UNEVEN, Finding
+from archc.semantics.application import MAX_NODES, Application, TooLarge
+from archc.semantics.context import Body, Names, Place, reserved_names
+from archc.semantics.expressions import ElabError
+from archc.semantics.ir import Module, Network, Node, Ref, Tie, join_path
+from archc.semantics.program import Definition, FileScope, did_you_mean
+from archc.semantics.values import UNKNOWN, BlockLayer, BoundArg, Tensor, describe
+from archc.syntax import ast
+
+DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "bool")
+# Blocks nested (one instantiating another) deeper than this are refused.
+MAX_BLOCK_DEPTH = 64
+
+
+@dataclass
+class InitRecord:
+    """An `init` rule as written, with the module path it applies under."""
+
+    rule: ast.InitRule
+    scope: str
+    scheme: Any
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+class Elaborator(Application):
+    """Elaborates the networks of one file."""
+
+    def __init__(self, strict: bool = False) -> None:
+        self.strict = strict
+        self.diagnostics: list[Diagnostic] = []
+        self.network: Network | None = None
+        self._next_id = 0
+        self._constants: dict[tuple[int, str], Any] = {}
+        self._evaluating: set[tuple[int, str]] = set()
+
+    # --- reporting -------------------------------------------------------------------------------
+
+    def error(self, code: str, message: str, span: Span, **details: Any) -> ElabError:
+        return ElabError(Diagnostic(code, message, span, **details))
+
+    def report(self, diagnostic: Diagnostic, place: Place | None) -> None:
+        notes = list(diagnostic.notes)
+        for site, block in zip(
+            reversed(place.call_sites if place else ()),
+            reversed(place.blocks if place else ()),
+            strict=False,
+        ):
+            notes.append(f"inside block `{block}`, used at {site}")
+        if notes != list(diagnostic.notes):
+            diagnostic = Diagnostic(**{**diagnostic.__dict__, "notes": tuple(notes)})
+        self.diagnostics.append(diagnostic)
+
+    def report_error(self, error: ElabError, place: Place) -> None:
+        self.report(error.diagnostic, place)
+
+    def note_finding(self, finding: Finding, span: Span, place: Place, inputs: Any = ()) -> None:
+        severity = "error" if self.strict and finding.code == UNEVEN else finding.severity
+        notes = tuple(
+            f"the input {t.type} comes from {self._origin(t)}"
+            for t in inputs
+            if t.type is not None
+        )
+        self.report(
+            Diagnostic(
+                finding.code,
+                finding.message,
+                span,
+                severity=severity,
+                rule=finding.rule,
+                with_=finding.with_,
+                help=finding.help,
+                notes=notes,
+            ),
+            place,
+        )
+
+    def _origin(self, tensor: Tensor) -> str:
+        assert self.network is not None
+        node = self.network.node(tensor.ref.node)
+        what = f"input `{node.path}`" if node.kind == "input" else f"`{node.path}`"
+        return f"{what} at {node.span}"
+
+    # --- the IR ----------------------------------------------------------------------------------
+
+    def new_id(self) -> int:
+        self._next_id += 1
+        if self._next_id > MAX_NODES:
+            raise TooLarge
+        return self._next_id
+
+    def add_node(self, node: Node) -> Node:
+        assert self.network is not None
+        return self.network.add(node)
+
+    def module(self, module: Module) -> None:
+        assert self.network is not None
+        self.network.modules[module.path] = module
+
+    # --- constants -------------------------------------------------------------------------------
+
+    def constant(self, name: str, body: Body, span: Span) -> Any:
+        key = (id(body.file), name)
+        if key in self._constants:
+            return self._constants[key]
+        if key in self._evaluating:
+            raise self.error("A232", f"the constant `{name}` is defined in terms of itself", span)
+        self._evaluating.add(key)
+        try:
+            assign = body.file.constants[name]
+            value = self.evaluate(assign.value, Body(body.file), _NOWHERE)
+        finally:
+            self._evaluating.discard(key)
+        if isinstance(value, Tensor):
+            raise self.error("A232", "a top-level constant cannot be a tensor", assign.span)
+        if len(assign.targets) > 1:
+            value = self._unpack(assign, value)[name]
+        self._constants[key] = value
+        return value
+
+    # --- networks --------------------------------------------------------------------------------
+
+    def network_of(self, definition: Definition, overrides: dict[str, Any]) -> Network | None:
+        node = definition.node
+        self.network = network = Network(definition.name, {}, node.name.span)
+        self._next_id = 0
+        body = Body(definition.file)
+        place = Place("", Names(reserved_names(node.body)))
+        try:
+            self._bind_params(node, [], overrides, body, node.name.span, place)
+            network.args = {p: body.vars[p] for p in body.params}
+            network.modules[""] = Module("", "network", definition.name, network.args, node.span)
+            outputs = self._run(node, body, place, network_inputs=True)
+        except TooLarge:
+            self.report(
+                Diagnostic(
+                    "A222",
+                    f"network `{definition.name}` has more than {MAX_NODES:,} layers",
+                    node.name.span,
+                    help="this limit protects against runaway repeats",
+                ),
+                None,
+            )
+            return None
+        except ElabError as exc:
+            self.report(exc.diagnostic, place)
+            return None
+        for name, value in outputs:
+            if isinstance(value, Tensor):
+                network.outputs[name] = value.ref
+        self._check_ties(network)
+        return network
+
+    def _bind_params(
+        self,
+        node: ast.Definition,
+        positional: list[BoundArg],
+        keywords: dict[str, Any],
+        body: Body,
+        span: Span,
+        place: Place,
+    ) -> None:
+        params = {p.name.name: p for p in node.params}
+        for name, value in keywords.items():
+            if name not in params:
+                raise self.error(
+                    "A208",
+                    f"`{node.name.name}` has no parameter `{name}`",
+                    value.name_span or value.span if isinstance(value, BoundArg) else span,
+                    help=did_you_mean(name, list(params))
+                    or f"its parameters are {', '.join(params) or 'none'}",
+                )
+        if len(positional) > len(node.params):
+            raise self.error(
+                "A207",
+                f"`{node.name.name}` takes at most {len(node.params)} arguments",
+                positional[len(node.params)].span,
+            )
+        for index, param in enumerate(node.params):
+            name = param.name.name
+            if index < len(positional):
+                if name in keywords:
+                    raise self.error("A209", f"`{name}` is given twice", span)
+                value = positional[index].value
+            elif name in keywords:
+                given = keywords[name]
+                value = given.value if isinstance(given, BoundArg) else given
+            elif param.default is not None:
+                value = self.evaluate(param.default, body, place)
+            else:
+                raise self.error(
+                    "A211",
+                    f"`{node.name.name}` needs its `{name}` argument",
+                    span,
+                    label=f"`{name}` missing",
+                )
+            body.bind(name, value, param.span)
+            body.params.add(name)
+
+    # --- blocks ----------------------------------------------------------------------------------
+
+    def instantiate(self, layer: BlockLayer, inputs: list[Tensor], place: Place, path: str) -> Any:
+        definition: Definition = layer.block
+        if definition.name in place.blocks or len(place.blocks) >= MAX_BLOCK_DEPTH:
+            chain = " -> ".join([*place.blocks, definition.name])
+            raise self.error(
+                "A213",
+                f"block `{definition.name}` instantiates itself: {chain}",
+                layer.span,
+                help="blocks cannot be recursive; use repetition (`* n`) instead",
+            )
+        node = definition.node
+        body = Body(definition.file)
+        inner = Place(
+            path,
+            Names(reserved_names(node.body)),
+            (*place.call_sites, layer.span),
+            (*place.blocks, definition.name),
+        )
+        positional = [a for a in layer.args if a.name is None]
+        positional = [a for a in positional if not _is_tensors(a.value)]
+        keywords = {a.name: a for a in layer.args if a.name is not None}
+        self._bind_params(node, positional, keywords, body, layer.span, inner)
+        self.module(
+            Module(
+                path,
+                "block",
+                definition.name,
+                {p: body.vars[p] for p in body.params},
+                layer.span,
+                place.call_sites,
+            )
+        )
+        declared = [s for s in node.body if isinstance(s, ast.Input)]
+        if len(inputs) != len(declared):
+            raise self.error(
+                "A311",
+                f"block `{definition.name}` takes {len(declared)} tensor input(s), "
+                f"got {len(inputs)}",
+                layer.span,
+            )
+        body.vars.update({s.name.name: t for s, t in zip(declared, inputs, strict=True)})
+        outputs = self._run(node, body, inner, network_inputs=False)
+        values = [value for _, value in outputs]
+        if any(v is UNKNOWN for v in values):
+            return UNKNOWN
+        return values[0] if len(values) == 1 else tuple(values)
+
+    # --- statements ------------------------------------------------------------------------------
+
+    def _run(
+        self, node: ast.Definition, body: Body, place: Place, network_inputs: bool
+    ) -> list[tuple[str, Any]]:
+        outputs: list[tuple[str, Any]] = []
+        for stmt in node.body:
+            try:
+                self._statement(stmt, body, place, outputs, network_inputs)
+            except ElabError as exc:
+                self.report(exc.diagnostic, place)
+                for target in getattr(stmt, "targets", ()):
+                    body.bind(target.name, UNKNOWN, target.span)
+                if isinstance(stmt, ast.Output):
+                    outputs.append((_output_name(stmt, len(outputs)), UNKNOWN))
+        if not outputs:
+            self.report(
+                Diagnostic(
+                    "A218",
+                    f"{node.kind} `{node.name.name}` has no `out`",
+                    node.name.span,
+                    label="nothing comes out",
+                    help="end the body with `out <tensor>`",
+                ),
+                place,
+            )
+        self._warn_unused(body, place)
+        return outputs
+
+    def _statement(
+        self,
+        stmt: ast.Stmt,
+        body: Body,
+        place: Place,
+        outputs: list[tuple[str, Any]],
+        network_inputs: bool,
+    ) -> None:
+        if isinstance(stmt, ast.Input):
+            self._input(stmt, body, place, network_inputs)
+        elif isinstance(stmt, ast.Assign):
+            value = self.evaluate(stmt.value, body, place)
+            for name, item in self._unpack(stmt, value).items():
+                body.bind(name, item, stmt.span)
+        elif isinstance(stmt, ast.Output):
+            value = self.evaluate(stmt.value, body, place)
+            if (
+                value is not UNKNOWN
+                and not isinstance(value, Tensor)
+                and not (isinstance(value, tuple) and all(isinstance(v, Tensor) for v in value))
+            ):
+                raise self.error(
+                    "A233", f"`out` gives a tensor, not {describe(value)}", stmt.value.span
+                )
+            outputs.append((_output_name(stmt, len(outputs)), value))
+        elif isinstance(stmt, ast.Assert):
+            self._assert(stmt, body, place)
+        elif isinstance(stmt, ast.Tie):
+            assert self.network is not None
+            self.network.ties.append(
+                Tie(
+                    join_path(place.path, ".".join(stmt.target.parts)),
+                    join_path(place.path, ".".join(stmt.source.parts)),
+                    stmt.span,
+                )
+            )
+        elif isinstance(stmt, ast.InitRule):
+            assert self.network is not None
+            self.network.inits.append(InitRecord(stmt, place.path, None))
+
+    def _unpack(self, stmt: ast.Assign, value: Any) -> dict[str, Any]:
+        names = [t.name for t in stmt.targets]
+        if len(names) == 1:
+            return {names[0]: value}
+        if value is UNKNOWN:
+            return dict.fromkeys(names, UNKNOWN)
+        if not isinstance(value, tuple) or len(value) != len(names):
+            count = len(value) if isinstance(value, tuple) else 1
+            raise self.error(
+                "A216",
+                f"{len(names)} names but the value has {count} part(s)",
+                stmt.span,
+            )
+        return dict(zip(names, value, strict=True))
+
+    def _assert(self, stmt: ast.Assert, body: Body, place: Place) -> None:
+        value = self.evaluate(stmt.test, body, place)
+        if value is UNKNOWN:
+            return
+        if not isinstance(value, bool):
+            raise self.error(
+                "A206", f"`assert` needs true or false, got {describe(value)}", stmt.test.span
+            )
+        if not value:
+            message = stmt.message.value if stmt.message else "assertion failed"
+            raise self.error("A221", message, stmt.test.span, label="this is false")
+
+    def _input(self, stmt: ast.Input, body: Body, place: Place, network_inputs: bool) -> None:
+        name = stmt.name.name
+        if not network_inputs:
+            tensor = body.vars.get(name)
+            if stmt.type is not None and isinstance(tensor, Tensor) and tensor.type is not None:
+                self._match_declared(stmt, tensor.type, body, place)
+            return
+        if stmt.type is None:
+            raise self.error(
+                "A234",
+                f"network input `{name}` needs a shape",
+                stmt.name.span,
+                help=f"e.g. `in {name}: [3, 224, 224]` (the batch dimension is implicit)",
+            )
+        dtype = stmt.type.dtype.name if stmt.type.dtype else "float32"
+        if dtype not in DTYPES:
+            raise self.error(
+                "A215",
+                f"unknown element type `{dtype}`",
+                stmt.type.dtype.span,  # type: ignore[union-attr]
+                help=did_you_mean(dtype, list(DTYPES)) or ", ".join(DTYPES),
+            )
+        shape = tuple(self._dim(d, body, place) for d in stmt.type.dims)
+        assert self.network is not None
+        node = self.add_node(
+            Node(
+                id=self.new_id(),
+                kind="input",
+                op="input",
+                args=None,
+                inputs=(),
+                outputs=(TensorType((BATCH, *shape), dtype),),
+                path=name,
+                scope="",
+                span=stmt.span,
+                named=True,
+                value_name=name,
+            )
+        )
+        self.network.inputs[name] = Ref(node.id)
+        body.bind(name, Tensor(Ref(node.id), node.outputs[0], stmt.span), stmt.name.span)
+
+    def _dim(self, expr: ast.Expr, body: Body, place: Place) -> Any:
+        if (
+            isinstance(expr, ast.Name)
+            and expr.id not in body.vars
+            and expr.id not in body.file.constants
+        ):
+            symbol = Sym.named(expr.id)
+            body.bind(expr.id, symbol, expr.span)
+            body.used.add(expr.id)
+            return symbol
+        value = self.evaluate(expr, body, place)
+        if isinstance(value, Sym):
+            return value
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise self.error(
+                "A301",
+                f"a dimension must be a positive whole number, not {describe(value)}",
+                expr.span,
+            )
+        return value
+
+    def _match_declared(
+        self, stmt: ast.Input, actual: TensorType, body: Body, place: Place
+    ) -> None:
+        assert stmt.type is not None
+        declared = stmt.type.dims
+        if len(declared) != actual.rank - 1:
+            raise self.error(
+                "A304",
+                f"input `{stmt.name.name}` is declared with {len(declared)} dimensions "
+                f"but receives {actual}",
+                stmt.type.span,
+            )
+        for expr, size in zip(declared, actual.shape[1:], strict=True):
+            if isinstance(expr, ast.Name) and expr.id not in body.vars:
+                body.bind(expr.id, size, expr.span)
+                body.used.add(expr.id)
+                continue
+            expected = self.evaluate(expr, body, place)
+            if expected != size and not (isinstance(expected, Sym) or isinstance(size, Sym)):
+                raise self.error(
+                    "A303",
+                    f"input `{stmt.name.name}` expects size {expected} here but receives {actual}",
+                    expr.span,
+                )
+
+    def _warn_unused(self, body: Body, place: Place) -> None:
+        for name, span in body.spans.items():
+            if name in body.used or name in body.params or name.startswith("_"):
+                continue
+            if not isinstance(body.vars.get(name), Tensor):
+                continue
+            self.report(
+                Diagnostic(
+                    "A217",
+                    f"`{name}` is never used",
+                    span,
+                    label="unused",
+                    severity="warning",
+                    help=f"remove it, or name it `_{name}` to keep it",
+                ),
+                place,
+            )
+
+    def _check_ties(self, network: Network) -> None:
+        params = network.parameters()
+        for tie in network.ties:
+            for path in (tie.target, tie.source):
+                if path not in params:
+                    self.report(
+                        Diagnostic(
+                            "A219",
+                            f"`tie` names `{path}`, which is not a parameter",
+                            tie.span,
+                            help=did_you_mean(path, list(params))
+                            or "tie parameters by their "
+                            "state_dict names, e.g. `tie lm_head.weight = wte.weight`",
+                        ),
+                        None,
+                    )
+                    break
+            else:
+                if params[tie.target] != params[tie.source]:
+                    self.report(
+                        Diagnostic(
+                            "A220",
+                            f"cannot tie `{tie.target}` {params[tie.target]} to "
+                            f"`{tie.source}` {params[tie.source]}: the shapes differ",
+                            tie.span,
+                        ),
+                        None,
+                    )
+
+
+_NOWHERE = Place("", Names(set()))
+
+
+def _is_tensors(value: Any) -> bool:
+    return isinstance(value, Tensor) or (
+        isinstance(value, tuple) and bool(value) and all(isinstance(v, Tensor) for v in value)
+    )
+
+
+def _output_name(stmt: ast.Output, index: int) -> str:
+    if stmt.name is not None:
+        return stmt.name.name
+    if isinstance(stmt.value, ast.Name):
+        return stmt.value.id
+    return "output" if index == 0 else f"output{index}"
+
+
+def elaborate(
+    file: FileScope,
+    network: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    strict: bool = False,
+) -> tuple[list[Network], list[Diagnostic]]:
+    """Elaborate the networks defined in ``file`` (or only ``network``)."""
+    elaborator = Elaborator(strict)
+    networks = []
+    for definition in file.own_networks():
+        if network is not None and definition.name != network:
+            continue
+        result = elaborator.network_of(definition, dict(overrides or {}))
+        if result is not None:
+            networks.append(result)
+    return networks, elaborator.diagnostics

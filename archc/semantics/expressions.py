@@ -1,0 +1,440 @@
+"""Evaluating expressions: exact integer arithmetic, conditionals, names, shape queries, layers.
+
+Expressions are evaluated by walking the AST; nothing is ever handed to Python's `eval`. The
+operators mean what a reader expects from the operand kinds: numbers compute, tensors combine
+(`y + x` is a skip connection), a layer times a count repeats it, and `->` applies or composes.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from archc import dims
+from archc.dims import Sym
+from archc.errors import Diagnostic, Span
+from archc.ops import lookup, names
+from archc.semantics.context import Body, Place
+from archc.semantics.program import did_you_mean
+from archc.semantics.values import (
+    UNKNOWN,
+    BlockLayer,
+    BoundArg,
+    CombinatorLayer,
+    Layer,
+    OpLayer,
+    RepeatLayer,
+    SequenceLayer,
+    Tensor,
+    describe,
+)
+from archc.syntax import ast
+
+# The op each operator between tensors stands for.
+TENSOR_OPERATORS = {"+": "add", "*": "mul", "-": "sub"}
+# Layer-valued builtins: structure around a body of layers.
+COMBINATORS = ("residual", "dense")
+MAX_REPEAT = 10_000
+
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    "%": operator.mod,
+    "**": operator.pow,
+}
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float | Sym) and not isinstance(value, bool)
+
+
+def _builtin_sqrt(x: float) -> float:
+    if x < 0:
+        raise ValueError(f"sqrt of the negative number {x}")
+    return math.sqrt(x)
+
+
+BUILTINS: dict[str, Callable[..., Any]] = {
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "sqrt": _builtin_sqrt,
+    "floor": math.floor,
+    "ceil": math.ceil,
+    "len": len,
+}
+
+
+class ElabError(Exception):
+    """Aborts the current statement with one diagnostic."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+class Expressions:
+    """Expression evaluation; mixed into the Elaborator, which supplies the methods below."""
+
+    def error(self, code: str, message: str, span: Span, **details: Any) -> ElabError:
+        raise NotImplementedError
+
+    def apply(
+        self, layer: Layer, inputs: list[Tensor], body: Body, place: Place, span: Span
+    ) -> Any:
+        raise NotImplementedError
+
+    def constant(self, name: str, body: Body, span: Span) -> Any:
+        raise NotImplementedError
+
+    # --- dispatch --------------------------------------------------------------------------------
+
+    def evaluate(self, expr: ast.Expr, body: Body, place: Place) -> Any:
+        method = getattr(self, f"_eval_{type(expr).__name__}")
+        return method(expr, body, place)
+
+    def _eval_Int(self, expr: ast.Int, body: Body, place: Place) -> Any:
+        return expr.value
+
+    def _eval_Float(self, expr: ast.Float, body: Body, place: Place) -> Any:
+        return expr.value
+
+    def _eval_Str(self, expr: ast.Str, body: Body, place: Place) -> Any:
+        return expr.value
+
+    def _eval_Bool(self, expr: ast.Bool, body: Body, place: Place) -> Any:
+        return expr.value
+
+    def _eval_NoneLit(self, expr: ast.NoneLit, body: Body, place: Place) -> Any:
+        return None
+
+    def _eval_TupleExpr(self, expr: ast.TupleExpr, body: Body, place: Place) -> Any:
+        return tuple(self.evaluate(item, body, place) for item in expr.items)
+
+    _eval_ListExpr = _eval_TupleExpr
+
+    def _eval_Name(self, expr: ast.Name, body: Body, place: Place) -> Any:
+        name = expr.id
+        if name in body.vars:
+            body.used.add(name)
+            return body.vars[name]
+        if name in body.file.constants:
+            return self.constant(name, body, expr.span)
+        definition = body.file.definitions.get(name)
+        if definition is not None and definition.kind == "block":
+            return BlockLayer(expr.span, None, definition)
+        op = lookup(name)
+        if op is not None:
+            return OpLayer(expr.span, None, op)
+        if name in BUILTINS or name in COMBINATORS:
+            return _Builtin(name)
+        candidates = [*body.vars, *body.file.constants, *body.file.definitions, *names()]
+        raise self.error(
+            "A205",
+            f"unknown name `{name}`",
+            expr.span,
+            label="not defined",
+            help=did_you_mean(name, candidates),
+        )
+
+    # --- operators -------------------------------------------------------------------------------
+
+    def _eval_Unary(self, expr: ast.Unary, body: Body, place: Place) -> Any:
+        value = self.evaluate(expr.operand, body, place)
+        if value is UNKNOWN:
+            return UNKNOWN
+        if expr.op == "not":
+            return not self._truth(value, expr.operand.span)
+        if not _number(value):
+            raise self.error("A206", f"cannot negate {describe(value)}", expr.span)
+        return -value if expr.op == "-" else value
+
+    def _eval_Binary(self, expr: ast.Binary, body: Body, place: Place) -> Any:
+        left = self.evaluate(expr.left, body, place)
+        right = self.evaluate(expr.right, body, place)
+        if left is UNKNOWN or right is UNKNOWN:
+            return UNKNOWN
+        if isinstance(left, Tensor) and isinstance(right, Tensor) and expr.op in TENSOR_OPERATORS:
+            op = lookup(TENSOR_OPERATORS[expr.op])
+            assert op is not None
+            return self.apply(OpLayer(expr.span, None, op), [left, right], body, place, expr.span)
+        if expr.op == "*" and (isinstance(left, Layer) or isinstance(right, Layer)):
+            layer, count = (left, right) if isinstance(left, Layer) else (right, left)
+            return self._repeat(layer, count, expr)
+        if _number(left) and _number(right):
+            return self._arithmetic(expr, left, right)
+        if expr.op == "+" and isinstance(left, str) and isinstance(right, str):
+            return left + right
+        raise self.error(
+            "A206",
+            f"cannot apply `{expr.op}` to {describe(left)} and {describe(right)}",
+            expr.span,
+        )
+
+    def _repeat(self, layer: Layer, count: Any, expr: ast.Binary) -> RepeatLayer:
+        count_span = expr.right.span if isinstance(layer, Layer) else expr.left.span
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise self.error(
+                "A223",
+                f"a layer repeats a positive whole number of times, not {count!r}",
+                count_span,
+                label="repeat count",
+            )
+        if count > MAX_REPEAT:
+            raise self.error(
+                "A223",
+                f"repeat count {count:,} exceeds the limit of {MAX_REPEAT:,}",
+                count_span,
+                label="too many repeats",
+                help="no real network repeats a block this often",
+            )
+        return RepeatLayer(expr.span, None, layer, count)
+
+    def _arithmetic(self, expr: ast.Binary, left: Any, right: Any) -> Any:
+        if expr.op in ("/", "//", "%") and isinstance(right, int | float) and right == 0:
+            raise self.error(
+                "A224",
+                "division by zero",
+                expr.right.span,
+                label="this is zero",
+                with_=f"{left} {expr.op} {right}",
+            )
+        if expr.op == "**" and isinstance(right, int) and abs(right) > 64:
+            raise self.error("A224", f"exponent {right} is too large", expr.right.span)
+        try:
+            return _ARITHMETIC[expr.op](left, right)
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
+            raise self.error("A224", f"cannot compute `{expr.op}`: {exc}", expr.span) from None
+
+    def _eval_Compare(self, expr: ast.Compare, body: Body, place: Place) -> Any:
+        left = self.evaluate(expr.left, body, place)
+        right = self.evaluate(expr.right, body, place)
+        if left is UNKNOWN or right is UNKNOWN:
+            return UNKNOWN
+        if isinstance(left, Sym) or isinstance(right, Sym):
+            verdict = dims.same(left, right) if expr.op in ("==", "!=") else None
+            if verdict is None:
+                raise self.error(
+                    "A225",
+                    f"cannot decide `{left} {expr.op} {right}`: it depends on symbolic sizes",
+                    expr.span,
+                    help="compare fixed sizes, or declare the input with numbers",
+                )
+            return verdict if expr.op == "==" else not verdict
+        comparable = (_number(left) and _number(right)) or type(left) is type(right)
+        if not comparable or (
+            expr.op not in ("==", "!=") and not _number(left) and not isinstance(left, str)
+        ):
+            raise self.error(
+                "A206", f"cannot compare {describe(left)} with {describe(right)}", expr.span
+            )
+        return _COMPARE[expr.op](left, right)
+
+    def _eval_Logic(self, expr: ast.Logic, body: Body, place: Place) -> Any:
+        left = self.evaluate(expr.left, body, place)
+        if left is UNKNOWN:
+            return UNKNOWN
+        truth = self._truth(left, expr.left.span)
+        if (expr.op == "and" and not truth) or (expr.op == "or" and truth):
+            return truth
+        right = self.evaluate(expr.right, body, place)
+        return UNKNOWN if right is UNKNOWN else self._truth(right, expr.right.span)
+
+    def _eval_Cond(self, expr: ast.Cond, body: Body, place: Place) -> Any:
+        test = self.evaluate(expr.test, body, place)
+        if test is UNKNOWN:
+            return UNKNOWN
+        branch = expr.body if self._truth(test, expr.test.span) else expr.orelse
+        return self.evaluate(branch, body, place)
+
+    def _truth(self, value: Any, span: Span) -> bool:
+        if isinstance(value, bool):
+            return value
+        raise self.error(
+            "A206",
+            f"expected true or false, got {describe(value)}",
+            span,
+            help="write a comparison, such as `stride != 1`",
+        )
+
+    # --- tensors ---------------------------------------------------------------------------------
+
+    def _eval_Attribute(self, expr: ast.Attribute, body: Body, place: Place) -> Any:
+        value = self.evaluate(expr.value, body, place)
+        if value is UNKNOWN:
+            return UNKNOWN
+        attr = expr.attr.name
+        if not isinstance(value, Tensor):
+            raise self.error(
+                "A226",
+                f"`.{attr}` asks a tensor about its shape, but this is {describe(value)}",
+                expr.attr.span,
+            )
+        if value.type is None:
+            return UNKNOWN
+        shape = value.type.shape
+        queries: dict[str, Callable[[], Any]] = {
+            "shape": lambda: shape,
+            "rank": lambda: len(shape),
+            "channels": lambda: shape[1],
+            "features": lambda: shape[-1],
+        }
+        if attr not in queries:
+            raise self.error(
+                "A226",
+                f"tensors have no attribute `{attr}`",
+                expr.attr.span,
+                help=did_you_mean(attr, list(queries)) or "use shape, rank, channels or features",
+            )
+        if attr == "channels" and len(shape) < 2:
+            raise self.error("A226", f"a {len(shape)}-d tensor has no channel axis", expr.span)
+        return queries[attr]()
+
+    def _eval_Index(self, expr: ast.Index, body: Body, place: Place) -> Any:
+        value = self.evaluate(expr.value, body, place)
+        index = self.evaluate(expr.index, body, place)
+        if value is UNKNOWN or index is UNKNOWN:
+            return UNKNOWN
+        if not isinstance(value, tuple):
+            raise self.error("A206", f"cannot index {describe(value)}", expr.span)
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise self.error(
+                "A206", f"an index is a whole number, not {describe(index)}", expr.index.span
+            )
+        if not -len(value) <= index < len(value):
+            raise self.error(
+                "A227",
+                f"index {index} is out of range for {len(value)} entries",
+                expr.index.span,
+                with_=f"valid indices are {-len(value)} to {len(value) - 1}",
+            )
+        return value[index]
+
+    # --- layers ----------------------------------------------------------------------------------
+
+    def _eval_Named(self, expr: ast.Named, body: Body, place: Place) -> Any:
+        value = self.stage(expr.value, body, place)
+        if isinstance(value, Layer):
+            return value.named(expr.name)
+        raise self.error(
+            "A228",
+            f"`as` names a layer, but this is {describe(value)}",
+            expr.name.span,
+            help="write `as` right after the layer, e.g. `x -> conv2d(64, 3) as conv1`",
+        )
+
+    def _eval_Chain(self, expr: ast.Chain, body: Body, place: Place) -> Any:
+        current = self.evaluate(expr.head, body, place)
+        if isinstance(current, Layer):
+            layers = [current, *(self.stage(s, body, place) for s in expr.stages)]
+            return SequenceLayer(expr.span, None, tuple(layers))
+        for stage in expr.stages:
+            layer = self.stage(stage, body, place)
+            if current is UNKNOWN:
+                continue
+            inputs = self._tensors(current, expr.head.span)
+            current = self.apply(layer, inputs, body, place, stage.span)
+        return current
+
+    def stage(self, expr: ast.Expr, body: Body, place: Place) -> Any:
+        """A chain stage: like evaluate, but a call with tensor arguments is not applied yet."""
+        if isinstance(expr, ast.Call):
+            return self._call(expr, body, place, apply_now=False)
+        if isinstance(expr, ast.Chain):
+            head = self.stage(expr.head, body, place)
+            if isinstance(head, Layer):
+                layers = (head, *(self.stage(s, body, place) for s in expr.stages))
+                return SequenceLayer(expr.span, None, layers)
+        if isinstance(expr, ast.Named):
+            return self._eval_Named(expr, body, place)
+        value = self.evaluate(expr, body, place)
+        if isinstance(value, Layer) or value is UNKNOWN:
+            return value
+        raise self.error(
+            "A229",
+            f"expected a layer after `->`, got {describe(value)}",
+            expr.span,
+            help="`->` feeds the tensor on its left into the layer on its right",
+        )
+
+    def _tensors(self, value: Any, span: Span) -> list[Tensor]:
+        if isinstance(value, Tensor):
+            return [value]
+        if isinstance(value, tuple) and value and all(isinstance(v, Tensor) for v in value):
+            return list(value)
+        raise self.error("A229", f"`->` needs a tensor on its left, got {describe(value)}", span)
+
+    def _eval_Call(self, expr: ast.Call, body: Body, place: Place) -> Any:
+        return self._call(expr, body, place, apply_now=True)
+
+    def _call(self, expr: ast.Call, body: Body, place: Place, apply_now: bool) -> Any:
+        func = self.evaluate(expr.func, body, place)
+        args = tuple(self._argument(a, body, place) for a in expr.args)
+        if func is UNKNOWN or any(a.value is UNKNOWN for a in args):
+            return UNKNOWN
+        if isinstance(func, _Builtin):
+            return self._builtin(func.name, args, expr)
+        if isinstance(func, OpLayer | BlockLayer) and not func.called:
+            layer = type(func)(expr.span, None, *_payload(func), args=args, called=True)
+            leading = _leading_tensors(args)
+            if apply_now and leading:
+                return self.apply(layer, [], body, place, expr.span)
+            return layer
+        raise self.error("A230", f"{describe(func)} cannot be called", expr.func.span)
+
+    def _argument(self, arg: ast.Arg, body: Body, place: Place) -> BoundArg:
+        value = self.evaluate(arg.value, body, place)
+        name = arg.name.name if arg.name else None
+        return BoundArg(name, value, arg.value.span, arg.name.span if arg.name else None)
+
+    def _builtin(self, name: str, args: tuple[BoundArg, ...], expr: ast.Call) -> Any:
+        if name in COMBINATORS:
+            if len(args) != 1 or args[0].name or not isinstance(args[0].value, Layer):
+                raise self.error(
+                    "A231",
+                    f"`{name}` takes one layer, e.g. `{name}(conv2d(64, 3) -> relu)`",
+                    expr.span,
+                )
+            return CombinatorLayer(expr.span, None, name, args[0].value)
+        if any(a.name for a in args) or not all(_number(a.value) for a in args):
+            raise self.error("A231", f"`{name}` takes numbers only", expr.span)
+        try:
+            return BUILTINS[name](*(a.value for a in args))
+        except (TypeError, ValueError) as exc:
+            raise self.error("A231", f"`{name}`: {exc}", expr.span) from None
+
+
+class _Builtin:
+    """A builtin function or combinator named in an expression."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _payload(layer: OpLayer | BlockLayer) -> tuple[Any]:
+    return (layer.op,) if isinstance(layer, OpLayer) else (layer.block,)
+
+
+def _leading_tensors(args: tuple[BoundArg, ...]) -> bool:
+    return (
+        bool(args)
+        and args[0].name is None
+        and isinstance(args[0].value, Tensor | tuple)
+        and (
+            isinstance(args[0].value, Tensor)
+            or (all(isinstance(v, Tensor) for v in args[0].value) and bool(args[0].value))
+        )
+    )

@@ -1,0 +1,251 @@
+"""The graph IR: one `networkx.DiGraph` per network, one node per op instance.
+
+Node ids are integers allocated in creation order, which elaboration makes a topological order
+that follows the source; every pass and backend walks nodes in that order, so output is stable.
+An edge ``u -> v`` carries ``ports``: the list of ``(output port of u, input port of v)`` pairs
+it stands for (a node may consume the same tensor twice, as in ``x + x``) and the tensor types.
+
+The IR is internal and free to change; generated source is the contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import networkx as nx
+
+from archc import dims
+from archc.dims import Dim, TensorType
+from archc.errors import Span
+
+
+@dataclass(frozen=True)
+class Ref:
+    """One output of one node: the IR's name for a tensor."""
+
+    node: int
+    port: int = 0
+
+
+@dataclass
+class Node:
+    """One op instance (or a network input).
+
+    ``path`` is the module path that names the instance in the generated module and its
+    state_dict (``layer1.0.conv1``); ``scope`` is the path of the enclosing block instance.
+    ``outputs`` holds None for an output whose type could not be inferred (after an error).
+    """
+
+    id: int
+    kind: Literal["input", "op"]
+    op: str
+    args: Any
+    inputs: tuple[Ref, ...]
+    outputs: tuple[TensorType | None, ...]
+    path: str
+    scope: str
+    span: Span
+    call_sites: tuple[Span, ...] = ()
+    params: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    buffers: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    macs: Dim = 0
+    resolved: dict[str, Any] = field(default_factory=dict)
+    named: bool = False  # the spec named this instance with `as`
+    value_name: str | None = None  # the spec variable first bound to this node's output
+
+    @property
+    def ok(self) -> bool:
+        return all(t is not None for t in self.outputs)
+
+    @property
+    def param_count(self) -> int:
+        return sum(dims.numel(shape) for shape in self.params.values())
+
+    @property
+    def buffer_count(self) -> int:
+        return sum(dims.numel(shape) for shape in self.buffers.values())
+
+
+@dataclass
+class Module:
+    """A block instance, a named sequence or a repeat: a level of the module tree.
+
+    ``kind`` is "block" for a block instance (``name`` is the block, ``args`` its bound
+    arguments), "sequence" for a named chain or repeat. The network itself is the module at
+    path "".
+    """
+
+    path: str
+    kind: Literal["network", "block", "sequence"]
+    name: str
+    args: dict[str, Any]
+    span: Span
+    call_sites: tuple[Span, ...] = ()
+    repeat: int | None = None  # set for `layer * n`
+
+
+@dataclass(frozen=True)
+class Tie:
+    """``target`` (a parameter path) is the very same tensor as ``source``."""
+
+    target: str
+    source: str
+    span: Span
+
+
+@dataclass
+class Network:
+    """An elaborated network: the graph, its inputs and outputs, modules, ties and init rules."""
+
+    name: str
+    args: dict[str, Any]
+    span: Span
+    graph: nx.DiGraph = field(default_factory=nx.DiGraph)
+    inputs: dict[str, Ref] = field(default_factory=dict)
+    outputs: dict[str, Ref] = field(default_factory=dict)
+    modules: dict[str, Module] = field(default_factory=dict)
+    ties: list[Tie] = field(default_factory=list)
+    inits: list[Any] = field(default_factory=list)
+
+    def add(self, node: Node) -> Node:
+        self.graph.add_node(node.id, node=node)
+        for port, ref in enumerate(node.inputs):
+            if self.graph.has_edge(ref.node, node.id):
+                self.graph.edges[ref.node, node.id]["ports"].append((ref.port, port))
+            else:
+                self.graph.add_edge(ref.node, node.id, ports=[(ref.port, port)])
+        return node
+
+    def node(self, node_id: int) -> Node:
+        return self.graph.nodes[node_id]["node"]  # type: ignore[no-any-return]
+
+    def nodes(self) -> Iterator[Node]:
+        """Every node in the stable order (creation order, which is topological)."""
+        for node_id in sorted(self.graph.nodes):
+            yield self.node(node_id)
+
+    def type_of(self, ref: Ref) -> TensorType | None:
+        return self.node(ref.node).outputs[ref.port]
+
+    def consumers(self, node_id: int) -> list[int]:
+        return sorted(self.graph.successors(node_id))
+
+    # --- counts ----------------------------------------------------------------------------------
+
+    def tied_targets(self) -> set[str]:
+        return {tie.target for tie in self.ties}
+
+    @property
+    def param_count(self) -> int:
+        """Parameters, each tensor once: a tied parameter counts at its source only."""
+        tied = self.tied_targets()
+        total = 0
+        for node in self.nodes():
+            for name, shape in node.params.items():
+                if _join(node.path, name) not in tied:
+                    total += dims.numel(shape)
+        return total
+
+    @property
+    def buffer_count(self) -> int:
+        return sum(node.buffer_count for node in self.nodes())
+
+    @property
+    def macs(self) -> Dim:
+        total: Dim = 0
+        for node in self.nodes():
+            total = total + node.macs
+        return total
+
+    def parameters(self) -> dict[str, tuple[int, ...]]:
+        """state_dict-style parameter names -> shapes, in order, tied targets included."""
+        return {
+            _join(node.path, name): shape
+            for node in self.nodes()
+            for name, shape in node.params.items()
+        }
+
+    def buffers(self) -> dict[str, tuple[int, ...]]:
+        return {
+            _join(node.path, name): shape
+            for node in self.nodes()
+            for name, shape in node.buffers.items()
+        }
+
+    # --- invariants ------------------------------------------------------------------------------
+
+    def verify(self) -> None:
+        """Check the IR's invariants; raises AssertionError naming the first one broken."""
+        seen_paths: set[str] = set()
+        for node in self.nodes():
+            assert self.graph.has_node(node.id)
+            for ref in node.inputs:
+                assert ref.node < node.id, f"node {node.id} uses later node {ref.node}"
+                producer = self.node(ref.node)
+                assert ref.port < len(producer.outputs), f"node {node.id}: bad port {ref}"
+            if node.params or node.buffers:
+                assert node.path not in seen_paths, f"two stateful nodes at `{node.path}`"
+                seen_paths.add(node.path)
+        for ref in [*self.inputs.values(), *self.outputs.values()]:
+            assert self.graph.has_node(ref.node)
+        assert nx.is_directed_acyclic_graph(self.graph)
+        params = self.parameters()
+        for tie in self.ties:
+            assert tie.target in params and tie.source in params, f"dangling tie {tie}"
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def join_path(*parts: str) -> str:
+    """Dotted path of the non-empty parts: join_path("", "layer1", "0") == "layer1.0"."""
+    return ".".join(p for p in parts if p)
+
+
+def dump(network: Network) -> str:
+    """The IR one node per line, jaxpr style, in the order codegen uses.
+
+    ``%3: (N, 64, 112, 112) = conv2d[out_channels=64, kernel_size=7](%2)  # conv1, 9,408 params``
+    """
+    lines = [f"network {network.name}("]
+    for name, ref in network.inputs.items():
+        lines.append(f"  %{ref.node}: {network.type_of(ref)}  # in {name}")
+    lines.append(") {")
+    for node in network.nodes():
+        if node.kind == "input":
+            continue
+        outs = ", ".join(
+            f"%{node.id}.{i}" if len(node.outputs) > 1 else f"%{node.id}"
+            for i in range(len(node.outputs))
+        )
+        types = ", ".join(str(t) if t is not None else "?" for t in node.outputs)
+        args = _show_args(node.args)
+        operands = ", ".join(_show_ref(ref) for ref in node.inputs)
+        note = node.path
+        if node.params:
+            note += f", {node.param_count:,} params"
+        lines.append(f"  {outs}: {types} = {node.op}{args}({operands})  # {note}")
+    outs = ", ".join(f"{name}={_show_ref(ref)}" for name, ref in network.outputs.items())
+    lines.append(f"  out {outs}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _show_ref(ref: Ref) -> str:
+    return f"%{ref.node}" if ref.port == 0 else f"%{ref.node}.{ref.port}"
+
+
+def _show_args(args: Any) -> str:
+    if args is None:
+        return ""
+    values = args.model_dump() if hasattr(args, "model_dump") else dict(args)
+    defaults = (
+        {name: field.default for name, field in type(args).model_fields.items()}
+        if hasattr(type(args), "model_fields")
+        else {}
+    )
+    shown = [f"{k}={v!r}" for k, v in values.items() if k not in defaults or defaults[k] != v]
+    return f"[{', '.join(shown)}]" if shown else ""

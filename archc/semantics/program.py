@@ -1,0 +1,160 @@
+"""Loading a spec with everything it `use`s: files, their definitions and constants.
+
+`use "path.arch"` is resolved relative to the importing file and makes the definitions of that
+file (and of what it uses) visible. Cycles and missing files are diagnostics at the `use`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archc.errors import ArchError, Diagnostic, SourceFile, Span
+from archc.ops.registry import suggest
+from archc.syntax import ast
+from archc.syntax.parse import parse
+from archc.syntax.source import read_source
+
+# `use` chains deeper than this are refused (they are almost certainly a generated mistake).
+MAX_IMPORT_DEPTH = 32
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A block or network definition together with the file it was written in."""
+
+    node: ast.Definition
+    file: FileScope
+
+    @property
+    def name(self) -> str:
+        return self.node.name.name
+
+    @property
+    def kind(self) -> str:
+        return self.node.kind
+
+
+@dataclass(eq=False)
+class FileScope:
+    """One loaded file: its AST, its constants and the definitions visible in it."""
+
+    source: SourceFile
+    module: ast.Module
+    definitions: dict[str, Definition] = field(default_factory=dict)
+    constants: dict[str, ast.Assign] = field(default_factory=dict)
+    inits: list[ast.InitRule] = field(default_factory=list)
+
+    def own_networks(self) -> list[Definition]:
+        return [d for d in self.definitions.values() if d.kind == "network" and d.file is self]
+
+
+class Loader:
+    """Loads a file and, recursively, the files it uses; collects diagnostics."""
+
+    def __init__(self) -> None:
+        self.files: dict[Path, FileScope] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self._loading: list[Path] = []
+
+    def load(self, source: SourceFile) -> FileScope:
+        module = parse(source)  # raises ArchError on syntax errors
+        key = Path(source.path).resolve()
+        scope = FileScope(source, module)
+        self.files[key] = scope
+        self._loading.append(key)
+        try:
+            for item in module.items:
+                if isinstance(item, ast.Use):
+                    self._use(scope, item)
+            for item in module.items:
+                self._declare(scope, item)
+        finally:
+            self._loading.pop()
+        return scope
+
+    def _use(self, scope: FileScope, use: ast.Use) -> None:
+        target = (Path(scope.source.path).parent / use.path.value).resolve()
+        shown = use.path.value
+        if target in self._loading:
+            chain = " -> ".join(
+                p.name for p in [*self._loading[self._loading.index(target) :], target]
+            )
+            self._error("A201", f"import cycle: {chain}", use.span, "this `use` closes the cycle")
+            return
+        if len(self._loading) >= MAX_IMPORT_DEPTH:
+            self._error("A202", f"`use` chain deeper than {MAX_IMPORT_DEPTH} files", use.span)
+            return
+        if target.suffix != ".arch":
+            self._error("A203", f'`use` only imports .arch files, not "{shown}"', use.path.span)
+            return
+        used = self.files.get(target)
+        if used is None:
+            try:
+                source = read_source(str(target))
+            except Exception:
+                self._error(
+                    "A203",
+                    f'cannot find "{shown}"',
+                    use.path.span,
+                    "no such file",
+                    help=f"the path is relative to {scope.source.path}",
+                )
+                return
+            try:
+                used = self.load(source)
+            except ArchError as exc:
+                self.diagnostics += exc.diagnostics
+                return
+        for name, definition in used.definitions.items():
+            self._define(scope, name, definition, use.span)
+
+    def _declare(self, scope: FileScope, item: ast.Item) -> None:
+        if isinstance(item, ast.Definition):
+            self._define(scope, item.name.name, Definition(item, scope), item.name.span)
+        elif isinstance(item, ast.Assign):
+            for target in item.targets:
+                if target.name in scope.constants:
+                    self._error("A204", f"`{target.name}` is defined twice", target.span)
+                scope.constants[target.name] = item
+        elif isinstance(item, ast.InitRule):
+            scope.inits.append(item)
+
+    def _define(self, scope: FileScope, name: str, definition: Definition, span: Span) -> None:
+        existing = scope.definitions.get(name)
+        if existing is not None and existing.node is not definition.node:
+            where = existing.node.name.span
+            self._error(
+                "A204",
+                f"`{name}` is defined twice",
+                span,
+                "defined again here",
+                notes=(f"first defined at {where}",),
+            )
+            return
+        scope.definitions[name] = definition
+
+    def _error(
+        self,
+        code: str,
+        message: str,
+        span: Span,
+        label: str = "",
+        help: str | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self.diagnostics.append(Diagnostic(code, message, span, label, notes=notes, help=help))
+
+
+def load_program(path: str) -> tuple[FileScope, list[Diagnostic]]:
+    """Read, parse and resolve imports; raises ArchError for syntax errors in the main file."""
+    loader = Loader()
+    scope = loader.load(read_source(path))
+    return scope, loader.diagnostics
+
+
+def did_you_mean(name: str, candidates: list[str]) -> str | None:
+    close = suggest(name, candidates)
+    if not close:
+        return None
+    return "did you mean " + " or ".join(f"`{c}`" for c in close[:3]) + "?"

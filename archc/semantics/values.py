@@ -1,0 +1,123 @@
+"""The values an expression can have during elaboration.
+
+Plain values are Python ints, floats, strings, bools, None, tuples and dimensions
+(:data:`archc.dims.Dim`). Besides those: a :class:`Tensor` (an output of an IR node) and the
+layer values: an op or a block with bound arguments, a sequence of layers, a repeat, or a
+combinator. Layers are applied to tensors with `->` (or by calling them with tensors first).
+:data:`UNKNOWN` stands for a value that could not be computed because of an error already
+reported; everything computed from it is unknown too, so one mistake gives one diagnostic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from archc.dims import TensorType
+from archc.errors import Span
+from archc.ops.spec import Op
+from archc.semantics.ir import Ref
+from archc.syntax import ast
+
+
+class Unknown:
+    """The value of anything that depends on an error already reported."""
+
+    _instance: Unknown | None = None
+
+    def __new__(cls) -> Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = Unknown()
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """One output of an IR node; ``type`` is None when it could not be inferred."""
+
+    ref: Ref
+    type: TensorType | None
+    span: Span  # where the value was produced, for notes in later diagnostics
+
+
+@dataclass(frozen=True)
+class BoundArg:
+    """An evaluated call argument and where it was written."""
+
+    name: str | None
+    value: Any
+    span: Span
+    name_span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Base of layer values. ``name`` comes from `as`; ``span`` is where the layer was written."""
+
+    span: Span
+    name: ast.Ident | None
+
+    def named(self, name: ast.Ident) -> Layer:
+        return replace(self, name=name)
+
+
+@dataclass(frozen=True)
+class OpLayer(Layer):
+    op: Op
+    args: tuple[BoundArg, ...] = ()
+    called: bool = False  # arguments were given (so it cannot be called again)
+
+
+@dataclass(frozen=True)
+class BlockLayer(Layer):
+    block: Any  # semantics.program.BlockDef
+    args: tuple[BoundArg, ...] = ()
+    called: bool = False
+
+
+@dataclass(frozen=True)
+class SequenceLayer(Layer):
+    layers: tuple[Layer, ...] = ()
+
+
+@dataclass(frozen=True)
+class RepeatLayer(Layer):
+    layer: Layer | None = None
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class CombinatorLayer(Layer):
+    """`residual(body)` or `dense(body)`: structure around a body of layers."""
+
+    kind: str = ""
+    body: Layer | None = None
+
+
+def describe(value: Any) -> str:
+    """The kind of a value in words, for messages: "a tensor", "the number 3"."""
+    if isinstance(value, Tensor):
+        return f"a tensor {value.type}" if value.type else "a tensor"
+    if isinstance(value, OpLayer):
+        return f"the layer `{value.op.name}`"
+    if isinstance(value, BlockLayer):
+        return f"the block `{value.block.name}`"
+    if isinstance(value, Layer):
+        return "a layer"
+    if isinstance(value, bool):
+        return f"the boolean {'true' if value else 'false'}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f'the string "{value}"'
+    if value is None:
+        return "none"
+    if isinstance(value, tuple):
+        return "a tuple"
+    return f"the size {value}"
