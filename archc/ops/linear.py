@@ -41,7 +41,6 @@ def _in_features(x: TensorType) -> int:
 @register
 class Linear(Op):
     name = "linear"
-    aliases = ("dense_layer",)
     family = "linear"
     summary = "fully connected layer on the last axis: y = x W^T + b"
     Args = LinearArgs

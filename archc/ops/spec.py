@@ -78,7 +78,8 @@ class Finding:
     with_: str | None = None
     help: str | None = None
     arg: str | None = None
-    severity: Literal["error", "warning"] = "error"
+    # "strict": reported only under --strict (as an error), e.g. a window that drops padding
+    severity: Literal["error", "warning", "strict"] = "error"
 
 
 class ShapeError(Exception):

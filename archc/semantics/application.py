@@ -126,11 +126,12 @@ class Application(Expressions):
         # dense: each part sees the concatenation of the input and every earlier output
         parts = _parts(layer.body)
         features = [x]
+        # the joins are named in the enclosing scope, so the parts keep indices 0, 1, ...
         for part in parts:
             joined = (
                 features[0]
                 if len(features) == 1
-                else self._apply_op(OpLayer(layer.span, None, merge), features, inner)
+                else self._apply_op(OpLayer(layer.span, None, merge), features, place)
             )
             if joined is UNKNOWN:
                 return UNKNOWN

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archc.dims import BATCH, Sym, TensorType
-from archc.errors import Diagnostic, Span
+from archc.errors import Diagnostic, Span, UsageError
 from archc.ops.spec import UNEVEN, Finding
 from archc.semantics.application import MAX_NODES, Application, TooLarge
 from archc.semantics.context import Body, Names, Place, reserved_names
@@ -68,7 +68,10 @@ class Elaborator(Application):
         self.report(error.diagnostic, place)
 
     def note_finding(self, finding: Finding, span: Span, place: Place, inputs: Any = ()) -> None:
-        severity = "error" if self.strict and finding.code == UNEVEN else finding.severity
+        if finding.severity == "strict" and not self.strict:
+            return
+        strict_error = self.strict and finding.code == UNEVEN
+        severity = "error" if strict_error or finding.severity == "strict" else finding.severity
         notes = tuple(
             f"the input {t.type} comes from {self._origin(t)}"
             for t in inputs
@@ -516,11 +519,23 @@ def elaborate(
 ) -> tuple[list[Network], list[Diagnostic]]:
     """Elaborate the networks defined in ``file`` (or only ``network``)."""
     elaborator = Elaborator(strict)
+    chosen = [d for d in file.own_networks() if network is None or d.name == network]
+    overrides = dict(overrides or {})
+    accepted = {p.name.name for d in chosen for p in d.node.params}
+    unknown = sorted(set(overrides) - accepted)
+    if unknown and chosen:
+        known = sorted(accepted)
+        hint = (
+            did_you_mean(unknown[0], known) or f"the parameters are {', '.join(known) or 'none'}"
+        )
+        raise UsageError(
+            f"-D {unknown[0]}: no network here has a parameter `{unknown[0]}`; {hint}"
+        )
     networks = []
-    for definition in file.own_networks():
-        if network is not None and definition.name != network:
-            continue
-        result = elaborator.network_of(definition, dict(overrides or {}))
+    for definition in chosen:
+        own = {p.name.name for p in definition.node.params}
+        mine = {k: v for k, v in overrides.items() if k in own}
+        result = elaborator.network_of(definition, mine)
         if result is not None:
             networks.append(result)
     return networks, elaborator.diagnostics

@@ -2,7 +2,7 @@
 
 A statement ends at a newline, except where the line plainly goes on: inside brackets, after a
 token that needs a right-hand side (`->`, `=`, `,`, an operator), and before a line that starts
-with `->`, `then` or `else`. This lets a chain span several lines the way people write them::
+with `->`, `then`, `else` or `as`. So a chain spans several lines the way people write them::
 
     y = x -> conv2d(64, 3)
           -> relu
@@ -30,7 +30,7 @@ _CONTINUES_AFTER = {
     "==", "!=", "<", "<=", ">", ">=", "and", "or", "not", "if", "then", "else", "as",
 }  # fmt: skip
 # A line starting with one of these continues the previous one.
-_CONTINUES_BEFORE = {"->", "then", "else"}
+_CONTINUES_BEFORE = {"->", "then", "else", "as"}
 
 
 class NestingTooDeep(Exception):
