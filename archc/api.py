@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
+from archc.backends.torch import emit
 from archc.errors import ArchError, Diagnostic, SourceFile, UsageError, sort_diagnostics
 from archc.semantics.elaborate import elaborate
 from archc.semantics.ir import Network
 from archc.semantics.program import load_program
 from archc.syntax import ast
+from archc.syntax.fmt import format_source
 from archc.syntax.parse import parse
+from archc.syntax.source import read_source
 
 
 def analyse(
@@ -80,3 +87,65 @@ def _literal(text: str, define: str) -> Any:
 def check(path: str, strict: bool = False) -> list[Diagnostic]:
     """Every diagnostic for the spec at ``path`` (errors and warnings), sorted by position."""
     return analyse(path, strict=strict)[1]
+
+
+def format_file(path: str) -> tuple[str, str]:
+    """The spec at ``path`` as stored, and in canonical layout (`archc fmt`).
+
+    Raises :class:`archc.errors.ArchError` for a spec with syntax errors and
+    :class:`archc.errors.UsageError` when the file cannot be read.
+    """
+    source = read_source(path)
+    # Read again as stored: CRLF line ends and a byte order mark are layout to fix, and the
+    # source above has already dropped them.
+    stored = Path(path).read_bytes().decode("utf-8", errors="replace")
+    return stored, format_source(source)
+
+
+def compile_source(
+    path: str,
+    network: str | None = None,
+    strict: bool = False,
+    **overrides: Any,
+) -> str:
+    """The PyTorch source that `archc compile` writes for the spec at ``path``.
+
+    Raises :class:`archc.errors.ArchError` when the spec has errors.
+    """
+    networks, diagnostics = analyse(path, network, overrides, strict)
+    return render_source(path, networks, diagnostics, network)
+
+
+def render_source(
+    path: str, networks: list[Network], diagnostics: list[Diagnostic], network: str | None = None
+) -> str:
+    """The generated module for analysed ``networks``; raises ArchError if there were errors."""
+    errors = [d for d in diagnostics if d.is_error]
+    if errors:
+        raise ArchError(errors)
+    if network is not None and not networks:
+        raise UsageError(f"{path} has no network `{network}`")
+    if not networks:
+        raise UsageError(f"{path} defines no network to compile")
+    return emit(networks, path, read_source(path).text)
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Replace the contents of ``path`` by ``text`` in one step, keeping the file's mode.
+
+    The text goes to a temporary file in the same directory first, so an interrupted write never
+    leaves a half-written spec behind.
+    """
+    try:
+        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+                stream.write(text)
+            if os.path.exists(path):
+                shutil.copymode(path, temporary)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None

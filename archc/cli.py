@@ -7,6 +7,8 @@ Exit codes: 0 success (warnings allowed), 1 the spec has errors, 2 a usage or I/
 from __future__ import annotations
 
 import argparse
+import difflib
+import io
 import json
 import os
 import sys
@@ -14,8 +16,8 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from archc import __version__, api
-from archc.backends import summary
+from archc import __version__, api, explain
+from archc.backends import schema, summary
 from archc.errors import ArchError, Diagnostic, UsageError, render_all
 from archc.expect import Expectation
 from archc.semantics.ir import Network, dump
@@ -63,7 +65,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _spec_options(summary)
     summary.set_defaults(run=_summary)
+    compile_ = commands.add_parser("compile", help="write the PyTorch module of a spec")
+    compile_.add_argument("file", metavar="FILE")
+    compile_.add_argument("-o", "--output", metavar="OUT.py", help="write here, not to stdout")
+    compile_.add_argument(
+        "--selftest",
+        action="store_true",
+        help="build the module on meta and cpu and check it against the static model",
+    )
+    _spec_options(compile_)
+    compile_.set_defaults(run=_compile)
+    _fmt_options(commands.add_parser("fmt", help="rewrite specs in the canonical layout"))
+    _schema_options(commands.add_parser("schema", help="print the op registry as JSON Schema"))
+    _explain_options(commands.add_parser("explain", help="explain a diagnostic code"))
     return parser
+
+
+def _explain_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("code", metavar="CODE", help="a diagnostic code, e.g. A303")
+    command.set_defaults(run=_explain)
+
+
+def _schema_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
+    command.set_defaults(run=_schema)
+
+
+def _fmt_options(fmt: argparse.ArgumentParser) -> None:
+    fmt.add_argument("files", nargs="+", metavar="FILE")
+    fmt.add_argument(
+        "--check", action="store_true", help="exit 1 if a file is not formatted; write nothing"
+    )
+    fmt.add_argument(
+        "--diff", action="store_true", help="print the changes as a unified diff; write nothing"
+    )
+    fmt.set_defaults(run=_fmt)
 
 
 def _spec_options(command: argparse.ArgumentParser) -> None:
@@ -130,6 +166,77 @@ def _summary(args: argparse.Namespace) -> int:
     for message in failed:
         sys.stderr.write(f"archc: expectation failed: {message}\n")
     return EXIT_SPEC_ERROR if failed else EXIT_OK
+
+
+def _compile(args: argparse.Namespace) -> int:
+    networks, diagnostics = _analyse(args, args.file)
+    source = api.render_source(args.file, networks, diagnostics, args.network)
+    if diagnostics:  # warnings only: errors stopped render_source
+        sys.stderr.write(render_all(diagnostics, color=_use_colour(sys.stderr)))
+    if args.output:
+        api.write_atomically(args.output, source)
+    else:
+        sys.stdout.write(source)
+    if not args.selftest:
+        return EXIT_OK
+    from archc.runtime import selftest  # the one command that needs torch
+
+    verdicts = selftest(args.file, args.network, **api.parse_defines(args.defines))
+    for _, verdict in verdicts:
+        sys.stderr.write(verdict + "\n")
+    return EXIT_OK if all(passed for passed, _ in verdicts) else EXIT_SPEC_ERROR
+
+
+def _fmt(args: argparse.Namespace) -> int:
+    diagnostics: list[Diagnostic] = []
+    changed = False
+    for path in args.files:
+        try:
+            stored, formatted = api.format_file(path)
+        except ArchError as exc:
+            diagnostics += exc.diagnostics
+            continue
+        if stored == formatted:
+            continue
+        changed = True
+        if args.check:
+            sys.stderr.write(f"would reformat {path}\n")
+        if args.diff:
+            _print_diff(path, stored, formatted)
+        if not (args.check or args.diff):
+            api.write_atomically(path, formatted)
+    _report(diagnostics, args)
+    failed = diagnostics or (changed and (args.check or args.diff))
+    return EXIT_SPEC_ERROR if failed else EXIT_OK
+
+
+def _explain(args: argparse.Namespace) -> int:
+    entry = explain.EXPLANATIONS.get(args.code.upper())
+    if entry is None:
+        raise UsageError(explain.unknown_code(args.code))
+    sys.stdout.write(explain.render_text(entry))
+    return EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    text = schema.to_json(schema.registry_schema())
+    if args.output is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        with open(args.output, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror}") from exc
+    return EXIT_OK
+
+
+def _print_diff(path: str, stored: str, formatted: str) -> None:
+    # StringIO splits at line ends only (str.splitlines would also split at form feeds).
+    before = io.StringIO(stored, newline="").readlines()
+    after = io.StringIO(formatted, newline="").readlines()
+    for line in difflib.unified_diff(before, after, path, f"{path} (formatted)"):
+        sys.stdout.write(line if line.endswith("\n") else line + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -194,6 +194,18 @@ def show_shape(shape: Shape) -> str:
     return "(" + ", ".join(show(d) for d in shape) + ")"
 
 
+def evaluate(value: Dim, sizes: dict[str, int]) -> int:
+    """The number a dimension takes when its symbols have the given sizes.
+
+    >>> evaluate((Sym.named("H") - 1) // 2 + 1, {"H": 32})
+    16
+    """
+    if isinstance(value, int):
+        return value
+    symbols = {s: sizes[str(s)] for s in value.expr.free_symbols}
+    return int(value.expr.subs(symbols))
+
+
 def to_json(value: Dim) -> int | str:
     return value if isinstance(value, int) else str(value)
 

@@ -170,3 +170,43 @@ def test_several_errors_are_reported_in_one_run() -> None:
         parse_text("network N {\n  x = a b\n  y = 1 + * 2\n  out y\n  z = ) \n}\n")
     lines = [d.span.line for d in caught.value.diagnostics if d.span]
     assert lines == [2, 3, 5]
+
+
+def codes_and_lines(text: str) -> list[tuple[str, int]]:
+    with pytest.raises(ArchError) as caught:
+        parse_text(text)
+    return [(d.code, d.span.line) for d in caught.value.diagnostics if d.span]
+
+
+def test_dangling_operator_is_one_error_on_its_own_line() -> None:
+    assert codes_and_lines("network N {\n  in x\n  y = 1 +\n  out y\n}\n") == [("A133", 3)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The statement after an unclosed `(` is parsed again, and its own mistake found.
+        (
+            "network N {\n  x = f(1, 2\n  y = x x\n  out y\n}\n",
+            [("A110", 2), ("A111", 3)],
+        ),
+        # A broken header takes its body with it, but not the next definition.
+        (
+            "block B(c):\n  in x\n  out x\n}\nnetwork N {\n  in x\n  out x x\n}\n",
+            [("A125", 1), ("A111", 7)],
+        ),
+        # A body left open before the next definition.
+        (
+            "block B {\n  in x\n  out x\n\nnetwork N {\n  in x\n  out x x\n}\n",
+            [("A113", 3), ("A111", 7)],
+        ),
+        # Lines that continue a broken statement go with it.
+        ("x = a a ->\n  relu\ny = b b\n", [("A111", 1), ("A111", 3)]),
+        # A dangling `=` and a dangling `*`, one after the other.
+        ("x =\ny = 2 *\nz = 3\n", [("A150", 1), ("A133", 2)]),
+        # An unterminated string ends at its line.
+        ("x = \"abc\ny = 'd'\n", [("A101", 1), ("A122", 2)]),
+    ],
+)
+def test_recovery_reports_each_mistake_once(text: str, expected: list[tuple[str, int]]) -> None:
+    assert codes_and_lines(text) == expected

@@ -11,8 +11,6 @@ from archc.ops.registry import register
 from archc.ops.spec import (
     DIVISIBILITY,
     INVALID,
-    RANK,
-    SYMBOLIC,
     Args,
     Ctor,
     Finding,
@@ -22,7 +20,7 @@ from archc.ops.spec import (
     PositiveInt,
     fail,
 )
-from archc.ops.window import AXES, Window, per_axis
+from archc.ops.window import AXES, Window, input_channels, per_axis
 
 IntOrTuple = PositiveInt | tuple[PositiveInt, ...]
 
@@ -36,26 +34,6 @@ class ConvArgs(Args):
     groups: PositiveInt = 1
     bias: bool = True
     padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
-
-
-def input_channels(x: TensorType, op: str, spatial: int) -> int:
-    """The channel count of a (N, C, *spatial) input, checked for rank and fixedness."""
-    if x.rank != spatial + 2:
-        names = ", ".join(AXES[spatial])
-        raise fail(
-            RANK,
-            f"{op} expects a {spatial + 2}-d input (N, C, {names}), got {x.rank}-d {x}",
-            rule=f"input shape = (N, C, {names})",
-            help="reshape the input, or use the op for its dimensionality",
-        )
-    channels = x.shape[1]
-    if not isinstance(channels, int):
-        raise fail(
-            SYMBOLIC,
-            f"{op} needs a fixed channel count, but the input has {channels} channels",
-            help="declare the channel dimension of the input as a number",
-        )
-    return channels
 
 
 def check_groups(in_channels: int, out_channels: int, groups: int, op: str) -> None:
@@ -77,6 +55,7 @@ class _Conv(Op):
     positional = ("out_channels", "kernel_size", "stride", "padding")
     spatial: int
     rule = "W' = floor((W + 2P - D*(F-1) - 1) / S) + 1, per spatial axis"
+    params_rule = "weight C_out·(C_in/groups)·∏F + bias C_out (bias=true)"
 
     def infer(self, args: ConvArgs, inputs: Sequence[TensorType]) -> Inferred:
         (x,) = inputs

@@ -46,6 +46,7 @@ class Linear(Op):
     Args = LinearArgs
     positional = ("out_features", "bias")
     rule = "(N, *, in_features) -> (N, *, out_features)"
+    params_rule = "weight out_features·in_features + bias out_features (bias=true)"
 
     def infer(self, args: LinearArgs, inputs: Sequence[TensorType]) -> Inferred:
         (x,) = inputs

@@ -159,6 +159,10 @@ class Op:
     variadic: ClassVar[bool] = False
     # The shape rule in symbols, as the docs and diagnostics print it.
     rule: ClassVar[str] = "output shape = input shape"
+    # The parameter and buffer count in symbols, tensor by tensor under torch's names, as the
+    # docs print it (e.g. "weight C_out·(C_in/groups)·∏F + bias C_out"); "none" when the op
+    # holds neither. Inferred.params and Inferred.buffers give the exact counts.
+    params_rule: ClassVar[str] = "none"
 
     def infer(self, args: Any, inputs: Sequence[TensorType]) -> Inferred:
         raise NotImplementedError

@@ -1,23 +1,66 @@
-"""Sliding-window arithmetic shared by convolutions and pooling.
+"""Channels-first layout checks and sliding-window arithmetic shared by the spatial ops.
 
 One function computes an output size for one spatial dimension and checks it, so that conv and
-pool report the same rule with the same numbers.
+pool report the same rule with the same numbers; one function checks an (N, C, *spatial) input,
+so that every op taking images, sequences or volumes words a wrong rank the same way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from archc import dims
-from archc.dims import Dim
-from archc.ops.spec import NON_POSITIVE, UNEVEN, Finding, fail
+from archc.dims import Dim, TensorType
+from archc.ops.spec import NON_POSITIVE, RANK, SYMBOLIC, UNEVEN, Finding, fail
 
 AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
+Value = TypeVar("Value")
 
-def per_axis(value: int | tuple[int, ...], count: int, name: str) -> tuple[int, ...]:
-    """An int broadcast to every spatial axis, or a tuple checked to have one entry per axis."""
-    if isinstance(value, int):
+
+def layout(spatial: int) -> str:
+    """`(N, C, H, W)` for 2 spatial axes."""
+    return f"(N, C, {', '.join(AXES[spatial])})"
+
+
+def check_layout(x: TensorType, op: str, spatial: int) -> None:
+    """Check that ``x`` is an (N, C, *spatial) tensor with ``spatial`` spatial axes."""
+    if x.rank == spatial + 2:
+        return
+    help = "reshape the input, or use the op for its dimensionality"
+    # `maxpool2d` given a 3-d tensor: name the sibling op that fits it
+    if op.endswith(f"{spatial}d") and x.rank - 2 in AXES:
+        help = f"for a {x.rank}-d input {layout(x.rank - 2)} use {op[:-2]}{x.rank - 2}d"
+    raise fail(
+        RANK,
+        f"{op} expects a {spatial + 2}-d input {layout(spatial)}, got {x.rank}-d {x}",
+        rule=f"input shape = {layout(spatial)}",
+        help=help,
+    )
+
+
+def fixed_channels(x: TensorType, op: str) -> int:
+    """The channel count (axis 1), which must be a number: it decides parameter shapes."""
+    channels = x.shape[1]
+    if not isinstance(channels, int):
+        raise fail(
+            SYMBOLIC,
+            f"{op} needs a fixed channel count, but the input has {channels} channels",
+            help="declare the channel dimension of the input as a number",
+        )
+    return channels
+
+
+def input_channels(x: TensorType, op: str, spatial: int) -> int:
+    """The channel count of a (N, C, *spatial) input, checked for rank and fixedness."""
+    check_layout(x, op, spatial)
+    return fixed_channels(x, op)
+
+
+def per_axis(value: Value | tuple[Value, ...], count: int, name: str) -> tuple[Value, ...]:
+    """A value broadcast to every spatial axis, or a tuple checked to have one entry per axis."""
+    if not isinstance(value, tuple):
         return (value,) * count
     if len(value) != count:
         raise fail(
@@ -47,7 +90,8 @@ class Window:
         span = self.dilation * (self.kernel - 1) + 1
         numerator = size + 2 * self.padding - span
         if self.ceil_mode:
-            out = -((-numerator) // self.stride) + 1
+            # ceil(a/S) written as floor((a + S - 1)/S): it prints readably for symbols
+            out = (numerator + self.stride - 1) // self.stride + 1
             # torch drops a last window that would start inside the right padding only
             if isinstance(out, int) and (out - 1) * self.stride >= size + self.padding:
                 out -= 1
@@ -64,15 +108,26 @@ class Window:
             )
         finding = None
         if isinstance(numerator, int) and numerator % self.stride and not self.ceil_mode:
+            # The trailing positions no window reaches; the right padding absorbs some of
+            # them, and only the rest is real input lost (torch floors silently either way).
+            # A window narrower than its stride skips positions by design (ResNet's 1x1/2
+            # shortcut): that is no tiling to complain about.
+            lost = numerator % self.stride - self.padding
+            if span < self.stride:
+                lost = 0
+            message = f"{op} window does not tile the input {axis} evenly; " + (
+                f"the last {lost} of {size} input positions are never seen"
+                if lost > 0
+                else "only padding is dropped"
+            )
             finding = Finding(
                 UNEVEN,
-                f"{op} window does not tile the input {axis} evenly; "
-                f"the last {numerator % self.stride} of {size} positions are dropped",
+                message,
                 rule=self.rule(axis),
                 with_=self.plugged(size, axis, numerator / self.stride + 1),
                 help=self.help(size),
                 arg="stride",
-                severity="warning",
+                severity="warning" if lost > 0 else "strict",
             )
         return out, finding
 

@@ -30,6 +30,7 @@ from archc.semantics.values import (
     Tensor,
     describe,
 )
+from archc.syntax import ast
 
 # Graphs larger than this after elaboration are refused rather than built.
 MAX_NODES = 250_000
@@ -83,20 +84,25 @@ class Application(Expressions):
         self, layer: Layer, parts: list[Layer], inputs: list[Tensor], body: Body, place: Place
     ) -> Any:
         inner = place
+        container = None
         if layer.name is not None:
             path, fresh = place.name_child(layer.name.name, "seq")
             self._check_fresh(layer, fresh, place)
             inner = place.child_sequence(path)
             repeat = layer.count if isinstance(layer, RepeatLayer) else None
-            self.module(
-                Module(path, "sequence", layer.name.name, {}, layer.span, place.call_sites, repeat)
+            container = Module(
+                path, "sequence", layer.name.name, {}, layer.span, place.call_sites, repeat
             )
+            self.module(container)
         value: Any = inputs
         for part in parts:
             if value is UNKNOWN:
                 return UNKNOWN
             tensors = value if isinstance(value, list) else _as_list(value)
             value = self.apply(part, tensors, body, inner, part.span)
+        if container is not None and value is not UNKNOWN:
+            container.inputs = tuple(t.ref for t in inputs)
+            container.outputs = tuple(t.ref for t in _as_list(value))
         return value
 
     def _apply_combinator(
@@ -178,6 +184,7 @@ class Application(Expressions):
                 macs=inferred.macs,
                 resolved=inferred.resolved,
                 named=layer.name is not None,
+                arg_exprs={k: a.expr for k, a in hyper.items() if a.expr is not None},
             )
         )
         outs = tuple(Tensor(Ref(node.id, i), t, layer.span) for i, t in enumerate(node.outputs))
@@ -194,7 +201,9 @@ class Application(Expressions):
         if op.varargs and slots and len(positional) > len(slots):
             # `reshape(16, -1)`: the surplus joins the last slot as one tuple
             tail = positional[len(slots) - 1 :]
-            packed = BoundArg(None, tuple(a.value for a in tail), tail[0].span.to(tail[-1].span))
+            span = tail[0].span.to(tail[-1].span)
+            written = ast.TupleExpr(tuple(a.expr for a in tail if a.expr is not None), span)
+            packed = BoundArg(None, tuple(a.value for a in tail), span, None, written)
             positional = [*positional[: len(slots) - 1], packed]
         if len(positional) > len(slots):
             extra = positional[len(slots)]
@@ -245,16 +254,16 @@ class Application(Expressions):
             )
 
     def _validate(self, op: Op, hyper: dict[str, BoundArg], layer: OpLayer) -> Any:
-        fields = op.Args.model_fields
+        accepted = _argument_names(op)
         for name, arg in hyper.items():
-            if name not in fields:
-                known = [*fields, *op.inputs[1:]]
+            if name not in accepted:
+                known = [*op.Args.model_fields, *op.inputs[1:]]
                 raise self.error(
                     "A208",
                     f"`{op.name}` has no argument `{name}`",
                     arg.name_span or arg.span,
                     label="unknown argument",
-                    help=did_you_mean(name, known) or f"its arguments are {', '.join(fields)}",
+                    help=did_you_mean(name, known) or f"its arguments are {', '.join(known)}",
                 )
             if isinstance(arg.value, Tensor | Layer):
                 raise self.error(
@@ -300,6 +309,16 @@ class Application(Expressions):
                 label="used again",
                 help="module names must be unique within a block or network",
             )
+
+
+def _argument_names(op: Op) -> set[str]:
+    """Field names, and the other spellings a field accepts (`axis` for `dim`)."""
+    names = set(op.Args.model_fields)
+    for field in op.Args.model_fields.values():
+        alias = field.validation_alias
+        choices = getattr(alias, "choices", [alias] if isinstance(alias, str) else [])
+        names.update(c for c in choices if isinstance(c, str))
+    return names
 
 
 def _distinct(findings: tuple[Finding, ...]) -> list[Finding]:

@@ -140,12 +140,15 @@ class Elaborator(Application):
         node = definition.node
         self.network = network = Network(definition.name, {}, node.name.span)
         self._next_id = 0
+        errors_before = len(self.diagnostics)
         body = Body(definition.file)
         place = Place("", Names(reserved_names(node.body)))
         try:
             self._bind_params(node, [], overrides, body, node.name.span, place)
             network.args = {p: body.vars[p] for p in body.params}
-            network.modules[""] = Module("", "network", definition.name, network.args, node.span)
+            network.modules[""] = Module(
+                "", "network", definition.name, network.args, node.span, definition=definition
+            )
             outputs = self._run(node, body, place, network_inputs=True)
         except TooLarge:
             self.report(
@@ -164,7 +167,11 @@ class Elaborator(Application):
         for name, value in outputs:
             if isinstance(value, Tensor):
                 network.outputs[name] = value.ref
-        self._check_ties(network)
+        root = network.modules[""]
+        root.inputs = tuple(network.inputs.values())
+        root.outputs = tuple(network.outputs.values())
+        if not any(d.is_error for d in self.diagnostics[errors_before:]):
+            self._check_ties(network)  # ties into layers that failed would only cascade
         return network
 
     def _bind_params(
@@ -237,16 +244,17 @@ class Elaborator(Application):
         positional = [a for a in positional if not _is_tensors(a.value)]
         keywords = {a.name: a for a in layer.args if a.name is not None}
         self._bind_params(node, positional, keywords, body, layer.span, inner)
-        self.module(
-            Module(
-                path,
-                "block",
-                definition.name,
-                {p: body.vars[p] for p in body.params},
-                layer.span,
-                place.call_sites,
-            )
+        module = Module(
+            path,
+            "block",
+            definition.name,
+            {p: body.vars[p] for p in body.params},
+            layer.span,
+            place.call_sites,
+            definition=definition,
+            arg_exprs=_written_args(node, layer.args),
         )
+        self.module(module)
         declared = [s for s in node.body if isinstance(s, ast.Input)]
         if len(inputs) != len(declared):
             raise self.error(
@@ -260,6 +268,10 @@ class Elaborator(Application):
         values = [value for _, value in outputs]
         if any(v is UNKNOWN for v in values):
             return UNKNOWN
+        module.inputs = tuple(t.ref for t in inputs)
+        module.outputs = tuple(
+            t.ref for v in values for t in (v if isinstance(v, tuple) else (v,))
+        )
         return values[0] if len(values) == 1 else tuple(values)
 
     # --- statements ------------------------------------------------------------------------------
@@ -305,6 +317,7 @@ class Elaborator(Application):
             value = self.evaluate(stmt.value, body, place)
             for name, item in self._unpack(stmt, value).items():
                 body.bind(name, item, stmt.span)
+                self._name_value(item, name, place.path)
         elif isinstance(stmt, ast.Output):
             value = self.evaluate(stmt.value, body, place)
             if (
@@ -330,6 +343,12 @@ class Elaborator(Application):
         elif isinstance(stmt, ast.InitRule):
             assert self.network is not None
             self.network.inits.append(InitRecord(stmt, place.path, None))
+
+    def _name_value(self, value: Any, name: str, scope: str) -> None:
+        """Remember the spec's name for a tensor, so generated code can use it too."""
+        if isinstance(value, Tensor) and self.network is not None:
+            node = self.network.node(value.ref.node)
+            node.value_names.setdefault((scope, value.ref.port), name)
 
     def _unpack(self, stmt: ast.Assign, value: Any) -> dict[str, Any]:
         names = [t.name for t in stmt.targets]
@@ -394,7 +413,7 @@ class Elaborator(Application):
                 scope="",
                 span=stmt.span,
                 named=True,
-                value_name=name,
+                value_names={("", 0): name},
             )
         )
         self.network.inputs[name] = Ref(node.id)
@@ -501,6 +520,18 @@ def _is_tensors(value: Any) -> bool:
     return isinstance(value, Tensor) or (
         isinstance(value, tuple) and bool(value) and all(isinstance(v, Tensor) for v in value)
     )
+
+
+def _written_args(node: ast.Definition, args: tuple[BoundArg, ...]) -> dict[str, Any]:
+    """The block's parameters as the call wrote them (tensor arguments left out)."""
+    written: dict[str, Any] = {}
+    positional = [a for a in args if a.name is None and not _is_tensors(a.value)]
+    for param, arg in zip(node.params, positional, strict=False):
+        written[param.name.name] = arg.expr
+    for arg in args:
+        if arg.name is not None:
+            written[arg.name] = arg.expr
+    return written
 
 
 def _output_name(stmt: ast.Output, index: int) -> str:

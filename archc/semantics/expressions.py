@@ -326,6 +326,13 @@ class Expressions:
     # --- layers ----------------------------------------------------------------------------------
 
     def _eval_Named(self, expr: ast.Named, body: Body, place: Place) -> Any:
+        """`layer as name`; a call given its tensors (`linear(x, 8) as fc`) is applied named."""
+        value = self._named(expr, body, place)
+        if isinstance(value, OpLayer | BlockLayer) and _leading_tensors(value.args):
+            return self.apply(value, [], body, place, expr.span)
+        return value
+
+    def _named(self, expr: ast.Named, body: Body, place: Place) -> Any:
         value = self.stage(expr.value, body, place)
         if isinstance(value, Layer):
             return value.named(expr.name)
@@ -359,7 +366,7 @@ class Expressions:
                 layers = (head, *(self.stage(s, body, place) for s in expr.stages))
                 return SequenceLayer(expr.span, None, layers)
         if isinstance(expr, ast.Named):
-            return self._eval_Named(expr, body, place)
+            return self._named(expr, body, place)
         value = self.evaluate(expr, body, place)
         if isinstance(value, Layer) or value is UNKNOWN:
             return value
@@ -381,7 +388,7 @@ class Expressions:
         return self._call(expr, body, place, apply_now=True)
 
     def _call(self, expr: ast.Call, body: Body, place: Place, apply_now: bool) -> Any:
-        func = self.evaluate(expr.func, body, place)
+        func = self._callee(expr.func, body, place)
         args = tuple(self._argument(a, body, place) for a in expr.args)
         if func is UNKNOWN or any(a.value is UNKNOWN for a in args):
             return UNKNOWN
@@ -395,10 +402,25 @@ class Expressions:
             return layer
         raise self.error("A230", f"{describe(func)} cannot be called", expr.func.span)
 
+    def _callee(self, func: ast.Expr, body: Body, place: Place) -> Any:
+        """What a call calls. A value that cannot be called does not hide the op or block of
+        the same name: `dropout(dropout)` applies the op with the parameter `dropout`."""
+        value = self.evaluate(func, body, place)
+        if isinstance(func, ast.Name) and not isinstance(value, Layer | _Builtin):
+            definition = body.file.definitions.get(func.id)
+            if definition is not None and definition.kind == "block":
+                return BlockLayer(func.span, None, definition)
+            op = lookup(func.id)
+            if op is not None:
+                return OpLayer(func.span, None, op)
+        return value
+
     def _argument(self, arg: ast.Arg, body: Body, place: Place) -> BoundArg:
         value = self.evaluate(arg.value, body, place)
         name = arg.name.name if arg.name else None
-        return BoundArg(name, value, arg.value.span, arg.name.span if arg.name else None)
+        return BoundArg(
+            name, value, arg.value.span, arg.name.span if arg.name else None, arg.value
+        )
 
     def _builtin(self, name: str, args: tuple[BoundArg, ...], expr: ast.Call) -> Any:
         if name in COMBINATORS:

@@ -53,7 +53,10 @@ class Node:
     macs: Dim = 0
     resolved: dict[str, Any] = field(default_factory=dict)
     named: bool = False  # the spec named this instance with `as`
-    value_name: str | None = None  # the spec variable first bound to this node's output
+    # the spec's variable names for the outputs, by (scope of the binding, port), so that
+    # generated code can reuse them in the class where the binding was written
+    value_names: dict[tuple[str, int], str] = field(default_factory=dict)
+    arg_exprs: dict[str, Any] = field(default_factory=dict)  # hyperparameters as written
 
     @property
     def ok(self) -> bool:
@@ -84,6 +87,10 @@ class Module:
     span: Span
     call_sites: tuple[Span, ...] = ()
     repeat: int | None = None  # set for `layer * n`
+    definition: Any = None  # the block's program.Definition, for a block instance
+    arg_exprs: dict[str, Any] = field(default_factory=dict)  # block arguments as written
+    inputs: tuple[Ref, ...] = ()  # the tensors that flow in, in the block's `in` order
+    outputs: tuple[Ref, ...] = ()  # the tensors that flow out
 
 
 @dataclass(frozen=True)

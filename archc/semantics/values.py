@@ -54,6 +54,7 @@ class BoundArg:
     value: Any
     span: Span
     name_span: Span | None = None
+    expr: ast.Expr | None = None  # as written, for code generation
 
 
 @dataclass(frozen=True)

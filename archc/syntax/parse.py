@@ -17,10 +17,10 @@ from lark.visitors import Transformer_NonRecursive, v_args
 
 from archc.errors import MAX_REPORTED, ArchError, Diagnostic, SourceFile, Span
 from archc.syntax import ast
-from archc.syntax.catalogue import syntax_diagnostic
+from archc.syntax.catalogue import syntax_problem
 from archc.syntax.grammar import comments, parser
 from archc.syntax.layout import NestingTooDeep
-from archc.syntax.recovery import blank_statement
+from archc.syntax.recovery import blank
 
 # Expressions nested deeper than this are refused (later passes recurse over expressions).
 MAX_EXPR_DEPTH = 100
@@ -38,8 +38,9 @@ def parse(source: SourceFile) -> ast.Module:
         try:
             tree = parser().parse(text)
         except (UnexpectedInput, NestingTooDeep) as exc:
-            diagnostics.append(syntax_diagnostic(exc, source, text))
-            blanked = blank_statement(text, _error_offset(exc, text))
+            problem = syntax_problem(exc, source, text)
+            diagnostics.append(problem.diagnostic)
+            blanked = blank(text, *problem.skip)
             if blanked == text:
                 break
             text = blanked
@@ -57,16 +58,6 @@ def parse(source: SourceFile) -> ast.Module:
         raise ArchError(diagnostics)
     kept = tuple(ast.Comment(str(t), source.span(t.start_pos, t.end_pos)) for t in found)
     return ast.Module(module.items, kept, module.span)
-
-
-def _error_offset(exc: Exception, text: str) -> int:
-    if isinstance(exc, NestingTooDeep):
-        return exc.token.start_pos or 0
-    position = getattr(exc, "pos_in_stream", None)
-    if position is None:
-        token = getattr(exc, "token", None)
-        position = getattr(token, "start_pos", None)
-    return len(text) if position is None else position
 
 
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
@@ -93,7 +84,10 @@ class AstBuilder(Transformer_NonRecursive):
     def _span(self, meta) -> Span:  # type: ignore[no-untyped-def]
         if meta.empty:  # an empty file
             return self.source.span(0, 0)
-        return self.source.span(meta.start_pos, meta.end_pos)
+        end = meta.end_pos
+        while end > meta.start_pos and self.source.text[end - 1] in " \t\n":
+            end -= 1  # a statement's span stops at its last token, not at the newline after it
+        return self.source.span(meta.start_pos, end)
 
     def _tok_span(self, token: Token) -> Span:
         return self.source.span(token.start_pos or 0, token.end_pos or 0)
@@ -106,11 +100,13 @@ class AstBuilder(Transformer_NonRecursive):
         depth = 1 + max((self._depth.get(id(c), 0) for c in children), default=0)
         self._depth[id(node)] = depth
         if depth == MAX_EXPR_DEPTH + 1:
+            # The caret goes where the too-deep part starts; the whole of it may be huge.
+            start = node.span.start
             self.diagnostics.append(
                 Diagnostic(
                     "A106",
                     f"expression is nested more than {MAX_EXPR_DEPTH} levels deep",
-                    node.span,
+                    self.source.span(start, start + 1),
                     label="too deeply nested",
                     help="split it into named intermediate values",
                 )
@@ -215,12 +211,9 @@ class AstBuilder(Transformer_NonRecursive):
     def cond(self, meta, test, body, orelse):  # type: ignore[no-untyped-def]
         return self._expr(ast.Cond(test, body, orelse, self._span(meta)), test, body, orelse)
 
-    def chain(self, meta, left, _arrow, stage):  # type: ignore[no-untyped-def]
-        span = self._span(meta)
-        if isinstance(left, ast.Chain):
-            node = ast.Chain(left.head, (*left.stages, stage), span)
-            return self._expr(node, left.head, *node.stages)
-        return self._expr(ast.Chain(left, (stage,), span), left, stage)
+    def chain(self, meta, head, *rest):  # type: ignore[no-untyped-def]
+        stages = rest[1::2]  # the children alternate `->` tokens and stages
+        return self._expr(ast.Chain(head, stages, self._span(meta)), head, *stages)
 
     def named(self, meta, value, name):  # type: ignore[no-untyped-def]
         return self._expr(ast.Named(value, self._ident(name), self._span(meta)), value)

@@ -7,7 +7,8 @@ op itself declares, runs a forward pass, and asserts that torch agrees on every 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -16,7 +17,7 @@ from torch.nn import functional as F
 
 from archc import ops
 from archc.dims import BATCH, TensorType
-from archc.ops.spec import Inferred, Op
+from archc.ops.spec import Finding, Inferred, Op, ShapeError
 
 BATCH_SIZE = 2
 
@@ -46,6 +47,18 @@ def make_input(tensor: TensorType, batch: int = BATCH_SIZE) -> torch.Tensor:
     return torch.randn(shape)
 
 
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one thread: on these tiny tensors intra-op threads only add overhead, and
+    recurrent and attention kernels slow down ~50x when their threads compete for busy cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def run_torch(
     op: Op, args: Any, inferred: Inferred, inputs: Sequence[torch.Tensor]
 ) -> tuple[Any, nn.Module | None]:
@@ -66,7 +79,7 @@ def run_torch(
         template = op.torch_expr(args, inferred)
         assert template is not None, f"{op.name} declares neither a module nor an expression"
     code = template.format(*names, m="m", inputs=", ".join(names))
-    with torch.no_grad():
+    with torch.no_grad(), one_thread():
         if module is not None:
             module.eval()
         return eval(code, scope), module  # the template is the op's own, fixed text
@@ -79,17 +92,47 @@ def check_against_torch(
     op, args, inferred = infer(name, arguments, inputs)
     tensors = [make_input(t) for t in inputs]
     result, module = run_torch(op, args, inferred, tensors)
+    compare(f"{name}{arguments}", inferred, result, module)
+    return inferred
+
+
+def check_against_reference(
+    name: str,
+    arguments: dict[str, Any],
+    inputs: Sequence[TensorType],
+    reference: Callable[[Any, Inferred], nn.Module],
+) -> Inferred:
+    """Like check_against_torch, for an op torch has no module for: ``reference(args,
+    inferred)`` builds a hand-written module, called on the inputs, to compare with."""
+    _, args, inferred = infer(name, arguments, inputs)
+    module = reference(args, inferred).eval()
+    with torch.no_grad(), one_thread():
+        result = module(*[make_input(t) for t in inputs])
+    compare(f"{name}{arguments}", inferred, result, module)
+    return inferred
+
+
+def compare(what: str, inferred: Inferred, result: Any, module: nn.Module | None) -> None:
+    """Assert that torch's outputs, parameters and buffers match the op's static answer."""
     results = result if isinstance(result, tuple) else (result,)
     assert len(results) == len(inferred.outputs)
     for actual, static in zip(results, inferred.outputs, strict=True):
         expected = [BATCH_SIZE if d is BATCH else d for d in static.shape]
         assert list(actual.shape) == expected, (
-            f"{name}{arguments}: torch {tuple(actual.shape)} vs static {static}"
+            f"{what}: torch {tuple(actual.shape)} vs static {static}"
         )
     torch_params = {k: tuple(v.shape) for k, v in module.named_parameters()} if module else {}
     torch_buffers = {k: tuple(v.shape) for k, v in module.named_buffers()} if module else {}
-    assert torch_params == inferred.params, f"{name}: params {torch_params} vs {inferred.params}"
+    assert torch_params == inferred.params, f"{what}: params {torch_params} vs {inferred.params}"
     assert torch_buffers == inferred.buffers, (
-        f"{name}: buffers {torch_buffers} vs {inferred.buffers}"
+        f"{what}: buffers {torch_buffers} vs {inferred.buffers}"
     )
-    return inferred
+
+
+def diagnose(name: str, arguments: dict[str, Any], inputs: Sequence[TensorType]) -> Finding:
+    """The finding of the ShapeError the op raises for these arguments and inputs."""
+    try:
+        infer(name, arguments, inputs)
+    except ShapeError as error:
+        return error.finding
+    raise AssertionError(f"{name}{arguments} on {[str(t) for t in inputs]} raised nothing")

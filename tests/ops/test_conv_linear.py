@@ -67,9 +67,34 @@ def test_uneven_tiling_is_a_warning_with_numbers() -> None:
         [TensorType((BATCH, 3, 224, 224))],
     )
     assert inferred.outputs[0].shape == (BATCH, 64, 55, 55)
-    (warning, _) = inferred.findings
-    assert warning.code == "A302" and warning.severity == "warning"
-    assert warning.with_ == "H=224, F=11, P=2, S=4  ->  (224 - 11 + 2*2)/4 + 1 = 55.25"
+    (finding, _) = inferred.findings
+    # only padding falls off the end: reported under --strict alone
+    assert finding.code == "A302" and finding.severity == "strict"
+    assert finding.with_ == "H=224, F=11, P=2, S=4  ->  (224 - 11 + 2*2)/4 + 1 = 55.25"
+
+
+def test_uneven_tiling_that_loses_input_is_a_warning() -> None:
+    _, _, inferred = infer(
+        "conv2d",
+        {"out_channels": 8, "kernel_size": 5, "stride": 2},
+        [TensorType((BATCH, 3, 16, 16))],
+    )
+    (finding, _) = inferred.findings
+    assert finding.severity == "warning"
+    assert (
+        finding.message
+        == "conv2d window does not tile the input H evenly; the last 1 of 16 input positions are never seen"
+    )
+    assert finding.help == "kernel_size=6 gives 6, kernel_size=4 gives 7, stride=1 gives 12"
+
+
+def test_subsampling_window_is_not_uneven_tiling() -> None:
+    _, _, inferred = infer(
+        "conv2d",
+        {"out_channels": 8, "kernel_size": 1, "stride": 2},
+        [TensorType((BATCH, 3, 56, 56))],
+    )
+    assert all(f.severity == "strict" for f in inferred.findings)
 
 
 def test_kernel_larger_than_input_is_an_error() -> None:

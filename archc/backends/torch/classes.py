@@ -1,0 +1,117 @@
+"""Which block instances share a generated class, and what each class is called.
+
+Instances of one block definition share a class when their bodies have the same structure:
+the same layers with the same arguments as written, wired the same way. Instances whose
+structure differs (a conditional took another branch) get a class of their own, named after
+what they add (`BasicBlockDownsample`) or numbered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from archc.backends.torch.naming import Namespace
+from archc.backends.torch.structure import is_chain, relative, scope_items
+from archc.semantics.ir import Module, Network, Ref
+
+
+@dataclass(eq=False)
+class ClassInfo:
+    """One generated class and the instances (network, module) it serves."""
+
+    name: str
+    definition: Any  # program.Definition of the block or network
+    instances: list[tuple[Network, Module]] = field(default_factory=list)
+    signature: tuple[Any, ...] = ()
+    order: tuple[int, int] = (0, 0)  # source position, for a stable emission order
+    params: list[Any] = field(default_factory=list)  # values.Param, once the class is written
+
+
+def signature(network: Network, module: Module, classes: dict[int, ClassInfo]) -> tuple[Any, ...]:
+    """The structure of the class body at ``module``: what must agree for two instances to
+    share a class (layers, arguments as written, wiring, child classes)."""
+    index: dict[Ref, Any] = {ref: ("in", i) for i, ref in enumerate(module.inputs)}
+    body = _body(network, module.path, module.path, index, classes)
+    return (*body, tuple(index.get(r, "?") for r in module.outputs))
+
+
+def _body(
+    network: Network,
+    root: str,
+    path: str,
+    index: dict[Ref, Any],
+    classes: dict[int, ClassInfo],
+) -> tuple[Any, ...]:
+    parts: list[Any] = []
+    for position, item in enumerate(scope_items(network, path)):
+        wiring = tuple(index.get(ref, "?") for ref in item.inputs)
+        if item.node is not None:
+            node = item.node
+            written = tuple(sorted((k, id(v)) for k, v in node.arg_exprs.items()))
+            parts.append(("op", item.attr, node.op, written, wiring, len(node.outputs)))
+        elif item.module is not None and item.module.kind == "block":
+            parts.append(("block", item.attr, id(classes[id(item.module)]), wiring))
+        elif item.module is not None:
+            inner = _body(network, root, item.module.path, index, classes)
+            parts.append(("seq", item.attr, is_chain(network, item.module), inner, wiring))
+        for port, ref in enumerate(item.outputs):
+            index[ref] = (relative(path, root), position, port)
+    return tuple(parts)
+
+
+def assign_classes(networks: list[Network], names: Namespace) -> dict[int, ClassInfo]:
+    """ClassInfo for every block instance (keyed by ``id(module)``), deepest blocks first."""
+    instances = [
+        (network, module)
+        for network in networks
+        for module in network.modules.values()
+        if module.kind == "block"
+    ]
+    instances.sort(key=lambda pair: -pair[1].path.count("."))
+    by_signature: dict[tuple[Any, ...], ClassInfo] = {}
+    classes: dict[int, ClassInfo] = {}
+    for network, module in instances:
+        key = (id(module.definition.node), signature(network, module, classes))
+        info = by_signature.get(key)
+        if info is None:
+            node = module.definition.node
+            info = ClassInfo(
+                "", module.definition, signature=key, order=(node.span.start, len(by_signature))
+            )
+            by_signature[key] = info
+        info.instances.append((network, module))
+        classes[id(module)] = info
+    _name_classes(list(by_signature.values()), names)
+    for info in by_signature.values():
+        info.instances.sort(key=lambda pair: (networks.index(pair[0]), _first_node(pair)))
+    return classes
+
+
+def _first_node(pair: tuple[Network, Module]) -> int:
+    network, module = pair
+    return min((n.id for n in network.nodes() if n.path.startswith(module.path + ".")), default=0)
+
+
+def _name_classes(infos: list[ClassInfo], names: Namespace) -> None:
+    """The plainest structure of a block (fewest submodules) takes the block's name; variants
+    are named after the submodules they add, else numbered."""
+    by_block: dict[int, list[ClassInfo]] = {}
+    for info in sorted(infos, key=lambda i: i.order):
+        by_block.setdefault(id(info.definition.node), []).append(info)
+    for variants in by_block.values():
+        variants.sort(key=lambda i: len(_attrs(i)))
+        base = variants[0].definition.name
+        first_attrs = _attrs(variants[0])
+        for position, info in enumerate(variants):
+            if position == 0:
+                info.name = names.name(base)
+                continue
+            extra = [a for a in _attrs(info) if a not in first_attrs]
+            suffix = "".join(p.capitalize() for p in extra[0].split("_")) if extra else ""
+            info.name = names.name(f"{base}{suffix}" if suffix else f"{base}{position + 1}")
+
+
+def _attrs(info: ClassInfo) -> list[str]:
+    network, module = info.instances[0]
+    return [item.attr for item in scope_items(network, module.path)]

@@ -1,0 +1,120 @@
+"""Spec expressions and values as Python source, with the parentheses Python needs.
+
+Only numbers, strings (through ``repr``), booleans, tuples, operators and names the caller
+resolves are ever written; anything else (a shape query, a call) has no Python form here and
+gives None, and the caller falls back to the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from archc.syntax import ast
+
+# Python operator precedence, loosest first (the parts archc writes).
+_PRECEDENCE = {
+    "if": 1, "or": 2, "and": 3, "not": 4, "compare": 5, "+": 6, "-": 6, "*": 7, "/": 7,
+    "//": 7, "%": 7, "unary": 8, "**": 9, "atom": 10,
+}  # fmt: skip
+
+Resolver = Callable[[str], "str | None"]
+
+
+def literal(value: Any) -> str:
+    """A plain value as Python source: ``True``, ``0.1``, ``'same'``, ``(3, 5)``."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, str):
+        return string(value)
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, tuple | list):
+        items = ", ".join(literal(v) for v in value)
+        return f"({items},)" if len(value) == 1 else f"({items})"
+    raise TypeError(f"no literal for {value!r}")
+
+
+def string(text: str) -> str:
+    """A string literal quoted the way ruff formats it: double quotes unless that escapes more.
+
+    >>> print(string('say "hi"'), string("it's"), string("a\\nb"))
+    'say "hi"' "it's" "a\\nb"
+    """
+    if '"' in text and "'" not in text:
+        return repr(text)
+    body = repr(text)[1:-1] if repr(text)[0] == '"' else repr(text)[1:-1].replace("\\'", "'")
+    return '"' + body.replace('"', '\\"') + '"'
+
+
+def python(expr: ast.Expr, resolve: Resolver) -> str | None:
+    """``expr`` as Python source; names go through ``resolve`` (None: not expressible)."""
+    result = _emit(expr, resolve)
+    return None if result is None else result[0]
+
+
+def _emit(expr: ast.Expr, resolve: Resolver) -> tuple[str, int] | None:
+    atom = _PRECEDENCE["atom"]
+    if isinstance(expr, ast.Int | ast.Float | ast.Str | ast.Bool):
+        return literal(expr.value), atom if not _negative(expr) else _PRECEDENCE["unary"]
+    if isinstance(expr, ast.NoneLit):
+        return "None", atom
+    if isinstance(expr, ast.Name):
+        name = resolve(expr.id)
+        return None if name is None else (name, atom)
+    if isinstance(expr, ast.TupleExpr | ast.ListExpr):
+        items = [_emit(item, resolve) for item in expr.items]
+        if any(i is None for i in items):
+            return None
+        texts = [i[0] for i in items]  # type: ignore[index]
+        inner = texts[0] + "," if len(texts) == 1 else ", ".join(texts)
+        return f"({inner})", atom
+    if isinstance(expr, ast.Unary):
+        return _unary(expr, resolve)
+    if isinstance(expr, ast.Binary | ast.Compare | ast.Logic):
+        return _binary(expr, resolve)
+    if isinstance(expr, ast.Cond):
+        parts = [_emit(e, resolve) for e in (expr.body, expr.test, expr.orelse)]
+        if any(p is None for p in parts):
+            return None
+        body, test, orelse = (_wrap(p, 2) for p in parts)  # type: ignore[arg-type]
+        return f"{body} if {test} else {orelse}", _PRECEDENCE["if"]
+    return None
+
+
+def _negative(expr: ast.Int | ast.Float | ast.Str | ast.Bool) -> bool:
+    return (
+        isinstance(expr.value, int | float)
+        and not isinstance(expr.value, bool)
+        and (expr.value < 0)
+    )
+
+
+def _unary(expr: ast.Unary, resolve: Resolver) -> tuple[str, int] | None:
+    operand = _emit(expr.operand, resolve)
+    if operand is None:
+        return None
+    if expr.op == "not":
+        return f"not {_wrap(operand, _PRECEDENCE['not'])}", _PRECEDENCE["not"]
+    level = _PRECEDENCE["unary"]
+    return f"{expr.op}{_wrap(operand, level)}", level
+
+
+def _binary(
+    expr: ast.Binary | ast.Compare | ast.Logic, resolve: Resolver
+) -> tuple[str, int] | None:
+    left = _emit(expr.left, resolve)
+    right = _emit(expr.right, resolve)
+    if left is None or right is None:
+        return None
+    key = "compare" if isinstance(expr, ast.Compare) else expr.op
+    level = _PRECEDENCE[key]
+    if expr.op == "**":  # right-associative, and binds tighter than a unary minus on its left
+        return f"{_wrap(left, level + 1)} ** {_wrap(right, level)}", level
+    # left-associative: a right operand of equal precedence needs parentheses
+    return f"{_wrap(left, level)} {expr.op} {_wrap(right, level + 1)}", level
+
+
+def _wrap(part: tuple[str, int], level: int) -> str:
+    text, precedence = part
+    return f"({text})" if precedence < level else text

@@ -1,0 +1,95 @@
+"""The module tree of an elaborated network, seen class by class.
+
+Code generation emits one class per block definition (and one for the network). This module
+answers the structural questions that needs: which statements make up a class's `forward`
+(its :class:`Item`s), which block instances share a class (same structure), and which layers a
+sequence container holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from archc.semantics.ir import Module, Network, Node, Ref
+
+
+@dataclass
+class Item:
+    """One statement of a class's forward: an op node, or a call of a child module."""
+
+    attr: str  # the first path component below the class: the attribute that holds it
+    node: Node | None = None
+    module: Module | None = None
+    inputs: tuple[Ref, ...] = ()
+    outputs: tuple[Ref, ...] = ()
+
+
+@dataclass
+class Scope:
+    """A class's body in one instance: its path, inputs, outputs and forward items."""
+
+    path: str
+    module: Module
+    inputs: tuple[Ref, ...]
+    outputs: tuple[Ref, ...]
+    items: list[Item] = field(default_factory=list)
+
+
+def relative(path: str, scope: str) -> str:
+    return path[len(scope) + 1 :] if scope else path
+
+
+def scope_items(network: Network, scope: str) -> list[Item]:
+    """The forward statements of the class instance at ``scope`` ("" for the network)."""
+    items: list[Item] = []
+    seen: set[str] = set()
+    for node in network.nodes():
+        if node.kind == "input" or not _inside(node.path, scope):
+            continue
+        attr = relative(node.path, scope).split(".", 1)[0]
+        key = f"{scope}.{attr}" if scope else attr
+        module = network.modules.get(key)
+        if module is None:
+            items.append(
+                Item(
+                    attr,
+                    node=node,
+                    inputs=node.inputs,
+                    outputs=tuple(Ref(node.id, i) for i in range(len(node.outputs))),
+                )
+            )
+        elif key not in seen:
+            seen.add(key)
+            items.append(Item(attr, module=module, inputs=module.inputs, outputs=module.outputs))
+    return items
+
+
+def _inside(path: str, scope: str) -> bool:
+    return not scope or path.startswith(scope + ".")
+
+
+def members(network: Network, module_path: str) -> list[Node]:
+    """Every op node under ``module_path``, in order."""
+    return [n for n in network.nodes() if n.kind == "op" and _inside(n.path, module_path)]
+
+
+def is_chain(network: Network, module: Module) -> bool:
+    """Whether a sequence container is a plain chain (emitted as one ``nn.Sequential`` call):
+    each child takes exactly the previous child's single output."""
+    if module.kind != "sequence" or len(module.inputs) != 1 or len(module.outputs) != 1:
+        return False
+    expected = module.inputs
+    for item in scope_items(network, module.path):
+        if item.inputs != expected or len(item.outputs) != 1:
+            return False
+        expected = item.outputs
+    return expected == module.outputs
+
+
+def class_instances(network: Network) -> dict[str, list[Module]]:
+    """Block instances grouped by block name, each list in forward order."""
+    grouped: dict[str, list[Module]] = {}
+    for module in network.modules.values():
+        if module.kind == "block":
+            grouped.setdefault(module.name, []).append(module)
+    return grouped

@@ -1,0 +1,233 @@
+"""Writing a value that differs between the instances of a class as a Python expression.
+
+A generated class serves every instance of its block, so a constructor argument such as
+``in_channels`` cannot be a number when the instances disagree. :class:`Expressor` finds the
+expression that gives the right value in every instance: the argument as the spec wrote it,
+an earlier layer's size argument, a block parameter, the size of an input; failing all of
+those, a new constructor parameter whose value each instance's parent passes in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from archc.backends.torch.exprs import literal, python
+from archc.backends.torch.naming import Namespace
+from archc.dims import TensorType
+from archc.syntax import ast
+
+# Arguments that set the size of a layer's output: the sizes later layers are inferred from.
+SIZE_ARGUMENTS = (
+    "out_channels", "out_features", "embedding_dim", "hidden_size", "num_features",
+    "num_channels", "proj_size", "num_embeddings",
+)  # fmt: skip
+
+
+@dataclass
+class Param:
+    """A constructor parameter of a generated class and its value in each instance."""
+
+    name: str
+    values: list[Any]
+    default: str | None = None  # Python source of the default, when the spec gives one
+    kind: str = "block"  # "input" (a size of an input), "block" (declared), "extra"
+    source: str = ""  # for a declared parameter, its name in the spec
+    default_value: Any = None
+
+    @property
+    def annotation(self) -> str:
+        sample = self.values[0] if self.values else 0
+        if isinstance(sample, bool):
+            return "bool"
+        if isinstance(sample, int):
+            return "int"
+        if isinstance(sample, float):
+            return "float"
+        if isinstance(sample, str):
+            return "str"
+        if isinstance(sample, tuple):
+            return "tuple[int, ...]"
+        return "object"
+
+
+@dataclass
+class Candidate:
+    text: str
+    values: list[Any]
+
+
+@dataclass
+class Expressor:
+    """Expressions in the scope of one generated class (see the module docstring)."""
+
+    definition: Any  # program.Definition of the block or network
+    param_values: list[dict[str, Any]]  # the declared parameters' values, per instance
+    input_types: list[list[TensorType | None]]  # the class inputs' types, per instance
+    input_names: list[str]
+    names: Namespace
+    shared: bool  # more than one instance: block parameters and input sizes are candidates
+    params: list[Param] = field(default_factory=list)
+    sizes: list[Candidate] = field(default_factory=list)  # earlier layers' size arguments
+
+    # --- names as the spec wrote them ------------------------------------------------------------
+
+    def resolve(self, name: str) -> str | None:
+        """A spec name inside this class's body, as Python."""
+        node = self.definition.node
+        declared = [p.name.name for p in node.params]
+        if name in declared:
+            return self._declared(name).name
+        local = _local_value(node.body, name)
+        if local is not None:
+            return _parenthesised(python(local, self.resolve))
+        constant = self.definition.file.constants.get(name)
+        if constant is not None and len(constant.targets) == 1:
+            return _parenthesised(python(constant.value, self._constant))
+        return None
+
+    def _constant(self, name: str) -> str | None:
+        constant = self.definition.file.constants.get(name)
+        if constant is None or len(constant.targets) != 1:
+            return None
+        return _parenthesised(python(constant.value, self._constant))
+
+    def _declared(self, name: str) -> Param:
+        for param in self.params:
+            if param.kind == "block" and param.name == name:
+                return param
+        node = self.definition.node
+        param_ast = next(p for p in node.params if p.name.name == name)
+        default = python(param_ast.default, lambda _: None) if param_ast.default else None
+        values = [v[name] for v in self.param_values]
+        param = Param(
+            self.names.name(name),
+            values,
+            default,
+            "block",
+            name,
+            _literal_value(param_ast.default),
+        )
+        self.params.append(param)
+        return param
+
+    # --- values ----------------------------------------------------------------------------------
+
+    def written(self, expr: ast.Expr | None) -> str | None:
+        return None if expr is None else python(expr, self.resolve)
+
+    def value(self, values: list[Any], hint: str) -> str:
+        """An expression equal to ``values[i]`` in instance i; ``hint`` names a new parameter."""
+        for candidate in self._candidates():
+            if candidate.values == values:
+                return self.use(candidate.text)
+        if all(v == values[0] for v in values) and _literal_ok(values[0]):
+            return literal(values[0])
+        param = Param(self.names.name(hint), list(values), kind="extra")
+        self.params.append(param)
+        return param.name
+
+    def _candidates(self) -> list[Candidate]:
+        found = list(reversed(self.sizes))
+        if not self.shared:
+            return found
+        for param in [p for p in self.params if p.kind != "extra"]:
+            found.append(Candidate(param.name, param.values))
+        for name in [p.name.name for p in self.definition.node.params]:
+            values = [v[name] for v in self.param_values]
+            found.append(Candidate(f"?{name}", values))
+        found.extend(self._input_sizes())
+        return found
+
+    def use(self, text: str) -> str:
+        """Make a candidate's text real (a declared parameter becomes a constructor argument)."""
+        if text.startswith("?"):
+            return self._declared(text[1:]).name
+        if text.startswith("!"):
+            rank, position, axis = (int(p) for p in text[1:].split(","))
+            return self._input_param(position, axis, rank)
+        return text
+
+    def _input_sizes(self) -> list[Candidate]:
+        found = []
+        for position, _ in enumerate(self.input_names):
+            types = [types[position] for types in self.input_types]
+            if any(t is None for t in types):
+                continue
+            rank = types[0].rank  # type: ignore[union-attr]
+            for axis in range(1, rank):
+                values = [t.shape[axis] for t in types]  # type: ignore[union-attr]
+                if all(isinstance(v, int) for v in values):
+                    found.append(Candidate(f"!{rank},{position},{axis}", values))
+        return found
+
+    def _input_param(self, position: int, axis: int, rank: int) -> str:
+        name = self.input_names[position]
+        single = len(self.input_names) == 1
+        if axis == 1 and rank >= 3:
+            wish = "in_channels" if single else f"{name}_channels"
+        elif axis == rank - 1:
+            wish = "in_features" if single else f"{name}_features"
+        else:
+            wish = f"{name}_size{axis}"
+        values = [types[position].shape[axis] for types in self.input_types]  # type: ignore[union-attr]
+        for param in self.params:
+            if param.kind == "input" and param.values == values and param.name.startswith(wish):
+                return param.name
+        param = Param(self.names.name(wish), values, kind="input")
+        self.params.append(param)
+        return param.name
+
+
+def _literal_value(expr: ast.Expr | None) -> Any:
+    """The value of a literal default (`1`, `-1`, `"relu"`, `true`); None for anything else."""
+    if (
+        isinstance(expr, ast.Unary)
+        and expr.op == "-"
+        and isinstance(expr.operand, ast.Int | ast.Float)
+    ):
+        return -expr.operand.value
+    if isinstance(expr, ast.Int | ast.Float | ast.Str | ast.Bool):
+        return expr.value
+    return None
+
+
+def _literal_ok(value: Any) -> bool:
+    try:
+        literal(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _parenthesised(text: str | None) -> str | None:
+    if text is None or text.isidentifier() or text.lstrip("-").replace(".", "").isdigit():
+        return text
+    return f"({text})"
+
+
+def _local_value(body: tuple[ast.Stmt, ...], name: str) -> ast.Expr | None:
+    """The expression of a block-local plain value `name = expr`, when assigned exactly once."""
+    found = [
+        s.value
+        for s in body
+        if isinstance(s, ast.Assign) and [t.name for t in s.targets] == [name]
+    ]
+    if len(found) != 1 or not _plain(found[0]):
+        return None
+    return found[0]
+
+
+def _plain(expr: ast.Expr) -> bool:
+    """Arithmetic on numbers and names only: no layers, calls or shape queries."""
+    if isinstance(expr, ast.Int | ast.Float | ast.Str | ast.Bool | ast.NoneLit | ast.Name):
+        return True
+    if isinstance(expr, ast.Unary):
+        return _plain(expr.operand)
+    if isinstance(expr, ast.Binary | ast.Compare | ast.Logic):
+        return _plain(expr.left) and _plain(expr.right)
+    if isinstance(expr, ast.TupleExpr | ast.ListExpr):
+        return all(_plain(i) for i in expr.items)
+    if isinstance(expr, ast.Cond):
+        return _plain(expr.test) and _plain(expr.body) and _plain(expr.orelse)
+    return False

@@ -1,0 +1,2114 @@
+"""The long explanation behind each diagnostic code: `archc explain CODE` and docs/errors.md.
+
+Every code archc can report has an entry here: a title, a paragraph saying what went wrong and
+why archc refuses it, a small spec that triggers it and the same spec fixed. The test suite checks
+that every code in the source has an entry, that each runnable example reports its code and each
+fix reports no error, and that docs/errors.md is this module's output. Regenerate it with::
+
+    python -m archc.explain > docs/errors.md
+
+>>> EXPLANATIONS["A303"].title
+'channel counts differ between connected tensors'
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from dataclasses import dataclass
+
+from archc.ops.registry import suggest
+
+WIDTH = 99
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One code's explanation. A spec example and its fix are whole files; examples that need
+    several files, bytes that are not text, or a huge input are not ``runnable`` and are shown
+    as a sketch (``lang`` "console" for a command line)."""
+
+    code: str
+    title: str
+    text: str
+    example: str
+    fix: str
+    runnable: bool = True
+    lang: str = "arch"
+
+
+def _entry(
+    code: str,
+    title: str,
+    text: str,
+    example: str,
+    fix: str,
+    runnable: bool = True,
+    lang: str = "arch",
+) -> Explanation:
+    return Explanation(
+        code,
+        title,
+        " ".join(text.split()),
+        textwrap.dedent(example).lstrip("\n"),
+        textwrap.dedent(fix).lstrip("\n"),
+        runnable,
+        lang,
+    )
+
+
+_SYNTAX = (
+    _entry(
+        "A100",
+        "unexpected token",
+        """The parser met a token that cannot continue the statement, and the mistake is not one
+        of the common ones archc recognises by name. The message says, in words, what could have
+        come next. Most often two statements share a line, or a statement stops halfway.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32] out image
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image
+        }
+        """,
+    ),
+    _entry(
+        "A101",
+        "unterminated string",
+        """A string starts with `"` and must end with `"` on the same line; strings cannot span
+        lines. The caret covers the string from its opening quote to the end of the line.""",
+        """
+        network Tiny(width=16) {
+            in image: [3, 32, 32]
+            assert width > 0, "the width must be positive
+            out image -> conv2d(width, 3)
+        }
+        """,
+        """
+        network Tiny(width=16) {
+            in image: [3, 32, 32]
+            assert width > 0, "the width must be positive"
+            out image -> conv2d(width, 3)
+        }
+        """,
+    ),
+    _entry(
+        "A102",
+        "the file is not valid UTF-8",
+        """A spec is UTF-8 text. The file holds a byte sequence that is not UTF-8, usually because
+        an editor saved it in Latin-1 or UTF-16. The message gives the first invalid byte and its
+        offset; save the file as UTF-8 again.""",
+        """
+        $ archc check resnet_latin1.arch    # `é` in a comment saved as the single byte 0xe9
+        """,
+        """
+        $ iconv -f latin1 -t utf-8 resnet_latin1.arch > resnet.arch
+        $ archc check resnet.arch
+        """,
+        runnable=False,
+        lang="console",
+    ),
+    _entry(
+        "A103",
+        "the file contains a NUL byte",
+        """Text files never contain the byte 0, so a file that does is almost certainly not a
+        spec: a checkpoint, an archive or a compiled file passed by mistake.""",
+        """
+        $ archc check resnet18.pth
+        """,
+        """
+        $ archc check resnet18.arch
+        """,
+        runnable=False,
+        lang="console",
+    ),
+    _entry(
+        "A104",
+        "the file is too large",
+        """Specs are short: a whole ResNet-50 takes about 40 lines, because repeats and blocks
+        describe the structure once. archc refuses files over 4 MiB instead of parsing them
+        slowly; such a file is either not a spec or a generated one that should use blocks and
+        `* n` repeats.""",
+        """
+        $ archc check model.onnx
+        """,
+        """
+        $ archc check model.arch
+        """,
+        runnable=False,
+        lang="console",
+    ),
+    _entry(
+        "A105",
+        "brackets are nested too deep",
+        """Brackets may be nested 64 deep. Deeper nesting only comes from generated text; it would
+        make the parser slow and the spec unreadable. Name intermediate values instead.""",
+        """
+        x = ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((1))))))))))))))))))))
+        """,
+        """
+        x = 1
+        """,
+        runnable=False,
+    ),
+    _entry(
+        "A106",
+        "expression is nested too deep",
+        """An expression may nest 100 levels of operators and calls. A longer chain of operators
+        is split into named values, each a readable piece of the computation.""",
+        """
+        total = 1 + (1 + (1 + (1 + (1 + (1 + ...)))))    # 100 levels and more
+        """,
+        """
+        part = 1 + 1 + 1 + 1
+        total = part + part + part
+        """,
+        runnable=False,
+    ),
+    _entry(
+        "A107",
+        "unknown escape sequence in a string",
+        r"""Inside a string a backslash starts an escape. The escapes are `\"`, `\\`, `\n` and
+        `\t`; any other backslash sequence is refused rather than guessed. Paths in `use` are
+        written with `/` on every platform, so they never need a backslash.""",
+        r"""
+        network Tiny(width=16) {
+            in image: [3, 32, 32]
+            assert width > 0, "width \> 0 is required"
+            out image -> conv2d(width, 3)
+        }
+        """,
+        r"""
+        network Tiny(width=16) {
+            in image: [3, 32, 32]
+            assert width > 0, "width > 0 is required"
+            out image -> conv2d(width, 3)
+        }
+        """,
+    ),
+    _entry(
+        "A108",
+        "the file defines nothing",
+        """A warning: the file holds no definitions, constants, imports or `init` rules, only
+        comments and blank lines, so there is nothing to check or compile.""",
+        """
+        # ResNet-18, to be written.
+        """,
+        """
+        # ResNet-18, to be written.
+        network ResNet18 {
+            in image: [3, 224, 224]
+            out image -> conv2d(64, 7, stride=2, padding=3)
+        }
+        """,
+    ),
+    _entry(
+        "A109",
+        "unexpected character",
+        """The character is not part of the language. Typographic characters pasted from a paper
+        or a word processor are the usual cause: `→` for `->`, `×` for `*`, curly quotes for
+        `"`. The help names the ASCII replacement when there is one.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image → relu
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A110",
+        "missing `)`",
+        """A `(` was opened and the statement ended before its `)`. The caret is where the `)`
+        was expected and a secondary mark shows the `(` left open.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            x = image -> conv2d(16, 3, padding=1
+            out x -> relu
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            x = image -> conv2d(16, 3, padding=1)
+            out x -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A111",
+        "missing `->` between a tensor and a layer",
+        """A tensor followed directly by a layer means the `->` that applies the layer is
+        missing. Layers are applied with `x -> layer`, or called on the tensor: `layer(x)`.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image conv2d(16, 3) -> relu
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(16, 3) -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A112",
+        "missing `]`",
+        """A `[` opened a list or a shape and the statement ended before its `]`.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32
+            out image -> relu
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A113",
+        "missing `}`",
+        """The body of a block or network was opened with `{` and the file, or the next
+        definition, came before its `}`.""",
+        """
+        block Stem(width) {
+            in x
+            out x -> conv2d(width, 3) -> relu
+        """,
+        """
+        block Stem(width) {
+            in x
+            out x -> conv2d(width, 3) -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A114",
+        "unmatched closing bracket",
+        """A `)`, `]` or `}` appears with nothing open to close: an extra one, or the opening one
+        was deleted.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(16, 3)) -> relu
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(16, 3) -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A115",
+        "closing bracket does not match the opening one",
+        """Brackets close in the reverse order they open, each with its own kind: `(` with `)`,
+        `[` with `]`, `{` with `}`.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(16, 3] -> relu
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(16, 3) -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A116",
+        "an input's shape follows `:`, not `=`",
+        """`in name: [dims]` declares an input and its shape; it is a declaration, not an
+        assignment, so it takes `:`.""",
+        """
+        network Tiny {
+            in image = [3, 32, 32]
+            out image -> relu
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A117",
+        "an `init` rule follows `:`, not `=`",
+        """`init target: scheme` says how parameters start out. It selects parameters rather than
+        assigning a value, so it is written with `:`.""",
+        """
+        init conv2d.weight = kaiming_normal(mode="fan_out")
+
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(16, 3)
+        }
+        """,
+        """
+        init conv2d.weight: kaiming_normal(mode="fan_out")
+
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(16, 3)
+        }
+        """,
+    ),
+    _entry(
+        "A118",
+        "a value is named with `=`, not `:`",
+        """`name = expr` binds a name. `:` belongs to input shapes and `init` rules; a type
+        annotation in the Python style is not part of the language.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            features: image -> conv2d(16, 3)
+            out features
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            features = image -> conv2d(16, 3)
+            out features
+        }
+        """,
+    ),
+    _entry(
+        "A119",
+        "keyword arguments are given with `=`, not `:`",
+        """Arguments are passed by name as `name=value`, as in Python; `:` is the dictionary
+        syntax of other languages.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(16, 3, stride: 2)
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(16, 3, stride=2)
+        }
+        """,
+    ),
+    _entry(
+        "A120",
+        "unknown keyword",
+        """A word at the start of a statement or in an `if` expression is close to a keyword
+        but is not one, so it is taken for a misspelling. The help names the keyword within two
+        edits of it.""",
+        """
+        netwrok Tiny {
+            in image: [3, 32, 32]
+            out image -> relu
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A121",
+        "a Python keyword is not a keyword in .arch specs",
+        """A spec is data, not a Python program: there is no `def`, `class`, `return`, `import`,
+        `for` or `lambda`. The help says what replaces the word: `out` for `return`, `block`
+        for `def`, `use` for `import`, `* n` for a loop.""",
+        """
+        block Stem {
+            in x
+            return x -> relu
+        }
+        """,
+        """
+        block Stem {
+            in x
+            out x -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A122",
+        "strings are written in double quotes",
+        """Only `"` delimits strings. A single-quoted string from Python is refused, and the help
+        shows it in double quotes.""",
+        """
+        init conv2d.weight: kaiming_normal(mode='fan_out')
+
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(16, 3)
+        }
+        """,
+        """
+        init conv2d.weight: kaiming_normal(mode="fan_out")
+
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(16, 3)
+        }
+        """,
+    ),
+    _entry(
+        "A123",
+        "there is no compound assignment",
+        """`+=`, `*=` and the like update a value in place, which a spec never does. Bind the
+        name again with the whole expression: `x = x + y`.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            x = image -> conv2d(3, 3, padding=1)
+            x += image
+            out x
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            x = image -> conv2d(3, 3, padding=1)
+            x = x + image
+            out x
+        }
+        """,
+    ),
+    _entry(
+        "A124",
+        "`:=` is not an operator",
+        """Names are bound with `=` only; Python's assignment expression has no counterpart.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            x := image -> relu
+            out x
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            x = image -> relu
+            out x
+        }
+        """,
+    ),
+    _entry(
+        "A125",
+        "a body starts with `{`, not `:`",
+        """Indentation carries no meaning in a spec, so a body is delimited by braces rather than
+        introduced with a colon as in Python.""",
+        """
+        block Stem(width):
+            in x
+            out x -> conv2d(width, 3)
+        }
+        """,
+        """
+        block Stem(width) {
+            in x
+            out x -> conv2d(width, 3)
+        }
+        """,
+    ),
+    _entry(
+        "A126",
+        "missing name after `block` or `network`",
+        """Every definition has a name: it is how a block is used and how a network is chosen
+        with `--network`, and it becomes the class name of the generated PyTorch module.""",
+        """
+        block (width) {
+            in x
+            out x -> conv2d(width, 3)
+        }
+        """,
+        """
+        block Stem(width) {
+            in x
+            out x -> conv2d(width, 3)
+        }
+        """,
+    ),
+    _entry(
+        "A127",
+        "the body must be wrapped in `{` and `}`",
+        """The statements of a definition follow its header between braces; here the header is
+        followed by statements without a `{`.""",
+        """
+        block Stem(width)
+            in x
+            out x -> conv2d(width, 3)
+        }
+        """,
+        """
+        block Stem(width) {
+            in x
+            out x -> conv2d(width, 3)
+        }
+        """,
+    ),
+    _entry(
+        "A128",
+        "a definition has no body",
+        """A `block` or `network` header must be followed by a body in braces, even a short one.
+        """,
+        """
+        network Tiny
+
+        block Stem {
+            in x
+            out x -> relu
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> Stem
+        }
+
+        block Stem {
+            in x
+            out x -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A129",
+        "`out` needs a value",
+        """`out` returns a value from a body: `out y`, or `out name = y` to name the output.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            x = image -> relu
+            out
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            x = image -> relu
+            out x
+        }
+        """,
+    ),
+    _entry(
+        "A130",
+        "empty argument",
+        """Two commas in a row, or a comma right after an opening bracket, leave out a value. A
+        trailing comma before the closing bracket is allowed.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(16,, 3)
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(16, 3)
+        }
+        """,
+    ),
+    _entry(
+        "A131",
+        "`->` needs a tensor on its left",
+        """A chain starts with the value that flows into it. A line starting with `->` continues
+        the statement above it, so this error means there was no statement to continue.""",
+        """
+        -> relu
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A132",
+        "the chain ends with `->`",
+        """A `->` must be followed by the layer it applies. A chain that goes on over several
+        lines ends each line with `->` or starts the next one with it, but the last stage must be
+        a layer.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            x = image -> conv2d(16, 3) ->
+            out x
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            x = image -> conv2d(16, 3) -> relu
+            out x
+        }
+        """,
+    ),
+    _entry(
+        "A133",
+        "an operator is missing its right operand",
+        """A binary operator at the end of a statement has nothing on its right. An operator at
+        the end of a line continues the statement on the next line, so the next statement is
+        read as the operand; finish the expression or remove the operator.""",
+        """
+        network Tiny(width=16) {
+            in image: [3, 32, 32]
+            half = width // 2 +
+            out image -> conv2d(half, 3)
+        }
+        """,
+        """
+        network Tiny(width=16) {
+            in image: [3, 32, 32]
+            half = width // 2
+            out image -> conv2d(half, 3)
+        }
+        """,
+    ),
+    _entry(
+        "A134",
+        "an operator is missing its left operand",
+        """A binary operator such as `**` or `*` stands where a value was expected, so it has
+        nothing on its left.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(** 2, 3)
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(4 ** 2, 3)
+        }
+        """,
+    ),
+    _entry(
+        "A135",
+        "missing `else` in an `if` expression",
+        """`if c then a else b` is an expression with a value, so both branches are required:
+        without `else` there would be no value when the condition is false.""",
+        """
+        block Down(stride) {
+            in x
+            out if stride > 1 then x -> maxpool2d(2)
+        }
+        """,
+        """
+        block Down(stride) {
+            in x
+            out if stride > 1 then x -> maxpool2d(2) else x
+        }
+        """,
+    ),
+    _entry(
+        "A136",
+        "missing `then` in an `if` expression",
+        """The condition of an `if` expression is followed by `then` and the value when it
+        holds.""",
+        """
+        block Down(stride) {
+            in x
+            out if stride > 1 x -> maxpool2d(2) else x
+        }
+        """,
+        """
+        block Down(stride) {
+            in x
+            out if stride > 1 then x -> maxpool2d(2) else x
+        }
+        """,
+    ),
+    _entry(
+        "A137",
+        "a conditional expression starts with `if`",
+        """Python's `a if c else b` puts the condition in the middle; a spec writes the
+        condition first, `if c then a else b`, so that it reads in order.""",
+        """
+        block Down(stride) {
+            in x
+            out x -> maxpool2d(2) if stride > 1 else x
+        }
+        """,
+        """
+        block Down(stride) {
+            in x
+            out if stride > 1 then x -> maxpool2d(2) else x
+        }
+        """,
+    ),
+    _entry(
+        "A138",
+        "`tie` needs `=` between the two parameters",
+        """`tie target = source` makes the parameter at `target` the same tensor as the one at
+        `source`; the `=` says which way the sharing goes.""",
+        """
+        network LM {
+            in tokens: int64[T]
+            out tokens -> embedding(1000, 64) as embed -> linear(1000) as head
+            tie head.weight embed.weight
+        }
+        """,
+        """
+        network LM {
+            in tokens: int64[T]
+            out tokens -> embedding(1000, 64) as embed -> linear(1000) as head
+            tie head.weight = embed.weight
+        }
+        """,
+    ),
+    _entry(
+        "A139",
+        "`use` needs a path in double quotes",
+        """`use` imports another spec file by its path, relative to the importing file. A bare
+        name is not a path; a spec never imports Python modules.""",
+        """
+        use blocks
+        """,
+        """
+        use "blocks.arch"
+        """,
+        runnable=False,
+    ),
+    _entry(
+        "A140",
+        "comparisons cannot be chained",
+        """`a < b < c` reads differently in different languages, so a spec refuses it. Combine
+        two comparisons with `and`.""",
+        """
+        block Down(stride) {
+            in x
+            assert 0 < stride <= 2, "stride is 1 or 2"
+            out x
+        }
+        """,
+        """
+        block Down(stride) {
+            in x
+            assert 0 < stride and stride <= 2, "stride is 1 or 2"
+            out x
+        }
+        """,
+    ),
+    _entry(
+        "A141",
+        "a number cannot be directly followed by a name",
+        """`2width` is not a product: multiplication is always written with `*`, and names cannot
+        start with a digit.""",
+        """
+        network Tiny(width=16) {
+            in image: [3, 32, 32]
+            out image -> conv2d(2width, 3)
+        }
+        """,
+        """
+        network Tiny(width=16) {
+            in image: [3, 32, 32]
+            out image -> conv2d(2 * width, 3)
+        }
+        """,
+    ),
+    _entry(
+        "A142",
+        "a statement is only allowed inside a body",
+        """`in`, `out`, `tie` and `assert` belong to a block or network: they declare its inputs
+        and outputs and check its parameters. At the top level of a file only `use`, `init`,
+        constants and definitions are allowed.""",
+        """
+        in image: [3, 32, 32]
+
+        network Tiny {
+            out image -> relu
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A143",
+        "definitions cannot be nested",
+        """Blocks and networks are defined at the top level of a file, each on its own; a block
+        defined inside another body would have no name outside it. Define it beside the
+        definition that uses it.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            block Stem {
+                in x
+                out x -> relu
+            }
+            out image -> Stem
+        }
+        """,
+        """
+        block Stem {
+            in x
+            out x -> relu
+        }
+
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> Stem
+        }
+        """,
+    ),
+    _entry(
+        "A144",
+        "a keyword cannot be used as a name",
+        """Keywords such as `in`, `out`, `as` and `if` are reserved everywhere, also as argument
+        and parameter names. Ops take PyTorch's argument names, which are never keywords.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(out=16, kernel_size=3)
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(out_channels=16, kernel_size=3)
+        }
+        """,
+    ),
+    _entry(
+        "A145",
+        "missing `,` between items",
+        """Two values side by side in an argument list, a list or a shape need a comma between
+        them.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(16 3)
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(16, 3)
+        }
+        """,
+    ),
+    _entry(
+        "A146",
+        "an input's shape is written in square brackets",
+        """The shape after `in name:` is a list of dimensions in `[` and `]`; parentheses there
+        would read as a tuple expression.""",
+        """
+        network Tiny {
+            in image: (3, 32, 32)
+            out image -> relu
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A147",
+        "statements are not ended with `;`",
+        """A newline ends a statement; there are no semicolons.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32];
+            out image -> relu
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A148",
+        "not an operator",
+        """C-style logic operators such as `&&`, `||` and `!` are not part of the language; the
+        words `and`, `or` and `not` are.""",
+        """
+        block Down(stride) {
+            in x
+            assert stride > 0 && stride < 3
+            out x
+        }
+        """,
+        """
+        block Down(stride) {
+            in x
+            assert stride > 0 and stride < 3
+            out x
+        }
+        """,
+    ),
+    _entry(
+        "A149",
+        "comments start with `#`",
+        """`//` is floor division. A line starting with `//`, as a C or JavaScript comment does,
+        is not a comment.""",
+        """
+        // A tiny network.
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> relu
+        }
+        """,
+        """
+        # A tiny network.
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A150",
+        "missing value after `=`",
+        """A name or keyword argument is followed by `=` and then nothing. Since a line ending
+        with `=` goes on to the next one, the next statement would have been read as the
+        value.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            x =
+            out image -> relu
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            x = image -> relu
+            out x
+        }
+        """,
+    ),
+    _entry(
+        "A151",
+        "the `{` of a body goes on the header's line",
+        """A newline ends a statement, so a header on a line of its own is complete without a
+        body. The opening brace goes at the end of the header line.""",
+        """
+        network Tiny
+        {
+            in image: [3, 32, 32]
+            out image -> relu
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A152",
+        "the body ends too early",
+        """A `}` closes the body while statements of the body follow it, usually a stray brace
+        left after an edit.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            x = image -> relu
+            }
+            out x
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            x = image -> relu
+            out x
+        }
+        """,
+    ),
+    _entry(
+        "A153",
+        "the argument list ends too early",
+        """A `)` closes a call's arguments, and more arguments follow it on the line with a spare
+        `)` after them: the first `)` is the one too many.""",
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(16, 3), padding=1) -> relu
+        }
+        """,
+        """
+        network Tiny {
+            in image: [3, 32, 32]
+            out image -> conv2d(16, 3, padding=1) -> relu
+        }
+        """,
+    ),
+)
+
+_NAMES = (
+    _entry(
+        "A201",
+        "import cycle",
+        """Files imported with `use` must form a tree: a file cannot import, directly or through
+        others, a file that imports it. The error is reported at the `use` that closes the cycle.
+        Move the blocks both files need into a third file that both import.""",
+        """
+        # blocks.arch
+        use "layers.arch"
+
+        # layers.arch
+        use "blocks.arch"
+        """,
+        """
+        # common.arch holds what both need; blocks.arch and layers.arch import it
+        use "common.arch"
+        """,
+        runnable=False,
+    ),
+    _entry(
+        "A202",
+        "`use` chain too deep",
+        """Imports may nest 32 files deep. A longer chain of files each importing the next is
+        almost certainly generated by mistake; import the files from one place instead.""",
+        """
+        # file01.arch: use "file02.arch", file02.arch: use "file03.arch", ... up to file40.arch
+        """,
+        """
+        # model.arch imports what it needs directly
+        use "file01.arch"
+        use "file02.arch"
+        """,
+        runnable=False,
+    ),
+    _entry(
+        "A203",
+        "cannot import the file",
+        """`use` takes the path of another .arch file, relative to the file holding the `use`.
+        The file does not exist there, or it is not a spec: PyTorch modules and other files
+        cannot be imported.""",
+        """
+        use "blocks/resnet.arch"    # the blocks are in ../blocks/resnet.arch
+        """,
+        """
+        use "../blocks/resnet.arch"
+        """,
+        runnable=False,
+    ),
+    _entry(
+        "A204",
+        "defined twice",
+        """Each block, network and top-level constant has one definition in a file, counting the
+        definitions imported with `use`. The note points at the first one.""",
+        """
+        block ConvBN(channels) {
+            in x
+            out x -> conv2d(channels, 3, padding=1) -> batchnorm2d -> relu
+        }
+
+        block ConvBN(channels, kernel=3) {
+            in x
+            out x -> conv2d(channels, kernel, padding=kernel // 2) -> batchnorm2d -> relu
+        }
+        """,
+        """
+        block ConvBN(channels, kernel=3) {
+            in x
+            out x -> conv2d(channels, kernel, padding=kernel // 2) -> batchnorm2d -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A205",
+        "unknown name",
+        """The name is not a variable, parameter or constant in scope, not a block or network of
+        the file or its imports, and not an op. The help lists close names (a variable, a block
+        or an op such as `maxpool2d` for `maxpool`).""",
+        """
+        network Stage {
+            in image: [64, 56, 56]
+            out image -> maxpool(2)
+        }
+        """,
+        """
+        network Stage {
+            in image: [64, 56, 56]
+            out image -> maxpool2d(2)
+        }
+        """,
+    ),
+    _entry(
+        "A206",
+        "an operator cannot apply to these values",
+        """Operators mean what their operands are: numbers compute, tensors combine elementwise
+        with tensors, a layer times a count repeats, and conditions need true or false. The
+        message names the kinds of values it got. A tensor cannot be scaled by a number, and a
+        number is not a condition; compare it (`stride != 1`).""",
+        """
+        block Down(planes, stride=1) {
+            in x
+            y = x -> conv2d(planes, 3, stride=stride, padding=1)
+            skip = if stride then x -> conv2d(planes, 1, stride=stride) else x
+            out y + skip
+        }
+
+        network Net {
+            in image: [64, 32, 32]
+            out image -> Down(128, stride=2)
+        }
+        """,
+        """
+        block Down(planes, stride=1) {
+            in x
+            y = x -> conv2d(planes, 3, stride=stride, padding=1)
+            skip = if stride != 1 then x -> conv2d(planes, 1, stride=stride) else x
+            out y + skip
+        }
+
+        network Net {
+            in image: [64, 32, 32]
+            out image -> Down(128, stride=2)
+        }
+        """,
+    ),
+    _entry(
+        "A207",
+        "too many positional arguments",
+        """An op or block was given more positional arguments than it has positional slots. The
+        help lists the positional arguments in order; pass the others by name.""",
+        """
+        network Features {
+            in image: [64, 112, 112]
+            out image -> maxpool2d(3, 2, 1, 1, false)
+        }
+        """,
+        """
+        network Features {
+            in image: [64, 112, 112]
+            out image -> maxpool2d(3, 2, 1, ceil_mode=false)
+        }
+        """,
+    ),
+    _entry(
+        "A208",
+        "unknown argument",
+        """The op or block has no argument of this name. Ops use PyTorch's argument names
+        (`stride`, `padding`, `dim`); the help suggests a close one, or lists them all.""",
+        """
+        network Stem {
+            in image: [3, 224, 224]
+            out image -> conv2d(64, 7, strides=2, padding=3)
+        }
+        """,
+        """
+        network Stem {
+            in image: [3, 224, 224]
+            out image -> conv2d(64, 7, stride=2, padding=3)
+        }
+        """,
+    ),
+    _entry(
+        "A209",
+        "argument given twice",
+        """The same argument was given both positionally and by name, or twice by name.""",
+        """
+        network Down {
+            in x: [64, 56, 56]
+            out x -> conv2d(128, 3, 2, stride=2, padding=1)
+        }
+        """,
+        """
+        network Down {
+            in x: [64, 56, 56]
+            out x -> conv2d(128, 3, stride=2, padding=1)
+        }
+        """,
+    ),
+    _entry(
+        "A210",
+        "invalid argument value",
+        """The value does not fit the argument: a float where a whole number is needed (`/` is
+        true division; use `//`), a number out of range (a dropout probability above 1, a
+        negative kernel size), a string that is not one of the accepted choices, or a tensor or
+        layer where a plain value is needed.""",
+        """
+        network MobileNetStem(width_mult=0.5) {
+            in image: [3, 224, 224]
+            out image -> conv2d(64 * width_mult, 3, stride=2, padding=1)
+        }
+        """,
+        """
+        network MobileNetStem(width=32) {
+            in image: [3, 224, 224]
+            out image -> conv2d(width, 3, stride=2, padding=1)
+        }
+        """,
+    ),
+    _entry(
+        "A211",
+        "missing required argument",
+        """The op or block has an argument without a default, and the call does not give it. The
+        help shows the required arguments.""",
+        """
+        network Projection {
+            in x: [256, 14, 14]
+            out x -> conv2d(512, stride=2)
+        }
+        """,
+        """
+        network Projection {
+            in x: [256, 14, 14]
+            out x -> conv2d(512, 1, stride=2)
+        }
+        """,
+    ),
+    _entry(
+        "A212",
+        "name already used in this scope",
+        """`as` names become module attributes and `state_dict` prefixes, so they must be unique
+        within a block or network; two layers named `conv1` would overwrite each other.""",
+        """
+        network DoubleConv {
+            in x: [3, 64, 64]
+            out x -> conv2d(64, 3, padding=1) as conv1 -> relu
+                  -> conv2d(64, 3, padding=1) as conv1 -> relu
+        }
+        """,
+        """
+        network DoubleConv {
+            in x: [3, 64, 64]
+            out x -> conv2d(64, 3, padding=1) as conv1 -> relu
+                  -> conv2d(64, 3, padding=1) as conv2 -> relu
+        }
+        """,
+    ),
+    _entry(
+        "A213",
+        "recursive block",
+        """A block instantiates itself, directly or through other blocks. A spec describes a
+        fixed network, so recursion has no meaning; spell the levels out, or repeat a block with
+        `* n`.""",
+        """
+        block Tower(width) {
+            in x
+            out x -> conv2d(width, 3, padding=1) -> relu -> Tower(width)
+        }
+
+        network Net {
+            in image: [3, 32, 32]
+            out image -> Tower(16)
+        }
+        """,
+        """
+        block Layer(width) {
+            in x
+            out x -> conv2d(width, 3, padding=1) -> relu
+        }
+
+        network Net {
+            in image: [3, 32, 32]
+            out image -> Layer(16) * 4 as tower
+        }
+        """,
+    ),
+    _entry(
+        "A215",
+        "unknown element type",
+        """An input's element type is one of float32, float64, float16, bfloat16, int64, int32
+        and bool; integer ids (tokens, labels) are int64.""",
+        """
+        network Tagger {
+            in tokens: int[T]
+            out tokens -> embedding(20000, 128) -> linear(17)
+        }
+        """,
+        """
+        network Tagger {
+            in tokens: int64[T]
+            out tokens -> embedding(20000, 128) -> linear(17)
+        }
+        """,
+    ),
+    _entry(
+        "A216",
+        "wrong number of names to unpack",
+        """`a, b = expr` unpacks a value with exactly as many parts as there are names, such as
+        the outputs of `chunk` or `split`.""",
+        """
+        network Attention(width=512) {
+            in x: [T, width]
+            q, k, v = x -> linear(3 * width) -> chunk(2, dim=-1)
+            out q + k + v
+        }
+        """,
+        """
+        network Attention(width=512) {
+            in x: [T, width]
+            q, k, v = x -> linear(3 * width) -> chunk(3, dim=-1)
+            out q + k + v
+        }
+        """,
+    ),
+    _entry(
+        "A217",
+        "unused tensor",
+        """A warning: a tensor is computed and bound to a name that nothing reads, so its layers
+        add parameters that never affect an output. Remove it, use it, or start its name with
+        `_` to keep it deliberately.""",
+        """
+        network Inception(classes=10) {
+            in image: [3, 32, 32]
+            x = image -> conv2d(64, 3, padding=1) -> relu
+            aux = x -> adaptive_avgpool2d(1) -> flatten -> linear(classes) as aux_head
+            out logits = x -> adaptive_avgpool2d(1) -> flatten -> linear(classes) as fc
+        }
+        """,
+        """
+        network Inception(classes=10) {
+            in image: [3, 32, 32]
+            x = image -> conv2d(64, 3, padding=1) -> relu
+            out logits = x -> adaptive_avgpool2d(1) -> flatten -> linear(classes) as fc
+        }
+        """,
+    ),
+    _entry(
+        "A218",
+        "no `out`",
+        """A block or network gives its results with `out`; without one it computes nothing
+        anyone can use.""",
+        """
+        network Classifier(classes=10) {
+            in image: [3, 32, 32]
+            logits = image -> adaptive_avgpool2d(1) -> flatten -> linear(classes)
+        }
+        """,
+        """
+        network Classifier(classes=10) {
+            in image: [3, 32, 32]
+            out logits = image -> adaptive_avgpool2d(1) -> flatten -> linear(classes)
+        }
+        """,
+    ),
+    _entry(
+        "A219",
+        "`tie` names something that is not a parameter",
+        """Both sides of a `tie` are parameter paths as they appear in the `state_dict`, relative
+        to the definition: layer names from `as`, then the parameter name (`weight`,
+        `bias`).""",
+        """
+        network LM(vocab=1000) {
+            in tokens: int64[T]
+            x = tokens -> embedding(vocab, 64) as wte
+            out x -> linear(vocab, bias=false) as lm_head
+            tie lm_head.weight = wte.weights
+        }
+        """,
+        """
+        network LM(vocab=1000) {
+            in tokens: int64[T]
+            x = tokens -> embedding(vocab, 64) as wte
+            out x -> linear(vocab, bias=false) as lm_head
+            tie lm_head.weight = wte.weight
+        }
+        """,
+    ),
+    _entry(
+        "A220",
+        "tied parameters differ in shape",
+        """A tie makes two parameters one tensor, so their shapes must be equal. An output
+        projection tied to an embedding needs the model width to equal the embedding width.""",
+        """
+        network LM(vocab=1000) {
+            in tokens: int64[T]
+            x = tokens -> embedding(vocab, 64) as wte -> linear(128)
+            out x -> linear(vocab, bias=false) as lm_head
+            tie lm_head.weight = wte.weight
+        }
+        """,
+        """
+        network LM(vocab=1000) {
+            in tokens: int64[T]
+            x = tokens -> embedding(vocab, 64) as wte -> linear(64)
+            out x -> linear(vocab, bias=false) as lm_head
+            tie lm_head.weight = wte.weight
+        }
+        """,
+    ),
+    _entry(
+        "A221",
+        "assertion failed",
+        """An `assert` in the definition is false for the parameters it was built with. The
+        message is the assertion's own, or "assertion failed" when it has none.""",
+        """
+        network GPT(width=1024, heads=10) {
+            in x: [T, width]
+            assert width % heads == 0, "width must be a multiple of heads"
+            out x -> attention(heads)
+        }
+        """,
+        """
+        network GPT(width=1024, heads=16) {
+            in x: [T, width]
+            assert width % heads == 0, "width must be a multiple of heads"
+            out x -> attention(heads)
+        }
+        """,
+    ),
+    _entry(
+        "A222",
+        "network too large",
+        """A network may have 250,000 layers after blocks and repeats are expanded. Larger
+        graphs come from a repeat count or a nesting of repeats far beyond any real network, and
+        are refused instead of built.""",
+        """
+        network Deep {
+            in x: [512]
+            out x -> (linear(512) -> relu) * 10000 * 100
+        }
+        """,
+        """
+        network Deep {
+            in x: [512]
+            out x -> (linear(512) -> relu) * 100
+        }
+        """,
+        runnable=False,
+    ),
+    _entry(
+        "A223",
+        "invalid repeat count",
+        """`layer * n` repeats a layer n times, so n is a whole number from 1 to 10,000.""",
+        """
+        network Deep(width=512) {
+            in x: [T, width]
+            out x -> (linear(width) -> gelu) * 1000000000
+        }
+        """,
+        """
+        network Deep(width=512) {
+            in x: [T, width]
+            out x -> (linear(width) -> gelu) * 12
+        }
+        """,
+    ),
+    _entry(
+        "A224",
+        "arithmetic error",
+        """A computation on numbers has no result: a division or remainder by zero, a power with
+        an exponent beyond 64, or an overflow. `with` shows the operation with its values.""",
+        """
+        block SqueezeExcite(reduction=16) {
+            in x
+            gate = x -> adaptive_avgpool2d(1) -> conv2d(x.channels // reduction, 1) -> relu
+                     -> conv2d(x.channels, 1) -> sigmoid
+            out x * gate
+        }
+
+        network SENet {
+            in image: [64, 56, 56]
+            out image -> SqueezeExcite(0)
+        }
+        """,
+        """
+        block SqueezeExcite(reduction=16) {
+            in x
+            gate = x -> adaptive_avgpool2d(1) -> conv2d(x.channels // reduction, 1) -> relu
+                     -> conv2d(x.channels, 1) -> sigmoid
+            out x * gate
+        }
+
+        network SENet {
+            in image: [64, 56, 56]
+            out image -> SqueezeExcite(16)
+        }
+        """,
+    ),
+    _entry(
+        "A225",
+        "comparison depends on symbolic sizes",
+        """A comparison involves a symbolic size such as `T` and its answer depends on the value
+        `T` takes at run time, but the structure of a network is fixed when it is built. Compare
+        fixed sizes, or declare the input with numbers.""",
+        """
+        network Pooler(width=256) {
+            in x: [T, width]
+            out if x.shape[1] > 512 then x -> mean(1) else x -> amax(1)
+        }
+        """,
+        """
+        network Pooler(width=256) {
+            in x: [T, width]
+            out x -> mean(1)
+        }
+        """,
+    ),
+    _entry(
+        "A226",
+        "invalid shape query",
+        """Shape queries (`.shape`, `.rank`, `.channels`, `.features`) ask a tensor about its
+        shape. This one is asked of something that is not a tensor, names an attribute tensors do
+        not have, or asks for channels of a tensor without a channel axis.""",
+        """
+        block Transition {
+            in x
+            out x -> conv2d(x.channel // 2, 1)
+        }
+
+        network Net {
+            in image: [256, 56, 56]
+            out image -> Transition
+        }
+        """,
+        """
+        block Transition {
+            in x
+            out x -> conv2d(x.channels // 2, 1)
+        }
+
+        network Net {
+            in image: [256, 56, 56]
+            out image -> Transition
+        }
+        """,
+    ),
+    _entry(
+        "A227",
+        "index out of range",
+        """Indices count from 0, or from -1 at the end. A shape includes the batch axis, so an
+        image's shape has four entries, 0 to 3.""",
+        """
+        network Head {
+            in x: [512, 7, 7]
+            out x -> avgpool2d(x.shape[4])
+        }
+        """,
+        """
+        network Head {
+            in x: [512, 7, 7]
+            out x -> avgpool2d(x.shape[3])
+        }
+        """,
+    ),
+    _entry(
+        "A228",
+        "`as` names a layer",
+        """`as` names the layer it follows, which becomes a module of the generated model. A
+        number, a size computed by a builtin or a tensor is not a module and cannot be named
+        with `as`; bind a value to a name with `=`.""",
+        """
+        network Head(classes=10) {
+            in x: [512]
+            out x -> linear(max(classes, 2) as out_features)
+        }
+        """,
+        """
+        network Head(classes=10) {
+            in x: [512]
+            out_features = max(classes, 2)
+            out x -> linear(out_features)
+        }
+        """,
+    ),
+    _entry(
+        "A229",
+        "`->` between values that are not a tensor and a layer",
+        """`x -> layer` feeds a tensor into a layer. Something on the right of `->` is not a
+        layer (a number where `dropout(p)` was meant), or the value on the left is not a
+        tensor.""",
+        """
+        network Head(p_drop=0.1) {
+            in features: [768]
+            out features -> p_drop -> linear(10)
+        }
+        """,
+        """
+        network Head(p_drop=0.1) {
+            in features: [768]
+            out features -> dropout(p_drop) -> linear(10)
+        }
+        """,
+    ),
+    _entry(
+        "A230",
+        "this value cannot be called",
+        """Only ops, blocks and builtin functions are called, once, with their arguments. A layer
+        already given its arguments is applied to a tensor with `->`, not by calling it again
+        as in Keras.""",
+        """
+        network Stem {
+            in image: [3, 224, 224]
+            out conv2d(64, 7, stride=2, padding=3)(image)
+        }
+        """,
+        """
+        network Stem {
+            in image: [3, 224, 224]
+            out image -> conv2d(64, 7, stride=2, padding=3)
+        }
+        """,
+    ),
+    _entry(
+        "A231",
+        "invalid call of a builtin",
+        """The builtin functions (`min`, `max`, `abs`, `sqrt`, `floor`, `ceil`, `len`) take
+        numbers; the combinators `residual` and `dense` take exactly one layer, usually a
+        chain.""",
+        """
+        network PreNorm(width=512) {
+            in x: [T, width]
+            out x -> residual(layernorm, linear(width))
+        }
+        """,
+        """
+        network PreNorm(width=512) {
+            in x: [T, width]
+            out x -> residual(layernorm -> linear(width))
+        }
+        """,
+    ),
+    _entry(
+        "A232",
+        "invalid top-level constant",
+        """A constant at the top level of a file is computed once from literals and the
+        constants above it. It cannot be defined in terms of itself, and it cannot be a tensor:
+        tensors exist only inside a block or network.""",
+        """
+        width = 768
+        hidden = 4 * hidden
+
+        network MLP {
+            in x: [T, width]
+            out x -> linear(hidden) -> gelu -> linear(width)
+        }
+        """,
+        """
+        width = 768
+        hidden = 4 * width
+
+        network MLP {
+            in x: [T, width]
+            out x -> linear(hidden) -> gelu -> linear(width)
+        }
+        """,
+    ),
+    _entry(
+        "A233",
+        "`out` gives a tensor",
+        """The outputs of a block or network are tensors, the results of its layers. A number, a
+        layer or a shape cannot be an output.""",
+        """
+        network Probe(width=256) {
+            in x: [width]
+            out width * width
+        }
+        """,
+        """
+        network Probe(width=256) {
+            in x: [width]
+            out x -> linear(width)
+        }
+        """,
+    ),
+    _entry(
+        "A234",
+        "a network input needs a shape",
+        """A block's inputs take their shapes from where the block is used, but a network's
+        inputs are where shapes start, so each declares its shape without the batch
+        dimension.""",
+        """
+        network Classifier {
+            in image
+            out image -> conv2d(32, 3)
+        }
+        """,
+        """
+        network Classifier {
+            in image: [3, 32, 32]
+            out image -> conv2d(32, 3)
+        }
+        """,
+    ),
+)
+
+_SHAPES = (
+    _entry(
+        "A301",
+        "a size is not a positive whole number",
+        """A dimension must be at least 1. A window (convolution or pooling) larger than its
+        padded input, an upsampling factor that rounds a size down to 0, or an input declared
+        with a size that is not a positive integer gives an empty or fractional axis. Chained
+        downsampling is the usual cause: AlexNet's layers shrink a 32x32 image to 1x1 before
+        its last pool. `with` shows the size rule with the numbers.""",
+        """
+        network AlexNetCifar {
+            in image: [3, 32, 32]
+            out image -> conv2d(64, 11, stride=4, padding=2) -> maxpool2d(3, stride=2)
+                      -> conv2d(192, 5, padding=2) -> maxpool2d(3, stride=2)
+                      -> maxpool2d(3, stride=2)
+        }
+        """,
+        """
+        network AlexNetCifar {
+            in image: [3, 32, 32]
+            out image -> conv2d(64, 3, padding=1) -> maxpool2d(2)
+                      -> conv2d(192, 3, padding=1) -> maxpool2d(2)
+                      -> maxpool2d(2)
+        }
+        """,
+    ),
+    _entry(
+        "A302",
+        "a window does not tile its input",
+        """`(W - F + 2P) / S + 1` is not a whole number: the last window would run past the
+        input, and torch silently drops the positions it would have covered. When real input is
+        lost this is a warning; when only padding is dropped it is reported with `--strict`
+        alone, as an error. The help lists nearby kernel sizes, paddings or strides that tile
+        evenly.""",
+        """
+        network Down {
+            in x: [32, 16, 16]
+            out x -> conv2d(64, 5, stride=2)
+        }
+        """,
+        """
+        network Down {
+            in x: [32, 16, 16]
+            out x -> conv2d(64, 5, stride=2, padding=2)
+        }
+        """,
+    ),
+    _entry(
+        "A303",
+        "channel counts differ between connected tensors",
+        """Two tensors that must agree on their channel or feature count do not: a residual sum
+        whose shortcut was not projected after the branch changed the width, a layer given an
+        explicit input size that differs from what reaches it, or a block input declared with
+        another size. The help proposes the projection that fixes a shortcut.""",
+        """
+        block Bottleneck(planes) {
+            in x
+            y = x -> conv2d(planes, 1) -> relu -> conv2d(planes * 4, 1)
+            out relu(y + x)
+        }
+
+        network Net {
+            in image: [64, 56, 56]
+            out image -> Bottleneck(64)
+        }
+        """,
+        """
+        block Bottleneck(planes) {
+            in x
+            y = x -> conv2d(planes, 1) -> relu -> conv2d(planes * 4, 1)
+            skip = if x.channels != planes * 4 then x -> conv2d(planes * 4, 1) else x
+            out relu(y + skip)
+        }
+
+        network Net {
+            in image: [64, 56, 56]
+            out image -> Bottleneck(64)
+        }
+        """,
+    ),
+    _entry(
+        "A304",
+        "wrong number of dimensions",
+        """The op expects a tensor of another rank. `linear` after a convolution needs `flatten`
+        first (the help gives the flattened size), `batchnorm2d` takes (N, C, H, W) images and
+        `batchnorm1d` sequences, recurrent layers and attention take (N, T, E) sequences. An
+        axis argument beyond the tensor's rank is reported here too.""",
+        """
+        network LeNet {
+            in image: [1, 28, 28]
+            x = image -> conv2d(6, 5) -> relu -> maxpool2d(2)
+            out x -> linear(10)
+        }
+        """,
+        """
+        network LeNet {
+            in image: [1, 28, 28]
+            x = image -> conv2d(6, 5) -> relu -> maxpool2d(2)
+            out x -> flatten -> linear(10)
+        }
+        """,
+    ),
+    _entry(
+        "A305",
+        "a count does not divide another",
+        """A hyperparameter must divide a size: attention heads the embedding width (the help
+        lists head counts that do), key/value heads the query heads, convolution groups the input
+        and output channels, group norm's groups the channels, a pixel shuffle's r² the
+        channels. `with` shows the remainder.""",
+        """
+        network Encoder {
+            in tokens: [T, 512]
+            out tokens -> attention(heads=12)
+        }
+        """,
+        """
+        network Encoder {
+            in tokens: [T, 512]
+            out tokens -> attention(heads=8)
+        }
+        """,
+    ),
+    _entry(
+        "A306",
+        "concatenated tensors differ off the concatenation axis",
+        """`concat` joins tensors along one axis, so they must agree on every other. A U-Net
+        skip connection from unpadded convolutions is larger than the upsampled path, and an
+        Inception branch without padding is smaller than the others.""",
+        """
+        network UNetStep {
+            in up: [512, 56, 56]
+            in skip: [512, 64, 64]
+            out concat(skip, up, dim=1)
+        }
+        """,
+        """
+        network UNetStep {
+            in up: [512, 56, 56]
+            in skip: [512, 64, 64]
+            out concat(skip -> adaptive_avgpool2d(56), up, dim=1)
+        }
+        """,
+    ),
+    _entry(
+        "A307",
+        "shapes cannot broadcast",
+        """Elementwise operations follow torch's broadcasting: sizes are compared from the last
+        axis and fit when equal or when one of them is 1. A residual block that downsamples
+        without projecting its shortcut adds a 28x28 branch to a 56x56 skip; a gate computed at
+        another resolution cannot multiply the feature map. Operands of different ranks are
+        refused as well, since every tensor carries the batch axis.""",
+        """
+        network SpatialAttention {
+            in x: [64, 56, 56]
+            mask = x -> conv2d(1, 7, stride=2, padding=3) -> sigmoid
+            out x * mask
+        }
+        """,
+        """
+        network SpatialAttention {
+            in x: [64, 56, 56]
+            mask = x -> conv2d(1, 7, padding=3) -> sigmoid
+            out x * mask
+        }
+        """,
+    ),
+    _entry(
+        "A308",
+        "wrong element type",
+        """The op needs another element type: an embedding looks up integer ids, so its input is
+        declared `int64[...]`, not the default float32.""",
+        """
+        network TextClassifier {
+            in tokens: [T]
+            out tokens -> embedding(30000, 256) -> mean(1) -> linear(4)
+        }
+        """,
+        """
+        network TextClassifier {
+            in tokens: int64[T]
+            out tokens -> embedding(30000, 256) -> mean(1) -> linear(4)
+        }
+        """,
+    ),
+    _entry(
+        "A309",
+        "arguments the op cannot honour",
+        """Each argument is valid alone, but together, or with this input, they do not work: a
+        reshape whose sizes do not multiply to the element count, `upsample` given both `size`
+        and `scale_factor`, `padding="same"` with a stride, a tuple with the wrong number of
+        entries, an axis argument naming the batch, pool padding over half the kernel.""",
+        """
+        network Generator(latent=100) {
+            in z: [latent]
+            out z -> linear(4 * 4 * 512) -> reshape(1024, 4, 4)
+        }
+        """,
+        """
+        network Generator(latent=100) {
+            in z: [latent]
+            out z -> linear(4 * 4 * 512) -> reshape(512, 4, 4)
+        }
+        """,
+    ),
+    _entry(
+        "A310",
+        "a size that must be fixed is symbolic",
+        """A size decides a parameter's shape (a linear layer's input features, a convolution's
+        input channels) or a number of outputs, so it must be a number, but it depends on a
+        symbolic size such as `T`. A spectrogram declared as `[80, T]` has time last; transpose
+        it before a linear layer.""",
+        """
+        network SpeechEncoder {
+            in mel: [80, T]
+            out mel -> linear(512)
+        }
+        """,
+        """
+        network SpeechEncoder {
+            in mel: [80, T]
+            out mel -> transpose(1, 2) -> linear(512)
+        }
+        """,
+    ),
+    _entry(
+        "A311",
+        "wrong number of tensor inputs",
+        """An op or block received more or fewer tensors than it takes: a block with two `in`
+        statements takes two tensors, in their order; `add` takes at least two. Tensors are
+        passed first in a call, or from the left of `->`.""",
+        """
+        block Up(channels) {
+            in x
+            in skip
+            y = x -> conv_transpose2d(channels, 2, stride=2)
+            out concat(skip, y, dim=1)
+        }
+
+        network UNetTail {
+            in bottom: [1024, 28, 28]
+            in skip4: [512, 56, 56]
+            out bottom -> Up(512)
+        }
+        """,
+        """
+        block Up(channels) {
+            in x
+            in skip
+            y = x -> conv_transpose2d(channels, 2, stride=2)
+            out concat(skip, y, dim=1)
+        }
+
+        network UNetTail {
+            in bottom: [1024, 28, 28]
+            in skip4: [512, 56, 56]
+            out bottom -> Up(skip4, 512)
+        }
+        """,
+    ),
+)
+
+_BACKENDS = (
+    _entry(
+        "A401",
+        "the name cannot name a layer in generated PyTorch code",
+        """Layer names become attributes of the generated `nn.Module` (`self.conv1`). A Python
+        keyword or builtin, or an attribute every module already has (`forward`, `training`,
+        `parameters`, `to`), would break the class or silently replace a method, so
+        `archc compile` refuses it. `archc check` accepts the spec, which is valid; only its
+        PyTorch form is not.""",
+        """
+        network Net {
+            in x: [512]
+            out x -> linear(10) as forward
+        }
+        """,
+        """
+        network Net {
+            in x: [512]
+            out x -> linear(10) as head
+        }
+        """,
+        runnable=False,
+    ),
+)
+
+EXPLANATIONS: dict[str, Explanation] = {
+    e.code: e for e in (*_SYNTAX, *_NAMES, *_SHAPES, *_BACKENDS)
+}
+
+_GROUPS = (
+    ("A1", "A1xx: syntax", "The text cannot be read as a spec."),
+    (
+        "A2",
+        "A2xx: names, arguments and elaboration",
+        "The spec reads, but names, arguments, imports or expressions do not make sense.",
+    ),
+    (
+        "A3",
+        "A3xx: shapes and counts",
+        "Everything is well formed, but the tensors that flow through the network do not fit "
+        "the layers they reach.",
+    ),
+    ("A4", "A4xx: backends", "The network is valid but cannot be emitted."),
+)
+
+
+def unknown_code(code: str) -> str:
+    """The message for a code without an explanation, with the nearest codes.
+
+    >>> unknown_code("A3O3")
+    'unknown diagnostic code `A3O3`; did you mean `A303` or `A103` or `A113`?'
+    """
+    close = suggest(code.upper(), EXPLANATIONS)[:3]
+    hint = "; did you mean " + " or ".join(f"`{c}`" for c in close) + "?" if close else ""
+    return f"unknown diagnostic code `{code}`{hint}"
+
+
+def render_text(entry: Explanation) -> str:
+    """The explanation as `archc explain` prints it."""
+    indent = textwrap.indent
+    return (
+        f"{entry.code}: {entry.title}\n\n"
+        f"{textwrap.fill(entry.text, WIDTH)}\n\n"
+        f"For example:\n\n{indent(entry.example, '    ')}\n"
+        f"Fixed:\n\n{indent(entry.fix, '    ')}"
+    )
+
+
+def render_markdown() -> str:
+    """docs/errors.md: every explanation, grouped by the first digit of its code."""
+    parts = [
+        "# Diagnostic codes\n",
+        "<!-- Generated from archc/explain.py by `python -m archc.explain > docs/errors.md`; "
+        "do not edit. -->\n",
+        textwrap.fill(
+            "Every diagnostic archc reports carries a stable code, and a retired code is never "
+            "reused. This page explains each code with a failing example and its fix; "
+            "`archc explain CODE` prints the same text in a terminal.",
+            WIDTH,
+        )
+        + "\n",
+    ]
+    for prefix, heading, summary in _GROUPS:
+        entries = [e for e in EXPLANATIONS.values() if e.code.startswith(prefix)]
+        if not entries:
+            continue
+        parts.append(f"## {heading}\n\n{summary}\n")
+        for entry in sorted(entries, key=lambda e: e.code):
+            parts.append(
+                f"### {entry.code}: {entry.title}\n\n"
+                f"{textwrap.fill(entry.text, WIDTH)}\n\n"
+                f"```{entry.lang}\n{entry.example}```\n\n"
+                f"Fixed:\n\n```{entry.lang}\n{entry.fix}```\n"
+            )
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render_markdown())

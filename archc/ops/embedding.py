@@ -1,0 +1,82 @@
+"""Embedding: a lookup table from integer ids to learned vectors.
+
+A lookup multiplies nothing, so an embedding costs 0 MACs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from archc.dims import TensorType
+from archc.ops.registry import register
+from archc.ops.spec import (
+    DTYPE,
+    INVALID,
+    Args,
+    Ctor,
+    Inferred,
+    Op,
+    PositiveFloat,
+    PositiveInt,
+    fail,
+)
+
+# the index types torch's embedding lookup accepts
+INDEX_DTYPES = ("int64", "int32")
+
+
+class EmbeddingArgs(Args):
+    num_embeddings: PositiveInt
+    embedding_dim: PositiveInt
+    # negative counts from the end, as in torch: -1 is the last row
+    padding_idx: int | None = None
+    max_norm: PositiveFloat | None = None
+    norm_type: PositiveFloat = 2.0
+    scale_grad_by_freq: bool = False
+    sparse: bool = False
+
+
+@register
+class Embedding(Op):
+    name = "embedding"
+    family = "embedding"
+    summary = "looks up a learned vector for each integer id: (N, *) -> (N, *, embedding_dim)"
+    Args = EmbeddingArgs
+    positional = ("num_embeddings", "embedding_dim", "padding_idx", "max_norm")
+    rule = "(N, *) int64 -> (N, *, embedding_dim); weight (num_embeddings, embedding_dim)"
+    params_rule = "weight num_embeddings·embedding_dim"
+
+    def infer(self, args: EmbeddingArgs, inputs: Sequence[TensorType]) -> Inferred:
+        (x,) = inputs
+        if x.dtype not in INDEX_DTYPES:
+            raise fail(
+                DTYPE,
+                f"embedding looks up integer ids, but its input {x} holds {x.dtype}",
+                rule="input dtype = int64",
+                help="declare the input as integer ids, e.g. `in tokens: int64[T]`",
+            )
+        count = args.num_embeddings
+        if args.padding_idx is not None and not -count <= args.padding_idx < count:
+            raise fail(
+                INVALID,
+                f"embedding padding_idx={args.padding_idx} is not a row of the {count}-row table",
+                rule="-num_embeddings <= padding_idx < num_embeddings",
+                with_=f"padding_idx={args.padding_idx}, num_embeddings={count}",
+                help=f"use a padding_idx from {-count} to {count - 1}",
+                arg="padding_idx",
+            )
+        return Inferred(
+            outputs=(TensorType((*x.shape, args.embedding_dim)),),
+            params={"weight": (count, args.embedding_dim)},
+        )
+
+    def label(self, args: EmbeddingArgs, inferred: Inferred) -> str:
+        return f"embedding {args.num_embeddings}×{args.embedding_dim}"
+
+    def torch_module(self, args: EmbeddingArgs, inferred: Inferred) -> Ctor:
+        optional = ("padding_idx", "max_norm", "norm_type", "scale_grad_by_freq", "sparse")
+        return Ctor(
+            "nn.Embedding",
+            (args.num_embeddings, args.embedding_dim),
+            args.changed(*optional),
+        )

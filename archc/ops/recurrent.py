@@ -1,0 +1,229 @@
+"""Recurrent layers: rnn, lstm, gru over batch-first sequences (N, T, input_size).
+
+Parameter names and shapes are torch's (``weight_ih_l0``, ``bias_hh_l1_reverse``,
+``weight_hr_l0`` for a projected LSTM), so checkpoints of ``nn.LSTM`` and friends load as is.
+``output`` picks what the layer yields:
+
+- ``"sequence"``: every step's hidden state of the last layer, (N, T, D*H_out);
+- ``"last"``: the final hidden state of the last layer, (N, D*H_out): for a bidirectional net
+  the forward direction's state after step T-1 followed by the backward direction's state after
+  step 0 (its own last step), i.e. torch's ``h_n`` for the last layer, directions concatenated.
+
+D is 2 for a bidirectional net, else 1; H_out is ``proj_size`` when set, else ``hidden_size``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar, Literal
+
+from archc.dims import TensorType
+from archc.ops.position import sequence_width
+from archc.ops.registry import register
+from archc.ops.spec import (
+    INVALID,
+    Args,
+    Ctor,
+    Finding,
+    Inferred,
+    NonNegativeInt,
+    Op,
+    PositiveInt,
+    Probability,
+    fail,
+)
+
+
+class RecurrentArgs(Args):
+    hidden_size: PositiveInt
+    num_layers: PositiveInt = 1
+    bias: bool = True
+    dropout: Probability = 0.0
+    bidirectional: bool = False
+    output: Literal["sequence", "last"] = "sequence"
+
+
+class RnnArgs(RecurrentArgs):
+    nonlinearity: Literal["tanh", "relu"] = "tanh"
+
+
+class LstmArgs(RecurrentArgs):
+    proj_size: NonNegativeInt = 0
+
+
+def _out_size(args: RecurrentArgs) -> int:
+    """H_out: the width of each direction's hidden state as the next layer sees it."""
+    return getattr(args, "proj_size", 0) or args.hidden_size
+
+
+def _findings(args: RecurrentArgs, op: str) -> tuple[Finding, ...]:
+    if args.dropout > 0 and args.num_layers == 1:
+        # torch accepts it with a UserWarning: the dropout sits between layers, so it never runs
+        return (
+            Finding(
+                INVALID,
+                f"{op} dropout={args.dropout} has no effect with num_layers=1: it is applied "
+                "between stacked layers only",
+                arg="dropout",
+                help="drop `dropout`, or add a `dropout` op after the layer",
+                severity="warning",
+            ),
+        )
+    return ()
+
+
+_OUTPUTS = (
+    '; input (N, T, input_size), batch first; output="sequence" gives (N, T, D*H_out), '
+    'output="last" the last layer\'s final state (N, D*H_out), directions concatenated'
+)
+
+# torch's constructor keywords in its order, around the batch_first this op always sets
+_BEFORE_BATCH_FIRST = ("num_layers", "nonlinearity", "bias")
+_AFTER_BATCH_FIRST = ("dropout", "bidirectional", "proj_size")
+
+
+class _Recurrent(Op):
+    family = "recurrent"
+    Args = RecurrentArgs
+    positional = ("hidden_size", "num_layers")
+    rule = '(N, T, input_size) -> (N, T, D*H_out), or (N, D*H_out) with output="last"'
+    torch_class: str
+    gates: int  # gate matrices per cell: rows of weight_ih are gates * hidden_size
+    # LSTM returns (output, (h_n, c_n)), the others (output, h_n)
+    cell_state: ClassVar[bool] = False
+
+    def infer(self, args: RecurrentArgs, inputs: Sequence[TensorType]) -> Inferred:
+        (x,) = inputs
+        input_size = sequence_width(x, self.name)
+        directions = 2 if args.bidirectional else 1
+        width = directions * _out_size(args)
+        if args.output == "sequence":
+            out = TensorType((x.shape[0], x.shape[1], width), x.dtype)
+        else:
+            out = TensorType((x.shape[0], width), x.dtype)
+        params, per_step = self._parameters(args, input_size)
+        return Inferred(
+            outputs=(out,),
+            params=params,
+            macs=x.shape[1] * per_step,
+            resolved={"input_size": input_size},
+            findings=_findings(args, self.name),
+        )
+
+    def _parameters(
+        self, args: RecurrentArgs, input_size: int
+    ) -> tuple[dict[str, tuple[int, ...]], int]:
+        """torch's parameter shapes in registration order, and the MACs of one time step."""
+        hidden, out_size = args.hidden_size, _out_size(args)
+        rows = self.gates * hidden
+        directions = ("", "_reverse") if args.bidirectional else ("",)
+        params: dict[str, tuple[int, ...]] = {}
+        per_step = 0
+        for layer in range(args.num_layers):
+            layer_in = input_size if layer == 0 else len(directions) * out_size
+            for suffix in directions:
+                tag = f"l{layer}{suffix}"
+                params[f"weight_ih_{tag}"] = (rows, layer_in)
+                params[f"weight_hh_{tag}"] = (rows, out_size)
+                if args.bias:
+                    params[f"bias_ih_{tag}"] = (rows,)
+                    params[f"bias_hh_{tag}"] = (rows,)
+                per_step += rows * (layer_in + out_size)
+                if out_size != hidden:
+                    params[f"weight_hr_{tag}"] = (out_size, hidden)
+                    per_step += out_size * hidden
+        return params, per_step
+
+    def label(self, args: RecurrentArgs, inferred: Inferred) -> str:
+        text = f"{self.name} {args.hidden_size}"
+        if args.num_layers > 1:
+            text += f" ×{args.num_layers}"
+        if args.bidirectional:
+            text += " bi"
+        if _out_size(args) != args.hidden_size:
+            text += f", proj {_out_size(args)}"
+        return text + (", last" if args.output == "last" else "")
+
+    def torch_module(self, args: RecurrentArgs, inferred: Inferred) -> Ctor:
+        fields = type(args).model_fields
+        before = [name for name in _BEFORE_BATCH_FIRST if name in fields]
+        after = [name for name in _AFTER_BATCH_FIRST if name in fields]
+        kwargs = (*args.changed(*before), ("batch_first", True), *args.changed(*after))
+        return Ctor(
+            self.torch_class,
+            (inferred.resolved["input_size"], args.hidden_size),
+            kwargs,
+            self._call(args),
+        )
+
+    def _call(self, args: RecurrentArgs) -> str:
+        if args.output == "sequence":
+            return "{m}({0})[0]"
+        # h_n is (num_layers * D, N, H_out); the last layer's D states, batch first, joined
+        state = "{m}({0})[1]" + ("[0]" if self.cell_state else "")
+        if args.bidirectional:
+            return state + "[-2:].transpose(0, 1).flatten(1)"
+        return state + "[-1]"
+
+
+@register
+class Rnn(_Recurrent):
+    name = "rnn"
+    summary = (
+        "Elman RNN, h_t = nonlinearity(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh), as nn.RNN"
+        + _OUTPUTS
+    )
+    Args = RnnArgs
+    params_rule = (
+        "per layer and direction: weight_ih H·I + weight_hh H·H + bias_ih H + bias_hh H "
+        "(bias=true); I = input_size in layer 0, D·H above it (D = 2 if bidirectional, else 1)"
+    )
+    torch_class = "nn.RNN"
+    gates = 1
+
+    def label(self, args: RnnArgs, inferred: Inferred) -> str:
+        text = super().label(args, inferred)
+        return text + (", relu" if args.nonlinearity == "relu" else "")
+
+
+@register
+class Lstm(_Recurrent):
+    name = "lstm"
+    summary = (
+        "long short-term memory, as nn.LSTM: gates i, f, g, o; `proj_size` > 0 projects each "
+        "hidden state to proj_size (LSTMP), so H_out = proj_size" + _OUTPUTS
+    )
+    Args = LstmArgs
+    params_rule = (
+        "per layer and direction: weight_ih 4H·I + weight_hh 4H·H_out + bias_ih 4H + bias_hh 4H "
+        "(bias=true) + weight_hr H_out·H (proj_size > 0); H_out = proj_size or H; "
+        "I = input_size in layer 0, D·H_out above it (D = 2 if bidirectional, else 1)"
+    )
+    torch_class = "nn.LSTM"
+    gates = 4
+    cell_state = True
+
+    def infer(self, args: LstmArgs, inputs: Sequence[TensorType]) -> Inferred:
+        if args.proj_size >= args.hidden_size:
+            raise fail(
+                INVALID,
+                f"lstm proj_size={args.proj_size} must be smaller than "
+                f"hidden_size={args.hidden_size}",
+                rule="0 <= proj_size < hidden_size",
+                with_=f"{args.proj_size} >= {args.hidden_size}",
+                arg="proj_size",
+                help="use proj_size=0 for no projection, or a smaller proj_size",
+            )
+        return super().infer(args, inputs)
+
+
+@register
+class Gru(_Recurrent):
+    name = "gru"
+    summary = "gated recurrent unit, as nn.GRU: gates r, z, n" + _OUTPUTS
+    params_rule = (
+        "per layer and direction: weight_ih 3H·I + weight_hh 3H·H + bias_ih 3H + bias_hh 3H "
+        "(bias=true); I = input_size in layer 0, D·H above it (D = 2 if bidirectional, else 1)"
+    )
+    torch_class = "nn.GRU"
+    gates = 3

@@ -1,0 +1,400 @@
+"""Shape ops: flatten, unflatten, reshape (view), permute, transpose, squeeze, unsqueeze.
+
+They regroup elements without computing anything: no parameters, 0 MACs. Axis arguments count the
+batch as axis 0, exactly like torch's `dim`, and may be negative; `axis=` is accepted as another
+spelling of `dim=`. The batch size is not part of a spec, so an axis argument that names the batch
+axis is refused (A309) instead of silently moving, merging or splitting it. The helpers for axes
+and exact division here serve every op that takes an axis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Annotated, Any, ClassVar
+
+from pydantic import AliasChoices, BeforeValidator, Field, field_validator
+
+from archc import dims
+from archc.dims import Dim, Shape, TensorType
+from archc.ops.registry import register
+from archc.ops.spec import (
+    INVALID,
+    RANK,
+    SYMBOLIC,
+    Args,
+    Ctor,
+    Inferred,
+    Op,
+    fail,
+)
+
+_DIM_OR_AXIS = AliasChoices("dim", "axis")
+Axis = Annotated[int, Field(validation_alias=_DIM_OR_AXIS)]
+Axes = Annotated[
+    int | Annotated[tuple[int, ...], Field(min_length=1)], Field(validation_alias=_DIM_OR_AXIS)
+]
+
+
+def _as_tuple(value: Any) -> Any:
+    """A lone size stands for a 1-tuple, as in torch's `x.reshape(-1)`."""
+    return (value,) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+Sizes = Annotated[tuple[int, ...], BeforeValidator(_as_tuple)]
+
+
+def normalize(dim: int, x: TensorType, op: str, arg: str = "dim", extra: int = 0) -> int:
+    """``dim`` as an index into a shape of ``x.rank + extra`` axes, checked to exist."""
+    rank = x.rank + extra
+    if not -rank <= dim < rank:
+        hint = f"axes count the batch as 0: use 1 to {rank - 1}, or -{rank - 1} to -1"
+        raise fail(
+            RANK,
+            f"{op} {arg}={dim} is out of range for the {x.rank}-d input {x}",
+            rule=f"-{rank} <= {arg} < {rank} (axis 0 is the batch)",
+            arg=arg,
+            help=hint if rank > 1 else f"{x} has no axis besides the batch",
+        )
+    return dim % rank
+
+
+def axis_index(dim: int, x: TensorType, op: str, arg: str = "dim", extra: int = 0) -> int:
+    """Like :func:`normalize`, and refuses the batch axis."""
+    index = normalize(dim, x, op, arg, extra)
+    if index == 0:
+        raise fail(
+            INVALID,
+            f"{op} {arg}={dim} names the batch axis of {x}",
+            rule="axis arguments name axes 1 and up; axis 0 is the batch",
+            arg=arg,
+            help="archc keeps the batch axis: the batch size is not part of a spec",
+        )
+    return index
+
+
+def exact_quotient(total: Dim, divisor: int) -> Dim | None:
+    """``total / divisor`` when it is provably a whole number, else None."""
+    if isinstance(total, int):
+        return total // divisor if total % divisor == 0 else None
+    quotient = total / divisor
+    if isinstance(quotient, int) or quotient.expr.is_integer:
+        return quotient
+    return None
+
+
+def count(sizes: Sequence[Dim]) -> str:
+    """`64*7*7 = 3136`: a product with its value, or just the value when it is one factor."""
+    factors = "*".join(str(d) for d in sizes) or "1"
+    total = str(dims.product(list(sizes)))
+    return factors if factors == total else f"{factors} = {total}"
+
+
+def _fill(target: tuple[int, ...], sizes: Sequence[Dim], op: str, arg: str, source: str) -> Shape:
+    """``target`` with its -1 worked out, so that it holds exactly the elements of ``sizes``."""
+    total = dims.product(list(sizes))
+    known = math.prod(t for t in target if t != -1)
+    shown = "*".join(str(t) for t in target if t != -1) or "1"
+    if -1 in target:
+        rest = exact_quotient(total, known)
+        fits = None if rest is None and dims.is_symbolic(total) else rest is not None
+        with_ = f"{count(sizes)}, not divisible by {shown} = {known}"
+        hint = f"choose sizes whose product divides {total}"
+        undecided = f"keep the symbolic axes out of the {op}, or make them multiples of {known}"
+    else:
+        rest, fits = None, dims.same(known, total)
+        with_ = f"{count(target)}, but {source} has {count(sizes)}"
+        hint = f"the sizes must multiply to {total}; write -1 for one of them to have it computed"
+        undecided = "write -1 for the size that depends on the symbols"
+    if fits is None:
+        raise fail(
+            SYMBOLIC,
+            f"{op} cannot decide whether {target} fits the {count(sizes)} elements of {source}",
+            arg=arg,
+            help=undecided,
+        )
+    if not fits:
+        raise fail(
+            INVALID,
+            f"{op} to {target} does not fit the {total} elements of {source}",
+            rule="product of the new sizes = product of the old; one -1 takes the rest",
+            with_=with_,
+            arg=arg,
+            help=hint,
+        )
+    return tuple(rest if t == -1 and rest is not None else t for t in target)
+
+
+def _check_target(sizes: tuple[int, ...]) -> tuple[int, ...]:
+    if not sizes:
+        raise ValueError("give at least one size")
+    if any(s < -1 or s == 0 for s in sizes):
+        raise ValueError("sizes are positive, or -1 for the one to compute")
+    if sizes.count(-1) > 1:
+        raise ValueError("only one size can be -1")
+    return sizes
+
+
+class ReshapeArgs(Args):
+    shape: Sizes
+
+    _target = field_validator("shape")(_check_target)
+
+
+class UnflattenArgs(Args):
+    dim: Axis
+    sizes: Sizes
+
+    _target = field_validator("sizes")(_check_target)
+
+
+class FlattenArgs(Args):
+    start_dim: int = 1
+    end_dim: int = -1
+
+
+class PermuteArgs(Args):
+    dims: Sizes
+
+
+class TransposeArgs(Args):
+    dim0: int
+    dim1: int
+
+
+class AxisArgs(Args):
+    dim: Axis
+
+
+class _Shape(Op):
+    family = "shape"
+    # the forward expression, formatted with the arguments; None where a module is emitted
+    call: ClassVar[str | None] = None
+
+    def output(self, args: Any, x: TensorType) -> Shape:
+        raise NotImplementedError
+
+    def infer(self, args: Any, inputs: Sequence[TensorType]) -> Inferred:
+        (x,) = inputs
+        return Inferred(outputs=(TensorType(self.output(args, x), x.dtype),))
+
+    def label(self, args: Any, inferred: Inferred) -> str:
+        shown = ", ".join(str(value) for _, value in args.changed(*type(args).model_fields))
+        return f"{self.name} {shown}".strip()
+
+    def torch_expr(self, args: Any, inferred: Inferred) -> str | None:
+        return None if self.call is None else self.call.format(**args.model_dump())
+
+
+@register
+class Flatten(_Shape):
+    name = "flatten"
+    summary = "merges the axes start_dim..end_dim into one (default: everything after the batch)"
+    Args = FlattenArgs
+    positional = ("start_dim", "end_dim")
+    rule = "(N, ..., d_s, ..., d_e, ...) -> (N, ..., d_s*...*d_e, ...)"
+
+    def output(self, args: FlattenArgs, x: TensorType) -> Shape:
+        start = axis_index(args.start_dim, x, self.name, "start_dim")
+        end = normalize(args.end_dim, x, self.name, "end_dim")
+        if end < start:
+            raise fail(
+                INVALID,
+                f"flatten end_dim={args.end_dim} comes before start_dim={args.start_dim} on {x}",
+                arg="end_dim",
+                help="end_dim names the last axis to merge; it must not precede start_dim",
+            )
+        merged = dims.product(list(x.shape[start : end + 1]))
+        return (*x.shape[:start], merged, *x.shape[end + 1 :])
+
+    def torch_module(self, args: FlattenArgs, inferred: Inferred) -> Ctor:
+        return Ctor("nn.Flatten", (), args.changed("start_dim", "end_dim"))
+
+
+@register
+class Unflatten(_Shape):
+    name = "unflatten"
+    summary = "splits one axis into several: (N, 64) -> (N, 4, 4, 4)"
+    Args = UnflattenArgs
+    positional = ("dim", "sizes")
+    varargs = True
+    rule = "(N, ..., d, ...) -> (N, ..., s1, ..., sk, ...) with s1*...*sk = d"
+
+    def output(self, args: UnflattenArgs, x: TensorType) -> Shape:
+        index = axis_index(args.dim, x, self.name)
+        size = x.shape[index]
+        filled = _fill(args.sizes, (size,), self.name, "sizes", f"axis {index} of {x}")
+        return (*x.shape[:index], *filled, *x.shape[index + 1 :])
+
+    def torch_module(self, args: UnflattenArgs, inferred: Inferred) -> Ctor:
+        return Ctor("nn.Unflatten", (args.dim, args.sizes))
+
+
+@register
+class Reshape(_Shape):
+    name = "reshape"
+    aliases = ("view",)
+    summary = "gives each sample a new shape with the same elements; one size may be -1"
+    Args = ReshapeArgs
+    positional = ("shape",)
+    varargs = True
+    rule = "(N, *in) -> (N, *shape), product(shape) = product(in); one -1 takes the rest"
+
+    def output(self, args: ReshapeArgs, x: TensorType) -> Shape:
+        filled = _fill(args.shape, x.shape[1:], self.name, "shape", f"each sample of {x}")
+        return (x.shape[0], *filled)
+
+    def label(self, args: ReshapeArgs, inferred: Inferred) -> str:
+        return f"reshape {dims.show_shape(inferred.outputs[0].shape[1:])}"
+
+    def torch_expr(self, args: ReshapeArgs, inferred: Inferred) -> str:
+        sizes = inferred.outputs[0].shape[1:]
+        if all(isinstance(d, int) for d in sizes):
+            return f"torch.reshape({{0}}, {(-1, *sizes)})"
+        # a size that depends on the symbols is left to torch as -1, so the batch needs a
+        # different anchor: flatten the sample, then split it
+        return f"torch.flatten({{0}}, 1).unflatten(1, {args.shape})"
+
+
+@register
+class Permute(_Shape):
+    call = "torch.permute({{0}}, {dims})"
+    name = "permute"
+    summary = "reorders the axes; dims lists every axis, and the batch axis 0 stays first"
+    Args = PermuteArgs
+    positional = ("dims",)
+    varargs = True
+    rule = "(N, d1, ..., dk) -> (N, d_p1, ..., d_pk) for dims = (0, p1, ..., pk)"
+
+    def output(self, args: PermuteArgs, x: TensorType) -> Shape:
+        if len(args.dims) != x.rank:
+            raise fail(
+                RANK,
+                f"permute got {len(args.dims)} dims for the {x.rank}-d input {x}",
+                rule="dims names every axis once, the batch axis 0 included",
+                arg="dims",
+                help=f"list all {x.rank} axes, starting with 0",
+            )
+        order = [normalize(d, x, self.name, "dims") for d in args.dims]
+        if sorted(order) != list(range(x.rank)):
+            raise fail(
+                INVALID,
+                f"permute dims={args.dims} is not a permutation of the axes of {x}",
+                arg="dims",
+                help="name every axis exactly once",
+            )
+        if order[0] != 0:
+            raise fail(
+                INVALID,
+                f"permute dims={args.dims} moves the batch axis of {x}",
+                rule="dims[0] == 0",
+                arg="dims",
+                help="archc keeps the batch axis first: start dims with 0",
+            )
+        return tuple(x.shape[i] for i in order)
+
+
+@register
+class Transpose(_Shape):
+    call = "torch.transpose({{0}}, {dim0}, {dim1})"
+    name = "transpose"
+    summary = "swaps two axes"
+    Args = TransposeArgs
+    positional = ("dim0", "dim1")
+    rule = "(N, ..., a, ..., b, ...) -> (N, ..., b, ..., a, ...)"
+
+    def output(self, args: TransposeArgs, x: TensorType) -> Shape:
+        first = axis_index(args.dim0, x, self.name, "dim0")
+        second = axis_index(args.dim1, x, self.name, "dim1")
+        shape = list(x.shape)
+        shape[first], shape[second] = shape[second], shape[first]
+        return tuple(shape)
+
+
+@register
+class Squeeze(_Shape):
+    call = "torch.squeeze({{0}}, {dim})"
+    name = "squeeze"
+    summary = "removes an axis of size 1"
+    Args = AxisArgs
+    positional = ("dim",)
+    rule = "(N, ..., 1, ...) -> (N, ..., ...)"
+
+    def output(self, args: AxisArgs, x: TensorType) -> Shape:
+        index = axis_index(args.dim, x, self.name)
+        size = x.shape[index]
+        verdict = dims.same(size, 1)
+        if not verdict:
+            # torch leaves an axis of another size in place without a word
+            raise fail(
+                INVALID if verdict is False else SYMBOLIC,
+                f"squeeze dim={args.dim} needs an axis of size 1, but axis {index} of {x} "
+                f"has {size}",
+                rule="size(dim) == 1",
+                with_=f"size({args.dim}) = {size}",
+                arg="dim",
+                help="pick the axis of size 1, or reduce this one with mean or sum",
+            )
+        return x.shape[:index] + x.shape[index + 1 :]
+
+
+@register
+class Unsqueeze(_Shape):
+    call = "torch.unsqueeze({{0}}, {dim})"
+    name = "unsqueeze"
+    summary = "inserts an axis of size 1 at position dim of the result"
+    Args = AxisArgs
+    positional = ("dim",)
+    rule = "(N, ...) -> (N, ..., 1, ...), the new axis at position dim"
+
+    def output(self, args: AxisArgs, x: TensorType) -> Shape:
+        index = axis_index(args.dim, x, self.name, extra=1)
+        return (*x.shape[:index], 1, *x.shape[index:])
+
+
+class ReduceArgs(Args):
+    # required: torch's default reduces every axis, the batch included
+    dim: Axes
+    keepdim: bool = False
+
+
+class _Reduce(_Shape):
+    Args = ReduceArgs
+    positional = ("dim", "keepdim")
+    rule = "the axes in dim are removed (kept with size 1 when keepdim)"
+
+    def output(self, args: ReduceArgs, x: TensorType) -> Shape:
+        named = (args.dim,) if isinstance(args.dim, int) else args.dim
+        axes = {axis_index(d, x, self.name) for d in named}
+        if len(axes) != len(named):
+            raise fail(
+                INVALID,
+                f"{self.name} dim={args.dim} names an axis of {x} twice",
+                arg="dim",
+                help="name each axis once",
+            )
+        kept = (i for i in range(x.rank) if args.keepdim or i not in axes)
+        return tuple(1 if i in axes else x.shape[i] for i in kept)
+
+    def torch_expr(self, args: ReduceArgs, inferred: Inferred) -> str:
+        keepdim = ", keepdim=True" if args.keepdim else ""
+        # each reduction is named after its torch function
+        return f"torch.{self.name}({{0}}, dim={args.dim}{keepdim})"
+
+
+@register
+class Mean(_Reduce):
+    name = "mean"
+    summary = "average over the given axes: mean((2, 3)) is global average pooling"
+
+
+@register
+class Sum(_Reduce):
+    name = "sum"
+    summary = "sum over the given axes"
+
+
+@register
+class Amax(_Reduce):
+    name = "amax"
+    summary = "maximum over the given axes (values only)"

@@ -1,0 +1,157 @@
+"""Running compiled specs: build the generated PyTorch module, seeded and placed.
+
+This is the one part of archc that imports torch, and only inside its functions: checking,
+summarising and compiling a spec never need it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import linecache
+import sys
+import types
+from typing import Any
+
+from archc import api
+from archc.errors import UsageError
+
+
+def load_source(source: str, name: str) -> types.ModuleType:
+    """Execute generated ``source`` as a module named ``name``.
+
+    The text is registered with ``linecache`` under a pseudo file name, so tracebacks,
+    ``inspect.getsource`` and TorchScript see the real generated lines.
+    """
+    filename = f"<archc:{name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    module = types.ModuleType(name)
+    module.__file__ = filename
+    # registered so that `inspect` (and TorchScript, pickling) can find the classes' module
+    sys.modules[name] = module
+    exec(compile(source, filename, "exec"), module.__dict__)  # our own generated code only
+    return module
+
+
+def build(
+    path: str,
+    network: str | None = None,
+    device: Any = None,
+    dtype: Any = None,
+    seed: int | None = None,
+    **overrides: Any,
+) -> Any:
+    """The network of the spec at ``path`` as a ready ``nn.Module``.
+
+    It runs exactly the source `archc compile` writes. ``device="meta"`` builds without
+    allocating memory. With ``seed``, every layer is initialised from a generator seeded by
+    ``seed`` and its own path, so its weights do not change when other layers are added.
+    """
+    import torch
+
+    source = api.compile_source(path, network, **overrides)
+    digest = hashlib.sha256(source.encode()).hexdigest()[:12]
+    module = load_source(source, f"archc_generated_{digest}")
+    cls = getattr(module, module.__all__[-1] if network is None else _class_name(module, network))
+    with torch.device(device if device is not None else "cpu"):
+        model = cls()
+    if seed is not None and str(device) != "meta":
+        reseed(model, seed)
+    if dtype is not None:
+        model = model.to(dtype=dtype)
+    return model
+
+
+def _class_name(module: types.ModuleType, network: str) -> str:
+    for name in module.__all__:
+        if getattr(module, name).__doc__.startswith(f"Network `{network}`"):
+            return name
+    raise UsageError(f"no network `{network}` in the compiled module")
+
+
+def reseed(model: Any, seed: int) -> None:
+    """Re-initialise every layer from its own generator, seeded by ``seed`` and its path."""
+    import torch
+
+    for path, layer in sorted(model.named_modules()):
+        if not hasattr(layer, "reset_parameters") or not any(
+            True for _ in layer.parameters(recurse=False)
+        ):
+            continue
+        digest = hashlib.sha256(f"{seed}:{path}".encode()).digest()
+        state = torch.random.get_rng_state()
+        torch.manual_seed(int.from_bytes(digest[:8], "little"))
+        layer.reset_parameters()
+        torch.random.set_rng_state(state)
+
+
+# The size a symbolic dimension (T, H, W) takes in a self-test: large enough for the stride-32
+# stacks of image networks, small enough to run in a moment.
+SELFTEST_SIZE = 32
+SELFTEST_BATCH = 2
+
+
+def selftest(path: str, network: str | None = None, **overrides: Any) -> list[tuple[bool, str]]:
+    """Build each network on the meta device and on the CPU and compare with the static model.
+
+    Returns one (passed, verdict) line per network: the parameter count must equal the static
+    count, and a forward pass must give exactly the statically inferred output shapes.
+    """
+    import torch
+
+    from archc import dims
+
+    networks, _ = api.analyse(path, network, overrides)
+    verdicts = []
+    for static in networks:
+        on_meta = build(path, static.name, device="meta", **overrides)
+        model = build(path, static.name, seed=0, **overrides).eval()
+        counted = {sum(p.numel() for p in m.parameters()) for m in (on_meta, model)}
+        problems = (
+            []
+            if counted == {static.param_count}
+            else [f"{counted.pop():,} parameters built, {static.param_count:,} predicted"]
+        )
+        sizes = {name: SELFTEST_SIZE for name in _symbols(static)} | {
+            dims.BATCH_NAME: SELFTEST_BATCH
+        }
+        inputs = [_sample(static.type_of(ref), sizes) for ref in static.inputs.values()]
+        with torch.no_grad():
+            produced = model(*inputs)
+        produced = produced if isinstance(produced, tuple) else (produced,)
+        for (name, ref), tensor in zip(static.outputs.items(), produced, strict=True):
+            expected = tuple(dims.evaluate(d, sizes) for d in static.type_of(ref).shape)
+            if tuple(tensor.shape) != expected:
+                problems.append(f"output {name} is {tuple(tensor.shape)}, predicted {expected}")
+        outputs = ", ".join(
+            f"{n} {tuple(t.shape)}" for n, t in zip(static.outputs, produced, strict=True)
+        )
+        verdict = (
+            f"selftest {static.name}: ok: {static.param_count:,} parameters and outputs "
+            f"{outputs} match the static model (meta and cpu)"
+            if not problems
+            else f"selftest {static.name}: FAILED: {'; '.join(problems)}"
+        )
+        verdicts.append((not problems, verdict))
+    return verdicts
+
+
+def _symbols(network: Any) -> set[str]:
+    from archc import dims
+
+    found: set[str] = set()
+    for ref in network.inputs.values():
+        for d in network.type_of(ref).shape[1:]:
+            if isinstance(d, dims.Sym):
+                found |= {str(s) for s in d.expr.free_symbols}
+    return found
+
+
+def _sample(tensor: Any, sizes: dict[str, int]) -> Any:
+    import torch
+
+    from archc import dims
+
+    shape = [dims.evaluate(d, sizes) for d in tensor.shape]
+    if tensor.dtype.startswith("int"):
+        return torch.randint(0, 2, shape, dtype=getattr(torch, tensor.dtype))
+    return torch.randn(shape, dtype=getattr(torch, tensor.dtype))

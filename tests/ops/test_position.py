@@ -1,0 +1,225 @@
+"""sinusoidal_positions, learned_positions and rotary against torch and hand-written torch code."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch import nn
+
+from archc.dims import BATCH, Sym, TensorType
+from archc.ops.spec import Inferred, ShapeError
+from tests.conftest import ROOT
+from tests.ops.harness import check_against_reference, check_against_torch, infer
+
+REFERENCE = ROOT.parent / "shared" / "reference" / "reference.json"
+T = Sym.named("T")
+
+
+def reference_models() -> dict[str, Any]:
+    """The measured reference numbers, or a skip when the shared data is not present."""
+    if not REFERENCE.exists():
+        pytest.skip(f"no reference data at {REFERENCE}")
+    return json.loads(REFERENCE.read_text(encoding="utf-8"))["models"]
+
+
+def count(figure: str) -> int:
+    return int(figure.replace(",", ""))
+
+
+# --- hand-written references ---------------------------------------------------------------------
+
+
+def rotate(x: torch.Tensor, base: float = 10000.0) -> torch.Tensor:
+    """Rotary embedding, rotate-half convention, positions along axis -2."""
+    width, length = x.size(-1), x.size(-2)
+    freq = base ** (-torch.arange(0, width, 2, dtype=torch.float64) / width)
+    angle = torch.arange(length, dtype=torch.float64)[:, None] * freq
+    angle = torch.cat([angle, angle], dim=-1)
+    first, second = x.chunk(2, dim=-1)
+    rotated = torch.cat([-second, first], dim=-1)
+    return x * angle.cos().to(x.dtype) + rotated * angle.sin().to(x.dtype)
+
+
+class SinusoidalReference(nn.Module):
+    """The PyTorch tutorial's PositionalEncoding, batch first, without its dropout."""
+
+    def __init__(self, args: Any, inferred: Inferred) -> None:
+        super().__init__()
+        width = inferred.resolved["embed_dim"]
+        position = torch.arange(args.max_len, dtype=torch.float32)[:, None]
+        div = torch.exp(torch.arange(0, width, 2) * (-math.log(args.base) / width))
+        pe = torch.zeros(args.max_len, width)
+        pe[:, 0::2] = torch.sin(position * div)
+        pe[:, 1::2] = torch.cos(position * div)
+        self.register_buffer("pe", pe)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.pe[: x.size(1)]
+
+
+class RotaryReference(nn.Module):
+    def __init__(self, args: Any, inferred: Inferred) -> None:
+        super().__init__()
+        self.base = args.base
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return rotate(x, self.base)
+
+
+# --- sinusoidal ----------------------------------------------------------------------------------
+
+
+@given(
+    st.integers(1, 8).map(lambda half: 2 * half),
+    st.integers(1, 8),
+    st.integers(0, 8),
+    st.sampled_from([10000.0, 500.0]),
+)
+def test_sinusoidal_matches_reference(width: int, length: int, spare: int, base: float) -> None:
+    arguments = {"max_len": length + spare, "base": base}
+    inferred = check_against_reference(
+        "sinusoidal_positions",
+        arguments,
+        [TensorType((BATCH, length, width))],
+        SinusoidalReference,
+    )
+    assert inferred.params == {} and inferred.macs == 0
+
+
+def test_sinusoidal_table_is_the_documented_formula() -> None:
+    _, args, inferred = infer(
+        "sinusoidal_positions", {"max_len": 50}, [TensorType((BATCH, 7, 16))]
+    )
+    pe = SinusoidalReference(args, inferred).pe
+    for t, i in [(0, 0), (3, 2), (49, 7)]:
+        angle = t / 10000 ** (2 * i / 16)
+        assert pe[t, 2 * i].item() == pytest.approx(math.sin(angle), abs=1e-5)
+        assert pe[t, 2 * i + 1].item() == pytest.approx(math.cos(angle), abs=1e-5)
+
+
+def test_sinusoidal_has_no_torch_module() -> None:
+    op, args, inferred = infer("sinusoidal_positions", {}, [TensorType((BATCH, 7, 16))])
+    assert op.torch_module(args, inferred) is None and op.torch_expr(args, inferred) is None
+    assert inferred.buffers == {"pe": (5000, 16)}
+    assert op.label(args, inferred) == "sinusoidal positions ≤5000"
+
+
+def test_sinusoidal_needs_an_even_width() -> None:
+    with pytest.raises(ShapeError) as caught:
+        infer("sinusoidal_positions", {}, [TensorType((BATCH, 4, 7))])
+    finding = caught.value.finding
+    assert (finding.code, finding.rule, finding.with_) == ("A305", "E % 2 == 0", "7 % 2 = 1")
+
+
+# --- learned -------------------------------------------------------------------------------------
+
+
+@given(st.integers(1, 16), st.integers(1, 8), st.integers(0, 8))
+def test_learned_matches_torch(width: int, length: int, spare: int) -> None:
+    inferred = check_against_torch(
+        "learned_positions", {"max_len": length + spare}, [TensorType((BATCH, length, width))]
+    )
+    assert inferred.params == {"weight": (length + spare, width)}
+
+
+def test_learned_adds_the_first_rows_of_the_table() -> None:
+    op, args, inferred = infer("learned_positions", {"max_len": 9}, [TensorType((BATCH, 4, 6))])
+    ctor = op.torch_module(args, inferred)
+    module = nn.Embedding(*ctor.args)
+    x = torch.randn(2, 4, 6)
+    code = ctor.call.format("x", m="m")
+    with torch.no_grad():
+        result = eval(code, {"torch": torch, "m": module, "x": x})
+        torch.testing.assert_close(result, x + module.weight[:4])
+    assert op.label(args, inferred) == "learned positions ≤9"
+
+
+def test_learned_tables_match_gpt2_and_bert() -> None:
+    models = reference_models()
+    gpt2 = re.search(r"wpe ([\d,]+)", models["gpt2_small_plain_tied"]["formula"])
+    bert = re.search(r"embeddings [\d,]+ \+ ([\d,]+)", models["bert_base_plain"]["formula"])
+    assert gpt2 and bert
+    for max_len, figure in [(1024, gpt2[1]), (512, bert[1])]:
+        _, _, inferred = infer(
+            "learned_positions", {"max_len": max_len}, [TensorType((BATCH, T, 768))]
+        )
+        assert math.prod(inferred.params["weight"]) == count(figure)
+
+
+@pytest.mark.parametrize("name", ["learned_positions", "sinusoidal_positions"])
+def test_table_shorter_than_the_sequence(name: str) -> None:
+    with pytest.raises(ShapeError) as caught:
+        infer(name, {"max_len": 10}, [TensorType((BATCH, 12, 8))])
+    finding = caught.value.finding
+    assert (finding.code, finding.arg, finding.rule) == ("A309", "max_len", "T <= max_len")
+    assert finding.with_ == "T = 12 > max_len = 10"
+    assert finding.help == "set max_len to at least 12"
+
+
+@pytest.mark.parametrize("name", ["learned_positions", "sinusoidal_positions", "rotary"])
+def test_symbolic_length_flows_through(name: str) -> None:
+    _, _, inferred = infer(
+        name, {"max_len": 64} if "positions" in name else {}, [TensorType((BATCH, T, 8))]
+    )
+    assert str(inferred.outputs[0]) == "(N, T, 8)"
+    assert all(isinstance(d, int) for shape in inferred.params.values() for d in shape)
+
+
+@pytest.mark.parametrize("name", ["learned_positions", "sinusoidal_positions", "rotary"])
+def test_rank_and_fixed_width(name: str) -> None:
+    arguments = {"max_len": 64} if "positions" in name else {}
+    with pytest.raises(ShapeError) as caught:
+        infer(name, arguments, [TensorType((BATCH, 8))])
+    assert caught.value.finding.code == "A304"
+    with pytest.raises(ShapeError) as caught:
+        infer(name, arguments, [TensorType((BATCH, 5, Sym.named("E")))])
+    assert caught.value.finding.code == "A310"
+
+
+# --- rotary --------------------------------------------------------------------------------------
+
+
+@given(
+    st.booleans(),
+    st.integers(1, 6).map(lambda half: 2 * half),
+    st.integers(1, 6),
+    st.sampled_from([10000.0, 100.0]),
+)
+def test_rotary_matches_reference(per_head: bool, width: int, length: int, base: float) -> None:
+    shape = (BATCH, 3, length, width) if per_head else (BATCH, length, width)
+    inferred = check_against_reference(
+        "rotary", {"base": base}, [TensorType(shape)], RotaryReference
+    )
+    assert inferred.params == {} and inferred.buffers == {}
+
+
+def test_rotary_reference_is_the_documented_rotation() -> None:
+    # the rotate-half form rotates each pair (x_i, x_(i + D/2)) by the angle t * base^(-2i/D)
+    x = torch.randn(1, 5, 8, dtype=torch.float64)
+    pairs = torch.complex(x[..., :4], x[..., 4:])
+    angle = torch.arange(5, dtype=torch.float64)[:, None] * 10000 ** (-torch.arange(0, 8, 2) / 8)
+    turned = pairs * torch.polar(torch.ones_like(angle), angle)
+    torch.testing.assert_close(rotate(x), torch.cat([turned.real, turned.imag], dim=-1))
+
+
+def test_rotary_scores_depend_on_relative_position_only() -> None:
+    q, k = torch.randn(1, 1, 8, dtype=torch.float64), torch.randn(1, 1, 8, dtype=torch.float64)
+    at = lambda v, t: rotate(v.expand(1, t + 1, 8))[0, t]  # noqa: E731
+    torch.testing.assert_close(at(q, 5) @ at(k, 2), at(q, 7) @ at(k, 4))
+
+
+def test_rotary_needs_an_even_width() -> None:
+    op, args, inferred = infer("rotary", {}, [TensorType((BATCH, 4, T, 6))])
+    assert op.torch_module(args, inferred) is None and op.label(args, inferred) == "rotary"
+    with pytest.raises(ShapeError) as caught:
+        infer("rotary", {}, [TensorType((BATCH, 4, T, 5))])
+    finding = caught.value.finding
+    assert (finding.code, finding.rule, finding.with_) == ("A305", "D % 2 == 0", "5 % 2 = 1")
+    assert finding.help == "use an even D: 4 or 6"

@@ -1,0 +1,306 @@
+"""Semantic errors: golden `.stderr` files, annotations, diagnostics field by field, explanations.
+
+Each `tests/diagnostics/semantic/<case>.arch` is a spec with a mistake a practitioner makes. Every
+line where a diagnostic must be reported carries a `# error: CODE` or `# warning: CODE` comment,
+and the rendering of `archc check` is kept beside it in `<case>.stderr` (rewrite those with
+`pytest --update-goldens` and review the diff). Files that a case imports live in `<case>/`;
+their annotations count too. `strict/` holds the cases checked with `--strict`.
+
+The last part checks `archc explain` and `docs/errors.md`: every code archc can report has an
+explanation, and the document is generated from them.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import pytest
+
+from archc import api, explain
+from archc.cli import main
+from archc.errors import Diagnostic, render_all
+from tests.conftest import ROOT, check_golden
+
+SEMANTIC = ROOT / "tests" / "diagnostics" / "semantic"
+CASES = sorted(SEMANTIC.glob("*.arch"))
+STRICT_CASES = sorted((SEMANTIC / "strict").glob("*.arch"))
+ANNOTATION = re.compile(r"#\s*(error|warning):\s*(A\d{3})\b")
+
+# Cases whose diagnostics differ from their annotations, which say what should be reported. The
+# marks are strict: once the compiler is fixed the test passes, fails as an xpass, and the entry
+# has to go.
+MISREPORTED = {
+    "as_on_tensor": "`as` after a parenthesised chain is reported as A229 at the chain's head",
+    "dimension_not_whole": "a failed network `in` leaves its name unbound: a cascading A205",
+    "network_input_without_shape": "a failed network `in` leaves its name unbound: A205 follows",
+    "unknown_element_type": "a failed network `in` leaves its name unbound: A205 follows",
+}
+
+
+@functools.cache
+def diagnostics_of(case: Path, strict: bool = False) -> tuple[Diagnostic, ...]:
+    """`archc check` of ``case``, run from the repository root so that paths are the same
+    everywhere (each case is checked once per session)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(ROOT)
+        return tuple(api.check(case.relative_to(ROOT).as_posix(), strict=strict))
+
+
+def normalised(text: str) -> str:
+    """Output as the goldens keep it: an absolute path into the checkout starts with `$ROOT`."""
+    return text.replace(f"{ROOT.as_posix()}/", "$ROOT/")
+
+
+def annotations(case: Path) -> list[tuple[Path, int, str, str]]:
+    """(file, line, severity, code) for every annotation in ``case`` and its imported files."""
+    imported = case.with_suffix("")
+    files = [case, *(sorted(imported.rglob("*.arch")) if imported.is_dir() else [])]
+    return sorted(
+        (path.resolve(), number, match[1], match[2])
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        for match in ANNOTATION.finditer(line)
+    )
+
+
+def reported(diagnostics: tuple[Diagnostic, ...]) -> list[tuple[Path, int, str, str]]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(ROOT)
+        return sorted(
+            (Path(d.span.file).resolve(), d.span.line, d.severity, d.code)
+            for d in diagnostics
+            if d.span
+        )
+
+
+def only(name: str) -> Diagnostic:
+    (diagnostic,) = diagnostics_of(SEMANTIC / f"{name}.arch")
+    return diagnostic
+
+
+def _case_param(case: Path) -> object:
+    reason = MISREPORTED.get(case.stem)
+    marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+    return pytest.param(case, id=case.stem, marks=marks)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.stem)
+def test_rendering_matches_golden(case: Path, bless: bool) -> None:
+    text = normalised(render_all(diagnostics_of(case), color=False))
+    check_golden(case.with_suffix(".stderr"), text, bless)
+
+
+@pytest.mark.parametrize("case", [_case_param(case) for case in CASES])
+def test_annotations_match_diagnostics(case: Path) -> None:
+    assert reported(diagnostics_of(case)) == annotations(case)
+
+
+def test_every_case_has_a_golden_and_an_annotation() -> None:
+    goldens = {path.stem for path in SEMANTIC.glob("*.stderr")}
+    assert goldens == {case.stem for case in CASES}
+    assert [case.stem for case in CASES if not annotations(case)] == []
+    assert len(CASES) >= 45
+    assert set(MISREPORTED) <= goldens
+
+
+def test_cases_cover_every_shape_code() -> None:
+    covered = {code for case in CASES for *_, code in annotations(case)}
+    shape_codes = {code for code in explain.EXPLANATIONS if code.startswith("A3")}
+    assert sorted(shape_codes - covered) == []
+
+
+# --- field by field ------------------------------------------------------------------------------
+# The numbers in `with`, as the rule's formula with the values plugged in.
+WITH = {
+    "residual_channel_mismatch": "(N, 256, 56, 56) + (N, 64, 56, 56): axis 1 is 256 vs 64",
+    "residual_stride_mismatch": "(N, 64, 28, 28) + (N, 64, 56, 56): axis 2 is 28 vs 56",
+    "kernel_larger_than_input": "H=1, F=3, P=0, S=2  ->  (1 - 3 + 2*0)/2 + 1 = 0",
+    "concat_spatial_mismatch": "(N, 512, 64, 64) and (N, 512, 56, 56): axis 2 is 64 vs 56",
+    "attention_heads_divide_width": "512 % 12 = 8",
+    "kv_heads_divide_heads": "32 % 6 = 2",
+    "groups_divide_channels": "48 % 32 = 16",
+    "linear_without_flatten": "the last axis has 5, the whole sample 16*5*5 = 400",
+    "uneven_tiling": "H=16, F=5, P=0, S=2  ->  (16 - 5 + 2*0)/2 + 1 = 6.5",
+    "pixel_shuffle_channels": "C=12, r=3  ->  12 % 9 = 3",
+    "reshape_element_count": "1024*4*4 = 16384, but each sample of (N, 8192) has 8192",
+    "division_by_zero": "64 // 0",
+}
+
+
+# The code, the severity, and where the caret starts and ends (one line each).
+@pytest.mark.parametrize(
+    ("case", "code", "severity", "line", "col", "end_col"),
+    [
+        ("residual_channel_mismatch", "A303", "error", 8, 14, 19),
+        ("residual_stride_mismatch", "A307", "error", 11, 14, 22),
+        ("kernel_larger_than_input", "A301", "error", 10, 59, 60),
+        ("concat_spatial_mismatch", "A306", "error", 7, 9, 31),
+        ("attention_heads_divide_width", "A305", "error", 4, 56, 61),
+        ("kv_heads_divide_heads", "A305", "error", 6, 40, 48),
+        ("groups_divide_channels", "A305", "error", 4, 47, 58),
+        ("linear_without_flatten", "A304", "error", 6, 23, 34),
+        ("uneven_tiling", "A302", "warning", 5, 35, 36),
+        ("pixel_shuffle_channels", "A305", "error", 6, 63, 68),
+        ("reshape_element_count", "A309", "error", 4, 56, 60),
+        ("division_by_zero", "A224", "error", 5, 38, 47),
+        ("embedding_float_input", "A308", "error", 4, 19, 42),
+        ("unknown_argument", "A208", "error", 4, 32, 39),
+        ("huge_repeat", "A223", "error", 9, 29, 39),
+        ("assert_fails", "A221", "error", 4, 12, 30),
+    ],
+)
+def test_diagnostic_fields(
+    case: str, code: str, severity: str, line: int, col: int, end_col: int
+) -> None:
+    diagnostic = only(case)
+    assert diagnostic.span is not None
+    span = diagnostic.span
+    assert (diagnostic.code, diagnostic.severity) == (code, severity)
+    assert (span.line, span.col, span.end_line, span.end_col) == (line, col, line, end_col)
+    assert diagnostic.with_ == WITH.get(case)
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("unknown_name", "did you mean `shortcut`?"),
+        ("unknown_op", "did you mean `maxpool1d` or `maxpool2d` or `maxpool3d`?"),
+        ("unknown_argument", "did you mean `stride`?"),
+        ("unknown_attribute", "did you mean `channels`?"),
+        ("tie_unknown_parameter", "did you mean `wte.weight`?"),
+        (
+            "attention_heads_divide_width",
+            "head counts dividing 512 near 12: 4, 8, 16, 32; or give `head_dim` explicitly",
+        ),
+        ("kv_heads_divide_heads", "kv_heads dividing 32: 1, 2, 4, 8, 16, 32"),
+        (
+            "linear_without_flatten",
+            "insert `flatten` before it: the flattened size is 16*5*5 = 400",
+        ),
+        ("residual_channel_mismatch", "project the skip with conv2d(256, 1) to 256 channels"),
+        ("missing_required_argument", "e.g. conv2d(out_channels, kernel_size)"),
+    ],
+)
+def test_help_gives_concrete_values(case: str, expected: str) -> None:
+    diagnostics = [d for d in diagnostics_of(SEMANTIC / f"{case}.arch") if d.is_error]
+    assert [d.help for d in diagnostics] == [expected]
+
+
+def test_assert_reports_its_message() -> None:
+    diagnostic = only("assert_fails")
+    assert (diagnostic.message, diagnostic.label) == (
+        "width must be a multiple of heads",
+        "this is false",
+    )
+
+
+def test_error_inside_blocks_names_the_call_chain_outermost_last() -> None:
+    diagnostic = only("error_inside_nested_block")
+    path = "tests/diagnostics/semantic/error_inside_nested_block.arch"
+    assert diagnostic.notes[-2:] == (
+        f"inside block `Bottleneck`, used at {path}:18:14",
+        f"inside block `Stage`, used at {path}:25:14",
+    )
+
+
+def test_independent_errors_are_all_reported_without_cascades() -> None:
+    diagnostics = diagnostics_of(SEMANTIC / "several_independent_errors.arch")
+    assert [(d.code, d.span.line) for d in diagnostics if d.span] == [
+        ("A208", 5),
+        ("A205", 7),
+        ("A305", 10),
+    ]
+
+
+def test_import_cycle_is_reported_at_the_use_that_closes_it() -> None:
+    (diagnostic,) = diagnostics_of(SEMANTIC / "import_cycle.arch")
+    assert diagnostic.code == "A201"
+    assert diagnostic.message == (
+        "import cycle: resnet_blocks.arch -> common.arch -> resnet_blocks.arch"
+    )
+    assert diagnostic.span is not None and Path(diagnostic.span.file).name == "common.arch"
+
+
+# --- the command line: --strict and -D -----------------------------------------------------------
+@pytest.mark.parametrize("case", STRICT_CASES, ids=lambda case: case.stem)
+def test_strict_turns_padding_only_tiling_into_an_error(
+    case: Path, bless: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert diagnostics_of(case) == ()
+    monkeypatch.chdir(ROOT)
+    assert main(["check", "--strict", case.relative_to(ROOT).as_posix()]) == 1
+    check_golden(case.with_suffix(".stderr"), normalised(capsys.readouterr().err), bless)
+    assert reported(diagnostics_of(case, strict=True)) == annotations(case)
+
+
+def test_unknown_define_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(ROOT)
+    assert main(["check", "-D", "clases=10", "specs/resnet18.arch"]) == 2
+    assert capsys.readouterr().err == (
+        "archc: error: -D clases: no network here has a parameter `clases`; "
+        "did you mean `classes`?\n"
+    )
+
+
+# --- explanations --------------------------------------------------------------------------------
+CODE = re.compile(r'"(A[1-4]\d\d)"')
+
+
+def codes_in_source() -> set[str]:
+    return {
+        code
+        for path in (ROOT / "archc").rglob("*.py")
+        for code in CODE.findall(path.read_text(encoding="utf-8"))
+    }
+
+
+def test_every_code_in_the_source_is_explained() -> None:
+    found = codes_in_source()
+    assert len(found) > 80
+    assert sorted(found - set(explain.EXPLANATIONS)) == []
+
+
+def test_explanations_follow_the_style() -> None:
+    for code, entry in explain.EXPLANATIONS.items():
+        assert entry.code == code and re.fullmatch(r"A[1-4]\d\d", code)
+        assert entry.title and not entry.title[0].isupper() and not entry.title.endswith(".")
+        assert entry.text.endswith(".") and "\n\n" not in entry.text.strip()
+        assert entry.example.endswith("\n") and entry.fix.endswith("\n")
+        assert entry.example != entry.fix
+
+
+def test_examples_report_their_code_and_fixes_report_no_error(tmp_path: Path) -> None:
+    for code, entry in explain.EXPLANATIONS.items():
+        if not entry.runnable:
+            continue
+        spec = tmp_path / "example.arch"
+        spec.write_text(entry.example, encoding="utf-8")
+        assert code in {d.code for d in api.check(str(spec))}, code
+        spec.write_text(entry.fix, encoding="utf-8")
+        assert [d.code for d in api.check(str(spec)) if d.is_error] == [], code
+
+
+def test_errors_doc_is_generated_from_the_explanations() -> None:
+    doc = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
+    assert doc == explain.render_markdown(), (
+        "docs/errors.md is stale; run `python -m archc.explain > docs/errors.md`"
+    )
+
+
+def test_explain_prints_the_explanation(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "a303"]) == 0
+    out = capsys.readouterr().out
+    assert out == explain.render_text(explain.EXPLANATIONS["A303"])
+    assert out.startswith("A303: ")
+
+
+def test_explain_refuses_an_unknown_code_with_suggestions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["explain", "A3O3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("archc: error: unknown diagnostic code `A3O3`; did you mean `A303`")
