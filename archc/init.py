@@ -102,7 +102,11 @@ def _in_call_order(
     module: nn.Module, inputs: tuple[Any, ...], types: tuple[type[nn.Module], ...]
 ) -> list[tuple[str, nn.Module]]:
     """The layers of ``types`` that one forward pass calls, by name, in their first-call order."""
-    named = {layer: name for name, layer in module.named_modules() if isinstance(layer, types)}
+    named = {
+        layer: name or type(layer).__name__  # the module itself has the empty name
+        for name, layer in module.named_modules()
+        if isinstance(layer, types)
+    }
     order: dict[nn.Module, str] = {}
 
     def record(layer: nn.Module, _inputs: Any, _output: Any) -> None:

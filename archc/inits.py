@@ -4,7 +4,8 @@ Each scheme is one class registered under its name and aliases, like the op regi
 arguments (a strict pydantic model whose defaults are torch's), the tensor ranks it fits, the
 one statement that initialises a tensor, and the nonlinearity it assumes follows. The code
 generator asks :func:`resolve_scheme` for a validated ``(scheme, args)`` pair and writes
-``scheme.emit(args, "module.weight")`` into the generated ``init_module`` method; schemes torch
+``scheme.emit(args, "module.weight")`` into the generated ``init_module`` method (or lays out
+``scheme.call(args, "module.weight")`` where the line would be too long); schemes torch
 lacks (``variance_scaling`` and the ``lecun`` pair built on it) call a small function whose
 source is in ``scheme.helpers``, to be written once at module level.
 
@@ -28,6 +29,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
+from archc.backends.torch import layout
 from archc.backends.torch.exprs import literal
 from archc.ops.registry import suggest
 from archc.ops.spec import Args
@@ -142,7 +144,7 @@ def _name_of(value: float) -> str | None:
 
 # --- the scheme contract -------------------------------------------------------------------------
 
-Call = tuple[tuple[Any, ...], tuple[tuple[str, Any], ...]]
+Arguments = tuple[tuple[Any, ...], tuple[tuple[str, Any], ...]]
 
 
 class Scheme:
@@ -169,19 +171,28 @@ class Scheme:
         """The order in which positional arguments bind: torch's parameter order."""
         return tuple(self.Args.model_fields)
 
-    def call(self, args: Any) -> Call:
+    def arguments(self, args: Any) -> Arguments:
         """The call's arguments after the tensor: positional values, then keywords.
 
         Only arguments that differ from the function's defaults are spelled out.
         """
         return (), args.changed(*type(args).model_fields)
 
+    def call(self, args: Any, tensor: str) -> layout.Call:
+        """The statement's call, for :func:`layout.lay_out` to wrap as ruff does."""
+        positional, keywords = self.arguments(args)
+        return layout.Call(
+            self.function,
+            (
+                layout.Arg(tensor),
+                *(layout.Arg(literal(value)) for value in positional),
+                *(layout.Arg(literal(value), f"{key}=") for key, value in keywords),
+            ),
+        )
+
     def emit(self, args: Any, tensor: str) -> str:
-        """One statement that initialises the tensor expression ``tensor`` in place."""
-        positional, keywords = self.call(args)
-        parts = [tensor, *map(literal, positional)]
-        parts += [f"{key}={literal(value)}" for key, value in keywords]
-        return f"{self.function}({', '.join(parts)})"
+        """One statement, on one line, that initialises the tensor expression ``tensor``."""
+        return layout.flat(self.call(args, tensor))
 
     def assumed_gain(self, args: Any) -> float | None:
         """The gain of the nonlinearity the scheme expects next, or None if it expects none."""
@@ -276,7 +287,7 @@ class Constant(Scheme):
     Args = ConstantArgs
     function = "nn.init.constant_"
 
-    def call(self, args: ConstantArgs) -> Call:
+    def arguments(self, args: ConstantArgs) -> Arguments:
         return (args.value,), ()
 
 
@@ -407,8 +418,8 @@ class _Lecun(VarianceScaling):
     def _as_variance_scaling(self) -> VarianceScalingArgs:
         return VarianceScalingArgs(distribution=self.distribution)
 
-    def call(self, args: NoArgs) -> Call:
-        return super().call(self._as_variance_scaling())
+    def arguments(self, args: NoArgs) -> Arguments:
+        return super().arguments(self._as_variance_scaling())
 
     def assumed_gain(self, args: NoArgs) -> float:
         return super().assumed_gain(self._as_variance_scaling())

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from archc import inits
+from archc.backends.torch import layout
 from archc.init import lsuv
 from archc.inits import SchemeError, gain, gain_mismatch, nonlinearity_of, resolve_scheme
 from tests.conftest import ROOT
@@ -343,7 +344,7 @@ GOLDEN = {
     ("kaiming_uniform", ()): "nn.init.kaiming_uniform_(module.weight)",
     ("he_uniform", (("a", 0.2), ("mode", "fan_out"))): "nn.init.kaiming_uniform_(module.weight, a=0.2, mode=\"fan_out\")",
     ("kaiming_normal", (("mode", "fan_out"), ("nonlinearity", "relu"))): "nn.init.kaiming_normal_(module.weight, mode=\"fan_out\", nonlinearity=\"relu\")",
-    ("he_normal", (("a", 0.1), ("mode", "fan_out"), ("nonlinearity", "leaky_relu"))): "nn.init.kaiming_normal_(module.weight, a=0.1, mode=\"fan_out\", nonlinearity=\"leaky_relu\")",
+    ("he_normal", (("a", 0.1), ("mode", "fan_out"), ("nonlinearity", "leaky_relu"))): "nn.init.kaiming_normal_(module.weight, a=0.1, mode=\"fan_out\")",
     ("orthogonal", ()): "nn.init.orthogonal_(module.weight)",
     ("orthogonal", (("gain", 1.4142135623730951),)): "nn.init.orthogonal_(module.weight, gain=1.4142135623730951)",
     ("variance_scaling", ()): "variance_scaling_(module.weight)",
@@ -391,24 +392,32 @@ def test_every_called_function_is_torch_or_a_helper_the_scheme_carries() -> None
             assert source.startswith(f"def {name}("), name
 
 
-def _generated_file(statements: list[str]) -> str:
+LONG_TENSOR = "self.transformer.blocks.attention.output_projection.weight"
+
+
+def _generated_file(tensor: str, keys: list[tuple[Any, Any]]) -> str:
+    """A module as the generator writes one: helpers, then init statements in a method."""
     helpers = {n: s for scheme in inits.all_schemes() for n, s in scheme.helpers.items()}
-    body = "\n".join(f"            {statement}" for statement in statements)
+    body = []
+    for name, args in keys:
+        scheme, validated = resolve_scheme(name, dict(args))
+        body += layout.lay_out(" " * 12, "", scheme.call(validated, tensor))
     return (
         "import torch\nfrom torch import nn\n\n\n"
         + "\n\n".join(helpers.values())
         + "\n\nclass Network(nn.Module):\n"
         + "    def init_module(self, name: str, module: nn.Module) -> None:\n"
         + "        if isinstance(module, nn.Conv2d):\n"
-        + body
+        + "\n".join(body)
         + "\n"
     )
 
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
-def test_emitted_code_is_ruff_formatted_and_clean(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tensor", ["module.weight", LONG_TENSOR])
+def test_emitted_code_is_ruff_formatted_and_clean(tmp_path: Path, tensor: str) -> None:
     path = tmp_path / "generated.py"
-    path.write_text(_generated_file(list(GOLDEN.values())), encoding="utf-8")
+    path.write_text(_generated_file(tensor, list(GOLDEN)), encoding="utf-8")
     ruff = shutil.which("ruff")
     assert ruff is not None
     settings = ["--isolated", "--line-length", "99", "--target-version", "py310"]
@@ -423,10 +432,15 @@ def test_emitted_code_is_ruff_formatted_and_clean(tmp_path: Path) -> None:
     assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
+def test_long_statements_are_wrapped_and_stay_one_statement() -> None:
+    source = _generated_file(LONG_TENSOR, [("kaiming_normal", (("a", 0.1), ("mode", "fan_out")))])
+    assert "            nn.init.kaiming_normal_(\n" in source
+    compile(source, "<generated>", "exec")
+
+
 def test_generated_file_runs_on_a_real_module() -> None:
     namespace: dict[str, Any] = {}
-    source = _generated_file(["variance_scaling_(module.weight, scale=2)"])
-    exec(source, namespace)
+    exec(_generated_file("module.weight", [("variance_scaling", (("scale", 2),))]), namespace)
     torch.manual_seed(0)
     conv = nn.Conv2d(128, 256, 3)
     namespace["Network"]().init_module("conv", conv)
@@ -762,6 +776,8 @@ def test_lsuv_errors() -> None:
         lsuv(nn.Sequential(nn.ReLU()), torch.randn(4, 4))
     with pytest.raises(ValueError, match="layer `0` gives a constant output"):
         lsuv(nn.Sequential(nn.Linear(4, 4)), torch.zeros(8, 4))
+    with pytest.raises(ValueError, match="layer `Linear` gives a constant output"):
+        lsuv(nn.Linear(4, 4), torch.zeros(8, 4))
     with pytest.raises(ValueError, match="target_std must be positive"):
         lsuv(nn.Linear(4, 4), torch.randn(8, 4), target_std=0)
     with pytest.raises(ValueError, match="tolerance must not be negative"):

@@ -197,36 +197,19 @@ class Attention(Op):
         parts += [flag for flag, on in (("causal", args.causal), ("rotary", args.rotary)) if on]
         return ", ".join(parts)
 
-    def torch_module(self, args: AttentionArgs, inferred: Inferred) -> Ctor | None:
+    def torch_module(self, args: AttentionArgs, inferred: Inferred) -> Ctor:
+        # archc's MultiheadAttention (archc/torch_helpers.py), copied into generated code:
+        # nn.MultiheadAttention's parameter names, computed by scaled_dot_product_attention
         resolved = inferred.resolved
-        embed_dim, kv_dim = resolved["embed_dim"], resolved["kv_dim"]
-        exact = (
-            resolved["kv_heads"] == args.heads
-            and resolved["head_dim"] * args.heads == embed_dim
-            and not args.rotary
-        )
-        if not exact:
-            return None
-        kwargs = list(args.changed("dropout", "bias"))
-        if kv_dim != embed_dim:
-            kwargs += [("kdim", kv_dim), ("vdim", kv_dim)]
-        kwargs.append(("batch_first", True))
-        return Ctor(
-            "nn.MultiheadAttention",
-            (embed_dim, args.heads),
-            tuple(kwargs),
-            _call(args.causal, source="{1}" if resolved["cross"] else "{0}"),
-        )
-
-
-def _call(causal: bool, source: str) -> str:
-    """The forward call of ``nn.MultiheadAttention``, keys and values read from ``source``."""
-    # torch's boolean attn_mask marks the pairs that may NOT attend: above the diagonal, aligned
-    # top-left like scaled_dot_product_attention(is_causal=True)
-    mask = (
-        f", attn_mask=torch.ones({{0}}.size(1), {source}.size(1), dtype=torch.bool, "
-        "device={0}.device).triu(1)"
-        if causal
-        else ""
-    )
-    return f"{{m}}({{0}}, {source}, {source}, need_weights=False{mask})[0]"
+        kwargs: list[tuple[str, object]] = []
+        if resolved["head_dim"] * args.heads != resolved["embed_dim"]:
+            kwargs.append(("head_dim", resolved["head_dim"]))
+        if resolved["kv_dim"] != resolved["embed_dim"]:
+            kwargs.append(("kv_dim", resolved["kv_dim"]))
+        if resolved["kv_heads"] != args.heads:
+            kwargs.append(("kv_heads", resolved["kv_heads"]))
+        kwargs += args.changed("bias", "dropout", "causal")
+        if args.rotary:
+            kwargs.append(("rotary_base", args.rotary_base))
+        call = "{m}({0}, {1})" if resolved["cross"] else "{m}({0})"
+        return Ctor("MultiheadAttention", (resolved["embed_dim"], args.heads), tuple(kwargs), call)

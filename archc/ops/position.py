@@ -127,6 +127,11 @@ class SinusoidalPositions(Op):
     def label(self, args: SinusoidalArgs, inferred: Inferred) -> str:
         return f"sinusoidal positions ≤{args.max_len}"
 
+    def torch_module(self, args: SinusoidalArgs, inferred: Inferred) -> Ctor:
+        # archc's SinusoidalPositions (archc/torch_helpers.py), copied into generated code
+        width = inferred.resolved["embed_dim"]
+        return Ctor("SinusoidalPositions", (args.max_len, width), args.changed("base"))
+
 
 @register
 class LearnedPositions(Op):
@@ -188,3 +193,7 @@ class Rotary(Op):
 
     def label(self, args: RotaryArgs, inferred: Inferred) -> str:
         return "rotary"
+
+    def torch_module(self, args: RotaryArgs, inferred: Inferred) -> Ctor:
+        # archc's Rotary (archc/torch_helpers.py), copied into generated code
+        return Ctor("Rotary", (), args.changed("base"))

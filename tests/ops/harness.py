@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from archc import ops
+from archc import ops, torch_helpers
 from archc.dims import BATCH, TensorType
 from archc.ops.spec import Finding, Inferred, Op, ShapeError
 
@@ -23,8 +23,9 @@ BATCH_SIZE = 2
 
 
 def resolve(path: str) -> Any:
-    """`nn.Conv2d` -> torch.nn.Conv2d, looked up attribute by attribute (no eval of paths)."""
-    target: Any = torch
+    """`nn.Conv2d` -> torch.nn.Conv2d, looked up attribute by attribute (no eval of paths);
+    a bare class name is one of archc's own modules that generated code carries along."""
+    target: Any = torch if "." in path else torch_helpers
     for part in path.split("."):
         target = getattr(target, part)
     return target

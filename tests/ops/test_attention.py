@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from torch import nn
 from torch.nn import functional as F
 
-from archc import dims
+from archc import dims, torch_helpers
 from archc.dims import BATCH, Sym, TensorType
 from archc.ops.spec import Inferred, ShapeError
 from tests.ops.harness import (
@@ -74,6 +74,14 @@ class AttentionReference(nn.Module):
         return self.out_proj(y.transpose(1, 2).flatten(2))
 
 
+def build_generated(op: Any, args: Any, inferred: Inferred) -> tuple[nn.Module, Any]:
+    """The module generated code builds for this attention: archc's own MultiheadAttention."""
+    ctor = op.torch_module(args, inferred)
+    assert ctor.path == "MultiheadAttention"
+    module = getattr(torch_helpers, ctor.path)(*ctor.args, **dict(ctor.kwargs)).eval()
+    return module, ctor
+
+
 @st.composite
 def attention_cases(draw: st.DrawFn) -> tuple[dict[str, Any], list[TensorType]]:
     heads = draw(st.integers(1, 4))
@@ -108,15 +116,14 @@ def test_attention_matches_torch_or_reference(
     arguments, inputs = case
     op, args, inferred = infer("attention", arguments, inputs)
     resolved = inferred.resolved
-    torch_can = (
-        resolved["kv_heads"] == args.heads
-        and resolved["head_dim"] * args.heads == resolved["embed_dim"]
-        and not args.rotary
-    )
-    assert (op.torch_module(args, inferred) is not None) == torch_can
-    if torch_can:
-        check_against_torch("attention", arguments, inputs)
+    check_against_torch("attention", arguments, inputs)  # archc's SDPA module, as generated
     check_against_reference("attention", arguments, inputs, AttentionReference)
+    generated, _ = build_generated(op, args, inferred)
+    reference = AttentionReference(args, inferred).eval()
+    generated.load_state_dict(reference.state_dict())
+    tensors = [make_input(t) for t in inputs]
+    with torch.no_grad(), one_thread():
+        torch.testing.assert_close(generated(*tensors), reference(*tensors))
     queries, keys = inputs[0].shape[1], inputs[-1].shape[1]
     inner = args.heads * resolved["head_dim"]
     kv_inner = resolved["kv_heads"] * resolved["head_dim"]

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
+from archc import torch_helpers
 from archc.dims import BATCH, Sym, TensorType
 from archc.ops.spec import Inferred, ShapeError
 from tests.conftest import ROOT
@@ -104,9 +105,29 @@ def test_sinusoidal_table_is_the_documented_formula() -> None:
         assert pe[t, 2 * i + 1].item() == pytest.approx(math.cos(angle), abs=1e-5)
 
 
-def test_sinusoidal_has_no_torch_module() -> None:
+@pytest.mark.parametrize(
+    ("name", "arguments", "reference"),
+    [
+        ("sinusoidal_positions", {"max_len": 64}, SinusoidalReference),
+        ("sinusoidal_positions", {"max_len": 9, "base": 100.0}, SinusoidalReference),
+        ("rotary", {}, RotaryReference),
+        ("rotary", {"base": 500.0}, RotaryReference),
+    ],
+)
+def test_generated_module_computes_what_the_reference_computes(
+    name: str, arguments: dict[str, Any], reference: Any
+) -> None:
+    op, args, inferred = infer(name, arguments, [TensorType((BATCH, 7, 16))])
+    ctor = op.torch_module(args, inferred)
+    generated = getattr(torch_helpers, ctor.path)(*ctor.args, **dict(ctor.kwargs))
+    expected = reference(args, inferred)
+    x = torch.randn(2, 7, 16)
+    torch.testing.assert_close(generated(x), expected(x))
+    assert {k: tuple(v.shape) for k, v in generated.state_dict().items()} == inferred.buffers
+
+
+def test_sinusoidal_label_and_buffer() -> None:
     op, args, inferred = infer("sinusoidal_positions", {}, [TensorType((BATCH, 7, 16))])
-    assert op.torch_module(args, inferred) is None and op.torch_expr(args, inferred) is None
     assert inferred.buffers == {"pe": (5000, 16)}
     assert op.label(args, inferred) == "sinusoidal positions ≤5000"
 
@@ -217,7 +238,7 @@ def test_rotary_scores_depend_on_relative_position_only() -> None:
 
 def test_rotary_needs_an_even_width() -> None:
     op, args, inferred = infer("rotary", {}, [TensorType((BATCH, 4, T, 6))])
-    assert op.torch_module(args, inferred) is None and op.label(args, inferred) == "rotary"
+    assert op.label(args, inferred) == "rotary"
     with pytest.raises(ShapeError) as caught:
         infer("rotary", {}, [TensorType((BATCH, 4, T, 5))])
     finding = caught.value.finding

@@ -1,0 +1,51 @@
+"""Copying archc's own modules (archc/torch_helpers.py) into generated source.
+
+Generated code must import nothing but torch, so when a layer is implemented by one of archc's
+modules (attention over scaled_dot_product_attention, sinusoidal positions), the definitions
+it needs are copied in, with the functions they call, in the order the file defines them.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from importlib import resources
+
+# Imports a copied definition may rely on, keyed by the name it uses.
+IMPORTS = {"math": "import math", "F": "import torch.nn.functional as F"}
+
+
+@functools.cache
+def _definitions() -> dict[str, tuple[int, str, frozenset[str]]]:
+    """Top-level classes and functions of the helper file: position, source, names used."""
+    text = resources.files("archc").joinpath("torch_helpers.py").read_text(encoding="utf-8")
+    found = {}
+    for position, node in enumerate(ast.parse(text).body):
+        if isinstance(node, ast.ClassDef | ast.FunctionDef):
+            source = ast.get_source_segment(text, node) or ""
+            used = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+            found[node.name] = (position, source, used)
+    return found
+
+
+def is_helper(path: str) -> bool:
+    """Whether a constructor path names one of archc's modules (torch's all start `nn.`)."""
+    return path in _definitions()
+
+
+def helper_source(names: set[str]) -> tuple[list[str], list[str]]:
+    """The sources of the named definitions and of everything they call, in file order, and
+    the import lines they need."""
+    definitions = _definitions()
+    wanted: set[str] = set()
+    pending = list(names)
+    while pending:
+        name = pending.pop()
+        if name in wanted:
+            continue
+        wanted.add(name)
+        pending += [n for n in definitions[name][2] if n in definitions]
+    ordered = sorted(wanted, key=lambda n: definitions[n][0])
+    used = set().union(*(definitions[n][2] for n in ordered)) if ordered else set()
+    imports = [line for name, line in IMPORTS.items() if name in used]
+    return [definitions[n][1] for n in ordered], imports
