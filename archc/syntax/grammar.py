@@ -27,7 +27,7 @@ def grammar_text() -> str:
 comments: ContextVar[list[Token]] = ContextVar("comments")
 
 
-def _collect_comment(token: Token) -> Token:
+def collect_comment(token: Token) -> Token:
     comments.get().append(token)
     return token
 
@@ -41,8 +41,7 @@ def parser() -> Lark:
         parser="lalr",
         lexer="basic",
         postlex=Layout(),
-        propagate_positions=True,
         maybe_placeholders=True,
-        lexer_callbacks={"COMMENT": _collect_comment},
+        lexer_callbacks={"COMMENT": collect_comment},
         cache=True,
     )

@@ -1,7 +1,9 @@
-"""Text to AST: run the LALR parser, turn its tree into AST nodes, and report syntax errors.
+"""Text to AST: run the LALR parser with the AST builder inside it, and report syntax errors.
 
-Parsing never stops at the first mistake: after an error the statement holding it is blanked
-out (offsets kept) and the text is parsed again, so one run reports every broken statement.
+The builder's methods run as the parser reduces each rule, so no parse tree is ever built;
+each node's span runs from its first token to its last. Parsing never stops at the first
+mistake: after an error the statement holding it is blanked out (offsets kept) and the text
+is parsed again, so one run reports every broken statement.
 
 >>> from archc.errors import SourceFile
 >>> module = parse(SourceFile("t.arch", "network N {\\n  in x: [3]\\n  out x -> relu\\n}\\n"))
@@ -11,15 +13,20 @@ out (offsets kept) and the text is parsed again, so one run reports every broken
 
 from __future__ import annotations
 
-from lark import Token, Tree
-from lark.exceptions import UnexpectedInput, VisitError
-from lark.visitors import Transformer_NonRecursive, v_args
+import functools
+import gc
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from lark import Lark, Token
+from lark.exceptions import UnexpectedInput
+from lark.visitors import Transformer, v_args
 
 from archc.errors import MAX_REPORTED, ArchError, Diagnostic, SourceFile, Span
 from archc.syntax import ast
 from archc.syntax.catalogue import syntax_problem
-from archc.syntax.grammar import comments, parser
-from archc.syntax.layout import NestingTooDeep
+from archc.syntax.grammar import collect_comment, comments, grammar_text
+from archc.syntax.layout import Layout, NestingTooDeep
 from archc.syntax.recovery import blank
 
 # Expressions nested deeper than this are refused (later passes recurse over expressions).
@@ -30,13 +37,14 @@ def parse(source: SourceFile) -> ast.Module:
     """Parse a whole file; raises :class:`ArchError` with every syntax error found."""
     diagnostics: list[Diagnostic] = []
     text = source.text
-    tree: Tree | None = None
+    module: ast.Module | None = None
     found: list[Token] = []
-    while tree is None and len(diagnostics) < MAX_REPORTED:
+    while module is None and len(diagnostics) < MAX_REPORTED:
         found = []
-        token = comments.set(found)
+        state = _State(source)
+        tokens = comments.set(found), _state.set(state)
         try:
-            tree = parser().parse(text)
+            module = _parse_quickly(text)
         except (UnexpectedInput, NestingTooDeep) as exc:
             problem = syntax_problem(exc, source, text)
             diagnostics.append(problem.diagnostic)
@@ -45,19 +53,54 @@ def parse(source: SourceFile) -> ast.Module:
                 break
             text = blanked
         finally:
-            comments.reset(token)
-    if tree is None:
+            comments.reset(tokens[0])
+            _state.reset(tokens[1])
+    if module is None:
         raise ArchError(diagnostics)
-    builder = AstBuilder(source)
-    try:
-        module = builder.transform(tree)
-    except VisitError as exc:  # only AstBuilder's own bugs end up here
-        raise exc.orig_exc from None
-    diagnostics += builder.diagnostics
+    diagnostics += state.diagnostics
     if diagnostics:
         raise ArchError(diagnostics)
     kept = tuple(ast.Comment(str(t), source.span(t.start_pos, t.end_pos)) for t in found)
     return ast.Module(module.items, kept, module.span)
+
+
+def _parse_quickly(text: str) -> ast.Module:
+    # Parsing allocates many small objects that all stay alive: collecting garbage meanwhile
+    # only costs time (a quarter of it, measured on large specs).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return ast_parser().parse(text)  # type: ignore[no-any-return]
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@functools.cache
+def ast_parser() -> Lark:
+    """The parser with the AST builder inside it (see grammar.parser for the plain one)."""
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="basic",
+        postlex=Layout(),
+        maybe_placeholders=True,
+        lexer_callbacks={"COMMENT": collect_comment},
+        transformer=AstBuilder(),
+        cache=True,
+    )
+
+
+@dataclass
+class _State:
+    """What the builder needs during one parse: the source, and what it found wrong."""
+
+    source: SourceFile
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    depth: dict[int, int] = field(default_factory=dict)
+
+
+_state: ContextVar[_State] = ContextVar("ast_builder_state")
 
 
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
@@ -67,27 +110,24 @@ def _tokens(children: tuple[object, ...]) -> list[Token]:
     return [c for c in children if isinstance(c, Token)]
 
 
-@v_args(inline=True, meta=True)
-class AstBuilder(Transformer_NonRecursive):
+Edge = Token | ast.Expr | ast.Ident | ast.Path | ast.Pattern | ast.TensorType | ast.Arg
+
+
+@v_args(inline=True)
+class AstBuilder(Transformer):
     """One method per aliased grammar rule, each building one AST node."""
 
     __visit_tokens__ = False
 
-    def __init__(self, source: SourceFile) -> None:
-        super().__init__()
-        self.source = source
-        self.diagnostics: list[Diagnostic] = []
-        self._depth: dict[int, int] = {}
-
     # helpers -------------------------------------------------------------------------------------
 
-    def _span(self, meta) -> Span:  # type: ignore[no-untyped-def]
-        if meta.empty:  # an empty file
-            return self.source.span(0, 0)
-        end = meta.end_pos
-        while end > meta.start_pos and self.source.text[end - 1] in " \t\n":
-            end -= 1  # a statement's span stops at its last token, not at the newline after it
-        return self.source.span(meta.start_pos, end)
+    @property
+    def source(self) -> SourceFile:
+        return _state.get().source
+
+    def _span(self, first: Edge, last: Edge) -> Span:
+        """From the start of ``first`` to the end of ``last`` (tokens or nodes)."""
+        return self.source.span(_start(first), _end(last))
 
     def _tok_span(self, token: Token) -> Span:
         return self.source.span(token.start_pos or 0, token.end_pos or 0)
@@ -97,12 +137,13 @@ class AstBuilder(Transformer_NonRecursive):
 
     def _expr(self, node: ast.Expr, *children: object) -> ast.Expr:
         """Record the nesting depth of ``node`` and refuse trees deeper than MAX_EXPR_DEPTH."""
-        depth = 1 + max((self._depth.get(id(c), 0) for c in children), default=0)
-        self._depth[id(node)] = depth
+        state = _state.get()
+        depth = 1 + max((state.depth.get(id(c), 0) for c in children), default=0)
+        state.depth[id(node)] = depth
         if depth == MAX_EXPR_DEPTH + 1:
             # The caret goes where the too-deep part starts; the whole of it may be huge.
             start = node.span.start
-            self.diagnostics.append(
+            state.diagnostics.append(
                 Diagnostic(
                     "A106",
                     f"expression is nested more than {MAX_EXPR_DEPTH} levels deep",
@@ -123,7 +164,7 @@ class AstBuilder(Transformer_NonRecursive):
                 escaped = raw[i + 1]
                 if escaped not in _ESCAPES:
                     start = (token.start_pos or 0) + 1 + i
-                    self.diagnostics.append(
+                    _state.get().diagnostics.append(
                         Diagnostic(
                             "A107",
                             f"unknown escape sequence `\\{escaped}` in a string",
@@ -141,144 +182,161 @@ class AstBuilder(Transformer_NonRecursive):
 
     # top level -----------------------------------------------------------------------------------
 
-    def start(self, meta, *items):  # type: ignore[no-untyped-def]
-        return ast.Module(tuple(items), (), self._span(meta))
+    def start(self, *items):  # type: ignore[no-untyped-def]
+        span = self._span(items[0], items[-1]) if items else self.source.span(0, 0)
+        return ast.Module(tuple(items), (), span)
 
-    def use_stmt(self, meta, path):  # type: ignore[no-untyped-def]
-        return ast.Use(self._string(path), self._span(meta))
+    def use_stmt(self, use, path):  # type: ignore[no-untyped-def]
+        return ast.Use(self._string(path), self._span(use, path))
 
-    def definition(self, meta, kind, name, params, body):  # type: ignore[no-untyped-def]
-        return ast.Definition(
-            str(kind),
-            self._ident(name),
-            params or (),
-            body,
-            self._span(meta),  # type: ignore[arg-type]
-        )
+    def definition(self, kind, name, params, body):  # type: ignore[no-untyped-def]
+        statements, closing = body
+        span = self._span(kind, closing)
+        return ast.Definition(str(kind), self._ident(name), params or (), statements, span)  # type: ignore[arg-type]
 
-    def params(self, meta, *params):  # type: ignore[no-untyped-def]
-        return tuple(p for p in params if p is not None)
+    def params(self, _open, *rest):  # type: ignore[no-untyped-def]
+        return tuple(p for p in rest[:-1] if p is not None)
 
-    def param(self, meta, name, default):  # type: ignore[no-untyped-def]
-        return ast.Param(self._ident(name), default, self._span(meta))
+    def param(self, name, default):  # type: ignore[no-untyped-def]
+        return ast.Param(self._ident(name), default, self._span(name, default or name))
 
-    def body(self, meta, *stmts):  # type: ignore[no-untyped-def]
-        return tuple(stmts)
+    def body(self, _open, *rest):  # type: ignore[no-untyped-def]
+        return tuple(rest[:-1]), rest[-1]
 
     # statements ----------------------------------------------------------------------------------
 
-    def in_stmt(self, meta, name, tensor_type):  # type: ignore[no-untyped-def]
-        return ast.Input(self._ident(name), tensor_type, self._span(meta))
+    def in_stmt(self, keyword, name, tensor_type):  # type: ignore[no-untyped-def]
+        span = self._span(keyword, tensor_type or name)
+        return ast.Input(self._ident(name), tensor_type, span)
 
-    def tensor_type(self, meta, dtype, *dims):  # type: ignore[no-untyped-def]
+    def tensor_type(self, dtype, opening, *rest):  # type: ignore[no-untyped-def]
         dtype_ident = self._ident(dtype) if dtype is not None else None
-        kept = tuple(d for d in dims if d is not None)
-        return ast.TensorType(dtype_ident, kept, self._span(meta))
+        kept = tuple(d for d in rest[:-1] if d is not None)
+        return ast.TensorType(dtype_ident, kept, self._span(dtype or opening, rest[-1]))
 
-    def out_stmt(self, meta, name, value):  # type: ignore[no-untyped-def]
+    def out_stmt(self, keyword, name, value):  # type: ignore[no-untyped-def]
         ident = self._ident(name) if name is not None else None
-        return ast.Output(ident, value, self._span(meta))
+        return ast.Output(ident, value, self._span(keyword, value))
 
-    def assign_stmt(self, meta, *children):  # type: ignore[no-untyped-def]
+    def assign_stmt(self, *children):  # type: ignore[no-untyped-def]
         *names, value = children
-        return ast.Assign(tuple(self._ident(n) for n in names), value, self._span(meta))
+        targets = tuple(self._ident(n) for n in names)
+        return ast.Assign(targets, value, self._span(names[0], value))
 
-    def tie_stmt(self, meta, target, source):  # type: ignore[no-untyped-def]
-        return ast.Tie(target, source, self._span(meta))
+    def tie_stmt(self, keyword, target, source):  # type: ignore[no-untyped-def]
+        return ast.Tie(target, source, self._span(keyword, source))
 
-    def assert_stmt(self, meta, test, message):  # type: ignore[no-untyped-def]
+    def assert_stmt(self, keyword, test, message):  # type: ignore[no-untyped-def]
         text = self._string(message) if message is not None else None
-        return ast.Assert(test, text, self._span(meta))
+        return ast.Assert(test, text, self._span(keyword, message or test))
 
-    def init_stmt(self, meta, target, rule):  # type: ignore[no-untyped-def]
-        scheme, per_param = rule
-        return ast.InitRule(target, scheme, per_param, self._span(meta))
+    def init_stmt(self, keyword, target, rule):  # type: ignore[no-untyped-def]
+        scheme, per_param, last = rule
+        return ast.InitRule(target, scheme, per_param, self._span(keyword, last))
 
-    def init_scheme(self, meta, scheme):  # type: ignore[no-untyped-def]
-        return scheme, ()
+    def init_scheme(self, scheme):  # type: ignore[no-untyped-def]
+        return scheme, (), scheme
 
-    def init_per_param(self, meta, *kwargs):  # type: ignore[no-untyped-def]
-        return None, tuple(kwargs)
+    def init_per_param(self, *kwargs):  # type: ignore[no-untyped-def]
+        return None, tuple(kwargs), kwargs[-1]
 
-    def pattern(self, meta, glob):  # type: ignore[no-untyped-def]
-        return ast.Pattern(self._string(glob).value, self._span(meta))
+    def pattern(self, glob):  # type: ignore[no-untyped-def]
+        return ast.Pattern(self._string(glob).value, self._tok_span(glob))
 
-    def path(self, meta, *parts):  # type: ignore[no-untyped-def]
-        return ast.Path(tuple(str(p) for p in parts), self._span(meta))
+    def path(self, *parts):  # type: ignore[no-untyped-def]
+        names = tuple(piece for p in parts for piece in str(p).split("."))
+        return ast.Path(names, self._span(parts[0], parts[-1]))
 
     # expressions ---------------------------------------------------------------------------------
 
-    def cond(self, meta, test, body, orelse):  # type: ignore[no-untyped-def]
-        return self._expr(ast.Cond(test, body, orelse, self._span(meta)), test, body, orelse)
+    def cond(self, keyword, test, body, orelse):  # type: ignore[no-untyped-def]
+        node = ast.Cond(test, body, orelse, self._span(keyword, orelse))
+        return self._expr(node, test, body, orelse)
 
-    def chain(self, meta, head, *rest):  # type: ignore[no-untyped-def]
+    def chain(self, head, *rest):  # type: ignore[no-untyped-def]
         stages = rest[1::2]  # the children alternate `->` tokens and stages
-        return self._expr(ast.Chain(head, stages, self._span(meta)), head, *stages)
+        return self._expr(ast.Chain(head, stages, self._span(head, stages[-1])), head, *stages)
 
-    def named(self, meta, value, name):  # type: ignore[no-untyped-def]
-        return self._expr(ast.Named(value, self._ident(name), self._span(meta)), value)
+    def named(self, value, name):  # type: ignore[no-untyped-def]
+        return self._expr(ast.Named(value, self._ident(name), self._span(value, name)), value)
 
-    def or_(self, meta, left, right):  # type: ignore[no-untyped-def]
-        return self._expr(ast.Logic("or", left, right, self._span(meta)), left, right)
+    def or_(self, left, right):  # type: ignore[no-untyped-def]
+        return self._expr(ast.Logic("or", left, right, self._span(left, right)), left, right)
 
-    def and_(self, meta, left, right):  # type: ignore[no-untyped-def]
-        return self._expr(ast.Logic("and", left, right, self._span(meta)), left, right)
+    def and_(self, left, right):  # type: ignore[no-untyped-def]
+        return self._expr(ast.Logic("and", left, right, self._span(left, right)), left, right)
 
-    def not_(self, meta, operand):  # type: ignore[no-untyped-def]
-        return self._expr(ast.Unary("not", operand, self._span(meta)), operand)
+    def not_(self, keyword, operand):  # type: ignore[no-untyped-def]
+        return self._expr(ast.Unary("not", operand, self._span(keyword, operand)), operand)
 
-    def compare(self, meta, left, op, right):  # type: ignore[no-untyped-def]
-        return self._expr(ast.Compare(str(op), left, right, self._span(meta)), left, right)  # type: ignore[arg-type]
+    def compare(self, left, op, right):  # type: ignore[no-untyped-def]
+        node = ast.Compare(str(op), left, right, self._span(left, right))  # type: ignore[arg-type]
+        return self._expr(node, left, right)
 
-    def binary(self, meta, left, op, right):  # type: ignore[no-untyped-def]
-        return self._expr(ast.Binary(str(op), left, right, self._span(meta)), left, right)  # type: ignore[arg-type]
+    def binary(self, left, op, right):  # type: ignore[no-untyped-def]
+        node = ast.Binary(str(op), left, right, self._span(left, right))  # type: ignore[arg-type]
+        return self._expr(node, left, right)
 
-    def unary(self, meta, op, operand):  # type: ignore[no-untyped-def]
-        return self._expr(ast.Unary(str(op), operand, self._span(meta)), operand)  # type: ignore[arg-type]
+    def unary(self, op, operand):  # type: ignore[no-untyped-def]
+        node = ast.Unary(str(op), operand, self._span(op, operand))  # type: ignore[arg-type]
+        return self._expr(node, operand)
 
-    def call(self, meta, func, args):  # type: ignore[no-untyped-def]
+    def call(self, func, _open, args, closing):  # type: ignore[no-untyped-def]
         arguments = args or ()
-        node = ast.Call(func, arguments, self._span(meta))
+        node = ast.Call(func, arguments, self._span(func, closing))
         return self._expr(node, func, *(a.value for a in arguments))
 
-    def args(self, meta, *args):  # type: ignore[no-untyped-def]
+    def args(self, *args):  # type: ignore[no-untyped-def]
         kept = (a for a in args if a is not None)
         return tuple(a if isinstance(a, ast.Arg) else ast.Arg(None, a, a.span) for a in kept)
 
-    def kwarg(self, meta, name, value):  # type: ignore[no-untyped-def]
-        return ast.Arg(self._ident(name), value, self._span(meta))
+    def kwarg(self, name, value):  # type: ignore[no-untyped-def]
+        return ast.Arg(self._ident(name), value, self._span(name, value))
 
-    def attribute(self, meta, value, name):  # type: ignore[no-untyped-def]
-        return self._expr(ast.Attribute(value, self._ident(name), self._span(meta)), value)
+    def attribute(self, value, name):  # type: ignore[no-untyped-def]
+        node = ast.Attribute(value, self._ident(name), self._span(value, name))
+        return self._expr(node, value)
 
-    def index(self, meta, value, index):  # type: ignore[no-untyped-def]
-        return self._expr(ast.Index(value, index, self._span(meta)), value, index)
+    def index(self, value, _open, index, closing):  # type: ignore[no-untyped-def]
+        node = ast.Index(value, index, self._span(value, closing))
+        return self._expr(node, value, index)
 
-    def tuple(self, meta, *items):  # type: ignore[no-untyped-def]
-        kept = tuple(i for i in items if i is not None)
-        return self._expr(ast.TupleExpr(kept, self._span(meta)), *kept)
+    def paren(self, _open, inner, _close):  # type: ignore[no-untyped-def]
+        return inner
 
-    def list(self, meta, *items):  # type: ignore[no-untyped-def]
-        kept = tuple(i for i in items if i is not None)
-        return self._expr(ast.ListExpr(kept, self._span(meta)), *kept)
+    def tuple(self, opening, *rest):  # type: ignore[no-untyped-def]
+        kept = tuple(i for i in rest[:-1] if i is not None)
+        return self._expr(ast.TupleExpr(kept, self._span(opening, rest[-1])), *kept)
 
-    def name(self, meta, token):  # type: ignore[no-untyped-def]
-        return ast.Name(str(token), self._span(meta))
+    def list(self, opening, *rest):  # type: ignore[no-untyped-def]
+        kept = tuple(i for i in rest[:-1] if i is not None)
+        return self._expr(ast.ListExpr(kept, self._span(opening, rest[-1])), *kept)
 
-    def int(self, meta, token):  # type: ignore[no-untyped-def]
-        return ast.Int(int(str(token).replace("_", "")), self._span(meta))
+    def name(self, token):  # type: ignore[no-untyped-def]
+        return ast.Name(str(token), self._tok_span(token))
 
-    def float(self, meta, token):  # type: ignore[no-untyped-def]
-        return ast.Float(float(str(token).replace("_", "")), self._span(meta))
+    def int(self, token):  # type: ignore[no-untyped-def]
+        return ast.Int(int(str(token).replace("_", "")), self._tok_span(token))
 
-    def string(self, meta, token):  # type: ignore[no-untyped-def]
+    def float(self, token):  # type: ignore[no-untyped-def]
+        return ast.Float(float(str(token).replace("_", "")), self._tok_span(token))
+
+    def string(self, token):  # type: ignore[no-untyped-def]
         return self._string(token)
 
-    def true(self, meta):  # type: ignore[no-untyped-def]
-        return ast.Bool(True, self._span(meta))
+    def true(self, token):  # type: ignore[no-untyped-def]
+        return ast.Bool(True, self._tok_span(token))
 
-    def false(self, meta):  # type: ignore[no-untyped-def]
-        return ast.Bool(False, self._span(meta))
+    def false(self, token):  # type: ignore[no-untyped-def]
+        return ast.Bool(False, self._tok_span(token))
 
-    def none(self, meta):  # type: ignore[no-untyped-def]
-        return ast.NoneLit(self._span(meta))
+    def none(self, token):  # type: ignore[no-untyped-def]
+        return ast.NoneLit(self._tok_span(token))
+
+
+def _start(edge: Edge) -> int:
+    return (edge.start_pos or 0) if isinstance(edge, Token) else edge.span.start
+
+
+def _end(edge: Edge) -> int:
+    return (edge.end_pos or 0) if isinstance(edge, Token) else edge.span.end
