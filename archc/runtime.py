@@ -69,18 +69,23 @@ def _class_name(module: types.ModuleType, network: str) -> str:
 
 
 def reseed(model: Any, seed: int) -> None:
-    """Re-initialise every layer from its own generator, seeded by ``seed`` and its path."""
+    """Re-initialise every layer from its own generator, seeded by ``seed`` and its path:
+    PyTorch's default for the layer, then the spec's `init` rules for it."""
     import torch
 
-    for path, layer in sorted(model.named_modules()):
-        if not hasattr(layer, "reset_parameters") or not any(
-            True for _ in layer.parameters(recurse=False)
-        ):
-            continue
-        digest = hashlib.sha256(f"{seed}:{path}".encode()).digest()
-        state = torch.random.get_rng_state()
-        torch.manual_seed(int.from_bytes(digest[:8], "little"))
-        layer.reset_parameters()
+    rules = getattr(model, "init_module", None)
+    state = torch.random.get_rng_state()
+    try:
+        for path, layer in sorted(model.named_modules()):
+            if not any(True for _ in layer.parameters(recurse=False)):
+                continue
+            digest = hashlib.sha256(f"{seed}:{path}".encode()).digest()
+            torch.manual_seed(int.from_bytes(digest[:8], "little"))
+            if hasattr(layer, "reset_parameters"):
+                layer.reset_parameters()
+            if rules is not None:
+                rules(path, layer)
+    finally:
         torch.random.set_rng_state(state)
 
 

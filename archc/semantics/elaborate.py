@@ -7,12 +7,13 @@ are still checked: one run reports every independent mistake.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
 from typing import Any
 
 from archc.dims import BATCH, Sym, TensorType
 from archc.errors import Diagnostic, Span, UsageError
 from archc.ops.spec import UNEVEN, Finding
+from archc.semantics import inits
 from archc.semantics.application import MAX_NODES, Application, TooLarge
 from archc.semantics.context import Body, Names, Place, reserved_names
 from archc.semantics.expressions import ElabError
@@ -26,16 +27,6 @@ DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "bool")
 MAX_BLOCK_DEPTH = 64
 
 
-@dataclass
-class InitRecord:
-    """An `init` rule as written, with the module path it applies under."""
-
-    rule: ast.InitRule
-    scope: str
-    scheme: Any
-    values: dict[str, Any] = field(default_factory=dict)
-
-
 class Elaborator(Application):
     """Elaborates the networks of one file."""
 
@@ -46,6 +37,7 @@ class Elaborator(Application):
         self._next_id = 0
         self._constants: dict[tuple[int, str], Any] = {}
         self._evaluating: set[tuple[int, str]] = set()
+        self.rules: list[inits.Rule] = []  # the current network's init rules, in order
 
     # --- reporting -------------------------------------------------------------------------------
 
@@ -143,6 +135,13 @@ class Elaborator(Application):
         errors_before = len(self.diagnostics)
         body = Body(definition.file)
         place = Place("", Names(reserved_names(node.body)))
+        self.rules = []
+        for rule in definition.file.inits:  # the file's own top-level rules come first
+            evaluate = functools.partial(self.evaluate, body=Body(definition.file), place=place)
+            try:
+                self.rules.append(inits.read_rule(rule, "", evaluate, self.error))
+            except ElabError as exc:
+                self.report(exc.diagnostic, place)
         try:
             self._bind_params(node, [], overrides, body, node.name.span, place)
             network.args = {p: body.vars[p] for p in body.params}
@@ -171,7 +170,10 @@ class Elaborator(Application):
         root.inputs = tuple(network.inputs.values())
         root.outputs = tuple(network.outputs.values())
         if not any(d.is_error for d in self.diagnostics[errors_before:]):
-            self._check_ties(network)  # ties into layers that failed would only cascade
+            self._check_ties(network)  # ties and rules into layers that failed would cascade
+            network.inits, problems = inits.resolve(network, self.rules)
+            for problem in [*problems, *inits.activation_warnings(network, network.inits)]:
+                self.report(problem, None)
         return network
 
     def _bind_params(
@@ -342,7 +344,8 @@ class Elaborator(Application):
             )
         elif isinstance(stmt, ast.InitRule):
             assert self.network is not None
-            self.network.inits.append(InitRecord(stmt, place.path, None))
+            evaluate = functools.partial(self.evaluate, body=body, place=place)
+            self.rules.append(inits.read_rule(stmt, place.path, evaluate, self.error))
 
     def _name_value(self, value: Any, name: str, scope: str) -> None:
         """Remember the spec's name for a tensor, so generated code can use it too."""

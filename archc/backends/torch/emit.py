@@ -18,6 +18,7 @@ from archc import __version__
 from archc.backends.torch.classes import ClassInfo, assign_classes
 from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.helpers import helper_source, is_helper
+from archc.backends.torch.initialise import init_functions, init_methods
 from archc.backends.torch.layout import INDENT, Arg, Call, lay_out
 from archc.backends.torch.naming import MODULE_ATTRIBUTES, Namespace
 from archc.backends.torch.structure import Item, is_chain, scope_items
@@ -46,6 +47,8 @@ def emit(networks: list[Network], spec_path: str, spec_text: str) -> str:
     writers = [ClassWriter(info, classes) for info in [*blocks, *roots]]
     written = [writer.render() for writer in writers]
     copied, extra_imports = helper_source({n for w in writers for n in w.helpers})
+    functions = {k: v for n in networks for k, v in init_functions(n).items()}
+    copied += [functions[name].strip() for name in sorted(functions)]
     digest = hashlib.sha256(spec_text.encode()).hexdigest()[:8]
     shown = quoted_path(spec_path)
     lines = [
@@ -140,7 +143,10 @@ class ClassWriter:
         lines = [f"class {self.info.name}(nn.Module):", f'{INDENT}"""{self._docstring()}"""', ""]
         lines += lay_out(INDENT, "def ", Call("__init__", tuple(signature)), " -> None:")
         lines.append(f"{INDENT * 2}super().__init__()")
-        return "\n".join([*lines, *init, "", *forward])
+        initialise = init_methods(self.network) if self.module.kind == "network" else []
+        if initialise:
+            init.append(f"{INDENT * 2}self.reset_parameters()")
+        return "\n".join([*lines, *init, "", *forward, *initialise])
 
     def _docstring(self) -> str:
         definition = self.info.definition

@@ -1,0 +1,111 @@
+"""`init` rules: which parameters they reach, the code they become, and the weights it gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from archc import api, runtime
+from archc.errors import Diagnostic
+from archc.semantics.ir import Network
+
+SPEC = """
+init linear.weight: xavier_uniform
+init linear.bias: zeros
+network MLP(layers=4) {
+    in x: [256]
+    init "fc*.weight": normal(std=0.02 / sqrt(2 * layers))
+    init head: variance_scaling(2.0, mode="fan_avg", distribution="uniform")
+    h = x -> linear(512) as fc1 -> gelu -> linear(512) as fc2 -> gelu
+    out h -> Head(128) as head_block -> linear(10) as head
+}
+
+block Head(width) {
+    in x
+    init linear: weight=1, bias=0.5
+    out x -> linear(width) as proj
+}
+"""
+
+
+def analyse(tmp_path: Path, text: str) -> tuple[list[Network], list[Diagnostic]]:
+    spec = tmp_path / "spec.arch"
+    spec.write_text(text)
+    return api.analyse(str(spec))
+
+
+def test_rules_reach_their_layers_in_order(tmp_path: Path) -> None:
+    (network,), diagnostics = analyse(tmp_path, SPEC)
+    assert not diagnostics
+    applied = [(a.node.path, a.parameter, a.scheme.scheme.name) for a in network.inits]
+    assert applied == [
+        ("fc1", "weight", "xavier_uniform"), ("fc2", "weight", "xavier_uniform"),
+        ("head_block.proj", "weight", "xavier_uniform"), ("head", "weight", "xavier_uniform"),
+        ("fc1", "bias", "zeros"), ("fc2", "bias", "zeros"),
+        ("head_block.proj", "bias", "zeros"), ("head", "bias", "zeros"),
+        ("fc1", "weight", "normal"), ("fc2", "weight", "normal"),
+        ("head", "weight", "variance_scaling"),
+        ("head_block.proj", "weight", "constant"), ("head_block.proj", "bias", "constant"),
+    ]  # fmt: skip
+    std = [a.scheme.args.std for a in network.inits if a.scheme.scheme.name == "normal"]
+    assert std == [pytest.approx(0.02 / (2 * 4) ** 0.5)] * 2
+
+
+def test_built_weights_follow_the_rules(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.arch"
+    spec.write_text(SPEC)
+    torch.manual_seed(0)
+    model = runtime.build(str(spec))
+    assert torch.all(model.head_block.proj.weight == 1) and torch.all(
+        model.head_block.proj.bias == 0.5
+    )
+    assert torch.all(model.fc1.bias == 0) and torch.all(model.head.bias == 0)
+    assert model.fc1.weight.std().item() == pytest.approx(0.02 / 8**0.5, rel=0.05)
+    fan_avg = (128 + 10) / 2
+    bound = (3 * 2.0 / fan_avg) ** 0.5
+    assert model.head.weight.abs().max().item() <= bound
+    assert model.head.weight.std().item() == pytest.approx(bound / 3**0.5, rel=0.25)
+    reseeded = runtime.build(str(spec), seed=3)
+    assert torch.all(reseeded.head_block.proj.weight == 1)  # the rules apply under a seed too
+    again = runtime.build(str(spec), seed=3)
+    assert torch.equal(reseeded.fc2.weight, again.fc2.weight)
+
+
+def test_generated_code_reads_like_torchvision(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.arch"
+    spec.write_text(SPEC)
+    source = api.compile_source(str(spec))
+    assert (
+        "        if isinstance(module, nn.Linear):\n            nn.init.xavier_uniform_(module.weight)\n            nn.init.zeros_(module.bias)\n"
+        in source
+    )
+    assert '        if name in ("fc1", "fc2"):\n' in source
+    assert "def variance_scaling_(" in source
+    assert source.count("self.reset_parameters()") == 1
+
+
+@pytest.mark.parametrize(
+    ("rule", "code"),
+    [
+        ("init conv2d.weight: kaiming_norml", "A250"),
+        ('init linear.weight: kaiming_normal(mode="fan_ot")', "A250"),
+        ("init linear.weights: zeros", "A251"),
+        ("init linear.bias: orthogonal", "A252"),
+        ("init conv2d.weight: zeros", "A253"),
+        ("init fc9.weight: zeros", "A253"),
+        ("init linear.weight: xavier_uniform", "A254"),
+    ],
+)
+def test_rule_problems(tmp_path: Path, rule: str, code: str) -> None:
+    text = f"{rule}\nnetwork N {{\n in x: [8]\n out x -> linear(4) as fc -> relu\n}}\n"
+    _, diagnostics = analyse(tmp_path, text)
+    assert [d.code for d in diagnostics] == [code], diagnostics
+    assert diagnostics[0].span is not None and diagnostics[0].span.line == 1
+
+
+def test_no_rules_no_init_methods(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.arch"
+    spec.write_text("network N {\n in x: [8]\n out x -> linear(4)\n}\n")
+    assert "reset_parameters" not in api.compile_source(str(spec))
