@@ -98,8 +98,12 @@ class Expressor:
                 return param
         node = self.definition.node
         param_ast = next(p for p in node.params if p.name.name == name)
-        default = python(param_ast.default, lambda _: None) if param_ast.default else None
         values = [v[name] for v in self.param_values]
+        if self.definition.kind == "network":
+            # the network as compiled: `-D classes=10` makes 10 the default
+            default: str | None = literal(values[0])
+        else:
+            default = python(param_ast.default, lambda _: None) if param_ast.default else None
         param = Param(
             self.names.name(name),
             values,
