@@ -29,10 +29,10 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from archc.backends.torch import layout
-from archc.backends.torch.exprs import literal
 from archc.ops.registry import suggest
 from archc.ops.spec import Args
+from archc.pysource import layout
+from archc.pysource.exprs import literal
 
 # --- arguments -----------------------------------------------------------------------------------
 

@@ -22,9 +22,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from archc import inits
-from archc.backends.torch import layout
 from archc.init import lsuv
 from archc.inits import SchemeError, gain, gain_mismatch, nonlinearity_of, resolve_scheme
+from archc.pysource import layout
 from tests.conftest import ROOT
 
 MATRIX = (512, 1024)

@@ -1,5 +1,4 @@
-"""PyTorch code generation: elaborated networks to readable, runnable Python source."""
+"""PyTorch code generation: elaborated networks to readable, runnable Python source.
 
-from archc.backends.torch.emit import emit
-
-__all__ = ["emit"]
+The entry point is :func:`archc.backends.torch.emit.emit`.
+"""

@@ -19,13 +19,13 @@ from archc.backends.torch.classes import ClassInfo, assign_classes
 from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.helpers import helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
-from archc.backends.torch.layout import INDENT, Arg, Call, lay_out
 from archc.backends.torch.naming import MODULE_ATTRIBUTES, Namespace
 from archc.backends.torch.structure import Item, is_chain, scope_items
 from archc.backends.torch.values import SIZE_ARGUMENTS, Candidate, Expressor, Param
 from archc.errors import ArchError, Diagnostic
 from archc.ops import lookup
 from archc.ops.spec import Ctor, Inferred
+from archc.pysource.layout import INDENT, Arg, Call, lay_out
 from archc.semantics.ir import Module, Network, Node
 from archc.syntax import ast
 

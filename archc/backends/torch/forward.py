@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from archc import dims
-from archc.backends.torch.layout import INDENT, LINE_LENGTH
 from archc.backends.torch.naming import RESERVED
 from archc.backends.torch.structure import Item, is_chain, relative
 from archc.ops import lookup
+from archc.pysource.layout import INDENT, LINE_LENGTH
 from archc.semantics.ir import Module, Network, Node, Ref
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ torchvision writes it (`isinstance(module, nn.Conv2d)`); any other rule names it
 
 from __future__ import annotations
 
-from archc.backends.torch.layout import INDENT, Arg, Call, lay_out
 from archc.ops import lookup
+from archc.pysource.layout import INDENT, Arg, Call, lay_out
 from archc.semantics.inits import Assignment
 from archc.semantics.ir import Network, Node
 from archc.syntax import ast

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from archc.backends.torch.exprs import literal, python
 from archc.backends.torch.naming import Namespace
 from archc.dims import TensorType
+from archc.pysource.exprs import literal, python
 from archc.syntax import ast
 
 # Arguments that set the size of a layer's output: the sizes later layers are inferred from.
