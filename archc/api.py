@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from archc.backends.torch import emit
+from archc.backends.torch.emit import emit
 from archc.errors import ArchError, Diagnostic, SourceFile, UsageError, sort_diagnostics
 from archc.semantics.elaborate import elaborate
 from archc.semantics.ir import Network
