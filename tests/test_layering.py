@@ -1,0 +1,76 @@
+"""Imports follow the data: no module reaches back into a later stage.
+
+Each package may import only from the packages listed for it; `archc.runtime` and the tests
+are the only places torch is imported (archc/torch_helpers.py is read as text, not imported).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+BASE = {"archc.errors", "archc.dims"}
+FRONT = BASE | {"archc.syntax"}
+REGISTRIES = BASE | {"archc.ops", "archc.pysource", "archc.syntax"}
+ALLOWED: dict[str, set[str]] = {
+    "archc.errors": set(),
+    "archc.dims": set(),
+    "archc.syntax": FRONT,
+    "archc.ops": BASE | {"archc.ops"},
+    "archc.pysource": {"archc.pysource", "archc.syntax"},
+    "archc.inits": REGISTRIES,
+    "archc.semantics": REGISTRIES | {"archc.semantics", "archc.inits"},
+    "archc.backends": REGISTRIES
+    | {"archc.semantics", "archc.inits", "archc.backends", "archc.__version__"},
+    "archc.api": REGISTRIES | {"archc.semantics", "archc.backends"},
+    "archc.expect": BASE,
+    "archc.explain": {"archc.ops"},
+}
+# Modules allowed to import torch at all (inside functions, so importing them stays cheap).
+TORCH = {"archc.runtime", "archc.init", "archc.torch_helpers"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = {f"{node.module}.{a.name}" for a in node.names}
+            found |= names if node.module == "archc" else names | {node.module}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return found
+
+
+def rule_for(name: str) -> set[str] | None:
+    for prefix in sorted(ALLOWED, key=len, reverse=True):
+        if name == prefix or name.startswith(prefix + "."):
+            return ALLOWED[prefix]
+    return None
+
+
+SOURCES = sorted((ROOT / "archc").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: module_name(p))
+def test_imports_follow_the_pipeline(path: Path) -> None:
+    name = module_name(path)
+    found = imports(path)
+    if name not in TORCH:
+        assert not any(i == "torch" or i.startswith("torch.") for i in found), name
+    allowed = rule_for(name)
+    if allowed is None:
+        return  # entry points (cli, model, runtime, package init) may use the whole API
+    own = {i for i in found if i == "archc" or i.startswith("archc.")}
+    for imported in own:
+        assert any(imported == a or imported.startswith(a + ".") for a in allowed), (
+            f"{name} imports {imported}"
+        )
