@@ -134,10 +134,12 @@ def write_atomically(path: str, text: str) -> None:
     """Replace the contents of ``path`` by ``text`` in one step, keeping the file's mode.
 
     The text goes to a temporary file in the same directory first, so an interrupted write never
-    leaves a half-written spec behind.
+    leaves a half-written file behind. Missing parent directories are created.
     """
     try:
-        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
+        directory = os.path.dirname(path) or "."
+        os.makedirs(directory, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
         try:
             with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
                 stream.write(text)
