@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from archc import zoo
 from archc.backends.torch.emit import emit
 from archc.errors import ArchError, Diagnostic, SourceFile, UsageError, sort_diagnostics
 from archc.semantics.elaborate import elaborate
@@ -127,7 +128,7 @@ def render_source(
         raise UsageError(f"{path} has no network `{network}`")
     if not networks:
         raise UsageError(f"{path} defines no network to compile")
-    return emit(networks, path, read_source(path).text)
+    return emit(networks, path, read_source(zoo.resolve(path)).text)
 
 
 def write_atomically(path: str, text: str) -> None:

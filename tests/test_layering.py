@@ -13,12 +13,13 @@ import pytest
 
 from tests.conftest import ROOT
 
-BASE = {"archc.errors", "archc.dims"}
+BASE = {"archc.errors", "archc.dims", "archc.zoo"}
 FRONT = BASE | {"archc.syntax"}
 REGISTRIES = BASE | {"archc.ops", "archc.pysource", "archc.syntax"}
 ALLOWED: dict[str, set[str]] = {
     "archc.errors": set(),
     "archc.dims": set(),
+    "archc.zoo": set(),
     "archc.syntax": FRONT,
     "archc.ops": BASE | {"archc.ops"},
     "archc.pysource": {"archc.pysource", "archc.syntax"},

@@ -32,6 +32,17 @@ module = parse(SourceFile("probe.arch", "network Probe {\\n    in x: [3, 8, 8]\\
 print(archc.__file__)
 print(packaged)
 print(module.items[0].name.name)
+
+# the zoo ships too: a spec of one's own `use`s the standard blocks, and zoo: names resolve
+import pathlib, tempfile
+from archc import api, zoo
+networks, diagnostics = api.analyse("zoo:resnet50")
+assert not [d for d in diagnostics if d.is_error] and networks[0].param_count == 25557032
+own = pathlib.Path(tempfile.mkdtemp()) / "mine.arch"
+own.write_text('use "zoo:blocks/resnet.arch"\\nnetwork Mine {\\n    in x: [64, 8, 8]\\n    out x -> BasicBlock(64)\\n}\\n')
+networks, diagnostics = api.analyse(str(own))
+assert not [d for d in diagnostics if d.is_error], diagnostics
+print(zoo.root())
 """
 
 
@@ -83,9 +94,10 @@ def test_wheel_installs_and_parses_outside_the_checkout(tmp_path: Path) -> None:
     outside.mkdir()
     probe_env = {**env, "PYTHONPATH": sysconfig.get_paths()["purelib"]}
     result = _run(python, "-c", PROBE, cwd=outside, env=probe_env)
-    module_file, grammar_file, network = result.stdout.splitlines()
+    module_file, grammar_file, network, zoo_root = result.stdout.splitlines()
     venv_root = venv.resolve()
     assert Path(module_file).resolve().is_relative_to(venv_root)
     assert not Path(module_file).resolve().is_relative_to(ROOT)
     assert Path(grammar_file).resolve().is_relative_to(venv_root)
     assert network == "Probe"
+    assert Path(zoo_root).resolve().is_relative_to(venv_root)

@@ -6,9 +6,11 @@ file (and of what it uses) visible. Cycles and missing files are diagnostics at 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from archc import zoo
 from archc.errors import ArchError, Diagnostic, SourceFile, Span
 from archc.ops.registry import suggest
 from archc.syntax import ast
@@ -74,24 +76,51 @@ class Loader:
         return scope
 
     def _use(self, scope: FileScope, use: ast.Use) -> None:
-        target = (Path(scope.source.path).parent / use.path.value).resolve()
+        written = use.path.value
+        if written.startswith(zoo.PREFIX):
+            target = Path(zoo.resolve(written)).resolve()
+        else:
+            target = (Path(scope.source.path).parent / written).resolve()
         shown = use.path.value
         if target in self._loading:
             chain = " -> ".join(
                 p.name for p in [*self._loading[self._loading.index(target) :], target]
             )
-            self._error("A201", f"import cycle: {chain}", use.span, "this `use` closes the cycle")
+            self._error(
+                "A201",
+                f"import cycle: {chain}",
+                use.path.span,
+                "this `use` closes the cycle",
+                help="move what both files need into a third file that both `use`",
+            )
             return
         if len(self._loading) >= MAX_IMPORT_DEPTH:
-            self._error("A202", f"`use` chain deeper than {MAX_IMPORT_DEPTH} files", use.span)
+            self._error(
+                "A202",
+                f"`use` chain deeper than {MAX_IMPORT_DEPTH} files",
+                use.path.span,
+                "one file too many",
+                help="import the files from one place instead of each importing the next",
+            )
             return
         if target.suffix != ".arch":
-            self._error("A203", f'`use` only imports .arch files, not "{shown}"', use.path.span)
+            self._error(
+                "A203",
+                f'`use` only imports .arch files, not "{shown}"',
+                use.path.span,
+                "not a spec",
+                help="write the blocks it holds as `block` definitions in an .arch file",
+            )
             return
         used = self.files.get(target)
         if used is None:
+            # the file is named as the user would type it: the importing file's path joined
+            # with the `use` path, unless a symbolic link makes that another file
+            path = os.path.normpath(os.path.join(Path(scope.source.path).parent, shown))
+            if Path(path).resolve() != target:
+                path = str(target)
             try:
-                source = read_source(str(target))
+                source = read_source(path)
             except Exception:
                 self._error(
                     "A203",
@@ -149,7 +178,7 @@ class Loader:
 def load_program(path: str) -> tuple[FileScope, list[Diagnostic]]:
     """Read, parse and resolve imports; raises ArchError for syntax errors in the main file."""
     loader = Loader()
-    scope = loader.load(read_source(path))
+    scope = loader.load(read_source(zoo.resolve(path)))
     return scope, loader.diagnostics
 
 
