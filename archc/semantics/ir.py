@@ -115,8 +115,12 @@ class Network:
     modules: dict[str, Module] = field(default_factory=dict)
     ties: list[Tie] = field(default_factory=list)
     inits: list[Any] = field(default_factory=list)
+    # caches of the queries below, dropped whenever a node is added
+    _order: list[Node] | None = field(default=None, repr=False, compare=False)
+    _members: dict[str, list[Node]] | None = field(default=None, repr=False, compare=False)
 
     def add(self, node: Node) -> Node:
+        self._order = self._members = None
         self.graph.add_node(node.id, node=node)
         for port, ref in enumerate(node.inputs):
             if self.graph.has_edge(ref.node, node.id):
@@ -130,8 +134,22 @@ class Network:
 
     def nodes(self) -> Iterator[Node]:
         """Every node in the stable order (creation order, which is topological)."""
-        for node_id in sorted(self.graph.nodes):
-            yield self.node(node_id)
+        if self._order is None:
+            self._order = [self.node(i) for i in sorted(self.graph.nodes)]
+        return iter(self._order)
+
+    def within(self, path: str) -> list[Node]:
+        """The nodes inside the module at ``path`` ("" for the whole network), in order."""
+        if self._members is None:
+            members: dict[str, list[Node]] = {}
+            for node in self.nodes():
+                parts = node.path.split(".")
+                for cut in range(len(parts)):
+                    prefix = ".".join(parts[:cut])
+                    if prefix in self.modules or not prefix:
+                        members.setdefault(prefix, []).append(node)
+            self._members = members
+        return self._members.get(path, [])
 
     def type_of(self, ref: Ref) -> TensorType | None:
         return self.node(ref.node).outputs[ref.port]

@@ -90,7 +90,7 @@ def assign_classes(networks: list[Network], names: Namespace) -> dict[int, Class
 
 def _first_node(pair: tuple[Network, Module]) -> int:
     network, module = pair
-    return min((n.id for n in network.nodes() if n.path.startswith(module.path + ".")), default=0)
+    return min((n.id for n in network.within(module.path)), default=0)
 
 
 def _name_classes(infos: list[ClassInfo], names: Namespace) -> None:

@@ -321,7 +321,7 @@ def _omit(param: Param, values: list[Any]) -> bool:
 
 
 def _param_count(network: Network, path: str) -> int:
-    return sum(n.param_count for n in network.nodes() if not path or n.path.startswith(path + "."))
+    return sum(n.param_count for n in network.within(path))
 
 
 def _input_names(info: ClassInfo) -> list[str]:

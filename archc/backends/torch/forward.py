@@ -36,8 +36,8 @@ def steps(network: Network, path: str) -> list[Step]:
     """
     found: list[Step] = []
     seen: set[str] = set()
-    for node in network.nodes():
-        if node.kind == "input" or not (not path or node.path.startswith(path + ".")):
+    for node in network.within(path):
+        if node.kind == "input":
             continue
         access, scope = "self", path
         for attr in relative(node.path, path).split("."):

@@ -8,6 +8,7 @@ sequence container holds.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 from archc.semantics.ir import Module, Network, Node, Ref
@@ -39,12 +40,27 @@ def relative(path: str, scope: str) -> str:
     return path[len(scope) + 1 :] if scope else path
 
 
+# scope_items is asked the same question many times while one module is written
+_ITEMS: dict[int, tuple[weakref.ref[Network], dict[str, list[Item]]]] = {}
+
+
 def scope_items(network: Network, scope: str) -> list[Item]:
     """The forward statements of the class instance at ``scope`` ("" for the network)."""
+    entry = _ITEMS.get(id(network))
+    if entry is None or entry[0]() is not network:
+        key = id(network)
+        entry = (weakref.ref(network, lambda _: _ITEMS.pop(key, None)), {})
+        _ITEMS[key] = entry
+    if scope not in entry[1]:
+        entry[1][scope] = _scope_items(network, scope)
+    return entry[1][scope]
+
+
+def _scope_items(network: Network, scope: str) -> list[Item]:
     items: list[Item] = []
     seen: set[str] = set()
-    for node in network.nodes():
-        if node.kind == "input" or not _inside(node.path, scope):
+    for node in network.within(scope):
+        if node.kind == "input":
             continue
         attr = relative(node.path, scope).split(".", 1)[0]
         key = f"{scope}.{attr}" if scope else attr
@@ -70,7 +86,7 @@ def _inside(path: str, scope: str) -> bool:
 
 def members(network: Network, module_path: str) -> list[Node]:
     """Every op node under ``module_path``, in order."""
-    return [n for n in network.nodes() if n.kind == "op" and _inside(n.path, module_path)]
+    return [n for n in network.within(module_path) if n.kind == "op"]
 
 
 def is_chain(network: Network, module: Module) -> bool:
