@@ -50,15 +50,19 @@ def static_networks(spec: str) -> list[Network]:
     return networks
 
 
-def sample_inputs(network: Network) -> list[torch.Tensor]:
-    sizes = {
-        str(s): SIZE
+def symbols(network: Network) -> set[str]:
+    """The names of the symbolic sizes in the network's inputs (T, H, W, ...)."""
+    return {
+        str(s)
         for ref in network.inputs.values()
         for d in network.type_of(ref).shape[1:]
         if isinstance(d, dims.Sym)
         for s in d.expr.free_symbols
     }
-    sizes[dims.BATCH_NAME] = 2
+
+
+def sample_inputs(network: Network) -> list[torch.Tensor]:
+    sizes = dict.fromkeys(symbols(network), SIZE) | {dims.BATCH_NAME: 2}
     tensors = []
     for ref in network.inputs.values():
         tensor = network.type_of(ref)
@@ -86,7 +90,7 @@ def check_against_static(spec: str) -> None:
             model(*sample_inputs(network))
         for hook in hooks:
             hook.remove()
-        sizes = {"N": 2} | {name: SIZE for name in "THWLD"}
+        sizes = {"N": 2} | dict.fromkeys(symbols(network), SIZE)
         checked = 0
         for node in network.nodes():
             if isinstance(seen.get(node.path), torch.Tensor) and called_plainly(node):

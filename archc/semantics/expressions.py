@@ -14,7 +14,7 @@ from typing import Any
 
 from archc import dims
 from archc.dims import Sym
-from archc.errors import Diagnostic, Span
+from archc.errors import Diagnostic, Label, Span
 from archc.ops import lookup, names
 from archc.semantics.context import Body, Place
 from archc.semantics.program import did_you_mean
@@ -37,6 +37,8 @@ TENSOR_OPERATORS = {"+": "add", "*": "mul", "-": "sub"}
 # Layer-valued builtins: structure around a body of layers.
 COMBINATORS = ("residual", "dense")
 MAX_REPEAT = 10_000
+# Python's spellings of the literals, which a spec writes in lowercase.
+PYTHON_LITERALS = {"True": "true", "False": "false", "None": "none"}
 
 _ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add,
@@ -141,13 +143,23 @@ class Expressions:
             return OpLayer(expr.span, None, op)
         if name in BUILTINS or name in COMBINATORS:
             return _Builtin(name)
-        candidates = [*body.vars, *body.file.constants, *body.file.definitions, *names()]
+        if definition is not None:
+            raise self.error(
+                "A236",
+                f"`{name}` is a network; only blocks can be applied as layers",
+                expr.span,
+                label="a network, not a block",
+                notes=(f"`{name}` is defined at {definition.node.name.span}",),
+                help=f"turn it into `block {name}`: a block takes its input shapes from "
+                "where it is used",
+            )
+        if name in PYTHON_LITERALS:
+            help = f"write `{PYTHON_LITERALS[name]}`: literals are lowercase"
+        else:
+            candidates = [*body.vars, *body.file.constants, *body.file.definitions, *names()]
+            help = did_you_mean(name, candidates)
         raise self.error(
-            "A205",
-            f"unknown name `{name}`",
-            expr.span,
-            label="not defined",
-            help=did_you_mean(name, candidates),
+            "A205", f"unknown name `{name}`", expr.span, label="not defined", help=help
         )
 
     # --- operators -------------------------------------------------------------------------------
@@ -159,7 +171,9 @@ class Expressions:
         if expr.op == "not":
             return not self._truth(value, expr.operand.span)
         if not _number(value):
-            raise self.error("A206", f"cannot negate {describe(value)}", expr.span)
+            raise self.error(
+                "A206", f"cannot negate {describe(value)}", expr.span, label="not a number"
+            )
         return -value if expr.op == "-" else value
 
     def _eval_Binary(self, expr: ast.Binary, body: Body, place: Place) -> Any:
@@ -182,7 +196,20 @@ class Expressions:
             "A206",
             f"cannot apply `{expr.op}` to {describe(left)} and {describe(right)}",
             expr.span,
+            label=f"{_kind(left)} {expr.op} {_kind(right)}",
         )
+
+    def _stage_repeat(self, expr: ast.Binary, body: Body, place: Place) -> Any:
+        """`Block(memory, 8) * 2` as a stage: the layer keeps its tensor arguments unapplied."""
+        count_first = isinstance(expr.left, ast.Int)
+        layer_side, count_side = (
+            (expr.right, expr.left) if count_first else (expr.left, expr.right)
+        )
+        layer = self._layer_or_value(layer_side, body, place)
+        if not isinstance(layer, Layer):
+            return self.evaluate(expr, body, place) if layer is not UNKNOWN else UNKNOWN
+        count = self.evaluate(count_side, body, place)
+        return UNKNOWN if count is UNKNOWN else self._repeat(layer, count, expr)
 
     def _repeat(self, layer: Layer, count: Any, expr: ast.Binary) -> RepeatLayer:
         count_span = expr.right.span if isinstance(layer, Layer) else expr.left.span
@@ -213,11 +240,23 @@ class Expressions:
                 with_=f"{left} {expr.op} {right}",
             )
         if expr.op == "**" and isinstance(right, int) and abs(right) > 64:
-            raise self.error("A224", f"exponent {right} is too large", expr.right.span)
+            raise self.error(
+                "A224",
+                f"exponent {right} is too large",
+                expr.right.span,
+                label="more than 64",
+                with_=f"{left} ** {right}",
+            )
         try:
             return _ARITHMETIC[expr.op](left, right)
         except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
-            raise self.error("A224", f"cannot compute `{expr.op}`: {exc}", expr.span) from None
+            raise self.error(
+                "A224",
+                f"cannot compute `{expr.op}`: {exc}",
+                expr.span,
+                label="no result",
+                with_=f"{left} {expr.op} {right}",
+            ) from None
 
     def _eval_Compare(self, expr: ast.Compare, body: Body, place: Place) -> Any:
         left = self.evaluate(expr.left, body, place)
@@ -231,6 +270,7 @@ class Expressions:
                     "A225",
                     f"cannot decide `{left} {expr.op} {right}`: it depends on symbolic sizes",
                     expr.span,
+                    label="depends on the input size",
                     help="compare fixed sizes, or declare the input with numbers",
                 )
             return verdict if expr.op == "==" else not verdict
@@ -239,7 +279,10 @@ class Expressions:
             expr.op not in ("==", "!=") and not _number(left) and not isinstance(left, str)
         ):
             raise self.error(
-                "A206", f"cannot compare {describe(left)} with {describe(right)}", expr.span
+                "A206",
+                f"cannot compare {describe(left)} with {describe(right)}",
+                expr.span,
+                label=f"{_kind(left)} {expr.op} {_kind(right)}",
             )
         return _COMPARE[expr.op](left, right)
 
@@ -267,6 +310,7 @@ class Expressions:
             "A206",
             f"expected true or false, got {describe(value)}",
             span,
+            label="not a condition",
             help="write a comparison, such as `stride != 1`",
         )
 
@@ -278,10 +322,15 @@ class Expressions:
             return UNKNOWN
         attr = expr.attr.name
         if not isinstance(value, Tensor):
+            tensors = [n for n, v in body.vars.items() if isinstance(v, Tensor)]
             raise self.error(
                 "A226",
                 f"`.{attr}` asks a tensor about its shape, but this is {describe(value)}",
                 expr.attr.span,
+                label=f"`{_written(expr.value)}` is not a tensor",
+                help=f"ask a tensor instead, e.g. `{tensors[0]}.{attr}`"
+                if tensors
+                else "only tensors have a shape to ask about",
             )
         if value.type is None:
             return UNKNOWN
@@ -297,10 +346,17 @@ class Expressions:
                 "A226",
                 f"tensors have no attribute `{attr}`",
                 expr.attr.span,
+                label="unknown attribute",
                 help=did_you_mean(attr, list(queries)) or "use shape, rank, channels or features",
             )
         if attr == "channels" and len(shape) < 2:
-            raise self.error("A226", f"a {len(shape)}-d tensor has no channel axis", expr.span)
+            raise self.error(
+                "A226",
+                f"a {len(shape)}-d tensor has no channel axis",
+                expr.span,
+                label=f"{value.type} has no channels",
+                help="ask for `.features` or `.shape` instead",
+            )
         return queries[attr]()
 
     def _eval_Index(self, expr: ast.Index, body: Body, place: Place) -> Any:
@@ -309,17 +365,27 @@ class Expressions:
         if value is UNKNOWN or index is UNKNOWN:
             return UNKNOWN
         if not isinstance(value, tuple):
-            raise self.error("A206", f"cannot index {describe(value)}", expr.span)
+            raise self.error(
+                "A206",
+                f"cannot index {describe(value)}",
+                expr.span,
+                label="not a tuple or shape",
+                help="indexing picks an entry of a tuple, such as `x.shape[1]`",
+            )
         if not isinstance(index, int) or isinstance(index, bool):
             raise self.error(
-                "A206", f"an index is a whole number, not {describe(index)}", expr.index.span
+                "A206",
+                f"an index is a whole number, not {describe(index)}",
+                expr.index.span,
+                label="not a whole number",
             )
         if not -len(value) <= index < len(value):
             raise self.error(
                 "A227",
                 f"index {index} is out of range for {len(value)} entries",
                 expr.index.span,
-                with_=f"valid indices are {-len(value)} to {len(value) - 1}",
+                label=f"only {len(value)} entries",
+                help=f"valid indices are {-len(value)} to {len(value) - 1}",
             )
         return value[index]
 
@@ -333,24 +399,39 @@ class Expressions:
         return value
 
     def _named(self, expr: ast.Named, body: Body, place: Place) -> Any:
-        value = self.stage(expr.value, body, place)
+        value = self._layer_or_value(expr.value, body, place)
         if isinstance(value, Layer):
             return value.named(expr.name)
+        if value is UNKNOWN:
+            return UNKNOWN
+        name = expr.name.name
+        fix = f"bind a value to a name with `=`: `{name} = {_written(expr.value)}`"
+        if isinstance(value, Tensor) and not isinstance(expr.value, ast.Name):
+            fix = (
+                f"name the result with `=` (`{name} = ...`), or the layer by writing "
+                f"`as {name}` right after it"
+            )
         raise self.error(
             "A228",
             f"`as` names a layer, but this is {describe(value)}",
-            expr.name.span,
-            help="write `as` right after the layer, e.g. `x -> conv2d(64, 3) as conv1`",
+            _as_span(expr),
+            label="the value on the left is not a layer",
+            help=fix,
         )
 
     def _eval_Chain(self, expr: ast.Chain, body: Body, place: Place) -> Any:
-        current = self.evaluate(expr.head, body, place)
+        return self._chain(self.evaluate(expr.head, body, place), expr, body, place)
+
+    def _chain(self, current: Any, expr: ast.Chain, body: Body, place: Place) -> Any:
+        """The chain ``expr`` from its evaluated head: a layer head composes a sequence, a
+        tensor head is fed through the stages."""
         if isinstance(current, Layer):
             layers = [current, *(self.stage(s, body, place) for s in expr.stages)]
             return SequenceLayer(expr.span, None, tuple(layers))
         for stage in expr.stages:
             layer = self.stage(stage, body, place)
-            if current is UNKNOWN:
+            if current is UNKNOWN or layer is UNKNOWN:
+                current = UNKNOWN
                 continue
             inputs = self._tensors(current, expr.head.span)
             current = self.apply(layer, inputs, body, place, stage.span)
@@ -358,38 +439,52 @@ class Expressions:
 
     def stage(self, expr: ast.Expr, body: Body, place: Place) -> Any:
         """A chain stage: like evaluate, but a call with tensor arguments is not applied yet."""
-        if isinstance(expr, ast.Call):
-            return self._call(expr, body, place, apply_now=False)
-        if isinstance(expr, ast.Chain):
-            head = self.stage(expr.head, body, place)
-            if isinstance(head, Layer):
-                layers = (head, *(self.stage(s, body, place) for s in expr.stages))
-                return SequenceLayer(expr.span, None, layers)
-        if isinstance(expr, ast.Named):
-            return self._named(expr, body, place)
-        value = self.evaluate(expr, body, place)
+        value = self._layer_or_value(expr, body, place)
         if isinstance(value, Layer) or value is UNKNOWN:
             return value
         raise self.error(
             "A229",
             f"expected a layer after `->`, got {describe(value)}",
             expr.span,
+            label="not a layer",
             help="`->` feeds the tensor on its left into the layer on its right",
         )
+
+    def _layer_or_value(self, expr: ast.Expr, body: Body, place: Place) -> Any:
+        """The value of a stage, or of what `as` names, which may turn out not to be a layer."""
+        if isinstance(expr, ast.Call):
+            return self._call(expr, body, place, apply_now=False)
+        if isinstance(expr, ast.Binary) and expr.op == "*":
+            return self._stage_repeat(expr, body, place)
+        if isinstance(expr, ast.Chain):
+            return self._chain(self._layer_or_value(expr.head, body, place), expr, body, place)
+        if isinstance(expr, ast.Named):
+            return self._named(expr, body, place)
+        return self.evaluate(expr, body, place)
 
     def _tensors(self, value: Any, span: Span) -> list[Tensor]:
         if isinstance(value, Tensor):
             return [value]
         if isinstance(value, tuple) and value and all(isinstance(v, Tensor) for v in value):
             return list(value)
-        raise self.error("A229", f"`->` needs a tensor on its left, got {describe(value)}", span)
+        raise self.error(
+            "A229",
+            f"`->` needs a tensor on its left, got {describe(value)}",
+            span,
+            label="not a tensor",
+            help="`->` feeds the tensor on its left into the layer on its right",
+        )
 
     def _eval_Call(self, expr: ast.Call, body: Body, place: Place) -> Any:
         return self._call(expr, body, place, apply_now=True)
 
     def _call(self, expr: ast.Call, body: Body, place: Place, apply_now: bool) -> Any:
+        self._check_argument_order(expr)
         func = self._callee(expr.func, body, place)
-        args = tuple(self._argument(a, body, place) for a in expr.args)
+        # a combinator's argument is a layer: `residual(attention(memory, heads=8) -> dropout)`
+        # must not apply attention to `memory` on the spot
+        layers = isinstance(func, _Builtin) and func.name in COMBINATORS
+        args = tuple(self._argument(a, body, place, layers) for a in expr.args)
         if func is UNKNOWN or any(a.value is UNKNOWN for a in args):
             return UNKNOWN
         if isinstance(func, _Builtin):
@@ -400,7 +495,38 @@ class Expressions:
             if apply_now and leading:
                 return self.apply(layer, [], body, place, expr.span)
             return layer
-        raise self.error("A230", f"{describe(func)} cannot be called", expr.func.span)
+        raise self.error(
+            "A230",
+            f"{describe(func)} cannot be called",
+            expr.func.span,
+            label="already has its arguments" if isinstance(func, Layer) else "not callable",
+            help=self._call_help(func, expr),
+        )
+
+    def _call_help(self, func: Any, expr: ast.Call) -> str:
+        if not isinstance(func, Layer):
+            return "only ops, blocks and the builtin functions can be called"
+        inputs = ", ".join(_written(a.value) for a in expr.args)
+        inputs = f"({inputs})" if len(expr.args) > 1 else inputs
+        return f"apply a layer with `->`: `{inputs} -> {_written(expr.func)}`"
+
+    def _check_argument_order(self, expr: ast.Call) -> None:
+        """Positional arguments come first: after a keyword, their slot would be a guess."""
+        keyword = next((a for a in expr.args if a.name is not None), None)
+        if keyword is None:
+            return
+        later = expr.args[expr.args.index(keyword) :]
+        stray = next((a for a in later if a.name is None), None)
+        if stray is not None:
+            assert keyword.name is not None
+            raise self.error(
+                "A235",
+                f"positional argument after the keyword argument `{keyword.name.name}=`",
+                stray.span,
+                label="positional argument",
+                secondary=(Label(keyword.span, "keyword arguments start here"),),
+                help="put positional arguments before keyword arguments, or name this one",
+            )
 
     def _callee(self, func: ast.Expr, body: Body, place: Place) -> Any:
         """What a call calls. A value that cannot be called does not hide the op or block of
@@ -415,8 +541,8 @@ class Expressions:
                 return OpLayer(func.span, None, op)
         return value
 
-    def _argument(self, arg: ast.Arg, body: Body, place: Place) -> BoundArg:
-        value = self.evaluate(arg.value, body, place)
+    def _argument(self, arg: ast.Arg, body: Body, place: Place, layer: bool = False) -> BoundArg:
+        value = (self._layer_or_value if layer else self.evaluate)(arg.value, body, place)
         name = arg.name.name if arg.name else None
         return BoundArg(
             name, value, arg.value.span, arg.name.span if arg.name else None, arg.value
@@ -429,14 +555,18 @@ class Expressions:
                     "A231",
                     f"`{name}` takes one layer, e.g. `{name}(conv2d(64, 3) -> relu)`",
                     expr.span,
+                    label=f"{len(args)} arguments" if len(args) != 1 else "not a layer",
+                    help="join the layers into one chain with `->`" if len(args) > 1 else None,
                 )
             return CombinatorLayer(expr.span, None, name, args[0].value)
         if any(a.name for a in args) or not all(_number(a.value) for a in args):
-            raise self.error("A231", f"`{name}` takes numbers only", expr.span)
+            raise self.error(
+                "A231", f"`{name}` takes numbers only", expr.span, label="not all numbers"
+            )
         try:
             return BUILTINS[name](*(a.value for a in args))
         except (TypeError, ValueError) as exc:
-            raise self.error("A231", f"`{name}`: {exc}", expr.span) from None
+            raise self.error("A231", f"`{name}`: {exc}", expr.span, label="no result") from None
 
 
 class _Builtin:
@@ -444,6 +574,36 @@ class _Builtin:
 
     def __init__(self, name: str) -> None:
         self.name = name
+
+
+def _as_span(expr: ast.Named) -> Span:
+    """The span of `as name`, from the keyword to the name."""
+    source, end = expr.name.span.source, expr.name.span.end
+    between = source.text[expr.value.span.end : expr.name.span.start]
+    keyword = between.rfind("as")
+    if keyword < 0:
+        return expr.name.span
+    return source.span(expr.value.span.end + keyword, end)
+
+
+# Kinds of values in one word, for labels; bool comes before the numbers it subclasses.
+_KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (Tensor, "tensor"),
+    (Layer, "layer"),
+    (bool, "boolean"),
+    ((int, float, Sym), "number"),
+    (str, "string"),
+    (tuple, "tuple"),
+)
+
+
+def _kind(value: Any) -> str:
+    return next((word for kind, word in _KINDS if isinstance(value, kind)), "none")
+
+
+def _written(expr: ast.Expr) -> str:
+    """An expression as the spec wrote it."""
+    return expr.span.source.text[expr.span.start : expr.span.end]
 
 
 def _payload(layer: OpLayer | BlockLayer) -> tuple[Any]:

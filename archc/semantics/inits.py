@@ -160,7 +160,10 @@ def _targets(network: Network, rule: Rule) -> list[tuple[Node, str]]:
     op = lookup(parts[0])
     if op is not None:
         named = ".".join(parts[1:])
-        return [(n, p) for n in nodes if n.op == op.name for p in ([named] if named else wanted)]
+        kind = [(n, p) for n in nodes if n.op == op.name for p in ([named] if named else wanted)]
+        # `init linear.bias: zeros` passes over the linear layers built without a bias
+        present = [(n, p) for n, p in kind if p in n.params]
+        return present or kind[:1]
     for cut in range(len(parts), 0, -1):
         path = join_path(rule.scope, ".".join(parts[:cut]))
         named = ".".join(parts[cut:])

@@ -14,7 +14,7 @@ import keyword
 import os
 from typing import Any
 
-from archc import __version__
+from archc import __version__, dims
 from archc.backends.torch.classes import ClassInfo, assign_classes
 from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.helpers import helper_source, is_helper
@@ -30,6 +30,8 @@ from archc.semantics.ir import Module, Network, Node
 from archc.syntax import ast
 
 _MARKER = 1_000_000_007  # stands in for a value while finding where a constructor uses it
+# Constructor parameters: required before defaulted; sizes of inputs, then the block's own, then
+# values the instances differ in that nothing else expresses.
 _PARAM_ORDER = {"input": 0, "block": 1, "extra": 2}
 
 
@@ -133,7 +135,7 @@ class ClassWriter:
         init = self._init_lines()
         forward = forward_lines(self)
         params = sorted(
-            self.expressor.params, key=lambda p: (_PARAM_ORDER[p.kind], p.default is not None)
+            self.expressor.params, key=lambda p: (p.default is not None, _PARAM_ORDER[p.kind])
         )
         self.info.params = params
         signature = [Arg("self")] + [
@@ -321,7 +323,14 @@ def _omit(param: Param, values: list[Any]) -> bool:
 
 
 def _param_count(network: Network, path: str) -> int:
-    return sum(n.param_count for n in network.within(path))
+    """Parameters of the module at ``path``, a tied one counted where it is tied from."""
+    tied = network.tied_targets()
+    return sum(
+        dims.numel(shape)
+        for node in network.within(path)
+        for name, shape in node.params.items()
+        if f"{node.path}.{name}" not in tied
+    )
 
 
 def _input_names(info: ClassInfo) -> list[str]:

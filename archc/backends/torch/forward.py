@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from archc import dims
 from archc.backends.torch.naming import RESERVED
-from archc.backends.torch.structure import Item, is_chain, relative
+from archc.backends.torch.structure import Item, is_chain, relative, scope_items
 from archc.ops import lookup
 from archc.pysource.layout import INDENT, LINE_LENGTH
 from archc.semantics.ir import Module, Network, Node, Ref
@@ -43,7 +43,7 @@ def steps(network: Network, path: str) -> list[Step]:
         for attr in relative(node.path, path).split("."):
             key = f"{scope}.{attr}" if scope else attr
             module = network.modules.get(key)
-            member = _member(access, attr, scope != path)
+            member = _member(access, attr, _container(network, scope) if scope != path else None)
             if module is None or module.kind == "block" or is_chain(network, module):
                 if key not in seen:
                     seen.add(key)
@@ -53,6 +53,12 @@ def steps(network: Network, path: str) -> list[Step]:
     return found
 
 
+def _container(network: Network, path: str) -> str:
+    """How the emitter holds a container that is not a chain: a list unless a child is named."""
+    named = any(not item.attr.isdigit() for item in scope_items(network, path))
+    return "dict" if named else "list"
+
+
 def _item(network: Network, attr: str, node: Node, module: Module | None) -> Item:
     if module is not None:
         return Item(attr, module=module, inputs=module.inputs, outputs=module.outputs)
@@ -60,10 +66,11 @@ def _item(network: Network, attr: str, node: Node, module: Module | None) -> Ite
     return Item(attr, node=node, inputs=node.inputs, outputs=outputs)
 
 
-def _member(access: str, attr: str, indexed: bool) -> str:
-    if not indexed:
+def _member(access: str, attr: str, container: str | None) -> str:
+    """`self.attr`, `self.stage[0]` (an nn.ModuleList) or `self.stage["conv"]` (a ModuleDict)."""
+    if container is None:
         return f"{access}.{attr}"
-    return f"{access}[{attr}]" if attr.isdigit() else f'{access}["{attr}"]'
+    return f"{access}[{attr}]" if container == "list" else f'{access}["{attr}"]'
 
 
 def forward_lines(writer: ClassWriter) -> list[str]:

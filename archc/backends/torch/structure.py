@@ -91,12 +91,16 @@ def members(network: Network, module_path: str) -> list[Node]:
 
 def is_chain(network: Network, module: Module) -> bool:
     """Whether a sequence container is a plain chain (emitted as one ``nn.Sequential`` call):
-    each child takes exactly the previous child's single output."""
+    each child takes exactly the previous child's single output, and a child container is a
+    plain chain itself (nn.Sequential can only pass one tensor along)."""
     if module.kind != "sequence" or len(module.inputs) != 1 or len(module.outputs) != 1:
         return False
     expected = module.inputs
     for item in scope_items(network, module.path):
         if item.inputs != expected or len(item.outputs) != 1:
+            return False
+        inner = item.module
+        if inner is not None and inner.kind == "sequence" and not is_chain(network, inner):
             return False
         expected = item.outputs
     return expected == module.outputs

@@ -133,7 +133,7 @@ class EncoderLayer(nn.Module):
 
 
 class Encoder(nn.Module):
-    """Network `Encoder` (input.arch:10). 236,288 parameters."""
+    """Network `Encoder` (input.arch:10). 172,288 parameters."""
 
     def __init__(
         self, vocab: int = 1000, d_model: int = 64, context: int = 128, heads: int = 4
