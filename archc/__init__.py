@@ -11,3 +11,7 @@ A spec goes through the stages text -> AST -> graph IR -> backends::
 """
 
 __version__ = "0.1.0"
+
+from archc.model import load
+
+__all__ = ["__version__", "load"]

@@ -13,11 +13,11 @@ from archc.backends.torch.emit import emit
 from archc.errors import ArchError, Diagnostic, SourceFile, UsageError, sort_diagnostics
 from archc.semantics.elaborate import elaborate
 from archc.semantics.ir import Network
-from archc.semantics.program import load_program
+from archc.semantics.program import FileScope, Loader, load_program
 from archc.syntax import ast
 from archc.syntax.fmt import format_source
 from archc.syntax.parse import parse
-from archc.syntax.source import read_source
+from archc.syntax.source import decode_source, read_source
 
 
 def analyse(
@@ -34,6 +34,36 @@ def analyse(
         file, diagnostics = load_program(path)
     except ArchError as exc:
         return [], exc.diagnostics
+    return _elaborate_loaded(file, diagnostics, network, overrides, strict)
+
+
+def analyse_text(
+    path: str,
+    text: str,
+    network: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    strict: bool = False,
+) -> tuple[list[Network], list[Diagnostic]]:
+    """:func:`analyse` on ``text`` as if it were the contents of the file at ``path``.
+
+    An editor's unsaved buffer is checked this way; `use` paths still resolve relative to
+    ``path``, whose file need not exist.
+    """
+    loader = Loader()
+    try:
+        file = loader.load(decode_source(path, text.encode("utf-8", "surrogatepass")))
+    except ArchError as exc:
+        return [], exc.diagnostics
+    return _elaborate_loaded(file, loader.diagnostics, network, overrides, strict)
+
+
+def _elaborate_loaded(
+    file: FileScope,
+    diagnostics: list[Diagnostic],
+    network: str | None,
+    overrides: dict[str, Any] | None,
+    strict: bool,
+) -> tuple[list[Network], list[Diagnostic]]:
     if not file.module.items:
         empty = Diagnostic(
             "A108",

@@ -20,6 +20,7 @@ from archc import __version__, api, explain
 from archc.backends import schema, summary
 from archc.errors import ArchError, Diagnostic, UsageError, render_all
 from archc.expect import Expectation
+from archc.export import FORMATS
 from archc.semantics.ir import Network, dump
 
 EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -78,7 +79,46 @@ def build_parser() -> argparse.ArgumentParser:
     _fmt_options(commands.add_parser("fmt", help="rewrite specs in the canonical layout"))
     _schema_options(commands.add_parser("schema", help="print the op registry as JSON Schema"))
     _explain_options(commands.add_parser("explain", help="explain a diagnostic code"))
+    _render_options(commands.add_parser("render", help="draw a network as svg, png, pdf or dot"))
+    _export_options(commands.add_parser("export", help="write a network as ONNX or TorchScript"))
+    lsp = commands.add_parser("lsp", help="run the language server on stdin and stdout")
+    lsp.set_defaults(run=_lsp)
     return parser
+
+
+def _export_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("file", metavar="FILE")
+    command.add_argument("--format", required=True, choices=FORMATS, help="what to write")
+    command.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write")
+    _spec_options(command)
+    command.set_defaults(run=_export)
+
+
+def _render_options(render: argparse.ArgumentParser) -> None:
+    render.add_argument("file", metavar="FILE")
+    render.add_argument(
+        "-o", "--output", required=True, metavar="OUT", help="OUT.svg, .png, .pdf or .dot"
+    )
+    render.add_argument(
+        "--depth", type=int, metavar="N", help="draw modules deeper than N as single boxes"
+    )
+    render.add_argument(
+        "--collapse-repeats", action="store_true", help="draw `block * n` once, marked ×n"
+    )
+    render.add_argument(
+        "--hide",
+        default="",
+        metavar="FAMILIES",
+        help="fold these op families into the box before them, e.g. norm,activation",
+    )
+    render.add_argument("--rankdir", choices=("TB", "LR"), default="TB", help="flow direction")
+    render.add_argument("--theme", choices=("light", "dark"), default="light")
+    render.add_argument("--no-shapes", action="store_true", help="no tensor shapes on edges")
+    render.add_argument(
+        "--engine", metavar="NAME", help="layout program: dot or graphviz-pure (default: either)"
+    )
+    _spec_options(render)
+    render.set_defaults(run=_render)
 
 
 def _explain_options(command: argparse.ArgumentParser) -> None:
@@ -208,6 +248,49 @@ def _fmt(args: argparse.Namespace) -> int:
     _report(diagnostics, args)
     failed = diagnostics or (changed and (args.check or args.diff))
     return EXIT_SPEC_ERROR if failed else EXIT_OK
+
+
+def _render(args: argparse.Namespace) -> int:
+    # imported here: only this command needs the graphviz package
+    from archc.backends import graphviz, render
+
+    options = graphviz.Options(
+        depth=args.depth,
+        collapse_repeats=args.collapse_repeats,
+        hide=tuple(f.strip() for f in args.hide.split(",") if f.strip()),
+        rankdir=args.rankdir,
+        theme=args.theme,
+        show_shapes=not args.no_shapes,
+    )
+    render.format_of(args.output)  # a bad file name fails before any work
+    networks, diagnostics = _analyse(args, args.file)
+    if diagnostics:
+        sys.stderr.write(render_all(diagnostics, color=_use_colour(sys.stderr)))
+    if any(d.is_error for d in diagnostics):
+        return EXIT_SPEC_ERROR
+    network = render.single_network(args.file, networks)
+    render.render_file(network, args.output, options, args.engine)
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from archc.export import export  # needs torch, like compile --selftest
+
+    overrides = api.parse_defines(args.defines)
+    done = export(args.file, args.format, args.output, args.network, args.strict, **overrides)
+    sys.stderr.write(f"archc: wrote {args.output}: {done}\n")
+    return EXIT_OK
+
+
+def _lsp(args: argparse.Namespace) -> int:
+    try:
+        from archc.lsp.server import serve
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in ("pygls", "lsprotocol"):
+            raise
+        raise UsageError("the language server needs pygls: pip install 'archc[lsp]'") from None
+    serve()
+    return EXIT_OK
 
 
 def _explain(args: argparse.Namespace) -> int:

@@ -1376,7 +1376,8 @@ _NAMES = (
         "unused tensor",
         """A warning: a tensor is computed and bound to a name that nothing reads, so its layers
         add parameters that never affect an output. Remove it, use it, or start its name with
-        `_` to keep it deliberately.""",
+        `_` to keep it deliberately. It is not reported in a block or network where an error was
+        reported, since the statement that failed may be the one that used the name.""",
         """
         network Inception(classes=10) {
             in image: [3, 32, 32]
@@ -1750,6 +1751,172 @@ _NAMES = (
         }
         """,
     ),
+    _entry(
+        "A235",
+        "positional argument after a keyword argument",
+        """Positional arguments bind to an op's or block's parameters in order, so they come
+        before any argument given by name. After a keyword argument, which slot a positional
+        one fills would be a guess; move it before the keywords, or give its name.""",
+        """
+        network Stem {
+            in image: [3, 224, 224]
+            out image -> conv2d(64, kernel_size=7, 2, padding=3)
+        }
+        """,
+        """
+        network Stem {
+            in image: [3, 224, 224]
+            out image -> conv2d(64, 7, stride=2, padding=3)
+        }
+        """,
+    ),
+    _entry(
+        "A236",
+        "a network used as a layer",
+        """Only blocks (and ops) are applied as layers. A network is a finished model whose
+        inputs declare their shapes; a block takes its input shapes from where it is used. To
+        reuse a network inside another one, write it as a block, and keep a small network that
+        applies it if it is also built on its own.""",
+        """
+        network Backbone {
+            in image: [3, 224, 224]
+            out image -> conv2d(64, 7, stride=2, padding=3) -> relu
+        }
+
+        network Detector {
+            in image: [3, 224, 224]
+            out image -> Backbone -> conv2d(80, 1)
+        }
+        """,
+        """
+        block Backbone {
+            in image
+            out image -> conv2d(64, 7, stride=2, padding=3) -> relu
+        }
+
+        network Detector {
+            in image: [3, 224, 224]
+            out image -> Backbone -> conv2d(80, 1)
+        }
+        """,
+    ),
+    _entry(
+        "A250",
+        "an init rule names an unknown scheme or argument",
+        """An `init` rule's right-hand side is a scheme (`kaiming_normal(mode="fan_out")`,
+        `zeros`, `normal(std=0.02)`), a number (a constant), or one of those per parameter
+        (`weight=1, bias=0`). The scheme's name and its arguments are checked against the
+        scheme's definition, with a did-you-mean for near misses; `archc` lists the schemes
+        in docs/language.md.""",
+        """
+        init conv2d.weight: kaiming_norml(mode="fan_out")
+
+        network N {
+            in x: [3, 32, 32]
+            out x -> conv2d(16, 3)
+        }
+        """,
+        """
+        init conv2d.weight: kaiming_normal(mode="fan_out")
+
+        network N {
+            in x: [3, 32, 32]
+            out x -> conv2d(16, 3)
+        }
+        """,
+    ),
+    _entry(
+        "A251",
+        "an init rule names a parameter the layer does not have",
+        """The part after the layer or op kind names a parameter as the layer's state_dict
+        does: `weight`, `bias`, an LSTM's `weight_ih_l0`, attention's `in_proj_weight`. A
+        rule over a kind of layer passes over the layers built without that parameter (a
+        `linear(..., bias=false)`); a rule that names one layer must name a parameter it has.""",
+        """
+        network N {
+            in x: [16]
+            init fc.weights: zeros
+            out x -> linear(4) as fc
+        }
+        """,
+        """
+        network N {
+            in x: [16]
+            init fc.weight: zeros
+            out x -> linear(4) as fc
+        }
+        """,
+    ),
+    _entry(
+        "A252",
+        "an init scheme does not fit the tensor",
+        """Schemes that compute fans (xavier, kaiming, variance_scaling, lecun) and
+        `orthogonal` need a tensor of at least two dimensions; `dirac` needs a convolution
+        weight and `eye` a matrix. A bias has one dimension: initialise it with a constant,
+        `zeros`, `uniform` or `normal`.""",
+        """
+        init linear.bias: orthogonal
+
+        network N {
+            in x: [16]
+            out x -> linear(4)
+        }
+        """,
+        """
+        init linear.bias: zeros
+
+        network N {
+            in x: [16]
+            out x -> linear(4)
+        }
+        """,
+    ),
+    _entry(
+        "A253",
+        "an init rule matches no layer",
+        """A warning: the rule names an op kind that no layer of the network uses, a layer
+        path that does not exist (within the rule's scope, when it is written in a block), or a
+        glob that matches no parameter path. The help suggests the nearest layer path.""",
+        """
+        network N {
+            in x: [16]
+            init fc9.weight: zeros
+            out x -> linear(4) as fc
+        }
+        """,
+        """
+        network N {
+            in x: [16]
+            init fc.weight: zeros
+            out x -> linear(4) as fc
+        }
+        """,
+    ),
+    _entry(
+        "A254",
+        "an init scheme assumes another nonlinearity than the one that follows",
+        """A warning: xavier and orthogonal keep the variance of a linear layer (gain 1);
+        kaiming keeps it for the nonlinearity it names. When the activation right after the
+        layer has another gain (xavier feeding relu halves the variance at every layer), deep
+        stacks shrink or blow up their activations. Use the scheme for the activation that
+        follows, or say `gain=` explicitly.""",
+        """
+        init linear.weight: xavier_uniform
+
+        network N {
+            in x: [16]
+            out x -> linear(16) -> relu
+        }
+        """,
+        """
+        init linear.weight: kaiming_uniform(nonlinearity="relu")
+
+        network N {
+            in x: [16]
+            out x -> linear(16) -> relu
+        }
+        """,
+    ),
 )
 
 _SHAPES = (
@@ -1902,7 +2069,9 @@ _SHAPES = (
         axis and fit when equal or when one of them is 1. A residual block that downsamples
         without projecting its shortcut adds a 28x28 branch to a 56x56 skip; a gate computed at
         another resolution cannot multiply the feature map. Operands of different ranks are
-        refused as well, since every tensor carries the batch axis.""",
+        refused as well, since every tensor carries the batch axis. The help proposes a 1x1
+        convolution with the stride that shrinks the skip of a sum, or upsampling the smaller
+        operand of a product.""",
         """
         network SpatialAttention {
             in x: [64, 56, 56]
@@ -1922,7 +2091,8 @@ _SHAPES = (
         "A308",
         "wrong element type",
         """The op needs another element type: an embedding looks up integer ids, so its input is
-        declared `int64[...]`, not the default float32.""",
+        declared `int64[...]`, not the default float32; a linear layer multiplies floating-point
+        features, so integer ids reach it through an embedding.""",
         """
         network TextClassifier {
             in tokens: [T]

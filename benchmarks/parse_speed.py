@@ -11,7 +11,7 @@ least parsing its source, and CPython's parser is written in C. The ratio says h
 pure-Python LALR front end is from that floor. Both inputs are generated deterministically, so
 every run on a machine measures the same text.
 
-Run from the repository root::
+Run from the repository root (``python -m benchmarks`` runs it with the other benchmarks)::
 
     python -m benchmarks.parse_speed                 # 10,000 lines, 5 repeats
     python -m benchmarks.parse_speed --lines 2000 --repeat 3 --save /tmp/bench
@@ -21,23 +21,18 @@ from __future__ import annotations
 
 import argparse
 import ast
-import platform
 import re
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-import lark
-
-import archc
 from archc.errors import SourceFile
-from archc.syntax import grammar
+from archc.syntax import parse as parse_module
 from archc.syntax.parse import parse
+from benchmarks.common import Mode, Options, Section, Table, timed
 
 # One round of networks; `$n` makes every name unique, the other fields vary the sizes.
 ARCH_ROUND = Template("""\
@@ -419,23 +414,14 @@ def generate(header: str, round_: Template, lines: int) -> tuple[str, int]:
     return "".join(parts), rounds
 
 
-def timed(run: Callable[[], object], repeat: int) -> float:
-    """The median wall time of ``repeat`` calls of ``run``, in seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def parser_construction() -> tuple[float, float]:
-    """Seconds to build archc's parser from the grammar, and to load it from Lark's cache.
+    """Seconds to build the parser ``parse`` uses from the grammar, and to load it from Lark's
+    cache.
 
     Lark keeps its cache in the temporary directory, so pointing that at a fresh, empty one
     forces a full build the first time and a cache load the second.
     """
-    build = grammar.parser.__wrapped__  # past the per-process memo
+    build = parse_module.ast_parser.__wrapped__  # past the per-process memo
     saved = tempfile.tempdir
     with tempfile.TemporaryDirectory() as empty:
         tempfile.tempdir = empty
@@ -461,17 +447,70 @@ class Row:
         return self.lines / self.seconds
 
 
-def format_table(rows: Sequence[Row]) -> str:
-    header = f"{'input':<22} {'lines':>7} {'bytes':>9} {'networks':>8} {'median s':>9} "
-    header += f"{'lines/s':>10}"
-    out = [header, "-" * len(header)]
-    for row in rows:
-        size = len(row.text.encode("utf-8"))
-        out.append(
-            f"{row.label:<22} {row.lines:>7,} {size:>9,} {row.networks:>8,} "
-            f"{row.seconds:>9.4f} {row.lines_per_second:>10,.0f}"
+def format_table(rows: Sequence[Row], repeat: int) -> Table:
+    headers = ("input", "lines", "bytes", "networks", "median s", "lines/s")
+    cells = [
+        (
+            row.label,
+            f"{row.lines:,}",
+            f"{len(row.text.encode('utf-8')):,}",
+            f"{row.networks:,}",
+            f"{row.seconds:.4f}",
+            f"{row.lines_per_second:,.0f}",
         )
-    return "\n".join(out)
+        for row in rows
+    ]
+    return Table(f"Parsing a large spec and its PyTorch twin (median of {repeat})", headers, cells)
+
+
+def measure(lines: int, repeat: int, save: Path | None = None) -> Section:
+    spec, spec_rounds = generate("", ARCH_ROUND, lines)
+    torch_source, torch_rounds = generate(TORCH_HEADER, TORCH_ROUND, lines)
+    if save:
+        save.mkdir(parents=True, exist_ok=True)
+        (save / "generated.arch").write_text(spec, encoding="utf-8")
+        (save / "generated.py").write_text(torch_source, encoding="utf-8")
+
+    cold, cached = parser_construction()
+    parse_module.ast_parser()  # built before timing starts, as in any process that parses twice
+    source = SourceFile("generated.arch", spec)
+    archc_row = Row(
+        ".arch  archc parse()",
+        spec,
+        spec_rounds * NETWORKS_PER_ROUND,
+        timed(lambda: parse(source), repeat),
+    )
+    python_row = Row(
+        ".py    ast.parse()",
+        torch_source,
+        torch_rounds * NETWORKS_PER_ROUND,
+        timed(lambda: ast.parse(torch_source), repeat),
+    )
+    per_line = python_row.lines_per_second / archc_row.lines_per_second
+    per_network = (archc_row.seconds / archc_row.networks) / (
+        python_row.seconds / python_row.networks
+    )
+    return Section(
+        "Parsing",
+        "archc's front end (lexing, layout, LALR parse, AST) on a generated spec, next to "
+        "CPython's C parser (`ast.parse`) on the same networks written as PyTorch modules: the "
+        "floor of reading a model from source. No target is set; the figure is context.",
+        [format_table([archc_row, python_row], repeat)],
+        notes=[
+            f"archc parse() / ast.parse(): {per_line:.1f}x the time per line, "
+            f"{per_network:.1f}x the time per network described",
+            f"archc parser construction (once per process): {cold:.3f} s from the grammar, "
+            f"{cached:.3f} s from Lark's on-disk cache",
+        ],
+    )
+
+
+# Lines of spec and timed runs per mode.
+SIZES: dict[Mode, tuple[int, int]] = {"smoke": (200, 1), "quick": (2_000, 3), "full": (10_000, 5)}
+
+
+def run(options: Options) -> Section:
+    return measure(*SIZES[options.mode])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -482,50 +521,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = options.parse_args(argv)
     if args.lines < 1 or args.repeat < 1:
         options.error("--lines and --repeat must be positive")
-
-    spec, spec_rounds = generate("", ARCH_ROUND, args.lines)
-    torch_source, torch_rounds = generate(TORCH_HEADER, TORCH_ROUND, args.lines)
-    if args.save:
-        args.save.mkdir(parents=True, exist_ok=True)
-        (args.save / "generated.arch").write_text(spec, encoding="utf-8")
-        (args.save / "generated.py").write_text(torch_source, encoding="utf-8")
-
-    cold, cached = parser_construction()
-    grammar.parser()  # built before timing starts, as in any process that parses twice
-    source = SourceFile("generated.arch", spec)
-    archc_row = Row(
-        ".arch  archc parse()",
-        spec,
-        spec_rounds * NETWORKS_PER_ROUND,
-        timed(lambda: parse(source), args.repeat),
-    )
-    python_row = Row(
-        ".py    ast.parse()",
-        torch_source,
-        torch_rounds * NETWORKS_PER_ROUND,
-        timed(lambda: ast.parse(torch_source), args.repeat),
-    )
-
-    print(
-        f"archc {archc.__version__}, lark {lark.__version__}, "
-        f"{platform.python_implementation()} {platform.python_version()}, {sys.platform}; "
-        f"median of {args.repeat} run(s)"
-    )
-    print(
-        f"archc parser construction (once per process): {cold:.3f} s from the grammar, "
-        f"{cached:.3f} s from Lark's on-disk cache"
-    )
-    print()
-    print(format_table([archc_row, python_row]))
-    print()
-    per_line = python_row.lines_per_second / archc_row.lines_per_second
-    per_network = (archc_row.seconds / archc_row.networks) / (
-        python_row.seconds / python_row.networks
-    )
-    print(
-        f"archc parse() / ast.parse(): {per_line:.1f}x the time per line, "
-        f"{per_network:.1f}x the time per network described"
-    )
+    print(measure(args.lines, args.repeat, args.save).text())
     return 0
 
 

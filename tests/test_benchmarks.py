@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchmarks import parse_speed
+from benchmarks.__main__ import main as run_suite
 
 
 def test_parse_speed_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
@@ -20,3 +23,47 @@ def test_parse_speed_inputs_reach_the_requested_size() -> None:
     assert spec.count("\n") >= 500 and rounds >= 1
     source, _ = parse_speed.generate(parse_speed.TORCH_HEADER, parse_speed.TORCH_ROUND, 500)
     assert source.count("\n") >= 500
+
+
+def test_the_suite_writes_every_table_in_smoke_mode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "BENCHMARKS.md"
+    assert run_suite(["--smoke", "--output", str(output)]) == 0
+    printed = capsys.readouterr().out
+    written = output.read_text(encoding="utf-8")
+    titles = [
+        "Parsing a large spec and its PyTorch twin",
+        "Static analysis against instantiation",
+        "Cold processes, end to end",
+        "Check and summary time against size",
+        "Fitted exponent b",
+        "Forward + backward throughput",
+        "Targets",
+        "Machine",
+        "Versions",
+    ]
+    for title in titles:
+        assert title in printed and f"**{title}" in written
+    assert "Did not complete" not in written
+    for section in ("## Parsing", "## Static analysis", "## Scaling", "## Generated code"):
+        assert section in written
+
+
+def test_render_speed_prints_its_timings(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import render_speed
+
+    assert render_speed.main(["--nodes", "120", "--repeat", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "network: 121 nodes" in printed and "DOT text:" in printed
+    assert "layout:" in printed  # timed, or skipped with the reason when no engine is installed
+
+
+def test_render_speed_spec_reaches_the_requested_size() -> None:
+    from archc.errors import SourceFile
+    from archc.syntax.parse import parse
+    from benchmarks import render_speed
+
+    spec = render_speed.generate(1000)
+    assert spec.count("Residual(16) * 25") == 10
+    assert parse(SourceFile("generated.arch", spec)).items

@@ -111,6 +111,16 @@ def test_minimal_parentheses(tree: ast.Expr, text: str) -> None:
     assert parse(SourceFile("t.arch", f"v = {text}\n")).items[0] == module.items[0]
 
 
+def test_number_spelling_takes_no_part_in_equality() -> None:
+    parsed = parse(SourceFile("t.arch", "v = [50_257, 1e-5, 3E4]\n")).items[0]
+    spelled = ast.ListExpr((ast.Int(50257), ast.Float(1e-05), ast.Float(30000.0)))
+    assert parsed == ast.Assign((ast.Ident("v"),), spelled)
+    assert format_module(ast.Module((parsed,))) == "v = [50_257, 1e-5, 3E4]\n"
+    assert format_module(ast.Module((ast.Assign((ast.Ident("v"),), spelled),))) == (
+        "v = [50257, 1e-05, 30000.0]\n"
+    )
+
+
 def test_tree_built_by_hand() -> None:
     body = (
         ast.Input(ast.Ident("x"), None),
@@ -186,6 +196,19 @@ def _compound(sub: st.SearchStrategy[Tokens]) -> st.SearchStrategy[Tokens]:
 EXPRESSIONS = st.recursive(ATOMS, lambda sub: _compound(sub.map(_wrap)), max_leaves=10)
 
 
+def _header(params: list[tuple[str, Tokens | None]], trailing: bool) -> Tokens:
+    joined = _joined(
+        [[name, "=", *default] if default else [name] for name, default in params],
+        trailing=trailing,
+    )
+    return ["block", "B", *(["(", *joined, ")"] if params else []), "{"]
+
+
+HEADERS = st.tuples(
+    st.lists(st.tuples(st.sampled_from(NAMES), st.none() | EXPRESSIONS), max_size=4), st.booleans()
+).map(lambda t: _header(*t))
+
+
 def _statements(top: bool) -> st.SearchStrategy[Tokens]:
     name, expr = st.sampled_from(NAMES), EXPRESSIONS
     path = st.sampled_from([["conv2d", ".", "weight"], ["layers", ".", "0"], ['"b*.weight"']])
@@ -250,7 +273,7 @@ class SpecWriter:
             if self.data.draw(st.booleans()):
                 parts.append(self.line(self.data.draw(_statements(top=True))))
                 continue
-            parts.append(self.line(["block", "B", "(", "x", ",", "y", "=", "2", ")", "{"]))
+            parts.append(self.line(self.data.draw(HEADERS)))
             for _ in range(self.data.draw(st.integers(0, 3))):
                 parts += [self.between(), self.line(self.data.draw(_statements(top=False)))]
             parts += [self.between(), self.line(["}"])]

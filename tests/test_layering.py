@@ -32,7 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "archc.explain": {"archc.ops"},
 }
 # Modules allowed to import torch at all (inside functions, so importing them stays cheap).
-TORCH = {"archc.runtime", "archc.init", "archc.torch_helpers"}
+TORCH = {"archc.runtime", "archc.init", "archc.torch_helpers", "archc.export"}
 
 
 def module_name(path: Path) -> str:

@@ -87,6 +87,7 @@ def _head_dim(args: AttentionArgs, embed_dim: int) -> int:
             rule="embed_dim % heads == 0",
             with_=f"{embed_dim} % {args.heads} = {embed_dim % args.heads}",
             arg="heads",
+            label=f"{args.heads} does not divide {embed_dim}",
             help=f"head counts dividing {embed_dim} near {args.heads}: {shown}; "
             "or give `head_dim` explicitly",
         )
@@ -105,6 +106,7 @@ def _kv_heads(args: AttentionArgs) -> int:
             rule="heads % kv_heads == 0",
             with_=f"{args.heads} % {args.kv_heads} = {args.heads % args.kv_heads}",
             arg="kv_heads",
+            label=f"{args.kv_heads} does not divide {args.heads}",
             help=f"kv_heads dividing {args.heads}: {shown}",
         )
     return args.kv_heads

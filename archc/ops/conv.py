@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -39,13 +40,16 @@ class ConvArgs(Args):
 def check_groups(in_channels: int, out_channels: int, groups: int, op: str) -> None:
     for what, count in (("input", in_channels), ("output", out_channels)):
         if count % groups:
+            common = math.gcd(in_channels, out_channels)
+            valid = ", ".join(str(g) for g in range(1, common + 1) if common % g == 0)
             raise fail(
                 DIVISIBILITY,
                 f"{op} groups={groups} does not divide the {count} {what} channels",
                 rule="in_channels % groups == 0 and out_channels % groups == 0",
                 with_=f"{count} % {groups} = {count % groups}",
                 arg="groups",
-                help=f"use groups that divide both {in_channels} and {out_channels}",
+                help=f"groups dividing both {in_channels} and {out_channels}: {valid}",
+                label=f"{groups} does not divide {count}",
             )
 
 

@@ -54,6 +54,7 @@ class Embedding(Op):
                 f"embedding looks up integer ids, but its input {x} holds {x.dtype}",
                 rule="input dtype = int64",
                 help="declare the input as integer ids, e.g. `in tokens: int64[T]`",
+                label=f"{x.dtype} input",
             )
         count = args.num_embeddings
         if args.padding_idx is not None and not -count <= args.padding_idx < count:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from archc import dims
 from archc.dims import TensorType
 from archc.ops.registry import register
-from archc.ops.spec import RANK, SYMBOLIC, Args, Ctor, Inferred, Op, PositiveInt, fail
+from archc.ops.spec import DTYPE, RANK, SYMBOLIC, Args, Ctor, Inferred, Op, PositiveInt, fail
 
 
 class LinearArgs(Args):
@@ -15,9 +15,26 @@ class LinearArgs(Args):
     bias: bool = True
 
 
+# The element types a weight matrix multiplies; integer ids need an embedding first.
+FLOAT_DTYPES = ("float32", "float64", "float16", "bfloat16")
+
+
 def _in_features(x: TensorType) -> int:
+    if x.dtype not in FLOAT_DTYPES:
+        raise fail(
+            DTYPE,
+            f"linear multiplies floating-point features, but its input "
+            f"{dims.show_shape(x.shape)} holds {x.dtype}",
+            rule="input dtype = a floating-point type",
+            help="integer ids are looked up with `embedding(vocab, width)` first",
+            label=f"{x.dtype} input",
+        )
     if x.rank < 2:
-        raise fail(RANK, f"linear needs at least a 2-d input (N, features), got {x}")
+        raise fail(
+            RANK,
+            f"linear needs at least a 2-d input (N, features), got {x}",
+            label=f"a {x.rank}-d input",
+        )
     if x.rank > 3:
         flat = dims.product(list(x.shape[1:]))
         sizes = "*".join(str(d) for d in x.shape[1:])
@@ -27,13 +44,21 @@ def _in_features(x: TensorType) -> int:
             rule="linear: (N, *, in_features) -> (N, *, out_features)",
             with_=f"the last axis has {x.shape[-1]}, the whole sample {sizes} = {flat}",
             help=f"insert `flatten` before it: the flattened size is {sizes} = {flat}",
+            label=f"a {x.rank}-d input",
         )
     features = x.shape[-1]
     if not isinstance(features, int):
+        help = "pool or reshape to a fixed size first (e.g. adaptive_avgpool2d(1) -> flatten)"
+        if x.rank == 3 and isinstance(x.shape[1], int):
+            help = (
+                f"axis 1 has the fixed size {x.shape[1]}: `transpose(1, 2)` first makes "
+                f"the input {dims.show_shape((x.shape[0], features, x.shape[1]))}"
+            )
         raise fail(
             SYMBOLIC,
             f"linear needs a fixed number of input features, but the last axis is {features}",
-            help="pool or reshape to a fixed size first (e.g. adaptive_avgpool2d(1) -> flatten)",
+            help=help,
+            label=f"the last axis {features} is not fixed",
         )
     return features
 

@@ -35,13 +35,15 @@ from archc.ops.spec import (
     Inferred,
     Op,
     PositiveInt,
+    ShapeError,
     fail,
 )
 
 BROADCAST_RULE = (
     "broadcasting: sizes are compared from the last axis; they fit when equal or when one is 1"
 )
-_PROJECTIONS = {2: "linear({c})", 3: "conv1d({c}, 1)", 4: "conv2d({c}, 1)", 5: "conv3d({c}, 1)"}
+# The layer that projects a skip connection, by rank: a linear layer, or a 1x1 convolution.
+_PROJECTIONS = {2: "linear", 3: "conv1d", 4: "conv2d", 5: "conv3d"}
 
 
 def _undecided(op: str, axis: int, a: Dim, b: Dim, with_: str, code: str) -> Finding:
@@ -51,37 +53,147 @@ def _undecided(op: str, axis: int, a: Dim, b: Dim, with_: str, code: str) -> Fin
         "they must be equal when the network runs",
         with_=with_,
         severity="warning",
+        label=f"{a} vs {b} on axis {axis}",
     )
 
 
-def _fit(a: Dim, b: Dim, axis: int, pair: str, op: str, rank: int) -> tuple[Dim, Finding | None]:
-    """The broadcast size of ``a`` and ``b`` on one axis, a warning if it cannot be decided."""
+def _fit(a: Dim, b: Dim, axis: int, pair: str, op: str) -> tuple[Dim | None, Finding | None]:
+    """The broadcast size of ``a`` and ``b`` on one axis (None when they clash), and a warning
+    if it cannot be decided."""
     verdict = dims.same(a, b)
     if verdict or b == 1:
         return a, None
     if a == 1:
         return b, None
-    with_ = f"{pair}: axis {axis} is {a} vs {b}"
     if verdict is None:
         # keep the fixed size where there is one: it is the more informative guess
         kept = b if isinstance(b, int) else a
-        return kept, _undecided(op, axis, a, b, with_, BROADCAST)
-    if axis == 1 and rank in _PROJECTIONS:
-        projection = _PROJECTIONS[rank].format(c=a)
-        raise fail(
-            CHANNELS,
-            f"channel mismatch: {op} of {pair} has {a} vs {b} channels",
-            rule=BROADCAST_RULE,
-            with_=with_,
-            help=f"project the skip with {projection} to {a} channels",
-        )
-    raise fail(
-        BROADCAST,
-        f"cannot broadcast {pair}: axis {axis} is {a} vs {b}",
-        rule=BROADCAST_RULE,
-        with_=with_,
-        help=f"make axis {axis} agree (resize one operand), or give one of them size 1 there",
+        return kept, _undecided(op, axis, a, b, f"{pair}: axis {axis} is {a} vs {b}", BROADCAST)
+    return None, None
+
+
+def _clashes(left: Shape, right: Shape) -> list[int]:
+    """The axes on which two shapes provably differ and neither size is 1."""
+    return [
+        axis
+        for axis, (a, b) in enumerate(zip(left, right, strict=True))
+        if dims.same(a, b) is False and a != 1 and b != 1
+    ]
+
+
+def _axes(axes: list[int]) -> str:
+    """`axis 2`, `axes 2 and 3`."""
+    if len(axes) == 1:
+        return f"axis {axes[0]}"
+    return f"axes {', '.join(map(str, axes[:-1]))} and {axes[-1]}"
+
+
+def _sizes(shape: Shape, axes: list[int]) -> str:
+    """The sizes of ``shape`` on ``axes``: `56` or `(56, 56)`."""
+    shown = [str(shape[axis]) for axis in axes]
+    return shown[0] if len(shown) == 1 else f"({', '.join(shown)})"
+
+
+def _projection(skip: Shape, target: Shape) -> str | None:
+    """The layer that takes the skip to the target's channels and size: a linear layer, or a
+    1x1 convolution whose stride comes from the sizes when they divide (never guessed)."""
+    kind = _PROJECTIONS.get(len(skip))
+    if kind is None:
+        return None
+    if kind == "linear":
+        return f"linear({target[1]})"
+    strides = []
+    for size, wanted in zip(skip[2:], target[2:], strict=True):
+        if dims.same(size, wanted):
+            strides.append(1)
+        elif isinstance(size, int) and isinstance(wanted, int) and size % wanted == 0:
+            strides.append(size // wanted)
+        else:
+            return None
+    # a rank-3 tensor may be a sequence (N, T, E), whose last axis is not a length to stride
+    if len(skip) == 3 and strides != [1]:
+        return None
+    stride = ""
+    if any(s != 1 for s in strides):
+        stride = f", stride={strides[0] if len(set(strides)) == 1 else tuple(strides)}"
+    return f"{kind}({target[1]}, 1{stride})"
+
+
+def _mismatch(left: Shape, right: Shape, op: str, symbol: str, matrix: bool) -> ShapeError:
+    """The error for two shapes that clash on at least one axis, naming every such axis.
+
+    A matrix product's last two axes are left out, and its axis 1 holds a batch of matrices
+    (heads), not channels.
+    """
+    axes = _clashes(left[:-2], right[:-2]) if matrix else _clashes(left, right)
+    pair = f"{dims.show_shape(left)} {symbol} {dims.show_shape(right)}"
+    differences = f"{_axes(axes)} {'is' if len(axes) == 1 else 'are'} "
+    differences += f"{_sizes(left, axes)} vs {_sizes(right, axes)}"
+    rule = f"a {symbol} b needs equal shapes, except that a size of 1 broadcasts"
+    with_ = f"{pair}: {differences}"
+    spatial = [axis for axis in axes if axis >= 2]
+    # the operand with the larger spatial size is the skip: a strided projection shrinks it
+    larger = any(
+        isinstance(a, int) and isinstance(b, int) and a > b
+        for a, b in ((left[axis], right[axis]) for axis in spatial)
     )
+    skip, target = (left, right) if larger else (right, left)
+    projection = None if matrix else _projection(skip, target)
+    if not matrix and 1 in axes and len(left) in _PROJECTIONS:
+        help = "project the skip to the same shape first"
+        if projection is not None:
+            help = _project(skip, projection, target)
+        return fail(
+            CHANNELS,
+            f"channel mismatch: {op} of {pair} has {left[1]} vs {right[1]} channels",
+            rule=rule,
+            with_=with_,
+            help=help,
+            label=f"{left[1]} vs {right[1]} channels",
+        )
+    return fail(
+        BROADCAST,
+        f"cannot broadcast {pair}: {differences}",
+        rule=rule,
+        with_=with_,
+        help=_resize_help(op, left, right, axes, skip, projection, matrix),
+        label=f"{_sizes(left, axes)} vs {_sizes(right, axes)} on {_axes(axes)}",
+    )
+
+
+def _resize_help(
+    op: str,
+    left: Shape,
+    right: Shape,
+    axes: list[int],
+    skip: Shape,
+    projection: str | None,
+    matrix: bool,
+) -> str:
+    """A sum is a skip connection, fixed by projecting the skip; a product or quotient is
+    usually a gate computed at a lower resolution, fixed by upsampling it."""
+    small = right if skip is left else left
+    if op == "add" and projection is not None:
+        return _project(skip, projection, small)
+    factors = {skip[a] // small[a] for a in axes if _divides(small[a], skip[a])}
+    # only images and volumes: the last axis of a rank-3 tensor may be features, not a length
+    images = not matrix and len(skip) >= 4 and all(axis >= 2 for axis in axes)
+    if images and len(factors) == 1 and all(_divides(small[a], skip[a]) for a in axes):
+        return (
+            f"upsample the {dims.show_shape(small)} operand with "
+            f"upsample(scale_factor={factors.pop()}), or give it size 1 on {_axes(axes)}"
+        )
+    return f"make {_axes(axes)} agree, or give one of the operands size 1 there"
+
+
+def _project(skip: Shape, projection: str, target: Shape) -> str:
+    return (
+        f"project the skip {dims.show_shape(skip)} with {projection} to {dims.show_shape(target)}"
+    )
+
+
+def _divides(small: Dim, large: Dim) -> bool:
+    return isinstance(small, int) and isinstance(large, int) and large % small == 0
 
 
 def broadcast(
@@ -100,12 +212,14 @@ def broadcast(
                 rule=f"{BROADCAST_RULE}; both operands carry the batch axis, so ranks must match",
                 with_=pair,
                 help="make the ranks agree with unsqueeze, flatten or a reduction such as mean",
+                label=f"{len(shape)}-d {symbol} {other.rank}-d",
             )
         sizes = []
         kept = len(shape) - 2 if matrix else len(shape)
         for axis, (a, b) in enumerate(zip(shape[:kept], other.shape[:kept], strict=True)):
-            # a matrix product's axis 1 is a batch of matrices (heads), not channels
-            size, finding = _fit(a, b, axis, pair, op, 0 if matrix else len(shape))
+            size, finding = _fit(a, b, axis, pair, op)
+            if size is None:
+                raise _mismatch(shape, other.shape, op, symbol, matrix)
             sizes.append(size)
             findings += [finding] if finding else []
         shape = (*sizes, *shape[kept:])
@@ -178,6 +292,7 @@ def _off_axis(first: TensorType, other: TensorType, index: int) -> list[Finding]
             rule=Concat.rule,
             with_=f"{first.rank}-d {first} and {other.rank}-d {other}",
             help="make the ranks agree first (flatten, unsqueeze or reshape)",
+            label=f"{first.rank}-d and {other.rank}-d inputs",
         )
     findings = []
     for axis, (a, b) in enumerate(zip(first.shape, other.shape, strict=True)):
@@ -195,6 +310,7 @@ def _off_axis(first: TensorType, other: TensorType, index: int) -> list[Finding]
             rule=Concat.rule,
             with_=with_,
             help=f"resize the inputs so that axis {axis} agrees (pool, interpolate or crop)",
+            label=f"axis {axis} is {a} vs {b}",
         )
     return findings
 
@@ -247,6 +363,7 @@ class Matmul(Op):
                     f"{operand}",
                     rule=self.rule,
                     help="unsqueeze a vector into a one-row or one-column matrix",
+                    label=f"a {operand.rank}-d operand",
                 )
         lead, findings = broadcast(inputs, self.name, "@", matrix=True)
         inner = self._inner(a, b)
@@ -275,6 +392,7 @@ class Matmul(Op):
             help="transpose the second operand's last two axes: transpose(-2, -1)"
             if transposed
             else f"make the second operand's axis -2 hold {k}",
+            label=f"{k} columns vs {rows} rows",
         )
 
     def label(self, args: Args, inferred: Inferred) -> str:
@@ -302,6 +420,7 @@ def _fixed(size: Dim, op: str, x: TensorType) -> int:
             f"{op} cannot tell how many pieces an axis of {size} in {x} gives",
             arg="dim",
             help="split a fixed-size axis, or chunk an axis whose size divides evenly",
+            label=f"axis of size {size}",
         )
     return size
 
@@ -317,6 +436,7 @@ def _pieces(op: str, size: int, step: int) -> tuple[list[int], tuple[Finding, ..
         rule="pieces of equal size, the last one holding the rest",
         with_=f"{size} = {' + '.join(map(str, pieces))}",
         severity="warning",
+        label="the last piece is smaller",
     )
     return pieces, (uneven,)
 
@@ -354,6 +474,7 @@ class Split(Op):
                 with_=f"{' + '.join(map(str, sections))} = {sum(sections)}, but size = {size}",
                 arg="split_size_or_sections",
                 help=f"list sizes that add up to {size}",
+                label=f"add up to {sum(sections)}, not {size}",
             )
         return _cut(x, index, sections)
 
@@ -393,6 +514,7 @@ class Chunk(Op):
                 with_=f"ceil({size} / {args.chunks}) = {step}: {tuple(pieces)}",
                 arg="chunks",
                 help=f"use a number of chunks that divides {size}",
+                label=f"gives {len(pieces)} pieces",
             )
         return _cut(x, index, pieces, findings)
 

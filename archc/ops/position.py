@@ -54,6 +54,7 @@ def sequence_width(
             f"{op} expects {role} of shape {expected}, got {x.rank}-d {x}",
             rule=f"input shape = {expected}",
             help="reshape it to a sequence (N, T, features) first",
+            label=f"a {x.rank}-d input",
         )
     width = x.shape[-1]
     if not isinstance(width, int):
@@ -61,6 +62,7 @@ def sequence_width(
             SYMBOLIC,
             f"{op} needs a fixed feature width, but {role} has {width} features",
             help="declare the last dimension of the input as a number",
+            label=f"{width} features",
         )
     return width
 

@@ -107,6 +107,7 @@ class Upsample(Op):
                 "upsample takes exactly one of size and scale_factor",
                 help="give scale_factor=2 to double each axis, or size=(H', W') for a fixed size",
                 arg="scale_factor" if args.size is not None else None,
+                label="both given" if args.size is not None else "neither given",
             )
         if x.rank - 2 not in AXES:
             raise fail(
@@ -181,6 +182,7 @@ class PixelShuffle(Op):
                 with_=f"C={channels}, r={r}  ->  {channels} % {r * r} = {channels % (r * r)}",
                 help=f"give it {nearby} channels",
                 arg="upscale_factor",
+                label=f"{channels} channels do not split into {r}x{r}",
             )
         n, _, h, w = x.shape
         return Inferred(outputs=(TensorType((n, channels // (r * r), h * r, w * r), x.dtype),))

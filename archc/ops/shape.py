@@ -55,6 +55,7 @@ def normalize(dim: int, x: TensorType, op: str, arg: str = "dim", extra: int = 0
             rule=f"-{rank} <= {arg} < {rank} (axis 0 is the batch)",
             arg=arg,
             help=hint if rank > 1 else f"{x} has no axis besides the batch",
+            label=f"no axis {dim} in a {rank}-d tensor",
         )
     return dim % rank
 
@@ -69,6 +70,7 @@ def axis_index(dim: int, x: TensorType, op: str, arg: str = "dim", extra: int = 
             rule="axis arguments name axes 1 and up; axis 0 is the batch",
             arg=arg,
             help="archc keeps the batch axis: the batch size is not part of a spec",
+            label="the batch axis",
         )
     return index
 
@@ -100,11 +102,13 @@ def _fill(target: tuple[int, ...], sizes: Sequence[Dim], op: str, arg: str, sour
         fits = None if rest is None and dims.is_symbolic(total) else rest is not None
         with_ = f"{count(sizes)}, not divisible by {shown} = {known}"
         hint = f"choose sizes whose product divides {total}"
+        label = f"{total} is not a multiple of {known}"
         undecided = f"keep the symbolic axes out of the {op}, or make them multiples of {known}"
     else:
         rest, fits = None, dims.same(known, total)
         with_ = f"{count(target)}, but {source} has {count(sizes)}"
         hint = f"the sizes must multiply to {total}; write -1 for one of them to have it computed"
+        label = f"{known} elements, not {total}"
         undecided = "write -1 for the size that depends on the symbols"
     if fits is None:
         raise fail(
@@ -112,6 +116,7 @@ def _fill(target: tuple[int, ...], sizes: Sequence[Dim], op: str, arg: str, sour
             f"{op} cannot decide whether {target} fits the {count(sizes)} elements of {source}",
             arg=arg,
             help=undecided,
+            label="depends on the input size",
         )
     if not fits:
         raise fail(
@@ -121,6 +126,7 @@ def _fill(target: tuple[int, ...], sizes: Sequence[Dim], op: str, arg: str, sour
             with_=with_,
             arg=arg,
             help=hint,
+            label=label,
         )
     return tuple(rest if t == -1 and rest is not None else t for t in target)
 
@@ -203,6 +209,7 @@ class Flatten(_Shape):
                 f"flatten end_dim={args.end_dim} comes before start_dim={args.start_dim} on {x}",
                 arg="end_dim",
                 help="end_dim names the last axis to merge; it must not precede start_dim",
+                label=f"before start_dim={args.start_dim}",
             )
         merged = dims.product(list(x.shape[start : end + 1]))
         return (*x.shape[:start], merged, *x.shape[end + 1 :])
@@ -274,6 +281,7 @@ class Permute(_Shape):
                 rule="dims names every axis once, the batch axis 0 included",
                 arg="dims",
                 help=f"list all {x.rank} axes, starting with 0",
+                label=f"{len(args.dims)} axes for a {x.rank}-d input",
             )
         order = [normalize(d, x, self.name, "dims") for d in args.dims]
         if sorted(order) != list(range(x.rank)):
@@ -282,6 +290,7 @@ class Permute(_Shape):
                 f"permute dims={args.dims} is not a permutation of the axes of {x}",
                 arg="dims",
                 help="name every axis exactly once",
+                label="not a permutation",
             )
         if order[0] != 0:
             raise fail(
@@ -290,6 +299,7 @@ class Permute(_Shape):
                 rule="dims[0] == 0",
                 arg="dims",
                 help="archc keeps the batch axis first: start dims with 0",
+                label="the batch axis moves",
             )
         return tuple(x.shape[i] for i in order)
 
@@ -334,6 +344,7 @@ class Squeeze(_Shape):
                 with_=f"size({args.dim}) = {size}",
                 arg="dim",
                 help="pick the axis of size 1, or reduce this one with mean or sum",
+                label=f"axis {index} has size {size}",
             )
         return x.shape[:index] + x.shape[index + 1 :]
 
@@ -372,6 +383,7 @@ class _Reduce(_Shape):
                 f"{self.name} dim={args.dim} names an axis of {x} twice",
                 arg="dim",
                 help="name each axis once",
+                label="an axis named twice",
             )
         kept = (i for i in range(x.rank) if args.keepdim or i not in axes)
         return tuple(1 if i in axes else x.shape[i] for i in kept)

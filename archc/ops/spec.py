@@ -78,6 +78,7 @@ class Finding:
     with_: str | None = None
     help: str | None = None
     arg: str | None = None
+    label: str = ""  # the caret label, a few words: "the 32-wide input does not divide evenly"
     # "strict": reported only under --strict (as an error), e.g. a window that drops padding
     severity: Literal["error", "warning", "strict"] = "error"
 
@@ -91,7 +92,8 @@ class ShapeError(Exception):
 
 
 def fail(code: str, message: str, **details: Any) -> ShapeError:
-    """Build a ShapeError; ``raise fail(RANK, "...", rule=..., with_=..., help=..., arg=...)``."""
+    """Build a ShapeError; ``raise fail(RANK, "...", rule=..., with_=..., help=..., arg=...,
+    label=...)``."""
     return ShapeError(Finding(code, message, **details))
 
 

@@ -15,6 +15,8 @@ from archc.dims import Dim, TensorType
 from archc.ops.spec import NON_POSITIVE, RANK, SYMBOLIC, UNEVEN, Finding, fail
 
 AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+# How a size along each axis reads in a label: "the 32-wide input".
+_EXTENT = {"L": "long", "D": "deep", "H": "high", "W": "wide"}
 
 Value = TypeVar("Value")
 
@@ -37,6 +39,7 @@ def check_layout(x: TensorType, op: str, spatial: int) -> None:
         f"{op} expects a {spatial + 2}-d input {layout(spatial)}, got {x.rank}-d {x}",
         rule=f"input shape = {layout(spatial)}",
         help=help,
+        label=f"a {x.rank}-d input",
     )
 
 
@@ -48,6 +51,7 @@ def fixed_channels(x: TensorType, op: str) -> int:
             SYMBOLIC,
             f"{op} needs a fixed channel count, but the input has {channels} channels",
             help="declare the channel dimension of the input as a number",
+            label=f"{channels} channels",
         )
     return channels
 
@@ -68,6 +72,7 @@ def per_axis(value: Value | tuple[Value, ...], count: int, name: str) -> tuple[V
             f"`{name}` has {len(value)} entries but the input has {count} spatial dimensions",
             arg=name,
             help=f"give one value, or a tuple of {count}",
+            label=f"{len(value)} entries for {count} axes",
         )
     return tuple(value)
 
@@ -105,6 +110,7 @@ class Window:
                 with_=self.plugged(size, axis, out),
                 help=self.help(size),
                 arg="kernel_size",
+                label=f"the window is larger than the {size}-{_EXTENT[axis]} input",
             )
         finding = None
         if isinstance(numerator, int) and numerator % self.stride and not self.ceil_mode:
@@ -128,6 +134,7 @@ class Window:
                 help=self.help(size),
                 arg="stride",
                 severity="warning" if lost > 0 else "strict",
+                label=f"the {size}-{_EXTENT[axis]} input does not divide evenly",
             )
         return out, finding
 

@@ -11,9 +11,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from archc.errors import Span
+from archc.errors import Label, Span
 from archc.ops import lookup
 from archc.ops.spec import Finding, Op, ShapeError
+from archc.semantics.arguments import refusal
 from archc.semantics.context import Body, Place, base_name
 from archc.semantics.expressions import ElabError, Expressions
 from archc.semantics.ir import Module, Node, Ref
@@ -78,7 +79,7 @@ class Application(Expressions):
             return self._apply_all(layer, [layer.layer] * layer.count, inputs, body, place)
         if isinstance(layer, CombinatorLayer):
             return self._apply_combinator(layer, inputs, body, place)
-        raise self.error("A229", f"cannot apply {describe(layer)}", span)
+        raise self.error("A229", f"cannot apply {describe(layer)}", span, label="not a layer")
 
     def _apply_all(
         self, layer: Layer, parts: list[Layer], inputs: list[Tensor], body: Body, place: Place
@@ -111,7 +112,12 @@ class Application(Expressions):
         assert layer.body is not None
         if len(inputs) != 1:
             raise self.error(
-                "A311", f"`{layer.kind}` takes one tensor, got {len(inputs)}", layer.span
+                "A311",
+                f"`{layer.kind}` takes one tensor, got {len(inputs)}",
+                layer.span,
+                label=f"{len(inputs)} tensors given",
+                help=f"join the tensors first, e.g. with `concat`, or apply `{layer.kind}` "
+                "to each",
             )
         (x,) = inputs
         inner = place
@@ -224,15 +230,31 @@ class Application(Expressions):
                 extra_inputs[op.inputs.index(arg.name)] = arg.value
                 continue
             if arg.name in hyper:
-                raise self.error("A209", f"`{arg.name}` is given twice", arg.name_span or arg.span)
+                first = hyper[arg.name]
+                raise self.error(
+                    "A209",
+                    f"`{arg.name}` is given twice",
+                    arg.name_span or arg.span,
+                    label="given again here",
+                    secondary=(
+                        Label(
+                            first.span,
+                            "given by position here" if first.name is None else "first given here",
+                        ),
+                    ),
+                    help=f"give `{arg.name}` once, by position or by name",
+                )
             hyper[arg.name] = arg
         for index in sorted(extra_inputs):
             if index != len(tensors):
+                missing = op.inputs[len(tensors)]
                 raise self.error(
                     "A311",
                     f"`{op.name}` input `{op.inputs[index]}` is given "
                     f"but an earlier input is missing",
                     layer.span,
+                    label=f"`{missing}` missing",
+                    help=f"its inputs are {listed(op.inputs)}, in this order",
                 )
             tensors.append(extra_inputs[index])
         self._check_input_count(op, tensors, layer)
@@ -248,9 +270,11 @@ class Application(Expressions):
             )
             raise self.error(
                 "A311",
-                f"`{op.name}` takes {expected} tensor input(s), got {len(tensors)}",
+                f"`{op.name}` takes {expected} tensor {_inputs(most or op.min_inputs)}, "
+                f"got {len(tensors)}",
                 layer.span,
-                help=f"its inputs are {', '.join(op.inputs)}",
+                label=f"{len(tensors)} {_inputs(len(tensors))} given",
+                help=f"its inputs are {listed(op.inputs)}",
             )
 
     def _validate(self, op: Op, hyper: dict[str, BoundArg], layer: OpLayer) -> Any:
@@ -270,6 +294,10 @@ class Application(Expressions):
                     "A210",
                     f"`{name}` of `{op.name}` must be a value, got {describe(arg.value)}",
                     arg.span,
+                    label="a tensor, not a value"
+                    if isinstance(arg.value, Tensor)
+                    else "a layer, not a value",
+                    help=_value_help(arg),
                 )
         values = {name: arg.value for name, arg in hyper.items()}
         try:
@@ -291,13 +319,16 @@ class Application(Expressions):
                 help=f"e.g. {op.name}({_signature(op)})",
             )
         arg = hyper.get(field)
-        shown = describe(arg.value) if arg else "this value"
-        expected = _expected(first)
+        errors = [e for e in exc.errors() if e["loc"][:1] == (field,)]
+        value = arg.value if arg else None
+        info = op.Args.model_fields[_field_name(op, field)]
+        refused = refusal(op.name, field, value, errors, info)
         return self.error(
             "A210",
-            f"invalid `{field}` for `{op.name}`: {expected}, got {shown}",
+            refused.message,
             arg.span if arg else layer.span,
-            label="invalid value",
+            label=refused.label,
+            help=refused.help,
         )
 
     def _check_fresh(self, layer: Layer, fresh: bool, place: Place) -> None:
@@ -313,12 +344,13 @@ class Application(Expressions):
 
 def _argument_names(op: Op) -> set[str]:
     """Field names, and the other spellings a field accepts (`axis` for `dim`)."""
-    names = set(op.Args.model_fields)
-    for field in op.Args.model_fields.values():
-        alias = field.validation_alias
-        choices = getattr(alias, "choices", [alias] if isinstance(alias, str) else [])
-        names.update(c for c in choices if isinstance(c, str))
-    return names
+    return {name for field in op.Args.model_fields for name in _spellings(op, field)}
+
+
+def _spellings(op: Op, field: str) -> list[str]:
+    alias = op.Args.model_fields[field].validation_alias
+    choices = getattr(alias, "choices", [alias] if isinstance(alias, str) else [])
+    return [field, *(c for c in choices if isinstance(c, str))]
 
 
 def _distinct(findings: tuple[Finding, ...]) -> list[Finding]:
@@ -332,6 +364,24 @@ def _distinct(findings: tuple[Finding, ...]) -> list[Finding]:
             seen.add((finding.code, numbers))
             kept.append(finding)
     return kept
+
+
+def _value_help(arg: BoundArg) -> str:
+    """How to get a value where a tensor or a layer was given."""
+    if not isinstance(arg.value, Tensor):
+        return "apply layers with `->`; an argument takes a number, a string or a tuple"
+    written = arg.expr.id if isinstance(arg.expr, ast.Name) else "x"
+    return f"pass sizes from shape queries, e.g. `{written}.shape[2]` or `{written}.channels`"
+
+
+def _inputs(count: int) -> str:
+    return "input" if count == 1 else "inputs"
+
+
+def listed(names: tuple[str, ...] | list[str]) -> str:
+    """`x`, `y` and `z`; "none" for no names."""
+    quoted = [f"`{n}`" for n in names] or ["none"]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
 
 
 def _name(layer: Layer) -> str | None:
@@ -382,7 +432,10 @@ def _arg_span(layer: OpLayer, name: str | None) -> Span:
         if name in layer.op.positional:
             index = layer.op.positional.index(name)
             if index < len(positional):
-                return positional[index].span
+                # the last slot of a varargs op holds every surplus argument: `reshape(16, 4, 4)`
+                packed = layer.op.varargs and index == len(layer.op.positional) - 1
+                last = positional[-1] if packed else positional[index]
+                return positional[index].span.to(last.span)
     return layer.span
 
 
@@ -391,7 +444,6 @@ def _signature(op: Op) -> str:
     return ", ".join(required)
 
 
-def _expected(error: Any) -> str:
-    message = str(error.get("msg", "invalid value"))
-    message = message[0].lower() + message[1:] if message else message
-    return message.replace("input should be", "expected")
+def _field_name(op: Op, name: str) -> str:
+    """The field an argument name binds to: `axis` binds `dim`."""
+    return next((f for f in op.Args.model_fields if name in _spellings(op, f)), name)

@@ -8,13 +8,27 @@ are still checked: one run reports every independent mistake.
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from typing import Any
 
 from archc.dims import BATCH, Sym, TensorType
-from archc.errors import Diagnostic, Span, UsageError
-from archc.ops.spec import UNEVEN, Finding
+from archc.errors import Diagnostic, Label, Span, UsageError
+from archc.ops.spec import (
+    BROADCAST,
+    CHANNELS,
+    CONCAT,
+    DIVISIBILITY,
+    DTYPE,
+    INPUTS,
+    INVALID,
+    NON_POSITIVE,
+    RANK,
+    SYMBOLIC,
+    UNEVEN,
+    Finding,
+)
 from archc.semantics import inits
-from archc.semantics.application import MAX_NODES, Application, TooLarge
+from archc.semantics.application import MAX_NODES, Application, TooLarge, listed
 from archc.semantics.context import Body, Names, Place, reserved_names
 from archc.semantics.expressions import ElabError
 from archc.semantics.ir import Module, Network, Node, Ref, Tie, join_path
@@ -25,6 +39,20 @@ from archc.syntax import ast
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "bool")
 # Blocks nested (one instantiating another) deeper than this are refused.
 MAX_BLOCK_DEPTH = 64
+# The caret label of a finding whose op gives none, by code.
+FINDING_LABELS = {
+    NON_POSITIVE: "the output would be empty",
+    UNEVEN: "does not tile the input",
+    CHANNELS: "the channel counts differ",
+    RANK: "wrong number of dimensions",
+    DIVISIBILITY: "does not divide evenly",
+    CONCAT: "the other axes differ",
+    BROADCAST: "the shapes do not broadcast",
+    DTYPE: "wrong element type",
+    INVALID: "cannot be honoured here",
+    SYMBOLIC: "needs a fixed size",
+    INPUTS: "wrong number of inputs",
+}
 
 
 class Elaborator(Application):
@@ -52,6 +80,7 @@ class Elaborator(Application):
             strict=False,
         ):
             notes.append(f"inside block `{block}`, used at {site}")
+        notes = list(dict.fromkeys(notes))  # `concat(x, x)`: one note per input, not per use
         if notes != list(diagnostic.notes):
             diagnostic = Diagnostic(**{**diagnostic.__dict__, "notes": tuple(notes)})
         self.diagnostics.append(diagnostic)
@@ -74,6 +103,7 @@ class Elaborator(Application):
                 finding.code,
                 finding.message,
                 span,
+                label=finding.label or FINDING_LABELS.get(finding.code, ""),
                 severity=severity,
                 rule=finding.rule,
                 with_=finding.with_,
@@ -112,7 +142,12 @@ class Elaborator(Application):
         if key in self._constants:
             return self._constants[key]
         if key in self._evaluating:
-            raise self.error("A232", f"the constant `{name}` is defined in terms of itself", span)
+            raise self.error(
+                "A232",
+                f"the constant `{name}` is defined in terms of itself",
+                span,
+                label="used in its own definition",
+            )
         self._evaluating.add(key)
         try:
             assign = body.file.constants[name]
@@ -120,7 +155,13 @@ class Elaborator(Application):
         finally:
             self._evaluating.discard(key)
         if isinstance(value, Tensor):
-            raise self.error("A232", "a top-level constant cannot be a tensor", assign.span)
+            raise self.error(
+                "A232",
+                "a top-level constant cannot be a tensor",
+                assign.span,
+                label="a tensor",
+                help="tensors exist only inside a block or network; compute it there",
+            )
         if len(assign.targets) > 1:
             value = self._unpack(assign, value)[name]
         self._constants[key] = value
@@ -155,6 +196,7 @@ class Elaborator(Application):
                     "A222",
                     f"network `{definition.name}` has more than {MAX_NODES:,} layers",
                     node.name.span,
+                    label="too many layers",
                     help="this limit protects against runaway repeats",
                 ),
                 None,
@@ -192,6 +234,7 @@ class Elaborator(Application):
                     "A208",
                     f"`{node.name.name}` has no parameter `{name}`",
                     value.name_span or value.span if isinstance(value, BoundArg) else span,
+                    label="unknown parameter",
                     help=did_you_mean(name, list(params))
                     or f"its parameters are {', '.join(params) or 'none'}",
                 )
@@ -200,12 +243,22 @@ class Elaborator(Application):
                 "A207",
                 f"`{node.name.name}` takes at most {len(node.params)} arguments",
                 positional[len(node.params)].span,
+                label="one too many",
+                help=f"its parameters are {_signature(node)}",
             )
         for index, param in enumerate(node.params):
             name = param.name.name
             if index < len(positional):
                 if name in keywords:
-                    raise self.error("A209", f"`{name}` is given twice", span)
+                    again = keywords[name]
+                    raise self.error(
+                        "A209",
+                        f"`{name}` is given twice",
+                        again.name_span or again.span,
+                        label="given again here",
+                        secondary=(Label(positional[index].span, "given by position here"),),
+                        help=f"give `{name}` once, by position or by name",
+                    )
                 value = positional[index].value
             elif name in keywords:
                 given = keywords[name]
@@ -218,6 +271,7 @@ class Elaborator(Application):
                     f"`{node.name.name}` needs its `{name}` argument",
                     span,
                     label=f"`{name}` missing",
+                    help=f"its parameters are {_signature(node)}",
                 )
             body.bind(name, value, param.span)
             body.params.add(name)
@@ -232,6 +286,7 @@ class Elaborator(Application):
                 "A213",
                 f"block `{definition.name}` instantiates itself: {chain}",
                 layer.span,
+                label="used inside itself",
                 help="blocks cannot be recursive; use repetition (`* n`) instead",
             )
         node = definition.node
@@ -259,11 +314,16 @@ class Elaborator(Application):
         self.module(module)
         declared = [s for s in node.body if isinstance(s, ast.Input)]
         if len(inputs) != len(declared):
+            names = [s.name.name for s in declared]
+            shown = names[0] if len(names) == 1 else f"({', '.join(names)})"
             raise self.error(
                 "A311",
-                f"block `{definition.name}` takes {len(declared)} tensor input(s), "
+                f"block `{definition.name}` takes {_count(len(declared), 'tensor input')}, "
                 f"got {len(inputs)}",
                 layer.span,
+                label=f"{_count(len(inputs), 'input')} given",
+                help=f"its inputs are {listed(names)}; give one tensor for each, "
+                f"e.g. `{shown} -> {definition.name}(...)`",
             )
         body.vars.update({s.name.name: t for s, t in zip(declared, inputs, strict=True)})
         outputs = self._run(node, body, inner, network_inputs=False)
@@ -282,6 +342,7 @@ class Elaborator(Application):
         self, node: ast.Definition, body: Body, place: Place, network_inputs: bool
     ) -> list[tuple[str, Any]]:
         outputs: list[tuple[str, Any]] = []
+        reported = len(self.diagnostics)
         for stmt in node.body:
             try:
                 self._statement(stmt, body, place, outputs, network_inputs)
@@ -289,8 +350,12 @@ class Elaborator(Application):
                 self.report(exc.diagnostic, place)
                 for target in getattr(stmt, "targets", ()):
                     body.bind(target.name, UNKNOWN, target.span)
+                if isinstance(stmt, ast.Input):
+                    self._forget_input(stmt, body)
                 if isinstance(stmt, ast.Output):
                     outputs.append((_output_name(stmt, len(outputs)), UNKNOWN))
+        # a statement that failed may be the one that would have used a name: no guessing
+        failed = any(d.is_error for d in self.diagnostics[reported:])
         if not outputs:
             self.report(
                 Diagnostic(
@@ -302,7 +367,8 @@ class Elaborator(Application):
                 ),
                 place,
             )
-        self._warn_unused(body, place)
+        if not failed:
+            self._warn_unused(body, place)
         return outputs
 
     def _statement(
@@ -317,8 +383,9 @@ class Elaborator(Application):
             self._input(stmt, body, place, network_inputs)
         elif isinstance(stmt, ast.Assign):
             value = self.evaluate(stmt.value, body, place)
+            spans = {target.name: target.span for target in stmt.targets}
             for name, item in self._unpack(stmt, value).items():
-                body.bind(name, item, stmt.span)
+                body.bind(name, item, spans[name])
                 self._name_value(item, name, place.path)
         elif isinstance(stmt, ast.Output):
             value = self.evaluate(stmt.value, body, place)
@@ -328,7 +395,11 @@ class Elaborator(Application):
                 and not (isinstance(value, tuple) and all(isinstance(v, Tensor) for v in value))
             ):
                 raise self.error(
-                    "A233", f"`out` gives a tensor, not {describe(value)}", stmt.value.span
+                    "A233",
+                    f"`out` must give a tensor, got {describe(value)}",
+                    stmt.value.span,
+                    label="not a tensor",
+                    help="an output is the result of layers applied to the inputs",
                 )
             outputs.append((_output_name(stmt, len(outputs)), value))
         elif isinstance(stmt, ast.Assert):
@@ -363,8 +434,11 @@ class Elaborator(Application):
             count = len(value) if isinstance(value, tuple) else 1
             raise self.error(
                 "A216",
-                f"{len(names)} names but the value has {count} part(s)",
-                stmt.span,
+                f"{len(names)} names but the value has {_count(count, 'part')}",
+                stmt.targets[0].span.to(stmt.targets[-1].span),
+                label=f"{len(names)} names",
+                secondary=(Label(stmt.value.span, f"{_count(count, 'part')}"),),
+                help=f"write {_count(count, 'name')}, or give the value {len(names)} parts",
             )
         return dict(zip(names, value, strict=True))
 
@@ -374,7 +448,11 @@ class Elaborator(Application):
             return
         if not isinstance(value, bool):
             raise self.error(
-                "A206", f"`assert` needs true or false, got {describe(value)}", stmt.test.span
+                "A206",
+                f"`assert` needs true or false, got {describe(value)}",
+                stmt.test.span,
+                label="not a condition",
+                help="write a comparison, such as `width % heads == 0`",
             )
         if not value:
             message = stmt.message.value if stmt.message else "assertion failed"
@@ -392,6 +470,7 @@ class Elaborator(Application):
                 "A234",
                 f"network input `{name}` needs a shape",
                 stmt.name.span,
+                label="no shape",
                 help=f"e.g. `in {name}: [3, 224, 224]` (the batch dimension is implicit)",
             )
         dtype = stmt.type.dtype.name if stmt.type.dtype else "float32"
@@ -400,6 +479,7 @@ class Elaborator(Application):
                 "A215",
                 f"unknown element type `{dtype}`",
                 stmt.type.dtype.span,  # type: ignore[union-attr]
+                label="not an element type",
                 help=did_you_mean(dtype, list(DTYPES)) or ", ".join(DTYPES),
             )
         shape = tuple(self._dim(d, body, place) for d in stmt.type.dims)
@@ -432,7 +512,18 @@ class Elaborator(Application):
             body.bind(expr.id, symbol, expr.span)
             body.used.add(expr.id)
             return symbol
-        value = self.evaluate(expr, body, place)
+        try:
+            value = self.evaluate(expr, body, place)
+        except ElabError as exc:
+            if exc.diagnostic.code != "A205" or exc.diagnostic.help:
+                raise
+            raise ElabError(
+                replace(
+                    exc.diagnostic,
+                    help="a size is declared by writing its name alone as a dimension, "
+                    "e.g. `[3, T]`; only then can an expression use it",
+                )
+            ) from None
         if isinstance(value, Sym):
             return value
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -440,8 +531,20 @@ class Elaborator(Application):
                 "A301",
                 f"a dimension must be a positive whole number, not {describe(value)}",
                 expr.span,
+                label="not a positive whole number",
+                help="use `//` for whole-number division" if isinstance(value, float) else None,
             )
         return value
+
+    def _forget_input(self, stmt: ast.Input, body: Body) -> None:
+        """After a failed `in`, its name and the sizes it would declare are unknown, so that
+        their uses stay quiet."""
+        body.bind(stmt.name.name, UNKNOWN, stmt.name.span)
+        for size in stmt.type.dims if stmt.type else ():
+            declared = isinstance(size, ast.Name) and size.id not in body.file.constants
+            if declared and size.id not in body.vars:
+                body.bind(size.id, UNKNOWN, size.span)
+                body.used.add(size.id)
 
     def _match_declared(
         self, stmt: ast.Input, actual: TensorType, body: Body, place: Place
@@ -454,6 +557,7 @@ class Elaborator(Application):
                 f"input `{stmt.name.name}` is declared with {len(declared)} dimensions "
                 f"but receives {actual}",
                 stmt.type.span,
+                label=f"{actual.rank - 1} dimensions arrive",
             )
         for expr, size in zip(declared, actual.shape[1:], strict=True):
             if isinstance(expr, ast.Name) and expr.id not in body.vars:
@@ -466,6 +570,7 @@ class Elaborator(Application):
                     "A303",
                     f"input `{stmt.name.name}` expects size {expected} here but receives {actual}",
                     expr.span,
+                    label=f"receives {size}",
                 )
 
     def _warn_unused(self, body: Body, place: Place) -> None:
@@ -496,6 +601,7 @@ class Elaborator(Application):
                             "A219",
                             f"`tie` names `{path}`, which is not a parameter",
                             tie.span,
+                            label=f"no parameter `{path}`",
                             help=did_you_mean(path, list(params))
                             or "tie parameters by their "
                             "state_dict names, e.g. `tie lm_head.weight = wte.weight`",
@@ -511,6 +617,7 @@ class Elaborator(Application):
                             f"cannot tie `{tie.target}` {params[tie.target]} to "
                             f"`{tie.source}` {params[tie.source]}: the shapes differ",
                             tie.span,
+                            label="the shapes differ",
                         ),
                         None,
                     )
@@ -535,6 +642,23 @@ def _written_args(node: ast.Definition, args: tuple[BoundArg, ...]) -> dict[str,
         if arg.name is not None:
             written[arg.name] = arg.expr
     return written
+
+
+def _signature(node: ast.Definition) -> str:
+    """A definition's parameters as written: `planes, stride=1`."""
+    if not node.params:
+        return "none"
+    return ", ".join(
+        param.name.name if param.default is None else _written(param.span) for param in node.params
+    )
+
+
+def _written(span: Span) -> str:
+    return span.source.text[span.start : span.end]
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _output_name(stmt: ast.Output, index: int) -> str:

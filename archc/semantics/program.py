@@ -144,7 +144,14 @@ class Loader:
         elif isinstance(item, ast.Assign):
             for target in item.targets:
                 if target.name in scope.constants:
-                    self._error("A204", f"`{target.name}` is defined twice", target.span)
+                    first = scope.constants[target.name].span
+                    self._error(
+                        "A204",
+                        f"`{target.name}` is defined twice",
+                        target.span,
+                        "defined again here",
+                        notes=(f"first defined at {first}",),
+                    )
                 scope.constants[target.name] = item
         elif isinstance(item, ast.InitRule):
             scope.inits.append(item)

@@ -31,14 +31,20 @@ class Name:
 
 @dataclass(frozen=True)
 class Int:
+    """An integer literal; ``text`` is how the source wrote it (`50_257`), for the formatter."""
+
     value: int
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    text: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class Float:
+    """A float literal; ``text`` is how the source wrote it (`1e-5`, `3E4`), for the formatter."""
+
     value: float
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    text: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The canonical layout of a spec (`archc fmt`): AST and comments back to text.
 
-The output depends only on the tree, the comments and where the user left blank lines, so
-formatting twice changes nothing more, and the formatted text parses to the same tree.
+The output depends only on the tree, the spelling of its numbers, the comments and where the
+user left blank lines, so formatting twice changes nothing more, and the formatted text parses to
+the same tree.
 
 Layout
     4 spaces of indentation per `{ }` level, one statement per line, LF line ends, one final
@@ -16,35 +17,55 @@ Spacing
     One space around binary operators, comparisons, `and`, `or`, `->`, `as` and the `=` of an
     assignment, `out name =` and `tie`; none around the `=` of a keyword argument, a parameter
     default or a per-parameter init (`conv2d(64, 3, stride=2)`, `init bn: weight=1, bias=0`);
-    none after a sign (`-x`); one space after each comma and after the `:` of `in` and `init`;
-    no trailing commas, except in a 1-tuple `(x,)`. A definition reads `block Name(a, b=1) {`
-    (no parentheses without parameters) and `block Name {}` when its body is empty.
+    none after a sign (`-x`); one space after each comma and after the `:` of `in` and `init`.
+    No trailing commas, except in a 1-tuple `(x,)` and after each parameter of a broken
+    definition header. A definition reads `block Name(a, b=1) {` (no parentheses without
+    parameters) and `block Name {}` when its body is empty.
 Parentheses
     Only where the grammar's precedence needs them (see :mod:`archc.syntax.fmt_expr`), so
     `x -> (a -> b) as layer1` keeps its parentheses and `((a + b)) * c` becomes `(a + b) * c`.
 Literals
-    Strings use the escapes `\\"`, `\\\\`, `\\n` and `\\t` and nothing else; floats are written by
-    Python's `repr` (`1e-05`, `0.5`); integers in decimal without underscores.
+    Numbers are written as the source wrote them (`50_257`, `1e-5`, `3E4`, `0.50`): digit
+    separators and exponents carry meaning for the reader. Strings use the escapes `\\"`,
+    `\\\\`, `\\n` and `\\t` and nothing else.
 Line breaks
     A statement that fits in 99 columns stays on one line. Otherwise its outermost expression is
-    broken. A chain keeps its head and first stage on the first line when they fit there, and
-    puts every other stage on a line of its own that starts with `->`; a conditional breaks
-    before `then` and before `else`. Those lines go 4 columns deeper than the line they continue.
-    A call, list or tuple breaks after its opening bracket, with one item per line 4 columns
-    deeper and the closing bracket on a line of its own; a parenthesised chain or conditional
-    does the same, its `->` (or `then`, `else`) lines level with its first line. Each part is
-    then laid out by the same rule. Other expressions are not broken, and neither are definition
-    headers nor `use`, `in`, `tie` and per-parameter `init` lines.
+    broken, and each part is then laid out by the same rule:
+
+    - a chain puts its head on the first line and every stage on a line of its own that starts
+      with `->`; a conditional breaks before `then` and before `else`;
+    - a call, list, tuple or parenthesised group breaks after its opening bracket, with one
+      item per line 4 columns deeper and the closing bracket on a line of its own;
+    - inside brackets, and only there, arithmetic, a comparison or `and` / `or` breaks before
+      each operator of its loosest run (`a + b - c` breaks before `+` and `-`); elsewhere a
+      line may not start with an operator, and no parentheses are added to make it so.
+
+    The continuation lines (`->`, `then`, `else`, an operator) go 4 columns deeper than the
+    line the expression starts on, unless the expression starts that line itself: then it is
+    inside brackets, whose indentation sets it apart already, and they are level with it. So a
+    chain breaks the same way at statement level, as a call argument (`residual(...)`) and in
+    parentheses:
+
+        x = x
+            -> residual(
+                layernorm as ln_1
+                -> attention(heads) as attn
+            )
+
+    A definition header longer than 99 columns puts one parameter per line, each followed by a
+    comma, and `) {` on a line of its own. `use`, `in`, `tie` and per-parameter `init` lines
+    are never broken.
 Comments
     A comment on a line of its own stays on a line of its own, indented like the code after it
     (one step deeper than a closing `}`, `)` or `]` after it); a comment after code stays after
-    code, two spaces after it. Inside a statement, a chain, conditional, call, list, tuple or
-    parenthesised group holding a comment before its last part is broken as if it were too long.
-    Each comment then follows the output line whose code starts last before it in the source: at
-    the end of that line if it came after code there and the line has no comment yet, otherwise
-    on a line of its own below. So a comment inside code that is not broken (`a + b`, a
-    definition header, an `in` line) moves to the end of that line. Comments are never dropped,
-    duplicated or reordered; whitespace at their end is removed.
+    code, two spaces after it. Inside a statement or definition header, anything that can break
+    (above) holding a comment before its last line is broken as if it were too long. Each
+    comment then follows the output line whose code starts last before it in the source: at the
+    end of that line if it came after code there and the line has no comment yet, otherwise on a
+    line of its own below. So a comment inside kept parentheses stays inside them, and a comment
+    inside code that is not broken (`a + b` outside brackets, an `in` line) moves to the end of
+    that line. Comments are never dropped, duplicated or reordered; whitespace at their end is
+    removed.
 
 >>> from archc.errors import SourceFile
 >>> print(format_source(SourceFile("t.arch", "network N{in x\\nout  x->relu}")), end="")
@@ -61,16 +82,8 @@ from collections.abc import Sequence
 
 from archc.errors import SourceFile
 from archc.syntax import ast
-from archc.syntax.fmt_expr import (
-    INDENT,
-    Breaker,
-    Line,
-    arg_text,
-    find_code,
-    flat,
-    quote,
-    skip_blank,
-)
+from archc.syntax.fmt_expr import arg_text, find_code, flat, quote, skip_blank
+from archc.syntax.fmt_lines import INDENT, WIDTH, Breaker, Line
 from archc.syntax.parse import parse
 
 Node = ast.Item | ast.Stmt
@@ -84,7 +97,7 @@ def format_source(source: SourceFile) -> str:
 def format_module(module: ast.Module) -> str:
     """``module`` as canonical text, comments included (see the module docstring)."""
     comments = sorted(module.comments, key=lambda c: c.span.start)
-    printer = _Printer(Breaker([c.span.start for c in comments]))
+    printer = _Printer(Breaker([c.span for c in comments]))
     lines = printer.block(module.items, comments, 0, top=True)
     return "\n".join(lines) + "\n" if lines else ""
 
@@ -243,16 +256,37 @@ class _Printer:
                 head.append(c)
             else:
                 (tail if where > closing else inside).append(c)
-        params = ", ".join(_param(p) for p in node.params)
-        header = f"{node.kind} {node.name.name}" + (f"({params})" if params else "")
         if not node.body and not head and not inside:
-            return _attach([Line(indent, header + " {}", node.span.start, indent)], tail, indent)
+            return _attach(self.header(node, opening, indent, " {}"), tail, indent)
         inner = indent + INDENT
         return [
-            *_attach([Line(indent, header + " {", node.span.start, inner)], head, inner),
+            *_attach(self.header(node, opening, indent, " {"), head, inner),
             *self.block(node.body, inside, inner, top=False),
             *_attach([Line(indent, "}", closing, inner)], tail, indent),
         ]
+
+    def header(self, node: ast.Definition, opening: int, indent: int, brace: str) -> list[Line]:
+        """`block Name(a, b=1)` and ``brace``: one line, or one parameter a line like a call.
+
+        ``opening`` is the offset of the `{` after the header in the source.
+        """
+        name = f"{node.kind} {node.name.name}"
+        params = ", ".join(_param(p) for p in node.params)
+        one = name + (f"({params})" if params else "") + brace
+        inner = indent + INDENT
+        closing = self._breaker.code_before(node.span.source.text, opening)
+        commented = self._breaker.commented(node.span.start, closing)
+        if not node.params or (indent + len(one) <= WIDTH and not commented):
+            return [Line(indent, one, node.span.start, inner)]
+        lines = [Line(indent, name + "(", node.span.start, inner)]
+        for param in node.params:
+            start = param.span.start
+            if param.default is None:
+                lines.append(Line(inner, param.name.name + ",", start, inner))
+            else:
+                label = param.name.name + "="
+                lines += self._breaker.lines(param.default, inner, label, ",", start, nested=True)
+        return [*lines, Line(indent, ")" + brace, closing, inner)]
 
     def statement(self, node: Node, indent: int) -> list[Line]:
         start = node.span.start

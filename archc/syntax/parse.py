@@ -316,10 +316,12 @@ class AstBuilder(Transformer):
         return ast.Name(str(token), self._tok_span(token))
 
     def int(self, token):  # type: ignore[no-untyped-def]
-        return ast.Int(int(str(token).replace("_", "")), self._tok_span(token))
+        text = str(token)
+        return ast.Int(int(text.replace("_", "")), self._tok_span(token), text)
 
     def float(self, token):  # type: ignore[no-untyped-def]
-        return ast.Float(float(str(token).replace("_", "")), self._tok_span(token))
+        text = str(token)
+        return ast.Float(float(text.replace("_", "")), self._tok_span(token), text)
 
     def string(self, token):  # type: ignore[no-untyped-def]
         return self._string(token)

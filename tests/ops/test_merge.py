@@ -142,12 +142,24 @@ def test_channel_mismatch_on_a_skip_connection() -> None:
         finding.message
         == "channel mismatch: add of (N, 256, 56, 56) + (N, 64, 56, 56) has 256 vs 64 channels"
     )
-    assert (
-        finding.rule
-        == "broadcasting: sizes are compared from the last axis; they fit when equal or when one is 1"
-    )
+    assert finding.rule == "a + b needs equal shapes, except that a size of 1 broadcasts"
     assert finding.with_ == "(N, 256, 56, 56) + (N, 64, 56, 56): axis 1 is 256 vs 64"
-    assert finding.help == "project the skip with conv2d(256, 1) to 256 channels"
+    assert finding.help == (
+        "project the skip (N, 64, 56, 56) with conv2d(256, 1) to (N, 256, 56, 56)"
+    )
+    assert finding.label == "256 vs 64 channels"
+
+
+def test_channel_and_stride_mismatch_proposes_a_strided_projection() -> None:
+    y, skip = TensorType((BATCH, 128, 28, 28)), TensorType((BATCH, 64, 56, 56))
+    finding = refused("add", {}, [y, skip]).finding
+    assert finding.code == "A303"
+    assert finding.with_ == (
+        "(N, 128, 28, 28) + (N, 64, 56, 56): axes 1, 2 and 3 are (128, 28, 28) vs (64, 56, 56)"
+    )
+    assert finding.help == (
+        "project the skip (N, 64, 56, 56) with conv2d(128, 1, stride=2) to (N, 128, 28, 28)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -157,8 +169,7 @@ def test_channel_mismatch_help_fits_the_rank(rank: int, projection: str) -> None
     a = TensorType((BATCH, 8, *[3] * (rank - 2)))
     b = TensorType((BATCH, 4, *[3] * (rank - 2)))
     assert (
-        refused("mul", {}, [a, b]).finding.help
-        == f"project the skip with {projection} to 8 channels"
+        refused("mul", {}, [a, b]).finding.help == f"project the skip {b} with {projection} to {a}"
     )
 
 
@@ -166,10 +177,20 @@ def test_spatial_mismatch_is_a_broadcast_error() -> None:
     a, b = TensorType((BATCH, 64, 56, 56)), TensorType((BATCH, 64, 28, 28))
     finding = refused("add", {}, [a, b]).finding
     assert finding.code == "A307"
-    assert (
-        finding.message == "cannot broadcast (N, 64, 56, 56) + (N, 64, 28, 28): axis 2 is 56 vs 28"
+    differences = "axes 2 and 3 are (56, 56) vs (28, 28)"
+    assert finding.message == f"cannot broadcast (N, 64, 56, 56) + (N, 64, 28, 28): {differences}"
+    assert finding.with_ == f"(N, 64, 56, 56) + (N, 64, 28, 28): {differences}"
+    assert finding.help == (
+        "project the skip (N, 64, 56, 56) with conv2d(64, 1, stride=2) to (N, 64, 28, 28)"
     )
-    assert finding.with_ == "(N, 64, 56, 56) + (N, 64, 28, 28): axis 2 is 56 vs 28"
+
+
+def test_spatial_mismatch_of_a_gate_proposes_upsampling() -> None:
+    x, gate = TensorType((BATCH, 64, 56, 56)), TensorType((BATCH, 1, 28, 28))
+    assert refused("mul", {}, [x, gate]).finding.help == (
+        "upsample the (N, 1, 28, 28) operand with upsample(scale_factor=2), "
+        "or give it size 1 on axes 2 and 3"
+    )
 
 
 def test_third_operand_is_checked_against_the_broadcast_of_the_first_two() -> None:

@@ -72,15 +72,16 @@ class Expressor:
 
     # --- names as the spec wrote them ------------------------------------------------------------
 
-    def resolve(self, name: str) -> str | None:
-        """A spec name inside this class's body, as Python."""
+    def resolve(self, name: str, declare: bool = True) -> str | None:
+        """A spec name inside this class's body, as Python (``declare``: a block parameter it
+        names becomes a constructor parameter; without it, a trial that changes nothing)."""
         node = self.definition.node
         declared = [p.name.name for p in node.params]
         if name in declared:
-            return self._declared(name).name
+            return self._declared(name).name if declare else name
         local = _local_value(node.body, name)
         if local is not None:
-            return _parenthesised(python(local, self.resolve))
+            return _parenthesised(python(local, lambda n: self.resolve(n, declare)))
         constant = self.definition.file.constants.get(name)
         if constant is not None and len(constant.targets) == 1:
             return _parenthesised(python(constant.value, self._constant))
@@ -118,7 +119,11 @@ class Expressor:
     # --- values ----------------------------------------------------------------------------------
 
     def written(self, expr: ast.Expr | None) -> str | None:
-        return None if expr is None else python(expr, self.resolve)
+        """``expr`` as Python in this class, or None when it has no Python form here (only then
+        are the block parameters it names declared)."""
+        if expr is None or python(expr, lambda n: self.resolve(n, declare=False)) is None:
+            return None
+        return python(expr, self.resolve)
 
     def value(self, values: list[Any], hint: str) -> str:
         """An expression equal to ``values[i]`` in instance i; ``hint`` names a new parameter."""

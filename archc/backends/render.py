@@ -1,0 +1,167 @@
+"""From DOT text to pictures: the layout engine, the output formats and writing files.
+
+Layout needs a Graphviz program. archc uses the system ``dot`` when it is installed and otherwise
+``graphviz-pure``, a self-contained port of Graphviz's ``dot`` command that pip installs with
+archc (a static binary in a wheel, no system libraries), so ``pip install archc`` alone gives
+working SVG and PNG. graphviz-pure does not write PDF; for PDF, install Graphviz. Writing
+``.dot`` needs no engine at all.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sysconfig
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from archc.backends.graphviz import Options, to_dot
+from archc.errors import UsageError
+from archc.semantics.ir import Network
+
+FORMATS = ("svg", "png", "pdf", "dot")
+
+# Engines in order of preference, with the formats each writes.
+ENGINES: dict[str, tuple[str, ...]] = {
+    "dot": ("svg", "png", "pdf"),
+    "graphviz-pure": ("svg", "png"),
+}
+
+_GRAPHVIZ = "`apt install graphviz`, `brew install graphviz` or `conda install graphviz`"
+_INSTALL = {
+    "dot": f"Graphviz's `dot` is not installed; install Graphviz ({_GRAPHVIZ})",
+    "graphviz-pure": "`graphviz-pure` is not installed; `pip install graphviz-pure` installs it",
+    None: (
+        "no Graphviz layout engine is installed; install one with `pip install graphviz-pure` "
+        f"(svg and png) or install Graphviz ({_GRAPHVIZ}; also pdf), "
+        "or write the diagram as .dot text"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A Graphviz layout program: its name, where it is and what it writes."""
+
+    name: str
+    path: str
+    formats: tuple[str, ...]
+
+
+def locate(program: str) -> str | None:
+    """The program on PATH, or beside this Python (a virtual environment that was not
+    activated still has its scripts there)."""
+    return shutil.which(program) or shutil.which(program, path=sysconfig.get_path("scripts"))
+
+
+def available_engines() -> list[Engine]:
+    """Every installed engine, in order of preference."""
+    found = []
+    for name, formats in ENGINES.items():
+        path = locate(name)
+        if path is not None:
+            found.append(Engine(name, path, formats))
+    return found
+
+
+def find_engine(fmt: str, name: str | None = None) -> Engine:
+    """The engine that writes ``fmt``: the one named, or the first installed that can.
+
+    Raises UsageError, saying what to install, when there is none.
+    """
+    if name is not None and name not in ENGINES:
+        raise UsageError(f"unknown engine `{name}`; engines: {', '.join(ENGINES)}")
+    engines = [e for e in available_engines() if name is None or e.name == name]
+    if not engines:
+        raise UsageError(_INSTALL[name])
+    for engine in engines:
+        if fmt in engine.formats:
+            return engine
+    names = " or ".join(e.name for e in engines)
+    raise UsageError(
+        f"{names} cannot write {fmt} (it writes {', '.join(engines[0].formats)}); "
+        f"install Graphviz for {fmt} ({_GRAPHVIZ}) or choose another format"
+    )
+
+
+def format_of(path: str) -> str:
+    """The output format named by a file's extension."""
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        shown = f"`.{fmt}`" if fmt else "no extension"
+        raise UsageError(
+            f"cannot tell the format of {path} ({shown}); use .svg, .png, .pdf or .dot"
+        )
+    return fmt
+
+
+def layout(dot: str, fmt: str, engine: Engine) -> bytes:
+    """Run ``engine`` on the DOT text; the picture's bytes."""
+    try:
+        done = subprocess.run(
+            [engine.path, f"-T{fmt}"], input=dot.encode("utf-8"), capture_output=True, check=False
+        )
+    except OSError as exc:
+        raise UsageError(f"cannot run {engine.name} ({engine.path}): {exc.strerror}") from None
+    if done.returncode != 0:
+        # Engines also warn on success (e.g. about glyph widths); those are not worth showing.
+        message = done.stderr.decode("utf-8", errors="replace").strip()
+        raise UsageError(f"{engine.name} failed on the diagram: {message}")
+    return done.stdout
+
+
+def render_bytes(network: Network, fmt: str, options: Options, engine: str | None = None) -> bytes:
+    """The diagram of ``network`` in ``fmt`` (svg, png, pdf, or dot for the DOT text)."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format `{fmt}`; formats: {', '.join(FORMATS)}")
+    chosen = None if fmt == "dot" else find_engine(fmt, engine)
+    dot = to_dot(network, options)
+    return dot.encode("utf-8") if chosen is None else layout(dot, fmt, chosen)
+
+
+def render_file(network: Network, path: str, options: Options, engine: str | None = None) -> None:
+    """Draw ``network`` into the file at ``path``, in the format its extension names."""
+    fmt = format_of(path)
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise UsageError(f"cannot write {path}: the folder {folder} does not exist")
+    write_bytes(path, render_bytes(network, fmt, options, engine))
+
+
+def _mode_for(path: str) -> int:
+    """The file's mode when it exists, else what a plain ``open`` would give it (temporary
+    files are private to their owner)."""
+    if os.path.exists(path):
+        return stat.S_IMODE(os.stat(path).st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Replace the file at ``path`` by ``data`` in one step: a reader never sees half a file."""
+    try:
+        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+            os.chmod(temporary, _mode_for(path))
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def single_network(path: str, networks: list[Network]) -> Network:
+    """The one network a diagram shows; a usage error when the file has none or several."""
+    if not networks:
+        raise UsageError(f"{path} defines no network to draw")
+    if len(networks) > 1:
+        names = ", ".join(f"`{n.name}`" for n in networks)
+        raise UsageError(f"{path} defines {names}; choose one with --network NAME")
+    return networks[0]

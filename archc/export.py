@@ -1,0 +1,162 @@
+"""Exporting a compiled spec through torch's own exporters: ONNX, TorchScript, ExportedProgram.
+
+The model is the one :func:`archc.runtime.build` makes (the generated source, seeded), and the
+example inputs take their shapes from the static analysis. A dimension the spec leaves
+symbolic (the batch `N`, a sequence length `T`, an image size `H`) stays dynamic in the export:
+a named axis in ONNX, a `torch.export.Dim` in an ExportedProgram; TorchScript's scripted code
+takes any size. torch is imported inside the functions only, like everywhere in archc.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from archc import api, dims, runtime
+from archc.errors import ArchError, UsageError
+from archc.semantics.ir import Network
+
+FORMATS = ("onnx", "torchscript", "exported-program")
+
+
+@dataclass(frozen=True)
+class Example:
+    """The inputs a network is exported with, and which of their axes are dynamic."""
+
+    names: tuple[str, ...]
+    tensors: tuple[Any, ...]
+    axes: dict[str, dict[int, str]]  # input name -> {axis: the spec's symbol}
+    outputs: tuple[str, ...]
+
+
+def export(
+    path: str,
+    format: str,
+    output: str,
+    network: str | None = None,
+    strict: bool = False,
+    **overrides: Any,
+) -> str:
+    """Write the network of the spec at ``path`` to ``output``; returns how it was exported.
+
+    Raises :class:`ArchError` when the spec has errors, :class:`UsageError` for an unknown
+    format or network.
+    """
+    if format not in FORMATS:
+        raise UsageError(f"unknown export format {format!r}; choose from {', '.join(FORMATS)}")
+    static = _network(path, network, overrides, strict)
+    model = runtime.build(path, static.name, seed=0, **overrides).eval()
+    example = example_inputs(static)
+    how = EXPORTERS[format](model, example, output)
+    return f"{static.name} as {format} ({how})"
+
+
+def _network(path: str, network: str | None, overrides: dict[str, Any], strict: bool) -> Network:
+    networks, diagnostics = api.analyse(path, network, overrides, strict)
+    errors = [d for d in diagnostics if d.is_error]
+    if errors:
+        raise ArchError(errors)
+    if network is not None and not networks:
+        raise UsageError(f"{path} has no network `{network}`")
+    if not networks:
+        raise UsageError(f"{path} defines no network to export")
+    if len(networks) > 1:
+        names = ", ".join(n.name for n in networks)
+        raise UsageError(f"{path} defines several networks ({names}); pick one with --network")
+    return networks[0]
+
+
+def example_inputs(network: Network) -> Example:
+    """Random inputs of the static shapes, symbols at the sizes the self-test gives them."""
+    import torch
+
+    types = {name: network.type_of(ref) for name, ref in network.inputs.items()}
+    symbols = {
+        str(symbol)
+        for kind in types.values()
+        for dim in (kind.shape if kind is not None else ())
+        if isinstance(dim, dims.Sym)
+        for symbol in dim.expr.free_symbols
+    }
+    sizes = dict.fromkeys(symbols, runtime.SELFTEST_SIZE) | {
+        dims.BATCH_NAME: runtime.SELFTEST_BATCH
+    }
+    tensors, axes = [], {}
+    for name, kind in types.items():
+        assert kind is not None  # a network without errors knows its input types
+        shape = [dims.evaluate(dim, sizes) for dim in kind.shape]
+        dtype = getattr(torch, kind.dtype)
+        if kind.dtype.startswith("int"):  # token ids and labels: small valid indices
+            tensors.append(torch.randint(0, 2, shape, dtype=dtype))
+        else:
+            tensors.append(torch.randn(shape, dtype=dtype))
+        axes[name] = {
+            axis: dim.name
+            for axis, dim in enumerate(kind.shape)
+            if isinstance(dim, dims.Sym) and dim.name is not None
+        }
+    return Example(tuple(types), tuple(tensors), axes, tuple(network.outputs))
+
+
+def _onnx(model: Any, example: Example, output: str) -> str:
+    import torch
+
+    missing = [name for name in ("onnx", "onnxscript") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError(f"ONNX export needs {' and '.join(missing)}: pip install 'archc[onnx]'")
+    # the exporter warns about torchvision ops it cannot register and about its own use of
+    # deprecated torch internals: nothing a spec's author can act on
+    onnx_log = logging.getLogger("torch.onnx")
+    level = onnx_log.level
+    onnx_log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            torch.onnx.export(
+                model,
+                example.tensors,
+                output,
+                input_names=list(example.names),
+                output_names=list(example.outputs),
+                # the spec's symbols name the ONNX axes, so `N`, `T` and `H` read as written
+                dynamic_shapes={name: dict(axes) for name, axes in example.axes.items()},
+                dynamo=True,
+                verbose=False,
+            )
+    finally:
+        onnx_log.setLevel(level)
+    return "torch.onnx.export with dynamo"
+
+
+def _torchscript(model: Any, example: Example, output: str) -> str:
+    import torch
+
+    try:
+        compiled, how = torch.jit.script(model), "torch.jit.script"
+    except Exception:  # code TorchScript cannot compile still traces: the graph is static
+        compiled, how = torch.jit.trace(model, example.tensors), "torch.jit.trace"
+    compiled.save(output)
+    return how
+
+
+def _exported_program(model: Any, example: Example, output: str) -> str:
+    import torch
+    from torch.export import Dim
+
+    # AUTO, not a named Dim: a stride-2 stack makes torch require `H // 2 != 1` and similar;
+    # AUTO records such constraints where a named Dim would refuse the export
+    shapes = {name: {axis: Dim.AUTO for axis in axes} for name, axes in example.axes.items()}
+    program = torch.export.export(model, example.tensors, dynamic_shapes=shapes)
+    torch.export.save(program, output)
+    return "torch.export.export"
+
+
+EXPORTERS: dict[str, Callable[[Any, Example, str], str]] = {
+    "onnx": _onnx,
+    "torchscript": _torchscript,
+    "exported-program": _exported_program,
+}

@@ -1,0 +1,196 @@
+"""Plain words for an op argument that its schema refuses.
+
+Op arguments are checked by pydantic models (`archc/ops/spec.py`). Pydantic's error types are
+translated here, in one place, into what the argument must be, with the value as the spec wrote
+it: "`out_channels` of `conv2d` must be a whole number, got 32.0", never pydantic's "input should
+be a valid integer". A missing argument (A211) and an unknown one (A208) are reported before
+validation gets this far.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+
+from archc.ops.registry import suggest
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an argument value was refused, in the words of a diagnostic."""
+
+    message: str
+    label: str
+    help: str | None = None
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    """The numeric range a field accepts, gathered from its annotation."""
+
+    low: float | None = None
+    low_strict: bool = False
+    high: float | None = None
+    high_strict: bool = False
+
+    def phrase(self) -> str:
+        low = None if self.low is None else f"{self.low:g}"
+        high = None if self.high is None else f"{self.high:g}"
+        if low is not None and high is not None and not (self.low_strict or self.high_strict):
+            return f"between {low} and {high}"
+        if self.low == 0 and self.low_strict and high is None:
+            return "positive"
+        parts = []
+        if low is not None:
+            parts.append(f"greater than {low}" if self.low_strict else f"at least {low}")
+        if high is not None:
+            parts.append(f"less than {high}" if self.high_strict else f"at most {high}")
+        return " and ".join(parts)
+
+
+# What the value must be, by pydantic error type; bounds and choices come from the field itself.
+_KINDS = {
+    "int_type": "a whole number",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "string_type": "a string",
+    "tuple_type": "a tuple",
+    "none_required": "none",
+}
+_BOUNDS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+_LABELS = {
+    **{kind: f"not {words}" for kind, words in _KINDS.items()},
+    **dict.fromkeys(_BOUNDS, "out of range"),
+    "literal_error": "not an accepted value",
+    "too_short": "too few entries",
+    "too_long": "too many entries",
+}
+
+
+def refusal(
+    op: str, field: str, value: Any, errors: Sequence[ErrorDetails], info: FieldInfo
+) -> Refusal:
+    """The refusal of ``value`` for ``field`` of ``op``, from pydantic's errors for that field.
+
+    A union (`padding` takes a number, a tuple or a string) fails in every branch; the branch
+    that matches the value's kind says the most, so only when none does are the branches'
+    requirements listed together.
+    """
+    literals = _literals(info.annotation)
+    bounds = _bounds(info)
+    chosen = [e for e in errors if _specific(e, value)][:1] or list(errors)
+    first = chosen[0]
+    position = next((p for p in first["loc"][1:] if isinstance(p, int)), None)
+    subject = f"`{field}[{position}]`" if position is not None else f"`{field}`"
+    got = first["input"] if position is not None else value
+    if first["type"] == "value_error":
+        reason = str(first.get("ctx", {}).get("error", first["msg"]))
+        return Refusal(
+            f"invalid {subject} for `{op}`: {reason}, got {_shown(got)}", "invalid value"
+        )
+    requirements = []
+    for error in chosen:
+        words = _requirement(error, bounds, literals)
+        if words not in requirements:
+            requirements.append(words)
+    label = _LABELS.get(first["type"], "invalid value")
+    if len(requirements) > 1:
+        label = "not an accepted value"
+    return Refusal(
+        f"{subject} of `{op}` must be {_either(requirements)}, got {_shown(got)}",
+        label,
+        _help(first["type"], got, literals),
+    )
+
+
+def _requirement(error: ErrorDetails, bounds: _Bounds, literals: list[Any]) -> str:
+    """What the value must be, in words, according to one error."""
+    kind, ctx = error["type"], error.get("ctx", {})
+    if kind in _KINDS:
+        return _KINDS[kind]
+    if kind in _BOUNDS:
+        return bounds.phrase()
+    if kind == "literal_error":
+        return "one of " + ", ".join(_shown(v) for v in literals)
+    if kind in ("too_short", "too_long"):
+        limit = ctx["min_length"] if kind == "too_short" else ctx["max_length"]
+        return f"{'at least' if kind == 'too_short' else 'at most'} {_count(limit)}"
+    # pydantic's own words, for an error type this module does not know
+    return str(error["msg"]).replace("Input should be ", "")
+
+
+def _specific(error: ErrorDetails, value: Any) -> bool:
+    """Whether the error comes from the union branch that matches the value's kind."""
+    if any(isinstance(part, int) for part in error["loc"][1:]):
+        return True  # an entry of a tuple: the value was a tuple, as this branch wants
+    if error["type"] == "literal_error":
+        return isinstance(value, str)
+    return not error["type"].endswith("_type")
+
+
+def _help(kind: str, value: Any, literals: list[Any]) -> str | None:
+    if kind == "int_type" and isinstance(value, float):
+        return "use `//` for whole-number division"
+    if kind == "bool_type" and value in (0, 1) and not isinstance(value, bool):
+        return f"write `{'true' if value else 'false'}`"
+    if kind == "literal_error" and isinstance(value, str):
+        words = [v for v in literals if isinstance(v, str)]
+        close = [v for v in words if v.lower() == value.lower()] or suggest(value, words)
+        if close:
+            return f"did you mean `{_shown(close[0])}`?"
+    return None
+
+
+def _either(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def _count(entries: int) -> str:
+    return f"{entries} {'entry' if entries == 1 else 'entries'}"
+
+
+def _shown(value: Any) -> str:
+    """A value as a spec writes it: `true`, `none`, `"same"`, `(3, 2.0)`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, tuple):
+        inner = ", ".join(_shown(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _literals(annotation: Any) -> list[Any]:
+    """The literal choices anywhere in a field's type, e.g. "same" and "valid" for padding."""
+    if get_origin(annotation) is Literal:
+        return list(get_args(annotation))
+    return [choice for arg in get_args(annotation) for choice in _literals(arg)]
+
+
+def _bounds(info: FieldInfo) -> _Bounds:
+    """The field's numeric bounds, wherever its type declares them (`int | tuple[int, ...]`
+    carries them on each branch)."""
+    found: dict[str, Any] = {}
+    stack: list[Any] = [*info.metadata, info.annotation]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, FieldInfo):
+            stack.extend(item.metadata)
+        for name in ("ge", "gt", "le", "lt"):
+            if isinstance(getattr(item, name, None), int | float):
+                found.setdefault(name, getattr(item, name))
+        if not isinstance(item, FieldInfo):
+            stack.extend(get_args(item))
+    return _Bounds(
+        found.get("gt", found.get("ge")),
+        "gt" in found,
+        found.get("lt", found.get("le")),
+        "lt" in found,
+    )

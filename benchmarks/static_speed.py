@@ -1,0 +1,552 @@
+"""Static analysis: archc's parameter and MAC counts next to what PyTorch users run for them.
+
+For each zoo network (ResNet-50, DenseNet-121, ViT-B/16, GPT-2 small and XL) this times
+
+* ``archc.api.analyse`` + ``summary.totals`` in process (parser built, one warm-up call), and a
+  cold ``archc summary --json FILE`` process, end to end;
+* instantiating the same model in PyTorch on the CPU and counting its parameters, and on the
+  meta device (the model class is the one ``archc.runtime.build`` makes, which is the code a
+  person would write by hand, so only the instantiation is timed);
+* ``torchinfo.summary`` on the CPU model (a real forward pass with hooks),
+
+then compares archc's MACs with torchinfo's, fvcore's and thop's on the image networks, op by
+op against fvcore. It also times cold processes: ``archc check specs/resnet50.arch`` next to
+``python -c pass`` and ``python -c "import torch"``, and breaks down the import of archc.
+
+Run from the repository root: ``python -m benchmarks.static_speed [--mode quick]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+import subprocess
+import sys
+import warnings
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from archc import api, dims, runtime
+from archc.backends import summary
+from archc.semantics.ir import Network
+from benchmarks.common import (
+    ROOT,
+    Mode,
+    Options,
+    Section,
+    Table,
+    Target,
+    archc_command,
+    command_seconds,
+    interleaved,
+    ratio,
+    secs,
+    standalone,
+    timed,
+)
+
+XL = {"layers": 48, "d_model": 1600, "heads": 25}
+# Sequence length of the token inputs torchinfo runs on (archc's counts hold for every T).
+TOKENS = 128
+
+
+@dataclass(frozen=True)
+class Subject:
+    label: str
+    path: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+    torchinfo: bool = True
+    macs: bool = False  # compare MACs with fvcore and thop
+    cpu_repeat: int | None = None  # fewer CPU instantiations than the mode's repeat
+
+    def defines(self) -> list[str]:
+        return [f"-D{name}={value}" for name, value in self.overrides.items()]
+
+
+RESNET50 = Subject("ResNet-50", "specs/resnet50.arch", macs=True)
+GPT2_XL_QUICK = Subject("GPT-2 XL", "specs/gpt2.arch", XL, torchinfo=False, cpu_repeat=1)
+GPT2_XL = Subject("GPT-2 XL", "specs/gpt2.arch", XL, cpu_repeat=3)
+ZOO = (
+    RESNET50,
+    Subject("DenseNet-121", "specs/densenet121.arch", macs=True),
+    Subject("ViT-B/16", "specs/vit_b_16.arch", macs=True),
+    Subject("GPT-2 small", "specs/gpt2.arch"),
+)
+TINY_GPT = {"layers": 2, "d_model": 64, "heads": 2, "vocab": 1000, "context": 256}
+
+
+@dataclass(frozen=True)
+class Settings:
+    subjects: tuple[Subject, ...]
+    repeat: int
+    cli_repeat: int  # 0: no cold `archc summary` per network
+    process_repeat: int
+    references: bool  # also time importing archc.cli and torch in fresh processes
+
+
+SETTINGS: dict[Mode, Settings] = {
+    "smoke": Settings(
+        (
+            Subject("NiN", "specs/nin.arch", macs=True),
+            Subject("GPT-2 tiny", "specs/gpt2.arch", TINY_GPT),
+        ),
+        repeat=1,
+        cli_repeat=0,
+        process_repeat=1,
+        references=False,
+    ),
+    "quick": Settings((*ZOO, GPT2_XL_QUICK), 3, 3, 5, True),
+    "full": Settings((*ZOO, GPT2_XL), 5, 5, 10, True),
+}
+
+
+class Blocked(Exception):
+    """archc could not analyse a spec; the message says what it reported."""
+
+
+@dataclass
+class Measured:
+    subject: Subject
+    network: Network
+    times: dict[str, float]
+    counts: dict[str, int]  # parameters counted by each tool
+    macs: dict[str, int | None] = field(default_factory=dict)
+    fvcore_ops: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def layers(self) -> int:
+        return sum(1 for node in self.network.nodes() if node.kind != "input")
+
+
+# --- archc ---------------------------------------------------------------------------------------
+
+
+def analysed(subject: Subject) -> Network:
+    networks, diagnostics = api.analyse(str(ROOT / subject.path), None, subject.overrides)
+    errors = [d for d in diagnostics if d.is_error]
+    if errors or not networks:
+        where = f"{errors[0].code} {errors[0].message}" if errors else "no network"
+        raise Blocked(f"{subject.path}: {where}")
+    return networks[-1]
+
+
+def archc_totals(subject: Subject) -> dict[str, Any]:
+    return summary.totals(analysed(subject))
+
+
+# --- PyTorch -------------------------------------------------------------------------------------
+
+
+def model_class(subject: Subject) -> type[torch.nn.Module]:
+    """The generated class; building on the meta device costs no memory."""
+    return type(runtime.build(str(ROOT / subject.path), device="meta", **subject.overrides))
+
+
+def instantiate(cls: type[torch.nn.Module], device: str) -> int:
+    """Build the model on ``device`` and count its parameters, as a PyTorch user would."""
+    with torch.device(device):
+        model = cls()
+    return sum(p.numel() for p in model.parameters())
+
+
+def sample(network: Network) -> torch.Tensor:
+    """One input of batch 1 for the network's (single) input; T is TOKENS."""
+    (ref,) = network.inputs.values()
+    tensor = network.type_of(ref)
+    shape = [dims.evaluate(d, {dims.BATCH_NAME: 1, "T": TOKENS}) for d in tensor.shape]
+    if tensor.dtype.startswith("int"):
+        return torch.zeros(shape, dtype=getattr(torch, tensor.dtype))
+    return torch.randn(shape, dtype=getattr(torch, tensor.dtype))
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence the warnings, log lines and prints the counting tools emit on our models."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        logging.disable(logging.WARNING)
+        try:
+            yield
+        finally:
+            logging.disable(logging.NOTSET)
+
+
+def torchinfo_summary(model: torch.nn.Module, x: torch.Tensor) -> Any:
+    import torchinfo
+
+    with quiet():
+        return torchinfo.summary(model, input_data=[x], verbose=0)
+
+
+def fvcore_macs(model: torch.nn.Module, x: torch.Tensor) -> Counter[str]:
+    """fvcore's counts by operator (its "flops" are multiply-accumulates)."""
+    from fvcore.nn import FlopCountAnalysis
+
+    with quiet(), torch.no_grad():
+        analysis = FlopCountAnalysis(model, (x,))
+        analysis.unsupported_ops_warnings(False)
+        analysis.uncalled_modules_warnings(False)
+        return Counter(analysis.by_operator())
+
+
+def thop_macs(model: torch.nn.Module, x: torch.Tensor) -> int:
+    import thop
+
+    with quiet(), torch.no_grad():
+        macs, _ = thop.profile(model, inputs=(x,), verbose=False)
+    return int(macs)
+
+
+def installed(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+# --- one network ---------------------------------------------------------------------------------
+
+
+def measure(subject: Subject, settings: Settings) -> Measured:
+    network = analysed(subject)  # also the warm-up: the parser is built, the files are cached
+    cls = model_class(subject)
+    instantiate(cls, "meta")  # torch's first meta allocation initialises state once
+    times = interleaved(
+        {
+            "archc": lambda: archc_totals(subject),
+            "meta": lambda: instantiate(cls, "meta"),
+        },
+        settings.repeat,
+    )
+    times["cpu"] = timed(lambda: instantiate(cls, "cpu"), subject.cpu_repeat or settings.repeat)
+    counts = {"archc": network.param_count, "torch": instantiate(cls, "meta")}
+    measured = Measured(subject, network, times, counts)
+    if settings.cli_repeat:
+        command = archc_command("summary", "--json", subject.path, *subject.defines())
+        times["cli"] = command_seconds(command, settings.cli_repeat)
+    if subject.torchinfo or subject.macs:
+        compare_tools(measured, cls().eval(), settings)
+    return measured
+
+
+def compare_tools(measured: Measured, model: torch.nn.Module, settings: Settings) -> None:
+    x = sample(measured.network)
+    if measured.subject.torchinfo and installed("torchinfo"):
+        measured.times["torchinfo"] = timed(lambda: torchinfo_summary(model, x), settings.repeat)
+        result = torchinfo_summary(model, x)
+        measured.counts["torchinfo"] = result.total_params
+        measured.macs["torchinfo"] = result.total_mult_adds
+    if not measured.subject.macs:
+        return
+    measured.macs["archc"] = dims.evaluate(measured.network.macs, {})
+    if installed("fvcore"):
+        measured.fvcore_ops = fvcore_macs(model, x)
+        measured.macs["fvcore"] = sum(measured.fvcore_ops.values())
+    if installed("thop"):
+        measured.macs["thop"] = thop_macs(model, x)  # last: thop adds buffers to the model
+
+
+# --- cold processes ------------------------------------------------------------------------------
+
+
+# The cold check of the targets, in every mode: the zoo's usual example.
+CHECKED = "specs/resnet50.arch"
+
+
+def process_times(settings: Settings) -> dict[str, float]:
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        f"archc check {CHECKED}": archc_command("check", CHECKED),
+    }
+    if settings.references:
+        commands['python -c "import archc.cli"'] = [sys.executable, "-c", "import archc.cli"]
+        commands['python -c "import torch"'] = [sys.executable, "-c", "import torch"]
+    return {
+        label: command_seconds(argv, settings.process_repeat) for label, argv in commands.items()
+    }
+
+
+IMPORT_TOTAL = "import archc.cli"
+OWN_CODE = "archc's own modules (self time)"
+IMPORT_LINE = re.compile(r"import time:\s*(\d+)\s*\|\s*(\d+)\s*\|(\s*)(\S+)")
+
+
+def import_profile() -> dict[str, float]:
+    """Seconds spent importing archc.cli: in total, in archc's own modules (their self times),
+    and the largest top-level packages it pulls in (cumulative; they may nest)."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import archc.cli"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    own = 0
+    packages: dict[str, int] = {}
+    total = 0
+    for self_us, cumulative, _indent, name in IMPORT_LINE.findall(result.stderr):
+        if name == "archc.cli":
+            total = int(cumulative)
+        if name.split(".")[0] == "archc":
+            own += int(self_us)
+        elif "." not in name:
+            packages[name] = int(cumulative)
+    largest = sorted(packages.items(), key=lambda item: -item[1])[:6]
+    return {IMPORT_TOTAL: total / 1e6, OWN_CODE: own / 1e6} | {
+        f"{name}, with what it imports": us / 1e6 for name, us in largest
+    }
+
+
+# --- tables --------------------------------------------------------------------------------------
+
+
+def _cell(times: dict[str, float], key: str) -> str:
+    return secs(times[key]) if key in times else "-"
+
+
+def _ratio_cell(times: dict[str, float], key: str) -> str:
+    return ratio(times[key], times["archc"]) if key in times else "-"
+
+
+def speed_table(rows: Sequence[Measured]) -> Table:
+    headers = (
+        "network",
+        "layers",
+        "params",
+        "archc s",
+        "archc CLI s",
+        "meta s",
+        "CPU s",
+        "torchinfo s",
+        "meta/archc",
+        "CPU/archc",
+        "torchinfo/archc",
+        "params agree",
+    )
+    body = [
+        (
+            m.subject.label,
+            f"{m.layers:,}",
+            f"{m.network.param_count:,}",
+            _cell(m.times, "archc"),
+            _cell(m.times, "cli"),
+            _cell(m.times, "meta"),
+            _cell(m.times, "cpu"),
+            _cell(m.times, "torchinfo"),
+            _ratio_cell(m.times, "meta"),
+            _ratio_cell(m.times, "cpu"),
+            _ratio_cell(m.times, "torchinfo"),
+            agreement(m.counts),
+        )
+        for m in rows
+    ]
+    return Table("Static analysis against instantiation (median seconds)", headers, body)
+
+
+def agreement(counts: dict[str, int]) -> str:
+    """ "yes" when every tool counted archc's parameters, else each difference."""
+    differences = [
+        f"{tool} {count - counts['archc']:+,}"
+        for tool, count in counts.items()
+        if count != counts["archc"]
+    ]
+    return ", ".join(differences) or "yes"
+
+
+def _macs_cell(macs: dict[str, int | None], tool: str) -> str:
+    value, reference = macs.get(tool), macs.get("archc")
+    if value is None:
+        return "-"
+    if tool == "archc" or not reference:
+        return f"{value:,}"
+    return f"{value:,} ({100 * (value - reference) / reference:+.2f}%)"
+
+
+def macs_table(rows: Sequence[Measured]) -> Table:
+    tools = ("archc", "torchinfo", "fvcore", "thop")
+    body = [
+        (m.subject.label, *(_macs_cell(m.macs, tool) for tool in tools))
+        for m in rows
+        if m.subject.macs
+    ]
+    return Table("MACs per sample (difference from archc)", ("network", *tools), body)
+
+
+# archc op -> the fvcore operator that counts it.
+FVCORE_OP = {
+    "conv2d": "conv",
+    "linear": "linear",
+    "batchnorm2d": "batch_norm",
+    "layernorm": "layer_norm",
+    "maxpool2d": "max_pool2d",
+    "avgpool2d": "avg_pool2d",
+    "adaptive_avgpool2d": "adaptive_avg_pool2d",
+    "global_avgpool": "adaptive_avg_pool2d",
+    "attention": "scaled_dot_product_attention",
+}
+
+
+def archc_ops(network: Network) -> Counter[str]:
+    found: Counter[str] = Counter()
+    for node in network.nodes():
+        if node.kind != "input" and node.macs:
+            found[node.op] += dims.evaluate(node.macs, {})
+    return found
+
+
+def ops_table(rows: Sequence[Measured]) -> Table:
+    body = []
+    for m in rows:
+        if not m.fvcore_ops:
+            continue
+        ours = archc_ops(m.network)
+        theirs = Counter(m.fvcore_ops)
+        for op, macs in ours.most_common():
+            fvcore_op = FVCORE_OP.get(op, op)
+            counted = theirs.pop(fvcore_op, 0)
+            body.append((m.subject.label, op, f"{macs:,}", fvcore_op, f"{counted:,}"))
+        body += [(m.subject.label, "-", "0", op, f"{n:,}") for op, n in theirs.most_common()]
+    return Table(
+        "MACs by op: archc and fvcore",
+        ("network", "archc op", "archc", "fvcore op", "fvcore"),
+        body,
+    )
+
+
+def process_table(times: dict[str, float], repeat: int) -> Table:
+    rows = [(label, secs(value)) for label, value in times.items()]
+    return Table(f"Cold processes, end to end (median of {repeat})", ("command", "s"), rows)
+
+
+def import_table(imports: dict[str, float]) -> Table:
+    rows = [(label, secs(value)) for label, value in imports.items()]
+    return Table(
+        "Where `import archc.cli` spends its time (python -X importtime)", ("part", "s"), rows
+    )
+
+
+# --- targets -------------------------------------------------------------------------------------
+
+
+def _find(rows: Sequence[Measured], label: str) -> Measured | None:
+    return next((m for m in rows if m.subject.label == label), None)
+
+
+def torchinfo_target(rows: Sequence[Measured]) -> Target:
+    goal = "in-process archc summary >= 50x faster than torchinfo.summary on ResNet-50"
+    m = _find(rows, "ResNet-50")
+    if m is None or "torchinfo" not in m.times:
+        return Target(goal, "not run", None, "ResNet-50 or torchinfo not in this run")
+    speedup = m.times["torchinfo"] / m.times["archc"]
+    why = (
+        f"torchinfo runs a real forward pass at 224x224 with a hook on every module "
+        f"({secs(m.times['torchinfo'])} s); archc elaborates {m.layers} layers symbolically in "
+        f"{secs(m.times['archc'])} s, about {1e6 * m.times['archc'] / m.layers:.0f} µs a layer"
+    )
+    return Target(goal, f"{speedup:.1f}x", speedup >= 50, why)
+
+
+def instantiation_target(rows: Sequence[Measured]) -> Target:
+    goal = "in-process archc summary >= 100x faster than CPU instantiation of GPT-2 XL"
+    m = _find(rows, "GPT-2 XL")
+    if m is None:
+        return Target(goal, "not run", None, "GPT-2 XL is not measured in this mode")
+    speedup = m.times["cpu"] / m.times["archc"]
+    why = (
+        f"allocating and initialising {m.network.param_count:,} float32 parameters takes "
+        f"{secs(m.times['cpu'])} s; archc counts them from shapes in {secs(m.times['archc'])} s"
+    )
+    return Target(goal, f"{speedup:,.0f}x", speedup >= 100, why)
+
+
+def cold_check_target(times: dict[str, float], imports: dict[str, float]) -> Target:
+    goal = f"cold `archc check {CHECKED}` < 0.5 s wall"
+    check = times[f"archc check {CHECKED}"]
+    own = imports[OWN_CODE]
+    why = (
+        f"the interpreter alone starts in {secs(times['python -c pass'])} s and "
+        f"`import archc.cli` takes {secs(imports[IMPORT_TOTAL])} s ({secs(own)} s of it in "
+        "archc's own modules, the rest in pydantic, networkx, lark, typing and the standard "
+        "library); checking the spec itself is the in-process time in the first table"
+    )
+    return Target(goal, f"{secs(check)} s", check < 0.5, why)
+
+
+# --- the section ---------------------------------------------------------------------------------
+
+
+def run(options: Options) -> Section:
+    settings = SETTINGS[options.mode]
+    section = Section(
+        "Static analysis",
+        "archc's in-process analysis and cold CLI against instantiating the PyTorch model "
+        f"(CPU, meta) and torchinfo.summary; token inputs for torchinfo have T = {TOKENS}.",
+    )
+    rows = []
+    for subject in settings.subjects:
+        try:
+            rows.append(measure(subject, settings))
+        except Blocked as blocked:
+            section.notes.append(f"{subject.label}: blocked, archc reported {blocked}")
+    times = process_times(settings)
+    imports = import_profile()
+    section.tables = [speed_table(rows), macs_table(rows), ops_table(rows)]
+    section.tables += [process_table(times, settings.process_repeat), import_table(imports)]
+    section.targets = [
+        torchinfo_target(rows),
+        instantiation_target(rows),
+        cold_check_target(times, imports),
+    ]
+    section.notes += tie_notes(rows) + MACS_NOTES + missing_tools()
+    return section
+
+
+def tie_notes(rows: Sequence[Measured]) -> list[str]:
+    """Say why torchinfo's parameter count differs where a network ties weights."""
+    return [
+        f"{m.subject.label}: torchinfo counts the tied "
+        f"{', '.join(tie.target for tie in m.network.ties)} a second time "
+        f"({m.counts['torchinfo'] - m.counts['archc']:+,}); archc and torch count it once"
+        for m in rows
+        if m.network.ties and m.counts.get("torchinfo", m.counts["archc"]) != m.counts["archc"]
+    ]
+
+
+# What each tool counts, checked on single layers of each kind.
+MACS_NOTES = [
+    "Convolutions and linear layers are weights x output positions in archc, fvcore and thop, "
+    "without the bias additions; torchinfo adds a convolution's bias per output element, but "
+    "counts a linear layer, BatchNorm and LayerNorm as their parameter count whatever the "
+    "number of positions, so it undercounts a transformer's linear layers by the sequence "
+    "length. BatchNorm: archc 1 MAC per element, fvcore 2, thop 4. LayerNorm: archc and thop 4 "
+    "per element, fvcore 5. Max pooling: archc k*k per output element, the others 0. Average "
+    "pooling: archc 1 per input element; fvcore the same for adaptive pooling and 0 for fixed "
+    "windows and for a mean; thop 1 per output (fixed window) or k+1 (adaptive). No tool counts "
+    "ReLU, GELU, dropout or residual additions.",
+    "Attention: archc counts the QK^T and AV products (2*T^2*d per layer and sample); fvcore "
+    "has no handle for scaled_dot_product_attention; thop counts only registered module types, "
+    "so it sees the output projection (an nn.Linear) but not the input projection the "
+    "generated attention applies with F.linear.",
+]
+
+
+def missing_tools() -> list[str]:
+    absent = [name for name in ("torchinfo", "fvcore", "thop") if not installed(name)]
+    if not absent:
+        return []
+    return [f"not installed, so not compared: {', '.join(absent)} (pip install -e '.[bench]')"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return standalone(run, __doc__, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Greedy layer-wise pretraining of the stacked autoencoder of `specs/autoencoder.arch`.
+
+The spec names its layers so that layer k of the encoder and layer k of the decoder form one
+shallow autoencoder: `model.encoder.layer{k}` maps the (k-1)-th code to the k-th and
+`model.decoder.layer{k}` maps it back. Pretraining trains these pairs in turn, pair k on the
+codes that the already trained (and now frozen) encoder layers below it produce; fine-tuning
+then trains the whole network end to end to reconstruct its input (Hinton and Salakhutdinov,
+2006; Bengio et al., 2006). The data are images of random horizontal and vertical bars. The
+script prints each stage's reconstruction loss (mean squared error) before and after it, and the
+whole network's loss on held-out images after each stage.
+
+    python examples/autoencoder_pretraining.py            # 16x16 images (a few minutes on a CPU)
+    python examples/autoencoder_pretraining.py --quick    # 8x8 images, a few steps per stage
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import _common
+import torch
+from torch import nn
+
+from archc import runtime
+
+SPEC = "zoo:autoencoder"
+DEPTH = 4  # encoder.layer1 .. encoder.layer4, as the spec names them
+
+
+@dataclass(frozen=True)
+class Result:
+    stages: dict[str, tuple[float, float]]  # stage -> its own loss before and after it
+    whole: dict[str, float]  # "initial", each stage -> the whole network's held-out loss
+
+
+def bars(count: int, side: int, generator: torch.Generator) -> torch.Tensor:
+    """Flattened side x side images, each row and each column lit with probability 1/side."""
+    rows = torch.rand(count, side, 1, generator=generator) < 1 / side
+    columns = torch.rand(count, 1, side, generator=generator) < 1 / side
+    return (rows | columns).float().flatten(1)
+
+
+def train(
+    parameters: list[nn.Parameter],
+    loss_of: Callable[[torch.Tensor], torch.Tensor],
+    batches: Callable[[], torch.Tensor],
+    steps: int,
+    description: str,
+) -> tuple[float, float]:
+    """Adam on ``parameters`` for ``steps`` batches; the loss of the first and last batch."""
+    optimizer = torch.optim.Adam(parameters, lr=1e-3)
+    losses = []
+    for _ in _common.progress(range(steps), description):
+        loss = loss_of(batches())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses[0], losses[-1]
+
+
+def pretrain_pair(
+    model: nn.Module, k: int, images: Callable[[], torch.Tensor], steps: int
+) -> tuple[float, float]:
+    """Train encoder.layer{k} and decoder.layer{k} to reconstruct the codes of the layers below."""
+    encode = getattr(model.encoder, f"layer{k}")
+    decode = getattr(model.decoder, f"layer{k}")
+    below = nn.Sequential(*(getattr(model.encoder, f"layer{j}") for j in range(1, k)))
+
+    def codes() -> torch.Tensor:
+        # The layers below are trained already: their output is this pair's data, held fixed.
+        with torch.no_grad():
+            return below(images())
+
+    def loss(h: torch.Tensor) -> torch.Tensor:
+        return nn.functional.mse_loss(decode(encode(h)), h)
+
+    pair = [*encode.parameters(), *decode.parameters()]
+    return train(pair, loss, codes, steps, f"layer {k}")
+
+
+def whole_loss(model: nn.Module, images: torch.Tensor) -> float:
+    with torch.no_grad():
+        _, reconstruction = model(images)
+    return nn.functional.mse_loss(reconstruction, images).item()
+
+
+def main(argv: list[str] | None = None) -> Result:
+    args = _common.parser(__doc__).parse_args(argv)
+    data = _common.seed_everything(args.seed)
+    side, steps, batch = (8, 40, 64) if args.quick else (16, 600, 128)
+    model = runtime.build(SPEC, seed=args.seed, device=args.device, pixels=side * side)
+    params = sum(p.numel() for p in model.parameters())
+    _common.say(f"{type(model).__name__}: {side * side} pixels, {params:,} parameters")
+
+    def images() -> torch.Tensor:
+        return bars(batch, side, data).to(args.device)
+
+    held_out = bars(1024, side, data).to(args.device)
+    stages: dict[str, tuple[float, float]] = {}
+    whole = {"initial": whole_loss(model, held_out)}
+    _common.say(f"{'stage':<42}{'stage loss':>22}{'whole network':>16}")
+    _common.say(f"{'random initialisation':<42}{'':>22}{whole['initial']:>16.4f}")
+    for k in range(1, DEPTH + 1):
+        name = f"pretrain encoder.layer{k} + decoder.layer{k}"
+        stages[name] = pretrain_pair(model, k, images, steps)
+        whole[name] = whole_loss(model, held_out)
+        _report(name, stages[name], whole[name])
+
+    def reconstruction_loss(x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.mse_loss(model(x)[1], x)
+
+    name = "fine-tune the whole network"
+    stages[name] = train(list(model.parameters()), reconstruction_loss, images, steps, "fine-tune")
+    whole[name] = whole_loss(model, held_out)
+    _report(name, stages[name], whole[name])
+    return Result(stages, whole)
+
+
+def _report(name: str, stage: tuple[float, float], whole: float) -> None:
+    losses = f"{stage[0]:.4f} -> {stage[1]:.4f}"
+    _common.say(f"{name:<42}{losses:>22}{whole:>16.4f}")
+
+
+if __name__ == "__main__":
+    main()
