@@ -27,6 +27,7 @@ from archc.ops.spec import (
     CHANNELS,
     CONCAT,
     INVALID,
+    MAX_COUNT,
     RANK,
     SYMBOLIC,
     UNEVEN,
@@ -297,9 +298,9 @@ def _off_axis(first: TensorType, other: TensorType, index: int) -> list[Finding]
     findings = []
     for axis, (a, b) in enumerate(zip(first.shape, other.shape, strict=True)):
         verdict = dims.same(a, b)
-        with_ = f"{first} and {other}: axis {axis} is {a} vs {b}"
         if axis == index or verdict:
             continue
+        with_ = f"{first} and {other}: axis {axis} is {a} vs {b}"
         if verdict is None:
             findings.append(_undecided("concat", axis, a, b, with_, CONCAT))
             continue
@@ -427,6 +428,7 @@ def _fixed(size: Dim, op: str, x: TensorType) -> int:
 
 def _pieces(op: str, size: int, step: int) -> tuple[list[int], tuple[Finding, ...]]:
     """torch's cut of ``size`` into pieces of ``step``, the last one holding the rest."""
+    _check_count(op, -(-size // step), "split_size_or_sections")
     pieces = [step] * (size // step) + ([size % step] if size % step else [])
     if len(set(pieces)) == 1:
         return pieces, ()
@@ -439,6 +441,17 @@ def _pieces(op: str, size: int, step: int) -> tuple[list[int], tuple[Finding, ..
         label="the last piece is smaller",
     )
     return pieces, (uneven,)
+
+
+def _check_count(op: str, count: int, arg: str) -> None:
+    if count > MAX_COUNT:
+        raise fail(
+            INVALID,
+            f"{op} would cut the axis into {count:,} pieces, more than {MAX_COUNT:,}",
+            arg=arg,
+            label="too many pieces",
+            help="each piece is a tensor of its own; cut into fewer, larger pieces",
+        )
 
 
 def _cut(
@@ -498,6 +511,7 @@ class Chunk(Op):
         (x,) = inputs
         index = axis_index(args.dim, x, self.name)
         size = x.shape[index]
+        _check_count(self.name, args.chunks, "chunks")
         exact = exact_quotient(size, args.chunks)
         if exact is not None:
             return _cut(x, index, [exact] * args.chunks)

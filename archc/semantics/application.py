@@ -7,6 +7,7 @@ new scope. Sequences, repeats and combinators apply their parts in order.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pydantic import ValidationError
@@ -342,9 +343,10 @@ class Application(Expressions):
             )
 
 
-def _argument_names(op: Op) -> set[str]:
+@functools.cache
+def _argument_names(op: Op) -> frozenset[str]:
     """Field names, and the other spellings a field accepts (`axis` for `dim`)."""
-    return {name for field in op.Args.model_fields for name in _spellings(op, field)}
+    return frozenset(name for field in op.Args.model_fields for name in _spellings(op, field))
 
 
 def _spellings(op: Op, field: str) -> list[str]:

@@ -66,6 +66,14 @@ class Elaborator(Application):
         self._constants: dict[tuple[int, str], Any] = {}
         self._evaluating: set[tuple[int, str]] = set()
         self.rules: list[inits.Rule] = []  # the current network's init rules, in order
+        self._reserved_names: dict[int, set[str]] = {}
+
+    def _reserved(self, node: ast.Definition) -> set[str]:
+        """The `as` names of a definition's body, walked once per elaboration, not per use."""
+        key = id(node)
+        if key not in self._reserved_names:
+            self._reserved_names[key] = reserved_names(node.body)
+        return self._reserved_names[key]
 
     # --- reporting -------------------------------------------------------------------------------
 
@@ -175,7 +183,7 @@ class Elaborator(Application):
         self._next_id = 0
         errors_before = len(self.diagnostics)
         body = Body(definition.file)
-        place = Place("", Names(reserved_names(node.body)))
+        place = Place("", Names(self._reserved(node)))
         self.rules = []
         for rule in definition.file.inits:  # the file's own top-level rules come first
             evaluate = functools.partial(self.evaluate, body=Body(definition.file), place=place)
@@ -293,7 +301,7 @@ class Elaborator(Application):
         body = Body(definition.file)
         inner = Place(
             path,
-            Names(reserved_names(node.body)),
+            Names(self._reserved(node)),
             (*place.call_sites, layer.span),
             (*place.blocks, definition.name),
         )

@@ -37,6 +37,10 @@ TENSOR_OPERATORS = {"+": "add", "*": "mul", "-": "sub"}
 # Layer-valued builtins: structure around a body of layers.
 COMBINATORS = ("residual", "dense")
 MAX_REPEAT = 10_000
+# Results beyond these are refused: a few doublings of a constant would otherwise fill memory,
+# and Python cannot print integers of thousands of digits. 2**1024 is also where floats end.
+MAX_INTEGER = 2**1024
+MAX_STRING = 65_536
 # Python's spellings of the literals, which a spec writes in lowercase.
 PYTHON_LITERALS = {"True": "true", "False": "false", "None": "none"}
 
@@ -191,6 +195,14 @@ class Expressions:
         if _number(left) and _number(right):
             return self._arithmetic(expr, left, right)
         if expr.op == "+" and isinstance(left, str) and isinstance(right, str):
+            if len(left) + len(right) > MAX_STRING:
+                raise self.error(
+                    "A224",
+                    f"the joined string would have {len(left) + len(right):,} characters; "
+                    f"the limit is {MAX_STRING:,}",
+                    expr.span,
+                    label="too long",
+                )
             return left + right
         raise self.error(
             "A206",
@@ -248,7 +260,7 @@ class Expressions:
                 with_=f"{left} ** {right}",
             )
         try:
-            return _ARITHMETIC[expr.op](left, right)
+            result = _ARITHMETIC[expr.op](left, right)
         except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
             raise self.error(
                 "A224",
@@ -257,6 +269,15 @@ class Expressions:
                 label="no result",
                 with_=f"{left} {expr.op} {right}",
             ) from None
+        if _too_large(result):
+            raise self.error(
+                "A224",
+                f"the result of `{expr.op}` is larger than 2**1024",
+                expr.span,
+                label="overflow",
+                help="no size or count comes near this; check the operands",
+            )
+        return result
 
     def _eval_Compare(self, expr: ast.Compare, body: Body, place: Place) -> Any:
         left = self.evaluate(expr.left, body, place)
@@ -512,11 +533,11 @@ class Expressions:
 
     def _check_argument_order(self, expr: ast.Call) -> None:
         """Positional arguments come first: after a keyword, their slot would be a guess."""
-        keyword = next((a for a in expr.args if a.name is not None), None)
-        if keyword is None:
+        first = next((i for i, a in enumerate(expr.args) if a.name is not None), None)
+        if first is None:
             return
-        later = expr.args[expr.args.index(keyword) :]
-        stray = next((a for a in later if a.name is None), None)
+        keyword = expr.args[first]
+        stray = next((a for a in expr.args[first:] if a.name is None), None)
         if stray is not None:
             assert keyword.name is not None
             raise self.error(
@@ -567,6 +588,17 @@ class Expressions:
             return BUILTINS[name](*(a.value for a in args))
         except (TypeError, ValueError) as exc:
             raise self.error("A231", f"`{name}`: {exc}", expr.span, label="no result") from None
+
+
+def _too_large(value: Any) -> bool:
+    """Whether an integer, or a constant inside a symbolic size, exceeds MAX_INTEGER."""
+    if isinstance(value, Sym):
+        return any(
+            abs(atom.p) > MAX_INTEGER or atom.q > MAX_INTEGER
+            for atom in value.expr.atoms()
+            if atom.is_Rational
+        )
+    return isinstance(value, int) and abs(value) > MAX_INTEGER
 
 
 class _Builtin:
