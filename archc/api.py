@@ -25,13 +25,15 @@ def analyse(
     network: str | None = None,
     overrides: dict[str, Any] | None = None,
     strict: bool = False,
+    root: str | None = None,
 ) -> tuple[list[Network], list[Diagnostic]]:
     """Parse, load imports and elaborate; the networks and every diagnostic, sorted.
 
-    Raises :class:`archc.errors.UsageError` when the file cannot be read.
+    `use` reads files below the folder of ``path`` and in the zoo; ``root`` names a wider folder
+    it may read below too. Raises :class:`archc.errors.UsageError` when the file cannot be read.
     """
     try:
-        file, diagnostics = load_program(path)
+        file, diagnostics = load_program(path, root)
     except ArchError as exc:
         return [], exc.diagnostics
     return _elaborate_loaded(file, diagnostics, network, overrides, strict)
@@ -43,13 +45,14 @@ def analyse_text(
     network: str | None = None,
     overrides: dict[str, Any] | None = None,
     strict: bool = False,
+    root: str | None = None,
 ) -> tuple[list[Network], list[Diagnostic]]:
     """:func:`analyse` on ``text`` as if it were the contents of the file at ``path``.
 
     An editor's unsaved buffer is checked this way; `use` paths still resolve relative to
     ``path``, whose file need not exist.
     """
-    loader = Loader()
+    loader = Loader(root)
     try:
         file = loader.load(decode_source(path, text.encode("utf-8", "surrogatepass")))
     except ArchError as exc:

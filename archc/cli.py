@@ -14,6 +14,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from typing import TextIO
 
 from archc import __version__, api, explain
@@ -21,6 +22,7 @@ from archc.backends import schema, summary
 from archc.errors import ArchError, Diagnostic, UsageError, render_all
 from archc.expect import Expectation
 from archc.export import FORMATS
+from archc.semantics.elaborate import current_statement
 from archc.semantics.ir import Network, dump
 
 EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -115,7 +117,9 @@ def _render_options(render: argparse.ArgumentParser) -> None:
     render.add_argument("--theme", choices=("light", "dark"), default="light")
     render.add_argument("--no-shapes", action="store_true", help="no tensor shapes on edges")
     render.add_argument(
-        "--engine", metavar="NAME", help="layout program: dot or graphviz-pure (default: either)"
+        "--engine",
+        metavar="NAME",
+        help="layout program: dot or graphviz-pure (default: dot when installed)",
     )
     _spec_options(render)
     render.set_defaults(run=_render)
@@ -155,6 +159,11 @@ def _spec_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--strict", action="store_true", help="treat a filter that does not tile as an error"
     )
+    command.add_argument(
+        "--root",
+        metavar="DIR",
+        help="let `use` read below DIR too (by default only below the spec's own folder)",
+    )
 
 
 def _report(diagnostics: Sequence[Diagnostic], args: argparse.Namespace) -> None:
@@ -165,8 +174,9 @@ def _report(diagnostics: Sequence[Diagnostic], args: argparse.Namespace) -> None
 
 
 def _analyse(args: argparse.Namespace, path: str) -> tuple[list[Network], list[Diagnostic]]:
+    _processing.set(path)
     overrides = api.parse_defines(args.defines)
-    networks, diagnostics = api.analyse(path, args.network, overrides, args.strict)
+    networks, diagnostics = api.analyse(path, args.network, overrides, args.strict, args.root)
     if args.network and not networks and not any(d.is_error for d in diagnostics):
         raise UsageError(f"{path} has no network `{args.network}`")
     return networks, diagnostics
@@ -221,7 +231,7 @@ def _compile(args: argparse.Namespace) -> int:
         return EXIT_OK
     from archc.runtime import selftest  # the one command that needs torch
 
-    verdicts = selftest(args.file, args.network, **api.parse_defines(args.defines))
+    verdicts = selftest(args.file, args.network, args.root, **api.parse_defines(args.defines))
     for _, verdict in verdicts:
         sys.stderr.write(verdict + "\n")
     return EXIT_OK if all(passed for passed, _ in verdicts) else EXIT_SPEC_ERROR
@@ -231,6 +241,7 @@ def _fmt(args: argparse.Namespace) -> int:
     diagnostics: list[Diagnostic] = []
     changed = False
     for path in args.files:
+        _processing.set(path)
         try:
             stored, formatted = api.format_file(path)
         except ArchError as exc:
@@ -277,7 +288,9 @@ def _export(args: argparse.Namespace) -> int:
     from archc.export import export  # needs torch, like compile --selftest
 
     overrides = api.parse_defines(args.defines)
-    done = export(args.file, args.format, args.output, args.network, args.strict, **overrides)
+    done = export(
+        args.file, args.format, args.output, args.network, args.strict, args.root, **overrides
+    )
     sys.stderr.write(f"archc: wrote {args.output}: {done}\n")
     return EXIT_OK
 
@@ -322,10 +335,32 @@ def _print_diff(path: str, stored: str, formatted: str) -> None:
         sys.stdout.write(line if line.endswith("\n") else line + "\n")
 
 
+# The spec a command is working on, for the report of an internal error.
+_processing: ContextVar[str | None] = ContextVar("processing", default=None)
+
+
+def _internal_error() -> str:
+    """The report of a bug in archc: where it happened, as closely as known, and the trace."""
+    statement, path = current_statement.get(), _processing.get()
+    where = ""
+    if statement is not None:
+        where = f" at {statement}, in the statement being elaborated"
+    elif path is not None:
+        where = f" while processing {path}"
+    return (
+        f"archc: internal error{where}\n"
+        "This is a bug in archc, not a mistake in the spec: please report it with the spec "
+        "and the traceback below.\n" + traceback.format_exc()
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    current_statement.set(None)  # a crash in an earlier call must not leave its place here
+    _processing.set(None)
     try:
         args = build_parser().parse_args(argv)
+        _processing.set(getattr(args, "file", None))
         run: Callable[[argparse.Namespace], int] = args.run
         return run(args)
     except SystemExit as exc:  # --help and --version
@@ -342,8 +377,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the flush at exit
         return EXIT_OK
     except Exception:
-        sys.stderr.write(
-            "archc: internal error, please report it with the spec that caused it\n"
-            + traceback.format_exc()
-        )
+        sys.stderr.write(_internal_error())
         return EXIT_INTERNAL

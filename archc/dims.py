@@ -187,6 +187,47 @@ def positive(value: Dim) -> bool | None:
     return None if verdict is None else bool(verdict)
 
 
+# Sizes beyond these are refused (A312, A313). No tensor axis holds more than 2**40 elements,
+# and sympy's work grows steeply with the nesting of floor divisions in a symbolic size (each
+# stride-2 layer adds one), while no real network halves an axis this often.
+MAX_SIZE = 2**40
+MAX_FLOOR_DEPTH = 32
+
+
+def too_large(value: Dim) -> bool:
+    """Whether a size exceeds MAX_SIZE: a number above it, or a symbolic size holding a
+    constant above it (`H * 2**50` is that large for every H).
+
+    >>> too_large(2**40), too_large(2**40 + 1), too_large(Sym.named("H") * 2**50)
+    (False, True, True)
+    """
+    if isinstance(value, int):
+        return value > MAX_SIZE
+    if value.name is not None:
+        return False
+    atoms = value.expr.atoms()
+    return any(abs(a.p) > MAX_SIZE or a.q > MAX_SIZE for a in atoms if a.is_Rational)
+
+
+def floor_depth(value: Dim) -> int:
+    """How deeply floor divisions nest in a symbolic size; 0 for a number or a bare symbol.
+
+    >>> floor_depth(((Sym.named("H") - 1) // 2 + 1) // 2)
+    2
+    """
+    if isinstance(value, int) or value.name is not None:
+        return 0
+    sympy = _sympy()
+    nesting = (sympy.floor, sympy.ceiling, sympy.Mod)
+
+    @functools.cache
+    def depth(expr: Any) -> int:
+        inner = max((depth(arg) for arg in expr.args), default=0)
+        return inner + isinstance(expr, nesting)
+
+    return depth(value.expr)
+
+
 def product(values: tuple[Dim, ...] | list[Dim]) -> Dim:
     result: Dim = 1
     for value in values:

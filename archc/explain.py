@@ -1066,6 +1066,20 @@ _SYNTAX = (
         }
         """,
     ),
+    _entry(
+        "A154",
+        "integer literal too long",
+        """An integer literal may have at most 100 digits. No size, count or index needs more,
+        and Python converts very long digit strings slowly before refusing them altogether; a
+        number this long is almost always text pasted twice.""",
+        """
+        vocab = 305223052230522305223052230522...  # the five digits repeated, 120 digits long
+        """,
+        """
+        vocab = 30522
+        """,
+        runnable=False,
+    ),
 )
 
 _NAMES = (
@@ -1306,10 +1320,11 @@ _NAMES = (
     ),
     _entry(
         "A213",
-        "recursive block",
+        "recursive or too deeply nested block",
         """A block instantiates itself, directly or through other blocks. A spec describes a
         fixed network, so recursion has no meaning; spell the levels out, or repeat a block with
-        `* n`.""",
+        `* n`. Blocks that are not recursive may nest 64 deep (one block using another that uses
+        a third, and so on); deeper hierarchies are refused the same way.""",
         """
         block Tower(width) {
             in x
@@ -1480,9 +1495,12 @@ _NAMES = (
     _entry(
         "A222",
         "network too large",
-        """A network may have 250,000 layers after blocks and repeats are expanded. Larger
-        graphs come from a repeat count or a nesting of repeats far beyond any real network, and
-        are refused instead of built.""",
+        """A network may have 250,000 layers after blocks and repeats are expanded, and
+        1,000,000 connections (tensor inputs of its layers: a dense block of n layers makes
+        about n**2 / 2 of them). Larger graphs come from a repeat count, a nesting of repeats or
+        a dense block far beyond any real network, and are refused instead of built; a repeat
+        whose instances keep their input's shape is refused as soon as the first one shows how
+        large the whole would be.""",
         """
         network Deep {
             in x: [512]
@@ -1518,7 +1536,9 @@ _NAMES = (
         "A224",
         "arithmetic error",
         """A computation on numbers has no result: a division or remainder by zero, a power with
-        an exponent beyond 64, or an overflow. `with` shows the operation with its values.""",
+        an exponent beyond 64, an overflow, a whole number beyond 2**1024 (where floats end too),
+        or a string joined to more than 65,536 characters. Those limits keep a few doublings of
+        a constant from filling the memory. `with` shows the operation with its values.""",
         """
         block SqueezeExcite(reduction=16) {
             in x
@@ -1799,6 +1819,25 @@ _NAMES = (
             out image -> Backbone -> conv2d(80, 1)
         }
         """,
+    ),
+    _entry(
+        "A237",
+        "`use` leads outside the project root",
+        """A spec is data that may come from anywhere, so `use` reads only below the project
+        root: the folder of the file being checked, unless `--root DIR` (or `root=` in
+        `archc.api.analyse`) names a wider one, and the zoo (`zoo:` paths). A path that climbs
+        out with `..`, an absolute path, or a symbolic link that points elsewhere is refused
+        without being read; the message shows where the path leads. Move the file into the
+        project, or pass the folder that holds both files as the root.""",
+        """
+        # project/model.arch, checked with `archc check project/model.arch`
+        use "../shared/blocks.arch"
+        """,
+        """
+        # the same file, checked with `archc check --root . project/model.arch`
+        use "../shared/blocks.arch"
+        """,
+        runnable=False,
     ),
     _entry(
         "A250",
@@ -2181,6 +2220,48 @@ _SHAPES = (
         }
         """,
     ),
+    _entry(
+        "A312",
+        "a size is larger than 2**40",
+        """No tensor axis, and no size or count given to a layer, may exceed 2**40 (about
+        1.1e12): nothing real comes near it, and numbers past it make archc's own arithmetic
+        and PyTorch's allocations explode. A symbolic size holding a larger constant, such as
+        `H * 2**50`, is refused too, since it is that large for every H. The usual cause is a
+        number typed with too many digits, or layers that grow a size without end.""",
+        """
+        network Wide {
+            in x: [512]
+            out x -> linear(2 ** 41)
+        }
+        """,
+        """
+        network Wide {
+            in x: [512]
+            out x -> linear(2 ** 12)
+        }
+        """,
+    ),
+    _entry(
+        "A313",
+        "a symbolic size is nested too deeply",
+        """Each layer that divides a symbolic size (a stride, a pooling window) wraps it in one
+        more floor division: `H // 2`, then `(H // 2) // 2`. sympy's work on such a size grows
+        steeply with the nesting, and no real network halves an axis more than a handful of
+        times, so more than 32 nested divisions are refused. Give the input numbers, or
+        downsample fewer times.""",
+        """
+        network Shrink {
+            in image: [3, H, W]
+            out image -> maxpool2d(2) * 33
+        }
+        """,
+        """
+        network Shrink {
+            in image: [3, H, W]
+            out image -> maxpool2d(2) * 5
+        }
+        """,
+    ),
 )
 
 _BACKENDS = (
@@ -2233,7 +2314,7 @@ def unknown_code(code: str) -> str:
     """The message for a code without an explanation, with the nearest codes.
 
     >>> unknown_code("A3O3")
-    'unknown diagnostic code `A3O3`; did you mean `A303` or `A103` or `A113`?'
+    'unknown diagnostic code `A3O3`; did you mean `A303` or `A313` or `A103`?'
     """
     close = suggest(code.upper(), EXPLANATIONS)[:3]
     hint = "; did you mean " + " or ".join(f"`{c}`" for c in close) + "?" if close else ""

@@ -39,6 +39,7 @@ def export(
     output: str,
     network: str | None = None,
     strict: bool = False,
+    root: str | None = None,
     **overrides: Any,
 ) -> str:
     """Write the network of the spec at ``path`` to ``output``; returns how it was exported.
@@ -48,15 +49,17 @@ def export(
     """
     if format not in FORMATS:
         raise UsageError(f"unknown export format {format!r}; choose from {', '.join(FORMATS)}")
-    static = _network(path, network, overrides, strict)
-    model = runtime.build(path, static.name, seed=0, **overrides).eval()
+    static = _network(path, network, overrides, strict, root)
+    model = runtime.build(path, static.name, seed=0, root=root, **overrides).eval()
     example = example_inputs(static)
     how = EXPORTERS[format](model, example, output)
     return f"{static.name} as {format} ({how})"
 
 
-def _network(path: str, network: str | None, overrides: dict[str, Any], strict: bool) -> Network:
-    networks, diagnostics = api.analyse(path, network, overrides, strict)
+def _network(
+    path: str, network: str | None, overrides: dict[str, Any], strict: bool, root: str | None
+) -> Network:
+    networks, diagnostics = api.analyse(path, network, overrides, strict, root)
     errors = [d for d in diagnostics if d.is_error]
     if errors:
         raise ArchError(errors)

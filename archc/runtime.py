@@ -15,6 +15,10 @@ from typing import Any
 from archc import api
 from archc.errors import UsageError
 
+# More parameters than this are built on a real device only when the caller asks for them: at
+# float32 that is 32 GiB, beyond most machines, and one mistyped size in a spec can ask for it.
+MAX_BUILD_PARAMS = 2**33
+
 
 def load_source(source: str, name: str) -> types.ModuleType:
     """Execute generated ``source`` as a module named ``name``.
@@ -38,6 +42,8 @@ def build(
     device: Any = None,
     dtype: Any = None,
     seed: int | None = None,
+    max_params: int | None = MAX_BUILD_PARAMS,
+    root: str | None = None,
     **overrides: Any,
 ) -> Any:
     """The network of the spec at ``path`` as a ready ``nn.Module``.
@@ -45,10 +51,21 @@ def build(
     It runs exactly the source `archc compile` writes. ``device="meta"`` builds without
     allocating memory. With ``seed``, every layer is initialised from a generator seeded by
     ``seed`` and its own path, so its weights do not change when other layers are added.
+    A network of more than ``max_params`` parameters (2**33 unless given; None for no limit)
+    is refused with UsageError, except on the meta device. ``root`` widens where `use` may
+    read, as in :func:`archc.api.analyse`.
     """
     import torch
 
-    source = api.compile_source(path, network, **overrides)
+    networks, diagnostics = api.analyse(path, network, overrides, root=root)
+    source = api.render_source(path, networks, diagnostics, network)
+    count = networks[-1].param_count  # the network built: the one named, else the last
+    if max_params is not None and count > max_params and str(device) != "meta":
+        raise UsageError(
+            f"`{networks[-1].name}` has {count:,} parameters, more than the limit of "
+            f"{max_params:,} for building on a device; pass max_params= to raise the limit, "
+            'or device="meta" to build without allocating'
+        )
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
     module = load_source(source, f"archc_generated_{digest}")
     cls = getattr(module, module.__all__[-1] if network is None else _class_name(module, network))
@@ -95,7 +112,9 @@ SELFTEST_SIZE = 32
 SELFTEST_BATCH = 2
 
 
-def selftest(path: str, network: str | None = None, **overrides: Any) -> list[tuple[bool, str]]:
+def selftest(
+    path: str, network: str | None = None, root: str | None = None, **overrides: Any
+) -> list[tuple[bool, str]]:
     """Build each network on the meta device and on the CPU and compare with the static model.
 
     Returns one (passed, verdict) line per network: the parameter count must equal the static
@@ -105,11 +124,11 @@ def selftest(path: str, network: str | None = None, **overrides: Any) -> list[tu
 
     from archc import dims
 
-    networks, _ = api.analyse(path, network, overrides)
+    networks, _ = api.analyse(path, network, overrides, root=root)
     verdicts = []
     for static in networks:
-        on_meta = build(path, static.name, device="meta", **overrides)
-        model = build(path, static.name, seed=0, **overrides).eval()
+        on_meta = build(path, static.name, device="meta", root=root, **overrides)
+        model = build(path, static.name, seed=0, root=root, **overrides).eval()
         counted = {sum(p.numel() for p in m.parameters()) for m in (on_meta, model)}
         problems = (
             []

@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sections, complete = run_all(options)
     minutes = (time.perf_counter() - start) / 60
     environment = [machine_table(load_before), versions_table()]
-    for table in environment:
+    for table in (report.targets_table(sections), *environment):
         print(table.text() + "\n")
     args.output.write_text(
         report.markdown(sections, environment, options, minutes), encoding="utf-8"

@@ -107,7 +107,7 @@ class Settings:
 
 SETTINGS: dict[Mode, Settings] = {
     "smoke": Settings((replace(RESNET50, size=32), GPT2_TINY), 1, 1),
-    "quick": Settings((RESNET50, GPT2), 5, 1),
+    "quick": Settings((RESNET50, replace(GPT2, size=16)), 3, 1),
     "full": Settings((replace(RESNET50, batch=4, size=112), replace(GPT2, size=64)), 10, 2),
 }
 
@@ -231,7 +231,10 @@ def compile_table(found: Sequence[Race]) -> Table:
         if r.compile_seconds is not None
     ]
     headers = ("model", "device", "generated first step s", "reference first step s")
-    return Table("torch.compile: the first step, which compiles", headers, rows)
+    # The generated model compiles first, so it also pays inductor's start-up and fills the
+    # kernel cache that the reference may then reuse: these are costs, not a race.
+    title = "torch.compile: the first step, which compiles (generated first, then reference)"
+    return Table(title, headers, rows)
 
 
 # The networks the target is about; the tiny GPT of the smoke run only checks the plumbing.

@@ -1,8 +1,8 @@
 """What every benchmark module shares: modes, timing, tables, targets and the machine.
 
-Each module has ``run(mode) -> Section``; ``python -m benchmarks`` prints the sections and writes
-them to ``BENCHMARKS.md``. A section holds plain data (tables of formatted cells, targets with
-their verdicts, notes), so the same figures go to the terminal and to the Markdown file.
+Each module has ``run(options) -> Section``; ``python -m benchmarks`` prints the sections and
+writes them to ``BENCHMARKS.md``. A section holds plain data (tables of formatted cells, targets
+with their verdicts, notes), so the same figures go to the terminal and to the Markdown file.
 """
 
 from __future__ import annotations
@@ -236,6 +236,9 @@ def versions_table() -> Table:
     rows = [("Python", f"{platform.python_implementation()} {platform.python_version()}")]
     rows += [(name, version_of(name)) for name in VERSIONED]
     return Table("Versions", ("package", "version"), rows)
+
+
+# --- running -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

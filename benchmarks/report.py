@@ -8,11 +8,15 @@ from collections.abc import Sequence
 from benchmarks.common import Options, Section, Table, Target
 
 PREAMBLE = """\
-Written by `python -m benchmarks` ({mode} mode, {threads} torch CPU thread(s){compiled}) on
-{date}; the whole run took {minutes:.1f} minutes. Every time is the median of repeated runs, and
-every ratio compares figures measured in the same run on this machine: compare absolute numbers
-only with runs on the same machine. The modules in `benchmarks/` say exactly what they measure;
-`benchmarks/README.md` says how to run them.
+Written by `python -m benchmarks` in {mode} mode ({threads} torch CPU thread(s){compiled}) on \
+{date}; the whole run took {minutes:.1f} minutes.
+
+Every time is the median of repeated runs unless a table says otherwise, and every ratio compares \
+figures measured in the same run on this machine: compare absolute numbers only with runs on the \
+same machine. The modules in `benchmarks/` say exactly what they measure; `benchmarks/README.md` \
+says how to run them. torch runs on {threads} CPU thread(s) (`--threads`): on a machine whose \
+cores other work shares, a multi-threaded torch step waits on its slowest thread and its time \
+swings by an order of magnitude, while one thread keeps the ratios steady.
 """
 
 

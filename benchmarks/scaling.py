@@ -10,17 +10,19 @@ Three families of generated specs, each written out with its sizes as literals:
 * dense block: one ``dense(DenseLayer * n)``, whose concatenations grow quadratically: layer i
   reads every earlier output, so the graph has about n**2 / 2 edges.
 
-For each size it times ``archc.api.analyse`` (what `archc check` does after the import) and
+For each size it times ``archc.api.analyse`` (what `archc check` does after the import),
 ``summary.render_table`` on the result (what `archc summary` adds), the median of the mode's
-repeats, then measures the peak traced memory (tracemalloc) of one analyse + table in a run of
-its own. The exponent b of time ~ layers**b is the least-squares slope in log-log space; for the
-dense block it is also fitted against the edges.
+repeats; then ``analyse`` once with the garbage collector off, and the peak traced memory
+(tracemalloc) of one analyse + table in a run of its own. The exponent b of
+time ~ layers**b is the least-squares slope in log-log space; for the dense block it is also
+fitted against the edges.
 
 Run from the repository root: ``python -m benchmarks.scaling [--mode quick]``.
 """
 
 from __future__ import annotations
 
+import gc
 import statistics
 import sys
 import tempfile
@@ -105,7 +107,7 @@ class Settings:
 
 
 SETTINGS: dict[Mode, Settings] = {
-    "smoke": Settings((100, 400), (20, 60), 1),
+    "smoke": Settings((100, 200), (10, 30), 1),
     "quick": Settings((1_000, 10_000), (100, 300), 2),
     "full": Settings((1_000, 10_000, 100_000), (300, 1_000, 3_000), 3),
 }
@@ -119,6 +121,7 @@ class Point:
     spec_bytes: int
     check: float
     table: float
+    check_without_gc: float
     peak_bytes: int
 
     @property
@@ -150,6 +153,16 @@ def layers_per_count(family: Family, folder: Path) -> int:
     return sizes[1] - sizes[0]
 
 
+def without_gc(path: Path) -> Network:
+    """Analyse with Python's cyclic garbage collector off: how much of the time its full
+    collections take, which grow with the live heap."""
+    gc.disable()
+    try:
+        return analysed(path)
+    finally:
+        gc.enable()
+
+
 def peak_memory(path: Path) -> int:
     """Peak bytes traced while analysing ``path`` and rendering its table."""
     tracemalloc.start()
@@ -178,6 +191,7 @@ def measure(family: Family, count: int, folder: Path, repeat: int) -> Point:
         len(text.encode("utf-8")),
         statistics.median(checks),
         statistics.median(tables),
+        seconds(lambda: without_gc(path))[0],
         peak_memory(path),
     )
 
@@ -202,6 +216,7 @@ def points_table(points: Sequence[Point], repeat: int) -> Table:
         "spec bytes",
         "check s",
         "summary s",
+        "check s, gc off (1 run)",
         "µs/layer (check)",
         "peak MiB",
         "KiB/layer",
@@ -214,6 +229,7 @@ def points_table(points: Sequence[Point], repeat: int) -> Table:
             f"{p.spec_bytes:,}",
             secs(p.check),
             secs(p.summary),
+            secs(p.check_without_gc),
             f"{1e6 * p.check / p.layers:,.0f}",
             f"{p.peak_bytes / 2**20:,.1f}",
             f"{p.peak_bytes / 1024 / p.layers:,.1f}",
@@ -248,7 +264,12 @@ def exponents_table(fitted: dict[str, dict[str, float]]) -> Table:
     return Table("Fitted exponent b of cost ~ size**b (against layers unless said)", headers, rows)
 
 
-def exponent_target(fitted: dict[str, dict[str, float]]) -> Target:
+# Below this many layers, the fixed costs of a call (reading files, first allocations) dominate
+# and a fitted exponent says little.
+FITTED_FROM = 10_000
+
+
+def exponent_target(fitted: dict[str, dict[str, float]], points: Sequence[Point]) -> Target:
     linear = {name: fitted[name]["check"] for name in (CHAIN.name, STAGES.name)}
     worst = max(linear.values())
     measured = ", ".join(f"{name} {b:.2f}" for name, b in linear.items())
@@ -262,7 +283,10 @@ def exponent_target(fitted: dict[str, dict[str, float]]) -> Target:
         f"{growth}; the single dense block fits {dense['check']:.2f} against layers, because "
         f"its edges grow quadratically, and {dense['check vs edges']:.2f} against edges"
     )
-    return Target("check time exponent <= 1.1 (layers)", measured, worst <= 1.1, why)
+    goal = "check time exponent <= 1.1 (layers)"
+    if max(p.layers for p in points) < FITTED_FROM:
+        return Target(goal, measured, None, "the sizes of this mode are too small for a fit")
+    return Target(goal, measured, worst <= 1.1, why)
 
 
 def ten_thousand_target(points: Sequence[Point]) -> Target:
@@ -273,9 +297,10 @@ def ten_thousand_target(points: Sequence[Point]) -> Target:
     slowest = max(near, key=lambda p: p.check)
     measured = ", ".join(f"{p.family.name} {secs(p.check)} s ({p.layers:,} layers)" for p in near)
     why = (
-        f"about {1e6 * slowest.check / slowest.layers:.0f} µs a layer in the slowest family; "
-        "elaboration runs Python code per layer (argument binding, shape rules, naming, the "
-        "graph's edges)"
+        f"about {1e6 * slowest.check / slowest.layers:.0f} µs a layer in the slowest family, "
+        "Python code per layer (argument binding, shape rules, naming, the graph's edges); "
+        f"{secs(slowest.check_without_gc)} s of its {secs(slowest.check)} s remain with the "
+        "garbage collector off"
     )
     return Target(goal, measured, slowest.check < 2, why)
 
@@ -291,7 +316,7 @@ def run(options: Options) -> Section:
         "`archc check` = analyse, `archc summary` = analyse + table, in process; peak memory by "
         "tracemalloc in a separate run.",
         [points_table(points, settings.repeat), exponents_table(fitted)],
-        [exponent_target(fitted), ten_thousand_target(points)],
+        [exponent_target(fitted, points), ten_thousand_target(points)],
     )
     section.notes.append(
         "Layers are the network's nodes (every op, concat included); the specs stay small "

@@ -6,8 +6,9 @@ shallow autoencoder: `model.encoder.layer{k}` maps the (k-1)-th code to the k-th
 codes that the already trained (and now frozen) encoder layers below it produce; fine-tuning
 then trains the whole network end to end to reconstruct its input (Hinton and Salakhutdinov,
 2006; Bengio et al., 2006). The data are images of random horizontal and vertical bars. The
-script prints each stage's reconstruction loss (mean squared error) before and after it, and the
-whole network's loss on held-out images after each stage.
+script prints each stage's reconstruction loss (mean squared error) as it starts and ends, and
+the whole network's loss on held-out images at random initialisation, after pretraining and
+after fine-tuning.
 
     python examples/autoencoder_pretraining.py            # 16x16 images (a few minutes on a CPU)
     python examples/autoencoder_pretraining.py --quick    # 8x8 images, a few steps per stage
@@ -30,8 +31,8 @@ DEPTH = 4  # encoder.layer1 .. encoder.layer4, as the spec names them
 
 @dataclass(frozen=True)
 class Result:
-    stages: dict[str, tuple[float, float]]  # stage -> its own loss before and after it
-    whole: dict[str, float]  # "initial", each stage -> the whole network's held-out loss
+    stages: dict[str, tuple[float, float]]  # stage -> its training loss, first and last
+    whole: dict[str, float]  # random, pretrained, fine-tuned -> the whole network's held-out loss
 
 
 def bars(count: int, side: int, generator: torch.Generator) -> torch.Tensor:
@@ -48,8 +49,11 @@ def train(
     steps: int,
     description: str,
 ) -> tuple[float, float]:
-    """Adam on ``parameters`` for ``steps`` batches; the loss of the first and last batch."""
-    optimizer = torch.optim.Adam(parameters, lr=1e-3)
+    """Adam on ``parameters`` for ``steps`` batches.
+
+    Returns the loss on the first batch and the mean loss over the last tenth of them.
+    """
+    optimizer = torch.optim.Adam(parameters, lr=3e-3)
     losses = []
     for _ in _common.progress(range(steps), description):
         loss = loss_of(batches())
@@ -57,7 +61,8 @@ def train(
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-    return losses[0], losses[-1]
+    last = losses[-max(1, steps // 10) :]
+    return losses[0], sum(last) / len(last)
 
 
 def pretrain_pair(
@@ -89,7 +94,7 @@ def whole_loss(model: nn.Module, images: torch.Tensor) -> float:
 def main(argv: list[str] | None = None) -> Result:
     args = _common.parser(__doc__).parse_args(argv)
     data = _common.seed_everything(args.seed)
-    side, steps, batch = (8, 40, 64) if args.quick else (16, 600, 128)
+    side, steps, batch = (8, 60, 32) if args.quick else (16, 500, 128)
     model = runtime.build(SPEC, seed=args.seed, device=args.device, pixels=side * side)
     params = sum(p.numel() for p in model.parameters())
     _common.say(f"{type(model).__name__}: {side * side} pixels, {params:,} parameters")
@@ -98,29 +103,29 @@ def main(argv: list[str] | None = None) -> Result:
         return bars(batch, side, data).to(args.device)
 
     held_out = bars(1024, side, data).to(args.device)
+    whole = {"random": whole_loss(model, held_out)}
     stages: dict[str, tuple[float, float]] = {}
-    whole = {"initial": whole_loss(model, held_out)}
-    _common.say(f"{'stage':<42}{'stage loss':>22}{'whole network':>16}")
-    _common.say(f"{'random initialisation':<42}{'':>22}{whole['initial']:>16.4f}")
+    _common.say(f"{'stage':<44}loss first -> last")
     for k in range(1, DEPTH + 1):
-        name = f"pretrain encoder.layer{k} + decoder.layer{k}"
+        name = f"pretraining encoder.layer{k} + decoder.layer{k}"
         stages[name] = pretrain_pair(model, k, images, steps)
-        whole[name] = whole_loss(model, held_out)
-        _report(name, stages[name], whole[name])
+        _report(name, stages[name])
+    whole["pretrained"] = whole_loss(model, held_out)
 
     def reconstruction_loss(x: torch.Tensor) -> torch.Tensor:
         return nn.functional.mse_loss(model(x)[1], x)
 
-    name = "fine-tune the whole network"
+    name = "fine-tuning the whole network"
     stages[name] = train(list(model.parameters()), reconstruction_loss, images, steps, "fine-tune")
-    whole[name] = whole_loss(model, held_out)
-    _report(name, stages[name], whole[name])
+    _report(name, stages[name])
+    whole["fine-tuned"] = whole_loss(model, held_out)
+    errors = ", ".join(f"{stage} {loss:.4f}" for stage, loss in whole.items())
+    _common.say(f"whole network on held-out images: {errors}")
     return Result(stages, whole)
 
 
-def _report(name: str, stage: tuple[float, float], whole: float) -> None:
-    losses = f"{stage[0]:.4f} -> {stage[1]:.4f}"
-    _common.say(f"{name:<42}{losses:>22}{whole:>16.4f}")
+def _report(name: str, losses: tuple[float, float]) -> None:
+    _common.say(f"{name:<44}{losses[0]:.4f} -> {losses[1]:.4f}")
 
 
 if __name__ == "__main__":

@@ -384,3 +384,34 @@ def test_expect_failure_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert main(["summary", str(ROOT / "specs" / "resnet18.arch"), "--expect", "params=11M"]) == 1
     assert "expected params=11M" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("spec", "size"),
+    [("resnet50", 427), ("resnet18", 435), ("vgg16", 212), ("alexnet", 195)],
+)
+def test_receptive_field_of_classic_networks(spec: str, size: int) -> None:
+    from archc.backends.receptive import receptive_field
+
+    (network,), _ = api.analyse(str(ROOT / "specs" / f"{spec}.arch"))
+    field = receptive_field(network)
+    assert field is not None and field.size == (size, size) and field.stride == (32, 32)
+
+
+def test_receptive_field_grows_with_stride_and_dilation(tmp_path: Path) -> None:
+    from archc.backends.receptive import receptive_field
+
+    network = one(
+        tmp_path,
+        """
+network N {
+    in x: [3, 64, 64]
+    a = x -> conv2d(8, 3, stride=2, padding=1) -> conv2d(8, 3, padding=1)
+    b = a -> conv2d(8, 3, padding=2, dilation=2)
+    out b + a
+}
+""",
+    )
+    field = receptive_field(network)
+    # 1 + 2*1 = 3, jump 2; + 2*2 = 7; dilated: + 2*2*2 = 15
+    assert field is not None and field.size == (15, 15) and field.stride == (2, 2)

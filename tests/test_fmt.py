@@ -289,8 +289,8 @@ def test_random_specs_format_stably(data: st.DataObject) -> None:
 
 
 def repository_specs() -> list[Path]:
-    # NOTE: syntax-error cases cannot be formatted
-    skipped = [ROOT / "tests" / "diagnostics"]
+    # NOTE: syntax-error cases, and the fuzzers' broken inputs, cannot be formatted
+    skipped = [ROOT / "tests" / "diagnostics", ROOT / "tests" / "fuzz"]
     skipped += [ROOT / ".venv", ROOT / ".git"]
     return sorted(
         path

@@ -23,7 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "archc.syntax": FRONT,
     "archc.ops": BASE | {"archc.ops"},
     "archc.pysource": {"archc.pysource", "archc.syntax"},
-    "archc.inits": REGISTRIES,
+    "archc.inits": REGISTRIES | {"archc.inits"},
     "archc.semantics": REGISTRIES | {"archc.semantics", "archc.inits"},
     "archc.backends": REGISTRIES
     | {"archc.semantics", "archc.inits", "archc.backends", "archc.__version__"},

@@ -18,7 +18,8 @@ import pytest
 import archc
 from archc import api, cli
 from archc.backends import render
-from archc.backends.graphviz import Options, count_text, shape_text, to_dot
+from archc.backends.diagram import shape_text
+from archc.backends.graphviz import Options, count_text, to_dot
 from archc.errors import UsageError
 from archc.semantics.ir import Network
 from tests.conftest import ROOT, check_golden

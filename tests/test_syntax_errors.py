@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from archc import api
 from archc.errors import ArchError, Diagnostic, SourceFile, render_all
-from archc.syntax.catalogue import did_you_mean
+from archc.syntax.mistake_rules import did_you_mean
 from archc.syntax.mistakes import MISTAKES, Mistake
 from archc.syntax.parse import parse
 from tests.conftest import ROOT, check_golden

@@ -6,35 +6,40 @@ sequences are clusters labelled with their arguments and parameter totals. Skip 
 side input of an add or mul) and concatenations (dense and U-Net joins) are drawn in their own
 colour and style and leave the main path by the side, so the main path stays a straight line.
 
-Options trade detail for overview: ``depth`` draws modules below that depth as single boxes,
-``collapse_repeats`` draws one instance of ``block * n`` in a cluster marked ×n, ``hide`` folds
-whole families (norm, activation) into the box they follow. Ids come from node ids and module
-paths and attributes are sorted, so the DOT text is byte-identical from run to run.
+What the diagram holds (which boxes, clusters and edges, after ``depth``, ``collapse_repeats``
+and ``hide``) is decided in archc/backends/diagram.py; this module writes it as DOT, with its
+colours, shapes and legend. Ids come from node ids and module paths and attributes are sorted,
+so the DOT text is byte-identical from run to run.
 """
 
 from __future__ import annotations
 
 import colorsys
-from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from html import escape
 from typing import Literal
 
 import graphviz
 
-from archc import dims
-from archc.backends.torch.emit import inferred_of
-from archc.dims import TensorType
+from archc.backends.diagram import (
+    Edge,
+    Unit,
+    View,
+    build_view,
+    module_title,
+    shape_text,
+    short_path,
+)
 from archc.errors import UsageError
-from archc.ops import all_ops, lookup, suggest
-from archc.semantics.ir import Module, Network, Node, Ref, join_path
+from archc.ops import all_ops, suggest
+from archc.semantics.ir import Module, Network
 
-__all__ = ["Options", "count_text", "digraph", "shape_text", "to_dot"]
+__all__ = ["Options", "count_text", "digraph", "to_dot"]
 
 
 @dataclass(frozen=True)
 class Options:
-    """What a diagram shows; see the module docstring."""
+    """What a diagram shows (``depth``, ``collapse_repeats``, ``hide``: see diagram.py) and how."""
 
     depth: int | None = None
     collapse_repeats: bool = False
@@ -59,349 +64,6 @@ class Options:
                 f"cannot hide unknown op family `{unknown[0]}`; {hint}"
                 f"families: {', '.join(families)}"
             )
-
-
-# --- what is drawn -------------------------------------------------------------------------------
-
-
-@dataclass
-class Unit:
-    """One box: an op (with the hidden ops folded into it), a collapsed module, or an input or
-    output of the network. ``home`` is the path of the module whose cluster holds it."""
-
-    key: str
-    home: str
-    family: str
-    title: str = ""
-    name: str = ""
-    output: TensorType | None = None
-    params: int = 0
-    nodes: list[Node] = field(default_factory=list)
-    module: Module | None = None
-    symbol: bool = False
-
-
-Kind = Literal["main", "skip", "dense"]
-
-
-@dataclass(frozen=True)
-class Edge:
-    tail: str
-    head: str
-    label: str
-    kind: Kind
-    aside: bool = False
-
-
-@dataclass
-class View:
-    """The boxes, edges and clusters of a diagram, before any styling."""
-
-    units: dict[str, Unit] = field(default_factory=dict)
-    edges: list[Edge] = field(default_factory=list)
-    # cluster path ("" for the whole graph) -> its contents in forward order: ("unit", key)
-    # or ("cluster", module path)
-    children: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    module_params: dict[str, int] = field(default_factory=dict)
-    collapsed_repeats: set[str] = field(default_factory=set)
-
-    @property
-    def families(self) -> list[str]:
-        present = {u.family for u in self.units.values()}
-        return [family for family in _HUES if family in present]
-
-    @property
-    def edge_kinds(self) -> set[str]:
-        return {edge.kind for edge in self.edges}
-
-
-def shape_text(tensor: TensorType | None) -> str:
-    """A tensor's shape for one sample, as diagrams print it: ``64×56×56``, ``T×768 int64``.
-
-    >>> shape_text(TensorType(("N", 64, 56, 56)))
-    '64×56×56'
-    """
-    if tensor is None:
-        return "?"
-    text = "×".join(dims.show(d) for d in tensor.shape[1:]) or "scalar"
-    return text if tensor.dtype == "float32" else f"{text} {tensor.dtype}"
-
-
-def _parent(path: str) -> str:
-    return path.rpartition(".")[0]
-
-
-def _instance(home: str, repeat: str) -> tuple[int, str] | None:
-    """For a path inside instance k of the repeat at ``repeat``: k and the rest of the path."""
-    if not home.startswith(repeat + "."):
-        return None
-    index, _, rest = home[len(repeat) + 1 :].partition(".")
-    return (int(index), rest) if index.isdigit() else None
-
-
-def _home(network: Network, node: Node) -> str:
-    """The node's path, except that an unnamed join of a named combinator (``dense(...) as b``)
-    moves inside it: elaboration names those joins in the enclosing scope (so the parts keep
-    indices 0, 1, ...), but a reader sees them as part of the block."""
-    if node.kind == "input" or node.named or _family(node) != "merge":
-        return node.path
-    parent = _parent(node.path)
-    for ref in node.inputs:
-        producer = network.node(ref.node).path
-        if parent and not producer.startswith(parent + "."):
-            continue
-        child = join_path(parent, producer[len(parent) + 1 if parent else 0 :].split(".")[0])
-        module = network.modules.get(child)
-        if module is not None and module.kind == "sequence" and not module.inputs:
-            return f"{child}.{node.path.rpartition('.')[2]}"
-    return node.path
-
-
-def _family(node: Node) -> str:
-    op = lookup(node.op)
-    return op.family if op is not None else "input"
-
-
-class _Builder:
-    """Decides the boxes, clusters and edges of one network's diagram."""
-
-    def __init__(
-        self, network: Network, depth: int | None, collapse: bool, hide: tuple[str, ...]
-    ) -> None:
-        self.network = network
-        self.depth = depth
-        self.hide = hide
-        self.view = View()
-        self.homes = {node.id: _home(network, node) for node in network.nodes()}
-        self.repeats = self._collapsible_repeats() if collapse else []
-        self.view.collapsed_repeats = set(self.repeats)
-        by_home = {home: node_id for node_id, home in self.homes.items()}
-        # a layer of a later instance of a collapsed repeat -> the same layer of the first one
-        self.alias = {
-            node_id: by_home[canonical]
-            for node_id, home in self.homes.items()
-            if (canonical := self._canonical(home)) != home and canonical in by_home
-        }
-        self.outputs = {ref.node for ref in network.outputs.values()}
-        self.tied = network.tied_targets()
-        self.unit_of: dict[int, str] = {}
-        self.pending: dict[int, list[Node]] = {}  # hidden ops waiting for the op they feed
-
-    def _collapsible_repeats(self) -> list[str]:
-        """Named repeats whose instances hold the same layers, outermost first."""
-        found = []
-        for path, module in sorted(self.network.modules.items(), key=lambda i: i[0].count(".")):
-            if module.repeat is None or module.repeat < 2:
-                continue
-            layers: list[list[tuple[str, str]]] = [[] for _ in range(module.repeat)]
-            for node in self.network.nodes():
-                place = _instance(self.homes[node.id], path)
-                if place is not None and place[0] < module.repeat:
-                    layers[place[0]].append((place[1], node.op))
-            if all(sorted(layers[0]) == sorted(other) for other in layers[1:]):
-                found.append(path)
-        return found
-
-    def _canonical(self, home: str) -> str:
-        """The path of the same layer in the first instance of every collapsed repeat."""
-        for repeat in self.repeats:
-            place = _instance(home, repeat)
-            if place is not None and place[0] > 0:
-                home = join_path(repeat, "0", place[1])
-        return home
-
-    def build(self) -> View:
-        names = {ref.node: name for name, ref in self.network.inputs.items()}
-        for node in self.network.nodes():
-            own = self._own_params(node)
-            parts = self.homes[node.id].split(".")
-            for cut in range(1, len(parts)):
-                path = ".".join(parts[:cut])
-                self.view.module_params[path] = self.view.module_params.get(path, 0) + own
-            if node.id in self.alias:
-                continue
-            if node.kind == "input":
-                self._add(Unit(f"n{node.id}", "", "input", name=names.get(node.id, node.path)))
-                self._attach(node, f"n{node.id}")
-            elif (module := self._collapsed(self.homes[node.id])) is not None:
-                key = f"m.{module.path}"
-                if key not in self.view.units:
-                    self._add(Unit(key, _parent(module.path), "block", module=module))
-                self._attach(node, key)
-                if module.outputs:
-                    self.view.units[key].output = self.network.type_of(module.outputs[0])
-            else:
-                self._into_op(node)
-        for node_id, representative in self.alias.items():
-            self.unit_of[node_id] = self.unit_of[representative]
-        self._edges()
-        return self.view
-
-    def _own_params(self, node: Node) -> int:
-        """Parameters of ``node``, a tied tensor counted at its source only."""
-        return sum(
-            dims.numel(shape)
-            for name, shape in node.params.items()
-            if join_path(node.path, name) not in self.tied
-        )
-
-    def _collapsed(self, home: str) -> Module | None:
-        """The module drawn as a single box that holds the layer at ``home``, if any."""
-        if self.depth is None:
-            return None
-        parts = home.split(".")
-        for cut in range(self.depth, len(parts)):
-            module = self.network.modules.get(".".join(parts[:cut]))
-            if module is not None:
-                return module
-        return None
-
-    def _add(self, unit: Unit) -> None:
-        """Add a box, opening the clusters of the modules around it on first use."""
-        self.view.units[unit.key] = unit
-        parent = ""
-        parts = unit.home.split(".") if unit.home else []
-        for cut in range(1, len(parts) + 1):
-            path = ".".join(parts[:cut])
-            if path not in self.network.modules:
-                continue
-            if path not in self.view.children:
-                self.view.children.setdefault(parent, []).append(("cluster", path))
-                self.view.children[path] = []
-            parent = path
-        self.view.children.setdefault(parent, []).append(("unit", unit.key))
-
-    def _attach(self, node: Node, key: str) -> None:
-        unit = self.view.units[key]
-        unit.nodes.append(node)
-        unit.output = node.outputs[0] if node.outputs else None
-        unit.params += self._own_params(node)
-        self.unit_of[node.id] = key
-
-    def _into_op(self, node: Node) -> None:
-        if _family(node) in self.hide:
-            tail = self._fold_target(node)
-            if tail is not None:
-                self._attach(node, tail)
-                self._retitle(self.view.units[tail])
-                return
-            consumer = self._sole_consumer(node)
-            if consumer is not None:
-                self.pending[consumer] = [*self.pending.pop(node.id, []), node]
-                return
-        key = f"n{node.id}"
-        self._add(Unit(key, _parent(self.homes[node.id]), _family(node)))
-        for member in [*self.pending.pop(node.id, []), node]:
-            self._attach(member, key)
-        self._retitle(self.view.units[key])
-
-    def _fold_target(self, node: Node) -> str | None:
-        """The box a hidden op folds into: the box of the op before it, when that op feeds
-        only this one, sits in the same module and is not an output of the network."""
-        producers = {ref.node for ref in node.inputs}
-        if len(producers) != 1:
-            return None
-        (producer,) = producers
-        key = self.unit_of.get(producer)
-        unit = self.view.units.get(key or "")
-        if unit is None or unit.family in ("input", "block") or unit.nodes[-1].id != producer:
-            return None
-        alone = self.network.consumers(producer) == [node.id] and producer not in self.outputs
-        same = _parent(self.homes[producer]) == _parent(self.homes[node.id])
-        return key if alone and same else None
-
-    def _sole_consumer(self, node: Node) -> int | None:
-        """The op a hidden op folds into when it cannot join the op before it (a pre-norm
-        ``layernorm`` before ``attention``): the one op it feeds, when that reads nothing else."""
-        consumers = self.network.consumers(node.id)
-        if len(consumers) != 1 or node.id in self.outputs:
-            return None
-        (consumer,) = consumers
-        home = self.homes[consumer]
-        if {ref.node for ref in self.network.node(consumer).inputs} != {node.id}:
-            return None
-        if consumer in self.alias or self._collapsed(home) is not None:
-            return None
-        return consumer if _parent(home) == _parent(self.homes[node.id]) else None
-
-    def _retitle(self, unit: Unit) -> None:
-        shown = [n for n in unit.nodes if _family(n) not in self.hide] or unit.nodes
-        main = shown[0]
-        unit.family = _family(main)
-        unit.name = main.path.rpartition(".")[2] if main.named else ""
-        labels = []
-        for node in unit.nodes:
-            op = lookup(node.op)
-            assert op is not None
-            labels.append(op.label(node.args, inferred_of(node)))
-        unit.title = " → ".join(labels)
-        unit.symbol = len(labels) == 1 and unit.family == "merge" and not unit.title.isalnum()
-
-    def _edges(self) -> None:
-        levels: dict[int, int] = {}
-        for node in self.network.nodes():
-            levels[node.id] = 1 + max((levels[r.node] for r in node.inputs), default=-1)
-        edges: dict[tuple[str, str, str], Edge] = {}
-        for node in self.network.nodes():
-            head = self.unit_of[node.id]
-            for ref in dict.fromkeys(node.inputs):
-                tail = self.unit_of[ref.node]
-                if tail == head or self._across_instances(ref.node, node.id):
-                    continue
-                label = shape_text(self.network.type_of(ref))
-                kind = _edge_kind(self.network, node, ref, levels)
-                known = edges.get((tail, head, label))
-                # one arrow per tensor between two boxes; the main path wins over a side edge
-                if known is None or (kind == "main" and known.kind != "main"):
-                    edges[tail, head, label] = Edge(tail, head, label, kind)
-        fans = Counter(edge.tail for edge in edges.values())
-        # A side edge leaving a fork (the identity of a residual block, the input of a dense
-        # block) is routed beside the main path; one ending a branch of its own (a projection
-        # shortcut) already runs beside it and keeps its place in the layout.
-        self.view.edges = [
-            replace(edge, aside=edge.kind != "main" and fans[edge.tail] > 1)
-            for edge in edges.values()
-        ]
-        for name, ref in self.network.outputs.items():
-            output = self.network.type_of(ref)
-            self._add(Unit(f"out.{name}", "", "output", name=name, output=output))
-            self.view.edges.append(
-                Edge(self.unit_of[ref.node], f"out.{name}", shape_text(output), "main")
-            )
-
-    def _across_instances(self, tail: int, head: int) -> bool:
-        """Whether an edge joins two instances of a collapsed repeat (drawn once, so dropped)."""
-        for repeat in self.repeats:
-            a = _instance(self.homes[tail], repeat)
-            b = _instance(self.homes[head], repeat)
-            if a is not None and b is not None and a[0] != b[0]:
-                return True
-        return False
-
-
-def _edge_kind(network: Network, node: Node, ref: Ref, levels: dict[int, int]) -> Kind:
-    """How the edge carrying ``ref`` into ``node`` is drawn.
-
-    Into a join of several producers, the input that went through the most layers is the main
-    path; the others are skips when the join keeps their shape (add, mul) and dense edges when
-    it grows it (concat). Nothing here names an op: the shapes tell.
-    """
-    op = lookup(node.op)
-    producers = {r.node for r in node.inputs}
-    if op is None or op.family != "merge" or len(producers) < 2:
-        return "main"
-    if ref.node == max(producers, key=lambda p: (levels[p], p)):
-        return "main"
-    if any(network.type_of(r) == node.outputs[0] for r in node.inputs):
-        return "skip"
-    return "dense" if op.variadic else "main"
-
-
-def build_view(
-    network: Network, depth: int | None, collapse_repeats: bool, hide: tuple[str, ...]
-) -> View:
-    """What the diagram of ``network`` holds, see the module docstring for the options."""
-    return _Builder(network, depth, collapse_repeats, hide).build()
 
 
 # --- colours -------------------------------------------------------------------------------------
@@ -443,12 +105,14 @@ class Theme:
 
 THEMES = {
     "light": Theme(
-        "white", "#1f2328", "#57606a", "#57606a", "#d9480f", "#0b7285", "#8c959f",
-        "#24292f", "white", (0.90, 0.75), (0.40, 0.45),
+        background="white", text="#1f2328", muted="#57606a", edge="#57606a", skip="#d9480f",
+        dense="#0b7285", cluster="#8c959f", io_fill="#24292f", io_text="white",
+        fill=(0.90, 0.75), border=(0.40, 0.45),
     ),
     "dark": Theme(
-        "#161b22", "#e6edf3", "#9da7b3", "#9da7b3", "#ff922b", "#3bc9db", "#6e7781",
-        "#e6edf3", "#161b22", (0.24, 0.40), (0.65, 0.50),
+        background="#161b22", text="#e6edf3", muted="#9da7b3", edge="#9da7b3", skip="#ff922b",
+        dense="#3bc9db", cluster="#6e7781", io_fill="#e6edf3", io_text="#161b22",
+        fill=(0.24, 0.40), border=(0.65, 0.50),
     ),
 }  # fmt: skip
 
@@ -462,6 +126,12 @@ def colours(family: str, theme: Theme) -> tuple[str, str]:
     """The fill and border colour of a family's boxes."""
     hue = _HUES.get(family)
     return _hls(hue, *theme.fill), _hls(hue, *theme.border)
+
+
+def _legend_families(view: View) -> list[str]:
+    """The families of the boxes in ``view``, in the legend's order."""
+    present = {u.family for u in view.units.values()}
+    return [family for family in _HUES if family in present]
 
 
 _LEGEND_WIDTH = 7  # legend entries per line
@@ -502,30 +172,6 @@ def _unit_params(unit: Unit) -> str:
     if unit.params == 0 and any(node.params for node in unit.nodes):
         return "tied"
     return _params(unit.params)
-
-
-def _short(path: str) -> str:
-    """The last part of a module path, with the one before it when the last is an index:
-    ``denselayer1`` for ``features.denseblock1.denselayer1``, ``layer1.0`` for ``layer1.0``."""
-    parts = path.split(".")
-    cut = len(parts) - 1
-    while cut > 0 and parts[cut].isdigit():
-        cut -= 1
-    return ".".join(parts[cut:])
-
-
-def _module_title(network: Network, module: Module) -> str:
-    """``Bottleneck(planes=128, stride=2)`` for a block, ``layer1: Bottleneck ×3`` for a
-    sequence of instances of one block, the sequence's name otherwise."""
-    if module.kind == "block":
-        names = [p.name.name for p in module.definition.node.params] if module.definition else []
-        written = ", ".join(f"{n}={module.args[n]!r}" for n in names if n in module.arg_exprs)
-        return f"{module.name}({written})" if written else module.name
-    children = [m for p, m in network.modules.items() if p and _parent(p) == module.path]
-    blocks = {m.name if m.kind == "block" else "" for m in children}
-    if len(children) > 1 and len(blocks) == 1 and "" not in blocks:
-        return f"{module.name}: {blocks.pop()} ×{len(children)}"
-    return module.name if module.repeat is None else f"{module.name} ×{module.repeat}"
 
 
 # --- DOT -----------------------------------------------------------------------------------------
@@ -586,10 +232,10 @@ def _emit_cluster(
 
 
 def _cluster_style(module: Module, view: View, network: Network, theme: Theme) -> dict[str, str]:
-    title = _module_title(network, module)
+    title = module_title(network, module)
     # a sequence's title starts with its name already
     details = [
-        _short(module.path) if module.kind == "block" else "",
+        short_path(module.path) if module.kind == "block" else "",
         _params(view.module_params[module.path]),
     ]
     return _sorted(
@@ -619,8 +265,8 @@ def _unit_style(unit: Unit, network: Network, theme: Theme) -> dict[str, str]:
         )
     fill, border = colours(unit.family, theme)
     if unit.module is not None:
-        title = _module_title(network, unit.module)
-        path = _short(unit.module.path) if unit.module.kind == "block" else ""
+        title = module_title(network, unit.module)
+        path = short_path(unit.module.path) if unit.module.kind == "block" else ""
         details = [path, shape, _unit_params(unit)]
         return _sorted(
             color=border,
@@ -682,7 +328,7 @@ def _heading(network: Network, view: View, theme: Theme) -> str:
     """The graph's label: the network's name and size, then a legend of what the colours and
     edge styles mean (only those in the picture), a few entries per line."""
     entries = []
-    for family in view.families:
+    for family in _legend_families(view):
         fill, border = colours(family, theme)
         swatch = (
             f'<td bgcolor="{fill}" color="{border}" border="1" fixedsize="true" width="16" '
@@ -694,8 +340,8 @@ def _heading(network: Network, view: View, theme: Theme) -> str:
             colour, dash = (theme.skip, "- - -") if kind == "skip" else (theme.dense, "——")
             entries.append(
                 _legend_entry(
-                    f'<td fixedsize="true" width="24" height="10"><font color="{colour}">'
-                    f"<b>{dash}</b></font></td>",
+                    f'<td fixedsize="true" width="24" height="10">'
+                    f'<font point-size="9" color="{colour}"><b>{dash}</b></font></td>',
                     text,
                 )
             )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archc import dims
+from archc.backends.receptive import receptive_field
 from archc.dims import Dim, TensorType
 from archc.semantics.ir import Module, Network, Node
 
@@ -185,6 +186,12 @@ def render_table(network: Network, depth: int | None = None) -> str:
         f"MACs (per sample):  {_count(total['macs'])}",
         f"Activations:        {_count(total['activations'])} elements per sample",
     ]
+    field = receptive_field(network)
+    if field is not None:
+        lines.append(
+            f"Receptive field:    {'×'.join(map(str, field.size))}, effective stride "
+            f"{'×'.join(map(str, field.stride))} (at {field.layer})"
+        )
     if network.ties:
         lines.append(
             f"Tied parameters:    {', '.join(t.target for t in network.ties)}"
@@ -194,6 +201,13 @@ def render_table(network: Network, depth: int | None = None) -> str:
 
 
 # --- JSON ----------------------------------------------------------------------------------------
+
+
+def _field_json(network: Network) -> dict[str, Any] | None:
+    field = receptive_field(network)
+    if field is None:
+        return None
+    return {"size": list(field.size), "stride": list(field.stride), "layer": field.layer}
 
 
 def shape_json(tensor: TensorType | None) -> list[int | str] | None:
@@ -212,6 +226,7 @@ def to_json(network: Network, depth: int | None = None) -> dict[str, Any]:
         "buffers": total["buffers"],
         "macs": dims.to_json(total["macs"]),
         "activations": dims.to_json(total["activations"]),
+        "receptive_field": _field_json(network),
         "inputs": {n: shape_json(network.type_of(r)) for n, r in network.inputs.items()},
         "outputs": {n: shape_json(network.type_of(r)) for n, r in network.outputs.items()},
         "layers": [

@@ -26,6 +26,7 @@ from archc.ops.spec import (
     PositiveFloat,
     PositiveInt,
     Probability,
+    divisors,
     fail,
 )
 
@@ -71,9 +72,9 @@ def nearby_divisors(number: int, near: int, per_side: int = 2) -> list[int]:
     >>> nearby_divisors(768, 10)
     [6, 8, 12, 16]
     """
-    divisors = [d for d in range(1, number + 1) if number % d == 0]
-    below = [d for d in divisors if d < near][-per_side:]
-    return below + [d for d in divisors if d > near][:per_side]
+    found = divisors(number)
+    below = [d for d in found if d < near][-per_side:]
+    return below + [d for d in found if d > near][:per_side]
 
 
 def _head_dim(args: AttentionArgs, embed_dim: int) -> int:
@@ -98,7 +99,7 @@ def _kv_heads(args: AttentionArgs) -> int:
     if args.kv_heads is None:
         return args.heads
     if args.heads % args.kv_heads:
-        shown = ", ".join(str(d) for d in range(1, args.heads + 1) if args.heads % d == 0)
+        shown = ", ".join(map(str, divisors(args.heads)))
         raise fail(
             DIVISIBILITY,
             f"attention kv_heads={args.kv_heads} does not divide heads={args.heads}: "

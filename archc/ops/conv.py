@@ -19,6 +19,7 @@ from archc.ops.spec import (
     NonNegativeInt,
     Op,
     PositiveInt,
+    divisors,
     fail,
 )
 from archc.ops.window import AXES, Window, input_channels, per_axis
@@ -41,7 +42,7 @@ def check_groups(in_channels: int, out_channels: int, groups: int, op: str) -> N
     for what, count in (("input", in_channels), ("output", out_channels)):
         if count % groups:
             common = math.gcd(in_channels, out_channels)
-            valid = ", ".join(str(g) for g in range(1, common + 1) if common % g == 0)
+            valid = ", ".join(map(str, divisors(common)))
             raise fail(
                 DIVISIBILITY,
                 f"{op} groups={groups} does not divide the {count} {what} channels",
@@ -113,6 +114,12 @@ class _Conv(Op):
             # torch pads `same` asymmetrically when needed; the output size is the input size
             return tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation, strict=True))
         return per_axis(args.padding, self.spatial, "padding")
+
+    def sliding_window(self, args: ConvArgs) -> list[tuple[int, int, int]]:
+        kernel = per_axis(args.kernel_size, self.spatial, "kernel_size")
+        stride = per_axis(args.stride, self.spatial, "stride")
+        dilation = per_axis(args.dilation, self.spatial, "dilation")
+        return list(zip(kernel, stride, dilation, strict=True))
 
     def label(self, args: ConvArgs, inferred: Inferred) -> str:
         kernel = per_axis(args.kernel_size, self.spatial, "kernel_size")

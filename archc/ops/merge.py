@@ -1,10 +1,8 @@
-"""Ops that join tensors or cut them apart: add, sub, mul, div, concat (cat), matmul, split and
-chunk.
+"""Ops that join tensors: add, sub, mul, div, concat (cat) and matmul, family "merge".
 
-The joining ops are family "merge"; split and chunk, which take one tensor and only cut it, are
-family "shape". None has parameters. MACs: matmul counts its multiply-accumulates; the
-elementwise ops count 0, as fvcore and ptflops do, so that totals match the figures papers and
-torchvision publish.
+None has parameters. MACs: matmul counts its multiply-accumulates; the elementwise ops count 0,
+as fvcore and ptflops do, so that totals match the figures papers and torchvision publish. The
+ops that cut one tensor into several are in split.py.
 
 Shapes are full torch shapes, batch first, and broadcasting follows torch: sizes are compared from
 the last axis and fit when equal or when one of them is 1. Since every archc tensor carries the
@@ -21,21 +19,16 @@ from typing import ClassVar
 from archc import dims
 from archc.dims import Dim, Shape, TensorType
 from archc.ops.registry import register
-from archc.ops.shape import Axis, axis_index, exact_quotient
+from archc.ops.shape import Axis, axis_index
 from archc.ops.spec import (
     BROADCAST,
     CHANNELS,
     CONCAT,
-    INVALID,
-    MAX_COUNT,
     RANK,
-    SYMBOLIC,
-    UNEVEN,
     Args,
     Finding,
     Inferred,
     Op,
-    PositiveInt,
     ShapeError,
     fail,
 )
@@ -401,139 +394,3 @@ class Matmul(Op):
 
     def torch_expr(self, args: Args, inferred: Inferred) -> str:
         return "{0} @ {1}"
-
-
-class SplitArgs(Args):
-    split_size_or_sections: PositiveInt | tuple[PositiveInt, ...]
-    # dim=1 where torch defaults to 0: archc never cuts the batch
-    dim: Axis = 1
-
-
-class ChunkArgs(Args):
-    chunks: PositiveInt
-    dim: Axis = 1
-
-
-def _fixed(size: Dim, op: str, x: TensorType) -> int:
-    if not isinstance(size, int):
-        raise fail(
-            SYMBOLIC,
-            f"{op} cannot tell how many pieces an axis of {size} in {x} gives",
-            arg="dim",
-            help="split a fixed-size axis, or chunk an axis whose size divides evenly",
-            label=f"axis of size {size}",
-        )
-    return size
-
-
-def _pieces(op: str, size: int, step: int) -> tuple[list[int], tuple[Finding, ...]]:
-    """torch's cut of ``size`` into pieces of ``step``, the last one holding the rest."""
-    _check_count(op, -(-size // step), "split_size_or_sections")
-    pieces = [step] * (size // step) + ([size % step] if size % step else [])
-    if len(set(pieces)) == 1:
-        return pieces, ()
-    uneven = Finding(
-        UNEVEN,
-        f"{op} of an axis of {size} gives unequal pieces: {tuple(pieces)}",
-        rule="pieces of equal size, the last one holding the rest",
-        with_=f"{size} = {' + '.join(map(str, pieces))}",
-        severity="warning",
-        label="the last piece is smaller",
-    )
-    return pieces, (uneven,)
-
-
-def _check_count(op: str, count: int, arg: str) -> None:
-    if count > MAX_COUNT:
-        raise fail(
-            INVALID,
-            f"{op} would cut the axis into {count:,} pieces, more than {MAX_COUNT:,}",
-            arg=arg,
-            label="too many pieces",
-            help="each piece is a tensor of its own; cut into fewer, larger pieces",
-        )
-
-
-def _cut(
-    x: TensorType, index: int, pieces: Sequence[Dim], findings: tuple[Finding, ...] = ()
-) -> Inferred:
-    shapes = [(*x.shape[:index], p, *x.shape[index + 1 :]) for p in pieces]
-    return Inferred(outputs=tuple(TensorType(s, x.dtype) for s in shapes), findings=findings)
-
-
-@register
-class Split(Op):
-    name = "split"
-    family = "shape"
-    summary = "cuts an axis into pieces of one size, or of the listed sizes: one output per piece"
-    Args = SplitArgs
-    positional = ("split_size_or_sections", "dim")
-    rule = "d -> pieces of split_size, the last holding the rest; or sections summing to d"
-
-    def infer(self, args: SplitArgs, inputs: Sequence[TensorType]) -> Inferred:
-        (x,) = inputs
-        index = axis_index(args.dim, x, self.name)
-        size = x.shape[index]
-        sections = args.split_size_or_sections
-        if isinstance(sections, int):
-            pieces, findings = _pieces(self.name, _fixed(size, self.name, x), sections)
-            return _cut(x, index, pieces, findings)
-        verdict = dims.same(sum(sections), size)
-        if not verdict:
-            raise fail(
-                INVALID if verdict is False else SYMBOLIC,
-                f"split sections {sections} do not add up to axis {index} of {x}",
-                rule="sum(sections) == size(dim)",
-                with_=f"{' + '.join(map(str, sections))} = {sum(sections)}, but size = {size}",
-                arg="split_size_or_sections",
-                help=f"list sizes that add up to {size}",
-                label=f"add up to {sum(sections)}, not {size}",
-            )
-        return _cut(x, index, sections)
-
-    def label(self, args: SplitArgs, inferred: Inferred) -> str:
-        return f"split {args.split_size_or_sections}"
-
-    def torch_expr(self, args: SplitArgs, inferred: Inferred) -> str:
-        return f"torch.split({{0}}, {args.split_size_or_sections}, dim={args.dim})"
-
-
-@register
-class Chunk(Op):
-    name = "chunk"
-    family = "shape"
-    summary = "cuts an axis into a number of pieces of equal size: one output per piece"
-    Args = ChunkArgs
-    positional = ("chunks", "dim")
-    rule = "d -> chunks pieces of ceil(d / chunks), the last one holding the rest"
-
-    def infer(self, args: ChunkArgs, inputs: Sequence[TensorType]) -> Inferred:
-        (x,) = inputs
-        index = axis_index(args.dim, x, self.name)
-        size = x.shape[index]
-        _check_count(self.name, args.chunks, "chunks")
-        exact = exact_quotient(size, args.chunks)
-        if exact is not None:
-            return _cut(x, index, [exact] * args.chunks)
-        fixed = _fixed(size, self.name, x)
-        step = -(-fixed // args.chunks)
-        pieces, findings = _pieces(self.name, fixed, step)
-        if len(pieces) != args.chunks:
-            # torch returns fewer pieces than asked for, which no unpacking expects
-            raise fail(
-                INVALID,
-                f"chunk({args.chunks}) of an axis of {size} gives {len(pieces)} pieces, "
-                f"not {args.chunks}",
-                rule=self.rule,
-                with_=f"ceil({size} / {args.chunks}) = {step}: {tuple(pieces)}",
-                arg="chunks",
-                help=f"use a number of chunks that divides {size}",
-                label=f"gives {len(pieces)} pieces",
-            )
-        return _cut(x, index, pieces, findings)
-
-    def label(self, args: ChunkArgs, inferred: Inferred) -> str:
-        return f"chunk {args.chunks}"
-
-    def torch_expr(self, args: ChunkArgs, inferred: Inferred) -> str:
-        return f"torch.chunk({{0}}, {args.chunks}, dim={args.dim})"

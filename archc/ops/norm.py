@@ -30,6 +30,7 @@ from archc.ops.spec import (
     PositiveFloat,
     PositiveInt,
     Probability,
+    divisors,
     fail,
 )
 from archc.ops.window import AXES, check_layout, fixed_channels
@@ -336,7 +337,7 @@ class GroupNormArgs(Args):
 
 
 def _divisors(n: int) -> str:
-    return ", ".join(str(d) for d in range(1, n + 1) if n % d == 0)
+    return ", ".join(map(str, divisors(n)))
 
 
 @register

@@ -8,6 +8,7 @@ and taken as the input size along a symbolic axis (exact when the output size di
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -88,6 +89,9 @@ class _WindowPool(Op):
             Window(*window, ceil_mode=args.ceil_mode)
             for window in zip(kernel, stride, padding, dilation, strict=True)
         ]
+
+    def sliding_window(self, args: PoolArgs) -> list[tuple[int, int, int]]:
+        return [(w.kernel, w.stride, w.dilation) for w in self.windows(args)]
 
     def infer(self, args: PoolArgs, inputs: Sequence[TensorType]) -> Inferred:
         (x,) = inputs
@@ -189,10 +193,18 @@ class AdaptiveArgs1d(Args):
 
 
 def adaptive_reads(size: Dim, target: int | None) -> Dim:
-    """Elements read along one axis: output i averages [floor(i*L/O), ceil((i+1)*L/O))."""
+    """Elements read along one axis: output i averages [floor(i*L/O), ceil((i+1)*L/O)).
+
+    Summed over i, the floors and ceilings telescope to L, plus one for each i whose window
+    end i*L/O is not whole: O - gcd(L, O) of them. (A loop over O would never end for a huge
+    output size.)
+
+    >>> adaptive_reads(7, 3), adaptive_reads(6, 3)
+    (9, 6)
+    """
     if target is None or not isinstance(size, int):
         return size
-    return sum(-(-(i + 1) * size // target) - i * size // target for i in range(target))
+    return size + target - math.gcd(size, target)
 
 
 class _AdaptivePool(Op):

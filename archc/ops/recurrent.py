@@ -22,6 +22,7 @@ from archc.ops.position import sequence_width
 from archc.ops.registry import register
 from archc.ops.spec import (
     INVALID,
+    MAX_COUNT,
     Args,
     Ctor,
     Finding,
@@ -95,6 +96,14 @@ class _Recurrent(Op):
     def infer(self, args: RecurrentArgs, inputs: Sequence[TensorType]) -> Inferred:
         (x,) = inputs
         input_size = sequence_width(x, self.name)
+        if args.num_layers > MAX_COUNT:
+            raise fail(
+                INVALID,
+                f"{self.name} num_layers={args.num_layers} stacks more than {MAX_COUNT:,} layers",
+                arg="num_layers",
+                label="too many layers",
+                help="no real network stacks this many recurrent layers",
+            )
         directions = 2 if args.bidirectional else 1
         width = directions * _out_size(args)
         if args.output == "sequence":

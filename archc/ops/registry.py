@@ -58,6 +58,8 @@ def suggest(name: str, candidates: Iterable[str]) -> list[str]:
     lowered = name.lower()
     scored = []
     for candidate in set(candidates):
+        if abs(len(candidate) - len(name)) > limit:
+            continue  # too far apart anyway, and a long name would take quadratic time
         distance = edit_distance(lowered, candidate.lower())
         if distance <= limit:
             scored.append((distance, candidate))

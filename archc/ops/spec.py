@@ -13,6 +13,7 @@ a rule that holds but is suspicious (a filter that does not tile its input) retu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
@@ -27,6 +28,20 @@ PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
+# The most layers one op stacks or pieces one op cuts an axis into, as many as a repeat may
+# have: the work and the state_dict grow with the count, so a typo must not mean a billion.
+MAX_COUNT = 10_000
+
+
+def divisors(number: int) -> list[int]:
+    """The divisors of ``number``, smallest first, in O(sqrt(number)) steps: sizes in help
+    texts reach 2**40, where trying every candidate would never end.
+
+    >>> divisors(12)
+    [1, 2, 3, 4, 6, 12]
+    """
+    small = [d for d in range(1, math.isqrt(number) + 1) if number % d == 0]
+    return small + [number // d for d in reversed(small) if d * d != number]
 
 
 class Args(BaseModel):
@@ -172,6 +187,11 @@ class Op:
     def label(self, args: Any, inferred: Inferred) -> str:
         """A compact diagram label, e.g. ``conv 3×3, 64, /2``."""
         return self.name
+
+    def sliding_window(self, args: Any) -> list[tuple[int, int, int]] | None:
+        """For an op that slides a window over its spatial axes (convolution, pooling): the
+        (kernel, stride, dilation) of each axis, for receptive-field analysis; else None."""
+        return None
 
     def torch_module(self, args: Any, inferred: Inferred) -> Ctor | None:
         """The module implementing the op, or None for a stateless op (see torch_expr)."""

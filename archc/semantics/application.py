@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from archc import dims
+from archc.dims import TensorType
 from archc.errors import Label, Span
 from archc.ops import lookup
 from archc.ops.spec import Finding, Op, ShapeError
@@ -34,12 +36,15 @@ from archc.semantics.values import (
 )
 from archc.syntax import ast
 
-# Graphs larger than this after elaboration are refused rather than built.
+# Graphs larger than these are refused rather than built: layers, and connections (the tensor
+# inputs of all layers, which a dense block of n layers makes about n**2 / 2 of).
 MAX_NODES = 250_000
+MAX_CONNECTIONS = 1_000_000
 
 
 class TooLarge(Exception):
-    """The network grew past MAX_NODES; elaboration of it stops."""
+    """The network grew past MAX_NODES or MAX_CONNECTIONS; elaboration of it stops. The
+    message says which, as in "more than 250,000 layers"."""
 
 
 class Application(Expressions):
@@ -52,6 +57,10 @@ class Application(Expressions):
         raise NotImplementedError
 
     def new_id(self) -> int:
+        raise NotImplementedError
+
+    def size(self) -> tuple[int, int]:
+        """The layers and connections of the network so far."""
         raise NotImplementedError
 
     def note_finding(self, finding: Finding, span: Span, place: Place) -> None:
@@ -97,15 +106,28 @@ class Application(Expressions):
             )
             self.module(container)
         value: Any = inputs
-        for part in parts:
+        for index, part in enumerate(parts):
             if value is UNKNOWN:
                 return UNKNOWN
             tensors = value if isinstance(value, list) else _as_list(value)
+            before = self.size()[0]
             value = self.apply(part, tensors, body, inner, part.span)
+            if isinstance(layer, RepeatLayer) and value is not UNKNOWN:
+                self._project(tensors, _as_list(value), self.size()[0] - before, parts[index:])
         if container is not None and value is not UNKNOWN:
             container.inputs = tuple(t.ref for t in inputs)
             container.outputs = tuple(t.ref for t in _as_list(value))
         return value
+
+    def _project(
+        self, inputs: list[Tensor], outputs: list[Tensor], made: int, rest: list[Layer]
+    ) -> None:
+        """Refuse a repeat now if it will outgrow MAX_NODES. When an instance gives back the
+        types it received, every later one receives those types too and, elaboration being
+        deterministic, makes as many layers, so the total is known without building it."""
+        later = len(rest) - 1
+        if later and self.size()[0] + later * made > MAX_NODES and _same_types(inputs, outputs):
+            raise TooLarge(f"more than {MAX_NODES:,} layers")
 
     def _apply_combinator(
         self, layer: CombinatorLayer, inputs: list[Tensor], body: Body, place: Place
@@ -138,6 +160,10 @@ class Application(Expressions):
             return self._apply_op(OpLayer(layer.span, None, merge), [x, *_as_list(y)], place)
         # dense: each part sees the concatenation of the input and every earlier output
         parts = _parts(layer.body)
+        # the joins alone take 2 + 3 + ... + (n + 1) inputs: refuse at once what would not fit
+        joins = (len(parts) + 1) * (len(parts) + 2) // 2 - 1
+        if self.size()[1] + joins > MAX_CONNECTIONS:
+            raise TooLarge(f"more than {MAX_CONNECTIONS:,} connections between layers")
         features = [x]
         # the joins are named in the enclosing scope, so the parts keep indices 0, 1, ...
         for part in parts:
@@ -174,6 +200,7 @@ class Application(Expressions):
             return UNKNOWN
         for finding in _distinct(inferred.findings):
             self.note_finding(finding, _arg_span(layer, finding.arg), place, inputs=tensors)
+        self._check_sizes(op, inferred.outputs, layer.span)
         node = self.add_node(
             Node(
                 id=self.new_id(),
@@ -300,6 +327,15 @@ class Application(Expressions):
                     else "a layer, not a value",
                     help=_value_help(arg),
                 )
+            values = arg.value if isinstance(arg.value, tuple) else (arg.value,)
+            if any(_oversized(v) for v in values):
+                raise self.error(
+                    "A312",
+                    f"`{name}` of `{op.name}` is larger than 2**40, the limit for any size",
+                    arg.span,
+                    label="too large",
+                    help="no tensor axis or layer size comes near this",
+                )
         values = {name: arg.value for name, arg in hyper.items()}
         try:
             return op.Args.model_validate(values)
@@ -331,6 +367,29 @@ class Application(Expressions):
             label=refused.label,
             help=refused.help,
         )
+
+    def _check_sizes(self, op: Op, outputs: tuple[TensorType, ...], span: Span) -> None:
+        """Refuse outputs with a size above dims.MAX_SIZE, or a symbolic size whose floor
+        divisions nest deeper than dims.MAX_FLOOR_DEPTH (each one more makes sympy slower)."""
+        for size in (size for tensor in outputs for size in tensor.shape):
+            if dims.too_large(size):
+                raise self.error(
+                    "A312",
+                    f"`{op.name}` would give an axis of {_shown(size)}, larger than 2**40",
+                    span,
+                    label="too large",
+                    help="no tensor axis comes near this; check the sizes before this layer",
+                )
+            depth = dims.floor_depth(size)
+            if depth > dims.MAX_FLOOR_DEPTH:
+                raise self.error(
+                    "A313",
+                    f"`{op.name}` would give a symbolic size with {depth} nested floor "
+                    f"divisions; the limit is {dims.MAX_FLOOR_DEPTH}",
+                    span,
+                    label="too deeply nested",
+                    help="declare the input with numbers, or downsample fewer times",
+                )
 
     def _check_fresh(self, layer: Layer, fresh: bool, place: Place) -> None:
         if not fresh and layer.name is not None:
@@ -366,6 +425,29 @@ def _distinct(findings: tuple[Finding, ...]) -> list[Finding]:
             seen.add((finding.code, numbers))
             kept.append(finding)
     return kept
+
+
+def _oversized(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > dims.MAX_SIZE
+
+
+def _shown(size: Any) -> str:
+    """A size for a message: a number in full while it is short, else its power of two (a
+    symbolic size may hold constants too long for Python to print)."""
+    if isinstance(size, int):
+        return f"{size:,}" if size < 2**64 else f"about 2**{size.bit_length() - 1}"
+    return "a symbolic size with a factor above 2**40"
+
+
+def _same_types(inputs: list[Tensor], outputs: list[Tensor]) -> bool:
+    return len(inputs) == len(outputs) and all(
+        a.type is not None
+        and b.type is not None
+        and a.type.dtype == b.type.dtype
+        and a.type.rank == b.type.rank
+        and all(dims.same(x, y) is True for x, y in zip(a.type.shape, b.type.shape, strict=True))
+        for a, b in zip(inputs, outputs, strict=True)
+    )
 
 
 def _value_help(arg: BoundArg) -> str:

@@ -8,9 +8,11 @@ are still checked: one run reports every independent mistake.
 from __future__ import annotations
 
 import functools
+from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any
 
+from archc import dims
 from archc.dims import BATCH, Sym, TensorType
 from archc.errors import Diagnostic, Label, Span, UsageError
 from archc.ops.spec import (
@@ -27,8 +29,8 @@ from archc.ops.spec import (
     UNEVEN,
     Finding,
 )
-from archc.semantics import inits
-from archc.semantics.application import MAX_NODES, Application, TooLarge, listed
+from archc.semantics import application, inits
+from archc.semantics.application import Application, TooLarge, listed
 from archc.semantics.context import Body, Names, Place, reserved_names
 from archc.semantics.expressions import ElabError
 from archc.semantics.ir import Module, Network, Node, Ref, Tie, join_path
@@ -39,6 +41,9 @@ from archc.syntax import ast
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "bool")
 # Blocks nested (one instantiating another) deeper than this are refused.
 MAX_BLOCK_DEPTH = 64
+# The statement being elaborated, innermost block first: left in place when an unexpected
+# exception escapes, so that the command line can say where an internal error happened.
+current_statement: ContextVar[Span | None] = ContextVar("current_statement", default=None)
 # The caret label of a finding whose op gives none, by code.
 FINDING_LABELS = {
     NON_POSITIVE: "the output would be empty",
@@ -63,6 +68,7 @@ class Elaborator(Application):
         self.diagnostics: list[Diagnostic] = []
         self.network: Network | None = None
         self._next_id = 0
+        self._connections = 0
         self._constants: dict[tuple[int, str], Any] = {}
         self._evaluating: set[tuple[int, str]] = set()
         self.rules: list[inits.Rule] = []  # the current network's init rules, in order
@@ -131,12 +137,18 @@ class Elaborator(Application):
 
     def new_id(self) -> int:
         self._next_id += 1
-        if self._next_id > MAX_NODES:
-            raise TooLarge
+        if self._next_id > application.MAX_NODES:
+            raise TooLarge(f"more than {application.MAX_NODES:,} layers")
         return self._next_id
+
+    def size(self) -> tuple[int, int]:
+        return self._next_id, self._connections
 
     def add_node(self, node: Node) -> Node:
         assert self.network is not None
+        self._connections += len(node.inputs)
+        if self._connections > application.MAX_CONNECTIONS:
+            raise TooLarge(f"more than {application.MAX_CONNECTIONS:,} connections between layers")
         return self.network.add(node)
 
     def module(self, module: Module) -> None:
@@ -181,6 +193,7 @@ class Elaborator(Application):
         node = definition.node
         self.network = network = Network(definition.name, {}, node.name.span)
         self._next_id = 0
+        self._connections = 0
         errors_before = len(self.diagnostics)
         body = Body(definition.file)
         place = Place("", Names(self._reserved(node)))
@@ -198,11 +211,11 @@ class Elaborator(Application):
                 "", "network", definition.name, network.args, node.span, definition=definition
             )
             outputs = self._run(node, body, place, network_inputs=True)
-        except TooLarge:
+        except TooLarge as exc:
             self.report(
                 Diagnostic(
                     "A222",
-                    f"network `{definition.name}` has more than {MAX_NODES:,} layers",
+                    f"network `{definition.name}` has {exc}",
                     node.name.span,
                     label="too many layers",
                     help="this limit protects against runaway repeats",
@@ -288,7 +301,16 @@ class Elaborator(Application):
 
     def instantiate(self, layer: BlockLayer, inputs: list[Tensor], place: Place, path: str) -> Any:
         definition: Definition = layer.block
-        if definition.name in place.blocks or len(place.blocks) >= MAX_BLOCK_DEPTH:
+        if len(place.blocks) >= MAX_BLOCK_DEPTH and definition.name not in place.blocks:
+            raise self.error(
+                "A213",
+                f"block `{definition.name}` would be nested {len(place.blocks) + 1} blocks deep; "
+                f"the limit is {MAX_BLOCK_DEPTH}",
+                layer.span,
+                label="one level too deep",
+                help="flatten the hierarchy: apply blocks one after another instead",
+            )
+        if definition.name in place.blocks:
             chain = " -> ".join([*place.blocks, definition.name])
             raise self.error(
                 "A213",
@@ -352,6 +374,7 @@ class Elaborator(Application):
         outputs: list[tuple[str, Any]] = []
         reported = len(self.diagnostics)
         for stmt in node.body:
+            token = current_statement.set(stmt.span)
             try:
                 self._statement(stmt, body, place, outputs, network_inputs)
             except ElabError as exc:
@@ -362,6 +385,7 @@ class Elaborator(Application):
                     self._forget_input(stmt, body)
                 if isinstance(stmt, ast.Output):
                     outputs.append((_output_name(stmt, len(outputs)), UNKNOWN))
+            current_statement.reset(token)  # not on other exceptions: see current_statement
         # a statement that failed may be the one that would have used a name: no guessing
         failed = any(d.is_error for d in self.diagnostics[reported:])
         if not outputs:
@@ -532,6 +556,14 @@ class Elaborator(Application):
                     "e.g. `[3, T]`; only then can an expression use it",
                 )
             ) from None
+        if isinstance(value, Sym | int) and not isinstance(value, bool) and dims.too_large(value):
+            raise self.error(
+                "A312",
+                "a dimension is larger than 2**40, the limit for any size",
+                expr.span,
+                label="too large",
+                help="no tensor axis comes near this",
+            )
         if isinstance(value, Sym):
             return value
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:

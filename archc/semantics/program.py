@@ -2,6 +2,10 @@
 
 `use "path.arch"` is resolved relative to the importing file and makes the definitions of that
 file (and of what it uses) visible. Cycles and missing files are diagnostics at the `use`.
+
+A spec is data that may come from anyone, so `use` reads only `.arch` files below the project
+root (the folder of the file being checked, unless the caller names a wider one) and in the
+zoo; a path or a symbolic link that leads elsewhere is a diagnostic, never a read.
 """
 
 from __future__ import annotations
@@ -54,14 +58,21 @@ class FileScope:
 class Loader:
     """Loads a file and, recursively, the files it uses; collects diagnostics."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: str | None = None) -> None:
         self.files: dict[Path, FileScope] = {}
         self.diagnostics: list[Diagnostic] = []
         self._loading: list[Path] = []
+        # `use` reads below the root (by default, the checked file's folder) and in the zoo
+        self.root = Path(root).resolve() if root else None
+        self._readable = [zoo.root().resolve()]
 
     def load(self, source: SourceFile) -> FileScope:
         module = parse(source)  # raises ArchError on syntax errors
         key = Path(source.path).resolve()
+        if not self._loading:  # the file being checked: its own folder is always readable
+            folder = Path(source.path).parent.resolve()
+            self.root = self.root or folder
+            self._readable += [folder, self.root]
         scope = FileScope(source, module)
         self.files[key] = scope
         self._loading.append(key)
@@ -82,6 +93,16 @@ class Loader:
         else:
             target = (Path(scope.source.path).parent / written).resolve()
         shown = use.path.value
+        if not any(target.is_relative_to(folder) for folder in self._readable):
+            self._error(
+                "A237",
+                f'`use "{shown}"` leads to {target}, outside the project root {self.root}',
+                use.path.span,
+                "outside the project root",
+                help="`use` reads only below the checked file's folder; to allow a wider one, "
+                "pass `--root DIR` (`root=` in archc.api)",
+            )
+            return
         if target in self._loading:
             chain = " -> ".join(
                 p.name for p in [*self._loading[self._loading.index(target) :], target]
@@ -103,7 +124,7 @@ class Loader:
                 help="import the files from one place instead of each importing the next",
             )
             return
-        if target.suffix != ".arch":
+        if target.suffix != ".arch" or (target.exists() and not target.is_file()):
             self._error(
                 "A203",
                 f'`use` only imports .arch files, not "{shown}"',
@@ -182,9 +203,12 @@ class Loader:
         self.diagnostics.append(Diagnostic(code, message, span, label, notes=notes, help=help))
 
 
-def load_program(path: str) -> tuple[FileScope, list[Diagnostic]]:
-    """Read, parse and resolve imports; raises ArchError for syntax errors in the main file."""
-    loader = Loader()
+def load_program(path: str, root: str | None = None) -> tuple[FileScope, list[Diagnostic]]:
+    """Read, parse and resolve imports; raises ArchError for syntax errors in the main file.
+
+    `use` may read below ``root`` as well as below the main file's folder and in the zoo.
+    """
+    loader = Loader(root)
     scope = loader.load(read_source(zoo.resolve(path)))
     return scope, loader.diagnostics
 

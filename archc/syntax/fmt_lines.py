@@ -23,7 +23,9 @@ from archc.syntax import ast
 from archc.syntax.fmt_expr import (
     COND,
     NAMED,
+    NOT,
     POSTFIX,
+    UNARY,
     find_code,
     flat,
     label,
@@ -61,10 +63,8 @@ class Breaker:
         self._starts = [start for start, _ in spans]
         self._ends = [end for _, end in spans]
 
-    def commented(self, start: int, end: int | None) -> bool:
+    def commented(self, start: int, end: int) -> bool:
         """Whether a comment lies strictly between ``start`` and ``end``."""
-        if end is None:
-            return False
         first = bisect.bisect_right(self._starts, start)
         return first < len(self._starts) and self._starts[first] < end
 
@@ -134,25 +134,17 @@ class Breaker:
         return self._operation(node, indent, hang, prefix, suffix, anchor)
 
     def _first(self, node: ast.Expr, level: int) -> int:
-        """Where the code of ``node`` starts: at a parenthesis around it or its leftmost part."""
+        """Where the code of ``node`` starts, at a parenthesis around it or its leftmost part."""
         if precedence(node) < level:
             return self._opening_paren(node)
-        if isinstance(node, Operation):
-            return self._first(node.left, operand_levels(node)[0])
-        if isinstance(node, ast.Chain):
-            return self._first(node.head, NAMED)
-        if isinstance(node, ast.Named):
-            return self._first(node.value, NAMED)
-        if isinstance(node, ast.Call):
-            return self._first(node.func, POSTFIX)
-        if isinstance(node, ast.Attribute | ast.Index):
-            return self._first(node.value, POSTFIX)
-        return node.span.start
+        part = _first_part(node)
+        return node.span.start if part is None else self._first(*part)
 
     def _opening_paren(self, node: ast.Expr) -> int:
         """The offset of the `(` around ``node`` in the source (its start if built by hand)."""
+        part = _first_part(node)
         text = node.span.source.text
-        before = self.code_before(text, node.span.start)
+        before = self.code_before(text, node.span.start if part is None else self._first(*part))
         return before if text[before : before + 1] == "(" else node.span.start
 
     def _parenthesised(
@@ -276,11 +268,54 @@ def _token_after(node: ast.Expr, char: str) -> int:
     return find_code(node.span.source.text, node.span.end, char)
 
 
+def _first_part(node: ast.Expr) -> tuple[ast.Expr, int] | None:
+    """The part that ``node`` starts with, and the loosest level it may have unparenthesised.
+
+    None when ``node`` starts with a token of its own: `if`, `not`, a sign or a bracket.
+    """
+    if isinstance(node, Operation):
+        return node.left, operand_levels(node)[0]
+    if isinstance(node, ast.Chain):
+        return node.head, NAMED
+    if isinstance(node, ast.Named):
+        return node.value, NAMED
+    if isinstance(node, ast.Call):
+        return node.func, POSTFIX
+    if isinstance(node, ast.Attribute | ast.Index):
+        return node.value, POSTFIX
+    return None
+
+
+def _last_part(node: ast.Expr) -> tuple[ast.Expr, int] | None:
+    """The part that ``node`` ends with, and the loosest level it may have unparenthesised.
+
+    None when ``node`` ends with a token of its own: a name, a literal or a closing bracket.
+    """
+    if isinstance(node, Operation):
+        return node.right, operand_levels(node)[1]
+    if isinstance(node, ast.Chain):
+        return node.stages[-1], NAMED
+    if isinstance(node, ast.Cond):
+        return node.orelse, COND
+    if isinstance(node, ast.Unary):
+        return node.operand, NOT if node.op == "not" else UNARY
+    return None
+
+
+def _code_end(node: ast.Expr, level: int) -> int:
+    """The offset just past the code of ``node``, a parenthesis around its last part included."""
+    if precedence(node) < level:
+        return _closing_paren(node) + 1
+    part = _last_part(node)
+    return node.span.end if part is None else _code_end(*part)
+
+
 def _closing_paren(node: ast.Expr) -> int:
     """The offset of the `)` that closes the parentheses around ``node`` in the source.
 
     Falls back to the end of ``node`` for a tree built without a source.
     """
+    part = _last_part(node)
     text = node.span.source.text
-    close = skip_blank(text, node.span.end)
+    close = skip_blank(text, node.span.end if part is None else _code_end(*part))
     return close if text[close : close + 1] == ")" else node.span.end

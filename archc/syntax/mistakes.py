@@ -5,7 +5,8 @@ Each :class:`Mistake` has a stable code, a message, a caret label and a help lin
 parser found (see archc/syntax/catalogue.py, which decides which mistake an error is). A mistake
 with ``examples`` is recognised by parser state, the way Lark's ``match_examples`` does it: an
 error that leaves the parser in the same state as one of the snippets, on the same kind of token,
-is that mistake. The others are recognised by rules that look at the tokens around the error.
+is that mistake. The others are recognised by rules that look at the tokens around the error
+(archc/syntax/mistake_rules.py).
 
 Codes are never reused: a retired mistake keeps its code out of circulation.
 """

@@ -31,6 +31,9 @@ from archc.syntax.recovery import blank
 
 # Expressions nested deeper than this are refused (later passes recurse over expressions).
 MAX_EXPR_DEPTH = 100
+# Longer integer literals are refused: no size needs them, and Python's conversion of very long
+# ones is slow, then refused (int_max_str_digits).
+MAX_INT_DIGITS = 100
 
 
 def parse(source: SourceFile) -> ast.Module:
@@ -317,7 +320,19 @@ class AstBuilder(Transformer):
 
     def int(self, token):  # type: ignore[no-untyped-def]
         text = str(token)
-        return ast.Int(int(text.replace("_", "")), self._tok_span(token), text)
+        digits = text.replace("_", "")
+        if len(digits) > MAX_INT_DIGITS:
+            _state.get().diagnostics.append(
+                Diagnostic(
+                    "A154",
+                    f"integer literal with {len(digits):,} digits; the limit is {MAX_INT_DIGITS}",
+                    self._tok_span(token),
+                    label="too many digits",
+                    help="no size or count needs this many digits; was a number pasted twice?",
+                )
+            )
+            return ast.Int(0, self._tok_span(token), text)
+        return ast.Int(int(digits), self._tok_span(token), text)
 
     def float(self, token):  # type: ignore[no-untyped-def]
         text = str(token)

@@ -53,8 +53,13 @@ def workspace(directory: Path) -> Path:
 
 @contextlib.contextmanager
 def _alarm(seconds: float) -> Iterator[None]:
-    """Interrupt the body after ``seconds`` where signals allow it (the main thread on Unix)."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    """Interrupt the body after ``seconds`` where signals allow it: on Unix, in the main
+    thread, and when nobody else (pytest-timeout, libFuzzer) owns SIGALRM."""
+    usable = (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGALRM) == signal.SIG_DFL
+    )
     if not usable:
         yield
         return

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from archc import dims
-from archc.backends.torch.naming import RESERVED
+from archc.backends.torch.naming import RESERVED, identifier
 from archc.backends.torch.structure import Item, is_chain, relative, scope_items
 from archc.ops import lookup
 from archc.pysource.layout import INDENT, LINE_LENGTH
@@ -214,7 +214,8 @@ class _Variables:
         return holder is None or remaining.get(holder, 0) == 0
 
 
-def _safe(name: str) -> str:
+def _safe(wish: str) -> str:
+    name = identifier(wish)
     return f"{name}_" if name in RESERVED else name
 
 

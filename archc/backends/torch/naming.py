@@ -28,8 +28,17 @@ MODULE_ATTRIBUTES = frozenset(
 
 
 def identifier(wish: str) -> str:
-    """``wish`` made into a Python identifier (spec names already are; this is a safeguard)."""
+    """``wish`` made into a Python identifier (spec names already are; this is a safeguard)
+    that means the same everywhere: inside a class, Python mangles a name with two leading
+    underscores (`__w` is `_Net__w` there, so a keyword argument would miss), and a parameter
+    `__class__` hides the cell `super()` reads, so such names keep only one.
+
+    >>> identifier("__class__"), identifier("__w"), identifier("3x")
+    ('_class__', '_w', '_3x')
+    """
     cleaned = re.sub(r"\W", "_", wish) or "_"
+    if cleaned.startswith("__"):
+        cleaned = "_" + cleaned.lstrip("_")
     return f"_{cleaned}" if cleaned[0].isdigit() else cleaned
 
 

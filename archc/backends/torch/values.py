@@ -95,7 +95,7 @@ class Expressor:
 
     def _declared(self, name: str) -> Param:
         for param in self.params:
-            if param.kind == "block" and param.name == name:
+            if param.kind == "block" and param.source == name:
                 return param
         node = self.definition.node
         param_ast = next(p for p in node.params if p.name.name == name)
