@@ -1,7 +1,8 @@
-"""What every example shares: its command line, the device, seeding and progress bars.
+"""What the examples share: their command line, seeding and progress bars.
 
 The examples import this as a sibling module (`import _common`): run as scripts, their folder
-is on `sys.path`.
+is on `sys.path`. torch is imported inside the functions that need it, so that drawing diagrams
+(render_all.py) does not wait for it.
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ import argparse
 import random
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TypeVar
-
-import torch
+from typing import TYPE_CHECKING, TypeVar
 
 try:
     from tqdm import tqdm
 except ImportError:  # the bars are a nicety; without tqdm the examples run the same, silently
     tqdm = None
+
+if TYPE_CHECKING:
+    import torch
 
 T = TypeVar("T")
 
@@ -26,10 +28,19 @@ SPECS = Path(__file__).resolve().parent / "specs"
 
 
 def parser(doc: str | None) -> argparse.ArgumentParser:
-    """The options every example takes; ``doc`` is its module docstring, shown by --help."""
-    first = (doc or "").strip().splitlines()[0:1]
-    cli = argparse.ArgumentParser(description=first[0] if first else None)
+    """The --quick option; ``doc``, the example's docstring, is what --help shows."""
+    cli = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     cli.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds (tests)")
+    return cli
+
+
+def training_parser(doc: str | None) -> argparse.ArgumentParser:
+    """:func:`parser` plus the seed and the device of an example that runs a network."""
+    import torch
+
+    cli = parser(doc)
     cli.add_argument("--seed", type=int, default=0, help="seed for weights and data")
     cli.add_argument(
         "--device",
@@ -40,11 +51,13 @@ def parser(doc: str | None) -> argparse.ArgumentParser:
 
 
 def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python's and torch's global generators; a generator of its own for the data.
+    """Seed Python's and torch's global generators; return a generator of its own for the data.
 
-    The data gets its own generator so that the batches do not depend on how many random
-    numbers the model's layers (dropout, negative sampling) happen to draw.
+    The data get their own generator so that the batches do not depend on how many random
+    numbers the layers (dropout, initialisation) happen to draw.
     """
+    import torch
+
     random.seed(seed)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)

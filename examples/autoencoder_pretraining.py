@@ -92,7 +92,7 @@ def whole_loss(model: nn.Module, images: torch.Tensor) -> float:
 
 
 def main(argv: list[str] | None = None) -> Result:
-    args = _common.parser(__doc__).parse_args(argv)
+    args = _common.training_parser(__doc__).parse_args(argv)
     data = _common.seed_everything(args.seed)
     side, steps, batch = (8, 60, 32) if args.quick else (16, 500, 128)
     model = runtime.build(SPEC, seed=args.seed, device=args.device, pixels=side * side)

@@ -22,16 +22,12 @@ from torch import nn
 from archc import runtime
 
 SPEC = "zoo:gan_mlp"
+LATENT = 8  # noise dimensions: plenty for a distribution in the plane
 MODES = 8
 RADIUS = 0.8  # inside the generator's tanh range [-1, 1]
 SPREAD = 0.05
-CENTRES = RADIUS * torch.stack(
-    [
-        torch.cos(2 * math.pi * torch.arange(MODES) / MODES),
-        torch.sin(2 * math.pi * torch.arange(MODES) / MODES),
-    ],
-    dim=1,
-)
+_ANGLES = 2 * math.pi * torch.arange(MODES) / MODES
+CENTRES = RADIUS * torch.stack([_ANGLES.cos(), _ANGLES.sin()], dim=1)
 
 
 @dataclass(frozen=True)
@@ -67,54 +63,67 @@ def quality(points: torch.Tensor) -> Quality:
     return Quality(nearest.mean().item(), reached)
 
 
+def adversarial_step(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
+    real: torch.Tensor,
+    z: torch.Tensor,
+) -> tuple[float, float]:
+    """One discriminator step, then one generator step; their losses."""
+    g_optimizer, d_optimizer = optimizers
+    ones = torch.ones(len(real), 1, device=real.device)
+    zeros = torch.zeros(len(real), 1, device=real.device)
+    # The discriminator ends in a sigmoid: it gives probabilities, not logits.
+    bce = nn.functional.binary_cross_entropy
+    fake = generator(z)
+    # Detached: the discriminator's step must not reach into the generator.
+    d_loss = bce(discriminator(real), ones) + bce(discriminator(fake.detach()), zeros)
+    d_optimizer.zero_grad()
+    d_loss.backward()
+    d_optimizer.step()
+    # The non-saturating loss of Goodfellow et al.: maximise log D(G(z)), not min log(1 - D).
+    g_loss = bce(discriminator(fake), ones)
+    g_optimizer.zero_grad()
+    g_loss.backward()
+    g_optimizer.step()
+    return d_loss.item(), g_loss.item()
+
+
 def main(argv: list[str] | None = None) -> Result:
-    args = _common.parser(__doc__).parse_args(argv)
+    args = _common.training_parser(__doc__).parse_args(argv)
     data = _common.seed_everything(args.seed)
-    latent = 8
     steps, batch = (60, 128) if args.quick else (2000, 256)
     generator = runtime.build(
-        SPEC, "Generator", seed=args.seed, device=args.device, latent=latent, pixels=2
+        SPEC, "Generator", seed=args.seed, device=args.device, latent=LATENT, pixels=2
     )
     discriminator = runtime.build(
         SPEC, "Discriminator", seed=args.seed, device=args.device, pixels=2
     )
-    # Adam with beta1 = 0.5, as in the DCGAN paper: momentum makes the two players oscillate.
-    g_optimizer = torch.optim.Adam(generator.parameters(), lr=1e-3, betas=(0.5, 0.999))
-    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    # beta1 = 0.5, as in DCGAN: less momentum, less oscillation between the two players
+    optimizers = (
+        torch.optim.Adam(generator.parameters(), lr=1e-3, betas=(0.5, 0.999)),
+        torch.optim.Adam(discriminator.parameters(), lr=1e-3, betas=(0.5, 0.999)),
+    )
     noise = torch.Generator(args.device).manual_seed(args.seed)
 
-    def sample(count: int) -> torch.Tensor:
-        return torch.randn(count, latent, generator=noise, device=args.device)
+    def latents(count: int) -> torch.Tensor:
+        return torch.randn(count, LATENT, generator=noise, device=args.device)
 
-    fixed = sample(2048)  # the same noise before and after, so the two measures compare
+    fixed = latents(2048)  # the same noise before and after, so that the two compare
     with torch.no_grad():
         before = quality(generator(fixed))
     _common.say(f"before: {before}")
-
     d_losses, g_losses = [], []
-    bce = nn.BCELoss()
-    real_label = torch.ones(batch, 1, device=args.device)
-    fake_label = torch.zeros(batch, 1, device=args.device)
     for step in _common.progress(range(1, steps + 1), "training"):
         real = ring(batch, data).to(args.device)
-        fake = generator(sample(batch))
-        # The discriminator sees the fake points detached: its step must not move the generator.
-        d_loss = bce(discriminator(real), real_label) + bce(
-            discriminator(fake.detach()), fake_label
+        d_loss, g_loss = adversarial_step(
+            generator, discriminator, optimizers, real, latents(batch)
         )
-        d_optimizer.zero_grad()
-        d_loss.backward()
-        d_optimizer.step()
-        # Non-saturating generator loss (Goodfellow et al.): maximise log D(G(z)).
-        g_loss = bce(discriminator(fake), real_label)
-        g_optimizer.zero_grad()
-        g_loss.backward()
-        g_optimizer.step()
-        d_losses.append(d_loss.item())
-        g_losses.append(g_loss.item())
+        d_losses.append(d_loss)
+        g_losses.append(g_loss)
         if step % (steps // 10) == 0 or step == 1:
-            _common.say(f"step {step:5d}  D loss {d_loss.item():.3f}  G loss {g_loss.item():.3f}")
-
+            _common.say(f"step {step:5d}  D loss {d_loss:.3f}  G loss {g_loss:.3f}")
     with torch.no_grad():
         after = quality(generator(fixed))
     _common.say(f"after:  {after}")

@@ -9,8 +9,8 @@ symmetric about zero, halves the variance at every layer; PyTorch's default for 
 shrinks it faster still. Last, `archc.init.lsuv` rescales the default-initialised network layer
 by layer on the batch until every layer's output has unit standard deviation.
 
-    python examples/init_statistics.py            # a batch of 4,096
-    python examples/init_statistics.py --quick    # a batch of 256
+    python examples/init_statistics.py            # layers of 512, a batch of 4,096
+    python examples/init_statistics.py --quick    # layers of 256, a batch of 256
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ SPEC = """\
 {rule}
 init linear.bias: zeros
 
-network ReLUStack(depth=30, width=512) {{
+network ReLUStack(depth=30, width=256) {{
     in x: [width]
     out x -> (linear(width) -> relu) * depth as layers
 }}
@@ -41,7 +41,6 @@ RULES = {
     "default": "",
 }
 DEPTH = 30
-WIDTH = 512
 
 
 def output_stds(model: nn.Module, batch: torch.Tensor) -> list[float]:
@@ -61,26 +60,28 @@ def output_stds(model: nn.Module, batch: torch.Tensor) -> list[float]:
     return stds
 
 
-def build(folder: Path, scheme: str, seed: int, device: str) -> nn.Module:
+def build(folder: Path, scheme: str, width: int, seed: int, device: str) -> nn.Module:
     path = folder / f"relu_stack_{scheme}.arch"
     path.write_text(SPEC.format(rule=RULES[scheme]), encoding="utf-8")
-    return runtime.build(str(path), seed=seed, device=device, depth=DEPTH, width=WIDTH)
+    return runtime.build(str(path), seed=seed, device=device, depth=DEPTH, width=width)
 
 
 def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     """Returns each scheme's per-layer output standard deviations, lsuv's included."""
-    args = _common.parser(__doc__).parse_args(argv)
+    args = _common.training_parser(__doc__).parse_args(argv)
     data = _common.seed_everything(args.seed)
-    batch = torch.randn(256 if args.quick else 4096, WIDTH, generator=data).to(args.device)
+    # Wider layers average over more weights, so the spread drifts less from layer to layer.
+    width, count = (256, 256) if args.quick else (512, 4096)
+    batch = torch.randn(count, width, generator=data).to(args.device)
     with tempfile.TemporaryDirectory() as folder:
         models = {
-            scheme: build(Path(folder), scheme, args.seed, args.device)
+            scheme: build(Path(folder), scheme, width, args.seed, args.device)
             for scheme in _common.progress(RULES, "building", total=len(RULES))
         }
     stds = {scheme: output_stds(model, batch) for scheme, model in models.items()}
     # lsuv draws orthogonal matrices from torch's global generator, which is seeded above.
     stds["default + lsuv"] = output_stds(lsuv(models["default"], batch), batch)
-    _print_table(stds)
+    _print_table(stds, width)
 
     ratios = {scheme: layers[-1] / layers[0] for scheme, layers in stds.items()}
     _common.say("last / first layer: " + ", ".join(f"{s} {r:.2g}" for s, r in ratios.items()))
@@ -89,8 +90,8 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     return stds
 
 
-def _print_table(stds: dict[str, list[float]]) -> None:
-    _common.say(f"std of each linear layer's output ({DEPTH} layers of {WIDTH}, ReLU between)")
+def _print_table(stds: dict[str, list[float]], width: int) -> None:
+    _common.say(f"std of each linear layer's output ({DEPTH} layers of {width}, ReLU between)")
     _common.say("layer" + "".join(f"{scheme:>16}" for scheme in stds))
     for layer in range(DEPTH):
         _common.say(f"{layer + 1:5d}" + "".join(f"{s[layer]:>16.3g}" for s in stds.values()))

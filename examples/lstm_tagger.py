@@ -56,7 +56,7 @@ def accuracy(model: nn.Module, tokens: torch.Tensor, tags: torch.Tensor) -> floa
 
 
 def main(argv: list[str] | None = None) -> Result:
-    args = _common.parser(__doc__).parse_args(argv)
+    args = _common.training_parser(__doc__).parse_args(argv)
     data = _common.seed_everything(args.seed)
     if args.quick:
         sizes, steps, batch, length = dict(embed=16, hidden=32, p_drop=0.0), 60, 32, 16

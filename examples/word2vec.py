@@ -110,7 +110,7 @@ def topic_purity(vectors: torch.Tensor) -> float:
 
 
 def main(argv: list[str] | None = None) -> Result:
-    args = _common.parser(__doc__).parse_args(argv)
+    args = _common.training_parser(__doc__).parse_args(argv)
     data = _common.seed_everything(args.seed)
     dim, steps, sentences = (16, 300, 400) if args.quick else (50, 3000, 4000)
     batch = 256

@@ -13,18 +13,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings
 
 from archc import api
-from tests.fuzz.cases import make_case, run_case
-from tests.fuzz.choices import HypothesisChoices
+from tests.fuzz.cases import Case, cases, run_case
+from tests.fuzz.choices import FUZZ
 from tests.fuzz.harness import check_input
 from tests.fuzz.mutate import corpus, tokens
 
 REGRESSIONS = sorted((Path(__file__).parent / "fuzz" / "regressions").glob("*.arch"))
 EXPECT = re.compile(r"^# expect: (A\d{3})$", re.MULTILINE)
-FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.fixture(scope="module")
@@ -33,21 +31,21 @@ def directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @settings(FUZZ, max_examples=250)
-@given(st.data())
-def test_valid_specs_check_without_errors(directory: Path, data: st.DataObject) -> None:
-    run_case(make_case("valid", HypothesisChoices(data)), directory)
+@given(cases("valid"))
+def test_valid_specs_check_without_errors(directory: Path, case: Case) -> None:
+    run_case(case, directory)
 
 
 @settings(FUZZ, max_examples=1200)
-@given(st.data())
-def test_damaged_specs_give_located_diagnostics(directory: Path, data: st.DataObject) -> None:
-    run_case(make_case("mutated", HypothesisChoices(data)), directory)
+@given(cases("mutated"))
+def test_damaged_specs_give_located_diagnostics(directory: Path, case: Case) -> None:
+    run_case(case, directory)
 
 
 @settings(FUZZ, max_examples=1000)
-@given(st.data())
-def test_raw_bytes_give_located_diagnostics(directory: Path, data: st.DataObject) -> None:
-    run_case(make_case("raw", HypothesisChoices(data)), directory)
+@given(cases("raw"))
+def test_raw_bytes_give_located_diagnostics(directory: Path, case: Case) -> None:
+    run_case(case, directory)
 
 
 @pytest.mark.parametrize("path", REGRESSIONS, ids=lambda p: p.stem)
@@ -86,7 +84,7 @@ def test_long_run_reports_its_count(tmp_path: Path) -> None:
 def test_atheris_harness_runs_where_atheris_installs() -> None:
     pytest.importorskip("atheris")
     result = subprocess.run(
-        [sys.executable, "-m", "tests.fuzz.atheris_harness", "-runs=200"],
+        [sys.executable, "-m", "tests.fuzz.atheris_harness", "-runs=50"],
         capture_output=True,
         text=True,
         cwd=Path(__file__).parents[1],

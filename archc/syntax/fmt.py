@@ -271,12 +271,13 @@ class _Printer:
         ``opening`` is the offset of the `{` after the header in the source.
         """
         name = f"{node.kind} {node.name.name}"
-        params = ", ".join(_param(p) for p in node.params)
-        one = name + (f"({params})" if params else "") + brace
         inner = indent + INDENT
+        if not node.params:
+            return [Line(indent, name + brace, node.span.start, inner)]
+        one = f"{name}({', '.join(_param(p) for p in node.params)}){brace}"
         closing = self._breaker.code_before(node.span.source.text, opening)
-        commented = self._breaker.commented(node.span.start, closing)
-        if not node.params or (indent + len(one) <= WIDTH and not commented):
+        # As in a call, a comment inside the parameter list breaks it.
+        if indent + len(one) <= WIDTH and not self._breaker.commented(node.span.start, closing):
             return [Line(indent, one, node.span.start, inner)]
         lines = [Line(indent, name + "(", node.span.start, inner)]
         for param in node.params:

@@ -225,8 +225,8 @@ class Breaker:
     ) -> list[Line]:
         """The first operand, then each operator with its right operand on a line of its own.
 
-        A run of operators of one precedence (`a + b - c`) is broken as one, so no line holds
-        part of the run and no deeper indentation suggests a grouping the tree does not have.
+        A run of operators of one precedence (`a + b - c`) breaks before each of them, all
+        level, where a staircase would suggest a grouping that the tree does not have.
         """
         rest: list[tuple[str, int, ast.Expr, int]] = []
         while True:

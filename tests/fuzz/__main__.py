@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.fuzz", description=__doc__)
     parser.add_argument("--minutes", type=float, default=1.0, help="how long to run")
     parser.add_argument("--kind", choices=KINDS, action="append", help="only these kinds")
-    parser.add_argument("--seed", type=int, help="replay the case of this seed, then stop")
+    parser.add_argument(
+        "--seed", type=int, help="replay one case (with --kind, as its file is named), then stop"
+    )
     args = parser.parse_args(argv)
     kinds = args.kind or list(KINDS)
     _limit_memory()
@@ -69,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _save(kind: str, seed: int, data: bytes, failure: str) -> Path:
     CRASHES.mkdir(exist_ok=True)
+    (CRASHES / ".gitignore").write_text("*\n", encoding="utf-8")  # until fixed and moved
     path = CRASHES / f"{kind}-{seed}.arch"
     path.write_bytes(data)
     path.with_suffix(".txt").write_text(failure + "\n", encoding="utf-8")

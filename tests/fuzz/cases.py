@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.fuzz.choices import Choices, pick
+from hypothesis import strategies as st
+
+from tests.fuzz.choices import Choices, HypothesisChoices, pick
 from tests.fuzz.harness import Outcome, check_input, workspace
 from tests.fuzz.mutate import ROOT, corpus, mutate, raw_input
 from tests.fuzz.valid import valid_spec
@@ -30,6 +32,12 @@ def make_case(kind: str, choices: Choices) -> Case:
         data = mutate(source.read_text(encoding="utf-8"), choices)
         return Case(kind, data, str(inside), must_pass=False)
     return Case(kind, raw_input(choices), ".", must_pass=False)
+
+
+@st.composite
+def cases(draw: st.DrawFn, kind: str) -> Case:
+    """The hypothesis strategy of ``kind`` cases."""
+    return make_case(kind, HypothesisChoices(draw))
 
 
 def run_case(case: Case, directory: Path) -> Outcome:

@@ -8,12 +8,17 @@ long local runs, and a coverage-guided byte stream under atheris.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 T = TypeVar("T")
+
+# Fuzz tests take their example counts from here plus an explicit max_examples; their cases
+# vary in cost, so there is no deadline (the harness bounds each input's time itself).
+FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 class Choices(Protocol):
@@ -47,11 +52,13 @@ class RandomChoices:
 
 
 class HypothesisChoices:
-    def __init__(self, data: st.DataObject) -> None:
-        self.data = data
+    """Choices drawn with a hypothesis ``draw`` (of `st.composite` or `st.data()`)."""
+
+    def __init__(self, draw: Callable[[st.SearchStrategy[Any]], Any]) -> None:
+        self.draw = draw
 
     def integer(self, low: int, high: int) -> int:
-        return self.data.draw(st.integers(low, high))
+        return int(self.draw(st.integers(low, high)))
 
     def raw(self, size: int) -> bytes:
-        return self.data.draw(st.binary(min_size=size, max_size=size))
+        return bytes(self.draw(st.binary(min_size=size, max_size=size)))

@@ -128,7 +128,7 @@ class Expressor:
     def value(self, values: list[Any], hint: str) -> str:
         """An expression equal to ``values[i]`` in instance i; ``hint`` names a new parameter."""
         for candidate in self._candidates():
-            if candidate.values == values:
+            if _same_values(candidate.values, values):
                 return self.use(candidate.text)
         if all(v == values[0] for v in values) and _literal_ok(values[0]):
             return literal(values[0])
@@ -186,6 +186,14 @@ class Expressor:
         param = Param(self.names.name(wish), values, kind="input")
         self.params.append(param)
         return param.name
+
+
+def _same_values(these: list[Any], those: list[Any]) -> bool:
+    """Equal and of the same types: `batch_first=True` is not a parameter that happens to be 1
+    (True == 1 in Python), nor is `p=1.0` an integer size."""
+    return len(these) == len(those) and all(
+        type(a) is type(b) and a == b for a, b in zip(these, those, strict=True)
+    )
 
 
 def _literal_value(expr: ast.Expr | None) -> Any:
