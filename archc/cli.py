@@ -26,6 +26,8 @@ from archc.semantics.elaborate import current_statement
 from archc.semantics.ir import Network, dump
 
 EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+# The spec a command is working on, for the report of an internal error.
+_processing: ContextVar[str | None] = ContextVar("processing", default=None)
 
 
 def _use_colour(stream: TextIO) -> bool:
@@ -333,10 +335,6 @@ def _print_diff(path: str, stored: str, formatted: str) -> None:
     after = io.StringIO(formatted, newline="").readlines()
     for line in difflib.unified_diff(before, after, path, f"{path} (formatted)"):
         sys.stdout.write(line if line.endswith("\n") else line + "\n")
-
-
-# The spec a command is working on, for the report of an internal error.
-_processing: ContextVar[str | None] = ContextVar("processing", default=None)
 
 
 def _internal_error() -> str:

@@ -10,7 +10,7 @@ context) pair is the dot product of their rows. The script prints the loss, then
 neighbours of a few words by cosine similarity, and the most likely context words that the
 spec's own forward pass (a softmax over the whole vocabulary) predicts.
 
-    python examples/word2vec.py            # 50-dimensional vectors, 3,000 steps (a minute)
+    python examples/word2vec.py            # 50-dimensional vectors, 1,000 steps (under a minute)
     python examples/word2vec.py --quick    # 16 dimensions, a few hundred steps
 """
 
@@ -112,7 +112,7 @@ def topic_purity(vectors: torch.Tensor) -> float:
 def main(argv: list[str] | None = None) -> Result:
     args = _common.training_parser(__doc__).parse_args(argv)
     data = _common.seed_everything(args.seed)
-    dim, steps, sentences = (16, 300, 400) if args.quick else (50, 3000, 4000)
+    dim, steps, sentences = (16, 300, 400) if args.quick else (50, 1000, 4000)
     batch = 256
     model = runtime.build(
         SPEC, "SkipGram", seed=args.seed, device=args.device, vocab=len(WORDS), dim=dim

@@ -91,3 +91,25 @@ def test_generated_specs_build_their_static_model(directory: Path, case: Case) -
     path.write_text(formatted, encoding="utf-8")
     again, _ = api.analyse(str(path))
     assert [n.param_count for n in again] == [n.param_count for n in networks]
+
+
+# Specs the differential test once failed on, kept as they were written.
+REGRESSIONS = {
+    # `batch_first=True` was written as a parameter that happens to be 1 (True == 1 in Python)
+    "true_is_not_one": """
+network Net(classes=4) {
+    in x: [T, 8]
+    out x -> linear(classes // 4) -> lstm(16, output="last") -> linear(classes)
+}
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(REGRESSIONS))
+def test_regression(name: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{name}.arch"
+    path.write_text(REGRESSIONS[name], encoding="utf-8")
+    networks, diagnostics = api.analyse(str(path))
+    assert [d for d in diagnostics if d.is_error] == []
+    for network in networks:
+        check_built(path, network)

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 
 from archc import api
+from tests.conftest import ROOT
 from tests.fuzz.cases import Case, cases, run_case
 from tests.fuzz.choices import FUZZ
 from tests.fuzz.harness import check_input
@@ -69,12 +70,12 @@ def test_tokens_spell_the_text_exactly() -> None:
         assert "".join(tokens(text)) == text
 
 
-def test_long_run_reports_its_count(tmp_path: Path) -> None:
+def test_long_run_reports_its_count() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tests.fuzz", "--minutes", "0.02", "--kind", "raw"],
         capture_output=True,
         text=True,
-        cwd=Path(__file__).parents[1],
+        cwd=ROOT,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -87,7 +88,7 @@ def test_atheris_harness_runs_where_atheris_installs() -> None:
         [sys.executable, "-m", "tests.fuzz.atheris_harness", "-runs=50"],
         capture_output=True,
         text=True,
-        cwd=Path(__file__).parents[1],
+        cwd=ROOT,
         check=False,
         timeout=300,
     )

@@ -240,6 +240,20 @@ def test_generated_modules_construct_and_run(tmp_path: Path) -> None:
         assert model(inputs).shape[0] == 2
 
 
+def test_parameters_named_like_builtins_are_declared_once(tmp_path: Path) -> None:
+    """A block parameter whose Python name differs from its spec name (`max` is `max_`) is one
+    constructor parameter however often the block uses it."""
+    spec = tmp_path / "builtins.arch"
+    spec.write_text(
+        "block B(max, print=2) {\n    in x\n"
+        "    out x -> linear(max) -> linear(print) -> linear(max)\n}\n\n"
+        "network N {\n    in x: [4]\n    out x -> B(3) -> B(3, print=4)\n}\n",
+        encoding="utf-8",
+    )
+    source = api.compile_source(str(spec))
+    assert "def __init__(self, in_features: int, max_: int, print_: int = 2) -> None:" in source
+
+
 # --- `use` stays inside the project --------------------------------------------------------------
 
 

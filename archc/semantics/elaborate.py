@@ -41,8 +41,9 @@ from archc.syntax import ast
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "bool")
 # Blocks nested (one instantiating another) deeper than this are refused.
 MAX_BLOCK_DEPTH = 64
-# The statement being elaborated, innermost block first: left in place when an unexpected
-# exception escapes, so that the command line can say where an internal error happened.
+# The statement being elaborated (in the innermost block instance), left in place when an
+# unexpected exception escapes, so that the command line can say where an internal error
+# happened.
 current_statement: ContextVar[Span | None] = ContextVar("current_statement", default=None)
 # The caret label of a finding whose op gives none, by code.
 FINDING_LABELS = {

@@ -7,6 +7,7 @@ two, and a spec archc accepts must build a PyTorch module that agrees with the s
 
 Shapes leave out the batch. Images are (C, H, W), sequences (T, E), vectors (F); H, W and T may
 be symbols, whose sizes are tracked at `SIZE`, the value the differential test gives them.
+The hypothesis strategy is `tests.fuzz.cases.cases("valid")`.
 """
 
 from __future__ import annotations
