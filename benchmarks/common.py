@@ -76,11 +76,14 @@ def archc_command(*args: str) -> list[str]:
 
 
 def fit_exponent(sizes: Sequence[float], values: Sequence[float]) -> float:
-    """The least-squares slope of log(value) against log(size): ``b`` in value ~ size**b."""
+    """The least-squares slope of log(value) against log(size): ``b`` in value ~ size**b;
+    nan when the sizes do not differ (tiny smoke runs can round two sizes to one)."""
     xs = [math.log(s) for s in sizes]
     ys = [math.log(v) for v in values]
     mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
     spread = sum((x - mean_x) ** 2 for x in xs)
+    if spread == 0:
+        return math.nan
     return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
 
 

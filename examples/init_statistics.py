@@ -9,7 +9,7 @@ symmetric about zero, halves the variance at every layer; PyTorch's default for 
 shrinks it faster still. Last, `archc.init.lsuv` rescales the default-initialised network layer
 by layer on the batch until every layer's output has unit standard deviation.
 
-    python examples/init_statistics.py            # layers of 512, a batch of 4,096
+    python examples/init_statistics.py            # layers of 512, a batch of 1,024
     python examples/init_statistics.py --quick    # layers of 256, a batch of 256
 """
 
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     args = _common.training_parser(__doc__).parse_args(argv)
     data = _common.seed_everything(args.seed)
     # Wider layers average over more weights, so the spread drifts less from layer to layer.
-    width, count = (256, 256) if args.quick else (512, 4096)
+    width, count = (256, 256) if args.quick else (512, 1024)
     batch = torch.randn(count, width, generator=data).to(args.device)
     with tempfile.TemporaryDirectory() as folder:
         models = {
