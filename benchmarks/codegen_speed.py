@@ -15,6 +15,7 @@ Run from the repository root: ``python -m benchmarks.codegen_speed [--mode quick
 
 from __future__ import annotations
 
+import statistics
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -34,6 +35,7 @@ from benchmarks.common import (
     Table,
     Target,
     interleaved,
+    interleaved_times,
     seconds,
     standalone,
 )
@@ -120,12 +122,25 @@ class Race:
     generated: float  # median seconds per step
     reference: float
     difference: float  # largest absolute difference of the outputs, same weights, eval mode
+    pairs: list[float]  # the ratio of each pair of neighbouring steps, reference / generated
     compile_seconds: tuple[float, float] | None = None
 
     @property
     def ratio(self) -> float:
-        """Generated throughput over reference throughput."""
+        """Generated throughput over reference throughput, from the median steps."""
         return self.reference / self.generated
+
+    @property
+    def quartiles(self) -> tuple[float, float] | None:
+        """The middle half of the paired ratios: how far noise moves one comparison."""
+        if len(self.pairs) < 2:
+            return None
+        low, _, high = statistics.quantiles(self.pairs, n=4)
+        return low, high
+
+    @property
+    def spread(self) -> str:
+        return "-" if self.quartiles is None else "{:.3f} to {:.3f}".format(*self.quartiles)
 
 
 def synchronise(device: str) -> None:
@@ -168,14 +183,15 @@ def race(workload: Workload, device: str, compiled: bool, settings: Settings) ->
     }
     first = (seconds(steps["generated"])[0], seconds(steps["reference"])[0])
     interleaved(steps, settings.warmup)
-    times = interleaved(steps, settings.repeat)
+    times = interleaved_times(steps, settings.repeat)
     return Race(
         workload,
         device,
         compiled,
-        times["generated"],
-        times["reference"],
+        statistics.median(times["generated"]),
+        statistics.median(times["reference"]),
         difference,
+        [r / g for g, r in zip(times["generated"], times["reference"], strict=True)],
         first if compiled else None,
     )
 
@@ -205,6 +221,7 @@ def races_table(found: Sequence[Race]) -> Table:
         "generated samples/s",
         "reference samples/s",
         "generated/reference",
+        "paired ratios, middle half",
         "max |output diff|",
     )
     rows = [
@@ -217,6 +234,7 @@ def races_table(found: Sequence[Race]) -> Table:
             f"{r.workload.batch / r.generated:,.2f}",
             f"{r.workload.batch / r.reference:,.2f}",
             f"{r.ratio:.3f}",
+            r.spread,
             f"{r.difference:.1e}",
         )
         for r in found
@@ -239,6 +257,7 @@ def compile_table(found: Sequence[Race]) -> Table:
 
 # The networks the target is about; the tiny GPT of the smoke run only checks the plumbing.
 TARGETED = ("ResNet-50", "GPT-2 small")
+MIN_STEPS = 3  # timed steps of each model below which one slow step decides the verdict
 
 
 def throughput_target(found: Sequence[Race]) -> Target:
@@ -246,11 +265,19 @@ def throughput_target(found: Sequence[Race]) -> Target:
     judged = [r for r in found if r.workload.label in TARGETED]
     if not judged:
         return Target(goal, "not run", None, "neither network raced in this mode")
+    if min(len(r.pairs) for r in judged) < MIN_STEPS:
+        return Target(goal, "too few steps", None, "this mode times too few steps for a verdict")
     measured = "; ".join(
         f"{r.workload.label} {r.device} {'compiled' if r.compiled else 'eager'} {r.ratio:.3f}"
         for r in judged
     )
     met = all(r.ratio >= 0.97 for r in judged)
+    within = [
+        f"{r.workload.label}'s {r.ratio:.3f} lies within its paired ratios' middle half "
+        f"({r.spread}), so the shortfall is within this machine's noise"
+        for r in judged
+        if r.ratio < 0.97 and r.quartiles is not None and r.quartiles[1] >= 0.97
+    ]
     why = (
         "both run the same kernels on the same weights; what differs is Python-level: the "
         "generated ResNet keeps one nn.ReLU per use and adds the shortcut out of place where "
@@ -258,7 +285,7 @@ def throughput_target(found: Sequence[Race]) -> Target:
         "applies the three slices of in_proj_weight with F.linear where nanoGPT runs one c_attn "
         "and splits its output"
     )
-    return Target(goal, measured, met, why)
+    return Target(goal, measured, met, "; ".join([why, *within]))
 
 
 def run(options: Options) -> Section:

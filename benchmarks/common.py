@@ -48,13 +48,21 @@ def timed(run: Callable[[], object], repeat: int) -> float:
     return statistics.median(seconds(run)[0] for _ in range(repeat))
 
 
-def interleaved(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
-    """Median seconds of each run, called in turn (A B A B ...) so that a machine that slows
-    down or speeds up during the measurement affects every run alike."""
+def interleaved_times(
+    runs: dict[str, Callable[[], object]], repeat: int
+) -> dict[str, list[float]]:
+    """Seconds of each call of each run, called in turn (A B A B ...) so that a machine that
+    slows down or speeds up during the measurement affects every run alike."""
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeat):
         for name, run in runs.items():
             times[name].append(seconds(run)[0])
+    return times
+
+
+def interleaved(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Median seconds of each run, called in turn (A B A B ...)."""
+    times = interleaved_times(runs, repeat)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -144,6 +152,11 @@ class Target:
     def verdict(self) -> str:
         return {True: "met", False: "NOT met", None: "not measured"}[self.met]
 
+    @property
+    def reason(self) -> str:
+        """``why`` as a sentence of its own."""
+        return self.why[:1].upper() + self.why[1:]
+
 
 @dataclass
 class Section:
@@ -158,7 +171,7 @@ class Section:
         took = f" ({self.seconds:.0f} s)" if self.seconds is not None else ""
         parts = [f"== {self.name}{took} =="]
         parts += [table.text() for table in self.tables]
-        parts += [f"[{t.verdict}] {t.goal}: {t.measured}. {t.why}" for t in self.targets]
+        parts += [f"[{t.verdict}] {t.goal}: {t.measured}. {t.reason}." for t in self.targets]
         parts += [f"* {note}" for note in self.notes]
         return "\n\n".join(parts)
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from benchmarks.common import Options, Section, Table, Target
 
 PREAMBLE = """\
-Written by `python -m benchmarks` in {mode} mode ({threads} torch CPU thread(s){compiled}) on \
-{date}; the whole run took {minutes:.1f} minutes.
+Written by `python -m benchmarks` in {mode} mode{compiled} on {date}; the whole run took \
+{minutes:.1f} minutes.
 
 Every time is the median of repeated runs unless a table says otherwise, and every ratio compares \
 figures measured in the same run on this machine: compare absolute numbers only with runs on the \
@@ -30,7 +30,7 @@ def targets_table(sections: Sequence[Section]) -> Table:
 
 
 def _target(target: Target) -> str:
-    return f"- **{target.verdict}**: {target.goal}. Measured: {target.measured}. {target.why}."
+    return f"- **{target.verdict}**: {target.goal}. Measured: {target.measured}. {target.reason}."
 
 
 def section_markdown(section: Section) -> str:
@@ -50,7 +50,7 @@ def markdown(
     preamble = PREAMBLE.format(
         mode=options.mode,
         threads=options.threads,
-        compiled=", with torch.compile" if options.compile else "",
+        compiled=" with torch.compile" if options.compile else "",
         date=datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         minutes=minutes,
     )

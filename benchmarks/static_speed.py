@@ -461,7 +461,7 @@ def torchinfo_target(rows: Sequence[Measured]) -> Target:
         return Target(goal, "not run", None, "ResNet-50 or torchinfo not in this run")
     speedup = m.times["torchinfo"] / m.times["archc"]
     why = (
-        f"torchinfo runs a real forward pass at 224x224 with a hook on every module "
+        f"a torchinfo summary runs a real forward pass at 224x224 with a hook on every module "
         f"({secs(m.times['torchinfo'])} s); archc elaborates {m.layers} layers symbolically in "
         f"{secs(m.times['archc'])} s, about {1e6 * m.times['archc'] / m.layers:.0f} µs a layer"
     )

@@ -10,7 +10,7 @@ script prints each stage's reconstruction loss (mean squared error) as it starts
 the whole network's loss on held-out images at random initialisation, after pretraining and
 after fine-tuning.
 
-    python examples/autoencoder_pretraining.py            # 16x16 images (a few minutes on a CPU)
+    python examples/autoencoder_pretraining.py            # 16x16 images (about a minute on a CPU)
     python examples/autoencoder_pretraining.py --quick    # 8x8 images, a few steps per stage
 """
 

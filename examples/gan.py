@@ -6,7 +6,7 @@ lie in eight tight clusters on a circle; the generator starts by putting all its
 centre. The script prints the discriminator's and the generator's losses as they train, and how
 far the generated points are from the nearest cluster and how many clusters they reach.
 
-    python examples/gan.py            # 2,000 steps (about a minute on a CPU)
+    python examples/gan.py            # 2,000 steps (a minute or two on a CPU)
     python examples/gan.py --quick    # a few steps
 """
 

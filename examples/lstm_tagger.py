@@ -7,7 +7,7 @@ answering 0 (or 1) is right about half the time. The network is built with a sma
 and two tags by `archc.runtime.build`; it returns log-probabilities, trained with an NLL loss.
 The script prints the loss and the held-out accuracy per token as they improve.
 
-    python examples/lstm_tagger.py            # the spec's widths, 300 steps (a few minutes)
+    python examples/lstm_tagger.py            # the spec's widths, 50 steps (a minute or two)
     python examples/lstm_tagger.py --quick    # narrow layers, a few steps
 """
 
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> Result:
     if args.quick:
         sizes, steps, batch, length = dict(embed=16, hidden=32, p_drop=0.0), 60, 32, 16
     else:
-        sizes, steps, batch, length = dict(p_drop=0.1), 300, 64, 32
+        sizes, steps, batch, length = dict(p_drop=0.1), 50, 64, 32
     model = runtime.build(SPEC, seed=args.seed, device=args.device, vocab=VOCAB, tags=2, **sizes)
     params = sum(p.numel() for p in model.parameters())
     _common.say(f"{type(model).__name__} {sizes}: {params:,} parameters")

@@ -6,7 +6,7 @@ stripes whose orientation is the class, plus noise: learnable, and made on the f
 downloaded. The script prints the training loss as it falls, then the accuracy on held-out
 images.
 
-    python examples/train_cnn.py            # ResNet-20, 200 steps (a few minutes on a CPU)
+    python examples/train_cnn.py            # ResNet-20, 100 steps (a few minutes on a CPU)
     python examples/train_cnn.py --quick    # a narrow ResNet-14, 20 steps
 """
 
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> Result:
     args = _common.training_parser(__doc__).parse_args(argv)
     data = _common.seed_everything(args.seed)
     sizes = dict(width=8, blocks=2) if args.quick else dict(width=16, blocks=3)
-    steps, batch = (20, 32) if args.quick else (200, 64)
+    steps, batch = (20, 32) if args.quick else (100, 64)
     model = runtime.build(str(SPEC), seed=args.seed, device=args.device, classes=CLASSES, **sizes)
     params = sum(p.numel() for p in model.parameters())
     _common.say(f"{type(model).__name__} {sizes}: {params:,} parameters on {args.device}")
