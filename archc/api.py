@@ -5,17 +5,16 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from archc import zoo
-from archc.backends.torch.emit import emit
 from archc.errors import ArchError, Diagnostic, SourceFile, UsageError, sort_diagnostics
 from archc.semantics.elaborate import elaborate
 from archc.semantics.ir import Network
 from archc.semantics.program import FileScope, Loader, load_program
 from archc.syntax import ast
-from archc.syntax.fmt import format_source
 from archc.syntax.parse import parse
 from archc.syntax.source import decode_source, read_source
 
@@ -60,12 +59,27 @@ def analyse_text(
     return _elaborate_loaded(file, loader.diagnostics, network, overrides, strict)
 
 
+# What elaborates a loaded file: `elaborate`, or the language server's cache around it.
+Elaborate = Callable[
+    [FileScope, str | None, dict[str, Any] | None, bool], tuple[list[Network], list[Diagnostic]]
+]
+
+
+def analyse_loaded(
+    file: FileScope, diagnostics: list[Diagnostic], elaborate_file: Elaborate = elaborate
+) -> tuple[list[Network], list[Diagnostic]]:
+    """The rest of :func:`analyse_text` for a file that a :class:`Loader` has loaded, with its
+    ``diagnostics``: the language server loads and elaborates only what an edit changed."""
+    return _elaborate_loaded(file, diagnostics, None, None, False, elaborate_file)
+
+
 def _elaborate_loaded(
     file: FileScope,
     diagnostics: list[Diagnostic],
     network: str | None,
     overrides: dict[str, Any] | None,
     strict: bool,
+    elaborate_file: Elaborate = elaborate,
 ) -> tuple[list[Network], list[Diagnostic]]:
     if not file.module.items:
         empty = Diagnostic(
@@ -79,7 +93,7 @@ def _elaborate_loaded(
         return [], [empty]
     if any(d.is_error for d in diagnostics):
         return [], sort_diagnostics(diagnostics)
-    networks, more = elaborate(file, network, overrides, strict)
+    networks, more = elaborate_file(file, network, overrides, strict)
     return networks, sort_diagnostics(diagnostics + more)
 
 
@@ -133,6 +147,8 @@ def format_file(path: str) -> tuple[str, str]:
     # Read again as stored: CRLF line ends and a byte order mark are layout to fix, and the
     # source above has already dropped them.
     stored = Path(path).read_bytes().decode("utf-8", errors="replace")
+    from archc.syntax.fmt import format_source  # here: checking never formats
+
     return stored, format_source(source)
 
 
@@ -140,20 +156,31 @@ def compile_source(
     path: str,
     network: str | None = None,
     strict: bool = False,
+    root: str | None = None,
     **overrides: Any,
 ) -> str:
     """The PyTorch source that `archc compile` writes for the spec at ``path``.
 
-    Raises :class:`archc.errors.ArchError` when the spec has errors.
+    Raises :class:`archc.errors.ArchError` when the spec has errors. ``root`` widens where
+    `use` may read, as in :func:`analyse`.
     """
-    networks, diagnostics = analyse(path, network, overrides, strict)
-    return render_source(path, networks, diagnostics, network)
+    networks, diagnostics = analyse(path, network, overrides, strict, root)
+    return render_source(path, networks, diagnostics, network, root)
 
 
 def render_source(
-    path: str, networks: list[Network], diagnostics: list[Diagnostic], network: str | None = None
+    path: str,
+    networks: list[Network],
+    diagnostics: list[Diagnostic],
+    network: str | None = None,
+    root: str | None = None,
 ) -> str:
-    """The generated module for analysed ``networks``; raises ArchError if there were errors."""
+    """The generated module for analysed ``networks``; raises ArchError if there were errors.
+
+    ``path`` and ``root`` are those the networks were analysed with: the network classes take
+    only the parameters that compiling with other values of them proves faithful
+    (archc/exposed.py), which elaborates the spec again.
+    """
     errors = [d for d in diagnostics if d.is_error]
     if errors:
         raise ArchError(errors)
@@ -161,7 +188,17 @@ def render_source(
         raise UsageError(f"{path} has no network `{network}`")
     if not networks:
         raise UsageError(f"{path} defines no network to compile")
-    return emit(networks, path, read_source(zoo.resolve(path)).text)
+    # Imported here so that the static path (check, summary) never loads the code generator.
+    from archc.backends.torch.emit import Options, emit
+    from archc.exposed import fixed_parameters
+
+    def elaborate(name: str, args: dict[str, Any]) -> Network | None:
+        found, problems = analyse(path, name, args, root=root)
+        return None if any(d.is_error for d in problems) else found[0]
+
+    text = read_source(zoo.resolve(path)).text
+    fixed = fixed_parameters(networks, path, text, elaborate)
+    return emit(networks, path, text, Options(fixed=fixed))
 
 
 def write_atomically(path: str, text: str) -> None:

@@ -2,6 +2,10 @@
 
 Exit codes: 0 success (warnings allowed), 1 the spec has errors, 2 a usage or I/O error,
 3 an internal error (a bug in archc).
+
+A command that needs more than the static path (code generation, torch, the error catalogue,
+the language server) imports it when it runs, so that `archc check` starts in a fraction of a
+second.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import TextIO
 
-from archc import __version__, api, explain
-from archc.backends import schema, summary
+from archc import __version__, api
+from archc.backends import summary
 from archc.errors import ArchError, Diagnostic, UsageError, render_all
 from archc.expect import Expectation
 from archc.export import FORMATS
@@ -222,7 +226,7 @@ def _summary(args: argparse.Namespace) -> int:
 
 def _compile(args: argparse.Namespace) -> int:
     networks, diagnostics = _analyse(args, args.file)
-    source = api.render_source(args.file, networks, diagnostics, args.network)
+    source = api.render_source(args.file, networks, diagnostics, args.network, args.root)
     if diagnostics:  # warnings only: errors stopped render_source
         sys.stderr.write(render_all(diagnostics, color=_use_colour(sys.stderr)))
     if args.output:
@@ -309,6 +313,8 @@ def _lsp(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
+    from archc import explain
+
     entry = explain.EXPLANATIONS.get(args.code.upper())
     if entry is None:
         raise UsageError(explain.unknown_code(args.code))
@@ -317,6 +323,8 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    from archc.backends import schema
+
     text = schema.to_json(schema.registry_schema())
     if args.output is None:
         sys.stdout.write(text)

@@ -58,7 +58,7 @@ def build(
     import torch
 
     networks, diagnostics = api.analyse(path, network, overrides, root=root)
-    source = api.render_source(path, networks, diagnostics, network)
+    source = api.render_source(path, networks, diagnostics, network, root)
     count = networks[-1].param_count  # the network built: the one named, else the last
     if max_params is not None and count > max_params and str(device) != "meta":
         raise UsageError(
@@ -68,7 +68,9 @@ def build(
         )
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
     module = load_source(source, f"archc_generated_{digest}")
-    cls = getattr(module, module.__all__[-1] if network is None else _class_name(module, network))
+    cls = getattr(
+        module, module.__all__[-1] if network is None else network_class_name(module, network)
+    )
     with torch.device(device if device is not None else "cpu"):
         model = cls()
     if seed is not None and str(device) != "meta":
@@ -78,7 +80,8 @@ def build(
     return model
 
 
-def _class_name(module: types.ModuleType, network: str) -> str:
+def network_class_name(module: types.ModuleType, network: str) -> str:
+    """The name of the class of ``network`` in a module archc generated."""
     for name in module.__all__:
         if getattr(module, name).__doc__.startswith(f"Network `{network}`"):
             return name

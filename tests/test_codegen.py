@@ -234,3 +234,47 @@ def test_cli_compile_writes_the_file_and_selftests(
     assert main(["compile", spec_of("lstm_tagger"), "-o", str(out), "--selftest"]) == 0
     assert out.read_text() == api.compile_source(spec_of("lstm_tagger"))
     assert "selftest Tagger: ok" in capsys.readouterr().err
+
+
+def _other_value(value: Any) -> Any:
+    """A different value for a constructor argument: what a user might pass instead."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value * 2
+    if isinstance(value, float):
+        return value / 2 if value else 0.25
+    return None
+
+
+def _shapes(module: torch.nn.Module) -> dict[str, tuple[int, ...]]:
+    return {k: tuple(v.shape) for k, v in module.state_dict().items()}
+
+
+def _dropout_rates(module: torch.nn.Module) -> list[float]:
+    return [m.p for m in module.modules() if isinstance(m, torch.nn.Dropout)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", [*SPECS, *(spec_of(case) for case in CASES)])
+def test_network_classes_take_only_faithful_parameters(spec: str) -> None:
+    """`Net(p=v)` from the generated module builds what compiling with `-D p=v` builds: the
+    same state_dict names and shapes and the same dropout rates, for every parameter the
+    network's class takes."""
+    import inspect
+
+    module = runtime.load_source(api.compile_source(spec), "archc_faithful")
+    for network in static_networks(spec):
+        cls = getattr(module, runtime.network_class_name(module, network.name))
+        for name, parameter in inspect.signature(cls).parameters.items():
+            other = _other_value(parameter.default)
+            if other is None:
+                continue
+            try:
+                expected = runtime.build(spec, network.name, device="meta", **{name: other})
+            except ArchError:
+                continue  # the spec rejects the value (`heads` must divide `d_model`)
+            with torch.device("meta"):
+                built = cls(**{name: other})
+            assert _shapes(built) == _shapes(expected), f"{network.name}({name}={other})"
+            assert _dropout_rates(built) == _dropout_rates(expected), name

@@ -22,7 +22,7 @@ class InitArgs(Args):
     """Base of every scheme's arguments: strict, no unknown names, immutable, finite numbers."""
 
     # inf and nan have no Python literal to write into the generated code
-    model_config = ConfigDict(allow_inf_nan=False)
+    model_config = ConfigDict(allow_inf_nan=False, defer_build=True)  # built on first use
 
 
 class NoArgs(InitArgs):

@@ -47,7 +47,9 @@ def divisors(number: int) -> list[int]:
 class Args(BaseModel):
     """Base of every op's hyperparameter model: strict types, no unknown names, immutable."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    # defer_build: a model's validator is built on its first use, so a process that checks a
+    # ResNet pays for the handful of ops it uses, not for all of them at import.
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
 
     def changed(self, *names: str) -> tuple[tuple[str, Any], ...]:
         """``(name, value)`` for each named argument set to other than its default, in order.

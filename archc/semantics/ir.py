@@ -1,9 +1,12 @@
-"""The graph IR: one `networkx.DiGraph` per network, one node per op instance.
+"""The graph IR: one graph per network, one node per op instance.
 
 Node ids are integers allocated in creation order, which elaboration makes a topological order
 that follows the source; every pass and backend walks nodes in that order, so output is stable.
-An edge ``u -> v`` carries ``ports``: the list of ``(output port of u, input port of v)`` pairs
-it stands for (a node may consume the same tensor twice, as in ``x + x``) and the tensor types.
+Each node names its inputs (``Ref``), so the nodes alone are the graph; :attr:`Network.graph`
+is the same graph as a `networkx.DiGraph` for graph algorithms, built on first use because
+importing networkx costs more than checking a ResNet, and `archc check` never needs it. Its edge
+``u -> v`` carries ``ports``: the list of ``(output port of u, input port of v)`` pairs it stands
+for (a node may consume the same tensor twice, as in ``x + x``).
 
 The IR is internal and free to change; generated source is the contract.
 """
@@ -12,13 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, Literal
 
 from archc import dims
 from archc.dims import Dim, TensorType
 from archc.errors import Span
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass(frozen=True)
@@ -109,34 +113,55 @@ class Network:
     name: str
     args: dict[str, Any]
     span: Span
-    graph: nx.DiGraph = field(default_factory=nx.DiGraph)
     inputs: dict[str, Ref] = field(default_factory=dict)
     outputs: dict[str, Ref] = field(default_factory=dict)
     modules: dict[str, Module] = field(default_factory=dict)
     ties: list[Tie] = field(default_factory=list)
     inits: list[Any] = field(default_factory=list)
+    _nodes: dict[int, Node] = field(default_factory=dict, repr=False)
+    _consumers: dict[int, set[int]] = field(default_factory=dict, repr=False)
     # caches of the queries below, dropped whenever a node is added
     _order: list[Node] | None = field(default=None, repr=False, compare=False)
     _members: dict[str, list[Node]] | None = field(default=None, repr=False, compare=False)
+    _graph: nx.DiGraph | None = field(default=None, repr=False, compare=False)
 
     def add(self, node: Node) -> Node:
-        self._order = self._members = None
-        self.graph.add_node(node.id, node=node)
-        for port, ref in enumerate(node.inputs):
-            if self.graph.has_edge(ref.node, node.id):
-                self.graph.edges[ref.node, node.id]["ports"].append((ref.port, port))
-            else:
-                self.graph.add_edge(ref.node, node.id, ports=[(ref.port, port)])
+        self._order = self._members = self._graph = None
+        self._nodes[node.id] = node
+        self._consumers[node.id] = set()
+        for ref in node.inputs:
+            self._consumers[ref.node].add(node.id)
         return node
 
     def node(self, node_id: int) -> Node:
-        return self.graph.nodes[node_id]["node"]  # type: ignore[no-any-return]
+        return self._nodes[node_id]
+
+    def has_node(self, node_id: int) -> bool:
+        return node_id in self._nodes
 
     def nodes(self) -> Iterator[Node]:
         """Every node in the stable order (creation order, which is topological)."""
         if self._order is None:
-            self._order = [self.node(i) for i in sorted(self.graph.nodes)]
+            self._order = [self._nodes[i] for i in sorted(self._nodes)]
         return iter(self._order)
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The network as a `networkx.DiGraph`: node ids with a ``node`` attribute, and edges
+        with their ``ports``. Built on first use; read-only by convention."""
+        if self._graph is None:
+            import networkx as nx
+
+            graph = nx.DiGraph()
+            for node in self.nodes():
+                graph.add_node(node.id, node=node)
+                for port, ref in enumerate(node.inputs):
+                    if graph.has_edge(ref.node, node.id):
+                        graph.edges[ref.node, node.id]["ports"].append((ref.port, port))
+                    else:
+                        graph.add_edge(ref.node, node.id, ports=[(ref.port, port)])
+            self._graph = graph
+        return self._graph
 
     def within(self, path: str) -> list[Node]:
         """The nodes inside the module at ``path`` ("" for the whole network), in order."""
@@ -155,7 +180,7 @@ class Network:
         return self.node(ref.node).outputs[ref.port]
 
     def consumers(self, node_id: int) -> list[int]:
-        return sorted(self.graph.successors(node_id))
+        return sorted(self._consumers[node_id])
 
     # --- counts ----------------------------------------------------------------------------------
 
@@ -205,7 +230,7 @@ class Network:
         """Check the IR's invariants; raises AssertionError naming the first one broken."""
         seen_paths: set[str] = set()
         for node in self.nodes():
-            assert self.graph.has_node(node.id)
+            assert self.graph.nodes[node.id]["node"] is node
             for ref in node.inputs:
                 assert ref.node < node.id, f"node {node.id} uses later node {ref.node}"
                 producer = self.node(ref.node)
@@ -214,7 +239,9 @@ class Network:
                 assert node.path not in seen_paths, f"two stateful nodes at `{node.path}`"
                 seen_paths.add(node.path)
         for ref in [*self.inputs.values(), *self.outputs.values()]:
-            assert self.graph.has_node(ref.node)
+            assert self.has_node(ref.node)
+        import networkx as nx
+
         assert nx.is_directed_acyclic_graph(self.graph)
         params = self.parameters()
         for tie in self.ties:

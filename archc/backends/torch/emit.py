@@ -12,6 +12,7 @@ import hashlib
 import json
 import keyword
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from archc import __version__, dims
@@ -35,8 +36,31 @@ _MARKER = 1_000_000_007  # stands in for a value while finding where a construct
 _PARAM_ORDER = {"input": 0, "block": 1, "extra": 2}
 
 
-def emit(networks: list[Network], spec_path: str, spec_text: str) -> str:
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """How to write the module.
+
+    ``fixed`` names, per network, the parameters its class must not take: their values are
+    written as numbers (see archc/exposed.py for why). ``annotate=False`` leaves out what
+    depends on the compiled values alone (shape comments, parameter counts, the network's
+    defaults), so that two modules that differ only there compare equal.
+    """
+
+    fixed: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    annotate: bool = True
+
+
+def emit(
+    networks: list[Network], spec_path: str, spec_text: str, options: Options | None = None
+) -> str:
     """The whole generated module for ``networks`` (all from the spec at ``spec_path``)."""
+    return emit_module(networks, spec_path, spec_text, options or Options())[0]
+
+
+def emit_module(
+    networks: list[Network], spec_path: str, spec_text: str, options: Options
+) -> tuple[str, dict[str, list[str]]]:
+    """The generated module, and the spec parameters each network's class takes."""
     names = Namespace()
     classes = assign_classes(networks, names)
     blocks = _leaf_first(
@@ -46,7 +70,7 @@ def emit(networks: list[Network], spec_path: str, spec_text: str) -> str:
         ClassInfo(names.name(n.name), n.modules[""].definition, [(n, n.modules[""])])
         for n in networks
     ]
-    writers = [ClassWriter(info, classes) for info in [*blocks, *roots]]
+    writers = [ClassWriter(info, classes, options) for info in [*blocks, *roots]]
     written = [writer.render() for writer in writers]
     copied, extra_imports = helper_source({n for w in writers for n in w.helpers})
     functions = {k: v for n in networks for k, v in init_functions(n).items()}
@@ -68,7 +92,11 @@ def emit(networks: list[Network], spec_path: str, spec_text: str) -> str:
         "from torch import nn",
     ]
     exports = "__all__ = [" + ", ".join(f'"{w.info.name}"' for w in writers) + "]"
-    return "\n\n\n".join(["\n".join(lines), exports, *copied, *written]) + "\n"
+    taken = {
+        info.definition.name: [p.source for p in info.params if p.kind == "block"]
+        for info in roots
+    }
+    return "\n\n\n".join(["\n".join(lines), exports, *copied, *written]) + "\n", taken
 
 
 def quoted_path(path: str) -> str:
@@ -115,9 +143,10 @@ Matching = list[tuple[Network, Item]]  # one item at the same place in every ins
 class ClassWriter:
     """Writes one generated class from all of its instances."""
 
-    def __init__(self, info: ClassInfo, classes: dict[int, ClassInfo]) -> None:
+    def __init__(self, info: ClassInfo, classes: dict[int, ClassInfo], options: Options) -> None:
         self.info = info
         self.classes = classes
+        self.annotate = options.annotate
         self.uses_ordered_dict = False
         self.helpers: set[str] = set()  # archc's own modules the class builds
         self.network, self.module = info.instances[0]
@@ -129,6 +158,10 @@ class ClassWriter:
             input_names=self.input_names,
             names=Namespace(set(self.input_names)),
             shared=self.module.kind == "block",
+            fixed=options.fixed.get(info.definition.name, frozenset())
+            if self.module.kind == "network"
+            else frozenset(),
+            defaults=options.annotate or self.module.kind == "block",
         )
 
     def render(self) -> str:
@@ -157,7 +190,7 @@ class ClassWriter:
         kind = "Block" if definition.kind == "block" else "Network"
         counts = {_param_count(n, m.path) for n, m in self.info.instances}
         text = f"{kind} `{definition.name}` ({where})."
-        if len(counts) == 1:
+        if len(counts) == 1 and self.annotate:
             text += f" {counts.pop():,} parameters."
         return text
 
@@ -207,7 +240,8 @@ class ClassWriter:
             source = sources[index] if index < len(sources) else None
             args.append(Arg(self._slot(attr, nodes, source, [c.args[index] for c in ctors])))
         fields = type(nodes[0].args).model_fields
-        for name in _merged_order([[name for name, _ in c.kwargs] for c in ctors]):
+        kwargs = _merged_order([[name for name, _ in c.kwargs] for c in ctors])
+        for name in kwargs + _defaults_written_from_names(nodes[0], kwargs):
             default = fields[name].default if name in fields else None
             values = [dict(c.kwargs).get(name, default) for c in ctors]
             source = name if name in fields else f"resolved.{name}"
@@ -232,6 +266,9 @@ class ClassWriter:
                 self.expressor.sizes.append(Candidate(text, values))
 
     def _block(self, modules: list[Module]) -> Call:
+        written_from_names = {
+            name for name, expr in modules[0].arg_exprs.items() if not _is_literal(expr)
+        }
         child = self.classes[id(modules[0])]
         indices = [
             next(i for i, (_, m) in enumerate(child.instances) if m is module)
@@ -240,7 +277,7 @@ class ClassWriter:
         args: list[Arg] = []
         for param in child.params:
             values = [param.values[i] for i in indices]
-            if _omit(param, values):
+            if _omit(param, values) and param.source not in written_from_names:
                 continue
             written = modules[0].arg_exprs.get(param.source) if param.kind == "block" else None
             text = self.expressor.written(written)
@@ -269,6 +306,32 @@ class ClassWriter:
                 return Call("nn.Sequential", (Arg(Call("OrderedDict", (Arg(listed),))),))
             return Call("nn.Sequential", tuple(children))
         return Call("nn.ModuleDict" if named else "nn.ModuleList", (Arg(listed),))
+
+
+def _defaults_written_from_names(node: Node, present: list[str]) -> list[str]:
+    """The keyword arguments that the constructor leaves out because they equal torch's
+    default, but that the spec computes from names (`dropout(p_drop)`): left out, they would
+    not follow the parameter when it changes."""
+    op = lookup(node.op)
+    assert op is not None
+    found = []
+    for name, expr in node.arg_exprs.items():
+        value = getattr(node.args, name, None)
+        if name in present or _is_literal(expr) or type(value) not in (int, float, bool):
+            continue
+        other = (not value) if isinstance(value, bool) else value + 1
+        ctor = op.torch_module(node.args.model_copy(update={name: other}), inferred_of(node))
+        if ctor is not None and dict(ctor.kwargs).get(name) == other:
+            found.append(name)
+    return found
+
+
+def _is_literal(expr: Any) -> bool:
+    """A number, string or truth value as written, perhaps negated: nothing that a parameter
+    of the spec could change."""
+    if isinstance(expr, ast.Unary) and expr.op == "-":
+        return _is_literal(expr.operand)
+    return isinstance(expr, ast.Int | ast.Float | ast.Str | ast.Bool | ast.NoneLit)
 
 
 def _merged_order(orders: list[list[str]]) -> list[str]:

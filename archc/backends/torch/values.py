@@ -67,6 +67,8 @@ class Expressor:
     input_names: list[str]
     names: Namespace
     shared: bool  # more than one instance: block parameters and input sizes are candidates
+    fixed: frozenset[str] = frozenset()  # the network's parameters written as their values
+    defaults: bool = True  # give the network's parameters their compiled values as defaults
     params: list[Param] = field(default_factory=list)
     sizes: list[Candidate] = field(default_factory=list)  # earlier layers' size arguments
 
@@ -77,6 +79,8 @@ class Expressor:
         names becomes a constructor parameter; without it, a trial that changes nothing)."""
         node = self.definition.node
         declared = [p.name.name for p in node.params]
+        if name in declared and name in self.fixed:
+            return None  # so the value is written as a number, folded: 24, not 2 * 12
         if name in declared:
             return self._declared(name).name if declare else name
         local = _local_value(node.body, name)
@@ -102,7 +106,7 @@ class Expressor:
         values = [v[name] for v in self.param_values]
         if self.definition.kind == "network":
             # the network as compiled: `-D classes=10` makes 10 the default
-            default: str | None = literal(values[0])
+            default: str | None = literal(values[0]) if self.defaults else None
         else:
             default = python(param_ast.default, lambda _: None) if param_ast.default else None
         param = Param(

@@ -50,25 +50,15 @@ class Transition(nn.Module):
 class DenseNetTiny(nn.Module):
     """Network `DenseNetTiny` (input.arch:23). 69,250 parameters."""
 
-    def __init__(self, growth: int = 12, classes: int = 10) -> None:
+    def __init__(self, classes: int = 10) -> None:
         super().__init__()
-        self.conv0 = nn.Conv2d(3, 2 * growth, kernel_size=3, padding=1, bias=False)
+        self.conv0 = nn.Conv2d(3, 24, kernel_size=3, padding=1, bias=False)
         self.block1 = nn.ModuleList(
-            [
-                DenseLayer(2 * growth, growth),
-                DenseLayer(36, growth),
-                DenseLayer(48, growth),
-                DenseLayer(60, growth),
-            ],
+            [DenseLayer(24, 12), DenseLayer(36, 12), DenseLayer(48, 12), DenseLayer(60, 12)]
         )
         self.transition1 = Transition(72, 48)
         self.block2 = nn.ModuleList(
-            [
-                DenseLayer(48, growth),
-                DenseLayer(60, growth),
-                DenseLayer(72, growth),
-                DenseLayer(84, growth),
-            ],
+            [DenseLayer(48, 12), DenseLayer(60, 12), DenseLayer(72, 12), DenseLayer(84, 12)]
         )
         self.norm5 = nn.BatchNorm2d(96)
         self.relu1 = nn.ReLU()

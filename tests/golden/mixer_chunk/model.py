@@ -26,10 +26,10 @@ class Gate(nn.Module):
 class Mixer(nn.Module):
     """Network `Mixer` (input.arch:9). 4,934 parameters."""
 
-    def __init__(self, width: int = 32) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.embed = nn.Linear(16, width)
-        self.body = nn.Sequential(Gate(width), nn.LayerNorm(width), Gate(width))
+        self.embed = nn.Linear(16, 32)
+        self.body = nn.Sequential(Gate(32), nn.LayerNorm(32), Gate(32))
         self.left_head = nn.Linear(16, 4)
         self.right_head = nn.Linear(16, 2)
 
