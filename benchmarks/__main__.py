@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_options(parser)
     args = parser.parse_args(argv)
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
-    options = Options(mode, args.compile, args.threads)
+    options = Options(mode, args.compile, args.threads, args.gpu_only)
     configure(options.threads)
 
     load_before = load_average()

@@ -196,8 +196,8 @@ def race(workload: Workload, device: str, compiled: bool, settings: Settings) ->
     )
 
 
-def races(settings: Settings, compiled: bool) -> list[Race]:
-    plans = [(w, "cpu") for w in settings.workloads]
+def races(settings: Settings, compiled: bool, gpu_only: bool = False) -> list[Race]:
+    plans = [] if gpu_only else [(w, "cpu") for w in settings.workloads]
     if torch.cuda.is_available():
         for workload in settings.workloads:
             batch, size = GPU_SIZES[workload.label]
@@ -291,7 +291,7 @@ def throughput_target(found: Sequence[Race]) -> Target:
 def run(options: Options) -> Section:
     settings = SETTINGS[options.mode]
     compiled = options.compile
-    found = races(settings, compiled)
+    found = races(settings, compiled, options.gpu_only)
     section = Section(
         "Generated code",
         "Training-step throughput of archc's generated modules against hand-written "

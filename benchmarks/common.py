@@ -262,12 +262,16 @@ class Options:
     mode: Mode = "quick"
     compile: bool = False  # also race the generated code under torch.compile
     threads: int = 1
+    gpu_only: bool = False  # race the generated code on the GPU alone
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument(
         "--compile", action="store_true", help="also time the generated code under torch.compile"
+    )
+    parser.add_argument(
+        "--gpu-only", action="store_true", help="race the generated code on the GPU, not the CPU"
     )
 
 
@@ -292,7 +296,8 @@ def standalone(
     add_options(parser)
     args = parser.parse_args(argv)
     configure(args.threads)
-    print(run_section(run, Options(args.mode, args.compile, args.threads)).text())
+    options = Options(args.mode, args.compile, args.threads, args.gpu_only)
+    print(run_section(run, options).text())
     return 0
 
 
