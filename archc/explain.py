@@ -1840,6 +1840,27 @@ _NAMES = (
         runnable=False,
     ),
     _entry(
+        "A238",
+        "`N` in a network input's shape",
+        """Every network input has a batch axis in front of the shape it declares, named `N`
+        in shapes and summaries: `in image: [3, 224, 224]` is (N, 3, 224, 224). Writing `N`
+        in the declared shape adds a second axis tied to the batch size, (N, N, ...), which is
+        never what a classifier or a sequence model wants, so archc refuses it. Leave the
+        batch out, or name the axis something else (`T` for a length).""",
+        """
+        network Tagger {
+            in x: [N, 32]
+            out x -> linear(10)
+        }
+        """,
+        """
+        network Tagger {
+            in x: [T, 32]
+            out x -> linear(10)
+        }
+        """,
+    ),
+    _entry(
         "A250",
         "an init rule names an unknown scheme or argument",
         """An `init` rule's right-hand side is a scheme (`kaiming_normal(mode="fan_out")`,

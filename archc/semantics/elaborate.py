@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from archc import dims
-from archc.dims import BATCH, Sym, TensorType
+from archc.dims import BATCH, BATCH_NAME, Sym, TensorType
 from archc.errors import Diagnostic, Label, Span, UsageError
 from archc.ops.spec import (
     BROADCAST,
@@ -536,6 +536,17 @@ class Elaborator(Application):
         body.bind(name, Tensor(Ref(node.id), node.outputs[0], stmt.span), stmt.name.span)
 
     def _dim(self, expr: ast.Expr, body: Body, place: Place) -> Any:
+        if isinstance(expr, ast.Name) and expr.id == BATCH_NAME:
+            # The same symbol as the implicit batch axis: `[N, 32]` would be (N, N, 32).
+            raise self.error(
+                "A238",
+                f"`{BATCH_NAME}` names the batch axis, which every network input has in front "
+                "of its declared shape",
+                expr.span,
+                label="this would be a second batch axis: (N, N, ...)",
+                help="leave the batch out of the declared shape (`[3, 224, 224]` is "
+                "(N, 3, 224, 224)), or give this axis another name",
+            )
         if (
             isinstance(expr, ast.Name)
             and expr.id not in body.vars
