@@ -2308,6 +2308,28 @@ _BACKENDS = (
         """,
         runnable=False,
     ),
+    _entry(
+        "A402",
+        "a learned tensor inside a named chain or repeat",
+        """A named chain (`(...) as body`) and a repeat (`block * n`) become an `nn.Sequential`
+        or `nn.ModuleList`, which hold layers; a `parameter` is a tensor that its module holds
+        directly, so it cannot be one of their members. Bind it outside the chain and use the
+        variable inside.""",
+        """
+        network Net {
+            in x: [16, 64]
+            out x -> (layernorm -> parameter(16, 64) as table) as body
+        }
+        """,
+        """
+        network Net {
+            in x: [16, 64]
+            x = x + (x -> parameter(16, 64) as table)
+            out x -> (layernorm -> linear(64)) as body
+        }
+        """,
+        runnable=False,
+    ),
 )
 
 EXPLANATIONS: dict[str, Explanation] = {

@@ -225,6 +225,27 @@ def test_names_python_cannot_hold_are_refused(tmp_path: Path, name: str) -> None
     assert caught.value.diagnostics[0].code == "A401"
 
 
+def test_a_learned_tensor_inside_a_named_chain_is_refused(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.arch"
+    spec.write_text(
+        "network N {\n in x: [16, 64]\n out x -> (layernorm -> parameter(16, 64) as t) as body\n}\n"
+    )
+    with pytest.raises(ArchError) as caught:
+        api.compile_source(str(spec))
+    (diagnostic,) = caught.value.diagnostics
+    assert (diagnostic.code, diagnostic.span.line, diagnostic.span.col) == ("A402", 3, 25)
+
+
+def test_held_tensors_are_reseeded_and_tied_like_any_parameter() -> None:
+    first = runtime.build("specs/vit_b_16.arch", seed=3, device="cpu", classes=10)
+    second = runtime.build("specs/vit_b_16.arch", seed=3, device="cpu", classes=10)
+    position = first.encoder.pos_embedding
+    assert isinstance(position, torch.nn.Parameter) and position.shape == (1, 197, 768)
+    assert torch.equal(position, second.encoder.pos_embedding)
+    assert 0.015 < float(position.std()) < 0.025  # normal(std=0.02), not zeros
+    assert torch.count_nonzero(first.class_token) == 0
+
+
 def test_cli_compile_writes_the_file_and_selftests(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,6 +1,6 @@
 """torchvision checkpoints load into the compiled zoo networks and compute the same outputs.
 
-For each of the six torchvision models the zoo reproduces, a torchvision model with random
+For each of the seven torchvision models the zoo reproduces, a torchvision model with random
 weights (seeded; no download) hands its state_dict to the module built from the spec with
 `load_state_dict(strict=True)`, and both run the same batch in eval mode in float64: the
 outputs must agree within 1e-5. torchvision is not a dependency of archc, so this module skips
@@ -28,6 +28,7 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "resnet18": ("resnet18.arch", {}),
     "resnet50": ("resnet50.arch", {}),
     "densenet121": ("densenet121.arch", {}),
+    "vit_b_16": ("vit_b_16.arch", {}),
 }
 
 

@@ -39,13 +39,6 @@ TORCHVISION = {
     "vit_b_16": "ViTB16",
 }
 
-# torchvision's ViT holds two bare nn.Parameters that a spec cannot declare; the spec keeps the
-# same numbers in position tables (see specs/vit_b_16.arch). torchvision key -> the spec's key.
-VIT_STAND_INS = {
-    "class_token": "class_token.weight",
-    "encoder.pos_embedding": "encoder.pos_embedding.weight",
-}
-
 
 @cache
 def reference() -> dict[str, Any]:
@@ -137,21 +130,9 @@ def test_torchvision_counts_and_output(model: str) -> None:
     assert output_shape(net, "logits") == expected["output_shape"]
 
 
-@pytest.mark.parametrize("model", sorted(set(TORCHVISION) - {"vit_b_16"}))
+@pytest.mark.parametrize("model", TORCHVISION)
 def test_torchvision_state_dict_key_for_key(model: str) -> None:
     assert state(network(f"{model}.arch", TORCHVISION[model])) == torchvision_state_dict(model)
-
-
-def test_vit_state_dict_differs_only_in_the_two_bare_parameters() -> None:
-    ours = state(network("vit_b_16.arch", "ViTB16"))
-    theirs = torchvision_state_dict("vit_b_16")
-    for key in VIT_STAND_INS:
-        assert key in theirs
-    common = set(theirs) - set(VIT_STAND_INS)
-    assert {k: ours.get(k) for k in common} == {k: theirs[k] for k in common}
-    assert set(ours) - common == set(VIT_STAND_INS.values())
-    for theirs_key, our_key in VIT_STAND_INS.items():
-        assert math.prod(ours[our_key]) == math.prod(theirs[theirs_key])
 
 
 def test_resnets_use_the_block_library() -> None:

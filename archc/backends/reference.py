@@ -250,6 +250,7 @@ EXAMPLES: dict[str, Example] = {
     "pixel_shuffle": Example((2,), inputs=((64, 16, 16),)),
     "pixel_unshuffle": Example((2,), inputs=((3, 32, 32),)),
     "prelu": Example(("channels",)),
+    "parameter": Example((1, 768), inputs=((196, 768),)),
     "reshape": Example((16, -1), inputs=((64, 7, 7),)),
     "rmsnorm": Example(inputs=(SEQUENCE,)),
     "rnn": Example((64,), {"output": "last"}, inputs=(("T", 32),)),

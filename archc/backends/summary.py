@@ -18,7 +18,7 @@ from typing import Any
 from archc import dims
 from archc.backends.receptive import receptive_field
 from archc.dims import Dim, TensorType
-from archc.semantics.ir import Module, Network, Node
+from archc.semantics.ir import Module, Network, Node, tensor_key
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def _own_params(network: Network, node: Node) -> int:
     return sum(
         dims.numel(shape)
         for name, shape in node.params.items()
-        if f"{node.path}.{name}" not in tied
+        if tensor_key(node.path, name) not in tied
     )
 
 

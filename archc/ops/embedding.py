@@ -1,16 +1,22 @@
-"""Embedding: a lookup table from integer ids to learned vectors.
+"""Embedding: a lookup table from integer ids to learned vectors, and a learned tensor that
+every sample shares (a class token, a table of positions).
 
-A lookup multiplies nothing, so an embedding costs 0 MACs.
+A lookup multiplies nothing, so these cost 0 MACs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
+
+from pydantic import Field, field_validator
 
 from archc.dims import TensorType
 from archc.ops.registry import register
+from archc.ops.shape import Sizes
 from archc.ops.spec import (
     DTYPE,
+    HELD,
     INVALID,
     Args,
     Ctor,
@@ -80,4 +86,53 @@ class Embedding(Op):
             "nn.Embedding",
             (args.num_embeddings, args.embedding_dim),
             args.changed(*optional),
+        )
+
+
+class ParameterArgs(Args):
+    shape: Sizes
+    std: Annotated[float, Field(ge=0.0)] = 0.0  # 0: zeros; else normal(0, std)
+
+    @field_validator("shape")
+    @classmethod
+    def _positive(cls, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if not shape or any(size < 1 for size in shape):
+            raise ValueError("a learned tensor's shape is one or more sizes of at least 1")
+        return shape
+
+
+@register
+class Parameter(Op):
+    name = "parameter"
+    family = "embedding"
+    summary = (
+        "a learned tensor of the given shape, the same for every sample: the output is "
+        "(N, *shape), the tensor expanded over the batch of its input, whose values it ignores. "
+        "The module holds it directly as an nn.Parameter (1, *shape) under the layer's name, as "
+        "ViT holds `class_token` and `pos_embedding`; zeros, or normal(0, std) with std > 0"
+    )
+    Args = ParameterArgs
+    positional = ("shape",)
+    varargs = True
+    rule = "(N, ...) -> (N, *shape)"
+    params_rule = "the tensor itself 1·∏shape"
+
+    def infer(self, args: ParameterArgs, inputs: Sequence[TensorType]) -> Inferred:
+        (x,) = inputs
+        return Inferred(
+            outputs=(TensorType((x.shape[0], *args.shape)),),
+            params={HELD: (1, *args.shape)},
+        )
+
+    def label(self, args: ParameterArgs, inferred: Inferred) -> str:
+        return "parameter " + "×".join(str(size) for size in args.shape)
+
+    def torch_module(self, args: ParameterArgs, inferred: Inferred) -> Ctor:
+        keep = ", ".join(["-1"] * len(args.shape))
+        return Ctor(
+            "nn.Parameter",
+            (1, *args.shape),
+            args.changed("std"),
+            call=f"{{m}}.expand({{0}}.shape[0], {keep})",
+            held=True,
         )

@@ -117,6 +117,11 @@ def fail(code: str, message: str, **details: Any) -> ShapeError:
 # --- results -------------------------------------------------------------------------------------
 
 
+# The name under which Inferred.params lists a tensor the op's module holds directly (an
+# nn.Parameter attribute, not a submodule): its state_dict key is the layer's own path.
+HELD = ""
+
+
 @dataclass(frozen=True)
 class Inferred:
     """What an op instance is, given its arguments and input types.
@@ -144,12 +149,16 @@ class Ctor:
     literals. ``call`` is the forward expression: ``{m}`` stands for the module, ``{0}``, ``{1}``
     for the inputs and ``{inputs}`` for all of them, comma-separated; e.g. an LSTM returning its
     last step calls ``"{m}({0})[0][:, -1]"``.
+
+    ``held``: not a module but a learned tensor the enclosing module holds itself,
+    ``nn.Parameter(torch.zeros(*args))``; ``kwargs`` may carry ``std`` for a normal init.
     """
 
     path: str
     args: tuple[Any, ...] = ()
     kwargs: tuple[tuple[str, Any], ...] = ()
     call: str = "{m}({inputs})"
+    held: bool = False
 
 
 # --- the op contract -----------------------------------------------------------------------------

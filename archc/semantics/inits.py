@@ -26,6 +26,7 @@ from typing import Any
 from archc import inits
 from archc.errors import Diagnostic, Span
 from archc.ops import lookup
+from archc.ops.spec import HELD
 from archc.semantics.expressions import ElabError
 from archc.semantics.ir import Network, Node, join_path
 from archc.semantics.program import did_you_mean
@@ -146,7 +147,12 @@ def resolve(network: Network, rules: list[Rule]) -> tuple[list[Assignment], list
 
 
 def _targets(network: Network, rule: Rule) -> list[tuple[Node, str]]:
-    nodes = [n for n in network.nodes() if n.kind == "op" and _within(n.path, rule.scope)]
+    # A learned tensor held directly (`parameter`) is initialised by its own `std=` argument.
+    nodes = [
+        n
+        for n in network.nodes()
+        if n.kind == "op" and _within(n.path, rule.scope) and HELD not in n.params
+    ]
     wanted = [p for p in rule.schemes if p is not None] or [DEFAULT_PARAMETER]
     if isinstance(rule.target, ast.Pattern):
         glob = join_path(rule.scope, rule.target.glob)

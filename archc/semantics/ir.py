@@ -194,7 +194,7 @@ class Network:
         total = 0
         for node in self.nodes():
             for name, shape in node.params.items():
-                if _join(node.path, name) not in tied:
+                if tensor_key(node.path, name) not in tied:
                     total += dims.numel(shape)
         return total
 
@@ -212,14 +212,14 @@ class Network:
     def parameters(self) -> dict[str, tuple[int, ...]]:
         """state_dict-style parameter names -> shapes, in order, tied targets included."""
         return {
-            _join(node.path, name): shape
+            tensor_key(node.path, name): shape
             for node in self.nodes()
             for name, shape in node.params.items()
         }
 
     def buffers(self) -> dict[str, tuple[int, ...]]:
         return {
-            _join(node.path, name): shape
+            tensor_key(node.path, name): shape
             for node in self.nodes()
             for name, shape in node.buffers.items()
         }
@@ -248,8 +248,10 @@ class Network:
             assert tie.target in params and tie.source in params, f"dangling tie {tie}"
 
 
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
+def tensor_key(path: str, name: str) -> str:
+    """A tensor's state_dict key: a layer's own tensor (name "", see ops.spec.HELD) is keyed by
+    the layer's path."""
+    return f"{path}.{name}" if path and name else path or name
 
 
 def join_path(*parts: str) -> str:

@@ -17,7 +17,7 @@ from torch.nn import functional as F
 
 from archc import ops, torch_helpers
 from archc.dims import BATCH, TensorType
-from archc.ops.spec import Finding, Inferred, Op, ShapeError
+from archc.ops.spec import HELD, Finding, Inferred, Op, ShapeError
 
 BATCH_SIZE = 2
 
@@ -72,7 +72,13 @@ def run_torch(
     }
     ctor = op.torch_module(args, inferred)
     module = None
-    if ctor is not None:
+    if ctor is not None and ctor.held:
+        # a tensor held directly: its module is whatever holds it, here a bare nn.Module
+        module = nn.Module()
+        module.register_parameter("held", nn.Parameter(torch.zeros(*ctor.args)))
+        scope["m"] = module.held
+        template = ctor.call
+    elif ctor is not None:
         module = resolve(ctor.path)(*ctor.args, **dict(ctor.kwargs))
         scope["m"] = module
         template = ctor.call
@@ -123,6 +129,8 @@ def compare(what: str, inferred: Inferred, result: Any, module: nn.Module | None
             f"{what}: torch {tuple(actual.shape)} vs static {static}"
         )
     torch_params = {k: tuple(v.shape) for k, v in module.named_parameters()} if module else {}
+    if "held" in torch_params:  # the held tensor's key is the layer's own path
+        torch_params[HELD] = torch_params.pop("held")
     torch_buffers = {k: tuple(v.shape) for k, v in module.named_buffers()} if module else {}
     assert torch_params == inferred.params, f"{what}: params {torch_params} vs {inferred.params}"
     assert torch_buffers == inferred.buffers, (

@@ -77,3 +77,27 @@ def test_padding_idx_out_of_range() -> None:
         assert finding.code == "A309" and finding.arg == "padding_idx"
         assert finding.with_ == f"padding_idx={bad}, num_embeddings=10"
         assert finding.help == "use a padding_idx from -10 to 9"
+
+
+@given(
+    st.lists(st.integers(1, 6), min_size=1, max_size=3),
+    st.lists(st.integers(1, 5), min_size=1, max_size=3),
+    st.sampled_from([0.0, 0.02]),
+)
+def test_parameter_matches_torch(shape: list[int], input_shape: list[int], std: float) -> None:
+    x = TensorType((BATCH, *input_shape))
+    inferred = check_against_torch("parameter", {"shape": tuple(shape), "std": std}, [x])
+    assert inferred.params == {"": (1, *shape)}
+    assert inferred.outputs[0].shape == (BATCH, *shape)
+
+
+def test_parameter_needs_a_shape_of_positive_sizes() -> None:
+    from pydantic import ValidationError
+
+    op, _, _ = infer("parameter", {"shape": (1, 4)}, [TensorType((BATCH, 3))])
+    for bad in [(), (0, 4), (1, -2)]:
+        try:
+            op.Args.model_validate({"shape": bad})
+        except ValidationError:
+            continue
+        raise AssertionError(f"shape {bad} was accepted")

@@ -25,9 +25,9 @@ from archc.backends.torch.structure import Item, is_chain, scope_items
 from archc.backends.torch.values import SIZE_ARGUMENTS, Candidate, Expressor, Param
 from archc.errors import ArchError, Diagnostic
 from archc.ops import lookup
-from archc.ops.spec import Ctor, Inferred
-from archc.pysource.layout import INDENT, Arg, Call, lay_out
-from archc.semantics.ir import Module, Network, Node
+from archc.ops.spec import HELD, Ctor, Inferred
+from archc.pysource.layout import INDENT, Arg, Call, flat, lay_out
+from archc.semantics.ir import Module, Network, Node, tensor_key
 from archc.syntax import ast
 
 _MARKER = 1_000_000_007  # stands in for a value while finding where a constructor uses it
@@ -147,6 +147,7 @@ class ClassWriter:
         self.info = info
         self.classes = classes
         self.annotate = options.annotate
+        self.own_inits: list[str] = []  # initialising the tensors the class holds itself
         self.uses_ordered_dict = False
         self.helpers: set[str] = set()  # archc's own modules the class builds
         self.network, self.module = info.instances[0]
@@ -178,7 +179,8 @@ class ClassWriter:
         lines = [f"class {self.info.name}(nn.Module):", f'{INDENT}"""{self._docstring()}"""', ""]
         lines += lay_out(INDENT, "def ", Call("__init__", tuple(signature)), " -> None:")
         lines.append(f"{INDENT * 2}super().__init__()")
-        initialise = init_methods(self.network) if self.module.kind == "network" else []
+        network = self.network if self.module.kind == "network" else None
+        initialise = init_methods(network, self.own_inits)
         if initialise:
             init.append(f"{INDENT * 2}self.reset_parameters()")
         return "\n".join([*lines, *init, "", *forward, *initialise])
@@ -246,9 +248,19 @@ class ClassWriter:
             values = [dict(c.kwargs).get(name, default) for c in ctors]
             source = name if name in fields else f"resolved.{name}"
             args.append(Arg(self._slot(attr, nodes, source, values), prefix=f"{name}="))
+        if ctors[0].held:
+            return self._held(attr, args)
         if is_helper(ctors[0].path):
             self.helpers.add(ctors[0].path)
         return Call(ctors[0].path, tuple(args))
+
+    def _held(self, attr: str, args: list[Arg]) -> Call:
+        """A learned tensor the class holds itself: zeros at construction, then its own
+        initialisation (a normal draw) in reset_parameters, where reseeding finds it."""
+        shape = [a for a in args if not a.prefix]
+        for std in [flat(a.value) for a in args if a.prefix == "std="]:
+            self.own_inits.append(f"nn.init.normal_(self.{attr}, std={std})")
+        return Call("nn.Parameter", (Arg(Call("torch.zeros", tuple(shape))),))
 
     def _slot(self, attr: str, nodes: list[Node], source: str | None, values: list[Any]) -> str:
         if source is not None and not source.startswith("resolved."):
@@ -295,6 +307,8 @@ class ClassWriter:
         named = any(not i.attr.isdigit() for i in items)
         children: list[Arg] = []
         for position, item in enumerate(items):
+            if item.node is not None and HELD in item.node.params:
+                raise ArchError([_held_in_container(item.node, first)])
             value = self._construct(self.matching(position, paths)) or Call("nn.Identity")
             if named:
                 self.uses_ordered_dict = True
@@ -306,6 +320,18 @@ class ClassWriter:
                 return Call("nn.Sequential", (Arg(Call("OrderedDict", (Arg(listed),))),))
             return Call("nn.Sequential", tuple(children))
         return Call("nn.ModuleDict" if named else "nn.ModuleList", (Arg(listed),))
+
+
+def _held_in_container(node: Node, container: Module) -> Diagnostic:
+    return Diagnostic(
+        "A402",
+        f"`{node.path}` is a learned tensor, which a named chain or repeat cannot hold",
+        node.span,
+        label="a tensor, not a layer",
+        notes=(f"`{container.path}` becomes an nn.Sequential or nn.ModuleList of layers",),
+        help="bind the tensor outside the chain (`t = x -> parameter(...) as name`) and use "
+        "it inside",
+    )
 
 
 def _defaults_written_from_names(node: Node, present: list[str]) -> list[str]:
@@ -392,7 +418,7 @@ def _param_count(network: Network, path: str) -> int:
         dims.numel(shape)
         for node in network.within(path)
         for name, shape in node.params.items()
-        if f"{node.path}.{name}" not in tied
+        if tensor_key(node.path, name) not in tied
     )
 
 

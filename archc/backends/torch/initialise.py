@@ -23,14 +23,23 @@ def init_functions(network: Network) -> dict[str, str]:
     }
 
 
-def init_methods(network: Network) -> list[str]:
-    """The two methods' lines (empty when the spec has no `init` rules)."""
-    if not network.inits:
+def init_methods(network: Network | None, own: list[str]) -> list[str]:
+    """The lines of ``reset_parameters`` and ``init_module`` (empty when there is nothing to
+    initialise): ``network`` is given for a network's class, whose `init` rules they apply;
+    ``own`` initialises the tensors the class holds itself."""
+    rules = network.inits if network is not None else []
+    if not rules and not own:
         return []
+    what = "the tensors this module holds" if not rules else "the weights"
     lines = [
         "",
         f"{INDENT}def reset_parameters(self) -> None:",
-        f'{INDENT * 2}"""Initialise the weights as the spec\'s `init` rules say."""',
+        f'{INDENT * 2}"""Initialise {what} as the spec says."""',
+        *(f"{INDENT * 2}{statement}" for statement in own),
+    ]
+    if network is None or not rules:
+        return lines
+    lines += [
         f"{INDENT * 2}for name, module in self.named_modules():",
         f"{INDENT * 3}self.init_module(name, module)",
         "",
@@ -38,7 +47,7 @@ def init_methods(network: Network) -> list[str]:
         f'{INDENT * 2}"""The `init` rules for the submodule `name`; others keep PyTorch\'s."""',
     ]
     previous: str | Call | None = None
-    for group in _groups(network.inits):
+    for group in _groups(rules):
         condition = _condition(network, group)
         if condition != previous:  # one `if` for consecutive rules on the same layers
             lines += lay_out(INDENT * 2, "if ", condition, ":")
