@@ -20,9 +20,9 @@ from typing import Any
 from archc.backends.torch.emit import Options, emit_module
 from archc.semantics.ir import Network
 
-# Distinct factors, so that a value computed from two parameters (d_model // heads) changes
-# when both do.
-_FACTORS = (2, 3, 5, 7, 11, 13)
+# Changed all at once, the parameters are multiplied by distinct powers of two (2, 4, 8, ...):
+# a value computed from two of them (d_model // heads) still changes, and one that divides
+# another mostly still does (768 * 4 is a multiple of 12 * 32).
 
 Elaborate = Callable[[str, dict[str, Any]], Network | None]
 
@@ -52,9 +52,7 @@ def _fixed(
         return twin is not None and emit_module([twin], spec_path, spec_text, bare)[0] == reference
 
     names = taken[network.name]
-    together = {
-        n: _changed(network.args[n], _FACTORS[i % len(_FACTORS)]) for i, n in enumerate(names)
-    }
+    together = {n: _changed(network.args[n], 2 ** (i + 1)) for i, n in enumerate(names)}
     tried = {n: v for n, v in together.items() if v is not None}
     untried = {n for n in names if n not in tried}
     if not tried or same(tried):
@@ -70,5 +68,5 @@ def _changed(value: Any, factor: int) -> Any:
     if isinstance(value, int):
         return value * factor if value else 1
     if isinstance(value, float):
-        return value / 2 if value else 0.25
+        return value / factor if value else 0.25
     return None

@@ -299,3 +299,11 @@ def test_network_classes_take_only_faithful_parameters(spec: str) -> None:
                 built = cls(**{name: other})
             assert _shapes(built) == _shapes(expected), f"{network.name}({name}={other})"
             assert _dropout_rates(built) == _dropout_rates(expected), name
+
+
+def test_shape_queries_in_arguments_become_expressions() -> None:
+    """`MLP(4 * x.features)` is written over the class's own input size, so the network keeps
+    `d_model` as a parameter that it honours (checked in general above)."""
+    source = api.compile_source("specs/gpt2.arch")
+    assert "self.mlp = MLP(in_features, 4 * in_features, p_drop=p_drop)" in source
+    assert "        d_model: int = 768,\n" in source

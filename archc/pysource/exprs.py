@@ -1,8 +1,9 @@
 """Spec expressions and values as Python source, with the parentheses Python needs.
 
 Only numbers, strings (through ``repr``), booleans, tuples, operators and names the caller
-resolves are ever written; anything else (a shape query, a call) has no Python form here and
-gives None, and the caller falls back to the value.
+resolves are ever written; anything else (a call) has no Python form here and gives None, and
+the caller falls back to the value. A shape query (`x.features`, `x.shape[-1]`) goes to the
+caller's resolver under its text, which may know an expression for it (`in_features`).
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ def _emit(expr: ast.Expr, resolve: Resolver) -> tuple[str, int] | None:
     if isinstance(expr, ast.Name):
         name = resolve(expr.id)
         return None if name is None else (name, atom)
+    query = shape_query(expr)
+    if query is not None:
+        text = resolve(query)
+        return None if text is None else (text, atom)
     if isinstance(expr, ast.TupleExpr | ast.ListExpr):
         items = [_emit(item, resolve) for item in expr.items]
         if any(i is None for i in items):
@@ -79,6 +84,36 @@ def _emit(expr: ast.Expr, resolve: Resolver) -> tuple[str, int] | None:
             return None
         body, test, orelse = (_wrap(p, 2) for p in parts)  # type: ignore[arg-type]
         return f"{body} if {test} else {orelse}", _PRECEDENCE["if"]
+    return None
+
+
+def shape_query(expr: ast.Expr) -> str | None:
+    """The text of a query of a named tensor's size (``x.features``, ``x.channels``,
+    ``x.shape[-1]``), or None for any other expression."""
+    if (
+        isinstance(expr, ast.Attribute)
+        and isinstance(expr.value, ast.Name)
+        and expr.attr.name in ("features", "channels")
+    ):
+        return f"{expr.value.id}.{expr.attr.name}"
+    if (
+        isinstance(expr, ast.Index)
+        and isinstance(expr.value, ast.Attribute)
+        and isinstance(expr.value.value, ast.Name)
+        and expr.value.attr.name == "shape"
+        and isinstance(expr.index, ast.Int)
+    ):
+        return f"{expr.value.value.id}.shape[{expr.index.value}]"
+    if (
+        isinstance(expr, ast.Index)
+        and isinstance(expr.value, ast.Attribute)
+        and isinstance(expr.value.value, ast.Name)
+        and expr.value.attr.name == "shape"
+        and isinstance(expr.index, ast.Unary)
+        and expr.index.op == "-"
+        and isinstance(expr.index.operand, ast.Int)
+    ):
+        return f"{expr.value.value.id}.shape[-{expr.index.operand.value}]"
     return None
 
 

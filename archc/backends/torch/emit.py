@@ -264,7 +264,7 @@ class ClassWriter:
 
     def _slot(self, attr: str, nodes: list[Node], source: str | None, values: list[Any]) -> str:
         if source is not None and not source.startswith("resolved."):
-            text = self.expressor.written(nodes[0].arg_exprs.get(source))
+            text = self.expressor.written(nodes[0].arg_exprs.get(source), values)
             if text is not None:
                 return text
         hint = f"{attr}_{source.split('.')[-1] if source else 'value'}"
@@ -272,9 +272,9 @@ class ClassWriter:
 
     def _remember_sizes(self, nodes: list[Node]) -> None:
         for name in SIZE_ARGUMENTS:
-            text = self.expressor.written(nodes[0].arg_exprs.get(name))
+            values = [getattr(n.args, name, None) for n in nodes]
+            text = self.expressor.written(nodes[0].arg_exprs.get(name), values)
             if text is not None:
-                values = [getattr(n.args, name) for n in nodes]
                 self.expressor.sizes.append(Candidate(text, values))
 
     def _block(self, modules: list[Module]) -> Call:
@@ -292,7 +292,7 @@ class ClassWriter:
             if _omit(param, values) and param.source not in written_from_names:
                 continue
             written = modules[0].arg_exprs.get(param.source) if param.kind == "block" else None
-            text = self.expressor.written(written)
+            text = self.expressor.written(written, values)
             if text is None:
                 leaf = modules[0].path.rsplit(".", 1)[-1]
                 text = self.expressor.value(values, f"{leaf}_{param.name}")

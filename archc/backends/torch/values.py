@@ -14,7 +14,7 @@ from typing import Any
 
 from archc.backends.torch.naming import Namespace
 from archc.dims import TensorType
-from archc.pysource.exprs import literal, python
+from archc.pysource.exprs import literal, python, shape_query
 from archc.syntax import ast
 
 # Arguments that set the size of a layer's output: the sizes later layers are inferred from.
@@ -122,12 +122,43 @@ class Expressor:
 
     # --- values ----------------------------------------------------------------------------------
 
-    def written(self, expr: ast.Expr | None) -> str | None:
+    def written(self, expr: ast.Expr | None, values: list[Any] | None = None) -> str | None:
         """``expr`` as Python in this class, or None when it has no Python form here (only then
-        are the block parameters it names declared)."""
-        if expr is None or python(expr, lambda n: self.resolve(n, declare=False)) is None:
+        are the block parameters it names declared). With the expression's value in each
+        instance, a shape query in it may be written as what has its values there."""
+        if expr is None:
             return None
-        return python(expr, self.resolve)
+        if python(expr, lambda n: self.resolve(n, declare=False)) is not None:
+            return python(expr, self.resolve)
+        return None if values is None else self._with_query(expr, values)
+
+    def _with_query(self, expr: ast.Expr, values: list[Any]) -> str | None:
+        """``expr`` with its one shape query written as the candidate that makes it equal
+        ``values`` in every instance: `4 * x.features` becomes `4 * in_features`."""
+        queries = _queries(expr)
+        if len(queries) != 1:
+            return None
+        (query,) = queries
+        if python(expr, lambda n: "q" if n == query else self.resolve(n, declare=False)) is None:
+            return None
+        found = next(
+            (
+                candidate
+                for candidate in self._candidates()
+                if _same_values(
+                    [
+                        _evaluate(expr, {**names, query: size})
+                        for names, size in zip(self.param_values, candidate.values, strict=True)
+                    ],
+                    values,
+                )
+            ),
+            None,
+        )
+        if found is None:
+            return None
+        text = self.use(found.text)
+        return python(expr, lambda n: text if n == query else self.resolve(n))
 
     def value(self, values: list[Any], hint: str) -> str:
         """An expression equal to ``values[i]`` in instance i; ``hint`` names a new parameter."""
@@ -198,6 +229,48 @@ def _same_values(these: list[Any], those: list[Any]) -> bool:
     return len(these) == len(those) and all(
         type(a) is type(b) and a == b for a, b in zip(these, those, strict=True)
     )
+
+
+def _queries(expr: ast.Expr) -> set[str]:
+    """The shape queries an arithmetic expression makes (see pysource.exprs.shape_query)."""
+    query = shape_query(expr)
+    if query is not None:
+        return {query}
+    if isinstance(expr, ast.Unary):
+        return _queries(expr.operand)
+    if isinstance(expr, ast.Binary):
+        return _queries(expr.left) | _queries(expr.right)
+    return set()
+
+
+_ARITHMETIC: dict[str, Any] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "//": lambda a, b: a // b,
+    "%": lambda a, b: a % b,
+}
+
+
+def _evaluate(expr: ast.Expr, names: dict[str, Any]) -> Any:
+    """An arithmetic expression's value with ``names`` (shape queries by their text), or None
+    where it is not plain arithmetic on numbers (powers are left out: no value may explode)."""
+    query = shape_query(expr)
+    if query is not None or isinstance(expr, ast.Name):
+        value = names.get(query if query is not None else expr.id)  # type: ignore[union-attr]
+        return value if type(value) in (int, float) else None
+    if isinstance(expr, ast.Int | ast.Float):
+        return expr.value
+    if isinstance(expr, ast.Unary) and expr.op == "-":
+        operand = _evaluate(expr.operand, names)
+        return None if operand is None else -operand
+    if isinstance(expr, ast.Binary) and expr.op in _ARITHMETIC:
+        left, right = _evaluate(expr.left, names), _evaluate(expr.right, names)
+        if left is None or right is None or (expr.op in "/%//" and right == 0):
+            return None
+        return _ARITHMETIC[expr.op](left, right)
+    return None
 
 
 def _literal_value(expr: ast.Expr | None) -> Any:
