@@ -252,6 +252,7 @@ EXAMPLES: dict[str, Example] = {
     "prelu": Example(("channels",)),
     "parameter": Example((1, 768), inputs=((196, 768),)),
     "reshape": Example((16, -1), inputs=((64, 7, 7),)),
+    "scale": Example((0.5,), inputs=(SEQUENCE,)),
     "rmsnorm": Example(inputs=(SEQUENCE,)),
     "rnn": Example((64,), {"output": "last"}, inputs=(("T", 32),)),
     "rotary": Example(inputs=((8, "T", 64),)),

@@ -13,8 +13,11 @@ when the network runs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import ClassVar
+
+from pydantic import field_validator
 
 from archc import dims
 from archc.dims import Dim, Shape, TensorType
@@ -24,6 +27,7 @@ from archc.ops.spec import (
     BROADCAST,
     CHANNELS,
     CONCAT,
+    INVALID,
     RANK,
     Args,
     Finding,
@@ -394,3 +398,49 @@ class Matmul(Op):
 
     def torch_expr(self, args: Args, inferred: Inferred) -> str:
         return "{0} @ {1}"
+
+
+class ScaleArgs(Args):
+    factor: float
+    divide: bool = False
+
+    @field_validator("factor")
+    @classmethod
+    def _finite(cls, factor: float) -> float:
+        if not math.isfinite(factor):
+            raise ValueError("a scale factor is a finite number")
+        return factor
+
+
+@register
+class Scale(Op):
+    name = "scale"
+    family = "merge"
+    summary = (
+        "multiplies a tensor by a number, or divides it by one with divide=true: what "
+        "`x * 8.0`, `8.0 * x` and `x / 8.0` mean, e.g. the Transformer's embeddings scaled by "
+        "sqrt(d_model)"
+    )
+    Args = ScaleArgs
+    positional = ("factor",)
+    rule = "output shape = input shape"
+
+    def infer(self, args: ScaleArgs, inputs: Sequence[TensorType]) -> Inferred:
+        (x,) = inputs
+        if args.divide and args.factor == 0:
+            raise fail(
+                INVALID,
+                "dividing a tensor by 0",
+                rule="factor != 0",
+                with_="factor = 0",
+                arg="factor",
+                help="divide by a non-zero number",
+                label="division by zero",
+            )
+        return Inferred(outputs=(x,))
+
+    def label(self, args: ScaleArgs, inferred: Inferred) -> str:
+        return f"{'÷' if args.divide else '×'} {args.factor:g}"
+
+    def torch_expr(self, args: ScaleArgs, inferred: Inferred) -> str:
+        return f"{{0}} {'/' if args.divide else '*'} {args.factor!r}"

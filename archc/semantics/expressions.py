@@ -33,7 +33,7 @@ from archc.semantics.values import (
 from archc.syntax import ast
 
 # The op each operator between tensors stands for.
-TENSOR_OPERATORS = {"+": "add", "*": "mul", "-": "sub"}
+TENSOR_OPERATORS = {"+": "add", "*": "mul", "-": "sub", "/": "div"}
 # Layer-valued builtins: structure around a body of layers.
 COMBINATORS = ("residual", "dense")
 MAX_REPEAT = 10_000
@@ -65,6 +65,11 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 
 def _number(value: Any) -> bool:
     return isinstance(value, int | float | Sym) and not isinstance(value, bool)
+
+
+def _plain_number(value: Any) -> bool:
+    """A number known now (not a symbolic size such as T)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _builtin_sqrt(x: float) -> float:
@@ -189,6 +194,9 @@ class Expressions:
             op = lookup(TENSOR_OPERATORS[expr.op])
             assert op is not None
             return self.apply(OpLayer(expr.span, None, op), [left, right], body, place, expr.span)
+        scaled = self._scaled(expr, left, right, body, place)
+        if scaled is not None:
+            return scaled
         if expr.op == "*" and (isinstance(left, Layer) or isinstance(right, Layer)):
             layer, count = (left, right) if isinstance(left, Layer) else (right, left)
             return self._repeat(layer, count, expr)
@@ -210,6 +218,25 @@ class Expressions:
             expr.span,
             label=f"{_kind(left)} {expr.op} {_kind(right)}",
         )
+
+    def _scaled(self, expr: ast.Binary, left: Any, right: Any, body: Body, place: Place) -> Any:
+        """`x * 8.0`, `8.0 * x` and `x / 8.0`: a tensor scaled by a number (the op `scale`);
+        None for anything else."""
+        if expr.op == "*" and _plain_number(left) and isinstance(right, Tensor):
+            tensor, factor, written = right, left, expr.left
+        elif expr.op in ("*", "/") and isinstance(left, Tensor) and _plain_number(right):
+            tensor, factor, written = left, right, expr.right
+        else:
+            return None
+        op = lookup("scale")
+        assert op is not None
+        args: tuple[BoundArg, ...] = (
+            BoundArg("factor", float(factor), written.span, expr=written),
+        )
+        if expr.op == "/":
+            args += (BoundArg("divide", True, expr.span),)
+        layer = OpLayer(expr.span, None, op, args, called=True)
+        return self.apply(layer, [tensor], body, place, expr.span)
 
     def _stage_repeat(self, expr: ast.Binary, body: Body, place: Place) -> Any:
         """`Block(memory, 8) * 2` as a stage: the layer keeps its tensor arguments unapplied."""

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from archc import dims, ops
 from archc.dims import BATCH, Sym, TensorType
 from archc.ops.spec import ShapeError
-from tests.ops.harness import check_against_torch, infer
+from tests.ops.harness import check_against_torch, diagnose, infer
 
 H, W, T = Sym.named("H"), Sym.named("W"), Sym.named("T")
 
@@ -335,3 +335,19 @@ def test_attention_scores_by_hand_are_symbolic() -> None:
     _, _, inferred = infer("matmul", {}, [q, k_t])
     assert str(inferred.outputs[0]) == "(N, 12, T, T)"
     assert dims.same(inferred.macs, 12 * 64 * T * T)
+
+
+@given(
+    st.lists(st.integers(1, 5), min_size=1, max_size=3),
+    st.floats(-4, 4, allow_nan=False).filter(lambda f: f != 0),
+    st.booleans(),
+)
+def test_scale_matches_torch(shape: list[int], factor: float, divide: bool) -> None:
+    x = TensorType((BATCH, *shape))
+    inferred = check_against_torch("scale", {"factor": factor, "divide": divide}, [x])
+    assert inferred.outputs == (x,) and inferred.macs == 0
+
+
+def test_scale_refuses_division_by_zero() -> None:
+    finding = diagnose("scale", {"factor": 0.0, "divide": True}, [TensorType((BATCH, 4))])
+    assert finding.arg == "factor" and "by 0" in finding.message

@@ -13,7 +13,9 @@ from typing import Any
 
 from archc.backends.torch.naming import Namespace
 from archc.backends.torch.structure import is_chain, relative, scope_items
-from archc.semantics.ir import Module, Network, Ref
+from archc.ops import lookup
+from archc.ops.spec import Inferred
+from archc.semantics.ir import Module, Network, Node, Ref
 
 
 @dataclass(eq=False)
@@ -49,7 +51,9 @@ def _body(
         if item.node is not None:
             node = item.node
             written = tuple(sorted((k, id(v)) for k, v in node.arg_exprs.items()))
-            parts.append(("op", item.attr, node.op, written, wiring, len(node.outputs)))
+            parts.append(
+                ("op", item.attr, node.op, written, _forward(node), wiring, len(node.outputs))
+            )
         elif item.module is not None and item.module.kind == "block":
             parts.append(("block", item.attr, id(classes[id(item.module)]), wiring))
         elif item.module is not None:
@@ -58,6 +62,16 @@ def _body(
         for port, ref in enumerate(item.outputs):
             index[ref] = (relative(path, root), position, port)
     return tuple(parts)
+
+
+def _forward(node: Node) -> str:
+    """How ``forward`` applies the node, values included (`torch.mean(x, dim=1)`): a class
+    writes these as they are, so instances that differ here cannot share it."""
+    op = lookup(node.op)
+    assert op is not None
+    inferred = Inferred(node.outputs, node.params, node.buffers, node.macs, node.resolved)  # type: ignore[arg-type]
+    ctor = op.torch_module(node.args, inferred)
+    return ctor.call if ctor is not None else op.torch_expr(node.args, inferred) or ""
 
 
 def assign_classes(networks: list[Network], names: Namespace) -> dict[int, ClassInfo]:
