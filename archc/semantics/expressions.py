@@ -212,11 +212,16 @@ class Expressions:
                     label="too long",
                 )
             return left + right
+        tensors = isinstance(left, Tensor) or isinstance(right, Tensor)
         raise self.error(
             "A206",
             f"cannot apply `{expr.op}` to {describe(left)} and {describe(right)}",
             expr.span,
             label=f"{_kind(left)} {expr.op} {_kind(right)}",
+            help="tensors combine with tensors by + - * / (broadcasting), and scale by a "
+            "number as `x * k` or `x / k`"
+            if tensors
+            else None,
         )
 
     def _scaled(self, expr: ast.Binary, left: Any, right: Any, body: Body, place: Place) -> Any:
