@@ -253,6 +253,7 @@ EXAMPLES: dict[str, Example] = {
     "parameter": Example((1, 768), inputs=((196, 768),)),
     "reshape": Example((16, -1), inputs=((64, 7, 7),)),
     "scale": Example((0.5,), inputs=(SEQUENCE,)),
+    "select": Example((1, 0), inputs=((197, 768),)),
     "rmsnorm": Example(inputs=(SEQUENCE,)),
     "rnn": Example((64,), {"output": "last"}, inputs=(("T", 32),)),
     "rotary": Example(inputs=((8, "T", 64),)),

@@ -349,6 +349,40 @@ class Squeeze(_Shape):
         return x.shape[:index] + x.shape[index + 1 :]
 
 
+class SelectArgs(Args):
+    dim: Axis
+    index: int
+
+
+@register
+class Select(_Shape):
+    call = "torch.select({{0}}, {dim}, {index})"
+    name = "select"
+    summary = (
+        "picks one position along an axis and drops the axis, as `x[:, 0]` does: ViT's "
+        "classifier reads the class token this way; a negative index counts from the end"
+    )
+    Args = SelectArgs
+    positional = ("dim", "index")
+    rule = "(N, ..., d, ...) -> (N, ..., ...); -d <= index < d"
+
+    def output(self, args: SelectArgs, x: TensorType) -> Shape:
+        index = axis_index(args.dim, x, self.name)
+        size = x.shape[index]
+        if isinstance(size, int) and not -size <= args.index < size:
+            raise fail(
+                INVALID,
+                f"select index={args.index} is outside axis {index} of {x}, which has {size} "
+                "positions",
+                rule="-size(dim) <= index < size(dim)",
+                with_=f"size({args.dim}) = {size}, index = {args.index}",
+                arg="index",
+                help=f"pick an index from {-size} to {size - 1}",
+                label=f"no position {args.index}",
+            )
+        return x.shape[:index] + x.shape[index + 1 :]
+
+
 @register
 class Unsqueeze(_Shape):
     call = "torch.unsqueeze({{0}}, {dim})"

@@ -101,6 +101,16 @@ def test_squeeze_and_unsqueeze_match_torch(data: st.DataObject, x: TensorType) -
     assert shrunk.outputs[0].shape == x.shape
 
 
+@given(st.data(), shapes(min_rank=2, max_rank=4))
+def test_select_matches_torch(data: st.DataObject, x: TensorType) -> None:
+    axis = data.draw(st.integers(1, x.rank - 1))
+    size = x.shape[axis]
+    index = data.draw(st.integers(-size, size - 1))
+    args = {"dim": as_given(data.draw, axis, x.rank), "index": index}
+    (y,) = check_against_torch("select", args, [x]).outputs
+    assert y.shape == x.shape[:axis] + x.shape[axis + 1 :]
+
+
 @given(st.data(), shapes(), st.sampled_from(["mean", "sum", "amax"]), st.booleans())
 def test_reductions_match_torch(
     data: st.DataObject, x: TensorType, name: str, keepdim: bool
@@ -265,6 +275,16 @@ def test_permute_diagnostics() -> None:
     assert refused("permute", {"dims": (0, 1, 1, 2)}, [x]).finding.code == "A309"
     short = refused("permute", {"dims": (0, 2, 1)}, [x]).finding
     assert (short.code, short.arg) == ("A304", "dims")
+
+
+def test_select_is_out_of_range_past_the_axis() -> None:
+    finding = refused("select", {"dim": 1, "index": 3}, [TensorType((BATCH, 3, 7))]).finding
+    assert (finding.code, finding.arg, finding.with_) == (
+        "A309",
+        "index",
+        "size(1) = 3, index = 3",
+    )
+    assert refused("select", {"dim": 0, "index": 0}, [TensorType((BATCH, 3))]).finding.arg == "dim"
 
 
 def test_squeeze_needs_size_one() -> None:
