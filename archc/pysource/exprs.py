@@ -89,7 +89,14 @@ def _emit(expr: ast.Expr, resolve: Resolver) -> tuple[str, int] | None:
 
 def shape_query(expr: ast.Expr) -> str | None:
     """The text of a query of a named tensor's size (``x.features``, ``x.channels``,
-    ``x.shape[-1]``), or None for any other expression."""
+    ``x.shape[-1]``), or None for any other expression.
+
+    >>> shape = ast.Attribute(ast.Name("x"), ast.Ident("shape"))
+    >>> shape_query(ast.Index(shape, ast.Unary("-", ast.Int(1))))
+    'x.shape[-1]'
+    >>> shape_query(ast.Attribute(ast.Name("x"), ast.Ident("rank"))) is None
+    True
+    """
     if (
         isinstance(expr, ast.Attribute)
         and isinstance(expr.value, ast.Name)
@@ -101,20 +108,18 @@ def shape_query(expr: ast.Expr) -> str | None:
         and isinstance(expr.value, ast.Attribute)
         and isinstance(expr.value.value, ast.Name)
         and expr.value.attr.name == "shape"
-        and isinstance(expr.index, ast.Int)
     ):
-        return f"{expr.value.value.id}.shape[{expr.index.value}]"
-    if (
-        isinstance(expr, ast.Index)
-        and isinstance(expr.value, ast.Attribute)
-        and isinstance(expr.value.value, ast.Name)
-        and expr.value.attr.name == "shape"
-        and isinstance(expr.index, ast.Unary)
-        and expr.index.op == "-"
-        and isinstance(expr.index.operand, ast.Int)
-    ):
-        return f"{expr.value.value.id}.shape[-{expr.index.operand.value}]"
+        index = _whole_number(expr.index)
+        return None if index is None else f"{expr.value.value.id}.shape[{index}]"
     return None
+
+
+def _whole_number(expr: ast.Expr) -> int | None:
+    """A whole number as written, perhaps negated (`1`, `-1`); None for anything else."""
+    if isinstance(expr, ast.Unary) and expr.op == "-":
+        inner = _whole_number(expr.operand)
+        return None if inner is None else -inner
+    return expr.value if isinstance(expr, ast.Int) else None
 
 
 def _negative(expr: ast.Int | ast.Float | ast.Str | ast.Bool) -> bool:
