@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archc.backends.torch.naming import Namespace
+from archc.backends.torch.stateless import forward_template
 from archc.backends.torch.structure import is_chain, relative, scope_items
-from archc.ops import lookup
-from archc.ops.spec import Inferred
-from archc.semantics.ir import Module, Network, Node, Ref
+from archc.semantics.ir import Module, Network, Ref
 
 
 @dataclass(eq=False)
@@ -34,7 +33,8 @@ def signature(network: Network, module: Module, classes: dict[int, ClassInfo]) -
     """The structure of the class body at ``module``: what must agree for two instances to
     share a class (layers, arguments as written, wiring, child classes)."""
     index: dict[Ref, Any] = {ref: ("in", i) for i, ref in enumerate(module.inputs)}
-    body = _body(network, module.path, module.path, index, classes)
+    parameters = {p.name.name for p in module.definition.node.params}
+    body = _body(network, module.path, module.path, index, classes, parameters)
     return (*body, tuple(index.get(r, "?") for r in module.outputs))
 
 
@@ -44,6 +44,7 @@ def _body(
     path: str,
     index: dict[Ref, Any],
     classes: dict[int, ClassInfo],
+    parameters: set[str],
 ) -> tuple[Any, ...]:
     parts: list[Any] = []
     for position, item in enumerate(scope_items(network, path)):
@@ -51,27 +52,18 @@ def _body(
         if item.node is not None:
             node = item.node
             written = tuple(sorted((k, id(v)) for k, v in node.arg_exprs.items()))
-            parts.append(
-                ("op", item.attr, node.op, written, _forward(node), wiring, len(node.outputs))
-            )
+            # how forward applies it, values included, but for those the class takes from
+            # its own parameters (stateless.py): instances that differ there cannot share it
+            forward = forward_template(node, parameters)
+            parts.append(("op", item.attr, node.op, written, forward, wiring, len(node.outputs)))
         elif item.module is not None and item.module.kind == "block":
             parts.append(("block", item.attr, id(classes[id(item.module)]), wiring))
         elif item.module is not None:
-            inner = _body(network, root, item.module.path, index, classes)
+            inner = _body(network, root, item.module.path, index, classes, parameters)
             parts.append(("seq", item.attr, is_chain(network, item.module), inner, wiring))
         for port, ref in enumerate(item.outputs):
             index[ref] = (relative(path, root), position, port)
     return tuple(parts)
-
-
-def _forward(node: Node) -> str:
-    """How ``forward`` applies the node, values included (`torch.mean(x, dim=1)`): a class
-    writes these as they are, so instances that differ here cannot share it."""
-    op = lookup(node.op)
-    assert op is not None
-    inferred = Inferred(node.outputs, node.params, node.buffers, node.macs, node.resolved)  # type: ignore[arg-type]
-    ctor = op.torch_module(node.args, inferred)
-    return ctor.call if ctor is not None else op.torch_expr(node.args, inferred) or ""
 
 
 def assign_classes(networks: list[Network], names: Namespace) -> dict[int, ClassInfo]:

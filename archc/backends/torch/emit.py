@@ -26,6 +26,7 @@ from archc.backends.torch.values import SIZE_ARGUMENTS, Candidate, Expressor, Pa
 from archc.errors import ArchError, Diagnostic
 from archc.ops import lookup
 from archc.ops.spec import HELD, Ctor, Inferred
+from archc.pysource.exprs import literal
 from archc.pysource.layout import INDENT, Arg, Call, flat, lay_out
 from archc.semantics.ir import Module, Network, Node, tensor_key
 from archc.syntax import ast
@@ -148,6 +149,10 @@ class ClassWriter:
         self.classes = classes
         self.annotate = options.annotate
         self.own_inits: list[str] = []  # initialising the tensors the class holds itself
+        # values forward takes from the class's parameters (stateless.py), as attributes
+        self.parameters = frozenset(p.name.name for p in info.definition.node.params)
+        self.kept: dict[str, str] = {}  # Python expression -> attribute
+        self.kept_lines: list[str] = []
         self.uses_ordered_dict = False
         self.helpers: set[str] = set()  # archc's own modules the class builds
         self.network, self.module = info.instances[0]
@@ -168,6 +173,7 @@ class ClassWriter:
     def render(self) -> str:
         init = self._init_lines()
         forward = forward_lines(self)
+        init = self.kept_lines + init
         params = sorted(
             self.expressor.params, key=lambda p: (p.default is not None, _PARAM_ORDER[p.kind])
         )
@@ -184,6 +190,20 @@ class ClassWriter:
         if initialise:
             init.append(f"{INDENT * 2}self.reset_parameters()")
         return "\n".join([*lines, *init, "", *forward, *initialise])
+
+    def kept_value(self, node: Node, name: str) -> str:
+        """Python for an argument value that forward takes from the class's parameters: an
+        attribute set in ``__init__`` (`self.scale`), or the number where the class does not
+        take the parameters it is computed from (a network's fixed ones)."""
+        text = self.expressor.written(node.arg_exprs[name])
+        if text is None:
+            return literal(getattr(node.args, name))
+        if text not in self.kept:
+            taken = {item.attr for item in scope_items(self.network, self.module.path)}
+            attributes = Namespace(taken | MODULE_ATTRIBUTES | set(self.kept.values()))
+            self.kept[text] = attributes.name(text if text.isidentifier() else name)
+            self.kept_lines.append(f"{INDENT * 2}self.{self.kept[text]} = {text}")
+        return f"self.{self.kept[text]}"
 
     def _docstring(self) -> str:
         definition = self.info.definition

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from archc import dims
 from archc.backends.torch.naming import RESERVED, identifier
+from archc.backends.torch.stateless import forward_template
 from archc.backends.torch.structure import Item, is_chain, relative, scope_items
-from archc.ops import lookup
 from archc.pysource.layout import INDENT, LINE_LENGTH
 from archc.semantics.ir import Module, Network, Node, Ref
 
@@ -95,7 +95,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
                 wishes.append(inputs[0])
             outs.append(names.choose(wishes, ref, remaining))
             variables[ref] = outs[-1]
-        statement = f"{', '.join(outs)} = {_expression(step, inputs)}"
+        statement = f"{', '.join(outs)} = {_expression(step, inputs, writer)}"
         comment = writer.annotate and _shape_comment(
             [p[position] for p in per_instance], [n for n, _ in writer.info.instances]
         )
@@ -114,21 +114,14 @@ def forward_lines(writer: ClassWriter) -> list[str]:
     return [f"{INDENT}def forward({arguments}) -> {returns}:", *body]
 
 
-def _expression(step: Step, inputs: list[str]) -> str:
+def _expression(step: Step, inputs: list[str], writer: ClassWriter) -> str:
     item = step.item
     if item.node is None:
         return f"{step.access}({', '.join(inputs)})"
     node = item.node
-    op = lookup(node.op)
-    assert op is not None
-    from archc.backends.torch.emit import inferred_of
-
-    ctor = op.torch_module(node.args, inferred_of(node))
-    if ctor is not None:
-        return ctor.call.format(*inputs, m=step.access, inputs=", ".join(inputs))
-    template = op.torch_expr(node.args, inferred_of(node))
-    assert template is not None, f"{node.op} has no PyTorch form"
-    return template.format(*inputs, inputs=", ".join(inputs))
+    template, kept = forward_template(node, writer.parameters)
+    values = {f"arg_{name}": writer.kept_value(node, name) for name in kept}
+    return template.format(*inputs, m=step.access, inputs=", ".join(inputs), **values)
 
 
 def _shape_comment(matching: list[Step], networks: list[Network]) -> str | None:
