@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-import pytest
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
 
-from archc.errors import ArchError, SourceFile
+import pytest
+from lark import Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
+from archc.errors import ArchError, SourceFile, Span
 from archc.syntax import ast
+from archc.syntax import parse as parse_module
+from archc.syntax.fast_lalr import NotParsed
+from archc.syntax.grammar import comments
+from archc.syntax.layout import NestingTooDeep
 from archc.syntax.parse import parse
+from benchmarks import parse_speed
 
 
 def parse_text(text: str) -> ast.Module:
@@ -210,3 +221,84 @@ def test_dangling_operator_is_one_error_on_its_own_line() -> None:
 )
 def test_recovery_reports_each_mistake_once(text: str, expected: list[tuple[str, int]]) -> None:
     assert codes_and_lines(text) == expected
+
+
+# --- the quick parser (archc/syntax/fast_lalr.py) against Lark's own -----------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = sorted(p for d in ("specs", "examples", "tests") for p in (ROOT / d).rglob("*.arch"))
+
+
+def everything(value: object) -> object:
+    """``value`` with the spans that AST equality leaves out, for comparing two trees exactly."""
+    if isinstance(value, Span):
+        return (value.start, value.end, value.line, value.col, value.end_line, value.end_col)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
+        return type(value), tuple(everything(getattr(value, f.name)) for f in fields)
+    if isinstance(value, tuple):
+        return tuple(everything(v) for v in value)
+    return type(value), value
+
+
+def outcome(run: Callable[[str], object], source: SourceFile) -> object:
+    """What a parser makes of ``source``: its tree, or its error, with the builder's findings."""
+    found: list[Token] = []
+    state = parse_module._State(source)
+    reset = comments.set(found), parse_module._state.set(state)
+    try:
+        result: object = everything(run(source.text))
+    except UnexpectedToken as exc:
+        token = exc.token
+        positions = (token.start_pos, token.line, token.column, token.end_line, token.end_column)
+        stack = exc.state.state_stack if exc.state is not None else None
+        result = (token.type, str(token), positions, exc.expected, exc.accepts, stack)
+    except (UnexpectedCharacters, NotParsed):
+        result = "does not lex"
+    except NestingTooDeep as exc:
+        result = ("too deep", exc.token.start_pos)
+    finally:
+        comments.reset(reset[0])
+        parse_module._state.reset(reset[1])
+    kept = [(str(t), t.start_pos, t.end_pos) for t in found]
+    return result, kept, [everything(d) for d in state.diagnostics]
+
+
+def quick_and_lark(text: str) -> tuple[object, object]:
+    source = SourceFile("t.arch", text)
+    fast = parse_module.fast_parser()
+    assert fast is not None, "this version of Lark is not supported by fast_lalr.py"
+    return outcome(fast.parse, source), outcome(parse_module.ast_parser().parse, source)
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_quick_parser_agrees_with_lark(path: Path) -> None:
+    text = path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
+    quick, lark = quick_and_lark(text)
+    assert quick == lark
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "x = 1",
+        "x = 1  # no newline at the end",
+        "x = (((((1)))))\ny = layers.0.1.weight\ntie a.0.1 = b.2.3\n",
+        "x = " + "(" * 70 + "1" + ")" * 70 + "\n",  # nesting beyond the layout's limit
+        "x = " + "-" * 120 + "1\n",  # expressions beyond the builder's limit
+        'x = "a\\q"\ny = ' + "9" * 150 + "\n",  # the builder's own diagnostics
+        "x = 1 +\n",  # the end of the file where an operand should be
+        "network N {\n  in x\n  out x -> relu",  # ... and where a `}` should be
+        "x = a; y = b\n",  # a character no token starts with
+    ],
+)
+def test_the_quick_parser_agrees_with_lark_at_the_edges(text: str) -> None:
+    quick, lark = quick_and_lark(text)
+    assert quick == lark
+
+
+def test_the_quick_parser_agrees_with_lark_on_a_large_spec() -> None:
+    spec, _ = parse_speed.generate("", parse_speed.ARCH_ROUND, 1_000)
+    quick, lark = quick_and_lark(spec)
+    assert quick == lark

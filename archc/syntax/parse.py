@@ -1,9 +1,10 @@
 """Text to AST: run the LALR parser with the AST builder inside it, and report syntax errors.
 
 The builder's methods run as the parser reduces each rule, so no parse tree is ever built;
-each node's span runs from its first token to its last. Parsing never stops at the first
-mistake: after an error the statement holding it is blanked out (offsets kept) and the text
-is parsed again, so one run reports every broken statement.
+each node's span runs from its first token to its last. Lark builds the parser and
+fast_lalr.py runs it (Lark's own loop reads only text that does not lex, to say where).
+Parsing never stops at the first mistake: after an error the statement holding it is blanked
+out (offsets kept) and the text is parsed again, so one run reports every broken statement.
 
 >>> from archc.errors import SourceFile
 >>> module = parse(SourceFile("t.arch", "network N {\\n  in x: [3]\\n  out x -> relu\\n}\\n"))
@@ -17,14 +18,16 @@ import functools
 import gc
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedInput
-from lark.visitors import Transformer, v_args
+from lark.visitors import Transformer
 
 from archc.errors import MAX_REPORTED, ArchError, Diagnostic, SourceFile, Span
 from archc.syntax import ast
 from archc.syntax.catalogue import syntax_problem
+from archc.syntax.fast_lalr import FastLALR, NotParsed, Unsupported
 from archc.syntax.grammar import collect_comment, comments, grammar_text
 from archc.syntax.layout import Layout, NestingTooDeep
 from archc.syntax.recovery import blank
@@ -73,6 +76,15 @@ def _parse_quickly(text: str) -> ast.Module:
     enabled = gc.isenabled()
     gc.disable()
     try:
+        fast = fast_parser()
+        if fast is not None:
+            try:
+                return fast.parse(text)  # type: ignore[no-any-return]
+            except NotParsed:
+                # The text does not lex: Lark reads it again to raise the error the catalogue
+                # reads, with the builder started afresh.
+                comments.get().clear()
+                _state.get().reset()
         return ast_parser().parse(text)  # type: ignore[no-any-return]
     finally:
         if enabled:
@@ -94,6 +106,15 @@ def ast_parser() -> Lark:
     )
 
 
+@functools.cache
+def fast_parser() -> FastLALR | None:
+    """The same parser run by fast_lalr.py, or None if this version of Lark is not supported."""
+    try:
+        return FastLALR(ast_parser())
+    except (Unsupported, AttributeError):
+        return None
+
+
 @dataclass
 class _State:
     """What the builder needs during one parse: the source, and what it found wrong."""
@@ -102,6 +123,10 @@ class _State:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     depth: dict[int, int] = field(default_factory=dict)
 
+    def reset(self) -> None:
+        self.diagnostics.clear()
+        self.depth.clear()
+
 
 _state: ContextVar[_State] = ContextVar("ast_builder_state")
 
@@ -109,16 +134,18 @@ _state: ContextVar[_State] = ContextVar("ast_builder_state")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
 
-def _tokens(children: tuple[object, ...]) -> list[Token]:
-    return [c for c in children if isinstance(c, Token)]
-
-
 Edge = Token | ast.Expr | ast.Ident | ast.Path | ast.Pattern | ast.TensorType | ast.Arg
+# What a builder method is given: see AstBuilder.
+Children = list[Any]
 
 
-@v_args(inline=True)
 class AstBuilder(Transformer):
-    """One method per aliased grammar rule, each building one AST node."""
+    """One method per aliased grammar rule, each building one AST node.
+
+    Lark calls each method with the list of the rule's children: the tokens and nodes the
+    grammar keeps, None for an optional part that is missing. (Lark's ``v_args(inline=True)``
+    would pass them as separate arguments, through three wrapper calls per node.)
+    """
 
     __visit_tokens__ = False
 
@@ -185,140 +212,170 @@ class AstBuilder(Transformer):
 
     # top level -----------------------------------------------------------------------------------
 
-    def start(self, *items):  # type: ignore[no-untyped-def]
+    def start(self, items: Children) -> ast.Module:
         span = self._span(items[0], items[-1]) if items else self.source.span(0, 0)
         return ast.Module(tuple(items), (), span)
 
-    def use_stmt(self, use, path):  # type: ignore[no-untyped-def]
+    def use_stmt(self, children: Children) -> ast.Use:
+        use, path = children
         return ast.Use(self._string(path), self._span(use, path))
 
-    def definition(self, kind, name, params, body):  # type: ignore[no-untyped-def]
-        statements, closing = body
+    def definition(self, children: Children) -> ast.Definition:
+        kind, name, params, (statements, closing) = children
         span = self._span(kind, closing)
         return ast.Definition(str(kind), self._ident(name), params or (), statements, span)  # type: ignore[arg-type]
 
-    def params(self, _open, *rest):  # type: ignore[no-untyped-def]
-        return tuple(p for p in rest[:-1] if p is not None)
+    def params(self, children: Children) -> tuple[ast.Param, ...]:
+        # `(`, the parameters (None where an optional part is missing), `)`
+        return tuple(p for p in children[1:-1] if p is not None)
 
-    def param(self, name, default):  # type: ignore[no-untyped-def]
+    def param(self, children: Children) -> ast.Param:
+        name, default = children
         return ast.Param(self._ident(name), default, self._span(name, default or name))
 
-    def body(self, _open, *rest):  # type: ignore[no-untyped-def]
-        return tuple(rest[:-1]), rest[-1]
+    def body(self, children: Children) -> tuple[tuple[ast.Stmt, ...], Token]:
+        # `{` statements `}`: the statements, and the `}` for the definition's span
+        return tuple(children[1:-1]), children[-1]
 
     # statements ----------------------------------------------------------------------------------
 
-    def in_stmt(self, keyword, name, tensor_type):  # type: ignore[no-untyped-def]
+    def in_stmt(self, children: Children) -> ast.Input:
+        keyword, name, tensor_type = children
         span = self._span(keyword, tensor_type or name)
         return ast.Input(self._ident(name), tensor_type, span)
 
-    def tensor_type(self, dtype, opening, *rest):  # type: ignore[no-untyped-def]
+    def tensor_type(self, children: Children) -> ast.TensorType:
+        # dtype `[` dims `]`
+        dtype, opening, closing = children[0], children[1], children[-1]
         dtype_ident = self._ident(dtype) if dtype is not None else None
-        kept = tuple(d for d in rest[:-1] if d is not None)
-        return ast.TensorType(dtype_ident, kept, self._span(dtype or opening, rest[-1]))
+        kept = tuple(d for d in children[2:-1] if d is not None)
+        return ast.TensorType(dtype_ident, kept, self._span(dtype or opening, closing))
 
-    def out_stmt(self, keyword, name, value):  # type: ignore[no-untyped-def]
+    def out_stmt(self, children: Children) -> ast.Output:
+        keyword, name, value = children
         ident = self._ident(name) if name is not None else None
         return ast.Output(ident, value, self._span(keyword, value))
 
-    def assign_stmt(self, *children):  # type: ignore[no-untyped-def]
+    def assign_stmt(self, children: Children) -> ast.Assign:
         *names, value = children
         targets = tuple(self._ident(n) for n in names)
         return ast.Assign(targets, value, self._span(names[0], value))
 
-    def tie_stmt(self, keyword, target, source):  # type: ignore[no-untyped-def]
+    def tie_stmt(self, children: Children) -> ast.Tie:
+        keyword, target, source = children
         return ast.Tie(target, source, self._span(keyword, source))
 
-    def assert_stmt(self, keyword, test, message):  # type: ignore[no-untyped-def]
+    def assert_stmt(self, children: Children) -> ast.Assert:
+        keyword, test, message = children
         text = self._string(message) if message is not None else None
         return ast.Assert(test, text, self._span(keyword, message or test))
 
-    def init_stmt(self, keyword, target, rule):  # type: ignore[no-untyped-def]
-        scheme, per_param, last = rule
+    def init_stmt(self, children: Children) -> ast.InitRule:
+        keyword, target, (scheme, per_param, last) = children
         return ast.InitRule(target, scheme, per_param, self._span(keyword, last))
 
-    def init_scheme(self, scheme):  # type: ignore[no-untyped-def]
+    def init_scheme(self, children: Children) -> tuple[ast.Expr, tuple[()], ast.Expr]:
+        (scheme,) = children
         return scheme, (), scheme
 
-    def init_per_param(self, *kwargs):  # type: ignore[no-untyped-def]
+    def init_per_param(self, kwargs: Children) -> tuple[None, tuple[ast.Arg, ...], ast.Arg]:
         return None, tuple(kwargs), kwargs[-1]
 
-    def pattern(self, glob):  # type: ignore[no-untyped-def]
+    def pattern(self, children: Children) -> ast.Pattern:
+        (glob,) = children
         return ast.Pattern(self._string(glob).value, self._tok_span(glob))
 
-    def path(self, *parts):  # type: ignore[no-untyped-def]
+    def path(self, parts: Children) -> ast.Path:
         names = tuple(piece for p in parts for piece in str(p).split("."))
         return ast.Path(names, self._span(parts[0], parts[-1]))
 
     # expressions ---------------------------------------------------------------------------------
 
-    def cond(self, keyword, test, body, orelse):  # type: ignore[no-untyped-def]
+    def cond(self, children: Children) -> ast.Expr:
+        keyword, test, body, orelse = children
         node = ast.Cond(test, body, orelse, self._span(keyword, orelse))
         return self._expr(node, test, body, orelse)
 
-    def chain(self, head, *rest):  # type: ignore[no-untyped-def]
-        stages = rest[1::2]  # the children alternate `->` tokens and stages
+    def chain(self, children: Children) -> ast.Expr:
+        head = children[0]
+        stages = tuple(children[2::2])  # the children alternate stages and `->` tokens
         return self._expr(ast.Chain(head, stages, self._span(head, stages[-1])), head, *stages)
 
-    def named(self, value, name):  # type: ignore[no-untyped-def]
+    def named(self, children: Children) -> ast.Expr:
+        value, name = children
         return self._expr(ast.Named(value, self._ident(name), self._span(value, name)), value)
 
-    def or_(self, left, right):  # type: ignore[no-untyped-def]
+    def or_(self, children: Children) -> ast.Expr:
+        left, right = children
         return self._expr(ast.Logic("or", left, right, self._span(left, right)), left, right)
 
-    def and_(self, left, right):  # type: ignore[no-untyped-def]
+    def and_(self, children: Children) -> ast.Expr:
+        left, right = children
         return self._expr(ast.Logic("and", left, right, self._span(left, right)), left, right)
 
-    def not_(self, keyword, operand):  # type: ignore[no-untyped-def]
+    def not_(self, children: Children) -> ast.Expr:
+        keyword, operand = children
         return self._expr(ast.Unary("not", operand, self._span(keyword, operand)), operand)
 
-    def compare(self, left, op, right):  # type: ignore[no-untyped-def]
+    def compare(self, children: Children) -> ast.Expr:
+        left, op, right = children
         node = ast.Compare(str(op), left, right, self._span(left, right))  # type: ignore[arg-type]
         return self._expr(node, left, right)
 
-    def binary(self, left, op, right):  # type: ignore[no-untyped-def]
+    def binary(self, children: Children) -> ast.Expr:
+        left, op, right = children
         node = ast.Binary(str(op), left, right, self._span(left, right))  # type: ignore[arg-type]
         return self._expr(node, left, right)
 
-    def unary(self, op, operand):  # type: ignore[no-untyped-def]
+    def unary(self, children: Children) -> ast.Expr:
+        op, operand = children
         node = ast.Unary(str(op), operand, self._span(op, operand))  # type: ignore[arg-type]
         return self._expr(node, operand)
 
-    def call(self, func, _open, args, closing):  # type: ignore[no-untyped-def]
+    def call(self, children: Children) -> ast.Expr:
+        func, _open, args, closing = children
         arguments = args or ()
         node = ast.Call(func, arguments, self._span(func, closing))
         return self._expr(node, func, *(a.value for a in arguments))
 
-    def args(self, *args):  # type: ignore[no-untyped-def]
+    def args(self, args: Children) -> tuple[ast.Arg, ...]:
         kept = (a for a in args if a is not None)
         return tuple(a if isinstance(a, ast.Arg) else ast.Arg(None, a, a.span) for a in kept)
 
-    def kwarg(self, name, value):  # type: ignore[no-untyped-def]
+    def kwarg(self, children: Children) -> ast.Arg:
+        name, value = children
         return ast.Arg(self._ident(name), value, self._span(name, value))
 
-    def attribute(self, value, name):  # type: ignore[no-untyped-def]
+    def attribute(self, children: Children) -> ast.Expr:
+        value, name = children
         node = ast.Attribute(value, self._ident(name), self._span(value, name))
         return self._expr(node, value)
 
-    def index(self, value, _open, index, closing):  # type: ignore[no-untyped-def]
+    def index(self, children: Children) -> ast.Expr:
+        value, _open, index, closing = children
         node = ast.Index(value, index, self._span(value, closing))
         return self._expr(node, value, index)
 
-    def paren(self, _open, inner, _close):  # type: ignore[no-untyped-def]
-        return inner
+    def paren(self, children: Children) -> ast.Expr:
+        _open, inner, _close = children
+        return inner  # type: ignore[no-any-return]
 
-    def tuple(self, opening, *rest):  # type: ignore[no-untyped-def]
-        kept = tuple(i for i in rest[:-1] if i is not None)
-        return self._expr(ast.TupleExpr(kept, self._span(opening, rest[-1])), *kept)
+    def tuple(self, children: Children) -> ast.Expr:
+        # `(`, the items (None where an optional part is missing), `)`
+        kept = tuple(i for i in children[1:-1] if i is not None)
+        return self._expr(ast.TupleExpr(kept, self._span(children[0], children[-1])), *kept)
 
-    def list(self, opening, *rest):  # type: ignore[no-untyped-def]
-        kept = tuple(i for i in rest[:-1] if i is not None)
-        return self._expr(ast.ListExpr(kept, self._span(opening, rest[-1])), *kept)
+    def list(self, children: Children) -> ast.Expr:
+        # `[`, the items (None where an optional part is missing), `]`
+        kept = tuple(i for i in children[1:-1] if i is not None)
+        return self._expr(ast.ListExpr(kept, self._span(children[0], children[-1])), *kept)
 
-    def name(self, token):  # type: ignore[no-untyped-def]
+    def name(self, children: Children) -> ast.Expr:
+        (token,) = children
         return ast.Name(str(token), self._tok_span(token))
 
-    def int(self, token):  # type: ignore[no-untyped-def]
+    def int(self, children: Children) -> ast.Expr:
+        (token,) = children
         text = str(token)
         digits = text.replace("_", "")
         if len(digits) > MAX_INT_DIGITS:
@@ -334,20 +391,25 @@ class AstBuilder(Transformer):
             return ast.Int(0, self._tok_span(token), text)
         return ast.Int(int(digits), self._tok_span(token), text)
 
-    def float(self, token):  # type: ignore[no-untyped-def]
+    def float(self, children: Children) -> ast.Expr:
+        (token,) = children
         text = str(token)
         return ast.Float(float(text.replace("_", "")), self._tok_span(token), text)
 
-    def string(self, token):  # type: ignore[no-untyped-def]
+    def string(self, children: Children) -> ast.Expr:
+        (token,) = children
         return self._string(token)
 
-    def true(self, token):  # type: ignore[no-untyped-def]
+    def true(self, children: Children) -> ast.Expr:
+        (token,) = children
         return ast.Bool(True, self._tok_span(token))
 
-    def false(self, token):  # type: ignore[no-untyped-def]
+    def false(self, children: Children) -> ast.Expr:
+        (token,) = children
         return ast.Bool(False, self._tok_span(token))
 
-    def none(self, token):  # type: ignore[no-untyped-def]
+    def none(self, children: Children) -> ast.Expr:
+        (token,) = children
         return ast.NoneLit(self._tok_span(token))
 
 
