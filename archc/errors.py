@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -27,6 +28,18 @@ MAX_REPORTED = 20
 # A source line longer than this is shown as a window around the caret.
 MAX_SHOWN_LINE = 160
 TAB_WIDTH = 4
+_NEWLINE = re.compile("\n")
+
+
+def line_starts(text: str) -> list[int]:
+    """The offset of the first character of each line of ``text``.
+
+    >>> line_starts("ab\\ncd\\n")
+    [0, 3, 6]
+    """
+    # one step per line rather than per character: the language server computes this for the
+    # whole document after every keystroke
+    return [0, *(match.end() for match in _NEWLINE.finditer(text))]
 
 
 class SourceFile:
@@ -42,7 +55,7 @@ class SourceFile:
     def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.text = text
-        self._line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+        self._line_starts = line_starts(text)
 
     def __repr__(self) -> str:
         return f"SourceFile({self.path!r})"

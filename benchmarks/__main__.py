@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import codegen_speed, parse_speed, report, scaling, static_speed
+from benchmarks import codegen_speed, lsp_speed, parse_speed, report, scaling, static_speed
 from benchmarks.common import (
     ROOT,
     Options,
@@ -32,6 +32,7 @@ BENCHMARKS: tuple[tuple[str, Callable[[Options], Section]], ...] = (
     ("Static analysis", static_speed.run),
     ("Scaling", scaling.run),
     ("Generated code", codegen_speed.run),
+    ("Language server", lsp_speed.run),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -44,9 +45,12 @@ def test_the_suite_writes_every_table_in_smoke_mode(
         "Machine",
         "Versions",
     ]
+    if importlib.util.find_spec("pygls") is not None:  # the `lsp` extra
+        titles.append("Language server on a")
     for title in titles:
         assert title in printed and f"**{title}" in written
-    for section in ("## Parsing", "## Static analysis", "## Scaling", "## Generated code"):
+    sections = ("## Parsing", "## Static analysis", "## Scaling", "## Generated code")
+    for section in (*sections, "## Language server"):
         assert section in written
 
 
@@ -67,3 +71,15 @@ def test_render_speed_spec_reaches_the_requested_size() -> None:
     spec = render_speed.generate(1000)
     assert spec.count("Residual(16) * 25") == 10
     assert parse(SourceFile("generated.arch", spec)).items
+
+
+def test_lsp_speed_edits_spread_over_the_file() -> None:
+    from benchmarks import lsp_speed
+
+    assert lsp_speed.spread(22, 5) == [0, 5, 10, 16, 21]
+    assert lsp_speed.spread(3, 1) == [1]
+    text, rounds = parse_speed.generate("", parse_speed.ARCH_ROUND, 500)
+    for kind in lsp_speed.KINDS:
+        offset, before, after = kind.site(text, rounds - 1)
+        assert text[offset : offset + len(before)] == before and before != after
+        assert offset > text.index(f"network Tagger{rounds - 2}(")  # in the last round

@@ -260,3 +260,61 @@ def test_analyse_text_checks_a_buffer_as_the_file_at_its_path(tmp_path: Path) ->
     assert diagnostics == [] and networks[0].param_count == 73_984
     _, problems = api.analyse_text(str(tmp_path / "unsaved.arch"), text)
     assert [d.code for d in problems] == ["A203"]
+
+
+# --- checks after edits --------------------------------------------------------------------------
+
+
+def change(client: Client, uri: str, version: int, text: str, old: str, new: str) -> str:
+    """Replace the first ``old`` in ``text`` by ``new``, as an editor does; the new text."""
+    where = {"start": position(text, old), "end": position(text, old, len(old))}
+    document = {"uri": uri, "version": version}
+    changes = [{"range": where, "text": new}]
+    client.notify("textDocument/didChange", {"textDocument": document, "contentChanges": changes})
+    return text.replace(old, new, 1)
+
+
+def expected(path: Path, text: str) -> list[tuple[str, dict[str, Any], str]]:
+    """The code, range and message of each diagnostic `archc check` gives for ``text``."""
+    found = []
+    for want in api.analyse_text(str(path.resolve()), text)[1]:
+        assert want.span is not None
+        start = {"line": want.span.line - 1, "character": want.span.col - 1}
+        end = {"line": want.span.end_line - 1, "character": want.span.end_col - 1}
+        found.append((want.code, {"start": start, "end": end}, message(want)))
+    return found
+
+
+def test_edits_in_sequence_publish_what_a_full_check_gives(client: Client, tmp_path: Path) -> None:
+    path = tmp_path / "edited.arch"
+    text = RESNET.read_text(encoding="utf-8").replace("blocks/resnet.arch", "resnet_blocks.arch")
+    (tmp_path / "resnet_blocks.arch").write_text(
+        (ROOT / "specs" / "blocks" / "resnet.arch").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    uri = open_document(client, path, text)
+    edits = [
+        ("conv2d(64, 7", "conv2d(65, 7"),  # nothing moves; still fine
+        ("BasicBlock(128, stride=2)", "BasicBlock(128, stride=2"),  # a syntax error
+        ("BasicBlock(128, stride=2", "BasicBlock(128, stride=2)"),  # fixed
+        ("# ResNet-18", "\n\n# ResNet-18"),  # everything moves down
+        ("linear(classes)", "conv2d(classes)"),  # a shape error, below the moved lines
+        ("\n\n# ResNet-18", "# ResNet-18"),  # and it moves up
+    ]
+    for version, (old, new) in enumerate(edits, 2):
+        text = change(client, uri, version, text, old, new)
+        published = client.diagnostics(uri, version)
+        got = [(d["code"], d["range"], d["message"]) for d in published]
+        assert got == expected(path, text), (old, new)
+
+
+def test_hover_after_an_edit_above_the_layer(client: Client, tmp_path: Path) -> None:
+    text = RESNET.read_text(encoding="utf-8")
+    path = ROOT / "specs" / "unsaved_resnet18.arch"  # `use` resolves next to it; never written
+    uri = open_document(client, path, text)
+    assert client.diagnostics(uri, 1) == []
+    text = change(client, uri, 2, text, "# ResNet-18", "# moved\n\n# ResNet-18")
+    assert client.diagnostics(uri, 2) == []
+    hover = client.request("textDocument/hover", at(uri, text, "conv2d(64"))
+    assert "(N, 3, 224, 224) → (N, 64, 112, 112)" in hover["contents"]["value"]
+    block = client.request("textDocument/hover", at(uri, text, "BasicBlock(128, stride=2)"))
+    assert "(N, 64, 56, 56) → (N, 128, 28, 28)" in block["contents"]["value"]

@@ -1,7 +1,9 @@
 """One analysed version of an open document, and the questions features ask of its syntax tree.
 
 A :class:`Snapshot` is immutable once built: the server builds it off the event loop and swaps
-it in whole, so a request always sees one consistent text, tree and set of networks.
+it in whole, so a request always sees one consistent text, tree and set of networks. (The
+graphs of networks that an edit only moved are elaborated when a feature first asks for them,
+on the server's worker thread; see :mod:`archc.lsp.networks`.)
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from archc import api, zoo
-from archc.errors import ArchError, Diagnostic, Span, UsageError
+from archc import zoo
+from archc.errors import Diagnostic, Span
 from archc.semantics.ir import Network
-from archc.semantics.program import FileScope, Loader
+from archc.semantics.program import FileScope
 from archc.syntax import ast
-from archc.syntax.source import decode_source
 
-from .positions import Lines, same_file
+from . import memory
+from .analysis import Analyser
+from .networks import Networks
+from .positions import Lines
 
 Binding = ast.Param | ast.Input | ast.Assign
 
@@ -31,7 +35,7 @@ class Snapshot:
     path: str
     text: str
     lines: Lines
-    networks: list[Network]
+    elaborated: Networks
     diagnostics: list[Diagnostic]
     file: FileScope | None  # None while the text does not parse
     seconds: float  # how long the analysis took
@@ -40,36 +44,31 @@ class Snapshot:
     def module(self) -> ast.Module | None:
         return self.file.module if self.file is not None else None
 
+    def networks_at(self, offset: int) -> list[Network]:
+        """The networks that elaborate the top-level item at ``offset`` (a layer there is in
+        these and no others); on the checking thread only."""
+        module = self.module
+        items = [i for i in module.items if contains(i.span, offset)] if module else []
+        return self.elaborated.using(items) if items else []
+
     def in_document(self, span: Span) -> bool:
-        return self.file is not None and span.source is self.file.source
+        # by path: trees of pieces that an edit did not touch keep the source they were read from
+        return self.file is not None and span.file == self.path
 
 
-def analyse_document(path: str, text: str, encoding: str = "utf-16") -> Snapshot:
-    """Check ``text`` as the file at ``path`` exactly as `archc check` would."""
+def analyse_document(
+    path: str, text: str, encoding: str = "utf-16", analyser: Analyser | None = None
+) -> Snapshot:
+    """Check ``text`` as the file at ``path`` exactly as `archc check` would, reusing what
+    ``analyser`` kept from the document's earlier texts."""
     start = time.perf_counter()
-    networks, diagnostics = api.analyse_text(path, text)
-    file = _file_scope(path, text, networks, diagnostics)
-    lines = Lines(text, encoding)
-    return Snapshot(path, text, lines, networks, diagnostics, file, time.perf_counter() - start)
-
-
-def _file_scope(
-    path: str, text: str, networks: list[Network], diagnostics: list[Diagnostic]
-) -> FileScope | None:
-    """The loaded file: the one elaboration used, or (a file of blocks only) loaded again."""
-    if networks:
-        return networks[0].modules[""].definition.file  # type: ignore[no-any-return]
-    if any(_syntax_error_in(path, d) for d in diagnostics):
-        return None  # loading again would only fail again
-    try:
-        return Loader().load(decode_source(path, text.encode("utf-8", "surrogatepass")))
-    except (ArchError, UsageError):
-        return None
-
-
-def _syntax_error_in(path: str, diagnostic: Diagnostic) -> bool:
-    span = diagnostic.span
-    return diagnostic.code.startswith("A1") and span is not None and same_file(span.file, path)
+    with memory.paused():  # the server collects after publishing the result
+        analysis = (analyser or Analyser(path)).analyse(text)
+        lines = Lines(text, encoding)
+    seconds = time.perf_counter() - start
+    return Snapshot(
+        path, text, lines, analysis.networks, analysis.diagnostics, analysis.file, seconds
+    )
 
 
 def used_path(importer: str, written: str) -> Path:

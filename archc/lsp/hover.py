@@ -67,7 +67,7 @@ def _layer(snapshot: Snapshot, offset: int, named: Span | None) -> tuple[str | N
     """The innermost layer, block call or named sequence at ``offset`` (or the one `as` names),
     in every instance."""
     found: list[tuple[Network, Node | Module]] = []
-    for network in snapshot.networks:
+    for network in snapshot.networks_at(offset):
         for node in network.nodes():
             if node.kind == "op" and snapshot.in_document(node.span):
                 found.append((network, node))
@@ -183,7 +183,7 @@ def _declared(owner: Any, ident: ast.Ident) -> Binding | ast.Output | None:
 def _instances(snapshot: Snapshot, definition: ast.Definition) -> list[Instance]:
     return [
         Instance(network, path)
-        for network in snapshot.networks
+        for network in snapshot.elaborated.using([definition])
         for path, item in network.modules.items()
         if item.kind in ("network", "block")
         and item.definition is not None
@@ -254,7 +254,7 @@ def _produced(inst: Instance, span: Span, port: int) -> Ref | None:
 
 
 def _within(inner: Span, outer: Span) -> bool:
-    return inner.source is outer.source and outer.start <= inner.start and inner.end <= outer.end
+    return inner.file == outer.file and outer.start <= inner.start and inner.end <= outer.end
 
 
 def _owner(network: Network, scope: str) -> str:

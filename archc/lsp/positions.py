@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lsprotocol import types as lsp
 
-from archc.errors import Span
+from archc.errors import Span, line_starts
 
 
 def normalise(text: str) -> str:
@@ -34,7 +34,7 @@ class Lines:
     def __init__(self, text: str, encoding: str = "utf-16") -> None:
         self.text = normalise(text)
         self.encoding = encoding
-        self.starts = [0] + [i + 1 for i, ch in enumerate(self.text) if ch == "\n"]
+        self.starts = line_starts(self.text)
 
     def line(self, index: int) -> str:
         """Line ``index`` (0-based) without its line break; empty past the end."""

@@ -4,6 +4,10 @@ Analysis runs on one worker thread, off the event loop, so the server keeps answ
 large spec is checked. Changes arriving meanwhile are coalesced: when a check finishes, the
 next one starts from the newest text, and a text already checked is never checked again.
 Requests that read positions wait (briefly) for the check of the text they were made against.
+
+Each open document keeps an :class:`~archc.lsp.analysis.Analyser`, whose caches make a check
+after an edit redo only what the edit changed. Everything that reads or fills those caches runs
+on the worker thread, hovers included (a hover may elaborate a network an edit moved).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from archc.errors import ArchError
 from archc.syntax.fmt import format_source
 from archc.syntax.source import decode_source
 
+from . import memory
+from .analysis import Analyser
 from .completion import completion
 from .diagnostics import to_lsp
 from .document import Snapshot, analyse_document
@@ -46,8 +52,11 @@ class ArchServer(LanguageServer):
         self.snapshots: dict[str, Snapshot] = {}
         self.parsed: dict[str, Snapshot] = {}  # the latest snapshot with a syntax tree
         self.checks: dict[str, asyncio.Task[None]] = {}
+        self.analysers: dict[str, Analyser] = {}  # the caches of each open document
         # archc's parser and elaborator run on this one thread, one document at a time
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archc-check")
+        self.quiet = memory.Quiet()
+        self.idle_collection: asyncio.TimerHandle | None = None
 
     @property
     def encoding(self) -> str:
@@ -58,7 +67,25 @@ class ArchServer(LanguageServer):
     def schedule(self, uri: str) -> None:
         task = self.checks.get(uri)
         if task is None or task.done():
-            self.checks[uri] = asyncio.get_running_loop().create_task(self._check(uri))
+            task = self.checks[uri] = asyncio.get_running_loop().create_task(self._check(uri))
+            task.add_done_callback(lambda _: self._collect_when_idle())
+
+    def _collect_when_idle(self) -> None:
+        """Collect all garbage once no document has changed for memory.IDLE_S."""
+        if self.idle_collection is not None:
+            self.idle_collection.cancel()
+        loop = asyncio.get_running_loop()
+
+        def collect_if_idle() -> None:
+            if all(task.done() for task in self.checks.values()):
+                loop.run_in_executor(self.worker, memory.collect_all)
+
+        self.idle_collection = loop.call_later(memory.IDLE_S, collect_if_idle)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self.worker.shutdown(wait=False)
+        memory.release()
 
     async def _check(self, uri: str) -> None:
         await asyncio.sleep(DEBOUNCE_S)
@@ -70,21 +97,25 @@ class ArchServer(LanguageServer):
             if previous is not None and previous.text == text:
                 return
             path = to_fs_path(uri) or "untitled.arch"
-            try:
-                snapshot = await loop.run_in_executor(
-                    self.worker, analyse_document, path, text, self.encoding
-                )
-            except Exception:  # a bug in archc: say so, and keep serving
-                message = f"archc could not check {path}:\n{traceback.format_exc()}"
-                self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Error, message))
-                return
-            if uri not in self.workspace.text_documents:
-                return
-            self.snapshots[uri] = snapshot
-            if snapshot.module is not None:
-                self.parsed[uri] = snapshot
-            params = lsp.PublishDiagnosticsParams(uri, to_lsp(snapshot), version)
-            self.text_document_publish_diagnostics(params)
+            analyser = self.analysers.get(uri)
+            if analyser is None or analyser.path != path:
+                analyser = self.analysers[uri] = Analyser(path)
+            with self.quiet:  # no garbage collection until the result is out
+                try:
+                    snapshot = await loop.run_in_executor(
+                        self.worker, analyse_document, path, text, self.encoding, analyser
+                    )
+                except Exception:  # a bug in archc: say so, and keep serving
+                    message = f"archc could not check {path}:\n{traceback.format_exc()}"
+                    self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Error, message))
+                    return
+                if uri not in self.workspace.text_documents:
+                    return
+                self.snapshots[uri] = snapshot
+                if snapshot.module is not None:
+                    self.parsed[uri] = snapshot
+                params = lsp.PublishDiagnosticsParams(uri, to_lsp(snapshot), version)
+                self.text_document_publish_diagnostics(params)
 
     async def snapshot(self, uri: str) -> Snapshot | None:
         """The analysis of the document's current text, waiting up to FRESH_WAIT_S for a check
@@ -102,6 +133,7 @@ class ArchServer(LanguageServer):
             task.cancel()
         self.snapshots.pop(uri, None)
         self.parsed.pop(uri, None)
+        self.analysers.pop(uri, None)
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri, []))
 
 
@@ -124,7 +156,9 @@ async def _hover(ls: ArchServer, params: lsp.HoverParams) -> lsp.Hover | None:
     snapshot = await ls.snapshot(params.text_document.uri)
     if snapshot is None:
         return None
-    return hover(snapshot, snapshot.lines.offset(params.position))
+    offset = snapshot.lines.offset(params.position)
+    # on the worker: the networks under the cursor may need elaborating (see the module)
+    return await asyncio.get_running_loop().run_in_executor(ls.worker, hover, snapshot, offset)
 
 
 async def _definition(ls: ArchServer, params: lsp.DefinitionParams) -> lsp.Location | None:

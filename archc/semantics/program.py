@@ -67,7 +67,15 @@ class Loader:
         self._readable = [zoo.root().resolve()]
 
     def load(self, source: SourceFile) -> FileScope:
-        module = parse(source)  # raises ArchError on syntax errors
+        return self.load_parsed(source, self.parse(source))
+
+    def parse(self, source: SourceFile) -> ast.Module:
+        """The syntax tree of a file; raises ArchError on syntax errors. (A subclass may reuse
+        the trees of files that have not changed, as the language server does.)"""
+        return parse(source)
+
+    def load_parsed(self, source: SourceFile, module: ast.Module) -> FileScope:
+        """:meth:`load` for a file already parsed into ``module``."""
         key = Path(source.path).resolve()
         if not self._loading:  # the file being checked: its own folder is always readable
             folder = Path(source.path).parent.resolve()
