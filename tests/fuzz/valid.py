@@ -209,10 +209,11 @@ class SpecWriter:
     def unit(self, body: Body, shape: Shape) -> Shape:
         units = {
             "image": ("chain", "skip", "concat", "dense", "block", "residual_block", "down",
-                      "sequence_of", "named"),
+                      "sequence_of", "named", "scaled", "learned"),
             "sequence": ("chain", "skip", "block", "transformer", "recurrent", "named",
-                         "convolve"),
-            "vector": ("chain", "skip", "concat", "dense", "block", "named"),
+                         "convolve", "scaled", "learned"),
+            "vector": ("chain", "skip", "concat", "dense", "block", "named", "scaled",
+                       "learned"),
         }[shape.kind]  # fmt: skip
         return getattr(self, f"unit_{self.pick(units)}")(body, shape)
 
@@ -364,6 +365,40 @@ class SpecWriter:
             call = f"{call} as {body.name('stage')}"
         body.lines.append(f"x = x -> {call}")
         return out
+
+    def unit_scaled(self, body: Body, shape: Shape) -> Shape:
+        """Inception-ResNet's scaled residual, a block whose scale is its parameter, used with
+        one or two scales (the class keeps the scale as an attribute), or a scale in place."""
+        if self.chance(30):
+            stages = self.preserving(body, shape, self.integer(1, 2))
+            factor = self.pick(("0.5", "2", "0.17"))
+            scaled = self.pick((f"x * {factor}", f"{factor} * x", f"x / {factor}"))
+            body.lines.append(f"x = {scaled} -> {' -> '.join(stages)}")
+            return shape
+        stages = self.preserving(Body({}), shape, self.integer(1, 2))  # the block's own names
+        name = self.block_name("Scaled")
+        self.blocks.append(
+            f"block {name}(scale=0.17) {{\n    in x\n"
+            f"    out x + scale * (x -> {' -> '.join(stages)})\n}}"
+        )
+        calls = [f"{name}", f"{name}(0.1)", f"{name}(scale=0.5)"][: self.integer(1, 3)]
+        body.lines.append(f"x = x -> {' -> '.join(calls)}")
+        return shape
+
+    def unit_learned(self, body: Body, shape: Shape) -> Shape:
+        """A learned tensor added to every sample (ViT's position embeddings); its shape must be
+        fixed, so a symbolic shape takes another unit."""
+        if shape.symbolic:
+            return self.unit_chain(body, shape)
+        sizes = {
+            "image": (shape.features, shape.height, shape.width),
+            "sequence": (shape.length, shape.features),
+            "vector": (shape.features,),
+        }[shape.kind]
+        std = ", std=0.02" if self.chance(50) else ""
+        learned = f"parameter({', '.join(map(str, sizes))}{std}) as {body.name('table')}"
+        body.lines.append(f"x = x + (x -> {learned})")
+        return shape
 
     def unit_residual_block(self, body: Body, shape: Shape) -> Shape:
         """ResNet's basic block: a projection on the shortcut when the shape changes, so a
