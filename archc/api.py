@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from archc import zoo
 from archc.errors import ArchError, Diagnostic, SourceFile, UsageError, sort_diagnostics
 from archc.semantics.elaborate import elaborate
 from archc.semantics.ir import Network
@@ -181,24 +180,38 @@ def render_source(
     only the parameters that compiling with other values of them proves faithful
     (archc/exposed.py), which elaborates the spec again.
     """
+    require_networks(path, networks, diagnostics, network, "compile")
+    # Imported here so that the static path (check, summary) never loads the code generator.
+    from archc.backends.torch.emit import Options, emit
+    from archc.exposed import fixed_parameters
+
+    file, _ = load_program(path, root)  # read and parsed once for every elaboration below
+
+    def again(name: str, args: dict[str, Any]) -> Network | None:
+        found, problems = elaborate(file, name, args, False)
+        return None if any(d.is_error for d in problems) else found[0]
+
+    text = file.source.text
+    fixed = fixed_parameters(networks, path, text, again)
+    return emit(networks, path, text, Options(fixed=fixed))
+
+
+def require_networks(
+    path: str,
+    networks: list[Network],
+    diagnostics: list[Diagnostic],
+    network: str | None,
+    purpose: str,
+) -> None:
+    """Raise ArchError for a spec with errors, and UsageError when there is no network (or not
+    the one named) to ``purpose`` (compile, export)."""
     errors = [d for d in diagnostics if d.is_error]
     if errors:
         raise ArchError(errors)
     if network is not None and not networks:
         raise UsageError(f"{path} has no network `{network}`")
     if not networks:
-        raise UsageError(f"{path} defines no network to compile")
-    # Imported here so that the static path (check, summary) never loads the code generator.
-    from archc.backends.torch.emit import Options, emit
-    from archc.exposed import fixed_parameters
-
-    def elaborate(name: str, args: dict[str, Any]) -> Network | None:
-        found, problems = analyse(path, name, args, root=root)
-        return None if any(d.is_error for d in problems) else found[0]
-
-    text = read_source(zoo.resolve(path)).text
-    fixed = fixed_parameters(networks, path, text, elaborate)
-    return emit(networks, path, text, Options(fixed=fixed))
+        raise UsageError(f"{path} defines no network to {purpose}")
 
 
 def write_atomically(path: str, text: str) -> None:

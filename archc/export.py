@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archc import api, dims, runtime
-from archc.errors import ArchError, UsageError
+from archc.errors import UsageError
 from archc.semantics.ir import Network
 
 FORMATS = ("onnx", "torchscript", "exported-program")
@@ -60,13 +60,7 @@ def _network(
     path: str, network: str | None, overrides: dict[str, Any], strict: bool, root: str | None
 ) -> Network:
     networks, diagnostics = api.analyse(path, network, overrides, strict, root)
-    errors = [d for d in diagnostics if d.is_error]
-    if errors:
-        raise ArchError(errors)
-    if network is not None and not networks:
-        raise UsageError(f"{path} has no network `{network}`")
-    if not networks:
-        raise UsageError(f"{path} defines no network to export")
+    api.require_networks(path, networks, diagnostics, network, "export")
     if len(networks) > 1:
         names = ", ".join(n.name for n in networks)
         raise UsageError(f"{path} defines several networks ({names}); pick one with --network")
