@@ -29,7 +29,7 @@ from archc.ops.spec import (
     UNEVEN,
     Finding,
 )
-from archc.semantics import application, inits
+from archc.semantics import application, inits, replay
 from archc.semantics.application import Application, TooLarge, listed
 from archc.semantics.context import Body, Names, Place, reserved_names
 from archc.semantics.expressions import ElabError
@@ -74,6 +74,8 @@ class Elaborator(Application):
         self._evaluating: set[tuple[int, str]] = set()
         self.rules: list[inits.Rule] = []  # the current network's init rules, in order
         self._reserved_names: dict[int, set[str]] = {}
+        self._modules_made: list[Module] = []  # in order, to see what a block instance made
+        self._recordings: dict[tuple[Any, ...], replay.Recording] = {}
 
     def _reserved(self, node: ast.Definition) -> set[str]:
         """The `as` names of a definition's body, walked once per elaboration, not per use."""
@@ -155,6 +157,7 @@ class Elaborator(Application):
     def module(self, module: Module) -> None:
         assert self.network is not None
         self.network.modules[module.path] = module
+        self._modules_made.append(module)
 
     # --- constants -------------------------------------------------------------------------------
 
@@ -194,6 +197,7 @@ class Elaborator(Application):
         node = definition.node
         self.network = network = Network(definition.name, {}, node.name.span)
         self._next_id = 0
+        self._modules_made = []
         self._connections = 0
         errors_before = len(self.diagnostics)
         body = Body(definition.file)
@@ -357,8 +361,7 @@ class Elaborator(Application):
                 f"e.g. `{shown} -> {definition.name}(...)`",
             )
         body.vars.update({s.name.name: t for s, t in zip(declared, inputs, strict=True)})
-        outputs = self._run(node, body, inner, network_inputs=False)
-        values = [value for _, value in outputs]
+        values = self._body_values(node, body, inner, module.args, inputs)
         if any(v is UNKNOWN for v in values):
             return UNKNOWN
         module.inputs = tuple(t.ref for t in inputs)
@@ -366,6 +369,59 @@ class Elaborator(Application):
             t.ref for v in values for t in (v if isinstance(v, tuple) else (v,))
         )
         return values[0] if len(values) == 1 else tuple(values)
+
+    def _body_values(
+        self,
+        node: ast.Definition,
+        body: Body,
+        place: Place,
+        args: dict[str, Any],
+        inputs: list[Tensor],
+    ) -> list[Any]:
+        """What a block instance's body gives back: elaborated, or replayed (see replay.py)."""
+        assert self.network is not None
+        network = self.network
+        key = replay.key_of(node, args, inputs, place.blocks)
+        recording = self._recordings.get(key) if key is not None else None
+        if recording is not None:
+            return recording.replay(
+                self.add_node,
+                self.new_id,
+                self.module,
+                network.node,
+                inputs,
+                place.path,
+                place.call_sites,
+            )
+        mark = replay.Mark(
+            len(self.diagnostics),
+            self._next_id,
+            len(self._modules_made),
+            len(network.ties),
+            len(self.rules),
+            {t.ref.node: frozenset(network.node(t.ref.node).value_names) for t in inputs},
+        )
+        values = [value for _, value in self._run(node, body, place, network_inputs=False)]
+        clean = (
+            len(self.diagnostics) == mark.diagnostics
+            and len(network.ties) == mark.ties
+            and len(self.rules) == mark.rules
+            and not any(v is UNKNOWN for v in values)
+        )
+        if key is not None and clean:
+            made = replay.record(
+                mark,
+                path=place.path,
+                depth=len(place.call_sites) - 1,
+                inputs=inputs,
+                nodes=[network.node(i) for i in range(mark.last_id + 1, self._next_id + 1)],
+                modules=self._modules_made[mark.modules :],
+                network_node=network.node,
+                values=values,
+            )
+            if made is not None:
+                self._recordings[key] = made
+        return values
 
     # --- statements ------------------------------------------------------------------------------
 

@@ -1,0 +1,222 @@
+"""Block instances elaborated once and replayed.
+
+What a block instance adds to the IR depends only on the block, its argument values, the types
+of its input tensors (and which of them are the same tensor) and the blocks it sits in (the
+nesting checks). So an instance that reported nothing, declared no ties or init rules and
+touched nothing outside itself but the names of its inputs is recorded, and a later instance
+with the same key is a copy of it: the same nodes and modules under its own path, with fresh
+ids, its own inputs and its own call site. A transformer's layers and a ResNet stage's blocks
+are elaborated once per distinct configuration.
+
+Values that are not plain data (layers, tensors given as arguments, unknowns) make an instance
+ineligible rather than risk a key that does not determine the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from archc.dims import Sym
+from archc.errors import Span
+from archc.semantics.ir import Module, Node, Ref
+from archc.semantics.values import Tensor
+
+
+class _NotPlain(Exception):
+    """A value that cannot be part of a replay key."""
+
+
+def _plain(value: Any) -> Any:
+    """``value`` tagged with its type, so that 1, 1.0 and true are different keys."""
+    if value is None or isinstance(value, bool | int | str):
+        return (type(value), value)
+    if isinstance(value, float):
+        return (float, repr(value))  # -0.0 and 0.0 are written differently
+    if isinstance(value, Sym):
+        return (Sym, value)  # a symbol equals only itself
+    if isinstance(value, tuple):
+        return (tuple, tuple(_plain(item) for item in value))
+    raise _NotPlain
+
+
+def key_of(
+    definition: Any, args: dict[str, Any], inputs: list[Tensor], blocks: tuple[str, ...]
+) -> tuple[Any, ...] | None:
+    """What determines an instance's subgraph, or None when an instance cannot be replayed."""
+    if any(t.type is None for t in inputs):
+        return None
+    try:
+        values = tuple((name, _plain(value)) for name, value in args.items())
+    except _NotPlain:
+        return None
+    refs = [t.ref for t in inputs]
+    aliasing = tuple(refs.index(ref) for ref in refs)  # `Block(x, x)` is not `Block(x, y)`
+    return (id(definition), values, tuple(t.type for t in inputs), aliasing, blocks)
+
+
+@dataclass
+class Mark:
+    """The elaborator's state before an instance's body ran, to see what the body added."""
+
+    diagnostics: int
+    last_id: int
+    modules: int
+    ties: int
+    rules: int
+    input_names: dict[int, frozenset[tuple[str, int]]]
+
+
+class _Outside(Exception):
+    """The recorded body reached a node that is neither its own nor one of its inputs."""
+
+
+@dataclass
+class Recording:
+    """One instance's nodes and modules, relative to where it was elaborated."""
+
+    path: str  # the instance's module path
+    depth: int  # how many call sites lead to the instance (its own excluded)
+    first_id: int  # the ids the instance made are first_id + 1, first_id + 2, ...
+    inputs: tuple[Ref, ...]
+    nodes: list[Node]
+    value_names: list[dict[tuple[str, int], str]]  # each node's, as the instance left them
+    modules: list[Module]
+    input_names: list[tuple[int, str, str]]  # names given to inputs: (input index, scope, name)
+    values: list[Any]  # what the instance gave back
+
+    def _ref(self, ref: Ref, ids: dict[int, int], inputs: list[Tensor]) -> Ref:
+        if ref.node > self.first_id:
+            return Ref(ids[ref.node], ref.port)
+        return inputs[self.inputs.index(ref)].ref
+
+    def _check_inside(self) -> None:
+        made = {node.id for node in self.nodes}
+        refs = [r for node in self.nodes for r in node.inputs]
+        refs += [r for m in self.modules for r in (*m.inputs, *m.outputs)]
+        refs += [t.ref for value in self.values for t in _tensors(value)]
+        if any(r.node not in made and r not in self.inputs for r in refs):
+            raise _Outside
+        paths = [n.path for n in self.nodes] + [n.scope for n in self.nodes]
+        paths += [scope for names in self.value_names for scope, _ in names]
+        paths += [m.path for m in self.modules] + [scope for _, scope, _ in self.input_names]
+        if any(p != self.path and not p.startswith(self.path + ".") for p in paths):
+            raise _Outside
+
+    def replay(
+        self,
+        add_node: Any,
+        new_id: Any,
+        add_module: Any,
+        network_node: Any,
+        inputs: list[Tensor],
+        path: str,
+        call_sites: tuple[Span, ...],
+    ) -> list[Any]:
+        """Add the recorded instance again at ``path``, fed ``inputs``; its values."""
+        move = _Mover(self.path, path, self.depth, call_sites)
+        ids: dict[int, int] = {}
+        for node, names in zip(self.nodes, self.value_names, strict=True):
+            ids[node.id] = new_id()
+            add_node(
+                Node(
+                    id=ids[node.id],
+                    kind=node.kind,
+                    op=node.op,
+                    args=node.args,
+                    inputs=tuple(self._ref(r, ids, inputs) for r in node.inputs),
+                    outputs=node.outputs,
+                    path=move.path(node.path),
+                    scope=move.path(node.scope),
+                    span=node.span,
+                    call_sites=move.sites(node.call_sites),
+                    params=dict(node.params),
+                    buffers=dict(node.buffers),
+                    macs=node.macs,
+                    resolved=dict(node.resolved),
+                    named=node.named,
+                    value_names={move.scoped(k): v for k, v in names.items()},
+                    arg_exprs=dict(node.arg_exprs),
+                )
+            )
+        for module in self.modules:
+            add_module(
+                Module(
+                    move.path(module.path),
+                    module.kind,
+                    module.name,
+                    module.args,
+                    module.span,
+                    move.sites(module.call_sites),
+                    module.repeat,
+                    module.definition,
+                    module.arg_exprs,
+                    tuple(self._ref(r, ids, inputs) for r in module.inputs),
+                    tuple(self._ref(r, ids, inputs) for r in module.outputs),
+                )
+            )
+        for index, scope, name in self.input_names:
+            ref = inputs[index].ref
+            network_node(ref.node).value_names.setdefault((move.path(scope), ref.port), name)
+
+        def tensor(t: Tensor) -> Tensor:
+            if t.ref.node > self.first_id:
+                return Tensor(Ref(ids[t.ref.node], t.ref.port), t.type, t.span)
+            return inputs[self.inputs.index(t.ref)]
+
+        return [
+            tuple(tensor(t) for t in value) if isinstance(value, tuple) else tensor(value)
+            for value in self.values
+        ]
+
+
+def record(
+    mark: Mark,
+    *,
+    path: str,
+    depth: int,
+    inputs: list[Tensor],
+    nodes: list[Node],
+    modules: list[Module],
+    network_node: Any,
+    values: list[Any],
+) -> Recording | None:
+    """The instance the body just elaborated, or None when it cannot be replayed."""
+    refs = [t.ref for t in inputs]
+    input_names = []
+    for node, before in mark.input_names.items():
+        for (scope, port), name in network_node(node).value_names.items():
+            if (scope, port) not in before:
+                if Ref(node, port) not in refs:
+                    return None
+                input_names.append((refs.index(Ref(node, port)), scope, name))
+    # later instances name their inputs, which may be these nodes: keep the names of now
+    names = [dict(node.value_names) for node in nodes]
+    recording = Recording(
+        path, depth, mark.last_id, tuple(refs), nodes, names, modules, input_names, values
+    )
+    try:
+        recording._check_inside()
+    except _Outside:
+        return None
+    return recording
+
+
+def _tensors(value: Any) -> tuple[Tensor, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
+class _Mover:
+    """Rewrites a recorded instance's paths and call sites for another instance."""
+
+    def __init__(self, old: str, new: str, depth: int, call_sites: tuple[Span, ...]) -> None:
+        self.old, self.new, self.depth, self.call_sites = old, new, depth, call_sites
+
+    def path(self, path: str) -> str:
+        return self.new + path[len(self.old) :]
+
+    def scoped(self, key: tuple[str, int]) -> tuple[str, int]:
+        return (self.path(key[0]), key[1])
+
+    def sites(self, sites: tuple[Span, ...]) -> tuple[Span, ...]:
+        return self.call_sites + sites[self.depth + 1 :]
