@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -237,6 +239,25 @@ def product(values: tuple[Dim, ...] | list[Dim]) -> Dim:
             else (_wrap(_expr(result) * _expr(value)))
         )
     return result
+
+
+def total(values: Iterable[Dim]) -> Dim:
+    """The sum of many dimensions, added symbolically in one step: sympy re-flattens a sum at
+    each addition, so adding a network's terms one by one takes time quadratic in its layers.
+
+    >>> total([2, Sym.named("T") * 3, 5, Sym.named("T") * 3])
+    6*T + 7
+    """
+    whole = 0
+    terms: Counter[Any] = Counter()
+    for value in values:
+        if isinstance(value, int):
+            whole += value
+        else:
+            terms[value.expr] += 1
+    if not terms:
+        return whole
+    return _wrap(_sympy().Add(whole, *(count * expr for expr, count in terms.items())))
 
 
 def numel(shape: tuple[int, ...]) -> int:

@@ -12,7 +12,7 @@ attention's QK^T and AV products included.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from archc import dims
@@ -37,6 +37,7 @@ def rows(network: Network, depth: int | None = None) -> list[Row]:
     with its totals, then its layers indented beneath it; below ``depth`` only the header."""
     result: list[Row] = []
     open_modules: dict[str, int] = {}  # module path -> index of its header row
+    macs: dict[int, list[Dim]] = {}  # header row index -> its layers' MACs, summed at the end
     previous: Node | None = None
     for node in network.nodes():
         if node.kind == "input":
@@ -53,20 +54,14 @@ def rows(network: Network, depth: int | None = None) -> list[Row]:
             index = open_modules.get(module_path)
             if index is None:
                 open_modules[module_path] = len(result)
+                macs[len(result)] = [node.macs]
                 label = _module_label(network.modules[module_path])
-                result.append(Row(module_path, label, output, params, node.macs, connected, level))
+                result.append(Row(module_path, label, output, params, 0, connected, level))
                 connected = ()
             else:
                 header = result[index]
-                result[index] = Row(
-                    header.path,
-                    header.op,
-                    output,
-                    header.params + params,
-                    header.macs + node.macs,
-                    header.connected_to,
-                    level,
-                )
+                result[index] = replace(header, output=output, params=header.params + params)
+                macs[index].append(node.macs)
         else:
             if depth is None or node.path.count(".") < depth:
                 result.append(
@@ -80,6 +75,8 @@ def rows(network: Network, depth: int | None = None) -> list[Row]:
                         node.path.count("."),
                     )
                 )
+    for index, terms in macs.items():
+        result[index] = replace(result[index], macs=dims.total(terms))
     return result
 
 
@@ -117,14 +114,13 @@ def _connections(network: Network, node: Node, previous: Node | None) -> tuple[s
 
 def activation_elements(network: Network) -> Dim:
     """Elements of every op output for one sample (the activations a training step keeps)."""
-    total: Dim = 0
-    for node in network.nodes():
-        if node.kind == "input":
-            continue
-        for output in node.outputs:
-            if output is not None:
-                total = total + dims.product(list(output.shape[1:]))
-    return total
+    return dims.total(
+        dims.product(output.shape[1:])
+        for node in network.nodes()
+        if node.kind != "input"
+        for output in node.outputs
+        if output is not None
+    )
 
 
 def totals(network: Network) -> dict[str, Any]:

@@ -118,13 +118,13 @@ def _instance_line(network: Network, item: Node | Module) -> str:
 def _totals(network: Network, path: str) -> tuple[int, Dim]:
     """Parameters (each tied tensor once) and MACs of the layers under ``path``."""
     tied = network.tied_targets()
-    params, macs = 0, 0
+    params, macs = 0, []
     for node in network.nodes():
         if not path or node.path.startswith(path + "."):
             shapes = [s for name, s in node.params.items() if f"{node.path}.{name}" not in tied]
             params += sum(dims.numel(shape) for shape in shapes)
-            macs = macs + node.macs
-    return params, macs
+            macs.append(node.macs)
+    return params, dims.total(macs)
 
 
 # --- names ---------------------------------------------------------------------------------------

@@ -204,10 +204,7 @@ class Network:
 
     @property
     def macs(self) -> Dim:
-        total: Dim = 0
-        for node in self.nodes():
-            total = total + node.macs
-        return total
+        return dims.total(node.macs for node in self.nodes())
 
     def parameters(self) -> dict[str, tuple[int, ...]]:
         """state_dict-style parameter names -> shapes, in order, tied targets included."""
