@@ -12,6 +12,7 @@ attention's QK^T and AV products included.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -114,8 +115,10 @@ def _connections(network: Network, node: Node, previous: Node | None) -> tuple[s
 
 def activation_elements(network: Network) -> Dim:
     """Elements of every op output for one sample (the activations a training step keeps)."""
+    # a symbolic product costs a sympy multiplication; most layers share a few shapes
+    sizes = functools.cache(dims.product)
     return dims.total(
-        dims.product(output.shape[1:])
+        sizes(output.shape[1:])
         for node in network.nodes()
         if node.kind != "input"
         for output in node.outputs

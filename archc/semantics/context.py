@@ -7,6 +7,7 @@ Nested sequences share their body's variables but have places of their own.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -88,6 +89,7 @@ class Place:
         return join_path(self.path, self.names.auto(base)), True
 
 
+@functools.cache
 def base_name(name: str) -> str:
     """The stem automatic names are built from: conv2d -> conv, BasicBlock -> basic_block."""
     stem = re.sub(r"\dd$", "", name)

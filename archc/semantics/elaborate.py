@@ -383,7 +383,7 @@ class Elaborator(Application):
         network = self.network
         key = replay.key_of(node, args, inputs, place.blocks)
         recording = self._recordings.get(key) if key is not None else None
-        if recording is not None:
+        if recording is not None and recording.replayable():
             return recording.replay(
                 self.add_node,
                 self.new_id,

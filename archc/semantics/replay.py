@@ -67,10 +67,6 @@ class Mark:
     input_names: dict[int, frozenset[tuple[str, int]]]
 
 
-class _Outside(Exception):
-    """The recorded body reached a node that is neither its own nor one of its inputs."""
-
-
 @dataclass
 class Recording:
     """One instance's nodes and modules, relative to where it was elaborated."""
@@ -80,28 +76,37 @@ class Recording:
     first_id: int  # the ids the instance made are first_id + 1, first_id + 2, ...
     inputs: tuple[Ref, ...]
     nodes: list[Node]
-    value_names: list[dict[tuple[str, int], str]]  # each node's, as the instance left them
+    # the names of the nodes that give the instance's values, as the instance left them: the
+    # instances they are fed to add names of their own (no other node is reachable from outside)
+    value_names: dict[int, dict[tuple[str, int], str]]
     modules: list[Module]
     input_names: list[tuple[int, str, str]]  # names given to inputs: (input index, scope, name)
     values: list[Any]  # what the instance gave back
+    _replayable: bool | None = None
 
     def _ref(self, ref: Ref, ids: dict[int, int], inputs: list[Tensor]) -> Ref:
         if ref.node > self.first_id:
             return Ref(ids[ref.node], ref.port)
         return inputs[self.inputs.index(ref)].ref
 
-    def _check_inside(self) -> None:
-        made = {node.id for node in self.nodes}
-        refs = [r for node in self.nodes for r in node.inputs]
-        refs += [r for m in self.modules for r in (*m.inputs, *m.outputs)]
-        refs += [t.ref for value in self.values for t in _tensors(value)]
-        if any(r.node not in made and r not in self.inputs for r in refs):
-            raise _Outside
-        paths = [n.path for n in self.nodes] + [n.scope for n in self.nodes]
-        paths += [scope for names in self.value_names for scope, _ in names]
-        paths += [m.path for m in self.modules] + [scope for _, scope, _ in self.input_names]
-        if any(p != self.path and not p.startswith(self.path + ".") for p in paths):
-            raise _Outside
+    def replayable(self) -> bool:
+        """Whether the instance kept to itself: it used only its own nodes and its inputs, and
+        put everything under its own path. Checked when first replayed, not for every record."""
+        if self._replayable is None:
+            made = {node.id for node in self.nodes}
+            refs = [r for node in self.nodes for r in node.inputs]
+            refs += [r for m in self.modules for r in (*m.inputs, *m.outputs)]
+            refs += [t.ref for value in self.values for t in _tensors(value)]
+            paths = [n.path for n in self.nodes] + [n.scope for n in self.nodes]
+            paths += [scope for n in self.nodes for scope, _ in self._names(n)]
+            paths += [m.path for m in self.modules] + [scope for _, scope, _ in self.input_names]
+            self._replayable = all(r.node in made or r in self.inputs for r in refs) and all(
+                p == self.path or p.startswith(self.path + ".") for p in paths
+            )
+        return self._replayable
+
+    def _names(self, node: Node) -> dict[tuple[str, int], str]:
+        return self.value_names.get(node.id, node.value_names)
 
     def replay(
         self,
@@ -116,7 +121,7 @@ class Recording:
         """Add the recorded instance again at ``path``, fed ``inputs``; its values."""
         move = _Mover(self.path, path, self.depth, call_sites)
         ids: dict[int, int] = {}
-        for node, names in zip(self.nodes, self.value_names, strict=True):
+        for node in self.nodes:
             ids[node.id] = new_id()
             add_node(
                 Node(
@@ -135,7 +140,7 @@ class Recording:
                     macs=node.macs,
                     resolved=dict(node.resolved),
                     named=node.named,
-                    value_names={move.scoped(k): v for k, v in names.items()},
+                    value_names={move.scoped(k): v for k, v in self._names(node).items()},
                     arg_exprs=dict(node.arg_exprs),
                 )
             )
@@ -190,16 +195,15 @@ def record(
                 if Ref(node, port) not in refs:
                     return None
                 input_names.append((refs.index(Ref(node, port)), scope, name))
-    # later instances name their inputs, which may be these nodes: keep the names of now
-    names = [dict(node.value_names) for node in nodes]
-    recording = Recording(
+    names = {
+        t.ref.node: dict(network_node(t.ref.node).value_names)
+        for value in values
+        for t in _tensors(value)
+        if t.ref.node > mark.last_id
+    }
+    return Recording(
         path, depth, mark.last_id, tuple(refs), nodes, names, modules, input_names, values
     )
-    try:
-        recording._check_inside()
-    except _Outside:
-        return None
-    return recording
 
 
 def _tensors(value: Any) -> tuple[Tensor, ...]:
