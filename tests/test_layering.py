@@ -13,13 +13,14 @@ import pytest
 
 from tests.conftest import ROOT
 
-BASE = {"archc.errors", "archc.dims", "archc.zoo"}
+BASE = {"archc.errors", "archc.dims", "archc.zoo", "archc.collector"}
 FRONT = BASE | {"archc.syntax"}
 REGISTRIES = BASE | {"archc.ops", "archc.pysource", "archc.syntax"}
 ALLOWED: dict[str, set[str]] = {
     "archc.errors": set(),
     "archc.dims": set(),
     "archc.zoo": set(),
+    "archc.collector": set(),
     "archc.syntax": FRONT,
     "archc.ops": BASE | {"archc.ops"},
     "archc.pysource": {"archc.pysource", "archc.syntax"},

@@ -14,13 +14,12 @@ from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from archc import zoo
+from archc import collector, zoo
 from archc.errors import Diagnostic, Span
 from archc.semantics.ir import Network
 from archc.semantics.program import FileScope
 from archc.syntax import ast
 
-from . import memory
 from .analysis import Analyser
 from .networks import Networks
 from .positions import Lines
@@ -62,7 +61,7 @@ def analyse_document(
     """Check ``text`` as the file at ``path`` exactly as `archc check` would, reusing what
     ``analyser`` kept from the document's earlier texts."""
     start = time.perf_counter()
-    with memory.paused():  # the server collects after publishing the result
+    with collector.paused():  # the server collects after publishing the result
         analysis = (analyser or Analyser(path)).analyse(text)
         lines = Lines(text, encoding)
     seconds = time.perf_counter() - start

@@ -16,24 +16,9 @@ check happens to allocate. So the server
 
 from __future__ import annotations
 
-import contextlib
 import gc
-from collections.abc import Iterator
 
 IDLE_S = 1.0
-
-
-@contextlib.contextmanager
-def paused() -> Iterator[None]:
-    """No collection in the block (the collector is off for every thread meanwhile): for a
-    check outside the server, which pauses around more than the check (:class:`Quiet`)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class Quiet:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import gc
 from typing import Any, TypeVar
 
+from archc import collector
 from archc.errors import SourceFile, Span
 
 T = TypeVar("T")
@@ -54,15 +54,8 @@ def relocate(tree: T, source: SourceFile, offset: int, lines: int) -> T:
             assign(moved, name, value if type(value) in _LEAVES else copy(value))
         return moved
 
-    # Copying allocates many small objects that all stay alive: a collection meanwhile only
-    # costs time (as in archc.syntax.parse).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector.paused():
         return copy(tree)  # type: ignore[no-any-return]
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @functools.cache

@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any
 
-from archc import dims
+from archc import collector, dims
 from archc.dims import BATCH, BATCH_NAME, Sym, TensorType
 from archc.errors import Diagnostic, Label, Span, UsageError
 from archc.ops.spec import (
@@ -798,10 +798,11 @@ def elaborate(
             f"-D {unknown[0]}: no network here has a parameter `{unknown[0]}`; {hint}"
         )
     networks = []
-    for definition in chosen:
-        own = {p.name.name for p in definition.node.params}
-        mine = {k: v for k, v in overrides.items() if k in own}
-        result = elaborator.network_of(definition, mine)
-        if result is not None:
-            networks.append(result)
+    with collector.paused():
+        for definition in chosen:
+            own = {p.name.name for p in definition.node.params}
+            mine = {k: v for k, v in overrides.items() if k in own}
+            result = elaborator.network_of(definition, mine)
+            if result is not None:
+                networks.append(result)
     return networks, elaborator.diagnostics
