@@ -13,7 +13,7 @@ attention's QK^T and AV products included.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from archc import dims
@@ -33,12 +33,30 @@ class Row:
     level: int
 
 
+@dataclass
+class _Header:
+    """A module's header row while the layers under it are added up."""
+
+    path: str
+    op: str
+    connected_to: tuple[str, ...]
+    level: int
+    output: TensorType | None = None
+    params: int = 0
+    macs: list[Dim] = field(default_factory=list)  # summed once, at the end (dims.total)
+
+    def row(self) -> Row:
+        total = dims.total(self.macs)
+        return Row(
+            self.path, self.op, self.output, self.params, total, self.connected_to, self.level
+        )
+
+
 def rows(network: Network, depth: int | None = None) -> list[Row]:
     """Rows in forward order: a header row for each module (block instance, named sequence)
     with its totals, then its layers indented beneath it; below ``depth`` only the header."""
-    result: list[Row] = []
-    open_modules: dict[str, int] = {}  # module path -> index of its header row
-    macs: dict[int, list[Dim]] = {}  # header row index -> its layers' MACs, summed at the end
+    result: list[Row | _Header] = []
+    headers: dict[str, _Header] = {}  # by module path
     previous: Node | None = None
     for node in network.nodes():
         if node.kind == "input":
@@ -52,33 +70,20 @@ def rows(network: Network, depth: int | None = None) -> list[Row]:
             level = module_path.count(".")
             if depth is not None and level >= depth:
                 break
-            index = open_modules.get(module_path)
-            if index is None:
-                open_modules[module_path] = len(result)
-                macs[len(result)] = [node.macs]
+            header = headers.get(module_path)
+            if header is None:
                 label = _module_label(network.modules[module_path])
-                result.append(Row(module_path, label, output, params, 0, connected, level))
+                header = headers[module_path] = _Header(module_path, label, connected, level)
+                result.append(header)
                 connected = ()
-            else:
-                header = result[index]
-                result[index] = replace(header, output=output, params=header.params + params)
-                macs[index].append(node.macs)
+            header.output = output
+            header.params += params
+            header.macs.append(node.macs)
         else:
             if depth is None or node.path.count(".") < depth:
-                result.append(
-                    Row(
-                        node.path,
-                        node.op,
-                        output,
-                        params,
-                        node.macs,
-                        connected,
-                        node.path.count("."),
-                    )
-                )
-    for index, terms in macs.items():
-        result[index] = replace(result[index], macs=dims.total(terms))
-    return result
+                level = node.path.count(".")
+                result.append(Row(node.path, node.op, output, params, node.macs, connected, level))
+    return [item.row() if isinstance(item, _Header) else item for item in result]
 
 
 def _module_label(module: Module) -> str:
