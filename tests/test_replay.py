@@ -55,21 +55,16 @@ def analysed(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     return [snapshot(n) for n in networks], [render(d) for d in diagnostics]
 
 
-def never_replayed(*args: Any) -> None:
-    return None
-
-
-def assert_replay_changes_nothing(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def assert_replay_changes_nothing(path: Path) -> None:
     replayed = analysed(path)
-    with monkeypatch.context() as patch:
-        patch.setattr(replay, "key_of", never_replayed)
+    with replay.disabled():
         elaborated = analysed(path)
     assert replayed == elaborated
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: str(p.relative_to(ROOT)))
-def test_every_spec_is_the_same_with_replay(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert_replay_changes_nothing(path, monkeypatch)
+def test_every_spec_is_the_same_with_replay(path: Path) -> None:
+    assert_replay_changes_nothing(path)
 
 
 @pytest.fixture(scope="module")
@@ -86,15 +81,13 @@ def _written(case: Case, directory: Path) -> Path:
 @settings(FUZZ, max_examples=150)
 @given(cases("valid"))
 def test_generated_specs_are_the_same_with_replay(directory: Path, case: Case) -> None:
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        assert_replay_changes_nothing(_written(case, directory), monkeypatch)
+    assert_replay_changes_nothing(_written(case, directory))
 
 
 @settings(FUZZ, max_examples=300)
 @given(cases("mutated"))
 def test_damaged_specs_are_the_same_with_replay(directory: Path, case: Case) -> None:
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        assert_replay_changes_nothing(_written(case, directory), monkeypatch)
+    assert_replay_changes_nothing(_written(case, directory))
 
 
 def applied_ops(path: Path, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
@@ -236,9 +229,7 @@ network N {
 
 
 @pytest.mark.parametrize("name", TRICKY)
-def test_tricky_instances_are_the_same_with_replay(
-    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_tricky_instances_are_the_same_with_replay(name: str, tmp_path: Path) -> None:
     path = tmp_path / "tricky.arch"
     path.write_text(TRICKY[name], encoding="utf-8")
-    assert_replay_changes_nothing(path, monkeypatch)
+    assert_replay_changes_nothing(path)
