@@ -307,3 +307,18 @@ def test_shape_queries_in_arguments_become_expressions() -> None:
     source = api.compile_source("specs/gpt2.arch")
     assert "self.mlp = MLP(in_features, 4 * in_features, p_drop=p_drop)" in source
     assert "        d_model: int = 768,\n" in source
+
+
+def test_values_computed_with_functions_follow_the_class_arguments() -> None:
+    """`scale(sqrt(d))` is `math.sqrt(d)` in the class, so one class serves both instances and
+    the network's class takes `width`, honouring it in `max(width, 32)` and `sqrt(width)`."""
+    import math
+
+    source = api.compile_source(spec_of("builtin_functions"))
+    assert source.count("class Scaled") == 1
+    module = runtime.load_source(source, "archc_functions")
+    net = module.Scaling(width=128)
+    assert [net.scaled1.factor, net.scaled2.factor] == [2.0, 3.0]
+    assert net.proj.out_features == 128
+    x = torch.randn(2, 16)
+    torch.testing.assert_close(net(x), net.proj(6.0 * x) / math.sqrt(128))

@@ -1,9 +1,10 @@
 """Spec expressions and values as Python source, with the parentheses Python needs.
 
-Only numbers, strings (through ``repr``), booleans, tuples, operators and names the caller
-resolves are ever written; anything else (a call) has no Python form here and gives None, and
-the caller falls back to the value. A shape query (`x.features`, `x.shape[-1]`) goes to the
-caller's resolver under its text, which may know an expression for it (`in_features`).
+Only numbers, strings (through ``repr``), booleans, tuples, operators, names the caller
+resolves and calls of functions it resolves are ever written; anything else has no Python form
+here and gives None, and the caller falls back to the value. A shape query (`x.features`,
+`x.shape[-1]`) goes to the caller's resolver under its text, which may know an expression for
+it (`in_features`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ _PRECEDENCE = {
 }  # fmt: skip
 
 Resolver = Callable[[str], "str | None"]
+
+
+def _no_functions(name: str) -> None:
+    return None
 
 
 def literal(value: Any) -> str:
@@ -48,43 +53,90 @@ def string(text: str) -> str:
     return '"' + body.replace('"', '\\"') + '"'
 
 
-def python(expr: ast.Expr, resolve: Resolver) -> str | None:
-    """``expr`` as Python source; names go through ``resolve`` (None: not expressible)."""
-    result = _emit(expr, resolve)
+def python(expr: ast.Expr, resolve: Resolver, function: Resolver = _no_functions) -> str | None:
+    """``expr`` as Python source; names go through ``resolve`` and the names of called
+    functions through ``function`` (None: not expressible).
+
+    >>> call = ast.Call(ast.Name("sqrt"), (ast.Arg(None, ast.Name("d")),))
+    >>> python(ast.Binary("*", ast.Int(2), call), str, {"sqrt": "math.sqrt"}.get)
+    '2 * math.sqrt(d)'
+    """
+    result = _Writer(resolve, function).emit(expr)
     return None if result is None else result[0]
 
 
-def _emit(expr: ast.Expr, resolve: Resolver) -> tuple[str, int] | None:
-    atom = _PRECEDENCE["atom"]
-    if isinstance(expr, ast.Int | ast.Float | ast.Str | ast.Bool):
-        return literal(expr.value), atom if not _negative(expr) else _PRECEDENCE["unary"]
-    if isinstance(expr, ast.NoneLit):
-        return "None", atom
-    if isinstance(expr, ast.Name):
-        name = resolve(expr.id)
-        return None if name is None else (name, atom)
-    query = shape_query(expr)
-    if query is not None:
-        text = resolve(query)
-        return None if text is None else (text, atom)
-    if isinstance(expr, ast.TupleExpr | ast.ListExpr):
-        items = [_emit(item, resolve) for item in expr.items]
-        if any(i is None for i in items):
+class _Writer:
+    """Writes one expression, resolving its names and functions the same way throughout."""
+
+    def __init__(self, resolve: Resolver, function: Resolver) -> None:
+        self.resolve = resolve
+        self.function = function
+
+    def emit(self, expr: ast.Expr) -> tuple[str, int] | None:
+        """``expr`` as Python text with its precedence."""
+        atom = _PRECEDENCE["atom"]
+        if isinstance(expr, ast.Int | ast.Float | ast.Str | ast.Bool):
+            return literal(expr.value), atom if not _negative(expr) else _PRECEDENCE["unary"]
+        if isinstance(expr, ast.NoneLit):
+            return "None", atom
+        if isinstance(expr, ast.Name):
+            name = self.resolve(expr.id)
+            return None if name is None else (name, atom)
+        query = shape_query(expr)
+        if query is not None:
+            text = self.resolve(query)
+            return None if text is None else (text, atom)
+        if isinstance(expr, ast.TupleExpr | ast.ListExpr):
+            texts = self._all(expr.items)
+            if texts is None:
+                return None
+            inner = texts[0] + "," if len(texts) == 1 else ", ".join(texts)
+            return f"({inner})", atom
+        if isinstance(expr, ast.Call):
+            return self._call(expr)
+        if isinstance(expr, ast.Unary):
+            return self._unary(expr)
+        if isinstance(expr, ast.Binary | ast.Compare | ast.Logic):
+            return self._binary(expr)
+        if isinstance(expr, ast.Cond):
+            parts = [self.emit(e) for e in (expr.body, expr.test, expr.orelse)]
+            if any(p is None for p in parts):
+                return None
+            body, test, orelse = (_wrap(p, 2) for p in parts)  # type: ignore[arg-type]
+            return f"{body} if {test} else {orelse}", _PRECEDENCE["if"]
+        return None
+
+    def _all(self, exprs: tuple[ast.Expr, ...]) -> list[str] | None:
+        parts = [self.emit(e) for e in exprs]
+        return None if any(p is None for p in parts) else [p[0] for p in parts]  # type: ignore[index]
+
+    def _call(self, expr: ast.Call) -> tuple[str, int] | None:
+        callee = self.function(expr.func.id) if isinstance(expr.func, ast.Name) else None
+        if callee is None or any(arg.name is not None for arg in expr.args):
             return None
-        texts = [i[0] for i in items]  # type: ignore[index]
-        inner = texts[0] + "," if len(texts) == 1 else ", ".join(texts)
-        return f"({inner})", atom
-    if isinstance(expr, ast.Unary):
-        return _unary(expr, resolve)
-    if isinstance(expr, ast.Binary | ast.Compare | ast.Logic):
-        return _binary(expr, resolve)
-    if isinstance(expr, ast.Cond):
-        parts = [_emit(e, resolve) for e in (expr.body, expr.test, expr.orelse)]
-        if any(p is None for p in parts):
+        args = self._all(tuple(arg.value for arg in expr.args))
+        return None if args is None else (f"{callee}({', '.join(args)})", _PRECEDENCE["atom"])
+
+    def _unary(self, expr: ast.Unary) -> tuple[str, int] | None:
+        operand = self.emit(expr.operand)
+        if operand is None:
             return None
-        body, test, orelse = (_wrap(p, 2) for p in parts)  # type: ignore[arg-type]
-        return f"{body} if {test} else {orelse}", _PRECEDENCE["if"]
-    return None
+        if expr.op == "not":
+            return f"not {_wrap(operand, _PRECEDENCE['not'])}", _PRECEDENCE["not"]
+        level = _PRECEDENCE["unary"]
+        return f"{expr.op}{_wrap(operand, level)}", level
+
+    def _binary(self, expr: ast.Binary | ast.Compare | ast.Logic) -> tuple[str, int] | None:
+        left = self.emit(expr.left)
+        right = self.emit(expr.right)
+        if left is None or right is None:
+            return None
+        key = "compare" if isinstance(expr, ast.Compare) else expr.op
+        level = _PRECEDENCE[key]
+        if expr.op == "**":  # right-associative, and binds tighter than a unary minus on its left
+            return f"{_wrap(left, level + 1)} ** {_wrap(right, level)}", level
+        # left-associative: a right operand of equal precedence needs parentheses
+        return f"{_wrap(left, level)} {expr.op} {_wrap(right, level + 1)}", level
 
 
 def shape_query(expr: ast.Expr) -> str | None:
@@ -128,31 +180,6 @@ def _negative(expr: ast.Int | ast.Float | ast.Str | ast.Bool) -> bool:
         and not isinstance(expr.value, bool)
         and (expr.value < 0)
     )
-
-
-def _unary(expr: ast.Unary, resolve: Resolver) -> tuple[str, int] | None:
-    operand = _emit(expr.operand, resolve)
-    if operand is None:
-        return None
-    if expr.op == "not":
-        return f"not {_wrap(operand, _PRECEDENCE['not'])}", _PRECEDENCE["not"]
-    level = _PRECEDENCE["unary"]
-    return f"{expr.op}{_wrap(operand, level)}", level
-
-
-def _binary(
-    expr: ast.Binary | ast.Compare | ast.Logic, resolve: Resolver
-) -> tuple[str, int] | None:
-    left = _emit(expr.left, resolve)
-    right = _emit(expr.right, resolve)
-    if left is None or right is None:
-        return None
-    key = "compare" if isinstance(expr, ast.Compare) else expr.op
-    level = _PRECEDENCE[key]
-    if expr.op == "**":  # right-associative, and binds tighter than a unary minus on its left
-        return f"{_wrap(left, level + 1)} ** {_wrap(right, level)}", level
-    # left-associative: a right operand of equal precedence needs parentheses
-    return f"{_wrap(left, level)} {expr.op} {_wrap(right, level + 1)}", level
 
 
 def _wrap(part: tuple[str, int], level: int) -> str:

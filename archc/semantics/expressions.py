@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from archc import dims
@@ -78,14 +79,22 @@ def _builtin_sqrt(x: float) -> float:
     return math.sqrt(x)
 
 
-BUILTINS: dict[str, Callable[..., Any]] = {
-    "min": min,
-    "max": max,
-    "abs": abs,
-    "sqrt": _builtin_sqrt,
-    "floor": math.floor,
-    "ceil": math.ceil,
-    "len": len,
+@dataclass(frozen=True)
+class Builtin:
+    """A function specs call on numbers, and the same function in generated Python."""
+
+    compute: Callable[..., Any]
+    python: str  # a `math.` name needs `import math`
+
+
+BUILTINS: dict[str, Builtin] = {
+    "min": Builtin(min, "min"),
+    "max": Builtin(max, "max"),
+    "abs": Builtin(abs, "abs"),
+    "sqrt": Builtin(_builtin_sqrt, "math.sqrt"),
+    "floor": Builtin(math.floor, "math.floor"),
+    "ceil": Builtin(math.ceil, "math.ceil"),
+    "len": Builtin(len, "len"),
 }
 
 
@@ -617,7 +626,7 @@ class Expressions:
                 "A231", f"`{name}` takes numbers only", expr.span, label="not all numbers"
             )
         try:
-            return BUILTINS[name](*(a.value for a in args))
+            return BUILTINS[name].compute(*(a.value for a in args))
         except (TypeError, ValueError) as exc:
             raise self.error("A231", f"`{name}`: {exc}", expr.span, label="no result") from None
 

@@ -14,6 +14,7 @@ from typing import Any
 from archc.backends.torch.naming import Namespace
 from archc.backends.torch.stateless import forward_template
 from archc.backends.torch.structure import is_chain, relative, scope_items
+from archc.backends.torch.values import functions
 from archc.semantics.ir import Module, Network, Ref
 
 
@@ -34,7 +35,8 @@ def signature(network: Network, module: Module, classes: dict[int, ClassInfo]) -
     share a class (layers, arguments as written, wiring, child classes)."""
     index: dict[Ref, Any] = {ref: ("in", i) for i, ref in enumerate(module.inputs)}
     parameters = {p.name.name for p in module.definition.node.params}
-    body = _body(network, module.path, module.path, index, classes, parameters)
+    called = set(functions(module.definition))
+    body = _body(network, module.path, module.path, index, classes, parameters, called)
     return (*body, tuple(index.get(r, "?") for r in module.outputs))
 
 
@@ -45,6 +47,7 @@ def _body(
     index: dict[Ref, Any],
     classes: dict[int, ClassInfo],
     parameters: set[str],
+    called: set[str],  # the built-in functions the class can call
 ) -> tuple[Any, ...]:
     parts: list[Any] = []
     for position, item in enumerate(scope_items(network, path)):
@@ -54,12 +57,12 @@ def _body(
             written = tuple(sorted((k, id(v)) for k, v in node.arg_exprs.items()))
             # how forward applies it, values included, but for those the class takes from
             # its own parameters (stateless.py): instances that differ there cannot share it
-            forward = forward_template(node, parameters)
+            forward = forward_template(node, parameters, called)
             parts.append(("op", item.attr, node.op, written, forward, wiring, len(node.outputs)))
         elif item.module is not None and item.module.kind == "block":
             parts.append(("block", item.attr, id(classes[id(item.module)]), wiring))
         elif item.module is not None:
-            inner = _body(network, root, item.module.path, index, classes, parameters)
+            inner = _body(network, root, item.module.path, index, classes, parameters, called)
             parts.append(("seq", item.attr, is_chain(network, item.module), inner, wiring))
         for port, ref in enumerate(item.outputs):
             index[ref] = (relative(path, root), position, port)

@@ -13,7 +13,7 @@ import re
 # Names the generated code itself uses, or that would shadow something it needs.
 RESERVED = frozenset(
     {*keyword.kwlist, *keyword.softkwlist, *dir(builtins), "self", "torch", "nn", "F",
-     "OrderedDict", "annotations"}
+     "OrderedDict", "annotations", "math"}
 )  # fmt: skip
 
 # Attributes of nn.Module that a submodule must not replace (`self.forward = ...` would).

@@ -20,10 +20,13 @@ from archc.syntax import ast
 _MARKER = 1_000_000_009  # stands in for a value while finding where the template writes it
 
 
-def forward_template(node: Node, parameters: Collection[str]) -> tuple[str, tuple[str, ...]]:
+def forward_template(
+    node: Node, parameters: Collection[str], functions: Collection[str]
+) -> tuple[str, tuple[str, ...]]:
     """The format template of ``node``'s forward expression (``{0}`` the first input, ``{m}``
     the module) and the arguments it leaves as ``{arg_NAME}``: those computed from
-    ``parameters`` alone, which it writes exactly once."""
+    ``parameters`` alone (with the built-in ``functions`` the class can call), which it writes
+    exactly once."""
     op = lookup(node.op)
     assert op is not None
     inferred = Inferred(node.outputs, node.params, node.buffers, node.macs, node.resolved)  # type: ignore[arg-type]
@@ -36,7 +39,7 @@ def forward_template(node: Node, parameters: Collection[str]) -> tuple[str, tupl
         name
         for name, expr in sorted(node.arg_exprs.items())
         if type(getattr(node.args, name, None)) in (int, float)
-        and _from(expr, parameters)
+        and _from(expr, parameters, functions)
         and _written_once(op.torch_expr(node.args.model_copy(update={name: _MARKER}), inferred))
     ]
     markers = {name: _MARKER + position for position, name in enumerate(kept)}
@@ -52,8 +55,9 @@ def _written_once(template: str | None) -> bool:
     return template is not None and template.count(str(_MARKER)) == 1
 
 
-def _from(expr: ast.Expr, parameters: Collection[str]) -> bool:
-    """Arithmetic over numbers and ``parameters``, naming at least one of them."""
+def _from(expr: ast.Expr, parameters: Collection[str], functions: Collection[str]) -> bool:
+    """Arithmetic and ``functions`` over numbers and ``parameters``, naming at least one of
+    them: `scale`, `sqrt(d_model)`."""
     names: set[str] = set()
 
     def plain(e: ast.Expr) -> bool:
@@ -66,6 +70,12 @@ def _from(expr: ast.Expr, parameters: Collection[str]) -> bool:
             return e.op == "-" and plain(e.operand)
         if isinstance(e, ast.Binary):
             return plain(e.left) and plain(e.right)
+        if isinstance(e, ast.Call):
+            return (
+                isinstance(e.func, ast.Name)
+                and e.func.id in functions
+                and all(arg.name is None and plain(arg.value) for arg in e.args)
+            )
         return False
 
     return plain(expr) and bool(names)

@@ -9,12 +9,15 @@ those, a new constructor parameter whose value each instance's parent passes in.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 from archc.backends.torch.naming import Namespace
 from archc.dims import TensorType
+from archc.ops import lookup
 from archc.pysource.exprs import literal, python, shape_query
+from archc.semantics.expressions import BUILTINS
 from archc.syntax import ast
 
 # Arguments that set the size of a layer's output: the sizes later layers are inferred from.
@@ -71,6 +74,22 @@ class Expressor:
     defaults: bool = True  # give the network's parameters their compiled values as defaults
     params: list[Param] = field(default_factory=list)
     sizes: list[Candidate] = field(default_factory=list)  # earlier layers' size arguments
+    imports: set[str] = field(default_factory=set)  # modules the written expressions use
+
+    @functools.cached_property
+    def functions(self) -> dict[str, str]:
+        return functions(self.definition)
+
+    def _function(self, name: str, record: bool = True) -> str | None:
+        """A built-in function's Python name (``record``: the expression will be written, so
+        the module it comes from is imported)."""
+        callee = self.functions.get(name)
+        if callee is not None and record and "." in callee:
+            self.imports.add(callee.split(".")[0])
+        return callee
+
+    def _trial_function(self, name: str) -> str | None:
+        return self._function(name, record=False)
 
     # --- names as the spec wrote them ------------------------------------------------------------
 
@@ -83,19 +102,20 @@ class Expressor:
             return None  # so the value is written as a number, folded: 24, not 2 * 12
         if name in declared:
             return self._declared(name).name if declare else name
+        function = self._function if declare else self._trial_function
         local = _local_value(node.body, name)
         if local is not None:
-            return _parenthesised(python(local, lambda n: self.resolve(n, declare)))
-        constant = self.definition.file.constants.get(name)
-        if constant is not None and len(constant.targets) == 1:
-            return _parenthesised(python(constant.value, self._constant))
-        return None
+            return _parenthesised(python(local, lambda n: self.resolve(n, declare), function))
+        return self._constant(name, declare)
 
-    def _constant(self, name: str) -> str | None:
+    def _constant(self, name: str, declare: bool = True) -> str | None:
         constant = self.definition.file.constants.get(name)
         if constant is None or len(constant.targets) != 1:
             return None
-        return _parenthesised(python(constant.value, self._constant))
+        function = self._function if declare else self._trial_function
+        return _parenthesised(
+            python(constant.value, lambda n: self._constant(n, declare), function)
+        )
 
     def _declared(self, name: str) -> Param:
         for param in self.params:
@@ -128,8 +148,11 @@ class Expressor:
         instance, a shape query in it may be written as what has its values there."""
         if expr is None:
             return None
-        if python(expr, lambda n: self.resolve(n, declare=False)) is not None:
-            return python(expr, self.resolve)
+        if (
+            python(expr, lambda n: self.resolve(n, declare=False), self._trial_function)
+            is not None
+        ):
+            return python(expr, self.resolve, self._function)
         return None if values is None else self._with_query(expr, values)
 
     def _with_query(self, expr: ast.Expr, values: list[Any]) -> str | None:
@@ -139,7 +162,11 @@ class Expressor:
         if len(queries) != 1:
             return None
         (query,) = queries
-        if python(expr, lambda n: "q" if n == query else self.resolve(n, declare=False)) is None:
+
+        def trial(name: str) -> str | None:
+            return "q" if name == query else self.resolve(name, declare=False)
+
+        if python(expr, trial, self._trial_function) is None:
             return None
         found = next(
             (
@@ -158,7 +185,7 @@ class Expressor:
         if found is None:
             return None
         text = self.use(found.text)
-        return python(expr, lambda n: text if n == query else self.resolve(n))
+        return python(expr, lambda n: text if n == query else self.resolve(n), self._function)
 
     def value(self, values: list[Any], hint: str) -> str:
         """An expression equal to ``values[i]`` in instance i; ``hint`` names a new parameter."""
@@ -300,6 +327,23 @@ def _parenthesised(text: str | None) -> str | None:
     return f"({text})"
 
 
+def functions(definition: Any) -> dict[str, str]:
+    """The built-in functions the body of ``definition`` (a program.Definition) calls by name,
+    with their Python names: all but those that a parameter, input, local, constant, block or
+    op of the same name hides, as elaboration looks names up."""
+    node = definition.node
+    hidden = {p.name.name for p in node.params} | {
+        target.name for s in node.body if isinstance(s, ast.Assign) for target in s.targets
+    }
+    hidden |= {s.name.name for s in node.body if isinstance(s, ast.Input)}
+    hidden |= set(definition.file.constants) | set(definition.file.definitions)
+    return {
+        name: builtin.python
+        for name, builtin in BUILTINS.items()
+        if name not in hidden and lookup(name) is None
+    }
+
+
 def _local_value(body: tuple[ast.Stmt, ...], name: str) -> ast.Expr | None:
     """The expression of a block-local plain value `name = expr`, when assigned exactly once."""
     found = [
@@ -313,9 +357,11 @@ def _local_value(body: tuple[ast.Stmt, ...], name: str) -> ast.Expr | None:
 
 
 def _plain(expr: ast.Expr) -> bool:
-    """Arithmetic on numbers and names only: no layers, calls or shape queries."""
+    """Arithmetic on numbers and names, and calls of functions: no layers or shape queries."""
     if isinstance(expr, ast.Int | ast.Float | ast.Str | ast.Bool | ast.NoneLit | ast.Name):
         return True
+    if isinstance(expr, ast.Call):
+        return isinstance(expr.func, ast.Name) and all(_plain(a.value) for a in expr.args)
     if isinstance(expr, ast.Unary):
         return _plain(expr.operand)
     if isinstance(expr, ast.Binary | ast.Compare | ast.Logic):
