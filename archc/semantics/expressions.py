@@ -207,8 +207,9 @@ class Expressions:
         if scaled is not None:
             return scaled
         if expr.op == "*" and (isinstance(left, Layer) or isinstance(right, Layer)):
-            layer, count = (left, right) if isinstance(left, Layer) else (right, left)
-            return self._repeat(layer, count, expr)
+            if isinstance(left, Layer):
+                return self._repeat(left, right, expr, expr.right)
+            return self._repeat(right, left, expr, expr.left)
         if _number(left) and _number(right):
             return self._arithmetic(expr, left, right)
         if expr.op == "+" and isinstance(left, str) and isinstance(right, str):
@@ -262,10 +263,13 @@ class Expressions:
         if not isinstance(layer, Layer):
             return self.evaluate(expr, body, place) if layer is not UNKNOWN else UNKNOWN
         count = self.evaluate(count_side, body, place)
-        return UNKNOWN if count is UNKNOWN else self._repeat(layer, count, expr)
+        return UNKNOWN if count is UNKNOWN else self._repeat(layer, count, expr, count_side)
 
-    def _repeat(self, layer: Layer, count: Any, expr: ast.Binary) -> RepeatLayer:
-        count_span = expr.right.span if isinstance(layer, Layer) else expr.left.span
+    def _repeat(
+        self, layer: Layer, count: Any, expr: ast.Binary, written: ast.Expr
+    ) -> RepeatLayer:
+        """``layer`` repeated ``count`` times, the count ``written`` as an operand of ``expr``."""
+        count_span = written.span
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise self.error(
                 "A223",
