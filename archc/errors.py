@@ -18,7 +18,7 @@ import bisect
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -75,22 +75,73 @@ class SourceFile:
 
     def span(self, start: int, end: int) -> Span:
         """The span covering characters ``start`` up to (not including) ``end``."""
-        line, col = self.line_col(start)
-        end_line, end_col = self.line_col(max(end, start))
-        return Span(self, start, end, line, col, end_line, end_col)
+        return Span(self, start, end)
 
 
-@dataclass(frozen=True)
 class Span:
-    """A region of a source file; ``end_col`` is exclusive, like ``end``."""
+    """A region of a source file; ``end_col`` is exclusive, like ``end``. Never changed once
+    made.
 
-    source: SourceFile = field(repr=False, compare=False)
-    start: int
-    end: int
-    line: int
-    col: int
-    end_line: int
-    end_col: int
+    The parser makes one for every node, and few are ever shown, so lines and columns are
+    worked out when first asked for (a plain class with slots: a dataclass's frozen
+    ``__init__`` took a tenth of a parse).
+
+    >>> span = SourceFile("a.arch", "ab\\ncd").span(3, 5)
+    >>> span, str(span)
+    (Span(start=3, end=5, line=2, col=1, end_line=2, end_col=3), 'a.arch:2:1')
+    """
+
+    __slots__ = ("_position", "end", "source", "start")
+
+    def __init__(self, source: SourceFile, start: int, end: int) -> None:
+        self.source = source
+        self.start = start
+        self.end = end
+        self._position: tuple[int, int, int, int] | None = None
+
+    def position(self) -> tuple[int, int, int, int]:
+        """(line, col, end_line, end_col)."""
+        if self._position is None:
+            line, col = self.source.line_col(self.start)
+            end_line, end_col = self.source.line_col(max(self.end, self.start))
+            self._position = (line, col, end_line, end_col)
+        return self._position
+
+    @property
+    def line(self) -> int:
+        return self.position()[0]
+
+    @property
+    def col(self) -> int:
+        return self.position()[1]
+
+    @property
+    def end_line(self) -> int:
+        return self.position()[2]
+
+    @property
+    def end_col(self) -> int:
+        return self.position()[3]
+
+    def __eq__(self, other: object) -> bool:
+        # as a dataclass compared them: offsets and positions, not which file object
+        if not isinstance(other, Span):
+            return NotImplemented
+        return (self.start, self.end, self.position()) == (
+            other.start,
+            other.end,
+            other.position(),
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.start, self.end))
+
+    def __repr__(self) -> str:
+        line, col, end_line, end_col = self.position()
+        return (
+            f"Span(start={self.start}, end={self.end}, line={line}, col={col}, "
+            f"end_line={end_line}, end_col={end_col})"
+        )
 
     @property
     def file(self) -> str:

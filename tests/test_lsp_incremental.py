@@ -314,6 +314,6 @@ def test_relocate_gives_the_tree_a_whole_parse_gives() -> None:
     body = "network N {\n    in x: [3]\n    out x -> relu  # r\n}\n"
     alone = parse(SourceFile("t.arch", body))
     source = SourceFile("t.arch", head + body)
-    placed = relocate(alone, source, len(head), head.count("\n"))
+    placed = relocate(alone, source, len(head))
     assert tree(placed) == tree(parse(source))
     assert placed.items[0].span.source is source

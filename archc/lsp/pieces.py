@@ -119,7 +119,7 @@ class Pieces:
             parsed = self._tree(chunk)
             if parsed is None:
                 return None
-            tree = relocate(parsed, source, start, line)
+            tree = relocate(parsed, source, start)
         return Piece(chunk, start, line, tree)
 
     def _tree(self, chunk: str) -> ast.Module | None:

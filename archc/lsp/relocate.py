@@ -2,9 +2,9 @@
 
 The language server parses each top-level piece of a document alone (:mod:`archc.lsp.pieces`),
 so that a piece whose text is unchanged need not be parsed again; its spans then count from the
-start of the piece. Placing it in the document adds the piece's offset and line to every span
-(a piece always starts a line, so columns stay) and points the spans at the document's source.
-The result is a new tree, equal to the one a parse of the whole document builds, spans included.
+start of the piece. Placing it in the document adds the piece's offset to every span and points
+the spans at the document's source, which gives their lines and columns. The result is a new
+tree, equal to the one a parse of the whole document builds, spans included.
 """
 
 from __future__ import annotations
@@ -21,24 +21,12 @@ T = TypeVar("T")
 _LEAVES = frozenset({str, int, float, bool, type(None)})
 
 
-def relocate(tree: T, source: SourceFile, offset: int, lines: int) -> T:
-    """A copy of ``tree`` whose spans are ``offset`` characters and ``lines`` lines further on,
-    in ``source``."""
+def relocate(tree: T, source: SourceFile, offset: int) -> T:
+    """A copy of ``tree`` whose spans are ``offset`` characters further on, in ``source``."""
     new, assign = object.__new__, object.__setattr__
 
     def span(old: Span) -> Span:
-        # Spans and nodes are frozen dataclasses: object.__setattr__ fills them as their own
-        # __init__ would, minus the calls through it. (Filling __dict__ instead would be no
-        # faster, and would give every object a dict of its own for the collector to walk.)
-        moved: Span = new(Span)
-        assign(moved, "source", source)
-        assign(moved, "start", old.start + offset)
-        assign(moved, "end", old.end + offset)
-        assign(moved, "line", old.line + lines)
-        assign(moved, "col", old.col)
-        assign(moved, "end_line", old.end_line + lines)
-        assign(moved, "end_col", old.end_col)
-        return moved
+        return Span(source, old.start + offset, old.end + offset)
 
     def copy(node: Any) -> Any:
         kind = type(node)
