@@ -322,3 +322,19 @@ def test_values_computed_with_functions_follow_the_class_arguments() -> None:
     assert net.proj.out_features == 128
     x = torch.randn(2, 16)
     torch.testing.assert_close(net(x), net.proj(6.0 * x) / math.sqrt(128))
+
+
+def test_copies_built_alike_are_a_comprehension_over_the_count() -> None:
+    """`GPT2Block(...) * layers as h` is one constructor call in a comprehension, and a class
+    that can write the count takes it: `BertBase(layers=2)` has two layers."""
+    gpt2 = api.compile_source("specs/gpt2.arch")
+    built = (
+        "self.h = nn.Sequential(*[GPT2Block(d_model, heads, p_drop=p_drop) for _ in range(12)])"
+    )
+    assert built in gpt2
+    module = runtime.load_source(api.compile_source("specs/bert_base.arch"), "archc_bert")
+    with torch.device("meta"):
+        bert = module.BertBase(layers=2)
+    assert len(bert.encoder.layer) == 2
+    assert "encoder.layer.1.attention.self.in_proj_weight" in bert.state_dict()
+    assert not any(key.startswith("encoder.layer.2.") for key in bert.state_dict())

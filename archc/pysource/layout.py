@@ -2,7 +2,9 @@
 
 A call that fits in the line stays on it. Otherwise its arguments move to one indented line
 between the brackets; if that does not fit either, they go one per line with a trailing comma,
-each laid out by the same rules.
+each laid out by the same rules. A list comprehension that does not fit puts its element and
+its `for` clause on lines of their own, and a call whose only argument it is does not add a
+trailing comma.
 """
 
 from __future__ import annotations
@@ -24,21 +26,40 @@ class Call:
 
 @dataclass(frozen=True)
 class Arg:
-    value: str | Call
-    prefix: str = ""  # `name=` for a keyword argument
+    value: str | Call | ListOf
+    prefix: str = ""  # `name=` for a keyword argument, `*` to unpack
 
 
-def flat(node: str | Call) -> str:
+@dataclass(frozen=True)
+class ListOf:
+    """``[element for_clause]``: a list comprehension."""
+
+    element: str | Call
+    for_clause: str  # `for _ in range(6)`
+
+
+Node = str | Call | ListOf
+
+
+def flat(node: Node) -> str:
     if isinstance(node, str):
         return node
+    if isinstance(node, ListOf):
+        return f"[{flat(node.element)} {node.for_clause}]"
     inner = ", ".join(a.prefix + flat(a.value) for a in node.args)
     return f"{node.callee}{node.brackets[0]}{inner}{node.brackets[1]}"
 
 
-def lay_out(indent: str, head: str, node: str | Call, tail: str = "") -> list[str]:
+def lay_out(indent: str, head: str, node: Node, tail: str = "") -> list[str]:
     """``head`` + ``node`` + ``tail`` as lines starting at ``indent``."""
     one = f"{indent}{head}{flat(node)}{tail}"
-    if len(one) <= LINE_LENGTH or isinstance(node, str) or not node.args:
+    if len(one) <= LINE_LENGTH or isinstance(node, str):
+        return [one]
+    if isinstance(node, ListOf):
+        inside = indent + INDENT
+        element = lay_out(inside, "", node.element)
+        return [f"{indent}{head}[", *element, f"{inside}{node.for_clause}", f"{indent}]{tail}"]
+    if not node.args:
         return [one]
     opening = f"{indent}{head}{node.callee}{node.brackets[0]}"
     closing = f"{indent}{node.brackets[1]}{tail}"
@@ -46,6 +67,9 @@ def lay_out(indent: str, head: str, node: str | Call, tail: str = "") -> list[st
     if len(indent + inner) <= LINE_LENGTH:
         return [opening, indent + inner, closing]
     lines = [opening]
+    if len(node.args) == 1 and isinstance(node.args[0].value, ListOf):
+        only = node.args[0]
+        return [opening, *lay_out(indent + INDENT, only.prefix, only.value), closing]
     for arg in node.args:
         lines += lay_out(indent + INDENT, arg.prefix, arg.value, ",")
     lines.append(closing)

@@ -101,8 +101,16 @@ class Application(Expressions):
             self._check_fresh(layer, fresh, place)
             inner = place.child_sequence(path)
             repeat = layer.count if isinstance(layer, RepeatLayer) else None
+            written = layer.count_written if isinstance(layer, RepeatLayer) else None
             container = Module(
-                path, "sequence", layer.name.name, {}, layer.span, place.call_sites, repeat
+                path,
+                "sequence",
+                layer.name.name,
+                {},
+                layer.span,
+                place.call_sites,
+                repeat,
+                repeat_written=written,
             )
             self.module(container)
         value: Any = inputs

@@ -285,7 +285,7 @@ class Expressions:
                 label="too many repeats",
                 help="no real network repeats a block this often",
             )
-        return RepeatLayer(expr.span, None, layer, count)
+        return RepeatLayer(expr.span, None, layer, count, written)
 
     def _arithmetic(self, expr: ast.Binary, left: Any, right: Any) -> Any:
         if expr.op in ("/", "//", "%") and isinstance(right, int | float) and right == 0:

@@ -91,6 +91,7 @@ class Module:
     span: Span
     call_sites: tuple[Span, ...] = ()
     repeat: int | None = None  # set for `layer * n`
+    repeat_written: Any = None  # the count `n` as written (an ast.Expr)
     definition: Any = None  # the block's program.Definition, for a block instance
     arg_exprs: dict[str, Any] = field(default_factory=dict)  # block arguments as written
     inputs: tuple[Ref, ...] = ()  # the tensors that flow in, in the block's `in` order

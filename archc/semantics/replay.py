@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from archc.dims import Sym
@@ -162,18 +162,12 @@ class Recording:
             )
         for module in self.modules:
             add_module(
-                Module(
-                    move.path(module.path),
-                    module.kind,
-                    module.name,
-                    module.args,
-                    module.span,
-                    move.sites(module.call_sites),
-                    module.repeat,
-                    module.definition,
-                    module.arg_exprs,
-                    tuple(self._ref(r, ids, inputs) for r in module.inputs),
-                    tuple(self._ref(r, ids, inputs) for r in module.outputs),
+                replace(
+                    module,
+                    path=move.path(module.path),
+                    call_sites=move.sites(module.call_sites),
+                    inputs=tuple(self._ref(r, ids, inputs) for r in module.inputs),
+                    outputs=tuple(self._ref(r, ids, inputs) for r in module.outputs),
                 )
             )
         for index, scope, name in self.input_names:

@@ -91,6 +91,7 @@ class SequenceLayer(Layer):
 class RepeatLayer(Layer):
     layer: Layer | None = None
     count: int = 1
+    count_written: ast.Expr | None = None  # the count as the spec wrote it
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from archc.errors import ArchError, Diagnostic
 from archc.ops import lookup
 from archc.ops.spec import HELD, Ctor, Inferred
 from archc.pysource.exprs import literal
-from archc.pysource.layout import INDENT, Arg, Call, flat, lay_out
+from archc.pysource.layout import INDENT, Arg, Call, ListOf, flat, lay_out
 from archc.semantics.ir import Module, Network, Node, tensor_key
 from archc.syntax import ast
 
@@ -336,12 +336,32 @@ class ClassWriter:
                 self.uses_ordered_dict = True
                 value = Call("", (Arg(f'"{attribute(item)}"'), Arg(value)))
             children.append(Arg(value))
+        chain = is_chain(self.network, first)
+        count = self._repeat_count(matching) if not named and len(set(children)) == 1 else None
+        if count is not None:  # copies built alike: `[Block(...) for _ in range(layers)]`
+            each = ListOf(children[0].value, f"for _ in range({count})")  # type: ignore[arg-type]
+            if chain:
+                return Call("nn.Sequential", (Arg(each, "*"),))
+            return Call("nn.ModuleList", (Arg(each),))
         listed = Call("", tuple(children), "[]")
-        if is_chain(self.network, first):
+        if chain:
             if named:
                 return Call("nn.Sequential", (Arg(Call("OrderedDict", (Arg(listed),))),))
             return Call("nn.Sequential", tuple(children))
         return Call("nn.ModuleDict" if named else "nn.ModuleList", (Arg(listed),))
+
+    def _repeat_count(self, matching: Matching) -> str | None:
+        """A repeat's count as the class writes it (the spec's expression where the class can
+        say it); None for a sequence, and for two or fewer copies counted by a number, which
+        read better listed."""
+        modules = [item.module for _, item in matching]
+        counts = [m.repeat for m in modules]  # type: ignore[union-attr]
+        if counts[0] is None:
+            return None
+        text = self.expressor.written(modules[0].repeat_written, counts)  # type: ignore[union-attr]
+        if text is None:
+            text = str(counts[0])
+        return None if text.isdigit() and int(text) < 3 else text
 
 
 def _held_in_container(node: Node, container: Module) -> Diagnostic:

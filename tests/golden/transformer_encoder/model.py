@@ -136,13 +136,18 @@ class Encoder(nn.Module):
     """Network `Encoder` (input.arch:10). 172,288 parameters."""
 
     def __init__(
-        self, vocab: int = 1000, d_model: int = 64, context: int = 128, heads: int = 4
+        self,
+        vocab: int = 1000,
+        d_model: int = 64,
+        context: int = 128,
+        heads: int = 4,
+        layers: int = 2,
     ) -> None:
         super().__init__()
         self.wte = nn.Embedding(vocab, d_model)
         self.wpe = nn.Embedding(context, d_model)
         self.blocks = nn.Sequential(
-            EncoderLayer(d_model, heads, 4 * d_model), EncoderLayer(d_model, heads, 4 * d_model)
+            *[EncoderLayer(d_model, heads, 4 * d_model) for _ in range(layers)]
         )
         self.ln_f = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab, bias=False)
