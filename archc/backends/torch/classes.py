@@ -28,6 +28,13 @@ class ClassInfo:
     signature: tuple[Any, ...] = ()
     order: tuple[int, int] = (0, 0)  # source position, for a stable emission order
     params: list[Any] = field(default_factory=list)  # values.Param, once the class is written
+    _positions: dict[int, int] = field(default_factory=dict, repr=False)
+
+    def position(self, module: Module) -> int:
+        """Which of the instances ``module`` is (its index in ``instances``)."""
+        if len(self._positions) != len(self.instances):
+            self._positions = {id(m): i for i, (_, m) in enumerate(self.instances)}
+        return self._positions[id(module)]
 
 
 def signature(network: Network, module: Module, classes: dict[int, ClassInfo]) -> tuple[Any, ...]:

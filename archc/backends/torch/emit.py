@@ -293,8 +293,13 @@ class ClassWriter:
         return self.expressor.value(values, hint)
 
     def _remember_sizes(self, nodes: list[Node]) -> None:
+        fields = getattr(
+            type(nodes[0].args), "model_fields", {}
+        )  # asking pydantic for others raises
         for name in SIZE_ARGUMENTS:
-            values = [getattr(n.args, name, None) for n in nodes]
+            if name not in fields:
+                continue
+            values = [getattr(n.args, name) for n in nodes]
             text = self.expressor.written(nodes[0].arg_exprs.get(name), values)
             if text is not None:
                 self.expressor.sizes.append(Candidate(text, values))
@@ -304,10 +309,7 @@ class ClassWriter:
             name for name, expr in modules[0].arg_exprs.items() if not _is_literal(expr)
         }
         child = self.classes[id(modules[0])]
-        indices = [
-            next(i for i, (_, m) in enumerate(child.instances) if m is module)
-            for module in modules
-        ]
+        indices = [child.position(module) for module in modules]
         args: list[Arg] = []
         for param in child.params:
             values = [param.values[i] for i in indices]

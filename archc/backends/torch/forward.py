@@ -36,6 +36,7 @@ def steps(network: Network, path: str) -> list[Step]:
     """
     found: list[Step] = []
     seen: set[str] = set()
+    chains: dict[str, bool] = {}  # asked for every layer inside: a repeat of 48 blocks has 700
     for node in network.within(path):
         if node.kind == "input":
             continue
@@ -44,7 +45,9 @@ def steps(network: Network, path: str) -> list[Step]:
             key = f"{scope}.{attr}" if scope else attr
             module = network.modules.get(key)
             member = _member(access, attr, _container(network, scope) if scope != path else None)
-            if module is None or module.kind == "block" or is_chain(network, module):
+            if module is not None and key not in chains:
+                chains[key] = is_chain(network, module)
+            if module is None or module.kind == "block" or chains[key]:
                 if key not in seen:
                     seen.add(key)
                     found.append(Step(_item(network, attr, node, module), member))
