@@ -323,3 +323,15 @@ class Module:
     items: tuple[Item, ...]
     comments: tuple[Comment, ...] = field(default=(), compare=False)
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+def names_read(node: object) -> set[str]:
+    """The names an expression (or any subtree) reads: every `Name` inside it."""
+    if isinstance(node, Name):
+        return {node.id}
+    if isinstance(node, tuple):
+        return set().union(*(names_read(item) for item in node))
+    if not hasattr(node, "__dataclass_fields__"):
+        return set()
+    fields = node.__dataclass_fields__
+    return set().union(*(names_read(getattr(node, name)) for name in fields if name != "span"))
