@@ -1,4 +1,5 @@
-"""The benchmarks run: a tiny run of each prints its table (timings are not checked)."""
+"""The benchmarks run: each prints its table, and the suite runs in quick mode (timings are
+not checked: they are read from the tables)."""
 
 from __future__ import annotations
 
@@ -26,11 +27,13 @@ def test_parse_speed_inputs_reach_the_requested_size() -> None:
     assert source.count("\n") >= 500
 
 
-def test_the_suite_writes_every_table_in_smoke_mode(
+@pytest.mark.slow
+def test_the_suite_writes_every_table_in_quick_mode(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The whole suite as `python -m benchmarks --quick` runs it (a few minutes)."""
     output = tmp_path / "BENCHMARKS.md"
-    status = run_suite(["--smoke", "--output", str(output)])
+    status = run_suite(["--quick", "--output", str(output)])
     printed = capsys.readouterr().out
     written = output.read_text(encoding="utf-8")
     assert status == 0 and "Did not complete" not in written, written
