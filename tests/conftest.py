@@ -1,8 +1,10 @@
-"""Shared test configuration: golden-file blessing and the hypothesis profiles."""
+"""Shared test configuration: golden-file blessing, the hypothesis profiles, ruff."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,24 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None, max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+RUFF = shutil.which("ruff")
+needs_ruff = pytest.mark.skipif(RUFF is None, reason="ruff is not installed")
+# How generated code is formatted: ruff's defaults but for the line length.
+RUFF_SETTINGS = ("--isolated", "--line-length", "99", "--target-version", "py310")
+
+
+def assert_ruff_formatted(source: str) -> None:
+    """``source`` is exactly as `ruff format` writes it (the diff is shown otherwise)."""
+    assert RUFF is not None
+    formatted = subprocess.run(
+        [RUFF, "format", "--diff", *RUFF_SETTINGS, "-"],
+        input=source,
+        capture_output=True,
+        text=True,
+    )
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -8,7 +8,6 @@ must produce, in a real forward pass, exactly the output shape elaboration infer
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from archc import api, dims, ops, runtime
 from archc.backends.torch.emit import inferred_of
 from archc.errors import ArchError
 from archc.semantics.ir import Network, Node
-from tests.conftest import ROOT, check_golden
+from tests.conftest import ROOT, assert_ruff_formatted, check_golden, needs_ruff
 
 GOLDEN = ROOT / "tests" / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "input.arch").exists())
@@ -152,17 +151,10 @@ def test_source_is_identical_across_hash_seeds() -> None:
     assert len(outputs) == 1
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
+@needs_ruff
 @pytest.mark.parametrize("case", CASES)
 def test_generated_source_is_ruff_formatted(case: str) -> None:
-    source = (GOLDEN / case / "model.py").read_text()
-    result = subprocess.run(
-        [shutil.which("ruff"), "format", "--diff", "--line-length", "99", "-"],  # type: ignore[list-item]
-        input=source,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout
+    assert_ruff_formatted((GOLDEN / case / "model.py").read_text())
 
 
 def test_same_seed_same_weights_and_layers_keep_their_weights() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -25,7 +24,7 @@ from archc import inits
 from archc.init import lsuv
 from archc.inits import SchemeError, gain, gain_mismatch, nonlinearity_of, resolve_scheme
 from archc.pysource import layout
-from tests.conftest import ROOT
+from tests.conftest import ROOT, RUFF, RUFF_SETTINGS, assert_ruff_formatted, needs_ruff
 
 MATRIX = (512, 1024)
 CONV = (256, 128, 3, 3)
@@ -413,21 +412,17 @@ def _generated_file(tensor: str, keys: list[tuple[Any, Any]]) -> str:
     )
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
+@needs_ruff
 @pytest.mark.parametrize("tensor", ["module.weight", LONG_TENSOR])
 def test_emitted_code_is_ruff_formatted_and_clean(tmp_path: Path, tensor: str) -> None:
     path = tmp_path / "generated.py"
     path.write_text(_generated_file(tensor, list(GOLDEN)), encoding="utf-8")
-    ruff = shutil.which("ruff")
-    assert ruff is not None
-    settings = ["--isolated", "--line-length", "99", "--target-version", "py310"]
-    formatted = subprocess.run(
-        [ruff, "format", "--diff", *settings, str(path)], capture_output=True, text=True
-    )
-    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
+    assert_ruff_formatted(path.read_text(encoding="utf-8"))
     select = ["--select", "E,F,W,I,B,UP,SIM,RUF"]
     linted = subprocess.run(
-        [ruff, "check", *settings, *select, str(path)], capture_output=True, text=True
+        [RUFF, "check", *RUFF_SETTINGS, *select, str(path)],  # type: ignore[list-item]
+        capture_output=True,
+        text=True,
     )
     assert linted.returncode == 0, linted.stdout + linted.stderr
 

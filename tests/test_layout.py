@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from pathlib import Path
-
-import pytest
-
 from archc.pysource.layout import INDENT, Arg, Call, ListOf, lay_out
+from tests.conftest import assert_ruff_formatted, needs_ruff
 
 
 def block(arguments: int, width: int) -> Call:
@@ -43,15 +38,7 @@ def test_every_way_is_taken() -> None:
     assert any(line.strip().endswith("for _ in range(layers)])") for line in lines)
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
-def test_comprehensions_are_ruff_formatted(tmp_path: Path) -> None:
+@needs_ruff
+def test_comprehensions_are_ruff_formatted() -> None:
     source = "class Net:\n    def __init__(self) -> None:\n" + "\n".join(statements()) + "\n"
-    path = tmp_path / "generated.py"
-    path.write_text(source, encoding="utf-8")
-    ruff = shutil.which("ruff")
-    assert ruff is not None
-    settings = ["--isolated", "--line-length", "99", "--target-version", "py310"]
-    formatted = subprocess.run(
-        [ruff, "format", "--diff", *settings, str(path)], capture_output=True, text=True
-    )
-    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
+    assert_ruff_formatted(source)
