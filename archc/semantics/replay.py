@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -42,25 +43,25 @@ def _plain(value: Any) -> Any:
     raise _NotPlain
 
 
-_enabled = [True]
+_enabled: ContextVar[bool] = ContextVar("replay_enabled", default=True)
 
 
 @contextlib.contextmanager
 def disabled() -> Iterator[None]:
     """Elaborate every block instance afresh: what replay is compared with, in the tests and
     the benchmarks."""
-    _enabled[0] = False
+    token = _enabled.set(False)
     try:
         yield
     finally:
-        _enabled[0] = True
+        _enabled.reset(token)
 
 
 def key_of(
     definition: Any, args: dict[str, Any], inputs: list[Tensor], blocks: tuple[str, ...]
 ) -> tuple[Any, ...] | None:
     """What determines an instance's subgraph, or None when an instance cannot be replayed."""
-    if not _enabled[0] or any(t.type is None for t in inputs):
+    if not _enabled.get() or any(t.type is None for t in inputs):
         return None
     try:
         values = tuple((name, _plain(value)) for name, value in args.items())
