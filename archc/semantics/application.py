@@ -99,8 +99,8 @@ class Application(Expressions):
         if layer.name is not None:
             path, fresh = place.name_child(layer.name.name, "seq")
             self._check_fresh(layer, fresh, place)
-            inner = place.child_sequence(path)
             repeat = layer.count if isinstance(layer, RepeatLayer) else None
+            inner = place.child_sequence(path, repeat is not None)
             written = layer.count_written if isinstance(layer, RepeatLayer) else None
             container = Module(
                 path,
@@ -406,7 +406,11 @@ class Application(Expressions):
                 f"the name `{layer.name.name}` is already used in this scope",
                 layer.name.span,
                 label="used again",
-                help="module names must be unique within a block or network",
+                help=f"each copy would be `{place.path}.{layer.name.name}`; without "
+                f"`as {layer.name.name}` the copies are numbered `{place.path}.0`, "
+                f"`{place.path}.1`, ..."
+                if place.repeat
+                else "module names must be unique within a block, network or named sequence",
             )
 
 

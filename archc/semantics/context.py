@@ -74,16 +74,23 @@ class Place:
     blocks: tuple[str, ...] = ()  # the block definitions being instantiated, outermost first
     indexed: bool = False  # inside a named sequence: children are named 0, 1, 2, ...
     next_index: list[int] = field(default_factory=lambda: [0])
+    named: set[str] = field(default_factory=set)  # the `as` names a named sequence has used
+    repeat: bool = False  # the named sequence is a repeat's copies
 
-    def child_sequence(self, path: str) -> Place:
-        return replace(self, path=path, indexed=True, next_index=[0])
+    def child_sequence(self, path: str, repeat: bool = False) -> Place:
+        return replace(self, path=path, indexed=True, next_index=[0], named=set(), repeat=repeat)
 
     def name_child(self, explicit: str | None, base: str) -> tuple[str, bool]:
         """The module path for the next layer, and whether its name is new in this scope."""
         if self.indexed:
             index = self.next_index[0]
             self.next_index[0] += 1
-            return join_path(self.path, explicit or str(index)), True
+            if explicit is None:
+                return join_path(self.path, str(index)), True
+            # `(conv as c) * 2 as stage` would name both copies `stage.c`
+            fresh = explicit not in self.named
+            self.named.add(explicit)
+            return join_path(self.path, explicit), fresh
         if explicit is not None:
             return join_path(self.path, explicit), self.names.explicit(explicit)
         return join_path(self.path, self.names.auto(base)), True
