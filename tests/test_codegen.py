@@ -330,3 +330,34 @@ def test_copies_built_alike_are_a_comprehension_over_the_count() -> None:
     assert len(bert.encoder.layer) == 2
     assert "encoder.layer.1.attention.self.in_proj_weight" in bert.state_dict()
     assert not any(key.startswith("encoder.layer.2.") for key in bert.state_dict())
+
+
+REPEATS = """
+block Unit(width) {
+    in x
+    out x -> linear(width) -> relu
+}
+block Stage(n, width=16) {
+    in x
+    out x -> Unit(width) * n as units
+}
+network Repeats(depth=3) {
+    in x: [16]
+    y = x -> (Unit(16) * 3) * 4 as nested
+    y = y -> (linear(16) -> relu) * 3 as pairs
+    y = y -> Unit(16) * depth as counted
+    out y -> Stage(2) as a -> Stage(depth) as b -> Stage(5) as c
+}
+"""
+
+
+def test_repeats_of_several_children_per_copy_build_every_child(tmp_path: Path) -> None:
+    """A comprehension holds one child per copy: `(Unit * 3) * 4 as nested` has twelve and
+    `(linear -> relu) * 3 as pairs` six, so those are listed; the others are counted."""
+    spec = tmp_path / "repeats.arch"
+    spec.write_text(REPEATS, encoding="utf-8")
+    check_against_static(str(spec))
+    source = api.compile_source(str(spec))
+    assert "self.counted = nn.Sequential(*[Unit(16) for _ in range(depth)])" in source
+    assert "self.units = nn.Sequential(*[Unit(width) for _ in range(n)])" in source
+    assert "range(4)" not in source and "range(3)" not in source

@@ -339,7 +339,8 @@ class ClassWriter:
                 value = Call("", (Arg(f'"{attribute(item)}"'), Arg(value)))
             children.append(Arg(value))
         chain = is_chain(self.network, first)
-        count = self._repeat_count(matching) if not named and len(set(children)) == 1 else None
+        alike = not named and len(set(children)) == 1
+        count = self._repeat_count(matching, len(children)) if alike else None
         if count is not None:  # copies built alike: `[Block(...) for _ in range(layers)]`
             each = ListOf(children[0].value, f"for _ in range({count})")  # type: ignore[arg-type]
             if chain:
@@ -352,13 +353,14 @@ class ClassWriter:
             return Call("nn.Sequential", tuple(children))
         return Call("nn.ModuleDict" if named else "nn.ModuleList", (Arg(listed),))
 
-    def _repeat_count(self, matching: Matching) -> str | None:
+    def _repeat_count(self, matching: Matching, children: int) -> str | None:
         """A repeat's count as the class writes it (the spec's expression where the class can
-        say it); None for a sequence, and for two or fewer copies counted by a number, which
-        read better listed."""
+        say it); None for a sequence, for a repeat whose copies are not one child each
+        (`(a -> b) * 4 as stage` holds eight), and for two or fewer copies counted by a
+        number, which read better listed."""
         modules = [item.module for _, item in matching]
         counts = [m.repeat for m in modules]  # type: ignore[union-attr]
-        if counts[0] is None:
+        if counts[0] is None or counts[0] != children:
             return None
         text = self.expressor.written(modules[0].repeat_written, counts)  # type: ignore[union-attr]
         if text is None:
