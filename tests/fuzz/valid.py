@@ -88,6 +88,11 @@ class SpecWriter:
                 ways.append(f"{name} + {value - known}")
         return self.pick(ways)
 
+    def count(self, value: int, body: Body) -> str:
+        """A repeat count: a number in scope, bracketed where it is arithmetic."""
+        written = self.number(value, body)
+        return written if written.isidentifier() or written.isdigit() else f"({written})"
+
     def op(self, text: str) -> str:
         self.ops.add(text.split("(")[0])
         return text
@@ -223,6 +228,15 @@ class SpecWriter:
         return shape
 
     def unit_named(self, body: Body, shape: Shape) -> Shape:
+        """A named chain, or a named repeat of a chain that keeps the shape (each copy one
+        child, or several)."""
+        if self.chance(30):
+            stages = self.preserving(body, shape, self.integer(1, 2))
+            # a stage named with `as` would name every copy alike (A212): one copy then
+            copies = 1 if any(" as " in stage for stage in stages) else self.integer(1, 4)
+            count = self.count(copies, body)
+            body.lines.append(f"x = x -> ({' -> '.join(stages)}) * {count} as {body.name('rep')}")
+            return shape
         stages, shape = self.stages(body, shape, self.integer(1, 4), keep_size=False)
         body.lines.append(f"x = x -> ({' -> '.join(stages)}) as {body.name('seq')}")
         return shape
@@ -360,7 +374,7 @@ class SpecWriter:
             args.append(f"q={q}" if self.chance(50) else q)
         call = f"{name}({', '.join(args)})"
         if keep and self.chance(60):
-            call = f"{call} * {self.integer(1, 3)}"
+            call = f"{call} * {self.count(self.integer(1, 4), body)}"
         if self.chance(50):
             call = f"{call} as {body.name('stage')}"
         body.lines.append(f"x = x -> {call}")
