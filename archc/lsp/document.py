@@ -9,8 +9,7 @@ on the server's worker thread; see :mod:`archc.lsp.networks`.)
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,22 +79,6 @@ def used_path(importer: str, written: str) -> Path:
 # --- the syntax tree -----------------------------------------------------------------------------
 
 
-def children(node: Any) -> Iterator[Any]:
-    """The syntax-tree nodes directly inside ``node``."""
-    for item in fields(node):
-        value = getattr(node, item.name)
-        for child in value if isinstance(value, tuple) else (value,):
-            if is_dataclass(child) and not isinstance(child, Span):
-                yield child
-
-
-def walk(node: Any) -> Iterator[Any]:
-    """``node`` and everything inside it, outermost first."""
-    yield node
-    for child in children(node):
-        yield from walk(child)
-
-
 def contains(span: Span, offset: int) -> bool:
     """Whether the cursor at ``offset`` touches ``span`` (its end included, as editors do)."""
     return span.start <= offset <= span.end
@@ -113,7 +96,7 @@ def path_to(module: ast.Module, offset: int) -> list[Any]:
         # starts at the cursor; the earlier one is what was just typed
         node = inner[0]
         found.append(node)
-        candidates = list(children(node))
+        candidates = list(ast.children(node))
     return found
 
 

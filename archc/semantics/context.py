@@ -105,16 +105,4 @@ def base_name(name: str) -> str:
 
 def reserved_names(statements: tuple[ast.Stmt, ...]) -> set[str]:
     """Every name written with `as` in these statements (not inside other definitions)."""
-    found: set[str] = set()
-    stack: list[Any] = list(statements)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Named):
-            found.add(node.name.name)
-        if hasattr(node, "__dataclass_fields__"):
-            for name in node.__dataclass_fields__:
-                if name != "span":
-                    stack.append(getattr(node, name))
-        elif isinstance(node, tuple):
-            stack.extend(node)
-    return found
+    return {n.name.name for s in statements for n in ast.walk(s) if isinstance(n, ast.Named)}

@@ -15,7 +15,7 @@ ineligible rather than risk a key that does not determine the result.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
@@ -127,10 +127,10 @@ class Recording:
 
     def replay(
         self,
-        add_node: Any,
-        new_id: Any,
-        add_module: Any,
-        network_node: Any,
+        add_node: Callable[[Node], Node],
+        new_id: Callable[[], int],
+        add_module: Callable[[Module], None],
+        network_node: Callable[[int], Node],
         inputs: list[Tensor],
         path: str,
         call_sites: tuple[Span, ...],
@@ -140,6 +140,7 @@ class Recording:
         ids: dict[int, int] = {}
         for node in self.nodes:
             ids[node.id] = new_id()
+            # every field spelt out, not dataclasses.replace: this loop is most of a replay
             add_node(
                 Node(
                     id=ids[node.id],
@@ -194,7 +195,7 @@ def record(
     inputs: list[Tensor],
     nodes: list[Node],
     modules: list[Module],
-    network_node: Any,
+    network_node: Callable[[int], Node],
     values: list[Any],
 ) -> Recording | None:
     """The instance the body just elaborated, or None when it cannot be replayed."""

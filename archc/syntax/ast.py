@@ -1,4 +1,4 @@
-"""The abstract syntax tree of a spec: frozen dataclasses, one per construct, no behaviour.
+"""The abstract syntax tree of a spec: frozen dataclasses, one per construct, and a walk.
 
 Every node carries the span it was parsed from. Spans take no part in equality, so two trees
 that differ only in layout compare equal (which is what `archc fmt` promises); nodes built by
@@ -7,8 +7,11 @@ hand (in tests) may leave the span out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+import functools
+import operator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
 
 from archc.errors import NO_SPAN, Span
 
@@ -325,13 +328,41 @@ class Module:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-def names_read(node: object) -> set[str]:
+@functools.cache
+def _children_reversed(kind: type) -> Callable[[Any], tuple[Any, ...]]:
+    """A node's field values but its span, last first, in one call (walks visit every node)."""
+    names = tuple(f.name for f in fields(kind) if f.name != "span")[::-1]
+    if not names:
+        return lambda node: ()
+    if len(names) == 1:
+        get = operator.attrgetter(names[0])
+        return lambda node: (get(node),)
+    return operator.attrgetter(*names)
+
+
+def children(node: Any) -> Iterator[Any]:
+    """The syntax-tree nodes directly inside ``node``, in field order."""
+    stack = list(_children_reversed(type(node))(node))
+    while stack:
+        value = stack.pop()
+        if isinstance(value, tuple):
+            stack.extend(reversed(value))
+        elif hasattr(value, "__dataclass_fields__"):
+            yield value
+
+
+def walk(node: Any) -> Iterator[Any]:
+    """``node`` and every node inside it, outermost first (each before what it holds)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, tuple):
+            stack.extend(reversed(current))
+        elif hasattr(current, "__dataclass_fields__"):
+            yield current
+            stack.extend(_children_reversed(type(current))(current))
+
+
+def names_read(node: Any) -> set[str]:
     """The names an expression (or any subtree) reads: every `Name` inside it."""
-    if isinstance(node, Name):
-        return {node.id}
-    if isinstance(node, tuple):
-        return set().union(*(names_read(item) for item in node))
-    if not hasattr(node, "__dataclass_fields__"):
-        return set()
-    fields = node.__dataclass_fields__
-    return set().union(*(names_read(getattr(node, name)) for name in fields if name != "span"))
+    return {n.id for n in walk(node) if isinstance(n, Name)}
