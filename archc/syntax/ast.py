@@ -342,25 +342,24 @@ def _children_reversed(kind: type) -> Callable[[Any], tuple[Any, ...]]:
 
 def children(node: Any) -> Iterator[Any]:
     """The syntax-tree nodes directly inside ``node``, in field order."""
-    stack = list(_children_reversed(type(node))(node))
+    return _visit(list(_children_reversed(type(node))(node)), descend=False)
+
+
+def walk(node: Any) -> Iterator[Any]:
+    """``node`` and every node inside it, outermost first (each before what it holds)."""
+    return _visit([node], descend=True)
+
+
+def _visit(stack: list[Any], descend: bool) -> Iterator[Any]:
+    """The nodes on ``stack`` (last first), tuples opened; with ``descend``, their insides."""
     while stack:
         value = stack.pop()
         if isinstance(value, tuple):
             stack.extend(reversed(value))
         elif hasattr(value, "__dataclass_fields__"):
             yield value
-
-
-def walk(node: Any) -> Iterator[Any]:
-    """``node`` and every node inside it, outermost first (each before what it holds)."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, tuple):
-            stack.extend(reversed(current))
-        elif hasattr(current, "__dataclass_fields__"):
-            yield current
-            stack.extend(_children_reversed(type(current))(current))
+            if descend:
+                stack.extend(_children_reversed(type(value))(value))
 
 
 def names_read(node: Any) -> set[str]:
