@@ -8,6 +8,7 @@ new scope. Sequences, repeats and combinators apply their parts in order.
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,7 +17,8 @@ from archc import dims
 from archc.dims import TensorType
 from archc.errors import Label, Span
 from archc.ops import lookup
-from archc.ops.spec import Finding, Op, ShapeError
+from archc.ops.spec import Finding, Inferred, Op, ShapeError
+from archc.semantics import provenance as pv
 from archc.semantics.arguments import refusal
 from archc.semantics.context import Body, Place, base_name
 from archc.semantics.expressions import ElabError, Expressions
@@ -111,6 +113,7 @@ class Application(Expressions):
                 place.call_sites,
                 repeat,
                 repeat_written=written,
+                repeat_origin=layer.count_origin if isinstance(layer, RepeatLayer) else None,
             )
             self.module(container)
         value: Any = inputs
@@ -198,9 +201,11 @@ class Application(Expressions):
         args = self._validate(op, hyper, layer)
         path, fresh = place.name_child(_name(layer), base_name(op.name))
         self._check_fresh(layer, fresh, place)
-        types = [t.type for t in tensors]
+        arg_origins = _arg_origins(args, hyper)
         try:
-            inferred = op.infer(args, types)  # type: ignore[arg-type]
+            inferred = op.infer(
+                _traced_args(args, arg_origins), [_traced_type(t) for t in tensors]
+            )
         except ShapeError as exc:
             self.note_finding(
                 exc.finding, _arg_span(layer, exc.finding.arg), place, inputs=tensors
@@ -208,6 +213,9 @@ class Application(Expressions):
             return UNKNOWN
         for finding in _distinct(inferred.findings):
             self.note_finding(finding, _arg_span(layer, finding.arg), place, inputs=tensors)
+        dims = tuple(tuple(pv.origin_of(d) for d in t.shape) for t in inferred.outputs)
+        resolved_origins = {k: o for k, v in inferred.resolved.items() if (o := pv.origin_of(v))}
+        inferred = _untraced(inferred)
         self._check_sizes(op, inferred.outputs, layer.span)
         node = self.add_node(
             Node(
@@ -227,9 +235,14 @@ class Application(Expressions):
                 resolved=inferred.resolved,
                 named=layer.name is not None,
                 arg_exprs={k: a.expr for k, a in hyper.items() if a.expr is not None},
+                arg_origins=arg_origins,
+                resolved_origins=resolved_origins,
+                dims=dims,
             )
         )
-        outs = tuple(Tensor(Ref(node.id, i), t, layer.span) for i, t in enumerate(node.outputs))
+        outs = tuple(
+            Tensor(Ref(node.id, i), t, layer.span, dims[i]) for i, t in enumerate(node.outputs)
+        )
         return outs[0] if len(outs) == 1 else outs
 
     def _split_inputs(
@@ -245,7 +258,9 @@ class Application(Expressions):
             tail = positional[len(slots) - 1 :]
             span = tail[0].span.to(tail[-1].span)
             written = ast.TupleExpr(tuple(a.expr for a in tail if a.expr is not None), span)
-            packed = BoundArg(None, tuple(a.value for a in tail), span, None, written)
+            origins = [a.origin for a in tail]
+            origin = None if None in origins else pv.apply("tuple", *origins)  # type: ignore[arg-type]
+            packed = BoundArg(None, tuple(a.value for a in tail), span, None, written, origin)
             positional = [*positional[: len(slots) - 1], packed]
         if len(positional) > len(slots):
             extra = positional[len(slots)]
@@ -543,3 +558,52 @@ def _signature(op: Op) -> str:
 def _field_name(op: Op, name: str) -> str:
     """The field an argument name binds to: `axis` binds `dim`."""
     return next((f for f in op.Args.model_fields if name in _spellings(op, f)), name)
+
+
+def _arg_origins(args: Any, hyper: dict[str, BoundArg]) -> dict[str, pv.Expr]:
+    """The provenance of every hyperparameter: as written, or the default's literal. Where
+    the schema normalised a value (`shape=12` to `(12,)`), the provenance follows it; where it
+    cannot tell how, the argument has none."""
+    origins: dict[str, pv.Expr] = {}
+    for name in type(args).model_fields:
+        value, given = getattr(args, name), hyper.get(name)
+        origin = pv.origin_of(value) if given is None else given.origin
+        if given is not None and origin is not None and not pv.same(given.value, value):
+            wrapped = (
+                isinstance(value, tuple) and len(value) == 1 and pv.same(given.value, value[0])
+            )
+            origin = pv.apply("tuple", origin) if wrapped else None
+        if origin is not None:
+            origins[name] = origin
+    return origins
+
+
+def _traced_args(args: Any, origins: dict[str, pv.Expr]) -> Any:
+    """``args`` with its integers traced, so that the sizes a shape rule computes from them
+    carry their provenance (a copy: validation is not run again)."""
+    update = {
+        name: pv.traced(getattr(args, name), origin)
+        for name, origin in origins.items()
+        if not isinstance(origin, pv.Lit)
+    }
+    return args.model_copy(update=update) if update else args
+
+
+def _traced_type(tensor: Tensor) -> TensorType:
+    assert tensor.type is not None
+    if tensor.dims is None:
+        return tensor.type
+    shape = tuple(pv.traced(d, o) for d, o in zip(tensor.type.shape, tensor.dims, strict=True))
+    return replace(tensor.type, shape=shape)
+
+
+def _untraced(inferred: Inferred) -> Inferred:
+    """What a rule inferred from traced values, as plain values for the IR."""
+    return replace(
+        inferred,
+        outputs=tuple(replace(t, shape=pv.untraced(t.shape)) for t in inferred.outputs),
+        params=pv.untraced(inferred.params),
+        buffers=pv.untraced(inferred.buffers),
+        macs=pv.untraced(inferred.macs),
+        resolved=pv.untraced(inferred.resolved),
+    )

@@ -15,22 +15,31 @@ from typing import Any
 from archc.errors import Span
 from archc.semantics.ir import join_path
 from archc.semantics.program import FileScope
+from archc.semantics.provenance import Expr
 from archc.syntax import ast
 
 
 @dataclass(eq=False)
 class Body:
-    """The variables of one block instance or network, and which of them were used."""
+    """The variables of one block instance or network, and which of them were used.
+
+    ``origins`` holds the provenance of each plain value (a number, a string, a tuple) in the
+    definition's namespace: a parameter is itself, a local what it was computed from."""
 
     file: FileScope
     vars: dict[str, Any] = field(default_factory=dict)
     spans: dict[str, Span] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
     params: set[str] = field(default_factory=set)
+    origins: dict[str, Expr] = field(default_factory=dict)
 
-    def bind(self, name: str, value: Any, span: Span) -> None:
+    def bind(self, name: str, value: Any, span: Span, origin: Expr | None = None) -> None:
         self.vars[name] = value
         self.spans.setdefault(name, span)
+        if origin is None:
+            self.origins.pop(name, None)
+        else:
+            self.origins[name] = origin
 
 
 class Names:

@@ -30,10 +30,12 @@ from archc.ops.spec import (
     Finding,
 )
 from archc.semantics import application, inits, replay
+from archc.semantics import provenance as pv
 from archc.semantics.application import Application, TooLarge, listed
 from archc.semantics.context import Body, Names, Place, reserved_names
 from archc.semantics.expressions import ElabError
 from archc.semantics.ir import Module, Network, Node, Ref, Tie, join_path
+from archc.semantics.origins import Origins
 from archc.semantics.program import Definition, FileScope, did_you_mean
 from archc.semantics.values import UNKNOWN, BlockLayer, BoundArg, Tensor, describe
 from archc.syntax import ast
@@ -61,7 +63,7 @@ FINDING_LABELS = {
 }
 
 
-class Elaborator(Application):
+class Elaborator(Origins, Application):
     """Elaborates the networks of one file."""
 
     def __init__(self, strict: bool = False) -> None:
@@ -252,8 +254,11 @@ class Elaborator(Application):
         body: Body,
         span: Span,
         place: Place,
-    ) -> None:
+    ) -> dict[str, pv.Expr]:
+        """Bind the parameters in ``body``; the provenance of each of their values in the
+        caller's namespace, where it has one."""
         params = {p.name.name: p for p in node.params}
+        given: dict[str, pv.Expr] = {}
         for name, value in keywords.items():
             if name not in params:
                 raise self.error(
@@ -286,11 +291,15 @@ class Elaborator(Application):
                         help=f"give `{name}` once, by position or by name",
                     )
                 value = positional[index].value
+                origin = positional[index].origin
             elif name in keywords:
-                given = keywords[name]
-                value = given.value if isinstance(given, BoundArg) else given
+                keyword = keywords[name]
+                value = keyword.value if isinstance(keyword, BoundArg) else keyword
+                origin = keyword.origin if isinstance(keyword, BoundArg) else None
             elif param.default is not None:
                 value = self.evaluate(param.default, body, place)
+                default = self.origin(param.default, body)
+                origin = None if default is None else pv.substitute(default, given, _no_size)
             else:
                 raise self.error(
                     "A211",
@@ -299,8 +308,11 @@ class Elaborator(Application):
                     label=f"`{name}` missing",
                     help=f"its parameters are {_signature(node)}",
                 )
-            body.bind(name, value, param.span)
+            body.bind(name, value, param.span, pv.Param(name))
             body.params.add(name)
+            if origin is not None:
+                given[name] = origin
+        return given
 
     # --- blocks ----------------------------------------------------------------------------------
 
@@ -335,7 +347,7 @@ class Elaborator(Application):
         positional = [a for a in layer.args if a.name is None]
         positional = [a for a in positional if not _is_tensors(a.value)]
         keywords = {a.name: a for a in layer.args if a.name is not None}
-        self._bind_params(node, positional, keywords, body, layer.span, inner)
+        arg_origins = self._bind_params(node, positional, keywords, body, layer.span, inner)
         module = Module(
             path,
             "block",
@@ -345,6 +357,7 @@ class Elaborator(Application):
             place.call_sites,
             definition=definition,
             arg_exprs=_written_args(node, layer.args),
+            arg_origins=arg_origins,
         )
         self.module(module)
         declared = [s for s in node.body if isinstance(s, ast.Input)]
@@ -360,11 +373,16 @@ class Elaborator(Application):
                 help=f"its inputs are {listed(names)}; give one tensor for each, "
                 f"e.g. `{shown} -> {definition.name}(...)`",
             )
-        body.vars.update({s.name.name: t for s, t in zip(declared, inputs, strict=True)})
+        for stmt, tensor in zip(declared, inputs, strict=True):
+            body.vars[stmt.name.name] = _as_input(tensor, stmt.name.name)
         values = self._body_values(node, body, inner, module.args, inputs)
         if any(v is UNKNOWN for v in values):
             return UNKNOWN
+        values = _to_caller(
+            values, arg_origins, dict(zip((s.name.name for s in declared), inputs, strict=True))
+        )
         module.inputs = tuple(t.ref for t in inputs)
+        module.input_names = tuple(s.name.name for s in declared)
         module.outputs = tuple(
             t.ref for v in values for t in (v if isinstance(v, tuple) else (v,))
         )
@@ -472,9 +490,13 @@ class Elaborator(Application):
             self._input(stmt, body, place, network_inputs)
         elif isinstance(stmt, ast.Assign):
             value = self.evaluate(stmt.value, body, place)
+            origin = None if _has_tensors(value) else self.origin(stmt.value, body)
             spans = {target.name: target.span for target in stmt.targets}
-            for name, item in self._unpack(stmt, value).items():
-                body.bind(name, item, spans[name])
+            for index, (name, item) in enumerate(self._unpack(stmt, value).items()):
+                part = origin
+                if origin is not None and len(stmt.targets) > 1:
+                    part = pv.apply("index", origin, pv.Lit(index))
+                body.bind(name, item, spans[name], part)
                 self._name_value(item, name, place.path)
         elif isinstance(stmt, ast.Output):
             value = self.evaluate(stmt.value, body, place)
@@ -572,6 +594,10 @@ class Elaborator(Application):
                 help=did_you_mean(dtype, list(DTYPES)) or ", ".join(DTYPES),
             )
         shape = tuple(self._dim(d, body, place) for d in stmt.type.dims)
+        dims = (
+            pv.Lit(BATCH),
+            *(self._dim_origin(d, v, body) for d, v in zip(stmt.type.dims, shape, strict=True)),
+        )
         assert self.network is not None
         node = self.add_node(
             Node(
@@ -589,7 +615,12 @@ class Elaborator(Application):
             )
         )
         self.network.inputs[name] = Ref(node.id)
-        body.bind(name, Tensor(Ref(node.id), node.outputs[0], stmt.span), stmt.name.span)
+        body.bind(name, Tensor(Ref(node.id), node.outputs[0], stmt.span, dims), stmt.name.span)
+
+    def _dim_origin(self, expr: ast.Expr, value: Any, body: Body) -> pv.Expr | None:
+        """A declared input size's provenance: a symbol (`T`) is itself."""
+        origin = self.origin(expr, body)
+        return pv.Lit(value) if origin is None and isinstance(value, Sym) else origin
 
     def _dim(self, expr: ast.Expr, body: Body, place: Place) -> Any:
         if isinstance(expr, ast.Name) and expr.id == BATCH_NAME:
@@ -806,3 +837,42 @@ def elaborate(
             if result is not None:
                 networks.append(result)
     return networks, elaborator.diagnostics
+
+
+def _no_size(name: str, axis: int) -> None:
+    """Parameters' defaults read no tensor sizes."""
+    return None
+
+
+def _has_tensors(value: Any) -> bool:
+    if isinstance(value, tuple):
+        return any(_has_tensors(v) for v in value)
+    return isinstance(value, Tensor)
+
+
+def _as_input(tensor: Tensor, name: str) -> Tensor:
+    """A tensor as the block it is given to sees it: each size is that of input ``name``."""
+    if tensor.type is None:
+        return tensor
+    return replace(tensor, dims=tuple(pv.Size(name, axis) for axis in range(tensor.type.rank)))
+
+
+def _to_caller(
+    values: list[Any], args: dict[str, pv.Expr], inputs: dict[str, Tensor]
+) -> list[Any]:
+    """A block instance's values with their sizes' provenance moved into the caller's
+    namespace (parameters by the call's arguments, input sizes by the caller's sizes)."""
+
+    def size(name: str, axis: int) -> pv.Expr | None:
+        return inputs[name].dim(axis)
+
+    def move(tensor: Tensor) -> Tensor:
+        if tensor.dims is None:
+            return tensor
+        dims = tuple(None if d is None else pv.substitute(d, args, size) for d in tensor.dims)
+        return replace(tensor, dims=dims)
+
+    return [
+        tuple(move(t) for t in value) if isinstance(value, tuple) else move(value)
+        for value in values
+    ]

@@ -17,6 +17,7 @@ from archc import dims
 from archc.dims import Sym
 from archc.errors import Diagnostic, Label, Span
 from archc.ops import lookup, names
+from archc.semantics import provenance as pv
 from archc.semantics.context import Body, Place
 from archc.semantics.program import did_you_mean
 from archc.semantics.values import (
@@ -120,6 +121,9 @@ class Expressions:
     def constant(self, name: str, body: Body, span: Span) -> Any:
         raise NotImplementedError
 
+    def origin(self, expr: ast.Expr, body: Body) -> pv.Expr | None:
+        raise NotImplementedError
+
     # --- dispatch --------------------------------------------------------------------------------
 
     def evaluate(self, expr: ast.Expr, body: Body, place: Place) -> Any:
@@ -208,8 +212,8 @@ class Expressions:
             return scaled
         if expr.op == "*" and (isinstance(left, Layer) or isinstance(right, Layer)):
             if isinstance(left, Layer):
-                return self._repeat(left, right, expr, expr.right)
-            return self._repeat(right, left, expr, expr.left)
+                return self._repeat(left, right, expr, expr.right, body)
+            return self._repeat(right, left, expr, expr.left, body)
         if _number(left) and _number(right):
             return self._arithmetic(expr, left, right)
         if expr.op == "+" and isinstance(left, str) and isinstance(right, str):
@@ -246,10 +250,16 @@ class Expressions:
         op = lookup("scale")
         assert op is not None
         args: tuple[BoundArg, ...] = (
-            BoundArg("factor", float(factor), written.span, expr=written),
+            BoundArg(
+                "factor",
+                float(factor),
+                written.span,
+                expr=written,
+                origin=self.origin(written, body),
+            ),
         )
         if expr.op == "/":
-            args += (BoundArg("divide", True, expr.span),)
+            args += (BoundArg("divide", True, expr.span, origin=pv.Lit(True)),)
         layer = OpLayer(expr.span, None, op, args, called=True)
         return self.apply(layer, [tensor], body, place, expr.span)
 
@@ -263,10 +273,10 @@ class Expressions:
         if not isinstance(layer, Layer):
             return self.evaluate(expr, body, place) if layer is not UNKNOWN else UNKNOWN
         count = self.evaluate(count_side, body, place)
-        return UNKNOWN if count is UNKNOWN else self._repeat(layer, count, expr, count_side)
+        return UNKNOWN if count is UNKNOWN else self._repeat(layer, count, expr, count_side, body)
 
     def _repeat(
-        self, layer: Layer, count: Any, expr: ast.Binary, written: ast.Expr
+        self, layer: Layer, count: Any, expr: ast.Binary, written: ast.Expr, body: Body
     ) -> RepeatLayer:
         """``layer`` repeated ``count`` times, the count ``written`` as an operand of ``expr``."""
         count_span = written.span
@@ -285,7 +295,7 @@ class Expressions:
                 label="too many repeats",
                 help="no real network repeats a block this often",
             )
-        return RepeatLayer(expr.span, None, layer, count, written)
+        return RepeatLayer(expr.span, None, layer, count, written, self.origin(written, body))
 
     def _arithmetic(self, expr: ast.Binary, left: Any, right: Any) -> Any:
         if expr.op in ("/", "//", "%") and isinstance(right, int | float) and right == 0:
@@ -610,8 +620,9 @@ class Expressions:
     def _argument(self, arg: ast.Arg, body: Body, place: Place, layer: bool = False) -> BoundArg:
         value = (self._layer_or_value if layer else self.evaluate)(arg.value, body, place)
         name = arg.name.name if arg.name else None
+        origin = None if isinstance(value, Tensor | Layer) else self.origin(arg.value, body)
         return BoundArg(
-            name, value, arg.value.span, arg.name.span if arg.name else None, arg.value
+            name, value, arg.value.span, arg.name.span if arg.name else None, arg.value, origin
         )
 
     def _builtin(self, name: str, args: tuple[BoundArg, ...], expr: ast.Call) -> Any:

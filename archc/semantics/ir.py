@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from archc import dims
 from archc.dims import Dim, TensorType
 from archc.errors import Span
+from archc.semantics import provenance
+from archc.semantics.provenance import Expr
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -61,6 +63,12 @@ class Node:
     # generated code can reuse them in the class where the binding was written
     value_names: dict[tuple[str, int], str] = field(default_factory=dict)
     arg_exprs: dict[str, Any] = field(default_factory=dict)  # hyperparameters as written
+    # Provenance (archc/semantics/provenance.py), in the namespace of the definition whose
+    # body applied the op (the block instance at ``scope``): of every hyperparameter, of every
+    # ``resolved`` value, and of each size of each output (None where a size has none).
+    arg_origins: dict[str, Expr] = field(default_factory=dict)
+    resolved_origins: dict[str, Expr] = field(default_factory=dict)
+    dims: tuple[tuple[Expr | None, ...], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -94,7 +102,12 @@ class Module:
     repeat_written: Any = None  # the count `n` as written (an ast.Expr)
     definition: Any = None  # the block's program.Definition, for a block instance
     arg_exprs: dict[str, Any] = field(default_factory=dict)  # block arguments as written
+    # the provenance of the arguments a call gives and of the repeat count, in the caller's
+    # namespace (archc/semantics/provenance.py)
+    arg_origins: dict[str, Expr] = field(default_factory=dict)
+    repeat_origin: Expr | None = None
     inputs: tuple[Ref, ...] = ()  # the tensors that flow in, in the block's `in` order
+    input_names: tuple[str, ...] = ()  # a block's names for them (`Size` provenance reads)
     outputs: tuple[Ref, ...] = ()  # the tensors that flow out
 
 
@@ -244,6 +257,43 @@ class Network:
         params = self.parameters()
         for tie in self.ties:
             assert tie.target in params and tie.source in params, f"dangling tie {tie}"
+        for node in self.nodes():
+            self._verify_provenance(node)
+
+    def instance_of(self, node: Node) -> Module:
+        """The block instance (or the network) whose body applied ``node``: the namespace of
+        its provenance."""
+        path = node.scope
+        while True:
+            module = self.modules.get(path)
+            if module is not None and module.kind != "sequence":
+                return module
+            path = path.rpartition(".")[0]
+
+    def _verify_provenance(self, node: Node) -> None:
+        """Each value's provenance gives the value itself, with this instance's arguments."""
+        if node.kind == "input":
+            return
+        instance = self.instance_of(node)
+        sizes: dict[tuple[str, int], Dim] = {}
+        if instance.kind == "block":
+            for name, ref in zip(instance.input_names, instance.inputs, strict=True):
+                sizes |= {(name, axis): d for axis, d in enumerate(self.type_of(ref).shape)}  # type: ignore[union-attr]
+
+        def check(origin: Expr, value: Any, what: str) -> None:
+            got = provenance.evaluate(origin, instance.args, sizes)
+            assert provenance.same(got, value), (
+                f"`{node.path}` {what}: {provenance.show(origin)} gives {got!r}, not {value!r}"
+            )
+
+        for name, origin in node.arg_origins.items():
+            check(origin, getattr(node.args, name), name)
+        for name, origin in node.resolved_origins.items():
+            check(origin, node.resolved[name], name)
+        for port, (dims_of, out) in enumerate(zip(node.dims, node.outputs, strict=True)):
+            for axis, (origin, size) in enumerate(zip(dims_of, out.shape, strict=True)):  # type: ignore[union-attr]
+                if origin is not None:
+                    check(origin, size, f"output {port} axis {axis}")
 
 
 def tensor_key(path: str, name: str) -> str:
@@ -261,6 +311,10 @@ def dump(network: Network) -> str:
     """The IR one node per line, jaxpr style, in the order codegen uses.
 
     ``%3: (N, 64, 112, 112) = conv2d[out_channels=64, kernel_size=7](%2)  # conv1, 9,408 params``
+
+    A value computed in a block from its parameters or input sizes is followed by its
+    provenance: ``out_channels=256 {planes * 4}``, and ``in_channels {x.shape[1]}`` in the
+    comment for a size the op inferred.
     """
     lines = [f"network {network.name}("]
     for name, ref in network.inputs.items():
@@ -274,11 +328,14 @@ def dump(network: Network) -> str:
             for i in range(len(node.outputs))
         )
         types = ", ".join(str(t) if t is not None else "?" for t in node.outputs)
-        args = _show_args(node.args)
+        args = _show_args(node.args, node.arg_origins)
         operands = ", ".join(_show_ref(ref) for ref in node.inputs)
         note = node.path
         if node.params:
             note += f", {node.param_count:,} params"
+        for name, origin in node.resolved_origins.items():
+            if not isinstance(origin, provenance.Lit):
+                note += f", {name} {{{provenance.show(origin)}}}"
         lines.append(f"  {outs}: {types} = {node.op}{args}({operands})  # {note}")
     outs = ", ".join(f"{name}={_show_ref(ref)}" for name, ref in network.outputs.items())
     lines.append(f"  out {outs}")
@@ -290,7 +347,7 @@ def _show_ref(ref: Ref) -> str:
     return f"%{ref.node}" if ref.port == 0 else f"%{ref.node}.{ref.port}"
 
 
-def _show_args(args: Any) -> str:
+def _show_args(args: Any, origins: dict[str, Expr]) -> str:
     if args is None:
         return ""
     values = args.model_dump() if hasattr(args, "model_dump") else dict(args)
@@ -299,5 +356,17 @@ def _show_args(args: Any) -> str:
         if hasattr(type(args), "model_fields")
         else {}
     )
-    shown = [f"{k}={v!r}" for k, v in values.items() if k not in defaults or defaults[k] != v]
+    shown = [
+        f"{k}={v!r}" + _show_origin(origins.get(k))
+        for k, v in values.items()
+        if k not in defaults or defaults[k] != v
+    ]
     return f"[{', '.join(shown)}]" if shown else ""
+
+
+def _show_origin(origin: Expr | None) -> str:
+    return (
+        ""
+        if origin is None or isinstance(origin, provenance.Lit)
+        else f" {{{provenance.show(origin)}}}"
+    )

@@ -160,6 +160,9 @@ class Recording:
                     named=node.named,
                     value_names={move.scoped(k): v for k, v in self._names(node).items()},
                     arg_exprs=dict(node.arg_exprs),
+                    arg_origins=node.arg_origins,
+                    resolved_origins=node.resolved_origins,
+                    dims=node.dims,
                 )
             )
         for module in self.modules:
@@ -178,8 +181,9 @@ class Recording:
 
         def tensor(t: Tensor) -> Tensor:
             if t.ref.node > self.first_id:
-                return Tensor(Ref(ids[t.ref.node], t.ref.port), t.type, t.span)
-            return inputs[self.inputs.index(t.ref)]
+                return Tensor(Ref(ids[t.ref.node], t.ref.port), t.type, t.span, t.dims)
+            # an input given back: its sizes as the block sees them, moved out by the caller
+            return replace(inputs[self.inputs.index(t.ref)], dims=t.dims)
 
         return [
             tuple(tensor(t) for t in value) if isinstance(value, tuple) else tensor(value)

@@ -17,6 +17,7 @@ from archc.dims import TensorType
 from archc.errors import Span
 from archc.ops.spec import Op
 from archc.semantics.ir import Ref
+from archc.semantics.provenance import Expr
 from archc.syntax import ast
 
 
@@ -39,11 +40,18 @@ UNKNOWN = Unknown()
 
 @dataclass(frozen=True)
 class Tensor:
-    """One output of an IR node; ``type`` is None when it could not be inferred."""
+    """One output of an IR node; ``type`` is None when it could not be inferred.
+
+    ``dims`` is the provenance of each size in ``type`` in the namespace of the definition
+    whose body holds this value (see provenance.py); None for a size with none."""
 
     ref: Ref
     type: TensorType | None
     span: Span  # where the value was produced, for notes in later diagnostics
+    dims: tuple[Expr | None, ...] | None = None
+
+    def dim(self, axis: int) -> Expr | None:
+        return self.dims[axis] if self.dims is not None else None
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ class BoundArg:
     span: Span
     name_span: Span | None = None
     expr: ast.Expr | None = None  # as written, for code generation
+    origin: Expr | None = None  # the value's provenance where it was written
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,7 @@ class RepeatLayer(Layer):
     layer: Layer | None = None
     count: int = 1
     count_written: ast.Expr | None = None  # the count as the spec wrote it
+    count_origin: Expr | None = None
 
 
 @dataclass(frozen=True)

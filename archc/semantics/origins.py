@@ -1,0 +1,138 @@
+"""The provenance of a written expression in the body that evaluates it (see provenance.py).
+
+Elaboration evaluates an expression to its value; :meth:`Origins.origin` says, for the same
+expression in the same body, how that value is computed from the definition's parameters and
+input sizes. It resolves names exactly as evaluation does (a variable, then a top-level
+constant, then a built-in), and never fails: what has no provenance (a layer, a tensor, a name
+that evaluation would refuse) has None.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archc.dims import Sym
+from archc.errors import Span
+from archc.ops import lookup
+from archc.semantics import provenance as pv
+from archc.semantics.context import Body
+from archc.semantics.expressions import ElabError
+from archc.semantics.values import Tensor
+from archc.syntax import ast
+
+_UNARY = {"-": "neg", "not": "not"}
+
+
+class Origins:
+    """Mixed into the Elaborator, which supplies :meth:`constant`."""
+
+    def constant(self, name: str, body: Body, span: Span) -> Any:
+        raise NotImplementedError
+
+    def origin(self, expr: ast.Expr, body: Body) -> pv.Expr | None:
+        method = getattr(self, f"_origin_{type(expr).__name__}", None)
+        return None if method is None else method(expr, body)
+
+    def _origin_Int(self, expr: ast.Int, body: Body) -> pv.Expr | None:
+        return pv.Lit(expr.value)
+
+    _origin_Float = _origin_Str = _origin_Bool = _origin_Int
+
+    def _origin_NoneLit(self, expr: ast.NoneLit, body: Body) -> pv.Expr | None:
+        return pv.Lit(None)
+
+    def _origin_TupleExpr(self, expr: ast.TupleExpr, body: Body) -> pv.Expr | None:
+        return _tuple([self.origin(item, body) for item in expr.items])
+
+    _origin_ListExpr = _origin_TupleExpr
+
+    def _origin_Name(self, expr: ast.Name, body: Body) -> pv.Expr | None:
+        name = expr.id
+        if name in body.vars:
+            return body.origins.get(name)
+        if name in body.file.constants:
+            try:
+                return _literal(self.constant(name, body, expr.span))
+            except ElabError:  # evaluation reports the constant's own error
+                return None
+        return None
+
+    def _origin_Unary(self, expr: ast.Unary, body: Body) -> pv.Expr | None:
+        operand = self.origin(expr.operand, body)
+        if operand is None:
+            return None
+        return operand if expr.op == "+" else pv.apply(_UNARY[expr.op], operand)
+
+    def _origin_Binary(self, expr: ast.Binary, body: Body) -> pv.Expr | None:
+        if expr.op not in pv.BINARY:
+            return None
+        return _pair(expr.op, self.origin(expr.left, body), self.origin(expr.right, body))
+
+    _origin_Compare = _origin_Binary
+
+    def _origin_Logic(self, expr: ast.Logic, body: Body) -> pv.Expr | None:
+        return _pair(expr.op, self.origin(expr.left, body), self.origin(expr.right, body))
+
+    def _origin_Cond(self, expr: ast.Cond, body: Body) -> pv.Expr | None:
+        parts = [self.origin(e, body) for e in (expr.test, expr.body, expr.orelse)]
+        if any(p is None for p in parts):
+            return None
+        return pv.Apply("if", tuple(parts))  # type: ignore[arg-type]
+
+    def _origin_Attribute(self, expr: ast.Attribute, body: Body) -> pv.Expr | None:
+        # only a named tensor: evaluating `(x -> conv).channels` again would add layers
+        if not isinstance(expr.value, ast.Name):
+            return None
+        tensor = body.vars.get(expr.value.id)
+        if not isinstance(tensor, Tensor) or tensor.type is None or tensor.dims is None:
+            return None
+        rank = tensor.type.rank
+        if expr.attr.name == "rank":
+            return pv.Lit(rank)
+        if expr.attr.name == "shape":
+            return _tuple(list(tensor.dims))
+        axis = {"channels": 1, "features": rank - 1}.get(expr.attr.name)
+        return None if axis is None or axis >= rank else tensor.dim(axis)
+
+    def _origin_Index(self, expr: ast.Index, body: Body) -> pv.Expr | None:
+        return _pair("index", self.origin(expr.value, body), self.origin(expr.index, body))
+
+    def _origin_Call(self, expr: ast.Call, body: Body) -> pv.Expr | None:
+        func = expr.func
+        if not isinstance(func, ast.Name) or func.id not in pv.FUNCTIONS:
+            return None
+        name = func.id
+        if (
+            name in body.vars
+            or name in body.file.constants
+            or name in body.file.definitions
+            or lookup(name) is not None
+            or any(a.name is not None for a in expr.args)
+        ):
+            return None
+        args = [self.origin(a.value, body) for a in expr.args]
+        if any(a is None for a in args):
+            return None
+        return pv.Apply(name, tuple(args))  # type: ignore[arg-type]
+
+
+def _pair(fn: str, left: pv.Expr | None, right: pv.Expr | None) -> pv.Expr | None:
+    return None if left is None or right is None else pv.apply(fn, left, right)
+
+
+def _tuple(items: list[pv.Expr | None]) -> pv.Expr | None:
+    if any(item is None for item in items):
+        return None
+    if all(isinstance(item, pv.Lit) for item in items):
+        return pv.Lit(tuple(item.value for item in items))  # type: ignore[union-attr]
+    return pv.Apply("tuple", tuple(items))  # type: ignore[arg-type]
+
+
+def _literal(value: Any) -> pv.Expr | None:
+    """A top-level constant's value as a literal, when it is plain data."""
+    if value is None or isinstance(value, bool | int | float | str | Sym):
+        return pv.Lit(value)
+    if isinstance(value, tuple):
+        items = [_literal(item) for item in value]
+        return None if any(i is None for i in items) else pv.Lit(value)
+    return None

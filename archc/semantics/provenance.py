@@ -1,0 +1,410 @@
+"""Where a value came from: small expressions over a definition's parameters and input sizes.
+
+Elaboration computes concrete values (every shape check needs numbers), and records beside each
+value its provenance: how the definition that holds it computed it, in terms of that
+definition's parameters (:class:`Param`) and the sizes of its input tensors (:class:`Size`).
+For ``conv2d(planes * expansion, 1)`` inside ``Bottleneck(planes, stride)`` the conv's
+``out_channels`` is ``planes * 4`` (the constant ``expansion`` is known), and the
+``in_channels`` it infers from its input is ``Size("x", 1)`` or, further down the body, the
+``out_channels`` of the layer before it. A backend that writes one class for every instance of a
+block reads these expressions; it never has to work a value back from the numbers.
+
+The expressions are in the namespace of one definition. At a block call they are carried into
+the caller's namespace by :func:`substitute`: the callee's parameters by the caller's argument
+expressions, its input sizes by the caller's tensor sizes.
+
+Sizes that shape rules compute (a convolution's output width, a flattened feature count) get
+their provenance by running the rule on :class:`Traced` integers, which record the arithmetic
+done with them, as torch's symbolic integers do.
+
+>>> planes = Traced(64, Param("planes"))
+>>> show(origin_of_int(planes * 4 // 2))
+'planes * 4 // 2'
+>>> evaluate(Apply("*", (Param("planes"), Lit(4))), {"planes": 16}, {})
+64
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+
+@dataclass(frozen=True, slots=True)
+class Lit:
+    """A value known in the definition itself: a literal, a top-level constant's value."""
+
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A parameter of the definition (a block's or a network's)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    """The size of the definition's input tensor ``input`` on ``axis`` (0 is the batch)."""
+
+    input: str
+    axis: int
+
+
+@dataclass(frozen=True, slots=True)
+class Apply:
+    """An operator or a built-in function applied to expressions: ``fn`` is one of
+    :data:`OPERATORS`, :data:`FUNCTIONS`, or "if" (test, then, else), "tuple" (its items) and
+    "index" (a tuple and a position)."""
+
+    fn: str
+    args: tuple[Expr, ...]
+
+
+Expr: TypeAlias = Lit | Param | Size | Apply
+
+BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    "%": operator.mod,
+    "**": operator.pow,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+UNARY: dict[str, Callable[[Any], Any]] = {"neg": operator.neg, "not": operator.not_}
+# The spec's built-in functions on numbers (archc.semantics.expressions.BUILTINS computes them).
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "sqrt": math.sqrt,
+    "floor": math.floor,
+    "ceil": math.ceil,
+    "len": len,
+}
+OPERATORS = (*BINARY, *UNARY, "and", "or")
+# How tightly each operator binds, for showing expressions with only the parentheses needed.
+_PRECEDENCE = {"or": 1, "and": 2, "not": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4}
+_PRECEDENCE |= {"+": 5, "-": 5, "*": 6, "/": 6, "//": 6, "%": 6, "neg": 7, "**": 8}
+
+
+def lit(value: Any) -> Lit:
+    return Lit(value)
+
+
+def apply(fn: str, *args: Expr, integers: bool = False) -> Expr:
+    """``fn`` applied to ``args``; folded to a literal when every argument is one and the
+    result is a plain number, so that substituted constants read as numbers. A tuple's item
+    picked by a literal index is that item; and when the operands are known to be
+    ``integers``, the identities `x + 0`, `x * 1`, `x // 1` hold and are applied.
+
+    >>> show(apply("//", apply("+", Param("w"), Lit(0), integers=True), Lit(1), integers=True))
+    'w'
+    """
+    simpler = _identity(fn, args, integers)
+    if simpler is not None:
+        return simpler
+    if all(isinstance(a, Lit) for a in args) and (fn in BINARY or fn in UNARY or fn == "index"):
+        try:
+            value = evaluate(Apply(fn, args), {}, {})
+        except (ArithmeticError, TypeError, ValueError, IndexError):
+            return Apply(fn, args)
+        if isinstance(value, bool | int | float | str):
+            return Lit(value)
+    return Apply(fn, args)
+
+
+def _identity(fn: str, args: tuple[Expr, ...], integers: bool) -> Expr | None:
+    """The one argument ``fn`` leaves unchanged, or the tuple item an index picks."""
+    if fn == "index":
+        items, index = args
+        if isinstance(items, Apply) and items.fn == "tuple" and isinstance(index, Lit):
+            position = index.value
+            if isinstance(position, int) and -len(items.args) <= position < len(items.args):
+                return items.args[position]
+        return None
+    if len(args) != 2 or not integers:
+        return None
+    left, right = args
+    if (_is(right, 0) and fn in ("+", "-")) or (_is(right, 1) and fn in ("*", "//")):
+        return left
+    if (_is(left, 0) and fn == "+") or (_is(left, 1) and fn == "*"):
+        return right
+    return None
+
+
+def _is(expr: Expr, number: int) -> bool:
+    return isinstance(expr, Lit) and type(expr.value) is int and expr.value == number
+
+
+def evaluate(expr: Expr, params: Mapping[str, Any], sizes: Mapping[tuple[str, int], Any]) -> Any:
+    """The value of ``expr`` given the definition's parameter values and input sizes."""
+    if isinstance(expr, Lit):
+        return expr.value
+    if isinstance(expr, Param):
+        return params[expr.name]
+    if isinstance(expr, Size):
+        return sizes[(expr.input, expr.axis)]
+    fn, args = expr.fn, expr.args
+    if fn == "if":
+        test, then, orelse = args
+        return evaluate(then if evaluate(test, params, sizes) else orelse, params, sizes)
+    if fn in ("and", "or"):
+        left = evaluate(args[0], params, sizes)
+        if (fn == "and") != bool(left):
+            return left
+        return evaluate(args[1], params, sizes)
+    values = [evaluate(a, params, sizes) for a in args]
+    if fn == "tuple":
+        return tuple(values)
+    if fn == "index":
+        return values[0][values[1]]
+    if fn in BINARY:
+        return BINARY[fn](*values)
+    if fn in UNARY:
+        return UNARY[fn](*values)
+    return FUNCTIONS[fn](*values)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Whether two values a provenance may give are equal: numbers by value (`4 == 4.0`, as
+    an argument validated as a float), sizes symbolically, tuples item by item."""
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if hasattr(a, "expr") or hasattr(b, "expr"):  # a symbolic size (archc.dims.Sym)
+        from archc import dims
+
+        return dims.same(a, b) is True
+    return bool(a == b)
+
+
+def substitute(
+    expr: Expr, params: Mapping[str, Expr], sizes: Callable[[str, int], Expr | None]
+) -> Expr | None:
+    """``expr`` moved from a callee's namespace into its caller's: each parameter replaced by
+    the caller's expression for the argument, each input size by the caller's size of the tensor
+    it was given. None when something it reads has no expression in the caller."""
+    if isinstance(expr, Lit):
+        return expr
+    if isinstance(expr, Param):
+        return params.get(expr.name)
+    if isinstance(expr, Size):
+        return sizes(expr.input, expr.axis)
+    args = [substitute(a, params, sizes) for a in expr.args]
+    if any(a is None for a in args):
+        return None
+    return apply(expr.fn, *args)  # type: ignore[arg-type]
+
+
+def reads(expr: Expr) -> set[str]:
+    """The parameters ``expr`` reads."""
+    if isinstance(expr, Param):
+        return {expr.name}
+    if isinstance(expr, Apply):
+        return set().union(*(reads(a) for a in expr.args)) if expr.args else set()
+    return set()
+
+
+def show(expr: Expr | None) -> str:
+    """``expr`` in the spec's own notation: ``planes * 4``, ``x.shape[1]``, ``sqrt(d)``."""
+    return "?" if expr is None else _show(expr, 0)
+
+
+def _show(expr: Expr, outer: int) -> str:
+    if isinstance(expr, Lit):
+        value = expr.value
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if value is None:
+            return "none"
+        if isinstance(value, str):
+            return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(value, tuple):
+            return _show(Apply("tuple", tuple(Lit(v) for v in value)), 0)
+        return str(value)
+    if isinstance(expr, Param):
+        return expr.name
+    if isinstance(expr, Size):
+        return f"{expr.input}.shape[{expr.axis}]"
+    fn, args = expr.fn, expr.args
+    if fn == "tuple":
+        return "(" + ", ".join(_show(a, 0) for a in args) + ("," if len(args) == 1 else "") + ")"
+    if fn == "index":
+        return f"{_show(args[0], 9)}[{_show(args[1], 0)}]"
+    if fn == "if":
+        text = f"if {_show(args[0], 0)} then {_show(args[1], 0)} else {_show(args[2], 0)}"
+        return f"({text})" if outer else text
+    if fn in FUNCTIONS:
+        return f"{fn}({', '.join(_show(a, 0) for a in args)})"
+    precedence = _PRECEDENCE[fn]
+    if fn in UNARY:
+        sign = "-" if fn == "neg" else "not "
+        text = sign + _show(args[0], precedence)
+    else:
+        # left-associative: the right operand of `a - (b - c)` keeps its parentheses
+        right = precedence + (0 if fn == "**" else 1)
+        left = precedence + (1 if fn == "**" else 0)
+        text = f"{_show(args[0], left)} {fn} {_show(args[1], right)}"
+    return f"({text})" if precedence < outer else text
+
+
+# --- sizes computed by shape rules -----------------------------------------------------------
+
+
+class Traced(int):
+    """An integer that records how it was computed: shape rules run on these unchanged, and a
+    size they compute from traced arguments and input sizes comes out traced."""
+
+    origin: Expr
+
+    def __new__(cls, value: int, origin: Expr) -> Traced:
+        traced = super().__new__(cls, value)
+        traced.origin = origin
+        return traced
+
+    def _binary(self, other: Any, fn: str, swapped: bool) -> Any:
+        if not isinstance(other, int) or isinstance(other, bool):
+            return NotImplemented
+        left, right = (other, self) if swapped else (self, other)
+        value = BINARY[fn](int(left), int(right))
+        if not isinstance(value, int):
+            return value
+        return Traced(value, apply(fn, origin_of_int(left), origin_of_int(right), integers=True))
+
+    def __add__(self, other: Any) -> Any:
+        return self._binary(other, "+", False)
+
+    def __radd__(self, other: Any) -> Any:
+        return self._binary(other, "+", True)
+
+    def __sub__(self, other: Any) -> Any:
+        return self._binary(other, "-", False)
+
+    def __rsub__(self, other: Any) -> Any:
+        return self._binary(other, "-", True)
+
+    def __mul__(self, other: Any) -> Any:
+        return self._binary(other, "*", False)
+
+    def __rmul__(self, other: Any) -> Any:
+        return self._binary(other, "*", True)
+
+    def __floordiv__(self, other: Any) -> Any:
+        return self._binary(other, "//", False)
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        return self._binary(other, "//", True)
+
+    def __mod__(self, other: Any) -> Any:
+        return self._binary(other, "%", False)
+
+    def __rmod__(self, other: Any) -> Any:
+        return self._binary(other, "%", True)
+
+    def __neg__(self) -> Any:
+        return Traced(-int(self), apply("neg", self.origin))
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __reduce__(self) -> Any:  # a traced size never outlives the rule it ran in
+        return (int, (int(self),))
+
+
+class TracedFloat(float):
+    """A number or a string that carries its provenance where an op writes it into generated
+    code unchanged (a dropout's `p`, a padding mode); arithmetic on it gives a plain value."""
+
+    origin: Expr
+
+    def __new__(cls, value: float, origin: Expr) -> TracedFloat:
+        traced = super().__new__(cls, value)
+        traced.origin = origin
+        return traced
+
+    def __reduce__(self) -> Any:
+        return (float, (float(self),))
+
+
+class TracedStr(str):
+    __doc__ = TracedFloat.__doc__
+    origin: Expr
+
+    def __new__(cls, value: str, origin: Expr) -> TracedStr:
+        traced = super().__new__(cls, value)
+        traced.origin = origin
+        return traced
+
+    def __reduce__(self) -> Any:
+        return (str, (str(self),))
+
+
+def origin_of_int(value: int) -> Expr:
+    """The provenance of an integer a shape rule handled: recorded, or a literal."""
+    return value.origin if isinstance(value, Traced) else Lit(int(value))
+
+
+def traced(value: Any, origin: Expr | None, every: bool = False) -> Any:
+    """``value`` made traced with ``origin`` where it is an integer (or a tuple of them), and
+    with ``every``, a float or a string as well."""
+    if origin is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return Traced(value, origin)
+    if every and isinstance(value, float):
+        return TracedFloat(value, origin)
+    if every and isinstance(value, str):
+        return TracedStr(value, origin)
+    if isinstance(value, tuple):
+        return tuple(
+            traced(item, apply("index", origin, Lit(index)), every)
+            for index, item in enumerate(value)
+        )
+    return value
+
+
+def untraced(value: Any) -> Any:
+    """``value`` with every traced integer in it made plain again."""
+    if isinstance(value, Traced):
+        return int(value)
+    if isinstance(value, TracedFloat):
+        return float(value)
+    if isinstance(value, TracedStr):
+        return str(value)
+    if isinstance(value, tuple):
+        return tuple(untraced(item) for item in value)
+    if isinstance(value, dict):
+        return {key: untraced(item) for key, item in value.items()}
+    return value
+
+
+def origin_of(value: Any) -> Expr | None:
+    """The provenance a shape rule's result carries: for a traced integer its record, for a
+    plain one a literal, for a tuple of them a tuple; None for anything else."""
+    if isinstance(value, bool):
+        return Lit(value)
+    if isinstance(value, int):
+        return origin_of_int(value)
+    if isinstance(value, TracedFloat | TracedStr):
+        return value.origin
+    if isinstance(value, tuple):
+        items = [origin_of(item) for item in value]
+        if any(item is None for item in items):
+            return None
+        if all(isinstance(item, Lit) for item in items):
+            return Lit(tuple(item.value for item in items))  # type: ignore[union-attr]
+        return Apply("tuple", tuple(items))  # type: ignore[arg-type]
+    if isinstance(value, float | str) or value is None:
+        return Lit(value)
+    return None

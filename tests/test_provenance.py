@@ -1,0 +1,218 @@
+"""Provenance: every value elaboration computes says how its definition computed it.
+
+``Network.verify()`` checks that each recorded provenance gives the value itself with the
+instance's arguments; these tests run it over every spec, golden case and a fixed-seed sample
+of generated specs, and check that the provenance is the right one where values coincide
+(the case where working a value back from numbers goes wrong).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from archc import api
+from archc.semantics import provenance as pv
+from archc.semantics.ir import Network, Node, dump
+from archc.semantics.provenance import Apply, Lit, Param, Size, Traced
+from tests.conftest import ROOT
+from tests.fuzz.choices import RandomChoices
+from tests.fuzz.valid import valid_spec
+
+SPECS = sorted(
+    [
+        *(ROOT / "specs").glob("*.arch"),
+        *(ROOT / "examples" / "specs").glob("*.arch"),
+        *(ROOT / "tests" / "golden").glob("*/input.arch"),
+    ]
+)
+
+
+def networks(path: Path) -> list[Network]:
+    found, diagnostics = api.analyse(str(path))
+    assert not [d for d in diagnostics if d.is_error], diagnostics
+    return found
+
+
+def elaborate(tmp_path: Path, text: str) -> Network:
+    spec = tmp_path / "spec.arch"
+    spec.write_text(text)
+    (network,) = networks(spec)
+    network.verify()
+    return network
+
+
+def shown(node: Node) -> dict[str, str]:
+    """A node's provenance other than literals, written out: arguments, then inferred sizes."""
+    origins = {**node.arg_origins, **node.resolved_origins}
+    return {name: pv.show(o) for name, o in origins.items() if not isinstance(o, Lit)}
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_provenance_gives_its_value(path: Path) -> None:
+    for network in networks(path):
+        network.verify()
+        assert any(node.arg_origins for node in network.nodes())
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_generated_specs_have_exact_provenance(tmp_path: Path, seed: int) -> None:
+    spec = tmp_path / "spec.arch"
+    spec.write_text(valid_spec(RandomChoices(seed)))
+    for network in networks(spec):
+        network.verify()
+
+
+MIX = """
+block Mix(d_inner, dt_rank, d_conv) {
+    in x
+    conv = x -> transpose(1, 2) -> conv1d(d_inner, d_conv, padding=d_conv - 1) as conv1d
+    _causal, _rest = split(conv, (8, d_conv - 1), dim=2)
+    dt_in, _b = split(x -> linear(dt_rank + 8, bias=false) as x_proj, (dt_rank, 8), dim=-1)
+    out dt_in -> linear(d_inner) as dt_proj
+}
+network Net(d_inner=32, dt_rank=4, d_conv=4) {
+    in x: [8, 16]
+    out x -> Mix(d_inner, dt_rank, d_conv) as mix
+}
+"""
+
+
+def test_equal_values_keep_their_own_provenance(tmp_path: Path) -> None:
+    """dt_rank and d_conv are both 4: the projection's input width is dt_rank's, not d_conv's."""
+    network = elaborate(tmp_path, MIX)
+    nodes = {node.path: node for node in network.nodes()}
+    assert shown(nodes["mix.dt_proj"]) == {"out_features": "d_inner", "in_features": "dt_rank"}
+    assert shown(nodes["mix.conv1d"])["padding"] == "d_conv - 1"
+    assert shown(nodes["mix.conv1d"])["in_channels"] == "x.shape[2]"
+    assert pv.show(network.modules["mix"].arg_origins["dt_rank"]) == "dt_rank"
+
+
+def test_bottleneck_widths_come_from_its_parameters() -> None:
+    (network,) = networks(ROOT / "specs" / "resnet50.arch")
+    nodes = {node.path: node for node in network.nodes()}
+    assert shown(nodes["layer2.0.conv3"])["out_channels"] == "planes * expansion"
+    assert shown(nodes["layer2.0.conv3"])["in_channels"] == "planes"
+    assert shown(nodes["layer2.0.conv1"])["in_channels"] == "x.shape[1]"
+    assert shown(nodes["layer2.0.conv2"])["stride"] == "stride"
+    # the call's arguments, in the network's own terms
+    assert pv.show(network.modules["layer2.0"].arg_origins["planes"]) == "128"
+
+
+def test_sizes_cross_block_boundaries(tmp_path: Path) -> None:
+    """An output's sizes are moved into the caller's terms: the inner block's width becomes
+    the outer block's parameter, and a block that gives back its input gives back its size."""
+    network = elaborate(
+        tmp_path,
+        """
+block Widen(width) {
+    in x
+    out x -> conv2d(width * 2, 1)
+}
+block Same {
+    in x
+    out x
+}
+block Outer(base) {
+    in x
+    y = x -> Widen(base + 1) -> Same -> Same
+    out y -> batchnorm2d as norm -> conv2d(y.channels // 2, 1) as half
+}
+network N(c=4) {
+    in x: [3, 8, 8]
+    out x -> Outer(c) -> Outer(c) -> flatten -> linear(5, bias=false)
+}
+""",
+    )
+    nodes = {node.path: node for node in network.nodes()}
+    assert shown(nodes["outer1.norm"]) == {"num_features": "(base + 1) * 2"}
+    assert shown(nodes["outer1.half"])["out_channels"] == "(base + 1) * 2 // 2"
+    assert shown(nodes["outer2.widen1.conv1"])["in_channels"] == "x.shape[1]"
+    assert pv.show(nodes["linear1"].dims[0][-1]) == "5"
+    # in the network, what came out of the blocks is in terms of the network's parameter
+    assert shown(nodes["linear1"])["in_features"] == "(c + 1) * 2 // 2 * 8 * 8"
+    assert pv.show(nodes["outer2.half"].dims[0][1]) == "(base + 1) * 2 // 2"
+
+
+def test_repeat_counts_and_defaults(tmp_path: Path) -> None:
+    network = elaborate(
+        tmp_path,
+        """
+block Unit(width, out_width=width * 2) {
+    in x
+    out x -> linear(out_width) -> linear(width)
+}
+network N(layers=3, w=8) {
+    in x: [8]
+    out x -> Unit(w) * layers as stack
+}
+""",
+    )
+    assert network.modules["stack"].repeat_origin == Param("layers")
+    assert pv.show(network.modules["stack.0"].arg_origins["out_width"]) == "w * 2"
+    nodes = {node.path: node for node in network.nodes()}
+    assert shown(nodes["stack.1.linear1"]) == {
+        "out_features": "out_width",
+        "in_features": "x.shape[1]",
+    }
+
+
+def test_dump_shows_provenance(tmp_path: Path) -> None:
+    network = elaborate(
+        tmp_path,
+        "block B(c) {\n in x\n out x -> conv2d(c * 2, 1)\n}\n"
+        "network N {\n in x: [3, 8, 8]\n out x -> B(4)\n}\n",
+    )
+    assert (
+        "conv2d[out_channels=8 {c * 2}, kernel_size=1](%1)  # b1.conv1, 32 params, "
+        "in_channels {x.shape[1]}" in dump(network)
+    )
+
+
+def test_traced_integers_record_their_arithmetic() -> None:
+    width = Traced(32, Size("x", 3))
+    kernel = Traced(3, Param("k"))
+    out = (width + 2 * 1 - kernel) // 1 + 1
+    assert out == 32 and isinstance(out, Traced)
+    assert pv.show(out.origin) == "x.shape[3] + 2 - k + 1"
+    assert pv.evaluate(out.origin, {"k": 5}, {("x", 3): 10}) == 8
+    assert not isinstance(pv.untraced((out, [1])[0]), Traced)
+
+
+def test_show_writes_only_the_parentheses_needed() -> None:
+    a, b, c = Param("a"), Param("b"), Param("c")
+    assert pv.show(Apply("-", (a, Apply("-", (b, c))))) == "a - (b - c)"
+    assert pv.show(Apply("-", (Apply("-", (a, b)), c))) == "a - b - c"
+    assert pv.show(Apply("*", (Apply("+", (a, b)), c))) == "(a + b) * c"
+    assert pv.show(Apply("/", (Lit(0.02), Apply("sqrt", (Apply("*", (Lit(2), a)),))))) == (
+        "0.02 / sqrt(2 * a)"
+    )
+    assert pv.show(Apply("if", (Apply("!=", (a, Lit(1))), b, c))) == "if a != 1 then b else c"
+
+
+EXPRESSIONS = st.recursive(
+    st.one_of(
+        st.integers(-5, 5).map(Lit),
+        st.sampled_from([Param("a"), Param("b"), Size("x", 1)]),
+    ),
+    lambda inner: st.tuples(st.sampled_from(["+", "-", "*", "max"]), inner, inner).map(
+        lambda t: Apply(t[0], (t[1], t[2]))
+    ),
+    max_leaves=8,
+)
+
+
+@given(EXPRESSIONS, st.integers(1, 9), st.integers(1, 9), st.integers(1, 9))
+def test_substituting_then_evaluating_is_evaluating_with_the_values(
+    expr: pv.Expr, a: int, b: int, size: int
+) -> None:
+    """Moving an expression into a caller's terms keeps its value: the callee's parameters
+    become the caller's expressions, which the caller's values then evaluate."""
+    caller = {"a": Apply("+", (Param("p"), Lit(1))), "b": Param("q")}
+    moved = pv.substitute(expr, caller, lambda name, axis: Param("s"))
+    assert moved is not None
+    direct = pv.evaluate(expr, {"a": a + 1, "b": b}, {("x", 1): size})
+    assert pv.evaluate(moved, {"p": a, "q": b, "s": size}, {}) == direct
