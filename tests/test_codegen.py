@@ -358,6 +358,11 @@ def test_repeats_of_several_children_per_copy_build_every_child(tmp_path: Path) 
     spec.write_text(REPEATS, encoding="utf-8")
     check_against_static(str(spec))
     source = api.compile_source(str(spec))
-    assert "self.counted = nn.Sequential(*[Unit(16) for _ in range(depth)])" in source
-    assert "self.units = nn.Sequential(*[Unit(width) for _ in range(n)])" in source
+    assert "self.counted = nn.Sequential(*[Unit(16, 16) for _ in range(depth)])" in source
+    # the first copy takes the stage's input, the others the copy before
+    assert (
+        "self.units = nn.Sequential(\n"
+        "            Unit(in_features, width), *[Unit(width, width) for _ in range(n - 1)]\n"
+        "        )" in source
+    )
     assert "range(4)" not in source and "range(3)" not in source

@@ -134,18 +134,12 @@ class _Conv(Op):
         return ", ".join(parts)
 
     def torch_module(self, args: ConvArgs, inferred: Inferred) -> Ctor:
-        kwargs: list[tuple[str, object]] = [("kernel_size", args.kernel_size)]
-        defaults = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True}
-        for name, default in defaults.items():
-            value = getattr(args, name)
-            if value != default:
-                kwargs.append((name, value))
-        if args.padding_mode != "zeros":
-            kwargs.append(("padding_mode", args.padding_mode))
+        # torch's keyword order; each default equals torch's
+        optional = ("stride", "padding", "dilation", "groups", "bias", "padding_mode")
         return Ctor(
             f"nn.Conv{self.spatial}d",
             (inferred.resolved["in_channels"], args.out_channels),
-            tuple(kwargs),
+            (("kernel_size", args.kernel_size), *args.changed(*optional)),
         )
 
 

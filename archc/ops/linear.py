@@ -91,8 +91,11 @@ class Linear(Op):
         return f"linear {inferred.resolved['in_features']}→{args.out_features}"
 
     def torch_module(self, args: LinearArgs, inferred: Inferred) -> Ctor:
-        kwargs = () if args.bias else (("bias", False),)
-        return Ctor("nn.Linear", (inferred.resolved["in_features"], args.out_features), kwargs)
+        return Ctor(
+            "nn.Linear",
+            (inferred.resolved["in_features"], args.out_features),
+            args.changed("bias"),
+        )
 
 
 @register

@@ -228,6 +228,7 @@ class _Arithmetic(Op):
     family = "merge"
     inputs = ("x", "y")
     min_inputs = 2
+    elementwise = True
     rule = BROADCAST_RULE
     symbol: ClassVar[str]
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from archc.dims import Dim, TensorType
 
@@ -50,19 +50,42 @@ class Args(BaseModel):
     # defer_build: a model's validator is built on its first use, so a process that checks a
     # ResNet pays for the handful of ops it uses, not for all of them at import.
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
+    # Set only on the copy code generation makes: the arguments a spec computes from its
+    # definition's parameters, with their provenance (archc/semantics/provenance.py).
+    _symbolic: dict[str, Any] | None = PrivateAttr(default=None)
 
     def changed(self, *names: str) -> tuple[tuple[str, Any], ...]:
         """``(name, value)`` for each named argument set to other than its default, in order.
 
         Ops whose defaults mirror torch's pass this as a constructor's keyword arguments, so
         generated code spells out only what differs from torch, as a person would write it.
+        An argument computed from parameters is always given, as a :class:`Symbolic`: equal
+        to the default here, it need not be for other values of the parameters.
         """
         fields = type(self).model_fields
+        symbolic = self._symbolic or {}
         return tuple(
-            (name, getattr(self, name))
+            (name, Symbolic(getattr(self, name), symbolic[name]))
+            if name in symbolic
+            else (name, getattr(self, name))
             for name in names
-            if getattr(self, name) != fields[name].default
+            if name in symbolic or getattr(self, name) != fields[name].default
         )
+
+    def with_symbolic(self, updates: dict[str, Any], symbolic: dict[str, Any]) -> Args:
+        """A copy with ``updates`` (not validated again) whose ``symbolic`` arguments
+        :meth:`changed` always writes."""
+        copy = self.model_copy(update=updates)
+        copy._symbolic = symbolic
+        return copy
+
+
+@dataclass(frozen=True)
+class Symbolic:
+    """A keyword argument's value and the provenance it has in the spec (see Args.changed)."""
+
+    value: Any
+    origin: Any
 
 
 class NoArgs(Args):
@@ -185,6 +208,9 @@ class Op:
     inputs: ClassVar[tuple[str, ...]] = ("x",)
     min_inputs: ClassVar[int] = 1
     variadic: ClassVar[bool] = False
+    # The inputs combine axis by axis (add, mul): sizes that agree on an axis, other than a
+    # broadcast 1, are one size, which code generation may write either way.
+    elementwise: ClassVar[bool] = False
     # The shape rule in symbols, as the docs and diagnostics print it.
     rule: ClassVar[str] = "output shape = input shape"
     # The parameter and buffer count in symbols, tensor by tensor under torch's names, as the

@@ -15,7 +15,7 @@ from typing import Any
 from archc.syntax import ast
 
 # Python operator precedence, loosest first (the parts archc writes).
-_PRECEDENCE = {
+PRECEDENCE = {
     "if": 1, "or": 2, "and": 3, "not": 4, "compare": 5, "+": 6, "-": 6, "*": 7, "/": 7,
     "//": 7, "%": 7, "unary": 8, "**": 9, "atom": 10,
 }  # fmt: skip
@@ -74,9 +74,9 @@ class _Writer:
 
     def emit(self, expr: ast.Expr) -> tuple[str, int] | None:
         """``expr`` as Python text with its precedence."""
-        atom = _PRECEDENCE["atom"]
+        atom = PRECEDENCE["atom"]
         if isinstance(expr, ast.Int | ast.Float | ast.Str | ast.Bool):
-            return literal(expr.value), atom if not _negative(expr) else _PRECEDENCE["unary"]
+            return literal(expr.value), atom if not _negative(expr) else PRECEDENCE["unary"]
         if isinstance(expr, ast.NoneLit):
             return "None", atom
         if isinstance(expr, ast.Name):
@@ -102,8 +102,8 @@ class _Writer:
             parts = [self.emit(e) for e in (expr.body, expr.test, expr.orelse)]
             if any(p is None for p in parts):
                 return None
-            body, test, orelse = (_wrap(p, 2) for p in parts)  # type: ignore[arg-type]
-            return f"{body} if {test} else {orelse}", _PRECEDENCE["if"]
+            body, test, orelse = (wrap(p, 2) for p in parts)  # type: ignore[arg-type]
+            return f"{body} if {test} else {orelse}", PRECEDENCE["if"]
         return None
 
     def _all(self, exprs: tuple[ast.Expr, ...]) -> list[str] | None:
@@ -115,16 +115,16 @@ class _Writer:
         if callee is None or any(arg.name is not None for arg in expr.args):
             return None
         args = self._all(tuple(arg.value for arg in expr.args))
-        return None if args is None else (f"{callee}({', '.join(args)})", _PRECEDENCE["atom"])
+        return None if args is None else (f"{callee}({', '.join(args)})", PRECEDENCE["atom"])
 
     def _unary(self, expr: ast.Unary) -> tuple[str, int] | None:
         operand = self.emit(expr.operand)
         if operand is None:
             return None
         if expr.op == "not":
-            return f"not {_wrap(operand, _PRECEDENCE['not'])}", _PRECEDENCE["not"]
-        level = _PRECEDENCE["unary"]
-        return f"{expr.op}{_wrap(operand, level)}", level
+            return f"not {wrap(operand, PRECEDENCE['not'])}", PRECEDENCE["not"]
+        level = PRECEDENCE["unary"]
+        return f"{expr.op}{wrap(operand, level)}", level
 
     def _binary(self, expr: ast.Binary | ast.Compare | ast.Logic) -> tuple[str, int] | None:
         left = self.emit(expr.left)
@@ -132,11 +132,11 @@ class _Writer:
         if left is None or right is None:
             return None
         key = "compare" if isinstance(expr, ast.Compare) else expr.op
-        level = _PRECEDENCE[key]
+        level = PRECEDENCE[key]
         if expr.op == "**":  # right-associative, and binds tighter than a unary minus on its left
-            return f"{_wrap(left, level + 1)} ** {_wrap(right, level)}", level
+            return f"{wrap(left, level + 1)} ** {wrap(right, level)}", level
         # left-associative: a right operand of equal precedence needs parentheses
-        return f"{_wrap(left, level)} {expr.op} {_wrap(right, level + 1)}", level
+        return f"{wrap(left, level)} {expr.op} {wrap(right, level + 1)}", level
 
 
 def shape_query(expr: ast.Expr) -> str | None:
@@ -182,6 +182,6 @@ def _negative(expr: ast.Int | ast.Float | ast.Str | ast.Bool) -> bool:
     )
 
 
-def _wrap(part: tuple[str, int], level: int) -> str:
+def wrap(part: tuple[str, int], level: int) -> str:
     text, precedence = part
     return f"({text})" if precedence < level else text

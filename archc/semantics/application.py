@@ -238,6 +238,7 @@ class Application(Expressions):
                 arg_origins=arg_origins,
                 resolved_origins=resolved_origins,
                 dims=dims,
+                equal=_equal_sizes(tensors) if op.elementwise else (),
             )
         )
         outs = tuple(
@@ -607,3 +608,16 @@ def _untraced(inferred: Inferred) -> Inferred:
         macs=pv.untraced(inferred.macs),
         resolved=pv.untraced(inferred.resolved),
     )
+
+
+def _equal_sizes(tensors: list[Tensor]) -> tuple[tuple[pv.Expr, pv.Expr], ...]:
+    """The sizes an elementwise op's inputs share: on each axis, each input's size that
+    equals the first's and is not 1 (a broadcast), when their provenance differs."""
+    found = []
+    first = tensors[0]
+    for other in tensors[1:]:
+        for axis, (a, b) in enumerate(zip(first.type.shape, other.type.shape, strict=True)):  # type: ignore[union-attr]
+            mine, theirs = first.dim(axis), other.dim(axis)
+            if isinstance(a, int) and a == b != 1 and mine and theirs and mine != theirs:
+                found.append((mine, theirs))
+    return tuple(found)

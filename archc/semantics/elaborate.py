@@ -383,6 +383,7 @@ class Elaborator(Origins, Application):
         )
         module.inputs = tuple(t.ref for t in inputs)
         module.input_names = tuple(s.name.name for s in declared)
+        module.input_dims = tuple(t.dims for t in inputs)
         module.outputs = tuple(
             t.ref for v in values for t in (v if isinstance(v, tuple) else (v,))
         )

@@ -69,6 +69,8 @@ class Node:
     arg_origins: dict[str, Expr] = field(default_factory=dict)
     resolved_origins: dict[str, Expr] = field(default_factory=dict)
     dims: tuple[tuple[Expr | None, ...], ...] = ()
+    # pairs of sizes an elementwise op found equal (and not a broadcast 1): one size
+    equal: tuple[tuple[Expr, Expr], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -108,6 +110,8 @@ class Module:
     repeat_origin: Expr | None = None
     inputs: tuple[Ref, ...] = ()  # the tensors that flow in, in the block's `in` order
     input_names: tuple[str, ...] = ()  # a block's names for them (`Size` provenance reads)
+    # the provenance of each input's sizes in the caller's namespace
+    input_dims: tuple[tuple[Expr | None, ...] | None, ...] = ()
     outputs: tuple[Ref, ...] = ()  # the tensors that flow out
 
 
@@ -290,6 +294,11 @@ class Network:
             check(origin, getattr(node.args, name), name)
         for name, origin in node.resolved_origins.items():
             check(origin, node.resolved[name], name)
+        for first, second in node.equal:
+            assert provenance.same(
+                provenance.evaluate(first, instance.args, sizes),
+                provenance.evaluate(second, instance.args, sizes),
+            ), f"`{node.path}`: {provenance.show(first)} != {provenance.show(second)}"
         for port, (dims_of, out) in enumerate(zip(node.dims, node.outputs, strict=True)):
             for axis, (origin, size) in enumerate(zip(dims_of, out.shape, strict=True)):  # type: ignore[union-attr]
                 if origin is not None:

@@ -216,6 +216,13 @@ def reads(expr: Expr) -> set[str]:
     return set()
 
 
+def reads_sizes(expr: Expr) -> bool:
+    """Whether ``expr`` reads an input's size."""
+    if isinstance(expr, Size):
+        return True
+    return isinstance(expr, Apply) and any(reads_sizes(a) for a in expr.args)
+
+
 def show(expr: Expr | None) -> str:
     """``expr`` in the spec's own notation: ``planes * 4``, ``x.shape[1]``, ``sqrt(d)``."""
     return "?" if expr is None else _show(expr, 0)
@@ -407,4 +414,123 @@ def origin_of(value: Any) -> Expr | None:
         return Apply("tuple", tuple(items))  # type: ignore[arg-type]
     if isinstance(value, float | str) or value is None:
         return Lit(value)
+    return None
+
+
+# --- simplification ------------------------------------------------------------------------------
+
+_INTEGER_OPERATORS = ("+", "-", "*", "//", "neg")
+
+
+def simplify(expr: Expr) -> Expr:
+    """``expr`` with its integer arithmetic collected, where that makes it shorter:
+    `2 * g + g + g` is `4 * g`, `2 * w // 2` is `w`; anything else is left as written.
+
+    >>> g = Param("g")
+    >>> show(simplify(Apply("+", (Apply("+", (Apply("*", (Lit(2), g)), g)), g))))
+    '4 * g'
+    >>> show(simplify(Apply("*", (Param("planes"), Param("expansion")))))
+    'planes * expansion'
+    """
+    if isinstance(expr, Apply) and expr.fn not in _INTEGER_OPERATORS:
+        return Apply(expr.fn, tuple(simplify(a) for a in expr.args))
+    if not isinstance(expr, Apply) or not _integer_arithmetic(expr):
+        return expr
+    import sympy
+
+    leaves: dict[Any, Expr] = {}
+    collected = _from_sympy(sympy.simplify(_to_sympy(expr, leaves)), leaves)
+    if collected is None or _weight(collected) >= _weight(expr):
+        return expr
+    return collected
+
+
+def _integer_arithmetic(expr: Expr) -> bool:
+    if isinstance(expr, Lit):
+        return type(expr.value) is int
+    if isinstance(expr, Param | Size):
+        return True
+    return expr.fn in _INTEGER_OPERATORS and all(_integer_arithmetic(a) for a in expr.args)
+
+
+def _weight(expr: Expr) -> tuple[int, int]:
+    """How many times ``expr`` names a parameter or size, then how many parts it has."""
+    if isinstance(expr, Apply):
+        parts = [_weight(a) for a in expr.args]
+        return sum(p[0] for p in parts), 1 + sum(p[1] for p in parts)
+    return (0 if isinstance(expr, Lit) else 1), 1
+
+
+def _to_sympy(expr: Expr, leaves: dict[Any, Expr]) -> Any:
+    import sympy
+
+    if isinstance(expr, Lit):
+        return sympy.Integer(expr.value)
+    if isinstance(expr, Param | Size):
+        # parameters are whole numbers of either sign; sizes are positive
+        name = expr.name if isinstance(expr, Param) else f"{expr.input}.shape[{expr.axis}]"
+        symbol = sympy.Symbol(name, integer=True, positive=isinstance(expr, Size) or None)
+        leaves[symbol] = expr
+        return symbol
+    assert isinstance(expr, Apply)
+    args = [_to_sympy(a, leaves) for a in expr.args]
+    if expr.fn == "neg":
+        return -args[0]
+    left, right = args
+    if expr.fn == "//":
+        return sympy.floor(left / right)
+    return {"+": left + right, "-": left - right, "*": left * right}[expr.fn]
+
+
+def _subtracted(term: Expr) -> bool:
+    return (isinstance(term, Lit) and term.value < 0) or (
+        isinstance(term, Apply) and term.fn == "neg"
+    )
+
+
+def _from_sympy(value: Any, leaves: dict[Any, Expr]) -> Expr | None:
+    """A sympy expression back as provenance: sums, products by integers or leaves, and
+    floor divisions by an integer; None for any other form."""
+    import sympy
+
+    if value.is_Integer:
+        return Lit(int(value))
+    if value in leaves:
+        return leaves[value]
+    if isinstance(value, sympy.Add):
+        found = [_from_sympy(t, leaves) for t in value.as_ordered_terms()]
+        if any(t is None for t in found):
+            return None
+        # what is added comes before what is subtracted: `x + 6 - d`, not `-d + x + 6`
+        terms = sorted(found, key=_subtracted)  # type: ignore[arg-type]
+        result = terms[0]
+        for term in terms[1:]:
+            if isinstance(term, Lit) and term.value < 0:
+                result = Apply("-", (result, Lit(-term.value)))  # type: ignore[arg-type]
+            elif isinstance(term, Apply) and term.fn == "neg":
+                result = Apply("-", (result, term.args[0]))  # type: ignore[arg-type]
+            else:
+                result = Apply("+", (result, term))  # type: ignore[arg-type]
+        return result
+    if isinstance(value, sympy.Mul):
+        coefficient, rest = value.as_coeff_Mul()
+        if not coefficient.is_Integer:
+            return None
+        factors = [_from_sympy(f, leaves) for f in rest.as_ordered_factors()]
+        if any(f is None for f in factors):
+            return None
+        product = factors[0]
+        for factor in factors[1:]:
+            product = Apply("*", (product, factor))  # type: ignore[arg-type]
+        if coefficient == -1:
+            return Apply("neg", (product,))  # type: ignore[arg-type]
+        if coefficient == 1:
+            return product
+        return Apply("*", (Lit(int(coefficient)), product))  # type: ignore[arg-type]
+    if isinstance(value, sympy.floor):
+        numerator, denominator = sympy.fraction(sympy.together(value.args[0]))
+        top, bottom = _from_sympy(numerator, leaves), _from_sympy(denominator, leaves)
+        if top is None or bottom is None:
+            return None
+        return Apply("//", (top, bottom))
     return None

@@ -163,6 +163,7 @@ class Recording:
                     arg_origins=node.arg_origins,
                     resolved_origins=node.resolved_origins,
                     dims=node.dims,
+                    equal=node.equal,
                 )
             )
         for module in self.modules:

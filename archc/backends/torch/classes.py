@@ -14,7 +14,6 @@ from typing import Any
 from archc.backends.torch.naming import Namespace
 from archc.backends.torch.stateless import forward_template
 from archc.backends.torch.structure import is_chain, relative, scope_items
-from archc.backends.torch.values import functions
 from archc.semantics.ir import Module, Network, Ref
 
 
@@ -41,9 +40,7 @@ def signature(network: Network, module: Module, classes: dict[int, ClassInfo]) -
     """The structure of the class body at ``module``: what must agree for two instances to
     share a class (layers, arguments as written, wiring, child classes)."""
     index: dict[Ref, Any] = {ref: ("in", i) for i, ref in enumerate(module.inputs)}
-    parameters = {p.name.name for p in module.definition.node.params}
-    called = set(functions(module.definition))
-    body = _body(network, module.path, module.path, index, classes, parameters, called)
+    body = _body(network, module.path, module.path, index, classes)
     return (*body, tuple(index.get(r, "?") for r in module.outputs))
 
 
@@ -53,23 +50,21 @@ def _body(
     path: str,
     index: dict[Ref, Any],
     classes: dict[int, ClassInfo],
-    parameters: set[str],
-    called: set[str],  # the built-in functions the class can call
 ) -> tuple[Any, ...]:
     parts: list[Any] = []
     for position, item in enumerate(scope_items(network, path)):
         wiring = tuple(index.get(ref, "?") for ref in item.inputs)
         if item.node is not None:
             node = item.node
-            written = tuple(sorted((k, id(v)) for k, v in node.arg_exprs.items()))
-            # how forward applies it, values included, but for those the class takes from
-            # its own parameters (stateless.py): instances that differ there cannot share it
-            forward = forward_template(node, parameters, called)
+            written = tuple(sorted(node.arg_origins.items()))
+            # how forward applies it, values included, but for those the class computes from
+            # its parameters (stateless.py): instances that differ there cannot share it
+            forward = forward_template(node)
             parts.append(("op", item.attr, node.op, written, forward, wiring, len(node.outputs)))
         elif item.module is not None and item.module.kind == "block":
             parts.append(("block", item.attr, id(classes[id(item.module)]), wiring))
         elif item.module is not None:
-            inner = _body(network, root, item.module.path, index, classes, parameters, called)
+            inner = _body(network, root, item.module.path, index, classes)
             parts.append(("seq", item.attr, is_chain(network, item.module), inner, wiring))
         for port, ref in enumerate(item.outputs):
             index[ref] = (relative(path, root), position, port)

@@ -25,13 +25,13 @@ from archc.backends.torch.structure import Item, is_chain, scope_items
 from archc.backends.torch.values import SIZE_ARGUMENTS, Candidate, Expressor, Param
 from archc.errors import ArchError, Diagnostic
 from archc.ops import lookup
-from archc.ops.spec import HELD, Ctor, Inferred
+from archc.ops.spec import HELD, Ctor, Inferred, Symbolic
 from archc.pysource.exprs import literal
 from archc.pysource.layout import INDENT, Arg, Call, ListOf, flat, lay_out
+from archc.semantics import provenance as pv
 from archc.semantics.ir import Module, Network, Node, tensor_key
 from archc.syntax import ast
 
-_MARKER = 1_000_000_007  # stands in for a value while finding where a constructor uses it
 # Constructor parameters: required before defaulted; sizes of inputs, then the block's own, then
 # values the instances differ in that nothing else expresses.
 _PARAM_ORDER = {"input": 0, "block": 1, "extra": 2}
@@ -170,6 +170,7 @@ class ClassWriter:
             if self.module.kind == "network"
             else frozenset(),
             defaults=options.annotate or self.module.kind == "block",
+            equal=_equal_sizes(self.network, self.module),
         )
 
     def render(self) -> str:
@@ -197,7 +198,7 @@ class ClassWriter:
         """Python for an argument value that forward takes from the class's parameters: an
         attribute set in ``__init__`` (`self.scale`), or the number where the class does not
         take the parameters it is computed from (a network's fixed ones)."""
-        text = self.expressor.written(node.arg_exprs[name])
+        text = self.expressor.origin(node.arg_origins[name])
         if text is None:
             return literal(getattr(node.args, name))
         if text not in self.kept:
@@ -252,24 +253,21 @@ class ClassWriter:
     def _op(self, attr: str, nodes: list[Node]) -> Call | None:
         op = lookup(nodes[0].op)
         assert op is not None
-        ctors = [op.torch_module(n.args, inferred_of(n)) for n in nodes]
+        ctors = [op.torch_module(*traced_inputs(n)) for n in nodes]
         call = self._ctor(attr, nodes, ctors) if ctors[0] is not None else None  # type: ignore[arg-type]
         self._remember_sizes(nodes)
         return call
 
     def _ctor(self, attr: str, nodes: list[Node], ctors: list[Ctor]) -> Call:
-        sources = _positional_sources(nodes[0])
         args: list[Arg] = []
         for index in range(len(ctors[0].args)):
-            source = sources[index] if index < len(sources) else None
-            args.append(Arg(self._slot(attr, nodes, source, [c.args[index] for c in ctors])))
+            values = [c.args[index] for c in ctors]
+            args.append(Arg(self._slot(values, f"{attr}_value")))
         fields = type(nodes[0].args).model_fields
-        kwargs = _merged_order([[name for name, _ in c.kwargs] for c in ctors])
-        for name in kwargs + _defaults_written_from_names(nodes[0], kwargs):
+        for name in _merged_order([[name for name, _ in c.kwargs] for c in ctors]):
             default = fields[name].default if name in fields else None
             values = [dict(c.kwargs).get(name, default) for c in ctors]
-            source = name if name in fields else f"resolved.{name}"
-            args.append(Arg(self._slot(attr, nodes, source, values), prefix=f"{name}="))
+            args.append(Arg(self._slot(values, f"{attr}_{name}"), prefix=f"{name}="))
         if ctors[0].held:
             return self._held(attr, args)
         if is_helper(ctors[0].path):
@@ -284,13 +282,16 @@ class ClassWriter:
             self.own_inits.append(f"nn.init.normal_(self.{attr}, std={std})")
         return Call("nn.Parameter", (Arg(Call("torch.zeros", tuple(shape))),))
 
-    def _slot(self, attr: str, nodes: list[Node], source: str | None, values: list[Any]) -> str:
-        if source is not None and not source.startswith("resolved."):
-            text = self.expressor.written(nodes[0].arg_exprs.get(source), values)
+    def _slot(self, values: list[Any], hint: str) -> str:
+        """A constructor value: its provenance as Python, the same in every instance; where it
+        has none, an expression found for the values (values.py), ``hint`` naming a new
+        parameter."""
+        origins = [_origin(value) for value in values]
+        if origins[0] is not None and all(o == origins[0] for o in origins):
+            text = self.expressor.origin(origins[0])
             if text is not None:
                 return text
-        hint = f"{attr}_{source.split('.')[-1] if source else 'value'}"
-        return self.expressor.value(values, hint)
+        return self.expressor.value([_plain(value) for value in values], hint)
 
     def _remember_sizes(self, nodes: list[Node]) -> None:
         fields = getattr(
@@ -305,18 +306,23 @@ class ClassWriter:
                 self.expressor.sizes.append(Candidate(text, values))
 
     def _block(self, modules: list[Module]) -> Call:
-        written_from_names = {
-            name for name, expr in modules[0].arg_exprs.items() if not _is_literal(expr)
-        }
+        """The call that builds a child block: each of its class's parameters from where the
+        spec's call computes it (a parameter the call leaves to its default is left out)."""
         child = self.classes[id(modules[0])]
         indices = [child.position(module) for module in modules]
         args: list[Arg] = []
         for param in child.params:
             values = [param.values[i] for i in indices]
-            if _omit(param, values) and param.source not in written_from_names:
+            origins = [_argument_origin(module, param) for module in modules]
+            given = all(param.source in m.arg_origins for m in modules)
+            if param.kind == "block" and not given and _omit(param, values):
                 continue
-            written = modules[0].arg_exprs.get(param.source) if param.kind == "block" else None
-            text = self.expressor.written(written, values)
+            if origins[0] is not None and all(o == origins[0] for o in origins):
+                if param.default is not None and origins[0] == pv.Lit(param.default_value):
+                    continue
+                text = self.expressor.origin(origins[0])
+            else:
+                text = None
             if text is None:
                 leaf = modules[0].path.rsplit(".", 1)[-1]
                 text = self.expressor.value(values, f"{leaf}_{param.name}")
@@ -340,12 +346,20 @@ class ClassWriter:
             children.append(Arg(value))
         chain = is_chain(self.network, first)
         alike = not named and len(set(children)) == 1
-        count = self._repeat_count(matching, len(children)) if alike else None
-        if count is not None:  # copies built alike: `[Block(...) for _ in range(layers)]`
+        # the first copy may differ (it takes the repeat's input): `[first, *[rest ...]]`
+        rest_alike = not named and len(children) > 1 and len(set(children[1:])) == 1
+        count = self._repeat_count(matching, len(children)) if alike or rest_alike else None
+        if count is not None and alike:  # copies built alike: `[Block(...) for _ in range(n)]`
             each = ListOf(children[0].value, f"for _ in range({count})")  # type: ignore[arg-type]
             if chain:
                 return Call("nn.Sequential", (Arg(each, "*"),))
             return Call("nn.ModuleList", (Arg(each),))
+        if count is not None:
+            others = self._repeat_count(matching, len(children), after_first=True)
+            rest = ListOf(children[1].value, f"for _ in range({others})")  # type: ignore[arg-type]
+            if chain:
+                return Call("nn.Sequential", (children[0], Arg(rest, "*")))
+            return Call("nn.ModuleList", (Arg(Call("", (children[0], Arg(rest, "*")), "[]")),))
         listed = Call("", tuple(children), "[]")
         if chain:
             if named:
@@ -353,19 +367,27 @@ class ClassWriter:
             return Call("nn.Sequential", tuple(children))
         return Call("nn.ModuleDict" if named else "nn.ModuleList", (Arg(listed),))
 
-    def _repeat_count(self, matching: Matching, children: int) -> str | None:
-        """A repeat's count as the class writes it (the spec's expression where the class can
-        say it); None for a sequence, for a repeat whose copies are not one child each
-        (`(a -> b) * 4 as stage` holds eight), and for two or fewer copies counted by a
-        number, which read better listed."""
+    def _repeat_count(
+        self, matching: Matching, children: int, after_first: bool = False
+    ) -> str | None:
+        """A repeat's count as the class writes it (from its provenance, the same in every
+        instance), less one ``after_first``; None for a sequence, for a repeat whose copies
+        are not one child each (`(a -> b) * 4 as stage` holds eight), and for two or fewer
+        copies counted by a number, which read better listed."""
         modules = [item.module for _, item in matching]
         counts = [m.repeat for m in modules]  # type: ignore[union-attr]
+        origins = [m.repeat_origin for m in modules]  # type: ignore[union-attr]
         if counts[0] is None or counts[0] != children:
             return None
-        text = self.expressor.written(modules[0].repeat_written, counts)  # type: ignore[union-attr]
+        text = None
+        if origins[0] is not None and all(o == origins[0] for o in origins):
+            origin = pv.apply("-", origins[0], pv.Lit(1)) if after_first else origins[0]
+            text = self.expressor.origin(origin)
         if text is None:
-            text = str(counts[0])
-        return None if text.isdigit() and int(text) < 3 else text
+            if len(set(counts)) > 1:
+                return None
+            text = str(counts[0] - after_first)
+        return None if text.isdigit() and int(text) < 3 - after_first else text
 
 
 def _held_in_container(node: Node, container: Module) -> Diagnostic:
@@ -378,24 +400,6 @@ def _held_in_container(node: Node, container: Module) -> Diagnostic:
         help="bind the tensor outside the chain (`t = x -> parameter(...) as name`) and use "
         "it inside",
     )
-
-
-def _defaults_written_from_names(node: Node, present: list[str]) -> list[str]:
-    """The keyword arguments that the constructor leaves out because they equal torch's
-    default, but that the spec computes from names (`dropout(p_drop)`): left out, they would
-    not follow the parameter when it changes."""
-    op = lookup(node.op)
-    assert op is not None
-    found = []
-    for name, expr in node.arg_exprs.items():
-        value = getattr(node.args, name, None)
-        if name in present or _is_literal(expr) or type(value) not in (int, float, bool):
-            continue
-        other = (not value) if isinstance(value, bool) else value + 1
-        ctor = op.torch_module(node.args.model_copy(update={name: other}), inferred_of(node))
-        if ctor is not None and dict(ctor.kwargs).get(name) == other:
-            found.append(name)
-    return found
 
 
 def _is_literal(expr: Any) -> bool:
@@ -475,29 +479,55 @@ def _input_names(info: ClassInfo) -> list[str]:
     return [s.name.name for s in info.definition.node.body if isinstance(s, ast.Input)]
 
 
-def _positional_sources(node: Node) -> list[str | None]:
-    """Which argument or inferred value each positional constructor argument comes from,
-    found by giving each integer a distinct marker value and seeing where it lands."""
-    op = lookup(node.op)
-    assert op is not None
-    markers: dict[int, str] = {}
-    updates: dict[str, Any] = {}
-    for position, (name, value) in enumerate(node.args.model_dump().items()):
-        if isinstance(value, int) and not isinstance(value, bool):
-            markers[_MARKER + position] = name
-            updates[name] = _MARKER + position
-    resolved = dict(node.resolved)
-    for position, (name, value) in enumerate(node.resolved.items()):
-        if isinstance(value, int) and not isinstance(value, bool):
-            markers[_MARKER + 1000 + position] = f"resolved.{name}"
-            resolved[name] = _MARKER + 1000 + position
-    try:
-        marked = op.torch_module(
-            node.args.model_copy(update=updates),
-            dataclasses.replace(inferred_of(node), resolved=resolved),
-        )
-    except Exception:  # an op that computes with the values: fall back to matching values
-        return []
-    if marked is None:
-        return []
-    return [markers.get(v) if isinstance(v, int) else None for v in marked.args]
+def traced_inputs(node: Node) -> tuple[Any, Inferred]:
+    """An op instance's arguments and inferred values as its emission sees them: those the
+    spec computes from parameters or sizes carry their provenance (provenance.Traced), so
+    the constructor it builds says where each of its values came from."""
+    symbolic = {k: o for k, o in node.arg_origins.items() if not isinstance(o, pv.Lit)}
+    updates = {k: pv.traced(getattr(node.args, k), o, every=True) for k, o in symbolic.items()}
+    args = node.args.with_symbolic(updates, symbolic) if symbolic else node.args
+    resolved = {
+        k: pv.traced(v, node.resolved_origins.get(k), every=True) for k, v in node.resolved.items()
+    }
+    return args, dataclasses.replace(inferred_of(node), resolved=resolved)
+
+
+def _origin(value: Any) -> pv.Expr | None:
+    """Where a value an op wrote into its constructor came from: recorded by tracing, or
+    written by the op itself (a literal)."""
+    if isinstance(value, Symbolic):
+        return value.origin  # type: ignore[no-any-return]
+    if isinstance(value, tuple) and any(isinstance(v, Symbolic) for v in value):
+        return None
+    return pv.origin_of(value)
+
+
+def _plain(value: Any) -> Any:
+    return pv.untraced(value.value if isinstance(value, Symbolic) else value)
+
+
+def _argument_origin(module: Module, param: Param) -> pv.Expr | None:
+    """Where the call of ``module`` gets a parameter of its class: a block parameter from the
+    call's argument, an input's size from the caller's tensor."""
+    if param.kind == "block":
+        return module.arg_origins.get(param.source)
+    if param.size_of is not None:
+        position, axis = param.size_of
+        dims = module.input_dims[position] if position < len(module.input_dims) else None
+        return dims[axis] if dims is not None else None
+    return None
+
+
+def _equal_sizes(network: Network, module: Module) -> dict[pv.Size, pv.Expr]:
+    """The input sizes the body's elementwise ops equate with an expression of the class's
+    parameters: `x.shape[2]` is `d_model` where the body adds `x` to a d_model-wide tensor,
+    and is written so, as a person would."""
+    found: dict[pv.Size, pv.Expr] = {}
+    for node in network.within(module.path):
+        if not node.equal or network.instance_of(node) is not module:
+            continue
+        for pair in node.equal:
+            for size, other in (pair, pair[::-1]):
+                if isinstance(size, pv.Size) and not pv.reads_sizes(other):
+                    found.setdefault(size, other)
+    return found

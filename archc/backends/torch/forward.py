@@ -122,7 +122,7 @@ def _expression(step: Step, inputs: list[str], writer: ClassWriter) -> str:
     if item.node is None:
         return f"{step.access}({', '.join(inputs)})"
     node = item.node
-    template, kept = forward_template(node, writer.parameters, writer.expressor.functions)
+    template, kept = forward_template(node)
     values = {f"arg_{name}": writer.kept_value(node, name) for name in kept}
     return template.format(*inputs, m=step.access, inputs=", ".join(inputs), **values)
 

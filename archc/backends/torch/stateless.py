@@ -1,32 +1,28 @@
 """How ``forward`` applies a stateless op, with the values a class may take from its arguments.
 
 A stateless op's forward expression carries its argument values (`branch * 0.17`,
-`torch.mean(x, dim=1)`). Where the spec computes such a value from the class's own parameters
-only (`scale * branch` in `block Block35(scale=0.17)`), the class keeps it as an attribute set
-from the parameter (`self.scale = scale`, then `branch * self.scale`), so instances that differ
-only in that value share one class. Every other value is written as it is, and instances that
-differ there need classes of their own.
+`torch.mean(x, dim=1)`). Where the spec computes such a number from the class's parameters or
+input sizes (`scale * branch` in `block Block35(scale=0.17)`), the class keeps it as an
+attribute set from its provenance (`self.scale = scale`, then `branch * self.scale`), so
+instances that differ only in that value share one class. Every other value is written as it
+is, and instances that differ there need classes of their own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 from archc.ops import lookup
 from archc.ops.spec import Inferred
+from archc.semantics import provenance as pv
 from archc.semantics.ir import Node
-from archc.syntax import ast
 
 _MARKER = 1_000_000_009  # stands in for a value while finding where the template writes it
 
 
-def forward_template(
-    node: Node, parameters: Collection[str], functions: Collection[str]
-) -> tuple[str, tuple[str, ...]]:
+def forward_template(node: Node) -> tuple[str, tuple[str, ...]]:
     """The format template of ``node``'s forward expression (``{0}`` the first input, ``{m}``
-    the module) and the arguments it leaves as ``{arg_NAME}``: those computed from
-    ``parameters`` alone (with the built-in ``functions`` the class can call), which it writes
-    exactly once."""
+    the module) and the arguments it leaves as ``{arg_NAME}``: the numbers the spec computes
+    from the class's parameters or input sizes (their provenance is not a literal), which the
+    template writes exactly once."""
     op = lookup(node.op)
     assert op is not None
     inferred = Inferred(node.outputs, node.params, node.buffers, node.macs, node.resolved)  # type: ignore[arg-type]
@@ -37,9 +33,9 @@ def forward_template(
     assert template is not None, f"{node.op} has no PyTorch form"
     kept = [
         name
-        for name, expr in sorted(node.arg_exprs.items())
+        for name, origin in sorted(node.arg_origins.items())
         if type(getattr(node.args, name, None)) in (int, float)
-        and _from(expr, parameters, functions)
+        and not isinstance(origin, pv.Lit)
         and _written_once(op.torch_expr(node.args.model_copy(update={name: _MARKER}), inferred))
     ]
     markers = {name: _MARKER + position for position, name in enumerate(kept)}
@@ -53,29 +49,3 @@ def forward_template(
 def _written_once(template: str | None) -> bool:
     """Whether the template writes the marker as it is, once (not computed with)."""
     return template is not None and template.count(str(_MARKER)) == 1
-
-
-def _from(expr: ast.Expr, parameters: Collection[str], functions: Collection[str]) -> bool:
-    """Arithmetic and ``functions`` over numbers and ``parameters``, naming at least one of
-    them: `scale`, `sqrt(d_model)`."""
-    names: set[str] = set()
-
-    def plain(e: ast.Expr) -> bool:
-        if isinstance(e, ast.Name):
-            names.add(e.id)
-            return e.id in parameters
-        if isinstance(e, ast.Int | ast.Float):
-            return True
-        if isinstance(e, ast.Unary):
-            return e.op == "-" and plain(e.operand)
-        if isinstance(e, ast.Binary):
-            return plain(e.left) and plain(e.right)
-        if isinstance(e, ast.Call):
-            return (
-                isinstance(e.func, ast.Name)
-                and e.func.id in functions
-                and all(arg.name is None and plain(arg.value) for arg in e.args)
-            )
-        return False
-
-    return plain(expr) and bool(names)

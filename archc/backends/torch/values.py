@@ -16,7 +16,8 @@ from typing import Any
 from archc.backends.torch.naming import Namespace
 from archc.dims import TensorType
 from archc.ops import lookup
-from archc.pysource.exprs import literal, python, shape_query
+from archc.pysource.exprs import PRECEDENCE, literal, python, shape_query, wrap
+from archc.semantics import provenance as pv
 from archc.semantics.expressions import BUILTINS
 from archc.syntax import ast
 
@@ -37,6 +38,7 @@ class Param:
     kind: str = "block"  # "input" (a size of an input), "block" (declared), "extra"
     source: str = ""  # for a declared parameter, its name in the spec
     default_value: Any = None
+    size_of: tuple[int, int] | None = None  # for an input's size: (input position, axis)
 
     @property
     def annotation(self) -> str:
@@ -72,6 +74,8 @@ class Expressor:
     shared: bool  # more than one instance: block parameters and input sizes are candidates
     fixed: frozenset[str] = frozenset()  # the network's parameters written as their values
     defaults: bool = True  # give the network's parameters their compiled values as defaults
+    # input sizes the body equates with expressions of its parameters (emit._equal_sizes)
+    equal: dict[pv.Size, pv.Expr] = field(default_factory=dict)
     params: list[Param] = field(default_factory=list)
     sizes: list[Candidate] = field(default_factory=list)  # earlier layers' size arguments
     imports: set[str] = field(default_factory=set)  # modules the written expressions use
@@ -139,6 +143,76 @@ class Expressor:
         )
         self.params.append(param)
         return param
+
+    # --- provenance ------------------------------------------------------------------------------
+
+    def origin(self, expr: pv.Expr) -> str | None:
+        """A value's provenance (archc/semantics/provenance.py) as Python in this class: its
+        parameters become constructor parameters, its input sizes constructor parameters the
+        parent passes (`in_channels`); None where it has no Python form here."""
+        written = self._origin(pv.simplify(self._fixed(expr)))
+        return None if written is None else written[0]
+
+    def _fixed(self, expr: pv.Expr) -> pv.Expr:
+        """``expr`` with the parameters the class does not take (a network's fixed ones) as
+        their values, folded: `2 * growth` is written 24."""
+        if isinstance(expr, pv.Param) and expr.name in self.fixed:
+            return pv.Lit(self.param_values[0][expr.name])
+        if isinstance(expr, pv.Apply):
+            return pv.apply(expr.fn, *(self._fixed(arg) for arg in expr.args))
+        return expr
+
+    def _origin(self, expr: pv.Expr) -> tuple[str, int] | None:
+        atom = PRECEDENCE["atom"]
+        if isinstance(expr, pv.Lit):
+            value = expr.value
+            if not _literal_ok(value):
+                return None
+            negative = isinstance(value, int | float) and not isinstance(value, bool) and value < 0
+            return literal(value), PRECEDENCE["unary"] if negative else atom
+        if isinstance(expr, pv.Param):
+            return self._parameter(expr.name), atom
+        if isinstance(expr, pv.Size):
+            if expr in self.equal:
+                return self._origin(pv.simplify(self._fixed(self.equal[expr])))
+            return self._size(expr.input, expr.axis), atom
+        return self._apply(expr)
+
+    def _parameter(self, name: str) -> str:
+        return self._declared(name).name
+
+    def _size(self, name: str, axis: int) -> str:
+        position = self.input_names.index(name)
+        rank = self.input_types[0][position].rank  # type: ignore[union-attr]
+        return self._input_param(position, axis, rank)
+
+    def _apply(self, expr: pv.Apply) -> tuple[str, int] | None:
+        parts = [self._origin(arg) for arg in expr.args]
+        if any(part is None for part in parts):
+            return None
+        texts = [p[0] for p in parts]  # type: ignore[index]
+        fn, levels = expr.fn, PRECEDENCE
+        if fn == "tuple":
+            return "(" + (texts[0] + "," if len(texts) == 1 else ", ".join(texts)) + ")", levels[
+                "atom"
+            ]
+        if fn == "index":
+            return f"{wrap(parts[0], levels['atom'])}[{texts[1]}]", levels["atom"]  # type: ignore[arg-type]
+        if fn == "if":
+            test, body, orelse = (wrap(p, levels["if"] + 1) for p in parts)  # type: ignore[arg-type]
+            return f"{body} if {test} else {orelse}", levels["if"]
+        if fn in pv.FUNCTIONS:
+            callee = self._function(fn)
+            return None if callee is None else (f"{callee}({', '.join(texts)})", levels["atom"])
+        if fn == "neg":
+            return f"-{wrap(parts[0], levels['unary'])}", levels["unary"]  # type: ignore[arg-type]
+        if fn == "not":
+            return f"not {wrap(parts[0], levels['not'])}", levels["not"]  # type: ignore[arg-type]
+        level = levels["compare" if fn in _COMPARISONS else fn]
+        left, right = parts
+        if fn == "**":  # right-associative, and binds tighter than a unary minus on its left
+            return f"{wrap(left, level + 1)} ** {wrap(right, level)}", level  # type: ignore[arg-type]
+        return f"{wrap(left, level)} {fn} {wrap(right, level + 1)}", level  # type: ignore[arg-type]
 
     # --- values ----------------------------------------------------------------------------------
 
@@ -245,9 +319,12 @@ class Expressor:
         for param in self.params:
             if param.kind == "input" and param.values == values and param.name.startswith(wish):
                 return param.name
-        param = Param(self.names.name(wish), values, kind="input")
+        param = Param(self.names.name(wish), values, kind="input", size_of=(position, axis))
         self.params.append(param)
         return param.name
+
+
+_COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 
 
 def _same_values(these: list[Any], those: list[Any]) -> bool:

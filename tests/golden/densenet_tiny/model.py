@@ -50,21 +50,31 @@ class Transition(nn.Module):
 class DenseNetTiny(nn.Module):
     """Network `DenseNetTiny` (input.arch:23). 69,250 parameters."""
 
-    def __init__(self, classes: int = 10) -> None:
+    def __init__(self, growth: int = 12, classes: int = 10) -> None:
         super().__init__()
-        self.conv0 = nn.Conv2d(3, 24, kernel_size=3, padding=1, bias=False)
+        self.conv0 = nn.Conv2d(3, 2 * growth, kernel_size=3, padding=1, bias=False)
         self.block1 = nn.ModuleList(
-            [DenseLayer(24, 12), DenseLayer(36, 12), DenseLayer(48, 12), DenseLayer(60, 12)]
+            [
+                DenseLayer(2 * growth, growth),
+                DenseLayer(3 * growth, growth),
+                DenseLayer(4 * growth, growth),
+                DenseLayer(5 * growth, growth),
+            ],
         )
-        self.transition1 = Transition(72, 48)
+        self.transition1 = Transition(6 * growth, 48)
         self.block2 = nn.ModuleList(
-            [DenseLayer(48, 12), DenseLayer(60, 12), DenseLayer(72, 12), DenseLayer(84, 12)]
+            [
+                DenseLayer(48, growth),
+                DenseLayer(48 + growth, growth),
+                DenseLayer(2 * growth + 48, growth),
+                DenseLayer(3 * growth + 48, growth),
+            ],
         )
-        self.norm5 = nn.BatchNorm2d(96)
+        self.norm5 = nn.BatchNorm2d(4 * growth + 48)
         self.relu1 = nn.ReLU()
         self.adaptive_avgpool1 = nn.AdaptiveAvgPool2d(1)
         self.flatten1 = nn.Flatten()
-        self.classifier = nn.Linear(96, classes)
+        self.classifier = nn.Linear(4 * growth + 48, classes)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         x = self.conv0(image)  # (N, 24, 32, 32)

@@ -24,9 +24,9 @@ class Dense(nn.Module):
 class Generator(nn.Module):
     """Network `Generator` (input.arch:8). 1,486,352 parameters."""
 
-    def __init__(self) -> None:
+    def __init__(self, latent: int = 100) -> None:
         super().__init__()
-        self.dense1 = Dense(100, 256)
+        self.dense1 = Dense(latent, 256)
         self.dense2 = Dense(256, 512)
         self.dense3 = Dense(512, 1024)
         self.linear1 = nn.Linear(1024, 784)

@@ -10,14 +10,16 @@ __all__ = ["Tagger"]
 class Tagger(nn.Module):
     """Network `Tagger` (input.arch:3). 1,135,153 parameters."""
 
-    def __init__(self, vocab: int = 5000, width: int = 100, tags: int = 17) -> None:
+    def __init__(
+        self, vocab: int = 5000, width: int = 100, hidden: int = 128, tags: int = 17
+    ) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab, width, padding_idx=0)
         self.lstm = nn.LSTM(
-            width, 128, num_layers=2, batch_first=True, dropout=0.25, bidirectional=True
+            width, hidden, num_layers=2, batch_first=True, dropout=0.25, bidirectional=True
         )
         self.dropout1 = nn.Dropout(p=0.25)
-        self.classifier = nn.Linear(256, tags)
+        self.classifier = nn.Linear(2 * hidden, tags)
 
     def forward(self, words: torch.Tensor) -> torch.Tensor:
         features = self.embed(words)  # (N, T, 100)

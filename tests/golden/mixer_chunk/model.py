@@ -10,9 +10,9 @@ __all__ = ["Gate", "Mixer"]
 class Gate(nn.Module):
     """Block `Gate` (input.arch:3). 2,112 parameters."""
 
-    def __init__(self, width: int) -> None:
+    def __init__(self, in_features: int, width: int) -> None:
         super().__init__()
-        self.proj = nn.Linear(width, 2 * width)
+        self.proj = nn.Linear(in_features, 2 * width)
         self.sigmoid1 = nn.Sigmoid()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -26,12 +26,12 @@ class Gate(nn.Module):
 class Mixer(nn.Module):
     """Network `Mixer` (input.arch:9). 4,934 parameters."""
 
-    def __init__(self) -> None:
+    def __init__(self, width: int = 32) -> None:
         super().__init__()
-        self.embed = nn.Linear(16, 32)
-        self.body = nn.Sequential(Gate(32), nn.LayerNorm(32), Gate(32))
-        self.left_head = nn.Linear(16, 4)
-        self.right_head = nn.Linear(16, 2)
+        self.embed = nn.Linear(16, width)
+        self.body = nn.Sequential(Gate(width, width), nn.LayerNorm(width), Gate(width, width))
+        self.left_head = nn.Linear(width // 2, 4)
+        self.right_head = nn.Linear(width // 2, 2)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.embed(x)  # (N, T, 32)

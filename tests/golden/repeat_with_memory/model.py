@@ -109,9 +109,9 @@ def rotate(x: torch.Tensor, base: float) -> torch.Tensor:
 class Dec(nn.Module):
     """Block `Dec` (input.arch:3). 72 parameters."""
 
-    def __init__(self, width: int) -> None:
+    def __init__(self, x_features: int, width: int) -> None:
         super().__init__()
-        self.fc = nn.Linear(width, width)
+        self.fc = nn.Linear(x_features, width)
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
         out = x + memory  # (N, T, 8)
@@ -124,7 +124,7 @@ class N(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.dec = nn.ModuleList([Dec(8), Dec(8)])
+        self.dec = nn.ModuleList([Dec(8, 8), Dec(8, 8)])
         self.attention1 = MultiheadAttention(8, 2)
         self.dropout1 = nn.Dropout(p=0.1)
 
