@@ -1349,6 +1349,28 @@ _NAMES = (
         """,
     ),
     _entry(
+        "A214",
+        "an input or output declared twice",
+        """Each `in` and each `out` of a block or network has its own name. A second `out` with
+        a name already used would replace the first in the generated `forward` (while its
+        layers were still counted), and a second `in` would hide the first, so archc refuses
+        both. An `out` written as a bare variable (`out y`) is named after it.""",
+        """
+        network TwoHeads {
+            in x: [64]
+            out logits = x -> linear(10)
+            out logits = x -> linear(1)
+        }
+        """,
+        """
+        network TwoHeads {
+            in x: [64]
+            out logits = x -> linear(10)
+            out score = x -> linear(1)
+        }
+        """,
+    ),
+    _entry(
         "A215",
         "unknown element type",
         """An input's element type is one of float32, float64, float16, bfloat16, int64, int32
@@ -1857,6 +1879,58 @@ _NAMES = (
         network Tagger {
             in x: [T, 32]
             out x -> linear(10)
+        }
+        """,
+    ),
+    _entry(
+        "A239",
+        "a tie that cannot be one shared tensor",
+        """A `tie` makes its target the very tensor its source is, and archc counts the pair
+        once, at the source. That holds only when the two sides differ, the target is tied
+        once, and the source is not itself tied: a parameter tied to itself, tied twice, or
+        tied along a chain or a cycle of ties would be counted differently from what torch
+        builds (which applies the assignments in order). Tie every target straight to the one
+        parameter that holds the shared tensor.""",
+        """
+        network Stack {
+            in x: [16]
+            y = x -> linear(16) as a -> linear(16) as b -> linear(16) as c
+            tie a.weight = b.weight
+            tie b.weight = c.weight
+            out y
+        }
+        """,
+        """
+        network Stack {
+            in x: [16]
+            y = x -> linear(16) as a -> linear(16) as b -> linear(16) as c
+            tie a.weight = c.weight
+            tie b.weight = c.weight
+            out y
+        }
+        """,
+    ),
+    _entry(
+        "A240",
+        "a constant named like a layer",
+        """A top-level constant may take any name, but one named like a layer kind makes the
+        name mean two things: written alone it is the constant, while a call such as
+        `conv2d(64, 3)` still applies the layer. This warning asks for another name before a
+        reader (or a later edit) confuses the two.""",
+        """
+        conv2d = 64
+
+        network Stem {
+            in image: [3, 32, 32]
+            out image -> conv2d(conv2d, 3)
+        }
+        """,
+        """
+        width = 64
+
+        network Stem {
+            in image: [3, 32, 32]
+            out image -> conv2d(width, 3)
         }
         """,
     ),

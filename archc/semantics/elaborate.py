@@ -701,7 +701,13 @@ class Elaborator(Application):
 
     def _check_ties(self, network: Network) -> None:
         params = network.parameters()
+        sources = {tie.target: tie for tie in network.ties}
         for tie in network.ties:
+            problem = _tie_problem(tie, sources)
+            if problem is not None:
+                message, label, help = problem
+                self.report(Diagnostic("A239", message, tie.span, label, help=help), None)
+                continue
             for path in (tie.target, tie.source):
                 if path not in params:
                     self.report(
@@ -732,6 +738,42 @@ class Elaborator(Application):
 
 
 _NOWHERE = Place("", Names(set()))
+
+
+def _tie_problem(tie: Tie, ties: dict[str, Tie]) -> tuple[str, str, str] | None:
+    """Why ``tie`` cannot be one shared tensor that archc and torch both count once: the
+    message, the caret's label and a hint; None when it can. ``ties`` maps each tied target
+    to its last tie."""
+    if tie.target == tie.source:
+        return (
+            f"`{tie.target}` is tied to itself",
+            "the same parameter on both sides",
+            "a tie names two different parameters: `tie lm_head.weight = wte.weight`",
+        )
+    if ties[tie.target] is not tie:
+        again = ties[tie.target]
+        return (
+            f"`{tie.target}` is tied twice, here and at {again.span}",
+            "tied again later",
+            "tie a parameter once; the later tie would silently replace this one",
+        )
+    chain = [tie.target, tie.source]
+    while chain[-1] in ties and chain[-1] not in chain[:-1]:
+        chain.append(ties[chain[-1]].source)
+    if len(chain) == 2:
+        return None
+    shown = " -> ".join(f"`{path}`" for path in chain)
+    if chain[-1] in chain[:-1]:
+        return (
+            f"the ties form a cycle: {shown}",
+            "part of a cycle",
+            "one parameter of the cycle must stay untied: it is the tensor the others share",
+        )
+    return (
+        f"`{tie.source}` is itself tied, so this tie depends on the order: {shown}",
+        "the source is tied too",
+        f"tie `{tie.target}` to `{chain[-1]}` directly",
+    )
 
 
 def _is_tensors(value: Any) -> bool:
@@ -775,6 +817,24 @@ def _output_name(stmt: ast.Output, index: int) -> str:
     if isinstance(stmt.value, ast.Name):
         return stmt.value.id
     return "output" if index == 0 else f"output{index}"
+
+
+def check_constants(file: FileScope) -> list[Diagnostic]:
+    """The errors in the file's top-level constants, those no network reads included (a
+    network evaluates only the constants it uses)."""
+    elaborator = Elaborator()
+    for assign in file.module.items:
+        if not isinstance(assign, ast.Assign):
+            continue
+        for target in assign.targets:
+            if file.constants.get(target.name) is not assign:
+                continue  # defined twice: reported already
+            try:
+                elaborator.constant(target.name, Body(file), target.span)
+            except ElabError as exc:
+                elaborator.report(exc.diagnostic, None)
+                break
+    return elaborator.diagnostics
 
 
 def elaborate(
