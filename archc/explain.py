@@ -1080,6 +1080,28 @@ _SYNTAX = (
         """,
         runnable=False,
     ),
+    _entry(
+        "A155",
+        "a bidirectional control character",
+        """Characters such as U+202E RIGHT-TO-LEFT OVERRIDE and U+2066 LEFT-TO-RIGHT ISOLATE
+        change the order in which an editor or a code review displays the text after them, so
+        a comment or a string can appear to close early and code can look like something else
+        than what archc reads ("Trojan Source"). A spec never needs them; archc warns at each
+        one, wherever it is, and shows it as its code point. Delete it.""",
+        """
+        network Gate {
+            in x: [16]
+            out x -> linear(16)  # <U+202E> the override reorders this comment
+        }
+        """,
+        """
+        network Gate {
+            in x: [16]
+            out x -> linear(16)  # a plain comment
+        }
+        """,
+        runnable=False,
+    ),
 )
 
 _NAMES = (

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archc import zoo
-from archc.errors import ArchError, Diagnostic, SourceFile, Span
+from archc.errors import ArchError, Diagnostic, SourceFile, Span, UsageError
 from archc.ops.registry import lookup, suggest
 from archc.syntax import ast
 from archc.syntax.parse import parse
-from archc.syntax.source import read_source
+from archc.syntax.source import bidi_warnings, not_regular, read_source
 
 # `use` chains deeper than this are refused (they are almost certainly a generated mistake).
 MAX_IMPORT_DEPTH = 32
@@ -83,6 +83,7 @@ class Loader:
             self._readable += [folder, self.root]
         scope = FileScope(source, module)
         self.files[key] = scope
+        self.diagnostics += bidi_warnings(source)
         self._loading.append(key)
         try:
             for item in module.items:
@@ -132,7 +133,17 @@ class Loader:
                 help="import the files from one place instead of each importing the next",
             )
             return
-        if target.suffix != ".arch" or (target.exists() and not target.is_file()):
+        kind = not_regular(target) if target.exists() else None
+        if kind is not None:
+            self._error(
+                "A203",
+                f'`use "{shown}"` names {kind}, not a spec file',
+                use.path.span,
+                kind,
+                help="`use` imports .arch files, which are regular files",
+            )
+            return
+        if target.suffix != ".arch":
             self._error(
                 "A203",
                 f'`use` only imports .arch files, not "{shown}"',
@@ -149,19 +160,17 @@ class Loader:
             if Path(path).resolve() != target:
                 path = str(target)
             try:
-                source = read_source(path)
-            except Exception:
+                used = self.load(read_source(path))
+            except UsageError as exc:
                 self._error(
                     "A203",
-                    f'cannot find "{shown}"',
+                    f'cannot find "{shown}"' if not target.exists() else str(exc),
                     use.path.span,
-                    "no such file",
+                    "no such file" if not target.exists() else "unreadable",
                     help=f"the path is relative to {scope.source.path}",
                 )
                 return
-            try:
-                used = self.load(source)
-            except ArchError as exc:
+            except ArchError as exc:  # the file's own diagnostics: not UTF-8, syntax errors
                 self.diagnostics += exc.diagnostics
                 return
         for name, definition in used.definitions.items():
