@@ -29,7 +29,7 @@ MAX_REPORTED = 20
 # A source line longer than this is shown as a window around the caret.
 MAX_SHOWN_LINE = 160
 TAB_WIDTH = 4
-# A name in backticks longer than this is shown by its ends in a message.
+# A name in backticks (no spaces) longer than this is shown by its ends in a message.
 MAX_SHOWN_NAME = 60
 _NEWLINE = re.compile("\n")
 # The names control characters have in the Unicode standard but not in `unicodedata`.
@@ -42,7 +42,7 @@ _CONTROL_NAMES = {
     "\x7f": "DELETE",
     "\x85": "NEXT LINE",
 }
-_LONG_NAME = re.compile(f"`([^`\n]{{{MAX_SHOWN_NAME + 1},}})`")
+_LONG_NAME = re.compile(f"`([^`\\s]{{{MAX_SHOWN_NAME + 1},}})`")
 
 
 def invisible(char: str) -> bool:

@@ -1542,9 +1542,12 @@ _NAMES = (
         """A network may have 250,000 layers after blocks and repeats are expanded, and
         1,000,000 connections (tensor inputs of its layers: a dense block of n layers makes
         about n**2 / 2 of them). Larger graphs come from a repeat count, a nesting of repeats or
-        a dense block far beyond any real network, and are refused instead of built; a repeat
-        whose instances keep their input's shape is refused as soon as the first one shows how
-        large the whole would be.""",
+        a dense block far beyond any real network, or from blocks that each apply the next
+        several times, and are refused instead of built. The diagnostic points at what
+        multiplies, with the product: a repeat whose instances keep their input's shape is
+        refused as soon as the first one shows how large the whole would be, a dense block by
+        its length, and a block call before it starts when its body alone certainly makes too
+        many layers.""",
         """
         network Deep {
             in x: [512]

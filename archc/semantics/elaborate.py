@@ -36,6 +36,7 @@ from archc.semantics.expressions import ElabError
 from archc.semantics.ir import Module, Network, Node, Ref, Tie, join_path
 from archc.semantics.program import Definition, FileScope, did_you_mean
 from archc.semantics.values import UNKNOWN, BlockLayer, BoundArg, Tensor, describe
+from archc.semantics.workload import Workload
 from archc.syntax import ast
 
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "bool")
@@ -76,6 +77,7 @@ class Elaborator(Application):
         self._reserved_names: dict[int, set[str]] = {}
         self._modules_made: list[Module] = []  # in order, to see what a block instance made
         self._recordings: dict[tuple[Any, ...], replay.Recording] = {}
+        self._workload = Workload()
 
     def _reserved(self, node: ast.Definition) -> set[str]:
         """The `as` names of a definition's body, walked once per elaboration, not per use."""
@@ -217,13 +219,18 @@ class Elaborator(Application):
             )
             outputs = self._run(node, body, place, network_inputs=True)
         except TooLarge as exc:
+            span = exc.span or current_statement.get() or node.name.span
             self.report(
                 Diagnostic(
                     "A222",
-                    f"network `{definition.name}` has {exc}",
-                    node.name.span,
-                    label="too many layers",
-                    help="this limit protects against runaway repeats",
+                    f"network `{definition.name}` has {exc}"
+                    if exc.span is None
+                    else f"{exc} (network `{definition.name}`)",
+                    span,
+                    label="past the limit",
+                    with_=exc.with_,
+                    help="this limit protects against runaway repeats and blocks that "
+                    "multiply; no real network comes near it",
                 ),
                 None,
             )
@@ -324,6 +331,7 @@ class Elaborator(Application):
                 label="used inside itself",
                 help="blocks cannot be recursive; use repetition (`* n`) instead",
             )
+        self._check_workload(layer)
         node = definition.node
         body = Body(definition.file)
         inner = Place(
@@ -369,6 +377,25 @@ class Elaborator(Application):
             t.ref for v in values for t in (v if isinstance(v, tuple) else (v,))
         )
         return values[0] if len(values) == 1 else tuple(values)
+
+    def _check_workload(self, layer: BlockLayer) -> None:
+        """Refuse a block call whose body certainly makes more layers than the network may
+        have, before making any (see workload.py)."""
+        least = self._workload.least(layer.block)
+        if self._next_id + least.layers <= application.MAX_NODES:
+            return
+        with_ = None
+        if least.largest is not None:
+            name, times, each = least.largest
+            with_ = f"`{name}` applied {times:,} times * at least {each:,} layers each"
+            if times * each != least.layers:
+                with_ += f", and {least.layers - times * each:,} more"
+        raise TooLarge(
+            f"block `{layer.block.name}` would make at least {least.layers:,} layers, past the "
+            f"limit of {application.MAX_NODES:,} per network",
+            layer.span,
+            with_,
+        )
 
     def _body_values(
         self,
