@@ -1520,7 +1520,8 @@ _NAMES = (
         "A221",
         "assertion failed",
         """An `assert` in the definition is false for the parameters it was built with. The
-        message is the assertion's own, or "assertion failed" when it has none.""",
+        message is "assertion failed:" and the assertion's own message, or the condition as
+        written when it has none; the values of the names the condition reads follow.""",
         """
         network GPT(width=1024, heads=10) {
             in x: [T, width]

@@ -123,6 +123,7 @@ WITH = {
     "pixel_shuffle_channels": "C=12, r=3  ->  12 % 9 = 3",
     "reshape_element_count": "1024*4*4 = 16384, but each sample of (N, 8192) has 8192",
     "division_by_zero": "64 // 0",
+    "assert_fails": "width = 1024, heads = 10",
 }
 
 
@@ -255,9 +256,10 @@ def test_invalid_arguments_are_worded_plainly(
 
 def test_assert_reports_its_message() -> None:
     diagnostic = only("assert_fails")
-    assert (diagnostic.message, diagnostic.label) == (
-        "width must be a multiple of heads",
+    assert (diagnostic.message, diagnostic.label, diagnostic.with_) == (
+        "assertion failed: width must be a multiple of heads",
         "this is false",
+        "width = 1024, heads = 10",
     )
 
 

@@ -35,6 +35,7 @@ from archc.semantics.context import Body, Names, Place, reserved_names
 from archc.semantics.expressions import ElabError
 from archc.semantics.ir import Module, Network, Node, Ref, Tie, join_path
 from archc.semantics.program import Definition, FileScope, did_you_mean
+from archc.semantics.unknown_names import explain_unknown
 from archc.semantics.values import UNKNOWN, BlockLayer, BoundArg, Tensor, describe
 from archc.semantics.workload import Workload
 from archc.syntax import ast
@@ -462,7 +463,10 @@ class Elaborator(Application):
             try:
                 self._statement(stmt, body, place, outputs, network_inputs)
             except ElabError as exc:
-                self.report(exc.diagnostic, place)
+                diagnostic = exc.diagnostic
+                if diagnostic.code == "A205":
+                    diagnostic = explain_unknown(diagnostic, stmt, node.body)
+                self.report(diagnostic, place)
                 for target in getattr(stmt, "targets", ()):
                     body.bind(target.name, UNKNOWN, target.span)
                 if isinstance(stmt, ast.Input):
@@ -571,8 +575,26 @@ class Elaborator(Application):
                 help="write a comparison, such as `width % heads == 0`",
             )
         if not value:
-            message = stmt.message.value if stmt.message else "assertion failed"
-            raise self.error("A221", message, stmt.test.span, label="this is false")
+            reason = stmt.message.value if stmt.message else f"`{_written(stmt.test.span)}`"
+            raise self.error(
+                "A221",
+                f"assertion failed: {reason}",
+                stmt.test.span,
+                label="this is false",
+                with_=self._values_read(stmt.test, body) or None,
+            )
+
+    def _values_read(self, expr: ast.Expr, body: Body) -> str:
+        """The values of the names ``expr`` reads, as `width = 1024, heads = 10`."""
+        shown: dict[str, str] = {}
+        for node in ast.walk(expr):
+            if not isinstance(node, ast.Name) or node.id in shown:
+                continue
+            if node.id in body.vars:
+                shown[node.id] = _shown_value(body.vars[node.id])
+            elif node.id in body.file.constants:
+                shown[node.id] = _shown_value(self.constant(node.id, body, node.span))
+        return ", ".join(f"{name} = {value}" for name, value in shown.items())
 
     def _input(self, stmt: ast.Input, body: Body, place: Place, network_inputs: bool) -> None:
         name = stmt.name.name
@@ -828,6 +850,21 @@ def _signature(node: ast.Definition) -> str:
     return ", ".join(
         param.name.name if param.default is None else _written(param.span) for param in node.params
     )
+
+
+def _shown_value(value: Any) -> str:
+    """A value as a spec would write it, or as a summary shows it (a tensor's type)."""
+    if isinstance(value, Tensor):
+        return str(value.type)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if value is None:
+        return "none"
+    if isinstance(value, int | float | Sym | tuple):
+        return str(value)
+    return describe(value)
 
 
 def _written(span: Span) -> str:
