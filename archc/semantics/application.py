@@ -397,6 +397,8 @@ class Application(Expressions):
             refused.message,
             arg.span if arg else layer.span,
             label=refused.label,
+            rule=refused.rule,
+            with_=refused.with_,
             help=refused.help,
         )
 

@@ -146,8 +146,9 @@ def _archc_args(op: Op, args: tuple[ast.Arg, ...], torch: bool) -> str:
         fields += [(k, a) for k, a in keywords.items() if k in op.Args.model_fields]
     given = dict(fields)
     shown: list[str] = []
+    by_name = {name for name, arg in fields if arg.name is not None}
     for slot in op.positional:  # positional while archc's order allows, then by name
-        if slot not in given:
+        if slot not in given or slot in by_name:
             break
         shown.append(_value(given.pop(slot)))
     shown += [f"{name}={_value(arg)}" for name, arg in given.items()]
