@@ -752,11 +752,6 @@ class Elaborator(Application):
         params = network.parameters()
         sources = {tie.target: tie for tie in network.ties}
         for tie in network.ties:
-            problem = _tie_problem(tie, sources)
-            if problem is not None:
-                message, label, help = problem
-                self.report(Diagnostic("A239", message, tie.span, label, help=help), None)
-                continue
             for path in (tie.target, tie.source):
                 if path not in params:
                     self.report(
@@ -773,7 +768,11 @@ class Elaborator(Application):
                     )
                     break
             else:
-                if params[tie.target] != params[tie.source]:
+                problem = _tie_problem(tie, sources)
+                if problem is not None:
+                    message, label, help = problem
+                    self.report(Diagnostic("A239", message, tie.span, label, help=help), None)
+                elif params[tie.target] != params[tie.source]:
                     self.report(
                         Diagnostic(
                             "A220",
