@@ -11,7 +11,6 @@ tell which of PyTorch's positional arguments archc infers from the input.
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import replace
 from typing import Any
 
@@ -125,7 +124,7 @@ def _op_named(class_name: str) -> Op | None:
 
 
 def _squashed(name: str) -> str:
-    return re.sub("_", "", name).lower()
+    return name.replace("_", "").lower()
 
 
 def _archc_args(op: Op, args: tuple[ast.Arg, ...], torch: bool) -> str:
