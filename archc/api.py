@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from archc.errors import ArchError, Diagnostic, SourceFile, UsageError, sort_diagnostics
-from archc.semantics.elaborate import elaborate
+from archc.semantics.elaborate import check_constants, elaborate
 from archc.semantics.ir import Network
 from archc.semantics.program import FileScope, Loader, load_program
 from archc.syntax import ast
@@ -93,7 +93,7 @@ def _elaborate_loaded(
     if any(d.is_error for d in diagnostics):
         return [], sort_diagnostics(diagnostics)
     networks, more = elaborate_file(file, network, overrides, strict)
-    return networks, sort_diagnostics(diagnostics + more)
+    return networks, sort_diagnostics(diagnostics + more + check_constants(file))
 
 
 def parse_defines(defines: list[str]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -28,7 +29,54 @@ MAX_REPORTED = 20
 # A source line longer than this is shown as a window around the caret.
 MAX_SHOWN_LINE = 160
 TAB_WIDTH = 4
+# A name in backticks (no spaces) longer than this is shown by its ends in a message.
+MAX_SHOWN_NAME = 60
 _NEWLINE = re.compile("\n")
+# The names control characters have in the Unicode standard but not in `unicodedata`.
+_CONTROL_NAMES = {
+    "\t": "CHARACTER TABULATION",
+    "\x0b": "LINE TABULATION",
+    "\x0c": "FORM FEED",
+    "\r": "CARRIAGE RETURN",
+    "\x1b": "ESCAPE",
+    "\x7f": "DELETE",
+    "\x85": "NEXT LINE",
+}
+_LONG_NAME = re.compile(f"`([^`\\s]{{{MAX_SHOWN_NAME + 1},}})`")
+
+
+def invisible(char: str) -> bool:
+    """Whether ``char`` shows as nothing, as blank space other than a plain space, or moves
+    the text around it: a control, format, separator or unassigned character."""
+    return char != " " and unicodedata.category(char)[0] in "CZ"
+
+
+def code_point(char: str) -> str:
+    """``char`` as its code point and name: `U+00A0 NO-BREAK SPACE`.
+
+    >>> code_point("\u200b"), code_point("\x0b")
+    ('U+200B ZERO WIDTH SPACE', 'U+000B LINE TABULATION')
+    """
+    name = unicodedata.name(char, "") or _CONTROL_NAMES.get(char, "")
+    return f"U+{ord(char):04X} {name}".rstrip()
+
+
+def readable(text: str) -> str:
+    """Message text safe to print: invisible characters as `<U+200B>`, names longer than
+    MAX_SHOWN_NAME shortened to their ends.
+
+    >>> readable("unknown name `a\u200bb`")
+    'unknown name `a<U+200B>b`'
+    """
+    if any(invisible(char) for char in text if char != "\n"):
+        text = "".join(char if char == "\n" else _visible(char) for char in text)
+    return _LONG_NAME.sub(_shorten, text)
+
+
+def _shorten(match: re.Match[str]) -> str:
+    name = match[1]
+    keep = MAX_SHOWN_NAME // 2 - 2
+    return f"`{name[:keep]}...{name[-keep:]}` ({len(name):,} characters)"
 
 
 def line_starts(text: str) -> list[int]:
@@ -182,6 +230,15 @@ class Diagnostic:
     notes: tuple[str, ...] = ()
     help: str | None = None
 
+    def __post_init__(self) -> None:
+        # what a spec writes reaches the terminal: never raw control characters, never pages
+        for name in ("message", "label", "rule", "with_", "help"):
+            value = getattr(self, name)
+            if value and value != readable(value):
+                object.__setattr__(self, name, readable(value))
+        if any(note != readable(note) for note in self.notes):
+            object.__setattr__(self, "notes", tuple(readable(note) for note in self.notes))
+
     @property
     def is_error(self) -> bool:
         return self.severity == "error"
@@ -287,7 +344,7 @@ def _snippet(diag: Diagnostic, width: int, paint) -> list[str]:  # type: ignore[
         shown, shift = _visible_line(diag.span.source.line_text(line), marks[line])
         out.append(f"{paint(str(line).rjust(width), 'note')} {bar} {shown}".rstrip())
         for span, char, message in marks[line]:
-            start, stop = _columns(span, line, shift)
+            start, stop = (min(column, len(shown)) for column in _columns(span, line, shift))
             marker = " " * start + char * max(1, stop - start)
             style = diag.severity if char == "^" else "note"
             out.append(f"{' ' * width} {bar} {paint(marker, style)} {message}".rstrip())
@@ -296,13 +353,15 @@ def _snippet(diag: Diagnostic, width: int, paint) -> list[str]:  # type: ignore[
 
 
 def _visible_line(text: str, marks: list[tuple[Span, str, str]]) -> tuple[str, list[int]]:
-    """Expand tabs and cut long lines; return the text and a map from column to display column."""
+    """Expand tabs, spell out invisible characters and cut long lines; return the text and a
+    map from column to display column."""
     display: list[int] = []
     pieces: list[str] = []
     position = 0
     for ch in text:
         display.append(position)
-        piece = " " * TAB_WIDTH if ch == "\t" else ch
+        # an invisible character is shown as its code point: it could also reorder the line
+        piece = " " * TAB_WIDTH if ch == "\t" else _visible(ch)
         pieces.append(piece)
         position += len(piece)
     display.append(position)
@@ -317,6 +376,10 @@ def _visible_line(text: str, marks: list[tuple[Span, str, str]]) -> tuple[str, l
     cut = prefix + shown[window_start:window_end] + suffix
     offset = len(prefix) - window_start
     return cut, [max(0, d + offset) for d in display]
+
+
+def _visible(char: str) -> str:
+    return f"<U+{ord(char):04X}>" if invisible(char) else char
 
 
 def _columns(span: Span, line: int, display: list[int]) -> tuple[int, int]:

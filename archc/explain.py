@@ -1080,6 +1080,28 @@ _SYNTAX = (
         """,
         runnable=False,
     ),
+    _entry(
+        "A155",
+        "a bidirectional control character",
+        """Characters such as U+202E RIGHT-TO-LEFT OVERRIDE and U+2066 LEFT-TO-RIGHT ISOLATE
+        change the order in which an editor or a code review displays the text after them, so
+        a comment or a string can appear to close early and code can look like something else
+        than what archc reads ("Trojan Source"). A spec never needs them; archc warns at each
+        one, wherever it is, and shows it as its code point. Delete it.""",
+        """
+        network Gate {
+            in x: [16]
+            out x -> linear(16)  # <U+202E> the override reorders this comment
+        }
+        """,
+        """
+        network Gate {
+            in x: [16]
+            out x -> linear(16)  # a plain comment
+        }
+        """,
+        runnable=False,
+    ),
 )
 
 _NAMES = (
@@ -1349,6 +1371,28 @@ _NAMES = (
         """,
     ),
     _entry(
+        "A214",
+        "an input or output declared twice",
+        """Each `in` and each `out` of a block or network has its own name. A second `out` with
+        a name already used would replace the first in the generated `forward` (while its
+        layers were still counted), and a second `in` would hide the first, so archc refuses
+        both. An `out` written as a bare variable (`out y`) is named after it.""",
+        """
+        network TwoHeads {
+            in x: [64]
+            out logits = x -> linear(10)
+            out logits = x -> linear(1)
+        }
+        """,
+        """
+        network TwoHeads {
+            in x: [64]
+            out logits = x -> linear(10)
+            out score = x -> linear(1)
+        }
+        """,
+    ),
+    _entry(
         "A215",
         "unknown element type",
         """An input's element type is one of float32, float64, float16, bfloat16, int64, int32
@@ -1476,7 +1520,8 @@ _NAMES = (
         "A221",
         "assertion failed",
         """An `assert` in the definition is false for the parameters it was built with. The
-        message is the assertion's own, or "assertion failed" when it has none.""",
+        message is "assertion failed:" and the assertion's own message, or the condition as
+        written when it has none; the values of the names the condition reads follow.""",
         """
         network GPT(width=1024, heads=10) {
             in x: [T, width]
@@ -1498,9 +1543,12 @@ _NAMES = (
         """A network may have 250,000 layers after blocks and repeats are expanded, and
         1,000,000 connections (tensor inputs of its layers: a dense block of n layers makes
         about n**2 / 2 of them). Larger graphs come from a repeat count, a nesting of repeats or
-        a dense block far beyond any real network, and are refused instead of built; a repeat
-        whose instances keep their input's shape is refused as soon as the first one shows how
-        large the whole would be.""",
+        a dense block far beyond any real network, or from blocks that each apply the next
+        several times, and are refused instead of built. The diagnostic points at what
+        multiplies, with the product: a repeat whose instances keep their input's shape is
+        refused as soon as the first one shows how large the whole would be, a dense block by
+        its length, and a block call before it starts when its body alone certainly makes too
+        many layers.""",
         """
         network Deep {
             in x: [512]
@@ -1857,6 +1905,58 @@ _NAMES = (
         network Tagger {
             in x: [T, 32]
             out x -> linear(10)
+        }
+        """,
+    ),
+    _entry(
+        "A239",
+        "a tie that cannot be one shared tensor",
+        """A `tie` makes its target the very tensor its source is, and archc counts the pair
+        once, at the source. That holds only when the two sides differ, the target is tied
+        once, and the source is not itself tied: a parameter tied to itself, tied twice, or
+        tied along a chain or a cycle of ties would be counted differently from what torch
+        builds (which applies the assignments in order). Tie every target straight to the one
+        parameter that holds the shared tensor.""",
+        """
+        network Stack {
+            in x: [16]
+            y = x -> linear(16) as a -> linear(16) as b -> linear(16) as c
+            tie a.weight = b.weight
+            tie b.weight = c.weight
+            out y
+        }
+        """,
+        """
+        network Stack {
+            in x: [16]
+            y = x -> linear(16) as a -> linear(16) as b -> linear(16) as c
+            tie a.weight = c.weight
+            tie b.weight = c.weight
+            out y
+        }
+        """,
+    ),
+    _entry(
+        "A240",
+        "a constant named like a layer",
+        """A top-level constant may take any name, but one named like a layer kind makes the
+        name mean two things: written alone it is the constant, while a call such as
+        `conv2d(64, 3)` still applies the layer. This warning asks for another name before a
+        reader (or a later edit) confuses the two.""",
+        """
+        conv2d = 64
+
+        network Stem {
+            in image: [3, 32, 32]
+            out image -> conv2d(conv2d, 3)
+        }
+        """,
+        """
+        width = 64
+
+        network Stem {
+            in image: [3, 32, 32]
+            out image -> conv2d(width, 3)
         }
         """,
     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import time
@@ -185,6 +186,94 @@ def test_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert code == 2
     assert out == ""
     assert "directory" in err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_named_pipe_is_refused_unopened(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    os.mkfifo(tmp_path / "pipe.arch")  # opening it to read would wait for a writer
+    code, out, err = run(capsys, "check", str(tmp_path / "pipe.arch"))
+    assert (code, out) == (2, "")
+    assert "is a named pipe, not a spec file" in err
+    importer = spec(tmp_path, 'use "pipe.arch"\n' + VALID)
+    code, _, err = run(capsys, "check", importer)
+    assert code == 1
+    assert headers(err) == [("error", "A203")]
+    assert '`use "pipe.arch"` names a named pipe' in err
+
+
+@pytest.mark.parametrize(
+    ("data", "code", "message", "location"),
+    [
+        (b"block B {\n  in x\0\n}\n", "A103", "NUL byte", (2, 7)),
+        (b"# caf\xe9\n", "A102", "invalid byte 0xe9 at byte offset 5", (1, 6)),
+    ],
+)
+def test_use_reports_the_used_files_own_error(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    data: bytes,
+    code: str,
+    message: str,
+    location: tuple[int, int],
+) -> None:
+    used = spec(tmp_path, data, "blocks.arch")
+    _, _, err = run(capsys, "check", spec(tmp_path, 'use "blocks.arch"\n' + VALID))
+    assert headers(err) == [("error", code)]
+    assert message in err and "cannot find" not in err
+    assert f"--> {used}:{location[0]}:{location[1]}" in err
+
+
+@pytest.mark.parametrize("control", ["\u202e", "\u2066", "\u200f"])
+def test_bidirectional_controls_are_warned_about_everywhere(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, control: str
+) -> None:
+    text = VALID.replace("-> relu", f'-> relu  # {control}ok\n  assert true, "{control}"')
+    code, _, err = run(capsys, "check", spec(tmp_path, text))
+    assert code == 0
+    assert headers(err) == [("warning", "A155")] * 2
+    assert locations(err) == [(3, 20), (4, 17)]
+    assert control not in err  # the terminal would reorder the line
+    assert f"U+{ord(control):04X}" in err
+
+
+def test_bidirectional_control_is_reported_beside_syntax_errors(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    text = "network N {\n  in x: [3]\n  out x ->  # \u202e\n}\n"
+    _, _, err = run(capsys, "check", spec(tmp_path, text))
+    assert ("warning", "A155") in headers(err)
+
+
+@pytest.mark.parametrize(
+    ("char", "shown"),
+    [
+        ("\u00a0", "U+00A0 NO-BREAK SPACE"),
+        ("\u200b", "U+200B ZERO WIDTH SPACE"),
+        ("\x0b", "U+000B LINE TABULATION"),
+    ],
+)
+def test_invisible_characters_are_named_by_code_point(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, char: str, shown: str
+) -> None:
+    code, _, err = run(capsys, "check", spec(tmp_path, VALID.replace("in x:", f"in x:{char}")))
+    assert code == 1
+    assert headers(err) == [("error", "A109")]
+    assert f"unexpected invisible character {shown}" in err
+    assert char not in err
+    assert "\n2 |   in x:<U+" in err
+
+
+def test_long_names_are_shortened_in_messages(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    name = "a" * 100_000
+    code, _, err = run(capsys, "check", spec(tmp_path, VALID.replace("out x", f"out {name}")))
+    assert code == 1
+    assert headers(err) == [("error", "A205")]
+    assert "(100,000 characters)" in err
+    assert len(err) < 1_000
 
 
 def test_json_output_shape(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ the refusal comes quickly.
 from __future__ import annotations
 
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -135,13 +136,11 @@ def test_computed_integers_and_strings(tmp_path: Path) -> None:
     assert codes(tmp_path, fits) == []
     assert codes(tmp_path, fits.replace("b > 0", "b + 1 > 0")) == ["A224"]
     length = expressions.MAX_STRING // 2
-    strings = f's = "{"a" * length}"\nt = s + s\nu = t + "a"\n'
+    strings = f's = "{"a" * length}"\nt = s + s\n'
     assert (
         codes(tmp_path, strings + network("x").replace("out x", 'assert t != ""\n    out x')) == []
     )
-    assert codes(
-        tmp_path, strings + network("x").replace("out x", 'assert u != ""\n    out x')
-    ) == ["A224"]
+    assert codes(tmp_path, strings + 'u = t + "a"\n' + network("x")) == ["A224"]
 
 
 def test_layers_per_network_at_a_lowered_limit(
@@ -172,6 +171,62 @@ def test_connections_per_network_at_a_lowered_limit(
     # a dense block's joins, 2 + 3 + ... + 14 = 104 inputs, are refused before any is built
     assert codes(tmp_path, network("x -> dense(linear(2) * 11)")) == []  # 77 + 11 linear
     assert codes(tmp_path, network("x -> dense(linear(2) * 13)")) == ["A222"]
+
+
+def doubling_blocks(levels: int, style: str = "chain") -> str:
+    """Blocks `B1` ... `B<levels>`, each applying the one below twice (`B0` is one layer), so
+    `B<k>` makes 2**k layers; the network applies the last."""
+    apply_twice = {
+        "chain": "out x -> B{below} -> B{below}",
+        "steps": "y = x -> B{below}\n    out y -> B{below}",
+        "branches": "a = B{below}(x)\n    b = x -> B{below}\n    out a + b",
+    }[style]
+    blocks = ["block B0 {\n    in x\n    out x -> relu\n}\n"]
+    for level in range(1, levels + 1):
+        body = apply_twice.format(below=level - 1)
+        blocks.append(f"block B{level} {{\n    in x\n    {body}\n}}\n")
+    return "".join(blocks) + network(f"x -> B{levels}")
+
+
+def test_blocks_that_multiply_at_a_lowered_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(application, "MAX_NODES", 1000)
+    assert codes(tmp_path, doubling_blocks(9)) == []  # the input and 512 layers
+    assert codes(tmp_path, doubling_blocks(10)) == ["A222"]  # 1,024, refused before any
+    (refused,) = api.check(str(tmp_path / "spec.arch"))
+    assert refused.message.startswith("block `B10` would make at least 1,024 layers")
+    assert refused.with_ == "`B9` applied 2 times * at least 512 layers each"
+    assert refused.span is not None
+    assert (refused.span.line, refused.span.col) == (47, 14)  # the call in the network
+
+
+@pytest.mark.parametrize("style", ["chain", "steps", "branches"])
+def test_blocks_that_multiply_are_refused_before_any_work(tmp_path: Path, style: str) -> None:
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        assert codes(tmp_path, doubling_blocks(40, style)) == ["A222"]
+        elapsed = time.perf_counter() - start
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert elapsed < 1.0
+    assert peak < 50 * 2**20
+
+
+def test_a_repeat_past_the_layer_limit_is_reported_at_the_repeat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(application, "MAX_NODES", 1000)
+    path = tmp_path / "spec.arch"
+    path.write_text(network("x -> relu -> (relu -> relu) * 600"), encoding="utf-8")
+    (refused,) = api.check(str(path))
+    assert refused.code == "A222"
+    assert refused.message.startswith("with this repeat the network would have 1,202 layers")
+    assert refused.with_ == "600 copies * 2 layers each = 1,200, and 2 outside the repeat"
+    assert refused.span is not None
+    assert (refused.span.line, refused.span.col, refused.span.end_col) == (3, 23, 42)
 
 
 def concatenations(count: int) -> str:

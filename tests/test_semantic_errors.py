@@ -123,6 +123,8 @@ WITH = {
     "pixel_shuffle_channels": "C=12, r=3  ->  12 % 9 = 3",
     "reshape_element_count": "1024*4*4 = 16384, but each sample of (N, 8192) has 8192",
     "division_by_zero": "64 // 0",
+    "assert_fails": "width = 1024, heads = 10",
+    "huge_repeat": "n = 1,000,000,000",
 }
 
 
@@ -208,6 +210,61 @@ def test_help_gives_concrete_values(case: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("line", "spelling"),
+    [
+        ("x -> nn.Conv2d(3, 64, 3, stride=2)", "`conv2d(64, 3, stride=2)`"),
+        ("x -> nn.Conv2d(3, 64, kernel_size=3)", "`conv2d(64, kernel_size=3)`"),
+        ("x -> nn.BatchNorm2d(3)", "`batchnorm2d`"),
+        ("x -> torch.nn.MaxPool2d(2)", "`maxpool2d(2)`"),
+        ("x -> nn.ConvTranspose2d(3, 8, 4)", "`conv_transpose2d(8, 4)`"),
+        ("layers.Conv2D(64, 3)(x)", "`x -> conv2d(64, 3)`"),
+        ("x -> keras.layers.AdaptiveAvgPool2D(1)", "`adaptive_avgpool2d(1)`"),
+    ],
+)
+def test_framework_layers_get_their_archc_spelling(
+    tmp_path: Path, line: str, spelling: str
+) -> None:
+    spec = tmp_path / "spec.arch"
+    spec.write_text(f"network N {{\n    in x: [3, 8, 8]\n    out {line}\n}}\n")
+    (diagnostic,) = api.check(str(spec))
+    assert diagnostic.code == "A205"
+    assert diagnostic.help is not None and f"is written {spelling} in archc" in diagnostic.help
+
+
+def test_an_unknown_framework_layer_is_not_a_did_you_mean(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.arch"
+    spec.write_text("network N {\n    in x: [3, 8, 8]\n    out x -> nn.Conv9d(3, 64)\n}\n")
+    (diagnostic,) = api.check(str(spec))
+    assert diagnostic.help is not None and diagnostic.help.startswith("archc has no `nn`")
+
+
+def test_a_value_out_of_range_states_the_rule(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.arch"
+    spec.write_text("network N {\n    in x: [3, 8, 8]\n    out x -> dropout(p=1.5)\n}\n")
+    (diagnostic,) = api.check(str(spec))
+    assert (diagnostic.code, diagnostic.rule, diagnostic.with_, diagnostic.help) == (
+        "A210",
+        "0 <= p <= 1",
+        "p = 1.5",
+        "the nearest accepted value is 1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("layer", "help"),
+    [
+        ("avgpool2d(2, stride=0)", "the nearest accepted value is 1"),
+        ("batchnorm2d(eps=0.0)", "any value above 0 is accepted"),
+        ("dropout(p=-1)", "the nearest accepted value is 0"),
+    ],
+)
+def test_range_hints(tmp_path: Path, layer: str, help: str | None) -> None:
+    spec = tmp_path / "spec.arch"
+    spec.write_text(f"network N {{\n    in x: [3, 8, 8]\n    out x -> {layer}\n}}\n")
+    assert [d.help for d in api.check(str(spec))] == [help]
+
+
+@pytest.mark.parametrize(
     ("layer", "message", "help"),
     [
         (
@@ -220,7 +277,11 @@ def test_help_gives_concrete_values(case: str, expected: str) -> None:
             "`kernel_size[1]` of `conv2d` must be a whole number, got 2.0",
             "use `//` for whole-number division",
         ),
-        ("conv2d(-8, 3)", "`out_channels` of `conv2d` must be positive, got -8", None),
+        (
+            "conv2d(-8, 3)",
+            "`out_channels` of `conv2d` must be positive, got -8",
+            "the nearest accepted value is 1",
+        ),
         (
             "conv2d(8, 3, bias=1)",
             "`bias` of `conv2d` must be true or false, got 1",
@@ -234,7 +295,7 @@ def test_help_gives_concrete_values(case: str, expected: str) -> None:
         (
             "batchnorm2d(momentum=2.0)",
             "`momentum` of `batchnorm2d` must be between 0 and 1, got 2.0",
-            None,
+            "the nearest accepted value is 1",
         ),
         (
             'upsample(scale_factor=2, mode="Nearest")',
@@ -255,9 +316,10 @@ def test_invalid_arguments_are_worded_plainly(
 
 def test_assert_reports_its_message() -> None:
     diagnostic = only("assert_fails")
-    assert (diagnostic.message, diagnostic.label) == (
-        "width must be a multiple of heads",
+    assert (diagnostic.message, diagnostic.label, diagnostic.with_) == (
+        "assertion failed: width must be a multiple of heads",
         "this is false",
+        "width = 1024, heads = 10",
     )
 
 

@@ -118,7 +118,26 @@ def _invalid(scheme: Scheme, error: ValidationError) -> SchemeError:
     reason = first["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
     if field is None:
         return SchemeError(f"`{scheme.name}`: {reason}")
-    return SchemeError(f"{where} {reason}, not {_show(value)}", arg=field)
+    return SchemeError(f"{where} {reason}, not {_show(value)}", _range_help(first), field)
+
+
+# The comparison behind each of pydantic's range errors, and the side the accepted values are on.
+_RANGES = {
+    "greater_than": (">", "above"),
+    "greater_than_equal": (">=", ""),
+    "less_than": ("<", "below"),
+    "less_than_equal": ("<=", ""),
+}
+
+
+def _range_help(problem: Any) -> str | None:
+    """The rule a value out of range broke, and the nearest value it keeps."""
+    if problem["type"] not in _RANGES or not problem.get("ctx"):
+        return None
+    (bound,) = problem["ctx"].values()
+    sign, side = _RANGES[problem["type"]]
+    nearest = f"any value {side} {bound}" if side else f"the nearest is {bound}"
+    return f"the rule is `{problem['loc'][0]} {sign} {bound}`; {nearest}"
 
 
 def _not_a_choice(scheme: Scheme, field: str, value: Any) -> SchemeError:

@@ -46,7 +46,13 @@ MAX_CONNECTIONS = 1_000_000
 
 class TooLarge(Exception):
     """The network grew past MAX_NODES or MAX_CONNECTIONS; elaboration of it stops. The
-    message says which, as in "more than 250,000 layers"."""
+    message says which, as in "more than 250,000 layers"; ``span`` is the repeat, dense block
+    or block call that multiplies, where one does, and ``with_`` its product."""
+
+    def __init__(self, message: str, span: Span | None = None, with_: str | None = None) -> None:
+        super().__init__(message)
+        self.span = span
+        self.with_ = with_
 
 
 class Application(Expressions):
@@ -124,21 +130,34 @@ class Application(Expressions):
             before = self.size()[0]
             value = self.apply(part, tensors, body, inner, part.span)
             if isinstance(layer, RepeatLayer) and value is not UNKNOWN:
-                self._project(tensors, _as_list(value), self.size()[0] - before, parts[index:])
+                made = self.size()[0] - before
+                self._project(tensors, _as_list(value), made, len(parts) - index - 1, layer)
         if container is not None and value is not UNKNOWN:
             container.inputs = tuple(t.ref for t in inputs)
             container.outputs = tuple(t.ref for t in _as_list(value))
         return value
 
     def _project(
-        self, inputs: list[Tensor], outputs: list[Tensor], made: int, rest: list[Layer]
+        self,
+        inputs: list[Tensor],
+        outputs: list[Tensor],
+        made: int,
+        later: int,
+        repeat: RepeatLayer,
     ) -> None:
         """Refuse a repeat now if it will outgrow MAX_NODES. When an instance gives back the
         types it received, every later one receives those types too and, elaboration being
         deterministic, makes as many layers, so the total is known without building it."""
-        later = len(rest) - 1
-        if later and self.size()[0] + later * made > MAX_NODES and _same_types(inputs, outputs):
-            raise TooLarge(f"more than {MAX_NODES:,} layers")
+        total = self.size()[0] + later * made
+        if later and total > MAX_NODES and _same_types(inputs, outputs):
+            product = repeat.count * made
+            others = f", and {total - product:,} outside the repeat" if total > product else ""
+            raise TooLarge(
+                f"with this repeat the network would have {total:,} layers, past the limit of "
+                f"{MAX_NODES:,}",
+                repeat.span,
+                f"{repeat.count:,} copies * {made:,} layers each = {product:,}{others}",
+            )
 
     def _apply_combinator(
         self, layer: CombinatorLayer, inputs: list[Tensor], body: Body, place: Place
@@ -174,7 +193,12 @@ class Application(Expressions):
         # the joins alone take 2 + 3 + ... + (n + 1) inputs: refuse at once what would not fit
         joins = (len(parts) + 1) * (len(parts) + 2) // 2 - 1
         if self.size()[1] + joins > MAX_CONNECTIONS:
-            raise TooLarge(f"more than {MAX_CONNECTIONS:,} connections between layers")
+            raise TooLarge(
+                f"this dense block's joins would make {joins:,} connections between layers, "
+                f"past the limit of {MAX_CONNECTIONS:,} per network",
+                layer.span,
+                f"{len(parts):,} parts: 2 + 3 + ... + {len(parts) + 1:,} = {joins:,} inputs",
+            )
         features = [x]
         # the joins are named in the enclosing scope, so the parts keep indices 0, 1, ...
         for part in parts:
@@ -389,6 +413,8 @@ class Application(Expressions):
             refused.message,
             arg.span if arg else layer.span,
             label=refused.label,
+            rule=refused.rule,
+            with_=refused.with_,
             help=refused.help,
         )
 

@@ -26,6 +26,8 @@ class Refusal:
     message: str
     label: str
     help: str | None = None
+    rule: str | None = None
+    with_: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,30 @@ class _Bounds:
         if high is not None:
             parts.append(f"less than {high}" if self.high_strict else f"at most {high}")
         return " and ".join(parts)
+
+    def formula(self, name: str) -> str:
+        """The range as a formula: `0 <= p <= 1`, `stride > 0`."""
+        low = "" if self.low is None else f"{self.low:g} {'<' if self.low_strict else '<='} "
+        high = "" if self.high is None else f" {'<' if self.high_strict else '<='} {self.high:g}"
+        if low and not high:  # `stride > 0` reads better than `0 < stride`
+            return f"{name} {'>' if self.low_strict else '>='} {self.low:g}"
+        return f"{low}{name}{high}"
+
+    def nearest(self, value: Any) -> str | None:
+        """The hint for ``value``: the accepted value nearest it."""
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return None
+        if self.low is not None and (value < self.low or (self.low_strict and value == self.low)):
+            bound, strict, step = self.low, self.low_strict, 1
+        elif self.high is not None and (
+            value > self.high or (self.high_strict and value == self.high)
+        ):
+            bound, strict, step = self.high, self.high_strict, -1
+        else:
+            return None
+        if not strict or isinstance(value, int):
+            return f"the nearest accepted value is {bound + (step if strict else 0):g}"
+        return f"any value {'above' if step > 0 else 'below'} {bound:g} is accepted"
 
 
 # What the value must be, by pydantic error type; bounds and choices come from the field itself.
@@ -100,11 +126,16 @@ def refusal(
     label = _LABELS.get(first["type"], "invalid value")
     if len(requirements) > 1:
         label = "not an accepted value"
-    return Refusal(
-        f"{subject} of `{op}` must be {_either(requirements)}, got {_shown(got)}",
-        label,
-        _help(first["type"], got, literals),
-    )
+    message = f"{subject} of `{op}` must be {_either(requirements)}, got {_shown(got)}"
+    if first["type"] in _BOUNDS and len(requirements) == 1:
+        return Refusal(
+            message,
+            label,
+            bounds.nearest(got),
+            rule=bounds.formula(field),
+            with_=f"{field} = {_shown(got)}",
+        )
+    return Refusal(message, label, _help(first["type"], got, literals))
 
 
 def _requirement(error: ErrorDetails, bounds: _Bounds, literals: list[Any]) -> str:

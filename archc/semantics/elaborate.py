@@ -37,7 +37,9 @@ from archc.semantics.expressions import ElabError
 from archc.semantics.ir import Module, Network, Node, Ref, Tie, join_path
 from archc.semantics.origins import Origins
 from archc.semantics.program import Definition, FileScope, did_you_mean
+from archc.semantics.unknown_names import explain_unknown
 from archc.semantics.values import UNKNOWN, BlockLayer, BoundArg, Tensor, describe
+from archc.semantics.workload import Workload
 from archc.syntax import ast
 
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "bool")
@@ -78,6 +80,7 @@ class Elaborator(Origins, Application):
         self._reserved_names: dict[int, set[str]] = {}
         self._modules_made: list[Module] = []  # in order, to see what a block instance made
         self._recordings: dict[tuple[Any, ...], replay.Recording] = {}
+        self._workload = Workload()
 
     def _reserved(self, node: ast.Definition) -> set[str]:
         """The `as` names of a definition's body, walked once per elaboration, not per use."""
@@ -219,13 +222,18 @@ class Elaborator(Origins, Application):
             )
             outputs = self._run(node, body, place, network_inputs=True)
         except TooLarge as exc:
+            span = exc.span or current_statement.get() or node.name.span
             self.report(
                 Diagnostic(
                     "A222",
-                    f"network `{definition.name}` has {exc}",
-                    node.name.span,
-                    label="too many layers",
-                    help="this limit protects against runaway repeats",
+                    f"network `{definition.name}` has {exc}"
+                    if exc.span is None
+                    else f"{exc} (network `{definition.name}`)",
+                    span,
+                    label="past the limit",
+                    with_=exc.with_,
+                    help="this limit protects against runaway repeats and blocks that "
+                    "multiply; no real network comes near it",
                 ),
                 None,
             )
@@ -336,6 +344,7 @@ class Elaborator(Origins, Application):
                 label="used inside itself",
                 help="blocks cannot be recursive; use repetition (`* n`) instead",
             )
+        self._check_workload(layer)
         node = definition.node
         body = Body(definition.file)
         inner = Place(
@@ -388,6 +397,25 @@ class Elaborator(Origins, Application):
             t.ref for v in values for t in (v if isinstance(v, tuple) else (v,))
         )
         return values[0] if len(values) == 1 else tuple(values)
+
+    def _check_workload(self, layer: BlockLayer) -> None:
+        """Refuse a block call whose body certainly makes more layers than the network may
+        have, before making any (see workload.py)."""
+        least = self._workload.least(layer.block)
+        if self._next_id + least.layers <= application.MAX_NODES:
+            return
+        with_ = None
+        if least.largest is not None:
+            name, times, each = least.largest
+            with_ = f"`{name}` applied {times:,} times * at least {each:,} layers each"
+            if times * each != least.layers:
+                with_ += f", and {least.layers - times * each:,} more"
+        raise TooLarge(
+            f"block `{layer.block.name}` would make at least {least.layers:,} layers, past the "
+            f"limit of {application.MAX_NODES:,} per network",
+            layer.span,
+            with_,
+        )
 
     def _body_values(
         self,
@@ -454,7 +482,10 @@ class Elaborator(Origins, Application):
             try:
                 self._statement(stmt, body, place, outputs, network_inputs)
             except ElabError as exc:
-                self.report(exc.diagnostic, place)
+                diagnostic = exc.diagnostic
+                if diagnostic.code == "A205":
+                    diagnostic = explain_unknown(diagnostic, stmt, node.body)
+                self.report(diagnostic, place)
                 for target in getattr(stmt, "targets", ()):
                     body.bind(target.name, UNKNOWN, target.span)
                 if isinstance(stmt, ast.Input):
@@ -567,8 +598,26 @@ class Elaborator(Origins, Application):
                 help="write a comparison, such as `width % heads == 0`",
             )
         if not value:
-            message = stmt.message.value if stmt.message else "assertion failed"
-            raise self.error("A221", message, stmt.test.span, label="this is false")
+            reason = stmt.message.value if stmt.message else f"`{_written(stmt.test.span)}`"
+            raise self.error(
+                "A221",
+                f"assertion failed: {reason}",
+                stmt.test.span,
+                label="this is false",
+                with_=self._values_read(stmt.test, body) or None,
+            )
+
+    def _values_read(self, expr: ast.Expr, body: Body) -> str:
+        """The values of the names ``expr`` reads, as `width = 1024, heads = 10`."""
+        shown: dict[str, str] = {}
+        for node in ast.walk(expr):
+            if not isinstance(node, ast.Name) or node.id in shown:
+                continue
+            if node.id in body.vars:
+                shown[node.id] = _shown_value(body.vars[node.id])
+            elif node.id in body.file.constants:
+                shown[node.id] = _shown_value(self.constant(node.id, body, node.span))
+        return ", ".join(f"{name} = {value}" for name, value in shown.items())
 
     def _input(self, stmt: ast.Input, body: Body, place: Place, network_inputs: bool) -> None:
         name = stmt.name.name
@@ -733,6 +782,7 @@ class Elaborator(Origins, Application):
 
     def _check_ties(self, network: Network) -> None:
         params = network.parameters()
+        sources = {tie.target: tie for tie in network.ties}
         for tie in network.ties:
             for path in (tie.target, tie.source):
                 if path not in params:
@@ -750,7 +800,11 @@ class Elaborator(Origins, Application):
                     )
                     break
             else:
-                if params[tie.target] != params[tie.source]:
+                problem = _tie_problem(tie, sources)
+                if problem is not None:
+                    message, label, help = problem
+                    self.report(Diagnostic("A239", message, tie.span, label, help=help), None)
+                elif params[tie.target] != params[tie.source]:
                     self.report(
                         Diagnostic(
                             "A220",
@@ -764,6 +818,42 @@ class Elaborator(Origins, Application):
 
 
 _NOWHERE = Place("", Names(set()))
+
+
+def _tie_problem(tie: Tie, ties: dict[str, Tie]) -> tuple[str, str, str] | None:
+    """Why ``tie`` cannot be one shared tensor that archc and torch both count once: the
+    message, the caret's label and a hint; None when it can. ``ties`` maps each tied target
+    to its last tie."""
+    if tie.target == tie.source:
+        return (
+            f"`{tie.target}` is tied to itself",
+            "the same parameter on both sides",
+            "a tie names two different parameters: `tie lm_head.weight = wte.weight`",
+        )
+    if ties[tie.target] is not tie:
+        again = ties[tie.target]
+        return (
+            f"`{tie.target}` is tied twice, here and at {again.span}",
+            "tied again later",
+            "tie a parameter once; the later tie would silently replace this one",
+        )
+    chain = [tie.target, tie.source]
+    while chain[-1] in ties and chain[-1] not in chain[:-1]:
+        chain.append(ties[chain[-1]].source)
+    if len(chain) == 2:
+        return None
+    shown = " -> ".join(f"`{path}`" for path in chain)
+    if chain[-1] in chain[:-1]:
+        return (
+            f"the ties form a cycle: {shown}",
+            "part of a cycle",
+            "one parameter of the cycle must stay untied: it is the tensor the others share",
+        )
+    return (
+        f"`{tie.source}` is itself tied, so this tie depends on the order: {shown}",
+        "the source is tied too",
+        f"tie `{tie.target}` to `{chain[-1]}` directly",
+    )
 
 
 def _is_tensors(value: Any) -> bool:
@@ -793,6 +883,21 @@ def _signature(node: ast.Definition) -> str:
     )
 
 
+def _shown_value(value: Any) -> str:
+    """A value as a spec would write it, or as a summary shows it (a tensor's type)."""
+    if isinstance(value, Tensor):
+        return str(value.type)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if value is None:
+        return "none"
+    if isinstance(value, int | float | Sym | tuple):
+        return str(value)
+    return describe(value)
+
+
 def _written(span: Span) -> str:
     return span.source.text[span.start : span.end]
 
@@ -807,6 +912,24 @@ def _output_name(stmt: ast.Output, index: int) -> str:
     if isinstance(stmt.value, ast.Name):
         return stmt.value.id
     return "output" if index == 0 else f"output{index}"
+
+
+def check_constants(file: FileScope) -> list[Diagnostic]:
+    """The errors in the file's top-level constants, those no network reads included (a
+    network evaluates only the constants it uses)."""
+    elaborator = Elaborator()
+    for assign in file.module.items:
+        if not isinstance(assign, ast.Assign):
+            continue
+        for target in assign.targets:
+            if file.constants.get(target.name) is not assign:
+                continue  # defined twice: reported already
+            try:
+                elaborator.constant(target.name, Body(file), target.span)
+            except ElabError as exc:
+                elaborator.report(exc.diagnostic, None)
+                break
+    return elaborator.diagnostics
 
 
 def elaborate(

@@ -286,6 +286,11 @@ class Expressions:
                 f"a layer repeats a positive whole number of times, not {count!r}",
                 count_span,
                 label="repeat count",
+                rule=f"layer * n with n whole and 1 <= n <= {MAX_REPEAT:,}",
+                with_=f"n = {count!r}",
+                help="use `//` for whole-number division"
+                if isinstance(count, float)
+                else "`layer * 1` is the layer once; to leave it out, remove it from the chain",
             )
         if count > MAX_REPEAT:
             raise self.error(
@@ -293,6 +298,8 @@ class Expressions:
                 f"repeat count {count:,} exceeds the limit of {MAX_REPEAT:,}",
                 count_span,
                 label="too many repeats",
+                rule=f"layer * n with n whole and 1 <= n <= {MAX_REPEAT:,}",
+                with_=f"n = {count:,}",
                 help="no real network repeats a block this often",
             )
         return RepeatLayer(expr.span, None, layer, count, written, self.origin(written, body))

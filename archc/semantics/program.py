@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archc import zoo
-from archc.errors import ArchError, Diagnostic, SourceFile, Span
-from archc.ops.registry import suggest
+from archc.errors import ArchError, Diagnostic, SourceFile, Span, UsageError
+from archc.ops.registry import lookup, suggest
 from archc.syntax import ast
 from archc.syntax.parse import parse
-from archc.syntax.source import read_source
+from archc.syntax.source import bidi_warnings, not_regular, read_source
 
 # `use` chains deeper than this are refused (they are almost certainly a generated mistake).
 MAX_IMPORT_DEPTH = 32
@@ -83,6 +83,7 @@ class Loader:
             self._readable += [folder, self.root]
         scope = FileScope(source, module)
         self.files[key] = scope
+        self.diagnostics += bidi_warnings(source)
         self._loading.append(key)
         try:
             for item in module.items:
@@ -132,7 +133,17 @@ class Loader:
                 help="import the files from one place instead of each importing the next",
             )
             return
-        if target.suffix != ".arch" or (target.exists() and not target.is_file()):
+        kind = not_regular(target) if target.exists() else None
+        if kind is not None:
+            self._error(
+                "A203",
+                f'`use "{shown}"` names {kind}, not a spec file',
+                use.path.span,
+                kind,
+                help="`use` imports .arch files, which are regular files",
+            )
+            return
+        if target.suffix != ".arch":
             self._error(
                 "A203",
                 f'`use` only imports .arch files, not "{shown}"',
@@ -149,19 +160,17 @@ class Loader:
             if Path(path).resolve() != target:
                 path = str(target)
             try:
-                source = read_source(path)
-            except Exception:
+                used = self.load(read_source(path))
+            except UsageError as exc:
                 self._error(
                     "A203",
-                    f'cannot find "{shown}"',
+                    f'cannot find "{shown}"' if not target.exists() else str(exc),
                     use.path.span,
-                    "no such file",
+                    "no such file" if not target.exists() else "unreadable",
                     help=f"the path is relative to {scope.source.path}",
                 )
                 return
-            try:
-                used = self.load(source)
-            except ArchError as exc:
+            except ArchError as exc:  # the file's own diagnostics: not UTF-8, syntax errors
                 self.diagnostics += exc.diagnostics
                 return
         for name, definition in used.definitions.items():
@@ -170,8 +179,10 @@ class Loader:
     def _declare(self, scope: FileScope, item: ast.Item) -> None:
         if isinstance(item, ast.Definition):
             self._define(scope, item.name.name, Definition(item, scope), item.name.span)
+            self._check_ports(item)
         elif isinstance(item, ast.Assign):
             for target in item.targets:
+                self._check_shadowing(target)
                 if target.name in scope.constants:
                     first = scope.constants[target.name].span
                     self._error(
@@ -184,6 +195,42 @@ class Loader:
                 scope.constants[target.name] = item
         elif isinstance(item, ast.InitRule):
             scope.inits.append(item)
+
+    def _check_ports(self, definition: ast.Definition) -> None:
+        """Each `in` and each `out` name once: a second would silently replace the first."""
+        seen: dict[tuple[str, str], Span] = {}
+        for stmt in definition.body:
+            port = _port(stmt)
+            if port is None:
+                continue
+            kind, name = port
+            first = seen.setdefault((kind, name.name), name.span)
+            if first is not name.span:
+                what = "input" if kind == "in" else "output"
+                self._error(
+                    "A214",
+                    f"{definition.kind} `{definition.name.name}` declares the {what} "
+                    f"`{name.name}` twice",
+                    name.span,
+                    f"a second `{kind} {name.name}`",
+                    help=f"give each {what} its own name; the second would replace the first",
+                    notes=(f"first declared at {first}",),
+                )
+
+    def _check_shadowing(self, target: ast.Ident) -> None:
+        if lookup(target.name) is None:
+            return
+        self.diagnostics.append(
+            Diagnostic(
+                "A240",
+                f"the constant `{target.name}` has the name of a layer",
+                target.span,
+                "shadows the layer",
+                severity="warning",
+                help=f"`{target.name}` alone now means this constant while "
+                f"`{target.name}(...)` still means the layer; rename the constant",
+            )
+        )
 
     def _define(self, scope: FileScope, name: str, definition: Definition, span: Span) -> None:
         existing = scope.definitions.get(name)
@@ -219,6 +266,18 @@ def load_program(path: str, root: str | None = None) -> tuple[FileScope, list[Di
     loader = Loader(root)
     scope = loader.load(read_source(zoo.resolve(path)))
     return scope, loader.diagnostics
+
+
+def _port(stmt: ast.Stmt) -> tuple[str, ast.Ident] | None:
+    """("in", name) or ("out", name) for a statement that declares a named port."""
+    if isinstance(stmt, ast.Input):
+        return "in", stmt.name
+    if isinstance(stmt, ast.Output):
+        if stmt.name is not None:
+            return "out", stmt.name
+        if isinstance(stmt.value, ast.Name):
+            return "out", ast.Ident(stmt.value.id, stmt.value.span)
+    return None
 
 
 def did_you_mean(name: str, candidates: list[str]) -> str | None:

@@ -21,7 +21,7 @@ from string import Template
 from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
-from archc.errors import Diagnostic, Label, SourceFile, Span
+from archc.errors import Diagnostic, Label, SourceFile, Span, code_point, invisible
 from archc.syntax.error_site import (
     BODY_WORDS,
     ENDS,
@@ -226,6 +226,15 @@ def _character_diagnostic(start: int, source: SourceFile, text: str) -> Diagnost
     hit = _foreign_character(start, source, text, line_end)
     if hit is not None:
         return _diagnostic(hit, {})
+    if invisible(char):
+        return Diagnostic(
+            "A109",
+            f"unexpected invisible character {code_point(char)}",
+            source.span(start, start + 1),
+            label="looks like a space but is not one" if char.isspace() else "invisible",
+            help="such characters come with text pasted from web pages and word processors; "
+            "delete it, or type a plain space in its place",
+        )
     return Diagnostic(
         "A109",
         f"unexpected character `{char}`",

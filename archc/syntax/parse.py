@@ -31,6 +31,7 @@ from archc.syntax.fast_lalr import FastLALR, NotParsed, Unsupported
 from archc.syntax.grammar import collect_comment, comments, grammar_text
 from archc.syntax.layout import Layout, NestingTooDeep
 from archc.syntax.recovery import blank
+from archc.syntax.source import bidi_warnings
 
 # Expressions nested deeper than this are refused (later passes recurse over expressions).
 MAX_EXPR_DEPTH = 100
@@ -62,10 +63,10 @@ def parse(source: SourceFile) -> ast.Module:
             comments.reset(tokens[0])
             _state.reset(tokens[1])
     if module is None:
-        raise ArchError(diagnostics)
+        raise ArchError(diagnostics + bidi_warnings(source))
     diagnostics += state.diagnostics
     if diagnostics:
-        raise ArchError(diagnostics)
+        raise ArchError(diagnostics + bidi_warnings(source))
     kept = tuple(ast.Comment(str(t), source.span(t.start_pos, t.end_pos)) for t in found)
     return ast.Module(module.items, kept, module.span)
 

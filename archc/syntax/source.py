@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import re
+import stat
 from pathlib import Path
 
-from archc.errors import ArchError, Diagnostic, SourceFile, UsageError
+from archc.errors import ArchError, Diagnostic, SourceFile, UsageError, code_point
 
 # Specs are short; anything larger is almost certainly not a spec, and parsing it would be slow.
 MAX_FILE_BYTES = 4 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
+# Characters that change the display order of the text around them, so that what a reader
+# sees differs from what archc reads ("Trojan Source", CVE-2021-42574): the embeddings,
+# overrides and isolates, and the marks.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# What `stat` says a file is, for those that are not regular files.
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def read_source(path: str) -> SourceFile:
@@ -16,14 +30,40 @@ def read_source(path: str) -> SourceFile:
     file = Path(path)
     if not file.exists():
         raise UsageError(f"no such file: {path}")
-    if file.is_dir():
-        raise UsageError(f"{path} is a directory, not a spec file")
+    kind = not_regular(file)
+    if kind is not None:
+        # opening a pipe or a device would wait for a writer or read forever
+        raise UsageError(f"{path} is {kind}, not a spec file")
     try:
         with file.open("rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     return decode_source(path, data)
+
+
+def not_regular(file: Path) -> str | None:
+    """What ``file`` is when it is not a regular file ("a named pipe"), else None."""
+    mode = file.stat().st_mode
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for test, kind in _FILE_KINDS if test(mode)), "not a regular file")
+
+
+def bidi_warnings(source: SourceFile) -> list[Diagnostic]:
+    """A warning at each character that reorders how the text is displayed."""
+    return [
+        Diagnostic(
+            "A155",
+            f"the text holds the bidirectional control character {code_point(match[0])}",
+            source.span(match.start(), match.end()),
+            label="the line may display in another order than archc reads it",
+            severity="warning",
+            help="delete it: a spec never needs it, and in a comment or a string it can make "
+            "code look like something it is not",
+        )
+        for match in _BIDI_CONTROLS.finditer(source.text)
+    ]
 
 
 def decode_source(path: str, data: bytes) -> SourceFile:
