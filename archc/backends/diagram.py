@@ -13,13 +13,22 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from archc import dims
 from archc.backends.torch.emit import inferred_of
 from archc.dims import TensorType
 from archc.ops import lookup
 from archc.semantics.ir import Module, Network, Node, Ref, join_path
+from archc.semantics.values import (
+    BlockLayer,
+    CombinatorLayer,
+    Layer,
+    OpLayer,
+    RepeatLayer,
+    SequenceLayer,
+    Tensor,
+)
 
 
 @dataclass
@@ -375,10 +384,61 @@ def module_title(network: Network, module: Module) -> str:
     sequence of instances of one block, the sequence's name otherwise."""
     if module.kind == "block":
         names = [p.name.name for p in module.definition.node.params] if module.definition else []
-        written = ", ".join(f"{n}={module.args[n]!r}" for n in names if n in module.arg_exprs)
+        written = ", ".join(
+            f"{n}={spec_text(module.args[n])}" for n in names if n in module.arg_exprs
+        )
         return f"{module.name}({written})" if written else module.name
     children = [m for p, m in network.modules.items() if p and _parent(p) == module.path]
     blocks = {m.name if m.kind == "block" else "" for m in children}
     if len(children) > 1 and len(blocks) == 1 and "" not in blocks:
         return f"{module.name}: {blocks.pop()} ×{len(children)}"
     return module.name if module.repeat is None else f"{module.name} ×{module.repeat}"
+
+
+def spec_text(value: Any) -> str:
+    """A block argument as a spec writes it: ``true``, ``"same"``, ``(3, 3)``, ``H//2`` and, for
+    a layer, its op or block and arguments (``leaky_relu(0.2)``, ``conv2d(64, 3) -> relu``).
+
+    >>> spec_text((2, True, "same", None, 0.5))
+    '(2, true, "same", none, 0.5)'
+    """
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, tuple):
+        inner = ", ".join(spec_text(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, Tensor):
+        return f"tensor {value.type}" if value.type else "tensor"
+    if isinstance(value, Layer):
+        text = _layer_text(value)
+        return f"{text} as {value.name.name}" if value.name is not None else text
+    return repr(value) if isinstance(value, float) else dims.show(value)
+
+
+def _layer_text(layer: Layer) -> str:
+    if isinstance(layer, OpLayer | BlockLayer):
+        callee = layer.op.name if isinstance(layer, OpLayer) else layer.block.name
+        if not layer.called:
+            return callee
+        args = (
+            f"{arg.name}={spec_text(arg.value)}" if arg.name else spec_text(arg.value)
+            for arg in layer.args
+        )
+        return f"{callee}({', '.join(args)})"
+    if isinstance(layer, SequenceLayer):
+        return " -> ".join(_operand(part) for part in layer.layers)
+    if isinstance(layer, RepeatLayer):
+        return f"{_operand(layer.layer)} * {layer.count}" if layer.layer else "?"
+    if isinstance(layer, CombinatorLayer):
+        return f"{layer.kind}({spec_text(layer.body)})"
+    return "?"
+
+
+def _operand(layer: Layer | None) -> str:
+    """A layer inside ``->`` or ``*``: a chain or a repeat in parentheses."""
+    text = spec_text(layer)
+    return f"({text})" if isinstance(layer, SequenceLayer | RepeatLayer) else text
