@@ -11,6 +11,7 @@ second.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import io
 import json
@@ -19,7 +20,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from archc import __version__, api
 from archc.backends import summary
@@ -28,6 +29,9 @@ from archc.expect import Expectation
 from archc.export import FORMATS
 from archc.semantics.elaborate import current_statement
 from archc.semantics.ir import Network, dump
+
+if TYPE_CHECKING:  # the graphviz package is imported by `render` alone
+    from archc.backends.graphviz import Options
 
 EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 # The spec a command is working on, for the report of an internal error.
@@ -108,7 +112,14 @@ def _render_options(render: argparse.ArgumentParser) -> None:
         "-o", "--output", required=True, metavar="OUT", help="OUT.svg, .png, .pdf or .dot"
     )
     render.add_argument(
-        "--depth", type=int, metavar="N", help="draw modules deeper than N as single boxes"
+        "--depth",
+        type=int,
+        metavar="N",
+        help="draw modules deeper than N as single boxes (by default chosen for a very tall "
+        "network, with a note)",
+    )
+    render.add_argument(
+        "--full", action="store_true", help="draw every layer, however tall the picture"
     )
     render.add_argument(
         "--collapse-repeats", action="store_true", help="draw `block * n` once, marked ×n"
@@ -122,6 +133,9 @@ def _render_options(render: argparse.ArgumentParser) -> None:
     render.add_argument("--rankdir", choices=("TB", "LR"), default="TB", help="flow direction")
     render.add_argument("--theme", choices=("light", "dark"), default="light")
     render.add_argument("--no-shapes", action="store_true", help="no tensor shapes on edges")
+    render.add_argument(
+        "--dpi", type=int, default=192, metavar="N", help="resolution of a PNG (default 192)"
+    )
     render.add_argument(
         "--engine",
         metavar="NAME",
@@ -278,7 +292,10 @@ def _render(args: argparse.Namespace) -> int:
         rankdir=args.rankdir,
         theme=args.theme,
         show_shapes=not args.no_shapes,
+        dpi=args.dpi,
     )
+    if args.full and args.depth is not None:
+        raise UsageError("--full draws every layer; it cannot go with --depth")
     render.format_of(args.output)  # a bad file name fails before any work
     networks, diagnostics = _analyse(args, args.file)
     if diagnostics:
@@ -286,8 +303,29 @@ def _render(args: argparse.Namespace) -> int:
     if any(d.is_error for d in diagnostics):
         return EXIT_SPEC_ERROR
     network = render.single_network(args.file, networks)
+    if args.depth is None and not args.full:
+        options = _fitted(network, options)
     render.render_file(network, args.output, options, args.engine)
     return EXIT_OK
+
+
+def _fitted(network: Network, options: Options) -> Options:
+    """The options that draw a very tall network at a readable size, saying what they are."""
+    from archc.backends.diagram import fit
+
+    chosen = fit(network, options.collapse_repeats, options.hide)
+    if chosen.ranks == chosen.full_ranks:
+        return options
+    flags = [f"--depth {chosen.depth}"] if chosen.depth is not None else []
+    flags += ["--collapse-repeats"] if chosen.collapse_repeats else []
+    sys.stderr.write(
+        f"archc: note: {network.name} in full is {chosen.full_ranks} boxes tall; drawn with "
+        f"{' '.join(flags)} ({chosen.ranks} boxes); --depth N picks another level, "
+        "--full draws every layer\n"
+    )
+    return dataclasses.replace(
+        options, depth=chosen.depth, collapse_repeats=chosen.collapse_repeats
+    )
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -297,7 +297,8 @@ class _Builder:
             assert op is not None
             labels.append(op.label(node.args, inferred_of(node)))
         unit.title = " → ".join(labels)
-        unit.symbol = len(labels) == 1 and unit.family == "merge" and not unit.title.isalnum()
+        # an operator alone (+, ×, @) is drawn as a small circle; a scale by 22.6274 is a box
+        unit.symbol = len(labels) == 1 and unit.family == "merge" and len(unit.title) == 1
 
     def _edges(self) -> None:
         levels: dict[int, int] = {}
@@ -364,6 +365,61 @@ def build_view(
 ) -> View:
     """What the diagram of ``network`` holds, see the module docstring for the options."""
     return _Builder(network, depth, collapse_repeats, hide).build()
+
+
+# --- fitting a large network ---------------------------------------------------------------------
+
+# Boxes along the longest path of a drawing that still reads on a screen or a page: a box and
+# its edge take about 100 pixels at 96 dpi, so 48 make some 5,000. Drawn in full, FCN-8s is 45,
+# ResNet-18 65, a 6+6-layer Transformer 161, DenseNet-121 487.
+MAX_RANKS = 48
+
+
+def ranks(view: View) -> int:
+    """How many boxes tall the drawing is: the longest path of edges that set the layout (side
+    edges arc beside the main path and rank nothing)."""
+    heads: dict[str, list[str]] = {key: [] for key in view.units}
+    waiting = dict.fromkeys(view.units, 0)
+    for edge in view.edges:
+        if not edge.aside:
+            heads[edge.tail].append(edge.head)
+            waiting[edge.head] += 1
+    level = dict.fromkeys(view.units, 1)
+    ready = [key for key, count in waiting.items() if count == 0]
+    while ready:
+        key = ready.pop()
+        for head in heads[key]:
+            level[head] = max(level[head], level[key] + 1)
+            waiting[head] -= 1
+            if waiting[head] == 0:
+                ready.append(head)
+    return max(level.values(), default=0)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What a drawing that nobody sized shows: ``depth`` and ``collapse_repeats`` as chosen,
+    how many boxes tall that is, and how tall every layer would have been."""
+
+    depth: int | None
+    collapse_repeats: bool
+    ranks: int
+    full_ranks: int
+
+
+def fit(network: Network, collapse_repeats: bool, hide: tuple[str, ...]) -> Fit:
+    """Every layer when that is at most MAX_RANKS boxes tall; otherwise one instance of each
+    repeat, and then the deepest level of the module tree that fits (level 1 at the least)."""
+    full = ranks(build_view(network, None, collapse_repeats, hide))
+    if full <= MAX_RANKS:
+        return Fit(None, collapse_repeats, full, full)
+    deepest = max((path.count(".") + 1 for path in network.modules if path), default=1)
+    for depth in (None, *range(deepest, 0, -1)):
+        view = build_view(network, depth, True, hide)
+        tall = ranks(view)
+        if tall <= MAX_RANKS or depth == 1:
+            break
+    return Fit(depth, collapse_repeats or bool(view.collapsed_repeats), tall, full)
 
 
 # --- words ---------------------------------------------------------------------------------------
