@@ -16,6 +16,7 @@ import difflib
 import io
 import json
 import os
+import shutil
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from archc import __version__, api
 from archc.backends import summary
+from archc.backends.summary import DTYPES, MAC_CONVENTION
 from archc.errors import ArchError, Diagnostic, UsageError, render_all
 from archc.expect import Expectation
 from archc.export import FORMATS
@@ -65,9 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     _spec_options(check)
     check.set_defaults(run=_check)
 
-    summary = commands.add_parser("summary", help="layers, shapes, parameters and MACs")
+    summary = commands.add_parser(
+        "summary", help="layers, shapes, parameters and MACs", epilog=_summary_epilog()
+    )
     summary.add_argument("file", metavar="FILE")
-    summary.add_argument("--depth", type=int, metavar="N", help="collapse modules deeper than N")
+    summary.add_argument(
+        "--depth", type=int, metavar="N", help="collapse modules deeper than N; 0: one line"
+    )
+    summary.add_argument(
+        "--batch", type=int, default=1, metavar="N", help="samples the memory estimate is for"
+    )
+    summary.add_argument(
+        "--dtype", default="float32", choices=sorted(DTYPES), help="element type (memory)"
+    )
     summary.add_argument("--json", action="store_true", help="print the summary as JSON")
     summary.add_argument(
         "--expect",
@@ -96,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     lsp = commands.add_parser("lsp", help="run the language server on stdin and stdout")
     lsp.set_defaults(run=_lsp)
     return parser
+
+
+def _summary_epilog() -> str:
+    return (
+        f"{MAC_CONVENTION} Memory is an estimate for --batch samples in --dtype: every "
+        "layer's output kept for the backward pass, a gradient for each output and parameter."
+    )
 
 
 def _export_options(command: argparse.ArgumentParser) -> None:
@@ -222,11 +241,20 @@ def _summary(args: argparse.Namespace) -> int:
         return EXIT_SPEC_ERROR
     if diagnostics:
         sys.stderr.write(render_all(diagnostics, color=_use_colour(sys.stderr)))
+    if args.depth is not None and args.depth < 0:
+        raise UsageError(f"depth must be 0 or more, got {args.depth}")
     if args.json:
-        document = {"networks": [summary.to_json(n, args.depth) for n in networks]}
+        document = {
+            "networks": [summary.to_json(n, args.depth, args.batch, args.dtype) for n in networks]
+        }
         print(json.dumps(document, indent=2))
     else:
-        print("\n".join(summary.render_table(n, args.depth) for n in networks), end="")
+        # fitted to a terminal; a pipe or a file gets every character
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+        tables = [
+            summary.render_table(n, args.depth, width, args.batch, args.dtype) for n in networks
+        ]
+        print("\n".join(tables), end="")
     failed = [
         f"{network.name}: expected {e.text}, got {e.key}={summary.totals(network)[e.key]:,}"
         for network in networks
