@@ -509,7 +509,7 @@ def test_load_gives_a_model_with_summary_params_and_pictures(tmp_path: Path) -> 
     model = archc.load(TRANSFORMER, layers=3)
     network = network_of(TRANSFORMER, layers=3)
     assert model.params == network.param_count and model.name == "Encoder"
-    assert model.summary().startswith("Encoder: tokens (N, T) int64 -> logits (N, T, 1000)")
+    assert str(model.summary()).startswith("Encoder: tokens (N, T) int64 -> logits (N, T, 1000)")
     dot = model.render("dot", collapse_repeats=True, hide=["norm"])
     assert isinstance(dot, str) and "EncoderLayer ×3" in dot
     assert model.render(tmp_path / "encoder.dot") is None

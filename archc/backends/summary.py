@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 from archc import dims
@@ -234,57 +235,43 @@ def _fit(table: list[tuple[str, ...]], limit: int | None) -> list[int]:
     return widths
 
 
+def _signature(network: Network) -> str:
+    """``ResNet18: image (N, 3, 224, 224) -> logits (N, 1000)``."""
+    inputs = ", ".join(f"{name} {network.type_of(ref)}" for name, ref in network.inputs.items())
+    outputs = ", ".join(f"{name} {network.type_of(ref)}" for name, ref in network.outputs.items())
+    return f"{network.name}: {inputs} -> {outputs}"
+
+
 def one_line(network: Network) -> str:
     """The totals of a network on one line: what `archc summary --depth 0` prints."""
     total = totals(network)
-    inputs = ", ".join(f"{name} {network.type_of(ref)}" for name, ref in network.inputs.items())
-    outputs = ", ".join(f"{name} {network.type_of(ref)}" for name, ref in network.outputs.items())
     return (
-        f"{network.name}: {inputs} -> {outputs}; {_count(total['params'])} params, "
+        f"{_signature(network)}; {_count(total['params'])} params, "
         f"{_count(total['buffers'])} buffers, {_count(total['macs'])} MACs per sample\n"
     )
 
 
-def render_table(
-    network: Network,
-    depth: int | None = None,
-    width: int | None = None,
-    batch: int = 1,
-    dtype: str = "float32",
-) -> str:
-    """The summary table of one network, plain text; ``width`` fits it to a terminal that
-    many characters wide (None: as wide as it needs). ``depth`` 0 is the one line of totals."""
-    if depth == 0:
-        return one_line(network)
-    estimate = memory(network, batch, dtype)
-    table = [
-        (
-            "  " * row.level + row.path.rsplit(".", 1)[-1] if row.level else row.path,
-            row.op,
-            str(row.output) if row.output is not None else "?",
-            _count(row.params) if row.params else "-",
-            _count(row.macs) if row.macs else "-",
-            ", ".join(row.connected_to),
-        )
-        for row in rows(network, depth)
-    ]
-    widths = _fit(table, width)
+def _cells(row: Row) -> tuple[str, ...]:
+    return (
+        row.path,
+        row.op,
+        str(row.output) if row.output is not None else "?",
+        _count(row.params) if row.params else "-",
+        _count(row.macs) if row.macs else "-",
+        ", ".join(row.connected_to),
+    )
 
-    def line(cells: tuple[str, ...]) -> str:
-        shown = [
-            _cut(c, w).rjust(w) if i in _NUMERIC else _cut(c, w).ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "  ".join(shown).rstrip()
 
-    rule = "-" * len(line(tuple("-" * w for w in widths)))
-    inputs = ", ".join(f"{name} {network.type_of(ref)}" for name, ref in network.inputs.items())
-    outputs = ", ".join(f"{name} {network.type_of(ref)}" for name, ref in network.outputs.items())
+def _indented(cells: tuple[str, ...], level: int) -> tuple[str, ...]:
+    """A row's cells with its name indented by its place in the module tree."""
+    name = "  " * level + cells[0].rsplit(".", 1)[-1] if level else cells[0]
+    return (name, *cells[1:])
+
+
+def _totals_lines(network: Network, batch: int, dtype: str) -> list[str]:
+    """The lines under the table: totals, receptive field, ties and the memory estimate."""
     total = totals(network)
-    lines = [f"{network.name}: {inputs} -> {outputs}", rule, line(_HEADERS), rule]
-    lines += [line(r) for r in table]
-    lines += [
-        rule,
+    lines = [
         f"Parameters:         {_count(total['params'])}",
         f"Trainable:          {_count(total['trainable_params'])}",
         f"Buffers:            {_count(total['buffers'])}",
@@ -302,6 +289,7 @@ def render_table(
             f"Tied parameters:    {', '.join(t.target for t in network.ties)}"
             " (counted once, at their source)"
         )
+    estimate = memory(network, batch, dtype)
     samples = f"{batch} sample{'s' if batch != 1 else ''}"
     sizes = [
         ("parameters", estimate.params, ""),
@@ -317,7 +305,69 @@ def render_table(
         f"  {name:<16}{text:>{right}}  {note}".rstrip()
         for (name, _, note), text in zip(sizes, shown, strict=True)
     ]
+    return lines
+
+
+def render_table(
+    network: Network,
+    depth: int | None = None,
+    width: int | None = None,
+    batch: int = 1,
+    dtype: str = "float32",
+) -> str:
+    """The summary table of one network, plain text; ``width`` fits it to a terminal that
+    many characters wide (None: as wide as it needs). ``depth`` 0 is the one line of totals."""
+    if depth == 0:
+        return one_line(network)
+    below = _totals_lines(network, batch, dtype)  # checks batch and dtype first
+    table = [_indented(_cells(row), row.level) for row in rows(network, depth)]
+    widths = _fit(table, width)
+
+    def line(cells: tuple[str, ...]) -> str:
+        shown = [
+            _cut(c, w).rjust(w) if i in _NUMERIC else _cut(c, w).ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(shown).rstrip()
+
+    rule = "-" * len(line(tuple("-" * w for w in widths)))
+    lines = [_signature(network), rule, line(_HEADERS), rule, *map(line, table), rule, *below]
     return "\n".join(lines) + "\n"
+
+
+# --- HTML ----------------------------------------------------------------------------------------
+
+
+def render_html(
+    network: Network, depth: int | None = None, batch: int = 1, dtype: str = "float32"
+) -> str:
+    """The summary as HTML, for a notebook: the rows as a table (each name indented by its
+    depth in the module tree), then the lines of totals as preformatted text."""
+    if depth == 0:
+        return f"<pre>{escape(one_line(network))}</pre>"
+    below = _totals_lines(network, batch, dtype)
+    align = ["right" if i in _NUMERIC else "left" for i in range(len(_HEADERS))]
+    head = "".join(
+        f'<th style="text-align:{a}">{escape(h)}</th>'
+        for h, a in zip(_HEADERS, align, strict=True)
+    )
+    body = []
+    for row in rows(network, depth):
+        cells = _cells(row)
+        first = f"padding-left:{0.5 + 1.5 * row.level}em;" if row.level else ""
+        body.append(
+            "<tr>"
+            + "".join(
+                f'<td style="{first if i == 0 else ""}text-align:{a}">{escape(c)}</td>'
+                for i, (c, a) in enumerate(zip(cells, align, strict=True))
+            )
+            + "</tr>"
+        )
+    return (
+        f'<div class="archc-summary"><p><b>{escape(_signature(network))}</b></p>'
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f"<pre>{escape(chr(10).join(below))}</pre></div>"
+    )
 
 
 # --- JSON ----------------------------------------------------------------------------------------
