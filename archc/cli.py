@@ -11,23 +11,29 @@ second.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import io
 import json
 import os
+import shutil
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from archc import __version__, api
 from archc.backends import summary
+from archc.backends.summary import DTYPES, MAC_CONVENTION
 from archc.errors import ArchError, Diagnostic, UsageError, render_all
 from archc.expect import Expectation
 from archc.export import FORMATS
 from archc.semantics.elaborate import current_statement
 from archc.semantics.ir import Network, dump
+
+if TYPE_CHECKING:  # the graphviz package is imported by `render` alone
+    from archc.backends.graphviz import Options
 
 EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 # The spec a command is working on, for the report of an internal error.
@@ -61,9 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     _spec_options(check)
     check.set_defaults(run=_check)
 
-    summary = commands.add_parser("summary", help="layers, shapes, parameters and MACs")
+    summary = commands.add_parser(
+        "summary", help="layers, shapes, parameters and MACs", epilog=_summary_epilog()
+    )
     summary.add_argument("file", metavar="FILE")
-    summary.add_argument("--depth", type=int, metavar="N", help="collapse modules deeper than N")
+    summary.add_argument(
+        "--depth", type=int, metavar="N", help="collapse modules deeper than N; 0: one line"
+    )
+    summary.add_argument(
+        "--batch", type=int, default=1, metavar="N", help="samples the memory estimate is for"
+    )
+    summary.add_argument(
+        "--dtype", default="float32", choices=sorted(DTYPES), help="element type (memory)"
+    )
     summary.add_argument("--json", action="store_true", help="print the summary as JSON")
     summary.add_argument(
         "--expect",
@@ -94,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _summary_epilog() -> str:
+    return (
+        f"{MAC_CONVENTION} Memory is an estimate for --batch samples in --dtype: every "
+        "layer's output kept for the backward pass, a gradient for each output and parameter."
+    )
+
+
 def _export_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("file", metavar="FILE")
     command.add_argument("--format", required=True, choices=FORMATS, help="what to write")
@@ -108,7 +131,14 @@ def _render_options(render: argparse.ArgumentParser) -> None:
         "-o", "--output", required=True, metavar="OUT", help="OUT.svg, .png, .pdf or .dot"
     )
     render.add_argument(
-        "--depth", type=int, metavar="N", help="draw modules deeper than N as single boxes"
+        "--depth",
+        type=int,
+        metavar="N",
+        help="draw modules deeper than N as single boxes (by default chosen for a very tall "
+        "network, with a note)",
+    )
+    render.add_argument(
+        "--full", action="store_true", help="draw every layer, however tall the picture"
     )
     render.add_argument(
         "--collapse-repeats", action="store_true", help="draw `block * n` once, marked ×n"
@@ -122,6 +152,9 @@ def _render_options(render: argparse.ArgumentParser) -> None:
     render.add_argument("--rankdir", choices=("TB", "LR"), default="TB", help="flow direction")
     render.add_argument("--theme", choices=("light", "dark"), default="light")
     render.add_argument("--no-shapes", action="store_true", help="no tensor shapes on edges")
+    render.add_argument(
+        "--dpi", type=int, default=192, metavar="N", help="resolution of a PNG (default 192)"
+    )
     render.add_argument(
         "--engine",
         metavar="NAME",
@@ -208,11 +241,20 @@ def _summary(args: argparse.Namespace) -> int:
         return EXIT_SPEC_ERROR
     if diagnostics:
         sys.stderr.write(render_all(diagnostics, color=_use_colour(sys.stderr)))
+    if args.depth is not None and args.depth < 0:
+        raise UsageError(f"depth must be 0 or more, got {args.depth}")
     if args.json:
-        document = {"networks": [summary.to_json(n, args.depth) for n in networks]}
+        document = {
+            "networks": [summary.to_json(n, args.depth, args.batch, args.dtype) for n in networks]
+        }
         print(json.dumps(document, indent=2))
     else:
-        print("\n".join(summary.render_table(n, args.depth) for n in networks), end="")
+        # fitted to a terminal; a pipe or a file gets every character
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+        tables = [
+            summary.render_table(n, args.depth, width, args.batch, args.dtype) for n in networks
+        ]
+        print("\n".join(tables), end="")
     failed = [
         f"{network.name}: expected {e.text}, got {e.key}={summary.totals(network)[e.key]:,}"
         for network in networks
@@ -278,7 +320,10 @@ def _render(args: argparse.Namespace) -> int:
         rankdir=args.rankdir,
         theme=args.theme,
         show_shapes=not args.no_shapes,
+        dpi=args.dpi,
     )
+    if args.full and args.depth is not None:
+        raise UsageError("--full draws every layer; it cannot go with --depth")
     render.format_of(args.output)  # a bad file name fails before any work
     networks, diagnostics = _analyse(args, args.file)
     if diagnostics:
@@ -286,8 +331,29 @@ def _render(args: argparse.Namespace) -> int:
     if any(d.is_error for d in diagnostics):
         return EXIT_SPEC_ERROR
     network = render.single_network(args.file, networks)
+    if args.depth is None and not args.full:
+        options = _fitted(network, options)
     render.render_file(network, args.output, options, args.engine)
     return EXIT_OK
+
+
+def _fitted(network: Network, options: Options) -> Options:
+    """The options that draw a very tall network at a readable size, saying what they are."""
+    from archc.backends.diagram import fit
+
+    chosen = fit(network, options.collapse_repeats, options.hide)
+    if chosen.ranks == chosen.full_ranks:
+        return options
+    flags = [f"--depth {chosen.depth}"] if chosen.depth is not None else []
+    flags += ["--collapse-repeats"] if chosen.collapse_repeats else []
+    sys.stderr.write(
+        f"archc: note: {network.name} in full is {chosen.full_ranks} boxes tall; drawn with "
+        f"{' '.join(flags)} ({chosen.ranks} boxes); --depth N picks another level, "
+        "--full draws every layer\n"
+    )
+    return dataclasses.replace(
+        options, depth=chosen.depth, collapse_repeats=chosen.collapse_repeats
+    )
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -148,9 +148,33 @@ def _display(expr: Any) -> str:
     >>> 64 * ((Sym.named("H") - 3) // 2 + 1)
     64*((H - 3)//2 + 1)
     """
+    expr = _merge_floors(expr)
     shown = str(_printer().doprint(expr))
     factored = str(_printer().doprint(_sympy().factor(expr)))
     return factored if len(factored) < len(shown) else shown
+
+
+def _merge_floors(expr: Any) -> Any:
+    """``expr`` with each floor of a floor written as one: ``((H//2)//2)//2`` is ``H//8``.
+
+    For a positive integer n and an integer k, floor((floor(x) + k) / n) = floor((x + k) / n),
+    so the merged expression has the same value; shape rules nest one floor per layer, and a
+    U-Net's bottleneck would otherwise read ``(((H//2)//2)//2)//2``.
+
+    >>> ((Sym.named("H") // 4 - 1) // 2 + 1) // 2
+    (H + 4)//16
+    """
+    sympy = _sympy()
+    if not expr.args:
+        return expr
+    if not isinstance(expr, sympy.floor):
+        return expr.func(*(_merge_floors(arg) for arg in expr.args))
+    top, bottom = sympy.fraction(sympy.together(_merge_floors(expr.args[0])))
+    inner = [term for term in sympy.Add.make_args(top) if isinstance(term, sympy.floor)]
+    rest = top - inner[0] if len(inner) == 1 else None
+    if bottom.is_Integer and bottom > 0 and rest is not None and rest.is_Integer:
+        return sympy.floor((inner[0].args[0] + rest) / bottom)
+    return sympy.floor(top / bottom)
 
 
 def _expr(value: Dim) -> Any:

@@ -3,6 +3,8 @@ and every mistake on the command line is a usage error with a message."""
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import re
 import struct
@@ -18,9 +20,10 @@ import pytest
 import archc
 from archc import api, cli
 from archc.backends import render
-from archc.backends.diagram import shape_text
-from archc.backends.graphviz import Options, count_text, to_dot
+from archc.backends.diagram import MAX_RANKS, Fit, build_view, fit, ranks, shape_text
+from archc.backends.graphviz import THEMES, Options, colours, count_text, to_dot
 from archc.errors import UsageError
+from archc.ops import all_ops
 from archc.semantics.ir import Network
 from tests.conftest import ROOT, check_golden
 
@@ -240,6 +243,50 @@ def test_direction_theme_and_shapes_are_options() -> None:
         Options(hide=("nrom",))
 
 
+# --- colours -------------------------------------------------------------------------------------
+
+
+def lab(colour: str) -> tuple[float, float, float]:
+    """An sRGB colour (``#rrggbb``) in CIELAB, under the D65 white point."""
+    linear = [
+        c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+        for c in (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    ]
+    matrix = ((0.4124, 0.3576, 0.1805), (0.2126, 0.7152, 0.0722), (0.0193, 0.1192, 0.9505))
+    white = (0.95047, 1.0, 1.08883)
+    x, y, z = (
+        sum(m * c for m, c in zip(row, linear, strict=True)) / w
+        for row, w in zip(matrix, white, strict=True)
+    )
+
+    def f(t: float) -> float:
+        return t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116
+
+    return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
+
+
+def distance(a: str, b: str) -> float:
+    return math.dist(lab(a), lab(b))
+
+
+def test_colour_distance_is_cielab() -> None:
+    assert lab("#ffffff") == pytest.approx((100, 0, 0), abs=0.05)
+    assert distance("#000000", "#ffffff") == pytest.approx(100, abs=0.01)
+
+
+@pytest.mark.parametrize("theme", sorted(THEMES))
+def test_every_family_has_its_own_clearly_distinct_colour(theme: str) -> None:
+    families = sorted({op.family for op in all_ops()} | {"block"})
+    fills = {family: colours(family, THEMES[theme])[0] for family in families}
+    closest = min(
+        (distance(fills[a], fills[b]), a, b) for a, b in itertools.combinations(families, 2)
+    )
+    assert closest[0] > 15, closest
+    background = THEMES[theme].background
+    background = "#ffffff" if background == "white" else background
+    assert min(distance(fill, background) for fill in fills.values()) > 10
+
+
 # --- goldens and determinism ---------------------------------------------------------------------
 
 
@@ -295,8 +342,10 @@ def test_engine_draws_png_as_large_as_the_svg(engine: str) -> None:
     network = network_of(RESNET18)
     svg = render.render_bytes(network, "svg", Options(depth=1), engine).decode()
     width_pt, height_pt = (float(v) for v in re.findall(r'(?:width|height)="([\d.]+)pt"', svg)[:2])
-    width, height = png_size(render.render_bytes(network, "png", Options(depth=1), engine))
-    assert abs(width - width_pt * 96 / 72) <= 2 and abs(height - height_pt * 96 / 72) <= 2
+    for dpi in (96, Options().dpi):
+        png = render.render_bytes(network, "png", Options(depth=1, dpi=dpi), engine)
+        width, height = png_size(png)
+        assert abs(width - width_pt * dpi / 72) <= 2 and abs(height - height_pt * dpi / 72) <= 2
 
 
 def test_no_engine_is_reported_with_how_to_get_one(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -343,6 +392,40 @@ def test_render_options_reach_the_dot(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "layernorm → linear 64→256 → gelu" in [title(a) for a in dot.nodes.values()]
 
 
+def test_a_very_tall_network_is_drawn_at_a_level_that_fits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "net.dot"
+    spec = "specs/transformer.arch"
+    code, err = run_cli(capsys, "render", spec, "-o", str(out))
+    assert code == 0
+    assert err == (
+        "archc: note: Transformer in full is 161 boxes tall; drawn with --depth 3 "
+        "--collapse-repeats (16 boxes); --depth N picks another level, --full draws every layer\n"
+    )
+    fitted = out.read_text(encoding="utf-8")
+    assert fitted == to_dot(network_of(spec), Options(depth=3, collapse_repeats=True))
+    assert run_cli(capsys, "render", spec, "-o", str(out), "--full") == (0, "")
+    assert out.read_text(encoding="utf-8") == to_dot(network_of(spec))
+    assert run_cli(capsys, "render", spec, "-o", str(out), "--depth", "4") == (0, "")
+
+
+def test_a_network_that_fits_is_drawn_in_full() -> None:
+    network = network_of(TRANSFORMER, layers=3)
+    view = build_view(network, None, False, ())
+    assert fit(network, False, ()) == Fit(None, False, ranks(view), ranks(view))
+    # pre-norm layers: every box is on the main path, the skips arc beside it
+    assert ranks(view) == len(parse_dot(to_dot(network)).nodes) <= MAX_RANKS
+
+
+def test_a_fit_tries_collapsed_repeats_before_a_depth() -> None:
+    gpt2 = network_of("specs/gpt2.arch")
+    chosen = fit(gpt2, False, ())
+    assert (chosen.depth, chosen.collapse_repeats) == (None, True)
+    assert chosen.full_ranks > MAX_RANKS >= chosen.ranks
+    assert chosen.ranks == ranks(build_view(gpt2, None, True, ()))
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -354,6 +437,8 @@ def test_render_options_reach_the_dot(tmp_path: Path, capsys: pytest.CaptureFixt
         (["-o", "{tmp}/net.dot", "--depth", "0"], "depth must be 1 or more"),
         (["-o", "{tmp}/net.svg", "--engine", "neato"], "unknown engine `neato`"),
         (["-o", "{tmp}/net.dot", "--hide", "norms"], "did you mean `norm`"),
+        (["-o", "{tmp}/net.png", "--dpi", "12"], "dpi must be between 24 and 1200, got 12"),
+        (["-o", "{tmp}/net.dot", "--full", "--depth", "2"], "cannot go with --depth"),
     ],
 )
 def test_usage_errors_exit_2_with_a_message(
@@ -383,7 +468,8 @@ def test_no_engine_exits_2_and_dot_still_works(
     code, err = run_cli(capsys, "render", RESNET18, "-o", str(tmp_path / "net.svg"))
     assert code == 2 and "no Graphviz layout engine is installed" in err and ".dot" in err
     assert not (tmp_path / "net.svg").exists()
-    assert run_cli(capsys, "render", RESNET18, "-o", str(tmp_path / "net.dot")) == (0, "")
+    argv = ["render", RESNET18, "-o", str(tmp_path / "net.dot"), "--depth", "2"]
+    assert run_cli(capsys, *argv) == (0, "")
 
 
 def test_a_failed_layout_leaves_the_old_file(
@@ -423,7 +509,7 @@ def test_load_gives_a_model_with_summary_params_and_pictures(tmp_path: Path) -> 
     model = archc.load(TRANSFORMER, layers=3)
     network = network_of(TRANSFORMER, layers=3)
     assert model.params == network.param_count and model.name == "Encoder"
-    assert model.summary().startswith("Encoder: tokens (N, T) int64 -> logits (N, T, 1000)")
+    assert str(model.summary()).startswith("Encoder: tokens (N, T) int64 -> logits (N, T, 1000)")
     dot = model.render("dot", collapse_repeats=True, hide=["norm"])
     assert isinstance(dot, str) and "EncoderLayer ×3" in dot
     assert model.render(tmp_path / "encoder.dot") is None

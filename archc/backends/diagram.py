@@ -13,13 +13,22 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from archc import dims
 from archc.backends.torch.emit import inferred_of
 from archc.dims import TensorType
 from archc.ops import lookup
 from archc.semantics.ir import Module, Network, Node, Ref, join_path
+from archc.semantics.values import (
+    BlockLayer,
+    CombinatorLayer,
+    Layer,
+    OpLayer,
+    RepeatLayer,
+    SequenceLayer,
+    Tensor,
+)
 
 
 @dataclass
@@ -288,7 +297,8 @@ class _Builder:
             assert op is not None
             labels.append(op.label(node.args, inferred_of(node)))
         unit.title = " → ".join(labels)
-        unit.symbol = len(labels) == 1 and unit.family == "merge" and not unit.title.isalnum()
+        # an operator alone (+, ×, @) is drawn as a small circle; a scale by 22.6274 is a box
+        unit.symbol = len(labels) == 1 and unit.family == "merge" and len(unit.title) == 1
 
     def _edges(self) -> None:
         levels: dict[int, int] = {}
@@ -357,6 +367,61 @@ def build_view(
     return _Builder(network, depth, collapse_repeats, hide).build()
 
 
+# --- fitting a large network ---------------------------------------------------------------------
+
+# Boxes along the longest path of a drawing that still reads on a screen or a page: a box and
+# its edge take about 100 pixels at 96 dpi, so 48 make some 5,000. Drawn in full, FCN-8s is 45,
+# ResNet-18 65, a 6+6-layer Transformer 161, DenseNet-121 487.
+MAX_RANKS = 48
+
+
+def ranks(view: View) -> int:
+    """How many boxes tall the drawing is: the longest path of edges that set the layout (side
+    edges arc beside the main path and rank nothing)."""
+    heads: dict[str, list[str]] = {key: [] for key in view.units}
+    waiting = dict.fromkeys(view.units, 0)
+    for edge in view.edges:
+        if not edge.aside:
+            heads[edge.tail].append(edge.head)
+            waiting[edge.head] += 1
+    level = dict.fromkeys(view.units, 1)
+    ready = [key for key, count in waiting.items() if count == 0]
+    while ready:
+        key = ready.pop()
+        for head in heads[key]:
+            level[head] = max(level[head], level[key] + 1)
+            waiting[head] -= 1
+            if waiting[head] == 0:
+                ready.append(head)
+    return max(level.values(), default=0)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What a drawing that nobody sized shows: ``depth`` and ``collapse_repeats`` as chosen,
+    how many boxes tall that is, and how tall every layer would have been."""
+
+    depth: int | None
+    collapse_repeats: bool
+    ranks: int
+    full_ranks: int
+
+
+def fit(network: Network, collapse_repeats: bool, hide: tuple[str, ...]) -> Fit:
+    """Every layer when that is at most MAX_RANKS boxes tall; otherwise one instance of each
+    repeat, and then the deepest level of the module tree that fits (level 1 at the least)."""
+    full = ranks(build_view(network, None, collapse_repeats, hide))
+    if full <= MAX_RANKS:
+        return Fit(None, collapse_repeats, full, full)
+    deepest = max((path.count(".") + 1 for path in network.modules if path), default=1)
+    for depth in (None, *range(deepest, 0, -1)):
+        view = build_view(network, depth, True, hide)
+        tall = ranks(view)
+        if tall <= MAX_RANKS or depth == 1:
+            break
+    return Fit(depth, collapse_repeats or bool(view.collapsed_repeats), tall, full)
+
+
 # --- words ---------------------------------------------------------------------------------------
 
 
@@ -375,10 +440,61 @@ def module_title(network: Network, module: Module) -> str:
     sequence of instances of one block, the sequence's name otherwise."""
     if module.kind == "block":
         names = [p.name.name for p in module.definition.node.params] if module.definition else []
-        written = ", ".join(f"{n}={module.args[n]!r}" for n in names if n in module.arg_exprs)
+        written = ", ".join(
+            f"{n}={spec_text(module.args[n])}" for n in names if n in module.arg_exprs
+        )
         return f"{module.name}({written})" if written else module.name
     children = [m for p, m in network.modules.items() if p and _parent(p) == module.path]
     blocks = {m.name if m.kind == "block" else "" for m in children}
     if len(children) > 1 and len(blocks) == 1 and "" not in blocks:
         return f"{module.name}: {blocks.pop()} ×{len(children)}"
     return module.name if module.repeat is None else f"{module.name} ×{module.repeat}"
+
+
+def spec_text(value: Any) -> str:
+    """A block argument as a spec writes it: ``true``, ``"same"``, ``(3, 3)``, ``H//2`` and, for
+    a layer, its op or block and arguments (``leaky_relu(0.2)``, ``conv2d(64, 3) -> relu``).
+
+    >>> spec_text((2, True, "same", None, 0.5))
+    '(2, true, "same", none, 0.5)'
+    """
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, tuple):
+        inner = ", ".join(spec_text(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, Tensor):
+        return f"tensor {value.type}" if value.type else "tensor"
+    if isinstance(value, Layer):
+        text = _layer_text(value)
+        return f"{text} as {value.name.name}" if value.name is not None else text
+    return repr(value) if isinstance(value, float) else dims.show(value)
+
+
+def _layer_text(layer: Layer) -> str:
+    if isinstance(layer, OpLayer | BlockLayer):
+        callee = layer.op.name if isinstance(layer, OpLayer) else layer.block.name
+        if not layer.called:
+            return callee
+        args = (
+            f"{arg.name}={spec_text(arg.value)}" if arg.name else spec_text(arg.value)
+            for arg in layer.args
+        )
+        return f"{callee}({', '.join(args)})"
+    if isinstance(layer, SequenceLayer):
+        return " -> ".join(_operand(part) for part in layer.layers)
+    if isinstance(layer, RepeatLayer):
+        return f"{_operand(layer.layer)} * {layer.count}" if layer.layer else "?"
+    if isinstance(layer, CombinatorLayer):
+        return f"{layer.kind}({spec_text(layer.body)})"
+    return "?"
+
+
+def _operand(layer: Layer | None) -> str:
+    """A layer inside ``->`` or ``*``: a chain or a repeat in parentheses."""
+    text = spec_text(layer)
+    return f"({text})" if isinstance(layer, SequenceLayer | RepeatLayer) else text

@@ -36,6 +36,9 @@ from archc.semantics.ir import Module, Network
 
 __all__ = ["Options", "count_text", "digraph", "to_dot"]
 
+# A PNG's resolution: below 24 text is unreadable, above 1200 a large network is gigapixels.
+MIN_DPI, MAX_DPI = 24, 1200
+
 
 @dataclass(frozen=True)
 class Options:
@@ -47,10 +50,13 @@ class Options:
     rankdir: Literal["TB", "LR"] = "TB"
     theme: Literal["light", "dark"] = "light"
     show_shapes: bool = True
+    dpi: int = 192  # of a PNG: twice a screen's 96, sharp on a high-density display
 
     def __post_init__(self) -> None:
         if self.depth is not None and self.depth < 1:
             raise UsageError(f"depth must be 1 or more, got {self.depth}")
+        if not MIN_DPI <= self.dpi <= MAX_DPI:
+            raise UsageError(f"dpi must be between {MIN_DPI} and {MAX_DPI}, got {self.dpi}")
         if self.rankdir not in ("TB", "LR"):
             raise UsageError(f"rankdir must be TB or LR, got {self.rankdir!r}")
         if self.theme not in THEMES:
@@ -68,23 +74,24 @@ class Options:
 
 # --- colours -------------------------------------------------------------------------------------
 
-# One hue per op family (degrees; None is grey), fixed so that a family looks the same in every
-# diagram; a theme picks the lightness.
-_HUES: dict[str, int | None] = {
-    "conv": 212,
-    "linear": 255,
-    "position": 295,
-    "embedding": 325,
-    "attention": 355,
-    "activation": 25,
-    "norm": 50,
-    "resample": 88,
-    "pool": 135,
-    "recurrent": 172,
-    "dropout": None,
-    "shape": None,
-    "merge": None,
-    "block": 200,
+# One fill per op family and theme (light, dark), fixed so that a family looks the same in every
+# diagram, and chosen so that any two differ at a glance: tests/test_render.py keeps every pair
+# at least 15 apart in CIELAB (ΔE*76; 2.3 is the smallest difference people notice).
+_FILLS: dict[str, tuple[str, str]] = {
+    "conv": ("#a5d8ff", "#1c5580"),
+    "linear": ("#d0bfff", "#5f3dc4"),
+    "position": ("#fcc2d7", "#8c2d5a"),
+    "embedding": ("#e599f7", "#8a2a9c"),
+    "attention": ("#ffa8a8", "#9b2c2c"),
+    "activation": ("#ffc078", "#99540f"),
+    "norm": ("#ffec99", "#6e600a"),
+    "resample": ("#c0eb75", "#4d6b12"),
+    "pool": ("#8ce99a", "#1f6b2e"),
+    "recurrent": ("#63e6be", "#0d6655"),
+    "dropout": ("#dee2e6", "#495057"),
+    "shape": ("#d3b89c", "#6b4e32"),
+    "merge": ("#99e9f2", "#0b7285"),
+    "block": ("#91a7ff", "#2b3a7a"),
 }
 
 
@@ -99,39 +106,41 @@ class Theme:
     cluster: str
     io_fill: str
     io_text: str
-    fill: tuple[float, float]  # (lightness, saturation) of box fills
-    border: tuple[float, float]
+    palette: int  # which of each family's fills
+    border: float  # the lightness of box borders: the fill's hue, darker or lighter
 
 
 THEMES = {
     "light": Theme(
         background="white", text="#1f2328", muted="#57606a", edge="#57606a", skip="#d9480f",
         dense="#0b7285", cluster="#8c959f", io_fill="#24292f", io_text="white",
-        fill=(0.90, 0.75), border=(0.40, 0.45),
+        palette=0, border=0.35,
     ),
     "dark": Theme(
         background="#161b22", text="#e6edf3", muted="#9da7b3", edge="#9da7b3", skip="#ff922b",
         dense="#3bc9db", cluster="#6e7781", io_fill="#e6edf3", io_text="#161b22",
-        fill=(0.24, 0.40), border=(0.65, 0.50),
+        palette=1, border=0.70,
     ),
 }  # fmt: skip
 
 
-def _hls(hue: int | None, lightness: float, saturation: float) -> str:
-    rgb = colorsys.hls_to_rgb((hue or 0) / 360, lightness, 0 if hue is None else saturation)
+def _with_lightness(colour: str, lightness: float) -> str:
+    red, green, blue = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    hue, _, saturation = colorsys.rgb_to_hls(red, green, blue)
+    rgb = colorsys.hls_to_rgb(hue, lightness, min(saturation, 0.6))
     return "#{:02x}{:02x}{:02x}".format(*(round(c * 255) for c in rgb))
 
 
 def colours(family: str, theme: Theme) -> tuple[str, str]:
     """The fill and border colour of a family's boxes."""
-    hue = _HUES.get(family)
-    return _hls(hue, *theme.fill), _hls(hue, *theme.border)
+    fill = _FILLS[family][theme.palette]
+    return fill, _with_lightness(fill, theme.border)
 
 
 def _legend_families(view: View) -> list[str]:
     """The families of the boxes in ``view``, in the legend's order."""
     present = {u.family for u in view.units.values()}
-    return [family for family in _HUES if family in present]
+    return [family for family in _FILLS if family in present]
 
 
 _LEGEND_WIDTH = 7  # legend entries per line

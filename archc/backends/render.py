@@ -98,12 +98,14 @@ def format_of(path: str) -> str:
     return fmt
 
 
-def layout(dot: str, fmt: str, engine: Engine) -> bytes:
-    """Run ``engine`` on the DOT text; the picture's bytes."""
+def layout(dot: str, fmt: str, engine: Engine, dpi: int | None = None) -> bytes:
+    """Run ``engine`` on the DOT text; the picture's bytes. ``dpi`` sets a PNG's resolution
+    (SVG and PDF are measured in points and scale freely)."""
+    command = [engine.path, f"-T{fmt}"]
+    if dpi is not None and fmt == "png":
+        command.append(f"-Gdpi={dpi}")
     try:
-        done = subprocess.run(
-            [engine.path, f"-T{fmt}"], input=dot.encode("utf-8"), capture_output=True, check=False
-        )
+        done = subprocess.run(command, input=dot.encode("utf-8"), capture_output=True, check=False)
     except OSError as exc:
         raise UsageError(f"cannot run {engine.name} ({engine.path}): {exc.strerror}") from None
     if done.returncode != 0:
@@ -119,7 +121,7 @@ def render_bytes(network: Network, fmt: str, options: Options, engine: str | Non
         raise UsageError(f"unknown format `{fmt}`; formats: {', '.join(FORMATS)}")
     chosen = None if fmt == "dot" else find_engine(fmt, engine)
     dot = to_dot(network, options)
-    return dot.encode("utf-8") if chosen is None else layout(dot, fmt, chosen)
+    return dot.encode("utf-8") if chosen is None else layout(dot, fmt, chosen, options.dpi)
 
 
 def render_file(network: Network, path: str, options: Options, engine: str | None = None) -> None:

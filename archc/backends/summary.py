@@ -6,20 +6,33 @@ collapses deeper levels of the module tree into one row per module with its tota
 
 What is counted, exactly: parameters are the elements of every parameter tensor, a tied tensor
 once (at its source); buffers (BatchNorm running statistics, fixed position tables) are counted
-apart; MACs are multiply-accumulates of one sample's forward pass at the declared input size,
-attention's QK^T and AV products included.
+apart; MACs follow MAC_CONVENTION. Memory is an estimate for a batch and an element type, with
+its assumptions printed beside it (``memory``).
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 from archc import dims
 from archc.backends.receptive import receptive_field
 from archc.dims import Dim, TensorType
+from archc.errors import UsageError
 from archc.semantics.ir import Module, Network, Node, tensor_key
+
+MAC_CONVENTION = (
+    "MACs are multiply-accumulates (one is a multiply and an add, 2 FLOPs) of one sample's "
+    "forward pass at the declared input size: weights times output positions for convolutions "
+    "and linear layers (biases not counted), attention's QK^T and AV products included, 1 per "
+    "element for BatchNorm and 4 for LayerNorm, k*k per output for max pooling and 1 per input "
+    "for average pooling; activations, dropout and residual additions count 0."
+)
+
+# Bytes per element of the types a summary can size a network in.
+DTYPES = {"float64": 8, "float32": 4, "bfloat16": 2, "float16": 2}
 
 
 @dataclass(frozen=True)
@@ -72,8 +85,12 @@ def rows(network: Network, depth: int | None = None) -> list[Row]:
                 break
             header = headers.get(module_path)
             if header is None:
-                label = _module_label(network.modules[module_path])
-                header = headers[module_path] = _Header(module_path, label, connected, level)
+                module = network.modules[module_path]
+                if len(module.inputs) > 1:  # a block that reads several tensors names them all
+                    connected = tuple(network.node(ref.node).path for ref in module.inputs)
+                header = headers[module_path] = _Header(
+                    module_path, _module_label(module), connected, level
+                )
                 result.append(header)
                 connected = ()
             header.output = output
@@ -141,53 +158,124 @@ def totals(network: Network) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Memory:
+    """Estimated bytes of a training step for ``batch`` samples in ``dtype``.
+
+    The forward pass keeps every layer's output for the backward pass, which makes a gradient of
+    the same size for each output and each parameter; optimizer state, workspace, allocator
+    overhead and the savings of in-place ops and activation checkpointing are left out.
+    """
+
+    batch: int
+    dtype: str
+    params: int
+    buffers: int
+    forward: Dim
+    backward: Dim
+
+    @property
+    def total(self) -> Dim:
+        return dims.total([self.params, self.buffers, self.forward, self.backward])
+
+
+def memory(network: Network, batch: int = 1, dtype: str = "float32") -> Memory:
+    """The memory estimate of ``network`` (see :class:`Memory`)."""
+    if batch < 1:
+        raise UsageError(f"batch must be 1 or more, got {batch}")
+    if dtype not in DTYPES:
+        raise UsageError(f"unknown dtype `{dtype}`; dtypes: {', '.join(DTYPES)}")
+    size = DTYPES[dtype]
+    outputs = activation_elements(network) * batch * size
+    params = network.param_count * size
+    return Memory(
+        batch, dtype, params, network.buffer_count * size, outputs, dims.total([outputs, params])
+    )
+
+
 # --- text ----------------------------------------------------------------------------------------
 
 _HEADERS = ("Layer", "Op", "Output shape", "Params", "MACs", "Connected to")
+_NUMERIC = (3, 4)
+# Columns that give up width, in order, when the table is wider than the terminal (shapes
+# last); none goes below its header, _NARROWEST characters or its longest whole number.
+_SHRINKING = (5, 4, 1, 0, 2)
+_NARROWEST = 8
 
 
 def _count(value: Dim) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def render_table(network: Network, depth: int | None = None) -> str:
-    """The summary table of one network, plain text, identical in a terminal and a pipe."""
-    table = [
-        (
-            "  " * row.level + row.path.rsplit(".", 1)[-1] if row.level else row.path,
-            row.op,
-            str(row.output) if row.output is not None else "?",
-            _count(row.params) if row.params else "-",
-            _count(row.macs) if row.macs else "-",
-            ", ".join(row.connected_to),
-        )
-        for row in rows(network, depth)
-    ]
-    widths = [
-        max(len(h), *(len(r[i]) for r in table)) if table else len(h)
-        for i, h in enumerate(_HEADERS)
-    ]
-    numeric = {3, 4}
+def _megabytes(value: Dim) -> str:
+    """``44.76 MB`` (MB = 10**6 bytes); a size with symbols as a formula with four significant
+    digits, ``0.01245*T + 0.6892 MB``."""
+    if isinstance(value, int):
+        return f"{value / 10**6:,.2f} MB"
+    return f"{(value.expr / 10**6).evalf(4)} MB"
 
-    def line(cells: tuple[str, ...]) -> str:
-        shown = [
-            c.rjust(w) if i in numeric else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "  ".join(shown).rstrip()
 
-    rule = "-" * len(line(tuple("-" * w for w in widths)))
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _fit(table: list[tuple[str, ...]], limit: int | None) -> list[int]:
+    """Column widths that fit ``limit`` characters (two between columns) where they can; a
+    number is never cut, a symbolic count or a shape loses its end to an ellipsis."""
+    widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(_HEADERS)]
+    excess = sum(widths) + 2 * (len(widths) - 1) - (limit or 0)
+    for column in _SHRINKING:
+        if limit is None or excess <= 0:
+            break
+        numbers = [len(r[column]) for r in table if r[column].replace(",", "").isdigit()]
+        floor = max(len(_HEADERS[column]), _NARROWEST, *numbers)
+        give = max(0, min(excess, widths[column] - floor))
+        widths[column] -= give
+        excess -= give
+    return widths
+
+
+def _signature(network: Network) -> str:
+    """``ResNet18: image (N, 3, 224, 224) -> logits (N, 1000)``."""
     inputs = ", ".join(f"{name} {network.type_of(ref)}" for name, ref in network.inputs.items())
     outputs = ", ".join(f"{name} {network.type_of(ref)}" for name, ref in network.outputs.items())
+    return f"{network.name}: {inputs} -> {outputs}"
+
+
+def one_line(network: Network) -> str:
+    """The totals of a network on one line: what `archc summary --depth 0` prints."""
     total = totals(network)
-    lines = [f"{network.name}: {inputs} -> {outputs}", rule, line(_HEADERS), rule]
-    lines += [line(r) for r in table]
-    lines += [
-        rule,
+    return (
+        f"{_signature(network)}; {_count(total['params'])} params, "
+        f"{_count(total['buffers'])} buffers, {_count(total['macs'])} MACs per sample\n"
+    )
+
+
+def _cells(row: Row) -> tuple[str, ...]:
+    return (
+        row.path,
+        row.op,
+        str(row.output) if row.output is not None else "?",
+        _count(row.params) if row.params else "-",
+        _count(row.macs) if row.macs else "-",
+        ", ".join(row.connected_to),
+    )
+
+
+def _indented(cells: tuple[str, ...], level: int) -> tuple[str, ...]:
+    """A row's cells with its name indented by its place in the module tree."""
+    name = "  " * level + cells[0].rsplit(".", 1)[-1] if level else cells[0]
+    return (name, *cells[1:])
+
+
+def _totals_lines(network: Network, batch: int, dtype: str) -> list[str]:
+    """The lines under the table: totals, receptive field, ties and the memory estimate."""
+    total = totals(network)
+    lines = [
         f"Parameters:         {_count(total['params'])}",
         f"Trainable:          {_count(total['trainable_params'])}",
         f"Buffers:            {_count(total['buffers'])}",
-        f"MACs (per sample):  {_count(total['macs'])}",
+        f"MACs (per sample):  {_count(total['macs'])}  (1 MAC = 2 FLOPs; see --help)",
         f"Activations:        {_count(total['activations'])} elements per sample",
     ]
     field = receptive_field(network)
@@ -201,7 +289,85 @@ def render_table(network: Network, depth: int | None = None) -> str:
             f"Tied parameters:    {', '.join(t.target for t in network.ties)}"
             " (counted once, at their source)"
         )
+    estimate = memory(network, batch, dtype)
+    samples = f"{batch} sample{'s' if batch != 1 else ''}"
+    sizes = [
+        ("parameters", estimate.params, ""),
+        ("buffers", estimate.buffers, ""),
+        ("forward pass", estimate.forward, "every layer's output, kept for the backward pass"),
+        ("backward pass", estimate.backward, "a gradient for each output and each parameter"),
+        ("total", estimate.total, "no optimizer state, workspace or allocator overhead"),
+    ]
+    shown = [_megabytes(size) for _, size, _ in sizes]
+    right = max(map(len, shown))
+    lines.append(f"Memory, estimated for {samples} in {estimate.dtype} (MB = 10^6 bytes):")
+    lines += [
+        f"  {name:<16}{text:>{right}}  {note}".rstrip()
+        for (name, _, note), text in zip(sizes, shown, strict=True)
+    ]
+    return lines
+
+
+def render_table(
+    network: Network,
+    depth: int | None = None,
+    width: int | None = None,
+    batch: int = 1,
+    dtype: str = "float32",
+) -> str:
+    """The summary table of one network, plain text; ``width`` fits it to a terminal that
+    many characters wide (None: as wide as it needs). ``depth`` 0 is the one line of totals."""
+    if depth == 0:
+        return one_line(network)
+    below = _totals_lines(network, batch, dtype)  # checks batch and dtype first
+    table = [_indented(_cells(row), row.level) for row in rows(network, depth)]
+    widths = _fit(table, width)
+
+    def line(cells: tuple[str, ...]) -> str:
+        shown = [
+            _cut(c, w).rjust(w) if i in _NUMERIC else _cut(c, w).ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(shown).rstrip()
+
+    rule = "-" * len(line(tuple("-" * w for w in widths)))
+    lines = [_signature(network), rule, line(_HEADERS), rule, *map(line, table), rule, *below]
     return "\n".join(lines) + "\n"
+
+
+# --- HTML ----------------------------------------------------------------------------------------
+
+
+def render_html(
+    network: Network, depth: int | None = None, batch: int = 1, dtype: str = "float32"
+) -> str:
+    """The summary as HTML, for a notebook: the rows as a table (each name indented by its
+    depth in the module tree), then the lines of totals as preformatted text."""
+    if depth == 0:
+        return f"<pre>{escape(one_line(network))}</pre>"
+    below = _totals_lines(network, batch, dtype)
+    align = ["right" if i in _NUMERIC else "left" for i in range(len(_HEADERS))]
+    head = "".join(
+        f'<th style="text-align:{a}">{escape(h)}</th>'
+        for h, a in zip(_HEADERS, align, strict=True)
+    )
+    body = []
+    for row in rows(network, depth):
+        cells = _cells(row)
+        first = f"padding-left:{0.5 + 1.5 * row.level}em;" if row.level else ""
+        body.append(
+            "<tr>"
+            + "".join(
+                f'<td style="{first if i == 0 else ""}text-align:{a}">{escape(c)}</td>'
+                for i, (c, a) in enumerate(zip(cells, align, strict=True))
+            )
+            + "</tr>"
+        )
+    return (
+        f'<div class="archc-summary"><p><b>{escape(_signature(network))}</b></p>'
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f"<pre>{escape(chr(10).join(below))}</pre></div>"
+    )
 
 
 # --- JSON ----------------------------------------------------------------------------------------
@@ -220,9 +386,12 @@ def shape_json(tensor: TensorType | None) -> list[int | str] | None:
     return ["N", *(dims.to_json(d) for d in tensor.shape[1:])]
 
 
-def to_json(network: Network, depth: int | None = None) -> dict[str, Any]:
+def to_json(
+    network: Network, depth: int | None = None, batch: int = 1, dtype: str = "float32"
+) -> dict[str, Any]:
     """The summary as the documented JSON contract (see docs/architecture.md)."""
     total = totals(network)
+    estimate = memory(network, batch, dtype)
     return {
         "name": network.name,
         "params": total["params"],
@@ -231,6 +400,15 @@ def to_json(network: Network, depth: int | None = None) -> dict[str, Any]:
         "macs": dims.to_json(total["macs"]),
         "activations": dims.to_json(total["activations"]),
         "receptive_field": _field_json(network),
+        "memory": {
+            "batch": estimate.batch,
+            "dtype": estimate.dtype,
+            "params_bytes": estimate.params,
+            "buffers_bytes": estimate.buffers,
+            "forward_bytes": dims.to_json(estimate.forward),
+            "backward_bytes": dims.to_json(estimate.backward),
+            "total_bytes": dims.to_json(estimate.total),
+        },
         "inputs": {n: shape_json(network.type_of(r)) for n, r in network.inputs.items()},
         "outputs": {n: shape_json(network.type_of(r)) for n, r in network.outputs.items()},
         "layers": [
