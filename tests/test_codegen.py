@@ -317,12 +317,11 @@ def test_values_computed_with_functions_follow_the_class_arguments() -> None:
 
 
 def test_copies_built_alike_are_a_comprehension_over_the_count() -> None:
-    """`GPT2Block(...) * layers as h` is one constructor call in a comprehension, and a class
-    that can write the count takes it: `BertBase(layers=2)` has two layers."""
+    """`GPT2Block(...) * layers as h` is one constructor call in a comprehension over the
+    count, which the class takes: `BertBase(layers=2)` has two layers, and GPT-2's init rules,
+    written from `layers` too, keep `layers` a parameter of its class."""
     gpt2 = api.compile_source("specs/gpt2.arch")
-    built = (
-        "self.h = nn.Sequential(*[GPT2Block(d_model, heads, p_drop=p_drop) for _ in range(12)])"
-    )
+    built = "self.h = nn.Sequential(*[GPT2Block(d_model, heads, p_drop=p_drop) for _ in range(layers)])"
     assert built in gpt2
     module = runtime.load_source(api.compile_source("specs/bert_base.arch"), "archc_bert")
     with torch.device("meta"):
@@ -366,3 +365,22 @@ def test_repeats_of_several_children_per_copy_build_every_child(tmp_path: Path) 
         "        )" in source
     )
     assert "range(4)" not in source and "range(3)" not in source
+
+
+def test_gpt2_class_builds_every_size_from_its_parameters() -> None:
+    """The generated GPT2 takes every parameter of the spec, its init rules included:
+    GPT2(layers=24, d_model=1024, heads=16) is GPT-2 medium, as `-D` compiles it."""
+    source = api.compile_source("specs/gpt2.arch")
+    assert "std=0.02 / math.sqrt(2 * self.layers)" in source
+    module = runtime.load_source(source, "archc_gpt2_sizes")
+    with torch.device("meta"):
+        medium = module.GPT2(layers=24, d_model=1024, heads=16)
+    assert sum(p.numel() for p in medium.parameters()) == 354_823_168
+    (network,), _ = api.analyse(
+        "specs/gpt2.arch", overrides={"layers": 24, "d_model": 1024, "heads": 16}
+    )
+    assert network.param_count == 354_823_168
+    assert {k: tuple(v.shape) for k, v in medium.state_dict().items()} == {
+        **network.parameters(),
+        **network.buffers(),
+    }

@@ -81,7 +81,13 @@ def test_generated_code_reads_like_torchvision(tmp_path: Path) -> None:
         "        if isinstance(module, nn.Linear):\n            nn.init.xavier_uniform_(module.weight)\n            nn.init.zeros_(module.bias)\n"
         in source
     )
-    assert '        if name in ("fc1", "fc2"):\n' in source
+    # a glob stays a glob, and a scheme's argument an expression of the network's parameters
+    assert (
+        '        if fnmatch.fnmatchcase(name, "fc*"):\n'
+        "            nn.init.normal_(module.weight, std=0.02 / math.sqrt(2 * self.layers))\n"
+        in source
+    )
+    assert "        self.layers = layers\n" in source
     assert "def variance_scaling_(" in source
     assert source.count("self.reset_parameters()") == 1
 

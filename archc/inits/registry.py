@@ -6,7 +6,7 @@ arguments, the ranks it fits, the statement it emits and the gain it assumes fol
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from archc.inits.args import InitArgs, NoArgs
@@ -48,15 +48,16 @@ class Scheme:
         """
         return (), args.changed(*type(args).model_fields)
 
-    def call(self, args: Any, tensor: str) -> layout.Call:
-        """The statement's call, for :func:`layout.lay_out` to wrap as ruff does."""
+    def call(self, args: Any, tensor: str, write: Callable[[Any], str] = literal) -> layout.Call:
+        """The statement's call, for :func:`layout.lay_out` to wrap as ruff does; ``write``
+        writes each argument's value."""
         positional, keywords = self.arguments(args)
         return layout.Call(
             self.function,
             (
                 layout.Arg(tensor),
-                *(layout.Arg(literal(value)) for value in positional),
-                *(layout.Arg(literal(value), f"{key}=") for key, value in keywords),
+                *(layout.Arg(write(value)) for value in positional),
+                *(layout.Arg(write(value), f"{key}=") for key, value in keywords),
             ),
         )
 

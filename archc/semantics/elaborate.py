@@ -209,9 +209,11 @@ class Elaborator(Origins, Application):
         place = Place("", Names(self._reserved(node)))
         self.rules = []
         for rule in definition.file.inits:  # the file's own top-level rules come first
-            evaluate = functools.partial(self.evaluate, body=Body(definition.file), place=place)
+            top = Body(definition.file)
+            evaluate = functools.partial(self.evaluate, body=top, place=place)
+            origin = functools.partial(self.origin, body=top)
             try:
-                self.rules.append(inits.read_rule(rule, "", evaluate, self.error))
+                self.rules.append(inits.read_rule(rule, "", evaluate, self.error, origin))
             except ElabError as exc:
                 self.report(exc.diagnostic, place)
         try:
@@ -559,7 +561,8 @@ class Elaborator(Origins, Application):
         elif isinstance(stmt, ast.InitRule):
             assert self.network is not None
             evaluate = functools.partial(self.evaluate, body=body, place=place)
-            self.rules.append(inits.read_rule(stmt, place.path, evaluate, self.error))
+            origin = functools.partial(self.origin, body=body)
+            self.rules.append(inits.read_rule(stmt, place.path, evaluate, self.error, origin))
 
     def _name_value(self, value: Any, name: str, scope: str) -> None:
         """Remember the spec's name for a tensor, so generated code can use it too."""

@@ -20,13 +20,14 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from archc import inits
 from archc.errors import Diagnostic, Span
 from archc.ops import lookup
 from archc.ops.spec import HELD
+from archc.semantics import provenance as pv
 from archc.semantics.expressions import ElabError
 from archc.semantics.ir import Network, Node, join_path
 from archc.semantics.program import did_you_mean
@@ -42,6 +43,8 @@ class Scheme:
     scheme: inits.Scheme
     args: inits.InitArgs
     span: Span
+    # each argument's provenance in the namespace of the body the rule is written in
+    origins: dict[str, pv.Expr] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,46 +68,62 @@ class Assignment:
 
 
 Evaluate = Callable[[ast.Expr], Any]
+Origin = Callable[[ast.Expr], "pv.Expr | None"]
 Fail = Callable[..., Exception]
 
 
-def read_rule(stmt: ast.InitRule, scope: str, evaluate: Evaluate, error: Fail) -> Rule:
-    """The rule as written, its schemes evaluated and validated (raises via ``error``)."""
+def read_rule(
+    stmt: ast.InitRule, scope: str, evaluate: Evaluate, error: Fail, origin: Origin
+) -> Rule:
+    """The rule as written, its schemes evaluated and validated (raises via ``error``), each
+    argument with its provenance (``origin``)."""
     if stmt.scheme is not None:
-        schemes = {None: _scheme(stmt.scheme, evaluate, error)}
+        schemes = {None: _scheme(stmt.scheme, evaluate, error, origin)}
     else:
         schemes = {
-            a.name.name: _scheme(a.value, evaluate, error) for a in stmt.per_param if a.name
+            a.name.name: _scheme(a.value, evaluate, error, origin)
+            for a in stmt.per_param
+            if a.name
         }
     return Rule(stmt.target, scope, schemes, stmt.span)
 
 
-def _scheme(expr: ast.Expr, evaluate: Evaluate, error: Fail) -> Scheme:
+def _scheme(expr: ast.Expr, evaluate: Evaluate, error: Fail, origin: Origin) -> Scheme:
     name: Any
     keywords: dict[str, Any] = {}
     positional: list[Any] = []
+    written: dict[str | int, ast.Expr] = {}  # each argument as written, by name or position
     if isinstance(expr, ast.Name):
         # a scheme's name; or a value in scope (a constant); else a misspelt scheme
         name = expr.id
         if name not in inits.names():
             with contextlib.suppress(ElabError):
                 name = evaluate(expr)
+            if not isinstance(name, str):
+                written[0] = expr
     elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
         name = expr.func.id
         for arg in expr.args:
             value = evaluate(arg.value)
             if arg.name is None:
+                written[len(positional)] = arg.value
                 positional.append(value)
             else:
+                written[arg.name.name] = arg.value
                 keywords[arg.name.name] = value
     else:
         name = evaluate(expr)  # a number: a constant
+        written[0] = expr
     try:
         scheme, args = inits.resolve_scheme(name, keywords, positional)
     except inits.SchemeError as exc:
         span = _argument_span(expr, exc.arg)
         raise error("A250", exc.message, span, label="invalid init", help=exc.help) from None
-    return Scheme(scheme, args, expr.span)
+    # a plain number is the value of a constant scheme; positions bind in the scheme's order
+    order = ("value",) if not isinstance(name, str) else scheme.positional
+    named = {order[k] if isinstance(k, int) else k: e for k, e in written.items()}
+    origins = {k: o for k, e in named.items() if (o := origin(e)) is not None}
+    return Scheme(scheme, args, expr.span, origins)
 
 
 def _argument_span(expr: ast.Expr, name: str | None) -> Span:

@@ -274,6 +274,28 @@ class Network:
                 return module
             path = path.rpartition(".")[0]
 
+    def lift(self, expr: Expr, path: str) -> Expr | None:
+        """``expr``, in the namespace of the block instance at ``path``, in the network's: moved
+        out call by call (provenance.substitute); None where a call gives it no expression."""
+        module = self.modules[path]
+        while module.kind == "block":
+            sizes = module.input_dims
+            names = module.input_names
+
+            def size(name: str, axis: int, sizes: Any = sizes, names: Any = names) -> Expr | None:
+                dims = sizes[names.index(name)]
+                return None if dims is None else dims[axis]
+
+            found = provenance.substitute(expr, module.arg_origins, size)
+            if found is None:
+                return None
+            expr = found
+            parent = module.path.rpartition(".")[0]
+            while parent not in self.modules or self.modules[parent].kind == "sequence":
+                parent = parent.rpartition(".")[0]
+            module = self.modules[parent]
+        return expr
+
     def _verify_provenance(self, node: Node) -> None:
         """Each value's provenance gives the value itself, with this instance's arguments."""
         if node.kind == "input":

@@ -176,6 +176,8 @@ class ClassWriter:
     def render(self) -> str:
         init = self._init_lines()
         forward = forward_lines(self)
+        network = self.network if self.module.kind == "network" else None
+        initialise = init_methods(network, self.own_inits, self.stored, self.expressor.imports)
         init = self.kept_lines + init
         params = sorted(
             self.expressor.params, key=lambda p: (p.default is not None, _PARAM_ORDER[p.kind])
@@ -188,8 +190,6 @@ class ClassWriter:
         lines = [f"class {self.info.name}(nn.Module):", f'{INDENT}"""{self._docstring()}"""', ""]
         lines += lay_out(INDENT, "def ", Call("__init__", tuple(signature)), " -> None:")
         lines.append(f"{INDENT * 2}super().__init__()")
-        network = self.network if self.module.kind == "network" else None
-        initialise = init_methods(network, self.own_inits)
         if initialise:
             init.append(f"{INDENT * 2}self.reset_parameters()")
         return "\n".join([*lines, *init, "", *forward, *initialise])
@@ -201,10 +201,25 @@ class ClassWriter:
         text = self.expressor.origin(node.arg_origins[name])
         if text is None:
             return literal(getattr(node.args, name))
+        return self._keep(text, name)
+
+    def stored(self, origin: pv.Expr) -> str | None:
+        """Python for a provenance in a method other than ``__init__`` (`init_module`): the
+        class's parameters it reads are kept as attributes (`0.02 / math.sqrt(2 *
+        self.layers)`)."""
+        return self.expressor.origin(origin, parameter=self._stored_parameter)
+
+    def _stored_parameter(self, name: str) -> str:
+        text = self.expressor.origin(pv.Param(name))
+        assert text is not None
+        return self._keep(text, name)
+
+    def _keep(self, text: str, hint: str) -> str:
+        """``self.<attribute>``, set to the expression ``text`` at the start of ``__init__``."""
         if text not in self.kept:
             taken = {item.attr for item in scope_items(self.network, self.module.path)}
             attributes = Namespace(taken | MODULE_ATTRIBUTES | set(self.kept.values()))
-            self.kept[text] = attributes.name(text if text.isidentifier() else name)
+            self.kept[text] = attributes.name(text if text.isidentifier() else hint)
             self.kept_lines.append(f"{INDENT * 2}self.{self.kept[text]} = {text}")
         return f"self.{self.kept[text]}"
 

@@ -10,6 +10,7 @@ those, a new constructor parameter whose value each instance's parent passes in.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,11 +147,12 @@ class Expressor:
 
     # --- provenance ------------------------------------------------------------------------------
 
-    def origin(self, expr: pv.Expr) -> str | None:
+    def origin(self, expr: pv.Expr, parameter: Callable[[str], str] | None = None) -> str | None:
         """A value's provenance (archc/semantics/provenance.py) as Python in this class: its
-        parameters become constructor parameters, its input sizes constructor parameters the
-        parent passes (`in_channels`); None where it has no Python form here."""
-        written = self._origin(pv.simplify(self._fixed(expr)))
+        parameters become constructor parameters (or what ``parameter`` writes for one, in a
+        method other than ``__init__``), its input sizes constructor parameters the parent
+        passes (`in_channels`); None where it has no Python form here."""
+        written = self._origin(pv.simplify(self._fixed(expr)), parameter or self._parameter)
         return None if written is None else written[0]
 
     def _fixed(self, expr: pv.Expr) -> pv.Expr:
@@ -162,7 +164,7 @@ class Expressor:
             return pv.apply(expr.fn, *(self._fixed(arg) for arg in expr.args))
         return expr
 
-    def _origin(self, expr: pv.Expr) -> tuple[str, int] | None:
+    def _origin(self, expr: pv.Expr, parameter: Callable[[str], str]) -> tuple[str, int] | None:
         atom = PRECEDENCE["atom"]
         if isinstance(expr, pv.Lit):
             value = expr.value
@@ -171,12 +173,12 @@ class Expressor:
             negative = isinstance(value, int | float) and not isinstance(value, bool) and value < 0
             return literal(value), PRECEDENCE["unary"] if negative else atom
         if isinstance(expr, pv.Param):
-            return self._parameter(expr.name), atom
+            return parameter(expr.name), atom
         if isinstance(expr, pv.Size):
             if expr in self.equal:
-                return self._origin(pv.simplify(self._fixed(self.equal[expr])))
+                return self._origin(pv.simplify(self._fixed(self.equal[expr])), parameter)
             return self._size(expr.input, expr.axis), atom
-        return self._apply(expr)
+        return self._apply(expr, parameter)
 
     def _parameter(self, name: str) -> str:
         return self._declared(name).name
@@ -186,8 +188,8 @@ class Expressor:
         rank = self.input_types[0][position].rank  # type: ignore[union-attr]
         return self._input_param(position, axis, rank)
 
-    def _apply(self, expr: pv.Apply) -> tuple[str, int] | None:
-        parts = [self._origin(arg) for arg in expr.args]
+    def _apply(self, expr: pv.Apply, parameter: Callable[[str], str]) -> tuple[str, int] | None:
+        parts = [self._origin(arg, parameter) for arg in expr.args]
         if any(part is None for part in parts):
             return None
         texts = [p[0] for p in parts]  # type: ignore[index]
