@@ -11,6 +11,7 @@ class it would call. Asking twice for the same wish gives two different names, i
 from __future__ import annotations
 
 import builtins
+import itertools
 import keyword
 import re
 
@@ -59,6 +60,8 @@ class Namespace:
     >>> names = Namespace({"rotate"})
     >>> names.name("rotate"), names.name("print"), names.name("Stage"), names.name("Stage")
     ('rotate_', 'print_', 'Stage', 'Stage_')
+    >>> names.name("_"), names.name("_"), names.name("Stage")
+    ('_2', '_3', 'Stage_2')
     """
 
     def __init__(self, taken: set[str] | frozenset[str] = frozenset()) -> None:
@@ -70,13 +73,11 @@ class Namespace:
         return frozenset(self._taken)
 
     def name(self, wish: str) -> str:
+        """``wish``, else ``wish_``, ``wish_2``, ...: never with two leading underscores,
+        which Python would mangle inside a class (`_` gives `_2`, not `__`)."""
         base = identifier(wish)
-        candidate = base
-        if candidate in self._taken:
-            candidate = f"{base}_"
-        count = 1
-        while candidate in self._taken:
-            count += 1
-            candidate = f"{base}_{count}"
+        stem = base if base.endswith("_") else f"{base}_"
+        candidates = itertools.chain((base, stem), (f"{stem}{n}" for n in itertools.count(2)))
+        candidate = next(c for c in candidates if c not in self._taken)
         self._taken.add(candidate)
         return candidate
