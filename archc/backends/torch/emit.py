@@ -94,7 +94,9 @@ def emit_module(
         *[i for i in extra_imports if i not in standard],
         "from torch import nn",
     ]
-    exports = "__all__ = [" + ", ".join(f'"{w.info.name}"' for w in writers) + "]"
+    exports = "\n".join(
+        lay_out("", "__all__ = ", Call("", tuple(Arg(f'"{w.info.name}"') for w in writers), "[]"))
+    )
     taken = {
         info.definition.name: [p.source for p in info.params if p.kind == "block"]
         for info in roots
@@ -341,7 +343,6 @@ class ClassWriter:
                 raise ArchError([_held_in_container(item.node, first)])
             value = self._construct(self.matching(position, paths)) or Call("nn.Identity")
             if named:
-                self.uses_ordered_dict = True
                 value = Call("", (Arg(f'"{item.attr}"'), Arg(value)))
             children.append(Arg(value))
         chain = is_chain(self.network, first)
@@ -355,6 +356,7 @@ class ClassWriter:
         listed = Call("", tuple(children), "[]")
         if chain:
             if named:
+                self.uses_ordered_dict = True
                 return Call("nn.Sequential", (Arg(Call("OrderedDict", (Arg(listed),))),))
             return Call("nn.Sequential", tuple(children))
         return Call("nn.ModuleDict" if named else "nn.ModuleList", (Arg(listed),))
