@@ -21,6 +21,13 @@ settings.register_profile("dev", deadline=None, max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _parse_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Parsed trees go to a folder of this run's, not the user's cache (archc/syntax/cache.py);
+    set here, it holds for the processes tests start too."""
+    os.environ["ARCHC_CACHE_DIR"] = str(tmp_path_factory.mktemp("archc-cache"))
+
+
 def _ruff() -> str | None:
     """The ruff of this Python's environment (ruff is a dev extra), found whether or not the
     environment is activated; else one on the PATH."""
