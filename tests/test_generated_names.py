@@ -7,6 +7,9 @@ parameters, values) is renamed where it would shadow an import, a helper or a cl
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,12 +36,27 @@ classes that has it. archc's static path never imports torch, so it reads them h
 '''
 
 
+# Run in a fresh interpreter: torch.compile, once used in this process, patches nn.Module.
+ATTRIBUTES_SCRIPT = """
+import json, sys
+from torch import nn
+found = {}
+for holder in (getattr(nn, name) for name in sys.argv[1:]):
+    for name in sorted(set(dir(holder)) | set(vars(holder()))):
+        found.setdefault(name, f"nn.{holder.__name__}")
+print(json.dumps(found))
+"""
+
+
 def module_attributes() -> dict[str, str]:
     """Every attribute of the holders, computed from torch, with the first holder that has it."""
-    found: dict[str, str] = {}
-    for holder in HOLDERS:
-        for name in sorted(set(dir(holder)) | set(vars(holder()))):
-            found.setdefault(name, f"nn.{holder.__name__}")
+    result = subprocess.run(
+        [sys.executable, "-c", ATTRIBUTES_SCRIPT, *(holder.__name__ for holder in HOLDERS)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found: dict[str, str] = json.loads(result.stdout)
     return found
 
 
