@@ -14,7 +14,6 @@ from archc.semantics.elaborate import check_constants, elaborate
 from archc.semantics.ir import Network
 from archc.semantics.program import FileScope, Loader, load_program
 from archc.syntax import ast
-from archc.syntax.parse import parse
 from archc.syntax.source import decode_source, read_source
 
 
@@ -112,6 +111,8 @@ def parse_defines(defines: list[str]) -> dict[str, Any]:
 
 
 def _literal(text: str, define: str) -> Any:
+    from archc.syntax.parse import parse  # only here: a check whose trees are cached skips it
+
     try:
         module = parse(SourceFile("<-D>", f"value = {text}\n"))
     except ArchError:

@@ -2389,15 +2389,18 @@ _BACKENDS = (
     _entry(
         "A401",
         "the name cannot name a layer in generated PyTorch code",
-        """Layer names become attributes of the generated `nn.Module` (`self.conv1`). A Python
-        keyword or builtin, or an attribute every module already has (`forward`, `training`,
-        `parameters`, `to`), would break the class or silently replace a method, so
-        `archc compile` refuses it. `archc check` accepts the spec, which is valid; only its
-        PyTorch form is not.""",
+        """A layer's `as` name becomes both an attribute of the generated `nn.Module`
+        (`self.conv1`) and its state_dict key, so archc cannot rename it. A name that the module
+        already uses is refused: an attribute or method of every `nn.Module` (`forward`,
+        `parameters`, `compile`, `_modules`, taken from torch itself), of the `nn.Sequential`,
+        `nn.ModuleList` and `nn.ModuleDict` that hold named chains (`append`, `keys`), a method
+        the generated class defines (`reset_parameters`), a Python keyword, or a name with two
+        leading underscores, which Python renames inside a class. `archc check` reports it,
+        since the spec names a state_dict key no PyTorch module can have.""",
         """
         network Net {
             in x: [512]
-            out x -> linear(10) as forward
+            out x -> linear(10) as parameters
         }
         """,
         """
@@ -2406,7 +2409,6 @@ _BACKENDS = (
             out x -> linear(10) as head
         }
         """,
-        runnable=False,
     ),
     _entry(
         "A402",

@@ -1,10 +1,11 @@
-"""Shared test configuration: golden-file blessing, the hypothesis profiles, ruff."""
+"""Shared test configuration: golden-file blessing, the hypothesis profiles, ruff (required)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,15 +21,39 @@ settings.register_profile("dev", deadline=None, max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
-RUFF = shutil.which("ruff")
-needs_ruff = pytest.mark.skipif(RUFF is None, reason="ruff is not installed")
+@pytest.fixture(autouse=True, scope="session")
+def _parse_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Parsed trees go to a folder of this run's, not the user's cache (archc/syntax/cache.py);
+    set here, it holds for the processes tests start too."""
+    os.environ["ARCHC_CACHE_DIR"] = str(tmp_path_factory.mktemp("archc-cache"))
+
+
+def _ruff() -> str | None:
+    """The ruff of this Python's environment (ruff is a dev extra), found whether or not the
+    environment is activated; else one on the PATH."""
+    beside = Path(sys.executable).parent / ("ruff.exe" if os.name == "nt" else "ruff")
+    return str(beside) if beside.is_file() else shutil.which("ruff")
+
+
+RUFF = _ruff()
+
+
+@pytest.fixture
+def ruff() -> str:
+    """ruff's path; a test that needs it fails without it, rather than passing unchecked."""
+    if RUFF is None:
+        pytest.fail('ruff is not installed: it comes with pip install -e ".[dev]"')
+    return RUFF
+
+
+needs_ruff = pytest.mark.usefixtures("ruff")
 # How generated code is formatted: ruff's defaults but for the line length.
 RUFF_SETTINGS = ("--isolated", "--line-length", "99", "--target-version", "py310")
 
 
 def assert_ruff_formatted(source: str) -> None:
     """``source`` is exactly as `ruff format` writes it (the diff is shown otherwise)."""
-    assert RUFF is not None
+    assert RUFF is not None, "ruff is not installed"
     formatted = subprocess.run(
         [RUFF, "format", "--diff", *RUFF_SETTINGS, "-"],
         input=source,
@@ -36,6 +61,19 @@ def assert_ruff_formatted(source: str) -> None:
         text=True,
     )
     assert formatted.returncode == 0, formatted.stdout + formatted.stderr
+
+
+def assert_ruff_clean(source: str) -> None:
+    """``source`` passes `ruff check` with ruff's default rules (unused names, undefined
+    names, syntax)."""
+    assert RUFF is not None, "ruff is not installed"
+    checked = subprocess.run(
+        [RUFF, "check", *RUFF_SETTINGS, "--select", "E4,E7,E9,F", "--stdin-filename", "g.py", "-"],
+        input=source,
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

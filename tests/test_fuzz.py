@@ -31,9 +31,9 @@ def directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
 
 
-@settings(FUZZ, max_examples=250)
+@settings(FUZZ, max_examples=200)
 @given(cases("valid"))
-def test_valid_specs_check_without_errors(directory: Path, case: Case) -> None:
+def test_valid_specs_check_and_build_the_static_model(directory: Path, case: Case) -> None:
     run_case(case, directory)
 
 
@@ -80,6 +80,18 @@ def test_long_run_reports_its_count() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"^\d+ cases \(\d+ raw\) in 0.02 min; 0 failed$", result.stdout, re.M)
+
+
+def test_failures_are_never_saved_inside_the_checkout() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.fuzz", "--minutes", "0", "--save", "tests/fuzz/crashes"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "outside the checkout" in result.stderr
 
 
 def test_atheris_harness_runs_where_atheris_installs() -> None:

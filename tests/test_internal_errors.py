@@ -65,7 +65,7 @@ def test_a_crash_in_a_block_names_the_statement_being_elaborated(
 def test_a_crash_outside_elaboration_names_the_file(
     spec: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(program, "parse", boom)
+    monkeypatch.setattr(program, "parse_cached", boom)
     assert run(capsys, "summary", str(spec)) == f"archc: internal error while processing {spec}"
 
 
@@ -77,7 +77,7 @@ def test_an_earlier_crash_leaves_no_place_behind(
     monkeypatch.setattr(type(relu), "infer", boom)
     assert run(capsys, "check", str(spec)).endswith(":4:5, in the statement being elaborated")
     monkeypatch.undo()
-    monkeypatch.setattr(program, "parse", boom)
+    monkeypatch.setattr(program, "parse_cached", boom)
     assert run(capsys, "check", str(spec)) == f"archc: internal error while processing {spec}"
 
 

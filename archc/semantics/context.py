@@ -107,8 +107,14 @@ class Place:
 
 @functools.cache
 def base_name(name: str) -> str:
-    """The stem automatic names are built from: conv2d -> conv, BasicBlock -> basic_block."""
+    """The stem automatic names are built from: conv2d -> conv, BasicBlock -> basic_block.
+    One leading underscore at most: inside a generated class Python would rename `__x1`.
+
+    >>> base_name("conv2d"), base_name("BasicBlock"), base_name("__hash__")
+    ('conv', 'basic_block', '_hash__')
+    """
     stem = re.sub(r"\dd$", "", name)
+    stem = re.sub(r"^__+", "_", stem)
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", stem).lower()
 
 

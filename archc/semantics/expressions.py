@@ -17,6 +17,7 @@ from archc import dims
 from archc.dims import Sym
 from archc.errors import Diagnostic, Label, Span
 from archc.ops import lookup, names
+from archc.pysource.attributes import refused_attribute
 from archc.semantics import provenance as pv
 from archc.semantics.context import Body, Place
 from archc.semantics.program import did_you_mean
@@ -484,6 +485,7 @@ class Expressions:
     def _named(self, expr: ast.Named, body: Body, place: Place) -> Any:
         value = self._layer_or_value(expr.value, body, place)
         if isinstance(value, Layer):
+            self._check_attribute(expr.name)
             return value.named(expr.name)
         if value is UNKNOWN:
             return UNKNOWN
@@ -500,6 +502,25 @@ class Expressions:
             _as_span(expr),
             label="the value on the left is not a layer",
             help=fix,
+        )
+
+    def _check_attribute(self, name: ast.Ident) -> None:
+        """A layer's name is its attribute and state_dict key in the generated module, so a
+        name that module already uses is refused here, where `archc check` sees it too."""
+        reason = refused_attribute(name.name)
+        if reason is None:
+            return
+        other = name.name.lstrip("_") + "_"
+        raise self.error(
+            "A401",
+            f"`{name.name}` cannot name a layer in generated PyTorch code",
+            name.span,
+            label=reason,
+            notes=(
+                "a layer's name is an attribute of a generated nn.Module and a part of its "
+                "state_dict keys",
+            ),
+            help=f"choose another name, such as `as {other}`",
         )
 
     def _eval_Chain(self, expr: ast.Chain, body: Body, place: Place) -> Any:

@@ -18,7 +18,7 @@ from archc import zoo
 from archc.errors import ArchError, Diagnostic, SourceFile, Span, UsageError
 from archc.ops.registry import lookup, suggest
 from archc.syntax import ast
-from archc.syntax.parse import parse
+from archc.syntax.cache import parse_cached
 from archc.syntax.source import bidi_warnings, not_regular, read_source
 
 # `use` chains deeper than this are refused (they are almost certainly a generated mistake).
@@ -72,7 +72,7 @@ class Loader:
     def parse(self, source: SourceFile) -> ast.Module:
         """The syntax tree of a file; raises ArchError on syntax errors. (A subclass may reuse
         the trees of files that have not changed, as the language server does.)"""
-        return parse(source)
+        return parse_cached(source)
 
     def load_parsed(self, source: SourceFile, module: ast.Module) -> FileScope:
         """:meth:`load` for a file already parsed into ``module``."""

@@ -6,10 +6,10 @@ import functools
 from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lark import Lark, Token
-
-from archc.syntax.layout import Layout
+if TYPE_CHECKING:  # lark is imported where a parser is built: a cached parse needs none
+    from lark import Lark, Token
 
 GRAMMAR_NAME = "arch.lark"
 
@@ -36,6 +36,10 @@ def collect_comment(token: Token) -> Token:
 def parser() -> Lark:
     # NOTE: the basic lexer (not the contextual one) keeps keywords keywords everywhere, so
     # `x = in` is a syntax error rather than a reference to a variable called `in`.
+    from lark import Lark
+
+    from archc.syntax.layout import Layout
+
     return Lark(
         grammar_text(),
         parser="lalr",

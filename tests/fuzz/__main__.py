@@ -1,8 +1,9 @@
-"""Fuzz archc for a while: `python -m tests.fuzz --minutes 10`.
+"""Fuzz archc for a while: `python -m tests.fuzz --minutes 10 --save DIR`.
 
 Each case draws a fresh random seed, so every run explores new inputs. A failing input is
-saved under `tests/fuzz/crashes/` with the failure beside it; once fixed, it belongs in
-`tests/fuzz/regressions/`, which `tests/test_fuzz.py` checks on every run.
+saved in DIR (outside the checkout; `archc-fuzz` in the temporary folder without `--save`) with the failure
+beside it; once fixed, it belongs in `tests/fuzz/regressions/`, which `tests/test_fuzz.py`
+checks on every run.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tests.fuzz.cases import KINDS, make_case, run_case
 from tests.fuzz.choices import RandomChoices
 from tests.fuzz.harness import FuzzFailure
 
-CRASHES = Path(__file__).parent / "crashes"
+CHECKOUT = Path(__file__).resolve().parents[2]
 # A runaway input should fail with MemoryError (an internal error, saved like any other) long
 # before it could take the machine down.
 MEMORY_LIMIT = 4 * 1024**3
@@ -42,7 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seed", type=int, help="replay one case (with --kind, as its file is named), then stop"
     )
+    parser.add_argument(
+        "--save", type=Path, metavar="DIR", help="where failing inputs go (not in the checkout)"
+    )
     args = parser.parse_args(argv)
+    save = (args.save or Path(tempfile.gettempdir()) / "archc-fuzz").resolve()
+    if save.is_relative_to(CHECKOUT):
+        parser.error(f"--save {args.save}: choose a folder outside the checkout {CHECKOUT}")
     kinds = args.kind or list(KINDS)
     _limit_memory()
     counts: collections.Counter[str] = collections.Counter()
@@ -58,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 run_case(case, Path(directory))
             except FuzzFailure as exc:
-                failures.append(_save(kind, seed, case.data, str(exc)))
+                failures.append(_save(save, kind, seed, case.data, str(exc)))
                 print(f"FAILED {kind} seed {seed}: {str(exc).splitlines()[0]}", flush=True)
             if args.seed is not None:
                 break
@@ -69,10 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failures else 0
 
 
-def _save(kind: str, seed: int, data: bytes, failure: str) -> Path:
-    CRASHES.mkdir(exist_ok=True)
-    (CRASHES / ".gitignore").write_text("*\n", encoding="utf-8")  # until fixed and moved
-    path = CRASHES / f"{kind}-{seed}.arch"
+def _save(folder: Path, kind: str, seed: int, data: bytes, failure: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{kind}-{seed}.arch"
     path.write_bytes(data)
     path.with_suffix(".txt").write_text(failure + "\n", encoding="utf-8")
     return path

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
+from tests.fuzz.built import check_built
 from tests.fuzz.choices import Choices, HypothesisChoices, pick
 from tests.fuzz.harness import Outcome, check_input, workspace
 from tests.fuzz.mutate import ROOT, corpus, mutate, raw_input
@@ -41,5 +42,10 @@ def cases(draw: st.DrawFn, kind: str) -> Case:
 
 
 def run_case(case: Case, directory: Path) -> Outcome:
-    """Check ``case`` inside a workspace in ``directory``; raises FuzzFailure if it fails."""
-    return check_input(case.data, workspace(directory) / case.folder / "fuzz.arch", case.must_pass)
+    """Check ``case`` inside a workspace in ``directory`` (and build a valid one: it must be
+    the static model); raises FuzzFailure if it fails."""
+    path = workspace(directory) / case.folder / "fuzz.arch"
+    outcome = check_input(case.data, path, case.must_pass)
+    if case.must_pass:
+        check_built(path)
+    return outcome

@@ -7,18 +7,29 @@ two, and a spec archc accepts must build a PyTorch module that agrees with the s
 
 Shapes leave out the batch. Images are (C, H, W), sequences (T, E), vectors (F); H, W and T may
 be symbols, whose sizes are tracked at `SIZE`, the value the differential test gives them.
+Blocks, parameters, layers and values are often given hostile names (`tests/fuzz/names.py`):
+names the generated module relies on, or close to them.
 The hypothesis strategy is `tests.fuzz.cases.cases("valid")`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from tests.fuzz.choices import Choices, chance, pick
+from tests.fuzz.names import HOSTILE, LAYER_NAMES
 
 SIZE = 32  # what H, W and T are when a generated network runs
 CHANNELS = (2, 4, 6, 8, 12, 16)
 ACTIVATIONS = ("relu", "gelu", "silu", "tanh", "sigmoid", "leaky_relu(0.1)", "elu", "hardswish")
+# The names the writer uses itself, which a hostile name must not take.
+OWN_NAMES = (
+    "x", "y", "image", "extra", "tokens", "memory", "classes", "width", "p", "q", "scale",
+    "planes", "stride", "heads", "expansion", "growth", "logits", "scores", "skip", "H", "W",
+    "T", "S", "Net0", "Net1",
+)  # fmt: skip
+HOSTILE_PERCENT = 25  # how often a name is drawn from the hostile pools
 
 
 @dataclass(frozen=True)
@@ -41,13 +52,21 @@ class Body:
     """The statements of one definition, with the numbers its expressions may name."""
 
     scope: dict[str, int]
+    # a hostile layer name not among those given, or None for a plain one
+    hostile: Callable[[set[str]], str | None] = lambda used: None
     lines: list[str] = field(default_factory=list)
     layer_names: int = 0
     temporaries: int = 0
+    named: set[str] = field(default_factory=set)
 
     def name(self, stem: str) -> str:
-        self.layer_names += 1
-        return f"{stem}{self.layer_names}"
+        """A layer name that is new in this body."""
+        name = self.hostile(self.named)
+        if name is None:
+            self.layer_names += 1
+            name = f"{stem}{self.layer_names}"
+        self.named.add(name)
+        return name
 
     def temporary(self) -> str:
         self.temporaries += 1
@@ -62,6 +81,28 @@ class SpecWriter:
         self.blocks: list[str] = []
         self.ops: set[str] = set()  # op kinds used, so that `init` rules always match
         self.constants = {"width": pick(choices, (4, 8, 16))}
+        self.taken = set(OWN_NAMES)  # every name of the spec's own namespace
+
+    def hostile(self, pool: tuple[str, ...], used: set[str]) -> str | None:
+        """Sometimes a name from ``pool`` that is not in ``used``."""
+        if not self.chance(HOSTILE_PERCENT):
+            return None
+        name = self.pick(pool)
+        return None if name in used else name
+
+    def fresh(self, plain: str) -> str:
+        """A name in the spec's namespace (a block, parameter or value): a hostile one, or
+        ``plain`` (the writer's own names may repeat, in different definitions)."""
+        name = self.hostile(HOSTILE, self.taken)
+        if name is None:
+            name = plain
+            while name in self.taken and name not in OWN_NAMES:
+                name += "_"
+        self.taken.add(name)
+        return name
+
+    def layer_names(self, used: set[str]) -> str | None:
+        return self.hostile(LAYER_NAMES, used)
 
     # --- small decisions -------------------------------------------------------------------------
 
@@ -126,14 +167,15 @@ class SpecWriter:
 
     def network(self, index: int) -> str:
         classes = self.integer(2, 10)
-        body = Body({"classes": classes, **self.constants})
+        parameter = self.fresh("classes")
+        body = Body({parameter: classes, **self.constants}, self.layer_names)
         kind = self.pick(("image", "image", "sequence", "sequence", "vector"))
         shape = getattr(self, f"{kind}_input")(body)
         for _ in range(self.integer(1, 5)):
             shape = self.unit(body, shape)
         self.outputs(body, shape)
         lines = "\n".join(f"    {line}" for line in body.lines)
-        return f"network Net{index}(classes={classes}) {{\n{lines}\n}}"
+        return f"network Net{index}({parameter}={classes}) {{\n{lines}\n}}"
 
     # --- inputs ----------------------------------------------------------------------------------
 
@@ -193,7 +235,7 @@ class SpecWriter:
             )
 
     def head(self, body: Body, shape: Shape) -> str:
-        classes = self.number(body.scope["classes"], body)
+        classes = self.number(next(iter(body.scope.values())), body)
         linear = self.op(f"linear({classes})")
         if shape.kind == "image":
             small = not shape.symbolic and shape.features * shape.height * shape.width <= 2048
@@ -248,7 +290,7 @@ class SpecWriter:
         if form == 4:
             body.lines.append(f"x = x -> residual({chain})")
             return shape
-        branch = body.temporary()
+        branch = self.fresh(body.temporary())
         body.lines.append(f"{branch} = x -> {chain}")
         body.lines.append(
             (
@@ -268,7 +310,7 @@ class SpecWriter:
             total += shape.features
         while len(branches) < 2 or (len(branches) < 3 and self.chance(30)):
             stages, out = self.stages(body, shape, self.integer(1, 3), keep_size=True)
-            name = body.temporary()
+            name = self.fresh(body.temporary())
             body.lines.append(f"{name} = x -> {' -> '.join(stages)}")
             branches.append(name)
             total += out.features
@@ -345,15 +387,16 @@ class SpecWriter:
     # --- blocks ----------------------------------------------------------------------------------
 
     def block_name(self, stem: str) -> str:
-        return f"{stem}{len(self.blocks) + 1}"
+        return self.fresh(f"{stem}{len(self.blocks) + 1}")
 
     def unit_block(self, body: Body, shape: Shape) -> Shape:
         """A block with parameters (some with defaults) written for the shape it receives;
         repeated with `* n` when it keeps the shape."""
-        values = {"p": int(self.pick(CHANNELS)), "q": self.integer(1, 3)}
-        default = values["q"] if self.chance(50) else values["q"] + 1
-        params = ["p", f"q={default}"] if self.chance(50) else ["p", "q"]
-        inner = Body(dict(values))
+        p, q = self.fresh("p"), self.fresh("q")
+        values = {p: int(self.pick(CHANNELS)), q: self.integer(1, 3)}
+        default = values[q] if self.chance(50) else values[q] + 1
+        params = [p, f"{q}={default}"] if self.chance(50) else [p, q]
+        inner = Body(dict(values), self.layer_names)
         keep = self.chance(50)
         if keep:
             stages = self.preserving(inner, shape, self.integer(1, 3))
@@ -368,10 +411,10 @@ class SpecWriter:
         name = self.block_name("Block")
         lines = "\n".join(f"    {line}" for line in ["in x", *inner.lines])
         self.blocks.append(f"block {name}({', '.join(params)}) {{\n{lines}\n}}")
-        args = [self.number(values["p"], body)]
-        if params[1] == "q" or values["q"] != default:
-            q = self.number(values["q"], body)
-            args.append(f"q={q}" if self.chance(50) else q)
+        args = [self.number(values[p], body)]
+        if params[1] == q or values[q] != default:
+            written = self.number(values[q], body)
+            args.append(f"{q}={written}" if self.chance(50) else written)
         call = f"{name}({', '.join(args)})"
         if keep and self.chance(60):
             call = f"{call} * {self.count(self.integer(1, 4), body)}"
@@ -389,7 +432,9 @@ class SpecWriter:
             scaled = self.pick((f"x * {factor}", f"{factor} * x", f"x / {factor}"))
             body.lines.append(f"x = {scaled} -> {' -> '.join(stages)}")
             return shape
-        stages = self.preserving(Body({}), shape, self.integer(1, 2))  # the block's own names
+        stages = self.preserving(
+            Body({}, self.layer_names), shape, self.integer(1, 2)
+        )  # the block's own names
         name = self.block_name("Scaled")
         self.blocks.append(
             f"block {name}(scale=0.17) {{\n    in x\n"

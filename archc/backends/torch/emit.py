@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import keyword
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -20,7 +19,7 @@ from archc.backends.torch.classes import ClassInfo, assign_classes
 from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.helpers import helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
-from archc.backends.torch.naming import MODULE_ATTRIBUTES, Namespace
+from archc.backends.torch.naming import MODULE_ATTRIBUTES, Namespace, module_level
 from archc.backends.torch.structure import Item, is_chain, scope_items
 from archc.backends.torch.values import SIZE_ARGUMENTS, Candidate, Expressor, Param
 from archc.errors import ArchError, Diagnostic
@@ -62,7 +61,7 @@ def emit_module(
     networks: list[Network], spec_path: str, spec_text: str, options: Options
 ) -> tuple[str, dict[str, list[str]]]:
     """The generated module, and the spec parameters each network's class takes."""
-    names = Namespace()
+    names = Namespace(module_level())
     classes = assign_classes(networks, names)
     blocks = _leaf_first(
         sorted({id(i): i for i in classes.values()}.values(), key=lambda i: i.order), classes
@@ -71,7 +70,8 @@ def emit_module(
         ClassInfo(names.name(n.name), n.modules[""].definition, [(n, n.modules[""])])
         for n in networks
     ]
-    writers = [ClassWriter(info, classes, options) for info in [*blocks, *roots]]
+    # a constructor's parameters never hide a class or helper of the module
+    writers = [ClassWriter(info, classes, options, names.taken) for info in [*blocks, *roots]]
     written = [writer.render() for writer in writers]
     copied, extra_imports = helper_source({n for w in writers for n in w.helpers})
     functions = {k: v for n in networks for k, v in init_functions(n).items()}
@@ -94,7 +94,9 @@ def emit_module(
         *[i for i in extra_imports if i not in standard],
         "from torch import nn",
     ]
-    exports = "__all__ = [" + ", ".join(f'"{w.info.name}"' for w in writers) + "]"
+    exports = "\n".join(
+        lay_out("", "__all__ = ", Call("", tuple(Arg(f'"{w.info.name}"') for w in writers), "[]"))
+    )
     taken = {
         info.definition.name: [p.source for p in info.params if p.kind == "block"]
         for info in roots
@@ -146,7 +148,13 @@ Matching = list[tuple[Network, Item]]  # one item at the same place in every ins
 class ClassWriter:
     """Writes one generated class from all of its instances."""
 
-    def __init__(self, info: ClassInfo, classes: dict[int, ClassInfo], options: Options) -> None:
+    def __init__(
+        self,
+        info: ClassInfo,
+        classes: dict[int, ClassInfo],
+        options: Options,
+        module_names: frozenset[str],
+    ) -> None:
         self.info = info
         self.classes = classes
         self.annotate = options.annotate
@@ -164,7 +172,7 @@ class ClassWriter:
             param_values=[m.args for _, m in info.instances],
             input_types=[[n.type_of(r) for r in m.inputs] for n, m in info.instances],
             input_names=self.input_names,
-            names=Namespace(set(self.input_names)),
+            names=Namespace(module_names | set(self.input_names)),
             shared=self.module.kind == "block",
             fixed=options.fixed.get(info.definition.name, frozenset())
             if self.module.kind == "network"
@@ -249,7 +257,7 @@ class ClassWriter:
         for position, item in enumerate(scope_items(self.network, self.module.path)):
             value = self._construct(self.matching(position))
             if value is not None:
-                lines += lay_out(INDENT * 2, f"self.{attribute(item)} = ", value)
+                lines += lay_out(INDENT * 2, f"self.{item.attr} = ", value)
         if self.module.kind == "network":
             for tie in self.network.ties:  # one Parameter object under two names
                 lines.append(f"{INDENT * 2}{_access(tie.target)} = {_access(tie.source)}")
@@ -356,8 +364,7 @@ class ClassWriter:
                 raise ArchError([_held_in_container(item.node, first)])
             value = self._construct(self.matching(position, paths)) or Call("nn.Identity")
             if named:
-                self.uses_ordered_dict = True
-                value = Call("", (Arg(f'"{attribute(item)}"'), Arg(value)))
+                value = Call("", (Arg(f'"{item.attr}"'), Arg(value)))
             children.append(Arg(value))
         chain = is_chain(self.network, first)
         alike = not named and len(set(children)) == 1
@@ -378,6 +385,7 @@ class ClassWriter:
         listed = Call("", tuple(children), "[]")
         if chain:
             if named:
+                self.uses_ordered_dict = True
                 return Call("nn.Sequential", (Arg(Call("OrderedDict", (Arg(listed),))),))
             return Call("nn.Sequential", tuple(children))
         return Call("nn.ModuleDict" if named else "nn.ModuleList", (Arg(listed),))
@@ -437,31 +445,6 @@ def _merged_order(orders: list[list[str]]) -> list[str]:
             before = [n for n in order[:position] if n in merged]
             merged.insert(merged.index(before[-1]) + 1 if before else 0, name)
     return merged
-
-
-def attribute(item: Item) -> str:
-    """The attribute name of a submodule: the spec's name, refused where Python cannot use it
-    (a keyword), where it would replace an nn.Module attribute (`forward`), or where Python
-    would mangle it inside the class (`__x`), which would change the state_dict key."""
-    if (
-        item.attr in MODULE_ATTRIBUTES
-        or keyword.iskeyword(item.attr)
-        or item.attr.startswith("__")
-    ):
-        span = item.node.span if item.node else item.module.span  # type: ignore[union-attr]
-        raise ArchError(
-            [
-                Diagnostic(
-                    "A401",
-                    f"`{item.attr}` cannot name a layer in generated PyTorch code",
-                    span,
-                    label="reserved name",
-                    help="it is a Python keyword or builtin, or an attribute of every nn.Module; "
-                    "choose another name with `as`",
-                )
-            ]
-        )
-    return item.attr
 
 
 def _access(path: str) -> str:

@@ -15,7 +15,7 @@ from archc import dims
 from archc.backends.torch.naming import RESERVED, identifier
 from archc.backends.torch.stateless import forward_template
 from archc.backends.torch.structure import Item, is_chain, relative, scope_items
-from archc.pysource.layout import INDENT, LINE_LENGTH
+from archc.pysource.layout import INDENT, LINE_LENGTH, Arg, Call, lay_out
 from archc.semantics.ir import Module, Network, Node, Ref
 
 if TYPE_CHECKING:
@@ -108,13 +108,14 @@ def forward_lines(writer: ClassWriter) -> list[str]:
         body.append(line)
     results = [variables[ref] for ref in module.outputs]
     body.append(f"{INDENT * 2}return {', '.join(results)}")
-    arguments = ", ".join(["self", *(f"{n}: torch.Tensor" for n in names.inputs)])
+    arguments = (Arg("self"), *(Arg(f"{n}: torch.Tensor") for n in names.inputs))
     returns = (
         "torch.Tensor"
         if len(results) == 1
         else f"tuple[{', '.join(['torch.Tensor'] * len(results))}]"
     )
-    return [f"{INDENT}def forward({arguments}) -> {returns}:", *body]
+    signature = lay_out(INDENT, "def ", Call("forward", arguments), f" -> {returns}:")
+    return [*signature, *body]
 
 
 def _expression(step: Step, inputs: list[str], writer: ClassWriter) -> str:

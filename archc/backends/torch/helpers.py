@@ -28,6 +28,11 @@ def _definitions() -> dict[str, tuple[int, str, frozenset[str]]]:
     return found
 
 
+def helper_names() -> frozenset[str]:
+    """Every class and function the helper file defines: names a generated module may hold."""
+    return frozenset(_definitions())
+
+
 def is_helper(path: str) -> bool:
     """Whether a constructor path names one of archc's modules (torch's all start `nn.`)."""
     return path in _definitions()

@@ -1,14 +1,24 @@
 """Identifiers in generated code: valid, never shadowing what the code relies on, stable.
 
-One :class:`Namespace` per emitted scope (the module level, each class, each method) hands out
-names; asking twice for the same wish gives two different names, in a fixed order.
+One :class:`Namespace` per emitted scope hands out names, after reserving the names that scope
+relies on: the module level reserves the imports, archc's helpers copied into the module and
+the init functions, so a block named `MultiheadAttention` or `rotate` gets a class of its own
+(`MultiheadAttention_`) instead of replacing the helper; a constructor reserves, besides, every
+class and helper of the module, so a parameter named like a block (`Stage`) never hides the
+class it would call. Asking twice for the same wish gives two different names, in a fixed order.
 """
 
 from __future__ import annotations
 
 import builtins
+import itertools
 import keyword
 import re
+
+from archc.backends.torch.helpers import helper_names
+from archc.inits import all_schemes
+from archc.pysource.attributes import GENERATED_METHODS
+from archc.pysource.module_attributes import MODULE_ATTRIBUTES as TORCH_ATTRIBUTES
 
 # Names the generated code itself uses, or that would shadow something it needs.
 RESERVED = frozenset(
@@ -16,15 +26,17 @@ RESERVED = frozenset(
      "OrderedDict", "annotations", "math"}
 )  # fmt: skip
 
-# Attributes of nn.Module that a submodule must not replace (`self.forward = ...` would).
-MODULE_ATTRIBUTES = frozenset(
-    {
-        "forward", "training", "parameters", "buffers", "children", "modules", "state_dict",
-        "load_state_dict", "to", "cuda", "cpu", "train", "eval", "apply", "register_buffer",
-        "register_parameter", "add_module", "get_submodule", "named_modules", "zero_grad",
-        "half", "float", "double", "type", "extra_repr", "reset_parameters", "requires_grad_",
-    }
-)  # fmt: skip
+# Attributes a generated module already has, which a value it keeps (`self.scale`) must not
+# replace (an `as` name never is one: the static check refuses them, A401).
+MODULE_ATTRIBUTES = frozenset(TORCH_ATTRIBUTES) | GENERATED_METHODS
+
+
+def module_level() -> frozenset[str]:
+    """The names a generated module defines before any class of the spec's: archc's helpers
+    and the functions init rules call (all of them, whether copied or not, so that a class's
+    name never depends on which helpers a spec happens to use)."""
+    init_functions = {name for scheme in all_schemes() for name in scheme.helpers}
+    return helper_names() | init_functions
 
 
 def identifier(wish: str) -> str:
@@ -43,22 +55,29 @@ def identifier(wish: str) -> str:
 
 
 class Namespace:
-    """Hands out unique identifiers in one scope."""
+    """Hands out unique identifiers in one scope.
+
+    >>> names = Namespace({"rotate"})
+    >>> names.name("rotate"), names.name("print"), names.name("Stage"), names.name("Stage")
+    ('rotate_', 'print_', 'Stage', 'Stage_')
+    >>> names.name("_"), names.name("_"), names.name("Stage")
+    ('_2', '_3', 'Stage_2')
+    """
 
     def __init__(self, taken: set[str] | frozenset[str] = frozenset()) -> None:
         self._taken = set(RESERVED) | set(taken)
 
+    @property
+    def taken(self) -> frozenset[str]:
+        """Every name this scope holds: the reserved ones and those handed out."""
+        return frozenset(self._taken)
+
     def name(self, wish: str) -> str:
+        """``wish``, else ``wish_``, ``wish_2``, ...: never with two leading underscores,
+        which Python would mangle inside a class (`_` gives `_2`, not `__`)."""
         base = identifier(wish)
-        candidate = base
-        if candidate in self._taken:
-            candidate = f"{base}_"
-        count = 1
-        while candidate in self._taken:
-            count += 1
-            candidate = f"{base}_{count}"
+        stem = base if base.endswith("_") else f"{base}_"
+        candidates = itertools.chain((base, stem), (f"{stem}{n}" for n in itertools.count(2)))
+        candidate = next(c for c in candidates if c not in self._taken)
         self._taken.add(candidate)
         return candidate
-
-    def claim(self, name: str) -> None:
-        self._taken.add(name)

@@ -1,0 +1,138 @@
+"""A cache of parsed spec files on disk, as Python keeps `.pyc` files.
+
+A spec's syntax tree is stored under a key made of the spec's text, the grammar, the source of
+the modules that define and build the tree, and the Python version, so an entry is only ever
+found for the very text and parser that made it. Entries are pickles written atomically (to a
+temporary name, then renamed); reading one admits only the syntax tree's own classes, and an
+entry that is corrupt, foreign or unreadable is ignored and parsed again, never trusted.
+
+The tree's spans point at the `SourceFile` being read, not at a stored copy, so diagnostics
+show the file as it is now. The cache lives in `$ARCHC_CACHE_DIR`, else `$XDG_CACHE_HOME/archc`,
+else `~/.cache/archc`; `ARCHC_NO_CACHE=1` turns it off.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import os
+import pickle
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from archc import collector
+from archc.errors import NO_SPAN, SourceFile, Span
+from archc.syntax import ast
+from archc.syntax.grammar import grammar_text
+
+# how a stored tree refers to the file it was parsed from, and to the span of no place
+_SOURCE, _NO_SPAN = "source", "no span"
+_MODULES = {"archc.syntax.ast", "archc.errors"}
+
+
+def parse_cached(source: SourceFile) -> ast.Module:
+    """:func:`archc.syntax.parse.parse` of ``source``, read from the cache when its text was
+    parsed before (syntax errors are not kept: they are parsed again)."""
+    module = load(source)
+    if module is None:
+        from archc.syntax.parse import parse  # imported on a miss only: it loads the parser
+
+        module = parse(source)
+        store(source, module)
+    return module
+
+
+def cache_folder() -> Path | None:
+    """Where entries are kept, or None when caching is off."""
+    if os.environ.get("ARCHC_NO_CACHE", "") not in ("", "0"):
+        return None
+    explicit = os.environ.get("ARCHC_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "archc"
+
+
+@functools.cache
+def _parser_digest() -> bytes:
+    """What the tree depends on besides the text: the grammar, the tree's classes and their
+    builder (so a changed archc never reads an old tree), and the Python version."""
+    digest = hashlib.sha256(grammar_text().encode())
+    for module in ("ast.py", "parse.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
+    digest.update(sys.version.encode())
+    return digest.digest()
+
+
+def key(text: str) -> str:
+    return hashlib.sha256(_parser_digest() + text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def load(source: SourceFile) -> ast.Module | None:
+    """The stored tree of ``source``'s text, its spans in ``source``; None if there is none
+    usable."""
+    folder = cache_folder()
+    if folder is None:
+        return None
+    name = key(source.text)
+    try:
+        data = (folder / f"{name}.pickle").read_bytes()
+        with collector.paused():  # a tree is many small objects and no garbage
+            stored_key, module = _Unpickler(io.BytesIO(data), source).load()
+    except Exception:  # missing, corrupt or foreign: parse instead
+        return None
+    return module if stored_key == name and isinstance(module, ast.Module) else None
+
+
+def store(source: SourceFile, module: ast.Module) -> None:
+    """Keep ``module``, the tree of ``source``, for the next run; a cache that cannot be
+    written is no error."""
+    folder = cache_folder()
+    if folder is None:
+        return
+    name = key(source.text)
+    buffer = io.BytesIO()
+    _Pickler(buffer, source).dump((name, module))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as handle:
+            handle.write(buffer.getvalue())
+        os.replace(handle.name, folder / f"{name}.pickle")
+    except OSError:
+        return
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, file: io.BytesIO, source: SourceFile) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.source = source
+
+    def persistent_id(self, obj: Any) -> str | None:
+        if obj is self.source:
+            return _SOURCE
+        return _NO_SPAN if obj is NO_SPAN else None
+
+
+class _Unpickler(pickle.Unpickler):
+    """Reads back only what a tree is made of: the AST's classes, spans and plain data."""
+
+    def __init__(self, file: io.BytesIO, source: SourceFile) -> None:
+        super().__init__(file)
+        self.source = source
+
+    def persistent_load(self, pid: Any) -> SourceFile | Span:
+        if pid == _SOURCE:
+            return self.source
+        if pid == _NO_SPAN:
+            return NO_SPAN
+        raise pickle.UnpicklingError(f"unknown reference {pid!r}")
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module in _MODULES:
+            found = getattr(sys.modules[module], name, None)
+            if isinstance(found, type) and (found is Span or found.__module__ == ast.__name__):
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not part of a syntax tree")
