@@ -225,6 +225,10 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _compile(args: argparse.Namespace) -> int:
+    if args.selftest:  # fail before writing anything when torch is missing
+        from archc.runtime import require_torch
+
+        require_torch()
     networks, diagnostics = _analyse(args, args.file)
     source = api.render_source(args.file, networks, diagnostics, args.network, args.root)
     if diagnostics:  # warnings only: errors stopped render_source
@@ -302,12 +306,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _lsp(args: argparse.Namespace) -> int:
-    try:
-        from archc.lsp.server import serve
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").partition(".")[0] not in ("pygls", "lsprotocol"):
-            raise
-        raise UsageError("the language server needs pygls: pip install 'archc[lsp]'") from None
+    from archc.lsp.server import serve
+
     serve()
     return EXIT_OK
 

@@ -49,6 +49,7 @@ def export(
     """
     if format not in FORMATS:
         raise UsageError(f"unknown export format {format!r}; choose from {', '.join(FORMATS)}")
+    runtime.require_torch()
     static = _network(path, network, overrides, strict, root)
     model = runtime.build(path, static.name, seed=0, root=root, **overrides).eval()
     example = example_inputs(static)
