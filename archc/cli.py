@@ -126,7 +126,7 @@ EXAMPLES = {
     ],
     "export": [
         "archc export specs/resnet18.arch --format onnx -o resnet18.onnx",
-        "archc export net.arch --format exported-program -o net.pt2",
+        "archc export net.arch --format exported-program -o net.pt2 --weights trained.pt",
     ],
     "lsp": ["archc lsp   # started by an editor's language client"],
     "zoo": ["archc zoo", "archc summary zoo:vit_b_16"],
@@ -156,6 +156,11 @@ def _export_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("file", metavar="FILE")
     command.add_argument("--format", required=True, choices=FORMATS, help="what to write")
     command.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write")
+    command.add_argument(
+        "--weights",
+        metavar="CKPT",
+        help="trained weights: a state_dict saved with torch.save (loaded strictly)",
+    )
     _spec_options(command)
     command.set_defaults(run=_export)
 
@@ -386,9 +391,16 @@ def _export(args: argparse.Namespace) -> int:
 
     overrides = api.parse_defines(args.defines)
     done = export(
-        args.file, args.format, args.output, args.network, args.strict, args.root, **overrides
+        args.file,
+        args.format,
+        args.output,
+        args.network,
+        args.strict,
+        args.root,
+        args.weights,
+        **overrides,
     )
-    _confirm(args, f"wrote {args.output}: {done}")
+    _confirm(args, f"wrote {' and '.join(done.files)}: {done.description}")
     return EXIT_OK
 
 
