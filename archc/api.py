@@ -228,9 +228,7 @@ def write_atomically(path: str, text: str) -> None:
     try:
         directory = os.path.dirname(path) or "."
         os.makedirs(directory, exist_ok=True)
-        temporary = os.path.join(
-            directory, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp"
-        )
+        temporary = os.path.join(directory, f".archc-{secrets.token_hex(8)}.tmp")
         # created as open() creates files (0o666 less the umask), not mkstemp's 0o600
         handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:

@@ -96,8 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     _export_options(commands.add_parser("export", help="write a network as ONNX or TorchScript"))
     lsp = commands.add_parser("lsp", help="run the language server on stdin and stdout")
     lsp.set_defaults(run=_lsp)
-    zoo = commands.add_parser("zoo", help="list the specs that ship with archc")
-    zoo.set_defaults(run=_zoo)
+    listing = commands.add_parser("zoo", help="list the specs that ship with archc")
+    listing.set_defaults(run=_zoo)
     completion = commands.add_parser("completion", help="print a shell completion script")
     completion.add_argument("shell", choices=SHELLS, help="the shell to complete in")
     completion.set_defaults(run=_completion)
@@ -353,8 +353,9 @@ def _fmt(args: argparse.Namespace) -> int:
     failed = diagnostics or (changed and (args.check or args.diff))
     if not failed:
         unchanged = len(args.files) - changed
-        done = f"reformatted {_files(changed)}, " if changed else ""
-        _confirm(args, f"{done}{_files(unchanged)} already formatted")
+        said = [f"reformatted {_files(changed)}"] if changed else []
+        said += [f"{_files(unchanged)} already formatted"] if unchanged else []
+        _confirm(args, ", ".join(said))
     return EXIT_SPEC_ERROR if failed else EXIT_OK
 
 

@@ -71,7 +71,8 @@ def export(
     before = _stamps(output)
     how = EXPORTERS[format](model, example, output)
     after = _stamps(output)
-    written = tuple(sorted(name for name, stamp in after.items() if before.get(name) != stamp))
+    changed = sorted(name for name, stamp in after.items() if before.get(name) != stamp)
+    written = tuple(changed) or (output,)  # a clock too coarse to tell still names the file
     source = f", weights from {weights}" if weights is not None else ""
     return Exported(written, f"{static.name} as {format} ({how}{source})")
 

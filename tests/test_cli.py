@@ -102,6 +102,9 @@ def test_fmt_counts_what_it_rewrote(tmp_path: Path, capsys: pytest.CaptureFixtur
     messy.write_text("network  N {\n in x: [3]\n    out x->relu\n}\n")
     assert main(["fmt", str(tidy), str(messy)]) == 0
     assert capsys.readouterr().err == "reformatted 1 file, 1 file already formatted\n"
+    messy.write_text("network  N {\n in x: [3]\n    out x->relu\n}\n")
+    assert main(["fmt", str(messy)]) == 0
+    assert capsys.readouterr().err == "reformatted 1 file\n"
 
 
 def test_check_names_networks_and_warnings(
