@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from archc import zoo
 from archc.errors import ArchError, Diagnostic, SourceFile, UsageError, sort_diagnostics
 from archc.semantics.elaborate import check_constants, elaborate
 from archc.semantics.ir import Network
@@ -29,6 +30,9 @@ def analyse(
     `use` reads files below the folder of ``path`` and in the zoo; ``root`` names a wider folder
     it may read below too. Raises :class:`archc.errors.UsageError` when the file cannot be read.
     """
+    unknown = zoo.unknown(path)
+    if unknown is not None:
+        raise UsageError(unknown)
     try:
         file, diagnostics = load_program(path, root)
     except ArchError as exc:
@@ -216,7 +220,8 @@ def require_networks(
 
 
 def write_atomically(path: str, text: str) -> None:
-    """Replace the contents of ``path`` by ``text`` in one step, keeping the file's mode.
+    """Replace the contents of ``path`` by ``text`` in one step, keeping the file's mode; a new
+    file gets the mode the user's umask gives.
 
     The text goes to a temporary file in the same directory first, so an interrupted write never
     leaves a half-written file behind. Missing parent directories are created.
@@ -224,7 +229,9 @@ def write_atomically(path: str, text: str) -> None:
     try:
         directory = os.path.dirname(path) or "."
         os.makedirs(directory, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        temporary = os.path.join(directory, f".archc-{secrets.token_hex(8)}.tmp")
+        # created as open() creates files (0o666 less the umask), not mkstemp's 0o600
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
                 stream.write(text)

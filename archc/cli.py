@@ -18,14 +18,16 @@ import json
 import os
 import shutil
 import sys
+import textwrap
 import traceback
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, TextIO
 
-from archc import __version__, api
+from archc import __version__, api, zoo
 from archc.backends import summary
 from archc.backends.summary import DTYPES, MAC_CONVENTION
+from archc.completion import SHELLS
 from archc.errors import ArchError, Diagnostic, UsageError, render_all
 from archc.expect import Expectation
 from archc.export import FORMATS
@@ -38,9 +40,13 @@ if TYPE_CHECKING:  # the graphviz package is imported by `render` alone
 EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 # The spec a command is working on, for the report of an internal error.
 _processing: ContextVar[str | None] = ContextVar("processing", default=None)
+# --color: auto, always or never.
+_colour: ContextVar[str] = ContextVar("colour", default="auto")
 
 
 def _use_colour(stream: TextIO) -> bool:
+    if _colour.get() != "auto":
+        return _colour.get() == "always"
     return stream.isatty() and "NO_COLOR" not in os.environ
 
 
@@ -107,20 +113,80 @@ def build_parser() -> argparse.ArgumentParser:
     _export_options(commands.add_parser("export", help="write a network as ONNX or TorchScript"))
     lsp = commands.add_parser("lsp", help="run the language server on stdin and stdout")
     lsp.set_defaults(run=_lsp)
+    listing = commands.add_parser("zoo", help="list the specs that ship with archc")
+    listing.set_defaults(run=_zoo)
+    completion = commands.add_parser("completion", help="print a shell completion script")
+    completion.add_argument("shell", choices=SHELLS, help="the shell to complete in")
+    completion.set_defaults(run=_completion)
+    for name, command in commands.choices.items():
+        _common_options(name, command)
     return parser
 
 
 def _summary_epilog() -> str:
-    return (
+    return textwrap.fill(
         f"{MAC_CONVENTION} Memory is an estimate for --batch samples in --dtype: every "
-        "layer's output kept for the backward pass, a gradient for each output and parameter."
+        "layer's output kept for the backward pass, a gradient for each output and parameter.",
+        width=79,
     )
+
+
+# Shown under each command's --help.
+EXAMPLES = {
+    "check": ["archc check specs/resnet50.arch", "archc check --json specs/*.arch"],
+    "summary": [
+        "archc summary zoo:resnet50 --depth 1",
+        "archc summary specs/gpt2.arch -D layers=24 --expect params=209.5M±1%",
+    ],
+    "compile": [
+        "archc compile specs/resnet18.arch -o build/resnet18.py --selftest",
+        "archc compile specs/dcgan.arch --network Generator -D ngf=32",
+    ],
+    "fmt": ["archc fmt specs/*.arch", "archc fmt --check net.arch"],
+    "schema": ["archc schema -o arch.schema.json"],
+    "explain": ["archc explain A301"],
+    "render": [
+        "archc render specs/resnet18.arch -o resnet18.svg --depth 1",
+        "archc render net.arch -o net.png --hide norm,activation --rankdir LR",
+    ],
+    "export": [
+        "archc export specs/resnet18.arch --format onnx -o resnet18.onnx",
+        "archc export net.arch --format exported-program -o net.pt2 --weights trained.pt",
+    ],
+    "lsp": ["archc lsp   # started by an editor's language client"],
+    "zoo": ["archc zoo", "archc summary zoo:vit_b_16"],
+    "completion": [
+        "archc completion bash > ~/.local/share/bash-completion/completions/archc",
+        "archc completion fish > ~/.config/fish/completions/archc.fish",
+    ],
+}
+# The commands that say what they did on success, unless --quiet.
+CONFIRMING = ("check", "compile", "fmt", "render", "export")
+
+
+def _common_options(name: str, command: argparse.ArgumentParser) -> None:
+    examples = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
+    command.epilog = f"{command.epilog}\n\n{examples}" if command.epilog else examples
+    command.formatter_class = argparse.RawDescriptionHelpFormatter
+    command.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour diagnostics: auto (on a terminal, unless NO_COLOR is set), always or never",
+    )
+    if name in CONFIRMING:
+        command.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
 
 
 def _export_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("file", metavar="FILE")
     command.add_argument("--format", required=True, choices=FORMATS, help="what to write")
     command.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write")
+    command.add_argument(
+        "--weights",
+        metavar="CKPT",
+        help="trained weights: a state_dict saved with torch.save (loaded strictly)",
+    )
     _spec_options(command)
     command.set_defaults(run=_export)
 
@@ -212,6 +278,18 @@ def _report(diagnostics: Sequence[Diagnostic], args: argparse.Namespace) -> None
         sys.stderr.write(render_all(diagnostics, color=_use_colour(sys.stderr)))
 
 
+def _confirm(args: argparse.Namespace, line: str) -> None:
+    if not args.quiet:
+        sys.stderr.write(line + "\n")
+
+
+def _described(networks: Sequence[Network]) -> str:
+    """`ResNet18, 11,689,512 parameters`, each network of a file."""
+    if not networks:
+        return "no network"
+    return "; ".join(f"{n.name}, {n.param_count:,} parameters" for n in networks)
+
+
 def _analyse(args: argparse.Namespace, path: str) -> tuple[list[Network], list[Diagnostic]]:
     _processing.set(path)
     overrides = api.parse_defines(args.defines)
@@ -223,13 +301,20 @@ def _analyse(args: argparse.Namespace, path: str) -> tuple[list[Network], list[D
 
 def _check(args: argparse.Namespace) -> int:
     diagnostics: list[Diagnostic] = []
+    passed = []  # said after the diagnostics, where a reader looks last
     for path in args.files:
         networks, found = _analyse(args, path)
         diagnostics += found
-        if args.emit_ir and not any(d.is_error for d in found):
+        if any(d.is_error for d in found):
+            continue
+        if args.emit_ir:
             for network in networks:
                 print(dump(network), end="")
+        warnings = f" ({len(found)} warning{'s' if len(found) > 1 else ''})" if found else ""
+        passed.append(f"ok: {path}: {_described(networks)}{warnings}")
     _report(diagnostics, args)
+    for line in passed:
+        _confirm(args, line)
     return EXIT_SPEC_ERROR if any(d.is_error for d in diagnostics) else EXIT_OK
 
 
@@ -267,12 +352,17 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _compile(args: argparse.Namespace) -> int:
+    if args.selftest:  # fail before writing anything when torch is missing
+        from archc.runtime import require_torch
+
+        require_torch()
     networks, diagnostics = _analyse(args, args.file)
     source = api.render_source(args.file, networks, diagnostics, args.network, args.root)
     if diagnostics:  # warnings only: errors stopped render_source
         sys.stderr.write(render_all(diagnostics, color=_use_colour(sys.stderr)))
     if args.output:
         api.write_atomically(args.output, source)
+        _confirm(args, f"wrote {args.output}: {_described(networks)}")
     else:
         sys.stdout.write(source)
     if not args.selftest:
@@ -287,7 +377,7 @@ def _compile(args: argparse.Namespace) -> int:
 
 def _fmt(args: argparse.Namespace) -> int:
     diagnostics: list[Diagnostic] = []
-    changed = False
+    changed = 0
     for path in args.files:
         _processing.set(path)
         try:
@@ -297,7 +387,7 @@ def _fmt(args: argparse.Namespace) -> int:
             continue
         if stored == formatted:
             continue
-        changed = True
+        changed += 1
         if args.check:
             sys.stderr.write(f"would reformat {path}\n")
         if args.diff:
@@ -306,7 +396,16 @@ def _fmt(args: argparse.Namespace) -> int:
             api.write_atomically(path, formatted)
     _report(diagnostics, args)
     failed = diagnostics or (changed and (args.check or args.diff))
+    if not failed:
+        unchanged = len(args.files) - changed
+        said = [f"reformatted {_files(changed)}"] if changed else []
+        said += [f"{_files(unchanged)} already formatted"] if unchanged else []
+        _confirm(args, ", ".join(said))
     return EXIT_SPEC_ERROR if failed else EXIT_OK
+
+
+def _files(count: int) -> str:
+    return f"{count} file{'' if count == 1 else 's'}"
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -334,6 +433,7 @@ def _render(args: argparse.Namespace) -> int:
     if args.depth is None and not args.full:
         options = _fitted(network, options)
     render.render_file(network, args.output, options, args.engine)
+    _confirm(args, f"wrote {args.output}: {_described([network])}")
     return EXIT_OK
 
 
@@ -361,20 +461,41 @@ def _export(args: argparse.Namespace) -> int:
 
     overrides = api.parse_defines(args.defines)
     done = export(
-        args.file, args.format, args.output, args.network, args.strict, args.root, **overrides
+        args.file,
+        args.format,
+        args.output,
+        args.network,
+        args.strict,
+        args.root,
+        args.weights,
+        **overrides,
     )
-    sys.stderr.write(f"archc: wrote {args.output}: {done}\n")
+    _confirm(args, f"wrote {' and '.join(done.files)}: {done.description}")
     return EXIT_OK
 
 
 def _lsp(args: argparse.Namespace) -> int:
-    try:
-        from archc.lsp.server import serve
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").partition(".")[0] not in ("pygls", "lsprotocol"):
-            raise
-        raise UsageError("the language server needs pygls: pip install 'archc[lsp]'") from None
+    from archc.lsp.server import serve
+
     serve()
+    return EXIT_OK
+
+
+def _zoo(args: argparse.Namespace) -> int:
+    rows = [("spec", "network", "parameters")]
+    for name in zoo.names():
+        networks, _ = api.analyse(name)
+        rows += [(name, n.name, f"{n.param_count:,}") for n in networks]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for spec, network, params in rows:
+        print(f"{spec:<{widths[0]}}  {network:<{widths[1]}}  {params:>{widths[2]}}")
+    return EXIT_OK
+
+
+def _completion(args: argparse.Namespace) -> int:
+    from archc.completion import script
+
+    sys.stdout.write(script(args.shell, build_parser()))
     return EXIT_OK
 
 
@@ -430,8 +551,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     current_statement.set(None)  # a crash in an earlier call must not leave its place here
     _processing.set(None)
+    _colour.set("auto")
     try:
         args = build_parser().parse_args(argv)
+        _colour.set(args.color)
         _processing.set(getattr(args, "file", None))
         run: Callable[[argparse.Namespace], int] = args.run
         return run(args)

@@ -15,6 +15,21 @@ from typing import Any
 from archc import api
 from archc.errors import UsageError
 
+
+def require_torch() -> types.ModuleType:
+    """torch, or a UsageError saying how to install it: the light install of archc has none."""
+    try:
+        import torch
+    except ModuleNotFoundError as exc:
+        if exc.name != "torch":
+            raise
+        raise UsageError(
+            "building, self-testing and exporting a module need PyTorch, which is not "
+            "installed: pip install 'archc[torch]'"
+        ) from None
+    return torch
+
+
 # More parameters than this are built on a real device only when the caller asks for them: at
 # float32 that is 32 GiB, beyond most machines, and one mistyped size in a spec can ask for it.
 MAX_BUILD_PARAMS = 2**33
@@ -55,7 +70,7 @@ def build(
     is refused with UsageError, except on the meta device. ``root`` widens where `use` may
     read, as in :func:`archc.api.analyse`.
     """
-    import torch
+    torch = require_torch()
 
     networks, diagnostics = api.analyse(path, network, overrides, root=root)
     source = api.render_source(path, networks, diagnostics, network, root)
@@ -123,7 +138,7 @@ def selftest(
     Returns one (passed, verdict) line per network: the parameter count must equal the static
     count, and a forward pass must give exactly the statically inferred output shapes.
     """
-    import torch
+    torch = require_torch()
 
     from archc import dims
 

@@ -7,6 +7,7 @@ the repository's `specs/` folder. Both the command line (`archc summary zoo:resn
 
 from __future__ import annotations
 
+import difflib
 from importlib import resources
 from pathlib import Path
 
@@ -36,3 +37,24 @@ def resolve(path: str) -> str:
 def names() -> list[str]:
     """The zoo's networks, as `zoo:` names."""
     return sorted(f"{PREFIX}{p.stem}" for p in root().glob("*.arch"))
+
+
+def unknown(path: str) -> str | None:
+    """Why ``path`` names no spec of the zoo, with the names closest to it; None when it names
+    one, or is no `zoo:` name."""
+    if not path.startswith(PREFIX) or Path(resolve(path)).is_file():
+        return None
+    written = path[len(PREFIX) :].removesuffix(".arch")
+    specs = sorted(
+        p.relative_to(root()).with_suffix("").as_posix() for p in root().rglob("*.arch")
+    )
+    # `zoo:vit` most likely means a name it begins, then one spelt alike
+    close = [name for name in specs if written and name.startswith(written)]
+    close += difflib.get_close_matches(written, specs, n=2, cutoff=0.6)
+    suggested = list(dict.fromkeys(close))[:3]
+    hint = " or ".join(f"`{PREFIX}{name}`" for name in suggested)
+    return (
+        f"`{path}` is not in the zoo"
+        + (f"; did you mean {hint}?" if suggested else "")
+        + " (`archc zoo` lists its networks)"
+    )

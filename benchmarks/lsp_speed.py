@@ -366,7 +366,7 @@ ABOUT = (
 
 def run(options: Options) -> Section:
     if importlib.util.find_spec("pygls") is None:
-        missing = "pygls is not installed (`pip install -e .[lsp]`)"
+        missing = "pygls is not installed (`pip install -e .` installs it)"
         return Section("Language server", ABOUT, targets=[Target(GOAL, "not run", None, missing)])
     m = measure(SIZES[options.mode])
     return Section("Language server", ABOUT, [table(m)], [target(m)])

@@ -12,6 +12,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
+# Figures measured with real torch and torchvision (tests/reference/README.md says which).
+REFERENCE = ROOT / "tests" / "reference"
 
 # CI runs a fixed-seed profile so that a red run reproduces; HYPOTHESIS_PROFILE=dev explores.
 settings.register_profile(

@@ -102,7 +102,8 @@ def test_byte_order_mark_is_accepted(capsys: pytest.CaptureFixture[str], tmp_pat
 
 def test_crlf_and_tabs_are_accepted(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     text = VALID.replace("\n", "\r\n").replace("  ", "\t").replace("-> ", "->\t").encode()
-    assert run(capsys, "check", spec(tmp_path, text)) == (0, "", "")
+    path = spec(tmp_path, text)
+    assert run(capsys, "check", path) == (0, "", f"ok: {path}: N, 0 parameters\n")
 
 
 def test_error_in_crlf_file_with_tabs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -150,7 +151,8 @@ def test_an_error_on_every_line(capsys: pytest.CaptureFixture[str], tmp_path: Pa
 
 def test_long_line_is_accepted(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     text = VALID.replace("  out", f'  assert 1 > 0, "{"a" * 100_000}"\n  out')
-    assert run(capsys, "check", spec(tmp_path, text)) == (0, "", "")
+    path = spec(tmp_path, text)
+    assert run(capsys, "check", path) == (0, "", f"ok: {path}: N, 0 parameters\n")
 
 
 def test_error_in_long_line_shows_a_window(

@@ -86,3 +86,24 @@ def test_lsp_speed_edits_spread_over_the_file() -> None:
         offset, before, after = kind.site(text, rounds - 1)
         assert text[offset : offset + len(before)] == before and before != after
         assert offset > text.index(f"network Tagger{rounds - 2}(")  # in the last round
+
+
+@pytest.mark.parametrize(
+    ("arguments", "written"),
+    [([], None), (["--output", "{tmp}/report.md"], "report.md"), (["--update"], "PUBLISHED.md")],
+    ids=["printed only", "output", "update"],
+)
+def test_the_report_goes_only_where_asked(
+    arguments: list[str],
+    written: str | None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import benchmarks.__main__ as suite
+
+    monkeypatch.setattr(suite, "BENCHMARKS", ())  # the report of no benchmark: quick to write
+    monkeypatch.setattr(suite, "PUBLISHED", tmp_path / "PUBLISHED.md")
+    assert run_suite(["--smoke", *(a.format(tmp=tmp_path) for a in arguments)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ([written] if written else [])
+    capsys.readouterr()

@@ -13,9 +13,7 @@ from archc import api
 from archc.dims import BATCH, Sym
 from archc.errors import Diagnostic, UsageError
 from archc.semantics.ir import Network, dump
-from tests.conftest import ROOT
-
-REFERENCE = ROOT.parent / "shared" / "reference"
+from tests.conftest import REFERENCE, ROOT
 
 
 def analyse(

@@ -323,6 +323,7 @@ def specs(tmp_path: Path) -> tuple[Path, Path]:
 def test_cli_check(specs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     messy, tidy = specs
     assert cli.main(["fmt", "--check", str(tidy)]) == 0
+    assert capsys.readouterr() == ("", "1 file already formatted\n")
     assert cli.main(["fmt", "--check", str(messy), str(tidy)]) == 1
     out, err = capsys.readouterr()
     assert err == f"would reformat {messy}\n" and out == ""

@@ -33,8 +33,10 @@ ALLOWED: dict[str, set[str]] = {
     "archc.expect": BASE,
     "archc.explain": {"archc.ops"},
 }
-# Modules allowed to import torch at all (inside functions, so importing them stays cheap).
-TORCH = {"archc.runtime", "archc.init", "archc.torch_helpers", "archc.export"}
+# Modules allowed to import torch at all (inside functions, so importing them stays cheap; the
+# package names `nn.Module` for type checkers only, and tests/test_python_api.py checks that
+# `import archc` leaves torch alone).
+TORCH = {"archc", "archc.runtime", "archc.init", "archc.torch_helpers", "archc.export"}
 
 
 def module_name(path: Path) -> str:

@@ -1,7 +1,10 @@
-"""archc installs from its wheel: the grammar travels as package data and is found there."""
+"""archc installs from its wheel: the grammar and the zoo travel as package data and are found
+there, and the light install (no torch) checks, summarises, draws, compiles and serves an
+editor."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -59,11 +62,13 @@ def test_grammar_is_found_in_the_source_checkout() -> None:
     assert grammar.grammar_text() == expected
 
 
-@pytest.mark.slow
-def test_wheel_installs_and_parses_outside_the_checkout(tmp_path: Path) -> None:
-    # Everything below works offline: no build isolation, no index, no dependency resolution.
-    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INDEX": "1"}
-    wheels = tmp_path / "wheels"
+# Everything but the light install's dependencies works offline: no build isolation, no index.
+OFFLINE = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INDEX": "1"}
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    wheels = tmp_path_factory.mktemp("wheels")
     _run(
         sys.executable,
         "-m",
@@ -74,9 +79,19 @@ def test_wheel_installs_and_parses_outside_the_checkout(tmp_path: Path) -> None:
         "-w",
         wheels,
         ROOT,
-        env=env,
+        env=OFFLINE,
     )
-    (wheel,) = wheels.glob("archc-*.whl")
+    (built,) = wheels.glob("archc-*.whl")
+    return built
+
+
+def _python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+@pytest.mark.slow
+def test_wheel_installs_and_parses_outside_the_checkout(tmp_path: Path, wheel: Path) -> None:
+    env = OFFLINE
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     assert GRAMMAR_IN_WHEEL in names
@@ -85,7 +100,7 @@ def test_wheel_installs_and_parses_outside_the_checkout(tmp_path: Path) -> None:
     # A bare venv, filled by this interpreter's pip, is much faster than one bootstrapping its own.
     venv = tmp_path / "venv"
     _run(sys.executable, "-m", "venv", "--without-pip", venv)
-    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    python = _python(venv)
     _run(sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", wheel, env=env)
 
     # PYTHONPATH lends the dependencies (lark, ...) without processing this environment's .pth
@@ -101,3 +116,78 @@ def test_wheel_installs_and_parses_outside_the_checkout(tmp_path: Path) -> None:
     assert Path(grammar_file).resolve().is_relative_to(venv_root)
     assert network == "Probe"
     assert Path(zoo_root).resolve().is_relative_to(venv_root)
+
+
+TINY = """network Tiny(classes=10) {
+    in image: [3, 32, 32]
+    out logits = image -> conv2d(8, 3, padding=1) -> relu -> flatten -> linear(classes)
+}
+"""
+
+
+def _lsp_message(payload: dict[str, object]) -> bytes:
+    body = json.dumps(payload).encode()
+    return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+@pytest.mark.slow
+def test_light_install_works_without_torch(tmp_path: Path, wheel: Path) -> None:
+    # The wheel's own dependency list, resolved by pip from the configured index: what
+    # `pip install archc` gives a user.
+    venv = tmp_path / "venv"
+    _run(sys.executable, "-m", "venv", "--without-pip", venv)
+    _run(sys.executable, "-m", "pip", "--python", _python(venv), "install", "--quiet", wheel)
+    archc = _python(venv).parent / "archc"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "tiny.arch").write_text(TINY, encoding="utf-8")
+
+    def archc_run(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(archc), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=work,
+            env=env,
+            **kwargs,  # type: ignore[call-overload]
+        )
+
+    torch_found = _run(
+        _python(venv), "-c", "import importlib.util; print(importlib.util.find_spec('torch'))"
+    )
+    assert torch_found.stdout.strip() == "None"
+
+    for command in (
+        ("check", "tiny.arch", "zoo:resnet18"),
+        ("summary", "zoo:resnet18", "--expect", "params=11689512"),
+        ("render", "tiny.arch", "-o", "tiny.dot"),
+        ("compile", "tiny.arch", "-o", "tiny.py"),
+    ):
+        result = archc_run(*command)
+        assert result.returncode == 0, f"archc {' '.join(command)}: {result.stderr}"
+    assert (work / "tiny.dot").read_text(encoding="utf-8").startswith("digraph")
+    assert "class Tiny(nn.Module):" in (work / "tiny.py").read_text(encoding="utf-8")
+
+    # what needs torch says so in one line
+    selftest = archc_run("compile", "tiny.arch", "--selftest")
+    assert selftest.returncode == 2
+    assert selftest.stderr.count("\n") == 1 and "pip install 'archc[torch]'" in selftest.stderr
+
+    # the language server answers an editor's first request
+    session = b"".join(
+        _lsp_message(message)
+        for message in (
+            {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}},
+            {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
+            {"jsonrpc": "2.0", "method": "exit"},
+        )
+    )
+    server = subprocess.run(
+        [str(archc), "lsp"], input=session, capture_output=True, timeout=60, cwd=work, env=env
+    )
+    assert server.returncode == 0, server.stderr.decode()
+    _, _, body = server.stdout.partition(b"\r\n\r\n")
+    reply = json.JSONDecoder().raw_decode(body.decode())[0]
+    assert reply["id"] == 1 and "hoverProvider" in reply["result"]["capabilities"]

@@ -1,4 +1,4 @@
-"""Single layers measured with real torch (shared/reference/reference.json) against the ops.
+"""Single layers measured with real torch (tests/reference/reference.json) against the ops.
 
 Each "conv_cases" entry names its layer as torch source, `nn.Conv2d(3, 96, kernel_size=11)`; the
 test reads that call with a regular expression (integer arguments only, nothing evaluated), maps
@@ -16,10 +16,8 @@ from typing import Any
 import pytest
 
 from archc.dims import BATCH, TensorType
-from tests.conftest import ROOT
+from tests.conftest import REFERENCE
 from tests.ops.harness import check_against_torch, infer
-
-REFERENCE = ROOT.parent / "shared" / "reference" / "reference.json"
 
 # torch class -> (op name, torch's positional constructor arguments)
 TORCH_CLASSES = {
@@ -45,17 +43,11 @@ def parse_layer(layer: str) -> tuple[str, dict[str, int]]:
 
 
 def load() -> dict[str, Any]:
-    if not REFERENCE.exists():
-        pytest.skip(f"reference data not found at {REFERENCE}")
-    data: dict[str, Any] = json.loads(REFERENCE.read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads((REFERENCE / "reference.json").read_text(encoding="utf-8"))
     return data
 
 
-def conv_cases() -> list[dict[str, Any]]:
-    return load()["conv_cases"] if REFERENCE.exists() else []
-
-
-@pytest.mark.parametrize("case", conv_cases(), ids=lambda case: case["name"])
+@pytest.mark.parametrize("case", load()["conv_cases"], ids=lambda case: case["name"])
 def test_conv_case(case: dict[str, Any]) -> None:
     op, arguments = parse_layer(case["layer"])
     x = TensorType((BATCH, *case["input_shape"]))

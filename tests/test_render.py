@@ -373,7 +373,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 @pytest.mark.skipif(not ENGINES, reason="no Graphviz layout engine is installed")
 def test_render_writes_the_picture(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "net.png"
-    code, err = run_cli(capsys, "render", RESNET18, "-o", str(out), "--depth", "1")
+    code, err = run_cli(capsys, "render", RESNET18, "-o", str(out), "--depth", "1", "-q")
     assert (code, err) == (0, "")
     assert png_size(out.read_bytes())[1] > 500
     assert [p.name for p in tmp_path.iterdir()] == ["net.png"]  # no temporary file left
@@ -384,7 +384,7 @@ def test_render_writes_the_picture(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_render_options_reach_the_dot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "net.dot"
-    argv = ["render", TRANSFORMER, "-o", str(out), "-D", "layers=3", "--collapse-repeats"]
+    argv = ["render", TRANSFORMER, "-o", str(out), "-D", "layers=3", "--collapse-repeats", "-q"]
     argv += ["--hide", "norm, activation", "--rankdir", "LR", "--theme", "dark", "--no-shapes"]
     assert run_cli(capsys, *argv) == (0, "")
     dot = parse_dot(out.read_text(encoding="utf-8"))
@@ -468,7 +468,7 @@ def test_no_engine_exits_2_and_dot_still_works(
     code, err = run_cli(capsys, "render", RESNET18, "-o", str(tmp_path / "net.svg"))
     assert code == 2 and "no Graphviz layout engine is installed" in err and ".dot" in err
     assert not (tmp_path / "net.svg").exists()
-    argv = ["render", RESNET18, "-o", str(tmp_path / "net.dot"), "--depth", "2"]
+    argv = ["render", RESNET18, "-o", str(tmp_path / "net.dot"), "--depth", "2", "-q"]
     assert run_cli(capsys, *argv) == (0, "")
 
 

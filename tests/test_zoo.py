@@ -1,8 +1,8 @@
 """The architecture zoo (specs/) against the numbers of the reference implementations.
 
 Everything here is static: specs are elaborated, never built (tests/test_codegen.py builds every
-zoo spec and runs it). Counts, buffers and shapes come from shared/reference/reference.json and
-state_dict keys from shared/reference/torchvision_state_dicts/, both measured with real torch and
+zoo spec and runs it). Counts, buffers and shapes come from tests/reference/reference.json and
+state_dict keys from tests/reference/torchvision_state_dicts/, both measured with real torch and
 torchvision; where no reference measured a model, the expected count is derived here from the
 paper's layer sizes, term by term.
 """
@@ -21,10 +21,9 @@ import pytest
 from archc import api, dims
 from archc.cli import main
 from archc.semantics.ir import Network
-from tests.conftest import ROOT
+from tests.conftest import REFERENCE, ROOT
 
 SPECS = ROOT / "specs"
-REFERENCE = ROOT.parent / "shared" / "reference"
 ZOO = sorted(SPECS.glob("*.arch"))
 LIBRARY = sorted((SPECS / "blocks").glob("*.arch"))
 
@@ -43,16 +42,12 @@ TORCHVISION = {
 @cache
 def reference() -> dict[str, Any]:
     path = REFERENCE / "reference.json"
-    if not path.exists():
-        pytest.skip(f"reference data not found at {path}")
     models: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))["models"]
     return models
 
 
 def torchvision_state_dict(model: str) -> dict[str, tuple[int, ...]]:
     path = REFERENCE / "torchvision_state_dicts" / f"{model}.txt"
-    if not path.exists():
-        pytest.skip(f"reference state_dict not found at {path}")
     keys = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         key, shape = line.split(" ", 1)
