@@ -115,6 +115,22 @@ SELFTEST_SIZE = 32
 SELFTEST_BATCH = 2
 
 
+def difference(actual: Any, expected: Any) -> float:
+    """The largest elementwise difference of two tensors of one shape, relative to the largest
+    finite magnitude in ``expected`` (absolute where that is 0). Equal values differ by 0, equal
+    infinities included; a NaN makes the difference NaN."""
+    import torch
+
+    actual, expected = actual.double(), expected.double()
+    if actual.numel() == 0:
+        return 0.0
+    gaps = torch.where(actual == expected, 0.0, (actual - expected).abs())
+    finite = expected[torch.isfinite(expected)]
+    scale = finite.abs().max().item() if finite.numel() else 0.0
+    largest = gaps.max().item() if not gaps.isnan().any() else float("nan")
+    return largest / scale if scale else largest
+
+
 def selftest(
     path: str, network: str | None = None, root: str | None = None, **overrides: Any
 ) -> list[tuple[bool, str]]:

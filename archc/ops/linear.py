@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from archc import dims
 from archc.dims import TensorType
 from archc.ops.registry import register
-from archc.ops.spec import DTYPE, RANK, SYMBOLIC, Args, Ctor, Inferred, Op, PositiveInt, fail
+from archc.ops.spec import (
+    DTYPE,
+    RANK,
+    SYMBOLIC,
+    Args,
+    Ctor,
+    Execution,
+    Inferred,
+    Op,
+    PositiveInt,
+    fail,
+)
 
 
 class LinearArgs(Args):
@@ -94,6 +106,11 @@ class Linear(Op):
         kwargs = () if args.bias else (("bias", False),)
         return Ctor("nn.Linear", (inferred.resolved["in_features"], args.out_features), kwargs)
 
+    def execute(self, args: LinearArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        y = x @ run.state["weight"].T
+        return (y + run.state["bias"] if args.bias else y,)
+
 
 @register
 class Identity(Op):
@@ -106,3 +123,6 @@ class Identity(Op):
 
     def torch_module(self, args: Args, inferred: Inferred) -> Ctor:
         return Ctor("nn.Identity")
+
+    def execute(self, args: Args, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        return run.inputs
