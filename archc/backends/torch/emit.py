@@ -21,11 +21,11 @@ from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.helpers import helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
 from archc.backends.torch.naming import MODULE_ATTRIBUTES, Namespace
-from archc.backends.torch.structure import Item, is_chain, scope_items
+from archc.backends.torch.structure import Item, inferred_of, is_chain, scope_items
 from archc.backends.torch.values import SIZE_ARGUMENTS, Candidate, Expressor, Param
 from archc.errors import ArchError, Diagnostic
 from archc.ops import lookup
-from archc.ops.spec import HELD, Ctor, Inferred
+from archc.ops.spec import HELD, Ctor
 from archc.pysource.exprs import literal
 from archc.pysource.layout import INDENT, Arg, Call, ListOf, flat, lay_out
 from archc.semantics.ir import Module, Network, Node, tensor_key
@@ -134,10 +134,6 @@ def _child_classes(network: Network, path: str, classes: dict[int, ClassInfo]) -
         elif item.module is not None:
             found += _child_classes(network, item.module.path, classes)
     return found
-
-
-def inferred_of(node: Node) -> Inferred:
-    return Inferred(node.outputs, node.params, node.buffers, node.macs, node.resolved)  # type: ignore[arg-type]
 
 
 Matching = list[tuple[Network, Item]]  # one item at the same place in every instance
