@@ -154,3 +154,23 @@ def test_block_class_built_with_other_arguments_computes_their_network(tmp_path:
     with torch.no_grad():
         (expected,) = interpret(network, state, inputs).values()
         assert runtime.difference(block(*inputs.values()), expected) <= 1e-12
+
+
+def test_selftest_compares_values_with_the_interpreter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "net.arch"
+    path.write_text(
+        "network Net {\n    in x: [6]\n    out y = x -> linear(4) -> tanh\n}\n", encoding="utf-8"
+    )
+    [(passed, verdict)] = runtime.selftest(str(path))
+    assert passed, verdict
+    assert verdict.endswith("match the static model (meta and cpu) and the reference interpreter")
+
+    def off_by_a_little(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {name: value + 0.01 for name, value in interpret(*args, **kwargs).items()}
+
+    monkeypatch.setattr("archc.backends.interpret.interpret", off_by_a_little)
+    [(passed, verdict)] = runtime.selftest(str(path))
+    assert not passed
+    assert "FAILED: output `y` differs from the reference interpreter by up to 0.0" in verdict
