@@ -1,5 +1,8 @@
 """Fuzz archc for a while: `python -m tests.fuzz --minutes 10`.
 
+By default the cases are checked with `archc check`; `--kind oracle` builds generated valid
+specs and compares their values with the reference interpreter instead.
+
 Each case draws a fresh random seed, so every run explores new inputs. A failing input is
 saved under `tests/fuzz/crashes/` with the failure beside it; once fixed, it belongs in
 `tests/fuzz/regressions/`, which `tests/test_fuzz.py` checks on every run.
@@ -15,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.fuzz.cases import KINDS, make_case, run_case
+from tests.fuzz.cases import CHECKS, KINDS, make_case, run_case
 from tests.fuzz.choices import RandomChoices
 from tests.fuzz.harness import FuzzFailure
 
@@ -43,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         "--seed", type=int, help="replay one case (with --kind, as its file is named), then stop"
     )
     args = parser.parse_args(argv)
-    kinds = args.kind or list(KINDS)
+    kinds = args.kind or list(CHECKS)
     _limit_memory()
     counts: collections.Counter[str] = collections.Counter()
     failures: list[Path] = []
