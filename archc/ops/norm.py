@@ -135,8 +135,8 @@ class _ChannelNorm(Op):
             args.changed("eps", "momentum", "affine", "track_running_stats"),
         )
 
-    # the axes the statistics of one channel are taken over (the batch too, for batch norm)
     def statistics_axes(self, x: Any) -> list[int]:
+        """The axes a channel's statistics are taken over (the batch's too, for batch norm)."""
         raise NotImplementedError
 
     def execute(
@@ -341,6 +341,7 @@ class _TrailingNorm(Op):
         return (y + run.state["bias"] if "bias" in run.state else y,)
 
     def normalise(self, x: Any, axes: list[int], eps: float) -> Any:
+        """``x`` normalised over the trailing ``axes``, before the affine."""
         raise NotImplementedError
 
 
