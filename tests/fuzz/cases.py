@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from tests.fuzz.choices import Choices, HypothesisChoices, pick
 from tests.fuzz.harness import FuzzFailure, Outcome, check_input, workspace
 from tests.fuzz.mutate import ROOT, corpus, mutate, raw_input
-from tests.fuzz.valid import valid_spec
+from tests.fuzz.valid import SIZE, valid_spec
 
 CHECKS = ("valid", "mutated", "raw")
 KINDS = (*CHECKS, "oracle")
@@ -55,7 +55,7 @@ def run_case(case: Case, directory: Path) -> Outcome:
         from tests.oracle import check_values  # imports torch
 
         try:
-            check_values(path)
+            check_values(path, size=SIZE)  # the size the writer tracked its symbols at
         except Exception as exc:  # a mismatch, or generated code that fails to run
             raise FuzzFailure(f"{type(exc).__name__}: {exc}") from exc
     return outcome
