@@ -176,3 +176,12 @@ def test_selftest_compares_values_with_the_interpreter(
     assert not passed
     assert "FAILED: output `y` differs from the reference interpreter by up to 0.0" in verdict
 
+
+def test_prelu_with_one_slope_per_channel_builds_its_count(tmp_path: Path) -> None:
+    """`prelu("channels")` was once passed to nn.PReLU as num_parameters="channels"."""
+    path = tmp_path / "prelu.arch"
+    path.write_text(
+        'network P {\n    in x: [8, 4, 4]\n    out x -> (conv2d(8, 1) -> prelu("channels")) as body\n}\n',
+        encoding="utf-8",
+    )
+    check_values(path)

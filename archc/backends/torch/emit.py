@@ -281,7 +281,13 @@ class ClassWriter:
         return Call("nn.Parameter", (Arg(Call("torch.zeros", tuple(shape))),))
 
     def _slot(self, attr: str, nodes: list[Node], source: str | None, values: list[Any]) -> str:
-        if source is not None and not source.startswith("resolved."):
+        # the argument as the spec wrote it, where the constructor takes its value unchanged
+        # (prelu's num_parameters="channels" is passed as the count it stands for)
+        if (
+            source is not None
+            and not source.startswith("resolved.")
+            and all(getattr(n.args, source) == v for n, v in zip(nodes, values, strict=True))
+        ):
             text = self.expressor.written(nodes[0].arg_exprs.get(source), values)
             if text is not None:
                 return text
