@@ -30,9 +30,11 @@ EXAMPLES = sorted((ROOT / "examples" / "specs").glob("*.arch"))
 # -D values that keep a zoo network small; every other zoo spec is run as written
 SMALL: dict[str, dict[str, Any]] = {
     "bert_base": {"vocab": 50, "layers": 2, "d_model": 32, "heads": 4, "seq_len": 8},
+    "dcgan": {"latent": 16, "ngf": 8, "ndf": 8},
+    "gan_mlp": {"latent": 8, "pixels": 64},
     "gpt2": {"vocab": 50, "context": 16, "layers": 2, "d_model": 32, "heads": 4},
     "gru_tagger": {"vocab": 50, "layers": 2, "bidirectional": True},
-    "lstm_tagger": {"vocab": 50},
+    "lstm_tagger": {"vocab": 50, "embed": 8, "hidden": 16},
     "transformer": {"vocab": 50, "d_model": 32, "heads": 4, "ffn": 64, "final_norm": True},
     "vit_b_16": {"image_size": 32, "patch": 8, "width": 32, "heads": 4, "mlp_dim": 64},
     "word2vec": {"vocab": 50, "dim": 8},
@@ -69,7 +71,7 @@ def test_golden_case_computes_what_the_interpreter_computes(path: Path) -> None:
     check_values(path)
 
 
-@settings(FUZZ, max_examples=10)
+@settings(FUZZ, max_examples=6)
 @given(cases("valid"))
 def test_generated_specs_compute_what_the_interpreter_computes(
     tmp_path_factory: pytest.TempPathFactory, case: Case
