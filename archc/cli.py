@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument(
         "--selftest",
         action="store_true",
-        help="build the module on meta and cpu and check it against the static model",
+        help="build the module on meta and cpu and check it against the static model and the "
+        "reference interpreter",
     )
     _spec_options(compile_)
     compile_.set_defaults(run=_compile)

@@ -128,15 +128,37 @@ def reseed(model: Any, seed: int) -> None:
 # stacks of image networks, small enough to run in a moment.
 SELFTEST_SIZE = 32
 SELFTEST_BATCH = 2
+# The most an output of the built module may differ from the reference interpreter's, relative
+# to the interpreter's largest value; both run in float64.
+SELFTEST_TOLERANCE = 1e-6
+
+
+def difference(actual: Any, expected: Any) -> float:
+    """The largest elementwise difference of two tensors of one shape, relative to the largest
+    finite magnitude in ``expected`` (absolute where that is 0). Equal values differ by 0, equal
+    infinities included; a NaN makes the difference NaN."""
+    import torch
+
+    actual, expected = actual.double(), expected.double()
+    if actual.numel() == 0:
+        return 0.0
+    gaps = torch.where(actual == expected, 0.0, (actual - expected).abs())
+    finite = expected[torch.isfinite(expected)]
+    scale = finite.abs().max().item() if finite.numel() else 0.0
+    largest = gaps.max().item() if not gaps.isnan().any() else float("nan")
+    return largest / scale if scale else largest
 
 
 def selftest(
     path: str, network: str | None = None, root: str | None = None, **overrides: Any
 ) -> list[tuple[bool, str]]:
-    """Build each network on the meta device and on the CPU and compare with the static model.
+    """Build each network on the meta device and on the CPU and compare with the static model
+    and the reference interpreter.
 
     Returns one (passed, verdict) line per network: the parameter count must equal the static
-    count, and a forward pass must give exactly the statically inferred output shapes.
+    count, a forward pass must give exactly the statically inferred output shapes, and, run in
+    float64 on the module's own state_dict, the outputs of the reference interpreter within
+    SELFTEST_TOLERANCE (archc/backends/interpret.py).
     """
     torch = require_torch()
 
@@ -164,17 +186,44 @@ def selftest(
             expected = tuple(dims.evaluate(d, sizes) for d in static.type_of(ref).shape)
             if tuple(tensor.shape) != expected:
                 problems.append(f"output {name} is {tuple(tensor.shape)}, predicted {expected}")
+        if not problems:
+            problems = _against_interpreter(static, model, inputs)
         outputs = ", ".join(
             f"{n} {tuple(t.shape)}" for n, t in zip(static.outputs, produced, strict=True)
         )
         verdict = (
             f"selftest {static.name}: ok: {static.param_count:,} parameters and outputs "
-            f"{outputs} match the static model (meta and cpu)"
+            f"{outputs} match the static model (meta and cpu) and the reference interpreter"
             if not problems
             else f"selftest {static.name}: FAILED: {'; '.join(problems)}"
         )
         verdicts.append((not problems, verdict))
     return verdicts
+
+
+def _against_interpreter(static: Any, model: Any, inputs: list[Any]) -> list[str]:
+    """The outputs on which ``model``, in float64, differs from the reference interpreter run
+    on its own state_dict, each with its largest difference."""
+    import torch
+
+    from archc.backends.interpret import interpret
+
+    model = model.to(torch.float64)
+    exact = [t.double() if t.is_floating_point() else t for t in inputs]
+    state = {key: tensor.clone() for key, tensor in model.state_dict().items()}
+    with torch.no_grad():
+        produced = model(*exact)
+        expected = interpret(static, state, dict(zip(static.inputs, exact, strict=True)))
+    produced = produced if isinstance(produced, tuple) else (produced,)
+    problems = []
+    for (name, reference), actual in zip(expected.items(), produced, strict=True):
+        gap = difference(actual, reference)
+        if not gap <= SELFTEST_TOLERANCE:
+            problems.append(
+                f"output `{name}` differs from the reference interpreter by up to {gap:.3g} "
+                f"of its largest value (tolerance {SELFTEST_TOLERANCE:g})"
+            )
+    return problems
 
 
 def _symbols(network: Any) -> set[str]:

@@ -94,6 +94,18 @@ def test_failures_are_never_saved_inside_the_checkout() -> None:
     assert "outside the checkout" in result.stderr
 
 
+def test_long_oracle_run_compares_values() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.fuzz", "--minutes", "0.01", "--kind", "oracle"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"^[1-9]\d* cases \(\d+ oracle\) in 0.01 min; 0 failed$", result.stdout, re.M)
+
+
 def test_atheris_harness_runs_where_atheris_installs() -> None:
     pytest.importorskip("atheris")
     result = subprocess.run(

@@ -27,6 +27,7 @@ from archc.ops.spec import (
     SYMBOLIC,
     Args,
     Ctor,
+    Execution,
     Inferred,
     NoArgs,
     Op,
@@ -119,7 +120,9 @@ ELEMENTWISE = (
 
 
 class _Activation(Op):
-    """An activation whose torch module takes the op's arguments as keywords."""
+    """An activation whose torch module takes the op's arguments as keywords, and whose
+    torch.nn.functional function of the op's name takes them too (`inplace` aside: the
+    reference never overwrites its input)."""
 
     family = "activation"
     module: ClassVar[str]
@@ -137,6 +140,12 @@ class _Activation(Op):
 
     def torch_module(self, args: Any, inferred: Inferred) -> Ctor:
         return Ctor(self.module, (), self.kwargs(args))
+
+    def execute(self, args: Any, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        values = {name: getattr(args, name) for name in type(args).model_fields}
+        values.pop("inplace", None)
+        return (getattr(run.F, self.name)(x, **values),)
 
 
 def _define(row: Row) -> type[_Activation]:
@@ -268,3 +277,11 @@ class Prelu(_Activation):
         count = inferred.resolved["num_parameters"]
         counted = (("num_parameters", count),) if count != 1 else ()
         return Ctor(self.module, (), counted + self.kwargs(args))
+
+    def execute(self, args: PreluArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        # one slope, or one per channel (axis 1) broadcast over the axes after it
+        slopes = run.state["weight"]
+        if slopes.numel() > 1:
+            slopes = slopes.reshape(-1, *[1] * (x.dim() - 2))
+        return (run.torch.where(x >= 0, x, slopes * x),)

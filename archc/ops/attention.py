@@ -11,16 +11,19 @@ every case.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from archc.dims import Dim, TensorType
-from archc.ops.position import check_rotary_width, sequence_width
+from archc.ops.position import check_rotary_width, rotate, sequence_width
 from archc.ops.registry import register
 from archc.ops.spec import (
     DIVISIBILITY,
     Args,
     Ctor,
+    Execution,
     Inferred,
     Op,
     PositiveFloat,
@@ -216,3 +219,42 @@ class Attention(Op):
             kwargs.append(("rotary_base", args.rotary_base))
         call = "{m}({0}, {1})" if resolved["cross"] else "{m}({0})"
         return Ctor("MultiheadAttention", (resolved["embed_dim"], args.heads), tuple(kwargs), call)
+
+    def execute(self, args: AttentionArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        torch, state = run.torch, run.state
+        x = run.inputs[0]
+        source = run.inputs[-1]  # the memory, or x itself
+        resolved = inferred.resolved
+        head_dim, kv_heads = resolved["head_dim"], resolved["kv_heads"]
+        inner, kv_inner = args.heads * head_dim, kv_heads * head_dim
+        if "in_proj_weight" in state:
+            weights = state["in_proj_weight"].split([inner, kv_inner, kv_inner])
+        else:
+            weights = tuple(state[f"{part}_proj_weight"] for part in "qkv")
+        biases = (0.0, 0.0, 0.0)
+        if args.bias:
+            biases = state["in_proj_bias"].split([inner, kv_inner, kv_inner])
+
+        def heads(inputs: Any, part: int, count: int) -> Any:
+            projected = inputs @ weights[part].T + biases[part]  # (N, T, count * head_dim)
+            split = projected.reshape(*projected.shape[:2], count, head_dim)
+            return split.permute(0, 2, 1, 3)  # (N, count, T, head_dim)
+
+        q, k, v = heads(x, 0, args.heads), heads(source, 1, kv_heads), heads(source, 2, kv_heads)
+        if args.rotary:
+            q, k = rotate(torch, q, args.rotary_base), rotate(torch, k, args.rotary_base)
+        # each key/value head serves heads / kv_heads consecutive query heads
+        k = k.repeat_interleave(args.heads // kv_heads, dim=1)
+        v = v.repeat_interleave(args.heads // kv_heads, dim=1)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(head_dim)
+        if args.causal:
+            # query i sees keys 0..i, counted from the first of each
+            allowed = torch.ones(scores.shape[-2:], dtype=torch.bool).tril()
+            scores = scores.masked_fill(~allowed, float("-inf"))
+        attended = scores.softmax(dim=-1)
+        p = run.drop_rate(args.dropout)
+        if p:
+            attended = run.F.dropout(attended, p, training=True)
+        mixed = (attended @ v).permute(0, 2, 1, 3).flatten(2)  # (N, T, heads * head_dim)
+        out = mixed @ state["out_proj.weight"].T
+        return (out + state["out_proj.bias"] if args.bias else out,)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from archc import dims
 from archc.dims import TensorType
@@ -14,6 +14,7 @@ from archc.ops.spec import (
     INVALID,
     Args,
     Ctor,
+    Execution,
     Finding,
     Inferred,
     NonNegativeInt,
@@ -141,6 +142,24 @@ class _Conv(Op):
             (inferred.resolved["in_channels"], args.out_channels),
             (("kernel_size", args.kernel_size), *args.changed(*optional)),
         )
+
+    def execute(self, args: ConvArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        kernel = per_axis(args.kernel_size, self.spatial, "kernel_size")
+        dilation = per_axis(args.dilation, self.spatial, "dilation")
+        # the padding of each side of each axis, last axis first as F.pad takes it; `same`
+        # puts the odd position on the right, as torch does
+        padding = self._padding(args, kernel, (1,) * self.spatial, dilation)
+        sides: list[int] = []
+        for k, d, p in zip(kernel, dilation, padding, strict=True):
+            total = d * (k - 1) if args.padding == "same" else 2 * p
+            sides = [total // 2, total - total // 2, *sides]
+        mode = "constant" if args.padding_mode == "zeros" else args.padding_mode
+        convolve = getattr(run.F, f"conv{self.spatial}d")
+        weight, bias = run.state["weight"], run.state.get("bias")
+        stride = per_axis(args.stride, self.spatial, "stride")
+        padded = run.F.pad(x, sides, mode=mode) if any(sides) else x
+        return (convolve(padded, weight, bias, stride, 0, dilation, args.groups),)
 
 
 @register

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from archc import dims
 from archc.dims import Dim, TensorType
@@ -23,6 +24,7 @@ from archc.ops.spec import (
     NON_POSITIVE,
     Args,
     Ctor,
+    Execution,
     Inferred,
     NonNegativeInt,
     Op,
@@ -171,6 +173,24 @@ class _ConvTranspose(Op):
             f"nn.ConvTranspose{self.spatial}d",
             (inferred.resolved["in_channels"], args.out_channels),
             kwargs,
+        )
+
+    def execute(
+        self, args: ConvTransposeArgs, inferred: Inferred, run: Execution
+    ) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        stamp = getattr(run.F, f"conv_transpose{self.spatial}d")
+        return (
+            stamp(
+                x,
+                run.state["weight"],
+                run.state.get("bias"),
+                stride=per_axis(args.stride, self.spatial, "stride"),
+                padding=per_axis(args.padding, self.spatial, "padding"),
+                output_padding=per_axis(args.output_padding, self.spatial, "output_padding"),
+                groups=args.groups,
+                dilation=per_axis(args.dilation, self.spatial, "dilation"),
+            ),
         )
 
 

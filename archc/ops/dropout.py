@@ -7,11 +7,11 @@ Dropout is the identity at inference, so every op here keeps its input's shape a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from archc.dims import TensorType
 from archc.ops.registry import register
-from archc.ops.spec import Args, Ctor, Inferred, Op, Probability
+from archc.ops.spec import Args, Ctor, Execution, Inferred, Op, Probability
 from archc.ops.window import check_layout
 
 
@@ -24,6 +24,8 @@ class _Dropout(Op):
     Args = DropoutArgs
     positional = ("p",)
     torch_class: ClassVar[str]
+    # the torch.nn.functional function that drops this way
+    function: ClassVar[str]
     # spatial axes of the (N, C, *spatial) input a channel dropout needs; None takes any shape
     spatial: ClassVar[int | None] = None
 
@@ -39,12 +41,18 @@ class _Dropout(Op):
     def torch_module(self, args: DropoutArgs, inferred: Inferred) -> Ctor:
         return Ctor(f"nn.{self.torch_class}", (), args.changed("p"))
 
+    def execute(self, args: DropoutArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        p = run.drop_rate(args.p)
+        return (getattr(run.F, self.function)(x, p, training=True) if p else x,)
+
 
 @register
 class Dropout(_Dropout):
     name = "dropout"
     summary = "zeroes each element with probability p while training (scaling the rest by 1/(1-p))"
     torch_class = "Dropout"
+    function = "dropout"
 
 
 @register
@@ -52,6 +60,7 @@ class Dropout1d(_Dropout):
     name = "dropout1d"
     summary = "zeroes whole channels of (N, C, L) with probability p while training"
     torch_class = "Dropout1d"
+    function = "dropout1d"
     spatial = 1
 
 
@@ -60,6 +69,7 @@ class Dropout2d(_Dropout):
     name = "dropout2d"
     summary = "zeroes whole channels of (N, C, H, W) with probability p while training"
     torch_class = "Dropout2d"
+    function = "dropout2d"
     spatial = 2
 
 
@@ -68,6 +78,7 @@ class Dropout3d(_Dropout):
     name = "dropout3d"
     summary = "zeroes whole channels of (N, C, D, H, W) with probability p while training"
     torch_class = "Dropout3d"
+    function = "dropout3d"
     spatial = 3
 
 
@@ -76,3 +87,4 @@ class AlphaDropout(_Dropout):
     name = "alpha_dropout"
     summary = "dropout that keeps a SELU network's zero mean and unit variance"
     torch_class = "AlphaDropout"
+    function = "alpha_dropout"

@@ -7,7 +7,7 @@ A lookup multiplies nothing, so these cost 0 MACs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
@@ -20,6 +20,7 @@ from archc.ops.spec import (
     INVALID,
     Args,
     Ctor,
+    Execution,
     Inferred,
     Op,
     PositiveFloat,
@@ -88,6 +89,17 @@ class Embedding(Op):
             args.changed(*optional),
         )
 
+    def execute(self, args: EmbeddingArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (ids,) = run.inputs
+        rows = run.state["weight"][ids]
+        if args.max_norm is None:
+            return (rows,)
+        # rows longer than max_norm are looked up scaled down to it (torch renormalises them
+        # in the table itself, in place; the values looked up are the same)
+        norms = run.torch.linalg.vector_norm(rows, ord=args.norm_type, dim=-1, keepdim=True)
+        scale = run.torch.where(norms > args.max_norm, args.max_norm / (norms + 1e-7), 1.0)
+        return (rows * scale,)
+
 
 class ParameterArgs(Args):
     shape: Sizes
@@ -136,3 +148,7 @@ class Parameter(Op):
             call=f"{{m}}.expand({{0}}.shape[0], {keep})",
             held=True,
         )
+
+    def execute(self, args: ParameterArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        return (run.state[HELD].expand(x.shape[0], *args.shape),)

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from archc import dims
 from archc.dims import TensorType
 from archc.ops.registry import register
-from archc.ops.spec import DTYPE, RANK, SYMBOLIC, Args, Ctor, Inferred, Op, PositiveInt, fail
+from archc.ops.spec import (
+    DTYPE,
+    RANK,
+    SYMBOLIC,
+    Args,
+    Ctor,
+    Execution,
+    Inferred,
+    Op,
+    PositiveInt,
+    fail,
+)
 
 
 class LinearArgs(Args):
@@ -97,6 +109,11 @@ class Linear(Op):
             args.changed("bias"),
         )
 
+    def execute(self, args: LinearArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        y = x @ run.state["weight"].T
+        return (y + run.state["bias"] if args.bias else y,)
+
 
 @register
 class Identity(Op):
@@ -109,3 +126,6 @@ class Identity(Op):
 
     def torch_module(self, args: Args, inferred: Inferred) -> Ctor:
         return Ctor("nn.Identity")
+
+    def execute(self, args: Args, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        return run.inputs

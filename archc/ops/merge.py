@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import field_validator
 
@@ -30,6 +30,7 @@ from archc.ops.spec import (
     INVALID,
     RANK,
     Args,
+    Execution,
     Finding,
     Inferred,
     Op,
@@ -231,6 +232,8 @@ class _Arithmetic(Op):
     elementwise = True
     rule = BROADCAST_RULE
     symbol: ClassVar[str]
+    # the torch function that joins two operands; more are joined from the left
+    function: ClassVar[str]
 
     def infer(self, args: Args, inputs: Sequence[TensorType]) -> Inferred:
         shape, findings = broadcast(inputs, self.name, self.symbol)
@@ -247,6 +250,12 @@ class _Arithmetic(Op):
         operands = range(inferred.resolved["operands"])
         return f" {self.symbol} ".join(f"{{{k}}}" for k in operands)
 
+    def execute(self, args: Args, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        joined, *rest = run.inputs
+        for operand in rest:
+            joined = getattr(run.torch, self.function)(joined, operand)
+        return (joined,)
+
 
 @register
 class Add(_Arithmetic):
@@ -254,6 +263,7 @@ class Add(_Arithmetic):
     summary = "elementwise sum of two or more tensors, broadcasting: the residual skip `y + x`"
     variadic = True
     symbol = "+"
+    function = "add"
 
 
 @register
@@ -262,6 +272,7 @@ class Mul(_Arithmetic):
     summary = "elementwise product of two or more tensors, broadcasting: gates `x * g`"
     variadic = True
     symbol = "*"
+    function = "mul"
 
 
 @register
@@ -269,6 +280,7 @@ class Sub(_Arithmetic):
     name = "sub"
     summary = "elementwise difference of two tensors, broadcasting"
     symbol = "-"
+    function = "sub"
 
 
 @register
@@ -276,6 +288,7 @@ class Div(_Arithmetic):
     name = "div"
     summary = "elementwise true division of two tensors, broadcasting"
     symbol = "/"
+    function = "div"
 
 
 class ConcatArgs(Args):
@@ -342,6 +355,9 @@ class Concat(Op):
     def torch_expr(self, args: ConcatArgs, inferred: Inferred) -> str:
         return f"torch.cat([{{inputs}}], dim={args.dim})"
 
+    def execute(self, args: ConcatArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        return (run.torch.concatenate(run.inputs, dim=args.dim),)
+
 
 @register
 class Matmul(Op):
@@ -400,6 +416,9 @@ class Matmul(Op):
     def torch_expr(self, args: Args, inferred: Inferred) -> str:
         return "{0} @ {1}"
 
+    def execute(self, args: Args, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        return (run.torch.matmul(*run.inputs),)
+
 
 class ScaleArgs(Args):
     factor: float
@@ -445,3 +464,7 @@ class Scale(Op):
 
     def torch_expr(self, args: ScaleArgs, inferred: Inferred) -> str:
         return f"{{0}} {'/' if args.divide else '*'} {args.factor!r}"
+
+    def execute(self, args: ScaleArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        return (run.torch.div(x, args.factor) if args.divide else run.torch.mul(x, args.factor),)

@@ -12,7 +12,7 @@ more normalises, and the affine then costs 1 of its own.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from archc import dims
 from archc.dims import Dim, TensorType
@@ -25,6 +25,7 @@ from archc.ops.spec import (
     SYMBOLIC,
     Args,
     Ctor,
+    Execution,
     Inferred,
     Op,
     PositiveFloat,
@@ -59,6 +60,19 @@ def check_declared(op: str, arg: str, declared: object, actual: object, x: Tenso
 
 def elements(x: TensorType) -> Dim:
     return dims.product(list(x.shape[1:]))
+
+
+def standardise(x: Any, axes: list[int], eps: float) -> Any:
+    """``x`` less its mean over ``axes``, over its standard deviation there (the biased
+    variance, as every norm here divides by)."""
+    mean = x.mean(dim=axes, keepdim=True)
+    variance = x.var(dim=axes, unbiased=False, keepdim=True)
+    return (x - mean) / (variance + eps).sqrt()
+
+
+def per_channel(values: Any, x: Any) -> Any:
+    """A (C,) tensor shaped to broadcast along axis 1 of ``x``."""
+    return values.reshape(-1, *[1] * (x.dim() - 2))
 
 
 # --- batch and instance norm: per-channel statistics over (N, C, *spatial) -----------------------
@@ -121,6 +135,24 @@ class _ChannelNorm(Op):
             args.changed("eps", "momentum", "affine", "track_running_stats"),
         )
 
+    def statistics_axes(self, x: Any) -> list[int]:
+        """The axes a channel's statistics are taken over (the batch's too, for batch norm)."""
+        raise NotImplementedError
+
+    def execute(
+        self, args: ChannelNormArgs, inferred: Inferred, run: Execution
+    ) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        state = run.state
+        if run.training or not args.track_running_stats:
+            y = standardise(x, self.statistics_axes(x), args.eps)
+        else:
+            mean, variance = (per_channel(state[n], x) for n in ("running_mean", "running_var"))
+            y = (x - mean) / (variance + args.eps).sqrt()
+        if args.affine:
+            y = y * per_channel(state["weight"], x) + per_channel(state["bias"], x)
+        return (y,)
+
 
 class _BatchNorm(_ChannelNorm):
     torch_class = "BatchNorm"
@@ -128,6 +160,9 @@ class _BatchNorm(_ChannelNorm):
 
     def label(self, args: ChannelNormArgs, inferred: Inferred) -> str:
         return "bn"
+
+    def statistics_axes(self, x: Any) -> list[int]:
+        return [0, *range(2, x.dim())]
 
 
 @register
@@ -179,6 +214,9 @@ class _InstanceNorm(_ChannelNorm):
 
     def label(self, args: ChannelNormArgs, inferred: Inferred) -> str:
         return "instancenorm"
+
+    def statistics_axes(self, x: Any) -> list[int]:
+        return list(range(2, x.dim()))
 
 
 @register
@@ -292,6 +330,20 @@ class _TrailingNorm(Op):
     def label(self, args: TrailingArgs, inferred: Inferred) -> str:
         return self.name
 
+    def execute(self, args: Any, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        axes = list(range(-len(inferred.resolved["normalized_shape"]), 0))
+        # no eps is torch's choice for RMS norm: the machine epsilon of the input's type
+        eps = run.torch.finfo(x.dtype).eps if args.eps is None else args.eps
+        y = self.normalise(x, axes, eps)
+        if "weight" in run.state:
+            y = y * run.state["weight"]
+        return (y + run.state["bias"] if "bias" in run.state else y,)
+
+    def normalise(self, x: Any, axes: list[int], eps: float) -> Any:
+        """``x`` normalised over the trailing ``axes``, before the affine."""
+        raise NotImplementedError
+
 
 @register
 class LayerNorm(_TrailingNorm):
@@ -311,6 +363,9 @@ class LayerNorm(_TrailingNorm):
             return {}
         return {"weight": shape, "bias": shape} if args.bias else {"weight": shape}
 
+    def normalise(self, x: Any, axes: list[int], eps: float) -> Any:
+        return standardise(x, axes, eps)
+
 
 @register
 class RMSNorm(_TrailingNorm):
@@ -324,6 +379,9 @@ class RMSNorm(_TrailingNorm):
 
     def params(self, args: RMSNormArgs, shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
         return {"weight": shape} if args.elementwise_affine else {}
+
+    def normalise(self, x: Any, axes: list[int], eps: float) -> Any:
+        return x / (x.square().mean(dim=axes, keepdim=True) + eps).sqrt()
 
 
 # --- group norm and local response norm ----------------------------------------------------------
@@ -383,6 +441,15 @@ class GroupNorm(Op):
             args.changed("eps", "affine"),
         )
 
+    def execute(self, args: GroupNormArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        # each sample's channels in num_groups consecutive groups, each normalised as a whole
+        groups = x.reshape(x.shape[0], args.num_groups, -1)
+        y = standardise(groups, [2], args.eps).reshape(x.shape)
+        if args.affine:
+            y = y * per_channel(run.state["weight"], x) + per_channel(run.state["bias"], x)
+        return (y,)
+
 
 class LocalResponseNormArgs(Args):
     size: PositiveInt
@@ -416,3 +483,23 @@ class LocalResponseNorm(Op):
 
     def torch_module(self, args: LocalResponseNormArgs, inferred: Inferred) -> Ctor:
         return Ctor("nn.LocalResponseNorm", (args.size,), args.changed("alpha", "beta", "k"))
+
+    def execute(
+        self, args: LocalResponseNormArgs, inferred: Inferred, run: Execution
+    ) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        # the mean of squares over a window of `size` channels, centred (the odd one before),
+        # zeros beyond the ends counted
+        before, after = args.size // 2, (args.size - 1) // 2
+        squares = x.square()
+        shape = list(squares.shape)
+        padded = run.torch.cat(
+            [
+                squares.new_zeros([shape[0], before, *shape[2:]]),
+                squares,
+                squares.new_zeros([shape[0], after, *shape[2:]]),
+            ],
+            dim=1,
+        )
+        window = padded.unfold(1, args.size, 1).sum(dim=-1) / args.size
+        return (x / (args.k + args.alpha * window) ** args.beta,)

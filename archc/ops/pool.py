@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from archc import dims
 from archc.dims import Dim, TensorType
@@ -21,6 +21,7 @@ from archc.ops.spec import (
     RANK,
     Args,
     Ctor,
+    Execution,
     Finding,
     Inferred,
     NonNegativeInt,
@@ -121,6 +122,22 @@ class _WindowPool(Op):
         kwargs = (("kernel_size", args.kernel_size), *args.changed(*self.torch_order))
         return Ctor(f"nn.{self.kind.capitalize()}Pool{self.spatial}d", (), kwargs)
 
+    def execute(self, args: Any, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        windows = self.windows(args)
+        pool = getattr(run.F, f"{self.kind}_pool{self.spatial}d")
+        shape = {
+            "kernel_size": tuple(w.kernel for w in windows),
+            "stride": tuple(w.stride for w in windows),
+            "padding": tuple(w.padding for w in windows),
+            "ceil_mode": args.ceil_mode,
+        }
+        if self.kind == "max":
+            shape["dilation"] = tuple(w.dilation for w in windows)
+        else:
+            shape["count_include_pad"] = args.count_include_pad
+        return (pool(x, **shape),)
+
 
 class _MaxPool(_WindowPool):
     kind = "max"
@@ -207,6 +224,12 @@ def adaptive_reads(size: Dim, target: int | None) -> Dim:
     return size + target - math.gcd(size, target)
 
 
+def _end(index: int, length: int, target: int) -> int:
+    """Where adaptive window ``index`` of ``target`` over ``length`` positions ends: the
+    ceiling of (index + 1) * length / target."""
+    return -(-(index + 1) * length // target)
+
+
 class _AdaptivePool(Op):
     family = "pool"
     Args = AdaptiveArgs
@@ -233,6 +256,29 @@ class _AdaptivePool(Op):
 
     def torch_module(self, args: AdaptiveArgs, inferred: Inferred) -> Ctor:
         return Ctor(f"nn.Adaptive{self.kind.capitalize()}Pool{self.spatial}d", (args.output_size,))
+
+    def execute(self, args: AdaptiveArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        # output i of an axis of L reduces positions floor(i*L/O) to ceil((i+1)*L/O) - 1
+        reduce = run.torch.amax if self.kind == "max" else run.torch.mean
+        targets = per_axis(args.output_size, self.spatial, "output_size")
+        y = x
+        for axis, target in enumerate(targets, start=2):
+            if target is None:
+                continue
+            length = y.shape[axis]
+            pieces = [
+                reduce(
+                    y.narrow(
+                        axis, i * length // target, _end(i, length, target) - i * length // target
+                    ),
+                    dim=axis,
+                    keepdim=True,
+                )
+                for i in range(target)
+            ]
+            y = run.torch.cat(pieces, dim=axis)
+        return (y,)
 
 
 @register
@@ -317,3 +363,7 @@ class GlobalAvgPool(Op):
         axes = inferred.resolved["dims"]
         shown = str(axes[0]) if len(axes) == 1 else str(axes)
         return f"{{0}}.mean(dim={shown})"
+
+    def execute(self, args: Args, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        return (run.torch.mean(x, dim=list(range(2, x.dim()))),)

@@ -7,7 +7,9 @@ from 0. Adding a table costs additions only, so these ops count no MACs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
 from archc.dims import Dim, TensorType
 from archc.ops.registry import register
@@ -18,6 +20,7 @@ from archc.ops.spec import (
     SYMBOLIC,
     Args,
     Ctor,
+    Execution,
     Inferred,
     Op,
     PositiveFloat,
@@ -38,6 +41,21 @@ def check_rotary_width(width: int, symbol: str, arg: str | None = None) -> None:
             arg=arg,
             help=f"use an even {symbol}: {shown}",
         )
+
+
+def rotate(torch: Any, x: Any, base: float) -> Any:
+    """Rotary positions on the last axis of ``x``, positions along axis -2 (see `Rotary`).
+
+    The angles are computed in float32 whatever the input's type, as GPT-NeoX and LLaMA
+    compute them, so that a float64 run gives a float32 run's rotation.
+    """
+    half = x.shape[-1] // 2
+    frequencies = torch.exp(-math.log(base) * torch.arange(half, dtype=torch.float32) / half)
+    positions = torch.arange(x.shape[-2], dtype=torch.float32)
+    angles = torch.outer(positions, frequencies)
+    cos, sin = (torch.cat([a, a], dim=-1).to(x.dtype) for a in (angles.cos(), angles.sin()))
+    first, second = x[..., :half], x[..., half:]
+    return x * cos + torch.cat([-second, first], dim=-1) * sin
 
 
 _LAYOUTS = {3: "(N, T, E)", 4: "(N, heads, T, head_dim)"}
@@ -134,6 +152,10 @@ class SinusoidalPositions(Op):
         width = inferred.resolved["embed_dim"]
         return Ctor("SinusoidalPositions", (args.max_len, width), args.changed("base"))
 
+    def execute(self, args: SinusoidalArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        return (x + run.state["pe"][: x.shape[1]].to(x.dtype),)
+
 
 @register
 class LearnedPositions(Op):
@@ -170,6 +192,10 @@ class LearnedPositions(Op):
             call="{0} + {m}(torch.arange({0}.size(1), device={0}.device))",
         )
 
+    def execute(self, args: LearnedArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        return (x + run.state["weight"][: x.shape[1]],)
+
 
 @register
 class Rotary(Op):
@@ -199,3 +225,7 @@ class Rotary(Op):
     def torch_module(self, args: RotaryArgs, inferred: Inferred) -> Ctor:
         # archc's Rotary (archc/torch_helpers.py), copied into generated code
         return Ctor("Rotary", (), args.changed("base"))
+
+    def execute(self, args: RotaryArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        return (rotate(run.torch, x, args.base),)

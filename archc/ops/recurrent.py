@@ -15,7 +15,7 @@ D is 2 for a bidirectional net, else 1; H_out is ``proj_size`` when set, else ``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from archc.dims import TensorType
 from archc.ops.position import sequence_width
@@ -25,6 +25,7 @@ from archc.ops.spec import (
     MAX_COUNT,
     Args,
     Ctor,
+    Execution,
     Finding,
     Inferred,
     NonNegativeInt,
@@ -81,6 +82,10 @@ _OUTPUTS = (
 # torch's constructor keywords in its order, around the batch_first this op always sets
 _BEFORE_BATCH_FIRST = ("num_layers", "nonlinearity", "bias")
 _AFTER_BATCH_FIRST = ("dropout", "bidirectional", "proj_size")
+
+
+# (hidden state, cell state) of one step; the cell state is unused but by the LSTM
+Pair = tuple[Any, Any]
 
 
 class _Recurrent(Op):
@@ -165,6 +170,54 @@ class _Recurrent(Op):
             self._call(args),
         )
 
+    def execute(self, args: RecurrentArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        directions = ("", "_reverse") if args.bidirectional else ("",)
+        sequence, finals = x, []
+        for layer in range(args.num_layers):
+            if layer:  # dropout sits between stacked layers
+                p = run.drop_rate(args.dropout)
+                sequence = run.F.dropout(sequence, p, training=True) if p else sequence
+            runs = [
+                self._direction(args, run, sequence, f"l{layer}{suffix}", bool(suffix))
+                for suffix in directions
+            ]
+            sequence = run.torch.cat([steps for steps, _ in runs], dim=2)
+            finals = [last for _, last in runs]
+        if args.output == "sequence":
+            return (sequence,)
+        return (run.torch.cat(finals, dim=1),)
+
+    def _direction(
+        self, args: RecurrentArgs, run: Execution, x: Any, tag: str, backward: bool
+    ) -> tuple[Any, Any]:
+        """One layer in one direction over (N, T, I), from zero states: every step's hidden
+        state (N, T, H_out) in time order, and the state after its last step."""
+        state = run.state
+        weights = (state[f"weight_ih_{tag}"], state[f"weight_hh_{tag}"])
+        biases = (state[f"bias_ih_{tag}"], state[f"bias_hh_{tag}"]) if args.bias else (0.0, 0.0)
+        projection = state.get(f"weight_hr_{tag}")
+        hidden = x.new_zeros(x.shape[0], _out_size(args))
+        cell = x.new_zeros(x.shape[0], args.hidden_size)
+        outputs = []
+        steps = range(x.shape[1] - 1, -1, -1) if backward else range(x.shape[1])
+        for t in steps:
+            from_input = x[:, t] @ weights[0].T + biases[0]
+            from_hidden = hidden @ weights[1].T + biases[1]
+            hidden, cell = self.step(args, run.torch, from_input, from_hidden, (hidden, cell))
+            if projection is not None:
+                hidden = hidden @ projection.T
+            outputs.append(hidden)
+        if backward:
+            outputs.reverse()
+        return run.torch.stack(outputs, dim=1), hidden
+
+    def step(self, args: Any, torch: Any, from_input: Any, from_hidden: Any, state: Pair) -> Pair:
+        """One cell update from the gate rows of the input and of the hidden state, and the
+        (hidden, cell) state before it: the new hidden state (before any projection) and cell
+        state (unchanged where there is none)."""
+        raise NotImplementedError
+
     def _call(self, args: RecurrentArgs) -> str:
         if args.output == "sequence":
             return "{m}({0})[0]"
@@ -194,6 +247,12 @@ class Rnn(_Recurrent):
         text = super().label(args, inferred)
         return text + (", relu" if args.nonlinearity == "relu" else "")
 
+    def step(
+        self, args: RnnArgs, torch: Any, from_input: Any, from_hidden: Any, state: Pair
+    ) -> Pair:
+        total = from_input + from_hidden
+        return (torch.relu(total) if args.nonlinearity == "relu" else torch.tanh(total)), state[1]
+
 
 @register
 class Lstm(_Recurrent):
@@ -211,6 +270,13 @@ class Lstm(_Recurrent):
     torch_class = "nn.LSTM"
     gates = 4
     cell_state = True
+
+    def step(
+        self, args: LstmArgs, torch: Any, from_input: Any, from_hidden: Any, state: Pair
+    ) -> Pair:
+        i, f, g, o = (from_input + from_hidden).chunk(4, dim=1)
+        cell = torch.sigmoid(f) * state[1] + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(cell), cell
 
     def infer(self, args: LstmArgs, inputs: Sequence[TensorType]) -> Inferred:
         if args.proj_size >= args.hidden_size:
@@ -236,3 +302,14 @@ class Gru(_Recurrent):
     )
     torch_class = "nn.GRU"
     gates = 3
+
+    def step(
+        self, args: RecurrentArgs, torch: Any, from_input: Any, from_hidden: Any, state: Pair
+    ) -> Pair:
+        # the reset gate scales the hidden state's contribution to n, its bias included
+        input_r, input_z, input_n = from_input.chunk(3, dim=1)
+        hidden_r, hidden_z, hidden_n = from_hidden.chunk(3, dim=1)
+        reset = torch.sigmoid(input_r + hidden_r)
+        update = torch.sigmoid(input_z + hidden_z)
+        candidate = torch.tanh(input_n + reset * hidden_n)
+        return (1 - update) * candidate + update * state[0], state[1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 
 from archc import dims
 from archc.dims import Dim, TensorType
@@ -22,6 +22,7 @@ from archc.ops.spec import (
     RANK,
     Args,
     Ctor,
+    Execution,
     Inferred,
     Op,
     PositiveFloat,
@@ -149,6 +150,18 @@ class Upsample(Op):
             kwargs["scale_factor"] = numbers[0] if len(numbers) == 1 else numbers
         return Ctor("nn.Upsample", (), tuple(kwargs.items()))
 
+    def execute(self, args: UpsampleArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        return (
+            run.F.interpolate(
+                x,
+                size=args.size,
+                scale_factor=args.scale_factor,
+                mode=args.mode,
+                align_corners=args.align_corners,
+            ),
+        )
+
 
 class ShuffleArgs(Args):
     upscale_factor: PositiveInt
@@ -193,6 +206,14 @@ class PixelShuffle(Op):
     def torch_module(self, args: ShuffleArgs, inferred: Inferred) -> Ctor:
         return Ctor("nn.PixelShuffle", (args.upscale_factor,))
 
+    def execute(self, args: ShuffleArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        r = args.upscale_factor
+        n, c, h, w = x.shape
+        # channel c*r*r + i*r + j becomes pixel (h*r + i, w*r + j) of channel c
+        blocks = x.reshape(n, c // (r * r), r, r, h, w)
+        return (blocks.permute(0, 1, 4, 2, 5, 3).reshape(n, c // (r * r), h * r, w * r),)
+
 
 @register
 class PixelUnshuffle(Op):
@@ -225,3 +246,11 @@ class PixelUnshuffle(Op):
 
     def torch_module(self, args: UnshuffleArgs, inferred: Inferred) -> Ctor:
         return Ctor("nn.PixelUnshuffle", (args.downscale_factor,))
+
+    def execute(self, args: UnshuffleArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        r = args.downscale_factor
+        n, c, h, w = x.shape
+        # the inverse of pixel_shuffle: pixel (h*r + i, w*r + j) becomes channel c*r*r + i*r + j
+        blocks = x.reshape(n, c, h // r, r, w // r, r)
+        return (blocks.permute(0, 1, 3, 5, 2, 4).reshape(n, c * r * r, h // r, w // r),)

@@ -24,6 +24,7 @@ from archc.ops.spec import (
     SYMBOLIC,
     Args,
     Ctor,
+    Execution,
     Inferred,
     Op,
     fail,
@@ -217,6 +218,10 @@ class Flatten(_Shape):
     def torch_module(self, args: FlattenArgs, inferred: Inferred) -> Ctor:
         return Ctor("nn.Flatten", (), args.changed("start_dim", "end_dim"))
 
+    def execute(self, args: FlattenArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        return (x.flatten(args.start_dim, args.end_dim),)
+
 
 @register
 class Unflatten(_Shape):
@@ -235,6 +240,11 @@ class Unflatten(_Shape):
 
     def torch_module(self, args: UnflattenArgs, inferred: Inferred) -> Ctor:
         return Ctor("nn.Unflatten", (args.dim, args.sizes))
+
+    def execute(self, args: UnflattenArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        index = args.dim % x.dim()
+        return (x.reshape(*x.shape[:index], *args.sizes, *x.shape[index + 1 :]),)
 
 
 @register
@@ -261,6 +271,10 @@ class Reshape(_Shape):
         # a size that depends on the symbols is left to torch as -1, so the batch needs a
         # different anchor: flatten the sample, then split it
         return f"torch.flatten({{0}}, 1).unflatten(1, {args.shape})"
+
+    def execute(self, args: ReshapeArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        return (x.reshape(x.shape[0], *args.shape),)
 
 
 @register
@@ -303,6 +317,10 @@ class Permute(_Shape):
             )
         return tuple(x.shape[i] for i in order)
 
+    def execute(self, args: PermuteArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        return (x.permute(*args.dims),)
+
 
 @register
 class Transpose(_Shape):
@@ -319,6 +337,10 @@ class Transpose(_Shape):
         shape = list(x.shape)
         shape[first], shape[second] = shape[second], shape[first]
         return tuple(shape)
+
+    def execute(self, args: TransposeArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        return (x.transpose(args.dim0, args.dim1),)
 
 
 @register
@@ -347,6 +369,10 @@ class Squeeze(_Shape):
                 label=f"axis {index} has size {size}",
             )
         return x.shape[:index] + x.shape[index + 1 :]
+
+    def execute(self, args: AxisArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        return (x.squeeze(args.dim),)
 
 
 class SelectArgs(Args):
@@ -382,6 +408,10 @@ class Select(_Shape):
             )
         return x.shape[:index] + x.shape[index + 1 :]
 
+    def execute(self, args: SelectArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        return (x.select(args.dim, args.index),)
+
 
 @register
 class Unsqueeze(_Shape):
@@ -395,6 +425,10 @@ class Unsqueeze(_Shape):
     def output(self, args: AxisArgs, x: TensorType) -> Shape:
         index = axis_index(args.dim, x, self.name, extra=1)
         return (*x.shape[:index], 1, *x.shape[index:])
+
+    def execute(self, args: AxisArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        return (x.unsqueeze(args.dim),)
 
 
 class ReduceArgs(Args):
@@ -426,6 +460,10 @@ class _Reduce(_Shape):
         keepdim = ", keepdim=True" if args.keepdim else ""
         # each reduction is named after its torch function
         return f"torch.{self.name}({{0}}, dim={args.dim}{keepdim})"
+
+    def execute(self, args: ReduceArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        return (getattr(x, self.name)(dim=args.dim, keepdim=args.keepdim),)
 
 
 @register

@@ -14,7 +14,7 @@ a rule that holds but is suspicious (a filter that does not tile its input) retu
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -184,6 +184,33 @@ class Ctor:
     held: bool = False
 
 
+@dataclass(frozen=True)
+class Execution:
+    """What the reference interpreter gives an op instance to execute (see :meth:`Op.execute`).
+
+    ``torch`` is the torch module itself, passed in because ops never import it: checking a spec
+    must not. ``state`` holds the instance's parameters and buffers under their
+    :attr:`Inferred.params` and :attr:`Inferred.buffers` names. ``dropout`` says whether dropout
+    drops while training; with it off a training run is deterministic, so that two
+    implementations can be compared in training mode too.
+    """
+
+    torch: Any
+    inputs: tuple[Any, ...]
+    state: Mapping[str, Any] = field(default_factory=dict)
+    training: bool = False
+    dropout: bool = True
+
+    @property
+    def F(self) -> Any:
+        """``torch.nn.functional``, by the name PyTorch code gives it."""
+        return self.torch.nn.functional
+
+    def drop_rate(self, p: float) -> float:
+        """The probability dropout uses: ``p`` while training with dropout on, else 0."""
+        return p if self.training and self.dropout else 0.0
+
+
 # --- the op contract -----------------------------------------------------------------------------
 
 
@@ -242,3 +269,13 @@ class Op:
         (``torch.nn.functional``) are in scope.
         """
         return None
+
+    def execute(self, args: Any, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        """The op's meaning, computed with torch's functions on ``run.inputs``: one tensor per
+        output. The reference interpreter (archc/backends/interpret.py) runs networks with it.
+
+        It is written apart from :meth:`torch_module` and :meth:`torch_expr`, which say how
+        generated code computes the same thing, and never builds their modules, so that
+        generated code and the interpreter check each other.
+        """
+        raise NotImplementedError(f"op `{self.name}` has no reference semantics")

@@ -9,6 +9,7 @@ or counts MACs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from archc import dims
 from archc.dims import Dim, TensorType
@@ -20,6 +21,7 @@ from archc.ops.spec import (
     SYMBOLIC,
     UNEVEN,
     Args,
+    Execution,
     Finding,
     Inferred,
     Op,
@@ -86,6 +88,17 @@ def _cut(
     return Inferred(outputs=tuple(TensorType(s, x.dtype) for s in shapes), findings=findings)
 
 
+def cut(x: Any, dim: int, sizes: Sequence[int]) -> tuple[Any, ...]:
+    """``x`` cut along ``dim`` into consecutive pieces of ``sizes``."""
+    starts = [sum(sizes[:k]) for k in range(len(sizes))]
+    return tuple(x.narrow(dim, start, size) for start, size in zip(starts, sizes, strict=True))
+
+
+def steps(size: int, step: int) -> list[int]:
+    """Pieces of ``step`` positions, the last one holding the rest."""
+    return [min(step, size - start) for start in range(0, size, step)]
+
+
 @register
 class Split(Op):
     name = "split"
@@ -121,6 +134,13 @@ class Split(Op):
 
     def torch_expr(self, args: SplitArgs, inferred: Inferred) -> str:
         return f"torch.split({{0}}, {args.split_size_or_sections}, dim={args.dim})"
+
+    def execute(self, args: SplitArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        sections = args.split_size_or_sections
+        if isinstance(sections, int):
+            sections = tuple(steps(x.shape[args.dim], sections))
+        return cut(x, args.dim, sections)
 
 
 @register
@@ -162,3 +182,8 @@ class Chunk(Op):
 
     def torch_expr(self, args: ChunkArgs, inferred: Inferred) -> str:
         return f"torch.chunk({{0}}, {args.chunks}, dim={args.dim})"
+
+    def execute(self, args: ChunkArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        (x,) = run.inputs
+        size = x.shape[args.dim]
+        return cut(x, args.dim, steps(size, -(-size // args.chunks)))

@@ -1,5 +1,8 @@
 """Fuzz archc for a while: `python -m tests.fuzz --minutes 10 --save DIR`.
 
+By default the cases are checked with `archc check`; `--kind oracle` builds generated valid
+specs and compares their values with the reference interpreter instead.
+
 Each case draws a fresh random seed, so every run explores new inputs. A failing input is
 saved in DIR (outside the checkout; `archc-fuzz` in the temporary folder without `--save`) with the failure
 beside it; once fixed, it belongs in `tests/fuzz/regressions/`, which `tests/test_fuzz.py`
@@ -16,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.fuzz.cases import KINDS, make_case, run_case
+from tests.fuzz.cases import CHECKS, KINDS, make_case, run_case
 from tests.fuzz.choices import RandomChoices
 from tests.fuzz.harness import FuzzFailure
 
@@ -50,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     save = (args.save or Path(tempfile.gettempdir()) / "archc-fuzz").resolve()
     if save.is_relative_to(CHECKOUT):
         parser.error(f"--save {args.save}: choose a folder outside the checkout {CHECKOUT}")
-    kinds = args.kind or list(KINDS)
+    kinds = args.kind or list(CHECKS)
     _limit_memory()
     counts: collections.Counter[str] = collections.Counter()
     failures: list[Path] = []

@@ -34,12 +34,12 @@ def main(argv: list[str]) -> int:
         print("atheris is not installed here; `pip install atheris` where it builds")
         return 0
     with atheris.instrument_imports():
-        from tests.fuzz.cases import KINDS, make_case, run_case
+        from tests.fuzz.cases import CHECKS, make_case, run_case
     directory = Path(tempfile.mkdtemp(prefix="archc-atheris-"))
 
     def one_input(data: bytes) -> None:
         provider = atheris.FuzzedDataProvider(data)
-        kind = KINDS[provider.ConsumeIntInRange(0, len(KINDS) - 1)]
+        kind = CHECKS[provider.ConsumeIntInRange(0, len(CHECKS) - 1)]
         run_case(make_case(kind, ProviderChoices(provider)), directory)
 
     atheris.Setup([sys.argv[0], *argv], one_input)

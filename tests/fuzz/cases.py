@@ -1,4 +1,9 @@
-"""The three kinds of fuzz input, made from any source of choices and run in a workspace."""
+"""The kinds of fuzz input, made from any source of choices and run in a workspace.
+
+Three kinds are checked with `archc check`; the fourth, `oracle`, is a valid spec that is also
+compiled, built in float64 and run beside the reference interpreter (`tests/oracle.py`): slower,
+and importing torch, so only a run that asks for it makes such cases.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,12 @@ from hypothesis import strategies as st
 
 from tests.fuzz.built import check_built
 from tests.fuzz.choices import Choices, HypothesisChoices, pick
-from tests.fuzz.harness import Outcome, check_input, workspace
+from tests.fuzz.harness import FuzzFailure, Outcome, check_input, workspace
 from tests.fuzz.mutate import ROOT, corpus, mutate, raw_input
-from tests.fuzz.valid import valid_spec
+from tests.fuzz.valid import SIZE, valid_spec
 
-KINDS = ("valid", "mutated", "raw")
+CHECKS = ("valid", "mutated", "raw")
+KINDS = (*CHECKS, "oracle")
 
 
 @dataclass(frozen=True)
@@ -25,7 +31,7 @@ class Case:
 
 
 def make_case(kind: str, choices: Choices) -> Case:
-    if kind == "valid":
+    if kind in ("valid", "oracle"):
         return Case(kind, valid_spec(choices).encode(), ".", must_pass=True)
     if kind == "mutated":
         source = pick(choices, corpus())
@@ -42,10 +48,17 @@ def cases(draw: st.DrawFn, kind: str) -> Case:
 
 
 def run_case(case: Case, directory: Path) -> Outcome:
-    """Check ``case`` inside a workspace in ``directory`` (and build a valid one: it must be
-    the static model); raises FuzzFailure if it fails."""
+    """Check ``case`` inside a workspace in ``directory`` (and, for an oracle case, compare its
+    built module with the interpreter); raises FuzzFailure if it fails."""
     path = workspace(directory) / case.folder / "fuzz.arch"
     outcome = check_input(case.data, path, case.must_pass)
+    if case.kind == "oracle":
+        from tests.oracle import check_values  # imports torch
+
+        try:
+            check_values(path, size=SIZE)  # the size the writer tracked its symbols at
+        except Exception as exc:  # a mismatch, or generated code that fails to run
+            raise FuzzFailure(f"{type(exc).__name__}: {exc}") from exc
     if case.must_pass:
         check_built(path)
     return outcome

@@ -3,6 +3,10 @@
 `check_against_torch` takes an op, its arguments and concrete input types, asks the op for its
 static answer (output types, parameter and buffer shapes), builds the torch implementation the
 op itself declares, runs a forward pass, and asserts that torch agrees on every count and shape.
+It then checks the op's two implementations against each other: the module it declares, in
+float64 with every parameter and buffer drawn at random, must compute what the op's reference
+semantics (`Op.execute`) compute from the same tensors, in eval mode and in training mode (with
+dropout off in both).
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from archc import ops, torch_helpers
+from archc import ops, runtime, torch_helpers
 from archc.dims import BATCH, TensorType
-from archc.ops.spec import HELD, Finding, Inferred, Op, ShapeError
+from archc.ops.spec import HELD, Execution, Finding, Inferred, Op, ShapeError
 
 BATCH_SIZE = 2
+# how far, relative to the largest value, an op's module may stray from its reference semantics
+# in float64
+VALUE_TOLERANCE = 1e-9
 
 
 def resolve(path: str) -> Any:
@@ -40,12 +47,14 @@ def infer(
     return op, args, op.infer(args, inputs)
 
 
-def make_input(tensor: TensorType, batch: int = BATCH_SIZE) -> torch.Tensor:
+def make_input(
+    tensor: TensorType, batch: int = BATCH_SIZE, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     shape = [batch if d is BATCH else d for d in tensor.shape]
     assert all(isinstance(d, int) for d in shape), f"symbolic input {tensor}"
     if tensor.dtype == "int64":
         return torch.randint(0, 4, shape)
-    return torch.randn(shape)
+    return torch.randn(shape, dtype=dtype)
 
 
 @contextmanager
@@ -60,9 +69,26 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def run_torch(
-    op: Op, args: Any, inferred: Inferred, inputs: Sequence[torch.Tensor]
-) -> tuple[Any, nn.Module | None]:
+def declared_module(op: Op, args: Any, inferred: Inferred) -> tuple[nn.Module | None, str]:
+    """The module the op declares for generated code (None for an expression), and the
+    forward template that calls it."""
+    ctor = op.torch_module(args, inferred)
+    if ctor is not None and ctor.held:
+        # a tensor held directly: its module is whatever holds it, here a bare nn.Module
+        module = nn.Module()
+        module.register_parameter("held", nn.Parameter(torch.zeros(*ctor.args)))
+        return module, ctor.call
+    if ctor is not None:
+        return resolve(ctor.path)(*ctor.args, **dict(ctor.kwargs)), ctor.call
+    template = op.torch_expr(args, inferred)
+    assert template is not None, f"{op.name} declares neither a module nor an expression"
+    return None, template
+
+
+def forward(
+    module: nn.Module | None, template: str, inputs: Sequence[torch.Tensor], training: bool
+) -> Any:
+    """The op's forward template run on ``inputs``, its module in training or eval mode."""
     names = [f"i{k}" for k in range(len(inputs))]
     scope: dict[str, Any] = {
         "torch": torch,
@@ -70,26 +96,64 @@ def run_torch(
         "F": F,
         **dict(zip(names, inputs, strict=True)),
     }
-    ctor = op.torch_module(args, inferred)
-    module = None
-    if ctor is not None and ctor.held:
-        # a tensor held directly: its module is whatever holds it, here a bare nn.Module
-        module = nn.Module()
-        module.register_parameter("held", nn.Parameter(torch.zeros(*ctor.args)))
-        scope["m"] = module.held
-        template = ctor.call
-    elif ctor is not None:
-        module = resolve(ctor.path)(*ctor.args, **dict(ctor.kwargs))
-        scope["m"] = module
-        template = ctor.call
-    else:
-        template = op.torch_expr(args, inferred)
-        assert template is not None, f"{op.name} declares neither a module nor an expression"
+    if module is not None:
+        module.train(training)
+        scope["m"] = getattr(module, "held", module)
     code = template.format(*names, m="m", inputs=", ".join(names))
     with torch.no_grad(), one_thread():
-        if module is not None:
-            module.eval()
-        return eval(code, scope), module  # the template is the op's own, fixed text
+        return eval(code, scope)  # the template is the op's own, fixed text
+
+
+def run_torch(
+    op: Op, args: Any, inferred: Inferred, inputs: Sequence[torch.Tensor]
+) -> tuple[Any, nn.Module | None]:
+    module, template = declared_module(op, args, inferred)
+    return forward(module, template, inputs, training=False), module
+
+
+def check_reference_semantics(
+    what: str, op: Op, args: Any, inferred: Inferred, inputs: Sequence[TensorType]
+) -> None:
+    """The op's declared module and its reference semantics compute the same values from the
+    same random state, in eval mode and in training mode, dropout off."""
+    module, template = declared_module(op, args, inferred)
+    if module is not None:
+        randomise(module.double())
+        for layer in module.modules():  # dropout off: training runs must be deterministic
+            if isinstance(layer, nn.modules.dropout._DropoutNd):
+                layer.p = 0.0
+            elif isinstance(getattr(layer, "dropout", None), float):
+                layer.dropout = 0.0
+    state = dict(module.state_dict()) if module is not None else {}
+    if "held" in state:
+        state[HELD] = state.pop("held")
+    tensors = [make_input(t, dtype=torch.float64) for t in inputs]
+    for training in (False, True):
+        state_now = {name: tensor.clone() for name, tensor in state.items()}
+        # a copy of the inputs: an in-place module would overwrite them
+        produced = forward(module, template, [t.clone() for t in tensors], training)
+        produced = produced if isinstance(produced, tuple) else (produced,)
+        run = Execution(torch, tuple(tensors), state_now, training, dropout=False)
+        with torch.no_grad():
+            expected = op.execute(args, inferred, run)
+        assert len(expected) == len(produced), f"{what}: {len(expected)} outputs"
+        for actual, reference in zip(produced, expected, strict=True):
+            assert actual.shape == reference.shape, f"{what}: {actual.shape} vs {reference.shape}"
+            gap = runtime.difference(actual, reference)
+            assert gap <= VALUE_TOLERANCE, f"{what} (training={training}): differs by {gap:.3g}"
+
+
+def randomise(module: nn.Module) -> None:
+    """Every floating-point parameter and buffer drawn at random (variances positive), so that
+    no initial zero or one hides an argument an implementation ignores."""
+    with torch.no_grad():
+        for name, tensor in module.state_dict().items():
+            if not tensor.is_floating_point():
+                continue
+            if name.endswith("running_var"):
+                tensor.copy_(torch.rand_like(tensor) + 0.5)
+            else:
+                tensor.copy_(torch.randn_like(tensor))
 
 
 def check_against_torch(
@@ -100,6 +164,7 @@ def check_against_torch(
     tensors = [make_input(t) for t in inputs]
     result, module = run_torch(op, args, inferred, tensors)
     compare(f"{name}{arguments}", inferred, result, module)
+    check_reference_semantics(f"{name}{arguments}", op, args, inferred, inputs)
     return inferred
 
 
@@ -111,11 +176,12 @@ def check_against_reference(
 ) -> Inferred:
     """Like check_against_torch, for an op torch has no module for: ``reference(args,
     inferred)`` builds a hand-written module, called on the inputs, to compare with."""
-    _, args, inferred = infer(name, arguments, inputs)
+    op, args, inferred = infer(name, arguments, inputs)
     module = reference(args, inferred).eval()
     with torch.no_grad(), one_thread():
         result = module(*[make_input(t) for t in inputs])
     compare(f"{name}{arguments}", inferred, result, module)
+    check_reference_semantics(f"{name}{arguments}", op, args, inferred, inputs)
     return inferred
 
 

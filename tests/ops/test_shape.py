@@ -77,6 +77,11 @@ def test_reshape_matches_torch(data: st.DataObject, x: TensorType) -> None:
     assert -1 not in inferred.outputs[0].shape
 
 
+@given(shapes(min_rank=1))
+def test_identity_matches_torch(x: TensorType) -> None:
+    assert check_against_torch("identity", {}, [x]).outputs == (x,)
+
+
 @given(st.data(), shapes())
 def test_permute_matches_torch(data: st.DataObject, x: TensorType) -> None:
     rest = data.draw(st.permutations(range(1, x.rank)))

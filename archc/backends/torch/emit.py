@@ -20,7 +20,7 @@ from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.helpers import helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
 from archc.backends.torch.naming import MODULE_ATTRIBUTES, Namespace, module_level
-from archc.backends.torch.structure import Item, is_chain, scope_items
+from archc.backends.torch.structure import Item, inferred_of, is_chain, scope_items
 from archc.backends.torch.values import SIZE_ARGUMENTS, Candidate, Expressor, Param
 from archc.errors import ArchError, Diagnostic
 from archc.ops import lookup
@@ -136,10 +136,6 @@ def _child_classes(network: Network, path: str, classes: dict[int, ClassInfo]) -
         elif item.module is not None:
             found += _child_classes(network, item.module.path, classes)
     return found
-
-
-def inferred_of(node: Node) -> Inferred:
-    return Inferred(node.outputs, node.params, node.buffers, node.macs, node.resolved)  # type: ignore[arg-type]
 
 
 Matching = list[tuple[Network, Item]]  # one item at the same place in every instance

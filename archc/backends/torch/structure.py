@@ -11,6 +11,8 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass, field
 
+from archc.ops import lookup
+from archc.ops.spec import Inferred
 from archc.semantics.ir import Module, Network, Node, Ref
 
 
@@ -34,6 +36,10 @@ class Scope:
     inputs: tuple[Ref, ...]
     outputs: tuple[Ref, ...]
     items: list[Item] = field(default_factory=list)
+
+
+def inferred_of(node: Node) -> Inferred:
+    return Inferred(node.outputs, node.params, node.buffers, node.macs, node.resolved)  # type: ignore[arg-type]
 
 
 def relative(path: str, scope: str) -> str:
@@ -91,19 +97,27 @@ def members(network: Network, module_path: str) -> list[Node]:
 
 def is_chain(network: Network, module: Module) -> bool:
     """Whether a sequence container is a plain chain (emitted as one ``nn.Sequential`` call):
-    each child takes exactly the previous child's single output, and a child container is a
-    plain chain itself (nn.Sequential can only pass one tensor along)."""
+    each child takes exactly the previous child's single output, is a module (an op written
+    as an expression, `torch.permute(x, ...)`, has no place in an nn.Sequential), and a child
+    container is a plain chain itself (nn.Sequential can only pass one tensor along)."""
     if module.kind != "sequence" or len(module.inputs) != 1 or len(module.outputs) != 1:
         return False
     expected = module.inputs
     for item in scope_items(network, module.path):
         if item.inputs != expected or len(item.outputs) != 1:
             return False
+        if item.node is not None and not _is_module(item.node):
+            return False
         inner = item.module
         if inner is not None and inner.kind == "sequence" and not is_chain(network, inner):
             return False
         expected = item.outputs
     return expected == module.outputs
+
+
+def _is_module(node: Node) -> bool:
+    op = lookup(node.op)
+    return op is not None and op.torch_module(node.args, inferred_of(node)) is not None
 
 
 def class_instances(network: Network) -> dict[str, list[Module]]:

@@ -1,0 +1,189 @@
+"""Generated PyTorch against the reference interpreter: the same weights give the same values.
+
+Every zoo spec, example spec and golden case, and a fixed-seed sample of generated valid
+specs, is built in float64 and run beside the interpreter on the module's own state_dict
+(`tests/oracle.py`), in eval mode and in training mode with dropout off. Zoo networks whose
+spec takes size parameters are shrunk with them (the values checked do not depend on the
+width); the ones with fixed 224-pixel inputs and tens of millions of weights are marked slow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from hypothesis import given, settings
+
+from archc import api, ops, runtime
+from archc.backends.interpret import interpret
+from archc.ops.spec import Op
+from tests.conftest import ROOT
+from tests.fuzz.cases import Case, cases
+from tests.fuzz.choices import FUZZ
+from tests.fuzz.valid import SIZE
+from tests.oracle import check_values, random_inputs, sizes_of
+
+GOLDEN = sorted((ROOT / "tests" / "golden").glob("*/input.arch"))
+EXAMPLES = sorted((ROOT / "examples" / "specs").glob("*.arch"))
+# -D values that keep a zoo network small; every other zoo spec is run as written
+SMALL: dict[str, dict[str, Any]] = {
+    "bert_base": {"vocab": 50, "layers": 2, "d_model": 32, "heads": 4, "seq_len": 8},
+    "dcgan": {"latent": 16, "ngf": 8, "ndf": 8},
+    "gan_mlp": {"latent": 8, "pixels": 64},
+    "gpt2": {"vocab": 50, "context": 16, "layers": 2, "d_model": 32, "heads": 4},
+    "gru_tagger": {"vocab": 50, "layers": 2, "bidirectional": True},
+    "lstm_tagger": {"vocab": 50, "embed": 8, "hidden": 16},
+    "transformer": {"vocab": 50, "d_model": 32, "heads": 4, "ffn": 64, "final_norm": True},
+    "vit_b_16": {"image_size": 32, "patch": 8, "width": 32, "heads": 4, "mlp_dim": 64},
+    "word2vec": {"vocab": 50, "dim": 8},
+}
+# fixed 224-pixel inputs and 6 to 140 million parameters: seconds each
+LARGE = {"alexnet", "densenet121", "fcn8s", "googlenet", "resnet18", "resnet50", "vgg16"}
+
+
+def zoo_cases() -> list[Any]:
+    found = []
+    for path in sorted((ROOT / "specs").glob("*.arch")):
+        marks = [pytest.mark.slow] if path.stem in LARGE else []
+        found.append(pytest.param(path, id=path.stem, marks=marks))
+    return found
+
+
+def test_every_op_has_reference_semantics() -> None:
+    lacking = [op.name for op in ops.all_ops() if type(op).execute is Op.execute]
+    assert lacking == []
+
+
+@pytest.mark.parametrize("path", zoo_cases())
+def test_zoo_spec_computes_what_the_interpreter_computes(path: Path) -> None:
+    check_values(path, SMALL.get(path.stem))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_spec_computes_what_the_interpreter_computes(path: Path) -> None:
+    check_values(path)
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=lambda p: p.parent.name)
+def test_golden_case_computes_what_the_interpreter_computes(path: Path) -> None:
+    check_values(path)
+
+
+@settings(FUZZ, max_examples=6)
+@given(cases("valid"))
+def test_generated_specs_compute_what_the_interpreter_computes(
+    tmp_path_factory: pytest.TempPathFactory, case: Case
+) -> None:
+    path = tmp_path_factory.mktemp("oracle") / "spec.arch"
+    path.write_bytes(case.data)
+    check_values(path, size=SIZE)  # the size the writer tracked its symbols at
+
+
+def test_interpreter_reads_a_tied_parameter_from_its_source(tmp_path: Path) -> None:
+    path = tmp_path / "tied.arch"
+    path.write_text(
+        """
+network Tied {
+    in tokens: int64[T]
+    tie head.weight = embed.weight
+    out tokens -> embedding(10, 4) as embed -> linear(10, bias=false) as head
+}
+""",
+        encoding="utf-8",
+    )
+    check_values(path)
+    (network,), _ = api.analyse(str(path))
+    model = runtime.build(str(path), dtype=torch.float64)
+    state = {k: v for k, v in model.state_dict().items() if k != "head.weight"}
+    inputs = random_inputs(network, sizes_of(network))
+    with torch.no_grad():
+        (output,) = interpret(network, state, inputs).values()
+        assert runtime.difference(model(*inputs.values()), output) <= 1e-12
+
+
+def test_shape_ops_inside_a_named_chain_are_applied(tmp_path: Path) -> None:
+    """permute, transpose and reshape inside a named chain were once emitted as nn.Identity:
+    the shapes still worked out, the values did not."""
+    path = tmp_path / "inside.arch"
+    path.write_text(
+        """
+network Inside {
+    in x: [4, 6, 8]
+    out x -> (conv2d(4, 1) -> permute(0, 2, 3, 1) -> transpose(1, 2) -> reshape(48, 4)
+              -> flatten -> linear(3)) as body
+}
+""",
+        encoding="utf-8",
+    )
+    check_values(path)
+
+
+MIX = """
+block Mix(d_inner, dt_rank, d_conv) {
+    in x
+    conv = x -> transpose(1, 2) -> conv1d(d_inner, d_conv, padding=d_conv - 1) as conv1d
+    _causal, _rest = split(conv, (8, d_conv - 1), dim=2)
+    dt_in, _b = split(x -> linear(dt_rank + 8, bias=false) as x_proj, (dt_rank, 8), dim=-1)
+    out dt_in -> linear(d_inner) as dt_proj
+}
+network Net(d_inner=32, dt_rank=4, d_conv=4) {
+    in x: [8, 16]
+    out x -> Mix(d_inner, dt_rank, d_conv) as mix
+}
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="the emitter binds a size to whichever block parameter has its value, and here "
+    "d_conv and dt_rank are both 4: Mix(16, 32, d_conv=4, dt_rank=8) builds dt_proj as "
+    "nn.Linear(4, 32)",
+)
+def test_block_class_built_with_other_arguments_computes_their_network(tmp_path: Path) -> None:
+    path = tmp_path / "mix.arch"
+    path.write_text(MIX, encoding="utf-8")
+    other = {"d_inner": 32, "dt_rank": 8, "d_conv": 4}
+    (network,), _ = api.analyse(str(path), overrides=other)
+    module = runtime.load_source(api.compile_source(str(path)), "archc_oracle_mix")
+    torch.manual_seed(0)
+    block = module.Mix(16, **other).double()  # its input's 16 features first, as generated
+    # the network's state_dict keys are the block's under `mix.`
+    state = {f"mix.{key}": tensor for key, tensor in block.state_dict().items()}
+    assert {k: tuple(v.shape) for k, v in state.items()} == network.parameters()
+    inputs = random_inputs(network, sizes_of(network))
+    with torch.no_grad():
+        (expected,) = interpret(network, state, inputs).values()
+        assert runtime.difference(block(*inputs.values()), expected) <= 1e-12
+
+
+def test_selftest_compares_values_with_the_interpreter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "net.arch"
+    path.write_text(
+        "network Net {\n    in x: [6]\n    out y = x -> linear(4) -> tanh\n}\n", encoding="utf-8"
+    )
+    [(passed, verdict)] = runtime.selftest(str(path))
+    assert passed, verdict
+    assert verdict.endswith("match the static model (meta and cpu) and the reference interpreter")
+
+    def off_by_a_little(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {name: value + 0.01 for name, value in interpret(*args, **kwargs).items()}
+
+    monkeypatch.setattr("archc.backends.interpret.interpret", off_by_a_little)
+    [(passed, verdict)] = runtime.selftest(str(path))
+    assert not passed
+    assert "FAILED: output `y` differs from the reference interpreter by up to 0.0" in verdict
+
+
+def test_prelu_with_one_slope_per_channel_builds_its_count(tmp_path: Path) -> None:
+    """`prelu("channels")` was once passed to nn.PReLU as num_parameters="channels"."""
+    path = tmp_path / "prelu.arch"
+    path.write_text(
+        'network P {\n    in x: [8, 4, 4]\n    out x -> (conv2d(8, 1) -> prelu("channels")) as body\n}\n',
+        encoding="utf-8",
+    )
+    check_values(path)
