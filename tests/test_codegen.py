@@ -21,7 +21,7 @@ import pytest
 import torch
 
 from archc import api, dims, ops, runtime
-from archc.backends.torch.emit import inferred_of
+from archc.backends.torch.structure import inferred_of
 from archc.errors import ArchError
 from archc.semantics.ir import Network, Node
 from tests.conftest import (

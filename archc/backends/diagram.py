@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from archc import dims
-from archc.backends.torch.emit import inferred_of
+from archc.backends.torch.structure import inferred_of
 from archc.dims import TensorType
 from archc.ops import lookup
 from archc.semantics.ir import Module, Network, Node, Ref, join_path

@@ -35,6 +35,7 @@ from archc.ops.spec import (
     Inferred,
     Op,
     ShapeError,
+    Template,
     fail,
 )
 
@@ -246,9 +247,9 @@ class _Arithmetic(Op):
     def label(self, args: Args, inferred: Inferred) -> str:
         return self.symbol
 
-    def torch_expr(self, args: Args, inferred: Inferred) -> str:
+    def torch_expr(self, args: Args, inferred: Inferred) -> Template:
         operands = range(inferred.resolved["operands"])
-        return f" {self.symbol} ".join(f"{{{k}}}" for k in operands)
+        return Template(f" {self.symbol} ".join(f"{{{k}}}" for k in operands))
 
     def execute(self, args: Args, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         joined, *rest = run.inputs
@@ -352,8 +353,8 @@ class Concat(Op):
     def label(self, args: ConcatArgs, inferred: Inferred) -> str:
         return "concat" if args.dim == 1 else f"concat dim={args.dim}"
 
-    def torch_expr(self, args: ConcatArgs, inferred: Inferred) -> str:
-        return f"torch.cat([{{inputs}}], dim={args.dim})"
+    def torch_expr(self, args: ConcatArgs, inferred: Inferred) -> Template:
+        return Template("torch.cat([{inputs}], dim={dim})", (("dim", args.dim),))
 
     def execute(self, args: ConcatArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         return (run.torch.concatenate(run.inputs, dim=args.dim),)
@@ -413,8 +414,8 @@ class Matmul(Op):
     def label(self, args: Args, inferred: Inferred) -> str:
         return "@"
 
-    def torch_expr(self, args: Args, inferred: Inferred) -> str:
-        return "{0} @ {1}"
+    def torch_expr(self, args: Args, inferred: Inferred) -> Template:
+        return Template("{0} @ {1}")
 
     def execute(self, args: Args, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         return (run.torch.matmul(*run.inputs),)
@@ -462,8 +463,10 @@ class Scale(Op):
     def label(self, args: ScaleArgs, inferred: Inferred) -> str:
         return f"{'÷' if args.divide else '×'} {args.factor:g}"
 
-    def torch_expr(self, args: ScaleArgs, inferred: Inferred) -> str:
-        return f"{{0}} {'/' if args.divide else '*'} {args.factor!r}"
+    def torch_expr(self, args: ScaleArgs, inferred: Inferred) -> Template:
+        return Template(
+            f"{{0}} {'/' if args.divide else '*'} {{factor}}", (("factor", args.factor),)
+        )
 
     def execute(self, args: ScaleArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         (x,) = run.inputs

@@ -27,6 +27,7 @@ from archc.ops.spec import (
     NonNegativeInt,
     Op,
     PositiveInt,
+    Template,
     fail,
 )
 from archc.ops.window import AXES, Window, check_layout, per_axis
@@ -359,10 +360,9 @@ class GlobalAvgPool(Op):
     def label(self, args: Args, inferred: Inferred) -> str:
         return "global avgpool"
 
-    def torch_expr(self, args: Args, inferred: Inferred) -> str:
+    def torch_expr(self, args: Args, inferred: Inferred) -> Template:
         axes = inferred.resolved["dims"]
-        shown = str(axes[0]) if len(axes) == 1 else str(axes)
-        return f"{{0}}.mean(dim={shown})"
+        return Template("{0}.mean(dim={dims})", (("dims", axes[0] if len(axes) == 1 else axes),))
 
     def execute(self, args: Args, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         (x,) = run.inputs

@@ -27,6 +27,7 @@ from archc.ops.spec import (
     Execution,
     Inferred,
     Op,
+    Template,
     fail,
 )
 
@@ -189,8 +190,12 @@ class _Shape(Op):
         shown = ", ".join(str(value) for _, value in args.changed(*type(args).model_fields))
         return f"{self.name} {shown}".strip()
 
-    def torch_expr(self, args: Any, inferred: Inferred) -> str | None:
-        return None if self.call is None else self.call.format(**args.model_dump())
+    def torch_expr(self, args: Any, inferred: Inferred) -> Template | None:
+        if self.call is None:
+            return None
+        return Template(
+            self.call, tuple((name, getattr(args, name)) for name in type(args).model_fields)
+        )
 
 
 @register
@@ -264,13 +269,13 @@ class Reshape(_Shape):
     def label(self, args: ReshapeArgs, inferred: Inferred) -> str:
         return f"reshape {dims.show_shape(inferred.outputs[0].shape[1:])}"
 
-    def torch_expr(self, args: ReshapeArgs, inferred: Inferred) -> str:
+    def torch_expr(self, args: ReshapeArgs, inferred: Inferred) -> Template:
         sizes = inferred.outputs[0].shape[1:]
         if all(isinstance(d, int) for d in sizes):
-            return f"torch.reshape({{0}}, {(-1, *sizes)})"
+            return Template("torch.reshape({0}, {shape})", (("shape", (-1, *sizes)),))
         # a size that depends on the symbols is left to torch as -1, so the batch needs a
         # different anchor: flatten the sample, then split it
-        return f"torch.flatten({{0}}, 1).unflatten(1, {args.shape})"
+        return Template("torch.flatten({0}, 1).unflatten(1, {shape})", (("shape", args.shape),))
 
     def execute(self, args: ReshapeArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         (x,) = run.inputs
@@ -279,7 +284,7 @@ class Reshape(_Shape):
 
 @register
 class Permute(_Shape):
-    call = "torch.permute({{0}}, {dims})"
+    call = "torch.permute({0}, {dims})"
     name = "permute"
     summary = "reorders the axes; dims lists every axis, and the batch axis 0 stays first"
     Args = PermuteArgs
@@ -324,7 +329,7 @@ class Permute(_Shape):
 
 @register
 class Transpose(_Shape):
-    call = "torch.transpose({{0}}, {dim0}, {dim1})"
+    call = "torch.transpose({0}, {dim0}, {dim1})"
     name = "transpose"
     summary = "swaps two axes"
     Args = TransposeArgs
@@ -345,7 +350,7 @@ class Transpose(_Shape):
 
 @register
 class Squeeze(_Shape):
-    call = "torch.squeeze({{0}}, {dim})"
+    call = "torch.squeeze({0}, {dim})"
     name = "squeeze"
     summary = "removes an axis of size 1"
     Args = AxisArgs
@@ -382,7 +387,7 @@ class SelectArgs(Args):
 
 @register
 class Select(_Shape):
-    call = "torch.select({{0}}, {dim}, {index})"
+    call = "torch.select({0}, {dim}, {index})"
     name = "select"
     summary = (
         "picks one position along an axis and drops the axis, as `x[:, 0]` does: ViT's "
@@ -415,7 +420,7 @@ class Select(_Shape):
 
 @register
 class Unsqueeze(_Shape):
-    call = "torch.unsqueeze({{0}}, {dim})"
+    call = "torch.unsqueeze({0}, {dim})"
     name = "unsqueeze"
     summary = "inserts an axis of size 1 at position dim of the result"
     Args = AxisArgs
@@ -456,10 +461,10 @@ class _Reduce(_Shape):
         kept = (i for i in range(x.rank) if args.keepdim or i not in axes)
         return tuple(1 if i in axes else x.shape[i] for i in kept)
 
-    def torch_expr(self, args: ReduceArgs, inferred: Inferred) -> str:
+    def torch_expr(self, args: ReduceArgs, inferred: Inferred) -> Template:
         keepdim = ", keepdim=True" if args.keepdim else ""
         # each reduction is named after its torch function
-        return f"torch.{self.name}({{0}}, dim={args.dim}{keepdim})"
+        return Template(f"torch.{self.name}({{0}}, dim={{dim}}{keepdim})", (("dim", args.dim),))
 
     def execute(self, args: ReduceArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         (x,) = run.inputs

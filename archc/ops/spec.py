@@ -211,6 +211,18 @@ class Execution:
         return p if self.training and self.dropout else 0.0
 
 
+@dataclass(frozen=True)
+class Template:
+    """A stateless op's forward expression: ``text`` over ``{0}``, ``{1}`` (the inputs),
+    ``{inputs}`` (all of them, comma-separated) and ``{NAME}`` for each of ``values``, the
+    values the op writes into it (an axis, split sizes), each as taken from its arguments or
+    inferred sizes. Code generation writes each value as a literal, or as an attribute of the
+    class where the spec computes it from the class's parameters."""
+
+    text: str
+    values: tuple[tuple[str, Any], ...] = ()
+
+
 # --- the op contract -----------------------------------------------------------------------------
 
 
@@ -261,12 +273,12 @@ class Op:
         """The module implementing the op, or None for a stateless op (see torch_expr)."""
         return None
 
-    def torch_expr(self, args: Any, inferred: Inferred) -> str | None:
-        """For a stateless op: its forward expression over ``{0}``, ``{1}``, ``{inputs}``.
+    def torch_expr(self, args: Any, inferred: Inferred) -> Template | None:
+        """For a stateless op: its forward expression, as a :class:`Template`.
 
-        E.g. ``"torch.cat([{inputs}], dim=1)"`` or ``"{0} + {1}"``. Only validated values
-        (numbers, literal choices) may be formatted into it; ``torch``, ``nn`` and ``F``
-        (``torch.nn.functional``) are in scope.
+        E.g. ``Template("torch.cat([{inputs}], dim={dim})", (("dim", args.dim),))`` or
+        ``Template("{0} + {1}")``; ``torch``, ``nn`` and ``F`` (``torch.nn.functional``) are in
+        scope.
         """
         return None
 

@@ -26,6 +26,7 @@ from archc.ops.spec import (
     Inferred,
     Op,
     PositiveInt,
+    Template,
     fail,
 )
 
@@ -132,8 +133,11 @@ class Split(Op):
     def label(self, args: SplitArgs, inferred: Inferred) -> str:
         return f"split {args.split_size_or_sections}"
 
-    def torch_expr(self, args: SplitArgs, inferred: Inferred) -> str:
-        return f"torch.split({{0}}, {args.split_size_or_sections}, dim={args.dim})"
+    def torch_expr(self, args: SplitArgs, inferred: Inferred) -> Template:
+        return Template(
+            "torch.split({0}, {sections}, dim={dim})",
+            (("sections", args.split_size_or_sections), ("dim", args.dim)),
+        )
 
     def execute(self, args: SplitArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         (x,) = run.inputs
@@ -180,8 +184,9 @@ class Chunk(Op):
     def label(self, args: ChunkArgs, inferred: Inferred) -> str:
         return f"chunk {args.chunks}"
 
-    def torch_expr(self, args: ChunkArgs, inferred: Inferred) -> str:
-        return f"torch.chunk({{0}}, {args.chunks}, dim={args.dim})"
+    def torch_expr(self, args: ChunkArgs, inferred: Inferred) -> Template:
+        values = (("chunks", args.chunks), ("dim", args.dim))
+        return Template("torch.chunk({0}, {chunks}, dim={dim})", values)
 
     def execute(self, args: ChunkArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         (x,) = run.inputs

@@ -59,7 +59,8 @@ def _body(
             written = tuple(sorted(node.arg_origins.items()))
             # how forward applies it, values included, but for those the class computes from
             # its parameters (stateless.py): instances that differ there cannot share it
-            forward = forward_template(node)
+            text, kept = forward_template(node)
+            forward = (text, tuple((name, origin) for name, origin, _ in kept))
             parts.append(("op", item.attr, node.op, written, forward, wiring, len(node.outputs)))
         elif item.module is not None and item.module.kind == "block":
             parts.append(("block", item.attr, id(classes[id(item.module)]), wiring))

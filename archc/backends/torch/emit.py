@@ -20,12 +20,11 @@ from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.helpers import helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
 from archc.backends.torch.naming import MODULE_ATTRIBUTES, Namespace, module_level
-from archc.backends.torch.structure import Item, inferred_of, is_chain, scope_items
+from archc.backends.torch.structure import Item, is_chain, scope_items, traced_inputs
 from archc.backends.torch.values import SIZE_ARGUMENTS, Candidate, Expressor, Param
 from archc.errors import ArchError, Diagnostic
 from archc.ops import lookup
-from archc.ops.spec import HELD, Ctor, Inferred, Symbolic
-from archc.pysource.exprs import literal
+from archc.ops.spec import HELD, Ctor, Symbolic
 from archc.pysource.layout import INDENT, Arg, Call, ListOf, flat, lay_out
 from archc.semantics import provenance as pv
 from archc.semantics.ir import Module, Network, Node, tensor_key
@@ -198,14 +197,12 @@ class ClassWriter:
             init.append(f"{INDENT * 2}self.reset_parameters()")
         return "\n".join([*lines, *init, "", *forward, *initialise])
 
-    def kept_value(self, node: Node, name: str) -> str:
-        """Python for an argument value that forward takes from the class's parameters: an
-        attribute set in ``__init__`` (`self.scale`), or the number where the class does not
-        take the parameters it is computed from (a network's fixed ones)."""
-        text = self.expressor.origin(node.arg_origins[name])
-        if text is None:
-            return literal(getattr(node.args, name))
-        return self._keep(text, name)
+    def kept_value(self, origin: pv.Expr, name: str, written: str) -> str:
+        """Python for a value forward computes from the class's parameters or input sizes
+        (stateless.py): an attribute set in ``__init__`` from its provenance (`self.scale`),
+        or ``written``, its literal, where that has no Python form in the class."""
+        text = self.expressor.origin(origin)
+        return written if text is None else self._keep(text, name)
 
     def stored(self, origin: pv.Expr) -> str | None:
         """Python for a provenance in a method other than ``__init__`` (`init_module`): the
@@ -471,19 +468,6 @@ def _input_names(info: ClassInfo) -> list[str]:
     if module.kind == "network":
         return list(network.inputs)
     return [s.name.name for s in info.definition.node.body if isinstance(s, ast.Input)]
-
-
-def traced_inputs(node: Node) -> tuple[Any, Inferred]:
-    """An op instance's arguments and inferred values as its emission sees them: those the
-    spec computes from parameters or sizes carry their provenance (provenance.Traced), so
-    the constructor it builds says where each of its values came from."""
-    symbolic = {k: o for k, o in node.arg_origins.items() if not isinstance(o, pv.Lit)}
-    updates = {k: pv.traced(getattr(node.args, k), o, every=True) for k, o in symbolic.items()}
-    args = node.args.with_symbolic(updates, symbolic) if symbolic else node.args
-    resolved = {
-        k: pv.traced(v, node.resolved_origins.get(k), every=True) for k, v in node.resolved.items()
-    }
-    return args, dataclasses.replace(inferred_of(node), resolved=resolved)
 
 
 def _origin(value: Any) -> pv.Expr | None:

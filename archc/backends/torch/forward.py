@@ -124,7 +124,10 @@ def _expression(step: Step, inputs: list[str], writer: ClassWriter) -> str:
         return f"{step.access}({', '.join(inputs)})"
     node = item.node
     template, kept = forward_template(node)
-    values = {f"arg_{name}": writer.kept_value(node, name) for name in kept}
+    values = {
+        f"arg_{name}": writer.kept_value(origin, f"{item.attr}_{name}", text)
+        for name, origin, text in kept
+    }
     return template.format(*inputs, m=step.access, inputs=", ".join(inputs), **values)
 
 

@@ -134,7 +134,7 @@ def _condition(network: Network, group: list[Assignment], imports: set[str]) -> 
 
 
 def _torch_class(node: Node) -> str | None:
-    from archc.backends.torch.emit import inferred_of
+    from archc.backends.torch.structure import inferred_of
 
     op = lookup(node.op)
     ctor = op.torch_module(node.args, inferred_of(node)) if op else None

@@ -9,10 +9,12 @@ sequence container holds.
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from archc.ops import lookup
 from archc.ops.spec import Inferred
+from archc.semantics import provenance as pv
 from archc.semantics.ir import Module, Network, Node, Ref
 
 
@@ -40,6 +42,25 @@ class Scope:
 
 def inferred_of(node: Node) -> Inferred:
     return Inferred(node.outputs, node.params, node.buffers, node.macs, node.resolved)  # type: ignore[arg-type]
+
+
+def traced_inputs(node: Node) -> tuple[Any, Inferred]:
+    """An op instance's arguments and inferred values as its emission sees them: those the
+    spec computes from parameters or sizes carry their provenance (provenance.Traced), so
+    the constructor or expression it writes says where each of its values came from."""
+    symbolic = {k: o for k, o in node.arg_origins.items() if not isinstance(o, pv.Lit)}
+    updates = {k: pv.traced(getattr(node.args, k), o, every=True) for k, o in symbolic.items()}
+    args = node.args.with_symbolic(updates, symbolic) if symbolic else node.args
+    resolved = {
+        k: pv.traced(v, node.resolved_origins.get(k), every=True) for k, v in node.resolved.items()
+    }
+    outputs = tuple(
+        replace(t, shape=tuple(pv.traced(d, o) for d, o in zip(t.shape, dims, strict=True)))
+        if t is not None and dims
+        else t
+        for t, dims in zip(node.outputs, node.dims or [()] * len(node.outputs), strict=True)
+    )
+    return args, Inferred(outputs, node.params, node.buffers, node.macs, resolved)  # type: ignore[arg-type]
 
 
 def relative(path: str, scope: str) -> str:

@@ -40,12 +40,12 @@ class DenseIdentity1(nn.Module):
 class StackedAutoencoder(nn.Module):
     """Network `StackedAutoencoder` (autoencoder.arch:14). 2,837,314 parameters."""
 
-    def __init__(self) -> None:
+    def __init__(self, pixels: int = 784) -> None:
         super().__init__()
         self.encoder = nn.Sequential(
             OrderedDict(
                 [
-                    ("layer1", Dense(784, 1000)),
+                    ("layer1", Dense(pixels, 1000)),
                     ("layer2", Dense(1000, 500)),
                     ("layer3", Dense(500, 250)),
                     ("layer4", DenseIdentity1(250, 30)),
@@ -58,7 +58,7 @@ class StackedAutoencoder(nn.Module):
                     ("layer4", Dense(30, 250)),
                     ("layer3", Dense(250, 500)),
                     ("layer2", Dense(500, 1000)),
-                    ("layer1", Dense(1000, 784)),
+                    ("layer1", Dense(1000, pixels)),
                 ],
             ),
         )

@@ -123,7 +123,7 @@ class BertEmbeddings(nn.Module):
         self.word_embeddings = nn.Embedding(vocab, width)
         self.token_type_embeddings = nn.Embedding(2, width)
         self.position_embeddings = nn.Embedding(512, width)
-        self.LayerNorm = nn.LayerNorm(width, eps=(1e-12))
+        self.LayerNorm = nn.LayerNorm(width, eps=1e-12)
         self.dropout1 = nn.Dropout(p=p_drop)
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
@@ -139,10 +139,10 @@ class BertEmbeddings(nn.Module):
 class BertSelfOutput(nn.Module):
     """Block `BertSelfOutput` (bert_base.arch:32). 1,536 parameters."""
 
-    def __init__(self, h_features: int, p_drop: float) -> None:
+    def __init__(self, x_features: int, p_drop: float) -> None:
         super().__init__()
         self.dropout1 = nn.Dropout(p=p_drop)
-        self.LayerNorm = nn.LayerNorm(h_features, eps=(1e-12))
+        self.LayerNorm = nn.LayerNorm(x_features, eps=1e-12)
 
     def forward(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         h = self.dropout1(h)  # (N, 128, 768)
@@ -172,7 +172,7 @@ class BertOutput(nn.Module):
         super().__init__()
         self.dense = nn.Linear(h_features, x_features)
         self.dropout1 = nn.Dropout(p=p_drop)
-        self.LayerNorm = nn.LayerNorm(x_features, eps=(1e-12))
+        self.LayerNorm = nn.LayerNorm(x_features, eps=1e-12)
 
     def forward(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         h = self.dense(h)  # (N, 128, 768)
@@ -220,13 +220,20 @@ class BertBase(nn.Module):
     """Network `BertBase` (bert_base.arch:67). 109,482,240 parameters."""
 
     def __init__(
-        self, vocab: int = 30522, p_drop: float = 0.1, heads: int = 12, layers: int = 12
+        self,
+        vocab: int = 30522,
+        d_model: int = 768,
+        p_drop: float = 0.1,
+        heads: int = 12,
+        layers: int = 12,
+        seq_len: int = 128,
     ) -> None:
         super().__init__()
-        self.embeddings = BertEmbeddings(vocab, 768, p_drop)
-        self.encoder = BertEncoder(768, heads, p_drop, 3072, layers)
+        self.split1_sections = (1, seq_len - 1)
+        self.embeddings = BertEmbeddings(vocab, d_model, p_drop)
+        self.encoder = BertEncoder(d_model, heads, p_drop, 4 * d_model, layers)
         self.pooler = nn.Sequential(
-            OrderedDict([("dense", nn.Linear(768, 768)), ("1", nn.Tanh())])
+            OrderedDict([("dense", nn.Linear(d_model, d_model)), ("1", nn.Tanh())])
         )
         self.reset_parameters()
 
@@ -235,7 +242,7 @@ class BertBase(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.embeddings(input_ids, token_type_ids)  # (N, 128, 768)
         x = self.encoder(x)  # (N, 128, 768)
-        cls, _rest = torch.split(x, (1, 127), dim=1)  # (N, 1, 768), (N, 127, 768)
+        cls, _rest = torch.split(x, self.split1_sections, dim=1)  # (N, 1, 768), (N, 127, 768)
         cls = torch.squeeze(cls, 1)  # (N, 768)
         cls = self.pooler(cls)  # (N, 768)
         return x, cls

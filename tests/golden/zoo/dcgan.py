@@ -4,18 +4,11 @@ import torch
 from torch import nn
 
 
-__all__ = [
-    "ConvNormAct",
-    "ConvNormAct2",
-    "ConvNormAct3",
-    "ConvTransposeNormAct",
-    "Generator",
-    "Discriminator",
-]
+__all__ = ["ConvNormAct", "ConvTransposeNormAct", "Generator", "Discriminator"]
 
 
 class ConvNormAct(nn.Module):
-    """Block `ConvNormAct` (conv.arch:6). 131,328 parameters."""
+    """Block `ConvNormAct` (conv.arch:6)."""
 
     def __init__(
         self,
@@ -34,61 +27,9 @@ class ConvNormAct(nn.Module):
         self.leaky_relu1 = nn.LeakyReLU(negative_slope=0.2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv(x)  # (N, 128, 16, 16)
-        x = self.bn(x)  # (N, 128, 16, 16)
-        x = self.leaky_relu1(x)  # (N, 128, 16, 16)
-        return x
-
-
-class ConvNormAct2(nn.Module):
-    """Block `ConvNormAct` (conv.arch:6). 524,800 parameters."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        channels: int,
-        kernel: int,
-        padding: int,
-        stride: int = 1,
-        eps: float = 1e-05,
-    ) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(
-            in_channels, channels, kernel_size=kernel, stride=stride, padding=padding, bias=False
-        )
-        self.bn = nn.BatchNorm2d(channels, eps=eps)
-        self.leaky_relu1 = nn.LeakyReLU(negative_slope=0.2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv(x)  # (N, 256, 8, 8)
-        x = self.bn(x)  # (N, 256, 8, 8)
-        x = self.leaky_relu1(x)  # (N, 256, 8, 8)
-        return x
-
-
-class ConvNormAct3(nn.Module):
-    """Block `ConvNormAct` (conv.arch:6). 2,098,176 parameters."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        channels: int,
-        kernel: int,
-        padding: int,
-        stride: int = 1,
-        eps: float = 1e-05,
-    ) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(
-            in_channels, channels, kernel_size=kernel, stride=stride, padding=padding, bias=False
-        )
-        self.bn = nn.BatchNorm2d(channels, eps=eps)
-        self.leaky_relu1 = nn.LeakyReLU(negative_slope=0.2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv(x)  # (N, 512, 4, 4)
-        x = self.bn(x)  # (N, 512, 4, 4)
-        x = self.leaky_relu1(x)  # (N, 512, 4, 4)
+        x = self.conv(x)
+        x = self.bn(x)
+        x = self.leaky_relu1(x)
         return x
 
 
@@ -115,20 +56,21 @@ class ConvTransposeNormAct(nn.Module):
 class Generator(nn.Module):
     """Network `Generator` (dcgan.arch:13). 3,576,704 parameters."""
 
-    def __init__(self, channels: int = 3) -> None:
+    def __init__(self, latent: int = 100, ngf: int = 64, channels: int = 3) -> None:
         super().__init__()
-        self.block1 = ConvTransposeNormAct(100, 512, stride=1, padding=0)
-        self.block2 = ConvTransposeNormAct(512, 256)
-        self.block3 = ConvTransposeNormAct(256, 128)
-        self.block4 = ConvTransposeNormAct(128, 64)
+        self.reshape1_shape = (-1, latent, 1, 1)
+        self.block1 = ConvTransposeNormAct(latent, 8 * ngf, stride=1, padding=0)
+        self.block2 = ConvTransposeNormAct(8 * ngf, 4 * ngf)
+        self.block3 = ConvTransposeNormAct(4 * ngf, 2 * ngf)
+        self.block4 = ConvTransposeNormAct(2 * ngf, ngf)
         self.to_rgb = nn.ConvTranspose2d(
-            64, channels, kernel_size=4, stride=2, padding=1, bias=False
+            ngf, channels, kernel_size=4, stride=2, padding=1, bias=False
         )
         self.tanh1 = nn.Tanh()
         self.reset_parameters()
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        z = torch.reshape(z, (-1, 100, 1, 1))  # (N, 100, 1, 1)
+        z = torch.reshape(z, self.reshape1_shape)  # (N, 100, 1, 1)
         z = self.block1(z)  # (N, 512, 4, 4)
         z = self.block2(z)  # (N, 256, 8, 8)
         z = self.block3(z)  # (N, 128, 16, 16)
@@ -154,14 +96,14 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """Network `Discriminator` (dcgan.arch:29). 2,765,568 parameters."""
 
-    def __init__(self) -> None:
+    def __init__(self, channels: int = 3, ndf: int = 64) -> None:
         super().__init__()
-        self.from_rgb = nn.Conv2d(3, 64, kernel_size=4, stride=2, padding=1, bias=False)
+        self.from_rgb = nn.Conv2d(channels, ndf, kernel_size=4, stride=2, padding=1, bias=False)
         self.leaky_relu1 = nn.LeakyReLU(negative_slope=0.2)
-        self.block1 = ConvNormAct(64, 128, 4, 1, stride=2)
-        self.block2 = ConvNormAct2(128, 256, 4, 1, stride=2)
-        self.block3 = ConvNormAct3(256, 512, 4, 1, stride=2)
-        self.score = nn.Conv2d(512, 1, kernel_size=4, bias=False)
+        self.block1 = ConvNormAct(ndf, 2 * ndf, 4, 1, stride=2)
+        self.block2 = ConvNormAct(2 * ndf, 4 * ndf, 4, 1, stride=2)
+        self.block3 = ConvNormAct(4 * ndf, 8 * ndf, 4, 1, stride=2)
+        self.score = nn.Conv2d(8 * ndf, 1, kernel_size=4, bias=False)
         self.flatten1 = nn.Flatten()
         self.sigmoid1 = nn.Sigmoid()
         self.reset_parameters()

@@ -4,20 +4,11 @@ import torch
 from torch import nn
 
 
-__all__ = [
-    "Dense",
-    "Dense2",
-    "DenseTanh1",
-    "Dense4",
-    "Dense5",
-    "DenseSigmoid1",
-    "Generator",
-    "Discriminator",
-]
+__all__ = ["Dense", "DenseTanh1", "DenseSigmoid1", "Generator", "Discriminator"]
 
 
 class Dense(nn.Module):
-    """Block `Dense` (mlp.arch:4). 25,856 parameters."""
+    """Block `Dense` (mlp.arch:4)."""
 
     def __init__(self, in_features: int, width: int) -> None:
         super().__init__()
@@ -25,22 +16,8 @@ class Dense(nn.Module):
         self.leaky_relu1 = nn.LeakyReLU(negative_slope=0.2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.fc(x)  # (N, 256)
-        x = self.leaky_relu1(x)  # (N, 256)
-        return x
-
-
-class Dense2(nn.Module):
-    """Block `Dense` (mlp.arch:4). 131,584 parameters."""
-
-    def __init__(self, in_features: int, width: int) -> None:
-        super().__init__()
-        self.fc = nn.Linear(in_features, width)
-        self.leaky_relu1 = nn.LeakyReLU(negative_slope=0.2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.fc(x)  # (N, 512)
-        x = self.leaky_relu1(x)  # (N, 512)
+        x = self.fc(x)
+        x = self.leaky_relu1(x)
         return x
 
 
@@ -55,34 +32,6 @@ class DenseTanh1(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.fc(x)  # (N, 784)
         x = self.tanh1(x)  # (N, 784)
-        return x
-
-
-class Dense4(nn.Module):
-    """Block `Dense` (mlp.arch:4). 401,920 parameters."""
-
-    def __init__(self, in_features: int, width: int) -> None:
-        super().__init__()
-        self.fc = nn.Linear(in_features, width)
-        self.leaky_relu1 = nn.LeakyReLU(negative_slope=0.2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.fc(x)  # (N, 512)
-        x = self.leaky_relu1(x)  # (N, 512)
-        return x
-
-
-class Dense5(nn.Module):
-    """Block `Dense` (mlp.arch:4). 131,328 parameters."""
-
-    def __init__(self, in_features: int, width: int) -> None:
-        super().__init__()
-        self.fc = nn.Linear(in_features, width)
-        self.leaky_relu1 = nn.LeakyReLU(negative_slope=0.2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.fc(x)  # (N, 256)
-        x = self.leaky_relu1(x)  # (N, 256)
         return x
 
 
@@ -103,10 +52,10 @@ class DenseSigmoid1(nn.Module):
 class Generator(nn.Module):
     """Network `Generator` (gan_mlp.arch:9). 559,632 parameters."""
 
-    def __init__(self, pixels: int = 784) -> None:
+    def __init__(self, latent: int = 100, pixels: int = 784) -> None:
         super().__init__()
-        self.fc1 = Dense(100, 256)
-        self.fc2 = Dense2(256, 512)
+        self.fc1 = Dense(latent, 256)
+        self.fc2 = Dense(256, 512)
         self.fc3 = DenseTanh1(512, pixels)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -119,10 +68,10 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """Network `Discriminator` (gan_mlp.arch:17). 533,505 parameters."""
 
-    def __init__(self) -> None:
+    def __init__(self, pixels: int = 784) -> None:
         super().__init__()
-        self.fc1 = Dense4(784, 512)
-        self.fc2 = Dense5(512, 256)
+        self.fc1 = Dense(pixels, 512)
+        self.fc2 = Dense(512, 256)
         self.fc3 = DenseSigmoid1(256, 1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:

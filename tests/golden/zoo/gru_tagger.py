@@ -11,11 +11,16 @@ class GRUTagger(nn.Module):
     """Network `GRUTagger` (gru_tagger.arch:8). 2,598,353 parameters."""
 
     def __init__(
-        self, vocab: int = 20000, embed: int = 128, hidden: int = 64, tags: int = 17
+        self,
+        vocab: int = 20000,
+        embed: int = 128,
+        hidden: int = 64,
+        layers: int = 1,
+        tags: int = 17,
     ) -> None:
         super().__init__()
         self.word_embeddings = nn.Embedding(vocab, embed)
-        self.gru = nn.GRU(embed, hidden, batch_first=True, num_layers=1, bidirectional=False)
+        self.gru = nn.GRU(embed, hidden, num_layers=layers, batch_first=True, bidirectional=False)
         self.hidden2tag = nn.Linear(hidden, tags)
         self.log_softmax1 = nn.LogSoftmax(dim=-1)
 

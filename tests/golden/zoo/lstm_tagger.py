@@ -11,15 +11,20 @@ class LSTMTagger(nn.Module):
     """Network `LSTMTagger` (lstm_tagger.arch:8). 4,318,865 parameters."""
 
     def __init__(
-        self, vocab: int = 20000, embed: int = 100, p_drop: float = 0.5, tags: int = 17
+        self,
+        vocab: int = 20000,
+        embed: int = 100,
+        hidden: int = 256,
+        p_drop: float = 0.5,
+        tags: int = 17,
     ) -> None:
         super().__init__()
         self.word_embeddings = nn.Embedding(vocab, embed)
         self.lstm = nn.LSTM(
-            embed, 256, num_layers=2, batch_first=True, dropout=p_drop, bidirectional=True
+            embed, hidden, num_layers=2, batch_first=True, dropout=p_drop, bidirectional=True
         )
         self.dropout1 = nn.Dropout(p=p_drop)
-        self.hidden2tag = nn.Linear(512, tags)
+        self.hidden2tag = nn.Linear(2 * hidden, tags)
         self.log_softmax1 = nn.LogSoftmax(dim=-1)
 
     def forward(self, sentence: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,7 @@ class BasicBlock(nn.Module):
 
     def __init__(self, planes: int, stride: int = 1) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(planes, planes, kernel_size=3, padding=1, bias=False, stride=stride)
+        self.conv1 = nn.Conv2d(planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
         self.relu1 = nn.ReLU()
         self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, padding=1, bias=False)

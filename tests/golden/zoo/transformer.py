@@ -239,30 +239,37 @@ class Transformer(nn.Module):
     """Network `Transformer` (transformer.arch:44). 63,082,496 parameters."""
 
     def __init__(
-        self, vocab: int = 37000, p_drop: float = 0.1, heads: int = 8, ffn: int = 2048
+        self,
+        vocab: int = 37000,
+        d_model: int = 512,
+        p_drop: float = 0.1,
+        heads: int = 8,
+        ffn: int = 2048,
     ) -> None:
         super().__init__()
-        self.src_embed = nn.Embedding(vocab, 512)
-        self.src_pos = SinusoidalPositions(5000, 512)
+        self.scale1_factor = math.sqrt(d_model)
+        self.d_model = d_model
+        self.src_embed = nn.Embedding(vocab, d_model)
+        self.src_pos = SinusoidalPositions(5000, d_model)
         self.dropout1 = nn.Dropout(p=p_drop)
-        self.encoder = Encoder(512, heads, p_drop, ffn)
-        self.tgt_embed = nn.Embedding(vocab, 512)
-        self.tgt_pos = SinusoidalPositions(5000, 512)
+        self.encoder = Encoder(d_model, heads, p_drop, ffn)
+        self.tgt_embed = nn.Embedding(vocab, d_model)
+        self.tgt_pos = SinusoidalPositions(5000, d_model)
         self.dropout2 = nn.Dropout(p=p_drop)
-        self.decoder = Decoder(512, heads, p_drop, ffn)
-        self.generator = nn.Linear(512, vocab, bias=False)
+        self.decoder = Decoder(d_model, heads, p_drop, ffn)
+        self.generator = nn.Linear(d_model, vocab, bias=False)
         self.tgt_embed.weight = self.src_embed.weight
         self.generator.weight = self.src_embed.weight
         self.reset_parameters()
 
     def forward(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         src = self.src_embed(source)  # (N, L, 512)
-        src = src * 22.627416997969522  # (N, L, 512)
+        src = src * self.scale1_factor  # (N, L, 512)
         src = self.src_pos(src)  # (N, L, 512)
         src = self.dropout1(src)  # (N, L, 512)
         memory = self.encoder(src)  # (N, L, 512)
         tgt = self.tgt_embed(target)  # (N, T, 512)
-        tgt = tgt * 22.627416997969522  # (N, T, 512)
+        tgt = tgt * self.scale1_factor  # (N, T, 512)
         tgt = self.tgt_pos(tgt)  # (N, T, 512)
         tgt = self.dropout2(tgt)  # (N, T, 512)
         y = self.decoder(tgt, memory)  # (N, T, 512)
@@ -277,4 +284,4 @@ class Transformer(nn.Module):
     def init_module(self, name: str, module: nn.Module) -> None:
         """The `init` rules for the submodule `name`; others keep PyTorch's."""
         if isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, std=0.04419417382415922)
+            nn.init.normal_(module.weight, std=self.d_model ** (-0.5))
