@@ -29,7 +29,8 @@ from tests.conftest import ROOT
 VSCODE = ROOT / "editors" / "vscode"
 GRAMMAR = VSCODE / "syntaxes" / "arch.tmLanguage.json"
 # Deliberately broken specs: unterminated strings, stray characters.
-BROKEN = "tests/diagnostics/syntax/"
+# Specs broken on purpose: syntax errors, and a used file that is not text.
+BROKEN = ("tests/diagnostics/syntax/", "tests/diagnostics/semantic/use_binary_file/")
 # Oniguruma syntax Python's `re` lacks; a pattern using it is left to the editor.
 ONIGURUMA_ONLY = (r"\G", r"\h", r"\H", r"\K", "(?~", r"\p{")
 # Which TextMate scope each kind of Pygments token must get.

@@ -119,7 +119,7 @@ block Same {
 block Outer(base) {
     in x
     y = x -> Widen(base + 1) -> Same -> Same
-    out y -> batchnorm2d as norm -> conv2d(y.channels // 2, 1) as half
+    out y -> batchnorm2d as norm -> conv2d(y.channels // 2, 1) as halved
 }
 network N(c=4) {
     in x: [3, 8, 8]
@@ -129,12 +129,12 @@ network N(c=4) {
     )
     nodes = {node.path: node for node in network.nodes()}
     assert shown(nodes["outer1.norm"]) == {"num_features": "(base + 1) * 2"}
-    assert shown(nodes["outer1.half"])["out_channels"] == "(base + 1) * 2 // 2"
+    assert shown(nodes["outer1.halved"])["out_channels"] == "(base + 1) * 2 // 2"
     assert shown(nodes["outer2.widen1.conv1"])["in_channels"] == "x.shape[1]"
     assert pv.show(nodes["linear1"].dims[0][-1]) == "5"
     # in the network, what came out of the blocks is in terms of the network's parameter
     assert shown(nodes["linear1"])["in_features"] == "(c + 1) * 2 // 2 * 8 * 8"
-    assert pv.show(nodes["outer2.half"].dims[0][1]) == "(base + 1) * 2 // 2"
+    assert pv.show(nodes["outer2.halved"].dims[0][1]) == "(base + 1) * 2 // 2"
 
 
 def test_repeat_counts_and_defaults(tmp_path: Path) -> None:

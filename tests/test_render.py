@@ -397,7 +397,7 @@ def test_a_very_tall_network_is_drawn_at_a_level_that_fits(
 ) -> None:
     out = tmp_path / "net.dot"
     spec = "specs/transformer.arch"
-    code, err = run_cli(capsys, "render", spec, "-o", str(out))
+    code, err = run_cli(capsys, "render", spec, "-o", str(out), "-q")
     assert code == 0
     assert err == (
         "archc: note: Transformer in full is 161 boxes tall; drawn with --depth 3 "
@@ -405,9 +405,9 @@ def test_a_very_tall_network_is_drawn_at_a_level_that_fits(
     )
     fitted = out.read_text(encoding="utf-8")
     assert fitted == to_dot(network_of(spec), Options(depth=3, collapse_repeats=True))
-    assert run_cli(capsys, "render", spec, "-o", str(out), "--full") == (0, "")
+    assert run_cli(capsys, "render", spec, "-o", str(out), "--full", "-q") == (0, "")
     assert out.read_text(encoding="utf-8") == to_dot(network_of(spec))
-    assert run_cli(capsys, "render", spec, "-o", str(out), "--depth", "4") == (0, "")
+    assert run_cli(capsys, "render", spec, "-o", str(out), "--depth", "4", "-q") == (0, "")
 
 
 def test_a_network_that_fits_is_drawn_in_full() -> None:

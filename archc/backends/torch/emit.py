@@ -197,12 +197,13 @@ class ClassWriter:
             init.append(f"{INDENT * 2}self.reset_parameters()")
         return "\n".join([*lines, *init, "", *forward, *initialise])
 
-    def kept_value(self, origin: pv.Expr, name: str, written: str) -> str:
+    def kept_value(self, origin: pv.Expr, names: tuple[str, str], written: str) -> str:
         """Python for a value forward computes from the class's parameters or input sizes
-        (stateless.py): an attribute set in ``__init__`` from its provenance (`self.scale`),
-        or ``written``, its literal, where that has no Python form in the class."""
+        (stateless.py): an attribute set in ``__init__`` from its provenance (`self.scale`,
+        else named after the value, `self.factor`, or after its layer and the value), or
+        ``written``, its literal, where that has no Python form in the class."""
         text = self.expressor.origin(origin)
-        return written if text is None else self._keep(text, name)
+        return written if text is None else self._keep(text, *names)
 
     def stored(self, origin: pv.Expr) -> str | None:
         """Python for a provenance in a method other than ``__init__`` (`init_module`): the
@@ -215,12 +216,15 @@ class ClassWriter:
         assert text is not None
         return self._keep(text, name)
 
-    def _keep(self, text: str, hint: str) -> str:
-        """``self.<attribute>``, set to the expression ``text`` at the start of ``__init__``."""
+    def _keep(self, text: str, *hints: str) -> str:
+        """``self.<attribute>``, set to the expression ``text`` at the start of ``__init__``,
+        named ``text`` itself where it is a name, else the first of ``hints`` still free."""
         if text not in self.kept:
             taken = {item.attr for item in scope_items(self.network, self.module.path)}
             attributes = Namespace(taken | MODULE_ATTRIBUTES | set(self.kept.values()))
-            self.kept[text] = attributes.name(text if text.isidentifier() else hint)
+            wishes = [text] if text.isidentifier() else list(hints)
+            free = [w for w in wishes if w not in attributes.taken]
+            self.kept[text] = attributes.name(free[0] if free else wishes[-1])
             self.kept_lines.append(f"{INDENT * 2}self.{self.kept[text]} = {text}")
         return f"self.{self.kept[text]}"
 

@@ -125,7 +125,7 @@ def _expression(step: Step, inputs: list[str], writer: ClassWriter) -> str:
     node = item.node
     template, kept = forward_template(node)
     values = {
-        f"arg_{name}": writer.kept_value(origin, f"{item.attr}_{name}", text)
+        f"arg_{name}": writer.kept_value(origin, (name, f"{item.attr}_{name}"), text)
         for name, origin, text in kept
     }
     return template.format(*inputs, m=step.access, inputs=", ".join(inputs), **values)

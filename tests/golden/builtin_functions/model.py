@@ -14,10 +14,10 @@ class Scaled(nn.Module):
 
     def __init__(self, d: int) -> None:
         super().__init__()
-        self.scale1_factor = math.sqrt(d)
+        self.factor = math.sqrt(d)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x * self.scale1_factor  # (N, 16)
+        x = x * self.factor  # (N, 16)
         return x
 
 
@@ -26,7 +26,7 @@ class Scaling(nn.Module):
 
     def __init__(self, width: int = 64) -> None:
         super().__init__()
-        self.scale1_factor = 1.0 / math.sqrt(width)
+        self.factor = 1.0 / math.sqrt(width)
         self.scaled1 = Scaled(4)
         self.scaled2 = Scaled(9)
         self.proj = nn.Linear(16, max(width, 32))
@@ -35,5 +35,5 @@ class Scaling(nn.Module):
         x = self.scaled1(x)  # (N, 16)
         x = self.scaled2(x)  # (N, 16)
         x = self.proj(x)  # (N, 64)
-        x = x * self.scale1_factor  # (N, 64)
+        x = x * self.factor  # (N, 64)
         return x

@@ -229,7 +229,7 @@ class BertBase(nn.Module):
         seq_len: int = 128,
     ) -> None:
         super().__init__()
-        self.split1_sections = (1, seq_len - 1)
+        self.sections = (1, seq_len - 1)
         self.embeddings = BertEmbeddings(vocab, d_model, p_drop)
         self.encoder = BertEncoder(d_model, heads, p_drop, 4 * d_model, layers)
         self.pooler = nn.Sequential(
@@ -242,7 +242,7 @@ class BertBase(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.embeddings(input_ids, token_type_ids)  # (N, 128, 768)
         x = self.encoder(x)  # (N, 128, 768)
-        cls, _rest = torch.split(x, self.split1_sections, dim=1)  # (N, 1, 768), (N, 127, 768)
+        cls, _rest = torch.split(x, self.sections, dim=1)  # (N, 1, 768), (N, 127, 768)
         cls = torch.squeeze(cls, 1)  # (N, 768)
         cls = self.pooler(cls)  # (N, 768)
         return x, cls

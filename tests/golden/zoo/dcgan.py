@@ -58,7 +58,7 @@ class Generator(nn.Module):
 
     def __init__(self, latent: int = 100, ngf: int = 64, channels: int = 3) -> None:
         super().__init__()
-        self.reshape1_shape = (-1, latent, 1, 1)
+        self.shape = (-1, latent, 1, 1)
         self.block1 = ConvTransposeNormAct(latent, 8 * ngf, stride=1, padding=0)
         self.block2 = ConvTransposeNormAct(8 * ngf, 4 * ngf)
         self.block3 = ConvTransposeNormAct(4 * ngf, 2 * ngf)
@@ -70,7 +70,7 @@ class Generator(nn.Module):
         self.reset_parameters()
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        z = torch.reshape(z, self.reshape1_shape)  # (N, 100, 1, 1)
+        z = torch.reshape(z, self.shape)  # (N, 100, 1, 1)
         z = self.block1(z)  # (N, 512, 4, 4)
         z = self.block2(z)  # (N, 256, 8, 8)
         z = self.block3(z)  # (N, 128, 16, 16)

@@ -247,7 +247,7 @@ class Transformer(nn.Module):
         ffn: int = 2048,
     ) -> None:
         super().__init__()
-        self.scale1_factor = math.sqrt(d_model)
+        self.factor = math.sqrt(d_model)
         self.d_model = d_model
         self.src_embed = nn.Embedding(vocab, d_model)
         self.src_pos = SinusoidalPositions(5000, d_model)
@@ -264,12 +264,12 @@ class Transformer(nn.Module):
 
     def forward(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         src = self.src_embed(source)  # (N, L, 512)
-        src = src * self.scale1_factor  # (N, L, 512)
+        src = src * self.factor  # (N, L, 512)
         src = self.src_pos(src)  # (N, L, 512)
         src = self.dropout1(src)  # (N, L, 512)
         memory = self.encoder(src)  # (N, L, 512)
         tgt = self.tgt_embed(target)  # (N, T, 512)
-        tgt = tgt * self.scale1_factor  # (N, T, 512)
+        tgt = tgt * self.factor  # (N, T, 512)
         tgt = self.tgt_pos(tgt)  # (N, T, 512)
         tgt = self.dropout2(tgt)  # (N, T, 512)
         y = self.decoder(tgt, memory)  # (N, T, 512)
