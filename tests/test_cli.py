@@ -83,7 +83,7 @@ def test_success_is_one_line_on_stderr(tmp_path: Path, capsys: pytest.CaptureFix
         ("compile", dcgan, "--network", "Generator", "-o", str(out)): (
             f"wrote {out}: Generator, 3,576,704 parameters\n"
         ),
-        ("render", RESNET, "-o", str(tmp_path / "r.dot")): (
+        ("render", RESNET, "-o", str(tmp_path / "r.dot"), "--full"): (
             f"wrote {tmp_path / 'r.dot'}: ResNet18, 11,689,512 parameters\n"
         ),
         ("fmt", str(spec)): "1 file already formatted\n",

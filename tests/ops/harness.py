@@ -21,7 +21,8 @@ from torch.nn import functional as F
 
 from archc import ops, runtime, torch_helpers
 from archc.dims import BATCH, TensorType
-from archc.ops.spec import HELD, Execution, Finding, Inferred, Op, ShapeError
+from archc.ops.spec import HELD, Execution, Finding, Inferred, Op, ShapeError, Template
+from archc.pysource.exprs import literal
 
 BATCH_SIZE = 2
 # how far, relative to the largest value, an op's module may stray from its reference semantics
@@ -82,7 +83,15 @@ def declared_module(op: Op, args: Any, inferred: Inferred) -> tuple[nn.Module | 
         return resolve(ctor.path)(*ctor.args, **dict(ctor.kwargs)), ctor.call
     template = op.torch_expr(args, inferred)
     assert template is not None, f"{op.name} declares neither a module nor an expression"
-    return None, template
+    return None, expression(template)
+
+
+def expression(template: Template) -> str:
+    """A stateless op's forward template with its values written in as literals."""
+    text = template.text
+    for name, value in template.values:
+        text = text.replace(f"{{{name}}}", literal(value))
+    return text
 
 
 def forward(

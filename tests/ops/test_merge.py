@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from archc import dims, ops
 from archc.dims import BATCH, Sym, TensorType
 from archc.ops.spec import ShapeError
-from tests.ops.harness import check_against_torch, diagnose, infer
+from tests.ops.harness import check_against_torch, diagnose, expression, infer
 
 H, W, T = Sym.named("H"), Sym.named("W"), Sym.named("T")
 
@@ -110,20 +110,20 @@ def test_matmul_matches_torch(
 def test_expressions_generalise_to_several_inputs() -> None:
     x = TensorType((BATCH, 4, 5))
     op, args, inferred = infer("add", {}, [x, x, x])
-    assert op.torch_expr(args, inferred) == "{0} + {1} + {2}"
+    assert expression(op.torch_expr(args, inferred)) == "{0} + {1} + {2}"
     assert op.label(args, inferred) == "+" and op.variadic and op.min_inputs == 2
     op, args, inferred = infer("sub", {}, [x, x])
-    assert op.torch_expr(args, inferred) == "{0} - {1}" and not op.variadic
+    assert expression(op.torch_expr(args, inferred)) == "{0} - {1}" and not op.variadic
     op, args, inferred = infer("cat", {"axis": -1}, [x, x])
     assert op is ops.lookup("concat")
-    assert op.torch_expr(args, inferred) == "torch.cat([{inputs}], dim=-1)"
+    assert expression(op.torch_expr(args, inferred)) == "torch.cat([{inputs}], dim=-1)"
     assert op.label(args, inferred) == "concat dim=-1"
     op, args, inferred = infer("chunk", {"chunks": 2, "dim": -1}, [TensorType((BATCH, 4, 6))])
-    assert op.torch_expr(args, inferred) == "torch.chunk({0}, 2, dim=-1)"
+    assert expression(op.torch_expr(args, inferred)) == "torch.chunk({0}, 2, dim=-1)"
     op, args, inferred = infer("split", {"split_size_or_sections": (1, 3)}, [x])
-    assert op.torch_expr(args, inferred) == "torch.split({0}, (1, 3), dim=1)"
+    assert expression(op.torch_expr(args, inferred)) == "torch.split({0}, (1, 3), dim=1)"
     op, args, inferred = infer("matmul", {}, [x, TensorType((BATCH, 5, 2))])
-    assert op.torch_expr(args, inferred) == "{0} @ {1}"
+    assert expression(op.torch_expr(args, inferred)) == "{0} @ {1}"
 
 
 def test_families() -> None:

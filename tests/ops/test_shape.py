@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from archc import dims, ops
 from archc.dims import BATCH, Sym, TensorType
 from archc.ops.spec import ShapeError
-from tests.ops.harness import check_against_torch, infer
+from tests.ops.harness import check_against_torch, expression, infer
 
 H, W, T = Sym.named("H"), Sym.named("W"), Sym.named("T")
 
@@ -151,9 +151,12 @@ def test_expressions_and_labels() -> None:
         ("sum", {"dim": 1, "keepdim": True}, "torch.sum({0}, dim=1, keepdim=True)", "sum 1, True"),
         ("reshape", {"shape": (16, -1)}, "torch.reshape({0}, (-1, 16, 12))", "reshape (16, 12)"),
     ]
-    for name, arguments, expression, label in cases:
+    for name, arguments, written, label in cases:
         op, args, inferred = infer(name, arguments, [x])
-        assert (op.torch_expr(args, inferred), op.label(args, inferred)) == (expression, label)
+        assert (expression(op.torch_expr(args, inferred)), op.label(args, inferred)) == (
+            written,
+            label,
+        )
 
 
 def test_sizes_may_be_given_as_a_tuple_or_one_number() -> None:
@@ -217,9 +220,9 @@ def test_reshape_of_symbolic_shapes_where_decidable() -> None:
     x = TensorType((BATCH, 64, H, W))
     op, args, inferred = infer("reshape", {"shape": (8, -1)}, [x])
     assert str(inferred.outputs[0]) == "(N, 8, 8*H*W)"
-    expression = op.torch_expr(args, inferred)
-    assert expression == "torch.flatten({0}, 1).unflatten(1, (8, -1))"
-    concrete = eval(expression.format("x"), {"torch": torch, "x": torch.zeros(2, 64, 3, 5)})
+    written = expression(op.torch_expr(args, inferred))
+    assert written == "torch.flatten({0}, 1).unflatten(1, (8, -1))"
+    concrete = eval(written.format("x"), {"torch": torch, "x": torch.zeros(2, 64, 3, 5)})
     assert concrete.shape == (2, 8, 8 * 3 * 5)
     _, _, inferred = infer("reshape", {"shape": (64, -1, 2)}, [TensorType((BATCH, 64, T, 2))])
     assert dims.same(inferred.outputs[0].shape[2], T)
