@@ -169,7 +169,7 @@ def compile_source(
     `use` may read, as in :func:`analyse`.
     """
     networks, diagnostics = analyse(path, network, overrides, strict, root)
-    return render_source(path, networks, diagnostics, network, root)
+    return render_source(path, networks, diagnostics, network)
 
 
 def render_source(
@@ -177,27 +177,20 @@ def render_source(
     networks: list[Network],
     diagnostics: list[Diagnostic],
     network: str | None = None,
-    root: str | None = None,
 ) -> str:
     """The generated module for analysed ``networks``; raises ArchError if there were errors.
 
-    ``path`` and ``root`` are those the networks were analysed with: the network classes take
-    only the parameters that compiling with other values of them proves faithful
-    (archc/exposed.py), which elaborates the spec again.
+    ``path`` is the file the networks were analysed from. A network's class takes the
+    parameters it computes values with, but not those the spec chooses structure with
+    (archc/backends/torch/faithful.py).
     """
     require_networks(path, networks, diagnostics, network, "compile")
     # Imported here so that the static path (check, summary) never loads the code generator.
     from archc.backends.torch.emit import Options, emit
-    from archc.exposed import fixed_parameters
+    from archc.backends.torch.faithful import fixed_parameters
 
-    file, _ = load_program(path, root)  # read and parsed once for every elaboration below
-
-    def again(name: str, args: dict[str, Any]) -> Network | None:
-        found, problems = elaborate(file, name, args, False)
-        return None if any(d.is_error for d in problems) else found[0]
-
-    text = file.source.text
-    fixed = fixed_parameters(networks, path, text, again)
+    text = networks[0].modules[""].definition.file.source.text
+    fixed = {n.name: fixed_parameters(n) for n in networks}
     return emit(networks, path, text, Options(fixed=fixed))
 
 

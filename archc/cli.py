@@ -358,7 +358,7 @@ def _compile(args: argparse.Namespace) -> int:
 
         require_torch()
     networks, diagnostics = _analyse(args, args.file)
-    source = api.render_source(args.file, networks, diagnostics, args.network, args.root)
+    source = api.render_source(args.file, networks, diagnostics, args.network)
     if diagnostics:  # warnings only: errors stopped render_source
         sys.stderr.write(render_all(diagnostics, color=_use_colour(sys.stderr)))
     if args.output:

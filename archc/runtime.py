@@ -73,7 +73,7 @@ def build(
     torch = require_torch()
 
     networks, diagnostics = api.analyse(path, network, overrides, root=root)
-    source = api.render_source(path, networks, diagnostics, network, root)
+    source = api.render_source(path, networks, diagnostics, network)
     count = networks[-1].param_count  # the network built: the one named, else the last
     if max_params is not None and count > max_params and str(device) != "meta":
         raise UsageError(

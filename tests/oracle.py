@@ -108,7 +108,7 @@ def check_values(
     networks, diagnostics = api.analyse(str(path), overrides=dict(overrides or {}), root=root)
     assert not [d for d in diagnostics if d.is_error], diagnostics
     # compiled once for all its networks, as `archc compile` writes it and runtime.build runs it
-    source = api.render_source(str(path), networks, diagnostics, root=root)
+    source = api.render_source(str(path), networks, diagnostics)
     module = runtime.load_source(source, f"archc_oracle_{Path(path).stem}")
     problems = []
     for network in networks:

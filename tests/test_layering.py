@@ -29,8 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "archc.semantics": REGISTRIES | {"archc.semantics", "archc.inits"},
     "archc.backends": REGISTRIES
     | {"archc.semantics", "archc.inits", "archc.backends", "archc.__version__"},
-    "archc.api": REGISTRIES | {"archc.semantics", "archc.backends", "archc.exposed"},
-    "archc.exposed": {"archc.backends", "archc.semantics", "archc.syntax"},
+    "archc.api": REGISTRIES | {"archc.semantics", "archc.backends"},
     "archc.expect": BASE,
     "archc.explain": {"archc.ops"},
 }

@@ -32,6 +32,9 @@ class Body:
     used: set[str] = field(default_factory=set)
     params: set[str] = field(default_factory=set)
     origins: dict[str, Expr] = field(default_factory=dict)
+    # the provenance of each test that chose between layers (None: a test with none), which
+    # a class must evaluate as the spec did to have the spec's structure
+    guards: list[Expr | None] = field(default_factory=list)
 
     def bind(self, name: str, value: Any, span: Span, origin: Expr | None = None) -> None:
         self.vars[name] = value

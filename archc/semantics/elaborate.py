@@ -223,6 +223,7 @@ class Elaborator(Origins, Application):
                 "", "network", definition.name, network.args, node.span, definition=definition
             )
             outputs = self._run(node, body, place, network_inputs=True)
+            network.modules[""].guards = tuple(body.guards)
         except TooLarge as exc:
             span = exc.span or current_statement.get() or node.name.span
             self.report(
@@ -387,6 +388,7 @@ class Elaborator(Origins, Application):
         for stmt, tensor in zip(declared, inputs, strict=True):
             body.vars[stmt.name.name] = _as_input(tensor, stmt.name.name)
         values = self._body_values(node, body, inner, module.args, inputs)
+        module.guards = tuple(body.guards)
         if any(v is UNKNOWN for v in values):
             return UNKNOWN
         values = _to_caller(
@@ -433,6 +435,7 @@ class Elaborator(Origins, Application):
         key = replay.key_of(node, args, inputs, place.blocks)
         recording = self._recordings.get(key) if key is not None else None
         if recording is not None and recording.replayable():
+            body.guards.extend(recording.guards)
             return recording.replay(
                 self.add_node,
                 self.new_id,
@@ -467,6 +470,7 @@ class Elaborator(Origins, Application):
                 modules=self._modules_made[mark.modules :],
                 network_node=network.node,
                 values=values,
+                guards=tuple(body.guards),
             )
             if made is not None:
                 self._recordings[key] = made

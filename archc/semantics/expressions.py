@@ -385,7 +385,11 @@ class Expressions:
         if test is UNKNOWN:
             return UNKNOWN
         branch = expr.body if self._truth(test, expr.test.span) else expr.orelse
-        return self.evaluate(branch, body, place)
+        value = self.evaluate(branch, body, place)
+        if isinstance(value, Tensor | Layer | tuple) and not _plain_tuple(value):
+            # the test chose layers, not a value: it decides the structure (see Body.guards)
+            body.guards.append(self.origin(expr.test, body))
+        return value
 
     def _truth(self, value: Any, span: Span) -> bool:
         if isinstance(value, bool):
@@ -735,4 +739,12 @@ def _leading_tensors(args: tuple[BoundArg, ...]) -> bool:
             isinstance(args[0].value, Tensor)
             or (all(isinstance(v, Tensor) for v in args[0].value) and bool(args[0].value))
         )
+    )
+
+
+def _plain_tuple(value: Any) -> bool:
+    """A tuple of plain values only (no tensors or layers inside)."""
+    return isinstance(value, tuple) and not any(
+        isinstance(v, Tensor | Layer) or (isinstance(v, tuple) and not _plain_tuple(v))
+        for v in value
     )

@@ -108,6 +108,8 @@ class Module:
     # namespace (archc/semantics/provenance.py)
     arg_origins: dict[str, Expr] = field(default_factory=dict)
     repeat_origin: Expr | None = None
+    # the tests in the body that chose its structure (context.Body.guards), in its namespace
+    guards: tuple[Expr | None, ...] = ()
     inputs: tuple[Ref, ...] = ()  # the tensors that flow in, in the block's `in` order
     input_names: tuple[str, ...] = ()  # a block's names for them (`Size` provenance reads)
     # the provenance of each input's sizes in the caller's namespace

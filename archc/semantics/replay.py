@@ -99,6 +99,7 @@ class Recording:
     modules: list[Module]
     input_names: list[tuple[int, str, str]]  # names given to inputs: (input index, scope, name)
     values: list[Any]  # what the instance gave back
+    guards: tuple[Any, ...] = ()  # the tests that chose its structure (Module.guards)
     _replayable: bool | None = None
 
     def _ref(self, ref: Ref, ids: dict[int, int], inputs: list[Tensor]) -> Ref:
@@ -202,6 +203,7 @@ def record(
     modules: list[Module],
     network_node: Callable[[int], Node],
     values: list[Any],
+    guards: tuple[Any, ...],
 ) -> Recording | None:
     """The instance the body just elaborated, or None when it cannot be replayed."""
     refs = [t.ref for t in inputs]
@@ -219,7 +221,7 @@ def record(
         if t.ref.node > mark.last_id
     }
     return Recording(
-        path, depth, mark.last_id, tuple(refs), nodes, names, modules, input_names, values
+        path, depth, mark.last_id, tuple(refs), nodes, names, modules, input_names, values, guards
     )
 
 

@@ -40,13 +40,10 @@ class Options:
     """How to write the module.
 
     ``fixed`` names, per network, the parameters its class must not take: their values are
-    written as numbers (see archc/exposed.py for why). ``annotate=False`` leaves out what
-    depends on the compiled values alone (shape comments, parameter counts, the network's
-    defaults), so that two modules that differ only there compare equal.
+    written as numbers (see archc/backends/torch/faithful.py for why).
     """
 
     fixed: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
-    annotate: bool = True
 
 
 def emit(
@@ -152,7 +149,6 @@ class ClassWriter:
     ) -> None:
         self.info = info
         self.classes = classes
-        self.annotate = options.annotate
         self.own_inits: list[str] = []  # initialising the tensors the class holds itself
         # values forward takes from the class's parameters (stateless.py), as attributes
         self.parameters = frozenset(p.name.name for p in info.definition.node.params)
@@ -172,7 +168,6 @@ class ClassWriter:
             fixed=options.fixed.get(info.definition.name, frozenset())
             if self.module.kind == "network"
             else frozenset(),
-            defaults=options.annotate or self.module.kind == "block",
             equal=_equal_sizes(self.network, self.module),
         )
 
@@ -235,7 +230,7 @@ class ClassWriter:
         kind = "Block" if definition.kind == "block" else "Network"
         counts = {_param_count(n, m.path) for n, m in self.info.instances}
         text = f"{kind} `{definition.name}` ({where})."
-        if len(counts) == 1 and self.annotate:
+        if len(counts) == 1:
             text += f" {counts.pop():,} parameters."
         return text
 

@@ -99,7 +99,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
             outs.append(names.choose(wishes, ref, remaining))
             variables[ref] = outs[-1]
         statement = f"{', '.join(outs)} = {_expression(step, inputs, writer)}"
-        comment = writer.annotate and _shape_comment(
+        comment = _shape_comment(
             [p[position] for p in per_instance], [n for n, _ in writer.info.instances]
         )
         line = f"{INDENT * 2}{statement}"

@@ -74,7 +74,6 @@ class Expressor:
     names: Namespace
     shared: bool  # more than one instance: block parameters and input sizes are candidates
     fixed: frozenset[str] = frozenset()  # the network's parameters written as their values
-    defaults: bool = True  # give the network's parameters their compiled values as defaults
     # input sizes the body equates with expressions of its parameters (emit._equal_sizes)
     equal: dict[pv.Size, pv.Expr] = field(default_factory=dict)
     params: list[Param] = field(default_factory=list)
@@ -131,7 +130,7 @@ class Expressor:
         values = [v[name] for v in self.param_values]
         if self.definition.kind == "network":
             # the network as compiled: `-D classes=10` makes 10 the default
-            default: str | None = literal(values[0]) if self.defaults else None
+            default: str | None = literal(values[0])
         else:
             default = python(param_ast.default, lambda _: None) if param_ast.default else None
         param = Param(

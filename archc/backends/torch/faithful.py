@@ -1,0 +1,94 @@
+"""Which spec parameters a network's generated class may take as constructor arguments.
+
+A network class takes the spec's parameters its code computes with, so `GPT2(layers=24)` builds
+what `-D layers=24` compiles. Values follow a parameter through their provenance; structure
+cannot: a parameter that the spec uses to choose between layers (`if width > 64 then ... else
+...`), or that an op uses to choose the form of what it writes rather than as a value written
+into it (an LSTM's `return_sequence`), is written as its value instead, and `-D` changes it.
+Provenance says which parameters each such choice reads, so no second compilation is needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archc.backends.torch.structure import traced_inputs
+from archc.ops import lookup
+from archc.ops.spec import Symbolic
+from archc.semantics import provenance as pv
+from archc.semantics.ir import Network, Node
+
+
+def fixed_parameters(network: Network) -> frozenset[str]:
+    """The parameters of ``network`` that its class must write as values."""
+    every = set(network.args)
+    chosen: set[str] = set()
+
+    def read(expr: pv.Expr | None, path: str) -> None:
+        lifted = expr if expr is None or not path else network.lift(expr, path)
+        chosen.update(every if lifted is None else pv.reads(lifted))
+
+    for module in network.modules.values():
+        for guard in module.guards:
+            read(guard, module.path)
+    for node in network.nodes():
+        if node.kind == "op":
+            for origin in structural_arguments(node):
+                read(origin, network.instance_of(node).path)
+    return frozenset(chosen & every)
+
+
+def structural_arguments(node: Node) -> list[pv.Expr]:
+    """The provenance of each argument the spec computes from parameters that the op may use
+    to choose its form: a truth value or a word (`bidirectional`, `padding="same"`), which a
+    shape rule may branch on, and any argument its emission does not carry into a value it
+    writes."""
+    op = lookup(node.op)
+    assert op is not None
+    args, inferred = traced_inputs(node)
+    ctor = op.torch_module(args, inferred)
+    if ctor is not None:
+        written = [*ctor.args, *(value for _, value in ctor.kwargs)]
+    else:
+        template = op.torch_expr(args, inferred)
+        written = [value for _, value in template.values] if template is not None else []
+    carried = [origin for value in written for origin in _origins(value)]
+    return [
+        origin
+        for name, origin in node.arg_origins.items()
+        if not isinstance(origin, pv.Lit)
+        and (_choice(getattr(node.args, name)) or not _carried(origin, carried))
+    ]
+
+
+def _choice(value: Any) -> bool:
+    """A value a rule may branch on rather than compute with (a truth value, a word)."""
+    if isinstance(value, tuple):
+        return any(_choice(item) for item in value)
+    return isinstance(value, bool | str)
+
+
+def _carried(origin: pv.Expr, carried: list[pv.Expr]) -> bool:
+    """Whether a value written carries ``origin``: as (part of) its provenance, or, for a
+    tuple, item by item."""
+    if isinstance(origin, pv.Lit) or any(_within(origin, c) for c in carried):
+        return True
+    if isinstance(origin, pv.Apply) and origin.fn == "tuple":
+        return all(_carried(item, carried) for item in origin.args)
+    return False
+
+
+def _origins(value: Any) -> list[pv.Expr]:
+    if isinstance(value, Symbolic):
+        return [value.origin]
+    if isinstance(value, tuple):
+        return [origin for item in value for origin in _origins(item)]
+    origin = pv.origin_of(value)
+    return [] if origin is None or isinstance(origin, pv.Lit) else [origin]
+
+
+def _within(part: pv.Expr, whole: pv.Expr) -> bool:
+    """Whether ``part`` is ``whole`` or one of its sub-expressions."""
+    if part == whole:
+        return True
+    return isinstance(whole, pv.Apply) and any(_within(part, arg) for arg in whole.args)
