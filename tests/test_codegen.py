@@ -24,6 +24,7 @@ from archc import api, dims, ops, runtime
 from archc.backends.torch.structure import inferred_of
 from archc.errors import ArchError
 from archc.semantics.ir import Network, Node
+from archc.semantics.provenance import Apply, Lit, Param
 from tests.conftest import (
     ROOT,
     assert_ruff_clean,
@@ -427,3 +428,29 @@ def test_gpt2_class_builds_every_size_from_its_parameters() -> None:
         **network.parameters(),
         **network.buffers(),
     }
+
+
+CHOSEN = """
+block Head(width) {
+    in x
+    y = if width > 16 then x -> linear(width) -> relu else x -> linear(width)
+    out y
+}
+network Net(width=32, bi=false, hidden=8) {
+    in x: [T, 4]
+    h = x -> gru(hidden, bidirectional=bi) -> Head(width)
+    out h
+}
+"""
+
+
+def test_parameters_that_choose_structure_are_written_as_values(tmp_path: Path) -> None:
+    """A parameter a test chooses layers with (`width > 16`), or a truth value an op may
+    branch on (`bidirectional`), cannot follow the class's argument: only `hidden` is taken."""
+    spec = tmp_path / "chosen.arch"
+    spec.write_text(CHOSEN, encoding="utf-8")
+    source = api.compile_source(str(spec))
+    assert "    def __init__(self, hidden: int = 8) -> None:\n" in source
+    assert "nn.GRU(4, hidden, batch_first=True)" in source
+    (network,), _ = api.analyse(str(spec))
+    assert network.modules["head1"].guards == (Apply(">", (Param("width"), Lit(16))),)

@@ -65,7 +65,7 @@ class Args(BaseModel):
         fields = type(self).model_fields
         symbolic = self._symbolic or {}
         return tuple(
-            (name, Symbolic(getattr(self, name), symbolic[name]))
+            (name, Symbolic(getattr(self, name), symbolic[name], fields[name].default))
             if name in symbolic
             else (name, getattr(self, name))
             for name in names
@@ -82,10 +82,12 @@ class Args(BaseModel):
 
 @dataclass(frozen=True)
 class Symbolic:
-    """A keyword argument's value and the provenance it has in the spec (see Args.changed)."""
+    """A keyword argument's value, the provenance it has in the spec (see Args.changed), and
+    its default, which a class that writes the value as a literal may leave out."""
 
     value: Any
     origin: Any
+    default: Any
 
 
 class NoArgs(Args):

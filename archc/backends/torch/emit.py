@@ -282,6 +282,8 @@ class ClassWriter:
         for name in _merged_order([[name for name, _ in c.kwargs] for c in ctors]):
             default = fields[name].default if name in fields else None
             values = [dict(c.kwargs).get(name, default) for c in ctors]
+            if self._at_default(values):
+                continue
             args.append(Arg(self._slot(values, f"{attr}_{name}"), prefix=f"{name}="))
         if ctors[0].held:
             return self._held(attr, args)
@@ -296,6 +298,17 @@ class ClassWriter:
         for std in [flat(a.value) for a in args if a.prefix == "std="]:
             self.own_inits.append(f"nn.init.normal_(self.{attr}, std={std})")
         return Call("nn.Parameter", (Arg(Call("torch.zeros", tuple(shape))),))
+
+    def _at_default(self, values: list[Any]) -> bool:
+        """Whether a keyword computed from parameters is written as its default in every
+        instance (the class does not take those parameters): it is left out then, as the
+        op leaves out a literal default."""
+        return all(
+            isinstance(v, Symbolic)
+            and self.expressor.folded(v.origin) == pv.Lit(v.default)
+            and type(v.value) is type(v.default)
+            for v in values
+        )
 
     def _slot(self, values: list[Any], hint: str) -> str:
         """A constructor value: its provenance as Python, the same in every instance; where it

@@ -154,6 +154,10 @@ class Expressor:
         written = self._origin(pv.simplify(self._fixed(expr)), parameter or self._parameter)
         return None if written is None else written[0]
 
+    def folded(self, expr: pv.Expr) -> pv.Expr:
+        """``expr`` with the parameters the class does not take as their values, simplified."""
+        return pv.simplify(self._fixed(expr))
+
     def _fixed(self, expr: pv.Expr) -> pv.Expr:
         """``expr`` with the parameters the class does not take (a network's fixed ones) as
         their values, folded: `2 * growth` is written 24."""

@@ -20,7 +20,7 @@ class GRUTagger(nn.Module):
     ) -> None:
         super().__init__()
         self.word_embeddings = nn.Embedding(vocab, embed)
-        self.gru = nn.GRU(embed, hidden, num_layers=layers, batch_first=True, bidirectional=False)
+        self.gru = nn.GRU(embed, hidden, num_layers=layers, batch_first=True)
         self.hidden2tag = nn.Linear(hidden, tags)
         self.log_softmax1 = nn.LogSoftmax(dim=-1)
 
