@@ -1,10 +1,9 @@
 """How long `archc compile` takes for GPT-2: the baseline a faster code generator is measured by.
 
 Times ``archc compile specs/gpt2.arch -o FILE`` as a new process, end to end (interpreter start,
-imports, reading, elaboration, code generation and the recompilations `archc/exposed.py` makes
-to find which parameters the class may take), and ``archc.api.compile_source`` in process, the
-median of a few runs each, the first in-process run (which builds the parser and imports the
-code generator) left out. It also splits the in-process time into analysis and the rest, so
+imports, reading, elaboration and code generation), and ``archc.api.compile_source`` in process,
+the median of a few runs each, the first in-process run (which builds the parser and imports
+the code generator) left out. It also splits the in-process time into analysis and the rest, so
 that a speed-up can be told apart by phase. Run it before and after a change, on one machine::
 
     python -m benchmarks.compile_speed               # quick: 3 processes, 5 in-process runs
@@ -51,7 +50,7 @@ def run(options: Options) -> Section:
             (f"`python -m archc compile {SPEC}`, a new process", secs(command), str(processes)),
             ("`archc.api.compile_source`, in process", secs(whole), str(runs)),
             ("of which `archc.api.analyse` (read, parse, elaborate)", secs(analysis), str(runs)),
-            ("of which code generation and its recompilations", secs(whole - analysis), ""),
+            ("of which code generation", secs(whole - analysis), ""),
         ],
     )
     return Section(
