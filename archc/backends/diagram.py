@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from archc import dims
+from archc.backends.reference import spec_value
 from archc.backends.torch.structure import inferred_of
 from archc.dims import TensorType
 from archc.ops import lookup
@@ -458,12 +459,6 @@ def spec_text(value: Any) -> str:
     >>> spec_text((2, True, "same", None, 0.5))
     '(2, true, "same", none, 0.5)'
     """
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, tuple):
         inner = ", ".join(spec_text(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
@@ -472,7 +467,7 @@ def spec_text(value: Any) -> str:
     if isinstance(value, Layer):
         text = _layer_text(value)
         return f"{text} as {value.name.name}" if value.name is not None else text
-    return repr(value) if isinstance(value, float) else dims.show(value)
+    return spec_value(value)
 
 
 def _layer_text(layer: Layer) -> str:

@@ -8,7 +8,6 @@ operators mean what a reader expects from the operand kinds: numbers compute, te
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -46,24 +45,6 @@ MAX_INTEGER = 2**1024
 MAX_STRING = 65_536
 # Python's spellings of the literals, which a spec writes in lowercase.
 PYTHON_LITERALS = {"True": "true", "False": "false", "None": "none"}
-
-_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "/": operator.truediv,
-    "//": operator.floordiv,
-    "%": operator.mod,
-    "**": operator.pow,
-}
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
 
 
 def _number(value: Any) -> bool:
@@ -323,7 +304,7 @@ class Expressions:
                 with_=f"{left} ** {right}",
             )
         try:
-            result = _ARITHMETIC[expr.op](left, right)
+            result = pv.BINARY[expr.op](left, right)
         except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
             raise self.error(
                 "A224",
@@ -368,7 +349,7 @@ class Expressions:
                 expr.span,
                 label=f"{_kind(left)} {expr.op} {_kind(right)}",
             )
-        return _COMPARE[expr.op](left, right)
+        return pv.BINARY[expr.op](left, right)
 
     def _eval_Logic(self, expr: ast.Logic, body: Body, place: Place) -> Any:
         left = self.evaluate(expr.left, body, place)
