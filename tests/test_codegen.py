@@ -173,18 +173,8 @@ def test_source_is_identical_across_hash_seeds() -> None:
     assert len(outputs) == 1
 
 
-# Generated sources that ruff finds fault with, and why. The marks are strict: once the emitter
-# is fixed the test passes, fails as an xpass, and the entry has to go.
-NOT_RUFF_CLEAN = {
-    "densenet121": "forward writes a dense block's `torch.cat` of ten and more inputs on one "
-    "line, past 99 characters",
-}
-
-
 def _golden_source(path: Path) -> object:
-    reason = NOT_RUFF_CLEAN.get(path.stem)
-    marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-    return pytest.param(path, id=f"{path.parent.name}/{path.stem}", marks=marks)
+    return pytest.param(path, id=f"{path.parent.name}/{path.stem}")
 
 
 GOLDEN_SOURCES = [

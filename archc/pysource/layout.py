@@ -74,3 +74,32 @@ def lay_out(indent: str, head: str, node: Node, tail: str = "") -> list[str]:
         lines += lay_out(indent + INDENT, arg.prefix, arg.value, ",")
     lines.append(closing)
     return lines
+
+
+def structure(source: str) -> Node:
+    """A Python expression's calls, lists and tuples as :class:`Call` nodes, for
+    :func:`lay_out` to wrap; every other part kept as written.
+
+    >>> structure("torch.cat([a, b], dim=1)")
+    Call(callee='torch.cat', args=(Arg(value=Call(callee='', args=(Arg(value='a', prefix=''), \
+Arg(value='b', prefix='')), brackets='[]'), prefix=''), Arg(value='1', prefix='dim=')), \
+brackets='()')
+    """
+    import ast
+
+    def node(tree: ast.expr) -> Node:
+        text = ast.get_source_segment(source, tree)
+        assert text is not None
+        if isinstance(tree, ast.Call) and not any(k.arg is None for k in tree.keywords):
+            callee = ast.get_source_segment(source, tree.func)
+            assert callee is not None
+            args = [Arg(node(a), "*" if isinstance(a, ast.Starred) else "") for a in tree.args]
+            args += [Arg(node(k.value), f"{k.arg}=") for k in tree.keywords]
+            return Call(callee, tuple(args)) if callee.isidentifier() or "." in callee else text
+        if isinstance(tree, ast.List) and text.startswith("["):
+            return Call("", tuple(Arg(node(e)) for e in tree.elts), "[]")
+        if isinstance(tree, ast.Starred):
+            return node(tree.value)
+        return text
+
+    return node(ast.parse(source, mode="eval").body)

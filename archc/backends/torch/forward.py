@@ -15,7 +15,7 @@ from archc import dims
 from archc.backends.torch.naming import RESERVED, identifier
 from archc.backends.torch.stateless import forward_template
 from archc.backends.torch.structure import Item, is_chain, relative, scope_items
-from archc.pysource.layout import INDENT, LINE_LENGTH, Arg, Call, lay_out
+from archc.pysource.layout import INDENT, LINE_LENGTH, Arg, Call, lay_out, structure
 from archc.semantics.ir import Module, Network, Node, Ref
 
 if TYPE_CHECKING:
@@ -98,11 +98,14 @@ def forward_lines(writer: ClassWriter) -> list[str]:
                 wishes.append(inputs[0])
             outs.append(names.choose(wishes, ref, remaining))
             variables[ref] = outs[-1]
-        statement = f"{', '.join(outs)} = {_expression(step, inputs, writer)}"
+        head, expression = f"{', '.join(outs)} = ", _expression(step, inputs, writer)
         comment = _shape_comment(
             [p[position] for p in per_instance], [n for n, _ in writer.info.instances]
         )
-        line = f"{INDENT * 2}{statement}"
+        line = f"{INDENT * 2}{head}{expression}"
+        if len(line) > LINE_LENGTH:  # wrapped as ruff wraps it, without its comment
+            body += lay_out(INDENT * 2, head, structure(expression))
+            continue
         if comment and len(line) + len(comment) + 2 <= LINE_LENGTH:
             line += f"  {comment}"
         body.append(line)

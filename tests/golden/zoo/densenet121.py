@@ -258,11 +258,18 @@ class DenseNet121(nn.Module):
         out10 = self.features["denseblock2"]["denselayer9"](out10)  # (N, 32, 28, 28)
         out11 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10], dim=1)
         out11 = self.features["denseblock2"]["denselayer10"](out11)  # (N, 32, 28, 28)
-        out12 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11], dim=1)
+        out12 = torch.cat(
+            [out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11], dim=1
+        )
         out12 = self.features["denseblock2"]["denselayer11"](out12)  # (N, 32, 28, 28)
-        out13 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12], dim=1)
+        out13 = torch.cat(
+            [out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12], dim=1
+        )
         out13 = self.features["denseblock2"]["denselayer12"](out13)  # (N, 32, 28, 28)
-        out = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13], dim=1)
+        out = torch.cat(
+            [out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13],
+            dim=1,
+        )
         out = self.features["transition2"](out)  # (N, 256, 14, 14)
         out2 = self.features["denseblock3"]["denselayer1"](out)  # (N, 32, 14, 14)
         out3 = torch.cat([out, out2], dim=1)  # (N, 288, 14, 14)
@@ -283,35 +290,324 @@ class DenseNet121(nn.Module):
         out10 = self.features["denseblock3"]["denselayer9"](out10)  # (N, 32, 14, 14)
         out11 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10], dim=1)
         out11 = self.features["denseblock3"]["denselayer10"](out11)  # (N, 32, 14, 14)
-        out12 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11], dim=1)
+        out12 = torch.cat(
+            [out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11], dim=1
+        )
         out12 = self.features["denseblock3"]["denselayer11"](out12)  # (N, 32, 14, 14)
-        out13 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12], dim=1)
+        out13 = torch.cat(
+            [out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12], dim=1
+        )
         out13 = self.features["denseblock3"]["denselayer12"](out13)  # (N, 32, 14, 14)
-        out14 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13], dim=1)
+        out14 = torch.cat(
+            [out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13],
+            dim=1,
+        )
         out14 = self.features["denseblock3"]["denselayer13"](out14)  # (N, 32, 14, 14)
-        out15 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13, out14], dim=1)
+        out15 = torch.cat(
+            [
+                out,
+                out2,
+                out3,
+                out4,
+                out5,
+                out6,
+                out7,
+                out8,
+                out9,
+                out10,
+                out11,
+                out12,
+                out13,
+                out14,
+            ],
+            dim=1,
+        )
         out15 = self.features["denseblock3"]["denselayer14"](out15)  # (N, 32, 14, 14)
-        out16 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13, out14, out15], dim=1)
+        out16 = torch.cat(
+            [
+                out,
+                out2,
+                out3,
+                out4,
+                out5,
+                out6,
+                out7,
+                out8,
+                out9,
+                out10,
+                out11,
+                out12,
+                out13,
+                out14,
+                out15,
+            ],
+            dim=1,
+        )
         out16 = self.features["denseblock3"]["denselayer15"](out16)  # (N, 32, 14, 14)
-        out17 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13, out14, out15, out16], dim=1)
+        out17 = torch.cat(
+            [
+                out,
+                out2,
+                out3,
+                out4,
+                out5,
+                out6,
+                out7,
+                out8,
+                out9,
+                out10,
+                out11,
+                out12,
+                out13,
+                out14,
+                out15,
+                out16,
+            ],
+            dim=1,
+        )
         out17 = self.features["denseblock3"]["denselayer16"](out17)  # (N, 32, 14, 14)
-        out18 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13, out14, out15, out16, out17], dim=1)
+        out18 = torch.cat(
+            [
+                out,
+                out2,
+                out3,
+                out4,
+                out5,
+                out6,
+                out7,
+                out8,
+                out9,
+                out10,
+                out11,
+                out12,
+                out13,
+                out14,
+                out15,
+                out16,
+                out17,
+            ],
+            dim=1,
+        )
         out18 = self.features["denseblock3"]["denselayer17"](out18)  # (N, 32, 14, 14)
-        out19 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13, out14, out15, out16, out17, out18], dim=1)
+        out19 = torch.cat(
+            [
+                out,
+                out2,
+                out3,
+                out4,
+                out5,
+                out6,
+                out7,
+                out8,
+                out9,
+                out10,
+                out11,
+                out12,
+                out13,
+                out14,
+                out15,
+                out16,
+                out17,
+                out18,
+            ],
+            dim=1,
+        )
         out19 = self.features["denseblock3"]["denselayer18"](out19)  # (N, 32, 14, 14)
-        out20 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13, out14, out15, out16, out17, out18, out19], dim=1)
+        out20 = torch.cat(
+            [
+                out,
+                out2,
+                out3,
+                out4,
+                out5,
+                out6,
+                out7,
+                out8,
+                out9,
+                out10,
+                out11,
+                out12,
+                out13,
+                out14,
+                out15,
+                out16,
+                out17,
+                out18,
+                out19,
+            ],
+            dim=1,
+        )
         out20 = self.features["denseblock3"]["denselayer19"](out20)  # (N, 32, 14, 14)
-        out21 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13, out14, out15, out16, out17, out18, out19, out20], dim=1)
+        out21 = torch.cat(
+            [
+                out,
+                out2,
+                out3,
+                out4,
+                out5,
+                out6,
+                out7,
+                out8,
+                out9,
+                out10,
+                out11,
+                out12,
+                out13,
+                out14,
+                out15,
+                out16,
+                out17,
+                out18,
+                out19,
+                out20,
+            ],
+            dim=1,
+        )
         out21 = self.features["denseblock3"]["denselayer20"](out21)  # (N, 32, 14, 14)
-        out22 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13, out14, out15, out16, out17, out18, out19, out20, out21], dim=1)
+        out22 = torch.cat(
+            [
+                out,
+                out2,
+                out3,
+                out4,
+                out5,
+                out6,
+                out7,
+                out8,
+                out9,
+                out10,
+                out11,
+                out12,
+                out13,
+                out14,
+                out15,
+                out16,
+                out17,
+                out18,
+                out19,
+                out20,
+                out21,
+            ],
+            dim=1,
+        )
         out22 = self.features["denseblock3"]["denselayer21"](out22)  # (N, 32, 14, 14)
-        out23 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13, out14, out15, out16, out17, out18, out19, out20, out21, out22], dim=1)
+        out23 = torch.cat(
+            [
+                out,
+                out2,
+                out3,
+                out4,
+                out5,
+                out6,
+                out7,
+                out8,
+                out9,
+                out10,
+                out11,
+                out12,
+                out13,
+                out14,
+                out15,
+                out16,
+                out17,
+                out18,
+                out19,
+                out20,
+                out21,
+                out22,
+            ],
+            dim=1,
+        )
         out23 = self.features["denseblock3"]["denselayer22"](out23)  # (N, 32, 14, 14)
-        out24 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13, out14, out15, out16, out17, out18, out19, out20, out21, out22, out23], dim=1)
+        out24 = torch.cat(
+            [
+                out,
+                out2,
+                out3,
+                out4,
+                out5,
+                out6,
+                out7,
+                out8,
+                out9,
+                out10,
+                out11,
+                out12,
+                out13,
+                out14,
+                out15,
+                out16,
+                out17,
+                out18,
+                out19,
+                out20,
+                out21,
+                out22,
+                out23,
+            ],
+            dim=1,
+        )
         out24 = self.features["denseblock3"]["denselayer23"](out24)  # (N, 32, 14, 14)
-        out25 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13, out14, out15, out16, out17, out18, out19, out20, out21, out22, out23, out24], dim=1)
+        out25 = torch.cat(
+            [
+                out,
+                out2,
+                out3,
+                out4,
+                out5,
+                out6,
+                out7,
+                out8,
+                out9,
+                out10,
+                out11,
+                out12,
+                out13,
+                out14,
+                out15,
+                out16,
+                out17,
+                out18,
+                out19,
+                out20,
+                out21,
+                out22,
+                out23,
+                out24,
+            ],
+            dim=1,
+        )
         out25 = self.features["denseblock3"]["denselayer24"](out25)  # (N, 32, 14, 14)
-        out = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13, out14, out15, out16, out17, out18, out19, out20, out21, out22, out23, out24, out25], dim=1)
+        out = torch.cat(
+            [
+                out,
+                out2,
+                out3,
+                out4,
+                out5,
+                out6,
+                out7,
+                out8,
+                out9,
+                out10,
+                out11,
+                out12,
+                out13,
+                out14,
+                out15,
+                out16,
+                out17,
+                out18,
+                out19,
+                out20,
+                out21,
+                out22,
+                out23,
+                out24,
+                out25,
+            ],
+            dim=1,
+        )
         out = self.features["transition3"](out)  # (N, 512, 7, 7)
         out2 = self.features["denseblock4"]["denselayer1"](out)  # (N, 32, 7, 7)
         out3 = torch.cat([out, out2], dim=1)  # (N, 544, 7, 7)
@@ -332,19 +628,104 @@ class DenseNet121(nn.Module):
         out10 = self.features["denseblock4"]["denselayer9"](out10)  # (N, 32, 7, 7)
         out11 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10], dim=1)
         out11 = self.features["denseblock4"]["denselayer10"](out11)  # (N, 32, 7, 7)
-        out12 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11], dim=1)
+        out12 = torch.cat(
+            [out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11], dim=1
+        )
         out12 = self.features["denseblock4"]["denselayer11"](out12)  # (N, 32, 7, 7)
-        out13 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12], dim=1)
+        out13 = torch.cat(
+            [out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12], dim=1
+        )
         out13 = self.features["denseblock4"]["denselayer12"](out13)  # (N, 32, 7, 7)
-        out14 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13], dim=1)
+        out14 = torch.cat(
+            [out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13],
+            dim=1,
+        )
         out14 = self.features["denseblock4"]["denselayer13"](out14)  # (N, 32, 7, 7)
-        out15 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13, out14], dim=1)
+        out15 = torch.cat(
+            [
+                out,
+                out2,
+                out3,
+                out4,
+                out5,
+                out6,
+                out7,
+                out8,
+                out9,
+                out10,
+                out11,
+                out12,
+                out13,
+                out14,
+            ],
+            dim=1,
+        )
         out15 = self.features["denseblock4"]["denselayer14"](out15)  # (N, 32, 7, 7)
-        out16 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13, out14, out15], dim=1)
+        out16 = torch.cat(
+            [
+                out,
+                out2,
+                out3,
+                out4,
+                out5,
+                out6,
+                out7,
+                out8,
+                out9,
+                out10,
+                out11,
+                out12,
+                out13,
+                out14,
+                out15,
+            ],
+            dim=1,
+        )
         out16 = self.features["denseblock4"]["denselayer15"](out16)  # (N, 32, 7, 7)
-        out17 = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13, out14, out15, out16], dim=1)
+        out17 = torch.cat(
+            [
+                out,
+                out2,
+                out3,
+                out4,
+                out5,
+                out6,
+                out7,
+                out8,
+                out9,
+                out10,
+                out11,
+                out12,
+                out13,
+                out14,
+                out15,
+                out16,
+            ],
+            dim=1,
+        )
         out17 = self.features["denseblock4"]["denselayer16"](out17)  # (N, 32, 7, 7)
-        x = torch.cat([out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13, out14, out15, out16, out17], dim=1)
+        x = torch.cat(
+            [
+                out,
+                out2,
+                out3,
+                out4,
+                out5,
+                out6,
+                out7,
+                out8,
+                out9,
+                out10,
+                out11,
+                out12,
+                out13,
+                out14,
+                out15,
+                out16,
+                out17,
+            ],
+            dim=1,
+        )
         x = self.features["norm5"](x)  # (N, 1024, 7, 7)
         x = self.relu1(x)  # (N, 1024, 7, 7)
         x = self.adaptive_avgpool1(x)  # (N, 1024, 1, 1)
