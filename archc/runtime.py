@@ -133,10 +133,15 @@ SELFTEST_BATCH = 2
 SELFTEST_TOLERANCE = 1e-6
 
 
+# Below this magnitude an output is zero up to rounding (a normalised channel's mean) and has
+# no relative precision to compare: differences are measured against this instead.
+NEGLIGIBLE = 1e-9
+
+
 def difference(actual: Any, expected: Any) -> float:
     """The largest elementwise difference of two tensors of one shape, relative to the largest
-    finite magnitude in ``expected`` (absolute where that is 0). Equal values differ by 0, equal
-    infinities included; a NaN makes the difference NaN."""
+    finite magnitude in ``expected``, or to NEGLIGIBLE where that is smaller. Equal values
+    differ by 0, equal infinities included; a NaN makes the difference NaN."""
     import torch
 
     actual, expected = actual.double(), expected.double()
@@ -146,7 +151,7 @@ def difference(actual: Any, expected: Any) -> float:
     finite = expected[torch.isfinite(expected)]
     scale = finite.abs().max().item() if finite.numel() else 0.0
     largest = gaps.max().item() if not gaps.isnan().any() else float("nan")
-    return largest / scale if scale else largest
+    return largest / max(scale, NEGLIGIBLE)
 
 
 def selftest(

@@ -182,3 +182,19 @@ def test_prelu_with_one_slope_per_channel_builds_its_count(tmp_path: Path) -> No
         encoding="utf-8",
     )
     check_values(path)
+
+
+def test_outputs_zero_up_to_rounding_are_compared_absolutely(tmp_path: Path) -> None:
+    """A group norm's channel means, pooled, are 0 up to rounding (1e-17): the module and the
+    interpreter round differently there, which is no difference, while a real one still is."""
+    path = tmp_path / "zero.arch"
+    path.write_text(
+        "init linear.bias: zeros\n"
+        "network Net {\n    in x: [4, 7, 15]\n"
+        "    out y = x -> groupnorm(4) -> adaptive_avgpool2d(1) -> flatten -> linear(8)\n}\n",
+        encoding="utf-8",
+    )
+    check_values(path)
+    tiny = torch.full((2, 8), 1e-17, dtype=torch.float64)
+    assert runtime.difference(tiny * 3, tiny) < 1e-6
+    assert runtime.difference(tiny + 1e-7, tiny) > 1e-6
