@@ -434,7 +434,7 @@ def simplify(expr: Expr) -> Expr:
     """
     if isinstance(expr, Apply) and expr.fn not in _INTEGER_OPERATORS:
         return Apply(expr.fn, tuple(simplify(a) for a in expr.args))
-    if not isinstance(expr, Apply) or not _integer_arithmetic(expr):
+    if not isinstance(expr, Apply) or not _integer_arithmetic(expr) or not _collectable(expr):
         return expr
     import sympy
 
@@ -443,6 +443,25 @@ def simplify(expr: Expr) -> Expr:
     if collected is None or _weight(collected) >= _weight(expr):
         return expr
     return collected
+
+
+def _collectable(expr: Expr) -> bool:
+    """Whether collecting could shorten ``expr`` (so sympy, slow to import, is worth it): it
+    names a parameter or size twice, or divides a product."""
+    leaves: list[Expr] = []
+    divides = False
+
+    def walk(part: Expr) -> None:
+        nonlocal divides
+        if isinstance(part, Param | Size):
+            leaves.append(part)
+        elif isinstance(part, Apply):
+            divides |= part.fn == "//" and isinstance(part.args[0], Apply)
+            for arg in part.args:
+                walk(arg)
+
+    walk(expr)
+    return divides or len(set(leaves)) < len(leaves)
 
 
 def _integer_arithmetic(expr: Expr) -> bool:
