@@ -133,9 +133,10 @@ SELFTEST_BATCH = 2
 SELFTEST_TOLERANCE = 1e-6
 
 
-# Below this magnitude an output is zero up to rounding (a normalised channel's mean) and has
-# no relative precision to compare: differences are measured against this instead.
-NEGLIGIBLE = 1e-9
+# Below this magnitude an output is zero up to rounding (a normalised channel's mean, 1e-17 to
+# 1e-14 in float64) and has no relative precision to compare: differences are measured
+# against this instead.
+NEGLIGIBLE = 1e-6
 
 
 def difference(actual: Any, expected: Any) -> float:
