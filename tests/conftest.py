@@ -101,3 +101,20 @@ def check_golden(path: Path, actual: str, bless: bool) -> None:
         return
     expected = path.read_text(encoding="utf-8")
     assert actual == expected, f"{path} differs; run pytest --update-goldens and review the diff"
+
+
+# Two block parameters with equal values (d_conv and dt_rank are both 4): a generated class
+# must still tell them apart.
+MIX = """
+block Mix(d_inner, dt_rank, d_conv) {
+    in x
+    conv = x -> transpose(1, 2) -> conv1d(d_inner, d_conv, padding=d_conv - 1) as conv1d
+    _causal, _rest = split(conv, (8, d_conv - 1), dim=2)
+    dt_in, _b = split(x -> linear(dt_rank + 8, bias=false) as x_proj, (dt_rank, 8), dim=-1)
+    out dt_in -> linear(d_inner) as dt_proj
+}
+network Net(d_inner=32, dt_rank=4, d_conv=4) {
+    in x: [8, 16]
+    out x -> Mix(d_inner, dt_rank, d_conv) as mix
+}
+"""

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from archc import api, ops, runtime
 from archc.backends.interpret import interpret
 from archc.ops.spec import Op
-from tests.conftest import ROOT
+from tests.conftest import MIX, ROOT
 from tests.fuzz.cases import Case, cases
 from tests.fuzz.choices import FUZZ
 from tests.fuzz.valid import SIZE
@@ -118,21 +118,6 @@ network Inside {
         encoding="utf-8",
     )
     check_values(path)
-
-
-MIX = """
-block Mix(d_inner, dt_rank, d_conv) {
-    in x
-    conv = x -> transpose(1, 2) -> conv1d(d_inner, d_conv, padding=d_conv - 1) as conv1d
-    _causal, _rest = split(conv, (8, d_conv - 1), dim=2)
-    dt_in, _b = split(x -> linear(dt_rank + 8, bias=false) as x_proj, (dt_rank, 8), dim=-1)
-    out dt_in -> linear(d_inner) as dt_proj
-}
-network Net(d_inner=32, dt_rank=4, d_conv=4) {
-    in x: [8, 16]
-    out x -> Mix(d_inner, dt_rank, d_conv) as mix
-}
-"""
 
 
 def test_block_class_built_with_other_arguments_computes_their_network(tmp_path: Path) -> None:

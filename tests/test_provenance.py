@@ -18,7 +18,7 @@ from archc import api
 from archc.semantics import provenance as pv
 from archc.semantics.ir import Network, Node, dump
 from archc.semantics.provenance import Apply, Lit, Param, Size, Traced
-from tests.conftest import ROOT
+from tests.conftest import MIX, ROOT
 from tests.fuzz.choices import RandomChoices
 from tests.fuzz.valid import valid_spec
 
@@ -64,21 +64,6 @@ def test_generated_specs_have_exact_provenance(tmp_path: Path, seed: int) -> Non
     spec.write_text(valid_spec(RandomChoices(seed)))
     for network in networks(spec):
         network.verify()
-
-
-MIX = """
-block Mix(d_inner, dt_rank, d_conv) {
-    in x
-    conv = x -> transpose(1, 2) -> conv1d(d_inner, d_conv, padding=d_conv - 1) as conv1d
-    _causal, _rest = split(conv, (8, d_conv - 1), dim=2)
-    dt_in, _b = split(x -> linear(dt_rank + 8, bias=false) as x_proj, (dt_rank, 8), dim=-1)
-    out dt_in -> linear(d_inner) as dt_proj
-}
-network Net(d_inner=32, dt_rank=4, d_conv=4) {
-    in x: [8, 16]
-    out x -> Mix(d_inner, dt_rank, d_conv) as mix
-}
-"""
 
 
 def test_equal_values_keep_their_own_provenance(tmp_path: Path) -> None:

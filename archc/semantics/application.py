@@ -109,7 +109,6 @@ class Application(Expressions):
             self._check_fresh(layer, fresh, place)
             repeat = layer.count if isinstance(layer, RepeatLayer) else None
             inner = place.child_sequence(path, repeat is not None)
-            written = layer.count_written if isinstance(layer, RepeatLayer) else None
             container = Module(
                 path,
                 "sequence",
@@ -118,7 +117,6 @@ class Application(Expressions):
                 layer.span,
                 place.call_sites,
                 repeat,
-                repeat_written=written,
                 repeat_origin=layer.count_origin if isinstance(layer, RepeatLayer) else None,
             )
             self.module(container)
@@ -258,7 +256,6 @@ class Application(Expressions):
                 macs=inferred.macs,
                 resolved=inferred.resolved,
                 named=layer.name is not None,
-                arg_exprs={k: a.expr for k, a in hyper.items() if a.expr is not None},
                 arg_origins=arg_origins,
                 resolved_origins=resolved_origins,
                 dims=dims,

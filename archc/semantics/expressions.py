@@ -284,7 +284,7 @@ class Expressions:
                 with_=f"n = {count:,}",
                 help="no real network repeats a block this often",
             )
-        return RepeatLayer(expr.span, None, layer, count, written, self.origin(written, body))
+        return RepeatLayer(expr.span, None, layer, count, self.origin(written, body))
 
     def _arithmetic(self, expr: ast.Binary, left: Any, right: Any) -> Any:
         if expr.op in ("/", "//", "%") and isinstance(right, int | float) and right == 0:

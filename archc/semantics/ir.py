@@ -62,7 +62,6 @@ class Node:
     # the spec's variable names for the outputs, by (scope of the binding, port), so that
     # generated code can reuse them in the class where the binding was written
     value_names: dict[tuple[str, int], str] = field(default_factory=dict)
-    arg_exprs: dict[str, Any] = field(default_factory=dict)  # hyperparameters as written
     # Provenance (archc/semantics/provenance.py), in the namespace of the definition whose
     # body applied the op (the block instance at ``scope``): of every hyperparameter, of every
     # ``resolved`` value, and of each size of each output (None where a size has none).
@@ -101,7 +100,6 @@ class Module:
     span: Span
     call_sites: tuple[Span, ...] = ()
     repeat: int | None = None  # set for `layer * n`
-    repeat_written: Any = None  # the count `n` as written (an ast.Expr)
     definition: Any = None  # the block's program.Definition, for a block instance
     arg_exprs: dict[str, Any] = field(default_factory=dict)  # block arguments as written
     # the provenance of the arguments a call gives and of the repeat count, in the caller's

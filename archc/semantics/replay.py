@@ -160,7 +160,6 @@ class Recording:
                     resolved=dict(node.resolved),
                     named=node.named,
                     value_names={move.scoped(k): v for k, v in self._names(node).items()},
-                    arg_exprs=dict(node.arg_exprs),
                     arg_origins=node.arg_origins,
                     resolved_origins=node.resolved_origins,
                     dims=node.dims,

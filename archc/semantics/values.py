@@ -62,7 +62,7 @@ class BoundArg:
     value: Any
     span: Span
     name_span: Span | None = None
-    expr: ast.Expr | None = None  # as written, for code generation
+    expr: ast.Expr | None = None  # as written, for messages and diagrams
     origin: Expr | None = None  # the value's provenance where it was written
 
 
@@ -100,7 +100,6 @@ class SequenceLayer(Layer):
 class RepeatLayer(Layer):
     layer: Layer | None = None
     count: int = 1
-    count_written: ast.Expr | None = None  # the count as the spec wrote it
     count_origin: Expr | None = None
 
 

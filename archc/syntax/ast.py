@@ -360,8 +360,3 @@ def _visit(stack: list[Any], descend: bool) -> Iterator[Any]:
             yield value
             if descend:
                 stack.extend(_children_reversed(type(value))(value))
-
-
-def names_read(node: Any) -> set[str]:
-    """The names an expression (or any subtree) reads: every `Name` inside it."""
-    return {n.id for n in walk(node) if isinstance(n, Name)}

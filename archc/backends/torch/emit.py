@@ -328,9 +328,12 @@ class ClassWriter:
         for name in SIZE_ARGUMENTS:
             if name not in fields:
                 continue
-            values = [getattr(n.args, name) for n in nodes]
-            text = self.expressor.written(nodes[0].arg_exprs.get(name), values)
+            origins = [n.arg_origins.get(name) for n in nodes]
+            if origins[0] is None or any(o != origins[0] for o in origins):
+                continue
+            text = self.expressor.origin(origins[0])
             if text is not None:
+                values = [getattr(n.args, name) for n in nodes]
                 self.expressor.sizes.append(Candidate(text, values))
 
     def _block(self, modules: list[Module]) -> Call:

@@ -1,23 +1,22 @@
 """Writing a value that differs between the instances of a class as a Python expression.
 
 A generated class serves every instance of its block, so a constructor argument such as
-``in_channels`` cannot be a number when the instances disagree. :class:`Expressor` finds the
-expression that gives the right value in every instance: the argument as the spec wrote it,
-an earlier layer's size argument, a block parameter, the size of an input; failing all of
-those, a new constructor parameter whose value each instance's parent passes in.
+``in_channels`` cannot be a number when the instances disagree. :class:`Expressor` writes a
+value's provenance as Python in the class (:meth:`Expressor.origin`). Where a value has no
+provenance the same in every instance, :meth:`Expressor.value` finds an expression equal to
+it in every instance: an earlier layer's size, a block parameter, the size of an input;
+failing those, a new constructor parameter whose value each instance's parent passes in.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from archc.backends.torch.naming import Namespace
 from archc.dims import TensorType
-from archc.ops import lookup
-from archc.pysource.exprs import PRECEDENCE, literal, python, shape_query, wrap
+from archc.pysource.exprs import PRECEDENCE, literal, python, wrap
 from archc.semantics import provenance as pv
 from archc.semantics.expressions import BUILTINS
 from archc.syntax import ast
@@ -80,46 +79,13 @@ class Expressor:
     sizes: list[Candidate] = field(default_factory=list)  # earlier layers' size arguments
     imports: set[str] = field(default_factory=set)  # modules the written expressions use
 
-    @functools.cached_property
-    def functions(self) -> dict[str, str]:
-        return functions(self.definition)
-
-    def _function(self, name: str, record: bool = True) -> str | None:
-        """A built-in function's Python name (``record``: the expression will be written, so
-        the module it comes from is imported)."""
-        callee = self.functions.get(name)
-        if callee is not None and record and "." in callee:
+    def _function(self, name: str) -> str:
+        """A built-in function's Python name (provenance records only the calls that reach
+        the built-ins); its module is imported."""
+        callee = BUILTINS[name].python
+        if "." in callee:
             self.imports.add(callee.split(".")[0])
         return callee
-
-    def _trial_function(self, name: str) -> str | None:
-        return self._function(name, record=False)
-
-    # --- names as the spec wrote them ------------------------------------------------------------
-
-    def resolve(self, name: str, declare: bool = True) -> str | None:
-        """A spec name inside this class's body, as Python (``declare``: a block parameter it
-        names becomes a constructor parameter; without it, a trial that changes nothing)."""
-        node = self.definition.node
-        declared = [p.name.name for p in node.params]
-        if name in declared and name in self.fixed:
-            return None  # so the value is written as a number, folded: 24, not 2 * 12
-        if name in declared:
-            return self._declared(name).name if declare else name
-        function = self._function if declare else self._trial_function
-        local = _local_value(node.body, name)
-        if local is not None:
-            return _parenthesised(python(local, lambda n: self.resolve(n, declare), function))
-        return self._constant(name, declare)
-
-    def _constant(self, name: str, declare: bool = True) -> str | None:
-        constant = self.definition.file.constants.get(name)
-        if constant is None or len(constant.targets) != 1:
-            return None
-        function = self._function if declare else self._trial_function
-        return _parenthesised(
-            python(constant.value, lambda n: self._constant(n, declare), function)
-        )
 
     def _declared(self, name: str) -> Param:
         for param in self.params:
@@ -207,8 +173,7 @@ class Expressor:
             test, body, orelse = (wrap(p, levels["if"] + 1) for p in parts)  # type: ignore[arg-type]
             return f"{body} if {test} else {orelse}", levels["if"]
         if fn in pv.FUNCTIONS:
-            callee = self._function(fn)
-            return None if callee is None else (f"{callee}({', '.join(texts)})", levels["atom"])
+            return f"{self._function(fn)}({', '.join(texts)})", levels["atom"]
         if fn == "neg":
             return f"-{wrap(parts[0], levels['unary'])}", levels["unary"]  # type: ignore[arg-type]
         if fn == "not":
@@ -220,51 +185,6 @@ class Expressor:
         return f"{wrap(left, level)} {fn} {wrap(right, level + 1)}", level  # type: ignore[arg-type]
 
     # --- values ----------------------------------------------------------------------------------
-
-    def written(self, expr: ast.Expr | None, values: list[Any] | None = None) -> str | None:
-        """``expr`` as Python in this class, or None when it has no Python form here (only then
-        are the block parameters it names declared). With the expression's value in each
-        instance, a shape query in it may be written as what has its values there."""
-        if expr is None:
-            return None
-        if (
-            python(expr, lambda n: self.resolve(n, declare=False), self._trial_function)
-            is not None
-        ):
-            return python(expr, self.resolve, self._function)
-        return None if values is None else self._with_query(expr, values)
-
-    def _with_query(self, expr: ast.Expr, values: list[Any]) -> str | None:
-        """``expr`` with its one shape query written as the candidate that makes it equal
-        ``values`` in every instance: `4 * x.features` becomes `4 * in_features`."""
-        queries = _queries(expr)
-        if len(queries) != 1:
-            return None
-        (query,) = queries
-
-        def trial(name: str) -> str | None:
-            return "q" if name == query else self.resolve(name, declare=False)
-
-        if python(expr, trial, self._trial_function) is None:
-            return None
-        found = next(
-            (
-                candidate
-                for candidate in self._candidates()
-                if _same_values(
-                    [
-                        _evaluate(expr, {**names, query: size})
-                        for names, size in zip(self.param_values, candidate.values, strict=True)
-                    ],
-                    values,
-                )
-            ),
-            None,
-        )
-        if found is None:
-            return None
-        text = self.use(found.text)
-        return python(expr, lambda n: text if n == query else self.resolve(n), self._function)
 
     def value(self, values: list[Any], hint: str) -> str:
         """An expression equal to ``values[i]`` in instance i; ``hint`` names a new parameter."""
@@ -340,48 +260,6 @@ def _same_values(these: list[Any], those: list[Any]) -> bool:
     )
 
 
-def _queries(expr: ast.Expr) -> set[str]:
-    """The shape queries an arithmetic expression makes (see pysource.exprs.shape_query)."""
-    query = shape_query(expr)
-    if query is not None:
-        return {query}
-    if isinstance(expr, ast.Unary):
-        return _queries(expr.operand)
-    if isinstance(expr, ast.Binary):
-        return _queries(expr.left) | _queries(expr.right)
-    return set()
-
-
-_ARITHMETIC: dict[str, Any] = {
-    "+": lambda a, b: a + b,
-    "-": lambda a, b: a - b,
-    "*": lambda a, b: a * b,
-    "/": lambda a, b: a / b,
-    "//": lambda a, b: a // b,
-    "%": lambda a, b: a % b,
-}
-
-
-def _evaluate(expr: ast.Expr, names: dict[str, Any]) -> Any:
-    """An arithmetic expression's value with ``names`` (shape queries by their text), or None
-    where it is not plain arithmetic on numbers (powers are left out: no value may explode)."""
-    query = shape_query(expr)
-    if query is not None or isinstance(expr, ast.Name):
-        value = names.get(query if query is not None else expr.id)  # type: ignore[union-attr]
-        return value if type(value) in (int, float) else None
-    if isinstance(expr, ast.Int | ast.Float):
-        return expr.value
-    if isinstance(expr, ast.Unary) and expr.op == "-":
-        operand = _evaluate(expr.operand, names)
-        return None if operand is None else -operand
-    if isinstance(expr, ast.Binary) and expr.op in _ARITHMETIC:
-        left, right = _evaluate(expr.left, names), _evaluate(expr.right, names)
-        if left is None or right is None or (expr.op in "/%//" and right == 0):
-            return None
-        return _ARITHMETIC[expr.op](left, right)
-    return None
-
-
 def _literal_value(expr: ast.Expr | None) -> Any:
     """The value of a literal default (`1`, `-1`, `"relu"`, `true`); None for anything else."""
     if (
@@ -401,55 +279,3 @@ def _literal_ok(value: Any) -> bool:
     except TypeError:
         return False
     return True
-
-
-def _parenthesised(text: str | None) -> str | None:
-    if text is None or text.isidentifier() or text.lstrip("-").replace(".", "").isdigit():
-        return text
-    return f"({text})"
-
-
-def functions(definition: Any) -> dict[str, str]:
-    """The built-in functions the body of ``definition`` (a program.Definition) calls by name,
-    with their Python names: all but those that a parameter, input, local, constant, block or
-    op of the same name hides, as elaboration looks names up."""
-    node = definition.node
-    hidden = {p.name.name for p in node.params} | {
-        target.name for s in node.body if isinstance(s, ast.Assign) for target in s.targets
-    }
-    hidden |= {s.name.name for s in node.body if isinstance(s, ast.Input)}
-    hidden |= set(definition.file.constants) | set(definition.file.definitions)
-    return {
-        name: builtin.python
-        for name, builtin in BUILTINS.items()
-        if name not in hidden and lookup(name) is None
-    }
-
-
-def _local_value(body: tuple[ast.Stmt, ...], name: str) -> ast.Expr | None:
-    """The expression of a block-local plain value `name = expr`, when assigned exactly once."""
-    found = [
-        s.value
-        for s in body
-        if isinstance(s, ast.Assign) and [t.name for t in s.targets] == [name]
-    ]
-    if len(found) != 1 or not _plain(found[0]):
-        return None
-    return found[0]
-
-
-def _plain(expr: ast.Expr) -> bool:
-    """Arithmetic on numbers and names, and calls of functions: no layers or shape queries."""
-    if isinstance(expr, ast.Int | ast.Float | ast.Str | ast.Bool | ast.NoneLit | ast.Name):
-        return True
-    if isinstance(expr, ast.Call):
-        return isinstance(expr.func, ast.Name) and all(_plain(a.value) for a in expr.args)
-    if isinstance(expr, ast.Unary):
-        return _plain(expr.operand)
-    if isinstance(expr, ast.Binary | ast.Compare | ast.Logic):
-        return _plain(expr.left) and _plain(expr.right)
-    if isinstance(expr, ast.TupleExpr | ast.ListExpr):
-        return all(_plain(i) for i in expr.items)
-    if isinstance(expr, ast.Cond):
-        return _plain(expr.test) and _plain(expr.body) and _plain(expr.orelse)
-    return False
