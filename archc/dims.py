@@ -2,8 +2,10 @@
 
 A :data:`Dim` is an ``int`` or a :class:`Sym`. Shape rules are written once with ordinary
 operators and work on both: ``(w + 2 * p - k) // s + 1`` gives an ``int`` for ``w=32`` and the
-expression ``floor((H - 1)/2) + 1`` for ``w=Sym("H")``. sympy does the algebra, and is imported
-only when a symbol first takes part in arithmetic, so specs without symbols never load it.
+expression ``floor((H - 1)/2) + 1`` for ``w=Sym("H")``. Sums and products of symbols, which is
+all a transformer's `T` ever meets, are kept as polynomials with integer coefficients; sympy does
+the rest of the algebra (floors, quotients) and is imported only when it is needed, so specs
+without symbols, and most with them, never load it.
 
 >>> (Sym.named("H") + 2 - 3) // 2 + 1
 (H - 1)//2 + 1
@@ -16,7 +18,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -30,14 +32,28 @@ def _sympy() -> Any:
     return sympy
 
 
+# A polynomial over symbols: each monomial, a sorted tuple of (symbol, power), to its integer
+# coefficient; the constant term is the empty monomial. Zero coefficients are never stored.
+Monomial: TypeAlias = tuple[tuple[str, int], ...]
+Poly: TypeAlias = dict[Monomial, int]
+
+
 class Sym:
-    """A symbolic dimension: a positive-integer symbol or an expression over such symbols."""
+    """A symbolic dimension: a positive-integer symbol or an expression over such symbols.
 
-    __slots__ = ("_expr", "_name")
+    It holds a polynomial (``_poly``) while its arithmetic stays within sums and products, and a
+    sympy expression (``_expr``) once a floor or a quotient needs one, made from the polynomial
+    on first use.
+    """
 
-    def __init__(self, expr: Any = None, name: str | None = None) -> None:
+    __slots__ = ("_expr", "_name", "_poly")
+
+    def __init__(
+        self, expr: Any = None, name: str | None = None, poly: Poly | None = None
+    ) -> None:
         self._expr = expr
         self._name = name
+        self._poly = {((name, 1),): 1} if name is not None else poly
 
     @classmethod
     def named(cls, name: str) -> Sym:
@@ -46,7 +62,7 @@ class Sym:
     @property
     def expr(self) -> Any:
         if self._expr is None:
-            self._expr = _sympy().Symbol(self._name, integer=True, positive=True)
+            self._expr = _sympy_of(self._poly or {})
         return self._expr
 
     @property
@@ -58,44 +74,140 @@ class Sym:
         return str(self)
 
     def __str__(self) -> str:
-        return self._name if self._name is not None else _display(self.expr)
+        if self._name is not None:
+            return self._name
+        shown = _show_monomial(self._poly) if self._poly is not None else None
+        return shown if shown is not None else _display(self.expr)
 
     def __hash__(self) -> int:
+        if self._poly is not None:
+            return hash(tuple(sorted(self._poly.items())))
         return hash(str(self))
 
     # arithmetic: results collapse back to int whenever the symbols cancel
     def __add__(self, other: Dim) -> Dim:
-        return _wrap(self.expr + _expr(other))
+        return _arith(self, other, _plus, lambda: self.expr + _expr(other))
 
     def __radd__(self, other: Dim) -> Dim:
-        return _wrap(_expr(other) + self.expr)
+        return _arith(other, self, _plus, lambda: _expr(other) + self.expr)
 
     def __sub__(self, other: Dim) -> Dim:
-        return _wrap(self.expr - _expr(other))
+        return _arith(self, other, _minus, lambda: self.expr - _expr(other))
 
     def __rsub__(self, other: Dim) -> Dim:
-        return _wrap(_expr(other) - self.expr)
+        return _arith(other, self, _minus, lambda: _expr(other) - self.expr)
 
     def __mul__(self, other: Dim) -> Dim:
-        return _wrap(self.expr * _expr(other))
+        return _arith(self, other, _times, lambda: self.expr * _expr(other))
 
     def __rmul__(self, other: Dim) -> Dim:
-        return _wrap(_expr(other) * self.expr)
+        return _arith(other, self, _times, lambda: _expr(other) * self.expr)
 
     def __floordiv__(self, other: Dim) -> Dim:
-        return _wrap(_sympy().floor(self.expr / _expr(other)))
+        exact = _divided(self, other)
+        return exact if exact is not None else _wrap(_sympy().floor(self.expr / _expr(other)))
 
     def __rfloordiv__(self, other: Dim) -> Dim:
         return _wrap(_sympy().floor(_expr(other) / self.expr))
 
     def __truediv__(self, other: Dim) -> Dim:
-        return _wrap(self.expr / _expr(other))
+        exact = _divided(self, other)
+        return exact if exact is not None else _wrap(self.expr / _expr(other))
 
     def __mod__(self, other: Dim) -> Dim:
+        if _divided(self, other) is not None:
+            return 0
         return _wrap(_sympy().Mod(self.expr, _expr(other)))
 
     def __neg__(self) -> Dim:
-        return _wrap(-self.expr)
+        return _arith(0, self, _minus, lambda: -self.expr)
+
+
+def _poly_of(value: Dim) -> Poly | None:
+    if isinstance(value, Sym):
+        return value._poly
+    if isinstance(value, int) and not isinstance(value, bool):
+        return {(): int(value)} if value else {}
+    return None
+
+
+def _from_poly(poly: Poly) -> Dim:
+    """The dimension a polynomial is: an int when no symbol is left, a bare symbol by name."""
+    if not poly or list(poly) == [()]:
+        return poly.get((), 0)
+    if len(poly) == 1:
+        ((monomial, coefficient),) = poly.items()
+        if coefficient == 1 and len(monomial) == 1 and monomial[0][1] == 1:
+            return Sym.named(monomial[0][0])
+    return Sym(poly=poly)
+
+
+def _plus(a: Poly, b: Poly, sign: int = 1) -> Poly:
+    total = dict(a)
+    for monomial, coefficient in b.items():
+        total[monomial] = total.get(monomial, 0) + sign * coefficient
+    return {m: c for m, c in total.items() if c}
+
+
+def _minus(a: Poly, b: Poly) -> Poly:
+    return _plus(a, b, -1)
+
+
+def _times(a: Poly, b: Poly) -> Poly:
+    product: Poly = {}
+    for left, x in a.items():
+        for right, y in b.items():
+            powers = dict(left)
+            for symbol, power in right:
+                powers[symbol] = powers.get(symbol, 0) + power
+            monomial = tuple(sorted(powers.items()))
+            product[monomial] = product.get(monomial, 0) + x * y
+    return {m: c for m, c in product.items() if c}
+
+
+def _arith(
+    a: Dim, b: Dim, combine: Callable[[Poly, Poly], Poly], symbolic: Callable[[], Any]
+) -> Dim:
+    """``combine`` of two dimensions as polynomials when both are, else sympy's ``symbolic``."""
+    left, right = _poly_of(a), _poly_of(b)
+    if left is not None and right is not None:
+        return _from_poly(combine(left, right))
+    return _wrap(symbolic())
+
+
+def _divided(value: Sym, divisor: Dim) -> Dim | None:
+    """``value / divisor`` when the divisor is a positive int dividing every coefficient: then
+    the quotient is a polynomial, and floor division and remainder are exact."""
+    poly = value._poly
+    if poly is None or not isinstance(divisor, int) or isinstance(divisor, bool) or divisor < 1:
+        return None
+    if any(coefficient % divisor for coefficient in poly.values()):
+        return None
+    return _from_poly({m: c // divisor for m, c in poly.items()})
+
+
+def _show_monomial(poly: Poly | None) -> str | None:
+    """A single term as sympy prints it (`768*T`, `-H*W`, `T**2`), else None."""
+    if poly is None or len(poly) != 1:
+        return None
+    ((monomial, coefficient),) = poly.items()
+    if not monomial:
+        return str(coefficient)
+    factors = [name if power == 1 else f"{name}**{power}" for name, power in monomial]
+    if abs(coefficient) != 1:
+        factors.insert(0, str(abs(coefficient)))
+    return ("-" if coefficient < 0 else "") + "*".join(factors)
+
+
+def _sympy_of(poly: Poly) -> Any:
+    sympy = _sympy()
+    terms = []
+    for monomial, coefficient in poly.items():
+        term = sympy.Integer(coefficient)
+        for name, power in monomial:
+            term *= sympy.Symbol(name, integer=True, positive=True) ** power
+        terms.append(term)
+    return sympy.Add(*terms)
 
 
 Dim: TypeAlias = int | Sym
@@ -199,7 +311,7 @@ def same(a: Dim, b: Dim) -> bool | None:
         return a == b
     if isinstance(a, Sym) and isinstance(b, Sym) and a.name is not None and a.name == b.name:
         return True
-    difference = _wrap(_expr(a) - _expr(b))
+    difference = a - b
     if isinstance(difference, int):
         return difference == 0
     return None
@@ -209,6 +321,9 @@ def positive(value: Dim) -> bool | None:
     """Whether the dimension is >= 1; None when that depends on the symbols."""
     if isinstance(value, int):
         return value >= 1
+    poly = value._poly
+    if poly is not None and all(c > 0 for c in poly.values()):
+        return True  # every monomial is at least 1, as every symbol is
     verdict = value.expr.is_positive
     return None if verdict is None else bool(verdict)
 
@@ -229,8 +344,8 @@ def too_large(value: Dim) -> bool:
     """
     if isinstance(value, int):
         return value > MAX_SIZE
-    if value.name is not None:
-        return False
+    if value._poly is not None:
+        return any(abs(coefficient) > MAX_SIZE for coefficient in value._poly.values())
     atoms = value.expr.atoms()
     return any(abs(a.p) > MAX_SIZE or a.q > MAX_SIZE for a in atoms if a.is_Rational)
 
@@ -241,7 +356,7 @@ def floor_depth(value: Dim) -> int:
     >>> floor_depth(((Sym.named("H") - 1) // 2 + 1) // 2)
     2
     """
-    if isinstance(value, int) or value.name is not None:
+    if isinstance(value, int) or value._poly is not None:
         return 0
     sympy = _sympy()
     nesting = (sympy.floor, sympy.ceiling, sympy.Mod)
@@ -257,11 +372,7 @@ def floor_depth(value: Dim) -> int:
 def product(values: tuple[Dim, ...] | list[Dim]) -> Dim:
     result: Dim = 1
     for value in values:
-        result = (
-            result * value
-            if isinstance(result, int) and isinstance(value, int)
-            else (_wrap(_expr(result) * _expr(value)))
-        )
+        result = result * value
     return result
 
 
@@ -272,6 +383,13 @@ def total(values: Iterable[Dim]) -> Dim:
     >>> total([2, Sym.named("T") * 3, 5, Sym.named("T") * 3])
     6*T + 7
     """
+    values = list(values)
+    polys = [_poly_of(value) for value in values]
+    if all(poly is not None for poly in polys):
+        summed: Poly = {}
+        for poly in polys:
+            summed = _plus(summed, poly)  # type: ignore[arg-type]
+        return _from_poly(summed)
     whole = 0
     terms: Counter[Any] = Counter()
     for value in values:
@@ -305,6 +423,11 @@ def evaluate(value: Dim, sizes: dict[str, int]) -> int:
     """
     if isinstance(value, int):
         return value
+    if value._poly is not None:
+        return sum(
+            coefficient * math.prod(sizes[name] ** power for name, power in monomial)
+            for monomial, coefficient in value._poly.items()
+        )
     symbols = {s: sizes[str(s)] for s in value.expr.free_symbols}
     return int(value.expr.subs(symbols))
 

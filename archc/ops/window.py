@@ -160,18 +160,26 @@ class Window:
         """Nearby settings that tile evenly, found by trying them (never guessed)."""
         if not isinstance(size, int):
             return None
+        # plain numbers: the tries are hints, not sizes whose provenance is recorded
+        size, kernel, stride, padding = (
+            int(size),
+            int(self.kernel),
+            int(self.stride),
+            int(self.padding),
+        )
+        dilation = int(self.dilation)
         tries = []
-        for name, window in (
-            ("padding", Window(self.kernel, self.stride, self.padding + 1, self.dilation)),
-            ("padding", Window(self.kernel, self.stride, self.padding - 1, self.dilation)),
-            ("kernel_size", Window(self.kernel + 1, self.stride, self.padding, self.dilation)),
-            ("kernel_size", Window(self.kernel - 1, self.stride, self.padding, self.dilation)),
-            ("stride", Window(self.kernel, 1, self.padding, self.dilation)),
+        for name, (k, s, p) in (
+            ("padding", (kernel, stride, padding + 1)),
+            ("padding", (kernel, stride, padding - 1)),
+            ("kernel_size", (kernel + 1, stride, padding)),
+            ("kernel_size", (kernel - 1, stride, padding)),
+            ("stride", (kernel, 1, padding)),
         ):
-            if window.kernel < 1 or window.padding < 0:
+            if k < 1 or p < 0:
                 continue
-            numerator = size + 2 * window.padding - window.dilation * (window.kernel - 1) - 1
-            if numerator >= 0 and numerator % window.stride == 0:
-                value = getattr(window, name if name != "kernel_size" else "kernel")
-                tries.append(f"{name}={value} gives {numerator // window.stride + 1}")
+            numerator = size + 2 * p - dilation * (k - 1) - 1
+            if numerator >= 0 and numerator % s == 0:
+                value = {"padding": p, "kernel_size": k, "stride": s}[name]
+                tries.append(f"{name}={value} gives {numerator // s + 1}")
         return ", ".join(tries[:3]) or None

@@ -287,7 +287,10 @@ class Traced(int):
         value = BINARY[fn](int(left), int(right))
         if not isinstance(value, int):
             return value
-        return Traced(value, apply(fn, origin_of_int(left), origin_of_int(right), integers=True))
+        left_origin, right_origin = origin_of_int(left), origin_of_int(right)
+        if type(left_origin) is Lit and type(right_origin) is Lit:
+            return Traced(value, Lit(value))  # the common case, folded without a detour
+        return Traced(value, apply(fn, left_origin, right_origin, integers=True))
 
     def __add__(self, other: Any) -> Any:
         return self._binary(other, "+", False)
