@@ -15,7 +15,15 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import codegen_speed, lsp_speed, parse_speed, report, scaling, static_speed
+from benchmarks import (
+    codegen_speed,
+    compile_speed,
+    lsp_speed,
+    parse_speed,
+    report,
+    scaling,
+    static_speed,
+)
 from benchmarks.common import (
     ROOT,
     Options,
@@ -33,6 +41,7 @@ PUBLISHED = ROOT / "BENCHMARKS.md"
 BENCHMARKS: tuple[tuple[str, Callable[[Options], Section]], ...] = (
     ("Parsing", parse_speed.run),
     ("Static analysis", static_speed.run),
+    ("Compile", compile_speed.run),
     ("Scaling", scaling.run),
     ("Generated code", codegen_speed.run),
     ("Language server", lsp_speed.run),

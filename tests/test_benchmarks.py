@@ -52,9 +52,30 @@ def test_the_suite_writes_every_table_in_quick_mode(
         titles.append("Language server on a")
     for title in titles:
         assert title in printed and f"**{title}" in written
-    sections = ("## Parsing", "## Static analysis", "## Scaling", "## Generated code")
+    sections = (
+        "## Parsing",
+        "## Static analysis",
+        "## Compile",
+        "## Scaling",
+        "## Generated code",
+    )
     for section in (*sections, "## Language server"):
         assert section in written
+
+
+@pytest.mark.slow
+def test_compile_speed_times_this_version_next_to_the_baseline(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks import compile_speed
+
+    assert compile_speed.main(["--mode", "smoke"]) == 0
+    printed = capsys.readouterr().out
+    assert "this version" in printed
+    # the baseline is timed beside it, or the target says why it could not be
+    baseline = f"at {compile_speed.BASELINE}"
+    assert baseline in printed or "is not available here" in printed
+    assert "faster than at" in printed
 
 
 def test_render_speed_prints_its_timings(capsys: pytest.CaptureFixture[str]) -> None:

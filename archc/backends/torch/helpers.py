@@ -19,10 +19,11 @@ IMPORTS = {"math": "import math", "F": "import torch.nn.functional as F"}
 def _definitions() -> dict[str, tuple[int, str, frozenset[str]]]:
     """Top-level classes and functions of the helper file: position, source, names used."""
     text = resources.files("archc").joinpath("torch_helpers.py").read_text(encoding="utf-8")
+    lines = text.splitlines()  # once: ast.get_source_segment splits the whole file per call
     found = {}
     for position, node in enumerate(ast.parse(text).body):
         if isinstance(node, ast.ClassDef | ast.FunctionDef):
-            source = ast.get_source_segment(text, node) or ""
+            source = "\n".join(lines[node.lineno - 1 : node.end_lineno])
             used = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
             found[node.name] = (position, source, used)
     return found
