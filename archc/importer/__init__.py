@@ -82,6 +82,21 @@ def _block(block: Block) -> list[str]:
     return [head, "    in x", *[f"    {line}" for line in block.lines], "}", ""]
 
 
+def import_model(target: str, arguments: str | None, shapes: list[str]) -> Imported:
+    """`archc import`: the model ``target`` names, built with the JSON ``arguments``, as a spec
+    traced on random inputs of ``shapes`` (`3,224,224`, without the batch)."""
+    sizes = []
+    for shape in shapes:
+        try:
+            sizes.append(tuple(int(size) for size in shape.split(",")))
+        except ValueError:
+            raise UsageError(f"--input takes sizes like 3,224,224, got {shape!r}") from None
+    model = load_target(target, arguments)
+    generator = torch.Generator().manual_seed(0)
+    inputs = tuple(torch.randn(1, *size, generator=generator) for size in sizes)
+    return import_module(model, inputs, target)
+
+
 def load_target(target: str, arguments: str | None = None) -> nn.Module:
     """The model ``target`` names: `package.module:Name` or `path/to/file.py:Name`, where Name
     is an ``nn.Module`` or a callable that returns one, called with the JSON object

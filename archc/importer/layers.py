@@ -161,16 +161,27 @@ def _layer(op: Op, values: dict[str, Any]) -> Layer:
 
 
 _LAST_MATCH: dict[type, Op] = {}
+# layers already matched, by module class, hyperparameters, state shapes and input shapes
+_MATCHED: dict[tuple[Any, ...], Layer] = {}
 
 
 def module_layer(module: nn.Module, inputs: Sequence[TensorType]) -> Layer:
     """The op call that builds ``module`` for these inputs; raises :class:`Unsupported`."""
+    key = (
+        type(module),
+        _described(module),
+        tuple(_state_shapes(module).items()),
+        tuple(t.shape for t in inputs),
+    )
+    if key in _MATCHED:
+        return _MATCHED[key]
     known = _LAST_MATCH.get(type(module))
     ops = [known] if known else []
     for op in [*ops, *registry.all_ops()]:
         layer = _match(op, module, inputs)
         if layer is not None:
             _LAST_MATCH[type(module)] = op
+            _MATCHED[key] = layer
             return layer
     raise Unsupported(f"archc has no op that builds `{_described(module)}`")
 
