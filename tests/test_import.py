@@ -52,3 +52,21 @@ def _zoo_module(name: str, folder: Path) -> torch.nn.Module:
 @pytest.mark.parametrize("name", ["resnet18", "resnet50", "vgg16"])
 def test_a_generated_zoo_module_round_trips(name: str, tmp_path: Path) -> None:
     round_trip(_zoo_module(name, tmp_path), (3, 64, 64), tmp_path)
+
+
+TORCHVISION = ["resnet18", "resnet50", "vgg16"]
+
+
+@pytest.mark.parametrize("name", TORCHVISION)
+def test_a_torchvision_model_round_trips(name: str, tmp_path: Path) -> None:
+    pytest.importorskip("torchvision")
+    round_trip(load_target(f"torchvision.models:{name}"), (3, 64, 64), tmp_path)
+
+
+def test_torchvision_resnet50_is_one_bottleneck_with_repeats(tmp_path: Path) -> None:
+    pytest.importorskip("torchvision")
+    text = round_trip(load_target("torchvision.models:resnet50"), (3, 64, 64), tmp_path)
+    assert text.count("block ") == 1
+    assert "Bottleneck(256) * 5" in text
+    hand_written = (ROOT / "specs" / "resnet50.arch").read_text()
+    assert len(text.splitlines()) <= 2 * len(hand_written.splitlines())

@@ -26,6 +26,7 @@ class Term:
     optional: str | None = None
     shape: tuple[int, ...] | None = None
     alone: bool = False  # a stage of the network, given its own statement
+    also: list[str] = field(default_factory=list)  # a placeholder's other outputs
 
 
 @dataclass

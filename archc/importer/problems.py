@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -31,7 +32,8 @@ def _line_span(where: tuple[str, int] | None) -> Span | None:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    source = SourceFile(path, text)
+    here = os.getcwd() + os.sep
+    source = SourceFile(path.removeprefix(here), text)
     if not 1 <= line <= source.line_count:
         return None
     start = line_starts(text)[line - 1]

@@ -95,7 +95,7 @@ class SpecWriter:
     # --- terms ---------------------------------------------------------------------------------
 
     def _placeholder(self, path: str, what: str) -> str:
-        return "TODO_" + re.sub(r"\W", "_", f"{path}_{what}" if path else what)
+        return "TODO_" + re.sub(r"\W", "_", "_".join(p for p in (path, what) if p))
 
     def _step_term(self, step: Step, lit: Literal, scope: Scope) -> Term:
         node = step.node
@@ -168,10 +168,12 @@ class SpecWriter:
                     "A505",
                     scope.path,
                     "takes or returns several tensors; a spec layer takes and returns one",
+                    next((step.node for step in _steps(scope)), None),
                 )
             )
             text = self._placeholder(scope.path, type(scope.module).__name__)
-            return Term(text, scope.inputs[:1], output, len(scope.inputs) == 1)
+            first, *others = output.split(",")
+            return Term(text, scope.inputs[:1], first, len(scope.inputs) == 1, also=others)
         shape = scope.shape
         if _is_container(scope.module):
             text = named(self._chain(scope, lit), name)
@@ -222,7 +224,11 @@ class SpecWriter:
         shapes = names is not None
         if names is None:
             names = {v: "x" if i == 0 else f"x{i + 1}" for i, v in enumerate(scope.inputs)}
-        return statements(terms, names, scope.output, shapes)
+        # a placeholder's several outputs are read as the one placeholder
+        same = {other: term.output for term in terms for other in term.also}
+        for term in terms:
+            term.inputs = [same.get(value, value) for value in term.inputs]
+        return statements(terms, names, same.get(scope.output, scope.output), shapes)
 
     # --- blocks --------------------------------------------------------------------------------
 

@@ -89,18 +89,19 @@ class CustomFunction(Exception):
 
 @contextlib.contextmanager
 def _refusing_autograd_functions() -> Iterator[None]:
-    original = torch.autograd.Function.apply
+    function = torch.autograd.Function
+    original = function.__dict__["apply"]  # the classmethod itself, to put back as it was
 
     def refuse(cls: type, *args: Any, **kwargs: Any) -> Any:
         if any(isinstance(a, fx.Proxy) for a in args):
             raise CustomFunction(f"custom autograd function `{cls.__name__}` has no archc op")
-        return original.__func__(cls, *args, **kwargs)  # type: ignore[attr-defined]
+        return original.__func__(cls, *args, **kwargs)
 
-    torch.autograd.Function.apply = classmethod(refuse)  # type: ignore[assignment,method-assign]
+    function.apply = classmethod(refuse)  # type: ignore[assignment,method-assign]
     try:
         yield
     finally:
-        torch.autograd.Function.apply = original  # type: ignore[method-assign]
+        function.apply = original  # type: ignore[method-assign]
 
 
 def _user_frame(exc: BaseException) -> tuple[str, int] | None:
