@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from archc.errors import Diagnostic
 
-__all__ = ["__version__", "build", "check", "compile_source", "load"]
+__all__ = ["__version__", "build", "check", "compile_source", "import_module", "load"]
 
 
 def check(path: str | os.PathLike[str], *, strict: bool = False) -> list[Diagnostic]:
@@ -95,6 +95,23 @@ def build(
         **overrides,
     )
     return model
+
+
+def import_module(module: nn.Module, example_inputs: tuple[Any, ...]) -> str:
+    """The spec of the PyTorch ``module``, traced with torch.fx on ``example_inputs`` (tensors
+    with a batch axis), as `archc import` writes it: blocks for its classes, named chains for
+    its containers, state_dict keys unchanged.
+
+    Raises :class:`archc.errors.ArchError` with a diagnostic for each part the spec cannot
+    express (control flow on tensor values, layers archc has no op for).
+    """
+    from archc.errors import ArchError
+    from archc.importer import import_module as trace_module
+
+    imported = trace_module(module, tuple(example_inputs))
+    if imported.diagnostics or imported.text is None:
+        raise ArchError(imported.diagnostics)
+    return imported.text
 
 
 def _optional_path(path: str | os.PathLike[str] | None) -> str | None:

@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _spec_options(compile_)
     compile_.set_defaults(run=_compile)
+    _import_options(commands.add_parser("import", help="write a spec for a PyTorch model"))
     _fmt_options(commands.add_parser("fmt", help="rewrite specs in the canonical layout"))
     _schema_options(commands.add_parser("schema", help="print the op registry as JSON Schema"))
     _explain_options(commands.add_parser("explain", help="explain a diagnostic code"))
@@ -143,6 +144,10 @@ EXAMPLES = {
         "archc compile specs/resnet18.arch -o build/resnet18.py --selftest",
         "archc compile specs/dcgan.arch --network Generator -D ngf=32",
     ],
+    "import": [
+        "archc import torchvision.models:resnet50 -o resnet50.arch",
+        "archc import mypkg.models:Net --args '{\"width\": 64}' --input 3,32,32",
+    ],
     "fmt": ["archc fmt specs/*.arch", "archc fmt --check net.arch"],
     "schema": ["archc schema -o arch.schema.json"],
     "explain": ["archc explain A301"],
@@ -162,7 +167,7 @@ EXAMPLES = {
     ],
 }
 # The commands that say what they did on success, unless --quiet.
-CONFIRMING = ("check", "compile", "fmt", "render", "export")
+CONFIRMING = ("check", "compile", "import", "fmt", "render", "export")
 
 
 def _common_options(name: str, command: argparse.ArgumentParser) -> None:
@@ -177,6 +182,24 @@ def _common_options(name: str, command: argparse.ArgumentParser) -> None:
     )
     if name in CONFIRMING:
         command.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+
+
+def _import_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "target", metavar="MODEL", help="module:Name or file.py:Name, an nn.Module or a function"
+    )
+    command.add_argument("-o", "--output", metavar="OUT.arch", help="write here, not to stdout")
+    command.add_argument(
+        "--args", metavar="JSON", help="keyword arguments for Name, e.g. '{\"width\": 64}'"
+    )
+    command.add_argument(
+        "--input",
+        action="append",
+        metavar="SHAPE",
+        help="an example input's shape without the batch, e.g. 3,224,224 (the default); "
+        "once per input",
+    )
+    command.set_defaults(run=_import)
 
 
 def _export_options(command: argparse.ArgumentParser) -> None:
@@ -374,6 +397,25 @@ def _compile(args: argparse.Namespace) -> int:
     for _, verdict in verdicts:
         sys.stderr.write(verdict + "\n")
     return EXIT_OK if all(passed for passed, _ in verdicts) else EXIT_SPEC_ERROR
+
+
+def _import(args: argparse.Namespace) -> int:
+    from archc.runtime import require_torch
+
+    require_torch()
+    from archc.importer import import_model
+
+    imported = import_model(args.target, args.args, args.input or ["3,224,224"])
+    if imported.text is not None:
+        if args.output:
+            api.write_atomically(args.output, imported.text)
+            _confirm(args, f"wrote {args.output}")
+        else:
+            sys.stdout.write(imported.text)
+    if imported.diagnostics:
+        _report(imported.diagnostics, args)
+        return EXIT_SPEC_ERROR
+    return EXIT_OK
 
 
 def _fmt(args: argparse.Namespace) -> int:

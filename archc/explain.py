@@ -2434,8 +2434,107 @@ _BACKENDS = (
     ),
 )
 
+_IMPORT = (
+    _entry(
+        "A501",
+        "a forward that torch.fx cannot trace",
+        """`archc import` records a model by running its forward on symbolic tensors (torch.fx).
+        A forward that decides what to compute from the values in a tensor (`if x.mean() > 0`,
+        a loop until a norm is small) has no single graph: another input would take another
+        path, and a spec describes one graph for every input. The module is written as a
+        `TODO_<path>` placeholder, which `archc check` rejects, and the rest of the model is
+        imported. Make the choice from the module's configuration rather than its input, or
+        write that part of the spec by hand.""",
+        """
+        class Gate(nn.Module):
+            def forward(self, x):
+                if x.mean() > 0:
+                    return self.conv(x)
+                return x
+        """,
+        """
+        class Gate(nn.Module):
+            def forward(self, x):
+                return self.conv(x) if self.enabled else x
+        """,
+        runnable=False,
+        lang="python",
+    ),
+    _entry(
+        "A502",
+        "a layer archc has no op for",
+        """Each `torch.nn` layer of an imported model becomes the archc op that builds the same
+        module: same class, same hyperparameters, same state_dict shapes. A layer no op builds
+        (`nn.ChannelShuffle`, a layer from another library) is written as a `TODO_<path>`
+        placeholder, which `archc check` rejects. Replace it with ops that compute the same
+        thing, or add an op to archc's registry.""",
+        """
+        self.shuffle = nn.ChannelShuffle(2)
+        """,
+        """
+        # in the spec: the same shuffle from shape ops
+        x = x -> unflatten(1, (2, 4)) -> transpose(1, 2) -> flatten(1, 2)
+        """,
+        runnable=False,
+        lang="python",
+    ),
+    _entry(
+        "A503",
+        "a function archc has no op for",
+        """A torch function or tensor method called in a forward becomes the op of the same
+        name (`torch.flatten` is `flatten`, `F.adaptive_avg_pool2d` is `adaptive_avgpool2d`),
+        and `+` and `-` between tensors stay operators. A function without an op, or one
+        given a value computed at run time (`x.view(x.size(0), -1)`), is written as a
+        `TODO_<path>` placeholder, which `archc check` rejects.""",
+        """
+        return torch.cumsum(self.conv(x), dim=1)
+        """,
+        """
+        return torch.flatten(self.conv(x), 1)
+        """,
+        runnable=False,
+        lang="python",
+    ),
+    _entry(
+        "A504",
+        "a custom autograd function",
+        """A `torch.autograd.Function` defines its own backward, which need not be the
+        derivative of its forward (a clipped or straight-through gradient). torch.fx would
+        trace its forward and silently drop the backward, so `archc import` refuses it: the
+        module that calls it is written as a `TODO_<path>` placeholder, which `archc check`
+        rejects.""",
+        """
+        return ClipGradient.apply(x)
+        """,
+        """
+        return x.clamp(-1, 1)
+        """,
+        runnable=False,
+        lang="python",
+    ),
+    _entry(
+        "A505",
+        "a module structure a spec cannot express",
+        """A spec's layers and blocks take one tensor and return one, and its learned tensors
+        belong to layers. A submodule that returns a tuple, a container whose layers do not
+        run one after another, or a forward that reads a parameter directly cannot be written
+        that way; `archc import` writes a `TODO_<path>` placeholder there, which `archc check`
+        rejects.""",
+        """
+        def forward(self, x):
+            return self.a(x), self.b(x)
+        """,
+        """
+        def forward(self, x):
+            return self.a(x) + self.b(x)
+        """,
+        runnable=False,
+        lang="python",
+    ),
+)
+
 EXPLANATIONS: dict[str, Explanation] = {
-    e.code: e for e in (*_SYNTAX, *_NAMES, *_SHAPES, *_BACKENDS)
+    e.code: e for e in (*_SYNTAX, *_NAMES, *_SHAPES, *_BACKENDS, *_IMPORT)
 }
 
 _GROUPS = (
@@ -2452,6 +2551,7 @@ _GROUPS = (
         "the layers they reach.",
     ),
     ("A4", "A4xx: backends", "The network is valid but cannot be emitted."),
+    ("A5", "A5xx: importing", "A PyTorch model has a part `archc import` cannot write as a spec."),
 )
 
 

@@ -32,6 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "archc.api": REGISTRIES | {"archc.semantics", "archc.backends"},
     "archc.expect": BASE,
     "archc.explain": {"archc.ops"},
+    "archc.importer": REGISTRIES | {"archc.importer"},
 }
 # Modules allowed to import torch at all (inside functions, so importing them stays cheap; the
 # package names `nn.Module` for type checkers only, and tests/test_python_api.py checks that
@@ -43,6 +44,8 @@ TORCH = {
     "archc.torch_helpers",
     "archc.export",
     "archc.backends.interpret",
+    *(f"archc.importer.{name}" for name in ("layers", "spec", "trace")),
+    "archc.importer",
 }
 
 

@@ -374,7 +374,7 @@ def test_unknown_define_is_a_usage_error(
 
 
 # --- explanations --------------------------------------------------------------------------------
-CODE = re.compile(r'"(A[1-4]\d\d)"')
+CODE = re.compile(r'"(A[1-5]\d\d)"')
 
 
 def codes_in_source() -> set[str]:
@@ -393,7 +393,7 @@ def test_every_code_in_the_source_is_explained() -> None:
 
 def test_explanations_follow_the_style() -> None:
     for code, entry in explain.EXPLANATIONS.items():
-        assert entry.code == code and re.fullmatch(r"A[1-4]\d\d", code)
+        assert entry.code == code and re.fullmatch(r"A[1-5]\d\d", code)
         assert entry.title and not entry.title[0].isupper() and not entry.title.endswith(".")
         assert entry.text.endswith(".") and "\n\n" not in entry.text.strip()
         assert entry.example.endswith("\n") and entry.fix.endswith("\n")

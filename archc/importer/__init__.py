@@ -1,0 +1,136 @@
+"""`archc import`: an existing PyTorch model as a readable spec.
+
+The model is traced with torch.fx (:mod:`archc.importer.trace`), each layer and function is
+matched to an op through the registry (:mod:`archc.importer.layers`), user classes become
+blocks and containers named chains (:mod:`archc.importer.spec`), and the text is laid out by
+archc's formatter. What cannot be written is reported, located in the model's source, and left
+in the spec as a `TODO_<path>` placeholder that `archc check` rejects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from archc.errors import ArchError, Diagnostic, SourceFile, UsageError
+from archc.importer.problems import from_failure, from_problem
+from archc.importer.spec import Block, SpecWriter
+from archc.importer.terms import plain
+from archc.importer.trace import TraceAborted, trace
+from archc.syntax.fmt import format_source
+
+
+@dataclass(frozen=True)
+class Imported:
+    """The spec text (None when nothing could be traced) and what it could not express."""
+
+    text: str | None
+    diagnostics: list[Diagnostic]
+
+
+def import_module(
+    model: nn.Module, example_inputs: tuple[torch.Tensor, ...], source: str | None = None
+) -> Imported:
+    """``model`` as a spec, traced on ``example_inputs``; ``source`` names it in the header."""
+    model.eval()
+    try:
+        root, failures = trace(model, example_inputs)
+    except TraceAborted as aborted:
+        return Imported(None, [from_failure(f) for f in aborted.failures[-1:]])
+    writer = SpecWriter(root, {f.path for f in failures})
+    terms = writer.terms(root, plain)
+    body = writer.body(root, terms, {v: v for v in root.inputs})
+    name = type(model).__name__
+    lines = _header(name, source or f"{type(model).__module__}.{name}")
+    for block in writer.order:
+        lines += _block(block)
+    lines += [f"network {name} {{"]
+    for value, tensor in zip(root.inputs, example_inputs, strict=True):
+        lines.append(f"    in {value}: {list(tensor.shape[1:])}")
+    lines += [f"    {line}" for line in body] + ["}"]
+    text = "\n".join(lines) + "\n"
+    # a text the formatter cannot read is left as written: `archc check` shows what is wrong
+    with contextlib.suppress(ArchError):
+        text = format_source(SourceFile(f"{name}.arch", text))
+    problems = list(dict.fromkeys(writer.problems))
+    diagnostics = [from_failure(f) for f in failures] + [from_problem(p) for p in problems]
+    return Imported(text, diagnostics)
+
+
+def _header(name: str, source: str) -> list[str]:
+    return [
+        f"# {name}, imported from the PyTorch module {source} by `archc import`.",
+        "# Layer names are the module's attribute names, so state_dict keys are unchanged.",
+        "# init: none, so every parameter keeps PyTorch's default initialisation.",
+        "",
+    ]
+
+
+def _block(block: Block) -> list[str]:
+    params = ", ".join(
+        f"{name}={plain(name, default)}" if has_default else name
+        for name, has_default, default in block.params
+    )
+    head = f"block {block.name}({params}) {{" if params else f"block {block.name} {{"
+    return [head, "    in x", *[f"    {line}" for line in block.lines], "}", ""]
+
+
+def import_model(target: str, arguments: str | None, shapes: list[str]) -> Imported:
+    """`archc import`: the model ``target`` names, built with the JSON ``arguments``, as a spec
+    traced on random inputs of ``shapes`` (`3,224,224`, without the batch)."""
+    sizes = []
+    for shape in shapes:
+        try:
+            sizes.append(tuple(int(size) for size in shape.split(",")))
+        except ValueError:
+            raise UsageError(f"--input takes sizes like 3,224,224, got {shape!r}") from None
+    model = load_target(target, arguments)
+    generator = torch.Generator().manual_seed(0)
+    inputs = tuple(torch.randn(1, *size, generator=generator) for size in sizes)
+    return import_module(model, inputs, target)
+
+
+def load_target(target: str, arguments: str | None = None) -> nn.Module:
+    """The model ``target`` names: `package.module:Name` or `path/to/file.py:Name`, where Name
+    is an ``nn.Module`` or a callable that returns one, called with the JSON object
+    ``arguments`` as keyword arguments."""
+    where, sep, attribute = target.partition(":")
+    if not sep or not attribute:
+        raise UsageError(f"name the model as module:Name or file.py:Name, got {target!r}")
+    try:
+        kwargs = json.loads(arguments) if arguments else {}
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--args is not JSON: {exc}") from None
+    if not isinstance(kwargs, dict):
+        raise UsageError("--args must be a JSON object of keyword arguments")
+    module = _load_python(where)
+    found: Any = module
+    for part in attribute.split("."):
+        if not hasattr(found, part):
+            raise UsageError(f"{where} has no `{attribute}`")
+        found = getattr(found, part)
+    model = found if isinstance(found, nn.Module) else found(**kwargs)
+    if not isinstance(model, nn.Module):
+        raise UsageError(f"{target} gave a {type(model).__name__}, not an nn.Module")
+    return model
+
+
+def _load_python(where: str) -> Any:
+    try:
+        if where.endswith(".py"):
+            spec = importlib.util.spec_from_file_location(where.rsplit("/", 1)[-1][:-3], where)
+            if spec is None or spec.loader is None:
+                raise ImportError(where)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+        return importlib.import_module(where)
+    except (ImportError, OSError) as exc:
+        raise UsageError(f"cannot import {where}: {exc}") from None

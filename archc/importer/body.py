@@ -1,0 +1,118 @@
+"""A traced scope's body as spec statements: chains of layers (`y = x -> a -> b`), expressions
+where tensors meet (`y + skip`, `concat(a, b, dim=1)`), and `out`.
+
+Consecutive layers whose input is the previous layer's output, read by nothing else, form one
+chain; a value read twice or by an expression is named. A name is reused (`x = x -> ...`) when
+the value it held is not read again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FRESH = ("x", "y", "skip", "z", "h")
+
+
+@dataclass
+class Term:
+    """One entry of a body: a layer applied to one tensor (``chain``, text like `relu`), or an
+    expression over tensors (text with `{0}`, `{1}` for the inputs, like `{0} + {1}`).
+    ``optional`` writes it as `name = if FLAG then x -> layer else x`."""
+
+    text: str
+    inputs: list[str]
+    output: str
+    chain: bool
+    optional: str | None = None
+    shape: tuple[int, ...] | None = None
+    alone: bool = False  # a stage of the network, given its own statement
+    also: list[str] = field(default_factory=list)  # a placeholder's other outputs
+
+
+@dataclass
+class _Pending:
+    start: str
+    layers: list[str] = field(default_factory=list)
+    tail: str = ""
+    shape: tuple[int, ...] | None = None
+
+
+def statements(
+    terms: list[Term], inputs: dict[str, str], output: str, shapes: bool = False
+) -> list[str]:
+    """The body's lines (without `in`), the inputs named by ``inputs``."""
+    reads: dict[str, list[int]] = {}
+    for index, term in enumerate(terms):
+        for value in term.inputs:
+            reads.setdefault(value, []).append(index)
+    reads.setdefault(output, []).append(len(terms))
+    names = dict(inputs)
+    taken = set(names.values())
+    lines: list[str] = []
+    pending: _Pending | None = None
+
+    def last_read(value: str) -> int:
+        return max(reads.get(value, [-1]))
+
+    def fresh() -> str:
+        for base in (*FRESH, *(f"h{n}" for n in range(2, 10_000))):
+            if base not in taken:
+                taken.add(base)
+                return base
+        raise AssertionError("unreachable: ten thousand names")
+
+    def flush(index: int) -> None:
+        nonlocal pending
+        if pending is None:
+            return
+        text = " -> ".join([pending.start, *pending.layers])
+        comment = f"  # {list(pending.shape[1:])}" if shapes and pending.shape else ""
+        if pending.tail == output and last_read(output) == len(terms):
+            lines.append(f"out {text}{comment}")
+            names[pending.tail] = ""
+        else:
+            start = pending.start
+            reusable = (start not in inputs.values() or start == "x") and all(
+                last_read(v) < index for v, n in names.items() if n == start
+            )
+            target = start if reusable and start.isidentifier() else fresh()
+            lines.append(f"{target} = {text}{comment}")
+            names[pending.tail] = target
+        pending = None
+
+    for index, term in enumerate(terms):
+        if term.optional is not None:
+            flush(index)
+            source = names[term.inputs[0]]
+            target = fresh()
+            lines.append(
+                f"{target} = if {term.optional} then {source} -> {term.text} else {source}"
+            )
+            names[term.output] = target
+            continue
+        if term.chain:
+            (value,) = term.inputs
+            alone = term.alone and shapes
+            if alone:
+                flush(index)
+            if pending is not None and pending.tail == value and len(reads[value]) == 1:
+                pending.layers.append(term.text)
+            else:
+                flush(index)
+                pending = _Pending(names[value], [term.text])
+        else:
+            flush(index)
+            operands = [names[v] for v in term.inputs]
+            pending = _Pending(term.text.format(*operands))
+        pending.tail = term.output
+        pending.shape = term.shape
+        if (
+            len(reads.get(term.output, [])) != 1
+            or term.output == output
+            or (term.alone and shapes)
+        ):
+            flush(index + 1)
+    flush(len(terms))
+    if not lines or not lines[-1].startswith("out "):
+        lines.append(f"out {names[output]}")
+    return lines

@@ -1,0 +1,486 @@
+"""The whole spec from a traced model: one `block` per user class (its instances' differing
+arguments become parameters), named chains for `nn.Sequential`, and the network.
+
+A block's instances are written with every literal argument as a numbered slot; instances whose
+text then agrees are one definition. A slot equal in every instance stays a literal; slots that
+vary become parameters, one per distinct column of values, a column that is a whole multiple of
+another written as `channels * 4`. An instance that lacks one named layer its siblings have (a
+residual block without its projection) gets a flag parameter, and the layer is written
+`skip = if downsample then x -> ... else x`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import fx, nn
+
+from archc.dims import TensorType
+from archc.importer.body import Term, statements
+from archc.importer.layers import (
+    OPERATORS,
+    Unsupported,
+    function_layer,
+    function_name,
+    module_layer,
+)
+from archc.importer.terms import Literal, call, named, repeated, spec_literal
+from archc.importer.trace import Scope, Step
+
+# parameter names for the op arguments a block's instances differ in
+PARAM_NAMES = {
+    "out_channels": "channels",
+    "out_features": "features",
+    "kernel_size": "kernel",
+    "p": "p_drop",
+    "num_groups": "groups",
+}
+_WILD = object()  # a slot of a layer an instance does not have
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something the spec cannot say: where (module path), what, and the fx node if any."""
+
+    code: str
+    path: str
+    message: str
+    node: Any = None
+
+
+@dataclass
+class _Slots:
+    values: list[tuple[str, Any]] = field(default_factory=list)
+    wild: bool = False
+
+    def __call__(self, name: str, value: Any) -> str:
+        self.values.append((name, _WILD if self.wild else value))
+        return f"\x00{len(self.values) - 1}\x00"
+
+
+@dataclass
+class Block:
+    name: str
+    params: list[tuple[str, bool, Any]]  # name, whether it has a default, the default
+    lines: list[str]
+    calls: dict[str, dict[str, Any]]  # instance path -> arguments given
+
+
+class SpecWriter:
+    """Turns a scope tree into spec text; problems found on the way are collected."""
+
+    def __init__(self, root: Scope, opaque: set[str]) -> None:
+        self.root = root
+        self.opaque = opaque
+        self.problems: list[Problem] = []
+        self.blocks: dict[str, Block] = {}  # instance path -> its definition
+        self.order: list[Block] = []
+        self._instances: dict[type, list[Scope]] = {}
+        self.modules = dict(root.module.named_modules())
+        # keyword arguments a layer writes even at their default: those that another instance
+        # of its block sets, so that the instances' bodies read alike
+        self._forced: dict[str, set[str]] = {}
+        self._collect(root)
+
+    def _collect(self, scope: Scope) -> None:
+        for entry in scope.entries:
+            if isinstance(entry, Scope):
+                if not _is_container(entry.module):
+                    self._instances.setdefault(type(entry.module), []).append(entry)
+                self._collect(entry)
+
+    # --- terms ---------------------------------------------------------------------------------
+
+    def _placeholder(self, path: str, what: str) -> str:
+        return "TODO_" + re.sub(r"\W", "_", "_".join(p for p in (path, what) if p))
+
+    def _step_term(self, step: Step, lit: Literal, scope: Scope) -> Term:
+        node = step.node
+        shape = step.shape
+        tensors = step.inputs
+        if node.op == "call_module":
+            module = self.modules[step.path]
+            name = step.path.rsplit(".", 1)[-1]
+            text = self._module_text(step, module, lit)
+            stateful = any(True for _ in module.state_dict())
+            keep = not name.isdigit() if _is_container(scope.module) else stateful
+            return Term(
+                named(text, name if keep else None),
+                tensors,
+                node.name,
+                len(tensors) == 1,
+                shape=shape,
+            )
+        if node.op in ("call_function", "call_method"):
+            return self._function_term(step, lit, scope)
+        self.problems.append(
+            Problem("A505", scope.path, f"reads the tensor `{node.target}` directly", node)
+        )
+        return Term(
+            self._placeholder(scope.path, str(node.target)), [], node.name, False, shape=shape
+        )
+
+    def _module_text(self, step: Step, module: nn.Module, lit: Literal) -> str:
+        if step.path in self.opaque:
+            return self._placeholder(step.path, "")
+        if any(shape is None for shape in step.input_shapes):
+            self.problems.append(
+                Problem("A505", step.path, "is given something other than a tensor", step.node)
+            )
+            return self._placeholder(step.path, type(module).__name__)
+        inputs = [TensorType(shape) for shape in step.input_shapes if shape is not None]
+        try:
+            layer = module_layer(module, inputs)
+            return call(layer.with_keywords(self._forced.get(step.path, ())), lit)
+        except (Unsupported, ValueError) as exc:
+            self.problems.append(Problem("A502", step.path, str(exc), step.node))
+            return self._placeholder(step.path, type(module).__name__)
+
+    def _function_term(self, step: Step, lit: Literal, scope: Scope) -> Term:
+        node = step.node
+        tensors = step.inputs
+        flat_args = _without_tensors(node.args)
+        symbol = OPERATORS.get(node.target) if node.op == "call_function" else None
+        if symbol is not None and len(tensors) == 2 and not flat_args and not node.kwargs:
+            return Term(f"{{0}} {symbol} {{1}}", tensors, node.name, False, shape=step.shape)
+        try:
+            if not all(_is_plain(a) for a in [*flat_args, *node.kwargs.values()]):
+                raise Unsupported(f"`{function_name(node.target)}` is given a computed value")
+            layer = function_layer(node.target, len(tensors), flat_args, dict(node.kwargs))
+        except Unsupported as exc:
+            self.problems.append(Problem("A503", scope.path, str(exc), node))
+            text = self._placeholder(scope.path, function_name(node.target))
+            return Term(text, tensors[:1], node.name, len(tensors) == 1, shape=step.shape)
+        if len(tensors) == 1:
+            return Term(call(layer, lit), tensors, node.name, True, shape=step.shape)
+        operands = [f"{{{i}}}" for i in range(len(tensors))]
+        return Term(call(layer, lit, operands), tensors, node.name, False, shape=step.shape)
+
+    def _scope_term(self, scope: Scope, lit: Literal, parent: Scope) -> Term:
+        output = scope.output
+        name = None if _is_container(parent.module) and scope.name.isdigit() else scope.name
+        if len(scope.inputs) != 1 or "," in output:
+            self.problems.append(
+                Problem(
+                    "A505",
+                    scope.path,
+                    "takes or returns several tensors; a spec layer takes and returns one",
+                    next((step.node for step in _steps(scope)), None),
+                )
+            )
+            text = self._placeholder(scope.path, type(scope.module).__name__)
+            first, *others = output.split(",")
+            return Term(text, scope.inputs[:1], first, len(scope.inputs) == 1, also=others)
+        shape = scope.shape
+        if _is_container(scope.module):
+            text = named(self._chain(scope, lit), name)
+            return Term(text, scope.inputs, output, True, shape=shape, alone=True)
+        block = self._block(scope)
+        given = block.calls[scope.path]
+        parts = [lit(n, given[n]) for n, has_default, _ in block.params if not has_default]
+        parts += [
+            f"{n}={lit(n, given[n])}"
+            for n, has_default, _ in block.params
+            if has_default and n in given
+        ]
+        text = f"{block.name}({', '.join(parts)})" if parts else block.name
+        return Term(named(text, name), scope.inputs, output, True, shape=shape)
+
+    def _chain(self, scope: Scope, lit: Literal) -> str:
+        """A container's children, run one after another, as `(a -> b -> c)`."""
+        terms = [self._term(e, lit, scope) for e in scope.entries]
+        value = scope.inputs[0]
+        for term in terms:
+            if not term.chain or term.inputs != [value]:
+                self.problems.append(
+                    Problem(
+                        "A505",
+                        scope.path,
+                        "is a container whose layers do not run one after another",
+                    )
+                )
+                return self._placeholder(scope.path, type(scope.module).__name__)
+            value = term.output
+        return "(" + " -> ".join(repeated([t.text for t in terms])) + ")"
+
+    def _term(self, entry: Step | Scope, lit: Literal, scope: Scope) -> Term:
+        if isinstance(entry, Scope):
+            return self._scope_term(entry, lit, scope)
+        return self._step_term(entry, lit, scope)
+
+    # --- bodies --------------------------------------------------------------------------------
+
+    def terms(self, scope: Scope, lit: Literal) -> list[Term]:
+        return [self._term(e, lit, scope) for e in scope.entries]
+
+    def body(
+        self, scope: Scope, terms: list[Term], names: dict[str, str] | None = None
+    ) -> list[str]:
+        """The statements of ``scope``; a block's inputs are `x`, `x2`, ..., the network's
+        keep their names, and the network's statements show their shapes."""
+        shapes = names is not None
+        if names is None:
+            names = {v: "x" if i == 0 else f"x{i + 1}" for i, v in enumerate(scope.inputs)}
+        # a placeholder's several outputs are read as the one placeholder
+        same = {other: term.output for term in terms for other in term.also}
+        for term in terms:
+            term.inputs = [same.get(value, value) for value in term.inputs]
+        return statements(terms, names, same.get(scope.output, scope.output), shapes)
+
+    # --- blocks --------------------------------------------------------------------------------
+
+    def _block(self, scope: Scope) -> Block:
+        if scope.path not in self.blocks:
+            self._define(type(scope.module))
+        return self.blocks[scope.path]
+
+    def _define(self, cls: type) -> None:
+        instances = self._instances[cls]
+        self._force_keywords(instances)
+        widest = max(instances, key=lambda s: len(s.entries))
+        optional = _optional_key(widest, instances)
+        groups: dict[str, list[tuple[list[Any], Scope]]] = {}
+        for instance in instances:
+            text, values = self._render_instance(instance, widest, optional)
+            groups.setdefault(text, []).append((values, instance))
+        base = self._free_name(cls.__name__)
+        for number, (skeleton, members) in enumerate(groups.items()):
+            name = base if number == 0 else self._free_name(f"{base}{number + 1}")
+            block = _parameterise(name, skeleton, members)
+            self.order.append(block)
+            for _, instance in members:
+                self.blocks[instance.path] = block
+
+    def _force_keywords(self, instances: list[Scope]) -> None:
+        given: dict[str, set[str]] = {}
+        for instance in instances:
+            for step in _steps(instance):
+                module = self.modules.get(step.path)
+                if module is None or step.path in self.opaque or None in step.input_shapes:
+                    continue
+                inputs = [TensorType(shape) for shape in step.input_shapes if shape is not None]
+                try:
+                    layer = module_layer(module, inputs)
+                except Unsupported:
+                    continue
+                relative = step.path[len(instance.path) + 1 :]
+                given.setdefault(relative, set()).update(name for name, _ in layer.keywords)
+        for instance in instances:
+            for relative, names in given.items():
+                self._forced[f"{instance.path}.{relative}"] = names
+
+    def _free_name(self, name: str) -> str:
+        taken = {b.name for b in self.order}
+        candidate, number = name, 2
+        while candidate in taken:
+            candidate, number = f"{name}{number}", number + 1
+        return candidate
+
+    def _render_instance(
+        self, instance: Scope, widest: Scope, optional: str | None
+    ) -> tuple[str, list[Any]]:
+        """The instance's body with numbered slots, and the slots' values. An instance without
+        the ``optional`` layer gets it back as the untaken branch of an `if`, its arguments
+        wildcards, so that its text matches the instances that have it."""
+        slots = _Slots()
+        terms = self.terms(instance, slots)
+        keys = _keys(instance.entries)
+        if optional is not None and optional in keys:
+            terms[keys.index(optional)].optional = slots(optional, True)
+        elif optional is not None:
+            index = _keys(widest.entries).index(optional)
+            phantom = self._phantom(widest, index, instance, terms, slots)
+            if phantom is not None:
+                terms.insert(index, phantom)
+                phantom.optional = slots(optional, False)
+        return _canonical("\n".join(self.body(instance, terms)), slots.values)
+
+    def _phantom(
+        self, widest: Scope, index: int, instance: Scope, terms: list[Term], slots: _Slots
+    ) -> Term | None:
+        """The optional layer of ``widest`` for an instance without it: it reads what the
+        widest's layer reads, and the layers that read its output there read it here."""
+        wide_terms = self.terms(widest, _Slots())
+        layer = wide_terms[index]
+        if not layer.chain:
+            return None
+        source = _counterpart(layer.inputs[0], widest, wide_terms, instance, terms)
+        if source is None:
+            return None
+        phantom_value = f"{layer.output}__absent"
+        own = [t for i, t in enumerate(wide_terms) if i != index]
+        for wide, mine in zip(own, terms, strict=True):
+            for position, value in enumerate(wide.inputs):
+                if value == layer.output:
+                    if position >= len(mine.inputs) or mine.inputs[position] != source:
+                        return None
+                    mine.inputs[position] = phantom_value
+        slots.wild = True
+        text = self._term(widest.entries[index], slots, widest).text
+        slots.wild = False
+        return Term(text, [source], phantom_value, True)
+
+
+def _keys(entries: list[Step | Scope]) -> list[str]:
+    """A name for each entry: its attribute name, or the function and its occurrence."""
+    seen: Counter[str] = Counter()
+    keys = []
+    for entry in entries:
+        if isinstance(entry, Scope):
+            key = entry.name
+        elif entry.path:
+            key = entry.path.rsplit(".", 1)[-1]
+        else:
+            key = f"{entry.node.op}:{function_name(entry.node.target)}"
+        seen[key] += 1
+        keys.append(f"{key}#{seen[key]}" if seen[key] > 1 else key)
+    return keys
+
+
+def _optional_key(widest: Scope, instances: list[Scope]) -> str | None:
+    """The one named layer some instances lack, all else equal, if there is one."""
+    wide = _keys(widest.entries)
+    missing = set()
+    for instance in instances:
+        own = _keys(instance.entries)
+        if own == wide:
+            continue
+        lacking = [k for k in wide if k not in own]
+        if len(lacking) != 1 or [k for k in wide if k != lacking[0]] != own:
+            return None
+        missing.add(lacking[0])
+    if len(missing) != 1:
+        return None
+    (key,) = missing
+    return key if key.isidentifier() and ":" not in key else None
+
+
+def _counterpart(
+    value: str, widest: Scope, wide_terms: list[Term], instance: Scope, terms: list[Term]
+) -> str | None:
+    """The value of ``instance`` in the place of ``value`` of ``widest``."""
+    if value in widest.inputs:
+        position = widest.inputs.index(value)
+        return instance.inputs[position] if position < len(instance.inputs) else None
+    wide_keys = _keys(widest.entries)
+    own_keys = _keys(instance.entries)
+    for key, term in zip(wide_keys, wide_terms, strict=True):
+        if term.output == value and key in own_keys:
+            return terms[own_keys.index(key)].output
+    return None
+
+
+_PLACE = re.compile("\x00(\\d+)\x00")
+
+
+def _canonical(text: str, values: list[tuple[str, Any]]) -> tuple[str, list[Any]]:
+    """Slots renumbered in reading order, so equal bodies have equal text."""
+    order: list[int] = []
+
+    def renumber(match: re.Match[str]) -> str:
+        order.append(int(match.group(1)))
+        return f"\x00{len(order) - 1}\x00"
+
+    return _PLACE.sub(renumber, text), [values[i] for i in order]
+
+
+def _parameterise(name: str, skeleton: str, members: list[tuple[list[Any], Scope]]) -> Block:
+    """The block whose body is ``skeleton`` with each slot a literal or a parameter."""
+    columns = list(zip(*(values for values, _ in members), strict=True)) if members[0][0] else []
+    params: list[tuple[str, list[Any]]] = []  # name, value per instance (_WILD where absent)
+    filled: list[str] = []
+    for column in columns:
+        arg = column[0][0]
+        values = [v for _, v in column]
+        known = [v for v in values if v is not _WILD]
+        if known and all(v == known[0] for v in known):
+            filled.append(spec_literal(known[0]))
+            continue
+        filled.append(_expression(arg, values, params))
+    calls: dict[str, dict[str, Any]] = {}
+    defaults: dict[str, Any] = {}
+    for param, values in params:
+        known = [v for v in values if v is not _WILD]
+        common, count = Counter(map(_hashable, known)).most_common(1)[0]
+        if count * 2 > len(values) or len(known) < len(values):
+            defaults[param] = next(v for v in known if _hashable(v) == common)
+    for index, (_, instance) in enumerate(members):
+        given = {}
+        for param, values in params:
+            value = values[index]
+            if value is not _WILD and (param not in defaults or value != defaults[param]):
+                given[param] = value
+        calls[instance.path] = given
+    text = _PLACE.sub(lambda m: filled[int(m.group(1))], skeleton)
+    ordered = [(p, False, None) for p, _ in params if p not in defaults]
+    ordered += [(p, True, defaults[p]) for p, _ in params if p in defaults]
+    return Block(name, ordered, text.split("\n"), calls)
+
+
+def _hashable(value: Any) -> Any:
+    return repr(value)
+
+
+def _expression(arg: str, values: list[Any], params: list[tuple[str, list[Any]]]) -> str:
+    """A parameter for a varying slot: an existing one with the same values, a whole multiple
+    of one, or a new one."""
+
+    def agrees(mine: list[Any], theirs: list[Any], scale: int) -> bool:
+        pairs = [(a, b) for a, b in zip(mine, theirs, strict=True) if _WILD not in (a, b)]
+        return bool(pairs) and all(
+            type(a) is type(b)
+            and (a == b if scale == 1 else isinstance(b, int) and a == b * scale)
+            for a, b in pairs
+        )
+
+    for name, theirs in params:
+        if agrees(values, theirs, 1):
+            for i, v in enumerate(values):
+                if theirs[i] is _WILD:
+                    theirs[i] = v
+            return name
+    for name, theirs in params:
+        for scale in (2, 3, 4, 6, 8):
+            if all(
+                isinstance(v, int) and not isinstance(v, bool) for v in values if v is not _WILD
+            ) and agrees(values, theirs, scale):
+                return f"{name} * {scale}"
+    base = PARAM_NAMES.get(arg, arg)
+    taken = {n for n, _ in params}
+    name, number = base, 2
+    while name in taken:
+        name, number = f"{base}{number}", number + 1
+    params.append((name, list(values)))
+    return name
+
+
+def _is_container(module: nn.Module) -> bool:
+    return isinstance(module, nn.Sequential | nn.ModuleList | nn.ModuleDict)
+
+
+def _without_tensors(args: Any) -> list[Any]:
+    """A call's arguments other than tensors (fx nodes, or lists of them, as torch.cat's)."""
+    kept = []
+    for arg in args:
+        if isinstance(arg, fx.Node):
+            continue
+        if isinstance(arg, list | tuple) and arg and all(isinstance(a, fx.Node) for a in arg):
+            continue
+        kept.append(arg)
+    return kept
+
+
+def _is_plain(value: Any) -> bool:
+    if isinstance(value, list | tuple):
+        return all(_is_plain(v) for v in value)
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+def _steps(scope: Scope) -> list[Step]:
+    found: list[Step] = []
+    for entry in scope.entries:
+        found += _steps(entry) if isinstance(entry, Scope) else [entry]
+    return found

@@ -1,0 +1,229 @@
+"""Tracing a module with torch.fx into a tree of scopes: one per submodule whose forward ran,
+holding, in the order they ran, the layers it called directly and the scopes of its children.
+
+Modules that some archc op builds are leaves of the trace; every other module is traced
+through, and the module stack fx records on each node says whose forward called it. A module
+whose forward cannot be traced (control flow on a tensor's value) is traced again as a leaf,
+which the spec shows as a placeholder, and the failure is kept to report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import fx, nn
+from torch.fx.passes.shape_prop import ShapeProp
+
+from archc.importer.layers import is_layer_module
+
+
+@dataclass
+class Step:
+    """One fx node: a layer call, a function, a method or a read attribute."""
+
+    node: fx.Node
+    path: str  # the module's path for a layer call, else ""
+    inputs: list[str]  # names of the fx nodes it reads, in argument order
+    shape: tuple[int, ...] | None
+    input_shapes: list[tuple[int, ...] | None] = field(default_factory=list)
+
+
+@dataclass
+class Scope:
+    """A module whose forward was traced through (or the whole model, path "")."""
+
+    path: str
+    module: nn.Module
+    entries: list[Step | Scope] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    output: str = ""
+    shape: tuple[int, ...] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True)
+class TraceFailure:
+    """A submodule whose forward fx could not trace: its path, the message and the user's
+    source line that failed (file, line number) where the traceback names one."""
+
+    path: str
+    message: str
+    where: tuple[str, int] | None
+
+
+class _Tracer(fx.Tracer):
+    def __init__(self, opaque: set[str]) -> None:
+        super().__init__()
+        self.opaque = opaque
+        self.stack: list[str] = []
+
+    def is_leaf_module(self, m: nn.Module, qualified_name: str) -> bool:
+        return qualified_name in self.opaque or is_layer_module(m)
+
+    def call_module(self, m: nn.Module, forward: Any, args: Any, kwargs: Any) -> Any:
+        path = self.path_of_module(m)
+        self.stack.append(path)
+        try:
+            result = super().call_module(m, forward, args, kwargs)
+        except Exception as exc:
+            if not hasattr(exc, "archc_path"):
+                exc.archc_path = path  # type: ignore[attr-defined]
+            raise
+        self.stack.pop()
+        return result
+
+
+class CustomFunction(Exception):
+    """Raised while tracing where a forward calls a custom autograd function: fx would trace
+    its forward and drop its backward, so the spec would silently compute other gradients."""
+
+
+@contextlib.contextmanager
+def _refusing_autograd_functions() -> Iterator[None]:
+    function = torch.autograd.Function
+    original = function.__dict__["apply"]  # the classmethod itself, to put back as it was
+
+    def refuse(cls: type, *args: Any, **kwargs: Any) -> Any:
+        if any(isinstance(a, fx.Proxy) for a in args):
+            raise CustomFunction(f"custom autograd function `{cls.__name__}` has no archc op")
+        return original.__func__(cls, *args, **kwargs)
+
+    function.apply = classmethod(refuse)  # type: ignore[assignment,method-assign]
+    try:
+        yield
+    finally:
+        function.apply = original  # type: ignore[method-assign]
+
+
+def _user_frame(exc: BaseException) -> tuple[str, int] | None:
+    """The innermost frame of the traceback outside torch: the user's line that failed."""
+    here = str(Path(__file__).parent)
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if "/torch/" not in f.filename and not f.filename.startswith(here)
+    ]
+    return (frames[-1].filename, frames[-1].lineno or 1) if frames else None
+
+
+def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[Scope, list[TraceFailure]]:
+    """The scope tree of ``model`` run on ``inputs``, and the submodules left opaque."""
+    failures: list[TraceFailure] = []
+    opaque: set[str] = set()
+    while True:
+        tracer = _Tracer(opaque)
+        tracer.record_stack_traces = True
+        try:
+            with _refusing_autograd_functions():
+                graph = tracer.trace(model)
+            break
+        except Exception as exc:  # fx raises TraceError, and anything the forward raises
+            path = getattr(exc, "archc_path", "")
+            failures.append(TraceFailure(path, str(exc).split("\n")[0], _user_frame(exc)))
+            if path == "" or path in opaque:
+                raise TraceAborted(failures) from None
+            opaque.add(path)
+    module = fx.GraphModule(model, graph)
+    ShapeProp(module).propagate(*inputs)
+    return _scopes(model, graph), failures
+
+
+class TraceAborted(Exception):
+    """The model's own forward could not be traced."""
+
+    def __init__(self, failures: list[TraceFailure]) -> None:
+        super().__init__(failures[-1].message)
+        self.failures = failures
+
+
+def _shape(node: fx.Node) -> tuple[int, ...] | None:
+    meta = node.meta.get("tensor_meta")
+    return tuple(meta.shape) if hasattr(meta, "shape") else None
+
+
+def _read(node: fx.Node) -> list[fx.Node]:
+    found: list[fx.Node] = []
+    fx.node.map_arg((node.args, node.kwargs), found.append)
+    return found
+
+
+def _scopes(model: nn.Module, graph: fx.Graph) -> Scope:
+    root = Scope("", model)
+    scopes = {"": root}
+    produced_in: dict[str, Scope] = {}
+    modules = dict(model.named_modules())
+    for node in graph.nodes:
+        if node.op == "placeholder":
+            root.inputs.append(node.name)
+            continue
+        if node.op == "output":
+            (result,) = _read(node)
+            root.output = result.name
+            root.shape = _shape(result)
+            continue
+        stack = [path for path, _ in (node.meta.get("nn_module_stack") or {}).values()]
+        if node.op == "call_module":
+            stack = stack[:-1] if stack and stack[-1] == node.target else stack
+        parent = root
+        for path in stack:
+            if path not in scopes:
+                scopes[path] = Scope(path, modules[path])
+                parent.entries.append(scopes[path])
+            parent = scopes[path]
+        leaf = str(node.target) if node.op == "call_module" else ""
+        read = _read(node)
+        step = Step(node, leaf, [n.name for n in read], _shape(node), [_shape(n) for n in read])
+        parent.entries.append(step)
+        produced_in[node.name] = parent
+    _wire(root, produced_in, scopes)
+    return root
+
+
+def _wire(root: Scope, produced_in: dict[str, Scope], scopes: dict[str, Scope]) -> None:
+    """Each scope's inputs (values it reads that were made outside it, in first-use order) and
+    output (the value made inside that is read outside)."""
+
+    def inside(value: str, scope: Scope) -> bool:
+        owner = produced_in.get(value)
+        return owner is not None and (
+            scope.path == "" or owner.path == scope.path or owner.path.startswith(scope.path + ".")
+        )
+
+    def steps(scope: Scope) -> list[Step]:
+        found: list[Step] = []
+        for entry in scope.entries:
+            found += steps(entry) if isinstance(entry, Scope) else [entry]
+        return found
+
+    every = steps(root)
+    shapes = {s.node.name: s.shape for s in every}
+    for path, scope in scopes.items():
+        if not path:
+            continue
+        own = {s.node.name for s in steps(scope)}
+        for step in steps(scope):
+            for value in step.inputs:
+                if not inside(value, scope) and value not in scope.inputs:
+                    scope.inputs.append(value)
+        read_outside = [
+            value
+            for step in every
+            if step.node.name not in own
+            for value in step.inputs
+            if value in own
+        ]
+        if root.output in own:
+            read_outside.append(root.output)
+        scope.output = read_outside[0] if read_outside else ""
+        scope.shape = shapes.get(scope.output)
+        if len(set(read_outside)) > 1:
+            scope.output = ",".join(dict.fromkeys(read_outside))

@@ -1,0 +1,72 @@
+"""`archc import`: a PyTorch model becomes a spec, and the spec compiles back to a module that
+takes the model's state_dict strictly and computes the same outputs.
+
+The round trip is the acceptance test: import, compile the spec with archc, load the original
+state_dict with strict=True, compare outputs in float64 in eval mode, and compare the static
+parameter count. torchvision's models are imported where torchvision is installed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import archc
+from archc import runtime
+from archc.importer import import_module, load_target
+from tests.conftest import ROOT
+
+torch = pytest.importorskip("torch")
+
+
+def round_trip(model: torch.nn.Module, shape: tuple[int, ...], folder: Path) -> str:
+    """Import ``model``, compile the spec, and check that the result is the same network."""
+    model = model.double().eval()
+    example = torch.randn(
+        2, *shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
+    imported = import_module(model, (example,))
+    assert imported.diagnostics == []
+    assert imported.text is not None
+    path = folder / "imported.arch"
+    path.write_text(imported.text)
+    rebuilt = runtime.build(str(path), dtype=torch.float64, max_params=None)
+    rebuilt.load_state_dict(model.state_dict(), strict=True)
+    rebuilt.eval()
+    with torch.no_grad():
+        expected, got = model(example), rebuilt(example)
+    assert torch.allclose(got, expected, rtol=1e-5, atol=1e-5), (got - expected).abs().max()
+    assert archc.load(path).params == sum(p.numel() for p in model.parameters())
+    return imported.text
+
+
+def _zoo_module(name: str, folder: Path) -> torch.nn.Module:
+    source = archc.compile_source(ROOT / "specs" / f"{name}.arch")
+    generated = folder / f"{name}_generated.py"
+    generated.write_text(source)
+    network = {"resnet18": "ResNet18", "resnet50": "ResNet50", "vgg16": "VGG16"}[name]
+    return load_target(f"{generated}:{network}")
+
+
+@pytest.mark.parametrize("name", ["resnet18", "resnet50", "vgg16"])
+def test_a_generated_zoo_module_round_trips(name: str, tmp_path: Path) -> None:
+    round_trip(_zoo_module(name, tmp_path), (3, 64, 64), tmp_path)
+
+
+TORCHVISION = ["resnet18", "resnet50", "vgg16"]
+
+
+@pytest.mark.parametrize("name", TORCHVISION)
+def test_a_torchvision_model_round_trips(name: str, tmp_path: Path) -> None:
+    pytest.importorskip("torchvision")
+    round_trip(load_target(f"torchvision.models:{name}"), (3, 64, 64), tmp_path)
+
+
+def test_torchvision_resnet50_is_one_bottleneck_with_repeats(tmp_path: Path) -> None:
+    pytest.importorskip("torchvision")
+    text = round_trip(load_target("torchvision.models:resnet50"), (3, 64, 64), tmp_path)
+    assert text.count("block ") == 1
+    assert "Bottleneck(256) * 5" in text
+    hand_written = (ROOT / "specs" / "resnet50.arch").read_text()
+    assert len(text.splitlines()) <= 2 * len(hand_written.splitlines())
