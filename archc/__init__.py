@@ -76,7 +76,7 @@ def build(
     **overrides: Any,
 ) -> nn.Module:
     """The network of the spec at ``path`` as an ``nn.Module``, built from exactly the source
-    :func:`compile_source` returns.
+    :func:`compile_source` returns; a file that defines several networks needs ``network``.
 
     ``device="meta"`` builds without allocating memory; with ``seed`` every layer is initialised
     from a generator seeded by ``seed`` and its own path. ``overrides`` set network parameters.

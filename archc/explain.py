@@ -2132,7 +2132,10 @@ _SHAPES = (
         """Two tensors that must agree on their channel or feature count do not: a residual sum
         whose shortcut was not projected after the branch changed the width, a layer given an
         explicit input size that differs from what reaches it, or a block input declared with
-        another size. The help proposes the projection that fixes a shortcut.""",
+        another size. The help proposes the projection that fixes a shortcut. Axis 1 is named
+        by what it holds: the features of (N, F), the channels of an image; in a rank-3 tensor,
+        the time steps of a sequence (N, T, E) or the channels of a signal (N, C, L), which a
+        shape alone cannot tell apart.""",
         """
         block Bottleneck(planes) {
             in x

@@ -61,7 +61,8 @@ def build(
     root: str | None = None,
     **overrides: Any,
 ) -> Any:
-    """The network of the spec at ``path`` as a ready ``nn.Module``.
+    """The network of the spec at ``path`` as a ready ``nn.Module``: the one named
+    ``network``, which a file that defines several must name (UsageError otherwise).
 
     It runs exactly the source `archc compile` writes. ``device="meta"`` builds without
     allocating memory. With ``seed``, every layer is initialised from a generator seeded by
@@ -74,18 +75,24 @@ def build(
 
     networks, diagnostics = api.analyse(path, network, overrides, root=root)
     source = api.render_source(path, networks, diagnostics, network)
-    count = networks[-1].param_count  # the network built: the one named, else the last
+    if len(networks) > 1:
+        # picking one would be a guess: the last, say, is rarely the one meant
+        listed = ", ".join(f"`{n.name}`" for n in networks)
+        raise UsageError(
+            f"{path} defines {len(networks)} networks ({listed}); name the one to build, "
+            f"e.g. build({path!r}, {networks[0].name!r})"
+        )
+    (built,) = networks
+    count = built.param_count
     if max_params is not None and count > max_params and str(device) != "meta":
         raise UsageError(
-            f"`{networks[-1].name}` has {count:,} parameters, more than the limit of "
+            f"`{built.name}` has {count:,} parameters, more than the limit of "
             f"{max_params:,} for building on a device; pass max_params= to raise the limit, "
             'or device="meta" to build without allocating'
         )
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
     module = load_source(source, f"archc_generated_{digest}")
-    cls = getattr(
-        module, module.__all__[-1] if network is None else network_class_name(module, network)
-    )
+    cls = getattr(module, network_class_name(module, built.name))
     with torch.device(device if device is not None else "cpu"):
         model = cls()
     if seed is not None and str(device) != "meta":

@@ -135,3 +135,31 @@ class Rotary(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return rotate(x, self.base)
+
+
+class TiedWeights:
+    """A `load_state_dict` pre-hook for parameters tied together, given as (tied, source) key
+    pairs: they are one tensor, so a state_dict that gives them different values is refused
+    rather than loaded into whichever comes last."""
+
+    def __init__(self, *pairs: tuple[str, str]) -> None:
+        self.pairs = pairs
+
+    def __call__(
+        self,
+        module: nn.Module,
+        state_dict: dict[str, torch.Tensor],
+        prefix: str,
+        metadata: dict,
+        strict: bool,
+        missing: list[str],
+        unexpected: list[str],
+        errors: list[str],
+    ) -> None:
+        for tied, source in self.pairs:
+            a, b = state_dict.get(prefix + tied), state_dict.get(prefix + source)
+            if a is not None and b is not None and not torch.equal(a, b.to(a.device)):
+                errors.append(
+                    f"{prefix}{tied} is tied to {prefix}{source}, but the state_dict gives them "
+                    "different values"
+                )

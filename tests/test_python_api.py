@@ -11,6 +11,7 @@ import pytest
 
 import archc
 from archc import api
+from archc.errors import UsageError
 from tests.conftest import ROOT
 
 RESNET = ROOT / "specs" / "resnet18.arch"
@@ -45,6 +46,15 @@ def test_build_makes_the_network_the_analysis_counts() -> None:
     model = archc.build(RESNET, device="meta", classes=10)
     counted = sum(p.numel() for p in model.parameters())
     assert counted == archc.load(RESNET, classes=10).params == 11_181_642
+
+
+def test_build_of_a_file_with_several_networks_asks_which() -> None:
+    gan = ROOT / "specs" / "gan_mlp.arch"
+    with pytest.raises(UsageError) as refused:
+        archc.build(gan, device="meta")
+    message = str(refused.value)
+    assert "defines 2 networks (`Generator`, `Discriminator`)" in message
+    assert "name the one to build" in message
 
 
 def test_build_passes_seed_and_network_through() -> None:

@@ -106,3 +106,30 @@ def test_ddp_replicas_stay_identical(tmp_path: Path) -> None:
     start = runtime.build(MIXER, seed=0).state_dict()
     assert all(torch.equal(first[k], second[k]) for k in first)
     assert any(not torch.equal(first[k], start[k]) for k in first)  # training moved them
+
+
+TIED = """
+network Tied {
+    in tokens: int64[T]
+    tie head.weight = embed.weight
+    out tokens -> embedding(10, 4) as embed -> linear(10, bias=false) as head
+}
+"""
+
+
+def test_untied_weights_do_not_load_into_a_tied_network(tmp_path: Path) -> None:
+    """A state_dict names a tied parameter twice; loading one whose two entries differ would
+    keep whichever came last, and the logits would silently be another network's."""
+    spec = tmp_path / "tied.arch"
+    spec.write_text(TIED, encoding="utf-8")
+    model = runtime.build(str(spec), seed=0)
+    untied = {key: value.clone() for key, value in model.state_dict().items()}
+    untied["head.weight"] += 2.0
+    with pytest.raises(RuntimeError, match=r"head\.weight is tied to embed\.weight"):
+        model.load_state_dict(untied)
+    consistent = {key: value.clone() for key, value in model.state_dict().items()}
+    consistent["embed.weight"] += 1.0
+    consistent["head.weight"] = consistent["embed.weight"]
+    model.load_state_dict(consistent)
+    assert torch.equal(model.head.weight, consistent["embed.weight"])
+    assert model.head.weight is model.embed.weight

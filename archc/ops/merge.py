@@ -42,6 +42,10 @@ from archc.ops.spec import (
 BROADCAST_RULE = (
     "broadcasting: sizes are compared from the last axis; they fit when equal or when one is 1"
 )
+# What axis 1 holds, by rank: the features of (N, F); time steps of a sequence (N, T, E) or the
+# channels of a signal (N, C, L), which a shape alone cannot tell apart; channels of images and
+# volumes.
+_AXIS1_ROLES = {2: ("feature", "features"), 3: ("length or channel", "time steps or channels")}
 # The layer that projects a skip connection, by rank: a linear layer, or a 1x1 convolution.
 _PROJECTIONS = {2: "linear", 3: "conv1d", 4: "conv2d", 5: "conv3d"}
 
@@ -143,13 +147,16 @@ def _mismatch(left: Shape, right: Shape, op: str, symbol: str, matrix: bool) -> 
         help = "project the skip to the same shape first"
         if projection is not None:
             help = _project(skip, projection, target)
+        role, plural = _AXIS1_ROLES.get(len(left), ("channel", "channels"))
+        if len(left) == 3:
+            help = f"if axis 1 is channels, {help}; if it is time, give both sequences one length"
         return fail(
             CHANNELS,
-            f"channel mismatch: {op} of {pair} has {left[1]} vs {right[1]} channels",
+            f"{role} mismatch: {op} of {pair} has {left[1]} vs {right[1]} {plural}",
             rule=rule,
             with_=with_,
             help=help,
-            label=f"{left[1]} vs {right[1]} channels",
+            label=f"{left[1]} vs {right[1]} {plural}",
         )
     return fail(
         BROADCAST,

@@ -25,6 +25,7 @@ from archc.semantics.values import (
     BlockLayer,
     BoundArg,
     CombinatorLayer,
+    Function,
     Layer,
     OpLayer,
     RepeatLayer,
@@ -146,7 +147,7 @@ class Expressions:
         if op is not None:
             return OpLayer(expr.span, None, op)
         if name in BUILTINS or name in COMBINATORS:
-            return _Builtin(name)
+            return Function(name)
         if definition is not None:
             raise self.error(
                 "A236",
@@ -536,7 +537,9 @@ class Expressions:
             f"expected a layer after `->`, got {describe(value)}",
             expr.span,
             label="not a layer",
-            help="`->` feeds the tensor on its left into the layer on its right",
+            help=f"`{value.name}` is called with its arguments: `{value.name}(...)`"
+            if isinstance(value, Function)
+            else "`->` feeds the tensor on its left into the layer on its right",
         )
 
     def _layer_or_value(self, expr: ast.Expr, body: Body, place: Place) -> Any:
@@ -572,11 +575,11 @@ class Expressions:
         func = self._callee(expr.func, body, place)
         # a combinator's argument is a layer: `residual(attention(memory, heads=8) -> dropout)`
         # must not apply attention to `memory` on the spot
-        layers = isinstance(func, _Builtin) and func.name in COMBINATORS
+        layers = isinstance(func, Function) and func.name in COMBINATORS
         args = tuple(self._argument(a, body, place, layers) for a in expr.args)
         if func is UNKNOWN or any(a.value is UNKNOWN for a in args):
             return UNKNOWN
-        if isinstance(func, _Builtin):
+        if isinstance(func, Function):
             return self._builtin(func.name, args, expr)
         if isinstance(func, OpLayer | BlockLayer) and not func.called:
             layer = type(func)(expr.span, None, *_payload(func), args=args, called=True)
@@ -621,7 +624,7 @@ class Expressions:
         """What a call calls. A value that cannot be called does not hide the op or block of
         the same name: `dropout(dropout)` applies the op with the parameter `dropout`."""
         value = self.evaluate(func, body, place)
-        if isinstance(func, ast.Name) and not isinstance(value, Layer | _Builtin):
+        if isinstance(func, ast.Name) and not isinstance(value, Layer | Function):
             definition = body.file.definitions.get(func.id)
             if definition is not None and definition.kind == "block":
                 return BlockLayer(func.span, None, definition)
@@ -668,13 +671,6 @@ def _too_large(value: Any) -> bool:
             if atom.is_Rational
         )
     return isinstance(value, int) and abs(value) > MAX_INTEGER
-
-
-class _Builtin:
-    """A builtin function or combinator named in an expression."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
 
 
 def _as_span(expr: ast.Named) -> Span:

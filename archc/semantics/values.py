@@ -39,6 +39,14 @@ UNKNOWN = Unknown()
 
 
 @dataclass(frozen=True)
+class Function:
+    """A built-in function or combinator named in an expression, not yet called (`sqrt`,
+    `residual`)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Tensor:
     """One output of an IR node; ``type`` is None when it could not be inferred.
 
@@ -131,4 +139,6 @@ def describe(value: Any) -> str:
         return "none"
     if isinstance(value, tuple):
         return "a tuple"
+    if isinstance(value, Function):
+        return f"the built-in function `{value.name}`"
     return f"the size {value}"

@@ -150,6 +150,30 @@ def test_channel_mismatch_on_a_skip_connection() -> None:
     assert finding.label == "256 vs 64 channels"
 
 
+@pytest.mark.parametrize(
+    ("shapes", "message", "label"),
+    [
+        (
+            ((16,), (8,)),
+            "feature mismatch: add of (N, 16) + (N, 8) has 16 vs 8 features",
+            "16 vs 8 features",
+        ),
+        (
+            ((16, 32), (8, 32)),
+            "length or channel mismatch: add of (N, 16, 32) + (N, 8, 32) has 16 vs 8 time "
+            "steps or channels",
+            "16 vs 8 time steps or channels",
+        ),
+    ],
+)
+def test_axis_one_mismatch_is_named_by_its_role(
+    shapes: tuple[tuple[int, ...], ...], message: str, label: str
+) -> None:
+    """Axis 1 holds features in (N, F) and, in (N, T, E), time steps rather than channels."""
+    finding = refused("add", {}, [TensorType((BATCH, *s)) for s in shapes]).finding
+    assert (finding.code, finding.message, finding.label) == ("A303", message, label)
+
+
 def test_channel_and_stride_mismatch_proposes_a_strided_projection() -> None:
     y, skip = TensorType((BATCH, 128, 28, 28)), TensorType((BATCH, 64, 56, 56))
     finding = refused("add", {}, [y, skip]).finding
@@ -169,7 +193,7 @@ def test_channel_mismatch_help_fits_the_rank(rank: int, projection: str) -> None
     a = TensorType((BATCH, 8, *[3] * (rank - 2)))
     b = TensorType((BATCH, 4, *[3] * (rank - 2)))
     assert (
-        refused("mul", {}, [a, b]).finding.help == f"project the skip {b} with {projection} to {a}"
+        f"project the skip {b} with {projection} to {a}" in refused("mul", {}, [a, b]).finding.help
     )
 
 

@@ -25,6 +25,7 @@ from archc.backends.torch.values import SIZE_ARGUMENTS, Candidate, Expressor, Pa
 from archc.errors import ArchError, Diagnostic
 from archc.ops import lookup
 from archc.ops.spec import HELD, Ctor, Symbolic
+from archc.pysource.exprs import literal
 from archc.pysource.layout import INDENT, Arg, Call, ListOf, flat, lay_out
 from archc.semantics import provenance as pv
 from archc.semantics.ir import Module, Network, Node, tensor_key
@@ -250,9 +251,19 @@ class ClassWriter:
             value = self._construct(self.matching(position))
             if value is not None:
                 lines += lay_out(INDENT * 2, f"self.{item.attr} = ", value)
-        if self.module.kind == "network":
+        if self.module.kind == "network" and self.network.ties:
             for tie in self.network.ties:  # one Parameter object under two names
                 lines.append(f"{INDENT * 2}{_access(tie.target)} = {_access(tie.source)}")
+            # a state_dict holds both names: untied weights would load into whichever came last
+            pairs = [
+                Call("", (Arg(literal(t.target)), Arg(literal(t.source))))
+                for t in self.network.ties
+            ]
+            check = Call("TiedWeights", tuple(Arg(pair) for pair in pairs))
+            self.helpers.add("TiedWeights")
+            lines += lay_out(
+                INDENT * 2, "", Call("self.register_load_state_dict_pre_hook", (Arg(check),))
+            )
         return lines
 
     def _construct(self, matching: Matching) -> Call | None:

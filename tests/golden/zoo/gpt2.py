@@ -107,6 +107,34 @@ def rotate(x: torch.Tensor, base: float) -> torch.Tensor:
     return x * cos + torch.cat([-x2, x1], dim=-1) * sin
 
 
+class TiedWeights:
+    """A `load_state_dict` pre-hook for parameters tied together, given as (tied, source) key
+    pairs: they are one tensor, so a state_dict that gives them different values is refused
+    rather than loaded into whichever comes last."""
+
+    def __init__(self, *pairs: tuple[str, str]) -> None:
+        self.pairs = pairs
+
+    def __call__(
+        self,
+        module: nn.Module,
+        state_dict: dict[str, torch.Tensor],
+        prefix: str,
+        metadata: dict,
+        strict: bool,
+        missing: list[str],
+        unexpected: list[str],
+        errors: list[str],
+    ) -> None:
+        for tied, source in self.pairs:
+            a, b = state_dict.get(prefix + tied), state_dict.get(prefix + source)
+            if a is not None and b is not None and not torch.equal(a, b.to(a.device)):
+                errors.append(
+                    f"{prefix}{tied} is tied to {prefix}{source}, but the state_dict gives them "
+                    "different values"
+                )
+
+
 class MLP(nn.Module):
     """Block `MLP` (mlp.arch:12). 4,722,432 parameters."""
 
@@ -168,6 +196,7 @@ class GPT2(nn.Module):
         self.ln_f = nn.LayerNorm(d_model)
         self.lm_head = nn.Linear(d_model, vocab, bias=False)
         self.lm_head.weight = self.wte.weight
+        self.register_load_state_dict_pre_hook(TiedWeights(("lm_head.weight", "wte.weight")))
         self.reset_parameters()
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
