@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from archc.errors import Span
-from archc.semantics.ir import join_path
+from archc.semantics.ir import Choice, join_path
 from archc.semantics.program import FileScope
 from archc.semantics.provenance import Expr
 from archc.syntax import ast
@@ -35,6 +35,8 @@ class Body:
     # the provenance of each test that chose between layers (None: a test with none), which
     # a class must evaluate as the spec did to have the spec's structure
     guards: list[Expr | None] = field(default_factory=list)
+    # those of them that chose between tensors, with both alternatives (ir.Choice)
+    choices: list[Choice] = field(default_factory=list)
 
     def bind(self, name: str, value: Any, span: Span, origin: Expr | None = None) -> None:
         self.vars[name] = value

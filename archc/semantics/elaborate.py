@@ -29,12 +29,12 @@ from archc.ops.spec import (
     UNEVEN,
     Finding,
 )
-from archc.semantics import application, inits, replay
+from archc.semantics import application, inits, replay, speculation
 from archc.semantics import provenance as pv
 from archc.semantics.application import Application, TooLarge, listed
 from archc.semantics.context import Body, Names, Place, reserved_names
 from archc.semantics.expressions import ElabError
-from archc.semantics.ir import Module, Network, Node, Ref, Tie, join_path
+from archc.semantics.ir import Alternative, Module, Network, Node, Ref, Tie, join_path
 from archc.semantics.origins import Origins
 from archc.semantics.program import Definition, FileScope, did_you_mean
 from archc.semantics.unknown_names import explain_unknown
@@ -152,6 +152,30 @@ class Elaborator(Origins, Application):
     def size(self) -> tuple[int, int]:
         return self._next_id, self._connections
 
+    def speculate(
+        self, expr: ast.Expr, body: Body, place: Place, names: speculation.NamesState
+    ) -> Alternative | None:
+        """The alternative of a conditional not taken, elaborated where the one taken was
+        (with the names it would have had) and taken out again; None where it cannot be
+        built with these values."""
+        saved = speculation.take(self, body)
+        after = speculation.NamesState.of(place)
+        names.restore(place)
+        try:
+            value = self.evaluate(expr, body, place)
+        except (ElabError, TooLarge):
+            value = UNKNOWN
+        failed = (
+            not isinstance(value, Tensor)
+            or value.type is None
+            or any(d.is_error for d in self.diagnostics[saved.diagnostics :])
+        )
+        nodes, modules = speculation.undo(self, body, saved)
+        after.restore(place)
+        if failed:
+            return None
+        return speculation.set_aside(value, saved.next_id, nodes, modules)
+
     def add_node(self, node: Node) -> Node:
         assert self.network is not None
         self._connections += len(node.inputs)
@@ -224,6 +248,7 @@ class Elaborator(Origins, Application):
             )
             outputs = self._run(node, body, place, network_inputs=True)
             network.modules[""].guards = tuple(body.guards)
+            network.modules[""].choices = tuple(body.choices)
         except TooLarge as exc:
             span = exc.span or current_statement.get() or node.name.span
             self.report(
@@ -389,6 +414,7 @@ class Elaborator(Origins, Application):
             body.vars[stmt.name.name] = _as_input(tensor, stmt.name.name)
         values = self._body_values(node, body, inner, module.args, inputs)
         module.guards = tuple(body.guards)
+        module.choices = tuple(body.choices)
         if any(v is UNKNOWN for v in values):
             return UNKNOWN
         values = _to_caller(
@@ -436,7 +462,7 @@ class Elaborator(Origins, Application):
         recording = self._recordings.get(key) if key is not None else None
         if recording is not None and recording.replayable():
             body.guards.extend(recording.guards)
-            return recording.replay(
+            values, choices = recording.replay(
                 self.add_node,
                 self.new_id,
                 self.module,
@@ -444,7 +470,10 @@ class Elaborator(Origins, Application):
                 inputs,
                 place.path,
                 place.call_sites,
+                self._next_id,
             )
+            body.choices.extend(choices)
+            return values
         mark = replay.Mark(
             len(self.diagnostics),
             self._next_id,
@@ -471,6 +500,7 @@ class Elaborator(Origins, Application):
                 network_node=network.node,
                 values=values,
                 guards=tuple(body.guards),
+                choices=tuple(body.choices),
             )
             if made is not None:
                 self._recordings[key] = made

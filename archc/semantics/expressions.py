@@ -19,7 +19,9 @@ from archc.ops import lookup, names
 from archc.pysource.attributes import refused_attribute
 from archc.semantics import provenance as pv
 from archc.semantics.context import Body, Place
+from archc.semantics.ir import Alternative, Choice
 from archc.semantics.program import did_you_mean
+from archc.semantics.speculation import NamesState
 from archc.semantics.values import (
     UNKNOWN,
     BlockLayer,
@@ -105,6 +107,14 @@ class Expressions:
         raise NotImplementedError
 
     def origin(self, expr: ast.Expr, body: Body) -> pv.Expr | None:
+        raise NotImplementedError
+
+    def size(self) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def speculate(
+        self, expr: ast.Expr, body: Body, place: Place, names: NamesState
+    ) -> Alternative | None:
         raise NotImplementedError
 
     # --- dispatch --------------------------------------------------------------------------------
@@ -366,11 +376,17 @@ class Expressions:
         test = self.evaluate(expr.test, body, place)
         if test is UNKNOWN:
             return UNKNOWN
-        branch = expr.body if self._truth(test, expr.test.span) else expr.orelse
-        value = self.evaluate(branch, body, place)
+        held = self._truth(test, expr.test.span)
+        names, first = NamesState.of(place), self.size()[0]
+        value = self.evaluate(expr.body if held else expr.orelse, body, place)
         if isinstance(value, Tensor | Layer | tuple) and not _plain_tuple(value):
             # the test chose layers, not a value: it decides the structure (see Body.guards)
-            body.guards.append(self.origin(expr.test, body))
+            guard = self.origin(expr.test, body)
+            if isinstance(value, Tensor):  # a class holds both alternatives (Body.choices)
+                taken = Alternative(first, self.size()[0], value.ref)
+                other = self.speculate(expr.orelse if held else expr.body, body, place, names)
+                body.choices.append(Choice(guard, held, taken, other))
+            body.guards.append(guard)
         return value
 
     def _truth(self, value: Any, span: Span) -> bool:

@@ -108,11 +108,54 @@ class Module:
     repeat_origin: Expr | None = None
     # the tests in the body that chose its structure (context.Body.guards), in its namespace
     guards: tuple[Expr | None, ...] = ()
+    # the conditionals among them whose alternatives are tensors (`if c then x -> ds else x`)
+    choices: tuple[Choice, ...] = ()
     inputs: tuple[Ref, ...] = ()  # the tensors that flow in, in the block's `in` order
     input_names: tuple[str, ...] = ()  # a block's names for them (`Size` provenance reads)
     # the provenance of each input's sizes in the caller's namespace
     input_dims: tuple[tuple[Expr | None, ...] | None, ...] = ()
     outputs: tuple[Ref, ...] = ()  # the tensors that flow out
+
+
+# Ids of the nodes an alternative not taken would make (Alternative.nodes) are moved by this,
+# so that they never equal a node of the graph, and keep their order.
+SPECULATIVE = -(2**40)
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One alternative of a conditional whose value is a tensor, as elaborated: it made the
+    nodes with ids ``first < id <= last`` (none where they are equal) and gives ``value``.
+
+    The alternative a network took is in the graph. The other is elaborated with the same
+    values but left out of it (counts, summaries and diagrams never see it): ``nodes`` and
+    ``modules`` hold what it made, its node ids moved by SPECULATIVE."""
+
+    first: int
+    last: int
+    value: Ref
+    nodes: tuple[Node, ...] = ()
+    modules: tuple[Module, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return self.first == self.last
+
+    def made(self, node_id: int) -> bool:
+        return self.first < node_id <= self.last
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A conditional in a block's body that chose between tensors (`if stride != 1 then x ->
+    (...) as downsample else x`): its test's provenance in the block's namespace, whether it
+    held, the alternative taken, and the other one (None where these values cannot build
+    it: it would raise a diagnostic)."""
+
+    guard: Expr | None
+    held: bool
+    taken: Alternative
+    other: Alternative | None
 
 
 @dataclass(frozen=True)
@@ -150,6 +193,22 @@ class Network:
         for ref in node.inputs:
             self._consumers[ref.node].add(node.id)
         return node
+
+    def drop(self, ids: list[int]) -> None:
+        """Take out the nodes ``ids``, the last ones added (an alternative not taken)."""
+        self._order = self._members = self._graph = None
+        for node_id in ids:
+            for ref in self._nodes.pop(node_id).inputs:
+                self._consumers.get(ref.node, set()).discard(node_id)
+            del self._consumers[node_id]
+
+    def aside(self, alternative: Alternative) -> Network:
+        """The nodes and modules of an alternative set aside, with this network's modules:
+        what a backend reads to write what the alternative would build."""
+        view = Network(self.name, self.args, self.span)
+        view.modules = {**self.modules, **{m.path: m for m in alternative.modules}}
+        view._nodes = {node.id: node for node in alternative.nodes}
+        return view
 
     def node(self, node_id: int) -> Node:
         return self._nodes[node_id]

@@ -22,7 +22,7 @@ from typing import Any
 
 from archc.dims import Sym
 from archc.errors import Span
-from archc.semantics.ir import Module, Node, Ref
+from archc.semantics.ir import Alternative, Choice, Module, Node, Ref
 from archc.semantics.values import Tensor
 
 
@@ -100,6 +100,7 @@ class Recording:
     input_names: list[tuple[int, str, str]]  # names given to inputs: (input index, scope, name)
     values: list[Any]  # what the instance gave back
     guards: tuple[Any, ...] = ()  # the tests that chose its structure (Module.guards)
+    choices: tuple[Choice, ...] = ()  # those that chose between tensors (Module.choices)
     _replayable: bool | None = None
 
     def _ref(self, ref: Ref, ids: dict[int, int], inputs: list[Tensor]) -> Ref:
@@ -135,9 +136,12 @@ class Recording:
         inputs: list[Tensor],
         path: str,
         call_sites: tuple[Span, ...],
-    ) -> list[Any]:
-        """Add the recorded instance again at ``path``, fed ``inputs``; its values."""
+        last_id: int,
+    ) -> tuple[list[Any], tuple[Choice, ...]]:
+        """Add the recorded instance again at ``path``, fed ``inputs``, after the node
+        ``last_id``; its values and choices."""
         move = _Mover(self.path, path, self.depth, call_sites)
+        shift = last_id - self.first_id  # the ids it makes are consecutive
         ids: dict[int, int] = {}
         for node in self.nodes:
             ids[node.id] = new_id()
@@ -174,6 +178,9 @@ class Recording:
                     call_sites=move.sites(module.call_sites),
                     inputs=tuple(self._ref(r, ids, inputs) for r in module.inputs),
                     outputs=tuple(self._ref(r, ids, inputs) for r in module.outputs),
+                    choices=tuple(
+                        self._choice(c, ids, inputs, move, shift) for c in module.choices
+                    ),
                 )
             )
         for index, scope, name in self.input_names:
@@ -186,10 +193,62 @@ class Recording:
             # an input given back: its sizes as the block sees them, moved out by the caller
             return replace(inputs[self.inputs.index(t.ref)], dims=t.dims)
 
-        return [
+        values = [
             tuple(tensor(t) for t in value) if isinstance(value, tuple) else tensor(value)
             for value in self.values
         ]
+        return values, tuple(self._choice(c, ids, inputs, move, shift) for c in self.choices)
+
+    def _choice(
+        self, choice: Choice, ids: dict[int, int], inputs: list[Tensor], move: _Mover, shift: int
+    ) -> Choice:
+        other = choice.other
+        return replace(
+            choice,
+            taken=self._alternative(choice.taken, ids, inputs, move, shift),
+            other=None if other is None else self._alternative(other, ids, inputs, move, shift),
+        )
+
+    def _alternative(
+        self,
+        alternative: Alternative,
+        ids: dict[int, int],
+        inputs: list[Tensor],
+        move: _Mover,
+        shift: int,
+    ) -> Alternative:
+        """An alternative moved to the replayed instance: the ids it made shifted as the
+        instance's were (they are consecutive), those set aside (ir.SPECULATIVE) too."""
+
+        def ref(r: Ref) -> Ref:
+            return Ref(r.node + shift, r.port) if r.node < 0 else self._ref(r, ids, inputs)
+
+        return Alternative(
+            alternative.first + shift,
+            alternative.last + shift,
+            ref(alternative.value),
+            tuple(
+                replace(
+                    n,
+                    id=n.id + shift,
+                    inputs=tuple(ref(r) for r in n.inputs),
+                    path=move.path(n.path),
+                    scope=move.path(n.scope),
+                    call_sites=move.sites(n.call_sites),
+                )
+                for n in alternative.nodes
+            ),
+            tuple(
+                replace(
+                    m,
+                    path=move.path(m.path),
+                    call_sites=move.sites(m.call_sites),
+                    inputs=tuple(ref(r) for r in m.inputs),
+                    outputs=tuple(ref(r) for r in m.outputs),
+                )
+                for m in alternative.modules
+            ),
+        )
 
 
 def record(
@@ -203,6 +262,7 @@ def record(
     network_node: Callable[[int], Node],
     values: list[Any],
     guards: tuple[Any, ...],
+    choices: tuple[Choice, ...],
 ) -> Recording | None:
     """The instance the body just elaborated, or None when it cannot be replayed."""
     refs = [t.ref for t in inputs]
@@ -220,7 +280,17 @@ def record(
         if t.ref.node > mark.last_id
     }
     return Recording(
-        path, depth, mark.last_id, tuple(refs), nodes, names, modules, input_names, values, guards
+        path,
+        depth,
+        mark.last_id,
+        tuple(refs),
+        nodes,
+        names,
+        modules,
+        input_names,
+        values,
+        guards,
+        choices,
     )
 
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archc.backends.torch.naming import Namespace
+from archc.backends.torch.optional import Branch, Optional, optionals
 from archc.backends.torch.stateless import forward_template
-from archc.backends.torch.structure import is_chain, relative, scope_items
+from archc.backends.torch.structure import Item, is_chain, relative, scope_items
 from archc.semantics.ir import Module, Network, Ref
 
 
@@ -27,6 +28,8 @@ class ClassInfo:
     signature: tuple[Any, ...] = ()
     order: tuple[int, int] = (0, 0)  # source position, for a stable emission order
     params: list[Any] = field(default_factory=list)  # values.Param, once the class is written
+    # each instance's choices (optional.py), in the order of ``instances``
+    optionals: list[list[Optional]] = field(default_factory=list)
     _positions: dict[int, int] = field(default_factory=dict, repr=False)
 
     def position(self, module: Module) -> int:
@@ -35,13 +38,32 @@ class ClassInfo:
             self._positions = {id(m): i for i, (_, m) in enumerate(self.instances)}
         return self._positions[id(module)]
 
+    @property
+    def template(self) -> int:
+        """The instance the class is written from: the first that took the most of its
+        choices' alternatives that hold a module, so that forward sees where they go."""
+        taken = [sum(o.taken.kind == "module" for o in found) for found in self.optionals]
+        return taken.index(max(taken)) if taken else 0
 
-def signature(network: Network, module: Module, classes: dict[int, ClassInfo]) -> tuple[Any, ...]:
+
+def signature(
+    network: Network, module: Module, classes: dict[int, ClassInfo], found: list[Optional]
+) -> tuple[Any, ...]:
     """The structure of the class body at ``module``: what must agree for two instances to
-    share a class (layers, arguments as written, wiring, child classes)."""
+    share a class (layers, arguments as written, wiring, child classes). The module an
+    alternative of a choice made is left out, and the choice's alternatives put in, so that
+    instances that took either share the class (optional.py)."""
     index: dict[Ref, Any] = {ref: ("in", i) for i, ref in enumerate(module.inputs)}
-    body = _body(network, module.path, module.path, index, classes)
-    return (*body, tuple(index.get(r, "?") for r in module.outputs))
+    body = _body(network, module.path, module.path, index, classes, found)
+    choices = tuple(
+        (
+            o.guard,
+            _branch(o.then, module.path, index, classes),
+            _branch(o.orelse, module.path, index, classes),
+        )
+        for o in found
+    )
+    return (*body, choices, tuple(index.get(r, "?") for r in module.outputs))
 
 
 def _body(
@@ -50,26 +72,57 @@ def _body(
     path: str,
     index: dict[Ref, Any],
     classes: dict[int, ClassInfo],
+    found: list[Optional],
 ) -> tuple[Any, ...]:
+    made = {o.taken.item.attr: (k, o) for k, o in enumerate(found) if o.taken.item is not None}
     parts: list[Any] = []
-    for position, item in enumerate(scope_items(network, path)):
-        wiring = tuple(index.get(ref, "?") for ref in item.inputs)
-        if item.node is not None:
-            node = item.node
-            written = tuple(sorted(node.arg_origins.items()))
-            # how forward applies it, values included, but for those the class computes from
-            # its parameters (stateless.py): instances that differ there cannot share it
-            text, kept = forward_template(node)
-            forward = (text, tuple((name, origin) for name, origin, _ in kept))
-            parts.append(("op", item.attr, node.op, written, forward, wiring, len(node.outputs)))
-        elif item.module is not None and item.module.kind == "block":
-            parts.append(("block", item.attr, id(classes[id(item.module)]), wiring))
-        elif item.module is not None:
-            inner = _body(network, root, item.module.path, index, classes)
-            parts.append(("seq", item.attr, is_chain(network, item.module), inner, wiring))
+    for item in scope_items(network, path):
+        if item.attr in made:  # the choice's value stands for its alternatives
+            k, optional = made[item.attr]
+            other = optional.other
+            index[item.outputs[0]] = (
+                index.get(other.value, "?") if other.kind == "empty" else ("choice", k)
+            )
+            continue
+        parts.append(_part(network, root, path, item, index, classes))
         for port, ref in enumerate(item.outputs):
-            index[ref] = (relative(path, root), position, port)
+            index[ref] = (relative(path, root), len(parts) - 1, port)
     return tuple(parts)
+
+
+def _part(
+    network: Network,
+    root: str,
+    path: str,
+    item: Item,
+    index: dict[Ref, Any],
+    classes: dict[int, ClassInfo],
+) -> tuple[Any, ...]:
+    wiring = tuple(index.get(ref, "?") for ref in item.inputs)
+    if item.node is not None:
+        node = item.node
+        written = tuple(sorted(node.arg_origins.items()))
+        # how forward applies it, values included, but for those the class computes from
+        # its parameters (stateless.py): instances that differ there cannot share it
+        text, kept = forward_template(node)
+        forward = (text, tuple((name, origin) for name, origin, _ in kept))
+        return ("op", item.attr, node.op, written, forward, wiring, len(node.outputs))
+    assert item.module is not None
+    if item.module.kind == "block":
+        return ("block", item.attr, id(classes[id(item.module)]), wiring)
+    inner = _body(network, root, item.module.path, index, classes, [])
+    return ("seq", item.attr, is_chain(network, item.module), inner, wiring)
+
+
+def _branch(
+    branch: Branch, root: str, index: dict[Ref, Any], classes: dict[int, ClassInfo]
+) -> tuple[Any, ...]:
+    if branch.kind == "module":
+        assert branch.network is not None and branch.item is not None
+        return ("module", _part(branch.network, root, root, branch.item, index, classes))
+    if branch.kind == "empty":
+        return ("empty", index.get(branch.value, "?"))  # type: ignore[arg-type]
+    return ("unbuilt",)
 
 
 def assign_classes(networks: list[Network], names: Namespace) -> dict[int, ClassInfo]:
@@ -83,8 +136,12 @@ def assign_classes(networks: list[Network], names: Namespace) -> dict[int, Class
     instances.sort(key=lambda pair: -pair[1].path.count("."))
     by_signature: dict[tuple[Any, ...], ClassInfo] = {}
     classes: dict[int, ClassInfo] = {}
+    found_in: dict[int, list[Optional]] = {}
     for network, module in instances:
-        key = (id(module.definition.node), signature(network, module, classes))
+        found = found_in[id(module)] = optionals(network, module) or []
+        key = (id(module.definition.node), signature(network, module, classes, found))
+        if len(found) > 1:  # forward is written from one instance: it must show every module
+            key += (tuple(o.taken.kind for o in found),)
         info = by_signature.get(key)
         if info is None:
             node = module.definition.node
@@ -97,6 +154,7 @@ def assign_classes(networks: list[Network], names: Namespace) -> dict[int, Class
     _name_classes(list(by_signature.values()), names)
     for info in by_signature.values():
         info.instances.sort(key=lambda pair: (networks.index(pair[0]), _first_node(pair)))
+        info.optionals = [found_in[id(module)] for _, module in info.instances]
     return classes
 
 

@@ -20,6 +20,7 @@ from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.helpers import helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
 from archc.backends.torch.naming import MODULE_ATTRIBUTES, Namespace, module_level
+from archc.backends.torch.optional import Branch, Optional
 from archc.backends.torch.structure import Item, is_chain, scope_items, traced_inputs
 from archc.backends.torch.values import SIZE_ARGUMENTS, Candidate, Expressor, Param
 from archc.errors import ArchError, Diagnostic
@@ -157,7 +158,8 @@ class ClassWriter:
         self.kept_lines: list[str] = []
         self.uses_ordered_dict = False
         self.helpers: set[str] = set()  # archc's own modules the class builds
-        self.network, self.module = info.instances[0]
+        self.network, self.module = info.instances[info.template]
+        self.optionals = info.optionals[info.template] if info.optionals else []
         self.input_names = _input_names(info)
         self.expressor = Expressor(
             definition=info.definition,
@@ -169,7 +171,8 @@ class ClassWriter:
             fixed=options.fixed.get(info.definition.name, frozenset())
             if self.module.kind == "network"
             else frozenset(),
-            equal=_equal_sizes(self.network, self.module),
+            # a size the body equates with its parameters may hold in one alternative only
+            equal={} if self.optionals else _equal_sizes(self.network, self.module),
         )
 
     def render(self) -> str:
@@ -237,17 +240,38 @@ class ClassWriter:
 
     # --- __init__ --------------------------------------------------------------------------------
 
-    def matching(self, position: int, path_of: dict[int, str] | None = None) -> Matching:
-        """The item at ``position`` in every instance (of the class, or of a container)."""
+    def matching(self, position: int) -> Matching:
+        """The item at ``position`` of the template instance in every instance: items an
+        alternative made are left out of each instance's count (optional.py)."""
+        items = scope_items(self.network, self.module.path)
+        common = [i for i, item in enumerate(items) if item.attr not in self._made(self.optionals)]
+        rank = common.index(position)
         found = []
-        for index, (network, module) in enumerate(self.info.instances):
-            path = path_of[index] if path_of else module.path
-            found.append((network, scope_items(network, path)[position]))
+        for (network, module), chosen in zip(
+            self.info.instances, self.info.optionals or [[]], strict=False
+        ):
+            theirs = [
+                item
+                for item in scope_items(network, module.path)
+                if item.attr not in self._made(chosen)
+            ]
+            found.append((network, theirs[rank]))
         return found
+
+    @staticmethod
+    def _made(found: list[Optional]) -> set[str]:
+        return {o.taken.item.attr for o in found if o.taken.item is not None}
 
     def _init_lines(self) -> list[str]:
         lines: list[str] = []
+        for optional in self.optionals:
+            if optional.taken.kind == "empty":  # forward has no place for the other's module
+                lines += self._refusal(self._guard(optional, optional.other), INDENT * 2)
+        made = {o.taken.item.attr: k for k, o in enumerate(self.optionals) if o.taken.item}
         for position, item in enumerate(scope_items(self.network, self.module.path)):
+            if item.attr in made:
+                lines += self._optional_lines(made[item.attr])
+                continue
             value = self._construct(self.matching(position))
             if value is not None:
                 lines += lay_out(INDENT * 2, f"self.{item.attr} = ", value)
@@ -265,6 +289,47 @@ class ClassWriter:
                 INDENT * 2, "", Call("self.register_load_state_dict_pre_hook", (Arg(check),))
             )
         return lines
+
+    def _guard(self, optional: Optional, branch: Branch) -> str:
+        """The test under which ``branch`` is the alternative taken, as Python."""
+        test = optional.guard if branch is optional.then else pv.apply("not", optional.guard)
+        text = self.expressor.origin(test)
+        if text is None:
+            raise AssertionError("optional.py admits only tests with a Python form")
+        return text
+
+    def _optional_lines(self, k: int) -> list[str]:
+        """``if <test>: self.downsample = ... else: self.downsample = None``."""
+        optional = self.optionals[k]
+        lines = [f"{INDENT * 2}if {self._guard(optional, optional.then)}:"]
+        for which, branch in (("then", optional.then), ("orelse", optional.orelse)):
+            if which == "orelse":
+                lines.append(f"{INDENT * 2}else:")
+            lines += self._arm(k, which, branch)
+        return lines
+
+    def _arm(self, k: int, which: str, branch: Branch) -> list[str]:
+        indent = INDENT * 3
+        if branch.kind == "unbuilt":
+            return [f'{indent}raise ValueError("{self._unbuilt()}")']
+        attr = self.optionals[k].taken.item.attr  # type: ignore[union-attr]
+        if branch.kind == "empty":
+            return [f"{indent}self.{attr} = None"]
+        matching = [
+            (getattr(found[k], which).network, getattr(found[k], which).item)
+            for found in self.info.optionals
+        ]
+        value = self._construct(matching) or Call("nn.Identity")
+        return lay_out(indent, f"self.{attr} = ", value)
+
+    def _refusal(self, test: str, indent: str) -> list[str]:
+        return [f"{indent}if {test}:", f'{indent}{INDENT}raise ValueError("{self._unbuilt()}")']
+
+    def _unbuilt(self) -> str:
+        return (
+            f"{self.info.definition.name}: the spec builds no layers for these arguments here; "
+            "compile it with them to see why"
+        )
 
     def _construct(self, matching: Matching) -> Call | None:
         item = matching[0][1]
@@ -374,18 +439,19 @@ class ClassWriter:
     def _container(self, matching: Matching) -> Call:
         first = matching[0][1].module
         assert first is not None
-        paths = {i: item.module.path for i, (_, item) in enumerate(matching)}  # type: ignore[union-attr]
-        items = scope_items(self.network, first.path)
+        network = matching[0][0]
+        items = scope_items(network, first.path)
         named = any(not i.attr.isdigit() for i in items)
         children: list[Arg] = []
         for position, item in enumerate(items):
             if item.node is not None and HELD in item.node.params:
                 raise ArchError([_held_in_container(item.node, first)])
-            value = self._construct(self.matching(position, paths)) or Call("nn.Identity")
+            inner = [(n, scope_items(n, i.module.path)[position]) for n, i in matching]  # type: ignore[union-attr]
+            value = self._construct(inner) or Call("nn.Identity")
             if named:
                 value = Call("", (Arg(f'"{item.attr}"'), Arg(value)))
             children.append(Arg(value))
-        chain = is_chain(self.network, first)
+        chain = is_chain(network, first)
         alike = not named and len(set(children)) == 1
         # the first copy may differ (it takes the repeat's input): `[first, *[rest ...]]`
         rest_alike = not named and len(children) > 1 and len(set(children[1:])) == 1

@@ -20,12 +20,19 @@ from archc.semantics.ir import Module, Network, Node, Ref
 
 if TYPE_CHECKING:
     from archc.backends.torch.emit import ClassWriter
+    from archc.backends.torch.optional import Optional
 
 
 @dataclass
 class Step:
     item: Item
     access: str  # how forward reaches the module: `self.conv1`, `self.stage[0]`
+    # for an optional module (optional.py): the value where the class does not hold it
+    otherwise: Ref | None = None
+
+    @property
+    def reads(self) -> tuple[Ref, ...]:
+        return self.item.inputs if self.otherwise is None else (*self.item.inputs, self.otherwise)
 
 
 def steps(network: Network, path: str) -> list[Step]:
@@ -77,9 +84,19 @@ def _member(access: str, attr: str, container: str | None) -> str:
 
 
 def forward_lines(writer: ClassWriter) -> list[str]:
-    per_instance = [steps(n, m.path) for n, m in writer.info.instances]
-    ours = per_instance[0]
     network, module = writer.network, writer.module
+    ours = steps(network, module.path)
+    for optional in writer.optionals:
+        for step in ours:
+            if _taken(step, optional) and optional.other.kind == "empty":
+                step.otherwise = optional.other.value
+    # each instance's steps beside ours, for the shape comments; an alternative's have none
+    chosen = writer.info.optionals or [[]] * len(writer.info.instances)
+    per_instance = [
+        [s for s in steps(n, m.path) if not any(_taken(s, o) for o in found)]
+        for (n, m), found in zip(writer.info.instances, chosen, strict=True)
+    ]
+    common = [i for i, s in enumerate(ours) if not any(_taken(s, o) for o in writer.optionals)]
     names = _Variables(writer.input_names)
     wanted = _wanted_names(network, module.path, ours, module.outputs)
     remaining = _uses(ours, module.outputs)
@@ -88,8 +105,8 @@ def forward_lines(writer: ClassWriter) -> list[str]:
         variables[ref] = names.bind(name, ref)
     body: list[str] = []
     for position, step in enumerate(ours):
-        inputs = [variables[ref] for ref in step.item.inputs]
-        for ref in step.item.inputs:
+        inputs = [variables[ref] for ref in step.reads]
+        for ref in step.reads:
             remaining[ref] -= 1
         outs = []
         for ref in step.item.outputs:
@@ -99,8 +116,13 @@ def forward_lines(writer: ClassWriter) -> list[str]:
             outs.append(names.choose(wishes, ref, remaining))
             variables[ref] = outs[-1]
         head, expression = f"{', '.join(outs)} = ", _expression(step, inputs, writer)
-        comment = _shape_comment(
-            [p[position] for p in per_instance], [n for n, _ in writer.info.instances]
+        comment = (
+            _shape_comment(
+                [p[common.index(position)] for p in per_instance],
+                [n for n, _ in writer.info.instances],
+            )
+            if position in common
+            else None
         )
         line = f"{INDENT * 2}{head}{expression}"
         if len(line) > LINE_LENGTH:  # wrapped as ruff wraps it, without its comment
@@ -123,6 +145,10 @@ def forward_lines(writer: ClassWriter) -> list[str]:
 
 def _expression(step: Step, inputs: list[str], writer: ClassWriter) -> str:
     item = step.item
+    if step.otherwise is not None:
+        *called, otherwise = inputs
+        call = f"{step.access}({', '.join(called)})"
+        return f"{call} if {step.access} is not None else {otherwise}"
     if item.node is None:
         return f"{step.access}({', '.join(inputs)})"
     node = item.node
@@ -144,10 +170,20 @@ def _shape_comment(matching: list[Step], networks: list[Network]) -> str | None:
     return f"# {shapes.pop()}" if len(shapes) == 1 else None
 
 
+def _taken(step: Step, optional: Optional) -> bool:
+    """Whether ``step`` calls the module the alternative taken made."""
+    made = optional.taken.item
+    if made is None:
+        return False
+    if made.module is not None:
+        return step.item.module is made.module
+    return step.item.node is made.node
+
+
 def _uses(found: list[Step], outputs: tuple[Ref, ...]) -> dict[Ref, int]:
     uses: dict[Ref, int] = {}
     for step in found:
-        for ref in step.item.inputs:
+        for ref in step.reads:
             uses[ref] = uses.get(ref, 0) + 1
         for ref in step.item.outputs:
             uses.setdefault(ref, 0)

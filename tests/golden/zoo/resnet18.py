@@ -4,33 +4,10 @@ import torch
 from torch import nn
 
 
-__all__ = ["BasicBlock", "BasicBlockDownsample", "ResNet18"]
+__all__ = ["BasicBlock", "ResNet18"]
 
 
 class BasicBlock(nn.Module):
-    """Block `BasicBlock` (resnet.arch:6)."""
-
-    def __init__(self, planes: int, stride: int = 1) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.relu1 = nn.ReLU()
-        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.relu2 = nn.ReLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.conv1(x)
-        y = self.bn1(y)
-        y = self.relu1(y)
-        y = self.conv2(y)
-        y = self.bn2(y)
-        out = y + x
-        out = self.relu2(out)
-        return out
-
-
-class BasicBlockDownsample(nn.Module):
     """Block `BasicBlock` (resnet.arch:6)."""
 
     def __init__(self, in_channels: int, planes: int, stride: int = 1) -> None:
@@ -42,10 +19,13 @@ class BasicBlockDownsample(nn.Module):
         self.relu1 = nn.ReLU()
         self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(planes)
-        self.downsample = nn.Sequential(
-            nn.Conv2d(in_channels, planes, kernel_size=1, stride=stride, bias=False),
-            nn.BatchNorm2d(planes),
-        )
+        if stride != 1 or in_channels != planes:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_channels, planes, kernel_size=1, stride=stride, bias=False),
+                nn.BatchNorm2d(planes),
+            )
+        else:
+            self.downsample = None
         self.relu2 = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -54,7 +34,7 @@ class BasicBlockDownsample(nn.Module):
         y = self.relu1(y)
         y = self.conv2(y)
         y = self.bn2(y)
-        skip = self.downsample(x)
+        skip = self.downsample(x) if self.downsample is not None else x
         out = y + skip
         out = self.relu2(out)
         return out
@@ -69,10 +49,10 @@ class ResNet18(nn.Module):
         self.bn1 = nn.BatchNorm2d(64)
         self.relu1 = nn.ReLU()
         self.maxpool1 = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.layer1 = nn.Sequential(BasicBlock(64), BasicBlock(64))
-        self.layer2 = nn.Sequential(BasicBlockDownsample(64, 128, stride=2), BasicBlock(128))
-        self.layer3 = nn.Sequential(BasicBlockDownsample(128, 256, stride=2), BasicBlock(256))
-        self.layer4 = nn.Sequential(BasicBlockDownsample(256, 512, stride=2), BasicBlock(512))
+        self.layer1 = nn.Sequential(BasicBlock(64, 64), BasicBlock(64, 64))
+        self.layer2 = nn.Sequential(BasicBlock(64, 128, stride=2), BasicBlock(128, 128))
+        self.layer3 = nn.Sequential(BasicBlock(128, 256, stride=2), BasicBlock(256, 256))
+        self.layer4 = nn.Sequential(BasicBlock(256, 512, stride=2), BasicBlock(512, 512))
         self.adaptive_avgpool1 = nn.AdaptiveAvgPool2d(1)
         self.flatten1 = nn.Flatten()
         self.fc = nn.Linear(512, classes)

@@ -4,10 +4,10 @@ import torch
 from torch import nn
 
 
-__all__ = ["BottleneckDownsample", "Bottleneck", "ResNet50"]
+__all__ = ["Bottleneck", "ResNet50"]
 
 
-class BottleneckDownsample(nn.Module):
+class Bottleneck(nn.Module):
     """Block `Bottleneck` (resnet.arch:23)."""
 
     def __init__(self, in_channels: int, planes: int, stride: int = 1, expansion: int = 4) -> None:
@@ -20,10 +20,15 @@ class BottleneckDownsample(nn.Module):
         self.relu2 = nn.ReLU()
         self.conv3 = nn.Conv2d(planes, planes * expansion, kernel_size=1, bias=False)
         self.bn3 = nn.BatchNorm2d(planes * expansion)
-        self.downsample = nn.Sequential(
-            nn.Conv2d(in_channels, planes * expansion, kernel_size=1, stride=stride, bias=False),
-            nn.BatchNorm2d(planes * expansion),
-        )
+        if stride != 1 or in_channels != planes * expansion:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(
+                    in_channels, planes * expansion, kernel_size=1, stride=stride, bias=False
+                ),
+                nn.BatchNorm2d(planes * expansion),
+            )
+        else:
+            self.downsample = None
         self.relu3 = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -35,37 +40,8 @@ class BottleneckDownsample(nn.Module):
         y = self.relu2(y)
         y = self.conv3(y)
         y = self.bn3(y)
-        skip = self.downsample(x)
+        skip = self.downsample(x) if self.downsample is not None else x
         out = y + skip
-        out = self.relu3(out)
-        return out
-
-
-class Bottleneck(nn.Module):
-    """Block `Bottleneck` (resnet.arch:23)."""
-
-    def __init__(self, planes: int, expansion: int = 4, stride: int = 1) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(planes * expansion, planes, kernel_size=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.relu1 = nn.ReLU()
-        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.relu2 = nn.ReLU()
-        self.conv3 = nn.Conv2d(planes, planes * expansion, kernel_size=1, bias=False)
-        self.bn3 = nn.BatchNorm2d(planes * expansion)
-        self.relu3 = nn.ReLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.conv1(x)
-        y = self.bn1(y)
-        y = self.relu1(y)
-        y = self.conv2(y)
-        y = self.bn2(y)
-        y = self.relu2(y)
-        y = self.conv3(y)
-        y = self.bn3(y)
-        out = y + x
         out = self.relu3(out)
         return out
 
@@ -79,23 +55,23 @@ class ResNet50(nn.Module):
         self.bn1 = nn.BatchNorm2d(64)
         self.relu1 = nn.ReLU()
         self.maxpool1 = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.layer1 = nn.Sequential(BottleneckDownsample(64, 64), Bottleneck(64), Bottleneck(64))
+        self.layer1 = nn.Sequential(Bottleneck(64, 64), Bottleneck(256, 64), Bottleneck(256, 64))
         self.layer2 = nn.Sequential(
-            BottleneckDownsample(256, 128, stride=2),
-            Bottleneck(128),
-            Bottleneck(128),
-            Bottleneck(128),
+            Bottleneck(256, 128, stride=2),
+            Bottleneck(512, 128),
+            Bottleneck(512, 128),
+            Bottleneck(512, 128),
         )
         self.layer3 = nn.Sequential(
-            BottleneckDownsample(512, 256, stride=2),
-            Bottleneck(256),
-            Bottleneck(256),
-            Bottleneck(256),
-            Bottleneck(256),
-            Bottleneck(256),
+            Bottleneck(512, 256, stride=2),
+            Bottleneck(1024, 256),
+            Bottleneck(1024, 256),
+            Bottleneck(1024, 256),
+            Bottleneck(1024, 256),
+            Bottleneck(1024, 256),
         )
         self.layer4 = nn.Sequential(
-            BottleneckDownsample(1024, 512, stride=2), Bottleneck(512), Bottleneck(512)
+            Bottleneck(1024, 512, stride=2), Bottleneck(2048, 512), Bottleneck(2048, 512)
         )
         self.adaptive_avgpool1 = nn.AdaptiveAvgPool2d(1)
         self.flatten1 = nn.Flatten()

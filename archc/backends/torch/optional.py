@@ -1,0 +1,127 @@
+"""Conditionals a generated class holds both alternatives of: optional submodules.
+
+Where a block's body chose between tensors (`skip = if stride != 1 then x -> (...) as
+downsample else x`), elaboration records the choice with both alternatives (ir.Choice): the
+one taken, in the graph, and the other, set aside. A class serves instances that took either,
+and builds the alternative's module under the test, as torchvision's Bottleneck does with
+`downsample=None`. This module reads a choice as the class sees it; the forms it takes are an
+alternative of one module against one of no layers (`self.downsample(x) if self.downsample is
+not None else x`), two modules under one name, and a module or no layers against an
+alternative these values cannot build (the constructor raises ValueError where the arguments
+need it). Any other choice leaves the instances that differ in it to classes of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from archc.backends.torch.structure import Item, inferred_of, scope_items
+from archc.ops import lookup
+from archc.semantics import provenance as pv
+from archc.semantics.ir import Alternative, Module, Network, Ref
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One alternative of a choice in one instance: one module (``item``, in ``network``:
+    the graph, or a view of the alternative set aside), no layers (``value``, a tensor the
+    body had already), or none these values can build."""
+
+    kind: Literal["module", "empty", "unbuilt"]
+    network: Network | None = None
+    item: Item | None = None
+    value: Ref | None = None
+
+
+@dataclass(frozen=True)
+class Optional:
+    """A choice of one instance, as its class writes it."""
+
+    guard: pv.Expr
+    held: bool  # the test held here: ``then`` is the branch taken
+    then: Branch
+    orelse: Branch
+
+    @property
+    def taken(self) -> Branch:
+        return self.then if self.held else self.orelse
+
+    @property
+    def other(self) -> Branch:
+        return self.orelse if self.held else self.then
+
+
+def optionals(network: Network, module: Module) -> list[Optional] | None:
+    """The choices of a block instance as its class writes them; None where one of them has
+    no form this module writes (the class then serves only instances of its structure)."""
+    if module.kind != "block":
+        return []
+    found = []
+    for choice in module.choices:
+        taken = _branch(network, module.path, choice.taken)
+        other = (
+            Branch("unbuilt")
+            if choice.other is None
+            else _branch(network.aside(choice.other), module.path, choice.other)
+        )
+        if choice.guard is None or taken is None or taken.kind == "unbuilt" or other is None:
+            return None
+        if not _writable(taken, other):
+            return None
+        then, orelse = (taken, other) if choice.held else (other, taken)
+        found.append(Optional(choice.guard, choice.held, then, orelse))
+    return found
+
+
+def _writable(taken: Branch, other: Branch) -> bool:
+    kinds = {taken.kind, other.kind}
+    if kinds == {"module"}:  # two modules under one name, called alike
+        assert taken.item is not None and other.item is not None
+        return taken.item.attr == other.item.attr and taken.item.inputs == other.item.inputs
+    return kinds != {"empty"}
+
+
+def _branch(network: Network, path: str, alternative: Alternative) -> Branch | None:
+    """The alternative as one of the class's items; None where it is not one whole module."""
+    if alternative.empty:
+        return Branch("empty", value=alternative.value)
+    made = [i for i in scope_items(network, path) if _made(network, i, alternative)]
+    count = sum(1 for node in network.within(path) if alternative.made(node.id))
+    if len(made) != 1 or made[0].outputs != (alternative.value,):
+        return None
+    item = made[0]
+    nodes = network.within(item.module.path) if item.module is not None else [item.node]
+    if len(nodes) != count or not _is_module(item):
+        return None
+    aside = alternative.first < 0
+    if aside and item.module is not None and _holds_block(network, item.module):
+        return Branch("unbuilt")  # a block set aside has no class: not written
+    return Branch("module", network, item, alternative.value)
+
+
+def _made(network: Network, item: Item, alternative: Alternative) -> bool:
+    if item.node is not None:
+        return alternative.made(item.node.id)
+    assert item.module is not None
+    return all(alternative.made(node.id) for node in network.within(item.module.path))
+
+
+def _is_module(item: Item) -> bool:
+    if item.module is not None:
+        return True
+    assert item.node is not None
+    op = lookup(item.node.op)
+    return op is not None and op.torch_module(item.node.args, inferred_of(item.node)) is not None
+
+
+def _holds_block(network: Network, module: Module) -> bool:
+    return module.kind == "block" or any(
+        m.kind == "block" and m.path.startswith(module.path + ".")
+        for m in network.modules.values()
+    )
+
+
+def made_attrs(found: list[Optional]) -> set[str]:
+    """The attributes the alternatives taken in an instance hold."""
+    return {o.taken.item.attr for o in found if o.taken.item is not None}
