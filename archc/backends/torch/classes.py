@@ -1,9 +1,10 @@
 """Which block instances share a generated class, and what each class is called.
 
 Instances of one block definition share a class when their bodies have the same structure:
-the same layers with the same arguments as written, wired the same way. Instances whose
-structure differs (a conditional took another branch) get a class of their own, named after
-what they add (`BasicBlockDownsample`) or numbered.
+the same layers with the same arguments as written, wired the same way, but for the
+alternatives their conditionals took, which the class holds both of (optional.py). Instances
+whose structure differs otherwise get a class of their own, named after what they add
+(`BasicBlockDownsample`) or numbered.
 """
 
 from __future__ import annotations

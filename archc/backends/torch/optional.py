@@ -40,6 +40,7 @@ class Optional:
 
     guard: pv.Expr
     held: bool  # the test held here: ``then`` is the branch taken
+    first: int  # the choice made its nodes after this id
     then: Branch
     orelse: Branch
 
@@ -70,7 +71,7 @@ def optionals(network: Network, module: Module) -> list[Optional] | None:
         if not _writable(taken, other):
             return None
         then, orelse = (taken, other) if choice.held else (other, taken)
-        found.append(Optional(choice.guard, choice.held, then, orelse))
+        found.append(Optional(choice.guard, choice.held, choice.taken.first, then, orelse))
     return found
 
 
