@@ -322,6 +322,13 @@ class Network:
                 seen_paths.add(node.path)
         for ref in [*self.inputs.values(), *self.outputs.values()]:
             assert self.has_node(ref.node)
+        for module in self.modules.values():
+            for choice in module.choices:  # the alternative taken is in the graph, the other not
+                taken = range(choice.taken.first + 1, choice.taken.last + 1)
+                assert all(self.has_node(i) for i in taken), f"`{module.path}`: lost choice"
+                assert self.has_node(choice.taken.value.node), f"`{module.path}`: choice value"
+                aside = choice.other.nodes if choice.other is not None else ()
+                assert all(n.id < 0 for n in aside), f"`{module.path}`: a choice set aside"
         import networkx as nx
 
         assert nx.is_directed_acyclic_graph(self.graph)

@@ -45,6 +45,8 @@ def _structural_guards(network: Network, module: Module) -> list[pv.Expr | None]
     that builds both alternatives of a choice under its test (optional.py) follows any value
     of the parameters the test reads."""
     guards = list(module.guards)
+    if not network.within(module.path):  # an instance of no layers has no place in forward
+        return guards
     for optional in optionals(network, module) or []:
         if "unbuilt" not in (optional.then.kind, optional.orelse.kind):
             guards.remove(optional.guard)
