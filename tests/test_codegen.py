@@ -517,3 +517,14 @@ def test_an_alternative_these_values_cannot_build_is_refused_where_it_is_needed(
     assert module.Conv(8, 8).conv1.groups == 1
     with pytest.raises(ValueError, match="Conv: no layers known for these arguments"):
         module.Conv(8, 8, grouped=True)
+
+
+def test_instances_repeating_a_different_number_of_times_share_a_class() -> None:
+    """`Unit(width) * n as units` with n = 2, 3 and 1: one Stage class, the count its
+    parameter, each instance built with its own."""
+    spec = spec_of("repeat_counts")
+    source = api.compile_source(spec)
+    assert source.count("class Stage") == 1
+    assert "self.units = nn.Sequential(*[Unit(width, width) for _ in range(n)])" in source
+    model = runtime.build(spec, device="meta")
+    assert [len(stage.units) for stage in model.children()] == [2, 3, 1]

@@ -454,6 +454,8 @@ class ClassWriter:
     def _container(self, matching: Matching) -> Call:
         first = matching[0][1].module
         assert first is not None
+        if len({item.module.repeat for _, item in matching}) > 1:  # type: ignore[union-attr]
+            return self._counted(matching)
         network = matching[0][0]
         items = scope_items(network, first.path)
         named = any(not i.attr.isdigit() for i in items)
@@ -489,6 +491,17 @@ class ClassWriter:
                 return Call("nn.Sequential", (Arg(Call("OrderedDict", (Arg(listed),))),))
             return Call("nn.Sequential", tuple(children))
         return Call("nn.ModuleDict" if named else "nn.ModuleList", (Arg(listed),))
+
+    def _counted(self, matching: Matching) -> Call:
+        """A repeat whose instances have other counts, every copy built alike (classes.py):
+        the first copy's call in a comprehension over the count's provenance."""
+        first = [(n, scope_items(n, i.module.path)[0]) for n, i in matching]  # type: ignore[union-attr]
+        each = self._construct(first) or Call("nn.Identity")
+        origin = matching[0][1].module.repeat_origin  # type: ignore[union-attr]
+        count = self.expressor.origin(origin) if origin is not None else None
+        if count is None:
+            raise AssertionError("classes.py admits only counts with a Python form")
+        return Call("nn.Sequential", (Arg(ListOf(each, f"for _ in range({count})"), "*"),))
 
     def _repeat_count(
         self, matching: Matching, children: int, after_first: bool = False
