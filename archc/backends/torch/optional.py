@@ -121,8 +121,3 @@ def _holds_block(network: Network, module: Module) -> bool:
         m.kind == "block" and m.path.startswith(module.path + ".")
         for m in network.modules.values()
     )
-
-
-def made_attrs(found: list[Optional]) -> set[str]:
-    """The attributes the alternatives taken in an instance hold."""
-    return {o.taken.item.attr for o in found if o.taken.item is not None}
