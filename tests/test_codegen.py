@@ -444,3 +444,87 @@ def test_parameters_that_choose_structure_are_written_as_values(tmp_path: Path) 
     assert "nn.GRU(4, hidden, batch_first=True)" in source
     (network,), _ = api.analyse(str(spec))
     assert network.modules["head1"].guards == (Apply(">", (Param("width"), Lit(16))),)
+
+
+def test_resnet50_has_one_bottleneck_class_with_an_optional_downsample() -> None:
+    """Blocks with and without the projection shortcut are one class, as in torchvision:
+    `downsample` is built under the spec's test, else None, and both kinds of instance
+    compute what the reference interpreter computes."""
+    source = api.compile_source("specs/resnet50.arch")
+    assert source.count("class Bottleneck") == 1
+    assert "        if stride != 1 or in_channels != planes * expansion:\n" in source
+    assert "skip = self.downsample(x) if self.downsample is not None else x" in source
+    with torch.device("meta"):
+        model = runtime.build("specs/resnet50.arch", device="meta")
+    assert model.layer2[0].downsample is not None and model.layer2[1].downsample is None
+    ((passed, verdict),) = runtime.selftest("specs/resnet50.arch")
+    assert passed, verdict
+
+
+OPTIONAL = (GOLDEN / "optional_submodule" / "input.arch").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("arguments", [{"stride": 2}, {"width": 16}])
+def test_an_alternative_no_instance_takes_is_built_for_arguments_that_need_it(
+    tmp_path: Path, arguments: dict[str, int]
+) -> None:
+    """Every `Res` of the spec takes `else x`; its class, given arguments that take the
+    projection, builds what the spec compiled with those arguments (`-D`) builds: the same
+    state_dict and, with the same weights, the same outputs."""
+    spec = tmp_path / "optional.arch"
+    spec.write_text(OPTIONAL, encoding="utf-8")
+    (network,), _ = api.analyse(str(spec))
+    assert not any("downsample" in node.path for node in network.nodes())  # set aside
+    module = runtime.load_source(api.compile_source(str(spec)), "archc_optional")
+    expected = runtime.build(str(spec), "Net", seed=0, **arguments).res1.eval()
+    assert expected.downsample is not None
+    width = arguments.get("width", 8)
+    built = module.Res(8, width, stride=arguments.get("stride", 1)).eval()
+    assert _shapes(built) == _shapes(expected)
+    built.load_state_dict(expected.state_dict())
+    x = torch.randn(2, 8, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(built(x), expected(x))
+    with torch.device("meta"):  # and the network's class follows those arguments too
+        assert _shapes(module.Net(**arguments)) == _shapes(
+            runtime.build(str(spec), "Net", device="meta", **arguments)
+        )
+
+
+UNBUILDABLE = """
+block Conv(width, grouped=false) {
+    in x
+    y = if grouped then x -> conv2d(width, 3, padding=1, groups=3) else x -> conv2d(width, 3, padding=1)
+    out y
+}
+network Net {
+    in x: [8, 16, 16]
+    out x -> Conv(8)
+}
+"""
+
+
+def test_an_alternative_these_values_cannot_build_is_refused_where_it_is_needed(
+    tmp_path: Path,
+) -> None:
+    """`groups=3` does not divide 8 channels, so the spec cannot say what `grouped=true`
+    builds here: the class raises ValueError for it rather than build the other layers."""
+    spec = tmp_path / "unbuildable.arch"
+    spec.write_text(UNBUILDABLE, encoding="utf-8")
+    source = api.compile_source(str(spec))
+    assert "        if grouped:\n            raise ValueError(" in source
+    module = runtime.load_source(source, "archc_unbuildable")
+    assert module.Conv(8, 8).conv1.groups == 1
+    with pytest.raises(ValueError, match="Conv: no layers known for these arguments"):
+        module.Conv(8, 8, grouped=True)
+
+
+def test_instances_repeating_a_different_number_of_times_share_a_class() -> None:
+    """`Unit(width) * n as units` with n = 2, 3 and 1: one Stage class, the count its
+    parameter, each instance built with its own."""
+    spec = spec_of("repeat_counts")
+    source = api.compile_source(spec)
+    assert source.count("class Stage") == 1
+    assert "self.units = nn.Sequential(*[Unit(width, width) for _ in range(n)])" in source
+    model = runtime.build(spec, device="meta")
+    assert [len(stage.units) for stage in model.children()] == [2, 3, 1]

@@ -132,6 +132,7 @@ class Application(Expressions):
                 self._project(tensors, _as_list(value), made, len(parts) - index - 1, layer)
         if container is not None and value is not UNKNOWN:
             container.inputs = tuple(t.ref for t in inputs)
+            container.via = read_via(inputs)
             container.outputs = tuple(t.ref for t in _as_list(value))
         return value
 
@@ -246,6 +247,7 @@ class Application(Expressions):
                 op=op.name,
                 args=args,
                 inputs=tuple(t.ref for t in tensors),
+                via=read_via(tensors),
                 outputs=inferred.outputs,
                 path=path,
                 scope=place.path,
@@ -644,3 +646,8 @@ def _equal_sizes(tensors: list[Tensor]) -> tuple[tuple[pv.Expr, pv.Expr], ...]:
             if isinstance(a, int) and a == b != 1 and mine and theirs and mine != theirs:
                 found.append((mine, theirs))
     return tuple(found)
+
+
+def read_via(tensors: list[Tensor]) -> tuple[tuple[int, int], ...]:
+    """Which of ``tensors`` are a conditional's value (Tensor.via), by position."""
+    return tuple((p, t.via) for p, t in enumerate(tensors) if t.via is not None)

@@ -417,10 +417,14 @@ class Elaborator(Origins, Application):
         module.choices = tuple(body.choices)
         if any(v is UNKNOWN for v in values):
             return UNKNOWN
+        module.outputs_via = application.read_via(
+            [t for v in values for t in (v if isinstance(v, tuple) else (v,))]
+        )
         values = _to_caller(
             values, arg_origins, dict(zip((s.name.name for s in declared), inputs, strict=True))
         )
         module.inputs = tuple(t.ref for t in inputs)
+        module.via = application.read_via(inputs)
         module.input_names = tuple(s.name.name for s in declared)
         module.input_dims = tuple(t.dims for t in inputs)
         module.outputs = tuple(
@@ -565,7 +569,7 @@ class Elaborator(Origins, Application):
                 if origin is not None and len(stmt.targets) > 1:
                     part = pv.apply("index", origin, pv.Lit(index))
                 body.bind(name, item, spans[name], part)
-                self._name_value(item, name, place.path)
+                self._name_value(item, name, place.path, body)
         elif isinstance(stmt, ast.Output):
             value = self.evaluate(stmt.value, body, place)
             if (
@@ -598,11 +602,17 @@ class Elaborator(Origins, Application):
             origin = functools.partial(self.origin, body=body)
             self.rules.append(inits.read_rule(stmt, place.path, evaluate, self.error, origin))
 
-    def _name_value(self, value: Any, name: str, scope: str) -> None:
-        """Remember the spec's name for a tensor, so generated code can use it too."""
+    def _name_value(self, value: Any, name: str, scope: str, body: Body) -> None:
+        """Remember the spec's name for a tensor, so generated code can use it too; a
+        conditional's value names the value of its alternative set aside as well."""
         if isinstance(value, Tensor) and self.network is not None:
             node = self.network.node(value.ref.node)
             node.value_names.setdefault((scope, value.ref.port), name)
+            if value.via is None or (other := body.choices[value.via].other) is None:
+                return
+            for aside in other.nodes:
+                if aside.id == other.value.node:
+                    aside.value_names.setdefault((scope, other.value.port), name)
 
     def _unpack(self, stmt: ast.Assign, value: Any) -> dict[str, Any]:
         names = [t.name for t in stmt.targets]
@@ -1014,8 +1024,9 @@ def _has_tensors(value: Any) -> bool:
 def _as_input(tensor: Tensor, name: str) -> Tensor:
     """A tensor as the block it is given to sees it: each size is that of input ``name``."""
     if tensor.type is None:
-        return tensor
-    return replace(tensor, dims=tuple(pv.Size(name, axis) for axis in range(tensor.type.rank)))
+        return replace(tensor, via=None)
+    dims = tuple(pv.Size(name, axis) for axis in range(tensor.type.rank))
+    return replace(tensor, dims=dims, via=None)
 
 
 def _to_caller(
@@ -1027,11 +1038,11 @@ def _to_caller(
     def size(name: str, axis: int) -> pv.Expr | None:
         return inputs[name].dim(axis)
 
-    def move(tensor: Tensor) -> Tensor:
+    def move(tensor: Tensor) -> Tensor:  # a choice of the block is nothing to its caller
         if tensor.dims is None:
-            return tensor
+            return replace(tensor, via=None)
         dims = tuple(None if d is None else pv.substitute(d, args, size) for d in tensor.dims)
-        return replace(tensor, dims=dims)
+        return replace(tensor, dims=dims, via=None)
 
     return [
         tuple(move(t) for t in value) if isinstance(value, tuple) else move(value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from archc import dims
@@ -386,6 +386,8 @@ class Expressions:
                 taken = Alternative(first, self.size()[0], value.ref)
                 other = self.speculate(expr.orelse if held else expr.body, body, place, names)
                 body.choices.append(Choice(guard, held, taken, other))
+                if taken.empty:  # what reads it reads the choice, not the tensor it gave
+                    value = replace(value, via=len(body.choices) - 1)
             body.guards.append(guard)
         return value
 

@@ -70,6 +70,10 @@ class Node:
     dims: tuple[tuple[Expr | None, ...], ...] = ()
     # pairs of sizes an elementwise op found equal (and not a broadcast 1): one size
     equal: tuple[tuple[Expr, Expr], ...] = ()
+    # the inputs that are the value of a conditional which took an alternative of no layers
+    # (`skip` in `y + skip` where `skip = if c then x -> ds else x`): (input port, index of
+    # the choice in its block's Module.choices)
+    via: tuple[tuple[int, int], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -110,6 +114,10 @@ class Module:
     guards: tuple[Expr | None, ...] = ()
     # the conditionals among them whose alternatives are tensors (`if c then x -> ds else x`)
     choices: tuple[Choice, ...] = ()
+    # inputs, and for a block its outputs, that are a choice's value (as Node.via): (position,
+    # index of the choice in the enclosing block's choices)
+    via: tuple[tuple[int, int], ...] = ()
+    outputs_via: tuple[tuple[int, int], ...] = ()
     inputs: tuple[Ref, ...] = ()  # the tensors that flow in, in the block's `in` order
     input_names: tuple[str, ...] = ()  # a block's names for them (`Size` provenance reads)
     # the provenance of each input's sizes in the caller's namespace
@@ -314,6 +322,13 @@ class Network:
                 seen_paths.add(node.path)
         for ref in [*self.inputs.values(), *self.outputs.values()]:
             assert self.has_node(ref.node)
+        for module in self.modules.values():
+            for choice in module.choices:  # the alternative taken is in the graph, the other not
+                taken = range(choice.taken.first + 1, choice.taken.last + 1)
+                assert all(self.has_node(i) for i in taken), f"`{module.path}`: lost choice"
+                assert self.has_node(choice.taken.value.node), f"`{module.path}`: choice value"
+                aside = choice.other.nodes if choice.other is not None else ()
+                assert all(n.id < 0 for n in aside), f"`{module.path}`: a choice set aside"
         import networkx as nx
 
         assert nx.is_directed_acyclic_graph(self.graph)

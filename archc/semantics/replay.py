@@ -168,6 +168,7 @@ class Recording:
                     resolved_origins=node.resolved_origins,
                     dims=node.dims,
                     equal=node.equal,
+                    via=node.via,
                 )
             )
         for module in self.modules:
@@ -189,9 +190,9 @@ class Recording:
 
         def tensor(t: Tensor) -> Tensor:
             if t.ref.node > self.first_id:
-                return Tensor(Ref(ids[t.ref.node], t.ref.port), t.type, t.span, t.dims)
+                return Tensor(Ref(ids[t.ref.node], t.ref.port), t.type, t.span, t.dims, t.via)
             # an input given back: its sizes as the block sees them, moved out by the caller
-            return replace(inputs[self.inputs.index(t.ref)], dims=t.dims)
+            return replace(inputs[self.inputs.index(t.ref)], dims=t.dims, via=t.via)
 
         values = [
             tuple(tensor(t) for t in value) if isinstance(value, tuple) else tensor(value)
@@ -232,6 +233,7 @@ class Recording:
                     n,
                     id=n.id + shift,
                     inputs=tuple(ref(r) for r in n.inputs),
+                    value_names={move.scoped(k): v for k, v in n.value_names.items()},
                     path=move.path(n.path),
                     scope=move.path(n.scope),
                     call_sites=move.sites(n.call_sites),

@@ -57,6 +57,9 @@ class Tensor:
     type: TensorType | None
     span: Span  # where the value was produced, for notes in later diagnostics
     dims: tuple[Expr | None, ...] | None = None
+    # the conditional that gave this tensor, already computed, as its value: its index in the
+    # body's choices (ir.Choice), so that what reads it records reading the choice (Node.via)
+    via: int | None = None
 
     def dim(self, axis: int) -> Expr | None:
         return self.dims[axis] if self.dims is not None else None

@@ -1,9 +1,10 @@
 """Which block instances share a generated class, and what each class is called.
 
 Instances of one block definition share a class when their bodies have the same structure:
-the same layers with the same arguments as written, wired the same way. Instances whose
-structure differs (a conditional took another branch) get a class of their own, named after
-what they add (`BasicBlockDownsample`) or numbered.
+the same layers with the same arguments as written, wired the same way, but for the
+alternatives their conditionals took, which the class holds both of (optional.py). Instances
+whose structure differs otherwise get a class of their own, named after what they add
+(`BasicBlockDownsample`) or numbered.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from archc.backends.torch.naming import Namespace
 from archc.backends.torch.optional import Branch, Optional, optionals
 from archc.backends.torch.stateless import forward_template
 from archc.backends.torch.structure import Item, is_chain, relative, scope_items
+from archc.semantics import provenance as pv
 from archc.semantics.ir import Module, Network, Ref
 
 
@@ -110,8 +112,38 @@ def _part(
     assert item.module is not None
     if item.module.kind == "block":
         return ("block", item.attr, id(classes[id(item.module)]), wiring)
-    inner = _body(network, root, item.module.path, index, classes, [])
-    return ("seq", item.attr, is_chain(network, item.module), inner, wiring)
+    module = item.module
+    inner = _body(network, root, module.path, index, classes, [])
+    chain = is_chain(network, module)
+    copy = _copy(network, module, classes) if chain else None
+    if copy is not None:  # its count follows the class's arguments, not the instance's
+        return ("repeat", item.attr, module.repeat_origin, copy, wiring)
+    return ("seq", item.attr, chain, inner, wiring)
+
+
+def _copy(network: Network, module: Module, classes: dict[int, ClassInfo]) -> Any:
+    """What each copy of a repeat is, where every copy is built alike and the count is computed
+    from the class's parameters or sizes (`Layer(width) * n as layers`), so that instances
+    repeating a different number of times share the class; None otherwise."""
+    origin = module.repeat_origin
+    if origin is None or isinstance(origin, pv.Lit):
+        return None
+    items = scope_items(network, module.path)
+    if module.repeat != len(items):  # `(a -> b) * n as stage` holds two children per copy
+        return None
+    copies = set()
+    for item in items:
+        if item.node is not None:
+            node = item.node
+            resolved = tuple(sorted(node.resolved_origins.items()))
+            copies.add((node.op, tuple(sorted(node.arg_origins.items())), resolved))
+        elif item.module is not None and item.module.kind == "block":
+            arguments = tuple(sorted(item.module.arg_origins.items()))
+            child = id(classes[id(item.module)])
+            copies.add((child, arguments, item.module.input_dims))
+        else:
+            return None
+    return copies.pop() if len(copies) == 1 else None
 
 
 def _branch(

@@ -21,7 +21,13 @@ from archc.backends.torch.helpers import helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
 from archc.backends.torch.naming import MODULE_ATTRIBUTES, Namespace, module_level
 from archc.backends.torch.optional import Branch, Optional
-from archc.backends.torch.structure import Item, is_chain, scope_items, traced_inputs
+from archc.backends.torch.structure import (
+    Item,
+    first_id,
+    is_chain,
+    scope_items,
+    traced_inputs,
+)
 from archc.backends.torch.values import SIZE_ARGUMENTS, Candidate, Expressor, Param
 from archc.errors import ArchError, Diagnostic
 from archc.ops import lookup
@@ -264,11 +270,22 @@ class ClassWriter:
 
     def _init_lines(self) -> list[str]:
         lines: list[str] = []
-        for optional in self.optionals:
-            if optional.taken.kind == "empty":  # forward has no place for the other's module
-                lines += self._refusal(self._guard(optional, optional.other), INDENT * 2)
+        # a module no instance made goes where the choice would have made it
+        aside: dict[int, list[int]] = {}
         made = {o.taken.item.attr: k for k, o in enumerate(self.optionals) if o.taken.item}
-        for position, item in enumerate(scope_items(self.network, self.module.path)):
+        for k, optional in enumerate(self.optionals):
+            if optional.taken.kind == "empty" and optional.other.kind == "unbuilt":
+                lines += self._refusal(self._guard(optional, optional.other), INDENT * 2)
+            elif optional.taken.kind == "empty":
+                aside.setdefault(optional.first, []).append(k)
+        items = scope_items(self.network, self.module.path)
+        for position, item in enumerate([*items, None]):
+            first = first_id(self.network, item) if item is not None else None
+            for after in [a for a in aside if first is None or first > a]:
+                for k in aside.pop(after):
+                    lines += self._optional_lines(k)
+            if item is None:
+                break
             if item.attr in made:
                 lines += self._optional_lines(made[item.attr])
                 continue
@@ -299,8 +316,16 @@ class ClassWriter:
         return text
 
     def _optional_lines(self, k: int) -> list[str]:
-        """``if <test>: self.downsample = ... else: self.downsample = None``."""
+        """``if <test>: self.downsample = ... else: self.downsample = None``; where the
+        arguments need an alternative the spec could not build, a refusal, then the other."""
         optional = self.optionals[k]
+        for unbuilt, which, built in (
+            (optional.then, "orelse", optional.orelse),
+            (optional.orelse, "then", optional.then),
+        ):
+            if unbuilt.kind == "unbuilt":
+                refusal = self._refusal(self._guard(optional, unbuilt), INDENT * 2)
+                return refusal + [line[len(INDENT) :] for line in self._arm(k, which, built)]
         lines = [f"{INDENT * 2}if {self._guard(optional, optional.then)}:"]
         for which, branch in (("then", optional.then), ("orelse", optional.orelse)):
             if which == "orelse":
@@ -310,9 +335,8 @@ class ClassWriter:
 
     def _arm(self, k: int, which: str, branch: Branch) -> list[str]:
         indent = INDENT * 3
-        if branch.kind == "unbuilt":
-            return [f'{indent}raise ValueError("{self._unbuilt()}")']
-        attr = self.optionals[k].taken.item.attr  # type: ignore[union-attr]
+        optional = self.optionals[k]
+        attr = (optional.taken.item or optional.other.item).attr  # type: ignore[union-attr]
         if branch.kind == "empty":
             return [f"{indent}self.{attr} = None"]
         matching = [
@@ -323,13 +347,14 @@ class ClassWriter:
         return lay_out(indent, f"self.{attr} = ", value)
 
     def _refusal(self, test: str, indent: str) -> list[str]:
-        return [f"{indent}if {test}:", f'{indent}{INDENT}raise ValueError("{self._unbuilt()}")']
-
-    def _unbuilt(self) -> str:
-        return (
-            f"{self.info.definition.name}: the spec builds no layers for these arguments here; "
-            "compile it with them to see why"
+        """Raise where the arguments take an alternative that the values the spec was
+        compiled with could not build, rather than build the other."""
+        message = literal(
+            f"{self.info.definition.name}: no layers known for these arguments; compile the "
+            "spec with them"
         )
+        raising = lay_out(indent + INDENT, "raise ", Call("ValueError", (Arg(message),)))
+        return [f"{indent}if {test}:", *raising]
 
     def _construct(self, matching: Matching) -> Call | None:
         item = matching[0][1]
@@ -439,6 +464,8 @@ class ClassWriter:
     def _container(self, matching: Matching) -> Call:
         first = matching[0][1].module
         assert first is not None
+        if len({item.module.repeat for _, item in matching}) > 1:  # type: ignore[union-attr]
+            return self._counted(matching)
         network = matching[0][0]
         items = scope_items(network, first.path)
         named = any(not i.attr.isdigit() for i in items)
@@ -474,6 +501,17 @@ class ClassWriter:
                 return Call("nn.Sequential", (Arg(Call("OrderedDict", (Arg(listed),))),))
             return Call("nn.Sequential", tuple(children))
         return Call("nn.ModuleDict" if named else "nn.ModuleList", (Arg(listed),))
+
+    def _counted(self, matching: Matching) -> Call:
+        """A repeat whose instances have other counts, every copy built alike (classes.py):
+        the first copy's call in a comprehension over the count's provenance."""
+        first = [(n, scope_items(n, i.module.path)[0]) for n, i in matching]  # type: ignore[union-attr]
+        each = self._construct(first) or Call("nn.Identity")
+        origin = matching[0][1].module.repeat_origin  # type: ignore[union-attr]
+        count = self.expressor.origin(origin) if origin is not None else None
+        if count is None:
+            raise AssertionError("classes.py admits only counts with a Python form")
+        return Call("nn.Sequential", (Arg(ListOf(each, f"for _ in range({count})"), "*"),))
 
     def _repeat_count(
         self, matching: Matching, children: int, after_first: bool = False

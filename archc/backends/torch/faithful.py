@@ -2,21 +2,23 @@
 
 A network class takes the spec's parameters its code computes with, so `GPT2(layers=24)` builds
 what `-D layers=24` compiles. Values follow a parameter through their provenance; structure
-cannot: a parameter that the spec uses to choose between layers (`if width > 64 then ... else
-...`), or that an op uses to choose the form of what it writes rather than as a value written
-into it (an LSTM's `return_sequence`), is written as its value instead, and `-D` changes it.
-Provenance says which parameters each such choice reads, so no second compilation is needed.
+cannot, unless a block's class makes the choice itself (optional.py): a parameter that the spec
+uses to choose between layers (`if width > 64 then ... else ...`), or that an op uses to choose
+the form of what it writes rather than as a value written into it (an LSTM's
+`return_sequence`), is written as its value instead, and `-D` changes it. Provenance says which
+parameters each such choice reads, so no second compilation is needed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from archc.backends.torch.optional import optionals
 from archc.backends.torch.structure import traced_inputs
 from archc.ops import lookup
 from archc.ops.spec import Symbolic
 from archc.semantics import provenance as pv
-from archc.semantics.ir import Network, Node
+from archc.semantics.ir import Module, Network, Node
 
 
 def fixed_parameters(network: Network) -> frozenset[str]:
@@ -29,13 +31,26 @@ def fixed_parameters(network: Network) -> frozenset[str]:
         chosen.update(every if lifted is None else pv.reads(lifted))
 
     for module in network.modules.values():
-        for guard in module.guards:
+        for guard in _structural_guards(network, module):
             read(guard, module.path)
     for node in network.nodes():
         if node.kind == "op":
             for origin in structural_arguments(node):
                 read(origin, network.instance_of(node).path)
     return frozenset(chosen & every)
+
+
+def _structural_guards(network: Network, module: Module) -> list[pv.Expr | None]:
+    """The tests of ``module``'s body whose choice its class does not make itself: a class
+    that builds both alternatives of a choice under its test (optional.py) follows any value
+    of the parameters the test reads."""
+    guards = list(module.guards)
+    if not network.within(module.path):  # an instance of no layers has no place in forward
+        return guards
+    for optional in optionals(network, module) or []:
+        if "unbuilt" not in (optional.then.kind, optional.orelse.kind):
+            guards.remove(optional.guard)
+    return guards
 
 
 def structural_arguments(node: Node) -> list[pv.Expr]:

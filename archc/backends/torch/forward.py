@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from archc import dims
 from archc.backends.torch.naming import RESERVED, identifier
 from archc.backends.torch.stateless import forward_template
-from archc.backends.torch.structure import Item, is_chain, relative, scope_items
+from archc.backends.torch.structure import Item, first_id, is_chain, relative, scope_items
 from archc.pysource.layout import INDENT, LINE_LENGTH, Arg, Call, lay_out, structure
 from archc.semantics.ir import Module, Network, Node, Ref
 
@@ -29,6 +29,7 @@ class Step:
     access: str  # how forward reaches the module: `self.conv1`, `self.stage[0]`
     # for an optional module (optional.py): the value where the class does not hold it
     otherwise: Ref | None = None
+    optional: bool = False  # calls a module an alternative of a choice makes
 
     @property
     def reads(self) -> tuple[Ref, ...]:
@@ -85,21 +86,24 @@ def _member(access: str, attr: str, container: str | None) -> str:
 
 def forward_lines(writer: ClassWriter) -> list[str]:
     network, module = writer.network, writer.module
-    ours = steps(network, module.path)
-    for optional in writer.optionals:
-        for step in ours:
-            if _taken(step, optional) and optional.other.kind == "empty":
-                step.otherwise = optional.other.value
+    ours = _with_optionals(network, steps(network, module.path), writer.optionals)
+    outputs = _read(module.outputs, module.outputs_via, writer.optionals)
     # each instance's steps beside ours, for the shape comments; an alternative's have none
     chosen = writer.info.optionals or [[]] * len(writer.info.instances)
     per_instance = [
         [s for s in steps(n, m.path) if not any(_taken(s, o) for o in found)]
         for (n, m), found in zip(writer.info.instances, chosen, strict=True)
     ]
-    common = [i for i, s in enumerate(ours) if not any(_taken(s, o) for o in writer.optionals)]
+    common = [i for i, s in enumerate(ours) if not s.optional]
     names = _Variables(writer.input_names)
-    wanted = _wanted_names(network, module.path, ours, module.outputs)
-    remaining = _uses(ours, module.outputs)
+    wanted = _wanted_names(network, module.path, ours, outputs)
+    for optional in writer.optionals:  # the spec's name for a choice's value
+        other = optional.other
+        if optional.taken.kind == "empty" and other.network is not None and other.value:
+            name = _spec_name(other.network, other.value, module.path)
+            if name is not None:
+                wanted[other.value] = name
+    remaining = _uses(ours, outputs)
     variables: dict[Ref, str] = {}
     for name, ref in zip(writer.input_names, module.inputs, strict=True):
         variables[ref] = names.bind(name, ref)
@@ -131,7 +135,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
         if comment and len(line) + len(comment) + 2 <= LINE_LENGTH:
             line += f"  {comment}"
         body.append(line)
-    results = [variables[ref] for ref in module.outputs]
+    results = [variables[ref] for ref in outputs]
     body.append(f"{INDENT * 2}return {', '.join(results)}")
     arguments = (Arg("self"), *(Arg(f"{n}: torch.Tensor") for n in names.inputs))
     returns = (
@@ -168,6 +172,52 @@ def _shape_comment(matching: list[Step], networks: list[Network]) -> str | None:
             return None
         shapes.add(", ".join(dims.show_shape(t.shape) for t in types))  # type: ignore[union-attr]
     return f"# {shapes.pop()}" if len(shapes) == 1 else None
+
+
+def _with_optionals(network: Network, found: list[Step], chosen: list[Optional]) -> list[Step]:
+    """The steps of the template instance with its choices' optional modules: the module an
+    alternative taken made, applied or not (`self.downsample(x) if self.downsample is not
+    None else x`), and the module of one not taken, where it would have been made, its value
+    read where the choice's is (Node.via)."""
+    for optional in chosen:
+        taken, other = optional.taken, optional.other
+        if taken.kind == "empty" and other.kind == "module":
+            item = other.item
+            assert item is not None and other.value is not None
+            call = Item(item.attr, item.node, item.module, item.inputs, (other.value,))
+            made = Step(call, f"self.{item.attr}", otherwise=taken.value, optional=True)
+            later = [i for i, s in enumerate(found) if first_id(network, s.item) > optional.first]
+            found.insert(later[0] if later else len(found), made)
+        for step in found:
+            if _taken(step, optional):
+                step.optional = True
+                if other.kind == "empty":
+                    step.otherwise = other.value
+    for step in found:
+        made_by = step.item.module or step.item.node
+        via = getattr(made_by, "via", ())
+        if via and not step.optional:
+            inputs = _read(step.item.inputs, via, chosen)
+            step.item = Item(
+                step.item.attr, step.item.node, step.item.module, inputs, step.item.outputs
+            )
+    return found
+
+
+def _read(
+    refs: tuple[Ref, ...], via: tuple[tuple[int, int], ...], chosen: list[Optional]
+) -> tuple[Ref, ...]:
+    """``refs`` with each that is a choice's value, where the template took its alternative
+    of no layers, read from the other alternative's module instead (Node.via)."""
+    found = list(refs)
+    for position, k in via:
+        optional = chosen[k] if k < len(chosen) else None
+        if optional is not None and (optional.taken.kind, optional.other.kind) == (
+            "empty",
+            "module",
+        ):
+            found[position] = optional.other.value  # type: ignore[assignment]
+    return tuple(found)
 
 
 def _taken(step: Step, optional: Optional) -> bool:
@@ -215,6 +265,8 @@ def _wanted_names(
 
 
 def _spec_name(network: Network, ref: Ref, scope: str) -> str | None:
+    if not network.has_node(ref.node):  # an alternative set aside has no names
+        return None
     return network.node(ref.node).value_names.get((scope, ref.port))
 
 

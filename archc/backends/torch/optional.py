@@ -40,6 +40,7 @@ class Optional:
 
     guard: pv.Expr
     held: bool  # the test held here: ``then`` is the branch taken
+    first: int  # the choice made its nodes after this id
     then: Branch
     orelse: Branch
 
@@ -70,7 +71,7 @@ def optionals(network: Network, module: Module) -> list[Optional] | None:
         if not _writable(taken, other):
             return None
         then, orelse = (taken, other) if choice.held else (other, taken)
-        found.append(Optional(choice.guard, choice.held, then, orelse))
+        found.append(Optional(choice.guard, choice.held, choice.taken.first, then, orelse))
     return found
 
 
@@ -120,8 +121,3 @@ def _holds_block(network: Network, module: Module) -> bool:
         m.kind == "block" and m.path.startswith(module.path + ".")
         for m in network.modules.values()
     )
-
-
-def made_attrs(found: list[Optional]) -> set[str]:
-    """The attributes the alternatives taken in an instance hold."""
-    return {o.taken.item.attr for o in found if o.taken.item is not None}

@@ -107,6 +107,14 @@ def _scope_items(network: Network, scope: str) -> list[Item]:
     return items
 
 
+def first_id(network: Network, item: Item) -> int:
+    """The id of an item's first node: where the body made it."""
+    if item.node is not None:
+        return item.node.id
+    assert item.module is not None
+    return min(n.id for n in network.within(item.module.path))
+
+
 def _inside(path: str, scope: str) -> bool:
     return not scope or path.startswith(scope + ".")
 
