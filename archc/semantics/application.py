@@ -172,20 +172,29 @@ class Application(Expressions):
             )
         (x,) = inputs
         inner = place
+        container = None
         if layer.name is not None:
             path, fresh = place.name_child(layer.name.name, layer.kind)
             self._check_fresh(layer, fresh, place)
             inner = place.child_sequence(path)
-            self.module(
-                Module(path, "sequence", layer.name.name, {}, layer.span, place.call_sites)
+            container = Module(
+                path,
+                "sequence",
+                layer.name.name,
+                {},
+                layer.span,
+                place.call_sites,
+                combinator="dense" if layer.kind == "dense" else "residual",
             )
-        merge = lookup("add" if layer.kind == "residual" else "concat")
-        assert merge is not None
+            self.module(container)
+        op = lookup("add" if layer.kind == "residual" else "concat")
+        assert op is not None
+        merge = OpLayer(layer.span, None, op)
         if layer.kind == "residual":
             y = self.apply(layer.body, [x], body, inner, layer.body.span)
             if y is UNKNOWN:
                 return UNKNOWN
-            return self._apply_op(OpLayer(layer.span, None, merge), [x, *_as_list(y)], place)
+            return self._apply_op(merge, [x, *_as_list(y)], place, join=True)
         # dense: each part sees the concatenation of the input and every earlier output
         parts = _parts(layer.body)
         # the joins alone take 2 + 3 + ... + (n + 1) inputs: refuse at once what would not fit
@@ -198,12 +207,11 @@ class Application(Expressions):
                 f"{len(parts):,} parts: 2 + 3 + ... + {len(parts) + 1:,} = {joins:,} inputs",
             )
         features = [x]
-        # the joins are named in the enclosing scope, so the parts keep indices 0, 1, ...
         for part in parts:
             joined = (
                 features[0]
                 if len(features) == 1
-                else self._apply_op(OpLayer(layer.span, None, merge), features, place)
+                else self._apply_op(merge, features, inner, join=True)
             )
             if joined is UNKNOWN:
                 return UNKNOWN
@@ -211,18 +219,28 @@ class Application(Expressions):
             if y is UNKNOWN:
                 return UNKNOWN
             features.append(y)
-        return self._apply_op(OpLayer(layer.span, None, merge), features, place)
+        out = self._apply_op(merge, features, inner, join=True)
+        if container is not None and out is not UNKNOWN:
+            container.inputs = (x.ref,)
+            container.outputs = (out.ref,)
+        return out
 
     # --- ops -------------------------------------------------------------------------------------
 
-    def _apply_op(self, layer: OpLayer, inputs: list[Tensor], place: Place) -> Any:
+    def _apply_op(
+        self, layer: OpLayer, inputs: list[Tensor], place: Place, join: bool = False
+    ) -> Any:
+        """Adds the op's node; ``join`` places it as a combinator's join (Place.name_join)."""
         op = layer.op
         tensors, hyper = self._split_inputs(op, inputs, layer)
         if any(t.type is None for t in tensors):
             return UNKNOWN
         args = self._validate(op, hyper, layer)
-        path, fresh = place.name_child(_name(layer), base_name(op.name))
-        self._check_fresh(layer, fresh, place)
+        if join:
+            path = place.name_join(base_name(op.name))
+        else:
+            path, fresh = place.name_child(_name(layer), base_name(op.name))
+            self._check_fresh(layer, fresh, place)
         arg_origins = _arg_origins(args, hyper)
         try:
             inferred = op.infer(

@@ -74,7 +74,11 @@ class Layer:
     name: ast.Ident | None
 
     def named(self, name: ast.Ident) -> Layer:
-        return replace(self, name=name)
+        """This layer under ``name``; one already named keeps its name inside a container
+        named ``name`` (`(B as inner) as outer` holds `outer.inner`)."""
+        if self.name is None:
+            return replace(self, name=name)
+        return SequenceLayer(self.span, name, (self,))
 
 
 @dataclass(frozen=True)

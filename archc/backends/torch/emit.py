@@ -20,7 +20,15 @@ from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.helpers import helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
 from archc.backends.torch.naming import MODULE_ATTRIBUTES, Namespace, module_level
-from archc.backends.torch.structure import Item, is_chain, scope_items, traced_inputs
+from archc.backends.torch.structure import (
+    Item,
+    dense_parts,
+    holder,
+    is_chain,
+    is_dense_loop,
+    scope_items,
+    traced_inputs,
+)
 from archc.backends.torch.values import SIZE_ARGUMENTS, Candidate, Expressor, Param
 from archc.errors import ArchError, Diagnostic
 from archc.ops import lookup
@@ -263,6 +271,8 @@ class ClassWriter:
         assert module is not None
         if module.kind == "block":
             return self._block([i.module for _, i in matching])  # type: ignore[misc]
+        if is_dense_loop(self.network, module):
+            return self._dense(matching)
         return self._container(matching)
 
     def _op(self, attr: str, nodes: list[Node]) -> Call | None:
@@ -360,17 +370,34 @@ class ClassWriter:
             args.append(Arg(text, f"{param.name}=" if param.default is not None else ""))
         return Call(child.name, tuple(args))
 
+    def _dense(self, matching: Matching) -> Call:
+        """A dense block as a module that loops over its parts (torch_helpers.DenseBlock),
+        each under its name."""
+        first = matching[0][1].module
+        assert first is not None
+        paths = {i: item.module.path for i, (_, item) in enumerate(matching)}  # type: ignore[union-attr]
+        items = scope_items(self.network, first.path)
+        children = []
+        for item in dense_parts(self.network, first):
+            value = self._construct(self.matching(items.index(item), paths))
+            assert value is not None  # a part of a dense loop is a module
+            children.append(Arg(Call("", (Arg(f'"{item.attr}"'), Arg(value)))))
+        self.helpers.add("DenseBlock")
+        return Call("DenseBlock", (Arg(Call("", tuple(children), "[]")),))
+
     def _container(self, matching: Matching) -> Call:
         first = matching[0][1].module
         assert first is not None
         paths = {i: item.module.path for i, (_, item) in enumerate(matching)}  # type: ignore[union-attr]
         items = scope_items(self.network, first.path)
-        named = any(not i.attr.isdigit() for i in items)
+        named = holder(self.network, first.path) == "dict"
         children: list[Arg] = []
         for position, item in enumerate(items):
             if item.node is not None and HELD in item.node.params:
                 raise ArchError([_held_in_container(item.node, first)])
-            value = self._construct(self.matching(position, paths)) or Call("nn.Identity")
+            value = self._construct(self.matching(position, paths))
+            if value is None:  # an op written as an expression in forward
+                continue
             if named:
                 value = Call("", (Arg(f'"{item.attr}"'), Arg(value)))
             children.append(Arg(value))
