@@ -18,6 +18,7 @@ from archc.dims import TensorType
 from archc.errors import Label, Span
 from archc.ops import lookup
 from archc.ops.spec import Finding, Inferred, Op, ShapeError
+from archc.semantics import patterns
 from archc.semantics import provenance as pv
 from archc.semantics.arguments import refusal
 from archc.semantics.context import Body, Place, base_name
@@ -94,7 +95,7 @@ class Application(Expressions):
             return self._apply_all(layer, list(layer.layers), inputs, body, place)
         if isinstance(layer, RepeatLayer):
             assert layer.layer is not None
-            return self._apply_all(layer, [layer.layer] * layer.count, inputs, body, place)
+            return self._apply_all(layer, layer.copies(), inputs, body, place)
         if isinstance(layer, CombinatorLayer):
             return self._apply_combinator(layer, inputs, body, place)
         raise self.error("A229", f"cannot apply {describe(layer)}", span, label="not a layer")
@@ -125,6 +126,8 @@ class Application(Expressions):
             if value is UNKNOWN:
                 return UNKNOWN
             tensors = value if isinstance(value, list) else _as_list(value)
+            if isinstance(layer, RepeatLayer) and layer.pattern is not None:
+                self._check_copy_name(layer, index, inner)
             before = self.size()[0]
             value = self.apply(part, tensors, body, inner, part.span)
             if isinstance(layer, RepeatLayer) and value is not UNKNOWN:
@@ -134,6 +137,15 @@ class Application(Expressions):
             container.inputs = tuple(t.ref for t in inputs)
             container.outputs = tuple(t.ref for t in _as_list(value))
         return value
+
+    def _check_copy_name(self, repeat: RepeatLayer, index: int, place: Place) -> None:
+        """A copy's name from a naming pattern that a sibling has taken is refused here, with
+        the pattern and the copy, before the copy is built."""
+        name, pattern = repeat.copy_names[index], repeat.pattern
+        assert pattern is not None
+        if place.is_taken(name.name):
+            where = f"another layer of `{place.path}`" if place.path else "another layer here"
+            raise ElabError(patterns.clash(pattern, name, index, where))
 
     def _project(
         self,
@@ -572,7 +584,7 @@ def _parts(layer: Layer) -> list[Layer]:
     if isinstance(layer, SequenceLayer):
         return list(layer.layers)
     if isinstance(layer, RepeatLayer) and layer.layer is not None:
-        return [layer.layer] * layer.count
+        return layer.copies()
     return [layer]
 
 

@@ -102,9 +102,20 @@ class SequenceLayer(Layer):
 
 @dataclass(frozen=True)
 class RepeatLayer(Layer):
+    """`layer * count`; ``copy_names`` are the names a naming pattern gives the copies
+    (`as layer{i + 1}`, written as ``pattern``)."""
+
     layer: Layer | None = None
     count: int = 1
     count_origin: Expr | None = None
+    copy_names: tuple[ast.Ident, ...] = ()
+    pattern: ast.NamedCopies | None = None
+
+    def copies(self) -> list[Layer]:
+        assert self.layer is not None
+        if self.copy_names:
+            return [self.layer.named(name) for name in self.copy_names]
+        return [self.layer] * self.count
 
 
 @dataclass(frozen=True)
