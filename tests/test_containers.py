@@ -87,3 +87,18 @@ def test_a_named_layer_named_again_keeps_both_names(tmp_path: Path) -> None:
         torch.testing.assert_close(
             model.outer(inputs["x"]), interpret(network, model.state_dict(), inputs)["y"]
         )
+
+
+def test_an_expression_in_a_named_chain_leaves_its_number_unused(tmp_path: Path) -> None:
+    network, model = _build(
+        tmp_path,
+        "network N {\n    in x: [8]\n"
+        "    out y = x -> (linear(8) -> unsqueeze(1) -> linear(4)) as head\n}\n",
+    )
+    assert isinstance(model.head, torch.nn.ModuleDict) and list(model.head) == ["0", "2"]
+    assert not [m for m in model.modules() if isinstance(m, torch.nn.Identity)]
+    inputs = random_inputs(network, sizes_of(network))
+    with torch.no_grad():
+        torch.testing.assert_close(
+            model(inputs["x"]), interpret(network, model.state_dict(), inputs)["y"]
+        )

@@ -100,7 +100,7 @@ class Module:
     span: Span
     call_sites: tuple[Span, ...] = ()
     repeat: int | None = None  # set for `layer * n`
-    combinator: Literal["residual", "dense"] | None = None  # set for `dense(...) as name`
+    combinator: Literal["residual", "dense"] | None = None  # for `dense(...) as name` and residual
     definition: Any = None  # the block's program.Definition, for a block instance
     arg_exprs: dict[str, Any] = field(default_factory=dict)  # block arguments as written
     # the provenance of the arguments a call gives and of the repeat count, in the caller's
