@@ -2112,10 +2112,11 @@ _NAMES = (
     ),
     _entry(
         "A244",
-        "a naming pattern that gives a negative number",
+        "a naming pattern that gives a negative or huge number",
         """A naming pattern's number becomes part of a Python attribute name and a state_dict
         key, which cannot hold a minus sign, so every copy's number must be 0 or more: `i`
-        counts the copies from 0, and `{i - 1}` would name the first one `layer-1`.""",
+        counts the copies from 0, and `{i - 1}` would name the first one `layer-1`. Numbers
+        stop below a billion, so that no pattern makes names of unbounded length.""",
         """
         block Layer(width) {
             in x

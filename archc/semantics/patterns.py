@@ -11,6 +11,10 @@ from archc.errors import Diagnostic, Span
 from archc.syntax import ast
 from archc.syntax.fmt_expr import NAMED, flat, layer_name
 
+# A copy's number is part of a Python name: no network has a billion copies of anything, and a
+# bound keeps a pattern such as `{i * 10000000000 * 10000000000}` from making names of any length.
+MAX_NUMBER = 10**9
+
 
 class PatternError(Exception):
     def __init__(self, diagnostic: Diagnostic) -> None:
@@ -45,19 +49,8 @@ def copy_names(pattern: ast.NamedCopies, count: int) -> tuple[ast.Ident, ...]:
     names = []
     for i in range(count):
         number = index_value(pattern.index, i)
-        if number < 0:
-            raise PatternError(
-                Diagnostic(
-                    "A244",
-                    f"the naming pattern `{shown}` gives copy {i} the number {number}, and a "
-                    "name cannot hold a minus sign",
-                    _span(pattern),
-                    label=f"{number} at i = {i}",
-                    rule="i counts the copies 0, 1, ..., n - 1; every number must be 0 or more",
-                    with_=f"i = {i}: {flat_index(pattern)} = {number}",
-                    help="start the count where it stays 0 or more, e.g. `{i}` or `{i + 1}`",
-                )
-            )
+        if not 0 <= number < MAX_NUMBER:
+            raise PatternError(_out_of_range(pattern, i, number))
         name = f"{pattern.prefix.name}{number}{suffix}"
         if name in first:
             raise PatternError(
@@ -76,6 +69,27 @@ def copy_names(pattern: ast.NamedCopies, count: int) -> tuple[ast.Ident, ...]:
         first[name] = i
         names.append(ast.Ident(name, pattern.span))
     return tuple(names)
+
+
+def _out_of_range(pattern: ast.NamedCopies, i: int, number: int) -> Diagnostic:
+    limit = f"{MAX_NUMBER - 1:,}"
+    value = (
+        f"{number:,}"
+        if abs(number) < MAX_NUMBER
+        else f"> {limit}"
+        if number > 0
+        else f"< -{limit}"
+    )
+    why = "a name cannot hold a minus sign" if number < 0 else "past the limit for a name"
+    return Diagnostic(
+        "A244",
+        f"the naming pattern `{written(pattern)}` gives copy {i} the number {value}: {why}",
+        _span(pattern),
+        label=f"{value} at i = {i}",
+        rule=f"i counts the copies 0, 1, ..., n - 1; every number is 0 to {limit}",
+        with_=f"i = {i}: {flat_index(pattern)} = {value}",
+        help="count from 0 or 1 in steps: `{i}`, `{i + 1}` or `{2 * i}`",
+    )
 
 
 def _span(pattern: ast.NamedCopies) -> Span:
