@@ -1102,6 +1102,66 @@ _SYNTAX = (
         """,
         runnable=False,
     ),
+    _entry(
+        "A156",
+        "a naming pattern that is not one word, or computes from more than `i`",
+        """A naming pattern (`layer * 6 as denselayer{i + 1}`) names each copy of a repeat: the
+        stem, the braces and any suffix are written together, as the name they make, and the
+        braces compute the copy's number from `i` (0 for the first copy) with integer literals,
+        `+`, `-` and `*`. A parameter or a call inside the braces is refused, so that the names
+        of a network's modules, its state_dict keys, can be read off the spec.""",
+        """
+        block Layer(width) {
+            in x
+            out x -> linear(width) -> relu
+        }
+
+        network Stack {
+            in x: [64]
+            out x -> Layer(64) * 4 as layer {i + 1}
+        }
+        """,
+        """
+        block Layer(width) {
+            in x
+            out x -> linear(width) -> relu
+        }
+
+        network Stack {
+            in x: [64]
+            out x -> Layer(64) * 4 as layer{i + 1}
+        }
+        """,
+    ),
+    _entry(
+        "A157",
+        "a naming pattern without `i`",
+        """The braces of a naming pattern give each copy of a repeat its number from `i`, which
+        counts the copies from 0. Without `i` every copy would get the same name. Write `{i}`
+        to count from 0, `{i + 1}` to count from 1, as torchvision's `denselayer1`.""",
+        """
+        block Layer(width) {
+            in x
+            out x -> linear(width) -> relu
+        }
+
+        network Stack {
+            in x: [64]
+            out x -> Layer(64) * 4 as layer{1}
+        }
+        """,
+        """
+        block Layer(width) {
+            in x
+            out x -> linear(width) -> relu
+        }
+
+        network Stack {
+            in x: [64]
+            out x -> Layer(64) * 4 as layer{i + 1}
+        }
+        """,
+    ),
 )
 
 _NAMES = (
@@ -1957,6 +2017,126 @@ _NAMES = (
         network Stem {
             in image: [3, 32, 32]
             out image -> conv2d(width, 3)
+        }
+        """,
+    ),
+    _entry(
+        "A241",
+        "a naming pattern on something that is not a repeat",
+        """A naming pattern (`as layer{i}`) names the copies of a repeat, each directly in the
+        enclosing block, chain or dense block. A single layer, a sequence or a repeat already
+        named with `as` has no copies to number: repeat the layer with `* n` first, or give it a
+        plain name.""",
+        """
+        block Layer(width) {
+            in x
+            out x -> linear(width) -> relu
+        }
+
+        network Stack {
+            in x: [64]
+            out x -> Layer(64) as layer{i}
+        }
+        """,
+        """
+        block Layer(width) {
+            in x
+            out x -> linear(width) -> relu
+        }
+
+        network Stack {
+            in x: [64]
+            out x -> Layer(64) * 3 as layer{i}
+        }
+        """,
+    ),
+    _entry(
+        "A242",
+        "a naming pattern that gives two copies the same name",
+        """Each copy of a repeat becomes a module under its own name, so the numbers a pattern
+        computes must all differ: `{i}`, `{i + 1}` or `{2 * i}` count the copies one by one,
+        but `{(i - 1) * (i - 1)}` gives the first and the third copy the same number. The
+        diagnostic names the two copies and the number.""",
+        """
+        block Layer(width) {
+            in x
+            out x -> linear(width) -> relu
+        }
+
+        network Stack {
+            in x: [64]
+            out x -> Layer(64) * 3 as layer{(i - 1) * (i - 1)}
+        }
+        """,
+        """
+        block Layer(width) {
+            in x
+            out x -> linear(width) -> relu
+        }
+
+        network Stack {
+            in x: [64]
+            out x -> Layer(64) * 3 as layer{i}
+        }
+        """,
+    ),
+    _entry(
+        "A243",
+        "a copy named by a pattern clashes with a layer beside it",
+        """The copies a naming pattern names go directly into the enclosing block, chain or
+        dense block, beside the layers already there, so a copy may not take a name one of
+        them has (an `as` name, or an automatic one such as `linear1`). Change the pattern's
+        stem, or rename the other layer.""",
+        """
+        block Layer(width) {
+            in x
+            out x -> linear(width) -> relu
+        }
+
+        network Stack {
+            in x: [64]
+            out x -> (Layer(64) as layer2 -> Layer(64) * 3 as layer{i + 1}) as stack
+        }
+        """,
+        """
+        block Layer(width) {
+            in x
+            out x -> linear(width) -> relu
+        }
+
+        network Stack {
+            in x: [64]
+            out x -> (Layer(64) as layer0 -> Layer(64) * 3 as layer{i + 1}) as stack
+        }
+        """,
+    ),
+    _entry(
+        "A244",
+        "a naming pattern that gives a negative or huge number",
+        """A naming pattern's number becomes part of a Python attribute name and a state_dict
+        key, which cannot hold a minus sign, so every copy's number must be 0 or more: `i`
+        counts the copies from 0, and `{i - 1}` would name the first one `layer-1`. Numbers
+        stop below a billion, so that no pattern makes names of unbounded length.""",
+        """
+        block Layer(width) {
+            in x
+            out x -> linear(width) -> relu
+        }
+
+        network Stack {
+            in x: [64]
+            out x -> Layer(64) * 3 as layer{i - 1}
+        }
+        """,
+        """
+        block Layer(width) {
+            in x
+            out x -> linear(width) -> relu
+        }
+
+        network Stack {
+            in x: [64]
+            out x -> Layer(64) * 3 as layer{i}
         }
         """,
     ),

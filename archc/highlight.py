@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pygments.lexer import RegexLexer, bygroups, words
+from pygments.lexer import RegexLexer, bygroups, this, using, words
 from pygments.token import (
     Comment,
     Keyword,
@@ -44,6 +44,20 @@ class ArchLexer(RegexLexer):
             (
                 r"(block|network)([ \t]+)([A-Za-z_][A-Za-z_0-9]*)",
                 bygroups(Keyword.Declaration, Whitespace, Name.Class),
+            ),
+            # a naming pattern, `as layer{i + 1}`: a name (even a CamelCase one) around braces
+            # whose inside is lexed as code
+            (
+                r"(as)([ \t]+)([A-Za-z_][A-Za-z_0-9]*)(\{)([^}\n]*)(\})([A-Za-z_0-9]*)",
+                bygroups(
+                    Keyword.Reserved,
+                    Whitespace,
+                    Name,
+                    Punctuation,
+                    using(this),
+                    Punctuation,
+                    Name,
+                ),
             ),
             (words(("true", "false", "none"), suffix=r"\b"), Keyword.Constant),
             (words(("and", "or", "not"), suffix=r"\b"), Operator.Word),

@@ -163,3 +163,15 @@ class TiedWeights:
                     f"{prefix}{tied} is tied to {prefix}{source}, but the state_dict gives them "
                     "different values"
                 )
+
+
+class DenseBlock(nn.ModuleDict):
+    """A dense block (Huang et al., 2017), as torchvision's _DenseBlock: each layer reads the
+    concatenation of the block's input and every earlier layer's output along the channels,
+    and the block returns the concatenation of all of them."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = [x]
+        for layer in self.values():
+            features.append(layer(torch.cat(features, dim=1)))
+        return torch.cat(features, dim=1)

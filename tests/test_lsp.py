@@ -199,6 +199,19 @@ def test_hover_shows_shapes_params_and_macs(client: Client) -> None:
     assert "(N, 512, 7, 7)" in name["contents"]["value"]
 
 
+def test_hover_on_a_naming_pattern_shows_every_copy(client: Client, tmp_path: Path) -> None:
+    text = (
+        "block Layer(width) {\n    in x\n    out x -> linear(width) as fc\n}\n\n"
+        "network Stack {\n    in x: [8]\n    out x -> Layer(8) * 3 as layer{i + 1}_out\n}\n"
+    )
+    uri = open_document(client, tmp_path / "stack.arch", text)
+    assert client.diagnostics(uri, 1) == []
+    for word in ("layer{", "_out"):
+        value = client.request("textDocument/hover", at(uri, text, word))["contents"]["value"]
+        assert "block Layer(width)" in value
+        assert all(f"`layer{n}_out` (width=8)" in value for n in (1, 2, 3)), value
+
+
 def test_completion_offers_keyword_arguments_names_and_ops(client: Client) -> None:
     text = RESNET.read_text(encoding="utf-8")
     uri = open_document(client, RESNET)

@@ -95,9 +95,9 @@ def applied_ops(path: Path, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     applied: Counter[str] = Counter()
     apply_op = application.Application._apply_op
 
-    def counting(self: Any, layer: Any, inputs: Any, place: Any) -> Any:
+    def counting(self: Any, layer: Any, inputs: Any, place: Any, **options: Any) -> Any:
         applied[layer.op.name] += 1
-        return apply_op(self, layer, inputs, place)
+        return apply_op(self, layer, inputs, place, **options)
 
     with monkeypatch.context() as patch:
         patch.setattr(application.Application, "_apply_op", counting)

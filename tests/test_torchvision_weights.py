@@ -50,3 +50,17 @@ def test_torchvision_weights_give_the_same_outputs(name: str) -> None:
         expected, got = reference(batch), built(batch)
     assert got.shape == expected.shape
     assert torch.allclose(got, expected, rtol=0, atol=1e-5), (got - expected).abs().max()
+
+
+@pytest.mark.slow
+def test_densenet_features_extract_what_torchvisions_do() -> None:
+    # torchvision users call `model.features(x)` as a feature extractor
+    torch.manual_seed(0)
+    reference = models.densenet121(weights=None).double().eval()
+    built = runtime.build(str(ROOT / "specs" / "densenet121.arch")).double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    batch = torch.randn(1, 3, 224, 224, dtype=torch.float64)
+    with torch.no_grad():
+        expected, got = reference.features(batch), built.features(batch)
+    assert got.shape == expected.shape == (1, 1024, 7, 7)
+    assert torch.allclose(got, expected, rtol=0, atol=1e-5), (got - expected).abs().max()

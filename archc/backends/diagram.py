@@ -103,9 +103,9 @@ def _instance(home: str, repeat: str) -> tuple[int, str] | None:
 
 
 def _home(network: Network, node: Node) -> str:
-    """The node's path, except that an unnamed join of a named combinator (``dense(...) as b``)
-    moves inside it: elaboration names those joins in the enclosing scope (so the parts keep
-    indices 0, 1, ...), but a reader sees them as part of the block."""
+    """The node's path, except that the join of a named residual (``residual(...) as b``)
+    moves inside it: elaboration names it in the enclosing scope (the residual's module is
+    its body), but a reader sees it as part of the block."""
     if node.kind == "input" or node.named or _family(node) != "merge":
         return node.path
     parent = _parent(node.path)
@@ -115,7 +115,7 @@ def _home(network: Network, node: Node) -> str:
             continue
         child = join_path(parent, producer[len(parent) + 1 if parent else 0 :].split(".")[0])
         module = network.modules.get(child)
-        if module is not None and module.kind == "sequence" and not module.inputs:
+        if module is not None and module.combinator == "residual":
             return f"{child}.{node.path.rpartition('.')[2]}"
     return node.path
 

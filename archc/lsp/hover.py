@@ -57,9 +57,13 @@ def hover(snapshot: Snapshot, offset: int) -> lsp.Hover | None:
 
 
 def _named_value(trail: list[Any]) -> Span | None:
-    """The span of what `as name` names, when the cursor is on the name."""
-    if len(trail) > 1 and isinstance(trail[-2], ast.Named) and trail[-1] is trail[-2].name:
-        return trail[-2].value.span  # type: ignore[no-any-return]
+    """The span of what `as name` names, when the cursor is on the name (or on the stem or
+    suffix of a naming pattern, `as layer{i + 1}`, which names every copy)."""
+    owner = trail[-2] if len(trail) > 1 else None
+    if isinstance(owner, ast.Named) and trail[-1] is owner.name:
+        return owner.value.span
+    if isinstance(owner, ast.NamedCopies) and trail[-1] in (owner.prefix, owner.suffix):
+        return owner.value.span
     return None
 
 

@@ -18,6 +18,7 @@ from archc.dims import TensorType
 from archc.errors import Label, Span
 from archc.ops import lookup
 from archc.ops.spec import Finding, Inferred, Op, ShapeError
+from archc.semantics import patterns
 from archc.semantics import provenance as pv
 from archc.semantics.arguments import refusal
 from archc.semantics.context import Body, Place, base_name
@@ -94,7 +95,7 @@ class Application(Expressions):
             return self._apply_all(layer, list(layer.layers), inputs, body, place)
         if isinstance(layer, RepeatLayer):
             assert layer.layer is not None
-            return self._apply_all(layer, [layer.layer] * layer.count, inputs, body, place)
+            return self._apply_all(layer, layer.copies(), inputs, body, place)
         if isinstance(layer, CombinatorLayer):
             return self._apply_combinator(layer, inputs, body, place)
         raise self.error("A229", f"cannot apply {describe(layer)}", span, label="not a layer")
@@ -125,6 +126,8 @@ class Application(Expressions):
             if value is UNKNOWN:
                 return UNKNOWN
             tensors = value if isinstance(value, list) else _as_list(value)
+            if isinstance(layer, RepeatLayer) and layer.pattern is not None:
+                self._check_copy_name(layer, index, inner)
             before = self.size()[0]
             value = self.apply(part, tensors, body, inner, part.span)
             if isinstance(layer, RepeatLayer) and value is not UNKNOWN:
@@ -135,6 +138,15 @@ class Application(Expressions):
             container.via = read_via(inputs)
             container.outputs = tuple(t.ref for t in _as_list(value))
         return value
+
+    def _check_copy_name(self, repeat: RepeatLayer, index: int, place: Place) -> None:
+        """A copy's name from a naming pattern that a sibling has taken is refused here, with
+        the pattern and the copy, before the copy is built."""
+        name, pattern = repeat.copy_names[index], repeat.pattern
+        assert pattern is not None
+        if place.is_taken(name.name):
+            where = f"another layer of `{place.path}`" if place.path else "another layer here"
+            raise ElabError(patterns.clash(pattern, name, index, where))
 
     def _project(
         self,
@@ -173,20 +185,29 @@ class Application(Expressions):
             )
         (x,) = inputs
         inner = place
+        container = None
         if layer.name is not None:
             path, fresh = place.name_child(layer.name.name, layer.kind)
             self._check_fresh(layer, fresh, place)
             inner = place.child_sequence(path)
-            self.module(
-                Module(path, "sequence", layer.name.name, {}, layer.span, place.call_sites)
+            container = Module(
+                path,
+                "sequence",
+                layer.name.name,
+                {},
+                layer.span,
+                place.call_sites,
+                combinator="dense" if layer.kind == "dense" else "residual",
             )
-        merge = lookup("add" if layer.kind == "residual" else "concat")
-        assert merge is not None
+            self.module(container)
+        op = lookup("add" if layer.kind == "residual" else "concat")
+        assert op is not None
+        merge = OpLayer(layer.span, None, op)
         if layer.kind == "residual":
             y = self.apply(layer.body, [x], body, inner, layer.body.span)
             if y is UNKNOWN:
                 return UNKNOWN
-            return self._apply_op(OpLayer(layer.span, None, merge), [x, *_as_list(y)], place)
+            return self._apply_op(merge, [x, *_as_list(y)], place, join=True)
         # dense: each part sees the concatenation of the input and every earlier output
         parts = _parts(layer.body)
         # the joins alone take 2 + 3 + ... + (n + 1) inputs: refuse at once what would not fit
@@ -199,12 +220,11 @@ class Application(Expressions):
                 f"{len(parts):,} parts: 2 + 3 + ... + {len(parts) + 1:,} = {joins:,} inputs",
             )
         features = [x]
-        # the joins are named in the enclosing scope, so the parts keep indices 0, 1, ...
         for part in parts:
             joined = (
                 features[0]
                 if len(features) == 1
-                else self._apply_op(OpLayer(layer.span, None, merge), features, place)
+                else self._apply_op(merge, features, inner, join=True)
             )
             if joined is UNKNOWN:
                 return UNKNOWN
@@ -212,18 +232,28 @@ class Application(Expressions):
             if y is UNKNOWN:
                 return UNKNOWN
             features.append(y)
-        return self._apply_op(OpLayer(layer.span, None, merge), features, place)
+        out = self._apply_op(merge, features, inner, join=True)
+        if container is not None and out is not UNKNOWN:
+            container.inputs = (x.ref,)
+            container.outputs = (out.ref,)
+        return out
 
     # --- ops -------------------------------------------------------------------------------------
 
-    def _apply_op(self, layer: OpLayer, inputs: list[Tensor], place: Place) -> Any:
+    def _apply_op(
+        self, layer: OpLayer, inputs: list[Tensor], place: Place, join: bool = False
+    ) -> Any:
+        """Adds the op's node; ``join`` places it as a combinator's join (Place.name_join)."""
         op = layer.op
         tensors, hyper = self._split_inputs(op, inputs, layer)
         if any(t.type is None for t in tensors):
             return UNKNOWN
         args = self._validate(op, hyper, layer)
-        path, fresh = place.name_child(_name(layer), base_name(op.name))
-        self._check_fresh(layer, fresh, place)
+        if join:
+            path = place.name_join(base_name(op.name))
+        else:
+            path, fresh = place.name_child(_name(layer), base_name(op.name))
+            self._check_fresh(layer, fresh, place)
         arg_origins = _arg_origins(args, hyper)
         try:
             inferred = op.infer(
@@ -556,7 +586,7 @@ def _parts(layer: Layer) -> list[Layer]:
     if isinstance(layer, SequenceLayer):
         return list(layer.layers)
     if isinstance(layer, RepeatLayer) and layer.layer is not None:
-        return [layer.layer] * layer.count
+        return layer.copies()
     return [layer]
 
 

@@ -109,6 +109,16 @@ class Place:
             return join_path(self.path, explicit), self.names.explicit(explicit)
         return join_path(self.path, self.names.auto(base)), True
 
+    def is_taken(self, name: str) -> bool:
+        """Whether a layer of this scope already has ``name``."""
+        return name in self.named if self.indexed else name in self.names.taken
+
+    def name_join(self, base: str) -> str:
+        """The path of a combinator's join (`residual`'s add, `dense`'s concats): named like an
+        unnamed layer of the body, never indexed, so that in a named chain the children
+        keep the indices they are written with and hold no placeholder for the join."""
+        return join_path(self.path, self.names.auto(base))
+
 
 @functools.cache
 def base_name(name: str) -> str:

@@ -17,6 +17,7 @@ from archc.dims import Sym
 from archc.errors import Diagnostic, Label, Span
 from archc.ops import lookup, names
 from archc.pysource.attributes import refused_attribute
+from archc.semantics import patterns
 from archc.semantics import provenance as pv
 from archc.semantics.context import Body, Place
 from archc.semantics.ir import Alternative, Choice
@@ -508,6 +509,22 @@ class Expressions:
             help=fix,
         )
 
+    def _eval_NamedCopies(self, expr: ast.NamedCopies, body: Body, place: Place) -> Any:
+        """`layer * n as stem{i + 1}`: the repeat, its copies named by the pattern."""
+        value = self._layer_or_value(expr.value, body, place)
+        if value is UNKNOWN:
+            return UNKNOWN
+        if not isinstance(value, RepeatLayer) or value.name is not None or value.copy_names:
+            what = "a named repeat" if isinstance(value, RepeatLayer) else describe(value)
+            raise ElabError(patterns.not_a_repeat(expr, what))
+        try:
+            names = patterns.copy_names(expr, value.count)
+        except patterns.PatternError as exc:
+            raise ElabError(exc.diagnostic) from None
+        for name in names:
+            self._check_attribute(name)
+        return replace(value, copy_names=names, pattern=expr)
+
     def _check_attribute(self, name: ast.Ident) -> None:
         """A layer's name is its attribute and state_dict key in the generated module, so a
         name that module already uses is refused here, where `archc check` sees it too."""
@@ -570,6 +587,8 @@ class Expressions:
             return self._chain(self._layer_or_value(expr.head, body, place), expr, body, place)
         if isinstance(expr, ast.Named):
             return self._named(expr, body, place)
+        if isinstance(expr, ast.NamedCopies):
+            return self._eval_NamedCopies(expr, body, place)
         return self.evaluate(expr, body, place)
 
     def _tensors(self, value: Any, span: Span) -> list[Tensor]:

@@ -93,8 +93,8 @@ class Module:
     """A block instance, a named sequence or a repeat: a level of the module tree.
 
     ``kind`` is "block" for a block instance (``name`` is the block, ``args`` its bound
-    arguments), "sequence" for a named chain or repeat. The network itself is the module at
-    path "".
+    arguments), "sequence" for a named chain, repeat or combinator (``combinator`` says which
+    of `residual` and `dense` named it). The network itself is the module at path "".
     """
 
     path: str
@@ -104,6 +104,7 @@ class Module:
     span: Span
     call_sites: tuple[Span, ...] = ()
     repeat: int | None = None  # set for `layer * n`
+    combinator: Literal["residual", "dense"] | None = None  # for `dense(...) as name` and residual
     definition: Any = None  # the block's program.Definition, for a block instance
     arg_exprs: dict[str, Any] = field(default_factory=dict)  # block arguments as written
     # the provenance of the arguments a call gives and of the repeat count, in the caller's

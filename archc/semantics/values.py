@@ -85,7 +85,11 @@ class Layer:
     name: ast.Ident | None
 
     def named(self, name: ast.Ident) -> Layer:
-        return replace(self, name=name)
+        """This layer under ``name``; one already named keeps its name inside a container
+        named ``name`` (`(B as inner) as outer` holds `outer.inner`)."""
+        if self.name is None:
+            return replace(self, name=name)
+        return SequenceLayer(self.span, name, (self,))
 
 
 @dataclass(frozen=True)
@@ -109,9 +113,20 @@ class SequenceLayer(Layer):
 
 @dataclass(frozen=True)
 class RepeatLayer(Layer):
+    """`layer * count`; ``copy_names`` are the names a naming pattern gives the copies
+    (`as layer{i + 1}`, written as ``pattern``)."""
+
     layer: Layer | None = None
     count: int = 1
     count_origin: Expr | None = None
+    copy_names: tuple[ast.Ident, ...] = ()
+    pattern: ast.NamedCopies | None = None
+
+    def copies(self) -> list[Layer]:
+        assert self.layer is not None
+        if self.copy_names:
+            return [self.layer.named(name) for name in self.copy_names]
+        return [self.layer] * self.count
 
 
 @dataclass(frozen=True)

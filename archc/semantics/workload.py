@@ -102,7 +102,7 @@ class _Body:
         """The layers ``expr``, applied ``times`` times, makes at least."""
         if isinstance(expr, ast.Call):
             return self._stage(expr.func, times)
-        if isinstance(expr, ast.Named):
+        if isinstance(expr, ast.Named | ast.NamedCopies):
             return self._stage(expr.value, times)
         if isinstance(expr, ast.Chain):  # a parenthesised sequence of layers
             return sum(self._stage(part, times) for part in (expr.head, *expr.stages))

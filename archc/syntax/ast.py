@@ -147,6 +147,19 @@ class Named:
 
 
 @dataclass(frozen=True)
+class NamedCopies:
+    """`layer * n as stem{i + 1}`: names each copy of a repeat from its index ``i`` (0 for the
+    first), directly in the enclosing container (`stem1`, `stem2`, ...). ``index`` holds only
+    `i`, integers, `+`, `-` and `*`; ``suffix`` is a name written right after the braces."""
+
+    value: Expr
+    prefix: Ident
+    index: Expr
+    suffix: Ident | None
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Arg:
     """A call argument; ``name`` is None for a positional one."""
 
@@ -192,6 +205,7 @@ Expr = (
     | Cond
     | Chain
     | Named
+    | NamedCopies
     | Call
     | Attribute
     | Index

@@ -22,13 +22,27 @@ _BINARY["**"] = POWER
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"}
 
 
+def layer_name(node: ast.Named | ast.NamedCopies) -> str:
+    """What follows `as`: a name, or a naming pattern (`layer{i + 1}`)."""
+    if isinstance(node, ast.Named):
+        return node.name.name
+    suffix = node.suffix.name if node.suffix is not None else ""
+    return f"{node.prefix.name}{{{flat(node.index)}}}{suffix}"
+
+
+def named_value_level(node: ast.Named | ast.NamedCopies) -> int:
+    """The level the value of `as` is written at: a name on a named layer keeps both, a
+    container around the named one, so `(block as inner) as outer` keeps its parentheses."""
+    return OR if isinstance(node.value, ast.Named | ast.NamedCopies) else NAMED
+
+
 def precedence(node: ast.Expr) -> int:
     """How tightly ``node`` binds: the grammar level that produces it."""
     if isinstance(node, ast.Cond):
         return COND
     if isinstance(node, ast.Chain):
         return CHAIN
-    if isinstance(node, ast.Named):
+    if isinstance(node, ast.Named | ast.NamedCopies):
         return NAMED
     if isinstance(node, ast.Logic):
         return OR if node.op == "or" else AND
@@ -119,8 +133,8 @@ def _compound(node: ast.Expr) -> str:
     if isinstance(node, ast.Chain):
         # A parenthesised chain as the head stays a separate tree: `(a -> b) -> c`.
         return " -> ".join(flat(part, NAMED) for part in (node.head, *node.stages))
-    if isinstance(node, ast.Named):
-        return f"{flat(node.value, NAMED)} as {node.name.name}"
+    if isinstance(node, ast.Named | ast.NamedCopies):
+        return f"{flat(node.value, named_value_level(node))} as {layer_name(node)}"
     if isinstance(node, ast.Call):
         return f"{flat(node.func, POSTFIX)}({', '.join(arg_text(a) for a in node.args)})"
     if isinstance(node, ast.Attribute):

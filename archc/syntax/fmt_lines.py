@@ -29,6 +29,8 @@ from archc.syntax.fmt_expr import (
     find_code,
     flat,
     label,
+    layer_name,
+    named_value_level,
     operand_levels,
     precedence,
     skip_blank,
@@ -118,9 +120,10 @@ class Breaker:
     ) -> list[Line]:
         if precedence(node) < level:
             return self._parenthesised(node, indent, prefix, suffix, anchor)
-        if isinstance(node, ast.Named):
-            tail = f" as {node.name.name}{suffix}"
-            return self.lines(node.value, indent, prefix, tail, anchor, NAMED, nested)
+        if isinstance(node, ast.Named | ast.NamedCopies):
+            tail = f" as {layer_name(node)}{suffix}"
+            level = named_value_level(node)
+            return self.lines(node.value, indent, prefix, tail, anchor, level, nested)
         if isinstance(node, ast.Call | ast.TupleExpr | ast.ListExpr):
             return self._bracketed(node, indent, prefix, suffix, anchor)
         # The lines after the first go a step deeper, unless the expression starts its line:
@@ -251,8 +254,8 @@ def _breakable(node: ast.Expr, level: int, nested: bool) -> bool:
     """Whether ``node`` can be laid out over several lines."""
     if precedence(node) < level:
         return True
-    if isinstance(node, ast.Named):
-        return _breakable(node.value, NAMED, nested)
+    if isinstance(node, ast.Named | ast.NamedCopies):
+        return _breakable(node.value, named_value_level(node), nested)
     if isinstance(node, ast.Call):
         return bool(node.args)
     if isinstance(node, ast.TupleExpr | ast.ListExpr):
@@ -277,8 +280,8 @@ def _first_part(node: ast.Expr) -> tuple[ast.Expr, int] | None:
         return node.left, operand_levels(node)[0]
     if isinstance(node, ast.Chain):
         return node.head, NAMED
-    if isinstance(node, ast.Named):
-        return node.value, NAMED
+    if isinstance(node, ast.Named | ast.NamedCopies):
+        return node.value, named_value_level(node)
     if isinstance(node, ast.Call):
         return node.func, POSTFIX
     if isinstance(node, ast.Attribute | ast.Index):

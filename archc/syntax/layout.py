@@ -53,6 +53,8 @@ class Layout:
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         depth = 0
         last: Token | None = None  # the last token passed on
+        before_last = ""  # the value of the token before it
+        pattern = False  # inside the braces of a naming pattern (`as layer{i + 1}`)
         pending: Token | None = None  # a newline not yet known to end a statement
         for token in stream:
             if token.type == NEWLINE:
@@ -61,7 +63,13 @@ class Layout:
                     pending = pending or token
                 continue
             value = _value(token)
-            if value == "}" and last is not None and last.type != NEWLINE and _value(last) != "{":
+            closes_pattern = value == "}" and pattern
+            if value == "{" and pending is None and before_last == "as":
+                pattern = last is not None and last.type == "NAME"
+            elif closes_pattern:
+                pattern = False
+            closes_body = value == "}" and not closes_pattern
+            if closes_body and last is not None and last.type != NEWLINE and _value(last) != "{":
                 yield (pending or Token.new_borrow_pos(NEWLINE, "\n", token))
             elif pending is not None and value not in _CONTINUES_BEFORE:
                 yield pending
@@ -73,6 +81,7 @@ class Layout:
             elif value in _CLOSERS:
                 depth = max(0, depth - 1)
             yield token
+            before_last = "" if last is None else _value(last)
             last = token
         if last is not None and last.type != NEWLINE:
             yield pending or Token.new_borrow_pos(NEWLINE, "\n", last)

@@ -28,6 +28,7 @@ from archc.errors import MAX_REPORTED, ArchError, Diagnostic, SourceFile, Span
 from archc.syntax import ast
 from archc.syntax.catalogue import syntax_problem
 from archc.syntax.fast_lalr import FastLALR, NotParsed, Unsupported
+from archc.syntax.fmt_expr import flat
 from archc.syntax.grammar import collect_comment, comments, grammar_text
 from archc.syntax.layout import Layout, NestingTooDeep
 from archc.syntax.recovery import blank
@@ -299,6 +300,69 @@ class AstBuilder(Transformer):
         value, name = children
         return self._expr(ast.Named(value, self._ident(name), self._span(value, name)), value)
 
+    def named_copies(self, children: Children) -> ast.Expr:
+        value, prefix, opening, index, closing, suffix = children
+        last = suffix if suffix is not None else closing
+        node = ast.NamedCopies(
+            value,
+            self._ident(prefix),
+            index,
+            None if suffix is None else self._ident(suffix),
+            self._span(value, last),
+        )
+        self._check_pattern(prefix, opening, index, closing, suffix)
+        return self._expr(node, value, index)
+
+    def _check_pattern(
+        self, prefix: Token, opening: Token, index: ast.Expr, closing: Token, suffix: Token | None
+    ) -> None:
+        """A naming pattern is one word, and its braces compute a number from `i` alone."""
+        diagnostics = _state.get().diagnostics
+        apart = [(a, b) for a, b in ((prefix, opening), (closing, suffix)) if b is not None]
+        for before, after in apart:
+            if before.end_pos != after.start_pos:
+                diagnostics.append(
+                    Diagnostic(
+                        "A156",
+                        "a naming pattern is one word, but this one has a space in it",
+                        self.source.span(before.end_pos or 0, after.start_pos or 0),
+                        label="no space here",
+                        help=f"write it without spaces: `{_pattern_text(prefix, index, suffix)}`",
+                    )
+                )
+                return
+        for node in ast.walk(index):
+            allowed = (
+                isinstance(node, ast.Int)
+                or (isinstance(node, ast.Name) and node.id == "i")
+                or (isinstance(node, ast.Binary) and node.op in "+-*" and len(node.op) == 1)
+                or (isinstance(node, ast.Unary) and node.op == "-")
+            )
+            if not allowed:
+                diagnostics.append(
+                    Diagnostic(
+                        "A156",
+                        "a naming pattern computes the copy's number from `i` with integers, "
+                        "`+`, `-` and `*` only",
+                        node.span,
+                        label="not allowed in a naming pattern",
+                        help="`i` counts the copies from 0: `layer{i}` names them layer0, "
+                        "layer1, ...; `layer{i + 1}` from layer1",
+                    )
+                )
+                return
+        if not any(isinstance(n, ast.Name) for n in ast.walk(index)):
+            diagnostics.append(
+                Diagnostic(
+                    "A157",
+                    "this naming pattern gives every copy the same name: it does not use `i`",
+                    self._span(opening, closing),
+                    label="no `i` inside the braces",
+                    help=f"number the copies with `i`, which counts them from 0: "
+                    f"`{_pattern_text(prefix, ast.Name('i', index.span), suffix)}`",
+                )
+            )
+
     def or_(self, children: Children) -> ast.Expr:
         left, right = children
         return self._expr(ast.Logic("or", left, right, self._span(left, right)), left, right)
@@ -405,6 +469,10 @@ class AstBuilder(Transformer):
     def none(self, children: Children) -> ast.Expr:
         (token,) = children
         return ast.NoneLit(self._tok_span(token))
+
+
+def _pattern_text(prefix: Token, index: ast.Expr, suffix: Token | None) -> str:
+    return f"{prefix}{{{flat(index)}}}{suffix or ''}"
 
 
 def _start(edge: Edge) -> int:

@@ -23,8 +23,11 @@ from archc.backends.torch.naming import MODULE_ATTRIBUTES, Namespace, module_lev
 from archc.backends.torch.optional import Branch, Optional
 from archc.backends.torch.structure import (
     Item,
+    dense_parts,
     first_id,
+    holder,
     is_chain,
+    is_dense_loop,
     scope_items,
     traced_inputs,
 )
@@ -364,6 +367,8 @@ class ClassWriter:
         assert module is not None
         if module.kind == "block":
             return self._block([i.module for _, i in matching])  # type: ignore[misc]
+        if is_dense_loop(self.network, module):
+            return self._dense(matching)
         return self._container(matching)
 
     def _op(self, attr: str, nodes: list[Node]) -> Call | None:
@@ -461,6 +466,22 @@ class ClassWriter:
             args.append(Arg(text, f"{param.name}=" if param.default is not None else ""))
         return Call(child.name, tuple(args))
 
+    def _dense(self, matching: Matching) -> Call:
+        """A dense block as a module that loops over its parts (torch_helpers.DenseBlock),
+        each under its name."""
+        first = matching[0][1].module
+        assert first is not None
+        items = scope_items(matching[0][0], first.path)
+        children = []
+        for item in dense_parts(matching[0][0], first):
+            position = items.index(item)
+            inner = [(n, scope_items(n, i.module.path)[position]) for n, i in matching]  # type: ignore[union-attr]
+            value = self._construct(inner)
+            assert value is not None  # a part of a dense loop is a module
+            children.append(Arg(Call("", (Arg(f'"{item.attr}"'), Arg(value)))))
+        self.helpers.add("DenseBlock")
+        return Call("DenseBlock", (Arg(Call("", tuple(children), "[]")),))
+
     def _container(self, matching: Matching) -> Call:
         first = matching[0][1].module
         assert first is not None
@@ -468,13 +489,15 @@ class ClassWriter:
             return self._counted(matching)
         network = matching[0][0]
         items = scope_items(network, first.path)
-        named = any(not i.attr.isdigit() for i in items)
+        named = holder(network, first.path) == "dict"
         children: list[Arg] = []
         for position, item in enumerate(items):
             if item.node is not None and HELD in item.node.params:
                 raise ArchError([_held_in_container(item.node, first)])
             inner = [(n, scope_items(n, i.module.path)[position]) for n, i in matching]  # type: ignore[union-attr]
-            value = self._construct(inner) or Call("nn.Identity")
+            value = self._construct(inner)
+            if value is None:  # an op written as an expression in forward
+                continue
             if named:
                 value = Call("", (Arg(f'"{item.attr}"'), Arg(value)))
             children.append(Arg(value))

@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 from archc import dims
 from archc.backends.torch.naming import RESERVED, identifier
 from archc.backends.torch.stateless import forward_template
-from archc.backends.torch.structure import Item, first_id, is_chain, relative, scope_items
+from archc.backends.torch.structure import (
+    Item,
+    first_id,
+    holder,
+    is_callable,
+    is_chain,
+    relative,
+    scope_items,
+)
 from archc.pysource.layout import INDENT, LINE_LENGTH, Arg, Call, lay_out, structure
 from archc.semantics.ir import Module, Network, Node, Ref
 
@@ -39,12 +47,13 @@ class Step:
 def steps(network: Network, path: str) -> list[Step]:
     """Forward statements of the scope at ``path``, in the order the spec computes them.
 
-    A child block or a chain container is one call. The layers of any other container (the
-    parts of a dense block, say) are called one by one, in order with the layers around them.
+    A child block, a chain container or a dense block that loops is one call. The layers of any
+    other container are called one by one, in order with the layers around them.
     """
     found: list[Step] = []
     seen: set[str] = set()
-    chains: dict[str, bool] = {}  # asked for every layer inside: a repeat of 48 blocks has 700
+    called: dict[str, bool] = {}  # asked for every layer inside: a repeat of 48 blocks has 700
+    holders: dict[str, str] = {}
     for node in network.within(path):
         if node.kind == "input":
             continue
@@ -52,22 +61,18 @@ def steps(network: Network, path: str) -> list[Step]:
         for attr in relative(node.path, path).split("."):
             key = f"{scope}.{attr}" if scope else attr
             module = network.modules.get(key)
-            member = _member(access, attr, _container(network, scope) if scope != path else None)
-            if module is not None and key not in chains:
-                chains[key] = is_chain(network, module)
-            if module is None or module.kind == "block" or chains[key]:
+            if scope != path and scope not in holders:
+                holders[scope] = holder(network, scope)
+            member = _member(access, attr, holders.get(scope) if scope != path else None)
+            if module is not None and key not in called:
+                called[key] = is_callable(network, module)
+            if module is None or called[key]:
                 if key not in seen:
                     seen.add(key)
                     found.append(Step(_item(network, attr, node, module), member))
                 break
             access, scope = member, key
     return found
-
-
-def _container(network: Network, path: str) -> str:
-    """How the emitter holds a container that is not a chain: a list unless a child is named."""
-    named = any(not item.attr.isdigit() for item in scope_items(network, path))
-    return "dict" if named else "list"
 
 
 def _item(network: Network, attr: str, node: Node, module: Module | None) -> Item:

@@ -126,25 +126,77 @@ def members(network: Network, module_path: str) -> list[Node]:
 
 def is_chain(network: Network, module: Module) -> bool:
     """Whether a sequence container is a plain chain (emitted as one ``nn.Sequential`` call):
-    each child takes exactly the previous child's single output, is a module (an op written
-    as an expression, `torch.permute(x, ...)`, has no place in an nn.Sequential), and a child
-    container is a plain chain itself (nn.Sequential can only pass one tensor along)."""
+    each child takes exactly the previous child's single output and is callable: a module (an
+    op written as an expression, `torch.permute(x, ...)`, has no place in an nn.Sequential), a
+    block, a dense block (see is_dense_loop), or a plain chain itself (nn.Sequential can only
+    pass one tensor along)."""
     if module.kind != "sequence" or len(module.inputs) != 1 or len(module.outputs) != 1:
+        return False
+    if module.combinator == "dense":
         return False
     expected = module.inputs
     for item in scope_items(network, module.path):
         if item.inputs != expected or len(item.outputs) != 1:
             return False
-        if item.node is not None and not _is_module(item.node):
+        if item.node is not None and not is_module(item.node):
             return False
-        inner = item.module
-        if inner is not None and inner.kind == "sequence" and not is_chain(network, inner):
+        if item.module is not None and not is_callable(network, item.module):
             return False
         expected = item.outputs
     return expected == module.outputs
 
 
-def _is_module(node: Node) -> bool:
+def is_callable(network: Network, module: Module) -> bool:
+    """Whether the generated module for ``module`` computes it when called: a block, a plain
+    chain or a dense block that loops over its layers."""
+    if module.kind != "sequence":
+        return True
+    return is_chain(network, module) or is_dense_loop(network, module)
+
+
+def is_dense_loop(network: Network, module: Module) -> bool:
+    """Whether a named dense block is emitted as a module whose forward loops over its parts
+    (torchvision's _DenseBlock): each part is one callable module, and the joins are what
+    `dense` makes, the concatenation of the input and every earlier part's output."""
+    if module.combinator != "dense" or len(module.inputs) != 1 or len(module.outputs) != 1:
+        return False
+    seen = list(module.inputs)
+    for item in dense_parts(network, module):
+        if len(item.inputs) != 1 or len(item.outputs) != 1:
+            return False
+        if item.node is not None and not is_module(item.node):
+            return False
+        if item.module is not None and not is_callable(network, item.module):
+            return False
+        joined = (
+            item.inputs[0] == seen[0] if len(seen) == 1 else _joins(network, item.inputs[0], seen)
+        )
+        if not joined:
+            return False
+        seen.append(item.outputs[0])
+    return len(seen) > 1 and _joins(network, module.outputs[0], seen)
+
+
+def dense_parts(network: Network, module: Module) -> list[Item]:
+    """The parts of a named dense block: its items other than the joins."""
+    return [i for i in scope_items(network, module.path) if i.node is None or is_module(i.node)]
+
+
+def _joins(network: Network, ref: Ref, refs: list[Ref]) -> bool:
+    """Whether ``ref`` is the concatenation of ``refs`` along the channels."""
+    node = network.node(ref.node)
+    return node.op == "concat" and list(node.inputs) == refs and node.args.dim == 1
+
+
+def holder(network: Network, path: str) -> str:
+    """How a container that is not called whole holds its modules: an nn.ModuleList ("list")
+    where they are indexed 0, 1, ... in order, else an nn.ModuleDict ("dict") under their
+    names. Ops written as expressions are computed in forward and hold no place."""
+    attrs = [i.attr for i in scope_items(network, path) if i.node is None or is_module(i.node)]
+    return "list" if attrs == [str(n) for n in range(len(attrs))] else "dict"
+
+
+def is_module(node: Node) -> bool:
     op = lookup(node.op)
     return op is not None and op.torch_module(node.args, inferred_of(node)) is not None
 

@@ -7,6 +7,18 @@ from torch import nn
 __all__ = ["DenseLayer", "Transition", "DenseNetTiny"]
 
 
+class DenseBlock(nn.ModuleDict):
+    """A dense block (Huang et al., 2017), as torchvision's _DenseBlock: each layer reads the
+    concatenation of the block's input and every earlier layer's output along the channels,
+    and the block returns the concatenation of all of them."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = [x]
+        for layer in self.values():
+            features.append(layer(torch.cat(features, dim=1)))
+        return torch.cat(features, dim=1)
+
+
 class DenseLayer(nn.Module):
     """Block `DenseLayer` (input.arch:3)."""
 
@@ -53,21 +65,21 @@ class DenseNetTiny(nn.Module):
     def __init__(self, growth: int = 12, classes: int = 10) -> None:
         super().__init__()
         self.conv0 = nn.Conv2d(3, 2 * growth, kernel_size=3, padding=1, bias=False)
-        self.block1 = nn.ModuleList(
+        self.block1 = DenseBlock(
             [
-                DenseLayer(2 * growth, growth),
-                DenseLayer(3 * growth, growth),
-                DenseLayer(4 * growth, growth),
-                DenseLayer(5 * growth, growth),
+                ("0", DenseLayer(2 * growth, growth)),
+                ("1", DenseLayer(3 * growth, growth)),
+                ("2", DenseLayer(4 * growth, growth)),
+                ("3", DenseLayer(5 * growth, growth)),
             ],
         )
         self.transition1 = Transition(6 * growth, 48)
-        self.block2 = nn.ModuleList(
+        self.block2 = DenseBlock(
             [
-                DenseLayer(48, growth),
-                DenseLayer(48 + growth, growth),
-                DenseLayer(2 * growth + 48, growth),
-                DenseLayer(3 * growth + 48, growth),
+                ("0", DenseLayer(48, growth)),
+                ("1", DenseLayer(48 + growth, growth)),
+                ("2", DenseLayer(2 * growth + 48, growth)),
+                ("3", DenseLayer(3 * growth + 48, growth)),
             ],
         )
         self.norm5 = nn.BatchNorm2d(4 * growth + 48)
@@ -78,23 +90,9 @@ class DenseNetTiny(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         x = self.conv0(image)  # (N, 24, 32, 32)
-        out = self.block1[0](x)  # (N, 12, 32, 32)
-        out2 = torch.cat([x, out], dim=1)  # (N, 36, 32, 32)
-        out2 = self.block1[1](out2)  # (N, 12, 32, 32)
-        out3 = torch.cat([x, out, out2], dim=1)  # (N, 48, 32, 32)
-        out3 = self.block1[2](out3)  # (N, 12, 32, 32)
-        out4 = torch.cat([x, out, out2, out3], dim=1)  # (N, 60, 32, 32)
-        out4 = self.block1[3](out4)  # (N, 12, 32, 32)
-        x = torch.cat([x, out, out2, out3, out4], dim=1)  # (N, 72, 32, 32)
+        x = self.block1(x)  # (N, 72, 32, 32)
         x = self.transition1(x)  # (N, 48, 16, 16)
-        out = self.block2[0](x)  # (N, 12, 16, 16)
-        out2 = torch.cat([x, out], dim=1)  # (N, 60, 16, 16)
-        out2 = self.block2[1](out2)  # (N, 12, 16, 16)
-        out3 = torch.cat([x, out, out2], dim=1)  # (N, 72, 16, 16)
-        out3 = self.block2[2](out3)  # (N, 12, 16, 16)
-        out4 = torch.cat([x, out, out2, out3], dim=1)  # (N, 84, 16, 16)
-        out4 = self.block2[3](out4)  # (N, 12, 16, 16)
-        x = torch.cat([x, out, out2, out3, out4], dim=1)  # (N, 96, 16, 16)
+        x = self.block2(x)  # (N, 96, 16, 16)
         x = self.norm5(x)  # (N, 96, 16, 16)
         x = self.relu1(x)  # (N, 96, 16, 16)
         x = self.adaptive_avgpool1(x)  # (N, 96, 1, 1)
