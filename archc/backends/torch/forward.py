@@ -19,9 +19,7 @@ from archc.backends.torch.structure import (
     first_id,
     holder,
     is_callable,
-    is_chain,
     relative,
-    scope_items,
 )
 from archc.pysource.layout import INDENT, LINE_LENGTH, Arg, Call, lay_out, structure
 from archc.semantics.ir import Module, Network, Node, Ref
