@@ -1102,6 +1102,27 @@ _SYNTAX = (
         """,
         runnable=False,
     ),
+    _entry(
+        "A160",
+        "a keyword after `as`",
+        """A layer's name after `as` is an identifier, or any text in quotes. Keywords of the
+        language (`block`, `in`, `out`, `network`, ...) cannot be identifiers, but reference
+        implementations use some of them as module names (torchvision's EfficientNet holds
+        each block's layers in `block`), so write such a name quoted: `as "block"` names the
+        layer `block`, and its state_dict keys start with `block.`.""",
+        """
+        network Stage {
+            in x: [16, 32, 32]
+            out x -> (conv2d(16, 3, padding=1) -> relu) as block
+        }
+        """,
+        """
+        network Stage {
+            in x: [16, 32, 32]
+            out x -> (conv2d(16, 3, padding=1) -> relu) as "block"
+        }
+        """,
+    ),
 )
 
 _NAMES = (
@@ -1957,6 +1978,67 @@ _NAMES = (
         network Stem {
             in image: [3, 32, 32]
             out image -> conv2d(width, 3)
+        }
+        """,
+    ),
+    _entry(
+        "A245",
+        "an empty layer name",
+        """A quoted name (`as "block1-0"`) is a state_dict key as written, and a key has no
+        empty parts: `add_module` refuses an empty name. Write the name between the quotes.""",
+        """
+        network Net {
+            in x: [3, 32, 32]
+            out x -> conv2d(16, 3) as ""
+        }
+        """,
+        """
+        network Net {
+            in x: [3, 32, 32]
+            out x -> conv2d(16, 3) as "0"
+        }
+        """,
+    ),
+    _entry(
+        "A246",
+        "a layer name with `.`, a blank or a control character",
+        """A quoted name is one part of its layers' state_dict keys, and `.` separates the parts:
+        `as "layer1.0"` would make keys that read as a module `layer1` holding a child `0`, which
+        no module tree can give back, so torch refuses it. Name each level with its own `as`
+        (a named chain holds its children as `0`, `1`, ...), or join the parts with another
+        character. Blanks and control characters are refused too: a key must read the same on
+        the screen as in the file.""",
+        """
+        network Net {
+            in x: [3, 32, 32]
+            out x -> conv2d(16, 3) as "layer1.0"
+        }
+        """,
+        """
+        network Net {
+            in x: [3, 32, 32]
+            out x -> (conv2d(16, 3) as "0") as layer1
+        }
+        """,
+    ),
+    _entry(
+        "A247",
+        "a numbered name that is not the child's position",
+        """The children of a named chain are numbered by their position (`features.0`,
+        `features.1`, ...), as nn.Sequential numbers them. A child may be named with its own
+        number (`as "0"` for the first), which makes a nested chain one numbered child, but a
+        number that is not its position would be the name of another child, or (with a
+        leading zero) a key nn.Sequential never makes.""",
+        """
+        network Net {
+            in x: [3, 32, 32]
+            out x -> (conv2d(16, 3) -> (batchnorm2d -> relu) as "2") as features
+        }
+        """,
+        """
+        network Net {
+            in x: [3, 32, 32]
+            out x -> (conv2d(16, 3) -> (batchnorm2d -> relu) as "1") as features
         }
         """,
     ),

@@ -37,6 +37,7 @@ from archc.semantics.values import (
     describe,
 )
 from archc.syntax import ast
+from archc.syntax.fmt_expr import layer_name
 
 # Graphs larger than these are refused rather than built: layers, and connections (the tensor
 # inputs of all layers, which a dense block of n layers makes about n**2 / 2 of).
@@ -87,7 +88,7 @@ class Application(Expressions):
             return self._apply_op(layer, inputs, place)
         if isinstance(layer, BlockLayer):
             inputs = inputs + _leading(layer.args)
-            path, fresh = place.name_child(_name(layer), base_name(layer.block.name))
+            path, fresh = place.name_child(layer.name, base_name(layer.block.name))
             self._check_fresh(layer, fresh, place)
             return self.instantiate(layer, inputs, place, path)
         if isinstance(layer, SequenceLayer):
@@ -105,7 +106,7 @@ class Application(Expressions):
         inner = place
         container = None
         if layer.name is not None:
-            path, fresh = place.name_child(layer.name.name, "seq")
+            path, fresh = place.name_child(layer.name, "seq")
             self._check_fresh(layer, fresh, place)
             repeat = layer.count if isinstance(layer, RepeatLayer) else None
             inner = place.child_sequence(path, repeat is not None)
@@ -173,7 +174,7 @@ class Application(Expressions):
         (x,) = inputs
         inner = place
         if layer.name is not None:
-            path, fresh = place.name_child(layer.name.name, layer.kind)
+            path, fresh = place.name_child(layer.name, layer.kind)
             self._check_fresh(layer, fresh, place)
             inner = place.child_sequence(path)
             self.module(
@@ -221,7 +222,7 @@ class Application(Expressions):
         if any(t.type is None for t in tensors):
             return UNKNOWN
         args = self._validate(op, hyper, layer)
-        path, fresh = place.name_child(_name(layer), base_name(op.name))
+        path, fresh = place.name_child(layer.name, base_name(op.name))
         self._check_fresh(layer, fresh, place)
         arg_origins = _arg_origins(args, hyper)
         try:
@@ -439,18 +440,47 @@ class Application(Expressions):
                 )
 
     def _check_fresh(self, layer: Layer, fresh: bool, place: Place) -> None:
+        if place.indexed and layer.name is not None and layer.name.name.isdigit():
+            self._check_position(layer.name, place)
         if not fresh and layer.name is not None:
+            name = layer.name
+            first = place.first_use(name.name)
             raise self.error(
                 "A212",
-                f"the name `{layer.name.name}` is already used in this scope",
-                layer.name.span,
+                f"the name `{name.name}` is already used in this scope",
+                name.span,
                 label="used again",
-                help=f"each copy would be `{place.path}.{layer.name.name}`; without "
-                f"`as {layer.name.name}` the copies are numbered `{place.path}.0`, "
+                secondary=(Label(first, "first used here"),)
+                if first is not None and first != name.span
+                else (),
+                help=f"each copy would be `{place.path}.{name.name}`; without "
+                f"`as {layer_name(name)}` the copies are numbered `{place.path}.0`, "
                 f"`{place.path}.1`, ..."
                 if place.repeat
                 else "module names must be unique within a block, network or named sequence",
             )
+
+    def _check_position(self, name: ast.Ident, place: Place) -> None:
+        """In a named chain the children are numbered by position, so a numbered name
+        elsewhere would take the number of another child."""
+        position = place.next_index[0] - 1
+        if name.name == str(position):
+            return
+        number = name.name.isascii() and name.name == str(int(name.name))
+        raise self.error(
+            "A247",
+            f"`{name.name}` names the child at position {position} of `{place.path}`",
+            name.span,
+            label=f"this is child {position}",
+            notes=(
+                f"the children of `{place.path}` are numbered by position, so the child at "
+                f"position {name.name} would be `{place.path}.{name.name}` too"
+                if number
+                else f"torch numbers children `0`, `1`, `2`, ..., never `{name.name}`",
+            ),
+            help=f'write `as "{position}"`, or leave the name out: the child is '
+            f"`{place.path}.{position}` either way",
+        )
 
 
 @functools.cache

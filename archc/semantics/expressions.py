@@ -492,7 +492,9 @@ class Expressions:
     def _check_attribute(self, name: ast.Ident) -> None:
         """A layer's name is its attribute and state_dict key in the generated module, so a
         name that module already uses is refused here, where `archc check` sees it too."""
-        reason = refused_attribute(name.name)
+        if name.quoted:
+            self._check_key(name)
+        reason = refused_attribute(name.name, name.quoted)
         if reason is None:
             return
         other = name.name.lstrip("_") + "_"
@@ -506,6 +508,36 @@ class Expressions:
                 "state_dict keys",
             ),
             help=f"choose another name, such as `as {other}`",
+        )
+
+    def _check_key(self, name: ast.Ident) -> None:
+        """A quoted name is a state_dict key as written: one part of a key, which torch
+        refuses empty or holding a `.`, and which is read by eye (no blank or control
+        character)."""
+        if not name.name:
+            raise self.error(
+                "A245",
+                "a layer's name cannot be empty",
+                name.span,
+                label="empty name",
+                help='write the name between the quotes, such as `as "0"` or `as "block1-0"`',
+            )
+        bad = next((c for c in name.name if c == "." or c.isspace() or not c.isprintable()), None)
+        if bad is None:
+            return
+        dot = bad == "."
+        parts = [part for part in name.name.split(bad) if part]
+        raise self.error(
+            "A246",
+            f"a layer's name cannot contain {'`.`' if dot else f'the character U+{ord(bad):04X}'}",
+            name.span,
+            label="`.` would split the state_dict key in two"
+            if dot
+            else "a blank or control character, invisible in a state_dict key",
+            notes=("a layer's name is one part of its state_dict keys, which `.` separates",),
+            help=f'name each level with its own `as`, or join the parts: `as "{"_".join(parts)}"`'
+            if dot
+            else f'join the parts: `as "{"_".join(parts)}"`',
         )
 
     def _eval_Chain(self, expr: ast.Chain, body: Body, place: Place) -> Any:

@@ -60,6 +60,11 @@ def quote(value: str) -> str:
     return '"' + "".join(_ESCAPES.get(ch, ch) for ch in value) + '"'
 
 
+def layer_name(name: ast.Ident) -> str:
+    """An `as` name as written: quoted where it was (`as "0"`)."""
+    return quote(name.name) if name.quoted else name.name
+
+
 def _float_text(value: float) -> str:
     """A float built without source text; one too large reads back as infinity from `1e999`."""
     return repr(value) if math.isfinite(value) else "1e999"
@@ -120,7 +125,7 @@ def _compound(node: ast.Expr) -> str:
         # A parenthesised chain as the head stays a separate tree: `(a -> b) -> c`.
         return " -> ".join(flat(part, NAMED) for part in (node.head, *node.stages))
     if isinstance(node, ast.Named):
-        return f"{flat(node.value, NAMED)} as {node.name.name}"
+        return f"{flat(node.value, NAMED)} as {layer_name(node.name)}"
     if isinstance(node, ast.Call):
         return f"{flat(node.func, POSTFIX)}({', '.join(arg_text(a) for a in node.args)})"
     if isinstance(node, ast.Attribute):

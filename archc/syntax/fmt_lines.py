@@ -29,6 +29,7 @@ from archc.syntax.fmt_expr import (
     find_code,
     flat,
     label,
+    layer_name,
     operand_levels,
     precedence,
     skip_blank,
@@ -119,7 +120,7 @@ class Breaker:
         if precedence(node) < level:
             return self._parenthesised(node, indent, prefix, suffix, anchor)
         if isinstance(node, ast.Named):
-            tail = f" as {node.name.name}{suffix}"
+            tail = f" as {layer_name(node.name)}{suffix}"
             return self.lines(node.value, indent, prefix, tail, anchor, NAMED, nested)
         if isinstance(node, ast.Call | ast.TupleExpr | ast.ListExpr):
             return self._bracketed(node, indent, prefix, suffix, anchor)

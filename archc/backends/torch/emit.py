@@ -19,12 +19,19 @@ from archc.backends.torch.classes import ClassInfo, assign_classes
 from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.helpers import helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
-from archc.backends.torch.naming import MODULE_ATTRIBUTES, Namespace, module_level
+from archc.backends.torch.naming import (
+    MODULE_ATTRIBUTES,
+    Namespace,
+    member,
+    module_level,
+    registration,
+)
 from archc.backends.torch.structure import Item, is_chain, scope_items, traced_inputs
 from archc.backends.torch.values import SIZE_ARGUMENTS, Candidate, Expressor, Param
 from archc.errors import ArchError, Diagnostic
 from archc.ops import lookup
 from archc.ops.spec import HELD, Ctor, Symbolic
+from archc.pysource.exprs import string
 from archc.pysource.layout import INDENT, Arg, Call, ListOf, flat, lay_out
 from archc.semantics import provenance as pv
 from archc.semantics.ir import Module, Network, Node, tensor_key
@@ -249,7 +256,8 @@ class ClassWriter:
         for position, item in enumerate(scope_items(self.network, self.module.path)):
             value = self._construct(self.matching(position))
             if value is not None:
-                lines += lay_out(INDENT * 2, f"self.{item.attr} = ", value)
+                held = item.node is not None and HELD in item.node.params
+                lines += lay_out(INDENT * 2, *registration(item.attr, value, held))
         if self.module.kind == "network":
             for tie in self.network.ties:  # one Parameter object under two names
                 lines.append(f"{INDENT * 2}{_access(tie.target)} = {_access(tie.source)}")
@@ -296,7 +304,7 @@ class ClassWriter:
         initialisation (a normal draw) in reset_parameters, where reseeding finds it."""
         shape = [a for a in args if not a.prefix]
         for std in [flat(a.value) for a in args if a.prefix == "std="]:
-            self.own_inits.append(f"nn.init.normal_(self.{attr}, std={std})")
+            self.own_inits.append(f"nn.init.normal_({member('self', attr)}, std={std})")
         return Call("nn.Parameter", (Arg(Call("torch.zeros", tuple(shape))),))
 
     def _at_default(self, values: list[Any]) -> bool:
@@ -372,7 +380,7 @@ class ClassWriter:
                 raise ArchError([_held_in_container(item.node, first)])
             value = self._construct(self.matching(position, paths)) or Call("nn.Identity")
             if named:
-                value = Call("", (Arg(f'"{item.attr}"'), Arg(value)))
+                value = Call("", (Arg(string(item.attr)), Arg(value)))
             children.append(Arg(value))
         chain = is_chain(self.network, first)
         alike = not named and len(set(children)) == 1
@@ -459,7 +467,7 @@ def _access(path: str) -> str:
     """Python that reaches a parameter path from `self`: `self.layers[0].attn.in_proj_weight`."""
     text = "self"
     for part in path.split("."):
-        text += f"[{part}]" if part.isdigit() else f".{part}"
+        text = f"{text}[{part}]" if part.isdigit() else member(text, part)
     return text
 
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from archc import dims
-from archc.backends.torch.naming import RESERVED, identifier
+from archc.backends.torch.naming import RESERVED, identifier, member
 from archc.backends.torch.stateless import forward_template
 from archc.backends.torch.structure import Item, is_chain, relative, scope_items
+from archc.pysource.exprs import string
 from archc.pysource.layout import INDENT, LINE_LENGTH, Arg, Call, lay_out, structure
 from archc.semantics.ir import Module, Network, Node, Ref
 
@@ -72,8 +73,8 @@ def _item(network: Network, attr: str, node: Node, module: Module | None) -> Ite
 def _member(access: str, attr: str, container: str | None) -> str:
     """`self.attr`, `self.stage[0]` (an nn.ModuleList) or `self.stage["conv"]` (a ModuleDict)."""
     if container is None:
-        return f"{access}.{attr}"
-    return f"{access}[{attr}]" if container == "list" else f'{access}["{attr}"]'
+        return member(access, attr)
+    return f"{access}[{attr}]" if container == "list" else f"{access}[{string(attr)}]"
 
 
 def forward_lines(writer: ClassWriter) -> list[str]:

@@ -1,0 +1,114 @@
+"""Module names as reference implementations write them: the generated module's state_dict keys
+are those of a hand-written PyTorch module, which loads into it strictly and computes the same.
+
+The hand-written modules follow torchvision: a conv-norm-activation is an nn.Sequential inside
+`features` or inside a block's `block`, and names that are not identifiers are registered with
+`add_module`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from archc.errors import SourceFile
+from archc.syntax import ast
+from archc.syntax.fmt import format_source
+from archc.syntax.parse import parse
+from tests.conftest import ROOT
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+from archc import runtime  # noqa: E402  (needs torch)
+
+QUOTED = ROOT / "tests" / "golden" / "quoted_names" / "input.arch"
+
+
+def conv_norm_act(cin: int, cout: int, stride: int = 1, groups: int = 1) -> nn.Sequential:
+    conv = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, groups=groups, bias=False)
+    return nn.Sequential(conv, nn.BatchNorm2d(cout), nn.SiLU())
+
+
+class MBConv(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        project = nn.Sequential(
+            nn.Conv2d(channels, channels, 1, bias=False), nn.BatchNorm2d(channels)
+        )
+        self.block = nn.Sequential(conv_norm_act(channels, channels, groups=channels), project)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.block(x)
+
+
+class Features(nn.Module):
+    def __init__(self, classes: int = 10) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            conv_norm_act(3, 16, stride=2), nn.Sequential(MBConv(16), MBConv(16))
+        )
+        self.add_module("block1-0", nn.Conv2d(16, 8, 1))
+        self.add_module("in", nn.Linear(8, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = getattr(self, "block1-0")(self.features(x))
+        return getattr(self, "in")(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+class Single(nn.Module):
+    def __init__(self, name: str, layer: nn.Module) -> None:
+        super().__init__()
+        self.name = name
+        self.add_module(name, layer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return getattr(self, self.name)(x)
+
+
+def _randomised(module: nn.Module) -> nn.Module:
+    """Running statistics away from 0 and 1, so that loading them is tested too."""
+    for child in module.modules():
+        if isinstance(child, nn.BatchNorm2d):
+            child.running_mean.uniform_(-0.1, 0.1)
+            child.running_var.uniform_(0.5, 1.5)
+    return module.double().eval()
+
+
+def check_same_module(spec: Path, reference: nn.Module, shape: tuple[int, ...]) -> None:
+    torch.manual_seed(0)
+    reference = _randomised(reference)
+    built = runtime.build(str(spec)).double().eval()
+    assert list(built.state_dict()) == list(reference.state_dict())
+    built.load_state_dict(reference.state_dict(), strict=True)
+    batch = torch.randn(2, *shape, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(built(batch), reference(batch), rtol=0, atol=1e-10)
+
+
+def test_quoted_and_numbered_names_give_torchvision_keys() -> None:
+    keys = set(runtime.build(str(QUOTED)).state_dict())
+    assert {"features.0.0.weight", "features.1.0.block.0.0.weight", "block1-0.bias"} <= keys
+    assert "in.weight" in keys
+    check_same_module(QUOTED, Features(), (3, 32, 32))
+
+
+@pytest.mark.parametrize(
+    ("written", "name"),
+    [('"block1-0"', "block1-0"), ('"in"', "in"), ('"0"', "0"), ('"a\\"b"', 'a"b')],
+)
+def test_a_quoted_name_is_the_key_as_written(tmp_path: Path, written: str, name: str) -> None:
+    spec = tmp_path / "net.arch"
+    spec.write_text(f"network Net {{\n    in x: [4]\n    out x -> linear(2) as {written}\n}}\n")
+    check_same_module(spec, Single(name, nn.Linear(4, 2)), (4,))
+
+
+def test_quoted_names_survive_parsing_and_formatting() -> None:
+    text = QUOTED.read_text(encoding="utf-8")
+    assert format_source(SourceFile("in.arch", text)) == text
+    tree = parse(SourceFile("in.arch", text))
+    names = {(n.name.name, n.name.quoted) for n in ast.walk(tree) if isinstance(n, ast.Named)}
+    assert {("block", True), ("0", True), ("features", False)} <= names
+    escaped = 'x = a as "a\\"b"\n'
+    assert format_source(SourceFile("in.arch", escaped)) == escaped
