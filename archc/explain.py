@@ -2043,6 +2043,27 @@ _NAMES = (
         """,
     ),
     _entry(
+        "A248",
+        "brackets around more than one layer",
+        """A chain in brackets, `[conv2d(32, 3) -> batchnorm2d -> relu]`, is one child of the
+        chain around it (an nn.Sequential inside the nn.Sequential, numbered by its position),
+        where the same chain in parentheses adds its layers one by one. Brackets hold one
+        chain, so layers listed with commas are joined with `->`; and a list of values
+        (`[3, 32, 32]`) cannot hold a layer.""",
+        """
+        network Stem {
+            in image: [3, 32, 32]
+            out image -> ([conv2d(16, 3), batchnorm2d, relu] -> relu) as features
+        }
+        """,
+        """
+        network Stem {
+            in image: [3, 32, 32]
+            out image -> ([conv2d(16, 3) -> batchnorm2d -> relu] -> relu) as features
+        }
+        """,
+    ),
+    _entry(
         "A250",
         "an init rule names an unknown scheme or argument",
         """An `init` rule's right-hand side is a scheme (`kaiming_normal(mode="fan_out")`,

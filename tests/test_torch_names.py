@@ -24,6 +24,8 @@ nn = torch.nn
 from archc import runtime  # noqa: E402  (needs torch)
 
 QUOTED = ROOT / "tests" / "golden" / "quoted_names" / "input.arch"
+# the same network, its nested chains numbered by position: `[a -> b]`
+BRACKETED = ROOT / "tests" / "golden" / "numbered_chains" / "input.arch"
 
 
 def conv_norm_act(cin: int, cout: int, stride: int = 1, groups: int = 1) -> nn.Sequential:
@@ -87,11 +89,27 @@ def check_same_module(spec: Path, reference: nn.Module, shape: tuple[int, ...]) 
         torch.testing.assert_close(built(batch), reference(batch), rtol=0, atol=1e-10)
 
 
-def test_quoted_and_numbered_names_give_torchvision_keys() -> None:
-    keys = set(runtime.build(str(QUOTED)).state_dict())
+@pytest.mark.parametrize("spec", [QUOTED, BRACKETED], ids=["quoted", "bracketed"])
+def test_quoted_and_numbered_names_give_torchvision_keys(spec: Path) -> None:
+    keys = set(runtime.build(str(spec)).state_dict())
     assert {"features.0.0.weight", "features.1.0.block.0.0.weight", "block1-0.bias"} <= keys
     assert "in.weight" in keys
-    check_same_module(QUOTED, Features(), (3, 32, 32))
+    check_same_module(spec, Features(), (3, 32, 32))
+
+
+def test_an_unnamed_bracketed_chain_outside_a_named_chain_is_named_like_a_layer(
+    tmp_path: Path,
+) -> None:
+    spec = tmp_path / "net.arch"
+    spec.write_text(
+        "network Net {\n    in x: [4]\n"
+        "    out x -> [linear(4) -> relu] -> [linear(2)] -> (linear(2) -> relu)\n}\n"
+    )
+    keys = list(runtime.build(str(spec)).state_dict())
+    assert keys == [
+        "seq1.0.weight", "seq1.0.bias", "seq2.0.weight", "seq2.0.bias",
+        "linear1.weight", "linear1.bias",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

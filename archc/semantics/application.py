@@ -105,7 +105,7 @@ class Application(Expressions):
     ) -> Any:
         inner = place
         container = None
-        if layer.name is not None:
+        if layer.name is not None or (isinstance(layer, SequenceLayer) and layer.grouped):
             path, fresh = place.name_child(layer.name, "seq")
             self._check_fresh(layer, fresh, place)
             repeat = layer.count if isinstance(layer, RepeatLayer) else None
@@ -113,7 +113,7 @@ class Application(Expressions):
             container = Module(
                 path,
                 "sequence",
-                layer.name.name,
+                path.rpartition(".")[2],
                 {},
                 layer.span,
                 place.call_sites,

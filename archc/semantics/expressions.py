@@ -130,7 +130,36 @@ class Expressions:
     def _eval_TupleExpr(self, expr: ast.TupleExpr, body: Body, place: Place) -> Any:
         return tuple(self.evaluate(item, body, place) for item in expr.items)
 
-    _eval_ListExpr = _eval_TupleExpr
+    def _eval_ListExpr(self, expr: ast.ListExpr, body: Body, place: Place) -> Any:
+        """A list, or `[a -> b]`: one chain of layers that stays one numbered child."""
+        items = tuple(self.evaluate(item, body, place) for item in expr.items)
+        layers = [i for i, item in enumerate(items) if isinstance(item, Layer)]
+        if not layers:
+            return items
+        if len(items) == 1:
+            (layer,) = items
+            chain = isinstance(layer, SequenceLayer) and not (layer.name or layer.grouped)
+            parts = layer.layers if chain else (layer,)  # type: ignore[union-attr]
+            return SequenceLayer(expr.span, None, parts, grouped=True)
+        note = "`[a -> b]` makes a chain one numbered child of the chain around it"
+        if len(layers) == len(items):
+            raise self.error(
+                "A248",
+                f"brackets around layers hold one chain, but these hold {len(items)} layers",
+                expr.items[1].span,
+                label="a second layer",
+                notes=(note,),
+                help="join the layers with `->` into one chain: "
+                f"`[{' -> '.join(_written(item) for item in expr.items)}]`",
+            )
+        raise self.error(
+            "A248",
+            "a list cannot hold both layers and values",
+            expr.items[layers[0]].span,
+            label="a layer in a list of values",
+            notes=(note,),
+            help="write the values and the layers apart",
+        )
 
     def _eval_Name(self, expr: ast.Name, body: Body, place: Place) -> Any:
         name = expr.id
@@ -563,6 +592,8 @@ class Expressions:
         value = self._layer_or_value(expr, body, place)
         if isinstance(value, Layer) or value is UNKNOWN:
             return value
+        if isinstance(value, tuple) and any(item is UNKNOWN for item in value):
+            return UNKNOWN  # `[c -> relu]` where `c` failed earlier: reported there
         raise self.error(
             "A229",
             f"expected a layer after `->`, got {describe(value)}",

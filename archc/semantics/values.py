@@ -93,7 +93,11 @@ class BlockLayer(Layer):
 
 @dataclass(frozen=True)
 class SequenceLayer(Layer):
+    """Layers in sequence. Unnamed, its layers join the container around it one by one;
+    ``grouped`` (`[a -> b]`), it is one child of that container, numbered like any other."""
+
     layers: tuple[Layer, ...] = ()
+    grouped: bool = False
 
 
 @dataclass(frozen=True)
