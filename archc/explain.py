@@ -2064,6 +2064,27 @@ _NAMES = (
         """,
     ),
     _entry(
+        "A249",
+        "`branches` needs layers that each give one tensor",
+        """`x -> branches(a, b, c)` applies each layer to `x` and gives their outputs as a
+        tuple, one tensor per branch, which `concat` or an elementwise op can join. Named, the
+        branches are an nn.ModuleList (torchvision's ASPP `convs`). So each argument is a
+        layer or a chain of layers, written by position, and each branch gives one tensor: a
+        branch ending in `chunk` or an LSTM giving its state would make the tuple ambiguous.""",
+        """
+        network Heads {
+            in x: [16, 8, 8]
+            out x -> branches(conv2d(8, 1), 3) as convs -> concat(dim=1)
+        }
+        """,
+        """
+        network Heads {
+            in x: [16, 8, 8]
+            out x -> branches(conv2d(8, 1), conv2d(8, 3, padding=1)) as convs -> concat(dim=1)
+        }
+        """,
+    ),
+    _entry(
         "A250",
         "an init rule names an unknown scheme or argument",
         """An `init` rule's right-hand side is a scheme (`kaiming_normal(mode="fan_out")`,

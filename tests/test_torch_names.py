@@ -26,6 +26,7 @@ from archc import runtime  # noqa: E402  (needs torch)
 QUOTED = ROOT / "tests" / "golden" / "quoted_names" / "input.arch"
 # the same network, its nested chains numbered by position: `[a -> b]`
 BRACKETED = ROOT / "tests" / "golden" / "numbered_chains" / "input.arch"
+ASPP_SPEC = ROOT / "tests" / "golden" / "branches_aspp" / "input.arch"
 
 
 def conv_norm_act(cin: int, cout: int, stride: int = 1, groups: int = 1) -> nn.Sequential:
@@ -57,6 +58,44 @@ class Features(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = getattr(self, "block1-0")(self.features(x))
         return getattr(self, "in")(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+class ASPPPooling(nn.Sequential):
+    def __init__(self, cin: int, cout: int) -> None:
+        conv = nn.Conv2d(cin, cout, 1, bias=False)
+        super().__init__(nn.AdaptiveAvgPool2d(1), conv, nn.BatchNorm2d(cout), nn.ReLU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        size = x.shape[-2:]
+        for layer in self:
+            x = layer(x)
+        return nn.functional.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+class ASPP(nn.Module):
+    """torchvision's DeepLabv3 head, its dropout left out."""
+
+    def __init__(self, cin: int = 16, width: int = 8, rate: int = 2) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(
+            [
+                nn.Sequential(
+                    nn.Conv2d(cin, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()
+                ),
+                nn.Sequential(
+                    nn.Conv2d(cin, width, 3, padding=rate, dilation=rate, bias=False),
+                    nn.BatchNorm2d(width),
+                    nn.ReLU(),
+                ),
+                ASPPPooling(cin, width),
+            ]
+        )
+        self.project = nn.Sequential(
+            nn.Conv2d(3 * width, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.project(torch.cat([conv(x) for conv in self.convs], dim=1))
 
 
 class Single(nn.Module):
@@ -95,6 +134,12 @@ def test_quoted_and_numbered_names_give_torchvision_keys(spec: Path) -> None:
     assert {"features.0.0.weight", "features.1.0.block.0.0.weight", "block1-0.bias"} <= keys
     assert "in.weight" in keys
     check_same_module(spec, Features(), (3, 32, 32))
+
+
+def test_branches_are_a_module_list_like_torchvisions_aspp() -> None:
+    keys = set(runtime.build(str(ASPP_SPEC)).state_dict())
+    assert {"convs.0.0.weight", "convs.1.0.weight", "convs.2.1.weight"} <= keys
+    check_same_module(ASPP_SPEC, ASPP(), (16, 12, 12))
 
 
 def test_an_unnamed_bracketed_chain_outside_a_named_chain_is_named_like_a_layer(

@@ -23,6 +23,7 @@ from archc.ops import lookup
 from archc.semantics.ir import Module, Network, Node, Ref, join_path
 from archc.semantics.values import (
     BlockLayer,
+    BranchesLayer,
     CombinatorLayer,
     Layer,
     OpLayer,
@@ -487,6 +488,8 @@ def _layer_text(layer: Layer) -> str:
         return f"{_operand(layer.layer)} * {layer.count}" if layer.layer else "?"
     if isinstance(layer, CombinatorLayer):
         return f"{layer.kind}({spec_text(layer.body)})"
+    if isinstance(layer, BranchesLayer):
+        return f"branches({', '.join(spec_text(branch) for branch in layer.layers)})"
     return "?"
 
 

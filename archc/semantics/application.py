@@ -28,6 +28,7 @@ from archc.semantics.values import (
     UNKNOWN,
     BlockLayer,
     BoundArg,
+    BranchesLayer,
     CombinatorLayer,
     Layer,
     OpLayer,
@@ -98,6 +99,8 @@ class Application(Expressions):
             return self._apply_all(layer, [layer.layer] * layer.count, inputs, body, place)
         if isinstance(layer, CombinatorLayer):
             return self._apply_combinator(layer, inputs, body, place)
+        if isinstance(layer, BranchesLayer):
+            return self._apply_branches(layer, inputs, body, place)
         raise self.error("A229", f"cannot apply {describe(layer)}", span, label="not a layer")
 
     def _apply_all(
@@ -213,6 +216,43 @@ class Application(Expressions):
                 return UNKNOWN
             features.append(y)
         return self._apply_op(OpLayer(layer.span, None, merge), features, place)
+
+    def _apply_branches(
+        self, layer: BranchesLayer, inputs: list[Tensor], body: Body, place: Place
+    ) -> Any:
+        """Each branch applied to the input, one child each (a chain an nn.Sequential, as
+        `[a -> b]`): named, an nn.ModuleList whose outputs are a tuple."""
+        inner = place
+        container = None
+        if layer.name is not None:
+            path, fresh = place.name_child(layer.name, "branches")
+            self._check_fresh(layer, fresh, place)
+            inner = place.child_sequence(path)
+            container = Module(
+                path, "sequence", layer.name.name, {}, layer.span, place.call_sites, parallel=True
+            )
+            self.module(container)
+        outputs: list[Tensor] = []
+        for branch in layer.layers:
+            if isinstance(branch, SequenceLayer) and branch.name is None:
+                branch = replace(branch, grouped=True)
+            y = self.apply(branch, inputs, body, inner, branch.span)
+            if y is UNKNOWN:
+                return UNKNOWN
+            if not isinstance(y, Tensor):
+                raise self.error(
+                    "A249",
+                    f"a branch gives one tensor, but this one gives {len(_as_list(y))}",
+                    branch.span,
+                    label=f"{len(_as_list(y))} tensors",
+                    notes=("`branches(a, b)` gives a tuple: what `a` and `b` make of one tensor",),
+                    help="select the tensor the branch should give, or split it into branches",
+                )
+            outputs.append(y)
+        if container is not None:
+            container.inputs = tuple(t.ref for t in inputs)
+            container.outputs = tuple(t.ref for t in outputs)
+        return tuple(outputs)
 
     # --- ops -------------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from archc.semantics.values import (
     UNKNOWN,
     BlockLayer,
     BoundArg,
+    BranchesLayer,
     CombinatorLayer,
     Layer,
     OpLayer,
@@ -38,6 +39,7 @@ from archc.syntax import ast
 TENSOR_OPERATORS = {"+": "add", "*": "mul", "-": "sub", "/": "div"}
 # Layer-valued builtins: structure around a body of layers.
 COMBINATORS = ("residual", "dense")
+BRANCHES = "branches"  # `branches(a, b, c)`: each layer applied to the input, outputs collected
 MAX_REPEAT = 10_000
 # Results beyond these are refused: a few doublings of a constant would otherwise fill memory,
 # and Python cannot print integers of thousands of digits. 2**1024 is also where floats end.
@@ -174,7 +176,7 @@ class Expressions:
         op = lookup(name)
         if op is not None:
             return OpLayer(expr.span, None, op)
-        if name in BUILTINS or name in COMBINATORS:
+        if name in BUILTINS or name in COMBINATORS or name == BRANCHES:
             return _Builtin(name)
         if definition is not None:
             raise self.error(
@@ -635,7 +637,7 @@ class Expressions:
         func = self._callee(expr.func, body, place)
         # a combinator's argument is a layer: `residual(attention(memory, heads=8) -> dropout)`
         # must not apply attention to `memory` on the spot
-        layers = isinstance(func, _Builtin) and func.name in COMBINATORS
+        layers = isinstance(func, _Builtin) and func.name in (*COMBINATORS, BRANCHES)
         args = tuple(self._argument(a, body, place, layers) for a in expr.args)
         if func is UNKNOWN or any(a.value is UNKNOWN for a in args):
             return UNKNOWN
@@ -702,6 +704,8 @@ class Expressions:
         )
 
     def _builtin(self, name: str, args: tuple[BoundArg, ...], expr: ast.Call) -> Any:
+        if name == BRANCHES:
+            return self._branches(args, expr)
         if name in COMBINATORS:
             if len(args) != 1 or args[0].name or not isinstance(args[0].value, Layer):
                 raise self.error(
@@ -720,6 +724,24 @@ class Expressions:
             return BUILTINS[name].compute(*(a.value for a in args))
         except (TypeError, ValueError) as exc:
             raise self.error("A231", f"`{name}`: {exc}", expr.span, label="no result") from None
+
+    def _branches(self, args: tuple[BoundArg, ...], expr: ast.Call) -> BranchesLayer:
+        stray = next((a for a in args if a.name or not isinstance(a.value, Layer)), None)
+        if stray is not None or not args:
+            raise self.error(
+                "A249",
+                "`branches` takes layers, each applied to the input",
+                expr.span if stray is None else stray.name_span or stray.span,
+                label="no branches"
+                if stray is None
+                else f"`{stray.name}=` given"
+                if stray.name
+                else "not a layer",
+                notes=("`branches(a, b)` gives a tuple: what `a` and `b` make of one tensor",),
+                help="write each branch as a layer or a chain of layers: "
+                "`branches(conv2d(64, 1), conv2d(64, 3, padding=1) -> relu)`",
+            )
+        return BranchesLayer(expr.span, None, tuple(a.value for a in args))
 
 
 def _too_large(value: Any) -> bool:

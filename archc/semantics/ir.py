@@ -89,8 +89,9 @@ class Module:
     """A block instance, a named sequence or a repeat: a level of the module tree.
 
     ``kind`` is "block" for a block instance (``name`` is the block, ``args`` its bound
-    arguments), "sequence" for a named chain or repeat. The network itself is the module at
-    path "".
+    arguments), "sequence" for a named chain or repeat, or for `branches(...)`, whose children
+    (``parallel``) each take the same input and give one of its outputs. The network itself is
+    the module at path "".
     """
 
     path: str
@@ -113,6 +114,7 @@ class Module:
     # the provenance of each input's sizes in the caller's namespace
     input_dims: tuple[tuple[Expr | None, ...] | None, ...] = ()
     outputs: tuple[Ref, ...] = ()  # the tensors that flow out
+    parallel: bool = False
 
 
 @dataclass(frozen=True)

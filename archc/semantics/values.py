@@ -115,6 +115,13 @@ class CombinatorLayer(Layer):
     body: Layer | None = None
 
 
+@dataclass(frozen=True)
+class BranchesLayer(Layer):
+    """`branches(a, b, c)`: each layer applied to the same tensor, their outputs a tuple."""
+
+    layers: tuple[Layer, ...] = ()
+
+
 def describe(value: Any) -> str:
     """The kind of a value in words, for messages: "a tensor", "the number 3"."""
     if isinstance(value, Tensor):
