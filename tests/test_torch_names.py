@@ -175,3 +175,20 @@ def test_quoted_names_survive_parsing_and_formatting() -> None:
     assert {("block", True), ("0", True), ("features", False)} <= names
     escaped = 'x = a as "a\\"b"\n'
     assert format_source(SourceFile("in.arch", escaped)) == escaped
+
+
+def test_a_held_tensor_and_unnamed_branches_under_quoted_names(tmp_path: Path) -> None:
+    spec = tmp_path / "net.arch"
+    spec.write_text(
+        "network Net {\n"
+        "    in x: [5, 8]\n"
+        '    y = x + (x -> parameter(5, 8, std=0.02) as "pos-embedding")\n'
+        '    out y -> branches(linear(4) as "head-0", linear(4) -> relu) -> concat(dim=2)\n'
+        "}\n"
+    )
+    [(passed, verdict)] = runtime.selftest(str(spec))
+    assert passed, verdict
+    keys = list(runtime.build(str(spec)).state_dict())
+    assert keys == [
+        "pos-embedding", "head-0.weight", "head-0.bias", "seq1.0.weight", "seq1.0.bias",
+    ]  # fmt: skip
