@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from archc import api
 from archc.errors import SourceFile
 from archc.syntax import ast
 from archc.syntax.fmt import format_source
@@ -192,3 +193,16 @@ def test_a_held_tensor_and_unnamed_branches_under_quoted_names(tmp_path: Path) -
     assert keys == [
         "pos-embedding", "head-0.weight", "head-0.bias", "seq1.0.weight", "seq1.0.bias",
     ]  # fmt: skip
+
+
+def test_a_network_giving_the_branches_gives_each_output(tmp_path: Path) -> None:
+    spec = tmp_path / "net.arch"
+    spec.write_text(
+        "network Net {\n    in x: [4]\n    out ys = x -> branches(linear(2), relu)\n}\n"
+    )
+    (network,), _ = api.analyse(str(spec))
+    assert list(network.outputs) == ["ys0", "ys1"]
+    [(passed, verdict)] = runtime.selftest(str(spec))
+    assert passed, verdict
+    ys = runtime.build(str(spec))(torch.ones(3, 4))
+    assert [tuple(y.shape) for y in ys] == [(3, 2), (3, 4)]
