@@ -88,7 +88,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
     for name, ref in zip(writer.input_names, module.inputs, strict=True):
         variables[ref] = names.bind(name, ref)
     body: list[str] = []
-    collected = _collected(network, module.path, ours)
+    collected = _collected(network, ours, module.outputs)
     lists: dict[tuple[str, ...], str] = {}  # the elements of a collected list -> the list
     skip = 0
     for position, step in enumerate(ours):
@@ -130,7 +130,8 @@ def forward_lines(writer: ClassWriter) -> list[str]:
             line += f"  {comment}"
         body.append(line)
     results = [variables[ref] for ref in module.outputs]
-    body.append(f"{INDENT * 2}return {', '.join(results)}")
+    whole = lists.get(tuple(results))
+    body.append(f"{INDENT * 2}return {f'tuple({whole})' if whole else ', '.join(results)}")
     arguments = (Arg("self"), *(Arg(f"{n}: torch.Tensor") for n in names.inputs))
     returns = (
         "torch.Tensor"
@@ -159,11 +160,11 @@ def _expression(
     return template.format(*inputs, m=step.access, inputs=", ".join(inputs), **values)
 
 
-def _collected(network: Network, scope: str, found: list[Step]) -> dict[int, int]:
+def _collected(network: Network, found: list[Step], results: tuple[Ref, ...]) -> dict[int, int]:
     """The runs of steps that call every branch of a `branches(...)` container on one input,
-    each giving one tensor, whose outputs one later step takes together, in order (a concat):
-    those are one comprehension, `outs = [branch(x) for branch in self.convs]`. By position
-    of the first step, the length of the run."""
+    each giving one tensor, whose outputs one later step (a concat), or the return, takes
+    together and in order: those are one comprehension, `outs = [branch(x) for branch in
+    self.convs]`. By position of the first step, the length of the run."""
     runs: dict[int, int] = {}
     for position, step in enumerate(found):
         container, _, index = step.access.rpartition("[")
@@ -182,8 +183,10 @@ def _collected(network: Network, scope: str, found: list[Step]) -> dict[int, int
         ):
             continue
         outputs = tuple(s.item.outputs[0] for s in run)
-        takers = [s for s in found if set(s.item.inputs) & set(outputs)]
-        if len(takers) == 1 and takers[0].item.inputs == outputs:
+        takers = [s.item.inputs for s in found if set(s.item.inputs) & set(outputs)]
+        if set(results) & set(outputs):
+            takers.append(results)
+        if takers == [outputs]:
             runs[position] = count
     return runs
 
