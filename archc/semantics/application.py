@@ -220,8 +220,8 @@ class Application(Expressions):
     def _apply_branches(
         self, layer: BranchesLayer, inputs: list[Tensor], body: Body, place: Place
     ) -> Any:
-        """Each branch applied to the input, one child each (a chain an nn.Sequential, as
-        `[a -> b]`): named, an nn.ModuleList whose outputs are a tuple."""
+        """Each branch applied to the input, one child each (a chain, a repeat or a combinator
+        an nn.Sequential, as `[a -> b]`): named, an nn.ModuleList whose outputs are a tuple."""
         inner = place
         container = None
         if layer.name is not None:
@@ -236,6 +236,8 @@ class Application(Expressions):
         for branch in layer.layers:
             if isinstance(branch, SequenceLayer) and branch.name is None:
                 branch = replace(branch, grouped=True)
+            elif not isinstance(branch, OpLayer | BlockLayer) and branch.name is None:
+                branch = SequenceLayer(branch.span, None, (branch,), grouped=True)
             y = self.apply(branch, inputs, body, inner, branch.span)
             if y is UNKNOWN:
                 return UNKNOWN
@@ -587,10 +589,6 @@ def listed(names: tuple[str, ...] | list[str]) -> str:
     """`x`, `y` and `z`; "none" for no names."""
     quoted = [f"`{n}`" for n in names] or ["none"]
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
-
-
-def _name(layer: Layer) -> str | None:
-    return layer.name.name if layer.name is not None else None
 
 
 def _leading_args(args: tuple[BoundArg, ...]) -> list[BoundArg]:
