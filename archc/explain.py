@@ -1103,6 +1103,27 @@ _SYNTAX = (
         runnable=False,
     ),
     _entry(
+        "A160",
+        "a keyword after `as`",
+        """A layer's name after `as` is an identifier, or any text in quotes. Keywords of the
+        language (`block`, `in`, `out`, `network`, ...) cannot be identifiers, but reference
+        implementations use some of them as module names (torchvision's EfficientNet holds
+        each block's layers in `block`), so write such a name quoted: `as "block"` names the
+        layer `block`, and its state_dict keys start with `block.`.""",
+        """
+        network Stage {
+            in x: [16, 32, 32]
+            out x -> (conv2d(16, 3, padding=1) -> relu) as block
+        }
+        """,
+        """
+        network Stage {
+            in x: [16, 32, 32]
+            out x -> (conv2d(16, 3, padding=1) -> relu) as "block"
+        }
+        """,
+    ),
+    _entry(
         "A156",
         "a naming pattern that is not one word, or computes from more than `i`",
         """A naming pattern (`layer * 6 as denselayer{i + 1}`) names each copy of a repeat: the
@@ -2017,6 +2038,109 @@ _NAMES = (
         network Stem {
             in image: [3, 32, 32]
             out image -> conv2d(width, 3)
+        }
+        """,
+    ),
+    _entry(
+        "A245",
+        "an empty layer name",
+        """A quoted name (`as "block1-0"`) is a state_dict key as written, and a key has no
+        empty parts: `add_module` refuses an empty name. Write the name between the quotes.""",
+        """
+        network Net {
+            in x: [3, 32, 32]
+            out x -> conv2d(16, 3) as ""
+        }
+        """,
+        """
+        network Net {
+            in x: [3, 32, 32]
+            out x -> conv2d(16, 3) as "0"
+        }
+        """,
+    ),
+    _entry(
+        "A246",
+        "a layer name with `.`, a blank or a control character",
+        """A quoted name is one part of its layers' state_dict keys, and `.` separates the parts:
+        `as "layer1.0"` would make keys that read as a module `layer1` holding a child `0`, which
+        no module tree can give back, so torch refuses it. Name each level with its own `as`
+        (a named chain holds its children as `0`, `1`, ...), or join the parts with another
+        character. Blanks and control characters are refused too: a key must read the same on
+        the screen as in the file.""",
+        """
+        network Net {
+            in x: [3, 32, 32]
+            out x -> conv2d(16, 3) as "layer1.0"
+        }
+        """,
+        """
+        network Net {
+            in x: [3, 32, 32]
+            out x -> (conv2d(16, 3) as "0") as layer1
+        }
+        """,
+    ),
+    _entry(
+        "A247",
+        "a numbered name that is not the child's position",
+        """The children of a named chain are numbered by their position (`features.0`,
+        `features.1`, ...), as nn.Sequential numbers them. A child may be named with its own
+        number (`as "0"` for the first), which makes a nested chain one numbered child, but a
+        number that is not its position would be the name of another child, or (with a
+        leading zero) a key nn.Sequential never makes.""",
+        """
+        network Net {
+            in x: [3, 32, 32]
+            out x -> (conv2d(16, 3) -> (batchnorm2d -> relu) as "2") as features
+        }
+        """,
+        """
+        network Net {
+            in x: [3, 32, 32]
+            out x -> (conv2d(16, 3) -> (batchnorm2d -> relu) as "1") as features
+        }
+        """,
+    ),
+    _entry(
+        "A248",
+        "brackets around more than one layer",
+        """A chain in brackets, `[conv2d(32, 3) -> batchnorm2d -> relu]`, is one child of the
+        chain around it (an nn.Sequential inside the nn.Sequential, numbered by its position),
+        where the same chain in parentheses adds its layers one by one. Brackets hold one
+        chain, so layers listed with commas are joined with `->`; and a list of values
+        (`[3, 32, 32]`) cannot hold a layer.""",
+        """
+        network Stem {
+            in image: [3, 32, 32]
+            out image -> ([conv2d(16, 3), batchnorm2d, relu] -> relu) as features
+        }
+        """,
+        """
+        network Stem {
+            in image: [3, 32, 32]
+            out image -> ([conv2d(16, 3) -> batchnorm2d -> relu] -> relu) as features
+        }
+        """,
+    ),
+    _entry(
+        "A249",
+        "`branches` needs layers that each give one tensor",
+        """`x -> branches(a, b, c)` applies each layer to `x` and gives their outputs as a
+        tuple, one tensor per branch, which `concat` or an elementwise op can join. Named, the
+        branches are an nn.ModuleList (torchvision's ASPP `convs`). So each argument is a
+        layer or a chain of layers, written by position, and each branch gives one tensor: a
+        branch ending in `chunk` or an LSTM giving its state would make the tuple ambiguous.""",
+        """
+        network Heads {
+            in x: [16, 8, 8]
+            out x -> branches(conv2d(8, 1), 3) as convs -> concat(dim=1)
+        }
+        """,
+        """
+        network Heads {
+            in x: [16, 8, 8]
+            out x -> branches(conv2d(8, 1), conv2d(8, 3, padding=1)) as convs -> concat(dim=1)
         }
         """,
     ),

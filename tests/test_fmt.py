@@ -141,6 +141,7 @@ def test_empty_file_stays_empty() -> None:
 # --- random specs --------------------------------------------------------------------------------
 
 NAMES = ["x", "relu", "conv2d", "_b2", "a_rather_long_layer_name_to_force_line_breaks"]
+QUOTED_NAMES = st.sampled_from(["block", "0", "block1-0", 'a"b', "x"])
 OPERATORS = ["+", "-", "*", "/", "//", "%", "**", "==", "!=", "<", "<=", ">", ">=", "and", "or"]
 CONTINUES_AFTER = {*OPERATORS, "->", "=", ",", ":", "(", "[", ".", "not", "if", "then", "else"}
 CONTINUES_BEFORE = {"->", "then", "else", "as"}
@@ -178,6 +179,7 @@ def _compound(sub: st.SearchStrategy[Tokens]) -> st.SearchStrategy[Tokens]:
         st.tuples(sub, st.sampled_from(OPERATORS), sub).map(lambda t: [*t[0], t[1], *t[2]]),
         st.lists(sub, min_size=2, max_size=5).map(lambda items: _joined(items, "->")),
         st.tuples(sub, name).map(lambda t: [*t[0], "as", t[1]]),
+        st.tuples(sub, QUOTED_NAMES).map(lambda t: [*t[0], "as", _string(t[1])]),
         st.tuples(sub, sub, sub).map(lambda t: ["if", *t[0], "then", *t[1], "else", *t[2]]),
         st.tuples(name, st.lists(arg, max_size=4), st.booleans()).map(
             lambda t: [t[0], "(", *_joined(t[1], trailing=t[2]), ")"]

@@ -25,6 +25,8 @@ from archc.semantics import program
 
 PAYLOAD = "__import__('os').system('touch PWNED')"
 LONG = "n" * 5000
+# no blank and no `.`, so that a quoted name may hold it
+QUIET = "getattr(__import__('os'),'system')('touch','PWNED')"
 
 CORPUS = {
     "python_names": """
@@ -88,6 +90,18 @@ network N {{
     y = __import__("os").system("touch PWNED")
     z = eval("1 + 1")
     out x -> linear(open("/etc/passwd"))
+}}
+""",
+    "quoted_names": """
+block Q(width) {{
+    in x
+    out x -> [linear(width) as "\\\")]);{quiet}" -> relu] as "'''+{quiet}+'''"
+}}
+
+network N {{
+    in x: [4]
+    out x -> Q(4) as "in" -> branches(linear(2) as "\\\"),{quiet},(\\\"", relu) as "_dict-"
+        -> concat(dim=1)
 }}
 """,
     "reserved_layer_names": """
@@ -172,7 +186,7 @@ def compile_corpus(tmp_path: Path) -> tuple[list[Path], dict[str, list[str]]]:
     """Each spec under each file name: the generated modules, and the codes of refusals."""
     modules, refused = [], {}
     for case, template in CORPUS.items():
-        text = template.format(payload=PAYLOAD, long=LONG)
+        text = template.format(payload=PAYLOAD, long=LONG, quiet=QUIET)
         for index, name in enumerate(FILE_NAMES):
             folder = tmp_path / f"{case}{index}"
             folder.mkdir()
@@ -228,14 +242,20 @@ def test_generated_modules_construct_and_run(tmp_path: Path) -> None:
 
     from archc import runtime
 
-    for case in ("python_names", "dunders_everywhere", "long_names"):
+    for case in ("python_names", "dunders_everywhere", "long_names", "quoted_names"):
         spec = tmp_path / f"{case}.arch"
-        spec.write_text(CORPUS[case].format(payload=PAYLOAD, long=LONG), encoding="utf-8")
+        spec.write_text(
+            CORPUS[case].format(payload=PAYLOAD, long=LONG, quiet=QUIET), encoding="utf-8"
+        )
         (network,) = api.analyse(str(spec))[0]
         model = runtime.build(str(spec), seed=0)
         assert sum(p.numel() for p in model.parameters()) == network.param_count
         sizes = {"class": 4, "T": 3}
-        shape = {"python_names": (2, sizes["class"]), "dunders_everywhere": (2, 5)}
+        shape = {
+            "python_names": (2, sizes["class"]),
+            "dunders_everywhere": (2, 5),
+            "quoted_names": (2, 4),
+        }
         inputs = torch.randn(*shape.get(case, (2, 3, 4)))
         assert model(inputs).shape[0] == 2
 

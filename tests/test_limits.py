@@ -180,6 +180,7 @@ def doubling_blocks(levels: int, style: str = "chain") -> str:
         "chain": "out x -> B{below} -> B{below}",
         "steps": "y = x -> B{below}\n    out y -> B{below}",
         "branches": "a = B{below}(x)\n    b = x -> B{below}\n    out a + b",
+        "bracketed": "out x -> [B{below} -> B{below}]",
     }[style]
     blocks = ["block B0 {\n    in x\n    out x -> relu\n}\n"]
     for level in range(1, levels + 1):
@@ -201,7 +202,7 @@ def test_blocks_that_multiply_at_a_lowered_limit(
     assert (refused.span.line, refused.span.col) == (47, 14)  # the call in the network
 
 
-@pytest.mark.parametrize("style", ["chain", "steps", "branches"])
+@pytest.mark.parametrize("style", ["chain", "steps", "branches", "bracketed"])
 def test_blocks_that_multiply_are_refused_before_any_work(tmp_path: Path, style: str) -> None:
     tracemalloc.start()
     start = time.perf_counter()

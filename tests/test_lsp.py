@@ -212,6 +212,16 @@ def test_hover_on_a_naming_pattern_shows_every_copy(client: Client, tmp_path: Pa
         assert all(f"`layer{n}_out` (width=8)" in value for n in (1, 2, 3)), value
 
 
+def test_hover_on_a_quoted_name_shows_the_layer_it_names(client: Client) -> None:
+    spec = ROOT / "tests" / "golden" / "quoted_names" / "input.arch"
+    text = spec.read_text(encoding="utf-8")
+    uri = open_document(client, spec)
+    hover = client.request("textDocument/hover", at(uri, text, '"block1-0"', 2))
+    value = hover["contents"]["value"]
+    assert "**conv2d**" in value and "(N, 16, 16, 16) → (N, 8, 16, 16)" in value
+    assert hover["range"]["start"] == position(text, "conv2d(8, 1)")
+
+
 def test_completion_offers_keyword_arguments_names_and_ops(client: Client) -> None:
     text = RESNET.read_text(encoding="utf-8")
     uri = open_document(client, RESNET)

@@ -23,6 +23,7 @@ from archc.ops import lookup
 from archc.semantics.ir import Module, Network, Node, Ref, join_path
 from archc.semantics.values import (
     BlockLayer,
+    BranchesLayer,
     CombinatorLayer,
     Layer,
     OpLayer,
@@ -481,15 +482,19 @@ def _layer_text(layer: Layer) -> str:
         )
         return f"{callee}({', '.join(args)})"
     if isinstance(layer, SequenceLayer):
-        return " -> ".join(_operand(part) for part in layer.layers)
+        chain = " -> ".join(_operand(part) for part in layer.layers)
+        return f"[{chain}]" if layer.grouped else chain
     if isinstance(layer, RepeatLayer):
         return f"{_operand(layer.layer)} * {layer.count}" if layer.layer else "?"
     if isinstance(layer, CombinatorLayer):
         return f"{layer.kind}({spec_text(layer.body)})"
+    if isinstance(layer, BranchesLayer):
+        return f"branches({', '.join(spec_text(branch) for branch in layer.layers)})"
     return "?"
 
 
 def _operand(layer: Layer | None) -> str:
     """A layer inside ``->`` or ``*``: a chain or a repeat in parentheses."""
     text = spec_text(layer)
-    return f"({text})" if isinstance(layer, SequenceLayer | RepeatLayer) else text
+    grouped = isinstance(layer, SequenceLayer) and layer.grouped
+    return f"({text})" if isinstance(layer, SequenceLayer | RepeatLayer) and not grouped else text

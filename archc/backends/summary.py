@@ -106,6 +106,8 @@ def rows(network: Network, depth: int | None = None) -> list[Row]:
 def _module_label(module: Module) -> str:
     if module.kind == "block":
         return module.name
+    if module.parallel:
+        return f"branches ×{len(module.outputs)}"
     return "sequence" if module.repeat is None else f"repeat ×{module.repeat}"
 
 

@@ -16,8 +16,20 @@ from archc.pysource.module_attributes import MODULE_ATTRIBUTES
 GENERATED_METHODS = frozenset({"reset_parameters", "init_module"})
 
 
-def refused_attribute(name: str) -> str | None:
-    """Why ``name`` cannot name a submodule in generated code, or None when it can.
+def written_as_attribute(name: str) -> bool:
+    """Whether generated code writes ``name`` as an attribute (`self.conv1`); any other name
+    (`"block1-0"`, `"0"`, `"in"`) is registered with `add_module` and read with `getattr`.
+    ASCII only: Python normalises other identifiers (NFKC), which would change the key.
+
+    >>> written_as_attribute("conv1"), written_as_attribute("in"), written_as_attribute("b-0")
+    (True, False, False)
+    """
+    return name.isascii() and name.isidentifier() and not keyword.iskeyword(name)
+
+
+def refused_attribute(name: str, quoted: bool = False) -> str | None:
+    """Why ``name`` cannot name a submodule in generated code, or None when it can. A
+    ``quoted`` name may be a Python keyword: it is never written as an attribute.
 
     >>> refused_attribute("conv1") is None
     True
@@ -26,7 +38,7 @@ def refused_attribute(name: str) -> str | None:
     >>> refused_attribute("append")
     'an attribute of nn.Sequential, which holds the layers of a named chain or repeat'
     """
-    if keyword.iskeyword(name):
+    if keyword.iskeyword(name) and not quoted:
         return "a Python keyword, which cannot be written as an attribute"
     if name.startswith("__"):
         return "Python would rename it inside the class (`_Net__x`), changing its state_dict key"

@@ -29,6 +29,7 @@ from archc.semantics.values import (
     UNKNOWN,
     BlockLayer,
     BoundArg,
+    BranchesLayer,
     CombinatorLayer,
     Layer,
     OpLayer,
@@ -38,6 +39,7 @@ from archc.semantics.values import (
     describe,
 )
 from archc.syntax import ast
+from archc.syntax.fmt_expr import name_text
 
 # Graphs larger than these are refused rather than built: layers, and connections (the tensor
 # inputs of all layers, which a dense block of n layers makes about n**2 / 2 of).
@@ -88,7 +90,7 @@ class Application(Expressions):
             return self._apply_op(layer, inputs, place)
         if isinstance(layer, BlockLayer):
             inputs = inputs + _leading(layer.args)
-            path, fresh = place.name_child(_name(layer), base_name(layer.block.name))
+            path, fresh = place.name_child(layer.name, base_name(layer.block.name))
             self._check_fresh(layer, fresh, place)
             return self.instantiate(layer, inputs, place, path)
         if isinstance(layer, SequenceLayer):
@@ -98,6 +100,8 @@ class Application(Expressions):
             return self._apply_all(layer, layer.copies(), inputs, body, place)
         if isinstance(layer, CombinatorLayer):
             return self._apply_combinator(layer, inputs, body, place)
+        if isinstance(layer, BranchesLayer):
+            return self._apply_branches(layer, inputs, body, place)
         raise self.error("A229", f"cannot apply {describe(layer)}", span, label="not a layer")
 
     def _apply_all(
@@ -105,15 +109,15 @@ class Application(Expressions):
     ) -> Any:
         inner = place
         container = None
-        if layer.name is not None:
-            path, fresh = place.name_child(layer.name.name, "seq")
+        if layer.name is not None or (isinstance(layer, SequenceLayer) and layer.grouped):
+            path, fresh = place.name_child(layer.name, "seq")
             self._check_fresh(layer, fresh, place)
             repeat = layer.count if isinstance(layer, RepeatLayer) else None
             inner = place.child_sequence(path, repeat is not None)
             container = Module(
                 path,
                 "sequence",
-                layer.name.name,
+                path.rpartition(".")[2],
                 {},
                 layer.span,
                 place.call_sites,
@@ -187,7 +191,7 @@ class Application(Expressions):
         inner = place
         container = None
         if layer.name is not None:
-            path, fresh = place.name_child(layer.name.name, layer.kind)
+            path, fresh = place.name_child(layer.name, layer.kind)
             self._check_fresh(layer, fresh, place)
             inner = place.child_sequence(path)
             container = Module(
@@ -238,6 +242,45 @@ class Application(Expressions):
             container.outputs = (out.ref,)
         return out
 
+    def _apply_branches(
+        self, layer: BranchesLayer, inputs: list[Tensor], body: Body, place: Place
+    ) -> Any:
+        """Each branch applied to the input, one child each (a chain, a repeat or a combinator
+        an nn.Sequential, as `[a -> b]`): named, an nn.ModuleList whose outputs are a tuple."""
+        inner = place
+        container = None
+        if layer.name is not None:
+            path, fresh = place.name_child(layer.name, "branches")
+            self._check_fresh(layer, fresh, place)
+            inner = place.child_sequence(path)
+            container = Module(
+                path, "sequence", layer.name.name, {}, layer.span, place.call_sites, parallel=True
+            )
+            self.module(container)
+        outputs: list[Tensor] = []
+        for branch in layer.layers:
+            if isinstance(branch, SequenceLayer) and branch.name is None:
+                branch = replace(branch, grouped=True)
+            elif not isinstance(branch, OpLayer | BlockLayer) and branch.name is None:
+                branch = SequenceLayer(branch.span, None, (branch,), grouped=True)
+            y = self.apply(branch, inputs, body, inner, branch.span)
+            if y is UNKNOWN:
+                return UNKNOWN
+            if not isinstance(y, Tensor):
+                raise self.error(
+                    "A249",
+                    f"a branch gives one tensor, but this one gives {len(_as_list(y))}",
+                    branch.span,
+                    label=f"{len(_as_list(y))} tensors",
+                    notes=("`branches(a, b)` gives a tuple: what `a` and `b` make of one tensor",),
+                    help="select the tensor the branch should give, or split it into branches",
+                )
+            outputs.append(y)
+        if container is not None:
+            container.inputs = tuple(t.ref for t in inputs)
+            container.outputs = tuple(t.ref for t in outputs)
+        return tuple(outputs)
+
     # --- ops -------------------------------------------------------------------------------------
 
     def _apply_op(
@@ -252,7 +295,7 @@ class Application(Expressions):
         if join:
             path = place.name_join(base_name(op.name))
         else:
-            path, fresh = place.name_child(_name(layer), base_name(op.name))
+            path, fresh = place.name_child(layer.name, base_name(op.name))
             self._check_fresh(layer, fresh, place)
         arg_origins = _arg_origins(args, hyper)
         try:
@@ -471,18 +514,47 @@ class Application(Expressions):
                 )
 
     def _check_fresh(self, layer: Layer, fresh: bool, place: Place) -> None:
+        if place.indexed and layer.name is not None and layer.name.name.isdigit():
+            self._check_position(layer.name, place)
         if not fresh and layer.name is not None:
+            name = layer.name
+            first = place.first_use(name.name)
             raise self.error(
                 "A212",
-                f"the name `{layer.name.name}` is already used in this scope",
-                layer.name.span,
+                f"the name `{name.name}` is already used in this scope",
+                name.span,
                 label="used again",
-                help=f"each copy would be `{place.path}.{layer.name.name}`; without "
-                f"`as {layer.name.name}` the copies are numbered `{place.path}.0`, "
+                secondary=(Label(first, "first used here"),)
+                if first is not None and first != name.span
+                else (),
+                help=f"each copy would be `{place.path}.{name.name}`; without "
+                f"`as {name_text(name)}` the copies are numbered `{place.path}.0`, "
                 f"`{place.path}.1`, ..."
                 if place.repeat
                 else "module names must be unique within a block, network or named sequence",
             )
+
+    def _check_position(self, name: ast.Ident, place: Place) -> None:
+        """In a named chain the children are numbered by position, so a numbered name
+        elsewhere would take the number of another child."""
+        position = place.next_index[0] - 1
+        if name.name == str(position):
+            return
+        number = name.name.isascii() and name.name == str(int(name.name))
+        raise self.error(
+            "A247",
+            f"`{name.name}` names the child at position {position} of `{place.path}`",
+            name.span,
+            label=f"this is child {position}",
+            notes=(
+                f"the children of `{place.path}` are numbered by position, so the child at "
+                f"position {name.name} would be `{place.path}.{name.name}` too"
+                if number
+                else f"torch numbers children `0`, `1`, `2`, ..., never `{name.name}`",
+            ),
+            help=f'write `as "{position}"`, or leave the name out: the child is '
+            f"`{place.path}.{position}` either way",
+        )
 
 
 @functools.cache
@@ -549,10 +621,6 @@ def listed(names: tuple[str, ...] | list[str]) -> str:
     """`x`, `y` and `z`; "none" for no names."""
     quoted = [f"`{n}`" for n in names] or ["none"]
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
-
-
-def _name(layer: Layer) -> str | None:
-    return layer.name.name if layer.name is not None else None
 
 
 def _leading_args(args: tuple[BoundArg, ...]) -> list[BoundArg]:

@@ -57,13 +57,15 @@ class Names:
     def __init__(self, reserved: set[str]) -> None:
         self.reserved = set(reserved)
         self.taken: set[str] = set()
+        self.written: dict[str, Span] = {}  # where each `as` name was first claimed
         self._counters: dict[str, int] = {}
 
-    def explicit(self, name: str) -> bool:
+    def explicit(self, name: ast.Ident) -> bool:
         """Claim ``name``; False when the scope already used it."""
-        if name in self.taken:
+        if name.name in self.taken:
             return False
-        self.taken.add(name)
+        self.taken.add(name.name)
+        self.written[name.name] = name.span
         return True
 
     def auto(self, base: str) -> str:
@@ -88,13 +90,14 @@ class Place:
     blocks: tuple[str, ...] = ()  # the block definitions being instantiated, outermost first
     indexed: bool = False  # inside a named sequence: children are named 0, 1, 2, ...
     next_index: list[int] = field(default_factory=lambda: [0])
-    named: set[str] = field(default_factory=set)  # the `as` names a named sequence has used
+    # the `as` names a named sequence has used, and where
+    named: dict[str, Span] = field(default_factory=dict)
     repeat: bool = False  # the named sequence is a repeat's copies
 
     def child_sequence(self, path: str, repeat: bool = False) -> Place:
-        return replace(self, path=path, indexed=True, next_index=[0], named=set(), repeat=repeat)
+        return replace(self, path=path, indexed=True, next_index=[0], named={}, repeat=repeat)
 
-    def name_child(self, explicit: str | None, base: str) -> tuple[str, bool]:
+    def name_child(self, explicit: ast.Ident | None, base: str) -> tuple[str, bool]:
         """The module path for the next layer, and whether its name is new in this scope."""
         if self.indexed:
             index = self.next_index[0]
@@ -102,11 +105,11 @@ class Place:
             if explicit is None:
                 return join_path(self.path, str(index)), True
             # `(conv as c) * 2 as stage` would name both copies `stage.c`
-            fresh = explicit not in self.named
-            self.named.add(explicit)
-            return join_path(self.path, explicit), fresh
+            fresh = explicit.name not in self.named
+            self.named.setdefault(explicit.name, explicit.span)
+            return join_path(self.path, explicit.name), fresh
         if explicit is not None:
-            return join_path(self.path, explicit), self.names.explicit(explicit)
+            return join_path(self.path, explicit.name), self.names.explicit(explicit)
         return join_path(self.path, self.names.auto(base)), True
 
     def is_taken(self, name: str) -> bool:
@@ -118,6 +121,10 @@ class Place:
         unnamed layer of the body, never indexed, so that in a named chain the children
         keep the indices they are written with and hold no placeholder for the join."""
         return join_path(self.path, self.names.auto(base))
+
+    def first_use(self, name: str) -> Span | None:
+        """Where this scope's `as` name ``name`` was first written."""
+        return (self.named if self.indexed else self.names.written).get(name)
 
 
 @functools.cache

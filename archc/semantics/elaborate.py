@@ -272,6 +272,8 @@ class Elaborator(Origins, Application):
         for name, value in outputs:
             if isinstance(value, Tensor):
                 network.outputs[name] = value.ref
+            elif isinstance(value, tuple):  # `out x -> branches(a, b)`: ys0, ys1, ...
+                network.outputs.update({f"{name}{i}": t.ref for i, t in enumerate(value)})
         root = network.modules[""]
         root.inputs = tuple(network.inputs.values())
         root.outputs = tuple(network.outputs.values())

@@ -27,6 +27,7 @@ from archc.semantics.values import (
     UNKNOWN,
     BlockLayer,
     BoundArg,
+    BranchesLayer,
     CombinatorLayer,
     Function,
     Layer,
@@ -42,6 +43,7 @@ from archc.syntax import ast
 TENSOR_OPERATORS = {"+": "add", "*": "mul", "-": "sub", "/": "div"}
 # Layer-valued builtins: structure around a body of layers.
 COMBINATORS = ("residual", "dense")
+BRANCHES = "branches"  # `branches(a, b, c)`: each layer applied to the input, outputs collected
 MAX_REPEAT = 10_000
 # Results beyond these are refused: a few doublings of a constant would otherwise fill memory,
 # and Python cannot print integers of thousands of digits. 2**1024 is also where floats end.
@@ -142,7 +144,36 @@ class Expressions:
     def _eval_TupleExpr(self, expr: ast.TupleExpr, body: Body, place: Place) -> Any:
         return tuple(self.evaluate(item, body, place) for item in expr.items)
 
-    _eval_ListExpr = _eval_TupleExpr
+    def _eval_ListExpr(self, expr: ast.ListExpr, body: Body, place: Place) -> Any:
+        """A list, or `[a -> b]`: one chain of layers that stays one numbered child."""
+        items = tuple(self.evaluate(item, body, place) for item in expr.items)
+        layers = [i for i, item in enumerate(items) if isinstance(item, Layer)]
+        if not layers:
+            return items
+        if len(items) == 1:
+            (layer,) = items
+            chain = isinstance(layer, SequenceLayer) and not (layer.name or layer.grouped)
+            parts = layer.layers if chain else (layer,)  # type: ignore[union-attr]
+            return SequenceLayer(expr.span, None, parts, grouped=True)
+        note = "`[a -> b]` makes a chain one numbered child of the chain around it"
+        if len(layers) == len(items):
+            raise self.error(
+                "A248",
+                f"brackets around layers hold one chain, but these hold {len(items)} layers",
+                expr.items[1].span,
+                label="a second layer",
+                notes=(note,),
+                help="join the layers with `->` into one chain: "
+                f"`[{' -> '.join(_written(item) for item in expr.items)}]`",
+            )
+        raise self.error(
+            "A248",
+            "a list cannot hold both layers and values",
+            expr.items[layers[0]].span,
+            label="a layer in a list of values",
+            notes=(note,),
+            help="write the values and the layers apart",
+        )
 
     def _eval_Name(self, expr: ast.Name, body: Body, place: Place) -> Any:
         name = expr.id
@@ -157,7 +188,7 @@ class Expressions:
         op = lookup(name)
         if op is not None:
             return OpLayer(expr.span, None, op)
-        if name in BUILTINS or name in COMBINATORS:
+        if name in BUILTINS or name in COMBINATORS or name == BRANCHES:
             return Function(name)
         if definition is not None:
             raise self.error(
@@ -528,7 +559,9 @@ class Expressions:
     def _check_attribute(self, name: ast.Ident) -> None:
         """A layer's name is its attribute and state_dict key in the generated module, so a
         name that module already uses is refused here, where `archc check` sees it too."""
-        reason = refused_attribute(name.name)
+        if name.quoted:
+            self._check_key(name)
+        reason = refused_attribute(name.name, name.quoted)
         if reason is None:
             return
         other = name.name.lstrip("_") + "_"
@@ -542,6 +575,36 @@ class Expressions:
                 "state_dict keys",
             ),
             help=f"choose another name, such as `as {other}`",
+        )
+
+    def _check_key(self, name: ast.Ident) -> None:
+        """A quoted name is a state_dict key as written: one part of a key, which torch
+        refuses empty or holding a `.`, and which is read by eye (no blank or control
+        character)."""
+        if not name.name:
+            raise self.error(
+                "A245",
+                "a layer's name cannot be empty",
+                name.span,
+                label="empty name",
+                help='write the name between the quotes, such as `as "0"` or `as "block1-0"`',
+            )
+        bad = next((c for c in name.name if c == "." or c.isspace() or not c.isprintable()), None)
+        if bad is None:
+            return
+        dot = bad == "."
+        parts = [part for part in name.name.split(bad) if part]
+        raise self.error(
+            "A246",
+            f"a layer's name cannot contain {'`.`' if dot else f'the character U+{ord(bad):04X}'}",
+            name.span,
+            label="`.` would split the state_dict key in two"
+            if dot
+            else "a blank or control character, invisible in a state_dict key",
+            notes=("a layer's name is one part of its state_dict keys, which `.` separates",),
+            help=f'name each level with its own `as`, or join the parts: `as "{"_".join(parts)}"`'
+            if dot
+            else f'join the parts: `as "{"_".join(parts)}"`',
         )
 
     def _eval_Chain(self, expr: ast.Chain, body: Body, place: Place) -> Any:
@@ -567,6 +630,8 @@ class Expressions:
         value = self._layer_or_value(expr, body, place)
         if isinstance(value, Layer) or value is UNKNOWN:
             return value
+        if isinstance(value, tuple) and any(item is UNKNOWN for item in value):
+            return UNKNOWN  # `[c -> relu]` where `c` failed earlier: reported there
         raise self.error(
             "A229",
             f"expected a layer after `->`, got {describe(value)}",
@@ -612,7 +677,7 @@ class Expressions:
         func = self._callee(expr.func, body, place)
         # a combinator's argument is a layer: `residual(attention(memory, heads=8) -> dropout)`
         # must not apply attention to `memory` on the spot
-        layers = isinstance(func, Function) and func.name in COMBINATORS
+        layers = isinstance(func, Function) and func.name in (*COMBINATORS, BRANCHES)
         args = tuple(self._argument(a, body, place, layers) for a in expr.args)
         if func is UNKNOWN or any(a.value is UNKNOWN for a in args):
             return UNKNOWN
@@ -679,6 +744,8 @@ class Expressions:
         )
 
     def _builtin(self, name: str, args: tuple[BoundArg, ...], expr: ast.Call) -> Any:
+        if name == BRANCHES:
+            return self._branches(args, expr)
         if name in COMBINATORS:
             if len(args) != 1 or args[0].name or not isinstance(args[0].value, Layer):
                 raise self.error(
@@ -697,6 +764,24 @@ class Expressions:
             return BUILTINS[name].compute(*(a.value for a in args))
         except (TypeError, ValueError) as exc:
             raise self.error("A231", f"`{name}`: {exc}", expr.span, label="no result") from None
+
+    def _branches(self, args: tuple[BoundArg, ...], expr: ast.Call) -> BranchesLayer:
+        stray = next((a for a in args if a.name or not isinstance(a.value, Layer)), None)
+        if stray is not None or not args:
+            raise self.error(
+                "A249",
+                "`branches` takes layers, each applied to the input",
+                expr.span if stray is None else stray.name_span or stray.span,
+                label="no branches"
+                if stray is None
+                else f"`{stray.name}=` given"
+                if stray.name
+                else "not a layer",
+                notes=("`branches(a, b)` gives a tuple: what `a` and `b` make of one tensor",),
+                help="write each branch as a layer or a chain of layers: "
+                "`branches(conv2d(64, 1), conv2d(64, 3, padding=1) -> relu)`",
+            )
+        return BranchesLayer(expr.span, None, tuple(a.value for a in args))
 
 
 def _too_large(value: Any) -> bool:

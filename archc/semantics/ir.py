@@ -94,7 +94,9 @@ class Module:
 
     ``kind`` is "block" for a block instance (``name`` is the block, ``args`` its bound
     arguments), "sequence" for a named chain, repeat or combinator (``combinator`` says which
-    of `residual` and `dense` named it). The network itself is the module at path "".
+    of `residual` and `dense` named it), or for `branches(...)`, whose children (``parallel``)
+    each take the same input and give one of its outputs. The network itself is the module at
+    path "".
     """
 
     path: str
@@ -124,6 +126,7 @@ class Module:
     # the provenance of each input's sizes in the caller's namespace
     input_dims: tuple[tuple[Expr | None, ...] | None, ...] = ()
     outputs: tuple[Ref, ...] = ()  # the tensors that flow out
+    parallel: bool = False
 
 
 # Ids of the nodes an alternative not taken would make (Alternative.nodes) are moved by this,

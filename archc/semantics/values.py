@@ -108,7 +108,11 @@ class BlockLayer(Layer):
 
 @dataclass(frozen=True)
 class SequenceLayer(Layer):
+    """Layers in sequence. Unnamed, its layers join the container around it one by one;
+    ``grouped`` (`[a -> b]`), it is one child of that container, numbered like any other."""
+
     layers: tuple[Layer, ...] = ()
+    grouped: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,13 @@ class CombinatorLayer(Layer):
 
     kind: str = ""
     body: Layer | None = None
+
+
+@dataclass(frozen=True)
+class BranchesLayer(Layer):
+    """`branches(a, b, c)`: each layer applied to the same tensor, their outputs a tuple."""
+
+    layers: tuple[Layer, ...] = ()
 
 
 def describe(value: Any) -> str:

@@ -106,6 +106,8 @@ class _Body:
             return self._stage(expr.value, times)
         if isinstance(expr, ast.Chain):  # a parenthesised sequence of layers
             return sum(self._stage(part, times) for part in (expr.head, *expr.stages))
+        if isinstance(expr, ast.ListExpr) and len(expr.items) == 1:  # `[a -> b]`: one child
+            return self._stage(expr.items[0], times)
         if isinstance(expr, ast.Binary) and expr.op == "*":
             for layer, count in ((expr.left, expr.right), (expr.right, expr.left)):
                 if isinstance(count, ast.Int) and 1 <= count.value <= MAX_REPEAT:

@@ -20,10 +20,12 @@ from archc.errors import NO_SPAN, Span
 
 @dataclass(frozen=True)
 class Ident:
-    """A name as written, with its own span (for did-you-mean and go-to-definition)."""
+    """A name as written, with its own span (for did-you-mean and go-to-definition).
+    ``quoted``: written as a string (`as "block1-0"`), so any state_dict key can be named."""
 
     name: str
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    quoted: bool = False
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,16 @@ _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"}
 
 
 def layer_name(node: ast.Named | ast.NamedCopies) -> str:
-    """What follows `as`: a name, or a naming pattern (`layer{i + 1}`)."""
+    """What follows `as`: a name (name_text), or a naming pattern (`layer{i + 1}`)."""
     if isinstance(node, ast.Named):
-        return node.name.name
+        return name_text(node.name)
     suffix = node.suffix.name if node.suffix is not None else ""
     return f"{node.prefix.name}{{{flat(node.index)}}}{suffix}"
+
+
+def name_text(name: ast.Ident) -> str:
+    """An `as` name as written: quoted where it was (`as "0"`)."""
+    return quote(name.name) if name.quoted else name.name
 
 
 def named_value_level(node: ast.Named | ast.NamedCopies) -> int:

@@ -275,6 +275,13 @@ def _missing_then(site: Site) -> Hit | None:
     return None
 
 
+def _keyword_after_as(site: Site) -> Hit | None:
+    """`as block`: a keyword as a layer's name, which quotes make a name (`as "block"`)."""
+    if site.previous_kind == "as" and site.kind in keywords():
+        return Hit("A160", site.span(site.found), {"word": site.kind})
+    return None
+
+
 def _keyword_as_name(site: Site) -> Hit | None:
     previous = site.previous
     if site.kind == "=" and previous is not None and site.previous_kind in keywords():
@@ -335,6 +342,7 @@ def _header_without_brace(site: Site) -> Hit | None:
 RULES: tuple[Callable[[Site], Hit | None], ...] = (
     _closing_bracket,
     _unclosed_bracket,
+    _keyword_after_as,
     _unclosed_body,
     _early_close,
     _early_paren,

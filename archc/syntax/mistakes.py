@@ -301,6 +301,12 @@ _EXPRESSIONS = (
         "keyword",
         "choose a name that is not a keyword",
     ),
+    Mistake(
+        "A160",
+        '`$word` is a keyword; write it quoted: `as "$word"`',
+        "a keyword, not a name",
+        'a quoted name is the layer\'s name as written, and its state_dict key: `as "$word"`',
+    ),
 )
 
 # Words and characters from other languages.

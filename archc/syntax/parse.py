@@ -298,7 +298,10 @@ class AstBuilder(Transformer):
 
     def named(self, children: Children) -> ast.Expr:
         value, name = children
-        return self._expr(ast.Named(value, self._ident(name), self._span(value, name)), value)
+        ident = self._ident(name)
+        if name.type == "STRING":  # `as "block1-0"`: a name no identifier can spell
+            ident = ast.Ident(self._string(name).value, ident.span, quoted=True)
+        return self._expr(ast.Named(value, ident, self._span(value, name)), value)
 
     def named_copies(self, children: Children) -> ast.Expr:
         value, prefix, opening, index, closing, suffix = children

@@ -44,5 +44,12 @@ POOLS: dict[str, tuple[str, ...]] = {
     "case variants": _usable(CASES),
 }
 HOSTILE = tuple(sorted({name for pool in POOLS.values() for name in pool}))
+# Layer names only quotes can write, as written after `as`: keywords of Python and of the spec
+# language, and keys no identifier spells (registered with `add_module`).
+QUOTED_LAYER_NAMES = ('"class"', '"in"', '"lambda"', '"block"', '"out"', '"block1-0"', '"a+b"',
+                      '"q\\"uote"')  # fmt: skip
 # Layer names must also be attributes a module can take (others are A401, by design).
-LAYER_NAMES = tuple(name for name in HOSTILE if refused_attribute(name) is None)
+LAYER_NAMES = (
+    *(name for name in HOSTILE if refused_attribute(name) is None),
+    *QUOTED_LAYER_NAMES,
+)

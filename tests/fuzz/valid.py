@@ -280,6 +280,9 @@ class SpecWriter:
             body.lines.append(f"x = x -> ({' -> '.join(stages)}) * {count} as {body.name('rep')}")
             return shape
         stages, shape = self.stages(body, shape, self.integer(1, 4), keep_size=False)
+        if len(stages) > 1 and self.chance(30):  # a numbered child: `[a -> b]`
+            cut = self.integer(1, len(stages) - 1)
+            stages = [f"[{' -> '.join(stages[:cut])}]", *stages[cut:]]
         body.lines.append(f"x = x -> ({' -> '.join(stages)}) as {body.name('seq')}")
         return shape
 
@@ -303,19 +306,32 @@ class SpecWriter:
         return shape
 
     def unit_concat(self, body: Body, shape: Shape) -> Shape:
-        branches = []
+        """Branches joined: bound to names, or written as `branches(...)`, perhaps named."""
+        chains = []
         total = 0
-        if self.chance(30):
-            branches.append("x")
+        keep = self.chance(30)
+        if keep:
+            chains.append("x")
             total += shape.features
-        while len(branches) < 2 or (len(branches) < 3 and self.chance(30)):
+        while len(chains) < 2 or (len(chains) < 3 and self.chance(30)):
             stages, out = self.stages(body, shape, self.integer(1, 3), keep_size=True)
-            name = self.fresh(body.temporary())
-            body.lines.append(f"{name} = x -> {' -> '.join(stages)}")
-            branches.append(name)
+            chains.append(" -> ".join(stages))
             total += out.features
         dim = "-1" if shape.kind == "vector" and self.chance(50) else "1"
-        body.lines.append(f"x = concat({', '.join(branches)}, dim={dim})")
+        if not keep and self.chance(40):
+            named = f" as {body.name('branches')}" if self.chance(50) else ""
+            body.lines.append(
+                f"x = x -> branches({', '.join(chains)}){named} -> concat(dim={dim})"
+            )
+            return shape.features_to(total)
+        names = []
+        for chain in chains:
+            if chain == "x":
+                names.append(chain)
+                continue
+            names.append(self.fresh(body.temporary()))
+            body.lines.append(f"{names[-1]} = x -> {chain}")
+        body.lines.append(f"x = concat({', '.join(names)}, dim={dim})")
         return shape.features_to(total)
 
     def unit_dense(self, body: Body, shape: Shape) -> Shape:

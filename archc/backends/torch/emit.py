@@ -19,7 +19,13 @@ from archc.backends.torch.classes import ClassInfo, assign_classes
 from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.helpers import helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
-from archc.backends.torch.naming import MODULE_ATTRIBUTES, Namespace, module_level
+from archc.backends.torch.naming import (
+    MODULE_ATTRIBUTES,
+    Namespace,
+    member,
+    module_level,
+    registration,
+)
 from archc.backends.torch.optional import Branch, Optional
 from archc.backends.torch.structure import (
     Item,
@@ -35,7 +41,7 @@ from archc.backends.torch.values import SIZE_ARGUMENTS, Candidate, Expressor, Pa
 from archc.errors import ArchError, Diagnostic
 from archc.ops import lookup
 from archc.ops.spec import HELD, Ctor, Symbolic
-from archc.pysource.exprs import literal
+from archc.pysource.exprs import literal, string
 from archc.pysource.layout import INDENT, Arg, Call, ListOf, flat, lay_out
 from archc.semantics import provenance as pv
 from archc.semantics.ir import Module, Network, Node, tensor_key
@@ -294,7 +300,8 @@ class ClassWriter:
                 continue
             value = self._construct(self.matching(position))
             if value is not None:
-                lines += lay_out(INDENT * 2, f"self.{item.attr} = ", value)
+                held = item.node is not None and HELD in item.node.params
+                lines += lay_out(INDENT * 2, *registration(item.attr, value, held))
         if self.module.kind == "network" and self.network.ties:
             for tie in self.network.ties:  # one Parameter object under two names
                 lines.append(f"{INDENT * 2}{_access(tie.target)} = {_access(tie.source)}")
@@ -402,7 +409,7 @@ class ClassWriter:
         initialisation (a normal draw) in reset_parameters, where reseeding finds it."""
         shape = [a for a in args if not a.prefix]
         for std in [flat(a.value) for a in args if a.prefix == "std="]:
-            self.own_inits.append(f"nn.init.normal_(self.{attr}, std={std})")
+            self.own_inits.append(f"nn.init.normal_({member('self', attr)}, std={std})")
         return Call("nn.Parameter", (Arg(Call("torch.zeros", tuple(shape))),))
 
     def _at_default(self, values: list[Any]) -> bool:
@@ -499,7 +506,7 @@ class ClassWriter:
             if value is None:  # an op written as an expression in forward
                 continue
             if named:
-                value = Call("", (Arg(f'"{item.attr}"'), Arg(value)))
+                value = Call("", (Arg(string(item.attr)), Arg(value)))
             children.append(Arg(value))
         chain = is_chain(network, first)
         alike = not named and len(set(children)) == 1
@@ -597,7 +604,7 @@ def _access(path: str) -> str:
     """Python that reaches a parameter path from `self`: `self.layers[0].attn.in_proj_weight`."""
     text = "self"
     for part in path.split("."):
-        text += f"[{part}]" if part.isdigit() else f".{part}"
+        text = f"{text}[{part}]" if part.isdigit() else member(text, part)
     return text
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from archc import dims
-from archc.backends.torch.naming import RESERVED, identifier
+from archc.backends.torch.naming import RESERVED, identifier, member
 from archc.backends.torch.stateless import forward_template
 from archc.backends.torch.structure import (
     Item,
@@ -21,6 +21,7 @@ from archc.backends.torch.structure import (
     is_callable,
     relative,
 )
+from archc.pysource.exprs import string
 from archc.pysource.layout import INDENT, LINE_LENGTH, Arg, Call, lay_out, structure
 from archc.semantics.ir import Module, Network, Node, Ref
 
@@ -83,8 +84,8 @@ def _item(network: Network, attr: str, node: Node, module: Module | None) -> Ite
 def _member(access: str, attr: str, container: str | None) -> str:
     """`self.attr`, `self.stage[0]` (an nn.ModuleList) or `self.stage["conv"]` (a ModuleDict)."""
     if container is None:
-        return f"{access}.{attr}"
-    return f"{access}[{attr}]" if container == "list" else f'{access}["{attr}"]'
+        return member(access, attr)
+    return f"{access}[{attr}]" if container == "list" else f"{access}[{string(attr)}]"
 
 
 def forward_lines(writer: ClassWriter) -> list[str]:
@@ -111,8 +112,27 @@ def forward_lines(writer: ClassWriter) -> list[str]:
     for name, ref in zip(writer.input_names, module.inputs, strict=True):
         variables[ref] = names.bind(name, ref)
     body: list[str] = []
+    collected = _collected(network, ours, module.outputs)
+    lists: dict[tuple[str, ...], str] = {}  # the elements of a collected list -> the list
+    skip = 0
     for position, step in enumerate(ours):
+        if skip:
+            skip -= 1
+            continue
         inputs = [variables[ref] for ref in step.reads]
+        if position in collected:
+            run = ours[position : position + collected[position]]
+            for ref in (r for s in run for r in s.reads):
+                remaining[ref] -= 1
+            name = names.choose(["outs"], run[-1].item.outputs[0], remaining)
+            elements = tuple(f"{name}[{i}]" for i in range(len(run)))
+            variables.update({s.item.outputs[0]: e for s, e in zip(run, elements, strict=True)})
+            lists[elements] = name
+            container = step.access.rpartition("[")[0]
+            each = f"[branch({inputs[0]}) for branch in {container}]"
+            body += lay_out(INDENT * 2, f"{name} = ", structure(each))
+            skip = len(run) - 1
+            continue
         for ref in step.reads:
             remaining[ref] -= 1
         outs = []
@@ -122,7 +142,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
                 wishes.append(inputs[0])
             outs.append(names.choose(wishes, ref, remaining))
             variables[ref] = outs[-1]
-        head, expression = f"{', '.join(outs)} = ", _expression(step, inputs, writer)
+        head, expression = f"{', '.join(outs)} = ", _expression(step, inputs, writer, lists)
         comment = (
             _shape_comment(
                 [p[common.index(position)] for p in per_instance],
@@ -139,7 +159,8 @@ def forward_lines(writer: ClassWriter) -> list[str]:
             line += f"  {comment}"
         body.append(line)
     results = [variables[ref] for ref in outputs]
-    body.append(f"{INDENT * 2}return {', '.join(results)}")
+    whole = lists.get(tuple(results))
+    body.append(f"{INDENT * 2}return {f'tuple({whole})' if whole else ', '.join(results)}")
     arguments = (Arg("self"), *(Arg(f"{n}: torch.Tensor") for n in names.inputs))
     returns = (
         "torch.Tensor"
@@ -150,7 +171,9 @@ def forward_lines(writer: ClassWriter) -> list[str]:
     return [*signature, *body]
 
 
-def _expression(step: Step, inputs: list[str], writer: ClassWriter) -> str:
+def _expression(
+    step: Step, inputs: list[str], writer: ClassWriter, lists: dict[tuple[str, ...], str]
+) -> str:
     item = step.item
     if step.otherwise is not None:
         *called, otherwise = inputs
@@ -160,11 +183,45 @@ def _expression(step: Step, inputs: list[str], writer: ClassWriter) -> str:
         return f"{step.access}({', '.join(inputs)})"
     node = item.node
     template, kept = forward_template(node)
+    whole = lists.get(tuple(inputs))
+    if whole is not None and "[{inputs}]" in template:  # `torch.cat(outs, dim=1)`
+        template = template.replace("[{inputs}]", whole)
     values = {
         f"arg_{name}": writer.kept_value(origin, (name, f"{item.attr}_{name}"), text)
         for name, origin, text in kept
     }
     return template.format(*inputs, m=step.access, inputs=", ".join(inputs), **values)
+
+
+def _collected(network: Network, found: list[Step], results: tuple[Ref, ...]) -> dict[int, int]:
+    """The runs of steps that call every branch of a `branches(...)` container on one input,
+    each giving one tensor, whose outputs one later step (a concat), or the return, takes
+    together and in order: those are one comprehension, `outs = [branch(x) for branch in
+    self.convs]`. By position of the first step, the length of the run."""
+    runs: dict[int, int] = {}
+    for position, step in enumerate(found):
+        container, _, index = step.access.rpartition("[")
+        if index != "0]":
+            continue
+        child = step.item.module or step.item.node
+        assert child is not None
+        parent = network.modules.get(child.path.rpartition(".")[0])
+        if parent is None or not parent.parallel:
+            continue
+        count = len(parent.outputs)
+        run = found[position : position + count]
+        calls = [f"{container}[{i}]" for i in range(count)]
+        if [s.access for s in run] != calls or any(
+            s.item.inputs != step.item.inputs or len(s.item.outputs) != 1 for s in run
+        ):
+            continue
+        outputs = tuple(s.item.outputs[0] for s in run)
+        takers = [s.item.inputs for s in found if set(s.item.inputs) & set(outputs)]
+        if set(results) & set(outputs):
+            takers.append(results)
+        if takers == [outputs]:
+            runs[position] = count
+    return runs
 
 
 def _shape_comment(matching: list[Step], networks: list[Network]) -> str | None:

@@ -17,7 +17,9 @@ import re
 
 from archc.backends.torch.helpers import helper_names
 from archc.inits import all_schemes
-from archc.pysource.attributes import GENERATED_METHODS
+from archc.pysource.attributes import GENERATED_METHODS, written_as_attribute
+from archc.pysource.exprs import string
+from archc.pysource.layout import Arg, Call
 from archc.pysource.module_attributes import MODULE_ATTRIBUTES as TORCH_ATTRIBUTES
 
 # Names the generated code itself uses, or that would shadow something it needs.
@@ -81,3 +83,30 @@ class Namespace:
         candidate = next(c for c in candidates if c not in self._taken)
         self._taken.add(candidate)
         return candidate
+
+
+def member(holder: str, name: str) -> str:
+    """How code reaches the submodule ``name`` of ``holder``: `self.conv1`, or for a name
+    no attribute can spell (`as "block1-0"`), `getattr(self, "block1-0")` as torchvision does.
+
+    >>> member("self", "conv1"), member("self", "block1-0"), member("self.stage", "in")
+    ('self.conv1', 'getattr(self, "block1-0")', 'getattr(self.stage, "in")')
+    """
+    if written_as_attribute(name):
+        return f"{holder}.{name}"
+    return f"getattr({holder}, {string(name)})"
+
+
+def registration(name: str, value: Call, held: bool) -> tuple[str, Call]:
+    """The statement of ``__init__`` that gives a class its submodule ``value`` (or ``held``
+    tensor) as a head and a call: `self.conv1 = ...`, or `self.add_module("0", ...)`.
+
+    >>> from archc.pysource.layout import flat
+    >>> head, call = registration("0", Call("nn.ReLU"), held=False)
+    >>> head + flat(call)
+    'self.add_module("0", nn.ReLU())'
+    """
+    if written_as_attribute(name):
+        return f"self.{name} = ", value
+    method = "register_parameter" if held else "add_module"
+    return "", Call(f"self.{method}", (Arg(string(name)), Arg(value)))
