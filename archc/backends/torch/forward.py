@@ -127,6 +127,7 @@ def _expression(step: Step, inputs: list[str], writer: ClassWriter) -> str:
         return f"{step.access}({', '.join(inputs)})"
     node = item.node
     template, kept = forward_template(node)
+    writer.uses_functional |= template.startswith("F.")
     values = {
         f"arg_{name}": writer.kept_value(origin, (name, f"{item.attr}_{name}"), text)
         for name, origin, text in kept
