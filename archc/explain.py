@@ -2162,22 +2162,20 @@ _SHAPES = (
     _entry(
         "A304",
         "wrong number of dimensions",
-        """The op expects a tensor of another rank. `linear` after a convolution needs `flatten`
-        first (the help gives the flattened size), `batchnorm2d` takes (N, C, H, W) images and
-        `batchnorm1d` sequences, recurrent layers and attention take (N, T, E) sequences. An
-        axis argument beyond the tensor's rank is reported here too.""",
+        """The op expects a tensor of another rank: `batchnorm2d` takes (N, C, H, W) images
+        and `batchnorm1d` (N, C) features or (N, C, L) sequences, recurrent layers and attention
+        take (N, T, E) sequences, and `linear` at least (N, features). An axis argument beyond
+        the tensor's rank is reported here too.""",
         """
-        network LeNet {
-            in image: [1, 28, 28]
-            x = image -> conv2d(6, 5) -> relu -> maxpool2d(2)
-            out x -> linear(10)
+        network Tagger {
+            in features: [64, 100]
+            out features -> conv1d(32, 3) -> batchnorm2d
         }
         """,
         """
-        network LeNet {
-            in image: [1, 28, 28]
-            x = image -> conv2d(6, 5) -> relu -> maxpool2d(2)
-            out x -> flatten -> linear(10)
+        network Tagger {
+            in features: [64, 100]
+            out features -> conv1d(32, 3) -> batchnorm1d
         }
         """,
     ),
