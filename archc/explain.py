@@ -1566,7 +1566,8 @@ _NAMES = (
     _entry(
         "A223",
         "invalid repeat count",
-        """`layer * n` repeats a layer n times, so n is a whole number from 1 to 10,000.""",
+        """`layer * n` repeats a layer n times, so n is a whole number from 0 to 10,000; `layer *
+        0` is no layer, and the input passes through.""",
         """
         network Deep(width=512) {
             in x: [T, width]

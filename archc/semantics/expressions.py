@@ -262,17 +262,18 @@ class Expressions:
     ) -> RepeatLayer:
         """``layer`` repeated ``count`` times, the count ``written`` as an operand of ``expr``."""
         count_span = written.span
-        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        # `layer * 0` is no layer at all: the input passes through, as in a stage of depth 0
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise self.error(
                 "A223",
-                f"a layer repeats a positive whole number of times, not {count!r}",
+                f"a layer repeats a whole number of times, 0 or more, not {count!r}",
                 count_span,
                 label="repeat count",
-                rule=f"layer * n with n whole and 1 <= n <= {MAX_REPEAT:,}",
+                rule=f"layer * n with n whole and 0 <= n <= {MAX_REPEAT:,}",
                 with_=f"n = {count!r}",
                 help="use `//` for whole-number division"
                 if isinstance(count, float)
-                else "`layer * 1` is the layer once; to leave it out, remove it from the chain",
+                else "`layer * 0` passes the input through; a negative count means nothing",
             )
         if count > MAX_REPEAT:
             raise self.error(
@@ -280,7 +281,7 @@ class Expressions:
                 f"repeat count {count:,} exceeds the limit of {MAX_REPEAT:,}",
                 count_span,
                 label="too many repeats",
-                rule=f"layer * n with n whole and 1 <= n <= {MAX_REPEAT:,}",
+                rule=f"layer * n with n whole and 0 <= n <= {MAX_REPEAT:,}",
                 with_=f"n = {count:,}",
                 help="no real network repeats a block this often",
             )
