@@ -256,6 +256,7 @@ EXAMPLES: dict[str, Example] = {
     "reshape": Example((16, -1), inputs=((64, 7, 7),)),
     "scale": Example((0.5,), inputs=(SEQUENCE,)),
     "select": Example((1, 0), inputs=((197, 768),)),
+    "resize": Example(kwargs={"mode": "bilinear"}, inputs=((64, 16, 16), (32, "H", "W"))),
     "rmsnorm": Example(inputs=(SEQUENCE,)),
     "roll": Example(((-3, -3), (1, 2)), inputs=((56, 56, 96),)),
     "rnn": Example((64,), {"output": "last"}, inputs=(("T", 32),)),
