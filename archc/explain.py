@@ -1742,9 +1742,9 @@ _NAMES = (
     _entry(
         "A231",
         "invalid call of a builtin",
-        """The builtin functions (`min`, `max`, `abs`, `sqrt`, `floor`, `ceil`, `len`) take
-        numbers; the combinators `residual` and `dense` take exactly one layer, usually a
-        chain.""",
+        """The builtin functions (`min`, `max`, `abs`, `sqrt`, `floor`, `ceil`, `round`, `int`,
+        `len`; docs/language.md tabulates them) take numbers; the combinators `residual` and
+        `dense` take exactly one layer, usually a chain.""",
         """
         network PreNorm(width=512) {
             in x: [T, width]

@@ -78,6 +78,10 @@ BUILTINS: dict[str, Builtin] = {
     "floor": Builtin(math.floor, "math.floor"),
     "ceil": Builtin(math.ceil, "math.ceil"),
     "len": Builtin(len, "len"),
+    # round halves to even and int truncates toward zero, as Python's do: torchvision's
+    # _make_divisible writes `int(v + divisor / 2)`
+    "round": Builtin(round, "round"),
+    "int": Builtin(int, "int"),
 }
 
 
