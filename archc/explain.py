@@ -2078,6 +2078,76 @@ _NAMES = (
         }
         """,
     ),
+    _entry(
+        "A255",
+        "a function calls itself",
+        """A `fn` is evaluated where it is called, by putting its arguments in for its
+        parameters, so a function that calls itself, directly or through other functions,
+        would never finish. The message shows the chain of calls. Compute the result with the
+        built-in functions and `if` instead.""",
+        """
+        fn halve(v) = if v > 8 then halve(v // 2) else v
+
+        network N {
+            in x: [3, 32, 32]
+            out x -> conv2d(halve(64), 3)
+        }
+        """,
+        """
+        fn halve(v) = max(8, v // 8)
+
+        network N {
+            in x: [3, 32, 32]
+            out x -> conv2d(halve(64), 3)
+        }
+        """,
+    ),
+    _entry(
+        "A256",
+        "a function called with the wrong arguments",
+        """A call of a `fn` gives each parameter without a default exactly one argument, by
+        position or by name, and names only the function's parameters. The help shows how the
+        function is declared.""",
+        """
+        fn make_divisible(v, divisor=8) = max(divisor, int(v + divisor / 2) // divisor * divisor)
+
+        network N {
+            in x: [3, 32, 32]
+            out x -> conv2d(make_divisible(36, divsor=16), 3)
+        }
+        """,
+        """
+        fn make_divisible(v, divisor=8) = max(divisor, int(v + divisor / 2) // divisor * divisor)
+
+        network N {
+            in x: [3, 32, 32]
+            out x -> conv2d(make_divisible(36, divisor=16), 3)
+        }
+        """,
+    ),
+    _entry(
+        "A257",
+        "a function given or giving a tensor or a layer",
+        """A `fn` computes with plain values: numbers, strings, booleans, none and tuples of
+        them. It cannot take a tensor (pass its size instead, `x.channels`) and cannot give a
+        tensor or a layer: a piece of network is a `block`.""",
+        """
+        fn widen(x) = x.channels * 2
+
+        network N {
+            in x: [3, 32, 32]
+            out x -> conv2d(widen(x), 3)
+        }
+        """,
+        """
+        fn widen(channels) = channels * 2
+
+        network N {
+            in x: [3, 32, 32]
+            out x -> conv2d(widen(x.channels), 3)
+        }
+        """,
+    ),
 )
 
 _SHAPES = (
