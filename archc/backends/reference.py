@@ -18,7 +18,7 @@ from pydantic import AliasChoices
 from pydantic.fields import FieldInfo
 
 from archc import dims
-from archc.dims import BATCH, TensorType
+from archc.dims import BATCH, Sym, TensorType
 from archc.ops import all_ops
 from archc.ops.spec import Op, ShapeError
 
@@ -104,7 +104,8 @@ def _alternatives(annotation: Any) -> list[str]:
         return ["(" + ", ".join(words) + ("," if len(words) == 1 else "") + ")"]
     if annotation is type(None):
         return ["none"]
-    plain = {int: "int", float: "float", bool: "bool", str: "string"}
+    # a symbolic size is written as the input's size it is, `x.shape[1]`
+    plain = {int: "int", float: "float", bool: "bool", str: "string", Sym: "symbolic size"}
     return [plain.get(annotation, getattr(annotation, "__name__", str(annotation)))]
 
 
