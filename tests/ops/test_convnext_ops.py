@@ -103,3 +103,24 @@ def test_stochastic_depth_holds_no_state() -> None:
     )
     ctor = op.torch_module(args, inferred)
     assert (ctor.path, ctor.args, ctor.kwargs) == ("StochasticDepth", (0.1,), (("mode", "batch"),))
+
+
+@pytest.mark.parametrize(("mode", "p"), [("row", 0.3), ("batch", 0.3), ("row", 1.0)])
+def test_the_helpers_are_torchvisions_layers(mode: str, p: float) -> None:
+    """Where torchvision is installed: the same state_dict gives the same values, and the same
+    seed drops the same rows."""
+    convnext = pytest.importorskip("torchvision.models.convnext")
+    tv_ops = pytest.importorskip("torchvision.ops")
+    theirs = convnext.LayerNorm2d(16, eps=1e-6)
+    with torch.no_grad():
+        theirs.weight.normal_(), theirs.bias.normal_()
+    ours = torch_helpers.LayerNorm2d(16, eps=1e-6)
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+    x = torch.randn(2, 16, 5, 7)
+    torch.testing.assert_close(ours(x), theirs(x))
+    dropping = tv_ops.StochasticDepth(p, mode).train()
+    x = torch.randn(64, 3, 4)
+    torch.manual_seed(1)
+    expected = dropping(x)
+    torch.manual_seed(1)
+    assert torch.equal(torch_helpers.StochasticDepth(p, mode).train()(x), expected)
