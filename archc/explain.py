@@ -1647,7 +1647,8 @@ _NAMES = (
     _entry(
         "A223",
         "invalid repeat count",
-        """`layer * n` repeats a layer n times, so n is a whole number from 1 to 10,000.""",
+        """`layer * n` repeats a layer n times, so n is a whole number from 0 to 10,000; `layer *
+        0` is no layer, and the input passes through.""",
         """
         network Deep(width=512) {
             in x: [T, width]
@@ -1822,9 +1823,9 @@ _NAMES = (
     _entry(
         "A231",
         "invalid call of a builtin",
-        """The builtin functions (`min`, `max`, `abs`, `sqrt`, `floor`, `ceil`, `len`) take
-        numbers; the combinators `residual` and `dense` take exactly one layer, usually a
-        chain.""",
+        """The builtin functions (`min`, `max`, `abs`, `sqrt`, `floor`, `ceil`, `round`, `int`,
+        `len`; docs/language.md tabulates them) take numbers; the combinators `residual` and
+        `dense` take exactly one layer, usually a chain.""",
         """
         network PreNorm(width=512) {
             in x: [T, width]
@@ -2381,6 +2382,76 @@ _NAMES = (
         }
         """,
     ),
+    _entry(
+        "A255",
+        "a function calls itself",
+        """A `fn` is evaluated where it is called, by putting its arguments in for its
+        parameters, so a function that calls itself, directly or through other functions,
+        would never finish. The message shows the chain of calls. Compute the result with the
+        built-in functions and `if` instead.""",
+        """
+        fn halve(v) = if v > 8 then halve(v // 2) else v
+
+        network N {
+            in x: [3, 32, 32]
+            out x -> conv2d(halve(64), 3)
+        }
+        """,
+        """
+        fn halve(v) = max(8, v // 8)
+
+        network N {
+            in x: [3, 32, 32]
+            out x -> conv2d(halve(64), 3)
+        }
+        """,
+    ),
+    _entry(
+        "A256",
+        "a function called with the wrong arguments",
+        """A call of a `fn` gives each parameter without a default exactly one argument, by
+        position or by name, and names only the function's parameters. The help shows how the
+        function is declared.""",
+        """
+        fn make_divisible(v, divisor=8) = max(divisor, int(v + divisor / 2) // divisor * divisor)
+
+        network N {
+            in x: [3, 32, 32]
+            out x -> conv2d(make_divisible(36, divsor=16), 3)
+        }
+        """,
+        """
+        fn make_divisible(v, divisor=8) = max(divisor, int(v + divisor / 2) // divisor * divisor)
+
+        network N {
+            in x: [3, 32, 32]
+            out x -> conv2d(make_divisible(36, divisor=16), 3)
+        }
+        """,
+    ),
+    _entry(
+        "A257",
+        "a function given or giving a tensor or a layer",
+        """A `fn` computes with plain values: numbers, strings, booleans, none and tuples of
+        them. It cannot take a tensor (pass its size instead, `x.channels`) and cannot give a
+        tensor or a layer: a piece of network is a `block`.""",
+        """
+        fn widen(x) = x.channels * 2
+
+        network N {
+            in x: [3, 32, 32]
+            out x -> conv2d(widen(x), 3)
+        }
+        """,
+        """
+        fn widen(channels) = channels * 2
+
+        network N {
+            in x: [3, 32, 32]
+            out x -> conv2d(widen(x.channels), 3)
+        }
+        """,
+    ),
 )
 
 _SHAPES = (
@@ -2469,22 +2540,20 @@ _SHAPES = (
     _entry(
         "A304",
         "wrong number of dimensions",
-        """The op expects a tensor of another rank. `linear` after a convolution needs `flatten`
-        first (the help gives the flattened size), `batchnorm2d` takes (N, C, H, W) images and
-        `batchnorm1d` sequences, recurrent layers and attention take (N, T, E) sequences. An
-        axis argument beyond the tensor's rank is reported here too.""",
+        """The op expects a tensor of another rank: `batchnorm2d` takes (N, C, H, W) images
+        and `batchnorm1d` (N, C) features or (N, C, L) sequences, recurrent layers and attention
+        take (N, T, E) sequences, and `linear` at least (N, features). An axis argument beyond
+        the tensor's rank is reported here too.""",
         """
-        network LeNet {
-            in image: [1, 28, 28]
-            x = image -> conv2d(6, 5) -> relu -> maxpool2d(2)
-            out x -> linear(10)
+        network Tagger {
+            in features: [64, 100]
+            out features -> conv1d(32, 3) -> batchnorm2d
         }
         """,
         """
-        network LeNet {
-            in image: [1, 28, 28]
-            x = image -> conv2d(6, 5) -> relu -> maxpool2d(2)
-            out x -> flatten -> linear(10)
+        network Tagger {
+            in features: [64, 100]
+            out features -> conv1d(32, 3) -> batchnorm1d
         }
         """,
     ),

@@ -59,6 +59,10 @@ class ArchLexer(RegexLexer):
                     Name,
                 ),
             ),
+            (
+                r"(fn)([ \t]+)([A-Za-z_][A-Za-z_0-9]*)",
+                bygroups(Keyword.Declaration, Whitespace, Name.Function),
+            ),
             (words(("true", "false", "none"), suffix=r"\b"), Keyword.Constant),
             (words(("and", "or", "not"), suffix=r"\b"), Operator.Word),
             (words(("if", "then", "else", "assert"), suffix=r"\b"), Keyword),

@@ -175,3 +175,34 @@ class DenseBlock(nn.ModuleDict):
         for layer in self.values():
             features.append(layer(torch.cat(features, dim=1)))
         return torch.cat(features, dim=1)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """Layer normalisation over the channels of (N, C, H, W), at each position: ConvNeXt's
+    norm, with nn.LayerNorm's parameters and state_dict."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class StochasticDepth(nn.Module):
+    """Drops a residual branch while training: each sample's whole branch ("row") or the
+    batch's ("batch") is zeroed with probability p, and what survives is scaled by 1/(1-p);
+    the identity in eval mode. It holds no state, as torchvision.ops.StochasticDepth."""
+
+    def __init__(self, p: float, mode: str = "row") -> None:
+        super().__init__()
+        self.p = p
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        kept = [x.shape[0]] + [1] * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        noise = torch.empty(kept, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise

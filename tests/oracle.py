@@ -64,10 +64,12 @@ def vary_running_statistics(model: torch.nn.Module, seed: int = 0) -> None:
 
 
 def silence_dropout(model: torch.nn.Module) -> None:
-    """Every dropout rate of the module at 0: dropout modules' `p`, and the `dropout` of
-    recurrent layers and attention."""
+    """Every dropout rate of the module at 0: dropout modules' `p`, stochastic depth's (a copy
+    of archc's helper class, so known by its name), and the `dropout` of recurrent layers and
+    attention."""
     for module in model.modules():
-        if isinstance(module, torch.nn.modules.dropout._DropoutNd):
+        dropping = isinstance(module, torch.nn.modules.dropout._DropoutNd)
+        if dropping or type(module).__name__ == "StochasticDepth":
             module.p = 0.0
         elif isinstance(getattr(module, "dropout", None), float):
             module.dropout = 0.0

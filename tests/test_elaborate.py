@@ -259,7 +259,7 @@ network N {
         ("out x -> relu * 1000000000", "A223"),
         ('assert 1 > 2, "too small"\n    out x', "A221"),
         ("y = x -> conv2d(8, 1) as a -> conv2d(8, 1) as a\n    out y", "A212"),
-        ("out x -> linear(10)", "A304"),
+        ("out x -> batchnorm1d", "A304"),
         ("out x -> add", "A311"),
         ("out x + (x -> conv2d(4, 1))", "A303"),
     ],

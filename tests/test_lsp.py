@@ -262,6 +262,25 @@ def test_document_symbols_outline_definitions_and_statements(client: Client) -> 
     assert children[:3] == ["classes", "image", "x"] and children[-1] == "logits"
 
 
+def test_functions_are_outlined_and_hovered(client: Client, tmp_path: Path) -> None:
+    path = tmp_path / "functions.arch"
+    text = (
+        "fn widen(c, factor=2) = c * factor\n\n"
+        "network N {\n    in x: [3]\n    out x -> linear(widen(4))\n}\n"
+    )
+    uri = open_document(client, path, text)
+    symbols = client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
+    function = symbols[0]
+    assert (function["name"], function["detail"], function["kind"]) == (
+        "widen",
+        "fn(c, factor)",
+        12,
+    )
+    # hovering inside a function's body or at its call answers without failing
+    client.request("textDocument/hover", at(uri, text, "c * factor"))
+    client.request("textDocument/hover", at(uri, text, "widen(4)"))
+
+
 def test_formatting_matches_archc_fmt(client: Client, tmp_path: Path) -> None:
     messy = "network   Net {\n  in x: [3,32,32]\n      out x->relu\n}\n"
     uri = open_document(client, tmp_path / "messy.arch", messy)

@@ -118,7 +118,6 @@ WITH = {
     "attention_heads_divide_width": "512 % 12 = 8",
     "kv_heads_divide_heads": "32 % 6 = 2",
     "groups_divide_channels": "48 % 32 = 16",
-    "linear_without_flatten": "the last axis has 5, the whole sample 16*5*5 = 400",
     "uneven_tiling": "H=16, F=5, P=0, S=2  ->  (16 - 5 + 2*0)/2 + 1 = 6.5",
     "pixel_shuffle_channels": "C=12, r=3  ->  12 % 9 = 3",
     "reshape_element_count": "1024*4*4 = 16384, but each sample of (N, 8192) has 8192",
@@ -139,7 +138,6 @@ WITH = {
         ("attention_heads_divide_width", "A305", "error", 4, 56, 61),
         ("kv_heads_divide_heads", "A305", "error", 6, 40, 48),
         ("groups_divide_channels", "A305", "error", 4, 47, 58),
-        ("linear_without_flatten", "A304", "error", 6, 23, 34),
         ("uneven_tiling", "A302", "warning", 5, 35, 36),
         ("pixel_shuffle_channels", "A305", "error", 6, 63, 68),
         ("reshape_element_count", "A309", "error", 4, 56, 66),
@@ -177,10 +175,6 @@ def test_diagnostic_fields(
             "head counts dividing 512 near 12: 4, 8, 16, 32; or give `head_dim` explicitly",
         ),
         ("kv_heads_divide_heads", "kv_heads dividing 32: 1, 2, 4, 8, 16, 32"),
-        (
-            "linear_without_flatten",
-            "insert `flatten` before it: the flattened size is 16*5*5 = 400",
-        ),
         (
             "residual_channel_mismatch",
             "project the skip (N, 64, 56, 56) with conv2d(256, 1) to (N, 256, 56, 56)",

@@ -18,7 +18,7 @@ from pydantic import AliasChoices
 from pydantic.fields import FieldInfo
 
 from archc import dims
-from archc.dims import BATCH, TensorType
+from archc.dims import BATCH, Sym, TensorType
 from archc.ops import all_ops
 from archc.ops.spec import Op, ShapeError
 
@@ -104,7 +104,8 @@ def _alternatives(annotation: Any) -> list[str]:
         return ["(" + ", ".join(words) + ("," if len(words) == 1 else "") + ")"]
     if annotation is type(None):
         return ["none"]
-    plain = {int: "int", float: "float", bool: "bool", str: "string"}
+    # a symbolic size is written as the input's size it is, `x.shape[1]`
+    plain = {int: "int", float: "float", bool: "bool", str: "string", Sym: "symbolic size"}
     return [plain.get(annotation, getattr(annotation, "__name__", str(annotation)))]
 
 
@@ -235,6 +236,7 @@ EXAMPLES: dict[str, Example] = {
     "instancenorm2d": Example(kwargs={"affine": True}),
     "instancenorm3d": Example(inputs=((32, 8, 16, 16),)),
     "layernorm": Example(inputs=(SEQUENCE,)),
+    "layernorm2d": Example(kwargs={"eps": 1e-6}, inputs=((96, 56, 56),)),
     "learned_positions": Example((1024,), inputs=(("T", 768),)),
     "linear": Example((10,), inputs=((512,),)),
     "local_response_norm": Example((5,), inputs=((96, 55, 55),)),
@@ -250,17 +252,22 @@ EXAMPLES: dict[str, Example] = {
     "pixel_shuffle": Example((2,), inputs=((64, 16, 16),)),
     "pixel_unshuffle": Example((2,), inputs=((3, 32, 32),)),
     "prelu": Example(("channels",)),
+    "pad": Example((1, 1, 1, 1), {"mode": "reflect"}),
     "parameter": Example((1, 768), inputs=((196, 768),)),
     "reshape": Example((16, -1), inputs=((64, 7, 7),)),
     "scale": Example((0.5,), inputs=(SEQUENCE,)),
     "select": Example((1, 0), inputs=((197, 768),)),
+    "resize": Example(kwargs={"mode": "bilinear"}, inputs=((64, 16, 16), (32, "H", "W"))),
     "rmsnorm": Example(inputs=(SEQUENCE,)),
+    "roll": Example(((-3, -3), (1, 2)), inputs=((56, 56, 96),)),
     "rnn": Example((64,), {"output": "last"}, inputs=(("T", 32),)),
     "rotary": Example(inputs=((8, "T", 64),)),
     "sinusoidal_positions": Example(inputs=(SEQUENCE,)),
+    "slice": Example(kwargs={"dim": 2, "start": 1, "step": 2}),
     "softmax": Example(inputs=((10,),)),
     "split": Example(((16, 48),), {"dim": 1}),
     "squeeze": Example((2,), inputs=((512, 1),)),
+    "stochastic_depth": Example((0.1,)),
     "sub": Example(inputs=(IMAGE, IMAGE)),
     "sum": Example((1,), inputs=(SEQUENCE,)),
     "transpose": Example((1, 2), inputs=(SEQUENCE,)),

@@ -92,6 +92,10 @@ def _item(lines: Lines, item: ast.Item) -> lsp.DocumentSymbol:
         )
     if isinstance(item, ast.Assign):
         return _assign(lines, item, lsp.SymbolKind.Constant)
+    if isinstance(item, ast.Function):
+        found = _symbol(lines, item.name.name, lsp.SymbolKind.Function, item.span, item.name.span)
+        found.detail = f"fn({', '.join(p.name.name for p in item.params)})"
+        return found
     return _statement(lines, item)
 
 

@@ -47,17 +47,6 @@ def _in_features(x: TensorType) -> int:
             f"linear needs at least a 2-d input (N, features), got {x}",
             label=f"a {x.rank}-d input",
         )
-    if x.rank > 3:
-        flat = dims.product(list(x.shape[1:]))
-        sizes = "*".join(str(d) for d in x.shape[1:])
-        raise fail(
-            RANK,
-            f"linear applied to a {x.rank}-d tensor {x}; it would act on the last axis only",
-            rule="linear: (N, *, in_features) -> (N, *, out_features)",
-            with_=f"the last axis has {x.shape[-1]}, the whole sample {sizes} = {flat}",
-            help=f"insert `flatten` before it: the flattened size is {sizes} = {flat}",
-            label=f"a {x.rank}-d input",
-        )
     features = x.shape[-1]
     if not isinstance(features, int):
         help = "pool or reshape to a fixed size first (e.g. adaptive_avgpool2d(1) -> flatten)"

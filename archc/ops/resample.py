@@ -27,6 +27,7 @@ from archc.ops.spec import (
     Op,
     PositiveFloat,
     PositiveInt,
+    Template,
     fail,
 )
 from archc.ops.window import AXES, check_layout, fixed_channels, layout, per_axis
@@ -74,6 +75,34 @@ def _number(value: float) -> float | int:
     return int(value) if value.is_integer() else value
 
 
+def check_mode(op: str, mode: str, align_corners: bool | None, x: TensorType) -> None:
+    """``x`` is (N, C, *spatial) with 1 to 3 spatial axes, and ``mode`` interpolates them."""
+    if x.rank - 2 not in AXES:
+        raise fail(
+            RANK,
+            f"{op} expects (N, C, L), (N, C, H, W) or (N, C, D, H, W), got {x}",
+            rule="input shape = (N, C, *spatial), 1 to 3 spatial axes",
+        )
+    spatial = MODE_AXES.get(mode)
+    if spatial is not None and spatial != x.rank - 2:
+        fitting = INTERPOLATING[x.rank - 2]
+        raise fail(
+            RANK,
+            f'mode="{mode}" interpolates a {spatial + 2}-d input {layout(spatial)}, '
+            f"got {x.rank}-d {x}",
+            rule=f"input shape = {layout(spatial)}",
+            help=f'for a {x.rank}-d input use mode="{fitting}"',
+            arg="mode",
+        )
+    if align_corners is not None and mode not in TAPS:
+        raise fail(
+            INVALID,
+            f'align_corners has no meaning for mode="{mode}"',
+            help="align_corners applies to linear, bilinear, bicubic and trilinear; leave it out",
+            arg="align_corners",
+        )
+
+
 @register
 class Upsample(Op):
     name = "upsample"
@@ -106,35 +135,12 @@ class Upsample(Op):
             raise fail(
                 INVALID,
                 "upsample takes exactly one of size and scale_factor",
-                help="give scale_factor=2 to double each axis, or size=(H', W') for a fixed size",
+                help="give scale_factor=2 to double each axis or size=(H', W') for a fixed "
+                "size; `resize(x, like)` takes another tensor's size",
                 arg="scale_factor" if args.size is not None else None,
                 label="both given" if args.size is not None else "neither given",
             )
-        if x.rank - 2 not in AXES:
-            raise fail(
-                RANK,
-                f"upsample expects (N, C, L), (N, C, H, W) or (N, C, D, H, W), got {x}",
-                rule="input shape = (N, C, *spatial), 1 to 3 spatial axes",
-            )
-        spatial = MODE_AXES.get(args.mode)
-        if spatial is not None and spatial != x.rank - 2:
-            fitting = INTERPOLATING[x.rank - 2]
-            raise fail(
-                RANK,
-                f'mode="{args.mode}" interpolates a {spatial + 2}-d input {layout(spatial)}, '
-                f"got {x.rank}-d {x}",
-                rule=f"input shape = {layout(spatial)}",
-                help=f'for a {x.rank}-d input use mode="{fitting}"',
-                arg="mode",
-            )
-        if args.align_corners is not None and args.mode not in TAPS:
-            raise fail(
-                INVALID,
-                f'align_corners has no meaning for mode="{args.mode}"',
-                help="align_corners applies to linear, bilinear, bicubic and trilinear; "
-                "leave it out",
-                arg="align_corners",
-            )
+        check_mode(self.name, args.mode, args.align_corners, x)
 
     def label(self, args: UpsampleArgs, inferred: Inferred) -> str:
         if args.scale_factor is None:
@@ -254,3 +260,65 @@ class PixelUnshuffle(Op):
         # the inverse of pixel_shuffle: pixel (h*r + i, w*r + j) becomes channel c*r*r + i*r + j
         blocks = x.reshape(n, c, h // r, r, w // r, r)
         return (blocks.permute(0, 1, 3, 5, 2, 4).reshape(n, c * r * r, h // r, w // r),)
+
+
+class ResizeArgs(Args):
+    mode: Mode = "nearest"
+    align_corners: bool | None = None
+
+
+@register
+class Resize(Op):
+    name = "resize"
+    family = "resample"
+    summary = (
+        "resizes (N, C, *spatial) to the spatial size of another tensor, `like`, by nearest or "
+        "interpolation: right for any input size, as a U-Net's decoder needs"
+    )
+    Args = ResizeArgs
+    inputs = ("x", "like")
+    min_inputs = 2
+    positional = ("mode", "align_corners")
+    rule = "(N, C, *spatial), (N, *, *spatial') -> (N, C, *spatial')"
+
+    def infer(self, args: ResizeArgs, inputs: Sequence[TensorType]) -> Inferred:
+        x, like = inputs
+        check_mode(self.name, args.mode, args.align_corners, x)
+        if like.rank != x.rank:
+            raise fail(
+                RANK,
+                f"resize takes the last {x.rank - 2} axes of `like`, but `like` {like} has "
+                f"rank {like.rank} and the input {x} rank {x.rank}",
+                rule="rank(like) == rank(x): the spatial axes are those after the channels",
+                with_=f"rank(x) = {x.rank}, rank(like) = {like.rank}",
+                arg="like",
+                help="resize to a tensor with the same layout (N, C, *spatial)",
+                label=f"a {like.rank}-d tensor",
+            )
+        sizes = like.shape[2:]
+        return Inferred(
+            outputs=(TensorType((*x.shape[:2], *sizes), x.dtype),),
+            macs=dims.product([x.shape[1], *sizes]) * TAPS.get(args.mode, 0),
+        )
+
+    def label(self, args: ResizeArgs, inferred: Inferred) -> str:
+        return f"resize like {args.mode}"
+
+    def torch_expr(self, args: ResizeArgs, inferred: Inferred) -> Template:
+        options = "".join(
+            f", {name}={literal}"
+            for name, literal in (
+                ("mode", f'"{args.mode}"' if args.mode != "nearest" else None),
+                ("align_corners", args.align_corners),
+            )
+            if literal is not None
+        )
+        return Template(f"F.interpolate({{0}}, size={{1}}.shape[2:]{options})")
+
+    def execute(self, args: ResizeArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        x, like = run.inputs
+        return (
+            run.F.interpolate(
+                x, size=tuple(like.shape[2:]), mode=args.mode, align_corners=args.align_corners
+            ),
+        )

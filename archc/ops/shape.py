@@ -9,14 +9,13 @@ and exact division here serve every op that takes an axis.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AliasChoices, BeforeValidator, Field, field_validator
+from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field, field_validator
 
 from archc import dims
-from archc.dims import Dim, Shape, TensorType
+from archc.dims import Dim, Shape, Sym, TensorType
 from archc.ops.registry import register
 from archc.ops.spec import (
     INVALID,
@@ -44,6 +43,8 @@ def _as_tuple(value: Any) -> Any:
 
 
 Sizes = Annotated[tuple[int, ...], BeforeValidator(_as_tuple)]
+# sizes that may be an input's symbolic size (`reshape(x.shape[1], heads, -1)` on (N, T, E))
+SymbolicSizes = Annotated[tuple[int | Sym, ...], BeforeValidator(_as_tuple)]
 
 
 def normalize(dim: int, x: TensorType, op: str, arg: str = "dim", extra: int = 0) -> int:
@@ -77,9 +78,11 @@ def axis_index(dim: int, x: TensorType, op: str, arg: str = "dim", extra: int = 
     return index
 
 
-def exact_quotient(total: Dim, divisor: int) -> Dim | None:
+def exact_quotient(total: Dim, divisor: Dim) -> Dim | None:
     """``total / divisor`` when it is provably a whole number, else None."""
     if isinstance(total, int):
+        if not isinstance(divisor, int):
+            return None
         return total // divisor if total % divisor == 0 else None
     quotient = total / divisor
     if isinstance(quotient, int) or quotient.expr.is_integer:
@@ -94,12 +97,12 @@ def count(sizes: Sequence[Dim]) -> str:
     return factors if factors == total else f"{factors} = {total}"
 
 
-def _fill(target: tuple[int, ...], sizes: Sequence[Dim], op: str, arg: str, source: str) -> Shape:
+def _fill(target: tuple[Dim, ...], sizes: Sequence[Dim], op: str, arg: str, source: str) -> Shape:
     """``target`` with its -1 worked out, so that it holds exactly the elements of ``sizes``."""
     total = dims.product(list(sizes))
-    known = math.prod(t for t in target if t != -1)
-    shown = "*".join(str(t) for t in target if t != -1) or "1"
-    if -1 in target:
+    known = dims.product([t for t in target if not _is_rest(t)])
+    shown = "*".join(str(t) for t in target if not _is_rest(t)) or "1"
+    if any(_is_rest(t) for t in target):
         rest = exact_quotient(total, known)
         fits = None if rest is None and dims.is_symbolic(total) else rest is not None
         with_ = f"{count(sizes)}, not divisible by {shown} = {known}"
@@ -107,7 +110,7 @@ def _fill(target: tuple[int, ...], sizes: Sequence[Dim], op: str, arg: str, sour
         label = f"{total} is not a multiple of {known}"
         undecided = f"keep the symbolic axes out of the {op}, or make them multiples of {known}"
     else:
-        rest, fits = None, dims.same(known, total)
+        rest, fits = None, _same_count(known, total)
         with_ = f"{count(target)}, but {source} has {count(sizes)}"
         hint = f"the sizes must multiply to {total}; write -1 for one of them to have it computed"
         label = f"{known} elements, not {total}"
@@ -130,13 +133,30 @@ def _fill(target: tuple[int, ...], sizes: Sequence[Dim], op: str, arg: str, sour
             help=hint,
             label=label,
         )
-    return tuple(rest if t == -1 and rest is not None else t for t in target)
+    return tuple(rest if _is_rest(t) and rest is not None else t for t in target)
 
 
-def _check_target(sizes: tuple[int, ...]) -> tuple[int, ...]:
+def _same_count(known: Dim, total: Dim) -> bool | None:
+    """Whether two element counts are equal; sizes are positive, so counts whose ratio is a
+    number other than 1 (`256*T` and `512*T`) differ for every value of the symbols."""
+    verdict = dims.same(known, total)
+    if verdict is None and dims.is_symbolic(known) and dims.is_symbolic(total):
+        ratio = known / total
+        constant = ratio.expr.is_number if isinstance(ratio, Sym) else True
+        if constant:
+            return bool(ratio == 1)
+    return verdict
+
+
+def _is_rest(size: Dim) -> bool:
+    """Whether a written size is the -1 that takes the remaining elements."""
+    return isinstance(size, int) and size == -1
+
+
+def _check_target(sizes: tuple[Dim, ...]) -> tuple[Dim, ...]:
     if not sizes:
         raise ValueError("give at least one size")
-    if any(s < -1 or s == 0 for s in sizes):
+    if any(isinstance(s, int) and (s < -1 or s == 0) for s in sizes):
         raise ValueError("sizes are positive, or -1 for the one to compute")
     if sizes.count(-1) > 1:
         raise ValueError("only one size can be -1")
@@ -144,7 +164,8 @@ def _check_target(sizes: tuple[int, ...]) -> tuple[int, ...]:
 
 
 class ReshapeArgs(Args):
-    shape: Sizes
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    shape: SymbolicSizes
 
     _target = field_validator("shape")(_check_target)
 
@@ -256,21 +277,43 @@ class Unflatten(_Shape):
 class Reshape(_Shape):
     name = "reshape"
     aliases = ("view",)
-    summary = "gives each sample a new shape with the same elements; one size may be -1"
+    summary = (
+        "gives each sample a new shape with the same elements; one size may be -1, and a "
+        "size may be one of the input's symbolic sizes (`x.shape[1]`), read when it runs"
+    )
     Args = ReshapeArgs
     positional = ("shape",)
     varargs = True
     rule = "(N, *in) -> (N, *shape), product(shape) = product(in); one -1 takes the rest"
 
-    def output(self, args: ReshapeArgs, x: TensorType) -> Shape:
+    def infer(self, args: ReshapeArgs, inputs: Sequence[TensorType]) -> Inferred:
+        (x,) = inputs
         filled = _fill(args.shape, x.shape[1:], self.name, "shape", f"each sample of {x}")
-        return (x.shape[0], *filled)
+        if all(isinstance(d, int) for d in args.shape):
+            return Inferred(outputs=(TensorType((x.shape[0], *filled), x.dtype),))
+        return Inferred(
+            outputs=(TensorType((x.shape[0], *filled), x.dtype),),
+            resolved={"sources": _sources(args.shape, x)},
+        )
 
     def label(self, args: ReshapeArgs, inferred: Inferred) -> str:
         return f"reshape {dims.show_shape(inferred.outputs[0].shape[1:])}"
 
     def torch_expr(self, args: ReshapeArgs, inferred: Inferred) -> Template:
         sizes = inferred.outputs[0].shape[1:]
+        if "sources" in inferred.resolved:
+            # a size the spec read from the input is read from it when the module runs
+            sources = inferred.resolved["sources"]
+            parts = [
+                f"{{0}}.shape[{axis}]" if axis else f"{{size{k}}}" if written != -1 else "-1"
+                for k, (written, axis) in enumerate(zip(args.shape, sources, strict=True))
+            ]
+            values = tuple(
+                (f"size{k}", written)
+                for k, (written, axis) in enumerate(zip(args.shape, sources, strict=True))
+                if not axis and written != -1
+            )
+            return Template(f"torch.reshape({{0}}, ({{0}}.shape[0], {', '.join(parts)}))", values)
         if all(isinstance(d, int) for d in sizes):
             return Template("torch.reshape({0}, {shape})", (("shape", (-1, *sizes)),))
         # a size that depends on the symbols is left to torch as -1, so the batch needs a
@@ -279,7 +322,35 @@ class Reshape(_Shape):
 
     def execute(self, args: ReshapeArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         (x,) = run.inputs
-        return (x.reshape(x.shape[0], *args.shape),)
+        sources = inferred.resolved.get("sources", (0,) * len(args.shape))
+        sizes = [
+            x.shape[axis] if axis else written
+            for written, axis in zip(args.shape, sources, strict=True)
+        ]
+        return (x.reshape(x.shape[0], *sizes),)
+
+
+def _sources(shape: tuple[Dim, ...], x: TensorType) -> tuple[int, ...]:
+    """For each written size of a reshape, the axis of ``x`` a symbolic one was read from (0
+    for a number): generated code reads that axis when it runs."""
+    free = list(range(1, x.rank))
+    sources = []
+    for size in shape:
+        axis = 0
+        if not isinstance(size, int):
+            axis = next((i for i in free if dims.same(x.shape[i], size)), 0)
+            if not axis:
+                raise fail(
+                    SYMBOLIC,
+                    f"reshape to the size {size}, which no axis of {x} has",
+                    rule="a symbolic size in shape is one of the input's axes",
+                    arg="shape",
+                    help="write -1 for the size that depends on the symbols",
+                    label=f"{size} is not an axis of the input",
+                )
+            free.remove(axis)
+        sources.append(axis)
+    return tuple(sources)
 
 
 @register

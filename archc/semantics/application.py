@@ -125,11 +125,12 @@ class Application(Expressions):
                 repeat_origin=layer.count_origin if isinstance(layer, RepeatLayer) else None,
             )
             self.module(container)
-        value: Any = inputs
+        # what a layer gives back: a tensor, or a tuple of them (a repeat of 0 gives its input)
+        value: Any = inputs[0] if len(inputs) == 1 else tuple(inputs)
         for index, part in enumerate(parts):
             if value is UNKNOWN:
                 return UNKNOWN
-            tensors = value if isinstance(value, list) else _as_list(value)
+            tensors = _as_list(value)
             if isinstance(layer, RepeatLayer) and layer.pattern is not None:
                 self._check_copy_name(layer, index, inner)
             before = self.size()[0]

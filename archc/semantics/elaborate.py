@@ -33,7 +33,7 @@ from archc.semantics import application, inits, replay, speculation
 from archc.semantics import provenance as pv
 from archc.semantics.application import Application, TooLarge, listed
 from archc.semantics.context import Body, Names, Place, reserved_names
-from archc.semantics.expressions import ElabError
+from archc.semantics.expressions import ElabError, FunctionBody
 from archc.semantics.ir import Alternative, Module, Network, Node, Ref, Tie, join_path
 from archc.semantics.origins import Origins
 from archc.semantics.program import Definition, FileScope, did_you_mean
@@ -965,7 +965,8 @@ def _output_name(stmt: ast.Output, index: int) -> str:
 
 def check_constants(file: FileScope) -> list[Diagnostic]:
     """The errors in the file's top-level constants, those no network reads included (a
-    network evaluates only the constants it uses)."""
+    network evaluates only the constants it uses), and the names its functions read that
+    nothing defines, whether or not a network calls them."""
     elaborator = Elaborator()
     for assign in file.module.items:
         if not isinstance(assign, ast.Assign):
@@ -978,6 +979,19 @@ def check_constants(file: FileScope) -> list[Diagnostic]:
             except ElabError as exc:
                 elaborator.report(exc.diagnostic, None)
                 break
+    for function in file.functions.values():
+        if function.file is not file:
+            continue
+        scope = FunctionBody(file)
+        for param in function.node.params:
+            scope.bind(param.name.name, UNKNOWN, param.span)
+        read = [p.default for p in function.node.params if p.default is not None]
+        for expr in [*read, function.node.body]:
+            for name in (n for n in ast.walk(expr) if isinstance(n, ast.Name)):
+                try:
+                    elaborator.evaluate(name, scope, _NOWHERE)
+                except ElabError as exc:
+                    elaborator.report(exc.diagnostic, None)
     return elaborator.diagnostics
 
 

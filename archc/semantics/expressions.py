@@ -21,7 +21,7 @@ from archc.semantics import patterns
 from archc.semantics import provenance as pv
 from archc.semantics.context import Body, Place
 from archc.semantics.ir import Alternative, Choice
-from archc.semantics.program import did_you_mean
+from archc.semantics.program import UserFunction, did_you_mean
 from archc.semantics.speculation import NamesState
 from archc.semantics.values import (
     UNKNOWN,
@@ -84,6 +84,10 @@ BUILTINS: dict[str, Builtin] = {
     "floor": Builtin(math.floor, "math.floor"),
     "ceil": Builtin(math.ceil, "math.ceil"),
     "len": Builtin(len, "len"),
+    # round halves to even and int truncates toward zero, as Python's do: torchvision's
+    # _make_divisible writes `int(v + divisor / 2)`
+    "round": Builtin(round, "round"),
+    "int": Builtin(int, "int"),
 }
 
 
@@ -182,6 +186,9 @@ class Expressions:
             return body.vars[name]
         if name in body.file.constants:
             return self.constant(name, body, expr.span)
+        function = body.file.functions.get(name)
+        if function is not None:
+            return _Function(function)
         definition = body.file.definitions.get(name)
         if definition is not None and definition.kind == "block":
             return BlockLayer(expr.span, None, definition)
@@ -203,7 +210,13 @@ class Expressions:
         if name in PYTHON_LITERALS:
             help = f"write `{PYTHON_LITERALS[name]}`: literals are lowercase"
         else:
-            candidates = [*body.vars, *body.file.constants, *body.file.definitions, *names()]
+            candidates = [
+                *body.vars,
+                *body.file.constants,
+                *body.file.functions,
+                *body.file.definitions,
+                *names(),
+            ]
             help = did_you_mean(name, candidates)
         raise self.error(
             "A205", f"unknown name `{name}`", expr.span, label="not defined", help=help
@@ -305,17 +318,18 @@ class Expressions:
     ) -> RepeatLayer:
         """``layer`` repeated ``count`` times, the count ``written`` as an operand of ``expr``."""
         count_span = written.span
-        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        # `layer * 0` is no layer at all: the input passes through, as in a stage of depth 0
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise self.error(
                 "A223",
-                f"a layer repeats a positive whole number of times, not {count!r}",
+                f"a layer repeats a whole number of times, 0 or more, not {count!r}",
                 count_span,
                 label="repeat count",
-                rule=f"layer * n with n whole and 1 <= n <= {MAX_REPEAT:,}",
+                rule=f"layer * n with n whole and 0 <= n <= {MAX_REPEAT:,}",
                 with_=f"n = {count!r}",
                 help="use `//` for whole-number division"
                 if isinstance(count, float)
-                else "`layer * 1` is the layer once; to leave it out, remove it from the chain",
+                else "`layer * 0` passes the input through; a negative count means nothing",
             )
         if count > MAX_REPEAT:
             raise self.error(
@@ -323,7 +337,7 @@ class Expressions:
                 f"repeat count {count:,} exceeds the limit of {MAX_REPEAT:,}",
                 count_span,
                 label="too many repeats",
-                rule=f"layer * n with n whole and 1 <= n <= {MAX_REPEAT:,}",
+                rule=f"layer * n with n whole and 0 <= n <= {MAX_REPEAT:,}",
                 with_=f"n = {count:,}",
                 help="no real network repeats a block this often",
             )
@@ -683,6 +697,8 @@ class Expressions:
             return UNKNOWN
         if isinstance(func, Function):
             return self._builtin(func.name, args, expr)
+        if isinstance(func, _Function):
+            return self._call_function(func.function, args, expr, body, place)
         if isinstance(func, OpLayer | BlockLayer) and not func.called:
             layer = type(func)(expr.span, None, *_payload(func), args=args, called=True)
             leading = _leading_tensors(args)
@@ -726,7 +742,7 @@ class Expressions:
         """What a call calls. A value that cannot be called does not hide the op or block of
         the same name: `dropout(dropout)` applies the op with the parameter `dropout`."""
         value = self.evaluate(func, body, place)
-        if isinstance(func, ast.Name) and not isinstance(value, Layer | Function):
+        if isinstance(func, ast.Name) and not isinstance(value, Layer | Function | _Function):
             definition = body.file.definitions.get(func.id)
             if definition is not None and definition.kind == "block":
                 return BlockLayer(func.span, None, definition)
@@ -782,6 +798,152 @@ class Expressions:
                 "`branches(conv2d(64, 1), conv2d(64, 3, padding=1) -> relu)`",
             )
         return BranchesLayer(expr.span, None, tuple(a.value for a in args))
+
+    def _call_function(
+        self,
+        function: UserFunction,
+        args: tuple[BoundArg, ...],
+        expr: ast.Call,
+        body: Body,
+        place: Place,
+    ) -> Any:
+        """A `fn` evaluated with ``args``: its parameters bound in a scope of their own (a
+        default sees the parameters before it), then its body."""
+        name = function.name
+        calling = body.calls if isinstance(body, FunctionBody) else ()
+        if name in calling:
+            chain = " -> ".join([*calling[calling.index(name) :], name])
+            raise self.error(
+                "A255",
+                f"the function `{name}` calls itself: {chain}",
+                expr.span,
+                label="a call back into the function",
+                rule="a function is evaluated where it is called, so a call to itself never ends",
+                help="compute the result with the built-in functions and `if`, without the "
+                "function calling itself",
+            )
+        given = self._function_arguments(function, args, expr)
+        scope = FunctionBody(function.file, calls=(*calling, name))
+        for param in function.node.params:
+            written = param.name.name
+            if written in given:
+                value, span = given[written].value, given[written].span
+            else:
+                assert param.default is not None  # _function_arguments checked it
+                value, span = self.evaluate(param.default, scope, place), param.default.span
+            if value is UNKNOWN:
+                return UNKNOWN
+            if not _plain(value):
+                raise self.error(
+                    "A257",
+                    f"`{name}` computes with numbers, but its argument `{written}` is "
+                    f"{describe(value)}",
+                    span,
+                    label=f"{_kind(value)} argument",
+                    help="pass a size instead, such as `x.channels` or `x.shape[2]`"
+                    if isinstance(value, Tensor)
+                    else "functions take and give numbers, strings, booleans and tuples",
+                )
+            scope.bind(written, value, span)
+        result = self.evaluate(function.node.body, scope, place)
+        if result is not UNKNOWN and not _plain(result):
+            raise self.error(
+                "A257",
+                f"the function `{name}` gives {describe(result)}; functions compute numbers",
+                expr.span,
+                label=f"gives {_kind(result)}",
+                notes=(f"`{name}` is defined at {function.node.name.span}",),
+                help="define a block for layers and tensors: `block Name(params) { ... }`",
+            )
+        return result
+
+    def _function_arguments(
+        self, function: UserFunction, args: tuple[BoundArg, ...], expr: ast.Call
+    ) -> dict[str, BoundArg]:
+        """The arguments of a `fn` call by parameter name, checked against its parameters."""
+        params = [p.name.name for p in function.node.params]
+        signature = f"{function.name}({', '.join(_param_text(p) for p in function.node.params)})"
+        defined = (f"`{function.name}` is defined at {function.node.name.span}",)
+        given: dict[str, BoundArg] = {}
+        positional = [a for a in args if a.name is None]
+        if len(positional) > len(params):
+            extra = positional[len(params)]
+            raise self.error(
+                "A256",
+                f"`{function.name}` takes {len(params)} argument{'s' * (len(params) != 1)}, "
+                f"got {len(positional)}",
+                extra.span,
+                label="one argument too many"
+                if len(positional) == len(params) + 1
+                else f"{len(positional) - len(params)} arguments too many",
+                notes=defined,
+                help=f"call it as `{signature}`",
+            )
+        given.update(zip(params, positional, strict=False))
+        for arg in args:
+            if arg.name is None:
+                continue
+            if arg.name not in params:
+                hint = did_you_mean(arg.name, params)
+                raise self.error(
+                    "A256",
+                    f"`{function.name}` has no parameter `{arg.name}`",
+                    arg.name_span or arg.span,
+                    label="unknown parameter",
+                    notes=defined,
+                    help=hint or f"call it as `{signature}`",
+                )
+            if arg.name in given:
+                raise self.error(
+                    "A256",
+                    f"`{function.name}` got its argument `{arg.name}` twice",
+                    arg.name_span or arg.span,
+                    label="given again",
+                    notes=defined,
+                    help=f"call it as `{signature}`",
+                )
+            given[arg.name] = arg
+        missing = [p.name.name for p in function.node.params if p.default is None]
+        missing = [p for p in missing if p not in given]
+        if missing:
+            listed = ", ".join(f"`{p}`" for p in missing)
+            raise self.error(
+                "A256",
+                f"`{function.name}` needs its argument{'s' * (len(missing) > 1)} {listed}",
+                expr.span,
+                label=f"{listed} missing",
+                notes=defined,
+                help=f"call it as `{signature}`",
+            )
+        return given
+
+
+class _Function:
+    """A `fn` named in an expression."""
+
+    def __init__(self, function: UserFunction) -> None:
+        self.function = function
+
+
+@dataclass
+class FunctionBody(Body):
+    """The scope a function's body is evaluated in: its parameters, and the functions being
+    called (innermost last), so that a call back into one of them is refused."""
+
+    calls: tuple[str, ...] = ()
+
+
+def _plain(value: Any) -> bool:
+    """Plain data a function takes and gives: numbers, strings, booleans, none, tuples."""
+    if isinstance(value, tuple):
+        return _plain_tuple(value)
+    return value is None or isinstance(value, bool | int | float | str | Sym)
+
+
+def _param_text(param: ast.Param) -> str:
+    if param.default is None:
+        return param.name.name
+    return f"{param.name.name}={_written(param.default)}"
 
 
 def _too_large(value: Any) -> bool:

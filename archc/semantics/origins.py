@@ -17,6 +17,7 @@ from archc.ops import lookup
 from archc.semantics import provenance as pv
 from archc.semantics.context import Body
 from archc.semantics.expressions import ElabError
+from archc.semantics.program import UserFunction
 from archc.semantics.values import Tensor
 from archc.syntax import ast
 
@@ -99,12 +100,18 @@ class Origins:
 
     def _origin_Call(self, expr: ast.Call, body: Body) -> pv.Expr | None:
         func = expr.func
-        if not isinstance(func, ast.Name) or func.id not in pv.FUNCTIONS:
+        if (
+            not isinstance(func, ast.Name)
+            or func.id in body.vars
+            or func.id in body.file.constants
+        ):
             return None
+        function = body.file.functions.get(func.id)
+        if function is not None:
+            return self._function_origin(function, expr, body)
         name = func.id
         if (
-            name in body.vars
-            or name in body.file.constants
+            name not in pv.FUNCTIONS
             or name in body.file.definitions
             or lookup(name) is not None
             or any(a.name is not None for a in expr.args)
@@ -114,6 +121,53 @@ class Origins:
         if any(a is None for a in args):
             return None
         return pv.Apply(name, tuple(args))  # type: ignore[arg-type]
+
+    def _function_origin(
+        self, function: UserFunction, expr: ast.Call, body: Body
+    ) -> pv.Expr | None:
+        """A `fn` call's provenance: its body's, with each parameter standing for the
+        provenance of its argument (or of its default, in the function's own scope), so the
+        call is written out in the caller's terms."""
+        params = function.node.params
+        given = dict(
+            zip(
+                (p.name.name for p in params),
+                (a for a in expr.args if a.name is None),
+                strict=False,
+            )
+        )
+        given |= {a.name.name: a for a in expr.args if a.name is not None}
+        scope = Body(function.file)
+        for param in params:
+            written = param.name.name
+            if written in given:
+                origin = self.origin(given[written].value, body)
+            elif param.default is not None:
+                origin = self.origin(param.default, scope)
+            else:
+                return None  # evaluation reports the missing argument
+            if origin is None:
+                return None
+            # the value itself is not needed: a parameter's provenance is what stands for it
+            scope.bind(written, None, param.span, origin)
+        result = self.origin(function.node.body, scope)
+        return None if result is None else _fold(result)
+
+
+def _fold(expr: pv.Expr) -> pv.Expr:
+    """``expr`` with every part that reads no parameter or size computed: a function called
+    with constants is its result, `make_divisible(37, 4)` is `36`."""
+    if not isinstance(expr, pv.Apply):
+        return expr
+    args = tuple(_fold(a) for a in expr.args)
+    if expr.fn != "tuple" and all(isinstance(a, pv.Lit) for a in args):
+        try:
+            value = pv.evaluate(pv.Apply(expr.fn, args), {}, {})
+        except (ArithmeticError, TypeError, ValueError, IndexError):
+            return pv.Apply(expr.fn, args)
+        if isinstance(value, bool | int | float | str):
+            return pv.Lit(value)
+    return pv.Apply(expr.fn, args)
 
 
 def _pair(fn: str, left: pv.Expr | None, right: pv.Expr | None) -> pv.Expr | None:

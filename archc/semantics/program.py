@@ -41,13 +41,28 @@ class Definition:
         return self.node.kind
 
 
+@dataclass(frozen=True)
+class UserFunction:
+    """A `fn` definition together with the file it was written in (whose constants and
+    functions its body sees)."""
+
+    node: ast.Function
+    file: FileScope
+
+    @property
+    def name(self) -> str:
+        return self.node.name.name
+
+
 @dataclass(eq=False)
 class FileScope:
-    """One loaded file: its AST, its constants and the definitions visible in it."""
+    """One loaded file: its AST, its constants and the definitions and functions visible in
+    it."""
 
     source: SourceFile
     module: ast.Module
     definitions: dict[str, Definition] = field(default_factory=dict)
+    functions: dict[str, UserFunction] = field(default_factory=dict)
     constants: dict[str, ast.Assign] = field(default_factory=dict)
     inits: list[ast.InitRule] = field(default_factory=list)
 
@@ -175,6 +190,8 @@ class Loader:
                 return
         for name, definition in used.definitions.items():
             self._define(scope, name, definition, use.span)
+        for function in used.functions.values():
+            self._define_function(scope, function, use.span)
 
     def _declare(self, scope: FileScope, item: ast.Item) -> None:
         if isinstance(item, ast.Definition):
@@ -195,6 +212,8 @@ class Loader:
                 scope.constants[target.name] = item
         elif isinstance(item, ast.InitRule):
             scope.inits.append(item)
+        elif isinstance(item, ast.Function):
+            self._define_function(scope, UserFunction(item, scope), item.name.span)
 
     def _check_ports(self, definition: ast.Definition) -> None:
         """Each `in` and each `out` name once: a second would silently replace the first."""
@@ -233,7 +252,7 @@ class Loader:
         )
 
     def _define(self, scope: FileScope, name: str, definition: Definition, span: Span) -> None:
-        existing = scope.definitions.get(name)
+        existing = scope.definitions.get(name) or scope.functions.get(name)
         if existing is not None and existing.node is not definition.node:
             where = existing.node.name.span
             self._error(
@@ -245,6 +264,27 @@ class Loader:
             )
             return
         scope.definitions[name] = definition
+
+    def _define_function(self, scope: FileScope, function: UserFunction, span: Span) -> None:
+        """A function's name names nothing else: a call must not depend on which is found
+        first."""
+        name = function.name
+        existing = scope.functions.get(name)
+        if existing is not None and existing.node is function.node:
+            return
+        first = existing.node.name.span if existing else None
+        if first is None and name in scope.definitions:
+            first = scope.definitions[name].node.name.span
+        if first is not None:
+            self._error(
+                "A204",
+                f"`{name}` is defined twice",
+                span,
+                "defined again here",
+                notes=(f"first defined at {first}",),
+            )
+            return
+        scope.functions[name] = function
 
     def _error(
         self,

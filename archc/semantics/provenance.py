@@ -92,6 +92,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "floor": math.floor,
     "ceil": math.ceil,
     "len": len,
+    "round": round,
+    "int": int,
 }
 OPERATORS = (*BINARY, *UNARY, "and", "or")
 # How tightly each operator binds, for showing expressions with only the parentheses needed.

@@ -319,6 +319,16 @@ class Definition:
 
 
 @dataclass(frozen=True)
+class Function:
+    """`fn name(params) = expr`: a pure function of numbers, evaluated where it is called."""
+
+    name: Ident
+    params: tuple[Param, ...]
+    body: Expr
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Use:
     path: Str
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
@@ -332,7 +342,7 @@ class Comment:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-Item = Use | InitRule | Definition | Assign
+Item = Use | InitRule | Definition | Function | Assign
 
 
 @dataclass(frozen=True)

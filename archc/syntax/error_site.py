@@ -170,7 +170,7 @@ BINARY_ONLY = {
 NEEDS_OPERAND = BINARY_ONLY | {"+", "-", "not"}
 # Tokens that leave a statement unfinished when nothing follows them.
 DANGLING = NEEDS_OPERAND | {"="}
-STATEMENT_WORDS = ("network", "block", "use", "init", "in", "out", "tie", "assert")
+STATEMENT_WORDS = ("network", "block", "fn", "use", "init", "in", "out", "tie", "assert")
 BODY_WORDS = {"in", "out", "tie", "assert", "init"}
 
 

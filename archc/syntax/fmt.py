@@ -177,6 +177,8 @@ def _code_end(node: Node) -> int:
         last = node.type or node.name
     elif isinstance(node, ast.Output | ast.Assign):
         last = node.value
+    elif isinstance(node, ast.Function):
+        last = node.body
     elif isinstance(node, ast.Tie):
         last = node.source
     elif isinstance(node, ast.InitRule):
@@ -307,6 +309,9 @@ class _Printer:
             return laid(node.value, "out " + (f"{node.name.name} = " if node.name else ""))
         if isinstance(node, ast.Assign):
             return laid(node.value, ", ".join(t.name for t in node.targets) + " = ")
+        if isinstance(node, ast.Function):
+            params = ", ".join(_param(p) for p in node.params)
+            return laid(node.body, f"fn {node.name.name}({params}) = ")
         if isinstance(node, ast.Tie):
             return one(f"tie {_path(node.target)} = {_path(node.source)}")
         if isinstance(node, ast.InitRule):

@@ -220,6 +220,10 @@ class AstBuilder(Transformer):
         span = self._span(kind, closing)
         return ast.Definition(str(kind), self._ident(name), params or (), statements, span)  # type: ignore[arg-type]
 
+    def function(self, children: Children) -> ast.Function:
+        keyword, name, params, body = children
+        return ast.Function(self._ident(name), params, body, self._span(keyword, body))
+
     def params(self, children: Children) -> tuple[ast.Param, ...]:
         # `(`, the parameters (None where an optional part is missing), `)`
         return tuple(p for p in children[1:-1] if p is not None)

@@ -23,6 +23,7 @@ from archc import ops, runtime, torch_helpers
 from archc.dims import BATCH, TensorType
 from archc.ops.spec import HELD, Execution, Finding, Inferred, Op, ShapeError, Template
 from archc.pysource.exprs import literal
+from tests.oracle import silence_dropout
 
 BATCH_SIZE = 2
 # how far, relative to the largest value, an op's module may stray from its reference semantics
@@ -128,11 +129,7 @@ def check_reference_semantics(
     module, template = declared_module(op, args, inferred)
     if module is not None:
         randomise(module.double())
-        for layer in module.modules():  # dropout off: training runs must be deterministic
-            if isinstance(layer, nn.modules.dropout._DropoutNd):
-                layer.p = 0.0
-            elif isinstance(getattr(layer, "dropout", None), float):
-                layer.dropout = 0.0
+        silence_dropout(module)  # training runs must be deterministic
     state = dict(module.state_dict()) if module is not None else {}
     if "held" in state:
         state[HELD] = state.pop("held")

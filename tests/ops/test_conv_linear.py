@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -130,18 +132,21 @@ def test_symbolic_spatial_dims_stay_symbolic() -> None:
     assert inferred.params["weight"] == (8, 3, 3, 3)
 
 
-@given(st.integers(1, 64), st.integers(1, 64), st.booleans(), st.integers(0, 2))
-def test_linear_matches_torch(features: int, out: int, bias: bool, extra_axes: int) -> None:
-    shape = (BATCH, *([3] * extra_axes), features)[: 2 + min(extra_axes, 1)]
-    shape = (*shape[:-1], features)
-    check_against_torch("linear", {"out_features": out, "bias": bias}, [TensorType(shape)])
-
-
-def test_linear_after_conv_without_flatten_names_the_flatten_size() -> None:
-    with pytest.raises(ShapeError) as caught:
-        infer("linear", {"out_features": 10}, [TensorType((BATCH, 64, 7, 7))])
-    assert caught.value.finding.code == "A304"
-    assert (
-        caught.value.finding.help
-        == "insert `flatten` before it: the flattened size is 64*7*7 = 3136"
+@given(
+    st.integers(1, 64), st.integers(1, 64), st.booleans(), st.lists(st.integers(1, 3), max_size=3)
+)
+def test_linear_matches_torch(features: int, out: int, bias: bool, positions: list[int]) -> None:
+    shape = (BATCH, *positions, features)
+    inferred = check_against_torch(
+        "linear", {"out_features": out, "bias": bias}, [TensorType(shape)]
     )
+    assert inferred.macs == math.prod(positions) * features * out
+
+
+def test_linear_acts_on_the_last_axis_of_any_rank() -> None:
+    # a channels-last feature map, as a patch-merging layer or a ConvNeXt block holds it
+    H, W = Sym.named("H"), Sym.named("W")
+    _, _, inferred = infer("linear", {"out_features": 192}, [TensorType((BATCH, H, W, 384))])
+    assert str(inferred.outputs[0]) == "(N, H, W, 192)"
+    assert inferred.params == {"weight": (192, 384), "bias": (192,)}
+    assert str(inferred.macs) == "73728*H*W"

@@ -1,12 +1,15 @@
-"""upsample, pixel_shuffle and pixel_unshuffle against torch, with their diagnostics."""
+"""upsample, resize, pixel_shuffle and pixel_unshuffle against torch, with their diagnostics."""
 
 from __future__ import annotations
 
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from archc import runtime
 from archc.dims import BATCH, Sym, TensorType
-from tests.ops.harness import check_against_torch, diagnose, infer
+from tests.conftest import ROOT
+from tests.ops.harness import check_against_torch, diagnose, expression, infer
 
 MODES = {
     1: ["nearest", "nearest-exact", "linear"],
@@ -129,3 +132,48 @@ def test_symbolic_dims_stay_symbolic() -> None:
     assert str(inferred.outputs[0]) == "(N, 1, 2*H, 2*W)"
     _, _, inferred = infer("pixel_unshuffle", {"downscale_factor": 2}, [x])
     assert str(inferred.outputs[0]) == "(N, 16, H//2, W//2)"
+
+
+@given(st.integers(1, 3), st.data())
+def test_resize_matches_torch(spatial: int, data: st.DataObject) -> None:
+    mode = data.draw(st.sampled_from(MODES[spatial]))
+    arguments: dict = {"mode": mode}
+    if not mode.startswith("nearest"):
+        arguments["align_corners"] = data.draw(st.none() | st.booleans())
+    x = TensorType((BATCH, 3, *[data.draw(st.integers(1, 5)) for _ in range(spatial)]))
+    like = TensorType((BATCH, 2, *[data.draw(st.integers(1, 7)) for _ in range(spatial)]))
+    inferred = check_against_torch("resize", arguments, [x, like])
+    assert inferred.outputs[0].shape == (BATCH, 3, *like.shape[2:])
+
+
+def test_resize_reads_the_size_from_the_other_tensor() -> None:
+    H, W = Sym.named("H"), Sym.named("W")
+    x, like = (
+        TensorType((BATCH, 64, (H - 1) // 2 + 1, (W - 1) // 2 + 1)),
+        TensorType((BATCH, 32, H, W)),
+    )
+    op, args, inferred = infer("resize", {"mode": "bilinear"}, [x, like])
+    assert str(inferred.outputs[0]) == "(N, 64, H, W)"
+    assert str(inferred.macs) == "256*H*W"
+    assert expression(op.torch_expr(args, inferred)) == (
+        'F.interpolate({0}, size={1}.shape[2:], mode="bilinear")'
+    )
+    _, args, inferred = infer("resize", {}, [x, like])
+    assert expression(op.torch_expr(args, inferred)) == "F.interpolate({0}, size={1}.shape[2:])"
+
+
+def test_resize_needs_the_same_layout() -> None:
+    finding = diagnose("resize", {}, [TensorType((BATCH, 8, 4, 4)), TensorType((BATCH, 8, 16))])
+    assert (finding.code, finding.arg) == ("A304", "like")
+    assert finding.with_ == "rank(x) = 4, rank(like) = 3"
+    finding = diagnose("resize", {"mode": "trilinear"}, [TensorType((BATCH, 8, 4, 4))] * 2)
+    assert finding.help == 'for a 4-d input use mode="bilinear"'
+
+
+def test_generated_resize_follows_the_input_size() -> None:
+    # the decoder's output has the image's size for sizes the spec never saw, odd ones too
+    model = runtime.build(str(ROOT / "tests" / "golden" / "resize_like" / "input.arch"))
+    for height, width in [(37, 50), (8, 9), (64, 64)]:
+        with torch.no_grad():
+            output = model(torch.randn(1, 3, height, width))
+        assert tuple(output.shape) == (1, 8, height, width)

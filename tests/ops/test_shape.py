@@ -314,3 +314,26 @@ def test_symbolic_dims_flow_through() -> None:
     assert inferred.outputs[0].shape == (BATCH, 64, 1)
     _, _, inferred = infer("unflatten", {"dim": 1, "sizes": (8, -1)}, [x])
     assert inferred.outputs[0].shape == (BATCH, 8, 8, T)
+
+
+def test_reshape_to_a_symbolic_size_reads_it_from_the_input() -> None:
+    x = TensorType((BATCH, T, 512))
+    op, args, inferred = infer("reshape", {"shape": (T, 8, -1)}, [x])
+    assert str(inferred.outputs[0]) == "(N, T, 8, 64)"
+    assert inferred.resolved == {"sources": (1, 0, 0)}
+    assert expression(op.torch_expr(args, inferred)) == (
+        "torch.reshape({0}, ({0}.shape[0], {0}.shape[1], 8, -1))"
+    )
+    # a symbolic product of sizes is checked as one
+    finding = refused("reshape", {"shape": (T, 8, 32)}, [x])
+    assert finding.finding.code == "A309"
+    assert (
+        finding.finding.with_ == "T*8*32 = 256*T, but each sample of (N, T, 512) has T*512 = 512*T"
+    )
+
+
+def test_reshape_to_a_size_no_axis_has_is_refused() -> None:
+    # the elements fit, but generated code could only read H from the input's axes
+    finding = refused("reshape", {"shape": (H, -1)}, [TensorType((BATCH, H * W, 64))]).finding
+    assert (finding.code, finding.arg) == ("A310", "shape")
+    assert finding.message == "reshape to the size H, which no axis of (N, H*W, 64) has"

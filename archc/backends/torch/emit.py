@@ -17,7 +17,7 @@ from typing import Any
 from archc import __version__, dims
 from archc.backends.torch.classes import ClassInfo, assign_classes
 from archc.backends.torch.forward import forward_lines
-from archc.backends.torch.helpers import helper_source, is_helper
+from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
 from archc.backends.torch.naming import (
     MODULE_ATTRIBUTES,
@@ -87,6 +87,8 @@ def emit_module(
     writers = [ClassWriter(info, classes, options, names.taken) for info in [*blocks, *roots]]
     written = [writer.render() for writer in writers]
     copied, extra_imports = helper_source({n for w in writers for n in w.helpers})
+    if any(w.uses_functional for w in writers) and FUNCTIONAL not in extra_imports:
+        extra_imports.append(FUNCTIONAL)
     functions = {k: v for n in networks for k, v in init_functions(n).items()}
     copied += [functions[name].strip() for name in sorted(functions)]
     digest = hashlib.sha256(spec_text.encode()).hexdigest()[:8]
@@ -172,6 +174,7 @@ class ClassWriter:
         self.kept: dict[str, str] = {}  # Python expression -> attribute
         self.kept_lines: list[str] = []
         self.uses_ordered_dict = False
+        self.uses_functional = False  # a forward expression calls `F.pad`, ...
         self.helpers: set[str] = set()  # archc's own modules the class builds
         self.network, self.module = info.instances[info.template]
         self.optionals = info.optionals[info.template] if info.optionals else []

@@ -186,6 +186,7 @@ def _expression(
     whole = lists.get(tuple(inputs))
     if whole is not None and "[{inputs}]" in template:  # `torch.cat(outs, dim=1)`
         template = template.replace("[{inputs}]", whole)
+    writer.uses_functional |= template.startswith("F.")
     values = {
         f"arg_{name}": writer.kept_value(origin, (name, f"{item.attr}_{name}"), text)
         for name, origin, text in kept

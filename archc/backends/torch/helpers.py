@@ -12,7 +12,8 @@ import functools
 from importlib import resources
 
 # Imports a copied definition may rely on, keyed by the name it uses.
-IMPORTS = {"math": "import math", "F": "import torch.nn.functional as F"}
+FUNCTIONAL = "import torch.nn.functional as F"
+IMPORTS = {"math": "import math", "F": FUNCTIONAL}
 
 
 @functools.cache
