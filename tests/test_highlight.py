@@ -20,7 +20,17 @@ import pytest
 
 pytest.importorskip("pygments")
 
-from pygments.token import Comment, Error, Keyword, Name, Number, Operator, String, _TokenType
+from pygments.token import (
+    Comment,
+    Error,
+    Keyword,
+    Name,
+    Number,
+    Operator,
+    Punctuation,
+    String,
+    _TokenType,
+)
 
 from archc.highlight import ArchLexer
 from archc.ops.registry import names
@@ -94,6 +104,23 @@ def test_tokens_of_a_spec() -> None:
         "\\n": String.Escape,
     }
     assert {value: token for token, value in tokens if value in expected} == expected
+
+
+def test_tokens_of_a_naming_pattern() -> None:
+    text = "x = y -> Stage(2) * 3 as Stage{2 * i + 1}_out\n"
+    tokens = [(token, value) for token, value in ArchLexer().get_tokens(text) if value.strip()]
+    assert tokens[-10:] == [
+        (Keyword.Reserved, "as"),
+        (Name, "Stage"),  # a name, though CamelCase like a block
+        (Punctuation, "{"),
+        (Number.Integer, "2"),
+        (Operator, "*"),
+        (Name, "i"),
+        (Operator, "+"),
+        (Number.Integer, "1"),
+        (Punctuation, "}"),
+        (Name, "_out"),
+    ]
 
 
 def test_the_lexer_is_registered_as_arch() -> None:
