@@ -269,13 +269,13 @@ class Expressions:
             tensor, number, written, first = right, left, expr.left, True
         else:
             return None
+        if expr.op not in ("+", "-", "/", "**"):
+            return None
         origin = self.origin(written, body)
-        given = BoundArg("number", number, written.span, expr=written, origin=origin)
         if expr.op == "**":
             exponent = BoundArg("exponent", number, written.span, expr=written, origin=origin)
             return self._tensor_op("pow", [tensor], (exponent,), expr.span, body, place)
-        if expr.op not in ("+", "-", "/"):
-            return None
+        given = BoundArg("number", number, written.span, expr=written, origin=origin)
         args = (BoundArg("op", expr.op, expr.span, origin=pv.Lit(expr.op)), given)
         if first:
             args += (BoundArg("number_first", True, expr.span, origin=pv.Lit(True)),)
