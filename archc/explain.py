@@ -2628,7 +2628,10 @@ _SHAPES = (
         "wrong element type",
         """The op needs another element type: an embedding looks up integer ids, so its input is
         declared `int64[...]`, not the default float32; a linear layer multiplies floating-point
-        features, so integer ids reach it through an embedding.""",
+        features, so integer ids reach it through an embedding. Booleans (a comparison's result,
+        a `bool[...]` input) are masks: arithmetic and `exp` refuse them, `where(mask, x, y)`
+        and `masked_fill(x, mask, value)` turn them into numbers; and the condition of `where`
+        and the mask of `masked_fill` must be boolean.""",
         """
         network TextClassifier {
             in tokens: [T]
@@ -2762,6 +2765,31 @@ _SHAPES = (
 )
 
 _BACKENDS = (
+    _entry(
+        "A330",
+        "two floating-point element types meet",
+        """An op combines tensors of two floating-point types: float32 with float64 in a sum, a
+        comparison or a matrix product, or a float64 input into a layer whose parameters are
+        float32, as every generated module builds them. torch would promote some of these
+        silently and fail on others when the network runs; archc refuses them where they are
+        written. Declare the inputs with one element type. To compute in float64 or bfloat16,
+        keep the spec in float32 and build the whole network in the other type with
+        `archc.build(path, dtype=torch.float64)`.""",
+        """
+        network Gram {
+            in a: [4, 8]
+            in b: float64[8, 4]
+            out matmul(a, b)
+        }
+        """,
+        """
+        network Gram {
+            in a: [4, 8]
+            in b: [8, 4]
+            out matmul(a, b)
+        }
+        """,
+    ),
     _entry(
         "A401",
         "the name cannot name a layer in generated PyTorch code",

@@ -170,7 +170,8 @@ def example_inputs(network: Network) -> Example:
         assert kind is not None  # a network without errors knows its input types
         shape = [dims.evaluate(dim, sizes) for dim in kind.shape]
         dtype = getattr(torch, kind.dtype)
-        if kind.dtype.startswith("int"):  # token ids and labels: small valid indices
+        # token ids and labels: small valid indices; masks: true and false
+        if kind.dtype.startswith("int") or kind.dtype == "bool":
             tensors.append(torch.randint(0, 2, shape, dtype=dtype))
         else:
             tensors.append(torch.randn(shape, dtype=dtype))

@@ -256,6 +256,6 @@ def _sample(tensor: Any, sizes: dict[str, int]) -> Any:
     from archc import dims
 
     shape = [dims.evaluate(d, sizes) for d in tensor.shape]
-    if tensor.dtype.startswith("int"):
+    if tensor.dtype.startswith("int") or tensor.dtype == "bool":
         return torch.randint(0, 2, shape, dtype=getattr(torch, tensor.dtype))
     return torch.randn(shape, dtype=getattr(torch, tensor.dtype))

@@ -38,7 +38,8 @@ def sizes_of(network: Network, size: int = SIZE) -> dict[str, int]:
 
 
 def random_inputs(network: Network, sizes: dict[str, int], seed: int = 0) -> dict[str, Any]:
-    """Inputs by name: float64 normals, or ids below 2 (every vocabulary has two entries)."""
+    """Inputs by name: float64 normals, ids below 2 (every vocabulary has two entries), or
+    masks of random booleans."""
     generator = torch.Generator().manual_seed(seed)
     inputs = {}
     for name, ref in network.inputs.items():
@@ -46,6 +47,8 @@ def random_inputs(network: Network, sizes: dict[str, int], seed: int = 0) -> dic
         shape = [dims.evaluate(d, sizes) for d in tensor.shape]
         if tensor.dtype.startswith("int"):
             inputs[name] = torch.randint(0, 2, shape, generator=generator)
+        elif tensor.dtype == "bool":
+            inputs[name] = torch.rand(shape, generator=generator) < 0.5
         else:
             inputs[name] = torch.randn(shape, generator=generator, dtype=torch.float64)
     return inputs

@@ -88,8 +88,8 @@ def sample_inputs(network: Network) -> list[torch.Tensor]:
     for ref in network.inputs.values():
         tensor = network.type_of(ref)
         shape = [dims.evaluate(d, sizes) for d in tensor.shape]
-        if tensor.dtype.startswith("int"):
-            tensors.append(torch.randint(0, 2, shape))
+        if tensor.dtype.startswith("int") or tensor.dtype == "bool":
+            tensors.append(torch.randint(0, 2, shape).to(getattr(torch, tensor.dtype)))
         else:
             tensors.append(torch.randn(shape))
     return tensors

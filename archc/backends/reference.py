@@ -25,8 +25,9 @@ from archc.ops.spec import Op, ShapeError
 REGENERATE = "python -m archc.backends.reference > docs/layers.md"
 
 FAMILIES = {
-    "activation": "Elementwise nonlinearities, and softmax-like functions along an axis. None "
-    "changes the shape except `glu`, which halves its axis; only `prelu` learns parameters.",
+    "activation": "Elementwise nonlinearities and math (`exp`, `sqrt`, `pow`, `clamp`), and "
+    "softmax-like functions along an axis. None changes the shape except `glu`, which halves "
+    "its axis; only `prelu` learns parameters.",
     "attention": "Multi-head attention over sequences (N, T, E): self-attention on one input, "
     "cross-attention when a second input gives the keys and values.",
     "conv": "Convolutions and transposed convolutions over channels-first inputs. The input "
@@ -34,13 +35,14 @@ FAMILIES = {
     "dropout": "Random zeroing during training, the identity at inference. No parameters.",
     "embedding": "Lookup tables from integer ids to learned vectors.",
     "linear": "Fully connected layers acting on the last axis.",
-    "merge": "Ops that combine several tensors: arithmetic with torch's broadcasting, "
-    "concatenation and matrix products. No parameters.",
+    "merge": "Ops that combine tensors: arithmetic with torch's broadcasting, comparisons "
+    "giving boolean tensors, masks (`where`, `masked_fill`, `tril`), concatenation and matrix "
+    "products. No parameters.",
     "norm": "Normalisation layers. The feature count they need is read from the input; when a "
     "spec spells it out, as torch does, it is checked against the input.",
     "pool": "Pooling over spatial windows, to a fixed output size, or over everything.",
-    "position": "Position information for sequences: fixed and learned tables, and rotary "
-    "embeddings.",
+    "position": "Position information for sequences: position indices, fixed and learned "
+    "tables, and rotary embeddings.",
     "recurrent": "Recurrent layers over batch-first sequences (N, T, features).",
     "resample": "Changes of spatial resolution: interpolation and pixel (un)shuffling.",
     "shape": "Ops that regroup elements without computing anything. Axes count the batch as "
@@ -197,6 +199,11 @@ class Example:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     inputs: tuple[Shape, ...] = (IMAGE,)
     dtype: str = "float32"
+    # one element type per input where they differ (a mask beside scores)
+    dtypes: tuple[str, ...] = ()
+
+    def dtype_of(self, index: int) -> str:
+        return self.dtypes[index] if self.dtypes else self.dtype
 
 
 # Ops missing here are shown applied to an IMAGE with their defaults.
@@ -216,6 +223,8 @@ EXAMPLES: dict[str, Example] = {
     "avgpool3d": Example((2,), inputs=((64, 8, 16, 16),)),
     "batchnorm1d": Example(inputs=((256,),)),
     "batchnorm3d": Example(inputs=((32, 8, 16, 16),)),
+    "clamp": Example(kwargs={"min": -1.0, "max": 1.0}, inputs=(SEQUENCE,)),
+    "compare": Example((">",), inputs=(SEQUENCE, (1, 512))),
     "chunk": Example((2,), {"dim": 1}, inputs=((128, 32, 32),)),
     "concat": Example(kwargs={"dim": 1}, inputs=(IMAGE, (32, 32, 32))),
     "conv1d": Example((32, 5), {"padding": 2}, inputs=((16, 100),)),
@@ -224,6 +233,7 @@ EXAMPLES: dict[str, Example] = {
     "conv_transpose1d": Example((16, 4), {"stride": 2, "padding": 1}, inputs=((32, 50),)),
     "conv_transpose2d": Example((64, 4), {"stride": 2, "padding": 1}, inputs=((128, 16, 16),)),
     "conv_transpose3d": Example((16, 2), {"stride": 2}, inputs=((32, 8, 16, 16),)),
+    "cumsum": Example((1,), inputs=(("T", 1),), dtype="bool"),
     "div": Example(inputs=(IMAGE, (64, 1, 1))),
     "dropout": Example((0.1,), inputs=(SEQUENCE,)),
     "dropout1d": Example((0.1,), inputs=((64, 100),)),
@@ -235,6 +245,9 @@ EXAMPLES: dict[str, Example] = {
     "instancenorm1d": Example(inputs=((64, 100),)),
     "instancenorm2d": Example(kwargs={"affine": True}),
     "instancenorm3d": Example(inputs=((32, 8, 16, 16),)),
+    "masked_fill": Example(
+        (float("-inf"),), inputs=((8, "T", "T"), (1, "T", "T")), dtypes=("float32", "bool")
+    ),
     "layernorm": Example(inputs=(SEQUENCE,)),
     "layernorm2d": Example(kwargs={"eps": 1e-6}, inputs=((96, 56, 56),)),
     "learned_positions": Example((1024,), inputs=(("T", 768),)),
@@ -248,16 +261,23 @@ EXAMPLES: dict[str, Example] = {
     "maxpool3d": Example((2,), inputs=((32, 8, 16, 16),)),
     "mean": Example((1,), inputs=(SEQUENCE,)),
     "mul": Example(inputs=(IMAGE, (64, 1, 1))),
+    "neg": Example(inputs=(SEQUENCE,)),
     "permute": Example((0, 2, 1), inputs=(SEQUENCE,)),
+    "positions": Example((1,), inputs=(("T",),), dtype="int64"),
+    "pow": Example((2,), inputs=(SEQUENCE,)),
     "pixel_shuffle": Example((2,), inputs=((64, 16, 16),)),
     "pixel_unshuffle": Example((2,), inputs=((3, 32, 32),)),
     "prelu": Example(("channels",)),
     "pad": Example((1, 1, 1, 1), {"mode": "reflect"}),
     "parameter": Example((1, 768), inputs=((196, 768),)),
+    "rsqrt": Example(inputs=((1,),)),
+    "scalar": Example(("-",), {"number": 1.0, "number_first": True}, inputs=(SEQUENCE,)),
     "reshape": Example((16, -1), inputs=((64, 7, 7),)),
     "scale": Example((0.5,), inputs=(SEQUENCE,)),
     "select": Example((1, 0), inputs=((197, 768),)),
     "resize": Example(kwargs={"mode": "bilinear"}, inputs=((64, 16, 16), (32, "H", "W"))),
+    "tril": Example(inputs=((8, "T", "T"),)),
+    "triu": Example((1,), inputs=((8, "T", "T"),)),
     "rmsnorm": Example(inputs=(SEQUENCE,)),
     "roll": Example(((-3, -3), (1, 2)), inputs=((56, 56, 96),)),
     "rnn": Example((64,), {"output": "last"}, inputs=(("T", 32),)),
@@ -274,6 +294,9 @@ EXAMPLES: dict[str, Example] = {
     "unflatten": Example((1, 8, 64), inputs=((512,),)),
     "unsqueeze": Example((1,), inputs=((512,),)),
     "upsample": Example(kwargs={"scale_factor": 2.0, "mode": "bilinear"}),
+    "where": Example(
+        inputs=(("T", 1), ("T", 512), ("T", 512)), dtypes=("bool", "float32", "float32")
+    ),
 }
 
 
@@ -311,7 +334,7 @@ def work(op: Op, example: Example | None = None) -> WorkedExample:
     count = len(example.inputs)
     names = op.inputs[:count] if count <= len(op.inputs) else [f"x{i}" for i in range(count)]
     sizes = [[dims.Sym.named(d) if isinstance(d, str) else d for d in s] for s in example.inputs]
-    tensors = [TensorType((BATCH, *shape), example.dtype) for shape in sizes]
+    tensors = [TensorType((BATCH, *shape), example.dtype_of(i)) for i, shape in enumerate(sizes)]
     try:
         inferred = op.infer(op.Args.model_validate(_bind(op, example)), tensors)
     except (ValueError, ShapeError) as exc:  # pydantic's ValidationError is a ValueError
@@ -327,8 +350,8 @@ def work(op: Op, example: Example | None = None) -> WorkedExample:
         expression = f"{names[0]} -> {op.name}" + (f"({', '.join(call)})" if call else "")
     return WorkedExample(
         inputs=tuple(
-            (name, spec_type(shape, example.dtype))
-            for name, shape in zip(names, example.inputs, strict=True)
+            (name, spec_type(shape, example.dtype_of(i)))
+            for i, (name, shape) in enumerate(zip(names, example.inputs, strict=True))
         ),
         expression=expression,
         outputs=tuple(spec_type(t.shape[1:], t.dtype) for t in inferred.outputs),

@@ -21,6 +21,7 @@ from pydantic import field_validator
 
 from archc import dims
 from archc.dims import Dim, Shape, TensorType
+from archc.ops import dtypes
 from archc.ops.registry import register
 from archc.ops.shape import Axis, axis_index
 from archc.ops.spec import (
@@ -244,9 +245,10 @@ class _Arithmetic(Op):
     function: ClassVar[str]
 
     def infer(self, args: Args, inputs: Sequence[TensorType]) -> Inferred:
+        dtype = dtypes.combined(inputs, self.name)
         shape, findings = broadcast(inputs, self.name, self.symbol)
         return Inferred(
-            outputs=(TensorType(shape, inputs[0].dtype),),
+            outputs=(TensorType(shape, dtype),),
             resolved={"operands": len(inputs)},
             findings=findings,
         )
@@ -348,6 +350,7 @@ class Concat(Op):
 
     def infer(self, args: ConcatArgs, inputs: Sequence[TensorType]) -> Inferred:
         first = inputs[0]
+        dtype = dtypes.combined(inputs, self.name, booleans=True)
         index = axis_index(args.dim, first, self.name)
         findings: list[Finding] = []
         joined = first.shape[index]
@@ -355,7 +358,7 @@ class Concat(Op):
             findings += _off_axis(first, other, index)
             joined = joined + other.shape[index]
         shape = (*first.shape[:index], joined, *first.shape[index + 1 :])
-        return Inferred(outputs=(TensorType(shape, first.dtype),), findings=tuple(findings))
+        return Inferred(outputs=(TensorType(shape, dtype),), findings=tuple(findings))
 
     def label(self, args: ConcatArgs, inferred: Inferred) -> str:
         return "concat" if args.dim == 1 else f"concat dim={args.dim}"
@@ -388,11 +391,12 @@ class Matmul(Op):
                     help="unsqueeze a vector into a one-row or one-column matrix",
                     label=f"a {operand.rank}-d operand",
                 )
+        dtype = dtypes.combined(inputs, self.name)
         lead, findings = broadcast(inputs, self.name, "@", matrix=True)
         inner = self._inner(a, b)
         shape = (*lead, a.shape[-2], b.shape[-1])
         return Inferred(
-            outputs=(TensorType(shape, a.dtype),),
+            outputs=(TensorType(shape, dtype),),
             macs=dims.product(list(shape[1:])) * a.shape[-1],
             findings=findings + inner,
         )
@@ -465,7 +469,9 @@ class Scale(Op):
                 help="divide by a non-zero number",
                 label="division by zero",
             )
-        return Inferred(outputs=(x,))
+        dtypes.needs_numbers(x, self.name)
+        dtype = dtypes.with_number(x.dtype, args.factor, "/" if args.divide else "*")
+        return Inferred(outputs=(TensorType(x.shape, dtype),))
 
     def label(self, args: ScaleArgs, inferred: Inferred) -> str:
         return f"{'÷' if args.divide else '×'} {args.factor:g}"

@@ -9,6 +9,7 @@ it (`in_features`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,8 @@ def literal(value: Any) -> str:
         return repr(value)
     if isinstance(value, str):
         return string(value)
+    if isinstance(value, float) and math.isinf(value):
+        return 'float("inf")' if value > 0 else 'float("-inf")'
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, tuple | list):

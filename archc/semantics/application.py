@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from archc import dims
 from archc.dims import TensorType
 from archc.errors import Label, Span
-from archc.ops import lookup
+from archc.ops import dtypes, lookup
 from archc.ops.spec import Finding, Inferred, Op, ShapeError
 from archc.semantics import patterns
 from archc.semantics import provenance as pv
@@ -308,6 +308,10 @@ class Application(Expressions):
                 exc.finding, _arg_span(layer, exc.finding.arg), place, inputs=tensors
             )
             return UNKNOWN
+        mixed = _parameter_dtype(op, inferred, tensors)
+        if mixed is not None:
+            self.note_finding(mixed, layer.span, place, inputs=tensors)
+            return UNKNOWN
         for finding in _distinct(inferred.findings):
             self.note_finding(finding, _arg_span(layer, finding.arg), place, inputs=tensors)
         dims = tuple(tuple(pv.origin_of(d) for d in t.shape) for t in inferred.outputs)
@@ -476,6 +480,17 @@ class Application(Expressions):
                 label=f"`{field}` missing",
                 help=f"e.g. {op.name}({_signature(op)})",
             )
+        if not field:
+            # a rule over several arguments (min below max) names none of them
+            reason = str(first["msg"]).removeprefix("Value error, ")
+            return self.error(
+                "A309",
+                f"`{op.name}` cannot take these arguments together: {reason}",
+                layer.span,
+                label="arguments that do not fit together",
+                with_=", ".join(f"{name}={arg.value!r}" for name, arg in hyper.items()) or None,
+                help=f"`{op.name}` takes {', '.join(op.Args.model_fields)}",
+            )
         arg = hyper.get(field)
         errors = [e for e in exc.errors() if e["loc"][:1] == (field,)]
         value = arg.value if arg else None
@@ -568,6 +583,29 @@ def _spellings(op: Op, field: str) -> list[str]:
     alias = op.Args.model_fields[field].validation_alias
     choices = getattr(alias, "choices", [alias] if isinstance(alias, str) else [])
     return [field, *(c for c in choices if isinstance(c, str))]
+
+
+def _parameter_dtype(op: Op, inferred: Inferred, tensors: list[Tensor]) -> Finding | None:
+    """A330 for a floating-point input of another type than a layer's parameters, which are
+    built in float32: torch refuses to mix them (a whole network is converted with
+    build(dtype=...) instead)."""
+    if not inferred.params:
+        return None
+    for tensor in tensors:
+        assert tensor.type is not None
+        dtype = tensor.type.dtype
+        if dtypes.is_float(dtype) and dtype != dtypes.DEFAULT_FLOAT:
+            return Finding(
+                dtypes.MIXED,
+                f"{op.name} holds {dtypes.DEFAULT_FLOAT} parameters, but its input "
+                f"{dims.show_shape(tensor.type.shape)} holds {dtype}",
+                rule=f"a layer's input holds its parameters' element type, {dtypes.DEFAULT_FLOAT}",
+                with_=f"input {dtype}, parameters {dtypes.DEFAULT_FLOAT}",
+                help=f"declare the input without an element type ({dtypes.DEFAULT_FLOAT}); to "
+                f"compute in {dtype}, build the whole network in it with build(dtype=...)",
+                label=f"a {dtype} input",
+            )
+    return None
 
 
 def _distinct(findings: tuple[Finding, ...]) -> list[Finding]:

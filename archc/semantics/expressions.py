@@ -16,6 +16,7 @@ from archc import dims
 from archc.dims import Sym
 from archc.errors import Diagnostic, Label, Span
 from archc.ops import lookup, names
+from archc.ops.elementwise import SWAPPED
 from archc.pysource.attributes import refused_attribute
 from archc.semantics import patterns
 from archc.semantics import provenance as pv
@@ -49,6 +50,8 @@ MAX_REPEAT = 10_000
 # and Python cannot print integers of thousands of digits. 2**1024 is also where floats end.
 MAX_INTEGER = 2**1024
 MAX_STRING = 65_536
+# The name of the one number that is not a literal: `-inf` fills masked attention scores.
+INFINITY = "inf"
 # Python's spellings of the literals, which a spec writes in lowercase.
 PYTHON_LITERALS = {"True": "true", "False": "false", "None": "none"}
 
@@ -192,6 +195,8 @@ class Expressions:
         definition = body.file.definitions.get(name)
         if definition is not None and definition.kind == "block":
             return BlockLayer(expr.span, None, definition)
+        if name == INFINITY:
+            return math.inf
         op = lookup(name)
         if op is not None:
             return OpLayer(expr.span, None, op)
@@ -230,6 +235,10 @@ class Expressions:
             return UNKNOWN
         if expr.op == "not":
             return not self._truth(value, expr.operand.span)
+        if isinstance(value, Tensor):
+            if expr.op == "+":
+                return value
+            return self._tensor_op("neg", [value], (), expr.span, body, place)
         if not _number(value):
             raise self.error(
                 "A206", f"cannot negate {describe(value)}", expr.span, label="not a number"
@@ -248,6 +257,9 @@ class Expressions:
         scaled = self._scaled(expr, left, right, body, place)
         if scaled is not None:
             return scaled
+        with_number = self._with_number(expr, left, right, body, place)
+        if with_number is not None:
+            return with_number
         if expr.op == "*" and (isinstance(left, Layer) or isinstance(right, Layer)):
             if isinstance(left, Layer):
                 return self._repeat(left, right, expr, expr.right, body)
@@ -270,8 +282,8 @@ class Expressions:
             f"cannot apply `{expr.op}` to {describe(left)} and {describe(right)}",
             expr.span,
             label=f"{_kind(left)} {expr.op} {_kind(right)}",
-            help="tensors combine with tensors by + - * / (broadcasting), and scale by a "
-            "number as `x * k` or `x / k`"
+            help="tensors combine with tensors and numbers by + - * / (broadcasting), and "
+            "`x ** k` raises one to a number's power"
             if tensors
             else None,
         )
@@ -300,6 +312,44 @@ class Expressions:
             args += (BoundArg("divide", True, expr.span, origin=pv.Lit(True)),)
         layer = OpLayer(expr.span, None, op, args, called=True)
         return self.apply(layer, [tensor], body, place, expr.span)
+
+    def _with_number(
+        self, expr: ast.Binary, left: Any, right: Any, body: Body, place: Place
+    ) -> Any:
+        """`x + 1.0`, `1.0 - x`, `1.0 / x` (the op `scalar`) and `x ** 2` (`pow`): a tensor and a
+        number; None for anything else (`x * k` and `x / k` are `_scaled`)."""
+        if isinstance(left, Tensor) and _plain_number(right):
+            tensor, number, written, first = left, right, expr.right, False
+        elif _plain_number(left) and isinstance(right, Tensor) and expr.op != "**":
+            tensor, number, written, first = right, left, expr.left, True
+        else:
+            return None
+        if expr.op not in ("+", "-", "/", "**"):
+            return None
+        origin = self.origin(written, body)
+        if expr.op == "**":
+            exponent = BoundArg("exponent", number, written.span, expr=written, origin=origin)
+            return self._tensor_op("pow", [tensor], (exponent,), expr.span, body, place)
+        given = BoundArg("number", number, written.span, expr=written, origin=origin)
+        args = (BoundArg("op", expr.op, expr.span, origin=pv.Lit(expr.op)), given)
+        if first:
+            args += (BoundArg("number_first", True, expr.span, origin=pv.Lit(True)),)
+        return self._tensor_op("scalar", [tensor], args, expr.span, body, place)
+
+    def _tensor_op(
+        self,
+        name: str,
+        inputs: list[Tensor],
+        args: tuple[BoundArg, ...],
+        span: Span,
+        body: Body,
+        place: Place,
+    ) -> Any:
+        """The op ``name`` applied to ``inputs`` with ``args``: what an operator on tensors
+        means."""
+        op = lookup(name)
+        assert op is not None
+        return self.apply(OpLayer(span, None, op, args, called=True), inputs, body, place, span)
 
     def _stage_repeat(self, expr: ast.Binary, body: Body, place: Place) -> Any:
         """`Block(memory, 8) * 2` as a stage: the layer keeps its tensor arguments unapplied."""
@@ -385,6 +435,10 @@ class Expressions:
         right = self.evaluate(expr.right, body, place)
         if left is UNKNOWN or right is UNKNOWN:
             return UNKNOWN
+        if isinstance(left, Tensor) or isinstance(right, Tensor):
+            compared = self._compare_tensors(expr, left, right, body, place)
+            if compared is not None:
+                return compared
         if isinstance(left, Sym) or isinstance(right, Sym):
             verdict = dims.same(left, right) if expr.op in ("==", "!=") else None
             if verdict is None:
@@ -407,6 +461,26 @@ class Expressions:
                 label=f"{_kind(left)} {expr.op} {_kind(right)}",
             )
         return pv.BINARY[expr.op](left, right)
+
+    def _compare_tensors(
+        self, expr: ast.Compare, left: Any, right: Any, body: Body, place: Place
+    ) -> Any:
+        """`a < b` and `x > 0` (`0 < x` is `x > 0`): a boolean tensor (the op `compare`); None
+        when the other operand is neither a tensor nor a number."""
+        op = BoundArg("op", expr.op, expr.span, origin=pv.Lit(expr.op))
+        if isinstance(left, Tensor) and isinstance(right, Tensor):
+            return self._tensor_op("compare", [left, right], (op,), expr.span, body, place)
+        if isinstance(left, Tensor) and _plain_number(right):
+            tensor, number, written = left, right, expr.right
+        elif _plain_number(left) and isinstance(right, Tensor):
+            tensor, number, written = right, left, expr.left
+            op = BoundArg("op", SWAPPED[expr.op], expr.span, origin=pv.Lit(SWAPPED[expr.op]))
+        else:
+            return None
+        given = BoundArg(
+            "number", number, written.span, expr=written, origin=self.origin(written, body)
+        )
+        return self._tensor_op("compare", [tensor], (op, given), expr.span, body, place)
 
     def _eval_Logic(self, expr: ast.Logic, body: Body, place: Place) -> Any:
         left = self.evaluate(expr.left, body, place)
@@ -699,6 +773,9 @@ class Expressions:
             return self._builtin(func.name, args, expr)
         if isinstance(func, _Function):
             return self._call_function(func.function, args, expr, body, place)
+        if isinstance(func, OpLayer) and func.op.name in BUILTINS and not _leading_tensors(args):
+            # `sqrt(d_model)` computes a number; `sqrt(x)` and `x -> sqrt` apply the op
+            return self._builtin(func.op.name, args, expr)
         if isinstance(func, OpLayer | BlockLayer) and not func.called:
             layer = type(func)(expr.span, None, *_payload(func), args=args, called=True)
             leading = _leading_tensors(args)

@@ -13,7 +13,6 @@ from typing import Any
 
 from archc.dims import Sym
 from archc.errors import Span
-from archc.ops import lookup
 from archc.semantics import provenance as pv
 from archc.semantics.context import Body
 from archc.semantics.expressions import ElabError
@@ -113,7 +112,6 @@ class Origins:
         if (
             name not in pv.FUNCTIONS
             or name in body.file.definitions
-            or lookup(name) is not None
             or any(a.name is not None for a in expr.args)
         ):
             return None

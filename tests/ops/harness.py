@@ -54,9 +54,14 @@ def make_input(
 ) -> torch.Tensor:
     shape = [batch if d is BATCH else d for d in tensor.shape]
     assert all(isinstance(d, int) for d in shape), f"symbolic input {tensor}"
-    if tensor.dtype == "int64":
-        return torch.randint(0, 4, shape)
-    return torch.randn(shape, dtype=dtype)
+    if tensor.dtype in ("int64", "int32"):
+        return torch.randint(0, 4, shape, dtype=getattr(torch, tensor.dtype))
+    if tensor.dtype == "bool":
+        return torch.rand(shape) < 0.5
+    # ``dtype`` stands for float32; another declared float type is kept
+    return torch.randn(
+        shape, dtype=dtype if tensor.dtype == "float32" else getattr(torch, tensor.dtype)
+    )
 
 
 @contextmanager
@@ -200,6 +205,8 @@ def compare(what: str, inferred: Inferred, result: Any, module: nn.Module | None
         assert list(actual.shape) == expected, (
             f"{what}: torch {tuple(actual.shape)} vs static {static}"
         )
+        dtype = str(actual.dtype).removeprefix("torch.")
+        assert dtype == static.dtype, f"{what}: torch {dtype} vs static {static.dtype}"
     torch_params = {k: tuple(v.shape) for k, v in module.named_parameters()} if module else {}
     if "held" in torch_params:  # the held tensor's key is the layer's own path
         torch_params[HELD] = torch_params.pop("held")
