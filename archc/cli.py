@@ -138,6 +138,7 @@ EXAMPLES = {
     "summary": [
         "archc summary zoo:resnet50 --depth 1",
         "archc summary specs/gpt2.arch -D layers=24 --expect params=209.5M±1%",
+        "archc summary specs/gpt2.arch -D T=1024",
     ],
     "compile": [
         "archc compile specs/resnet18.arch -o build/resnet18.py --selftest",
@@ -260,7 +261,7 @@ def _spec_options(command: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set a network parameter, e.g. -D classes=10",
+        help="set a network parameter or a symbolic input size, e.g. -D classes=10 -D H=256",
     )
     command.add_argument(
         "--strict", action="store_true", help="treat a filter that does not tile as an error"
@@ -288,7 +289,10 @@ def _described(networks: Sequence[Network]) -> str:
     """`ResNet18, 11,689,512 parameters`, each network of a file."""
     if not networks:
         return "no network"
-    return "; ".join(f"{n.name}, {n.param_count:,} parameters" for n in networks)
+    return "; ".join(
+        f"{n.name}, {n.param_count:,} parameters" + "".join(f" ({rule})" for rule in n.size_rules)
+        for n in networks
+    )
 
 
 def _analyse(args: argparse.Namespace, path: str) -> tuple[list[Network], list[Diagnostic]]:
