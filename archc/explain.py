@@ -1102,6 +1102,48 @@ _SYNTAX = (
         """,
         runnable=False,
     ),
+    _entry(
+        "A170",
+        "an acknowledgement silences nothing",
+        """A warning: `# archc: allow CODE` at the end of a statement silences the CODE warnings
+        of that statement, and this one silenced none. The warning it was written for is gone
+        (the spec changed) or was never there (another code, or another statement), so the
+        comment now only misleads; remove it. Only warnings are silenced, never errors, and
+        this is reported only when every network of the file was checked as written (not with
+        `--network` or `-D`, which may remove a warning for their own reasons).""",
+        """
+        network Stem {
+            in image: [3, 224, 224]
+            out image -> conv2d(64, 7, stride=2, padding=3)  # archc: allow A302
+        }
+        """,
+        """
+        network Stem {
+            in image: [3, 224, 224]
+            out image -> conv2d(64, 7, stride=2, padding=3)
+        }
+        """,
+    ),
+    _entry(
+        "A171",
+        "an `archc:` comment archc cannot read",
+        """A warning: a comment that starts `archc:` is addressed to archc, and the only thing
+        it can say is `# archc: allow A302` (several codes separated by commas, then perhaps a
+        reason after a colon), at the end of a statement or on one of its lines. This one says
+        something else, often a misspelt `allow`, or stands on a line of no statement.""",
+        """
+        network Stem {
+            in image: [3, 224, 224]
+            out image -> conv2d(96, 7, stride=2)  # archc: alow A302
+        }
+        """,
+        """
+        network Stem {
+            in image: [3, 224, 224]
+            out image -> conv2d(96, 7, stride=2)  # archc: allow A302: as in the paper
+        }
+        """,
+    ),
 )
 
 _NAMES = (
