@@ -150,6 +150,7 @@ EXAMPLES = {
     "render": [
         "archc render specs/resnet18.arch -o resnet18.svg --depth 1",
         "archc render net.arch -o net.png --hide norm,activation --rankdir LR",
+        "archc render unet.arch -o unet.svg --layout u",
     ],
     "export": [
         "archc export specs/resnet18.arch --format onnx -o resnet18.onnx",
@@ -218,6 +219,13 @@ def _render_options(render: argparse.ArgumentParser) -> None:
         help="fold these op families into the box before them, e.g. norm,activation",
     )
     render.add_argument("--rankdir", choices=("TB", "LR"), default="TB", help="flow direction")
+    render.add_argument(
+        "--layout",
+        choices=("straight", "u"),
+        default="straight",
+        help="u: an encoder-decoder (U-Net) as a U, the encoder down the left, the decoder up "
+        "the right, each long skip straight across (default: straight)",
+    )
     render.add_argument("--theme", choices=("light", "dark"), default="light")
     render.add_argument("--no-shapes", action="store_true", help="no tensor shapes on edges")
     render.add_argument(
@@ -422,6 +430,7 @@ def _render(args: argparse.Namespace) -> int:
         collapse_repeats=args.collapse_repeats,
         hide=tuple(f.strip() for f in args.hide.split(",") if f.strip()),
         rankdir=args.rankdir,
+        layout=args.layout,
         theme=args.theme,
         show_shapes=not args.no_shapes,
         dpi=args.dpi,
