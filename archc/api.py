@@ -11,6 +11,7 @@ from typing import Any
 
 from archc import zoo
 from archc.errors import ArchError, Diagnostic, SourceFile, UsageError, sort_diagnostics
+from archc.semantics import acknowledge
 from archc.semantics.elaborate import check_constants, elaborate
 from archc.semantics.ir import Network
 from archc.semantics.program import FileScope, Loader, load_program
@@ -96,7 +97,11 @@ def _elaborate_loaded(
     if any(d.is_error for d in diagnostics):
         return [], sort_diagnostics(diagnostics)
     networks, more = elaborate_file(file, network, overrides, strict)
-    return networks, sort_diagnostics(diagnostics + more + check_constants(file))
+    found = diagnostics + more + check_constants(file)
+    # an acknowledgement that silences nothing is reported only where every network was built
+    # as written: with one network or other values, its warning may be missing for that reason
+    complete = network is None and not overrides
+    return networks, sort_diagnostics(acknowledge.applied(file.module, found, complete))
 
 
 def parse_defines(defines: list[str]) -> dict[str, Any]:

@@ -139,6 +139,7 @@ EXAMPLES = {
     "summary": [
         "archc summary zoo:resnet50 --depth 1",
         "archc summary specs/gpt2.arch -D layers=24 --expect params=209.5M±1%",
+        "archc summary specs/gpt2.arch -D T=1024",
     ],
     "compile": [
         "archc compile specs/resnet18.arch -o build/resnet18.py --selftest",
@@ -154,6 +155,7 @@ EXAMPLES = {
     "render": [
         "archc render specs/resnet18.arch -o resnet18.svg --depth 1",
         "archc render net.arch -o net.png --hide norm,activation --rankdir LR",
+        "archc render unet.arch -o unet.svg --layout u",
     ],
     "export": [
         "archc export specs/resnet18.arch --format onnx -o resnet18.onnx",
@@ -240,6 +242,13 @@ def _render_options(render: argparse.ArgumentParser) -> None:
         help="fold these op families into the box before them, e.g. norm,activation",
     )
     render.add_argument("--rankdir", choices=("TB", "LR"), default="TB", help="flow direction")
+    render.add_argument(
+        "--layout",
+        choices=("straight", "u"),
+        default="straight",
+        help="u: an encoder-decoder (U-Net) as a U, the encoder down the left, the decoder up "
+        "the right, each long skip straight across (default: straight)",
+    )
     render.add_argument("--theme", choices=("light", "dark"), default="light")
     render.add_argument("--no-shapes", action="store_true", help="no tensor shapes on edges")
     render.add_argument(
@@ -283,7 +292,7 @@ def _spec_options(command: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set a network parameter, e.g. -D classes=10",
+        help="set a network parameter or a symbolic input size, e.g. -D classes=10 -D H=256",
     )
     command.add_argument(
         "--strict", action="store_true", help="treat a filter that does not tile as an error"
@@ -311,7 +320,10 @@ def _described(networks: Sequence[Network]) -> str:
     """`ResNet18, 11,689,512 parameters`, each network of a file."""
     if not networks:
         return "no network"
-    return "; ".join(f"{n.name}, {n.param_count:,} parameters" for n in networks)
+    return "; ".join(
+        f"{n.name}, {n.param_count:,} parameters" + "".join(f" ({rule})" for rule in n.size_rules)
+        for n in networks
+    )
 
 
 def _analyse(args: argparse.Namespace, path: str) -> tuple[list[Network], list[Diagnostic]]:
@@ -460,6 +472,7 @@ def _render(args: argparse.Namespace) -> int:
         collapse_repeats=args.collapse_repeats,
         hide=tuple(f.strip() for f in args.hide.split(",") if f.strip()),
         rankdir=args.rankdir,
+        layout=args.layout,
         theme=args.theme,
         show_shapes=not args.no_shapes,
         dpi=args.dpi,

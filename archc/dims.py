@@ -20,6 +20,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, TypeAlias
 
 # The batch dimension: the first entry of every shape, never part of a spec.
@@ -231,6 +232,12 @@ def _printer() -> Any:
                 top = self._print(numerator)
                 top = top if numerator.is_Atom else f"({top})"
                 return f"{top}//{self._print(denominator)}"
+
+            def _print_Mod(self, expr: Any) -> str:
+                # the spec's own spelling, not sympy's `Mod(H, 16)`
+                value, modulus = (self._print(arg) for arg in expr.args)
+                value = value if expr.args[0].is_Atom else f"({value})"
+                return f"{value} % {modulus}"
 
             def _print_Mul(self, expr: Any) -> str:
                 # `a*(b//c)` needs its parentheses: `//` binds like `*` in the printed form
@@ -450,3 +457,279 @@ class TensorType:
     def __str__(self) -> str:
         suffix = "" if self.dtype == "float32" else f" {self.dtype}"
         return show_shape(self.shape) + suffix
+
+
+# Constraints on symbolic sizes. A U-Net halves H four times and doubles it back, and the sizes
+# it joins, `H//2` and `2*(H//4)`, agree only for some H. With every floor dividing by a number,
+# the difference of two such sizes repeats with a period (the product of the divisors along each
+# nesting of floors), so the values of H that make them agree are a set of remainders modulo that
+# period: "H is a multiple of 4". Larger periods are not analysed (no network pools 2**12-fold).
+MAX_PERIOD = 4096
+
+
+@dataclass(frozen=True)
+class Residues:
+    """The values a size may take: those whose remainder modulo ``modulus`` is ``allowed``.
+
+    >>> Residues(4, frozenset({0})).meet(Residues(8, frozenset({0, 4})))
+    Residues(modulus=4, allowed=frozenset({0}))
+    """
+
+    modulus: int
+    allowed: frozenset[int]
+
+    def admits(self, value: int) -> bool:
+        return value % self.modulus in self.allowed
+
+    def meet(self, other: Residues) -> Residues:
+        """The values both admit, written with the smallest modulus that describes them."""
+        modulus = math.lcm(self.modulus, other.modulus)
+        allowed = {r for r in range(modulus) if self.admits(r) and other.admits(r)}
+        return Residues(modulus, frozenset(allowed)).simplest()
+
+    def simplest(self) -> Residues:
+        for divisor in sorted(d for d in range(1, self.modulus + 1) if self.modulus % d == 0):
+            kept = frozenset(r % divisor for r in self.allowed)
+            if all((r % divisor in kept) == (r in self.allowed) for r in range(self.modulus)):
+                return Residues(divisor, kept)
+        return self
+
+    def covers(self, other: Residues) -> bool:
+        """Whether every value ``other`` admits, this admits too."""
+        modulus = math.lcm(self.modulus, other.modulus)
+        return all(self.admits(r) for r in range(modulus) if other.admits(r))
+
+    def describe(self) -> str:
+        """`a multiple of 16`, `1 more than a multiple of 4`, `1 or 3 modulo 4`, `even`.
+
+        >>> Residues(16, frozenset({0})).describe(), Residues(4, frozenset({1, 3})).describe()
+        ('a multiple of 16', '1 or 3 modulo 4')
+        """
+        if self.modulus == 2 and len(self.allowed) == 1:
+            return "even" if self.allowed == {0} else "odd"
+        if self.allowed == {0}:
+            return f"a multiple of {self.modulus}"
+        if len(self.allowed) == 1:
+            (remainder,) = self.allowed
+            return f"{remainder} more than a multiple of {self.modulus}"
+        shown = [str(r) for r in sorted(self.allowed)]
+        return f"{', '.join(shown[:-1])} or {shown[-1]} modulo {self.modulus}"
+
+
+ANY = Residues(1, frozenset({0}))
+
+
+@dataclass(frozen=True)
+class SizeRule:
+    """What a network requires of some of its symbolic sizes, all alike.
+
+    >>> str(SizeRule(("H", "W"), Residues(16, frozenset({0})), 16))
+    'H and W must be multiples of 16, at least 16'
+    >>> str(SizeRule(("T",), ANY, 3))
+    'T must be at least 3'
+    """
+
+    names: tuple[str, ...]
+    residues: Residues
+    least: int
+
+    def __str__(self) -> str:
+        several = len(self.names) > 1
+        who = " and ".join([", ".join(self.names[:-1]), self.names[-1]] if several else self.names)
+        parts = []
+        if self.residues.modulus > 1:
+            kind = self.residues.describe()
+            if several and kind.startswith("a multiple"):
+                kind = "multiples" + kind.removeprefix("a multiple")
+            parts.append(kind)
+        if self.least > 1:
+            parts.append(f"at least {self.least}")
+        return f"{who} must be {', '.join(parts)}"
+
+    def admits(self, value: int) -> bool:
+        return value >= self.least and self.residues.admits(value)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "rule": str(self),
+            "sizes": list(self.names),
+            "modulus": self.residues.modulus,
+            "remainders": sorted(self.residues.allowed),
+            "least": self.least,
+        }
+
+
+def lone_symbol(value: Dim) -> str | None:
+    """The one symbol a size depends on, or None for a number or a size of several symbols."""
+    if isinstance(value, int):
+        return None
+    if value.name is not None:
+        return value.name
+    symbols = value.expr.free_symbols
+    return str(next(iter(symbols))) if len(symbols) == 1 else None
+
+
+def agreement(a: Dim, b: Dim) -> tuple[str, Residues] | None:
+    """The symbol two sizes of one symbol depend on, and the values of it that make them
+    equal; None when that is not a matter of remainders (or not of one symbol).
+
+    >>> H = Sym.named("H")
+    >>> agreement(H // 2, 2 * (H // 4))
+    ('H', Residues(modulus=4, allowed=frozenset({0, 1})))
+    >>> agreement(H, 2 * (H // 2))
+    ('H', Residues(modulus=2, allowed=frozenset({0})))
+    """
+    return satisfied(_expr(a) - _expr(b), "==")
+
+
+def satisfied(expr: Any, op: str) -> tuple[str, Residues] | None:
+    """The symbol of ``expr`` and the values of it for which ``expr op 0`` holds, when they
+    are a set of remainders; None otherwise (a linear term, several symbols, a long period)."""
+    if isinstance(expr, int) or not getattr(expr, "free_symbols", None):
+        return None
+    symbols = expr.free_symbols
+    if len(symbols) != 1:
+        return None
+    (symbol,) = symbols
+    period = _period(expr)
+    if period is None or period > MAX_PERIOD:
+        return None
+    test = _COMPARISONS[op]
+    values = {}
+    for remainder in range(period):
+        # the same remainder in three periods, one far off, must give the same difference
+        seen = {_exact(expr, symbol, remainder + k * period) for k in (1, 2, 1000)}
+        if len(seen) != 1 or None in seen:
+            return None
+        values[remainder] = test(seen.pop())
+    allowed = frozenset(r for r, holds in values.items() if holds)
+    return str(symbol), Residues(period, allowed).simplest()
+
+
+_COMPARISONS = {
+    "==": lambda d: d == 0,
+    "!=": lambda d: d != 0,
+    "<": lambda d: d < 0,
+    "<=": lambda d: d <= 0,
+    ">": lambda d: d > 0,
+    ">=": lambda d: d >= 0,
+}
+
+
+def at_least(value: Dim, name: str, residues: Residues, limit: int = 2**40) -> int | None:
+    """The least value of the symbol ``name`` that ``residues`` admits and for which ``value``
+    is at least 1, below ``limit``; None if there is none. Sizes grow with their symbol (every
+    shape rule floors an increasing function), so the least is found by bisection.
+
+    >>> at_least(Sym.named("H") // 16, "H", ANY)
+    16
+    >>> at_least(Sym.named("H") - 2, "H", Residues(4, frozenset({0})))
+    4
+    """
+    if isinstance(value, int):
+        return 1 if value >= 1 else None
+    (symbol,) = value.expr.free_symbols
+
+    def positive(candidate: int) -> bool:
+        size = _exact(value.expr, symbol, candidate)
+        return size is not None and size >= 1
+
+    high = 1
+    while high < limit and not positive(high):
+        high *= 2
+    if not positive(high):
+        return None
+    low = high // 2  # not positive, or 0
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if positive(middle) else (middle, high)
+    return next(
+        (v for v in range(high, high + residues.modulus) if residues.admits(v) and positive(v)),
+        None,
+    )
+
+
+def _period(expr: Any) -> int | None:
+    """A period of the floors and remainders in ``expr``; None if one divides by a symbol."""
+    sympy = _sympy()
+    if isinstance(expr, sympy.floor | sympy.ceiling):
+        top, bottom = sympy.fraction(sympy.together(expr.args[0]))
+        inner = _period(top)
+        return None if inner is None or not bottom.is_Integer else inner * int(bottom)
+    if isinstance(expr, sympy.Mod):
+        inner = _period(expr.args[0])
+        modulus = expr.args[1]
+        return None if inner is None or not modulus.is_Integer else inner * int(modulus)
+    period = 1
+    for arg in expr.args:
+        inner = _period(arg)
+        if inner is None:
+            return None
+        period = math.lcm(period, inner)
+        if period > MAX_PERIOD:
+            return None
+    return period
+
+
+def _exact(expr: Any, symbol: Any, value: int) -> Fraction | None:
+    """``expr`` at ``symbol = value``, in exact rational arithmetic (sympy's subs is slow);
+    None where it has no value there or holds what this does not evaluate."""
+    try:
+        return _evaluated(expr, symbol, value)
+    except (ZeroDivisionError, OverflowError):
+        return None
+
+
+def _evaluated(expr: Any, symbol: Any, value: int) -> Fraction | None:
+    sympy = _sympy()
+    if expr == symbol:
+        return Fraction(value)
+    if expr.is_Rational:
+        return Fraction(int(expr.p), int(expr.q))
+    parts = [_evaluated(arg, symbol, value) for arg in expr.args]
+    if not parts or any(p is None for p in parts):
+        return None
+    if isinstance(expr, sympy.Add):
+        return sum(parts, Fraction(0))  # type: ignore[arg-type]
+    if isinstance(expr, sympy.Mul):
+        return math.prod(parts, start=Fraction(1))  # type: ignore[arg-type]
+    if isinstance(expr, sympy.Pow) and parts[1].denominator == 1:  # type: ignore[union-attr]
+        return parts[0] ** int(parts[1])  # type: ignore[operator, arg-type]
+    if isinstance(expr, sympy.floor):
+        return Fraction(math.floor(parts[0]))  # type: ignore[arg-type]
+    if isinstance(expr, sympy.ceiling):
+        return Fraction(math.ceil(parts[0]))  # type: ignore[arg-type]
+    if isinstance(expr, sympy.Mod):
+        return parts[0] % parts[1]  # type: ignore[operator]
+    return None
+
+
+def expression(value: Dim) -> Any:
+    """The sympy expression of a size (an ``int`` stays one)."""
+    return _expr(value)
+
+
+def least_where(value: Dim, op: str, limit: int = 2**16) -> tuple[str, int] | None:
+    """For ``value op 0`` over one symbol that holds from some value on (`T - 8 >= 0`): the
+    symbol and that least value; None otherwise.
+
+    >>> least_where(Sym.named("T") - 8, ">=")
+    ('T', 8)
+    >>> least_where(Sym.named("T") - 8, "<") is None
+    True
+    """
+    symbol = lone_symbol(value)
+    if symbol is None:
+        return None
+    expr = _expr(value)
+    (free,) = expr.free_symbols
+    test = _COMPARISONS[op]
+
+    def holds(candidate: int) -> bool:
+        exact = _exact(expr, free, candidate)
+        return exact is not None and test(exact)
+
+    least = next((v for v in range(1, limit) if holds(v)), None)
+    if least is None or not all(holds(least + step) for step in (1, 2, 3, least, limit)):
+        return None
+    return symbol, least

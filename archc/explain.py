@@ -1103,6 +1103,48 @@ _SYNTAX = (
         runnable=False,
     ),
     _entry(
+        "A170",
+        "an acknowledgement silences nothing",
+        """A warning: `# archc: allow CODE` at the end of a statement silences the CODE warnings
+        of that statement, and this one silenced none. The warning it was written for is gone
+        (the spec changed) or was never there (another code, or another statement), so the
+        comment now only misleads; remove it. Only warnings are silenced, never errors, and
+        this is reported only when every network of the file was checked as written (not with
+        `--network` or `-D`, which may remove a warning for their own reasons).""",
+        """
+        network Stem {
+            in image: [3, 224, 224]
+            out image -> conv2d(64, 7, stride=2, padding=3)  # archc: allow A302
+        }
+        """,
+        """
+        network Stem {
+            in image: [3, 224, 224]
+            out image -> conv2d(64, 7, stride=2, padding=3)
+        }
+        """,
+    ),
+    _entry(
+        "A171",
+        "an `archc:` comment archc cannot read",
+        """A warning: a comment that starts `archc:` is addressed to archc, and the only thing
+        it can say is `# archc: allow A302` (several codes separated by commas, then perhaps a
+        reason after a colon), at the end of a statement or on one of its lines. This one says
+        something else, often a misspelt `allow`, or stands on a line of no statement.""",
+        """
+        network Stem {
+            in image: [3, 224, 224]
+            out image -> conv2d(96, 7, stride=2)  # archc: alow A302
+        }
+        """,
+        """
+        network Stem {
+            in image: [3, 224, 224]
+            out image -> conv2d(96, 7, stride=2)  # archc: allow A302: as in the paper
+        }
+        """,
+    ),
+    _entry(
         "A160",
         "a keyword after `as`",
         """A layer's name after `as` is an identifier, or any text in quotes. Keywords of the
@@ -2381,6 +2423,75 @@ _NAMES = (
             out x -> linear(16) -> relu
         }
         """,
+    ),
+    _entry(
+        "A275",
+        "the input sizes must follow a rule the spec does not state",
+        """A warning: a network with symbolic input sizes joins tensors whose sizes agree only
+        for some values of those sizes. A U-Net pools H four times and upsamples it back, and
+        its skips join `H//8` with `2*(H//16)`: equal only when H is a multiple of 16. archc
+        works out the rule from every such join (the remainders that make each pair agree, and
+        the least size that keeps every tensor non-empty) and says it once, at the inputs; the
+        notes list the joins it comes from. State it with an `assert` (`assert H % 16 == 0`),
+        which the checker then takes as given, or declare the input with numbers. `archc
+        summary` and `archc check` print the rule, and `-D H=...` is checked against it.""",
+        """
+        network Hourglass {
+            in x: [8, H, W]
+            down = x -> maxpool2d(2)
+            out concat(x, down -> upsample(scale_factor=2), dim=1)
+        }
+        """,
+        """
+        network Hourglass {
+            in x: [8, H, W]
+            assert H % 2 == 0 and W % 2 == 0
+            down = x -> maxpool2d(2)
+            out concat(x, down -> upsample(scale_factor=2), dim=1)
+        }
+        """,
+    ),
+    _entry(
+        "A276",
+        "joined sizes never agree",
+        """Two tensors joined by `concat` or an elementwise operation have symbolic sizes that
+        agree for no input size the network allows: either for none at all, or for none that
+        the spec's `assert`s and the network's other joins leave. The label says for which sizes
+        the two would agree; usually the strides of one path and the upsampling of the other
+        do not match, or an `assert` states another rule than the network needs.""",
+        """
+        network Hourglass {
+            in x: [8, H]
+            assert H % 2 == 1
+            down = x -> maxpool1d(2)
+            out concat(x, down -> upsample(scale_factor=2), dim=1)
+        }
+        """,
+        """
+        network Hourglass {
+            in x: [8, H]
+            assert H % 2 == 0
+            down = x -> maxpool1d(2)
+            out concat(x, down -> upsample(scale_factor=2), dim=1)
+        }
+        """,
+    ),
+    _entry(
+        "A277",
+        "a size set with -D does not fit the network",
+        """`-D H=256` sets a symbolic input size for one run of `check`, `summary`, `compile` or
+        `render`. The value must be a positive whole number, and it must follow the rule the
+        network puts on that size (A275): a U-Net that pools four times needs a multiple of 16.
+        The help names the nearest sizes that do. The error points at the size's declaration,
+        since `-D` itself has no place in the spec.""",
+        """
+        $ archc summary unet.arch -D H=250    # four poolings: H must be a multiple of 16
+        """,
+        """
+        $ archc summary unet.arch -D H=256
+        """,
+        runnable=False,
+        lang="console",
     ),
     _entry(
         "A255",

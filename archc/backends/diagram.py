@@ -498,3 +498,104 @@ def _operand(layer: Layer | None) -> str:
     text = spec_text(layer)
     grouped = isinstance(layer, SequenceLayer) and layer.grouped
     return f"({text})" if isinstance(layer, SequenceLayer | RepeatLayer) and not grouped else text
+
+
+# --- an encoder-decoder drawn as a U -------------------------------------------------------------
+
+# Symbols stand for this size when spatial sizes are compared: `H//4` is below `H//2` for any
+# large H, and the U's levels do not depend on which.
+_LARGE = 2**12
+
+
+@dataclass(frozen=True)
+class ULayout:
+    """An encoder-decoder as papers draw it: the encoder down the left, the smallest maps along
+    the bottom, the decoder up the right, and each long skip straight across.
+
+    ``rows`` are the boxes drawn side by side (each long skip's two ends, and the bottom);
+    ``rising`` the boxes of the decoder, whose edges point up; ``across`` the long skips."""
+
+    rows: tuple[tuple[str, ...], ...]
+    rising: frozenset[str]
+    across: frozenset[tuple[str, str]]
+
+
+def _spatial(tensor: TensorType | None) -> int | None:
+    """The number of positions of a map (the product of the sizes after the channels), with
+    every symbol large; None for a tensor without spatial axes."""
+    if tensor is None or len(tensor.shape) < 3:
+        return None
+    sizes = tensor.shape[2:]
+    symbols = {str(s) for d in sizes if isinstance(d, dims.Sym) for s in d.expr.free_symbols}
+    return dims.numel(tuple(dims.evaluate(d, dict.fromkeys(symbols, _LARGE)) for d in sizes))
+
+
+def _main_path(view: View) -> list[str]:
+    """The longest chain of main edges from an input to an output of the drawing."""
+    order = list(view.units)
+    best: dict[str, tuple[int, str | None]] = {key: (0, None) for key in order}
+    into: dict[str, list[str]] = {key: [] for key in order}
+    for edge in view.edges:
+        if edge.kind == "main":
+            into[edge.head].append(edge.tail)
+    for key in order:
+        for tail in into[key]:
+            if best[tail][0] + 1 > best[key][0]:
+                best[key] = (best[tail][0] + 1, tail)
+    end: str | None = max(order, key=lambda k: best[k][0])
+    path = []
+    while end is not None:
+        path.append(end)
+        end = best[end][1]
+    return path[::-1]
+
+
+def u_layout(view: View) -> ULayout | None:
+    """The U of an encoder-decoder, found from spatial sizes alone: along the main path the maps
+    shrink to a bottom and grow again, and a long skip joins a map of the encoder to a join of
+    the decoder at the same size. None for a network without one."""
+    path = _main_path(view)
+    sizes = [_spatial(view.units[key].output) for key in path]
+    known = [s for s in sizes if s is not None]
+    if not known or min(known) == max(known):
+        return None
+    smallest = min(known)
+    bottom = [i for i, s in enumerate(sizes) if s == smallest]
+    first, last = bottom[0], bottom[-1]
+    place = {key: index for index, key in enumerate(path)}
+    producers: dict[str, list[str]] = {key: [] for key in view.units}
+    for edge in view.edges:
+        producers[edge.head].append(edge.tail)
+    across = set()
+    for edge in view.edges:
+        if edge.kind == "main" or place.get(edge.head, -1) <= last:
+            continue
+        origin = edge.tail
+        # a skip may pass through layers of its own (FCN's score layers) before it joins
+        while origin not in place and len(producers[origin]) == 1:
+            origin = producers[origin][0]
+        joined = _spatial(view.units[edge.head].output)
+        if place.get(origin, last) < first and _spatial(view.units[origin].output) == joined:
+            across.add((origin, edge.head))
+    if not across:
+        return None
+    rising = _reachable(view, path[last], exclude=set(path[first : last + 1]))
+    rows = [tuple(path[first : last + 1])] if last > first else []
+    rows += [pair for pair in sorted(across, key=lambda p: place[p[0]])]
+    return ULayout(tuple(rows), frozenset(rising), frozenset(across))
+
+
+def _reachable(view: View, start: str, exclude: set[str]) -> set[str]:
+    """The boxes after ``start`` along edges that rank the layout, ``exclude`` left out."""
+    heads: dict[str, list[str]] = {}
+    for edge in view.edges:
+        if not edge.aside:
+            heads.setdefault(edge.tail, []).append(edge.head)
+    found: set[str] = set()
+    waiting = [start]
+    while waiting:
+        for head in heads.get(waiting.pop(), []):
+            if head not in found and head not in exclude:
+                found.add(head)
+                waiting.append(head)
+    return found

@@ -23,12 +23,14 @@ import graphviz
 
 from archc.backends.diagram import (
     Edge,
+    ULayout,
     Unit,
     View,
     build_view,
     module_title,
     shape_text,
     short_path,
+    u_layout,
 )
 from archc.errors import UsageError
 from archc.ops import all_ops, suggest
@@ -48,6 +50,8 @@ class Options:
     collapse_repeats: bool = False
     hide: tuple[str, ...] = ()
     rankdir: Literal["TB", "LR"] = "TB"
+    # "u": an encoder-decoder as a U (diagram.u_layout); "straight": the main path top to bottom
+    layout: Literal["straight", "u"] = "straight"
     theme: Literal["light", "dark"] = "light"
     show_shapes: bool = True
     dpi: int = 192  # of a PNG: twice a screen's 96, sharp on a high-density display
@@ -59,6 +63,10 @@ class Options:
             raise UsageError(f"dpi must be between {MIN_DPI} and {MAX_DPI}, got {self.dpi}")
         if self.rankdir not in ("TB", "LR"):
             raise UsageError(f"rankdir must be TB or LR, got {self.rankdir!r}")
+        if self.layout not in ("straight", "u"):
+            raise UsageError(f"layout must be straight or u, got {self.layout!r}")
+        if self.layout == "u" and self.rankdir != "TB":
+            raise UsageError("a U layout is drawn top to bottom; it cannot go with rankdir LR")
         if self.theme not in THEMES:
             raise UsageError(f"theme must be light or dark, got {self.theme!r}")
         families = sorted({op.family for op in all_ops()})
@@ -219,9 +227,33 @@ def digraph(network: Network, options: Options) -> graphviz.Digraph:
         **_sorted(arrowsize="0.6", color=theme.edge, fontcolor=theme.muted, fontname="Helvetica"),
     )
     _emit_cluster(graph, "", view, network, theme)
+    u = _u_layout(network, view) if options.layout == "u" else None
     for edge in view.edges:
-        graph.edge(edge.tail, edge.head, **_edge_style(edge, options, theme))
+        style = _edge_style(edge, options, theme)
+        if u is not None and (edge.tail, edge.head) in u.across:
+            # straight across the U, from the encoder's side to the decoder's
+            style = _sorted(**{**style, "constraint": "false", "headport": "w", "tailport": "e"})
+        elif u is not None and edge.head in u.rising and not edge.aside:
+            # the decoder climbs: drawn from head to tail, so that dot ranks the head higher
+            graph.edge(edge.head, edge.tail, **_sorted(**style, dir="back"))
+            continue
+        graph.edge(edge.tail, edge.head, **style)
+    for index, row in enumerate(u.rows if u is not None else ()):
+        with graph.subgraph(name=f"u_row{index}") as same:
+            same.attr("graph", rank="same")
+            for key in row:
+                same.node(key)
     return graph
+
+
+def _u_layout(network: Network, view: View) -> ULayout:
+    found = u_layout(view)
+    if found is None:
+        raise UsageError(
+            f"`{network.name}` has no encoder-decoder to draw as a U: no skip joins a map of "
+            "the way down to one of the same size on the way up"
+        )
+    return found
 
 
 def _sorted(**attrs: str) -> dict[str, str]:

@@ -244,12 +244,21 @@ def _signature(network: Network) -> str:
     return f"{network.name}: {inputs} -> {outputs}"
 
 
+def _size_rules(network: Network) -> list[str]:
+    """`Input sizes: H and W must be multiples of 16, at least 16`, when the network has rules."""
+    if not network.size_rules:
+        return []
+    return ["Input sizes: " + "; ".join(map(str, network.size_rules))]
+
+
 def one_line(network: Network) -> str:
     """The totals of a network on one line: what `archc summary --depth 0` prints."""
     total = totals(network)
     return (
         f"{_signature(network)}; {_count(total['params'])} params, "
-        f"{_count(total['buffers'])} buffers, {_count(total['macs'])} MACs per sample\n"
+        f"{_count(total['buffers'])} buffers, {_count(total['macs'])} MACs per sample"
+        + "".join(f"; {rule}" for rule in network.size_rules)
+        + "\n"
     )
 
 
@@ -333,7 +342,16 @@ def render_table(
         return "  ".join(shown).rstrip()
 
     rule = "-" * len(line(tuple("-" * w for w in widths)))
-    lines = [_signature(network), rule, line(_HEADERS), rule, *map(line, table), rule, *below]
+    lines = [
+        _signature(network),
+        *_size_rules(network),
+        rule,
+        line(_HEADERS),
+        rule,
+        *map(line, table),
+        rule,
+        *below,
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -412,6 +430,7 @@ def to_json(
             "total_bytes": dims.to_json(estimate.total),
         },
         "inputs": {n: shape_json(network.type_of(r)) for n, r in network.inputs.items()},
+        "input_size_rules": [rule.to_json() for rule in network.size_rules],
         "outputs": {n: shape_json(network.type_of(r)) for n, r in network.outputs.items()},
         "layers": [
             {

@@ -59,6 +59,7 @@ def _undecided(op: str, axis: int, a: Dim, b: Dim, with_: str, code: str) -> Fin
         with_=with_,
         severity="warning",
         label=f"{a} vs {b} on axis {axis}",
+        equal=(a, b),
     )
 
 

@@ -123,6 +123,9 @@ class Finding:
     label: str = ""  # the caret label, a few words: "the 32-wide input does not divide evenly"
     # "strict": reported only under --strict (as an error), e.g. a window that drops padding
     severity: Literal["error", "warning", "strict"] = "error"
+    # two symbolic sizes that must agree when the network runs, which the checker collects
+    # into one constraint on the input sizes (archc/semantics/sizes.py)
+    equal: tuple[Dim, Dim] | None = None
 
 
 class ShapeError(Exception):

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from archc import collector, dims
-from archc.dims import BATCH, BATCH_NAME, Sym, TensorType
+from archc.dims import BATCH, BATCH_NAME, SizeRule, Sym, TensorType
 from archc.errors import Diagnostic, Label, Span, UsageError
 from archc.ops.spec import (
     BROADCAST,
@@ -29,7 +29,7 @@ from archc.ops.spec import (
     UNEVEN,
     Finding,
 )
-from archc.semantics import application, inits, replay, speculation
+from archc.semantics import application, inits, replay, sizes, speculation
 from archc.semantics import provenance as pv
 from archc.semantics.application import Application, TooLarge, listed
 from archc.semantics.context import Body, Names, Place, reserved_names
@@ -81,6 +81,9 @@ class Elaborator(Origins, Application):
         self._modules_made: list[Module] = []  # in order, to see what a block instance made
         self._recordings: dict[tuple[Any, ...], replay.Recording] = {}
         self._workload = Workload()
+        # the current network's undecided size agreements, and what its asserts assume
+        self._equations: list[sizes.Equation] = []
+        self._assumed = sizes.Assumptions({}, {})
 
     def _reserved(self, node: ast.Definition) -> set[str]:
         """The `as` names of a definition's body, walked once per elaboration, not per use."""
@@ -95,6 +98,10 @@ class Elaborator(Origins, Application):
         return ElabError(Diagnostic(code, message, span, **details))
 
     def report(self, diagnostic: Diagnostic, place: Place | None) -> None:
+        self.diagnostics.append(self._placed(diagnostic, place))
+
+    def _placed(self, diagnostic: Diagnostic, place: Place | None) -> Diagnostic:
+        """``diagnostic`` with a note for each block call that led to it."""
         notes = list(diagnostic.notes)
         for site, block in zip(
             reversed(place.call_sites if place else ()),
@@ -105,7 +112,7 @@ class Elaborator(Origins, Application):
         notes = list(dict.fromkeys(notes))  # `concat(x, x)`: one note per input, not per use
         if notes != list(diagnostic.notes):
             diagnostic = Diagnostic(**{**diagnostic.__dict__, "notes": tuple(notes)})
-        self.diagnostics.append(diagnostic)
+        return diagnostic
 
     def report_error(self, error: ElabError, place: Place) -> None:
         self.report(error.diagnostic, place)
@@ -120,7 +127,7 @@ class Elaborator(Origins, Application):
             for t in inputs
             if t.type is not None
         )
-        self.report(
+        diagnostic = self._placed(
             Diagnostic(
                 finding.code,
                 finding.message,
@@ -134,6 +141,12 @@ class Elaborator(Origins, Application):
             ),
             place,
         )
+        # sizes that agree only for some input sizes are said once, as a rule on those sizes
+        found = None if finding.equal is None else sizes.equation(diagnostic, *finding.equal)
+        if found is None:
+            self.diagnostics.append(diagnostic)
+        else:
+            self._equations.append(found)
 
     def _origin(self, tensor: Tensor) -> str:
         assert self.network is not None
@@ -222,12 +235,64 @@ class Elaborator(Origins, Application):
 
     # --- networks --------------------------------------------------------------------------------
 
-    def network_of(self, definition: Definition, overrides: dict[str, Any]) -> Network | None:
+    def sizes_follow_rules(
+        self, definition: Definition, overrides: dict[str, Any], sizes: dict[str, Any]
+    ) -> bool:
+        """Whether the sizes `-D` sets follow the rules the network puts on them (reported
+        where each size is declared when not): the rules come from the network with its sizes
+        left symbolic."""
+        declared = declared_sizes(definition)
+        broken = False
+        for name, value in sizes.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                broken = True
+                self.report(
+                    Diagnostic(
+                        "A277",
+                        f"-D {name}={value}: a size must be a positive whole number",
+                        declared[name],
+                        label=f"set to {value} by -D",
+                        help=f"e.g. -D {name}=256",
+                    ),
+                    None,
+                )
+        if broken:
+            return False
+        symbolic = Elaborator(self.strict).network_of(definition, overrides)
+        for rule in symbolic.size_rules if symbolic is not None else ():
+            for name in rule.names:
+                value = sizes.get(name)
+                if value is None or rule.admits(value):
+                    continue
+                broken = True
+                self.report(
+                    Diagnostic(
+                        "A277",
+                        f"-D {name}={value} does not follow the rule of `{definition.name}`: "
+                        f"{rule}",
+                        declared[name],
+                        label=f"set to {value} by -D",
+                        help=_nearest(name, value, rule),
+                    ),
+                    None,
+                )
+        return not broken
+
+    def network_of(
+        self,
+        definition: Definition,
+        overrides: dict[str, Any],
+        given_sizes: dict[str, Any] | None = None,
+    ) -> Network | None:
+        """The network ``definition`` with its parameters ``overrides``, and the symbolic sizes
+        its inputs declare set to ``given_sizes``."""
         node = definition.node
         self.network = network = Network(definition.name, {}, node.name.span)
         self._next_id = 0
         self._modules_made = []
         self._connections = 0
+        self._equations = []
+        self._assumed = sizes.Assumptions({}, {})
         errors_before = len(self.diagnostics)
         body = Body(definition.file)
         place = Place("", Names(self._reserved(node)))
@@ -242,6 +307,9 @@ class Elaborator(Origins, Application):
                 self.report(exc.diagnostic, place)
         try:
             self._bind_params(node, [], overrides, body, node.name.span, place)
+            declared = declared_sizes(definition) if given_sizes else {}
+            for name, value in (given_sizes or {}).items():
+                body.bind(name, value, declared[name])
             network.args = {p: body.vars[p] for p in body.params}
             network.modules[""] = Module(
                 "", "network", definition.name, network.args, node.span, definition=definition
@@ -277,6 +345,11 @@ class Elaborator(Origins, Application):
         root = network.modules[""]
         root.inputs = tuple(network.inputs.values())
         root.outputs = tuple(network.outputs.values())
+        network.size_rules, problems = sizes.settle(
+            network, self._equations, self._assumed, _inputs_span(node) or node.name.span
+        )
+        for problem in problems:
+            self.report(problem, None)
         if not any(d.is_error for d in self.diagnostics[errors_before:]):
             self._check_ties(network)  # ties and rules into layers that failed would cascade
             network.inits, problems = inits.resolve(network, self.rules)
@@ -635,25 +708,68 @@ class Elaborator(Origins, Application):
         return dict(zip(names, value, strict=True))
 
     def _assert(self, stmt: ast.Assert, body: Body, place: Place) -> None:
-        value = self.evaluate(stmt.test, body, place)
+        for test in _conjuncts(stmt.test):
+            if isinstance(test, ast.Compare):
+                left = self.evaluate(test.left, body, place)
+                right = self.evaluate(test.right, body, place)
+                if self._assume(test, left, right):
+                    continue
+                value = self.compare(test, left, right)
+            else:
+                value = self.evaluate(test, body, place)
+            self._assert_holds(stmt, test, value, body)
+
+    def _assume(self, test: ast.Compare, left: Any, right: Any) -> bool:
+        """Take a comparison of symbolic sizes (`H % 16 == 0`, `T >= 8`) as what the network
+        assumes of them; False if ``test`` is not one."""
+        sizes_only = all(
+            isinstance(v, Sym | int) and not isinstance(v, bool) for v in (left, right)
+        )
+        if not sizes_only or not (isinstance(left, Sym) or isinstance(right, Sym)):
+            return False
+        if test.op in ("==", "!=") and dims.same(left, right) is not None:
+            return False  # decided: the ordinary path says whether it holds
+        difference = left - right
+        stated = dims.satisfied(dims.expression(difference), test.op)
+        if stated is not None:
+            symbol, residues = stated
+            residues = self._assumed.admitted(symbol).meet(residues)
+            if not residues.allowed:
+                raise self.error(
+                    "A221",
+                    f"assertion failed: no {symbol} satisfies `{_written(test.span)}` "
+                    "together with the asserts before it",
+                    test.span,
+                    label="never true",
+                )
+            self._assumed.residues[symbol] = residues
+            return True
+        bound = dims.least_where(difference, test.op)
+        if bound is None:
+            return False
+        symbol, least = bound
+        self._assumed.least[symbol] = max(least, self._assumed.least.get(symbol, 1))
+        return True
+
+    def _assert_holds(self, stmt: ast.Assert, test: ast.Expr, value: Any, body: Body) -> None:
         if value is UNKNOWN:
             return
         if not isinstance(value, bool):
             raise self.error(
                 "A206",
                 f"`assert` needs true or false, got {describe(value)}",
-                stmt.test.span,
+                test.span,
                 label="not a condition",
                 help="write a comparison, such as `width % heads == 0`",
             )
         if not value:
-            reason = stmt.message.value if stmt.message else f"`{_written(stmt.test.span)}`"
+            reason = stmt.message.value if stmt.message else f"`{_written(test.span)}`"
             raise self.error(
                 "A221",
                 f"assertion failed: {reason}",
-                stmt.test.span,
+                test.span,
                 label="this is false",
-                with_=self._values_read(stmt.test, body) or None,
+                with_=self._values_read(test, body) or None,
             )
 
     def _values_read(self, expr: ast.Expr, body: Body) -> str:
@@ -1006,24 +1122,73 @@ def elaborate(
     chosen = [d for d in file.own_networks() if network is None or d.name == network]
     overrides = dict(overrides or {})
     accepted = {p.name.name for d in chosen for p in d.node.params}
-    unknown = sorted(set(overrides) - accepted)
+    sized = {name for d in chosen for name in declared_sizes(d)} - accepted
+    unknown = sorted(set(overrides) - accepted - sized)
     if unknown and chosen:
-        known = sorted(accepted)
-        hint = (
-            did_you_mean(unknown[0], known) or f"the parameters are {', '.join(known) or 'none'}"
+        known = sorted(accepted | sized)
+        hint = did_you_mean(
+            unknown[0], known
+        ) or f"the parameters are {', '.join(sorted(accepted)) or 'none'}" + (
+            f", and the symbolic sizes {', '.join(sorted(sized))}" if sized else ""
         )
-        raise UsageError(
-            f"-D {unknown[0]}: no network here has a parameter `{unknown[0]}`; {hint}"
-        )
+        what = "a parameter or a symbolic size" if sized else "a parameter"
+        raise UsageError(f"-D {unknown[0]}: no network here has {what} `{unknown[0]}`; {hint}")
     networks = []
     with collector.paused():
         for definition in chosen:
             own = {p.name.name for p in definition.node.params}
             mine = {k: v for k, v in overrides.items() if k in own}
-            result = elaborator.network_of(definition, mine)
+            sizes = {k: v for k, v in overrides.items() if k in declared_sizes(definition)}
+            if sizes and not elaborator.sizes_follow_rules(definition, mine, sizes):
+                continue
+            result = elaborator.network_of(definition, mine, sizes)
             if result is not None:
                 networks.append(result)
     return networks, elaborator.diagnostics
+
+
+def declared_sizes(definition: Definition) -> dict[str, Span]:
+    """The symbolic sizes a network's inputs declare (`H` and `W` in `in x: [3, H, W]`), and
+    where each is first written."""
+    params = {p.name.name for p in definition.node.params}
+    found: dict[str, Span] = {}
+    for stmt in definition.node.body:
+        if isinstance(stmt, ast.Input) and stmt.type is not None:
+            for size in stmt.type.dims:
+                if (
+                    isinstance(size, ast.Name)
+                    and size.id not in params
+                    and size.id not in definition.file.constants
+                    and size.id != BATCH_NAME
+                ):
+                    found.setdefault(size.id, size.span)
+    return found
+
+
+def _conjuncts(test: ast.Expr) -> list[ast.Expr]:
+    """`a and b and c` as its parts: an assert states each."""
+    if isinstance(test, ast.Logic) and test.op == "and":
+        return [*_conjuncts(test.left), *_conjuncts(test.right)]
+    return [test]
+
+
+def _nearest(name: str, value: int, rule: SizeRule) -> str:
+    """`the nearest sizes that follow it are 96 and 112`."""
+    below = next((v for v in range(value - 1, 0, -1) if rule.admits(v)), None)
+    above = next(
+        v
+        for v in range(value + 1, value + 2 * rule.residues.modulus + rule.least)
+        if rule.admits(v)
+    )
+    if below is None:
+        return f"the least {name} that follows it is {above}"
+    return f"the nearest sizes that follow it are {name}={below} and {name}={above}"
+
+
+def _inputs_span(node: ast.Definition) -> Span | None:
+    """Where a network declares its inputs: the first `in` through the last."""
+    inputs = [stmt.span for stmt in node.body if isinstance(stmt, ast.Input)]
+    return inputs[0].to(inputs[-1]) if inputs else None
 
 
 def _no_size(name: str, axis: int) -> None:

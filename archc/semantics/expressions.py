@@ -433,6 +433,10 @@ class Expressions:
     def _eval_Compare(self, expr: ast.Compare, body: Body, place: Place) -> Any:
         left = self.evaluate(expr.left, body, place)
         right = self.evaluate(expr.right, body, place)
+        return self.compare(expr, left, right)
+
+    def compare(self, expr: ast.Compare, left: Any, right: Any) -> Any:
+        """``expr`` given the values of its two sides."""
         if left is UNKNOWN or right is UNKNOWN:
             return UNKNOWN
         if isinstance(left, Tensor) or isinstance(right, Tensor):

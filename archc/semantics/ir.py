@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from archc import dims
-from archc.dims import Dim, TensorType
+from archc.dims import Dim, SizeRule, TensorType
 from archc.errors import Span
 from archc.semantics import provenance
 from archc.semantics.provenance import Expr
@@ -191,6 +191,8 @@ class Network:
     modules: dict[str, Module] = field(default_factory=dict)
     ties: list[Tie] = field(default_factory=list)
     inits: list[Any] = field(default_factory=list)
+    # what the network requires of its symbolic input sizes (archc/semantics/sizes.py)
+    size_rules: list[SizeRule] = field(default_factory=list)
     _nodes: dict[int, Node] = field(default_factory=dict, repr=False)
     _consumers: dict[int, set[int]] = field(default_factory=dict, repr=False)
     # caches of the queries below, dropped whenever a node is added
