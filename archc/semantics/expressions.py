@@ -433,16 +433,18 @@ class Expressions:
     def _eval_Compare(self, expr: ast.Compare, body: Body, place: Place) -> Any:
         left = self.evaluate(expr.left, body, place)
         right = self.evaluate(expr.right, body, place)
-        return self.compare(expr, left, right)
-
-    def compare(self, expr: ast.Compare, left: Any, right: Any) -> Any:
-        """``expr`` given the values of its two sides."""
-        if left is UNKNOWN or right is UNKNOWN:
-            return UNKNOWN
-        if isinstance(left, Tensor) or isinstance(right, Tensor):
+        tensors = isinstance(left, Tensor) or isinstance(right, Tensor)
+        if tensors and left is not UNKNOWN and right is not UNKNOWN:
             compared = self._compare_tensors(expr, left, right, body, place)
             if compared is not None:
                 return compared
+        return self.compare(expr, left, right)
+
+    def compare(self, expr: ast.Compare, left: Any, right: Any) -> Any:
+        """``expr`` given the values of its two sides (sizes and numbers; an `assert` calls it
+        with the sizes it takes as assumptions)."""
+        if left is UNKNOWN or right is UNKNOWN:
+            return UNKNOWN
         if isinstance(left, Sym) or isinstance(right, Sym):
             verdict = dims.same(left, right) if expr.op in ("==", "!=") else None
             if verdict is None:
