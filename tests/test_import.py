@@ -54,7 +54,7 @@ def test_a_generated_zoo_module_round_trips(name: str, tmp_path: Path) -> None:
     round_trip(_zoo_module(name, tmp_path), (3, 64, 64), tmp_path)
 
 
-TORCHVISION = ["resnet18", "resnet50", "vgg16"]
+TORCHVISION = ["resnet18", "resnet50", "vgg16", "densenet121"]
 
 
 @pytest.mark.parametrize("name", TORCHVISION)

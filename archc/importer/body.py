@@ -27,6 +27,7 @@ class Term:
     shape: tuple[int, ...] | None = None
     alone: bool = False  # a stage of the network, given its own statement
     also: list[str] = field(default_factory=list)  # a placeholder's other outputs
+    op: str = ""  # the op of a function call: `concat` for `torch.cat`
 
 
 @dataclass
@@ -116,3 +117,53 @@ def statements(
     if not lines or not lines[-1].startswith("out "):
         lines.append(f"out {names[output]}")
     return lines
+
+
+def dense(terms: list[Term]) -> list[Term]:
+    """Dense connectivity written with the `dense` combinator: layers that each read the
+    concatenation of a tensor and every earlier layer's output, ending with the concatenation
+    of all of them, become `x -> dense(a -> b -> c)`."""
+    found: list[Term] = []
+    index = 0
+    while index < len(terms):
+        match = _dense_at(terms, index)
+        if match is None:
+            found.append(terms[index])
+            index += 1
+        else:
+            term, index = match
+            found.append(term)
+    return found
+
+
+def _joins(term: Term, values: list[str]) -> bool:
+    joined = ", ".join(f"{{{i}}}" for i in range(len(values)))
+    return term.op == "concat" and term.text == f"concat({joined})" and term.inputs == values
+
+
+def _dense_at(terms: list[Term], start: int) -> tuple[Term, int] | None:
+    index = start
+    first = terms[index]
+    if first.op == "concat" and len(first.inputs) == 1 and _joins(first, first.inputs):
+        source, reads = first.inputs[0], first.output
+        index += 1
+    elif first.chain and first.optional is None:
+        source = reads = first.inputs[0]
+    else:
+        return None
+    layers: list[Term] = []
+    while index < len(terms) and terms[index].chain and terms[index].inputs == [reads]:
+        layers.append(terms[index])
+        outputs = [source, *(layer.output for layer in layers)]
+        if index + 1 >= len(terms) or not _joins(terms[index + 1], outputs):
+            return None
+        reads = terms[index + 1].output
+        index += 2
+    if len(layers) < 2:
+        return None
+    inside = {t.output for t in terms[start:index]}
+    if any(v in inside for t in (*terms[:start], *terms[index:]) for v in t.inputs if v != reads):
+        return None
+    last = terms[index - 1]
+    text = "dense(" + " -> ".join(layer.text for layer in layers) + ")"
+    return Term(text, [source], last.output, True, shape=last.shape), index

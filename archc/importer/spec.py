@@ -19,7 +19,7 @@ from typing import Any
 from torch import fx, nn
 
 from archc.dims import TensorType
-from archc.importer.body import Term, statements
+from archc.importer.body import Term, dense, statements
 from archc.importer.layers import (
     OPERATORS,
     Unsupported,
@@ -154,10 +154,10 @@ class SpecWriter:
             self.problems.append(Problem("A503", scope.path, str(exc), node))
             text = self._placeholder(scope.path, function_name(node.target))
             return Term(text, tensors[:1], node.name, len(tensors) == 1, shape=step.shape)
-        if len(tensors) == 1:
-            return Term(call(layer, lit), tensors, node.name, True, shape=step.shape)
         operands = [f"{{{i}}}" for i in range(len(tensors))]
-        return Term(call(layer, lit, operands), tensors, node.name, False, shape=step.shape)
+        text = call(layer, lit, operands if len(tensors) > 1 or layer.op == "concat" else None)
+        chain = len(tensors) == 1 and layer.op != "concat"
+        return Term(text, tensors, node.name, chain, shape=step.shape, op=layer.op)
 
     def _scope_term(self, scope: Scope, lit: Literal, parent: Scope) -> Term:
         output = scope.output
@@ -296,7 +296,7 @@ class SpecWriter:
             if phantom is not None:
                 terms.insert(index, phantom)
                 phantom.optional = slots(optional, False)
-        return _canonical("\n".join(self.body(instance, terms)), slots.values)
+        return _canonical("\n".join(self.body(instance, dense(terms))), slots.values)
 
     def _phantom(
         self, widest: Scope, index: int, instance: Scope, terms: list[Term], slots: _Slots
@@ -458,7 +458,12 @@ def _expression(arg: str, values: list[Any], params: list[tuple[str, list[Any]]]
 
 
 def _is_container(module: nn.Module) -> bool:
-    return isinstance(module, nn.Sequential | nn.ModuleList | nn.ModuleDict)
+    """A container that only holds layers (a subclass with its own forward is a block)."""
+    if isinstance(module, nn.Sequential):
+        return type(module).forward is nn.Sequential.forward
+    return isinstance(module, nn.ModuleList | nn.ModuleDict) and (
+        type(module).forward is nn.Module.forward
+    )
 
 
 def _without_tensors(args: Any) -> list[Any]:
