@@ -45,11 +45,19 @@ def _zoo_module(name: str, folder: Path) -> torch.nn.Module:
     source = archc.compile_source(ROOT / "specs" / f"{name}.arch")
     generated = folder / f"{name}_generated.py"
     generated.write_text(source)
-    network = {"resnet18": "ResNet18", "resnet50": "ResNet50", "vgg16": "VGG16"}[name]
+    network = ZOO_NETWORKS[name]
     return load_target(f"{generated}:{network}")
 
 
-@pytest.mark.parametrize("name", ["resnet18", "resnet50", "vgg16"])
+ZOO_NETWORKS = {
+    "resnet18": "ResNet18",
+    "resnet50": "ResNet50",
+    "vgg16": "VGG16",
+    "densenet121": "DenseNet121",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ZOO_NETWORKS))
 def test_a_generated_zoo_module_round_trips(name: str, tmp_path: Path) -> None:
     round_trip(_zoo_module(name, tmp_path), (3, 64, 64), tmp_path)
 

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from archc.errors import ArchError, Diagnostic, SourceFile, UsageError
-from archc.importer.body import dense
+from archc.importer.body import dense, nested
 from archc.importer.problems import from_failure, from_problem
 from archc.importer.spec import Block, SpecWriter
 from archc.importer.terms import plain
@@ -46,7 +46,7 @@ def import_module(
     except TraceAborted as aborted:
         return Imported(None, [from_failure(f) for f in aborted.failures[-1:]])
     writer = SpecWriter(root, {f.path for f in failures})
-    terms = dense(writer.terms(root, plain))
+    terms = nested(dense(writer.terms(root, plain)))
     body = writer.body(root, terms, {v: v for v in root.inputs})
     name = type(model).__name__
     lines = _header(name, source or f"{type(model).__module__}.{name}")

@@ -19,7 +19,7 @@ from typing import Any
 from torch import fx, nn
 
 from archc.dims import TensorType
-from archc.importer.body import Term, dense, statements
+from archc.importer.body import Term, dense, nested, statements
 from archc.importer.layers import (
     OPERATORS,
     Unsupported,
@@ -113,6 +113,7 @@ class SpecWriter:
                 node.name,
                 len(tensors) == 1,
                 shape=shape,
+                path=_relative(step.path, scope.path),
             )
         if node.op in ("call_function", "call_method"):
             return self._function_term(step, lit, scope)
@@ -177,7 +178,15 @@ class SpecWriter:
         shape = scope.shape
         if _is_container(scope.module):
             text = named(self._chain(scope, lit), name)
-            return Term(text, scope.inputs, output, True, shape=shape, alone=True)
+            return Term(
+                text,
+                scope.inputs,
+                output,
+                True,
+                shape=shape,
+                alone=True,
+                path=_relative(scope.path, parent.path),
+            )
         block = self._block(scope)
         given = block.calls[scope.path]
         parts = [lit(n, given[n]) for n, has_default, _ in block.params if not has_default]
@@ -187,7 +196,8 @@ class SpecWriter:
             if has_default and n in given
         ]
         text = f"{block.name}({', '.join(parts)})" if parts else block.name
-        return Term(named(text, name), scope.inputs, output, True, shape=shape)
+        path = _relative(scope.path, parent.path)
+        return Term(named(text, name), scope.inputs, output, True, shape=shape, path=path)
 
     def _chain(self, scope: Scope, lit: Literal) -> str:
         """A container's children, run one after another, as `(a -> b -> c)`."""
@@ -296,7 +306,7 @@ class SpecWriter:
             if phantom is not None:
                 terms.insert(index, phantom)
                 phantom.optional = slots(optional, False)
-        return _canonical("\n".join(self.body(instance, dense(terms))), slots.values)
+        return _canonical("\n".join(self.body(instance, nested(dense(terms)))), slots.values)
 
     def _phantom(
         self, widest: Scope, index: int, instance: Scope, terms: list[Term], slots: _Slots
@@ -455,6 +465,10 @@ def _expression(arg: str, values: list[Any], params: list[tuple[str, list[Any]]]
         name, number = f"{base}{number}", number + 1
     params.append((name, list(values)))
     return name
+
+
+def _relative(path: str, scope: str) -> str:
+    return path[len(scope) + 1 :] if scope else path
 
 
 def _is_container(module: nn.Module) -> bool:
