@@ -78,3 +78,25 @@ def test_torchvision_resnet50_is_one_bottleneck_with_repeats(tmp_path: Path) -> 
     assert "Bottleneck(256) * 5" in text
     hand_written = (ROOT / "specs" / "resnet50.arch").read_text()
     assert len(text.splitlines()) <= 2 * len(hand_written.splitlines())
+
+
+def test_torchvision_vit_b_16_is_reported_not_guessed(tmp_path: Path) -> None:
+    """Its forward reads the input's shape and its class token directly, and attention is
+    called with three inputs: those parts are placeholders with located diagnostics."""
+    pytest.importorskip("torchvision")
+    model = load_target("torchvision.models:vit_b_16")
+    imported = import_module(model, (torch.randn(1, 3, 224, 224),))
+    assert imported.text is not None and "TODO_" in imported.text
+    codes = {d.code for d in imported.diagnostics}
+    assert codes <= {"A502", "A503", "A505"} and codes
+    assert all(d.span is not None for d in imported.diagnostics)
+    spec = tmp_path / "vit.arch"
+    spec.write_text(imported.text)
+    assert {d.code for d in archc.check(spec) if d.is_error} == {"A205"}
+
+
+def test_importing_twice_writes_the_same_text(tmp_path: Path) -> None:
+    model = _zoo_module("resnet18", tmp_path)
+    first = import_module(model, (torch.randn(1, 3, 32, 32),)).text
+    second = import_module(model, (torch.randn(1, 3, 32, 32),)).text
+    assert first == second and first is not None

@@ -79,9 +79,9 @@ def statements(
             names[pending.tail] = ""
         else:
             start = pending.start
-            reusable = (start not in inputs.values() or start == "x") and all(
-                last_read(v) < index for v, n in names.items() if n == start
-            )
+            reusable = (
+                start in names.values() and (start not in inputs.values() or start == "x")
+            ) and all(last_read(v) < index for v, n in names.items() if n == start)
             target = start if reusable and start.isidentifier() else fresh()
             lines.append(f"{target} = {text}{comment}")
             names[pending.tail] = target
