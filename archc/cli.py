@@ -418,8 +418,7 @@ def _import(args: argparse.Namespace) -> int:
             sys.stdout.write(imported.text)
     if imported.diagnostics:
         _report(imported.diagnostics, args)
-        return EXIT_SPEC_ERROR
-    return EXIT_OK
+    return EXIT_SPEC_ERROR if any(d.is_error for d in imported.diagnostics) else EXIT_OK
 
 
 def _diff(args: argparse.Namespace) -> int:

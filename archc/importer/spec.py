@@ -88,7 +88,7 @@ class SpecWriter:
     def _collect(self, scope: Scope) -> None:
         for entry in scope.entries:
             if isinstance(entry, Scope):
-                if not _is_container(entry.module):
+                if not is_container(entry.module):
                     self._instances.setdefault(type(entry.module), []).append(entry)
                 self._collect(entry)
 
@@ -106,7 +106,7 @@ class SpecWriter:
             name = step.path.rsplit(".", 1)[-1]
             text = self._module_text(step, module, lit)
             stateful = any(True for _ in module.state_dict())
-            keep = not name.isdigit() if _is_container(scope.module) else stateful
+            keep = not name.isdigit() if is_container(scope.module) else stateful
             return Term(
                 named(text, name if keep else None),
                 tensors,
@@ -162,7 +162,7 @@ class SpecWriter:
 
     def _scope_term(self, scope: Scope, lit: Literal, parent: Scope) -> Term:
         output = scope.output
-        name = None if _is_container(parent.module) and scope.name.isdigit() else scope.name
+        name = None if is_container(parent.module) and scope.name.isdigit() else scope.name
         if len(scope.inputs) != 1 or "," in output:
             self.problems.append(
                 Problem(
@@ -176,7 +176,7 @@ class SpecWriter:
             first, *others = output.split(",")
             return Term(text, scope.inputs[:1], first, len(scope.inputs) == 1, also=others)
         shape = scope.shape
-        if _is_container(scope.module):
+        if is_container(scope.module):
             text = named(self._chain(scope, lit), name)
             return Term(
                 text,
@@ -471,7 +471,7 @@ def _relative(path: str, scope: str) -> str:
     return path[len(scope) + 1 :] if scope else path
 
 
-def _is_container(module: nn.Module) -> bool:
+def is_container(module: nn.Module) -> bool:
     """A container that only holds layers (a subclass with its own forward is a block)."""
     if isinstance(module, nn.Sequential):
         return type(module).forward is nn.Sequential.forward
