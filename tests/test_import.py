@@ -8,9 +8,12 @@ parameter count. torchvision's models are imported where torchvision is installe
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import archc
 from archc import runtime
@@ -100,3 +103,67 @@ def test_importing_twice_writes_the_same_text(tmp_path: Path) -> None:
     first = import_module(model, (torch.randn(1, 3, 32, 32),)).text
     second = import_module(model, (torch.randn(1, 3, 32, 32),)).text
     assert first == second and first is not None
+
+
+class _Unit(torch.nn.Module):
+    """A residual unit as people write them: the projection exists only where the shape
+    changes, and the activation is a constructor choice."""
+
+    def __init__(self, inplanes: int, planes: int, stride: int, act: type) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.act = act()
+        self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.project = None
+        if stride != 1 or inplanes != planes:
+            self.project = nn.Sequential(
+                nn.Conv2d(inplanes, planes, 1, stride=stride, bias=False), nn.BatchNorm2d(planes)
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.bn2(self.conv2(self.act(self.bn1(self.conv1(x)))))
+        skip = x if self.project is None else self.project(x)
+        return self.act(y + skip)
+
+
+class _Net(torch.nn.Module):
+    def __init__(self, stages: list[tuple[int, int, int]], act: type, pool: str) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), act())
+        units: list[torch.nn.Module] = []
+        width = 8
+        for planes, stride, count in stages:
+            for index in range(count):
+                units.append(_Unit(width, planes, stride if index == 0 else 1, act))
+                width = planes
+        self.body = nn.Sequential(*units)
+        self.pool = nn.AdaptiveAvgPool2d(1) if pool == "avg" else nn.AdaptiveMaxPool2d(1)
+        self.head = nn.Linear(width, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.flatten(self.pool(self.body(self.stem(x))), 1))
+
+
+_STAGES = st.lists(
+    st.tuples(st.sampled_from([4, 8, 12]), st.sampled_from([1, 2]), st.integers(1, 3)),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(max_examples=6)
+@given(
+    stages=_STAGES,
+    act=st.sampled_from(["ReLU", "GELU", "SiLU", "Tanh"]),
+    pool=st.sampled_from(["avg", "max"]),
+)
+def test_generated_residual_networks_round_trip(
+    stages: list[tuple[int, int, int]], act: str, pool: str
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        text = round_trip(_Net(stages, getattr(torch.nn, act), pool), (3, 8, 8), Path(folder))
+    assert text.count("block ") == 1

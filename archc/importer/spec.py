@@ -214,7 +214,11 @@ class SpecWriter:
                 )
                 return self._placeholder(scope.path, type(scope.module).__name__)
             value = term.output
-        return "(" + " -> ".join(repeated([t.text for t in terms])) + ")"
+        elements = repeated([t.text for t in terms])
+        if len(elements) == 1 and len(terms) == 1 and " as " not in elements[0]:
+            # a chain of one is the layer itself; a repeat of one keeps the index in its path
+            return f"{_grouped(elements[0])} * 1"
+        return "(" + " -> ".join(elements) + ")"
 
     def _term(self, entry: Step | Scope, lit: Literal, scope: Scope) -> Term:
         if isinstance(entry, Scope):
@@ -465,6 +469,10 @@ def _expression(arg: str, values: list[Any], params: list[tuple[str, list[Any]]]
         name, number = f"{base}{number}", number + 1
     params.append((name, list(values)))
     return name
+
+
+def _grouped(text: str) -> str:
+    return f"({text})" if "->" in text or " " in text.split("(")[0] else text
 
 
 def _relative(path: str, scope: str) -> str:
