@@ -78,6 +78,8 @@ def test_torchvision_resnet50_is_one_bottleneck_with_repeats(tmp_path: Path) -> 
     pytest.importorskip("torchvision")
     text = round_trip(load_target("torchvision.models:resnet50"), (3, 64, 64), tmp_path)
     assert text.count("block ") == 1
+    # a width that varies is named after the attribute that holds it, not `channels`
+    assert "channels" not in text
     assert "Bottleneck(256) * 5" in text
     hand_written = (ROOT / "specs" / "resnet50.arch").read_text()
     assert len(text.splitlines()) <= 2 * len(hand_written.splitlines())
@@ -117,6 +119,7 @@ class _Unit(torch.nn.Module):
         self.act = act()
         self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(planes)
+        self.planes = planes
         self.project = None
         if stride != 1 or inplanes != planes:
             self.project = nn.Sequential(
@@ -167,3 +170,5 @@ def test_generated_residual_networks_round_trip(
     with tempfile.TemporaryDirectory() as folder:
         text = round_trip(_Net(stages, getattr(torch.nn, act), pool), (3, 8, 8), Path(folder))
     assert text.count("block ") == 1
+    # a width that varies is named after the attribute that holds it, not `channels`
+    assert "channels" not in text

@@ -414,6 +414,11 @@ def _parameterise(name: str, skeleton: str, members: list[tuple[list[Any], Scope
             filled.append(spec_literal(known[0]))
             continue
         filled.append(_expression(arg, values, params))
+    renames = _attribute_names(params, [instance.module for _, instance in members])
+    if renames:
+        params = [(renames.get(p, p), values) for p, values in params]
+        word = re.compile(r"\b(" + "|".join(map(re.escape, renames)) + r")\b")
+        filled = [word.sub(lambda m: renames[m.group(1)], text) for text in filled]
     calls: dict[str, dict[str, Any]] = {}
     defaults: dict[str, Any] = {}
     for param, values in params:
@@ -432,6 +437,34 @@ def _parameterise(name: str, skeleton: str, members: list[tuple[list[Any], Scope
     ordered = [(p, False, None) for p, _ in params if p not in defaults]
     ordered += [(p, True, defaults[p]) for p, _ in params if p in defaults]
     return Block(name, ordered, text.split("\n"), calls)
+
+
+def _attribute_names(
+    params: list[tuple[str, list[Any]]], modules: list[nn.Module]
+) -> dict[str, str]:
+    """Parameters renamed after the attribute that holds the same value in every instance
+    (`self.planes = planes`), which says what the value means better than the op argument."""
+    taken = {name for name, _ in params}
+    renames: dict[str, str] = {}
+    for name, values in params:
+        for attribute, first in vars(modules[0]).items():
+            if attribute.startswith("_") or attribute == "training" or attribute in taken:
+                continue
+            if type(first) not in (int, float, bool):
+                continue
+            if all(
+                value is _WILD
+                or (
+                    type(getattr(m, attribute, None)) is type(value)
+                    and getattr(m, attribute) == value
+                )
+                for m, value in zip(modules, values, strict=True)
+            ):
+                if attribute != name:
+                    renames[name] = attribute
+                    taken.add(attribute)
+                break
+    return renames
 
 
 def _hashable(value: Any) -> Any:
