@@ -221,6 +221,10 @@ def function_layer(
     op = _op_named(name)
     if op is None:
         raise Unsupported(f"archc has no op for `{name}`")
+    if tensors < op.min_inputs or (not op.variadic and tensors > len(op.inputs)):
+        raise Unsupported(
+            f"archc's `{op.name}` does not take the {tensors} tensors `{name}` is given"
+        )
     values = dict(FUNCTION_DEFAULTS.get(op.name, {}))
     bound = [n for n in op.positional if n not in op.inputs][: len(args)]
     values.update(zip(bound, args, strict=False))
