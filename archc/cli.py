@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     _spec_options(compile_)
     compile_.set_defaults(run=_compile)
     _import_options(commands.add_parser("import", help="write a spec for a PyTorch model"))
+    diff = commands.add_parser("diff", help="compare the networks of two specs")
+    diff.add_argument("files", nargs=2, metavar="FILE")
+    diff.set_defaults(run=_diff)
     _fmt_options(commands.add_parser("fmt", help="rewrite specs in the canonical layout"))
     _schema_options(commands.add_parser("schema", help="print the op registry as JSON Schema"))
     _explain_options(commands.add_parser("explain", help="explain a diagnostic code"))
@@ -149,6 +152,7 @@ EXAMPLES = {
         "archc import torchvision.models:resnet50 -o resnet50.arch",
         "archc import mypkg.models:Net --args '{\"width\": 64}' --input 3,32,32",
     ],
+    "diff": ["archc diff specs/resnet18.arch specs/resnet50.arch"],
     "fmt": ["archc fmt specs/*.arch", "archc fmt --check net.arch"],
     "schema": ["archc schema -o arch.schema.json"],
     "explain": ["archc explain A301"],
@@ -426,7 +430,13 @@ def _import(args: argparse.Namespace) -> int:
             sys.stdout.write(imported.text)
     if imported.diagnostics:
         _report(imported.diagnostics, args)
-        return EXIT_SPEC_ERROR
+    return EXIT_SPEC_ERROR if any(d.is_error for d in imported.diagnostics) else EXIT_OK
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from archc.diff import compare, render
+
+    sys.stdout.write(render(compare(*args.files)))
     return EXIT_OK
 
 

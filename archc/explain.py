@@ -3046,6 +3046,30 @@ _IMPORT = (
         runnable=False,
         lang="python",
     ),
+    _entry(
+        "A506",
+        "an imported model that is itself a container",
+        """An `nn.Sequential` (or a list or dict of layers) names its layers by position, so its
+        state_dict keys are `0.weight`, `2.bias`. A network's own layers are named with `as`,
+        and a name cannot be a number, so the spec `archc import` writes for such a model
+        computes the same function but its keys differ. Import a module that holds the
+        container as an attribute instead (its keys are then `body.0.weight`, a named chain),
+        or rename the keys when loading a state_dict; `archc diff` lists them.""",
+        """
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+        """,
+        """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+
+            def forward(self, x):
+                return self.body(x)
+        """,
+        runnable=False,
+        lang="python",
+    ),
 )
 
 EXPLANATIONS: dict[str, Explanation] = {

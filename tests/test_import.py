@@ -8,9 +8,12 @@ parameter count. torchvision's models are imported where torchvision is installe
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import archc
 from archc import runtime
@@ -45,16 +48,24 @@ def _zoo_module(name: str, folder: Path) -> torch.nn.Module:
     source = archc.compile_source(ROOT / "specs" / f"{name}.arch")
     generated = folder / f"{name}_generated.py"
     generated.write_text(source)
-    network = {"resnet18": "ResNet18", "resnet50": "ResNet50", "vgg16": "VGG16"}[name]
+    network = ZOO_NETWORKS[name]
     return load_target(f"{generated}:{network}")
 
 
-@pytest.mark.parametrize("name", ["resnet18", "resnet50", "vgg16"])
+ZOO_NETWORKS = {
+    "resnet18": "ResNet18",
+    "resnet50": "ResNet50",
+    "vgg16": "VGG16",
+    "densenet121": "DenseNet121",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ZOO_NETWORKS))
 def test_a_generated_zoo_module_round_trips(name: str, tmp_path: Path) -> None:
     round_trip(_zoo_module(name, tmp_path), (3, 64, 64), tmp_path)
 
 
-TORCHVISION = ["resnet18", "resnet50", "vgg16"]
+TORCHVISION = ["resnet18", "resnet50", "vgg16", "densenet121"]
 
 
 @pytest.mark.parametrize("name", TORCHVISION)
@@ -70,3 +81,92 @@ def test_torchvision_resnet50_is_one_bottleneck_with_repeats(tmp_path: Path) -> 
     assert "Bottleneck(256) * 5" in text
     hand_written = (ROOT / "specs" / "resnet50.arch").read_text()
     assert len(text.splitlines()) <= 2 * len(hand_written.splitlines())
+
+
+def test_torchvision_vit_b_16_is_reported_not_guessed(tmp_path: Path) -> None:
+    """Its forward reads the input's shape and its class token directly, and attention is
+    called with three inputs: those parts are placeholders with located diagnostics."""
+    pytest.importorskip("torchvision")
+    model = load_target("torchvision.models:vit_b_16")
+    imported = import_module(model, (torch.randn(1, 3, 224, 224),))
+    assert imported.text is not None and "TODO_" in imported.text
+    codes = {d.code for d in imported.diagnostics}
+    assert codes <= {"A502", "A503", "A505"} and codes
+    assert all(d.span is not None for d in imported.diagnostics)
+    spec = tmp_path / "vit.arch"
+    spec.write_text(imported.text)
+    assert {d.code for d in archc.check(spec) if d.is_error} == {"A205"}
+
+
+def test_importing_twice_writes_the_same_text(tmp_path: Path) -> None:
+    model = _zoo_module("resnet18", tmp_path)
+    first = import_module(model, (torch.randn(1, 3, 32, 32),)).text
+    second = import_module(model, (torch.randn(1, 3, 32, 32),)).text
+    assert first == second and first is not None
+
+
+class _Unit(torch.nn.Module):
+    """A residual unit as people write them: the projection exists only where the shape
+    changes, and the activation is a constructor choice."""
+
+    def __init__(self, inplanes: int, planes: int, stride: int, act: type) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.act = act()
+        self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.planes = planes
+        self.project = None
+        if stride != 1 or inplanes != planes:
+            self.project = nn.Sequential(
+                nn.Conv2d(inplanes, planes, 1, stride=stride, bias=False), nn.BatchNorm2d(planes)
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.bn2(self.conv2(self.act(self.bn1(self.conv1(x)))))
+        skip = x if self.project is None else self.project(x)
+        return self.act(y + skip)
+
+
+class _Net(torch.nn.Module):
+    def __init__(self, stages: list[tuple[int, int, int]], act: type, pool: str) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), act())
+        units: list[torch.nn.Module] = []
+        width = 8
+        for planes, stride, count in stages:
+            for index in range(count):
+                units.append(_Unit(width, planes, stride if index == 0 else 1, act))
+                width = planes
+        self.body = nn.Sequential(*units)
+        self.pool = nn.AdaptiveAvgPool2d(1) if pool == "avg" else nn.AdaptiveMaxPool2d(1)
+        self.head = nn.Linear(width, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.flatten(self.pool(self.body(self.stem(x))), 1))
+
+
+_STAGES = st.lists(
+    st.tuples(st.sampled_from([4, 8, 12]), st.sampled_from([1, 2]), st.integers(1, 3)),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(max_examples=6)
+@given(
+    stages=_STAGES,
+    act=st.sampled_from(["ReLU", "GELU", "SiLU", "Tanh"]),
+    pool=st.sampled_from(["avg", "max"]),
+)
+def test_generated_residual_networks_round_trip(
+    stages: list[tuple[int, int, int]], act: str, pool: str
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        text = round_trip(_Net(stages, getattr(torch.nn, act), pool), (3, 8, 8), Path(folder))
+    assert text.count("block ") == 1
+    # a width that varies is named after the attribute that holds it, not `channels`
+    assert "channels" not in text

@@ -67,3 +67,45 @@ def test_a_model_whose_own_forward_cannot_be_traced_gives_no_spec(tmp_path: Path
     assert [d.code for d in imported.diagnostics] == ["A501"]
     span = imported.diagnostics[0].span
     assert span is not None and span.file.endswith("test_import_errors.py")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["no_such_package.models:Net"], "cannot import no_such_package.models"),
+        (["tests/diagnostics/import/control_flow.py"], "name the model as module:Name"),
+        (["tests/diagnostics/import/control_flow.py:Missing"], "has no `Missing`"),
+        (["tests/diagnostics/import/control_flow.py:Net", "--args", "[1"], "--args is not JSON"),
+        (["tests/diagnostics/import/control_flow.py:Net", "--args", "[1]"], "a JSON object"),
+        (["tests/diagnostics/import/control_flow.py:Net", "--input", "3,x"], "--input takes"),
+    ],
+)
+def test_a_model_that_cannot_be_loaded_is_a_usage_error(
+    arguments: list[str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(ROOT)
+    assert main(["import", *arguments]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("archc: error: ") and message in err
+    assert "Traceback" not in err
+
+
+def test_a_function_building_the_model_is_called_with_the_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "models.py"
+    source.write_text(
+        "from torch import nn\n\n"
+        "def make(width=8):\n"
+        "    return nn.Sequential(nn.Linear(4, width), nn.ReLU(), nn.Linear(width, 2))\n"
+    )
+    written = tmp_path / "net.arch"
+    arguments = ["--args", '{"width": 16}', "--input", "4", "-q", "--color", "never"]
+    assert main(["import", f"{source}:make", *arguments, "-o", str(written)]) == 0
+    networks, diagnostics = api.analyse(str(written))
+    assert diagnostics == [] and networks[0].param_count == 4 * 16 + 16 + 16 * 2 + 2
+    # the spec computes the same function, but its keys cannot be the container's indices
+    assert "warning[A506]" in capsys.readouterr().err

@@ -20,8 +20,9 @@ import torch
 from torch import nn
 
 from archc.errors import ArchError, Diagnostic, SourceFile, UsageError
-from archc.importer.problems import from_failure, from_problem
-from archc.importer.spec import Block, SpecWriter
+from archc.importer.body import dense, nested
+from archc.importer.problems import from_failure, from_problem, indexed_keys
+from archc.importer.spec import Block, SpecWriter, is_container
 from archc.importer.terms import plain
 from archc.importer.trace import TraceAborted, trace
 from archc.syntax.fmt import format_source
@@ -45,7 +46,7 @@ def import_module(
     except TraceAborted as aborted:
         return Imported(None, [from_failure(f) for f in aborted.failures[-1:]])
     writer = SpecWriter(root, {f.path for f in failures})
-    terms = writer.terms(root, plain)
+    terms = nested(dense(writer.terms(root, plain)))
     body = writer.body(root, terms, {v: v for v in root.inputs})
     name = type(model).__name__
     lines = _header(name, source or f"{type(model).__module__}.{name}")
@@ -61,6 +62,8 @@ def import_module(
         text = format_source(SourceFile(f"{name}.arch", text))
     problems = list(dict.fromkeys(writer.problems))
     diagnostics = [from_failure(f) for f in failures] + [from_problem(p) for p in problems]
+    if is_container(model):
+        diagnostics.append(indexed_keys(name))
     return Imported(text, diagnostics)
 
 

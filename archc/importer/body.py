@@ -8,7 +8,9 @@ the value it held is not read again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from archc.importer.terms import repeated
 
 FRESH = ("x", "y", "skip", "z", "h")
 
@@ -27,6 +29,11 @@ class Term:
     shape: tuple[int, ...] | None = None
     alone: bool = False  # a stage of the network, given its own statement
     also: list[str] = field(default_factory=list)  # a placeholder's other outputs
+    op: str = ""  # the op of a function call: `concat` for `torch.cat`
+    # the module's path from the body's scope (`features.conv0` where `features` is a dict of
+    # layers), and whether the text still lacks its `as` name
+    path: str | None = None
+    unnamed: bool = False
 
 
 @dataclass
@@ -72,9 +79,9 @@ def statements(
             names[pending.tail] = ""
         else:
             start = pending.start
-            reusable = (start not in inputs.values() or start == "x") and all(
-                last_read(v) < index for v, n in names.items() if n == start
-            )
+            reusable = (
+                start in names.values() and (start not in inputs.values() or start == "x")
+            ) and all(last_read(v) < index for v, n in names.items() if n == start)
             target = start if reusable and start.isidentifier() else fresh()
             lines.append(f"{target} = {text}{comment}")
             names[pending.tail] = target
@@ -116,3 +123,101 @@ def statements(
     if not lines or not lines[-1].startswith("out "):
         lines.append(f"out {names[output]}")
     return lines
+
+
+def dense(terms: list[Term]) -> list[Term]:
+    """Dense connectivity written with the `dense` combinator: layers that each read the
+    concatenation of a tensor and every earlier layer's output, ending with the concatenation
+    of all of them, become `x -> dense(a -> b -> c)`."""
+    found: list[Term] = []
+    index = 0
+    while index < len(terms):
+        match = _dense_at(terms, index)
+        if match is None:
+            found.append(terms[index])
+            index += 1
+        else:
+            term, index = match
+            found.append(term)
+    return found
+
+
+def _joins(term: Term, values: list[str]) -> bool:
+    joined = ", ".join(f"{{{i}}}" for i in range(len(values)))
+    return term.op == "concat" and term.text == f"concat({joined})" and term.inputs == values
+
+
+def _dense_at(terms: list[Term], start: int) -> tuple[Term, int] | None:
+    index = start
+    first = terms[index]
+    if first.op == "concat" and len(first.inputs) == 1 and _joins(first, first.inputs):
+        source, reads = first.inputs[0], first.output
+        index += 1
+    elif first.chain and first.optional is None:
+        source = reads = first.inputs[0]
+    else:
+        return None
+    layers: list[Term] = []
+    while index < len(terms) and terms[index].chain and terms[index].inputs == [reads]:
+        outputs = [source, *(layer.output for layer in layers), terms[index].output]
+        if index + 1 >= len(terms) or not _joins(terms[index + 1], outputs):
+            break
+        layers.append(terms[index])
+        reads = terms[index + 1].output
+        index += 2
+    if len(layers) < 2:
+        return None
+    inside = {t.output for t in terms[start:index]}
+    if any(v in inside for t in (*terms[:start], *terms[index:]) for v in t.inputs if v != reads):
+        return None
+    last = terms[index - 1]
+    text = "dense(" + " -> ".join(layer.text for layer in layers) + ")"
+    parents = {layer.path.rpartition(".")[0] if layer.path else None for layer in layers}
+    parent = parents.pop() if len(parents) == 1 else None
+    term = Term(text, [source], last.output, True, shape=last.shape, path=parent or None)
+    term.unnamed = bool(parent)
+    return term, index
+
+
+def nested(terms: list[Term]) -> list[Term]:
+    """Layers whose paths run through a dict or list of layers that is never called itself
+    (`features.conv0`, `features.denseblock1`), one after another, as a named chain:
+    `(conv2d(...) as conv0 -> ...) as features`, so that the paths stay the same."""
+    found: list[Term] = []
+    index = 0
+    while index < len(terms):
+        term = terms[index]
+        head, dot, _ = (term.path or "").partition(".")
+        if not (dot and term.chain):
+            found.append(_with_name(term))
+            index += 1
+            continue
+        members = [term]
+        while index + len(members) < len(terms):
+            following = terms[index + len(members)]
+            if not (
+                following.chain
+                and (following.path or "").startswith(head + ".")
+                and following.inputs == [members[-1].output]
+            ):
+                break
+            members.append(following)
+        inner = nested([_under(member, head) for member in members])
+        text = "(" + " -> ".join(repeated([t.text for t in inner])) + f") as {head}"
+        last = members[-1]
+        found.append(
+            Term(text, term.inputs, last.output, True, shape=last.shape, alone=True, path=head)
+        )
+        index += len(members)
+    return found
+
+
+def _under(term: Term, head: str) -> Term:
+    """``term`` as seen from inside the container ``head``."""
+    return replace(term, path=(term.path or "")[len(head) + 1 :])
+
+
+def _with_name(term: Term) -> Term:
+    if term.unnamed and term.path:
+        return replace(term, text=f"{term.text} as {term.path}", unnamed=False)
+    return term

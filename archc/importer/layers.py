@@ -103,11 +103,13 @@ def _state_shapes(module: nn.Module) -> dict[str, tuple[int, ...]]:
 def _emitted(op: Op, values: dict[str, Any], inputs: Sequence[TensorType]) -> nn.Module | None:
     """The module archc emits for ``op`` with ``values``, built on the meta device, or None
     when the values do not make a valid op for these inputs."""
+    if len(inputs) < op.min_inputs or (not op.variadic and len(inputs) > len(op.inputs)):
+        return None
     try:
         args = op.Args.model_validate(values)
         ctor = op.torch_module(args, op.infer(args, inputs))
-    except (ValidationError, ShapeError, ValueError, TypeError):
-        return None
+    except (ValidationError, ShapeError, ValueError, TypeError, KeyError, IndexError):
+        return None  # not this op: its schema or shape rule refuses these values
     if ctor is None or ctor.held or not ctor.path.startswith("nn."):
         return None
     built = getattr(nn, ctor.path.removeprefix("nn."))
@@ -219,6 +221,10 @@ def function_layer(
     op = _op_named(name)
     if op is None:
         raise Unsupported(f"archc has no op for `{name}`")
+    if tensors < op.min_inputs or (not op.variadic and tensors > len(op.inputs)):
+        raise Unsupported(
+            f"archc's `{op.name}` does not take the {tensors} tensors `{name}` is given"
+        )
     values = dict(FUNCTION_DEFAULTS.get(op.name, {}))
     bound = [n for n in op.positional if n not in op.inputs][: len(args)]
     values.update(zip(bound, args, strict=False))

@@ -84,3 +84,16 @@ def from_problem(problem: Problem) -> Diagnostic:
         label="called here",
         help=HELP,
     )
+
+
+def indexed_keys(name: str) -> Diagnostic:
+    """A model that is itself a container: its layers' keys are indices (`0.weight`), and a
+    network's own layers cannot be named with numbers."""
+    return Diagnostic(
+        "A506",
+        f"the model is a `{name}`, whose layers' state_dict keys are their indices",
+        severity="warning",
+        notes=("a network's layers are named with `as`, and a name cannot be a number",),
+        help="hold the container as an attribute of a module and import that, or rename the "
+        "keys when loading a state_dict (`archc diff` lists them)",
+    )

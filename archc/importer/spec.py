@@ -19,7 +19,7 @@ from typing import Any
 from torch import fx, nn
 
 from archc.dims import TensorType
-from archc.importer.body import Term, statements
+from archc.importer.body import Term, dense, nested, statements
 from archc.importer.layers import (
     OPERATORS,
     Unsupported,
@@ -88,7 +88,7 @@ class SpecWriter:
     def _collect(self, scope: Scope) -> None:
         for entry in scope.entries:
             if isinstance(entry, Scope):
-                if not _is_container(entry.module):
+                if not is_container(entry.module):
                     self._instances.setdefault(type(entry.module), []).append(entry)
                 self._collect(entry)
 
@@ -106,13 +106,14 @@ class SpecWriter:
             name = step.path.rsplit(".", 1)[-1]
             text = self._module_text(step, module, lit)
             stateful = any(True for _ in module.state_dict())
-            keep = not name.isdigit() if _is_container(scope.module) else stateful
+            keep = not name.isdigit() if is_container(scope.module) else stateful
             return Term(
                 named(text, name if keep else None),
                 tensors,
                 node.name,
                 len(tensors) == 1,
                 shape=shape,
+                path=_relative(step.path, scope.path),
             )
         if node.op in ("call_function", "call_method"):
             return self._function_term(step, lit, scope)
@@ -154,14 +155,14 @@ class SpecWriter:
             self.problems.append(Problem("A503", scope.path, str(exc), node))
             text = self._placeholder(scope.path, function_name(node.target))
             return Term(text, tensors[:1], node.name, len(tensors) == 1, shape=step.shape)
-        if len(tensors) == 1:
-            return Term(call(layer, lit), tensors, node.name, True, shape=step.shape)
         operands = [f"{{{i}}}" for i in range(len(tensors))]
-        return Term(call(layer, lit, operands), tensors, node.name, False, shape=step.shape)
+        text = call(layer, lit, operands if len(tensors) > 1 or layer.op == "concat" else None)
+        chain = len(tensors) == 1 and layer.op != "concat"
+        return Term(text, tensors, node.name, chain, shape=step.shape, op=layer.op)
 
     def _scope_term(self, scope: Scope, lit: Literal, parent: Scope) -> Term:
         output = scope.output
-        name = None if _is_container(parent.module) and scope.name.isdigit() else scope.name
+        name = None if is_container(parent.module) and scope.name.isdigit() else scope.name
         if len(scope.inputs) != 1 or "," in output:
             self.problems.append(
                 Problem(
@@ -175,9 +176,17 @@ class SpecWriter:
             first, *others = output.split(",")
             return Term(text, scope.inputs[:1], first, len(scope.inputs) == 1, also=others)
         shape = scope.shape
-        if _is_container(scope.module):
+        if is_container(scope.module):
             text = named(self._chain(scope, lit), name)
-            return Term(text, scope.inputs, output, True, shape=shape, alone=True)
+            return Term(
+                text,
+                scope.inputs,
+                output,
+                True,
+                shape=shape,
+                alone=True,
+                path=_relative(scope.path, parent.path),
+            )
         block = self._block(scope)
         given = block.calls[scope.path]
         parts = [lit(n, given[n]) for n, has_default, _ in block.params if not has_default]
@@ -187,7 +196,8 @@ class SpecWriter:
             if has_default and n in given
         ]
         text = f"{block.name}({', '.join(parts)})" if parts else block.name
-        return Term(named(text, name), scope.inputs, output, True, shape=shape)
+        path = _relative(scope.path, parent.path)
+        return Term(named(text, name), scope.inputs, output, True, shape=shape, path=path)
 
     def _chain(self, scope: Scope, lit: Literal) -> str:
         """A container's children, run one after another, as `(a -> b -> c)`."""
@@ -204,7 +214,11 @@ class SpecWriter:
                 )
                 return self._placeholder(scope.path, type(scope.module).__name__)
             value = term.output
-        return "(" + " -> ".join(repeated([t.text for t in terms])) + ")"
+        elements = repeated([t.text for t in terms])
+        if len(elements) == 1 and len(terms) == 1 and " as " not in elements[0]:
+            # a chain of one is the layer itself; a repeat of one keeps the index in its path
+            return f"{_grouped(elements[0])} * 1"
+        return "(" + " -> ".join(elements) + ")"
 
     def _term(self, entry: Step | Scope, lit: Literal, scope: Scope) -> Term:
         if isinstance(entry, Scope):
@@ -296,7 +310,7 @@ class SpecWriter:
             if phantom is not None:
                 terms.insert(index, phantom)
                 phantom.optional = slots(optional, False)
-        return _canonical("\n".join(self.body(instance, terms)), slots.values)
+        return _canonical("\n".join(self.body(instance, nested(dense(terms)))), slots.values)
 
     def _phantom(
         self, widest: Scope, index: int, instance: Scope, terms: list[Term], slots: _Slots
@@ -400,6 +414,11 @@ def _parameterise(name: str, skeleton: str, members: list[tuple[list[Any], Scope
             filled.append(spec_literal(known[0]))
             continue
         filled.append(_expression(arg, values, params))
+    renames = _attribute_names(params, [instance.module for _, instance in members])
+    if renames:
+        params = [(renames.get(p, p), values) for p, values in params]
+        word = re.compile(r"\b(" + "|".join(map(re.escape, renames)) + r")\b")
+        filled = [word.sub(lambda m: renames[m.group(1)], text) for text in filled]
     calls: dict[str, dict[str, Any]] = {}
     defaults: dict[str, Any] = {}
     for param, values in params:
@@ -418,6 +437,34 @@ def _parameterise(name: str, skeleton: str, members: list[tuple[list[Any], Scope
     ordered = [(p, False, None) for p, _ in params if p not in defaults]
     ordered += [(p, True, defaults[p]) for p, _ in params if p in defaults]
     return Block(name, ordered, text.split("\n"), calls)
+
+
+def _attribute_names(
+    params: list[tuple[str, list[Any]]], modules: list[nn.Module]
+) -> dict[str, str]:
+    """Parameters renamed after the attribute that holds the same value in every instance
+    (`self.planes = planes`), which says what the value means better than the op argument."""
+    taken = {name for name, _ in params}
+    renames: dict[str, str] = {}
+    for name, values in params:
+        for attribute, first in vars(modules[0]).items():
+            if attribute.startswith("_") or attribute == "training" or attribute in taken:
+                continue
+            if type(first) not in (int, float, bool):
+                continue
+            if all(
+                value is _WILD
+                or (
+                    type(getattr(m, attribute, None)) is type(value)
+                    and getattr(m, attribute) == value
+                )
+                for m, value in zip(modules, values, strict=True)
+            ):
+                if attribute != name:
+                    renames[name] = attribute
+                    taken.add(attribute)
+                break
+    return renames
 
 
 def _hashable(value: Any) -> Any:
@@ -457,8 +504,21 @@ def _expression(arg: str, values: list[Any], params: list[tuple[str, list[Any]]]
     return name
 
 
-def _is_container(module: nn.Module) -> bool:
-    return isinstance(module, nn.Sequential | nn.ModuleList | nn.ModuleDict)
+def _grouped(text: str) -> str:
+    return f"({text})" if "->" in text or " " in text.split("(")[0] else text
+
+
+def _relative(path: str, scope: str) -> str:
+    return path[len(scope) + 1 :] if scope else path
+
+
+def is_container(module: nn.Module) -> bool:
+    """A container that only holds layers (a subclass with its own forward is a block)."""
+    if isinstance(module, nn.Sequential):
+        return type(module).forward is nn.Sequential.forward
+    return isinstance(module, nn.ModuleList | nn.ModuleDict) and (
+        type(module).forward is nn.Module.forward
+    )
 
 
 def _without_tensors(args: Any) -> list[Any]:

@@ -184,8 +184,32 @@ def _scopes(model: nn.Module, graph: fx.Graph) -> Scope:
         step = Step(node, leaf, [n.name for n in read], _shape(node), [_shape(n) for n in read])
         parent.entries.append(step)
         produced_in[node.name] = parent
+    _hoist_concatenations(root, produced_in)
     _wire(root, produced_in, scopes)
     return root
+
+
+def _hoist_concatenations(scope: Scope, produced_in: dict[str, Scope]) -> None:
+    """A submodule that starts by concatenating the tensors it was given (a dense layer reads
+    a list) takes their concatenation instead: the concatenation moves to the caller, so the
+    submodule takes one tensor, as a spec's layers do."""
+    index = 0
+    while index < len(scope.entries):
+        entry = scope.entries[index]
+        if isinstance(entry, Scope):
+            first = entry.entries[0] if entry.entries else None
+            if (
+                isinstance(first, Step)
+                and first.node.op == "call_function"
+                and first.node.target in (torch.cat, torch.concat)
+                and all(produced_in.get(v) is not entry for v in first.inputs)
+            ):
+                entry.entries.pop(0)
+                scope.entries.insert(index, first)
+                produced_in[first.node.name] = scope
+                index += 1
+            _hoist_concatenations(entry, produced_in)
+        index += 1
 
 
 def _wire(root: Scope, produced_in: dict[str, Scope], scopes: dict[str, Scope]) -> None:
