@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from archc.importer.layers import Layer
+from archc.syntax.fmt_expr import quote
 
 # Writes one literal argument, given the argument's name and value.
 Literal = Callable[[str, Any], str]
@@ -20,7 +21,7 @@ def spec_literal(value: Any) -> str:
     if value is None:
         return "none"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return quote(value)
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"no spec literal for {value!r}")
     if isinstance(value, int | float):

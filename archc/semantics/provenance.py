@@ -32,6 +32,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from archc.syntax.fmt_expr import quote
+
 
 @dataclass(frozen=True, slots=True)
 class Lit:
@@ -238,7 +240,7 @@ def _show(expr: Expr, outer: int) -> str:
         if value is None:
             return "none"
         if isinstance(value, str):
-            return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            return quote(value)
         if isinstance(value, tuple):
             return _show(Apply("tuple", tuple(Lit(v) for v in value)), 0)
         return str(value)
