@@ -55,6 +55,10 @@ def make_input(
     assert all(isinstance(d, int) for d in shape), f"symbolic input {tensor}"
     if tensor.dtype == "int64":
         return torch.randint(0, 4, shape)
+    if tensor.dtype == "bool":  # a mask: the first along the last axis always set, so that
+        mask = torch.rand(shape) < 0.7  # no attention row is left without a key
+        mask[..., 0] = True
+        return mask
     return torch.randn(shape, dtype=dtype)
 
 
