@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from torch import nn
 from torch.nn import functional as F
 
-from archc import dims, torch_helpers
+from archc import api, dims, runtime, torch_helpers
 from archc.dims import BATCH, Sym, TensorType
 from archc.ops.attention import RESERVED
 from archc.ops.spec import Inferred, ShapeError
@@ -619,3 +619,27 @@ def test_mask_broadcasts_over_ones() -> None:
         [TensorType((BATCH, T, 8)), TensorType((BATCH, 1, 1, T), "bool")],
     )
     assert inferred.resolved["mask"] == 1 and inferred.resolved["memory"] is None
+
+
+MASKED_SPEC = """\
+network Masked(heads=4) {
+    in x: [T, 32]
+    in memory: [S, 24]
+    in keep: bool[S]
+    in own: [1, T, T]
+    y = x -> attention(heads, causal=true, layout="linears", qk_norm=true, mask=own) as self_attn
+    out y -> attention(memory, heads=heads, kv_heads=2, scale=0.5, mask=keep) as cross_attn
+}
+"""
+
+
+def test_masks_pass_through_a_spec_to_the_generated_call(tmp_path: Any) -> None:
+    # a mask given by name without a memory, and one after a memory: the generated calls pass
+    # each where it belongs, and the module computes what the interpreter computes
+    path = tmp_path / "masked.arch"
+    path.write_text(MASKED_SPEC, encoding="utf-8")
+    source = api.compile_source(str(path))
+    assert "y = self.self_attn(x, mask=own)" in source
+    assert "self.cross_attn(y, memory, mask=keep)" in source
+    verdicts = runtime.selftest(str(path))
+    assert verdicts and all(passed for passed, _ in verdicts), verdicts
