@@ -2427,10 +2427,12 @@ _SHAPES = (
     ),
     _entry(
         "A347",
-        "a sliding window without a causal mask",
+        "a sliding window or ALiBi without a causal mask",
         """`window=w` lets each query see the last w keys up to itself (Mistral, Qwen2's sliding
-        window): key j is visible from query i when j <= i and i - j < w. Without `causal=true`
-        there is no "up to itself", so the window is refused rather than read some other way.""",
+        window): key j is visible from query i when j <= i and i - j < w. `alibi=true` adds
+        slope · (j - i) to the scores, a penalty growing with how far back key j lies. Without
+        `causal=true` there is no "up to itself" and keys ahead of the query would be favoured,
+        so either is refused rather than read some other way.""",
         """
         network Local {
             in x: [T, 64]

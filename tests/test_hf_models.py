@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import torch
 
-from archc import runtime
+from archc import runtime, torch_helpers
 from tests.conftest import ROOT
 
 transformers = pytest.importorskip("transformers")
@@ -90,3 +90,13 @@ def test_qwen2_padding_mask_is_hugging_faces_attention_mask() -> None:
         got = built(tokens, keep)
     assert torch.allclose(got[0], expected[0], rtol=0, atol=1e-5)
     assert torch.allclose(got[1, 3:], expected[1, 3:], rtol=0, atol=1e-5)
+
+
+def test_alibi_slopes_are_blooms() -> None:
+    from transformers.models.bloom.modeling_bloom import build_alibi_tensor
+
+    for heads in (1, 6, 8, 12, 16, 20):
+        keys = torch.ones(1, 3)  # BLOOM's bias for keys 0, 1, 2: slope * key position
+        bloom = build_alibi_tensor(keys, heads, torch.float32).view(heads, 3)[:, 1]
+        slopes = torch_helpers.alibi_slopes(heads).float()
+        torch.testing.assert_close(slopes, bloom, rtol=1e-6, atol=0)  # BLOOM rounds in float32

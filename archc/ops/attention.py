@@ -49,7 +49,7 @@ from archc.ops.spec import (
 
 TORCH_BIAS = "A345"  # per-projection biases the packed torch layout cannot hold
 PROJECTION_NAMES = "A346"  # projection names a module cannot hold
-WINDOW = "A347"  # a sliding window without a causal mask
+CAUSAL = "A347"  # a sliding window or ALiBi without a causal mask
 UNUSED = "A348"  # an argument of a feature that is off
 MASK = "A350"  # a mask that does not broadcast to (N, heads, T, S)
 
@@ -58,6 +58,7 @@ Bias = bool | tuple[bool, bool, bool, bool]
 # must be named otherwise. tests/ops/test_attention.py reads them off the modules.
 RESERVED = frozenset(
     {
+        "alibi",
         "attend",
         "causal",
         "dropout",
@@ -93,6 +94,7 @@ class AttentionArgs(Args):
     causal: bool = False
     scale: PositiveFloat | None = None
     window: PositiveInt | None = None
+    alibi: bool = False
     layout: Literal["torch", "linears"] = "torch"
     names: tuple[str, str, str, str] = ("q_proj", "k_proj", "v_proj", "o_proj")
     qk_norm: bool = False
@@ -197,13 +199,23 @@ def check_options(args: AttentionArgs) -> None:
             )
     if args.window is not None and not args.causal:
         raise fail(
-            WINDOW,
+            CAUSAL,
             f"a sliding window of {args.window} limits how far back a query looks, "
             "so it needs a causal mask",
             rule="window => causal",
             arg="window",
             label="a window without causal=true",
             help="add `causal=true`, as Mistral and Qwen2 have it",
+        )
+    if args.alibi and not args.causal:
+        raise fail(
+            CAUSAL,
+            "ALiBi penalises a key by how far back it lies from the query, "
+            "so it needs a causal mask",
+            rule="alibi => causal",
+            arg="alibi",
+            label="ALiBi without causal=true",
+            help="add `causal=true`, as BLOOM and MPT have it",
         )
     q, k, v, o = args.biases()
     if args.layout == "torch" and not q == k == v:
@@ -381,7 +393,9 @@ class Attention(Op):
         "heads; `mask` is (N, S), which keys each sample has, or broadcastable to "
         "(N, heads, T, S), boolean or integer (true or nonzero: attend) or floating (added to "
         "the scores); `causal` lets position i attend to positions <= i only, `window` to the "
-        "last `window` of them (i - j < window); scores are q·k scaled by `scale`, "
+        "last `window` of them (i - j < window); `alibi` adds slope_h·(j - i) to head h's "
+        "scores, ALiBi's slopes 2^(-8/n), 2^(-16/n), ... for n heads (Press et al.; BLOOM, "
+        "MPT); scores are q·k scaled by `scale`, "
         "1/sqrt(head_dim) unless given (T5: 1.0); `bias` is one flag or one per projection, "
         '(q, k, v, out); `layout="torch"` holds nn.MultiheadAttention\'s parameters, '
         '`layout="linears"` one nn.Linear per projection named by `names`; `qk_norm` applies '
@@ -448,7 +462,12 @@ class Attention(Op):
             parts.append(f"head_dim {resolved['head_dim']}")
         if args.window is not None:
             parts.append(f"window {args.window}")
-        flags = (("causal", args.causal), ("rotary", args.rotary), ("qk-norm", args.qk_norm))
+        flags = (
+            ("causal", args.causal),
+            ("alibi", args.alibi),
+            ("rotary", args.rotary),
+            ("qk-norm", args.qk_norm),
+        )
         parts += [flag for flag, on in flags if on]
         return ", ".join(parts)
 
@@ -474,7 +493,7 @@ class Attention(Op):
         else:
             kwargs += [("bias", q)] if not q else []
             kwargs += [("out_bias", o)] if o != q else []
-        kwargs += args.changed("dropout", "causal", "scale", "window")
+        kwargs += args.changed("dropout", "causal", "scale", "window", "alibi")
         if args.rotary:
             kwargs.append(("rotary_base", args.rotary_base))
             if resolved["rotary_dim"] != resolved["head_dim"]:
@@ -552,6 +571,15 @@ def _projections(
     return (*weights, state["out_proj.weight"]), (*biases, state.get("out_proj.bias"))
 
 
+def _alibi(torch: Any, heads: int, dtype: Any) -> Any:
+    """ALiBi's slopes as (heads, 1, 1): for the largest power of two n <= heads, head h < n
+    has 2^(-8(h+1)/n); the heads beyond n take the slopes halfway between, 2^(-8(k+1/2)/n)
+    for k = 0, 1, ... (Press et al., as BLOOM and MPT count them)."""
+    n = 1 << (heads.bit_length() - 1)
+    exponents = [8 * (h + 1) / n for h in range(n)] + [8 * (k + 0.5) / n for k in range(heads - n)]
+    return torch.tensor([2.0**-e for e in exponents], dtype=dtype)[:, None, None]
+
+
 def _rms(x: Any, weight: Any, eps: float) -> Any:
     """RMSNorm over the last axis (each head's features)."""
     return x / (x.square().mean(dim=-1, keepdim=True) + eps).sqrt() * weight
@@ -567,6 +595,8 @@ def _masked(torch: Any, scores: Any, args: AttentionArgs, inputs: Any, index: in
     hidden = key > query if args.causal else torch.zeros(queries, keys, dtype=torch.bool)
     if args.window is not None:
         hidden = hidden | (query - key >= args.window)
+    if args.alibi:
+        scores = scores + _alibi(torch, args.heads, scores.dtype) * (key - query)
     if index is not None:
         mask = inputs[index]
         if mask.dim() == 2:  # (N, S): the same keys for every head and query

@@ -338,6 +338,8 @@ def zoo_attention_cases(draw: st.DrawFn) -> tuple[dict[str, Any], list[TensorTyp
         inputs.append(TensorType((BATCH, heads, 1, keys), "bool"))
     elif args["causal"] and draw(st.booleans()):
         args["window"] = draw(st.integers(1, 3))  # with a mask a row could lose every key
+    if args["causal"]:
+        args["alibi"] = draw(st.booleans())
     return args, inputs
 
 
@@ -547,6 +549,14 @@ def test_helper_attributes_are_reserved() -> None:
             "add `causal=true`, as Mistral and Qwen2 have it",
         ),
         (
+            {"heads": 2, "alibi": True},
+            [],
+            "A347",
+            "alibi",
+            None,
+            "add `causal=true`, as BLOOM and MPT have it",
+        ),
+        (
             {"heads": 2, "rotary_base": 500.0},
             [],
             "A348",
@@ -643,3 +653,30 @@ def test_masks_pass_through_a_spec_to_the_generated_call(tmp_path: Any) -> None:
     assert "self.cross_attn(y, memory, mask=keep)" in source
     verdicts = runtime.selftest(str(path))
     assert verdicts and all(passed for passed, _ in verdicts), verdicts
+
+
+def test_alibi_slopes_are_the_papers() -> None:
+    # Press et al.: 8 heads get 1/2, 1/4, ..., 1/256; 6 heads the 4-head sequence, then the
+    # 8-head one's odd steps
+    eighths = torch.tensor([2.0**-k for k in range(1, 9)], dtype=torch.float64)
+    assert torch.equal(torch_helpers.alibi_slopes(8), eighths)
+    six = [2.0**-2, 2.0**-4, 2.0**-6, 2.0**-8, 2.0**-1, 2.0**-3]
+    assert torch.equal(torch_helpers.alibi_slopes(6), torch.tensor(six, dtype=torch.float64))
+
+
+def test_alibi_adds_a_linear_bias_per_head() -> None:
+    # ALiBi is a causal mask plus the float bias slope_h * (j - i) given as a mask
+    inputs = [TensorType((BATCH, 5, 12))]
+    op, args, inferred = infer("attention", {"heads": 3, "causal": True, "alibi": True}, inputs)
+    with_alibi, ctor = build_generated(op, args, inferred)
+    assert ("alibi", True) in ctor.kwargs
+    assert op.label(args, inferred) == "attention 3 heads, causal, alibi"
+    distance = torch.arange(5)[None, :] - torch.arange(5)[:, None]
+    bias = torch_helpers.alibi_slopes(3).float()[:, None, None] * distance
+    bias = bias.masked_fill(distance > 0, -math.inf)
+    op, args, inferred = infer("attention", {"heads": 3}, [*inputs, TensorType((BATCH, 3, 5, 5))])
+    masked, _ = build_generated(op, args, inferred)
+    masked.load_state_dict(with_alibi.state_dict())
+    x = torch.randn(2, 5, 12)
+    with torch.no_grad():
+        torch.testing.assert_close(with_alibi(x), masked(x, mask=bias.expand(2, 3, 5, 5)))

@@ -2,6 +2,7 @@
 # Spec sha256 368fbca2. Regenerate: archc compile specs/vit_b_16.arch
 from collections import OrderedDict
 import fnmatch
+import math
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +25,7 @@ class AttentionHeads(nn.Module):
         causal: bool = False,
         scale: float | None = None,
         window: int | None = None,
+        alibi: bool = False,
         rotary_base: float | None = None,
         rotary_dim: int | None = None,
         rotary_interleaved: bool = False,
@@ -36,6 +38,7 @@ class AttentionHeads(nn.Module):
         self.causal = causal
         self.scale = scale
         self.window = window
+        self.alibi = alibi
         self.rotary = None
         if rotary_base is not None:
             self.rotary = Rotary(rotary_base, rotary_dim, rotary_interleaved, rotary_offset)
@@ -74,10 +77,11 @@ class AttentionHeads(nn.Module):
     ) -> torch.Tensor | None:
         """What to add to the scores, or None where is_causal says it all. A boolean or integer
         mask hides the keys where it is false or zero, a floating one is added; a (N, S) mask
-        covers every query, and the causal and sliding-window limits join it. A hidden key
+        covers every query, and the causal and sliding-window limits join it, and ALiBi's
+        linear bias slope * (j - i) for key j and query i, a slope per head. A hidden key
         scores the lowest finite value, as Hugging Face masks, so that a query whose keys are
         all hidden (padding) attends evenly instead of giving NaN."""
-        if mask is None and self.window is None:
+        if mask is None and self.window is None and not self.alibi:
             return None
         query = torch.arange(q.size(-2), device=q.device)[:, None]
         key = torch.arange(k.size(-2), device=q.device)
@@ -85,10 +89,13 @@ class AttentionHeads(nn.Module):
         if self.window is not None:
             hidden = hidden | (query - key >= self.window)
         added = torch.zeros((), dtype=q.dtype, device=q.device)
+        if self.alibi:
+            slopes = alibi_slopes(self.heads).to(device=q.device, dtype=q.dtype)
+            added = slopes[:, None, None] * (key - query)
         if mask is not None and mask.dim() == 2:
             mask = mask[:, None, None, :]
         if mask is not None and mask.is_floating_point():
-            added = mask.to(q.dtype)
+            added = added + mask.to(q.dtype)
         elif mask is not None:
             hidden = hidden | (mask == 0)
         return added.masked_fill(hidden, torch.finfo(q.dtype).min)
@@ -99,8 +106,8 @@ class MultiheadAttention(AttentionHeads):
 
     Parameters carry torch.nn.MultiheadAttention's names (in_proj_weight or q/k/v_proj_weight,
     in_proj_bias, out_proj), so checkpoints load into either. Beyond torch's module it offers
-    causal and sliding-window masks, grouped-query heads (kv_heads < heads), any head width, a
-    scale of its own, and rotary positions on queries and keys.
+    causal and sliding-window masks, ALiBi, grouped-query heads (kv_heads < heads), any head
+    width, a scale of its own, and rotary positions on queries and keys.
     """
 
     def __init__(
@@ -116,6 +123,7 @@ class MultiheadAttention(AttentionHeads):
         causal: bool = False,
         scale: float | None = None,
         window: int | None = None,
+        alibi: bool = False,
         rotary_base: float | None = None,
         rotary_dim: int | None = None,
         rotary_interleaved: bool = False,
@@ -132,6 +140,7 @@ class MultiheadAttention(AttentionHeads):
             causal,
             scale,
             window,
+            alibi,
             rotary_base,
             rotary_dim,
             rotary_interleaved,
@@ -182,6 +191,17 @@ class MultiheadAttention(AttentionHeads):
         k = F.linear(source, weights[1], biases[1])
         v = F.linear(source, weights[2], biases[2])
         return self.out_proj(self.attend(q, k, v, mask))
+
+
+def alibi_slopes(heads: int) -> torch.Tensor:
+    """ALiBi's slope per head (Press et al.): the geometric sequence 2^(-8/n), 2^(-16/n), ...
+    for the largest power of two n <= heads, then every other step of the sequence for 2n,
+    as BLOOM and MPT extend it to other head counts."""
+    n = 2 ** math.floor(math.log2(heads))
+    steps = torch.arange(1, n + 1, dtype=torch.float64)
+    odd = torch.arange(1, 2 * (heads - n) + 1, 2, dtype=torch.float64)
+    slopes, extra = 2.0 ** (-8.0 * steps / n), 2.0 ** (-4.0 * odd / n)
+    return torch.cat([slopes, extra])
 
 
 def rotate(
