@@ -2873,6 +2873,134 @@ _SHAPES = (
         }
         """,
     ),
+    _entry(
+        "A345",
+        "per-projection biases in the torch attention layout",
+        """`layout="torch"` holds nn.MultiheadAttention's parameters, whose q, k and v biases
+        are one tensor, `in_proj_bias`: they are all there or none is. The output projection's
+        bias is its own, so `bias=(true, true, true, false)` is fine. A model with a bias on
+        some of q, k and v only (Whisper's k_proj has none) needs `layout="linears"`, one
+        nn.Linear per projection.""",
+        """
+        network Whisperish {
+            in x: [T, 64]
+            out x -> attention(4, bias=(true, false, true, true))
+        }
+        """,
+        """
+        network Whisperish {
+            in x: [T, 64]
+            out x -> attention(4, bias=(true, false, true, true), layout="linears")
+        }
+        """,
+    ),
+    _entry(
+        "A346",
+        "attention projection names a module cannot hold",
+        """With `layout="linears"` the projections are submodules named by `names`, which become
+        attributes of the generated module and parts of its state_dict keys. Each must be a
+        Python identifier that is not a keyword, does not start with an underscore and is not
+        an attribute the attention module holds itself (`heads`, `scale`, `rotary`, ...), and
+        the four must differ.""",
+        """
+        network Tiny {
+            in x: [T, 64]
+            out x -> attention(4, layout="linears", names=("q", "k", "v", "q"))
+        }
+        """,
+        """
+        network Tiny {
+            in x: [T, 64]
+            out x -> attention(4, layout="linears", names=("q", "k", "v", "o"))
+        }
+        """,
+    ),
+    _entry(
+        "A347",
+        "a sliding window or ALiBi without a causal mask",
+        """`window=w` lets each query see the last w keys up to itself (Mistral, Qwen2's sliding
+        window): key j is visible from query i when j <= i and i - j < w. `alibi=true` adds
+        slope · (j - i) to the scores, a penalty growing with how far back key j lies. Without
+        `causal=true` there is no "up to itself" and keys ahead of the query would be favoured,
+        so either is refused rather than read some other way.""",
+        """
+        network Local {
+            in x: [T, 64]
+            out x -> attention(4, window=128)
+        }
+        """,
+        """
+        network Local {
+            in x: [T, 64]
+            out x -> attention(4, window=128, causal=true)
+        }
+        """,
+    ),
+    _entry(
+        "A348",
+        "an attention option without the option it refines",
+        """Some attention arguments only refine another: `names` the `layout="linears"` layout,
+        `qk_norm_eps` the `qk_norm=true` normalisation, `rotary_base`, `rotary_fraction`,
+        `rotary_interleaved` and `rotary_offset` the `rotary=true` positions. Given alone they
+        would change nothing, which is most likely a forgotten switch.""",
+        """
+        network Rope {
+            in x: [T, 64]
+            out x -> attention(4, rotary_base=500000.0)
+        }
+        """,
+        """
+        network Rope {
+            in x: [T, 64]
+            out x -> attention(4, rotary=true, rotary_base=500000.0)
+        }
+        """,
+    ),
+    _entry(
+        "A349",
+        "a rotary fraction that rotates no features",
+        """Partial rotary positions rotate the first R = int(D * fraction) features of each head
+        (or of the input, for the `rotary` op) and pass the rest. R is rounded down as Hugging
+        Face rounds it, and must leave at least one pair of features to rotate; it must also
+        be even (A305).""",
+        """
+        network Rope {
+            in x: [T, 64]
+            out x -> attention(4, rotary=true, rotary_fraction=0.05)
+        }
+        """,
+        """
+        network Rope {
+            in x: [T, 64]
+            out x -> attention(4, rotary=true, rotary_fraction=0.25)
+        }
+        """,
+    ),
+    _entry(
+        "A350",
+        "an attention mask that does not fit the scores",
+        """An attention mask is (N, S), which of the S keys each sample attends to, or a tensor
+        broadcastable to the scores (N, heads, T, S), with 1 on any axis it is shared along. The
+        key axis is always S: the memory's length for cross-attention, the sequence's own
+        otherwise. A boolean or integer mask keeps the keys where it is true or nonzero, a
+        floating one is added to the scores.""",
+        """
+        network Padded {
+            in x: [T, 64]
+            in memory: [S, 64]
+            in keep: bool[T]
+            out attention(x, memory, heads=4, mask=keep)
+        }
+        """,
+        """
+        network Padded {
+            in x: [T, 64]
+            in memory: [S, 64]
+            in keep: bool[S]
+            out attention(x, memory, heads=4, mask=keep)
+        }
+        """,
+    ),
 )
 
 _BACKENDS = (

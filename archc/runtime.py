@@ -256,6 +256,10 @@ def _sample(tensor: Any, sizes: dict[str, int]) -> Any:
     from archc import dims
 
     shape = [dims.evaluate(d, sizes) for d in tensor.shape]
-    if tensor.dtype.startswith("int") or tensor.dtype == "bool":
+    if tensor.dtype == "bool":  # a mask: the first key kept, so no attention row is empty
+        mask = torch.rand(shape) < 0.5
+        mask[..., 0] = True
+        return mask
+    if tensor.dtype.startswith("int"):
         return torch.randint(0, 2, shape, dtype=getattr(torch, tensor.dtype))
     return torch.randn(shape, dtype=getattr(torch, tensor.dtype))

@@ -45,7 +45,10 @@ def random_inputs(network: Network, sizes: dict[str, int], seed: int = 0) -> dic
     for name, ref in network.inputs.items():
         tensor = network.type_of(ref)
         shape = [dims.evaluate(d, sizes) for d in tensor.shape]
-        if tensor.dtype.startswith("int"):
+        if tensor.dtype == "bool":  # a mask: the first key kept, so no attention row is empty
+            inputs[name] = torch.rand(shape, generator=generator) < 0.5
+            inputs[name][..., 0] = True
+        elif tensor.dtype.startswith("int"):
             inputs[name] = torch.randint(0, 2, shape, generator=generator)
         elif tensor.dtype == "bool":
             inputs[name] = torch.rand(shape, generator=generator) < 0.5

@@ -171,6 +171,55 @@ def test_gpt2_sizes_follow_the_layer_formula(layers: int, d_model: int, heads: i
     assert net.param_count == vocab * d + context * d + layers * block + 2 * d
 
 
+# Figures measured with transformers 5.25 (Qwen2ForCausalLM on the meta device): Qwen2-0.5B
+# (tied lm_head) and Qwen2-7B (untied), their configs, and Qwen2-0.5B's state_dict keys in
+# transformers' order, one `key [shape]` line each (the tied lm_head.weight is a key of its own).
+HF = ROOT / "tests" / "hf"
+
+
+@cache
+def hf_reference() -> dict[str, Any]:
+    models: dict[str, Any] = json.loads((HF / "qwen2_reference.json").read_text(encoding="utf-8"))
+    return models
+
+
+def hf_state_dict(model: str) -> dict[str, tuple[int, ...]]:
+    path = HF / f"{model}_state_dict.txt"
+    keys = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, shape = line.split(" ", 1)
+        keys[key] = tuple(int(d) for d in shape.strip("[]").split(","))
+    return keys
+
+
+def test_qwen2_matches_hugging_face_key_for_key() -> None:
+    net = network("qwen2.arch", "Qwen2")
+    measured = hf_reference()["qwen2_0_5b"]
+    assert net.param_count == measured["params"]
+    assert output_shape(net, "logits", T=16) == measured["output_shape"]
+    # the tied lm_head.weight is a state_dict key of its own, as in Hugging Face's module
+    assert state(net) == hf_state_dict("qwen2_0_5b")
+    assert len(net.parameters()) == measured["state_dict_keys"]
+
+
+def test_qwen2_untied_7b_matches_hugging_face() -> None:
+    measured = hf_reference()["qwen2_7b"]
+    config = measured["config"]
+    net = network(
+        "qwen2.arch",
+        "Qwen2Untied",
+        vocab=config["vocab_size"],
+        d_model=config["hidden_size"],
+        layers=config["num_hidden_layers"],
+        heads=config["num_attention_heads"],
+        kv_heads=config["num_key_value_heads"],
+        ffn=config["intermediate_size"],
+    )
+    assert net.param_count == measured["params"]
+    assert len(net.parameters()) == measured["state_dict_keys"]
+    assert output_shape(net, "logits", T=16) == measured["output_shape"]
+
+
 def test_bert_base_matches_the_reference() -> None:
     net = network("bert_base.arch", "BertBase")
     with_pooler, without = reference()["bert_base_plain"], reference()["bert_base_plain_no_pooler"]

@@ -1,30 +1,44 @@
-"""Multi-head attention: self and cross, grouped-query heads, causal masks, rotary positions.
+"""Multi-head attention: self and cross, grouped-query heads, masks, rotary positions, qk-norm.
 
-Parameters mirror ``torch.nn.MultiheadAttention``'s state_dict, so that a spec loads torch and
-torchvision checkpoints unchanged: one packed ``in_proj_weight`` when queries, keys and values
-come from inputs of one width with one head count each, else ``q_proj_weight``,
-``k_proj_weight`` and ``v_proj_weight``; then ``in_proj_bias`` (q, k, v rows in that order) and
-``out_proj``. Configurations torch's module cannot express (grouped-query heads, a head width
-other than ``embed_dim / heads``, rotary positions) keep the same names, so one layout serves
-every case.
+Two parameter layouts, so that a spec loads checkpoints of either family unchanged:
+
+- ``layout="torch"`` mirrors ``torch.nn.MultiheadAttention``'s state_dict: one packed
+  ``in_proj_weight`` when queries, keys and values come from inputs of one width with one head
+  count each, else ``q_proj_weight``, ``k_proj_weight`` and ``v_proj_weight``; then
+  ``in_proj_bias`` (q, k, v rows in that order) and ``out_proj``. Configurations torch's module
+  cannot express (grouped-query heads, a head width other than ``embed_dim / heads``, rotary
+  positions) keep the same names.
+- ``layout="linears"`` holds one ``nn.Linear`` per projection under names the spec chooses,
+  by default Hugging Face's ``q_proj``, ``k_proj``, ``v_proj``, ``o_proj``, each with a bias
+  flag of its own (Qwen2 has q, k and v biases and no o bias; Whisper's k_proj has none).
+
+After ``x`` (N, T, E) the op takes up to two tensors, told apart by their shapes: a memory
+(N, S, E_kv) to attend over, and a mask, (N, S) for the keys of each sample or broadcastable to
+(N, heads, T, S); a boolean or integer mask says which keys count (true, nonzero), a floating
+one is added to the scores.
 """
 
 from __future__ import annotations
 
+import keyword
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from archc import dims
 from archc.dims import Dim, TensorType
-from archc.ops.position import check_rotary_width, rotate, sequence_width
+from archc.ops.position import Fraction, check_rotary_width, rotate, rotated_width
+from archc.ops.position import sequence_width as _sequence_width
 from archc.ops.registry import register
 from archc.ops.spec import (
     DIVISIBILITY,
+    INPUTS,
     Args,
     Ctor,
     Execution,
     Inferred,
+    NonNegativeInt,
     Op,
     PositiveFloat,
     PositiveInt,
@@ -33,16 +47,69 @@ from archc.ops.spec import (
     fail,
 )
 
+TORCH_BIAS = "A345"  # per-projection biases the packed torch layout cannot hold
+PROJECTION_NAMES = "A346"  # projection names a module cannot hold
+CAUSAL = "A347"  # a sliding window or ALiBi without a causal mask
+UNUSED = "A348"  # an argument of a feature that is off
+MASK = "A350"  # a mask that does not broadcast to (N, heads, T, S)
+
+Bias = bool | tuple[bool, bool, bool, bool]
+# Attributes archc's attention modules hold themselves (archc/torch_helpers.py): a projection
+# must be named otherwise. tests/ops/test_attention.py reads them off the modules.
+RESERVED = frozenset(
+    {
+        "alibi",
+        "attend",
+        "causal",
+        "dropout",
+        "head_dim",
+        "heads",
+        "k_norm",
+        "kv_heads",
+        "names",
+        "q_norm",
+        "rotary",
+        "scale",
+        "scores",
+        "window",
+    }
+)
+# Options whose value matters only when another is set: (option, what it needs).
+NEEDS = (
+    ("names", "layout", '`layout="linears"`'),
+    ("qk_norm_eps", "qk_norm", "`qk_norm=true`"),
+    ("rotary_base", "rotary", "`rotary=true`"),
+    ("rotary_fraction", "rotary", "`rotary=true`"),
+    ("rotary_interleaved", "rotary", "`rotary=true`"),
+    ("rotary_offset", "rotary", "`rotary=true`"),
+)
+
 
 class AttentionArgs(Args):
     heads: PositiveInt
     dropout: Probability = 0.0
-    bias: bool = True
+    bias: Bias = True
     head_dim: PositiveInt | None = None
     kv_heads: PositiveInt | None = None
     causal: bool = False
+    scale: PositiveFloat | None = None
+    window: PositiveInt | None = None
+    alibi: bool = False
+    layout: Literal["torch", "linears"] = "torch"
+    names: tuple[str, str, str, str] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    qk_norm: bool = False
+    qk_norm_eps: PositiveFloat = 1e-6
     rotary: bool = False
     rotary_base: PositiveFloat = 10000.0
+    rotary_fraction: Fraction = 1.0
+    rotary_interleaved: bool = False
+    rotary_offset: NonNegativeInt = 0
+
+    def biases(self) -> tuple[bool, bool, bool, bool]:
+        """The q, k, v and output projections' bias flags."""
+        if isinstance(self.bias, tuple):
+            return self.bias
+        return (self.bias,) * 4
 
 
 @dataclass(frozen=True)
@@ -116,29 +183,194 @@ def _kv_heads(args: AttentionArgs) -> int:
     return args.kv_heads
 
 
-def geometry(args: AttentionArgs, inputs: Sequence[TensorType]) -> Geometry:
-    embed_dim = sequence_width(inputs[0], "attention", "`x`")
-    kv_dim = sequence_width(inputs[1], "attention", "`memory`") if len(inputs) > 1 else embed_dim
+def check_options(args: AttentionArgs) -> None:
+    """Arguments that contradict each other or that nothing would read."""
+    for option, switch, needed in NEEDS:
+        if (
+            option in args.model_fields_set
+            and getattr(args, switch) == type(args).model_fields[switch].default
+        ):
+            raise fail(
+                UNUSED,
+                f"attention's `{option}` has no effect without {needed}",
+                arg=option,
+                label="ignored",
+                help=f"add {needed}, or leave `{option}` out",
+            )
+    if args.window is not None and not args.causal:
+        raise fail(
+            CAUSAL,
+            f"a sliding window of {args.window} limits how far back a query looks, "
+            "so it needs a causal mask",
+            rule="window => causal",
+            arg="window",
+            label="a window without causal=true",
+            help="add `causal=true`, as Mistral and Qwen2 have it",
+        )
+    if args.alibi and not args.causal:
+        raise fail(
+            CAUSAL,
+            "ALiBi penalises a key by how far back it lies from the query, "
+            "so it needs a causal mask",
+            rule="alibi => causal",
+            arg="alibi",
+            label="ALiBi without causal=true",
+            help="add `causal=true`, as BLOOM and MPT have it",
+        )
+    q, k, v, o = args.biases()
+    if args.layout == "torch" and not q == k == v:
+        shown = ", ".join("true" if flag else "false" for flag in (q, k, v, o))
+        raise fail(
+            TORCH_BIAS,
+            "the torch layout keeps the q, k and v biases in one `in_proj_bias`, so they are "
+            f"all on or all off, but bias=({shown})",
+            rule='layout="torch": bias[0] == bias[1] == bias[2]',
+            arg="bias",
+            label="q, k and v differ",
+            help='use `layout="linears"`, which gives each projection an nn.Linear of its own',
+        )
+    if args.layout == "linears":
+        _check_names(args.names)
+
+
+def _check_names(names: tuple[str, str, str, str]) -> None:
+    """Projection names are attributes of the generated module and state_dict keys."""
+    for name in names:
+        usable = name.isidentifier() and not keyword.iskeyword(name)
+        if usable and not name.startswith("_") and name not in RESERVED:
+            continue
+        why = (
+            "is an attribute the attention module holds itself"
+            if name in RESERVED
+            else "is not a Python identifier a module attribute can have"
+        )
+        raise fail(
+            PROJECTION_NAMES,
+            f"attention cannot hold a projection named {name!r}: it {why}",
+            rule="names: four distinct identifiers, no keyword, no leading underscore",
+            arg="names",
+            label=f"{name!r}",
+            help='name them as the checkpoint does, e.g. ("q_proj", "k_proj", "v_proj", '
+            '"o_proj") or ("q", "k", "v", "o")',
+        )
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise fail(
+            PROJECTION_NAMES,
+            f"attention's projections need four names, but {repeated[0]!r} names two",
+            rule="names: four distinct identifiers, no keyword, no leading underscore",
+            arg="names",
+            label=f"{repeated[0]!r} twice",
+            help="give the q, k, v and output projections a name each",
+        )
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Which of an attention's inputs is which: the queries' input, the memory, the mask."""
+
+    x: TensorType
+    memory: TensorType | None
+    mask: TensorType | None
+    memory_index: int | None
+    mask_index: int | None
+
+
+def roles(inputs: Sequence[TensorType]) -> Roles:
+    """Tell the inputs after x apart by shape: a (N, S, E_kv) sequence is the memory, a tensor
+    of rank 2 or 4 the mask."""
+    found: dict[str, int] = {}
+    for index, tensor in enumerate(inputs[1:], 1):
+        role = "memory" if tensor.rank == 3 else "mask"
+        if role in found:
+            raise fail(
+                INPUTS,
+                f"attention takes one {role}, but inputs {found[role] + 1} and {index + 1} both "
+                f"look like one ({inputs[found[role]]} and {tensor})",
+                rule="x (N, T, E), memory (N, S, E_kv), mask (N, S) or (N, heads, T, S)",
+                help="a memory is (N, S, E_kv); a mask is (N, S), or (N, heads, T, S) with 1 "
+                "for any axis it broadcasts over",
+            )
+        found[role] = index
+    memory, mask = found.get("memory"), found.get("mask")
+    return Roles(
+        inputs[0],
+        inputs[memory] if memory is not None else None,
+        inputs[mask] if mask is not None else None,
+        memory,
+        mask,
+    )
+
+
+def _check_mask(mask: TensorType, heads: int, queries: Dim, keys: Dim) -> None:
+    """A mask broadcasts to (N, heads, T, S): (N, S), or rank 4 with 1 on any axis."""
+    if mask.rank not in (2, 4):
+        raise fail(
+            MASK,
+            f"an attention mask is (N, S) or (N, heads, T, S), not {mask.rank}-d {mask}",
+            rule="mask (N, S) or broadcastable to (N, heads, T, S)",
+            arg="mask",
+            label=f"a {mask.rank}-d mask",
+            help="a padding mask is (N, S); a bias per head and query is (N, heads, T, S)",
+        )
+    expected: tuple[tuple[str, str, Dim], ...] = (("S", "keys", keys),)
+    if mask.rank == 4:
+        expected = (("heads", "heads", heads), ("T", "queries", queries), ("S", "keys", keys))
+    actual = mask.shape[mask.rank - len(expected) :]
+    target = "(N, S)" if mask.rank == 2 else "(N, heads, T, S)"
+    for (symbol, what, size), got in zip(expected, actual, strict=True):
+        if (got == 1 and mask.rank == 4) or dims.same(got, size):
+            continue
+        allowed = f"{size}" if mask.rank == 2 else f"{size} (or 1)"
+        raise fail(
+            MASK,
+            f"the attention mask {mask} does not fit {target}: its {symbol} axis is {got}, "
+            f"but there are {allowed} {what}",
+            rule=f"mask {target}, {symbol} = the number of {what}",
+            with_=f"{symbol} = {size}, the mask has {got}",
+            arg="mask",
+            label=f"{got} where {size} {what}",
+            help=f"build the mask for {size} {what}",
+        )
+
+
+def geometry(args: AttentionArgs, found: Roles) -> Geometry:
+    embed_dim = _sequence_width(found.x, "attention", "`x`")
+    kv_dim = embed_dim
+    if found.memory is not None:
+        kv_dim = _sequence_width(found.memory, "attention", "`memory`")
     head_dim = _head_dim(args, embed_dim)
-    if args.rotary:
+    if args.rotary and args.rotary_fraction == 1.0:
         check_rotary_width(head_dim, "head_dim", arg="rotary")
     return Geometry(embed_dim, kv_dim, args.heads, _kv_heads(args), head_dim)
 
 
-def parameters(g: Geometry, bias: bool) -> dict[str, tuple[int, ...]]:
-    """Parameter shapes in ``nn.MultiheadAttention``'s registration order."""
+def parameters(g: Geometry, args: AttentionArgs) -> dict[str, tuple[int, ...]]:
+    """Parameter shapes in the generated module's registration order."""
+    q, k, v, o = args.biases()
     params: dict[str, tuple[int, ...]] = {}
-    if g.packed:
-        params["in_proj_weight"] = (3 * g.inner, g.embed_dim)
+    if args.layout == "linears":
+        shapes = [(g.inner, g.embed_dim), (g.kv_inner, g.kv_dim), (g.kv_inner, g.kv_dim)]
+        shapes.append((g.embed_dim, g.inner))
+        for name, shape, bias in zip(args.names, shapes, (q, k, v, o), strict=True):
+            params[f"{name}.weight"] = shape
+            if bias:
+                params[f"{name}.bias"] = shape[:1]
     else:
-        params["q_proj_weight"] = (g.inner, g.embed_dim)
-        params["k_proj_weight"] = (g.kv_inner, g.kv_dim)
-        params["v_proj_weight"] = (g.kv_inner, g.kv_dim)
-    if bias:
-        params["in_proj_bias"] = (g.inner + 2 * g.kv_inner,)
-    params["out_proj.weight"] = (g.embed_dim, g.inner)
-    if bias:
-        params["out_proj.bias"] = (g.embed_dim,)
+        if g.packed:
+            params["in_proj_weight"] = (3 * g.inner, g.embed_dim)
+        else:
+            params["q_proj_weight"] = (g.inner, g.embed_dim)
+            params["k_proj_weight"] = (g.kv_inner, g.kv_dim)
+            params["v_proj_weight"] = (g.kv_inner, g.kv_dim)
+        if q:
+            params["in_proj_bias"] = (g.inner + 2 * g.kv_inner,)
+        params["out_proj.weight"] = (g.embed_dim, g.inner)
+        if o:
+            params["out_proj.bias"] = (g.embed_dim,)
+    if args.qk_norm:
+        params["q_norm.weight"] = (g.head_dim,)
+        params["k_norm.weight"] = (g.head_dim,)
     return params
 
 
@@ -158,38 +390,66 @@ class Attention(Op):
         "multi-head scaled dot-product attention over (N, T, E): self-attention on x, "
         "cross-attention when `memory` (N, S, E_kv) is given; `head_dim` defaults to "
         "E / heads, `kv_heads` < heads shares each key/value head among heads / kv_heads query "
-        "heads, `causal` lets position i attend to positions <= i only, `rotary` rotates queries "
-        "and keys per head as the `rotary` op does; the output has the input's width E"
+        "heads; `mask` is (N, S), which keys each sample has, or broadcastable to "
+        "(N, heads, T, S), boolean or integer (true or nonzero: attend) or floating (added to "
+        "the scores); `causal` lets position i attend to positions <= i only, `window` to the "
+        "last `window` of them (i - j < window); `alibi` adds slope_h·(j - i) to head h's "
+        "scores, ALiBi's slopes 2^(-8/n), 2^(-16/n), ... for n heads (Press et al.; BLOOM, "
+        "MPT); scores are q·k scaled by `scale`, "
+        "1/sqrt(head_dim) unless given (T5: 1.0); `bias` is one flag or one per projection, "
+        '(q, k, v, out); `layout="torch"` holds nn.MultiheadAttention\'s parameters, '
+        '`layout="linears"` one nn.Linear per projection named by `names`; `qk_norm` applies '
+        "an RMSNorm over head_dim to each head's queries and keys (q_norm, k_norm; Qwen3, "
+        "OLMo 2); `rotary` rotates queries and keys per head as the `rotary` op does, with "
+        "`rotary_base`, `rotary_fraction`, `rotary_interleaved` and `rotary_offset` as its "
+        "arguments; the output has the input's width E. E.g. Qwen2's: `attention(14, "
+        'kv_heads=2, bias=(true, true, true, false), causal=true, layout="linears", '
+        "rotary=true, rotary_base=1000000.0)`"
     )
     Args = AttentionArgs
     positional = ("heads", "dropout", "bias")
-    inputs = ("x", "memory")
+    inputs = ("x", "memory", "mask")
     min_inputs = 1
+    inputs_by_shape = True
     rule = (
-        "(N, T, E), memory (N, S, E_kv) -> (N, T, E); embed_dim % heads == 0 unless head_dim "
-        "is given; heads % kv_heads == 0"
+        "(N, T, E), memory (N, S, E_kv), mask (N, S) or (N|1, heads|1, T|1, S) -> (N, T, E); "
+        "embed_dim % heads == 0 unless head_dim is given; heads % kv_heads == 0; window needs "
+        "causal"
     )
     params_rule = (
-        "q_proj_weight h·d·E + k_proj_weight h_kv·d·E_kv + v_proj_weight h_kv·d·E_kv (one "
-        "in_proj_weight 3·h·d·E when all three have one shape) + in_proj_bias (h + 2·h_kv)·d "
-        "(bias=true) + out_proj.weight E·h·d + out_proj.bias E (bias=true); h = heads, "
-        "h_kv = kv_heads, d = head_dim, E_kv = memory's width (E without memory)"
+        'layout="torch": q_proj_weight h·d·E + k_proj_weight h_kv·d·E_kv + v_proj_weight '
+        "h_kv·d·E_kv (one in_proj_weight 3·h·d·E when all three have one shape) + in_proj_bias "
+        "(h + 2·h_kv)·d (q, k, v bias) + out_proj.weight E·h·d + out_proj.bias E (out bias); "
+        'layout="linears": q.weight h·d·E + q.bias h·d + k.weight h_kv·d·E_kv + k.bias h_kv·d '
+        "+ v.weight h_kv·d·E_kv + v.bias h_kv·d + o.weight E·h·d + o.bias E, each bias as its "
+        "flag says, q, k, v, o as `names` says; + q_norm.weight d + k_norm.weight d "
+        "(qk_norm=true); h = heads, h_kv = kv_heads, d = head_dim, E_kv = memory's width (E "
+        "without memory)"
     )
 
     def infer(self, args: AttentionArgs, inputs: Sequence[TensorType]) -> Inferred:
-        x = inputs[0]
-        g = geometry(args, inputs)
-        keys = inputs[1].shape[1] if len(inputs) > 1 else x.shape[1]
+        check_options(args)
+        found = roles(inputs)
+        g = geometry(args, found)
+        x = found.x
+        keys = found.memory.shape[1] if found.memory is not None else x.shape[1]
+        if found.mask is not None:
+            _check_mask(found.mask, args.heads, x.shape[1], keys)
+        rotary_dim = g.head_dim
+        if args.rotary:
+            rotary_dim = rotated_width(g.head_dim, args.rotary_fraction, arg="rotary_fraction")
         return Inferred(
             outputs=(x,),
-            params=parameters(g, args.bias),
+            params=parameters(g, args),
             macs=macs(g, x.shape[1], keys),
             resolved={
                 "embed_dim": g.embed_dim,
                 "kv_dim": g.kv_dim,
                 "head_dim": g.head_dim,
                 "kv_heads": g.kv_heads,
-                "cross": len(inputs) > 1,
+                "rotary_dim": rotary_dim,
+                "memory": found.memory_index,
+                "mask": found.mask_index,
             },
         )
 
@@ -200,12 +460,20 @@ class Attention(Op):
             parts.append(f"{resolved['kv_heads']} kv heads")
         if resolved["head_dim"] * args.heads != resolved["embed_dim"]:
             parts.append(f"head_dim {resolved['head_dim']}")
-        parts += [flag for flag, on in (("causal", args.causal), ("rotary", args.rotary)) if on]
+        if args.window is not None:
+            parts.append(f"window {args.window}")
+        flags = (
+            ("causal", args.causal),
+            ("alibi", args.alibi),
+            ("rotary", args.rotary),
+            ("qk-norm", args.qk_norm),
+        )
+        parts += [flag for flag, on in flags if on]
         return ", ".join(parts)
 
     def torch_module(self, args: AttentionArgs, inferred: Inferred) -> Ctor:
-        # archc's MultiheadAttention (archc/torch_helpers.py), copied into generated code:
-        # nn.MultiheadAttention's parameter names, computed by scaled_dot_product_attention
+        # archc's MultiheadAttention or Attention (archc/torch_helpers.py), copied into
+        # generated code, computed by scaled_dot_product_attention
         resolved = inferred.resolved
         kwargs: list[tuple[str, object]] = []
         if resolved["head_dim"] * args.heads != resolved["embed_dim"]:
@@ -214,47 +482,127 @@ class Attention(Op):
             kwargs.append(("kv_dim", resolved["kv_dim"]))
         if resolved["kv_heads"] != args.heads:
             kwargs.append(("kv_heads", resolved["kv_heads"]))
-        kwargs += args.changed("bias", "dropout", "causal")
+        q, _, _, o = args.biases()
+        if args.layout == "linears":
+            if args.biases() != (True,) * 4:
+                kwargs.append(("bias", args.biases()))
+            if args.names != type(args).model_fields["names"].default:
+                kwargs.append(("names", args.names))
+        elif isinstance(args.bias, bool):
+            kwargs += args.changed("bias")
+        else:
+            kwargs += [("bias", q)] if not q else []
+            kwargs += [("out_bias", o)] if o != q else []
+        kwargs += args.changed("dropout", "causal", "scale", "window", "alibi")
         if args.rotary:
             kwargs.append(("rotary_base", args.rotary_base))
-        call = "{m}({0}, {1})" if resolved["cross"] else "{m}({0})"
-        return Ctor("MultiheadAttention", (resolved["embed_dim"], args.heads), tuple(kwargs), call)
+            if resolved["rotary_dim"] != resolved["head_dim"]:
+                kwargs.append(("rotary_dim", resolved["rotary_dim"]))
+            kwargs += args.changed("rotary_interleaved", "rotary_offset")
+        if args.qk_norm:
+            kwargs.append(("qk_norm_eps", args.qk_norm_eps))
+        call = ["{0}"]
+        if resolved["memory"] is not None:
+            call.append(f"{{{resolved['memory']}}}")
+        if resolved["mask"] is not None:
+            call.append(f"mask={{{resolved['mask']}}}")
+        path = "Attention" if args.layout == "linears" else "MultiheadAttention"
+        return Ctor(
+            path,
+            (resolved["embed_dim"], args.heads),
+            tuple(kwargs),
+            "{m}(" + ", ".join(call) + ")",
+        )
 
     def execute(self, args: AttentionArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         torch, state = run.torch, run.state
-        x = run.inputs[0]
-        source = run.inputs[-1]  # the memory, or x itself
         resolved = inferred.resolved
+        x = run.inputs[0]
+        source = x if resolved["memory"] is None else run.inputs[resolved["memory"]]
         head_dim, kv_heads = resolved["head_dim"], resolved["kv_heads"]
         inner, kv_inner = args.heads * head_dim, kv_heads * head_dim
-        if "in_proj_weight" in state:
-            weights = state["in_proj_weight"].split([inner, kv_inner, kv_inner])
-        else:
-            weights = tuple(state[f"{part}_proj_weight"] for part in "qkv")
-        biases = (0.0, 0.0, 0.0)
-        if args.bias:
-            biases = state["in_proj_bias"].split([inner, kv_inner, kv_inner])
+        weights, biases = _projections(args, state, [inner, kv_inner, kv_inner])
 
         def heads(inputs: Any, part: int, count: int) -> Any:
-            projected = inputs @ weights[part].T + biases[part]  # (N, T, count * head_dim)
+            projected = inputs @ weights[part].T
+            if biases[part] is not None:
+                projected = projected + biases[part]  # (N, T, count * head_dim)
             split = projected.reshape(*projected.shape[:2], count, head_dim)
             return split.permute(0, 2, 1, 3)  # (N, count, T, head_dim)
 
         q, k, v = heads(x, 0, args.heads), heads(source, 1, kv_heads), heads(source, 2, kv_heads)
+        if args.qk_norm:
+            q = _rms(q, state["q_norm.weight"], args.qk_norm_eps)
+            k = _rms(k, state["k_norm.weight"], args.qk_norm_eps)
         if args.rotary:
-            q, k = rotate(torch, q, args.rotary_base), rotate(torch, k, args.rotary_base)
+            turn = (args.rotary_base, resolved["rotary_dim"])
+            q = rotate(torch, q, *turn, args.rotary_interleaved, args.rotary_offset)
+            k = rotate(torch, k, *turn, args.rotary_interleaved, args.rotary_offset)
         # each key/value head serves heads / kv_heads consecutive query heads
         k = k.repeat_interleave(args.heads // kv_heads, dim=1)
         v = v.repeat_interleave(args.heads // kv_heads, dim=1)
-        scores = q @ k.transpose(-2, -1) / math.sqrt(head_dim)
-        if args.causal:
-            # query i sees keys 0..i, counted from the first of each
-            allowed = torch.ones(scores.shape[-2:], dtype=torch.bool).tril()
-            scores = scores.masked_fill(~allowed, float("-inf"))
+        scale = args.scale if args.scale is not None else 1 / math.sqrt(head_dim)
+        scores = q @ k.transpose(-2, -1) * scale
+        scores = _masked(torch, scores, args, run.inputs, resolved["mask"])
         attended = scores.softmax(dim=-1)
         p = run.drop_rate(args.dropout)
         if p:
             attended = run.F.dropout(attended, p, training=True)
         mixed = (attended @ v).permute(0, 2, 1, 3).flatten(2)  # (N, T, heads * head_dim)
-        out = mixed @ state["out_proj.weight"].T
-        return (out + state["out_proj.bias"] if args.bias else out,)
+        out = mixed @ weights[3].T
+        return (out + biases[3] if biases[3] is not None else out,)
+
+
+def _projections(
+    args: AttentionArgs, state: Any, sizes: list[int]
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The q, k, v and output weights and biases (None where there is none), either layout."""
+    if args.layout == "linears":
+        weights = tuple(state[f"{name}.weight"] for name in args.names)
+        biases = tuple(state.get(f"{name}.bias") for name in args.names)
+        return weights, biases
+    if "in_proj_weight" in state:
+        weights = tuple(state["in_proj_weight"].split(sizes))
+    else:
+        weights = tuple(state[f"{part}_proj_weight"] for part in "qkv")
+    biases = (None,) * 3
+    if "in_proj_bias" in state:
+        biases = tuple(state["in_proj_bias"].split(sizes))
+    return (*weights, state["out_proj.weight"]), (*biases, state.get("out_proj.bias"))
+
+
+def _alibi(torch: Any, heads: int, dtype: Any) -> Any:
+    """ALiBi's slopes as (heads, 1, 1): for the largest power of two n <= heads, head h < n
+    has 2^(-8(h+1)/n); the heads beyond n take the slopes halfway between, 2^(-8(k+1/2)/n)
+    for k = 0, 1, ... (Press et al., as BLOOM and MPT count them)."""
+    n = 1 << (heads.bit_length() - 1)
+    exponents = [8 * (h + 1) / n for h in range(n)] + [8 * (k + 0.5) / n for k in range(heads - n)]
+    return torch.tensor([2.0**-e for e in exponents], dtype=dtype)[:, None, None]
+
+
+def _rms(x: Any, weight: Any, eps: float) -> Any:
+    """RMSNorm over the last axis (each head's features)."""
+    return x / (x.square().mean(dim=-1, keepdim=True) + eps).sqrt() * weight
+
+
+def _masked(torch: Any, scores: Any, args: AttentionArgs, inputs: Any, index: int | None) -> Any:
+    """Scores (N, heads, T, S) with a floating mask added and hidden keys at the lowest finite
+    value, as Hugging Face masks them: a query with every key hidden attends evenly."""
+    queries, keys = scores.shape[-2:]
+    query = torch.arange(queries)[:, None]
+    key = torch.arange(keys)[None, :]
+    # query i sees keys 0..i, counted from the first of each, and i - j < window of them
+    hidden = key > query if args.causal else torch.zeros(queries, keys, dtype=torch.bool)
+    if args.window is not None:
+        hidden = hidden | (query - key >= args.window)
+    if args.alibi:
+        scores = scores + _alibi(torch, args.heads, scores.dtype) * (key - query)
+    if index is not None:
+        mask = inputs[index]
+        if mask.dim() == 2:  # (N, S): the same keys for every head and query
+            mask = mask[:, None, None, :]
+        if mask.is_floating_point():
+            scores = scores + mask
+        else:
+            hidden = hidden | (mask == 0)
+    return scores.masked_fill(hidden, torch.finfo(scores.dtype).min)

@@ -7,9 +7,10 @@ from 0. Adding a table costs additions only, so these ops count no MACs.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from archc.dims import Dim, TensorType
 from archc.ops.registry import register
@@ -22,11 +23,16 @@ from archc.ops.spec import (
     Ctor,
     Execution,
     Inferred,
+    NonNegativeInt,
     Op,
     PositiveFloat,
     PositiveInt,
     fail,
 )
+
+ROTATES_NOTHING = "A349"  # a rotary fraction that leaves no feature pair to rotate
+# The share of each head's (or the input's) features rotary positions rotate.
+Fraction = Annotated[float, Field(gt=0.0, le=1.0)]
 
 
 def check_rotary_width(width: int, symbol: str, arg: str | None = None) -> None:
@@ -43,19 +49,47 @@ def check_rotary_width(width: int, symbol: str, arg: str | None = None) -> None:
         )
 
 
-def rotate(torch: Any, x: Any, base: float) -> Any:
-    """Rotary positions on the last axis of ``x``, positions along axis -2 (see `Rotary`).
+def rotated_width(width: int, fraction: float, arg: str | None = None) -> int:
+    """How many features of ``width`` rotary positions rotate: ``int(width * fraction)``, as
+    Hugging Face's partial rotary factor counts them, which must be even and positive."""
+    rotated = int(width * fraction)
+    if rotated == 0:
+        raise fail(
+            ROTATES_NOTHING,
+            f"rotary positions would rotate int({width} * {fraction}) = 0 features",
+            rule="rotary_dim = int(D * fraction) >= 2",
+            with_=f"int({width} * {fraction}) = 0",
+            arg=arg,
+            label="no pair of features",
+            help=f"use a fraction of at least {2 / width:.4g}",
+        )
+    if rotated != width:
+        check_rotary_width(rotated, "rotary_dim", arg=arg)
+    return rotated
 
-    The angles are computed in float32 whatever the input's type, as GPT-NeoX and LLaMA
+
+def rotate(
+    torch: Any, x: Any, base: float, dim: int, interleaved: bool = False, offset: int = 0
+) -> Any:
+    """Rotary positions on the first ``dim`` features of the last axis of ``x``, positions
+    along axis -2 counted from ``offset`` (see `Rotary`). Feature pair i is (i, i + dim/2), or
+    (2i, 2i + 1) interleaved, and turns by position * base^(-2i/dim).
+
+    The angles are computed in float32 whatever the input's type, as Hugging Face's models
     compute them, so that a float64 run gives a float32 run's rotation.
     """
-    half = x.shape[-1] // 2
-    frequencies = torch.exp(-math.log(base) * torch.arange(half, dtype=torch.float32) / half)
-    positions = torch.arange(x.shape[-2], dtype=torch.float32)
+    half = dim // 2
+    steps = torch.arange(0, dim, 2, dtype=torch.int64).float()
+    frequencies = 1.0 / base ** (steps / dim)
+    positions = torch.arange(offset, offset + x.shape[-2], dtype=torch.float32)
     angles = torch.outer(positions, frequencies)
-    cos, sin = (torch.cat([a, a], dim=-1).to(x.dtype) for a in (angles.cos(), angles.sin()))
-    first, second = x[..., :half], x[..., half:]
-    return x * cos + torch.cat([-second, first], dim=-1) * sin
+    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+    pair = torch.arange(half)
+    first, second = (2 * pair, 2 * pair + 1) if interleaved else (pair, pair + half)
+    out = x.clone()
+    out[..., first] = x[..., first] * cos - x[..., second] * sin
+    out[..., second] = x[..., second] * cos + x[..., first] * sin
+    return out
 
 
 _LAYOUTS = {3: "(N, T, E)", 4: "(N, heads, T, head_dim)"}
@@ -109,6 +143,9 @@ class LearnedArgs(Args):
 
 class RotaryArgs(Args):
     base: PositiveFloat = 10000.0
+    fraction: Fraction = 1.0
+    interleaved: bool = False
+    offset: NonNegativeInt = 0
 
 
 @register
@@ -203,29 +240,46 @@ class Rotary(Op):
     aliases = ("rope",)
     family = "position"
     summary = (
-        "rotary position embedding (Su et al.), rotate-half convention of GPT-NeoX and LLaMA: "
-        "with D the last axis, freq_i = base^(-2i/D) for i < D/2, angle = t * freq, "
-        "y = x * cos + rotate_half(x) * sin where rotate_half([x1, x2]) = [-x2, x1] over the two "
-        "halves of the last axis and cos, sin repeat the D/2 angles twice; positions t run "
-        "along axis -2 of (N, T, E) or (N, heads, T, head_dim); no parameters"
+        "rotary position embedding (Su et al.): with D the last axis and R = int(D * fraction) "
+        "its rotated features, feature pair i < R/2 turns by the angle t * base^(-2i/R) at "
+        "position t = offset, offset + 1, ... along axis -2; the pairs are (i, i + R/2), the "
+        "rotate-half convention of GPT-NeoX and LLaMA, or (2i, 2i + 1) with `interleaved` "
+        "(GPT-J); features from R on pass unchanged (partial rotary, GPT-NeoX's rotary_pct, "
+        "Phi's partial_rotary_factor); acts on (N, T, E) or (N, heads, T, head_dim); angles in "
+        "float32, as Hugging Face computes them; no parameters"
     )
     Args = RotaryArgs
     positional = ("base",)
-    rule = "(N, T, E) or (N, heads, T, head_dim) -> same shape; D % 2 == 0, D the last axis"
+    rule = (
+        "(N, T, E) or (N, heads, T, head_dim) -> same shape; R = int(D * fraction), R % 2 == 0, "
+        "R > 0, D the last axis"
+    )
 
     def infer(self, args: RotaryArgs, inputs: Sequence[TensorType]) -> Inferred:
         (x,) = inputs
         width = sequence_width(x, self.name, ranks=(3, 4))
-        check_rotary_width(width, "D")
-        return Inferred(outputs=(x,), resolved={"head_dim": width})
+        if args.fraction == 1.0:
+            check_rotary_width(width, "D")
+        rotated = rotated_width(width, args.fraction, arg="fraction")
+        return Inferred(outputs=(x,), resolved={"head_dim": width, "rotary_dim": rotated})
 
     def label(self, args: RotaryArgs, inferred: Inferred) -> str:
-        return "rotary"
+        resolved = inferred.resolved
+        parts = ["rotary"]
+        if resolved["rotary_dim"] != resolved["head_dim"]:
+            parts.append(f"{resolved['rotary_dim']} of {resolved['head_dim']}")
+        return " ".join(parts) + (", interleaved" if args.interleaved else "")
 
     def torch_module(self, args: RotaryArgs, inferred: Inferred) -> Ctor:
         # archc's Rotary (archc/torch_helpers.py), copied into generated code
-        return Ctor("Rotary", (), args.changed("base"))
+        resolved = inferred.resolved
+        kwargs = list(args.changed("base"))
+        if resolved["rotary_dim"] != resolved["head_dim"]:
+            kwargs.append(("dim", resolved["rotary_dim"]))
+        kwargs += args.changed("interleaved", "offset")
+        return Ctor("Rotary", (), tuple(kwargs))
 
     def execute(self, args: RotaryArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         (x,) = run.inputs
-        return (rotate(run.torch, x, args.base),)
+        dim = inferred.resolved["rotary_dim"]
+        return (rotate(run.torch, x, args.base, dim, args.interleaved, args.offset),)

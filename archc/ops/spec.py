@@ -252,6 +252,10 @@ class Op:
     inputs: ClassVar[tuple[str, ...]] = ("x",)
     min_inputs: ClassVar[int] = 1
     variadic: ClassVar[bool] = False
+    # The optional inputs after the first are told apart by their shapes (attention's memory
+    # and mask), so a spec may give a later one by name without an earlier one; they stay in
+    # ``inputs`` order.
+    inputs_by_shape: ClassVar[bool] = False
     # The inputs combine axis by axis (add, mul): sizes that agree on an axis, other than a
     # broadcast 1, are one size, which code generation may write either way.
     elementwise: ClassVar[bool] = False

@@ -399,7 +399,7 @@ class Application(Expressions):
                 )
             hyper[arg.name] = arg
         for index in sorted(extra_inputs):
-            if index != len(tensors):
+            if index != len(tensors) and not op.inputs_by_shape:
                 missing = op.inputs[len(tensors)]
                 raise self.error(
                     "A311",

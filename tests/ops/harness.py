@@ -56,8 +56,10 @@ def make_input(
     assert all(isinstance(d, int) for d in shape), f"symbolic input {tensor}"
     if tensor.dtype in ("int64", "int32"):
         return torch.randint(0, 4, shape, dtype=getattr(torch, tensor.dtype))
-    if tensor.dtype == "bool":
-        return torch.rand(shape) < 0.5
+    if tensor.dtype == "bool":  # a mask: the first along the last axis always set, so that
+        mask = torch.rand(shape) < 0.7  # no attention row is left without a key
+        mask[..., 0] = True
+        return mask
     # ``dtype`` stands for float32; another declared float type is kept
     return torch.randn(
         shape, dtype=dtype if tensor.dtype == "float32" else getattr(torch, tensor.dtype)

@@ -242,3 +242,90 @@ def test_rotary_needs_an_even_width() -> None:
     finding = caught.value.finding
     assert (finding.code, finding.rule, finding.with_) == ("A305", "D % 2 == 0", "5 % 2 = 1")
     assert finding.help == "use an even D: 4 or 6"
+
+
+def generated_rotary(arguments: dict[str, Any], shape: tuple[Any, ...]) -> nn.Module:
+    """The Rotary module generated code builds for these arguments."""
+    op, args, inferred = infer("rotary", arguments, [TensorType(shape)])
+    ctor = op.torch_module(args, inferred)
+    return getattr(torch_helpers, ctor.path)(*ctor.args, **dict(ctor.kwargs))
+
+
+@given(
+    st.integers(1, 4).map(lambda half: 2 * half),
+    st.integers(1, 5),
+    st.sampled_from([{}, {"interleaved": True}, {"fraction": 0.5}, {"offset": 3}]),
+)
+def test_rotary_variants_match_their_reference_semantics(
+    width: int, length: int, variant: dict[str, Any]
+) -> None:
+    if variant.get("fraction") and width % 4:
+        width *= 2  # half of the width must be even too
+    inferred = check_against_torch("rotary", variant, [TensorType((BATCH, 2, length, width))])
+    assert inferred.params == {} and inferred.buffers == {}
+
+
+def test_interleaved_rotary_is_the_half_split_of_permuted_features() -> None:
+    # GPT-J pairs neighbours (2i, 2i + 1) where GPT-NeoX pairs (i, i + D/2): the same rotation
+    # once the features are reordered evens first
+    x = torch.randn(2, 3, 5, 8, dtype=torch.float64)
+    evens_first = torch.cat([torch.arange(0, 8, 2), torch.arange(1, 8, 2)])
+    half = generated_rotary({}, (BATCH, 3, 5, 8))
+    interleaved = generated_rotary({"interleaved": True}, (BATCH, 3, 5, 8))
+    torch.testing.assert_close(
+        interleaved(x)[..., evens_first], half(x[..., evens_first]), rtol=0, atol=1e-12
+    )
+
+
+def test_partial_rotary_rotates_the_leading_features_only() -> None:
+    # a quarter of 16 features is 4: those turn as a 4-wide rotary would, the rest pass
+    x = torch.randn(2, 5, 16, dtype=torch.float64)
+    partial = generated_rotary({"fraction": 0.25}, (BATCH, 5, 16))
+    whole = generated_rotary({}, (BATCH, 5, 4))
+    torch.testing.assert_close(partial(x)[..., :4], whole(x[..., :4]), rtol=0, atol=1e-12)
+    assert torch.equal(partial(x)[..., 4:], x[..., 4:])
+
+
+def test_offset_rotary_continues_the_positions() -> None:
+    x = torch.randn(1, 9, 8, dtype=torch.float64)
+    later = generated_rotary({"offset": 4}, (BATCH, 5, 8))
+    torch.testing.assert_close(later(x[:, 4:]), rotate(x)[:, 4:], rtol=0, atol=1e-6)
+
+
+def test_rotary_angles_are_hugging_faces() -> None:
+    # inv_freq = 1 / base ** (arange(0, D, 2) / D) in float32, exactly as Hugging Face's
+    # rotary embeddings compute it, so that a loaded checkpoint rotates as it was trained
+    x = torch.zeros(1, 3, 8, dtype=torch.float64)
+    x[..., 3] = 1.0  # pair 3 = (3, 7), the slowest frequency, turns (1, 0) to (cos, sin)
+    y = generated_rotary({"base": 500.0}, (BATCH, 3, 8))(x)
+    inv_freq = 1.0 / (500.0 ** (torch.arange(0, 8, 2, dtype=torch.int64).float() / 8))
+    angles = torch.arange(3, dtype=torch.float32) * inv_freq[3]
+    assert torch.equal(y[0, :, 3], angles.cos().double())
+    assert torch.equal(y[0, :, 7], angles.sin().double())
+
+
+@pytest.mark.parametrize(
+    ("arguments", "label"),
+    [
+        ({"fraction": 0.25}, "rotary 4 of 16"),
+        ({"interleaved": True}, "rotary, interleaved"),
+    ],
+)
+def test_rotary_variant_labels(arguments: dict[str, Any], label: str) -> None:
+    op, args, inferred = infer("rotary", arguments, [TensorType((BATCH, T, 16))])
+    assert op.label(args, inferred) == label
+
+
+def test_partial_rotary_needs_an_even_positive_share() -> None:
+    with pytest.raises(ShapeError) as caught:
+        infer("rotary", {"fraction": 0.375}, [TensorType((BATCH, T, 8))])
+    finding = caught.value.finding
+    assert (finding.code, finding.arg, finding.with_) == ("A305", "fraction", "3 % 2 = 1")
+    with pytest.raises(ShapeError) as caught:
+        infer("rotary", {"fraction": 0.1}, [TensorType((BATCH, T, 8))])
+    finding = caught.value.finding
+    assert (finding.code, finding.with_) == ("A349", "int(8 * 0.1) = 0")
+    assert finding.help == "use a fraction of at least 0.25"
+    # a fraction of an odd width may still rotate an even share
+    _, _, inferred = infer("rotary", {"fraction": 0.5}, [TensorType((BATCH, T, 9))])
+    assert inferred.resolved["rotary_dim"] == 4

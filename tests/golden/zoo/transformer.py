@@ -10,13 +10,102 @@ from torch import nn
 __all__ = ["PostNormEncoderLayer", "Encoder", "PostNormDecoderLayer", "Decoder", "Transformer"]
 
 
-class MultiheadAttention(nn.Module):
+class AttentionHeads(nn.Module):
+    """What every attention layout shares: splitting projections into heads, qk-norm, rotary
+    positions, the mask, and F.scaled_dot_product_attention."""
+
+    def __init__(
+        self,
+        heads: int,
+        head_dim: int,
+        kv_heads: int,
+        dropout: float = 0.0,
+        causal: bool = False,
+        scale: float | None = None,
+        window: int | None = None,
+        alibi: bool = False,
+        rotary_base: float | None = None,
+        rotary_dim: int | None = None,
+        rotary_interleaved: bool = False,
+        rotary_offset: int = 0,
+        qk_norm_eps: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.heads, self.kv_heads, self.head_dim = heads, kv_heads, head_dim
+        self.dropout = dropout
+        self.causal = causal
+        self.scale = scale
+        self.window = window
+        self.alibi = alibi
+        self.rotary = None
+        if rotary_base is not None:
+            self.rotary = Rotary(rotary_base, rotary_dim, rotary_interleaved, rotary_offset)
+        self.q_norm = self.k_norm = None
+        if qk_norm_eps is not None:
+            self.q_norm = nn.RMSNorm(head_dim, eps=qk_norm_eps)
+            self.k_norm = nn.RMSNorm(head_dim, eps=qk_norm_eps)
+
+    def attend(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Projected (N, T, heads * head_dim) queries and (N, S, kv_heads * head_dim) keys and
+        values -> (N, T, heads * head_dim)."""
+        q = q.unflatten(-1, (self.heads, self.head_dim)).transpose(1, 2)
+        k = k.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
+        v = v.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
+        if self.q_norm is not None and self.k_norm is not None:
+            q, k = self.q_norm(q), self.k_norm(k)
+        if self.rotary is not None:
+            q, k = self.rotary(q), self.rotary(k)
+        scores = self.scores(mask, q, k)
+        out = F.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            attn_mask=scores,
+            dropout_p=self.dropout if self.training else 0.0,
+            is_causal=self.causal and scores is None,
+            scale=self.scale,
+            enable_gqa=self.kv_heads != self.heads,
+        )
+        return out.transpose(1, 2).flatten(2)
+
+    def scores(
+        self, mask: torch.Tensor | None, q: torch.Tensor, k: torch.Tensor
+    ) -> torch.Tensor | None:
+        """What to add to the scores, or None where is_causal says it all. A boolean or integer
+        mask hides the keys where it is false or zero, a floating one is added; a (N, S) mask
+        covers every query, and the causal and sliding-window limits join it, and ALiBi's
+        linear bias slope * (j - i) for key j and query i, a slope per head. A hidden key
+        scores the lowest finite value, as Hugging Face masks, so that a query whose keys are
+        all hidden (padding) attends evenly instead of giving NaN."""
+        if mask is None and self.window is None and not self.alibi:
+            return None
+        query = torch.arange(q.size(-2), device=q.device)[:, None]
+        key = torch.arange(k.size(-2), device=q.device)
+        hidden = key > query if self.causal else torch.zeros_like(key > query)
+        if self.window is not None:
+            hidden = hidden | (query - key >= self.window)
+        added = torch.zeros((), dtype=q.dtype, device=q.device)
+        if self.alibi:
+            slopes = alibi_slopes(self.heads).to(device=q.device, dtype=q.dtype)
+            added = slopes[:, None, None] * (key - query)
+        if mask is not None and mask.dim() == 2:
+            mask = mask[:, None, None, :]
+        if mask is not None and mask.is_floating_point():
+            added = added + mask.to(q.dtype)
+        elif mask is not None:
+            hidden = hidden | (mask == 0)
+        return added.masked_fill(hidden, torch.finfo(q.dtype).min)
+
+
+class MultiheadAttention(AttentionHeads):
     """Multi-head attention, batch first, computed by F.scaled_dot_product_attention.
 
     Parameters carry torch.nn.MultiheadAttention's names (in_proj_weight or q/k/v_proj_weight,
     in_proj_bias, out_proj), so checkpoints load into either. Beyond torch's module it offers
-    causal masks (is_causal), grouped-query heads (kv_heads < heads), any head width, and
-    rotary positions on queries and keys.
+    causal and sliding-window masks, ALiBi, grouped-query heads (kv_heads < heads), any head
+    width, a scale of its own, and rotary positions on queries and keys.
     """
 
     def __init__(
@@ -27,21 +116,39 @@ class MultiheadAttention(nn.Module):
         kv_dim: int | None = None,
         kv_heads: int | None = None,
         bias: bool = True,
+        out_bias: bool | None = None,
         dropout: float = 0.0,
         causal: bool = False,
+        scale: float | None = None,
+        window: int | None = None,
+        alibi: bool = False,
         rotary_base: float | None = None,
+        rotary_dim: int | None = None,
+        rotary_interleaved: bool = False,
+        rotary_offset: int = 0,
+        qk_norm_eps: float | None = None,
     ) -> None:
-        super().__init__()
-        self.heads = heads
-        self.kv_heads = kv_heads or heads
-        self.head_dim = head_dim or embed_dim // heads
-        self.dropout = dropout
-        self.causal = causal
-        self.rotary_base = rotary_base
+        head_dim = head_dim or embed_dim // heads
+        kv_heads = kv_heads or heads
+        super().__init__(
+            heads,
+            head_dim,
+            kv_heads,
+            dropout,
+            causal,
+            scale,
+            window,
+            alibi,
+            rotary_base,
+            rotary_dim,
+            rotary_interleaved,
+            rotary_offset,
+            qk_norm_eps,
+        )
         kv_dim = kv_dim or embed_dim
-        inner, kv_inner = heads * self.head_dim, self.kv_heads * self.head_dim
-        self.packed = kv_dim == embed_dim and self.kv_heads == heads
-        if self.packed:
+        inner, kv_inner = heads * head_dim, kv_heads * head_dim
+        self.split = [inner, kv_inner, kv_inner]
+        if kv_dim == embed_dim and kv_heads == heads:
             self.in_proj_weight = nn.Parameter(torch.empty(3 * inner, embed_dim))
         else:
             self.q_proj_weight = nn.Parameter(torch.empty(inner, embed_dim))
@@ -51,7 +158,7 @@ class MultiheadAttention(nn.Module):
             self.in_proj_bias = nn.Parameter(torch.empty(inner + 2 * kv_inner))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = nn.Linear(inner, embed_dim, bias=bias)
+        self.out_proj = nn.Linear(inner, embed_dim, bias=bias if out_bias is None else out_bias)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -61,49 +168,68 @@ class MultiheadAttention(nn.Module):
                 nn.init.xavier_uniform_(getattr(self, name))
         if self.in_proj_bias is not None:
             nn.init.zeros_(self.in_proj_bias)
+        if self.out_proj.bias is not None:
             nn.init.zeros_(self.out_proj.bias)
 
-    def forward(self, x: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        memory: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         source = x if memory is None else memory
-        inner, kv_inner = self.heads * self.head_dim, self.kv_heads * self.head_dim
         biases = (None, None, None)
         if self.in_proj_bias is not None:
-            biases = self.in_proj_bias.split([inner, kv_inner, kv_inner])
-        if self.packed:
-            weights = self.in_proj_weight.split([inner, kv_inner, kv_inner])
+            biases = self.in_proj_bias.split(self.split)
+        if hasattr(self, "in_proj_weight"):
+            weights = self.in_proj_weight.split(self.split)
         else:
             weights = (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
-        q = self._heads(F.linear(x, weights[0], biases[0]), self.heads)
-        k = self._heads(F.linear(source, weights[1], biases[1]), self.kv_heads)
-        v = self._heads(F.linear(source, weights[2], biases[2]), self.kv_heads)
-        if self.rotary_base is not None:
-            q, k = rotate(q, self.rotary_base), rotate(k, self.rotary_base)
-        out = F.scaled_dot_product_attention(
-            q,
-            k,
-            v,
-            dropout_p=self.dropout if self.training else 0.0,
-            is_causal=self.causal,
-            enable_gqa=self.kv_heads != self.heads,
-        )
-        return self.out_proj(out.transpose(1, 2).flatten(2))
-
-    def _heads(self, x: torch.Tensor, heads: int) -> torch.Tensor:
-        """(N, T, heads * head_dim) -> (N, heads, T, head_dim)."""
-        return x.unflatten(-1, (heads, self.head_dim)).transpose(1, 2)
+        q = F.linear(x, weights[0], biases[0])
+        k = F.linear(source, weights[1], biases[1])
+        v = F.linear(source, weights[2], biases[2])
+        return self.out_proj(self.attend(q, k, v, mask))
 
 
-def rotate(x: torch.Tensor, base: float) -> torch.Tensor:
-    """Rotary position embedding, rotate-half convention, positions along axis -2."""
-    half = x.size(-1) // 2
-    frequencies = torch.exp(
-        -math.log(base) * torch.arange(half, device=x.device, dtype=torch.float32) / half
-    )
-    angles = torch.arange(x.size(-2), device=x.device, dtype=torch.float32)[:, None] * frequencies
-    cos = angles.cos().repeat(1, 2).to(x.dtype)
-    sin = angles.sin().repeat(1, 2).to(x.dtype)
-    x1, x2 = x[..., :half], x[..., half:]
-    return x * cos + torch.cat([-x2, x1], dim=-1) * sin
+def alibi_slopes(heads: int) -> torch.Tensor:
+    """ALiBi's slope per head (Press et al.): the geometric sequence 2^(-8/n), 2^(-16/n), ...
+    for the largest power of two n <= heads, then every other step of the sequence for 2n,
+    as BLOOM and MPT extend it to other head counts."""
+    n = 2 ** math.floor(math.log2(heads))
+    steps = torch.arange(1, n + 1, dtype=torch.float64)
+    odd = torch.arange(1, 2 * (heads - n) + 1, 2, dtype=torch.float64)
+    slopes, extra = 2.0 ** (-8.0 * steps / n), 2.0 ** (-4.0 * odd / n)
+    return torch.cat([slopes, extra])
+
+
+def rotate(
+    x: torch.Tensor,
+    base: float,
+    dim: int | None = None,
+    interleaved: bool = False,
+    offset: int = 0,
+) -> torch.Tensor:
+    """Rotary position embedding on the first `dim` features of the last axis (all of them by
+    default), positions along axis -2 counted from `offset`: pairs of features are the two
+    halves (GPT-NeoX, LLaMA) or, interleaved, neighbours (GPT-J). The angles are computed in
+    float32 whatever the input's type, as Hugging Face's models compute them."""
+    dim = dim or x.size(-1)
+    rotated, kept = x[..., :dim], x[..., dim:]
+    steps = torch.arange(0, dim, 2, device=x.device, dtype=torch.int64).float()
+    frequencies = 1.0 / base ** (steps / dim)
+    positions = torch.arange(offset, offset + x.size(-2), device=x.device, dtype=torch.float32)
+    angles = positions[:, None] * frequencies
+    if interleaved:
+        cos = angles.cos().repeat_interleave(2, dim=-1).to(x.dtype)
+        sin = angles.sin().repeat_interleave(2, dim=-1).to(x.dtype)
+        pairs = rotated.unflatten(-1, (-1, 2))
+        turned = torch.stack([-pairs[..., 1], pairs[..., 0]], dim=-1).flatten(-2)
+    else:
+        cos = angles.cos().repeat(1, 2).to(x.dtype)
+        sin = angles.sin().repeat(1, 2).to(x.dtype)
+        first, second = rotated.chunk(2, dim=-1)
+        turned = torch.cat([-second, first], dim=-1)
+    return torch.cat([rotated * cos + turned * sin, kept], dim=-1)
 
 
 class SinusoidalPositions(nn.Module):
@@ -124,32 +250,21 @@ class SinusoidalPositions(nn.Module):
         return x + self.pe[: x.size(1)].to(x.dtype)
 
 
-class TiedWeights:
-    """A `load_state_dict` pre-hook for parameters tied together, given as (tied, source) key
-    pairs: they are one tensor, so a state_dict that gives them different values is refused
-    rather than loaded into whichever comes last."""
+class Rotary(nn.Module):
+    """Rotary position embedding on the last axis, positions along axis -2 (see rotate)."""
 
-    def __init__(self, *pairs: tuple[str, str]) -> None:
-        self.pairs = pairs
-
-    def __call__(
+    def __init__(
         self,
-        module: nn.Module,
-        state_dict: dict[str, torch.Tensor],
-        prefix: str,
-        metadata: dict,
-        strict: bool,
-        missing: list[str],
-        unexpected: list[str],
-        errors: list[str],
+        base: float = 10000.0,
+        dim: int | None = None,
+        interleaved: bool = False,
+        offset: int = 0,
     ) -> None:
-        for tied, source in self.pairs:
-            a, b = state_dict.get(prefix + tied), state_dict.get(prefix + source)
-            if a is not None and b is not None and not torch.equal(a, b.to(a.device)):
-                errors.append(
-                    f"{prefix}{tied} is tied to {prefix}{source}, but the state_dict gives them "
-                    "different values"
-                )
+        super().__init__()
+        self.base, self.dim, self.interleaved, self.offset = base, dim, interleaved, offset
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return rotate(x, self.base, self.dim, self.interleaved, self.offset)
 
 
 class PostNormEncoderLayer(nn.Module):
@@ -288,11 +403,6 @@ class Transformer(nn.Module):
         self.generator = nn.Linear(d_model, vocab, bias=False)
         self.tgt_embed.weight = self.src_embed.weight
         self.generator.weight = self.src_embed.weight
-        self.register_load_state_dict_pre_hook(
-            TiedWeights(
-                ("tgt_embed.weight", "src_embed.weight"), ("generator.weight", "src_embed.weight")
-            ),
-        )
         self.reset_parameters()
 
     def forward(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

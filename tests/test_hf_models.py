@@ -1,0 +1,102 @@
+"""Hugging Face checkpoints load into the compiled zoo networks and compute the same logits.
+
+`transformers.Qwen2ForCausalLM`, built from a small `Qwen2Config` with random weights (seeded; no
+download), hands its state_dict to the module compiled from specs/qwen2.arch with the same sizes:
+`load_state_dict(strict=True)`, no key converted. Both run the same tokens in float64 in eval
+mode, and the logits must agree within 1e-5 (Hugging Face's RMSNorm computes in float32 even in
+float64, so the two are not bit for bit). transformers is not a dependency of archc, so this
+module skips where it is not installed (README, "The zoo", says where it ran).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+from archc import runtime, torch_helpers
+from tests.conftest import ROOT
+
+transformers = pytest.importorskip("transformers")
+
+# A small Qwen2: grouped-query heads (4 query heads share each of 2 key/value heads), head_dim
+# 16, two layers, the 0.5B model's rotary base and norm epsilon.
+SIZES = {
+    "vocab": 128,
+    "d_model": 64,
+    "layers": 2,
+    "heads": 4,
+    "kv_heads": 2,
+    "ffn": 96,
+    "theta": 1000000.0,
+    "eps": 1e-6,
+}
+
+
+def qwen2_config(tied: bool, attention: str = "eager") -> Any:
+    return transformers.Qwen2Config(
+        vocab_size=SIZES["vocab"],
+        hidden_size=SIZES["d_model"],
+        num_hidden_layers=SIZES["layers"],
+        num_attention_heads=SIZES["heads"],
+        num_key_value_heads=SIZES["kv_heads"],
+        intermediate_size=SIZES["ffn"],
+        rope_theta=SIZES["theta"],
+        rms_norm_eps=SIZES["eps"],
+        max_position_embeddings=64,
+        tie_word_embeddings=tied,
+        attn_implementation=attention,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("network", "tied"), [("Qwen2", True), ("Qwen2Untied", False)])
+def test_qwen2_weights_give_the_same_logits(network: str, tied: bool) -> None:
+    torch.manual_seed(0)
+    reference = transformers.Qwen2ForCausalLM(qwen2_config(tied)).double().eval()
+    # biases away from their initial zeros, so that loading them is tested too
+    with torch.no_grad():
+        for name, parameter in reference.named_parameters():
+            if name.endswith(".bias") or name.endswith("norm.weight"):
+                parameter.uniform_(-0.5, 0.5 if name.endswith(".bias") else 1.5)
+    built = runtime.build(str(ROOT / "specs" / "qwen2.arch"), network, **SIZES).double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    assert sorted(built.state_dict()) == sorted(reference.state_dict())
+    assert (built.lm_head.weight is built.model.embed_tokens.weight) == tied
+    tokens = torch.randint(0, SIZES["vocab"], (2, 12))
+    with torch.no_grad():
+        expected = reference(input_ids=tokens).logits
+        got = built(tokens)
+    assert got.shape == expected.shape == (2, 12, SIZES["vocab"])
+    assert torch.allclose(got, expected, rtol=0, atol=1e-5), (got - expected).abs().max()
+
+
+@pytest.mark.slow
+def test_qwen2_padding_mask_is_hugging_faces_attention_mask() -> None:
+    # a left-padded batch: archc's attention takes HF's (N, S) attention_mask as its mask, and
+    # the positions that are not padding get the same logits (HF's eager attention gives NaN
+    # for a padded sample in float64, its SDPA attention does not)
+    torch.manual_seed(1)
+    reference = transformers.Qwen2ForCausalLM(qwen2_config(True, "sdpa")).double().eval()
+    spec = ROOT / "tests" / "hf" / "qwen2_masked.arch"
+    built = runtime.build(str(spec), "Qwen2Masked", **SIZES).double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    tokens = torch.randint(0, SIZES["vocab"], (2, 8))
+    keep = torch.ones(2, 8, dtype=torch.int64)
+    keep[1, :3] = 0
+    with torch.no_grad():
+        expected = reference(input_ids=tokens, attention_mask=keep).logits
+        got = built(tokens, keep)
+    assert torch.allclose(got[0], expected[0], rtol=0, atol=1e-5)
+    assert torch.allclose(got[1, 3:], expected[1, 3:], rtol=0, atol=1e-5)
+
+
+def test_alibi_slopes_are_blooms() -> None:
+    from transformers.models.bloom.modeling_bloom import build_alibi_tensor
+
+    for heads in (1, 6, 8, 12, 16, 20):
+        keys = torch.ones(1, 3)  # BLOOM's bias for keys 0, 1, 2: slope * key position
+        bloom = build_alibi_tensor(keys, heads, torch.float32).view(heads, 3)[:, 1]
+        slopes = torch_helpers.alibi_slopes(heads).float()
+        torch.testing.assert_close(slopes, bloom, rtol=1e-6, atol=0)  # BLOOM rounds in float32
