@@ -487,7 +487,7 @@ def test_a_failed_layout_leaves_the_old_file(
 
 def test_a_spec_with_errors_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec = tmp_path / "bad.arch"
-    spec.write_text("network Bad {\n    in x: [3, 8, 8]\n    out x -> linear(4)\n}\n")
+    spec.write_text("network Bad {\n    in x: [3, 8, 8]\n    out x -> conv2d(4, 9)\n}\n")
     code, err = run_cli(capsys, "render", str(spec), "-o", str(tmp_path / "bad.dot"))
     assert code == 1 and "error[" in err and not (tmp_path / "bad.dot").exists()
 

@@ -218,6 +218,34 @@ class Rotary(nn.Module):
         return rotate(x, self.base, self.dim, self.interleaved, self.offset)
 
 
+class TiedWeights:
+    """A `load_state_dict` pre-hook for parameters tied together, given as (tied, source) key
+    pairs: they are one tensor, so a state_dict that gives them different values is refused
+    rather than loaded into whichever comes last."""
+
+    def __init__(self, *pairs: tuple[str, str]) -> None:
+        self.pairs = pairs
+
+    def __call__(
+        self,
+        module: nn.Module,
+        state_dict: dict[str, torch.Tensor],
+        prefix: str,
+        metadata: dict,
+        strict: bool,
+        missing: list[str],
+        unexpected: list[str],
+        errors: list[str],
+    ) -> None:
+        for tied, source in self.pairs:
+            a, b = state_dict.get(prefix + tied), state_dict.get(prefix + source)
+            if a is not None and b is not None and not torch.equal(a, b.to(a.device)):
+                errors.append(
+                    f"{prefix}{tied} is tied to {prefix}{source}, but the state_dict gives them "
+                    "different values"
+                )
+
+
 class SwiGLU(nn.Module):
     """Block `SwiGLU` (qwen2.arch:34). 13,074,432 parameters."""
 
@@ -312,6 +340,9 @@ class Qwen2(nn.Module):
         self.model = Qwen2Model(vocab, d_model, eps, heads, kv_heads, theta, ffn, layers)
         self.lm_head = nn.Linear(d_model, vocab, bias=False)
         self.lm_head.weight = self.model.embed_tokens.weight
+        self.register_load_state_dict_pre_hook(
+            TiedWeights(("lm_head.weight", "model.embed_tokens.weight"))
+        )
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         x = self.model(tokens)  # (N, T, 896)

@@ -267,6 +267,34 @@ class Rotary(nn.Module):
         return rotate(x, self.base, self.dim, self.interleaved, self.offset)
 
 
+class TiedWeights:
+    """A `load_state_dict` pre-hook for parameters tied together, given as (tied, source) key
+    pairs: they are one tensor, so a state_dict that gives them different values is refused
+    rather than loaded into whichever comes last."""
+
+    def __init__(self, *pairs: tuple[str, str]) -> None:
+        self.pairs = pairs
+
+    def __call__(
+        self,
+        module: nn.Module,
+        state_dict: dict[str, torch.Tensor],
+        prefix: str,
+        metadata: dict,
+        strict: bool,
+        missing: list[str],
+        unexpected: list[str],
+        errors: list[str],
+    ) -> None:
+        for tied, source in self.pairs:
+            a, b = state_dict.get(prefix + tied), state_dict.get(prefix + source)
+            if a is not None and b is not None and not torch.equal(a, b.to(a.device)):
+                errors.append(
+                    f"{prefix}{tied} is tied to {prefix}{source}, but the state_dict gives them "
+                    "different values"
+                )
+
+
 class PostNormEncoderLayer(nn.Module):
     """Block `PostNormEncoderLayer` (transformer.arch:14). 3,152,384 parameters."""
 
@@ -403,6 +431,11 @@ class Transformer(nn.Module):
         self.generator = nn.Linear(d_model, vocab, bias=False)
         self.tgt_embed.weight = self.src_embed.weight
         self.generator.weight = self.src_embed.weight
+        self.register_load_state_dict_pre_hook(
+            TiedWeights(
+                ("tgt_embed.weight", "src_embed.weight"), ("generator.weight", "src_embed.weight")
+            ),
+        )
         self.reset_parameters()
 
     def forward(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
