@@ -170,3 +170,45 @@ def test_generated_residual_networks_round_trip(
     assert text.count("block ") == 1
     # a width that varies is named after the attribute that holds it, not `channels`
     assert "channels" not in text
+
+
+class _Growing(torch.nn.Module):
+    """Dense connectivity written as a loop: the forward keeps every tensor made so far, gives
+    each layer their concatenation and returns the concatenation of all of them."""
+
+    def __init__(self, width: int, growth: int, count: int) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.units = nn.ModuleDict(
+            (
+                f"unit{index + 1}",
+                nn.Sequential(
+                    nn.BatchNorm2d(width + index * growth),
+                    nn.ReLU(),
+                    nn.Conv2d(width + index * growth, growth, 3, padding=1, bias=False),
+                ),
+            )
+            for index in range(count)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        kept = [x]
+        for unit in self.units.values():
+            kept.append(unit(torch.cat(kept, dim=1)))
+        return torch.cat(kept, dim=1)
+
+
+class _GrowingNet(torch.nn.Module):
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.stem = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.grow = _Growing(8, 4, count)
+        self.head = torch.nn.Linear(8 + 4 * count, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.flatten(torch.mean(self.grow(self.stem(x)), dim=(2, 3)), 1))
+
+
+def test_a_loop_over_kept_tensors_is_written_as_dense(tmp_path: Path) -> None:
+    text = round_trip(_GrowingNet(3), (3, 8, 8), tmp_path)
+    assert "dense(" in text and "concat" not in text
