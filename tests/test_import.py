@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import archc
 from archc import runtime
 from archc.importer import import_module, load_target
+from archc.importer.terms import repeated
 from tests.conftest import ROOT
 
 torch = pytest.importorskip("torch")
@@ -63,6 +64,22 @@ ZOO_NETWORKS = {
 @pytest.mark.parametrize("name", sorted(ZOO_NETWORKS))
 def test_a_generated_zoo_module_round_trips(name: str, tmp_path: Path) -> None:
     round_trip(_zoo_module(name, tmp_path), (3, 64, 64), tmp_path)
+
+
+def test_the_generated_densenet_names_its_dense_layers_with_a_pattern(tmp_path: Path) -> None:
+    text = round_trip(_zoo_module("densenet121", tmp_path), (3, 64, 64), tmp_path)
+    assert "dense(DenseLayer * 6 as denselayer{i + 1})" in text
+    assert "TODO" not in text and "concat" not in text
+
+
+def test_consecutively_numbered_layers_are_a_naming_pattern() -> None:
+    assert repeated(["a as l1", "a as l2", "a as l3", "b"]) == ["a * 3 as l{i + 1}", "b"]
+    assert repeated(["(a -> b) as s0", "(a -> b) as s1"]) == ["(a -> b) * 2 as s{i}"]
+    assert repeated(["a as l9", "a as l10"]) == ["a * 2 as l{i + 9}"]
+    # not consecutive, or different layers: each keeps its own name
+    for elements in (["a as l1", "a as l3"], ["a as l1", "b as l2"], ["a as l1", "a as m2"]):
+        assert repeated(elements) == elements
+    assert repeated(["relu", "relu", "a as l1"]) == ["relu * 2", "a as l1"]
 
 
 TORCHVISION = ["resnet18", "resnet50", "vgg16", "densenet121"]

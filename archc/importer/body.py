@@ -171,7 +171,7 @@ def _dense_at(terms: list[Term], start: int) -> tuple[Term, int] | None:
     if any(v in inside for t in (*terms[:start], *terms[index:]) for v in t.inputs if v != reads):
         return None
     last = terms[index - 1]
-    text = "dense(" + " -> ".join(layer.text for layer in layers) + ")"
+    text = "dense(" + " -> ".join(repeated([layer.text for layer in layers])) + ")"
     parents = {layer.path.rpartition(".")[0] if layer.path else None for layer in layers}
     parent = parents.pop() if len(parents) == 1 else None
     term = Term(text, [source], last.output, True, shape=last.shape, path=parent or None)
