@@ -68,7 +68,9 @@ def test_a_generated_zoo_module_round_trips(name: str, tmp_path: Path) -> None:
 
 def test_the_generated_densenet_names_its_dense_layers_with_a_pattern(tmp_path: Path) -> None:
     text = round_trip(_zoo_module("densenet121", tmp_path), (3, 64, 64), tmp_path)
-    assert "dense(DenseLayer * 6 as denselayer{i + 1})" in text
+    # one definition for the four dense blocks, whose layer count is its parameter
+    assert "dense(DenseLayer * count as denselayer{i + 1})" in text
+    assert "DenseBlock(24) as denseblock3" in text and text.count("block ") == 3
     assert "TODO" not in text and "concat" not in text
 
 
@@ -229,3 +231,5 @@ class _GrowingNet(torch.nn.Module):
 def test_a_loop_over_kept_tensors_is_written_as_dense(tmp_path: Path) -> None:
     text = round_trip(_GrowingNet(3), (3, 8, 8), tmp_path)
     assert "dense(" in text and "concat" not in text
+    # equal layers whose arguments are a block's slots still read as one repeat
+    assert "* 3 as unit{i + 1}" in text

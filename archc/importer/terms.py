@@ -12,6 +12,8 @@ from archc.importer.layers import Layer
 
 # Writes one literal argument, given the argument's name and value.
 Literal = Callable[[str, Any], str]
+# A text as it compares with another: a block's slots read as their values.
+Resolve = Callable[[str], str]
 
 
 def spec_literal(value: Any) -> str:
@@ -49,25 +51,33 @@ def named(text: str, name: str | None) -> str:
     return f"{text} as {name}" if name else text
 
 
-def repeated(elements: list[str]) -> list[str]:
+def as_written(text: str) -> str:
+    return text
+
+
+def repeated(
+    elements: list[str], lit: Literal = plain, resolve: Resolve = as_written
+) -> list[str]:
     """Runs of equal elements as one repeat, `a -> a -> a` reads `a * 3`, and runs of one
     layer under consecutively numbered names as a naming pattern: `a as layer1 -> a as layer2`
-    reads `a * 2 as layer{i + 1}`."""
+    reads `a * 2 as layer{i + 1}`. Elements are equal when their ``resolve``d texts are (a
+    block's slots read as their values), and the count is written by ``lit``."""
     out: list[str] = []
     index = 0
     while index < len(elements):
         numbered = _numbered(elements[index])
-        count = _numbered_run(elements, index)
+        count = _numbered_run(elements, index, resolve)
         if numbered is not None and count > 1:
             body, stem, first = numbered
             number = f"{{i + {first}}}" if first else "{i}"
-            out.append(f"{_operand(body)} * {count} as {stem}{number}")
+            out.append(f"{_operand(body)} * {lit('count', count)} as {stem}{number}")
         else:
             count = 1
-            while index + count < len(elements) and elements[index + count] == elements[index]:
+            same = resolve(elements[index])
+            while index + count < len(elements) and resolve(elements[index + count]) == same:
                 count += 1
             element = elements[index]
-            out.append(f"{_operand(element)} * {count}" if count > 1 else element)
+            out.append(f"{_operand(element)} * {lit('count', count)}" if count > 1 else element)
         index += count
     return out
 
@@ -84,14 +94,14 @@ def _numbered(element: str) -> tuple[str, str, int] | None:
     return body, match.group(1), int(match.group(2))
 
 
-def _numbered_run(elements: list[str], index: int) -> int:
+def _numbered_run(elements: list[str], index: int, resolve: Resolve) -> int:
     """How many elements from ``index`` on are one layer named stem1, stem2, ..."""
-    first = _numbered(elements[index])
+    first = _numbered(resolve(elements[index]))
     if first is None:
         return 1
     body, stem, number = first
     count = 1
-    while index + count < len(elements) and _numbered(elements[index + count]) == (
+    while index + count < len(elements) and _numbered(resolve(elements[index + count])) == (
         body,
         stem,
         number + count,
