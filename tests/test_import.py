@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import archc
 from archc import runtime
 from archc.importer import import_module, load_target
+from archc.importer.terms import repeated
 from tests.conftest import ROOT
 
 torch = pytest.importorskip("torch")
@@ -63,6 +64,24 @@ ZOO_NETWORKS = {
 @pytest.mark.parametrize("name", sorted(ZOO_NETWORKS))
 def test_a_generated_zoo_module_round_trips(name: str, tmp_path: Path) -> None:
     round_trip(_zoo_module(name, tmp_path), (3, 64, 64), tmp_path)
+
+
+def test_the_generated_densenet_names_its_dense_layers_with_a_pattern(tmp_path: Path) -> None:
+    text = round_trip(_zoo_module("densenet121", tmp_path), (3, 64, 64), tmp_path)
+    # one definition for the four dense blocks, whose layer count is its parameter
+    assert "dense(DenseLayer * count as denselayer{i + 1})" in text
+    assert "DenseBlock(24) as denseblock3" in text and text.count("block ") == 3
+    assert "TODO" not in text and "concat" not in text
+
+
+def test_consecutively_numbered_layers_are_a_naming_pattern() -> None:
+    assert repeated(["a as l1", "a as l2", "a as l3", "b"]) == ["a * 3 as l{i + 1}", "b"]
+    assert repeated(["(a -> b) as s0", "(a -> b) as s1"]) == ["(a -> b) * 2 as s{i}"]
+    assert repeated(["a as l9", "a as l10"]) == ["a * 2 as l{i + 9}"]
+    # not consecutive, or different layers: each keeps its own name
+    for elements in (["a as l1", "a as l3"], ["a as l1", "b as l2"], ["a as l1", "a as m2"]):
+        assert repeated(elements) == elements
+    assert repeated(["relu", "relu", "a as l1"]) == ["relu * 2", "a as l1"]
 
 
 TORCHVISION = ["resnet18", "resnet50", "vgg16", "densenet121"]
@@ -170,3 +189,47 @@ def test_generated_residual_networks_round_trip(
     assert text.count("block ") == 1
     # a width that varies is named after the attribute that holds it, not `channels`
     assert "channels" not in text
+
+
+class _Growing(torch.nn.Module):
+    """Dense connectivity written as a loop: the forward keeps every tensor made so far, gives
+    each layer their concatenation and returns the concatenation of all of them."""
+
+    def __init__(self, width: int, growth: int, count: int) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.units = nn.ModuleDict(
+            (
+                f"unit{index + 1}",
+                nn.Sequential(
+                    nn.BatchNorm2d(width + index * growth),
+                    nn.ReLU(),
+                    nn.Conv2d(width + index * growth, growth, 3, padding=1, bias=False),
+                ),
+            )
+            for index in range(count)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        kept = [x]
+        for unit in self.units.values():
+            kept.append(unit(torch.cat(kept, dim=1)))
+        return torch.cat(kept, dim=1)
+
+
+class _GrowingNet(torch.nn.Module):
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.stem = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.grow = _Growing(8, 4, count)
+        self.head = torch.nn.Linear(8 + 4 * count, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.flatten(torch.mean(self.grow(self.stem(x)), dim=(2, 3)), 1))
+
+
+def test_a_loop_over_kept_tensors_is_written_as_dense(tmp_path: Path) -> None:
+    text = round_trip(_GrowingNet(3), (3, 8, 8), tmp_path)
+    assert "dense(" in text and "concat" not in text
+    # equal layers whose arguments are a block's slots still read as one repeat
+    assert "* 3 as unit{i + 1}" in text

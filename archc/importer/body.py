@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from archc.importer.terms import repeated
+from archc.importer.terms import Literal, Resolve, as_written, plain, repeated
 
 FRESH = ("x", "y", "skip", "z", "h")
 
@@ -125,14 +125,14 @@ def statements(
     return lines
 
 
-def dense(terms: list[Term]) -> list[Term]:
+def dense(terms: list[Term], lit: Literal = plain, resolve: Resolve = as_written) -> list[Term]:
     """Dense connectivity written with the `dense` combinator: layers that each read the
     concatenation of a tensor and every earlier layer's output, ending with the concatenation
     of all of them, become `x -> dense(a -> b -> c)`."""
     found: list[Term] = []
     index = 0
     while index < len(terms):
-        match = _dense_at(terms, index)
+        match = _dense_at(terms, index, lit, resolve)
         if match is None:
             found.append(terms[index])
             index += 1
@@ -147,7 +147,9 @@ def _joins(term: Term, values: list[str]) -> bool:
     return term.op == "concat" and term.text == f"concat({joined})" and term.inputs == values
 
 
-def _dense_at(terms: list[Term], start: int) -> tuple[Term, int] | None:
+def _dense_at(
+    terms: list[Term], start: int, lit: Literal, resolve: Resolve
+) -> tuple[Term, int] | None:
     index = start
     first = terms[index]
     if first.op == "concat" and len(first.inputs) == 1 and _joins(first, first.inputs):
@@ -171,7 +173,7 @@ def _dense_at(terms: list[Term], start: int) -> tuple[Term, int] | None:
     if any(v in inside for t in (*terms[:start], *terms[index:]) for v in t.inputs if v != reads):
         return None
     last = terms[index - 1]
-    text = "dense(" + " -> ".join(layer.text for layer in layers) + ")"
+    text = "dense(" + " -> ".join(repeated([t.text for t in layers], lit, resolve)) + ")"
     parents = {layer.path.rpartition(".")[0] if layer.path else None for layer in layers}
     parent = parents.pop() if len(parents) == 1 else None
     term = Term(text, [source], last.output, True, shape=last.shape, path=parent or None)
@@ -179,7 +181,7 @@ def _dense_at(terms: list[Term], start: int) -> tuple[Term, int] | None:
     return term, index
 
 
-def nested(terms: list[Term]) -> list[Term]:
+def nested(terms: list[Term], lit: Literal = plain, resolve: Resolve = as_written) -> list[Term]:
     """Layers whose paths run through a dict or list of layers that is never called itself
     (`features.conv0`, `features.denseblock1`), one after another, as a named chain:
     `(conv2d(...) as conv0 -> ...) as features`, so that the paths stay the same."""
@@ -202,8 +204,8 @@ def nested(terms: list[Term]) -> list[Term]:
             ):
                 break
             members.append(following)
-        inner = nested([_under(member, head) for member in members])
-        text = "(" + " -> ".join(repeated([t.text for t in inner])) + f") as {head}"
+        inner = nested([_under(member, head) for member in members], lit, resolve)
+        text = "(" + " -> ".join(repeated([t.text for t in inner], lit, resolve)) + f") as {head}"
         last = members[-1]
         found.append(
             Term(text, term.inputs, last.output, True, shape=last.shape, alone=True, path=head)

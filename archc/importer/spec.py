@@ -27,7 +27,7 @@ from archc.importer.layers import (
     function_name,
     module_layer,
 )
-from archc.importer.terms import Literal, call, named, repeated, spec_literal
+from archc.importer.terms import Literal, as_written, call, named, repeated, spec_literal
 from archc.importer.trace import Scope, Step
 
 # parameter names for the op arguments a block's instances differ in
@@ -59,6 +59,16 @@ class _Slots:
     def __call__(self, name: str, value: Any) -> str:
         self.values.append((name, _WILD if self.wild else value))
         return f"\x00{len(self.values) - 1}\x00"
+
+    def resolve(self, text: str) -> str:
+        """``text`` with each slot's value in its place (a wildcard stays a slot, equal to no
+        other), so that two layers with the same arguments read the same."""
+
+        def value(match: re.Match[str]) -> str:
+            found = self.values[int(match.group(1))][1]
+            return match.group(0) if found is _WILD else repr(found)
+
+        return _PLACE.sub(value, text)
 
 
 @dataclass
@@ -214,7 +224,8 @@ class SpecWriter:
                 )
                 return self._placeholder(scope.path, type(scope.module).__name__)
             value = term.output
-        elements = repeated([t.text for t in terms])
+        resolve = lit.resolve if isinstance(lit, _Slots) else as_written
+        elements = repeated([t.text for t in terms], lit, resolve)
         if len(elements) == 1 and len(terms) == 1 and " as " not in elements[0]:
             # a chain of one is the layer itself; a repeat of one keeps the index in its path
             return f"{_grouped(elements[0])} * 1"
@@ -310,7 +321,14 @@ class SpecWriter:
             if phantom is not None:
                 terms.insert(index, phantom)
                 phantom.optional = slots(optional, False)
-        return _canonical("\n".join(self.body(instance, nested(dense(terms)))), slots.values)
+        return _canonical(
+            "\n".join(
+                self.body(
+                    instance, nested(dense(terms, slots, slots.resolve), slots, slots.resolve)
+                )
+            ),
+            slots.values,
+        )
 
     def _phantom(
         self, widest: Scope, index: int, instance: Scope, terms: list[Term], slots: _Slots

@@ -192,7 +192,8 @@ def _scopes(model: nn.Module, graph: fx.Graph) -> Scope:
 def _hoist_concatenations(scope: Scope, produced_in: dict[str, Scope]) -> None:
     """A submodule that starts by concatenating the tensors it was given (a dense layer reads
     a list) takes their concatenation instead: the concatenation moves to the caller, so the
-    submodule takes one tensor, as a spec's layers do."""
+    submodule takes one tensor, as a spec's layers do. One that reads those tensors again (a
+    dense block that keeps the list and concatenates it after each layer) keeps it."""
     index = 0
     while index < len(scope.entries):
         entry = scope.entries[index]
@@ -203,6 +204,7 @@ def _hoist_concatenations(scope: Scope, produced_in: dict[str, Scope]) -> None:
                 and first.node.op == "call_function"
                 and first.node.target in (torch.cat, torch.concat)
                 and all(produced_in.get(v) is not entry for v in first.inputs)
+                and not any(v in first.inputs for step in _steps(entry)[1:] for v in step.inputs)
             ):
                 entry.entries.pop(0)
                 scope.entries.insert(index, first)
@@ -210,6 +212,14 @@ def _hoist_concatenations(scope: Scope, produced_in: dict[str, Scope]) -> None:
                 index += 1
             _hoist_concatenations(entry, produced_in)
         index += 1
+
+
+def _steps(scope: Scope) -> list[Step]:
+    """The steps of ``scope`` and of the scopes inside it, in the order they ran."""
+    found: list[Step] = []
+    for entry in scope.entries:
+        found += _steps(entry) if isinstance(entry, Scope) else [entry]
+    return found
 
 
 def _wire(root: Scope, produced_in: dict[str, Scope], scopes: dict[str, Scope]) -> None:
@@ -222,19 +232,13 @@ def _wire(root: Scope, produced_in: dict[str, Scope], scopes: dict[str, Scope]) 
             scope.path == "" or owner.path == scope.path or owner.path.startswith(scope.path + ".")
         )
 
-    def steps(scope: Scope) -> list[Step]:
-        found: list[Step] = []
-        for entry in scope.entries:
-            found += steps(entry) if isinstance(entry, Scope) else [entry]
-        return found
-
-    every = steps(root)
+    every = _steps(root)
     shapes = {s.node.name: s.shape for s in every}
     for path, scope in scopes.items():
         if not path:
             continue
-        own = {s.node.name for s in steps(scope)}
-        for step in steps(scope):
+        own = {s.node.name for s in _steps(scope)}
+        for step in _steps(scope):
             for value in step.inputs:
                 if not inside(value, scope) and value not in scope.inputs:
                     scope.inputs.append(value)
