@@ -565,6 +565,9 @@ def lone_symbol(value: Dim) -> str | None:
         return None
     if value.name is not None:
         return value.name
+    if value._poly is not None:
+        names = {name for monomial in value._poly for name, _ in monomial}
+        return next(iter(names)) if len(names) == 1 else None
     symbols = value.expr.free_symbols
     return str(next(iter(symbols))) if len(symbols) == 1 else None
 
@@ -628,9 +631,11 @@ def at_least(value: Dim, name: str, residues: Residues, limit: int = 2**40) -> i
     """
     if isinstance(value, int):
         return 1 if value >= 1 else None
-    (symbol,) = value.expr.free_symbols
 
     def positive(candidate: int) -> bool:
+        if value._poly is not None:  # a polynomial is evaluated without sympy
+            return evaluate(value, {name: candidate}) >= 1
+        (symbol,) = value.expr.free_symbols
         size = _exact(value.expr, symbol, candidate)
         return size is not None and size >= 1
 
