@@ -206,3 +206,28 @@ def test_a_network_giving_the_branches_gives_each_output(tmp_path: Path) -> None
     assert passed, verdict
     ys = runtime.build(str(spec))(torch.ones(3, 4))
     assert [tuple(y.shape) for y in ys] == [(3, 2), (3, 4)]
+
+
+def test_quoted_names_with_quotes_are_escaped_in_init_rules_and_dense_blocks(
+    tmp_path: Path,
+) -> None:
+    """Every place generated code writes a layer's name as a string literal escapes it: the
+    tuple an init rule selects names with, and the keys of a dense block's layers."""
+    spec = tmp_path / "net.arch"
+    spec.write_text(
+        "init linear.bias: zeros\n\n"
+        "network Net {\n"
+        "    in x: [4, 6, 6]\n"
+        '    y = x -> dense(conv2d(2, 3, padding=1) as "c\\"0" -> conv2d(2, 1) as "c\\\\1") '
+        "as stack\n"
+        '    out y -> flatten -> linear(3) as "q\\"uote" -> linear(2) as head\n'
+        "}\n"
+    )
+    source = api.compile_source(str(spec))
+    compile(source, "net.py", "exec")  # no unterminated literal
+    [(passed, verdict)] = runtime.selftest(str(spec))
+    assert passed, verdict
+    model = runtime.build(str(spec))
+    keys = [k for k in model.state_dict() if k.startswith("stack.")]
+    assert keys[:2] == ['stack.c"0.weight', 'stack.c"0.bias'] and "stack.c\\1.weight" in keys
+    assert torch.count_nonzero(model.get_submodule('q"uote').bias) == 0  # the rule reached it

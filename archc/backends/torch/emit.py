@@ -488,7 +488,7 @@ class ClassWriter:
             inner = [(n, scope_items(n, i.module.path)[position]) for n, i in matching]  # type: ignore[union-attr]
             value = self._construct(inner)
             assert value is not None  # a part of a dense loop is a module
-            children.append(Arg(Call("", (Arg(f'"{item.attr}"'), Arg(value)))))
+            children.append(Arg(Call("", (Arg(string(item.attr)), Arg(value)))))
         self.helpers.add("DenseBlock")
         return Call("DenseBlock", (Arg(Call("", tuple(children), "[]")),))
 

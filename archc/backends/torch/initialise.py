@@ -129,8 +129,8 @@ def _condition(network: Network, group: list[Assignment], imports: set[str]) -> 
     ):
         return f"isinstance(module, {kind})"
     if len(nodes) == 1:
-        return f'name == "{nodes[0].path}"'
-    return Call("name in ", tuple(Arg(f'"{n.path}"') for n in nodes))
+        return f"name == {string(nodes[0].path)}"
+    return Call("name in ", tuple(Arg(string(n.path)) for n in nodes))
 
 
 def _torch_class(node: Node) -> str | None:
