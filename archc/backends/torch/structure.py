@@ -115,10 +115,6 @@ def first_id(network: Network, item: Item) -> int:
     return min(n.id for n in network.within(item.module.path))
 
 
-def _inside(path: str, scope: str) -> bool:
-    return not scope or path.startswith(scope + ".")
-
-
 def members(network: Network, module_path: str) -> list[Node]:
     """Every op node under ``module_path``, in order."""
     return [n for n in network.within(module_path) if n.kind == "op"]
@@ -199,12 +195,3 @@ def holder(network: Network, path: str) -> str:
 def is_module(node: Node) -> bool:
     op = lookup(node.op)
     return op is not None and op.torch_module(node.args, inferred_of(node)) is not None
-
-
-def class_instances(network: Network) -> dict[str, list[Module]]:
-    """Block instances grouped by block name, each list in forward order."""
-    grouped: dict[str, list[Module]] = {}
-    for module in network.modules.values():
-        if module.kind == "block":
-            grouped.setdefault(module.name, []).append(module)
-    return grouped
