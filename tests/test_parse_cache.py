@@ -3,12 +3,14 @@ into the file being read; a changed text misses; a damaged or foreign entry is p
 
 from __future__ import annotations
 
+import json
 import pickle
 from pathlib import Path
 
 import pytest
 
 from archc import api
+from archc.backends.torch import helpers
 from archc.errors import SourceFile
 from archc.syntax import ast, cache
 from archc.syntax.parse import parse
@@ -82,3 +84,32 @@ def test_check_keeps_the_trees_it_parses(folder: Path) -> None:
     assert api.check(str(ROOT / "specs" / "resnet50.arch")) == []
     assert len(list(folder.glob("*.pickle"))) == 2  # the spec and the blocks file it uses
     assert api.check(str(ROOT / "specs" / "resnet50.arch")) == []
+
+
+def helper_definitions() -> dict[str, tuple[int, str, frozenset[str]]]:
+    helpers._definitions.cache_clear()
+    try:
+        return helpers._definitions()
+    finally:
+        helpers._definitions.cache_clear()
+
+
+def test_the_code_generators_helper_definitions_are_kept_and_read_back(folder: Path) -> None:
+    parsed = helper_definitions()
+    assert [p.name.split("-")[0] for p in folder.glob("*.json")] == ["helpers"]
+    assert "alibi_slopes" in parsed["AttentionHeads"][2]
+    (entry,) = folder.glob("*.json")
+    stored = json.loads(entry.read_text(encoding="utf-8"))
+    stored["Attention"][1] = "class Attention: pass  # read from the cache"
+    entry.write_text(json.dumps(stored), encoding="utf-8")
+    assert helper_definitions()["Attention"][1] == stored["Attention"][1]
+
+
+@pytest.mark.parametrize(
+    "entry", [b"not json", b"[]", b'{"Attention": [0, "class Attention: pass", 7]}']
+)
+def test_a_damaged_helper_entry_is_parsed_again(folder: Path, entry: bytes) -> None:
+    parsed = helper_definitions()
+    (path,) = folder.glob("*.json")
+    path.write_bytes(entry)
+    assert helper_definitions() == parsed

@@ -8,7 +8,9 @@ entry that is corrupt, foreign or unreadable is ignored and parsed again, never 
 
 The tree's spans point at the `SourceFile` being read, not at a stored copy, so diagnostics
 show the file as it is now. The cache lives in `$ARCHC_CACHE_DIR`, else `$XDG_CACHE_HOME/archc`,
-else `~/.cache/archc`; `ARCHC_NO_CACHE=1` turns it off.
+else `~/.cache/archc`; `ARCHC_NO_CACHE=1` turns it off. Other facts worked out from files
+(what the code generator reads from its helper modules) are kept beside the trees, under keys
+of their own, with :func:`read_entry` and :func:`write_entry`.
 """
 
 from __future__ import annotations
@@ -74,15 +76,14 @@ def key(text: str) -> str:
 def load(source: SourceFile) -> ast.Module | None:
     """The stored tree of ``source``'s text, its spans in ``source``; None if there is none
     usable."""
-    folder = cache_folder()
-    if folder is None:
-        return None
     name = key(source.text)
+    data = read_entry(f"{name}.pickle")
+    if data is None:
+        return None
     try:
-        data = (folder / f"{name}.pickle").read_bytes()
         with collector.paused():  # a tree is many small objects and no garbage
             stored_key, module = _Unpickler(io.BytesIO(data), source).load()
-    except Exception:  # missing, corrupt or foreign: parse instead
+    except Exception:  # corrupt or foreign: parse instead
         return None
     return module if stored_key == name and isinstance(module, ast.Module) else None
 
@@ -90,17 +91,36 @@ def load(source: SourceFile) -> ast.Module | None:
 def store(source: SourceFile, module: ast.Module) -> None:
     """Keep ``module``, the tree of ``source``, for the next run; a cache that cannot be
     written is no error."""
-    folder = cache_folder()
-    if folder is None:
+    if cache_folder() is None:
         return
     name = key(source.text)
     buffer = io.BytesIO()
     _Pickler(buffer, source).dump((name, module))
+    write_entry(f"{name}.pickle", buffer.getvalue())
+
+
+def read_entry(name: str) -> bytes | None:
+    """The entry called ``name``, or None when caching is off or there is none to read."""
+    folder = cache_folder()
+    if folder is None:
+        return None
+    try:
+        return (folder / name).read_bytes()
+    except OSError:
+        return None
+
+
+def write_entry(name: str, data: bytes) -> None:
+    """Keep ``data`` as the entry called ``name``, written whole or not at all (a reader never
+    sees half an entry); a cache that is off or cannot be written is no error."""
+    folder = cache_folder()
+    if folder is None:
+        return
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as handle:
-            handle.write(buffer.getvalue())
-        os.replace(handle.name, folder / f"{name}.pickle")
+            handle.write(data)
+        os.replace(handle.name, folder / name)
     except OSError:
         return
 

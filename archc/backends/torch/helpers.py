@@ -9,17 +9,42 @@ from __future__ import annotations
 
 import ast
 import functools
-from importlib import resources
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from archc.syntax import cache
 
 # Imports a copied definition may rely on, keyed by the name it uses.
 FUNCTIONAL = "import torch.nn.functional as F"
 IMPORTS = {"math": "import math", "F": FUNCTIONAL}
+HELPERS = Path(__file__).resolve().parents[2] / "torch_helpers.py"
+
+# A definition: its position in the file, its source, and the names it uses.
+Definition = tuple[int, str, frozenset[str]]
 
 
 @functools.cache
-def _definitions() -> dict[str, tuple[int, str, frozenset[str]]]:
-    """Top-level classes and functions of the helper file: position, source, names used."""
-    text = resources.files("archc").joinpath("torch_helpers.py").read_text(encoding="utf-8")
+def _definitions() -> dict[str, Definition]:
+    """Top-level classes and functions of the helper file, read from the cache (see
+    archc/syntax/cache.py) when this very text was read before: parsing it costs a compile of
+    GPT-2 a tenth of its time."""
+    text = HELPERS.read_text(encoding="utf-8")
+    digest = hashlib.sha256((sys.version + text).encode("utf-8", "surrogatepass"))
+    entry = f"helpers-{digest.hexdigest()}.json"
+    stored = _decoded(cache.read_entry(entry))
+    if stored is not None:
+        return stored
+    found = _parsed(text)
+    encoded = {
+        name: [position, source, sorted(used)] for name, (position, source, used) in found.items()
+    }
+    cache.write_entry(entry, json.dumps(encoded).encode())
+    return found
+
+
+def _parsed(text: str) -> dict[str, Definition]:
     lines = text.splitlines()  # once: ast.get_source_segment splits the whole file per call
     found = {}
     for position, node in enumerate(ast.parse(text).body):
@@ -28,6 +53,26 @@ def _definitions() -> dict[str, tuple[int, str, frozenset[str]]]:
             used = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
             found[node.name] = (position, source, used)
     return found
+
+
+def _decoded(data: bytes | None) -> dict[str, Definition] | None:
+    """A stored entry's definitions; None when there is none, or it is not what
+    :func:`_definitions` writes (a damaged entry is read again from the file)."""
+    try:
+        stored = json.loads(data) if data is not None else None
+        found = {
+            name: (position, source, frozenset(used))
+            for name, (position, source, used) in stored.items()
+        }
+    except (ValueError, TypeError, AttributeError):
+        return None
+    well_formed = all(
+        isinstance(position, int)
+        and isinstance(source, str)
+        and all(isinstance(u, str) for u in used)
+        for position, source, used in found.values()
+    )
+    return found if well_formed else None
 
 
 def helper_names() -> frozenset[str]:
