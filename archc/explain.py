@@ -3001,6 +3001,46 @@ _SHAPES = (
         }
         """,
     ),
+    _entry(
+        "A365",
+        "more experts chosen per token than there are",
+        """A mixture of experts sends each token to its `top_k` highest-scoring experts, so
+        `top_k` can be at most `experts`. Sending every token to every expert (`top_k` equal to
+        `experts`) is a dense mixture; sparse models choose a few of many (OLMoE: 8 of 64).""",
+        """
+        network Sparse {
+            in x: [T, 512]
+            out x -> moe(1024, experts=8, top_k=16)
+        }
+        """,
+        """
+        network Sparse {
+            in x: [T, 512]
+            out x -> moe(1024, experts=16, top_k=8)
+        }
+        """,
+    ),
+    _entry(
+        "A366",
+        "top-k weights normalised twice",
+        """With `softmax="after"` the router's softmax runs over the chosen experts' scores
+        alone (Mixtral's formulation), so their weights already sum to one and `norm_topk=true`
+        would change nothing. Renormalising is for `softmax="before"`, where the softmax runs
+        over all experts and the chosen probabilities sum to less than one (OLMoE keeps them
+        as they are, Qwen-MoE renormalises).""",
+        """
+        network Sparse {
+            in x: [T, 512]
+            out x -> moe(1024, experts=8, top_k=2, softmax="after", norm_topk=true)
+        }
+        """,
+        """
+        network Sparse {
+            in x: [T, 512]
+            out x -> moe(1024, experts=8, top_k=2, softmax="before", norm_topk=true)
+        }
+        """,
+    ),
 )
 
 _BACKENDS = (

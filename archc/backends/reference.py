@@ -260,6 +260,7 @@ EXAMPLES: dict[str, Example] = {
     "maxpool2d": Example((3,), {"stride": 2, "padding": 1}, inputs=((64, 112, 112),)),
     "maxpool3d": Example((2,), inputs=((32, 8, 16, 16),)),
     "mean": Example((1,), inputs=(SEQUENCE,)),
+    "moe": Example((1024,), {"experts": 64, "top_k": 8}, inputs=(("T", 2048),)),
     "mul": Example(inputs=(IMAGE, (64, 1, 1))),
     "neg": Example(inputs=(SEQUENCE,)),
     "permute": Example((0, 2, 1), inputs=(SEQUENCE,)),
