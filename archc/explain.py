@@ -3041,6 +3041,51 @@ _SHAPES = (
         }
         """,
     ),
+    _entry(
+        "A367",
+        "topk takes more values than its axis holds",
+        """`topk(k, dim)` returns the k largest values along one axis and their indices, so k
+        can be at most that axis's length. The axis is the last one unless `dim` says
+        otherwise; a k meant for another axis needs `dim`.""",
+        """
+        network Router {
+            in x: [T, 512]
+            scores = x -> linear(8, bias=false) as gate
+            top, chosen = scores -> topk(16)
+            out top
+        }
+        """,
+        """
+        network Router {
+            in x: [T, 512]
+            scores = x -> linear(8, bias=false) as gate
+            top, chosen = scores -> topk(2)
+            out top
+        }
+        """,
+    ),
+    _entry(
+        "A368",
+        "an index longer than the tensor it indexes",
+        """`gather(x, index, dim)` reads x at each position of `index`, and
+        `scatter_add(x, index, src, dim)` adds src's entries at the positions of `index`; torch
+        requires the index to be no longer than x on every axis but `dim`, and no longer than
+        src on any axis. A symbolic size must be the same size in both.""",
+        """
+        network Picked {
+            in x: [8, 4]
+            in index: int64[2, 6]
+            out gather(x, index, 1)
+        }
+        """,
+        """
+        network Picked {
+            in x: [8, 4]
+            in index: int64[2, 4]
+            out gather(x, index, 1)
+        }
+        """,
+    ),
 )
 
 _BACKENDS = (
