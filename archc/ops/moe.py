@@ -1,4 +1,4 @@
-"""A sparse mixture of experts, `moe`: a router sends each token to top_k of many gated MLPs.
+"""A sparse mixture of experts, `moe`: a router sends each token to top_k of many MLPs.
 
 Parameters count every expert; MACs count the router and the top_k experts a token runs
 through, which is what makes the layer sparse. The experts' weights are stored the way
@@ -42,6 +42,7 @@ class MoEArgs(Args):
     experts: Annotated[int, Field(gt=0, le=MAX_COUNT)]
     top_k: PositiveInt
     activation: Literal["silu", "gelu", "relu"] = "silu"
+    gated: bool = True
     softmax: Literal["before", "after"] = "before"
     norm_topk: bool = False
     layout: Literal["fused", "modules"] = "fused"
@@ -95,17 +96,24 @@ def _check_routing(args: MoEArgs) -> None:
         )
 
 
+def projections(args: MoEArgs) -> int:
+    """How many weight matrices each expert holds: gate, up and down, or up and down."""
+    return 3 if args.gated else 2
+
+
 def expert_params(args: MoEArgs, features: int) -> dict[str, tuple[int, ...]]:
     """The experts' weights under their state_dict names, in torch's order."""
     if args.layout == "fused":
+        up = ("gate_up_proj", 2 * args.hidden) if args.gated else ("up_proj", args.hidden)
         return {
-            "experts.gate_up_proj": (args.experts, 2 * args.hidden, features),
+            f"experts.{up[0]}": (args.experts, up[1], features),
             "experts.down_proj": (args.experts, features, args.hidden),
         }
+    names = ("gate_proj", "up_proj") if args.gated else ("up_proj",)
     params = {}
     for i in range(args.experts):
-        params[f"experts.{i}.gate_proj.weight"] = (args.hidden, features)
-        params[f"experts.{i}.up_proj.weight"] = (args.hidden, features)
+        for name in names:
+            params[f"experts.{i}.{name}.weight"] = (args.hidden, features)
         params[f"experts.{i}.down_proj.weight"] = (features, args.hidden)
     return params
 
@@ -116,11 +124,12 @@ class MoE(Op):
     family = "linear"
     summary = (
         "sparse mixture of experts: a bias-free linear router (`gate`) picks top_k of "
-        "`experts` gated MLPs, down(act(gate(x)) * up(x)) of width `hidden`, for each token, "
+        "`experts` MLPs of width `hidden`, down(act(gate(x)) * up(x)), or down(act(up(x))) with "
+        "`gated=false`, for each token, "
         "and sums their outputs weighted by its softmax, taken over all experts before the "
         'choice (`softmax="before"`, renormalised over the chosen with `norm_topk=true`) or '
         'over the chosen after it (`softmax="after"`); `layout="fused"` stores the experts as '
-        "transformers 5 does (experts.gate_up_proj, experts.down_proj), "
+        "transformers 5 does (experts.gate_up_proj, or up_proj ungated, and experts.down_proj), "
         '`layout="modules"` as one module each (experts.{i}.gate_proj, up_proj, down_proj); '
         "MACs count the router and the top_k experts each token runs through"
     )
@@ -128,8 +137,8 @@ class MoE(Op):
     positional = ("hidden", "experts", "top_k")
     rule = "(N, *, d) -> (N, *, d); top_k <= experts"
     params_rule = (
-        "gate.weight E·d + experts 3·E·hidden·d (E = experts, d = the input's last axis); "
-        "MACs per token d·E + top_k·3·d·hidden"
+        "gate.weight E·d + experts P·E·hidden·d (E = experts, d = the input's last axis, P = 3 "
+        "projections gated, else 2); MACs per token d·E + top_k·P·d·hidden"
     )
 
     def infer(self, args: MoEArgs, inputs: Sequence[TensorType]) -> Inferred:
@@ -137,7 +146,8 @@ class MoE(Op):
         features = _features(x)
         _check_routing(args)
         tokens = dims.product(list(x.shape[1:-1]))
-        per_token = features * args.experts + args.top_k * 3 * features * args.hidden
+        expert = projections(args) * features * args.hidden
+        per_token = features * args.experts + args.top_k * expert
         return Inferred(
             outputs=(x,),
             params={"gate.weight": (args.experts, features), **expert_params(args, features)},
@@ -156,7 +166,7 @@ class MoE(Op):
             (
                 ("experts", args.experts),
                 ("top_k", args.top_k),
-                *args.changed("activation", "softmax", "norm_topk", "layout"),
+                *args.changed("activation", "gated", "softmax", "norm_topk", "layout"),
             ),
         )
 
@@ -179,22 +189,28 @@ class MoE(Op):
         activation = getattr(run.F, args.activation)
         out = torch.zeros_like(tokens)
         for i, (gate, up, down) in enumerate(_expert_weights(args, state)):
-            hidden = activation(tokens @ gate.T) * (tokens @ up.T)
+            if gate is None:
+                hidden = activation(tokens @ up.T)
+            else:
+                hidden = activation(tokens @ gate.T) * (tokens @ up.T)
             out = out + dense[:, i, None] * (hidden @ down.T)
         return (out.reshape(x.shape),)
 
 
 def _expert_weights(args: MoEArgs, state: Any) -> list[tuple[Any, Any, Any]]:
-    """Each expert's gate, up and down weights as (out, in) matrices, either layout."""
-    if args.layout == "fused":
-        gate_up, down = state["experts.gate_up_proj"], state["experts.down_proj"]
-        return [
-            (gate_up[i, : args.hidden], gate_up[i, args.hidden :], down[i])
-            for i in range(args.experts)
-        ]
-    return [
-        tuple(
-            state[f"experts.{i}.{name}.weight"] for name in ("gate_proj", "up_proj", "down_proj")
-        )
-        for i in range(args.experts)
-    ]
+    """Each expert's gate (None where not gated), up and down weights as (out, in) matrices,
+    either layout."""
+    weights = []
+    for i in range(args.experts):
+        if args.layout == "modules":
+            gate = state[f"experts.{i}.gate_proj.weight"] if args.gated else None
+            up = state[f"experts.{i}.up_proj.weight"]
+            down = state[f"experts.{i}.down_proj.weight"]
+        elif args.gated:
+            gate_up = state["experts.gate_up_proj"][i]
+            gate, up = gate_up[: args.hidden], gate_up[args.hidden :]
+            down = state["experts.down_proj"][i]
+        else:
+            gate, up, down = None, state["experts.up_proj"][i], state["experts.down_proj"][i]
+        weights.append((gate, up, down))
+    return weights

@@ -27,6 +27,7 @@ def moe_cases(draw: st.DrawFn) -> dict[str, Any]:
         "experts": experts,
         "top_k": draw(st.integers(1, experts)),
         "activation": draw(st.sampled_from(["silu", "gelu", "relu"])),
+        "gated": draw(st.booleans()),
         "softmax": softmax,
         "norm_topk": softmax == "before" and draw(st.booleans()),
         "layout": draw(st.sampled_from(["fused", "modules"])),
@@ -64,6 +65,26 @@ def test_fused_layout_is_transformers_and_modules_layout_one_module_per_expert()
         ["gate.weight"]
         + [f"experts.{i}.{p}_proj.weight" for i in range(2) for p in ("gate", "up", "down")]
     )
+
+
+def test_ungated_experts_hold_up_and_down_projections_only() -> None:
+    fused = torch_helpers.SparseMoE(6, 10, experts=3, top_k=1, gated=False)
+    assert {k: tuple(v.shape) for k, v in fused.state_dict().items()} == {
+        "gate.weight": (3, 6),
+        "experts.up_proj": (3, 10, 6),
+        "experts.down_proj": (3, 6, 10),
+    }
+    modules = torch_helpers.SparseMoE(6, 10, experts=2, top_k=1, gated=False, layout="modules")
+    assert sorted(modules.state_dict()) == sorted(
+        ["gate.weight"]
+        + [f"experts.{i}.{p}_proj.weight" for i in range(2) for p in ("up", "down")]
+    )
+    _, _, inferred = infer(
+        "moe",
+        {"hidden": 10, "experts": 3, "top_k": 2, "gated": False},
+        [TensorType((BATCH, T, 6))],
+    )
+    assert str(inferred.macs) == f"{6 * 3 + 2 * 2 * 6 * 10}*T"
 
 
 def test_only_routed_tokens_reach_an_expert() -> None:
