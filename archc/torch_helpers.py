@@ -475,12 +475,11 @@ class FusedExperts(nn.Module):
 class SparseMoE(nn.Module):
     """A sparse mixture of experts (Shazeer et al., 2017): a bias-free linear router, `gate`,
     scores the experts (MLPs, gated or not, as ExpertMLP computes) for each token, each token
-    goes to its top_k experts, and their outputs
-    are summed weighted by the router's probabilities. The softmax runs over all experts
-    before the choice ("before", optionally renormalising the chosen probabilities to sum to
-    one: norm_topk) or over the chosen scores after it ("after"). Only routed tokens are
-    computed: the loop runs each expert that was chosen on its tokens and index_adds the
-    results, as Hugging Face's sparse MoE blocks do."""
+    goes to its top_k experts, and their outputs are summed weighted by the router's
+    probabilities. The softmax runs over all experts before the choice ("before", optionally
+    renormalising the chosen probabilities to sum to one: norm_topk) or over the chosen scores
+    after it ("after"). Only routed tokens are computed: the loop runs each expert that was
+    chosen on its tokens and index_adds the results, as Hugging Face's sparse MoE blocks do."""
 
     def __init__(
         self,
