@@ -3001,6 +3001,91 @@ _SHAPES = (
         }
         """,
     ),
+    _entry(
+        "A365",
+        "more experts chosen per token than there are",
+        """A mixture of experts sends each token to its `top_k` highest-scoring experts, so
+        `top_k` can be at most `experts`. Sending every token to every expert (`top_k` equal to
+        `experts`) is a dense mixture; sparse models choose a few of many (OLMoE: 8 of 64).""",
+        """
+        network Sparse {
+            in x: [T, 512]
+            out x -> moe(1024, experts=8, top_k=16)
+        }
+        """,
+        """
+        network Sparse {
+            in x: [T, 512]
+            out x -> moe(1024, experts=16, top_k=8)
+        }
+        """,
+    ),
+    _entry(
+        "A366",
+        "top-k weights normalised twice",
+        """With `softmax="after"` the router's softmax runs over the chosen experts' scores
+        alone (Mixtral's formulation), so their weights already sum to one and `norm_topk=true`
+        would change nothing. Renormalising is for `softmax="before"`, where the softmax runs
+        over all experts and the chosen probabilities sum to less than one (OLMoE keeps them
+        as they are, Qwen-MoE renormalises).""",
+        """
+        network Sparse {
+            in x: [T, 512]
+            out x -> moe(1024, experts=8, top_k=2, softmax="after", norm_topk=true)
+        }
+        """,
+        """
+        network Sparse {
+            in x: [T, 512]
+            out x -> moe(1024, experts=8, top_k=2, softmax="before", norm_topk=true)
+        }
+        """,
+    ),
+    _entry(
+        "A367",
+        "topk takes more values than its axis holds",
+        """`topk(k, dim)` returns the k largest values along one axis and their indices, so k
+        can be at most that axis's length. The axis is the last one unless `dim` says
+        otherwise; a k meant for another axis needs `dim`.""",
+        """
+        network Router {
+            in x: [T, 512]
+            scores = x -> linear(8, bias=false) as gate
+            top, chosen = scores -> topk(16)
+            out top
+        }
+        """,
+        """
+        network Router {
+            in x: [T, 512]
+            scores = x -> linear(8, bias=false) as gate
+            top, chosen = scores -> topk(2)
+            out top
+        }
+        """,
+    ),
+    _entry(
+        "A368",
+        "an index longer than the tensor it indexes",
+        """`gather(x, index, dim)` reads x at each position of `index`, and
+        `scatter_add(x, index, src, dim)` adds src's entries at the positions of `index`; torch
+        requires the index to be no longer than x on every axis but `dim`, and no longer than
+        src on any axis. A symbolic size must be the same size in both.""",
+        """
+        network Picked {
+            in x: [8, 4]
+            in index: int64[2, 6]
+            out gather(x, index, 1)
+        }
+        """,
+        """
+        network Picked {
+            in x: [8, 4]
+            in index: int64[2, 4]
+            out gather(x, index, 1)
+        }
+        """,
+    ),
 )
 
 _BACKENDS = (

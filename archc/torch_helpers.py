@@ -399,3 +399,129 @@ class StochasticDepth(nn.Module):
         if survival > 0.0:
             noise.div_(survival)
         return x * noise
+
+
+class ExpertMLP(nn.Module):
+    """One expert of a sparse mixture, an MLP without biases under Hugging Face's per-expert
+    names: down(act(gate(x)) * up(x)) when gated (gate_proj, up_proj, down_proj), else
+    down(act(up(x)))."""
+
+    def __init__(
+        self, in_features: int, hidden: int, activation: str = "silu", gated: bool = True
+    ) -> None:
+        super().__init__()
+        if gated:
+            self.gate_proj = nn.Linear(in_features, hidden, bias=False)
+        self.up_proj = nn.Linear(in_features, hidden, bias=False)
+        self.down_proj = nn.Linear(hidden, in_features, bias=False)
+        self.activation = activation
+        self.gated = gated
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        act = getattr(F, self.activation)
+        if self.gated:
+            return self.down_proj(act(self.gate_proj(x)) * self.up_proj(x))
+        return self.down_proj(act(self.up_proj(x)))
+
+
+class ExpertList(nn.ModuleList):
+    """The experts of a sparse mixture as one module each (`experts.3.up_proj.weight`);
+    `experts(i, x)` runs expert i on the tokens x."""
+
+    def forward(self, index: int, x: torch.Tensor) -> torch.Tensor:
+        return self[index](x)
+
+
+class FusedExperts(nn.Module):
+    """The experts of a sparse mixture as 3-D tensors, as transformers 5 stores them: gated,
+    gate_up_proj (experts, 2 * hidden, in_features), each expert's gate rows then its up rows,
+    else up_proj (experts, hidden, in_features); and down_proj (experts, in_features, hidden).
+    `experts(i, x)` runs expert i on the tokens x, the MLP ExpertMLP computes. Each slice starts
+    as nn.Linear's weight would."""
+
+    def __init__(
+        self,
+        experts: int,
+        in_features: int,
+        hidden: int,
+        activation: str = "silu",
+        gated: bool = True,
+    ) -> None:
+        super().__init__()
+        if gated:
+            self.gate_up_proj = nn.Parameter(torch.empty(experts, 2 * hidden, in_features))
+        else:
+            self.up_proj = nn.Parameter(torch.empty(experts, hidden, in_features))
+        self.down_proj = nn.Parameter(torch.empty(experts, in_features, hidden))
+        self.activation = activation
+        self.gated = gated
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for weight in self.parameters():
+            bound = 1 / math.sqrt(weight.size(-1))
+            nn.init.uniform_(weight, -bound, bound)
+
+    def forward(self, index: int, x: torch.Tensor) -> torch.Tensor:
+        act = getattr(F, self.activation)
+        if self.gated:
+            gate, up = F.linear(x, self.gate_up_proj[index]).chunk(2, dim=-1)
+            hidden = act(gate) * up
+        else:
+            hidden = act(F.linear(x, self.up_proj[index]))
+        return F.linear(hidden, self.down_proj[index])
+
+
+class SparseMoE(nn.Module):
+    """A sparse mixture of experts (Shazeer et al., 2017): a bias-free linear router, `gate`,
+    scores the experts (MLPs, gated or not, as ExpertMLP computes) for each token, each token
+    goes to its top_k experts, and their outputs are summed weighted by the router's
+    probabilities. The softmax runs over all experts before the choice ("before", optionally
+    renormalising the chosen probabilities to sum to one: norm_topk) or over the chosen scores
+    after it ("after"). Only routed tokens are computed: the loop runs each expert that was
+    chosen on its tokens and index_adds the results, as Hugging Face's sparse MoE blocks do."""
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden: int,
+        experts: int,
+        top_k: int,
+        activation: str = "silu",
+        gated: bool = True,
+        softmax: str = "before",
+        norm_topk: bool = False,
+        layout: str = "fused",
+    ) -> None:
+        super().__init__()
+        self.top_k = top_k
+        self.softmax = softmax
+        self.norm_topk = norm_topk
+        self.gate = nn.Linear(in_features, experts, bias=False)
+        if layout == "fused":
+            self.experts = FusedExperts(experts, in_features, hidden, activation, gated)
+        else:
+            self.experts = ExpertList(
+                ExpertMLP(in_features, hidden, activation, gated) for _ in range(experts)
+            )
+
+    def route(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each token's top_k experts, (tokens, top_k), and the weights of their outputs."""
+        scores = self.gate(tokens)
+        if self.softmax == "after":
+            chosen_scores, chosen = scores.topk(self.top_k, dim=-1)
+            return chosen, chosen_scores.softmax(dim=-1)
+        weights, chosen = scores.softmax(dim=-1).topk(self.top_k, dim=-1)
+        if self.norm_topk:
+            weights = weights / weights.sum(dim=-1, keepdim=True)
+        return chosen, weights
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = x.reshape(-1, x.size(-1))
+        chosen, weights = self.route(tokens)
+        out = torch.zeros_like(tokens)
+        for expert in chosen.unique().tolist():
+            token, slot = torch.where(chosen == expert)
+            routed = self.experts(expert, tokens[token]) * weights[token, slot, None]
+            out.index_add_(0, token, routed)
+        return out.reshape(x.shape)

@@ -100,3 +100,59 @@ def test_alibi_slopes_are_blooms() -> None:
         bloom = build_alibi_tensor(keys, heads, torch.float32).view(heads, 3)[:, 1]
         slopes = torch_helpers.alibi_slopes(heads).float()
         torch.testing.assert_close(slopes, bloom, rtol=1e-6, atol=0)  # BLOOM rounds in float32
+
+
+# A small OLMoE: 6 experts of width 24, 2 per token, as OLMoE's routing (softmax over all
+# experts, the chosen probabilities not renormalised), two layers, head_dim 16.
+OLMOE_SIZES = {
+    "vocab": 128,
+    "d_model": 64,
+    "layers": 2,
+    "heads": 4,
+    "ffn": 24,
+    "experts": 6,
+    "top_k": 2,
+    "theta": 10000.0,
+    "eps": 1e-5,
+}
+
+
+@pytest.mark.slow
+def test_olmoe_weights_give_the_same_logits() -> None:
+    torch.manual_seed(2)
+    config = transformers.OlmoeConfig(
+        vocab_size=OLMOE_SIZES["vocab"],
+        hidden_size=OLMOE_SIZES["d_model"],
+        num_hidden_layers=OLMOE_SIZES["layers"],
+        num_attention_heads=OLMOE_SIZES["heads"],
+        intermediate_size=OLMOE_SIZES["ffn"],
+        num_experts=OLMOE_SIZES["experts"],
+        num_experts_per_tok=OLMOE_SIZES["top_k"],
+        rope_theta=OLMOE_SIZES["theta"],
+        rms_norm_eps=OLMOE_SIZES["eps"],
+        max_position_embeddings=64,
+        eos_token_id=None,
+        attn_implementation="eager",
+        # its loop over experts and index_add, as SparseMoE computes; torch's grouped matrix
+        # products, the default, take no float64
+        experts_implementation="eager",
+    )
+    reference = transformers.OlmoeForCausalLM(config).double().eval()
+    # norms and the router away from their initial ones and zeros, so that loading them and
+    # routing tokens to different experts are tested too
+    with torch.no_grad():
+        for name, parameter in reference.named_parameters():
+            if name.endswith("norm.weight"):
+                parameter.uniform_(0.5, 1.5)
+            elif name.endswith("mlp.gate.weight"):
+                parameter.normal_(0.0, 1.0)
+    built = runtime.build(str(ROOT / "specs" / "olmoe.arch"), "Olmoe", **OLMOE_SIZES)
+    built = built.double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    assert sorted(built.state_dict()) == sorted(reference.state_dict())
+    tokens = torch.randint(0, OLMOE_SIZES["vocab"], (2, 12))
+    with torch.no_grad():
+        expected = reference(input_ids=tokens).logits
+        got = built(tokens)
+    assert got.shape == expected.shape == (2, 12, OLMOE_SIZES["vocab"])
+    assert torch.allclose(got, expected, rtol=0, atol=1e-5), (got - expected).abs().max()

@@ -171,15 +171,17 @@ def test_gpt2_sizes_follow_the_layer_formula(layers: int, d_model: int, heads: i
     assert net.param_count == vocab * d + context * d + layers * block + 2 * d
 
 
-# Figures measured with transformers 5.25 (Qwen2ForCausalLM on the meta device): Qwen2-0.5B
-# (tied lm_head) and Qwen2-7B (untied), their configs, and Qwen2-0.5B's state_dict keys in
-# transformers' order, one `key [shape]` line each (the tied lm_head.weight is a key of its own).
+# Figures measured with transformers 5.25 (Qwen2ForCausalLM and OlmoeForCausalLM on the meta
+# device): Qwen2-0.5B (tied lm_head), Qwen2-7B (untied) and OLMoE-1B-7B, their configs, and
+# Qwen2-0.5B's and OLMoE-1B-7B's state_dict keys in transformers' order, one `key [shape]` line
+# each (the tied lm_head.weight is a key of its own).
 HF = ROOT / "tests" / "hf"
 
 
 @cache
-def hf_reference() -> dict[str, Any]:
-    models: dict[str, Any] = json.loads((HF / "qwen2_reference.json").read_text(encoding="utf-8"))
+def hf_reference(family: str = "qwen2") -> dict[str, Any]:
+    path = HF / f"{family}_reference.json"
+    models: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return models
 
 
@@ -218,6 +220,29 @@ def test_qwen2_untied_7b_matches_hugging_face() -> None:
     assert net.param_count == measured["params"]
     assert len(net.parameters()) == measured["state_dict_keys"]
     assert output_shape(net, "logits", T=16) == measured["output_shape"]
+
+
+def test_olmoe_matches_hugging_face_key_for_key() -> None:
+    net = network("olmoe.arch", "Olmoe")
+    measured = hf_reference("olmoe")["olmoe_1b_7b"]
+    assert net.param_count == measured["params"]
+    assert output_shape(net, "logits", T=16) == measured["output_shape"]
+    assert state(net) == hf_state_dict("olmoe_1b_7b")
+
+
+def test_olmoe_macs_count_the_chosen_experts_only() -> None:
+    # per token: attention, the router, 8 of the 64 experts' gated MLPs, and the RMSNorms
+    # (3 MACs per feature: square, scale, weight)
+    net = network("olmoe.arch", "Olmoe")
+    d, ffn, layers, vocab, t = 2048, 1024, 16, 50304, 16
+    attention = 4 * d * d + 2 * t * d  # projections, then QK^T and AV over t keys
+    mixture = d * 64 + 8 * 3 * d * ffn
+    norms = 4 * 3 * d  # input_layernorm, q_norm, k_norm, post_attention_layernorm
+    per_token = layers * (attention + mixture + norms) + 3 * d + d * vocab
+    assert dims.evaluate(net.macs, {"T": t}) == t * per_token
+    # every expert's weights count as parameters, 8 times what a token runs through
+    experts = params_under(net, "model.layers.0.mlp.experts.")
+    assert experts == 64 * 3 * d * ffn
 
 
 def test_bert_base_matches_the_reference() -> None:

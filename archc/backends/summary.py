@@ -28,7 +28,9 @@ MAC_CONVENTION = (
     "forward pass at the declared input size: weights times output positions for convolutions "
     "and linear layers (biases not counted), attention's QK^T and AV products included, 1 per "
     "element for BatchNorm and 4 for LayerNorm, k*k per output for max pooling and 1 per input "
-    "for average pooling; activations, dropout and residual additions count 0."
+    "for average pooling, a mixture of experts' router and only the top_k experts each token "
+    "runs through (its parameters count every expert); activations, dropout and residual "
+    "additions count 0."
 )
 
 # Bytes per element of the types a summary can size a network in.

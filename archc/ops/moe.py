@@ -1,0 +1,216 @@
+"""A sparse mixture of experts, `moe`: a router sends each token to top_k of many MLPs.
+
+Parameters count every expert; MACs count the router and the top_k experts a token runs
+through, which is what makes the layer sparse. The experts' weights are stored the way
+transformers 5 stores them (`layout="fused"`: two 3-D tensors) or as one module per expert
+(`layout="modules"`: `experts.{i}.gate_proj`, as Mixtral- and Qwen2-MoE-style checkpoints).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from archc import dims
+from archc.dims import TensorType
+from archc.ops.registry import register
+from archc.ops.spec import (
+    DTYPE,
+    MAX_COUNT,
+    RANK,
+    SYMBOLIC,
+    Args,
+    Ctor,
+    Execution,
+    Inferred,
+    Op,
+    PositiveInt,
+    fail,
+)
+
+# Diagnostic codes of this module.
+TOO_MANY_CHOSEN = "A365"  # top_k above the number of experts
+NORMALISED_TWICE = "A366"  # norm_topk where the softmax after the choice already sums to one
+
+FLOAT_DTYPES = ("float32", "float64", "float16", "bfloat16")
+
+
+class MoEArgs(Args):
+    hidden: PositiveInt
+    experts: Annotated[int, Field(gt=0, le=MAX_COUNT)]
+    top_k: PositiveInt
+    activation: Literal["silu", "gelu", "relu"] = "silu"
+    gated: bool = True
+    softmax: Literal["before", "after"] = "before"
+    norm_topk: bool = False
+    layout: Literal["fused", "modules"] = "fused"
+
+
+def _features(x: TensorType) -> int:
+    """The width of each token: the last axis, fixed, of a floating-point input."""
+    if x.dtype not in FLOAT_DTYPES:
+        raise fail(
+            DTYPE,
+            f"moe routes floating-point features, but its input {dims.show_shape(x.shape)} "
+            f"holds {x.dtype}",
+            rule="input dtype = a floating-point type",
+            help="integer ids are looked up with `embedding(vocab, width)` first",
+            label=f"{x.dtype} input",
+        )
+    if x.rank < 2:
+        raise fail(RANK, f"moe needs at least a 2-d input (N, features), got {x}")
+    features = x.shape[-1]
+    if not isinstance(features, int):
+        raise fail(
+            SYMBOLIC,
+            f"moe needs a fixed number of features, but the last axis is {features}",
+            help="the router and every expert take the last axis: give it a fixed size",
+            label=f"the last axis {features} is not fixed",
+        )
+    return features
+
+
+def _check_routing(args: MoEArgs) -> None:
+    if args.top_k > args.experts:
+        raise fail(
+            TOO_MANY_CHOSEN,
+            f"moe sends each token to top_k={args.top_k} experts, but there are only "
+            f"{args.experts}",
+            rule="top_k <= experts",
+            with_=f"top_k = {args.top_k}, experts = {args.experts}",
+            help=f"choose at most {args.experts} experts per token, or add experts",
+            arg="top_k",
+            label=f"{args.top_k} chosen, {args.experts} experts",
+        )
+    if args.norm_topk and args.softmax == "after":
+        raise fail(
+            NORMALISED_TWICE,
+            'moe with softmax="after" already gives the chosen experts weights that sum to '
+            "one, so norm_topk=true has nothing to normalise",
+            rule='norm_topk only with softmax="before"',
+            help='drop norm_topk, or take the softmax over all experts with softmax="before"',
+            arg="norm_topk",
+            label="weights already normalised",
+        )
+
+
+def projections(args: MoEArgs) -> int:
+    """How many weight matrices each expert holds: gate, up and down, or up and down."""
+    return 3 if args.gated else 2
+
+
+def expert_params(args: MoEArgs, features: int) -> dict[str, tuple[int, ...]]:
+    """The experts' weights under their state_dict names, in torch's order."""
+    if args.layout == "fused":
+        up = ("gate_up_proj", 2 * args.hidden) if args.gated else ("up_proj", args.hidden)
+        return {
+            f"experts.{up[0]}": (args.experts, up[1], features),
+            "experts.down_proj": (args.experts, features, args.hidden),
+        }
+    names = ("gate_proj", "up_proj") if args.gated else ("up_proj",)
+    params = {}
+    for i in range(args.experts):
+        for name in names:
+            params[f"experts.{i}.{name}.weight"] = (args.hidden, features)
+        params[f"experts.{i}.down_proj.weight"] = (features, args.hidden)
+    return params
+
+
+@register
+class MoE(Op):
+    name = "moe"
+    family = "linear"
+    summary = (
+        "sparse mixture of experts: a bias-free linear router (`gate`) picks top_k of "
+        "`experts` MLPs of width `hidden`, down(act(gate(x)) * up(x)), or down(act(up(x))) with "
+        "`gated=false`, for each token, "
+        "and sums their outputs weighted by its softmax, taken over all experts before the "
+        'choice (`softmax="before"`, renormalised over the chosen with `norm_topk=true`) or '
+        'over the chosen after it (`softmax="after"`); `layout="fused"` stores the experts as '
+        "transformers 5 does (experts.gate_up_proj, or up_proj ungated, and experts.down_proj), "
+        '`layout="modules"` as one module each (experts.{i}.gate_proj, up_proj, down_proj); '
+        "MACs count the router and the top_k experts each token runs through"
+    )
+    Args = MoEArgs
+    positional = ("hidden", "experts", "top_k")
+    rule = "(N, *, d) -> (N, *, d); top_k <= experts"
+    params_rule = (
+        "gate.weight E·d + experts P·E·hidden·d (E = experts, d = the input's last axis, P = 3 "
+        "projections gated, else 2); MACs per token d·E + top_k·P·d·hidden"
+    )
+
+    def infer(self, args: MoEArgs, inputs: Sequence[TensorType]) -> Inferred:
+        (x,) = inputs
+        features = _features(x)
+        _check_routing(args)
+        tokens = dims.product(list(x.shape[1:-1]))
+        expert = projections(args) * features * args.hidden
+        per_token = features * args.experts + args.top_k * expert
+        return Inferred(
+            outputs=(x,),
+            params={"gate.weight": (args.experts, features), **expert_params(args, features)},
+            macs=tokens * per_token,
+            resolved={"in_features": features},
+        )
+
+    def label(self, args: MoEArgs, inferred: Inferred) -> str:
+        features = inferred.resolved["in_features"]
+        return f"moe {args.top_k} of {args.experts}, {features}→{args.hidden}→{features}"
+
+    def torch_module(self, args: MoEArgs, inferred: Inferred) -> Ctor:
+        return Ctor(
+            "SparseMoE",
+            (inferred.resolved["in_features"], args.hidden),
+            (
+                ("experts", args.experts),
+                ("top_k", args.top_k),
+                *args.changed("activation", "gated", "softmax", "norm_topk", "layout"),
+            ),
+        )
+
+    def execute(self, args: MoEArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        # Every expert on every token, then each token's sum over experts weighted by a dense
+        # (tokens, experts) matrix that is zero off its top_k: the same sum as the generated
+        # loop over routed tokens, computed another way.
+        torch, state = run.torch, run.state
+        (x,) = run.inputs
+        tokens = x.reshape(-1, x.shape[-1])
+        scores = tokens @ state["gate.weight"].T
+        if args.softmax == "after":
+            chosen_scores, chosen = torch.topk(scores, args.top_k, dim=-1)
+            weights = torch.softmax(chosen_scores, dim=-1)
+        else:
+            weights, chosen = torch.topk(torch.softmax(scores, dim=-1), args.top_k, dim=-1)
+            if args.norm_topk:
+                weights = weights / weights.sum(dim=-1, keepdim=True)
+        dense = torch.zeros_like(scores).scatter(1, chosen, weights)
+        activation = getattr(run.F, args.activation)
+        out = torch.zeros_like(tokens)
+        for i, (gate, up, down) in enumerate(_expert_weights(args, state)):
+            if gate is None:
+                hidden = activation(tokens @ up.T)
+            else:
+                hidden = activation(tokens @ gate.T) * (tokens @ up.T)
+            out = out + dense[:, i, None] * (hidden @ down.T)
+        return (out.reshape(x.shape),)
+
+
+def _expert_weights(args: MoEArgs, state: Any) -> list[tuple[Any, Any, Any]]:
+    """Each expert's gate (None where not gated), up and down weights as (out, in) matrices,
+    either layout."""
+    weights = []
+    for i in range(args.experts):
+        if args.layout == "modules":
+            gate = state[f"experts.{i}.gate_proj.weight"] if args.gated else None
+            up = state[f"experts.{i}.up_proj.weight"]
+            down = state[f"experts.{i}.down_proj.weight"]
+        elif args.gated:
+            gate_up = state["experts.gate_up_proj"][i]
+            gate, up = gate_up[: args.hidden], gate_up[args.hidden :]
+            down = state["experts.down_proj"][i]
+        else:
+            gate, up, down = None, state["experts.up_proj"][i], state["experts.down_proj"][i]
+        weights.append((gate, up, down))
+    return weights
