@@ -3002,6 +3002,75 @@ _SHAPES = (
         """,
     ),
     _entry(
+        "A380",
+        "a recurrent state of the wrong shape",
+        """An initial state `h0` (or an LSTM's `c0`) given to `rnn`, `lstm` or `gru` must have
+        the shape of the layer's state: batch first like every tensor, then one row per layer
+        and direction, then the state's width, (N, num_layers * directions, H_out), where H_out
+        is `proj_size` for a projected LSTM (its `c0` keeps `hidden_size`). It also has the
+        input's element type (A308 otherwise). The final states `return_state=true` gives have
+        exactly this shape, so a state carried from one call to the next always fits.""",
+        """
+        network Decoder {
+            in x: [T, 32]
+            in h0: [64]
+            out x -> gru(64, num_layers=2, h0=h0)
+        }
+        """,
+        """
+        network Decoder {
+            in x: [T, 32]
+            in h0: [2, 64]
+            out x -> gru(64, num_layers=2, h0=h0)
+        }
+        """,
+    ),
+    _entry(
+        "A381",
+        "an LSTM given one initial state without the other",
+        """An LSTM's state is two tensors, the hidden state `h0` and the cell state `c0`, and
+        torch starts it from both or from zeros for both. Give `c0=` with `h0=`, or neither.""",
+        """
+        network Tagger {
+            in x: [T, 32]
+            in h0: [1, 64]
+            out x -> lstm(64, h0=h0)
+        }
+        """,
+        """
+        network Tagger {
+            in x: [T, 32]
+            in h0: [1, 64]
+            in c0: [1, 64]
+            out x -> lstm(64, h0=h0, c0=c0)
+        }
+        """,
+    ),
+    _entry(
+        "A382",
+        "final states asked for with only the last step",
+        """`return_state=true` adds the final states to the layer's outputs, and
+        `output="last"` gives the last layer's final hidden state, which those states already
+        hold: its rows are the last `directions` rows of `h_n`. Keep the sequence and take the
+        final states, or take the last step alone.""",
+        """
+        network Encoder {
+            in x: [T, 32]
+            last, h = x -> gru(64, output="last", return_state=true)
+            out last
+            out h
+        }
+        """,
+        """
+        network Encoder {
+            in x: [T, 32]
+            steps, h = x -> gru(64, return_state=true)
+            out steps
+            out h
+        }
+        """,
+    ),
+    _entry(
         "A365",
         "more experts chosen per token than there are",
         """A mixture of experts sends each token to its `top_k` highest-scoring experts, so

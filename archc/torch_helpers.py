@@ -525,3 +525,30 @@ class SparseMoE(nn.Module):
             routed = self.experts(expert, tokens[token]) * weights[token, slot, None]
             out.index_add_(0, token, routed)
         return out.reshape(x.shape)
+
+
+class BatchFirstStates(nn.Module):
+    """What torch's recurrent modules built with batch_first=True lack: initial and final
+    states batch first too, (N, num_layers * directions, H), like the input and the output.
+    The states are separate arguments and results: ``output, h, c = lstm(x, h0, c0)``."""
+
+    def forward(self, x: torch.Tensor, *states: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        # torch's layout is (num_layers * directions, N, H), and cuDNN wants it contiguous
+        given = tuple(state.transpose(0, 1).contiguous() for state in states)
+        output, final = super().forward(
+            x, (given if len(given) > 1 else given[0]) if given else None
+        )
+        finals = final if isinstance(final, tuple) else (final,)
+        return (output, *(state.transpose(0, 1) for state in finals))
+
+
+class StatefulRNN(BatchFirstStates, nn.RNN):
+    """nn.RNN with batch-first states: ``output, h = rnn(x, h0)``."""
+
+
+class StatefulLSTM(BatchFirstStates, nn.LSTM):
+    """nn.LSTM with batch-first states: ``output, h, c = lstm(x, h0, c0)``."""
+
+
+class StatefulGRU(BatchFirstStates, nn.GRU):
+    """nn.GRU with batch-first states: ``output, h = gru(x, h0)``."""

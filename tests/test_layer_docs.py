@@ -113,7 +113,7 @@ def test_signature_lists_positional_arguments_first() -> None:
         (
             "lstm",
             "lstm(hidden_size, num_layers=1, *, bias=true, dropout=0.0, "
-            'bidirectional=false, output="sequence", proj_size=0)',
+            'bidirectional=false, output="sequence", return_state=false, proj_size=0)',
         ),
     ],
 )

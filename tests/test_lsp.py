@@ -238,6 +238,17 @@ def test_completion_offers_keyword_arguments_names_and_ops(client: Client) -> No
     assert "maxpool2d" in [item["label"] for item in after_dot["items"]]
 
 
+def test_completion_offers_the_tensor_inputs_given_by_name(client: Client) -> None:
+    spec = ROOT / "specs" / "word_lm.arch"
+    text = spec.read_text(encoding="utf-8")
+    uri = open_document(client, spec)
+    inside_call = at(uri, text, "h0=h0, c0=c0", 0)
+    items = client.request("textDocument/completion", inside_call)["items"]
+    details = {item["label"]: item.get("detail") for item in items}
+    assert details["h0="] == details["c0="] == "tensor input, optional"
+    assert "return_state=" in details and "mask=" not in details
+
+
 def test_definition_of_blocks_names_and_use_targets(client: Client) -> None:
     text = RESNET.read_text(encoding="utf-8")
     uri = open_document(client, RESNET)

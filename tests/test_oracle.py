@@ -48,6 +48,7 @@ SMALL: dict[str, dict[str, Any]] = {
     "transformer": {"vocab": 50, "d_model": 32, "heads": 4, "ffn": 64, "final_norm": True},
     "vit_b_16": {"image_size": 32, "patch": 8, "width": 32, "heads": 4, "mlp_dim": 64},
     "word2vec": {"vocab": 50, "dim": 8},
+    "word_lm": {"ntoken": 50, "nhid": 16},
 }
 # fixed 224-pixel inputs and 6 to 140 million parameters: seconds each
 LARGE = {"alexnet", "densenet121", "fcn8s", "googlenet", "resnet18", "resnet50", "vgg16"}

@@ -309,6 +309,30 @@ def test_gru_tagger_recurrent_layer_matches_the_reference() -> None:
     assert params_under(two_way, "gru.") == 2 * reference()["gru_i128_h64_l1"]["params"] + second
 
 
+def lstm_params(inputs: int, hidden: int, layers: int) -> int:
+    """nn.LSTM's count: per layer, four gates' input and hidden weights and two biases."""
+    widths = [inputs] + [hidden] * (layers - 1)
+    return sum(4 * hidden * (width + hidden) + 2 * 4 * hidden for width in widths)
+
+
+def test_word_lm_counts_encoder_lstm_and_decoder() -> None:
+    untied, tied = networks("word_lm.arch").values()
+    words = 33278
+    assert untied.param_count == (
+        words * 200 + lstm_params(200, 200, 2) + linear(200, words)
+    )  # 13,987,678
+    assert tied.param_count == words * 650 + lstm_params(650, 650, 2) + words  # the bias
+    assert set(tied.tied_targets()) == {"decoder.weight"}
+    for net in (untied, tied):
+        width = net.parameters()["decoder.weight"][1]
+        assert output_shape(net, "log_probs", N=4, T=35) == [4, 35, words]
+        assert output_shape(net, "h", N=4) == output_shape(net, "c", N=4) == [4, 2, width]
+        assert [net.type_of(net.inputs[name]).shape[1:] for name in ("h0", "c0")] == [
+            (2, width),
+            (2, width),
+        ]
+
+
 def test_word2vec_models_hold_two_vocab_by_dim_matrices() -> None:
     for net in networks("word2vec.arch").values():
         assert net.param_count == 2 * 30000 * 300

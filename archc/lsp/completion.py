@@ -78,10 +78,12 @@ def _keyword_arguments(callee: str | None, snapshot: Snapshot | None) -> list[ls
     op = lookup(callee)
     if op is None:
         return []
-    return [
+    values = [
         _argument(name, type_words(info.annotation) + _default(info), info.description)
         for name, info in op.Args.model_fields.items()
     ]
+    # the inputs after the first are given by name too: an LSTM's `h0=`, attention's `mask=`
+    return values + [_argument(name, "tensor input, optional") for name in op.inputs[1:]]
 
 
 def _default(info: FieldInfo) -> str:

@@ -25,7 +25,7 @@ quiet = pytest.mark.filterwarnings(
 
 
 @st.composite
-def recurrent_cases(draw: st.DrawFn) -> tuple[str, dict[str, Any], TensorType]:
+def recurrent_cases(draw: st.DrawFn) -> tuple[str, dict[str, Any], list[TensorType]]:
     name = draw(st.sampled_from(["rnn", "lstm", "gru"]))
     hidden = draw(st.integers(1, 6))
     args: dict[str, Any] = {
@@ -40,15 +40,29 @@ def recurrent_cases(draw: st.DrawFn) -> tuple[str, dict[str, Any], TensorType]:
         args["nonlinearity"] = draw(st.sampled_from(["tanh", "relu"]))
     if name == "lstm":
         args["proj_size"] = draw(st.integers(0, hidden - 1))
+    if args["output"] == "sequence":
+        args["return_state"] = draw(st.booleans())
     x = TensorType((BATCH, draw(st.integers(1, 5)), draw(st.integers(1, 6))))
-    return name, args, x
+    inputs = [x, *states(name, args)] if draw(st.booleans()) else [x]
+    return name, args, inputs
+
+
+def states(name: str, args: dict[str, Any]) -> list[TensorType]:
+    """The types of the layer's initial states: (N, L*D, H_out), and (N, L*D, H) for c0."""
+    stacked = args.get("num_layers", 1) * (2 if args.get("bidirectional") else 1)
+    hidden = args["hidden_size"]
+    h0 = TensorType((BATCH, stacked, args.get("proj_size") or hidden))
+    return [h0, TensorType((BATCH, stacked, hidden))] if name == "lstm" else [h0]
 
 
 @quiet
 @given(recurrent_cases())
-def test_recurrent_matches_torch(case: tuple[str, dict[str, Any], TensorType]) -> None:
-    name, args, x = case
-    inferred = check_against_torch(name, args, [x])
+def test_recurrent_matches_torch(case: tuple[str, dict[str, Any], list[TensorType]]) -> None:
+    name, args, inputs = case
+    x = inputs[0]
+    inferred = check_against_torch(name, args, inputs)
+    if args.get("return_state"):
+        assert inferred.outputs[1:] == tuple(states(name, args))
     # one MAC per weight element per time step: the gate matmuls, and the projection if any
     weights = sum(math.prod(s) for k, s in inferred.params.items() if k.startswith("weight"))
     assert inferred.macs == x.shape[1] * weights
@@ -135,7 +149,7 @@ def test_projected_lstm_layout() -> None:
 def test_labels(name: str, arguments: dict[str, Any], label: str) -> None:
     op, args, inferred = infer(name, arguments, [TensorType((BATCH, T, 10))])
     assert op.label(args, inferred) == label
-    assert inferred.resolved == {"input_size": 10}
+    assert inferred.resolved == {"input_size": 10, "initial_states": 0}
 
 
 def test_constructor_states_only_what_differs_from_torch() -> None:
@@ -200,3 +214,98 @@ def test_invalid_arguments_are_rejected_before_inference(
 ) -> None:
     with pytest.raises(ValidationError):
         infer(name, arguments, [TensorType((BATCH, T, 4))])
+
+
+@quiet
+@pytest.mark.parametrize(
+    ("name", "arguments"),
+    [
+        ("rnn", {"hidden_size": 4, "num_layers": 2, "nonlinearity": "relu"}),
+        ("lstm", {"hidden_size": 4, "num_layers": 2, "bidirectional": True, "proj_size": 3}),
+        ("gru", {"hidden_size": 4, "bidirectional": True}),
+    ],
+)
+def test_states_are_torchs_states_batch_first(name: str, arguments: dict[str, Any]) -> None:
+    """The stateful module is torch's own with its states transposed: a plain nn.LSTM given
+    the same weights and the states in torch's layout computes the same output and states."""
+    x = TensorType((BATCH, 5, 3))
+    given = states(name, arguments)
+    op, args, inferred = infer(name, {**arguments, "return_state": True}, [x, *given])
+    tensors = [make_input(t) for t in (x, *given)]
+    results, module = run_torch(op, args, inferred, tensors)
+    assert type(module).__name__ == f"Stateful{name.upper()}"
+    plain = getattr(torch.nn, name.upper())(3, **module_arguments(module))
+    plain.load_state_dict(module.state_dict(), strict=True)
+    torch_layout = [t.transpose(0, 1) for t in tensors[1:]]
+    with torch.no_grad(), one_thread():
+        output, final = plain(
+            tensors[0], tuple(torch_layout) if name == "lstm" else torch_layout[0]
+        )
+    finals = final if name == "lstm" else (final,)
+    torch.testing.assert_close(results[0], output)
+    for ours, theirs in zip(results[1:], finals, strict=True):
+        torch.testing.assert_close(ours, theirs.transpose(0, 1))
+
+
+def module_arguments(module: torch.nn.RNNBase) -> dict[str, Any]:
+    names = ("hidden_size", "num_layers", "bias", "batch_first", "bidirectional", "proj_size")
+    found = {n: getattr(module, n) for n in names if n != "proj_size" or module.proj_size}
+    if isinstance(module, torch.nn.RNN):
+        found["nonlinearity"] = module.nonlinearity
+    return found
+
+
+@pytest.mark.parametrize(
+    ("output", "given", "call"),
+    [
+        ("sequence", 0, "{m}({0})[0]"),
+        ("sequence", 2, "{m}({inputs})[0]"),
+        ("last", 2, "{m}({inputs})[1][:, -1]"),
+    ],
+)
+def test_initial_states_pick_the_stateful_module(output: str, given: int, call: str) -> None:
+    arguments = {"hidden_size": 4, "output": output}
+    x = TensorType((BATCH, T, 3))
+    op, args, inferred = infer("lstm", arguments, [x, *states("lstm", arguments)[:given]])
+    ctor = op.torch_module(args, inferred)
+    assert (ctor.path, ctor.call) == ("StatefulLSTM" if given else "nn.LSTM", call)
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "state", "code"),
+    [
+        ("gru", {"hidden_size": 4, "num_layers": 2}, (BATCH, 1, 4), "A380"),
+        ("gru", {"hidden_size": 4, "bidirectional": True}, (BATCH, 1, 4), "A380"),
+        ("rnn", {"hidden_size": 4}, (BATCH, 1, 5), "A380"),
+        ("rnn", {"hidden_size": 4}, (BATCH, 4), "A380"),
+        ("rnn", {"hidden_size": 4}, (3, 1, 4), "A380"),
+        ("lstm", {"hidden_size": 4, "proj_size": 2}, (BATCH, 1, 4), "A380"),
+        ("lstm", {"hidden_size": 4}, (BATCH, 1, 4), "A381"),
+    ],
+)
+def test_state_shapes_are_checked(
+    name: str, arguments: dict[str, Any], state: tuple[Any, ...], code: str
+) -> None:
+    with pytest.raises(ShapeError) as caught:
+        infer(name, arguments, [TensorType((BATCH, T, 3)), TensorType(state)])
+    assert caught.value.finding.code == code
+
+
+def test_a_state_of_another_element_type_is_refused() -> None:
+    with pytest.raises(ShapeError) as caught:
+        infer(
+            "gru",
+            {"hidden_size": 4},
+            [TensorType((BATCH, T, 3)), TensorType((BATCH, 1, 4), "float64")],
+        )
+    assert (caught.value.finding.code, caught.value.finding.arg) == ("A308", "h0")
+
+
+def test_final_states_with_the_last_step_are_refused() -> None:
+    with pytest.raises(ShapeError) as caught:
+        infer(
+            "gru",
+            {"hidden_size": 4, "output": "last", "return_state": True},
+            [TensorType((BATCH, T, 3))],
+        )
+    assert (caught.value.finding.code, caught.value.finding.arg) == ("A382", "return_state")
