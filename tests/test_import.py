@@ -233,3 +233,48 @@ def test_a_loop_over_kept_tensors_is_written_as_dense(tmp_path: Path) -> None:
     assert "dense(" in text and "concat" not in text
     # equal layers whose arguments are a block's slots still read as one repeat
     assert "* 3 as unit{i + 1}" in text
+
+
+class _Stage(torch.nn.Module):
+    """One stage whose instances differ in width, kernel, padding, dropout and norm epsilon."""
+
+    def __init__(self, inputs: int, width: int, kernel: int, p: float, eps: float) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.conv = nn.Conv2d(inputs, width, kernel, padding=kernel // 2)
+        self.norm = nn.BatchNorm2d(width, eps=eps)
+        self.drop = nn.Dropout(p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(torch.relu(self.norm(self.conv(x))))
+
+
+class _Stages(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = _Stage(3, 8, 3, 0.1, 1e-5)
+        self.b = _Stage(8, 16, 5, 0.2, 1e-3)
+        self.c = _Stage(16, 16, 1, 0.0, 1e-5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c(self.b(self.a(x)))
+
+
+def test_instances_that_differ_in_several_arguments_are_one_block(tmp_path: Path) -> None:
+    text = round_trip(_Stages(), (3, 8, 8), tmp_path)
+    assert text.count("block ") == 1
+    # one parameter per difference; the common value of width and epsilon is the default
+    assert "block _Stage(kernel, padding, p_drop, channels=16, eps=1e-05) {" in text
+    assert "_Stage(3, 1, 0.1, channels=8) as a" in text
+    assert "_Stage(5, 2, 0.2, eps=0.001) as b" in text
+    assert "_Stage(1, 0, 0.0) as c" in text
+
+
+@pytest.mark.parametrize("name", ["resnet18", "resnet50d"])
+def test_a_timm_resnet_round_trips(name: str, tmp_path: Path) -> None:
+    timm = pytest.importorskip("timm")
+    text = round_trip(timm.create_model(name, pretrained=False), (3, 64, 64), tmp_path)
+    assert "TODO" not in text
+    if name == "resnet18":
+        # one definition of the residual unit, whatever its instances' widths and strides
+        assert text.count("block BasicBlock") == 1
