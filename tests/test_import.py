@@ -102,19 +102,30 @@ def test_torchvision_resnet50_is_one_bottleneck_with_repeats(tmp_path: Path) -> 
     assert len(text.splitlines()) <= 2 * len(hand_written.splitlines())
 
 
-def test_torchvision_vit_b_16_is_reported_not_guessed(tmp_path: Path) -> None:
-    """Its forward reads the input's shape and its class token directly, and attention is
-    called with three inputs: those parts are placeholders with located diagnostics."""
-    pytest.importorskip("torchvision")
-    model = load_target("torchvision.models:vit_b_16")
-    imported = import_module(model, (torch.randn(1, 3, 224, 224),))
-    assert imported.text is not None and "TODO_" in imported.text
-    codes = {d.code for d in imported.diagnostics}
-    assert codes <= {"A502", "A503", "A505"} and codes
-    assert all(d.span is not None for d in imported.diagnostics)
-    spec = tmp_path / "vit.arch"
-    spec.write_text(imported.text)
-    assert {d.code for d in archc.check(spec) if d.is_error} == {"A205"}
+def _vit(image_size: int, tmp_path: Path) -> str:
+    """torchvision's ViT-B/16 round trip: its forward reads the input's shape, its class token
+    and position embedding directly, and calls attention with query, key and value."""
+    vision = pytest.importorskip("torchvision.models")
+    model = vision.vit_b_16(image_size=image_size)
+    text = round_trip(model, (3, image_size, image_size), tmp_path)
+    # the learned tensors under their own names, and the 12 layers as one repeat
+    assert "parameter(1, 768) as class_token" in text
+    assert "as pos_embedding" in text
+    assert "(EncoderBlock * 12 as encoder_layer_{i}) as layers" in text
+    assert "attention(12) as self_attention" in text
+    assert text.count("block ") == 2 and "TODO" not in text
+    return text
+
+
+def test_torchvision_vit_b_16_round_trips_on_small_images(tmp_path: Path) -> None:
+    text = _vit(32, tmp_path)
+    assert "parameter(5, 768) as pos_embedding" in text
+
+
+@pytest.mark.slow
+def test_torchvision_vit_b_16_round_trips(tmp_path: Path) -> None:
+    text = _vit(224, tmp_path)
+    assert "parameter(197, 768) as pos_embedding" in text
 
 
 def test_importing_twice_writes_the_same_text(tmp_path: Path) -> None:
