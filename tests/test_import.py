@@ -289,3 +289,24 @@ def test_a_timm_resnet_round_trips(name: str, tmp_path: Path) -> None:
     if name == "resnet18":
         # one definition of the residual unit, whatever its instances' widths and strides
         assert text.count("block BasicBlock") == 1
+
+
+class _Arithmetic(torch.nn.Module):
+    """Operators between tensors and numbers, and an in-place change of a tensor that is not
+    read again, which is the new value it makes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        z = (y * 2.0 + 1 - y / 4.0) * y
+        z += y
+        return z.mul_(0.5).sub(3)
+
+
+def test_operators_with_numbers_and_unread_in_place_changes_round_trip(tmp_path: Path) -> None:
+    text = round_trip(_Arithmetic(), (3, 8, 8), tmp_path)
+    for written in ("* 2.0", "+ 1.0", "/ 4.0", "* 0.5", "- 3.0"):
+        assert written in text

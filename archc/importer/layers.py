@@ -38,13 +38,25 @@ BATCH_FIRST = ("reshape",)
 # functions that give their input back, as far as a spec's values go
 PASS_THROUGH = ("contiguous", "clone", "detach")
 # binary operators written as operators in a spec
-OPERATORS: dict[Callable[..., Any], str] = {
+OPERATORS: dict[Callable[..., Any] | str, str] = {
     operator.add: "+",
     operator.iadd: "+",
     torch.add: "+",
     operator.sub: "-",
     torch.sub: "-",
+    operator.mul: "*",
+    torch.mul: "*",
+    operator.truediv: "/",
 }
+# tensor methods that are those operators, in place or not (`y.mul_(2.0)` whose input nothing
+# reads again makes the new value `y * 2.0`)
+OPERATORS.update(
+    {
+        f"{name}{suffix}": symbol
+        for name, symbol in (("add", "+"), ("sub", "-"), ("mul", "*"), ("div", "/"))
+        for suffix in ("", "_")
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -173,9 +173,12 @@ class SpecWriter:
         node = step.node
         tensors = step.inputs
         flat_args = _without_tensors(step.args)
-        symbol = OPERATORS.get(node.target) if node.op == "call_function" else None
-        if symbol is not None and len(tensors) == 2 and not flat_args and not step.kwargs:
-            return Term(f"{{0}} {symbol} {{1}}", tensors, node.name, False, shape=step.shape)
+        symbol = OPERATORS.get(node.target)
+        if symbol is not None and len(step.args) == 2 and not step.kwargs:
+            operands = _operands(step.args)
+            if operands is not None:
+                text = f"{operands[0]} {symbol} {operands[1]}"
+                return Term(text, tensors, node.name, False, shape=step.shape)
         try:
             if node.target is operator.getitem:
                 layer = self._index(step)
@@ -587,6 +590,22 @@ def _without_tensors(args: Any) -> list[Any]:
             continue
         kept.append(arg)
     return kept
+
+
+def _operands(args: tuple[Any, ...]) -> list[str] | None:
+    """The operands of an operator as a spec writes them, `{0}` for the first tensor: a tensor
+    with a tensor, or with a number (`x * 2.0`, `1.0 - x`)."""
+    tensors = 0
+    written = []
+    for arg in args:
+        if isinstance(arg, fx.Node):
+            written.append(f"{{{tensors}}}")
+            tensors += 1
+        elif type(arg) in (int, float):
+            written.append(spec_literal(float(arg)))
+        else:
+            return None
+    return written if tensors else None
 
 
 def _is_plain(value: Any) -> bool:

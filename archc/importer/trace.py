@@ -17,6 +17,8 @@ they do not change what the model computes.
 from __future__ import annotations
 
 import contextlib
+import operator
+import re
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -72,6 +74,18 @@ class TraceFailure:
     path: str
     message: str
     where: tuple[str, int] | None
+    code: str = "A501"
+
+
+# operators that change their left operand in place where it is a tensor (`out += identity`)
+IN_PLACE_OPERATORS = {
+    operator.iadd: "+=",
+    operator.isub: "-=",
+    operator.imul: "*=",
+    operator.itruediv: "/=",
+    operator.ifloordiv: "//=",
+    operator.ipow: "**=",
+}
 
 
 class _Tracer(fx.Tracer):
@@ -118,14 +132,59 @@ def _refusing_autograd_functions() -> Iterator[None]:
         function.apply = original  # type: ignore[method-assign]
 
 
+def _in_place(graph: fx.Graph) -> list[TraceFailure]:
+    """Calls that change a tensor in place (`y.mul_(2)`, `y += 1`) which is read again after
+    them: the graph's later reads see the value from before the change, so the spec would
+    compute something else. A change that nothing reads afterwards is a new value."""
+    order = {node: index for index, node in enumerate(graph.nodes)}
+    found = []
+    for node in graph.nodes:
+        method = node.op == "call_method" and _in_place_method(str(node.target))
+        if not (method or (node.op == "call_function" and node.target in IN_PLACE_OPERATORS)):
+            continue
+        changed = node.args[0] if node.args else None
+        if not isinstance(changed, fx.Node) or all(
+            order[user] <= order[node] for user in changed.users
+        ):
+            continue
+        stack = [path for path, _ in (node.meta.get("nn_module_stack") or {}).values()]
+        what = str(node.target) if method else IN_PLACE_OPERATORS[node.target]
+        found.append(
+            TraceFailure(
+                stack[-1] if stack else "",
+                f"`{what}` changes its input, which is read again afterwards",
+                node_frame(node.stack_trace),
+                "A507",
+            )
+        )
+    return found
+
+
+def _in_place_method(name: str) -> bool:
+    return name.endswith("_") and not name.startswith("_")
+
+
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+def _internal(path: str) -> bool:
+    """A frame of torch or of archc's own importer, not of the model's code."""
+    return "/torch/" in path or path.startswith(str(Path(__file__).parent))
+
+
+def node_frame(stack_trace: str | None) -> tuple[str, int] | None:
+    """The model's source line (file, line number) in the stack fx recorded for a node."""
+    frames = [
+        (path, int(line))
+        for path, line in _FRAME.findall(stack_trace or "")
+        if not _internal(path)
+    ]
+    return frames[-1] if frames else None
+
+
 def _user_frame(exc: BaseException) -> tuple[str, int] | None:
     """The innermost frame of the traceback outside torch: the user's line that failed."""
-    here = str(Path(__file__).parent)
-    frames = [
-        f
-        for f in traceback.extract_tb(exc.__traceback__)
-        if "/torch/" not in f.filename and not f.filename.startswith(here)
-    ]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _internal(f.filename)]
     return (frames[-1].filename, frames[-1].lineno or 1) if frames else None
 
 
@@ -139,13 +198,25 @@ def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[Scope, li
         try:
             with _refusing_autograd_functions():
                 graph = tracer.trace(model)
-            break
+            found = _in_place(graph)
         except Exception as exc:  # fx raises TraceError, and anything the forward raises
-            path = getattr(exc, "archc_path", "")
-            failures.append(TraceFailure(path, str(exc).split("\n")[0], _user_frame(exc)))
-            if path == "" or path in opaque:
-                raise TraceAborted(failures) from None
-            opaque.add(path)
+            message = str(exc).split("\n")[0]
+            assigned = isinstance(exc, TypeError) and "item assignment" in message
+            found = [
+                TraceFailure(
+                    getattr(exc, "archc_path", ""),
+                    "`x[...] = ...` assigns into a tensor" if assigned else message,
+                    _user_frame(exc),
+                    "A507" if assigned else "A501",
+                )
+            ]
+        if not found:
+            break
+        failures += found
+        for failure in found:
+            if failure.path == "" or failure.path in opaque:
+                raise TraceAborted(failures)
+            opaque.add(failure.path)
     module = fx.GraphModule(model, graph)
     doubled = _Recorder(module).values(*(torch.cat([t, t]) for t in inputs))
     # the inputs' run last: its shapes are the ones node.meta keeps
