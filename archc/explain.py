@@ -3202,10 +3202,11 @@ _IMPORT = (
     ),
     _entry(
         "A507",
-        "a tensor changed in place",
+        "a value changed in place",
         """A spec's values never change once made: every op makes a new tensor. A forward that
         changes a tensor in place (`y.mul_(2)`, `y += 1`, `x[:, 0] = 0`) and reads it again
-        afterwards relies on the change reaching every later read, which a spec's graph cannot
+        afterwards, or assigns into any value torch.fx traces (a dict of keyword arguments),
+        relies on the change reaching every later read, which a spec's graph cannot
         say, so `archc import` writes the module that does it as a `TODO_<path>` placeholder,
         which `archc check` rejects. An in-place change whose input nothing reads again (`out
         += identity` as the last use of `out`) is imported as the new value it makes.""",

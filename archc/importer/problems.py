@@ -22,7 +22,7 @@ _TITLES = {
     "A503": "no archc op for the call in",
     "A504": "a custom autograd function in",
     "A505": "the spec cannot express",
-    "A507": "a tensor changed in place in",
+    "A507": "a value changed in place in",
 }
 
 

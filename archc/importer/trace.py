@@ -205,7 +205,7 @@ def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[Scope, li
             found = [
                 TraceFailure(
                     getattr(exc, "archc_path", ""),
-                    "`x[...] = ...` assigns into a tensor" if assigned else message,
+                    "`x[...] = ...` assigns into a traced value" if assigned else message,
                     _user_frame(exc),
                     "A507" if assigned else "A501",
                 )
