@@ -447,6 +447,9 @@ def _counterpart(
 
 
 _PLACE = re.compile("\x00(\\d+)\x00")
+# an optional layer's statement whose flag is the same in every instance
+_ALWAYS = re.compile(r"^(\w+ = )if true then (.+) else \w+$", re.MULTILINE)
+_NEVER = re.compile(r"^(\w+ = )if false then .+ else (\w+)$", re.MULTILINE)
 
 
 def _canonical(text: str, values: list[tuple[str, Any]]) -> tuple[str, list[Any]]:
@@ -470,7 +473,10 @@ def _parameterise(name: str, skeleton: str, members: list[tuple[list[Any], Scope
         values = [v for _, v in column]
         known = [v for v in values if v is not _WILD]
         if known and all(v == known[0] for v in known):
-            filled.append(spec_literal(known[0]))
+            # a size of a layer only some instances have reads as the parameter it follows
+            # where one does (`channels * 4`), not as the one instance's number
+            shared = _WILD in values and type(known[0]) is int and known[0] > 1
+            filled.append((shared and _existing(values, params)) or spec_literal(known[0]))
             continue
         filled.append(_expression(arg, values, params))
     renames = _attribute_names(params, [instance.module for _, instance in members])
@@ -493,6 +499,9 @@ def _parameterise(name: str, skeleton: str, members: list[tuple[list[Any], Scope
                 given[param] = value
         calls[instance.path] = given
     text = _PLACE.sub(lambda m: filled[int(m.group(1))], skeleton)
+    # a layer every instance has, or none, needs no `if`
+    text = _ALWAYS.sub(r"\1\2", text)
+    text = _NEVER.sub(r"\1\2", text)
     ordered = [(p, False, None) for p, _ in params if p not in defaults]
     ordered += [(p, True, defaults[p]) for p, _ in params if p in defaults]
     return Block(name, ordered, text.split("\n"), calls)
@@ -533,6 +542,21 @@ def _hashable(value: Any) -> Any:
 def _expression(arg: str, values: list[Any], params: list[tuple[str, list[Any]]]) -> str:
     """A parameter for a varying slot: an existing one with the same values, a whole multiple
     of one, or a new one."""
+    existing = _existing(values, params)
+    if existing is not None:
+        return existing
+    base = PARAM_NAMES.get(arg, arg)
+    taken = {n for n, _ in params}
+    name, number = base, 2
+    while name in taken:
+        name, number = f"{base}{number}", number + 1
+    params.append((name, list(values)))
+    return name
+
+
+def _existing(values: list[Any], params: list[tuple[str, list[Any]]]) -> str | None:
+    """An existing parameter with the same values where both are known, or a whole multiple
+    of one; a parameter unknown where the slot is known takes the slot's values."""
 
     def agrees(mine: list[Any], theirs: list[Any], scale: int) -> bool:
         pairs = [(a, b) for a, b in zip(mine, theirs, strict=True) if _WILD not in (a, b)]
@@ -554,13 +578,7 @@ def _expression(arg: str, values: list[Any], params: list[tuple[str, list[Any]]]
                 isinstance(v, int) and not isinstance(v, bool) for v in values if v is not _WILD
             ) and agrees(values, theirs, scale):
                 return f"{name} * {scale}"
-    base = PARAM_NAMES.get(arg, arg)
-    taken = {n for n, _ in params}
-    name, number = base, 2
-    while name in taken:
-        name, number = f"{base}{number}", number + 1
-    params.append((name, list(values)))
-    return name
+    return None
 
 
 def _grouped(text: str) -> str:
