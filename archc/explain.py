@@ -3280,9 +3280,11 @@ _IMPORT = (
         "a function archc has no op for",
         """A torch function or tensor method called in a forward becomes the op of the same
         name (`torch.flatten` is `flatten`, `F.adaptive_avg_pool2d` is `adaptive_avgpool2d`),
-        and `+` and `-` between tensors stay operators. A function without an op, or one
-        given a value computed at run time (`x.view(x.size(0), -1)`), is written as a
-        `TODO_<path>` placeholder, which `archc check` rejects.""",
+        and `+`, `-`, `*` and `/` stay operators. Sizes read off a tensor's shape are
+        known before the model runs (`x.view(x.size(0), -1)` is `reshape(-1)`), but a function
+        without an op, or one given a size that changes with the batch other than as its first
+        axis (`x.view(x.size(0) * 2, -1)`), is written as a `TODO_<path>` placeholder, which
+        `archc check` rejects.""",
         """
         return torch.cumsum(self.conv(x), dim=1)
         """,
@@ -3348,6 +3350,27 @@ _IMPORT = (
 
             def forward(self, x):
                 return self.body(x)
+        """,
+        runnable=False,
+        lang="python",
+    ),
+    _entry(
+        "A507",
+        "a value changed in place",
+        """A spec's values never change once made: every op makes a new tensor. A forward that
+        changes a tensor in place (`y.mul_(2)`, `y += 1`, `x[:, 0] = 0`) and reads it again
+        afterwards, or assigns into any value torch.fx traces (a dict of keyword arguments),
+        relies on the change reaching every later read, which a spec's graph cannot
+        say, so `archc import` writes the module that does it as a `TODO_<path>` placeholder,
+        which `archc check` rejects. An in-place change whose input nothing reads again (`out
+        += identity` as the last use of `out`) is imported as the new value it makes.""",
+        """
+        y = self.conv(x)
+        y.mul_(2.0)
+        return y
+        """,
+        """
+        return self.conv(x) * 2.0
         """,
         runnable=False,
         lang="python",

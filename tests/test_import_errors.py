@@ -23,6 +23,8 @@ CASES = sorted((ROOT / "tests" / "diagnostics" / "import").glob("*.py"))
 EXPECTED_CODES = {
     "autograd_function": "A504",
     "control_flow": "A501",
+    "in_place_method": "A507",
+    "item_assignment": "A507",
     "several_outputs": "A505",
     "unknown_function": "A503",
     "unknown_layer": "A502",

@@ -33,14 +33,30 @@ UNOBSERVABLE = ("inplace",)
 FUNCTION_DEFAULTS: dict[str, dict[str, Any]] = {"flatten": {"start_dim": 0}}
 # function arguments that only say whether to run in training mode, as the module does
 MODE_ARGUMENTS = ("training", "inplace")
+# functions whose sizes start with the batch's, which an archc op leaves out
+BATCH_FIRST = ("reshape",)
+# functions that give their input back, as far as a spec's values go
+PASS_THROUGH = ("contiguous", "clone", "detach")
 # binary operators written as operators in a spec
-OPERATORS: dict[Callable[..., Any], str] = {
+OPERATORS: dict[Callable[..., Any] | str, str] = {
     operator.add: "+",
     operator.iadd: "+",
     torch.add: "+",
     operator.sub: "-",
     torch.sub: "-",
+    operator.mul: "*",
+    torch.mul: "*",
+    operator.truediv: "/",
 }
+# tensor methods that are those operators, in place or not (`y.mul_(2.0)` whose input nothing
+# reads again makes the new value `y * 2.0`)
+OPERATORS.update(
+    {
+        f"{name}{suffix}": symbol
+        for name, symbol in (("add", "+"), ("sub", "-"), ("mul", "*"), ("div", "/"))
+        for suffix in ("", "_")
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +82,19 @@ class Layer:
 
 class Unsupported(Exception):
     """A module or function archc has no op for; the message names it."""
+
+
+class _Sentinel:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+# a size read off a tensor that is the batch size, and a value that changes with the batch
+BATCH = _Sentinel("BATCH")
+VARIES = _Sentinel("VARIES")
 
 
 def _squeezed(value: Any) -> Any:
@@ -177,6 +206,8 @@ def module_layer(module: nn.Module, inputs: Sequence[TensorType]) -> Layer:
     )
     if key in _MATCHED:
         return _MATCHED[key]
+    if isinstance(module, nn.MultiheadAttention):
+        return _attention(module, inputs)
     known = _LAST_MATCH.get(type(module))
     ops = [known] if known else []
     for op in [*ops, *registry.all_ops()]:
@@ -186,6 +217,28 @@ def module_layer(module: nn.Module, inputs: Sequence[TensorType]) -> Layer:
             _MATCHED[key] = layer
             return layer
     raise Unsupported(f"archc has no op that builds `{_described(module)}`")
+
+
+def _attention(module: nn.MultiheadAttention, inputs: Sequence[TensorType]) -> Layer:
+    """`attention(heads)`, whose default layout holds nn.MultiheadAttention's parameters, for
+    self-attention on batch-first tokens without masks."""
+    if len(inputs) != 1:
+        raise Unsupported(
+            "archc's `attention` takes nn.MultiheadAttention's query, key and value as one "
+            "tensor, without masks"
+        )
+    if not module.batch_first:
+        raise Unsupported(
+            "archc's `attention` reads (N, T, E): nn.MultiheadAttention needs batch_first=True"
+        )
+    if module.bias_k is not None or module.add_zero_attn or not module._qkv_same_embed_dim:
+        raise Unsupported(f"archc has no op that builds `{_described(module)}`")
+    keywords: list[tuple[str, Any]] = []
+    if module.dropout:
+        keywords.append(("dropout", module.dropout))
+    if module.in_proj_bias is None:
+        keywords.append(("bias", False))
+    return Layer("attention", (("heads", module.num_heads),), tuple(keywords))
 
 
 def is_layer_module(module: nn.Module) -> bool:
@@ -225,6 +278,8 @@ def function_layer(
         raise Unsupported(
             f"archc's `{op.name}` does not take the {tensors} tensors `{name}` is given"
         )
+    if op.varargs:
+        args = _packed(op, name, args)
     values = dict(FUNCTION_DEFAULTS.get(op.name, {}))
     bound = [n for n in op.positional if n not in op.inputs][: len(args)]
     values.update(zip(bound, args, strict=False))
@@ -232,6 +287,63 @@ def function_layer(
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     if len(args) > len(bound) or any(k not in op.Args.model_fields for k in values):
         raise Unsupported(f"archc's `{op.name}` does not take the arguments given to `{name}`")
+    if any(_batch_dependent(v) for v in values.values()):
+        raise Unsupported(f"`{name}` is given a size that changes with the batch")
     defaults = {k: f.default for k, f in op.Args.model_fields.items() if not f.is_required()}
     values = {k: v for k, v in values.items() if defaults.get(k, _MISSING) != v}
     return _layer(op, values)
+
+
+def _packed(op: Op, name: str, args: Sequence[Any]) -> list[Any]:
+    """Sizes given one by one, as torch takes them (`x.reshape(n, 768, 196)`), in one tuple
+    after the op's other arguments; the batch's size left out where archc leaves it out."""
+    leading = len(op.positional) - 1
+    sizes = list(args[leading:])
+    if len(sizes) == 1 and isinstance(sizes[0], tuple | list):
+        sizes = list(sizes[0])
+    if name in BATCH_FIRST or op.name in BATCH_FIRST:
+        if not sizes or sizes[0] is not BATCH:
+            raise Unsupported(f"`{name}` does not keep the batch as its first axis")
+        sizes = sizes[1:]
+    return [*args[:leading], tuple(sizes)] if sizes else list(args[:leading])
+
+
+def _batch_dependent(value: Any) -> bool:
+    if isinstance(value, tuple | list):
+        return any(_batch_dependent(v) for v in value)
+    return value is BATCH or value is VARIES
+
+
+def index_layer(index: Any, rank: int) -> Layer:
+    """The op for `x[index]` on a tensor of ``rank`` axes: one position of one axis (`x[:, 0]`
+    is `select(1, 0)`) or one range (`x[:, 1:]` is `slice(1, 1)`); raises
+    :class:`Unsupported` for anything else."""
+    parts = index if isinstance(index, tuple) else (index,)
+    everything = slice(None)
+    picked = [(dim, part) for dim, part in enumerate(parts) if part != everything]
+    if len(picked) == 1 and len(parts) <= rank and Ellipsis not in parts:
+        ((dim, part),) = picked
+        if type(part) is int and dim > 0:
+            return Layer("select", (("dim", dim), ("index", part)))
+        if (
+            isinstance(part, slice)
+            and dim > 0
+            and all(type(v) is int or v is None for v in (part.start, part.stop, part.step))
+        ):
+            step = 1 if part.step is None else part.step
+            values = {"dim": dim, "start": part.start or 0, "stop": part.stop, "step": step}
+            op = registry.lookup("slice")
+            assert op is not None
+            defaults = {k: f.default for k, f in op.Args.model_fields.items()}
+            return _layer(op, {k: v for k, v in values.items() if v != defaults.get(k, _MISSING)})
+    raise Unsupported(f"archc has no op for the index `[{_index_text(parts)}]`")
+
+
+def _index_text(parts: tuple[Any, ...]) -> str:
+    def one(part: Any) -> str:
+        if isinstance(part, slice):
+            text = ":".join("" if v is None else str(v) for v in (part.start, part.stop))
+            return text + (f":{part.step}" if part.step is not None else "")
+        return "..." if part is Ellipsis else repr(part)
+
+    return ", ".join(one(part) for part in parts)

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from archc.errors import Diagnostic, SourceFile, Span, line_starts
 from archc.importer.spec import Problem
-from archc.importer.trace import TraceFailure
+from archc.importer.trace import TraceFailure, node_frame
 
-_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 HELP = (
     "the spec has a `TODO_...` placeholder there, which `archc check` rejects until it is filled"
 )
+RULES = {
+    "A501": "a spec's graph may not depend on the values in its tensors",
+    "A507": "a spec's values never change once made: each step makes a new one",
+}
 _TITLES = {
     "A501": "cannot trace the forward of",
     "A502": "no archc op for the module",
     "A503": "no archc op for the call in",
     "A504": "a custom autograd function in",
     "A505": "the spec cannot express",
+    "A507": "a value changed in place in",
 }
 
 
@@ -42,20 +45,6 @@ def _line_span(where: tuple[str, int] | None) -> Span | None:
     return source.span(start + indent, start + len(content.rstrip()))
 
 
-def _internal(path: str) -> bool:
-    """A frame of torch or of archc's own tracer, not of the model's code."""
-    return "/torch/" in path or path.startswith(str(Path(__file__).parent))
-
-
-def _where(stack_trace: str | None) -> tuple[str, int] | None:
-    frames = [
-        (path, int(line))
-        for path, line in _FRAME.findall(stack_trace or "")
-        if not _internal(path)
-    ]
-    return frames[-1] if frames else None
-
-
 def _named(path: str) -> str:
     return f"`{path}`" if path else "the model"
 
@@ -63,20 +52,20 @@ def _named(path: str) -> str:
 def from_failure(failure: TraceFailure) -> Diagnostic:
     """A forward torch.fx could not trace: control flow on a value, or an autograd function."""
     custom = failure.message.startswith("custom autograd function")
-    code = "A504" if custom else "A501"
-    rule = None if custom else "a spec's graph may not depend on the values in its tensors"
+    code = "A504" if custom else failure.code
+    rule = RULES.get(code)
     return Diagnostic(
         code,
         f"{_TITLES[code]} {_named(failure.path)}: {failure.message}",
         _line_span(failure.where),
-        label="torch.fx stops here",
+        label="changed here" if code == "A507" else "torch.fx stops here",
         rule=rule,
         help=HELP if failure.path else "the model's own forward must be traceable",
     )
 
 
 def from_problem(problem: Problem) -> Diagnostic:
-    where = _where(problem.node.meta.get("stack_trace")) if problem.node is not None else None
+    where = node_frame(problem.node.meta.get("stack_trace")) if problem.node is not None else None
     return Diagnostic(
         problem.code,
         f"{_TITLES[problem.code]} {_named(problem.path)}: {problem.message}",

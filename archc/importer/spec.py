@@ -11,6 +11,7 @@ residual block without its projection) gets a flag parameter, and the layer is w
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,10 +22,14 @@ from torch import fx, nn
 from archc.dims import TensorType
 from archc.importer.body import Term, dense, nested, statements
 from archc.importer.layers import (
+    BATCH,
     OPERATORS,
+    PASS_THROUGH,
+    Layer,
     Unsupported,
     function_layer,
     function_name,
+    index_layer,
     module_layer,
 )
 from archc.importer.terms import Literal, as_written, call, named, repeated, spec_literal
@@ -90,6 +95,7 @@ class SpecWriter:
         self.order: list[Block] = []
         self._instances: dict[type, list[Scope]] = {}
         self.modules = dict(root.module.named_modules())
+        _pass_through(root, self.modules)
         # keyword arguments a layer writes even at their default: those that another instance
         # of its block sets, so that the instances' bodies read alike
         self._forced: dict[str, set[str]] = {}
@@ -107,14 +113,16 @@ class SpecWriter:
     def _placeholder(self, path: str, what: str) -> str:
         return "TODO_" + re.sub(r"\W", "_", "_".join(p for p in (path, what) if p))
 
-    def _step_term(self, step: Step, lit: Literal, scope: Scope) -> Term:
+    def _step_term(self, step: Step, lit: Literal, scope: Scope, latest: str = "") -> Term:
         node = step.node
         shape = step.shape
         tensors = step.inputs
         if node.op == "call_module":
             module = self.modules[step.path]
+            if isinstance(module, nn.MultiheadAttention) and len(set(tensors)) == 1:
+                tensors = tensors[:1]  # self-attention: one tensor is query, key and value
             name = step.path.rsplit(".", 1)[-1]
-            text = self._module_text(step, module, lit)
+            text = self._module_text(step, module, lit, step.input_shapes[: len(tensors)])
             stateful = any(True for _ in module.state_dict())
             keep = not name.isdigit() if is_container(scope.module) else stateful
             return Term(
@@ -127,6 +135,14 @@ class SpecWriter:
             )
         if node.op in ("call_function", "call_method"):
             return self._function_term(step, lit, scope)
+        owner, _, name = str(node.target).rpartition(".")
+        held = getattr(self.modules.get(owner), name, None)
+        if owner == scope.path and isinstance(held, nn.Parameter) and held.shape[:1] == (1,):
+            # a learned tensor the module holds, shared by every sample: the `parameter` op
+            # reads the batch size of the latest tensor and holds it under the same name
+            layer = Layer("parameter", (("shape", tuple(held.shape[1:])),))
+            source = latest or scope.inputs[0]
+            return Term(f"{call(layer, lit)} as {name}", [source], node.name, True, shape=shape)
         self.problems.append(
             Problem("A505", scope.path, f"reads the tensor `{node.target}` directly", node)
         )
@@ -134,15 +150,18 @@ class SpecWriter:
             self._placeholder(scope.path, str(node.target)), [], node.name, False, shape=shape
         )
 
-    def _module_text(self, step: Step, module: nn.Module, lit: Literal) -> str:
+    def _module_text(
+        self, step: Step, module: nn.Module, lit: Literal, shapes: list[Any] | None = None
+    ) -> str:
         if step.path in self.opaque:
             return self._placeholder(step.path, "")
-        if any(shape is None for shape in step.input_shapes):
+        shapes = step.input_shapes if shapes is None else shapes
+        if any(shape is None for shape in shapes):
             self.problems.append(
                 Problem("A505", step.path, "is given something other than a tensor", step.node)
             )
             return self._placeholder(step.path, type(module).__name__)
-        inputs = [TensorType(shape) for shape in step.input_shapes if shape is not None]
+        inputs = [TensorType(shape) for shape in shapes if shape is not None]
         try:
             layer = module_layer(module, inputs)
             return call(layer.with_keywords(self._forced.get(step.path, ())), lit)
@@ -153,14 +172,20 @@ class SpecWriter:
     def _function_term(self, step: Step, lit: Literal, scope: Scope) -> Term:
         node = step.node
         tensors = step.inputs
-        flat_args = _without_tensors(node.args)
-        symbol = OPERATORS.get(node.target) if node.op == "call_function" else None
-        if symbol is not None and len(tensors) == 2 and not flat_args and not node.kwargs:
-            return Term(f"{{0}} {symbol} {{1}}", tensors, node.name, False, shape=step.shape)
+        flat_args = _without_tensors(step.args)
+        symbol = OPERATORS.get(node.target)
+        if symbol is not None and len(step.args) == 2 and not step.kwargs:
+            operands = _operands(step.args)
+            if operands is not None:
+                text = f"{operands[0]} {symbol} {operands[1]}"
+                return Term(text, tensors, node.name, False, shape=step.shape)
         try:
-            if not all(_is_plain(a) for a in [*flat_args, *node.kwargs.values()]):
+            if node.target is operator.getitem:
+                layer = self._index(step)
+            elif not all(_is_plain(a) for a in [*flat_args, *step.kwargs.values()]):
                 raise Unsupported(f"`{function_name(node.target)}` is given a computed value")
-            layer = function_layer(node.target, len(tensors), flat_args, dict(node.kwargs))
+            else:
+                layer = function_layer(node.target, len(tensors), flat_args, dict(step.kwargs))
         except Unsupported as exc:
             self.problems.append(Problem("A503", scope.path, str(exc), node))
             text = self._placeholder(scope.path, function_name(node.target))
@@ -169,6 +194,15 @@ class SpecWriter:
         text = call(layer, lit, operands if len(tensors) > 1 or layer.op == "concat" else None)
         chain = len(tensors) == 1 and layer.op != "concat"
         return Term(text, tensors, node.name, chain, shape=step.shape, op=layer.op)
+
+    def _index(self, step: Step) -> Layer:
+        shape = step.input_shapes[0] if step.input_shapes else None
+        if shape is None:
+            raise Unsupported(
+                "reads a part of a layer's several outputs other than the first, which is the "
+                "only one a spec's layer gives"
+            )
+        return index_layer(step.args[1], len(shape))
 
     def _scope_term(self, scope: Scope, lit: Literal, parent: Scope) -> Term:
         output = scope.output
@@ -239,7 +273,14 @@ class SpecWriter:
     # --- bodies --------------------------------------------------------------------------------
 
     def terms(self, scope: Scope, lit: Literal) -> list[Term]:
-        return [self._term(e, lit, scope) for e in scope.entries]
+        found: list[Term] = []
+        for entry in scope.entries:
+            latest = next((t.output for t in reversed(found) if t.shape is not None), "")
+            if isinstance(entry, Step):
+                found.append(self._step_term(entry, lit, scope, latest))
+            else:
+                found.append(self._scope_term(entry, lit, scope))
+        return found
 
     def body(
         self, scope: Scope, terms: list[Term], names: dict[str, str] | None = None
@@ -406,6 +447,9 @@ def _counterpart(
 
 
 _PLACE = re.compile("\x00(\\d+)\x00")
+# an optional layer's statement whose flag is the same in every instance
+_ALWAYS = re.compile(r"^(\w+ = )if true then (.+) else \w+$", re.MULTILINE)
+_NEVER = re.compile(r"^(\w+ = )if false then .+ else (\w+)$", re.MULTILINE)
 
 
 def _canonical(text: str, values: list[tuple[str, Any]]) -> tuple[str, list[Any]]:
@@ -429,7 +473,10 @@ def _parameterise(name: str, skeleton: str, members: list[tuple[list[Any], Scope
         values = [v for _, v in column]
         known = [v for v in values if v is not _WILD]
         if known and all(v == known[0] for v in known):
-            filled.append(spec_literal(known[0]))
+            # a size of a layer only some instances have reads as the parameter it follows
+            # where one does (`channels * 4`), not as the one instance's number
+            shared = _WILD in values and type(known[0]) is int and known[0] > 1
+            filled.append((shared and _existing(values, params)) or spec_literal(known[0]))
             continue
         filled.append(_expression(arg, values, params))
     renames = _attribute_names(params, [instance.module for _, instance in members])
@@ -452,6 +499,9 @@ def _parameterise(name: str, skeleton: str, members: list[tuple[list[Any], Scope
                 given[param] = value
         calls[instance.path] = given
     text = _PLACE.sub(lambda m: filled[int(m.group(1))], skeleton)
+    # a layer every instance has, or none, needs no `if`
+    text = _ALWAYS.sub(r"\1\2", text)
+    text = _NEVER.sub(r"\1\2", text)
     ordered = [(p, False, None) for p, _ in params if p not in defaults]
     ordered += [(p, True, defaults[p]) for p, _ in params if p in defaults]
     return Block(name, ordered, text.split("\n"), calls)
@@ -492,6 +542,21 @@ def _hashable(value: Any) -> Any:
 def _expression(arg: str, values: list[Any], params: list[tuple[str, list[Any]]]) -> str:
     """A parameter for a varying slot: an existing one with the same values, a whole multiple
     of one, or a new one."""
+    existing = _existing(values, params)
+    if existing is not None:
+        return existing
+    base = PARAM_NAMES.get(arg, arg)
+    taken = {n for n, _ in params}
+    name, number = base, 2
+    while name in taken:
+        name, number = f"{base}{number}", number + 1
+    params.append((name, list(values)))
+    return name
+
+
+def _existing(values: list[Any], params: list[tuple[str, list[Any]]]) -> str | None:
+    """An existing parameter with the same values where both are known, or a whole multiple
+    of one; a parameter unknown where the slot is known takes the slot's values."""
 
     def agrees(mine: list[Any], theirs: list[Any], scale: int) -> bool:
         pairs = [(a, b) for a, b in zip(mine, theirs, strict=True) if _WILD not in (a, b)]
@@ -513,13 +578,7 @@ def _expression(arg: str, values: list[Any], params: list[tuple[str, list[Any]]]
                 isinstance(v, int) and not isinstance(v, bool) for v in values if v is not _WILD
             ) and agrees(values, theirs, scale):
                 return f"{name} * {scale}"
-    base = PARAM_NAMES.get(arg, arg)
-    taken = {n for n, _ in params}
-    name, number = base, 2
-    while name in taken:
-        name, number = f"{base}{number}", number + 1
-    params.append((name, list(values)))
-    return name
+    return None
 
 
 def _grouped(text: str) -> str:
@@ -551,10 +610,82 @@ def _without_tensors(args: Any) -> list[Any]:
     return kept
 
 
+def _operands(args: tuple[Any, ...]) -> list[str] | None:
+    """The operands of an operator as a spec writes them, `{0}` for the first tensor: a tensor
+    with a tensor, or with a number (`x * 2.0`, `1.0 - x`)."""
+    tensors = 0
+    written = []
+    for arg in args:
+        if isinstance(arg, fx.Node):
+            written.append(f"{{{tensors}}}")
+            tensors += 1
+        elif type(arg) in (int, float):
+            written.append(spec_literal(float(arg)))
+        else:
+            return None
+    return written if tensors else None
+
+
 def _is_plain(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return all(_is_plain(v) for v in value)
-    return value is None or isinstance(value, bool | int | float | str)
+    return value is None or value is BATCH or isinstance(value, bool | int | float | str)
+
+
+def _source(step: Step, modules: dict[str, nn.Module]) -> str | None:
+    """The value ``step`` gives back unchanged, as far as a spec's values go: a copy, a
+    broadcast of the batch axis (`class_token.expand(n, -1, -1)`, which a `parameter` already
+    has), or the first output of a layer that gives several (nn.MultiheadAttention's)."""
+    node = step.node
+    if len(step.inputs) != 1 or step.kwargs:
+        return None
+    (value,) = step.inputs
+    sizes = list(step.args[1:])
+    if node.op == "call_method" and node.target in PASS_THROUGH and not sizes:
+        return value
+    if node.op == "call_method" and node.target == "expand":
+        if len(sizes) == 1 and isinstance(sizes[0], tuple | list):
+            sizes = list(sizes[0])
+        shape = step.input_shapes[0]
+        if (
+            sizes
+            and sizes[0] in (BATCH, -1)
+            and shape is not None
+            and len(sizes) == len(shape)
+            and all(s in (-1, size) for s, size in zip(sizes[1:], shape[1:], strict=True))
+        ):
+            return value
+    if node.target is operator.getitem and step.args[1:] == (0,) and step.input_shapes == [None]:
+        producer = step.node.args[0]
+        if isinstance(producer, fx.Node) and producer.op == "call_module":
+            return value if str(producer.target) in modules else None
+    return None
+
+
+def _pass_through(root: Scope, modules: dict[str, nn.Module]) -> None:
+    """Steps that give back their input left out of the tree, their readers reading it."""
+    same: dict[str, str] = {}
+    for step in _steps(root):
+        source = _source(step, modules)
+        if source is not None:
+            same[step.node.name] = same.get(source, source)
+
+    def rewire(scope: Scope) -> None:
+        scope.entries = [
+            e for e in scope.entries if not (isinstance(e, Step) and e.node.name in same)
+        ]
+        scope.inputs = list(dict.fromkeys(same.get(v, v) for v in scope.inputs))
+        scope.output = (
+            ",".join(same.get(v, v) for v in scope.output.split(",")) if scope.output else ""
+        )
+        for entry in scope.entries:
+            if isinstance(entry, Scope):
+                rewire(entry)
+            else:
+                entry.inputs = [same.get(v, v) for v in entry.inputs]
+
+    if same:
+        rewire(root)
 
 
 def _steps(scope: Scope) -> list[Step]:

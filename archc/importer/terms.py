@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from archc.importer.layers import Layer
+from archc.ops import registry
 from archc.syntax.fmt_expr import quote
 
 # Writes one literal argument, given the argument's name and value.
@@ -43,7 +44,12 @@ def call(layer: Layer, lit: Literal, operands: list[str] | None = None) -> str:
     """`conv2d(64, 3, stride=2)`; with ``operands``, the tensors come first:
     `concat(a, b, dim=1)`. A call without arguments is the bare name, as `relu`."""
     parts = list(operands or [])
-    parts += [lit(name, value) for name, value in layer.positional]
+    op = registry.lookup(layer.op)
+    for index, (name, value) in enumerate(layer.positional):
+        if op and op.varargs and index == len(op.positional) - 1 and isinstance(value, tuple):
+            parts += [lit(name, size) for size in value]  # `reshape(768, 196)`, as torch writes
+        else:
+            parts.append(lit(name, value))
     parts += [f"{name}={lit(name, value)}" for name, value in layer.keywords]
     return f"{layer.op}({', '.join(parts)})" if parts else layer.op
 

@@ -5,11 +5,20 @@ Modules that some archc op builds are leaves of the trace; every other module is
 through, and the module stack fx records on each node says whose forward called it. A module
 whose forward cannot be traced (control flow on a tensor's value) is traced again as a leaf,
 which the spec shows as a placeholder, and the failure is kept to report.
+
+The traced graph is run twice, on the inputs and on a batch twice as large: values that are
+not tensors and are computed only from shapes (`n, c, h, w = x.shape`, `h // 16`) are known
+before the spec runs, and those that follow the batch size are `BATCH`. They become the
+arguments of the steps that read them, not steps of their own. Steps whose values nothing
+reads on the way to the output (a shape check, attention weights left unused) are left out:
+they do not change what the model computes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import operator
+import re
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +29,11 @@ import torch
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
-from archc.importer.layers import is_layer_module
+from archc.importer.layers import BATCH, VARIES, is_layer_module
+
+# attributes and methods of a tensor that read its shape, not its values
+SHAPE_ATTRIBUTES = ("shape", "ndim", "dtype", "device")
+SHAPE_METHODS = ("size", "dim", "ndimension")
 
 
 @dataclass
@@ -32,6 +45,9 @@ class Step:
     inputs: list[str]  # names of the fx nodes it reads, in argument order
     shape: tuple[int, ...] | None
     input_shapes: list[tuple[int, ...] | None] = field(default_factory=list)
+    # the node's arguments, each value computed from shapes in its place; tensors stay nodes
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -58,6 +74,18 @@ class TraceFailure:
     path: str
     message: str
     where: tuple[str, int] | None
+    code: str = "A501"
+
+
+# operators that change their left operand in place where it is a tensor (`out += identity`)
+IN_PLACE_OPERATORS = {
+    operator.iadd: "+=",
+    operator.isub: "-=",
+    operator.imul: "*=",
+    operator.itruediv: "/=",
+    operator.ifloordiv: "//=",
+    operator.ipow: "**=",
+}
 
 
 class _Tracer(fx.Tracer):
@@ -104,14 +132,59 @@ def _refusing_autograd_functions() -> Iterator[None]:
         function.apply = original  # type: ignore[method-assign]
 
 
+def _in_place(graph: fx.Graph) -> list[TraceFailure]:
+    """Calls that change a tensor in place (`y.mul_(2)`, `y += 1`) which is read again after
+    them: the graph's later reads see the value from before the change, so the spec would
+    compute something else. A change that nothing reads afterwards is a new value."""
+    order = {node: index for index, node in enumerate(graph.nodes)}
+    found = []
+    for node in graph.nodes:
+        method = node.op == "call_method" and _in_place_method(str(node.target))
+        if not (method or (node.op == "call_function" and node.target in IN_PLACE_OPERATORS)):
+            continue
+        changed = node.args[0] if node.args else None
+        if not isinstance(changed, fx.Node) or all(
+            order[user] <= order[node] for user in changed.users
+        ):
+            continue
+        stack = [path for path, _ in (node.meta.get("nn_module_stack") or {}).values()]
+        what = str(node.target) if method else IN_PLACE_OPERATORS[node.target]
+        found.append(
+            TraceFailure(
+                stack[-1] if stack else "",
+                f"`{what}` changes its input, which is read again afterwards",
+                node_frame(node.stack_trace),
+                "A507",
+            )
+        )
+    return found
+
+
+def _in_place_method(name: str) -> bool:
+    return name.endswith("_") and not name.startswith("_")
+
+
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+def _internal(path: str) -> bool:
+    """A frame of torch or of archc's own importer, not of the model's code."""
+    return "/torch/" in path or path.startswith(str(Path(__file__).parent))
+
+
+def node_frame(stack_trace: str | None) -> tuple[str, int] | None:
+    """The model's source line (file, line number) in the stack fx recorded for a node."""
+    frames = [
+        (path, int(line))
+        for path, line in _FRAME.findall(stack_trace or "")
+        if not _internal(path)
+    ]
+    return frames[-1] if frames else None
+
+
 def _user_frame(exc: BaseException) -> tuple[str, int] | None:
     """The innermost frame of the traceback outside torch: the user's line that failed."""
-    here = str(Path(__file__).parent)
-    frames = [
-        f
-        for f in traceback.extract_tb(exc.__traceback__)
-        if "/torch/" not in f.filename and not f.filename.startswith(here)
-    ]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _internal(f.filename)]
     return (frames[-1].filename, frames[-1].lineno or 1) if frames else None
 
 
@@ -125,16 +198,80 @@ def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[Scope, li
         try:
             with _refusing_autograd_functions():
                 graph = tracer.trace(model)
-            break
+            found = _in_place(graph)
         except Exception as exc:  # fx raises TraceError, and anything the forward raises
-            path = getattr(exc, "archc_path", "")
-            failures.append(TraceFailure(path, str(exc).split("\n")[0], _user_frame(exc)))
-            if path == "" or path in opaque:
-                raise TraceAborted(failures) from None
-            opaque.add(path)
+            message = str(exc).split("\n")[0]
+            assigned = isinstance(exc, TypeError) and "item assignment" in message
+            found = [
+                TraceFailure(
+                    getattr(exc, "archc_path", ""),
+                    "`x[...] = ...` assigns into a traced value" if assigned else message,
+                    _user_frame(exc),
+                    "A507" if assigned else "A501",
+                )
+            ]
+        if not found:
+            break
+        failures += found
+        for failure in found:
+            if failure.path == "" or failure.path in opaque:
+                raise TraceAborted(failures)
+            opaque.add(failure.path)
     module = fx.GraphModule(model, graph)
-    ShapeProp(module).propagate(*inputs)
-    return _scopes(model, graph), failures
+    doubled = _Recorder(module).values(*(torch.cat([t, t]) for t in inputs))
+    # the inputs' run last: its shapes are the ones node.meta keeps
+    values = _Recorder(module).values(*inputs)
+    batch = inputs[0].shape[0] if inputs and inputs[0].dim() else 0
+    return _scopes(model, graph, _static(graph, values, doubled, batch)), failures
+
+
+class _Recorder(ShapeProp):
+    """Shape propagation that also keeps every node's value."""
+
+    def values(self, *inputs: torch.Tensor) -> dict[str, Any]:
+        self.found: dict[str, Any] = {}
+        self.propagate(*inputs)
+        return self.found
+
+    def run_node(self, n: fx.Node) -> Any:
+        result = super().run_node(n)
+        self.found[n.name] = result
+        return result
+
+
+def _holds_tensor(value: Any) -> bool:
+    if isinstance(value, tuple | list):
+        return any(_holds_tensor(v) for v in value)
+    return isinstance(value, torch.Tensor)
+
+
+def _static(
+    graph: fx.Graph, values: dict[str, Any], doubled: dict[str, Any], batch: int
+) -> dict[str, Any]:
+    """The values computed from shapes alone, by node name: queries of a tensor's shape and
+    what is computed from them, with the batch size as ``BATCH``."""
+    static: dict[str, Any] = {}
+    for node in graph.nodes:
+        if node.op not in ("call_function", "call_method") or _holds_tensor(values[node.name]):
+            continue
+        queried = (node.op == "call_method" and node.target in SHAPE_METHODS) or (
+            node.target is getattr and node.args[1] in SHAPE_ATTRIBUTES
+        )
+        if queried or all(n.name in static for n in _read(node)):
+            static[node.name] = _batched(values[node.name], doubled[node.name], batch)
+    return static
+
+
+def _batched(value: Any, doubled: Any, batch: int) -> Any:
+    """``value`` with the sizes that doubled with the batch as ``BATCH``, and other values
+    that changed with it as ``VARIES``."""
+    if isinstance(value, tuple | list) and isinstance(doubled, tuple | list):
+        if len(value) == len(doubled):
+            return tuple(_batched(v, d, batch) for v, d in zip(value, doubled, strict=True))
+        return VARIES
+    if type(value) is int and value == batch and doubled == 2 * batch:
+        return BATCH
+    return value if value == doubled else VARIES
 
 
 class TraceAborted(Exception):
@@ -156,12 +293,25 @@ def _read(node: fx.Node) -> list[fx.Node]:
     return found
 
 
-def _scopes(model: nn.Module, graph: fx.Graph) -> Scope:
+def _live(graph: fx.Graph) -> set[str]:
+    """The nodes whose values the output depends on."""
+    live: set[str] = set()
+    for node in reversed(graph.nodes):
+        if node.op == "output" or node.name in live:
+            live.add(node.name)
+            live.update(n.name for n in _read(node))
+    return live
+
+
+def _scopes(model: nn.Module, graph: fx.Graph, static: dict[str, Any]) -> Scope:
     root = Scope("", model)
     scopes = {"": root}
     produced_in: dict[str, Scope] = {}
     modules = dict(model.named_modules())
+    live = _live(graph)
     for node in graph.nodes:
+        if node.name in static or node.name not in live:
+            continue
         if node.op == "placeholder":
             root.inputs.append(node.name)
             continue
@@ -180,8 +330,20 @@ def _scopes(model: nn.Module, graph: fx.Graph) -> Scope:
                 parent.entries.append(scopes[path])
             parent = scopes[path]
         leaf = str(node.target) if node.op == "call_module" else ""
-        read = _read(node)
-        step = Step(node, leaf, [n.name for n in read], _shape(node), [_shape(n) for n in read])
+        read = [n for n in _read(node) if n.name not in static]
+
+        def known(n: fx.Node) -> Any:
+            return static.get(n.name, n)
+
+        step = Step(
+            node,
+            leaf,
+            [n.name for n in read],
+            _shape(node),
+            [_shape(n) for n in read],
+            fx.node.map_arg(node.args, known),
+            fx.node.map_arg(node.kwargs, known),
+        )
         parent.entries.append(step)
         produced_in[node.name] = parent
     _hoist_concatenations(root, produced_in)
