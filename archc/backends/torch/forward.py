@@ -146,7 +146,8 @@ def forward_lines(writer: ClassWriter) -> list[str]:
             if out != inputs[0]:
                 body.append(f"{INDENT * 2}{out} = {inputs[0]}")
             body.append(f"{INDENT * 2}for _ in range({loop}):")
-            body.append(f"{INDENT * 3}{out} = {_expression(step, [out], writer, lists)}")
+            call = _expression(step, [out, *inputs[1:]], writer, lists)
+            body.append(f"{INDENT * 3}{out} = {call}")
             skip = loop - 1
             continue
         for ref in step.reads:
@@ -212,17 +213,19 @@ def _expression(
 
 def _loop_length(found: list[Step], position: int, remaining: dict[Ref, int]) -> int:
     """How many steps from ``position`` call one module again and again, each on the one
-    output of the step before and nothing else reading that output (a shared layer repeated,
-    `x -> shared(layer) * 12`): a loop, where there are at least two. 0 otherwise."""
+    output of the step before (and the same other inputs, such as a mask) and nothing else
+    reading that output (a shared layer repeated, `x -> shared(layer) * 12`): a loop, where
+    there are at least two. 0 otherwise."""
     first = found[position]
-    if len(first.item.inputs) != 1 or first.otherwise is not None:
+    if not first.item.inputs or first.otherwise is not None:
         return 0
+    others = first.item.inputs[1:]
     length = 1
     while position + length < len(found):
         step, before = found[position + length], found[position + length - 1]
         if (
             step.access != first.access
-            or step.item.inputs != before.item.outputs
+            or step.item.inputs != (*before.item.outputs, *others)
             or len(before.item.outputs) != 1
             or remaining[before.item.outputs[0]] != 1
         ):
