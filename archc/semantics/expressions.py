@@ -46,6 +46,8 @@ TENSOR_OPERATORS = {"+": "add", "*": "mul", "-": "sub", "/": "div"}
 COMBINATORS = ("residual", "dense")
 BRANCHES = "branches"  # `branches(a, b, c)`: each layer applied to the input, outputs collected
 SHARED = "shared"  # `shared(layer)`: one instance, every application calls it (sharing.py)
+# The built-in functions whose arguments are layers, for editors too (highlighting, completion).
+LAYER_FUNCTIONS = (*COMBINATORS, BRANCHES, SHARED)
 MAX_REPEAT = 10_000
 # Results beyond these are refused: a few doublings of a constant would otherwise fill memory,
 # and Python cannot print integers of thousands of digits. 2**1024 is also where floats end.
@@ -201,7 +203,7 @@ class Expressions:
         op = lookup(name)
         if op is not None:
             return OpLayer(expr.span, None, op)
-        if name in BUILTINS or name in COMBINATORS or name in (BRANCHES, SHARED):
+        if name in BUILTINS or name in LAYER_FUNCTIONS:
             return Function(name)
         if definition is not None:
             raise self.error(
@@ -772,7 +774,7 @@ class Expressions:
         func = self._callee(expr.func, body, place)
         # a combinator's argument is a layer: `residual(attention(memory, heads=8) -> dropout)`
         # must not apply attention to `memory` on the spot
-        layers = isinstance(func, Function) and func.name in (*COMBINATORS, BRANCHES, SHARED)
+        layers = isinstance(func, Function) and func.name in LAYER_FUNCTIONS
         args = tuple(self._argument(a, body, place, layers) for a in expr.args)
         if func is UNKNOWN or any(a.value is UNKNOWN for a in args):
             return UNKNOWN
