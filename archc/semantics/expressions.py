@@ -224,6 +224,7 @@ class Expressions:
                 *body.file.functions,
                 *body.file.definitions,
                 *names(),
+                *LAYER_FUNCTIONS,
             ]
             help = did_you_mean(name, candidates)
         raise self.error(
