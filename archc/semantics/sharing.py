@@ -118,7 +118,8 @@ class Sharing:
         if place.indexed or (first is not None and first.place != place.path):
             raise self.error(
                 ELSEWHERE,
-                "a shared layer is applied where its module cannot be reached"
+                f"a shared layer is applied inside `{place.path}`, whose layers are "
+                "numbered children of a container"
                 if first is None
                 else f"`{first.path}` is applied in {_where(place.path)}, but its module is "
                 f"in {_where(first.place)}",
