@@ -8,7 +8,7 @@ from 0. Adding a table costs additions only, so these ops count no MACs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -135,6 +135,9 @@ def _check_length(length: Dim, max_len: int, op: str) -> None:
 class SinusoidalArgs(Args):
     max_len: PositiveInt = 5000
     base: PositiveFloat = 10000.0
+    # "interleaved": sin and cos alternate, as in "Attention Is All You Need" and PyTorch's
+    # tutorial; "halves": all sines, then all cosines, as fairseq and tensor2tensor lay it out
+    layout: Literal["interleaved", "halves"] = "interleaved"
 
 
 class LearnedArgs(Args):
@@ -154,12 +157,14 @@ class SinusoidalPositions(Op):
     family = "position"
     summary = (
         "adds the fixed table of Vaswani et al. to (N, T, E): pe[t, 2i] = sin(t / base^(2i/E)), "
-        "pe[t, 2i+1] = cos(t / base^(2i/E)), kept in a (max_len, E) buffer `pe`; y = x + pe[:T] "
-        "(no scaling of x; no dropout)"
+        "pe[t, 2i+1] = cos(t / base^(2i/E)), kept in a (max_len, E) buffer `pe`, never trained; "
+        'y = x + pe[:T] (no scaling of x; no dropout). `layout="halves"` lays it out as '
+        "fairseq and tensor2tensor do: pe[t, i] = sin(t / base^(i/(h-1))) and pe[t, h+i] = "
+        "cos(t / base^(i/(h-1))) for i < h = E/2"
     )
     Args = SinusoidalArgs
     positional = ("max_len",)
-    rule = "(N, T, E) -> (N, T, E); E % 2 == 0; T <= max_len"
+    rule = "(N, T, E) -> (N, T, E); E % 2 == 0 (E >= 4 in halves); T <= max_len"
     params_rule = "buffer pe max_len·E"
 
     def infer(self, args: SinusoidalArgs, inputs: Sequence[TensorType]) -> Inferred:
@@ -174,6 +179,15 @@ class SinusoidalPositions(Op):
                 with_=f"{width} % 2 = 1",
                 help="project to an even width first",
             )
+        if args.layout == "halves" and width < 4:
+            raise fail(
+                INVALID,
+                f"{self.name} in halves divides by h - 1 = E/2 - 1, which is 0 for E = {width}",
+                rule="E >= 4",
+                with_=f"E = {width}",
+                arg="layout",
+                help='use a width of at least 4, or layout="interleaved"',
+            )
         _check_length(x.shape[1], args.max_len, self.name)
         return Inferred(
             outputs=(x,),
@@ -182,12 +196,13 @@ class SinusoidalPositions(Op):
         )
 
     def label(self, args: SinusoidalArgs, inferred: Inferred) -> str:
-        return f"sinusoidal positions ≤{args.max_len}"
+        halves = ", halves" if args.layout == "halves" else ""
+        return f"sinusoidal positions ≤{args.max_len}{halves}"
 
     def torch_module(self, args: SinusoidalArgs, inferred: Inferred) -> Ctor:
         # archc's SinusoidalPositions (archc/torch_helpers.py), copied into generated code
         width = inferred.resolved["embed_dim"]
-        return Ctor("SinusoidalPositions", (args.max_len, width), args.changed("base"))
+        return Ctor("SinusoidalPositions", (args.max_len, width), args.changed("base", "layout"))
 
     def execute(self, args: SinusoidalArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         (x,) = run.inputs

@@ -63,6 +63,22 @@ class SinusoidalReference(nn.Module):
         return x + self.pe[: x.size(1)]
 
 
+class HalvesReference(nn.Module):
+    """fairseq's sinusoidal table (get_embedding): all sines, then all cosines, the i-th of
+    h = E/2 frequencies base^(-i/(h-1)); without its padding offset."""
+
+    def __init__(self, args: Any, inferred: Inferred) -> None:
+        super().__init__()
+        half = inferred.resolved["embed_dim"] // 2
+        step = math.log(args.base) / (half - 1)
+        frequencies = torch.exp(torch.arange(half, dtype=torch.float) * -step)
+        angles = torch.arange(args.max_len, dtype=torch.float)[:, None] * frequencies[None, :]
+        self.register_buffer("pe", torch.cat([torch.sin(angles), torch.cos(angles)], dim=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.pe[: x.size(1)]
+
+
 class RotaryReference(nn.Module):
     def __init__(self, args: Any, inferred: Inferred) -> None:
         super().__init__()
@@ -108,6 +124,12 @@ def test_sinusoidal_table_is_the_documented_formula() -> None:
     [
         ("sinusoidal_positions", {"max_len": 64}, SinusoidalReference),
         ("sinusoidal_positions", {"max_len": 9, "base": 100.0}, SinusoidalReference),
+        ("sinusoidal_positions", {"max_len": 64, "layout": "halves"}, HalvesReference),
+        (
+            "sinusoidal_positions",
+            {"max_len": 9, "layout": "halves", "base": 10.0},
+            HalvesReference,
+        ),
         ("rotary", {}, RotaryReference),
         ("rotary", {"base": 500.0}, RotaryReference),
     ],
@@ -128,6 +150,24 @@ def test_sinusoidal_label_and_buffer() -> None:
     op, args, inferred = infer("sinusoidal_positions", {}, [TensorType((BATCH, 7, 16))])
     assert inferred.buffers == {"pe": (5000, 16)}
     assert op.label(args, inferred) == "sinusoidal positions ≤5000"
+
+
+def test_sinusoidal_halves_are_sines_then_cosines() -> None:
+    _, args, inferred = infer(
+        "sinusoidal_positions", {"max_len": 50, "layout": "halves"}, [TensorType((BATCH, 7, 16))]
+    )
+    pe = HalvesReference(args, inferred).pe
+    for t, i in [(0, 0), (3, 2), (49, 7)]:
+        angle = t / 10000 ** (i / 7)
+        assert pe[t, i].item() == pytest.approx(math.sin(angle), abs=1e-5)
+        assert pe[t, 8 + i].item() == pytest.approx(math.cos(angle), abs=1e-5)
+    op, args, inferred = infer(
+        "sinusoidal_positions", {"layout": "halves"}, [TensorType((BATCH, 7, 16))]
+    )
+    assert op.label(args, inferred) == "sinusoidal positions ≤5000, halves"
+    with pytest.raises(ShapeError) as caught:
+        infer("sinusoidal_positions", {"layout": "halves"}, [TensorType((BATCH, 4, 2))])
+    assert (caught.value.finding.rule, caught.value.finding.with_) == ("E >= 4", "E = 2")
 
 
 def test_sinusoidal_needs_an_even_width() -> None:

@@ -233,17 +233,27 @@ def rotate(
 
 
 class SinusoidalPositions(nn.Module):
-    """Adds the fixed sinusoidal position table of "Attention Is All You Need" to (N, T, E)."""
+    """Adds the fixed sinusoidal position table of "Attention Is All You Need" to (N, T, E):
+    sines and cosines interleaved, or with layout="halves" all sines then all cosines, at
+    fairseq's and tensor2tensor's frequencies. A buffer, never trained."""
 
-    def __init__(self, max_len: int, embed_dim: int, base: float = 10000.0) -> None:
+    def __init__(
+        self, max_len: int, embed_dim: int, base: float = 10000.0, layout: str = "interleaved"
+    ) -> None:
         super().__init__()
         positions = torch.arange(max_len, dtype=torch.float32)[:, None]
-        frequencies = torch.exp(
-            -math.log(base) * torch.arange(0, embed_dim, 2, dtype=torch.float32) / embed_dim
-        )
-        pe = torch.zeros(max_len, embed_dim)
-        pe[:, 0::2] = torch.sin(positions * frequencies)
-        pe[:, 1::2] = torch.cos(positions * frequencies)
+        if layout == "halves":
+            half = embed_dim // 2
+            steps = torch.arange(half, dtype=torch.float32) / (half - 1)
+            angles = positions * torch.exp(-math.log(base) * steps)
+            pe = torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+        else:
+            frequencies = torch.exp(
+                -math.log(base) * torch.arange(0, embed_dim, 2, dtype=torch.float32) / embed_dim
+            )
+            pe = torch.zeros(max_len, embed_dim)
+            pe[:, 0::2] = torch.sin(positions * frequencies)
+            pe[:, 1::2] = torch.cos(positions * frequencies)
         self.register_buffer("pe", pe)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
