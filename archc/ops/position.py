@@ -15,7 +15,9 @@ from pydantic import Field
 from archc.dims import Dim, TensorType
 from archc.ops.registry import register
 from archc.ops.spec import (
+    BROADCAST,
     DIVISIBILITY,
+    DTYPE,
     INVALID,
     RANK,
     SYMBOLIC,
@@ -132,6 +134,27 @@ def _check_length(length: Dim, max_len: int, op: str) -> None:
         )
 
 
+def check_position_ids(positions: TensorType, x: TensorType, op: str) -> None:
+    """Position ids given as a tensor: integers, one for each position of ``x`` (N, T, ...)."""
+    if positions.dtype not in ("int64", "int32"):
+        raise fail(
+            DTYPE,
+            f"{op} reads positions as integer ids, but they are {positions.dtype}",
+            rule="positions: int64 (N, T)",
+            help="declare the position ids as integers: `in position_ids: int64[T]`",
+            label=f"{positions.dtype} positions",
+        )
+    if positions.rank != 2 or positions.shape[1] != x.shape[1]:
+        raise fail(
+            BROADCAST,
+            f"{op} needs one position id for each of the {x.shape[1]} positions of {x}, "
+            f"but the ids are {positions}",
+            rule="positions (N, T) for x (N, T, ...)",
+            with_=f"x {x}, positions {positions}",
+            help="give ids of shape (N, T), one per token: `in position_ids: int64[T]`",
+        )
+
+
 class SinusoidalArgs(Args):
     max_len: PositiveInt = 5000
     base: PositiveFloat = 10000.0
@@ -216,21 +239,26 @@ class LearnedPositions(Op):
     summary = (
         "adds a learned table to (N, T, E): y = x + weight[:T], where `weight` (max_len, E) is "
         "an nn.Embedding's, so `learned_positions(1024) as wpe` names it `wpe.weight` (GPT-2) "
-        "and `as position_embeddings` names it as BERT does"
+        "and `as position_embeddings` names it as BERT does; given `positions`, integer ids "
+        "(N, T) such as a network's `position_ids` input, y = x + weight[positions]"
     )
     Args = LearnedArgs
     positional = ("max_len",)
-    rule = "(N, T, E) -> (N, T, E); T <= max_len"
+    inputs = ("x", "positions")
+    rule = "(N, T, E) -> (N, T, E); T <= max_len; positions (N, T) integer, each < max_len"
     params_rule = "weight max_len·E"
 
     def infer(self, args: LearnedArgs, inputs: Sequence[TensorType]) -> Inferred:
-        (x,) = inputs
+        x = inputs[0]
         width = sequence_width(x, self.name)
-        _check_length(x.shape[1], args.max_len, self.name)
+        if len(inputs) > 1:
+            check_position_ids(inputs[1], x, self.name)
+        else:
+            _check_length(x.shape[1], args.max_len, self.name)
         return Inferred(
             outputs=(x,),
             params={"weight": (args.max_len, width)},
-            resolved={"embed_dim": width},
+            resolved={"embed_dim": width, "position_ids": len(inputs) > 1},
         )
 
     def label(self, args: LearnedArgs, inferred: Inferred) -> str:
@@ -238,14 +266,19 @@ class LearnedPositions(Op):
 
     def torch_module(self, args: LearnedArgs, inferred: Inferred) -> Ctor:
         # looked up the way GPT-2 looks up `wpe`, so the module is a plain nn.Embedding
+        given = inferred.resolved["position_ids"]
         return Ctor(
             "nn.Embedding",
             (args.max_len, inferred.resolved["embed_dim"]),
-            call="{0} + {m}(torch.arange({0}.size(1), device={0}.device))",
+            call="{0} + {m}({1})"
+            if given
+            else "{0} + {m}(torch.arange({0}.size(1), device={0}.device))",
         )
 
     def execute(self, args: LearnedArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
-        (x,) = run.inputs
+        x, *positions = run.inputs
+        if positions:
+            return (x + run.state["weight"][positions[0]],)
         return (x + run.state["weight"][: x.shape[1]],)
 
 

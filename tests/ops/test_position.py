@@ -200,6 +200,34 @@ def test_learned_adds_the_first_rows_of_the_table() -> None:
     assert op.label(args, inferred) == "learned positions ≤9"
 
 
+@given(st.integers(1, 16), st.integers(1, 8), st.integers(4, 8))
+def test_learned_reads_the_position_ids_it_is_given(width: int, length: int, rows: int) -> None:
+    x, ids = TensorType((BATCH, length, width)), TensorType((BATCH, length), "int64")
+    op, args, inferred = infer("learned_positions", {"max_len": rows}, [x, ids])
+    assert inferred.params == {"weight": (rows, width)}
+    ctor = op.torch_module(args, inferred)
+    module = nn.Embedding(*ctor.args)
+    values = torch.randn(2, length, width)
+    positions = torch.randint(0, rows, (2, length))
+    with torch.no_grad():
+        result = eval(
+            ctor.call.format("x", "p", m="m"), {"m": module, "x": values, "p": positions}
+        )
+        torch.testing.assert_close(result, values + module.weight[positions])
+
+
+def test_position_ids_are_integers_one_per_position() -> None:
+    x = TensorType((BATCH, T, 8))
+    with pytest.raises(ShapeError) as caught:
+        infer("learned_positions", {"max_len": 9}, [x, TensorType((BATCH, T))])
+    assert caught.value.finding.code == "A308"
+    with pytest.raises(ShapeError) as caught:
+        infer("learned_positions", {"max_len": 9}, [x, TensorType((BATCH, 5), "int64")])
+    finding = caught.value.finding
+    assert (finding.code, finding.rule) == ("A307", "positions (N, T) for x (N, T, ...)")
+    assert finding.with_ == "x (N, T, 8), positions (N, 5) int64"
+
+
 def test_learned_tables_match_gpt2_and_bert() -> None:
     models = reference_models()
     gpt2 = re.search(r"wpe ([\d,]+)", models["gpt2_small_plain_tied"]["formula"])
