@@ -71,11 +71,18 @@ def rotated_width(width: int, fraction: float, arg: str | None = None) -> int:
 
 
 def rotate(
-    torch: Any, x: Any, base: float, dim: int, interleaved: bool = False, offset: int = 0
+    torch: Any,
+    x: Any,
+    base: float,
+    dim: int,
+    interleaved: bool = False,
+    offset: int = 0,
+    positions: Any = None,
 ) -> Any:
     """Rotary positions on the first ``dim`` features of the last axis of ``x``, positions
-    along axis -2 counted from ``offset`` (see `Rotary`). Feature pair i is (i, i + dim/2), or
-    (2i, 2i + 1) interleaved, and turns by position * base^(-2i/dim).
+    along axis -2 counted from ``offset``, or the (N, T) ids ``positions`` (see `Rotary`).
+    Feature pair i is (i, i + dim/2), or (2i, 2i + 1) interleaved, and turns by position *
+    base^(-2i/dim).
 
     The angles are computed in float32 whatever the input's type, as Hugging Face's models
     compute them, so that a float64 run gives a float32 run's rotation.
@@ -83,8 +90,13 @@ def rotate(
     half = dim // 2
     steps = torch.arange(0, dim, 2, dtype=torch.int64).float()
     frequencies = 1.0 / base ** (steps / dim)
-    positions = torch.arange(offset, offset + x.shape[-2], dtype=torch.float32)
-    angles = torch.outer(positions, frequencies)
+    if positions is None:
+        angles = torch.outer(
+            torch.arange(offset, offset + x.shape[-2], dtype=torch.float32), frequencies
+        )
+    else:  # one row of angles per sample, the same for every head
+        angles = positions.float()[..., None] * frequencies
+        angles = angles[:, None] if x.dim() == 4 else angles
     cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
     pair = torch.arange(half)
     first, second = (2 * pair, 2 * pair + 1) if interleaved else (pair, pair + half)
@@ -135,7 +147,8 @@ def _check_length(length: Dim, max_len: int, op: str) -> None:
 
 
 def check_position_ids(positions: TensorType, x: TensorType, op: str) -> None:
-    """Position ids given as a tensor: integers, one for each position of ``x`` (N, T, ...)."""
+    """Position ids given as a tensor: integers, one for each position of ``x`` along axis
+    -2, (N, T, E) or (N, heads, T, head_dim)."""
     if positions.dtype not in ("int64", "int32"):
         raise fail(
             DTYPE,
@@ -144,12 +157,12 @@ def check_position_ids(positions: TensorType, x: TensorType, op: str) -> None:
             help="declare the position ids as integers: `in position_ids: int64[T]`",
             label=f"{positions.dtype} positions",
         )
-    if positions.rank != 2 or positions.shape[1] != x.shape[1]:
+    if positions.rank != 2 or positions.shape[1] != x.shape[-2]:
         raise fail(
             BROADCAST,
-            f"{op} needs one position id for each of the {x.shape[1]} positions of {x}, "
+            f"{op} needs one position id for each of the {x.shape[-2]} positions of {x}, "
             f"but the ids are {positions}",
-            rule="positions (N, T) for x (N, T, ...)",
+            rule="positions (N, T) for x (N, T, E) or (N, heads, T, head_dim)",
             with_=f"x {x}, positions {positions}",
             help="give ids of shape (N, T), one per token: `in position_ids: int64[T]`",
         )
@@ -298,17 +311,29 @@ class Rotary(Op):
     )
     Args = RotaryArgs
     positional = ("base",)
+    inputs = ("x", "positions")
     rule = (
         "(N, T, E) or (N, heads, T, head_dim) -> same shape; R = int(D * fraction), R % 2 == 0, "
-        "R > 0, D the last axis"
+        "R > 0, D the last axis; positions, if given, integer ids (N, T) in place of offset, "
+        "offset + 1, ..."
     )
 
     def infer(self, args: RotaryArgs, inputs: Sequence[TensorType]) -> Inferred:
-        (x,) = inputs
+        x = inputs[0]
         width = sequence_width(x, self.name, ranks=(3, 4))
         if args.fraction == 1.0:
             check_rotary_width(width, "D")
         rotated = rotated_width(width, args.fraction, arg="fraction")
+        if len(inputs) > 1:
+            check_position_ids(inputs[1], x, self.name)
+            if args.offset:
+                raise fail(
+                    INVALID,
+                    f"{self.name} is given position ids, so offset={args.offset} counts nothing",
+                    rule="offset only numbers positions that are not given",
+                    arg="offset",
+                    help="leave offset out, or add it to the ids",
+                )
         return Inferred(outputs=(x,), resolved={"head_dim": width, "rotary_dim": rotated})
 
     def label(self, args: RotaryArgs, inferred: Inferred) -> str:
@@ -328,6 +353,7 @@ class Rotary(Op):
         return Ctor("Rotary", (), tuple(kwargs))
 
     def execute(self, args: RotaryArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
-        (x,) = run.inputs
+        x, *positions = run.inputs
         dim = inferred.resolved["rotary_dim"]
-        return (rotate(run.torch, x, args.base, dim, args.interleaved, args.offset),)
+        turned = rotate(run.torch, x, args.base, dim, args.interleaved, args.offset, *positions)
+        return (turned,)

@@ -177,6 +177,36 @@ def test_sinusoidal_needs_an_even_width() -> None:
     assert (finding.code, finding.rule, finding.with_) == ("A305", "E % 2 == 0", "7 % 2 = 1")
 
 
+@pytest.mark.parametrize("interleaved", [False, True])
+@pytest.mark.parametrize("heads", [0, 3])
+def test_rotary_turns_each_token_by_the_position_id_it_is_given(
+    interleaved: bool, heads: int
+) -> None:
+    shape = (BATCH, heads, 5, 8) if heads else (BATCH, 5, 8)
+    ids = TensorType((BATCH, 5), "int64")
+    op, args, inferred = infer("rotary", {"interleaved": interleaved}, [TensorType(shape), ids])
+    ctor = op.torch_module(args, inferred)
+    module = torch_helpers.Rotary(**dict(ctor.kwargs))
+    x = torch.randn(2, *shape[1:], dtype=torch.float64)
+    positions = torch.tensor([[4, 0, 9, 2, 2], [0, 1, 2, 3, 4]])
+    # by hand: pair (a, b) of token t turns by the angle positions[t] * 10000^(-2i/8)
+    angle = positions[..., None].double() * 10000.0 ** (-torch.arange(0, 8, 2) / 8).double()
+    angle = angle[:, None] if heads else angle
+    pairs = x.unflatten(-1, (4, 2)) if interleaved else x.unflatten(-1, (2, 4)).transpose(-1, -2)
+    a, b = pairs[..., 0], pairs[..., 1]
+    turned = torch.stack(
+        [a * angle.cos() - b * angle.sin(), b * angle.cos() + a * angle.sin()], -1
+    )
+    expected = turned.flatten(-2) if interleaved else turned.transpose(-1, -2).flatten(-2)
+    got = eval(
+        ctor.call.format("x", "p", m="m", inputs="x, p"), {"m": module, "x": x, "p": positions}
+    )
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-6)
+    with pytest.raises(ShapeError) as caught:
+        infer("rotary", {"offset": 3}, [TensorType(shape), ids])
+    assert (caught.value.finding.code, caught.value.finding.arg) == ("A309", "offset")
+
+
 # --- learned -------------------------------------------------------------------------------------
 
 
