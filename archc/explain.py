@@ -2874,6 +2874,86 @@ _SHAPES = (
         """,
     ),
     _entry(
+        "A314",
+        "a shared layer applied to inputs its weights cannot serve",
+        """Every application of a layer made with `shared(...)` runs one module with one set of
+        weights, the set its first application made. A later application whose inputs would
+        need weights of other shapes, say a convolution given 64 channels where the first
+        application gave it 3, cannot use them. The message gives both inputs and the first
+        parameter that differs, with its two shapes. Give the application inputs of the first
+        one's shape, or give it a layer of its own, without `shared`. Sizes the weights do not
+        depend on, such as a sequence length or an image size, may differ freely.""",
+        """
+        network Twins {
+            in a: [3, 32, 32]
+            in b: [1, 32, 32]
+            encoder = shared(conv2d(16, 3, padding=1))
+            out (a -> encoder) + (b -> encoder)
+        }
+        """,
+        """
+        network Twins {
+            in a: [3, 32, 32]
+            in b: [3, 64, 64]
+            encoder = shared(conv2d(16, 3, padding=1))
+            out (a -> encoder -> adaptive_avgpool2d(1)) + (b -> encoder -> adaptive_avgpool2d(1))
+        }
+        """,
+    ),
+    _entry(
+        "A315",
+        "a shared layer applied where its module cannot be reached",
+        """A shared layer is one submodule of the class whose body applies it first, and every
+        later application is a call of that submodule in the same class's forward. So every
+        application is in that body, outside named chains (whose layers are the children of a
+        container), and a block instance cannot apply a shared layer that another body made
+        and passed in. Apply the layer side by side in one body, and name the chains around
+        it with `=` rather than `as`.""",
+        """
+        block Twice(layer) {
+            in x
+            out x -> layer
+        }
+
+        network Siamese {
+            in a: [16]
+            in b: [16]
+            encoder = shared(linear(8))
+            h = a -> encoder
+            out h + (b -> Twice(encoder))
+        }
+        """,
+        """
+        network Siamese {
+            in a: [16]
+            in b: [16]
+            encoder = shared(linear(8))
+            out (a -> encoder) + (b -> encoder)
+        }
+        """,
+    ),
+    _entry(
+        "A316",
+        "`shared` of something that is not one layer",
+        """`shared(layer)` makes one module that every application calls, so it takes exactly
+        one layer: an op, a block, or a chain that is one module because it has a name (`as`,
+        or the variable it is bound to, `head = shared(a -> b)`) or is grouped with `[...]`. An
+        unnamed chain of several layers would be several modules side by side; a tensor or a
+        number is no layer at all.""",
+        """
+        network Tower {
+            in x: [16]
+            out x -> shared(linear(16) -> relu) * 4
+        }
+        """,
+        """
+        network Tower {
+            in x: [16]
+            out x -> shared([linear(16) -> relu]) * 4
+        }
+        """,
+    ),
+    _entry(
         "A345",
         "per-projection biases in the torch attention layout",
         """`layout="torch"` holds nn.MultiheadAttention's parameters, whose q, k and v biases

@@ -1,6 +1,7 @@
 """A Pygments lexer for `.arch` specs, registered as `arch` (``pygmentize -l arch spec.arch``).
 
-Op names come from the op registry, so a new layer kind is highlighted as soon as it exists.
+Op names come from the op registry, so a new layer kind is highlighted as soon as it exists;
+the built-in functions of layers (`residual`, `shared`, ...) look like ops.
 Pygments is an optional dependency: only this module imports it.
 """
 
@@ -21,6 +22,7 @@ from pygments.token import (
 )
 
 from archc.ops.registry import names
+from archc.semantics.expressions import LAYER_FUNCTIONS
 
 # The element types an input may name before its shape (`int64[T]`).
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "bool")
@@ -69,6 +71,7 @@ class ArchLexer(RegexLexer):
             (words(("use", "in", "out", "init", "tie", "as"), suffix=r"\b"), Keyword.Reserved),
             (words(DTYPES, suffix=r"\b(?=[ \t]*\[)"), Keyword.Type),
             (words(tuple(names()), prefix=r"\b", suffix=r"\b"), Name.Builtin),
+            (words(LAYER_FUNCTIONS, prefix=r"\b", suffix=r"\b"), Name.Builtin),
             (r"[A-Za-z_][A-Za-z_0-9]*(?=[ \t]*=(?!=))", Name.Variable),
             (r"[A-Z][A-Za-z_0-9]*[a-z][A-Za-z_0-9]*", Name.Class),  # CamelCase: a block
             (r"[A-Za-z_][A-Za-z_0-9]*", Name),

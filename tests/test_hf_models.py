@@ -156,3 +156,50 @@ def test_olmoe_weights_give_the_same_logits() -> None:
         got = built(tokens)
     assert got.shape == expected.shape == (2, 12, OLMOE_SIZES["vocab"])
     assert torch.allclose(got, expected, rtol=0, atol=1e-5), (got - expected).abs().max()
+
+
+# A small ALBERT: 32-wide embeddings lifted to 64, four heads, one shared layer applied three
+# times, the base model's activation and norm epsilon.
+ALBERT = {
+    "vocab": 96,
+    "embedding": 32,
+    "hidden": 64,
+    "layers": 3,
+    "heads": 4,
+    "intermediate": 96,
+    "max_positions": 40,
+}
+
+
+@pytest.mark.slow
+def test_albert_weights_give_the_same_hidden_states() -> None:
+    torch.manual_seed(2)
+    config = transformers.AlbertConfig(
+        vocab_size=ALBERT["vocab"],
+        embedding_size=ALBERT["embedding"],
+        hidden_size=ALBERT["hidden"],
+        num_hidden_layers=ALBERT["layers"],
+        num_attention_heads=ALBERT["heads"],
+        intermediate_size=ALBERT["intermediate"],
+        max_position_embeddings=ALBERT["max_positions"],
+        attn_implementation="eager",
+    )
+    reference = transformers.AlbertModel(config).double().eval()
+    with torch.no_grad():  # biases and norms away from their initial values, so loading counts
+        for name, parameter in reference.named_parameters():
+            if name.endswith(".bias") or name.endswith("LayerNorm.weight"):
+                parameter.uniform_(-0.5, 0.5 if name.endswith(".bias") else 1.5)
+    spec = str(ROOT / "specs" / "albert_base.arch")
+    built = runtime.build(spec, "AlbertBase", **ALBERT).double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    assert sorted(built.state_dict()) == sorted(reference.state_dict())
+    tokens = torch.randint(1, ALBERT["vocab"], (2, 10))
+    segments = torch.randint(0, 2, (2, 10))
+    keep = torch.ones(2, 10, dtype=torch.int64)
+    keep[1, 7:] = 0  # the second sample is padded at the end
+    with torch.no_grad():
+        expected = reference(input_ids=tokens, attention_mask=keep, token_type_ids=segments)
+        hidden, pooled = built(tokens, keep, segments)
+    assert hidden.shape == expected.last_hidden_state.shape == (2, 10, ALBERT["hidden"])
+    assert torch.allclose(hidden, expected.last_hidden_state, rtol=0, atol=1e-5)
+    assert torch.allclose(pooled, expected.pooler_output, rtol=0, atol=1e-5)

@@ -196,6 +196,15 @@ def test_the_grammar_knows_every_op() -> None:
     assert op == expected, f"update the `op` pattern of {GRAMMAR.name} to {json.dumps(expected)}"
 
 
+def test_the_grammar_knows_every_function_of_layers() -> None:
+    from archc.semantics.expressions import LAYER_FUNCTIONS
+
+    match = grammar()["repository"]["layer-function"]["match"]
+    assert match == r"\b(?:" + "|".join(LAYER_FUNCTIONS) + r")\b"
+    tokens = list(ArchLexer().get_tokens("encoder = shared(Encoder(64))\n"))
+    assert (Name.Builtin, "shared") in tokens
+
+
 def test_the_grammar_agrees_with_the_lexer_on_every_spec() -> None:
     lexer = ArchLexer()
     disagreements = []

@@ -232,6 +232,7 @@ def test_completion_offers_keyword_arguments_names_and_ops(client: Client) -> No
     assert {"stride=", "padding=", "bias=", "image", "classes", "BasicBlock", "linear"} <= set(
         labels
     )
+    assert {"residual", "shared"} <= set(labels)
     assert labels.index("stride=") < labels.index("linear")  # the call's arguments first
     after_arrow = at(uri, text, "-> conv2d(64, 7", 3)
     after_dot = client.request("textDocument/completion", after_arrow)
@@ -247,6 +248,13 @@ def test_completion_offers_the_tensor_inputs_given_by_name(client: Client) -> No
     details = {item["label"]: item.get("detail") for item in items}
     assert details["h0="] == details["c0="] == "tensor input, optional"
     assert "return_state=" in details and "mask=" not in details
+
+
+def test_completion_offers_every_function_of_layers() -> None:
+    from archc.lsp.completion import LAYER_FUNCTIONS
+    from archc.semantics.expressions import LAYER_FUNCTIONS as ELABORATED
+
+    assert tuple(LAYER_FUNCTIONS) == ELABORATED
 
 
 def test_definition_of_blocks_names_and_use_targets(client: Client) -> None:

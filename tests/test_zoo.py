@@ -417,3 +417,43 @@ def test_fcn8s_scores_every_pixel(height: int, width: int) -> None:
 def test_fcn8s_refuses_sizes_it_cannot_align() -> None:
     _, diagnostics = api.analyse(str(SPECS / "fcn8s.arch"), overrides={"height": 200})
     assert any("divisible by 32" in d.message for d in diagnostics if d.is_error)
+
+
+def test_albert_base_shares_one_layer_across_the_stack() -> None:
+    net = network("albert_base.arch", "AlbertBase")
+    vocab, embedding, hidden, ffn = 30000, 128, 768, 3072
+    embeddings = (vocab + 2 + 512) * embedding + 2 * embedding  # words, segments, positions, norm
+    layer = 4 * linear(hidden, hidden) + linear(hidden, ffn) + linear(ffn, hidden) + 4 * hidden
+    expected = embeddings + linear(embedding, hidden) + layer + linear(hidden, hidden)
+    assert net.param_count == expected == 11_683_584  # albert-base-v2
+    group = "encoder.albert_layer_groups.0.albert_layers.0."
+    assert params_under(net, group) == layer
+    assert all("@" not in key for key in state(net))
+    # more layers apply the one layer more often: no parameter more, their MACs more
+    deeper = network("albert_base.arch", "AlbertBase", layers=24)
+    assert deeper.param_count == net.param_count
+    shared = "encoder.albert_layer_groups"
+    once = dims.evaluate(dims.total(n.macs for n in net.within(shared)), {"T": 128})
+    last = dims.evaluate(dims.total(n.macs for n in net.within(f"{shared}@12")), {"T": 128})
+    assert last == once > 0
+    more = dims.evaluate(deeper.macs, {"T": 128}) - dims.evaluate(net.macs, {"T": 128})
+    assert more == 12 * once
+    assert output_shape(net, "last_hidden_state", T=16) == [1, 16, hidden]
+    assert output_shape(net, "pooler_output") == [1, hidden]
+
+
+def test_simclr_holds_one_encoder_and_one_head_and_runs_both_views() -> None:
+    net = network("simclr.arch", "SimCLR")
+    resnet = reference()["resnet18"]
+    head = linear(512, 512) + linear(512, 128)
+    assert net.param_count == resnet["params"] - linear(512, 1000) + head
+    assert net.buffer_count == resnet["buffers"]
+    trunk = {
+        k: s for k, s in torchvision_state_dict("resnet18").items() if not k.startswith("fc.")
+    }
+    assert {k: s for k, s in state(net).items() if k.startswith("encoder.")} == {
+        f"encoder.{k}": s for k, s in trunk.items()
+    }
+    resnet18 = network("resnet18.arch", "ResNet18")
+    assert net.macs == 2 * (resnet18.macs - 512 * 1000) + 2 * (512 * 512 + 512 * 128)
+    assert output_shape(net, "z1") == output_shape(net, "z2") == [1, 128]

@@ -202,7 +202,10 @@ class _Builder:
         return self.view
 
     def _own_params(self, node: Node) -> int:
-        """Parameters of ``node``, a tied tensor counted at its source only."""
+        """Parameters of ``node``, a tied tensor counted at its source only, a shared layer's
+        at its instance only."""
+        if self.network.application_of(node.path) is not None:
+            return 0
         return sum(
             dims.numel(shape)
             for name, shape in node.params.items()
@@ -439,7 +442,17 @@ def short_path(path: str) -> str:
 
 def module_title(network: Network, module: Module) -> str:
     """``Bottleneck(planes=128, stride=2)`` for a block, ``layer1: Bottleneck ×3`` for a
-    sequence of instances of one block, the sequence's name otherwise."""
+    sequence of instances of one block, the sequence's name otherwise; a shared layer's
+    instance and each later call of it say so, and are otherwise drawn alike."""
+    title = _module_title(network, module)
+    if module.path in network.applications:
+        return f"{title} · shared, call {module.path.rpartition('@')[2]}"
+    if module.path in network.applications.values():
+        return f"{title} · shared"
+    return title
+
+
+def _module_title(network: Network, module: Module) -> str:
     if module.kind == "block":
         names = [p.name.name for p in module.definition.node.params] if module.definition else []
         written = ", ".join(

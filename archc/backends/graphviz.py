@@ -184,10 +184,12 @@ def _params(count: int) -> str:
     return f"{count_text(count)} params" if count else ""
 
 
-def _unit_params(unit: Unit) -> str:
-    """A box's parameters; "tied" for a layer whose weights are another layer's."""
+def _unit_params(network: Network, unit: Unit) -> str:
+    """A box's parameters; "shared" for a later call of a shared layer, "tied" for a layer
+    whose weights are another layer's."""
     if unit.params == 0 and any(node.params for node in unit.nodes):
-        return "tied"
+        shared = any(network.application_of(node.path) for node in unit.nodes)
+        return "shared" if shared else "tied"
     return _params(unit.params)
 
 
@@ -308,7 +310,7 @@ def _unit_style(unit: Unit, network: Network, theme: Theme) -> dict[str, str]:
     if unit.module is not None:
         title = module_title(network, unit.module)
         path = short_path(unit.module.path) if unit.module.kind == "block" else ""
-        details = [path, shape, _unit_params(unit)]
+        details = [path, shape, _unit_params(network, unit)]
         return _sorted(
             color=border,
             fillcolor=fill,
@@ -331,7 +333,7 @@ def _unit_style(unit: Unit, network: Network, theme: Theme) -> dict[str, str]:
     return _sorted(
         color=border,
         fillcolor=fill,
-        label=_html(unit.title, [unit.name, shape, _unit_params(unit)], theme.muted),
+        label=_html(unit.title, [unit.name, shape, _unit_params(network, unit)], theme.muted),
         shape="box",
         style="filled,rounded",
     )

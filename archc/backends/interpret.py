@@ -53,7 +53,7 @@ def interpret(
         run = Execution(
             torch,
             tuple(values[ref] for ref in node.inputs),
-            _own_state(node, state, sources),
+            _own_state(node, network.weights_path(node.path), state, sources),
             training,
             dropout,
         )
@@ -71,12 +71,14 @@ def interpret(
     return {name: values[ref] for name, ref in network.outputs.items()}
 
 
-def _own_state(node: Node, state: Mapping[str, Any], sources: dict[str, str]) -> dict[str, Any]:
-    """The node's parameters and buffers under their op's names (``weight``, ``""`` for a
-    tensor it holds itself)."""
+def _own_state(
+    node: Node, path: str, state: Mapping[str, Any], sources: dict[str, str]
+) -> dict[str, Any]:
+    """The node's parameters and buffers, held at ``path``, under their op's names
+    (``weight``, ``""`` for a tensor it holds itself)."""
     own = {}
     for name in [*node.params, *node.buffers]:
-        key = tensor_key(node.path, name)
+        key = tensor_key(path, name)
         key = sources.get(key, key)
         if key not in state:
             raise InterpretError(f"the state has no tensor `{key}`")

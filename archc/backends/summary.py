@@ -72,6 +72,7 @@ def rows(network: Network, depth: int | None = None) -> list[Row]:
     with its totals, then its layers indented beneath it; below ``depth`` only the header."""
     result: list[Row | _Header] = []
     headers: dict[str, _Header] = {}  # by module path
+    calls = shared_calls(network)
     previous: Node | None = None
     for node in network.nodes():
         if node.kind == "input":
@@ -81,28 +82,49 @@ def rows(network: Network, depth: int | None = None) -> list[Row]:
         previous = node
         output = node.outputs[0] if node.outputs else None
         params = _own_params(network, node)
+        # a shared layer's later application is one row: its layers are the instance's
+        application = network.application_of(node.path)
+        shown = depth if application is None else min(depth or 99, application.count(".") + 1)
         for module_path in _ancestors(network, node.path):
             level = module_path.count(".")
-            if depth is not None and level >= depth:
+            if shown is not None and level >= shown:
                 break
             header = headers.get(module_path)
             if header is None:
                 module = network.modules[module_path]
                 if len(module.inputs) > 1:  # a block that reads several tensors names them all
                     connected = tuple(network.node(ref.node).path for ref in module.inputs)
-                header = headers[module_path] = _Header(
-                    module_path, _module_label(module), connected, level
-                )
+                label = shared_label(network, module_path, _module_label(module), calls)
+                header = headers[module_path] = _Header(module_path, label, connected, level)
                 result.append(header)
                 connected = ()
             header.output = output
             header.params += params
             header.macs.append(node.macs)
         else:
-            if depth is None or node.path.count(".") < depth:
+            if shown is None or node.path.count(".") < shown:
                 level = node.path.count(".")
-                result.append(Row(node.path, node.op, output, params, node.macs, connected, level))
+                label = shared_label(network, node.path, node.op, calls)
+                result.append(Row(node.path, label, output, params, node.macs, connected, level))
     return [item.row() if isinstance(item, _Header) else item for item in result]
+
+
+def shared_calls(network: Network) -> dict[str, int]:
+    """How many times each shared layer's instance is called, by its path."""
+    calls: dict[str, int] = {}
+    for instance in network.applications.values():
+        calls[instance] = calls.get(instance, 1) + 1
+    return calls
+
+
+def shared_label(network: Network, path: str, label: str, calls: dict[str, int]) -> str:
+    """A layer's op or block, and for a shared layer which call this is: `Enc (shared, 2
+    calls)` at the instance, which holds the weights, `Enc (call 2)` at a later call."""
+    if path in calls:
+        return f"{label} (shared, {calls[path]} calls)"
+    if path in network.applications:
+        return f"{label} (call {path.rpartition('@')[2]})"
+    return label
 
 
 def _module_label(module: Module) -> str:
@@ -121,6 +143,8 @@ def _ancestors(network: Network, path: str) -> list[str]:
 
 
 def _own_params(network: Network, node: Node) -> int:
+    if network.application_of(node.path) is not None:
+        return 0  # the instance holds them
     tied = network.tied_targets()
     return sum(
         dims.numel(shape)

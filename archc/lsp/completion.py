@@ -29,6 +29,13 @@ QUERIES = {
     "channels": "axis 1, the channel count",
     "features": "the last axis",
 }
+# The built-in functions of layers (archc/semantics/expressions.py, LAYER_FUNCTIONS).
+LAYER_FUNCTIONS = {
+    "residual": "residual(body): x + body(x)",
+    "dense": "dense(body): each layer reads the input and every earlier output, concatenated",
+    "branches": "branches(a, b, ...): each layer applied to the same input, a tuple of outputs",
+    "shared": "shared(layer): one instance, with one set of weights, at every application",
+}
 # How far back to look for the call the cursor is in; calls longer than this are rare.
 LOOKBACK = 4000
 _HIDDEN = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*')
@@ -45,7 +52,7 @@ def completion(text: str, offset: int, snapshot: Snapshot | None) -> lsp.Complet
     if _AFTER_DOT.search(before[:start]):
         return lsp.CompletionList(False, _queries())
     items = _keyword_arguments(_callee(before[:start]), snapshot)
-    items += _names(snapshot, offset) + _ops() + _keywords()
+    items += _names(snapshot, offset) + _ops() + _layer_functions() + _keywords()
     return lsp.CompletionList(False, items)
 
 
@@ -129,6 +136,11 @@ def _ops() -> list[lsp.CompletionItem]:
         item.documentation = op.summary
         items.append(item)
     return items
+
+
+def _layer_functions() -> list[lsp.CompletionItem]:
+    kind = lsp.CompletionItemKind.Function
+    return [_item(name, kind, meaning, "3") for name, meaning in LAYER_FUNCTIONS.items()]
 
 
 def _keywords() -> list[lsp.CompletionItem]:

@@ -8,14 +8,16 @@ from 0. Adding a table costs additions only, so these ops count no MACs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from archc.dims import Dim, TensorType
 from archc.ops.registry import register
 from archc.ops.spec import (
+    BROADCAST,
     DIVISIBILITY,
+    DTYPE,
     INVALID,
     RANK,
     SYMBOLIC,
@@ -69,11 +71,18 @@ def rotated_width(width: int, fraction: float, arg: str | None = None) -> int:
 
 
 def rotate(
-    torch: Any, x: Any, base: float, dim: int, interleaved: bool = False, offset: int = 0
+    torch: Any,
+    x: Any,
+    base: float,
+    dim: int,
+    interleaved: bool = False,
+    offset: int = 0,
+    positions: Any = None,
 ) -> Any:
     """Rotary positions on the first ``dim`` features of the last axis of ``x``, positions
-    along axis -2 counted from ``offset`` (see `Rotary`). Feature pair i is (i, i + dim/2), or
-    (2i, 2i + 1) interleaved, and turns by position * base^(-2i/dim).
+    along axis -2 counted from ``offset``, or the (N, T) ids ``positions`` (see `Rotary`).
+    Feature pair i is (i, i + dim/2), or (2i, 2i + 1) interleaved, and turns by position *
+    base^(-2i/dim).
 
     The angles are computed in float32 whatever the input's type, as Hugging Face's models
     compute them, so that a float64 run gives a float32 run's rotation.
@@ -81,8 +90,13 @@ def rotate(
     half = dim // 2
     steps = torch.arange(0, dim, 2, dtype=torch.int64).float()
     frequencies = 1.0 / base ** (steps / dim)
-    positions = torch.arange(offset, offset + x.shape[-2], dtype=torch.float32)
-    angles = torch.outer(positions, frequencies)
+    if positions is None:
+        angles = torch.outer(
+            torch.arange(offset, offset + x.shape[-2], dtype=torch.float32), frequencies
+        )
+    else:  # one row of angles per sample, the same for every head
+        angles = positions.float()[..., None] * frequencies
+        angles = angles[:, None] if x.dim() == 4 else angles
     cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
     pair = torch.arange(half)
     first, second = (2 * pair, 2 * pair + 1) if interleaved else (pair, pair + half)
@@ -132,9 +146,34 @@ def _check_length(length: Dim, max_len: int, op: str) -> None:
         )
 
 
+def check_position_ids(positions: TensorType, x: TensorType, op: str) -> None:
+    """Position ids given as a tensor: integers, one for each position of ``x`` along axis
+    -2, (N, T, E) or (N, heads, T, head_dim)."""
+    if positions.dtype not in ("int64", "int32"):
+        raise fail(
+            DTYPE,
+            f"{op} reads positions as integer ids, but they are {positions.dtype}",
+            rule="positions: int64 (N, T)",
+            help="declare the position ids as integers: `in position_ids: int64[T]`",
+            label=f"{positions.dtype} positions",
+        )
+    if positions.rank != 2 or positions.shape[1] != x.shape[-2]:
+        raise fail(
+            BROADCAST,
+            f"{op} needs one position id for each of the {x.shape[-2]} positions of {x}, "
+            f"but the ids are {positions}",
+            rule="positions (N, T) for x (N, T, E) or (N, heads, T, head_dim)",
+            with_=f"x {x}, positions {positions}",
+            help="give ids of shape (N, T), one per token: `in position_ids: int64[T]`",
+        )
+
+
 class SinusoidalArgs(Args):
     max_len: PositiveInt = 5000
     base: PositiveFloat = 10000.0
+    # "interleaved": sin and cos alternate, as in "Attention Is All You Need" and PyTorch's
+    # tutorial; "halves": all sines, then all cosines, as fairseq and tensor2tensor lay it out
+    layout: Literal["interleaved", "halves"] = "interleaved"
 
 
 class LearnedArgs(Args):
@@ -154,12 +193,14 @@ class SinusoidalPositions(Op):
     family = "position"
     summary = (
         "adds the fixed table of Vaswani et al. to (N, T, E): pe[t, 2i] = sin(t / base^(2i/E)), "
-        "pe[t, 2i+1] = cos(t / base^(2i/E)), kept in a (max_len, E) buffer `pe`; y = x + pe[:T] "
-        "(no scaling of x; no dropout)"
+        "pe[t, 2i+1] = cos(t / base^(2i/E)), kept in a (max_len, E) buffer `pe`, never trained; "
+        'y = x + pe[:T] (no scaling of x; no dropout). `layout="halves"` lays it out as '
+        "fairseq and tensor2tensor do: pe[t, i] = sin(t / base^(i/(h-1))) and pe[t, h+i] = "
+        "cos(t / base^(i/(h-1))) for i < h = E/2"
     )
     Args = SinusoidalArgs
     positional = ("max_len",)
-    rule = "(N, T, E) -> (N, T, E); E % 2 == 0; T <= max_len"
+    rule = "(N, T, E) -> (N, T, E); E % 2 == 0 (E >= 4 in halves); T <= max_len"
     params_rule = "buffer pe max_len·E"
 
     def infer(self, args: SinusoidalArgs, inputs: Sequence[TensorType]) -> Inferred:
@@ -174,6 +215,15 @@ class SinusoidalPositions(Op):
                 with_=f"{width} % 2 = 1",
                 help="project to an even width first",
             )
+        if args.layout == "halves" and width < 4:
+            raise fail(
+                INVALID,
+                f"{self.name} in halves divides by h - 1 = E/2 - 1, which is 0 for E = {width}",
+                rule="E >= 4",
+                with_=f"E = {width}",
+                arg="layout",
+                help='use a width of at least 4, or layout="interleaved"',
+            )
         _check_length(x.shape[1], args.max_len, self.name)
         return Inferred(
             outputs=(x,),
@@ -182,12 +232,13 @@ class SinusoidalPositions(Op):
         )
 
     def label(self, args: SinusoidalArgs, inferred: Inferred) -> str:
-        return f"sinusoidal positions ≤{args.max_len}"
+        halves = ", halves" if args.layout == "halves" else ""
+        return f"sinusoidal positions ≤{args.max_len}{halves}"
 
     def torch_module(self, args: SinusoidalArgs, inferred: Inferred) -> Ctor:
         # archc's SinusoidalPositions (archc/torch_helpers.py), copied into generated code
         width = inferred.resolved["embed_dim"]
-        return Ctor("SinusoidalPositions", (args.max_len, width), args.changed("base"))
+        return Ctor("SinusoidalPositions", (args.max_len, width), args.changed("base", "layout"))
 
     def execute(self, args: SinusoidalArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         (x,) = run.inputs
@@ -201,21 +252,26 @@ class LearnedPositions(Op):
     summary = (
         "adds a learned table to (N, T, E): y = x + weight[:T], where `weight` (max_len, E) is "
         "an nn.Embedding's, so `learned_positions(1024) as wpe` names it `wpe.weight` (GPT-2) "
-        "and `as position_embeddings` names it as BERT does"
+        "and `as position_embeddings` names it as BERT does; given `positions`, integer ids "
+        "(N, T) such as a network's `position_ids` input, y = x + weight[positions]"
     )
     Args = LearnedArgs
     positional = ("max_len",)
-    rule = "(N, T, E) -> (N, T, E); T <= max_len"
+    inputs = ("x", "positions")
+    rule = "(N, T, E) -> (N, T, E); T <= max_len; positions (N, T) integer, each < max_len"
     params_rule = "weight max_len·E"
 
     def infer(self, args: LearnedArgs, inputs: Sequence[TensorType]) -> Inferred:
-        (x,) = inputs
+        x = inputs[0]
         width = sequence_width(x, self.name)
-        _check_length(x.shape[1], args.max_len, self.name)
+        if len(inputs) > 1:
+            check_position_ids(inputs[1], x, self.name)
+        else:
+            _check_length(x.shape[1], args.max_len, self.name)
         return Inferred(
             outputs=(x,),
             params={"weight": (args.max_len, width)},
-            resolved={"embed_dim": width},
+            resolved={"embed_dim": width, "position_ids": len(inputs) > 1},
         )
 
     def label(self, args: LearnedArgs, inferred: Inferred) -> str:
@@ -223,14 +279,19 @@ class LearnedPositions(Op):
 
     def torch_module(self, args: LearnedArgs, inferred: Inferred) -> Ctor:
         # looked up the way GPT-2 looks up `wpe`, so the module is a plain nn.Embedding
+        given = inferred.resolved["position_ids"]
         return Ctor(
             "nn.Embedding",
             (args.max_len, inferred.resolved["embed_dim"]),
-            call="{0} + {m}(torch.arange({0}.size(1), device={0}.device))",
+            call="{0} + {m}({1})"
+            if given
+            else "{0} + {m}(torch.arange({0}.size(1), device={0}.device))",
         )
 
     def execute(self, args: LearnedArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
-        (x,) = run.inputs
+        x, *positions = run.inputs
+        if positions:
+            return (x + run.state["weight"][positions[0]],)
         return (x + run.state["weight"][: x.shape[1]],)
 
 
@@ -250,17 +311,29 @@ class Rotary(Op):
     )
     Args = RotaryArgs
     positional = ("base",)
+    inputs = ("x", "positions")
     rule = (
         "(N, T, E) or (N, heads, T, head_dim) -> same shape; R = int(D * fraction), R % 2 == 0, "
-        "R > 0, D the last axis"
+        "R > 0, D the last axis; positions, if given, integer ids (N, T) in place of offset, "
+        "offset + 1, ..."
     )
 
     def infer(self, args: RotaryArgs, inputs: Sequence[TensorType]) -> Inferred:
-        (x,) = inputs
+        x = inputs[0]
         width = sequence_width(x, self.name, ranks=(3, 4))
         if args.fraction == 1.0:
             check_rotary_width(width, "D")
         rotated = rotated_width(width, args.fraction, arg="fraction")
+        if len(inputs) > 1:
+            check_position_ids(inputs[1], x, self.name)
+            if args.offset:
+                raise fail(
+                    INVALID,
+                    f"{self.name} is given position ids, so offset={args.offset} counts nothing",
+                    rule="offset only numbers positions that are not given",
+                    arg="offset",
+                    help="leave offset out, or add it to the ids",
+                )
         return Inferred(outputs=(x,), resolved={"head_dim": width, "rotary_dim": rotated})
 
     def label(self, args: RotaryArgs, inferred: Inferred) -> str:
@@ -280,6 +353,7 @@ class Rotary(Op):
         return Ctor("Rotary", (), tuple(kwargs))
 
     def execute(self, args: RotaryArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
-        (x,) = run.inputs
+        x, *positions = run.inputs
         dim = inferred.resolved["rotary_dim"]
-        return (rotate(run.torch, x, args.base, dim, args.interleaved, args.offset),)
+        turned = rotate(run.torch, x, args.base, dim, args.interleaved, args.offset, *positions)
+        return (turned,)

@@ -35,6 +35,7 @@ from archc.semantics.values import (
     OpLayer,
     RepeatLayer,
     SequenceLayer,
+    SharedLayer,
     Tensor,
     describe,
 )
@@ -83,6 +84,11 @@ class Application(Expressions):
     def module(self, module: Module) -> None:
         raise NotImplementedError
 
+    def apply_shared(
+        self, layer: SharedLayer, inputs: list[Tensor], body: Body, place: Place, span: Span
+    ) -> Any:
+        raise NotImplementedError
+
     def apply(
         self, layer: Layer, inputs: list[Tensor], body: Body, place: Place, span: Span
     ) -> Any:
@@ -102,6 +108,8 @@ class Application(Expressions):
             return self._apply_combinator(layer, inputs, body, place)
         if isinstance(layer, BranchesLayer):
             return self._apply_branches(layer, inputs, body, place)
+        if isinstance(layer, SharedLayer):
+            return self.apply_shared(layer, inputs, body, place, span)
         raise self.error("A229", f"cannot apply {describe(layer)}", span, label="not a layer")
 
     def _apply_all(

@@ -37,6 +37,7 @@ from archc.semantics.expressions import ElabError, FunctionBody
 from archc.semantics.ir import Alternative, Module, Network, Node, Ref, Tie, join_path
 from archc.semantics.origins import Origins
 from archc.semantics.program import Definition, FileScope, did_you_mean
+from archc.semantics.sharing import FirstUse, Sharing
 from archc.semantics.unknown_names import explain_unknown
 from archc.semantics.values import UNKNOWN, BlockLayer, BoundArg, Tensor, describe
 from archc.semantics.workload import Workload
@@ -65,7 +66,7 @@ FINDING_LABELS = {
 }
 
 
-class Elaborator(Origins, Application):
+class Elaborator(Origins, Sharing, Application):
     """Elaborates the networks of one file."""
 
     def __init__(self, strict: bool = False) -> None:
@@ -80,6 +81,7 @@ class Elaborator(Origins, Application):
         self._reserved_names: dict[int, set[str]] = {}
         self._modules_made: list[Module] = []  # in order, to see what a block instance made
         self._recordings: dict[tuple[Any, ...], replay.Recording] = {}
+        self.shared_uses: dict[int, FirstUse] = {}  # the first application of each shared layer
         self._workload = Workload()
         # the current network's undecided size agreements, and what its asserts assume
         self._equations: list[sizes.Equation] = []
@@ -561,9 +563,11 @@ class Elaborator(Origins, Application):
             len(self.rules),
             {t.ref.node: frozenset(network.node(t.ref.node).value_names) for t in inputs},
         )
+        applications = len(network.applications)
         values = [value for _, value in self._run(node, body, place, network_inputs=False)]
         clean = (
             len(self.diagnostics) == mark.diagnostics
+            and len(network.applications) == applications  # a copy would call no module
             and len(network.ties) == mark.ties
             and len(self.rules) == mark.rules
             and not any(v is UNKNOWN for v in values)
@@ -639,6 +643,8 @@ class Elaborator(Origins, Application):
             value = self.evaluate(stmt.value, body, place)
             origin = None if _has_tensors(value) else self.origin(stmt.value, body)
             spans = {target.name: target.span for target in stmt.targets}
+            if len(stmt.targets) == 1:
+                value = self.name_shared(value, stmt.targets[0])
             for index, (name, item) in enumerate(self._unpack(stmt, value).items()):
                 part = origin
                 if origin is not None and len(stmt.targets) > 1:

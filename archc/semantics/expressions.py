@@ -18,7 +18,7 @@ from archc.errors import Diagnostic, Label, Span
 from archc.ops import lookup, names
 from archc.ops.elementwise import SWAPPED
 from archc.pysource.attributes import refused_attribute
-from archc.semantics import patterns
+from archc.semantics import patterns, sharing
 from archc.semantics import provenance as pv
 from archc.semantics.context import Body, Place
 from archc.semantics.ir import Alternative, Choice
@@ -45,6 +45,9 @@ TENSOR_OPERATORS = {"+": "add", "*": "mul", "-": "sub", "/": "div"}
 # Layer-valued builtins: structure around a body of layers.
 COMBINATORS = ("residual", "dense")
 BRANCHES = "branches"  # `branches(a, b, c)`: each layer applied to the input, outputs collected
+SHARED = "shared"  # `shared(layer)`: one instance, every application calls it (sharing.py)
+# The built-in functions whose arguments are layers, for editors too (highlighting, completion).
+LAYER_FUNCTIONS = (*COMBINATORS, BRANCHES, SHARED)
 MAX_REPEAT = 10_000
 # Results beyond these are refused: a few doublings of a constant would otherwise fill memory,
 # and Python cannot print integers of thousands of digits. 2**1024 is also where floats end.
@@ -200,7 +203,7 @@ class Expressions:
         op = lookup(name)
         if op is not None:
             return OpLayer(expr.span, None, op)
-        if name in BUILTINS or name in COMBINATORS or name == BRANCHES:
+        if name in BUILTINS or name in LAYER_FUNCTIONS:
             return Function(name)
         if definition is not None:
             raise self.error(
@@ -221,6 +224,7 @@ class Expressions:
                 *body.file.functions,
                 *body.file.definitions,
                 *names(),
+                *LAYER_FUNCTIONS,
             ]
             help = did_you_mean(name, candidates)
         raise self.error(
@@ -771,7 +775,7 @@ class Expressions:
         func = self._callee(expr.func, body, place)
         # a combinator's argument is a layer: `residual(attention(memory, heads=8) -> dropout)`
         # must not apply attention to `memory` on the spot
-        layers = isinstance(func, Function) and func.name in (*COMBINATORS, BRANCHES)
+        layers = isinstance(func, Function) and func.name in LAYER_FUNCTIONS
         args = tuple(self._argument(a, body, place, layers) for a in expr.args)
         if func is UNKNOWN or any(a.value is UNKNOWN for a in args):
             return UNKNOWN
@@ -845,6 +849,19 @@ class Expressions:
     def _builtin(self, name: str, args: tuple[BoundArg, ...], expr: ast.Call) -> Any:
         if name == BRANCHES:
             return self._branches(args, expr)
+        if name == SHARED:
+            if len(args) != 1 or args[0].name or not isinstance(args[0].value, Layer):
+                raise self.error(
+                    sharing.NOT_ONE,
+                    "`shared` takes one layer, e.g. `shared(Encoder(128))`",
+                    expr.span,
+                    label=f"{len(args)} arguments" if len(args) != 1 else "not a layer",
+                    help="join the layers into one chain with `->` and name it: "
+                    "`shared(a -> b) as encoder`"
+                    if len(args) > 1
+                    else "write the layer without applying it to a tensor",
+                )
+            return sharing.make_shared(args[0].value, expr.span)
         if name in COMBINATORS:
             if len(args) != 1 or args[0].name or not isinstance(args[0].value, Layer):
                 raise self.error(

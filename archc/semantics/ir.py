@@ -193,6 +193,9 @@ class Network:
     inits: list[Any] = field(default_factory=list)
     # what the network requires of its symbolic input sizes (archc/semantics/sizes.py)
     size_rules: list[SizeRule] = field(default_factory=list)
+    # a shared layer's later applications (`encoder@2`) -> its instance's path (`encoder`),
+    # whose weights they use (archc/semantics/sharing.py)
+    applications: dict[str, str] = field(default_factory=dict)
     _nodes: dict[int, Node] = field(default_factory=dict, repr=False)
     _consumers: dict[int, set[int]] = field(default_factory=dict, repr=False)
     # caches of the queries below, dropped whenever a node is added
@@ -278,12 +281,37 @@ class Network:
     def tied_targets(self) -> set[str]:
         return {tie.target for tie in self.ties}
 
+    def application_of(self, path: str) -> str | None:
+        """The later application of a shared layer that ``path`` lies in, if any."""
+        if not self.applications:
+            return None
+        parts = path.split(".")
+        for cut in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:cut])
+            if prefix in self.applications:
+                return prefix
+        return None
+
+    def weights_path(self, path: str) -> str:
+        """Where the layer at ``path`` holds its weights: in a later application of a shared
+        layer, at the same place in the instance."""
+        application = self.application_of(path)
+        if application is None:
+            return path
+        return self.applications[application] + path[len(application) :]
+
+    def holders(self) -> Iterator[Node]:
+        """The nodes that hold their own weights: all but a shared layer's later
+        applications."""
+        return (node for node in self.nodes() if self.application_of(node.path) is None)
+
     @property
     def param_count(self) -> int:
-        """Parameters, each tensor once: a tied parameter counts at its source only."""
+        """Parameters, each tensor once: a tied parameter counts at its source only, a shared
+        layer at its instance only."""
         tied = self.tied_targets()
         total = 0
-        for node in self.nodes():
+        for node in self.holders():
             for name, shape in node.params.items():
                 if tensor_key(node.path, name) not in tied:
                     total += dims.numel(shape)
@@ -291,7 +319,7 @@ class Network:
 
     @property
     def buffer_count(self) -> int:
-        return sum(node.buffer_count for node in self.nodes())
+        return sum(node.buffer_count for node in self.holders())
 
     @property
     def macs(self) -> Dim:
@@ -301,14 +329,14 @@ class Network:
         """state_dict-style parameter names -> shapes, in order, tied targets included."""
         return {
             tensor_key(node.path, name): shape
-            for node in self.nodes()
+            for node in self.holders()
             for name, shape in node.params.items()
         }
 
     def buffers(self) -> dict[str, tuple[int, ...]]:
         return {
             tensor_key(node.path, name): shape
-            for node in self.nodes()
+            for node in self.holders()
             for name, shape in node.buffers.items()
         }
 

@@ -59,6 +59,7 @@ class Snapshot:
     modules: dict[str, Module]
     body: tuple[dict[str, Any], dict[str, Any], dict[str, Any], set[str]]
     value_names: dict[int, dict[tuple[str, int], str]]
+    shared: tuple[dict[int, Any], dict[str, str]]  # first uses of shared layers, applications
 
 
 def take(elaborator: Any, body: Body) -> Snapshot:
@@ -77,6 +78,7 @@ def take(elaborator: Any, body: Body) -> Snapshot:
         dict(network.modules),
         (dict(body.vars), dict(body.spans), dict(body.origins), set(body.used)),
         {i: dict(network.node(i).value_names) for i in read if network.has_node(i)},
+        (dict(elaborator.shared_uses), dict(network.applications)),
     )
 
 
@@ -104,6 +106,8 @@ def undo(elaborator: Any, body: Body, saved: Snapshot) -> tuple[list[Node], list
     )
     for node_id, names in saved.value_names.items():
         network.node(node_id).value_names = names
+    elaborator.shared_uses = saved.shared[0]
+    network.applications = saved.shared[1]
     return nodes, modules
 
 

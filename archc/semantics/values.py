@@ -10,7 +10,7 @@ reported; everything computed from it is unknown too, so one mistake gives one d
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from archc.dims import TensorType
@@ -146,6 +146,21 @@ class BranchesLayer(Layer):
     """`branches(a, b, c)`: each layer applied to the same tensor, their outputs a tuple."""
 
     layers: tuple[Layer, ...] = ()
+
+
+@dataclass(frozen=True)
+class SharedLayer(Layer):
+    """`shared(layer)`: one instance of ``layer`` that every application calls, with the
+    weights of the first. ``token`` tells apart the instances that two evaluations of one
+    `shared(...)` make (each block instance makes its own)."""
+
+    layer: Layer | None = None
+    token: int = field(default=0, compare=False, repr=False)
+
+    def named(self, name: ast.Ident) -> Layer:
+        """`shared(layer) as encoder` names the instance itself."""
+        assert self.layer is not None
+        return replace(self, layer=self.layer.named(name))
 
 
 def describe(value: Any) -> str:

@@ -63,6 +63,22 @@ class SinusoidalReference(nn.Module):
         return x + self.pe[: x.size(1)]
 
 
+class HalvesReference(nn.Module):
+    """fairseq's sinusoidal table (get_embedding): all sines, then all cosines, the i-th of
+    h = E/2 frequencies base^(-i/(h-1)); without its padding offset."""
+
+    def __init__(self, args: Any, inferred: Inferred) -> None:
+        super().__init__()
+        half = inferred.resolved["embed_dim"] // 2
+        step = math.log(args.base) / (half - 1)
+        frequencies = torch.exp(torch.arange(half, dtype=torch.float) * -step)
+        angles = torch.arange(args.max_len, dtype=torch.float)[:, None] * frequencies[None, :]
+        self.register_buffer("pe", torch.cat([torch.sin(angles), torch.cos(angles)], dim=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.pe[: x.size(1)]
+
+
 class RotaryReference(nn.Module):
     def __init__(self, args: Any, inferred: Inferred) -> None:
         super().__init__()
@@ -108,6 +124,12 @@ def test_sinusoidal_table_is_the_documented_formula() -> None:
     [
         ("sinusoidal_positions", {"max_len": 64}, SinusoidalReference),
         ("sinusoidal_positions", {"max_len": 9, "base": 100.0}, SinusoidalReference),
+        ("sinusoidal_positions", {"max_len": 64, "layout": "halves"}, HalvesReference),
+        (
+            "sinusoidal_positions",
+            {"max_len": 9, "layout": "halves", "base": 10.0},
+            HalvesReference,
+        ),
         ("rotary", {}, RotaryReference),
         ("rotary", {"base": 500.0}, RotaryReference),
     ],
@@ -130,11 +152,59 @@ def test_sinusoidal_label_and_buffer() -> None:
     assert op.label(args, inferred) == "sinusoidal positions ≤5000"
 
 
+def test_sinusoidal_halves_are_sines_then_cosines() -> None:
+    _, args, inferred = infer(
+        "sinusoidal_positions", {"max_len": 50, "layout": "halves"}, [TensorType((BATCH, 7, 16))]
+    )
+    pe = HalvesReference(args, inferred).pe
+    for t, i in [(0, 0), (3, 2), (49, 7)]:
+        angle = t / 10000 ** (i / 7)
+        assert pe[t, i].item() == pytest.approx(math.sin(angle), abs=1e-5)
+        assert pe[t, 8 + i].item() == pytest.approx(math.cos(angle), abs=1e-5)
+    op, args, inferred = infer(
+        "sinusoidal_positions", {"layout": "halves"}, [TensorType((BATCH, 7, 16))]
+    )
+    assert op.label(args, inferred) == "sinusoidal positions ≤5000, halves"
+    with pytest.raises(ShapeError) as caught:
+        infer("sinusoidal_positions", {"layout": "halves"}, [TensorType((BATCH, 4, 2))])
+    assert (caught.value.finding.rule, caught.value.finding.with_) == ("E >= 4", "E = 2")
+
+
 def test_sinusoidal_needs_an_even_width() -> None:
     with pytest.raises(ShapeError) as caught:
         infer("sinusoidal_positions", {}, [TensorType((BATCH, 4, 7))])
     finding = caught.value.finding
     assert (finding.code, finding.rule, finding.with_) == ("A305", "E % 2 == 0", "7 % 2 = 1")
+
+
+@pytest.mark.parametrize("interleaved", [False, True])
+@pytest.mark.parametrize("heads", [0, 3])
+def test_rotary_turns_each_token_by_the_position_id_it_is_given(
+    interleaved: bool, heads: int
+) -> None:
+    shape = (BATCH, heads, 5, 8) if heads else (BATCH, 5, 8)
+    ids = TensorType((BATCH, 5), "int64")
+    op, args, inferred = infer("rotary", {"interleaved": interleaved}, [TensorType(shape), ids])
+    ctor = op.torch_module(args, inferred)
+    module = torch_helpers.Rotary(**dict(ctor.kwargs))
+    x = torch.randn(2, *shape[1:], dtype=torch.float64)
+    positions = torch.tensor([[4, 0, 9, 2, 2], [0, 1, 2, 3, 4]])
+    # by hand: pair (a, b) of token t turns by the angle positions[t] * 10000^(-2i/8)
+    angle = positions[..., None].double() * 10000.0 ** (-torch.arange(0, 8, 2) / 8).double()
+    angle = angle[:, None] if heads else angle
+    pairs = x.unflatten(-1, (4, 2)) if interleaved else x.unflatten(-1, (2, 4)).transpose(-1, -2)
+    a, b = pairs[..., 0], pairs[..., 1]
+    turned = torch.stack(
+        [a * angle.cos() - b * angle.sin(), b * angle.cos() + a * angle.sin()], -1
+    )
+    expected = turned.flatten(-2) if interleaved else turned.transpose(-1, -2).flatten(-2)
+    got = eval(
+        ctor.call.format("x", "p", m="m", inputs="x, p"), {"m": module, "x": x, "p": positions}
+    )
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-6)
+    with pytest.raises(ShapeError) as caught:
+        infer("rotary", {"offset": 3}, [TensorType(shape), ids])
+    assert (caught.value.finding.code, caught.value.finding.arg) == ("A309", "offset")
 
 
 # --- learned -------------------------------------------------------------------------------------
@@ -158,6 +228,34 @@ def test_learned_adds_the_first_rows_of_the_table() -> None:
         result = eval(code, {"torch": torch, "m": module, "x": x})
         torch.testing.assert_close(result, x + module.weight[:4])
     assert op.label(args, inferred) == "learned positions ≤9"
+
+
+@given(st.integers(1, 16), st.integers(1, 8), st.integers(4, 8))
+def test_learned_reads_the_position_ids_it_is_given(width: int, length: int, rows: int) -> None:
+    x, ids = TensorType((BATCH, length, width)), TensorType((BATCH, length), "int64")
+    op, args, inferred = infer("learned_positions", {"max_len": rows}, [x, ids])
+    assert inferred.params == {"weight": (rows, width)}
+    ctor = op.torch_module(args, inferred)
+    module = nn.Embedding(*ctor.args)
+    values = torch.randn(2, length, width)
+    positions = torch.randint(0, rows, (2, length))
+    with torch.no_grad():
+        result = eval(
+            ctor.call.format("x", "p", m="m"), {"m": module, "x": values, "p": positions}
+        )
+        torch.testing.assert_close(result, values + module.weight[positions])
+
+
+def test_position_ids_are_integers_one_per_position() -> None:
+    x = TensorType((BATCH, T, 8))
+    with pytest.raises(ShapeError) as caught:
+        infer("learned_positions", {"max_len": 9}, [x, TensorType((BATCH, T))])
+    assert caught.value.finding.code == "A308"
+    with pytest.raises(ShapeError) as caught:
+        infer("learned_positions", {"max_len": 9}, [x, TensorType((BATCH, 5), "int64")])
+    finding = caught.value.finding
+    assert (finding.code, finding.rule) == ("A307", "positions (N, T) for x (N, T, ...)")
+    assert finding.with_ == "x (N, T, 8), positions (N, 5) int64"
 
 
 def test_learned_tables_match_gpt2_and_bert() -> None:

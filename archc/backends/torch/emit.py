@@ -44,7 +44,7 @@ from archc.ops.spec import HELD, Ctor, Symbolic
 from archc.pysource.exprs import literal, string
 from archc.pysource.layout import INDENT, Arg, Call, ListOf, flat, lay_out
 from archc.semantics import provenance as pv
-from archc.semantics.ir import Module, Network, Node, tensor_key
+from archc.semantics.ir import Module, Network, Node, join_path, tensor_key
 from archc.syntax import ast
 
 # Constructor parameters: required before defaulted; sizes of inputs, then the block's own, then
@@ -301,6 +301,8 @@ class ClassWriter:
             if item.attr in made:
                 lines += self._optional_lines(made[item.attr])
                 continue
+            if join_path(self.module.path, item.attr) in self.network.applications:
+                continue  # a shared layer's later application calls the module made first
             value = self._construct(self.matching(position))
             if value is not None:
                 held = item.node is not None and HELD in item.node.params
@@ -622,7 +624,7 @@ def _param_count(network: Network, path: str) -> int:
         dims.numel(shape)
         for node in network.within(path)
         for name, shape in node.params.items()
-        if tensor_key(node.path, name) not in tied
+        if tensor_key(node.path, name) not in tied and network.application_of(node.path) is None
     )
 
 

@@ -62,7 +62,9 @@ def steps(network: Network, path: str) -> list[Step]:
             module = network.modules.get(key)
             if scope != path and scope not in holders:
                 holders[scope] = holder(network, scope)
-            member = _member(access, attr, holders.get(scope) if scope != path else None)
+            # a shared layer's later application calls the instance, a sibling (sharing.py)
+            called_attr = network.applications.get(key, attr).rpartition(".")[2]
+            member = _member(access, called_attr, holders.get(scope) if scope != path else None)
             if module is not None and key not in called:
                 called[key] = is_callable(network, module)
             if module is None or called[key]:
@@ -133,6 +135,21 @@ def forward_lines(writer: ClassWriter) -> list[str]:
             body += lay_out(INDENT * 2, f"{name} = ", structure(each))
             skip = len(run) - 1
             continue
+        loop = _loop_length(ours, position, remaining)
+        if loop:
+            run = ours[position : position + loop]
+            for ref in (r for s in run for r in s.reads):
+                remaining[ref] -= 1
+            last = run[-1].item.outputs[0]
+            wishes = [wanted.get(last), *([inputs[0]] if remaining[step.reads[0]] == 0 else [])]
+            out = variables[last] = names.choose(wishes, last, remaining)
+            if out != inputs[0]:
+                body.append(f"{INDENT * 2}{out} = {inputs[0]}")
+            body.append(f"{INDENT * 2}for _ in range({loop}):")
+            call = _expression(step, [out, *inputs[1:]], writer, lists)
+            body.append(f"{INDENT * 3}{out} = {call}")
+            skip = loop - 1
+            continue
         for ref in step.reads:
             remaining[ref] -= 1
         outs = []
@@ -192,6 +209,29 @@ def _expression(
         for name, origin, text in kept
     }
     return template.format(*inputs, m=step.access, inputs=", ".join(inputs), **values)
+
+
+def _loop_length(found: list[Step], position: int, remaining: dict[Ref, int]) -> int:
+    """How many steps from ``position`` call one module again and again, each on the one
+    output of the step before (and the same other inputs, such as a mask) and nothing else
+    reading that output (a shared layer repeated, `x -> shared(layer) * 12`): a loop, where
+    there are at least two. 0 otherwise."""
+    first = found[position]
+    if not first.item.inputs or first.otherwise is not None:
+        return 0
+    others = first.item.inputs[1:]
+    length = 1
+    while position + length < len(found):
+        step, before = found[position + length], found[position + length - 1]
+        if (
+            step.access != first.access
+            or step.item.inputs != (*before.item.outputs, *others)
+            or len(before.item.outputs) != 1
+            or remaining[before.item.outputs[0]] != 1
+        ):
+            break
+        length += 1
+    return length if length > 1 and len(found[position + length - 1].item.outputs) == 1 else 0
 
 
 def _collected(network: Network, found: list[Step], results: tuple[Ref, ...]) -> dict[int, int]:

@@ -208,42 +208,57 @@ def rotate(
     dim: int | None = None,
     interleaved: bool = False,
     offset: int = 0,
+    positions: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Rotary position embedding on the first `dim` features of the last axis (all of them by
-    default), positions along axis -2 counted from `offset`: pairs of features are the two
-    halves (GPT-NeoX, LLaMA) or, interleaved, neighbours (GPT-J). The angles are computed in
-    float32 whatever the input's type, as Hugging Face's models compute them."""
+    default), positions along axis -2 counted from `offset`, or the (N, T) ids `positions`:
+    pairs of features are the two halves (GPT-NeoX, LLaMA) or, interleaved, neighbours
+    (GPT-J). The angles are computed in float32 whatever the input's type, as Hugging Face's
+    models compute them."""
     dim = dim or x.size(-1)
     rotated, kept = x[..., :dim], x[..., dim:]
     steps = torch.arange(0, dim, 2, device=x.device, dtype=torch.int64).float()
     frequencies = 1.0 / base ** (steps / dim)
-    positions = torch.arange(offset, offset + x.size(-2), device=x.device, dtype=torch.float32)
-    angles = positions[:, None] * frequencies
+    if positions is None:
+        at = torch.arange(offset, offset + x.size(-2), device=x.device, dtype=torch.float32)
+    else:  # one row of angles per sample, the same for every head
+        at = positions.float()[:, None] if x.dim() == 4 else positions.float()
+    angles = at[..., None] * frequencies
     if interleaved:
         cos = angles.cos().repeat_interleave(2, dim=-1).to(x.dtype)
         sin = angles.sin().repeat_interleave(2, dim=-1).to(x.dtype)
         pairs = rotated.unflatten(-1, (-1, 2))
         turned = torch.stack([-pairs[..., 1], pairs[..., 0]], dim=-1).flatten(-2)
     else:
-        cos = angles.cos().repeat(1, 2).to(x.dtype)
-        sin = angles.sin().repeat(1, 2).to(x.dtype)
+        cos = torch.cat([angles, angles], dim=-1).cos().to(x.dtype)
+        sin = torch.cat([angles, angles], dim=-1).sin().to(x.dtype)
         first, second = rotated.chunk(2, dim=-1)
         turned = torch.cat([-second, first], dim=-1)
     return torch.cat([rotated * cos + turned * sin, kept], dim=-1)
 
 
 class SinusoidalPositions(nn.Module):
-    """Adds the fixed sinusoidal position table of "Attention Is All You Need" to (N, T, E)."""
+    """Adds the fixed sinusoidal position table of "Attention Is All You Need" to (N, T, E):
+    sines and cosines interleaved, or with layout="halves" all sines then all cosines, at
+    fairseq's and tensor2tensor's frequencies. A buffer, never trained."""
 
-    def __init__(self, max_len: int, embed_dim: int, base: float = 10000.0) -> None:
+    def __init__(
+        self, max_len: int, embed_dim: int, base: float = 10000.0, layout: str = "interleaved"
+    ) -> None:
         super().__init__()
         positions = torch.arange(max_len, dtype=torch.float32)[:, None]
-        frequencies = torch.exp(
-            -math.log(base) * torch.arange(0, embed_dim, 2, dtype=torch.float32) / embed_dim
-        )
-        pe = torch.zeros(max_len, embed_dim)
-        pe[:, 0::2] = torch.sin(positions * frequencies)
-        pe[:, 1::2] = torch.cos(positions * frequencies)
+        if layout == "halves":
+            half = embed_dim // 2
+            steps = torch.arange(half, dtype=torch.float32) / (half - 1)
+            angles = positions * torch.exp(-math.log(base) * steps)
+            pe = torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+        else:
+            frequencies = torch.exp(
+                -math.log(base) * torch.arange(0, embed_dim, 2, dtype=torch.float32) / embed_dim
+            )
+            pe = torch.zeros(max_len, embed_dim)
+            pe[:, 0::2] = torch.sin(positions * frequencies)
+            pe[:, 1::2] = torch.cos(positions * frequencies)
         self.register_buffer("pe", pe)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -263,8 +278,8 @@ class Rotary(nn.Module):
         super().__init__()
         self.base, self.dim, self.interleaved, self.offset = base, dim, interleaved, offset
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return rotate(x, self.base, self.dim, self.interleaved, self.offset)
+    def forward(self, x: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
+        return rotate(x, self.base, self.dim, self.interleaved, self.offset, positions)
 
 
 class TiedWeights:
