@@ -670,6 +670,10 @@ class Elaborator(Origins, Sharing, Application):
             self._assert(stmt, body, place)
         elif isinstance(stmt, ast.Tie):
             assert self.network is not None
+            if stmt.condition is not None:  # `tie a = b if tied`: tied only where it holds
+                held = self.evaluate(stmt.condition, body, place)
+                if held is UNKNOWN or not self._truth(held, stmt.condition.span):
+                    return
             self.network.ties.append(
                 Tie(
                     join_path(place.path, ".".join(stmt.target.parts)),

@@ -58,6 +58,7 @@ class FirstUse:
     span: Span
     inputs: tuple[TensorType | None, ...]
     state: dict[str, tuple[str, tuple[int, ...]]]  # tensor key below the instance -> op, shape
+    calls: int = 1  # applications so far, this one included
 
 
 def state_below(nodes: list[Node], path: str) -> dict[str, tuple[str, tuple[int, ...]]]:
@@ -138,8 +139,8 @@ class Sharing:
         types = tuple(t.type for t in inputs)
         before, modules_before = self._next_id, len(self._modules_made)
         if first is not None:
-            count = 1 + sum(1 for p in self.network.applications.values() if p == first.path)
-            name = f"{first.path.rpartition('.')[2]}@{count + 1}"
+            first = self.shared_uses[layer.token] = replace(first, calls=first.calls + 1)
+            name = f"{first.path.rpartition('.')[2]}@{first.calls}"
             inner = replace(inner, name=ast.Ident(name, inner.name.span if inner.name else span))
         value = self.apply(inner, inputs, body, place, span)
         if value is UNKNOWN:

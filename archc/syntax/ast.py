@@ -259,10 +259,12 @@ class Path:
 
 @dataclass(frozen=True)
 class Tie:
-    """`tie target = source`: ``target`` becomes the very same parameter as ``source``."""
+    """`tie target = source`: ``target`` becomes the very same parameter as ``source``; with
+    `if condition`, only where the condition holds."""
 
     target: Path
     source: Path
+    condition: Expr | None = None
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 

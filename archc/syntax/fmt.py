@@ -180,7 +180,7 @@ def _code_end(node: Node) -> int:
     elif isinstance(node, ast.Function):
         last = node.body
     elif isinstance(node, ast.Tie):
-        last = node.source
+        last = node.condition or node.source
     elif isinstance(node, ast.InitRule):
         last = node.scheme if node.scheme is not None else node.per_param[-1]
     else:
@@ -313,7 +313,8 @@ class _Printer:
             params = ", ".join(_param(p) for p in node.params)
             return laid(node.body, f"fn {node.name.name}({params}) = ")
         if isinstance(node, ast.Tie):
-            return one(f"tie {_path(node.target)} = {_path(node.source)}")
+            tie = f"tie {_path(node.target)} = {_path(node.source)}"
+            return one(tie) if node.condition is None else laid(node.condition, f"{tie} if ")
         if isinstance(node, ast.InitRule):
             target = node.target
             label = _path(target) if isinstance(target, ast.Path) else quote(target.glob)

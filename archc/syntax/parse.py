@@ -261,8 +261,8 @@ class AstBuilder(Transformer):
         return ast.Assign(targets, value, self._span(names[0], value))
 
     def tie_stmt(self, children: Children) -> ast.Tie:
-        keyword, target, source = children
-        return ast.Tie(target, source, self._span(keyword, source))
+        keyword, target, source, _if, condition = children
+        return ast.Tie(target, source, condition, self._span(keyword, condition or source))
 
     def assert_stmt(self, children: Children) -> ast.Assert:
         keyword, test, message = children
