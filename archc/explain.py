@@ -3455,6 +3455,24 @@ _IMPORT = (
         runnable=False,
         lang="python",
     ),
+    _entry(
+        "A508",
+        "a model that fails on the example inputs",
+        """`archc import` runs the traced model on random inputs of the shapes `--input` gives,
+        one sample's shape without the batch, to learn every tensor's shape; it runs it again on
+        a batch twice as large to tell the batch size from other sizes. A model that raises on
+        the first run cannot be imported: the diagnostic shows the line that failed and torch's
+        message. A model that fixes its own batch size (`x.view(1, -1)`) runs on the first
+        batch only, and the size it fixes is reported where it is used (A503).""",
+        """
+        archc import models.py:Net --input 5      # Net's first layer is nn.Linear(12, 4)
+        """,
+        """
+        archc import models.py:Net --input 12
+        """,
+        runnable=False,
+        lang="sh",
+    ),
 )
 
 EXPLANATIONS: dict[str, Explanation] = {

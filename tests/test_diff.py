@@ -98,3 +98,20 @@ def test_torchvision_resnet50_imported_differs_from_the_hand_written_one_in_name
     (diff,) = compare(str(spec), str(SPECS / "resnet50.arch"))
     assert diff.same
     assert diff.renamed_outputs == [("output", "logits")]
+
+
+@pytest.mark.slow
+def test_torchvision_vit_b_16_imported_has_the_hand_written_ones_keys_and_sizes(
+    tmp_path: Path,
+) -> None:
+    torch = pytest.importorskip("torch")
+    vision = pytest.importorskip("torchvision.models")
+    spec = tmp_path / "imported.arch"
+    spec.write_text(archc.import_module(vision.vit_b_16(), (torch.randn(1, 3, 224, 224),)))
+    (diff,) = compare(str(spec), str(SPECS / "vit_b_16.arch"))
+    assert diff.totals[0] == diff.totals[1]
+    # every state_dict key is in both; the layers that differ hold no parameters (torchvision's
+    # reshape and permute where the zoo flattens and transposes, dropouts it leaves unnamed)
+    assert diff.renamed == diff.only_before == diff.only_after == diff.changed == []
+    kinds = {layer.split(": ")[1].split()[0] for layer in diff.added + diff.removed}
+    assert kinds == {"reshape", "permute", "flatten", "transpose", "dropout"}

@@ -313,3 +313,37 @@ def test_operators_with_numbers_and_unread_in_place_changes_round_trip(tmp_path:
     text = round_trip(_Arithmetic(), (3, 8, 8), tmp_path)
     for written in ("* 2.0", "+ 1.0", "/ 4.0", "* 0.5", "- 3.0"):
         assert written in text
+
+
+class _Tokens(torch.nn.Module):
+    """Sizes read off the input's shape: an image cut into tokens with reshape and permute by
+    the sizes it reads, then flattened with `view(x.size(0), -1)`."""
+
+    def __init__(self, channels: int, width: int) -> None:
+        super().__init__()
+        self.embed = torch.nn.Conv2d(channels, width, 1)
+        self.mix = torch.nn.Linear(width, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = x.shape
+        y = self.embed(x)
+        tokens = y.reshape(n, y.shape[1], h * w).permute(0, 2, 1).contiguous()
+        return self.mix(tokens).view(x.size(0), -1)
+
+
+@settings(max_examples=6)
+@given(
+    channels=st.integers(1, 4),
+    width=st.integers(1, 6),
+    height=st.integers(1, 5),
+    breadth=st.integers(1, 5),
+)
+def test_sizes_read_off_the_shape_become_arguments(
+    channels: int, width: int, height: int, breadth: int
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        model = _Tokens(channels, width)
+        text = round_trip(model, (channels, height, breadth), Path(folder))
+    # the batch's size is left out, the others are numbers
+    assert f"reshape({width}, {height * breadth})" in text
+    assert "permute(0, 2, 1)" in text and "reshape(-1)" in text

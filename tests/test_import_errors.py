@@ -111,3 +111,35 @@ def test_a_function_building_the_model_is_called_with_the_arguments(
     assert diagnostics == [] and networks[0].param_count == 4 * 16 + 16 + 16 * 2 + 2
     # the spec computes the same function, but its keys cannot be the container's indices
     assert "warning[A506]" in capsys.readouterr().err
+
+
+def test_a_model_that_fails_on_the_example_inputs_is_reported_at_the_failing_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    bless: bool,
+) -> None:
+    monkeypatch.chdir(ROOT)
+    case = ROOT / "tests" / "diagnostics" / "import_inputs" / "fixed_batch.py"
+    written = tmp_path / "net.arch"
+    target = f"{case.relative_to(ROOT)}:Net"
+    arguments = ["import", target, "--input", "5", "--color", "never", "-o", str(written)]
+    assert main(arguments) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err and not written.exists()
+    check_golden(case.with_suffix(".stderr"), captured.err, bless)
+
+
+def test_a_batch_size_the_model_fixes_itself_is_not_the_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(ROOT)
+    case = ROOT / "tests" / "diagnostics" / "import_inputs" / "fixed_batch.py"
+    written = tmp_path / "net.arch"
+    target = f"{case.relative_to(ROOT)}:Net"
+    arguments = ["import", target, "--input", "12", "--color", "never", "-o", str(written)]
+    assert main(arguments) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    assert "`view` does not keep the batch as its first axis" in captured.err
+    assert "TODO_view" in written.read_text()

@@ -15,7 +15,9 @@ HELP = (
 RULES = {
     "A501": "a spec's graph may not depend on the values in its tensors",
     "A507": "a spec's values never change once made: each step makes a new one",
+    "A508": "the model is traced by running it on random inputs of the shapes given",
 }
+LABELS = {"A507": "changed here", "A508": "fails here"}
 _TITLES = {
     "A501": "cannot trace the forward of",
     "A502": "no archc op for the module",
@@ -23,6 +25,7 @@ _TITLES = {
     "A504": "a custom autograd function in",
     "A505": "the spec cannot express",
     "A507": "a value changed in place in",
+    "A508": "the example inputs do not fit",
 }
 
 
@@ -50,7 +53,8 @@ def _named(path: str) -> str:
 
 
 def from_failure(failure: TraceFailure) -> Diagnostic:
-    """A forward torch.fx could not trace: control flow on a value, or an autograd function."""
+    """A forward torch.fx could not trace (control flow on a value, an autograd function, a
+    value changed in place), or one that fails on the example inputs."""
     custom = failure.message.startswith("custom autograd function")
     code = "A504" if custom else failure.code
     rule = RULES.get(code)
@@ -58,10 +62,16 @@ def from_failure(failure: TraceFailure) -> Diagnostic:
         code,
         f"{_TITLES[code]} {_named(failure.path)}: {failure.message}",
         _line_span(failure.where),
-        label="changed here" if code == "A507" else "torch.fx stops here",
+        label=LABELS.get(code, "torch.fx stops here"),
         rule=rule,
-        help=HELP if failure.path else "the model's own forward must be traceable",
+        help=_help(failure),
     )
+
+
+def _help(failure: TraceFailure) -> str:
+    if failure.code == "A508":
+        return "give `--input` the shape of one sample, without the batch, for each input"
+    return HELP if failure.path else "the model's own forward must be traceable"
 
 
 def from_problem(problem: Problem) -> Diagnostic:

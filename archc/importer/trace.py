@@ -27,10 +27,11 @@ from typing import Any
 
 import torch
 from torch import fx, nn
-from torch.fx.passes.shape_prop import ShapeProp
 
 from archc.importer.layers import BATCH, VARIES, is_layer_module
 
+# the node.meta key of the shape of a node's tensor (None for other values)
+SHAPE = "archc_shape"
 # attributes and methods of a tensor that read its shape, not its values
 SHAPE_ATTRIBUTES = ("shape", "ndim", "dtype", "device")
 SHAPE_METHODS = ("size", "dim", "ndimension")
@@ -218,24 +219,43 @@ def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[Scope, li
                 raise TraceAborted(failures)
             opaque.add(failure.path)
     module = fx.GraphModule(model, graph)
-    doubled = _Recorder(module).values(*(torch.cat([t, t]) for t in inputs))
+    try:
+        doubled: dict[str, Any] | None = _Recorder(module).values(
+            *(torch.cat([t, t]) for t in inputs)
+        )
+    except Exception:  # the model fixes its own batch size (`x.view(1, -1)`): none is the batch
+        doubled = None
     # the inputs' run last: its shapes are the ones node.meta keeps
-    values = _Recorder(module).values(*inputs)
+    recorder = _Recorder(module)
+    try:
+        values = recorder.values(*inputs)
+    except Exception as exc:  # whatever the model raises on these inputs
+        node = recorder.running
+        shapes = ", ".join(str(list(t.shape[1:])) for t in inputs)
+        reason = str(exc.__cause__ or exc).split("\n")[0]
+        where = node_frame(node.stack_trace) if node is not None else None
+        message = f"fails on inputs of shape {shapes}: {reason}"
+        raise TraceAborted([TraceFailure("", message, where, "A508")]) from None
     batch = inputs[0].shape[0] if inputs and inputs[0].dim() else 0
-    return _scopes(model, graph, _static(graph, values, doubled, batch)), failures
+    static = _static(graph, values, doubled or values, batch)
+    return _scopes(model, graph, static), failures
 
 
-class _Recorder(ShapeProp):
-    """Shape propagation that also keeps every node's value."""
+class _Recorder(fx.Interpreter):
+    """Runs the graph, keeping every node's value and, in node.meta, each tensor's shape."""
+
+    running: fx.Node | None = None
 
     def values(self, *inputs: torch.Tensor) -> dict[str, Any]:
         self.found: dict[str, Any] = {}
-        self.propagate(*inputs)
+        self.run(*inputs)
         return self.found
 
     def run_node(self, n: fx.Node) -> Any:
+        self.running = n
         result = super().run_node(n)
         self.found[n.name] = result
+        n.meta[SHAPE] = tuple(result.shape) if isinstance(result, torch.Tensor) else None
         return result
 
 
@@ -283,8 +303,8 @@ class TraceAborted(Exception):
 
 
 def _shape(node: fx.Node) -> tuple[int, ...] | None:
-    meta = node.meta.get("tensor_meta")
-    return tuple(meta.shape) if hasattr(meta, "shape") else None
+    shape: tuple[int, ...] | None = node.meta.get(SHAPE)
+    return shape
 
 
 def _read(node: fx.Node) -> list[fx.Node]:
