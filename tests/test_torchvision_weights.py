@@ -61,6 +61,7 @@ SIZED: dict[str, tuple[str, dict[str, Any], tuple[tuple[int, int], ...]]] = {
         {"weights_backbone": None},
         ((520, 520), (225, 190)),
     ),
+    "efficientnet_v2_s": ("efficientnet_v2_s.arch", {}, ((384, 384), (224, 200))),
 }
 
 
@@ -93,6 +94,27 @@ def test_torchvision_weights_give_the_same_outputs_at_two_sizes(name: str) -> No
             expected = expected["out"]
         assert got.shape == expected.shape
         assert torch.allclose(got, expected, rtol=0, atol=1e-5), (got - expected).abs().max()
+
+
+@pytest.mark.slow
+def test_efficientnet_drops_each_block_as_torchvision_does() -> None:
+    # stochastic depth rises linearly with the block's index: every module's p and mode agree
+    reference = _reference("efficientnet_v2_s", {})
+    built = runtime.build(str(ROOT / "specs" / "efficientnet_v2_s.arch"))
+
+    def drops(model: torch.nn.Module) -> dict[str, tuple[float, str]]:
+        return {
+            name: (module.p, module.mode)
+            for name, module in model.named_modules()
+            if type(module).__name__ == "StochasticDepth"
+        }
+
+    expected = drops(reference)
+    assert len(expected) == 40 and max(p for p, _ in expected.values()) == 0.2 * 39 / 40
+    # torchvision holds a module in the blocks without a residual too; archc only where it acts
+    assert {k: v for k, v in expected.items() if k in drops(built)} == drops(built)
+    assert len(drops(built)) == 40 - 5  # not the first block of the five stages that widen
+    assert drops(built)["features.6.14.stochastic_depth"] == (0.2 * 39 / 40, "row")
 
 
 @pytest.mark.slow
