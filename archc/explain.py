@@ -1145,6 +1145,56 @@ _SYNTAX = (
         """,
     ),
     _entry(
+        "A180",
+        "the copy index hides another `i`",
+        """In `layer * n`, a layer that reads `i` is built once per copy with `i` set to the
+        copy's index, 0 to n - 1: `Block(p=0.1 * i) * 4` gives each copy its own argument. Here
+        `i` already names a parameter, a local, a constant of the file or the index of an
+        enclosing repeat, so the layer could mean either. Rename the other `i`.""",
+        """
+        block Layer(width, p=0.0) {
+            in x
+            out x + (x -> conv2d(width, 3, padding=1) -> stochastic_depth(p))
+        }
+
+        network Stage(width=64, i=3) {
+            in x: [width, 56, 56]
+            out x -> Layer(width, p=0.1 * i) * 4 as blocks
+        }
+        """,
+        """
+        block Layer(width, p=0.0) {
+            in x
+            out x + (x -> conv2d(width, 3, padding=1) -> stochastic_depth(p))
+        }
+
+        network Stage(width=64, first=3) {
+            in x: [width, 56, 56]
+            out x -> Layer(width, p=0.1 * (first + i)) * 4 as blocks
+        }
+        """,
+    ),
+    _entry(
+        "A181",
+        "the copy index where there is no copy",
+        """`i` is the index of a copy of a repeated layer: in `layer * n` the layer may read it,
+        and each copy is built with its own value, 0 to n - 1. The count cannot read it (it is
+        known before any copy is), and neither can anything outside the repeated layer: a
+        number, or a layer that is not repeated.""",
+        """
+        network Stem(width=64) {
+            in image: [3, 224, 224]
+            out image -> conv2d(width * i, 7, stride=2, padding=3)
+        }
+        """,
+        """
+        network Stem(width=64) {
+            in image: [3, 224, 224]
+            out image -> conv2d(width, 7, stride=2, padding=3)
+        }
+        """,
+    ),
+    _entry(
         "A160",
         "a keyword after `as`",
         """A layer's name after `as` is an identifier, or any text in quotes. Keywords of the

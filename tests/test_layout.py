@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archc.pysource.layout import INDENT, Arg, Call, ListOf, lay_out
+from archc.pysource.layout import INDENT, Arg, Call, ListOf, lay_out, structure
 from tests.conftest import assert_ruff_formatted, needs_ruff
 
 
@@ -41,4 +41,33 @@ def test_every_way_is_taken() -> None:
 @needs_ruff
 def test_comprehensions_are_ruff_formatted() -> None:
     source = "class Net:\n    def __init__(self) -> None:\n" + "\n".join(statements()) + "\n"
+    assert_ruff_formatted(source)
+
+
+def conditional_arguments() -> list[str]:
+    """A block call with a conditional argument short enough for one line, and one too long
+    for it, as an inlined function writes it."""
+    lines = []
+    value = "max(8, int(c + 4.0) // 8 * 8)"
+    for written in (f"{value} if c > 8 else c", f"{value} + 8 if {value} < 0.9 * c else {value}"):
+        call = Call("Block", (Arg("c"), Arg(structure(written, nested=True), "squeeze=")))
+        lines += lay_out(INDENT * 2, "self.block = ", call)
+    return lines
+
+
+def test_a_long_conditional_argument_takes_three_lines() -> None:
+    short, *long = conditional_arguments()
+    assert " if " in short and len(long) == 6
+    assert [line.split()[0] for line in long[2:5]] == ["squeeze=max(8,", "if", "else"]
+    assert long[4].strip() == "else max(8, int(c + 4.0) // 8 * 8),"
+
+
+def test_assignment_keeps_its_conditional_whole() -> None:
+    assert structure("a if b else c") == "a if b else c"
+
+
+@needs_ruff
+def test_conditional_arguments_are_ruff_formatted() -> None:
+    lines = conditional_arguments()
+    source = "class Net:\n    def __init__(self) -> None:\n" + "\n".join(lines) + "\n"
     assert_ruff_formatted(source)

@@ -52,6 +52,71 @@ def test_torchvision_weights_give_the_same_outputs(name: str) -> None:
     assert torch.allclose(got, expected, rtol=0, atol=1e-5), (got - expected).abs().max()
 
 
+# torchvision constructor -> (spec, its keyword arguments, two input sizes): the default size of
+# torchvision's weights and one other
+SIZED: dict[str, tuple[str, dict[str, Any], tuple[tuple[int, int], ...]]] = {
+    "mobilenet_v3_large": ("mobilenet_v3_large.arch", {}, ((224, 224), (192, 256))),
+    "segmentation.lraspp_mobilenet_v3_large": (
+        "lraspp_mobilenet_v3_large.arch",
+        {"weights_backbone": None},
+        ((520, 520), (225, 190)),
+    ),
+    "efficientnet_v2_s": ("efficientnet_v2_s.arch", {}, ((384, 384), (224, 200))),
+}
+
+
+def _reference(name: str, kwargs: dict[str, Any]) -> torch.nn.Module:
+    """torchvision's model with seeded random weights and running statistics away from their
+    initial 0 and 1, in float64 and eval mode."""
+    torch.manual_seed(0)
+    module_name, _, constructor = name.rpartition(".")
+    module = getattr(models, module_name) if module_name else models
+    reference: torch.nn.Module = getattr(module, constructor)(weights=None, **kwargs)
+    for module in reference.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.1, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+    return reference.double().eval()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(SIZED))
+def test_torchvision_weights_give_the_same_outputs_at_two_sizes(name: str) -> None:
+    spec, kwargs, sizes = SIZED[name]
+    reference = _reference(name, kwargs)
+    built = runtime.build(str(ROOT / "specs" / spec)).double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    for height, width in sizes:
+        batch = torch.randn(2, 3, height, width, dtype=torch.float64)
+        with torch.no_grad():
+            expected, got = reference(batch), built(batch)
+        if isinstance(expected, dict):  # a segmentation model's scores are its "out"
+            expected = expected["out"]
+        assert got.shape == expected.shape
+        assert torch.allclose(got, expected, rtol=0, atol=1e-5), (got - expected).abs().max()
+
+
+@pytest.mark.slow
+def test_efficientnet_drops_each_block_as_torchvision_does() -> None:
+    # stochastic depth rises linearly with the block's index: every module's p and mode agree
+    reference = _reference("efficientnet_v2_s", {})
+    built = runtime.build(str(ROOT / "specs" / "efficientnet_v2_s.arch"))
+
+    def drops(model: torch.nn.Module) -> dict[str, tuple[float, str]]:
+        return {
+            name: (module.p, module.mode)
+            for name, module in model.named_modules()
+            if type(module).__name__ == "StochasticDepth"
+        }
+
+    expected = drops(reference)
+    assert len(expected) == 40 and max(p for p, _ in expected.values()) == 0.2 * 39 / 40
+    # torchvision holds a module in the blocks without a residual too; archc only where it acts
+    assert {k: v for k, v in expected.items() if k in drops(built)} == drops(built)
+    assert len(drops(built)) == 40 - 5  # not the first block of the five stages that widen
+    assert drops(built)["features.6.14.stochastic_depth"] == (0.2 * 39 / 40, "row")
+
+
 @pytest.mark.slow
 def test_densenet_features_extract_what_torchvisions_do() -> None:
     # torchvision users call `model.features(x)` as a feature extractor

@@ -46,8 +46,8 @@ def reference() -> dict[str, Any]:
     return models
 
 
-def torchvision_state_dict(model: str) -> dict[str, tuple[int, ...]]:
-    path = REFERENCE / "torchvision_state_dicts" / f"{model}.txt"
+def torchvision_state_dict(model: str, path: Path | None = None) -> dict[str, tuple[int, ...]]:
+    path = path or REFERENCE / "torchvision_state_dicts" / f"{model}.txt"
     keys = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         key, shape = line.split(" ", 1)
@@ -128,6 +128,42 @@ def test_torchvision_counts_and_output(model: str) -> None:
 @pytest.mark.parametrize("model", TORCHVISION)
 def test_torchvision_state_dict_key_for_key(model: str) -> None:
     assert state(network(f"{model}.arch", TORCHVISION[model])) == torchvision_state_dict(model)
+
+
+# torchvision models measured beside these tests (tests/torchvision_reference/) -> (spec, network,
+# output); tests/reference/ stays a copy of the shared reference data
+MOBILE = {
+    "mobilenet_v3_large": ("mobilenet_v3_large.arch", "MobileNetV3Large", "logits"),
+    "lraspp_mobilenet_v3_large": (
+        "lraspp_mobilenet_v3_large.arch",
+        "LRASPPMobileNetV3Large",
+        "masks",
+    ),
+    "efficientnet_v2_s": ("efficientnet_v2_s.arch", "EfficientNetV2S", "logits"),
+}
+MOBILE_REFERENCE = ROOT / "tests" / "torchvision_reference"
+
+
+@pytest.mark.parametrize("model", MOBILE)
+def test_mobile_networks_match_torchvision(model: str) -> None:
+    spec, name, output = MOBILE[model]
+    expected = json.loads((MOBILE_REFERENCE / "reference.json").read_text(encoding="utf-8"))[model]
+    _, _, *size = expected["input_shape"]
+    net = network(spec, name)
+    assert net.param_count == expected["params"]
+    assert net.buffer_count == expected["buffers"]
+    assert len(net.parameters()) == expected["param_tensors"]
+    sizes = dict(zip(("H", "W"), size, strict=True))
+    assert output_shape(net, output, **sizes) == expected["output_shape"]
+    keys = torchvision_state_dict(model, MOBILE_REFERENCE / f"{model}.txt")
+    assert state(net) == keys
+
+
+def test_lraspp_scores_every_pixel_of_any_image() -> None:
+    net = network("lraspp_mobilenet_v3_large.arch", "LRASPPMobileNetV3Large")
+    assert [str(d) for d in net.type_of(net.inputs["image"]).shape[2:]] == ["H", "W"]
+    for height, width in ((520, 520), (224, 224), (97, 130)):
+        assert output_shape(net, "masks", H=height, W=width) == [1, 21, height, width]
 
 
 def test_resnets_use_the_block_library() -> None:

@@ -4,7 +4,8 @@ A call that fits in the line stays on it. Otherwise its arguments move to one in
 between the brackets; if that does not fit either, they go one per line with a trailing comma,
 each laid out by the same rules. A list comprehension that does not fit puts its element and
 its `for` clause on lines of their own, and a call whose only argument it is does not add a
-trailing comma.
+trailing comma. A conditional expression that does not fit puts its value, its `if` and its
+`else` on lines of their own.
 """
 
 from __future__ import annotations
@@ -38,7 +39,16 @@ class ListOf:
     for_clause: str  # `for _ in range(6)`
 
 
-Node = str | Call | ListOf
+@dataclass(frozen=True)
+class IfElse:
+    """``value if test else orelse``: a conditional expression."""
+
+    value: str
+    test: str
+    orelse: str
+
+
+Node = str | Call | ListOf | IfElse
 
 
 def flat(node: Node) -> str:
@@ -46,6 +56,8 @@ def flat(node: Node) -> str:
         return node
     if isinstance(node, ListOf):
         return f"[{flat(node.element)} {node.for_clause}]"
+    if isinstance(node, IfElse):
+        return f"{node.value} if {node.test} else {node.orelse}"
     inner = ", ".join(a.prefix + flat(a.value) for a in node.args)
     return f"{node.callee}{node.brackets[0]}{inner}{node.brackets[1]}"
 
@@ -59,6 +71,12 @@ def lay_out(indent: str, head: str, node: Node, tail: str = "") -> list[str]:
         inside = indent + INDENT
         element = lay_out(inside, "", node.element)
         return [f"{indent}{head}[", *element, f"{inside}{node.for_clause}", f"{indent}]{tail}"]
+    if isinstance(node, IfElse):  # inside brackets, as every argument is
+        return [
+            f"{indent}{head}{node.value}",
+            f"{indent}if {node.test}",
+            f"{indent}else {node.orelse}{tail}",
+        ]
     if not node.args:
         return [one]
     opening = f"{indent}{head}{node.callee}{node.brackets[0]}"
@@ -76,9 +94,11 @@ def lay_out(indent: str, head: str, node: Node, tail: str = "") -> list[str]:
     return lines
 
 
-def structure(source: str) -> Node:
-    """A Python expression's calls, lists and tuples as :class:`Call` nodes, for
-    :func:`lay_out` to wrap; every other part kept as written.
+def structure(source: str, nested: bool = False) -> Node:
+    """A Python expression's calls, lists and tuples as :class:`Call` nodes, and its
+    conditional expressions inside brackets (all of them where the expression is ``nested`` in
+    a call's arguments) as :class:`IfElse`, for :func:`lay_out` to wrap; every other part kept
+    as written.
 
     >>> structure("torch.cat([a, b], dim=1)")
     Call(callee='torch.cat', args=(Arg(value=Call(callee='', args=(Arg(value='a', prefix=''), \
@@ -87,7 +107,7 @@ brackets='()')
     """
     import ast
 
-    def node(tree: ast.expr) -> Node:
+    def node(tree: ast.expr, nested: bool = True) -> Node:
         text = ast.get_source_segment(source, tree)
         assert text is not None
         if isinstance(tree, ast.Call) and not any(k.arg is None for k in tree.keywords):
@@ -100,6 +120,10 @@ brackets='()')
             return Call("", tuple(Arg(node(e)) for e in tree.elts), "[]")
         if isinstance(tree, ast.Starred):
             return node(tree.value)
+        if isinstance(tree, ast.IfExp) and nested:
+            parts = (tree.body, tree.test, tree.orelse)
+            value, test, orelse = (ast.get_source_segment(source, part) or "" for part in parts)
+            return IfElse(value, test, orelse)
         return text
 
-    return node(ast.parse(source, mode="eval").body)
+    return node(ast.parse(source, mode="eval").body, nested)

@@ -49,6 +49,8 @@ SHARED = "shared"  # `shared(layer)`: one instance, every application calls it (
 # The built-in functions whose arguments are layers, for editors too (highlighting, completion).
 LAYER_FUNCTIONS = (*COMBINATORS, BRANCHES, SHARED)
 MAX_REPEAT = 10_000
+# In `layer * n`, the name the layer reads the copy's index by, from 0: `Block(p=0.1 * i) * 4`.
+COPY_INDEX = "i"
 # Results beyond these are refused: a few doublings of a constant would otherwise fill memory,
 # and Python cannot print integers of thousands of digits. 2**1024 is also where floats end.
 MAX_INTEGER = 2**1024
@@ -250,6 +252,8 @@ class Expressions:
         return -value if expr.op == "-" else value
 
     def _eval_Binary(self, expr: ast.Binary, body: Body, place: Place) -> Any:
+        if expr.op == "*" and _reads_index(expr) and not _index_taken(body):
+            return self._indexed_repeat(expr, body, place)
         left = self.evaluate(expr.left, body, place)
         right = self.evaluate(expr.right, body, place)
         if left is UNKNOWN or right is UNKNOWN:
@@ -357,6 +361,8 @@ class Expressions:
 
     def _stage_repeat(self, expr: ast.Binary, body: Body, place: Place) -> Any:
         """`Block(memory, 8) * 2` as a stage: the layer keeps its tensor arguments unapplied."""
+        if _reads_index(expr) and not _index_taken(body):
+            return self._indexed_repeat(expr, body, place)
         count_first = isinstance(expr.left, ast.Int)
         layer_side, count_side = (
             (expr.right, expr.left) if count_first else (expr.left, expr.right)
@@ -367,10 +373,79 @@ class Expressions:
         count = self.evaluate(count_side, body, place)
         return UNKNOWN if count is UNKNOWN else self._repeat(layer, count, expr, count_side, body)
 
+    def _indexed_repeat(self, expr: ast.Binary, body: Body, place: Place) -> Any:
+        """`Block(p=0.1 * i) * n`: a layer that reads the copy's index `i`, evaluated once per
+        copy with `i` bound to 0, 1, ..., n - 1, so that each copy has its own arguments."""
+        layer_side, count_side = (
+            (expr.left, expr.right) if _reads_index(expr.left) else (expr.right, expr.left)
+        )
+        count = UNKNOWN if _reads_index(count_side) else self.evaluate(count_side, body, place)
+        if _reads_index(count_side) or isinstance(count, Layer):
+            raise self.error(
+                "A181",
+                f"the count of copies cannot read `{COPY_INDEX}`, the index of a copy",
+                layer_side.span if isinstance(count, Layer) else count_side.span,
+                label="reads the copy index",
+                help=f"the count is known before any copy: compute it without `{COPY_INDEX}`",
+            )
+        if count is UNKNOWN:
+            return UNKNOWN
+        self._check_count(count, count_side)
+        copies = [self._copy(layer_side, k, body, place) for k in range(max(count, 1))]
+        if any(copy is UNKNOWN for copy in copies):
+            return UNKNOWN
+        repeat = self._repeat(copies[0], count, expr, count_side, body)
+        return replace(repeat, each=tuple(copies[:count]))
+
+    def _copy(self, expr: ast.Expr, index: int, body: Body, place: Place) -> Any:
+        """The repeated layer ``expr`` with the copy index bound to ``index``."""
+        body.bind(COPY_INDEX, index, expr.span, pv.Lit(index))
+        try:
+            value = self._layer_or_value(expr, body, place)
+        finally:
+            for held in (body.vars, body.spans, body.origins):
+                held.pop(COPY_INDEX, None)
+            body.used.discard(COPY_INDEX)
+        if value is UNKNOWN or isinstance(value, Layer):
+            return value
+        raise self.error(
+            "A181",
+            f"`{COPY_INDEX}` is the index of a copy of a repeated layer, and no layer is "
+            "repeated here",
+            next(node.span for node in ast.walk(expr) if _is_index(node)),
+            label="no copy to index",
+            help=f"`{COPY_INDEX}` is known inside `layer * n` only, e.g. "
+            f"`Block(p=0.1 * {COPY_INDEX}) * 4`",
+        )
+
+    def _check_index_free(self, layer: ast.Expr, body: Body) -> None:
+        """A repeated layer that reads `i` where `i` already names something else would mean
+        either (A180)."""
+        if not _index_taken(body) or not _reads_index(layer):
+            return
+        if COPY_INDEX in body.params:
+            what = "a parameter"
+        elif COPY_INDEX in body.vars:
+            what = "a name here (a local, or the copy index of an enclosing repeat)"
+        else:
+            what = "a constant of the file"
+        raise self.error(
+            "A180",
+            f"`{COPY_INDEX}` in a repeated layer is the copy's index, but it is also {what}",
+            next(node.span for node in ast.walk(layer) if _is_index(node)),
+            label="the copy index, or the other?",
+            help=f"rename the other `{COPY_INDEX}`, so that `{COPY_INDEX}` means one thing",
+        )
+
     def _repeat(
         self, layer: Layer, count: Any, expr: ast.Binary, written: ast.Expr, body: Body
     ) -> RepeatLayer:
         """``layer`` repeated ``count`` times, the count ``written`` as an operand of ``expr``."""
+        self._check_index_free(expr.right if written is expr.left else expr.left, body)
+        self._check_count(count, written)
+        return RepeatLayer(expr.span, None, layer, count, self.origin(written, body))
+
+    def _check_count(self, count: Any, written: ast.Expr) -> None:
         count_span = written.span
         # `layer * 0` is no layer at all: the input passes through, as in a stage of depth 0
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
@@ -395,7 +470,6 @@ class Expressions:
                 with_=f"n = {count:,}",
                 help="no real network repeats a block this often",
             )
-        return RepeatLayer(expr.span, None, layer, count, self.origin(written, body))
 
     def _arithmetic(self, expr: ast.Binary, left: Any, right: Any) -> Any:
         if expr.op in ("/", "//", "%") and isinstance(right, int | float) and right == 0:
@@ -1031,6 +1105,20 @@ class FunctionBody(Body):
     called (innermost last), so that a call back into one of them is refused."""
 
     calls: tuple[str, ...] = ()
+
+
+def _is_index(node: Any) -> bool:
+    return isinstance(node, ast.Name) and node.id == COPY_INDEX
+
+
+def _index_taken(body: Body) -> bool:
+    """Whether `i` already names something where a repeat would bind it."""
+    return COPY_INDEX in body.vars or COPY_INDEX in body.file.constants
+
+
+def _reads_index(expr: ast.Expr) -> bool:
+    """Whether ``expr`` reads the name of the copy index anywhere."""
+    return any(_is_index(node) for node in ast.walk(expr))
 
 
 def _plain(value: Any) -> bool:

@@ -109,17 +109,20 @@ def lit(value: Any) -> Lit:
 
 def apply(fn: str, *args: Expr, integers: bool = False) -> Expr:
     """``fn`` applied to ``args``; folded to a literal when every argument is one and the
-    result is a plain number, so that substituted constants read as numbers. A tuple's item
+    result is a plain number, so that substituted constants read as numbers (a function the
+    spec wrote out, `max(8, int(28.0) // 8 * 8)`, as the number it gives). A tuple's item
     picked by a literal index is that item; and when the operands are known to be
     ``integers``, the identities `x + 0`, `x * 1`, `x // 1` hold and are applied.
 
     >>> show(apply("//", apply("+", Param("w"), Lit(0), integers=True), Lit(1), integers=True))
     'w'
+    >>> show(apply("if", apply("<", Lit(24), Lit(21.6)), Lit(32), apply("max", Lit(8), Lit(24))))
+    '24'
     """
     simpler = _identity(fn, args, integers)
     if simpler is not None:
         return simpler
-    if all(isinstance(a, Lit) for a in args) and (fn in BINARY or fn in UNARY or fn == "index"):
+    if all(isinstance(a, Lit) for a in args) and fn not in ("tuple", "and", "or"):
         try:
             value = evaluate(Apply(fn, args), {}, {})
         except (ArithmeticError, TypeError, ValueError, IndexError):

@@ -118,19 +118,22 @@ class SequenceLayer(Layer):
 @dataclass(frozen=True)
 class RepeatLayer(Layer):
     """`layer * count`; ``copy_names`` are the names a naming pattern gives the copies
-    (`as layer{i + 1}`, written as ``pattern``)."""
+    (`as layer{i + 1}`, written as ``pattern``), and ``each`` the copies themselves where the
+    layer reads the copy's index (`Block(p=0.1 * i) * 4`)."""
 
     layer: Layer | None = None
     count: int = 1
     count_origin: Expr | None = None
     copy_names: tuple[ast.Ident, ...] = ()
     pattern: ast.NamedCopies | None = None
+    each: tuple[Layer, ...] = ()
 
     def copies(self) -> list[Layer]:
         assert self.layer is not None
+        layers = list(self.each) or [self.layer] * self.count
         if self.copy_names:
-            return [self.layer.named(name) for name in self.copy_names]
-        return [self.layer] * self.count
+            return [layer.named(name) for layer, name in zip(layers, self.copy_names, strict=True)]
+        return layers
 
 
 @dataclass(frozen=True)

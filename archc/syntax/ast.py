@@ -251,10 +251,12 @@ class Assign:
 
 @dataclass(frozen=True)
 class Path:
-    """A dotted parameter or layer path such as `layers.0.attn.weight`."""
+    """A dotted parameter or layer path such as `layers.0.attn.weight`; ``quoted`` says which
+    parts were written in quotes (`"block1-0".weight`)."""
 
     parts: tuple[str, ...]
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
+    quoted: tuple[bool, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)

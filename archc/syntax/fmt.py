@@ -333,7 +333,8 @@ def _param(param: ast.Param) -> str:
 
 
 def _path(path: ast.Path) -> str:
-    return ".".join(path.parts)
+    quoted = path.quoted or (False,) * len(path.parts)
+    return ".".join(quote(p) if q else p for p, q in zip(path.parts, quoted, strict=True))
 
 
 def _tensor_type(tensor: ast.TensorType) -> str:

@@ -285,8 +285,14 @@ class AstBuilder(Transformer):
         return ast.Pattern(self._string(glob).value, self._tok_span(glob))
 
     def path(self, parts: Children) -> ast.Path:
-        names = tuple(piece for p in parts for piece in str(p).split("."))
-        return ast.Path(names, self._span(parts[0], parts[-1]))
+        pieces = [
+            [(self._string(p).value, True)]
+            if p.type == "STRING"
+            else [(piece, False) for piece in str(p).split(".")]
+            for p in parts
+        ]
+        names, quoted = zip(*(piece for each in pieces for piece in each), strict=True)
+        return ast.Path(names, self._span(parts[0], parts[-1]), quoted)
 
     # expressions ---------------------------------------------------------------------------------
 

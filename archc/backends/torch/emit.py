@@ -42,7 +42,7 @@ from archc.errors import ArchError, Diagnostic
 from archc.ops import lookup
 from archc.ops.spec import HELD, Ctor, Symbolic
 from archc.pysource.exprs import literal, string
-from archc.pysource.layout import INDENT, Arg, Call, ListOf, flat, lay_out
+from archc.pysource.layout import INDENT, Arg, Call, ListOf, flat, lay_out, structure
 from archc.semantics import provenance as pv
 from archc.semantics.ir import Module, Network, Node, join_path, tensor_key
 from archc.syntax import ast
@@ -475,7 +475,8 @@ class ClassWriter:
             if text is None:
                 leaf = modules[0].path.rsplit(".", 1)[-1]
                 text = self.expressor.value(values, f"{leaf}_{param.name}")
-            args.append(Arg(text, f"{param.name}=" if param.default is not None else ""))
+            prefix = f"{param.name}=" if param.default is not None else ""
+            args.append(Arg(structure(text, nested=True), prefix))
         return Call(child.name, tuple(args))
 
     def _dense(self, matching: Matching) -> Call:

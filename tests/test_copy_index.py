@@ -1,0 +1,112 @@
+"""The copy index `i`: a repeated layer that reads it is built once per copy, with its own
+arguments, and the generated module holds each copy as the spec computed it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from archc import api
+from archc.semantics.ir import Network
+
+BLOCK = """
+fn drop_rate(index, blocks=8) = 0.2 * index / blocks
+
+block Layer(width, p=0.0) {
+    in x
+    out (x -> conv2d(width, 3, padding=1) as conv -> stochastic_depth(p)) + x
+}
+"""
+
+
+def analysed(tmp_path: Path, network: str) -> tuple[list[Network], list[str]]:
+    spec = tmp_path / "spec.arch"
+    spec.write_text(BLOCK + network, encoding="utf-8")
+    networks, diagnostics = api.analyse(str(spec))
+    return networks, [d.code for d in diagnostics]
+
+
+def arguments(network: Network, name: str) -> dict[str, object]:
+    return {m.path: m.args[name] for m in network.modules.values() if m.kind == "block"}
+
+
+def test_each_copy_reads_its_own_index(tmp_path: Path) -> None:
+    (net,), codes = analysed(
+        tmp_path,
+        """
+network Stage {
+    in x: [16, 8, 8]
+    x = x -> Layer(16, p=drop_rate(i)) * 3 as first
+    out x -> Layer(16, p=drop_rate(3 + i)) * 2 as second{i + 1}
+}
+""",
+    )
+    assert codes == []
+    assert arguments(net, "p") == {
+        "first.0": 0.0,
+        "first.1": 0.2 * 1 / 8,
+        "first.2": 0.2 * 2 / 8,
+        "second1": 0.2 * 3 / 8,
+        "second2": 0.2 * 4 / 8,
+    }
+
+
+def test_generated_source_builds_each_copy_with_its_arguments(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.arch"
+    spec.write_text(
+        BLOCK + "network Stage {\n    in x: [16, 8, 8]\n"
+        "    out x -> Layer(16, p=drop_rate(i)) * 3 as blocks\n}\n",
+        encoding="utf-8",
+    )
+    source = api.compile_source(str(spec))
+    assert "Layer(16), Layer(16, p=0.025), Layer(16, p=0.05)" in source
+
+
+def test_a_count_of_zero_builds_no_copy(tmp_path: Path) -> None:
+    (net,), codes = analysed(
+        tmp_path,
+        "network Stage(depth=0) {\n    in x: [16, 8, 8]\n"
+        "    out x -> Layer(16, p=drop_rate(i)) * depth\n}\n",
+    )
+    assert codes == [] and net.param_count == 0
+
+
+def test_a_layer_in_a_chain_repeated_by_stage(tmp_path: Path) -> None:
+    (net,), codes = analysed(
+        tmp_path,
+        "network Stage {\n    in x: [16, 8, 8]\n"
+        "    out x -> (Layer(16) -> Layer(16, p=0.1 * i) * 2) as stage\n}\n",
+    )
+    assert codes == []
+    assert arguments(net, "p") == {"stage.0": 0.0, "stage.1": 0.0, "stage.2": 0.1}
+
+
+def test_an_i_that_names_something_else_keeps_its_meaning_outside_repeats(
+    tmp_path: Path,
+) -> None:
+    (net,), codes = analysed(
+        tmp_path,
+        "network Stage(i=2) {\n    in x: [16, 8, 8]\n"
+        "    out x -> conv2d(8 * i, 1) -> Layer(16) * i\n}\n",
+    )
+    assert codes == []
+    assert arguments(net, "width") == {"layer1": 16, "layer2": 16}
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("(Layer(16, p=0.1 * i) * 2) * 2", "A180"),  # the inner `i` or the outer one?
+        ("Layer(16, p=0.1 * i) * (i + 1)", "A181"),
+        ("Layer(16) * (i + 1)", "A181"),
+        ("conv2d(16 * i, 1)", "A181"),
+    ],
+)
+def test_the_index_is_refused_where_it_means_nothing_or_two_things(
+    tmp_path: Path, written: str, code: str
+) -> None:
+    _, codes = analysed(
+        tmp_path, f"network Stage {{\n    in x: [16, 8, 8]\n    out x -> {written}\n}}\n"
+    )
+    assert codes == [code]
