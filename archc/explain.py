@@ -2901,7 +2901,7 @@ _SHAPES = (
         attributes of the generated module and parts of its state_dict keys. Each must be a
         Python identifier that is not a keyword, does not start with an underscore and is not
         an attribute the attention module holds itself (`heads`, `scale`, `rotary`, ...), and
-        the four must differ.""",
+        they must differ. The same holds for `layout="fused"`'s names.""",
         """
         network Tiny {
             in x: [T, 64]
@@ -2998,6 +2998,49 @@ _SHAPES = (
             in memory: [S, 64]
             in keep: bool[S]
             out attention(x, memory, heads=4, mask=keep)
+        }
+        """,
+    ),
+    _entry(
+        "A351",
+        "attention projection names that do not fit the layout",
+        """`names` names the projections of the layout, in order, the output projection last:
+        `layout="linears"` has q, k, v and output (`("q_proj", "k_proj", "v_proj", "o_proj")`),
+        `layout="fused"` one projection for q, k and v and the output
+        (`("query_key_value", "dense")`). Leaving the last name out leaves the output
+        projection out, for a model that keeps it in a module of its own (BERT's
+        `attention.output.dense`); the output is then heads · head_dim wide. Any other count is
+        refused rather than guessed at.""",
+        """
+        network Bloomish {
+            in x: [T, 64]
+            out x -> attention(4, causal=true, layout="fused", names=("q", "k", "v", "o"))
+        }
+        """,
+        """
+        network Bloomish {
+            in x: [T, 64]
+            out x -> attention(4, causal=true, layout="fused", names=("qkv", "o"))
+        }
+        """,
+    ),
+    _entry(
+        "A352",
+        "the fused attention layout for cross-attention or grouped-query heads",
+        """`layout="fused"` holds BLOOM's `query_key_value`: one nn.Linear whose rows hold,
+        head by head, that head's query, key and value rows. It projects one input, so it
+        cannot attend over a memory, and every query head has its own key and value head, so
+        `kv_heads` must equal `heads`. Use `layout="linears"` for either.""",
+        """
+        network Grouped {
+            in x: [T, 64]
+            out x -> attention(8, kv_heads=2, causal=true, layout="fused")
+        }
+        """,
+        """
+        network Grouped {
+            in x: [T, 64]
+            out x -> attention(8, kv_heads=2, causal=true, layout="linears")
         }
         """,
     ),
