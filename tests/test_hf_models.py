@@ -100,3 +100,43 @@ def test_alibi_slopes_are_blooms() -> None:
         bloom = build_alibi_tensor(keys, heads, torch.float32).view(heads, 3)[:, 1]
         slopes = torch_helpers.alibi_slopes(heads).float()
         torch.testing.assert_close(slopes, bloom, rtol=1e-6, atol=0)  # BLOOM rounds in float32
+
+
+# A small BLOOM: 4 heads of 16, two layers; ALiBi is its only position information.
+BLOOM = {"vocab": 128, "d_model": 64, "layers": 2, "heads": 4}
+
+
+def bloom_model(causal_lm: bool) -> Any:
+    config = transformers.BloomConfig(
+        vocab_size=BLOOM["vocab"],
+        hidden_size=BLOOM["d_model"],
+        n_layer=BLOOM["layers"],
+        n_head=BLOOM["heads"],
+        attn_implementation="eager",
+    )
+    kind = transformers.BloomForCausalLM if causal_lm else transformers.BloomModel
+    reference = kind(config).double().eval()
+    with torch.no_grad():  # biases and norms away from their initial zeros and ones
+        for name, parameter in reference.named_parameters():
+            if name.endswith(".bias") or "layernorm" in name or "ln_f" in name:
+                parameter.uniform_(-0.5, 1.5)
+    return reference
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("network", "causal_lm"), [("Bloom", False), ("BloomForCausalLM", True)])
+def test_bloom_weights_give_the_same_outputs(network: str, causal_lm: bool) -> None:
+    # BLOOM's query_key_value holds each head's query, key and value rows together: loaded
+    # as it is into layout="fused", the outputs agree (HF's softmax runs in float32)
+    torch.manual_seed(2)
+    reference = bloom_model(causal_lm)
+    built = runtime.build(str(ROOT / "specs" / "bloom.arch"), network, **BLOOM).double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    assert list(built.state_dict()) == list(reference.state_dict())
+    tokens = torch.randint(0, BLOOM["vocab"], (2, 10))
+    with torch.no_grad():
+        output = reference(input_ids=tokens)
+        expected = output.logits if causal_lm else output.last_hidden_state
+        got = built(tokens)
+    assert got.shape == expected.shape
+    assert torch.allclose(got, expected, rtol=0, atol=1e-5), (got - expected).abs().max()

@@ -220,6 +220,26 @@ def test_qwen2_untied_7b_matches_hugging_face() -> None:
     assert output_shape(net, "logits", T=16) == measured["output_shape"]
 
 
+def test_bloom_560m_matches_hugging_face() -> None:
+    # transformers 5.25's BloomModel for BLOOM-560M on the meta device: 559,214,592 parameters
+    # in 293 state_dict keys; BloomForCausalLM ties its lm_head to word_embeddings
+    vocab, width, layers = 250880, 1024, 24
+    norm = 2 * width
+    layer = 2 * norm + linear(width, 3 * width) + linear(width, width)
+    layer += linear(width, 4 * width) + linear(4 * width, width)
+    expected = vocab * width + norm + layers * layer + norm
+    assert expected == 559_214_592
+    bloom = networks("bloom.arch")
+    model, causal_lm = bloom["Bloom"], bloom["BloomForCausalLM"]
+    assert model.param_count == causal_lm.param_count == expected
+    assert len(model.parameters()) == 293
+    assert "h.23.self_attention.query_key_value.weight" in model.parameters()
+    assert {f"transformer.{key}" for key in model.parameters()} | {"lm_head.weight"} == set(
+        causal_lm.parameters()
+    )
+    assert output_shape(causal_lm, "logits", T=16) == [1, 16, vocab]
+
+
 def test_bert_base_matches_the_reference() -> None:
     net = network("bert_base.arch", "BertBase")
     with_pooler, without = reference()["bert_base_plain"], reference()["bert_base_plain_no_pooler"]
