@@ -256,6 +256,26 @@ def test_bert_base_matches_the_reference() -> None:
     assert net.type_of(net.inputs["input_ids"]).shape[1] == t
 
 
+def test_roberta_base_matches_hugging_face() -> None:
+    # transformers 5.25's RobertaModel for roberta-base on the meta device: 124,645,632
+    # parameters in 199 state_dict keys (its position_ids and token_type_ids buffers are not
+    # persistent)
+    vocab, width, layers, positions = 50265, 768, 12, 514
+    norm = 2 * width
+    layer = 3 * linear(width, width) + linear(width, width) + norm
+    layer += linear(width, 4 * width) + linear(4 * width, width) + norm
+    embeddings = (vocab + 1 + positions) * width + norm
+    expected = embeddings + layers * layer + linear(width, width)
+    assert expected == 124_645_632
+    net = network("roberta_base.arch", "RobertaBase")
+    assert net.param_count == expected
+    assert len(net.parameters()) == 199 and net.buffer_count == 0
+    assert net.parameters()["encoder.layer.11.attention.self.query.weight"] == (width, width)
+    assert net.parameters()["encoder.layer.11.attention.output.dense.weight"] == (width, width)
+    assert output_shape(net, "last_hidden_state", N=2, T=7) == [2, 7, width]
+    assert output_shape(net, "pooler_output", N=2, T=7) == [2, width]
+
+
 def test_transformer_stacks_match_torch() -> None:
     torch = pytest.importorskip("torch")
     net = network("transformer.arch", "Transformer", final_norm=True)
