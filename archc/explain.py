@@ -3132,6 +3132,49 @@ _SHAPES = (
         """,
     ),
     _entry(
+        "A351",
+        "attention projection names that do not fit the layout",
+        """`names` names the projections of the layout, in order, the output projection last:
+        `layout="linears"` has q, k, v and output (`("q_proj", "k_proj", "v_proj", "o_proj")`),
+        `layout="fused"` one projection for q, k and v and the output
+        (`("query_key_value", "dense")`). Leaving the last name out leaves the output
+        projection out, for a model that keeps it in a module of its own (BERT's
+        `attention.output.dense`); the output is then heads · head_dim wide. Any other count is
+        refused rather than guessed at.""",
+        """
+        network Bloomish {
+            in x: [T, 64]
+            out x -> attention(4, causal=true, layout="fused", names=("q", "k", "v", "o"))
+        }
+        """,
+        """
+        network Bloomish {
+            in x: [T, 64]
+            out x -> attention(4, causal=true, layout="fused", names=("qkv", "o"))
+        }
+        """,
+    ),
+    _entry(
+        "A352",
+        "the fused attention layout for cross-attention or grouped-query heads",
+        """`layout="fused"` holds BLOOM's `query_key_value`: one nn.Linear whose rows hold,
+        head by head, that head's query, key and value rows. It projects one input, so it
+        cannot attend over a memory, and every query head has its own key and value head, so
+        `kv_heads` must equal `heads`. Use `layout="linears"` for either.""",
+        """
+        network Grouped {
+            in x: [T, 64]
+            out x -> attention(8, kv_heads=2, causal=true, layout="fused")
+        }
+        """,
+        """
+        network Grouped {
+            in x: [T, 64]
+            out x -> attention(8, kv_heads=2, causal=true, layout="linears")
+        }
+        """,
+    ),
+    _entry(
         "A380",
         "a recurrent state of the wrong shape",
         """An initial state `h0` (or an LSTM's `c0`) given to `rnn`, `lstm` or `gru` must have

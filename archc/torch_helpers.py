@@ -197,7 +197,8 @@ class Attention(AttentionHeads):
     """Multi-head attention with one nn.Linear per projection, under the names a model zoo
     gives them (Hugging Face's decoders: q_proj, k_proj, v_proj, o_proj), so their
     checkpoints load unchanged; a bias flag per projection, and qk-norm (an RMSNorm over each
-    head's queries and keys, q_norm and k_norm) if qk_norm_eps is given."""
+    head's queries and keys, q_norm and k_norm) if qk_norm_eps is given. Three names leave the
+    output projection out (BERT's lies in a module of its own)."""
 
     def __init__(
         self,
@@ -240,7 +241,9 @@ class Attention(AttentionHeads):
         inner, kv_inner = heads * head_dim, kv_heads * head_dim
         self.names = names
         shapes = [(embed_dim, inner), (kv_dim, kv_inner), (kv_dim, kv_inner), (inner, embed_dim)]
-        for name, (width, out), has_bias in zip(names, shapes, bias, strict=True):
+        for name, (width, out), has_bias in zip(
+            names, shapes, bias, strict=False
+        ):  # no o name: no o
             self.add_module(name, nn.Linear(width, out, bias=has_bias))
 
     def forward(
@@ -250,8 +253,63 @@ class Attention(AttentionHeads):
         mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         source = x if memory is None else memory
-        q_proj, k_proj, v_proj, o_proj = (self.get_submodule(name) for name in self.names)
-        return o_proj(self.attend(q_proj(x), k_proj(source), v_proj(source), mask))
+        q_proj, k_proj, v_proj, *o_proj = (self.get_submodule(name) for name in self.names)
+        out = self.attend(q_proj(x), k_proj(source), v_proj(source), mask)
+        return o_proj[0](out) if o_proj else out
+
+
+class FusedAttention(AttentionHeads):
+    """Multi-head self-attention whose queries, keys and values come from one nn.Linear with
+    its rows grouped by head, each head's query, key and value rows in turn, as BLOOM's
+    query_key_value; then an output projection, unless `names` gives only the fused one."""
+
+    def __init__(
+        self,
+        embed_dim: int,
+        heads: int,
+        head_dim: int | None = None,
+        bias: tuple[bool, bool] = (True, True),
+        names: tuple[str, ...] = ("query_key_value", "dense"),
+        dropout: float = 0.0,
+        causal: bool = False,
+        scale: float | None = None,
+        window: int | None = None,
+        alibi: bool = False,
+        rotary_base: float | None = None,
+        rotary_dim: int | None = None,
+        rotary_interleaved: bool = False,
+        rotary_offset: int = 0,
+        qk_norm_eps: float | None = None,
+    ) -> None:
+        head_dim = head_dim or embed_dim // heads
+        super().__init__(
+            heads,
+            head_dim,
+            heads,
+            dropout,
+            causal,
+            scale,
+            window,
+            alibi,
+            rotary_base,
+            rotary_dim,
+            rotary_interleaved,
+            rotary_offset,
+            qk_norm_eps,
+        )
+        self.names = names
+        shapes = [(embed_dim, 3 * heads * head_dim), (heads * head_dim, embed_dim)]
+        for name, (width, out), has_bias in zip(
+            names, shapes, bias, strict=False
+        ):  # no o name: no o
+            self.add_module(name, nn.Linear(width, out, bias=has_bias))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        fused, *o_proj = (self.get_submodule(name) for name in self.names)
+        qkv = fused(x).unflatten(-1, (self.heads, 3, self.head_dim))
+        q, k, v = (part.flatten(2) for part in qkv.unbind(-2))
+        out = self.attend(q, k, v, mask)
+        return o_proj[0](out) if o_proj else out
 
 
 def alibi_slopes(heads: int) -> torch.Tensor:

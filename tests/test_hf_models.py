@@ -203,3 +203,90 @@ def test_albert_weights_give_the_same_hidden_states() -> None:
     assert hidden.shape == expected.last_hidden_state.shape == (2, 10, ALBERT["hidden"])
     assert torch.allclose(hidden, expected.last_hidden_state, rtol=0, atol=1e-5)
     assert torch.allclose(pooled, expected.pooler_output, rtol=0, atol=1e-5)
+
+
+# A small BLOOM: 4 heads of 16, two layers; ALiBi is its only position information.
+BLOOM = {"vocab": 128, "d_model": 64, "layers": 2, "heads": 4}
+
+
+def bloom_model(causal_lm: bool) -> Any:
+    config = transformers.BloomConfig(
+        vocab_size=BLOOM["vocab"],
+        hidden_size=BLOOM["d_model"],
+        n_layer=BLOOM["layers"],
+        n_head=BLOOM["heads"],
+        attn_implementation="eager",
+    )
+    kind = transformers.BloomForCausalLM if causal_lm else transformers.BloomModel
+    reference = kind(config).double().eval()
+    with torch.no_grad():  # biases and norms away from their initial zeros and ones
+        for name, parameter in reference.named_parameters():
+            if name.endswith(".bias") or "layernorm" in name or "ln_f" in name:
+                parameter.uniform_(-0.5, 1.5)
+    return reference
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("network", "causal_lm"), [("Bloom", False), ("BloomForCausalLM", True)])
+def test_bloom_weights_give_the_same_outputs(network: str, causal_lm: bool) -> None:
+    # BLOOM's query_key_value holds each head's query, key and value rows together: loaded
+    # as it is into layout="fused", the outputs agree (HF's softmax runs in float32)
+    torch.manual_seed(2)
+    reference = bloom_model(causal_lm)
+    built = runtime.build(str(ROOT / "specs" / "bloom.arch"), network, **BLOOM).double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    assert list(built.state_dict()) == list(reference.state_dict())
+    tokens = torch.randint(0, BLOOM["vocab"], (2, 10))
+    with torch.no_grad():
+        output = reference(input_ids=tokens)
+        expected = output.logits if causal_lm else output.last_hidden_state
+        got = built(tokens)
+    assert got.shape == expected.shape
+    assert torch.allclose(got, expected, rtol=0, atol=1e-5), (got - expected).abs().max()
+
+
+# A small RoBERTa: 4 heads of 8, two layers, roberta-base's one segment type, <pad> = 1 and
+# its norm epsilon; positions for 30 tokens after the two RoBERTa reserves.
+ROBERTA = {"vocab": 100, "layers": 2, "d_model": 32, "heads": 4, "p_drop": 0.1}
+
+
+@pytest.mark.slow
+def test_roberta_padded_batch_gives_the_same_hidden_states() -> None:
+    # RoBERTa counts positions from padding_idx + 1 over the tokens that are not padding: a
+    # padded sample's tokens get the positions they would have alone, on either side, and the
+    # outputs agree at every position that is not padding, the pooler's too
+    config = transformers.RobertaConfig(
+        vocab_size=ROBERTA["vocab"],
+        hidden_size=ROBERTA["d_model"],
+        num_hidden_layers=ROBERTA["layers"],
+        num_attention_heads=ROBERTA["heads"],
+        intermediate_size=4 * ROBERTA["d_model"],
+        max_position_embeddings=514,
+        type_vocab_size=1,
+        layer_norm_eps=1e-5,
+        attn_implementation="eager",
+    )
+    torch.manual_seed(3)
+    reference = transformers.RobertaModel(config).double().eval()
+    with torch.no_grad():  # biases and norms away from their initial zeros and ones
+        for name, parameter in reference.named_parameters():
+            if name.endswith(".bias") or "LayerNorm" in name:
+                parameter.uniform_(-0.5, 1.5)
+    spec = str(ROOT / "specs" / "roberta_base.arch")
+    built = runtime.build(spec, "RobertaBase", **ROBERTA).double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    assert sorted(built.state_dict()) == sorted(reference.state_dict())
+    tokens = torch.randint(3, ROBERTA["vocab"], (3, 9))
+    keep = torch.ones(3, 9, dtype=torch.int64)
+    keep[1, 6:] = 0  # right padding, as RoBERTa's tokenizer pads
+    keep[2, :3] = 0  # and left padding
+    tokens[keep == 0] = 1  # <pad>
+    with torch.no_grad():
+        expected = reference(input_ids=tokens, attention_mask=keep)
+        hidden, pooled = built(tokens, keep)
+    real = keep.bool()
+    assert torch.allclose(hidden[real], expected.last_hidden_state[real], rtol=0, atol=1e-5)
+    assert torch.allclose(pooled[:2], expected.pooler_output[:2], rtol=0, atol=1e-5)
+    with torch.no_grad():  # the left-padded sample's tokens read as the same tokens alone
+        alone, _ = built(tokens[2:, 3:], keep[2:, 3:])
+    assert torch.allclose(alone[0], hidden[2, 3:], rtol=0, atol=1e-10)

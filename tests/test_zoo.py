@@ -281,6 +281,26 @@ def test_olmoe_macs_count_the_chosen_experts_only() -> None:
     assert experts == 64 * 3 * d * ffn
 
 
+def test_bloom_560m_matches_hugging_face() -> None:
+    # transformers 5.25's BloomModel for BLOOM-560M on the meta device: 559,214,592 parameters
+    # in 293 state_dict keys; BloomForCausalLM ties its lm_head to word_embeddings
+    vocab, width, layers = 250880, 1024, 24
+    norm = 2 * width
+    layer = 2 * norm + linear(width, 3 * width) + linear(width, width)
+    layer += linear(width, 4 * width) + linear(4 * width, width)
+    expected = vocab * width + norm + layers * layer + norm
+    assert expected == 559_214_592
+    bloom = networks("bloom.arch")
+    model, causal_lm = bloom["Bloom"], bloom["BloomForCausalLM"]
+    assert model.param_count == causal_lm.param_count == expected
+    assert len(model.parameters()) == 293
+    assert "h.23.self_attention.query_key_value.weight" in model.parameters()
+    assert {f"transformer.{key}" for key in model.parameters()} | {"lm_head.weight"} == set(
+        causal_lm.parameters()
+    )
+    assert output_shape(causal_lm, "logits", T=16) == [1, 16, vocab]
+
+
 def test_bert_base_matches_the_reference() -> None:
     net = network("bert_base.arch", "BertBase")
     with_pooler, without = reference()["bert_base_plain"], reference()["bert_base_plain_no_pooler"]
@@ -295,6 +315,26 @@ def test_bert_base_matches_the_reference() -> None:
     )
     assert output_shape(net, "pooler_output", N=n) == with_pooler["outputs"]["pooler_output"]
     assert net.type_of(net.inputs["input_ids"]).shape[1] == t
+
+
+def test_roberta_base_matches_hugging_face() -> None:
+    # transformers 5.25's RobertaModel for roberta-base on the meta device: 124,645,632
+    # parameters in 199 state_dict keys (its position_ids and token_type_ids buffers are not
+    # persistent)
+    vocab, width, layers, positions = 50265, 768, 12, 514
+    norm = 2 * width
+    layer = 3 * linear(width, width) + linear(width, width) + norm
+    layer += linear(width, 4 * width) + linear(4 * width, width) + norm
+    embeddings = (vocab + 1 + positions) * width + norm
+    expected = embeddings + layers * layer + linear(width, width)
+    assert expected == 124_645_632
+    net = network("roberta_base.arch", "RobertaBase")
+    assert net.param_count == expected
+    assert len(net.parameters()) == 199 and net.buffer_count == 0
+    assert net.parameters()["encoder.layer.11.attention.self.query.weight"] == (width, width)
+    assert net.parameters()["encoder.layer.11.attention.output.dense.weight"] == (width, width)
+    assert output_shape(net, "last_hidden_state", N=2, T=7) == [2, 7, width]
+    assert output_shape(net, "pooler_output", N=2, T=7) == [2, width]
 
 
 def test_transformer_stacks_match_torch() -> None:

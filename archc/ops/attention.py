@@ -1,6 +1,6 @@
 """Multi-head attention: self and cross, grouped-query heads, masks, rotary positions, qk-norm.
 
-Two parameter layouts, so that a spec loads checkpoints of either family unchanged:
+Three parameter layouts, so that a spec loads checkpoints of each family unchanged:
 
 - ``layout="torch"`` mirrors ``torch.nn.MultiheadAttention``'s state_dict: one packed
   ``in_proj_weight`` when queries, keys and values come from inputs of one width with one head
@@ -11,6 +11,11 @@ Two parameter layouts, so that a spec loads checkpoints of either family unchang
 - ``layout="linears"`` holds one ``nn.Linear`` per projection under names the spec chooses,
   by default Hugging Face's ``q_proj``, ``k_proj``, ``v_proj``, ``o_proj``, each with a bias
   flag of its own (Qwen2 has q, k and v biases and no o bias; Whisper's k_proj has none).
+  With three names there is no output projection: BERT's lies in a module of its own.
+- ``layout="fused"`` holds one ``nn.Linear`` for q, k and v whose rows are grouped by head,
+  each head's query, key and value rows together, as BLOOM lays out ``query_key_value``, and
+  one for the output, named ``names`` (``("query_key_value", "dense")`` by default; one name
+  for no output projection).
 
 After ``x`` (N, T, E) the op takes up to two tensors, told apart by their shapes: a memory
 (N, S, E_kv) to attend over, and a mask, (N, S) for the keys of each sample or broadcastable to
@@ -52,6 +57,8 @@ PROJECTION_NAMES = "A346"  # projection names a module cannot hold
 CAUSAL = "A347"  # a sliding window or ALiBi without a causal mask
 UNUSED = "A348"  # an argument of a feature that is off
 MASK = "A350"  # a mask that does not broadcast to (N, heads, T, S)
+NAME_COUNT = "A351"  # names that do not fit the layout's projections
+FUSED = "A352"  # the fused layout with a memory or grouped-query heads
 
 Bias = bool | tuple[bool, bool, bool, bool]
 # Attributes archc's attention modules hold themselves (archc/torch_helpers.py): a projection
@@ -74,6 +81,15 @@ RESERVED = frozenset(
         "window",
     }
 )
+# Each layout's projections, Hugging Face's names: q, k, v and output, or fused qkv and output.
+DEFAULT_NAMES = {
+    "linears": ("q_proj", "k_proj", "v_proj", "o_proj"),
+    "fused": ("query_key_value", "dense"),
+}
+# archc's module for each layout (archc/torch_helpers.py).
+HELPERS = {"torch": "MultiheadAttention", "linears": "Attention", "fused": "FusedAttention"}
+# What the help of a misnamed projection offers besides Hugging Face's names.
+SHORT_NAMES = {"linears": ("q", "k", "v", "o"), "fused": ("qkv", "out")}
 # Options whose value matters only when another is set: (option, what it needs).
 NEEDS = (
     ("names", "layout", '`layout="linears"`'),
@@ -95,8 +111,8 @@ class AttentionArgs(Args):
     scale: PositiveFloat | None = None
     window: PositiveInt | None = None
     alibi: bool = False
-    layout: Literal["torch", "linears"] = "torch"
-    names: tuple[str, str, str, str] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    layout: Literal["torch", "linears", "fused"] = "torch"
+    names: tuple[str, ...] | None = None
     qk_norm: bool = False
     qk_norm_eps: PositiveFloat = 1e-6
     rotary: bool = False
@@ -110,6 +126,18 @@ class AttentionArgs(Args):
         if isinstance(self.bias, tuple):
             return self.bias
         return (self.bias,) * 4
+
+    def projection_names(self) -> tuple[str, ...]:
+        """The projections' submodule names: the spec's, or the layout's defaults."""
+        if self.names is not None:
+            return self.names
+        return DEFAULT_NAMES.get(self.layout, ())
+
+    def projects_out(self) -> bool:
+        """Whether the attention ends with an output projection back to the input's width."""
+        return self.layout == "torch" or len(self.projection_names()) == len(
+            DEFAULT_NAMES[self.layout]
+        )
 
 
 @dataclass(frozen=True)
@@ -229,12 +257,41 @@ def check_options(args: AttentionArgs) -> None:
             label="q, k and v differ",
             help='use `layout="linears"`, which gives each projection an nn.Linear of its own',
         )
-    if args.layout == "linears":
-        _check_names(args.names)
+    if args.layout == "fused" and not q == k == v:
+        shown = ", ".join("true" if flag else "false" for flag in (q, k, v, o))
+        raise fail(
+            TORCH_BIAS,
+            "the fused layout projects q, k and v with one nn.Linear, so their biases are all "
+            f"on or all off, but bias=({shown})",
+            rule='layout="fused": bias[0] == bias[1] == bias[2]',
+            arg="bias",
+            label="q, k and v differ",
+            help='use `layout="linears"`, which gives each projection an nn.Linear of its own',
+        )
+    if args.layout != "torch":
+        _check_names(args.layout, args.projection_names())
 
 
-def _check_names(names: tuple[str, str, str, str]) -> None:
-    """Projection names are attributes of the generated module and state_dict keys."""
+COUNTS = {1: "one", 2: "two", 3: "three", 4: "four"}
+
+
+def _check_names(layout: str, names: tuple[str, ...]) -> None:
+    """Projection names are attributes of the generated module and state_dict keys, one per
+    projection of the layout, the output projection's last and optional."""
+    full = len(DEFAULT_NAMES[layout])
+    if len(names) not in (full - 1, full):
+        parts = "q, k, v and output" if layout == "linears" else "fused qkv and output"
+        raise fail(
+            NAME_COUNT,
+            f'`layout="{layout}"` names its {parts} projections, {COUNTS[full]} names or '
+            f"{COUNTS[full - 1]} without the output projection, but {len(names)} are given",
+            rule=f'layout="{layout}": len(names) == {full} or {full - 1}',
+            with_=f"len(names) = {len(names)}",
+            arg="names",
+            label=f"{len(names)} names",
+            help=f"name them as the checkpoint does, e.g. {_shown(DEFAULT_NAMES[layout])}",
+        )
+    rule = f"names: {COUNTS[len(names)]} distinct identifiers, no keyword, no leading underscore"
     for name in names:
         usable = name.isidentifier() and not keyword.iskeyword(name)
         if usable and not name.startswith("_") and name not in RESERVED:
@@ -247,21 +304,51 @@ def _check_names(names: tuple[str, str, str, str]) -> None:
         raise fail(
             PROJECTION_NAMES,
             f"attention cannot hold a projection named {name!r}: it {why}",
-            rule="names: four distinct identifiers, no keyword, no leading underscore",
+            rule=rule,
             arg="names",
             label=f"{name!r}",
-            help='name them as the checkpoint does, e.g. ("q_proj", "k_proj", "v_proj", '
-            '"o_proj") or ("q", "k", "v", "o")',
+            help=f"name them as the checkpoint does, e.g. {_shown(DEFAULT_NAMES[layout])} or "
+            f"{_shown(SHORT_NAMES[layout])}",
         )
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise fail(
             PROJECTION_NAMES,
-            f"attention's projections need four names, but {repeated[0]!r} names two",
-            rule="names: four distinct identifiers, no keyword, no leading underscore",
+            f"attention's projections need {COUNTS[len(names)]} names, but {repeated[0]!r} "
+            "names two",
+            rule=rule,
             arg="names",
             label=f"{repeated[0]!r} twice",
-            help="give the q, k, v and output projections a name each",
+            help="give each projection a name of its own",
+        )
+
+
+def _shown(names: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f'"{name}"' for name in names) + ")"
+
+
+def _check_fused(args: AttentionArgs, found: Roles) -> None:
+    """The fused layout projects one input into every head's q, k and v at once."""
+    if found.memory is not None:
+        raise fail(
+            FUSED,
+            f"the fused layout projects q, k and v from x in one nn.Linear, so it cannot "
+            f"attend over a memory {found.memory}",
+            rule='layout="fused": self-attention, no memory',
+            arg="layout",
+            label="one projection for q, k and v",
+            help='use `layout="linears"` for cross-attention',
+        )
+    if args.kv_heads is not None and args.kv_heads != args.heads:
+        raise fail(
+            FUSED,
+            f"the fused layout holds a query, key and value per head, so kv_heads="
+            f"{args.kv_heads} cannot differ from heads={args.heads}",
+            rule='layout="fused": kv_heads == heads',
+            with_=f"kv_heads = {args.kv_heads}, heads = {args.heads}",
+            arg="kv_heads",
+            label=f"{args.kv_heads} key/value heads",
+            help='use `layout="linears"` for grouped-query heads',
         )
 
 
@@ -349,10 +436,15 @@ def parameters(g: Geometry, args: AttentionArgs) -> dict[str, tuple[int, ...]]:
     """Parameter shapes in the generated module's registration order."""
     q, k, v, o = args.biases()
     params: dict[str, tuple[int, ...]] = {}
-    if args.layout == "linears":
+    if args.layout != "torch":
         shapes = [(g.inner, g.embed_dim), (g.kv_inner, g.kv_dim), (g.kv_inner, g.kv_dim)]
-        shapes.append((g.embed_dim, g.inner))
-        for name, shape, bias in zip(args.names, shapes, (q, k, v, o), strict=True):
+        flags = [q, k, v]
+        if args.layout == "fused":  # one projection for all three
+            shapes, flags = [(3 * g.inner, g.embed_dim)], [q]
+        names = args.projection_names()
+        for name, shape, bias in zip(
+            names, [*shapes, (g.embed_dim, g.inner)], [*flags, o], strict=False
+        ):  # no name, no output projection
             params[f"{name}.weight"] = shape
             if bias:
                 params[f"{name}.bias"] = shape[:1]
@@ -374,10 +466,12 @@ def parameters(g: Geometry, args: AttentionArgs) -> dict[str, tuple[int, ...]]:
     return params
 
 
-def macs(g: Geometry, queries: Dim, keys: Dim) -> Dim:
+def macs(g: Geometry, queries: Dim, keys: Dim, projects_out: bool) -> Dim:
     """Projections, plus QK^T and AV: each T*S*head_dim per head, the causal half included
     (fused kernels skip masked blocks, the reference computation does not)."""
-    projections = queries * 2 * g.embed_dim * g.inner + keys * 2 * g.kv_dim * g.kv_inner
+    query_side = 2 if projects_out else 1  # the query projection, and the output's
+    projections = queries * query_side * g.embed_dim * g.inner
+    projections += keys * 2 * g.kv_dim * g.kv_inner
     return projections + queries * keys * 2 * g.inner
 
 
@@ -398,11 +492,16 @@ class Attention(Op):
         "MPT); scores are q·k scaled by `scale`, "
         "1/sqrt(head_dim) unless given (T5: 1.0); `bias` is one flag or one per projection, "
         '(q, k, v, out); `layout="torch"` holds nn.MultiheadAttention\'s parameters, '
-        '`layout="linears"` one nn.Linear per projection named by `names`; `qk_norm` applies '
+        '`layout="linears"` one nn.Linear per projection named by `names` (q, k, v, out; '
+        "leave out the last for no output projection, whose output is heads·head_dim wide), "
+        '`layout="fused"` one nn.Linear for q, k and v grouped by head, each head\'s query, '
+        "key and value rows in turn, as BLOOM's query_key_value, and one for the output "
+        '(`names` ("query_key_value", "dense") by default); `qk_norm` applies '
         "an RMSNorm over head_dim to each head's queries and keys (q_norm, k_norm; Qwen3, "
         "OLMo 2); `rotary` rotates queries and keys per head as the `rotary` op does, with "
         "`rotary_base`, `rotary_fraction`, `rotary_interleaved` and `rotary_offset` as its "
-        "arguments; the output has the input's width E. E.g. Qwen2's: `attention(14, "
+        "arguments; the output has the input's width E, heads·head_dim without an output "
+        "projection. E.g. Qwen2's: `attention(14, "
         'kv_heads=2, bias=(true, true, true, false), causal=true, layout="linears", '
         "rotary=true, rotary_base=1000000.0)`"
     )
@@ -422,7 +521,9 @@ class Attention(Op):
         "(h + 2·h_kv)·d (q, k, v bias) + out_proj.weight E·h·d + out_proj.bias E (out bias); "
         'layout="linears": q.weight h·d·E + q.bias h·d + k.weight h_kv·d·E_kv + k.bias h_kv·d '
         "+ v.weight h_kv·d·E_kv + v.bias h_kv·d + o.weight E·h·d + o.bias E, each bias as its "
-        "flag says, q, k, v, o as `names` says; + q_norm.weight d + k_norm.weight d "
+        "flag says, q, k, v, o as `names` says (no o without a fourth name); "
+        'layout="fused": qkv.weight 3·h·d·E + qkv.bias 3·h·d + o.weight E·h·d + o.bias E; '
+        "+ q_norm.weight d + k_norm.weight d "
         "(qk_norm=true); h = heads, h_kv = kv_heads, d = head_dim, E_kv = memory's width (E "
         "without memory)"
     )
@@ -438,10 +539,13 @@ class Attention(Op):
         rotary_dim = g.head_dim
         if args.rotary:
             rotary_dim = rotated_width(g.head_dim, args.rotary_fraction, arg="rotary_fraction")
+        if args.layout == "fused":
+            _check_fused(args, found)
+        out = x if args.projects_out() else TensorType((*x.shape[:-1], g.inner), x.dtype)
         return Inferred(
-            outputs=(x,),
+            outputs=(out,),
             params=parameters(g, args),
-            macs=macs(g, x.shape[1], keys),
+            macs=macs(g, x.shape[1], keys, args.projects_out()),
             resolved={
                 "embed_dim": g.embed_dim,
                 "kv_dim": g.kv_dim,
@@ -486,13 +590,16 @@ class Attention(Op):
         if args.layout == "linears":
             if args.biases() != (True,) * 4:
                 kwargs.append(("bias", args.biases()))
-            if args.names != type(args).model_fields["names"].default:
-                kwargs.append(("names", args.names))
+        elif args.layout == "fused":
+            if (q, o) != (True, True):
+                kwargs.append(("bias", (q, o)))
         elif isinstance(args.bias, bool):
             kwargs += args.changed("bias")
         else:
             kwargs += [("bias", q)] if not q else []
             kwargs += [("out_bias", o)] if o != q else []
+        if args.names is not None and args.names != DEFAULT_NAMES[args.layout]:
+            kwargs.append(("names", args.names))
         kwargs += args.changed("dropout", "causal", "scale", "window", "alibi")
         if args.rotary:
             kwargs.append(("rotary_base", args.rotary_base))
@@ -506,7 +613,7 @@ class Attention(Op):
             call.append(f"{{{resolved['memory']}}}")
         if resolved["mask"] is not None:
             call.append(f"mask={{{resolved['mask']}}}")
-        path = "Attention" if args.layout == "linears" else "MultiheadAttention"
+        path = HELPERS[args.layout]
         return Ctor(
             path,
             (resolved["embed_dim"], args.heads),
@@ -549,6 +656,8 @@ class Attention(Op):
         if p:
             attended = run.F.dropout(attended, p, training=True)
         mixed = (attended @ v).permute(0, 2, 1, 3).flatten(2)  # (N, T, heads * head_dim)
+        if not args.projects_out():
+            return (mixed,)
         out = mixed @ weights[3].T
         return (out + biases[3] if biases[3] is not None else out,)
 
@@ -556,11 +665,21 @@ class Attention(Op):
 def _projections(
     args: AttentionArgs, state: Any, sizes: list[int]
 ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    """The q, k, v and output weights and biases (None where there is none), either layout."""
+    """The q, k, v and output weights and biases (None where there is none), any layout."""
+    names = args.projection_names() or ("out_proj",)
+    output = names[-1] if args.projects_out() else None
+    out_weight = state[f"{output}.weight"] if output else None
+    out_bias = state.get(f"{output}.bias") if output else None
     if args.layout == "linears":
-        weights = tuple(state[f"{name}.weight"] for name in args.names)
-        biases = tuple(state.get(f"{name}.bias") for name in args.names)
-        return weights, biases
+        weights = tuple(state[f"{name}.weight"] for name in names[:3])
+        biases = tuple(state.get(f"{name}.bias") for name in names[:3])
+        return (*weights, out_weight), (*biases, out_bias)
+    if args.layout == "fused":
+        # rows (heads, 3, head_dim): each head's query, key and value rows in turn
+        weights = _unfused(state[f"{names[0]}.weight"], args.heads)
+        bias = state.get(f"{names[0]}.bias")
+        biases = _unfused(bias, args.heads) if bias is not None else (None,) * 3
+        return (*weights, out_weight), (*biases, out_bias)
     if "in_proj_weight" in state:
         weights = tuple(state["in_proj_weight"].split(sizes))
     else:
@@ -568,7 +687,13 @@ def _projections(
     biases = (None,) * 3
     if "in_proj_bias" in state:
         biases = tuple(state["in_proj_bias"].split(sizes))
-    return (*weights, state["out_proj.weight"]), (*biases, state.get("out_proj.bias"))
+    return (*weights, out_weight), (*biases, out_bias)
+
+
+def _unfused(tensor: Any, heads: int) -> tuple[Any, ...]:
+    """The q, k and v rows of a fused projection's (heads * 3 * head_dim, ...) tensor."""
+    by_head = tensor.unflatten(0, (heads, 3, -1))
+    return tuple(by_head[:, part].flatten(0, 1) for part in range(3))
 
 
 def _alibi(torch: Any, heads: int, dtype: Any) -> Any:

@@ -16,7 +16,7 @@ from torch.nn import functional as F
 
 from archc import api, dims, runtime, torch_helpers
 from archc.dims import BATCH, Sym, TensorType
-from archc.ops.attention import RESERVED
+from archc.ops.attention import HELPERS, RESERVED
 from archc.ops.spec import Inferred, ShapeError
 from tests.ops.harness import (
     check_against_reference,
@@ -76,10 +76,10 @@ class AttentionReference(nn.Module):
 
 
 def build_generated(op: Any, args: Any, inferred: Inferred) -> tuple[nn.Module, Any]:
-    """The module generated code builds for this attention: archc's own MultiheadAttention, or
-    Attention for the linears layout."""
+    """The module generated code builds for this attention: archc's own MultiheadAttention,
+    Attention for the linears layout, FusedAttention for the fused one."""
     ctor = op.torch_module(args, inferred)
-    assert ctor.path == ("Attention" if args.layout == "linears" else "MultiheadAttention")
+    assert ctor.path == HELPERS[args.layout]
     module = getattr(torch_helpers, ctor.path)(*ctor.args, **dict(ctor.kwargs)).eval()
     return module, ctor
 
@@ -304,8 +304,10 @@ def zoo_attention_cases(draw: st.DrawFn) -> tuple[dict[str, Any], list[TensorTyp
     heads = draw(st.integers(1, 4))
     kv_heads = draw(st.sampled_from([d for d in range(1, heads + 1) if heads % d == 0]))
     head_dim = 2 * draw(st.integers(1, 3))
-    layout = draw(st.sampled_from(["torch", "linears"]))
+    layout = draw(st.sampled_from(["torch", "linears", "fused"]))
     q, k, v, o = (draw(st.booleans()) for _ in range(4))
+    if layout == "fused":
+        kv_heads = heads
     args: dict[str, Any] = {
         "heads": heads,
         "kv_heads": kv_heads,
@@ -315,6 +317,9 @@ def zoo_attention_cases(draw: st.DrawFn) -> tuple[dict[str, Any], list[TensorTyp
         "causal": draw(st.booleans()),
         "qk_norm": draw(st.booleans()),
     }
+    if layout != "torch" and draw(st.booleans()):  # no output projection
+        names = {"linears": ("q", "k", "v"), "fused": ("qkv",)}
+        args["names"] = names[layout]
     if draw(st.booleans()):
         args["scale"] = draw(st.sampled_from([1.0, 0.3]))
     if draw(st.booleans()):
@@ -326,7 +331,7 @@ def zoo_attention_cases(draw: st.DrawFn) -> tuple[dict[str, Any], list[TensorTyp
     length = draw(st.integers(1, 5))
     inputs = [TensorType((BATCH, length, draw(st.integers(1, 9))))]
     keys = length
-    if draw(st.booleans()):
+    if layout != "fused" and draw(st.booleans()):
         keys = draw(st.integers(1, 5))
         inputs.append(TensorType((BATCH, keys, draw(st.integers(1, 9)))))
     mask = draw(st.sampled_from([None, "padding", "bias", "heads"]))
@@ -356,12 +361,14 @@ def test_every_option_matches_its_reference_semantics(
     width = inputs[0].shape[2]
     kv_width = inputs[1].shape[2] if len(inputs) > 1 and inputs[1].rank == 3 else width
     q, k, v, o = arguments["bias"]
+    projects_out = arguments.get("names") not in (("q", "k", "v"), ("qkv",))
     expected = (
-        inner * width + kv_inner * kv_width * 2 + width * inner
-        + q * inner + k * kv_inner + v * kv_inner + o * width
+        inner * width + kv_inner * kv_width * 2 + (width * inner + o * width) * projects_out
+        + q * inner + k * kv_inner + v * kv_inner
         + 2 * head_dim * arguments["qk_norm"]
     )  # fmt: skip
     assert sum(math.prod(shape) for shape in inferred.params.values()) == expected
+    assert inferred.outputs[0].shape[2] == (width if projects_out else inner)
 
 
 class HuggingFaceStyleAttention(nn.Module):
@@ -417,6 +424,40 @@ def test_linears_layout_loads_hugging_face_attention_unchanged() -> None:
         expected, actual = reference(x, additive), module(x, mask=padding)
     torch.testing.assert_close(actual[0], expected[0], rtol=0, atol=1e-12)
     torch.testing.assert_close(actual[1, 2:], expected[1, 2:], rtol=0, atol=1e-12)
+
+
+class BloomStyleAttention(nn.Module):
+    """Self-attention as BLOOM writes it: one query_key_value projection whose output is viewed
+    as (N, T, heads, 3, head_dim), ALiBi added to the scaled scores, a causal mask, dense."""
+
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        self.heads, self.head_dim = heads, width // heads
+        self.query_key_value = nn.Linear(width, 3 * width)
+        self.dense = nn.Linear(width, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, t, _ = x.shape
+        fused = self.query_key_value(x).view(n, t, self.heads, 3, self.head_dim)
+        q, k, v = (fused[..., part, :].transpose(1, 2) for part in range(3))
+        slopes = torch_helpers.alibi_slopes(self.heads).to(x.dtype)[:, None, None]
+        scores = q @ k.transpose(2, 3) / math.sqrt(self.head_dim) + slopes * torch.arange(t)
+        hidden = torch.ones(t, t, dtype=torch.bool).triu(1)
+        out = scores.masked_fill(hidden, -math.inf).softmax(-1) @ v
+        return self.dense(out.transpose(1, 2).reshape(n, t, -1))
+
+
+def test_fused_layout_loads_blooms_query_key_value() -> None:
+    arguments = {"heads": 4, "layout": "fused", "causal": True, "alibi": True}
+    op, args, inferred = infer("attention", arguments, [TensorType((BATCH, 5, 16))])
+    module, ctor = build_generated(op, args, inferred)
+    assert ctor.path == "FusedAttention"
+    reference = BloomStyleAttention(16, 4).double()
+    module.double().load_state_dict(reference.state_dict(), strict=True)
+    assert list(module.state_dict()) == list(reference.state_dict()) == list(inferred.params)
+    x = torch.randn(2, 5, 16, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(module(x), reference(x), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("kind", ["padding", "bias"])
@@ -530,13 +571,53 @@ def test_helper_attributes_are_reserved() -> None:
             "A346",
             "names",
             None,
-            "give the q, k, v and output projections a name each",
+            "give each projection a name of its own",
         ),
         (
             {"heads": 2, "layout": "linears", "names": ("q", "k", "v", "scale")},
             [],
             "A346",
             "names",
+            None,
+            None,
+        ),
+        (
+            {"heads": 2, "layout": "fused", "names": ("qkv", "k", "out")},
+            [],
+            "A351",
+            "names",
+            "len(names) = 3",
+            'name them as the checkpoint does, e.g. ("query_key_value", "dense")',
+        ),
+        (
+            {"heads": 2, "layout": "linears", "names": ("q", "k")},
+            [],
+            "A351",
+            "names",
+            "len(names) = 2",
+            None,
+        ),
+        (
+            {"heads": 2, "layout": "fused"},
+            [TensorType((BATCH, 3, 8))],
+            "A352",
+            "layout",
+            None,
+            'use `layout="linears"` for cross-attention',
+        ),
+        (
+            {"heads": 4, "kv_heads": 2, "layout": "fused"},
+            [],
+            "A352",
+            "kv_heads",
+            "kv_heads = 2, heads = 4",
+            'use `layout="linears"` for grouped-query heads',
+        ),
+        (
+            {"heads": 2, "layout": "fused", "bias": (True, False, True, True)},
+            [],
+            "A345",
+            "bias",
             None,
             None,
         ),
