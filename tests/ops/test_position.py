@@ -254,7 +254,8 @@ def test_position_ids_are_integers_one_per_position() -> None:
     with pytest.raises(ShapeError) as caught:
         infer("learned_positions", {"max_len": 9}, [x, TensorType((BATCH, 5), "int64")])
     finding = caught.value.finding
-    assert (finding.code, finding.rule) == ("A307", "positions (N, T) for x (N, T, ...)")
+    assert finding.code == "A307"
+    assert finding.rule == "positions (N, T) for x (N, T, E) or (N, heads, T, head_dim)"
     assert finding.with_ == "x (N, T, 8), positions (N, 5) int64"
 
 
