@@ -3487,10 +3487,12 @@ _IMPORT = (
     _entry(
         "A505",
         "a module structure a spec cannot express",
-        """A spec's layers and blocks take one tensor and return one, and its learned tensors
-        belong to layers. A submodule that returns a tuple, a container whose layers do not
-        run one after another, or a forward that reads a parameter directly cannot be written
-        that way; `archc import` writes a `TODO_<path>` placeholder there, which `archc check`
+        """A spec's blocks return one tensor, and its learned tensors belong to layers. A
+        submodule that returns a tuple, a container whose layers do not run one after another,
+        or a forward that reads a parameter directly (other than a learned tensor shared by
+        every sample, `parameter`) cannot be written that way; a block that reads several
+        tensors can (`x -> Up(skip) as up1`), unless it sits in a container that is never
+        called itself; `archc import` writes a `TODO_<path>` placeholder there, which `archc check`
         rejects.""",
         """
         def forward(self, x):

@@ -347,3 +347,37 @@ def test_sizes_read_off_the_shape_become_arguments(
     # the batch's size is left out, the others are numbers
     assert f"reshape({width}, {height * breadth})" in text
     assert "permute(0, 2, 1)" in text and "reshape(-1)" in text
+
+
+class _Up(torch.nn.Module):
+    """A decoder stage that reads two tensors: the coarse features and the skip."""
+
+    def __init__(self, inputs: int, skipped: int, width: int) -> None:
+        super().__init__()
+        self.up = torch.nn.Upsample(scale_factor=2)
+        self.conv = torch.nn.Conv2d(inputs + skipped, width, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.conv(torch.cat([self.up(x), skip], dim=1)))
+
+
+class _UNet(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.down1 = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.down2 = nn.Conv2d(8, 16, 3, stride=2, padding=1)
+        self.up1 = _Up(16, 8, 8)
+        self.up2 = _Up(8, 3, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.down1(x)
+        return self.up2(self.up1(self.down2(a), a), x)
+
+
+def test_a_block_that_reads_several_tensors_takes_the_others_as_arguments(
+    tmp_path: Path,
+) -> None:
+    text = round_trip(_UNet(), (3, 8, 8), tmp_path)
+    assert "block _Up(channels) {\n    in x\n    in x2\n" in text
+    assert "-> _Up(y, 8) as up1" in text and "-> _Up(x, 4) as up2" in text

@@ -82,7 +82,8 @@ def _block(block: Block) -> list[str]:
         for name, has_default, default in block.params
     )
     head = f"block {block.name}({params}) {{" if params else f"block {block.name} {{"
-    return [head, "    in x", *[f"    {line}" for line in block.lines], "}", ""]
+    inputs = ["    in x", *(f"    in x{index + 1}" for index in range(1, block.inputs))]
+    return [head, *inputs, *[f"    {line}" for line in block.lines], "}", ""]
 
 
 def import_model(target: str, arguments: str | None, shapes: list[str]) -> Imported:

@@ -82,6 +82,7 @@ class Block:
     params: list[tuple[str, bool, Any]]  # name, whether it has a default, the default
     lines: list[str]
     calls: dict[str, dict[str, Any]]  # instance path -> arguments given
+    inputs: int = 1  # tensors it reads: `in x`, `in x2`, ...
 
 
 class SpecWriter:
@@ -207,13 +208,18 @@ class SpecWriter:
     def _scope_term(self, scope: Scope, lit: Literal, parent: Scope) -> Term:
         output = scope.output
         name = None if is_container(parent.module) and scope.name.isdigit() else scope.name
-        if len(scope.inputs) != 1 or "," in output:
+        inner = "." in _relative(scope.path, parent.path)
+        several = len(scope.inputs) > 1 and (is_container(scope.module) or inner)
+        if not scope.inputs or "," in output or several:
+            if "," in output:
+                reason = "returns several tensors; a spec's block returns one"
+            elif several:
+                reason = "reads several tensors where a chain of layers gives it one"
+            else:
+                reason = "reads no tensor; a spec's block reads at least one"
             self.problems.append(
                 Problem(
-                    "A505",
-                    scope.path,
-                    "takes or returns several tensors; a spec layer takes and returns one",
-                    next((step.node for step in _steps(scope)), None),
+                    "A505", scope.path, reason, next((step.node for step in _steps(scope)), None)
                 )
             )
             text = self._placeholder(scope.path, type(scope.module).__name__)
@@ -239,8 +245,14 @@ class SpecWriter:
             for n, has_default, _ in block.params
             if has_default and n in given
         ]
+        # the block's other inputs are its call's first arguments: `{0} -> Up({1}) as up1`
+        others = [f"{{{index}}}" for index in range(1, len(scope.inputs))]
+        parts = others + parts
         text = f"{block.name}({', '.join(parts)})" if parts else block.name
         path = _relative(scope.path, parent.path)
+        if others:
+            text = "{0} -> " + named(text, name)
+            return Term(text, scope.inputs, output, False, shape=shape, path=path)
         return Term(named(text, name), scope.inputs, output, True, shape=shape, path=path)
 
     def _chain(self, scope: Scope, lit: Literal) -> str:
@@ -504,7 +516,8 @@ def _parameterise(name: str, skeleton: str, members: list[tuple[list[Any], Scope
     text = _NEVER.sub(r"\1\2", text)
     ordered = [(p, False, None) for p, _ in params if p not in defaults]
     ordered += [(p, True, defaults[p]) for p, _ in params if p in defaults]
-    return Block(name, ordered, text.split("\n"), calls)
+    inputs = len(members[0][1].inputs)
+    return Block(name, ordered, text.split("\n"), calls, inputs)
 
 
 def _attribute_names(
