@@ -765,18 +765,18 @@ def _traced_type(tensor: Tensor) -> TensorType:
     if tensor.dims is None:
         return tensor.type
     shape = tuple(pv.traced(d, o) for d, o in zip(tensor.type.shape, tensor.dims, strict=True))
-    return replace(tensor.type, shape=shape)
+    return TensorType(shape, tensor.type.dtype)  # not dataclasses.replace: once per op input
 
 
 def _untraced(inferred: Inferred) -> Inferred:
     """What a rule inferred from traced values, as plain values for the IR."""
-    return replace(
-        inferred,
-        outputs=tuple(replace(t, shape=pv.untraced(t.shape)) for t in inferred.outputs),
+    return Inferred(  # every field spelt out, not dataclasses.replace: once per op
+        outputs=tuple(TensorType(pv.untraced(t.shape), t.dtype) for t in inferred.outputs),
         params=pv.untraced(inferred.params),
         buffers=pv.untraced(inferred.buffers),
         macs=pv.untraced(inferred.macs),
         resolved=pv.untraced(inferred.resolved),
+        findings=inferred.findings,
     )
 
 

@@ -122,14 +122,27 @@ def apply(fn: str, *args: Expr, integers: bool = False) -> Expr:
     simpler = _identity(fn, args, integers)
     if simpler is not None:
         return simpler
-    if all(isinstance(a, Lit) for a in args) and fn not in ("tuple", "and", "or"):
+    if all(type(a) is Lit for a in args) and fn not in ("tuple", "and", "or"):
         try:
-            value = evaluate(Apply(fn, args), {}, {})
+            value = _fold(fn, args)
         except (ArithmeticError, TypeError, ValueError, IndexError):
             return Apply(fn, args)
         if isinstance(value, bool | int | float | str):
             return Lit(value)
     return Apply(fn, args)
+
+
+def _fold(fn: str, args: tuple[Expr, ...]) -> Any:
+    """``fn`` applied to literals: operators and "index" directly, as :func:`evaluate` would
+    (the common case, kept cheap), other functions through it."""
+    values = tuple(a.value for a in args)  # type: ignore[union-attr]
+    if fn == "index":
+        return values[0][values[1]]
+    if fn in BINARY:
+        return BINARY[fn](*values)
+    if fn in UNARY:
+        return UNARY[fn](*values)
+    return evaluate(Apply(fn, args), {}, {})
 
 
 def _identity(fn: str, args: tuple[Expr, ...], integers: bool) -> Expr | None:
@@ -172,15 +185,11 @@ def evaluate(expr: Expr, params: Mapping[str, Any], sizes: Mapping[tuple[str, in
         if (fn == "and") != bool(left):
             return left
         return evaluate(args[1], params, sizes)
-    values = [evaluate(a, params, sizes) for a in args]
+    values = tuple(evaluate(a, params, sizes) for a in args)
     if fn == "tuple":
-        return tuple(values)
-    if fn == "index":
-        return values[0][values[1]]
-    if fn in BINARY:
-        return BINARY[fn](*values)
-    if fn in UNARY:
-        return UNARY[fn](*values)
+        return values
+    if fn == "index" or fn in BINARY or fn in UNARY:
+        return _fold(fn, values)
     return FUNCTIONS[fn](*values)
 
 
@@ -278,14 +287,39 @@ def _show(expr: Expr, outer: int) -> str:
 
 class Traced(int):
     """An integer that records how it was computed: shape rules run on these unchanged, and a
-    size they compute from traced arguments and input sizes comes out traced."""
+    size they compute from traced arguments and input sizes comes out traced.
 
-    origin: Expr
+    The record of a computed integer is built when it is first read: a rule computes many
+    sizes that never reach an output (a weight's shape, a MAC count, a remainder it tests),
+    and building theirs would be most of the rule's time."""
+
+    _origin: Expr | None
+    _operands: tuple[str, int, int] | None  # (fn, left, right) until the origin is built
 
     def __new__(cls, value: int, origin: Expr) -> Traced:
         traced = super().__new__(cls, value)
-        traced.origin = origin
+        traced._origin = origin
         return traced
+
+    @classmethod
+    def _computed(cls, value: int, fn: str, left: int, right: int) -> Traced:
+        traced = super().__new__(cls, value)
+        traced._origin = None
+        traced._operands = (fn, left, right)
+        return traced
+
+    @property
+    def origin(self) -> Expr:
+        if self._origin is None:
+            assert self._operands is not None
+            fn, left, right = self._operands
+            left_origin, right_origin = origin_of_int(left), origin_of_int(right)
+            if type(left_origin) is Lit and type(right_origin) is Lit:
+                self._origin = Lit(int(self))  # the common case, folded without a detour
+            else:
+                self._origin = apply(fn, left_origin, right_origin, integers=True)
+            self._operands = None  # the operands' records are no longer needed
+        return self._origin
 
     def _binary(self, other: Any, fn: str, swapped: bool) -> Any:
         if not isinstance(other, int) or isinstance(other, bool):
@@ -294,10 +328,7 @@ class Traced(int):
         value = BINARY[fn](int(left), int(right))
         if not isinstance(value, int):
             return value
-        left_origin, right_origin = origin_of_int(left), origin_of_int(right)
-        if type(left_origin) is Lit and type(right_origin) is Lit:
-            return Traced(value, Lit(value))  # the common case, folded without a detour
-        return Traced(value, apply(fn, left_origin, right_origin, integers=True))
+        return Traced._computed(value, fn, left, right)
 
     def __add__(self, other: Any) -> Any:
         return self._binary(other, "+", False)
@@ -391,8 +422,13 @@ def traced(value: Any, origin: Expr | None, every: bool = False) -> Any:
     return value
 
 
+_PLAIN = frozenset({int, float, str, bool, type(None)})
+
+
 def untraced(value: Any) -> Any:
     """``value`` with every traced integer in it made plain again."""
+    if type(value) in _PLAIN:  # most sizes a rule gives are plain already
+        return value
     if isinstance(value, Traced):
         return int(value)
     if isinstance(value, TracedFloat):
