@@ -187,7 +187,12 @@ class SinusoidalPositions(Op):
     def torch_module(self, args: SinusoidalArgs, inferred: Inferred) -> Ctor:
         # archc's SinusoidalPositions (archc/torch_helpers.py), copied into generated code
         width = inferred.resolved["embed_dim"]
-        return Ctor("SinusoidalPositions", (args.max_len, width), args.changed("base"))
+        return Ctor(
+            "SinusoidalPositions",
+            (args.max_len, width),
+            args.changed("base"),
+            cached_call="{m}({0}, offset=cached_length(cache))",
+        )
 
     def execute(self, args: SinusoidalArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         (x,) = run.inputs
@@ -227,6 +232,8 @@ class LearnedPositions(Op):
             "nn.Embedding",
             (args.max_len, inferred.resolved["embed_dim"]),
             call="{0} + {m}(torch.arange({0}.size(1), device={0}.device))",
+            cached_call="{0} + {m}(cached_length(cache) + torch.arange({0}.size(1), "
+            "device={0}.device))",
         )
 
     def execute(self, args: LearnedArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from archc import __version__, dims
 from archc.backends.torch.classes import ClassInfo, assign_classes
+from archc.backends.torch.decoding import GENERATE, Decoding
 from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
@@ -84,7 +85,10 @@ def emit_module(
         for n in networks
     ]
     # a constructor's parameters never hide a class or helper of the module
-    writers = [ClassWriter(info, classes, options, names.taken) for info in [*blocks, *roots]]
+    decoding = Decoding(networks)
+    writers = [
+        ClassWriter(info, classes, options, names.taken, decoding) for info in [*blocks, *roots]
+    ]
     written = [writer.render() for writer in writers]
     copied, extra_imports = helper_source({n for w in writers for n in w.helpers})
     if any(w.uses_functional for w in writers) and FUNCTIONAL not in extra_imports:
@@ -165,8 +169,12 @@ class ClassWriter:
         classes: dict[int, ClassInfo],
         options: Options,
         module_names: frozenset[str],
+        decoding: Decoding,
     ) -> None:
         self.info = info
+        self.decoding = decoding
+        # forward takes a KV cache where an instance passes it on (decoding.py)
+        self.carries = any(decoding.carries(n, m.path) for n, m in info.instances)
         self.classes = classes
         self.own_inits: list[str] = []  # initialising the tensors the class holds itself
         # values forward takes from the class's parameters (stateless.py), as attributes
@@ -212,6 +220,10 @@ class ClassWriter:
         lines.append(f"{INDENT * 2}super().__init__()")
         if initialise:
             init.append(f"{INDENT * 2}self.reset_parameters()")
+        if self.carries:
+            self.helpers.add("KVCache")
+        if network is not None and self.decoding.decodes(network):
+            forward += ["", GENERATE]
         return "\n".join([*lines, *init, "", *forward, *initialise])
 
     def kept_value(self, origin: pv.Expr, names: tuple[str, str], written: str) -> str:
