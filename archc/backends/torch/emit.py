@@ -35,6 +35,7 @@ from archc.backends.torch.structure import (
     holder,
     is_chain,
     is_dense_loop,
+    relative,
     scope_items,
     traced_inputs,
 )
@@ -173,8 +174,6 @@ class ClassWriter:
     ) -> None:
         self.info = info
         self.decoding = decoding
-        # forward takes a KV cache where an instance passes it on (decoding.py)
-        self.carries = any(decoding.carries(n, m.path) for n, m in info.instances)
         self.classes = classes
         self.own_inits: list[str] = []  # initialising the tensors the class holds itself
         # values forward takes from the class's parameters (stateless.py), as attributes
@@ -185,6 +184,8 @@ class ClassWriter:
         self.uses_functional = False  # a forward expression calls `F.pad`, ...
         self.helpers: set[str] = set()  # archc's own modules the class builds
         self.network, self.module = info.instances[info.template]
+        # forward takes a KV cache where an instance passes it on (decoding.py)
+        self.carries = self.passes_cache(self.module.path)
         self.optionals = info.optionals[info.template] if info.optionals else []
         self.input_names = _input_names(info)
         self.expressor = Expressor(
@@ -225,6 +226,15 @@ class ClassWriter:
         if network is not None and self.decoding.decodes(network):
             forward += ["", GENERATE]
         return "\n".join([*lines, *init, "", *forward, *initialise])
+
+    def passes_cache(self, path: str) -> bool:
+        """Whether the module or op at ``path`` of the template instance takes the KV cache
+        in any instance of the class (decoding.py)."""
+        inner = relative(path, self.module.path)
+        return any(
+            self.decoding.carries(n, ".".join(part for part in (m.path, inner) if part))
+            for n, m in self.info.instances
+        )
 
     def kept_value(self, origin: pv.Expr, names: tuple[str, str], written: str) -> str:
         """Python for a value forward computes from the class's parameters or input sizes

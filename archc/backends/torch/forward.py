@@ -185,7 +185,7 @@ def _expression(
         *called, otherwise = inputs
         call = f"{step.access}({', '.join(called)})"
         return f"{call} if {step.access} is not None else {otherwise}"
-    cached = writer.carries and writer.decoding.carries(writer.network, _path(writer, item))
+    cached = writer.carries and writer.passes_cache(_path(item))
     if item.node is None:
         return f"{step.access}({', '.join([*inputs, 'cache=cache'] if cached else inputs)})"
     node = item.node
@@ -203,7 +203,7 @@ def _expression(
     return template.format(*inputs, m=step.access, inputs=", ".join(inputs), **values)
 
 
-def _path(writer: ClassWriter, item: Item) -> str:
+def _path(item: Item) -> str:
     made = item.module or item.node
     assert made is not None
     return made.path
@@ -213,11 +213,7 @@ def _carrying_chain(writer: ClassWriter, step: Step) -> bool:
     """Whether the step calls a chain of modules that each take the KV cache (a repeat of
     decoder layers), which nn.Sequential cannot pass on: forward loops over it instead."""
     module = step.item.module
-    return (
-        module is not None
-        and module.kind == "sequence"
-        and writer.decoding.carries(writer.network, module.path)
-    )
+    return module is not None and module.kind == "sequence" and writer.passes_cache(module.path)
 
 
 def _loop(out: str, source: str, access: str, names: _Variables) -> list[str]:
