@@ -4,8 +4,10 @@
 download), hands its state_dict to the module compiled from specs/qwen2.arch with the same sizes:
 `load_state_dict(strict=True)`, no key converted. Both run the same tokens in float64 in eval
 mode, and the logits must agree within 1e-5 (Hugging Face's RMSNorm computes in float32 even in
-float64, so the two are not bit for bit). transformers is not a dependency of archc, so this
-module skips where it is not installed (README, "The zoo", says where it ran).
+float64, so the two are not bit for bit); its greedy `generate` gives transformers' tokens. BLOOM
+(`BloomModel`, `BloomForCausalLM`) and RoBERTa (`RobertaModel`, on a padded batch) load and
+agree the same way. transformers is not a dependency of archc, so this module skips where it is
+not installed (README, "The zoo", says where it ran).
 """
 
 from __future__ import annotations
