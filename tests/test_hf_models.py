@@ -4,8 +4,10 @@
 download), hands its state_dict to the module compiled from specs/qwen2.arch with the same sizes:
 `load_state_dict(strict=True)`, no key converted. Both run the same tokens in float64 in eval
 mode, and the logits must agree within 1e-5 (Hugging Face's RMSNorm computes in float32 even in
-float64, so the two are not bit for bit). transformers is not a dependency of archc, so this
-module skips where it is not installed (README, "The zoo", says where it ran).
+float64, so the two are not bit for bit); its greedy `generate` gives transformers' tokens. BLOOM
+(`BloomModel`, `BloomForCausalLM`) and RoBERTa (`RobertaModel`, on a padded batch) load and
+agree the same way. transformers is not a dependency of archc, so this module skips where it is
+not installed (README, "The zoo", says where it ran).
 """
 
 from __future__ import annotations
@@ -90,6 +92,31 @@ def test_qwen2_padding_mask_is_hugging_faces_attention_mask() -> None:
         got = built(tokens, keep)
     assert torch.allclose(got[0], expected[0], rtol=0, atol=1e-5)
     assert torch.allclose(got[1, 3:], expected[1, 3:], rtol=0, atol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("attention", ["eager", "sdpa"])
+def test_qwen2_generates_hugging_faces_greedy_tokens(attention: str) -> None:
+    # the compiled module's generate, with its KV cache, against transformers' own greedy
+    # search with its cache: the same prompt, the same 12 new tokens
+    torch.manual_seed(4)
+    reference = transformers.Qwen2ForCausalLM(qwen2_config(True, attention)).double().eval()
+    with torch.no_grad():  # weights large enough that the greedy choices are not near ties
+        for parameter in reference.parameters():
+            parameter.normal_(0.0, 0.3)
+    built = runtime.build(str(ROOT / "specs" / "qwen2.arch"), "Qwen2", **SIZES).double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    prompt = torch.randint(0, SIZES["vocab"], (2, 6))
+    expected = reference.generate(
+        prompt,
+        attention_mask=torch.ones_like(prompt),
+        max_new_tokens=12,
+        min_new_tokens=12,
+        do_sample=False,
+        pad_token_id=0,
+    )
+    got = built.generate(prompt, max_new_tokens=12)
+    assert torch.equal(got, expected), (got, expected)
 
 
 def test_alibi_slopes_are_blooms() -> None:

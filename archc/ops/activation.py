@@ -125,6 +125,7 @@ class _Activation(Op):
     reference never overwrites its input)."""
 
     family = "activation"
+    positionwise = True
     module: ClassVar[str]
 
     def infer(self, args: Any, inputs: Sequence[TensorType]) -> Inferred:
@@ -169,6 +170,7 @@ for _row in ELEMENTWISE:
 
 
 class _AlongAxis(_Activation):
+    positionwise = False  # along an axis, which may be the sequence's
     Args = DimArgs
     positional = ("dim",)
 
@@ -199,6 +201,7 @@ class LogSoftmax(_AlongAxis):
 @register
 class Glu(_Activation):
     name = "glu"
+    positionwise = False  # along an axis, which may be the sequence's
     module = "nn.GLU"
     summary = "gated linear unit: the first half of dim times sigmoid of the second half"
     Args = DimArgs
@@ -226,6 +229,7 @@ class Glu(_Activation):
 @register
 class Prelu(_Activation):
     name = "prelu"
+    positionwise = False  # a slope per channel: axis 1, a sequence's positions
     module = "nn.PReLU"
     summary = "leaky relu with learned negative slopes, one shared or one per channel"
     Args = PreluArgs

@@ -441,10 +441,9 @@ def parameters(g: Geometry, args: AttentionArgs) -> dict[str, tuple[int, ...]]:
         flags = [q, k, v]
         if args.layout == "fused":  # one projection for all three
             shapes, flags = [(3 * g.inner, g.embed_dim)], [q]
+        shapes.append((g.embed_dim, g.inner))  # the output's, unless its name is left out
         names = args.projection_names()
-        for name, shape, bias in zip(
-            names, [*shapes, (g.embed_dim, g.inner)], [*flags, o], strict=False
-        ):  # no name, no output projection
+        for name, shape, bias in zip(names, shapes, [*flags, o], strict=False):
             params[f"{name}.weight"] = shape
             if bias:
                 params[f"{name}.bias"] = shape[:1]
@@ -613,12 +612,14 @@ class Attention(Op):
             call.append(f"{{{resolved['memory']}}}")
         if resolved["mask"] is not None:
             call.append(f"mask={{{resolved['mask']}}}")
-        path = HELPERS[args.layout]
+        # causal self-attention carries on from the keys and values a KVCache holds
+        decodes = args.causal and len(call) == 1
         return Ctor(
-            path,
+            HELPERS[args.layout],
             (resolved["embed_dim"], args.heads),
             tuple(kwargs),
             "{m}(" + ", ".join(call) + ")",
+            cached_call="{m}({0}, cache=cache)" if decodes else None,
         )
 
     def execute(self, args: AttentionArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:

@@ -21,6 +21,7 @@ class DropoutArgs(Args):
 
 class _Dropout(Op):
     family = "dropout"
+    positionwise = True  # the identity where a network decodes, in eval mode
     Args = DropoutArgs
     positional = ("p",)
     torch_class: ClassVar[str]

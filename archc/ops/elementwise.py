@@ -65,6 +65,7 @@ UNARY = (
 
 class _Unary(Op):
     family = "activation"
+    positionwise = True
     floats_only: ClassVar[bool] = True
 
     def infer(self, args: Any, inputs: Sequence[TensorType]) -> Inferred:
@@ -203,6 +204,7 @@ class ScalarArgs(Args):
 class Scalar(Op):
     name = "scalar"
     family = "merge"
+    positionwise = True
     summary = (
         "a tensor and a number combined by +, - or /, on either side: what `x + 1.0`, "
         "`x - 0.5`, `1.0 - x` and `1.0 / x` mean (`x * k` and `x / k` are `scale`)"

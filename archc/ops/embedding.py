@@ -47,6 +47,7 @@ class EmbeddingArgs(Args):
 class Embedding(Op):
     name = "embedding"
     family = "embedding"
+    positionwise = True
     summary = "looks up a learned vector for each integer id: (N, *) -> (N, *, embedding_dim)"
     Args = EmbeddingArgs
     positional = ("num_embeddings", "embedding_dim", "padding_idx", "max_norm")

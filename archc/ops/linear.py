@@ -68,6 +68,7 @@ def _in_features(x: TensorType) -> int:
 class Linear(Op):
     name = "linear"
     family = "linear"
+    positionwise = True
     summary = "fully connected layer on the last axis: y = x W^T + b"
     Args = LinearArgs
     positional = ("out_features", "bias")
@@ -108,6 +109,7 @@ class Linear(Op):
 class Identity(Op):
     name = "identity"
     family = "shape"
+    positionwise = True
     summary = "passes its input through unchanged"
 
     def infer(self, args: Args, inputs: Sequence[TensorType]) -> Inferred:

@@ -240,6 +240,7 @@ class _Arithmetic(Op):
     inputs = ("x", "y")
     min_inputs = 2
     elementwise = True
+    positionwise = True
     rule = BROADCAST_RULE
     symbol: ClassVar[str]
     # the torch function that joins two operands; more are joined from the left
@@ -449,6 +450,7 @@ class ScaleArgs(Args):
 class Scale(Op):
     name = "scale"
     family = "merge"
+    positionwise = True
     summary = (
         "multiplies a tensor by a number, or divides it by one with divide=true: what "
         "`x * 8.0`, `8.0 * x` and `x / 8.0` mean, e.g. the Transformer's embeddings scaled by "

@@ -264,6 +264,7 @@ class RMSNormArgs(TrailingArgs):
 
 class _TrailingNorm(Op):
     family = "norm"
+    positionwise = True  # over the features, the trailing axes
     rule = "(N, *, *normalized_shape) -> same; statistics per position over the trailing axes"
     torch_class: ClassVar[str]
     # statistics cost per element (see the module's note on MACs)

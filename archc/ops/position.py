@@ -238,7 +238,12 @@ class SinusoidalPositions(Op):
     def torch_module(self, args: SinusoidalArgs, inferred: Inferred) -> Ctor:
         # archc's SinusoidalPositions (archc/torch_helpers.py), copied into generated code
         width = inferred.resolved["embed_dim"]
-        return Ctor("SinusoidalPositions", (args.max_len, width), args.changed("base", "layout"))
+        return Ctor(
+            "SinusoidalPositions",
+            (args.max_len, width),
+            args.changed("base", "layout"),
+            cached_call="{m}({0}, offset=cached_length(cache))",
+        )
 
     def execute(self, args: SinusoidalArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         (x,) = run.inputs
@@ -286,6 +291,10 @@ class LearnedPositions(Op):
             call="{0} + {m}({1})"
             if given
             else "{0} + {m}(torch.arange({0}.size(1), device={0}.device))",
+            # ids given are the positions whatever the cache holds
+            cached_call=None
+            if given
+            else "{0} + {m}(cached_length(cache) + torch.arange({0}.size(1), device={0}.device))",
         )
 
     def execute(self, args: LearnedArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:

@@ -187,6 +187,10 @@ class Ctor:
     kwargs: tuple[tuple[str, Any], ...] = ()
     call: str = "{m}({inputs})"
     held: bool = False
+    # How forward calls the module in a network that decodes a token at a time
+    # (archc/backends/torch/decoding.py), `cache` being its KVCache: None where the op cannot
+    # carry on from the positions a cache holds.
+    cached_call: str | None = None
 
 
 @dataclass(frozen=True)
@@ -259,6 +263,10 @@ class Op:
     # The inputs combine axis by axis (add, mul): sizes that agree on an axis, other than a
     # broadcast 1, are one size, which code generation may write either way.
     elementwise: ClassVar[bool] = False
+    # Each position of a sequence's output depends on that position of the inputs only
+    # (linear, norms over the features, activations), so decoding a token at a time computes
+    # the op on the new tokens alone.
+    positionwise: ClassVar[bool] = False
     # The shape rule in symbols, as the docs and diagnostics print it.
     rule: ClassVar[str] = "output shape = input shape"
     # The parameter and buffer count in symbols, tensor by tensor under torch's names, as the

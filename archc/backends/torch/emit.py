@@ -16,6 +16,7 @@ from typing import Any
 
 from archc import __version__, dims
 from archc.backends.torch.classes import ClassInfo, assign_classes
+from archc.backends.torch.decoding import GENERATE, Decoding
 from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
@@ -34,6 +35,7 @@ from archc.backends.torch.structure import (
     holder,
     is_chain,
     is_dense_loop,
+    relative,
     scope_items,
     traced_inputs,
 )
@@ -84,7 +86,10 @@ def emit_module(
         for n in networks
     ]
     # a constructor's parameters never hide a class or helper of the module
-    writers = [ClassWriter(info, classes, options, names.taken) for info in [*blocks, *roots]]
+    decoding = Decoding(networks)
+    writers = [
+        ClassWriter(info, classes, options, names.taken, decoding) for info in [*blocks, *roots]
+    ]
     written = [writer.render() for writer in writers]
     copied, extra_imports = helper_source({n for w in writers for n in w.helpers})
     if any(w.uses_functional for w in writers) and FUNCTIONAL not in extra_imports:
@@ -165,8 +170,10 @@ class ClassWriter:
         classes: dict[int, ClassInfo],
         options: Options,
         module_names: frozenset[str],
+        decoding: Decoding,
     ) -> None:
         self.info = info
+        self.decoding = decoding
         self.classes = classes
         self.own_inits: list[str] = []  # initialising the tensors the class holds itself
         # values forward takes from the class's parameters (stateless.py), as attributes
@@ -177,6 +184,8 @@ class ClassWriter:
         self.uses_functional = False  # a forward expression calls `F.pad`, ...
         self.helpers: set[str] = set()  # archc's own modules the class builds
         self.network, self.module = info.instances[info.template]
+        # forward takes a KV cache where an instance passes it on (decoding.py)
+        self.carries = self.passes_cache(self.module.path)
         self.optionals = info.optionals[info.template] if info.optionals else []
         self.input_names = _input_names(info)
         self.expressor = Expressor(
@@ -212,7 +221,20 @@ class ClassWriter:
         lines.append(f"{INDENT * 2}super().__init__()")
         if initialise:
             init.append(f"{INDENT * 2}self.reset_parameters()")
+        if self.carries:
+            self.helpers.add("KVCache")
+        if network is not None and self.decoding.decodes(network):
+            forward += ["", GENERATE]
         return "\n".join([*lines, *init, "", *forward, *initialise])
+
+    def passes_cache(self, path: str) -> bool:
+        """Whether the module or op at ``path`` of the template instance takes the KV cache
+        in any instance of the class (decoding.py)."""
+        inner = relative(path, self.module.path)
+        return any(
+            self.decoding.carries(n, ".".join(part for part in (m.path, inner) if part))
+            for n, m in self.info.instances
+        )
 
     def kept_value(self, origin: pv.Expr, names: tuple[str, str], written: str) -> str:
         """Python for a value forward computes from the class's parameters or input sizes

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from archc import dims
+from archc.backends.torch.decoding import READS_LENGTH
 from archc.backends.torch.naming import RESERVED, identifier, member
 from archc.backends.torch.stateless import forward_template
 from archc.backends.torch.structure import (
@@ -159,6 +160,9 @@ def forward_lines(writer: ClassWriter) -> list[str]:
                 wishes.append(inputs[0])
             outs.append(names.choose(wishes, ref, remaining))
             variables[ref] = outs[-1]
+        if writer.carries and _carrying_chain(writer, step):
+            body += _loop(outs[0], inputs[0], step.access, names)
+            continue
         head, expression = f"{', '.join(outs)} = ", _expression(step, inputs, writer, lists)
         comment = (
             _shape_comment(
@@ -179,6 +183,8 @@ def forward_lines(writer: ClassWriter) -> list[str]:
     whole = lists.get(tuple(results))
     body.append(f"{INDENT * 2}return {f'tuple({whole})' if whole else ', '.join(results)}")
     arguments = (Arg("self"), *(Arg(f"{n}: torch.Tensor") for n in names.inputs))
+    if writer.carries:
+        arguments += (Arg("cache: KVCache | None = None"),)
     returns = (
         "torch.Tensor"
         if len(results) == 1
@@ -196,10 +202,13 @@ def _expression(
         *called, otherwise = inputs
         call = f"{step.access}({', '.join(called)})"
         return f"{call} if {step.access} is not None else {otherwise}"
+    cached = writer.carries and writer.passes_cache(_path(item))
     if item.node is None:
-        return f"{step.access}({', '.join(inputs)})"
+        return f"{step.access}({', '.join([*inputs, 'cache=cache'] if cached else inputs)})"
     node = item.node
-    template, kept = forward_template(node)
+    template, kept = forward_template(node, cached)
+    if cached and READS_LENGTH in template:
+        writer.helpers.add("cached_length")
     whole = lists.get(tuple(inputs))
     if whole is not None and "[{inputs}]" in template:  # `torch.cat(outs, dim=1)`
         template = template.replace("[{inputs}]", whole)
@@ -232,6 +241,30 @@ def _loop_length(found: list[Step], position: int, remaining: dict[Ref, int]) ->
             break
         length += 1
     return length if length > 1 and len(found[position + length - 1].item.outputs) == 1 else 0
+
+
+def _path(item: Item) -> str:
+    made = item.module or item.node
+    assert made is not None
+    return made.path
+
+
+def _carrying_chain(writer: ClassWriter, step: Step) -> bool:
+    """Whether the step calls a chain of modules that each take the KV cache (a repeat of
+    decoder layers), which nn.Sequential cannot pass on: forward loops over it instead."""
+    module = step.item.module
+    return module is not None and module.kind == "sequence" and writer.passes_cache(module.path)
+
+
+def _loop(out: str, source: str, access: str, names: _Variables) -> list[str]:
+    """``out = source``, then each module of the chain at ``access`` on it, with the cache."""
+    layer = next(n for n in ("layer", "layer_", "layer__") if n not in names.holder)
+    lines = [] if out == source else [f"{INDENT * 2}{out} = {source}"]
+    return [
+        *lines,
+        f"{INDENT * 2}for {layer} in {access}:",
+        f"{INDENT * 3}{out} = {layer}({out}, cache=cache)",
+    ]
 
 
 def _collected(network: Network, found: list[Step], results: tuple[Ref, ...]) -> dict[int, int]:

@@ -22,17 +22,18 @@ from archc.semantics.ir import Node
 Kept = tuple[str, pv.Expr, str]
 
 
-def forward_template(node: Node) -> tuple[str, tuple[Kept, ...]]:
+def forward_template(node: Node, cached: bool = False) -> tuple[str, tuple[Kept, ...]]:
     """The format template of ``node``'s forward expression (``{0}`` the first input, ``{m}``
-    the module) and the values it leaves as ``{arg_NAME}``: those the spec computes from the
-    class's parameters or input sizes (their provenance is not a literal), which the class
-    keeps as attributes. Every other value is written into it as its literal."""
+    the module; with ``cached``, the call that takes a KV cache) and the values it leaves as
+    ``{arg_NAME}``: those the spec computes from the class's parameters or input sizes (their
+    provenance is not a literal), which the class keeps as attributes. Every other value is
+    written into it as its literal."""
     op = lookup(node.op)
     assert op is not None
     args, inferred = traced_inputs(node)
     ctor = op.torch_module(args, inferred)
     if ctor is not None:
-        return ctor.call, ()
+        return (ctor.cached_call if cached and ctor.cached_call else ctor.call), ()
     template = op.torch_expr(args, inferred)
     assert template is not None, f"{node.op} has no PyTorch form"
     text, kept = template.text, []

@@ -19,6 +19,30 @@ __all__ = [
 ]
 
 
+class KVCache:
+    """The keys and values each causal self-attention layer computed, kept from call to call,
+    so that a decoder given one more token attends over the earlier positions without
+    computing them again: each call adds its tokens' keys and values, layer by layer."""
+
+    def __init__(self) -> None:
+        self.layers: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def length(self, layer: nn.Module | None = None) -> int:
+        """How many positions `layer`, by default the first layer, holds keys for."""
+        layer = next(iter(self.layers), None) if layer is None else layer
+        return self.layers[layer][0].size(-2) if layer in self.layers else 0
+
+    def extend(
+        self, layer: nn.Module, k: torch.Tensor, v: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`layer`'s keys and values (N, heads, S, head_dim) so far, k and v added after."""
+        if layer in self.layers:
+            past_k, past_v = self.layers[layer]
+            k, v = torch.cat([past_k, k], dim=-2), torch.cat([past_v, v], dim=-2)
+        self.layers[layer] = (k, v)
+        return k, v
+
+
 class AttentionHeads(nn.Module):
     """What every attention layout shares: splitting projections into heads, qk-norm, rotary
     positions, the mask, and F.scaled_dot_product_attention."""
@@ -55,18 +79,27 @@ class AttentionHeads(nn.Module):
             self.k_norm = nn.RMSNorm(head_dim, eps=qk_norm_eps)
 
     def attend(
-        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None
+        self,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        mask: torch.Tensor | None,
+        cache: KVCache | None = None,
     ) -> torch.Tensor:
         """Projected (N, T, heads * head_dim) queries and (N, S, kv_heads * head_dim) keys and
-        values -> (N, T, heads * head_dim)."""
+        values -> (N, T, heads * head_dim). With a cache, the queries are the positions after
+        those it holds, and attend over its keys and values too."""
         q = q.unflatten(-1, (self.heads, self.head_dim)).transpose(1, 2)
         k = k.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         v = v.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         if self.q_norm is not None and self.k_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
+        start = 0 if cache is None else cache.length(self)
         if self.rotary is not None:
-            q, k = self.rotary(q), self.rotary(k)
-        scores = self.scores(mask, q, k)
+            q, k = self.rotary(q, start=start), self.rotary(k, start=start)
+        if cache is not None:
+            k, v = cache.extend(self, k, v)
+        scores = self.scores(mask, q, k, start)
         out = F.scaled_dot_product_attention(
             q,
             k,
@@ -80,17 +113,18 @@ class AttentionHeads(nn.Module):
         return out.transpose(1, 2).flatten(2)
 
     def scores(
-        self, mask: torch.Tensor | None, q: torch.Tensor, k: torch.Tensor
+        self, mask: torch.Tensor | None, q: torch.Tensor, k: torch.Tensor, start: int = 0
     ) -> torch.Tensor | None:
-        """What to add to the scores, or None where is_causal says it all. A boolean or integer
+        """What to add to the scores, or None where is_causal says it all, the queries at
+        positions start, start + 1, ... and the keys at 0, 1, ... A boolean or integer
         mask hides the keys where it is false or zero, a floating one is added; a (N, S) mask
         covers every query, and the causal and sliding-window limits join it, and ALiBi's
         linear bias slope * (j - i) for key j and query i, a slope per head. A hidden key
         scores the lowest finite value, as Hugging Face masks, so that a query whose keys are
         all hidden (padding) attends evenly instead of giving NaN."""
-        if mask is None and self.window is None and not self.alibi:
+        if mask is None and self.window is None and not self.alibi and start == 0:
             return None
-        query = torch.arange(q.size(-2), device=q.device)[:, None]
+        query = torch.arange(start, start + q.size(-2), device=q.device)[:, None]
         key = torch.arange(k.size(-2), device=q.device)
         hidden = key > query if self.causal else torch.zeros_like(key > query)
         if self.window is not None:
@@ -185,6 +219,7 @@ class MultiheadAttention(AttentionHeads):
         x: torch.Tensor,
         memory: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
+        cache: KVCache | None = None,
     ) -> torch.Tensor:
         source = x if memory is None else memory
         biases = (None, None, None)
@@ -197,7 +232,7 @@ class MultiheadAttention(AttentionHeads):
         q = F.linear(x, weights[0], biases[0])
         k = F.linear(source, weights[1], biases[1])
         v = F.linear(source, weights[2], biases[2])
-        return self.out_proj(self.attend(q, k, v, mask))
+        return self.out_proj(self.attend(q, k, v, mask, cache))
 
 
 def alibi_slopes(heads: int) -> torch.Tensor:
@@ -259,8 +294,12 @@ class Rotary(nn.Module):
         super().__init__()
         self.base, self.dim, self.interleaved, self.offset = base, dim, interleaved, offset
 
-    def forward(self, x: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
-        return rotate(x, self.base, self.dim, self.interleaved, self.offset, positions)
+    def forward(
+        self, x: torch.Tensor, positions: torch.Tensor | None = None, start: int = 0
+    ) -> torch.Tensor:
+        """x rotated for the ids ``positions``, else for positions self.offset + start, and on
+        along axis -2."""
+        return rotate(x, self.base, self.dim, self.interleaved, self.offset + start, positions)
 
 
 class BertEmbeddings(nn.Module):

@@ -10,6 +10,30 @@ from torch import nn
 __all__ = ["BloomMLP", "BloomBlock", "BloomModel", "Bloom", "BloomForCausalLM"]
 
 
+class KVCache:
+    """The keys and values each causal self-attention layer computed, kept from call to call,
+    so that a decoder given one more token attends over the earlier positions without
+    computing them again: each call adds its tokens' keys and values, layer by layer."""
+
+    def __init__(self) -> None:
+        self.layers: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def length(self, layer: nn.Module | None = None) -> int:
+        """How many positions `layer`, by default the first layer, holds keys for."""
+        layer = next(iter(self.layers), None) if layer is None else layer
+        return self.layers[layer][0].size(-2) if layer in self.layers else 0
+
+    def extend(
+        self, layer: nn.Module, k: torch.Tensor, v: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`layer`'s keys and values (N, heads, S, head_dim) so far, k and v added after."""
+        if layer in self.layers:
+            past_k, past_v = self.layers[layer]
+            k, v = torch.cat([past_k, k], dim=-2), torch.cat([past_v, v], dim=-2)
+        self.layers[layer] = (k, v)
+        return k, v
+
+
 class AttentionHeads(nn.Module):
     """What every attention layout shares: splitting projections into heads, qk-norm, rotary
     positions, the mask, and F.scaled_dot_product_attention."""
@@ -46,18 +70,27 @@ class AttentionHeads(nn.Module):
             self.k_norm = nn.RMSNorm(head_dim, eps=qk_norm_eps)
 
     def attend(
-        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None
+        self,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        mask: torch.Tensor | None,
+        cache: KVCache | None = None,
     ) -> torch.Tensor:
         """Projected (N, T, heads * head_dim) queries and (N, S, kv_heads * head_dim) keys and
-        values -> (N, T, heads * head_dim)."""
+        values -> (N, T, heads * head_dim). With a cache, the queries are the positions after
+        those it holds, and attend over its keys and values too."""
         q = q.unflatten(-1, (self.heads, self.head_dim)).transpose(1, 2)
         k = k.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         v = v.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         if self.q_norm is not None and self.k_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
+        start = 0 if cache is None else cache.length(self)
         if self.rotary is not None:
-            q, k = self.rotary(q), self.rotary(k)
-        scores = self.scores(mask, q, k)
+            q, k = self.rotary(q, start=start), self.rotary(k, start=start)
+        if cache is not None:
+            k, v = cache.extend(self, k, v)
+        scores = self.scores(mask, q, k, start)
         out = F.scaled_dot_product_attention(
             q,
             k,
@@ -71,17 +104,18 @@ class AttentionHeads(nn.Module):
         return out.transpose(1, 2).flatten(2)
 
     def scores(
-        self, mask: torch.Tensor | None, q: torch.Tensor, k: torch.Tensor
+        self, mask: torch.Tensor | None, q: torch.Tensor, k: torch.Tensor, start: int = 0
     ) -> torch.Tensor | None:
-        """What to add to the scores, or None where is_causal says it all. A boolean or integer
+        """What to add to the scores, or None where is_causal says it all, the queries at
+        positions start, start + 1, ... and the keys at 0, 1, ... A boolean or integer
         mask hides the keys where it is false or zero, a floating one is added; a (N, S) mask
         covers every query, and the causal and sliding-window limits join it, and ALiBi's
         linear bias slope * (j - i) for key j and query i, a slope per head. A hidden key
         scores the lowest finite value, as Hugging Face masks, so that a query whose keys are
         all hidden (padding) attends evenly instead of giving NaN."""
-        if mask is None and self.window is None and not self.alibi:
+        if mask is None and self.window is None and not self.alibi and start == 0:
             return None
-        query = torch.arange(q.size(-2), device=q.device)[:, None]
+        query = torch.arange(start, start + q.size(-2), device=q.device)[:, None]
         key = torch.arange(k.size(-2), device=q.device)
         hidden = key > query if self.causal else torch.zeros_like(key > query)
         if self.window is not None:
@@ -140,16 +174,17 @@ class FusedAttention(AttentionHeads):
         )
         self.names = names
         shapes = [(embed_dim, 3 * heads * head_dim), (heads * head_dim, embed_dim)]
-        for name, (width, out), has_bias in zip(
-            names, shapes, bias, strict=False
-        ):  # no o name: no o
+        # without the output projection's name there is no output projection
+        for name, (width, out), has_bias in zip(names, shapes, bias, strict=False):
             self.add_module(name, nn.Linear(width, out, bias=has_bias))
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, cache: KVCache | None = None
+    ) -> torch.Tensor:
         fused, *o_proj = (self.get_submodule(name) for name in self.names)
         qkv = fused(x).unflatten(-1, (self.heads, 3, self.head_dim))
         q, k, v = (part.flatten(2) for part in qkv.unbind(-2))
-        out = self.attend(q, k, v, mask)
+        out = self.attend(q, k, v, mask, cache)
         return o_proj[0](out) if o_proj else out
 
 
@@ -170,25 +205,30 @@ def rotate(
     dim: int | None = None,
     interleaved: bool = False,
     offset: int = 0,
+    positions: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Rotary position embedding on the first `dim` features of the last axis (all of them by
-    default), positions along axis -2 counted from `offset`: pairs of features are the two
-    halves (GPT-NeoX, LLaMA) or, interleaved, neighbours (GPT-J). The angles are computed in
-    float32 whatever the input's type, as Hugging Face's models compute them."""
+    default), positions along axis -2 counted from `offset`, or the (N, T) ids `positions`:
+    pairs of features are the two halves (GPT-NeoX, LLaMA) or, interleaved, neighbours
+    (GPT-J). The angles are computed in float32 whatever the input's type, as Hugging Face's
+    models compute them."""
     dim = dim or x.size(-1)
     rotated, kept = x[..., :dim], x[..., dim:]
     steps = torch.arange(0, dim, 2, device=x.device, dtype=torch.int64).float()
     frequencies = 1.0 / base ** (steps / dim)
-    positions = torch.arange(offset, offset + x.size(-2), device=x.device, dtype=torch.float32)
-    angles = positions[:, None] * frequencies
+    if positions is None:
+        at = torch.arange(offset, offset + x.size(-2), device=x.device, dtype=torch.float32)
+    else:  # one row of angles per sample, the same for every head
+        at = positions.float()[:, None] if x.dim() == 4 else positions.float()
+    angles = at[..., None] * frequencies
     if interleaved:
         cos = angles.cos().repeat_interleave(2, dim=-1).to(x.dtype)
         sin = angles.sin().repeat_interleave(2, dim=-1).to(x.dtype)
         pairs = rotated.unflatten(-1, (-1, 2))
         turned = torch.stack([-pairs[..., 1], pairs[..., 0]], dim=-1).flatten(-2)
     else:
-        cos = angles.cos().repeat(1, 2).to(x.dtype)
-        sin = angles.sin().repeat(1, 2).to(x.dtype)
+        cos = torch.cat([angles, angles], dim=-1).cos().to(x.dtype)
+        sin = torch.cat([angles, angles], dim=-1).sin().to(x.dtype)
         first, second = rotated.chunk(2, dim=-1)
         turned = torch.cat([-second, first], dim=-1)
     return torch.cat([rotated * cos + turned * sin, kept], dim=-1)
@@ -207,8 +247,12 @@ class Rotary(nn.Module):
         super().__init__()
         self.base, self.dim, self.interleaved, self.offset = base, dim, interleaved, offset
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return rotate(x, self.base, self.dim, self.interleaved, self.offset)
+    def forward(
+        self, x: torch.Tensor, positions: torch.Tensor | None = None, start: int = 0
+    ) -> torch.Tensor:
+        """x rotated for the ids ``positions``, else for positions self.offset + start, and on
+        along axis -2."""
+        return rotate(x, self.base, self.dim, self.interleaved, self.offset + start, positions)
 
 
 class TiedWeights:
@@ -265,9 +309,9 @@ class BloomBlock(nn.Module):
         self.post_attention_layernorm = nn.LayerNorm(in_features, eps=eps)
         self.mlp = BloomMLP(in_features, in_features)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         out = self.input_layernorm(x)  # (N, T, 1024)
-        out = self.self_attention(out)  # (N, T, 1024)
+        out = self.self_attention(out, cache=cache)  # (N, T, 1024)
         x = x + out  # (N, T, 1024)
         out = self.post_attention_layernorm(x)  # (N, T, 1024)
         out = self.mlp(out)  # (N, T, 1024)
@@ -285,10 +329,11 @@ class BloomModel(nn.Module):
         self.h = nn.Sequential(*[BloomBlock(d_model, eps, heads) for _ in range(layers)])
         self.ln_f = nn.LayerNorm(d_model, eps=eps)
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         tokens = self.word_embeddings(tokens)  # (N, T, 1024)
         tokens = self.word_embeddings_layernorm(tokens)  # (N, T, 1024)
-        tokens = self.h(tokens)  # (N, T, 1024)
+        for layer in self.h:
+            tokens = layer(tokens, cache=cache)
         tokens = self.ln_f(tokens)  # (N, T, 1024)
         return tokens
 
@@ -310,11 +355,24 @@ class Bloom(nn.Module):
         self.h = nn.Sequential(*[BloomBlock(d_model, eps, heads) for _ in range(layers)])
         self.ln_f = nn.LayerNorm(d_model, eps=eps)
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         tokens = self.word_embeddings(tokens)  # (N, T, 1024)
         tokens = self.word_embeddings_layernorm(tokens)  # (N, T, 1024)
-        tokens = self.h(tokens)  # (N, T, 1024)
+        for layer in self.h:
+            tokens = layer(tokens, cache=cache)
         tokens = self.ln_f(tokens)  # (N, T, 1024)
+        return tokens
+
+    @torch.no_grad()
+    def generate(self, tokens: torch.Tensor, max_new_tokens: int) -> torch.Tensor:
+        """Greedy decoding: tokens (N, T) followed by max_new_tokens more, each the most
+        likely after those before it; the keys and values of earlier positions are kept in a
+        KVCache, so each step runs the network on the newest token alone."""
+        cache = KVCache()
+        new = tokens
+        for _ in range(max_new_tokens):
+            new = self(new, cache=cache)[:, -1].argmax(dim=-1, keepdim=True)
+            tokens = torch.cat([tokens, new], dim=1)
         return tokens
 
 
@@ -337,7 +395,19 @@ class BloomForCausalLM(nn.Module):
             TiedWeights(("lm_head.weight", "transformer.word_embeddings.weight"))
         )
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        x = self.transformer(tokens)  # (N, T, 1024)
+    def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        x = self.transformer(tokens, cache=cache)  # (N, T, 1024)
         x = self.lm_head(x)  # (N, T, 250880)
         return x
+
+    @torch.no_grad()
+    def generate(self, tokens: torch.Tensor, max_new_tokens: int) -> torch.Tensor:
+        """Greedy decoding: tokens (N, T) followed by max_new_tokens more, each the most
+        likely after those before it; the keys and values of earlier positions are kept in a
+        KVCache, so each step runs the network on the newest token alone."""
+        cache = KVCache()
+        new = tokens
+        for _ in range(max_new_tokens):
+            new = self(new, cache=cache)[:, -1].argmax(dim=-1, keepdim=True)
+            tokens = torch.cat([tokens, new], dim=1)
+        return tokens

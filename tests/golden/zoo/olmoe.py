@@ -16,25 +16,30 @@ def rotate(
     dim: int | None = None,
     interleaved: bool = False,
     offset: int = 0,
+    positions: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Rotary position embedding on the first `dim` features of the last axis (all of them by
-    default), positions along axis -2 counted from `offset`: pairs of features are the two
-    halves (GPT-NeoX, LLaMA) or, interleaved, neighbours (GPT-J). The angles are computed in
-    float32 whatever the input's type, as Hugging Face's models compute them."""
+    default), positions along axis -2 counted from `offset`, or the (N, T) ids `positions`:
+    pairs of features are the two halves (GPT-NeoX, LLaMA) or, interleaved, neighbours
+    (GPT-J). The angles are computed in float32 whatever the input's type, as Hugging Face's
+    models compute them."""
     dim = dim or x.size(-1)
     rotated, kept = x[..., :dim], x[..., dim:]
     steps = torch.arange(0, dim, 2, device=x.device, dtype=torch.int64).float()
     frequencies = 1.0 / base ** (steps / dim)
-    positions = torch.arange(offset, offset + x.size(-2), device=x.device, dtype=torch.float32)
-    angles = positions[:, None] * frequencies
+    if positions is None:
+        at = torch.arange(offset, offset + x.size(-2), device=x.device, dtype=torch.float32)
+    else:  # one row of angles per sample, the same for every head
+        at = positions.float()[:, None] if x.dim() == 4 else positions.float()
+    angles = at[..., None] * frequencies
     if interleaved:
         cos = angles.cos().repeat_interleave(2, dim=-1).to(x.dtype)
         sin = angles.sin().repeat_interleave(2, dim=-1).to(x.dtype)
         pairs = rotated.unflatten(-1, (-1, 2))
         turned = torch.stack([-pairs[..., 1], pairs[..., 0]], dim=-1).flatten(-2)
     else:
-        cos = angles.cos().repeat(1, 2).to(x.dtype)
-        sin = angles.sin().repeat(1, 2).to(x.dtype)
+        cos = torch.cat([angles, angles], dim=-1).cos().to(x.dtype)
+        sin = torch.cat([angles, angles], dim=-1).sin().to(x.dtype)
         first, second = rotated.chunk(2, dim=-1)
         turned = torch.cat([-second, first], dim=-1)
     return torch.cat([rotated * cos + turned * sin, kept], dim=-1)
@@ -53,8 +58,12 @@ class Rotary(nn.Module):
         super().__init__()
         self.base, self.dim, self.interleaved, self.offset = base, dim, interleaved, offset
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return rotate(x, self.base, self.dim, self.interleaved, self.offset)
+    def forward(
+        self, x: torch.Tensor, positions: torch.Tensor | None = None, start: int = 0
+    ) -> torch.Tensor:
+        """x rotated for the ids ``positions``, else for positions self.offset + start, and on
+        along axis -2."""
+        return rotate(x, self.base, self.dim, self.interleaved, self.offset + start, positions)
 
 
 class ExpertMLP(nn.Module):

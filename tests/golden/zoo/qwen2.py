@@ -10,6 +10,30 @@ from torch import nn
 __all__ = ["SwiGLU", "Qwen2DecoderLayer", "Qwen2Model", "Qwen2", "Qwen2Untied"]
 
 
+class KVCache:
+    """The keys and values each causal self-attention layer computed, kept from call to call,
+    so that a decoder given one more token attends over the earlier positions without
+    computing them again: each call adds its tokens' keys and values, layer by layer."""
+
+    def __init__(self) -> None:
+        self.layers: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def length(self, layer: nn.Module | None = None) -> int:
+        """How many positions `layer`, by default the first layer, holds keys for."""
+        layer = next(iter(self.layers), None) if layer is None else layer
+        return self.layers[layer][0].size(-2) if layer in self.layers else 0
+
+    def extend(
+        self, layer: nn.Module, k: torch.Tensor, v: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`layer`'s keys and values (N, heads, S, head_dim) so far, k and v added after."""
+        if layer in self.layers:
+            past_k, past_v = self.layers[layer]
+            k, v = torch.cat([past_k, k], dim=-2), torch.cat([past_v, v], dim=-2)
+        self.layers[layer] = (k, v)
+        return k, v
+
+
 class AttentionHeads(nn.Module):
     """What every attention layout shares: splitting projections into heads, qk-norm, rotary
     positions, the mask, and F.scaled_dot_product_attention."""
@@ -46,18 +70,27 @@ class AttentionHeads(nn.Module):
             self.k_norm = nn.RMSNorm(head_dim, eps=qk_norm_eps)
 
     def attend(
-        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None
+        self,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        mask: torch.Tensor | None,
+        cache: KVCache | None = None,
     ) -> torch.Tensor:
         """Projected (N, T, heads * head_dim) queries and (N, S, kv_heads * head_dim) keys and
-        values -> (N, T, heads * head_dim)."""
+        values -> (N, T, heads * head_dim). With a cache, the queries are the positions after
+        those it holds, and attend over its keys and values too."""
         q = q.unflatten(-1, (self.heads, self.head_dim)).transpose(1, 2)
         k = k.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         v = v.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         if self.q_norm is not None and self.k_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
+        start = 0 if cache is None else cache.length(self)
         if self.rotary is not None:
-            q, k = self.rotary(q), self.rotary(k)
-        scores = self.scores(mask, q, k)
+            q, k = self.rotary(q, start=start), self.rotary(k, start=start)
+        if cache is not None:
+            k, v = cache.extend(self, k, v)
+        scores = self.scores(mask, q, k, start)
         out = F.scaled_dot_product_attention(
             q,
             k,
@@ -71,17 +104,18 @@ class AttentionHeads(nn.Module):
         return out.transpose(1, 2).flatten(2)
 
     def scores(
-        self, mask: torch.Tensor | None, q: torch.Tensor, k: torch.Tensor
+        self, mask: torch.Tensor | None, q: torch.Tensor, k: torch.Tensor, start: int = 0
     ) -> torch.Tensor | None:
-        """What to add to the scores, or None where is_causal says it all. A boolean or integer
+        """What to add to the scores, or None where is_causal says it all, the queries at
+        positions start, start + 1, ... and the keys at 0, 1, ... A boolean or integer
         mask hides the keys where it is false or zero, a floating one is added; a (N, S) mask
         covers every query, and the causal and sliding-window limits join it, and ALiBi's
         linear bias slope * (j - i) for key j and query i, a slope per head. A hidden key
         scores the lowest finite value, as Hugging Face masks, so that a query whose keys are
         all hidden (padding) attends evenly instead of giving NaN."""
-        if mask is None and self.window is None and not self.alibi:
+        if mask is None and self.window is None and not self.alibi and start == 0:
             return None
-        query = torch.arange(q.size(-2), device=q.device)[:, None]
+        query = torch.arange(start, start + q.size(-2), device=q.device)[:, None]
         key = torch.arange(k.size(-2), device=q.device)
         hidden = key > query if self.causal else torch.zeros_like(key > query)
         if self.window is not None:
@@ -103,7 +137,8 @@ class Attention(AttentionHeads):
     """Multi-head attention with one nn.Linear per projection, under the names a model zoo
     gives them (Hugging Face's decoders: q_proj, k_proj, v_proj, o_proj), so their
     checkpoints load unchanged; a bias flag per projection, and qk-norm (an RMSNorm over each
-    head's queries and keys, q_norm and k_norm) if qk_norm_eps is given."""
+    head's queries and keys, q_norm and k_norm) if qk_norm_eps is given. Three names leave the
+    output projection out (BERT's lies in a module of its own)."""
 
     def __init__(
         self,
@@ -146,7 +181,8 @@ class Attention(AttentionHeads):
         inner, kv_inner = heads * head_dim, kv_heads * head_dim
         self.names = names
         shapes = [(embed_dim, inner), (kv_dim, kv_inner), (kv_dim, kv_inner), (inner, embed_dim)]
-        for name, (width, out), has_bias in zip(names, shapes, bias, strict=True):
+        # without the output projection's name there is no output projection
+        for name, (width, out), has_bias in zip(names, shapes, bias, strict=False):
             self.add_module(name, nn.Linear(width, out, bias=has_bias))
 
     def forward(
@@ -154,10 +190,12 @@ class Attention(AttentionHeads):
         x: torch.Tensor,
         memory: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
+        cache: KVCache | None = None,
     ) -> torch.Tensor:
         source = x if memory is None else memory
-        q_proj, k_proj, v_proj, o_proj = (self.get_submodule(name) for name in self.names)
-        return o_proj(self.attend(q_proj(x), k_proj(source), v_proj(source), mask))
+        q_proj, k_proj, v_proj, *o_proj = (self.get_submodule(name) for name in self.names)
+        out = self.attend(q_proj(x), k_proj(source), v_proj(source), mask, cache)
+        return o_proj[0](out) if o_proj else out
 
 
 def alibi_slopes(heads: int) -> torch.Tensor:
@@ -219,8 +257,12 @@ class Rotary(nn.Module):
         super().__init__()
         self.base, self.dim, self.interleaved, self.offset = base, dim, interleaved, offset
 
-    def forward(self, x: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
-        return rotate(x, self.base, self.dim, self.interleaved, self.offset, positions)
+    def forward(
+        self, x: torch.Tensor, positions: torch.Tensor | None = None, start: int = 0
+    ) -> torch.Tensor:
+        """x rotated for the ids ``positions``, else for positions self.offset + start, and on
+        along axis -2."""
+        return rotate(x, self.base, self.dim, self.interleaved, self.offset + start, positions)
 
 
 class TiedWeights:
@@ -289,9 +331,9 @@ class Qwen2DecoderLayer(nn.Module):
         self.post_attention_layernorm = nn.RMSNorm(in_features, eps=eps)
         self.mlp = SwiGLU(in_features, ffn)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         out = self.input_layernorm(x)  # (N, T, 896)
-        out = self.self_attn(out)  # (N, T, 896)
+        out = self.self_attn(out, cache=cache)  # (N, T, 896)
         x = x + out  # (N, T, 896)
         out = self.post_attention_layernorm(x)  # (N, T, 896)
         out = self.mlp(out)  # (N, T, 896)
@@ -320,9 +362,10 @@ class Qwen2Model(nn.Module):
         )
         self.norm = nn.RMSNorm(d_model, eps=eps)
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         tokens = self.embed_tokens(tokens)  # (N, T, 896)
-        tokens = self.layers(tokens)  # (N, T, 896)
+        for layer in self.layers:
+            tokens = layer(tokens, cache=cache)
         tokens = self.norm(tokens)  # (N, T, 896)
         return tokens
 
@@ -349,10 +392,22 @@ class Qwen2(nn.Module):
             TiedWeights(("lm_head.weight", "model.embed_tokens.weight"))
         )
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        x = self.model(tokens)  # (N, T, 896)
+    def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        x = self.model(tokens, cache=cache)  # (N, T, 896)
         x = self.lm_head(x)  # (N, T, 151936)
         return x
+
+    @torch.no_grad()
+    def generate(self, tokens: torch.Tensor, max_new_tokens: int) -> torch.Tensor:
+        """Greedy decoding: tokens (N, T) followed by max_new_tokens more, each the most
+        likely after those before it; the keys and values of earlier positions are kept in a
+        KVCache, so each step runs the network on the newest token alone."""
+        cache = KVCache()
+        new = tokens
+        for _ in range(max_new_tokens):
+            new = self(new, cache=cache)[:, -1].argmax(dim=-1, keepdim=True)
+            tokens = torch.cat([tokens, new], dim=1)
+        return tokens
 
 
 class Qwen2Untied(nn.Module):
@@ -373,7 +428,19 @@ class Qwen2Untied(nn.Module):
         self.model = Qwen2Model(vocab, d_model, eps, heads, kv_heads, theta, ffn, layers)
         self.lm_head = nn.Linear(d_model, vocab, bias=False)
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        x = self.model(tokens)  # (N, T, 896)
+    def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        x = self.model(tokens, cache=cache)  # (N, T, 896)
         x = self.lm_head(x)  # (N, T, 151936)
         return x
+
+    @torch.no_grad()
+    def generate(self, tokens: torch.Tensor, max_new_tokens: int) -> torch.Tensor:
+        """Greedy decoding: tokens (N, T) followed by max_new_tokens more, each the most
+        likely after those before it; the keys and values of earlier positions are kept in a
+        KVCache, so each step runs the network on the newest token alone."""
+        cache = KVCache()
+        new = tokens
+        for _ in range(max_new_tokens):
+            new = self(new, cache=cache)[:, -1].argmax(dim=-1, keepdim=True)
+            tokens = torch.cat([tokens, new], dim=1)
+        return tokens
