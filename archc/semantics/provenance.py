@@ -124,7 +124,10 @@ def apply(fn: str, *args: Expr, integers: bool = False) -> Expr:
         return simpler
     if all(type(a) is Lit for a in args) and fn not in ("tuple", "and", "or"):
         try:
-            value = _fold(fn, args)
+            if fn == "index" or fn in BINARY or fn in UNARY:  # the common case, kept cheap
+                value = _fold(fn, tuple(a.value for a in args))  # type: ignore[union-attr]
+            else:
+                value = evaluate(Apply(fn, args), {}, {})
         except (ArithmeticError, TypeError, ValueError, IndexError):
             return Apply(fn, args)
         if isinstance(value, bool | int | float | str):
@@ -132,17 +135,11 @@ def apply(fn: str, *args: Expr, integers: bool = False) -> Expr:
     return Apply(fn, args)
 
 
-def _fold(fn: str, args: tuple[Expr, ...]) -> Any:
-    """``fn`` applied to literals: operators and "index" directly, as :func:`evaluate` would
-    (the common case, kept cheap), other functions through it."""
-    values = tuple(a.value for a in args)  # type: ignore[union-attr]
+def _fold(fn: str, values: tuple[Any, ...]) -> Any:
+    """``fn`` (an operator or "index") applied to known values, as :func:`evaluate` would."""
     if fn == "index":
         return values[0][values[1]]
-    if fn in BINARY:
-        return BINARY[fn](*values)
-    if fn in UNARY:
-        return UNARY[fn](*values)
-    return evaluate(Apply(fn, args), {}, {})
+    return BINARY[fn](*values) if fn in BINARY else UNARY[fn](*values)
 
 
 def _identity(fn: str, args: tuple[Expr, ...], integers: bool) -> Expr | None:
