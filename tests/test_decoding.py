@@ -125,3 +125,28 @@ def test_which_networks_decode(tmp_path: Any, change: dict[str, str], decodes: b
         prompt = torch.randint(0, 50, (2, 3))
         generated = model.generate(prompt, max_new_tokens=6)
         assert torch.equal(generated, greedy_without_cache(model, prompt, 6))
+
+
+# Values named as the cache and the helper that reads its length: renamed in the generated
+# forward, so they hide neither.
+SHADOWING = """
+block Layer(heads) {
+    in x
+    cache = x -> layernorm -> attention(heads, causal=true, rotary=true) as attn
+    out x + cache
+}
+network Tiny(vocab=50, d=16, heads=2, layers=2) {
+    in tokens: int64[T]
+    cached_length = tokens -> embedding(vocab, d) as wte -> learned_positions(32) as wpe
+    cache = cached_length -> Layer(heads) * layers as h
+    out logits = cache -> layernorm as ln_f -> linear(vocab, bias=false) as head
+}
+"""
+
+
+def test_values_named_like_the_cache_do_not_hide_it(tmp_path: Any) -> None:
+    spec = tmp_path / "shadowing.arch"
+    spec.write_text(SHADOWING, encoding="utf-8")
+    model = built(str(spec), "Tiny", {"vocab": 50})
+    prompt = torch.randint(0, 50, (2, 4))
+    assert torch.equal(model.generate(prompt, 6), greedy_without_cache(model, prompt, 6))

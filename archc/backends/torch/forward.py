@@ -8,12 +8,13 @@ where the input is still needed later (a skip connection).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from archc import dims
 from archc.backends.torch.decoding import READS_LENGTH
-from archc.backends.torch.naming import RESERVED, identifier, member
+from archc.backends.torch.naming import RESERVED, identifier, member, module_level
 from archc.backends.torch.stateless import forward_template
 from archc.backends.torch.structure import (
     Item,
@@ -441,7 +442,14 @@ class _Variables:
 
 def _safe(wish: str) -> str:
     name = identifier(wish)
-    return f"{name}_" if name in RESERVED else name
+    return f"{name}_" if name in RESERVED or name in _called() else name
+
+
+@functools.cache
+def _called() -> frozenset[str]:
+    """Names a forward calls besides its own locals: a local of the same name would hide them
+    (the module-level helpers, `cached_length`, and the KV cache it passes on)."""
+    return module_level() | {"cache"}
 
 
 __all__: list[Any] = ["forward_lines", "steps"]
