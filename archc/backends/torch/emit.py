@@ -413,7 +413,12 @@ class ClassWriter:
         shape = [a for a in args if not a.prefix]
         for std in [flat(a.value) for a in args if a.prefix == "std="]:
             self.own_inits.append(f"nn.init.normal_({member('self', attr)}, std={std})")
-        return Call("nn.Parameter", (Arg(Call("torch.zeros", tuple(shape))),))
+        frozen = [
+            Arg("False" if a.value == "True" else f"not {a.value}", prefix="requires_grad=")
+            for a in args
+            if a.prefix == "frozen="
+        ]
+        return Call("nn.Parameter", (Arg(Call("torch.zeros", tuple(shape))), *frozen))
 
     def _at_default(self, values: list[Any]) -> bool:
         """Whether a keyword computed from parameters is written as its default in every
