@@ -16,6 +16,7 @@ from typing import Any
 
 from archc import __version__, dims
 from archc.backends.torch.classes import ClassInfo, assign_classes
+from archc.backends.torch.constants import buffer_lines, holds_buffer
 from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
@@ -175,6 +176,7 @@ class ClassWriter:
         self.kept_lines: list[str] = []
         self.uses_ordered_dict = False
         self.uses_functional = False  # a forward expression calls `F.pad`, ...
+        self.constants: dict[int, str] = {}  # variables of __init__ holding buffers' values
         self.helpers: set[str] = set()  # archc's own modules the class builds
         self.network, self.module = info.instances[info.template]
         self.optionals = info.optionals[info.template] if info.optionals else []
@@ -300,6 +302,9 @@ class ClassWriter:
                 break
             if item.attr in made:
                 lines += self._optional_lines(made[item.attr])
+                continue
+            if holds_buffer(item.node):
+                lines += buffer_lines(self, item.node, item.attr)  # type: ignore[arg-type]
                 continue
             value = self._construct(self.matching(position))
             if value is not None:
