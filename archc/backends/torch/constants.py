@@ -65,7 +65,8 @@ def buffer_lines(writer: ClassWriter, node: Node, attr: str) -> list[str]:
         inputs = [_read(writer.constants, ref) for ref in source.inputs]
         template, kept = forward_template(source)
         values = {
-            f"arg_{name}": writer.expressor.origin(origin) or text for name, origin, text in kept
+            f"arg_{name}": _operand(template, name, writer.expressor.origin(origin) or text)
+            for name, origin, text in kept
         }
         module = member("self", relative(source.path, node.scope))
         expression = template.format(*inputs, m=module, inputs=", ".join(inputs), **values)
@@ -76,6 +77,18 @@ def buffer_lines(writer: ClassWriter, node: Node, attr: str) -> list[str]:
     args = [Arg(string(attr)), Arg(f"{_read(writer.constants, value)}[0]")]
     args += [Arg("False", prefix="persistent=")] if "transient" in node.resolved else []
     return lines + lay_out(INDENT * 2, "", Call("self.register_buffer", tuple(args)))
+
+
+def _operand(template: str, name: str, text: str) -> str:
+    """``text`` as the value ``name`` of ``template``: in parentheses where it stands beside an
+    operator (`x - {number}` with `height - window`), as is where it is a whole argument."""
+    placeholder = f"{{arg_{name}}}"
+    start = template.index(placeholder)
+    before, after = template[:start].rstrip(), template[start + len(placeholder) :].lstrip()
+    whole = before.endswith(("(", ",", "=")) and after.startswith((")", ","))
+    if whole or text.isidentifier() or text.replace(".", "", 1).isdigit():
+        return text
+    return f"({text})"
 
 
 def _sources(network: Network, node: Node) -> list[Node]:
