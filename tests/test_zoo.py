@@ -130,6 +130,30 @@ def test_torchvision_state_dict_key_for_key(model: str) -> None:
     assert state(network(f"{model}.arch", TORCHVISION[model])) == torchvision_state_dict(model)
 
 
+# torchvision's swin_v2_t, measured apart from tests/reference/ (tests/torchvision/README.md)
+SWIN = ROOT / "tests" / "torchvision"
+
+
+def test_swin_v2_t_matches_torchvision_key_for_key() -> None:
+    measured = json.loads((SWIN / "swin_v2_t_reference.json").read_text(encoding="utf-8"))
+    expected = measured["swin_v2_t"]
+    net = network("swin_v2_t.arch", "SwinV2T")
+    assert net.param_count == net.trainable_count == expected["params"]
+    assert len(net.parameters()) == expected["param_tensors"]
+    # the saved buffers are torchvision's; the attention masks are kept out of the state_dict
+    assert sum(math.prod(shape) for shape in net.buffers().values()) == expected["buffers"]
+    assert net.buffer_count > expected["buffers"]
+    assert output_shape(net, "logits") == expected["output_shape"]
+    keys = {}
+    for line in (SWIN / "swin_v2_t_state_dict.txt").read_text(encoding="utf-8").splitlines():
+        key, shape = line.split(" ", 1)
+        keys[key] = tuple(int(d) for d in shape.strip("[]").split(",") if d.strip())
+    assert state(net) == keys
+    smaller = network("swin_v2_t.arch", "SwinV2T", image_size=224)
+    assert output_shape(smaller, "logits") == expected["output_shape_224"]
+    assert smaller.param_count == expected["params"]
+
+
 def test_resnets_use_the_block_library() -> None:
     for spec in ("resnet18.arch", "resnet50.arch"):
         text = (SPECS / spec).read_text(encoding="utf-8")

@@ -156,5 +156,8 @@ class Buffer(Op):
         )
 
     def execute(self, args: BufferArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
-        # the constant as computed from its expression: a loaded buffer holds the same values
+        # what the module holds, in the type it was built or loaded in; a buffer the state_dict
+        # leaves out, as computed from its expression
+        if HELD in run.state:
+            return (run.state[HELD].unsqueeze(0),)
         return run.inputs

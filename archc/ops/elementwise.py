@@ -1,7 +1,7 @@
 """Elementwise math, comparisons and masks: what sequence models compute between their layers.
 
-- unary math (`exp`, `log`, `log2`, `sign`, `sqrt`, `rsqrt`, `abs`, `neg`, `pow`, `clamp`), family "activation":
-  `x -> exp`, `exp(x)`, `-x`, `x ** 2`;
+- unary math (`exp`, `log`, `log2`, `sign`, `sqrt`, `rsqrt`, `abs`, `neg`, `pow`, `clamp`),
+  family "activation": `x -> exp`, `exp(x)`, `-x`, `x ** 2`;
 - a tensor and a number (`scalar`): `x + 1.0`, `x - 0.5`, `1.0 - x`, `1.0 / x` (`x * k` and
   `x / k` are `scale`, in merge.py);
 - comparisons giving boolean tensors (`compare`): `a < b`, `x > 0`;

@@ -319,10 +319,13 @@ class Network:
         }
 
     def buffers(self) -> dict[str, tuple[int, ...]]:
+        """state_dict-style buffer names -> shapes: those an op keeps out of the state_dict
+        (``resolved["transient"]``, `buffer(persistent=false)`) are left out."""
         return {
             tensor_key(node.path, name): shape
             for node in self.nodes()
             for name, shape in node.buffers.items()
+            if name not in node.resolved.get("transient", ())
         }
 
     # --- invariants ------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from archc.errors import ArchError, Diagnostic
 from archc.ops import lookup
 from archc.ops.spec import HELD, Ctor, Symbolic
 from archc.pysource.exprs import literal, string
-from archc.pysource.layout import INDENT, Arg, Call, ListOf, flat, lay_out
+from archc.pysource.layout import INDENT, Arg, Call, ListOf, flat, lay_out, structure
 from archc.semantics import provenance as pv
 from archc.semantics.ir import Module, Network, Node, tensor_key
 from archc.syntax import ast
@@ -244,7 +244,7 @@ class ClassWriter:
             wishes = [text] if text.isidentifier() else list(hints)
             free = [w for w in wishes if w not in attributes.taken]
             self.kept[text] = attributes.name(free[0] if free else wishes[-1])
-            self.kept_lines.append(f"{INDENT * 2}self.{self.kept[text]} = {text}")
+            self.kept_lines += lay_out(INDENT * 2, f"self.{self.kept[text]} = ", structure(text))
         return f"self.{self.kept[text]}"
 
     def _docstring(self) -> str:
