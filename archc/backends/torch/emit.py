@@ -303,8 +303,8 @@ class ClassWriter:
             if item.attr in made:
                 lines += self._optional_lines(made[item.attr])
                 continue
-            if holds_buffer(item.node):
-                lines += buffer_lines(self, item.node, item.attr)  # type: ignore[arg-type]
+            if item.node is not None and holds_buffer(item.node):
+                lines += buffer_lines(self, item.node, item.attr)
                 continue
             value = self._construct(self.matching(position))
             if value is not None:
