@@ -2613,6 +2613,79 @@ _NAMES = (
         }
         """,
     ),
+    _entry(
+        "A258",
+        "a buffer whose value is not a build-time constant",
+        """A `buffer` holds a value its module computes once, when it is built, from sizes
+        alone: `arange(...)` and the ops applied to it. Its input may not depend on an input
+        of the network, whose values exist only when the network runs. A tensor learned for
+        every sample is a `parameter`; a value computed from the input belongs in the
+        network's body.""",
+        """
+        network N(window=4) {
+            in x: [16]
+            out x + (x -> scale(2.0) -> buffer as table)
+        }
+        """,
+        """
+        network N(window=4) {
+            in x: [16]
+            out x + (arange(window * window) -> buffer as table)
+        }
+        """,
+    ),
+    _entry(
+        "A259",
+        "a buffer computed outside its block",
+        """A block's `buffer` is computed in the block's `__init__`, from the block's
+        parameters, so its value is made in the same block's body: a constant passed in as a
+        tensor comes from another module, which the block cannot compute from. Pass the sizes
+        the value needs as parameters and compute it inside.""",
+        """
+        block Holder {
+            in x
+            in table
+            out x + (table -> buffer as held)
+        }
+        network N(window=4) {
+            in x: [16]
+            out Holder(x, arange(window * window)) as holder
+        }
+        """,
+        """
+        block Holder(window) {
+            in x
+            out x + (arange(window * window) -> buffer as held)
+        }
+        network N(window=4) {
+            in x: [16]
+            out x -> Holder(window) as holder
+        }
+        """,
+    ),
+    _entry(
+        "A260",
+        "a lookup position out of range",
+        """`lookup(table, positions=(...))` picks rows of a table of V rows by the positions
+        written in the spec, each of which lies in -V to V-1, as Python's indices do (a
+        negative one counts from the end). archc checks them where the table's length is a
+        number, so a wrong position is reported here rather than as an IndexError when the
+        network runs.""",
+        """
+        network N {
+            in x: [4]
+            table = x -> parameter(5, 4, exact=true) as table
+            out x + (lookup(table, positions=(0, 5)) -> sum(1))
+        }
+        """,
+        """
+        network N {
+            in x: [4]
+            table = x -> parameter(5, 4, exact=true) as table
+            out x + (lookup(table, positions=(0, 4)) -> sum(1))
+        }
+        """,
+    ),
 )
 
 _SHAPES = (

@@ -73,6 +73,7 @@ def test_every_op_and_alias_is_documented() -> None:
 
 def _network(worked: WorkedExample) -> str:
     lines = [f"    in {name}: {type_}" for name, type_ in worked.inputs]
+    lines += [f"    {name} = {written}" for name, written in worked.made]
     results = [f"y{i}" for i in range(len(worked.outputs))]
     lines.append(f"    {', '.join(results)} = {worked.expression}")
     lines += [f"    out {name}" for name in results]

@@ -1,6 +1,6 @@
 """torchvision checkpoints load into the compiled zoo networks and compute the same outputs.
 
-For each of the seven torchvision models the zoo reproduces, a torchvision model with random
+For each of the eight torchvision models the zoo reproduces, a torchvision model with random
 weights (seeded; no download) hands its state_dict to the module built from the spec with
 `load_state_dict(strict=True)`, and both run the same batch in eval mode in float64: the
 outputs must agree within 1e-5. torchvision is not a dependency of archc, so this module skips
@@ -29,7 +29,23 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "resnet50": ("resnet50.arch", {}),
     "densenet121": ("densenet121.arch", {}),
     "vit_b_16": ("vit_b_16.arch", {}),
+    "swin_v2_t": ("swin_v2_t.arch", {}),
 }
+# the input size each is checked at, where it is not 224: Swin V2-T's default
+SIZES = {"swin_v2_t": 256}
+
+
+def perturbed(reference: torch.nn.Module) -> torch.nn.Module:
+    """Running statistics away from their initial 0 and 1, and layer norms' scales and shifts
+    away from 1 and 0, so that loading them is tested too."""
+    for module in reference.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.1, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+        if isinstance(module, torch.nn.LayerNorm):
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.uniform_(-0.1, 0.1)
+    return reference
 
 
 @pytest.mark.slow
@@ -37,15 +53,11 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
 def test_torchvision_weights_give_the_same_outputs(name: str) -> None:
     spec, kwargs = CASES[name]
     torch.manual_seed(0)
-    reference = getattr(models, name)(weights=None, **kwargs).double().eval()
-    # Running statistics away from their initial 0 and 1, so that loading them is tested too.
-    for module in reference.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.1, 0.1)
-            module.running_var.uniform_(0.5, 1.5)
+    reference = perturbed(getattr(models, name)(weights=None, **kwargs).double().eval())
     built = runtime.build(str(ROOT / "specs" / spec)).double().eval()
     built.load_state_dict(reference.state_dict(), strict=True)
-    batch = torch.randn(2, 3, 224, 224, dtype=torch.float64)
+    size = SIZES.get(name, 224)
+    batch = torch.randn(2, 3, size, size, dtype=torch.float64)
     with torch.no_grad():
         expected, got = reference(batch), built(batch)
     assert got.shape == expected.shape
@@ -128,4 +140,22 @@ def test_densenet_features_extract_what_torchvisions_do() -> None:
     with torch.no_grad():
         expected, got = reference.features(batch), built.features(batch)
     assert got.shape == expected.shape == (1, 1024, 7, 7)
+    assert torch.allclose(got, expected, rtol=0, atol=1e-5), (got - expected).abs().max()
+
+
+@pytest.mark.slow
+def test_swin_v2_t_pads_a_map_to_whole_windows_as_torchvision_does() -> None:
+    # at 224x224 the maps (56, 28, 14, 7) are padded to whole 8x8 windows, and the last
+    # stage's windows, no smaller than its padded map, are not shifted
+    torch.manual_seed(1)
+    reference = perturbed(models.swin_v2_t(weights=None).double().eval())
+    built = runtime.build(str(ROOT / "specs" / "swin_v2_t.arch"), image_size=224)
+    built = built.double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    for key, buffer in reference.state_dict().items():
+        if key.endswith(("relative_position_index", "relative_coords_table")):
+            assert torch.equal(built.state_dict()[key], buffer), key  # computed alike
+    batch = torch.randn(2, 3, 224, 224, dtype=torch.float64)
+    with torch.no_grad():
+        expected, got = reference(batch), built(batch)
     assert torch.allclose(got, expected, rtol=0, atol=1e-5), (got - expected).abs().max()

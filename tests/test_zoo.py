@@ -166,6 +166,30 @@ def test_lraspp_scores_every_pixel_of_any_image() -> None:
         assert output_shape(net, "masks", H=height, W=width) == [1, 21, height, width]
 
 
+# torchvision's swin_v2_t, measured beside the mobile networks (tests/torchvision_reference/)
+SWIN = ROOT / "tests" / "torchvision_reference"
+
+
+def test_swin_v2_t_matches_torchvision_key_for_key() -> None:
+    measured = json.loads((SWIN / "swin_v2_t_reference.json").read_text(encoding="utf-8"))
+    expected = measured["swin_v2_t"]
+    net = network("swin_v2_t.arch", "SwinV2T")
+    assert net.param_count == net.trainable_count == expected["params"]
+    assert len(net.parameters()) == expected["param_tensors"]
+    # the saved buffers are torchvision's; the attention masks are kept out of the state_dict
+    assert sum(math.prod(shape) for shape in net.buffers().values()) == expected["buffers"]
+    assert net.buffer_count > expected["buffers"]
+    assert output_shape(net, "logits") == expected["output_shape"]
+    keys = {}
+    for line in (SWIN / "swin_v2_t_state_dict.txt").read_text(encoding="utf-8").splitlines():
+        key, shape = line.split(" ", 1)
+        keys[key] = tuple(int(d) for d in shape.strip("[]").split(",") if d.strip())
+    assert state(net) == keys
+    smaller = network("swin_v2_t.arch", "SwinV2T", image_size=224)
+    assert output_shape(smaller, "logits") == expected["output_shape_224"]
+    assert smaller.param_count == expected["params"]
+
+
 def test_resnets_use_the_block_library() -> None:
     for spec in ("resnet18.arch", "resnet50.arch"):
         text = (SPECS / spec).read_text(encoding="utf-8")

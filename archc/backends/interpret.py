@@ -77,7 +77,8 @@ def _own_state(
     """The node's parameters and buffers, held at ``path``, under their op's names
     (``weight``, ``""`` for a tensor it holds itself)."""
     own = {}
-    for name in [*node.params, *node.buffers]:
+    transient = node.resolved.get("transient", ())  # buffers a state_dict leaves out
+    for name in [*node.params, *(b for b in node.buffers if b not in transient)]:
         key = tensor_key(path, name)
         key = sources.get(key, key)
         if key not in state:

@@ -201,6 +201,9 @@ class Example:
     dtype: str = "float32"
     # one element type per input where they differ (a mask beside scores)
     dtypes: tuple[str, ...] = ()
+    # inputs the spec computes rather than declares, by position: their statement (a constant
+    # that `buffer` holds, a table `lookup` reads); their batch axis is 1
+    made: Mapping[int, str] = field(default_factory=dict)
 
     def dtype_of(self, index: int) -> str:
         return self.dtypes[index] if self.dtypes else self.dtype
@@ -218,6 +221,7 @@ EXAMPLES: dict[str, Example] = {
     "alpha_dropout": Example((0.1,), inputs=((512,),)),
     "amax": Example((-1,), inputs=(SEQUENCE,)),
     "attention": Example((8,), {"causal": True}, inputs=(SEQUENCE,)),
+    "arange": Example((7,), inputs=()),
     "avgpool1d": Example((2,), inputs=((64, 100),)),
     "avgpool2d": Example((2,)),
     "avgpool3d": Example((2,), inputs=((64, 8, 16, 16),)),
@@ -233,6 +237,7 @@ EXAMPLES: dict[str, Example] = {
     "conv_transpose1d": Example((16, 4), {"stride": 2, "padding": 1}, inputs=((32, 50),)),
     "conv_transpose2d": Example((64, 4), {"stride": 2, "padding": 1}, inputs=((128, 16, 16),)),
     "conv_transpose3d": Example((16, 2), {"stride": 2}, inputs=((32, 8, 16, 16),)),
+    "buffer": Example(inputs=((225,),), dtype="int64", made={0: "arange(225)"}),
     "cumsum": Example((1,), inputs=(("T", 1),), dtype="bool"),
     "div": Example(inputs=(IMAGE, (64, 1, 1))),
     "dropout": Example((0.1,), inputs=(SEQUENCE,)),
@@ -241,6 +246,11 @@ EXAMPLES: dict[str, Example] = {
     "embedding": Example((50257, 768), inputs=(("T",),), dtype="int64"),
     "flatten": Example(inputs=((512, 1, 1),)),
     "gather": Example((1,), inputs=(("T", 512), (4, 512)), dtypes=("float32", "int64")),
+    "lookup": Example(
+        inputs=((225, 3), (225,)),
+        dtypes=("float32", "int64"),
+        made={0: 'arange(675, dtype="float32") -> reshape(225, 3)', 1: "arange(225)"},
+    ),
     "groupnorm": Example((32,), inputs=((256, 32, 32),)),
     "gru": Example((128,), {"num_layers": 2}, inputs=(("T", 64),)),
     "instancenorm1d": Example(inputs=((64, 100),)),
@@ -312,6 +322,7 @@ class WorkedExample:
     """An example call in spec syntax and the op's own answer for it."""
 
     inputs: tuple[tuple[str, str], ...]  # (name, type in spec syntax), e.g. ("x", "[3, 32, 32]")
+    made: tuple[tuple[str, str], ...]  # (name, expression): inputs the spec computes
     expression: str
     outputs: tuple[str, ...]
     params: int
@@ -341,7 +352,10 @@ def work(op: Op, example: Example | None = None) -> WorkedExample:
     count = len(example.inputs)
     names = op.inputs[:count] if count <= len(op.inputs) else [f"x{i}" for i in range(count)]
     sizes = [[dims.Sym.named(d) if isinstance(d, str) else d for d in s] for s in example.inputs]
-    tensors = [TensorType((BATCH, *shape), example.dtype_of(i)) for i, shape in enumerate(sizes)]
+    tensors = [
+        TensorType((1 if i in example.made else BATCH, *shape), example.dtype_of(i))
+        for i, shape in enumerate(sizes)
+    ]
     try:
         inferred = op.infer(op.Args.model_validate(_bind(op, example)), tensors)
     except (ValueError, ShapeError) as exc:  # pydantic's ValidationError is a ValueError
@@ -350,7 +364,7 @@ def work(op: Op, example: Example | None = None) -> WorkedExample:
         ) from exc
     values = [spec_value(v) for v in example.args]
     values += [f"{key}={spec_value(value)}" for key, value in example.kwargs.items()]
-    if count > 1:
+    if count != 1:
         expression = f"{op.name}({', '.join([*names, *values])})"
     else:
         call = [*names[1:], *values]
@@ -359,7 +373,9 @@ def work(op: Op, example: Example | None = None) -> WorkedExample:
         inputs=tuple(
             (name, spec_type(shape, example.dtype_of(i)))
             for i, (name, shape) in enumerate(zip(names, example.inputs, strict=True))
+            if i not in example.made
         ),
+        made=tuple((names[i], written) for i, written in sorted(example.made.items())),
         expression=expression,
         outputs=tuple(spec_type(t.shape[1:], t.dtype) for t in inferred.outputs),
         params=sum(dims.numel(shape) for shape in inferred.params.values()),
@@ -382,12 +398,16 @@ def _prose(text: str) -> str:
 
 
 def _example_line(worked: WorkedExample) -> str:
-    given = ", ".join(f"`{name}: {type_}`" for name, type_ in worked.inputs)
+    given = ", ".join(
+        [f"`{name}: {type_}`" for name, type_ in worked.inputs]
+        + [f"`{name} = {written}`" for name, written in worked.made]
+    )
     result = ", ".join(f"`{t}`" for t in worked.outputs)
     counts = [f"{worked.params:,} parameters"] if worked.params else []
     counts += [f"{worked.buffers:,} buffer values"] if worked.buffers else []
     tail = "; " + ", ".join(counts) if counts else ""
-    return f"`{worked.expression}` with {given} gives {result}{tail}"
+    taking = f" with {given}" if given else ""
+    return f"`{worked.expression}`{taking} gives {result}{tail}"
 
 
 def _argument_table(op: Op) -> list[str]:

@@ -179,7 +179,7 @@ def activation_elements(network: Network) -> Dim:
 def totals(network: Network) -> dict[str, Any]:
     return {
         "params": network.param_count,
-        "trainable_params": network.param_count,
+        "trainable_params": network.trainable_count,
         "buffers": network.buffer_count,
         "macs": network.macs,
         "activations": activation_elements(network),

@@ -1,7 +1,7 @@
 """Elementwise math, comparisons and masks: what sequence models compute between their layers.
 
-- unary math (`exp`, `log`, `sqrt`, `rsqrt`, `abs`, `neg`, `pow`, `clamp`), family "activation":
-  `x -> exp`, `exp(x)`, `-x`, `x ** 2`;
+- unary math (`exp`, `log`, `log2`, `sign`, `sqrt`, `rsqrt`, `abs`, `neg`, `pow`, `clamp`),
+  family "activation": `x -> exp`, `exp(x)`, `-x`, `x ** 2`;
 - a tensor and a number (`scalar`): `x + 1.0`, `x - 0.5`, `1.0 - x`, `1.0 / x` (`x * k` and
   `x / k` are `scale`, in merge.py);
 - comparisons giving boolean tensors (`compare`): `a < b`, `x > 0`;
@@ -57,6 +57,8 @@ class UnaryRow:
 UNARY = (
     UnaryRow("exp", "e to the power x, elementwise"),
     UnaryRow("log", "natural logarithm, elementwise (-inf at 0, nan below)"),
+    UnaryRow("log2", "base-2 logarithm, elementwise: Swin V2's log-spaced relative coordinates"),
+    UnaryRow("sign", "-1, 0 or 1 as x is negative, zero or positive, elementwise", False),
     UnaryRow("sqrt", "square root, elementwise (nan below 0)"),
     UnaryRow("rsqrt", "reciprocal square root 1 / sqrt(x), elementwise: RMSNorm's scale"),
     UnaryRow("abs", "absolute value |x|, elementwise", floats_only=False),

@@ -105,6 +105,10 @@ class Embedding(Op):
 class ParameterArgs(Args):
     shape: Sizes
     std: Annotated[float, Field(ge=0.0)] = 0.0  # 0: zeros; else normal(0, std)
+    # stored with exactly the shape written, and seen in the network with a batch axis of 1
+    # that broadcasts, as Swin V2 holds `logit_scale` (heads, 1, 1)
+    exact: bool = False
+    frozen: bool = False  # requires_grad=False: loaded and saved, never trained
 
     @field_validator("shape")
     @classmethod
@@ -122,34 +126,42 @@ class Parameter(Op):
         "a learned tensor of the given shape, the same for every sample: the output is "
         "(N, *shape), the tensor expanded over the batch of its input, whose values it ignores. "
         "The module holds it directly as an nn.Parameter (1, *shape) under the layer's name, as "
-        "ViT holds `class_token` and `pos_embedding`; zeros, or normal(0, std) with std > 0"
+        "ViT holds `class_token` and `pos_embedding`; zeros, or normal(0, std) with std > 0, "
+        "or as an `init` rule says. With exact=true it is held with exactly the shape written "
+        "and the output is (1, *shape), which broadcasts over the batch; frozen=true keeps it "
+        "out of training (requires_grad=False)"
     )
     Args = ParameterArgs
     positional = ("shape",)
     varargs = True
-    rule = "(N, ...) -> (N, *shape)"
-    params_rule = "the tensor itself 1·∏shape"
+    rule = "(N, ...) -> (N, *shape); exact=true: (N, ...) -> (1, *shape)"
+    params_rule = "the tensor itself 1·∏shape (exact=true: ∏shape)"
 
     def infer(self, args: ParameterArgs, inputs: Sequence[TensorType]) -> Inferred:
         (x,) = inputs
+        batch, held = (1, args.shape) if args.exact else (x.shape[0], (1, *args.shape))
         return Inferred(
-            outputs=(TensorType((x.shape[0], *args.shape)),),
-            params={HELD: (1, *args.shape)},
+            outputs=(TensorType((batch, *args.shape)),),
+            params={HELD: held},
+            resolved={"frozen": (HELD,)} if args.frozen else {},
         )
 
     def label(self, args: ParameterArgs, inferred: Inferred) -> str:
-        return "parameter " + "×".join(str(size) for size in args.shape)
+        frozen = " (frozen)" if args.frozen else ""
+        return "parameter " + "×".join(str(size) for size in args.shape) + frozen
 
     def torch_module(self, args: ParameterArgs, inferred: Inferred) -> Ctor:
         keep = ", ".join(["-1"] * len(args.shape))
         return Ctor(
             "nn.Parameter",
-            (1, *args.shape),
-            args.changed("std"),
-            call=f"{{m}}.expand({{0}}.shape[0], {keep})",
+            args.shape if args.exact else (1, *args.shape),
+            args.changed("std", "frozen"),
+            call="{m}.unsqueeze(0)" if args.exact else f"{{m}}.expand({{0}}.shape[0], {keep})",
             held=True,
         )
 
     def execute(self, args: ParameterArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         (x,) = run.inputs
+        if args.exact:
+            return (run.state[HELD].unsqueeze(0),)
         return (run.state[HELD].expand(x.shape[0], *args.shape),)

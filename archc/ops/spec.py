@@ -260,6 +260,9 @@ class Op:
     # and mask), so a spec may give a later one by name without an earlier one; they stay in
     # ``inputs`` order.
     inputs_by_shape: ClassVar[bool] = False
+    # The inputs must be build-time constants, computed from sizes alone and from no input of
+    # the network (a buffer's contents); elaboration checks it, since it sees the graph.
+    constant_inputs: ClassVar[bool] = False
     # The inputs combine axis by axis (add, mul): sizes that agree on an axis, other than a
     # broadcast 1, are one size, which code generation may write either way.
     elementwise: ClassVar[bool] = False

@@ -23,6 +23,9 @@ class Call:
     callee: str
     args: tuple[Arg, ...] = ()
     brackets: str = "()"
+    # the arguments may share one indented line between the brackets, as a call's do; a tuple
+    # that does not fit goes one element per line, as ruff writes it
+    hug: bool = True
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def lay_out(indent: str, head: str, node: Node, tail: str = "") -> list[str]:
     opening = f"{indent}{head}{node.callee}{node.brackets[0]}"
     closing = f"{indent}{node.brackets[1]}{tail}"
     inner = INDENT + ", ".join(a.prefix + flat(a.value) for a in node.args)
-    if len(indent + inner) <= LINE_LENGTH:
+    if node.hug and len(indent + inner) <= LINE_LENGTH:
         return [opening, indent + inner, closing]
     lines = [opening]
     if len(node.args) == 1 and isinstance(node.args[0].value, ListOf):
@@ -95,15 +98,15 @@ def lay_out(indent: str, head: str, node: Node, tail: str = "") -> list[str]:
 
 
 def structure(source: str, nested: bool = False) -> Node:
-    """A Python expression's calls, lists and tuples as :class:`Call` nodes, and its
-    conditional expressions inside brackets (all of them where the expression is ``nested`` in
-    a call's arguments) as :class:`IfElse`, for :func:`lay_out` to wrap; every other part kept
-    as written.
+    """A Python expression's calls, lists and tuples (of two or more) as :class:`Call` nodes,
+    and its conditional expressions inside brackets (all of them where the expression is
+    ``nested`` in a call's arguments) as :class:`IfElse`, for :func:`lay_out` to wrap; every
+    other part kept as written.
 
     >>> structure("torch.cat([a, b], dim=1)")
     Call(callee='torch.cat', args=(Arg(value=Call(callee='', args=(Arg(value='a', prefix=''), \
-Arg(value='b', prefix='')), brackets='[]'), prefix=''), Arg(value='1', prefix='dim=')), \
-brackets='()')
+Arg(value='b', prefix='')), brackets='[]', hug=True), prefix=''), \
+Arg(value='1', prefix='dim=')), brackets='()', hug=True)
     """
     import ast
 
@@ -115,9 +118,12 @@ brackets='()')
             assert callee is not None
             args = [Arg(node(a), "*" if isinstance(a, ast.Starred) else "") for a in tree.args]
             args += [Arg(node(k.value), f"{k.arg}=") for k in tree.keywords]
-            return Call(callee, tuple(args)) if callee.isidentifier() or "." in callee else text
+            dotted = all(part.isidentifier() for part in callee.split("."))
+            return Call(callee, tuple(args)) if dotted else text
         if isinstance(tree, ast.List) and text.startswith("["):
             return Call("", tuple(Arg(node(e)) for e in tree.elts), "[]")
+        if isinstance(tree, ast.Tuple) and text.startswith("(") and len(tree.elts) > 1:
+            return Call("", tuple(Arg(node(e)) for e in tree.elts), hug=False)
         if isinstance(tree, ast.Starred):
             return node(tree.value)
         if isinstance(tree, ast.IfExp) and nested:

@@ -89,6 +89,9 @@ class Application(Expressions):
     ) -> Any:
         raise NotImplementedError
 
+    def node_of(self, node_id: int) -> Node:
+        raise NotImplementedError
+
     def apply(
         self, layer: Layer, inputs: list[Tensor], body: Body, place: Place, span: Span
     ) -> Any:
@@ -301,6 +304,8 @@ class Application(Expressions):
         if any(t.type is None for t in tensors):
             return UNKNOWN
         args = self._validate(op, hyper, layer)
+        if op.constant_inputs:
+            self._check_constant(op, tensors, layer, place)
         if join:
             path = place.name_join(base_name(op.name))
         else:
@@ -354,6 +359,49 @@ class Application(Expressions):
             Tensor(Ref(node.id, i), t, layer.span, dims[i]) for i, t in enumerate(node.outputs)
         )
         return outs[0] if len(outs) == 1 else outs
+
+    def _check_constant(self, op: Op, tensors: list[Tensor], layer: OpLayer, place: Place) -> None:
+        """Refuses an input computed from an input of the network, or outside the block:
+        ``op`` holds a value its module computes once, when it is built."""
+        for tensor in tensors:
+            sources = self._sources(tensor.ref.node)
+            given = next((n for n in sources if n.kind == "input"), None)
+            if given is not None:
+                raise self.error(
+                    "A258",
+                    f"`{op.name}` holds a build-time constant, but its input is computed from "
+                    f"the network's input `{given.path}`",
+                    layer.span,
+                    rule="a buffer's value is computed from sizes alone (arange and the ops on "
+                    "it), when the module is built",
+                    with_=f"the input {tensor.type} depends on `{given.path}`",
+                    label="not a build-time constant",
+                    help="build the value from `arange(...)`; a tensor learned for every "
+                    "sample is `parameter(...)`",
+                )
+            outside = next((n for n in sources if n.scope != place.path), None)
+            if outside is not None:
+                raise self.error(
+                    "A259",
+                    f"`{op.name}` holds a value computed outside its block, at `{outside.path}`",
+                    layer.span,
+                    rule="a buffer's value is computed in the block that holds it, from its "
+                    "parameters, when the module is built",
+                    label="computed in another block",
+                    help="compute the value inside this block (pass the sizes it needs as "
+                    "parameters)",
+                )
+
+    def _sources(self, node_id: int) -> list[Node]:
+        """The node and every node its value is computed from."""
+        found: dict[int, Node] = {}
+        pending = [node_id]
+        while pending:
+            node = self.node_of(pending.pop())
+            if node.id not in found:
+                found[node.id] = node
+                pending += [ref.node for ref in node.inputs]
+        return [found[k] for k in sorted(found)]
 
     def _split_inputs(
         self, op: Op, inputs: list[Tensor], layer: OpLayer

@@ -198,6 +198,10 @@ class Elaborator(Origins, Sharing, Application):
             raise TooLarge(f"more than {application.MAX_CONNECTIONS:,} connections between layers")
         return self.network.add(node)
 
+    def node_of(self, node_id: int) -> Node:
+        assert self.network is not None
+        return self.network.node(node_id)
+
     def module(self, module: Module) -> None:
         assert self.network is not None
         self.network.modules[module.path] = module

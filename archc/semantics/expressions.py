@@ -656,6 +656,8 @@ class Expressions:
         index = self.evaluate(expr.index, body, place)
         if value is UNKNOWN or index is UNKNOWN:
             return UNKNOWN
+        if isinstance(value, Tensor) and isinstance(index, Tensor):  # `table[index]`
+            return self._tensor_op("lookup", [value, index], (), expr.span, body, place)
         if not isinstance(value, tuple):
             raise self.error(
                 "A206",
@@ -862,7 +864,8 @@ class Expressions:
             return self._builtin(func.op.name, args, expr)
         if isinstance(func, OpLayer | BlockLayer) and not func.called:
             layer = type(func)(expr.span, None, *_payload(func), args=args, called=True)
-            leading = _leading_tensors(args)
+            # an op of no tensors (`arange(8)`) is a constant, made where it is called
+            leading = _leading_tensors(args) or (isinstance(func, OpLayer) and not func.op.inputs)
             if apply_now and leading:
                 return self.apply(layer, [], body, place, expr.span)
             return layer

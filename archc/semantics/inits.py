@@ -166,12 +166,21 @@ def resolve(network: Network, rules: list[Rule]) -> tuple[list[Assignment], list
 
 
 def _targets(network: Network, rule: Rule) -> list[tuple[Node, str]]:
-    # A learned tensor held directly (`parameter`) is initialised by its own `std=` argument.
-    nodes = [
-        n
-        for n in network.nodes()
-        if n.kind == "op" and _within(n.path, rule.scope) and HELD not in n.params
-    ]
+    inside = [n for n in network.nodes() if n.kind == "op" and _within(n.path, rule.scope)]
+    # A learned tensor held directly (`parameter`) is its layer's path: a rule names it whole.
+    held = _held_targets([n for n in inside if HELD in n.params], rule)
+    return held or _module_targets([n for n in inside if HELD not in n.params], rule)
+
+
+def _held_targets(nodes: list[Node], rule: Rule) -> list[tuple[Node, str]]:
+    if isinstance(rule.target, ast.Pattern):
+        glob = join_path(rule.scope, rule.target.glob)
+        return [(n, HELD) for n in nodes if fnmatch.fnmatchcase(n.path, glob)]
+    path = join_path(rule.scope, ".".join(rule.target.parts))
+    return [(n, HELD) for n in nodes if n.path == path]
+
+
+def _module_targets(nodes: list[Node], rule: Rule) -> list[tuple[Node, str]]:
     wanted = [p for p in rule.schemes if p is not None] or [DEFAULT_PARAMETER]
     if isinstance(rule.target, ast.Pattern):
         glob = join_path(rule.scope, rule.target.glob)

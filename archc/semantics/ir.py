@@ -318,6 +318,19 @@ class Network:
         return total
 
     @property
+    def trainable_count(self) -> int:
+        """Parameters that training updates: all but those an op holds frozen
+        (``resolved["frozen"]``, the names of its tensors with requires_grad=False)."""
+        tied = self.tied_targets()
+        frozen = sum(
+            dims.numel(node.params[name])
+            for node in self.nodes()
+            for name in node.resolved.get("frozen", ())
+            if tensor_key(node.path, name) not in tied
+        )
+        return self.param_count - frozen
+
+    @property
     def buffer_count(self) -> int:
         return sum(node.buffer_count for node in self.holders())
 
@@ -334,10 +347,13 @@ class Network:
         }
 
     def buffers(self) -> dict[str, tuple[int, ...]]:
+        """state_dict-style buffer names -> shapes: those an op keeps out of the state_dict
+        (``resolved["transient"]``, `buffer(persistent=false)`) are left out."""
         return {
             tensor_key(node.path, name): shape
             for node in self.holders()
             for name, shape in node.buffers.items()
+            if name not in node.resolved.get("transient", ())
         }
 
     # --- invariants ------------------------------------------------------------------------------

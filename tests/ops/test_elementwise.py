@@ -39,6 +39,7 @@ def mask(*shape: int) -> TensorType:
     [
         ("exp", {}),
         ("abs", {}),
+        ("sign", {}),
         ("neg", {}),
         ("pow", {"exponent": 2}),
         ("pow", {"exponent": 3}),
@@ -59,7 +60,7 @@ def test_one_tensor_ops_match_torch(name: str, arguments: dict) -> None:
     assert inferred.macs == 0 and inferred.params == {}
 
 
-@pytest.mark.parametrize("name", ["log", "sqrt", "rsqrt"])
+@pytest.mark.parametrize("name", ["log", "log2", "sqrt", "rsqrt"])
 def test_functions_of_positive_numbers_match_torch(name: str) -> None:
     """Checked on positive inputs, where they are finite: the emitted expression, the op's own
     semantics and torch's function agree."""

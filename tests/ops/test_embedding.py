@@ -91,6 +91,22 @@ def test_parameter_matches_torch(shape: list[int], input_shape: list[int], std: 
     assert inferred.outputs[0].shape == (BATCH, *shape)
 
 
+@given(
+    st.lists(st.integers(1, 6), min_size=1, max_size=3),
+    st.lists(st.integers(1, 5), min_size=1, max_size=3),
+    st.booleans(),
+)
+def test_exact_parameter_is_held_as_written(
+    shape: list[int], input_shape: list[int], frozen: bool
+) -> None:
+    x = TensorType((BATCH, *input_shape))
+    arguments = {"shape": tuple(shape), "exact": True, "frozen": frozen}
+    inferred = check_against_torch("parameter", arguments, [x])
+    assert inferred.params == {"": tuple(shape)}
+    assert inferred.outputs[0].shape == (1, *shape)
+    assert inferred.resolved.get("frozen") == (("",) if frozen else None)
+
+
 def test_parameter_needs_a_shape_of_positive_sizes() -> None:
     from pydantic import ValidationError
 

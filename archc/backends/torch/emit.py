@@ -16,6 +16,7 @@ from typing import Any
 
 from archc import __version__, dims
 from archc.backends.torch.classes import ClassInfo, assign_classes
+from archc.backends.torch.constants import buffer_lines, holds_buffer
 from archc.backends.torch.decoding import GENERATE, Decoding
 from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
@@ -182,6 +183,7 @@ class ClassWriter:
         self.kept_lines: list[str] = []
         self.uses_ordered_dict = False
         self.uses_functional = False  # a forward expression calls `F.pad`, ...
+        self.constants: dict[int, str] = {}  # variables of __init__ holding buffers' values
         self.helpers: set[str] = set()  # archc's own modules the class builds
         self.network, self.module = info.instances[info.template]
         # forward takes a KV cache where an instance passes it on (decoding.py)
@@ -264,7 +266,7 @@ class ClassWriter:
             wishes = [text] if text.isidentifier() else list(hints)
             free = [w for w in wishes if w not in attributes.taken]
             self.kept[text] = attributes.name(free[0] if free else wishes[-1])
-            self.kept_lines.append(f"{INDENT * 2}self.{self.kept[text]} = {text}")
+            self.kept_lines += lay_out(INDENT * 2, f"self.{self.kept[text]} = ", structure(text))
         return f"self.{self.kept[text]}"
 
     def _docstring(self) -> str:
@@ -325,6 +327,9 @@ class ClassWriter:
                 continue
             if join_path(self.module.path, item.attr) in self.network.applications:
                 continue  # a shared layer's later application calls the module made first
+            if item.node is not None and holds_buffer(item.node):
+                lines += buffer_lines(self, item.node, item.attr)
+                continue
             value = self._construct(self.matching(position))
             if value is not None:
                 held = item.node is not None and HELD in item.node.params
@@ -437,7 +442,12 @@ class ClassWriter:
         shape = [a for a in args if not a.prefix]
         for std in [flat(a.value) for a in args if a.prefix == "std="]:
             self.own_inits.append(f"nn.init.normal_({member('self', attr)}, std={std})")
-        return Call("nn.Parameter", (Arg(Call("torch.zeros", tuple(shape))),))
+        frozen = [
+            Arg("False" if a.value == "True" else f"not {a.value}", prefix="requires_grad=")
+            for a in args
+            if a.prefix == "frozen="
+        ]
+        return Call("nn.Parameter", (Arg(Call("torch.zeros", tuple(shape))), *frozen))
 
     def _at_default(self, values: list[Any]) -> bool:
         """Whether a keyword computed from parameters is written as its default in every

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from archc import dims
+from archc.backends.torch.constants import holds_buffer, init_only
 from archc.backends.torch.decoding import READS_LENGTH
 from archc.backends.torch.naming import RESERVED, identifier, member, module_level
 from archc.backends.torch.stateless import forward_template
@@ -55,8 +56,9 @@ def steps(network: Network, path: str) -> list[Step]:
     seen: set[str] = set()
     called: dict[str, bool] = {}  # asked for every layer inside: a repeat of 48 blocks has 700
     holders: dict[str, str] = {}
+    skipped = init_only(network, path)  # computed in __init__, for buffers
     for node in network.within(path):
-        if node.kind == "input":
+        if node.kind == "input" or node.id in skipped:
             continue
         access, scope = "self", path
         for attr in relative(node.path, path).split("."):
@@ -82,7 +84,8 @@ def _item(network: Network, attr: str, node: Node, module: Module | None) -> Ite
     if module is not None:
         return Item(attr, module=module, inputs=module.inputs, outputs=module.outputs)
     outputs = tuple(Ref(node.id, port) for port in range(len(node.outputs)))
-    return Item(attr, node=node, inputs=node.inputs, outputs=outputs)
+    inputs = () if holds_buffer(node) else node.inputs  # a buffer reads what __init__ stored
+    return Item(attr, node=node, inputs=inputs, outputs=outputs)
 
 
 def _member(access: str, attr: str, container: str | None) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from archc.ops import lookup
-from archc.ops.spec import Symbolic
+from archc.ops.spec import HELD, Symbolic
 from archc.pysource.exprs import literal, string
 from archc.pysource.layout import INDENT, Arg, Call, lay_out
 from archc.semantics import provenance as pv
@@ -75,9 +75,17 @@ def init_methods(
             return _written(value, stored)
 
         args = _traced_args(network, scheme, first.rule.scope)
-        statement = scheme.scheme.call(args, f"module.{first.parameter}", write)
+        statement = scheme.scheme.call(args, _target(first), write)
         lines += lay_out(INDENT * 3, "", statement)
     return lines
+
+
+def _target(assignment: Assignment) -> str:
+    """The tensor a rule sets, an attribute of `module`: a tensor the module holds itself
+    (`parameter`) is named by the last part of its layer's path."""
+    if assignment.parameter == HELD:
+        return f"module.{assignment.node.path.rpartition('.')[2]}"
+    return f"module.{assignment.parameter}"
 
 
 def _traced_args(network: Network, scheme: Scheme, scope: str) -> Any:
@@ -116,6 +124,11 @@ def _groups(assignments: list[Assignment]) -> list[list[Assignment]]:
 def _condition(network: Network, group: list[Assignment], imports: set[str]) -> str | Call:
     nodes = [a.node for a in group]
     rule = group[0].rule
+    if group[0].parameter == HELD:  # the modules that hold the tensors
+        owners = sorted({n.path.rpartition(".")[0] for n in nodes})
+        if len(owners) == 1:
+            return f"name == {string(owners[0])}"
+        return Call("name in ", tuple(Arg(string(owner)) for owner in owners))
     glob = _module_glob(network, group)
     if glob is not None:
         imports.add("fnmatch")

@@ -1,0 +1,74 @@
+"""Tensors a module holds itself (`parameter`): held with exactly the shape written, frozen out
+of training, and set by `init` rules that name them."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+
+from archc import api, runtime
+from archc.backends import summary
+
+SPEC = """
+block Attention(heads) {
+    in x
+    scale = x -> parameter(heads, 1, 1, exact=true) as logit_scale
+    out x * (scale -> exp -> flatten(1) -> sum(1) -> unsqueeze(1) -> unsqueeze(2))
+}
+network Net(heads=3) {
+    in x: [4, 8]
+    table = x -> parameter(4, 8, std=0.02, frozen=true) as table
+    out (x + table) -> Attention(heads) as attn1 -> Attention(heads) as attn2
+    init "*.logit_scale": constant(2.5)
+}
+"""
+
+
+def spec(tmp_path: Path) -> str:
+    path = tmp_path / "net.arch"
+    path.write_text(SPEC)
+    return str(path)
+
+
+def test_an_exact_parameter_is_held_as_written_and_broadcasts(tmp_path: Path) -> None:
+    (network,), diagnostics = api.analyse(spec(tmp_path))
+    assert not diagnostics
+    assert network.parameters()["attn1.logit_scale"] == (3, 1, 1)
+    assert network.parameters()["table"] == (1, 4, 8)
+    model = runtime.build(spec(tmp_path), seed=0)
+    assert model.attn1.logit_scale.shape == (3, 1, 1)
+    out = model(torch.zeros(2, 4, 8))
+    assert out.shape == (2, 4, 8)
+
+
+def test_init_rules_reach_held_tensors_in_every_instance(tmp_path: Path) -> None:
+    (network,), _ = api.analyse(spec(tmp_path))
+    applied = [(a.node.path, a.parameter, a.scheme.scheme.name) for a in network.inits]
+    assert applied == [
+        ("attn1.logit_scale", "", "constant"),
+        ("attn2.logit_scale", "", "constant"),
+    ]
+    model = runtime.build(spec(tmp_path), seed=0)
+    for attention in (model.attn1, model.attn2):
+        assert torch.all(attention.logit_scale == 2.5)
+    # the table keeps its own normal draw: no rule names it
+    assert 0.0 < model.table.std().item() < 0.1
+    source = api.compile_source(spec(tmp_path))
+    assert 'if name in ("attn1", "attn2"):' in source
+    assert "nn.init.constant_(module.logit_scale, 2.5)" in source
+
+
+def test_a_frozen_parameter_is_loaded_but_not_trained(tmp_path: Path) -> None:
+    model = runtime.build(spec(tmp_path), seed=0)
+    assert not model.table.requires_grad
+    assert model.attn1.logit_scale.requires_grad
+    assert "table" in model.state_dict()
+    (network,), _ = api.analyse(spec(tmp_path))
+    assert network.param_count == 32 + 3 + 3
+    assert network.trainable_count == 3 + 3
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert summary.totals(network)["trainable_params"] == trainable
+    assert "Trainable:          6" in summary.render_table(network)
+    assert math.isclose(model.attn1.logit_scale.sum().item(), 7.5)
