@@ -44,11 +44,12 @@ def written(args: SliceArgs) -> str:
 def _length(args: SliceArgs, size: Dim) -> Dim | None:
     """How many positions ``start:stop:step`` keeps of ``size``; None where that depends on
     symbols in a way no expression over them says."""
+    if args.start >= 0 and args.stop is None:
+        # every position from start on; positive only if the axis is longer than start. Worked
+        # out by arithmetic on a number too, so that its provenance follows the axis's size
+        return (size - args.start + args.step - 1) // args.step
     if isinstance(size, int):
         return len(range(*slice(args.start, args.stop, args.step).indices(size)))
-    if args.start >= 0 and args.stop is None:
-        # every position from start on; positive only if the axis is longer than start
-        return (size - args.start + args.step - 1) // args.step
     return None
 
 

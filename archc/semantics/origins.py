@@ -95,7 +95,27 @@ class Origins:
         return None if axis is None or axis >= rank else tensor.dim(axis)
 
     def _origin_Index(self, expr: ast.Index, body: Body) -> pv.Expr | None:
+        size = self._one_size(expr, body)
+        if size is not None:
+            return size
         return _pair("index", self.origin(expr.value, body), self.origin(expr.index, body))
+
+    def _one_size(self, expr: ast.Index, body: Body) -> pv.Expr | None:
+        """`x.shape[i]`, i a number: the provenance of that one size, even where another of
+        x's sizes has none (the batch axis, after most layers)."""
+        shape = expr.value
+        if not (isinstance(shape, ast.Attribute) and shape.attr.name == "shape"):
+            return None
+        if not isinstance(shape.value, ast.Name):
+            return None
+        tensor = body.vars.get(shape.value.id)
+        axis = self.origin(expr.index, body)
+        if not isinstance(tensor, Tensor) or tensor.type is None or not isinstance(axis, pv.Lit):
+            return None
+        rank = tensor.type.rank
+        if not isinstance(axis.value, int) or not -rank <= axis.value < rank:
+            return None
+        return tensor.dim(axis.value % rank)
 
     def _origin_Call(self, expr: ast.Call, body: Body) -> pv.Expr | None:
         func = expr.func
