@@ -40,7 +40,7 @@ from archc.backends.torch.structure import (
     scope_items,
     traced_inputs,
 )
-from archc.backends.torch.values import SIZE_ARGUMENTS, Candidate, Expressor, Param
+from archc.backends.torch.values import Expressor, Param
 from archc.errors import ArchError, Diagnostic
 from archc.ops import lookup
 from archc.ops.spec import HELD, Ctor, Symbolic
@@ -92,6 +92,19 @@ def emit_module(
         ClassWriter(info, classes, options, names.taken, decoding) for info in [*blocks, *roots]
     ]
     written = [writer.render() for writer in writers]
+    for k, writer in enumerate(writers):
+        if writer.module.kind == "network" and writer.expressor.unexplained:
+            # a number the class could not follow: it takes none of the spec's parameters
+            network = writer.network
+            fixed = {**options.fixed, network.name: frozenset(network.args)}
+            writers[k] = ClassWriter(
+                writer.info,
+                classes,
+                dataclasses.replace(options, fixed=fixed),
+                names.taken,
+                decoding,
+            )
+            written[k] = writers[k].render()
     copied, extra_imports = helper_source({n for w in writers for n in w.helpers})
     if any(w.uses_functional for w in writers) and FUNCTIONAL not in extra_imports:
         extra_imports.append(FUNCTIONAL)
@@ -196,7 +209,6 @@ class ClassWriter:
             input_types=[[n.type_of(r) for r in m.inputs] for n, m in info.instances],
             input_names=self.input_names,
             names=Namespace(module_names | set(self.input_names)),
-            shared=self.module.kind == "block",
             fixed=options.fixed.get(info.definition.name, frozenset())
             if self.module.kind == "network"
             else frozenset(),
@@ -414,9 +426,7 @@ class ClassWriter:
         op = lookup(nodes[0].op)
         assert op is not None
         ctors = [op.torch_module(*traced_inputs(n)) for n in nodes]
-        call = self._ctor(attr, nodes, ctors) if ctors[0] is not None else None  # type: ignore[arg-type]
-        self._remember_sizes(nodes)
-        return call
+        return self._ctor(attr, nodes, ctors) if ctors[0] is not None else None  # type: ignore[arg-type]
 
     def _ctor(self, attr: str, nodes: list[Node], ctors: list[Ctor]) -> Call:
         args: list[Arg] = []
@@ -470,21 +480,6 @@ class ClassWriter:
             if text is not None:
                 return text
         return self.expressor.value([_plain(value) for value in values], hint)
-
-    def _remember_sizes(self, nodes: list[Node]) -> None:
-        fields = getattr(
-            type(nodes[0].args), "model_fields", {}
-        )  # asking pydantic for others raises
-        for name in SIZE_ARGUMENTS:
-            if name not in fields:
-                continue
-            origins = [n.arg_origins.get(name) for n in nodes]
-            if origins[0] is None or any(o != origins[0] for o in origins):
-                continue
-            text = self.expressor.origin(origins[0])
-            if text is not None:
-                values = [getattr(n.args, name) for n in nodes]
-                self.expressor.sizes.append(Candidate(text, values))
 
     def _block(self, modules: list[Module]) -> Call:
         """The call that builds a child block: each of its class's parameters from where the

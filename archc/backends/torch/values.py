@@ -2,10 +2,10 @@
 
 A generated class serves every instance of its block, so a constructor argument such as
 ``in_channels`` cannot be a number when the instances disagree. :class:`Expressor` writes a
-value's provenance as Python in the class (:meth:`Expressor.origin`). Where a value has no
-provenance the same in every instance, :meth:`Expressor.value` finds an expression equal to
-it in every instance: an earlier layer's size, a block parameter, the size of an input;
-failing those, a new constructor parameter whose value each instance's parent passes in.
+value's provenance as Python in the class (:meth:`Expressor.origin`). A value with no
+provenance the same in every instance is never matched to a parameter that happens to equal
+it (:meth:`Expressor.value`): a block's class takes it as a constructor parameter of its own,
+whose value each instance's parent passes in.
 """
 
 from __future__ import annotations
@@ -20,12 +20,6 @@ from archc.pysource.exprs import PRECEDENCE, literal, python, wrap
 from archc.semantics import provenance as pv
 from archc.semantics.expressions import BUILTINS
 from archc.syntax import ast
-
-# Arguments that set the size of a layer's output: the sizes later layers are inferred from.
-SIZE_ARGUMENTS = (
-    "out_channels", "out_features", "embedding_dim", "hidden_size", "num_features",
-    "num_channels", "proj_size", "num_embeddings",
-)  # fmt: skip
 
 
 @dataclass
@@ -57,12 +51,6 @@ class Param:
 
 
 @dataclass
-class Candidate:
-    text: str
-    values: list[Any]
-
-
-@dataclass
 class Expressor:
     """Expressions in the scope of one generated class (see the module docstring)."""
 
@@ -71,12 +59,11 @@ class Expressor:
     input_types: list[list[TensorType | None]]  # the class inputs' types, per instance
     input_names: list[str]
     names: Namespace
-    shared: bool  # more than one instance: block parameters and input sizes are candidates
     fixed: frozenset[str] = frozenset()  # the network's parameters written as their values
     # input sizes the body equates with expressions of its parameters (emit._equal_sizes)
     equal: dict[pv.Size, pv.Expr] = field(default_factory=dict)
     params: list[Param] = field(default_factory=list)
-    sizes: list[Candidate] = field(default_factory=list)  # earlier layers' size arguments
+    unexplained: bool = False  # a value without provenance was written as its number
     imports: set[str] = field(default_factory=set)  # modules the written expressions use
 
     def _function(self, name: str) -> str:
@@ -187,49 +174,17 @@ class Expressor:
     # --- values ----------------------------------------------------------------------------------
 
     def value(self, values: list[Any], hint: str) -> str:
-        """An expression equal to ``values[i]`` in instance i; ``hint`` names a new parameter."""
-        for candidate in self._candidates():
-            if _same_values(candidate.values, values):
-                return self.use(candidate.text)
-        if all(v == values[0] for v in values) and _literal_ok(values[0]):
+        """A value the IR gives no provenance for, ``values[i]`` in instance i. Nothing says
+        which parameters it follows, so it is never matched to one by its value: a block's
+        class takes it as a parameter of its own (``hint`` names it), which the caller passes;
+        a network's class writes the number, and then takes none of the spec's parameters
+        (``unexplained``: see emit.emit_module)."""
+        if self.definition.kind == "network" and _literal_ok(values[0]):
+            self.unexplained = True
             return literal(values[0])
         param = Param(self.names.name(hint), list(values), kind="extra")
         self.params.append(param)
         return param.name
-
-    def _candidates(self) -> list[Candidate]:
-        found = list(reversed(self.sizes))
-        if not self.shared:
-            return found
-        for param in [p for p in self.params if p.kind != "extra"]:
-            found.append(Candidate(param.name, param.values))
-        for name in [p.name.name for p in self.definition.node.params]:
-            values = [v[name] for v in self.param_values]
-            found.append(Candidate(f"?{name}", values))
-        found.extend(self._input_sizes())
-        return found
-
-    def use(self, text: str) -> str:
-        """Make a candidate's text real (a declared parameter becomes a constructor argument)."""
-        if text.startswith("?"):
-            return self._declared(text[1:]).name
-        if text.startswith("!"):
-            rank, position, axis = (int(p) for p in text[1:].split(","))
-            return self._input_param(position, axis, rank)
-        return text
-
-    def _input_sizes(self) -> list[Candidate]:
-        found = []
-        for position, _ in enumerate(self.input_names):
-            types = [types[position] for types in self.input_types]
-            if any(t is None for t in types):
-                continue
-            rank = types[0].rank  # type: ignore[union-attr]
-            for axis in range(1, rank):
-                values = [t.shape[axis] for t in types]  # type: ignore[union-attr]
-                if all(isinstance(v, int) for v in values):
-                    found.append(Candidate(f"!{rank},{position},{axis}", values))
-        return found
 
     def _input_param(self, position: int, axis: int, rank: int) -> str:
         name = self.input_names[position]
@@ -250,14 +205,6 @@ class Expressor:
 
 
 _COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
-
-
-def _same_values(these: list[Any], those: list[Any]) -> bool:
-    """Equal and of the same types: `batch_first=True` is not a parameter that happens to be 1
-    (True == 1 in Python), nor is `p=1.0` an integer size."""
-    return len(these) == len(those) and all(
-        type(a) is type(b) and a == b for a, b in zip(these, those, strict=True)
-    )
 
 
 def _literal_value(expr: ast.Expr | None) -> Any:
