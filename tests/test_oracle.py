@@ -195,3 +195,32 @@ def test_outputs_zero_up_to_rounding_are_compared_absolutely(tmp_path: Path) -> 
     tiny = torch.full((2, 8), 1e-17, dtype=torch.float64)
     assert runtime.difference(tiny * 3, tiny) < 1e-6
     assert runtime.difference(tiny + 1e-11, tiny) > 1e-6
+
+
+SYMBOLIC_CUTS = """
+block Halves(p) {
+    in x
+    a, b = split(x, (p, x.shape[1] - p), dim=1)
+    out a2 = a -> linear(8) as fa
+    out b2 = b -> linear(8) as fb
+}
+network Net(heads=4, p=2) {
+    in x: [T, 64]
+    u = x -> unflatten(2, (heads, 64 // heads)) -> flatten(2) -> reshape(-1)
+    a, b = x -> Halves(p) as halves
+    out u2 = u -> unflatten(1, (T, 64))
+    out a3 = a
+    out b3 = b
+}
+"""
+
+
+def test_symbolic_split_and_unflatten_work_out_their_rest(tmp_path: Path) -> None:
+    """A section or size that depends on T is what the others leave of the axis, computed
+    when the module runs: `x.size(1) - p`, and -1."""
+    path = tmp_path / "cuts.arch"
+    path.write_text(SYMBOLIC_CUTS, encoding="utf-8")
+    source = api.compile_source(str(path))
+    assert "torch.split(x, [self.p, x.size(1) - self.p], dim=1)" in source
+    assert "nn.Unflatten(1, (-1, 64))" in source
+    check_values(path)

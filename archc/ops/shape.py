@@ -39,7 +39,8 @@ Axes = Annotated[
 
 def _as_tuple(value: Any) -> Any:
     """A lone size stands for a 1-tuple, as in torch's `x.reshape(-1)`."""
-    return (value,) if isinstance(value, int) and not isinstance(value, bool) else value
+    lone = isinstance(value, int | Sym) and not isinstance(value, bool)
+    return (value,) if lone else value
 
 
 Sizes = Annotated[tuple[int, ...], BeforeValidator(_as_tuple)]
@@ -171,8 +172,9 @@ class ReshapeArgs(Args):
 
 
 class UnflattenArgs(Args):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
     dim: Axis
-    sizes: Sizes
+    sizes: SymbolicSizes
 
     _target = field_validator("sizes")(_check_target)
 
@@ -252,7 +254,10 @@ class Flatten(_Shape):
 @register
 class Unflatten(_Shape):
     name = "unflatten"
-    summary = "splits one axis into several: (N, 64) -> (N, 4, 4, 4)"
+    summary = (
+        "splits one axis into several: (N, 64) -> (N, 4, 4, 4); one size may be -1 or depend "
+        "on the symbols, the rest of the axis"
+    )
     Args = UnflattenArgs
     positional = ("dim", "sizes")
     varargs = True
@@ -261,16 +266,34 @@ class Unflatten(_Shape):
     def output(self, args: UnflattenArgs, x: TensorType) -> Shape:
         index = axis_index(args.dim, x, self.name)
         size = x.shape[index]
+        symbolic = [s for s in args.sizes if not isinstance(s, int)]
+        if symbolic and (len(symbolic) > 1 or -1 in args.sizes):
+            raise fail(
+                SYMBOLIC,
+                f"unflatten to {args.sizes} has {len(symbolic) + (-1 in args.sizes)} sizes "
+                "that depend on the symbols; the module can work out only one",
+                rule="at most one size is symbolic or -1: torch computes it as the rest",
+                arg="sizes",
+                help="give every other size as a number",
+                label="more than one size to work out",
+            )
         filled = _fill(args.sizes, (size,), self.name, "sizes", f"axis {index} of {x}")
         return (*x.shape[:index], *filled, *x.shape[index + 1 :])
 
     def torch_module(self, args: UnflattenArgs, inferred: Inferred) -> Ctor:
-        return Ctor("nn.Unflatten", (args.dim, args.sizes))
+        return Ctor("nn.Unflatten", (args.dim, _runtime_sizes(args.sizes)))
 
     def execute(self, args: UnflattenArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         (x,) = run.inputs
         index = args.dim % x.dim()
-        return (x.reshape(*x.shape[:index], *args.sizes, *x.shape[index + 1 :]),)
+        sizes = _runtime_sizes(args.sizes)
+        return (x.reshape(*x.shape[:index], *sizes, *x.shape[index + 1 :]),)
+
+
+def _runtime_sizes(sizes: tuple[Dim, ...]) -> tuple[int, ...]:
+    """Sizes as the module is given them: a symbolic one, which the check proved to be the
+    rest of the axis, is -1."""
+    return tuple(s if isinstance(s, int) else -1 for s in sizes)
 
 
 @register

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import ConfigDict
+
 from archc import dims
-from archc.dims import Dim, TensorType
+from archc.dims import Dim, Sym, TensorType
 from archc.ops.registry import register
 from archc.ops.shape import Axis, axis_index, exact_quotient
 from archc.ops.spec import (
@@ -32,7 +34,9 @@ from archc.ops.spec import (
 
 
 class SplitArgs(Args):
-    split_size_or_sections: PositiveInt | tuple[PositiveInt, ...]
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    # one section may be symbolic (`(4, T - 4)`): the rest of the axis when the module runs
+    split_size_or_sections: PositiveInt | tuple[PositiveInt | Sym, ...]
     # dim=1 where torch defaults to 0: archc never cuts the batch
     dim: Axis = 1
 
@@ -104,7 +108,10 @@ def steps(size: int, step: int) -> list[int]:
 class Split(Op):
     name = "split"
     family = "shape"
-    summary = "cuts an axis into pieces of one size, or of the listed sizes: one output per piece"
+    summary = (
+        "cuts an axis into pieces of one size, or of the listed sizes: one output per piece; "
+        "one listed size may depend on the symbols, the rest of the axis"
+    )
     Args = SplitArgs
     positional = ("split_size_or_sections", "dim")
     rule = "d -> pieces of split_size, the last holding the rest; or sections summing to d"
@@ -117,6 +124,17 @@ class Split(Op):
         if isinstance(sections, int):
             pieces, findings = _pieces(self.name, _fixed(size, self.name, x), sections)
             return _cut(x, index, pieces, findings)
+        symbolic = [k for k, section in enumerate(sections) if not isinstance(section, int)]
+        if len(symbolic) > 1:
+            raise fail(
+                SYMBOLIC,
+                f"split sections {sections} hold {len(symbolic)} sizes that depend on the "
+                "symbols; the module can work out only one, as the rest of the axis",
+                rule="at most one section is symbolic: the axis's size less the others",
+                arg="split_size_or_sections",
+                help="give every other section as a number",
+                label="more than one section to work out",
+            )
         verdict = dims.same(sum(sections), size)
         if not verdict:
             raise fail(
@@ -134,17 +152,29 @@ class Split(Op):
         return f"split {args.split_size_or_sections}"
 
     def torch_expr(self, args: SplitArgs, inferred: Inferred) -> Template:
+        sections = args.split_size_or_sections
+        if isinstance(sections, int) or all(isinstance(s, int) for s in sections):
+            return Template(
+                "torch.split({0}, {sections}, dim={dim})",
+                (("sections", sections), ("dim", args.dim)),
+            )
+        # the symbolic section is what the numbered ones leave of the axis
+        numbered = [k for k, section in enumerate(sections) if isinstance(section, int)]
+        rest = " - ".join(["{0}.size({dim})", *(f"{{s{k}}}" for k in numbered)])
+        parts = [f"{{s{k}}}" if k in numbered else rest for k in range(len(sections))]
+        values = tuple((f"s{k}", sections[k]) for k in numbered)
         return Template(
-            "torch.split({0}, {sections}, dim={dim})",
-            (("sections", args.split_size_or_sections), ("dim", args.dim)),
+            f"torch.split({{0}}, [{', '.join(parts)}], dim={{dim}})", (*values, ("dim", args.dim))
         )
 
     def execute(self, args: SplitArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         (x,) = run.inputs
         sections = args.split_size_or_sections
         if isinstance(sections, int):
-            sections = tuple(steps(x.shape[args.dim], sections))
-        return cut(x, args.dim, sections)
+            return cut(x, args.dim, steps(x.shape[args.dim], sections))
+        numbered = sum(section for section in sections if isinstance(section, int))
+        rest = x.shape[args.dim] - numbered  # the symbolic section, if any
+        return cut(x, args.dim, [s if isinstance(s, int) else rest for s in sections])
 
 
 @register
