@@ -70,5 +70,9 @@ def test_a_frozen_parameter_is_loaded_but_not_trained(tmp_path: Path) -> None:
     assert network.trainable_count == 3 + 3
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert summary.totals(network)["trainable_params"] == trainable
-    assert "Trainable:          6" in summary.render_table(network)
+    table = summary.render_table(network)
+    assert "Trainable:          6" in table
+    rows = {line.split()[0]: line for line in table.splitlines() if line.strip()}
+    assert "parameter (frozen)" in rows["table"]
+    assert "frozen" not in rows["attn1"]
     assert math.isclose(model.attn1.logit_scale.sum().item(), 7.5)

@@ -104,7 +104,9 @@ def rows(network: Network, depth: int | None = None) -> list[Row]:
         else:
             if shown is None or node.path.count(".") < shown:
                 level = node.path.count(".")
-                label = shared_label(network, node.path, node.op, calls)
+                # a tensor held out of training says so where its parameters are counted
+                op = f"{node.op} (frozen)" if node.resolved.get("frozen") else node.op
+                label = shared_label(network, node.path, op, calls)
                 result.append(Row(node.path, label, output, params, node.macs, connected, level))
     return [item.row() if isinstance(item, _Header) else item for item in result]
 
