@@ -21,7 +21,8 @@ import torch
 from archc import api, dims, runtime
 from archc.semantics.ir import Network
 from tests.conftest import ROOT
-from tests.oracle import random_inputs, sizes_of
+from tests.oracle import compare, random_inputs, silence_dropout, sizes_of, vary_running_statistics
+from tests.test_oracle import SMALL
 
 SPECS = sorted((ROOT / "specs").glob("*.arch"))
 
@@ -79,6 +80,31 @@ def test_network_classes_follow_their_parameters(path: Path) -> None:
                 if expected is not None:
                     check_built(cls, expected, {name: other})
                     break
+
+
+@pytest.mark.parametrize("spec", sorted(SMALL))
+def test_network_classes_built_small_compute_what_the_interpreter_computes(spec: str) -> None:
+    """The class written for the spec's own sizes, built with small ones, equals the
+    interpreter run on the spec elaborated with them: values, not only shapes."""
+    path = ROOT / "specs" / f"{spec}.arch"
+    module = runtime.load_source(api.compile_source(str(path)), f"archc_general_small_{spec}")
+    networks, _ = api.analyse(str(path), overrides=SMALL[spec])
+    compared = 0
+    for network in networks:
+        cls = getattr(module, runtime.network_class_name(module, network.name))
+        given = {k: v for k, v in SMALL[spec].items() if k in network.args}
+        if not given.keys() <= inspect.signature(cls).parameters.keys():
+            continue  # a parameter its class writes as a number: `-D` changes it instead
+        torch.manual_seed(0)
+        model = cls(**given).double()
+        vary_running_statistics(model)
+        silence_dropout(model)
+        inputs = random_inputs(network, sizes_of(network))
+        for training in (False, True):
+            assert compare(network, model, inputs, training) == [], (network.name, training)
+        compared += 1
+    if not compared:
+        pytest.skip(f"{spec}: its classes take none of the small sizes")
 
 
 SLICED = """
