@@ -93,9 +93,8 @@ def _passes_on(network: Network, path: str, carrying: set[str]) -> bool:
 
 @dataclass
 class Decoding:
-    """The modules of some networks that take a KV cache, by network."""
+    """The modules of some networks that take a KV cache, by network (worked out once each)."""
 
-    networks: list[Network]
     _paths: dict[int, set[str] | None] = field(default_factory=dict)
 
     def paths(self, network: Network) -> set[str]:

@@ -87,7 +87,7 @@ def emit_module(
         for n in networks
     ]
     # a constructor's parameters never hide a class or helper of the module
-    decoding = Decoding(networks)
+    decoding = Decoding()
     writers = [
         ClassWriter(info, classes, options, names.taken, decoding) for info in [*blocks, *roots]
     ]
