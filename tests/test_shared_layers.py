@@ -209,3 +209,21 @@ def test_simclr_matches_a_plain_two_view_network() -> None:
     for mine, theirs in zip(got, expected, strict=True):
         assert mine.shape == theirs.shape == (2, 32)
         assert torch.allclose(mine, theirs, rtol=0, atol=1e-10), (mine - theirs).abs().max()
+
+
+def test_analysing_a_spec_twice_in_one_process_gives_the_same_bytes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Shared instances are numbered per elaboration, so nothing carries over from the first
+    analysis into the second."""
+    from archc.cli import main
+
+    spec = str(ROOT / "tests/golden/shared_layers/input.arch")
+    runs = []
+    for _ in range(2):
+        assert main(["compile", spec]) == 0
+        source = capsys.readouterr().out
+        assert main(["summary", "--json", spec]) == 0
+        runs.append((source, capsys.readouterr().out))
+    assert "class " in runs[0][0] and '"params"' in runs[0][1]
+    assert runs[0] == runs[1]

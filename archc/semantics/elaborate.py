@@ -82,6 +82,7 @@ class Elaborator(Origins, Sharing, Application):
         self._modules_made: list[Module] = []  # in order, to see what a block instance made
         self._recordings: dict[tuple[Any, ...], replay.Recording] = {}
         self.shared_uses: dict[int, FirstUse] = {}  # the first application of each shared layer
+        self.shared_made = 0
         self._workload = Workload()
         # the current network's undecided size agreements, and what its asserts assume
         self._equations: list[sizes.Equation] = []

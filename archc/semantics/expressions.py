@@ -35,6 +35,7 @@ from archc.semantics.values import (
     OpLayer,
     RepeatLayer,
     SequenceLayer,
+    SharedLayer,
     Tensor,
     describe,
 )
@@ -125,6 +126,9 @@ class Expressions:
         raise NotImplementedError
 
     def size(self) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def make_shared(self, layer: Layer, span: Span) -> SharedLayer:
         raise NotImplementedError
 
     def speculate(
@@ -938,7 +942,7 @@ class Expressions:
                     if len(args) > 1
                     else "write the layer without applying it to a tensor",
                 )
-            return sharing.make_shared(args[0].value, expr.span)
+            return self.make_shared(args[0].value, expr.span)
         if name in COMBINATORS:
             if len(args) != 1 or args[0].name or not isinstance(args[0].value, Layer):
                 raise self.error(

@@ -18,7 +18,6 @@ a chain named with `as` or grouped with `[...]`.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -40,13 +39,6 @@ from archc.syntax import ast
 MISMATCH = "A314"  # an application whose inputs need other weights than the first one's
 ELSEWHERE = "A315"  # an application in another body or container than the first one
 NOT_ONE = "A316"  # `shared` of several layers, or of something that is no layer
-
-_tokens = itertools.count(1)
-
-
-def make_shared(layer: Layer, span: Span) -> SharedLayer:
-    """The value of `shared(layer)`: a new instance."""
-    return SharedLayer(span, None, layer, next(_tokens))
 
 
 @dataclass(frozen=True)
@@ -80,6 +72,7 @@ class Sharing:
 
     network: Network | None
     shared_uses: dict[int, FirstUse]
+    shared_made: int  # instances `shared(...)` made in this elaboration
     _next_id: int
     _modules_made: list[Module]
 
@@ -92,6 +85,12 @@ class Sharing:
         def error(self, code: str, message: str, span: Span, **details: Any) -> Exception: ...
 
         def _check_attribute(self, name: ast.Ident) -> None: ...
+
+    def make_shared(self, layer: Layer, span: Span) -> SharedLayer:
+        """The value of `shared(layer)`: a new instance, numbered within this elaboration, so
+        that elaborating the same spec again numbers its instances alike."""
+        self.shared_made += 1
+        return SharedLayer(span, None, layer, self.shared_made)
 
     def name_shared(self, value: Any, target: ast.Ident) -> Any:
         """`encoder = shared(Encoder())`: an instance named by nothing else is named after the
