@@ -462,7 +462,7 @@ def test_values_render_as_ruff_writes_them() -> None:
         ("normal", {"variance": 0.1}, "`normal` has no argument `variance`", "`normal` takes `mean`, `std`", "variance"),
         ("zeros", {"value": 0}, "`zeros` has no argument `value`", "`zeros` takes no arguments", "value"),
         ("normal", {"std": "0.1"}, '`std` of `normal` must be a number, not "0.1"', None, "std"),
-        ("normal", {"std": True}, "`std` of `normal` must be a number, not True", None, "std"),
+        ("normal", {"std": True}, "`std` of `normal` must be a number, not true", None, "std"),
         ("dirac", {"groups": 2.0}, "`groups` of `dirac` must be an integer, not 2.0", None, "groups"),
         ("normal", {"std": -0.1}, "`std` of `normal` must be greater than or equal to 0, not -0.1", "the rule is `std >= 0`; the nearest is 0", "std"),
         ("trunc_normal", {"std": 0}, "`std` of `trunc_normal` must be greater than 0, not 0", "the rule is `std > 0`; any value above 0", "std"),
@@ -473,7 +473,7 @@ def test_values_render_as_ruff_writes_them() -> None:
         ("uniform", {"a": 1, "b": -1}, "`uniform`: a=1 must be below b=-1", None, None),
         ("trunc_normal", {"a": 3}, "`trunc_normal`: a=3 must be below b=2", None, None),
         ("constant", {}, "`constant` needs the argument `value`", "e.g. constant(value=...)", "value"),
-        (True, {}, "True is not an init scheme", "write a scheme name or a number", None),
+        (True, {}, "true is not an init scheme", "write a scheme name or a number", None),
         (0.5, {"std": 1}, "a plain number is a constant and takes no arguments", None, None),
     ],
 )  # fmt: skip

@@ -92,6 +92,15 @@ def test_annotations_match_diagnostics(case: Path) -> None:
     assert reported(diagnostics_of(case)) == annotations(case)
 
 
+def test_no_golden_shows_a_python_object() -> None:
+    """Messages show values as a spec writes them, or name them in words (`the layer `log``):
+    never as Python's repr of archc's own objects."""
+    goldens = sorted((ROOT / "tests" / "diagnostics").rglob("*.stderr"))
+    leaks = re.compile(r"object at 0x|<archc\.|<function |Span\(start=|\w+Layer\(")
+    assert len(goldens) > 100
+    assert [g.name for g in goldens if leaks.search(g.read_text(encoding="utf-8"))] == []
+
+
 def test_every_case_has_a_golden_and_an_annotation() -> None:
     goldens = {path.stem for path in SEMANTIC.glob("*.stderr")}
     assert goldens == {case.stem for case in CASES}

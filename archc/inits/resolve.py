@@ -164,7 +164,12 @@ def _unknown_argument(scheme: Scheme, name: str) -> SchemeError:
 
 
 def _show(value: Any) -> str:
-    try:
-        return literal(value)
-    except TypeError:
-        return repr(value)
+    """A plain value as a spec writes it (`true`, `none`, `"relu"`, `(1, 2)`); elaboration
+    passes nothing else (archc/semantics/inits.py)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, tuple | list):
+        return "(" + ", ".join(_show(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return literal(value)

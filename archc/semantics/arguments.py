@@ -17,6 +17,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from archc.ops.registry import suggest
+from archc.semantics.values import shown
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def refusal(
     if first["type"] == "value_error":
         reason = str(first.get("ctx", {}).get("error", first["msg"]))
         return Refusal(
-            f"invalid {subject} for `{op}`: {reason}, got {_shown(got)}", "invalid value"
+            f"invalid {subject} for `{op}`: {reason}, got {shown(got)}", "invalid value"
         )
     requirements = []
     for error in chosen:
@@ -126,14 +127,14 @@ def refusal(
     label = _LABELS.get(first["type"], "invalid value")
     if len(requirements) > 1:
         label = "not an accepted value"
-    message = f"{subject} of `{op}` must be {_either(requirements)}, got {_shown(got)}"
+    message = f"{subject} of `{op}` must be {_either(requirements)}, got {shown(got)}"
     if first["type"] in _BOUNDS and len(requirements) == 1:
         return Refusal(
             message,
             label,
             bounds.nearest(got),
             rule=bounds.formula(field),
-            with_=f"{field} = {_shown(got)}",
+            with_=f"{field} = {shown(got)}",
         )
     return Refusal(message, label, _help(first["type"], got, literals))
 
@@ -146,7 +147,7 @@ def _requirement(error: ErrorDetails, bounds: _Bounds, literals: list[Any]) -> s
     if kind in _BOUNDS:
         return bounds.phrase()
     if kind == "literal_error":
-        return "one of " + ", ".join(_shown(v) for v in literals)
+        return "one of " + ", ".join(shown(v) for v in literals)
     if kind in ("too_short", "too_long"):
         limit = ctx["min_length"] if kind == "too_short" else ctx["max_length"]
         return f"{'at least' if kind == 'too_short' else 'at most'} {_count(limit)}"
@@ -172,7 +173,7 @@ def _help(kind: str, value: Any, literals: list[Any]) -> str | None:
         words = [v for v in literals if isinstance(v, str)]
         close = [v for v in words if v.lower() == value.lower()] or suggest(value, words)
         if close:
-            return f"did you mean `{_shown(close[0])}`?"
+            return f"did you mean `{shown(close[0])}`?"
     return None
 
 
@@ -182,20 +183,6 @@ def _either(words: list[str]) -> str:
 
 def _count(entries: int) -> str:
     return f"{entries} {'entry' if entries == 1 else 'entries'}"
-
-
-def _shown(value: Any) -> str:
-    """A value as a spec writes it: `true`, `none`, `"same"`, `(3, 2.0)`."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "none"
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, tuple):
-        inner = ", ".join(_shown(v) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    return repr(value) if isinstance(value, float) else str(value)
 
 
 def _literals(annotation: Any) -> list[Any]:

@@ -37,7 +37,9 @@ from archc.semantics.values import (
     SequenceLayer,
     SharedLayer,
     Tensor,
+    UserFunctionValue,
     describe,
+    shown,
 )
 from archc.syntax import ast
 
@@ -200,7 +202,7 @@ class Expressions:
             return self.constant(name, body, expr.span)
         function = body.file.functions.get(name)
         if function is not None:
-            return _Function(function)
+            return UserFunctionValue(function)
         definition = body.file.definitions.get(name)
         if definition is not None and definition.kind == "block":
             return BlockLayer(expr.span, None, definition)
@@ -455,11 +457,11 @@ class Expressions:
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise self.error(
                 "A223",
-                f"a layer repeats a whole number of times, 0 or more, not {count!r}",
+                f"a layer repeats a whole number of times, 0 or more, not {shown(count)}",
                 count_span,
                 label="repeat count",
                 rule=f"layer * n with n whole and 0 <= n <= {MAX_REPEAT:,}",
-                with_=f"n = {count!r}",
+                with_=f"n = {shown(count)}",
                 help="use `//` for whole-number division"
                 if isinstance(count, float)
                 else "`layer * 0` passes the input through; a negative count means nothing",
@@ -861,7 +863,7 @@ class Expressions:
             return UNKNOWN
         if isinstance(func, Function):
             return self._builtin(func.name, args, expr)
-        if isinstance(func, _Function):
+        if isinstance(func, UserFunctionValue):
             return self._call_function(func.function, args, expr, body, place)
         if isinstance(func, OpLayer) and func.op.name in BUILTINS and not _leading_tensors(args):
             # `sqrt(d_model)` computes a number; `sqrt(x)` and `x -> sqrt` apply the op
@@ -910,7 +912,9 @@ class Expressions:
         """What a call calls. A value that cannot be called does not hide the op or block of
         the same name: `dropout(dropout)` applies the op with the parameter `dropout`."""
         value = self.evaluate(func, body, place)
-        if isinstance(func, ast.Name) and not isinstance(value, Layer | Function | _Function):
+        if isinstance(func, ast.Name) and not isinstance(
+            value, Layer | Function | UserFunctionValue
+        ):
             definition = body.file.definitions.get(func.id)
             if definition is not None and definition.kind == "block":
                 return BlockLayer(func.span, None, definition)
@@ -1099,13 +1103,6 @@ class Expressions:
         return given
 
 
-class _Function:
-    """A `fn` named in an expression."""
-
-    def __init__(self, function: UserFunction) -> None:
-        self.function = function
-
-
 @dataclass
 class FunctionBody(Body):
     """The scope a function's body is evaluated in: its parameters, and the functions being
@@ -1170,11 +1167,13 @@ _KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
     ((int, float, Sym), "number"),
     (str, "string"),
     (tuple, "tuple"),
+    ((Function, UserFunctionValue), "function"),
+    (type(None), "none"),
 )
 
 
 def _kind(value: Any) -> str:
-    return next((word for kind, word in _KINDS if isinstance(value, kind)), "none")
+    return next((word for kind, word in _KINDS if isinstance(value, kind)), "value")
 
 
 def _written(expr: ast.Expr) -> str:

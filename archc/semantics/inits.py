@@ -27,10 +27,12 @@ from archc import inits
 from archc.errors import Diagnostic, Span
 from archc.ops import lookup
 from archc.ops.spec import HELD
+from archc.pysource.exprs import literal
 from archc.semantics import provenance as pv
 from archc.semantics.expressions import ElabError
 from archc.semantics.ir import Network, Node, join_path
 from archc.semantics.program import did_you_mean
+from archc.semantics.values import describe
 from archc.syntax import ast
 
 DEFAULT_PARAMETER = "weight"
@@ -114,6 +116,9 @@ def _scheme(expr: ast.Expr, evaluate: Evaluate, error: Fail, origin: Origin) -> 
     else:
         name = evaluate(expr)  # a number: a constant
         written[0] = expr
+    given = {0: name} if not isinstance(name, str) else {}
+    for key, value in [*given.items(), *enumerate(positional), *keywords.items()]:
+        _check_plain(value, written[key], error)
     try:
         scheme, args = inits.resolve_scheme(name, keywords, positional)
     except inits.SchemeError as exc:
@@ -124,6 +129,22 @@ def _scheme(expr: ast.Expr, evaluate: Evaluate, error: Fail, origin: Origin) -> 
     named = {order[k] if isinstance(k, int) else k: e for k, e in written.items()}
     origins = {k: o for k, e in named.items() if (o := origin(e)) is not None}
     return Scheme(scheme, args, expr.span, origins)
+
+
+def _check_plain(value: Any, expr: ast.Expr, error: Fail) -> None:
+    """A scheme's arguments are numbers and words (a layer, a function or a symbolic size has
+    no place in `nn.init`): refused at the argument, which the caret shows as written."""
+    try:
+        literal(value)
+    except TypeError:
+        raise error(
+            "A250",
+            f"an init scheme takes numbers and words, not {describe(value)}",
+            expr.span,
+            label=f"{describe(value)}",
+            help="write a number, or compute one with operators and the built-in functions "
+            "(`sqrt`, `min`, `max`, ...)",
+        ) from None
 
 
 def _argument_span(expr: ast.Expr, name: str | None) -> Span:

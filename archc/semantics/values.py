@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from archc.dims import TensorType
+from archc.dims import Sym, TensorType
 from archc.errors import Span
 from archc.ops.spec import Op
 from archc.semantics.ir import Ref
@@ -44,6 +44,17 @@ class Function:
     `residual`)."""
 
     name: str
+
+
+@dataclass(frozen=True)
+class UserFunctionValue:
+    """A `fn` named in an expression, not yet called."""
+
+    function: Any  # program.UserFunction
+
+    @property
+    def name(self) -> str:
+        return str(self.function.name)
 
 
 @dataclass(frozen=True)
@@ -188,4 +199,28 @@ def describe(value: Any) -> str:
         return "a tuple"
     if isinstance(value, Function):
         return f"the built-in function `{value.name}`"
-    return f"the size {value}"
+    if isinstance(value, UserFunctionValue):
+        return f"the function `{value.name}`"
+    if isinstance(value, Sym):
+        return f"the size {value}"
+    return "a value archc cannot show"
+
+
+def shown(value: Any) -> str:
+    """A value for a message: plain data as a spec writes it (`true`, `none`, `"same"`,
+    `(3, 2.0)`, a size `H // 2`); anything else, a layer, a tensor, a function, in words
+    (:func:`describe`), never as a Python object."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, tuple):
+        inner = ", ".join(shown(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int | Sym):
+        return str(value)
+    return describe(value)
