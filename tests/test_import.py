@@ -8,8 +8,10 @@ parameter count. torchvision's models are imported where torchvision is installe
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -485,3 +487,38 @@ def test_each_block_instance_shares_its_own_layer(tmp_path: Path) -> None:
     assert "x_shared = shared(linear(4) as x)" in text
     assert "out x -> x_shared -> relu -> x_shared" in text
     assert text.count("block ") == 1
+
+
+def _with_defaults(forward: Any) -> Any:
+    """A decorator that fills keyword arguments in from the module's settings, as Hugging Face
+    wraps its models' forwards: it writes into the dict of keyword arguments it is given."""
+
+    @functools.wraps(forward)
+    def wrapper(self: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
+        kwargs["scale"] = self.scale if kwargs.get("scale") is None else kwargs["scale"]
+        return forward(self, *args, **kwargs)
+
+    return wrapper
+
+
+class _Decorated(torch.nn.Module):
+    """A forward behind a decorator, with parameters after the input that keep their defaults
+    and further keyword arguments."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 3)
+        self.scale = 2.0
+
+    @_with_defaults
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, **kwargs: Any
+    ) -> torch.Tensor:
+        y = self.fc(x) * kwargs["scale"]
+        return y if mask is None else y * mask
+
+
+def test_a_decorated_forward_is_called_with_the_inputs_alone(tmp_path: Path) -> None:
+    text = round_trip(_Decorated(), (5, 4), tmp_path)
+    assert "in x: [5, 4]" in text and "mask" not in text
+    assert "-> linear(3) as fc" in text and "* 2.0" in text

@@ -17,6 +17,7 @@ they do not change what the model computes.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import operator
 import re
 import traceback
@@ -92,10 +93,25 @@ IN_PLACE_OPERATORS = {
 
 
 class _Tracer(fx.Tracer):
-    def __init__(self, opaque: set[str]) -> None:
+    def __init__(self, opaque: set[str], inputs: int) -> None:
         super().__init__()
         self.opaque = opaque
+        self.inputs = inputs
         self.stack: list[str] = []
+
+    def create_args_for_root(
+        self, root_fn: Any, is_module: bool, concrete_args: Any = None
+    ) -> tuple[Any, list[Any]]:
+        """A placeholder per example input, given positionally as `model(*inputs)` gives them:
+        the forward's other parameters keep their defaults, and a forward wrapped by
+        decorators that read its keyword arguments gets a real dict of them."""
+        names = _input_names(root_fn, self.inputs)
+        proxies = [self.create_proxy("placeholder", name, (), {}) for name in names]
+
+        def call(module: nn.Module, *inputs: Any) -> Any:
+            return root_fn(module, *inputs)
+
+        return call, [self.root, *proxies]
 
     def is_leaf_module(self, m: nn.Module, qualified_name: str) -> bool:
         return qualified_name in self.opaque or is_layer_module(m)
@@ -111,6 +127,18 @@ class _Tracer(fx.Tracer):
             raise
         self.stack.pop()
         return result
+
+
+def _input_names(forward: Any, count: int) -> list[str]:
+    """The names of the first ``count`` parameters ``forward`` takes after `self`; `input2`,
+    `input3`, ... where it takes them as `*args`."""
+    names: list[str] = []
+    for parameter in list(inspect.signature(forward).parameters.values())[1:]:
+        if parameter.kind not in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            break
+        names.append(parameter.name)
+    names = names[:count]
+    return names + [f"input{index + 1}" for index in range(len(names), count)]
 
 
 class CustomFunction(Exception):
@@ -196,7 +224,7 @@ def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[Scope, li
     failures: list[TraceFailure] = []
     opaque: set[str] = set()
     while True:
-        tracer = _Tracer(opaque)
+        tracer = _Tracer(opaque, len(inputs))
         tracer.record_stack_traces = True
         try:
             with _refusing_autograd_functions():
