@@ -3641,6 +3641,29 @@ _IMPORT = (
         runnable=False,
         lang="sh",
     ),
+    _entry(
+        "A509",
+        "a module applied where a spec cannot share it",
+        """A module that a forward calls more than once (one encoder for both inputs, ALBERT's
+        one layer applied twelve times) is imported as one shared instance: `encoder =
+        shared(Encoder)`, then `a = left -> encoder` and `b = right -> encoder`, so its weights
+        are held and loaded once. A spec applies a shared instance only in the body that binds
+        it, by its name, and binds a block's other tensors once: a module applied from the
+        forwards of two different modules, more than once inside a container, under a path
+        that is not an attribute name, or with other tensors besides its input at each call,
+        cannot be written that way, so `archc import` writes its later applications as
+        `TODO_<path>_call<n>` placeholders, which `archc check` rejects.""",
+        """
+        def forward(self, x):          # Refine's forward calls the model's own `conv`
+            return self.refine(self.conv(x))
+        """,
+        """
+        def forward(self, x):          # the model applies `conv` both times
+            return torch.relu(self.conv(self.conv(x)))
+        """,
+        runnable=False,
+        lang="python",
+    ),
 )
 
 EXPLANATIONS: dict[str, Explanation] = {

@@ -8,8 +8,10 @@ parameter count. torchvision's models are imported where torchvision is installe
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -24,13 +26,22 @@ from tests.conftest import ROOT
 torch = pytest.importorskip("torch")
 
 
-def round_trip(model: torch.nn.Module, shape: tuple[int, ...], folder: Path) -> str:
-    """Import ``model``, compile the spec, and check that the result is the same network."""
-    model = model.double().eval()
-    example = torch.randn(
-        2, *shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+def round_trip(
+    model: torch.nn.Module, shape: tuple[int, ...], folder: Path, inputs: int = 1
+) -> str:
+    """Import ``model``, compile the spec, and check that the result is the same network, on
+    ``inputs`` tensors of ``shape``."""
+    generator = torch.Generator().manual_seed(0)
+    examples = tuple(
+        torch.randn(2, *shape, dtype=torch.float64, generator=generator) for _ in range(inputs)
     )
-    imported = import_module(model, (example,))
+    return round_trip_on(model.double(), examples, folder)
+
+
+def round_trip_on(model: torch.nn.Module, examples: tuple[torch.Tensor, ...], folder: Path) -> str:
+    """:func:`round_trip` on the inputs ``examples``."""
+    model = model.eval()
+    imported = import_module(model, examples)
     assert imported.diagnostics == []
     assert imported.text is not None
     path = folder / "imported.arch"
@@ -39,7 +50,7 @@ def round_trip(model: torch.nn.Module, shape: tuple[int, ...], folder: Path) -> 
     rebuilt.load_state_dict(model.state_dict(), strict=True)
     rebuilt.eval()
     with torch.no_grad():
-        expected, got = model(example), rebuilt(example)
+        expected, got = model(*examples), rebuilt(*examples)
     assert torch.allclose(got, expected, rtol=1e-5, atol=1e-5), (got - expected).abs().max()
     assert archc.load(path).params == sum(p.numel() for p in model.parameters())
     return imported.text
@@ -381,3 +392,133 @@ def test_a_block_that_reads_several_tensors_takes_the_others_as_arguments(
     text = round_trip(_UNet(), (3, 8, 8), tmp_path)
     assert "block _Up(channels) {\n    in x\n    in x2\n" in text
     assert "-> _Up(y, 8) as up1" in text and "-> _Up(x, 4) as up2" in text
+
+
+class _Encoder(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(torch.relu(self.conv(x)).mean(dim=(2, 3)), 1)
+
+
+class _Siamese(torch.nn.Module):
+    """One encoder applied to both inputs, and one layer applied twice in a row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = _Encoder()
+        self.mix = torch.nn.Linear(8, 8)
+        self.head = torch.nn.Linear(8, 1)
+
+    def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        apart = torch.abs(self.encoder(left) - self.encoder(right))
+        return self.head(self.mix(torch.tanh(self.mix(apart))))
+
+
+def test_a_module_applied_twice_is_shared(tmp_path: Path) -> None:
+    text = round_trip(_Siamese(), (3, 8, 8), tmp_path, inputs=2)
+    assert "encoder = shared(_Encoder)" in text and "mix = shared(linear(8))" in text
+    assert "x = left -> encoder" in text and "y = right -> encoder" in text
+    assert "-> mix -> tanh -> mix ->" in text
+    assert text.count("block ") == 1
+
+
+class _Gated(torch.nn.Module):
+    """A layer that reads a second tensor besides its input, as ALBERT's layer reads the mask."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(width, width)
+
+    def forward(self, x: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+        return x + torch.relu(self.fc(x)) * gate
+
+
+class _OneLayerManyTimes(torch.nn.Module):
+    """ALBERT's idea: one layer, with one set of weights, applied again and again."""
+
+    def __init__(self, depth: int) -> None:
+        super().__init__()
+        self.gate = torch.nn.Linear(6, 6)
+        self.layer = _Gated(6)
+        self.depth = depth
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gate = torch.sigmoid(self.gate(x))
+        for _ in range(self.depth):
+            x = self.layer(x, gate)
+        return x
+
+
+@settings(max_examples=4)
+@given(depth=st.integers(2, 5))
+def test_a_layer_applied_in_a_loop_is_a_repeat_of_one_shared_instance(depth: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        text = round_trip(_OneLayerManyTimes(depth), (4, 6), Path(folder))
+    assert "layer = shared(_Gated(y))" in text
+    assert f"-> layer * {depth}" in text
+
+
+class _Twice(torch.nn.Module):
+    """A layer applied twice in a block's forward, under the name a block gives its input."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.x = torch.nn.Linear(width, width)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.x(torch.relu(self.x(h)))
+
+
+class _ThreeTwice(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b, self.c = _Twice(4), _Twice(4), _Twice(4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c(self.b(self.a(x)))
+
+
+def test_each_block_instance_shares_its_own_layer(tmp_path: Path) -> None:
+    text = round_trip(_ThreeTwice(), (3, 4), tmp_path)
+    # the instance keeps its name `x`; the variable bound to it does not hide the input `x`
+    assert "x_shared = shared(linear(4) as x)" in text
+    assert "out x -> x_shared -> relu -> x_shared" in text
+    assert text.count("block ") == 1
+
+
+def _with_defaults(forward: Any) -> Any:
+    """A decorator that fills keyword arguments in from the module's settings, as Hugging Face
+    wraps its models' forwards: it writes into the dict of keyword arguments it is given."""
+
+    @functools.wraps(forward)
+    def wrapper(self: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
+        kwargs["scale"] = self.scale if kwargs.get("scale") is None else kwargs["scale"]
+        return forward(self, *args, **kwargs)
+
+    return wrapper
+
+
+class _Decorated(torch.nn.Module):
+    """A forward behind a decorator, with parameters after the input that keep their defaults
+    and further keyword arguments."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 3)
+        self.scale = 2.0
+
+    @_with_defaults
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, **kwargs: Any
+    ) -> torch.Tensor:
+        y = self.fc(x) * kwargs["scale"]
+        return y if mask is None else y * mask
+
+
+def test_a_decorated_forward_is_called_with_the_inputs_alone(tmp_path: Path) -> None:
+    text = round_trip(_Decorated(), (5, 4), tmp_path)
+    assert "in x: [5, 4]" in text and "mask" not in text
+    assert "-> linear(3) as fc" in text and "* 2.0" in text

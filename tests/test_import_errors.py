@@ -26,6 +26,7 @@ EXPECTED_CODES = {
     "in_place_method": "A507",
     "item_assignment": "A507",
     "several_outputs": "A505",
+    "shared_elsewhere": "A509",
     "unknown_function": "A503",
     "unknown_layer": "A502",
 }

@@ -44,7 +44,7 @@ TORCH = {
     "archc.torch_helpers",
     "archc.export",
     "archc.backends.interpret",
-    *(f"archc.importer.{name}" for name in ("layers", "spec", "trace")),
+    *(f"archc.importer.{name}" for name in ("layers", "sharing", "spec", "trace")),
     "archc.importer",
 }
 

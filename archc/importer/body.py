@@ -34,6 +34,9 @@ class Term:
     # layers), and whether the text still lacks its `as` name
     path: str | None = None
     unnamed: bool = False
+    # `name = shared(...)`: the instance of a module applied more than once, bound to a name
+    binds: str | None = None
+    shares: bool = False  # an application of such an instance, written as its name
 
 
 @dataclass
@@ -55,6 +58,13 @@ def statements(
     reads.setdefault(output, []).append(len(terms))
     names = dict(inputs)
     taken = set(names.values())
+    # shared instances' variables: their own names, unless an input has one
+    bound: dict[str, str] = {}
+    for term in terms:
+        if term.binds is not None:
+            variable = term.binds if term.binds not in taken else f"{term.binds}_shared"
+            bound[term.binds] = variable
+            taken.add(variable)
     lines: list[str] = []
     pending: _Pending | None = None
 
@@ -72,7 +82,7 @@ def statements(
         nonlocal pending
         if pending is None:
             return
-        text = " -> ".join([pending.start, *pending.layers])
+        text = " -> ".join([pending.start, *_applied(pending.layers, set(bound.values()))])
         comment = f"  # {list(pending.shape[1:])}" if shapes and pending.shape else ""
         if pending.tail == output and last_read(output) == len(terms):
             lines.append(f"out {text}{comment}")
@@ -87,7 +97,17 @@ def statements(
             names[pending.tail] = target
         pending = None
 
+    for term in terms:
+        if term.binds is not None and not term.inputs:
+            lines.append(_bind(term, bound[term.binds], []))
     for index, term in enumerate(terms):
+        if term.binds is not None:
+            if term.inputs:
+                flush(index)
+                lines.append(_bind(term, bound[term.binds], [names[v] for v in term.inputs]))
+            continue
+        if term.shares:
+            term = replace(term, text=bound[term.text])
         if term.optional is not None:
             flush(index)
             source = names[term.inputs[0]]
@@ -123,6 +143,29 @@ def statements(
     if not lines or not lines[-1].startswith("out "):
         lines.append(f"out {names[output]}")
     return lines
+
+
+def _bind(term: Term, variable: str, operands: list[str]) -> str:
+    """`encoder = shared(Encoder(8))`; under another variable, the instance keeps its name:
+    `x_shared = shared(linear(8) as x)`."""
+    text = term.text.format(*operands)
+    if variable != term.binds:
+        text = f"{text[:-1]} as {term.binds})"
+    return f"{variable} = {text}"
+
+
+def _applied(layers: list[str], shared: set[str]) -> list[str]:
+    """A chain's layers with consecutive applications of one shared instance as a repeat:
+    `x -> layer -> layer -> layer` reads `x -> layer * 3`."""
+    found: list[str] = []
+    count = 0
+    for index, layer in enumerate(layers):
+        count += 1
+        if layer in shared and index + 1 < len(layers) and layers[index + 1] == layer:
+            continue
+        found.append(f"{layer} * {count}" if count > 1 else layer)
+        count = 0
+    return found
 
 
 def dense(terms: list[Term], lit: Literal = plain, resolve: Resolve = as_written) -> list[Term]:

@@ -16,6 +16,7 @@ RULES = {
     "A501": "a spec's graph may not depend on the values in its tensors",
     "A507": "a spec's values never change once made: each step makes a new one",
     "A508": "the model is traced by running it on random inputs of the shapes given",
+    "A509": "a shared layer is applied only in the body that applies it first, by its name",
 }
 LABELS = {"A507": "changed here", "A508": "fails here"}
 _TITLES = {
@@ -26,6 +27,7 @@ _TITLES = {
     "A505": "the spec cannot express",
     "A507": "a value changed in place in",
     "A508": "the example inputs do not fit",
+    "A509": "the spec cannot share",
 }
 
 
@@ -81,6 +83,7 @@ def from_problem(problem: Problem) -> Diagnostic:
         f"{_TITLES[problem.code]} {_named(problem.path)}: {problem.message}",
         _line_span(where),
         label="called here",
+        rule=RULES.get(problem.code),
         help=HELP,
     )
 

@@ -32,6 +32,7 @@ from archc.importer.layers import (
     index_layer,
     module_layer,
 )
+from archc.importer.sharing import Shared, find_shared
 from archc.importer.terms import Literal, as_written, call, named, repeated, spec_literal
 from archc.importer.trace import Scope, Step
 
@@ -100,11 +101,19 @@ class SpecWriter:
         # keyword arguments a layer writes even at their default: those that another instance
         # of its block sets, so that the instances' bodies read alike
         self._forced: dict[str, set[str]] = {}
+        stateful = {path for path, m in self.modules.items() if any(True for _ in m.state_dict())}
+        self.shared = find_shared(root, stateful, is_container)
+        for shared in self.shared.values():
+            if shared.reason:
+                second = shared.applications[1]
+                node = second.node if isinstance(second, Step) else _first_node(second)
+                self.problems.append(Problem("A509", shared.path, shared.reason, node))
         self._collect(root)
 
     def _collect(self, scope: Scope) -> None:
         for entry in scope.entries:
-            if isinstance(entry, Scope):
+            # a later application of a module is the first one's instance again
+            if isinstance(entry, Scope) and entry.call == 0:
                 if not is_container(entry.module):
                     self._instances.setdefault(type(entry.module), []).append(entry)
                 self._collect(entry)
@@ -286,13 +295,36 @@ class SpecWriter:
 
     def terms(self, scope: Scope, lit: Literal) -> list[Term]:
         found: list[Term] = []
+        bound: set[str] = set()  # the shared modules whose first application is bound
         for entry in scope.entries:
             latest = next((t.output for t in reversed(found) if t.shape is not None), "")
+            shared = self.shared.get(entry.path) if entry.path else None
+            if shared is not None and entry.call > 0:
+                found.append(self._application(shared, entry, shared.path in bound))
+                continue
             if isinstance(entry, Step):
-                found.append(self._step_term(entry, lit, scope, latest))
+                term = self._step_term(entry, lit, scope, latest)
             else:
-                found.append(self._scope_term(entry, lit, scope))
+                term = self._scope_term(entry, lit, scope)
+            # a first application the spec cannot write leaves the later ones placeholders
+            if shared is not None and not shared.reason and not term.text.startswith("TODO_"):
+                found.append(_binding(term, shared.name))
+                bound.add(shared.path)
+                term = self._application(shared, entry, True)
+            found.append(term)
         return found
+
+    def _application(self, shared: Shared, entry: Scope | Step, bound: bool) -> Term:
+        """One application of a shared module: the name of its ``bound`` instance, on the
+        tensor it is given, or else a placeholder."""
+        if isinstance(entry, Step):
+            inputs, output = entry.inputs, entry.node.name
+        else:
+            inputs, output = entry.inputs, entry.output
+        if not bound:
+            text = self._placeholder(entry.path, f"call{entry.call + 1}")
+            return Term(text, inputs[:1], output.split(",")[0], len(inputs) == 1)
+        return Term(shared.name, inputs[:1], output, True, shape=entry.shape, shares=True)
 
     def body(
         self, scope: Scope, terms: list[Term], names: dict[str, str] | None = None
@@ -409,6 +441,23 @@ class SpecWriter:
         return Term(text, [source], phantom_value, True)
 
 
+def _binding(term: Term, name: str) -> Term:
+    """`name = shared(layer)` for the first application ``term`` of a shared module: the layer
+    without its `as` name, which the binding gives, and with the other tensors it takes."""
+    text = term.text
+    inputs: list[str] = []
+    if not term.chain:
+        # `{0} -> Block({1}, 8) as name`: the other tensors are the binding's own operands
+        text = _PLACE_TENSOR.sub(lambda m: f"{{{int(m.group(1)) - 1}}}", text[len("{0} -> ") :])
+        inputs = term.inputs[1:]
+    text = text.removesuffix(f" as {name}")
+    return Term(f"shared({text})", inputs, f"{name}@shared", False, binds=name)
+
+
+def _first_node(scope: Scope) -> fx.Node | None:
+    return next((step.node for step in _steps(scope)), None)
+
+
 def _keys(entries: list[Step | Scope]) -> list[str]:
     """A name for each entry: its attribute name, or the function and its occurrence."""
     seen: Counter[str] = Counter()
@@ -459,6 +508,8 @@ def _counterpart(
 
 
 _PLACE = re.compile("\x00(\\d+)\x00")
+# a tensor operand of a term's text: `{1}`
+_PLACE_TENSOR = re.compile(r"\{(\d+)\}")
 # an optional layer's statement whose flag is the same in every instance
 _ALWAYS = re.compile(r"^(\w+ = )if true then (.+) else \w+$", re.MULTILINE)
 _NEVER = re.compile(r"^(\w+ = )if false then .+ else (\w+)$", re.MULTILINE)

@@ -17,6 +17,7 @@ they do not change what the model computes.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import operator
 import re
 import traceback
@@ -49,6 +50,7 @@ class Step:
     # the node's arguments, each value computed from shapes in its place; tensors stay nodes
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
+    call: int = 0  # how many times the forward called the layer before this call
 
 
 @dataclass
@@ -61,6 +63,7 @@ class Scope:
     inputs: list[str] = field(default_factory=list)
     output: str = ""
     shape: tuple[int, ...] | None = None
+    call: int = 0  # how many times the forward called the module before this call
 
     @property
     def name(self) -> str:
@@ -90,10 +93,25 @@ IN_PLACE_OPERATORS = {
 
 
 class _Tracer(fx.Tracer):
-    def __init__(self, opaque: set[str]) -> None:
+    def __init__(self, opaque: set[str], inputs: int) -> None:
         super().__init__()
         self.opaque = opaque
+        self.inputs = inputs
         self.stack: list[str] = []
+
+    def create_args_for_root(
+        self, root_fn: Any, is_module: bool, concrete_args: Any = None
+    ) -> tuple[Any, list[Any]]:
+        """A placeholder per example input, given positionally as `model(*inputs)` gives them:
+        the forward's other parameters keep their defaults, and a forward wrapped by
+        decorators that read its keyword arguments gets a real dict of them."""
+        names = _input_names(root_fn, self.inputs)
+        proxies = [self.create_proxy("placeholder", name, (), {}) for name in names]
+
+        def call(module: nn.Module, *inputs: Any) -> Any:
+            return root_fn(module, *inputs)
+
+        return call, [self.root, *proxies]
 
     def is_leaf_module(self, m: nn.Module, qualified_name: str) -> bool:
         return qualified_name in self.opaque or is_layer_module(m)
@@ -109,6 +127,18 @@ class _Tracer(fx.Tracer):
             raise
         self.stack.pop()
         return result
+
+
+def _input_names(forward: Any, count: int) -> list[str]:
+    """The names of the first ``count`` parameters ``forward`` takes after `self`; `input2`,
+    `input3`, ... where it takes them as `*args`."""
+    names: list[str] = []
+    for parameter in list(inspect.signature(forward).parameters.values())[1:]:
+        if parameter.kind not in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            break
+        names.append(parameter.name)
+    names = names[:count]
+    return names + [f"input{index + 1}" for index in range(len(names), count)]
 
 
 class CustomFunction(Exception):
@@ -194,7 +224,7 @@ def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[Scope, li
     failures: list[TraceFailure] = []
     opaque: set[str] = set()
     while True:
-        tracer = _Tracer(opaque)
+        tracer = _Tracer(opaque, len(inputs))
         tracer.record_stack_traces = True
         try:
             with _refusing_autograd_functions():
@@ -340,15 +370,18 @@ def _scopes(model: nn.Module, graph: fx.Graph, static: dict[str, Any]) -> Scope:
             root.output = result.name
             root.shape = _shape(result)
             continue
-        stack = [path for path, _ in (node.meta.get("nn_module_stack") or {}).values()]
-        if node.op == "call_module":
-            stack = stack[:-1] if stack and stack[-1] == node.target else stack
+        # fx keys a module's later calls `path@1`, `path@2`: each call is a scope of its own
+        calls = node.meta.get("nn_module_stack") or {}
+        stack = [(key, path) for key, (path, _) in calls.items()]
+        call = 0
+        if node.op == "call_module" and stack and stack[-1][1] == node.target:
+            call = _call_number(stack.pop()[0])
         parent = root
-        for path in stack:
-            if path not in scopes:
-                scopes[path] = Scope(path, modules[path])
-                parent.entries.append(scopes[path])
-            parent = scopes[path]
+        for key, path in stack:
+            if key not in scopes:
+                scopes[key] = Scope(path, modules[path], call=_call_number(key))
+                parent.entries.append(scopes[key])
+            parent = scopes[key]
         leaf = str(node.target) if node.op == "call_module" else ""
         read = [n for n in _read(node) if n.name not in static]
 
@@ -363,12 +396,18 @@ def _scopes(model: nn.Module, graph: fx.Graph, static: dict[str, Any]) -> Scope:
             [_shape(n) for n in read],
             fx.node.map_arg(node.args, known),
             fx.node.map_arg(node.kwargs, known),
+            call,
         )
         parent.entries.append(step)
         produced_in[node.name] = parent
     _hoist_concatenations(root, produced_in)
-    _wire(root, produced_in, scopes)
+    _wire(root, scopes)
     return root
+
+
+def _call_number(key: str) -> int:
+    _, at, number = key.rpartition("@")
+    return int(number) if at and number.isdigit() else 0
 
 
 def _hoist_concatenations(scope: Scope, produced_in: dict[str, Scope]) -> None:
@@ -404,25 +443,18 @@ def _steps(scope: Scope) -> list[Step]:
     return found
 
 
-def _wire(root: Scope, produced_in: dict[str, Scope], scopes: dict[str, Scope]) -> None:
+def _wire(root: Scope, scopes: dict[str, Scope]) -> None:
     """Each scope's inputs (values it reads that were made outside it, in first-use order) and
     output (the value made inside that is read outside)."""
-
-    def inside(value: str, scope: Scope) -> bool:
-        owner = produced_in.get(value)
-        return owner is not None and (
-            scope.path == "" or owner.path == scope.path or owner.path.startswith(scope.path + ".")
-        )
-
     every = _steps(root)
     shapes = {s.node.name: s.shape for s in every}
-    for path, scope in scopes.items():
-        if not path:
+    for scope in scopes.values():
+        if scope is root:
             continue
         own = {s.node.name for s in _steps(scope)}
         for step in _steps(scope):
             for value in step.inputs:
-                if not inside(value, scope) and value not in scope.inputs:
+                if value not in own and value not in scope.inputs:
                     scope.inputs.append(value)
         read_outside = [
             value
