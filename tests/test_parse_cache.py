@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from collections import OrderedDict
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ SPEC = ROOT / "specs" / "resnet18.arch"
 def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ARCHC_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("ARCHC_NO_CACHE", raising=False)
+    monkeypatch.setattr(cache, "_recent", OrderedDict())  # nothing kept from earlier tests
     return tmp_path
 
 
@@ -49,6 +51,35 @@ def test_a_changed_text_misses(folder: Path) -> None:
     text = SPEC.read_text(encoding="utf-8")
     cache.parse_cached(SourceFile("a.arch", text))
     assert cache.load(SourceFile("a.arch", text.replace("1000", "10"))) is None
+
+
+def test_a_tree_used_again_in_the_process_is_kept_in_memory(folder: Path) -> None:
+    text = SPEC.read_text(encoding="utf-8")
+    parsed = cache.parse_cached(SourceFile("a.arch", text))
+    for entry in folder.glob("*.pickle"):
+        entry.unlink()  # so a tree given now comes from memory
+    again = cache.parse_cached(SourceFile("a.arch", text))
+    assert again is parsed
+    elsewhere = SourceFile("b.arch", text)  # another file: its own spans
+    assert {s for _, s, _, _ in spans(cache.parse_cached(elsewhere))} == {elsewhere}
+    changed = SourceFile("a.arch", text.replace("1000", "10"))
+    assert cache.parse_cached(changed) == parse(changed)
+
+
+def test_no_cache_keeps_no_tree_in_memory(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHC_NO_CACHE", "1")
+    text = SPEC.read_text(encoding="utf-8")
+    first = cache.parse_cached(SourceFile("a.arch", text))
+    assert cache.parse_cached(SourceFile("a.arch", text)) is not first
+
+
+def test_memory_keeps_the_trees_used_last(folder: Path) -> None:
+    text = SPEC.read_text(encoding="utf-8")
+    first = cache.parse_cached(SourceFile("0.arch", text))
+    for n in range(1, cache.RECENT_TREES + 1):
+        cache.parse_cached(SourceFile(f"{n}.arch", text))
+    assert len(cache._recent) == cache.RECENT_TREES
+    assert cache.parse_cached(SourceFile("0.arch", text)) is not first  # read again
 
 
 class Calls:

@@ -7,10 +7,13 @@ temporary name, then renamed); reading one admits only the syntax tree's own cla
 entry that is corrupt, foreign or unreadable is ignored and parsed again, never trusted.
 
 The tree's spans point at the `SourceFile` being read, not at a stored copy, so diagnostics
-show the file as it is now. The cache lives in `$ARCHC_CACHE_DIR`, else `$XDG_CACHE_HOME/archc`,
-else `~/.cache/archc`; `ARCHC_NO_CACHE=1` turns it off. Other facts worked out from files
-(what the code generator reads from its helper modules) are kept beside the trees, under keys
-of their own, with :func:`read_entry` and :func:`write_entry`.
+show the file as it is now. The last trees used are also kept in memory, by path and text, for
+the next analysis in the same process (the language server, a notebook, a benchmark): such a
+tree's spans point at the `SourceFile` it was first read from, which holds the same path and
+text, so diagnostics are the same. The cache lives in `$ARCHC_CACHE_DIR`, else
+`$XDG_CACHE_HOME/archc`, else `~/.cache/archc`; `ARCHC_NO_CACHE=1` turns both off. Other
+facts worked out from files (what the code generator reads from its helper modules) are kept
+beside the trees, under keys of their own, with :func:`read_entry` and :func:`write_entry`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import os
 import pickle
 import sys
 import tempfile
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +38,26 @@ from archc.syntax.grammar import grammar_text
 _SOURCE, _NO_SPAN = "source", "no span"
 _MODULES = {"archc.syntax.ast", "archc.errors"}
 
+# The trees used last in this process, by path and text, most recent last; unpickling a tree
+# costs more than elaborating many a network.
+_recent: OrderedDict[tuple[str, str], ast.Module] = OrderedDict()
+RECENT_TREES = 16
+
 
 def parse_cached(source: SourceFile) -> ast.Module:
-    """:func:`archc.syntax.parse.parse` of ``source``, read from the cache when its text was
-    parsed before (syntax errors are not kept: they are parsed again)."""
+    """:func:`archc.syntax.parse.parse` of ``source``, kept in memory or read from the cache
+    when its text was parsed before (syntax errors are not kept: they are parsed again)."""
+    if not _enabled():
+        return _parsed(source)
+    key = (source.path, source.text)
+    module = _recent.pop(key, None) or _parsed(source)
+    _recent[key] = module
+    while len(_recent) > RECENT_TREES:
+        _recent.popitem(last=False)
+    return module
+
+
+def _parsed(source: SourceFile) -> ast.Module:
     module = load(source)
     if module is None:
         from archc.syntax.parse import parse  # imported on a miss only: it loads the parser
@@ -47,9 +67,13 @@ def parse_cached(source: SourceFile) -> ast.Module:
     return module
 
 
+def _enabled() -> bool:
+    return os.environ.get("ARCHC_NO_CACHE", "") in ("", "0")
+
+
 def cache_folder() -> Path | None:
     """Where entries are kept, or None when caching is off."""
-    if os.environ.get("ARCHC_NO_CACHE", "") not in ("", "0"):
+    if not _enabled():
         return None
     explicit = os.environ.get("ARCHC_CACHE_DIR")
     if explicit:
