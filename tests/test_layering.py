@@ -89,3 +89,25 @@ def test_imports_follow_the_pipeline(path: Path) -> None:
         assert any(imported == a or imported.startswith(a + ".") for a in allowed), (
             f"{name} imports {imported}"
         )
+
+
+# Backends read the IR, never the syntax tree: what they need of a definition (its signature)
+# or of an init rule (its resolved target) elaboration records in the IR. The one exception is
+# storage, not syntax: helpers.py keeps the definitions it reads from archc/torch_helpers.py in
+# the parse cache's folder, under the same switches (ARCHC_CACHE_DIR, ARCHC_NO_CACHE), through
+# cache.read_entry and cache.write_entry, which store bytes and read no tree.
+SYNTAX_IN_BACKENDS = {"archc.backends.torch.helpers": {"archc.syntax", "archc.syntax.cache"}}
+BACKENDS = [p for p in SOURCES if module_name(p).startswith("archc.backends")]
+
+
+@pytest.mark.parametrize("path", BACKENDS, ids=lambda p: module_name(p))
+def test_backends_never_import_the_syntax(path: Path) -> None:
+    name = module_name(path)
+    syntax = {i for i in imports(path) if i == "archc.syntax" or i.startswith("archc.syntax.")}
+    assert syntax <= SYNTAX_IN_BACKENDS.get(name, set()), f"{name} imports {sorted(syntax)}"
+
+
+def test_the_exceptions_are_still_needed() -> None:
+    for name, allowed in SYNTAX_IN_BACKENDS.items():
+        (path,) = [p for p in BACKENDS if module_name(p) == name]
+        assert allowed <= imports(path), name

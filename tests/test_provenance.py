@@ -201,3 +201,28 @@ def test_substituting_then_evaluating_is_evaluating_with_the_values(
     assert moved is not None
     direct = pv.evaluate(expr, {"a": a + 1, "b": b}, {("x", 1): size})
     assert pv.evaluate(moved, {"p": a, "q": b, "s": size}, {}) == direct
+
+
+def test_a_definitions_signature_records_its_defaults_as_provenance(tmp_path: Path) -> None:
+    """What a backend needs of a definition, recorded on its modules: names, defaults in the
+    definition's own terms (a constant is its value, an earlier parameter a parameter), inputs
+    in order, and which parameters each call gave."""
+    network = elaborate(
+        tmp_path,
+        "WIDTH = 8\n"
+        "block Unit(c=WIDTH, k=2 * 1 + 1, h=c * 2, tag) {\n"
+        "    in x\n    in y\n"
+        "    out (x + y) -> conv2d(h, k, padding=1)\n}\n"
+        "network N() {\n    in x: [8, 8, 8]\n    out x -> Unit(x, tag=1)\n}\n",
+    )
+    (unit,) = [m for m in network.modules.values() if m.kind == "block"]
+    signature = unit.signature
+    assert signature is not None and network.modules[""].signature is not None
+    assert [(p.name, p.default) for p in signature.params] == [
+        ("c", Lit(8)),
+        ("k", Lit(3)),
+        ("h", Apply("*", (Param("c"), Lit(2)))),
+        ("tag", None),
+    ]
+    assert (signature.name, signature.kind, signature.inputs) == ("Unit", "block", ("x", "y"))
+    assert unit.given == ("tag",)

@@ -454,10 +454,8 @@ def module_title(network: Network, module: Module) -> str:
 
 def _module_title(network: Network, module: Module) -> str:
     if module.kind == "block":
-        names = [p.name.name for p in module.definition.node.params] if module.definition else []
-        written = ", ".join(
-            f"{n}={spec_text(module.args[n])}" for n in names if n in module.arg_exprs
-        )
+        names = [p.name for p in module.signature.params] if module.signature else []
+        written = ", ".join(f"{n}={spec_text(module.args[n])}" for n in names if n in module.given)
         return f"{module.name}({written})" if written else module.name
     children = [m for p, m in network.modules.items() if p and _parent(p) == module.path]
     blocks = {m.name if m.kind == "block" else "" for m in children}

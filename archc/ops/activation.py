@@ -156,6 +156,7 @@ def _define(row: Row) -> type[_Activation]:
         "summary": row.summary,
         "Args": row.args,
         "positional": tuple(row.args.model_fields),
+        "torch_positional": tuple(row.args.model_fields),
         "module": row.module,
         "__doc__": row.summary,
     }

@@ -59,6 +59,8 @@ class _Conv(Op):
     family = "conv"
     Args = ConvArgs
     positional = ("out_channels", "kernel_size", "stride", "padding")
+    torch_positional = (None, "out_channels", "kernel_size", "stride", "padding", "dilation")
+    torch_positional += ("groups", "bias", "padding_mode")
     spatial: int
     rule = "W' = floor((W + 2P - D*(F-1) - 1) / S) + 1, per spatial axis"
     params_rule = "weight C_out·(C_in/groups)·∏F + bias C_out (bias=true)"

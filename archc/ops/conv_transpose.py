@@ -124,6 +124,7 @@ class _ConvTranspose(Op):
         "bias",
         "dilation",
     )
+    torch_positional = (None, *positional)
     spatial: int
     rule = f"{RULE}, per spatial axis; weight (in, out/groups, *F)"
     params_rule = "weight C_in·(C_out/groups)·∏F + bias C_out (bias=true)"

@@ -24,6 +24,7 @@ class _Dropout(Op):
     positionwise = True  # the identity where a network decodes, in eval mode
     Args = DropoutArgs
     positional = ("p",)
+    torch_positional = ("p",)
     torch_class: ClassVar[str]
     # the torch.nn.functional function that drops this way
     function: ClassVar[str]

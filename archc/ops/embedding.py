@@ -51,6 +51,7 @@ class Embedding(Op):
     summary = "looks up a learned vector for each integer id: (N, *) -> (N, *, embedding_dim)"
     Args = EmbeddingArgs
     positional = ("num_embeddings", "embedding_dim", "padding_idx", "max_norm")
+    torch_positional = positional
     rule = "(N, *) int64 -> (N, *, embedding_dim); weight (num_embeddings, embedding_dim)"
     params_rule = "weight num_embeddings·embedding_dim"
 

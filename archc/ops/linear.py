@@ -72,6 +72,7 @@ class Linear(Op):
     summary = "fully connected layer on the last axis: y = x W^T + b"
     Args = LinearArgs
     positional = ("out_features", "bias")
+    torch_positional = (None, "out_features", "bias")
     rule = "(N, *, in_features) -> (N, *, out_features)"
     params_rule = "weight out_features·in_features + bias out_features (bias=true)"
 

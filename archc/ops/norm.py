@@ -96,6 +96,7 @@ class _ChannelNorm(Op):
     family = "norm"
     Args = ChannelNormArgs
     positional = ("num_features", "eps", "momentum", "affine", "track_running_stats")
+    torch_positional = (None, *positional[1:])
     params_rule = (
         "weight C + bias C (affine=true); buffers running_mean C, running_var C, "
         "num_batches_tracked 1 (track_running_stats=true)"

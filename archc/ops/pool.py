@@ -144,6 +144,7 @@ class _MaxPool(_WindowPool):
     kind = "max"
     Args = MaxPoolArgs
     positional = ("kernel_size", "stride", "padding", "dilation")
+    torch_positional = positional
     torch_order = ("stride", "padding", "dilation", "ceil_mode")
 
 
@@ -151,6 +152,7 @@ class _AvgPool(_WindowPool):
     kind = "avg"
     Args = AvgPoolArgs
     positional = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")
+    torch_positional = positional
     rule = "W' = floor((W + 2P - F) / S) + 1, per spatial axis; S defaults to F"
     torch_order = ("stride", "padding", "ceil_mode", "count_include_pad")
 
@@ -235,6 +237,7 @@ class _AdaptivePool(Op):
     family = "pool"
     Args = AdaptiveArgs
     positional = ("output_size",)
+    torch_positional = positional
     spatial: ClassVar[int]
     kind: ClassVar[str]
     rule = "(N, C, *spatial) -> (N, C, *output_size); a `none` entry keeps that axis"

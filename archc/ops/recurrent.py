@@ -111,6 +111,7 @@ class _Recurrent(Op):
     family = "recurrent"
     Args = RecurrentArgs
     positional = ("hidden_size", "num_layers")
+    torch_positional = (None, "hidden_size", "num_layers")
     inputs = ("x", "h0")
     rule = (
         '(N, T, input_size) -> (N, T, D*H_out), or (N, D*H_out) with output="last"; '

@@ -247,6 +247,12 @@ class Op:
     Args: ClassVar[type[Args]] = NoArgs
     # The order in which positional hyperparameters bind, e.g. ("out_channels", "kernel_size").
     positional: ClassVar[tuple[str, ...]] = ()
+    # The op's argument behind each positional parameter of its torch class's constructor, in
+    # torch's order, None for a size archc infers from the input: nn.Conv2d(in_channels,
+    # out_channels, kernel_size, ...) is (None, "out_channels", "kernel_size", ...). Empty where
+    # it is not declared. Spells a layer written the PyTorch way in archc
+    # (semantics/unknown_names.py); tests/test_torch_names.py checks it against torch.
+    torch_positional: ClassVar[tuple[str | None, ...]] = ()
     # When True, positional hyperparameters beyond those named above join the last named one in
     # a tuple, the way torch takes sizes: `reshape(16, -1)` binds shape=(16, -1), exactly as
     # `reshape((16, -1))` does.

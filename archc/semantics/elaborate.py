@@ -34,10 +34,11 @@ from archc.semantics import provenance as pv
 from archc.semantics.application import Application, TooLarge, listed
 from archc.semantics.context import Body, Names, Place, reserved_names
 from archc.semantics.expressions import ElabError, FunctionBody
-from archc.semantics.ir import Alternative, Module, Network, Node, Ref, Tie, join_path
+from archc.semantics.ir import Alternative, Module, Network, Node, Ref, Signature, Tie, join_path
 from archc.semantics.origins import Origins
 from archc.semantics.program import Definition, FileScope, did_you_mean
 from archc.semantics.sharing import FirstUse, Sharing
+from archc.semantics.signatures import signature_of
 from archc.semantics.unknown_names import explain_unknown
 from archc.semantics.values import UNKNOWN, BlockLayer, BoundArg, Tensor, describe
 from archc.semantics.workload import Workload
@@ -79,6 +80,7 @@ class Elaborator(Origins, Sharing, Application):
         self._evaluating: set[tuple[int, str]] = set()
         self.rules: list[inits.Rule] = []  # the current network's init rules, in order
         self._reserved_names: dict[int, set[str]] = {}
+        self._signatures: dict[int, Signature] = {}
         self._modules_made: list[Module] = []  # in order, to see what a block instance made
         self._recordings: dict[tuple[Any, ...], replay.Recording] = {}
         self.shared_uses: dict[int, FirstUse] = {}  # the first application of each shared layer
@@ -94,6 +96,13 @@ class Elaborator(Origins, Sharing, Application):
         if key not in self._reserved_names:
             self._reserved_names[key] = reserved_names(node.body)
         return self._reserved_names[key]
+
+    def _signature(self, definition: Definition) -> Signature:
+        """The definition's signature, made once per elaboration (signatures.py)."""
+        key = id(definition.node)
+        if key not in self._signatures:
+            self._signatures[key] = signature_of(definition, self.origin)
+        return self._signatures[key]
 
     # --- reporting -------------------------------------------------------------------------------
 
@@ -319,7 +328,13 @@ class Elaborator(Origins, Sharing, Application):
                 body.bind(name, value, declared[name])
             network.args = {p: body.vars[p] for p in body.params}
             network.modules[""] = Module(
-                "", "network", definition.name, network.args, node.span, definition=definition
+                "",
+                "network",
+                definition.name,
+                network.args,
+                node.span,
+                definition=definition,
+                signature=self._signature(definition),
             )
             outputs = self._run(node, body, place, network_inputs=True)
             network.modules[""].guards = tuple(body.guards)
@@ -475,7 +490,8 @@ class Elaborator(Origins, Sharing, Application):
             layer.span,
             place.call_sites,
             definition=definition,
-            arg_exprs=_written_args(node, layer.args),
+            signature=self._signature(definition),
+            given=_given(node, layer.args),
             arg_origins=arg_origins,
         )
         self.module(module)
@@ -1042,16 +1058,15 @@ def _is_tensors(value: Any) -> bool:
     )
 
 
-def _written_args(node: ast.Definition, args: tuple[BoundArg, ...]) -> dict[str, Any]:
-    """The block's parameters as the call wrote them (tensor arguments left out)."""
-    written: dict[str, Any] = {}
+def _given(node: ast.Definition, args: tuple[BoundArg, ...]) -> tuple[str, ...]:
+    """The block's parameters the call gives (tensor arguments left out), in its order."""
     positional = [a for a in args if a.name is None and not _is_tensors(a.value)]
-    for param, arg in zip(node.params, positional, strict=False):
-        written[param.name.name] = arg.expr
-    for arg in args:
-        if arg.name is not None:
-            written[arg.name] = arg.expr
-    return written
+    named = {a.name for a in args if a.name is not None}
+    return tuple(
+        p.name.name
+        for index, p in enumerate(node.params)
+        if index < len(positional) or p.name.name in named
+    )
 
 
 def _signature(node: ast.Definition) -> str:

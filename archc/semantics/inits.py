@@ -50,10 +50,22 @@ class Scheme:
 
 
 @dataclass(frozen=True)
+class Target:
+    """What a rule names, resolved where it is read: a quoted ``glob`` over paths below the
+    rule's scope; or a dotted path's ``parts``, whose first names an op kind (``op``: every
+    layer of that kind, `conv2d.weight`) or else a layer or module (`fc.bias`)."""
+
+    span: Span
+    glob: str | None = None
+    parts: tuple[str, ...] = ()
+    op: str | None = None
+
+
+@dataclass(frozen=True)
 class Rule:
     """An `init` rule read in its scope; ``schemes`` maps a parameter (None: default) to it."""
 
-    target: ast.Path | ast.Pattern
+    target: Target
     scope: str
     schemes: dict[str | None, Scheme]
     span: Span
@@ -87,7 +99,14 @@ def read_rule(
             for a in stmt.per_param
             if a.name
         }
-    return Rule(stmt.target, scope, schemes, stmt.span)
+    return Rule(_target(stmt.target), scope, schemes, stmt.span)
+
+
+def _target(written: ast.Path | ast.Pattern) -> Target:
+    if isinstance(written, ast.Pattern):
+        return Target(written.span, glob=written.glob)
+    op = lookup(written.parts[0])
+    return Target(written.span, parts=written.parts, op=op.name if op is not None else None)
 
 
 def _scheme(expr: ast.Expr, evaluate: Evaluate, error: Fail, origin: Origin) -> Scheme:
@@ -194,7 +213,7 @@ def _targets(network: Network, rule: Rule) -> list[tuple[Node, str]]:
 
 
 def _held_targets(nodes: list[Node], rule: Rule) -> list[tuple[Node, str]]:
-    if isinstance(rule.target, ast.Pattern):
+    if rule.target.glob is not None:
         glob = join_path(rule.scope, rule.target.glob)
         return [(n, HELD) for n in nodes if fnmatch.fnmatchcase(n.path, glob)]
     path = join_path(rule.scope, ".".join(rule.target.parts))
@@ -203,7 +222,7 @@ def _held_targets(nodes: list[Node], rule: Rule) -> list[tuple[Node, str]]:
 
 def _module_targets(nodes: list[Node], rule: Rule) -> list[tuple[Node, str]]:
     wanted = [p for p in rule.schemes if p is not None] or [DEFAULT_PARAMETER]
-    if isinstance(rule.target, ast.Pattern):
+    if rule.target.glob is not None:
         glob = join_path(rule.scope, rule.target.glob)
         found = [
             (n, p) for n in nodes for p in n.params if fnmatch.fnmatchcase(f"{n.path}.{p}", glob)
@@ -212,10 +231,11 @@ def _module_targets(nodes: list[Node], rule: Rule) -> list[tuple[Node, str]]:
         unique = {(n.id, p): (n, p) for n, p in found}
         return list(unique.values())
     parts = rule.target.parts
-    op = lookup(parts[0])
-    if op is not None:
+    if rule.target.op is not None:
         named = ".".join(parts[1:])
-        kind = [(n, p) for n in nodes if n.op == op.name for p in ([named] if named else wanted)]
+        kind = [
+            (n, p) for n in nodes if n.op == rule.target.op for p in ([named] if named else wanted)
+        ]
         # `init linear.bias: zeros` passes over the linear layers built without a bias
         present = [(n, p) for n, p in kind if p in n.params]
         return present or kind[:1]
@@ -255,7 +275,7 @@ def _check(node: Node, parameter: str, scheme: Scheme, rule: Rule) -> Diagnostic
 
 
 def _target_help(network: Network, rule: Rule) -> str | None:
-    if isinstance(rule.target, ast.Pattern):
+    if rule.target.glob is not None:
         return "the glob is matched against parameter paths such as `layer1.0.conv1.weight`"
     paths = [n.path for n in network.nodes() if n.kind == "op"]
     return did_you_mean(".".join(rule.target.parts), paths)

@@ -88,6 +88,33 @@ class Node:
         return sum(dims.numel(shape) for shape in self.buffers.values())
 
 
+@dataclass(frozen=True)
+class Parameter:
+    """A parameter a definition declares. ``default`` is its default's provenance in the
+    definition's own terms (a literal, or an expression of the parameters before it); None
+    where it has no default, or one without provenance."""
+
+    name: str
+    default: Expr | None = None
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What a block or network definition declares, as backends need it: its parameters and
+    inputs in order, and where it is written (``span`` is its name's)."""
+
+    name: str
+    kind: Literal["network", "block"]
+    params: tuple[Parameter, ...]
+    inputs: tuple[str, ...]
+    span: Span = field(compare=False, repr=False)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """The same for every instance of one definition, and for no other."""
+        return (self.span.file, self.span.start)
+
+
 @dataclass
 class Module:
     """A block instance, a named sequence or a repeat: a level of the module tree.
@@ -107,8 +134,11 @@ class Module:
     call_sites: tuple[Span, ...] = ()
     repeat: int | None = None  # set for `layer * n`
     combinator: Literal["residual", "dense"] | None = None  # for `dense(...) as name` and residual
-    definition: Any = None  # the block's program.Definition, for a block instance
-    arg_exprs: dict[str, Any] = field(default_factory=dict)  # block arguments as written
+    # the block's or network's program.Definition (for the front end's tools: the language
+    # server's hover), and its signature, which is what backends read
+    definition: Any = None
+    signature: Signature | None = None
+    given: tuple[str, ...] = ()  # the parameters the call gives, the others taking defaults
     # the provenance of the arguments a call gives and of the repeat count, in the caller's
     # namespace (archc/semantics/provenance.py)
     arg_origins: dict[str, Expr] = field(default_factory=dict)

@@ -4,19 +4,19 @@ Two mistakes account for most unknown names that a did-you-mean cannot fix: a na
 lines before the statement that defines it, and a layer written as PyTorch or Keras writes it
 (`nn.Conv2d(3, 64, 3)`, `layers.Conv2D(64, 3)(x)`), whose namespace is the unknown name. The
 archc spelling of such a layer is worked out from the op registry: the op whose name matches
-the class name, and the op's own torch constructor (`Op.torch_module`, called with markers) to
-tell which of PyTorch's positional arguments archc infers from the input.
+the class name, and the order the op declares its torch constructor takes its arguments in
+(`Op.torch_positional`), which also says which of PyTorch's positional arguments archc infers
+from the input.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import replace
 from typing import Any
 
 from archc.errors import Diagnostic, Span
 from archc.ops import registry
-from archc.ops.spec import Inferred, Op
+from archc.ops.spec import Op
 from archc.semantics.expressions import PYTHON_LITERALS
 from archc.syntax import ast
 
@@ -134,12 +134,11 @@ def _archc_args(op: Op, args: tuple[ast.Arg, ...], torch: bool) -> str:
     keywords = {a.name.name: a for a in args if a.name is not None}
     fields: list[tuple[str, ast.Arg]] = []
     if torch:
-        signature = _torch_signature(op)
-        if signature is None:
-            return ""
-        slots, renamed = signature
+        if positional and not op.torch_positional:
+            return ""  # no order declared: the arguments cannot be told apart
+        slots = op.torch_positional
         fields += [(slot, a) for slot, a in zip(slots, positional, strict=False) if slot]
-        fields += [(renamed[k], a) for k, a in keywords.items() if renamed.get(k)]
+        fields += [(k, a) for k, a in keywords.items() if k in op.Args.model_fields]
     else:
         fields += list(zip(op.positional, positional, strict=False))
         fields += [(k, a) for k, a in keywords.items() if k in op.Args.model_fields]
@@ -159,40 +158,6 @@ def _value(arg: ast.Arg) -> str:
     if isinstance(arg.value, ast.Name) and arg.value.id in PYTHON_LITERALS:
         return PYTHON_LITERALS[arg.value.id]
     return _written(arg.value)
-
-
-class _Marker:
-    """Stands for an op argument, or a size inferred from the input, in a constructor."""
-
-    def __init__(self, field: str | None) -> None:
-        self.field = field
-
-
-class _Sizes(dict[str, Any]):
-    """`Inferred.resolved` for the markers: every size the constructor asks for is inferred."""
-
-    def __missing__(self, key: str) -> _Marker:
-        return _Marker(None)
-
-
-@functools.cache
-def _torch_signature(op: Op) -> tuple[list[str | None], dict[str, str | None]] | None:
-    """The archc argument behind each positional argument of the op's torch constructor (None
-    for a size archc infers), and behind each keyword; None when the constructor computes
-    with its arguments and so cannot be read this way."""
-    fields = {name: _Marker(name) for name in op.Args.model_fields}
-    try:
-        ctor = op.torch_module(op.Args.model_construct(**fields), Inferred((), resolved=_Sizes()))
-    except Exception:
-        return None
-    if ctor is None:
-        return None
-    keywords = {name: _field(value) for name, value in ctor.kwargs}
-    return [*map(_field, ctor.args), *keywords.values()], keywords
-
-
-def _field(value: Any) -> str | None:
-    return value.field if isinstance(value, _Marker) else None
 
 
 def _written(node: Any) -> str:

@@ -17,7 +17,7 @@ from archc.backends.torch.optional import Branch, Optional, optionals
 from archc.backends.torch.stateless import forward_template
 from archc.backends.torch.structure import Item, is_chain, relative, scope_items
 from archc.semantics import provenance as pv
-from archc.semantics.ir import Module, Network, Ref
+from archc.semantics.ir import Module, Network, Ref, Signature
 
 
 @dataclass(eq=False)
@@ -25,7 +25,7 @@ class ClassInfo:
     """One generated class and the instances (network, module) it serves."""
 
     name: str
-    definition: Any  # program.Definition of the block or network
+    definition: Signature  # of the block or network
     instances: list[tuple[Network, Module]] = field(default_factory=list)
     signature: tuple[Any, ...] = ()
     order: tuple[int, int] = (0, 0)  # source position, for a stable emission order
@@ -171,14 +171,17 @@ def assign_classes(networks: list[Network], names: Namespace) -> dict[int, Class
     found_in: dict[int, list[Optional]] = {}
     for network, module in instances:
         found = found_in[id(module)] = optionals(network, module) or []
-        key = (id(module.definition.node), signature(network, module, classes, found))
+        assert module.signature is not None
+        key = (module.signature.key, signature(network, module, classes, found))
         if len(found) > 1:  # forward is written from one instance: it must show every module
             key += (tuple(o.taken.kind for o in found),)
         info = by_signature.get(key)
         if info is None:
-            node = module.definition.node
             info = ClassInfo(
-                "", module.definition, signature=key, order=(node.span.start, len(by_signature))
+                "",
+                module.signature,
+                signature=key,
+                order=(module.signature.span.start, len(by_signature)),
             )
             by_signature[key] = info
         info.instances.append((network, module))
@@ -198,9 +201,9 @@ def _first_node(pair: tuple[Network, Module]) -> int:
 def _name_classes(infos: list[ClassInfo], names: Namespace) -> None:
     """The plainest structure of a block (fewest submodules) takes the block's name; variants
     are named after the submodules they add, else numbered."""
-    by_block: dict[int, list[ClassInfo]] = {}
+    by_block: dict[tuple[str, int], list[ClassInfo]] = {}
     for info in sorted(infos, key=lambda i: i.order):
-        by_block.setdefault(id(info.definition.node), []).append(info)
+        by_block.setdefault(info.definition.key, []).append(info)
     for variants in by_block.values():
         variants.sort(key=lambda i: len(_attrs(i)))
         base = variants[0].definition.name

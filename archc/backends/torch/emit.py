@@ -47,8 +47,7 @@ from archc.ops.spec import HELD, Ctor, Symbolic
 from archc.pysource.exprs import literal, string
 from archc.pysource.layout import INDENT, Arg, Call, ListOf, flat, lay_out, structure
 from archc.semantics import provenance as pv
-from archc.semantics.ir import Module, Network, Node, join_path, tensor_key
-from archc.syntax import ast
+from archc.semantics.ir import Module, Network, Node, Signature, join_path, tensor_key
 
 # Constructor parameters: required before defaulted; sizes of inputs, then the block's own, then
 # values the instances differ in that nothing else expresses.
@@ -83,7 +82,7 @@ def emit_module(
         sorted({id(i): i for i in classes.values()}.values(), key=lambda i: i.order), classes
     )
     roots = [
-        ClassInfo(names.name(n.name), n.modules[""].definition, [(n, n.modules[""])])
+        ClassInfo(names.name(n.name), _signature(n.modules[""]), [(n, n.modules[""])])
         for n in networks
     ]
     # a constructor's parameters never hide a class or helper of the module
@@ -191,7 +190,7 @@ class ClassWriter:
         self.classes = classes
         self.own_inits: list[str] = []  # initialising the tensors the class holds itself
         # values forward takes from the class's parameters (stateless.py), as attributes
-        self.parameters = frozenset(p.name.name for p in info.definition.node.params)
+        self.parameters = frozenset(p.name for p in info.definition.params)
         self.kept: dict[str, str] = {}  # Python expression -> attribute
         self.kept_lines: list[str] = []
         self.uses_ordered_dict = False
@@ -283,8 +282,8 @@ class ClassWriter:
 
     def _docstring(self) -> str:
         definition = self.info.definition
-        file_name = os.path.basename(definition.file.source.path)
-        where = f"{quoted_path(file_name)}:{definition.node.name.span.line}"
+        file_name = os.path.basename(definition.span.file)
+        where = f"{quoted_path(file_name)}:{definition.span.line}"
         kind = "Block" if definition.kind == "block" else "Network"
         counts = {_param_count(n, m.path) for n, m in self.info.instances}
         text = f"{kind} `{definition.name}` ({where})."
@@ -611,14 +610,6 @@ def _held_in_container(node: Node, container: Module) -> Diagnostic:
     )
 
 
-def _is_literal(expr: Any) -> bool:
-    """A number, string or truth value as written, perhaps negated: nothing that a parameter
-    of the spec could change."""
-    if isinstance(expr, ast.Unary) and expr.op == "-":
-        return _is_literal(expr.operand)
-    return isinstance(expr, ast.Int | ast.Float | ast.Str | ast.Bool | ast.NoneLit)
-
-
 def _merged_order(orders: list[list[str]]) -> list[str]:
     """The keyword names of all instances in one order that respects each instance's order
     (so `stride=` stays between `kernel_size=` and `padding=` even where one instance
@@ -660,7 +651,12 @@ def _input_names(info: ClassInfo) -> list[str]:
     network, module = info.instances[0]
     if module.kind == "network":
         return list(network.inputs)
-    return [s.name.name for s in info.definition.node.body if isinstance(s, ast.Input)]
+    return list(info.definition.inputs)
+
+
+def _signature(module: Module) -> Signature:
+    assert module.signature is not None  # elaboration records every definition's
+    return module.signature
 
 
 def _origin(value: Any) -> pv.Expr | None:

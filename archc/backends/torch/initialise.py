@@ -21,7 +21,6 @@ from archc.pysource.layout import INDENT, Arg, Call, lay_out
 from archc.semantics import provenance as pv
 from archc.semantics.inits import Assignment, Scheme
 from archc.semantics.ir import Network, Node, join_path
-from archc.syntax import ast
 
 # Python for a provenance in `init_module` (emit.ClassWriter.stored), None where it has none.
 Stored = Callable[[pv.Expr], "str | None"]
@@ -135,8 +134,7 @@ def _condition(network: Network, group: list[Assignment], imports: set[str]) -> 
         return glob
     kind = _torch_class(nodes[0])
     if (
-        isinstance(rule.target, ast.Path)
-        and lookup(rule.target.parts[0]) is not None
+        rule.target.op is not None
         and kind is not None
         and {n.id for n in network.nodes() if _torch_class(n) == kind} == {n.id for n in nodes}
     ):
@@ -159,7 +157,7 @@ def _module_glob(network: Network, group: list[Assignment]) -> str | None:
     other modules too, their class), where it picks exactly the group's layers among every
     module the network's class holds; None otherwise."""
     rule = group[0].rule
-    if not isinstance(rule.target, ast.Pattern):
+    if rule.target.glob is None:
         return None
     glob = join_path(rule.scope, rule.target.glob)
     suffix = f".{group[0].parameter}"

@@ -16,10 +16,10 @@ from typing import Any
 
 from archc.backends.torch.naming import Namespace
 from archc.dims import TensorType
-from archc.pysource.exprs import PRECEDENCE, literal, python, wrap
+from archc.pysource.exprs import PRECEDENCE, literal, wrap
 from archc.semantics import provenance as pv
 from archc.semantics.expressions import BUILTINS
-from archc.syntax import ast
+from archc.semantics.ir import Signature
 
 
 @dataclass
@@ -54,7 +54,7 @@ class Param:
 class Expressor:
     """Expressions in the scope of one generated class (see the module docstring)."""
 
-    definition: Any  # program.Definition of the block or network
+    definition: Signature  # of the block or network
     param_values: list[dict[str, Any]]  # the declared parameters' values, per instance
     input_types: list[list[TensorType | None]]  # the class inputs' types, per instance
     input_names: list[str]
@@ -78,21 +78,23 @@ class Expressor:
         for param in self.params:
             if param.kind == "block" and param.source == name:
                 return param
-        node = self.definition.node
-        param_ast = next(p for p in node.params if p.name.name == name)
+        declared = next(p for p in self.definition.params if p.name == name)
         values = [v[name] for v in self.param_values]
+        # a default Python can write: a value, not an expression of other parameters
+        fixed = declared.default if isinstance(declared.default, pv.Lit) else None
+        written = fixed is not None and _literal_ok(fixed.value)
         if self.definition.kind == "network":
             # the network as compiled: `-D classes=10` makes 10 the default
             default: str | None = literal(values[0])
         else:
-            default = python(param_ast.default, lambda _: None) if param_ast.default else None
+            default = literal(fixed.value) if fixed is not None and written else None
         param = Param(
             self.names.name(name),
             values,
             default,
             "block",
             name,
-            _literal_value(param_ast.default),
+            fixed.value if fixed is not None and written else None,
         )
         self.params.append(param)
         return param
@@ -205,19 +207,6 @@ class Expressor:
 
 
 _COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
-
-
-def _literal_value(expr: ast.Expr | None) -> Any:
-    """The value of a literal default (`1`, `-1`, `"relu"`, `true`); None for anything else."""
-    if (
-        isinstance(expr, ast.Unary)
-        and expr.op == "-"
-        and isinstance(expr.operand, ast.Int | ast.Float)
-    ):
-        return -expr.operand.value
-    if isinstance(expr, ast.Int | ast.Float | ast.Str | ast.Bool):
-        return expr.value
-    return None
 
 
 def _literal_ok(value: Any) -> bool:
