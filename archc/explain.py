@@ -3566,7 +3566,9 @@ _IMPORT = (
         every sample, `parameter`) cannot be written that way; a block that reads several
         tensors can (`x -> Up(skip) as up1`), unless it sits in a container that is never
         called itself; `archc import` writes a `TODO_<path>` placeholder there, which `archc check`
-        rejects.""",
+        rejects. A model whose own forward returns several tensors (a tuple, or a dict of
+        outputs as Hugging Face's models return) gives no spec: import a module that returns
+        the one tensor wanted.""",
         """
         def forward(self, x):
             return self.a(x), self.b(x)
