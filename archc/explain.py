@@ -3656,11 +3656,11 @@ _IMPORT = (
         cannot be written that way, so `archc import` writes its later applications as
         `TODO_<path>_call<n>` placeholders, which `archc check` rejects.""",
         """
-        def forward(self, x):          # Refine's forward calls the model's own `conv`
+        def forward(self, x):  # Refine's forward calls the model's own `conv`
             return self.refine(self.conv(x))
         """,
         """
-        def forward(self, x):          # the model applies `conv` both times
+        def forward(self, x):  # the model applies `conv` both times
             return torch.relu(self.conv(self.conv(x)))
         """,
         runnable=False,
