@@ -3566,7 +3566,9 @@ _IMPORT = (
         every sample, `parameter`) cannot be written that way; a block that reads several
         tensors can (`x -> Up(skip) as up1`), unless it sits in a container that is never
         called itself; `archc import` writes a `TODO_<path>` placeholder there, which `archc check`
-        rejects.""",
+        rejects. A model whose own forward returns several tensors (a tuple, or a dict of
+        outputs as Hugging Face's models return) gives no spec: import a module that returns
+        the one tensor wanted.""",
         """
         def forward(self, x):
             return self.a(x), self.b(x)
@@ -3654,11 +3656,11 @@ _IMPORT = (
         cannot be written that way, so `archc import` writes its later applications as
         `TODO_<path>_call<n>` placeholders, which `archc check` rejects.""",
         """
-        def forward(self, x):          # Refine's forward calls the model's own `conv`
+        def forward(self, x):  # Refine's forward calls the model's own `conv`
             return self.refine(self.conv(x))
         """,
         """
-        def forward(self, x):          # the model applies `conv` both times
+        def forward(self, x):  # the model applies `conv` both times
             return torch.relu(self.conv(self.conv(x)))
         """,
         runnable=False,

@@ -72,6 +72,27 @@ def test_a_model_whose_own_forward_cannot_be_traced_gives_no_spec(tmp_path: Path
     assert span is not None and span.file.endswith("test_import_errors.py")
 
 
+def test_a_model_that_returns_several_tensors_gives_no_spec() -> None:
+    import torch
+
+    from archc.importer import import_module
+
+    class Pair(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = torch.nn.Linear(4, 2)
+
+        def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+            y = self.fc(x)
+            return {"hidden": y, "pooled": y.tanh()}
+
+    imported = import_module(Pair(), (torch.randn(1, 4),))
+    assert imported.text is None
+    (diagnostic,) = imported.diagnostics
+    assert diagnostic.code == "A505" and "returns 2 tensors" in diagnostic.message
+    assert diagnostic.span is not None and diagnostic.span.file.endswith("test_import_errors.py")
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

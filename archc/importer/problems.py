@@ -18,7 +18,7 @@ RULES = {
     "A508": "the model is traced by running it on random inputs of the shapes given",
     "A509": "a shared layer is applied only in the body that applies it first, by its name",
 }
-LABELS = {"A507": "changed here", "A508": "fails here"}
+LABELS = {"A505": "returned here", "A507": "changed here", "A508": "fails here"}
 _TITLES = {
     "A501": "cannot trace the forward of",
     "A502": "no archc op for the module",
@@ -73,6 +73,8 @@ def from_failure(failure: TraceFailure) -> Diagnostic:
 def _help(failure: TraceFailure) -> str:
     if failure.code == "A508":
         return "give `--input` the shape of one sample, without the batch, for each input"
+    if failure.code == "A505":
+        return "import a module whose forward returns the one tensor wanted (`model(x)[0]`)"
     return HELP if failure.path else "the model's own forward must be traceable"
 
 

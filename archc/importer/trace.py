@@ -266,9 +266,23 @@ def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[Scope, li
         where = node_frame(node.stack_trace) if node is not None else None
         message = f"fails on inputs of shape {shapes}: {reason}"
         raise TraceAborted([TraceFailure("", message, where, "A508")]) from None
+    _check_output(graph, values)
     batch = inputs[0].shape[0] if inputs and inputs[0].dim() else 0
     static = _static(graph, values, doubled or values, batch)
     return _scopes(model, graph, static), failures
+
+
+def _check_output(graph: fx.Graph, values: dict[str, Any]) -> None:
+    """The model returns one tensor, which the network's `out` is."""
+    output = next(node for node in graph.nodes if node.op == "output")
+    returned = _read(output)
+    if len(returned) == 1 and isinstance(values[returned[0].name], torch.Tensor):
+        return
+    tensors = sum(isinstance(values[node.name], torch.Tensor) for node in returned)
+    what = f"{tensors} tensors" if tensors else "no tensor"
+    where = node_frame(returned[-1].stack_trace) if returned else None
+    message = f"returns {what}; a network `archc import` writes returns one"
+    raise TraceAborted([TraceFailure("", message, where, "A505")])
 
 
 class _Recorder(fx.Interpreter):
