@@ -116,15 +116,6 @@ def test_a_transformer_elaborates_one_layer_and_replays_the_rest(
     assert applied_ops(gpt2, monkeypatch)["attention"] == 1
 
 
-def test_a_block_with_other_arguments_is_elaborated_again(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # ResNet-50: each stage's first block differs (stride, width); the rest repeat it. Each
-    # stage's second block also elaborates the downsample it does not take, set aside
-    applied = applied_ops(ROOT / "specs" / "resnet50.arch", monkeypatch)
-    assert applied["conv2d"] == 1 + 4 * (3 + 1) + 4 * (3 + 1)
-
-
 # Instances whose keys match, or nearly match, in ways that must not be confused.
 TRICKY = {
     "same tensor twice": """

@@ -313,23 +313,18 @@ class Application(Expressions):
             self._check_fresh(layer, fresh, place)
         arg_origins = _arg_origins(args, hyper)
         try:
-            inferred = op.infer(
-                _traced_args(args, arg_origins), [_traced_type(t) for t in tensors]
-            )
+            inferred, dims, resolved_origins = run_rule(op, args, arg_origins, tensors)
         except ShapeError as exc:
             self.note_finding(
                 exc.finding, _arg_span(layer, exc.finding.arg), place, inputs=tensors
             )
             return UNKNOWN
-        mixed = _parameter_dtype(op, inferred, tensors)
+        mixed = parameter_dtype(op, inferred, tensors)
         if mixed is not None:
             self.note_finding(mixed, layer.span, place, inputs=tensors)
             return UNKNOWN
         for finding in _distinct(inferred.findings):
             self.note_finding(finding, _arg_span(layer, finding.arg), place, inputs=tensors)
-        dims = tuple(tuple(pv.origin_of(d) for d in t.shape) for t in inferred.outputs)
-        resolved_origins = {k: o for k, v in inferred.resolved.items() if (o := pv.origin_of(v))}
-        inferred = _untraced(inferred)
         self._check_sizes(op, inferred.outputs, layer.span)
         node = self.add_node(
             Node(
@@ -352,7 +347,7 @@ class Application(Expressions):
                 arg_origins=arg_origins,
                 resolved_origins=resolved_origins,
                 dims=dims,
-                equal=_equal_sizes(tensors) if op.elementwise else (),
+                equal=equal_sizes(tensors) if op.elementwise else (),
             )
         )
         outs = tuple(
@@ -509,7 +504,7 @@ class Application(Expressions):
                     help=_value_help(arg),
                 )
             values = arg.value if isinstance(arg.value, tuple) else (arg.value,)
-            if any(_oversized(v) for v in values):
+            if any(oversized(v) for v in values):
                 raise self.error(
                     "A312",
                     f"`{name}` of `{op.name}` is larger than 2**40, the limit for any size",
@@ -565,6 +560,8 @@ class Application(Expressions):
     def _check_sizes(self, op: Op, outputs: tuple[TensorType, ...], span: Span) -> None:
         """Refuse outputs with a size above dims.MAX_SIZE, or a symbolic size whose floor
         divisions nest deeper than dims.MAX_FLOOR_DEPTH (each one more makes sympy slower)."""
+        if sizes_allowed(outputs):
+            return
         for size in (size for tensor in outputs for size in tensor.shape):
             if dims.too_large(size):
                 raise self.error(
@@ -629,6 +626,30 @@ class Application(Expressions):
         )
 
 
+def run_rule(
+    op: Op, args: Any, arg_origins: dict[str, pv.Expr], tensors: list[Tensor]
+) -> tuple[Inferred, tuple[tuple[pv.Expr | None, ...], ...], dict[str, pv.Expr]]:
+    """The op's shape rule on validated ``args`` and ``tensors``: what it inferred, as plain
+    values, with the provenance of each output size and of each resolved value. Raises
+    ShapeError where the rule fails."""
+    inferred = op.infer(_traced_args(args, arg_origins), [_traced_type(t) for t in tensors])
+    dims = tuple(tuple(pv.origin_of(d) for d in t.shape) for t in inferred.outputs)
+    resolved_origins = {k: o for k, v in inferred.resolved.items() if (o := pv.origin_of(v))}
+    return _untraced(inferred), dims, resolved_origins
+
+
+def sizes_allowed(outputs: tuple[TensorType, ...]) -> bool:
+    """No size above dims.MAX_SIZE, and no floor divisions nested deeper than
+    dims.MAX_FLOOR_DEPTH (Elaborator._check_sizes says which)."""
+    return not any(
+        size > dims.MAX_SIZE
+        if type(size) is int  # nearly every size: nothing to nest
+        else dims.too_large(size) or dims.floor_depth(size) > dims.MAX_FLOOR_DEPTH
+        for tensor in outputs
+        for size in tensor.shape
+    )
+
+
 @functools.cache
 def _argument_names(op: Op) -> frozenset[str]:
     """Field names, and the other spellings a field accepts (`axis` for `dim`)."""
@@ -641,7 +662,7 @@ def _spellings(op: Op, field: str) -> list[str]:
     return [field, *(c for c in choices if isinstance(c, str))]
 
 
-def _parameter_dtype(op: Op, inferred: Inferred, tensors: list[Tensor]) -> Finding | None:
+def parameter_dtype(op: Op, inferred: Inferred, tensors: list[Tensor]) -> Finding | None:
     """A330 for a floating-point input of another type than a layer's parameters, which are
     built in float32: torch refuses to mix them (a whole network is converted with
     build(dtype=...) instead)."""
@@ -677,7 +698,7 @@ def _distinct(findings: tuple[Finding, ...]) -> list[Finding]:
     return kept
 
 
-def _oversized(value: Any) -> bool:
+def oversized(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and abs(value) > dims.MAX_SIZE
 
 
@@ -828,7 +849,7 @@ def _untraced(inferred: Inferred) -> Inferred:
     )
 
 
-def _equal_sizes(tensors: list[Tensor]) -> tuple[tuple[pv.Expr, pv.Expr], ...]:
+def equal_sizes(tensors: list[Tensor]) -> tuple[tuple[pv.Expr, pv.Expr], ...]:
     """The sizes an elementwise op's inputs share: on each axis, each input's size that
     equals the first's and is not 1 (a broadcast), when their provenance differs."""
     found = []

@@ -37,6 +37,10 @@ class Body:
     guards: list[Expr | None] = field(default_factory=list)
     # those of them that chose between tensors, with both alternatives (ir.Choice)
     choices: list[Choice] = field(default_factory=list)
+    # set where a value chose structure that no guard records (a repeat's count, a tensor
+    # picked from a tuple by position, copies named by a pattern): an instance of the body is
+    # then copied for the very same values only (archc/semantics/rerun.py)
+    shaped_by_values: bool = False
 
     def bind(self, name: str, value: Any, span: Span, origin: Expr | None = None) -> None:
         self.vars[name] = value

@@ -29,7 +29,7 @@ from archc.ops.spec import (
     UNEVEN,
     Finding,
 )
-from archc.semantics import application, inits, replay, sizes, speculation
+from archc.semantics import application, inits, replay, rerun, sizes, speculation
 from archc.semantics import provenance as pv
 from archc.semantics.application import Application, TooLarge, listed
 from archc.semantics.context import Body, Names, Place, reserved_names
@@ -83,6 +83,8 @@ class Elaborator(Origins, Sharing, Application):
         self._signatures: dict[int, Signature] = {}
         self._modules_made: list[Module] = []  # in order, to see what a block instance made
         self._recordings: dict[tuple[Any, ...], replay.Recording] = {}
+        # elaborated instances by their form (rerun.form_of), for instances of other values
+        self._forms: dict[tuple[Any, ...], list[tuple[replay.Recording, rerun.Terms]]] = {}
         self.shared_uses: dict[int, FirstUse] = {}  # the first application of each shared layer
         self.shared_made = 0
         self._workload = Workload()
@@ -557,25 +559,14 @@ class Elaborator(Origins, Sharing, Application):
         args: dict[str, Any],
         inputs: list[Tensor],
     ) -> list[Any]:
-        """What a block instance's body gives back: elaborated, or replayed (see replay.py)."""
+        """What a block instance's body gives back: elaborated, or replayed for the same
+        values (see replay.py) or for others (see rerun.py)."""
         assert self.network is not None
         network = self.network
         key = replay.key_of(node, args, inputs, place.blocks)
         recording = self._recordings.get(key) if key is not None else None
         if recording is not None and recording.replayable():
-            body.guards.extend(recording.guards)
-            values, choices = recording.replay(
-                self.add_node,
-                self.new_id,
-                self.module,
-                network.node,
-                inputs,
-                place.path,
-                place.call_sites,
-                self._next_id,
-            )
-            body.choices.extend(choices)
-            return values
+            return self._replay(recording, body, place, inputs)
         mark = replay.Mark(
             len(self.diagnostics),
             self._next_id,
@@ -585,7 +576,11 @@ class Elaborator(Origins, Sharing, Application):
             {t.ref.node: frozenset(network.node(t.ref.node).value_names) for t in inputs},
         )
         applications = len(network.applications)
-        values = [value for _, value in self._run(node, body, place, network_inputs=False)]
+        form = rerun.form_of(node, args, inputs, place.blocks) if key is not None else None
+        values = self._rerun(form, body, place, args, inputs) if form is not None else None
+        reran = values is not None
+        if values is None:
+            values = [value for _, value in self._run(node, body, place, network_inputs=False)]
         clean = (
             len(self.diagnostics) == mark.diagnostics
             and len(network.applications) == applications  # a copy would call no module
@@ -608,7 +603,63 @@ class Elaborator(Origins, Sharing, Application):
             )
             if made is not None:
                 self._recordings[key] = made
+                ports = tuple(s.name.name for s in node.body if isinstance(s, ast.Input))
+                terms = None if reran else rerun.terms_of(body, ports, inputs)
+                if form is not None and terms is not None:
+                    self._forms.setdefault(form, []).append((made, terms))
         return values
+
+    def _replay(
+        self,
+        recording: replay.Recording,
+        body: Body,
+        place: Place,
+        inputs: list[Tensor],
+        fresh: dict[int, Node] | None = None,
+    ) -> list[Any]:
+        assert self.network is not None
+        body.guards.extend(recording.guards)
+        values, choices = recording.replay(
+            self.add_node,
+            self.new_id,
+            self.module,
+            self.network.node,
+            inputs,
+            place.path,
+            place.call_sites,
+            self._next_id,
+            fresh,
+        )
+        body.choices.extend(choices)
+        return values
+
+    def _rerun(
+        self,
+        form: tuple[Any, ...],
+        body: Body,
+        place: Place,
+        args: dict[str, Any],
+        inputs: list[Tensor],
+    ) -> list[Any] | None:
+        """The instance copied from an elaborated one of its form whose structure holds for
+        these values, or None."""
+        for recording, terms in self._forms.get(form, ()):
+            if not recording.replayable():
+                continue
+            values = [t for v in recording.values for t in (v if isinstance(v, tuple) else (v,))]
+            fresh = rerun.rerun(
+                terms,
+                recording.inputs,
+                recording.nodes,
+                recording.choices,
+                values,
+                args,
+                inputs,
+                self.strict,
+            )
+            if fresh is not None:
+                return self._replay(recording, body, place, inputs, fresh)
+        return None
 
     # --- statements ------------------------------------------------------------------------------
 

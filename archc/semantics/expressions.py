@@ -449,6 +449,7 @@ class Expressions:
         """``layer`` repeated ``count`` times, the count ``written`` as an operand of ``expr``."""
         self._check_index_free(expr.right if written is expr.left else expr.left, body)
         self._check_count(count, written)
+        body.shaped_by_values = True
         return RepeatLayer(expr.span, None, layer, count, self.origin(written, body))
 
     def _check_count(self, count: Any, written: ast.Expr) -> None:
@@ -687,6 +688,8 @@ class Expressions:
                 label=f"only {len(value)} entries",
                 help=f"valid indices are {-len(value)} to {len(value) - 1}",
             )
+        if not _plain_tuple(value):
+            body.shaped_by_values = True  # the position picks a tensor or a layer
         return value[index]
 
     # --- layers ----------------------------------------------------------------------------------
@@ -728,6 +731,7 @@ class Expressions:
         if not isinstance(value, RepeatLayer) or value.name is not None or value.copy_names:
             what = "a named repeat" if isinstance(value, RepeatLayer) else describe(value)
             raise ElabError(patterns.not_a_repeat(expr, what))
+        body.shaped_by_values = True
         try:
             names = patterns.copy_names(expr, value.count)
         except patterns.PatternError as exc:

@@ -26,11 +26,11 @@ from archc.semantics.ir import Alternative, Choice, Module, Node, Ref
 from archc.semantics.values import Tensor
 
 
-class _NotPlain(Exception):
+class NotPlain(Exception):
     """A value that cannot be part of a replay key."""
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """``value`` tagged with its type, so that 1, 1.0 and true are different keys."""
     if value is None or isinstance(value, bool | int | str):
         return (type(value), value)
@@ -39,8 +39,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Sym):
         return (Sym, value)  # a symbol equals only itself
     if isinstance(value, tuple):
-        return (tuple, tuple(_plain(item) for item in value))
-    raise _NotPlain
+        return (tuple, tuple(plain(item) for item in value))
+    raise NotPlain
 
 
 _enabled: ContextVar[bool] = ContextVar("replay_enabled", default=True)
@@ -64,8 +64,8 @@ def key_of(
     if not _enabled.get() or any(t.type is None for t in inputs):
         return None
     try:
-        values = tuple((name, _plain(value)) for name, value in args.items())
-    except _NotPlain:
+        values = tuple((name, plain(value)) for name, value in args.items())
+    except NotPlain:
         return None
     refs = [t.ref for t in inputs]
     aliasing = tuple(refs.index(ref) for ref in refs)  # `Block(x, x)` is not `Block(x, y)`
@@ -137,13 +137,17 @@ class Recording:
         path: str,
         call_sites: tuple[Span, ...],
         last_id: int,
+        fresh: dict[int, Node] | None = None,
     ) -> tuple[list[Any], tuple[Choice, ...]]:
         """Add the recorded instance again at ``path``, fed ``inputs``, after the node
-        ``last_id``; its values and choices."""
+        ``last_id``; its values and choices. ``fresh`` holds, by recorded id, nodes worked
+        out again for other values (rerun.py), whose arguments, types and counts replace the
+        recorded ones."""
         move = _Mover(self.path, path, self.depth, call_sites)
         shift = last_id - self.first_id  # the ids it makes are consecutive
         ids: dict[int, int] = {}
-        for node in self.nodes:
+        for recorded in self.nodes:
+            node = fresh[recorded.id] if fresh is not None else recorded
             ids[node.id] = new_id()
             # every field spelt out, not dataclasses.replace: this loop is most of a replay
             add_node(
@@ -163,7 +167,7 @@ class Recording:
                     macs=node.macs,
                     resolved=dict(node.resolved),
                     named=node.named,
-                    value_names={move.scoped(k): v for k, v in self._names(node).items()},
+                    value_names={move.scoped(k): v for k, v in self._names(recorded).items()},
                     arg_origins=node.arg_origins,
                     resolved_origins=node.resolved_origins,
                     dims=node.dims,
@@ -180,7 +184,7 @@ class Recording:
                     inputs=tuple(self._ref(r, ids, inputs) for r in module.inputs),
                     outputs=tuple(self._ref(r, ids, inputs) for r in module.outputs),
                     choices=tuple(
-                        self._choice(c, ids, inputs, move, shift) for c in module.choices
+                        self._choice(c, ids, inputs, move, shift, fresh) for c in module.choices
                     ),
                 )
             )
@@ -190,7 +194,11 @@ class Recording:
 
         def tensor(t: Tensor) -> Tensor:
             if t.ref.node > self.first_id:
-                return Tensor(Ref(ids[t.ref.node], t.ref.port), t.type, t.span, t.dims, t.via)
+                ref = Ref(ids[t.ref.node], t.ref.port)
+                if fresh is None:
+                    return Tensor(ref, t.type, t.span, t.dims, t.via)
+                again = fresh[t.ref.node]  # whose sizes the value carries (rerun.py)
+                return Tensor(ref, again.outputs[ref.port], t.span, again.dims[ref.port], t.via)
             # an input given back: its sizes as the block sees them, moved out by the caller
             return replace(inputs[self.inputs.index(t.ref)], dims=t.dims, via=t.via)
 
@@ -198,16 +206,25 @@ class Recording:
             tuple(tensor(t) for t in value) if isinstance(value, tuple) else tensor(value)
             for value in self.values
         ]
-        return values, tuple(self._choice(c, ids, inputs, move, shift) for c in self.choices)
+        choices = tuple(self._choice(c, ids, inputs, move, shift, fresh) for c in self.choices)
+        return values, choices
 
     def _choice(
-        self, choice: Choice, ids: dict[int, int], inputs: list[Tensor], move: _Mover, shift: int
+        self,
+        choice: Choice,
+        ids: dict[int, int],
+        inputs: list[Tensor],
+        move: _Mover,
+        shift: int,
+        fresh: dict[int, Node] | None,
     ) -> Choice:
         other = choice.other
         return replace(
             choice,
-            taken=self._alternative(choice.taken, ids, inputs, move, shift),
-            other=None if other is None else self._alternative(other, ids, inputs, move, shift),
+            taken=self._alternative(choice.taken, ids, inputs, move, shift, fresh),
+            other=None
+            if other is None
+            else self._alternative(other, ids, inputs, move, shift, fresh),
         )
 
     def _alternative(
@@ -217,6 +234,7 @@ class Recording:
         inputs: list[Tensor],
         move: _Mover,
         shift: int,
+        fresh: dict[int, Node] | None,
     ) -> Alternative:
         """An alternative moved to the replayed instance: the ids it made shifted as the
         instance's were (they are consecutive), those set aside (ir.SPECULATIVE) too."""
@@ -230,7 +248,7 @@ class Recording:
             ref(alternative.value),
             tuple(
                 replace(
-                    n,
+                    n if fresh is None else fresh[n.id],
                     id=n.id + shift,
                     inputs=tuple(ref(r) for r in n.inputs),
                     value_names={move.scoped(k): v for k, v in n.value_names.items()},

@@ -1,0 +1,180 @@
+"""Block instances copied for other argument values (archc/semantics/rerun.py) give exactly
+what elaborating them gives, and are elaborated where the recording does not hold for them.
+
+Every spec in the repository is compared with and without replay in tests/test_replay.py,
+which covers these copies too; here are the cases made to tell them apart, each also checked
+for whether elaboration ran again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.test_replay import applied_ops, assert_replay_changes_nothing
+
+# name: (spec, the ops elaboration applies with copies for other values)
+CASES: dict[str, tuple[str, dict[str, int]]] = {
+    "other widths": (
+        """
+block Mlp(width) {
+    in x
+    out x -> linear(width) -> relu -> linear(width * 2) as wide
+}
+network N {
+    in x: [T, 16]
+    out x -> Mlp(8) -> Mlp(32) -> Mlp(4) -> Mlp(8)
+}
+""",
+        {"linear": 2, "relu": 1},
+    ),
+    "other input sizes": (
+        """
+block Widen {
+    in x
+    out x -> linear(x.features * 2)
+}
+network N {
+    in x: [3, 16]
+    out x -> Widen -> Widen -> Widen
+}
+""",
+        {"linear": 1},
+    ),
+    "a test that goes the other way": (
+        """
+block Maybe(width) {
+    in x
+    y = if width != x.features then x -> linear(width) as proj else x
+    out y -> relu
+}
+network N {
+    in x: [16]
+    out x -> Maybe(16) -> Maybe(8) -> Maybe(4) -> Maybe(4) -> Maybe(2)
+}
+""",
+        # the first elaborates the projection it does not take, set aside; the second the one
+        # it takes
+        {"linear": 2, "relu": 2},
+    ),
+    "a repeat count from a parameter": (
+        """
+block Stack(n) {
+    in x
+    out x -> (linear(8) -> relu) * n
+}
+network N {
+    in x: [8]
+    out x -> Stack(1) -> Stack(3) -> Stack(2)
+}
+""",
+        {"linear": 6, "relu": 6},
+    ),
+    "a value that fails for other values": (
+        """
+block Ratio(width) {
+    in x
+    groups = 64 // (width - 8)
+    out x -> linear(width) -> linear(groups)
+}
+network N {
+    in x: [8]
+    out x -> Ratio(16) -> Ratio(24) -> Ratio(8)
+}
+""",
+        # the last reports the division by zero, and applies `linear(width)` before it stops
+        {"linear": 3},
+    ),
+    "an argument the schema refuses": (
+        """
+block Drop(p) {
+    in x
+    out x -> dropout(p) -> linear(8)
+}
+network N {
+    in x: [8]
+    out x -> Drop(0.1) -> Drop(0.5) -> Drop(1.5) -> Drop(0.2)
+}
+""",
+        {"dropout": 2, "linear": 1},
+    ),
+    "a shape rule that warns for other values": (
+        """
+block Down(stride) {
+    in x
+    out x -> conv2d(8, 3, stride=stride)
+}
+network N {
+    in x: [8, 9, 9]
+    out x -> Down(1) -> Down(3) -> Down(1) -> Down(4) -> Down(2)
+}
+""",
+        {"conv2d": 3},
+    ),
+    "a tensor picked by a parameter": (
+        """
+block Pick(k) {
+    in x
+    parts = chunk(x, 2, dim=1)
+    out parts[k] -> linear(4)
+}
+network N {
+    in x: [8]
+    out x -> Pick(0) -> Pick(1) -> Pick(0)
+}
+""",
+        {"chunk": 3, "linear": 3},
+    ),
+    "truth values and words are the form": (
+        """
+block Head(bias, act) {
+    in x
+    out x -> linear(8, bias=bias) -> gelu(approximate=act)
+}
+network N {
+    in x: [8]
+    out x -> Head(true, "none") -> Head(false, "none") -> Head(true, "tanh")
+}
+""",
+        {"linear": 3, "gelu": 3},
+    ),
+    "numbers of other types": (
+        """
+block Scale(factor) {
+    in x
+    out x -> dropout(factor) -> linear(8)
+}
+network N {
+    in x: [8]
+    out x -> Scale(0.5) -> Scale(0.0) -> Scale(-0.0) -> Scale(0) -> Scale(1)
+}
+""",
+        {"dropout": 2, "linear": 2},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_copies_for_other_values_are_the_same_as_elaborated(name: str, tmp_path: Path) -> None:
+    path = tmp_path / "rerun.arch"
+    path.write_text(CASES[name][0], encoding="utf-8")
+    assert_replay_changes_nothing(path)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_copies_for_other_values_elaborate_only_where_they_must(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "rerun.arch"
+    path.write_text(CASES[name][0], encoding="utf-8")
+    assert applied_ops(path, monkeypatch) == Counter(CASES[name][1])
+
+
+def test_resnet50_elaborates_two_bottlenecks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # layer1.0 takes its downsample; layer1.1 does not, and elaborates it aside. Every other
+    # Bottleneck is one of these two with other widths and strides, or a copy of one
+    applied = applied_ops(ROOT / "specs" / "resnet50.arch", monkeypatch)
+    assert applied["conv2d"] == 1 + 4 + 4
