@@ -1,19 +1,11 @@
 """The op registry: every layer kind, defined once.
 
-Importing this package imports every module in it, and each op module registers its ops with
-``@register``; adding a layer kind means adding (or extending) one module here, nothing else.
+Each module here defines a family of ops and registers them with ``@register``; ``index.py``
+says which module defines which name, and :func:`lookup` imports a family when one of its ops
+is first asked for. Adding a layer kind means adding (or extending) one module here and naming
+it in the index, nothing else.
 """
 
-import importlib
-import pkgutil
-
 from archc.ops.registry import all_ops, lookup, names, suggest
-
-# Modules that hold shared machinery rather than op definitions.
-_SUPPORT = {"registry", "spec", "window"}
-
-for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-    if _module not in _SUPPORT:
-        importlib.import_module(f"{__name__}.{_module}")
 
 __all__ = ["all_ops", "lookup", "names", "suggest"]

@@ -241,9 +241,6 @@ class Scalar(Op):
 
 # --- comparisons ---------------------------------------------------------------------------------
 
-# The comparison that holds with its operands swapped: `0 < x` is `x > 0`.
-SWAPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
-
 
 class CompareArgs(Args):
     op: Literal["==", "!=", "<", "<=", ">", ">="]

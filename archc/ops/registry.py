@@ -1,16 +1,25 @@
-"""Op name -> definition. Importing :mod:`archc.ops` registers every family."""
+"""Op name -> definition, each family imported when one of its ops is first looked up.
+
+``index.py`` names the module that defines every op, so the registry knows every name without
+importing any family, and a spec that uses six layer kinds imports six families, not all of
+them (building every family's pydantic models is most of the cost of a cold start).
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from archc.ops.spec import Op
+from archc.ops.index import MODULE_OF, MODULES
+
+if TYPE_CHECKING:
+    from archc.ops.spec import Op
 
 _REGISTRY: dict[str, Op] = {}
 _CANONICAL: dict[str, Op] = {}
 
-OpClass = TypeVar("OpClass", bound=type[Op])
+OpClass = TypeVar("OpClass", bound="type[Op]")
 
 
 def register(cls: OpClass) -> OpClass:
@@ -25,17 +34,22 @@ def register(cls: OpClass) -> OpClass:
 
 
 def lookup(name: str) -> Op | None:
+    """The op called ``name``, importing its family on first use; None for no op."""
+    if name not in _REGISTRY and name in MODULE_OF:
+        importlib.import_module(f"{__package__}.{MODULE_OF[name]}")
     return _REGISTRY.get(name)
 
 
 def all_ops() -> list[Op]:
-    """Every op once (aliases excluded), sorted by family then name."""
+    """Every op once (aliases excluded), sorted by family then name; imports every family."""
+    for module in MODULES:
+        importlib.import_module(f"{__package__}.{module}")
     return sorted(_CANONICAL.values(), key=lambda op: (op.family, op.name))
 
 
 def names() -> list[str]:
-    """Every name an op answers to, aliases included."""
-    return sorted(_REGISTRY)
+    """Every name an op answers to, aliases included (no family is imported)."""
+    return sorted(MODULE_OF)
 
 
 def edit_distance(a: str, b: str) -> int:

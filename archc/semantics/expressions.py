@@ -16,7 +16,6 @@ from archc import dims
 from archc.dims import Sym
 from archc.errors import Diagnostic, Label, Span
 from archc.ops import lookup, names
-from archc.ops.elementwise import SWAPPED
 from archc.pysource.attributes import refused_attribute
 from archc.semantics import patterns, sharing
 from archc.semantics import provenance as pv
@@ -45,6 +44,8 @@ from archc.syntax import ast
 
 # The op each operator between tensors stands for.
 TENSOR_OPERATORS = {"+": "add", "*": "mul", "-": "sub", "/": "div"}
+# The comparison that holds with its operands swapped: `0 < x` is `x > 0`.
+SWAPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 # Layer-valued builtins: structure around a body of layers.
 COMBINATORS = ("residual", "dense")
 BRANCHES = "branches"  # `branches(a, b, c)`: each layer applied to the input, outputs collected
