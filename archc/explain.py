@@ -3248,6 +3248,31 @@ _SHAPES = (
         """,
     ),
     _entry(
+        "A353",
+        "too few relative-position buckets, or a max_distance they already reach",
+        """attention's `relative_buckets` adds T5's relative position bias: each (query, key)
+        pair falls in a bucket of the key's offset from the query, and a learned table gives each
+        bucket a value per head. Bidirectional (without `causal`), half the buckets hold keys
+        before the query and half those after it; causal, all of them hold keys before it. In
+        each direction the first half of the buckets count distances one by one and the rest
+        are log-spaced from there up to `relative_max_distance`. So each direction needs two
+        buckets at least (4 in all bidirectional, 2 causal), and `relative_max_distance` must
+        reach past the exact buckets, half of a direction's buckets; otherwise the log-spaced
+        buckets have nothing to spread over. T5 has 32 buckets reaching 128.""",
+        """
+        network Encoder {
+            in x: [T, 64]
+            out x -> attention(8, scale=1.0, relative_buckets=3)
+        }
+        """,
+        """
+        network Encoder {
+            in x: [T, 64]
+            out x -> attention(8, scale=1.0, relative_buckets=32)
+        }
+        """,
+    ),
+    _entry(
         "A380",
         "a recurrent state of the wrong shape",
         """An initial state `h0` (or an LSTM's `c0`) given to `rnn`, `lstm` or `gru` must have
@@ -3694,7 +3719,7 @@ def unknown_code(code: str) -> str:
     """The message for a code without an explanation, with the nearest codes.
 
     >>> unknown_code("A3O3")
-    'unknown diagnostic code `A3O3`; did you mean `A303` or `A313` or `A103`?'
+    'unknown diagnostic code `A3O3`; did you mean `A303` or `A313` or `A353`?'
     """
     close = suggest(code.upper(), EXPLANATIONS)[:3]
     hint = "; did you mean " + " or ".join(f"`{c}`" for c in close) + "?" if close else ""

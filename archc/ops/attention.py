@@ -21,6 +21,10 @@ After ``x`` (N, T, E) the op takes up to two tensors, told apart by their shapes
 (N, S, E_kv) to attend over, and a mask, (N, S) for the keys of each sample or broadcastable to
 (N, heads, T, S); a boolean or integer mask says which keys count (true, nonzero), a floating
 one is added to the scores.
+
+``relative_buckets`` adds T5's relative position bias (archc/ops/relative.py), its table named
+``relative_attention_bias`` as Hugging Face names it, and ``return_position_bias`` gives what
+was added to the scores as a second output, which T5's later layers take as their mask.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ from archc.dims import Dim, TensorType
 from archc.ops.position import Fraction, check_rotary_width, rotate, rotated_width
 from archc.ops.position import sequence_width as _sequence_width
 from archc.ops.registry import register
+from archc.ops.relative import RULE as RELATIVE_RULE
+from archc.ops.relative import bias as relative_bias
+from archc.ops.relative import check as check_relative
 from archc.ops.spec import (
     DIVISIBILITY,
     INPUTS,
@@ -75,6 +82,9 @@ RESERVED = frozenset(
         "kv_heads",
         "names",
         "q_norm",
+        "relative_attention_bias",
+        "return_position_bias",
+        "returned",
         "rotary",
         "scale",
         "scores",
@@ -98,6 +108,7 @@ NEEDS = (
     ("rotary_fraction", "rotary", "`rotary=true`"),
     ("rotary_interleaved", "rotary", "`rotary=true`"),
     ("rotary_offset", "rotary", "`rotary=true`"),
+    ("relative_max_distance", "relative_buckets", "`relative_buckets`"),
 )
 
 
@@ -120,6 +131,9 @@ class AttentionArgs(Args):
     rotary_fraction: Fraction = 1.0
     rotary_interleaved: bool = False
     rotary_offset: NonNegativeInt = 0
+    relative_buckets: PositiveInt | None = None
+    relative_max_distance: PositiveInt = 128
+    return_position_bias: bool = False
 
     def biases(self) -> tuple[bool, bool, bool, bool]:
         """The q, k, v and output projections' bias flags."""
@@ -214,9 +228,13 @@ def _kv_heads(args: AttentionArgs) -> int:
 def check_options(args: AttentionArgs) -> None:
     """Arguments that contradict each other or that nothing would read."""
     for option, switch, needed in NEEDS:
+        # a switch written as `none` is a feature a block turns off in some of its instances
+        # (T5's relative bias, in its first layer only), whose options are written for all
+        written_off = switch in args.model_fields_set and getattr(args, switch) is None
         if (
             option in args.model_fields_set
             and getattr(args, switch) == type(args).model_fields[switch].default
+            and not written_off
         ):
             raise fail(
                 UNUSED,
@@ -270,6 +288,8 @@ def check_options(args: AttentionArgs) -> None:
         )
     if args.layout != "torch":
         _check_names(args.layout, args.projection_names())
+    if args.relative_buckets is not None:
+        check_relative(args.relative_buckets, args.relative_max_distance, not args.causal)
 
 
 COUNTS = {1: "one", 2: "two", 3: "three", 4: "four"}
@@ -462,6 +482,8 @@ def parameters(g: Geometry, args: AttentionArgs) -> dict[str, tuple[int, ...]]:
     if args.qk_norm:
         params["q_norm.weight"] = (g.head_dim,)
         params["k_norm.weight"] = (g.head_dim,)
+    if args.relative_buckets is not None:
+        params["relative_attention_bias.weight"] = (args.relative_buckets, g.heads)
     return params
 
 
@@ -499,7 +521,14 @@ class Attention(Op):
         "an RMSNorm over head_dim to each head's queries and keys (q_norm, k_norm; Qwen3, "
         "OLMo 2); `rotary` rotates queries and keys per head as the `rotary` op does, with "
         "`rotary_base`, `rotary_fraction`, `rotary_interleaved` and `rotary_offset` as its "
-        "arguments; the output has the input's width E, heads·head_dim without an output "
+        "arguments; `relative_buckets` adds T5's relative position bias, a learned value per "
+        "head for the bucket of each key-minus-query offset (exact buckets for the nearest "
+        "offsets, log-spaced ones up to `relative_max_distance`; keys after the query have "
+        "their own buckets unless `causal`), its table `relative_attention_bias` as T5's; "
+        "`return_position_bias` also gives what was added to the scores, (N, heads, T, S) with "
+        "a mask, (1, heads, T, S) without, hidden keys at the lowest value, for later layers "
+        "to take as their mask, as T5's reuse the first layer's bias; "
+        "the output has the input's width E, heads·head_dim without an output "
         "projection. E.g. Qwen2's: `attention(14, "
         'kv_heads=2, bias=(true, true, true, false), causal=true, layout="linears", '
         "rotary=true, rotary_base=1000000.0)`"
@@ -512,7 +541,7 @@ class Attention(Op):
     rule = (
         "(N, T, E), memory (N, S, E_kv), mask (N, S) or (N|1, heads|1, T|1, S) -> (N, T, E); "
         "embed_dim % heads == 0 unless head_dim is given; heads % kv_heads == 0; window needs "
-        "causal"
+        "causal; return_position_bias: also (N|1, heads, T, S); relative buckets: " + RELATIVE_RULE
     )
     params_rule = (
         'layout="torch": q_proj_weight h·d·E + k_proj_weight h_kv·d·E_kv + v_proj_weight '
@@ -523,7 +552,8 @@ class Attention(Op):
         "flag says, q, k, v, o as `names` says (no o without a fourth name); "
         'layout="fused": qkv.weight 3·h·d·E + qkv.bias 3·h·d + o.weight E·h·d + o.bias E; '
         "+ q_norm.weight d + k_norm.weight d "
-        "(qk_norm=true); h = heads, h_kv = kv_heads, d = head_dim, E_kv = memory's width (E "
+        "(qk_norm=true) + relative_attention_bias.weight buckets·h (relative_buckets); "
+        "h = heads, h_kv = kv_heads, d = head_dim, E_kv = memory's width (E "
         "without memory)"
     )
 
@@ -541,8 +571,12 @@ class Attention(Op):
         if args.layout == "fused":
             _check_fused(args, found)
         out = x if args.projects_out() else TensorType((*x.shape[:-1], g.inner), x.dtype)
+        outputs = (out,)
+        if args.return_position_bias:
+            batch = found.mask.shape[0] if found.mask is not None else 1
+            outputs += (TensorType((batch, args.heads, x.shape[1], keys), x.dtype),)
         return Inferred(
-            outputs=(out,),
+            outputs=outputs,
             params=parameters(g, args),
             macs=macs(g, x.shape[1], keys, args.projects_out()),
             resolved={
@@ -570,6 +604,7 @@ class Attention(Op):
             ("alibi", args.alibi),
             ("rotary", args.rotary),
             ("qk-norm", args.qk_norm),
+            ("relative bias", args.relative_buckets is not None),
         )
         parts += [flag for flag, on in flags if on]
         return ", ".join(parts)
@@ -607,13 +642,15 @@ class Attention(Op):
             kwargs += args.changed("rotary_interleaved", "rotary_offset")
         if args.qk_norm:
             kwargs.append(("qk_norm_eps", args.qk_norm_eps))
+        kwargs += args.changed("relative_buckets", "relative_max_distance", "return_position_bias")
         call = ["{0}"]
         if resolved["memory"] is not None:
             call.append(f"{{{resolved['memory']}}}")
         if resolved["mask"] is not None:
             call.append(f"mask={{{resolved['mask']}}}")
         # causal self-attention carries on from the keys and values a KVCache holds
-        decodes = args.causal and len(call) == 1
+        plain = args.relative_buckets is None and not args.return_position_bias
+        decodes = args.causal and len(call) == 1 and plain
         return Ctor(
             HELPERS[args.layout],
             (resolved["embed_dim"], args.heads),
@@ -651,16 +688,26 @@ class Attention(Op):
         v = v.repeat_interleave(args.heads // kv_heads, dim=1)
         scale = args.scale if args.scale is not None else 1 / math.sqrt(head_dim)
         scores = q @ k.transpose(-2, -1) * scale
-        scores = _masked(torch, scores, args, run.inputs, resolved["mask"])
+        relative = None
+        if args.relative_buckets is not None:
+            table = state["relative_attention_bias.weight"]
+            queries, keys = scores.shape[-2:]
+            distance = args.relative_max_distance
+            relative = relative_bias(torch, table, queries, keys, distance, not args.causal)
+        scores, added = _masked(torch, scores, args, run.inputs, resolved["mask"], relative)
         attended = scores.softmax(dim=-1)
         p = run.drop_rate(args.dropout)
         if p:
             attended = run.F.dropout(attended, p, training=True)
         mixed = (attended @ v).permute(0, 2, 1, 3).flatten(2)  # (N, T, heads * head_dim)
-        if not args.projects_out():
-            return (mixed,)
-        out = mixed @ weights[3].T
-        return (out + biases[3] if biases[3] is not None else out,)
+        out = mixed
+        if args.projects_out():
+            out = mixed @ weights[3].T
+            out = out + biases[3] if biases[3] is not None else out
+        if not args.return_position_bias:
+            return (out,)
+        batch = 1 if resolved["mask"] is None else run.inputs[resolved["mask"]].shape[0]
+        return (out, added.expand(batch, *scores.shape[1:]))
 
 
 def _projections(
@@ -711,9 +758,18 @@ def _rms(x: Any, weight: Any, eps: float) -> Any:
     return x / (x.square().mean(dim=-1, keepdim=True) + eps).sqrt() * weight
 
 
-def _masked(torch: Any, scores: Any, args: AttentionArgs, inputs: Any, index: int | None) -> Any:
-    """Scores (N, heads, T, S) with a floating mask added and hidden keys at the lowest finite
-    value, as Hugging Face masks them: a query with every key hidden attends evenly."""
+def _masked(
+    torch: Any,
+    scores: Any,
+    args: AttentionArgs,
+    inputs: Any,
+    index: int | None,
+    relative: Any = None,
+) -> tuple[Any, Any]:
+    """Scores (N, heads, T, S) with ALiBi, the ``relative`` position bias (heads, T, S) and a
+    floating mask added and hidden keys at the lowest finite value, as Hugging Face masks
+    them: a query with every key hidden attends evenly; and what was added, hidden keys at
+    the lowest value, broadcastable to the scores."""
     queries, keys = scores.shape[-2:]
     query = torch.arange(queries)[:, None]
     key = torch.arange(keys)[None, :]
@@ -721,14 +777,18 @@ def _masked(torch: Any, scores: Any, args: AttentionArgs, inputs: Any, index: in
     hidden = key > query if args.causal else torch.zeros(queries, keys, dtype=torch.bool)
     if args.window is not None:
         hidden = hidden | (query - key >= args.window)
+    added = torch.zeros((), dtype=scores.dtype)
     if args.alibi:
-        scores = scores + _alibi(torch, args.heads, scores.dtype) * (key - query)
+        added = added + _alibi(torch, args.heads, scores.dtype) * (key - query)
+    if relative is not None:
+        added = added + relative
     if index is not None:
         mask = inputs[index]
         if mask.dim() == 2:  # (N, S): the same keys for every head and query
             mask = mask[:, None, None, :]
         if mask.is_floating_point():
-            scores = scores + mask
+            added = added + mask
         else:
             hidden = hidden | (mask == 0)
-    return scores.masked_fill(hidden, torch.finfo(scores.dtype).min)
+    lowest = torch.finfo(scores.dtype).min
+    return (scores + added).masked_fill(hidden, lowest), added.masked_fill(hidden, lowest)

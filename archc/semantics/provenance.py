@@ -118,6 +118,8 @@ def apply(fn: str, *args: Expr, integers: bool = False) -> Expr:
     'w'
     >>> show(apply("if", apply("<", Lit(24), Lit(21.6)), Lit(32), apply("max", Lit(8), Lit(24))))
     '24'
+    >>> show(apply("if", Lit(True), Param("w"), Lit(None)))
+    'w'
     """
     simpler = _identity(fn, args, integers)
     if simpler is not None:
@@ -143,7 +145,11 @@ def _fold(fn: str, values: tuple[Any, ...]) -> Any:
 
 
 def _identity(fn: str, args: tuple[Expr, ...], integers: bool) -> Expr | None:
-    """The one argument ``fn`` leaves unchanged, or the tuple item an index picks."""
+    """The one argument ``fn`` leaves unchanged, the tuple item an index picks, or the
+    alternative a conditional with a known test picks (`if i == 0 then w else none` in a
+    repeat's first copy is `w`)."""
+    if fn == "if" and isinstance(args[0], Lit) and type(args[0].value) is bool:
+        return args[1] if args[0].value else args[2]
     if fn == "index":
         items, index = args
         if isinstance(items, Apply) and items.fn == "tuple" and isinstance(index, Lit):

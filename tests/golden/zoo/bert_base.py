@@ -62,6 +62,9 @@ class AttentionHeads(nn.Module):
         rotary_interleaved: bool = False,
         rotary_offset: int = 0,
         qk_norm_eps: float | None = None,
+        relative_buckets: int | None = None,
+        relative_max_distance: int = 128,
+        return_position_bias: bool = False,
     ) -> None:
         super().__init__()
         self.heads, self.kv_heads, self.head_dim = heads, kv_heads, head_dim
@@ -77,6 +80,12 @@ class AttentionHeads(nn.Module):
         if qk_norm_eps is not None:
             self.q_norm = nn.RMSNorm(head_dim, eps=qk_norm_eps)
             self.k_norm = nn.RMSNorm(head_dim, eps=qk_norm_eps)
+        self.relative_attention_bias = None
+        if relative_buckets is not None:
+            self.relative_attention_bias = RelativePositionBias(
+                relative_buckets, heads, relative_max_distance, bidirectional=not causal
+            )
+        self.return_position_bias = return_position_bias
 
     def attend(
         self,
@@ -85,10 +94,11 @@ class AttentionHeads(nn.Module):
         v: torch.Tensor,
         mask: torch.Tensor | None,
         cache: KVCache | None = None,
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Projected (N, T, heads * head_dim) queries and (N, S, kv_heads * head_dim) keys and
-        values -> (N, T, heads * head_dim). With a cache, the queries are the positions after
-        those it holds, and attend over its keys and values too."""
+        values -> (N, T, heads * head_dim), and what was added to the scores (see `scores`).
+        With a cache, the queries are the positions after those it holds, and attend over its
+        keys and values too."""
         q = q.unflatten(-1, (self.heads, self.head_dim)).transpose(1, 2)
         k = k.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         v = v.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
@@ -110,7 +120,18 @@ class AttentionHeads(nn.Module):
             scale=self.scale,
             enable_gqa=self.kv_heads != self.heads,
         )
-        return out.transpose(1, 2).flatten(2)
+        return out.transpose(1, 2).flatten(2), scores
+
+    def returned(
+        self, out: torch.Tensor, scores: torch.Tensor | None, mask: torch.Tensor | None
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """The output, and with return_position_bias what was added to its scores as
+        (N or 1, heads, T, S), for later layers to take as their mask, as T5's layers pass on
+        the first one's position bias."""
+        if not self.return_position_bias or scores is None:
+            return out
+        batch = 1 if mask is None else mask.size(0)
+        return out, scores.expand(batch, self.heads, out.size(1), scores.size(-1))
 
     def scores(
         self, mask: torch.Tensor | None, q: torch.Tensor, k: torch.Tensor, start: int = 0
@@ -121,8 +142,10 @@ class AttentionHeads(nn.Module):
         covers every query, and the causal and sliding-window limits join it, and ALiBi's
         linear bias slope * (j - i) for key j and query i, a slope per head. A hidden key
         scores the lowest finite value, as Hugging Face masks, so that a query whose keys are
-        all hidden (padding) attends evenly instead of giving NaN."""
-        if mask is None and self.window is None and not self.alibi and start == 0:
+        all hidden (padding) attends evenly instead of giving NaN. T5's relative position
+        bias is added too, and with return_position_bias the result is never None."""
+        plain = self.relative_attention_bias is None and not self.return_position_bias
+        if plain and mask is None and self.window is None and not self.alibi and start == 0:
             return None
         query = torch.arange(start, start + q.size(-2), device=q.device)[:, None]
         key = torch.arange(k.size(-2), device=q.device)
@@ -133,6 +156,8 @@ class AttentionHeads(nn.Module):
         if self.alibi:
             slopes = alibi_slopes(self.heads).to(device=q.device, dtype=q.dtype)
             added = slopes[:, None, None] * (key - query)
+        if self.relative_attention_bias is not None:
+            added = added + self.relative_attention_bias(key - query).to(q.dtype)
         if mask is not None and mask.dim() == 2:
             mask = mask[:, None, None, :]
         if mask is not None and mask.is_floating_point():
@@ -170,6 +195,9 @@ class MultiheadAttention(AttentionHeads):
         rotary_interleaved: bool = False,
         rotary_offset: int = 0,
         qk_norm_eps: float | None = None,
+        relative_buckets: int | None = None,
+        relative_max_distance: int = 128,
+        return_position_bias: bool = False,
     ) -> None:
         head_dim = head_dim or embed_dim // heads
         kv_heads = kv_heads or heads
@@ -187,6 +215,9 @@ class MultiheadAttention(AttentionHeads):
             rotary_interleaved,
             rotary_offset,
             qk_norm_eps,
+            relative_buckets,
+            relative_max_distance,
+            return_position_bias,
         )
         kv_dim = kv_dim or embed_dim
         inner, kv_inner = heads * head_dim, kv_heads * head_dim
@@ -220,7 +251,7 @@ class MultiheadAttention(AttentionHeads):
         memory: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
         cache: KVCache | None = None,
-    ) -> torch.Tensor:
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         source = x if memory is None else memory
         biases = (None, None, None)
         if self.in_proj_bias is not None:
@@ -232,7 +263,8 @@ class MultiheadAttention(AttentionHeads):
         q = F.linear(x, weights[0], biases[0])
         k = F.linear(source, weights[1], biases[1])
         v = F.linear(source, weights[2], biases[2])
-        return self.out_proj(self.attend(q, k, v, mask, cache))
+        out, scores = self.attend(q, k, v, mask, cache)
+        return self.returned(self.out_proj(out), scores, mask)
 
 
 def alibi_slopes(heads: int) -> torch.Tensor:
@@ -244,6 +276,40 @@ def alibi_slopes(heads: int) -> torch.Tensor:
     odd = torch.arange(1, 2 * (heads - n) + 1, 2, dtype=torch.float64)
     slopes, extra = 2.0 ** (-8.0 * steps / n), 2.0 ** (-4.0 * odd / n)
     return torch.cat([slopes, extra])
+
+
+class RelativePositionBias(nn.Embedding):
+    """T5's relative position bias: a learned value per head for each bucket of key-minus-query
+    offsets. Half the buckets (all of them when not bidirectional) count offsets one by one,
+    the other half are log-spaced up to max_distance, beyond which one bucket holds them all;
+    bidirectional, the keys after the query have buckets of their own, else they share
+    bucket 0 (a causal mask hides them)."""
+
+    def __init__(
+        self, buckets: int, heads: int, max_distance: int = 128, bidirectional: bool = True
+    ) -> None:
+        super().__init__(buckets, heads)
+        self.max_distance = max_distance
+        self.bidirectional = bidirectional
+
+    def forward(self, offset: torch.Tensor) -> torch.Tensor:
+        """(T, S) key-minus-query offsets -> (heads, T, S) biases."""
+        return super().forward(self.bucket(offset)).permute(2, 0, 1)
+
+    def bucket(self, offset: torch.Tensor) -> torch.Tensor:
+        buckets, first = self.num_embeddings, torch.zeros_like(offset)
+        if self.bidirectional:
+            buckets //= 2
+            first = (offset > 0).long() * buckets
+            distance = offset.abs()
+        else:
+            distance = (-offset).clamp(min=0)
+        exact = buckets // 2
+        # the log in float32, as T5 computes it, so that every offset gets T5's bucket
+        spread = torch.log(distance.clamp(min=exact).float() / exact)
+        spread = spread / math.log(self.max_distance / exact) * (buckets - exact)
+        far = (exact + spread.long()).clamp(max=buckets - 1)
+        return first + torch.where(distance < exact, distance, far)
 
 
 def rotate(
