@@ -128,3 +128,25 @@ def test_hostile_names_as_block_parameter_and_layer_build_and_run(
         layer = name if refused_attribute(name) is None else "fc"
         diagnostics = check_name(tmp_path, SPEC_WITH_HOSTILE_NAMES.format(name=name, layer=layer))
         assert diagnostics == [], (name, diagnostics[0].message)
+
+
+def test_a_quoted_keyword_names_a_layer_one_alternative_leaves_out(tmp_path: Path) -> None:
+    """A conditional layer named `"class"` is registered with `add_module` in both arms (its
+    module, or None), never `self.class = ...`; the module matches the interpreter."""
+    from tests.oracle import check_values  # imports torch's functional side
+
+    spec = tmp_path / "spec.arch"
+    spec.write_text(
+        "block Maybe(flag) {\n"
+        "    in x\n"
+        '    out if flag == 0 then x -> linear(4) as "class" else x\n'
+        "}\n"
+        "network N {\n"
+        "    in x: [T, 4]\n"
+        "    out x -> Maybe(0) -> Maybe(1)\n"
+        "}\n"
+    )
+    check_built(spec)
+    check_values(spec)
+    source = api.compile_source(str(spec))
+    assert 'self.add_module("class", None)' in source

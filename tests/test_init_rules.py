@@ -115,3 +115,26 @@ def test_no_rules_no_init_methods(tmp_path: Path) -> None:
     spec = tmp_path / "spec.arch"
     spec.write_text("network N {\n in x: [8]\n out x -> linear(4)\n}\n")
     assert "reset_parameters" not in api.compile_source(str(spec))
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "moe(6, experts=2, top_k=1)",  # its router, `gate`, is an nn.Linear without a bias
+        'attention(2, bias=false, layout="linears")',
+    ],
+)
+def test_a_kind_rule_passes_over_the_modules_inside_other_layers(
+    tmp_path: Path, layer: str
+) -> None:
+    """`init linear.bias` sets the linear layers' biases, not those of an nn.Linear that
+    another layer holds inside itself (which may have none)."""
+    spec = tmp_path / "spec.arch"
+    spec.write_text(
+        "init linear.bias: constant(0.5)\n"
+        f"network N {{\n in x: [T, 8]\n out x -> {layer} as inner -> linear(4) as fc\n}}\n"
+    )
+    model = runtime.build(str(spec))
+    assert torch.all(model.fc.bias == 0.5)
+    inner = [m.bias for m in model.inner.modules() if isinstance(m, torch.nn.Linear)]
+    assert inner and all(bias is None or not torch.all(bias == 0.5) for bias in inner)

@@ -391,13 +391,13 @@ class ClassWriter:
         optional = self.optionals[k]
         attr = (optional.taken.item or optional.other.item).attr  # type: ignore[union-attr]
         if branch.kind == "empty":
-            return [f"{indent}self.{attr} = None"]
+            return lay_out(indent, *registration(attr, "None", held=False))
         matching = [
             (getattr(found[k], which).network, getattr(found[k], which).item)
             for found in self.info.optionals
         ]
         value = self._construct(matching) or Call("nn.Identity")
-        return lay_out(indent, f"self.{attr} = ", value)
+        return lay_out(indent, *registration(attr, value, held=False))
 
     def _refusal(self, test: str, indent: str) -> list[str]:
         """Raise where the arguments take an alternative that the values the spec was

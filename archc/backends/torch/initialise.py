@@ -137,11 +137,26 @@ def _condition(network: Network, group: list[Assignment], imports: set[str]) -> 
         rule.target.op is not None
         and kind is not None
         and {n.id for n in network.nodes() if _torch_class(n) == kind} == {n.id for n in nodes}
+        and not _inner_module_lacks(network, nodes, group[0].parameter)
     ):
         return f"isinstance(module, {kind})"
     if len(nodes) == 1:
         return f"name == {string(nodes[0].path)}"
     return Call("name in ", tuple(Arg(string(n.path)) for n in nodes))
+
+
+def _inner_module_lacks(network: Network, nodes: list[Node], parameter: str) -> bool:
+    """Whether a layer other than ``nodes`` holds a module of its own (a mixture of experts'
+    `gate`, an attention's `q_proj` built without a bias) that lacks ``parameter``: its class
+    is unknown, so an `isinstance` test could pick it and find nothing to set."""
+    chosen = {n.id for n in nodes}
+    for node in network.nodes():
+        if node.kind != "op" or node.id in chosen:
+            continue
+        inner = {p.rpartition(".")[0] for p in node.params if "." in p}
+        if any(f"{module}.{parameter}" not in node.params for module in inner):
+            return True
+    return False
 
 
 def _torch_class(node: Node) -> str | None:

@@ -97,9 +97,10 @@ def member(holder: str, name: str) -> str:
     return f"getattr({holder}, {string(name)})"
 
 
-def registration(name: str, value: Call, held: bool) -> tuple[str, Call]:
+def registration(name: str, value: Call | str, held: bool) -> tuple[str, Call | str]:
     """The statement of ``__init__`` that gives a class its submodule ``value`` (or ``held``
-    tensor) as a head and a call: `self.conv1 = ...`, or `self.add_module("0", ...)`.
+    tensor, or `None` where an alternative holds none) as a head and a call: `self.conv1 =
+    ...`, or `self.add_module("0", ...)`.
 
     >>> from archc.pysource.layout import flat
     >>> head, call = registration("0", Call("nn.ReLU"), held=False)
