@@ -37,6 +37,7 @@ from archc.semantics.expressions import ElabError, FunctionBody
 from archc.semantics.ir import Alternative, Module, Network, Node, Ref, Tie, join_path
 from archc.semantics.origins import Origins
 from archc.semantics.program import Definition, FileScope, did_you_mean
+from archc.semantics.scanning import Scanning
 from archc.semantics.sharing import FirstUse, Sharing
 from archc.semantics.unknown_names import explain_unknown
 from archc.semantics.values import UNKNOWN, BlockLayer, BoundArg, Tensor, describe
@@ -66,7 +67,7 @@ FINDING_LABELS = {
 }
 
 
-class Elaborator(Origins, Sharing, Application):
+class Elaborator(Origins, Sharing, Scanning, Application):
     """Elaborates the networks of one file."""
 
     def __init__(self, strict: bool = False) -> None:
@@ -82,6 +83,7 @@ class Elaborator(Origins, Sharing, Application):
         self._modules_made: list[Module] = []  # in order, to see what a block instance made
         self._recordings: dict[tuple[Any, ...], replay.Recording] = {}
         self.shared_uses: dict[int, FirstUse] = {}  # the first application of each shared layer
+        self.scans_made = 0  # a block instance that ran a scan is not recorded for replay
         self._workload = Workload()
         # the current network's undecided size agreements, and what its asserts assume
         self._equations: list[sizes.Equation] = []
@@ -567,11 +569,12 @@ class Elaborator(Origins, Sharing, Application):
             len(self.rules),
             {t.ref.node: frozenset(network.node(t.ref.node).value_names) for t in inputs},
         )
-        applications = len(network.applications)
+        applications, scans = len(network.applications), self.scans_made
         values = [value for _, value in self._run(node, body, place, network_inputs=False)]
         clean = (
             len(self.diagnostics) == mark.diagnostics
             and len(network.applications) == applications  # a copy would call no module
+            and self.scans_made == scans  # nor know its loops
             and len(network.ties) == mark.ties
             and len(self.rules) == mark.rules
             and not any(v is UNKNOWN for v in values)
