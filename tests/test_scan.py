@@ -15,6 +15,7 @@ import torch
 
 from archc import api, dims, runtime
 from archc.backends import summary
+from archc.backends.receptive import receptive_field
 from archc.semantics.ir import Network
 from tests.conftest import ROOT
 from tests.oracle import check_values
@@ -226,3 +227,17 @@ def test_summary_shows_the_cell_once_as_a_loop() -> None:
     assert not any(r.op.startswith("scan.") for r in rows)
     steps = dims.evaluate(summary.activation_elements(network), {"T": 10, "N": 1})
     assert steps == 10 * dims.evaluate(summary.activation_elements(network), {"T": 1, "N": 1})
+
+
+def test_a_scan_mixes_positions_so_there_is_no_receptive_field(tmp_path: Path) -> None:
+    path = tmp_path / "running.arch"
+    path.write_text(
+        "block Accumulate {\n    in x\n    in total\n    out y = total + x\n"
+        "    out total2 = total + x\n}\n\n"
+        "network Running {\n    in image: [3, 16, 16]\n    in start: [4, 16]\n"
+        "    x = image -> conv2d(4, 3, padding=1) as conv\n"
+        "    sums, last = x -> scan(Accumulate, state=start, dim=3) as running\n"
+        "    out sums -> conv2d(4, 3, padding=1) as head\n}\n",
+        encoding="utf-8",
+    )
+    assert receptive_field(analysed(path)) is None
