@@ -2686,6 +2686,121 @@ _NAMES = (
         }
         """,
     ),
+    _entry(
+        "A261",
+        "`scan` given something other than a cell, sequences and its named arguments",
+        """`scan(Cell(...), x, state=h0, dim=1, reverse=false)` applies the block `Cell` once
+        per step along axis `dim` of the sequence `x`. Its first argument is that block (an op
+        or a chain is not a cell: write a block that applies it), with its own arguments but
+        no tensors, since the scan gives it one step at a time. Then come the sequences,
+        tensors; `state=` names the initial states (one tensor, or a tuple of them), `dim=` is
+        a whole number and `reverse=` a truth value.""",
+        """
+        network Encoder {
+            in x: [T, 8]
+            in h0: [16]
+            y, h = scan(linear(16), x, state=h0)
+            out y
+            out h
+        }
+        """,
+        """
+        block Elman(hidden) {
+            in x
+            in h
+            h2 = tanh((x -> linear(hidden) as ih) + (h -> linear(hidden) as hh))
+            out y = h2
+            out h_next = h2
+        }
+
+        network Encoder {
+            in x: [T, 8]
+            in h0: [16]
+            y, h = scan(Elman(16), x, state=h0) as rnn
+            out y
+            out h
+        }
+        """,
+    ),
+    _entry(
+        "A262",
+        "a cell that takes other than one tensor per sequence and per state",
+        """At each step `scan` gives its cell that step of each sequence, then the current
+        value of each carried state, in that order: a scan of one sequence with `state=(h0,
+        c0)` needs a cell with three `in` tensors. The message counts both sides. A state the
+        cell does not need is not given; a state it needs is given with `state=`.""",
+        """
+        block Step(hidden) {
+            in x
+            out y = x -> linear(hidden) -> tanh
+        }
+
+        network Encoder {
+            in x: [T, 8]
+            in h0: [16]
+            y, h = scan(Step(16), x, state=h0) as rnn
+            out y
+            out h
+        }
+        """,
+        """
+        block Elman(hidden) {
+            in x
+            in h
+            h2 = tanh((x -> linear(hidden) as ih) + (h -> linear(hidden) as hh))
+            out y = h2
+            out h_next = h2
+        }
+
+        network Encoder {
+            in x: [T, 8]
+            in h0: [16]
+            y, h = scan(Elman(16), x, state=h0) as rnn
+            out y
+            out h
+        }
+        """,
+    ),
+    _entry(
+        "A263",
+        "a cell that gives back no output besides its states",
+        """A cell gives the step's outputs first, then one new tensor per carried state, so it
+        has at least one more `out` than the scan carries states. The outputs are stacked
+        along the scan's axis; the new states are given to the next step, and the last ones
+        are the scan's final states. When the step's output is the new state itself, as in
+        a GRU, give it twice under two names.""",
+        """
+        block Elman(hidden) {
+            in x
+            in h
+            out h2 = tanh((x -> linear(hidden) as ih) + (h -> linear(hidden) as hh))
+        }
+
+        network Encoder {
+            in x: [T, 8]
+            in h0: [16]
+            h = scan(Elman(16), x, state=h0) as rnn
+            out h
+        }
+        """,
+        """
+        block Elman(hidden) {
+            in x
+            in h
+            h2 = tanh((x -> linear(hidden) as ih) + (h -> linear(hidden) as hh))
+            out y = h2
+            out h_next = h2
+        }
+
+        network Encoder {
+            in x: [T, 8]
+            in h0: [16]
+            y, h = scan(Elman(16), x, state=h0) as rnn
+            out y
+            out h
+        }
+        """,
+    ),
 )
 
 _SHAPES = (
@@ -3337,6 +3452,92 @@ _SHAPES = (
             in x: [T, 32]
             steps, h = x -> gru(64, return_state=true)
             out steps
+            out h
+        }
+        """,
+    ),
+    _entry(
+        "A385",
+        "a scan along an axis its sequences do not share",
+        """`dim=` counts axes with the batch as 0, so `dim=1` steps along the first axis a
+        network input declares. The axis must exist in every sequence, must not be the batch,
+        and every sequence must be as long along it as the first, since one step takes one
+        slice of each; each step's outputs must have the axis's place to be stacked back
+        into.""",
+        """
+        block Elman(hidden) {
+            in x
+            in h
+            h2 = tanh((x -> linear(hidden) as ih) + (h -> linear(hidden) as hh))
+            out y = h2
+            out h_next = h2
+        }
+
+        network Encoder {
+            in x: [T, 8]
+            in h0: [16]
+            y, h = scan(Elman(16), x, state=h0, dim=3) as rnn
+            out y
+            out h
+        }
+        """,
+        """
+        block Elman(hidden) {
+            in x
+            in h
+            h2 = tanh((x -> linear(hidden) as ih) + (h -> linear(hidden) as hh))
+            out y = h2
+            out h_next = h2
+        }
+
+        network Encoder {
+            in x: [T, 8]
+            in h0: [16]
+            y, h = scan(Elman(16), x, state=h0, dim=1) as rnn
+            out y
+            out h
+        }
+        """,
+    ),
+    _entry(
+        "A386",
+        "a cell whose new state differs from its state",
+        """The state a cell gives back is the state the next step receives, so it must have
+        exactly the shape and element type of the state it replaces; the loop could not carry
+        it otherwise. The message names the state, its shape going in and coming out, and
+        where the new state is made. Start the state with the shape the cell makes, or make
+        the cell give back the state's shape.""",
+        """
+        block Elman(hidden) {
+            in x
+            in h
+            h2 = tanh((x -> linear(hidden) as ih) + (h -> linear(hidden) as hh))
+            out y = h2
+            out h_next = h2
+        }
+
+        network Encoder {
+            in x: [T, 8]
+            in h0: [32]
+            y, h = scan(Elman(16), x, state=h0) as rnn
+            out y
+            out h
+        }
+        """,
+        """
+        block Elman(hidden) {
+            in x
+            in h
+            h2 = tanh((x -> linear(hidden) as ih) + (h -> linear(hidden) as hh))
+            out y = h2
+            out h_next = h2
+        }
+
+        network Encoder {
+            in x: [T, 8]
+            in h0: [16]
+            y, h = scan(Elman(16), x, state=h0) as rnn
+            out y
             out h
         }
         """,

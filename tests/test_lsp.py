@@ -379,3 +379,28 @@ def test_hover_after_an_edit_above_the_layer(client: Client, tmp_path: Path) -> 
     assert "(N, 3, 224, 224) → (N, 64, 112, 112)" in hover["contents"]["value"]
     block = client.request("textDocument/hover", at(uri, text, "BasicBlock(128, stride=2)"))
     assert "(N, 64, 56, 56) → (N, 128, 28, 28)" in block["contents"]["value"]
+
+
+def test_hover_on_a_scanned_cell_shows_the_loop(client: Client) -> None:
+    path = ROOT / "specs" / "gru_scan.arch"
+    text = path.read_text(encoding="utf-8")
+    uri = open_document(client, path)
+    assert client.diagnostics(uri, 1) == []
+    value = client.request("textDocument/hover", at(uri, text, "GRUCell(hidden), x"))
+    value = value["contents"]["value"]
+    assert "block GRUCell(hidden)" in value
+    assert "`gru` (hidden=64) scanned over T steps" in value
+    assert "(N, T, 32), (N, 64) → (N, T, 64), (N, 64)" in value
+    assert "18,816 params · 18432*T MACs" in value
+    inner = client.request("textDocument/hover", at(uri, text, "linear(hidden) as input_reset"))
+    assert (
+        "`gru.input_reset`: (N, 32) → (N, 64) · 2,112 params · 2048*T MACs"
+        in (inner["contents"]["value"])
+    )
+    labels = {
+        item["label"]
+        for item in client.request("textDocument/completion", at(uri, text, "GRUCell(h", 0))[
+            "items"
+        ]
+    }
+    assert {"scan", "GRUCell"} <= labels

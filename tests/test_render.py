@@ -31,7 +31,7 @@ GOLDEN = ROOT / "tests" / "golden"
 # Golden diagrams of networks with blocks, repeats, skips, dense joins, several networks and
 # symbolic sizes; resnet18 is drawn from the zoo.
 CASES = ["densenet_tiny", "gan_pair", "lstm_tagger", "mixer_chunk", "transformer_encoder"]
-CASES += ["unet_tiny", "branches_aspp"]
+CASES += ["unet_tiny", "branches_aspp", "scan_cells"]
 RESNET18 = "specs/resnet18.arch"
 TRANSFORMER = "tests/golden/transformer_encoder/input.arch"
 DENSENET = "tests/golden/densenet_tiny/input.arch"

@@ -106,7 +106,10 @@ def _instance(home: str, repeat: str) -> tuple[int, str] | None:
 def _home(network: Network, node: Node) -> str:
     """The node's path, except that the join of a named residual (``residual(...) as b``)
     moves inside it: elaboration names it in the enclosing scope (the residual's module is
-    its body), but a reader sees it as part of the block."""
+    its body), but a reader sees it as part of the block. The two ends of a scan's loop are
+    drawn inside the cell's cluster."""
+    if node.kind == "scan":
+        return join_path(node.path, node.op.partition(".")[2])
     if node.kind == "input" or node.named or _family(node) != "merge":
         return node.path
     parent = _parent(node.path)
@@ -122,6 +125,8 @@ def _home(network: Network, node: Node) -> str:
 
 
 def _family(node: Node) -> str:
+    if node.kind == "scan":  # it cuts the sequences into steps, or stacks the steps' outputs
+        return "shape"
     op = lookup(node.op)
     return op.family if op is not None else "input"
 
@@ -192,8 +197,9 @@ class _Builder:
                 if key not in self.view.units:
                     self._add(Unit(key, _parent(module.path), "block", module=module))
                 self._attach(node, key)
-                if module.outputs:
-                    self.view.units[key].output = self.network.type_of(module.outputs[0])
+                outputs = module.scan.outputs if module.scan is not None else module.outputs
+                if outputs:
+                    self.view.units[key].output = self.network.type_of(outputs[0])
             else:
                 self._into_op(node)
         for node_id, representative in self.alias.items():
@@ -298,12 +304,25 @@ class _Builder:
         unit.name = main.path.rpartition(".")[2] if main.named else ""
         labels = []
         for node in unit.nodes:
+            if node.kind == "scan":
+                labels.append(self._scan_label(node))
+                continue
             op = lookup(node.op)
             assert op is not None
             labels.append(op.label(node.args, inferred_of(node)))
         unit.title = " → ".join(labels)
         # an operator alone (+, ×, @) is drawn as a small circle; a scale by 22.6274 is a box
         unit.symbol = len(labels) == 1 and unit.family == "merge" and len(unit.title) == 1
+
+    def _scan_label(self, node: Node) -> str:
+        """`scan: T steps along dim 1` where the loop starts, `stack T steps` where it ends."""
+        scan = self.network.modules[node.path].scan
+        assert scan is not None
+        steps = dims.show(scan.steps)
+        backwards = ", reversed" if scan.reverse else ""
+        if node.op == "scan.step":
+            return f"scan: {steps} steps along dim {scan.dim}{backwards}"
+        return f"stack {steps} steps"
 
     def _edges(self) -> None:
         levels: dict[int, int] = {}

@@ -70,6 +70,8 @@ def _spatial(rank: int) -> int:
 
 
 def _mixes_positions(network: Network, node: Node) -> bool:
+    if node.kind == "scan":  # a state carries every step into the next
+        return True
     op = lookup(node.op)
     if op is None:
         return False

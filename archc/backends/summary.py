@@ -78,6 +78,13 @@ def rows(network: Network, depth: int | None = None) -> list[Row]:
         if node.kind == "input":
             previous = node
             continue
+        if node.kind == "scan":  # its cell's row stands for the loop; it gives the stacked output
+            if node.op == "scan.stack":
+                for path in [*_ancestors(network, node.path), node.path]:
+                    if path in headers:
+                        headers[path].output = node.outputs[0]
+            previous = node
+            continue
         connected = _connections(network, node, previous)
         previous = node
         output = node.outputs[0] if node.outputs else None
@@ -92,8 +99,9 @@ def rows(network: Network, depth: int | None = None) -> list[Row]:
             header = headers.get(module_path)
             if header is None:
                 module = network.modules[module_path]
-                if len(module.inputs) > 1:  # a block that reads several tensors names them all
-                    connected = tuple(network.node(ref.node).path for ref in module.inputs)
+                reads = module.scan.inputs if module.scan is not None else module.inputs
+                if len(reads) > 1 or module.scan is not None:  # a block reading several names all
+                    connected = tuple(network.node(ref.node).path for ref in reads)
                 label = shared_label(network, module_path, _module_label(module), calls)
                 header = headers[module_path] = _Header(module_path, label, connected, level)
                 result.append(header)
@@ -130,6 +138,8 @@ def shared_label(network: Network, path: str, label: str, calls: dict[str, int])
 
 
 def _module_label(module: Module) -> str:
+    if module.scan is not None:
+        return f"{module.name} (scan, {dims.show(module.scan.steps)} steps)"
     if module.kind == "block":
         return module.name
     if module.parallel:
@@ -166,13 +176,14 @@ def _connections(network: Network, node: Node, previous: Node | None) -> tuple[s
 
 
 def activation_elements(network: Network) -> Dim:
-    """Elements of every op output for one sample (the activations a training step keeps)."""
+    """Elements of every op output for one sample (the activations a training step keeps); a
+    scan's body keeps each step's."""
     # a symbolic product costs a sympy multiplication; most layers share a few shapes
     sizes = functools.cache(dims.product)
     return dims.total(
-        sizes(output.shape[1:])
+        dims.product((sizes(output.shape[1:]), network.steps(node)))
         for node in network.nodes()
-        if node.kind != "input"
+        if node.kind == "op"
         for output in node.outputs
         if output is not None
     )

@@ -35,6 +35,7 @@ LAYER_FUNCTIONS = {
     "dense": "dense(body): each layer reads the input and every earlier output, concatenated",
     "branches": "branches(a, b, ...): each layer applied to the same input, a tuple of outputs",
     "shared": "shared(layer): one instance, with one set of weights, at every application",
+    "scan": "scan(Cell(...), x, state=h0, dim=1): the block applied step by step along an axis",
 }
 # How far back to look for the call the cursor is in; calls longer than this are rare.
 LOOKBACK = 4000

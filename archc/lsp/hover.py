@@ -110,9 +110,12 @@ def _instance_line(network: Network, item: Node | Module) -> str:
         args = ""
     else:
         params, macs = _totals(network, item.path)
-        inputs, outputs = item.inputs, item.outputs
+        # a scan's cell reads the sequences and gives them back stacked, step by step
+        inputs, outputs = (item.scan or item).inputs, (item.scan or item).outputs
         shown = ", ".join(f"{k}={spec_value(v)}" for k, v in item.args.items())
         args = f" ({shown})" if shown else ""
+        if item.scan is not None:
+            args += f" scanned over {dims.show(item.scan.steps)} steps"
     flow = f"{_types(network, inputs)} → {_types(network, outputs)}"
     return (
         f"`{item.path or network.name}`{args}: {flow} · {params:,} params · {_number(macs)} MACs"

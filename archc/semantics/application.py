@@ -34,6 +34,7 @@ from archc.semantics.values import (
     Layer,
     OpLayer,
     RepeatLayer,
+    ScanLayer,
     SequenceLayer,
     SharedLayer,
     Tensor,
@@ -92,6 +93,9 @@ class Application(Expressions):
     def node_of(self, node_id: int) -> Node:
         raise NotImplementedError
 
+    def apply_scan(self, layer: ScanLayer, inputs: list[Tensor], body: Body, place: Place) -> Any:
+        raise NotImplementedError
+
     def apply(
         self, layer: Layer, inputs: list[Tensor], body: Body, place: Place, span: Span
     ) -> Any:
@@ -113,6 +117,8 @@ class Application(Expressions):
             return self._apply_branches(layer, inputs, body, place)
         if isinstance(layer, SharedLayer):
             return self.apply_shared(layer, inputs, body, place, span)
+        if isinstance(layer, ScanLayer):
+            return self.apply_scan(layer, inputs, body, place)
         raise self.error("A229", f"cannot apply {describe(layer)}", span, label="not a layer")
 
     def _apply_all(

@@ -37,6 +37,7 @@ from archc.semantics.expressions import ElabError, FunctionBody
 from archc.semantics.ir import Alternative, Module, Network, Node, Ref, Signature, Tie, join_path
 from archc.semantics.origins import Origins
 from archc.semantics.program import Definition, FileScope, did_you_mean
+from archc.semantics.scanning import Scanning
 from archc.semantics.sharing import FirstUse, Sharing
 from archc.semantics.signatures import signature_of
 from archc.semantics.unknown_names import explain_unknown
@@ -67,7 +68,7 @@ FINDING_LABELS = {
 }
 
 
-class Elaborator(Origins, Sharing, Application):
+class Elaborator(Origins, Sharing, Scanning, Application):
     """Elaborates the networks of one file."""
 
     def __init__(self, strict: bool = False) -> None:
@@ -87,6 +88,7 @@ class Elaborator(Origins, Sharing, Application):
         self._forms: dict[tuple[Any, ...], list[tuple[replay.Recording, rerun.Terms]]] = {}
         self.shared_uses: dict[int, FirstUse] = {}  # the first application of each shared layer
         self.shared_made = 0
+        self.scans_made = 0  # a block instance that ran a scan is not recorded for replay
         self._workload = Workload()
         # the current network's undecided size agreements, and what its asserts assume
         self._equations: list[sizes.Equation] = []
@@ -575,7 +577,7 @@ class Elaborator(Origins, Sharing, Application):
             len(self.rules),
             {t.ref.node: frozenset(network.node(t.ref.node).value_names) for t in inputs},
         )
-        applications = len(network.applications)
+        applications, scans = len(network.applications), self.scans_made
         form = rerun.form_of(node, args, inputs, place.blocks) if key is not None else None
         values = self._rerun(form, body, place, args, inputs) if form is not None else None
         reran = values is not None
@@ -584,6 +586,7 @@ class Elaborator(Origins, Sharing, Application):
         clean = (
             len(self.diagnostics) == mark.diagnostics
             and len(network.applications) == applications  # a copy would call no module
+            and self.scans_made == scans  # nor know its loops
             and len(network.ties) == mark.ties
             and len(self.rules) == mark.rules
             and not any(v is UNKNOWN for v in values)

@@ -22,6 +22,7 @@ from archc.semantics import provenance as pv
 from archc.semantics.context import Body, Place
 from archc.semantics.ir import Alternative, Choice
 from archc.semantics.program import UserFunction, did_you_mean
+from archc.semantics.scanning import scan_layer
 from archc.semantics.speculation import NamesState
 from archc.semantics.values import (
     UNKNOWN,
@@ -33,6 +34,7 @@ from archc.semantics.values import (
     Layer,
     OpLayer,
     RepeatLayer,
+    ScanLayer,
     SequenceLayer,
     SharedLayer,
     Tensor,
@@ -50,8 +52,9 @@ SWAPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 COMBINATORS = ("residual", "dense")
 BRANCHES = "branches"  # `branches(a, b, c)`: each layer applied to the input, outputs collected
 SHARED = "shared"  # `shared(layer)`: one instance, every application calls it (sharing.py)
+SCAN = "scan"  # `scan(Cell(), x, state=h0, dim=1)`: a block applied step by step (scanning.py)
 # The built-in functions whose arguments are layers, for editors too (highlighting, completion).
-LAYER_FUNCTIONS = (*COMBINATORS, BRANCHES, SHARED)
+LAYER_FUNCTIONS = (*COMBINATORS, BRANCHES, SHARED, SCAN)
 MAX_REPEAT = 10_000
 # In `layer * n`, the name the layer reads the copy's index by, from 0: `Block(p=0.1 * i) * 4`.
 COPY_INDEX = "i"
@@ -700,6 +703,8 @@ class Expressions:
         value = self._named(expr, body, place)
         if isinstance(value, OpLayer | BlockLayer) and _leading_tensors(value.args):
             return self.apply(value, [], body, place, expr.span)
+        if isinstance(value, ScanLayer) and value.sequences:
+            return self.apply(value, [], body, place, expr.span)
         return value
 
     def _named(self, expr: ast.Named, body: Body, place: Place) -> Any:
@@ -855,7 +860,10 @@ class Expressions:
         )
 
     def _eval_Call(self, expr: ast.Call, body: Body, place: Place) -> Any:
-        return self._call(expr, body, place, apply_now=True)
+        value = self._call(expr, body, place, apply_now=True)
+        if isinstance(value, ScanLayer) and value.sequences:
+            return self.apply(value, [], body, place, expr.span)
+        return value
 
     def _call(self, expr: ast.Call, body: Body, place: Place, apply_now: bool) -> Any:
         self._check_argument_order(expr)
@@ -939,6 +947,8 @@ class Expressions:
     def _builtin(self, name: str, args: tuple[BoundArg, ...], expr: ast.Call) -> Any:
         if name == BRANCHES:
             return self._branches(args, expr)
+        if name == SCAN:
+            return scan_layer(args, expr, self.error)
         if name == SHARED:
             if len(args) != 1 or args[0].name or not isinstance(args[0].value, Layer):
                 raise self.error(

@@ -13,6 +13,7 @@ The IR is internal and free to change; generated source is the contract.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -37,7 +38,8 @@ class Ref:
 
 @dataclass
 class Node:
-    """One op instance (or a network input).
+    """One op instance, a network input, or one end of a scan's loop (kind "scan", see
+    :class:`Scan`).
 
     ``path`` is the module path that names the instance in the generated module and its
     state_dict (``layer1.0.conv1``); ``scope`` is the path of the enclosing block instance.
@@ -45,7 +47,7 @@ class Node:
     """
 
     id: int
-    kind: Literal["input", "op"]
+    kind: Literal["input", "op", "scan"]
     op: str
     args: Any
     inputs: tuple[Ref, ...]
@@ -157,6 +159,37 @@ class Module:
     input_dims: tuple[tuple[Expr | None, ...] | None, ...] = ()
     outputs: tuple[Ref, ...] = ()  # the tensors that flow out
     parallel: bool = False
+    scan: Scan | None = None  # a block instance a `scan` runs once per step
+
+
+@dataclass(frozen=True)
+class ScanArgs:
+    """What both ends of a scan's loop know: the axis stepped along (the batch is axis 0),
+    the direction, and how many sequences and carried states the cell takes."""
+
+    dim: int
+    reverse: bool
+    sequences: int
+    states: int
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The loop of a `scan` (archc/semantics/scanning.py), held by the cell's block instance.
+
+    In the graph a ``scan.step`` node takes the sequences and the initial states (``inputs``)
+    and gives the cell's inputs for one step (the instance's ``Module.inputs``); the body
+    follows, each of its nodes run once per step; a ``scan.stack`` node takes the cell's
+    outputs (``Module.outputs``) and gives the outputs stacked along ``dim``, then the final
+    states (``outputs``). ``steps`` is the length of the sequences along ``dim``."""
+
+    dim: int
+    steps: Dim
+    reverse: bool
+    sequences: int
+    states: int
+    inputs: tuple[Ref, ...]
+    outputs: tuple[Ref, ...]
 
 
 # Ids of the nodes an alternative not taken would make (Alternative.nodes) are moved by this,
@@ -241,6 +274,11 @@ class Network:
             self._consumers[ref.node].add(node.id)
         return node
 
+    def replace(self, node: Node) -> None:
+        """Put ``node`` in the place of the node with its id, which reads the same inputs."""
+        self._order = self._members = self._graph = None
+        self._nodes[node.id] = node
+
     def drop(self, ids: list[int]) -> None:
         """Take out the nodes ``ids``, the last ones added (an alternative not taken)."""
         self._order = self._members = self._graph = None
@@ -307,6 +345,13 @@ class Network:
         return sorted(self._consumers[node_id])
 
     # --- counts ----------------------------------------------------------------------------------
+
+    def steps(self, node: Node) -> Dim:
+        """How many times a run executes ``node``: the product of the steps of the scans whose
+        bodies hold it (1 outside any)."""
+        parts = node.path.split(".")
+        scans = (self.modules.get(".".join(parts[:cut])) for cut in range(1, len(parts)))
+        return dims.product([m.scan.steps for m in scans if m is not None and m.scan is not None])
 
     def tied_targets(self) -> set[str]:
         return {tie.target for tie in self.ties}
@@ -535,7 +580,13 @@ def _show_ref(ref: Ref) -> str:
 def _show_args(args: Any, origins: dict[str, Expr]) -> str:
     if args is None:
         return ""
-    values = args.model_dump() if hasattr(args, "model_dump") else dict(args)
+    values = (
+        args.model_dump()
+        if hasattr(args, "model_dump")
+        else dataclasses.asdict(args)
+        if dataclasses.is_dataclass(args)
+        else dict(args)
+    )
     defaults = (
         {name: field.default for name, field in type(args).model_fields.items()}
         if hasattr(type(args), "model_fields")

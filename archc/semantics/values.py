@@ -177,6 +177,19 @@ class SharedLayer(Layer):
         return replace(self, layer=self.layer.named(name))
 
 
+@dataclass(frozen=True)
+class ScanLayer(Layer):
+    """`scan(Cell(...), x, state=h0, dim=1)`: ``cell`` applied step by step along axis ``dim`` of
+    its sequences, carrying the states that start as ``states`` (scanning.py). ``sequences``
+    holds the tensors the call gave it, which apply it at once."""
+
+    cell: Layer | None = None
+    states: tuple[Tensor, ...] = ()
+    dim: int = 1
+    reverse: bool = False
+    sequences: tuple[Tensor, ...] = ()
+
+
 def describe(value: Any) -> str:
     """The kind of a value in words, for messages: "a tensor", "the number 3"."""
     if isinstance(value, Tensor):

@@ -26,7 +26,7 @@ from archc.backends.torch.structure import (
 )
 from archc.pysource.exprs import string
 from archc.pysource.layout import INDENT, LINE_LENGTH, Arg, Call, lay_out, structure
-from archc.semantics.ir import Module, Network, Node, Ref
+from archc.semantics.ir import Module, Network, Node, Ref, Scan
 
 if TYPE_CHECKING:
     from archc.backends.torch.emit import ClassWriter
@@ -81,6 +81,8 @@ def steps(network: Network, path: str) -> list[Step]:
 
 
 def _item(network: Network, attr: str, node: Node, module: Module | None) -> Item:
+    if module is not None and module.scan is not None:  # the loop, which calls the cell
+        return Item(attr, module=module, inputs=module.scan.inputs, outputs=module.scan.outputs)
     if module is not None:
         return Item(attr, module=module, inputs=module.inputs, outputs=module.outputs)
     outputs = tuple(Ref(node.id, port) for port in range(len(node.outputs)))
@@ -139,6 +141,12 @@ def forward_lines(writer: ClassWriter) -> list[str]:
             each = f"[branch({inputs[0]}) for branch in {container}]"
             body += lay_out(INDENT * 2, f"{name} = ", structure(each))
             skip = len(run) - 1
+            continue
+        scan = step.item.module.scan if step.item.module is not None else None
+        if scan is not None:
+            for ref in step.reads:
+                remaining[ref] -= 1
+            body += _scan_loop(step, scan, inputs, names, remaining, wanted, variables)
             continue
         loop = _loop_length(ours, position, remaining)
         if loop:
@@ -245,6 +253,76 @@ def _loop_length(found: list[Step], position: int, remaining: dict[Ref, int]) ->
             break
         length += 1
     return length if length > 1 and len(found[position + length - 1].item.outputs) == 1 else 0
+
+
+def _scan_loop(
+    step: Step,
+    scan: Scan,
+    inputs: list[str],
+    names: _Variables,
+    remaining: dict[Ref, int],
+    wanted: dict[Ref, str],
+    variables: dict[Ref, str],
+) -> list[str]:
+    """A scan as the loop one would write: each state a variable the cell's call rebinds,
+    each output collected step by step and stacked along the axis.
+
+    ```
+    h = h0
+    y_steps = []
+    for x_t in x.unbind(1):
+        y_t, h = self.gru(x_t, h)
+        y_steps.append(y_t)
+    y = torch.stack(y_steps, 1)
+    ```
+    """
+    cell = step.item.module
+    assert cell is not None
+    sequences, starts = inputs[: scan.sequences], inputs[scan.sequences :]
+    outputs = scan.outputs[: len(scan.outputs) - scan.states]
+    finals = scan.outputs[len(outputs) :]
+    # the loop's own variables stay taken until it ends: placeholders that name no tensor
+    loop = scan.outputs[0].node  # the id of the node ending it, which no other loop has
+    held = [Ref(-1 - index, loop) for index in range(2 * len(outputs) + len(sequences))]
+    remaining.update(dict.fromkeys(held, 1))
+    outer, inner = INDENT * 2, INDENT * 3
+    lines = []
+    states = []
+    for final, start, name in zip(finals, starts, cell.input_names[scan.sequences :], strict=True):
+        state = variables[final] = names.choose([name, wanted.get(final)], final, remaining)
+        states.append(state)
+        if state != start:
+            lines.append(f"{outer}{state} = {start}")
+    stacked = [names.choose([wanted.get(ref)], ref, remaining) for ref in outputs]
+    count = len(outputs)
+    kept = [
+        names.choose([f"{n}_steps"], r, remaining)
+        for n, r in zip(stacked, held[:count], strict=True)
+    ]
+    each = [
+        names.choose([f"{n}_t"], r, remaining)
+        for n, r in zip(stacked, held[count : 2 * count], strict=True)
+    ]
+    given = [
+        names.choose([f"{n}_t"], r, remaining)
+        for n, r in zip(cell.input_names[: scan.sequences], held[2 * count :], strict=True)
+    ]
+    lines += [f"{outer}{k} = []" for k in kept]
+    unbound = [f"{s}.unbind({scan.dim})" for s in sequences]
+    walk = unbound[0] if len(unbound) == 1 else f"zip({', '.join(unbound)}, strict=True)"
+    if scan.reverse:
+        walk = f"reversed({walk})" if len(unbound) == 1 else f"reversed(list({walk}))"
+    lines.append(f"{outer}for {', '.join(given)} in {walk}:")
+    call = f"{step.access}({', '.join([*given, *states])})"
+    lines += lay_out(inner, f"{', '.join([*each, *states])} = ", structure(call))
+    lines += [f"{inner}{k}.append({e})" for k, e in zip(kept, each, strict=True)]
+    backwards = "[::-1]" if scan.reverse else ""
+    for name, k, ref in zip(stacked, kept, outputs, strict=True):
+        lines.append(f"{outer}{name} = torch.stack({k}{backwards}, {scan.dim})")
+        variables[ref] = name
+    for ref in held:
+        remaining[ref] = 0
+    return lines
 
 
 def _path(item: Item) -> str:

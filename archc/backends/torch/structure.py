@@ -103,7 +103,9 @@ def _scope_items(network: Network, scope: str) -> list[Item]:
             )
         elif key not in seen:
             seen.add(key)
-            items.append(Item(attr, module=module, inputs=module.inputs, outputs=module.outputs))
+            # a scan reads its sequences and states and gives its results, around the cell
+            outer = module.scan or module
+            items.append(Item(attr, module=module, inputs=outer.inputs, outputs=outer.outputs))
     return items
 
 
