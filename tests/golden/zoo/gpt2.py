@@ -85,14 +85,15 @@ class AttentionHeads(nn.Module):
         cache: KVCache | None = None,
     ) -> torch.Tensor:
         """Projected (N, T, heads * head_dim) queries and (N, S, kv_heads * head_dim) keys and
-        values -> (N, T, heads * head_dim). With a cache, the queries are the positions after
-        those it holds, and attend over its keys and values too."""
+        values -> (N, T, heads * head_dim)."""
         q = q.unflatten(-1, (self.heads, self.head_dim)).transpose(1, 2)
         k = k.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         v = v.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         if self.q_norm is not None and self.k_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
-        start = 0 if cache is None else cache.length(self)
+        start = 0  # the queries' first position
+        if cache is not None:
+            start = cache.length(self)
         if self.rotary is not None:
             q, k = self.rotary(q, start=start), self.rotary(k, start=start)
         if cache is not None:
@@ -230,7 +231,14 @@ class MultiheadAttention(AttentionHeads):
         q = F.linear(x, weights[0], biases[0])
         k = F.linear(source, weights[1], biases[1])
         v = F.linear(source, weights[2], biases[2])
-        return self.out_proj(self.attend(q, k, v, mask, cache))
+        out = self.attend(
+            q,
+            k,
+            v,
+            mask,
+            cache,
+        )
+        return self.out_proj(out)
 
 
 def alibi_slopes(heads: int) -> torch.Tensor:

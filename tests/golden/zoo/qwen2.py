@@ -78,14 +78,15 @@ class AttentionHeads(nn.Module):
         cache: KVCache | None = None,
     ) -> torch.Tensor:
         """Projected (N, T, heads * head_dim) queries and (N, S, kv_heads * head_dim) keys and
-        values -> (N, T, heads * head_dim). With a cache, the queries are the positions after
-        those it holds, and attend over its keys and values too."""
+        values -> (N, T, heads * head_dim)."""
         q = q.unflatten(-1, (self.heads, self.head_dim)).transpose(1, 2)
         k = k.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         v = v.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         if self.q_norm is not None and self.k_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
-        start = 0 if cache is None else cache.length(self)
+        start = 0  # the queries' first position
+        if cache is not None:
+            start = cache.length(self)
         if self.rotary is not None:
             q, k = self.rotary(q, start=start), self.rotary(k, start=start)
         if cache is not None:
@@ -194,7 +195,13 @@ class Attention(AttentionHeads):
     ) -> torch.Tensor:
         source = x if memory is None else memory
         q_proj, k_proj, v_proj, *o_proj = (self.get_submodule(name) for name in self.names)
-        out = self.attend(q_proj(x), k_proj(source), v_proj(source), mask, cache)
+        out = self.attend(
+            q_proj(x),
+            k_proj(source),
+            v_proj(source),
+            mask,
+            cache,
+        )
         return o_proj[0](out) if o_proj else out
 
 
