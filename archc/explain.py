@@ -2364,7 +2364,8 @@ _NAMES = (
         `zeros`, `normal(std=0.02)`), a number (a constant), or one of those per parameter
         (`weight=1, bias=0`). The scheme's name and its arguments are checked against the
         scheme's definition, with a did-you-mean for near misses; `archc` lists the schemes
-        in docs/language.md.""",
+        in docs/language.md. An argument is a number or a word: a layer (`log(10.0)` applies
+        the layer `log`), a block or a function there is refused at the argument.""",
         """
         init conv2d.weight: kaiming_norml(mode="fan_out")
 

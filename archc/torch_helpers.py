@@ -2,7 +2,9 @@
 
 The code generator copies the classes and functions a model uses into the generated source
 (reading this file as text), so the output still imports nothing but torch. archc itself never
-imports this module; the tests do, to check each piece against torch's own modules.
+imports this module; the tests do, to check each piece against torch's own modules. A line
+ending in `# decoding` serves only a network that decodes with a KVCache: it is copied (without
+the marker) into such a network's module, and left out of every other.
 """
 
 import math
@@ -92,22 +94,22 @@ class AttentionHeads(nn.Module):
         k: torch.Tensor,
         v: torch.Tensor,
         mask: torch.Tensor | None,
-        cache: KVCache | None = None,
+        cache: KVCache | None = None,  # decoding
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Projected (N, T, heads * head_dim) queries and (N, S, kv_heads * head_dim) keys and
-        values -> (N, T, heads * head_dim), and what was added to the scores (see `scores`).
-        With a cache, the queries are the positions after those it holds, and attend over its
-        keys and values too."""
+        values -> (N, T, heads * head_dim), and what was added to the scores (see `scores`)."""
         q = q.unflatten(-1, (self.heads, self.head_dim)).transpose(1, 2)
         k = k.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         v = v.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         if self.q_norm is not None and self.k_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
-        start = 0 if cache is None else cache.length(self)
+        start = 0  # the queries' first position
+        if cache is not None:  # decoding
+            start = cache.length(self)  # decoding
         if self.rotary is not None:
             q, k = self.rotary(q, start=start), self.rotary(k, start=start)
-        if cache is not None:
-            k, v = cache.extend(self, k, v)
+        if cache is not None:  # decoding
+            k, v = cache.extend(self, k, v)  # decoding
         scores = self.scores(mask, q, k, start)
         out = F.scaled_dot_product_attention(
             q,
@@ -249,7 +251,7 @@ class MultiheadAttention(AttentionHeads):
         x: torch.Tensor,
         memory: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
-        cache: KVCache | None = None,
+        cache: KVCache | None = None,  # decoding
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         source = x if memory is None else memory
         biases = (None, None, None)
@@ -262,7 +264,13 @@ class MultiheadAttention(AttentionHeads):
         q = F.linear(x, weights[0], biases[0])
         k = F.linear(source, weights[1], biases[1])
         v = F.linear(source, weights[2], biases[2])
-        out, scores = self.attend(q, k, v, mask, cache)
+        out, scores = self.attend(
+            q,
+            k,
+            v,
+            mask,
+            cache,  # decoding
+        )
         return self.returned(self.out_proj(out), scores, mask)
 
 
@@ -329,11 +337,17 @@ class Attention(AttentionHeads):
         x: torch.Tensor,
         memory: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
-        cache: KVCache | None = None,
+        cache: KVCache | None = None,  # decoding
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         source = x if memory is None else memory
         q_proj, k_proj, v_proj, *o_proj = (self.get_submodule(name) for name in self.names)
-        out, scores = self.attend(q_proj(x), k_proj(source), v_proj(source), mask, cache)
+        out, scores = self.attend(
+            q_proj(x),
+            k_proj(source),
+            v_proj(source),
+            mask,
+            cache,  # decoding
+        )
         return self.returned(o_proj[0](out) if o_proj else out, scores, mask)
 
 
@@ -389,12 +403,21 @@ class FusedAttention(AttentionHeads):
             self.add_module(name, nn.Linear(width, out, bias=has_bias))
 
     def forward(
-        self, x: torch.Tensor, mask: torch.Tensor | None = None, cache: KVCache | None = None
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        cache: KVCache | None = None,  # decoding
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         fused, *o_proj = (self.get_submodule(name) for name in self.names)
         qkv = fused(x).unflatten(-1, (self.heads, 3, self.head_dim))
         q, k, v = (part.flatten(2) for part in qkv.unbind(-2))
-        out, scores = self.attend(q, k, v, mask, cache)
+        out, scores = self.attend(
+            q,
+            k,
+            v,
+            mask,
+            cache,  # decoding
+        )
         return self.returned(o_proj[0](out) if o_proj else out, scores, mask)
 
 

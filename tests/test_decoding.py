@@ -84,6 +84,15 @@ def test_generate_gives_the_tokens_of_decoding_without_a_cache(
 def test_networks_that_are_not_causal_language_models_take_no_cache(spec: str) -> None:
     text = api.compile_source(str(SPECS / spec))
     assert "cache=cache" not in text and "def generate" not in text
+    # nor do the attention modules copied into it: no KVCache, no line that reads one
+    assert "class MultiheadAttention" in text or "class Attention" in text
+    assert "KVCache" not in text and "cache" not in text
+
+
+def test_a_decoding_network_holds_the_cache_and_the_lines_that_read_it() -> None:
+    text = api.compile_source(str(SPECS / "gpt2.arch"))
+    assert "class KVCache" in text and "start = cache.length(self)" in text
+    assert "k, v = cache.extend(self, k, v)" in text and "# decoding" not in text
 
 
 DECODER = """

@@ -2,7 +2,9 @@
 
 Generated code must import nothing but torch, so when a layer is implemented by one of archc's
 modules (attention over scaled_dot_product_attention, sinusoidal positions), the definitions
-it needs are copied in, with the functions they call, in the order the file defines them.
+it needs are copied in, with the functions they call, in the order the file defines them. The
+lines that serve only decoding with a KV cache (marked `# decoding`) are copied only into the
+module of a network that decodes, so that no other holds the cache or the code that reads it.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from archc.syntax import cache
 FUNCTIONAL = "import torch.nn.functional as F"
 IMPORTS = {"math": "import math", "F": FUNCTIONAL}
 HELPERS = Path(__file__).resolve().parents[2] / "torch_helpers.py"
+CACHE = "KVCache"  # the helper a decoding network's module holds
+DECODING = "  # decoding"  # ends a line only a decoding network's module holds
 
-# A definition: its position in the file, its source, and the names it uses.
-Definition = tuple[int, str, frozenset[str]]
+# A definition: its position in the file, its source, the names it uses, and the names it uses
+# without its decoding lines.
+Definition = tuple[int, str, frozenset[str], frozenset[str]]
 
 
 @functools.cache
@@ -38,7 +43,8 @@ def _definitions() -> dict[str, Definition]:
         return stored
     found = _parsed(text)
     encoded = {
-        name: [position, source, sorted(used)] for name, (position, source, used) in found.items()
+        name: [position, source, sorted(used), sorted(plain)]
+        for name, (position, source, used, plain) in found.items()
     }
     cache.write_entry(entry, json.dumps(encoded).encode())
     return found
@@ -50,9 +56,27 @@ def _parsed(text: str) -> dict[str, Definition]:
     for position, node in enumerate(ast.parse(text).body):
         if isinstance(node, ast.ClassDef | ast.FunctionDef):
             source = "\n".join(lines[node.lineno - 1 : node.end_lineno])
-            used = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
-            found[node.name] = (position, source, used)
+            used = plain = _names(node)
+            if DECODING in source:
+                plain = _names(ast.parse(_variant(source, decoding=False)))
+            found[node.name] = (position, source, used, plain)
     return found
+
+
+def _names(tree: ast.AST) -> frozenset[str]:
+    return frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+
+
+def _variant(source: str, decoding: bool) -> str:
+    """A definition as a module holds it: its decoding lines without their marker where the
+    network decodes, else left out."""
+    kept = []
+    for line in source.split("\n"):
+        if not line.endswith(DECODING):
+            kept.append(line)
+        elif decoding:
+            kept.append(line.removesuffix(DECODING))
+    return "\n".join(kept)
 
 
 def _decoded(data: bytes | None) -> dict[str, Definition] | None:
@@ -61,16 +85,16 @@ def _decoded(data: bytes | None) -> dict[str, Definition] | None:
     try:
         stored = json.loads(data) if data is not None else None
         found = {
-            name: (position, source, frozenset(used))
-            for name, (position, source, used) in stored.items()
+            name: (position, source, frozenset(used), frozenset(plain))
+            for name, (position, source, used, plain) in stored.items()
         }
     except (ValueError, TypeError, AttributeError):
         return None
     well_formed = all(
         isinstance(position, int)
         and isinstance(source, str)
-        and all(isinstance(u, str) for u in used)
-        for position, source, used in found.values()
+        and all(isinstance(u, str) for u in used | plain)
+        for position, source, used, plain in found.values()
     )
     return found if well_formed else None
 
@@ -87,8 +111,10 @@ def is_helper(path: str) -> bool:
 
 def helper_source(names: set[str]) -> tuple[list[str], list[str]]:
     """The sources of the named definitions and of everything they call, in file order, and
-    the import lines they need."""
+    the import lines they need; their decoding lines only where ``names`` holds the cache."""
     definitions = _definitions()
+    decoding = CACHE in names
+    uses = {name: d[2] if decoding else d[3] for name, d in definitions.items()}
     wanted: set[str] = set()
     pending = list(names)
     while pending:
@@ -96,8 +122,8 @@ def helper_source(names: set[str]) -> tuple[list[str], list[str]]:
         if name in wanted:
             continue
         wanted.add(name)
-        pending += [n for n in definitions[name][2] if n in definitions]
+        pending += [n for n in uses[name] if n in definitions]
     ordered = sorted(wanted, key=lambda n: definitions[n][0])
-    used = set().union(*(definitions[n][2] for n in ordered)) if ordered else set()
+    used = set().union(*(uses[n] for n in ordered)) if ordered else set()
     imports = [line for name, line in IMPORTS.items() if name in used]
-    return [definitions[n][1] for n in ordered], imports
+    return [_variant(definitions[n][1], decoding) for n in ordered], imports
