@@ -522,3 +522,38 @@ def test_a_decorated_forward_is_called_with_the_inputs_alone(tmp_path: Path) -> 
     text = round_trip(_Decorated(), (5, 4), tmp_path)
     assert "in x: [5, 4]" in text and "mask" not in text
     assert "-> linear(3) as fc" in text and "* 2.0" in text
+
+
+class _RefinedUnit(torch.nn.Module):
+    """A unit that applies its `refine` convolution twice and has a projection only where the
+    width changes: the shared layer sits among layers some instances lack."""
+
+    def __init__(self, inputs: int, width: int) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.conv = nn.Conv2d(inputs, width, 3, padding=1)
+        self.refine = nn.Conv2d(width, width, 3, padding=1)
+        self.project = nn.Conv2d(inputs, width, 1) if inputs != width else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.refine(torch.relu(self.refine(torch.relu(self.conv(x)))))
+        skip = x if self.project is None else self.project(x)
+        return y + skip
+
+
+class _RefinedNet(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.units = torch.nn.Sequential(
+            _RefinedUnit(3, 4), _RefinedUnit(4, 4), _RefinedUnit(4, 6)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.units(x)
+
+
+def test_a_shared_layer_beside_an_optional_one_is_one_block(tmp_path: Path) -> None:
+    text = round_trip(_RefinedNet(), (3, 6, 6), tmp_path)
+    assert text.count("block ") == 1
+    assert "refine = shared(conv2d(" in text and "-> refine -> relu -> refine" in text
+    assert "if project then" in text

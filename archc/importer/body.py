@@ -15,6 +15,16 @@ from archc.importer.terms import Literal, Resolve, as_written, plain, repeated
 FRESH = ("x", "y", "skip", "z", "h")
 
 
+@dataclass(frozen=True)
+class Binding:
+    """`name = shared(text)`: the one instance of a module applied more than once, bound
+    before its first application; `{0}`, `{1}` in ``text`` are the other tensors it takes."""
+
+    name: str
+    text: str
+    inputs: tuple[str, ...] = ()
+
+
 @dataclass
 class Term:
     """One entry of a body: a layer applied to one tensor (``chain``, text like `relu`), or an
@@ -34,9 +44,9 @@ class Term:
     # layers), and whether the text still lacks its `as` name
     path: str | None = None
     unnamed: bool = False
-    # `name = shared(...)`: the instance of a module applied more than once, bound to a name
-    binds: str | None = None
-    shares: bool = False  # an application of such an instance, written as its name
+    # an application of a shared instance, written as its name; the first one binds it
+    shares: bool = False
+    binding: Binding | None = None
 
 
 @dataclass
@@ -53,18 +63,18 @@ def statements(
     """The body's lines (without `in`), the inputs named by ``inputs``."""
     reads: dict[str, list[int]] = {}
     for index, term in enumerate(terms):
-        for value in term.inputs:
+        for value in (*term.inputs, *(term.binding.inputs if term.binding else ())):
             reads.setdefault(value, []).append(index)
     reads.setdefault(output, []).append(len(terms))
     names = dict(inputs)
     taken = set(names.values())
     # shared instances' variables: their own names, unless an input has one
     bound: dict[str, str] = {}
-    for term in terms:
-        if term.binds is not None:
-            variable = term.binds if term.binds not in taken else f"{term.binds}_shared"
-            bound[term.binds] = variable
-            taken.add(variable)
+    bindings = [term.binding for term in terms if term.binding is not None]
+    for binding in bindings:
+        variable = binding.name if binding.name not in taken else f"{binding.name}_shared"
+        bound[binding.name] = variable
+        taken.add(variable)
     lines: list[str] = []
     pending: _Pending | None = None
 
@@ -97,15 +107,13 @@ def statements(
             names[pending.tail] = target
         pending = None
 
-    for term in terms:
-        if term.binds is not None and not term.inputs:
-            lines.append(_bind(term, bound[term.binds], []))
+    # an instance that takes no other tensors is bound first; one that does, once they exist
+    lines += [_bind(b, bound[b.name], []) for b in bindings if not b.inputs]
     for index, term in enumerate(terms):
-        if term.binds is not None:
-            if term.inputs:
-                flush(index)
-                lines.append(_bind(term, bound[term.binds], [names[v] for v in term.inputs]))
-            continue
+        if term.binding is not None and term.binding.inputs:
+            flush(index)
+            operands = [names[v] for v in term.binding.inputs]
+            lines.append(_bind(term.binding, bound[term.binding.name], operands))
         if term.shares:
             term = replace(term, text=bound[term.text])
         if term.optional is not None:
@@ -145,13 +153,13 @@ def statements(
     return lines
 
 
-def _bind(term: Term, variable: str, operands: list[str]) -> str:
+def _bind(binding: Binding, variable: str, operands: list[str]) -> str:
     """`encoder = shared(Encoder(8))`; under another variable, the instance keeps its name:
     `x_shared = shared(linear(8) as x)`."""
-    text = term.text.format(*operands)
-    if variable != term.binds:
-        text = f"{text[:-1]} as {term.binds})"
-    return f"{variable} = {text}"
+    text = binding.text.format(*operands)
+    if variable != binding.name:
+        text = f"{text} as {binding.name}"
+    return f"{variable} = shared({text})"
 
 
 def _applied(layers: list[str], shared: set[str]) -> list[str]:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import operator
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from torch import fx, nn
 
 from archc.dims import TensorType
-from archc.importer.body import Term, dense, nested, statements
+from archc.importer.body import Binding, Term, dense, nested, statements
 from archc.importer.layers import (
     BATCH,
     OPERATORS,
@@ -308,9 +308,9 @@ class SpecWriter:
                 term = self._scope_term(entry, lit, scope)
             # a first application the spec cannot write leaves the later ones placeholders
             if shared is not None and not shared.reason and not term.text.startswith("TODO_"):
-                found.append(_binding(term, shared.name))
                 bound.add(shared.path)
-                term = self._application(shared, entry, True)
+                binding = _binding(term, shared.name)
+                term = replace(self._application(shared, entry, True), binding=binding)
             found.append(term)
         return found
 
@@ -441,17 +441,16 @@ class SpecWriter:
         return Term(text, [source], phantom_value, True)
 
 
-def _binding(term: Term, name: str) -> Term:
-    """`name = shared(layer)` for the first application ``term`` of a shared module: the layer
-    without its `as` name, which the binding gives, and with the other tensors it takes."""
+def _binding(term: Term, name: str) -> Binding:
+    """The binding of a shared module from its first application ``term``: the layer without
+    its `as` name, which the binding gives, and with the other tensors it takes."""
     text = term.text
     inputs: list[str] = []
     if not term.chain:
         # `{0} -> Block({1}, 8) as name`: the other tensors are the binding's own operands
         text = _PLACE_TENSOR.sub(lambda m: f"{{{int(m.group(1)) - 1}}}", text[len("{0} -> ") :])
         inputs = term.inputs[1:]
-    text = text.removesuffix(f" as {name}")
-    return Term(f"shared({text})", inputs, f"{name}@shared", False, binds=name)
+    return Binding(name, text.removesuffix(f" as {name}"), tuple(inputs))
 
 
 def _first_node(scope: Scope) -> fx.Node | None:
