@@ -135,3 +135,47 @@ def test_one_class_builds_each_alternative_as_the_spec_does(
     inputs = random_inputs(network, sizes_of(network))
     for training in (False, True):
         assert compare(network, model, inputs, training) == []
+
+
+UNIT = """
+block Unit(c, stride=1, p=0.0) {
+    in x
+    y = x -> conv2d(c, 3, stride=stride, padding=1) as conv -> batchnorm2d as bn
+    z = if stride == 1 and x.channels == c then (y -> dropout(p) as drop) + x else y
+    out z -> relu
+}
+network Net {
+    in x: [8, 16, 16]
+    out x -> Unit(8) as a -> Unit(16, stride=2) as b -> Unit(16, p=0.1) as c
+}
+network Strided {
+    in x: [8, 16, 16]
+    out x -> Unit(16, stride=2) as b
+}
+"""
+
+
+def test_a_conditional_output_read_later_is_one_class(tmp_path: Path) -> None:
+    """Layers taken under a test (a dropout and the add) are built under a flag and computed
+    under an `if`; the value it gives is read by the next layer whichever was taken."""
+    spec = tmp_path / "unit.arch"
+    spec.write_text(UNIT, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    assert len(classes_per_definition(source)[("Unit", "unit.arch:2")]) == 1
+    assert "        self.use_drop = stride == 1 and in_channels == c\n" in source
+    assert "        if self.use_drop:\n            out = self.drop(y)\n" in source
+    ((passed, verdict),) = runtime.selftest(str(spec), "Net")
+    assert passed, verdict
+
+
+def test_layers_no_instance_took_are_refused_where_the_arguments_need_them(
+    tmp_path: Path,
+) -> None:
+    """No instance of `Strided` could build the residual: its class raises where the
+    arguments take it rather than compute something else, and builds the rest."""
+    spec = tmp_path / "unit.arch"
+    spec.write_text(UNIT, encoding="utf-8")
+    module = runtime.load_source(api.compile_source(str(spec), "Strided"), "archc_strided")
+    assert module.Unit(8, 16, stride=2).conv.stride == (2, 2)
+    with pytest.raises(ValueError, match="no layers known for these arguments"):
+        module.Unit(16, 16)
