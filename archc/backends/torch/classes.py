@@ -2,9 +2,11 @@
 
 Instances of one block definition share a class when their bodies have the same structure:
 the same layers with the same arguments as written, wired the same way, but for the
-alternatives their conditionals took, which the class holds both of (optional.py). Instances
-whose structure differs otherwise get a class of their own, named after what they add
-(`BasicBlockDownsample`) or numbered.
+alternatives their conditionals took, which the class holds both of (optional.py). An
+alternative an instance could not build matches what another instance built there, so an
+instance without a residual (whose `y + x` would not type) shares the class of one with it.
+Instances whose structure differs otherwise get a class of their own, named after what they
+add (`BasicBlockDownsample`) or numbered.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class ClassInfo:
     params: list[Any] = field(default_factory=list)  # values.Param, once the class is written
     # each instance's choices (optional.py), in the order of ``instances``
     optionals: list[list[Optional]] = field(default_factory=list)
+    # each alternative of each choice, as an instance built it (None where none did)
+    alternatives: list[Any] = field(default_factory=list)
     _positions: dict[int, int] = field(default_factory=dict, repr=False)
 
     def position(self, module: Module) -> int:
@@ -42,30 +46,30 @@ class ClassInfo:
 
     @property
     def template(self) -> int:
-        """The instance the class is written from: the first that took the most of its
-        choices' alternatives that hold a module, so that forward sees where they go."""
-        taken = [sum(o.taken.kind == "module" for o in found) for found in self.optionals]
-        return taken.index(max(taken)) if taken else 0
+        """The instance the class is written from: the first that shows the most of its
+        choices (Optional.rank), so that forward sees where their layers go; it shows as
+        much of each choice as any instance does (assign_classes)."""
+        shown = [sum(o.rank for o in found) for found in self.optionals]
+        return shown.index(max(shown)) if shown else 0
 
 
 def signature(
     network: Network, module: Module, classes: dict[int, ClassInfo], found: list[Optional]
-) -> tuple[Any, ...]:
+) -> tuple[tuple[Any, ...], list[Any]]:
     """The structure of the class body at ``module``: what must agree for two instances to
-    share a class (layers, arguments as written, wiring, child classes). The module an
-    alternative of a choice made is left out, and the choice's alternatives put in, so that
-    instances that took either share the class (optional.py)."""
+    share a class (layers, arguments as written, wiring, child classes), and what each
+    alternative of its choices is (None where these values could not build it). The layers
+    an alternative made are left out of the first, so that instances that took either
+    alternative share the class (optional.py)."""
     index: dict[Ref, Any] = {ref: ("in", i) for i, ref in enumerate(module.inputs)}
     body = _body(network, module.path, module.path, index, classes, found)
-    choices = tuple(
-        (
-            o.guard,
-            _branch(o.then, module.path, index, classes),
-            _branch(o.orelse, module.path, index, classes),
-        )
+    alternatives = [
+        _branch(branch, module.path, index, classes)
         for o in found
-    )
-    return (*body, choices, tuple(index.get(r, "?") for r in module.outputs))
+        for branch in (o.then, o.orelse)
+    ]
+    guards = tuple(o.guard for o in found)
+    return (*body, guards, tuple(index.get(r, "?") for r in module.outputs)), alternatives
 
 
 def _body(
@@ -76,15 +80,16 @@ def _body(
     classes: dict[int, ClassInfo],
     found: list[Optional],
 ) -> tuple[Any, ...]:
-    made = {o.taken.item.attr: (k, o) for k, o in enumerate(found) if o.taken.item is not None}
+    made = {item.attr: (k, o) for k, o in enumerate(found) for item in o.made}
     parts: list[Any] = []
     for item in scope_items(network, path):
         if item.attr in made:  # the choice's value stands for its alternatives
             k, optional = made[item.attr]
             other = optional.other
-            index[item.outputs[0]] = (
-                index.get(other.value, "?") if other.kind == "empty" else ("choice", k)
-            )
+            if item.outputs == (optional.taken.value,):
+                index[item.outputs[0]] = (
+                    index.get(other.value, "?") if other.kind == "empty" else ("choice", k)
+                )
             continue
         parts.append(_part(network, root, path, item, index, classes))
         for port, ref in enumerate(item.outputs):
@@ -148,13 +153,22 @@ def _copy(network: Network, module: Module, classes: dict[int, ClassInfo]) -> An
 
 def _branch(
     branch: Branch, root: str, index: dict[Ref, Any], classes: dict[int, ClassInfo]
-) -> tuple[Any, ...]:
+) -> tuple[Any, ...] | None:
     if branch.kind == "module":
         assert branch.network is not None and branch.item is not None
         return ("module", _part(branch.network, root, root, branch.item, index, classes))
+    if branch.kind == "steps":
+        assert branch.network is not None
+        inner = dict(index)
+        parts = []
+        for position, item in enumerate(branch.items):
+            parts.append(_part(branch.network, root, root, item, inner, classes))
+            for port, ref in enumerate(item.outputs):
+                inner[ref] = ("alternative", position, port)
+        return ("steps", tuple(parts))
     if branch.kind == "empty":
         return ("empty", index.get(branch.value, "?"))  # type: ignore[arg-type]
-    return ("unbuilt",)
+    return None
 
 
 def assign_classes(networks: list[Network], names: Namespace) -> dict[int, ClassInfo]:
@@ -166,31 +180,62 @@ def assign_classes(networks: list[Network], names: Namespace) -> dict[int, Class
         if module.kind == "block"
     ]
     instances.sort(key=lambda pair: -pair[1].path.count("."))
-    by_signature: dict[tuple[Any, ...], ClassInfo] = {}
+    by_signature: dict[tuple[Any, ...], list[ClassInfo]] = {}
+    infos: list[ClassInfo] = []
     classes: dict[int, ClassInfo] = {}
     found_in: dict[int, list[Optional]] = {}
     for network, module in instances:
         found = found_in[id(module)] = optionals(network, module) or []
         assert module.signature is not None
-        key = (module.signature.key, signature(network, module, classes, found))
+        body, alternatives = signature(network, module, classes, found)
+        key = (module.signature.key, body)
         if len(found) > 1:  # forward is written from one instance: it must show every module
             key += (tuple(o.taken.kind for o in found),)
-        info = by_signature.get(key)
+        ranks = [o.rank for o in found]
+        group = by_signature.setdefault(key, [])
+        info = next((i for i in group if _joins(i, alternatives, ranks, found_in)), None)
         if info is None:
             info = ClassInfo(
                 "",
                 module.signature,
                 signature=key,
-                order=(module.signature.span.start, len(by_signature)),
+                order=(module.signature.span.start, len(infos)),
             )
-            by_signature[key] = info
+            info.alternatives = [None] * len(alternatives)
+            group.append(info)
+            infos.append(info)
+        info.alternatives = [
+            a if a is not None else b for a, b in zip(alternatives, info.alternatives, strict=True)
+        ]
         info.instances.append((network, module))
         classes[id(module)] = info
-    _name_classes(list(by_signature.values()), names)
-    for info in by_signature.values():
+    for info in infos:
         info.instances.sort(key=lambda pair: (networks.index(pair[0]), _first_node(pair)))
         info.optionals = [found_in[id(module)] for _, module in info.instances]
+    _name_classes(infos, names)
     return classes
+
+
+def _joins(
+    info: ClassInfo,
+    alternatives: list[Any],
+    ranks: list[int],
+    found_in: dict[int, list[Optional]],
+) -> bool:
+    """Whether an instance with these alternatives (None where it could not build one) and
+    choice ranks may share ``info``'s class: its alternatives agree with those the class's
+    instances built, and one instance shows as much of every choice as all the others."""
+    agree = all(
+        a is None or b is None or a == b
+        for a, b in zip(alternatives, info.alternatives, strict=True)
+    )
+    if not agree:
+        return False
+    shown = [[o.rank for o in found_in[id(m)]] for _, m in info.instances]
+    best = max(shown, key=sum)
+    return all(r <= b for r, b in zip(ranks, best, strict=True)) or all(
+        r >= s for found in shown for r, s in zip(ranks, found, strict=True)
+    )
 
 
 def _first_node(pair: tuple[Network, Module]) -> int:
@@ -218,5 +263,7 @@ def _name_classes(infos: list[ClassInfo], names: Namespace) -> None:
 
 
 def _attrs(info: ClassInfo) -> list[str]:
+    """The class's submodules that every instance has (not those a choice makes)."""
     network, module = info.instances[0]
-    return [item.attr for item in scope_items(network, module.path)]
+    made = {item.attr for o in (info.optionals or [[]])[0] for item in o.made}
+    return [item.attr for item in scope_items(network, module.path) if item.attr not in made]

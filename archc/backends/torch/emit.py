@@ -36,6 +36,7 @@ from archc.backends.torch.structure import (
     holder,
     is_chain,
     is_dense_loop,
+    is_module,
     relative,
     scope_items,
     traced_inputs,
@@ -313,13 +314,13 @@ class ClassWriter:
 
     @staticmethod
     def _made(found: list[Optional]) -> set[str]:
-        return {o.taken.item.attr for o in found if o.taken.item is not None}
+        return {item.attr for o in found for item in o.made}
 
     def _init_lines(self) -> list[str]:
         lines: list[str] = []
         # a module no instance made goes where the choice would have made it
         aside: dict[int, list[int]] = {}
-        made = {o.taken.item.attr: k for k, o in enumerate(self.optionals) if o.taken.item}
+        made = {item.attr: k for k, o in enumerate(self.optionals) for item in o.made}
         for k, optional in enumerate(self.optionals):
             if optional.taken.kind == "empty" and optional.other.kind == "unbuilt":
                 lines += self._refusal(self._guard(optional, optional.other), INDENT * 2)
@@ -334,7 +335,11 @@ class ClassWriter:
             if item is None:
                 break
             if item.attr in made:
-                lines += self._optional_lines(made[item.attr])
+                k = made[item.attr]
+                if self.optionals[k].taken.kind != "steps":
+                    lines += self._optional_lines(k)
+                elif item is self.optionals[k].made[0]:  # its layers go where the first is
+                    lines += self._steps_lines(k)
                 continue
             if join_path(self.module.path, item.attr) in self.network.applications:
                 continue  # a shared layer's later application calls the module made first
@@ -392,12 +397,43 @@ class ClassWriter:
         attr = (optional.taken.item or optional.other.item).attr  # type: ignore[union-attr]
         if branch.kind == "empty":
             return lay_out(indent, *registration(attr, "None", held=False))
-        matching = [
-            (getattr(found[k], which).network, getattr(found[k], which).item)
-            for found in self.info.optionals
-        ]
-        value = self._construct(matching) or Call("nn.Identity")
+        value = self._construct(self._alternative(k, which, 0)) or Call("nn.Identity")
         return lay_out(indent, *registration(attr, value, held=False))
+
+    def flag(self, k: int) -> str:
+        """The attribute that holds whether the class takes the layers of choice ``k``
+        (`self.use_add`), set in `__init__` from the test."""
+        optional = self.optionals[k]
+        modules = [i.attr for i in optional.made if i.module is not None or is_module(i.node)]  # type: ignore[arg-type]
+        last = optional.made[-1].node
+        name = modules[0] if modules else last.op if last is not None else optional.made[-1].attr
+        return self._keep(self._guard(optional, optional.taken), f"use_{name}")
+
+    def _steps_lines(self, k: int) -> list[str]:
+        """The modules of a choice's several layers, built where the test holds."""
+        optional = self.optionals[k]
+        which = "then" if optional.held else "orelse"
+        lines = []
+        for position, item in enumerate(optional.made):
+            value = self._construct(self._alternative(k, which, position))
+            if value is not None:
+                lines += lay_out(INDENT * 3, f"self.{item.attr} = ", value)
+        return [f"{INDENT * 2}if {self.flag(k)}:", *lines] if lines else []
+
+    def _alternative(self, k: int, which: str, position: int) -> Matching:
+        """The ``position``-th layer of alternative ``which`` of choice ``k`` in every
+        instance: an instance that did not build it reads the template's, whose values it
+        never uses (the test keeps it from building them)."""
+        template = getattr(self.optionals[k], which)
+        found = []
+        for chosen in self.info.optionals:
+            branch = getattr(chosen[k], which)
+            if not branch.built:
+                branch = template
+            assert branch.network is not None
+            item = branch.items[position] if branch.kind == "steps" else branch.item
+            found.append((branch.network, item))
+        return found
 
     def _refusal(self, test: str, indent: str) -> list[str]:
         """Raise where the arguments take an alternative that the values the spec was

@@ -117,6 +117,10 @@ def forward_lines(writer: ClassWriter) -> list[str]:
             if name is not None:
                 wanted[other.value] = name
     remaining = _uses(ours, outputs)
+    groups = _groups(ours, writer.optionals)
+    for _, k in groups.values():  # the `else` of a choice's layers reads the other value
+        remaining[writer.optionals[k].other.value] += 1  # type: ignore[index]
+    opened: tuple[int, int, int] | None = None  # (last step, choice, first line) of an `if`
     variables: dict[Ref, str] = {}
     for name, ref in zip(writer.input_names, module.inputs, strict=True):
         variables[ref] = names.bind(name, ref)
@@ -125,6 +129,12 @@ def forward_lines(writer: ClassWriter) -> list[str]:
     lists: dict[tuple[str, ...], str] = {}  # the elements of a collected list -> the list
     skip = 0
     for position, step in enumerate(ours):
+        if opened is not None and position > opened[0]:
+            body[opened[2] :] = _conditional(writer, opened[1], body[opened[2] :], variables)
+            remaining[writer.optionals[opened[1]].other.value] -= 1  # type: ignore[index]
+            opened = None
+        if position in groups:
+            opened = (groups[position][0], groups[position][1], len(body))
         if skip:
             skip -= 1
             continue
@@ -191,6 +201,8 @@ def forward_lines(writer: ClassWriter) -> list[str]:
         if comment and len(line) + len(comment) + 2 <= LINE_LENGTH:
             line += f"  {comment}"
         body.append(line)
+    if opened is not None:
+        body[opened[2] :] = _conditional(writer, opened[1], body[opened[2] :], variables)
     results = [variables[ref] for ref in outputs]
     whole = lists.get(tuple(results))
     body.append(f"{INDENT * 2}return {f'tuple({whole})' if whole else ', '.join(results)}")
@@ -407,7 +419,7 @@ def _with_optionals(network: Network, found: list[Step], chosen: list[Optional])
         for step in found:
             if _taken(step, optional):
                 step.optional = True
-                if other.kind == "empty":
+                if other.kind == "empty" and taken.kind == "module":
                     step.otherwise = other.value
     for step in found:
         made_by = step.item.module or step.item.node
@@ -418,6 +430,35 @@ def _with_optionals(network: Network, found: list[Step], chosen: list[Optional])
                 step.item.attr, step.item.node, step.item.module, inputs, step.item.outputs
             )
     return found
+
+
+def _groups(found: list[Step], chosen: list[Optional]) -> dict[int, tuple[int, int]]:
+    """The runs of steps that compute the layers of a choice the template took (its several
+    layers against none, optional.py): by the position of the first, the position of the
+    last and the choice."""
+    runs: dict[int, tuple[int, int]] = {}
+    for k, optional in enumerate(chosen):
+        if optional.taken.kind != "steps":
+            continue
+        positions = [i for i, step in enumerate(found) if _taken(step, optional)]
+        runs[positions[0]] = (positions[-1], k)
+    return runs
+
+
+def _conditional(
+    writer: ClassWriter, k: int, lines: list[str], variables: dict[Ref, str]
+) -> list[str]:
+    """The lines that compute a choice's layers, under the flag that says the class took
+    them; otherwise the choice's value is the other alternative's tensor."""
+    optional = writer.optionals[k]
+    value = variables[optional.taken.value]  # type: ignore[index]
+    other = variables[optional.other.value]  # type: ignore[index]
+    return [
+        f"{INDENT * 2}if {writer.flag(k)}:",
+        *(INDENT + line for line in lines),
+        f"{INDENT * 2}else:",
+        f"{INDENT * 3}{value} = {other}",
+    ]
 
 
 def _read(
@@ -437,13 +478,11 @@ def _read(
 
 
 def _taken(step: Step, optional: Optional) -> bool:
-    """Whether ``step`` calls the module the alternative taken made."""
-    made = optional.taken.item
-    if made is None:
-        return False
-    if made.module is not None:
-        return step.item.module is made.module
-    return step.item.node is made.node
+    """Whether ``step`` calls a module (or applies an op) the alternative taken made."""
+    return any(
+        step.item.module is made.module if made.module is not None else step.item.node is made.node
+        for made in optional.made
+    )
 
 
 def _uses(found: list[Step], outputs: tuple[Ref, ...]) -> dict[Ref, int]:

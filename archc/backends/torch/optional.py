@@ -6,9 +6,13 @@ one taken, in the graph, and the other, set aside. A class serves instances that
 and builds the alternative's module under the test, as torchvision's Bottleneck does with
 `downsample=None`. This module reads a choice as the class sees it; the forms it takes are an
 alternative of one module against one of no layers (`self.downsample(x) if self.downsample is
-not None else x`), two modules under one name, and a module or no layers against an
-alternative these values cannot build (the constructor raises ValueError where the arguments
-need it). Any other choice leaves the instances that differ in it to classes of their own.
+not None else x`), two modules under one name, a module or no layers against an alternative
+these values cannot build (the constructor raises ValueError where the arguments need it), and
+several layers against no layers, a conditional output such as a residual `if stride == 1 then
+y + x else y` (a flag set in `__init__` from the test, `self.use_add = stride == 1`, and an
+`if` in forward). An alternative these values cannot build is no obstacle to sharing a class
+with instances that built it (classes.py). Any other choice leaves the instances that differ in
+it to classes of their own.
 """
 
 from __future__ import annotations
@@ -19,19 +23,26 @@ from typing import Literal
 from archc.backends.torch.structure import Item, inferred_of, scope_items
 from archc.ops import lookup
 from archc.semantics import provenance as pv
-from archc.semantics.ir import Alternative, Module, Network, Ref
+from archc.semantics.ir import Alternative, Module, Network, Node, Ref
 
 
 @dataclass(frozen=True)
 class Branch:
     """One alternative of a choice in one instance: one module (``item``, in ``network``:
-    the graph, or a view of the alternative set aside), no layers (``value``, a tensor the
-    body had already), or none these values can build."""
+    the graph, or a view of the alternative set aside), several layers the instance took
+    (``items``, in order, the last giving ``value``), no layers (``value``, a tensor the body
+    had already), or none these values can build."""
 
-    kind: Literal["module", "empty", "unbuilt"]
+    kind: Literal["module", "steps", "empty", "unbuilt"]
     network: Network | None = None
     item: Item | None = None
     value: Ref | None = None
+    items: tuple[Item, ...] = ()
+
+    @property
+    def built(self) -> bool:
+        """Whether the alternative makes layers (the class builds them under the test)."""
+        return self.kind in ("module", "steps")
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,19 @@ class Optional:
     @property
     def other(self) -> Branch:
         return self.orelse if self.held else self.then
+
+    @property
+    def rank(self) -> int:
+        """How much of the choice the instance shows: 2 where it took layers, 1 where it
+        set aside a module, else 0. A class is written from an instance that shows most."""
+        return 2 if self.taken.built else 1 if self.other.kind == "module" else 0
+
+    @property
+    def made(self) -> tuple[Item, ...]:
+        """The class's items the alternative taken made."""
+        if self.taken.kind == "steps":
+            return self.taken.items
+        return () if self.taken.item is None else (self.taken.item,)
 
 
 def optionals(network: Network, module: Module) -> list[Optional] | None:
@@ -77,6 +101,8 @@ def optionals(network: Network, module: Module) -> list[Optional] | None:
 
 def _writable(taken: Branch, other: Branch) -> bool:
     kinds = {taken.kind, other.kind}
+    if "steps" in kinds:  # several layers or none: a flag and an `if` in forward
+        return kinds == {"steps", "empty"}
     if kinds == {"module"}:  # two modules under one name, called alike
         assert taken.item is not None and other.item is not None
         return taken.item.attr == other.item.attr and taken.item.inputs == other.item.inputs
@@ -84,21 +110,29 @@ def _writable(taken: Branch, other: Branch) -> bool:
 
 
 def _branch(network: Network, path: str, alternative: Alternative) -> Branch | None:
-    """The alternative as one of the class's items; None where it is not one whole module."""
+    """The alternative as the class's items; None where the one taken is not whole items of
+    the class. One set aside (its first id is negative) is written only where it is one
+    module: otherwise it is taken as one these values cannot build."""
     if alternative.empty:
         return Branch("empty", value=alternative.value)
+    aside = alternative.first < 0
     made = [i for i in scope_items(network, path) if _made(network, i, alternative)]
     count = sum(1 for node in network.within(path) if alternative.made(node.id))
-    if len(made) != 1 or made[0].outputs != (alternative.value,):
-        return None
+    whole = sum(len(_nodes(network, item)) for item in made) == count
+    if not made or made[-1].outputs != (alternative.value,) or not whole:
+        return Branch("unbuilt") if aside else None
+    if len(made) > 1 or not _is_module(made[0]):
+        if aside:  # several layers are written from an instance that took them, never a copy
+            return Branch("unbuilt")
+        return Branch("steps", network, value=alternative.value, items=tuple(made))
     item = made[0]
-    nodes = network.within(item.module.path) if item.module is not None else [item.node]
-    if len(nodes) != count or not _is_module(item):
-        return None
-    aside = alternative.first < 0
     if aside and item.module is not None and _holds_block(network, item.module):
         return Branch("unbuilt")  # a block set aside has no class: not written
     return Branch("module", network, item, alternative.value)
+
+
+def _nodes(network: Network, item: Item) -> list[Node]:
+    return network.within(item.module.path) if item.module is not None else [item.node]  # type: ignore[list-item]
 
 
 def _made(network: Network, item: Item, alternative: Alternative) -> bool:

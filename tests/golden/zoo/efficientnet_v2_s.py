@@ -6,15 +6,7 @@ import torch
 from torch import nn
 
 
-__all__ = [
-    "SqueezeExcitation",
-    "MBConv",
-    "MBConvStochasticDepth",
-    "FusedMBConvStochasticDepth",
-    "FusedMBConv",
-    "FusedMBConvStochasticDepth_",
-    "EfficientNetV2S",
-]
+__all__ = ["SqueezeExcitation", "MBConv", "FusedMBConv", "FusedMBConv2", "EfficientNetV2S"]
 
 
 class StochasticDepth(nn.Module):
@@ -63,13 +55,16 @@ class MBConv(nn.Module):
     """Block `MBConv` (efficientnet_v2_s.arch:24)."""
 
     def __init__(
-        self, in_channels: int, channels: int, expand: int, kernel: int, stride: int = 1
+        self,
+        in_channels: int,
+        expand: int,
+        kernel: int,
+        channels: int,
+        stride: int = 1,
+        p: float = 0.0,
     ) -> None:
         super().__init__()
-        if stride == 1 and in_channels == channels:
-            raise ValueError(
-                "MBConv: no layers known for these arguments; compile the spec with them"
-            )
+        self.use_stochastic_depth = stride == 1 and in_channels == channels
         self.block = nn.Sequential(
             nn.Sequential(
                 nn.Conv2d(in_channels, in_channels * expand, kernel_size=1, bias=False),
@@ -95,54 +90,20 @@ class MBConv(nn.Module):
                 nn.BatchNorm2d(channels, eps=0.001),
             ),
         )
+        if self.use_stochastic_depth:
+            self.stochastic_depth = StochasticDepth(p)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.block(x)
-        return y
-
-
-class MBConvStochasticDepth(nn.Module):
-    """Block `MBConv` (efficientnet_v2_s.arch:24)."""
-
-    def __init__(
-        self, channels: int, expand: int, kernel: int, stride: int = 1, p: float = 0.0
-    ) -> None:
-        super().__init__()
-        self.block = nn.Sequential(
-            nn.Sequential(
-                nn.Conv2d(channels, channels * expand, kernel_size=1, bias=False),
-                nn.BatchNorm2d(channels * expand, eps=0.001),
-                nn.SiLU(),
-            ),
-            nn.Sequential(
-                nn.Conv2d(
-                    channels * expand,
-                    channels * expand,
-                    kernel_size=kernel,
-                    stride=stride,
-                    padding=(kernel - 1) // 2,
-                    groups=channels * expand,
-                    bias=False,
-                ),
-                nn.BatchNorm2d(channels * expand, eps=0.001),
-                nn.SiLU(),
-            ),
-            SqueezeExcitation(channels * expand, max(1, channels // 4)),
-            nn.Sequential(
-                nn.Conv2d(channels * expand, channels, kernel_size=1, bias=False),
-                nn.BatchNorm2d(channels, eps=0.001),
-            ),
-        )
-        self.stochastic_depth = StochasticDepth(p)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)
-        y = self.stochastic_depth(y)
-        out = y + x
+        if self.use_stochastic_depth:
+            out = self.stochastic_depth(y)
+            out = out + x
+        else:
+            out = y
         return out
 
 
-class FusedMBConvStochasticDepth(nn.Module):
+class FusedMBConv(nn.Module):
     """Block `FusedMBConv` (efficientnet_v2_s.arch:53). 5,232 parameters."""
 
     def __init__(
@@ -155,6 +116,7 @@ class FusedMBConvStochasticDepth(nn.Module):
         p: float = 0.0,
     ) -> None:
         super().__init__()
+        self.use_stochastic_depth = stride == 1 and in_channels == channels
         self.block = nn.Sequential(
             nn.Sequential(
                 nn.Conv2d(
@@ -172,26 +134,33 @@ class FusedMBConvStochasticDepth(nn.Module):
                 nn.SiLU(),
             ),
         )
-        self.stochastic_depth = StochasticDepth(p)
+        if self.use_stochastic_depth:
+            self.stochastic_depth = StochasticDepth(p)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.block(x)  # (N, 24, 192, 192)
-        y = self.stochastic_depth(y)  # (N, 24, 192, 192)
-        out = y + x  # (N, 24, 192, 192)
+        if self.use_stochastic_depth:
+            out = self.stochastic_depth(y)
+            out = out + x
+        else:
+            out = y
         return out
 
 
-class FusedMBConv(nn.Module):
+class FusedMBConv2(nn.Module):
     """Block `FusedMBConv` (efficientnet_v2_s.arch:53)."""
 
     def __init__(
-        self, in_channels: int, channels: int, expand: int, kernel: int, stride: int = 1
+        self,
+        in_channels: int,
+        expand: int,
+        channels: int,
+        kernel: int,
+        stride: int = 1,
+        p: float = 0.0,
     ) -> None:
         super().__init__()
-        if stride == 1 and in_channels == channels:
-            raise ValueError(
-                "FusedMBConv: no layers known for these arguments; compile the spec with them"
-            )
+        self.use_stochastic_depth = stride == 1 and in_channels == channels
         self.block = nn.Sequential(
             nn.Sequential(
                 nn.Conv2d(
@@ -218,50 +187,16 @@ class FusedMBConv(nn.Module):
                 nn.BatchNorm2d(channels, eps=0.001),
             ),
         )
+        if self.use_stochastic_depth:
+            self.stochastic_depth = StochasticDepth(p)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.block(x)
-        return y
-
-
-class FusedMBConvStochasticDepth_(nn.Module):
-    """Block `FusedMBConv` (efficientnet_v2_s.arch:53)."""
-
-    def __init__(
-        self, channels: int, expand: int, kernel: int, stride: int = 1, p: float = 0.0
-    ) -> None:
-        super().__init__()
-        self.block = nn.Sequential(
-            nn.Sequential(
-                nn.Conv2d(
-                    channels,
-                    channels * expand if channels * expand != channels else channels,
-                    kernel_size=kernel,
-                    stride=stride,
-                    padding=(kernel - 1) // 2,
-                    bias=False,
-                ),
-                nn.BatchNorm2d(
-                    channels * expand if channels * expand != channels else channels, eps=0.001
-                ),
-                nn.SiLU(),
-            ),
-            nn.Sequential(
-                nn.Conv2d(
-                    channels * expand if channels * expand != channels else channels,
-                    channels,
-                    kernel_size=1,
-                    bias=False,
-                ),
-                nn.BatchNorm2d(channels, eps=0.001),
-            ),
-        )
-        self.stochastic_depth = StochasticDepth(p)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)
-        y = self.stochastic_depth(y)
-        out = y + x
+        if self.use_stochastic_depth:
+            out = self.stochastic_depth(y)
+            out = out + x
+        else:
+            out = y
         return out
 
 
@@ -277,57 +212,54 @@ class EfficientNetV2S(nn.Module):
                 nn.BatchNorm2d(24, eps=0.001),
                 nn.SiLU(),
             ),
+            nn.Sequential(FusedMBConv(24, 1, 24, 3), FusedMBConv(24, 1, 24, 3, p=0.005)),
             nn.Sequential(
-                FusedMBConvStochasticDepth(24, 1, 24, 3),
-                FusedMBConvStochasticDepth(24, 1, 24, 3, p=0.005),
+                FusedMBConv2(24, 4, 48, 3, stride=2, p=0.01),
+                FusedMBConv2(48, 4, 48, 3, p=0.015000000000000003),
+                FusedMBConv2(48, 4, 48, 3, p=0.02),
+                FusedMBConv2(48, 4, 48, 3, p=0.025),
             ),
             nn.Sequential(
-                FusedMBConv(24, 48, 4, 3, stride=2),
-                FusedMBConvStochasticDepth_(48, 4, 3, p=0.015000000000000003),
-                FusedMBConvStochasticDepth_(48, 4, 3, p=0.02),
-                FusedMBConvStochasticDepth_(48, 4, 3, p=0.025),
+                FusedMBConv2(48, 4, 64, 3, stride=2, p=0.030000000000000006),
+                FusedMBConv2(64, 4, 64, 3, p=0.035),
+                FusedMBConv2(64, 4, 64, 3, p=0.04),
+                FusedMBConv2(64, 4, 64, 3, p=0.045),
             ),
             nn.Sequential(
-                FusedMBConv(48, 64, 4, 3, stride=2),
-                FusedMBConvStochasticDepth_(64, 4, 3, p=0.035),
-                FusedMBConvStochasticDepth_(64, 4, 3, p=0.04),
-                FusedMBConvStochasticDepth_(64, 4, 3, p=0.045),
+                MBConv(64, 4, 3, 128, stride=2, p=0.05),
+                MBConv(128, 4, 3, 128, p=0.05500000000000001),
+                MBConv(128, 4, 3, 128, p=0.06000000000000001),
+                MBConv(128, 4, 3, 128, p=0.065),
+                MBConv(128, 4, 3, 128, p=0.07),
+                MBConv(128, 4, 3, 128, p=0.075),
             ),
             nn.Sequential(
-                MBConv(64, 128, 4, 3, stride=2),
-                MBConvStochasticDepth(128, 4, 3, p=0.05500000000000001),
-                MBConvStochasticDepth(128, 4, 3, p=0.06000000000000001),
-                MBConvStochasticDepth(128, 4, 3, p=0.065),
-                MBConvStochasticDepth(128, 4, 3, p=0.07),
-                MBConvStochasticDepth(128, 4, 3, p=0.075),
+                MBConv(128, 6, 3, 160, p=0.08),
+                MBConv(160, 6, 3, 160, p=0.085),
+                MBConv(160, 6, 3, 160, p=0.09),
+                MBConv(160, 6, 3, 160, p=0.095),
+                MBConv(160, 6, 3, 160, p=0.1),
+                MBConv(160, 6, 3, 160, p=0.10500000000000001),
+                MBConv(160, 6, 3, 160, p=0.11000000000000001),
+                MBConv(160, 6, 3, 160, p=0.11500000000000002),
+                MBConv(160, 6, 3, 160, p=0.12000000000000002),
             ),
             nn.Sequential(
-                MBConv(128, 160, 6, 3),
-                MBConvStochasticDepth(160, 6, 3, p=0.085),
-                MBConvStochasticDepth(160, 6, 3, p=0.09),
-                MBConvStochasticDepth(160, 6, 3, p=0.095),
-                MBConvStochasticDepth(160, 6, 3, p=0.1),
-                MBConvStochasticDepth(160, 6, 3, p=0.10500000000000001),
-                MBConvStochasticDepth(160, 6, 3, p=0.11000000000000001),
-                MBConvStochasticDepth(160, 6, 3, p=0.11500000000000002),
-                MBConvStochasticDepth(160, 6, 3, p=0.12000000000000002),
-            ),
-            nn.Sequential(
-                MBConv(160, 256, 6, 3, stride=2),
-                MBConvStochasticDepth(256, 6, 3, p=0.13),
-                MBConvStochasticDepth(256, 6, 3, p=0.135),
-                MBConvStochasticDepth(256, 6, 3, p=0.14),
-                MBConvStochasticDepth(256, 6, 3, p=0.14500000000000002),
-                MBConvStochasticDepth(256, 6, 3, p=0.15),
-                MBConvStochasticDepth(256, 6, 3, p=0.155),
-                MBConvStochasticDepth(256, 6, 3, p=0.16),
-                MBConvStochasticDepth(256, 6, 3, p=0.165),
-                MBConvStochasticDepth(256, 6, 3, p=0.17),
-                MBConvStochasticDepth(256, 6, 3, p=0.175),
-                MBConvStochasticDepth(256, 6, 3, p=0.18),
-                MBConvStochasticDepth(256, 6, 3, p=0.185),
-                MBConvStochasticDepth(256, 6, 3, p=0.19),
-                MBConvStochasticDepth(256, 6, 3, p=0.195),
+                MBConv(160, 6, 3, 256, stride=2, p=0.125),
+                MBConv(256, 6, 3, 256, p=0.13),
+                MBConv(256, 6, 3, 256, p=0.135),
+                MBConv(256, 6, 3, 256, p=0.14),
+                MBConv(256, 6, 3, 256, p=0.14500000000000002),
+                MBConv(256, 6, 3, 256, p=0.15),
+                MBConv(256, 6, 3, 256, p=0.155),
+                MBConv(256, 6, 3, 256, p=0.16),
+                MBConv(256, 6, 3, 256, p=0.165),
+                MBConv(256, 6, 3, 256, p=0.17),
+                MBConv(256, 6, 3, 256, p=0.175),
+                MBConv(256, 6, 3, 256, p=0.18),
+                MBConv(256, 6, 3, 256, p=0.185),
+                MBConv(256, 6, 3, 256, p=0.19),
+                MBConv(256, 6, 3, 256, p=0.195),
             ),
             nn.Sequential(
                 nn.Conv2d(256, 1280, kernel_size=1, bias=False),

@@ -6,15 +6,11 @@ from torch import nn
 
 __all__ = [
     "SqueezeExcitation",
-    "InvertedResidualAdd1",
     "InvertedResidual",
-    "InvertedResidualAdd1_",
     "InvertedResidual2",
-    "InvertedResidualAdd1_2",
     "InvertedResidual3",
-    "InvertedResidualAdd1_3",
     "InvertedResidual4",
-    "InvertedResidualAdd1_4",
+    "InvertedResidual5",
     "MobileNetV3LargeFeatures",
     "MobileNetV3Large",
 ]
@@ -41,17 +37,24 @@ class SqueezeExcitation(nn.Module):
         return out
 
 
-class InvertedResidualAdd1(nn.Module):
+class InvertedResidual(nn.Module):
     """Block `InvertedResidual` (mobilenet.arch:32). 464 parameters."""
 
     def __init__(
-        self, channels: int, expanded: int, kernel: int, stride: int, dilation: int = 1
+        self,
+        in_channels: int,
+        expanded: int,
+        kernel: int,
+        stride: int,
+        channels: int,
+        dilation: int = 1,
     ) -> None:
         super().__init__()
+        self.use_add = stride == 1 and in_channels == channels
         self.block = nn.Sequential(
             nn.Sequential(
                 nn.Conv2d(
-                    channels,
+                    in_channels,
                     expanded,
                     kernel_size=kernel,
                     stride=1 if dilation > 1 else stride,
@@ -71,114 +74,27 @@ class InvertedResidualAdd1(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.block(x)  # (N, 16, 112, 112)
-        out = y + x  # (N, 16, 112, 112)
-        return out
-
-
-class InvertedResidual(nn.Module):
-    """Block `InvertedResidual` (mobilenet.arch:32). 3,440 parameters."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        stride: int,
-        channels: int,
-        expanded: int,
-        kernel: int,
-        dilation: int = 1,
-    ) -> None:
-        super().__init__()
-        if stride == 1 and in_channels == channels:
-            raise ValueError(
-                "InvertedResidual: no layers known for these arguments; compile the spec with them"
-            )
-        self.block = nn.Sequential(
-            nn.Sequential(
-                nn.Conv2d(in_channels, expanded, kernel_size=1, bias=False),
-                nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
-                nn.ReLU(),
-            ),
-            nn.Sequential(
-                nn.Conv2d(
-                    expanded,
-                    expanded,
-                    kernel_size=kernel,
-                    stride=1 if dilation > 1 else stride,
-                    padding=(kernel - 1) // 2 * dilation,
-                    dilation=dilation,
-                    groups=expanded,
-                    bias=False,
-                ),
-                nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
-                nn.ReLU(),
-            ),
-            nn.Sequential(
-                nn.Conv2d(expanded, channels, kernel_size=1, bias=False),
-                nn.BatchNorm2d(channels, eps=0.001, momentum=0.01),
-            ),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)  # (N, 24, 56, 56)
-        return y
-
-
-class InvertedResidualAdd1_(nn.Module):
-    """Block `InvertedResidual` (mobilenet.arch:32). 4,440 parameters."""
-
-    def __init__(
-        self, channels: int, expanded: int, kernel: int, stride: int, dilation: int = 1
-    ) -> None:
-        super().__init__()
-        self.block = nn.Sequential(
-            nn.Sequential(
-                nn.Conv2d(channels, expanded, kernel_size=1, bias=False),
-                nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
-                nn.ReLU(),
-            ),
-            nn.Sequential(
-                nn.Conv2d(
-                    expanded,
-                    expanded,
-                    kernel_size=kernel,
-                    stride=1 if dilation > 1 else stride,
-                    padding=(kernel - 1) // 2 * dilation,
-                    dilation=dilation,
-                    groups=expanded,
-                    bias=False,
-                ),
-                nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
-                nn.ReLU(),
-            ),
-            nn.Sequential(
-                nn.Conv2d(expanded, channels, kernel_size=1, bias=False),
-                nn.BatchNorm2d(channels, eps=0.001, momentum=0.01),
-            ),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)  # (N, 24, 56, 56)
-        out = y + x  # (N, 24, 56, 56)
+        if self.use_add:
+            out = y + x
+        else:
+            out = y
         return out
 
 
 class InvertedResidual2(nn.Module):
-    """Block `InvertedResidual` (mobilenet.arch:32). 10,328 parameters."""
+    """Block `InvertedResidual` (mobilenet.arch:32)."""
 
     def __init__(
         self,
         in_channels: int,
-        stride: int,
-        channels: int,
         expanded: int,
         kernel: int,
+        stride: int,
+        channels: int,
         dilation: int = 1,
     ) -> None:
         super().__init__()
-        if stride == 1 and in_channels == channels:
-            raise ValueError(
-                "InvertedResidual: no layers known for these arguments; compile the spec with them"
-            )
+        self.use_add = stride == 1 and in_channels == channels
         self.block = nn.Sequential(
             nn.Sequential(
                 nn.Conv2d(in_channels, expanded, kernel_size=1, bias=False),
@@ -199,12 +115,6 @@ class InvertedResidual2(nn.Module):
                 nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
                 nn.ReLU(),
             ),
-            SqueezeExcitation(
-                expanded,
-                max(8, int(expanded // 4 + 4.0) // 8 * 8) + 8
-                if max(8, int(expanded // 4 + 4.0) // 8 * 8) < 0.9 * (expanded // 4)
-                else max(8, int(expanded // 4 + 4.0) // 8 * 8),
-            ),
             nn.Sequential(
                 nn.Conv2d(expanded, channels, kernel_size=1, bias=False),
                 nn.BatchNorm2d(channels, eps=0.001, momentum=0.01),
@@ -212,77 +122,33 @@ class InvertedResidual2(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)  # (N, 40, 28, 28)
-        return y
-
-
-class InvertedResidualAdd1_2(nn.Module):
-    """Block `InvertedResidual` (mobilenet.arch:32). 20,992 parameters."""
-
-    def __init__(
-        self, channels: int, expanded: int, kernel: int, stride: int, dilation: int = 1
-    ) -> None:
-        super().__init__()
-        self.block = nn.Sequential(
-            nn.Sequential(
-                nn.Conv2d(channels, expanded, kernel_size=1, bias=False),
-                nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
-                nn.ReLU(),
-            ),
-            nn.Sequential(
-                nn.Conv2d(
-                    expanded,
-                    expanded,
-                    kernel_size=kernel,
-                    stride=1 if dilation > 1 else stride,
-                    padding=(kernel - 1) // 2 * dilation,
-                    dilation=dilation,
-                    groups=expanded,
-                    bias=False,
-                ),
-                nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
-                nn.ReLU(),
-            ),
-            SqueezeExcitation(
-                expanded,
-                max(8, int(expanded // 4 + 4.0) // 8 * 8) + 8
-                if max(8, int(expanded // 4 + 4.0) // 8 * 8) < 0.9 * (expanded // 4)
-                else max(8, int(expanded // 4 + 4.0) // 8 * 8),
-            ),
-            nn.Sequential(
-                nn.Conv2d(expanded, channels, kernel_size=1, bias=False),
-                nn.BatchNorm2d(channels, eps=0.001, momentum=0.01),
-            ),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)  # (N, 40, 28, 28)
-        out = y + x  # (N, 40, 28, 28)
+        y = self.block(x)  # (N, 24, 56, 56)
+        if self.use_add:
+            out = y + x
+        else:
+            out = y
         return out
 
 
 class InvertedResidual3(nn.Module):
-    """Block `InvertedResidual` (mobilenet.arch:32). 32,080 parameters."""
+    """Block `InvertedResidual` (mobilenet.arch:32)."""
 
     def __init__(
         self,
         in_channels: int,
-        stride: int,
-        channels: int,
         expanded: int,
         kernel: int,
+        stride: int,
+        channels: int,
         dilation: int = 1,
     ) -> None:
         super().__init__()
-        if stride == 1 and in_channels == channels:
-            raise ValueError(
-                "InvertedResidual: no layers known for these arguments; compile the spec with them"
-            )
+        self.use_add = stride == 1 and in_channels == channels
         self.block = nn.Sequential(
             nn.Sequential(
                 nn.Conv2d(in_channels, expanded, kernel_size=1, bias=False),
                 nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
-                nn.Hardswish(),
+                nn.ReLU(),
             ),
             nn.Sequential(
                 nn.Conv2d(
@@ -296,7 +162,13 @@ class InvertedResidual3(nn.Module):
                     bias=False,
                 ),
                 nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
-                nn.Hardswish(),
+                nn.ReLU(),
+            ),
+            SqueezeExcitation(
+                expanded,
+                max(8, int(expanded // 4 + 4.0) // 8 * 8) + 8
+                if max(8, int(expanded // 4 + 4.0) // 8 * 8) < 0.9 * (expanded // 4)
+                else max(8, int(expanded // 4 + 4.0) // 8 * 8),
             ),
             nn.Sequential(
                 nn.Conv2d(expanded, channels, kernel_size=1, bias=False),
@@ -305,46 +177,11 @@ class InvertedResidual3(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)  # (N, 80, 14, 14)
-        return y
-
-
-class InvertedResidualAdd1_3(nn.Module):
-    """Block `InvertedResidual` (mobilenet.arch:32)."""
-
-    def __init__(
-        self, channels: int, expanded: int, kernel: int, stride: int, dilation: int = 1
-    ) -> None:
-        super().__init__()
-        self.block = nn.Sequential(
-            nn.Sequential(
-                nn.Conv2d(channels, expanded, kernel_size=1, bias=False),
-                nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
-                nn.Hardswish(),
-            ),
-            nn.Sequential(
-                nn.Conv2d(
-                    expanded,
-                    expanded,
-                    kernel_size=kernel,
-                    stride=1 if dilation > 1 else stride,
-                    padding=(kernel - 1) // 2 * dilation,
-                    dilation=dilation,
-                    groups=expanded,
-                    bias=False,
-                ),
-                nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
-                nn.Hardswish(),
-            ),
-            nn.Sequential(
-                nn.Conv2d(expanded, channels, kernel_size=1, bias=False),
-                nn.BatchNorm2d(channels, eps=0.001, momentum=0.01),
-            ),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)  # (N, 80, 14, 14)
-        out = y + x  # (N, 80, 14, 14)
+        y = self.block(x)  # (N, 40, 28, 28)
+        if self.use_add:
+            out = y + x
+        else:
+            out = y
         return out
 
 
@@ -354,17 +191,63 @@ class InvertedResidual4(nn.Module):
     def __init__(
         self,
         in_channels: int,
-        stride: int,
-        channels: int,
         expanded: int,
         kernel: int,
+        stride: int,
+        channels: int,
         dilation: int = 1,
     ) -> None:
         super().__init__()
-        if stride == 1 and in_channels == channels:
-            raise ValueError(
-                "InvertedResidual: no layers known for these arguments; compile the spec with them"
-            )
+        self.use_add = stride == 1 and in_channels == channels
+        self.block = nn.Sequential(
+            nn.Sequential(
+                nn.Conv2d(in_channels, expanded, kernel_size=1, bias=False),
+                nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
+                nn.Hardswish(),
+            ),
+            nn.Sequential(
+                nn.Conv2d(
+                    expanded,
+                    expanded,
+                    kernel_size=kernel,
+                    stride=1 if dilation > 1 else stride,
+                    padding=(kernel - 1) // 2 * dilation,
+                    dilation=dilation,
+                    groups=expanded,
+                    bias=False,
+                ),
+                nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
+                nn.Hardswish(),
+            ),
+            nn.Sequential(
+                nn.Conv2d(expanded, channels, kernel_size=1, bias=False),
+                nn.BatchNorm2d(channels, eps=0.001, momentum=0.01),
+            ),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.block(x)  # (N, 80, 14, 14)
+        if self.use_add:
+            out = y + x
+        else:
+            out = y
+        return out
+
+
+class InvertedResidual5(nn.Module):
+    """Block `InvertedResidual` (mobilenet.arch:32)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        expanded: int,
+        kernel: int,
+        stride: int,
+        channels: int,
+        dilation: int = 1,
+    ) -> None:
+        super().__init__()
+        self.use_add = stride == 1 and in_channels == channels
         self.block = nn.Sequential(
             nn.Sequential(
                 nn.Conv2d(in_channels, expanded, kernel_size=1, bias=False),
@@ -399,51 +282,10 @@ class InvertedResidual4(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.block(x)
-        return y
-
-
-class InvertedResidualAdd1_4(nn.Module):
-    """Block `InvertedResidual` (mobilenet.arch:32)."""
-
-    def __init__(
-        self, channels: int, expanded: int, kernel: int, stride: int, dilation: int = 1
-    ) -> None:
-        super().__init__()
-        self.block = nn.Sequential(
-            nn.Sequential(
-                nn.Conv2d(channels, expanded, kernel_size=1, bias=False),
-                nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
-                nn.Hardswish(),
-            ),
-            nn.Sequential(
-                nn.Conv2d(
-                    expanded,
-                    expanded,
-                    kernel_size=kernel,
-                    stride=1 if dilation > 1 else stride,
-                    padding=(kernel - 1) // 2 * dilation,
-                    dilation=dilation,
-                    groups=expanded,
-                    bias=False,
-                ),
-                nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
-                nn.Hardswish(),
-            ),
-            SqueezeExcitation(
-                expanded,
-                max(8, int(expanded // 4 + 4.0) // 8 * 8) + 8
-                if max(8, int(expanded // 4 + 4.0) // 8 * 8) < 0.9 * (expanded // 4)
-                else max(8, int(expanded // 4 + 4.0) // 8 * 8),
-            ),
-            nn.Sequential(
-                nn.Conv2d(expanded, channels, kernel_size=1, bias=False),
-                nn.BatchNorm2d(channels, eps=0.001, momentum=0.01),
-            ),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)
-        out = y + x
+        if self.use_add:
+            out = y + x
+        else:
+            out = y
         return out
 
 
@@ -460,21 +302,21 @@ class MobileNetV3LargeFeatures(nn.Module):
                 nn.Hardswish(),
             ),
         )
-        self.add_module("1", InvertedResidualAdd1(16, 16, 3, 1))
-        self.add_module("2", InvertedResidual(16, 2, 24, 64, 3))
-        self.add_module("3", InvertedResidualAdd1_(24, 72, 3, 1))
-        self.add_module("4", InvertedResidual2(24, 2, 40, 72, 5))
-        self.add_module("5", InvertedResidualAdd1_2(40, 120, 5, 1))
-        self.add_module("6", InvertedResidualAdd1_2(40, 120, 5, 1))
-        self.add_module("7", InvertedResidual3(40, 2, 80, 240, 3))
-        self.add_module("8", InvertedResidualAdd1_3(80, 200, 3, 1))
-        self.add_module("9", InvertedResidualAdd1_3(80, 184, 3, 1))
-        self.add_module("10", InvertedResidualAdd1_3(80, 184, 3, 1))
-        self.add_module("11", InvertedResidual4(80, 1, 112, 480, 3))
-        self.add_module("12", InvertedResidualAdd1_4(112, 672, 3, 1))
-        self.add_module("13", InvertedResidual4(112, 2, 160, 672, 5, dilation=dilation))
-        self.add_module("14", InvertedResidualAdd1_4(160, 960, 5, 1, dilation=dilation))
-        self.add_module("15", InvertedResidualAdd1_4(160, 960, 5, 1, dilation=dilation))
+        self.add_module("1", InvertedResidual(16, 16, 3, 1, 16))
+        self.add_module("2", InvertedResidual2(16, 64, 3, 2, 24))
+        self.add_module("3", InvertedResidual2(24, 72, 3, 1, 24))
+        self.add_module("4", InvertedResidual3(24, 72, 5, 2, 40))
+        self.add_module("5", InvertedResidual3(40, 120, 5, 1, 40))
+        self.add_module("6", InvertedResidual3(40, 120, 5, 1, 40))
+        self.add_module("7", InvertedResidual4(40, 240, 3, 2, 80))
+        self.add_module("8", InvertedResidual4(80, 200, 3, 1, 80))
+        self.add_module("9", InvertedResidual4(80, 184, 3, 1, 80))
+        self.add_module("10", InvertedResidual4(80, 184, 3, 1, 80))
+        self.add_module("11", InvertedResidual5(80, 480, 3, 1, 112))
+        self.add_module("12", InvertedResidual5(112, 672, 3, 1, 112))
+        self.add_module("13", InvertedResidual5(112, 672, 5, 2, 160, dilation=dilation))
+        self.add_module("14", InvertedResidual5(160, 960, 5, 1, 160, dilation=dilation))
+        self.add_module("15", InvertedResidual5(160, 960, 5, 1, 160, dilation=dilation))
         self.add_module(
             "16",
             nn.Sequential(
