@@ -87,15 +87,15 @@ class AttentionHeads(nn.Module):
         cache: KVCache | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Projected (N, T, heads * head_dim) queries and (N, S, kv_heads * head_dim) keys and
-        values -> (N, T, heads * head_dim), and what was added to the scores (see `scores`).
-        With a cache, the queries are the positions after those it holds, and attend over its
-        keys and values too."""
+        values -> (N, T, heads * head_dim), and what was added to the scores (see `scores`)."""
         q = q.unflatten(-1, (self.heads, self.head_dim)).transpose(1, 2)
         k = k.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         v = v.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         if self.q_norm is not None and self.k_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
-        start = 0 if cache is None else cache.length(self)
+        start = 0  # the queries' first position
+        if cache is not None:
+            start = cache.length(self)
         if self.rotary is not None:
             q, k = self.rotary(q, start=start), self.rotary(k, start=start)
         if cache is not None:
@@ -210,12 +210,21 @@ class FusedAttention(AttentionHeads):
             self.add_module(name, nn.Linear(width, out, bias=has_bias))
 
     def forward(
-        self, x: torch.Tensor, mask: torch.Tensor | None = None, cache: KVCache | None = None
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        cache: KVCache | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         fused, *o_proj = (self.get_submodule(name) for name in self.names)
         qkv = fused(x).unflatten(-1, (self.heads, 3, self.head_dim))
         q, k, v = (part.flatten(2) for part in qkv.unbind(-2))
-        out, scores = self.attend(q, k, v, mask, cache)
+        out, scores = self.attend(
+            q,
+            k,
+            v,
+            mask,
+            cache,
+        )
         return self.returned(o_proj[0](out) if o_proj else out, scores, mask)
 
 

@@ -94,15 +94,15 @@ class AttentionHeads(nn.Module):
         cache: KVCache | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Projected (N, T, heads * head_dim) queries and (N, S, kv_heads * head_dim) keys and
-        values -> (N, T, heads * head_dim), and what was added to the scores (see `scores`).
-        With a cache, the queries are the positions after those it holds, and attend over its
-        keys and values too."""
+        values -> (N, T, heads * head_dim), and what was added to the scores (see `scores`)."""
         q = q.unflatten(-1, (self.heads, self.head_dim)).transpose(1, 2)
         k = k.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         v = v.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         if self.q_norm is not None and self.k_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
-        start = 0 if cache is None else cache.length(self)
+        start = 0  # the queries' first position
+        if cache is not None:
+            start = cache.length(self)
         if self.rotary is not None:
             q, k = self.rotary(q, start=start), self.rotary(k, start=start)
         if cache is not None:
@@ -261,7 +261,13 @@ class MultiheadAttention(AttentionHeads):
         q = F.linear(x, weights[0], biases[0])
         k = F.linear(source, weights[1], biases[1])
         v = F.linear(source, weights[2], biases[2])
-        out, scores = self.attend(q, k, v, mask, cache)
+        out, scores = self.attend(
+            q,
+            k,
+            v,
+            mask,
+            cache,
+        )
         return self.returned(self.out_proj(out), scores, mask)
 
 

@@ -87,15 +87,15 @@ class AttentionHeads(nn.Module):
         cache: KVCache | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Projected (N, T, heads * head_dim) queries and (N, S, kv_heads * head_dim) keys and
-        values -> (N, T, heads * head_dim), and what was added to the scores (see `scores`).
-        With a cache, the queries are the positions after those it holds, and attend over its
-        keys and values too."""
+        values -> (N, T, heads * head_dim), and what was added to the scores (see `scores`)."""
         q = q.unflatten(-1, (self.heads, self.head_dim)).transpose(1, 2)
         k = k.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         v = v.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         if self.q_norm is not None and self.k_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
-        start = 0 if cache is None else cache.length(self)
+        start = 0  # the queries' first position
+        if cache is not None:
+            start = cache.length(self)
         if self.rotary is not None:
             q, k = self.rotary(q, start=start), self.rotary(k, start=start)
         if cache is not None:
@@ -225,7 +225,13 @@ class Attention(AttentionHeads):
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         source = x if memory is None else memory
         q_proj, k_proj, v_proj, *o_proj = (self.get_submodule(name) for name in self.names)
-        out, scores = self.attend(q_proj(x), k_proj(source), v_proj(source), mask, cache)
+        out, scores = self.attend(
+            q_proj(x),
+            k_proj(source),
+            v_proj(source),
+            mask,
+            cache,
+        )
         return self.returned(o_proj[0](out) if o_proj else out, scores, mask)
 
 
