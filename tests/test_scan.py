@@ -167,6 +167,16 @@ network Ranks {
     out tb
 }
 
+block Step {
+    in x
+    out y = x -> linear(3) as fc -> relu
+}
+
+network Stateless {
+    in x: [T, 4]
+    out y = scan(Step, x) as each
+}
+
 network Twice(hidden=5) {
     in x: [T, 4]
     in h0: [hidden]
