@@ -2695,7 +2695,9 @@ _NAMES = (
         or a chain is not a cell: write a block that applies it), with its own arguments but
         no tensors, since the scan gives it one step at a time. Then come the sequences,
         tensors; `state=` names the initial states (one tensor, or a tuple of them), `dim=` is
-        a whole number and `reverse=` a truth value.""",
+        a whole number and `reverse=` a truth value, both written as values rather than
+        computed from parameters, since the generated loop runs along one axis in one
+        direction for every instance of its class.""",
         """
         network Encoder {
             in x: [T, 8]

@@ -101,6 +101,13 @@ def test_lstm_tagger(example: Callable[[str], ModuleType]) -> None:
     assert result.accuracies[-1] > result.chance + 0.2
 
 
+def test_recurrent_cell(example: Callable[[str], ModuleType]) -> None:
+    result = run_quick(example, "recurrent_cell")
+    assert result.losses[0] > 0.5  # an untrained cell: no better than answering 0
+    assert result.losses[-1] < 0.1
+    assert result.losses[-1] < result.losses[0] / 10
+
+
 def test_word2vec(example: Callable[[str], ModuleType], capsys: pytest.CaptureFixture[str]):
     module = example("word2vec")
     result = module.main(["--quick"])

@@ -146,6 +146,37 @@ network AlongWidth {
     out last
 }
 
+block RunningTotals {
+    in x
+    in s
+    y, t = scan(Accumulate, x, state=s, dim=-2)
+    out y
+    out t
+}
+
+network Ranks {
+    in a: [6, 3]
+    in b: [2, 6, 3]
+    in sa: [3]
+    in sb: [2, 3]
+    ya, ta = (a, sa) -> RunningTotals as first
+    yb, tb = (b, sb) -> RunningTotals as second
+    out ya
+    out ta
+    out yb
+    out tb
+}
+
+block Step {
+    in x
+    out y = x -> linear(3) as fc -> relu
+}
+
+network Stateless {
+    in x: [T, 4]
+    out y = scan(Step, x) as each
+}
+
 network Twice(hidden=5) {
     in x: [T, 4]
     in h0: [hidden]

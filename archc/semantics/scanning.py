@@ -112,6 +112,21 @@ def scan_layer(
             label="not a whole number",
             help="`dim=1` steps along the first axis after the batch",
         )
+    for written in (dim, keywords.get("reverse")):
+        if written is not None and not isinstance(written.origin, pv.Lit | None):
+            raise error(
+                NOT_A_CELL,
+                f"`{written.name}=` of `scan` is written as a value, not computed from "
+                "parameters or sizes",
+                written.span,
+                label="computed",
+                notes=(
+                    "the generated loop steps along one axis, in one direction, for every "
+                    "instance of its class",
+                ),
+                help=f"write the value itself, e.g. `{written.name}="
+                f"{'1' if written.name == 'dim' else 'true'}`",
+            )
     reverse = keywords.get("reverse")
     if reverse is not None and not isinstance(reverse.value, bool):
         raise error(

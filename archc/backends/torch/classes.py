@@ -116,7 +116,9 @@ def _part(
         return ("op", item.attr, node.op, written, forward, wiring, len(node.outputs))
     assert item.module is not None
     if item.module.kind == "block":
-        return ("block", item.attr, id(classes[id(item.module)]), wiring)
+        scan = item.module.scan  # the loop a scan writes around the call
+        loop = None if scan is None else (scan.dim, scan.reverse, scan.sequences, scan.states)
+        return ("block", item.attr, id(classes[id(item.module)]), wiring, loop)
     module = item.module
     inner = _body(network, root, module.path, index, classes, [])
     chain = is_chain(network, module)
