@@ -46,6 +46,7 @@ SMALL: dict[str, dict[str, Any]] = {
     },
     "qwen2": {"vocab": 50, "d_model": 32, "layers": 2, "heads": 4, "kv_heads": 2, "ffn": 48},
     "swin_v2_t": {"image_size": 64},
+    "t5_encoder": {"vocab": 50, "d_model": 32, "layers": 3, "heads": 4, "d_kv": 8, "d_ff": 48},
     "transformer": {"vocab": 50, "d_model": 32, "heads": 4, "ffn": 64, "final_norm": True},
     "vit_b_16": {"image_size": 32, "patch": 8, "width": 32, "heads": 4, "mlp_dim": 64},
     "word2vec": {"vocab": 50, "dim": 8},

@@ -557,3 +557,23 @@ def test_simclr_holds_one_encoder_and_one_head_and_runs_both_views() -> None:
     resnet18 = network("resnet18.arch", "ResNet18")
     assert net.macs == 2 * (resnet18.macs - 512 * 1000) + 2 * (512 * 512 + 512 * 128)
     assert output_shape(net, "z1") == output_shape(net, "z2") == [1, 128]
+
+
+def test_t5_encoder_matches_hugging_face() -> None:
+    # transformers 5.25's T5EncoderModel for t5-small on the meta device: 35,330,816
+    # parameters in 52 state_dict keys, shared.weight and encoder.embed_tokens.weight one tensor
+    vocab, width, layers, heads, ffn, buckets = 32128, 512, 6, 8, 2048, 32
+    layer = 4 * linear(width, width, bias=False) + 2 * linear(width, ffn, bias=False) + 2 * width
+    expected = vocab * width + layers * layer + buckets * heads + width
+    assert expected == 35_330_816
+    net = network("t5_encoder.arch", "T5Encoder")
+    assert net.param_count == expected
+    keys = net.parameters()
+    assert len(keys) == 52 and net.buffer_count == 0
+    assert keys["encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"] == (
+        buckets,
+        heads,
+    )
+    assert not any(k.startswith("encoder.block.1.layer.0.SelfAttention.rel") for k in keys)
+    assert keys["encoder.block.5.layer.1.DenseReluDense.wo.weight"] == (width, ffn)
+    assert output_shape(net, "last_hidden_state", N=2, T=7) == [2, 7, width]

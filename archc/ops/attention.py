@@ -613,9 +613,9 @@ class Attention(Op):
         # archc's MultiheadAttention or Attention (archc/torch_helpers.py), copied into
         # generated code, computed by scaled_dot_product_attention
         resolved = inferred.resolved
-        kwargs: list[tuple[str, object]] = []
-        if resolved["head_dim"] * args.heads != resolved["embed_dim"]:
-            kwargs.append(("head_dim", resolved["head_dim"]))
+        # a head width the spec gives is written from where it came from (T5's d_kv), even
+        # where it equals embed_dim / heads, which other sizes need not keep
+        kwargs: list[tuple[str, object]] = list(args.changed("head_dim"))
         if resolved["kv_dim"] != resolved["embed_dim"]:
             kwargs.append(("kv_dim", resolved["kv_dim"]))
         if resolved["kv_heads"] != args.heads:

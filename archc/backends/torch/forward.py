@@ -173,6 +173,14 @@ def forward_lines(writer: ClassWriter) -> list[str]:
             body.append(f"{INDENT * 3}{out} = {call}")
             skip = loop - 1
             continue
+        copies = _copies_length(network, ours, position, remaining)
+        if copies:
+            run = ours[position : position + copies]
+            for ref in (r for s in run for r in s.reads):
+                remaining[ref] -= 1
+            body += _copies_loop(step, run[-1], inputs, variables, names, wanted, remaining)
+            skip = copies - 1
+            continue
         for ref in step.reads:
             remaining[ref] -= 1
         outs = []
@@ -335,6 +343,65 @@ def _scan_loop(
     for ref in held:
         remaining[ref] = 0
     return lines
+
+
+def _copies_length(
+    network: Network, found: list[Step], position: int, remaining: dict[Ref, int]
+) -> int:
+    """How many steps from ``position`` call every copy of one repeat in turn, each on all the
+    outputs of the one before (and the same other inputs, such as a mask) and nothing else
+    reading those: a loop over the container, right for any number of copies. 0 otherwise."""
+    first = found[position]
+    container, _, index = first.access.rpartition("[")
+    made = first.item.module or first.item.node
+    if index != "0]" or first.otherwise is not None or first.optional or made is None:
+        return 0
+    repeat = network.modules.get(made.path.rpartition(".")[0])
+    count = repeat.repeat if repeat is not None else None
+    if not isinstance(count, int) or position + count > len(found):
+        return 0
+    carried = len(first.item.outputs)
+    others = first.item.inputs[carried:]
+    for k in range(1, count):
+        step, before = found[position + k], found[position + k - 1]
+        if (
+            step.access != f"{container}[{k}]"
+            or step.otherwise is not None
+            or step.optional
+            or step.item.inputs != (*before.item.outputs, *others)
+            or any(remaining[ref] != 1 for ref in before.item.outputs)
+        ):
+            return 0
+    return count
+
+
+def _copies_loop(
+    first: Step,
+    last: Step,
+    inputs: list[str],
+    variables: dict[Ref, str],
+    names: _Variables,
+    wanted: dict[Ref, str],
+    remaining: dict[Ref, int],
+) -> list[str]:
+    """``x, bias = x, mask``, then each copy of the repeat at ``first``'s container on them:
+    ``for layer in self.block: x, bias = layer(x, bias)``."""
+    carried = len(first.item.outputs)
+    outs = []
+    for ref, source, given in zip(last.item.outputs, first.reads, inputs, strict=False):
+        wishes = [wanted.get(ref), *([given] if remaining[source] == 0 else [])]
+        outs.append(names.choose(wishes, ref, remaining))
+        variables[ref] = outs[-1]
+    lines = []
+    if outs != inputs[:carried]:
+        lines.append(f"{INDENT * 2}{', '.join(outs)} = {', '.join(inputs[:carried])}")
+    layer = next(n for n in ("layer", "layer_", "layer__") if n not in names.holder)
+    call = f"{layer}({', '.join([*outs, *inputs[carried:]])})"
+    return [
+        *lines,
+        f"{INDENT * 2}for {layer} in {first.access.rpartition('[')[0]}:",
+        f"{INDENT * 3}{', '.join(outs)} = {call}",
+    ]
 
 
 def _path(item: Item) -> str:

@@ -357,8 +357,9 @@ class N(nn.Module):
         self.dropout1 = nn.Dropout(p=0.1)
 
     def forward(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-        out = self.dec[0](x, m)  # (N, T, 8)
-        a = self.dec[1](out, m)  # (N, T, 8)
+        a = x
+        for layer in self.dec:
+            a = layer(a, m)
         out = self.attention1(a, m)  # (N, T, 8)
         out = self.dropout1(out)  # (N, T, 8)
         out = a + out  # (N, T, 8)

@@ -134,8 +134,9 @@ class AlbertLayerGroup(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        out = self.albert_layers[0](x, mask)  # (N, T, 768)
-        return out
+        for layer in self.albert_layers:
+            x = layer(x, mask)
+        return x
 
 
 class AlbertTransformer(nn.Module):

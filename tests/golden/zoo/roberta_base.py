@@ -402,19 +402,9 @@ class RobertaEncoder(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        out = self.layer[0](x, keep)  # (N, T, 768)
-        out = self.layer[1](out, keep)  # (N, T, 768)
-        out = self.layer[2](out, keep)  # (N, T, 768)
-        out = self.layer[3](out, keep)  # (N, T, 768)
-        out = self.layer[4](out, keep)  # (N, T, 768)
-        out = self.layer[5](out, keep)  # (N, T, 768)
-        out = self.layer[6](out, keep)  # (N, T, 768)
-        out = self.layer[7](out, keep)  # (N, T, 768)
-        out = self.layer[8](out, keep)  # (N, T, 768)
-        out = self.layer[9](out, keep)  # (N, T, 768)
-        out = self.layer[10](out, keep)  # (N, T, 768)
-        out = self.layer[11](out, keep)  # (N, T, 768)
-        return out
+        for layer in self.layer:
+            x = layer(x, keep)
+        return x
 
 
 class RobertaBase(nn.Module):
