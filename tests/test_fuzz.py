@@ -18,9 +18,10 @@ from hypothesis import given, settings
 from archc import api
 from tests.conftest import ROOT
 from tests.fuzz.cases import Case, cases, run_case
-from tests.fuzz.choices import FUZZ
+from tests.fuzz.choices import FUZZ, RandomChoices
 from tests.fuzz.harness import check_input
 from tests.fuzz.mutate import corpus, tokens
+from tests.fuzz.valid import OWN_UNITS, SpecWriter, units_for
 
 REGRESSIONS = sorted((Path(__file__).parent / "fuzz" / "regressions").glob("*.arch"))
 EXPECT = re.compile(r"^# expect: (A\d{3})$", re.MULTILINE)
@@ -37,6 +38,23 @@ def test_valid_specs_check_and_build_the_static_model(directory: Path, case: Cas
     run_case(case, directory)
 
 
+@settings(FUZZ, max_examples=8)
+@given(cases("oracle"))
+def test_valid_specs_compute_what_the_interpreter_computes(directory: Path, case: Case) -> None:
+    run_case(case, directory)
+
+
+def test_the_writer_reaches_every_unit() -> None:
+    """Every unit is written within a few hundred specs, so the CI samples reach each one."""
+    written: set[str] = set()
+    for seed in range(300):
+        writer = SpecWriter(RandomChoices(seed))
+        writer.spec()
+        written |= writer.units
+    every = {name for kind in OWN_UNITS for name in units_for(kind)}
+    assert every - written == set()
+
+
 @settings(FUZZ, max_examples=1200)
 @given(cases("mutated"))
 def test_damaged_specs_give_located_diagnostics(directory: Path, case: Case) -> None:
@@ -47,6 +65,44 @@ def test_damaged_specs_give_located_diagnostics(directory: Path, case: Case) -> 
 @given(cases("raw"))
 def test_raw_bytes_give_located_diagnostics(directory: Path, case: Case) -> None:
     run_case(case, directory)
+
+
+# Statements that misuse the newer constructs, each in a network over `x: [T, 8]`, with the
+# diagnostic each must give (and nothing worse: `check_input` judges the run as the fuzzer does).
+MISUSES = {
+    "x = x -> attention(2, kv_heads=3)": "A305",
+    'x = x -> attention(2, layout="linears", names=("a", "a", "a", "a"))': "A346",
+    'x = x -> attention(2, layout="linears", names=("class", "k", "v"))': "A346",
+    'x = x -> attention(2, names=("q", "k", "v", "o"))': "A348",
+    "x = x -> attention(2, rotary=true, rotary_fraction=1e-300)": "A349",
+    "x = x -> shared(shared(linear(8)))": "A316",
+    "x = x -> lstm(4, h0=x, return_state=true)": "A380",
+    "a, b = x -> topk(10 ** 12)": "A367",
+    "x = x -> gather(x, -1)": "A308",
+    "x = scatter_add(x, x, x, -1)": "A308",
+    "x = where(x, x, x)": "A308",
+    "x = x -> masked_fill(x, 1e400)": "A308",
+    "x = x -> one_hot(10 ** 12)": "A308",
+    "x = x -> cumsum(5)": "A304",
+    "x = x -> tril(diagonal=10 ** 40)": "A312",
+    "x = x ** (10 ** 40)": "A312",
+    "x = x -> clamp(min=2, max=1)": "A309",
+    "c = arange(0, 10, 0)": "A210",
+    "x = x + lookup(x -> parameter(4, 8, exact=true) as t, positions=(10 ** 30,))": "A312",
+    "x = x -> unflatten(1, (x.shape[1], x.shape[1]))": "A310",
+    "x = x + (x -> parameter(10 ** 6, 10 ** 6) as p)": "A307",
+}
+
+
+@pytest.mark.parametrize(("statement", "code"), MISUSES.items(), ids=list(MISUSES.values()))
+def test_misused_constructs_give_their_diagnostic(
+    statement: str, code: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "misuse.arch"
+    check_input(
+        f"network N {{\n    in x: [T, 8]\n    {statement}\n    out x\n}}\n".encode(), target
+    )
+    assert code in {d.code for d in api.check(str(target))}
 
 
 @pytest.mark.parametrize("path", REGRESSIONS, ids=lambda p: p.stem)

@@ -13,7 +13,7 @@ from pathlib import Path
 from hypothesis import strategies as st
 
 from tests.fuzz.built import check_built
-from tests.fuzz.choices import Choices, HypothesisChoices, pick
+from tests.fuzz.choices import Choices, HypothesisChoices, chance, pick
 from tests.fuzz.harness import FuzzFailure, Outcome, check_input, workspace
 from tests.fuzz.mutate import ROOT, corpus, mutate, raw_input
 from tests.fuzz.valid import SIZE, valid_spec
@@ -34,6 +34,8 @@ def make_case(kind: str, choices: Choices) -> Case:
     if kind in ("valid", "oracle"):
         return Case(kind, valid_spec(choices).encode(), ".", must_pass=True)
     if kind == "mutated":
+        if chance(choices, 30):  # a written spec: it holds constructs the corpus may lack
+            return Case(kind, mutate(valid_spec(choices), choices), ".", must_pass=False)
         source = pick(choices, corpus())
         inside = source.parent.relative_to(ROOT / "specs") if "specs" in source.parts else "."
         data = mutate(source.read_text(encoding="utf-8"), choices)

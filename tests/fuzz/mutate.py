@@ -1,7 +1,7 @@
 """Damaged real specs, and raw bytes.
 
 The mutator starts from a spec of the repository (every `.arch` under `specs/` and
-`tests/golden/`) and deletes, duplicates or swaps tokens, turns numbers into 0, -1 or huge
+`tests/golden/`), or one the valid writer has just written, and deletes, duplicates or swaps tokens, turns numbers into 0, -1 or huge
 values, renames, truncates anywhere and inserts random bytes: inputs that are almost right,
 which reach much deeper into the compiler than noise does.
 """
@@ -34,6 +34,11 @@ VOCABULARY = (
     "embedding", "flatten", "maxpool2d", "batchnorm2d", "int64", "(", ")", "[", "]", "{", "}",
     ",", ":", ".", "=", "->", "+", "-", "*", "/", "//", "%", "**", "==", "<", "\n", " ", "0",
     "1", "3", "64", "2.5", "1e-5", '"a"', '"blocks/mlp.arch"', "#",
+    "fn", "shared", "buffer", "arange", "lookup", "positions", "parameter", "topk", "gather",
+    "scatter_add", "one_hot", "moe", "where", "masked_fill", "tril", "cumsum", "exp", "log",
+    "clamp", "i", "{i}", "-inf", "exact=true", "frozen=true", "kv_heads=", "causal=true",
+    "window=", "alibi=true", "rotary=true", "layout=", '"fused"', '"linears"', "h0=", "c0=",
+    "return_state=true", "mask=", "dim=", "bool", "unflatten", "split", "<=", ">",
 )  # fmt: skip
 
 

@@ -9,18 +9,23 @@ Shapes leave out the batch. Images are (C, H, W), sequences (T, E), vectors (F);
 be symbols, whose sizes are tracked at `SIZE`, the value the differential test gives them.
 Blocks, parameters, layers and values are often given hostile names (`tests/fuzz/names.py`):
 names the generated module relies on, or close to them.
+The units here are the convolutional and sequence networks' own (blocks, skips, concat, dense,
+recurrent and transformer units); `tensor_units`, `sequence_units` and `definition_units` add
+the newer constructs: elementwise math and masks, constants and buffers, selection and experts,
+attention's variants, shared layers, recurrent states, functions, copy indices, conditional
+blocks and conditional ties. What a unit receives and gives is a `tracked.Shape`.
 The hypothesis strategy is `tests.fuzz.cases.cases("valid")`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
+from tests.fuzz import definition_units, sequence_units, tensor_units
 from tests.fuzz.choices import Choices, chance, pick
 from tests.fuzz.names import HOSTILE, LAYER_NAMES
+from tests.fuzz.tracked import SIZE, Body, Shape, Unit
 
-SIZE = 32  # what H, W and T are when a generated network runs
 CHANNELS = (2, 4, 6, 8, 12, 16)
 ACTIVATIONS = ("relu", "gelu", "silu", "tanh", "sigmoid", "leaky_relu(0.1)", "elu", "hardswish")
 # The names the writer uses itself, which a hostile name must not take.
@@ -30,47 +35,26 @@ OWN_NAMES = (
     "T", "S", "Net0", "Net1",
 )  # fmt: skip
 HOSTILE_PERCENT = 25  # how often a name is drawn from the hostile pools
+# The units of the other modules, by name: the shapes they take, and the unit.
+NEWER_UNITS: dict[str, tuple[tuple[str, ...], Unit]] = {
+    **tensor_units.UNITS,
+    **sequence_units.UNITS,
+    **definition_units.UNITS,
+}
+# The writer's own units (its `unit_` methods) for each kind of tensor.
+OWN_UNITS = {
+    "image": ("chain", "skip", "concat", "dense", "block", "residual_block", "down",
+              "sequence_of", "named", "scaled", "learned"),
+    "sequence": ("chain", "skip", "block", "transformer", "recurrent", "named", "convolve",
+                 "scaled", "learned"),
+    "vector": ("chain", "skip", "concat", "dense", "block", "named", "scaled", "learned"),
+}  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Shape:
-    """A tensor as the writer sees it: its kind, its feature axis and its other sizes."""
-
-    kind: str  # "image", "sequence" or "vector"
-    features: int  # C of an image, E of a sequence, F of a vector
-    height: int = 1  # image H (at SIZE when symbolic)
-    width: int = 1  # image W
-    length: int = 1  # sequence T (at SIZE when symbolic)
-    symbolic: bool = False  # H and W, or T, are symbols
-
-    def features_to(self, features: int) -> Shape:
-        return replace(self, features=features)
-
-
-@dataclass
-class Body:
-    """The statements of one definition, with the numbers its expressions may name."""
-
-    scope: dict[str, int]
-    # a hostile layer name not among those given, or None for a plain one
-    hostile: Callable[[set[str]], str | None] = lambda used: None
-    lines: list[str] = field(default_factory=list)
-    layer_names: int = 0
-    temporaries: int = 0
-    named: set[str] = field(default_factory=set)
-
-    def name(self, stem: str) -> str:
-        """A layer name that is new in this body."""
-        name = self.hostile(self.named)
-        if name is None:
-            self.layer_names += 1
-            name = f"{stem}{self.layer_names}"
-        self.named.add(name)
-        return name
-
-    def temporary(self) -> str:
-        self.temporaries += 1
-        return f"t{self.temporaries}"
+def units_for(kind: str) -> tuple[str, ...]:
+    """The names of the units that take a tensor of ``kind``."""
+    newer = (name for name, (kinds, _) in NEWER_UNITS.items() if kind in kinds)
+    return (*OWN_UNITS[kind], *newer)
 
 
 class SpecWriter:
@@ -82,6 +66,9 @@ class SpecWriter:
         self.ops: set[str] = set()  # op kinds used, so that `init` rules always match
         self.constants = {"width": pick(choices, (4, 8, 16))}
         self.taken = set(OWN_NAMES)  # every name of the spec's own namespace
+        self.functions: list[str] = []  # `fn` definitions
+        self.units: set[str] = set()  # the units written, which the tests count
+        self.function = ("", "")  # the one `definition_units` writes: its name and `k`
 
     def hostile(self, pool: tuple[str, ...], used: set[str]) -> str | None:
         """Sometimes a name from ``pool`` that is not in ``used``."""
@@ -147,6 +134,7 @@ class SpecWriter:
     def spec(self) -> str:
         networks = [self.network(index) for index in range(self.integer(1, 2))]
         head = [f"{name} = {value}" for name, value in self.constants.items()]
+        head += self.functions
         head += self.init_rules()
         items = ["\n".join(head), *networks]
         if self.chance(50):
@@ -210,7 +198,8 @@ class SpecWriter:
         else:
             body.lines.append(f"in x: [{size}, {features}]")
         if self.chance(20):
-            width = self.pick(CHANNELS)
+            width = int(self.pick(CHANNELS))
+            body.memory = width
             body.lines.append(f"in memory: [S, {width}]")
             heads = self.heads(shape.features)
             body.lines.append(f"x = x -> attention(memory, heads={heads}) as cross")
@@ -254,15 +243,11 @@ class SpecWriter:
     # --- units: one or a few statements that rebind x ---------------------------------------------
 
     def unit(self, body: Body, shape: Shape) -> Shape:
-        units = {
-            "image": ("chain", "skip", "concat", "dense", "block", "residual_block", "down",
-                      "sequence_of", "named", "scaled", "learned"),
-            "sequence": ("chain", "skip", "block", "transformer", "recurrent", "named",
-                         "convolve", "scaled", "learned"),
-            "vector": ("chain", "skip", "concat", "dense", "block", "named", "scaled",
-                       "learned"),
-        }[shape.kind]  # fmt: skip
-        return getattr(self, f"unit_{self.pick(units)}")(body, shape)
+        name = self.pick(units_for(shape.kind))
+        self.units.add(name)
+        if name in NEWER_UNITS:
+            return NEWER_UNITS[name][1](self, body, shape)
+        return getattr(self, f"unit_{name}")(body, shape)
 
     def unit_chain(self, body: Body, shape: Shape) -> Shape:
         stages, shape = self.stages(body, shape, self.integer(1, 4), keep_size=False)
