@@ -15,11 +15,58 @@ from typing import Any, Literal
 
 from archc.errors import NO_SPAN, Span
 
+# --- what every node shares ----------------------------------------------------------------------
+
+
+@functools.cache
+def _key(kind: type) -> Callable[[Any], tuple[Any, ...]]:
+    """The values of the fields that take part in equality, in field order, in one call."""
+    return _getter(tuple(f.name for f in fields(kind) if f.compare))
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving an object's attributes ``names`` as a tuple."""
+    if not names:
+        return lambda node: ()
+    if len(names) == 1:
+        get = operator.attrgetter(names[0])
+        return lambda node: (get(node),)
+    return operator.attrgetter(*names)
+
+
+@functools.cache
+def _shown(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind) if f.repr)
+
+
+# NOTE: every node class shares Node's equality, hash and repr rather than having its dataclass
+# generate them: generating compiles three more functions per class, a third of what defining
+# the tree's classes costs every cold start.
+class Node:
+    """Base of every node: equal to a node of the same class whose fields but the span are
+    equal, hashed and printed (``Name(id='x')``) the way a frozen dataclass is."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        key = _key(self.__class__)
+        return key(self) == key(other)
+
+    def __hash__(self) -> int:
+        return hash(_key(self.__class__)(self))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _shown(self.__class__))
+        return f"{self.__class__.__qualname__}({shown})"
+
+
 # --- expressions ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Ident:
+@dataclass(frozen=True, eq=False, repr=False)
+class Ident(Node):
     """A name as written, with its own span (for did-you-mean and go-to-definition).
     ``quoted``: written as a string (`as "block1-0"`), so any state_dict key can be named."""
 
@@ -28,14 +75,14 @@ class Ident:
     quoted: bool = False
 
 
-@dataclass(frozen=True)
-class Name:
+@dataclass(frozen=True, eq=False, repr=False)
+class Name(Node):
     id: str
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Int:
+@dataclass(frozen=True, eq=False, repr=False)
+class Int(Node):
     """An integer literal; ``text`` is how the source wrote it (`50_257`), for the formatter."""
 
     value: int
@@ -43,8 +90,8 @@ class Int:
     text: str = field(default="", compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Float:
+@dataclass(frozen=True, eq=False, repr=False)
+class Float(Node):
     """A float literal; ``text`` is how the source wrote it (`1e-5`, `3E4`), for the formatter."""
 
     value: float
@@ -52,31 +99,31 @@ class Float:
     text: str = field(default="", compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Str:
+@dataclass(frozen=True, eq=False, repr=False)
+class Str(Node):
     value: str
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Bool:
+@dataclass(frozen=True, eq=False, repr=False)
+class Bool(Node):
     value: bool
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class NoneLit:
+@dataclass(frozen=True, eq=False, repr=False)
+class NoneLit(Node):
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class TupleExpr:
+@dataclass(frozen=True, eq=False, repr=False)
+class TupleExpr(Node):
     items: tuple[Expr, ...]
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class ListExpr:
+@dataclass(frozen=True, eq=False, repr=False)
+class ListExpr(Node):
     items: tuple[Expr, ...]
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
@@ -87,15 +134,15 @@ CompareOp = Literal["==", "!=", "<", "<=", ">", ">="]
 BoolOp = Literal["and", "or"]
 
 
-@dataclass(frozen=True)
-class Unary:
+@dataclass(frozen=True, eq=False, repr=False)
+class Unary(Node):
     op: UnaryOp
     operand: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Binary:
+@dataclass(frozen=True, eq=False, repr=False)
+class Binary(Node):
     """Arithmetic; on tensors a skip (`y + x`) or a gate (`x * g`); `layer * n` repeats."""
 
     op: BinaryOp
@@ -104,24 +151,24 @@ class Binary:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Compare:
+@dataclass(frozen=True, eq=False, repr=False)
+class Compare(Node):
     op: CompareOp
     left: Expr
     right: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Logic:
+@dataclass(frozen=True, eq=False, repr=False)
+class Logic(Node):
     op: BoolOp
     left: Expr
     right: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Cond:
+@dataclass(frozen=True, eq=False, repr=False)
+class Cond(Node):
     """`if test then body else orelse`."""
 
     test: Expr
@@ -130,8 +177,8 @@ class Cond:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Chain:
+@dataclass(frozen=True, eq=False, repr=False)
+class Chain(Node):
     """`head -> stage -> stage ...`, kept flat: long chains never make deep trees."""
 
     head: Expr
@@ -139,8 +186,8 @@ class Chain:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Named:
+@dataclass(frozen=True, eq=False, repr=False)
+class Named(Node):
     """`value as name`: names the layer (or the sequence of layers) that ``value`` builds."""
 
     value: Expr
@@ -148,8 +195,8 @@ class Named:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class NamedCopies:
+@dataclass(frozen=True, eq=False, repr=False)
+class NamedCopies(Node):
     """`layer * n as stem{i + 1}`: names each copy of a repeat from its index ``i`` (0 for the
     first), directly in the enclosing container (`stem1`, `stem2`, ...). ``index`` holds only
     `i`, integers, `+`, `-` and `*`; ``suffix`` is a name written right after the braces."""
@@ -161,8 +208,8 @@ class NamedCopies:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Arg:
+@dataclass(frozen=True, eq=False, repr=False)
+class Arg(Node):
     """A call argument; ``name`` is None for a positional one."""
 
     name: Ident | None
@@ -170,22 +217,22 @@ class Arg:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Call:
+@dataclass(frozen=True, eq=False, repr=False)
+class Call(Node):
     func: Expr
     args: tuple[Arg, ...]
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Attribute:
+@dataclass(frozen=True, eq=False, repr=False)
+class Attribute(Node):
     value: Expr
     attr: Ident
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Index:
+@dataclass(frozen=True, eq=False, repr=False)
+class Index(Node):
     value: Expr
     index: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
@@ -217,8 +264,8 @@ Expr = (
 # --- statements ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TensorType:
+@dataclass(frozen=True, eq=False, repr=False)
+class TensorType(Node):
     """`dtype[d0, d1, ...]` in an input declaration; the batch dimension is implicit."""
 
     dtype: Ident | None
@@ -226,22 +273,22 @@ class TensorType:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Input:
+@dataclass(frozen=True, eq=False, repr=False)
+class Input(Node):
     name: Ident
     type: TensorType | None
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Output:
+@dataclass(frozen=True, eq=False, repr=False)
+class Output(Node):
     name: Ident | None
     value: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Assign:
+@dataclass(frozen=True, eq=False, repr=False)
+class Assign(Node):
     """`a = expr`, or `a, b = expr` to unpack several results (split, chunk, lstm state)."""
 
     targets: tuple[Ident, ...]
@@ -249,8 +296,8 @@ class Assign:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Path:
+@dataclass(frozen=True, eq=False, repr=False)
+class Path(Node):
     """A dotted parameter or layer path such as `layers.0.attn.weight`; ``quoted`` says which
     parts were written in quotes (`"block1-0".weight`)."""
 
@@ -259,8 +306,8 @@ class Path:
     quoted: tuple[bool, ...] = field(default=(), compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Tie:
+@dataclass(frozen=True, eq=False, repr=False)
+class Tie(Node):
     """`tie target = source`: ``target`` becomes the very same parameter as ``source``; with
     `if condition`, only where the condition holds."""
 
@@ -270,16 +317,16 @@ class Tie:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Pattern:
+@dataclass(frozen=True, eq=False, repr=False)
+class Pattern(Node):
     """A quoted glob over layer paths in an init rule, e.g. `"layer*.*.bn2.weight"`."""
 
     glob: str
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class InitRule:
+@dataclass(frozen=True, eq=False, repr=False)
+class InitRule(Node):
     """`init target: scheme(...)` or `init target: weight=..., bias=...`.
 
     Exactly one of ``scheme`` and ``per_param`` is set.
@@ -291,8 +338,8 @@ class InitRule:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Assert:
+@dataclass(frozen=True, eq=False, repr=False)
+class Assert(Node):
     test: Expr
     message: Str | None
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
@@ -304,15 +351,15 @@ Stmt = Input | Output | Assign | Tie | InitRule | Assert
 # --- top level -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Param:
+@dataclass(frozen=True, eq=False, repr=False)
+class Param(Node):
     name: Ident
     default: Expr | None
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Definition:
+@dataclass(frozen=True, eq=False, repr=False)
+class Definition(Node):
     """A `block` (reusable, instantiated by calls) or a `network` (a model to build)."""
 
     kind: Literal["block", "network"]
@@ -322,8 +369,8 @@ class Definition:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Function:
+@dataclass(frozen=True, eq=False, repr=False)
+class Function(Node):
     """`fn name(params) = expr`: a pure function of numbers, evaluated where it is called."""
 
     name: Ident
@@ -332,14 +379,14 @@ class Function:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Use:
+@dataclass(frozen=True, eq=False, repr=False)
+class Use(Node):
     path: Str
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Comment:
+@dataclass(frozen=True, eq=False, repr=False)
+class Comment(Node):
     """A `#` comment; kept beside the tree (not in it) for the formatter."""
 
     text: str
@@ -349,8 +396,8 @@ class Comment:
 Item = Use | InitRule | Definition | Function | Assign
 
 
-@dataclass(frozen=True)
-class Module:
+@dataclass(frozen=True, eq=False, repr=False)
+class Module(Node):
     """One parsed file."""
 
     items: tuple[Item, ...]
@@ -361,13 +408,7 @@ class Module:
 @functools.cache
 def _children_reversed(kind: type) -> Callable[[Any], tuple[Any, ...]]:
     """A node's field values but its span, last first, in one call (walks visit every node)."""
-    names = tuple(f.name for f in fields(kind) if f.name != "span")[::-1]
-    if not names:
-        return lambda node: ()
-    if len(names) == 1:
-        get = operator.attrgetter(names[0])
-        return lambda node: (get(node),)
-    return operator.attrgetter(*names)
+    return _getter(tuple(f.name for f in fields(kind) if f.name != "span")[::-1])
 
 
 def children(node: Any) -> Iterator[Any]:
