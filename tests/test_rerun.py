@@ -141,6 +141,25 @@ network N {
 """,
         {"linear": 3, "gelu": 3},
     ),
+    "a block inside": (
+        """
+block Inner(width) {
+    in x
+    out x -> linear(width)
+}
+block Outer(width) {
+    in x
+    out x -> Inner(width) -> relu
+}
+network N {
+    in x: [8]
+    out x -> Outer(8) -> Outer(16) -> Outer(4)
+}
+""",
+        # Inner's arguments are part of the module tree: each Outer is elaborated, and its
+        # Inner copied from the first
+        {"linear": 1, "relu": 3},
+    ),
     "numbers of other types": (
         """
 block Scale(factor) {

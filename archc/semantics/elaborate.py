@@ -607,7 +607,7 @@ class Elaborator(Origins, Sharing, Scanning, Application):
             if made is not None:
                 self._recordings[key] = made
                 ports = tuple(s.name.name for s in node.body if isinstance(s, ast.Input))
-                terms = None if reran else rerun.terms_of(body, ports, inputs)
+                terms = None if reran else rerun.terms_of(body, ports, inputs, made.modules)
                 if form is not None and terms is not None:
                     self._forms.setdefault(form, []).append((made, terms))
         return values

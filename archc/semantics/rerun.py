@@ -28,7 +28,7 @@ from archc.ops.spec import ShapeError
 from archc.semantics import application
 from archc.semantics import provenance as pv
 from archc.semantics.context import Body
-from archc.semantics.ir import Choice, Node, Ref
+from archc.semantics.ir import Choice, Module, Node, Ref
 from archc.semantics.replay import NotPlain, plain
 from archc.semantics.values import Layer, Tensor
 
@@ -71,11 +71,16 @@ def _form(value: Any) -> Any:
     return type(value) if type(value) in (int, float) else plain(value)
 
 
-def terms_of(body: Body, ports: tuple[str, ...], inputs: list[Tensor]) -> Terms | None:
-    """The terms of the instance ``body`` just elaborated from ``inputs``, or None when it can
-    be copied for the same values only."""
+def terms_of(
+    body: Body, ports: tuple[str, ...], inputs: list[Tensor], modules: list[Module]
+) -> Terms | None:
+    """The terms of the instance ``body`` just elaborated from ``inputs``, making
+    ``modules``, or None when it can be copied for the same values only."""
     if body.shaped_by_values or any(choice.other is None for choice in body.choices):
         return None  # an alternative these values could not build, others might
+    aside = [m for choice in body.choices if choice.other for m in choice.other.modules]
+    if any(m.kind == "block" or m.args or m.repeat is not None for m in (*modules, *aside)):
+        return None  # a block inside holds its argument values, which a copy does not change
     params = {name: body.vars[name] for name in body.params}
     sizes = _sizes(ports, inputs)
     tests = []
