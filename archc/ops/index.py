@@ -1,8 +1,9 @@
 """Which module of :mod:`archc.ops` defines each op name, aliases included.
 
 The registry reads this to answer for every op without importing every family: a family is
-imported the first time one of its names is looked up. ``tests/test_op_index.py`` checks that
-it lists exactly what the families register, so a new op or alias must be added here too.
+imported the first time one of its names is looked up. The table is generated from what the
+families register, as docs/layers.md is: ``python -m archc.ops.index_writer > archc/ops/index.py``
+after adding an op, and ``tests/test_op_index.py`` fails while it is out of date.
 """
 
 from __future__ import annotations
