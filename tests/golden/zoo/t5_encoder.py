@@ -11,30 +11,6 @@ from torch import nn
 __all__ = ["T5LayerSelfAttention", "T5LayerFF", "T5Block", "T5Stack", "T5Encoder"]
 
 
-class KVCache:
-    """The keys and values each causal self-attention layer computed, kept from call to call,
-    so that a decoder given one more token attends over the earlier positions without
-    computing them again: each call adds its tokens' keys and values, layer by layer."""
-
-    def __init__(self) -> None:
-        self.layers: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] = {}
-
-    def length(self, layer: nn.Module | None = None) -> int:
-        """How many positions `layer`, by default the first layer, holds keys for."""
-        layer = next(iter(self.layers), None) if layer is None else layer
-        return self.layers[layer][0].size(-2) if layer in self.layers else 0
-
-    def extend(
-        self, layer: nn.Module, k: torch.Tensor, v: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """`layer`'s keys and values (N, heads, S, head_dim) so far, k and v added after."""
-        if layer in self.layers:
-            past_k, past_v = self.layers[layer]
-            k, v = torch.cat([past_k, k], dim=-2), torch.cat([past_v, v], dim=-2)
-        self.layers[layer] = (k, v)
-        return k, v
-
-
 class AttentionHeads(nn.Module):
     """What every attention layout shares: splitting projections into heads, qk-norm, rotary
     positions, the mask, and F.scaled_dot_product_attention."""
@@ -85,22 +61,17 @@ class AttentionHeads(nn.Module):
         k: torch.Tensor,
         v: torch.Tensor,
         mask: torch.Tensor | None,
-        cache: KVCache | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Projected (N, T, heads * head_dim) queries and (N, S, kv_heads * head_dim) keys and
-        values -> (N, T, heads * head_dim), and what was added to the scores (see `scores`).
-        With a cache, the queries are the positions after those it holds, and attend over its
-        keys and values too."""
+        values -> (N, T, heads * head_dim), and what was added to the scores (see `scores`)."""
         q = q.unflatten(-1, (self.heads, self.head_dim)).transpose(1, 2)
         k = k.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         v = v.unflatten(-1, (self.kv_heads, self.head_dim)).transpose(1, 2)
         if self.q_norm is not None and self.k_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
-        start = 0 if cache is None else cache.length(self)
+        start = 0  # the queries' first position
         if self.rotary is not None:
             q, k = self.rotary(q, start=start), self.rotary(k, start=start)
-        if cache is not None:
-            k, v = cache.extend(self, k, v)
         scores = self.scores(mask, q, k, start)
         out = F.scaled_dot_product_attention(
             q,
@@ -222,11 +193,15 @@ class Attention(AttentionHeads):
         x: torch.Tensor,
         memory: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
-        cache: KVCache | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         source = x if memory is None else memory
         q_proj, k_proj, v_proj, *o_proj = (self.get_submodule(name) for name in self.names)
-        out, scores = self.attend(q_proj(x), k_proj(source), v_proj(source), mask, cache)
+        out, scores = self.attend(
+            q_proj(x),
+            k_proj(source),
+            v_proj(source),
+            mask,
+        )
         return self.returned(o_proj[0](out) if o_proj else out, scores, mask)
 
 
