@@ -22,6 +22,7 @@ from archc.backends.torch.structure import (
     first_id,
     holder,
     is_callable,
+    is_module,
     relative,
 )
 from archc.pysource.exprs import string
@@ -360,12 +361,21 @@ def _copies_length(
     count = repeat.repeat if repeat is not None else None
     if not isinstance(count, int) or position + count > len(found):
         return 0
+    # each copy one child of the container: a copy that is a chain of several layers is
+    # written into it layer by layer, and a loop over the container would run them all
+    prefix = f"{repeat.path}."
+    children = {n.path[len(prefix) :].split(".", 1)[0] for n in network.within(repeat.path)}
+    if len(children) != count:
+        return 0
+    if not _held(first):
+        return 0
     carried = len(first.item.outputs)
     others = first.item.inputs[carried:]
     for k in range(1, count):
         step, before = found[position + k], found[position + k - 1]
         if (
             step.access != f"{container}[{k}]"
+            or not _held(step)
             or step.otherwise is not None
             or step.optional
             or step.item.inputs != (*before.item.outputs, *others)
@@ -373,6 +383,13 @@ def _copies_length(
         ):
             return 0
     return count
+
+
+def _held(step: Step) -> bool:
+    """Whether the step calls a module its container holds: a stateless op written as an
+    expression leaves its place in the container empty, and a loop over it would skip it."""
+    node = step.item.node
+    return step.item.module is not None or (node is not None and is_module(node))
 
 
 def _copies_loop(
@@ -480,7 +497,7 @@ def _with_optionals(network: Network, found: list[Step], chosen: list[Optional])
             item = other.item
             assert item is not None and other.value is not None
             call = Item(item.attr, item.node, item.module, item.inputs, (other.value,))
-            made = Step(call, f"self.{item.attr}", otherwise=taken.value, optional=True)
+            made = Step(call, member("self", item.attr), otherwise=taken.value, optional=True)
             later = [i for i, s in enumerate(found) if first_id(network, s.item) > optional.first]
             found.insert(later[0] if later else len(found), made)
         for step in found:
