@@ -791,4 +791,5 @@ def _masked(
         else:
             hidden = hidden | (mask == 0)
     lowest = torch.finfo(scores.dtype).min
+    added = added.to(scores.dtype)  # a float32 mask over float64 scores would promote to float32
     return (scores + added).masked_fill(hidden, lowest), added.masked_fill(hidden, lowest)
