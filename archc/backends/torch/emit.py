@@ -417,7 +417,7 @@ class ClassWriter:
         for position, item in enumerate(optional.made):
             value = self._construct(self._alternative(k, which, position))
             if value is not None:
-                lines += lay_out(INDENT * 3, f"self.{item.attr} = ", value)
+                lines += lay_out(INDENT * 3, *registration(item.attr, value, held=False))
         return [f"{INDENT * 2}if {self.flag(k)}:", *lines] if lines else []
 
     def _alternative(self, k: int, which: str, position: int) -> Matching:
