@@ -5,13 +5,15 @@ For each zoo network and each whole-number parameter its class takes, the class 
 changed value on the meta device (no memory, no arithmetic, every shape checked) and compared
 with the spec elaborated under the same value: the same state_dict keys and shapes, and a
 forward whose outputs have the shapes the checker derives (where every op of it runs on the
-meta device). A value the class wrote as the
-spec's number instead of following the parameter breaks one or the other.
+meta device), and whose lines' shape comments give the shapes of the tensors they assign. A
+value the class wrote as the spec's number instead of following the parameter breaks one or the
+other.
 """
 
 from __future__ import annotations
 
 import inspect
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from archc import api, dims, runtime
 from archc.semantics.ir import Network
 from tests.conftest import ROOT
 from tests.oracle import compare, random_inputs, silence_dropout, sizes_of, vary_running_statistics
+from tests.shape_comments import checked_forward, recording_arguments
 from tests.test_oracle import SMALL
 
 SPECS = sorted((ROOT / "specs").glob("*.arch"))
@@ -46,23 +49,28 @@ def elaborated(path: Path, name: str, overrides: dict[str, Any]) -> Network | No
     return networks[0]
 
 
-def check_built(cls: type[torch.nn.Module], expected: Network, overrides: dict[str, Any]) -> None:
-    with torch.device("meta"):
+def check_built(cls: type[torch.nn.Module], expected: Network, overrides: dict[str, Any]) -> int:
+    """How many shape comments the forward checked (tests/shape_comments.py)."""
+    module = sys.modules[cls.__module__]
+    with torch.device("meta"), recording_arguments(module):
         model = cls(**overrides).double().eval()
     assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == state(expected)
     sizes = sizes_of(expected)
     inputs = [t.to("meta") for t in random_inputs(expected, sizes).values()]
     try:
         with torch.no_grad():
-            outputs = model(*inputs)
+            outputs, checked = checked_forward(
+                model, inputs, {**expected.args, **sizes}, str(module.__file__)
+            )
     except NotImplementedError:  # an op with no meta kernel (a mixture's torch.unique)
-        return
+        return 0
     outputs = outputs if isinstance(outputs, tuple) else (outputs,)
     wanted = [
         [dims.evaluate(d, sizes) for d in expected.type_of(ref).shape]
         for ref in expected.outputs.values()
     ]
     assert [list(o.shape) for o in outputs] == wanted
+    return checked
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)

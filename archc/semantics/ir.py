@@ -473,11 +473,12 @@ class Network:
                 return module
             path = path.rpartition(".")[0]
 
-    def lift(self, expr: Expr, path: str) -> Expr | None:
-        """``expr``, in the namespace of the block instance at ``path``, in the network's: moved
-        out call by call (provenance.substitute); None where a call gives it no expression."""
+    def lift(self, expr: Expr, path: str, to: str = "") -> Expr | None:
+        """``expr``, in the namespace of the block instance at ``path``, in that of the instance
+        at ``to`` that holds it (the network's by default): moved out call by call
+        (provenance.substitute); None where a call gives it no expression."""
         module = self.modules[path]
-        while module.kind == "block":
+        while module.kind == "block" and module.path != to:
             sizes = module.input_dims
             names = module.input_names
 

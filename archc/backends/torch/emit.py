@@ -285,12 +285,12 @@ class ClassWriter:
         definition = self.info.definition
         file_name = os.path.basename(definition.span.file)
         where = f"{quoted_path(file_name)}:{definition.span.line}"
-        kind = "Block" if definition.kind == "block" else "Network"
-        counts = {_param_count(n, m.path) for n, m in self.info.instances}
-        text = f"{kind} `{definition.name}` ({where})."
-        if len(counts) == 1:
-            text += f" {counts.pop():,} parameters."
-        return text
+        text = f"{definition.kind.capitalize()} `{definition.name}` ({where})."
+        if definition.kind == "block":
+            return text  # its count depends on its arguments and on the sizes it is given
+        ((network, _),) = self.info.instances
+        defaults = " with its defaults" if definition.params else ""
+        return f"{text} {_param_count(network, ''):,} parameters{defaults}."
 
     # --- __init__ --------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from archc.backends.torch.structure import (
 )
 from archc.pysource.exprs import string
 from archc.pysource.layout import INDENT, LINE_LENGTH, Arg, Call, lay_out, structure
+from archc.semantics import provenance
 from archc.semantics.ir import Module, Network, Node, Ref, Scan
 
 if TYPE_CHECKING:
@@ -198,7 +199,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
         comment = (
             _shape_comment(
                 [p[common.index(position)] for p in per_instance],
-                [n for n, _ in writer.info.instances],
+                writer.info.instances,
             )
             if position in common
             else None
@@ -476,14 +477,48 @@ def _collected(network: Network, found: list[Step], results: tuple[Ref, ...]) ->
     return runs
 
 
-def _shape_comment(matching: list[Step], networks: list[Network]) -> str | None:
-    shapes = set()
-    for step, network in zip(matching, networks, strict=True):
-        types = [network.type_of(ref) for ref in step.item.outputs]
-        if any(t is None for t in types):
-            return None
-        shapes.add(", ".join(dims.show_shape(t.shape) for t in types))  # type: ignore[union-attr]
-    return f"# {shapes.pop()}" if len(shapes) == 1 else None
+def _shape_comment(matching: list[Step], instances: list[tuple[Network, Module]]) -> str | None:
+    """`# (N, T, d_model)`: each size as the class's own parameters give it, so that the
+    comment holds for every argument the class takes. None where a size depends on the sizes of
+    the tensors the class is given, or its provenance is not known, or instances disagree."""
+    shown = set()
+    for step, (network, module) in zip(matching, instances, strict=True):
+        shapes = []
+        for ref in step.item.outputs:
+            sizes = _sizes_shown(network, module, ref)
+            if sizes is None:
+                return None
+            shapes.append("(" + ", ".join(sizes) + ")")
+        shown.add(", ".join(shapes))
+    return f"# {shown.pop()}" if len(shown) == 1 else None
+
+
+def _sizes_shown(network: Network, module: Module, ref: Ref) -> list[str] | None:
+    node = network.node(ref.node)
+    origins = node.dims[ref.port] if ref.port < len(node.dims) else ()
+    tensor = network.type_of(ref)
+    if tensor is None:
+        return None
+    shown = []
+    for axis, size in enumerate(tensor.shape):
+        origin = origins[axis] if axis < len(origins) else None
+        if origin is not None:
+            origin = network.lift(origin, network.instance_of(node).path, module.path)
+        if origin is None:
+            if isinstance(size, int) or not dims.show(size).isidentifier():
+                return None
+            shown.append(dims.show(size))  # the batch, or a size the network's inputs name
+        elif provenance.reads_sizes(origin) or (
+            not isinstance(size, int) and provenance.reads(origin)
+        ):
+            return None  # a size of the class's input, or a named size the arguments change
+        else:
+            shown.append(
+                provenance.show(provenance.simplify(origin))
+                if isinstance(size, int)
+                else dims.show(size)
+            )
+    return shown
 
 
 def _with_optionals(network: Network, found: list[Step], chosen: list[Optional]) -> list[Step]:

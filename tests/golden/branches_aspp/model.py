@@ -8,7 +8,7 @@ __all__ = ["ASPPPooling", "ASPP"]
 
 
 class ASPPPooling(nn.Module):
-    """Block `ASPPPooling` (input.arch:4). 144 parameters."""
+    """Block `ASPPPooling` (input.arch:4)."""
 
     def __init__(self, in_channels: int, x_size2: int, in_features: int, channels: int) -> None:
         super().__init__()
@@ -19,16 +19,16 @@ class ASPPPooling(nn.Module):
         self.upsample1 = nn.Upsample(size=(x_size2, in_features), mode="bilinear")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = getattr(self, "0")(x)  # (N, 16, 1, 1)
-        x = getattr(self, "1")(x)  # (N, 8, 1, 1)
-        x = getattr(self, "2")(x)  # (N, 8, 1, 1)
-        x = getattr(self, "3")(x)  # (N, 8, 1, 1)
-        x = self.upsample1(x)  # (N, 8, 12, 12)
+        x = getattr(self, "0")(x)
+        x = getattr(self, "1")(x)  # (N, channels, 1, 1)
+        x = getattr(self, "2")(x)  # (N, channels, 1, 1)
+        x = getattr(self, "3")(x)  # (N, channels, 1, 1)
+        x = self.upsample1(x)
         return x
 
 
 class ASPP(nn.Module):
-    """Network `ASPP` (input.arch:14). 1,664 parameters."""
+    """Network `ASPP` (input.arch:14). 1,664 parameters with its defaults."""
 
     def __init__(self, width: int = 8, rate: int = 2) -> None:
         super().__init__()
@@ -55,6 +55,6 @@ class ASPP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outs = [branch(x) for branch in self.convs]
-        out = torch.cat(outs, dim=1)  # (N, 24, 12, 12)
-        out = self.project(out)  # (N, 8, 12, 12)
+        out = torch.cat(outs, dim=1)  # (N, 3 * width, 12, 12)
+        out = self.project(out)  # (N, width, 12, 12)
         return out

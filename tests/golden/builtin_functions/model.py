@@ -10,19 +10,19 @@ __all__ = ["Scaled", "Scaling"]
 
 
 class Scaled(nn.Module):
-    """Block `Scaled` (input.arch:4). 0 parameters."""
+    """Block `Scaled` (input.arch:4)."""
 
     def __init__(self, d: int) -> None:
         super().__init__()
         self.factor = math.sqrt(d)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x * self.factor  # (N, 16)
+        x = x * self.factor
         return x
 
 
 class Scaling(nn.Module):
-    """Network `Scaling` (input.arch:9). 1,088 parameters."""
+    """Network `Scaling` (input.arch:9). 1,088 parameters with its defaults."""
 
     def __init__(self, width: int = 64) -> None:
         super().__init__()
@@ -34,6 +34,6 @@ class Scaling(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.scaled1(x)  # (N, 16)
         x = self.scaled2(x)  # (N, 16)
-        x = self.proj(x)  # (N, 64)
-        x = x * self.factor  # (N, 64)
+        x = self.proj(x)  # (N, max(width, 32))
+        x = x * self.factor  # (N, max(width, 32))
         return x

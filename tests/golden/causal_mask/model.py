@@ -10,7 +10,7 @@ __all__ = ["CausalScores"]
 
 
 class CausalScores(nn.Module):
-    """Network `CausalScores` (input.arch:4). 2,624 parameters."""
+    """Network `CausalScores` (input.arch:4). 2,624 parameters with its defaults."""
 
     def __init__(self, vocab: int = 100, width: int = 16) -> None:
         super().__init__()
@@ -23,11 +23,11 @@ class CausalScores(nn.Module):
     def forward(
         self, tokens: torch.Tensor, padding: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.wte(tokens)  # (N, T, 16)
+        x = self.wte(tokens)  # (N, T, width)
         tokens = torch.arange(tokens.size(1), device=tokens.device).view(1, -1)  # (1, T)
-        tokens = self.wpe(tokens)  # (1, T, 16)
-        x = x + tokens  # (N, T, 16)
-        out = torch.transpose(x, 1, 2)  # (N, 16, T)
+        tokens = self.wpe(tokens)  # (1, T, width)
+        x = x + tokens  # (N, T, width)
+        out = torch.transpose(x, 1, 2)  # (N, width, T)
         scores = x @ out  # (N, T, T)
         scores = scores / self.factor  # (N, T, T)
         out = torch.arange(scores.size(-1), device=scores.device).view(1, 1, -1)  # (1, 1, T)
@@ -35,17 +35,17 @@ class CausalScores(nn.Module):
         future = out > out2  # (1, T, T)
         weights = scores.masked_fill(future, float("-inf"))  # (N, T, T)
         weights = self.softmax1(weights)  # (N, T, T)
-        y = weights @ x  # (N, T, 16)
-        gate = self.sigmoid1(y)  # (N, T, 16)
-        gate = gate**2  # (N, T, 16)
-        gate = 1.0 - gate  # (N, T, 16)
+        y = weights @ x  # (N, T, width)
+        gate = self.sigmoid1(y)  # (N, T, width)
+        gate = gate**2  # (N, T, width)
+        gate = 1.0 - gate  # (N, T, width)
         padding = torch.unsqueeze(padding, -1)  # (N, T, 1)
-        out = y * 0.0  # (N, T, 16)
-        out2 = y * gate  # (N, T, 16)
-        y = torch.where(padding, out, out2)  # (N, T, 16)
-        out = torch.clamp(y, min=-3.0, max=3.0)  # (N, T, 16)
-        out = torch.exp(out)  # (N, T, 16)
-        out2 = y > 0  # (N, T, 16)
-        y = y > 0  # (N, T, 16)
-        out2 = out2 == y  # (N, T, 16)
+        out = y * 0.0  # (N, T, width)
+        out2 = y * gate  # (N, T, width)
+        y = torch.where(padding, out, out2)  # (N, T, width)
+        out = torch.clamp(y, min=-3.0, max=3.0)  # (N, T, width)
+        out = torch.exp(out)  # (N, T, width)
+        out2 = y > 0  # (N, T, width)
+        y = y > 0  # (N, T, width)
+        out2 = out2 == y  # (N, T, width)
         return out, out2

@@ -40,7 +40,7 @@ class StochasticDepth(nn.Module):
 
 
 class CNBlock(nn.Module):
-    """Block `CNBlock` (input.arch:4). 10,016 parameters."""
+    """Block `CNBlock` (input.arch:4)."""
 
     def __init__(self, dim: int, p: float) -> None:
         super().__init__()
@@ -52,20 +52,20 @@ class CNBlock(nn.Module):
         self.stochastic_depth1 = StochasticDepth(p)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branch = self.dwconv(x)  # (N, 32, 8, 8)
-        branch = torch.permute(branch, (0, 2, 3, 1))  # (N, 8, 8, 32)
-        branch = self.norm(branch)  # (N, 8, 8, 32)
-        branch = self.linear1(branch)  # (N, 8, 8, 128)
-        branch = self.gelu1(branch)  # (N, 8, 8, 128)
-        branch = self.linear2(branch)  # (N, 8, 8, 32)
-        branch = torch.permute(branch, (0, 3, 1, 2))  # (N, 32, 8, 8)
-        branch = self.stochastic_depth1(branch)  # (N, 32, 8, 8)
-        out = x + branch  # (N, 32, 8, 8)
+        branch = self.dwconv(x)
+        branch = torch.permute(branch, (0, 2, 3, 1))
+        branch = self.norm(branch)
+        branch = self.linear1(branch)
+        branch = self.gelu1(branch)
+        branch = self.linear2(branch)
+        branch = torch.permute(branch, (0, 3, 1, 2))
+        branch = self.stochastic_depth1(branch)
+        out = x + branch
         return out
 
 
 class ConvNeXtStage(nn.Module):
-    """Network `ConvNeXtStage` (input.arch:18). 21,664 parameters."""
+    """Network `ConvNeXtStage` (input.arch:18). 21,664 parameters with its defaults."""
 
     def __init__(self, width: int = 32) -> None:
         super().__init__()
@@ -75,8 +75,8 @@ class ConvNeXtStage(nn.Module):
         self.cnblock2 = CNBlock(width, 0.2)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        x = self.conv1(image)  # (N, 32, 8, 8)
-        x = self.layernorm1(x)  # (N, 32, 8, 8)
-        x = self.cnblock1(x)  # (N, 32, 8, 8)
-        x = self.cnblock2(x)  # (N, 32, 8, 8)
+        x = self.conv1(image)  # (N, width, 8, 8)
+        x = self.layernorm1(x)  # (N, width, 8, 8)
+        x = self.cnblock1(x)  # (N, width, 8, 8)
+        x = self.cnblock2(x)  # (N, width, 8, 8)
         return x

@@ -42,7 +42,7 @@ class DenseLayer(nn.Module):
 
 
 class Transition(nn.Module):
-    """Block `Transition` (input.arch:14). 3,600 parameters."""
+    """Block `Transition` (input.arch:14)."""
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
@@ -52,15 +52,15 @@ class Transition(nn.Module):
         self.pool = nn.AvgPool2d(kernel_size=2, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.norm(x)  # (N, 72, 32, 32)
-        x = self.relu(x)  # (N, 72, 32, 32)
-        x = self.conv(x)  # (N, 48, 32, 32)
-        x = self.pool(x)  # (N, 48, 16, 16)
+        x = self.norm(x)
+        x = self.relu(x)
+        x = self.conv(x)
+        x = self.pool(x)
         return x
 
 
 class DenseNetTiny(nn.Module):
-    """Network `DenseNetTiny` (input.arch:23). 69,250 parameters."""
+    """Network `DenseNetTiny` (input.arch:23). 69,250 parameters with its defaults."""
 
     def __init__(self, growth: int = 12, classes: int = 10) -> None:
         super().__init__()
@@ -89,13 +89,13 @@ class DenseNetTiny(nn.Module):
         self.classifier = nn.Linear(4 * growth + 48, classes)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        x = self.conv0(image)  # (N, 24, 32, 32)
-        x = self.block1(x)  # (N, 72, 32, 32)
+        x = self.conv0(image)  # (N, 2 * growth, 32, 32)
+        x = self.block1(x)  # (N, 6 * growth, 32, 32)
         x = self.transition1(x)  # (N, 48, 16, 16)
-        x = self.block2(x)  # (N, 96, 16, 16)
-        x = self.norm5(x)  # (N, 96, 16, 16)
-        x = self.relu1(x)  # (N, 96, 16, 16)
-        x = self.adaptive_avgpool1(x)  # (N, 96, 1, 1)
-        x = self.flatten1(x)  # (N, 96)
-        x = self.classifier(x)  # (N, 10)
+        x = self.block2(x)  # (N, 4 * growth + 48, 16, 16)
+        x = self.norm5(x)  # (N, 4 * growth + 48, 16, 16)
+        x = self.relu1(x)  # (N, 4 * growth + 48, 16, 16)
+        x = self.adaptive_avgpool1(x)  # (N, 4 * growth + 48, 1, 1)
+        x = self.flatten1(x)  # (N, 4 * growth + 48)
+        x = self.classifier(x)  # (N, classes)
         return x

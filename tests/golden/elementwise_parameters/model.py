@@ -8,7 +8,7 @@ __all__ = ["Shift", "Net"]
 
 
 class Shift(nn.Module):
-    """Block `Shift` (input.arch:3). 0 parameters."""
+    """Block `Shift` (input.arch:3)."""
 
     def __init__(self, offset: float, fill: float, e: int = 2) -> None:
         super().__init__()
@@ -17,20 +17,20 @@ class Shift(nn.Module):
         self.e = e
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.offset - x  # (N, T, 8)
-        out = x > self.offset  # (N, T, 8)
-        y = y.masked_fill(out, self.fill)  # (N, T, 8)
-        y = y**self.e  # (N, T, 8)
-        y = torch.clamp(y, max=self.offset)  # (N, T, 8)
-        x = torch.abs(x)  # (N, T, 8)
-        x = x + 1.0  # (N, T, 8)
-        x = 1.0 / x  # (N, T, 8)
-        out = y + x  # (N, T, 8)
+        y = self.offset - x
+        out = x > self.offset
+        y = y.masked_fill(out, self.fill)
+        y = y**self.e
+        y = torch.clamp(y, max=self.offset)
+        x = torch.abs(x)
+        x = x + 1.0
+        x = 1.0 / x
+        out = y + x
         return out
 
 
 class Net(nn.Module):
-    """Network `Net` (input.arch:10). 72 parameters."""
+    """Network `Net` (input.arch:10). 72 parameters with its defaults."""
 
     def __init__(self, a: float = 0.5) -> None:
         super().__init__()

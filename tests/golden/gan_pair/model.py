@@ -16,13 +16,13 @@ class Dense(nn.Module):
         self.act = nn.LeakyReLU(negative_slope=slope)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.fc(x)
-        x = self.act(x)
+        x = self.fc(x)  # (N, width)
+        x = self.act(x)  # (N, width)
         return x
 
 
 class Generator(nn.Module):
-    """Network `Generator` (input.arch:8). 1,486,352 parameters."""
+    """Network `Generator` (input.arch:8). 1,486,352 parameters with its defaults."""
 
     def __init__(self, latent: int = 100) -> None:
         super().__init__()

@@ -8,7 +8,7 @@ __all__ = ["Tagger"]
 
 
 class Tagger(nn.Module):
-    """Network `Tagger` (input.arch:3). 1,135,153 parameters."""
+    """Network `Tagger` (input.arch:3). 1,135,153 parameters with its defaults."""
 
     def __init__(
         self, vocab: int = 5000, width: int = 100, hidden: int = 128, tags: int = 17
@@ -22,8 +22,8 @@ class Tagger(nn.Module):
         self.classifier = nn.Linear(2 * hidden, tags)
 
     def forward(self, words: torch.Tensor) -> torch.Tensor:
-        features = self.embed(words)  # (N, T, 100)
-        context = self.lstm(features)[0]  # (N, T, 256)
-        context = self.dropout1(context)  # (N, T, 256)
-        context = self.classifier(context)  # (N, T, 17)
+        features = self.embed(words)  # (N, T, width)
+        context = self.lstm(features)[0]  # (N, T, 2 * hidden)
+        context = self.dropout1(context)  # (N, T, 2 * hidden)
+        context = self.classifier(context)  # (N, T, tags)
         return context

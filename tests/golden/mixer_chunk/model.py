@@ -8,7 +8,7 @@ __all__ = ["Gate", "Mixer"]
 
 
 class Gate(nn.Module):
-    """Block `Gate` (input.arch:3). 2,112 parameters."""
+    """Block `Gate` (input.arch:3)."""
 
     def __init__(self, in_features: int, width: int) -> None:
         super().__init__()
@@ -16,15 +16,15 @@ class Gate(nn.Module):
         self.sigmoid1 = nn.Sigmoid()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.proj(x)  # (N, T, 64)
-        a, b = torch.chunk(x, 2, dim=-1)  # (N, T, 32), (N, T, 32)
-        b = self.sigmoid1(b)  # (N, T, 32)
-        out = a * b  # (N, T, 32)
+        x = self.proj(x)  # (N, T, 2 * width)
+        a, b = torch.chunk(x, 2, dim=-1)  # (N, T, width), (N, T, width)
+        b = self.sigmoid1(b)  # (N, T, width)
+        out = a * b  # (N, T, width)
         return out
 
 
 class Mixer(nn.Module):
-    """Network `Mixer` (input.arch:9). 4,934 parameters."""
+    """Network `Mixer` (input.arch:9). 4,934 parameters with its defaults."""
 
     def __init__(self, width: int = 32) -> None:
         super().__init__()
@@ -34,10 +34,10 @@ class Mixer(nn.Module):
         self.right_head = nn.Linear(width // 2, 2)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.embed(x)  # (N, T, 32)
-        h = self.body(h)  # (N, T, 32)
-        left, right = torch.chunk(h, 2, dim=-1)  # (N, T, 16), (N, T, 16)
+        h = self.embed(x)  # (N, T, width)
+        h = self.body(h)  # (N, T, width)
+        left, right = torch.chunk(h, 2, dim=-1)  # (N, T, width // 2), (N, T, width // 2)
         left = self.left_head(left)  # (N, T, 4)
-        right = torch.mean(right, dim=1)  # (N, 16)
+        right = torch.mean(right, dim=1)  # (N, width // 2)
         right = self.right_head(right)  # (N, 2)
         return left, right

@@ -8,14 +8,14 @@ __all__ = ["Mix", "N"]
 
 
 class Mix(nn.Module):
-    """Block `Mix` (input.arch:4). 72 parameters."""
+    """Block `Mix` (input.arch:4)."""
 
     def __init__(self, x_features: int) -> None:
         super().__init__()
         self.fc = nn.Linear(x_features, 8)
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
-        out = x + memory  # (N, T, 8)
+        out = x + memory
         out = self.fc(out)  # (N, T, 8)
         return out
 

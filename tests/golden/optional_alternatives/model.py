@@ -23,7 +23,7 @@ class Out(nn.Module):
 
 
 class Same(nn.Module):
-    """Block `Same` (input.arch:10). 584 parameters."""
+    """Block `Same` (input.arch:10)."""
 
     def __init__(self, in_channels: int, width: int, grouped: bool = False) -> None:
         super().__init__()
@@ -35,12 +35,12 @@ class Same(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv(x)
-        y = self.relu1(y)  # (N, 8, 8, 8)
+        y = self.relu1(y)
         return y
 
 
 class Net(nn.Module):
-    """Network `Net` (input.arch:18). 656 parameters."""
+    """Network `Net` (input.arch:18). 656 parameters with its defaults."""
 
     def __init__(self, stride: int = 2, grouped: bool = False) -> None:
         super().__init__()
@@ -48,6 +48,6 @@ class Net(nn.Module):
         self.same1 = Same(8, 8, grouped=grouped)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.out1(x)  # (N, 8, 8, 8)
-        x = self.same1(x)  # (N, 8, 8, 8)
+        x = self.out1(x)  # (N, width, 15 // stride + 1, 15 // stride + 1)
+        x = self.same1(x)  # (N, width, 15 // stride + 1 + 2 - 3 + 1, 15 // stride + 1 + 2 - 3 + 1)
         return x

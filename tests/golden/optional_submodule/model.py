@@ -8,7 +8,7 @@ __all__ = ["Res", "Net"]
 
 
 class Res(nn.Module):
-    """Block `Res` (input.arch:3). 584 parameters."""
+    """Block `Res` (input.arch:3)."""
 
     def __init__(self, in_channels: int, width: int, stride: int = 1) -> None:
         super().__init__()
@@ -23,16 +23,16 @@ class Res(nn.Module):
         self.relu2 = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.conv1(x)  # (N, 8, 16, 16)
-        y = self.relu1(y)  # (N, 8, 16, 16)
+        y = self.conv1(x)
+        y = self.relu1(y)
         skip = self.downsample(x) if self.downsample is not None else x
-        out = y + skip  # (N, 8, 16, 16)
-        out = self.relu2(out)  # (N, 8, 16, 16)
+        out = y + skip
+        out = self.relu2(out)
         return out
 
 
 class Net(nn.Module):
-    """Network `Net` (input.arch:12). 1,168 parameters."""
+    """Network `Net` (input.arch:12). 1,168 parameters with its defaults."""
 
     def __init__(self, width: int = 8, stride: int = 1) -> None:
         super().__init__()
@@ -40,6 +40,6 @@ class Net(nn.Module):
         self.res2 = Res(width, width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.res1(x)  # (N, 8, 16, 16)
-        x = self.res2(x)  # (N, 8, 16, 16)
+        x = self.res1(x)  # (N, width, 15 // stride + 1, 15 // stride + 1)
+        x = self.res2(x)  # (N, width, 15 // stride + 1, 15 // stride + 1)
         return x

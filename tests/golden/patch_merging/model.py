@@ -9,7 +9,7 @@ __all__ = ["PatchMerging", "ShiftedPatches"]
 
 
 class PatchMerging(nn.Module):
-    """Block `PatchMerging` (input.arch:4). 18,816 parameters."""
+    """Block `PatchMerging` (input.arch:4)."""
 
     def __init__(self, in_features: int, dim: int) -> None:
         super().__init__()
@@ -17,22 +17,22 @@ class PatchMerging(nn.Module):
         self.reduction = nn.Linear(4 * in_features, 2 * dim, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x0 = x[:, ::2]  # (N, 4, 8, 48)
-        x0 = x0[:, :, ::2]  # (N, 4, 4, 48)
-        x1 = x[:, 1::2]  # (N, 4, 8, 48)
-        x1 = x1[:, :, ::2]  # (N, 4, 4, 48)
-        x2 = x[:, ::2]  # (N, 4, 8, 48)
-        x2 = x2[:, :, 1::2]  # (N, 4, 4, 48)
-        x3 = x[:, 1::2]  # (N, 4, 8, 48)
-        x3 = x3[:, :, 1::2]  # (N, 4, 4, 48)
-        merged = torch.cat([x0, x1, x2, x3], dim=-1)  # (N, 4, 4, 192)
-        merged = self.layernorm1(merged)  # (N, 4, 4, 192)
-        merged = self.reduction(merged)  # (N, 4, 4, 96)
+        x0 = x[:, ::2]
+        x0 = x0[:, :, ::2]
+        x1 = x[:, 1::2]
+        x1 = x1[:, :, ::2]
+        x2 = x[:, ::2]
+        x2 = x2[:, :, 1::2]
+        x3 = x[:, 1::2]
+        x3 = x3[:, :, 1::2]
+        merged = torch.cat([x0, x1, x2, x3], dim=-1)
+        merged = self.layernorm1(merged)
+        merged = self.reduction(merged)
         return merged
 
 
 class ShiftedPatches(nn.Module):
-    """Network `ShiftedPatches` (input.arch:14). 21,168 parameters."""
+    """Network `ShiftedPatches` (input.arch:14). 21,168 parameters with its defaults."""
 
     def __init__(self, width: int = 48, shift: int = 2) -> None:
         super().__init__()
@@ -42,8 +42,8 @@ class ShiftedPatches(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         patches = F.pad(image, (1, 1, 1, 1), mode="reflect")  # (N, 3, 32, 32)
-        patches = self.embed(patches)  # (N, 48, 8, 8)
-        patches = torch.permute(patches, (0, 2, 3, 1))  # (N, 8, 8, 48)
-        patches = torch.roll(patches, shifts=self.shifts, dims=(1, 2))  # (N, 8, 8, 48)
-        patches = self.merge(patches)  # (N, 4, 4, 96)
+        patches = self.embed(patches)  # (N, width, 8, 8)
+        patches = torch.permute(patches, (0, 2, 3, 1))  # (N, 8, 8, width)
+        patches = torch.roll(patches, shifts=self.shifts, dims=(1, 2))  # (N, 8, 8, width)
+        patches = self.merge(patches)  # (N, 4, 4, 2 * width)
         return patches

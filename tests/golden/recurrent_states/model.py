@@ -31,19 +31,19 @@ class StatefulGRU(BatchFirstStates, nn.GRU):
 
 
 class Encoder(nn.Module):
-    """Block `Encoder` (input.arch:6). 2,496 parameters."""
+    """Block `Encoder` (input.arch:6)."""
 
     def __init__(self, in_features: int, hidden: int) -> None:
         super().__init__()
         self.gru = StatefulGRU(in_features, hidden, batch_first=True, bidirectional=True)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        steps, h = self.gru(x)  # (N, S, 32), (N, 2, 16)
+        steps, h = self.gru(x)  # (N, S, 2 * hidden), (N, 2, hidden)
         return steps, h
 
 
 class Seq2Seq(nn.Module):
-    """Network `Seq2Seq` (input.arch:13). 7,324 parameters."""
+    """Network `Seq2Seq` (input.arch:13). 7,324 parameters with its defaults."""
 
     def __init__(self, hidden: int = 16) -> None:
         super().__init__()
@@ -57,8 +57,8 @@ class Seq2Seq(nn.Module):
     def forward(
         self, source: torch.Tensor, target: torch.Tensor, p0: torch.Tensor, q0: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        memory, h = self.encoder(source)  # (N, S, 32), (N, 2, 16)
-        decoded, h_n = self.decoder(target, h)  # (N, T, 16), (N, 2, 16)
+        memory, h = self.encoder(source)  # (N, S, 2 * hidden), (N, 2, hidden)
+        decoded, h_n = self.decoder(target, h)  # (N, T, hidden), (N, 2, hidden)
         summary = self.reader(memory, p0, q0)[1][:, -2:].flatten(1)  # (N, 6)
         decoded = self.head(decoded)  # (N, T, 8)
         return decoded, h_n, summary

@@ -16,8 +16,8 @@ class Unit(nn.Module):
         self.relu1 = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.linear1(x)
-        x = self.relu1(x)
+        x = self.linear1(x)  # (N, width)
+        x = self.relu1(x)  # (N, width)
         return x
 
 
@@ -30,8 +30,8 @@ class Stage(nn.Module):
         self.units = nn.Sequential(*[Unit(width, width) for _ in range(n)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.proj(x)
-        x = self.units(x)
+        x = self.proj(x)  # (N, width)
+        x = self.units(x)  # (N, width)
         return x
 
 

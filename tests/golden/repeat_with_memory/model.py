@@ -335,15 +335,15 @@ class Rotary(nn.Module):
 
 
 class Dec(nn.Module):
-    """Block `Dec` (input.arch:3). 72 parameters."""
+    """Block `Dec` (input.arch:3)."""
 
     def __init__(self, x_features: int, width: int) -> None:
         super().__init__()
         self.fc = nn.Linear(x_features, width)
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
-        out = x + memory  # (N, T, 8)
-        out = self.fc(out)  # (N, T, 8)
+        out = x + memory
+        out = self.fc(out)  # (N, T, width)
         return out
 
 

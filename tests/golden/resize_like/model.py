@@ -9,7 +9,7 @@ __all__ = ["Up", "Decoder"]
 
 
 class Up(nn.Module):
-    """Block `Up` (input.arch:4). 800 parameters."""
+    """Block `Up` (input.arch:4)."""
 
     def __init__(self, x_channels: int, skip_channels: int, width: int) -> None:
         super().__init__()
@@ -17,15 +17,15 @@ class Up(nn.Module):
         self.relu1 = nn.ReLU()
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        up = F.interpolate(x, size=skip.shape[2:], mode="bilinear")  # (N, 8, H, W)
-        out = torch.cat([up, skip], dim=1)  # (N, 11, H, W)
-        out = self.conv(out)  # (N, 8, H, W)
-        out = self.relu1(out)  # (N, 8, H, W)
+        up = F.interpolate(x, size=skip.shape[2:], mode="bilinear")
+        out = torch.cat([up, skip], dim=1)
+        out = self.conv(out)  # (N, width, H, W)
+        out = self.relu1(out)  # (N, width, H, W)
         return out
 
 
 class Decoder(nn.Module):
-    """Network `Decoder` (input.arch:11). 1,024 parameters."""
+    """Network `Decoder` (input.arch:11). 1,024 parameters with its defaults."""
 
     def __init__(self, width: int = 8) -> None:
         super().__init__()
@@ -34,7 +34,7 @@ class Decoder(nn.Module):
         self.up = Up(width, 3, width)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        coarse = self.down(image)  # (N, 8, (H - 1)//2 + 1, (W - 1)//2 + 1)
-        coarse = self.relu1(coarse)  # (N, 8, (H - 1)//2 + 1, (W - 1)//2 + 1)
-        out = self.up(coarse, image)  # (N, 8, H, W)
+        coarse = self.down(image)
+        coarse = self.relu1(coarse)
+        out = self.up(coarse, image)  # (N, width, H, W)
         return out

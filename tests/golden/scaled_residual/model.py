@@ -8,7 +8,7 @@ __all__ = ["Block35", "InceptionResNetA"]
 
 
 class Block35(nn.Module):
-    """Block `Block35` (input.arch:3). 30,080 parameters."""
+    """Block `Block35` (input.arch:3)."""
 
     def __init__(self, in_channels: int, scale: float = 0.17) -> None:
         super().__init__()
@@ -21,14 +21,14 @@ class Block35(nn.Module):
         self.relu3 = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        branch = self.conv1(x)  # (N, 32, 35, 35)
-        branch = self.relu1(branch)  # (N, 32, 35, 35)
-        branch = self.conv2(branch)  # (N, 32, 35, 35)
-        branch = self.relu2(branch)  # (N, 32, 35, 35)
-        branch = self.conv(branch)  # (N, 320, 35, 35)
-        branch = branch * self.scale  # (N, 320, 35, 35)
-        out = x + branch  # (N, 320, 35, 35)
-        out = self.relu3(out)  # (N, 320, 35, 35)
+        branch = self.conv1(x)
+        branch = self.relu1(branch)
+        branch = self.conv2(branch)
+        branch = self.relu2(branch)
+        branch = self.conv(branch)
+        branch = branch * self.scale
+        out = x + branch
+        out = self.relu3(out)
         return out
 
 

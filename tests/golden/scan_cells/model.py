@@ -8,7 +8,7 @@ __all__ = ["LSTMCell", "Mix", "Lstm", "Backwards"]
 
 
 class LSTMCell(nn.Module):
-    """Block `LSTMCell` (input.arch:4). 264 parameters."""
+    """Block `LSTMCell` (input.arch:4)."""
 
     def __init__(self, x_features: int, h_features: int, hidden: int) -> None:
         super().__init__()
@@ -23,23 +23,23 @@ class LSTMCell(nn.Module):
     def forward(
         self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        out = torch.cat([x, h], dim=-1)  # (N, 10)
-        out = self.gates(out)  # (N, 24)
-        i, f, g, o = torch.split(out, self.hidden, dim=-1)  # (N, 6), (N, 6), (N, 6), (N, 6)
-        f = self.sigmoid1(f)  # (N, 6)
-        out = f * c  # (N, 6)
-        i = self.sigmoid2(i)  # (N, 6)
-        g = self.tanh1(g)  # (N, 6)
-        out2 = i * g  # (N, 6)
-        c_next = out + out2  # (N, 6)
-        o = self.sigmoid3(o)  # (N, 6)
-        out = self.tanh2(c_next)  # (N, 6)
-        h_next = o * out  # (N, 6)
+        out = torch.cat([x, h], dim=-1)
+        out = self.gates(out)  # (N, 4 * hidden)
+        i, f, g, o = torch.split(out, self.hidden, dim=-1)
+        f = self.sigmoid1(f)  # (N, hidden)
+        out = f * c  # (N, hidden)
+        i = self.sigmoid2(i)  # (N, hidden)
+        g = self.tanh1(g)  # (N, hidden)
+        out2 = i * g  # (N, hidden)
+        c_next = out + out2  # (N, hidden)
+        o = self.sigmoid3(o)  # (N, hidden)
+        out = self.tanh2(c_next)  # (N, hidden)
+        h_next = o * out  # (N, hidden)
         return h_next, h_next, c_next
 
 
 class Mix(nn.Module):
-    """Block `Mix` (input.arch:16). 53 parameters."""
+    """Block `Mix` (input.arch:16)."""
 
     def __init__(self, a_features: int, b_features: int, width: int) -> None:
         super().__init__()
@@ -52,18 +52,18 @@ class Mix(nn.Module):
     def forward(
         self, a: torch.Tensor, b: torch.Tensor, s: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        a = self.from_a(a)  # (N, 5)
-        b = self.from_b(b)  # (N, 5)
-        out = a + b  # (N, 5)
-        t = out + s  # (N, 5)
-        t = self.tanh1(t)  # (N, 5)
+        a = self.from_a(a)  # (N, width)
+        b = self.from_b(b)  # (N, width)
+        out = a + b  # (N, width)
+        t = out + s  # (N, width)
+        t = self.tanh1(t)  # (N, width)
         out = self.head(t)  # (N, 3)
-        out2 = self.relu1(t)  # (N, 5)
+        out2 = self.relu1(t)  # (N, width)
         return out, out2, t
 
 
 class Lstm(nn.Module):
-    """Network `Lstm` (input.arch:26). 264 parameters."""
+    """Network `Lstm` (input.arch:26). 264 parameters with its defaults."""
 
     def __init__(self, features: int = 4, hidden: int = 6) -> None:
         super().__init__()
@@ -83,7 +83,7 @@ class Lstm(nn.Module):
 
 
 class Backwards(nn.Module):
-    """Network `Backwards` (input.arch:36). 53 parameters."""
+    """Network `Backwards` (input.arch:36). 53 parameters with its defaults."""
 
     def __init__(self, width: int = 5) -> None:
         super().__init__()

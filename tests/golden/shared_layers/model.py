@@ -19,11 +19,11 @@ class Encoder(nn.Module):
         self.flatten1 = nn.Flatten()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv(x)  # (N, 32, H, W)
-        x = self.bn(x)  # (N, 32, H, W)
-        x = self.relu1(x)  # (N, 32, H, W)
-        x = self.adaptive_avgpool1(x)  # (N, 32, 1, 1)
-        x = self.flatten1(x)  # (N, 32)
+        x = self.conv(x)  # (N, width, H, W)
+        x = self.bn(x)  # (N, width, H, W)
+        x = self.relu1(x)  # (N, width, H, W)
+        x = self.adaptive_avgpool1(x)  # (N, width, 1, 1)
+        x = self.flatten1(x)  # (N, width)
         return x
 
 
@@ -36,14 +36,14 @@ class Refine(nn.Module):
         self.gelu1 = nn.GELU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.fc(x)  # (N, 32)
-        out = self.gelu1(out)  # (N, 32)
-        out = x + out  # (N, 32)
+        out = self.fc(x)  # (N, width)
+        out = self.gelu1(out)  # (N, width)
+        out = x + out
         return out
 
 
 class Siamese(nn.Module):
-    """Network `Siamese` (input.arch:21). 4,097 parameters."""
+    """Network `Siamese` (input.arch:21). 4,097 parameters with its defaults."""
 
     def __init__(self, width: int = 32) -> None:
         super().__init__()
@@ -54,10 +54,10 @@ class Siamese(nn.Module):
         self.reset_parameters()
 
     def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-        a = self.encoder(left)  # (N, 32)
-        b = self.encoder(right)  # (N, 32)
-        joined = torch.cat([a, b], dim=1)  # (N, 64)
-        joined = self.proj(joined)  # (N, 32)
+        a = self.encoder(left)  # (N, width)
+        b = self.encoder(right)  # (N, width)
+        joined = torch.cat([a, b], dim=1)  # (N, 2 * width)
+        joined = self.proj(joined)  # (N, width)
         for _ in range(3):
             joined = self.refine(joined)
         joined = self.head(joined)  # (N, 1)

@@ -137,7 +137,7 @@ class SparseMoE(nn.Module):
 
 
 class SparseExperts(nn.Module):
-    """Network `SparseExperts` (input.arch:5). 9,408 parameters."""
+    """Network `SparseExperts` (input.arch:5). 9,408 parameters with its defaults."""
 
     def __init__(self, width: int = 16, experts: int = 4) -> None:
         super().__init__()
@@ -152,16 +152,16 @@ class SparseExperts(nn.Module):
         self.softmax1 = nn.Softmax(dim=-1)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        y = self.mixtral(x)  # (N, T, 16)
-        y = self.plain(y)  # (N, T, 16)
-        scores = self.gate(x)  # (N, T, 4)
+        y = self.mixtral(x)  # (N, T, width)
+        y = self.plain(y)  # (N, T, width)
+        scores = self.gate(x)  # (N, T, experts)
         top, chosen = torch.topk(scores, 2, dim=-1)  # (N, T, 2), (N, T, 2)
-        scores = scores * 0.0  # (N, T, 4)
+        scores = scores * 0.0  # (N, T, experts)
         top = self.softmax1(top)  # (N, T, 2)
-        dense = torch.scatter_add(scores, -1, chosen, top)  # (N, T, 4)
+        dense = torch.scatter_add(scores, -1, chosen, top)  # (N, T, experts)
         picked = torch.gather(dense, -1, chosen)  # (N, T, 2)
         picked = torch.sum(picked, dim=-1, keepdim=True)  # (N, T, 1)
-        out = y + picked  # (N, T, 16)
-        chosen = F.one_hot(chosen, self.experts)  # (N, T, 2, 4)
-        chosen = torch.sum(chosen, dim=1)  # (N, 2, 4)
+        out = y + picked  # (N, T, width)
+        chosen = F.one_hot(chosen, self.experts)  # (N, T, 2, experts)
+        chosen = torch.sum(chosen, dim=1)  # (N, 2, experts)
         return out, chosen

@@ -8,7 +8,7 @@ __all__ = ["SplitHeads", "Heads"]
 
 
 class SplitHeads(nn.Module):
-    """Block `SplitHeads` (input.arch:3). 0 parameters."""
+    """Block `SplitHeads` (input.arch:3)."""
 
     def __init__(self, heads: int) -> None:
         super().__init__()
@@ -21,7 +21,7 @@ class SplitHeads(nn.Module):
 
 
 class Heads(nn.Module):
-    """Network `Heads` (input.arch:8). 32,832 parameters."""
+    """Network `Heads` (input.arch:8). 32,832 parameters with its defaults."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -30,8 +30,8 @@ class Heads(nn.Module):
         self.proj = nn.Linear(512, 64)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.split_heads1(x)  # (N, 8, T, 64)
-        y = torch.transpose(y, 1, 2)  # (N, T, 8, 64)
+        y = self.split_heads1(x)  # (N, heads, T, 64)
+        y = torch.transpose(y, 1, 2)  # (N, T, heads, 64)
         y = torch.reshape(y, (y.shape[0], y.shape[1], -1))  # (N, T, 512)
         x = self.split_heads2(x)  # (N, 4, T, 128)
         x = torch.transpose(x, 1, 2)  # (N, T, 4, 128)

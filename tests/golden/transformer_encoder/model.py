@@ -363,7 +363,7 @@ class TiedWeights:
 
 
 class EncoderLayer(nn.Module):
-    """Block `EncoderLayer` (input.arch:3). 49,984 parameters."""
+    """Block `EncoderLayer` (input.arch:3)."""
 
     def __init__(self, d_model: int, heads: int, ffn: int, dropout: float = 0.1) -> None:
         super().__init__()
@@ -376,20 +376,20 @@ class EncoderLayer(nn.Module):
         self.dropout1 = nn.Dropout(p=dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.ln1(x)  # (N, T, 64)
-        out = self.attn(out)  # (N, T, 64)
-        h = x + out  # (N, T, 64)
-        mlp = self.ln2(h)  # (N, T, 64)
-        mlp = self.fc1(mlp)  # (N, T, 256)
-        mlp = self.gelu1(mlp)  # (N, T, 256)
-        mlp = self.fc2(mlp)  # (N, T, 64)
-        mlp = self.dropout1(mlp)  # (N, T, 64)
-        out = h + mlp  # (N, T, 64)
+        out = self.ln1(x)
+        out = self.attn(out)
+        h = x + out
+        mlp = self.ln2(h)
+        mlp = self.fc1(mlp)  # (N, T, ffn)
+        mlp = self.gelu1(mlp)  # (N, T, ffn)
+        mlp = self.fc2(mlp)  # (N, T, d_model)
+        mlp = self.dropout1(mlp)  # (N, T, d_model)
+        out = h + mlp
         return out
 
 
 class Encoder(nn.Module):
-    """Network `Encoder` (input.arch:10). 172,288 parameters."""
+    """Network `Encoder` (input.arch:10). 172,288 parameters with its defaults."""
 
     def __init__(
         self,
@@ -411,9 +411,9 @@ class Encoder(nn.Module):
         self.register_load_state_dict_pre_hook(TiedWeights(("head.weight", "wte.weight")))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        x = self.wte(tokens)  # (N, T, 64)
-        x = x + self.wpe(torch.arange(x.size(1), device=x.device))  # (N, T, 64)
-        x = self.blocks(x)  # (N, T, 64)
-        x = self.ln_f(x)  # (N, T, 64)
-        x = self.head(x)  # (N, T, 1000)
+        x = self.wte(tokens)  # (N, T, d_model)
+        x = x + self.wpe(torch.arange(x.size(1), device=x.device))  # (N, T, d_model)
+        x = self.blocks(x)  # (N, T, d_model)
+        x = self.ln_f(x)  # (N, T, d_model)
+        x = self.head(x)  # (N, T, vocab)
         return x

@@ -26,7 +26,7 @@ class DoubleConv(nn.Module):
 
 
 class UNetTiny(nn.Module):
-    """Network `UNetTiny` (input.arch:12). 116,770 parameters."""
+    """Network `UNetTiny` (input.arch:12). 116,770 parameters with its defaults."""
 
     def __init__(self, classes: int = 2) -> None:
         super().__init__()
@@ -43,15 +43,15 @@ class UNetTiny(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         d1 = self.down1(image)  # (N, 16, H, W)
-        d2 = self.maxpool1(d1)  # (N, 16, H//2, W//2)
-        d2 = self.down2(d2)  # (N, 32, H//2, W//2)
-        bottom = self.maxpool2(d2)  # (N, 32, H//4, W//4)
-        bottom = self.bottom(bottom)  # (N, 64, H//4, W//4)
-        bottom = self.up2(bottom)  # (N, 32, 2*(H//4), 2*(W//4))
-        u2 = torch.cat([d2, bottom], dim=1)  # (N, 64, H//2, W//2)
-        u2 = self.double_conv1(u2)  # (N, 32, H//2, W//2)
-        u2 = self.up1(u2)  # (N, 16, 2*(H//2), 2*(W//2))
+        d2 = self.maxpool1(d1)
+        d2 = self.down2(d2)
+        bottom = self.maxpool2(d2)
+        bottom = self.bottom(bottom)
+        bottom = self.up2(bottom)
+        u2 = torch.cat([d2, bottom], dim=1)
+        u2 = self.double_conv1(u2)
+        u2 = self.up1(u2)
         u1 = torch.cat([d1, u2], dim=1)  # (N, 32, H, W)
         u1 = self.double_conv2(u1)  # (N, 16, H, W)
-        u1 = self.head(u1)  # (N, 2, H, W)
+        u1 = self.head(u1)  # (N, classes, H, W)
         return u1

@@ -17,7 +17,7 @@ __all__ = [
 
 
 class AlbertEmbeddings(nn.Module):
-    """Block `AlbertEmbeddings` (albert_base.arch:16). 3,906,048 parameters."""
+    """Block `AlbertEmbeddings` (albert_base.arch:16)."""
 
     def __init__(
         self,
@@ -36,12 +36,12 @@ class AlbertEmbeddings(nn.Module):
         self.dropout1 = nn.Dropout(p=p_drop)
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
-        words = self.word_embeddings(input_ids)  # (N, T, 128)
-        segments = self.token_type_embeddings(token_type_ids)  # (N, T, 128)
-        out = words + segments  # (N, T, 128)
+        words = self.word_embeddings(input_ids)  # (N, T, width)
+        segments = self.token_type_embeddings(token_type_ids)  # (N, T, width)
+        out = words + segments  # (N, T, width)
         out = out + self.position_embeddings(torch.arange(out.size(1), device=out.device))
-        out = self.LayerNorm(out)  # (N, T, 128)
-        out = self.dropout1(out)  # (N, T, 128)
+        out = self.LayerNorm(out)  # (N, T, width)
+        out = self.dropout1(out)  # (N, T, width)
         return out
 
 
@@ -65,31 +65,31 @@ class AlbertAttention(nn.Module):
         self.LayerNorm = nn.LayerNorm(x_features, eps=eps)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        q = self.query(x)  # (N, T, 768)
-        q = self.unflatten1(q)  # (N, T, 12, 64)
-        q = torch.transpose(q, 1, 2)  # (N, 12, T, 64)
-        k = self.key(x)  # (N, T, 768)
-        k = self.unflatten2(k)  # (N, T, 12, 64)
-        k = torch.transpose(k, 1, 2)  # (N, 12, T, 64)
-        v = self.value(x)  # (N, T, 768)
-        v = self.unflatten3(v)  # (N, T, 12, 64)
-        v = torch.transpose(v, 1, 2)  # (N, 12, T, 64)
-        k = torch.transpose(k, 2, 3)  # (N, 12, 64, T)
-        scores = q @ k  # (N, 12, T, T)
-        scores = scores * self.factor  # (N, 12, T, T)
+        q = self.query(x)
+        q = self.unflatten1(q)
+        q = torch.transpose(q, 1, 2)
+        k = self.key(x)
+        k = self.unflatten2(k)
+        k = torch.transpose(k, 1, 2)
+        v = self.value(x)
+        v = self.unflatten3(v)
+        v = torch.transpose(v, 1, 2)
+        k = torch.transpose(k, 2, 3)
+        scores = q @ k  # (N, heads, T, T)
+        scores = scores * self.factor  # (N, heads, T, T)
         padding = torch.unsqueeze(mask, 1)  # (N, 1, T)
         padding = torch.unsqueeze(padding, 1)  # (N, 1, 1, T)
         padding = padding == 0  # (N, 1, 1, T)
-        weights = scores.masked_fill(padding, float("-inf"))  # (N, 12, T, T)
-        weights = self.softmax1(weights)  # (N, 12, T, T)
-        weights = self.dropout1(weights)  # (N, 12, T, T)
-        context = weights @ v  # (N, 12, T, 64)
-        context = torch.transpose(context, 1, 2)  # (N, T, 12, 64)
-        context = self.flatten1(context)  # (N, T, 768)
-        context = self.dense(context)  # (N, T, 768)
-        context = self.dropout2(context)  # (N, T, 768)
-        out = x + context  # (N, T, 768)
-        out = self.LayerNorm(out)  # (N, T, 768)
+        weights = scores.masked_fill(padding, float("-inf"))  # (N, heads, T, T)
+        weights = self.softmax1(weights)  # (N, heads, T, T)
+        weights = self.dropout1(weights)  # (N, heads, T, T)
+        context = weights @ v
+        context = torch.transpose(context, 1, 2)
+        context = self.flatten1(context)
+        context = self.dense(context)
+        context = self.dropout2(context)
+        out = x + context
+        out = self.LayerNorm(out)
         return out
 
 
@@ -107,12 +107,12 @@ class AlbertLayer(nn.Module):
         self.full_layer_layer_norm = nn.LayerNorm(x_features, eps=eps)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        a = self.attention(x, mask)  # (N, T, 768)
-        h = self.ffn(a)  # (N, T, 3072)
-        h = self.gelu1(h)  # (N, T, 3072)
-        h = self.ffn_output(h)  # (N, T, 768)
-        out = h + a  # (N, T, 768)
-        out = self.full_layer_layer_norm(out)  # (N, T, 768)
+        a = self.attention(x, mask)
+        h = self.ffn(a)  # (N, T, intermediate)
+        h = self.gelu1(h)  # (N, T, intermediate)
+        h = self.ffn_output(h)
+        out = h + a
+        out = self.full_layer_layer_norm(out)
         return out
 
 
@@ -140,7 +140,7 @@ class AlbertLayerGroup(nn.Module):
 
 
 class AlbertTransformer(nn.Module):
-    """Block `AlbertTransformer` (albert_base.arch:66). 7,186,944 parameters."""
+    """Block `AlbertTransformer` (albert_base.arch:66)."""
 
     def __init__(
         self,
@@ -158,14 +158,14 @@ class AlbertTransformer(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = self.embedding_hidden_mapping_in(x)  # (N, T, 768)
+        x = self.embedding_hidden_mapping_in(x)  # (N, T, hidden)
         for _ in range(12):
             x = self.albert_layer_groups[0](x, mask)
         return x
 
 
 class AlbertBase(nn.Module):
-    """Network `AlbertBase` (albert_base.arch:76). 11,683,584 parameters."""
+    """Network `AlbertBase` (albert_base.arch:76). 11,683,584 parameters with its defaults."""
 
     def __init__(
         self,
@@ -191,11 +191,11 @@ class AlbertBase(nn.Module):
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.embeddings(input_ids, token_type_ids)  # (N, T, 128)
-        x = self.encoder(x, attention_mask)  # (N, T, 768)
-        out = torch.select(x, 1, 0)  # (N, 768)
-        out = self.pooler(out)  # (N, 768)
-        out = self.tanh1(out)  # (N, 768)
+        x = self.embeddings(input_ids, token_type_ids)  # (N, T, embedding)
+        x = self.encoder(x, attention_mask)  # (N, T, hidden)
+        out = torch.select(x, 1, 0)  # (N, hidden)
+        out = self.pooler(out)  # (N, hidden)
+        out = self.tanh1(out)  # (N, hidden)
         return x, out
 
     def reset_parameters(self) -> None:

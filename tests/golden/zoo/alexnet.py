@@ -8,7 +8,7 @@ __all__ = ["AlexNet"]
 
 
 class AlexNet(nn.Module):
-    """Network `AlexNet` (alexnet.arch:8). 61,100,840 parameters."""
+    """Network `AlexNet` (alexnet.arch:8). 61,100,840 parameters with its defaults."""
 
     def __init__(self, p_drop: float = 0.5, classes: int = 1000) -> None:
         super().__init__()
@@ -43,5 +43,5 @@ class AlexNet(nn.Module):
         x = self.features(image)  # (N, 256, 6, 6)
         x = self.avgpool(x)  # (N, 256, 6, 6)
         x = self.flatten1(x)  # (N, 9216)
-        x = self.classifier(x)  # (N, 1000)
+        x = self.classifier(x)  # (N, classes)
         return x

@@ -18,13 +18,13 @@ class Dense(nn.Module):
         self.sigmoid1 = nn.Sigmoid()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.fc(x)
-        x = self.sigmoid1(x)
+        x = self.fc(x)  # (N, width)
+        x = self.sigmoid1(x)  # (N, width)
         return x
 
 
 class DenseIdentity1(nn.Module):
-    """Block `Dense` (mlp.arch:4). 7,530 parameters."""
+    """Block `Dense` (mlp.arch:4)."""
 
     def __init__(self, in_features: int, width: int) -> None:
         super().__init__()
@@ -32,13 +32,13 @@ class DenseIdentity1(nn.Module):
         self.identity1 = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.fc(x)  # (N, 30)
-        x = self.identity1(x)  # (N, 30)
+        x = self.fc(x)  # (N, width)
+        x = self.identity1(x)  # (N, width)
         return x
 
 
 class StackedAutoencoder(nn.Module):
-    """Network `StackedAutoencoder` (autoencoder.arch:14). 2,837,314 parameters."""
+    """Network `StackedAutoencoder` (autoencoder.arch:14). 2,837,314 parameters with its defaults."""
 
     def __init__(self, pixels: int = 784) -> None:
         super().__init__()
@@ -65,5 +65,5 @@ class StackedAutoencoder(nn.Module):
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         code = self.encoder(image)  # (N, 30)
-        out = self.decoder(code)  # (N, 784)
+        out = self.decoder(code)  # (N, pixels)
         return code, out

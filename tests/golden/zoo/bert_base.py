@@ -344,7 +344,7 @@ class Rotary(nn.Module):
 
 
 class BertEmbeddings(nn.Module):
-    """Block `BertEmbeddings` (bert_base.arch:19). 23,837,184 parameters."""
+    """Block `BertEmbeddings` (bert_base.arch:19)."""
 
     def __init__(self, vocab: int, width: int, p_drop: float) -> None:
         super().__init__()
@@ -355,17 +355,17 @@ class BertEmbeddings(nn.Module):
         self.dropout1 = nn.Dropout(p=p_drop)
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
-        words = self.word_embeddings(input_ids)  # (N, 128, 768)
-        segments = self.token_type_embeddings(token_type_ids)  # (N, 128, 768)
-        out = words + segments  # (N, 128, 768)
+        words = self.word_embeddings(input_ids)
+        segments = self.token_type_embeddings(token_type_ids)
+        out = words + segments
         out = out + self.position_embeddings(torch.arange(out.size(1), device=out.device))
-        out = self.LayerNorm(out)  # (N, 128, 768)
-        out = self.dropout1(out)  # (N, 128, 768)
+        out = self.LayerNorm(out)
+        out = self.dropout1(out)
         return out
 
 
 class BertSelfOutput(nn.Module):
-    """Block `BertSelfOutput` (bert_base.arch:32). 1,536 parameters."""
+    """Block `BertSelfOutput` (bert_base.arch:32)."""
 
     def __init__(self, x_features: int, p_drop: float) -> None:
         super().__init__()
@@ -373,14 +373,14 @@ class BertSelfOutput(nn.Module):
         self.LayerNorm = nn.LayerNorm(x_features, eps=1e-12)
 
     def forward(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        h = self.dropout1(h)  # (N, 128, 768)
-        out = x + h  # (N, 128, 768)
-        out = self.LayerNorm(out)  # (N, 128, 768)
+        h = self.dropout1(h)
+        out = x + h
+        out = self.LayerNorm(out)
         return out
 
 
 class BertAttention(nn.Module):
-    """Block `BertAttention` (bert_base.arch:39). 2,363,904 parameters."""
+    """Block `BertAttention` (bert_base.arch:39)."""
 
     def __init__(self, in_features: int, heads: int, p_drop: float) -> None:
         super().__init__()
@@ -388,13 +388,13 @@ class BertAttention(nn.Module):
         self.output = BertSelfOutput(in_features, p_drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.self(x)  # (N, 128, 768)
-        out = self.output(out, x)  # (N, 128, 768)
+        out = self.self(x)
+        out = self.output(out, x)
         return out
 
 
 class BertOutput(nn.Module):
-    """Block `BertOutput` (bert_base.arch:46). 2,361,600 parameters."""
+    """Block `BertOutput` (bert_base.arch:46)."""
 
     def __init__(self, h_features: int, x_features: int, p_drop: float) -> None:
         super().__init__()
@@ -403,15 +403,15 @@ class BertOutput(nn.Module):
         self.LayerNorm = nn.LayerNorm(x_features, eps=1e-12)
 
     def forward(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        h = self.dense(h)  # (N, 128, 768)
-        h = self.dropout1(h)  # (N, 128, 768)
-        out = x + h  # (N, 128, 768)
-        out = self.LayerNorm(out)  # (N, 128, 768)
+        h = self.dense(h)
+        h = self.dropout1(h)
+        out = x + h
+        out = self.LayerNorm(out)
         return out
 
 
 class BertLayer(nn.Module):
-    """Block `BertLayer` (bert_base.arch:54). 7,087,872 parameters."""
+    """Block `BertLayer` (bert_base.arch:54)."""
 
     def __init__(self, in_features: int, heads: int, p_drop: float, intermediate: int) -> None:
         super().__init__()
@@ -422,14 +422,14 @@ class BertLayer(nn.Module):
         self.output = BertOutput(intermediate, in_features, p_drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.attention(x)  # (N, 128, 768)
-        h = self.intermediate(x)  # (N, 128, 3072)
-        out = self.output(h, x)  # (N, 128, 768)
+        x = self.attention(x)
+        h = self.intermediate(x)
+        out = self.output(h, x)
         return out
 
 
 class BertEncoder(nn.Module):
-    """Block `BertEncoder` (bert_base.arch:62). 85,054,464 parameters."""
+    """Block `BertEncoder` (bert_base.arch:62)."""
 
     def __init__(
         self, in_features: int, heads: int, p_drop: float, intermediate: int, layers: int
@@ -440,12 +440,12 @@ class BertEncoder(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.layer(x)  # (N, 128, 768)
+        x = self.layer(x)
         return x
 
 
 class BertBase(nn.Module):
-    """Network `BertBase` (bert_base.arch:67). 109,482,240 parameters."""
+    """Network `BertBase` (bert_base.arch:67). 109,482,240 parameters with its defaults."""
 
     def __init__(
         self,
@@ -468,11 +468,11 @@ class BertBase(nn.Module):
     def forward(
         self, input_ids: torch.Tensor, token_type_ids: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.embeddings(input_ids, token_type_ids)  # (N, 128, 768)
-        x = self.encoder(x)  # (N, 128, 768)
-        cls, _rest = torch.split(x, self.sections, dim=1)  # (N, 1, 768), (N, 127, 768)
-        cls = torch.squeeze(cls, 1)  # (N, 768)
-        cls = self.pooler(cls)  # (N, 768)
+        x = self.embeddings(input_ids, token_type_ids)  # (N, seq_len, d_model)
+        x = self.encoder(x)  # (N, seq_len, d_model)
+        cls, _rest = torch.split(x, self.sections, dim=1)
+        cls = torch.squeeze(cls, 1)  # (N, d_model)
+        cls = self.pooler(cls)  # (N, d_model)
         return x, cls
 
     def reset_parameters(self) -> None:

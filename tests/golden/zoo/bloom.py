@@ -358,7 +358,7 @@ class TiedWeights:
 
 
 class BloomMLP(nn.Module):
-    """Block `BloomMLP` (bloom.arch:17). 8,393,728 parameters."""
+    """Block `BloomMLP` (bloom.arch:17)."""
 
     def __init__(self, in_features: int, width: int) -> None:
         super().__init__()
@@ -367,14 +367,14 @@ class BloomMLP(nn.Module):
         self.dense_4h_to_h = nn.Linear(4 * width, width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.dense_h_to_4h(x)  # (N, T, 4096)
-        x = self.gelu1(x)  # (N, T, 4096)
-        x = self.dense_4h_to_h(x)  # (N, T, 1024)
+        x = self.dense_h_to_4h(x)  # (N, T, 4 * width)
+        x = self.gelu1(x)  # (N, T, 4 * width)
+        x = self.dense_4h_to_h(x)  # (N, T, width)
         return x
 
 
 class BloomBlock(nn.Module):
-    """Block `BloomBlock` (bloom.arch:26). 12,596,224 parameters."""
+    """Block `BloomBlock` (bloom.arch:26)."""
 
     def __init__(self, in_features: int, eps: float, heads: int) -> None:
         super().__init__()
@@ -384,17 +384,17 @@ class BloomBlock(nn.Module):
         self.mlp = BloomMLP(in_features, in_features)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        out = self.input_layernorm(x)  # (N, T, 1024)
-        out = self.self_attention(out, cache=cache)  # (N, T, 1024)
-        x = x + out  # (N, T, 1024)
-        out = self.post_attention_layernorm(x)  # (N, T, 1024)
-        out = self.mlp(out)  # (N, T, 1024)
-        out = x + out  # (N, T, 1024)
+        out = self.input_layernorm(x)
+        out = self.self_attention(out, cache=cache)
+        x = x + out
+        out = self.post_attention_layernorm(x)
+        out = self.mlp(out)
+        out = x + out
         return out
 
 
 class BloomModel(nn.Module):
-    """Block `BloomModel` (bloom.arch:39). 559,214,592 parameters."""
+    """Block `BloomModel` (bloom.arch:39)."""
 
     def __init__(self, vocab: int, d_model: int, eps: float, heads: int, layers: int) -> None:
         super().__init__()
@@ -404,16 +404,16 @@ class BloomModel(nn.Module):
         self.ln_f = nn.LayerNorm(d_model, eps=eps)
 
     def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        tokens = self.word_embeddings(tokens)  # (N, T, 1024)
-        tokens = self.word_embeddings_layernorm(tokens)  # (N, T, 1024)
+        tokens = self.word_embeddings(tokens)  # (N, T, d_model)
+        tokens = self.word_embeddings_layernorm(tokens)  # (N, T, d_model)
         for layer in self.h:
             tokens = layer(tokens, cache=cache)
-        tokens = self.ln_f(tokens)  # (N, T, 1024)
+        tokens = self.ln_f(tokens)  # (N, T, d_model)
         return tokens
 
 
 class Bloom(nn.Module):
-    """Network `Bloom` (bloom.arch:49). 559,214,592 parameters."""
+    """Network `Bloom` (bloom.arch:49). 559,214,592 parameters with its defaults."""
 
     def __init__(
         self,
@@ -430,11 +430,11 @@ class Bloom(nn.Module):
         self.ln_f = nn.LayerNorm(d_model, eps=eps)
 
     def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        tokens = self.word_embeddings(tokens)  # (N, T, 1024)
-        tokens = self.word_embeddings_layernorm(tokens)  # (N, T, 1024)
+        tokens = self.word_embeddings(tokens)  # (N, T, d_model)
+        tokens = self.word_embeddings_layernorm(tokens)  # (N, T, d_model)
         for layer in self.h:
             tokens = layer(tokens, cache=cache)
-        tokens = self.ln_f(tokens)  # (N, T, 1024)
+        tokens = self.ln_f(tokens)  # (N, T, d_model)
         return tokens
 
     @torch.no_grad()
@@ -451,7 +451,7 @@ class Bloom(nn.Module):
 
 
 class BloomForCausalLM(nn.Module):
-    """Network `BloomForCausalLM` (bloom.arch:58). 559,214,592 parameters."""
+    """Network `BloomForCausalLM` (bloom.arch:58). 559,214,592 parameters with its defaults."""
 
     def __init__(
         self,
@@ -470,8 +470,8 @@ class BloomForCausalLM(nn.Module):
         )
 
     def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        x = self.transformer(tokens, cache=cache)  # (N, T, 1024)
-        x = self.lm_head(x)  # (N, T, 250880)
+        x = self.transformer(tokens, cache=cache)  # (N, T, d_model)
+        x = self.lm_head(x)  # (N, T, vocab)
         return x
 
     @torch.no_grad()

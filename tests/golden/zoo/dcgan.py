@@ -54,7 +54,7 @@ class ConvTransposeNormAct(nn.Module):
 
 
 class Generator(nn.Module):
-    """Network `Generator` (dcgan.arch:13). 3,576,704 parameters."""
+    """Network `Generator` (dcgan.arch:13). 3,576,704 parameters with its defaults."""
 
     def __init__(self, latent: int = 100, ngf: int = 64, channels: int = 3) -> None:
         super().__init__()
@@ -70,13 +70,13 @@ class Generator(nn.Module):
         self.reset_parameters()
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        z = torch.reshape(z, self.shape)  # (N, 100, 1, 1)
-        z = self.block1(z)  # (N, 512, 4, 4)
-        z = self.block2(z)  # (N, 256, 8, 8)
-        z = self.block3(z)  # (N, 128, 16, 16)
-        z = self.block4(z)  # (N, 64, 32, 32)
-        z = self.to_rgb(z)  # (N, 3, 64, 64)
-        z = self.tanh1(z)  # (N, 3, 64, 64)
+        z = torch.reshape(z, self.shape)  # (N, latent, 1, 1)
+        z = self.block1(z)  # (N, 8 * ngf, 4, 4)
+        z = self.block2(z)  # (N, 4 * ngf, 8, 8)
+        z = self.block3(z)  # (N, 2 * ngf, 16, 16)
+        z = self.block4(z)  # (N, ngf, 32, 32)
+        z = self.to_rgb(z)  # (N, channels, 64, 64)
+        z = self.tanh1(z)  # (N, channels, 64, 64)
         return z
 
     def reset_parameters(self) -> None:
@@ -94,7 +94,7 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """Network `Discriminator` (dcgan.arch:29). 2,765,568 parameters."""
+    """Network `Discriminator` (dcgan.arch:29). 2,765,568 parameters with its defaults."""
 
     def __init__(self, channels: int = 3, ndf: int = 64) -> None:
         super().__init__()
@@ -109,11 +109,11 @@ class Discriminator(nn.Module):
         self.reset_parameters()
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        image = self.from_rgb(image)  # (N, 64, 32, 32)
-        image = self.leaky_relu1(image)  # (N, 64, 32, 32)
-        image = self.block1(image)  # (N, 128, 16, 16)
-        image = self.block2(image)  # (N, 256, 8, 8)
-        image = self.block3(image)  # (N, 512, 4, 4)
+        image = self.from_rgb(image)  # (N, ndf, 32, 32)
+        image = self.leaky_relu1(image)  # (N, ndf, 32, 32)
+        image = self.block1(image)  # (N, 2 * ndf, 16, 16)
+        image = self.block2(image)  # (N, 4 * ndf, 8, 8)
+        image = self.block3(image)  # (N, 8 * ndf, 4, 4)
         image = self.score(image)  # (N, 1, 1, 1)
         image = self.flatten1(image)  # (N, 1)
         image = self.sigmoid1(image)  # (N, 1)

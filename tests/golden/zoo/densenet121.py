@@ -66,7 +66,7 @@ class Transition(nn.Module):
 
 
 class DenseNet121(nn.Module):
-    """Network `DenseNet121` (densenet121.arch:13). 7,978,856 parameters."""
+    """Network `DenseNet121` (densenet121.arch:13). 7,978,856 parameters with its defaults."""
 
     def __init__(self, growth: int = 32, classes: int = 1000) -> None:
         super().__init__()
@@ -180,11 +180,11 @@ class DenseNet121(nn.Module):
         self.reset_parameters()
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        x = self.features(image)  # (N, 1024, 7, 7)
-        x = self.relu1(x)  # (N, 1024, 7, 7)
-        x = self.adaptive_avgpool1(x)  # (N, 1024, 1, 1)
-        x = self.flatten1(x)  # (N, 1024)
-        x = self.classifier(x)  # (N, 1000)
+        x = self.features(image)  # (N, 32 * growth, 7, 7)
+        x = self.relu1(x)  # (N, 32 * growth, 7, 7)
+        x = self.adaptive_avgpool1(x)  # (N, 32 * growth, 1, 1)
+        x = self.flatten1(x)  # (N, 32 * growth)
+        x = self.classifier(x)  # (N, classes)
         return x
 
     def reset_parameters(self) -> None:

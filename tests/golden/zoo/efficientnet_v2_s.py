@@ -43,8 +43,8 @@ class SqueezeExcitation(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale = self.avgpool(x)
-        scale = self.fc1(scale)
-        scale = self.activation(scale)
+        scale = self.fc1(scale)  # (N, squeeze, 1, 1)
+        scale = self.activation(scale)  # (N, squeeze, 1, 1)
         scale = self.fc2(scale)
         scale = self.scale_activation(scale)
         out = scale * x
@@ -104,7 +104,7 @@ class MBConv(nn.Module):
 
 
 class FusedMBConv(nn.Module):
-    """Block `FusedMBConv` (efficientnet_v2_s.arch:53). 5,232 parameters."""
+    """Block `FusedMBConv` (efficientnet_v2_s.arch:53)."""
 
     def __init__(
         self,
@@ -138,7 +138,7 @@ class FusedMBConv(nn.Module):
             self.stochastic_depth = StochasticDepth(p)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)  # (N, 24, 192, 192)
+        y = self.block(x)
         if self.use_stochastic_depth:
             out = self.stochastic_depth(y)
             out = out + x
@@ -201,7 +201,7 @@ class FusedMBConv2(nn.Module):
 
 
 class EfficientNetV2S(nn.Module):
-    """Network `EfficientNetV2S` (efficientnet_v2_s.arch:80). 21,458,488 parameters."""
+    """Network `EfficientNetV2S` (efficientnet_v2_s.arch:80). 21,458,488 parameters with its defaults."""
 
     def __init__(self, p_drop: float = 0.2, classes: int = 1000) -> None:
         super().__init__()
@@ -276,7 +276,7 @@ class EfficientNetV2S(nn.Module):
         x = self.features(image)  # (N, 1280, 12, 12)
         x = self.avgpool(x)  # (N, 1280, 1, 1)
         x = self.flatten1(x)  # (N, 1280)
-        x = self.classifier(x)  # (N, 1000)
+        x = self.classifier(x)  # (N, classes)
         return x
 
     def reset_parameters(self) -> None:

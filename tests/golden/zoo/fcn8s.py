@@ -52,7 +52,7 @@ class VGGStageConv3(nn.Module):
 
 
 class FCN8s(nn.Module):
-    """Network `FCN8s` (fcn8s.arch:25). 134,489,759 parameters."""
+    """Network `FCN8s` (fcn8s.arch:25). 134,489,759 parameters with its defaults."""
 
     def __init__(self, p_drop: float = 0.5, classes: int = 21) -> None:
         super().__init__()
@@ -82,25 +82,25 @@ class FCN8s(nn.Module):
         self.reset_parameters()
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        pool3 = self.stage1(image)  # (N, 64, 112, 112)
-        pool3 = self.stage2(pool3)  # (N, 128, 56, 56)
-        pool3 = self.stage3(pool3)  # (N, 256, 28, 28)
-        pool4 = self.stage4(pool3)  # (N, 512, 14, 14)
-        pool5 = self.stage5(pool4)  # (N, 512, 7, 7)
-        score = self.fc6(pool5)  # (N, 4096, 7, 7)
-        score = self.relu1(score)  # (N, 4096, 7, 7)
-        score = self.dropout1(score)  # (N, 4096, 7, 7)
-        score = self.fc7(score)  # (N, 4096, 7, 7)
-        score = self.relu2(score)  # (N, 4096, 7, 7)
-        score = self.dropout2(score)  # (N, 4096, 7, 7)
-        score = self.score_fr(score)  # (N, 21, 7, 7)
-        score = self.upscore2(score)  # (N, 21, 14, 14)
-        pool4 = self.score_pool4(pool4)  # (N, 21, 14, 14)
-        score = score + pool4  # (N, 21, 14, 14)
-        score = self.upscore_pool4(score)  # (N, 21, 28, 28)
-        pool3 = self.score_pool3(pool3)  # (N, 21, 28, 28)
-        score = score + pool3  # (N, 21, 28, 28)
-        score = self.upscore8(score)  # (N, 21, 224, 224)
+        pool3 = self.stage1(image)  # (N, 64, height // 2, width // 2)
+        pool3 = self.stage2(pool3)  # (N, 128, height // 2 // 2, width // 2 // 2)
+        pool3 = self.stage3(pool3)  # (N, 256, height // 2 // 2 // 2, width // 2 // 2 // 2)
+        pool4 = self.stage4(pool3)
+        pool5 = self.stage5(pool4)
+        score = self.fc6(pool5)
+        score = self.relu1(score)
+        score = self.dropout1(score)
+        score = self.fc7(score)
+        score = self.relu2(score)
+        score = self.dropout2(score)
+        score = self.score_fr(score)
+        score = self.upscore2(score)
+        pool4 = self.score_pool4(pool4)
+        score = score + pool4
+        score = self.upscore_pool4(score)
+        pool3 = self.score_pool3(pool3)
+        score = score + pool3
+        score = self.upscore8(score)
         return score
 
     def reset_parameters(self) -> None:

@@ -16,13 +16,13 @@ class Dense(nn.Module):
         self.leaky_relu1 = nn.LeakyReLU(negative_slope=0.2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.fc(x)
-        x = self.leaky_relu1(x)
+        x = self.fc(x)  # (N, width)
+        x = self.leaky_relu1(x)  # (N, width)
         return x
 
 
 class DenseTanh1(nn.Module):
-    """Block `Dense` (mlp.arch:4). 402,192 parameters."""
+    """Block `Dense` (mlp.arch:4)."""
 
     def __init__(self, in_features: int, width: int) -> None:
         super().__init__()
@@ -30,13 +30,13 @@ class DenseTanh1(nn.Module):
         self.tanh1 = nn.Tanh()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.fc(x)  # (N, 784)
-        x = self.tanh1(x)  # (N, 784)
+        x = self.fc(x)  # (N, width)
+        x = self.tanh1(x)  # (N, width)
         return x
 
 
 class DenseSigmoid1(nn.Module):
-    """Block `Dense` (mlp.arch:4). 257 parameters."""
+    """Block `Dense` (mlp.arch:4)."""
 
     def __init__(self, in_features: int, width: int) -> None:
         super().__init__()
@@ -44,13 +44,13 @@ class DenseSigmoid1(nn.Module):
         self.sigmoid1 = nn.Sigmoid()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.fc(x)  # (N, 1)
-        x = self.sigmoid1(x)  # (N, 1)
+        x = self.fc(x)  # (N, width)
+        x = self.sigmoid1(x)  # (N, width)
         return x
 
 
 class Generator(nn.Module):
-    """Network `Generator` (gan_mlp.arch:9). 559,632 parameters."""
+    """Network `Generator` (gan_mlp.arch:9). 559,632 parameters with its defaults."""
 
     def __init__(self, latent: int = 100, pixels: int = 784) -> None:
         super().__init__()
@@ -61,12 +61,12 @@ class Generator(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         z = self.fc1(z)  # (N, 256)
         z = self.fc2(z)  # (N, 512)
-        z = self.fc3(z)  # (N, 784)
+        z = self.fc3(z)  # (N, pixels)
         return z
 
 
 class Discriminator(nn.Module):
-    """Network `Discriminator` (gan_mlp.arch:17). 533,505 parameters."""
+    """Network `Discriminator` (gan_mlp.arch:17). 533,505 parameters with its defaults."""
 
     def __init__(self, pixels: int = 784) -> None:
         super().__init__()

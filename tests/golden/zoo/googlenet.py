@@ -72,7 +72,7 @@ class Inception(nn.Module):
 
 
 class GoogLeNet(nn.Module):
-    """Network `GoogLeNet` (googlenet.arch:9). 6,624,904 parameters."""
+    """Network `GoogLeNet` (googlenet.arch:9). 6,624,904 parameters with its defaults."""
 
     def __init__(self, p_drop: float = 0.2, classes: int = 1000) -> None:
         super().__init__()
@@ -117,5 +117,5 @@ class GoogLeNet(nn.Module):
         x = self.avgpool(x)  # (N, 1024, 1, 1)
         x = self.flatten1(x)  # (N, 1024)
         x = self.dropout(x)  # (N, 1024)
-        x = self.fc(x)  # (N, 1000)
+        x = self.fc(x)  # (N, classes)
         return x

@@ -401,7 +401,7 @@ class TiedWeights:
 
 
 class MLP(nn.Module):
-    """Block `MLP` (mlp.arch:12). 4,722,432 parameters."""
+    """Block `MLP` (mlp.arch:12)."""
 
     def __init__(self, in_features: int, hidden: int, p_drop: float = 0.0) -> None:
         super().__init__()
@@ -411,15 +411,15 @@ class MLP(nn.Module):
         self.dropout1 = nn.Dropout(p=p_drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.fc1(x)  # (N, T, 3072)
-        x = self.gelu1(x)  # (N, T, 3072)
-        x = self.fc2(x)  # (N, T, 768)
-        x = self.dropout1(x)  # (N, T, 768)
+        x = self.fc1(x)  # (N, T, hidden)
+        x = self.gelu1(x)  # (N, T, hidden)
+        x = self.fc2(x)
+        x = self.dropout1(x)
         return x
 
 
 class GPT2Block(nn.Module):
-    """Block `GPT2Block` (gpt2.arch:17). 7,087,872 parameters."""
+    """Block `GPT2Block` (gpt2.arch:17)."""
 
     def __init__(self, in_features: int, heads: int, p_drop: float = 0.1) -> None:
         super().__init__()
@@ -430,18 +430,18 @@ class GPT2Block(nn.Module):
         self.mlp = MLP(in_features, 4 * in_features, p_drop=p_drop)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        out = self.ln_1(x)  # (N, T, 768)
-        out = self.attn(out, cache=cache)  # (N, T, 768)
-        out = self.dropout1(out)  # (N, T, 768)
-        x = x + out  # (N, T, 768)
-        out = self.ln_2(x)  # (N, T, 768)
-        out = self.mlp(out)  # (N, T, 768)
-        out = x + out  # (N, T, 768)
+        out = self.ln_1(x)
+        out = self.attn(out, cache=cache)
+        out = self.dropout1(out)
+        x = x + out
+        out = self.ln_2(x)
+        out = self.mlp(out)
+        out = x + out
         return out
 
 
 class GPT2(nn.Module):
-    """Network `GPT2` (gpt2.arch:32). 124,439,808 parameters."""
+    """Network `GPT2` (gpt2.arch:32). 124,439,808 parameters with its defaults."""
 
     def __init__(
         self,
@@ -465,13 +465,13 @@ class GPT2(nn.Module):
         self.reset_parameters()
 
     def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        x = self.wte(tokens)  # (N, T, 768)
+        x = self.wte(tokens)  # (N, T, d_model)
         x = x + self.wpe(cached_length(cache) + torch.arange(x.size(1), device=x.device))
-        x = self.dropout1(x)  # (N, T, 768)
+        x = self.dropout1(x)  # (N, T, d_model)
         for layer in self.h:
             x = layer(x, cache=cache)
-        x = self.ln_f(x)  # (N, T, 768)
-        x = self.lm_head(x)  # (N, T, 50257)
+        x = self.ln_f(x)  # (N, T, d_model)
+        x = self.lm_head(x)  # (N, T, vocab)
         return x
 
     @torch.no_grad()

@@ -8,7 +8,7 @@ __all__ = ["GRUCell", "MiniGRU"]
 
 
 class GRUCell(nn.Module):
-    """Block `GRUCell` (gru_scan.arch:8). 18,816 parameters."""
+    """Block `GRUCell` (gru_scan.arch:8)."""
 
     def __init__(self, x_features: int, hidden: int) -> None:
         super().__init__()
@@ -23,28 +23,28 @@ class GRUCell(nn.Module):
         self.tanh1 = nn.Tanh()
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out = self.input_reset(x)  # (N, 64)
-        out2 = self.hidden_reset(h)  # (N, 64)
-        r = out + out2  # (N, 64)
-        r = self.sigmoid1(r)  # (N, 64)
-        out = self.input_update(x)  # (N, 64)
-        out2 = self.hidden_update(h)  # (N, 64)
-        z = out + out2  # (N, 64)
-        z = self.sigmoid2(z)  # (N, 64)
-        x = self.input_new(x)  # (N, 64)
-        out = self.hidden_new(h)  # (N, 64)
-        out = r * out  # (N, 64)
-        n = x + out  # (N, 64)
-        n = self.tanh1(n)  # (N, 64)
-        out = 1 - z  # (N, 64)
-        out = out * n  # (N, 64)
-        out2 = z * h  # (N, 64)
-        h_next = out + out2  # (N, 64)
+        out = self.input_reset(x)  # (N, hidden)
+        out2 = self.hidden_reset(h)  # (N, hidden)
+        r = out + out2  # (N, hidden)
+        r = self.sigmoid1(r)  # (N, hidden)
+        out = self.input_update(x)  # (N, hidden)
+        out2 = self.hidden_update(h)  # (N, hidden)
+        z = out + out2  # (N, hidden)
+        z = self.sigmoid2(z)  # (N, hidden)
+        x = self.input_new(x)  # (N, hidden)
+        out = self.hidden_new(h)  # (N, hidden)
+        out = r * out  # (N, hidden)
+        n = x + out  # (N, hidden)
+        n = self.tanh1(n)  # (N, hidden)
+        out = 1 - z  # (N, hidden)
+        out = out * n  # (N, hidden)
+        out2 = z * h  # (N, hidden)
+        h_next = out + out2  # (N, hidden)
         return h_next, h_next
 
 
 class MiniGRU(nn.Module):
-    """Network `MiniGRU` (gru_scan.arch:19). 18,816 parameters."""
+    """Network `MiniGRU` (gru_scan.arch:19). 18,816 parameters with its defaults."""
 
     def __init__(self, features: int = 32, hidden: int = 64) -> None:
         super().__init__()

@@ -8,7 +8,7 @@ __all__ = ["GRUTagger"]
 
 
 class GRUTagger(nn.Module):
-    """Network `GRUTagger` (gru_tagger.arch:8). 2,598,353 parameters."""
+    """Network `GRUTagger` (gru_tagger.arch:8). 2,598,353 parameters with its defaults."""
 
     def __init__(
         self,
@@ -25,8 +25,8 @@ class GRUTagger(nn.Module):
         self.log_softmax1 = nn.LogSoftmax(dim=-1)
 
     def forward(self, sentence: torch.Tensor) -> torch.Tensor:
-        h = self.word_embeddings(sentence)  # (N, T, 128)
-        h = self.gru(h)[0]  # (N, T, 64)
-        h = self.hidden2tag(h)  # (N, T, 17)
-        h = self.log_softmax1(h)  # (N, T, 17)
+        h = self.word_embeddings(sentence)  # (N, T, embed)
+        h = self.gru(h)[0]  # (N, T, hidden)
+        h = self.hidden2tag(h)  # (N, T, tags)
+        h = self.log_softmax1(h)  # (N, T, tags)
         return h

@@ -19,7 +19,7 @@ __all__ = [
 
 
 class LRASPPHead(nn.Module):
-    """Block `LRASPPHead` (lraspp_mobilenet_v3_large.arch:14). 249,586 parameters."""
+    """Block `LRASPPHead` (lraspp_mobilenet_v3_large.arch:14)."""
 
     def __init__(
         self, high_channels: int, low_channels: int, classes: int, inter: int = 128
@@ -39,13 +39,13 @@ class LRASPPHead(nn.Module):
         self.high_classifier = nn.Conv2d(inter, classes, kernel_size=1)
 
     def forward(self, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
-        x = self.cbr(high)  # (N, 128, (H - 1)//16 + 1, (W - 1)//16 + 1)
-        s = self.scale(high)  # (N, 128, 1, 1)
-        out = x * s  # (N, 128, (H - 1)//16 + 1, (W - 1)//16 + 1)
+        x = self.cbr(high)
+        s = self.scale(high)  # (N, inter, 1, 1)
+        out = x * s
         x = F.interpolate(out, size=low.shape[2:], mode="bilinear", align_corners=False)
-        low = self.low_classifier(low)  # (N, 21, (H - 1)//8 + 1, (W - 1)//8 + 1)
-        x = self.high_classifier(x)  # (N, 21, (H - 1)//8 + 1, (W - 1)//8 + 1)
-        out = low + x  # (N, 21, (H - 1)//8 + 1, (W - 1)//8 + 1)
+        low = self.low_classifier(low)
+        x = self.high_classifier(x)
+        out = low + x
         return out
 
 
@@ -62,8 +62,8 @@ class SqueezeExcitation(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale = self.avgpool(x)
-        scale = self.fc1(scale)
-        scale = self.activation(scale)
+        scale = self.fc1(scale)  # (N, squeeze, 1, 1)
+        scale = self.activation(scale)  # (N, squeeze, 1, 1)
         scale = self.fc2(scale)
         scale = self.scale_activation(scale)
         out = scale * x
@@ -71,7 +71,7 @@ class SqueezeExcitation(nn.Module):
 
 
 class InvertedResidual(nn.Module):
-    """Block `InvertedResidual` (mobilenet.arch:32). 464 parameters."""
+    """Block `InvertedResidual` (mobilenet.arch:32)."""
 
     def __init__(
         self,
@@ -106,7 +106,7 @@ class InvertedResidual(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)  # (N, 16, (H - 1)//2 + 1, (W - 1)//2 + 1)
+        y = self.block(x)
         if self.use_add:
             out = y + x
         else:
@@ -155,7 +155,7 @@ class InvertedResidual2(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)  # (N, 24, (H - 1)//4 + 1, (W - 1)//4 + 1)
+        y = self.block(x)
         if self.use_add:
             out = y + x
         else:
@@ -210,7 +210,7 @@ class InvertedResidual3(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)  # (N, 40, (H - 1)//8 + 1, (W - 1)//8 + 1)
+        y = self.block(x)
         if self.use_add:
             out = y + x
         else:
@@ -259,7 +259,7 @@ class InvertedResidual4(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)  # (N, 80, (H - 1)//16 + 1, (W - 1)//16 + 1)
+        y = self.block(x)
         if self.use_add:
             out = y + x
         else:
@@ -323,7 +323,7 @@ class InvertedResidual5(nn.Module):
 
 
 class MobileNetV3LargeFeatures(nn.Module):
-    """Block `MobileNetV3LargeFeatures` (mobilenet.arch:64). 2,971,952 parameters."""
+    """Block `MobileNetV3LargeFeatures` (mobilenet.arch:64)."""
 
     def __init__(self, in_channels: int, dilation: int = 1) -> None:
         super().__init__()
@@ -360,28 +360,28 @@ class MobileNetV3LargeFeatures(nn.Module):
         )
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        low = getattr(self, "0")(image)  # (N, 16, (H - 1)//2 + 1, (W - 1)//2 + 1)
-        low = getattr(self, "1")(low)  # (N, 16, (H - 1)//2 + 1, (W - 1)//2 + 1)
-        low = getattr(self, "2")(low)  # (N, 24, (H - 1)//4 + 1, (W - 1)//4 + 1)
-        low = getattr(self, "3")(low)  # (N, 24, (H - 1)//4 + 1, (W - 1)//4 + 1)
-        low = getattr(self, "4")(low)  # (N, 40, (H - 1)//8 + 1, (W - 1)//8 + 1)
-        high = getattr(self, "5")(low)  # (N, 40, (H - 1)//8 + 1, (W - 1)//8 + 1)
-        high = getattr(self, "6")(high)  # (N, 40, (H - 1)//8 + 1, (W - 1)//8 + 1)
-        high = getattr(self, "7")(high)  # (N, 80, (H - 1)//16 + 1, (W - 1)//16 + 1)
-        high = getattr(self, "8")(high)  # (N, 80, (H - 1)//16 + 1, (W - 1)//16 + 1)
-        high = getattr(self, "9")(high)  # (N, 80, (H - 1)//16 + 1, (W - 1)//16 + 1)
-        high = getattr(self, "10")(high)  # (N, 80, (H - 1)//16 + 1, (W - 1)//16 + 1)
-        high = getattr(self, "11")(high)  # (N, 112, (H - 1)//16 + 1, (W - 1)//16 + 1)
-        high = getattr(self, "12")(high)  # (N, 112, (H - 1)//16 + 1, (W - 1)//16 + 1)
-        high = getattr(self, "13")(high)  # (N, 160, (H - 1)//16 + 1, (W - 1)//16 + 1)
-        high = getattr(self, "14")(high)  # (N, 160, (H - 1)//16 + 1, (W - 1)//16 + 1)
-        high = getattr(self, "15")(high)  # (N, 160, (H - 1)//16 + 1, (W - 1)//16 + 1)
-        high = getattr(self, "16")(high)  # (N, 960, (H - 1)//16 + 1, (W - 1)//16 + 1)
+        low = getattr(self, "0")(image)
+        low = getattr(self, "1")(low)
+        low = getattr(self, "2")(low)
+        low = getattr(self, "3")(low)
+        low = getattr(self, "4")(low)
+        high = getattr(self, "5")(low)
+        high = getattr(self, "6")(high)
+        high = getattr(self, "7")(high)
+        high = getattr(self, "8")(high)
+        high = getattr(self, "9")(high)
+        high = getattr(self, "10")(high)
+        high = getattr(self, "11")(high)
+        high = getattr(self, "12")(high)
+        high = getattr(self, "13")(high)
+        high = getattr(self, "14")(high)
+        high = getattr(self, "15")(high)
+        high = getattr(self, "16")(high)
         return low, high
 
 
 class LRASPPMobileNetV3Large(nn.Module):
-    """Network `LRASPPMobileNetV3Large` (lraspp_mobilenet_v3_large.arch:23). 3,221,538 parameters."""
+    """Network `LRASPPMobileNetV3Large` (lraspp_mobilenet_v3_large.arch:23). 3,221,538 parameters with its defaults."""
 
     def __init__(self, classes: int = 21) -> None:
         super().__init__()
@@ -391,7 +391,7 @@ class LRASPPMobileNetV3Large(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         low, high = self.backbone(image)
-        scores = self.classifier(low, high)  # (N, 21, (H - 1)//8 + 1, (W - 1)//8 + 1)
+        scores = self.classifier(low, high)
         out = F.interpolate(scores, size=image.shape[2:], mode="bilinear", align_corners=False)
         return out
 

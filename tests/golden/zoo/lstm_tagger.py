@@ -8,7 +8,7 @@ __all__ = ["LSTMTagger"]
 
 
 class LSTMTagger(nn.Module):
-    """Network `LSTMTagger` (lstm_tagger.arch:8). 4,318,865 parameters."""
+    """Network `LSTMTagger` (lstm_tagger.arch:8). 4,318,865 parameters with its defaults."""
 
     def __init__(
         self,
@@ -28,9 +28,9 @@ class LSTMTagger(nn.Module):
         self.log_softmax1 = nn.LogSoftmax(dim=-1)
 
     def forward(self, sentence: torch.Tensor) -> torch.Tensor:
-        h = self.word_embeddings(sentence)  # (N, T, 100)
-        h = self.lstm(h)[0]  # (N, T, 512)
-        h = self.dropout1(h)  # (N, T, 512)
-        h = self.hidden2tag(h)  # (N, T, 17)
-        h = self.log_softmax1(h)  # (N, T, 17)
+        h = self.word_embeddings(sentence)  # (N, T, embed)
+        h = self.lstm(h)[0]  # (N, T, 2 * hidden)
+        h = self.dropout1(h)  # (N, T, 2 * hidden)
+        h = self.hidden2tag(h)  # (N, T, tags)
+        h = self.log_softmax1(h)  # (N, T, tags)
         return h

@@ -29,8 +29,8 @@ class SqueezeExcitation(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale = self.avgpool(x)
-        scale = self.fc1(scale)
-        scale = self.activation(scale)
+        scale = self.fc1(scale)  # (N, squeeze, 1, 1)
+        scale = self.activation(scale)  # (N, squeeze, 1, 1)
         scale = self.fc2(scale)
         scale = self.scale_activation(scale)
         out = scale * x
@@ -38,7 +38,7 @@ class SqueezeExcitation(nn.Module):
 
 
 class InvertedResidual(nn.Module):
-    """Block `InvertedResidual` (mobilenet.arch:32). 464 parameters."""
+    """Block `InvertedResidual` (mobilenet.arch:32)."""
 
     def __init__(
         self,
@@ -73,7 +73,7 @@ class InvertedResidual(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)  # (N, 16, 112, 112)
+        y = self.block(x)
         if self.use_add:
             out = y + x
         else:
@@ -122,7 +122,7 @@ class InvertedResidual2(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)  # (N, 24, 56, 56)
+        y = self.block(x)
         if self.use_add:
             out = y + x
         else:
@@ -177,7 +177,7 @@ class InvertedResidual3(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)  # (N, 40, 28, 28)
+        y = self.block(x)
         if self.use_add:
             out = y + x
         else:
@@ -226,7 +226,7 @@ class InvertedResidual4(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)  # (N, 80, 14, 14)
+        y = self.block(x)
         if self.use_add:
             out = y + x
         else:
@@ -290,7 +290,7 @@ class InvertedResidual5(nn.Module):
 
 
 class MobileNetV3LargeFeatures(nn.Module):
-    """Block `MobileNetV3LargeFeatures` (mobilenet.arch:64). 2,971,952 parameters."""
+    """Block `MobileNetV3LargeFeatures` (mobilenet.arch:64)."""
 
     def __init__(self, in_channels: int, dilation: int = 1) -> None:
         super().__init__()
@@ -327,28 +327,28 @@ class MobileNetV3LargeFeatures(nn.Module):
         )
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        low = getattr(self, "0")(image)  # (N, 16, 112, 112)
-        low = getattr(self, "1")(low)  # (N, 16, 112, 112)
-        low = getattr(self, "2")(low)  # (N, 24, 56, 56)
-        low = getattr(self, "3")(low)  # (N, 24, 56, 56)
-        low = getattr(self, "4")(low)  # (N, 40, 28, 28)
-        high = getattr(self, "5")(low)  # (N, 40, 28, 28)
-        high = getattr(self, "6")(high)  # (N, 40, 28, 28)
-        high = getattr(self, "7")(high)  # (N, 80, 14, 14)
-        high = getattr(self, "8")(high)  # (N, 80, 14, 14)
-        high = getattr(self, "9")(high)  # (N, 80, 14, 14)
-        high = getattr(self, "10")(high)  # (N, 80, 14, 14)
-        high = getattr(self, "11")(high)  # (N, 112, 14, 14)
-        high = getattr(self, "12")(high)  # (N, 112, 14, 14)
-        high = getattr(self, "13")(high)  # (N, 160, 7, 7)
-        high = getattr(self, "14")(high)  # (N, 160, 7, 7)
-        high = getattr(self, "15")(high)  # (N, 160, 7, 7)
-        high = getattr(self, "16")(high)  # (N, 960, 7, 7)
+        low = getattr(self, "0")(image)
+        low = getattr(self, "1")(low)
+        low = getattr(self, "2")(low)
+        low = getattr(self, "3")(low)
+        low = getattr(self, "4")(low)
+        high = getattr(self, "5")(low)
+        high = getattr(self, "6")(high)
+        high = getattr(self, "7")(high)
+        high = getattr(self, "8")(high)
+        high = getattr(self, "9")(high)
+        high = getattr(self, "10")(high)
+        high = getattr(self, "11")(high)
+        high = getattr(self, "12")(high)
+        high = getattr(self, "13")(high)
+        high = getattr(self, "14")(high)
+        high = getattr(self, "15")(high)
+        high = getattr(self, "16")(high)
         return low, high
 
 
 class MobileNetV3Large(nn.Module):
-    """Network `MobileNetV3Large` (mobilenet_v3_large.arch:12). 5,483,032 parameters."""
+    """Network `MobileNetV3Large` (mobilenet_v3_large.arch:12). 5,483,032 parameters with its defaults."""
 
     def __init__(self, p_drop: float = 0.2, classes: int = 1000) -> None:
         super().__init__()
@@ -364,7 +364,7 @@ class MobileNetV3Large(nn.Module):
         _low, x = self.features(image)  # (N, 40, 28, 28), (N, 960, 7, 7)
         x = self.avgpool(x)  # (N, 960, 1, 1)
         x = self.flatten1(x)  # (N, 960)
-        x = self.classifier(x)  # (N, 1000)
+        x = self.classifier(x)  # (N, classes)
         return x
 
     def reset_parameters(self) -> None:

@@ -32,7 +32,7 @@ class MLPConv(nn.Module):
 
 
 class NiN(nn.Module):
-    """Network `NiN` (nin.arch:23). 966,986 parameters."""
+    """Network `NiN` (nin.arch:23). 966,986 parameters with its defaults."""
 
     def __init__(self, p_drop: float = 0.5, classes: int = 10) -> None:
         super().__init__()
@@ -52,8 +52,8 @@ class NiN(nn.Module):
         x = self.mlpconv2(x)  # (N, 192, 16, 16)
         x = self.avgpool1(x)  # (N, 192, 8, 8)
         x = self.dropout2(x)  # (N, 192, 8, 8)
-        x = self.mlpconv3(x)  # (N, 10, 8, 8)
-        x = x.mean(dim=(2, 3))  # (N, 10)
+        x = self.mlpconv3(x)  # (N, classes, 8, 8)
+        x = x.mean(dim=(2, 3))  # (N, classes)
         return x
 
     def reset_parameters(self) -> None:

@@ -193,7 +193,7 @@ class SparseMoE(nn.Module):
 
 
 class OlmoeAttention(nn.Module):
-    """Block `OlmoeAttention` (olmoe.arch:16). 16,781,312 parameters."""
+    """Block `OlmoeAttention` (olmoe.arch:16)."""
 
     def __init__(self, in_features: int, eps: float, heads: int, theta: float) -> None:
         super().__init__()
@@ -213,36 +213,36 @@ class OlmoeAttention(nn.Module):
         self.o_proj = nn.Linear(heads * (in_features // heads), in_features, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q = self.q_proj(x)  # (N, T, 2048)
-        q = self.q_norm(q)  # (N, T, 2048)
-        q = self.unflatten1(q)  # (N, T, 16, 128)
-        q = torch.transpose(q, 1, 2)  # (N, 16, T, 128)
-        q = self.rotary1(q)  # (N, 16, T, 128)
-        k = self.k_proj(x)  # (N, T, 2048)
-        k = self.k_norm(k)  # (N, T, 2048)
-        k = self.unflatten2(k)  # (N, T, 16, 128)
-        k = torch.transpose(k, 1, 2)  # (N, 16, T, 128)
-        k = self.rotary2(k)  # (N, 16, T, 128)
-        v = self.v_proj(x)  # (N, T, 2048)
-        v = self.unflatten3(v)  # (N, T, 16, 128)
-        v = torch.transpose(v, 1, 2)  # (N, 16, T, 128)
-        k = torch.transpose(k, 2, 3)  # (N, 16, 128, T)
-        scores = q @ k  # (N, 16, T, T)
-        scores = scores / self.factor  # (N, 16, T, T)
+        q = self.q_proj(x)
+        q = self.q_norm(q)
+        q = self.unflatten1(q)
+        q = torch.transpose(q, 1, 2)
+        q = self.rotary1(q)
+        k = self.k_proj(x)
+        k = self.k_norm(k)
+        k = self.unflatten2(k)
+        k = torch.transpose(k, 1, 2)
+        k = self.rotary2(k)
+        v = self.v_proj(x)
+        v = self.unflatten3(v)
+        v = torch.transpose(v, 1, 2)
+        k = torch.transpose(k, 2, 3)
+        scores = q @ k  # (N, heads, T, T)
+        scores = scores / self.factor  # (N, heads, T, T)
         out = torch.arange(scores.size(3), device=scores.device).view(1, 1, 1, -1)  # (1, 1, 1, T)
         out2 = torch.arange(scores.size(2), device=scores.device).view(1, 1, -1, 1)  # (1, 1, T, 1)
         future = out > out2  # (1, 1, T, T)
-        weights = scores.masked_fill(future, float("-inf"))  # (N, 16, T, T)
-        weights = self.softmax1(weights)  # (N, 16, T, T)
-        out = weights @ v  # (N, 16, T, 128)
-        out = torch.transpose(out, 1, 2)  # (N, T, 16, 128)
-        out = self.flatten1(out)  # (N, T, 2048)
-        out = self.o_proj(out)  # (N, T, 2048)
+        weights = scores.masked_fill(future, float("-inf"))  # (N, heads, T, T)
+        weights = self.softmax1(weights)  # (N, heads, T, T)
+        out = weights @ v
+        out = torch.transpose(out, 1, 2)
+        out = self.flatten1(out)
+        out = self.o_proj(out)
         return out
 
 
 class OlmoeDecoderLayer(nn.Module):
-    """Block `OlmoeDecoderLayer` (olmoe.arch:43). 419,569,664 parameters."""
+    """Block `OlmoeDecoderLayer` (olmoe.arch:43)."""
 
     def __init__(
         self,
@@ -261,17 +261,17 @@ class OlmoeDecoderLayer(nn.Module):
         self.mlp = SparseMoE(in_features, ffn, experts=experts, top_k=top_k)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.input_layernorm(x)  # (N, T, 2048)
-        out = self.self_attn(out)  # (N, T, 2048)
-        x = x + out  # (N, T, 2048)
-        out = self.post_attention_layernorm(x)  # (N, T, 2048)
-        out = self.mlp(out)  # (N, T, 2048)
-        out = x + out  # (N, T, 2048)
+        out = self.input_layernorm(x)
+        out = self.self_attn(out)
+        x = x + out
+        out = self.post_attention_layernorm(x)
+        out = self.mlp(out)
+        out = x + out
         return out
 
 
 class OlmoeModel(nn.Module):
-    """Block `OlmoeModel` (olmoe.arch:57). 6,816,139,264 parameters."""
+    """Block `OlmoeModel` (olmoe.arch:57)."""
 
     def __init__(
         self,
@@ -296,14 +296,14 @@ class OlmoeModel(nn.Module):
         self.norm = nn.RMSNorm(d_model, eps=eps)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        tokens = self.embed_tokens(tokens)  # (N, T, 2048)
-        tokens = self.layers(tokens)  # (N, T, 2048)
-        tokens = self.norm(tokens)  # (N, T, 2048)
+        tokens = self.embed_tokens(tokens)  # (N, T, d_model)
+        tokens = self.layers(tokens)  # (N, T, d_model)
+        tokens = self.norm(tokens)  # (N, T, d_model)
         return tokens
 
 
 class Olmoe(nn.Module):
-    """Network `Olmoe` (olmoe.arch:65). 6,919,161,856 parameters."""
+    """Network `Olmoe` (olmoe.arch:65). 6,919,161,856 parameters with its defaults."""
 
     def __init__(
         self,
@@ -322,6 +322,6 @@ class Olmoe(nn.Module):
         self.lm_head = nn.Linear(d_model, vocab, bias=False)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        x = self.model(tokens)  # (N, T, 2048)
-        x = self.lm_head(x)  # (N, T, 50304)
+        x = self.model(tokens)  # (N, T, d_model)
+        x = self.lm_head(x)  # (N, T, vocab)
         return x

@@ -365,7 +365,7 @@ class TiedWeights:
 
 
 class SwiGLU(nn.Module):
-    """Block `SwiGLU` (qwen2.arch:34). 13,074,432 parameters."""
+    """Block `SwiGLU` (qwen2.arch:34)."""
 
     def __init__(self, in_features: int, ffn: int) -> None:
         super().__init__()
@@ -375,16 +375,16 @@ class SwiGLU(nn.Module):
         self.down_proj = nn.Linear(ffn, in_features, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gate = self.gate_proj(x)  # (N, T, 4864)
-        gate = self.silu1(gate)  # (N, T, 4864)
-        up = self.up_proj(x)  # (N, T, 4864)
-        out = gate * up  # (N, T, 4864)
-        out = self.down_proj(out)  # (N, T, 896)
+        gate = self.gate_proj(x)  # (N, T, ffn)
+        gate = self.silu1(gate)  # (N, T, ffn)
+        up = self.up_proj(x)  # (N, T, ffn)
+        out = gate * up  # (N, T, ffn)
+        out = self.down_proj(out)
         return out
 
 
 class Qwen2DecoderLayer(nn.Module):
-    """Block `Qwen2DecoderLayer` (qwen2.arch:15). 14,912,384 parameters."""
+    """Block `Qwen2DecoderLayer` (qwen2.arch:15)."""
 
     def __init__(
         self, in_features: int, eps: float, heads: int, kv_heads: int, theta: float, ffn: int
@@ -403,17 +403,17 @@ class Qwen2DecoderLayer(nn.Module):
         self.mlp = SwiGLU(in_features, ffn)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        out = self.input_layernorm(x)  # (N, T, 896)
-        out = self.self_attn(out, cache=cache)  # (N, T, 896)
-        x = x + out  # (N, T, 896)
-        out = self.post_attention_layernorm(x)  # (N, T, 896)
-        out = self.mlp(out)  # (N, T, 896)
-        out = x + out  # (N, T, 896)
+        out = self.input_layernorm(x)
+        out = self.self_attn(out, cache=cache)
+        x = x + out
+        out = self.post_attention_layernorm(x)
+        out = self.mlp(out)
+        out = x + out
         return out
 
 
 class Qwen2Model(nn.Module):
-    """Block `Qwen2Model` (qwen2.arch:42). 494,032,768 parameters."""
+    """Block `Qwen2Model` (qwen2.arch:42)."""
 
     def __init__(
         self,
@@ -434,15 +434,15 @@ class Qwen2Model(nn.Module):
         self.norm = nn.RMSNorm(d_model, eps=eps)
 
     def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        tokens = self.embed_tokens(tokens)  # (N, T, 896)
+        tokens = self.embed_tokens(tokens)  # (N, T, d_model)
         for layer in self.layers:
             tokens = layer(tokens, cache=cache)
-        tokens = self.norm(tokens)  # (N, T, 896)
+        tokens = self.norm(tokens)  # (N, T, d_model)
         return tokens
 
 
 class Qwen2(nn.Module):
-    """Network `Qwen2` (qwen2.arch:50). 494,032,768 parameters."""
+    """Network `Qwen2` (qwen2.arch:50). 494,032,768 parameters with its defaults."""
 
     def __init__(
         self,
@@ -464,8 +464,8 @@ class Qwen2(nn.Module):
         )
 
     def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        x = self.model(tokens, cache=cache)  # (N, T, 896)
-        x = self.lm_head(x)  # (N, T, 151936)
+        x = self.model(tokens, cache=cache)  # (N, T, d_model)
+        x = self.lm_head(x)  # (N, T, vocab)
         return x
 
     @torch.no_grad()
@@ -482,7 +482,7 @@ class Qwen2(nn.Module):
 
 
 class Qwen2Untied(nn.Module):
-    """Network `Qwen2Untied` (qwen2.arch:66). 630,167,424 parameters."""
+    """Network `Qwen2Untied` (qwen2.arch:66). 630,167,424 parameters with its defaults."""
 
     def __init__(
         self,
@@ -500,8 +500,8 @@ class Qwen2Untied(nn.Module):
         self.lm_head = nn.Linear(d_model, vocab, bias=False)
 
     def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        x = self.model(tokens, cache=cache)  # (N, T, 896)
-        x = self.lm_head(x)  # (N, T, 151936)
+        x = self.model(tokens, cache=cache)  # (N, T, d_model)
+        x = self.lm_head(x)  # (N, T, vocab)
         return x
 
     @torch.no_grad()

@@ -41,7 +41,7 @@ class BasicBlock(nn.Module):
 
 
 class ResNet18(nn.Module):
-    """Network `ResNet18` (resnet18.arch:9). 11,689,512 parameters."""
+    """Network `ResNet18` (resnet18.arch:9). 11,689,512 parameters with its defaults."""
 
     def __init__(self, classes: int = 1000) -> None:
         super().__init__()
@@ -69,7 +69,7 @@ class ResNet18(nn.Module):
         x = self.layer4(x)  # (N, 512, 7, 7)
         x = self.adaptive_avgpool1(x)  # (N, 512, 1, 1)
         x = self.flatten1(x)  # (N, 512)
-        x = self.fc(x)  # (N, 1000)
+        x = self.fc(x)  # (N, classes)
         return x
 
     def reset_parameters(self) -> None:

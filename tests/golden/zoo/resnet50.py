@@ -47,7 +47,7 @@ class Bottleneck(nn.Module):
 
 
 class ResNet50(nn.Module):
-    """Network `ResNet50` (resnet50.arch:10). 25,557,032 parameters."""
+    """Network `ResNet50` (resnet50.arch:10). 25,557,032 parameters with its defaults."""
 
     def __init__(self, classes: int = 1000) -> None:
         super().__init__()
@@ -89,7 +89,7 @@ class ResNet50(nn.Module):
         x = self.layer4(x)  # (N, 2048, 7, 7)
         x = self.adaptive_avgpool1(x)  # (N, 2048, 1, 1)
         x = self.flatten1(x)  # (N, 2048)
-        x = self.fc(x)  # (N, 1000)
+        x = self.fc(x)  # (N, classes)
         return x
 
     def reset_parameters(self) -> None:

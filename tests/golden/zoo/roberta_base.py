@@ -314,7 +314,7 @@ class Rotary(nn.Module):
 
 
 class RobertaEmbeddings(nn.Module):
-    """Block `RobertaEmbeddings` (roberta_base.arch:18). 39,000,576 parameters."""
+    """Block `RobertaEmbeddings` (roberta_base.arch:18)."""
 
     def __init__(self, vocab: int, width: int, p_drop: float) -> None:
         super().__init__()
@@ -330,14 +330,14 @@ class RobertaEmbeddings(nn.Module):
         counted = torch.cumsum(counted, dim=1)  # (N, T)
         counted = counted + 1  # (N, T)
         position_ids = counted.masked_fill(padding, 1.0)  # (N, T)
-        words = self.word_embeddings(input_ids)  # (N, T, 768)
+        words = self.word_embeddings(input_ids)  # (N, T, width)
         token_type_ids = input_ids - input_ids  # (N, T)
-        segments = self.token_type_embeddings(token_type_ids)  # (N, T, 768)
-        where = self.position_embeddings(position_ids)  # (N, T, 768)
-        out = words + segments  # (N, T, 768)
-        out = out + where  # (N, T, 768)
-        out = self.LayerNorm(out)  # (N, T, 768)
-        out = self.dropout1(out)  # (N, T, 768)
+        segments = self.token_type_embeddings(token_type_ids)  # (N, T, width)
+        where = self.position_embeddings(position_ids)  # (N, T, width)
+        out = words + segments  # (N, T, width)
+        out = out + where  # (N, T, width)
+        out = self.LayerNorm(out)  # (N, T, width)
+        out = self.dropout1(out)  # (N, T, width)
         return out
 
 
@@ -351,15 +351,15 @@ class RobertaOutput(nn.Module):
         self.LayerNorm = nn.LayerNorm(x_features)
 
     def forward(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        h = self.dense(h)  # (N, T, 768)
-        h = self.dropout1(h)  # (N, T, 768)
-        out = x + h  # (N, T, 768)
-        out = self.LayerNorm(out)  # (N, T, 768)
+        h = self.dense(h)
+        h = self.dropout1(h)
+        out = x + h
+        out = self.LayerNorm(out)
         return out
 
 
 class RobertaAttention(nn.Module):
-    """Block `RobertaAttention` (roberta_base.arch:43). 2,363,904 parameters."""
+    """Block `RobertaAttention` (roberta_base.arch:43)."""
 
     def __init__(self, x_features: int, heads: int, p_drop: float) -> None:
         super().__init__()
@@ -367,13 +367,13 @@ class RobertaAttention(nn.Module):
         self.output = RobertaOutput(heads * (x_features // heads), x_features, p_drop)
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        h = self.self(x, mask=keep)  # (N, T, 768)
-        out = self.output(h, x)  # (N, T, 768)
+        h = self.self(x, mask=keep)
+        out = self.output(h, x)
         return out
 
 
 class RobertaLayer(nn.Module):
-    """Block `RobertaLayer` (roberta_base.arch:58). 7,087,872 parameters."""
+    """Block `RobertaLayer` (roberta_base.arch:58)."""
 
     def __init__(self, x_features: int, heads: int, p_drop: float, intermediate: int) -> None:
         super().__init__()
@@ -384,14 +384,14 @@ class RobertaLayer(nn.Module):
         self.output = RobertaOutput(intermediate, x_features, p_drop)
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        x = self.attention(x, keep)  # (N, T, 768)
-        h = self.intermediate(x)  # (N, T, 3072)
-        out = self.output(h, x)  # (N, T, 768)
+        x = self.attention(x, keep)
+        h = self.intermediate(x)  # (N, T, intermediate)
+        out = self.output(h, x)
         return out
 
 
 class RobertaEncoder(nn.Module):
-    """Block `RobertaEncoder` (roberta_base.arch:67). 85,054,464 parameters."""
+    """Block `RobertaEncoder` (roberta_base.arch:67)."""
 
     def __init__(
         self, x_features: int, heads: int, p_drop: float, intermediate: int, layers: int
@@ -408,7 +408,7 @@ class RobertaEncoder(nn.Module):
 
 
 class RobertaBase(nn.Module):
-    """Network `RobertaBase` (roberta_base.arch:73). 124,645,632 parameters."""
+    """Network `RobertaBase` (roberta_base.arch:73). 124,645,632 parameters with its defaults."""
 
     def __init__(
         self,
@@ -429,10 +429,10 @@ class RobertaBase(nn.Module):
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.embeddings(input_ids)  # (N, T, 768)
-        x = self.encoder(x, attention_mask)  # (N, T, 768)
-        out = torch.select(x, 1, 0)  # (N, 768)
-        out = self.pooler(out)  # (N, 768)
+        x = self.embeddings(input_ids)  # (N, T, d_model)
+        x = self.encoder(x, attention_mask)  # (N, T, d_model)
+        out = torch.select(x, 1, 0)  # (N, d_model)
+        out = self.pooler(out)  # (N, d_model)
         return x, out
 
     def reset_parameters(self) -> None:

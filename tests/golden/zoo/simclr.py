@@ -57,14 +57,14 @@ class ResNet18Encoder(nn.Module):
         self.flatten1 = nn.Flatten()
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        x = self.conv1(image)  # (N, 64, 112, 112)
-        x = self.bn1(x)  # (N, 64, 112, 112)
-        x = self.relu1(x)  # (N, 64, 112, 112)
-        x = self.maxpool1(x)  # (N, 64, 56, 56)
-        x = self.layer1(x)  # (N, 64, 56, 56)
-        x = self.layer2(x)  # (N, 128, 28, 28)
-        x = self.layer3(x)  # (N, 256, 14, 14)
-        x = self.layer4(x)  # (N, 512, 7, 7)
+        x = self.conv1(image)
+        x = self.bn1(x)
+        x = self.relu1(x)
+        x = self.maxpool1(x)
+        x = self.layer1(x)
+        x = self.layer2(x)
+        x = self.layer3(x)
+        x = self.layer4(x)
         x = self.adaptive_avgpool1(x)  # (N, 512, 1, 1)
         x = self.flatten1(x)  # (N, 512)
         return x
@@ -80,14 +80,14 @@ class ProjectionHead(nn.Module):
         self.fc2 = nn.Linear(in_features, dim)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        h = self.fc1(h)  # (N, 512)
-        h = self.relu1(h)  # (N, 512)
-        h = self.fc2(h)  # (N, 128)
+        h = self.fc1(h)
+        h = self.relu1(h)
+        h = self.fc2(h)  # (N, dim)
         return h
 
 
 class SimCLR(nn.Module):
-    """Network `SimCLR` (simclr.arch:36). 11,504,832 parameters."""
+    """Network `SimCLR` (simclr.arch:36). 11,504,832 parameters with its defaults."""
 
     def __init__(self, dim: int = 128) -> None:
         super().__init__()
@@ -99,9 +99,9 @@ class SimCLR(nn.Module):
         self, view1: torch.Tensor, view2: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         view1 = self.encoder(view1)  # (N, 512)
-        view1 = self.head(view1)  # (N, 128)
+        view1 = self.head(view1)  # (N, dim)
         view2 = self.encoder(view2)  # (N, 512)
-        view2 = self.head(view2)  # (N, 128)
+        view2 = self.head(view2)  # (N, dim)
         return view1, view2
 
     def reset_parameters(self) -> None:

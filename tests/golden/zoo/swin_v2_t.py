@@ -123,8 +123,8 @@ class ShiftedWindowAttentionV2(nn.Module):
         self.proj = nn.Linear(in_features, in_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        coords_table = self.relative_coords_table.unsqueeze(0)  # (1, 1, 15, 15, 2)
-        index = self.relative_position_index.unsqueeze(0)  # (1, 4096)
+        coords_table = self.relative_coords_table.unsqueeze(0)
+        index = self.relative_position_index.unsqueeze(0)
         mask = self.attn_mask.unsqueeze(0)
         y = F.pad(x, self.pad)
         y = torch.roll(y, shifts=self.shifts, dims=(1, 2))
@@ -139,30 +139,30 @@ class ShiftedWindowAttentionV2(nn.Module):
         v = torch.select(qkv, 1, 2)
         out = q**2
         out = torch.sum(out, dim=-1, keepdim=True)
-        out = torch.sqrt(out)
-        out = torch.clamp(out, min=1e-12)
+        out = torch.sqrt(out)  # (N, (side // window) ** 2, heads, window * window, 1)
+        out = torch.clamp(out, min=1e-12)  # (N, (side // window) ** 2, heads, window * window, 1)
         q = q / out
         out = k**2
         out = torch.sum(out, dim=-1, keepdim=True)
-        out = torch.sqrt(out)
-        out = torch.clamp(out, min=1e-12)
+        out = torch.sqrt(out)  # (N, (side // window) ** 2, heads, window * window, 1)
+        out = torch.clamp(out, min=1e-12)  # (N, (side // window) ** 2, heads, window * window, 1)
         k = k / out
-        scale = self.logit_scale.unsqueeze(0)
-        scale = torch.clamp(scale, max=4.605170185988092)
-        scale = torch.exp(scale)
-        scale = torch.unsqueeze(scale, 1)
-        bias = self.cpb_mlp(coords_table)
+        scale = self.logit_scale.unsqueeze(0)  # (1, heads, 1, 1)
+        scale = torch.clamp(scale, max=4.605170185988092)  # (1, heads, 1, 1)
+        scale = torch.exp(scale)  # (1, heads, 1, 1)
+        scale = torch.unsqueeze(scale, 1)  # (1, 1, heads, 1, 1)
+        bias = self.cpb_mlp(coords_table)  # (1, 1, 2 * window - 1, 2 * window - 1, heads)
         bias = torch.reshape(bias, self.reshape6_shape)
         bias = bias[0][index]
         bias = torch.reshape(bias, self.reshape7_shape)
-        bias = torch.permute(bias, (0, 3, 1, 2))
-        bias = self.sigmoid1(bias)
+        bias = torch.permute(bias, (0, 3, 1, 2))  # (1, heads, window * window, window * window)
+        bias = self.sigmoid1(bias)  # (1, heads, window * window, window * window)
         k = torch.transpose(k, -2, -1)
-        out = q @ k
-        out = out * scale
-        bias = bias * 16.0
-        bias = torch.unsqueeze(bias, 1)
-        scores = out + bias
+        out = q @ k  # (N, (side // window) ** 2, heads, window * window, window * window)
+        out = out * scale  # (N, (side // window) ** 2, heads, window * window, window * window)
+        bias = bias * 16.0  # (1, heads, window * window, window * window)
+        bias = torch.unsqueeze(bias, 1)  # (1, 1, heads, window * window, window * window)
+        scores = out + bias  # (N, (side // window) ** 2, heads, window * window, window * window)
         scores = scores + mask
         scores = self.softmax1(scores)
         y = scores @ v
@@ -240,7 +240,7 @@ class PatchMergingV2(nn.Module):
 
 
 class SwinV2T(nn.Module):
-    """Network `SwinV2T` (swin_v2_t.arch:129). 28,351,570 parameters."""
+    """Network `SwinV2T` (swin_v2_t.arch:129). 28,351,570 parameters with its defaults."""
 
     def __init__(
         self, embed: int = 96, window: int = 8, image_size: int = 256, classes: int = 1000
@@ -333,21 +333,21 @@ class SwinV2T(nn.Module):
         self.reset_parameters()
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        x = self.features[0]["0"](image)  # (N, 96, 64, 64)
-        x = torch.permute(x, (0, 2, 3, 1))  # (N, 64, 64, 96)
-        x = self.features[0]["2"](x)  # (N, 64, 64, 96)
-        x = self.features[1](x)  # (N, 64, 64, 96)
-        x = self.features[2](x)  # (N, 32, 32, 192)
-        x = self.features[3](x)  # (N, 32, 32, 192)
-        x = self.features[4](x)  # (N, 16, 16, 384)
-        x = self.features[5](x)  # (N, 16, 16, 384)
-        x = self.features[6](x)  # (N, 8, 8, 768)
-        x = self.features[7](x)  # (N, 8, 8, 768)
-        x = self.norm(x)  # (N, 8, 8, 768)
-        x = torch.permute(x, (0, 3, 1, 2))  # (N, 768, 8, 8)
-        x = self.adaptive_avgpool1(x)  # (N, 768, 1, 1)
-        x = self.flatten1(x)  # (N, 768)
-        x = self.head(x)  # (N, 1000)
+        x = self.features[0]["0"](image)  # (N, embed, image_size // 4, image_size // 4)
+        x = torch.permute(x, (0, 2, 3, 1))  # (N, image_size // 4, image_size // 4, embed)
+        x = self.features[0]["2"](x)  # (N, image_size // 4, image_size // 4, embed)
+        x = self.features[1](x)  # (N, image_size // 4, image_size // 4, embed)
+        x = self.features[2](x)
+        x = self.features[3](x)
+        x = self.features[4](x)
+        x = self.features[5](x)
+        x = self.features[6](x)
+        x = self.features[7](x)
+        x = self.norm(x)
+        x = torch.permute(x, (0, 3, 1, 2))
+        x = self.adaptive_avgpool1(x)  # (N, 2 * (2 * (2 * embed)), 1, 1)
+        x = self.flatten1(x)  # (N, 2 * (2 * (2 * embed)))
+        x = self.head(x)  # (N, classes)
         return x
 
     def reset_parameters(self) -> None:

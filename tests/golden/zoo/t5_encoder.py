@@ -363,15 +363,15 @@ class T5LayerSelfAttention(nn.Module):
         self.dropout1 = nn.Dropout(p=p_drop)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out = self.layer_norm(x)  # (N, T, 512)
-        h, bias = self.SelfAttention(out, mask=mask)  # (N, T, 512), (N, 8, T, T)
-        h = self.dropout1(h)  # (N, T, 512)
-        out = x + h  # (N, T, 512)
+        out = self.layer_norm(x)
+        h, bias = self.SelfAttention(out, mask=mask)
+        h = self.dropout1(h)
+        out = x + h
         return out, bias
 
 
 class T5LayerFF(nn.Module):
-    """Block `T5LayerFF` (t5_encoder.arch:42). 2,097,664 parameters."""
+    """Block `T5LayerFF` (t5_encoder.arch:42)."""
 
     def __init__(self, x_features: int, d_ff: int, p_drop: float) -> None:
         super().__init__()
@@ -389,10 +389,10 @@ class T5LayerFF(nn.Module):
         self.dropout1 = nn.Dropout(p=p_drop)
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.layer_norm(x)  # (N, T, 512)
-        h = self.DenseReluDense(h)  # (N, T, 512)
-        h = self.dropout1(h)  # (N, T, 512)
-        out = x + h  # (N, T, 512)
+        h = self.layer_norm(x)
+        h = self.DenseReluDense(h)
+        h = self.dropout1(h)
+        out = x + h
         return out, bias
 
 
@@ -418,13 +418,13 @@ class T5Block(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out, bias = self.layer[0](x, mask)  # (N, T, 512), (N, 8, T, T)
-        x, out = self.layer[1](out, bias)  # (N, T, 512), (N, 8, T, T)
+        out, bias = self.layer[0](x, mask)
+        x, out = self.layer[1](out, bias)
         return x, out
 
 
 class T5Stack(nn.Module):
-    """Block `T5Stack` (t5_encoder.arch:72). 18,881,280 parameters."""
+    """Block `T5Stack` (t5_encoder.arch:72)."""
 
     def __init__(
         self,
@@ -454,18 +454,18 @@ class T5Stack(nn.Module):
         self.dropout2 = nn.Dropout(p=p_drop)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        x = self.embed_tokens(input_ids)  # (N, T, 512)
-        x = self.dropout1(x)  # (N, T, 512)
+        x = self.embed_tokens(input_ids)  # (N, T, d_model)
+        x = self.dropout1(x)  # (N, T, d_model)
         x, _bias = x, attention_mask
         for layer in self.block:
             x, _bias = layer(x, _bias)
-        x = self.final_layer_norm(x)  # (N, T, 512)
-        x = self.dropout2(x)  # (N, T, 512)
+        x = self.final_layer_norm(x)  # (N, T, d_model)
+        x = self.dropout2(x)  # (N, T, d_model)
         return x
 
 
 class T5Encoder(nn.Module):
-    """Network `T5Encoder` (t5_encoder.arch:81). 35,330,816 parameters."""
+    """Network `T5Encoder` (t5_encoder.arch:81). 35,330,816 parameters with its defaults."""
 
     def __init__(
         self,
@@ -492,8 +492,8 @@ class T5Encoder(nn.Module):
         self.reset_parameters()
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        _shared = self.shared(input_ids)  # (N, T, 512)
-        out = self.encoder(input_ids, attention_mask)  # (N, T, 512)
+        _shared = self.shared(input_ids)  # (N, T, d_model)
+        out = self.encoder(input_ids, attention_mask)  # (N, T, d_model)
         return out
 
     def reset_parameters(self) -> None:

@@ -392,7 +392,7 @@ class TiedWeights:
 
 
 class PostNormEncoderLayer(nn.Module):
-    """Block `PostNormEncoderLayer` (transformer.arch:14). 3,152,384 parameters."""
+    """Block `PostNormEncoderLayer` (transformer.arch:14)."""
 
     def __init__(self, in_features: int, heads: int, p_drop: float = 0.1, ffn: int = 2048) -> None:
         super().__init__()
@@ -407,22 +407,22 @@ class PostNormEncoderLayer(nn.Module):
         self.norm2 = nn.LayerNorm(in_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.self_attn(x)  # (N, L, 512)
-        out = self.dropout1(out)  # (N, L, 512)
-        x = x + out  # (N, L, 512)
-        x = self.norm1(x)  # (N, L, 512)
-        out = self.linear1(x)  # (N, L, 2048)
-        out = self.relu1(out)  # (N, L, 2048)
-        out = self.dropout(out)  # (N, L, 2048)
-        out = self.linear2(out)  # (N, L, 512)
-        out = self.dropout2(out)  # (N, L, 512)
-        out = x + out  # (N, L, 512)
-        out = self.norm2(out)  # (N, L, 512)
+        out = self.self_attn(x)
+        out = self.dropout1(out)
+        x = x + out
+        x = self.norm1(x)
+        out = self.linear1(x)  # (N, L, ffn)
+        out = self.relu1(out)  # (N, L, ffn)
+        out = self.dropout(out)  # (N, L, ffn)
+        out = self.linear2(out)
+        out = self.dropout2(out)
+        out = x + out
+        out = self.norm2(out)
         return out
 
 
 class Encoder(nn.Module):
-    """Block `Encoder` (transformer.arch:19). 18,914,304 parameters."""
+    """Block `Encoder` (transformer.arch:19)."""
 
     def __init__(self, in_features: int, heads: int, p_drop: float, ffn: int) -> None:
         super().__init__()
@@ -432,13 +432,13 @@ class Encoder(nn.Module):
         self.norm = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.layers(x)  # (N, L, 512)
-        x = self.norm(x)  # (N, L, 512)
+        x = self.layers(x)
+        x = self.norm(x)
         return x
 
 
 class PostNormDecoderLayer(nn.Module):
-    """Block `PostNormDecoderLayer` (transformer.arch:52). 4,204,032 parameters."""
+    """Block `PostNormDecoderLayer` (transformer.arch:52)."""
 
     def __init__(self, x_features: int, heads: int, p_drop: float = 0.1, ffn: int = 2048) -> None:
         super().__init__()
@@ -456,26 +456,26 @@ class PostNormDecoderLayer(nn.Module):
         self.norm3 = nn.LayerNorm(x_features)
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
-        out = self.self_attn(x)  # (N, T, 512)
-        out = self.dropout1(out)  # (N, T, 512)
-        x = x + out  # (N, T, 512)
-        x = self.norm1(x)  # (N, T, 512)
-        cross = self.multihead_attn(x, memory)  # (N, T, 512)
-        cross = self.dropout2(cross)  # (N, T, 512)
-        x = x + cross  # (N, T, 512)
-        x = self.norm2(x)  # (N, T, 512)
-        out = self.linear1(x)  # (N, T, 2048)
-        out = self.relu1(out)  # (N, T, 2048)
-        out = self.dropout(out)  # (N, T, 2048)
-        out = self.linear2(out)  # (N, T, 512)
-        out = self.dropout3(out)  # (N, T, 512)
-        out = x + out  # (N, T, 512)
-        out = self.norm3(out)  # (N, T, 512)
+        out = self.self_attn(x)
+        out = self.dropout1(out)
+        x = x + out
+        x = self.norm1(x)
+        cross = self.multihead_attn(x, memory)
+        cross = self.dropout2(cross)
+        x = x + cross
+        x = self.norm2(x)
+        out = self.linear1(x)  # (N, T, ffn)
+        out = self.relu1(out)  # (N, T, ffn)
+        out = self.dropout(out)  # (N, T, ffn)
+        out = self.linear2(out)
+        out = self.dropout3(out)
+        out = x + out
+        out = self.norm3(out)
         return out
 
 
 class Decoder(nn.Module):
-    """Block `Decoder` (transformer.arch:29). 25,224,192 parameters."""
+    """Block `Decoder` (transformer.arch:29)."""
 
     def __init__(self, x_features: int, heads: int, p_drop: float, ffn: int) -> None:
         super().__init__()
@@ -492,18 +492,18 @@ class Decoder(nn.Module):
         self.norm = nn.Identity()
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
-        out = self.layers[0](x, memory)  # (N, T, 512)
-        out = self.layers[1](out, memory)  # (N, T, 512)
-        out = self.layers[2](out, memory)  # (N, T, 512)
-        out = self.layers[3](out, memory)  # (N, T, 512)
-        out = self.layers[4](out, memory)  # (N, T, 512)
-        x = self.layers[5](out, memory)  # (N, T, 512)
-        x = self.norm(x)  # (N, T, 512)
+        out = self.layers[0](x, memory)
+        out = self.layers[1](out, memory)
+        out = self.layers[2](out, memory)
+        out = self.layers[3](out, memory)
+        out = self.layers[4](out, memory)
+        x = self.layers[5](out, memory)
+        x = self.norm(x)
         return x
 
 
 class Transformer(nn.Module):
-    """Network `Transformer` (transformer.arch:44). 63,082,496 parameters."""
+    """Network `Transformer` (transformer.arch:44). 63,082,496 parameters with its defaults."""
 
     def __init__(
         self,
@@ -535,17 +535,17 @@ class Transformer(nn.Module):
         self.reset_parameters()
 
     def forward(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        src = self.src_embed(source)  # (N, L, 512)
-        src = src * self.factor  # (N, L, 512)
-        src = self.src_pos(src)  # (N, L, 512)
-        src = self.dropout1(src)  # (N, L, 512)
-        memory = self.encoder(src)  # (N, L, 512)
-        tgt = self.tgt_embed(target)  # (N, T, 512)
-        tgt = tgt * self.factor  # (N, T, 512)
-        tgt = self.tgt_pos(tgt)  # (N, T, 512)
-        tgt = self.dropout2(tgt)  # (N, T, 512)
-        y = self.decoder(tgt, memory)  # (N, T, 512)
-        y = self.generator(y)  # (N, T, 37000)
+        src = self.src_embed(source)  # (N, L, d_model)
+        src = src * self.factor  # (N, L, d_model)
+        src = self.src_pos(src)  # (N, L, d_model)
+        src = self.dropout1(src)  # (N, L, d_model)
+        memory = self.encoder(src)  # (N, L, d_model)
+        tgt = self.tgt_embed(target)  # (N, T, d_model)
+        tgt = tgt * self.factor  # (N, T, d_model)
+        tgt = self.tgt_pos(tgt)  # (N, T, d_model)
+        tgt = self.dropout2(tgt)  # (N, T, d_model)
+        y = self.decoder(tgt, memory)  # (N, T, d_model)
+        y = self.generator(y)  # (N, T, vocab)
         return y
 
     def reset_parameters(self) -> None:

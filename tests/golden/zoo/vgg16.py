@@ -8,7 +8,7 @@ __all__ = ["VGG16"]
 
 
 class VGG16(nn.Module):
-    """Network `VGG16` (vgg16.arch:13). 138,357,544 parameters."""
+    """Network `VGG16` (vgg16.arch:13). 138,357,544 parameters with its defaults."""
 
     def __init__(self, p_drop: float = 0.5, classes: int = 1000) -> None:
         super().__init__()
@@ -62,7 +62,7 @@ class VGG16(nn.Module):
         x = self.features(image)  # (N, 512, 7, 7)
         x = self.avgpool(x)  # (N, 512, 7, 7)
         x = self.flatten1(x)  # (N, 25088)
-        x = self.classifier(x)  # (N, 1000)
+        x = self.classifier(x)  # (N, classes)
         return x
 
     def reset_parameters(self) -> None:

@@ -337,7 +337,7 @@ class Rotary(nn.Module):
 
 
 class EncoderBlock(nn.Module):
-    """Block `EncoderBlock` (vit_b_16.arch:15). 7,087,872 parameters."""
+    """Block `EncoderBlock` (vit_b_16.arch:15)."""
 
     def __init__(self, in_features: int, heads: int, mlp_dim: int, p_drop: float = 0.0) -> None:
         super().__init__()
@@ -354,18 +354,18 @@ class EncoderBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.ln_1(x)  # (N, 197, 768)
-        out = self.self_attention(out)  # (N, 197, 768)
-        out = self.dropout(out)  # (N, 197, 768)
-        x = x + out  # (N, 197, 768)
-        out = self.ln_2(x)  # (N, 197, 768)
-        out = self.mlp(out)  # (N, 197, 768)
-        out = x + out  # (N, 197, 768)
+        out = self.ln_1(x)
+        out = self.self_attention(out)
+        out = self.dropout(out)
+        x = x + out
+        out = self.ln_2(x)
+        out = self.mlp(out)
+        out = x + out
         return out
 
 
 class Encoder(nn.Module):
-    """Block `Encoder` (vit_b_16.arch:34). 85,207,296 parameters."""
+    """Block `Encoder` (vit_b_16.arch:34)."""
 
     def __init__(
         self, in_features: int, seq_len: int, p_drop: float, heads: int, mlp_dim: int
@@ -395,11 +395,11 @@ class Encoder(nn.Module):
         self.reset_parameters()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.pos_embedding.expand(x.shape[0], -1, -1)  # (N, 197, 768)
-        x = x + out  # (N, 197, 768)
-        x = self.dropout(x)  # (N, 197, 768)
-        x = self.layers(x)  # (N, 197, 768)
-        x = self.ln(x)  # (N, 197, 768)
+        out = self.pos_embedding.expand(x.shape[0], -1, -1)
+        x = x + out
+        x = self.dropout(x)
+        x = self.layers(x)
+        x = self.ln(x)
         return x
 
     def reset_parameters(self) -> None:
@@ -408,19 +408,19 @@ class Encoder(nn.Module):
 
 
 class Heads(nn.Module):
-    """Block `Heads` (vit_b_16.arch:43). 769,000 parameters."""
+    """Block `Heads` (vit_b_16.arch:43)."""
 
     def __init__(self, in_features: int, classes: int) -> None:
         super().__init__()
         self.head = nn.Linear(in_features, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.head(x)  # (N, 1000)
+        x = self.head(x)  # (N, classes)
         return x
 
 
 class ViTB16(nn.Module):
-    """Network `ViTB16` (vit_b_16.arch:48). 86,567,656 parameters."""
+    """Network `ViTB16` (vit_b_16.arch:48). 86,567,656 parameters with its defaults."""
 
     def __init__(
         self,
@@ -440,14 +440,14 @@ class ViTB16(nn.Module):
         self.reset_parameters()
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        x = self.conv_proj(image)  # (N, 768, 14, 14)
-        x = self.flatten1(x)  # (N, 768, 196)
-        x = torch.transpose(x, 1, 2)  # (N, 196, 768)
-        cls = self.class_token.expand(x.shape[0], -1, -1)  # (N, 1, 768)
-        x = torch.cat([cls, x], dim=1)  # (N, 197, 768)
-        x = self.encoder(x)  # (N, 197, 768)
-        x = torch.select(x, 1, 0)  # (N, 768)
-        x = self.heads(x)  # (N, 1000)
+        x = self.conv_proj(image)  # (N, width, image_size // patch, image_size // patch)
+        x = self.flatten1(x)
+        x = torch.transpose(x, 1, 2)
+        cls = self.class_token.expand(x.shape[0], -1, -1)  # (N, 1, width)
+        x = torch.cat([cls, x], dim=1)
+        x = self.encoder(x)
+        x = torch.select(x, 1, 0)  # (N, width)
+        x = self.heads(x)  # (N, classes)
         return x
 
     def reset_parameters(self) -> None:

@@ -8,7 +8,7 @@ __all__ = ["SkipGram", "CBOW"]
 
 
 class SkipGram(nn.Module):
-    """Network `SkipGram` (word2vec.arch:11). 18,000,000 parameters."""
+    """Network `SkipGram` (word2vec.arch:11). 18,000,000 parameters with its defaults."""
 
     def __init__(self, vocab: int = 30000, dim: int = 300) -> None:
         super().__init__()
@@ -16,13 +16,13 @@ class SkipGram(nn.Module):
         self.out_vectors = nn.Linear(dim, vocab, bias=False)
 
     def forward(self, center: torch.Tensor) -> torch.Tensor:
-        center = self.in_vectors(center)  # (N, 300)
-        center = self.out_vectors(center)  # (N, 30000)
+        center = self.in_vectors(center)  # (N, dim)
+        center = self.out_vectors(center)  # (N, vocab)
         return center
 
 
 class CBOW(nn.Module):
-    """Network `CBOW` (word2vec.arch:20). 18,000,000 parameters."""
+    """Network `CBOW` (word2vec.arch:20). 18,000,000 parameters with its defaults."""
 
     def __init__(self, vocab: int = 30000, dim: int = 300) -> None:
         super().__init__()
@@ -30,7 +30,7 @@ class CBOW(nn.Module):
         self.out_vectors = nn.Linear(dim, vocab, bias=False)
 
     def forward(self, context: torch.Tensor) -> torch.Tensor:
-        context = self.in_vectors(context)  # (N, 8, 300)
-        context = torch.mean(context, dim=1)  # (N, 300)
-        context = self.out_vectors(context)  # (N, 30000)
+        context = self.in_vectors(context)  # (N, 2 * window, dim)
+        context = torch.mean(context, dim=1)  # (N, dim)
+        context = self.out_vectors(context)  # (N, vocab)
         return context

@@ -55,7 +55,7 @@ class StatefulLSTM(BatchFirstStates, nn.LSTM):
 
 
 class WordLM(nn.Module):
-    """Network `WordLM` (word_lm.arch:13). 13,987,678 parameters."""
+    """Network `WordLM` (word_lm.arch:13). 13,987,678 parameters with its defaults."""
 
     def __init__(
         self,
@@ -77,12 +77,12 @@ class WordLM(nn.Module):
     def forward(
         self, tokens: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        emb = self.encoder(tokens)  # (N, T, 200)
-        emb = self.dropout1(emb)  # (N, T, 200)
-        output, h, c = self.rnn(emb, h0, c0)  # (N, T, 200), (N, 2, 200), (N, 2, 200)
-        output = self.dropout2(output)  # (N, T, 200)
-        output = self.decoder(output)  # (N, T, 33278)
-        output = self.log_softmax1(output)  # (N, T, 33278)
+        emb = self.encoder(tokens)  # (N, T, ninp)
+        emb = self.dropout1(emb)  # (N, T, ninp)
+        output, h, c = self.rnn(emb, h0, c0)
+        output = self.dropout2(output)  # (N, T, nhid)
+        output = self.decoder(output)  # (N, T, ntoken)
+        output = self.log_softmax1(output)  # (N, T, ntoken)
         return output, h, c
 
     def reset_parameters(self) -> None:
@@ -100,7 +100,7 @@ class WordLM(nn.Module):
 
 
 class WordLMTied(nn.Module):
-    """Network `WordLMTied` (word_lm.arch:29). 28,434,378 parameters."""
+    """Network `WordLMTied` (word_lm.arch:29). 28,434,378 parameters with its defaults."""
 
     def __init__(
         self, ntoken: int = 33278, nhid: int = 650, p_drop: float = 0.5, nlayers: int = 2
@@ -119,12 +119,12 @@ class WordLMTied(nn.Module):
     def forward(
         self, tokens: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        emb = self.encoder(tokens)  # (N, T, 650)
-        emb = self.dropout1(emb)  # (N, T, 650)
-        output, h, c = self.rnn(emb, h0, c0)  # (N, T, 650), (N, 2, 650), (N, 2, 650)
-        output = self.dropout2(output)  # (N, T, 650)
-        output = self.decoder(output)  # (N, T, 33278)
-        output = self.log_softmax1(output)  # (N, T, 33278)
+        emb = self.encoder(tokens)  # (N, T, nhid)
+        emb = self.dropout1(emb)  # (N, T, nhid)
+        output, h, c = self.rnn(emb, h0, c0)
+        output = self.dropout2(output)  # (N, T, nhid)
+        output = self.decoder(output)  # (N, T, ntoken)
+        output = self.log_softmax1(output)  # (N, T, ntoken)
         return output, h, c
 
     def reset_parameters(self) -> None:
