@@ -12,25 +12,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import difflib
 import io
 import json
 import os
-import shutil
 import sys
 import textwrap
-import traceback
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, TextIO
 
 from archc import __version__, api, zoo
-from archc.backends import summary
-from archc.backends.summary import DTYPES, MAC_CONVENTION
-from archc.completion import SHELLS
+from archc.backends.conventions import DTYPES, MAC_CONVENTION
 from archc.errors import ArchError, Diagnostic, UsageError, render_all
-from archc.expect import Expectation
-from archc.export import FORMATS
 from archc.semantics.elaborate import current_statement
 from archc.semantics.ir import Network, dump
 
@@ -38,6 +31,10 @@ if TYPE_CHECKING:  # the graphviz package is imported by `render` alone
     from archc.backends.graphviz import Options
 
 EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+# The choices of commands whose modules are imported only when they run, written out so that
+# every other command starts without them (tests/test_cli.py checks they equal the modules').
+EXPORT_FORMATS = ("onnx", "torchscript", "exported-program")
+SHELLS = ("bash", "zsh", "fish")
 # The spec a command is working on, for the report of an internal error.
 _processing: ContextVar[str | None] = ContextVar("processing", default=None)
 # --color: auto, always or never.
@@ -210,7 +207,7 @@ def _import_options(command: argparse.ArgumentParser) -> None:
 
 def _export_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("file", metavar="FILE")
-    command.add_argument("--format", required=True, choices=FORMATS, help="what to write")
+    command.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="what to write")
     command.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write")
     command.add_argument(
         "--weights",
@@ -359,6 +356,11 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
+    import shutil
+
+    from archc.backends import summary
+    from archc.expect import Expectation
+
     expectations = [Expectation.parse(text) for text in args.expect]
     networks, diagnostics = _analyse(args, args.file)
     if any(d.is_error for d in diagnostics):
@@ -591,6 +593,8 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _print_diff(path: str, stored: str, formatted: str) -> None:
+    import difflib
+
     # StringIO splits at line ends only (str.splitlines would also split at form feeds).
     before = io.StringIO(stored, newline="").readlines()
     after = io.StringIO(formatted, newline="").readlines()
@@ -600,6 +604,8 @@ def _print_diff(path: str, stored: str, formatted: str) -> None:
 
 def _internal_error() -> str:
     """The report of a bug in archc: where it happened, as closely as known, and the trace."""
+    import traceback
+
     statement, path = current_statement.get(), _processing.get()
     where = ""
     if statement is not None:
