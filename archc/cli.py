@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import io
 import json
 import os
@@ -19,7 +20,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from archc import __version__, api, zoo
 from archc.backends.conventions import DTYPES, MAC_CONVENTION
@@ -646,3 +647,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception:
         sys.stderr.write(_internal_error())
         return EXIT_INTERNAL
+
+
+def entry() -> NoReturn:
+    """The `archc` program (the installed script and `python -m archc`): `main` in a process of
+    its own."""
+    # What the imports built lives as long as the process. Frozen, it is no longer walked by
+    # each full pass of the collector while later modules load and code is generated.
+    gc.freeze()
+    sys.exit(main())
