@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import gc
 import io
 import json
 import os
+import shutil
 import sys
 import textwrap
+import traceback
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -357,8 +360,6 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    import shutil
-
     from archc.backends import summary
     from archc.expect import Expectation
 
@@ -594,8 +595,6 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _print_diff(path: str, stored: str, formatted: str) -> None:
-    import difflib
-
     # StringIO splits at line ends only (str.splitlines would also split at form feeds).
     before = io.StringIO(stored, newline="").readlines()
     after = io.StringIO(formatted, newline="").readlines()
@@ -605,8 +604,6 @@ def _print_diff(path: str, stored: str, formatted: str) -> None:
 
 def _internal_error() -> str:
     """The report of a bug in archc: where it happened, as closely as known, and the trace."""
-    import traceback
-
     statement, path = current_statement.get(), _processing.get()
     where = ""
     if statement is not None:
