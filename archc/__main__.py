@@ -1,7 +1,5 @@
 """`python -m archc` is the `archc` command."""
 
-import sys
+from archc.cli import entry
 
-from archc.cli import main
-
-sys.exit(main())
+entry()

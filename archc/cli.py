@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import gc
 import io
 import json
 import os
@@ -22,15 +23,11 @@ import textwrap
 import traceback
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from archc import __version__, api, zoo
-from archc.backends import summary
-from archc.backends.summary import DTYPES, MAC_CONVENTION
-from archc.completion import SHELLS
+from archc.backends.conventions import DTYPES, MAC_CONVENTION
 from archc.errors import ArchError, Diagnostic, UsageError, render_all
-from archc.expect import Expectation
-from archc.export import FORMATS
 from archc.semantics.elaborate import current_statement
 from archc.semantics.ir import Network, dump
 
@@ -38,6 +35,10 @@ if TYPE_CHECKING:  # the graphviz package is imported by `render` alone
     from archc.backends.graphviz import Options
 
 EXIT_OK, EXIT_SPEC_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+# The choices of commands whose modules are imported only when they run, written out so that
+# every other command starts without them (tests/test_cli.py checks they equal the modules').
+EXPORT_FORMATS = ("onnx", "torchscript", "exported-program")
+SHELLS = ("bash", "zsh", "fish")
 # The spec a command is working on, for the report of an internal error.
 _processing: ContextVar[str | None] = ContextVar("processing", default=None)
 # --color: auto, always or never.
@@ -210,7 +211,7 @@ def _import_options(command: argparse.ArgumentParser) -> None:
 
 def _export_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("file", metavar="FILE")
-    command.add_argument("--format", required=True, choices=FORMATS, help="what to write")
+    command.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="what to write")
     command.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write")
     command.add_argument(
         "--weights",
@@ -359,6 +360,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
+    from archc.backends import summary
+    from archc.expect import Expectation
+
     expectations = [Expectation.parse(text) for text in args.expect]
     networks, diagnostics = _analyse(args, args.file)
     if any(d.is_error for d in diagnostics):
@@ -640,3 +644,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception:
         sys.stderr.write(_internal_error())
         return EXIT_INTERNAL
+
+
+def entry() -> NoReturn:
+    """The `archc` program (the installed script and `python -m archc`): `main` in a process of
+    its own."""
+    # What the imports built lives as long as the process. Frozen, it is no longer walked by
+    # each full pass of the collector while later modules load and code is generated.
+    gc.freeze()
+    sys.exit(main())

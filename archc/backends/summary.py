@@ -6,8 +6,8 @@ collapses deeper levels of the module tree into one row per module with its tota
 
 What is counted, exactly: parameters are the elements of every parameter tensor, a tied tensor
 once (at its source); buffers (BatchNorm running statistics, fixed position tables) are counted
-apart; MACs follow MAC_CONVENTION. Memory is an estimate for a batch and an element type, with
-its assumptions printed beside it (``memory``).
+apart; MACs follow `conventions.MAC_CONVENTION`. Memory is an estimate for a batch and an
+element type, with its assumptions printed beside it (``memory``).
 """
 
 from __future__ import annotations
@@ -18,23 +18,11 @@ from html import escape
 from typing import Any
 
 from archc import dims
+from archc.backends.conventions import DTYPES
 from archc.backends.receptive import receptive_field
 from archc.dims import Dim, TensorType
 from archc.errors import UsageError
 from archc.semantics.ir import Module, Network, Node, tensor_key
-
-MAC_CONVENTION = (
-    "MACs are multiply-accumulates (one is a multiply and an add, 2 FLOPs) of one sample's "
-    "forward pass at the declared input size: weights times output positions for convolutions "
-    "and linear layers (biases not counted), attention's QK^T and AV products included, 1 per "
-    "element for BatchNorm and 4 for LayerNorm, k*k per output for max pooling and 1 per input "
-    "for average pooling, a mixture of experts' router and only the top_k experts each token "
-    "runs through (its parameters count every expert); activations, dropout and residual "
-    "additions count 0."
-)
-
-# Bytes per element of the types a summary can size a network in.
-DTYPES = {"float64": 8, "float32": 4, "bfloat16": 2, "float16": 2}
 
 
 @dataclass(frozen=True)
