@@ -208,6 +208,24 @@ def same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def written_alike(a: Expr | None, b: Expr | None) -> bool:
+    """Whether two provenances are the same expression, literals of the same types: equal
+    expressions may differ in how they are shown (`Lit(1)` and `Lit(True)`, `4` and `4.0`)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if type(a) is Apply:
+        return (
+            a.fn == b.fn  # type: ignore[union-attr]
+            and len(a.args) == len(b.args)  # type: ignore[union-attr]
+            and all(map(written_alike, a.args, b.args))  # type: ignore[union-attr]
+        )
+    if type(a) is Lit:
+        return type(a.value) is type(b.value) and repr(a.value) == repr(b.value)  # type: ignore[union-attr]
+    return a == b
+
+
 def substitute(
     expr: Expr, params: Mapping[str, Expr], sizes: Callable[[str, int], Expr | None]
 ) -> Expr | None:
