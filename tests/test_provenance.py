@@ -242,3 +242,17 @@ def test_expressions_written_alike_have_literals_of_the_same_types() -> None:
     assert not pv.written_alike(Lit((1, 2)), Lit((1, 2.0)))
     assert not pv.written_alike(Param("planes"), Size("x", 1))
     assert not pv.written_alike(Apply("-", (Param("a"), Lit(1))), Apply("+", (Param("a"), Lit(1))))
+
+
+@pytest.mark.parametrize("fn", ["+", "-", "*", "//", "%"])
+@pytest.mark.parametrize("number", [0, 1, 2, -1])
+def test_traced_arithmetic_records_what_apply_gives(fn: str, number: int) -> None:
+    a = Traced(6, Param("a"))
+    for left, right in ((a, number), (number, a)):
+        if fn in ("//", "%") and right == 0:
+            continue
+        result = pv.BINARY[fn](left, right)
+        assert isinstance(result, Traced)
+        assert int(result) == pv.BINARY[fn](int(left), int(right))
+        expected = pv.apply(fn, pv.origin_of_int(left), pv.origin_of_int(right), integers=True)
+        assert result.origin == expected

@@ -334,6 +334,22 @@ _INTEGER: dict[str, Callable[[int, int], int]] = {
 }
 
 
+def _arithmetic_of(fn: str, left: Expr, right: Expr) -> Expr:
+    """``apply(fn, left, right, integers=True)`` for an operator of :data:`_INTEGER` and
+    operands that are not both literals, as a traced integer records it, once per size a rule
+    computes: `x + 0`, `x - 0`, `x * 1`, `x // 1`, `0 + x` and `1 * x` are `x`."""
+    if type(right) is Lit and type(right.value) is int and right.value == _UNIT.get(fn):
+        return left
+    if type(left) is Lit and type(left.value) is int and left.value == _LEFT_UNIT.get(fn):
+        return right
+    return Apply(fn, (left, right))
+
+
+# the number an operand of each operator may be without changing the other
+_UNIT = {"+": 0, "-": 0, "*": 1, "//": 1}
+_LEFT_UNIT = {"+": 0, "*": 1}
+
+
 class Traced(int):
     """An integer that records how it was computed: shape rules run on these unchanged, and a
     size they compute from traced arguments and input sizes comes out traced.
@@ -359,7 +375,7 @@ class Traced(int):
             if type(left_origin) is Lit and type(right_origin) is Lit:
                 self._origin = Lit(int(self))  # the common case, folded without a detour
             else:
-                self._origin = apply(fn, left_origin, right_origin, integers=True)
+                self._origin = _arithmetic_of(fn, left_origin, right_origin)
             self._operands = None  # the operands' records are no longer needed
         return self._origin
 
