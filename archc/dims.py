@@ -391,6 +391,8 @@ def total(values: Iterable[Dim]) -> Dim:
     6*T + 7
     """
     values = list(values)
+    if all(type(value) is int for value in values):  # no symbol: the common case
+        return sum(values)
     polys = [_poly_of(value) for value in values]
     if all(poly is not None for poly in polys):
         summed: Poly = {}

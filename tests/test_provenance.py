@@ -226,3 +226,33 @@ def test_a_definitions_signature_records_its_defaults_as_provenance(tmp_path: Pa
     ]
     assert (signature.name, signature.kind, signature.inputs) == ("Unit", "block", ("x", "y"))
     assert unit.given == ("tag",)
+
+
+def test_expressions_written_alike_have_literals_of_the_same_types() -> None:
+    def width(literal: Lit) -> Apply:
+        return Apply("+", (Apply("*", (Param("planes"), Size("x", 1))), literal))
+
+    assert pv.written_alike(width(Lit(1)), width(Lit(1)))
+    assert pv.written_alike(Lit((1, 2.5)), Lit((1, 2.5)))
+    # equal, but shown otherwise
+    assert width(Lit(1)) == width(Lit(True))
+    assert not pv.written_alike(width(Lit(1)), width(Lit(True)))
+    assert not pv.written_alike(Lit(4), Lit(4.0))
+    assert not pv.written_alike(Lit(0.0), Lit(-0.0))
+    assert not pv.written_alike(Lit((1, 2)), Lit((1, 2.0)))
+    assert not pv.written_alike(Param("planes"), Size("x", 1))
+    assert not pv.written_alike(Apply("-", (Param("a"), Lit(1))), Apply("+", (Param("a"), Lit(1))))
+
+
+@pytest.mark.parametrize("fn", ["+", "-", "*", "//", "%"])
+@pytest.mark.parametrize("number", [0, 1, 2, -1])
+def test_traced_arithmetic_records_what_apply_gives(fn: str, number: int) -> None:
+    a = Traced(6, Param("a"))
+    for left, right in ((a, number), (number, a)):
+        if fn in ("//", "%") and right == 0:
+            continue
+        result = pv.BINARY[fn](left, right)
+        assert isinstance(result, Traced)
+        assert int(result) == pv.BINARY[fn](int(left), int(right))
+        expected = pv.apply(fn, pv.origin_of_int(left), pv.origin_of_int(right), integers=True)
+        assert result.origin == expected

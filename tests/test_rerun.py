@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from archc import api
+from archc.semantics import application
 from tests.conftest import ROOT
 from tests.test_replay import applied_ops, assert_replay_changes_nothing
 
@@ -173,6 +176,25 @@ network N {
 """,
         {"dropout": 2, "linear": 2},
     ),
+    "a copy's layer that meets the sizes of the last copy's, computed otherwise": (
+        """
+block Pool {
+    in x
+    out x -> maxpool2d(2, stride=2, padding=1, ceil_mode=true) -> relu
+}
+network N {
+    in a: [1, 8, 8]
+    in b: [1, 5, 5]
+    in c: [1, 4, 4]
+    out p = a -> Pool
+    out q = b -> Pool
+    out r = c -> Pool
+}
+""",
+        # 5 and 4 both pool to 3, but only 5 drops a last window that starts in the padding:
+        # the third copy's relu meets the second's sizes, with other provenance
+        {"maxpool2d": 1, "relu": 1},
+    ),
 }
 
 
@@ -190,6 +212,29 @@ def test_copies_for_other_values_elaborate_only_where_they_must(
     path = tmp_path / "rerun.arch"
     path.write_text(CASES[name][0], encoding="utf-8")
     assert applied_ops(path, monkeypatch) == Counter(CASES[name][1])
+
+
+def test_a_copy_meeting_what_the_last_copy_met_is_that_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # every DenseLayer after the first is a copy for a wider input; from its first convolution
+    # on, each meets the tensors the layer before it met, so those shape rules run once
+    rules: Counter[str] = Counter()
+    run_rule = application.run_rule
+
+    def counting(op: Any, *rest: Any) -> Any:
+        rules[op.name] += 1
+        return run_rule(op, *rest)
+
+    monkeypatch.setattr(application, "run_rule", counting)
+    (network,), _ = api.analyse(str(ROOT / "specs" / "densenet121.arch"))
+    layers = sum(1 for m in network.modules.values() if m.name == "DenseLayer")
+    assert layers == 58
+    # norm1 and conv1 once per layer; norm2 and conv2 once per dense block, and once more for
+    # the first layer, which is elaborated; one in each of the 3 transitions; norm0, conv0, norm5
+    once = 4 + 1
+    assert rules["batchnorm2d"] == layers + once + 3 + 2
+    assert rules["conv2d"] == layers + once + 3 + 1
 
 
 def test_resnet50_elaborates_two_bottlenecks(monkeypatch: pytest.MonkeyPatch) -> None:

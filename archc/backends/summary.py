@@ -168,8 +168,9 @@ def activation_elements(network: Network) -> Dim:
     scan's body keeps each step's."""
     # a symbolic product costs a sympy multiplication; most layers share a few shapes
     sizes = functools.cache(dims.product)
+    scans = network.scans()
     return dims.total(
-        dims.product((sizes(output.shape[1:]), network.steps(node)))
+        dims.product((sizes(output.shape[1:]), network.steps(node) if scans else 1))
         for node in network.nodes()
         if node.kind == "op"
         for output in node.outputs

@@ -8,6 +8,7 @@ new scope. Sequences, repeats and combinators apply their parts in order.
 from __future__ import annotations
 
 import functools
+import operator
 from dataclasses import replace
 from typing import Any
 
@@ -839,8 +840,24 @@ def _traced_type(tensor: Tensor) -> TensorType:
     assert tensor.type is not None
     if tensor.dims is None:
         return tensor.type
-    shape = tuple(pv.traced(d, o) for d, o in zip(tensor.type.shape, tensor.dims, strict=True))
+    sizes = tensor.type.shape
+    shape = tuple(
+        d if _literally(d, o) else pv.traced(d, o) for d, o in zip(sizes, tensor.dims, strict=True)
+    )
+    if all(map(operator.is_, shape, sizes)):
+        return tensor.type  # nothing to trace: every size is a number its literal records
     return TensorType(shape, tensor.type.dtype)  # not dataclasses.replace: once per op input
+
+
+def _literally(size: Any, origin: pv.Expr | None) -> bool:
+    """Whether ``origin`` is the literal of the integer ``size``, which a rule may as well
+    read plain: whatever it computes from it records the same provenance."""
+    return (
+        type(origin) is pv.Lit
+        and type(size) is int
+        and type(origin.value) is int
+        and origin.value == size
+    )
 
 
 def _untraced(inferred: Inferred) -> Inferred:

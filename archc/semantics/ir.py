@@ -346,6 +346,10 @@ class Network:
 
     # --- counts ----------------------------------------------------------------------------------
 
+    def scans(self) -> bool:
+        """Whether any module runs a scan, so that some node runs more than once."""
+        return any(module.scan is not None for module in self.modules.values())
+
     def steps(self, node: Node) -> Dim:
         """How many times a run executes ``node``: the product of the steps of the scans whose
         bodies hold it (1 outside any)."""
@@ -385,6 +389,8 @@ class Network:
         """Parameters, each tensor once: a tied parameter counts at its source only, a shared
         layer at its instance only."""
         tied = self.tied_targets()
+        if not tied:  # most networks: no key to build per tensor
+            return sum(node.param_count for node in self.holders())
         total = 0
         for node in self.holders():
             for name, shape in node.params.items():

@@ -208,6 +208,24 @@ def same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def written_alike(a: Expr | None, b: Expr | None) -> bool:
+    """Whether two provenances are the same expression, literals of the same types: equal
+    expressions may differ in how they are shown (`Lit(1)` and `Lit(True)`, `4` and `4.0`)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if type(a) is Apply:
+        return (
+            a.fn == b.fn  # type: ignore[union-attr]
+            and len(a.args) == len(b.args)  # type: ignore[union-attr]
+            and all(map(written_alike, a.args, b.args))  # type: ignore[union-attr]
+        )
+    if type(a) is Lit:
+        return type(a.value) is type(b.value) and repr(a.value) == repr(b.value)  # type: ignore[union-attr]
+    return a == b
+
+
 def substitute(
     expr: Expr, params: Mapping[str, Expr], sizes: Callable[[str, int], Expr | None]
 ) -> Expr | None:
@@ -288,6 +306,50 @@ def _show(expr: Expr, outer: int) -> str:
 # --- sizes computed by shape rules -----------------------------------------------------------
 
 
+def _arithmetic(fn: str, swapped: bool) -> Callable[[Traced, Any], Any]:
+    """The method of :class:`Traced` for the operator ``fn`` (``swapped``: its reflection):
+    int's own arithmetic, and a record of the operands. Spelt out per operator, since shape
+    rules run it for every size they compute."""
+    compute = _INTEGER[fn]
+
+    def method(self: Traced, other: Any) -> Any:
+        if not isinstance(other, int) or isinstance(other, bool):
+            return NotImplemented
+        left, right = (other, self) if swapped else (self, other)
+        traced = int.__new__(Traced, compute(left, right))
+        traced._origin = None
+        traced._operands = (fn, left, right)
+        return traced
+
+    return method
+
+
+# int's operators on any two integers, traced or not; each gives a plain int
+_INTEGER: dict[str, Callable[[int, int], int]] = {
+    "+": int.__add__,
+    "-": int.__sub__,
+    "*": int.__mul__,
+    "//": int.__floordiv__,
+    "%": int.__mod__,
+}
+
+
+def _arithmetic_of(fn: str, left: Expr, right: Expr) -> Expr:
+    """``apply(fn, left, right, integers=True)`` for an operator of :data:`_INTEGER` and
+    operands that are not both literals, as a traced integer records it, once per size a rule
+    computes: `x + 0`, `x - 0`, `x * 1`, `x // 1`, `0 + x` and `1 * x` are `x`."""
+    if type(right) is Lit and type(right.value) is int and right.value == _UNIT.get(fn):
+        return left
+    if type(left) is Lit and type(left.value) is int and left.value == _LEFT_UNIT.get(fn):
+        return right
+    return Apply(fn, (left, right))
+
+
+# the number an operand of each operator may be without changing the other
+_UNIT = {"+": 0, "-": 0, "*": 1, "//": 1}
+_LEFT_UNIT = {"+": 0, "*": 1}
+
+
 class Traced(int):
     """An integer that records how it was computed: shape rules run on these unchanged, and a
     size they compute from traced arguments and input sizes comes out traced.
@@ -304,13 +366,6 @@ class Traced(int):
         traced._origin = origin
         return traced
 
-    @classmethod
-    def _computed(cls, value: int, fn: str, left: int, right: int) -> Traced:
-        traced = super().__new__(cls, value)
-        traced._origin = None
-        traced._operands = (fn, left, right)
-        return traced
-
     @property
     def origin(self) -> Expr:
         if self._origin is None:
@@ -320,48 +375,20 @@ class Traced(int):
             if type(left_origin) is Lit and type(right_origin) is Lit:
                 self._origin = Lit(int(self))  # the common case, folded without a detour
             else:
-                self._origin = apply(fn, left_origin, right_origin, integers=True)
+                self._origin = _arithmetic_of(fn, left_origin, right_origin)
             self._operands = None  # the operands' records are no longer needed
         return self._origin
 
-    def _binary(self, other: Any, fn: str, swapped: bool) -> Any:
-        if not isinstance(other, int) or isinstance(other, bool):
-            return NotImplemented
-        left, right = (other, self) if swapped else (self, other)
-        value = BINARY[fn](int(left), int(right))
-        if not isinstance(value, int):
-            return value
-        return Traced._computed(value, fn, left, right)
-
-    def __add__(self, other: Any) -> Any:
-        return self._binary(other, "+", False)
-
-    def __radd__(self, other: Any) -> Any:
-        return self._binary(other, "+", True)
-
-    def __sub__(self, other: Any) -> Any:
-        return self._binary(other, "-", False)
-
-    def __rsub__(self, other: Any) -> Any:
-        return self._binary(other, "-", True)
-
-    def __mul__(self, other: Any) -> Any:
-        return self._binary(other, "*", False)
-
-    def __rmul__(self, other: Any) -> Any:
-        return self._binary(other, "*", True)
-
-    def __floordiv__(self, other: Any) -> Any:
-        return self._binary(other, "//", False)
-
-    def __rfloordiv__(self, other: Any) -> Any:
-        return self._binary(other, "//", True)
-
-    def __mod__(self, other: Any) -> Any:
-        return self._binary(other, "%", False)
-
-    def __rmod__(self, other: Any) -> Any:
-        return self._binary(other, "%", True)
+    __add__ = _arithmetic("+", False)
+    __radd__ = _arithmetic("+", True)
+    __sub__ = _arithmetic("-", False)
+    __rsub__ = _arithmetic("-", True)
+    __mul__ = _arithmetic("*", False)
+    __rmul__ = _arithmetic("*", True)
+    __floordiv__ = _arithmetic("//", False)
+    __rfloordiv__ = _arithmetic("//", True)
+    __mod__ = _arithmetic("%", False)
+    __rmod__ = _arithmetic("%", True)
 
     def __neg__(self) -> Any:
         return Traced(-int(self), apply("neg", self.origin))
@@ -403,7 +430,9 @@ class TracedStr(str):
 
 def origin_of_int(value: int) -> Expr:
     """The provenance of an integer a shape rule handled: recorded, or a literal."""
-    return value.origin if isinstance(value, Traced) else Lit(int(value))
+    if type(value) is Traced:
+        return value.origin
+    return Lit(value if type(value) is int else int(value))
 
 
 def traced(value: Any, origin: Expr | None, every: bool = False) -> Any:
@@ -430,10 +459,15 @@ _PLAIN = frozenset({int, float, str, bool, type(None)})
 
 def untraced(value: Any) -> Any:
     """``value`` with every traced integer in it made plain again."""
-    if type(value) in _PLAIN:  # most sizes a rule gives are plain already
+    kind = type(value)
+    if kind in _PLAIN:  # most sizes a rule gives are plain already
         return value
-    if isinstance(value, Traced):
+    if kind is Traced:
         return int(value)
+    if kind is tuple:
+        return tuple([untraced(item) for item in value])
+    if kind is dict:
+        return {key: untraced(item) for key, item in value.items()}
     if isinstance(value, TracedFloat):
         return float(value)
     if isinstance(value, TracedStr):
@@ -448,7 +482,10 @@ def untraced(value: Any) -> Any:
 def origin_of(value: Any) -> Expr | None:
     """The provenance a shape rule's result carries: for a traced integer its record, for a
     plain one a literal, for a tuple of them a tuple; None for anything else."""
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is Traced:
+        return value.origin
+    if kind is int or kind is bool:
         return Lit(value)
     if isinstance(value, int):
         return origin_of_int(value)

@@ -18,19 +18,21 @@ part of the form), and only sizes that are numbers (a symbol, such as the batch,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
 
 from pydantic import ValidationError
 
 from archc.ops import lookup
-from archc.ops.spec import ShapeError
+from archc.ops.spec import Op, ShapeError
 from archc.semantics import application
 from archc.semantics import provenance as pv
 from archc.semantics.context import Body
 from archc.semantics.ir import Choice, Module, Node, Ref
 from archc.semantics.replay import NotPlain, plain
 from archc.semantics.values import Layer, Tensor
+
+Sizes: TypeAlias = tuple[pv.Expr | None, ...] | None  # a tensor's sizes' provenance (Tensor.dims)
 
 # What evaluating a provenance with other values may raise: a division by zero, a square
 # root of a negative number, an index out of range
@@ -45,6 +47,34 @@ class Terms:
     ports: tuple[str, ...]  # the block's names for its inputs
     tests: tuple[tuple[pv.Expr, bool], ...]  # each test that chose structure, and its outcome
     locals: tuple[pv.Expr, ...]  # the provenance of each plain value the body bound
+    # the last copy made of each recorded node, by its id, with what it was made from
+    copies: dict[int, Copy] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A recorded node worked out again: what its shape rule was given (its arguments' values,
+    and its inputs' types and sizes' provenance), and the node it gave. A later copy whose
+    node is given the same is the same node: the rule is a function of these alone (a dense
+    block's layers after the first convolution meet the same tensors in every layer)."""
+
+    given: tuple[Any, ...]
+    inputs: tuple[tuple[Any, Sizes], ...]
+    node: Node
+
+    def made_from(self, given: tuple[Any, ...], inputs: tuple[Any, ...]) -> bool:
+        return _identical(self.given, given) and all(
+            type_ == other_type and _same_sizes(dims, other_dims)
+            for (type_, dims), (other_type, other_dims) in zip(self.inputs, inputs, strict=True)
+        )
+
+
+def _same_sizes(a: Sizes, b: Sizes) -> bool:
+    if a is b:
+        return True
+    if a is None or b is None or len(a) != len(b):
+        return False
+    return all(pv.written_alike(x, y) for x, y in zip(a, b, strict=True))
 
 
 def form_of(
@@ -147,7 +177,7 @@ def rerun(
     set_aside = [node for c in choices if c.other is not None for node in c.other.nodes]
     fresh: dict[int, Node] = {}
     for node in (*nodes, *set_aside):
-        again = _node(node, params, sizes, [seen[ref] for ref in node.inputs], strict)
+        again = _node(node, params, sizes, [seen[ref] for ref in node.inputs], strict, terms)
         if again is None:
             return None
         fresh[node.id] = again
@@ -167,6 +197,7 @@ def _node(
     sizes: dict[tuple[str, int], Any],
     tensors: list[Tensor],
     strict: bool,
+    terms: Terms,
 ) -> Node | None:
     """``node`` with the values ``params`` and ``sizes`` give, or None where elaborating it
     would report something."""
@@ -182,6 +213,21 @@ def _node(
             given[name] = pv.evaluate(origin, params, sizes)
         except _FAILURES:
             return None
+    values = tuple(given.values())
+    inputs = tuple((t.type, t.dims) for t in tensors)
+    last = terms.copies.get(node.id)
+    if last is not None and last.made_from(values, inputs):
+        return last.node
+    again = _again(node, op, given, tensors, strict)
+    if again is not None:
+        terms.copies[node.id] = Copy(values, inputs, again)
+    return again
+
+
+def _again(
+    node: Node, op: Op, given: dict[str, Any], tensors: list[Tensor], strict: bool
+) -> Node | None:
+    """:func:`_node` for arguments ``given`` that no copy of ``node`` was made from."""
     args = node.args
     if not all(_identical(getattr(args, name), value) for name, value in given.items()):
         if any(
