@@ -276,6 +276,11 @@ class Op:
     # (linear, norms over the features, activations), so decoding a token at a time computes
     # the op on the new tokens alone.
     positionwise: ClassVar[bool] = False
+    # The part (archc/ops/registry.py: register_part) that starts the op's construct over a
+    # block, where a call gives a block as its first argument: `moe(Expert(d), experts=8,
+    # top_k=2)` holds a copy of the block per expert (archc/semantics/routing.py). None where
+    # the op takes no block.
+    block_part: ClassVar[str | None] = None
     # The shape rule in symbols, as the docs and diagnostics print it.
     rule: ClassVar[str] = "output shape = input shape"
     # The parameter and buffer count in symbols, tensor by tensor under torch's names, as the

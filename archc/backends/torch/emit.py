@@ -455,6 +455,8 @@ class ClassWriter:
             return self._block([i.module for _, i in matching])  # type: ignore[misc]
         if is_dense_loop(self.network, module):
             return self._dense(matching)
+        if module.combinator == "moe":
+            return self._mixture(matching)
         return self._container(matching)
 
     def _op(self, attr: str, nodes: list[Node]) -> Call | None:
@@ -556,6 +558,18 @@ class ClassWriter:
             children.append(Arg(Call("", (Arg(string(item.attr)), Arg(value)))))
         self.helpers.add("DenseBlock")
         return Call("DenseBlock", (Arg(Call("", tuple(children), "[]")),))
+
+    def _mixture(self, matching: Matching) -> Call:
+        """A `moe` over a block as the module its router writes (torch_helpers.
+        MixtureOfExperts), given first the container of its experts."""
+        router, experts = (
+            [(n, scope_items(n, i.module.path)[position]) for n, i in matching]  # type: ignore[union-attr]
+            for position in (0, 1)
+        )
+        call = self._op(router[0][1].attr, [item.node for _, item in router])  # type: ignore[misc]
+        held = self._construct(experts)
+        assert call is not None and held is not None
+        return Call(call.callee, (Arg(held), *call.args))
 
     def _container(self, matching: Matching) -> Call:
         first = matching[0][1].module
