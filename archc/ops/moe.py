@@ -51,11 +51,19 @@ class RoutingArgs(Args):
     norm_topk: bool = False
 
 
-class MoEArgs(RoutingArgs):
+class MoEArgs(Args):
     hidden: PositiveInt
+    experts: Annotated[int, Field(gt=0, le=MAX_COUNT)]
+    top_k: PositiveInt
     activation: Literal["silu", "gelu", "relu"] = "silu"
     gated: bool = True
+    softmax: Literal["before", "after"] = "before"
+    norm_topk: bool = False
     layout: Literal["fused", "modules"] = "fused"
+
+
+# the arguments of either form that say how tokens are routed
+Routed = RoutingArgs | MoEArgs
 
 
 def _features(x: TensorType) -> int:
@@ -82,7 +90,7 @@ def _features(x: TensorType) -> int:
     return features
 
 
-def _check_routing(args: RoutingArgs) -> None:
+def _check_routing(args: Routed) -> None:
     if args.top_k > args.experts:
         raise fail(
             TOO_MANY_CHOSEN,
@@ -200,7 +208,7 @@ class MoE(Op):
         return (out.reshape(x.shape),)
 
 
-def _dense_gates(torch: Any, args: RoutingArgs, scores: Any) -> Any:
+def _dense_gates(torch: Any, args: Routed, scores: Any) -> Any:
     """Each token's weight for each expert, (tokens, experts): the router's, zero off the
     token's top_k."""
     if args.softmax == "after":
