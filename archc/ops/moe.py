@@ -149,7 +149,9 @@ class MoE(Op):
         'over the chosen after it (`softmax="after"`); `layout="fused"` stores the experts as '
         "transformers 5 does (experts.gate_up_proj, or up_proj ungated, and experts.down_proj), "
         '`layout="modules"` as one module each (experts.{i}.gate_proj, up_proj, down_proj); '
-        "MACs count the router and the top_k experts each token runs through"
+        "MACs count the router and the top_k experts each token runs through; written with a "
+        "block first, `moe(Expert(d), experts, top_k)`, the experts are copies of the block "
+        "(experts.{i}), given the tokens (N·*, d)"
     )
     Args = MoEArgs
     positional = ("hidden", "experts", "top_k")
