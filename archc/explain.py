@@ -3604,6 +3604,38 @@ _SHAPES = (
         """,
     ),
     _entry(
+        "A388",
+        "an expert of a `moe` that normalises over the batch",
+        """Each expert of `moe(Expert(...), experts, top_k)` runs on the tokens routed to it
+        alone, so its batch is those tokens, however many there are in a given run. A batch
+        norm in training normalises with statistics over its batch: the expert's output for one
+        token would depend on which other tokens the router sent it. An expert computes each
+        token on its own; a layer norm or an RMS norm normalises a token's features and is the
+        norm experts use.""",
+        """
+        block Expert(d) {
+            in x
+            out x -> linear(d) as fc -> batchnorm1d as norm -> relu
+        }
+
+        network Sparse {
+            in x: [T, 16]
+            out x -> moe(Expert(16), experts=4, top_k=2) as mlp
+        }
+        """,
+        """
+        block Expert(d) {
+            in x
+            out x -> linear(d) as fc -> layernorm as norm -> relu
+        }
+
+        network Sparse {
+            in x: [T, 16]
+            out x -> moe(Expert(16), experts=4, top_k=2) as mlp
+        }
+        """,
+    ),
+    _entry(
         "A365",
         "more experts chosen per token than there are",
         """A mixture of experts sends each token to its `top_k` highest-scoring experts, so

@@ -276,6 +276,10 @@ class Op:
     # (linear, norms over the features, activations), so decoding a token at a time computes
     # the op on the new tokens alone.
     positionwise: ClassVar[bool] = False
+    # In training the op normalises with statistics over the batch (a batch norm), so one
+    # sample's output depends on the others': no expert of a `moe` over a block may hold it,
+    # since each expert sees only the tokens routed to it.
+    batch_statistics: ClassVar[bool] = False
     # The part (archc/ops/registry.py: register_part) that starts the op's construct over a
     # block, where a call gives a block as its first argument: `moe(Expert(d), experts=8,
     # top_k=2)` holds a copy of the block per expert (archc/semantics/routing.py). None where

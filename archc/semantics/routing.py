@@ -43,6 +43,7 @@ from archc.syntax import ast
 
 NOT_AN_EXPERT = "A264"  # the experts are not a block, or the block is given tensors
 EXPERT_SHAPE = "A387"  # the expert does not give back one tensor of its tokens' type
+BATCH_STATISTICS = "A388"  # the expert holds a layer whose output depends on other tokens
 
 # the children of the construct's module: the router, the experts' container, the sum
 GATE, EXPERTS, COMBINE = "gate", "experts", "combine"
@@ -85,6 +86,7 @@ class Routing:
     """Application of `moe` over a block; mixed into the Elaborator."""
 
     network: Network | None
+    _next_id: int
 
     if TYPE_CHECKING:  # the Elaborator's, which comes after this class in its bases
 
@@ -180,6 +182,7 @@ class Routing:
                 return None
             if not outputs:
                 self._check_expert(layer, made, tokens)
+                self._check_tokens_apart(layer, router, copy)
             outputs.append(made)
         holder.inputs = (tokens.ref,)
         holder.outputs = tuple(t.ref for t in outputs)
@@ -212,6 +215,27 @@ class Routing:
             help=f"end `{name}` with a layer back to {features} features, e.g. "
             f"`linear({features})`",
         )
+
+    def _check_tokens_apart(self, layer: MixtureLayer, router: Node, path: str) -> None:
+        """Refuse a layer that normalises over the batch: the expert's batch is the tokens
+        routed to it, which its statistics would depend on."""
+        assert self.network is not None and layer.expert is not None
+        made = range(router.id + 1, self._next_id + 1)
+        for node in (self.network.node(i) for i in made if self.network.has_node(i)):
+            op = lookup(node.op) if node.kind == "op" else None
+            if op is None or not op.batch_statistics:
+                continue
+            name = layer.expert.block.name
+            raise self.error(
+                BATCH_STATISTICS,
+                f"the expert `{name}` holds `{node.op}`, whose statistics in training are over "
+                "the batch, but an expert's batch is the tokens routed to it",
+                layer.expert.span,
+                label=f"`{node.path.removeprefix(path + '.')}` normalises over the tokens",
+                rule="an expert computes each token on its own",
+                notes=(f"`{node.op}` is applied at {node.span}",),
+                help="normalise each token's features instead, with `layernorm` or `rmsnorm`",
+            )
 
     def _count_active(self, router: Node, combine: Node, x: Tensor) -> None:
         """Moves the experts' MACs to the sum: `top_k` experts' per token, where the layers
