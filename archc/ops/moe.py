@@ -259,8 +259,10 @@ class Route(Op):
         return f"route {args.top_k} of {args.experts}"
 
     def torch_module(self, args: RoutingArgs, inferred: Inferred) -> Ctor:
-        """The module of the whole construct, which holds the router as `gate`; the construct's
-        emission puts the container of the experts before these arguments."""
+        features = inferred.resolved["in_features"]
+        return Ctor("nn.Linear", (features, args.experts), (("bias", False),))
+
+    def torch_construct(self, args: RoutingArgs, inferred: Inferred) -> Ctor:
         return Ctor(
             "MixtureOfExperts",
             (inferred.resolved["in_features"],),

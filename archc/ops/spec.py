@@ -308,6 +308,12 @@ class Op:
         """The module implementing the op, or None for a stateless op (see torch_expr)."""
         return None
 
+    def torch_construct(self, args: Any, inferred: Inferred) -> Ctor | None:
+        """For the part that starts an op's construct over a block (``block_part``): the
+        module of the whole construct, whose first argument the emitter writes, the container
+        of the copies of the block (`MixtureOfExperts(experts, d, top_k=2)`)."""
+        return None
+
     def torch_expr(self, args: Any, inferred: Inferred) -> Template | None:
         """For a stateless op: its forward expression, as a :class:`Template`.
 

@@ -560,15 +560,19 @@ class ClassWriter:
         return Call("DenseBlock", (Arg(Call("", tuple(children), "[]")),))
 
     def _mixture(self, matching: Matching) -> Call:
-        """A `moe` over a block as the module its router writes (torch_helpers.
+        """A `moe` over a block as the module its router names (torch_helpers.
         MixtureOfExperts), given first the container of its experts."""
         router, experts = (
             [(n, scope_items(n, i.module.path)[position]) for n, i in matching]  # type: ignore[union-attr]
             for position in (0, 1)
         )
-        call = self._op(router[0][1].attr, [item.node for _, item in router])  # type: ignore[misc]
+        nodes: list[Node] = [item.node for _, item in router]  # type: ignore[misc]
+        op = lookup(nodes[0].op)
+        assert op is not None
+        ctors = [op.torch_construct(*traced_inputs(n)) for n in nodes]
+        call = self._ctor(router[0][1].attr, nodes, ctors)  # type: ignore[arg-type]
         held = self._construct(experts)
-        assert call is not None and held is not None
+        assert held is not None
         return Call(call.callee, (Arg(held), *call.args))
 
     def _container(self, matching: Matching) -> Call:

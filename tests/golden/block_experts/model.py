@@ -87,10 +87,10 @@ class Residual(nn.Module):
 class BlockExperts(nn.Module):
     """Network `BlockExperts` (input.arch:14). 18,272 parameters."""
 
-    def __init__(self, width: int = 16) -> None:
+    def __init__(self, width: int = 16, experts: int = 8) -> None:
         super().__init__()
         self.mlp = MixtureOfExperts(
-            nn.ModuleList([Expert(width, 4 * width, width) for _ in range(8)]),
+            nn.ModuleList([Expert(width, 4 * width, width) for _ in range(experts)]),
             width,
             top_k=2,
             softmax="after",
