@@ -159,3 +159,23 @@ def test_mistakes_are_diagnostics_at_the_call(
     assert error.code == code
     assert message in error.message
     assert error.span is not None and error.span.line == 9
+
+
+def test_too_many_experts_are_refused_before_any_is_made(tmp_path: Path) -> None:
+    stages = " -> ".join(["linear(d) -> relu"] * 14)
+    text = f"""
+block Deep(d) {{
+    in x
+    out x -> {stages}
+}}
+
+network Big {{
+    in x: [T, 8]
+    out x -> moe(Deep(8), experts=10000, top_k=2)
+}}
+"""
+    _, diagnostics = api.analyse(str(written(tmp_path, text)))
+    (error,) = [d for d in diagnostics if d.is_error]
+    assert error.code == "A222"
+    assert "at least 280,000 layers" in error.message
+    assert error.with_ == "10,000 experts * at least 28 layers each"

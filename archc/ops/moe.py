@@ -155,7 +155,7 @@ class MoE(Op):
     )
     Args = MoEArgs
     positional = ("hidden", "experts", "top_k")
-    block_part = "moe.route"
+    block_parts = ("moe.route", "moe.combine")
     rule = "(N, *, d) -> (N, *, d); top_k <= experts"
     params_rule = (
         "gate.weight E·d + experts P·E·hidden·d (E = experts, d = the input's last axis, P = 3 "

@@ -1228,7 +1228,7 @@ def _over_layer(op: Op, args: tuple[BoundArg, ...]) -> bool:
     """Whether a call of ``op`` is its construct over a block (`moe(Expert(d), ...)`): the op
     has one and the first argument, positional, is a layer."""
     return (
-        op.block_part is not None
+        op.block_parts is not None
         and bool(args)
         and args[0].name is None
         and isinstance(args[0].value, Layer)

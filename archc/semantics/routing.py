@@ -41,6 +41,9 @@ from archc.semantics.values import (
 )
 from archc.syntax import ast
 
+if TYPE_CHECKING:
+    from archc.semantics.workload import Workload
+
 NOT_AN_EXPERT = "A264"  # the experts are not a block, or the block is given tensors
 EXPERT_SHAPE = "A387"  # the expert does not give back one tensor of its tokens' type
 BATCH_STATISTICS = "A388"  # the expert holds a layer whose output depends on other tokens
@@ -54,30 +57,27 @@ def mixture_layer(
 ) -> MixtureLayer:
     """The value of `moe(Expert(...), experts, top_k, ...)`: its first argument is a layer."""
     expert = args[0]
+    example = f"`x -> {op.name}(Expert(d), experts=8, top_k=2)`"
     if not isinstance(expert.value, BlockLayer):
         raise error(
             NOT_AN_EXPERT,
-            f"the experts of `{op.name}` written as a layer are a block, but this is "
+            f"`{op.name}` given a layer makes its experts copies of a block, but this is "
             f"{describe(expert.value)}",
             expert.span,
             label="not a block",
-            help=f"write a block that applies it, e.g. `block Expert(d) {{ in x  out x -> ... }}`"
-            f", and give `{op.name}(Expert(d), experts=8, top_k=2)`",
+            help=f"write a block that applies it, `block Expert(d) {{ in x  out x -> ... }}`, "
+            f"then {example}",
         )
-    given = next((a for a in expert.value.args if isinstance(a.value, Tensor | tuple)), None)
-    stray = next((a for a in args[1:] if isinstance(a.value, Tensor | Layer)), None)
-    if given is not None or stray is not None:
-        wrong = given or stray
-        assert wrong is not None
+    given = [a for a in expert.value.args if isinstance(a.value, Tensor | tuple)]
+    given += [a for a in args[1:] if isinstance(a.value, Tensor | Layer)]
+    if given:
         raise error(
             NOT_AN_EXPERT,
-            f"`{op.name}` gives each expert its tokens, and takes its own tensor by `->`"
-            if given is not None or isinstance(wrong.value, Tensor)
-            else f"`{op.name}` takes one block for its experts, but this is another layer",
-            wrong.span,
-            label=f"{describe(wrong.value)} given here",
-            help=f"write `x -> {op.name}(Expert(...), experts=8, top_k=2)`: the block with its "
-            "own arguments, then the routing's",
+            f"`{op.name}` gives each expert the tokens routed to it, and takes its own input "
+            "by `->`; after the block come the routing's values",
+            given[0].span,
+            label=f"{describe(given[0].value)} given here",
+            help=f"give the block its own arguments alone: {example}",
         )
     return MixtureLayer(expr.span, None, op, expert.value, args[1:])
 
@@ -87,6 +87,7 @@ class Routing:
 
     network: Network | None
     _next_id: int
+    _workload: Workload
 
     if TYPE_CHECKING:  # the Elaborator's, which comes after this class in its bases
 
@@ -134,9 +135,11 @@ class Routing:
             combinator="moe",
         )
         self.module(container)
-        route = lookup(layer.op.block_part or "")
-        assert route is not None
-        routed = self._apply_op(OpLayer(layer.span, _ident(GATE), route, layer.args), [x], inner)
+        assert layer.op.block_parts is not None
+        route, combine = (lookup(part) for part in layer.op.block_parts)
+        assert route is not None and combine is not None
+        router_layer = OpLayer(layer.span, ast.Ident(GATE), route, layer.args)
+        routed = self._apply_op(router_layer, [x], inner)
         if routed is UNKNOWN:
             return UNKNOWN
         tokens, gates = routed
@@ -144,9 +147,7 @@ class Routing:
         outputs = self._experts(layer, router, tokens, inner)
         if outputs is None:
             return UNKNOWN
-        combine = lookup(f"{layer.op.name}.{COMBINE}")
-        assert combine is not None
-        summed = OpLayer(layer.span, _ident(COMBINE), combine)
+        summed = OpLayer(layer.span, ast.Ident(COMBINE), combine)
         out = self._apply_op(summed, [x, gates, *outputs], inner)
         if out is UNKNOWN:
             return UNKNOWN
@@ -160,7 +161,7 @@ class Routing:
     ) -> list[Tensor] | None:
         """Each expert applied to the tokens, in a container of one copy per expert."""
         assert layer.expert is not None
-        path, _ = inner.name_child(_ident(EXPERTS), EXPERTS)
+        path, _ = inner.name_child(ast.Ident(EXPERTS), EXPERTS)
         count = router.args.experts
         holder = Module(
             path,
@@ -173,6 +174,17 @@ class Routing:
             repeat_origin=router.arg_origins.get(EXPERTS),
         )
         self.module(holder)
+        # application imports expressions, which imports this module
+        from archc.semantics import application
+
+        least = self._workload.least(layer.expert.block).layers
+        if self._next_id + count * least > application.MAX_NODES:  # refused before making any
+            raise application.TooLarge(
+                f"this moe's experts would make at least {count * least:,} layers, past the "
+                f"limit of {application.MAX_NODES:,} per network",
+                layer.span,
+                f"{count:,} experts * at least {least:,} layers each",
+            )
         copies = inner.child_sequence(path, repeat=True)
         outputs: list[Tensor] = []
         for _ in range(count):
@@ -255,7 +267,3 @@ class Routing:
         tokens = dims.product(list(x.type.shape[1:-1]))
         active = dims.product((tokens, router.args.top_k, dims.total(per_token)))
         self.network.replace(replace(combine, macs=active))
-
-
-def _ident(name: str) -> ast.Ident:
-    return ast.Ident(name)

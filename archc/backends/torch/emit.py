@@ -562,16 +562,14 @@ class ClassWriter:
     def _mixture(self, matching: Matching) -> Call:
         """A `moe` over a block as the module its router names (torch_helpers.
         MixtureOfExperts), given first the container of its experts."""
-        router, experts = (
-            [(n, scope_items(n, i.module.path)[position]) for n, i in matching]  # type: ignore[union-attr]
-            for position in (0, 1)
-        )
-        nodes: list[Node] = [item.node for _, item in router]  # type: ignore[misc]
-        op = lookup(nodes[0].op)
+        # its items: the router, the container of the experts, the sum
+        items = [(n, scope_items(n, i.module.path)) for n, i in matching]  # type: ignore[union-attr]
+        routers: list[Node] = [inner[0].node for _, inner in items]  # type: ignore[misc]
+        op = lookup(routers[0].op)
         assert op is not None
-        ctors = [op.torch_construct(*traced_inputs(n)) for n in nodes]
-        call = self._ctor(router[0][1].attr, nodes, ctors)  # type: ignore[arg-type]
-        held = self._construct(experts)
+        ctors = [op.torch_construct(*traced_inputs(n)) for n in routers]
+        call = self._ctor(items[0][1][0].attr, routers, ctors)  # type: ignore[arg-type]
+        held = self._construct([(n, inner[1]) for n, inner in items])
         assert held is not None
         return Call(call.callee, (Arg(held), *call.args))
 
