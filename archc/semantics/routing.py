@@ -163,17 +163,6 @@ class Routing:
         assert layer.expert is not None
         path, _ = inner.name_child(ast.Ident(EXPERTS), EXPERTS)
         count = router.args.experts
-        holder = Module(
-            path,
-            "sequence",
-            EXPERTS,
-            {},
-            layer.span,
-            inner.call_sites,
-            repeat=count,
-            repeat_origin=router.arg_origins.get(EXPERTS),
-        )
-        self.module(holder)
         # application imports expressions, which imports this module
         from archc.semantics import application
 
@@ -185,6 +174,17 @@ class Routing:
                 layer.span,
                 f"{count:,} experts * at least {least:,} layers each",
             )
+        holder = Module(
+            path,
+            "sequence",
+            EXPERTS,
+            {},
+            layer.span,
+            inner.call_sites,
+            repeat=count,
+            repeat_origin=router.arg_origins.get(EXPERTS),
+        )
+        self.module(holder)
         copies = inner.child_sequence(path, repeat=True)
         outputs: list[Tensor] = []
         for _ in range(count):
