@@ -2804,6 +2804,33 @@ _NAMES = (
         }
         """,
     ),
+    _entry(
+        "A264",
+        "`moe` given a layer other than a block for its experts, or tensors beside it",
+        """Written with a layer as its first argument, `moe(Expert(...), experts, top_k)`
+        makes its experts copies of that layer, which must be a block (an op or a chain is
+        not: write a block that applies it), with its own arguments but no tensors, since the
+        moe gives each expert the tokens routed to it. The moe itself takes its input with
+        `->`; after the block come the routing's arguments, `experts`, `top_k`, `softmax=` and
+        `norm_topk=`.""",
+        """
+        network Sparse {
+            in x: [T, 16]
+            out x -> moe(linear(16), experts=4, top_k=2) as mlp
+        }
+        """,
+        """
+        block Expert(d) {
+            in x
+            out x -> linear(d) as fc
+        }
+
+        network Sparse {
+            in x: [T, 16]
+            out x -> moe(Expert(16), experts=4, top_k=2) as mlp
+        }
+        """,
+    ),
 )
 
 _SHAPES = (
@@ -3542,6 +3569,69 @@ _SHAPES = (
             y, h = scan(Elman(16), x, state=h0) as rnn
             out y
             out h
+        }
+        """,
+    ),
+    _entry(
+        "A387",
+        "an expert of a `moe` that does not give back its tokens' shape",
+        """`moe(Expert(...), experts=8, top_k=2)` gives each expert the tokens routed to it,
+        (tokens, d), and sums the experts' outputs, weighted by the router, in the tokens'
+        place. So the block must give back one tensor of exactly that shape and element type:
+        the same number of features `d` as the moe's input has on its last axis. An expert that
+        widens the features must project them back, as an MLP's second linear layer does.""",
+        """
+        block Expert(hidden) {
+            in x
+            out x -> linear(hidden) as fc1 -> gelu
+        }
+
+        network Sparse {
+            in x: [T, 16]
+            out x -> moe(Expert(64), experts=4, top_k=2) as mlp
+        }
+        """,
+        """
+        block Expert(d, hidden) {
+            in x
+            out x -> linear(hidden) as fc1 -> gelu -> linear(d) as fc2
+        }
+
+        network Sparse {
+            in x: [T, 16]
+            out x -> moe(Expert(16, 64), experts=4, top_k=2) as mlp
+        }
+        """,
+    ),
+    _entry(
+        "A388",
+        "an expert of a `moe` that normalises over the batch",
+        """Each expert of `moe(Expert(...), experts, top_k)` runs on the tokens routed to it
+        alone, so its batch is those tokens, however many there are in a given run. A batch
+        norm in training normalises with statistics over its batch: the expert's output for one
+        token would depend on which other tokens the router sent it. An expert computes each
+        token on its own; a layer norm or an RMS norm normalises a token's features and is the
+        norm experts use.""",
+        """
+        block Expert(d) {
+            in x
+            out x -> linear(d) as fc -> batchnorm1d as norm -> relu
+        }
+
+        network Sparse {
+            in x: [T, 16]
+            out x -> moe(Expert(16), experts=4, top_k=2) as mlp
+        }
+        """,
+        """
+        block Expert(d) {
+            in x
+            out x -> linear(d) as fc -> layernorm as norm -> relu
+        }
+
+        network Sparse {
+            in x: [T, 16]
+            out x -> moe(Expert(16), experts=4, top_k=2) as mlp
         }
         """,
     ),

@@ -748,6 +748,50 @@ class SparseMoE(nn.Module):
         return out.reshape(x.shape)
 
 
+class MixtureOfExperts(nn.Module):
+    """A sparse mixture of experts whose experts are any modules that give back a tensor of
+    the shape they take: a bias-free linear router, `gate`, scores the experts for each token,
+    each token goes to its top_k experts, and their outputs are summed weighted by the
+    router's probabilities, taken as SparseMoE takes them. Only routed tokens are computed:
+    each expert runs on the tokens routed to it, (tokens, in_features)."""
+
+    def __init__(
+        self,
+        experts: nn.ModuleList,
+        in_features: int,
+        top_k: int,
+        softmax: str = "before",
+        norm_topk: bool = False,
+    ) -> None:
+        super().__init__()
+        self.top_k = top_k
+        self.softmax = softmax
+        self.norm_topk = norm_topk
+        self.gate = nn.Linear(in_features, len(experts), bias=False)
+        self.experts = experts
+
+    def route(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each token's top_k experts, (tokens, top_k), and the weights of their outputs."""
+        scores = self.gate(tokens)
+        if self.softmax == "after":
+            chosen_scores, chosen = scores.topk(self.top_k, dim=-1)
+            return chosen, chosen_scores.softmax(dim=-1)
+        weights, chosen = scores.softmax(dim=-1).topk(self.top_k, dim=-1)
+        if self.norm_topk:
+            weights = weights / weights.sum(dim=-1, keepdim=True)
+        return chosen, weights
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = x.reshape(-1, x.size(-1))
+        chosen, weights = self.route(tokens)
+        out = torch.zeros_like(tokens)
+        for index, expert in enumerate(self.experts):
+            token, slot = torch.where(chosen == index)
+            if len(token) > 0:
+                out.index_add_(0, token, expert(tokens[token]) * weights[token, slot, None])
+        return out.reshape(x.shape)
+
+
 class BatchFirstStates(nn.Module):
     """What torch's recurrent modules built with batch_first=True lack: initial and final
     states batch first too, (N, num_layers * directions, H), like the input and the output.

@@ -1,9 +1,13 @@
-"""A sparse mixture of experts, `moe`: a router sends each token to top_k of many MLPs.
+"""A sparse mixture of experts, `moe`: a router sends each token to top_k of many experts.
 
 Parameters count every expert; MACs count the router and the top_k experts a token runs
-through, which is what makes the layer sparse. The experts' weights are stored the way
-transformers 5 stores them (`layout="fused"`: two 3-D tensors) or as one module per expert
-(`layout="modules"`: `experts.{i}.gate_proj`, as Mixtral- and Qwen2-MoE-style checkpoints).
+through, which is what makes the layer sparse. Written with sizes, the experts are MLPs whose
+weights are stored the way transformers 5 stores them (`layout="fused"`: two 3-D tensors) or as
+one module per expert (`layout="modules"`: `experts.{i}.gate_proj`, as Mixtral- and
+Qwen2-MoE-style checkpoints). Written with a block, `moe(Expert(d), experts=8, top_k=2)`, the
+experts are copies of the block (archc/semantics/routing.py), between two parts of the op:
+`moe.route`, the router, which gives the tokens and each token's weight for each expert, and
+`moe.combine`, the weighted sum of the experts' outputs.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pydantic import Field
 
 from archc import dims
 from archc.dims import TensorType
-from archc.ops.registry import register
+from archc.ops.registry import register, register_part
 from archc.ops.spec import (
     DTYPE,
     MAX_COUNT,
@@ -33,8 +37,18 @@ from archc.ops.spec import (
 # Diagnostic codes of this module.
 TOO_MANY_CHOSEN = "A365"  # top_k above the number of experts
 NORMALISED_TWICE = "A366"  # norm_topk where the softmax after the choice already sums to one
+EXPERT_SHAPE = "A387"  # an expert block that does not give back one tensor of its input's type
 
 FLOAT_DTYPES = ("float32", "float64", "float16", "bfloat16")
+
+
+class RoutingArgs(Args):
+    """How tokens are sent to experts, whatever the experts are."""
+
+    experts: Annotated[int, Field(gt=0, le=MAX_COUNT)]
+    top_k: PositiveInt
+    softmax: Literal["before", "after"] = "before"
+    norm_topk: bool = False
 
 
 class MoEArgs(Args):
@@ -46,6 +60,10 @@ class MoEArgs(Args):
     softmax: Literal["before", "after"] = "before"
     norm_topk: bool = False
     layout: Literal["fused", "modules"] = "fused"
+
+
+# the arguments of either form that say how tokens are routed
+Routed = RoutingArgs | MoEArgs
 
 
 def _features(x: TensorType) -> int:
@@ -72,7 +90,7 @@ def _features(x: TensorType) -> int:
     return features
 
 
-def _check_routing(args: MoEArgs) -> None:
+def _check_routing(args: Routed) -> None:
     if args.top_k > args.experts:
         raise fail(
             TOO_MANY_CHOSEN,
@@ -131,10 +149,13 @@ class MoE(Op):
         'over the chosen after it (`softmax="after"`); `layout="fused"` stores the experts as '
         "transformers 5 does (experts.gate_up_proj, or up_proj ungated, and experts.down_proj), "
         '`layout="modules"` as one module each (experts.{i}.gate_proj, up_proj, down_proj); '
-        "MACs count the router and the top_k experts each token runs through"
+        "MACs count the router and the top_k experts each token runs through; written with a "
+        "block first, `moe(Expert(d), experts, top_k)`, the experts are copies of the block "
+        "(experts.{i}), given the tokens (N·*, d)"
     )
     Args = MoEArgs
     positional = ("hidden", "experts", "top_k")
+    block_parts = ("moe.route", "moe.combine")
     rule = "(N, *, d) -> (N, *, d); top_k <= experts"
     params_rule = (
         "gate.weight E·d + experts P·E·hidden·d (E = experts, d = the input's last axis, P = 3 "
@@ -177,15 +198,7 @@ class MoE(Op):
         torch, state = run.torch, run.state
         (x,) = run.inputs
         tokens = x.reshape(-1, x.shape[-1])
-        scores = tokens @ state["gate.weight"].T
-        if args.softmax == "after":
-            chosen_scores, chosen = torch.topk(scores, args.top_k, dim=-1)
-            weights = torch.softmax(chosen_scores, dim=-1)
-        else:
-            weights, chosen = torch.topk(torch.softmax(scores, dim=-1), args.top_k, dim=-1)
-            if args.norm_topk:
-                weights = weights / weights.sum(dim=-1, keepdim=True)
-        dense = torch.zeros_like(scores).scatter(1, chosen, weights)
+        dense = _dense_gates(torch, args, tokens @ state["gate.weight"].T)
         activation = getattr(run.F, args.activation)
         out = torch.zeros_like(tokens)
         for i, (gate, up, down) in enumerate(_expert_weights(args, state)):
@@ -195,6 +208,118 @@ class MoE(Op):
                 hidden = activation(tokens @ gate.T) * (tokens @ up.T)
             out = out + dense[:, i, None] * (hidden @ down.T)
         return (out.reshape(x.shape),)
+
+
+def _dense_gates(torch: Any, args: Routed, scores: Any) -> Any:
+    """Each token's weight for each expert, (tokens, experts): the router's, zero off the
+    token's top_k."""
+    if args.softmax == "after":
+        chosen_scores, chosen = torch.topk(scores, args.top_k, dim=-1)
+        weights = torch.softmax(chosen_scores, dim=-1)
+    else:
+        weights, chosen = torch.topk(torch.softmax(scores, dim=-1), args.top_k, dim=-1)
+        if args.norm_topk:
+            weights = weights / weights.sum(dim=-1, keepdim=True)
+    return torch.zeros_like(scores).scatter(1, chosen, weights)
+
+
+def tokens_of(x: TensorType) -> TensorType:
+    """The tokens a block expert takes, every axis but the features flattened into one:
+    (N·*, d), the batch of tokens first."""
+    return TensorType((dims.product(list(x.shape[:-1])), x.shape[-1]), x.dtype)
+
+
+@register_part
+class Route(Op):
+    name = "moe.route"
+    family = "linear"
+    summary = (
+        "the router of a `moe` over a block's experts: a bias-free linear layer (`gate`) scores "
+        "the experts for each token; gives the tokens, flattened to (tokens, d), and each "
+        "token's weight for each expert, zero off its top_k"
+    )
+    Args = RoutingArgs
+    positional = ("experts", "top_k")
+    rule = "(N, *, d) -> (N·*, d), (N·*, experts); top_k <= experts"
+    params_rule = "weight E·d (E = experts); MACs per token d·E"
+
+    def infer(self, args: RoutingArgs, inputs: Sequence[TensorType]) -> Inferred:
+        (x,) = inputs
+        features = _features(x)
+        _check_routing(args)
+        tokens = tokens_of(x)
+        return Inferred(
+            outputs=(tokens, TensorType((tokens.shape[0], args.experts), x.dtype)),
+            params={"weight": (args.experts, features)},
+            macs=dims.product(list(x.shape[1:-1])) * features * args.experts,
+            resolved={"in_features": features},
+        )
+
+    def label(self, args: RoutingArgs, inferred: Inferred) -> str:
+        return f"route {args.top_k} of {args.experts}"
+
+    def torch_module(self, args: RoutingArgs, inferred: Inferred) -> Ctor:
+        features = inferred.resolved["in_features"]
+        return Ctor("nn.Linear", (features, args.experts), (("bias", False),))
+
+    def torch_construct(self, args: RoutingArgs, inferred: Inferred) -> Ctor:
+        return Ctor(
+            "MixtureOfExperts",
+            (inferred.resolved["in_features"],),
+            (("top_k", args.top_k), *args.changed("softmax", "norm_topk")),
+        )
+
+    def execute(self, args: RoutingArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        # the weights as a dense (tokens, experts) matrix: every expert then runs on every
+        # token, where the generated loop runs each on the tokens routed to it
+        (x,) = run.inputs
+        tokens = x.reshape(-1, x.shape[-1])
+        return tokens, _dense_gates(run.torch, args, tokens @ run.state["weight"].T)
+
+
+@register_part
+class Combine(Op):
+    name = "moe.combine"
+    family = "linear"
+    summary = (
+        "the end of a `moe` over a block's experts: each token's sum of the experts' outputs "
+        "weighted by its gates, in the shape of the moe's input; its MACs are the top_k "
+        "experts each token runs through"
+    )
+    inputs = ("x", "gates", "expert")
+    min_inputs = 3
+    variadic = True
+    rule = "x (N, *, d), gates (N·*, E), E experts' outputs (N·*, d) -> (N, *, d)"
+
+    def infer(self, args: Any, inputs: Sequence[TensorType]) -> Inferred:
+        x, _, *outputs = inputs
+        tokens = tokens_of(x)
+        for made in outputs:
+            if not _same_type(made, tokens):
+                raise fail(
+                    EXPERT_SHAPE,
+                    f"an expert gives {made}, but the moe sums outputs of its tokens' shape "
+                    f"{tokens}",
+                    rule="expert: (N·*, d) -> (N·*, d)",
+                    with_=f"d = {tokens.shape[-1]}",
+                )
+        return Inferred(outputs=(x,))
+
+    def label(self, args: Any, inferred: Inferred) -> str:
+        return "weighted sum"
+
+    def execute(self, args: Any, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        x, gates, *outputs = run.inputs
+        out = sum(gates[:, i, None] * made for i, made in enumerate(outputs))
+        return (out.reshape(x.shape),)
+
+
+def _same_type(a: TensorType, b: TensorType) -> bool:
+    return (
+        a.dtype == b.dtype
+        and a.rank == b.rank
+        and all(dims.same(p, q) for p, q in zip(a.shape, b.shape, strict=True))
+    )
 
 
 def _expert_weights(args: MoEArgs, state: Any) -> list[tuple[Any, Any, Any]]:

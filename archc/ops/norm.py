@@ -157,6 +157,7 @@ class _ChannelNorm(Op):
 
 class _BatchNorm(_ChannelNorm):
     torch_class = "BatchNorm"
+    batch_statistics = True
     rule = "(N, C, *spatial) -> same; statistics per channel over the batch and positions"
 
     def label(self, args: ChannelNormArgs, inferred: Inferred) -> str:

@@ -33,10 +33,25 @@ def register(cls: OpClass) -> OpClass:
     return cls
 
 
+def register_part(cls: OpClass) -> OpClass:
+    """Class decorator for a node an op's construct adds to the graph besides the layers it
+    holds (`moe.route`, of `moe` over a block's experts). Its name, `op.part`, is no name a
+    spec can call, and the docs, the index and did-you-mean list its op alone."""
+    owner, dot, _ = cls.name.partition(".")
+    if not dot or owner not in MODULE_OF:
+        raise ValueError(f"part `{cls.name}` is not named `op.part` after a registered op")
+    if cls.name in _REGISTRY:
+        raise ValueError(f"op `{cls.name}` is defined twice")
+    _REGISTRY[cls.name] = cls()
+    return cls
+
+
 def lookup(name: str) -> Op | None:
-    """The op called ``name``, importing its family on first use; None for no op."""
-    if name not in _REGISTRY and name in MODULE_OF:
-        importlib.import_module(f"{__package__}.{MODULE_OF[name]}")
+    """The op called ``name`` (or an op's part, `moe.route`, defined beside it), importing its
+    family on first use; None for no op."""
+    owner = name.partition(".")[0]
+    if name not in _REGISTRY and owner in MODULE_OF:
+        importlib.import_module(f"{__package__}.{MODULE_OF[owner]}")
     return _REGISTRY.get(name)
 
 

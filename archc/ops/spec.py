@@ -276,6 +276,15 @@ class Op:
     # (linear, norms over the features, activations), so decoding a token at a time computes
     # the op on the new tokens alone.
     positionwise: ClassVar[bool] = False
+    # In training the op normalises with statistics over the batch (a batch norm), so one
+    # sample's output depends on the others': no expert of a `moe` over a block may hold it,
+    # since each expert sees only the tokens routed to it.
+    batch_statistics: ClassVar[bool] = False
+    # The parts (archc/ops/registry.py: register_part) that open and close the op's construct
+    # over a block, where a call gives a block as its first argument: `moe(Expert(d),
+    # experts=8, top_k=2)` holds a copy of the block per expert between its router and its sum
+    # (archc/semantics/routing.py). None where the op takes no block.
+    block_parts: ClassVar[tuple[str, str] | None] = None
     # The shape rule in symbols, as the docs and diagnostics print it.
     rule: ClassVar[str] = "output shape = input shape"
     # The parameter and buffer count in symbols, tensor by tensor under torch's names, as the
@@ -297,6 +306,12 @@ class Op:
 
     def torch_module(self, args: Any, inferred: Inferred) -> Ctor | None:
         """The module implementing the op, or None for a stateless op (see torch_expr)."""
+        return None
+
+    def torch_construct(self, args: Any, inferred: Inferred) -> Ctor | None:
+        """For the part that opens an op's construct over a block (``block_parts``): the
+        module of the whole construct, whose first argument the emitter writes, the container
+        of the copies of the block (`MixtureOfExperts(experts, d, top_k=2)`)."""
         return None
 
     def torch_expr(self, args: Any, inferred: Inferred) -> Template | None:

@@ -33,6 +33,7 @@ from archc.semantics.values import (
     BranchesLayer,
     CombinatorLayer,
     Layer,
+    MixtureLayer,
     OpLayer,
     RepeatLayer,
     ScanLayer,
@@ -97,6 +98,11 @@ class Application(Expressions):
     def apply_scan(self, layer: ScanLayer, inputs: list[Tensor], body: Body, place: Place) -> Any:
         raise NotImplementedError
 
+    def apply_mixture(
+        self, layer: MixtureLayer, inputs: list[Tensor], body: Body, place: Place
+    ) -> Any:
+        raise NotImplementedError
+
     def apply(
         self, layer: Layer, inputs: list[Tensor], body: Body, place: Place, span: Span
     ) -> Any:
@@ -120,6 +126,8 @@ class Application(Expressions):
             return self.apply_shared(layer, inputs, body, place, span)
         if isinstance(layer, ScanLayer):
             return self.apply_scan(layer, inputs, body, place)
+        if isinstance(layer, MixtureLayer):
+            return self.apply_mixture(layer, inputs, body, place)
         raise self.error("A229", f"cannot apply {describe(layer)}", span, label="not a layer")
 
     def _apply_all(
@@ -426,7 +434,7 @@ class Application(Expressions):
             extra = positional[len(slots)]
             raise self.error(
                 "A207",
-                f"`{op.name}` takes at most {len(slots)} positional arguments",
+                f"`{called(op)}` takes at most {len(slots)} positional arguments",
                 extra.span,
                 label="one too many",
                 help=f"the positional arguments are {', '.join(slots) or 'none'}",
@@ -461,7 +469,7 @@ class Application(Expressions):
                 missing = op.inputs[len(tensors)]
                 raise self.error(
                     "A311",
-                    f"`{op.name}` input `{op.inputs[index]}` is given "
+                    f"`{called(op)}` input `{op.inputs[index]}` is given "
                     f"but an earlier input is missing",
                     layer.span,
                     label=f"`{missing}` missing",
@@ -481,7 +489,7 @@ class Application(Expressions):
             )
             raise self.error(
                 "A311",
-                f"`{op.name}` takes {expected} tensor {_inputs(most or op.min_inputs)}, "
+                f"`{called(op)}` takes {expected} tensor {_inputs(most or op.min_inputs)}, "
                 f"got {len(tensors)}",
                 layer.span,
                 label=f"{len(tensors)} {_inputs(len(tensors))} given",
@@ -495,7 +503,7 @@ class Application(Expressions):
                 known = [*op.Args.model_fields, *op.inputs[1:]]
                 raise self.error(
                     "A208",
-                    f"`{op.name}` has no argument `{name}`",
+                    f"`{called(op)}` has no argument `{name}`",
                     arg.name_span or arg.span,
                     label="unknown argument",
                     help=did_you_mean(name, known) or f"its arguments are {', '.join(known)}",
@@ -503,7 +511,7 @@ class Application(Expressions):
             if isinstance(arg.value, Tensor | Layer):
                 raise self.error(
                     "A210",
-                    f"`{name}` of `{op.name}` must be a value, got {describe(arg.value)}",
+                    f"`{name}` of `{called(op)}` must be a value, got {describe(arg.value)}",
                     arg.span,
                     label="a tensor, not a value"
                     if isinstance(arg.value, Tensor)
@@ -514,7 +522,7 @@ class Application(Expressions):
             if any(oversized(v) for v in values):
                 raise self.error(
                     "A312",
-                    f"`{name}` of `{op.name}` is larger than 2**40, the limit for any size",
+                    f"`{name}` of `{called(op)}` is larger than 2**40, the limit for any size",
                     arg.span,
                     label="too large",
                     help="no tensor axis or layer size comes near this",
@@ -533,27 +541,27 @@ class Application(Expressions):
         if first["type"] == "missing":
             return self.error(
                 "A211",
-                f"`{op.name}` needs its `{field}` argument",
+                f"`{called(op)}` needs its `{field}` argument",
                 layer.span,
                 label=f"`{field}` missing",
-                help=f"e.g. {op.name}({_signature(op)})",
+                help=f"e.g. {called(op)}({_signature(op)})",
             )
         if not field:
             # a rule over several arguments (min below max) names none of them
             reason = str(first["msg"]).removeprefix("Value error, ")
             return self.error(
                 "A309",
-                f"`{op.name}` cannot take these arguments together: {reason}",
+                f"`{called(op)}` cannot take these arguments together: {reason}",
                 layer.span,
                 label="arguments that do not fit together",
                 with_=", ".join(f"{name}={arg.value!r}" for name, arg in hyper.items()) or None,
-                help=f"`{op.name}` takes {', '.join(op.Args.model_fields)}",
+                help=f"`{called(op)}` takes {', '.join(op.Args.model_fields)}",
             )
         arg = hyper.get(field)
         errors = [e for e in exc.errors() if e["loc"][:1] == (field,)]
         value = arg.value if arg else None
         info = op.Args.model_fields[_field_name(op, field)]
-        refused = refusal(op.name, field, value, errors, info)
+        refused = refusal(called(op), field, value, errors, info)
         return self.error(
             "A210",
             refused.message,
@@ -573,7 +581,7 @@ class Application(Expressions):
             if dims.too_large(size):
                 raise self.error(
                     "A312",
-                    f"`{op.name}` would give an axis of {_shown(size)}, larger than 2**40",
+                    f"`{called(op)}` would give an axis of {_shown(size)}, larger than 2**40",
                     span,
                     label="too large",
                     help="no tensor axis comes near this; check the sizes before this layer",
@@ -582,7 +590,7 @@ class Application(Expressions):
             if depth > dims.MAX_FLOOR_DEPTH:
                 raise self.error(
                     "A313",
-                    f"`{op.name}` would give a symbolic size with {depth} nested floor "
+                    f"`{called(op)}` would give a symbolic size with {depth} nested floor "
                     f"divisions; the limit is {dims.MAX_FLOOR_DEPTH}",
                     span,
                     label="too deeply nested",
@@ -631,6 +639,11 @@ class Application(Expressions):
             help=f'write `as "{position}"`, or leave the name out: the child is '
             f"`{place.path}.{position}` either way",
         )
+
+
+def called(op: Op) -> str:
+    """The name a spec calls ``op`` by: an op's part (`moe.route`) by its op's."""
+    return op.name.partition(".")[0]
 
 
 def run_rule(

@@ -37,6 +37,7 @@ from archc.semantics.expressions import ElabError, FunctionBody
 from archc.semantics.ir import Alternative, Module, Network, Node, Ref, Signature, Tie, join_path
 from archc.semantics.origins import Origins
 from archc.semantics.program import Definition, FileScope, did_you_mean
+from archc.semantics.routing import Routing
 from archc.semantics.scanning import Scanning
 from archc.semantics.sharing import FirstUse, Sharing
 from archc.semantics.signatures import signature_of
@@ -68,7 +69,7 @@ FINDING_LABELS = {
 }
 
 
-class Elaborator(Origins, Sharing, Scanning, Application):
+class Elaborator(Origins, Sharing, Scanning, Routing, Application):
     """Elaborates the networks of one file."""
 
     def __init__(self, strict: bool = False) -> None:

@@ -16,12 +16,14 @@ from archc import dims
 from archc.dims import Sym
 from archc.errors import Diagnostic, Label, Span
 from archc.ops import lookup, names
+from archc.ops.spec import Op
 from archc.pysource.attributes import refused_attribute
 from archc.semantics import patterns, sharing
 from archc.semantics import provenance as pv
 from archc.semantics.context import Body, Place
 from archc.semantics.ir import Alternative, Choice
 from archc.semantics.program import UserFunction, did_you_mean
+from archc.semantics.routing import mixture_layer
 from archc.semantics.scanning import scan_layer
 from archc.semantics.speculation import NamesState
 from archc.semantics.values import (
@@ -881,6 +883,8 @@ class Expressions:
         if isinstance(func, OpLayer) and func.op.name in BUILTINS and not _leading_tensors(args):
             # `sqrt(d_model)` computes a number; `sqrt(x)` and `x -> sqrt` apply the op
             return self._builtin(func.op.name, args, expr)
+        if isinstance(func, OpLayer) and not func.called and _over_layer(func.op, args):
+            return mixture_layer(func.op, args, expr, self.error)
         if isinstance(func, OpLayer | BlockLayer) and not func.called:
             layer = type(func)(expr.span, None, *_payload(func), args=args, called=True)
             # an op of no tensors (`arange(8)`) is a constant, made where it is called
@@ -1217,4 +1221,15 @@ def _plain_tuple(value: Any) -> bool:
     return isinstance(value, tuple) and not any(
         isinstance(v, Tensor | Layer) or (isinstance(v, tuple) and not _plain_tuple(v))
         for v in value
+    )
+
+
+def _over_layer(op: Op, args: tuple[BoundArg, ...]) -> bool:
+    """Whether a call of ``op`` is its construct over a block (`moe(Expert(d), ...)`): the op
+    has one and the first argument, positional, is a layer."""
+    return (
+        op.block_parts is not None
+        and bool(args)
+        and args[0].name is None
+        and isinstance(args[0].value, Layer)
     )

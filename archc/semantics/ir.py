@@ -123,9 +123,9 @@ class Module:
 
     ``kind`` is "block" for a block instance (``name`` is the block, ``args`` its bound
     arguments), "sequence" for a named chain, repeat or combinator (``combinator`` says which
-    of `residual` and `dense` named it), or for `branches(...)`, whose children (``parallel``)
-    each take the same input and give one of its outputs. The network itself is the module at
-    path "".
+    of `residual`, `dense` and a `moe` over a block made it), or for `branches(...)`, whose
+    children (``parallel``) each take the same input and give one of its outputs. The network
+    itself is the module at path "".
     """
 
     path: str
@@ -135,7 +135,8 @@ class Module:
     span: Span
     call_sites: tuple[Span, ...] = ()
     repeat: int | None = None  # set for `layer * n`
-    combinator: Literal["residual", "dense"] | None = None  # for `dense(...) as name` and residual
+    # for `dense(...) as name` and residual, and a `moe` over a block (routing.py)
+    combinator: Literal["residual", "dense", "moe"] | None = None
     # the block's or network's program.Definition (for the front end's tools: the language
     # server's hover), and its signature, which is what backends read
     definition: Any = None

@@ -190,6 +190,17 @@ class ScanLayer(Layer):
     sequences: tuple[Tensor, ...] = ()
 
 
+@dataclass(frozen=True)
+class MixtureLayer(Layer):
+    """`moe(Expert(d), experts=8, top_k=2)`: ``op``'s construct over a block, a copy of
+    ``expert`` per expert between its router and its sum (routing.py); ``args`` are the
+    routing's arguments, as written after the block."""
+
+    op: Op | None = None
+    expert: BlockLayer | None = None
+    args: tuple[BoundArg, ...] = ()
+
+
 def describe(value: Any) -> str:
     """The kind of a value in words, for messages: "a tensor", "the number 3"."""
     if isinstance(value, Tensor):

@@ -1,6 +1,6 @@
 """Units of the spec writer on tensors themselves: elementwise math and masks, build-time
 constants and buffers, tables read with `lookup`, selection (`topk`, `gather`, `scatter_add`,
-`one_hot`), sparse experts, held parameters, and symbolic `split` and `unflatten`.
+`one_hot`), sparse experts (MLPs, or copies of a block), held parameters, and symbolic `split` and `unflatten`.
 
 Values stay finite in any network the writer makes: a logarithm reads a softplus plus one, an
 exponential a clamped input, a reciprocal square root a square plus one.
@@ -139,24 +139,47 @@ def unit_select(w: SpecWriter, body: Body, shape: Shape) -> Shape:
 
 
 def unit_moe(w: SpecWriter, body: Body, shape: Shape) -> Shape:
-    """A sparse mixture of experts, in either layout and with either way of weighing."""
+    """A sparse mixture of experts, MLPs in either layout or copies of a block, with either
+    way of weighing."""
     if shape.kind == "image":
         return unit_math(w, body, shape)
     experts = w.integer(1, 5)
-    args = [str(w.pick((2, 4, 6))), f"experts={experts}", f"top_k={w.integer(1, experts)}"]
+    routing = [f"experts={experts}", f"top_k={w.integer(1, experts)}"]
     if w.chance(40):
-        args.append('layout="modules"')
-    if w.chance(30):
-        args.append("gated=false")
-    if w.chance(30):
-        args.append(f'activation="{w.pick(("gelu", "relu", "silu"))}"')
-    if w.chance(40):
-        args.append('softmax="after"')
+        routing.append('softmax="after"')
     elif w.chance(40):
-        args.append("norm_topk=true")
+        routing.append("norm_topk=true")
+    if w.chance(40):
+        args = [expert_block(w, shape), *routing]
+    else:
+        args = [str(w.pick((2, 4, 6))), *routing]
+        if w.chance(40):
+            args.append('layout="modules"')
+        if w.chance(30):
+            args.append("gated=false")
+        if w.chance(30):
+            args.append(f'activation="{w.pick(("gelu", "relu", "silu"))}"')
     moe = w.named(w.op(f"moe({', '.join(args)})"), body, "moe")
     body.lines.append(w.pick((f"x = x -> {moe}", f"x = x + (x -> {moe})")))
     return shape
+
+
+def expert_block(w: SpecWriter, shape: Shape) -> str:
+    """The name of a new block that `moe` copies: it gives back the tokens' width, (tokens,
+    F), computing each token on its own."""
+    inner = Body({}, w.layer_names)
+    tokens = Shape("vector", shape.features)
+    up, wide = w.resize(inner, tokens, int(w.pick((4, 8, 12))))
+    act = w.named(w.op(w.pick(("relu", "gelu", "silu", "tanh"))), inner, "act")
+    down, _ = w.resize(inner, wide, shape.features)
+    stages = [up, act, down]
+    if w.chance(40):
+        stages.insert(0, w.named(w.op(w.pick(("layernorm", "rmsnorm"))), inner, "norm"))
+    chain = " -> ".join(stages)
+    out = f"x + (x -> {chain})" if w.chance(40) else f"x -> {chain}"
+    name = w.block_name("Expert")
+    w.blocks.append(f"block {name} {{\n    in x\n    out {out}\n}}")
+    return name
 
 
 def unit_held(w: SpecWriter, body: Body, shape: Shape) -> Shape:

@@ -120,6 +120,10 @@ def _part(
         loop = None if scan is None else (scan.dim, scan.reverse, scan.sequences, scan.states)
         return ("block", item.attr, id(classes[id(item.module)]), wiring, loop)
     module = item.module
+    if module.combinator == "moe":  # one call: the router's arguments, the experts' classes
+        router, experts = scope_items(network, module.path)[:2]
+        parts = (_part(network, root, module.path, i, index, classes) for i in (router, experts))
+        return ("moe", item.attr, *parts, wiring)
     inner = _body(network, root, module.path, index, classes, [])
     chain = is_chain(network, module)
     copy = _copy(network, module, classes) if chain else None

@@ -455,6 +455,8 @@ class ClassWriter:
             return self._block([i.module for _, i in matching])  # type: ignore[misc]
         if is_dense_loop(self.network, module):
             return self._dense(matching)
+        if module.combinator == "moe":
+            return self._mixture(matching)
         return self._container(matching)
 
     def _op(self, attr: str, nodes: list[Node]) -> Call | None:
@@ -556,6 +558,20 @@ class ClassWriter:
             children.append(Arg(Call("", (Arg(string(item.attr)), Arg(value)))))
         self.helpers.add("DenseBlock")
         return Call("DenseBlock", (Arg(Call("", tuple(children), "[]")),))
+
+    def _mixture(self, matching: Matching) -> Call:
+        """A `moe` over a block as the module its router names (torch_helpers.
+        MixtureOfExperts), given first the container of its experts."""
+        # its items: the router, the container of the experts, the sum
+        items = [(n, scope_items(n, i.module.path)) for n, i in matching]  # type: ignore[union-attr]
+        routers: list[Node] = [inner[0].node for _, inner in items]  # type: ignore[misc]
+        op = lookup(routers[0].op)
+        assert op is not None
+        ctors = [op.torch_construct(*traced_inputs(n)) for n in routers]
+        call = self._ctor(items[0][1][0].attr, routers, ctors)  # type: ignore[arg-type]
+        held = self._construct([(n, inner[1]) for n, inner in items])
+        assert held is not None
+        return Call(call.callee, (Arg(held), *call.args))
 
     def _container(self, matching: Matching) -> Call:
         first = matching[0][1].module

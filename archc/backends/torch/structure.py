@@ -130,7 +130,7 @@ def is_chain(network: Network, module: Module) -> bool:
     pass one tensor along)."""
     if module.kind != "sequence" or len(module.inputs) != 1 or len(module.outputs) != 1:
         return False
-    if module.combinator == "dense":
+    if module.combinator in ("dense", "moe"):
         return False
     expected = module.inputs
     for item in scope_items(network, module.path):
@@ -146,8 +146,9 @@ def is_chain(network: Network, module: Module) -> bool:
 
 def is_callable(network: Network, module: Module) -> bool:
     """Whether the generated module for ``module`` computes it when called: a block, a plain
-    chain or a dense block that loops over its layers."""
-    if module.kind != "sequence":
+    chain, a dense block that loops over its layers or a `moe` over a block, which loops over
+    its experts."""
+    if module.kind != "sequence" or module.combinator == "moe":
         return True
     return is_chain(network, module) or is_dense_loop(network, module)
 
