@@ -7,12 +7,27 @@ from torch import nn
 __all__ = ["Expert", "Residual", "BlockExperts"]
 
 
+def top_k_route(
+    scores: torch.Tensor, top_k: int, softmax: str, norm_topk: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The top_k experts of each token from the router's scores, (tokens, top_k), and the
+    weights of their outputs: a softmax over all experts before the choice ("before",
+    renormalised over the chosen ones with norm_topk) or over the chosen scores after it."""
+    if softmax == "after":
+        chosen_scores, chosen = scores.topk(top_k, dim=-1)
+        return chosen, chosen_scores.softmax(dim=-1)
+    weights, chosen = scores.softmax(dim=-1).topk(top_k, dim=-1)
+    if norm_topk:
+        weights = weights / weights.sum(dim=-1, keepdim=True)
+    return chosen, weights
+
+
 class MixtureOfExperts(nn.Module):
     """A sparse mixture of experts whose experts are any modules that give back a tensor of
     the shape they take: a bias-free linear router, `gate`, scores the experts for each token,
     each token goes to its top_k experts, and their outputs are summed weighted by the
-    router's probabilities, taken as SparseMoE takes them. Only routed tokens are computed:
-    each expert runs on the tokens routed to it, (tokens, in_features)."""
+    router's probabilities (top_k_route). Only routed tokens are computed: each expert runs on
+    the tokens routed to it, (tokens, in_features)."""
 
     def __init__(
         self,
@@ -31,14 +46,7 @@ class MixtureOfExperts(nn.Module):
 
     def route(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Each token's top_k experts, (tokens, top_k), and the weights of their outputs."""
-        scores = self.gate(tokens)
-        if self.softmax == "after":
-            chosen_scores, chosen = scores.topk(self.top_k, dim=-1)
-            return chosen, chosen_scores.softmax(dim=-1)
-        weights, chosen = scores.softmax(dim=-1).topk(self.top_k, dim=-1)
-        if self.norm_topk:
-            weights = weights / weights.sum(dim=-1, keepdim=True)
-        return chosen, weights
+        return top_k_route(self.gate(tokens), self.top_k, self.softmax, self.norm_topk)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         tokens = x.reshape(-1, x.size(-1))
@@ -52,7 +60,7 @@ class MixtureOfExperts(nn.Module):
 
 
 class Expert(nn.Module):
-    """Block `Expert` (input.arch:4). 2,160 parameters."""
+    """Block `Expert` (input.arch:4)."""
 
     def __init__(self, in_features: int, hidden: int, d: int) -> None:
         super().__init__()
@@ -62,15 +70,15 @@ class Expert(nn.Module):
         self.fc2 = nn.Linear(hidden, d)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.norm(x)  # (N*T, 16)
-        x = self.fc1(x)  # (N*T, 64)
-        x = self.gelu1(x)  # (N*T, 64)
-        x = self.fc2(x)  # (N*T, 16)
+        x = self.norm(x)
+        x = self.fc1(x)
+        x = self.gelu1(x)
+        x = self.fc2(x)
         return x
 
 
 class Residual(nn.Module):
-    """Block `Residual` (input.arch:9). 272 parameters."""
+    """Block `Residual` (input.arch:9)."""
 
     def __init__(self, d: int) -> None:
         super().__init__()
@@ -78,14 +86,14 @@ class Residual(nn.Module):
         self.tanh1 = nn.Tanh()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.proj(x)  # (N*T, 16)
-        out = self.tanh1(out)  # (N*T, 16)
-        out = x + out  # (N*T, 16)
+        out = self.proj(x)
+        out = self.tanh1(out)
+        out = x + out
         return out
 
 
 class BlockExperts(nn.Module):
-    """Network `BlockExperts` (input.arch:14). 18,272 parameters."""
+    """Network `BlockExperts` (input.arch:14). 18,272 parameters with its defaults."""
 
     def __init__(self, width: int = 16, experts: int = 8) -> None:
         super().__init__()
@@ -100,6 +108,6 @@ class BlockExperts(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.mlp(x)  # (N, T, 16)
-        y = self.small(y)  # (N, T, 16)
+        y = self.mlp(x)  # (N, T, width)
+        y = self.small(y)  # (N, T, width)
         return y

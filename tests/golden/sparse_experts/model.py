@@ -81,14 +81,28 @@ class FusedExperts(nn.Module):
         return F.linear(hidden, self.down_proj[index])
 
 
+def top_k_route(
+    scores: torch.Tensor, top_k: int, softmax: str, norm_topk: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The top_k experts of each token from the router's scores, (tokens, top_k), and the
+    weights of their outputs: a softmax over all experts before the choice ("before",
+    renormalised over the chosen ones with norm_topk) or over the chosen scores after it."""
+    if softmax == "after":
+        chosen_scores, chosen = scores.topk(top_k, dim=-1)
+        return chosen, chosen_scores.softmax(dim=-1)
+    weights, chosen = scores.softmax(dim=-1).topk(top_k, dim=-1)
+    if norm_topk:
+        weights = weights / weights.sum(dim=-1, keepdim=True)
+    return chosen, weights
+
+
 class SparseMoE(nn.Module):
     """A sparse mixture of experts (Shazeer et al., 2017): a bias-free linear router, `gate`,
     scores the experts (MLPs, gated or not, as ExpertMLP computes) for each token, each token
     goes to its top_k experts, and their outputs are summed weighted by the router's
-    probabilities. The softmax runs over all experts before the choice ("before", optionally
-    renormalising the chosen probabilities to sum to one: norm_topk) or over the chosen scores
-    after it ("after"). Only routed tokens are computed: the loop runs each expert that was
-    chosen on its tokens and index_adds the results, as Hugging Face's sparse MoE blocks do."""
+    probabilities (top_k_route). Only routed tokens are computed: the loop runs each expert
+    that was chosen on its tokens and index_adds the results, as Hugging Face's sparse MoE
+    blocks do."""
 
     def __init__(
         self,
@@ -116,14 +130,7 @@ class SparseMoE(nn.Module):
 
     def route(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Each token's top_k experts, (tokens, top_k), and the weights of their outputs."""
-        scores = self.gate(tokens)
-        if self.softmax == "after":
-            chosen_scores, chosen = scores.topk(self.top_k, dim=-1)
-            return chosen, chosen_scores.softmax(dim=-1)
-        weights, chosen = scores.softmax(dim=-1).topk(self.top_k, dim=-1)
-        if self.norm_topk:
-            weights = weights / weights.sum(dim=-1, keepdim=True)
-        return chosen, weights
+        return top_k_route(self.gate(tokens), self.top_k, self.softmax, self.norm_topk)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         tokens = x.reshape(-1, x.size(-1))
