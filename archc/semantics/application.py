@@ -315,8 +315,13 @@ class Application(Expressions):
         if join:
             path = place.name_join(base_name(op.name))
         else:
-            path, fresh = place.name_child(layer.name, base_name(op.name))
+            path, fresh = place.name_child(layer.name, base_name(layer.given or op.name))
             self._check_fresh(layer, fresh, place)
+        given_origins: dict[str, pv.Expr] = {}
+        if layer.given is not None:  # the arguments the caller bound: its provenance
+            outer = _arg_origins(args, hyper)
+            given_origins = {k: o for k, o in outer.items() if k in hyper}
+            hyper = {k: replace(a, origin=None) for k, a in hyper.items()}
         arg_origins = _arg_origins(args, hyper)
         try:
             inferred, dims, resolved_origins = run_rule(op, args, arg_origins, tensors)
@@ -354,6 +359,8 @@ class Application(Expressions):
                 resolved_origins=resolved_origins,
                 dims=dims,
                 equal=equal_sizes(tensors) if op.elementwise else (),
+                given=None if layer.passed_on else layer.given,
+                given_origins=given_origins,
             )
         )
         outs = tuple(

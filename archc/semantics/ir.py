@@ -76,6 +76,12 @@ class Node:
     # (`skip` in `y + skip` where `skip = if c then x -> ds else x`): (input port, index of
     # the choice in its block's Module.choices)
     via: tuple[tuple[int, int], ...] = ()
+    # the parameter of the block at ``scope`` whose layer value this op is (`act` in `fc ->
+    # act`), and the provenance of the arguments that value binds, in the namespace of the
+    # block's caller, which wrote it (they have none in ``arg_origins``); None where the
+    # value was passed on from a parameter of the caller's, or is no parameter's
+    given: str | None = None
+    given_origins: dict[str, Expr] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from archc.backends.torch.given import given_ctor, given_layers
 from archc.backends.torch.naming import Namespace
 from archc.backends.torch.optional import Branch, Optional, optionals
 from archc.backends.torch.stateless import forward_template
@@ -108,17 +109,20 @@ def _part(
     wiring = tuple(index.get(ref, "?") for ref in item.inputs)
     if item.node is not None:
         node = item.node
-        written = tuple(sorted(node.arg_origins.items()))
         # how forward applies it, values included, but for those the class computes from
         # its parameters (stateless.py): instances that differ there cannot share it
         text, kept = forward_template(node)
         forward = (text, tuple((name, origin) for name, origin, _ in kept))
+        if given_ctor(node) is not None:  # the class takes the layer (given.py)
+            return ("given", item.attr, node.given, forward, wiring, len(node.outputs))
+        written = tuple(sorted(node.arg_origins.items()))
         return ("op", item.attr, node.op, written, forward, wiring, len(node.outputs))
     assert item.module is not None
     if item.module.kind == "block":
         scan = item.module.scan  # the loop a scan writes around the call
         loop = None if scan is None else (scan.dim, scan.reverse, scan.sequences, scan.states)
-        return ("block", item.attr, id(classes[id(item.module)]), wiring, loop)
+        child = id(classes[id(item.module)])
+        return ("block", item.attr, child, given_layers(network, item.module), wiring, loop)
     module = item.module
     inner = _body(network, root, module.path, index, classes, [])
     chain = is_chain(network, module)
@@ -147,7 +151,8 @@ def _copy(network: Network, module: Module, classes: dict[int, ClassInfo]) -> An
         elif item.module is not None and item.module.kind == "block":
             arguments = tuple(sorted(item.module.arg_origins.items()))
             child = id(classes[id(item.module)])
-            copies.add((child, arguments, item.module.input_dims))
+            layers = given_layers(network, item.module)
+            copies.add((child, arguments, layers, item.module.input_dims))
         else:
             return None
     return copies.pop() if len(copies) == 1 else None

@@ -19,6 +19,7 @@ from archc.backends.torch.classes import ClassInfo, assign_classes
 from archc.backends.torch.constants import buffer_lines, holds_buffer
 from archc.backends.torch.decoding import GENERATE, Decoding
 from archc.backends.torch.forward import forward_lines
+from archc.backends.torch.given import block_of, given_ctor, layer_argument, literal_slot
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
 from archc.backends.torch.naming import (
@@ -52,7 +53,7 @@ from archc.semantics.ir import Module, Network, Node, Signature, join_path, tens
 
 # Constructor parameters: required before defaulted; sizes of inputs, then the block's own, then
 # values the instances differ in that nothing else expresses.
-_PARAM_ORDER = {"input": 0, "block": 1, "extra": 2}
+_PARAM_ORDER = {"input": 0, "block": 1, "layer": 2, "extra": 3}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +122,10 @@ def emit_module(
     standard = sorted(used | {line for line in extra_imports if line == "import math"})
     if any(w.uses_ordered_dict for w in writers):
         standard.append("from collections import OrderedDict")
+    if any(w.uses_callable for w in writers):
+        standard.append("from collections.abc import Callable")
+    if any(w.uses_partial for w in writers):
+        standard.append("from functools import partial")
     if standard:
         lines += [*sorted(standard), ""]
     lines += [
@@ -195,6 +200,8 @@ class ClassWriter:
         self.kept: dict[str, str] = {}  # Python expression -> attribute
         self.kept_lines: list[str] = []
         self.uses_ordered_dict = False
+        self.uses_callable = False  # a constructor takes a layer (given.py)
+        self.uses_partial = False  # a call binds a layer's arguments
         self.uses_functional = False  # a forward expression calls `F.pad`, ...
         self.constants: dict[int, str] = {}  # variables of __init__ holding buffers' values
         self.helpers: set[str] = set()  # archc's own modules the class builds
@@ -447,6 +454,8 @@ class ClassWriter:
 
     def _construct(self, matching: Matching) -> Call | None:
         item = matching[0][1]
+        if item.node is not None and given_ctor(item.node) is not None:
+            return self._given(matching)
         if item.node is not None:
             return self._op(item.attr, [i.node for _, i in matching])  # type: ignore[misc]
         module = item.module
@@ -456,6 +465,26 @@ class ClassWriter:
         if is_dense_loop(self.network, module):
             return self._dense(matching)
         return self._container(matching)
+
+    def _given(self, matching: Matching) -> Call:
+        """A layer the class takes as a constructor argument (given.py), whose default is the
+        layer an instance that left the parameter to its default was given, where that is
+        written with literals alone."""
+        nodes: list[Node] = [item.node for _, item in matching]  # type: ignore[misc]
+        name = nodes[0].given
+        assert name is not None
+        ctors: list[Ctor] = [given_ctor(node) for node in nodes]  # type: ignore[misc]
+        default = next(
+            (
+                flat(layer_argument([ctor], literal_slot))
+                for (network, _), node, ctor in zip(matching, nodes, ctors, strict=True)
+                if name not in block_of(network, node).given
+                and all(isinstance(o, pv.Lit) for o in node.given_origins.values())
+            ),
+            None,
+        )
+        self.uses_callable = True
+        return Call(self.expressor.layer(name, ctors, default), ())
 
     def _op(self, attr: str, nodes: list[Node]) -> Call | None:
         op = lookup(nodes[0].op)
@@ -524,6 +553,12 @@ class ClassWriter:
         args: list[Arg] = []
         for param in child.params:
             values = [param.values[i] for i in indices]
+            if param.kind == "layer":
+                if param.default is None or any(param.source in m.given for m in modules):
+                    argument = layer_argument(values, self._slot)
+                    self.uses_partial |= isinstance(argument, Call)
+                    args.append(Arg(argument, f"{param.name}="))
+                continue
             origins = [_argument_origin(module, param) for module in modules]
             given = all(param.source in m.arg_origins for m in modules)
             if param.kind == "block" and not given and _omit(param, values):
