@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -31,10 +32,6 @@ EXAMPLES = sorted((ROOT / "examples" / "specs").glob("*.arch"))
 # Definitions whose instances still differ in a form the code generator writes as separate
 # classes (correct, each for its own instances), by source file and definition:
 SPLIT = {
-    # a repeat counted by a conditional (`[...] * (if expanded != x.channels then 1 else 0)`)
-    ("efficientnet_v2_s.py", "FusedMBConv"): 2,
-    ("mobilenet_v3_large.py", "InvertedResidual"): 3,
-    ("lraspp_mobilenet_v3_large.py", "InvertedResidual"): 3,
     # an unnamed repeat whose count differs (`(conv2d -> relu) * convs`): its copies are the
     # class's own items (`conv1`, `conv2`, `conv3`)
     ("fcn8s.py", "VGGStage"): 2,
@@ -135,7 +132,8 @@ def test_one_class_builds_each_alternative_as_the_spec_does(
     cls = type(getattr(features, str(feature)))
     torch.manual_seed(0)
     act = HARDSWISH if "hardswish" in call else RELU
-    model = Holder(cls(in_channels=channels, act=act, **arguments)).double()
+    use_se = "true" in call
+    model = Holder(cls(in_channels=channels, act=act, use_se=use_se, **arguments)).double()
     vary_running_statistics(model)
     inputs = random_inputs(network, sizes_of(network))
     for training in (False, True):
@@ -213,8 +211,8 @@ def test_a_layer_valued_parameter_is_a_constructor_argument(tmp_path: Path) -> N
     assert len(classes_per_definition(source)[("Unit", "unit.arch:2")]) == 1
     assert "act: Callable[..., nn.Module]" in source
     assert "        self.act1 = act()\n" in source
-    assert "act=partial(nn.LeakyReLU, negative_slope=slope)" in source
-    assert "act=partial(nn.PReLU, init=0.5)" in source or "partial(nn.PReLU, num" in source
+    assert "Unit(8, 5, act=partial(nn.LeakyReLU, negative_slope=slope))" in source
+    assert "Unit(5, 4, act=partial(nn.PReLU, init=0.5))" in source
     ((passed, verdict),) = runtime.selftest(str(spec), "Net")
     assert passed, verdict
     module = runtime.load_source(source, "archc_activations")
@@ -241,3 +239,73 @@ def test_a_layer_given_by_a_parameter_is_named_after_it(tmp_path: Path) -> None:
         "d.act1": "prelu",
         "e.act1": "tanh",
     }
+
+
+COUNTED = """
+block Stage(width, gate=false, act=relu) {
+    in x
+    out x
+        -> (
+            [conv2d(width, 1) -> batchnorm2d -> act] * (if width != x.channels then 1 else 0)
+            -> [conv2d(width, 3, padding=1, groups=width) -> act]
+            -> [adaptive_avgpool2d(1) -> conv2d(width, 1) -> sigmoid] * (if gate then 1 else 0)
+        ) as body
+}
+network Net {
+    in x: [8, 10, 10]
+    out x -> Stage(8) as a -> Stage(12, gate=true, act=hardswish) as b -> Stage(12) as c
+}
+network Plain {
+    in x: [8, 10, 10]
+    out x -> Stage(8) as a
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("channels", "width", "gate"), [(4, 4, False), (4, 6, False), (4, 4, True), (4, 6, True)]
+)
+def test_a_repeat_counted_by_a_conditional_is_one_class(
+    tmp_path: Path, channels: int, width: int, gate: bool
+) -> None:
+    """Chain children that a conditional count makes or leaves out are unpacked from a
+    comprehension over the count, the children after them numbered on as the spec numbers
+    them; the one class, built with each count, computes what the spec elaborated with
+    those arguments does, under the same state_dict keys."""
+    spec = tmp_path / "stage.arch"
+    spec.write_text(COUNTED, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    assert len(classes_per_definition(source)[("Stage", "stage.arch:2")]) == 1
+    assert "for _ in range(1 if width != in_channels else 0)" in source
+    module = runtime.load_source(source, f"archc_counted_{width}_{gate}")
+    call = f"Stage({width}, gate={str(gate).lower()})"
+    single = tmp_path / "single.arch"
+    single.write_text(
+        COUNTED.split("network Net")[0]
+        + f"network Net {{\n    in x: [{channels}, 6, 6]\n    out x -> {call} as b\n}}\n",
+        encoding="utf-8",
+    )
+    (network,), diagnostics = api.analyse(str(single))
+    assert not [d for d in diagnostics if d.is_error]
+    torch.manual_seed(0)
+    model = Holder(module.Stage(channels, width, gate=gate)).double()
+    vary_running_statistics(model)
+    assert sorted(model.b.state_dict()) == sorted(
+        key.removeprefix("b.") for n in network.nodes() for key in _keys(n)
+    )
+    inputs = random_inputs(network, sizes_of(network))
+    for training in (False, True):
+        assert compare(network, model, inputs, training) == []
+
+
+def _keys(node: Any) -> list[str]:
+    return [f"{node.path}.{name}" for name in (*node.params, *node.buffers)]
+
+
+def test_a_copy_no_instance_made_is_refused_where_the_arguments_need_it(tmp_path: Path) -> None:
+    spec = tmp_path / "stage.arch"
+    spec.write_text(COUNTED, encoding="utf-8")
+    module = runtime.load_source(api.compile_source(str(spec), "Plain"), "archc_counted_plain")
+    assert len(module.Stage(8, 8).body) == 1
+    with pytest.raises(ValueError, match="no layers known for these arguments"):
+        module.Stage(8, 16)

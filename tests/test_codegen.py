@@ -346,7 +346,7 @@ def test_shape_queries_in_arguments_become_expressions() -> None:
     source = api.compile_source("specs/gpt2.arch")
     assert (
         "self.mlp = MLP(\n"
-        '            in_features, 4 * in_features, act=partial(nn.GELU, approximate="tanh"), '
+        '            in_features, 4 * in_features, partial(nn.GELU, approximate="tanh"), '
         "p_drop=p_drop\n"
         "        )"
     ) in source

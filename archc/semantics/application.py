@@ -23,7 +23,7 @@ from archc.semantics import provenance as pv
 from archc.semantics.arguments import refusal
 from archc.semantics.context import Body, Place, base_name
 from archc.semantics.expressions import ElabError, Expressions
-from archc.semantics.ir import Module, Node, Ref
+from archc.semantics.ir import Counted, Module, Node, Ref
 from archc.semantics.program import did_you_mean
 from archc.semantics.values import (
     UNKNOWN,
@@ -85,6 +85,10 @@ class Application(Expressions):
     def module(self, module: Module) -> None:
         raise NotImplementedError
 
+    def module_at(self, path: str) -> Module | None:
+        """The module of the tree at ``path``, if any."""
+        raise NotImplementedError
+
     def apply_shared(
         self, layer: SharedLayer, inputs: list[Tensor], body: Body, place: Place, span: Span
     ) -> Any:
@@ -144,6 +148,9 @@ class Application(Expressions):
             self.module(container)
         # what a layer gives back: a tensor, or a tuple of them (a repeat of 0 gives its input)
         value: Any = inputs[0] if len(inputs) == 1 else tuple(inputs)
+        # an unnamed repeat among a named chain's children: which of them its copies are
+        counted = isinstance(layer, RepeatLayer) and container is None and place.indexed
+        start = place.next_index[0]
         for index, part in enumerate(parts):
             if value is UNKNOWN:
                 return UNKNOWN
@@ -155,6 +162,11 @@ class Application(Expressions):
             if isinstance(layer, RepeatLayer) and value is not UNKNOWN:
                 made = self.size()[0] - before
                 self._project(tensors, _as_list(value), made, len(parts) - index - 1, layer)
+        holder = self.module_at(place.path) if counted else None
+        if holder is not None:
+            assert isinstance(layer, RepeatLayer)
+            made = Counted(layer.count_origin, start, place.next_index[0] - start, layer.count)
+            holder.counted = (*holder.counted, made)
         if container is not None and value is not UNKNOWN:
             container.inputs = tuple(t.ref for t in inputs)
             container.via = read_via(inputs)

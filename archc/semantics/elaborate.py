@@ -222,6 +222,10 @@ class Elaborator(Origins, Sharing, Scanning, Application):
         self.network.modules[module.path] = module
         self._modules_made.append(module)
 
+    def module_at(self, path: str) -> Module | None:
+        assert self.network is not None
+        return self.network.modules.get(path)
+
     # --- constants -------------------------------------------------------------------------------
 
     def constant(self, name: str, body: Body, span: Span) -> Any:

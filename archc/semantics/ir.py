@@ -166,6 +166,21 @@ class Module:
     outputs: tuple[Ref, ...] = ()  # the tensors that flow out
     parallel: bool = False
     scan: Scan | None = None  # a block instance a `scan` runs once per step
+    # for a named chain, the unnamed repeats among its children whose count the spec computes
+    # (`[conv2d(e, 1) -> batchnorm2d] * (if e != x.channels then 1 else 0)`), in order
+    counted: tuple[Counted, ...] = ()
+
+
+@dataclass(frozen=True)
+class Counted:
+    """An unnamed repeat among a named chain's children: the count's provenance in the
+    namespace of the block whose body wrote it, the index of the first child it made, how
+    many children it made, and how many copies."""
+
+    origin: Expr | None
+    start: int
+    children: int
+    count: int
 
 
 @dataclass(frozen=True)

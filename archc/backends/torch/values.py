@@ -40,7 +40,8 @@ class Param:
     @property
     def annotation(self) -> str:
         if self.kind == "layer":
-            return "Callable[..., nn.Module]"
+            optional = " | None" if self.default == "None" else ""
+            return f"Callable[..., nn.Module]{optional}"
         sample = self.values[0] if self.values else 0
         if isinstance(sample, bool):
             return "bool"
@@ -183,6 +184,8 @@ class Expressor:
         given, ``ctors[i]`` building it in instance i (given.py), with ``default`` (Python)."""
         for param in self.params:
             if param.kind == "layer" and param.source == name:
+                param.default = param.default or default  # where another layer showed it
+                param.values = [a or b for a, b in zip(param.values, ctors, strict=True)]
                 return param.name
         param = Param(self.names.name(name), ctors, default, kind="layer", source=name)
         self.params.append(param)

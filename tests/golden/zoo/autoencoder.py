@@ -32,20 +32,20 @@ class StackedAutoencoder(nn.Module):
         self.encoder = nn.Sequential(
             OrderedDict(
                 [
-                    ("layer1", Dense(pixels, 1000, act=nn.Sigmoid)),
-                    ("layer2", Dense(1000, 500, act=nn.Sigmoid)),
-                    ("layer3", Dense(500, 250, act=nn.Sigmoid)),
-                    ("layer4", Dense(250, 30, act=nn.Identity)),
+                    ("layer1", Dense(pixels, 1000, nn.Sigmoid)),
+                    ("layer2", Dense(1000, 500, nn.Sigmoid)),
+                    ("layer3", Dense(500, 250, nn.Sigmoid)),
+                    ("layer4", Dense(250, 30, nn.Identity)),
                 ],
             ),
         )
         self.decoder = nn.Sequential(
             OrderedDict(
                 [
-                    ("layer4", Dense(30, 250, act=nn.Sigmoid)),
-                    ("layer3", Dense(250, 500, act=nn.Sigmoid)),
-                    ("layer2", Dense(500, 1000, act=nn.Sigmoid)),
-                    ("layer1", Dense(1000, pixels, act=nn.Sigmoid)),
+                    ("layer4", Dense(30, 250, nn.Sigmoid)),
+                    ("layer3", Dense(250, 500, nn.Sigmoid)),
+                    ("layer2", Dense(500, 1000, nn.Sigmoid)),
+                    ("layer1", Dense(1000, pixels, nn.Sigmoid)),
                 ],
             ),
         )

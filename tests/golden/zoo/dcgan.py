@@ -111,13 +111,13 @@ class Discriminator(nn.Module):
         self.from_rgb = nn.Conv2d(channels, ndf, kernel_size=4, stride=2, padding=1, bias=False)
         self.leaky_relu1 = nn.LeakyReLU(negative_slope=0.2)
         self.block1 = ConvNormAct(
-            ndf, 2 * ndf, 4, 1, act=partial(nn.LeakyReLU, negative_slope=0.2), stride=2
+            ndf, 2 * ndf, 4, 1, partial(nn.LeakyReLU, negative_slope=0.2), stride=2
         )
         self.block2 = ConvNormAct(
-            2 * ndf, 4 * ndf, 4, 1, act=partial(nn.LeakyReLU, negative_slope=0.2), stride=2
+            2 * ndf, 4 * ndf, 4, 1, partial(nn.LeakyReLU, negative_slope=0.2), stride=2
         )
         self.block3 = ConvNormAct(
-            4 * ndf, 8 * ndf, 4, 1, act=partial(nn.LeakyReLU, negative_slope=0.2), stride=2
+            4 * ndf, 8 * ndf, 4, 1, partial(nn.LeakyReLU, negative_slope=0.2), stride=2
         )
         self.score = nn.Conv2d(8 * ndf, 1, kernel_size=4, bias=False)
         self.flatten1 = nn.Flatten()

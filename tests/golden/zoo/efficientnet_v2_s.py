@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 
-__all__ = ["SqueezeExcitation", "MBConv", "FusedMBConv", "FusedMBConv2", "EfficientNetV2S"]
+__all__ = ["SqueezeExcitation", "MBConv", "FusedMBConv", "EfficientNetV2S"]
 
 
 class StochasticDepth(nn.Module):
@@ -73,11 +73,14 @@ class MBConv(nn.Module):
         super().__init__()
         self.use_stochastic_depth = stride == 1 and in_channels == channels
         self.block = nn.Sequential(
-            nn.Sequential(
-                nn.Conv2d(in_channels, in_channels * expand, kernel_size=1, bias=False),
-                nn.BatchNorm2d(in_channels * expand, eps=0.001),
-                nn.SiLU(),
-            ),
+            *[
+                nn.Sequential(
+                    nn.Conv2d(in_channels, in_channels * expand, kernel_size=1, bias=False),
+                    nn.BatchNorm2d(in_channels * expand, eps=0.001),
+                    nn.SiLU(),
+                )
+                for _ in range(1 if in_channels * expand != in_channels else 0)
+            ],
             nn.Sequential(
                 nn.Conv2d(
                     in_channels * expand,
@@ -91,7 +94,7 @@ class MBConv(nn.Module):
                 nn.BatchNorm2d(in_channels * expand, eps=0.001),
                 nn.SiLU(),
             ),
-            SqueezeExcitation(in_channels * expand, max(1, in_channels // 4), act=nn.SiLU),
+            SqueezeExcitation(in_channels * expand, max(1, in_channels // 4), nn.SiLU),
             nn.Sequential(
                 nn.Conv2d(in_channels * expand, channels, kernel_size=1, bias=False),
                 nn.BatchNorm2d(channels, eps=0.001),
@@ -111,50 +114,6 @@ class MBConv(nn.Module):
 
 
 class FusedMBConv(nn.Module):
-    """Block `FusedMBConv` (efficientnet_v2_s.arch:53). 5,232 parameters."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        expand: int,
-        channels: int,
-        kernel: int,
-        stride: int = 1,
-        p: float = 0.0,
-    ) -> None:
-        super().__init__()
-        self.use_stochastic_depth = stride == 1 and in_channels == channels
-        self.block = nn.Sequential(
-            nn.Sequential(
-                nn.Conv2d(
-                    in_channels,
-                    in_channels * expand if in_channels * expand != in_channels else channels,
-                    kernel_size=kernel,
-                    stride=stride,
-                    padding=(kernel - 1) // 2,
-                    bias=False,
-                ),
-                nn.BatchNorm2d(
-                    in_channels * expand if in_channels * expand != in_channels else channels,
-                    eps=0.001,
-                ),
-                nn.SiLU(),
-            ),
-        )
-        if self.use_stochastic_depth:
-            self.stochastic_depth = StochasticDepth(p)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)  # (N, 24, 192, 192)
-        if self.use_stochastic_depth:
-            out = self.stochastic_depth(y)
-            out = out + x
-        else:
-            out = y
-        return out
-
-
-class FusedMBConv2(nn.Module):
     """Block `FusedMBConv` (efficientnet_v2_s.arch:53)."""
 
     def __init__(
@@ -184,15 +143,18 @@ class FusedMBConv2(nn.Module):
                 ),
                 nn.SiLU(),
             ),
-            nn.Sequential(
-                nn.Conv2d(
-                    in_channels * expand if in_channels * expand != in_channels else channels,
-                    channels,
-                    kernel_size=1,
-                    bias=False,
-                ),
-                nn.BatchNorm2d(channels, eps=0.001),
-            ),
+            *[
+                nn.Sequential(
+                    nn.Conv2d(
+                        in_channels * expand if in_channels * expand != in_channels else channels,
+                        channels,
+                        kernel_size=1,
+                        bias=False,
+                    ),
+                    nn.BatchNorm2d(channels, eps=0.001),
+                )
+                for _ in range(1 if in_channels * expand != in_channels else 0)
+            ],
         )
         if self.use_stochastic_depth:
             self.stochastic_depth = StochasticDepth(p)
@@ -221,16 +183,16 @@ class EfficientNetV2S(nn.Module):
             ),
             nn.Sequential(FusedMBConv(24, 1, 24, 3), FusedMBConv(24, 1, 24, 3, p=0.005)),
             nn.Sequential(
-                FusedMBConv2(24, 4, 48, 3, stride=2, p=0.01),
-                FusedMBConv2(48, 4, 48, 3, p=0.015000000000000003),
-                FusedMBConv2(48, 4, 48, 3, p=0.02),
-                FusedMBConv2(48, 4, 48, 3, p=0.025),
+                FusedMBConv(24, 4, 48, 3, stride=2, p=0.01),
+                FusedMBConv(48, 4, 48, 3, p=0.015000000000000003),
+                FusedMBConv(48, 4, 48, 3, p=0.02),
+                FusedMBConv(48, 4, 48, 3, p=0.025),
             ),
             nn.Sequential(
-                FusedMBConv2(48, 4, 64, 3, stride=2, p=0.030000000000000006),
-                FusedMBConv2(64, 4, 64, 3, p=0.035),
-                FusedMBConv2(64, 4, 64, 3, p=0.04),
-                FusedMBConv2(64, 4, 64, 3, p=0.045),
+                FusedMBConv(48, 4, 64, 3, stride=2, p=0.030000000000000006),
+                FusedMBConv(64, 4, 64, 3, p=0.035),
+                FusedMBConv(64, 4, 64, 3, p=0.04),
+                FusedMBConv(64, 4, 64, 3, p=0.045),
             ),
             nn.Sequential(
                 MBConv(64, 4, 3, 128, stride=2, p=0.05),

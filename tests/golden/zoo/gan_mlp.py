@@ -29,9 +29,9 @@ class Generator(nn.Module):
 
     def __init__(self, latent: int = 100, pixels: int = 784) -> None:
         super().__init__()
-        self.fc1 = Dense(latent, 256, act=partial(nn.LeakyReLU, negative_slope=0.2))
-        self.fc2 = Dense(256, 512, act=partial(nn.LeakyReLU, negative_slope=0.2))
-        self.fc3 = Dense(512, pixels, act=nn.Tanh)
+        self.fc1 = Dense(latent, 256, partial(nn.LeakyReLU, negative_slope=0.2))
+        self.fc2 = Dense(256, 512, partial(nn.LeakyReLU, negative_slope=0.2))
+        self.fc3 = Dense(512, pixels, nn.Tanh)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         z = self.fc1(z)  # (N, 256)
@@ -45,9 +45,9 @@ class Discriminator(nn.Module):
 
     def __init__(self, pixels: int = 784) -> None:
         super().__init__()
-        self.fc1 = Dense(pixels, 512, act=partial(nn.LeakyReLU, negative_slope=0.2))
-        self.fc2 = Dense(512, 256, act=partial(nn.LeakyReLU, negative_slope=0.2))
-        self.fc3 = Dense(256, 1, act=nn.Sigmoid)
+        self.fc1 = Dense(pixels, 512, partial(nn.LeakyReLU, negative_slope=0.2))
+        self.fc2 = Dense(512, 256, partial(nn.LeakyReLU, negative_slope=0.2))
+        self.fc3 = Dense(256, 1, nn.Sigmoid)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         image = self.fc1(image)  # (N, 512)

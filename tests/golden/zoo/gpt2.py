@@ -432,7 +432,7 @@ class GPT2Block(nn.Module):
         self.dropout1 = nn.Dropout(p=p_drop)
         self.ln_2 = nn.LayerNorm(in_features)
         self.mlp = MLP(
-            in_features, 4 * in_features, act=partial(nn.GELU, approximate="tanh"), p_drop=p_drop
+            in_features, 4 * in_features, partial(nn.GELU, approximate="tanh"), p_drop=p_drop
         )
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:

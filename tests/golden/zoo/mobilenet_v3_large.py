@@ -6,14 +6,7 @@ import torch
 from torch import nn
 
 
-__all__ = [
-    "SqueezeExcitation",
-    "InvertedResidual",
-    "InvertedResidual2",
-    "InvertedResidual3",
-    "MobileNetV3LargeFeatures",
-    "MobileNetV3Large",
-]
+__all__ = ["SqueezeExcitation", "InvertedResidual", "MobileNetV3LargeFeatures", "MobileNetV3Large"]
 
 
 class SqueezeExcitation(nn.Module):
@@ -44,51 +37,6 @@ class SqueezeExcitation(nn.Module):
 
 
 class InvertedResidual(nn.Module):
-    """Block `InvertedResidual` (mobilenet.arch:32). 464 parameters."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        expanded: int,
-        kernel: int,
-        stride: int,
-        channels: int,
-        act: Callable[..., nn.Module],
-        dilation: int = 1,
-    ) -> None:
-        super().__init__()
-        self.use_add = stride == 1 and in_channels == channels
-        self.block = nn.Sequential(
-            nn.Sequential(
-                nn.Conv2d(
-                    in_channels,
-                    expanded,
-                    kernel_size=kernel,
-                    stride=1 if dilation > 1 else stride,
-                    padding=(kernel - 1) // 2 * dilation,
-                    dilation=dilation,
-                    groups=expanded,
-                    bias=False,
-                ),
-                nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
-                act(),
-            ),
-            nn.Sequential(
-                nn.Conv2d(expanded, channels, kernel_size=1, bias=False),
-                nn.BatchNorm2d(channels, eps=0.001, momentum=0.01),
-            ),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)  # (N, 16, 112, 112)
-        if self.use_add:
-            out = y + x
-        else:
-            out = y
-        return out
-
-
-class InvertedResidual2(nn.Module):
     """Block `InvertedResidual` (mobilenet.arch:32)."""
 
     def __init__(
@@ -97,6 +45,7 @@ class InvertedResidual2(nn.Module):
         expanded: int,
         kernel: int,
         stride: int,
+        use_se: bool,
         channels: int,
         act: Callable[..., nn.Module],
         dilation: int = 1,
@@ -104,14 +53,17 @@ class InvertedResidual2(nn.Module):
         super().__init__()
         self.use_add = stride == 1 and in_channels == channels
         self.block = nn.Sequential(
-            nn.Sequential(
-                nn.Conv2d(in_channels, expanded, kernel_size=1, bias=False),
-                nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
-                act(),
-            ),
+            *[
+                nn.Sequential(
+                    nn.Conv2d(in_channels, expanded, kernel_size=1, bias=False),
+                    nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
+                    act(),
+                )
+                for _ in range(1 if expanded != in_channels else 0)
+            ],
             nn.Sequential(
                 nn.Conv2d(
-                    expanded,
+                    expanded if expanded != in_channels else in_channels,
                     expanded,
                     kernel_size=kernel,
                     stride=1 if dilation > 1 else stride,
@@ -123,63 +75,16 @@ class InvertedResidual2(nn.Module):
                 nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
                 act(),
             ),
-            nn.Sequential(
-                nn.Conv2d(expanded, channels, kernel_size=1, bias=False),
-                nn.BatchNorm2d(channels, eps=0.001, momentum=0.01),
-            ),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.block(x)
-        if self.use_add:
-            out = y + x
-        else:
-            out = y
-        return out
-
-
-class InvertedResidual3(nn.Module):
-    """Block `InvertedResidual` (mobilenet.arch:32)."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        expanded: int,
-        kernel: int,
-        stride: int,
-        channels: int,
-        act: Callable[..., nn.Module],
-        dilation: int = 1,
-    ) -> None:
-        super().__init__()
-        self.use_add = stride == 1 and in_channels == channels
-        self.block = nn.Sequential(
-            nn.Sequential(
-                nn.Conv2d(in_channels, expanded, kernel_size=1, bias=False),
-                nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
-                act(),
-            ),
-            nn.Sequential(
-                nn.Conv2d(
+            *[
+                SqueezeExcitation(
                     expanded,
-                    expanded,
-                    kernel_size=kernel,
-                    stride=1 if dilation > 1 else stride,
-                    padding=(kernel - 1) // 2 * dilation,
-                    dilation=dilation,
-                    groups=expanded,
-                    bias=False,
-                ),
-                nn.BatchNorm2d(expanded, eps=0.001, momentum=0.01),
-                act(),
-            ),
-            SqueezeExcitation(
-                expanded,
-                max(8, int(expanded // 4 + 4.0) // 8 * 8) + 8
-                if max(8, int(expanded // 4 + 4.0) // 8 * 8) < 0.9 * (expanded // 4)
-                else max(8, int(expanded // 4 + 4.0) // 8 * 8),
-                scale_act=nn.Hardsigmoid,
-            ),
+                    max(8, int(expanded // 4 + 4.0) // 8 * 8) + 8
+                    if max(8, int(expanded // 4 + 4.0) // 8 * 8) < 0.9 * (expanded // 4)
+                    else max(8, int(expanded // 4 + 4.0) // 8 * 8),
+                    nn.Hardsigmoid,
+                )
+                for _ in range(1 if use_se else 0)
+            ],
             nn.Sequential(
                 nn.Conv2d(expanded, channels, kernel_size=1, bias=False),
                 nn.BatchNorm2d(channels, eps=0.001, momentum=0.01),
@@ -208,26 +113,26 @@ class MobileNetV3LargeFeatures(nn.Module):
                 nn.Hardswish(),
             ),
         )
-        self.add_module("1", InvertedResidual(16, 16, 3, 1, 16, act=nn.ReLU))
-        self.add_module("2", InvertedResidual2(16, 64, 3, 2, 24, act=nn.ReLU))
-        self.add_module("3", InvertedResidual2(24, 72, 3, 1, 24, act=nn.ReLU))
-        self.add_module("4", InvertedResidual3(24, 72, 5, 2, 40, act=nn.ReLU))
-        self.add_module("5", InvertedResidual3(40, 120, 5, 1, 40, act=nn.ReLU))
-        self.add_module("6", InvertedResidual3(40, 120, 5, 1, 40, act=nn.ReLU))
-        self.add_module("7", InvertedResidual2(40, 240, 3, 2, 80, act=nn.Hardswish))
-        self.add_module("8", InvertedResidual2(80, 200, 3, 1, 80, act=nn.Hardswish))
-        self.add_module("9", InvertedResidual2(80, 184, 3, 1, 80, act=nn.Hardswish))
-        self.add_module("10", InvertedResidual2(80, 184, 3, 1, 80, act=nn.Hardswish))
-        self.add_module("11", InvertedResidual3(80, 480, 3, 1, 112, act=nn.Hardswish))
-        self.add_module("12", InvertedResidual3(112, 672, 3, 1, 112, act=nn.Hardswish))
+        self.add_module("1", InvertedResidual(16, 16, 3, 1, False, 16, nn.ReLU))
+        self.add_module("2", InvertedResidual(16, 64, 3, 2, False, 24, nn.ReLU))
+        self.add_module("3", InvertedResidual(24, 72, 3, 1, False, 24, nn.ReLU))
+        self.add_module("4", InvertedResidual(24, 72, 5, 2, True, 40, nn.ReLU))
+        self.add_module("5", InvertedResidual(40, 120, 5, 1, True, 40, nn.ReLU))
+        self.add_module("6", InvertedResidual(40, 120, 5, 1, True, 40, nn.ReLU))
+        self.add_module("7", InvertedResidual(40, 240, 3, 2, False, 80, nn.Hardswish))
+        self.add_module("8", InvertedResidual(80, 200, 3, 1, False, 80, nn.Hardswish))
+        self.add_module("9", InvertedResidual(80, 184, 3, 1, False, 80, nn.Hardswish))
+        self.add_module("10", InvertedResidual(80, 184, 3, 1, False, 80, nn.Hardswish))
+        self.add_module("11", InvertedResidual(80, 480, 3, 1, True, 112, nn.Hardswish))
+        self.add_module("12", InvertedResidual(112, 672, 3, 1, True, 112, nn.Hardswish))
         self.add_module(
-            "13", InvertedResidual3(112, 672, 5, 2, 160, act=nn.Hardswish, dilation=dilation)
+            "13", InvertedResidual(112, 672, 5, 2, True, 160, nn.Hardswish, dilation=dilation)
         )
         self.add_module(
-            "14", InvertedResidual3(160, 960, 5, 1, 160, act=nn.Hardswish, dilation=dilation)
+            "14", InvertedResidual(160, 960, 5, 1, True, 160, nn.Hardswish, dilation=dilation)
         )
         self.add_module(
-            "15", InvertedResidual3(160, 960, 5, 1, 160, act=nn.Hardswish, dilation=dilation)
+            "15", InvertedResidual(160, 960, 5, 1, True, 160, nn.Hardswish, dilation=dilation)
         )
         self.add_module(
             "16",
