@@ -563,6 +563,8 @@ class ClassWriter:
                 return text
         for test, makers in reversed(self.counted_tests):
             # a value after a counted repeat that follows whether it made its copy
+            if len(makers) != len(origins):
+                continue
             built = {o for o, m in zip(origins, makers, strict=True) if m}
             other = {o for o, m in zip(origins, makers, strict=True) if not m}
             if len(built) == len(other) == 1 and None not in built | other:
