@@ -362,7 +362,12 @@ def test_shape_queries_in_arguments_become_expressions() -> None:
     """`MLP(4 * x.features)` is written over the class's own input size, so the network keeps
     `d_model` as a parameter that it honours (checked in general above)."""
     source = api.compile_source("specs/gpt2.arch")
-    assert "self.mlp = MLP(in_features, 4 * in_features, p_drop=p_drop)" in source
+    assert (
+        "self.mlp = MLP(\n"
+        '            in_features, 4 * in_features, partial(nn.GELU, approximate="tanh"), '
+        "p_drop=p_drop\n"
+        "        )"
+    ) in source
     assert "        d_model: int = 768,\n" in source
 
 

@@ -24,7 +24,7 @@ from archc.semantics import provenance as pv
 from archc.semantics.arguments import refusal
 from archc.semantics.context import Body, Place, base_name
 from archc.semantics.expressions import ElabError, Expressions
-from archc.semantics.ir import Module, Node, Ref
+from archc.semantics.ir import Counted, Module, Node, Ref
 from archc.semantics.program import did_you_mean
 from archc.semantics.values import (
     UNKNOWN,
@@ -85,6 +85,10 @@ class Application(Expressions):
         raise NotImplementedError
 
     def module(self, module: Module) -> None:
+        raise NotImplementedError
+
+    def module_at(self, path: str) -> Module | None:
+        """The module of the tree at ``path``, if any."""
         raise NotImplementedError
 
     def apply_shared(
@@ -153,6 +157,9 @@ class Application(Expressions):
             self.module(container)
         # what a layer gives back: a tensor, or a tuple of them (a repeat of 0 gives its input)
         value: Any = inputs[0] if len(inputs) == 1 else tuple(inputs)
+        # an unnamed repeat among a named chain's children: which of them its copies are
+        counted = isinstance(layer, RepeatLayer) and container is None and place.indexed
+        start = place.next_index[0]
         for index, part in enumerate(parts):
             if value is UNKNOWN:
                 return UNKNOWN
@@ -164,6 +171,11 @@ class Application(Expressions):
             if isinstance(layer, RepeatLayer) and value is not UNKNOWN:
                 made = self.size()[0] - before
                 self._project(tensors, _as_list(value), made, len(parts) - index - 1, layer)
+        holder = self.module_at(place.path) if counted else None
+        if holder is not None:
+            assert isinstance(layer, RepeatLayer)
+            made = Counted(layer.count_origin, start, place.next_index[0] - start, layer.count)
+            holder.counted = (*holder.counted, made)
         if container is not None and value is not UNKNOWN:
             container.inputs = tuple(t.ref for t in inputs)
             container.via = read_via(inputs)
@@ -324,8 +336,13 @@ class Application(Expressions):
         if join:
             path = place.name_join(base_name(op.name))
         else:
-            path, fresh = place.name_child(layer.name, base_name(op.name))
+            path, fresh = place.name_child(layer.name, base_name(layer.given or op.name))
             self._check_fresh(layer, fresh, place)
+        given_origins: dict[str, pv.Expr] = {}
+        if layer.given is not None:  # the arguments the caller bound: its provenance
+            outer = _arg_origins(args, hyper)
+            given_origins = {k: o for k, o in outer.items() if k in hyper}
+            hyper = {k: replace(a, origin=None) for k, a in hyper.items()}
         arg_origins = _arg_origins(args, hyper)
         try:
             inferred, dims, resolved_origins = run_rule(op, args, arg_origins, tensors)
@@ -363,6 +380,8 @@ class Application(Expressions):
                 resolved_origins=resolved_origins,
                 dims=dims,
                 equal=equal_sizes(tensors) if op.elementwise else (),
+                given=None if layer.passed_on else layer.given,
+                given_origins=given_origins,
             )
         )
         outs = tuple(

@@ -8,6 +8,7 @@ are still checked: one run reports every independent mistake.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any
@@ -42,7 +43,7 @@ from archc.semantics.scanning import Scanning
 from archc.semantics.sharing import FirstUse, Sharing
 from archc.semantics.signatures import signature_of
 from archc.semantics.unknown_names import explain_unknown
-from archc.semantics.values import UNKNOWN, BlockLayer, BoundArg, Tensor, describe
+from archc.semantics.values import UNKNOWN, BlockLayer, BoundArg, OpLayer, Tensor, describe
 from archc.semantics.workload import Workload
 from archc.syntax import ast
 
@@ -221,6 +222,10 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         assert self.network is not None
         self.network.modules[module.path] = module
         self._modules_made.append(module)
+
+    def module_at(self, path: str) -> Module | None:
+        assert self.network is not None
+        return self.network.modules.get(path)
 
     # --- constants -------------------------------------------------------------------------------
 
@@ -438,6 +443,8 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
                 value = self.evaluate(param.default, body, place)
                 default = self.origin(param.default, body)
                 origin = None if default is None else pv.substitute(default, given, _no_size)
+                if isinstance(value, OpLayer):  # its arguments in the caller's terms
+                    value = _moved(value, lambda o: pv.substitute(o, given, _no_size))
             else:
                 raise self.error(
                     "A211",
@@ -446,6 +453,8 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
                     label=f"`{name}` missing",
                     help=f"its parameters are {_signature(node)}",
                 )
+            if isinstance(value, OpLayer):
+                value = _bound_to(value, name)
             body.bind(name, value, param.span, pv.Param(name))
             body.params.add(name)
             if origin is not None:
@@ -1274,6 +1283,20 @@ def _inputs_span(node: ast.Definition) -> Span | None:
     """Where a network declares its inputs: the first `in` through the last."""
     inputs = [stmt.span for stmt in node.body if isinstance(stmt, ast.Input)]
     return inputs[0].to(inputs[-1]) if inputs else None
+
+
+def _bound_to(layer: OpLayer, name: str) -> OpLayer:
+    """``layer`` bound to the parameter ``name``. One the caller had from a parameter of its
+    own is passed on: the provenance of its arguments is in neither body's terms."""
+    if layer.given is None:
+        return replace(layer, given=name)
+    return replace(_moved(layer, lambda _: None), given=name, passed_on=True)
+
+
+def _moved(layer: OpLayer, move: Callable[[pv.Expr], pv.Expr | None]) -> OpLayer:
+    """``layer`` with the provenance of each argument it binds moved by ``move``."""
+    args = tuple(a if a.origin is None else replace(a, origin=move(a.origin)) for a in layer.args)
+    return replace(layer, args=args)
 
 
 def _no_size(name: str, axis: int) -> None:

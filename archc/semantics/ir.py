@@ -76,6 +76,12 @@ class Node:
     # (`skip` in `y + skip` where `skip = if c then x -> ds else x`): (input port, index of
     # the choice in its block's Module.choices)
     via: tuple[tuple[int, int], ...] = ()
+    # the parameter of the block at ``scope`` whose layer value this op is (`act` in `fc ->
+    # act`), and the provenance of the arguments that value binds, in the namespace of the
+    # block's caller, which wrote it (they have none in ``arg_origins``); None where the
+    # value was passed on from a parameter of the caller's, or is no parameter's
+    given: str | None = None
+    given_origins: dict[str, Expr] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -161,6 +167,21 @@ class Module:
     outputs: tuple[Ref, ...] = ()  # the tensors that flow out
     parallel: bool = False
     scan: Scan | None = None  # a block instance a `scan` runs once per step
+    # for a named chain, the unnamed repeats among its children whose count the spec computes
+    # (`[conv2d(e, 1) -> batchnorm2d] * (if e != x.channels then 1 else 0)`), in order
+    counted: tuple[Counted, ...] = ()
+
+
+@dataclass(frozen=True)
+class Counted:
+    """An unnamed repeat among a named chain's children: the count's provenance in the
+    namespace of the block whose body wrote it, the index of the first child it made, how
+    many children it made, and how many copies."""
+
+    origin: Expr | None
+    start: int
+    children: int
+    count: int
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,8 @@ class Recording:
                     dims=node.dims,
                     equal=node.equal,
                     via=node.via,
+                    given=node.given,
+                    given_origins=node.given_origins,
                 )
             )
         for module in self.modules:

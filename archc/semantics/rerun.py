@@ -275,6 +275,8 @@ def _again(
         dims=dims,
         equal=application.equal_sizes(tensors) if op.elementwise else (),
         via=node.via,
+        given=node.given,
+        given_origins=node.given_origins,
     )
 
 

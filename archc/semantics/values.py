@@ -108,6 +108,11 @@ class OpLayer(Layer):
     op: Op
     args: tuple[BoundArg, ...] = ()
     called: bool = False  # arguments were given (so it cannot be called again)
+    # the block parameter the layer was bound to (`act`), which names it where it is applied
+    # unnamed; ``passed_on`` where it came from a parameter of the caller's (its arguments
+    # then carry no provenance)
+    given: str | None = None
+    passed_on: bool = False
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from archc.backends.torch.counted import Slot, slots
+from archc.backends.torch.given import given_ctor, given_layers
 from archc.backends.torch.naming import Namespace
 from archc.backends.torch.optional import Branch, Optional, optionals
 from archc.backends.torch.stateless import forward_template
@@ -34,8 +36,12 @@ class ClassInfo:
     params: list[Any] = field(default_factory=list)  # values.Param, once the class is written
     # each instance's choices (optional.py), in the order of ``instances``
     optionals: list[list[Optional]] = field(default_factory=list)
-    # each alternative of each choice, as an instance built it (None where none did)
+    # each alternative of each choice, then each counted repeat's copy (counted.py), as an
+    # instance built it (None where none did)
     alternatives: list[Any] = field(default_factory=list)
+    # how much of each choice and counted repeat each instance shows (Optional.rank; 2 for a
+    # copy made, else 0), in the order of ``instances``
+    ranks: list[list[int]] = field(default_factory=list)
     _positions: dict[int, int] = field(default_factory=dict, repr=False)
 
     def position(self, module: Module) -> int:
@@ -49,7 +55,7 @@ class ClassInfo:
         """The instance the class is written from: the first that shows the most of its
         choices (Optional.rank), so that forward sees where their layers go; it shows as
         much of each choice as any instance does (assign_classes)."""
-        shown = [sum(o.rank for o in found) for found in self.optionals]
+        shown = [sum(ranks) for ranks in self.ranks]
         return shown.index(max(shown)) if shown else 0
 
 
@@ -62,14 +68,16 @@ def signature(
     an alternative made are left out of the first, so that instances that took either
     alternative share the class (optional.py)."""
     index: dict[Ref, Any] = {ref: ("in", i) for i, ref in enumerate(module.inputs)}
-    body = _body(network, module.path, module.path, index, classes, found)
+    copies: list[Any] = []  # each counted repeat's copy (counted.py), None where it made none
+    body = _body(network, module.path, module.path, index, classes, found, copies)
     alternatives = [
         _branch(branch, module.path, index, classes)
         for o in found
         for branch in (o.then, o.orelse)
     ]
     guards = tuple(o.guard for o in found)
-    return (*body, guards, tuple(index.get(r, "?") for r in module.outputs)), alternatives
+    shape = (*body, guards, tuple(index.get(r, "?") for r in module.outputs))
+    return shape, alternatives + copies
 
 
 def _body(
@@ -79,6 +87,7 @@ def _body(
     index: dict[Ref, Any],
     classes: dict[int, ClassInfo],
     found: list[Optional],
+    copies: list[Any],
 ) -> tuple[Any, ...]:
     made = {item.attr: (k, o) for k, o in enumerate(found) for item in o.made}
     parts: list[Any] = []
@@ -91,10 +100,48 @@ def _body(
                     index.get(other.value, "?") if other.kind == "empty" else ("choice", k)
                 )
             continue
-        parts.append(_part(network, root, path, item, index, classes))
+        parts.append(_part(network, root, path, item, index, classes, copies))
         for port, ref in enumerate(item.outputs):
             index[ref] = (relative(path, root), len(parts) - 1, port)
     return tuple(parts)
+
+
+def _slotted(
+    network: Network,
+    root: str,
+    module: Module,
+    found: list[Slot],
+    index: dict[Ref, Any],
+    classes: dict[int, ClassInfo],
+    copies: list[Any],
+) -> tuple[Any, ...]:
+    """A chain with counted repeats (counted.py): its children but for their numbers, which
+    the copies shift, and for each repeat its count; the copy is set apart in ``copies``."""
+    parts: list[Any] = []
+    for slot in found:
+        if slot.counted is not None:
+            parts.append(("counted", slot.counted.origin))
+            made = [
+                _part(network, _own(i, root), module.path, i, index, classes, copies)
+                for i in slot.items
+            ]
+            copies.append(tuple((p[0], *p[2:]) for p in made) if made else None)
+            for item in slot.items:  # the next child reads what came before, copy or not
+                for ref in item.outputs:
+                    index[ref] = index.get(item.inputs[0], "?") if item.inputs else "?"
+            continue
+        (item,) = slot.items
+        part = _part(network, _own(item, root), module.path, item, index, classes, copies)
+        parts.append((part[0], *part[2:]))
+        for port, ref in enumerate(item.outputs):
+            index[ref] = (relative(module.path, root), len(parts) - 1, port)
+    return tuple(parts)
+
+
+def _own(item: Item, root: str) -> str:
+    """Where the wiring inside a child of a chain with counted repeats is read from: the
+    child itself, whose number the copies before it shift."""
+    return item.module.path if item.module is not None else root
 
 
 def _part(
@@ -104,27 +151,37 @@ def _part(
     item: Item,
     index: dict[Ref, Any],
     classes: dict[int, ClassInfo],
+    copies: list[Any],
 ) -> tuple[Any, ...]:
     wiring = tuple(index.get(ref, "?") for ref in item.inputs)
     if item.node is not None:
         node = item.node
-        written = tuple(sorted(node.arg_origins.items()))
         # how forward applies it, values included, but for those the class computes from
         # its parameters (stateless.py): instances that differ there cannot share it
         text, kept = forward_template(node)
         forward = (text, tuple((name, origin) for name, origin, _ in kept))
+        if given_ctor(node) is not None:  # the class takes the layer (given.py)
+            return ("given", item.attr, node.given, forward, wiring, len(node.outputs))
+        written = tuple(sorted(node.arg_origins.items()))
         return ("op", item.attr, node.op, written, forward, wiring, len(node.outputs))
     assert item.module is not None
     if item.module.kind == "block":
         scan = item.module.scan  # the loop a scan writes around the call
         loop = None if scan is None else (scan.dim, scan.reverse, scan.sequences, scan.states)
-        return ("block", item.attr, id(classes[id(item.module)]), wiring, loop)
+        child = id(classes[id(item.module)])
+        return ("block", item.attr, child, given_layers(network, item.module), wiring, loop)
     module = item.module
     if module.combinator == "moe":  # one call: the router's arguments, the experts' classes
         router, experts = scope_items(network, module.path)[:2]
-        parts = (_part(network, root, module.path, i, index, classes) for i in (router, experts))
+        parts = (
+            _part(network, root, module.path, i, index, classes, copies) for i in (router, experts)
+        )
         return ("moe", item.attr, *parts, wiring)
-    inner = _body(network, root, module.path, index, classes, [])
+    found = slots(network, module)
+    if found is not None:
+        inner = _slotted(network, root, module, found, index, classes, copies)
+        return ("seq", item.attr, True, inner, wiring)
+    inner = _body(network, root, module.path, index, classes, [], copies)
     chain = is_chain(network, module)
     copy = _copy(network, module, classes) if chain else None
     if copy is not None:  # its count follows the class's arguments, not the instance's
@@ -151,7 +208,8 @@ def _copy(network: Network, module: Module, classes: dict[int, ClassInfo]) -> An
         elif item.module is not None and item.module.kind == "block":
             arguments = tuple(sorted(item.module.arg_origins.items()))
             child = id(classes[id(item.module)])
-            copies.add((child, arguments, item.module.input_dims))
+            layers = given_layers(network, item.module)
+            copies.add((child, arguments, layers, item.module.input_dims))
         else:
             return None
     return copies.pop() if len(copies) == 1 else None
@@ -162,13 +220,14 @@ def _branch(
 ) -> tuple[Any, ...] | None:
     if branch.kind == "module":
         assert branch.network is not None and branch.item is not None
-        return ("module", _part(branch.network, root, root, branch.item, index, classes))
+        item = branch.item
+        return ("module", _part(branch.network, root, root, item, index, classes, []))
     if branch.kind == "steps":
         assert branch.network is not None
         inner = dict(index)
         parts = []
         for position, item in enumerate(branch.items):
-            parts.append(_part(branch.network, root, root, item, inner, classes))
+            parts.append(_part(branch.network, root, root, item, inner, classes, []))
             for port, ref in enumerate(item.outputs):
                 inner[ref] = ("alternative", position, port)
         return ("steps", tuple(parts))
@@ -186,47 +245,67 @@ def assign_classes(networks: list[Network], names: Namespace) -> dict[int, Class
         if module.kind == "block"
     ]
     instances.sort(key=lambda pair: -pair[1].path.count("."))
+    place = {id(module): k for k, (_, module) in enumerate(instances)}
     by_signature: dict[tuple[Any, ...], list[ClassInfo]] = {}
     infos: list[ClassInfo] = []
     classes: dict[int, ClassInfo] = {}
     found_in: dict[int, list[Optional]] = {}
-    for network, module in instances:
-        found = found_in[id(module)] = optionals(network, module) or []
-        assert module.signature is not None
-        body, alternatives = signature(network, module, classes, found)
-        key = (module.signature.key, body)
-        if len(found) > 1:  # forward is written from one instance: it must show every module
-            key += (tuple(o.taken.kind for o in found),)
-        ranks = [o.rank for o in found]
-        group = by_signature.setdefault(key, [])
-        info = next((i for i in group if _joins(i, alternatives, ranks, found_in)), None)
-        if info is None:
-            info = ClassInfo(
-                "",
-                module.signature,
-                signature=key,
-                order=(module.signature.span.start, len(infos)),
-            )
-            info.alternatives = [None] * len(alternatives)
-            group.append(info)
-            infos.append(info)
-        info.alternatives = [
-            a if a is not None else b for a, b in zip(alternatives, info.alternatives, strict=True)
-        ]
-        info.instances.append((network, module))
-        classes[id(module)] = info
+    ranks_of: dict[int, list[int]] = {}
+    for level in _levels(instances):
+        shapes = []
+        for network, module in level:  # blocks of one depth: none holds another
+            found = found_in[id(module)] = optionals(network, module) or []
+            assert module.signature is not None
+            body, alternatives = signature(network, module, classes, found)
+            key = (module.signature.key, body)
+            if len(found) > 1:  # forward is written from one instance: it must show every module
+                key += (tuple(o.taken.kind for o in found),)
+            copies = alternatives[2 * len(found) :]
+            ranks_of[id(module)] = [o.rank for o in found] + [
+                0 if c is None else 2 for c in copies
+            ]
+            shapes.append((network, module, key, alternatives))
+        # those that show the most first, so that an instance showing every choice another
+        # shows is in the class before the others ask to join it
+        shapes.sort(key=lambda shape: -sum(ranks_of[id(shape[1])]))
+        for network, module, key, alternatives in shapes:
+            ranks = ranks_of[id(module)]
+            group = by_signature.setdefault(key, [])
+            info = next((i for i in group if _joins(i, alternatives, ranks, ranks_of)), None)
+            if info is None:
+                assert module.signature is not None
+                info = ClassInfo("", module.signature, signature=key)
+                info.alternatives = [None] * len(alternatives)
+                group.append(info)
+                infos.append(info)
+            info.alternatives = [
+                a if a is not None else b
+                for a, b in zip(alternatives, info.alternatives, strict=True)
+            ]
+            info.instances.append((network, module))
+            classes[id(module)] = info
     for info in infos:
         info.instances.sort(key=lambda pair: (networks.index(pair[0]), _first_node(pair)))
         info.optionals = [found_in[id(module)] for _, module in info.instances]
+        info.ranks = [ranks_of[id(module)] for _, module in info.instances]
+        info.order = (info.definition.span.start, min(place[id(m)] for _, m in info.instances))
     _name_classes(infos, names)
     return classes
+
+
+def _levels(instances: list[tuple[Network, Module]]) -> list[list[tuple[Network, Module]]]:
+    """The instances, deepest first, grouped by depth."""
+    levels: dict[int, list[tuple[Network, Module]]] = {}
+    for pair in instances:
+        levels.setdefault(pair[1].path.count("."), []).append(pair)
+    return [levels[depth] for depth in sorted(levels, reverse=True)]
 
 
 def _joins(
     info: ClassInfo,
     alternatives: list[Any],
     ranks: list[int],
-    found_in: dict[int, list[Optional]],
+    ranks_of: dict[int, list[int]],
 ) -> bool:
     """Whether an instance with these alternatives (None where it could not build one) and
     choice ranks may share ``info``'s class: its alternatives agree with those the class's
@@ -237,7 +316,7 @@ def _joins(
     )
     if not agree:
         return False
-    shown = [[o.rank for o in found_in[id(m)]] for _, m in info.instances]
+    shown = [ranks_of[id(m)] for _, m in info.instances]
     best = max(shown, key=sum)
     return all(r <= b for r, b in zip(ranks, best, strict=True)) or all(
         r >= s for found in shown for r, s in zip(ranks, found, strict=True)

@@ -17,8 +17,10 @@ from typing import Any
 from archc import __version__, dims
 from archc.backends.torch.classes import ClassInfo, assign_classes
 from archc.backends.torch.constants import buffer_lines, holds_buffer
+from archc.backends.torch.counted import Slot, made, slots
 from archc.backends.torch.decoding import GENERATE, Decoding
 from archc.backends.torch.forward import forward_lines
+from archc.backends.torch.given import block_of, given_ctor, layer_argument, literal_slot
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
 from archc.backends.torch.naming import (
@@ -52,7 +54,7 @@ from archc.semantics.ir import Module, Network, Node, Signature, join_path, tens
 
 # Constructor parameters: required before defaulted; sizes of inputs, then the block's own, then
 # values the instances differ in that nothing else expresses.
-_PARAM_ORDER = {"input": 0, "block": 1, "extra": 2}
+_PARAM_ORDER = {"input": 0, "block": 1, "layer": 2, "extra": 3}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,8 +123,12 @@ def emit_module(
     standard = sorted(used | {line for line in extra_imports if line == "import math"})
     if any(w.uses_ordered_dict for w in writers):
         standard.append("from collections import OrderedDict")
-    if standard:
-        lines += [*sorted(standard), ""]
+    if any(w.uses_callable for w in writers):
+        standard.append("from collections.abc import Callable")
+    if any(w.uses_partial for w in writers):
+        standard.append("from functools import partial")
+    if standard:  # as isort orders a section: `import x` lines, then `from x import y`
+        lines += [*sorted(standard, key=lambda line: (line.startswith("from "), line)), ""]
     lines += [
         "import torch",
         *[i for i in extra_imports if i not in standard],
@@ -195,6 +201,14 @@ class ClassWriter:
         self.kept: dict[str, str] = {}  # Python expression -> attribute
         self.kept_lines: list[str] = []
         self.uses_ordered_dict = False
+        self.uses_callable = False  # a constructor takes a layer (given.py)
+        self.refusals: list[str] = []  # tests under which __init__ raises, before an item
+        # the counted repeats before the child being written: each count's test, and which
+        # instances made the copy (_slotted)
+        self.counted_tests: list[tuple[pv.Expr, list[bool]]] = []
+        # which instances of the matching being written a copy of another's stands in for
+        self.stand_ins: list[bool] = []
+        self.uses_partial = False  # a call binds a layer's arguments
         self.uses_functional = False  # a forward expression calls `F.pad`, ...
         self.constants: dict[int, str] = {}  # variables of __init__ holding buffers' values
         self.helpers: set[str] = set()  # archc's own modules the class builds
@@ -222,6 +236,9 @@ class ClassWriter:
         network = self.network if self.module.kind == "network" else None
         initialise = init_methods(network, self.own_inits, self.stored, self.expressor.imports)
         init = self.kept_lines + init
+        for param in self.expressor.params:
+            if param.kind == "layer" and param.default is None and None in param.values:
+                param.default = "None"  # an instance that never builds the layer is given none
         params = sorted(
             self.expressor.params, key=lambda p: (p.default is not None, _PARAM_ORDER[p.kind])
         )
@@ -347,6 +364,9 @@ class ClassWriter:
                 lines += buffer_lines(self, item.node, item.attr)
                 continue
             value = self._construct(self.matching(position))
+            for test in self.refusals:  # a counted repeat no instance made a copy of
+                lines += self._refusal(test, INDENT * 2)
+            self.refusals = []
             if value is not None:
                 held = item.node is not None and HELD in item.node.params
                 lines += lay_out(INDENT * 2, *registration(item.attr, value, held))
@@ -447,6 +467,8 @@ class ClassWriter:
 
     def _construct(self, matching: Matching) -> Call | None:
         item = matching[0][1]
+        if item.node is not None and given_ctor(item.node) is not None:
+            return self._given(matching)
         if item.node is not None:
             return self._op(item.attr, [i.node for _, i in matching])  # type: ignore[misc]
         module = item.module
@@ -458,6 +480,31 @@ class ClassWriter:
         if module.combinator == "moe":
             return self._mixture(matching)
         return self._container(matching)
+
+    def _given(self, matching: Matching) -> Call:
+        """A layer the class takes as a constructor argument (given.py), whose default is the
+        layer an instance that left the parameter to its default was given, where that is
+        written with literals alone."""
+        nodes: list[Node] = [item.node for _, item in matching]  # type: ignore[misc]
+        name = nodes[0].given
+        assert name is not None
+        # an instance a copy stands in for gives no layer of its own (_slotted)
+        ctors = [
+            None if stand_in else given_ctor(node)
+            for node, stand_in in zip(nodes, self.stand_ins or [False] * len(nodes), strict=True)
+        ]
+        default = next(
+            (
+                flat(layer_argument([ctor], literal_slot))
+                for (network, _), node, ctor in zip(matching, nodes, ctors, strict=True)
+                if ctor is not None
+                and name not in block_of(network, node).given
+                and all(isinstance(o, pv.Lit) for o in node.given_origins.values())
+            ),
+            None,
+        )
+        self.uses_callable = True
+        return Call(self.expressor.layer(name, ctors, default), ())
 
     def _op(self, attr: str, nodes: list[Node]) -> Call | None:
         op = lookup(nodes[0].op)
@@ -516,6 +563,17 @@ class ClassWriter:
             text = self.expressor.origin(origins[0])
             if text is not None:
                 return text
+        for test, makers in reversed(self.counted_tests):
+            # a value after a counted repeat that follows whether it made its copy
+            if len(makers) != len(origins):
+                continue
+            built = {o for o, m in zip(origins, makers, strict=True) if m}
+            other = {o for o, m in zip(origins, makers, strict=True) if not m}
+            if len(built) == len(other) == 1 and None not in built | other:
+                origin = pv.apply("if", test, built.pop(), other.pop())  # type: ignore[arg-type]
+                text = self.expressor.origin(origin)
+                if text is not None:
+                    return text
         return self.expressor.value([_plain(value) for value in values], hint)
 
     def _block(self, modules: list[Module]) -> Call:
@@ -526,6 +584,16 @@ class ClassWriter:
         args: list[Arg] = []
         for param in child.params:
             values = [param.values[i] for i in indices]
+            if param.kind == "layer":
+                shown = [v for v in values if v is not None]  # those that build the layer
+                if shown and (
+                    param.default is None or any(param.source in m.given for m in modules)
+                ):
+                    values = [shown[0] if v is None else v for v in values]
+                    argument = layer_argument(values, self._slot)
+                    self.uses_partial |= isinstance(argument, Call)
+                    args.append(Arg(argument, f"{param.name}=" if param.default else ""))
+                continue
             origins = [_argument_origin(module, param) for module in modules]
             given = all(param.source in m.arg_origins for m in modules)
             if param.kind == "block" and not given and _omit(param, values):
@@ -579,6 +647,8 @@ class ClassWriter:
         if len({item.module.repeat for _, item in matching}) > 1:  # type: ignore[union-attr]
             return self._counted(matching)
         network = matching[0][0]
+        if slots(network, first) is not None:
+            return self._slotted(matching)
         items = scope_items(network, first.path)
         named = holder(network, first.path) == "dict"
         children: list[Arg] = []
@@ -615,6 +685,48 @@ class ClassWriter:
                 return Call("nn.Sequential", (Arg(Call("OrderedDict", (Arg(listed),))),))
             return Call("nn.Sequential", tuple(children))
         return Call("nn.ModuleDict" if named else "nn.ModuleList", (Arg(listed),))
+
+    def _slotted(self, matching: Matching) -> Call:
+        """A chain with counted repeats (counted.py): an nn.Sequential that unpacks each
+        repeat's copy from a comprehension over its count. The copy is built from the
+        instances that made one, and one made in no instance is refused where the arguments
+        ask for it."""
+        theirs: list[list[Slot]] = [slots(n, i.module) for n, i in matching]  # type: ignore[arg-type, misc]
+        outside = self.stand_ins
+        self.stand_ins = outside or [False] * len(matching)
+        children: list[Arg] = []
+        tests = len(self.counted_tests)
+        for position, slot in enumerate(theirs[0]):
+            if slot.counted is None:
+                child = [
+                    (n, s[position].items[0]) for (n, _), s in zip(matching, theirs, strict=True)
+                ]
+                value = self._construct(child)
+                assert value is not None  # a child of a chain is a module
+                children.append(Arg(value))
+                continue
+            origin = slot.counted.origin
+            assert origin is not None  # counted.slots admits computed counts only
+            count = self.expressor.origin(origin)
+            assert count is not None, "a count's provenance has a Python form"
+            built = [(n, s[position].items) for (n, _), s in zip(matching, theirs, strict=True)]
+            maker = next((pair for pair in built if pair[1]), None)
+            if maker is None:
+                test = self.expressor.origin(made(origin))
+                self.refusals.append(test or f"({count}) > 0")
+                continue
+            # an instance that made none is built like one that did: its count keeps it out
+            copy = [(n, items[0]) if items else (maker[0], maker[1][0]) for n, items in built]
+            outer = self.stand_ins
+            self.stand_ins = [a or not items for a, (_, items) in zip(outer, built, strict=True)]
+            value = self._construct(copy)
+            self.stand_ins = outer
+            assert value is not None
+            children.append(Arg(ListOf(value, f"for _ in range({count})"), "*"))
+            self.counted_tests.append((made(origin), [bool(items) for _, items in built]))
+        del self.counted_tests[tests:]
+        self.stand_ins = outside
+        return Call("nn.Sequential", tuple(children))
 
     def _counted(self, matching: Matching) -> Call:
         """A repeat whose instances have other counts, every copy built alike (classes.py):

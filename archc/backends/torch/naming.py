@@ -25,7 +25,7 @@ from archc.pysource.module_attributes import MODULE_ATTRIBUTES as TORCH_ATTRIBUT
 # Names the generated code itself uses, or that would shadow something it needs.
 RESERVED = frozenset(
     {*keyword.kwlist, *keyword.softkwlist, *dir(builtins), "self", "torch", "nn", "F",
-     "OrderedDict", "annotations", "math"}
+     "OrderedDict", "Callable", "partial", "annotations", "math"}
 )  # fmt: skip
 
 # Attributes a generated module already has, which a value it keeps (`self.scale`) must not

@@ -29,13 +29,19 @@ class Param:
     name: str
     values: list[Any]
     default: str | None = None  # Python source of the default, when the spec gives one
-    kind: str = "block"  # "input" (a size of an input), "block" (declared), "extra"
+    # "input" (a size of an input), "block" (declared), "layer" (a declared parameter whose
+    # value is a layer: ``values`` hold the constructor each instance is given, given.py),
+    # "extra"
+    kind: str = "block"
     source: str = ""  # for a declared parameter, its name in the spec
     default_value: Any = None
     size_of: tuple[int, int] | None = None  # for an input's size: (input position, axis)
 
     @property
     def annotation(self) -> str:
+        if self.kind == "layer":
+            optional = " | None" if self.default == "None" else ""
+            return f"Callable[..., nn.Module]{optional}"
         sample = self.values[0] if self.values else 0
         if isinstance(sample, bool):
             return "bool"
@@ -172,6 +178,18 @@ class Expressor:
         if fn == "**":  # right-associative, and binds tighter than a unary minus on its left
             return f"{wrap(left, level + 1)} ** {wrap(right, level)}", level  # type: ignore[arg-type]
         return f"{wrap(left, level)} {fn} {wrap(right, level + 1)}", level  # type: ignore[arg-type]
+
+    def layer(self, name: str, ctors: list[Any], default: str | None) -> str:
+        """The constructor parameter that takes the layer the spec's parameter ``name`` is
+        given, ``ctors[i]`` building it in instance i (given.py), with ``default`` (Python)."""
+        for param in self.params:
+            if param.kind == "layer" and param.source == name:
+                param.default = param.default or default  # where another layer showed it
+                param.values = [a or b for a, b in zip(param.values, ctors, strict=True)]
+                return param.name
+        param = Param(self.names.name(name), ctors, default, kind="layer", source=name)
+        self.params.append(param)
+        return param.name
 
     # --- values ----------------------------------------------------------------------------------
 

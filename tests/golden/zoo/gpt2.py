@@ -2,6 +2,8 @@
 # Spec sha256 73515a55. Regenerate: archc compile specs/gpt2.arch
 import fnmatch
 import math
+from collections.abc import Callable
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -403,16 +405,18 @@ class TiedWeights:
 class MLP(nn.Module):
     """Block `MLP` (mlp.arch:12)."""
 
-    def __init__(self, in_features: int, hidden: int, p_drop: float = 0.0) -> None:
+    def __init__(
+        self, in_features: int, hidden: int, act: Callable[..., nn.Module], p_drop: float = 0.0
+    ) -> None:
         super().__init__()
         self.fc1 = nn.Linear(in_features, hidden)
-        self.gelu1 = nn.GELU(approximate="tanh")
+        self.act1 = act()
         self.fc2 = nn.Linear(hidden, in_features)
         self.dropout1 = nn.Dropout(p=p_drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.fc1(x)  # (N, T, hidden)
-        x = self.gelu1(x)  # (N, T, hidden)
+        x = self.act1(x)  # (N, T, hidden)
         x = self.fc2(x)
         x = self.dropout1(x)
         return x
@@ -427,7 +431,9 @@ class GPT2Block(nn.Module):
         self.attn = MultiheadAttention(in_features, heads, dropout=p_drop, causal=True)
         self.dropout1 = nn.Dropout(p=p_drop)
         self.ln_2 = nn.LayerNorm(in_features)
-        self.mlp = MLP(in_features, 4 * in_features, p_drop=p_drop)
+        self.mlp = MLP(
+            in_features, 4 * in_features, partial(nn.GELU, approximate="tanh"), p_drop=p_drop
+        )
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         out = self.ln_1(x)
