@@ -129,9 +129,11 @@ def unit_shared(w: SpecWriter, body: Body, shape: Shape) -> Shape:
     else:  # a grouped chain, its names its own
         stages = w.preserving(Body({}, w.layer_names), shape, w.integer(1, 2))
     layer = stages[0] if len(stages) == 1 else f"[{' -> '.join(stages)}]"
-    # bound to a name, the instance is named after it: a layer name, so an attribute
-    name = w.hostile(BOUND_NAMES, w.taken) or f"shared{body.temporary()}"
+    # bound to a name, the instance is named after it: a value and a layer name at once (so an
+    # attribute), new among the spec's values and the body's layers alike
+    name = w.hostile(BOUND_NAMES, w.taken | body.named) or f"shared{body.temporary()}"
     w.taken.add(name)
+    body.named.add(name)
     named = f" as {body.name('shared')}" if w.chance(30) else ""
     body.lines.append(f"{name} = shared({layer}){named}")
     for _ in range(w.integer(1, 3)):
