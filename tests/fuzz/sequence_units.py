@@ -103,10 +103,10 @@ def unit_attention(w: SpecWriter, body: Body, shape: Shape) -> Shape:
     out = width
     if layout == 1:
         names = w.pick(NAMES)
-        if w.chance(30):  # no output projection: the output is heads·head_dim wide
+        if w.chance(30):  # three names: no output projection, so heads·head_dim wide
             names, out = names[:3], heads * head_dim
         args.append('layout="linears"')
-        if w.chance(70):
+        if len(names) == 3 or w.chance(70):  # left out, the names are four
             args.append(f"names=({', '.join(f'{chr(34)}{n}{chr(34)}' for n in names)})")
     elif layout == 2:
         args.append('layout="fused"')
