@@ -126,9 +126,10 @@ def unit_shared(w: SpecWriter, body: Body, shape: Shape) -> Shape:
     """One layer, `shared(...)`, applied at two or more places or repeated in a loop."""
     if w.chance(40):  # one layer, its name (if any) in the body that holds it
         stages = w.preserving(body, shape, 1)
-    else:  # a grouped chain, its names its own
+        layer = stages[0] if len(stages) == 1 else f"[{' -> '.join(stages)}]"
+    else:  # a chain in brackets, a scope of its own, even for one layer: its names its own
         stages = w.preserving(Body({}, w.layer_names), shape, w.integer(1, 2))
-    layer = stages[0] if len(stages) == 1 else f"[{' -> '.join(stages)}]"
+        layer = f"[{' -> '.join(stages)}]"
     # bound to a name, the instance is named after it: a value and a layer name at once (so an
     # attribute), new among the spec's values and the body's layers alike
     name = w.hostile(BOUND_NAMES, w.taken | body.named) or f"shared{body.temporary()}"
