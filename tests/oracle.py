@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -106,6 +107,17 @@ def compare(
     return problems
 
 
+def compile_spec(
+    path: str | Path, overrides: Mapping[str, Any] | None = None, root: str | None = None
+) -> tuple[list[Network], ModuleType]:
+    """The networks of the spec at ``path`` and the module they compile to, once for all of
+    them, as `archc compile` writes it and runtime.build runs it."""
+    networks, diagnostics = api.analyse(str(path), overrides=dict(overrides or {}), root=root)
+    assert not [d for d in diagnostics if d.is_error], diagnostics
+    source = api.render_source(str(path), networks, diagnostics)
+    return networks, runtime.load_source(source, f"archc_oracle_{Path(path).stem}")
+
+
 def check_values(
     path: str | Path,
     overrides: Mapping[str, Any] | None = None,
@@ -113,11 +125,15 @@ def check_values(
     root: str | None = None,
 ) -> None:
     """Every network of the spec at ``path``, built, agrees with the interpreter."""
-    networks, diagnostics = api.analyse(str(path), overrides=dict(overrides or {}), root=root)
-    assert not [d for d in diagnostics if d.is_error], diagnostics
-    # compiled once for all its networks, as `archc compile` writes it and runtime.build runs it
-    source = api.render_source(str(path), networks, diagnostics)
-    module = runtime.load_source(source, f"archc_oracle_{Path(path).stem}")
+    networks, module = compile_spec(path, overrides, root)
+    check_compiled(networks, module, size, str(path))
+
+
+def check_compiled(
+    networks: list[Network], module: ModuleType, size: int = SIZE, label: str = "spec"
+) -> None:
+    """Every one of ``networks``, built from its class in ``module``, agrees with the
+    interpreter; a failure names them by ``label``."""
     problems = []
     for network in networks:
         cls = getattr(module, runtime.network_class_name(module, network.name))
@@ -131,4 +147,4 @@ def check_values(
             problems += [
                 f"{network.name} ({mode}) {p}" for p in compare(network, model, inputs, training)
             ]
-    assert not problems, f"{path}: " + "; ".join(problems)
+    assert not problems, f"{label}: " + "; ".join(problems)

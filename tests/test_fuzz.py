@@ -21,6 +21,9 @@ from tests.fuzz.cases import Case, cases, run_case
 from tests.fuzz.choices import FUZZ, RandomChoices
 from tests.fuzz.harness import check_input
 from tests.fuzz.mutate import corpus, tokens
+from tests.fuzz.sequence_units import unit_attention
+from tests.fuzz.tensor_units import unit_select
+from tests.fuzz.tracked import SIZE, Body, Shape, Unit
 from tests.fuzz.valid import OWN_UNITS, SpecWriter, units_for
 
 REGRESSIONS = sorted((Path(__file__).parent / "fuzz" / "regressions").glob("*.arch"))
@@ -126,9 +129,9 @@ def test_tokens_spell_the_text_exactly() -> None:
         assert "".join(tokens(text)) == text
 
 
-def test_long_run_reports_its_count() -> None:
+def test_long_run_reports_the_count_of_all_its_processes() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "tests.fuzz", "--minutes", "0.02", "--kind", "raw"],
+        [sys.executable, "-m", "tests.fuzz", "--minutes", "0.02", "--kind", "raw", "--jobs", "2"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -173,3 +176,61 @@ def test_atheris_harness_runs_where_atheris_installs() -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+class OneHostileName(SpecWriter):
+    """A writer whose every hostile name is the same one wherever it is still free, so that
+    names the units take independently meet as often as they can."""
+
+    def hostile(self, pool: tuple[str, ...], used: set[str]) -> str | None:
+        return None if "Relu" in used else "Relu"
+
+
+def test_names_the_units_take_never_meet(tmp_path: Path) -> None:
+    """A shared layer's bound name is a layer name too, and a chain with names of its own is
+    a scope of its own: both must stay apart from the body's other layer names."""
+    target = tmp_path / "names.arch"
+    for seed in range(120):
+        target.write_text(OneHostileName(RandomChoices(seed)).spec(), encoding="utf-8")
+        errors = [d for d in api.check(str(target)) if d.is_error]
+        assert not errors, f"seed {seed}: {errors[0].message}"
+
+
+def _one_unit(writer: SpecWriter, unit: Unit, before: str = "") -> tuple[str, Shape]:
+    """A spec of one network over a sequence of width 8 that passes it through ``unit`` (after
+    ``before``), and the shape the writer tracked for its output."""
+    body = Body(dict(writer.constants), writer.layer_names, lines=["in x: [T, 8]"])
+    if before:
+        body.lines.append(before)
+    shape = unit(writer, body, Shape("sequence", 8, length=SIZE, symbolic=True))
+    lines = "\n".join(f"    {line}" for line in [*body.lines, "out x"])
+    head = [f"{name} = {value}" for name, value in writer.constants.items()]
+    return "\n".join([*head, *writer.blocks, f"network Net {{\n{lines}\n}}"]) + "\n", shape
+
+
+def test_attention_gives_the_width_the_writer_tracks(tmp_path: Path) -> None:
+    """Without its output projection attention is heads·head_dim wide: only where its three
+    names say so."""
+    target = tmp_path / "attention.arch"
+    for seed in range(150):
+        text, shape = _one_unit(SpecWriter(RandomChoices(seed)), unit_attention)
+        target.write_text(text, encoding="utf-8")
+        networks, diagnostics = api.analyse(str(target))
+        assert not [d for d in diagnostics if d.is_error], f"seed {seed}: {diagnostics}"
+        (network,) = networks
+        (out,) = network.outputs.values()
+        assert network.type_of(out).shape[-1] == shape.features, f"seed {seed}:\n{text}"
+
+
+def test_selection_over_tied_values_computes_what_the_interpreter_computes(
+    tmp_path: Path,
+) -> None:
+    """Every value of x tied (all zeros): torch.topk and the interpreter may pick different
+    ones among them, so what the writer selects from must part them."""
+    from tests.oracle import check_values  # imports torch
+
+    target = tmp_path / "select.arch"
+    for seed in range(12):
+        text, _ = _one_unit(SpecWriter(RandomChoices(seed)), unit_select, before="x = x * 0.0")
+        target.write_text(text, encoding="utf-8")
+        check_values(target, size=SIZE)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import traceback
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from archc import api, dims, runtime
@@ -25,15 +26,27 @@ RUN_LIMIT = 2_000_000  # parameters: a network with more is built on the meta de
 def check_built(path: Path) -> None:
     """Raise :class:`FuzzFailure` unless every network of the spec at ``path`` builds the
     static model."""
+    check_networks(*compile_checked(path))
+
+
+def compile_checked(path: Path) -> tuple[list[Network], ModuleType]:
+    """The networks of the spec at ``path`` and the module they compile to; raises
+    :class:`FuzzFailure` where the spec has errors, compile refuses it (ArchError), or the
+    generated module fails to load."""
     networks, diagnostics = api.analyse(str(path))
     errors = [d for d in diagnostics if d.is_error]
     if errors:
         raise FuzzFailure(f"the spec has errors: {errors[0].message}")
-    try:  # a refusal of compile (ArchError), or the generated module failing to load
+    try:
         source = api.render_source(str(path), networks, diagnostics)
-        module = runtime.load_source(source, "archc_fuzzed")
+        return networks, runtime.load_source(source, "archc_fuzzed")
     except Exception:
         raise FuzzFailure(f"compiling: {traceback.format_exc(limit=-4)}") from None
+
+
+def check_networks(networks: list[Network], module: ModuleType) -> None:
+    """Raise :class:`FuzzFailure` unless each of ``networks``, built from its class in
+    ``module``, is the static model."""
     for network in networks:
         try:
             problems = _differences(

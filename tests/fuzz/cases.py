@@ -12,7 +12,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from tests.fuzz.built import check_built
+from tests.fuzz.built import check_networks, compile_checked
 from tests.fuzz.choices import Choices, HypothesisChoices, chance, pick
 from tests.fuzz.harness import FuzzFailure, Outcome, check_input, workspace
 from tests.fuzz.mutate import ROOT, corpus, mutate, raw_input
@@ -54,13 +54,15 @@ def run_case(case: Case, directory: Path) -> Outcome:
     built module with the interpreter); raises FuzzFailure if it fails."""
     path = workspace(directory) / case.folder / "fuzz.arch"
     outcome = check_input(case.data, path, case.must_pass)
+    if not case.must_pass:
+        return outcome
+    networks, module = compile_checked(path)  # compiled once for both checks
     if case.kind == "oracle":
-        from tests.oracle import check_values  # imports torch
+        from tests.oracle import check_compiled  # imports torch
 
-        try:
-            check_values(path, size=SIZE)  # the size the writer tracked its symbols at
+        try:  # at the size the writer tracked its symbols at
+            check_compiled(networks, module, size=SIZE, label=str(path))
         except Exception as exc:  # a mismatch, or generated code that fails to run
             raise FuzzFailure(f"{type(exc).__name__}: {exc}") from exc
-    if case.must_pass:
-        check_built(path)
+    check_networks(networks, module)
     return outcome

@@ -103,10 +103,10 @@ def unit_attention(w: SpecWriter, body: Body, shape: Shape) -> Shape:
     out = width
     if layout == 1:
         names = w.pick(NAMES)
-        if w.chance(30):  # no output projection: the output is heads·head_dim wide
+        if w.chance(30):  # three names: no output projection, so heads·head_dim wide
             names, out = names[:3], heads * head_dim
         args.append('layout="linears"')
-        if w.chance(70):
+        if len(names) == 3 or w.chance(70):  # left out, the names are four
             args.append(f"names=({', '.join(f'{chr(34)}{n}{chr(34)}' for n in names)})")
     elif layout == 2:
         args.append('layout="fused"')
@@ -126,12 +126,15 @@ def unit_shared(w: SpecWriter, body: Body, shape: Shape) -> Shape:
     """One layer, `shared(...)`, applied at two or more places or repeated in a loop."""
     if w.chance(40):  # one layer, its name (if any) in the body that holds it
         stages = w.preserving(body, shape, 1)
-    else:  # a grouped chain, its names its own
+        layer = stages[0] if len(stages) == 1 else f"[{' -> '.join(stages)}]"
+    else:  # a chain in brackets, a scope of its own, even for one layer: its names its own
         stages = w.preserving(Body({}, w.layer_names), shape, w.integer(1, 2))
-    layer = stages[0] if len(stages) == 1 else f"[{' -> '.join(stages)}]"
-    # bound to a name, the instance is named after it: a layer name, so an attribute
-    name = w.hostile(BOUND_NAMES, w.taken) or f"shared{body.temporary()}"
+        layer = f"[{' -> '.join(stages)}]"
+    # bound to a name, the instance is named after it: a value and a layer name at once (so an
+    # attribute), new among the spec's values and the body's layers alike
+    name = w.hostile(BOUND_NAMES, w.taken | body.named) or f"shared{body.temporary()}"
     w.taken.add(name)
+    body.named.add(name)
     named = f" as {body.name('shared')}" if w.chance(30) else ""
     body.lines.append(f"{name} = shared({layer}){named}")
     for _ in range(w.integer(1, 3)):

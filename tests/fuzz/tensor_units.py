@@ -124,7 +124,14 @@ def unit_select(w: SpecWriter, body: Body, shape: Shape) -> Shape:
     k = w.integer(1, min(4, shape.features))
     top, chosen = w.fresh(body.temporary()), w.fresh(body.temporary())
     largest = ", largest=false" if w.chance(30) else ""
-    body.lines.append(f"{top}, {chosen} = x -> topk({k}{largest})")
+    # Which of several equal values torch.topk picks is unspecified, and the picked indices
+    # flow on, so the scores must never tie: x saturates, or is all zeros, often enough. tanh
+    # keeps them in [-1, 1], and a ramp of steps 1 / (2E + 1) adds less than a half, so it
+    # parts equal values and never makes two different ones of {-1, 0, 1} equal; any other
+    # tie would need two tanh values to differ by a rational exactly.
+    features = shape.features
+    ramp = f'(arange({features}, dtype="float32") -> unsqueeze(1)) / {2 * features + 1}'
+    body.lines.append(f"{top}, {chosen} = tanh(x) + {ramp} -> topk({k}{largest})")
     form = w.integer(0, 2)
     if form == 0:
         body.lines.append(f"x = x + scatter_add(x * 0.0, {chosen}, {top} -> softmax(-1), -1)")
