@@ -49,12 +49,14 @@ def import_module(
     terms = nested(dense(writer.terms(root, plain)))
     body = writer.body(root, terms, {v: v for v in root.inputs})
     name = type(model).__name__
-    lines = _header(name, source or f"{type(model).__module__}.{name}")
+    lines = _header(name, source or f"{type(model).__module__}.{name}", root.kept)
     for block in writer.order:
         lines += _block(block)
     lines += [f"network {name} {{"]
     for value, tensor in zip(root.inputs, example_inputs, strict=True):
-        lines.append(f"    in {value}: {list(tensor.shape[1:])}")
+        # a float input computes in the type the network is built in; ids keep theirs
+        kind = "" if tensor.is_floating_point() else str(tensor.dtype).removeprefix("torch.")
+        lines.append(f"    in {value}: {kind}{list(tensor.shape[1:])}")
     lines += [f"    {line}" for line in body] + ["}"]
     text = "\n".join(lines) + "\n"
     # a text the formatter cannot read is left as written: `archc check` shows what is wrong
@@ -67,13 +69,17 @@ def import_module(
     return Imported(text, diagnostics)
 
 
-def _header(name: str, source: str) -> list[str]:
-    return [
+def _header(name: str, source: str, kept: tuple[str, ...]) -> list[str]:
+    lines = [
         f"# {name}, imported from the PyTorch module {source} by `archc import`.",
         "# Layer names are the module's attribute names, so state_dict keys are unchanged.",
         "# init: none, so every parameter keeps PyTorch's default initialisation.",
-        "",
     ]
+    if kept:
+        first, *others = kept
+        left = f"; {', '.join(others)} left out" if others else ""
+        lines.append(f"# The output is the model's `{first}`{left}.")
+    return [*lines, ""]
 
 
 def _block(block: Block) -> list[str]:
@@ -88,17 +94,28 @@ def _block(block: Block) -> list[str]:
 
 def import_model(target: str, arguments: str | None, shapes: list[str]) -> Imported:
     """`archc import`: the model ``target`` names, built with the JSON ``arguments``, as a spec
-    traced on random inputs of ``shapes`` (`3,224,224`, without the batch)."""
-    sizes = []
-    for shape in shapes:
-        try:
-            sizes.append(tuple(int(size) for size in shape.split(",")))
-        except ValueError:
-            raise UsageError(f"--input takes sizes like 3,224,224, got {shape!r}") from None
+    traced on random inputs of ``shapes`` (`3,224,224`, without the batch; `int64:16` for 16
+    token ids, each 0 or 1 so that any vocabulary holds them)."""
     model = load_target(target, arguments)
     generator = torch.Generator().manual_seed(0)
-    inputs = tuple(torch.randn(1, *size, generator=generator) for size in sizes)
+    inputs = tuple(_example(shape, generator) for shape in shapes)
     return import_module(model, inputs, target)
+
+
+def _example(shape: str, generator: torch.Generator) -> torch.Tensor:
+    dtype, _, sizes = shape.rpartition(":")
+    if dtype not in ("", "float32", "int64"):
+        raise UsageError(f"--input takes float32 or int64 inputs, got {dtype!r}")
+    integer = dtype == "int64"
+    try:
+        size = tuple(int(n) for n in sizes.split(","))
+    except ValueError:
+        raise UsageError(
+            f"--input takes sizes like 3,224,224 or int64:16, got {shape!r}"
+        ) from None
+    if integer:
+        return torch.randint(0, 2, (1, *size), generator=generator)
+    return torch.randn(1, *size, generator=generator)
 
 
 def load_target(target: str, arguments: str | None = None) -> nn.Module:
