@@ -84,3 +84,15 @@ def test_bert_round_trips(tmp_path: Path) -> None:
     assert "arange(8) - arange(8) -> embedding(2, 32) as token_type_embeddings" in text
     assert "linear(32) as query" in text and "BertLayer * 2 as layer" in text
     assert "layernorm(eps=1e-12)" in text and "is_causal" not in text
+
+
+def test_layers_only_a_dropped_output_reads_are_named_in_the_header() -> None:
+    torch.manual_seed(0)
+    model = transformers.BertModel(_bert_config()).eval()
+    imported = import_module(model, (_ids(1),))
+    assert imported.diagnostics == [] and imported.text is not None
+    assert "# The output is the model's `last_hidden_state`; pooler_output left out." in (
+        imported.text
+    )
+    assert "# their state_dict keys: pooler.dense." in imported.text
+    assert "pooler" not in imported.text.split("# their state_dict keys")[1].split("\n", 1)[1]

@@ -24,7 +24,7 @@ from archc.importer.body import dense, nested
 from archc.importer.problems import from_failure, from_problem, indexed_keys
 from archc.importer.spec import Block, SpecWriter, is_container
 from archc.importer.terms import plain
-from archc.importer.trace import TraceAborted, trace
+from archc.importer.trace import TraceAborted, trace, unread_layers
 from archc.syntax.fmt import format_source
 
 
@@ -49,7 +49,8 @@ def import_module(
     terms = nested(dense(writer.terms(root, plain)))
     body = writer.body(root, terms, {v: v for v in root.inputs})
     name = type(model).__name__
-    lines = _header(name, source or f"{type(model).__module__}.{name}", root.kept)
+    source = source or f"{type(model).__module__}.{name}"
+    lines = _header(name, source, root.kept, unread_layers(model, root))
     for block in writer.order:
         lines += _block(block)
     lines += [f"network {name} {{"]
@@ -69,7 +70,7 @@ def import_module(
     return Imported(text, diagnostics)
 
 
-def _header(name: str, source: str, kept: tuple[str, ...]) -> list[str]:
+def _header(name: str, source: str, kept: tuple[str, ...], unread: list[str]) -> list[str]:
     lines = [
         f"# {name}, imported from the PyTorch module {source} by `archc import`.",
         "# Layer names are the module's attribute names, so state_dict keys are unchanged.",
@@ -79,6 +80,9 @@ def _header(name: str, source: str, kept: tuple[str, ...]) -> list[str]:
         first, *others = kept
         left = f"; {', '.join(others)} left out" if others else ""
         lines.append(f"# The output is the model's `{first}`{left}.")
+    if unread:
+        lines.append("# The output reads none of these layers, which the spec leaves out with")
+        lines.append(f"# their state_dict keys: {', '.join(unread)}.")
     return [*lines, ""]
 
 
@@ -96,26 +100,29 @@ def import_model(target: str, arguments: str | None, shapes: list[str]) -> Impor
     """`archc import`: the model ``target`` names, built with the JSON ``arguments``, as a spec
     traced on random inputs of ``shapes`` (`3,224,224`, without the batch; `int64:16` for 16
     token ids, each 0 or 1 so that any vocabulary holds them)."""
+    sizes = [_input_shape(shape) for shape in shapes]
     model = load_target(target, arguments)
     generator = torch.Generator().manual_seed(0)
-    inputs = tuple(_example(shape, generator) for shape in shapes)
+    inputs = tuple(
+        torch.randint(0, 2, (1, *size), generator=generator)
+        if integer
+        else torch.randn(1, *size, generator=generator)
+        for integer, size in sizes
+    )
     return import_module(model, inputs, target)
 
 
-def _example(shape: str, generator: torch.Generator) -> torch.Tensor:
+def _input_shape(shape: str) -> tuple[bool, tuple[int, ...]]:
+    """Whether `--input`'s ``shape`` is of token ids (`int64:`), and its sizes."""
     dtype, _, sizes = shape.rpartition(":")
     if dtype not in ("", "float32", "int64"):
         raise UsageError(f"--input takes float32 or int64 inputs, got {dtype!r}")
-    integer = dtype == "int64"
     try:
-        size = tuple(int(n) for n in sizes.split(","))
+        return dtype == "int64", tuple(int(n) for n in sizes.split(","))
     except ValueError:
         raise UsageError(
             f"--input takes sizes like 3,224,224 or int64:16, got {shape!r}"
         ) from None
-    if integer:
-        return torch.randint(0, 2, (1, *size), generator=generator)
-    return torch.randn(1, *size, generator=generator)
 
 
 def load_target(target: str, arguments: str | None = None) -> nn.Module:

@@ -698,3 +698,22 @@ def _wire(root: Scope, scopes: dict[str, Scope]) -> None:
         scope.shape = shapes.get(scope.output)
         if len(set(read_outside)) > 1:
             scope.output = ",".join(dict.fromkeys(read_outside))
+
+
+def unread_layers(model: nn.Module, root: Scope) -> list[str]:
+    """The paths of the modules holding parameters that nothing the output depends on reads
+    (a pooler beside the hidden states kept): the spec has no layer for them."""
+    read = {step.path for step in _steps(root) if step.path}
+    read |= {
+        str(step.node.target).rpartition(".")[0]
+        for step in _steps(root)
+        if step.node.op == "get_attr"
+    }
+    return [
+        path
+        for path, module in model.named_modules()
+        if path
+        and any(True for _ in module.parameters(recurse=False))
+        and path not in read
+        and not any(path.startswith(f"{used}.") for used in read)
+    ]
