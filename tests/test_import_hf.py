@@ -96,3 +96,13 @@ def test_layers_only_a_dropped_output_reads_are_named_in_the_header() -> None:
     )
     assert "# their state_dict keys: pooler.dense." in imported.text
     assert "pooler" not in imported.text.split("# their state_dict keys")[1].split("\n", 1)[1]
+
+
+def test_gpt2_with_its_language_model_head_ties_it_to_the_token_embedding(
+    tmp_path: Path,
+) -> None:
+    torch.manual_seed(0)
+    text = _round_trip(transformers.GPT2LMHeadModel(_gpt2_config()), tmp_path)
+    assert "# The output is the model's `logits`." in text
+    assert "linear(100, bias=false) as lm_head" in text
+    assert "tie lm_head.weight = transformer.wte.weight" in text

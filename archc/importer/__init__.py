@@ -58,7 +58,8 @@ def import_module(
         # a float input computes in the type the network is built in; ids keep theirs
         kind = "" if tensor.is_floating_point() else str(tensor.dtype).removeprefix("torch.")
         lines.append(f"    in {value}: {kind}{list(tensor.shape[1:])}")
-    lines += [f"    {line}" for line in body] + ["}"]
+    lines += [f"    {line}" for line in body]
+    lines += [f"    tie {target} = {source}" for target, source in _ties(model)] + ["}"]
     text = "\n".join(lines) + "\n"
     # a text the formatter cannot read is left as written: `archc check` shows what is wrong
     with contextlib.suppress(ArchError):
@@ -68,6 +69,23 @@ def import_module(
     if is_container(model):
         diagnostics.append(indexed_keys(name))
     return Imported(text, diagnostics)
+
+
+def _ties(model: nn.Module) -> list[tuple[str, str]]:
+    """Parameters the model holds under two paths (GPT-2's output projection and token
+    embedding), as (target, source): each later path tied to the first."""
+    first: dict[int, str] = {}
+    found = []
+    for path, parameter in model.named_parameters(remove_duplicate=False):
+        source = first.setdefault(id(parameter), path)
+        if source != path:
+            found.append((_tie_path(path), _tie_path(source)))
+    return found
+
+
+def _tie_path(path: str) -> str:
+    """A parameter's path as `tie` reads it: a name that is not an identifier in quotes."""
+    return ".".join(part if part.isidentifier() else f'"{part}"' for part in path.split("."))
 
 
 def _header(name: str, source: str, kept: tuple[str, ...], unread: list[str]) -> list[str]:
