@@ -106,3 +106,17 @@ def test_gpt2_with_its_language_model_head_ties_it_to_the_token_embedding(
     assert "# The output is the model's `logits`." in text
     assert "linear(100, bias=false) as lm_head" in text
     assert "tie lm_head.weight = transformer.wte.weight" in text
+
+
+def test_bert_given_a_padding_mask_reports_each_part_it_cannot_write_where_it_is() -> None:
+    torch.manual_seed(0)
+    model = transformers.BertModel(_bert_config(), add_pooling_layer=False).eval()
+    ids = _ids(1)
+    imported = import_module(model, (ids, torch.ones_like(ids)))
+    assert imported.text is not None and "TODO_" in imported.text
+    assert imported.diagnostics
+    for diagnostic in imported.diagnostics:
+        assert diagnostic.code in ("A503", "A505")
+        assert diagnostic.span is not None and diagnostic.span.file.endswith(".py")
+    # the mask reaches each encoder layer, which says so by its path
+    assert any("`encoder.layer.0`" in d.message for d in imported.diagnostics)

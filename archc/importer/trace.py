@@ -265,6 +265,8 @@ class _Tracer(fx.Tracer):
         def call(module: nn.Module, *inputs: Any) -> Any:
             returned = root_fn(module, *inputs)
             self.indexed = isinstance(returned, dict) and _indexed(returned)
+            if self.indexed:  # of named outputs, the traced ones (not a KV cache's object)
+                return {k: v for k, v in returned.items() if isinstance(v, fx.Proxy)}
             return returned
 
         return call, [self.root, *proxies]
