@@ -72,15 +72,20 @@ def import_module(
 
 
 def _ties(model: nn.Module) -> list[tuple[str, str]]:
-    """Parameters the model holds under two paths (GPT-2's output projection and token
-    embedding), as (target, source): each later path tied to the first."""
+    """Parameters that two of the model's modules hold (GPT-2's output projection and token
+    embedding), as (target, source): each later path tied to the first. One module held under
+    two paths is a shared instance instead, or A509."""
     first: dict[int, str] = {}
     found = []
     for path, parameter in model.named_parameters(remove_duplicate=False):
         source = first.setdefault(id(parameter), path)
-        if source != path:
+        if source != path and _owner(model, path) is not _owner(model, source):
             found.append((_tie_path(path), _tie_path(source)))
     return found
+
+
+def _owner(model: nn.Module, path: str) -> nn.Module:
+    return model.get_submodule(path.rpartition(".")[0])
 
 
 def _tie_path(path: str) -> str:
