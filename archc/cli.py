@@ -203,8 +203,8 @@ def _import_options(command: argparse.ArgumentParser) -> None:
         "--input",
         action="append",
         metavar="SHAPE",
-        help="an example input's shape without the batch, e.g. 3,224,224 (the default); "
-        "once per input",
+        help="an example input's shape without the batch, e.g. 3,224,224 (the default), or "
+        "int64:16 for 16 token ids; once per input",
     )
     command.set_defaults(run=_import)
 

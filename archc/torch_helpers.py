@@ -601,6 +601,29 @@ class LayerNorm2d(nn.LayerNorm):
         return x.permute(0, 3, 1, 2)
 
 
+class TransposedLinear(nn.Module):
+    """A fully connected layer whose weight is stored (in_features, out_features), y = x W + b,
+    as Hugging Face's Conv1D (GPT-2's) stores it, so those checkpoints load unchanged."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = nn.Parameter(torch.empty(in_features, out_features))
+        self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Hugging Face's Conv1D initialisation: weight Normal(0, 0.02), bias zeros."""
+        nn.init.normal_(self.weight, std=0.02)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x @ self.weight
+        return y if self.bias is None else y + self.bias
+
+
 class StochasticDepth(nn.Module):
     """Drops a residual branch while training: each sample's whole branch ("row") or the
     batch's ("batch") is zeroed with probability p, and what survives is scaled by 1/(1-p);

@@ -557,3 +557,41 @@ def test_a_shared_layer_beside_an_optional_one_is_one_block(tmp_path: Path) -> N
     assert text.count("block ") == 1
     assert "refine = shared(conv2d(" in text and "-> refine -> relu -> refine" in text
     assert "if project then" in text
+
+
+class _Named(dict):  # type: ignore[type-arg]
+    """Named outputs also read by position, as transformers' ModelOutput reads them."""
+
+    def __getitem__(self, key: Any) -> Any:
+        return list(self.values())[key] if isinstance(key, int) else super().__getitem__(key)
+
+
+class _Tagger(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.words = torch.nn.Embedding(20, 8)
+        self.positions = torch.nn.Embedding(16, 8)
+        self.fc = torch.nn.Linear(8, 8)
+
+    def forward(self, ids: torch.Tensor) -> _Named:
+        length = ids.shape[1]
+        x = self.words(ids) + self.positions(torch.arange(length)[None])
+        if length > 1:  # a branch on a size takes the branch the example takes
+            x = self.fc(x)
+        return _Named(hidden=x, gate=x.sigmoid())
+
+
+def test_token_ids_positions_and_a_branch_on_a_size_round_trip(tmp_path: Path) -> None:
+    model = _Tagger().double().eval()
+    ids = torch.randint(0, 20, (2, 6), generator=torch.Generator().manual_seed(0))
+    imported = import_module(model, (ids[:1],))
+    assert imported.diagnostics == [] and imported.text is not None
+    assert "in ids: int64[6]" in imported.text
+    assert "arange(6) -> embedding(16, 8) as positions" in imported.text
+    assert "# The output is the model's `hidden`; gate left out." in imported.text
+    path = tmp_path / "tagger.arch"
+    path.write_text(imported.text)
+    rebuilt = runtime.build(str(path), dtype=torch.float64)
+    rebuilt.load_state_dict(model.state_dict(), strict=True)
+    with torch.no_grad():
+        assert torch.allclose(rebuilt.eval()(ids), model(ids)[0], rtol=1e-5, atol=1e-5)

@@ -102,6 +102,7 @@ def test_a_model_that_returns_several_tensors_gives_no_spec() -> None:
         (["tests/diagnostics/import/control_flow.py:Net", "--args", "[1"], "--args is not JSON"),
         (["tests/diagnostics/import/control_flow.py:Net", "--args", "[1]"], "a JSON object"),
         (["tests/diagnostics/import/control_flow.py:Net", "--input", "3,x"], "--input takes"),
+        (["tests/diagnostics/import/control_flow.py:Net", "--input", "int8:4"], "int64 inputs"),
     ],
 )
 def test_a_model_that_cannot_be_loaded_is_a_usage_error(

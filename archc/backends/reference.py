@@ -287,6 +287,9 @@ EXAMPLES: dict[str, Example] = {
     "scalar": Example(("-",), {"number": 1.0, "number_first": True}, inputs=(SEQUENCE,)),
     "reshape": Example((16, -1), inputs=((64, 7, 7),)),
     "scale": Example((0.5,), inputs=(SEQUENCE,)),
+    "scaled_dot_product_attention": Example(
+        kwargs={"is_causal": True}, inputs=((12, "T", 64), (12, "T", 64), (12, "T", 64))
+    ),
     "scatter_add": Example(
         (1,), inputs=((8, 64), (16, 64), (16, 64)), dtypes=("float32", "int64", "float32")
     ),

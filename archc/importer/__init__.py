@@ -24,7 +24,7 @@ from archc.importer.body import dense, nested
 from archc.importer.problems import from_failure, from_problem, indexed_keys
 from archc.importer.spec import Block, SpecWriter, is_container
 from archc.importer.terms import plain
-from archc.importer.trace import TraceAborted, trace
+from archc.importer.trace import TraceAborted, trace, unread_layers
 from archc.syntax.fmt import format_source
 
 
@@ -49,13 +49,17 @@ def import_module(
     terms = nested(dense(writer.terms(root, plain)))
     body = writer.body(root, terms, {v: v for v in root.inputs})
     name = type(model).__name__
-    lines = _header(name, source or f"{type(model).__module__}.{name}")
+    source = source or f"{type(model).__module__}.{name}"
+    lines = _header(name, source, root.kept, unread_layers(model, root))
     for block in writer.order:
         lines += _block(block)
     lines += [f"network {name} {{"]
     for value, tensor in zip(root.inputs, example_inputs, strict=True):
-        lines.append(f"    in {value}: {list(tensor.shape[1:])}")
-    lines += [f"    {line}" for line in body] + ["}"]
+        # a float input computes in the type the network is built in; ids keep theirs
+        kind = "" if tensor.is_floating_point() else str(tensor.dtype).removeprefix("torch.")
+        lines.append(f"    in {value}: {kind}{list(tensor.shape[1:])}")
+    lines += [f"    {line}" for line in body]
+    lines += [f"    tie {target} = {source}" for target, source in _ties(model)] + ["}"]
     text = "\n".join(lines) + "\n"
     # a text the formatter cannot read is left as written: `archc check` shows what is wrong
     with contextlib.suppress(ArchError):
@@ -67,13 +71,42 @@ def import_module(
     return Imported(text, diagnostics)
 
 
-def _header(name: str, source: str) -> list[str]:
-    return [
+def _ties(model: nn.Module) -> list[tuple[str, str]]:
+    """Parameters that two of the model's modules hold (GPT-2's output projection and token
+    embedding), as (target, source): each later path tied to the first. One module held under
+    two paths is a shared instance instead, or A509."""
+    first: dict[int, str] = {}
+    found = []
+    for path, parameter in model.named_parameters(remove_duplicate=False):
+        source = first.setdefault(id(parameter), path)
+        if source != path and _owner(model, path) is not _owner(model, source):
+            found.append((_tie_path(path), _tie_path(source)))
+    return found
+
+
+def _owner(model: nn.Module, path: str) -> nn.Module:
+    return model.get_submodule(path.rpartition(".")[0])
+
+
+def _tie_path(path: str) -> str:
+    """A parameter's path as `tie` reads it: a name that is not an identifier in quotes."""
+    return ".".join(part if part.isidentifier() else f'"{part}"' for part in path.split("."))
+
+
+def _header(name: str, source: str, kept: tuple[str, ...], unread: list[str]) -> list[str]:
+    lines = [
         f"# {name}, imported from the PyTorch module {source} by `archc import`.",
         "# Layer names are the module's attribute names, so state_dict keys are unchanged.",
         "# init: none, so every parameter keeps PyTorch's default initialisation.",
-        "",
     ]
+    if kept:
+        first, *others = kept
+        left = f"; {', '.join(others)} left out" if others else ""
+        lines.append(f"# The output is the model's `{first}`{left}.")
+    if unread:
+        lines.append("# The output reads none of these layers, which the spec leaves out with")
+        lines.append(f"# their state_dict keys: {', '.join(unread)}.")
+    return [*lines, ""]
 
 
 def _block(block: Block) -> list[str]:
@@ -88,17 +121,31 @@ def _block(block: Block) -> list[str]:
 
 def import_model(target: str, arguments: str | None, shapes: list[str]) -> Imported:
     """`archc import`: the model ``target`` names, built with the JSON ``arguments``, as a spec
-    traced on random inputs of ``shapes`` (`3,224,224`, without the batch)."""
-    sizes = []
-    for shape in shapes:
-        try:
-            sizes.append(tuple(int(size) for size in shape.split(",")))
-        except ValueError:
-            raise UsageError(f"--input takes sizes like 3,224,224, got {shape!r}") from None
+    traced on random inputs of ``shapes`` (`3,224,224`, without the batch; `int64:16` for 16
+    token ids, each 0 or 1 so that any vocabulary holds them)."""
+    sizes = [_input_shape(shape) for shape in shapes]
     model = load_target(target, arguments)
     generator = torch.Generator().manual_seed(0)
-    inputs = tuple(torch.randn(1, *size, generator=generator) for size in sizes)
+    inputs = tuple(
+        torch.randint(0, 2, (1, *size), generator=generator)
+        if integer
+        else torch.randn(1, *size, generator=generator)
+        for integer, size in sizes
+    )
     return import_module(model, inputs, target)
+
+
+def _input_shape(shape: str) -> tuple[bool, tuple[int, ...]]:
+    """Whether `--input`'s ``shape`` is of token ids (`int64:`), and its sizes."""
+    dtype, _, sizes = shape.rpartition(":")
+    if dtype not in ("", "float32", "int64"):
+        raise UsageError(f"--input takes float32 or int64 inputs, got {dtype!r}")
+    try:
+        return dtype == "int64", tuple(int(n) for n in sizes.split(","))
+    except ValueError:
+        raise UsageError(
+            f"--input takes sizes like 3,224,224 or int64:16, got {shape!r}"
+        ) from None
 
 
 def load_target(target: str, arguments: str | None = None) -> nn.Module:

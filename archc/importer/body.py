@@ -39,6 +39,9 @@ class Term:
     shape: tuple[int, ...] | None = None
     alone: bool = False  # a stage of the network, given its own statement
     also: list[str] = field(default_factory=list)  # a placeholder's other outputs
+    # the values of the pieces of an op that gives several (`split`), in order, each bound to
+    # a name of its own: `q, k, v = x -> split(64, dim=2)`
+    unpacked: list[str] = field(default_factory=list)
     op: str = ""  # the op of a function call: `concat` for `torch.cat`
     # the module's path from the body's scope (`features.conv0` where `features` is a dict of
     # layers), and whether the text still lacks its `as` name
@@ -124,6 +127,27 @@ def statements(
                 f"{target} = if {term.optional} then {source} -> {term.text} else {source}"
             )
             names[term.output] = target
+            continue
+        if term.unpacked:
+            value = term.inputs[0]
+            if (
+                term.chain
+                and pending is not None
+                and pending.tail == value
+                and len(reads[value]) == 1
+            ):
+                pending.layers.append(term.text)
+                text = " -> ".join([pending.start, *_applied(pending.layers, set(bound.values()))])
+                pending = None
+            else:
+                flush(index)
+                operands = [names[v] for v in term.inputs]
+                text = (
+                    f"{operands[0]} -> {term.text}" if term.chain else term.text.format(*operands)
+                )
+            targets = [fresh() for _ in term.unpacked]
+            lines.append(f"{', '.join(targets)} = {text}")
+            names.update(zip(term.unpacked, targets, strict=True))
             continue
         if term.chain:
             (value,) = term.inputs
@@ -256,7 +280,12 @@ def nested(terms: list[Term], lit: Literal = plain, resolve: Resolve = as_writte
                 break
             members.append(following)
         inner = nested([_under(member, head) for member in members], lit, resolve)
-        text = "(" + " -> ".join(repeated([t.text for t in inner], lit, resolve)) + f") as {head}"
+        # a list's items are named by their places in the chain (`h.0`, `h.1`)
+        elements = [
+            t.text.removesuffix(f" as {position}") if t.path == str(position) else t.text
+            for position, t in enumerate(inner)
+        ]
+        text = "(" + " -> ".join(repeated(elements, lit, resolve)) + f") as {head}"
         last = members[-1]
         found.append(
             Term(text, term.inputs, last.output, True, shape=last.shape, alone=True, path=head)

@@ -11,6 +11,7 @@ torch's spellings that differ from archc's are in the tables below.
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -208,6 +209,10 @@ def module_layer(module: nn.Module, inputs: Sequence[TensorType]) -> Layer:
         return _MATCHED[key]
     if isinstance(module, nn.MultiheadAttention):
         return _attention(module, inputs)
+    foreign = _foreign_op(module)
+    if foreign is not None:
+        _MATCHED[key] = _foreign(foreign, module, inputs)
+        return _MATCHED[key]
     known = _LAST_MATCH.get(type(module))
     ops = [known] if known else []
     for op in [*ops, *registry.all_ops()]:
@@ -242,10 +247,45 @@ def _attention(module: nn.MultiheadAttention, inputs: Sequence[TensorType]) -> L
 
 
 def is_layer_module(module: nn.Module) -> bool:
-    """Whether a torch.nn module's class is one some op emits: those stay whole in a trace."""
+    """Whether a module's class is a torch.nn one some op emits, or another library's that an
+    op stands for (`Op.foreign`): those stay whole in a trace."""
+    if _foreign_op(module) is not None:
+        return True
     return type(module).__module__.startswith("torch.nn.") and not isinstance(
         module, nn.Sequential | nn.ModuleList | nn.ModuleDict
     )
+
+
+def _foreign_op(module: nn.Module) -> Op | None:
+    """The op that stands for ``module``'s class from another library, if any."""
+    cls = type(module)
+    return _foreign_ops().get(f"{cls.__module__}.{cls.__qualname__}")
+
+
+@functools.cache
+def _foreign_ops() -> dict[str, Op]:
+    return {name: op for op in registry.all_ops() for name in op.foreign}
+
+
+def _foreign(op: Op, module: nn.Module, inputs: Sequence[TensorType]) -> Layer:
+    """The op call for another library's module the op stands for: its arguments read off
+    the module, those archc infers or defaults to left out, its state_dict's shapes checked."""
+    values = op.read_module(module) or {}
+    try:
+        args = op.Args.model_validate(values)
+        inferred = op.infer(args, inputs)
+    except (ValidationError, ShapeError, ValueError) as exc:
+        raise Unsupported(
+            f"archc's `{op.name}` cannot build `{_described(module)}`: {exc}"
+        ) from None
+    shapes = dict(inferred.params) | dict(inferred.buffers)
+    if shapes != _state_shapes(module):
+        raise Unsupported(f"archc's `{op.name}` holds other tensors than `{_described(module)}`")
+    defaults = {k: f.default for k, f in op.Args.model_fields.items() if not f.is_required()}
+    written = {k: v for k, v in values.items() if defaults.get(k, _MISSING) != v}
+    layer = _layer(op, written)
+    implied = tuple((k, v) for k, v in values.items() if k not in written)
+    return Layer(layer.op, layer.positional, layer.keywords, implied)
 
 
 def _op_named(name: str) -> Op | None:
@@ -283,7 +323,12 @@ def function_layer(
     values = dict(FUNCTION_DEFAULTS.get(op.name, {}))
     bound = [n for n in op.positional if n not in op.inputs][: len(args)]
     values.update(zip(bound, args, strict=False))
-    values.update((k, v) for k, v in kwargs.items() if k not in MODE_ARGUMENTS)
+    # an optional tensor input given as None (`attn_mask=None`) is one not given
+    values.update(
+        (k, v)
+        for k, v in kwargs.items()
+        if k not in MODE_ARGUMENTS and not (k in op.inputs and v is None)
+    )
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     if len(args) > len(bound) or any(k not in op.Args.model_fields for k in values):
         raise Unsupported(f"archc's `{op.name}` does not take the arguments given to `{name}`")

@@ -17,9 +17,9 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import torch
 from torch import fx, nn
 
-from archc.dims import TensorType
 from archc.importer.body import Binding, Term, dense, nested, statements
 from archc.importer.layers import (
     BATCH,
@@ -132,7 +132,7 @@ class SpecWriter:
             if isinstance(module, nn.MultiheadAttention) and len(set(tensors)) == 1:
                 tensors = tensors[:1]  # self-attention: one tensor is query, key and value
             name = step.path.rsplit(".", 1)[-1]
-            text = self._module_text(step, module, lit, step.input_shapes[: len(tensors)])
+            text = self._module_text(step, module, lit, step.input_types[: len(tensors)])
             stateful = any(True for _ in module.state_dict())
             keep = not name.isdigit() if is_container(scope.module) else stateful
             return Term(
@@ -153,6 +153,9 @@ class SpecWriter:
             layer = Layer("parameter", (("shape", tuple(held.shape[1:])),))
             source = latest or scope.inputs[0]
             return Term(f"{call(layer, lit)} as {name}", [source], node.name, True, shape=shape)
+        constant = _constant(held) if isinstance(held, torch.Tensor) else None
+        if constant is not None and not isinstance(held, nn.Parameter):
+            return Term(constant, [], node.name, False, shape=shape)
         self.problems.append(
             Problem("A505", scope.path, f"reads the tensor `{node.target}` directly", node)
         )
@@ -161,17 +164,17 @@ class SpecWriter:
         )
 
     def _module_text(
-        self, step: Step, module: nn.Module, lit: Literal, shapes: list[Any] | None = None
+        self, step: Step, module: nn.Module, lit: Literal, types: list[Any] | None = None
     ) -> str:
         if step.path in self.opaque:
             return self._placeholder(step.path, "")
-        shapes = step.input_shapes if shapes is None else shapes
-        if any(shape is None for shape in shapes):
+        types = step.input_types if types is None else types
+        if any(t is None for t in types):
             self.problems.append(
                 Problem("A505", step.path, "is given something other than a tensor", step.node)
             )
             return self._placeholder(step.path, type(module).__name__)
-        inputs = [TensorType(shape) for shape in shapes if shape is not None]
+        inputs = [t for t in types if t is not None]
         try:
             layer = module_layer(module, inputs)
             return call(layer.with_keywords(self._forced.get(step.path, ())), lit)
@@ -296,7 +299,10 @@ class SpecWriter:
     def terms(self, scope: Scope, lit: Literal) -> list[Term]:
         found: list[Term] = []
         bound: set[str] = set()  # the shared modules whose first application is bound
+        pieces = _pieces(scope)
         for entry in scope.entries:
+            if isinstance(entry, Step) and any(entry.node.name in p for p in pieces.values()):
+                continue  # a piece of a split, bound where the split is
             latest = next((t.output for t in reversed(found) if t.shape is not None), "")
             shared = self.shared.get(entry.path) if entry.path else None
             if shared is not None and entry.call > 0:
@@ -311,6 +317,8 @@ class SpecWriter:
                 bound.add(shared.path)
                 binding = _binding(term, shared.name)
                 term = replace(self._application(shared, entry, True), binding=binding)
+            if isinstance(entry, Step) and entry.node.name in pieces:
+                term.unpacked = pieces[entry.node.name]
             found.append(term)
         return found
 
@@ -369,9 +377,9 @@ class SpecWriter:
         for instance in instances:
             for step in _steps(instance):
                 module = self.modules.get(step.path)
-                if module is None or step.path in self.opaque or None in step.input_shapes:
+                if module is None or step.path in self.opaque or None in step.input_types:
                     continue
-                inputs = [TensorType(shape) for shape in step.input_shapes if shape is not None]
+                inputs = [t for t in step.input_types if t is not None]
                 try:
                     layer = module_layer(module, inputs)
                 except Unsupported:
@@ -439,6 +447,29 @@ class SpecWriter:
         text = self._term(widest.entries[index], slots, widest).text
         slots.wild = False
         return Term(text, [source], phantom_value, True)
+
+
+def _pieces(scope: Scope) -> dict[str, list[str]]:
+    """The steps of ``scope`` whose value is several tensors, each read once by position in the
+    same scope (`q, k, v = qkv.split(64, dim=2)`): the values read, in order, by step."""
+    found: dict[str, dict[int, str]] = {}
+    steps = [e for e in scope.entries if isinstance(e, Step)]
+    several = {s.node.name for s in steps if s.shape is None and s.node.op != "call_module"}
+    for step in steps:
+        node = step.node
+        source = node.args[0] if node.args else None
+        if (
+            node.target is operator.getitem
+            and isinstance(source, fx.Node)
+            and source.name in several
+            and type(node.args[1]) is int
+        ):
+            found.setdefault(source.name, {})[node.args[1]] = node.name
+    return {
+        name: [taken[i] for i in range(len(taken))]
+        for name, taken in found.items()
+        if sorted(taken) == list(range(len(taken))) and len(taken) > 1
+    }
 
 
 def _binding(term: Term, name: str) -> Binding:
@@ -661,6 +692,21 @@ def is_container(module: nn.Module) -> bool:
     )
 
 
+def _constant(value: torch.Tensor) -> str | None:
+    """A constant tensor of ids the forward made from sizes alone, as a spec computes it: one
+    row of consecutive positions (`torch.arange(seq_len)[None]`) is `arange`, one of zeros
+    (the segment ids of a single sentence) `arange(n) - arange(n)`; None for any other."""
+    if value.dtype != torch.int64 or value.dim() != 2 or value.shape[0] != 1:
+        return None
+    row = value[0]
+    start, count = int(row[0]), len(row)
+    if torch.equal(row, torch.arange(start, start + count)):
+        return f"arange({count})" if start == 0 else f"arange({start}, {start + count})"
+    if not row.any():  # a difference of integers stays integer, where scaling makes floats
+        return f"arange({count}) - arange({count})"
+    return None
+
+
 def _without_tensors(args: Any) -> list[Any]:
     """A call's arguments other than tensors (fx nodes, or lists of them, as torch.cat's)."""
     kept = []
@@ -696,9 +742,10 @@ def _is_plain(value: Any) -> bool:
 
 
 def _source(step: Step, modules: dict[str, nn.Module]) -> str | None:
-    """The value ``step`` gives back unchanged, as far as a spec's values go: a copy, a
-    broadcast of the batch axis (`class_token.expand(n, -1, -1)`, which a `parameter` already
-    has), or the first output of a layer that gives several (nn.MultiheadAttention's)."""
+    """The value ``step`` gives back unchanged, as far as a spec's values go: a copy, a move to
+    its own device, a broadcast of the batch axis (`class_token.expand(n, -1, -1)`, which a
+    `parameter` already has) or a reshape to its own shape (`x.view(-1, seq_len)`), or the
+    first output of a layer that gives several (nn.MultiheadAttention's)."""
     node = step.node
     if len(step.inputs) != 1 or step.kwargs:
         return None
@@ -706,7 +753,11 @@ def _source(step: Step, modules: dict[str, nn.Module]) -> str | None:
     sizes = list(step.args[1:])
     if node.op == "call_method" and node.target in PASS_THROUGH and not sizes:
         return value
-    if node.op == "call_method" and node.target == "expand":
+    moved = sizes and all(isinstance(s, torch.device) for s in sizes)
+    if node.op == "call_method" and node.target == "to" and moved:
+        return value
+    if node.op == "call_method" and node.target in ("expand", "view", "reshape"):
+        # a broadcast or reshape to the shape the tensor has, whatever its batch
         if len(sizes) == 1 and isinstance(sizes[0], tuple | list):
             sizes = list(sizes[0])
         shape = step.input_shapes[0]
@@ -716,6 +767,7 @@ def _source(step: Step, modules: dict[str, nn.Module]) -> str | None:
             and shape is not None
             and len(sizes) == len(shape)
             and all(s in (-1, size) for s, size in zip(sizes[1:], shape[1:], strict=True))
+            and (node.target == "expand" or list(sizes[1:]).count(-1) == 0)
         ):
             return value
     if node.target is operator.getitem and step.args[1:] == (0,) and step.input_shapes == [None]:

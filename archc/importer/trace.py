@@ -2,9 +2,12 @@
 holding, in the order they ran, the layers it called directly and the scopes of its children.
 
 Modules that some archc op builds are leaves of the trace; every other module is traced
-through, and the module stack fx records on each node says whose forward called it. A module
-whose forward cannot be traced (control flow on a tensor's value) is traced again as a leaf,
-which the spec shows as a placeholder, and the failure is kept to report.
+through, and the module stack fx records on each node says whose forward called it. Each traced
+value also holds what it is on the example inputs, so Python control flow on a value computed
+from shapes alone (`if seq_len > 1`, `for size in x.shape`) takes the branch those inputs take,
+as running the model does. A module whose forward cannot be traced (control flow on a tensor's
+values) is traced again as a leaf, which the spec shows as a placeholder, and the failure is
+kept to report.
 
 The traced graph is run twice, on the inputs and on a batch twice as large: values that are
 not tensors and are computed only from shapes (`n, c, h, w = x.shape`, `h // 16`) are known
@@ -29,10 +32,13 @@ from typing import Any
 import torch
 from torch import fx, nn
 
+from archc.dims import TensorType
 from archc.importer.layers import BATCH, VARIES, is_layer_module
 
 # the node.meta key of the shape of a node's tensor (None for other values)
 SHAPE = "archc_shape"
+# the node.meta key of the element type of a node's tensor, as a spec writes it
+DTYPE = "archc_dtype"
 # attributes and methods of a tensor that read its shape, not its values
 SHAPE_ATTRIBUTES = ("shape", "ndim", "dtype", "device")
 SHAPE_METHODS = ("size", "dim", "ndimension")
@@ -47,6 +53,8 @@ class Step:
     inputs: list[str]  # names of the fx nodes it reads, in argument order
     shape: tuple[int, ...] | None
     input_shapes: list[tuple[int, ...] | None] = field(default_factory=list)
+    # the input tensors' types, None for other values
+    input_types: list[TensorType | None] = field(default_factory=list)
     # the node's arguments, each value computed from shapes in its place; tensors stay nodes
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
@@ -64,6 +72,8 @@ class Scope:
     output: str = ""
     shape: tuple[int, ...] | None = None
     call: int = 0  # how many times the forward called the module before this call
+    # the model's: the name of the output kept of those it returns by name, then the others
+    kept: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -92,12 +102,156 @@ IN_PLACE_OPERATORS = {
 }
 
 
+# the node.meta keys of a node's value on the example inputs, and of whether it is computed
+# from shapes alone
+VALUE = "archc_value"
+FROM_SHAPES = "archc_from_shapes"
+
+
+class _Fails(Exception):
+    """The model raised ``error`` computing ``node`` on the example inputs."""
+
+    def __init__(self, node: fx.Node, error: Exception) -> None:
+        super().__init__(str(error))
+        self.node = node
+        self.error = error
+
+
+class _Concrete(fx.Proxy):
+    """A traced value that knows its value on the example inputs: Python may branch on it, loop
+    over it or use it as a size where it is computed from shapes alone."""
+
+    def _known(self) -> Any:
+        if not self.node.meta.get(FROM_SHAPES):
+            raise fx.proxy.TraceError(
+                "symbolically traced variables cannot be used as inputs to control flow"
+            )
+        return self.node.meta[VALUE]
+
+    def __bool__(self) -> bool:
+        return bool(self._known())
+
+    def __index__(self) -> int:
+        return operator.index(self._known())
+
+    def __int__(self) -> int:
+        return int(self._known())
+
+    def __len__(self) -> int:
+        value = self.node.meta.get(VALUE)
+        if isinstance(value, torch.Tensor | tuple | list):
+            return len(value)
+        raise TypeError(f"a traced {type(value).__name__} has no len()")
+
+    def __iter__(self) -> Iterator[Any]:
+        value = self.node.meta.get(VALUE)
+        if isinstance(value, tuple | list):  # a shape, or a tuple of sizes
+            return iter([self[index] for index in range(len(value))])
+        return super().__iter__()
+
+
+def _as_numbers(value: Any) -> Any:
+    """``value`` with each traced value computed from sizes alone as what it is."""
+    if isinstance(value, fx.Proxy) and value.node.meta.get(FROM_SHAPES):
+        return value.node.meta[VALUE]
+    if isinstance(value, tuple | list):
+        return type(value)(_as_numbers(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _as_numbers(v) for k, v in value.items()}
+    return value
+
+
+class _Known(torch.Tensor):
+    """A tensor the forward made from sizes alone while it is traced: its methods take traced
+    sizes as the numbers they are (`ids.expand(batch, seq_len)`), which torch's own argument
+    parsing refuses to hand to a traced value."""
+
+    def __getattribute__(self, name: str) -> Any:
+        found = super().__getattribute__(name)
+        if name.startswith("__") or not callable(found):
+            return found
+
+        def method(*args: Any, **kwargs: Any) -> Any:
+            return found(*_as_numbers(args), **_as_numbers(kwargs))
+
+        return method
+
+
 class _Tracer(fx.Tracer):
-    def __init__(self, opaque: set[str], inputs: int) -> None:
+    def __init__(
+        self, model: nn.Module, opaque: set[str], inputs: tuple[torch.Tensor, ...]
+    ) -> None:
         super().__init__()
         self.opaque = opaque
         self.inputs = inputs
+        # whether the forward returns named outputs that are also read by position
+        self.indexed = False
         self.stack: list[str] = []
+        # a buffer the forward reads is a node too, whose value the trace knows
+        self.proxy_buffer_attributes = True
+        self.transient = {
+            f"{path}.{name}" if path else name
+            for path, module in model.named_modules()
+            for name in module._non_persistent_buffers_set
+        }
+
+    def proxy(self, node: fx.Node) -> fx.Proxy:
+        return _Concrete(node, self)
+
+    def create_proxy(
+        self, kind: str, target: Any, args: Any, kwargs: Any, *rest: Any, **more: Any
+    ) -> Any:
+        proxy = super().create_proxy(kind, target, args, kwargs, *rest, **more)
+        node = proxy.node
+        read = _read(node)
+        # torch's functions run on real tensors here, not on the traced values
+        with fx._symbolic_trace._maybe_revert_all_patches():
+            try:
+                node.meta[VALUE] = self._value(node)
+            except Exception as exc:  # whatever the model raises on the example inputs
+                raise _Fails(node, exc) from None
+        queried = (kind == "call_method" and target in SHAPE_METHODS) or (
+            target is getattr and len(node.args) > 1 and node.args[1] in SHAPE_ATTRIBUTES
+        )
+        from_shapes = queried or (bool(read) and all(n.meta.get(FROM_SHAPES) for n in read))
+        # a buffer the state_dict leaves out is the same on every input, as sizes are
+        transient = kind == "get_attr" and target in self.transient
+        node.meta[FROM_SHAPES] = transient or (
+            kind in ("call_function", "call_method") and from_shapes
+        )
+        if (
+            node.meta[FROM_SHAPES]
+            and kind != "get_attr"
+            and isinstance(node.meta[VALUE], torch.Tensor)
+        ):
+            # a tensor made from sizes and such buffers alone (`torch.arange(seq_len)`) is the
+            # same tensor on every input: the forward gets it, not a traced value, and may
+            # test it as running the model does
+            self.graph.erase_node(node)
+            return node.meta[VALUE].as_subclass(_Known)
+        return proxy
+
+    def _value(self, node: fx.Node) -> Any:
+        """What ``node`` computes on the example inputs (fx adds the tensor constants a forward
+        uses as attributes of the root, read here too)."""
+        if VALUE in node.meta:
+            return node.meta[VALUE]
+        if node.op == "placeholder":
+            return self.inputs[len([n for n in node.graph.nodes if n.op == "placeholder"]) - 1]
+        if node.op == "get_attr":
+            found: Any = self.root
+            for part in str(node.target).split("."):
+                found = getattr(found, part)
+            return found
+        args = fx.node.map_arg(node.args, self._value)
+        kwargs = fx.node.map_arg(node.kwargs, self._value)
+        if node.op == "call_module":
+            return self.root.get_submodule(str(node.target)).forward(*args, **kwargs)
+        if node.op == "call_function":
+            return node.target(*args, **kwargs)
+        if node.op == "call_method":
+            return getattr(args[0], str(node.target))(*args[1:], **kwargs)
+        return None
 
     def create_args_for_root(
         self, root_fn: Any, is_module: bool, concrete_args: Any = None
@@ -105,11 +259,15 @@ class _Tracer(fx.Tracer):
         """A placeholder per example input, given positionally as `model(*inputs)` gives them:
         the forward's other parameters keep their defaults, and a forward wrapped by
         decorators that read its keyword arguments gets a real dict of them."""
-        names = _input_names(root_fn, self.inputs)
+        names = _input_names(root_fn, len(self.inputs))
         proxies = [self.create_proxy("placeholder", name, (), {}) for name in names]
 
         def call(module: nn.Module, *inputs: Any) -> Any:
-            return root_fn(module, *inputs)
+            returned = root_fn(module, *inputs)
+            self.indexed = isinstance(returned, dict) and _indexed(returned)
+            if self.indexed:  # of named outputs, the traced ones (not a KV cache's object)
+                return {k: v for k, v in returned.items() if isinstance(v, fx.Proxy)}
+            return returned
 
         return call, [self.root, *proxies]
 
@@ -127,6 +285,16 @@ class _Tracer(fx.Tracer):
             raise
         self.stack.pop()
         return result
+
+
+def _indexed(returned: dict[Any, Any]) -> bool:
+    """Whether named outputs are also read by position, the first being `returned[0]`, as
+    Hugging Face's ModelOutput reads them; a plain dict names its outputs only."""
+    try:
+        first = returned[0]
+    except (KeyError, IndexError, TypeError):
+        return False
+    return bool(returned) and first is next(iter(returned.values()))
 
 
 def _input_names(forward: Any, count: int) -> list[str]:
@@ -154,7 +322,7 @@ def _refusing_autograd_functions() -> Iterator[None]:
     def refuse(cls: type, *args: Any, **kwargs: Any) -> Any:
         if any(isinstance(a, fx.Proxy) for a in args):
             raise CustomFunction(f"custom autograd function `{cls.__name__}` has no archc op")
-        return original.__func__(cls, *args, **kwargs)
+        return original.__get__(None, cls)(*args, **kwargs)
 
     function.apply = classmethod(refuse)  # type: ignore[assignment,method-assign]
     try:
@@ -224,12 +392,14 @@ def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[Scope, li
     failures: list[TraceFailure] = []
     opaque: set[str] = set()
     while True:
-        tracer = _Tracer(opaque, len(inputs))
+        tracer = _Tracer(model, opaque, inputs)
         tracer.record_stack_traces = True
         try:
             with _refusing_autograd_functions():
                 graph = tracer.trace(model)
             found = _in_place(graph)
+        except _Fails as failed:
+            raise TraceAborted([_unfit(inputs, failed.node, failed.error)]) from None
         except Exception as exc:  # fx raises TraceError, and anything the forward raises
             message = str(exc).split("\n")[0]
             assigned = isinstance(exc, TypeError) and "item assignment" in message
@@ -260,29 +430,56 @@ def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[Scope, li
     try:
         values = recorder.values(*inputs)
     except Exception as exc:  # whatever the model raises on these inputs
-        node = recorder.running
-        shapes = ", ".join(str(list(t.shape[1:])) for t in inputs)
-        reason = str(exc.__cause__ or exc).split("\n")[0]
-        where = node_frame(node.stack_trace) if node is not None else None
-        message = f"fails on inputs of shape {shapes}: {reason}"
-        raise TraceAborted([TraceFailure("", message, where, "A508")]) from None
-    _check_output(graph, values)
+        raise TraceAborted([_unfit(inputs, recorder.running, exc.__cause__ or exc)]) from None
+    kept = _check_output(graph, values, tracer.indexed)
     batch = inputs[0].shape[0] if inputs and inputs[0].dim() else 0
     static = _static(graph, values, doubled or values, batch)
-    return _scopes(model, graph, static), failures
+    root = _scopes(model, graph, static)
+    root.kept = kept
+    return root, failures
 
 
-def _check_output(graph: fx.Graph, values: dict[str, Any]) -> None:
-    """The model returns one tensor, which the network's `out` is."""
+def _unfit(
+    inputs: tuple[torch.Tensor, ...], node: fx.Node | None, error: BaseException
+) -> TraceFailure:
+    """The model fails at ``node`` on the example inputs."""
+    shapes = ", ".join(str(list(t.shape[1:])) for t in inputs)
+    reason = str(error).split("\n")[0]
+    where = node_frame(node.stack_trace) if node is not None else None
+    return TraceFailure("", f"fails on inputs of shape {shapes}: {reason}", where, "A508")
+
+
+def _check_output(graph: fx.Graph, values: dict[str, Any], indexed: bool) -> tuple[str, ...]:
+    """The model returns one tensor, which the network's `out` is. Of named outputs that are
+    also read by position (Hugging Face's `ModelOutput`), the first is kept, as `outputs[0]`
+    reads it: its name, then the names of the tensors left out."""
     output = next(node for node in graph.nodes if node.op == "output")
+    (result,) = output.args
+    if indexed and isinstance(result, dict):
+        named = {
+            key: node
+            for key, node in result.items()
+            if isinstance(node, fx.Node) and isinstance(values[node.name], torch.Tensor)
+        }
+        if named:
+            output.args = (next(iter(named.values())),)
+            return tuple(named)
     returned = _read(output)
     if len(returned) == 1 and isinstance(values[returned[0].name], torch.Tensor):
-        return
+        return ()
     tensors = sum(isinstance(values[node.name], torch.Tensor) for node in returned)
     what = f"{tensors} tensors" if tensors else "no tensor"
     where = node_frame(returned[-1].stack_trace) if returned else None
     message = f"returns {what}; a network `archc import` writes returns one"
     raise TraceAborted([TraceFailure("", message, where, "A505")])
+
+
+def _dtype(value: Any) -> str | None:
+    """A tensor's element type as a spec writes it: floats are the type the network is built
+    in, float32 unless `build` is given another; ids and masks keep theirs."""
+    if not isinstance(value, torch.Tensor):
+        return None
+    return "float32" if value.is_floating_point() else str(value.dtype).removeprefix("torch.")
 
 
 class _Recorder(fx.Interpreter):
@@ -300,6 +497,7 @@ class _Recorder(fx.Interpreter):
         result = super().run_node(n)
         self.found[n.name] = result
         n.meta[SHAPE] = tuple(result.shape) if isinstance(result, torch.Tensor) else None
+        n.meta[DTYPE] = _dtype(result)
         return result
 
 
@@ -351,6 +549,11 @@ def _shape(node: fx.Node) -> tuple[int, ...] | None:
     return shape
 
 
+def _type(node: fx.Node) -> TensorType | None:
+    shape = _shape(node)
+    return None if shape is None else TensorType(shape, node.meta[DTYPE])
+
+
 def _read(node: fx.Node) -> list[fx.Node]:
     found: list[fx.Node] = []
     fx.node.map_arg((node.args, node.kwargs), found.append)
@@ -385,8 +588,7 @@ def _scopes(model: nn.Module, graph: fx.Graph, static: dict[str, Any]) -> Scope:
             root.shape = _shape(result)
             continue
         # fx keys a module's later calls `path@1`, `path@2`: each call is a scope of its own
-        calls = node.meta.get("nn_module_stack") or {}
-        stack = [(key, path) for key, (path, _) in calls.items()]
+        stack = _stack(node)
         call = 0
         if node.op == "call_module" and stack and stack[-1][1] == node.target:
             call = _call_number(stack.pop()[0])
@@ -408,6 +610,7 @@ def _scopes(model: nn.Module, graph: fx.Graph, static: dict[str, Any]) -> Scope:
             [n.name for n in read],
             _shape(node),
             [_shape(n) for n in read],
+            [_type(n) for n in read],
             fx.node.map_arg(node.args, known),
             fx.node.map_arg(node.kwargs, known),
             call,
@@ -417,6 +620,20 @@ def _scopes(model: nn.Module, graph: fx.Graph, static: dict[str, Any]) -> Scope:
     _hoist_concatenations(root, produced_in)
     _wire(root, scopes)
     return root
+
+
+def _stack(node: fx.Node) -> list[tuple[str, str]]:
+    """The modules whose forwards were running when ``node`` was made, outermost first, as
+    (call key, path). A constant tensor fx adds where a layer is given one belongs to the
+    layer's caller, not to the layer."""
+    if node.op == "get_attr" and node.users:
+        user = next(iter(node.users))
+        stack = _stack(user)
+        if user.op == "call_module" and stack and stack[-1][1] == user.target:
+            stack.pop()
+        return stack
+    calls = node.meta.get("nn_module_stack") or {}
+    return [(key, path) for key, (path, _) in calls.items()]
 
 
 def _call_number(key: str) -> int:
@@ -483,3 +700,22 @@ def _wire(root: Scope, scopes: dict[str, Scope]) -> None:
         scope.shape = shapes.get(scope.output)
         if len(set(read_outside)) > 1:
             scope.output = ",".join(dict.fromkeys(read_outside))
+
+
+def unread_layers(model: nn.Module, root: Scope) -> list[str]:
+    """The paths of the modules holding parameters that nothing the output depends on reads
+    (a pooler beside the hidden states kept): the spec has no layer for them."""
+    read = {step.path for step in _steps(root) if step.path}
+    read |= {
+        str(step.node.target).rpartition(".")[0]
+        for step in _steps(root)
+        if step.node.op == "get_attr"
+    }
+    return [
+        path
+        for path, module in model.named_modules()
+        if path
+        and any(True for _ in module.parameters(recurse=False))
+        and path not in read
+        and not any(path.startswith(f"{used}.") for used in read)
+    ]

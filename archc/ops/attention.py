@@ -44,8 +44,11 @@ from archc.ops.relative import RULE as RELATIVE_RULE
 from archc.ops.relative import bias as relative_bias
 from archc.ops.relative import check as check_relative
 from archc.ops.spec import (
+    CHANNELS,
     DIVISIBILITY,
     INPUTS,
+    INVALID,
+    RANK,
     Args,
     Ctor,
     Execution,
@@ -55,6 +58,7 @@ from archc.ops.spec import (
     PositiveFloat,
     PositiveInt,
     Probability,
+    Template,
     divisors,
     fail,
 )
@@ -793,3 +797,121 @@ def _masked(
     lowest = torch.finfo(scores.dtype).min
     added = added.to(scores.dtype)  # a float32 mask over float64 scores would promote to float32
     return (scores + added).masked_fill(hidden, lowest), added.masked_fill(hidden, lowest)
+
+
+class ScaledDotProductArgs(Args):
+    dropout_p: Probability = 0.0
+    is_causal: bool = False
+    scale: PositiveFloat | None = None
+
+
+@register
+class ScaledDotProductAttention(Op):
+    name = "scaled_dot_product_attention"
+    aliases = ("sdpa",)
+    family = "attention"
+    summary = (
+        "attention over heads already split: softmax(q k^T · scale + mask) v for queries "
+        "(N, *, L, E), keys (N, *, S, E) and values (N, *, S, E_v), as "
+        "torch.nn.functional.scaled_dot_product_attention computes it; `scale` is "
+        "1/sqrt(E) unless given; `is_causal` lets query i attend to keys j <= i only; `attn_mask` "
+        "broadcasts to (N, *, L, S), boolean (true: attend) or floating (added to the "
+        "scores); `dropout_p` drops attention weights while training"
+    )
+    Args = ScaledDotProductArgs
+    inputs = ("query", "key", "value", "attn_mask")
+    min_inputs = 3
+    rule = "(N, *, L, E), (N, *, S, E), (N, *, S, E_v), mask (N|1, *|1, L|1, S) -> (N, *, L, E_v)"
+
+    def infer(self, args: ScaledDotProductArgs, inputs: Sequence[TensorType]) -> Inferred:
+        query, key, value, *mask = inputs
+        for tensor in (query, key, value):
+            if tensor.rank < 3 or tensor.rank != query.rank:
+                raise fail(
+                    RANK,
+                    f"{self.name} takes queries, keys and values of one rank, at least 3 "
+                    f"(N, *, length, features), got {query}, {key} and {value}",
+                    rule=self.rule,
+                    label=f"a {tensor.rank}-d input",
+                )
+        lead = query.shape[:-2]
+        pairs = [
+            ("the queries' and keys' leading axes", lead, key.shape[:-2]),
+            ("the keys' and values' leading axes", key.shape[:-1], value.shape[:-1]),
+            ("the queries' and keys' features", query.shape[-1:], key.shape[-1:]),
+        ]
+        for what, a, b in pairs:
+            if not all(dims.same(x, y) is not False for x, y in zip(a, b, strict=True)):
+                raise fail(
+                    CHANNELS,
+                    f"{self.name}: {what} differ, {dims.show_shape(a)} vs {dims.show_shape(b)}",
+                    rule=self.rule,
+                    with_=f"queries {query}, keys {key}, values {value}",
+                    label="these differ",
+                )
+        if mask:
+            self._check_mask(args, mask[0], (*lead, query.shape[-2], key.shape[-2]))
+        length, keys = query.shape[-2], key.shape[-2]
+        positions = dims.product(list(lead[1:]))
+        return Inferred(
+            outputs=(TensorType((*lead, length, value.shape[-1]), query.dtype),),
+            macs=positions * length * keys * (query.shape[-1] + value.shape[-1]),
+        )
+
+    def _check_mask(
+        self, args: ScaledDotProductArgs, mask: TensorType, scores: tuple[Dim, ...]
+    ) -> None:
+        if args.is_causal:
+            raise fail(
+                INVALID,
+                f"{self.name} takes a mask or is_causal=true, not both",
+                rule="is_causal: no mask",
+                help="fold the causal pattern into the mask, or leave the mask out",
+                label="a mask with is_causal",
+            )
+        fits = mask.rank <= len(scores) and all(
+            size == 1 or dims.same(size, full) is not False
+            for size, full in zip(reversed(mask.shape), reversed(scores), strict=False)
+        )
+        if not fits:
+            raise fail(
+                MASK,
+                f"{self.name}'s mask {mask} does not broadcast to the scores "
+                f"{dims.show_shape(scores)}",
+                rule=self.rule,
+                label="this mask",
+            )
+
+    def label(self, args: ScaledDotProductArgs, inferred: Inferred) -> str:
+        return "attention (causal)" if args.is_causal else "attention"
+
+    def torch_expr(self, args: ScaledDotProductArgs, inferred: Inferred) -> Template:
+        values: list[tuple[str, Any]] = []
+        text = "F.scaled_dot_product_attention({inputs}"
+        if args.dropout_p:
+            text += ", dropout_p={dropout_p} if self.training else 0.0"
+            values.append(("dropout_p", args.dropout_p))
+        if args.is_causal:
+            text += ", is_causal=True"
+        if args.scale is not None:
+            text += ", scale={scale}"
+            values.append(("scale", args.scale))
+        return Template(text + ")", tuple(values))
+
+    def execute(
+        self, args: ScaledDotProductArgs, inferred: Inferred, run: Execution
+    ) -> tuple[Any, ...]:
+        torch = run.torch
+        query, key, value, *mask = run.inputs
+        scale = args.scale if args.scale is not None else 1 / math.sqrt(query.shape[-1])
+        scores = (query @ key.transpose(-2, -1)) * scale
+        length, keys = scores.shape[-2:]
+        if args.is_causal:
+            later = torch.ones(length, keys, dtype=torch.bool).triu(1)
+            scores = scores.masked_fill(later, torch.finfo(scores.dtype).min)
+        if mask and mask[0].dtype == torch.bool:
+            scores = scores.masked_fill(~mask[0], torch.finfo(scores.dtype).min)
+        elif mask:
+            scores = scores + mask[0].to(scores.dtype)
+        weights = run.F.dropout(scores.softmax(-1), run.drop_rate(args.dropout_p))
+        return (weights @ value,)

@@ -33,7 +33,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tanh",
         "tanhshrink",
     ),
-    "attention": ("attention", "multihead_attention"),
+    "attention": ("attention", "multihead_attention", "scaled_dot_product_attention", "sdpa"),
     "channel_norm": ("layernorm2d",),
     "constants": ("arange", "buffer"),
     "conv": ("conv1d", "conv2d", "conv3d"),

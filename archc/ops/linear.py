@@ -25,6 +25,8 @@ from archc.ops.spec import (
 class LinearArgs(Args):
     out_features: PositiveInt
     bias: bool = True
+    # the weight stored (in_features, out_features), as Hugging Face's Conv1D stores it
+    transposed: bool = False
 
 
 # The element types a weight matrix multiplies; integer ids need an embedding first.
@@ -69,17 +71,31 @@ class Linear(Op):
     name = "linear"
     family = "linear"
     positionwise = True
-    summary = "fully connected layer on the last axis: y = x W^T + b"
+    summary = (
+        "fully connected layer on the last axis: y = x W^T + b; `transposed` stores the weight "
+        "(in_features, out_features), y = x W + b, as Hugging Face's Conv1D does (GPT-2's "
+        "c_attn, c_fc, c_proj), so its checkpoints load unchanged"
+    )
     Args = LinearArgs
     positional = ("out_features", "bias")
     torch_positional = (None, "out_features", "bias")
     rule = "(N, *, in_features) -> (N, *, out_features)"
-    params_rule = "weight out_features·in_features + bias out_features (bias=true)"
+    params_rule = (
+        "weight out_features·in_features (in_features·out_features transposed) "
+        "+ bias out_features (bias=true)"
+    )
+    # transformers' Conv1D is this layer, transposed
+    foreign = ("transformers.pytorch_utils.Conv1D",)
+
+    def read_module(self, module: Any) -> dict[str, Any] | None:
+        return {"out_features": module.nf, "bias": module.bias is not None, "transposed": True}
 
     def infer(self, args: LinearArgs, inputs: Sequence[TensorType]) -> Inferred:
         (x,) = inputs
         in_features = _in_features(x)
         params = {"weight": (args.out_features, in_features)}
+        if args.transposed:
+            params["weight"] = (in_features, args.out_features)
         if args.bias:
             params["bias"] = (args.out_features,)
         positions = dims.product(list(x.shape[1:-1]))
@@ -94,15 +110,17 @@ class Linear(Op):
         return f"linear {inferred.resolved['in_features']}→{args.out_features}"
 
     def torch_module(self, args: LinearArgs, inferred: Inferred) -> Ctor:
+        # archc's TransposedLinear (archc/torch_helpers.py) where transposed
         return Ctor(
-            "nn.Linear",
+            "TransposedLinear" if args.transposed else "nn.Linear",
             (inferred.resolved["in_features"], args.out_features),
             args.changed("bias"),
         )
 
     def execute(self, args: LinearArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         (x,) = run.inputs
-        y = x @ run.state["weight"].T
+        weight = run.state["weight"]
+        y = x @ (weight if args.transposed else weight.T)
         return (y + run.state["bias"] if args.bias else y,)
 
 

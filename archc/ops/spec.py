@@ -291,6 +291,14 @@ class Op:
     # docs print it (e.g. "weight C_out·(C_in/groups)·∏F + bias C_out"); "none" when the op
     # holds neither. Inferred.params and Inferred.buffers give the exact counts.
     params_rule: ClassVar[str] = "none"
+    # Module classes of other libraries that compute what the op's module computes with the
+    # same state_dict, by qualified name (`transformers.pytorch_utils.Conv1D`): `archc import`
+    # writes the op for them, with the arguments `read_module` reads off one.
+    foreign: ClassVar[tuple[str, ...]] = ()
+
+    def read_module(self, module: Any) -> dict[str, Any] | None:
+        """The op's arguments for ``module``, an instance of a class in ``foreign``."""
+        return None
 
     def infer(self, args: Any, inputs: Sequence[TensorType]) -> Inferred:
         raise NotImplementedError

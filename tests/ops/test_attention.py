@@ -761,3 +761,41 @@ def test_alibi_adds_a_linear_bias_per_head() -> None:
     x = torch.randn(2, 5, 12)
     with torch.no_grad():
         torch.testing.assert_close(with_alibi(x), masked(x, mask=bias.expand(2, 3, 5, 5)))
+
+
+@given(
+    heads=st.integers(1, 3),
+    length=st.integers(1, 5),
+    keys=st.integers(1, 5),
+    width=st.integers(1, 6),
+    value_width=st.integers(1, 6),
+    mask=st.sampled_from([None, "bool", "float32"]),
+    scale=st.sampled_from([None, 0.5]),
+)
+def test_scaled_dot_product_attention_matches_torch(
+    heads: int,
+    length: int,
+    keys: int,
+    width: int,
+    value_width: int,
+    mask: str | None,
+    scale: float | None,
+) -> None:
+    inputs = [
+        TensorType((BATCH, heads, length, width)),
+        TensorType((BATCH, heads, keys, width)),
+        TensorType((BATCH, heads, keys, value_width)),
+    ]
+    if mask is not None:
+        inputs.append(TensorType((BATCH, 1, length, keys), mask))
+    causal = mask is None and length == keys
+    inferred = check_against_torch(
+        "scaled_dot_product_attention", {"is_causal": causal, "scale": scale}, inputs
+    )
+    assert inferred.outputs[0].shape == (BATCH, heads, length, value_width)
+
+
+def test_scaled_dot_product_attention_refuses_a_mask_with_is_causal() -> None:
+    inputs = [TensorType((BATCH, 2, 4, 8))] * 3 + [TensorType((BATCH, 1, 4, 4), "bool")]
+    with pytest.raises(ShapeError, match="a mask or is_causal=true, not both"):
+        infer("scaled_dot_product_attention", {"is_causal": True}, inputs)

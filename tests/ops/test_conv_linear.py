@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from torch import nn
 
 from archc.dims import BATCH, Sym, TensorType
 from archc.ops.spec import ShapeError
-from tests.ops.harness import check_against_torch, infer
+from tests.ops.harness import check_against_reference, check_against_torch, infer
 
 
 @st.composite
@@ -150,3 +152,32 @@ def test_linear_acts_on_the_last_axis_of_any_rank() -> None:
     assert str(inferred.outputs[0]) == "(N, H, W, 192)"
     assert inferred.params == {"weight": (192, 384), "bias": (192,)}
     assert str(inferred.macs) == "73728*H*W"
+
+
+class _Conv1D(nn.Module):
+    """Hugging Face's Conv1D as GPT-2 has it: the weight (in, out), one addmm over the rows."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(in_features, out_features))
+        self.bias = nn.Parameter(torch.randn(out_features)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.reshape(-1, x.shape[-1])
+        y = rows @ self.weight if self.bias is None else torch.addmm(self.bias, rows, self.weight)
+        return y.reshape(*x.shape[:-1], self.weight.shape[1])
+
+
+@given(
+    st.integers(1, 32), st.integers(1, 32), st.booleans(), st.lists(st.integers(1, 3), max_size=2)
+)
+def test_a_transposed_linear_is_hugging_face_s_conv1d(
+    features: int, out: int, bias: bool, positions: list[int]
+) -> None:
+    inferred = check_against_reference(
+        "linear",
+        {"out_features": out, "bias": bias, "transposed": True},
+        [TensorType((BATCH, *positions, features))],
+        lambda args, inferred: _Conv1D(features, out, bias),
+    )
+    assert inferred.params["weight"] == (features, out)

@@ -1,0 +1,122 @@
+"""`archc import` on Hugging Face's GPT-2 and BERT, built from small configurations with random
+weights: the spec checks, compiles, takes the model's state_dict strictly and unchanged, and
+computes the model's first output (`last_hidden_state`, or GPT-2's logits) in float64."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import archc
+from archc import runtime
+from archc.importer import import_module
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+VOCAB = 100
+SEQUENCE = 8
+
+
+def _ids(batch: int = 2) -> torch.Tensor:
+    return torch.randint(0, VOCAB, (batch, SEQUENCE), generator=torch.Generator().manual_seed(0))
+
+
+def _round_trip(model: Any, folder: Path) -> str:
+    """Import ``model`` on token ids, compile the spec, load the model's state_dict strictly
+    and compare the first output in float64, eval mode, and the parameter counts."""
+    model = model.double().eval()
+    ids = _ids()
+    # traced on one sample, as `archc import` traces, and compared on two
+    imported = import_module(model, (ids[:1],))
+    assert imported.diagnostics == [], [d.message for d in imported.diagnostics]
+    assert imported.text is not None
+    path = folder / "imported.arch"
+    path.write_text(imported.text)
+    rebuilt = runtime.build(str(path), dtype=torch.float64, max_params=None)
+    rebuilt.load_state_dict(model.state_dict(), strict=True)
+    rebuilt.eval()
+    with torch.no_grad():
+        expected, got = model(ids)[0], rebuilt(ids)
+    assert got.shape == expected.shape
+    assert torch.allclose(got, expected, rtol=1e-5, atol=1e-5), (got - expected).abs().max()
+    assert archc.load(path).params == sum(p.numel() for p in model.parameters())
+    return imported.text
+
+
+def _gpt2_config(**changes: Any) -> Any:
+    settings = {"n_layer": 2, "n_embd": 32, "n_head": 4, "vocab_size": VOCAB, "n_positions": 16}
+    return transformers.GPT2Config(**settings, use_cache=False, **changes)
+
+
+def test_gpt2_round_trips(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    text = _round_trip(transformers.GPT2Model(_gpt2_config()), tmp_path)
+    assert "# The output is the model's `last_hidden_state`." in text
+    # Conv1D's transposed weights, the fused q, k, v split in three, one block repeated
+    assert "linear(96, transposed=true) as c_attn" in text
+    assert "= x -> linear(96, transposed=true) as c_attn -> split(32, dim=2)" in text
+    assert "is_causal=true" in text
+    assert "arange(8) -> embedding(16, 32) as wpe" in text
+    assert text.count("block GPT2Block") == 1
+
+
+def _bert_config() -> Any:
+    return transformers.BertConfig(
+        num_hidden_layers=2,
+        hidden_size=32,
+        num_attention_heads=4,
+        intermediate_size=64,
+        vocab_size=VOCAB,
+        max_position_embeddings=16,
+    )
+
+
+def test_bert_round_trips(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = transformers.BertModel(_bert_config(), add_pooling_layer=False)
+    text = _round_trip(model, tmp_path)
+    # positions and the one sentence's segment ids, which BERT keeps in buffers the
+    # state_dict leaves out, are computed; q, k and v are BERT's own three linear layers
+    assert "arange(8) -> embedding(16, 32) as position_embeddings" in text
+    assert "arange(8) - arange(8) -> embedding(2, 32) as token_type_embeddings" in text
+    assert "linear(32) as query" in text and "BertLayer * 2 as layer" in text
+    assert "layernorm(eps=1e-12)" in text and "is_causal" not in text
+
+
+def test_layers_only_a_dropped_output_reads_are_named_in_the_header() -> None:
+    torch.manual_seed(0)
+    model = transformers.BertModel(_bert_config()).eval()
+    imported = import_module(model, (_ids(1),))
+    assert imported.diagnostics == [] and imported.text is not None
+    assert "# The output is the model's `last_hidden_state`; pooler_output left out." in (
+        imported.text
+    )
+    assert "# their state_dict keys: pooler.dense." in imported.text
+    assert "pooler" not in imported.text.split("# their state_dict keys")[1].split("\n", 1)[1]
+
+
+def test_gpt2_with_its_language_model_head_ties_it_to_the_token_embedding(
+    tmp_path: Path,
+) -> None:
+    torch.manual_seed(0)
+    text = _round_trip(transformers.GPT2LMHeadModel(_gpt2_config()), tmp_path)
+    assert "# The output is the model's `logits`." in text
+    assert "linear(100, bias=false) as lm_head" in text
+    assert "tie lm_head.weight = transformer.wte.weight" in text
+
+
+def test_bert_given_a_padding_mask_reports_each_part_it_cannot_write_where_it_is() -> None:
+    torch.manual_seed(0)
+    model = transformers.BertModel(_bert_config(), add_pooling_layer=False).eval()
+    ids = _ids(1)
+    imported = import_module(model, (ids, torch.ones_like(ids)))
+    assert imported.text is not None and "TODO_" in imported.text
+    assert imported.diagnostics
+    for diagnostic in imported.diagnostics:
+        assert diagnostic.code in ("A503", "A505")
+        assert diagnostic.span is not None and diagnostic.span.file.endswith(".py")
+    # the mask reaches each encoder layer, which says so by its path
+    assert any("`encoder.layer.0`" in d.message for d in imported.diagnostics)
