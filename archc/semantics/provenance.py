@@ -531,6 +531,15 @@ def simplify(expr: Expr) -> Expr:
     return collected
 
 
+def needs_collecting(expr: Expr) -> bool:
+    """Whether :func:`simplify` would hand ``expr``, or a part of it, to sympy."""
+    if not isinstance(expr, Apply):
+        return False
+    if expr.fn not in _INTEGER_OPERATORS:
+        return any(needs_collecting(a) for a in expr.args)
+    return _integer_arithmetic(expr) and _collectable(expr)
+
+
 def _collectable(expr: Expr) -> bool:
     """Whether collecting could shorten ``expr`` (so sympy, slow to import, is worth it): it
     names a parameter or size twice, or divides a product."""

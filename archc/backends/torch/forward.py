@@ -512,12 +512,10 @@ def _sizes_shown(network: Network, module: Module, ref: Ref) -> list[str] | None
             not isinstance(size, int) and provenance.reads(origin)
         ):
             return None  # a size of the class's input, or a named size the arguments change
+        elif provenance.needs_collecting(origin):
+            return None  # `growth + growth + growth` reads badly; tidying it would import sympy
         else:
-            shown.append(
-                provenance.show(provenance.simplify(origin))
-                if isinstance(size, int)
-                else dims.show(size)
-            )
+            shown.append(provenance.show(origin) if isinstance(size, int) else dims.show(size))
     return shown
 
 

@@ -55,6 +55,6 @@ class ASPP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outs = [branch(x) for branch in self.convs]
-        out = torch.cat(outs, dim=1)  # (N, 3 * width, 12, 12)
+        out = torch.cat(outs, dim=1)
         out = self.project(out)  # (N, width, 12, 12)
         return out

@@ -90,12 +90,12 @@ class DenseNetTiny(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         x = self.conv0(image)  # (N, 2 * growth, 32, 32)
-        x = self.block1(x)  # (N, 6 * growth, 32, 32)
+        x = self.block1(x)
         x = self.transition1(x)  # (N, 48, 16, 16)
-        x = self.block2(x)  # (N, 4 * growth + 48, 16, 16)
-        x = self.norm5(x)  # (N, 4 * growth + 48, 16, 16)
-        x = self.relu1(x)  # (N, 4 * growth + 48, 16, 16)
-        x = self.adaptive_avgpool1(x)  # (N, 4 * growth + 48, 1, 1)
-        x = self.flatten1(x)  # (N, 4 * growth + 48)
+        x = self.block2(x)
+        x = self.norm5(x)
+        x = self.relu1(x)
+        x = self.adaptive_avgpool1(x)
+        x = self.flatten1(x)
         x = self.classifier(x)  # (N, classes)
         return x

@@ -17,9 +17,9 @@ class Gate(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.proj(x)  # (N, T, 2 * width)
-        a, b = torch.chunk(x, 2, dim=-1)  # (N, T, width), (N, T, width)
-        b = self.sigmoid1(b)  # (N, T, width)
-        out = a * b  # (N, T, width)
+        a, b = torch.chunk(x, 2, dim=-1)
+        b = self.sigmoid1(b)
+        out = a * b
         return out
 
 
@@ -35,9 +35,9 @@ class Mixer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.embed(x)  # (N, T, width)
-        h = self.body(h)  # (N, T, width)
-        left, right = torch.chunk(h, 2, dim=-1)  # (N, T, width // 2), (N, T, width // 2)
+        h = self.body(h)
+        left, right = torch.chunk(h, 2, dim=-1)
         left = self.left_head(left)  # (N, T, 4)
-        right = torch.mean(right, dim=1)  # (N, width // 2)
+        right = torch.mean(right, dim=1)
         right = self.right_head(right)  # (N, 2)
         return left, right

@@ -41,5 +41,5 @@ class Net(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.res1(x)  # (N, width, 15 // stride + 1, 15 // stride + 1)
-        x = self.res2(x)  # (N, width, 15 // stride + 1, 15 // stride + 1)
+        x = self.res2(x)
         return x

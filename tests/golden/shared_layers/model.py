@@ -56,7 +56,7 @@ class Siamese(nn.Module):
     def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         a = self.encoder(left)  # (N, width)
         b = self.encoder(right)  # (N, width)
-        joined = torch.cat([a, b], dim=1)  # (N, 2 * width)
+        joined = torch.cat([a, b], dim=1)
         joined = self.proj(joined)  # (N, width)
         for _ in range(3):
             joined = self.refine(joined)

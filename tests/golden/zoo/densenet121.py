@@ -180,10 +180,10 @@ class DenseNet121(nn.Module):
         self.reset_parameters()
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        x = self.features(image)  # (N, 32 * growth, 7, 7)
-        x = self.relu1(x)  # (N, 32 * growth, 7, 7)
-        x = self.adaptive_avgpool1(x)  # (N, 32 * growth, 1, 1)
-        x = self.flatten1(x)  # (N, 32 * growth)
+        x = self.features(image)
+        x = self.relu1(x)
+        x = self.adaptive_avgpool1(x)
+        x = self.flatten1(x)
         x = self.classifier(x)  # (N, classes)
         return x
 

@@ -82,9 +82,9 @@ class FCN8s(nn.Module):
         self.reset_parameters()
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        pool3 = self.stage1(image)  # (N, 64, height // 2, width // 2)
-        pool3 = self.stage2(pool3)  # (N, 128, height // 2 // 2, width // 2 // 2)
-        pool3 = self.stage3(pool3)  # (N, 256, height // 2 // 2 // 2, width // 2 // 2 // 2)
+        pool3 = self.stage1(image)
+        pool3 = self.stage2(pool3)
+        pool3 = self.stage3(pool3)
         pool4 = self.stage4(pool3)
         pool5 = self.stage5(pool4)
         score = self.fc6(pool5)

@@ -139,30 +139,30 @@ class ShiftedWindowAttentionV2(nn.Module):
         v = torch.select(qkv, 1, 2)
         out = q**2
         out = torch.sum(out, dim=-1, keepdim=True)
-        out = torch.sqrt(out)  # (N, (side // window) ** 2, heads, window * window, 1)
-        out = torch.clamp(out, min=1e-12)  # (N, (side // window) ** 2, heads, window * window, 1)
+        out = torch.sqrt(out)
+        out = torch.clamp(out, min=1e-12)
         q = q / out
         out = k**2
         out = torch.sum(out, dim=-1, keepdim=True)
-        out = torch.sqrt(out)  # (N, (side // window) ** 2, heads, window * window, 1)
-        out = torch.clamp(out, min=1e-12)  # (N, (side // window) ** 2, heads, window * window, 1)
+        out = torch.sqrt(out)
+        out = torch.clamp(out, min=1e-12)
         k = k / out
         scale = self.logit_scale.unsqueeze(0)  # (1, heads, 1, 1)
         scale = torch.clamp(scale, max=4.605170185988092)  # (1, heads, 1, 1)
         scale = torch.exp(scale)  # (1, heads, 1, 1)
         scale = torch.unsqueeze(scale, 1)  # (1, 1, heads, 1, 1)
-        bias = self.cpb_mlp(coords_table)  # (1, 1, 2 * window - 1, 2 * window - 1, heads)
+        bias = self.cpb_mlp(coords_table)
         bias = torch.reshape(bias, self.reshape6_shape)
         bias = bias[0][index]
         bias = torch.reshape(bias, self.reshape7_shape)
-        bias = torch.permute(bias, (0, 3, 1, 2))  # (1, heads, window * window, window * window)
-        bias = self.sigmoid1(bias)  # (1, heads, window * window, window * window)
+        bias = torch.permute(bias, (0, 3, 1, 2))
+        bias = self.sigmoid1(bias)
         k = torch.transpose(k, -2, -1)
-        out = q @ k  # (N, (side // window) ** 2, heads, window * window, window * window)
-        out = out * scale  # (N, (side // window) ** 2, heads, window * window, window * window)
-        bias = bias * 16.0  # (1, heads, window * window, window * window)
-        bias = torch.unsqueeze(bias, 1)  # (1, 1, heads, window * window, window * window)
-        scores = out + bias  # (N, (side // window) ** 2, heads, window * window, window * window)
+        out = q @ k
+        out = out * scale
+        bias = bias * 16.0
+        bias = torch.unsqueeze(bias, 1)
+        scores = out + bias
         scores = scores + mask
         scores = self.softmax1(scores)
         y = scores @ v
@@ -333,10 +333,10 @@ class SwinV2T(nn.Module):
         self.reset_parameters()
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        x = self.features[0]["0"](image)  # (N, embed, image_size // 4, image_size // 4)
-        x = torch.permute(x, (0, 2, 3, 1))  # (N, image_size // 4, image_size // 4, embed)
-        x = self.features[0]["2"](x)  # (N, image_size // 4, image_size // 4, embed)
-        x = self.features[1](x)  # (N, image_size // 4, image_size // 4, embed)
+        x = self.features[0]["0"](image)
+        x = torch.permute(x, (0, 2, 3, 1))
+        x = self.features[0]["2"](x)
+        x = self.features[1](x)
         x = self.features[2](x)
         x = self.features[3](x)
         x = self.features[4](x)

@@ -440,7 +440,7 @@ class ViTB16(nn.Module):
         self.reset_parameters()
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        x = self.conv_proj(image)  # (N, width, image_size // patch, image_size // patch)
+        x = self.conv_proj(image)
         x = self.flatten1(x)
         x = torch.transpose(x, 1, 2)
         cls = self.class_token.expand(x.shape[0], -1, -1)  # (N, 1, width)
