@@ -217,16 +217,7 @@ class Application(Expressions):
         self, layer: CombinatorLayer, inputs: list[Tensor], body: Body, place: Place
     ) -> Any:
         assert layer.body is not None
-        if len(inputs) != 1:
-            raise self.error(
-                "A311",
-                f"`{layer.kind}` takes one tensor, got {len(inputs)}",
-                layer.span,
-                label=f"{len(inputs)} tensors given",
-                help=f"join the tensors first, e.g. with `concat`, or apply `{layer.kind}` "
-                "to each",
-            )
-        (x,) = inputs
+        x = self.one_input(layer.kind, inputs, layer.span)
         inner = place
         container = None
         if layer.name is not None:
@@ -497,6 +488,18 @@ class Application(Expressions):
             tensors.append(extra_inputs[index])
         self._check_input_count(op, tensors, layer)
         return tensors, hyper
+
+    def one_input(self, what: str, inputs: list[Tensor], span: Span) -> Tensor:
+        """The one tensor a combinator or a mixture of experts takes; A311 for several."""
+        if len(inputs) != 1:
+            raise self.error(
+                "A311",
+                f"`{what}` takes one tensor, got {len(inputs)}",
+                span,
+                label=f"{len(inputs)} tensors given",
+                help=f"join the tensors first, e.g. with `concat`, or apply `{what}` to each",
+            )
+        return inputs[0]
 
     def _check_input_count(self, op: Op, tensors: list[Tensor], layer: OpLayer) -> None:
         most = None if op.variadic else len(op.inputs)

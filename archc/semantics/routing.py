@@ -101,6 +101,8 @@ class Routing:
 
         def _check_fresh(self, layer: Layer, fresh: bool, place: Place) -> None: ...
 
+        def one_input(self, what: str, inputs: list[Tensor], span: Any) -> Tensor: ...
+
         def _apply_op(
             self, layer: OpLayer, inputs: list[Tensor], place: Place, join: bool = False
         ) -> Any: ...
@@ -109,16 +111,7 @@ class Routing:
         self, layer: MixtureLayer, inputs: list[Tensor], body: Body, place: Place
     ) -> Any:
         assert self.network is not None and layer.op is not None and layer.expert is not None
-        if len(inputs) != 1:
-            raise self.error(
-                "A311",
-                f"`{layer.op.name}` takes one tensor, got {len(inputs)}",
-                layer.span,
-                label=f"{len(inputs)} tensors given",
-                help=f"join the tensors first, e.g. with `concat`, or apply `{layer.op.name}` "
-                "to each",
-            )
-        (x,) = inputs
+        x = self.one_input(layer.op.name, inputs, layer.span)
         if x.type is None:
             return UNKNOWN
         body.shaped_by_values = True  # the number of experts is the number of copies
