@@ -41,7 +41,9 @@ def unit_math(w: SpecWriter, body: Body, shape: Shape) -> Shape:
         "masked_fill(x, x < -1.0, 0.0)",
         "x -> masked_fill(x >= 1, 1.0)",
         "x -> masked_fill(x != x, 0.0)",
-        "x -> sign",
+        # sign jumps at 0, where a normalised constant lands up to rounding (a channel's mean,
+        # a batch of equal samples): the jump is moved to a value no norm or clamp gives
+        "sign(x - 0.3183)",
     ]
     if shape.kind != "vector":  # the last two axes are not the batch's
         forms += ["x -> tril", "x -> triu(diagonal=1)", "tril(x, diagonal=-1)", "x -> cumsum(1)"]
