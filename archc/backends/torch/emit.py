@@ -20,7 +20,7 @@ from archc.backends.torch.constants import buffer_lines, holds_buffer
 from archc.backends.torch.counted import Slot, made, slots
 from archc.backends.torch.decoding import GENERATE, Decoding
 from archc.backends.torch.forward import forward_lines
-from archc.backends.torch.given import block_of, given_ctor, layer_argument, literal_slot
+from archc.backends.torch.given import given_ctor, layer_argument, literal_slot
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
 from archc.backends.torch.naming import (
@@ -498,7 +498,7 @@ class ClassWriter:
                 flat(layer_argument([ctor], literal_slot))
                 for (network, _), node, ctor in zip(matching, nodes, ctors, strict=True)
                 if ctor is not None
-                and name not in block_of(network, node).given
+                and name not in network.instance_of(node).given
                 and all(isinstance(o, pv.Lit) for o in node.given_origins.values())
             ),
             None,

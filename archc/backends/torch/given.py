@@ -52,18 +52,9 @@ def given_layers(network: Network, module: Module) -> tuple[Any, ...]:
     found = {
         node.given: (node.op, tuple(sorted(node.given_origins.items())))
         for node in network.within(module.path)
-        if given_ctor(node) is not None and block_of(network, node) is module
+        if given_ctor(node) is not None and network.instance_of(node) is module
     }
     return tuple(sorted(found.items()))
-
-
-def block_of(network: Network, node: Node) -> Module:
-    """The block instance (or the network) whose body applied ``node``: its parameter gave
-    the layer."""
-    path = node.scope
-    while network.modules[path].kind == "sequence":
-        path = path.rpartition(".")[0]
-    return network.modules[path]
 
 
 def layer_argument(ctors: list[Ctor], slot: Callable[[list[Any], str], str]) -> str | Call:
