@@ -456,6 +456,14 @@ def geometry(args: AttentionArgs, found: Roles) -> Geometry:
     return Geometry(embed_dim, kv_dim, args.heads, _kv_heads(args), head_dim)
 
 
+# The classes of the modules an attention holds other than its projections (nn.Linear)
+_SUBMODULES = {
+    "q_norm": "nn.RMSNorm",
+    "k_norm": "nn.RMSNorm",
+    "relative_attention_bias": "RelativePositionBias",
+}
+
+
 def parameters(g: Geometry, args: AttentionArgs) -> dict[str, tuple[int, ...]]:
     """Parameter shapes in the generated module's registration order."""
     q, k, v, o = args.biases()
@@ -612,6 +620,10 @@ class Attention(Op):
         )
         parts += [flag for flag, on in flags if on]
         return ", ".join(parts)
+
+    def torch_submodules(self, args: AttentionArgs, inferred: Inferred) -> dict[str, str]:
+        owners = sorted({name.rpartition(".")[0] for name in inferred.params if "." in name})
+        return {owner: _SUBMODULES.get(owner, "nn.Linear") for owner in owners}  # projections
 
     def torch_module(self, args: AttentionArgs, inferred: Inferred) -> Ctor:
         # archc's MultiheadAttention or Attention (archc/torch_helpers.py), copied into

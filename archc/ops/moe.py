@@ -180,6 +180,11 @@ class MoE(Op):
         features = inferred.resolved["in_features"]
         return f"moe {args.top_k} of {args.experts}, {features}→{args.hidden}→{features}"
 
+    def torch_submodules(self, args: MoEArgs, inferred: Inferred) -> dict[str, str]:
+        owners = sorted({name.rpartition(".")[0] for name in inferred.params if "." in name})
+        # the router and each expert's projections; fused experts are one module of 3-d weights
+        return {o: "FusedExperts" if o == "experts" else "nn.Linear" for o in owners}
+
     def torch_module(self, args: MoEArgs, inferred: Inferred) -> Ctor:
         return Ctor(
             "SparseMoE",

@@ -316,6 +316,13 @@ class Op:
         """The module implementing the op, or None for a stateless op (see torch_expr)."""
         return None
 
+    def torch_submodules(self, args: Any, inferred: Inferred) -> dict[str, str]:
+        """The modules the op's module holds its parameters in, by path inside it (those
+        ``inferred.params`` names with a dot), and the class of each, a torch path
+        (`nn.Linear`) or one of archc's modules: what a generated `init` rule tests modules
+        by must tell them from the layers it picks."""
+        return {}
+
     def torch_construct(self, args: Any, inferred: Inferred) -> Ctor | None:
         """For the part that opens an op's construct over a block (``block_parts``): the
         module of the whole construct, whose first argument the emitter writes, the container

@@ -109,6 +109,24 @@ def is_helper(path: str) -> bool:
     return path in _definitions()
 
 
+def derives_from(path: str, base: str) -> bool:
+    """Whether the helper class ``path`` is ``base`` (a torch path such as `nn.Embedding`, or
+    another helper) or derives from it, read from the class statements of the helper file."""
+    definitions = _definitions()
+    pending, seen = [path], set()
+    while pending:
+        name = pending.pop()
+        if name == base:
+            return True
+        if name in seen or name not in definitions:
+            continue
+        seen.add(name)
+        (statement,) = ast.parse(definitions[name][1]).body
+        if isinstance(statement, ast.ClassDef):
+            pending += [ast.unparse(b) for b in statement.bases]
+    return False
+
+
 def helper_source(names: set[str]) -> tuple[list[str], list[str]]:
     """The sources of the named definitions and of everything they call, in file order, and
     the import lines they need; their decoding lines only where ``names`` holds the cache."""

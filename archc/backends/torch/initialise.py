@@ -14,6 +14,7 @@ import fnmatch
 from collections.abc import Callable
 from typing import Any
 
+from archc.backends.torch.helpers import derives_from
 from archc.ops import lookup
 from archc.ops.spec import HELD, Symbolic
 from archc.pysource.exprs import literal, string
@@ -62,8 +63,10 @@ def init_methods(
         f'{INDENT * 2}"""The `init` rules for the submodule `name`; others keep PyTorch\'s."""',
     ]
     previous: str | Call | None = None
-    for group in _groups(rules):
-        condition = _condition(network, group, imports)
+    groups = _groups(rules)
+    for index, group in enumerate(groups):
+        later = {_key(network, a) for other in groups[index + 1 :] for a in other}
+        condition = _condition(network, group, later, imports)
         if condition != previous:  # one `if` for consecutive rules on the same layers
             lines += lay_out(INDENT * 2, "if ", condition, ":")
             previous = condition
@@ -120,7 +123,16 @@ def _groups(assignments: list[Assignment]) -> list[list[Assignment]]:
     return list(groups.values())
 
 
-def _condition(network: Network, group: list[Assignment], imports: set[str]) -> str | Call:
+def _key(network: Network, assignment: Assignment) -> str:
+    """The state_dict key of the tensor an assignment sets."""
+    return join_path(network.weights_path(assignment.node.path), assignment.parameter)
+
+
+def _condition(
+    network: Network, group: list[Assignment], later: set[str], imports: set[str]
+) -> str | Call:
+    """The test on `name` and `module` that picks the group's layers: exactly those, except
+    for tensors a later rule sets again (``later``, by state_dict key)."""
     nodes = [a.node for a in group]
     rule = group[0].rule
     if group[0].parameter == HELD:  # the modules that hold the tensors
@@ -130,33 +142,59 @@ def _condition(network: Network, group: list[Assignment], imports: set[str]) -> 
         return Call("name in ", tuple(Arg(string(owner)) for owner in owners))
     glob = _module_glob(network, group)
     if glob is not None:
-        imports.add("fnmatch")
+        if glob.startswith("fnmatch."):
+            imports.add("fnmatch")
         return glob
     kind = _torch_class(nodes[0])
     if (
         rule.target.op is not None
         and kind is not None
         and {n.id for n in network.nodes() if _torch_class(n) == kind} == {n.id for n in nodes}
-        and not _inner_module_lacks(network, nodes, group[0].parameter)
     ):
-        return f"isinstance(module, {kind})"
+        others = _also_picked(network, nodes, kind, group[0].parameter, later)
+        if not others:
+            return f"isinstance(module, {kind})"
+        suffixes = sorted({f".{path.rpartition('.')[2]}" for path in others})
+        if all("." in path for path in others) and not any(
+            n.path.endswith(suffix) for n in nodes for suffix in suffixes
+        ):
+            ends: str | Call = string(suffixes[0])
+            if len(suffixes) > 1:
+                ends = Call("", tuple(Arg(string(s)) for s in suffixes), hug=False)
+            return Call(f"isinstance(module, {kind}) and not name.endswith", (Arg(ends),))
     if len(nodes) == 1:
         return f"name == {string(nodes[0].path)}"
     return Call("name in ", tuple(Arg(string(n.path)) for n in nodes))
 
 
-def _inner_module_lacks(network: Network, nodes: list[Node], parameter: str) -> bool:
-    """Whether a layer other than ``nodes`` holds a module of its own (a mixture of experts'
-    `gate`, an attention's `q_proj` built without a bias) that lacks ``parameter``: its class
-    is unknown, so an `isinstance` test could pick it and find nothing to set."""
-    chosen = {n.id for n in nodes}
-    for node in network.nodes():
-        if node.kind != "op" or node.id in chosen:
+def _also_picked(
+    network: Network, nodes: list[Node], kind: str, parameter: str, later: set[str]
+) -> list[str]:
+    """The modules beside ``nodes`` that `isinstance(module, kind)` picks and whose
+    ``parameter`` no later rule sets again: one that another layer holds inside itself (an
+    attention's `out_proj`), and a layer whose class derives from ``kind`` (a 2-d layer norm
+    is an nn.LayerNorm)."""
+    chosen = {network.weights_path(n.path) for n in nodes}
+    picked = []
+    for node in network.holders():
+        if node.kind != "op" or node.path in chosen:
             continue
-        inner = {p.rpartition(".")[0] for p in node.params if "." in p}
-        if any(f"{module}.{parameter}" not in node.params for module in inner):
-            return True
-    return False
+        classes = {"": _torch_class(node), **_submodules(node)}
+        for owner, class_ in classes.items():
+            if class_ is None or (owner == "" and class_ == kind):
+                continue  # a stateless op, or a layer of the kind that no rule picks
+            if class_ == kind or derives_from(class_, kind):
+                key = join_path(owner, parameter)
+                if key not in node.params or join_path(node.path, key) not in later:
+                    picked.append(join_path(node.path, owner))
+    return picked
+
+
+def _submodules(node: Node) -> dict[str, str]:
+    from archc.backends.torch.structure import inferred_of
+
+    op = lookup(node.op)
+    return op.torch_submodules(node.args, inferred_of(node)) if op else {}
 
 
 def _torch_class(node: Node) -> str | None:
@@ -170,13 +208,26 @@ def _torch_class(node: Node) -> str | None:
 def _module_glob(network: Network, group: list[Assignment]) -> str | None:
     """The rule's glob as a condition on module names (and, where the glob alone would pick
     other modules too, their class), where it picks exactly the group's layers among every
-    module the network's class holds; None otherwise."""
+    module the network's class holds; None otherwise. A glob over the tensors inside layers
+    (`"layer.*.attn.*weight"`) is tried cut at each dot, from the right, for the part that
+    names the layers (`"layer.*.attn"`)."""
     rule = group[0].rule
     if rule.target.glob is None:
         return None
     glob = join_path(rule.scope, rule.target.glob)
     suffix = f".{group[0].parameter}"
-    pattern = glob.removesuffix(suffix) if glob.endswith(suffix) else glob
+    cuts = [glob.removesuffix(suffix)] if glob.endswith(suffix) else []
+    cuts += [glob[:i] for i in range(len(glob) - 1, 0, -1) if glob[i] == "."]
+    for pattern in dict.fromkeys(cuts):
+        condition = _picking(network, group, pattern)
+        if condition is not None:
+            return condition
+    return None
+
+
+def _picking(network: Network, group: list[Assignment], pattern: str) -> str | None:
+    """A condition that ``pattern`` over module names makes, picking the group's layers and
+    no other module, or None."""
     ops = [n for n in network.nodes() if n.kind == "op"]
     # modules inside a layer's own module (an attention's out_proj), whose class is unknown
     inner = {join_path(n.path, p.rpartition(".")[0]) for n in ops for p in n.params if "." in p}
@@ -186,6 +237,8 @@ def _module_glob(network: Network, group: list[Assignment]) -> str | None:
     matched = [n for n in ops if fnmatch.fnmatchcase(n.path, pattern)]
     containers = [path for path in network.modules if fnmatch.fnmatchcase(path, pattern)]
     condition = f"fnmatch.fnmatchcase(name, {string(pattern)})"
+    if not any(c in pattern for c in "*?["):  # a cut that names one module
+        condition = f"name == {string(pattern)}"
     if {n.path for n in matched} == wanted and not containers:
         return condition
     kind = _torch_class(group[0].node)
