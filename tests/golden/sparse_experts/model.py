@@ -96,11 +96,28 @@ def top_k_route(
     return chosen, weights
 
 
-class SparseMoE(nn.Module):
-    """A sparse mixture of experts (Shazeer et al., 2017): a bias-free linear router, `gate`,
-    scores the experts (MLPs, gated or not, as ExpertMLP computes) for each token, each token
-    goes to its top_k experts, and their outputs are summed weighted by the router's
-    probabilities (top_k_route). Only routed tokens are computed: the loop runs each expert
+class Routed(nn.Module):
+    """What a sparse mixture of experts routes by: a bias-free linear router, `gate`, that
+    scores the experts for each token; each token goes to its top_k experts, whose outputs
+    are summed weighted by the router's probabilities (top_k_route)."""
+
+    def __init__(
+        self, in_features: int, experts: int, top_k: int, softmax: str, norm_topk: bool
+    ) -> None:
+        super().__init__()
+        self.top_k = top_k
+        self.softmax = softmax
+        self.norm_topk = norm_topk
+        self.gate = nn.Linear(in_features, experts, bias=False)
+
+    def route(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each token's top_k experts, (tokens, top_k), and the weights of their outputs."""
+        return top_k_route(self.gate(tokens), self.top_k, self.softmax, self.norm_topk)
+
+
+class SparseMoE(Routed):
+    """A sparse mixture of experts (Shazeer et al., 2017) whose experts are MLPs, gated or
+    not, as ExpertMLP computes. Only routed tokens are computed: the loop runs each expert
     that was chosen on its tokens and index_adds the results, as Hugging Face's sparse MoE
     blocks do."""
 
@@ -116,21 +133,13 @@ class SparseMoE(nn.Module):
         norm_topk: bool = False,
         layout: str = "fused",
     ) -> None:
-        super().__init__()
-        self.top_k = top_k
-        self.softmax = softmax
-        self.norm_topk = norm_topk
-        self.gate = nn.Linear(in_features, experts, bias=False)
+        super().__init__(in_features, experts, top_k, softmax, norm_topk)
         if layout == "fused":
             self.experts = FusedExperts(experts, in_features, hidden, activation, gated)
         else:
             self.experts = ExpertList(
                 ExpertMLP(in_features, hidden, activation, gated) for _ in range(experts)
             )
-
-    def route(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Each token's top_k experts, (tokens, top_k), and the weights of their outputs."""
-        return top_k_route(self.gate(tokens), self.top_k, self.softmax, self.norm_topk)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         tokens = x.reshape(-1, x.size(-1))
