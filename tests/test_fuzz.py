@@ -162,7 +162,30 @@ def test_long_oracle_run_compares_values() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"^[1-9]\d* cases \(\d+ oracle\) in 0.01 min; 0 failed$", result.stdout, re.M)
+    totals = r"^[1-9]\d* cases \(\d+ oracle\) in 0.01 min; 0 failed; \d+ ill-conditioned$"
+    assert re.search(totals, result.stdout, re.M)
+
+
+def test_an_ill_conditioned_oracle_case_is_counted_and_saved_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A case whose outputs differ only as far as rounding moves them is no failure: the
+    totals count it, and it is saved under ill-conditioned/ with its figures."""
+    from tests.fuzz import __main__ as fuzz
+
+    data = (
+        ROOT / "tests" / "fuzz" / "ill_conditioned" / "batchnorm1d_after_sign.arch"
+    ).read_bytes()
+    monkeypatch.setattr(fuzz, "make_case", lambda kind, choices: Case(kind, data, ".", True))
+    monkeypatch.setattr(fuzz, "_limit_memory", lambda: None)  # this process runs on
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert fuzz.main(["--kind", "oracle", "--seed", "7", "--save", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^1 cases \(1 oracle\) in 1 min; 0 failed; 1 ill-conditioned$", out, re.M)
+    saved = tmp_path / "ill-conditioned" / "oracle-7.arch"
+    assert saved.read_bytes() == data
+    assert "differs by" in saved.with_suffix(".txt").read_text(encoding="utf-8")
+    assert not list(tmp_path.glob("*.arch"))  # nothing saved as a failure
 
 
 def test_atheris_harness_runs_where_atheris_installs() -> None:

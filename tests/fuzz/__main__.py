@@ -7,7 +7,9 @@ Each case draws a fresh random seed, so every run explores new inputs; `--jobs N
 processes side by side, each drawing its own seeds, and adds up what they ran and found. A
 failing input is saved in DIR (outside the checkout; `archc-fuzz` in the temporary folder
 without `--save`) with the failure beside it; once fixed, it belongs in
-`tests/fuzz/regressions/`, which `tests/test_fuzz.py` checks on every run.
+`tests/fuzz/regressions/`, which `tests/test_fuzz.py` checks on every run. An oracle case whose
+outputs differ only as far as rounding moves them at its input (`tests/oracle.py`) is no
+failure: it is counted as ill-conditioned and saved in DIR/ill-conditioned with its figures.
 """
 
 from __future__ import annotations
@@ -67,31 +69,38 @@ def main(argv: list[str] | None = None) -> int:
     # Set before anything imports torch.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if args.seed is not None or args.jobs == 1:
-        counts, failures = _fuzz(kinds, args.minutes, save, args.seed)
+        counts, failures, ill = _fuzz(kinds, args.minutes, save, args.seed)
     else:
-        counts, failures = collections.Counter(), []
+        counts, failures, ill = collections.Counter(), [], []
         # each process draws its own seeds from the system, so no two run the same case
         with ProcessPoolExecutor(args.jobs) as pool:
             runs = [pool.submit(_fuzz, kinds, args.minutes, save) for _ in range(args.jobs)]
             for run in runs:
-                counted, failed = run.result()
+                counted, failed, excused = run.result()
                 counts.update(counted)
                 failures += failed
+                ill += excused
     shown = ", ".join(f"{counts[k]} {k}" for k in kinds)
-    print(f"{counts.total()} cases ({shown}) in {args.minutes:g} min; {len(failures)} failed")
+    totals = f"{counts.total()} cases ({shown}) in {args.minutes:g} min; {len(failures)} failed"
+    if "oracle" in kinds:
+        totals += f"; {len(ill)} ill-conditioned"
+    print(totals)
     for path in failures:
         print(f"  saved {path}")
+    for path in ill:
+        print(f"  ill-conditioned {path}")
     return 1 if failures else 0
 
 
 def _fuzz(
     kinds: list[str], minutes: float, save: Path, seed: int | None = None
-) -> tuple[collections.Counter[str], list[Path]]:
+) -> tuple[collections.Counter[str], list[Path], list[Path]]:
     """Cases of ``kinds`` for ``minutes`` (only the one of ``seed``, given one): how many of
-    each ran, and where the failing ones were saved."""
+    each ran, where the failing ones were saved, and where the ill-conditioned ones were."""
     _limit_memory()
     counts: collections.Counter[str] = collections.Counter()
     failures: list[Path] = []
+    ill: list[Path] = []
     deadline = time.monotonic() + minutes * 60
     seeds = random.SystemRandom()
     with tempfile.TemporaryDirectory() as directory:
@@ -101,13 +110,18 @@ def _fuzz(
             case = make_case(kind, RandomChoices(case_seed))
             counts[kind] += 1
             try:
-                run_case(case, Path(directory))
+                verdict = run_case(case, Path(directory))
             except FuzzFailure as exc:
                 failures.append(_save(save, kind, case_seed, case.data, str(exc)))
                 print(f"FAILED {kind} seed {case_seed}: {str(exc).splitlines()[0]}", flush=True)
+            else:
+                if verdict is not None and verdict.ill_conditioned:
+                    folder = save / "ill-conditioned"
+                    ill.append(_save(folder, kind, case_seed, case.data, str(verdict)))
+                    print(f"ill-conditioned {kind} seed {case_seed}: {verdict}", flush=True)
             if seed is not None:
                 break
-    return counts, failures
+    return counts, failures, ill
 
 
 def _save(folder: Path, kind: str, seed: int, data: bytes, failure: str) -> Path:

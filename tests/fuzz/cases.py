@@ -2,21 +2,27 @@
 
 Three kinds are checked with `archc check`; the fourth, `oracle`, is a valid spec that is also
 compiled, built in float64 and run beside the reference interpreter (`tests/oracle.py`): slower,
-and importing torch, so only a run that asks for it makes such cases.
+and importing torch, so only a run that asks for it makes such cases. Its verdict is equal,
+ill-conditioned (values rounding alone moves beyond the tolerance, not a failure) or a mismatch
+(a failure).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hypothesis import strategies as st
 
 from tests.fuzz.built import check_networks, compile_checked
 from tests.fuzz.choices import Choices, HypothesisChoices, chance, pick
-from tests.fuzz.harness import FuzzFailure, Outcome, check_input, workspace
+from tests.fuzz.harness import FuzzFailure, check_input, workspace
 from tests.fuzz.mutate import ROOT, corpus, mutate, raw_input
 from tests.fuzz.valid import SIZE, valid_spec
+
+if TYPE_CHECKING:
+    from tests.oracle import Verdict
 
 CHECKS = ("valid", "mutated", "raw")
 KINDS = (*CHECKS, "oracle")
@@ -49,20 +55,22 @@ def cases(draw: st.DrawFn, kind: str) -> Case:
     return make_case(kind, HypothesisChoices(draw))
 
 
-def run_case(case: Case, directory: Path) -> Outcome:
+def run_case(case: Case, directory: Path) -> Verdict | None:
     """Check ``case`` inside a workspace in ``directory`` (and, for an oracle case, compare its
-    built module with the interpreter); raises FuzzFailure if it fails."""
+    built module with the interpreter, giving back the verdict: equal or ill-conditioned);
+    raises FuzzFailure if it fails, a mismatch included."""
     path = workspace(directory) / case.folder / "fuzz.arch"
-    outcome = check_input(case.data, path, case.must_pass)
+    check_input(case.data, path, case.must_pass)
     if not case.must_pass:
-        return outcome
+        return None
     networks, module = compile_checked(path)  # compiled once for both checks
+    verdict = None
     if case.kind == "oracle":
         from tests.oracle import check_compiled  # imports torch
 
         try:  # at the size the writer tracked its symbols at
-            check_compiled(networks, module, size=SIZE, label=str(path))
+            verdict = check_compiled(networks, module, size=SIZE, label=str(path))
         except Exception as exc:  # a mismatch, or generated code that fails to run
             raise FuzzFailure(f"{type(exc).__name__}: {exc}") from exc
     check_networks(networks, module)
-    return outcome
+    return verdict
