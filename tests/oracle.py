@@ -71,8 +71,6 @@ def random_inputs(network: Network, sizes: dict[str, int], seed: int = 0) -> dic
             inputs[name][..., 0] = True
         elif tensor.dtype.startswith("int"):
             inputs[name] = torch.randint(0, 2, shape, generator=generator)
-        elif tensor.dtype == "bool":
-            inputs[name] = torch.rand(shape, generator=generator) < 0.5
         else:
             inputs[name] = torch.randn(shape, generator=generator, dtype=torch.float64)
     return inputs
