@@ -112,23 +112,34 @@ def network_class_name(module: types.ModuleType, network: str) -> str:
 
 def reseed(model: Any, seed: int) -> None:
     """Re-initialise every layer from its own generator, seeded by ``seed`` and its path:
-    PyTorch's default for the layer, then the spec's `init` rules for it."""
+    PyTorch's default for each layer, then the spec's `init` rules, module by module in the
+    order `reset_parameters` applies them (a layer before the modules inside it, whose tensors
+    a rule may set through it)."""
     import torch
 
     rules = getattr(model, "init_module", None)
     state = torch.random.get_rng_state()
+    layers = sorted(model.named_modules())  # a path sorts before the paths inside it
     try:
-        for path, layer in sorted(model.named_modules()):
-            if not any(True for _ in layer.parameters(recurse=False)):
-                continue
-            digest = hashlib.sha256(f"{seed}:{path}".encode()).digest()
-            torch.manual_seed(int.from_bytes(digest[:8], "little"))
-            if hasattr(layer, "reset_parameters"):
+        for path, layer in layers:
+            if hasattr(layer, "reset_parameters") and any(
+                True for _ in layer.parameters(recurse=False)
+            ):
+                _seed(seed, path)
                 layer.reset_parameters()
-            if rules is not None:
+        if rules is not None:
+            for path, layer in layers:
+                _seed(seed, path)
                 rules(path, layer)
     finally:
         torch.random.set_rng_state(state)
+
+
+def _seed(seed: int, path: str) -> None:
+    import torch
+
+    digest = hashlib.sha256(f"{seed}:{path}".encode()).digest()
+    torch.manual_seed(int.from_bytes(digest[:8], "little"))
 
 
 # The size a symbolic dimension (T, H, W) takes in a self-test: large enough for the stride-32

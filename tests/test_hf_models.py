@@ -144,10 +144,8 @@ OLMOE_SIZES = {
 }
 
 
-@pytest.mark.slow
-def test_olmoe_weights_give_the_same_logits() -> None:
-    torch.manual_seed(2)
-    config = transformers.OlmoeConfig(
+def olmoe_config() -> Any:
+    return transformers.OlmoeConfig(
         vocab_size=OLMOE_SIZES["vocab"],
         hidden_size=OLMOE_SIZES["d_model"],
         num_hidden_layers=OLMOE_SIZES["layers"],
@@ -164,7 +162,12 @@ def test_olmoe_weights_give_the_same_logits() -> None:
         # products, the default, take no float64
         experts_implementation="eager",
     )
-    reference = transformers.OlmoeForCausalLM(config).double().eval()
+
+
+@pytest.mark.slow
+def test_olmoe_weights_give_the_same_logits() -> None:
+    torch.manual_seed(2)
+    reference = transformers.OlmoeForCausalLM(olmoe_config()).double().eval()
     # norms and the router away from their initial ones and zeros, so that loading them and
     # routing tokens to different experts are tested too
     with torch.no_grad():
@@ -198,10 +201,8 @@ ALBERT = {
 }
 
 
-@pytest.mark.slow
-def test_albert_weights_give_the_same_hidden_states() -> None:
-    torch.manual_seed(2)
-    config = transformers.AlbertConfig(
+def albert_config() -> Any:
+    return transformers.AlbertConfig(
         vocab_size=ALBERT["vocab"],
         embedding_size=ALBERT["embedding"],
         hidden_size=ALBERT["hidden"],
@@ -211,7 +212,12 @@ def test_albert_weights_give_the_same_hidden_states() -> None:
         max_position_embeddings=ALBERT["max_positions"],
         attn_implementation="eager",
     )
-    reference = transformers.AlbertModel(config).double().eval()
+
+
+@pytest.mark.slow
+def test_albert_weights_give_the_same_hidden_states() -> None:
+    torch.manual_seed(2)
+    reference = transformers.AlbertModel(albert_config()).double().eval()
     with torch.no_grad():  # biases and norms away from their initial values, so loading counts
         for name, parameter in reference.named_parameters():
             if name.endswith(".bias") or name.endswith("LayerNorm.weight"):
@@ -236,16 +242,19 @@ def test_albert_weights_give_the_same_hidden_states() -> None:
 BLOOM = {"vocab": 128, "d_model": 64, "layers": 2, "heads": 4}
 
 
-def bloom_model(causal_lm: bool) -> Any:
-    config = transformers.BloomConfig(
+def bloom_config() -> Any:
+    return transformers.BloomConfig(
         vocab_size=BLOOM["vocab"],
         hidden_size=BLOOM["d_model"],
         n_layer=BLOOM["layers"],
         n_head=BLOOM["heads"],
         attn_implementation="eager",
     )
+
+
+def bloom_model(causal_lm: bool) -> Any:
     kind = transformers.BloomForCausalLM if causal_lm else transformers.BloomModel
-    reference = kind(config).double().eval()
+    reference = kind(bloom_config()).double().eval()
     with torch.no_grad():  # biases and norms away from their initial zeros and ones
         for name, parameter in reference.named_parameters():
             if name.endswith(".bias") or "layernorm" in name or "ln_f" in name:
@@ -277,12 +286,8 @@ def test_bloom_weights_give_the_same_outputs(network: str, causal_lm: bool) -> N
 ROBERTA = {"vocab": 100, "layers": 2, "d_model": 32, "heads": 4, "p_drop": 0.1}
 
 
-@pytest.mark.slow
-def test_roberta_padded_batch_gives_the_same_hidden_states() -> None:
-    # RoBERTa counts positions from padding_idx + 1 over the tokens that are not padding: a
-    # padded sample's tokens get the positions they would have alone, on either side, and the
-    # outputs agree at every position that is not padding, the pooler's too
-    config = transformers.RobertaConfig(
+def roberta_config() -> Any:
+    return transformers.RobertaConfig(
         vocab_size=ROBERTA["vocab"],
         hidden_size=ROBERTA["d_model"],
         num_hidden_layers=ROBERTA["layers"],
@@ -293,8 +298,15 @@ def test_roberta_padded_batch_gives_the_same_hidden_states() -> None:
         layer_norm_eps=1e-5,
         attn_implementation="eager",
     )
+
+
+@pytest.mark.slow
+def test_roberta_padded_batch_gives_the_same_hidden_states() -> None:
+    # RoBERTa counts positions from padding_idx + 1 over the tokens that are not padding: a
+    # padded sample's tokens get the positions they would have alone, on either side, and the
+    # outputs agree at every position that is not padding, the pooler's too
     torch.manual_seed(3)
-    reference = transformers.RobertaModel(config).double().eval()
+    reference = transformers.RobertaModel(roberta_config()).double().eval()
     with torch.no_grad():  # biases and norms away from their initial zeros and ones
         for name, parameter in reference.named_parameters():
             if name.endswith(".bias") or "LayerNorm" in name:

@@ -4,14 +4,24 @@ The static model lists, for every rule, the layers' parameters it initialises
 (`Network.inits`). The generated class tests modules by kind (`isinstance(module, nn.Linear)`)
 or by name, and such a test can pick more than the rule does: an nn.Linear that another
 layer holds inside itself (an attention's `out_proj`, a mixture's router), or a module whose
-class derives from the kind's (T5's relative bias is an nn.Embedding). This test fills every
-parameter with NaN, runs `reset_parameters`, and compares the parameters it wrote with those
-the static model says the rules reach, for every zoo network and golden case with rules.
+class derives from the kind's (T5's relative bias is an nn.Embedding); and where two rules
+reach one tensor, the later must be the one that stays, although `init_module` runs module by
+module (a rule on `attn.out_proj.weight` written through the attention runs before a test on
+the nn.Linear inside it). For every zoo network and golden case with rules this test fills
+every parameter with NaN, runs `reset_parameters`, and compares the parameters it wrote with
+those the static model says the rules reach; and it records the last initialisation call on
+each tensor and compares it with the call the rule the static model applies last makes.
 """
 
 from __future__ import annotations
 
+import math
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,6 +29,7 @@ import torch
 
 from archc import api, runtime
 from archc.ops.spec import HELD
+from archc.semantics.inits import Assignment
 from archc.semantics.ir import Network, join_path
 from tests.test_codegen import BUILT_SMALL, CASES, ROOT, SPECS, spec_of
 
@@ -33,16 +44,96 @@ def _has_rules(path: str) -> bool:
 WITH_RULES = [s for s in (*SPECS, *(spec_of(c) for c in CASES)) if _has_rules(s)]
 
 
+def keys_of(network: Network, assignment: Assignment) -> list[str]:
+    """The state_dict keys of the tensors an assignment sets."""
+    path = network.weights_path(assignment.node.path)  # a shared layer's own module
+    if assignment.parameter == HELD:
+        return [join_path(path, name) for name in assignment.node.params]
+    return [join_path(path, assignment.parameter)]
+
+
 def reached(network: Network) -> set[str]:
     """The state_dict keys of the parameters the rules initialise, by the static model."""
-    keys = set()
-    for assignment in network.inits:
-        path = network.weights_path(assignment.node.path)  # a shared layer's own module
-        if assignment.parameter == HELD:
-            keys.update(join_path(path, name) for name in assignment.node.params)
-        else:
-            keys.add(join_path(path, assignment.parameter))
-    return keys
+    return {key for assignment in network.inits for key in keys_of(network, assignment)}
+
+
+Call = tuple[str, tuple[Any, ...], dict[str, Any]]  # a function's name and its other arguments
+
+
+@contextmanager
+def recorded(module: Any) -> Iterator[dict[int, Call]]:
+    """The last call `init_module` made on each tensor (by id), of torch.nn.init's functions
+    and of the generated module's own (schemes torch lacks), while the block runs."""
+    calls: dict[int, Call] = {}
+
+    def recording(function: Callable[..., Any]) -> Callable[..., Any]:
+        def call(tensor: Any, *args: Any, **kwargs: Any) -> Any:
+            if sys._getframe(1).f_code.co_name == "init_module":
+                calls[id(tensor)] = (function.__name__, args, kwargs)
+            return function(tensor, *args, **kwargs)
+
+        return call
+
+    saved = [
+        (owner, name, function)
+        for owner in (torch.nn.init, module)
+        for name, function in vars(owner).items()
+        if name.endswith("_") and not name.startswith("_") and callable(function)
+    ]
+    for owner, name, function in saved:
+        setattr(owner, name, recording(function))
+    try:
+        yield calls
+    finally:
+        for owner, name, function in saved:
+            setattr(owner, name, function)
+
+
+class Calls:
+    """Stands for torch.nn.init and the generated helpers: each call is kept, not made."""
+
+    def __init__(self) -> None:
+        self.made: list[Call] = []
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda tensor, *args, **kwargs: self.made.append((name, args, kwargs))
+
+
+def expected_call(statement: str, module: Any) -> Call:
+    """The call a statement archc writes for a rule makes, on a stand-in tensor `t`."""
+    calls = Calls()
+    helpers = {name: getattr(calls, name) for name in vars(module) if name.endswith("_")}
+    namespace = {**vars(module), **helpers, "nn": SimpleNamespace(init=calls), "t": None}
+    exec(statement, namespace)  # archc's own statement, its functions stood in for
+    (call,) = calls.made
+    return call
+
+
+def same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=0.0)
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def check_last_rules(
+    network: Network, model: torch.nn.Module, initialise: Callable[[], None]
+) -> None:
+    """The last call on each tensor, as ``initialise`` runs, is the call of the static model's
+    last rule on it."""
+    module = sys.modules[type(model).__module__]
+    with recorded(module) as calls:
+        initialise()
+    last = {key: a for a in network.inits for key in keys_of(network, a)}
+    parameters = dict(model.named_parameters(remove_duplicate=False))
+    for key, assignment in last.items():
+        statement = assignment.scheme.scheme.emit(assignment.scheme.args, "t")
+        name, args, kwargs = calls[id(parameters[key])]
+        want_name, want_args, want_kwargs = expected_call(statement, module)
+        assert name == want_name and same(args, want_args), (key, statement)
+        assert kwargs.keys() == want_kwargs.keys(), (key, statement)
+        assert all(same(kwargs[k], want_kwargs[k]) for k in kwargs), (key, statement)
 
 
 def written(model: torch.nn.Module) -> set[str]:
@@ -72,6 +163,9 @@ def check(path: str, overrides: dict[str, Any]) -> None:
         # a tied parameter is written through any of its names
         expected = {key for group in names.values() if group & expected for key in group}
         assert written(model) == expected, network.name
+        check_last_rules(network, model, model.reset_parameters)  # type: ignore[arg-type]
+        # archc.runtime.build(seed=...) seeds each layer by its path and applies the rules anew
+        check_last_rules(network, model, partial(runtime.reseed, model, 3))
 
 
 @pytest.mark.parametrize("path", WITH_RULES)
@@ -128,7 +222,7 @@ def test_the_check_sees_a_rule_that_reaches_too_far() -> None:
 
 SUBMODULE_LAYERS = [
     "attention(2)",
-    'attention(2, layout="linears")',
+    'attention(2, layout="linears", rotary=true)',
     'attention(2, layout="fused", qk_norm=true)',
     "attention(2, relative_buckets=8, relative_max_distance=16)",
     "moe(8, experts=2, top_k=1)",
@@ -138,7 +232,7 @@ SUBMODULE_LAYERS = [
 
 @pytest.mark.parametrize("layer", SUBMODULE_LAYERS)
 def test_ops_name_the_classes_of_the_modules_they_hold(tmp_path: Path, layer: str) -> None:
-    """What `Op.torch_submodules` declares is what the built module holds: the generated
+    """What `Op.torch_submodules` declares is every module the built one holds: the generated
     `init` rules rely on it to tell another layer's modules from the layers they pick."""
     from archc.backends.torch.structure import inferred_of
     from archc.ops import lookup
@@ -150,9 +244,8 @@ def test_ops_name_the_classes_of_the_modules_they_hold(tmp_path: Path, layer: st
     op = lookup(node.op)
     assert op is not None
     declared = op.torch_submodules(node.args, inferred_of(node))
-    owners = {name.rpartition(".")[0] for name in node.params if "." in name}
-    assert set(declared) == owners and owners
     model = runtime.build(str(spec))
+    assert set(declared) == {name for name, _ in model.inner.named_modules() if name}
     for owner, class_ in declared.items():
         module = model.inner.get_submodule(owner)
         module_class = type(module)

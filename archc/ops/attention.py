@@ -458,6 +458,7 @@ def geometry(args: AttentionArgs, found: Roles) -> Geometry:
 
 # The classes of the modules an attention holds other than its projections (nn.Linear)
 _SUBMODULES = {
+    "rotary": "Rotary",
     "q_norm": "nn.RMSNorm",
     "k_norm": "nn.RMSNorm",
     "relative_attention_bias": "RelativePositionBias",
@@ -622,8 +623,10 @@ class Attention(Op):
         return ", ".join(parts)
 
     def torch_submodules(self, args: AttentionArgs, inferred: Inferred) -> dict[str, str]:
-        owners = sorted({name.rpartition(".")[0] for name in inferred.params if "." in name})
-        return {owner: _SUBMODULES.get(owner, "nn.Linear") for owner in owners}  # projections
+        owners = {name.rpartition(".")[0] for name in inferred.params if "." in name}
+        if args.rotary:
+            owners.add("rotary")
+        return {owner: _SUBMODULES.get(owner, "nn.Linear") for owner in sorted(owners)}
 
     def torch_module(self, args: AttentionArgs, inferred: Inferred) -> Ctor:
         # archc's MultiheadAttention or Attention (archc/torch_helpers.py), copied into

@@ -181,9 +181,16 @@ class MoE(Op):
         return f"moe {args.top_k} of {args.experts}, {features}→{args.hidden}→{features}"
 
     def torch_submodules(self, args: MoEArgs, inferred: Inferred) -> dict[str, str]:
-        owners = sorted({name.rpartition(".")[0] for name in inferred.params if "." in name})
-        # the router and each expert's projections; fused experts are one module of 3-d weights
-        return {o: "FusedExperts" if o == "experts" else "nn.Linear" for o in owners}
+        # the router, and the experts: one module of 3-d weights, or a list of MLPs
+        if args.layout == "fused":
+            return {"gate": "nn.Linear", "experts": "FusedExperts"}
+        modules = {"gate": "nn.Linear", "experts": "ExpertList"}
+        for i in range(args.experts):
+            modules[f"experts.{i}"] = "ExpertMLP"
+            for name in ("gate_proj", "up_proj") if args.gated else ("up_proj",):
+                modules[f"experts.{i}.{name}"] = "nn.Linear"
+            modules[f"experts.{i}.down_proj"] = "nn.Linear"
+        return modules
 
     def torch_module(self, args: MoEArgs, inferred: Inferred) -> Ctor:
         return Ctor(

@@ -317,10 +317,9 @@ class Op:
         return None
 
     def torch_submodules(self, args: Any, inferred: Inferred) -> dict[str, str]:
-        """The modules the op's module holds its parameters in, by path inside it (those
-        ``inferred.params`` names with a dot), and the class of each, a torch path
-        (`nn.Linear`) or one of archc's modules: what a generated `init` rule tests modules
-        by must tell them from the layers it picks."""
+        """Every module the op's module holds, by path inside it, and the class of each, a
+        torch path (`nn.Linear`) or one of archc's modules: what a generated `init` rule tests
+        modules by must tell them from the layers it picks."""
         return {}
 
     def torch_construct(self, args: Any, inferred: Inferred) -> Ctor | None:

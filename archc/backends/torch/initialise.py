@@ -63,13 +63,25 @@ def init_methods(
         f'{INDENT * 2}"""The `init` rules for the submodule `name`; others keep PyTorch\'s."""',
     ]
     previous: str | Call | None = None
+    said: set[str] = set()  # the statements under the last `if`
     groups = _groups(rules)
+    globs = [_module_glob(network, group, groups) for group in groups]
+    # the tensors each group sets in the turn of the module that holds them
+    direct = [
+        {_key(network, a) for a in group} if glob is not None and glob[1] else set()
+        for group, glob in zip(groups, globs, strict=True)
+    ]
     for index, group in enumerate(groups):
-        later = {_key(network, a) for other in groups[index + 1 :] for a in other}
-        condition = _condition(network, group, later, imports)
+        if "." not in group[0].parameter:
+            direct[index] = {_key(network, a) for a in group}
+    for index, (group, glob) in enumerate(zip(groups, globs, strict=True)):
+        later = set().union(*direct[index + 1 :])
+        condition = glob[0] if glob is not None else _condition(network, group, later)
+        if isinstance(condition, str) and condition.startswith("fnmatch."):
+            imports.add("fnmatch")
         if condition != previous:  # one `if` for consecutive rules on the same layers
             lines += lay_out(INDENT * 2, "if ", condition, ":")
-            previous = condition
+            previous, said = condition, set()
         first = group[0]
         scheme = first.scheme
 
@@ -77,16 +89,22 @@ def init_methods(
             return _written(value, stored)
 
         args = _traced_args(network, scheme, first.rule.scope)
-        statement = scheme.scheme.call(args, _target(first), write)
-        lines += lay_out(INDENT * 3, "", statement)
+        inner = glob is not None and glob[1]
+        statement = scheme.scheme.call(args, _target(first, inner), write)
+        if statement not in said:  # the modules a glob picks inside layers, for each tensor
+            lines += lay_out(INDENT * 3, "", statement)
+            said.add(statement)
     return lines
 
 
-def _target(assignment: Assignment) -> str:
+def _target(assignment: Assignment, inner: bool) -> str:
     """The tensor a rule sets, an attribute of `module`: a tensor the module holds itself
-    (`parameter`) is named by the last part of its layer's path."""
+    (`parameter`) is named by the last part of its layer's path, and one the test picked the
+    module inside a layer for by the last part of its name."""
     if assignment.parameter == HELD:
         return f"module.{assignment.node.path.rpartition('.')[2]}"
+    if inner:
+        return f"module.{assignment.parameter.rpartition('.')[2]}"
     return f"module.{assignment.parameter}"
 
 
@@ -128,11 +146,10 @@ def _key(network: Network, assignment: Assignment) -> str:
     return join_path(network.weights_path(assignment.node.path), assignment.parameter)
 
 
-def _condition(
-    network: Network, group: list[Assignment], later: set[str], imports: set[str]
-) -> str | Call:
+def _condition(network: Network, group: list[Assignment], later: set[str]) -> str | Call:
     """The test on `name` and `module` that picks the group's layers: exactly those, except
-    for tensors a later rule sets again (``later``, by state_dict key)."""
+    for tensors a later rule sets again in the turn of the module that holds them (``later``,
+    by state_dict key)."""
     nodes = [a.node for a in group]
     rule = group[0].rule
     if group[0].parameter == HELD:  # the modules that hold the tensors
@@ -140,20 +157,22 @@ def _condition(
         if len(owners) == 1:
             return f"name == {string(owners[0])}"
         return Call("name in ", tuple(Arg(string(owner)) for owner in owners))
-    glob = _module_glob(network, group)
-    if glob is not None:
-        if glob.startswith("fnmatch."):
-            imports.add("fnmatch")
-        return glob
     kind = _torch_class(nodes[0])
+    parameter = group[0].parameter
+    chosen = {n.id for n in nodes}
+    lacking = [n for n in network.nodes() if n.id not in chosen and _torch_class(n) == kind]
     if (
         rule.target.op is not None
         and kind is not None
-        and {n.id for n in network.nodes() if _torch_class(n) == kind} == {n.id for n in nodes}
+        and "." not in parameter
+        and all(parameter not in n.params for n in lacking)
     ):
-        others = _also_picked(network, nodes, kind, group[0].parameter, later)
+        test = f"isinstance(module, {kind})"
+        if lacking:  # layers of the kind built without the tensor: nn.Linear(bias=False)
+            test += f" and module.{parameter} is not None"
+        others = _also_picked(network, nodes, kind, parameter, later)
         if not others:
-            return f"isinstance(module, {kind})"
+            return test
         suffixes = sorted({f".{path.rpartition('.')[2]}" for path in others})
         if all("." in path for path in others) and not any(
             n.path.endswith(suffix) for n in nodes for suffix in suffixes
@@ -161,7 +180,7 @@ def _condition(
             ends: str | Call = string(suffixes[0])
             if len(suffixes) > 1:
                 ends = Call("", tuple(Arg(string(s)) for s in suffixes), hug=False)
-            return Call(f"isinstance(module, {kind}) and not name.endswith", (Arg(ends),))
+            return Call(f"{test} and not name.endswith", (Arg(ends),))
     if len(nodes) == 1:
         return f"name == {string(nodes[0].path)}"
     return Call("name in ", tuple(Arg(string(n.path)) for n in nodes))
@@ -171,9 +190,11 @@ def _also_picked(
     network: Network, nodes: list[Node], kind: str, parameter: str, later: set[str]
 ) -> list[str]:
     """The modules beside ``nodes`` that `isinstance(module, kind)` picks and whose
-    ``parameter`` no later rule sets again: one that another layer holds inside itself (an
-    attention's `out_proj`), and a layer whose class derives from ``kind`` (a 2-d layer norm
-    is an nn.LayerNorm)."""
+    ``parameter`` no later rule sets again in their own turn: one that another layer holds
+    inside itself (an attention's `out_proj`), and a layer whose class derives from ``kind``
+    (a 2-d layer norm is an nn.LayerNorm). A rule that reaches a module inside a layer through
+    the layer (`module.out_proj.weight`) runs in the layer's turn, before the inner module's,
+    so it cannot undo what a test on the inner module sets."""
     chosen = {network.weights_path(n.path) for n in nodes}
     picked = []
     for node in network.holders():
@@ -205,40 +226,69 @@ def _torch_class(node: Node) -> str | None:
     return ctor.path if ctor is not None else None
 
 
-def _module_glob(network: Network, group: list[Assignment]) -> str | None:
+def _module_glob(
+    network: Network, group: list[Assignment], groups: list[list[Assignment]]
+) -> tuple[str, bool] | None:
     """The rule's glob as a condition on module names (and, where the glob alone would pick
-    other modules too, their class), where it picks exactly the group's layers among every
-    module the network's class holds; None otherwise. A glob over the tensors inside layers
-    (`"layer.*.attn.*weight"`) is tried cut at each dot, from the right, for the part that
-    names the layers (`"layer.*.attn"`)."""
+    other modules too, their class), where it picks exactly the modules that hold the group's
+    tensors, and whether those are modules inside the layers (an attention's `out_proj`, for
+    `"h.*.attn.out_proj.weight"`); else where it picks exactly the group's layers; None
+    otherwise. The glob is tried cut at each dot, from the right (`"h.*.attn.*weight"` names
+    the layers `"h.*.attn"`)."""
     rule = group[0].rule
-    if rule.target.glob is None:
+    parameter = group[0].parameter
+    if rule.target.glob is None or parameter == HELD:
         return None
     glob = join_path(rule.scope, rule.target.glob)
-    suffix = f".{group[0].parameter}"
-    cuts = [glob.removesuffix(suffix)] if glob.endswith(suffix) else []
-    cuts += [glob[:i] for i in range(len(glob) - 1, 0, -1) if glob[i] == "."]
-    for pattern in dict.fromkeys(cuts):
+    cuts = [glob[:i] for i in range(len(glob) - 1, 0, -1) if glob[i] == "."]
+    owner, _, name = parameter.rpartition(".")
+    if owner:
+        # the rule's tensors of this name in every module it picks inside the layers
+        holders = {
+            join_path(network.weights_path(a.node.path), a.parameter.rpartition(".")[0])
+            for other in groups
+            if other[0].rule is rule and other[0].scheme is group[0].scheme
+            for a in other
+            if a.parameter.rpartition(".")[2] == name and "." in a.parameter
+        }
+        for pattern in cuts:
+            if _matching(network, pattern) == holders:
+                return _named(pattern), True
+    for pattern in cuts:
         condition = _picking(network, group, pattern)
         if condition is not None:
-            return condition
+            return condition, False
     return None
+
+
+def _matching(network: Network, pattern: str) -> set[str]:
+    """Every module of the network's class whose name ``pattern`` matches: layers, the
+    modules they hold inside themselves, and containers."""
+    ops = [n for n in network.holders() if n.kind == "op"]
+    inner = {join_path(n.path, path) for n in ops for path in _submodules(n)}
+    paths = {n.path for n in ops} | inner | set(network.modules)
+    return {path for path in paths if fnmatch.fnmatchcase(path, pattern)}
+
+
+def _named(pattern: str) -> str:
+    if not any(c in pattern for c in "*?["):  # a cut that names one module
+        return f"name == {string(pattern)}"
+    return f"fnmatch.fnmatchcase(name, {string(pattern)})"
 
 
 def _picking(network: Network, group: list[Assignment], pattern: str) -> str | None:
     """A condition that ``pattern`` over module names makes, picking the group's layers and
     no other module, or None."""
     ops = [n for n in network.nodes() if n.kind == "op"]
-    # modules inside a layer's own module (an attention's out_proj), whose class is unknown
-    inner = {join_path(n.path, p.rpartition(".")[0]) for n in ops for p in n.params if "." in p}
+    # modules inside a layer's own module (an attention's out_proj): the group's tensors are
+    # set through the layers
+    inner = {join_path(n.path, path) for n in ops for path in _submodules(n)}
     if any(fnmatch.fnmatchcase(path, pattern) for path in inner):
         return None
     wanted = {a.node.path for a in group}
     matched = [n for n in ops if fnmatch.fnmatchcase(n.path, pattern)]
     containers = [path for path in network.modules if fnmatch.fnmatchcase(path, pattern)]
-    condition = f"fnmatch.fnmatchcase(name, {string(pattern)})"
-    if not any(c in pattern for c in "*?["):  # a cut that names one module
-        condition = f"name == {string(pattern)}"
+    condition = _named(pattern)
     if {n.path for n in matched} == wanted and not containers:
         return condition
     kind = _torch_class(group[0].node)

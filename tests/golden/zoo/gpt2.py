@@ -509,6 +509,7 @@ class GPT2(nn.Module):
             nn.init.normal_(module.weight, std=0.02)
         if fnmatch.fnmatchcase(name, "h.*.attn"):
             nn.init.normal_(module.in_proj_weight, std=0.02)
-            nn.init.normal_(module.out_proj.weight, std=0.02 / math.sqrt(2 * self.layers))
+        if fnmatch.fnmatchcase(name, "h.*.attn.out_proj"):
+            nn.init.normal_(module.weight, std=0.02 / math.sqrt(2 * self.layers))
         if fnmatch.fnmatchcase(name, "h.*.mlp.fc2"):
             nn.init.normal_(module.weight, std=0.02 / math.sqrt(2 * self.layers))

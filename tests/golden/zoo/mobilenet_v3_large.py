@@ -196,24 +196,7 @@ class MobileNetV3Large(nn.Module):
             nn.init.zeros_(module.bias)
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out")
-        if name in (
-            "features.4.block.2.fc1",
-            "features.4.block.2.fc2",
-            "features.5.block.2.fc1",
-            "features.5.block.2.fc2",
-            "features.6.block.2.fc1",
-            "features.6.block.2.fc2",
-            "features.11.block.2.fc1",
-            "features.11.block.2.fc2",
-            "features.12.block.2.fc1",
-            "features.12.block.2.fc2",
-            "features.13.block.2.fc1",
-            "features.13.block.2.fc2",
-            "features.14.block.2.fc1",
-            "features.14.block.2.fc2",
-            "features.15.block.2.fc1",
-            "features.15.block.2.fc2",
-        ):
+        if isinstance(module, nn.Conv2d) and module.bias is not None:
             nn.init.zeros_(module.bias)
         if isinstance(module, nn.BatchNorm2d):
             nn.init.constant_(module.weight, 1)

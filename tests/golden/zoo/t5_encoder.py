@@ -513,10 +513,13 @@ class T5Encoder(nn.Module):
             nn.init.normal_(module.weight, std=self.d_model ** (-0.5))
         if fnmatch.fnmatchcase(name, "encoder.block.*.DenseReluDense.wo"):
             nn.init.normal_(module.weight, std=self.d_ff ** (-0.5))
-        if fnmatch.fnmatchcase(name, "encoder.block.*.SelfAttention"):
-            nn.init.normal_(module.q.weight, std=(self.d_model * self.d_kv) ** (-0.5))
-            nn.init.normal_(module.k.weight, std=self.d_model ** (-0.5))
-            nn.init.normal_(module.v.weight, std=self.d_model ** (-0.5))
-            nn.init.normal_(module.o.weight, std=(self.heads * self.d_kv) ** (-0.5))
-        if name == "encoder.block.0.layer.0.SelfAttention":
-            nn.init.normal_(module.relative_attention_bias.weight, std=self.d_model ** (-0.5))
+        if fnmatch.fnmatchcase(name, "encoder.block.*.SelfAttention.q"):
+            nn.init.normal_(module.weight, std=(self.d_model * self.d_kv) ** (-0.5))
+        if fnmatch.fnmatchcase(name, "encoder.block.*.SelfAttention.k"):
+            nn.init.normal_(module.weight, std=self.d_model ** (-0.5))
+        if fnmatch.fnmatchcase(name, "encoder.block.*.SelfAttention.v"):
+            nn.init.normal_(module.weight, std=self.d_model ** (-0.5))
+        if fnmatch.fnmatchcase(name, "encoder.block.*.SelfAttention.o"):
+            nn.init.normal_(module.weight, std=(self.heads * self.d_kv) ** (-0.5))
+        if fnmatch.fnmatchcase(name, "encoder.block.0.*.relative_attention_bias"):
+            nn.init.normal_(module.weight, std=self.d_model ** (-0.5))
