@@ -61,15 +61,15 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def _validated(cls: type, values: dict[str, Any]) -> Any:
-    return cls.model_validate(values)
+    return cls(**values)
 
 
 def _given(args: Any) -> set[str]:
-    return set(args.model_fields_set)
+    return set(args.given)
 
 
 def _field_names(cls: type) -> list[str]:
-    return list(cls.model_fields)
+    return list(cls.fields)
 
 
 def _stored(cls: type, values: dict[str, Any]) -> str:

@@ -15,12 +15,12 @@ from typing import Any, Literal
 from archc import dims
 from archc.dims import Dim, TensorType
 from archc.ops.registry import register
+from archc.ops.schema import Args
 from archc.ops.spec import (
     DIVISIBILITY,
     INVALID,
     NON_POSITIVE,
     RANK,
-    Args,
     Ctor,
     Execution,
     Inferred,

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from archc.ops import lookup
-from archc.ops.spec import HELD, Symbolic
+from archc.ops.schema import Symbolic
+from archc.ops.spec import HELD
 from archc.pysource.exprs import literal, string
 from archc.pysource.layout import INDENT, Arg, Call, lay_out
 from archc.semantics import provenance as pv
