@@ -465,10 +465,10 @@ class Args(metaclass=_SchemaType):
         return schema
 
     def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable: `{name}` cannot be set")
+        raise AttributeError(f"{type(self).__name__} is frozen: `{name}` cannot be set")
 
     def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable: `{name}` cannot be deleted")
+        raise AttributeError(f"{type(self).__name__} is frozen: `{name}` cannot be deleted")
 
     def values(self) -> dict[str, Any]:
         """Every argument by name, in declaration order."""

@@ -457,11 +457,15 @@ class Application(Expressions):
             if arg.name in op.inputs and isinstance(arg.value, Tensor):
                 extra_inputs[op.inputs.index(arg.name)] = arg.value
                 continue
-            if arg.name in hyper:
-                first = hyper[arg.name]
+            field = _field_name(op, arg.name)
+            again = next((n for n in hyper if _field_name(op, n) == field), None)
+            if again is not None:
+                first = hyper[again]
+                # `axis` after `dim`: two names of one argument
+                other = "" if again == arg.name else f" (`{again}` is another name for it)"
                 raise self.error(
                     "A209",
-                    f"`{arg.name}` is given twice",
+                    f"`{arg.name}` is given twice{other}",
                     arg.name_span or arg.span,
                     label="given again here",
                     secondary=(
