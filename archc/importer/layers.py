@@ -23,7 +23,6 @@ from torch import nn
 
 from archc.dims import TensorType
 from archc.ops import registry
-from archc.ops.schema import ArgumentError
 from archc.ops.spec import Op, ShapeError
 
 # torch attribute names that differ from the op argument they hold
@@ -138,8 +137,8 @@ def _emitted(op: Op, values: dict[str, Any], inputs: Sequence[TensorType]) -> nn
     try:
         args = op.Args(**values)
         ctor = op.torch_module(args, op.infer(args, inputs))
-    except (ArgumentError, ShapeError, ValueError, TypeError, KeyError, IndexError):
-        return None  # not this op: its schema or shape rule refuses these values
+    except (ShapeError, ValueError, TypeError, KeyError, IndexError):
+        return None  # not this op: its schema (ArgumentError) or shape rule refuses these values
     if ctor is None or ctor.held or not ctor.path.startswith("nn."):
         return None
     built = getattr(nn, ctor.path.removeprefix("nn."))
@@ -274,7 +273,7 @@ def _foreign(op: Op, module: nn.Module, inputs: Sequence[TensorType]) -> Layer:
     try:
         args = op.Args(**values)
         inferred = op.infer(args, inputs)
-    except (ArgumentError, ShapeError, ValueError) as exc:
+    except (ShapeError, ValueError) as exc:  # an ArgumentError is a ValueError
         raise Unsupported(
             f"archc's `{op.name}` cannot build `{_described(module)}`: {exc}"
         ) from None

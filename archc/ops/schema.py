@@ -35,6 +35,7 @@ and the check of each once, when first used, so that a process pays for the sche
 from __future__ import annotations
 
 import math
+import operator
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -90,7 +91,37 @@ class Problem:
     limit: Any = None
     reason: str = ""
 
+    def __str__(self) -> str:
+        """In plain words, for messages that quote a refusal (the importer's)."""
+        where = f"`{self.name}`" if self.name else "the arguments"
+        where += "" if self.position is None else f"[{self.position}]"
+        if self.kind == "missing":
+            return f"{where} is missing"
+        if self.kind == "unknown":
+            return f"{where} is not an argument"
+        if self.kind == "invalid":
+            return f"{where}: {self.reason}"
+        limit = getattr(self.limit, "__name__", self.limit)
+        return f"{where} must be {_WANTED[self.kind].format(limit)}, got {self.value!r}"
 
+
+_WANTED = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "str": "a string",
+    "tuple": "a tuple",
+    "none": "none",
+    "instance": "a {}",
+    "finite": "finite",
+    "gt": "> {}",
+    "ge": ">= {}",
+    "lt": "< {}",
+    "le": "<= {}",
+    "choice": "one of {}",
+    "too_short": "at least {} entries",
+    "too_long": "at most {} entries",
+}
 # the kinds that say only that a value is of another type
 TYPE_KINDS = frozenset({"int", "float", "bool", "str", "tuple", "none", "instance"})
 
@@ -99,8 +130,7 @@ class ArgumentError(ValueError):
     """Arguments a schema refuses, with every problem found, the first first."""
 
     def __init__(self, schema: type[Args], problems: list[Problem]) -> None:
-        first = problems[0]
-        super().__init__(f"{schema.__name__}: {first.name or 'arguments'}: {first.kind}")
+        super().__init__(f"{schema.__name__}: {problems[0]}")
         self.problems = tuple(problems)
 
 
@@ -244,15 +274,15 @@ def _nullable(inner: Check) -> Check:
 
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "gt": lambda value, bound: value > bound,
-    "ge": lambda value, bound: value >= bound,
-    "lt": lambda value, bound: value < bound,
-    "le": lambda value, bound: value <= bound,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
 }
 
 
 def _constrained(inner: Check, fields: list[Field], before: list[Before]) -> Check:
-    bounds = [(k, v) for f in fields for k, v in f.bounds().items()]
+    bounds = [(k, v, _COMPARE[k]) for f in fields for k, v in f.bounds().items()]
     lengths = [(k, v) for f in fields for k, v in f.lengths().items()]
     functions = [b.function for b in before]
     if not (bounds or lengths or functions):
@@ -262,8 +292,8 @@ def _constrained(inner: Check, fields: list[Field], before: list[Before]) -> Che
         for function in functions:
             value = function(value)
         checked = inner(value)  # a problem shows the value as given: -1, not -1.0
-        for kind, bound in bounds:
-            if not _COMPARE[kind](checked, bound):
+        for kind, bound, holds in bounds:
+            if not holds(checked, bound):
                 raise _refuse(kind, value, bound)
         for kind, limit in lengths:
             if (len(checked) < limit) if kind == "min_length" else (len(checked) > limit):
@@ -339,6 +369,13 @@ class FieldSpec:
         return _fields_in(self.annotation)
 
 
+def _field_markers(annotation: Any) -> list[Field]:
+    """The Fields of the annotation itself (a field's other names and description)."""
+    if typing.get_origin(annotation) is not Annotated:
+        return []
+    return [extra for extra in typing.get_args(annotation)[1:] if isinstance(extra, Field)]
+
+
 def _fields_in(annotation: Any) -> list[Field]:
     found: list[Field] = []
     if typing.get_origin(annotation) is Annotated:
@@ -394,7 +431,8 @@ def _with_checks(check: Check, before: list[Check], after: list[Check]) -> Check
 @dataclass(frozen=True)
 class _Schema:
     fields: dict[str, FieldSpec]
-    by_name: dict[str, FieldSpec]  # every name an argument answers to
+    # what checking reads of each field: its name, other names, default and check
+    plan: tuple[tuple[str, tuple[str, ...], Any, Check], ...]
     whole: tuple[Callable[[Any], Any], ...]
 
 
@@ -425,23 +463,22 @@ class Args(metaclass=_SchemaType):
         problems: list[Problem] = []
         checked: dict[str, Any] = {}
         given = []
-        for field in schema.fields.values():
-            name = field.name if field.name in values else _given_alias(field, values)
-            if name is None:
-                if field.required:
-                    problems.append(Problem(field.name, "missing"))
-                checked[field.name] = field.default
+        used = []
+        for name, aliases, default, check in schema.plan:
+            key = name if name in values else _first_of(aliases, values) if aliases else None
+            if key is None:
+                if default is REQUIRED:
+                    problems.append(Problem(name, "missing"))
+                checked[name] = default
                 continue
-            given.append(field.name)
+            given.append(name)
+            used.append(key)
             try:
-                checked[field.name] = field.check(values[name])
+                checked[name] = check(values[key])
             except _Refused as refused:
-                problems += [_replaced(p, name=name) for p in refused.problems]
-        problems += [
-            Problem(name, "unknown", value)
-            for name, value in values.items()
-            if name not in schema.by_name or _given_alias(schema.by_name[name], values) != name
-        ]
+                problems += [_replaced(p, name=key) for p in refused.problems]
+        if len(used) != len(values):  # a name no field answers to, or a second one of a field
+            problems += [Problem(k, "unknown", v) for k, v in values.items() if k not in used]
         if problems:
             raise ArgumentError(type(self), problems)
         state = self.__dict__
@@ -522,11 +559,9 @@ class Args(metaclass=_SchemaType):
         return copy
 
 
-def _given_alias(field: FieldSpec, values: Mapping[str, Any]) -> str | None:
-    """The first of the field's names that ``values`` holds."""
-    if field.name in values:
-        return field.name
-    return next((alias for alias in field.aliases if alias in values), None)
+def _first_of(names: tuple[str, ...], values: Mapping[str, Any]) -> str | None:
+    """The first of ``names`` that ``values`` holds."""
+    return next((name for name in names if name in values), None)
 
 
 _RESERVED = frozenset(dir(Args)) | {"given", "fields", "_symbolic"}
@@ -539,13 +574,17 @@ def _compile(cls: type[Args]) -> _Schema:
         value for klass in reversed(cls.__mro__) for value in vars(klass).values()
         if isinstance(value, _Check)
     ]  # fmt: skip
+    # fields are what schemas annotate; Args's own annotations describe every instance
+    declared = {
+        n for k in cls.__mro__ if k is not Args for n in vars(k).get("__annotations__", {})
+    }
     fields: dict[str, FieldSpec] = {}
     for name, annotation in hints.items():
-        if typing.get_origin(annotation) is ClassVar or name in ("_symbolic", "given"):
+        if typing.get_origin(annotation) is ClassVar or name not in declared:
             continue
         if name in _RESERVED:
             raise TypeError(f"{cls.__name__}.{name}: the name of a field cannot be {name}")
-        outer = _fields_in(annotation)
+        outer = _field_markers(annotation)
         aliases = tuple(a for f in outer for a in f.aliases)
         described = [f.description for f in outer if f.description]
         check = _with_checks(
@@ -557,9 +596,9 @@ def _compile(cls: type[Args]) -> _Schema:
         fields[name] = FieldSpec(
             name, annotation, default, aliases, described[0] if described else None, check
         )
-    by_name = {n: f for f in fields.values() for n in (f.name, *f.aliases)}
+    plan = tuple((f.name, f.aliases, f.default, f.check) for f in fields.values())
     whole = tuple(c.function for c in marked if not c.names)
-    return _Schema(fields, by_name, whole)
+    return _Schema(fields, plan, whole)
 
 
 @dataclass(frozen=True)
