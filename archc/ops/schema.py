@@ -207,8 +207,6 @@ def _choice(choices: tuple[Any, ...]) -> Check:
         for choice in choices:
             if type(value) is type(choice) and value == choice:
                 return choice
-        if isinstance(value, str) and not isinstance(value, bool) and value in choices:
-            return value  # a str subclass, as provenance tracing makes
         raise _refuse("choice", value, choices)
 
     return check
@@ -303,17 +301,17 @@ def _constrained(inner: Check, fields: list[Field], before: list[Before]) -> Che
     return check
 
 
-def compile_type(annotation: Any, finite: bool = False) -> Check:
+def _type_check(annotation: Any, finite: bool = False) -> Check:
     """The check of values of ``annotation`` (see the module's rules)."""
     origin = typing.get_origin(annotation)
     if origin is Annotated:
         base, *extras = typing.get_args(annotation)
         fields = [e for e in extras if isinstance(e, Field)]
         before = [e for e in extras if isinstance(e, Before)]
-        return _constrained(compile_type(base, finite), fields, before)
+        return _constrained(_type_check(base, finite), fields, before)
     if origin in (Union, types.UnionType):
         members = typing.get_args(annotation)
-        others = [compile_type(m, finite) for m in members if m is not type(None)]
+        others = [_type_check(m, finite) for m in members if m is not type(None)]
         inner = others[0] if len(others) == 1 else _either(others)
         return _nullable(inner) if type(None) in members else inner
     if origin is Literal:
@@ -321,8 +319,8 @@ def compile_type(annotation: Any, finite: bool = False) -> Check:
     if origin is tuple:
         items = typing.get_args(annotation)
         if len(items) == 2 and items[1] is Ellipsis:
-            return _tuple_of(compile_type(items[0], finite))
-        return _fixed_tuple([compile_type(item, finite) for item in items])
+            return _tuple_of(_type_check(items[0], finite))
+        return _fixed_tuple([_type_check(item, finite) for item in items])
     plain: dict[Any, Check] = {
         int: _int,
         bool: _bool,
@@ -588,7 +586,7 @@ def _compile(cls: type[Args]) -> _Schema:
         aliases = tuple(a for f in outer for a in f.aliases)
         described = [f.description for f in outer if f.description]
         check = _with_checks(
-            compile_type(annotation, cls.finite),
+            _type_check(annotation, cls.finite),
             [c.function for c in marked if name in c.names and c.before],
             [c.function for c in marked if name in c.names and not c.before],
         )
