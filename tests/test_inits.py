@@ -507,7 +507,7 @@ def test_positional_binding_errors() -> None:
 def test_validated_arguments_are_immutable_and_keep_ints() -> None:
     _, args = resolve_scheme("uniform", {"a": -1, "b": 1})
     assert (args.a, args.b) == (-1, 1) and isinstance(args.a, int)
-    with pytest.raises(Exception, match="frozen"):
+    with pytest.raises(AttributeError, match="frozen"):
         args.a = 0  # type: ignore[misc]
 
 

@@ -156,9 +156,9 @@ def test_values_are_written_as_in_a_spec(value: object, expected: str) -> None:
 def test_argument_types_in_words(op: str, arg: str, words: str, constraint: str) -> None:
     found = ops.lookup(op)
     assert found is not None
-    info = found.Args.model_fields[arg]
-    assert reference.type_words(info.annotation) == words
-    assert reference.constraint_words(info) == constraint
+    spec = found.Args.fields[arg]
+    assert reference.type_words(spec.annotation) == words
+    assert reference.constraint_words(spec) == constraint
 
 
 def test_a_bad_example_names_the_op_and_the_table() -> None:

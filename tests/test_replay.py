@@ -16,6 +16,7 @@ from hypothesis import given, settings
 
 from archc import api
 from archc.errors import render
+from archc.ops.schema import Args
 from archc.semantics import application, replay
 from archc.semantics.ir import Network
 from tests.conftest import ROOT
@@ -27,7 +28,7 @@ SPECS = sorted(p for d in ("specs", "examples", "tests") for p in (ROOT / d).rgl
 
 
 def _args(args: Any) -> Any:
-    return args.model_dump() if hasattr(args, "model_dump") else args
+    return args.values() if isinstance(args, Args) else args
 
 
 def snapshot(network: Network) -> dict[str, Any]:

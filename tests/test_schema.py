@@ -59,8 +59,8 @@ def test_entries_match_the_registry(name: str) -> None:
     op = ops.lookup(name)
     assert op is not None
     entry = schema.registry_schema()["ops"][name]
-    fields = op.Args.model_fields
-    assert entry["args"].get("required", []) == [n for n, f in fields.items() if f.is_required()]
+    fields = op.Args.fields
+    assert entry["args"].get("required", []) == [n for n, f in fields.items() if f.required]
     assert list(entry["args"]["properties"]) == list(fields)
     assert entry["args"]["additionalProperties"] is False
     assert entry["positional"] == list(op.positional)

@@ -39,4 +39,4 @@ def test_declared_positions_are_torchs(op: Any) -> None:
     for position, declared in enumerate(op.torch_positional):
         if declared is not None:
             assert names[position] == declared, (position, names)
-            assert declared in op.Args.model_fields
+            assert declared in op.Args.fields

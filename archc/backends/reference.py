@@ -13,13 +13,10 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-import annotated_types as at
-from pydantic import AliasChoices
-from pydantic.fields import FieldInfo
-
 from archc import dims
 from archc.dims import BATCH, Sym, TensorType
 from archc.ops import all_ops
+from archc.ops.schema import Field, FieldSpec
 from archc.ops.spec import Op, ShapeError
 
 REGENERATE = "python -m archc.backends.reference > docs/layers.md"
@@ -116,15 +113,12 @@ def type_words(annotation: Any) -> str:
     return _or(_alternatives(annotation))
 
 
-def _constraint_groups(annotation: Any) -> Iterator[list[Any]]:
-    """The annotated-types constraints of each Annotated part of a (nested) annotation."""
+def _constraint_groups(annotation: Any) -> Iterator[list[Field]]:
+    """The constraints of each Annotated part of a (nested) annotation."""
     origin = get_origin(annotation)
     if origin is Annotated:
         base, *extras = get_args(annotation)
-        group = []
-        for extra in extras:
-            group += extra.metadata if isinstance(extra, FieldInfo) else [extra]
-        yield group
+        yield [extra for extra in extras if isinstance(extra, Field)]
         yield from _constraint_groups(base)
     elif origin is not Literal:
         for arm in get_args(annotation):
@@ -132,40 +126,35 @@ def _constraint_groups(annotation: Any) -> Iterator[list[Any]]:
                 yield from _constraint_groups(arm)
 
 
-def _describe(group: list[Any]) -> str:
-    bounds = {type(c): c for c in group}
-    if at.Ge in bounds and at.Le in bounds:
-        return f"in [{bounds[at.Ge].ge}, {bounds[at.Le].le}]"
-    words = {
-        at.Gt: lambda c: f"> {c.gt}",
-        at.Ge: lambda c: f"≥ {c.ge}",
-        at.Le: lambda c: f"≤ {c.le}",
-        at.MinLen: lambda c: f"at least {c.min_length} item" + "s" * (c.min_length != 1),
-    }
-    return " and ".join(words[type(c)](c) for c in group if type(c) in words)
+# Each constraint in words, in the order they are listed.
+_WORDS = {
+    "gt": lambda bound: f"> {bound}",
+    "ge": lambda bound: f"≥ {bound}",
+    "le": lambda bound: f"≤ {bound}",
+    "min_length": lambda count: f"at least {count} item" + "s" * (count != 1),
+}
 
 
-def constraint_words(info: FieldInfo) -> str:
-    """The numeric bounds of a field, from its own metadata and from inside its type."""
-    groups = [info.metadata, *_constraint_groups(info.annotation)]
-    found = [text for text in map(_describe, groups) if text]
+def _describe(group: list[Field]) -> str:
+    found = {k: v for f in group for k, v in [*f.bounds().items(), *f.lengths().items()]}
+    if "ge" in found and "le" in found:
+        return f"in [{found['ge']}, {found['le']}]"
+    return " and ".join(_WORDS[kind](value) for kind, value in found.items() if kind in _WORDS)
+
+
+def constraint_words(spec: FieldSpec) -> str:
+    """The numeric bounds of a field, wherever its type declares them."""
+    found = [text for text in map(_describe, _constraint_groups(spec.annotation)) if text]
     return "; ".join(dict.fromkeys(found))
-
-
-def other_spellings(name: str, info: FieldInfo) -> list[str]:
-    """Names an argument also answers to (``axis`` for ``dim``)."""
-    alias = info.validation_alias
-    choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
-    return [c for c in choices if isinstance(c, str) and c != name]
 
 
 def signature(op: Op) -> str:
     """``conv2d(out_channels, kernel_size, stride=1, padding=0, *, dilation=1, ...)``."""
-    fields = op.Args.model_fields
+    fields = op.Args.fields
 
     def param(name: str) -> str:
-        info = fields[name]
-        return name if info.is_required() else f"{name}={spec_value(info.default)}"
+        spec = fields[name]
+        return name if spec.required else f"{name}={spec_value(spec.default)}"
 
     parts = [param(name) for name in op.positional]
     keywords = [param(name) for name in fields if name not in op.positional]
@@ -360,8 +349,8 @@ def work(op: Op, example: Example | None = None) -> WorkedExample:
         for i, shape in enumerate(sizes)
     ]
     try:
-        inferred = op.infer(op.Args.model_validate(_bind(op, example)), tensors)
-    except (ValueError, ShapeError) as exc:  # pydantic's ValidationError is a ValueError
+        inferred = op.infer(op.Args(**_bind(op, example)), tensors)
+    except (ValueError, ShapeError) as exc:  # an ArgumentError is a ValueError
         raise ValueError(
             f"the example of `{op.name}` is invalid ({exc}); give it one in EXAMPLES in {__name__}"
         ) from exc
@@ -414,14 +403,14 @@ def _example_line(worked: WorkedExample) -> str:
 
 
 def _argument_table(op: Op) -> list[str]:
-    fields = op.Args.model_fields
+    fields = op.Args.fields
     if not fields:
         return ["No arguments."]
     rows = ["| argument | type | default | constraint |", "|---|---|---|---|"]
-    for name, info in fields.items():
-        shown = f"`{name}`" + "".join(f" (or `{o}`)" for o in other_spellings(name, info))
-        default = "required" if info.is_required() else f"`{spec_value(info.default)}`"
-        cells = [shown, type_words(info.annotation), default, constraint_words(info)]
+    for name, spec in fields.items():
+        shown = f"`{name}`" + "".join(f" (or `{o}`)" for o in spec.aliases)
+        default = "required" if spec.required else f"`{spec_value(spec.default)}`"
+        cells = [shown, type_words(spec.annotation), default, constraint_words(spec)]
         rows.append("| " + " | ".join(cell.replace("|", r"\|") for cell in cells) + " |")
     return rows
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from pydantic import ValidationError
 from torch import nn
 
 from archc.dims import TensorType
@@ -76,7 +75,7 @@ class Layer:
         keywords = dict(self.keywords)
         keywords.update((k, v) for k, v in self.implied if k in wanted)
         op = registry.lookup(self.op)
-        order = list(op.Args.model_fields) if op else []
+        order = list(op.Args.fields) if op else []
         ordered = tuple(sorted(keywords.items(), key=lambda item: order.index(item[0])))
         return Layer(self.op, self.positional, ordered, self.implied)
 
@@ -136,10 +135,10 @@ def _emitted(op: Op, values: dict[str, Any], inputs: Sequence[TensorType]) -> nn
     if len(inputs) < op.min_inputs or (not op.variadic and len(inputs) > len(op.inputs)):
         return None
     try:
-        args = op.Args.model_validate(values)
+        args = op.Args(**values)
         ctor = op.torch_module(args, op.infer(args, inputs))
-    except (ValidationError, ShapeError, ValueError, TypeError, KeyError, IndexError):
-        return None  # not this op: its schema or shape rule refuses these values
+    except (ShapeError, ValueError, TypeError, KeyError, IndexError):
+        return None  # not this op: its schema (ArgumentError) or shape rule refuses these values
     if ctor is None or ctor.held or not ctor.path.startswith("nn."):
         return None
     built = getattr(nn, ctor.path.removeprefix("nn."))
@@ -158,13 +157,13 @@ def _same(a: nn.Module, b: nn.Module | None) -> bool:
 
 
 def _match(op: Op, module: nn.Module, inputs: Sequence[TensorType]) -> Layer | None:
-    fields = op.Args.model_fields
+    fields = op.Args.fields
     values = {}
     for name, info in fields.items():
         value = _attribute(module, name)
         if value is not _MISSING and name not in UNOBSERVABLE:
             values[name] = _squeezed(value)
-        elif info.is_required():
+        elif info.required:
             return None
     if not _same(module, _emitted(op, values, inputs)):
         return None
@@ -181,10 +180,10 @@ def _match(op: Op, module: nn.Module, inputs: Sequence[TensorType]) -> Layer | N
 
 def _layer(op: Op, values: dict[str, Any]) -> Layer:
     """Required arguments positionally, in the op's order; the others by keyword."""
-    fields = op.Args.model_fields
+    fields = op.Args.fields
     positional = []
     for name in op.positional:
-        if name not in values or not fields[name].is_required():
+        if name not in values or not fields[name].required:
             break
         positional.append((name, values[name]))
     given = {name for name, _ in positional}
@@ -272,16 +271,16 @@ def _foreign(op: Op, module: nn.Module, inputs: Sequence[TensorType]) -> Layer:
     the module, those archc infers or defaults to left out, its state_dict's shapes checked."""
     values = op.read_module(module) or {}
     try:
-        args = op.Args.model_validate(values)
+        args = op.Args(**values)
         inferred = op.infer(args, inputs)
-    except (ValidationError, ShapeError, ValueError) as exc:
+    except (ShapeError, ValueError) as exc:  # an ArgumentError is a ValueError
         raise Unsupported(
             f"archc's `{op.name}` cannot build `{_described(module)}`: {exc}"
         ) from None
     shapes = dict(inferred.params) | dict(inferred.buffers)
     if shapes != _state_shapes(module):
         raise Unsupported(f"archc's `{op.name}` holds other tensors than `{_described(module)}`")
-    defaults = {k: f.default for k, f in op.Args.model_fields.items() if not f.is_required()}
+    defaults = {k: f.default for k, f in op.Args.fields.items() if not f.required}
     written = {k: v for k, v in values.items() if defaults.get(k, _MISSING) != v}
     layer = _layer(op, written)
     implied = tuple((k, v) for k, v in values.items() if k not in written)
@@ -330,11 +329,11 @@ def function_layer(
         if k not in MODE_ARGUMENTS and not (k in op.inputs and v is None)
     )
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    if len(args) > len(bound) or any(k not in op.Args.model_fields for k in values):
+    if len(args) > len(bound) or any(k not in op.Args.fields for k in values):
         raise Unsupported(f"archc's `{op.name}` does not take the arguments given to `{name}`")
     if any(_batch_dependent(v) for v in values.values()):
         raise Unsupported(f"`{name}` is given a size that changes with the batch")
-    defaults = {k: f.default for k, f in op.Args.model_fields.items() if not f.is_required()}
+    defaults = {k: f.default for k, f in op.Args.fields.items() if not f.required}
     values = {k: v for k, v in values.items() if defaults.get(k, _MISSING) != v}
     return _layer(op, values)
 
@@ -379,7 +378,7 @@ def index_layer(index: Any, rank: int) -> Layer:
             values = {"dim": dim, "start": part.start or 0, "stop": part.stop, "step": step}
             op = registry.lookup("slice")
             assert op is not None
-            defaults = {k: f.default for k, f in op.Args.model_fields.items()}
+            defaults = {k: f.default for k, f in op.Args.fields.items()}
             return _layer(op, {k: v for k, v in values.items() if v != defaults.get(k, _MISSING)})
     raise Unsupported(f"archc has no op for the index `[{_index_text(parts)}]`")
 

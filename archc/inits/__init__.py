@@ -1,7 +1,7 @@
 """Init schemes: what an ``init`` rule's right-hand side means, and the PyTorch that does it.
 
 Each scheme is one class registered under its name and aliases, like the op registry: its
-arguments (a strict pydantic model whose defaults are torch's), the tensor ranks it fits, the
+arguments (a schema whose defaults are torch's), the tensor ranks it fits, the
 one statement that initialises a tensor, and the nonlinearity it assumes follows. The code
 generator asks :func:`resolve_scheme` for a validated ``(scheme, args)`` pair and writes
 ``scheme.emit(args, "module.weight")`` into the generated ``init_module`` method (or lays out

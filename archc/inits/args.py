@@ -1,12 +1,10 @@
-"""The arguments of init schemes: one strict pydantic model per scheme, with torch's defaults."""
+"""The arguments of init schemes: one schema per scheme, with torch's defaults."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, model_validator
-
-from archc.ops.spec import Args
+from archc.ops.schema import Args, Field, checks
 
 # An int stays an int, so `constant(1)` is written `nn.init.constant_(w, 1)` as a person would.
 Number = int | float
@@ -21,8 +19,7 @@ Nonlinearity = Literal[
 class InitArgs(Args):
     """Base of every scheme's arguments: strict, no unknown names, immutable, finite numbers."""
 
-    # inf and nan have no Python literal to write into the generated code
-    model_config = ConfigDict(allow_inf_nan=False, defer_build=True)  # built on first use
+    finite = True  # inf and nan have no Python literal to write into the generated code
 
 
 class NoArgs(InitArgs):
@@ -32,12 +29,11 @@ class NoArgs(InitArgs):
 class _Interval(InitArgs):
     """Arguments that bound values to [a, b]; subclasses declare a and b in torch's order."""
 
-    @model_validator(mode="after")
-    def _ordered(self) -> _Interval:
+    @checks()
+    def _ordered(self) -> None:
         a, b = self.a, self.b  # type: ignore[attr-defined]
         if not a < b:
             raise ValueError(f"a={a} must be below b={b}")
-        return self
 
 
 class UniformArgs(_Interval):

@@ -39,14 +39,14 @@ class Scheme:
     @property
     def positional(self) -> tuple[str, ...]:
         """The order in which positional arguments bind: torch's parameter order."""
-        return tuple(self.Args.model_fields)
+        return tuple(self.Args.fields)
 
     def arguments(self, args: Any) -> Arguments:
         """The call's arguments after the tensor: positional values, then keywords.
 
         Only arguments that differ from the function's defaults are spelled out.
         """
-        return (), args.changed(*type(args).model_fields)
+        return (), args.changed(*type(args).fields)
 
     def call(self, args: Any, tensor: str, write: Callable[[Any], str] = literal) -> layout.Call:
         """The statement's call, for :func:`layout.lay_out` to wrap as ruff does; ``write``

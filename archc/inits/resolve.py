@@ -1,7 +1,7 @@
 """Resolving an ``init`` rule's right-hand side: a scheme name or number, and its arguments.
 
-Binds positional arguments in torch's order, validates them with the scheme's model, and words
-every problem pydantic finds as a :class:`SchemeError` in archc's terms, with a did-you-mean.
+Binds positional arguments in torch's order, checks them with the scheme's schema, and words
+the first problem it finds as a :class:`SchemeError` in archc's terms, with a did-you-mean.
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import ValidationError
-
 from archc.inits.args import ConstantArgs, InitArgs
 from archc.inits.registry import Scheme, all_schemes, lookup, names
 from archc.ops.registry import suggest
+from archc.ops.schema import ArgumentError, Problem
 from archc.pysource.exprs import literal
 
 
@@ -61,7 +60,7 @@ def resolve_scheme(
     keywords = _bind(found, positional, keywords)
     try:
         return found, found.Args(**keywords)
-    except ValidationError as error:
+    except ArgumentError as error:
         raise _invalid(found, error) from None
 
 
@@ -87,61 +86,63 @@ def _bind(scheme: Scheme, values: Sequence[Any], keywords: dict[str, Any]) -> di
     return keywords
 
 
-# Errors that only say a value has the wrong type; an int | float field reports one per member.
-_TYPE_ERRORS = ("int_type", "float_type")
+# Problems that only say a value has the wrong type; an int | float field reports one per member.
+_TYPE_ERRORS = ("int", "float")
+# What a value must be, by the kind of problem, with its limit.
+_MUST = {
+    "gt": "must be greater than {}",
+    "ge": "must be greater than or equal to {}",
+    "lt": "must be less than {}",
+    "le": "must be less than or equal to {}",
+    "finite": "must be a finite number",
+    "bool": "must be true or false",
+    "str": "must be a string",
+}
 
 
-def _invalid(scheme: Scheme, error: ValidationError) -> SchemeError:
-    """The first problem pydantic found, in archc's words."""
-    problems = error.errors(include_url=False)
-    loc = problems[0]["loc"][:1]
-    about = [p for p in problems if p["loc"][:1] == loc]
-    # the most telling of the problems with that argument: nan is finite_number, not int_type
-    first = next((p for p in about if p["type"] not in _TYPE_ERRORS), about[0])
-    field = str(loc[0]) if loc else None
-    kind, value = first["type"], first.get("input")
+def _invalid(scheme: Scheme, error: ArgumentError) -> SchemeError:
+    """The first problem the scheme's schema found, in archc's words."""
+    field = error.problems[0].name
+    about = [p for p in error.problems if p.name == field]
+    # the most telling of the problems with that argument: nan is not finite, not an int
+    first = next((p for p in about if p.kind not in _TYPE_ERRORS), about[0])
     where = f"`{field}` of `{scheme.name}`"
-    if kind == "extra_forbidden":
+    if first.kind == "unknown":
         return _unknown_argument(scheme, str(field))
-    if kind == "missing":
+    if first.kind == "missing":
         return SchemeError(
             f"`{scheme.name}` needs the argument `{field}`",
             help=f"e.g. {scheme.name}({field}=...)",
             arg=field,
         )
-    if kind == "literal_error":
-        return _not_a_choice(scheme, str(field), value)
-    if kind in _TYPE_ERRORS:
-        number = any(p["type"] == "float_type" for p in about)
+    if first.kind == "choice":
+        return _not_a_choice(scheme, str(field), first.value)
+    if first.kind in _TYPE_ERRORS:
+        number = any(p.kind == "float" for p in about)
         wanted = "a number" if number else "an integer"
-        return SchemeError(f"{where} must be {wanted}, not {_show(value)}", arg=field)
-    reason = first["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+        return SchemeError(f"{where} must be {wanted}, not {_show(first.value)}", arg=field)
+    reason = first.reason if first.kind == "invalid" else _MUST[first.kind].format(first.limit)
     if field is None:
         return SchemeError(f"`{scheme.name}`: {reason}")
-    return SchemeError(f"{where} {reason}, not {_show(value)}", _range_help(first), field)
+    return SchemeError(f"{where} {reason}, not {_show(first.value)}", _range_help(first), field)
 
 
-# The comparison behind each of pydantic's range errors, and the side the accepted values are on.
-_RANGES = {
-    "greater_than": (">", "above"),
-    "greater_than_equal": (">=", ""),
-    "less_than": ("<", "below"),
-    "less_than_equal": ("<=", ""),
-}
+# The comparison behind each range problem, and the side the accepted values are on.
+_RANGES = {"gt": (">", "above"), "ge": (">=", ""), "lt": ("<", "below"), "le": ("<=", "")}
 
 
-def _range_help(problem: Any) -> str | None:
+def _range_help(problem: Problem) -> str | None:
     """The rule a value out of range broke, and the nearest value it keeps."""
-    if problem["type"] not in _RANGES or not problem.get("ctx"):
+    if problem.kind not in _RANGES:
         return None
-    (bound,) = problem["ctx"].values()
-    sign, side = _RANGES[problem["type"]]
+    sign, side = _RANGES[problem.kind]
+    bound = problem.limit
     nearest = f"any value {side} {bound}" if side else f"the nearest is {bound}"
-    return f"the rule is `{problem['loc'][0]} {sign} {bound}`; {nearest}"
+    return f"the rule is `{problem.name} {sign} {bound}`; {nearest}"
 
 
 def _not_a_choice(scheme: Scheme, field: str, value: Any) -> SchemeError:
-    choices = typing.get_args(scheme.Args.model_fields[field].annotation)
+    choices = typing.get_args(scheme.Args.fields[field].annotation)
     close = suggest(value, choices) if isinstance(value, str) else []
     return SchemeError(
         f"`{field}` of `{scheme.name}` must be one of {', '.join(map(literal, choices))}, "

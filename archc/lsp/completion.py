@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 
 from lsprotocol import types as lsp
-from pydantic.fields import FieldInfo
 
 from archc.backends.reference import signature as op_signature
 from archc.backends.reference import spec_value, type_words
 from archc.ops.registry import lookup, names
+from archc.ops.schema import FieldSpec
 from archc.syntax import ast
 
 from .document import Snapshot, bound_names, definition_at, signature
@@ -87,15 +87,15 @@ def _keyword_arguments(callee: str | None, snapshot: Snapshot | None) -> list[ls
     if op is None:
         return []
     values = [
-        _argument(name, type_words(info.annotation) + _default(info), info.description)
-        for name, info in op.Args.model_fields.items()
+        _argument(name, type_words(spec.annotation) + _default(spec), spec.description)
+        for name, spec in op.Args.fields.items()
     ]
     # the inputs after the first are given by name too: an LSTM's `h0=`, attention's `mask=`
     return values + [_argument(name, "tensor input, optional") for name in op.inputs[1:]]
 
 
-def _default(info: FieldInfo) -> str:
-    return ", required" if info.is_required() else f", default {spec_value(info.default)}"
+def _default(spec: FieldSpec) -> str:
+    return ", required" if spec.required else f", default {spec_value(spec.default)}"
 
 
 def _argument(name: str, detail: str, documentation: str | None = None) -> lsp.CompletionItem:

@@ -15,17 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from pydantic import model_validator
-
 from archc.dims import TensorType
 from archc.ops.registry import register
+from archc.ops.schema import Args, checks
 from archc.ops.shape import Axis, axis_index, exact_quotient
 from archc.ops.spec import (
     CHANNELS,
     DIVISIBILITY,
     RANK,
     SYMBOLIC,
-    Args,
     Ctor,
     Execution,
     Inferred,
@@ -62,11 +60,10 @@ class HardtanhArgs(Args):
     max_val: float = 1.0
     inplace: bool = False
 
-    @model_validator(mode="after")
-    def _ordered(self) -> HardtanhArgs:
+    @checks()
+    def _ordered(self) -> None:
         if self.max_val <= self.min_val:
             raise ValueError(f"max_val={self.max_val} must exceed min_val={self.min_val}")
-        return self
 
 
 class SoftplusArgs(Args):
@@ -132,19 +129,19 @@ class _Activation(Op):
         return Inferred(outputs=(inputs[0],))
 
     def label(self, args: Any, inferred: Inferred) -> str:
-        changed = args.changed(*type(args).model_fields)
+        changed = args.changed(*type(args).fields)
         shown = [str(value) for name, value in changed if name != "inplace"]
         return " ".join([self.name, *shown])
 
     def kwargs(self, args: Any) -> tuple[tuple[str, Any], ...]:
-        return args.changed(*type(args).model_fields)
+        return args.changed(*type(args).fields)
 
     def torch_module(self, args: Any, inferred: Inferred) -> Ctor:
         return Ctor(self.module, (), self.kwargs(args))
 
     def execute(self, args: Any, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         (x,) = run.inputs
-        values = {name: getattr(args, name) for name in type(args).model_fields}
+        values = {name: getattr(args, name) for name in type(args).fields}
         values.pop("inplace", None)
         return (getattr(run.F, self.name)(x, **values),)
 
@@ -155,8 +152,8 @@ def _define(row: Row) -> type[_Activation]:
         "aliases": row.aliases,
         "summary": row.summary,
         "Args": row.args,
-        "positional": tuple(row.args.model_fields),
-        "torch_positional": tuple(row.args.model_fields),
+        "positional": tuple(row.args.fields),
+        "torch_positional": tuple(row.args.fields),
         "module": row.module,
         "__doc__": row.summary,
     }

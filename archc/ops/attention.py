@@ -43,13 +43,13 @@ from archc.ops.registry import register
 from archc.ops.relative import RULE as RELATIVE_RULE
 from archc.ops.relative import bias as relative_bias
 from archc.ops.relative import check as check_relative
+from archc.ops.schema import Args
 from archc.ops.spec import (
     CHANNELS,
     DIVISIBILITY,
     INPUTS,
     INVALID,
     RANK,
-    Args,
     Ctor,
     Execution,
     Inferred,
@@ -234,10 +234,10 @@ def check_options(args: AttentionArgs) -> None:
     for option, switch, needed in NEEDS:
         # a switch written as `none` is a feature a block turns off in some of its instances
         # (T5's relative bias, in its first layer only), whose options are written for all
-        written_off = switch in args.model_fields_set and getattr(args, switch) is None
+        written_off = switch in args.given and getattr(args, switch) is None
         if (
-            option in args.model_fields_set
-            and getattr(args, switch) == type(args).model_fields[switch].default
+            option in args.given
+            and getattr(args, switch) == type(args).fields[switch].default
             and not written_off
         ):
             raise fail(

@@ -13,7 +13,8 @@ from typing import Any
 from archc.dims import TensorType
 from archc.ops.norm import check_declared, elements, norm_macs, standardise
 from archc.ops.registry import register
-from archc.ops.spec import Args, Ctor, Execution, Inferred, Op, PositiveFloat, PositiveInt
+from archc.ops.schema import Args
+from archc.ops.spec import Ctor, Execution, Inferred, Op, PositiveFloat, PositiveInt
 from archc.ops.window import input_channels
 
 

@@ -14,14 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import field_validator
-
 from archc.dims import Dim, TensorType
 from archc.ops.registry import register
+from archc.ops.schema import Args, checks
 from archc.ops.spec import (
     HELD,
     NON_POSITIVE,
-    Args,
     Ctor,
     Execution,
     Inferred,
@@ -35,14 +33,12 @@ class ArangeArgs(Args):
     bounds: tuple[int, ...]
     dtype: Literal["int64", "float32", "float64"] = "int64"
 
-    @field_validator("bounds", mode="before")
-    @classmethod
-    def _as_tuple(cls, bounds: Any) -> Any:
+    @checks("bounds", before=True)
+    def _as_tuple(bounds: Any) -> Any:
         return bounds if isinstance(bounds, tuple) else (bounds,)
 
-    @field_validator("bounds")
-    @classmethod
-    def _stop_or_range(cls, bounds: tuple[int, ...]) -> tuple[int, ...]:
+    @checks("bounds")
+    def _stop_or_range(bounds: tuple[int, ...]) -> tuple[int, ...]:
         if not 1 <= len(bounds) <= 3:
             raise ValueError("arange takes stop, or start and stop, or start, stop and step")
         if len(bounds) == 3 and bounds[2] == 0:

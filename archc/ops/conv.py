@@ -9,10 +9,10 @@ from typing import Any, Literal
 from archc import dims
 from archc.dims import TensorType
 from archc.ops.registry import register
+from archc.ops.schema import Args
 from archc.ops.spec import (
     DIVISIBILITY,
     INVALID,
-    Args,
     Ctor,
     Execution,
     Finding,

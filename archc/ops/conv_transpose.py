@@ -19,10 +19,10 @@ from archc import dims
 from archc.dims import Dim, TensorType
 from archc.ops.conv import IntOrTuple, check_groups
 from archc.ops.registry import register
+from archc.ops.schema import Args
 from archc.ops.spec import (
     INVALID,
     NON_POSITIVE,
-    Args,
     Ctor,
     Execution,
     Inferred,

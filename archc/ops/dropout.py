@@ -11,7 +11,8 @@ from typing import Any, ClassVar
 
 from archc.dims import TensorType
 from archc.ops.registry import register
-from archc.ops.spec import Args, Ctor, Execution, Inferred, Op, Probability
+from archc.ops.schema import Args
+from archc.ops.spec import Ctor, Execution, Inferred, Op, Probability
 from archc.ops.window import check_layout
 
 

@@ -21,17 +21,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from pydantic import field_validator, model_validator
-
 from archc.dims import TensorType
 from archc.ops import dtypes
 from archc.ops.merge import broadcast
 from archc.ops.registry import register
+from archc.ops.schema import Args, checks
 from archc.ops.shape import Axis, axis_index
 from archc.ops.spec import (
     INPUTS,
     RANK,
-    Args,
     Execution,
     Inferred,
     NoArgs,
@@ -115,9 +113,8 @@ class Neg(_Unary):
 class PowArgs(Args):
     exponent: int | float
 
-    @field_validator("exponent")
-    @classmethod
-    def _finite(cls, exponent: float) -> float:
+    @checks("exponent")
+    def _finite(exponent: float) -> float:
         if not math.isfinite(exponent):
             raise ValueError("an exponent is a finite number")
         return exponent
@@ -154,13 +151,12 @@ class ClampArgs(Args):
     min: float | None = None
     max: float | None = None
 
-    @model_validator(mode="after")
-    def _bounded(self) -> ClampArgs:
+    @checks()
+    def _bounded(self) -> None:
         if self.min is None and self.max is None:
             raise ValueError("clamp needs min=, max= or both")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min={self.min} must not exceed max={self.max}")
-        return self
 
 
 @register
@@ -194,9 +190,8 @@ class ScalarArgs(Args):
     number: int | float
     number_first: bool = False
 
-    @field_validator("number")
-    @classmethod
-    def _finite(cls, number: float) -> float:
+    @checks("number")
+    def _finite(number: float) -> float:
         if not math.isfinite(number):
             raise ValueError("a number added to a tensor or divided by one is finite")
         return number
@@ -327,9 +322,8 @@ class MaskedFillArgs(Args):
     # -inf is the value attention masks fill with; nan is refused, it would spread everywhere
     value: float
 
-    @field_validator("value")
-    @classmethod
-    def _number(cls, value: float) -> float:
+    @checks("value")
+    def _number(value: float) -> float:
         if math.isnan(value):
             raise ValueError("nan is not a fill value")
         return value

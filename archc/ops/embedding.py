@@ -9,16 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
-
 from archc.dims import TensorType
 from archc.ops.registry import register
+from archc.ops.schema import Args, Field, checks
 from archc.ops.shape import Sizes
 from archc.ops.spec import (
     DTYPE,
     HELD,
     INVALID,
-    Args,
     Ctor,
     Execution,
     Inferred,
@@ -111,9 +109,8 @@ class ParameterArgs(Args):
     exact: bool = False
     frozen: bool = False  # requires_grad=False: loaded and saved, never trained
 
-    @field_validator("shape")
-    @classmethod
-    def _positive(cls, shape: tuple[int, ...]) -> tuple[int, ...]:
+    @checks("shape")
+    def _positive(shape: tuple[int, ...]) -> tuple[int, ...]:
         if not shape or any(size < 1 for size in shape):
             raise ValueError("a learned tensor's shape is one or more sizes of at least 1")
         return shape

@@ -8,11 +8,11 @@ from typing import Any
 from archc import dims
 from archc.dims import TensorType
 from archc.ops.registry import register
+from archc.ops.schema import Args
 from archc.ops.spec import (
     DTYPE,
     RANK,
     SYMBOLIC,
-    Args,
     Ctor,
     Execution,
     Inferred,

@@ -17,12 +17,11 @@ import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from pydantic import field_validator
-
 from archc import dims
 from archc.dims import Dim, Shape, TensorType
 from archc.ops import dtypes
 from archc.ops.registry import register
+from archc.ops.schema import Args, checks
 from archc.ops.shape import Axis, axis_index
 from archc.ops.spec import (
     BROADCAST,
@@ -30,7 +29,6 @@ from archc.ops.spec import (
     CONCAT,
     INVALID,
     RANK,
-    Args,
     Execution,
     Finding,
     Inferred,
@@ -438,9 +436,8 @@ class ScaleArgs(Args):
     factor: float
     divide: bool = False
 
-    @field_validator("factor")
-    @classmethod
-    def _finite(cls, factor: float) -> float:
+    @checks("factor")
+    def _finite(factor: float) -> float:
         if not math.isfinite(factor):
             raise ValueError("a scale factor is a finite number")
         return factor

@@ -15,17 +15,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
-
 from archc import dims
 from archc.dims import TensorType
 from archc.ops.registry import register, register_part
+from archc.ops.schema import Args, Field
 from archc.ops.spec import (
     DTYPE,
     MAX_COUNT,
     RANK,
     SYMBOLIC,
-    Args,
     Ctor,
     Execution,
     Inferred,

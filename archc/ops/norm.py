@@ -17,13 +17,13 @@ from typing import Any, ClassVar
 from archc import dims
 from archc.dims import Dim, TensorType
 from archc.ops.registry import register
+from archc.ops.schema import Args
 from archc.ops.spec import (
     CHANNELS,
     DIVISIBILITY,
     INVALID,
     RANK,
     SYMBOLIC,
-    Args,
     Ctor,
     Execution,
     Inferred,

@@ -11,17 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import field_validator
-
 from archc import dims
 from archc.dims import Dim, TensorType
 from archc.ops.registry import register
+from archc.ops.schema import Args, checks
 from archc.ops.shape import Sizes
 from archc.ops.spec import (
     INVALID,
     NON_POSITIVE,
     RANK,
-    Args,
     Execution,
     Inferred,
     Op,
@@ -40,9 +38,8 @@ class PadArgs(Args):
     mode: PadMode = "constant"
     value: float = 0.0
 
-    @field_validator("pad")
-    @classmethod
-    def _pairs(cls, pad: tuple[int, ...]) -> tuple[int, ...]:
+    @checks("pad")
+    def _pairs(pad: tuple[int, ...]) -> tuple[int, ...]:
         if not pad or len(pad) % 2:
             raise ValueError(
                 "give an amount for both ends of each padded axis: (left, right, ...)"

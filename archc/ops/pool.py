@@ -16,10 +16,10 @@ from archc import dims
 from archc.dims import Dim, TensorType
 from archc.ops.conv import IntOrTuple
 from archc.ops.registry import register
+from archc.ops.schema import Args
 from archc.ops.spec import (
     INVALID,
     RANK,
-    Args,
     Ctor,
     Execution,
     Finding,

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
-
 from archc.dims import Dim, TensorType
 from archc.ops.registry import register
+from archc.ops.schema import Args, Field
 from archc.ops.spec import (
     BROADCAST,
     DIVISIBILITY,
@@ -21,7 +20,6 @@ from archc.ops.spec import (
     INVALID,
     RANK,
     SYMBOLIC,
-    Args,
     Ctor,
     Execution,
     Inferred,

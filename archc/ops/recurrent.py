@@ -28,11 +28,11 @@ from archc import dims
 from archc.dims import TensorType
 from archc.ops.position import sequence_width
 from archc.ops.registry import register
+from archc.ops.schema import Args
 from archc.ops.spec import (
     DTYPE,
     INVALID,
     MAX_COUNT,
-    Args,
     Ctor,
     Execution,
     Finding,
@@ -213,7 +213,7 @@ class _Recurrent(Op):
         return text + (", last" if args.output == "last" else "")
 
     def torch_module(self, args: RecurrentArgs, inferred: Inferred) -> Ctor:
-        fields = type(args).model_fields
+        fields = type(args).fields
         before = [name for name in _BEFORE_BATCH_FIRST if name in fields]
         after = [name for name in _AFTER_BATCH_FIRST if name in fields]
         kwargs = (*args.changed(*before), ("batch_first", True), *args.changed(*after))

@@ -2,7 +2,7 @@
 
 ``index.py`` names the module that defines every op, so the registry knows every name without
 importing any family, and a spec that uses six layer kinds imports six families, not all of
-them (building every family's pydantic models is most of the cost of a cold start).
+them (defining every family's classes is most of the cost of a cold start).
 """
 
 from __future__ import annotations

@@ -15,12 +15,12 @@ from typing import Any, Literal
 from archc import dims
 from archc.dims import Dim, TensorType
 from archc.ops.registry import register
+from archc.ops.schema import Args, checks
 from archc.ops.spec import (
     DIVISIBILITY,
     INVALID,
     NON_POSITIVE,
     RANK,
-    Args,
     Ctor,
     Execution,
     Inferred,
@@ -44,6 +44,13 @@ class UpsampleArgs(Args):
     scale_factor: PositiveFloat | tuple[PositiveFloat, ...] | None = None
     mode: Mode = "nearest"
     align_corners: bool | None = None
+
+    @checks("scale_factor")
+    def _finite(factor: float | tuple[float, ...] | None) -> float | tuple[float, ...] | None:
+        factors = factor if isinstance(factor, tuple) else (factor,)
+        if any(f is not None and math.isinf(f) for f in factors):
+            raise ValueError("a scale factor is a finite number")
+        return factor
 
 
 def scaled(size: Dim, factor: float, axis: str) -> Dim:

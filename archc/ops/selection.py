@@ -15,11 +15,11 @@ from typing import Any
 from archc import dims
 from archc.dims import Dim, TensorType
 from archc.ops.registry import register
+from archc.ops.schema import Args
 from archc.ops.shape import Axis, axis_index
 from archc.ops.spec import (
     DTYPE,
     RANK,
-    Args,
     Execution,
     Inferred,
     Op,

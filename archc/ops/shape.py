@@ -12,16 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field, field_validator
-
 from archc import dims
 from archc.dims import Dim, Shape, Sym, TensorType
 from archc.ops.registry import register
+from archc.ops.schema import Args, Before, Field, checks
 from archc.ops.spec import (
     INVALID,
     RANK,
     SYMBOLIC,
-    Args,
     Ctor,
     Execution,
     Inferred,
@@ -30,11 +28,9 @@ from archc.ops.spec import (
     fail,
 )
 
-_DIM_OR_AXIS = AliasChoices("dim", "axis")
-Axis = Annotated[int, Field(validation_alias=_DIM_OR_AXIS)]
-Axes = Annotated[
-    int | Annotated[tuple[int, ...], Field(min_length=1)], Field(validation_alias=_DIM_OR_AXIS)
-]
+_OR_AXIS = Field(aliases=("axis",))
+Axis = Annotated[int, _OR_AXIS]
+Axes = Annotated[int | Annotated[tuple[int, ...], Field(min_length=1)], _OR_AXIS]
 
 
 def _as_tuple(value: Any) -> Any:
@@ -43,9 +39,9 @@ def _as_tuple(value: Any) -> Any:
     return (value,) if lone else value
 
 
-Sizes = Annotated[tuple[int, ...], BeforeValidator(_as_tuple)]
+Sizes = Annotated[tuple[int, ...], Before(_as_tuple)]
 # sizes that may be an input's symbolic size (`reshape(x.shape[1], heads, -1)` on (N, T, E))
-SymbolicSizes = Annotated[tuple[int | Sym, ...], BeforeValidator(_as_tuple)]
+SymbolicSizes = Annotated[tuple[int | Sym, ...], Before(_as_tuple)]
 
 
 def normalize(dim: int, x: TensorType, op: str, arg: str = "dim", extra: int = 0) -> int:
@@ -165,18 +161,16 @@ def _check_target(sizes: tuple[Dim, ...]) -> tuple[Dim, ...]:
 
 
 class ReshapeArgs(Args):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
     shape: SymbolicSizes
 
-    _target = field_validator("shape")(_check_target)
+    _target = checks("shape")(_check_target)
 
 
 class UnflattenArgs(Args):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
     dim: Axis
     sizes: SymbolicSizes
 
-    _target = field_validator("sizes")(_check_target)
+    _target = checks("sizes")(_check_target)
 
 
 class FlattenArgs(Args):
@@ -210,14 +204,14 @@ class _Shape(Op):
         return Inferred(outputs=(TensorType(self.output(args, x), x.dtype),))
 
     def label(self, args: Any, inferred: Inferred) -> str:
-        shown = ", ".join(str(value) for _, value in args.changed(*type(args).model_fields))
+        shown = ", ".join(str(value) for _, value in args.changed(*type(args).fields))
         return f"{self.name} {shown}".strip()
 
     def torch_expr(self, args: Any, inferred: Inferred) -> Template | None:
         if self.call is None:
             return None
         return Template(
-            self.call, tuple((name, getattr(args, name)) for name in type(args).model_fields)
+            self.call, tuple((name, getattr(args, name)) for name in type(args).fields)
         )
 
 

@@ -13,12 +13,12 @@ from typing import Any
 from archc import dims
 from archc.dims import Dim, TensorType
 from archc.ops.registry import register
+from archc.ops.schema import Args
 from archc.ops.shape import Axis, axis_index
 from archc.ops.spec import (
     INVALID,
     NON_POSITIVE,
     SYMBOLIC,
-    Args,
     Execution,
     Inferred,
     Op,

@@ -1,10 +1,10 @@
 """The contract every layer kind fills in: one class per op holds all the facts about it.
 
-An op declares its hyperparameters (a pydantic model, so arguments are checked before any shape
-rule runs), the shape rule with its formula, its parameter tensors and buffers, its MACs, its
-diagram label and the PyTorch code that implements it. Everything else in archc (elaboration,
-counts, code generation, diagrams, docs) loops over ops and asks them; nothing outside
-`archc/ops/` mentions an op by name.
+An op declares its hyperparameters (an ``Args`` schema of `archc/ops/schema.py`, so arguments
+are checked before any shape rule runs), the shape rule with its formula, its parameter tensors
+and buffers, its MACs, its diagram label and the PyTorch code that implements it. Everything
+else in archc (elaboration, counts, code generation, diagrams, docs) loops over ops and asks
+them; nothing outside `archc/ops/` mentions an op by name.
 
 A shape rule that fails raises :class:`ShapeError` with the rule and the numbers plugged in;
 a rule that holds but is suspicious (a filter that does not tile its input) returns a
@@ -18,9 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
-
 from archc.dims import Dim, TensorType
+from archc.ops.schema import Args, Field
 
 # --- hyperparameter types ------------------------------------------------------------------------
 
@@ -42,52 +41,6 @@ def divisors(number: int) -> list[int]:
     """
     small = [d for d in range(1, math.isqrt(number) + 1) if number % d == 0]
     return small + [number // d for d in reversed(small) if d * d != number]
-
-
-class Args(BaseModel):
-    """Base of every op's hyperparameter model: strict types, no unknown names, immutable."""
-
-    # defer_build: a model's validator is built on its first use, so a process that checks a
-    # ResNet pays for the handful of ops it uses, not for all of them at import.
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
-    # Set only on the copy code generation makes: the arguments a spec computes from its
-    # definition's parameters, with their provenance (archc/semantics/provenance.py).
-    _symbolic: dict[str, Any] | None = PrivateAttr(default=None)
-
-    def changed(self, *names: str) -> tuple[tuple[str, Any], ...]:
-        """``(name, value)`` for each named argument set to other than its default, in order.
-
-        Ops whose defaults mirror torch's pass this as a constructor's keyword arguments, so
-        generated code spells out only what differs from torch, as a person would write it.
-        An argument computed from parameters is always given, as a :class:`Symbolic`: equal
-        to the default here, it need not be for other values of the parameters.
-        """
-        fields = type(self).model_fields
-        symbolic = self._symbolic or {}
-        return tuple(
-            (name, Symbolic(getattr(self, name), symbolic[name], fields[name].default))
-            if name in symbolic
-            else (name, getattr(self, name))
-            for name in names
-            if name in symbolic or getattr(self, name) != fields[name].default
-        )
-
-    def with_symbolic(self, updates: dict[str, Any], symbolic: dict[str, Any]) -> Args:
-        """A copy with ``updates`` (not validated again) whose ``symbolic`` arguments
-        :meth:`changed` always writes."""
-        copy = self.model_copy(update=updates)
-        copy._symbolic = symbolic
-        return copy
-
-
-@dataclass(frozen=True)
-class Symbolic:
-    """A keyword argument's value, the provenance it has in the spec (see Args.changed), and
-    its default, which a class that writes the value as a literal may leave out."""
-
-    value: Any
-    origin: Any
-    default: Any
 
 
 class NoArgs(Args):

@@ -11,18 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import ConfigDict
-
 from archc import dims
 from archc.dims import Dim, Sym, TensorType
 from archc.ops.registry import register
+from archc.ops.schema import Args
 from archc.ops.shape import Axis, axis_index, exact_quotient
 from archc.ops.spec import (
     INVALID,
     MAX_COUNT,
     SYMBOLIC,
     UNEVEN,
-    Args,
     Execution,
     Finding,
     Inferred,
@@ -34,7 +32,6 @@ from archc.ops.spec import (
 
 
 class SplitArgs(Args):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
     # one section may be symbolic (`(4, T - 4)`): the rest of the axis when the module runs
     split_size_or_sections: PositiveInt | tuple[PositiveInt | Sym, ...]
     # dim=1 where torch defaults to 0: archc never cuts the batch

@@ -16,11 +16,11 @@ from typing import Any
 from archc.dims import TensorType
 from archc.ops.embedding import INDEX_DTYPES
 from archc.ops.registry import register
+from archc.ops.schema import Args
 from archc.ops.spec import (
     DTYPE,
     INVALID,
     RANK,
-    Args,
     Execution,
     Inferred,
     Op,

@@ -12,12 +12,11 @@ import operator
 from dataclasses import replace
 from typing import Any
 
-from pydantic import ValidationError
-
 from archc import dims
 from archc.dims import TensorType
 from archc.errors import Label, Span
 from archc.ops import dtypes, lookup
+from archc.ops.schema import ArgumentError
 from archc.ops.spec import Finding, Inferred, Op, ShapeError
 from archc.semantics import patterns
 from archc.semantics import provenance as pv
@@ -458,11 +457,15 @@ class Application(Expressions):
             if arg.name in op.inputs and isinstance(arg.value, Tensor):
                 extra_inputs[op.inputs.index(arg.name)] = arg.value
                 continue
-            if arg.name in hyper:
-                first = hyper[arg.name]
+            field = _field_name(op, arg.name)
+            again = next((n for n in hyper if _field_name(op, n) == field), None)
+            if again is not None:
+                first = hyper[again]
+                # `axis` after `dim`: two names of one argument
+                other = "" if again == arg.name else f" (`{again}` is another name for it)"
                 raise self.error(
                     "A209",
-                    f"`{arg.name}` is given twice",
+                    f"`{arg.name}` is given twice{other}",
                     arg.name_span or arg.span,
                     label="given again here",
                     secondary=(
@@ -522,7 +525,7 @@ class Application(Expressions):
         accepted = _argument_names(op)
         for name, arg in hyper.items():
             if name not in accepted:
-                known = [*op.Args.model_fields, *op.inputs[1:]]
+                known = [*op.Args.fields, *op.inputs[1:]]
                 raise self.error(
                     "A208",
                     f"`{called(op)}` has no argument `{name}`",
@@ -551,16 +554,16 @@ class Application(Expressions):
                 )
         values = {name: arg.value for name, arg in hyper.items()}
         try:
-            return op.Args.model_validate(values)
-        except ValidationError as exc:
+            return op.Args(**values)
+        except ArgumentError as exc:
             raise self._schema_error(op, exc, hyper, layer) from None
 
     def _schema_error(
-        self, op: Op, exc: ValidationError, hyper: dict[str, BoundArg], layer: OpLayer
+        self, op: Op, exc: ArgumentError, hyper: dict[str, BoundArg], layer: OpLayer
     ) -> ElabError:
-        first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else ""
-        if first["type"] == "missing":
+        first = exc.problems[0]
+        field = first.name or ""
+        if first.kind == "missing":
             return self.error(
                 "A211",
                 f"`{called(op)}` needs its `{field}` argument",
@@ -570,20 +573,19 @@ class Application(Expressions):
             )
         if not field:
             # a rule over several arguments (min below max) names none of them
-            reason = str(first["msg"]).removeprefix("Value error, ")
             return self.error(
                 "A309",
-                f"`{called(op)}` cannot take these arguments together: {reason}",
+                f"`{called(op)}` cannot take these arguments together: {first.reason}",
                 layer.span,
                 label="arguments that do not fit together",
                 with_=", ".join(f"{name}={arg.value!r}" for name, arg in hyper.items()) or None,
-                help=f"`{called(op)}` takes {', '.join(op.Args.model_fields)}",
+                help=f"`{called(op)}` takes {', '.join(op.Args.fields)}",
             )
         arg = hyper.get(field)
-        errors = [e for e in exc.errors() if e["loc"][:1] == (field,)]
+        problems = [p for p in exc.problems if p.name == field]
         value = arg.value if arg else None
-        info = op.Args.model_fields[_field_name(op, field)]
-        refused = refusal(called(op), field, value, errors, info)
+        spec = op.Args.fields[_field_name(op, field)]
+        refused = refusal(called(op), field, value, problems, spec)
         return self.error(
             "A210",
             refused.message,
@@ -695,13 +697,11 @@ def sizes_allowed(outputs: tuple[TensorType, ...]) -> bool:
 @functools.cache
 def _argument_names(op: Op) -> frozenset[str]:
     """Field names, and the other spellings a field accepts (`axis` for `dim`)."""
-    return frozenset(name for field in op.Args.model_fields for name in _spellings(op, field))
+    return frozenset(name for field in op.Args.fields for name in _spellings(op, field))
 
 
 def _spellings(op: Op, field: str) -> list[str]:
-    alias = op.Args.model_fields[field].validation_alias
-    choices = getattr(alias, "choices", [alias] if isinstance(alias, str) else [])
-    return [field, *(c for c in choices if isinstance(c, str))]
+    return [field, *op.Args.fields[field].aliases]
 
 
 def parameter_dtype(op: Op, inferred: Inferred, tensors: list[Tensor]) -> Finding | None:
@@ -833,13 +833,13 @@ def _arg_span(layer: OpLayer, name: str | None) -> Span:
 
 
 def _signature(op: Op) -> str:
-    required = [n for n, f in op.Args.model_fields.items() if f.is_required()]
+    required = [n for n, f in op.Args.fields.items() if f.required]
     return ", ".join(required)
 
 
 def _field_name(op: Op, name: str) -> str:
     """The field an argument name binds to: `axis` binds `dim`."""
-    return next((f for f in op.Args.model_fields if name in _spellings(op, f)), name)
+    return next((f for f in op.Args.fields if name in _spellings(op, f)), name)
 
 
 def _arg_origins(args: Any, hyper: dict[str, BoundArg]) -> dict[str, pv.Expr]:
@@ -847,7 +847,7 @@ def _arg_origins(args: Any, hyper: dict[str, BoundArg]) -> dict[str, pv.Expr]:
     the schema normalised a value (`shape=12` to `(12,)`), the provenance follows it; where it
     cannot tell how, the argument has none."""
     origins: dict[str, pv.Expr] = {}
-    for name in type(args).model_fields:
+    for name in type(args).fields:
         value, given = getattr(args, name), hyper.get(name)
         origin = pv.origin_of(value) if given is None else given.origin
         if given is not None and origin is not None and not pv.same(given.value, value):
@@ -868,7 +868,7 @@ def _traced_args(args: Any, origins: dict[str, pv.Expr]) -> Any:
         for name, origin in origins.items()
         if not isinstance(origin, pv.Lit)
     }
-    return args.model_copy(update=update) if update else args
+    return args.replace(**update) if update else args
 
 
 def _traced_type(tensor: Tensor) -> TensorType:

@@ -1,10 +1,9 @@
 """Plain words for an op argument that its schema refuses.
 
-Op arguments are checked by pydantic models (`archc/ops/spec.py`). Pydantic's error types are
-translated here, in one place, into what the argument must be, with the value as the spec wrote
-it: "`out_channels` of `conv2d` must be a whole number, got 32.0", never pydantic's "input should
-be a valid integer". A missing argument (A211) and an unknown one (A208) are reported before
-validation gets this far.
+Op arguments are checked by their schemas (`archc/ops/schema.py`). The problems a schema finds
+are worded here, in one place, as what the argument must be, with the value as the spec wrote
+it: "`out_channels` of `conv2d` must be a whole number, got 32.0". A missing argument (A211)
+and an unknown one (A208) are reported before this.
 """
 
 from __future__ import annotations
@@ -13,10 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
-from pydantic.fields import FieldInfo
-from pydantic_core import ErrorDetails
-
 from archc.ops.registry import suggest
+from archc.ops.schema import TYPE_KINDS, FieldSpec, Problem
 from archc.semantics.values import shown
 
 
@@ -79,56 +76,56 @@ class _Bounds:
         return f"any value {'above' if step > 0 else 'below'} {bound:g} is accepted"
 
 
-# What the value must be, by pydantic error type; bounds and choices come from the field itself.
+# What the value must be, by the kind of problem; bounds and choices come from the field itself.
 _KINDS = {
-    "int_type": "a whole number",
-    "float_type": "a number",
-    "bool_type": "true or false",
-    "string_type": "a string",
-    "tuple_type": "a tuple",
-    "none_required": "none",
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "str": "a string",
+    "tuple": "a tuple",
+    "none": "none",
+    "finite": "a finite number",
 }
-_BOUNDS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+_BOUNDS = ("gt", "ge", "lt", "le")
 _LABELS = {
     **{kind: f"not {words}" for kind, words in _KINDS.items()},
     **dict.fromkeys(_BOUNDS, "out of range"),
-    "literal_error": "not an accepted value",
+    "choice": "not an accepted value",
     "too_short": "too few entries",
     "too_long": "too many entries",
 }
 
 
 def refusal(
-    op: str, field: str, value: Any, errors: Sequence[ErrorDetails], info: FieldInfo
+    op: str, field: str, value: Any, problems: Sequence[Problem], spec: FieldSpec
 ) -> Refusal:
-    """The refusal of ``value`` for ``field`` of ``op``, from pydantic's errors for that field.
+    """The refusal of ``value`` for ``field`` of ``op``, from the problems found with it.
 
     A union (`padding` takes a number, a tuple or a string) fails in every branch; the branch
     that matches the value's kind says the most, so only when none does are the branches'
     requirements listed together.
     """
-    literals = _literals(info.annotation)
-    bounds = _bounds(info)
-    chosen = [e for e in errors if _specific(e, value)][:1] or list(errors)
+    literals = _literals(spec.annotation)
+    bounds = _bounds(spec)
+    chosen = [p for p in problems if _specific(p, value)][:1] or list(problems)
     first = chosen[0]
-    position = next((p for p in first["loc"][1:] if isinstance(p, int)), None)
+    position = first.position
     subject = f"`{field}[{position}]`" if position is not None else f"`{field}`"
-    got = first["input"] if position is not None else value
-    if first["type"] == "value_error":
-        reason = str(first.get("ctx", {}).get("error", first["msg"]))
+    got = first.value if position is not None else value
+    if first.kind == "invalid":
         return Refusal(
-            f"invalid {subject} for `{op}`: {reason}, got {shown(got)}", "invalid value"
+            f"invalid {subject} for `{op}`: {first.reason}, got {shown(got)}", "invalid value"
         )
     requirements = []
-    for error in chosen:
-        words = _requirement(error, bounds, literals)
+    for problem in chosen:
+        words = _requirement(problem, bounds, literals)
         if words not in requirements:
             requirements.append(words)
-    label = _LABELS.get(first["type"], "invalid value")
+    label = _LABELS.get(first.kind, "invalid value")
     if len(requirements) > 1:
         label = "not an accepted value"
     message = f"{subject} of `{op}` must be {_either(requirements)}, got {shown(got)}"
-    if first["type"] in _BOUNDS and len(requirements) == 1:
+    if first.kind in _BOUNDS and len(requirements) == 1:
         return Refusal(
             message,
             label,
@@ -136,40 +133,39 @@ def refusal(
             rule=bounds.formula(field),
             with_=f"{field} = {shown(got)}",
         )
-    return Refusal(message, label, _help(first["type"], got, literals))
+    return Refusal(message, label, _help(first.kind, got, literals))
 
 
-def _requirement(error: ErrorDetails, bounds: _Bounds, literals: list[Any]) -> str:
-    """What the value must be, in words, according to one error."""
-    kind, ctx = error["type"], error.get("ctx", {})
+def _requirement(problem: Problem, bounds: _Bounds, literals: list[Any]) -> str:
+    """What the value must be, in words, according to one problem."""
+    kind = problem.kind
     if kind in _KINDS:
         return _KINDS[kind]
     if kind in _BOUNDS:
         return bounds.phrase()
-    if kind == "literal_error":
+    if kind == "choice":
         return "one of " + ", ".join(shown(v) for v in literals)
     if kind in ("too_short", "too_long"):
-        limit = ctx["min_length"] if kind == "too_short" else ctx["max_length"]
-        return f"{'at least' if kind == 'too_short' else 'at most'} {_count(limit)}"
-    # pydantic's own words, for an error type this module does not know
-    return str(error["msg"]).replace("Input should be ", "")
+        return f"{'at least' if kind == 'too_short' else 'at most'} {_count(problem.limit)}"
+    assert kind == "instance", kind
+    return f"an instance of {problem.limit.__name__}"
 
 
-def _specific(error: ErrorDetails, value: Any) -> bool:
-    """Whether the error comes from the union branch that matches the value's kind."""
-    if any(isinstance(part, int) for part in error["loc"][1:]):
+def _specific(problem: Problem, value: Any) -> bool:
+    """Whether the problem comes from the union branch that matches the value's kind."""
+    if problem.position is not None:
         return True  # an entry of a tuple: the value was a tuple, as this branch wants
-    if error["type"] == "literal_error":
+    if problem.kind == "choice":
         return isinstance(value, str)
-    return not error["type"].endswith("_type")
+    return problem.kind not in TYPE_KINDS
 
 
 def _help(kind: str, value: Any, literals: list[Any]) -> str | None:
-    if kind == "int_type" and isinstance(value, float):
+    if kind == "int" and isinstance(value, float):
         return "use `//` for whole-number division"
-    if kind == "bool_type" and value in (0, 1) and not isinstance(value, bool):
+    if kind == "bool" and value in (0, 1) and not isinstance(value, bool):
         return f"write `{'true' if value else 'false'}`"
-    if kind == "literal_error" and isinstance(value, str):
+    if kind == "choice" and isinstance(value, str):
         words = [v for v in literals if isinstance(v, str)]
         close = [v for v in words if v.lower() == value.lower()] or suggest(value, words)
         if close:
@@ -192,20 +188,13 @@ def _literals(annotation: Any) -> list[Any]:
     return [choice for arg in get_args(annotation) for choice in _literals(arg)]
 
 
-def _bounds(info: FieldInfo) -> _Bounds:
+def _bounds(spec: FieldSpec) -> _Bounds:
     """The field's numeric bounds, wherever its type declares them (`int | tuple[int, ...]`
     carries them on each branch)."""
     found: dict[str, Any] = {}
-    stack: list[Any] = [*info.metadata, info.annotation]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, FieldInfo):
-            stack.extend(item.metadata)
-        for name in ("ge", "gt", "le", "lt"):
-            if isinstance(getattr(item, name, None), int | float):
-                found.setdefault(name, getattr(item, name))
-        if not isinstance(item, FieldInfo):
-            stack.extend(get_args(item))
+    for constraint in spec.constraints():
+        for name, bound in constraint.bounds().items():
+            found.setdefault(name, bound)
     return _Bounds(
         found.get("gt", found.get("ge")),
         "gt" in found,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from archc import dims
 from archc.dims import Dim, SizeRule, TensorType
 from archc.errors import Span
+from archc.ops.schema import Args
 from archc.semantics import provenance
 from archc.semantics.provenance import Expr
 
@@ -609,18 +610,12 @@ def _show_ref(ref: Ref) -> str:
 def _show_args(args: Any, origins: dict[str, Expr]) -> str:
     if args is None:
         return ""
-    values = (
-        args.model_dump()
-        if hasattr(args, "model_dump")
-        else dataclasses.asdict(args)
-        if dataclasses.is_dataclass(args)
-        else dict(args)
-    )
-    defaults = (
-        {name: field.default for name, field in type(args).model_fields.items()}
-        if hasattr(type(args), "model_fields")
-        else {}
-    )
+    if isinstance(args, Args):
+        values = args.values()
+        defaults = {name: spec.default for name, spec in type(args).fields.items()}
+    else:
+        values = dataclasses.asdict(args) if dataclasses.is_dataclass(args) else dict(args)
+        defaults = {}
     shown = [
         f"{k}={v!r}" + _show_origin(origins.get(k))
         for k, v in values.items()

@@ -21,9 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from pydantic import ValidationError
-
 from archc.ops import lookup
+from archc.ops.schema import ArgumentError
 from archc.ops.spec import Op, ShapeError
 from archc.semantics import application
 from archc.semantics import provenance as pv
@@ -205,7 +204,7 @@ def _node(
     if node.kind != "op" or op is None or op.constant_inputs:
         return None
     given: dict[str, Any] = {}
-    for name in node.args.model_fields_set:
+    for name in node.args.given:
         origin = node.arg_origins.get(name)
         if origin is None:
             return None
@@ -237,8 +236,8 @@ def _again(
         ):
             return None
         try:
-            args = op.Args.model_validate(given)
-        except ValidationError:
+            args = op.Args(**given)
+        except ArgumentError:
             return None
     try:
         inferred, dims, resolved_origins = application.run_rule(

@@ -138,10 +138,10 @@ def _archc_args(op: Op, args: tuple[ast.Arg, ...], torch: bool) -> str:
             return ""  # no order declared: the arguments cannot be told apart
         slots = op.torch_positional
         fields += [(slot, a) for slot, a in zip(slots, positional, strict=False) if slot]
-        fields += [(k, a) for k, a in keywords.items() if k in op.Args.model_fields]
+        fields += [(k, a) for k, a in keywords.items() if k in op.Args.fields]
     else:
         fields += list(zip(op.positional, positional, strict=False))
-        fields += [(k, a) for k, a in keywords.items() if k in op.Args.model_fields]
+        fields += [(k, a) for k, a in keywords.items() if k in op.Args.fields]
     given = dict(fields)
     shown: list[str] = []
     by_name = {name for name, arg in fields if arg.name is not None}

@@ -45,7 +45,7 @@ def infer(
 ) -> tuple[Op, Any, Inferred]:
     op = ops.lookup(name)
     assert op is not None, f"no op {name}"
-    args = op.Args.model_validate(arguments)
+    args = op.Args(**arguments)
     return op, args, op.infer(args, inputs)
 
 

@@ -10,13 +10,13 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import ValidationError
 from torch import nn
 from torch.nn import functional as F
 
 from archc import api, dims, runtime, torch_helpers
 from archc.dims import BATCH, Sym, TensorType
 from archc.ops.attention import HELPERS, RESERVED
+from archc.ops.schema import ArgumentError
 from archc.ops.spec import Inferred, ShapeError
 from tests.ops.harness import (
     check_against_reference,
@@ -288,7 +288,7 @@ def test_inputs_must_be_fixed_width_sequences(
     ],
 )
 def test_invalid_arguments_are_rejected_before_inference(arguments: dict[str, Any]) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ArgumentError):
         infer("attention", arguments, [TensorType((BATCH, T, 64))])
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
 from archc.dims import BATCH, Sym, TensorType
+from archc.ops.schema import ArgumentError
 from tests.ops.harness import check_against_torch, diagnose, infer
 
 # op -> the rank of its input (None: any)
@@ -43,7 +43,7 @@ def test_channel_dropout_checks_the_rank() -> None:
 
 @pytest.mark.parametrize("p", [-0.1, 1.5])
 def test_probability_out_of_range_is_refused(p: float) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ArgumentError):
         infer("dropout", {"p": p}, [TensorType((BATCH, 4))])
 
 

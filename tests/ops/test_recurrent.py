@@ -9,10 +9,10 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
 from archc import dims
 from archc.dims import BATCH, Sym, TensorType
+from archc.ops.schema import ArgumentError
 from archc.ops.spec import ShapeError
 from tests.ops.harness import check_against_torch, infer, make_input, one_thread, run_torch
 from tests.ops.test_position import reference_models
@@ -212,7 +212,7 @@ def test_input_must_be_a_fixed_width_sequence(name: str) -> None:
 def test_invalid_arguments_are_rejected_before_inference(
     name: str, arguments: dict[str, Any]
 ) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ArgumentError):
         infer(name, arguments, [TensorType((BATCH, T, 4))])
 
 

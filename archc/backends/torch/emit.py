@@ -46,7 +46,8 @@ from archc.backends.torch.structure import (
 from archc.backends.torch.values import Expressor, Param
 from archc.errors import ArchError, Diagnostic
 from archc.ops import lookup
-from archc.ops.spec import HELD, Ctor, Symbolic
+from archc.ops.schema import Symbolic
+from archc.ops.spec import HELD, Ctor
 from archc.pysource.exprs import literal, string
 from archc.pysource.layout import INDENT, Arg, Call, ListOf, flat, lay_out, structure
 from archc.semantics import provenance as pv
@@ -517,7 +518,7 @@ class ClassWriter:
         for index in range(len(ctors[0].args)):
             values = [c.args[index] for c in ctors]
             args.append(Arg(self._slot(values, f"{attr}_value")))
-        fields = type(nodes[0].args).model_fields
+        fields = type(nodes[0].args).fields
         for name in _merged_order([[name for name, _ in c.kwargs] for c in ctors]):
             default = fields[name].default if name in fields else None
             values = [dict(c.kwargs).get(name, default) for c in ctors]

@@ -16,7 +16,7 @@ from typing import Any
 from archc.backends.torch.optional import optionals
 from archc.backends.torch.structure import traced_inputs
 from archc.ops import lookup
-from archc.ops.spec import Symbolic
+from archc.ops.schema import Symbolic
 from archc.semantics import provenance as pv
 from archc.semantics.ir import Module, Network, Node
 

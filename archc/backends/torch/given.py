@@ -17,7 +17,8 @@ from typing import Any
 from archc.backends.torch.helpers import is_helper
 from archc.backends.torch.structure import inferred_of
 from archc.ops import lookup
-from archc.ops.spec import Ctor, Symbolic
+from archc.ops.schema import Symbolic
+from archc.ops.spec import Ctor
 from archc.pysource.exprs import literal
 from archc.pysource.layout import Arg, Call
 from archc.semantics import provenance as pv
@@ -38,7 +39,7 @@ def given_ctor(node: Node) -> Ctor | None:
     ctor = op.torch_module(args, inferred_of(node))
     if ctor is None or ctor.args or ctor.held or is_helper(ctor.path):
         return None
-    fields = type(node.args).model_fields
+    fields = type(node.args).fields
     for name, value in ctor.kwargs:
         plain = pv.untraced(value.value if isinstance(value, Symbolic) else value)
         if name not in fields or plain != getattr(node.args, name):

@@ -16,7 +16,8 @@ from typing import Any
 
 from archc.backends.torch.helpers import derives_from
 from archc.ops import lookup
-from archc.ops.spec import HELD, Symbolic
+from archc.ops.schema import Symbolic
+from archc.ops.spec import HELD
 from archc.pysource.exprs import literal, string
 from archc.pysource.layout import INDENT, Arg, Call, lay_out
 from archc.semantics import provenance as pv
