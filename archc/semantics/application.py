@@ -898,13 +898,18 @@ def _literally(size: Any, origin: pv.Expr | None) -> bool:
 def _untraced(inferred: Inferred) -> Inferred:
     """What a rule inferred from traced values, as plain values for the IR."""
     return Inferred(  # every field spelt out, not dataclasses.replace: once per op
-        outputs=tuple(TensorType(pv.untraced(t.shape), t.dtype) for t in inferred.outputs),
+        outputs=tuple(_untraced_type(t) for t in inferred.outputs),
         params=pv.untraced(inferred.params),
         buffers=pv.untraced(inferred.buffers),
         macs=pv.untraced(inferred.macs),
         resolved=pv.untraced(inferred.resolved),
         findings=inferred.findings,
     )
+
+
+def _untraced_type(tensor: TensorType) -> TensorType:
+    shape = pv.untraced(tensor.shape)
+    return tensor if shape is tensor.shape else TensorType(shape, tensor.dtype)
 
 
 def equal_sizes(tensors: list[Tensor]) -> tuple[tuple[pv.Expr, pv.Expr], ...]:
