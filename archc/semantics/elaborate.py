@@ -1041,6 +1041,8 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
             )
 
     def _check_ties(self, network: Network) -> None:
+        if not network.ties:
+            return  # no parameter table to build
         params = network.parameters()
         sources = {tie.target: tie for tie in network.ties}
         for tie in network.ties:
