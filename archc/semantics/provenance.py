@@ -480,6 +480,36 @@ def traced(value: Any, origin: Expr | None, every: bool = False) -> Any:
     return value
 
 
+def traced_sizes(sizes: tuple[Any, ...], origins: tuple[Expr | None, ...]) -> tuple[Any, ...]:
+    """A shape's sizes traced with their provenance (:func:`traced` on each, spelt out: once
+    per input of every shape rule). A size whose provenance is its own literal stays plain:
+    whatever a rule computes from it records the same."""
+    return tuple(
+        [
+            Traced(size, origin)
+            if type(size) is int
+            and origin is not None
+            and not (type(origin) is Lit and type(origin.value) is int and origin.value == size)
+            else size
+            for size, origin in zip(sizes, origins, strict=True)
+        ]
+    )
+
+
+def size_origins(sizes: tuple[Any, ...]) -> tuple[Expr | None, ...]:
+    """:func:`origin_of` of each size of a shape a rule gave."""
+    return tuple(
+        [
+            size.origin
+            if type(size) is Traced
+            else Lit(size)
+            if type(size) is int
+            else origin_of(size)
+            for size in sizes
+        ]
+    )
+
+
 _PLAIN = frozenset({int, float, str, bool, type(None)})
 
 
