@@ -232,45 +232,33 @@ def substitute(
     """``expr`` moved from a callee's namespace into its caller's: each parameter replaced by
     the caller's expression for the argument, each input size by the caller's size of the tensor
     it was given. None when something it reads has no expression in the caller."""
-    moved = _moved(expr, params, sizes)
-    return Lit(moved[0]) if type(moved) is tuple else moved
-
-
-def _moved(
-    expr: Expr, params: Mapping[str, Expr], sizes: Callable[[str, int], Expr | None]
-) -> Expr | tuple[Any] | None:
-    """:func:`substitute`, with a literal result given as its value alone in a tuple: most of
-    what a block gives its caller is arithmetic on sizes that are numbers there, which folds
-    step by step without a Lit made at each."""
     kind = type(expr)
     if kind is Lit:
-        return (expr.value,)  # type: ignore[union-attr]
-    if kind is Param or kind is Size:
-        found = (
-            params.get(expr.name)  # type: ignore[union-attr]
-            if kind is Param
-            else sizes(expr.input, expr.axis)  # type: ignore[union-attr]
-        )
-        return (found.value,) if type(found) is Lit else found  # type: ignore[union-attr]
+        return expr
+    if kind is Param:
+        return params.get(expr.name)  # type: ignore[union-attr]
+    if kind is Size:
+        return sizes(expr.input, expr.axis)  # type: ignore[union-attr]
     fn = expr.fn  # type: ignore[union-attr]
     args = []
-    known = True
+    literals = True
     for arg in expr.args:  # type: ignore[union-attr]
-        moved = _moved(arg, params, sizes)
+        moved = substitute(arg, params, sizes)
         if moved is None:
             return None
-        known = known and type(moved) is tuple
+        literals = literals and type(moved) is Lit
         args.append(moved)
-    if known and (fn in BINARY or fn in UNARY):  # as `apply` folds literal operands
+    if literals and (fn in BINARY or fn in UNARY):
+        # what `apply` does with literal operands, without its detours: most of what a block
+        # gives its caller is arithmetic on sizes that are numbers there
         try:
-            value = _fold(fn, tuple(a[0] for a in args))  # type: ignore[index]
+            value = _fold(fn, tuple(a.value for a in args))  # type: ignore[union-attr]
         except (ArithmeticError, TypeError, ValueError, IndexError):
             value = None
         if isinstance(value, bool | int | float | str):
-            return (value,)
-        return Apply(fn, tuple(Lit(a[0]) for a in args))  # type: ignore[index]
-    result = apply(fn, *(Lit(a[0]) if type(a) is tuple else a for a in args))  # type: ignore[misc]
-    return (result.value,) if type(result) is Lit else result  # type: ignore[union-attr]
+            return Lit(value)
+        return Apply(fn, tuple(args))
+    return apply(fn, *args)
 
 
 def reads(expr: Expr) -> set[str]:
