@@ -520,10 +520,19 @@ def untraced(value: Any) -> Any:
         return value
     if kind is Traced:
         return int(value)
-    if kind is tuple:
+    if kind is tuple:  # a shape: its sizes made plain here, without a call for each
         if _PLAIN.issuperset(map(type, value)):
             return value
-        return tuple([untraced(item) for item in value])
+        return tuple(
+            [
+                int(item)
+                if type(item) is Traced
+                else item
+                if type(item) in _PLAIN
+                else untraced(item)
+                for item in value
+            ]
+        )
     if kind is dict:
         return {key: untraced(item) for key, item in value.items()}
     if isinstance(value, TracedFloat):
