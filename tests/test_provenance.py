@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archc import api
+from archc import api, dims
 from archc.semantics import provenance as pv
 from archc.semantics.ir import Network, Node, dump
 from archc.semantics.provenance import Apply, Lit, Param, Size, Traced
@@ -245,6 +245,41 @@ def test_substituting_folds_literals_as_apply_does(
     moved = pv.substitute(expr, params, lambda name, axis: size)
     expected = _rebuilt(expr, params, size)
     assert pv.written_alike(moved, expected), (pv.show(moved), pv.show(expected))
+
+
+SHAPE_SIZES = st.lists(
+    st.tuples(
+        st.one_of(st.integers(0, 2), st.just(dims.BATCH)),  # few values: literals that match
+        st.one_of(st.none(), st.integers(0, 2).map(Lit), st.just(Lit(True)), st.just(Param("a"))),
+    ),
+    max_size=4,
+)
+
+
+@given(SHAPE_SIZES)
+def test_a_shapes_sizes_trace_and_untrace_as_each_size_alone(pairs: list[tuple[Any, Any]]) -> None:
+    """The shape-wide helpers a shape rule runs on agree with traced, origin_of and untraced
+    on each size: a size whose provenance is its own integer literal is left plain, and a
+    shape with nothing traced in it is given back as it is."""
+    sizes = tuple(size for size, _ in pairs)
+    origins = tuple(origin for _, origin in pairs)
+    shape = pv.traced_sizes(sizes, origins)
+    for size, origin, got in zip(sizes, origins, shape, strict=True):
+        plain = (
+            type(size) is not int  # a symbol
+            or origin is None
+            or (type(origin) is Lit and type(origin.value) is int and origin.value == size)
+        )
+        assert got is size if plain else type(got) is Traced and got == size
+        if type(got) is Traced:
+            assert pv.written_alike(got.origin, pv.traced(size, origin).origin)
+    assert [pv.show(o) for o in pv.size_origins(shape)] == [
+        pv.show(pv.origin_of(size)) for size in shape
+    ]
+    back = pv.untraced(shape)
+    assert back == sizes and [type(b) for b in back] == [type(s) for s in sizes]
+    if all(type(size) is int for size in shape):
+        assert back is shape
 
 
 def test_a_definitions_signature_records_its_defaults_as_provenance(tmp_path: Path) -> None:
