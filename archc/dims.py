@@ -445,7 +445,7 @@ def to_json(value: Dim) -> int | str:
     return value if isinstance(value, int) else str(value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TensorType:
     """The static type of a tensor: its full shape (batch first) and element type."""
 

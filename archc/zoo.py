@@ -8,14 +8,17 @@ the repository's `specs/` folder. Both the command line (`archc summary zoo:resn
 from __future__ import annotations
 
 import difflib
+import functools
 from importlib import resources
 from pathlib import Path
 
 PREFIX = "zoo:"
 
 
+@functools.cache
 def root() -> Path:
-    """The folder holding the zoo's specs."""
+    """The folder holding the zoo's specs: where the installation put them, looked up once
+    per process (asking importlib's resources costs more than parsing a cached spec)."""
     packaged = resources.files("archc").joinpath("zoo")
     if packaged.is_dir():
         return Path(str(packaged))

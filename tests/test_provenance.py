@@ -9,12 +9,13 @@ of generated specs, and check that the provenance is the right one where values 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archc import api
+from archc import api, dims
 from archc.semantics import provenance as pv
 from archc.semantics.ir import Network, Node, dump
 from archc.semantics.provenance import Apply, Lit, Param, Size, Traced
@@ -201,6 +202,84 @@ def test_substituting_then_evaluating_is_evaluating_with_the_values(
     assert moved is not None
     direct = pv.evaluate(expr, {"a": a + 1, "b": b}, {("x", 1): size})
     assert pv.evaluate(moved, {"p": a, "q": b, "s": size}, {}) == direct
+
+
+LITERALS = st.one_of(
+    st.integers(-3, 3), st.sampled_from([0.5, -0.0, 2.0, True, False, None, (1, 2)])
+).map(Lit)
+FOLDED = st.recursive(
+    st.one_of(LITERALS, st.sampled_from([Param("a"), Param("b"), Param("c"), Size("x", 2)])),
+    lambda inner: st.one_of(
+        st.tuples(st.sampled_from(["+", "-", "*", "//", "/", "%", "==", "<"]), inner, inner).map(
+            lambda t: Apply(t[0], (t[1], t[2]))
+        ),
+        st.tuples(st.sampled_from(["neg", "not", "abs"]), inner).map(
+            lambda t: Apply(t[0], (t[1],))
+        ),
+        st.tuples(inner, inner, inner).map(lambda t: Apply("if", t)),
+        st.tuples(inner, inner).map(lambda t: Apply("index", (Apply("tuple", t), Lit(1)))),
+    ),
+    max_leaves=10,
+)
+
+
+def _rebuilt(expr: pv.Expr, params: dict[str, pv.Expr], size: pv.Expr | None) -> Any:
+    """What substituting means: each leaf replaced, then every operator applied again."""
+    if isinstance(expr, Lit):
+        return expr
+    if isinstance(expr, Param):
+        return params.get(expr.name)
+    if isinstance(expr, Size):
+        return size
+    args = [_rebuilt(a, params, size) for a in expr.args]
+    return None if None in args else pv.apply(expr.fn, *args)
+
+
+@given(FOLDED, LITERALS, st.sampled_from([Lit(7), Lit(7.0), Param("p"), None]))
+def test_substituting_folds_literals_as_apply_does(
+    expr: pv.Expr, literal: Lit, size: pv.Expr | None
+) -> None:
+    """Moving an expression into a caller where its leaves are numbers folds it as applying
+    each operator to them would, literal types and operations that cannot fold included."""
+    params = {"a": literal, "b": Apply("+", (Param("p"), Lit(1))), "c": Lit(3)}
+    moved = pv.substitute(expr, params, lambda name, axis: size)
+    expected = _rebuilt(expr, params, size)
+    assert pv.written_alike(moved, expected), (pv.show(moved), pv.show(expected))
+
+
+SHAPE_SIZES = st.lists(
+    st.tuples(
+        st.one_of(st.integers(0, 2), st.just(dims.BATCH)),  # few values: literals that match
+        st.one_of(st.none(), st.integers(0, 2).map(Lit), st.just(Lit(True)), st.just(Param("a"))),
+    ),
+    max_size=4,
+)
+
+
+@given(SHAPE_SIZES)
+def test_a_shapes_sizes_trace_and_untrace_as_each_size_alone(pairs: list[tuple[Any, Any]]) -> None:
+    """The shape-wide helpers a shape rule runs on agree with traced, origin_of and untraced
+    on each size: a size whose provenance is its own integer literal is left plain, and a
+    shape with nothing traced in it is given back as it is."""
+    sizes = tuple(size for size, _ in pairs)
+    origins = tuple(origin for _, origin in pairs)
+    shape = pv.traced_sizes(sizes, origins)
+    for size, origin, got in zip(sizes, origins, shape, strict=True):
+        plain = (
+            type(size) is not int  # a symbol
+            or origin is None
+            or (type(origin) is Lit and type(origin.value) is int and origin.value == size)
+        )
+        assert got is size if plain else type(got) is Traced and got == size
+        if type(got) is Traced:
+            assert pv.written_alike(got.origin, pv.traced(size, origin).origin)
+    assert [pv.show(o) for o in pv.size_origins(shape)] == [
+        pv.show(pv.origin_of(size)) for size in shape
+    ]
+    back = pv.untraced(shape)
+    assert back == sizes and [type(b) for b in back] == [type(s) for s in sizes]
+    if all(type(size) is int for size in shape):
+        assert back is shape
 
 
 def test_a_definitions_signature_records_its_defaults_as_provenance(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ node and module, the names, ties, init assignments and every diagnostic.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,14 @@ def _args(args: Any) -> Any:
     return args.values() if isinstance(args, Args) else args
 
 
+def _fields(record: Any) -> dict[str, Any]:
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+
+
 def snapshot(network: Network) -> dict[str, Any]:
     """Everything elaboration decided about ``network``, in comparable form: written out,
     because a symbolic size equals only itself and each analysis makes its own."""
-    nodes = [repr({**vars(node), "args": _args(node.args)}) for node in network.nodes()]
+    nodes = [repr({**_fields(node), "args": _args(node.args)}) for node in network.nodes()]
     modules = [
         repr({**vars(module), "definition": getattr(module.definition, "name", None)})
         for module in network.modules.values()

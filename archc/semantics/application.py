@@ -677,7 +677,7 @@ def run_rule(
     values, with the provenance of each output size and of each resolved value. Raises
     ShapeError where the rule fails."""
     inferred = op.infer(_traced_args(args, arg_origins), [_traced_type(t) for t in tensors])
-    dims = tuple(tuple(pv.origin_of(d) for d in t.shape) for t in inferred.outputs)
+    dims = tuple(pv.size_origins(t.shape) for t in inferred.outputs)
     resolved_origins = {k: o for k, v in inferred.resolved.items() if (o := pv.origin_of(v))}
     return _untraced(inferred), dims, resolved_origins
 
@@ -876,35 +876,27 @@ def _traced_type(tensor: Tensor) -> TensorType:
     if tensor.dims is None:
         return tensor.type
     sizes = tensor.type.shape
-    shape = tuple(
-        d if _literally(d, o) else pv.traced(d, o) for d, o in zip(sizes, tensor.dims, strict=True)
-    )
+    shape = pv.traced_sizes(sizes, tensor.dims)
     if all(map(operator.is_, shape, sizes)):
         return tensor.type  # nothing to trace: every size is a number its literal records
     return TensorType(shape, tensor.type.dtype)  # not dataclasses.replace: once per op input
 
 
-def _literally(size: Any, origin: pv.Expr | None) -> bool:
-    """Whether ``origin`` is the literal of the integer ``size``, which a rule may as well
-    read plain: whatever it computes from it records the same provenance."""
-    return (
-        type(origin) is pv.Lit
-        and type(size) is int
-        and type(origin.value) is int
-        and origin.value == size
-    )
-
-
 def _untraced(inferred: Inferred) -> Inferred:
     """What a rule inferred from traced values, as plain values for the IR."""
     return Inferred(  # every field spelt out, not dataclasses.replace: once per op
-        outputs=tuple(TensorType(pv.untraced(t.shape), t.dtype) for t in inferred.outputs),
+        outputs=tuple(_untraced_type(t) for t in inferred.outputs),
         params=pv.untraced(inferred.params),
         buffers=pv.untraced(inferred.buffers),
         macs=pv.untraced(inferred.macs),
         resolved=pv.untraced(inferred.resolved),
         findings=inferred.findings,
     )
+
+
+def _untraced_type(tensor: TensorType) -> TensorType:
+    shape = pv.untraced(tensor.shape)
+    return tensor if shape is tensor.shape else TensorType(shape, tensor.dtype)
 
 
 def equal_sizes(tensors: list[Tensor]) -> tuple[tuple[pv.Expr, pv.Expr], ...]:

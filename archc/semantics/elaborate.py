@@ -1041,6 +1041,8 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
             )
 
     def _check_ties(self, network: Network) -> None:
+        if not network.ties:
+            return  # no parameter table to build
         params = network.parameters()
         sources = {tie.target: tie for tie in network.ties}
         for tie in network.ties:
@@ -1313,9 +1315,9 @@ def _has_tensors(value: Any) -> bool:
 def _as_input(tensor: Tensor, name: str) -> Tensor:
     """A tensor as the block it is given to sees it: each size is that of input ``name``."""
     if tensor.type is None:
-        return replace(tensor, via=None)
+        return Tensor(tensor.ref, None, tensor.span, tensor.dims)
     dims = tuple(pv.Size(name, axis) for axis in range(tensor.type.rank))
-    return replace(tensor, dims=dims, via=None)
+    return Tensor(tensor.ref, tensor.type, tensor.span, dims)  # not replace: once per instance
 
 
 def _to_caller(
@@ -1329,9 +1331,9 @@ def _to_caller(
 
     def move(tensor: Tensor) -> Tensor:  # a choice of the block is nothing to its caller
         if tensor.dims is None:
-            return replace(tensor, via=None)
+            return Tensor(tensor.ref, tensor.type, tensor.span)
         dims = tuple(None if d is None else pv.substitute(d, args, size) for d in tensor.dims)
-        return replace(tensor, dims=dims, via=None)
+        return Tensor(tensor.ref, tensor.type, tensor.span, dims)
 
     return [
         tuple(move(t) for t in value) if isinstance(value, tuple) else move(value)

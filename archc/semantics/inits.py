@@ -179,8 +179,9 @@ def resolve(network: Network, rules: list[Rule]) -> tuple[list[Assignment], list
     """Every (layer, parameter) each rule initialises, in rule order, and the problems found."""
     assignments: list[Assignment] = []
     problems: list[Diagnostic] = []
+    ops = [n for n in network.nodes() if n.kind == "op"]
     for rule in rules:
-        targets = _targets(network, rule)
+        targets = _targets(ops, rule)
         if not targets:
             problems.append(
                 Diagnostic(
@@ -205,8 +206,8 @@ def resolve(network: Network, rules: list[Rule]) -> tuple[list[Assignment], list
     return assignments, problems
 
 
-def _targets(network: Network, rule: Rule) -> list[tuple[Node, str]]:
-    inside = [n for n in network.nodes() if n.kind == "op" and _within(n.path, rule.scope)]
+def _targets(ops: list[Node], rule: Rule) -> list[tuple[Node, str]]:
+    inside = [n for n in ops if _within(n.path, rule.scope)] if rule.scope else ops
     # A learned tensor held directly (`parameter`) is its layer's path: a rule names it whole.
     held = _held_targets([n for n in inside if HELD in n.params], rule)
     return held or _module_targets([n for n in inside if HELD not in n.params], rule)
@@ -286,8 +287,10 @@ def activation_warnings(network: Network, assignments: list[Assignment]) -> list
     warned: set[tuple[int, int]] = set()
     found = []
     for assignment in assignments:
+        if assignment.parameter != DEFAULT_PARAMETER:
+            continue
         follower = _next_activation(network, assignment.node)
-        if follower is None or assignment.parameter != DEFAULT_PARAMETER:
+        if follower is None:
             continue
         slope = getattr(follower.args, "negative_slope", None)
         message = inits.gain_mismatch(

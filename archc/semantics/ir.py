@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ref:
     """One output of one node: the IR's name for a tensor."""
 
@@ -37,7 +37,7 @@ class Ref:
     port: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     """One op instance, a network input, or one end of a scan's loop (kind "scan", see
     :class:`Scan`).

@@ -232,16 +232,33 @@ def substitute(
     """``expr`` moved from a callee's namespace into its caller's: each parameter replaced by
     the caller's expression for the argument, each input size by the caller's size of the tensor
     it was given. None when something it reads has no expression in the caller."""
-    if isinstance(expr, Lit):
+    kind = type(expr)
+    if kind is Lit:
         return expr
-    if isinstance(expr, Param):
-        return params.get(expr.name)
-    if isinstance(expr, Size):
-        return sizes(expr.input, expr.axis)
-    args = [substitute(a, params, sizes) for a in expr.args]
-    if any(a is None for a in args):
-        return None
-    return apply(expr.fn, *args)  # type: ignore[arg-type]
+    if kind is Param:
+        return params.get(expr.name)  # type: ignore[union-attr]
+    if kind is Size:
+        return sizes(expr.input, expr.axis)  # type: ignore[union-attr]
+    fn = expr.fn  # type: ignore[union-attr]
+    args = []
+    literals = True
+    for arg in expr.args:  # type: ignore[union-attr]
+        moved = substitute(arg, params, sizes)
+        if moved is None:
+            return None
+        literals = literals and type(moved) is Lit
+        args.append(moved)
+    if literals and (fn in BINARY or fn in UNARY):
+        # what `apply` does with literal operands, without its detours: most of what a block
+        # gives its caller is arithmetic on sizes that are numbers there
+        try:
+            value = _fold(fn, tuple(a.value for a in args))  # type: ignore[union-attr]
+        except (ArithmeticError, TypeError, ValueError, IndexError):
+            value = None
+        if isinstance(value, bool | int | float | str):
+            return Lit(value)
+        return Apply(fn, tuple(args))
+    return apply(fn, *args)
 
 
 def reads(expr: Expr) -> set[str]:
@@ -311,17 +328,25 @@ def _arithmetic(fn: str, swapped: bool) -> Callable[[Traced, Any], Any]:
     int's own arithmetic, and a record of the operands. Spelt out per operator, since shape
     rules run it for every size they compute."""
     compute = _INTEGER[fn]
+    new = int.__new__
 
     def method(self: Traced, other: Any) -> Any:
-        if not isinstance(other, int) or isinstance(other, bool):
+        kind = type(other)
+        if kind is not int and kind is not Traced and (kind is bool or not isinstance(other, int)):
             return NotImplemented
-        left, right = (other, self) if swapped else (self, other)
-        traced = int.__new__(Traced, compute(left, right))
-        traced._origin = None
-        traced._operands = (fn, left, right)
+        traced = new(Traced, compute(self, other))
+        traced._operands = (fn, self, other)  # its origin is built when first read
         return traced
 
-    return method
+    def reflected(self: Traced, other: Any) -> Any:
+        kind = type(other)
+        if kind is not int and kind is not Traced and (kind is bool or not isinstance(other, int)):
+            return NotImplemented
+        traced = new(Traced, compute(other, self))
+        traced._operands = (fn, other, self)
+        return traced
+
+    return reflected if swapped else method
 
 
 # int's operators on any two integers, traced or not; each gives a plain int
@@ -358,11 +383,12 @@ class Traced(int):
     sizes that never reach an output (a weight's shape, a MAC count, a remainder it tests),
     and building theirs would be most of the rule's time."""
 
-    _origin: Expr | None
-    _operands: tuple[str, int, int] | None  # (fn, left, right) until the origin is built
+    # an instance sets one of the two; the other stays the class's None
+    _origin: Expr | None = None
+    _operands: tuple[str, int, int] | None = None  # (fn, left, right) until the origin is built
 
     def __new__(cls, value: int, origin: Expr) -> Traced:
-        traced = super().__new__(cls, value)
+        traced = int.__new__(cls, value)
         traced._origin = origin
         return traced
 
@@ -454,6 +480,36 @@ def traced(value: Any, origin: Expr | None, every: bool = False) -> Any:
     return value
 
 
+def traced_sizes(sizes: tuple[Any, ...], origins: tuple[Expr | None, ...]) -> tuple[Any, ...]:
+    """A shape's sizes traced with their provenance (:func:`traced` on each, spelt out: once
+    per input of every shape rule). A size whose provenance is its own literal stays plain:
+    whatever a rule computes from it records the same."""
+    return tuple(
+        [
+            Traced(size, origin)
+            if type(size) is int
+            and origin is not None
+            and not (type(origin) is Lit and type(origin.value) is int and origin.value == size)
+            else size
+            for size, origin in zip(sizes, origins, strict=True)
+        ]
+    )
+
+
+def size_origins(sizes: tuple[Any, ...]) -> tuple[Expr | None, ...]:
+    """:func:`origin_of` of each size of a shape a rule gave."""
+    return tuple(
+        [
+            size.origin
+            if type(size) is Traced
+            else Lit(size)
+            if type(size) is int
+            else origin_of(size)
+            for size in sizes
+        ]
+    )
+
+
 _PLAIN = frozenset({int, float, str, bool, type(None)})
 
 
@@ -464,8 +520,19 @@ def untraced(value: Any) -> Any:
         return value
     if kind is Traced:
         return int(value)
-    if kind is tuple:
-        return tuple([untraced(item) for item in value])
+    if kind is tuple:  # a shape: its sizes made plain here, without a call for each
+        if _PLAIN.issuperset(map(type, value)):
+            return value
+        return tuple(
+            [
+                int(item)
+                if type(item) is Traced
+                else item
+                if type(item) in _PLAIN
+                else untraced(item)
+                for item in value
+            ]
+        )
     if kind is dict:
         return {key: untraced(item) for key, item in value.items()}
     if isinstance(value, TracedFloat):

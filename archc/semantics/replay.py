@@ -149,34 +149,8 @@ class Recording:
         for recorded in self.nodes:
             node = fresh[recorded.id] if fresh is not None else recorded
             ids[node.id] = new_id()
-            # every field spelt out, not dataclasses.replace: this loop is most of a replay
-            add_node(
-                Node(
-                    id=ids[node.id],
-                    kind=node.kind,
-                    op=node.op,
-                    args=node.args,
-                    inputs=tuple(self._ref(r, ids, inputs) for r in node.inputs),
-                    outputs=node.outputs,
-                    path=move.path(node.path),
-                    scope=move.path(node.scope),
-                    span=node.span,
-                    call_sites=move.sites(node.call_sites),
-                    params=dict(node.params),
-                    buffers=dict(node.buffers),
-                    macs=node.macs,
-                    resolved=dict(node.resolved),
-                    named=node.named,
-                    value_names={move.scoped(k): v for k, v in self._names(recorded).items()},
-                    arg_origins=node.arg_origins,
-                    resolved_origins=node.resolved_origins,
-                    dims=node.dims,
-                    equal=node.equal,
-                    via=node.via,
-                    given=node.given,
-                    given_origins=node.given_origins,
-                )
-            )
+            refs = tuple(self._ref(r, ids, inputs) for r in node.inputs)
+            add_node(_moved(node, ids[node.id], refs, self._names(recorded), move))
         for module in self.modules:
             add_module(
                 replace(
@@ -221,12 +195,11 @@ class Recording:
         fresh: dict[int, Node] | None,
     ) -> Choice:
         other = choice.other
-        return replace(
-            choice,
-            taken=self._alternative(choice.taken, ids, inputs, move, shift, fresh),
-            other=None
-            if other is None
-            else self._alternative(other, ids, inputs, move, shift, fresh),
+        return Choice(
+            choice.guard,
+            choice.held,
+            self._alternative(choice.taken, ids, inputs, move, shift, fresh),
+            None if other is None else self._alternative(other, ids, inputs, move, shift, fresh),
         )
 
     def _alternative(
@@ -249,14 +222,12 @@ class Recording:
             alternative.last + shift,
             ref(alternative.value),
             tuple(
-                replace(
+                _moved(
                     n if fresh is None else fresh[n.id],
-                    id=n.id + shift,
-                    inputs=tuple(ref(r) for r in n.inputs),
-                    value_names={move.scoped(k): v for k, v in n.value_names.items()},
-                    path=move.path(n.path),
-                    scope=move.path(n.scope),
-                    call_sites=move.sites(n.call_sites),
+                    n.id + shift,
+                    tuple(ref(r) for r in n.inputs),
+                    n.value_names,
+                    move,
                 )
                 for n in alternative.nodes
             ),
@@ -271,6 +242,41 @@ class Recording:
                 for m in alternative.modules
             ),
         )
+
+
+def _moved(
+    node: Node,
+    node_id: int,
+    inputs: tuple[Ref, ...],
+    names: dict[tuple[str, int], str],
+    move: _Mover,
+) -> Node:
+    """A recorded node (or one worked out again for other values) in a replayed instance."""
+    return Node(  # every field spelt out, not dataclasses.replace: this is most of a replay
+        id=node_id,
+        kind=node.kind,
+        op=node.op,
+        args=node.args,
+        inputs=inputs,
+        outputs=node.outputs,
+        path=move.path(node.path),
+        scope=move.path(node.scope),
+        span=node.span,
+        call_sites=move.sites(node.call_sites),
+        params=dict(node.params),
+        buffers=dict(node.buffers),
+        macs=node.macs,
+        resolved=dict(node.resolved),
+        named=node.named,
+        value_names={move.scoped(k): v for k, v in names.items()},
+        arg_origins=node.arg_origins,
+        resolved_origins=node.resolved_origins,
+        dims=node.dims,
+        equal=node.equal,
+        via=node.via,
+        given=node.given,
+        given_origins=node.given_origins,
+    )
 
 
 def record(

@@ -115,6 +115,8 @@ def _single_symbol_sizes(network: Network) -> dict[str, list[Dim]]:
     for node in network.nodes():
         for output in node.outputs:
             for size in output.shape[1:] if output is not None else ():
+                if type(size) is int:
+                    continue  # nearly every size: no symbol to look for
                 symbol = dims.lone_symbol(size)
                 if symbol is not None and symbol != dims.BATCH_NAME:
                     found.setdefault(symbol, {})[str(size)] = size

@@ -57,7 +57,7 @@ class UserFunctionValue:
         return str(self.function.name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tensor:
     """One output of an IR node; ``type`` is None when it could not be inferred.
 
