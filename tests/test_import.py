@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 import archc
 from archc import runtime
 from archc.importer import import_module, load_target
+from archc.importer.sizes import Axis
 from archc.importer.terms import repeated
 from tests.conftest import ROOT
 
@@ -581,17 +582,152 @@ class _Tagger(torch.nn.Module):
         return _Named(hidden=x, gate=x.sigmoid())
 
 
+def _rebuilt(text: str, folder: Path, model: torch.nn.Module) -> torch.nn.Module:
+    """The spec ``text`` compiled, holding ``model``'s state_dict, strictly."""
+    path = folder / "imported.arch"
+    path.write_text(text)
+    rebuilt = runtime.build(str(path), dtype=torch.float64)
+    rebuilt.load_state_dict(model.state_dict(), strict=True)
+    return rebuilt.eval()
+
+
+def _same_at_lengths(
+    model: torch.nn.Module, rebuilt: torch.nn.Module, lengths: tuple[int, ...], vocab: int
+) -> None:
+    """``rebuilt`` computes ``model``'s first output on two sequences of each length."""
+    for length in lengths:
+        ids = torch.randint(0, vocab, (2, length), generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            expected = model(ids)
+            expected = expected if isinstance(expected, torch.Tensor) else expected[0]
+            got = rebuilt(ids)
+        assert got.shape == expected.shape, length
+        assert torch.allclose(got, expected, rtol=1e-5, atol=1e-5), length
+
+
 def test_token_ids_positions_and_a_branch_on_a_size_round_trip(tmp_path: Path) -> None:
     model = _Tagger().double().eval()
     ids = torch.randint(0, 20, (2, 6), generator=torch.Generator().manual_seed(0))
     imported = import_module(model, (ids[:1],))
     assert imported.diagnostics == [] and imported.text is not None
-    assert "in ids: int64[6]" in imported.text
-    assert "arange(6) -> embedding(16, 8) as positions" in imported.text
+    # the length is T, and the positions are those of the ids, whatever their length
+    assert "in ids: int64[T]" in imported.text
+    assert "positions(ids, dim=1) -> embedding(16, 8) as positions" in imported.text
     assert "# The output is the model's `hidden`; gate left out." in imported.text
-    path = tmp_path / "tagger.arch"
-    path.write_text(imported.text)
-    rebuilt = runtime.build(str(path), dtype=torch.float64)
-    rebuilt.load_state_dict(model.state_dict(), strict=True)
-    with torch.no_grad():
-        assert torch.allclose(rebuilt.eval()(ids), model(ids)[0], rtol=1e-5, atol=1e-5)
+    rebuilt = _rebuilt(imported.text, tmp_path, model)
+    # from 2 tokens on the model takes the branch the traced 6 take; 16 fill the table
+    _same_at_lengths(model, rebuilt, (6, 2, 3, 11, 16), 20)
+    with pytest.raises(IndexError):  # beyond the table, as a hand-written spec's model is
+        rebuilt(torch.zeros(1, 17, dtype=torch.int64))
+
+
+class _Heads(torch.nn.Module):
+    """Heads of 4 features over a sequence traced with 4 tokens: the head size and the
+    length are the same number there, and only the length follows the input."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 8)
+        self.mix = torch.nn.Linear(4, 4)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        n, length = ids.shape
+        x = self.embed(ids).view(n, length, 2, 4)
+        x = self.mix(x).transpose(1, 2)
+        return x.reshape(n, 2, length * 4)
+
+
+def test_a_size_the_model_fixes_stays_a_number_beside_the_length(tmp_path: Path) -> None:
+    model = _Heads().double().eval()
+    imported = import_module(model, (torch.randint(0, 20, (1, 4)),))
+    assert imported.diagnostics == [] and imported.text is not None
+    assert "in ids: int64[T]" in imported.text
+    # 4 is the head size, not the length; the length is what is left, at any length
+    assert "reshape(-1, 2, 4)" in imported.text
+    assert "reshape(2, -1)  # [2, 4 * T]" in imported.text
+    _same_at_lengths(model, _rebuilt(imported.text, tmp_path, model), (4, 1, 3, 9), 20)
+
+
+class _FixedLength(torch.nn.Module):
+    """A classifier over exactly six tokens: its code fixes the length."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 8)
+        self.head = torch.nn.Linear(48, 3)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(ids).reshape(ids.shape[0], 6 * 8))
+
+
+def test_a_length_the_model_fixes_stays_the_traced_one(tmp_path: Path) -> None:
+    model = _FixedLength().double().eval()
+    imported = import_module(model, (torch.randint(0, 20, (1, 6)),))
+    assert imported.diagnostics == [] and imported.text is not None
+    assert "in ids: int64[6]" in imported.text and "reshape(48)" in imported.text
+    assert "# T stays 6: the model fails at 5." in imported.text
+    _same_at_lengths(model, _rebuilt(imported.text, tmp_path, model), (6,), 20)
+
+
+class _FirstAndRest(torch.nn.Module):
+    """The first token added to each of the others: a split whose second size follows the
+    length, which only a size of a tensor can say."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 8)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.embed(ids)
+        first, rest = x.split([1, x.shape[1] - 1], dim=1)
+        return first + rest
+
+
+def test_a_size_computed_from_the_length_is_read_off_a_tensor(tmp_path: Path) -> None:
+    model = _FirstAndRest().double().eval()
+    imported = import_module(model, (torch.randint(0, 20, (1, 5)),))
+    assert imported.diagnostics == [] and imported.text is not None
+    assert "split((1, x.shape[1] - 1))" in imported.text
+    _same_at_lengths(model, _rebuilt(imported.text, tmp_path, model), (5, 2, 9), 20)
+
+
+class _Pixels(torch.nn.Module):
+    """A strided convolution, then a mean over the image (any height and width) or a linear
+    layer over all of it (only the traced ones)."""
+
+    def __init__(self, pooled: bool) -> None:
+        super().__init__()
+        self.pooled = pooled
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1, stride=2)
+        self.fc = torch.nn.Linear(4 if pooled else 64, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.conv(x))
+        return self.fc(y.flatten(2).mean(2) if self.pooled else y.flatten(1))
+
+
+@pytest.mark.parametrize("pooled", [True, False])
+def test_named_image_sizes_are_symbolic_where_the_model_allows(
+    pooled: bool, tmp_path: Path
+) -> None:
+    model = _Pixels(pooled).double().eval()
+    axes = (Axis(0, 2, "H"), Axis(0, 3, "W"))
+    image = torch.randn(
+        1, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
+    imported = import_module(model, (image,), axes=axes)
+    assert imported.diagnostics == [] and imported.text is not None
+    rebuilt = _rebuilt(imported.text, tmp_path, model)
+    if pooled:
+        # the halved size is no size the spec writes, so any is fine
+        assert "in x: [3, H, W]" in imported.text and "stays" not in imported.text
+        sizes = [(8, 8), (5, 12), (1, 3)]
+    else:
+        assert "in x: [3, 8, 8]" in imported.text
+        assert "# H stays 8: the model fails at 6." in imported.text
+        assert "# W stays 8: the model fails at 6." in imported.text
+        sizes = [(8, 8)]
+    for height, width in sizes:
+        x = torch.randn(2, 3, height, width, dtype=torch.float64)
+        with torch.no_grad():
+            assert torch.allclose(rebuilt(x), model(x), rtol=1e-5, atol=1e-5)
