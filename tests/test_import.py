@@ -610,9 +610,11 @@ def test_token_ids_positions_and_a_branch_on_a_size_round_trip(tmp_path: Path) -
     ids = torch.randint(0, 20, (2, 6), generator=torch.Generator().manual_seed(0))
     imported = import_module(model, (ids[:1],))
     assert imported.diagnostics == [] and imported.text is not None
-    # the length is T, and the positions are those of the ids, whatever their length
+    # the length is T, and the table of positions is looked up at each of the T
     assert "in ids: int64[T]" in imported.text
-    assert "positions(ids, dim=1) -> embedding(16, 8) as positions" in imported.text
+    assert "ids -> embedding(20, 8) as words -> learned_positions(16) as positions" in (
+        imported.text
+    )
     assert "# The output is the model's `hidden`; gate left out." in imported.text
     rebuilt = _rebuilt(imported.text, tmp_path, model)
     # from 2 tokens on the model takes the branch the traced 6 take; 16 fill the table

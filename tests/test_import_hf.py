@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import archc
-from archc import runtime
+from archc import api, runtime
 from archc.importer import import_module
 
 torch = pytest.importorskip("torch")
@@ -49,6 +49,15 @@ def _round_trip(model: Any, folder: Path) -> str:
         assert got.shape == expected.shape
         assert torch.allclose(got, expected, rtol=1e-5, atol=1e-5), (got - expected).abs().max()
     assert archc.load(path).params == sum(p.numel() for p in model.parameters())
+    # a sequence longer than the position table is refused by the checker where the table is,
+    # and fails in the model as in the one a hand-written spec with such a table makes
+    _, diagnostics = api.analyse(str(path), overrides={"T": POSITIONS + 1})
+    assert [d.code for d in diagnostics] == ["A309"]
+    assert f"holds {POSITIONS} positions, but the sequence has {POSITIONS + 1}" in (
+        diagnostics[0].message
+    )
+    with pytest.raises(IndexError):
+        rebuilt(_ids(length=POSITIONS + 1))
     return imported.text
 
 
@@ -78,7 +87,7 @@ def test_gpt2_round_trips(tmp_path: Path) -> None:
     assert "in input_ids: int64[T]" in text
     assert "key = key -> reshape(-1, 4, 8) -> transpose(1, 2)" in text
     assert "-> transpose(1, 2)\n        -> reshape(-1, 32)" in text
-    assert "positions(input_ids, dim=1) -> embedding(16, 32) as wpe" in text
+    assert "input_ids -> embedding(100, 32) as wte -> learned_positions(16) as wpe" in text
     assert text.count("block GPT2Block") == 1
 
 
@@ -100,7 +109,7 @@ def test_bert_round_trips(tmp_path: Path) -> None:
     # positions and the one sentence's segment ids, which BERT keeps in buffers the
     # state_dict leaves out, are computed; q, k and v are BERT's own three linear layers
     assert "in input_ids: int64[T]" in text
-    assert "positions(x, dim=1) -> embedding(16, 32) as position_embeddings" in text
+    assert "-> learned_positions(16) as position_embeddings" in text
     zeros = "positions(x, dim=1) - positions(x, dim=1)"
     assert f"{zeros} -> embedding(2, 32) as token_type_embeddings" in text
     assert "query = x -> linear(32) as query -> reshape(-1, 4, 8)" in text

@@ -57,7 +57,7 @@ def import_module(
         return Imported(None, [from_failure(f) for f in aborted.failures[-1:]])
     writer = SpecWriter(root, {f.path for f in failures})
     try:
-        terms = nested(dense(writer.terms(root, plain)))
+        terms = nested(dense(writer.positional(writer.terms(root, plain))))
         body = writer.body(root, terms, {v: v for v in root.inputs})
     except Unwritable as exc:
         # the sizes stay the example's, and the header says why

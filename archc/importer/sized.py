@@ -4,12 +4,14 @@ positions as `positions(ids, dim=1)`. What cannot be written so raises :class:`U
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 
+from archc.importer.body import Term
 from archc.importer.layers import Layer
 from archc.importer.sizes import TANGLED, Size, Unwritable, has_size
 from archc.importer.terms import Literal, call
@@ -125,3 +127,43 @@ def _row_kind(value: torch.Tensor) -> tuple[str, int] | None:
     if torch.equal(row, torch.arange(start, start + len(row))):
         return "range", start
     return ("zeros", 0) if not row.any() else None
+
+
+# an embedding without options, its table's length and its name: `embedding(16, 32) as wpe`
+_TABLE = re.compile(r"embedding\(([^,()]+), [^,()]+\) as (\w+)")
+
+
+def learned_positions(terms: list[Term], shapes: Shapes) -> list[Term]:
+    """A table of positions looked up at the positions of a sequence and added to a tensor as
+    long as the sequence, `x + (positions(ids, dim=1) -> embedding(16, 32) as wpe)`, is
+    `x -> learned_positions(16) as wpe`: the same parameter, and archc's checker then bounds the
+    length by the table's (A309)."""
+    readers: dict[str, list[Term]] = {}
+    for term in terms:
+        for value in term.inputs:
+            readers.setdefault(value, []).append(term)
+    replaced: dict[int, Term] = {}  # the sum's term, by id, to the one that replaces it
+    dropped: set[int] = set()
+    for rows in terms:
+        if (
+            rows.text != "positions({0}, dim=1)"
+            or rows.shape is None
+            or not isinstance(rows.shape[1], Size)
+            or len(readers.get(rows.output, [])) != 1
+        ):
+            continue
+        (table,) = readers[rows.output]
+        match = _TABLE.fullmatch(table.text)
+        if match is None or not table.chain or len(readers.get(table.output, [])) != 1:
+            continue
+        (total,) = readers[table.output]
+        others = [value for value in total.inputs if value != table.output]
+        if total.text != "{0} + {1}" or len(others) != 1:
+            continue
+        shape = shapes(others[0])
+        if shape is None or len(shape) != 3 or shape[1] != rows.shape[1]:
+            continue
+        text = f"learned_positions({match.group(1)}) as {match.group(2)}"
+        replaced[id(total)] = Term(text, others, total.output, True, shape=total.shape)
+        dropped |= {id(rows), id(table)}
+    return [replaced.get(id(t), t) for t in terms if id(t) not in dropped]

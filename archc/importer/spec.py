@@ -33,7 +33,13 @@ from archc.importer.layers import (
     module_layer,
 )
 from archc.importer.sharing import Shared, find_shared
-from archc.importer.sized import Reach, constant_row, reshaped, sized_call
+from archc.importer.sized import (
+    Reach,
+    constant_row,
+    learned_positions,
+    reshaped,
+    sized_call,
+)
 from archc.importer.sizes import Size, Unwritable, has_size
 from archc.importer.terms import Literal, as_written, call, named, repeated, spec_literal
 from archc.importer.trace import PROBED, Scope, Step, shape_of
@@ -346,6 +352,10 @@ class SpecWriter:
             found.append(term)
         return found
 
+    def positional(self, terms: list[Term]) -> list[Term]:
+        """``terms`` with tables of positions added to a sequence as `learned_positions`."""
+        return learned_positions(terms, self._shapes.get)
+
     def _application(self, shared: Shared, entry: Scope | Step, bound: bool) -> Term:
         """One application of a shared module: the name of its ``bound`` instance, on the
         tensor it is given, or else a placeholder."""
@@ -441,7 +451,12 @@ class SpecWriter:
         return _canonical(
             "\n".join(
                 self.body(
-                    instance, nested(dense(terms, slots, slots.resolve), slots, slots.resolve)
+                    instance,
+                    nested(
+                        dense(self.positional(terms), slots, slots.resolve),
+                        slots,
+                        slots.resolve,
+                    ),
                 )
             ),
             slots.values,
