@@ -549,13 +549,29 @@ def _probe(
     finally:
         for added in set(vars(model)) - before:
             delattr(model, added)
-    mine, theirs = list(graph.nodes), list(other.nodes)
-    if len(mine) != len(theirs) or not all(
-        a.op == b.op and (a.op == "get_attr" or a.target == b.target)
-        for a, b in zip(mine, theirs, strict=True)
-    ):
+    if _outline(graph) != _outline(other):
         return "the model takes other steps"
-    return {a.name: values[b.name] for a, b in zip(mine, theirs, strict=True)}
+    return {a.name: values[b.name] for a, b in zip(graph.nodes, other.nodes, strict=True)}
+
+
+def _outline(graph: fx.Graph) -> list[tuple[Any, ...]]:
+    """What each node calls and with what, the nodes it reads by their places: two traces
+    with the same outline take the same steps (fx names the constants it adds to the model
+    after those it added before, so a constant's name is left out)."""
+    places = {node: index for index, node in enumerate(graph.nodes)}
+
+    def place(node: fx.Node) -> Any:
+        return ("node", places[node])
+
+    return [
+        (
+            node.op,
+            None if node.op == "get_attr" else node.target,
+            fx.node.map_arg(node.args, place),
+            fx.node.map_arg(node.kwargs, place),
+        )
+        for node in graph.nodes
+    ]
 
 
 def _at(probes: Probes, name: str, part: Any = None) -> dict[str, list[tuple[int, int, Any]]]:
