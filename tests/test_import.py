@@ -671,6 +671,28 @@ def test_a_length_the_model_fixes_stays_the_traced_one(tmp_path: Path) -> None:
     _same_at_lengths(model, _rebuilt(imported.text, tmp_path, model), (6,), 20)
 
 
+class _FirstHalf(torch.nn.Module):
+    """The first half of the tokens, rounded down: an index that follows the length, but not
+    as a multiple of it plus a number."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 8)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.embed(ids)
+        return x[:, : x.shape[1] // 2]
+
+
+def test_a_size_no_spec_can_write_keeps_the_traced_length(tmp_path: Path) -> None:
+    model = _FirstHalf().double().eval()
+    imported = import_module(model, (torch.randint(0, 20, (1, 5)),))
+    assert imported.diagnostics == [] and imported.text is not None
+    assert "in ids: int64[5]" in imported.text and "slice(1, stop=2)" in imported.text
+    assert "# T stays 5: the model gives `getitem` a size that follows it" in imported.text
+    _same_at_lengths(model, _rebuilt(imported.text, tmp_path, model), (5,), 20)
+
+
 class _FirstAndRest(torch.nn.Module):
     """The first token added to each of the others: a split whose second size follows the
     length, which only a size of a tensor can say."""

@@ -46,7 +46,7 @@ class Reach:
                 scale, offset = fit
                 text = text if scale == 1 else f"{scale} * {text}"
                 return text + (f" {'+' if offset > 0 else '-'} {abs(offset)}" if offset else "")
-        raise Unwritable(f"it gives a size, {size!r}, that no tensor there has")
+        raise Unwritable(f"the model gives a step the size {size!r}, which no tensor there has")
 
     def positions(self, size: Size) -> str:
         """The row 0, 1, ..., ``size`` - 1 as a batch of one: the positions of an axis of a
@@ -57,7 +57,7 @@ class Reach:
                 if value not in self.used:
                     self.used.append(value)
                 return f"positions({{{self.used.index(value)}}}, dim=1)"
-        raise Unwritable(f"it makes {size!r} positions, a length no sequence there has")
+        raise Unwritable(f"the model makes {size!r} positions, and no sequence there is as long")
 
 
 def reshaped(layer: Layer, shape: tuple[Any, ...] | None) -> Layer:
@@ -81,7 +81,7 @@ def sized_call(layer: Layer, reach: Reach, lit: Literal, chain: bool) -> str:
         if isinstance(value, Size):
             return reach.size(value)
         if value is TANGLED:
-            raise Unwritable("it computes a size from it that a spec cannot write")
+            raise Unwritable("the model computes a size from it that a spec cannot write")
         if isinstance(value, tuple | list) and has_size(value):
             items = [written(name, v) for v in value]
             return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
@@ -103,7 +103,7 @@ def constant_row(
     kinds = {_row_kind(t) for t in [held, *probed]}
     if len(kinds) != 1 or None in kinds:
         if any(not torch.equal(held, t) for t in probed):
-            raise Unwritable("it computes a tensor from it that a spec cannot write")
+            raise Unwritable("the model computes a tensor from it that a spec cannot write")
         return None
     ((kind, start),) = kinds
     if isinstance(count, int):
@@ -111,7 +111,7 @@ def constant_row(
     elif start == 0:
         row = reach.positions(count)
     else:
-        raise Unwritable(f"it makes positions from {start}, which a spec cannot write")
+        raise Unwritable(f"the model counts positions from {start}, which a spec cannot write")
     return row if kind == "range" else f"{row} - {row}"
 
 

@@ -140,6 +140,9 @@ def _fitted(symbol: str, value: int, traces: list[tuple[int, int, Any]]) -> Size
 
 
 def has_size(value: Any) -> bool:
+    """Whether ``value`` holds a size that follows a symbolic axis (in an index, too)."""
+    if isinstance(value, slice):
+        return has_size([value.start, value.stop, value.step])
     if isinstance(value, tuple | list):
         return any(has_size(v) for v in value)
     return isinstance(value, Size) or value is TANGLED

@@ -208,7 +208,10 @@ class SpecWriter:
         flat_args = _without_tensors(step.args)
         symbol = OPERATORS.get(node.target)
         if has_size(step.args) and (symbol is not None or node.target is operator.getitem):
-            raise Unwritable(f"`{function_name(node.target)}` is given a size that follows it")
+            name = function_name(node.target)
+            raise Unwritable(
+                f"the model gives `{name}` a size that follows it, which a spec cannot"
+            )
         if symbol is not None and len(step.args) == 2 and not step.kwargs:
             operands = _operands(step.args)
             if operands is not None:
