@@ -689,8 +689,30 @@ def test_a_size_no_spec_can_write_keeps_the_traced_length(tmp_path: Path) -> Non
     imported = import_module(model, (torch.randint(0, 20, (1, 5)),))
     assert imported.diagnostics == [] and imported.text is not None
     assert "in ids: int64[5]" in imported.text and "slice(1, stop=2)" in imported.text
-    assert "# T stays 5: the model gives `getitem` a size that follows it" in imported.text
+    assert "# T stays 5: the model slices it other than to its end or near it" in imported.text
     _same_at_lengths(model, _rebuilt(imported.text, tmp_path, model), (5,), 20)
+
+
+class _Neighbours(torch.nn.Module):
+    """Each token added to the next: slices that end or start a token from the length."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 8)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.embed(ids)
+        return x[:, : x.shape[1] - 1] + x[:, 1 : x.shape[1]]
+
+
+def test_a_slice_to_a_bound_that_follows_the_length_counts_from_the_end(
+    tmp_path: Path,
+) -> None:
+    model = _Neighbours().double().eval()
+    imported = import_module(model, (torch.randint(0, 20, (1, 5)),))
+    assert imported.diagnostics == [] and imported.text is not None
+    assert "slice(1, stop=-1)" in imported.text and "slice(1, start=1)" in imported.text
+    _same_at_lengths(model, _rebuilt(imported.text, tmp_path, model), (5, 1, 2, 12), 20)
 
 
 class _FirstAndRest(torch.nn.Module):

@@ -73,6 +73,36 @@ def reshaped(layer: Layer, shape: tuple[Any, ...] | None) -> Layer:
     return replace(layer, positional=(*leading, (name, sizes)))
 
 
+def from_end(index: Any, shape: tuple[Any, ...]) -> Any:
+    """An index as a spec writes it where the axes it cuts follow a symbolic size: a slice
+    bound that follows the axis's length counted from its end (`x[:, : x.shape[1] - 1]` is
+    `x[:, :-1]`; one at or past the end is the end). On such an axis a slice starts at a
+    fixed place and ends at the end or a fixed distance before it, as archc's `slice` does;
+    any other raises :class:`Unwritable`."""
+    parts = index if isinstance(index, tuple) else (index,)
+    found = []
+    for dim, part in enumerate(parts):
+        length = shape[dim] if dim < len(shape) else 0
+        if isinstance(part, slice) and not isinstance(length, int):
+            part = slice(_from_end(part.start, length), _from_end(part.stop, length), part.step)
+            start, stop = part.start or 0, part.stop
+            if has_size(part) or start < 0 or (stop is not None and stop >= 0):
+                raise Unwritable("the model slices it other than to its end or near it")
+        if has_size(part):
+            raise Unwritable("the model indexes it with a size that follows it")
+        found.append(part)
+    return tuple(found) if isinstance(index, tuple) else found[0]
+
+
+def _from_end(bound: Any, length: Any) -> Any:
+    if not isinstance(bound, Size) or not isinstance(length, Size):
+        return bound
+    if (bound.symbol, bound.scale) != (length.symbol, length.scale):
+        return bound
+    offset = bound.offset - length.offset
+    return offset if offset < 0 else None
+
+
 def sized_call(layer: Layer, reach: Reach, lit: Literal, chain: bool) -> str:
     """The call with its sizes that follow an axis written from tensors' shapes; a chain's
     layer reads its input as `{0}`: `{0} -> reshape({0}.shape[1], 4, 8)`."""

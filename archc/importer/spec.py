@@ -36,6 +36,7 @@ from archc.importer.sharing import Shared, find_shared
 from archc.importer.sized import (
     Reach,
     constant_row,
+    from_end,
     learned_positions,
     reshaped,
     sized_call,
@@ -207,7 +208,7 @@ class SpecWriter:
         tensors = step.inputs
         flat_args = _without_tensors(step.args)
         symbol = OPERATORS.get(node.target)
-        if has_size(step.args) and (symbol is not None or node.target is operator.getitem):
+        if has_size(step.args) and symbol is not None:
             name = function_name(node.target)
             raise Unwritable(
                 f"the model gives `{name}` a size that follows it, which a spec cannot"
@@ -248,7 +249,7 @@ class SpecWriter:
                 "reads a part of a layer's several outputs other than the first, which is the "
                 "only one a spec's layer gives"
             )
-        return index_layer(step.args[1], len(shape))
+        return index_layer(from_end(step.args[1], shape), len(shape))
 
     def _scope_term(self, scope: Scope, lit: Literal, parent: Scope) -> Term:
         output = scope.output
