@@ -206,7 +206,8 @@ def _import_options(command: argparse.ArgumentParser) -> None:
         metavar="SHAPE",
         help="an example input's shape without the batch, e.g. 3,224,224 (the default), or "
         "int64:16 for 16 token ids; once per input. A size written NAME=N (int64:T=16, "
-        "3,H=64,W=64) is a symbolic size, N the example's; where no size is named, the length "
+        "3,H=64,W=64; NAME starts with a capital) is a symbolic size, N the example's; where "
+        "no size is named, the length "
         "of token ids is T. A symbolic size that the model cannot take at other lengths "
         "stays N, and the spec's header says why",
     )

@@ -105,6 +105,7 @@ def test_a_model_that_returns_several_tensors_gives_no_spec() -> None:
         (["tests/diagnostics/import/control_flow.py:Net", "--input", "int8:4"], "int64 inputs"),
         (["tests/diagnostics/import/control_flow.py:Net", "--input", "3,N=8,8"], "the batch's"),
         (["tests/diagnostics/import/control_flow.py:Net", "--input", "int64:2T=4"], "not a name"),
+        (["tests/diagnostics/import/control_flow.py:Net", "--input", "3,relu=8,8"], "a capital"),
         (
             ["tests/diagnostics/import/control_flow.py:Net", "--input", "3,H=8,H=9"],
             "gives H two lengths, 8 and 9",

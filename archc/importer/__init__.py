@@ -224,6 +224,9 @@ def _input_shape(shape: str) -> tuple[bool, tuple[int, ...], tuple[str, ...]]:
     for symbol in symbols:
         if symbol and not (symbol.isidentifier() and symbol.isascii()):
             raise UsageError(f"--input names a size {symbol!r}, which is not a name")
+        # lower-case names are the language's: its keywords, ops and functions
+        if symbol and not symbol[0].isupper():
+            raise UsageError(f"--input names a size {symbol!r}: start it with a capital, as T")
         if symbol == BATCH_NAME:
             raise UsageError(f"--input cannot name a size {BATCH_NAME}: it is the batch's")
     try:

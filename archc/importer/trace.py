@@ -522,6 +522,9 @@ def _probes(
         if axis.symbol in probes or axis.symbol in fixed:
             continue
         base = int(inputs[axis.input].shape[axis.dim])
+        if base < 1:  # an empty axis repeats into no other length
+            fixed[axis.symbol] = "an empty example says nothing of other lengths"
+            continue
         traces = []
         for length in probe_lengths(base):
             found = _probe(model, opaque, resized(inputs, axes, axis.symbol, length), graph)
