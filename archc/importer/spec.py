@@ -41,7 +41,7 @@ from archc.importer.sized import (
     reshaped,
     sized_call,
 )
-from archc.importer.sizes import Size, Unwritable, has_size
+from archc.importer.sizes import TANGLED, Size, Unwritable, has_size
 from archc.importer.terms import Literal, as_written, call, named, repeated, spec_literal
 from archc.importer.trace import PROBED, Scope, Step, shape_of
 from archc.ops import registry
@@ -210,9 +210,7 @@ class SpecWriter:
         symbol = OPERATORS.get(node.target)
         if has_size(step.args) and symbol is not None:
             name = function_name(node.target)
-            raise Unwritable(
-                f"the model gives `{name}` a size that follows it, which a spec cannot"
-            )
+            raise Unwritable(f"the model gives `{name}` a size that follows it")
         if symbol is not None and len(step.args) == 2 and not step.kwargs:
             operands = _operands(step.args)
             if operands is not None:
@@ -775,7 +773,10 @@ def _operands(args: tuple[Any, ...]) -> list[str] | None:
 def _is_plain(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return all(_is_plain(v) for v in value)
-    return value is None or value is BATCH or isinstance(value, bool | int | float | str | Size)
+    # a size that follows a symbolic axis is written, or found unwritable, with the call
+    if value is None or value is BATCH or value is TANGLED:
+        return True
+    return isinstance(value, bool | int | float | str | Size)
 
 
 def _source(step: Step, modules: dict[str, nn.Module]) -> str | None:
