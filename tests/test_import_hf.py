@@ -74,8 +74,13 @@ def _gpt2_config(**changes: Any) -> Any:
 
 def test_gpt2_round_trips(tmp_path: Path) -> None:
     torch.manual_seed(0)
-    text = _round_trip(transformers.GPT2Model(_gpt2_config()), tmp_path)
+    model = transformers.GPT2Model(_gpt2_config())
+    text = _round_trip(model, tmp_path)
+    # the traces at other lengths leave nothing behind: importing again writes the same text
+    assert import_module(model, (_ids(1),)).text == text
     assert "# The output is the model's `last_hidden_state`." in text
+    # the branches transformers' attention takes on the length (one token or more) are named
+    assert "# The forward branches on T at " in text
     # Conv1D's transposed weights, the fused q, k, v split in three and named as attention
     # reads them, one block repeated
     assert "linear(96, transposed=true) as c_attn" in text
