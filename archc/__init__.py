@@ -107,7 +107,7 @@ def import_module(
     with a batch axis), as `archc import` writes it: blocks for its classes, named chains for
     its containers, state_dict keys unchanged. ``axes`` are the symbolic sizes, each (input,
     axis, name): `[(0, 2, "H"), (0, 3, "W")]` for an image's; by default the length of token
-    ids (integer inputs of shape (N, T)) is `T`.
+    ids and their masks (integer or boolean inputs of shape (N, T)) is `T`.
 
     Raises :class:`archc.errors.ArchError` with a diagnostic for each part the spec cannot
     express (control flow on tensor values, layers archc has no op for).

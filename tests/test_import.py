@@ -714,6 +714,32 @@ def test_a_slice_to_a_bound_that_follows_the_length_counts_from_the_end(
     _same_at_lengths(model, _rebuilt(imported.text, tmp_path, model), (5, 1, 2, 12), 20)
 
 
+class _Masked(torch.nn.Module):
+    """Token embeddings zeroed where a boolean mask of the same length holds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 8)
+
+    def forward(self, ids: torch.Tensor, drop: torch.Tensor) -> torch.Tensor:
+        return self.embed(ids).masked_fill(drop.unsqueeze(-1), 0.0)
+
+
+def test_ids_and_their_mask_share_the_length(tmp_path: Path) -> None:
+    model = _Masked().double().eval()
+    ids = torch.randint(0, 20, (2, 12), generator=torch.Generator().manual_seed(0))
+    imported = import_module(model, (ids[:1, :5], ids[:1, :5] > 3))
+    assert imported.diagnostics == [] and imported.text is not None
+    assert "in ids: int64[T]" in imported.text and "in drop: bool[T]" in imported.text
+    # the mask is masked_fill's `mask`, and named so
+    assert "mask = drop -> unsqueeze(-1)" in imported.text
+    rebuilt = _rebuilt(imported.text, tmp_path, model)
+    for length in (5, 1, 12):
+        inputs = (ids[:, :length], ids[:, :length] > 3)
+        with torch.no_grad():
+            assert torch.allclose(rebuilt(*inputs), model(*inputs), rtol=1e-5, atol=1e-5)
+
+
 class _FirstAndRest(torch.nn.Module):
     """The first token added to each of the others: a split whose second size follows the
     length, which only a size of a tensor can say."""

@@ -62,12 +62,13 @@ class Unwritable(Exception):
 
 
 def default_axes(inputs: Sequence[torch.Tensor]) -> tuple[Axis, ...]:
-    """Token ids (integer inputs of shape (N, T)) vary in their length: `T` for the first such
-    length, `T2`, `T3`, ... for others, so that ids and a mask of one length share `T`."""
+    """Token ids and their masks (integer or boolean inputs of shape (N, T)) vary in their
+    length: `T` for the first such length, `T2`, `T3`, ... for others, so that ids and a mask
+    of one length share `T`."""
     symbols: dict[int, str] = {}
     axes = []
     for index, tensor in enumerate(inputs):
-        if tensor.dim() == 2 and not tensor.is_floating_point() and tensor.dtype != torch.bool:
+        if tensor.dim() == 2 and not tensor.is_floating_point():
             length = int(tensor.shape[1])
             number = len(symbols) + 1
             symbol = symbols.setdefault(length, "T" if number == 1 else f"T{number}")
