@@ -22,8 +22,8 @@ Shapes = Callable[[str], tuple[Any, ...] | None]
 
 @dataclass
 class Reach:
-    """The tensors a step may read sizes from, the ones it reads first (``{0}``, ``{1}``):
-    writing a size from another adds it to ``operands``."""
+    """The tensors a step may read sizes from: its ``operands`` (``{0}``, ``{1}``), then
+    ``others``; writing a size from one of those makes it the next of the tensors ``used``."""
 
     operands: list[str]
     others: Sequence[str]
