@@ -96,12 +96,17 @@ def import_module(
 def _fixed_lines(
     reasons: dict[str, str], inputs: tuple[torch.Tensor, ...], axes: tuple[Axis, ...]
 ) -> list[str]:
-    """A header line for each symbolic axis that keeps the example's length, saying why."""
-    lines = []
+    """A header line for each reason symbolic axes keep the example's lengths: `# H stays 6
+    and W stays 5: ...`."""
+    grouped: dict[str, list[str]] = {}
     for symbol, reason in reasons.items():
         axis = next(a for a in axes if a.symbol == symbol)
         length = int(inputs[axis.input].shape[axis.dim])
-        lines.append(f"# {symbol} stays {length}: {reason}.")
+        grouped.setdefault(reason, []).append(f"{symbol} stays {length}")
+    lines = []
+    for reason, stays in grouped.items():
+        text = f"{' and '.join(stays)}: {reason}."
+        lines += textwrap.wrap(text, 97, initial_indent="# ", subsequent_indent="# ")
     return lines
 
 

@@ -198,10 +198,13 @@ class SpecWriter:
             self.problems.append(Problem("A502", step.path, str(exc), step.node))
             return self._placeholder(step.path, type(module).__name__)
 
-    def _reach(self, operands: list[str], scope: Scope, latest: str = "") -> Reach:
-        """The tensors a step in ``scope`` may read sizes from: its operands, the scope's
-        inputs and the latest tensor made."""
-        return Reach(operands, [*scope.inputs, *([latest] if latest else [])], self._shapes.get)
+    def _reach(
+        self, operands: list[str], scope: Scope, latest: str = "", own: bool = False
+    ) -> Reach:
+        """The tensors a step in ``scope`` may read sizes from: its operands, and unless
+        ``own``, the scope's inputs and the latest tensor made."""
+        others = [] if own else [*scope.inputs, *([latest] if latest else [])]
+        return Reach(operands, others, self._shapes.get)
 
     def _function_term(self, step: Step, lit: Literal, scope: Scope) -> Term:
         node = step.node
@@ -232,7 +235,8 @@ class SpecWriter:
         roles = _roles(layer.op, len(tensors))
         layer = reshaped(layer, step.shape)
         if has_size([*layer.positional, *layer.keywords]):
-            reach = self._reach(list(tensors), scope)
+            # a reshape reads its sizes off the tensor it reshapes, as archc's does
+            reach = self._reach(list(tensors), scope, own=layer.op == "reshape")
             text = sized_call(layer, reach, lit, chain)
             return Term(
                 text, reach.used, node.name, False, shape=step.shape, op=layer.op, roles=roles
