@@ -23,6 +23,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from archc.model import load
@@ -97,18 +98,26 @@ def build(
     return model
 
 
-def import_module(module: nn.Module, example_inputs: tuple[Any, ...]) -> str:
+def import_module(
+    module: nn.Module,
+    example_inputs: tuple[Any, ...],
+    axes: Sequence[tuple[int, int, str]] | None = None,
+) -> str:
     """The spec of the PyTorch ``module``, traced with torch.fx on ``example_inputs`` (tensors
     with a batch axis), as `archc import` writes it: blocks for its classes, named chains for
-    its containers, state_dict keys unchanged.
+    its containers, state_dict keys unchanged. ``axes`` are the symbolic sizes, each (input,
+    axis, name): `[(0, 2, "H"), (0, 3, "W")]` for an image's; by default the length of token
+    ids and their masks (integer or boolean inputs of shape (N, T)) is `T`.
 
     Raises :class:`archc.errors.ArchError` with a diagnostic for each part the spec cannot
     express (control flow on tensor values, layers archc has no op for).
     """
     from archc.errors import ArchError
     from archc.importer import import_module as trace_module
+    from archc.importer.sizes import Axis
 
-    imported = trace_module(module, tuple(example_inputs))
+    symbolic = None if axes is None else tuple(Axis(*axis) for axis in axes)
+    imported = trace_module(module, tuple(example_inputs), axes=symbolic)
     if imported.diagnostics or imported.text is None:
         raise ArchError(imported.diagnostics)
     return imported.text

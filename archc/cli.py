@@ -152,6 +152,7 @@ EXAMPLES = {
     "import": [
         "archc import torchvision.models:resnet50 -o resnet50.arch",
         "archc import mypkg.models:Net --args '{\"width\": 64}' --input 3,32,32",
+        "archc import mypkg.models:Tagger --input int64:T=16",
     ],
     "diff": ["archc diff specs/resnet18.arch specs/resnet50.arch"],
     "fmt": ["archc fmt specs/*.arch", "archc fmt --check net.arch"],
@@ -204,7 +205,11 @@ def _import_options(command: argparse.ArgumentParser) -> None:
         action="append",
         metavar="SHAPE",
         help="an example input's shape without the batch, e.g. 3,224,224 (the default), or "
-        "int64:16 for 16 token ids; once per input",
+        "int64:16 for 16 token ids; once per input. A size written NAME=N (int64:T=16, "
+        "3,H=64,W=64; NAME starts with a capital) is a symbolic size, N the example's; where "
+        "no size is named, the length "
+        "of token ids is T. A symbolic size that the model cannot take at other lengths "
+        "stays N, and the spec's header says why",
     )
     command.set_defaults(run=_import)
 

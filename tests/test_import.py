@@ -581,17 +581,253 @@ class _Tagger(torch.nn.Module):
         return _Named(hidden=x, gate=x.sigmoid())
 
 
+def _rebuilt(text: str, folder: Path, model: torch.nn.Module) -> torch.nn.Module:
+    """The spec ``text`` compiled, holding ``model``'s state_dict, strictly."""
+    path = folder / "imported.arch"
+    path.write_text(text)
+    rebuilt = runtime.build(str(path), dtype=torch.float64)
+    rebuilt.load_state_dict(model.state_dict(), strict=True)
+    return rebuilt.eval()
+
+
+def _same_at_lengths(
+    model: torch.nn.Module, rebuilt: torch.nn.Module, lengths: tuple[int, ...], vocab: int
+) -> None:
+    """``rebuilt`` computes ``model``'s first output on two sequences of each length."""
+    for length in lengths:
+        ids = torch.randint(0, vocab, (2, length), generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            expected = model(ids)
+            expected = expected if isinstance(expected, torch.Tensor) else expected[0]
+            got = rebuilt(ids)
+        assert got.shape == expected.shape, length
+        assert torch.allclose(got, expected, rtol=1e-5, atol=1e-5), length
+
+
 def test_token_ids_positions_and_a_branch_on_a_size_round_trip(tmp_path: Path) -> None:
     model = _Tagger().double().eval()
     ids = torch.randint(0, 20, (2, 6), generator=torch.Generator().manual_seed(0))
     imported = import_module(model, (ids[:1],))
     assert imported.diagnostics == [] and imported.text is not None
-    assert "in ids: int64[6]" in imported.text
-    assert "arange(6) -> embedding(16, 8) as positions" in imported.text
+    # the length is T, and the table of positions is looked up at each of the T
+    assert "in ids: int64[T]" in imported.text
+    assert "ids -> embedding(20, 8) as words -> learned_positions(16) as positions" in (
+        imported.text
+    )
     assert "# The output is the model's `hidden`; gate left out." in imported.text
-    path = tmp_path / "tagger.arch"
-    path.write_text(imported.text)
-    rebuilt = runtime.build(str(path), dtype=torch.float64)
-    rebuilt.load_state_dict(model.state_dict(), strict=True)
+    rebuilt = _rebuilt(imported.text, tmp_path, model)
+    # from 2 tokens on the model takes the branch the traced 6 take; 16 fill the table
+    _same_at_lengths(model, rebuilt, (6, 2, 3, 11, 16), 20)
+    with pytest.raises(IndexError):  # beyond the table, as a hand-written spec's model is
+        rebuilt(torch.zeros(1, 17, dtype=torch.int64))
+
+
+class _Heads(torch.nn.Module):
+    """Heads of 4 features over a sequence traced with 4 tokens: the head size and the
+    length are the same number there, and only the length follows the input."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 8)
+        self.mix = torch.nn.Linear(4, 4)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        n, length = ids.shape
+        x = self.embed(ids).view(n, length, 2, 4)
+        x = self.mix(x).transpose(1, 2)
+        return x.reshape(n, 2, length * 4)
+
+
+def test_a_size_the_model_fixes_stays_a_number_beside_the_length(tmp_path: Path) -> None:
+    model = _Heads().double().eval()
+    imported = import_module(model, (torch.randint(0, 20, (1, 4)),))
+    assert imported.diagnostics == [] and imported.text is not None
+    assert "in ids: int64[T]" in imported.text
+    # 4 is the head size, not the length; the length is what is left, at any length
+    assert "reshape(-1, 2, 4)" in imported.text
+    assert "reshape(2, -1)  # [2, 4 * T]" in imported.text
+    _same_at_lengths(model, _rebuilt(imported.text, tmp_path, model), (4, 1, 3, 9), 20)
+
+
+class _FixedLength(torch.nn.Module):
+    """A classifier over exactly six tokens: its code fixes the length."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 8)
+        self.head = torch.nn.Linear(48, 3)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(ids).reshape(ids.shape[0], 6 * 8))
+
+
+def test_a_length_the_model_fixes_stays_the_traced_one(tmp_path: Path) -> None:
+    model = _FixedLength().double().eval()
+    imported = import_module(model, (torch.randint(0, 20, (1, 6)),))
+    assert imported.diagnostics == [] and imported.text is not None
+    assert "in ids: int64[6]" in imported.text and "reshape(48)" in imported.text
+    assert "# T stays 6: the model fails at 5." in imported.text
+    _same_at_lengths(model, _rebuilt(imported.text, tmp_path, model), (6,), 20)
+
+
+class _FirstHalf(torch.nn.Module):
+    """The first half of the tokens, rounded down: an index that follows the length, but not
+    as a multiple of it plus a number."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 8)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.embed(ids)
+        return x[:, : x.shape[1] // 2]
+
+
+def test_a_size_no_spec_can_write_keeps_the_traced_length(tmp_path: Path) -> None:
+    model = _FirstHalf().double().eval()
+    imported = import_module(model, (torch.randint(0, 20, (1, 5)),))
+    assert imported.diagnostics == [] and imported.text is not None
+    assert "in ids: int64[5]" in imported.text and "slice(1, stop=2)" in imported.text
+    assert "# T stays 5: the model slices it other than to its end or near it" in imported.text
+    _same_at_lengths(model, _rebuilt(imported.text, tmp_path, model), (5,), 20)
+
+
+class _Neighbours(torch.nn.Module):
+    """Each token added to the next: slices that end or start a token from the length."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 8)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.embed(ids)
+        return x[:, : x.shape[1] - 1] + x[:, 1 : x.shape[1]]
+
+
+def test_a_slice_to_a_bound_that_follows_the_length_counts_from_the_end(
+    tmp_path: Path,
+) -> None:
+    model = _Neighbours().double().eval()
+    imported = import_module(model, (torch.randint(0, 20, (1, 5)),))
+    assert imported.diagnostics == [] and imported.text is not None
+    assert "slice(1, stop=-1)" in imported.text and "slice(1, start=1)" in imported.text
+    _same_at_lengths(model, _rebuilt(imported.text, tmp_path, model), (5, 1, 2, 12), 20)
+
+
+class _Masked(torch.nn.Module):
+    """Token embeddings zeroed where a boolean mask of the same length holds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 8)
+
+    def forward(self, ids: torch.Tensor, drop: torch.Tensor) -> torch.Tensor:
+        return self.embed(ids).masked_fill(drop.unsqueeze(-1), 0.0)
+
+
+def test_ids_and_their_mask_share_the_length(tmp_path: Path) -> None:
+    model = _Masked().double().eval()
+    ids = torch.randint(0, 20, (2, 12), generator=torch.Generator().manual_seed(0))
+    imported = import_module(model, (ids[:1, :5], ids[:1, :5] > 3))
+    assert imported.diagnostics == [] and imported.text is not None
+    assert "in ids: int64[T]" in imported.text and "in drop: bool[T]" in imported.text
+    # the mask is masked_fill's `mask`, and named so
+    assert "mask = drop -> unsqueeze(-1)" in imported.text
+    rebuilt = _rebuilt(imported.text, tmp_path, model)
+    for length in (5, 1, 12):
+        inputs = (ids[:, :length], ids[:, :length] > 3)
+        with torch.no_grad():
+            assert torch.allclose(rebuilt(*inputs), model(*inputs), rtol=1e-5, atol=1e-5)
+
+
+class _FirstAndRest(torch.nn.Module):
+    """The first token added to each of the others: a split whose second size follows the
+    length, which only a size of a tensor can say."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 8)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.embed(ids)
+        first, rest = x.split([1, x.shape[1] - 1], dim=1)
+        return first + rest
+
+
+def test_a_size_computed_from_the_length_is_read_off_a_tensor(tmp_path: Path) -> None:
+    model = _FirstAndRest().double().eval()
+    imported = import_module(model, (torch.randint(0, 20, (1, 5)),))
+    assert imported.diagnostics == [] and imported.text is not None
+    assert "split((1, x.shape[1] - 1))" in imported.text
+    _same_at_lengths(model, _rebuilt(imported.text, tmp_path, model), (5, 2, 9), 20)
+
+
+class _Pixels(torch.nn.Module):
+    """A strided convolution, then a mean over the image (any height and width) or a linear
+    layer over all of it (only the traced ones)."""
+
+    def __init__(self, pooled: bool) -> None:
+        super().__init__()
+        self.pooled = pooled
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1, stride=2)
+        self.fc = torch.nn.Linear(4 if pooled else 64, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.conv(x))
+        return self.fc(y.flatten(2).mean(2) if self.pooled else y.flatten(1))
+
+
+@pytest.mark.parametrize("pooled", [True, False])
+def test_named_image_sizes_are_symbolic_where_the_model_allows(
+    pooled: bool, tmp_path: Path
+) -> None:
+    model = _Pixels(pooled).double().eval()
+    image = torch.randn(
+        1, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
+    # archc.import_module takes the symbolic axes as (input, axis, name)
+    text = archc.import_module(model, (image,), axes=[(0, 2, "H"), (0, 3, "W")])
+    rebuilt = _rebuilt(text, tmp_path, model)
+    if pooled:
+        # the halved size is no size the spec writes, so any is fine
+        assert "in x: [3, H, W]" in text and "stays" not in text
+        sizes = [(8, 8), (5, 12), (1, 3)]
+    else:
+        assert "in x: [3, 8, 8]" in text
+        assert "# H stays 8 and W stays 8: the model fails at 6." in text
+        sizes = [(8, 8)]
+    for height, width in sizes:
+        x = torch.randn(2, 3, height, width, dtype=torch.float64)
+        with torch.no_grad():
+            assert torch.allclose(rebuilt(x), model(x), rtol=1e-5, atol=1e-5)
+
+
+class _Mixer(torch.nn.Module):
+    """Pixels mixed as tokens and put back in their places: a reshape to two sizes that follow
+    the image, which archc's reshape cannot read off the tokens it reshapes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.mix = torch.nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = x.shape
+        tokens = self.conv(x).flatten(2).transpose(1, 2)
+        return self.mix(tokens).transpose(1, 2).reshape(n, 4, h, w)
+
+
+def test_a_reshape_reads_its_sizes_off_the_tensor_it_reshapes_or_the_sizes_stay(
+    tmp_path: Path,
+) -> None:
+    model = _Mixer().double().eval()
+    image = torch.randn(
+        1, 3, 6, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
+    text = archc.import_module(model, (image,), axes=[(0, 2, "H"), (0, 3, "W")])
+    assert "in x: [3, 6, 5]" in text and "reshape(4, 6, 5)" in text
+    assert "# H stays 6 and W stays 5: the model gives a step the size H" in text
+    rebuilt = _rebuilt(text, tmp_path, model)
+    x = torch.randn(2, 3, 6, 5, dtype=torch.float64)
     with torch.no_grad():
-        assert torch.allclose(rebuilt.eval()(ids), model(ids)[0], rtol=1e-5, atol=1e-5)
+        assert torch.allclose(rebuilt(x), model(x), rtol=1e-5, atol=1e-5)

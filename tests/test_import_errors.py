@@ -103,6 +103,13 @@ def test_a_model_that_returns_several_tensors_gives_no_spec() -> None:
         (["tests/diagnostics/import/control_flow.py:Net", "--args", "[1]"], "a JSON object"),
         (["tests/diagnostics/import/control_flow.py:Net", "--input", "3,x"], "--input takes"),
         (["tests/diagnostics/import/control_flow.py:Net", "--input", "int8:4"], "int64 inputs"),
+        (["tests/diagnostics/import/control_flow.py:Net", "--input", "3,N=8,8"], "the batch's"),
+        (["tests/diagnostics/import/control_flow.py:Net", "--input", "int64:2T=4"], "not a name"),
+        (["tests/diagnostics/import/control_flow.py:Net", "--input", "3,relu=8,8"], "a capital"),
+        (
+            ["tests/diagnostics/import/control_flow.py:Net", "--input", "3,H=8,H=9"],
+            "gives H two lengths, 8 and 9",
+        ),
     ],
 )
 def test_a_model_that_cannot_be_loaded_is_a_usage_error(
@@ -166,3 +173,31 @@ def test_a_batch_size_the_model_fixes_itself_is_not_the_batch(
     assert "Traceback" not in captured.out + captured.err
     assert "`view` does not keep the batch as its first axis" in captured.err
     assert "TODO_view" in written.read_text()
+
+
+def test_sizes_named_on_the_command_line_are_the_symbolic_ones(tmp_path: Path) -> None:
+    source = tmp_path / "models.py"
+    source.write_text(
+        "import torch\n"
+        "from torch import nn\n\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(3, 4, 3, padding=1)\n"
+        "        self.embed = nn.Embedding(2, 4)\n\n"
+        "    def forward(self, x, ids):\n"
+        "        return self.conv(x).mean((2, 3)) + self.embed(ids).mean(1)\n"
+    )
+    written = tmp_path / "net.arch"
+    named = ["--input", "3,H=8,8", "--input", "int64:6", "-q", "--color", "never"]
+    assert main(["import", f"{source}:Net", *named, "-o", str(written)]) == 0
+    # the sizes named vary, and then only those: the ids keep their length
+    assert "in x: [3, H, 8]" in written.read_text()
+    assert "in ids: int64[6]" in written.read_text()
+    default = ["--input", "3,8,8", "--input", "int64:6", "-q", "--color", "never"]
+    assert main(["import", f"{source}:Net", *default, "-o", str(written)]) == 0
+    # where none is named, the length of token ids is T
+    assert "in x: [3, 8, 8]" in written.read_text()
+    assert "in ids: int64[T]" in written.read_text()
+    networks, diagnostics = api.analyse(str(written))
+    assert diagnostics == [] and networks[0].param_count == 3 * 4 * 9 + 4 + 2 * 4

@@ -1,6 +1,7 @@
 """`archc import` on Hugging Face's GPT-2 and BERT, built from small configurations with random
 weights: the spec checks, compiles, takes the model's state_dict strictly and unchanged, and
-computes the model's first output (`last_hidden_state`, or GPT-2's logits) in float64."""
+computes the model's first output (`last_hidden_state`, or GPT-2's logits) in float64, at the
+traced sequence length and at shorter and longer ones up to the position table's."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 import archc
-from archc import runtime
+from archc import api, runtime
 from archc.importer import import_module
 
 torch = pytest.importorskip("torch")
@@ -18,19 +19,22 @@ transformers = pytest.importorskip("transformers")
 
 VOCAB = 100
 SEQUENCE = 8
+POSITIONS = 16  # the position table's length
+# the lengths the rebuilt model is compared at: the traced one, shorter, longer, the longest
+LENGTHS = (SEQUENCE, 1, 3, 13, POSITIONS)
 
 
-def _ids(batch: int = 2) -> torch.Tensor:
-    return torch.randint(0, VOCAB, (batch, SEQUENCE), generator=torch.Generator().manual_seed(0))
+def _ids(batch: int = 2, length: int = SEQUENCE) -> torch.Tensor:
+    return torch.randint(0, VOCAB, (batch, length), generator=torch.Generator().manual_seed(0))
 
 
 def _round_trip(model: Any, folder: Path) -> str:
     """Import ``model`` on token ids, compile the spec, load the model's state_dict strictly
-    and compare the first output in float64, eval mode, and the parameter counts."""
+    and compare the first output in float64, eval mode, at each of ``LENGTHS``, and the
+    parameter counts."""
     model = model.double().eval()
-    ids = _ids()
     # traced on one sample, as `archc import` traces, and compared on two
-    imported = import_module(model, (ids[:1],))
+    imported = import_module(model, (_ids(1),))
     assert imported.diagnostics == [], [d.message for d in imported.diagnostics]
     assert imported.text is not None
     path = folder / "imported.arch"
@@ -38,28 +42,57 @@ def _round_trip(model: Any, folder: Path) -> str:
     rebuilt = runtime.build(str(path), dtype=torch.float64, max_params=None)
     rebuilt.load_state_dict(model.state_dict(), strict=True)
     rebuilt.eval()
-    with torch.no_grad():
-        expected, got = model(ids)[0], rebuilt(ids)
-    assert got.shape == expected.shape
-    assert torch.allclose(got, expected, rtol=1e-5, atol=1e-5), (got - expected).abs().max()
+    for length in LENGTHS:
+        ids = _ids(length=length)
+        with torch.no_grad():
+            expected, got = model(ids)[0], rebuilt(ids)
+        assert got.shape == expected.shape
+        assert torch.allclose(got, expected, rtol=1e-5, atol=1e-5), (got - expected).abs().max()
     assert archc.load(path).params == sum(p.numel() for p in model.parameters())
+    # a sequence longer than the position table is refused by the checker where the table is,
+    # and fails in the model as in the one a hand-written spec with such a table makes
+    _, diagnostics = api.analyse(str(path), overrides={"T": POSITIONS + 1})
+    assert [d.code for d in diagnostics] == ["A309"]
+    assert f"holds {POSITIONS} positions, but the sequence has {POSITIONS + 1}" in (
+        diagnostics[0].message
+    )
+    with pytest.raises(IndexError):
+        rebuilt(_ids(length=POSITIONS + 1))
     return imported.text
 
 
 def _gpt2_config(**changes: Any) -> Any:
-    settings = {"n_layer": 2, "n_embd": 32, "n_head": 4, "vocab_size": VOCAB, "n_positions": 16}
+    settings = {
+        "n_layer": 2,
+        "n_embd": 32,
+        "n_head": 4,
+        "vocab_size": VOCAB,
+        "n_positions": POSITIONS,
+    }
     return transformers.GPT2Config(**settings, use_cache=False, **changes)
 
 
 def test_gpt2_round_trips(tmp_path: Path) -> None:
     torch.manual_seed(0)
-    text = _round_trip(transformers.GPT2Model(_gpt2_config()), tmp_path)
+    model = transformers.GPT2Model(_gpt2_config())
+    text = _round_trip(model, tmp_path)
+    # the traces at other lengths leave nothing behind: importing again writes the same text
+    assert import_module(model, (_ids(1),)).text == text
     assert "# The output is the model's `last_hidden_state`." in text
-    # Conv1D's transposed weights, the fused q, k, v split in three, one block repeated
+    # the branches transformers' attention takes on the length (one token or more) are named
+    assert "# The forward branches on T at " in text
+    # Conv1D's transposed weights, the fused q, k, v split in three and named as attention
+    # reads them, one block repeated
     assert "linear(96, transposed=true) as c_attn" in text
-    assert "= x -> linear(96, transposed=true) as c_attn -> split(32, dim=2)" in text
+    split = "query, key, value = x -> linear(96, transposed=true) as c_attn -> split(32, dim=2)"
+    assert split in text
+    assert "scaled_dot_product_attention(query, key, value," in text
     assert "is_causal=true" in text
-    assert "arange(8) -> embedding(16, 32) as wpe" in text
+    # the length is symbolic; the head size (8, as long as the traced sequence) stays a number
+    assert "in input_ids: int64[T]" in text
+    assert "key = key -> reshape(-1, 4, 8) -> transpose(1, 2)" in text
+    assert "-> transpose(1, 2)\n        -> reshape(-1, 32)" in text
+    assert "input_ids -> embedding(100, 32) as wte -> learned_positions(16) as wpe" in text
     assert text.count("block GPT2Block") == 1
 
 
@@ -80,9 +113,12 @@ def test_bert_round_trips(tmp_path: Path) -> None:
     text = _round_trip(model, tmp_path)
     # positions and the one sentence's segment ids, which BERT keeps in buffers the
     # state_dict leaves out, are computed; q, k and v are BERT's own three linear layers
-    assert "arange(8) -> embedding(16, 32) as position_embeddings" in text
-    assert "arange(8) - arange(8) -> embedding(2, 32) as token_type_embeddings" in text
-    assert "linear(32) as query" in text and "BertLayer * 2 as layer" in text
+    assert "in input_ids: int64[T]" in text
+    assert "-> learned_positions(16) as position_embeddings" in text
+    zeros = "positions(x, dim=1) - positions(x, dim=1)"
+    assert f"{zeros} -> embedding(2, 32) as token_type_embeddings" in text
+    assert "query = x -> linear(32) as query -> reshape(-1, 4, 8)" in text
+    assert "BertLayer * 2 as layer" in text
     assert "layernorm(eps=1e-12)" in text and "is_causal" not in text
 
 

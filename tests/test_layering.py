@@ -44,7 +44,10 @@ TORCH = {
     "archc.torch_helpers",
     "archc.export",
     "archc.backends.interpret",
-    *(f"archc.importer.{name}" for name in ("layers", "sharing", "spec", "trace")),
+    *(
+        f"archc.importer.{name}"
+        for name in ("layers", "sharing", "sized", "sizes", "spec", "trace")
+    ),
     "archc.importer",
 }
 

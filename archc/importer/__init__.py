@@ -13,15 +13,19 @@ import contextlib
 import importlib
 import importlib.util
 import json
+import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from archc.dims import BATCH_NAME
 from archc.errors import ArchError, Diagnostic, SourceFile, UsageError
 from archc.importer.body import dense, nested
 from archc.importer.problems import from_failure, from_problem, indexed_keys
+from archc.importer.sizes import Axis, Unwritable, default_axes
 from archc.importer.spec import Block, SpecWriter, is_container
 from archc.importer.terms import plain
 from archc.importer.trace import TraceAborted, trace, unread_layers
@@ -37,27 +41,45 @@ class Imported:
 
 
 def import_module(
-    model: nn.Module, example_inputs: tuple[torch.Tensor, ...], source: str | None = None
+    model: nn.Module,
+    example_inputs: tuple[torch.Tensor, ...],
+    source: str | None = None,
+    axes: tuple[Axis, ...] | None = None,
 ) -> Imported:
-    """``model`` as a spec, traced on ``example_inputs``; ``source`` names it in the header."""
+    """``model`` as a spec, traced on ``example_inputs``; ``source`` names it in the header.
+    The input ``axes`` (by default the length of token ids, `T`) are symbolic where the model
+    takes them at other lengths."""
     model.eval()
+    axes = default_axes(example_inputs) if axes is None else axes
     try:
-        root, failures = trace(model, example_inputs)
+        root, failures = trace(model, example_inputs, axes)
     except TraceAborted as aborted:
         return Imported(None, [from_failure(f) for f in aborted.failures[-1:]])
     writer = SpecWriter(root, {f.path for f in failures})
-    terms = nested(dense(writer.terms(root, plain)))
-    body = writer.body(root, terms, {v: v for v in root.inputs})
+    try:
+        terms = nested(dense(writer.positional(writer.terms(root, plain))))
+        body = writer.body(root, terms, {v: v for v in root.inputs})
+    except Unwritable as exc:
+        # the sizes stay the example's, and the header says why
+        imported = import_module(model, example_inputs, source, ())
+        reasons = root.fixed | {axis.symbol: str(exc) for axis in root.axes}
+        return _with_fixed(imported, reasons, example_inputs, axes)
     name = type(model).__name__
     source = source or f"{type(model).__module__}.{name}"
     lines = _header(name, source, root.kept, unread_layers(model, root))
+    lines[-1:-1] = _fixed_lines(root.fixed, example_inputs, axes)
+    lines[-1:-1] = _branch_lines(root.branches, example_inputs, root.axes)
     for block in writer.order:
         lines += _block(block)
     lines += [f"network {name} {{"]
-    for value, tensor in zip(root.inputs, example_inputs, strict=True):
+    for index, (value, tensor) in enumerate(zip(root.inputs, example_inputs, strict=True)):
         # a float input computes in the type the network is built in; ids keep theirs
         kind = "" if tensor.is_floating_point() else str(tensor.dtype).removeprefix("torch.")
-        lines.append(f"    in {value}: {kind}{list(tensor.shape[1:])}")
+        sizes: list[Any] = list(tensor.shape[1:])
+        for axis in root.axes:
+            if axis.input == index:
+                sizes[axis.dim - 1] = axis.symbol
+        lines.append(f"    in {value}: {kind}[{', '.join(map(str, sizes))}]")
     lines += [f"    {line}" for line in body]
     lines += [f"    tie {target} = {source}" for target, source in _ties(model)] + ["}"]
     text = "\n".join(lines) + "\n"
@@ -69,6 +91,57 @@ def import_module(
     if is_container(model):
         diagnostics.append(indexed_keys(name))
     return Imported(text, diagnostics)
+
+
+def _fixed_lines(
+    reasons: dict[str, str], inputs: tuple[torch.Tensor, ...], axes: tuple[Axis, ...]
+) -> list[str]:
+    """A header line for each reason symbolic axes keep the example's lengths: `# H stays 6
+    and W stays 5: ...`."""
+    grouped: dict[str, list[str]] = {}
+    for symbol, reason in reasons.items():
+        axis = next(a for a in axes if a.symbol == symbol)
+        length = int(inputs[axis.input].shape[axis.dim])
+        grouped.setdefault(reason, []).append(f"{symbol} stays {length}")
+    lines = []
+    for reason, stays in grouped.items():
+        text = f"{' and '.join(stays)}: {reason}."
+        lines += textwrap.wrap(text, 97, initial_indent="# ", subsequent_indent="# ")
+    return lines
+
+
+def _branch_lines(
+    branches: dict[str, list[tuple[str, int]]],
+    inputs: tuple[torch.Tensor, ...],
+    axes: tuple[Axis, ...],
+) -> list[str]:
+    """A header line for each symbolic axis the forward branches on, saying where."""
+    lines = []
+    for axis in axes:
+        where = branches.get(axis.symbol)
+        if where and axis is next(a for a in axes if a.symbol == axis.symbol):
+            length = int(inputs[axis.input].shape[axis.dim])
+            places = ", ".join(f"{Path(file).name}:{line}" for file, line in where)
+            text = (
+                f"The forward branches on {axis.symbol} at {places}; the spec takes the "
+                f"branches {axis.symbol} = {length} takes, at every length."
+            )
+            lines += textwrap.wrap(text, 97, initial_indent="# ", subsequent_indent="# ")
+    return lines
+
+
+def _with_fixed(
+    imported: Imported,
+    reasons: dict[str, str],
+    inputs: tuple[torch.Tensor, ...],
+    axes: tuple[Axis, ...],
+) -> Imported:
+    """``imported``, written with every axis fixed, its header saying why each one is."""
+    if imported.text is None:
+        return imported
+    head, blank, rest = imported.text.partition("\n\n")
+    lines = _fixed_lines(reasons, inputs, axes)
+    return Imported("\n".join([head, *lines]) + blank + rest, imported.diagnostics)
 
 
 def _ties(model: nn.Module) -> list[tuple[str, str]]:
@@ -122,29 +195,50 @@ def _block(block: Block) -> list[str]:
 def import_model(target: str, arguments: str | None, shapes: list[str]) -> Imported:
     """`archc import`: the model ``target`` names, built with the JSON ``arguments``, as a spec
     traced on random inputs of ``shapes`` (`3,224,224`, without the batch; `int64:16` for 16
-    token ids, each 0 or 1 so that any vocabulary holds them)."""
-    sizes = [_input_shape(shape) for shape in shapes]
+    token ids, each 0 or 1 so that any vocabulary holds them). A size written `T=16` is the
+    symbolic size `T`; where none is, the length of token ids is."""
+    read = [_input_shape(shape) for shape in shapes]
     model = load_target(target, arguments)
     generator = torch.Generator().manual_seed(0)
     inputs = tuple(
         torch.randint(0, 2, (1, *size), generator=generator)
         if integer
         else torch.randn(1, *size, generator=generator)
-        for integer, size in sizes
+        for integer, size, _ in read
     )
-    return import_module(model, inputs, target)
+    lengths: dict[str, int] = {}
+    axes = []
+    for index, (_, size, symbols) in enumerate(read):
+        for dim, symbol in enumerate(symbols):
+            if symbol and lengths.setdefault(symbol, size[dim]) != size[dim]:
+                raise UsageError(
+                    f"--input gives {symbol} two lengths, {lengths[symbol]} and {size[dim]}"
+                )
+            if symbol:
+                axes.append(Axis(index, dim + 1, symbol))
+    return import_module(model, inputs, target, tuple(axes) if axes else None)
 
 
-def _input_shape(shape: str) -> tuple[bool, tuple[int, ...]]:
-    """Whether `--input`'s ``shape`` is of token ids (`int64:`), and its sizes."""
+def _input_shape(shape: str) -> tuple[bool, tuple[int, ...], tuple[str, ...]]:
+    """Whether `--input`'s ``shape`` is of token ids (`int64:`), its sizes, and the symbol each
+    size is declared as (`T=16`), "" where it is a number."""
     dtype, _, sizes = shape.rpartition(":")
     if dtype not in ("", "float32", "int64"):
         raise UsageError(f"--input takes float32 or int64 inputs, got {dtype!r}")
+    symbols, _, lengths = zip(*(size.rpartition("=") for size in sizes.split(",")), strict=True)
+    for symbol in symbols:
+        if symbol and not (symbol.isidentifier() and symbol.isascii()):
+            raise UsageError(f"--input names a size {symbol!r}, which is not a name")
+        # lower-case names are the language's: its keywords, ops and functions
+        if symbol and not symbol[0].isupper():
+            raise UsageError(f"--input names a size {symbol!r}: start it with a capital, as T")
+        if symbol == BATCH_NAME:
+            raise UsageError(f"--input cannot name a size {BATCH_NAME}: it is the batch's")
     try:
-        return dtype == "int64", tuple(int(n) for n in sizes.split(","))
+        return dtype == "int64", tuple(int(n) for n in lengths), symbols
     except ValueError:
         raise UsageError(
-            f"--input takes sizes like 3,224,224 or int64:16, got {shape!r}"
+            f"--input takes sizes like 3,224,224, int64:16 or int64:T=16, got {shape!r}"
         ) from None
 
 

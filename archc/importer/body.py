@@ -2,14 +2,17 @@
 where tensors meet (`y + skip`, `concat(a, b, dim=1)`), and `out`.
 
 Consecutive layers whose input is the previous layer's output, read by nothing else, form one
-chain; a value read twice or by an expression is named. A name is reused (`x = x -> ...`) when
-the value it held is not read again.
+chain; a value read twice or by an expression is named. A value an op takes as a named input
+(scaled_dot_product_attention's `query`, `key`, `value`) is named after it, as are the values
+that only lead to it through a chain; any other name is reused (`x = x -> ...`) when the value
+it held is not read again, or else a fresh one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from archc.importer.sizes import TANGLED
 from archc.importer.terms import Literal, Resolve, as_written, plain, repeated
 
 FRESH = ("x", "y", "skip", "z", "h")
@@ -43,6 +46,8 @@ class Term:
     # a name of its own: `q, k, v = x -> split(64, dim=2)`
     unpacked: list[str] = field(default_factory=list)
     op: str = ""  # the op of a function call: `concat` for `torch.cat`
+    # the op's names for its inputs where they say what the tensor is (`query`), else ""
+    roles: list[str] = field(default_factory=list)
     # the module's path from the body's scope (`features.conv0` where `features` is a dict of
     # layers), and whether the text still lacks its `as` name
     path: str | None = None
@@ -71,6 +76,7 @@ def statements(
     reads.setdefault(output, []).append(len(terms))
     names = dict(inputs)
     taken = set(names.values())
+    hints = _hints(terms, reads)
     # shared instances' variables: their own names, unless an input has one
     bound: dict[str, str] = {}
     bindings = [term.binding for term in terms if term.binding is not None]
@@ -84,8 +90,10 @@ def statements(
     def last_read(value: str) -> int:
         return max(reads.get(value, [-1]))
 
-    def fresh() -> str:
-        for base in (*FRESH, *(f"h{n}" for n in range(2, 10_000))):
+    def fresh(hint: str = "") -> str:
+        for base in (hint, *FRESH, *(f"h{n}" for n in range(2, 10_000))):
+            if not base:
+                continue
             if base not in taken:
                 taken.add(base)
                 return base
@@ -96,7 +104,9 @@ def statements(
         if pending is None:
             return
         text = " -> ".join([pending.start, *_applied(pending.layers, set(bound.values()))])
-        comment = f"  # {list(pending.shape[1:])}" if shapes and pending.shape else ""
+        # a size that follows the inputs other than as a multiple of one is left out
+        shown = shapes and pending.shape and TANGLED not in pending.shape
+        comment = f"  # {list(pending.shape[1:])}" if shown else ""
         if pending.tail == output and last_read(output) == len(terms):
             lines.append(f"out {text}{comment}")
             names[pending.tail] = ""
@@ -105,7 +115,11 @@ def statements(
             reusable = (
                 start in names.values() and (start not in inputs.values() or start == "x")
             ) and all(last_read(v) < index for v, n in names.items() if n == start)
-            target = start if reusable and start.isidentifier() else fresh()
+            hint = hints.get(pending.tail, "")
+            if reusable and start.isidentifier() and (start == hint or hint in taken or not hint):
+                target = start
+            else:
+                target = fresh(hint)
             lines.append(f"{target} = {text}{comment}")
             names[pending.tail] = target
         pending = None
@@ -145,7 +159,7 @@ def statements(
                 text = (
                     f"{operands[0]} -> {term.text}" if term.chain else term.text.format(*operands)
                 )
-            targets = [fresh() for _ in term.unpacked]
+            targets = [fresh(hints.get(piece, "")) for piece in term.unpacked]
             lines.append(f"{', '.join(targets)} = {text}")
             names.update(zip(term.unpacked, targets, strict=True))
             continue
@@ -175,6 +189,22 @@ def statements(
     if not lines or not lines[-1].startswith("out "):
         lines.append(f"out {names[output]}")
     return lines
+
+
+def _hints(terms: list[Term], reads: dict[str, list[int]]) -> dict[str, str]:
+    """Names for values from the roles the ops that read them give them (`query`), carried back
+    through the layers of a chain that leads only to such a value."""
+    hints: dict[str, str] = {}
+    for term in terms:
+        for value, role in zip(term.inputs, term.roles, strict=False):
+            if role:
+                hints.setdefault(value, role)
+    for term in reversed(terms):
+        if term.chain and term.output in hints and len(term.inputs) == 1:
+            (value,) = term.inputs
+            if len(reads.get(value, [])) == 1:
+                hints.setdefault(value, hints[term.output])
+    return hints
 
 
 def _bind(binding: Binding, variable: str, operands: list[str]) -> str:

@@ -33,8 +33,18 @@ from archc.importer.layers import (
     module_layer,
 )
 from archc.importer.sharing import Shared, find_shared
+from archc.importer.sized import (
+    Reach,
+    constant_row,
+    from_end,
+    learned_positions,
+    reshaped,
+    sized_call,
+)
+from archc.importer.sizes import TANGLED, Size, Unwritable, has_size
 from archc.importer.terms import Literal, as_written, call, named, repeated, spec_literal
-from archc.importer.trace import Scope, Step
+from archc.importer.trace import PROBED, Scope, Step, shape_of
+from archc.ops import registry
 
 # parameter names for the op arguments a block's instances differ in
 PARAM_NAMES = {
@@ -97,6 +107,9 @@ class SpecWriter:
         self.order: list[Block] = []
         self._instances: dict[type, list[Scope]] = {}
         self.modules = dict(root.module.named_modules())
+        # every value's shape, by name, its sizes that follow symbolic axes as `Size`s
+        nodes = next((step.node.graph.nodes for step in _steps(root)), ())
+        self._shapes = {node.name: shape_of(node) for node in nodes}
         _pass_through(root, self.modules)
         # keyword arguments a layer writes even at their default: those that another instance
         # of its block sets, so that the instances' bodies read alike
@@ -153,9 +166,12 @@ class SpecWriter:
             layer = Layer("parameter", (("shape", tuple(held.shape[1:])),))
             source = latest or scope.inputs[0]
             return Term(f"{call(layer, lit)} as {name}", [source], node.name, True, shape=shape)
-        constant = _constant(held) if isinstance(held, torch.Tensor) else None
-        if constant is not None and not isinstance(held, nn.Parameter):
-            return Term(constant, [], node.name, False, shape=shape)
+        if isinstance(held, torch.Tensor) and not isinstance(held, nn.Parameter):
+            reach = self._reach([], scope, latest)
+            count = shape[1] if shape is not None and len(shape) == 2 else None
+            constant = constant_row(held, node.meta.get(PROBED, []), count, reach)
+            if constant is not None:
+                return Term(constant, reach.used, node.name, False, shape=shape)
         self.problems.append(
             Problem("A505", scope.path, f"reads the tensor `{node.target}` directly", node)
         )
@@ -182,11 +198,22 @@ class SpecWriter:
             self.problems.append(Problem("A502", step.path, str(exc), step.node))
             return self._placeholder(step.path, type(module).__name__)
 
+    def _reach(
+        self, operands: list[str], scope: Scope, latest: str = "", own: bool = False
+    ) -> Reach:
+        """The tensors a step in ``scope`` may read sizes from: its operands, and unless
+        ``own``, the scope's inputs and the latest tensor made."""
+        others = [] if own else [*scope.inputs, *([latest] if latest else [])]
+        return Reach(operands, others, self._shapes.get)
+
     def _function_term(self, step: Step, lit: Literal, scope: Scope) -> Term:
         node = step.node
         tensors = step.inputs
         flat_args = _without_tensors(step.args)
         symbol = OPERATORS.get(node.target)
+        if has_size(step.args) and symbol is not None:
+            name = function_name(node.target)
+            raise Unwritable(f"the model gives `{name}` a size that follows it")
         if symbol is not None and len(step.args) == 2 and not step.kwargs:
             operands = _operands(step.args)
             if operands is not None:
@@ -204,9 +231,18 @@ class SpecWriter:
             text = self._placeholder(scope.path, function_name(node.target))
             return Term(text, tensors[:1], node.name, len(tensors) == 1, shape=step.shape)
         operands = [f"{{{i}}}" for i in range(len(tensors))]
-        text = call(layer, lit, operands if len(tensors) > 1 or layer.op == "concat" else None)
         chain = len(tensors) == 1 and layer.op != "concat"
-        return Term(text, tensors, node.name, chain, shape=step.shape, op=layer.op)
+        roles = _roles(layer.op, len(tensors))
+        layer = reshaped(layer, step.shape)
+        if has_size([*layer.positional, *layer.keywords]):
+            # a reshape reads its sizes off the tensor it reshapes, as archc's does
+            reach = self._reach(list(tensors), scope, own=layer.op == "reshape")
+            text = sized_call(layer, reach, lit, chain)
+            return Term(
+                text, reach.used, node.name, False, shape=step.shape, op=layer.op, roles=roles
+            )
+        text = call(layer, lit, None if chain else operands)
+        return Term(text, tensors, node.name, chain, shape=step.shape, op=layer.op, roles=roles)
 
     def _index(self, step: Step) -> Layer:
         shape = step.input_shapes[0] if step.input_shapes else None
@@ -215,7 +251,7 @@ class SpecWriter:
                 "reads a part of a layer's several outputs other than the first, which is the "
                 "only one a spec's layer gives"
             )
-        return index_layer(step.args[1], len(shape))
+        return index_layer(from_end(step.args[1], shape), len(shape))
 
     def _scope_term(self, scope: Scope, lit: Literal, parent: Scope) -> Term:
         output = scope.output
@@ -322,6 +358,10 @@ class SpecWriter:
             found.append(term)
         return found
 
+    def positional(self, terms: list[Term]) -> list[Term]:
+        """``terms`` with tables of positions added to a sequence as `learned_positions`."""
+        return learned_positions(terms, self._shapes.get)
+
     def _application(self, shared: Shared, entry: Scope | Step, bound: bool) -> Term:
         """One application of a shared module: the name of its ``bound`` instance, on the
         tensor it is given, or else a placeholder."""
@@ -417,7 +457,12 @@ class SpecWriter:
         return _canonical(
             "\n".join(
                 self.body(
-                    instance, nested(dense(terms, slots, slots.resolve), slots, slots.resolve)
+                    instance,
+                    nested(
+                        dense(self.positional(terms), slots, slots.resolve),
+                        slots,
+                        slots.resolve,
+                    ),
                 )
             ),
             slots.values,
@@ -692,19 +737,13 @@ def is_container(module: nn.Module) -> bool:
     )
 
 
-def _constant(value: torch.Tensor) -> str | None:
-    """A constant tensor of ids the forward made from sizes alone, as a spec computes it: one
-    row of consecutive positions (`torch.arange(seq_len)[None]`) is `arange`, one of zeros
-    (the segment ids of a single sentence) `arange(n) - arange(n)`; None for any other."""
-    if value.dtype != torch.int64 or value.dim() != 2 or value.shape[0] != 1:
-        return None
-    row = value[0]
-    start, count = int(row[0]), len(row)
-    if torch.equal(row, torch.arange(start, start + count)):
-        return f"arange({count})" if start == 0 else f"arange({start}, {start + count})"
-    if not row.any():  # a difference of integers stays integer, where scaling makes floats
-        return f"arange({count}) - arange({count})"
-    return None
+def _roles(name: str, tensors: int) -> list[str]:
+    """The names an op gives its ``tensors`` inputs where they say what each one is (`query`,
+    `mask`): the names of a single letter (`x`, `y`) say nothing."""
+    op = registry.lookup(name)
+    if op is None or op.variadic or tensors < 2:
+        return []
+    return [role if len(role) > 1 else "" for role in op.inputs[:tensors]]
 
 
 def _without_tensors(args: Any) -> list[Any]:
@@ -738,7 +777,10 @@ def _operands(args: tuple[Any, ...]) -> list[str] | None:
 def _is_plain(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return all(_is_plain(v) for v in value)
-    return value is None or value is BATCH or isinstance(value, bool | int | float | str)
+    # a size that follows a symbolic axis is written, or found unwritable, with the call
+    if value is None or value is BATCH or value is TANGLED:
+        return True
+    return isinstance(value, bool | int | float | str | Size)
 
 
 def _source(step: Step, modules: dict[str, nn.Module]) -> str | None:
@@ -769,6 +811,9 @@ def _source(step: Step, modules: dict[str, nn.Module]) -> str | None:
             and all(s in (-1, size) for s, size in zip(sizes[1:], shape[1:], strict=True))
             and (node.target == "expand" or list(sizes[1:]).count(-1) == 0)
         ):
+            return value
+        # sizes that give the shape the tensor has at every length traced
+        if node.target != "expand" and sizes[:1] in ([BATCH], [-1]) and step.shape == shape:
             return value
     if node.target is operator.getitem and step.args[1:] == (0,) and step.input_shapes == [None]:
         producer = step.node.args[0]

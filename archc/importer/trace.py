@@ -12,9 +12,11 @@ kept to report.
 The traced graph is run twice, on the inputs and on a batch twice as large: values that are
 not tensors and are computed only from shapes (`n, c, h, w = x.shape`, `h // 16`) are known
 before the spec runs, and those that follow the batch size are `BATCH`. They become the
-arguments of the steps that read them, not steps of their own. Steps whose values nothing
-reads on the way to the output (a shape check, attention weights left unused) are left out:
-they do not change what the model computes.
+arguments of the steps that read them, not steps of their own. The model is also traced again
+with each symbolic input axis (a sequence length) at two other lengths: the sizes, values and
+constants that differ there follow the axis (:mod:`archc.importer.sizes`). Steps whose values
+nothing reads on the way to the output (a shape check, attention weights left unused) are left
+out: they do not change what the model computes.
 """
 
 from __future__ import annotations
@@ -34,9 +36,14 @@ from torch import fx, nn
 
 from archc.dims import TensorType
 from archc.importer.layers import BATCH, VARIES, is_layer_module
+from archc.importer.sizes import Axis, followed, probe_lengths, resized
 
 # the node.meta key of the shape of a node's tensor (None for other values)
 SHAPE = "archc_shape"
+# the node.meta key of that shape with the sizes that follow symbolic input axes as `Size`s
+SIZES = "archc_sizes"
+# the node.meta key of a constant tensor's values in the traces at other lengths
+PROBED = "archc_probed"
 # the node.meta key of the element type of a node's tensor, as a spec writes it
 DTYPE = "archc_dtype"
 # attributes and methods of a tensor that read its shape, not its values
@@ -74,6 +81,11 @@ class Scope:
     call: int = 0  # how many times the forward called the module before this call
     # the model's: the name of the output kept of those it returns by name, then the others
     kept: tuple[str, ...] = ()
+    # the model's: the symbolic input axes, and why each of the others keeps its length
+    axes: tuple[Axis, ...] = ()
+    fixed: dict[str, str] = field(default_factory=dict)
+    # the model's: by symbol, the source lines that branch on a value computed from it
+    branches: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -129,7 +141,9 @@ class _Concrete(fx.Proxy):
         return self.node.meta[VALUE]
 
     def __bool__(self) -> bool:
-        return bool(self._known())
+        known = bool(self._known())
+        self.tracer.decided.append(self.node)  # type: ignore[attr-defined]
+        return known
 
     def __index__(self) -> int:
         return operator.index(self._known())
@@ -186,6 +200,8 @@ class _Tracer(fx.Tracer):
         self.inputs = inputs
         # whether the forward returns named outputs that are also read by position
         self.indexed = False
+        # the values Python branched on, in the order it did
+        self.decided: list[fx.Node] = []
         self.stack: list[str] = []
         # a buffer the forward reads is a node too, whose value the trace knows
         self.proxy_buffer_attributes = True
@@ -387,8 +403,11 @@ def _user_frame(exc: BaseException) -> tuple[str, int] | None:
     return (frames[-1].filename, frames[-1].lineno or 1) if frames else None
 
 
-def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[Scope, list[TraceFailure]]:
-    """The scope tree of ``model`` run on ``inputs``, and the submodules left opaque."""
+def trace(
+    model: nn.Module, inputs: tuple[torch.Tensor, ...], axes: tuple[Axis, ...] = ()
+) -> tuple[Scope, list[TraceFailure]]:
+    """The scope tree of ``model`` run on ``inputs``, and the submodules left opaque; sizes
+    that follow the symbolic ``axes`` are `Size`s."""
     failures: list[TraceFailure] = []
     opaque: set[str] = set()
     while True:
@@ -418,6 +437,7 @@ def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[Scope, li
             if failure.path == "" or failure.path in opaque:
                 raise TraceAborted(failures)
             opaque.add(failure.path)
+    probes, fixed = _probes(model, opaque, inputs, axes, graph)
     module = fx.GraphModule(model, graph)
     try:
         doubled: dict[str, Any] | None = _Recorder(module).values(
@@ -432,11 +452,158 @@ def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[Scope, li
     except Exception as exc:  # whatever the model raises on these inputs
         raise TraceAborted([_unfit(inputs, recorder.running, exc.__cause__ or exc)]) from None
     kept = _check_output(graph, values, tracer.indexed)
+    branches = _branches(tracer.decided, values, probes)
     batch = inputs[0].shape[0] if inputs and inputs[0].dim() else 0
-    static = _static(graph, values, doubled or values, batch)
+    static = _static(graph, values, doubled or values, batch, probes)
+    _follow_shapes(graph, values, probes)
     root = _scopes(model, graph, static)
     root.kept = kept
+    root.axes = tuple(axis for axis in axes if axis.symbol not in fixed)
+    root.fixed = fixed
+    root.branches = branches
     return root, failures
+
+
+def _branches(
+    decided: list[fx.Node], values: dict[str, Any], probes: Probes
+) -> dict[str, list[tuple[str, int]]]:
+    """By symbol, the lines of the model's source that branch on values that change with it:
+    the spec takes the branch the example takes at every length."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    for node in dict.fromkeys(decided):
+        where = node_frame(node.stack_trace)
+        if where is None or node.name not in values:
+            continue
+        # the values compared: where they are the same at every length, so is the branch
+        read = {node.name, *(used.name for used in _read(node))}
+        for symbol, traces in probes.items():
+            if any(
+                not _equal(values[name], probed[name])
+                for *_, probed in traces
+                for name in read
+                if name in values
+            ):
+                found.setdefault(symbol, [])
+                if where not in found[symbol]:
+                    found[symbol].append(where)
+    return found
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return (
+            isinstance(a, torch.Tensor)
+            and isinstance(b, torch.Tensor)
+            and a.shape == b.shape
+            and torch.equal(a, b)
+        )
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+# the values of the main trace's nodes in a trace at another length: symbol -> (example
+# length, length, values by node name) per trace
+Probes = dict[str, list[tuple[int, int, dict[str, Any]]]]
+
+
+def _probes(
+    model: nn.Module,
+    opaque: set[str],
+    inputs: tuple[torch.Tensor, ...],
+    axes: tuple[Axis, ...],
+    graph: fx.Graph,
+) -> tuple[Probes, dict[str, str]]:
+    """The model traced again with each symbol's axes at two other lengths, and the symbols
+    that keep their length, with the reason: the model fails there, or takes other steps."""
+    probes: Probes = {}
+    fixed: dict[str, str] = {}
+    for axis in axes:
+        if axis.symbol in probes or axis.symbol in fixed:
+            continue
+        base = int(inputs[axis.input].shape[axis.dim])
+        if base < 1:  # an empty axis repeats into no other length
+            fixed[axis.symbol] = "an empty example says nothing of other lengths"
+            continue
+        traces = []
+        for length in probe_lengths(base):
+            found = _probe(model, opaque, resized(inputs, axes, axis.symbol, length), graph)
+            if isinstance(found, str):
+                fixed[axis.symbol] = f"{found} at {length}"
+                break
+            traces.append((base, length, found))
+        else:
+            probes[axis.symbol] = traces
+    return probes, fixed
+
+
+def _probe(
+    model: nn.Module, opaque: set[str], inputs: tuple[torch.Tensor, ...], graph: fx.Graph
+) -> dict[str, Any] | str:
+    """The value of each node of ``graph`` in the model traced on ``inputs``, or why there is
+    none. Constants fx adds to the model for this trace are taken off it again."""
+    before = set(vars(model))
+    try:
+        with _refusing_autograd_functions():
+            other = _Tracer(model, opaque, inputs).trace(model)
+        values = _Recorder(fx.GraphModule(model, other)).values(*inputs)
+    except Exception:  # whatever the model raises on inputs of that length
+        return "the model fails"
+    finally:
+        for added in set(vars(model)) - before:
+            delattr(model, added)
+    if _outline(graph) != _outline(other):
+        return "the model takes other steps"
+    return {a.name: values[b.name] for a, b in zip(graph.nodes, other.nodes, strict=True)}
+
+
+def _outline(graph: fx.Graph) -> list[tuple[Any, ...]]:
+    """What each node calls and with what, the nodes it reads by their places: two traces
+    with the same outline take the same steps (fx names the constants it adds to the model
+    after those it added before, so a constant's name is left out)."""
+    places = {node: index for index, node in enumerate(graph.nodes)}
+
+    def place(node: fx.Node) -> Any:
+        return ("node", places[node])
+
+    return [
+        (
+            node.op,
+            None if node.op == "get_attr" else node.target,
+            fx.node.map_arg(node.args, place),
+            fx.node.map_arg(node.kwargs, place),
+        )
+        for node in graph.nodes
+    ]
+
+
+def _at(probes: Probes, name: str, part: Any = None) -> dict[str, list[tuple[int, int, Any]]]:
+    """Each probe's value of node ``name`` (or of ``part`` of it)."""
+    return {
+        symbol: [
+            (base, length, values[name] if part is None else part(values[name]))
+            for base, length, values in traces
+        ]
+        for symbol, traces in probes.items()
+    }
+
+
+def _follow_shapes(graph: fx.Graph, values: dict[str, Any], probes: Probes) -> None:
+    """Each tensor's shape with the sizes that follow symbolic axes as `Size`s; a constant's
+    values in the other traces, which say whether it follows them too."""
+
+    def shape(value: Any) -> Any:
+        return tuple(value.shape) if isinstance(value, torch.Tensor) else None
+
+    for node in graph.nodes:
+        value = values.get(node.name)
+        if not probes or not isinstance(value, torch.Tensor):
+            continue
+        node.meta[SIZES] = followed(tuple(value.shape), _at(probes, node.name, shape))
+        if node.op == "get_attr":
+            node.meta[PROBED] = [
+                found for traces in _at(probes, node.name).values() for *_, found in traces
+            ]
 
 
 def _unfit(
@@ -508,10 +675,15 @@ def _holds_tensor(value: Any) -> bool:
 
 
 def _static(
-    graph: fx.Graph, values: dict[str, Any], doubled: dict[str, Any], batch: int
+    graph: fx.Graph,
+    values: dict[str, Any],
+    doubled: dict[str, Any],
+    batch: int,
+    probes: Probes,
 ) -> dict[str, Any]:
     """The values computed from shapes alone, by node name: queries of a tensor's shape and
-    what is computed from them, with the batch size as ``BATCH``."""
+    what is computed from them, with the batch size as ``BATCH`` and those that follow a
+    symbolic axis as `Size`s."""
     static: dict[str, Any] = {}
     for node in graph.nodes:
         if node.op not in ("call_function", "call_method") or _holds_tensor(values[node.name]):
@@ -520,7 +692,10 @@ def _static(
             node.target is getattr and node.args[1] in SHAPE_ATTRIBUTES
         )
         if queried or all(n.name in static for n in _read(node)):
-            static[node.name] = _batched(values[node.name], doubled[node.name], batch)
+            value = _batched(values[node.name], doubled[node.name], batch)
+            if probes:
+                value = _joined(value, followed(values[node.name], _at(probes, node.name)))
+            static[node.name] = value
     return static
 
 
@@ -536,6 +711,13 @@ def _batched(value: Any, doubled: Any, batch: int) -> Any:
     return value if value == doubled else VARIES
 
 
+def _joined(batched: Any, followed: Any) -> Any:
+    """A value's sizes that follow the batch as ``batched`` says, the others as ``followed``."""
+    if isinstance(batched, tuple) and isinstance(followed, tuple | list):
+        return tuple(_joined(b, f) for b, f in zip(batched, followed, strict=True))
+    return batched if batched is BATCH or batched is VARIES else followed
+
+
 class TraceAborted(Exception):
     """The model's own forward could not be traced."""
 
@@ -544,13 +726,15 @@ class TraceAborted(Exception):
         self.failures = failures
 
 
-def _shape(node: fx.Node) -> tuple[int, ...] | None:
-    shape: tuple[int, ...] | None = node.meta.get(SHAPE)
+def shape_of(node: fx.Node) -> tuple[Any, ...] | None:
+    """The shape of ``node``'s tensor, its sizes that follow symbolic axes as `Size`s."""
+    shape: tuple[Any, ...] | None = node.meta.get(SIZES, node.meta.get(SHAPE))
     return shape
 
 
 def _type(node: fx.Node) -> TensorType | None:
-    shape = _shape(node)
+    """The tensor's type on the example inputs, which layers are matched on."""
+    shape = node.meta.get(SHAPE)
     return None if shape is None else TensorType(shape, node.meta[DTYPE])
 
 
@@ -585,7 +769,7 @@ def _scopes(model: nn.Module, graph: fx.Graph, static: dict[str, Any]) -> Scope:
         if node.op == "output":
             (result,) = _read(node)
             root.output = result.name
-            root.shape = _shape(result)
+            root.shape = shape_of(result)
             continue
         # fx keys a module's later calls `path@1`, `path@2`: each call is a scope of its own
         stack = _stack(node)
@@ -608,8 +792,8 @@ def _scopes(model: nn.Module, graph: fx.Graph, static: dict[str, Any]) -> Scope:
             node,
             leaf,
             [n.name for n in read],
-            _shape(node),
-            [_shape(n) for n in read],
+            shape_of(node),
+            [shape_of(n) for n in read],
             [_type(n) for n in read],
             fx.node.map_arg(node.args, known),
             fx.node.map_arg(node.kwargs, known),

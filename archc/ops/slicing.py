@@ -44,10 +44,12 @@ def written(args: SliceArgs) -> str:
 def _length(args: SliceArgs, size: Dim) -> Dim | None:
     """How many positions ``start:stop:step`` keeps of ``size``; None where that depends on
     symbols in a way no expression over them says."""
-    if args.start >= 0 and args.stop is None:
-        # every position from start on; positive only if the axis is longer than start. Worked
-        # out by arithmetic on a number too, so that its provenance follows the axis's size
-        return (size - args.start + args.step - 1) // args.step
+    if args.start >= 0 and (args.stop is None or args.stop < 0):
+        # every position from start on, to the end or to a fixed distance before it (`[:-1]`);
+        # positive only if the axis is long enough. Worked out by arithmetic on a number too,
+        # so that its provenance follows the axis's size
+        end = size if args.stop is None else size + args.stop
+        return (end - args.start + args.step - 1) // args.step
     if isinstance(size, int):
         return len(range(*slice(args.start, args.stop, args.step).indices(size)))
     return None
@@ -86,9 +88,10 @@ class Slice(Op):
             raise fail(
                 SYMBOLIC,
                 f"slice [{written(args)}] of axis {index} of {x} depends on the size {size}",
-                rule="on a symbolic axis: start >= 0 and no stop",
+                rule="on a symbolic axis: start >= 0, and no stop or a negative one",
                 arg="start" if args.start < 0 else "stop",
-                help="slice from a fixed start to the end, or fix the size of the axis",
+                help="slice from a fixed start to the end or to a fixed distance before it, "
+                "or fix the size of the axis",
                 label=f"depends on {size}",
             )
         if dims.positive(length) is False:

@@ -134,6 +134,23 @@ def test_slice_of_a_symbolic_axis() -> None:
     assert str(inferred.outputs[0]) == "(N, 3, H//2)"
     finding = diagnose("slice", {"dim": 2, "stop": 4}, [TensorType((BATCH, 3, H))])
     assert (finding.code, finding.arg) == ("A310", "stop")
+    finding = diagnose("slice", {"dim": 2, "start": -2}, [TensorType((BATCH, 3, H))])
+    assert (finding.code, finding.arg) == ("A310", "start")
+
+
+@pytest.mark.parametrize(
+    ("start", "stop", "step", "shape"),
+    [(0, -1, 1, "(N, 3, H - 1)"), (1, -1, 1, "(N, 3, H - 2)"), (1, -2, 2, "(N, 3, H//2 - 1)")],
+)
+def test_a_slice_to_a_distance_before_the_end_of_a_symbolic_axis(
+    start: int, stop: int, step: int, shape: str
+) -> None:
+    arguments = {"dim": 2, "start": start, "stop": stop, "step": step}
+    _, _, inferred = infer("slice", arguments, [TensorType((BATCH, 3, H))])
+    assert str(inferred.outputs[0]) == shape
+    # at every size it has, the axis is cut as torch cuts it
+    for size in range(1 - stop + start, 12):
+        check_against_torch("slice", arguments, [TensorType((BATCH, 3, size))])
 
 
 @pytest.mark.parametrize(("step", "help"), [(0, "a step of 0 never moves"), (-1, "torch slices")])
