@@ -56,6 +56,7 @@ def check_groups(in_channels: int, out_channels: int, groups: int, op: str) -> N
 
 
 class _Conv(Op):
+    absent_as_none = ("bias",)  # bias=False registers bias as None, as torch does
     family = "conv"
     Args = ConvArgs
     positional = ("out_channels", "kernel_size", "stride", "padding")

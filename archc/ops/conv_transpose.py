@@ -112,6 +112,7 @@ def _shown(values: tuple[int, ...]) -> str:
 
 
 class _ConvTranspose(Op):
+    absent_as_none = ("bias",)  # bias=False registers bias as None, as torch does
     family = "conv"
     Args = ConvTransposeArgs
     positional = (

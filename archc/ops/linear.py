@@ -68,6 +68,7 @@ def _in_features(x: TensorType) -> int:
 
 @register
 class Linear(Op):
+    absent_as_none = ("bias",)  # bias=False registers bias as None, as torch does
     name = "linear"
     family = "linear"
     positionwise = True

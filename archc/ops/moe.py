@@ -241,6 +241,7 @@ def tokens_of(x: TensorType) -> TensorType:
 
 @register_part
 class Route(Op):
+    absent_as_none = ("bias",)  # a bias-free nn.Linear
     name = "moe.route"
     family = "linear"
     summary = (

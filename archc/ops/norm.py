@@ -93,6 +93,7 @@ class InstanceNormArgs(ChannelNormArgs):
 
 
 class _ChannelNorm(Op):
+    absent_as_none = ("weight", "bias")  # affine=False registers both as None
     family = "norm"
     Args = ChannelNormArgs
     positional = ("num_features", "eps", "momentum", "affine", "track_running_stats")
@@ -403,6 +404,7 @@ def _divisors(n: int) -> str:
 
 @register
 class GroupNorm(Op):
+    absent_as_none = ("weight", "bias")  # affine=False registers both as None
     name = "groupnorm"
     family = "norm"
     summary = "group normalisation: statistics per sample over groups of channels"

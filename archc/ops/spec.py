@@ -238,6 +238,9 @@ class Op:
     # experts=8, top_k=2)` holds a copy of the block per expert between its router and its sum
     # (archc/semantics/routing.py). None where the op takes no block.
     block_parts: ClassVar[tuple[str, str] | None] = None
+    # Tensors the op's module registers as None where its arguments leave them out
+    # (nn.Linear(bias=False).bias is None), so that generated code may test them for None.
+    absent_as_none: ClassVar[tuple[str, ...]] = ()
     # The shape rule in symbols, as the docs and diagnostics print it.
     rule: ClassVar[str] = "output shape = input shape"
     # The parameter and buffer count in symbols, tensor by tensor under torch's names, as the

@@ -161,12 +161,12 @@ def _condition(network: Network, group: list[Assignment], later: set[str]) -> st
     kind = _torch_class(nodes[0])
     parameter = group[0].parameter
     chosen = {n.id for n in nodes}
-    lacking = [n for n in network.nodes() if n.id not in chosen and _torch_class(n) == kind]
+    lacking = [n for n in network.nodes() if n.id not in chosen and _is_a(n, kind)]
     if (
         rule.target.op is not None
         and kind is not None
-        and "." not in parameter
-        and all(parameter not in n.params for n in lacking)
+        and all(_is_a(n, kind) for n in nodes)
+        and all(parameter not in n.params and _absent_as_none(n, parameter) for n in lacking)
     ):
         test = f"isinstance(module, {kind})"
         if lacking:  # layers of the kind built without the tensor: nn.Linear(bias=False)
@@ -187,25 +187,32 @@ def _condition(network: Network, group: list[Assignment], later: set[str]) -> st
     return Call("name in ", tuple(Arg(string(n.path)) for n in nodes))
 
 
+def _is_a(node: Node, kind: str | None) -> bool:
+    """Whether ``node``'s module is an instance of the class ``kind``."""
+    class_ = _torch_class(node)
+    return kind is not None and class_ is not None and derives_from(class_, kind)
+
+
+def _absent_as_none(node: Node, parameter: str) -> bool:
+    op = lookup(node.op)
+    return op is not None and parameter in op.absent_as_none
+
+
 def _also_picked(
     network: Network, nodes: list[Node], kind: str, parameter: str, later: set[str]
 ) -> list[str]:
-    """The modules beside ``nodes`` that `isinstance(module, kind)` picks and whose
-    ``parameter`` no later rule sets again in their own turn: one that another layer holds
-    inside itself (an attention's `out_proj`), and a layer whose class derives from ``kind``
-    (a 2-d layer norm is an nn.LayerNorm). A rule that reaches a module inside a layer through
-    the layer (`module.out_proj.weight`) runs in the layer's turn, before the inner module's,
-    so it cannot undo what a test on the inner module sets."""
+    """The modules other layers hold inside themselves (an attention's `out_proj`) that
+    `isinstance(module, kind)` picks and whose ``parameter`` no later rule sets again in their
+    own turn. A rule that reaches a module inside a layer through the layer
+    (`module.out_proj.weight`) runs in the layer's turn, before the inner module's, so it
+    cannot undo what a test on the inner module sets."""
     chosen = {network.weights_path(n.path) for n in nodes}
     picked = []
     for node in network.holders():
         if node.kind != "op" or node.path in chosen:
             continue
-        classes = {"": _torch_class(node), **_submodules(node)}
-        for owner, class_ in classes.items():
-            if class_ is None or (owner == "" and class_ == kind):
-                continue  # a stateless op, or a layer of the kind that no rule picks
-            if class_ == kind or derives_from(class_, kind):
+        for owner, class_ in _submodules(node).items():
+            if derives_from(class_, kind):
                 key = join_path(owner, parameter)
                 if key not in node.params or join_path(node.path, key) not in later:
                     picked.append(join_path(node.path, owner))
@@ -293,6 +300,6 @@ def _picking(network: Network, group: list[Assignment], pattern: str) -> str | N
     if {n.path for n in matched} == wanted and not containers:
         return condition
     kind = _torch_class(group[0].node)
-    if kind is None or {n.path for n in matched if _torch_class(n) == kind} != wanted:
+    if kind is None or {n.path for n in matched if _is_a(n, kind)} != wanted:
         return None
     return f"{condition} and isinstance(module, {kind})"
