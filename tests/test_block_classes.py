@@ -31,11 +31,7 @@ EXAMPLES = sorted((ROOT / "examples" / "specs").glob("*.arch"))
 
 # Definitions whose instances still differ in a form the code generator writes as separate
 # classes (correct, each for its own instances), by source file and definition:
-SPLIT = {
-    # an unnamed repeat whose count differs (`(conv2d -> relu) * convs`): its copies are the
-    # class's own items (`conv1`, `conv2`, `conv3`)
-    ("fcn8s.py", "VGGStage"): 2,
-}
+SPLIT: dict[tuple[str, str], int] = {}
 
 
 def classes_per_definition(source: str) -> dict[tuple[str, str], list[str]]:
@@ -63,9 +59,19 @@ def test_each_block_definition_gives_one_class() -> None:
     assert found == SPLIT
 
 
-def test_the_class_count_sees_a_split_definition() -> None:
-    source = (ROOT / "tests" / "golden" / "zoo" / "fcn8s.py").read_text(encoding="utf-8")
-    assert len(classes_per_definition(source)[("VGGStage", "vgg.arch:6")]) == 2
+def test_the_class_count_sees_a_split_definition(tmp_path: Path) -> None:
+    """An unnamed repeat that makes no copy in one instance and two in another still
+    splits: the instance without a copy does not say which tensor the loop carries."""
+    spec = tmp_path / "split.arch"
+    spec.write_text(
+        "block Stage(channels, convs) {\n    in x\n"
+        "    out x -> (conv2d(channels, 3, padding=1) -> relu) * convs -> maxpool2d(2) as pool\n"
+        "}\nnetwork Net {\n    in x: [3, 16, 16]\n"
+        "    out x -> Stage(3, 0) as a -> Stage(4, 2) as b\n}\n",
+        encoding="utf-8",
+    )
+    source = api.compile_source(str(spec), "Net")
+    assert len(classes_per_definition(source)[("Stage", "split.arch:1")]) == 2
 
 
 class Holder(torch.nn.Module):
@@ -309,3 +315,116 @@ def test_a_copy_no_instance_made_is_refused_where_the_arguments_need_it(tmp_path
     assert len(module.Stage(8, 8).body) == 1
     with pytest.raises(ValueError, match="no layers known for these arguments"):
         module.Stage(8, 16)
+
+
+LOOPED = """
+block Stage(channels, convs) {
+    in x
+    out x -> (conv2d(channels, 3, padding=1) -> batchnorm2d -> relu) * convs -> maxpool2d(2) as pool
+}
+block Unit(c) {
+    in x
+    y = x -> conv2d(c, 3, padding=1) -> relu
+    out if x.channels == c then y + x else y
+}
+block Stack(c, n) {
+    in x
+    out x -> conv2d(c, 1) as stem -> residual(conv2d(c, 3, padding=1) -> relu) * n -> Unit(c) * n
+}
+block Chain(c, n) {
+    in x
+    out x -> Unit(c) * n
+}
+network Net {
+    in x: [3, 16, 16]
+    out x
+        -> Stage(4, 2) as a
+        -> Stage(6, 3) as b
+        -> Stage(6, 1) as c
+        -> Stack(5, 2) as d
+        -> Stack(6, 3) as e
+        -> Chain(4, 2) as f
+        -> Chain(4, 3) as g
+}
+network Once {
+    in x: [3, 16, 16]
+    out x -> Stage(4, 1) as a -> Stage(6, 1) as b
+}
+"""
+
+
+def _single(tmp_path: Path, channels: int, call: str) -> Any:
+    """The network of LOOPED's blocks that applies ``call`` alone, as ``b``."""
+    spec = tmp_path / f"single_{abs(hash(call))}.arch"
+    spec.write_text(
+        LOOPED.split("network Net")[0]
+        + f"network Net {{\n    in x: [{channels}, 8, 8]\n    out x -> {call} as b\n}}\n",
+        encoding="utf-8",
+    )
+    (network,), diagnostics = api.analyse(str(spec))
+    assert not [d for d in diagnostics if d.is_error]
+    return network
+
+
+@pytest.mark.parametrize(
+    ("block", "channels", "arguments"),
+    [
+        ("Stage", 3, (4, 0)),
+        ("Stage", 3, (4, 1)),
+        ("Stage", 4, (4, 2)),
+        ("Stage", 3, (6, 4)),
+        ("Stack", 3, (5, 0)),
+        ("Stack", 3, (5, 1)),
+        ("Stack", 5, (5, 2)),
+        ("Stack", 2, (4, 4)),
+        ("Chain", 3, (4, 1)),
+        ("Chain", 3, (4, 4)),
+        ("Chain", 4, (4, 2)),
+    ],
+)
+def test_an_unnamed_repeat_counted_by_a_parameter_is_one_class(
+    tmp_path: Path, block: str, channels: int, arguments: tuple[int, int]
+) -> None:
+    """Copies of an unnamed repeat are the class's own layers (`conv1`, `relu1`, `conv2`,
+    ...), registered and called in a loop over the count: the one class, built with counts
+    no instance had, holds the keys and computes what the spec elaborated with them does."""
+    spec = tmp_path / "looped.arch"
+    spec.write_text(LOOPED, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    for name in ("Stage", "Stack", "Unit", "Chain"):
+        assert len(classes_per_definition(source)[(name, f"looped.arch:{_line(name)}")]) == 1
+    assert 'x = getattr(self, f"relu{k + 1}")(x)' in source
+    # the first copy takes the class's input; the later ones, the copy before
+    assert 'self.add_module(f"unit{k + 1}", Unit(in_channels if k == 0 else c, c))' in source
+    module = runtime.load_source(source, f"archc_looped_{block}_{arguments[1]}")
+    network = _single(tmp_path, channels, f"{block}({', '.join(map(str, arguments))})")
+    torch.manual_seed(0)
+    model = Holder(getattr(module, block)(channels, *arguments)).double()
+    vary_running_statistics(model)
+    assert list(model.b.state_dict()) == [
+        key.removeprefix("b.") for n in network.nodes() for key in _keys(n)
+    ]
+    inputs = random_inputs(network, sizes_of(network))
+    for training in (False, True):
+        assert compare(network, model, inputs, training) == []
+
+
+def _line(block: str) -> int:
+    lines = LOOPED.split("\n")
+    return next(k for k, line in enumerate(lines) if line.startswith(f"block {block}(")) + 1
+
+
+def test_a_loop_no_instance_repeated_is_refused_past_one_copy(tmp_path: Path) -> None:
+    """Where every instance made one copy, the class knows the first copy alone: it builds
+    up to one and raises where the count asks for more, rather than guess the others."""
+    spec = tmp_path / "looped.arch"
+    spec.write_text(LOOPED, encoding="utf-8")
+    module = runtime.load_source(api.compile_source(str(spec), "Once"), "archc_looped_once")
+    assert [name for name, _ in module.Stage(3, 4, 1).named_children()] == [
+        "conv1",
+        "batchnorm1",
+        "relu1",
+        "pool",
+    ]
+    with pytest.raises(ValueError, match="no layers known for these arguments"):
+        module.Stage(3, 4, 2)

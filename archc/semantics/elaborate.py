@@ -527,6 +527,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         values = self._body_values(node, body, inner, module.args, inputs)
         module.guards = tuple(body.guards)
         module.choices = tuple(body.choices)
+        module.looped = tuple(body.looped)
         if any(v is UNKNOWN for v in values):
             return UNKNOWN
         module.outputs_via = application.read_via(
@@ -613,6 +614,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
                 values=values,
                 guards=tuple(body.guards),
                 choices=tuple(body.choices),
+                looped=tuple(body.looped),
             )
             if made is not None:
                 self._recordings[key] = made
@@ -632,6 +634,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
     ) -> list[Any]:
         assert self.network is not None
         body.guards.extend(recording.guards)
+        body.looped.extend(recording.looped)
         values, choices = recording.replay(
             self.add_node,
             self.new_id,

@@ -170,6 +170,19 @@ class Module:
     # for a named chain, the unnamed repeats among its children whose count the spec computes
     # (`[conv2d(e, 1) -> batchnorm2d] * (if e != x.channels then 1 else 0)`), in order
     counted: tuple[Counted, ...] = ()
+    # for a block, the unnamed repeats of its own body whose count the spec computes
+    # (`(conv2d(c, 3) -> relu) * convs`), in order
+    looped: tuple[Looped, ...] = ()
+
+
+@dataclass(frozen=True)
+class Looped:
+    """An unnamed repeat in a block's own body whose count the spec computes, every copy
+    the same layer: the count's provenance in the block's namespace, and the names of the
+    layers each copy made in the block (`conv1`, `relu1`), copy by copy."""
+
+    origin: Expr
+    copies: tuple[tuple[str, ...], ...]
 
 
 @dataclass(frozen=True)

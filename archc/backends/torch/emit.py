@@ -23,6 +23,7 @@ from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.given import given_ctor, layer_argument, literal_slot
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
+from archc.backends.torch.looped import Loop, loops
 from archc.backends.torch.naming import (
     MODULE_ATTRIBUTES,
     Namespace,
@@ -48,7 +49,7 @@ from archc.errors import ArchError, Diagnostic
 from archc.ops import lookup
 from archc.ops.spec import HELD, Ctor, Symbolic
 from archc.pysource.exprs import literal, string
-from archc.pysource.layout import INDENT, Arg, Call, ListOf, flat, lay_out, structure
+from archc.pysource.layout import INDENT, Arg, Call, IfElse, ListOf, flat, lay_out, structure
 from archc.semantics import provenance as pv
 from archc.semantics.ir import Module, Network, Node, Signature, join_path, tensor_key
 
@@ -216,6 +217,9 @@ class ClassWriter:
         # forward takes a KV cache where an instance passes it on (decoding.py)
         self.carries = self.passes_cache(self.module.path)
         self.optionals = info.optionals[info.template] if info.optionals else []
+        # repeats written as loops (looped.py), in the template and in every instance
+        self.loops = loops(self.network, self.module)
+        self.instance_loops = [loops(n, m) for n, m in info.instances]
         self.input_names = _input_names(info)
         self.expressor = Expressor(
             definition=info.definition,
@@ -315,16 +319,17 @@ class ClassWriter:
         """The item at ``position`` of the template instance in every instance: items an
         alternative made are left out of each instance's count (optional.py)."""
         items = scope_items(self.network, self.module.path)
-        common = [i for i, item in enumerate(items) if item.attr not in self._made(self.optionals)]
+        left_out = self._made(self.optionals) | _looped(self.loops)
+        common = [i for i, item in enumerate(items) if item.attr not in left_out]
         rank = common.index(position)
         found = []
-        for (network, module), chosen in zip(
-            self.info.instances, self.info.optionals or [[]], strict=False
+        for (network, module), chosen, looping in zip(
+            self.info.instances, self.info.optionals or [[]], self.instance_loops, strict=False
         ):
             theirs = [
                 item
                 for item in scope_items(network, module.path)
-                if item.attr not in self._made(chosen)
+                if item.attr not in self._made(chosen) | _looped(looping)
             ]
             found.append((network, theirs[rank]))
         return found
@@ -344,6 +349,7 @@ class ClassWriter:
             elif optional.taken.kind == "empty":
                 aside.setdefault(optional.first, []).append(k)
         items = scope_items(self.network, self.module.path)
+        starts = {loop.start: n for n, loop in enumerate(self.loops)}
         for position, item in enumerate([*items, None]):
             first = first_id(self.network, item) if item is not None else None
             for after in [a for a in aside if first is None or first > a]:
@@ -351,6 +357,10 @@ class ClassWriter:
                     lines += self._optional_lines(k)
             if item is None:
                 break
+            if position in starts:
+                lines += self._loop_lines(starts[position])
+            if item.attr in _looped(self.loops):
+                continue
             if item.attr in made:
                 k = made[item.attr]
                 if self.optionals[k].taken.kind != "steps":
@@ -384,6 +394,50 @@ class ClassWriter:
                 INDENT * 2, "", Call("self.register_load_state_dict_pre_hook", (Arg(check),))
             )
         return lines
+
+    def _loop_lines(self, n: int) -> list[str]:
+        """The layers of the repeat written as loop ``n`` (looped.py), registered in a loop
+        over its count under the names the spec gives each copy's layers: the first copy's
+        values where they differ from the later copies' (`in_channels if k == 0 else
+        channels`), which are built from the instances that made more than one copy; where
+        none did, a count above 1 is refused."""
+        loop = self.loops[n]
+        theirs = [found[n] for found in self.instance_loops]
+        networks = [network for network, _ in self.info.instances]
+        makers = [(network, lp) for network, lp in zip(networks, theirs, strict=True)]
+        maker = next(((nw, lp) for nw, lp in makers if len(lp.copies) > 1), None)
+        index = self.loop_index()
+        registered: list[str] = []
+        for position in range(loop.width):
+            first = self._construct([(nw, lp.copies[0][position]) for nw, lp in makers])
+            later = None
+            if maker is not None:
+                later = self._construct(
+                    [
+                        (nw, lp.copies[1][position])
+                        if len(lp.copies) > 1
+                        else (maker[0], maker[1].copies[1][position])
+                        for nw, lp in makers
+                    ]
+                )
+            if first is None:  # an op written as an expression in forward
+                continue
+            value = _first_or_later(first, later, f"{index} == 0")
+            call = Call("self.add_module", (Arg(loop.name(position, index)), Arg(value)))
+            registered += lay_out(INDENT * 3, "", call)
+        # the count after the layers, so that the class takes parameters in the spec's order
+        count = self.expressor.origin(loop.origin)
+        assert count is not None, "a count's provenance has a Python form"
+        lines: list[str] = []
+        if maker is None:
+            test = self.expressor.origin(pv.apply(">", loop.origin, pv.Lit(1)))
+            lines += self._refusal(test or f"({count}) > 1", INDENT * 2)
+        return [*lines, f"{INDENT * 2}for {index} in range({count}):", *registered]
+
+    def loop_index(self) -> str:
+        """The name of a loop's copy index, which no parameter of the class takes."""
+        taken = self.parameters | set(self.input_names)
+        return next(name for name in ("k", "copy", "k_", "k__") if name not in taken)
 
     def _guard(self, optional: Optional, branch: Branch) -> str:
         """The test under which ``branch`` is the alternative taken, as Python."""
@@ -760,6 +814,34 @@ class ClassWriter:
                 return None
             text = str(counts[0] - after_first)
         return None if text.isdigit() and int(text) < 3 - after_first else text
+
+
+def _looped(found: list[Loop]) -> set[str]:
+    return {attr for loop in found for attr in loop.attrs()}
+
+
+def _first_or_later(first: Call, later: Call | None, test: str) -> Call | IfElse:
+    """The module a loop builds: ``first`` where ``test`` says it builds the first copy,
+    else ``later``; where they differ in values alone, the values are chosen argument by
+    argument."""
+    if later is None or first == later:
+        return first
+    if first.callee != later.callee or [a.prefix for a in first.args] != [
+        a.prefix for a in later.args
+    ]:
+        return IfElse(_operand(flat(first)), test, _operand(flat(later)))
+    args = tuple(
+        a
+        if a == b
+        else Arg(IfElse(_operand(flat(a.value)), test, _operand(flat(b.value))), a.prefix)  # type: ignore[arg-type]
+        for a, b in zip(first.args, later.args, strict=True)
+    )
+    return Call(first.callee, args, first.brackets, first.hug)
+
+
+def _operand(text: str) -> str:
+    """``text`` as a part of a conditional expression."""
+    return f"({text})" if " if " in text or " lambda" in text else text
 
 
 def _held_in_container(node: Node, container: Module) -> Diagnostic:
