@@ -428,3 +428,75 @@ def test_a_loop_no_instance_repeated_is_refused_past_one_copy(tmp_path: Path) ->
     ]
     with pytest.raises(ValueError, match="no layers known for these arguments"):
         module.Stage(3, 4, 2)
+
+
+DEEP = """
+block Stage(width, n=2, deep=false, act=relu) {
+    in x
+    out x
+        -> (
+            [conv2d(width, 1) -> batchnorm2d -> act] * (if deep then n else 0)
+            -> [conv2d(width, 3, padding=1, groups=width) -> act]
+        ) as body
+}
+network Net {
+    in x: [8, 10, 10]
+    out x
+        -> Stage(8) as a
+        -> Stage(12, deep=true) as b
+        -> Stage(12, n=3, deep=true) as c
+        -> Stage(6, n=1, deep=true) as d
+}
+network Shallow {
+    in x: [8, 10, 10]
+    out x -> Stage(8) as a -> Stage(12, n=1, deep=true) as b
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("channels", "width", "n", "deep"),
+    [(4, 4, 2, False), (6, 6, 0, True), (4, 6, 1, True), (4, 4, 2, True), (3, 6, 5, True)],
+)
+def test_a_repeat_counted_by_a_conditional_above_one_is_one_class(
+    tmp_path: Path, channels: int, width: int, n: int, deep: bool
+) -> None:
+    """A conditional count that is any number of copies (`* (if deep then n else 0)`)
+    unpacks them from one comprehension, the first copy's input width beside the later
+    ones': the one class, built with each count, computes what the spec elaborated with
+    those arguments does, under the same state_dict keys."""
+    spec = tmp_path / "deep.arch"
+    spec.write_text(DEEP, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    assert len(classes_per_definition(source)[("Stage", "deep.arch:2")]) == 1
+    assert "nn.Conv2d(in_channels if k == 0 else width, width, kernel_size=1)" in source
+    assert "for k in range(n if deep else 0)" in source
+    assert "width if deep and n > 0 else in_channels" in source
+    module = runtime.load_source(source, f"archc_deep_{width}_{n}_{deep}")
+    single = tmp_path / "single.arch"
+    call = f"Stage({width}, n={n}, deep={str(deep).lower()})"
+    single.write_text(
+        DEEP.split("network Net")[0]
+        + f"network Net {{\n    in x: [{channels}, 6, 6]\n    out x -> {call} as b\n}}\n",
+        encoding="utf-8",
+    )
+    (network,), diagnostics = api.analyse(str(single))
+    assert not [d for d in diagnostics if d.is_error]
+    torch.manual_seed(0)
+    model = Holder(module.Stage(channels, width, n=n, deep=deep)).double()
+    vary_running_statistics(model)
+    assert list(model.b.state_dict()) == [
+        key.removeprefix("b.") for node in network.nodes() for key in _keys(node)
+    ]
+    inputs = random_inputs(network, sizes_of(network))
+    for training in (False, True):
+        assert compare(network, model, inputs, training) == []
+
+
+def test_copies_no_instance_made_past_the_first_are_refused(tmp_path: Path) -> None:
+    spec = tmp_path / "deep.arch"
+    spec.write_text(DEEP, encoding="utf-8")
+    module = runtime.load_source(api.compile_source(str(spec), "Shallow"), "archc_shallow")
+    assert len(module.Stage(8, 12, n=1, deep=True).body) == 2
+    with pytest.raises(ValueError, match="no layers known for these arguments"):
+        module.Stage(8, 12, n=2, deep=True)

@@ -154,16 +154,18 @@ def _slotted(
     copies: list[Any],
 ) -> tuple[Any, ...]:
     """A chain with counted repeats (counted.py): its children but for their numbers, which
-    the copies shift, and for each repeat its count; the copy is set apart in ``copies``."""
+    the copies shift, and for each repeat its count; its first copy and its second, which
+    the later ones are built like, are set apart in ``copies`` (None where not made)."""
     parts: list[Any] = []
     for slot in found:
         if slot.counted is not None:
             parts.append(("counted", slot.counted.origin))
             made = [
-                _part(network, _own(i, root), module.path, i, index, classes, copies)
-                for i in slot.items
+                _part(network, _own(i, root), module.path, i, index, classes, [] if k else copies)
+                for k, i in enumerate(slot.items[:2])
             ]
-            copies.append(tuple((p[0], *p[2:]) for p in made) if made else None)
+            made += [None] * (2 - len(made))
+            copies += [None if p is None else (p[0], *p[2:]) for p in made]
             for item in slot.items:  # the next child reads what came before, copy or not
                 for ref in item.outputs:
                     index[ref] = index.get(item.inputs[0], "?") if item.inputs else "?"

@@ -17,7 +17,7 @@ from typing import Any
 from archc import __version__, dims
 from archc.backends.torch.classes import ClassInfo, assign_classes
 from archc.backends.torch.constants import buffer_lines, holds_buffer
-from archc.backends.torch.counted import Slot, made, slots
+from archc.backends.torch.counted import Slot, at_most_one, made, slots
 from archc.backends.torch.decoding import GENERATE, Decoding
 from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.given import given_ctor, layer_argument, literal_slot
@@ -769,18 +769,34 @@ class ClassWriter:
                 test = self.expressor.origin(made(origin))
                 self.refusals.append(test or f"({count}) > 0")
                 continue
-            # an instance that made none is built like one that did: its count keeps it out
-            copy = [(n, items[0]) if items else (maker[0], maker[1][0]) for n, items in built]
-            outer = self.stand_ins
-            self.stand_ins = [a or not items for a, (_, items) in zip(outer, built, strict=True)]
-            value = self._construct(copy)
-            self.stand_ins = outer
-            assert value is not None
-            children.append(Arg(ListOf(value, f"for _ in range({count})"), "*"))
+            # an instance that made fewer is built like one that did: its count keeps it out
+            first = self._copy(built, 0)
+            later = self._copy(built, 1)
+            if later is None and not at_most_one(origin):
+                test = self.expressor.origin(pv.apply(">", origin, pv.Lit(1)))
+                self.refusals.append(test or f"({count}) > 1")
+            assert first is not None
+            index = "_" if later is None or later == first else self.loop_index()
+            value = _first_or_later(first, later, f"{index} == 0")
+            children.append(Arg(ListOf(value, f"for {index} in range({count})"), "*"))  # type: ignore[arg-type]
             self.counted_tests.append((made(origin), [bool(items) for _, items in built]))
         del self.counted_tests[tests:]
         self.stand_ins = outside
         return Call("nn.Sequential", tuple(children))
+
+    def _copy(self, built: list[tuple[Network, tuple[Item, ...]]], k: int) -> Call | None:
+        """Copy ``k`` of a counted repeat in every instance, where one made it: an instance
+        that made fewer copies stands in with the first one's that made it (its count keeps
+        it from being built)."""
+        maker = next(((n, items) for n, items in built if len(items) > k), None)
+        if maker is None:
+            return None
+        copy = [(n, items[k]) if len(items) > k else (maker[0], maker[1][k]) for n, items in built]
+        outer = self.stand_ins
+        self.stand_ins = [a or len(items) <= k for a, (_, items) in zip(outer, built, strict=True)]
+        value = self._construct(copy)
+        self.stand_ins = outer
+        return value
 
     def _counted(self, matching: Matching) -> Call:
         """A repeat whose instances have other counts, every copy built alike (classes.py):
@@ -831,7 +847,9 @@ def _first_or_later(first: Call, later: Call | None, test: str) -> Call | IfElse
     ]:
         return IfElse(_operand(flat(first)), test, _operand(flat(later)))
     args = tuple(
-        a
+        Arg(_first_or_later(a.value, b.value, test), a.prefix)  # type: ignore[arg-type]
+        if isinstance(a.value, Call) and isinstance(b.value, Call)
+        else a
         if a == b
         else Arg(IfElse(_operand(flat(a.value)), test, _operand(flat(b.value))), a.prefix)  # type: ignore[arg-type]
         for a, b in zip(first.args, later.args, strict=True)

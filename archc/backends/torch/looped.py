@@ -31,7 +31,7 @@ from archc.backends.torch.stateless import forward_template
 from archc.backends.torch.structure import Item, first_id, scope_items
 from archc.ops.spec import HELD
 from archc.semantics import provenance as pv
-from archc.semantics.ir import Module, Network, Ref, join_path
+from archc.semantics.ir import Module, Network, Node, Ref, join_path
 
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")
 
@@ -118,7 +118,7 @@ def _loop(
     if ends is None:
         return None
     carried, out = ends
-    if len(made) > 1 and not _alike(network, made, out):
+    if len(made) > 1 and not alike(network, made, out):
         return None
     return Loop(origin, start, made, names, carried, out)
 
@@ -222,12 +222,12 @@ def _flat(roles: list[list[tuple[object, ...]]]) -> list[tuple[object, ...]]:
     return [role for item in roles for role in item]
 
 
-def _alike(network: Network, made: tuple[tuple[Item, ...], ...], out: tuple[int, int]) -> bool:
+def alike(network: Network, made: tuple[tuple[Item, ...], ...], out: tuple[int, int]) -> bool:
     """Whether the copies after the first are built alike, for any count: those seen are,
     their forward statements are the first's, and the second gives the next copy the sizes
     it was given; where a size that reads the class's input sizes changes (a stride), the
     second's values read none of them."""
-    described = {tuple(_built(item) for item in copy) for copy in made[1:]}
+    described = {tuple(_built(network, item) for item in copy) for copy in made[1:]}
     if len(described) != 1:
         return False
     if [_forward(i) for i in made[0]] != [_forward(i) for i in made[1]]:
@@ -238,23 +238,34 @@ def _alike(network: Network, made: tuple[tuple[Item, ...], ...], out: tuple[int,
     if moves is None:
         return False
     return not moves or not any(
-        o is not None and pv.reads_sizes(o) for item in made[1] for o in _origins(item)
+        o is not None and pv.reads_sizes(o) for item in made[1] for o in _origins(network, item)
     )
 
 
-def _built(item: Item) -> tuple[object, ...]:
+def _built(network: Network, item: Item) -> tuple[object, ...]:
+    """What a copy's item is built from: each op with the provenance of its values, and each
+    block with its arguments', under their paths in the item."""
     if item.node is not None:
-        node = item.node
-        return (
-            node.op,
-            tuple(sorted(node.arg_origins.items())),
-            tuple(sorted(node.resolved_origins.items())),
-            node.given,
-            tuple(sorted(node.given_origins.items())),
-        )
+        return (_node(item.node),)
     assert item.module is not None
-    module = item.module
-    return (module.kind, module.name, tuple(sorted(module.arg_origins.items())), module.repeat)
+    path = item.module.path
+    blocks = [
+        (m.path[len(path) :], m.name, tuple(sorted(m.arg_origins.items())), m.repeat)
+        for m in network.modules.values()
+        if m.kind == "block" and (m.path == path or m.path.startswith(f"{path}."))
+    ]
+    nodes = [(n.path[len(path) :], _node(n)) for n in network.within(path)]
+    return (item.module.kind, tuple(sorted(blocks)), tuple(nodes))
+
+
+def _node(node: Node) -> tuple[object, ...]:
+    return (
+        node.op,
+        tuple(sorted(node.arg_origins.items())),
+        tuple(sorted(node.resolved_origins.items())),
+        node.given,
+        tuple(sorted(node.given_origins.items())),
+    )
 
 
 def _forward(item: Item) -> tuple[object, ...]:
@@ -264,14 +275,21 @@ def _forward(item: Item) -> tuple[object, ...]:
     return ("call",)
 
 
-def _origins(item: Item) -> list[pv.Expr | None]:
+def _origins(network: Network, item: Item) -> list[pv.Expr | None]:
+    """The provenance of every value the item is built from, the sizes its blocks are
+    given included."""
     if item.node is not None:
-        node = item.node
-        return [*node.arg_origins.values(), *node.resolved_origins.values()]
+        return [*item.node.arg_origins.values(), *item.node.resolved_origins.values()]
     assert item.module is not None
-    module = item.module
-    sizes = [d for dims in module.input_dims if dims is not None for d in dims]
-    return [*module.arg_origins.values(), module.repeat_origin, *sizes]
+    path = item.module.path
+    found: list[pv.Expr | None] = []
+    for node in network.within(path):
+        found += [*node.arg_origins.values(), *node.resolved_origins.values()]
+    for module in network.modules.values():
+        if module.path == path or module.path.startswith(f"{path}."):
+            sizes = [d for dims in module.input_dims if dims is not None for d in dims]
+            found += [*module.arg_origins.values(), module.repeat_origin, *sizes]
+    return found
 
 
 def _moves(network: Network, given: Ref, gives: Ref) -> bool | None:
