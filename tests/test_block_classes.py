@@ -10,6 +10,7 @@ spec elaborated with those arguments.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -500,3 +501,140 @@ def test_copies_no_instance_made_past_the_first_are_refused(tmp_path: Path) -> N
     assert len(module.Stage(8, 12, n=1, deep=True).body) == 2
     with pytest.raises(ValueError, match="no layers known for these arguments"):
         module.Stage(8, 12, n=2, deep=True)
+
+
+PASSED = """
+block Inner(c, act=relu) {
+    in x
+    out x -> conv2d(c, 3, padding=1) as conv -> act
+}
+block Mid(c, act=relu) {
+    in x
+    out x -> Inner(c, act=act) as first -> Inner(c) as second
+}
+block Outer(c, act=relu) {
+    in x
+    out x -> Mid(c, act=act) as mid -> act
+}
+network Net(slope=0.1) {
+    in x: [3, 8, 8]
+    out x
+        -> Outer(4) as a
+        -> Outer(4, act=hardswish) as b
+        -> Outer(5, act=leaky_relu(slope)) as c
+        -> Mid(5, act=prelu(1, 0.5)) as d
+}
+"""
+
+
+def test_a_layer_passed_on_from_the_callers_parameter_is_its_constructor_argument(
+    tmp_path: Path,
+) -> None:
+    """A block that hands its own layer-valued parameter to a child (`Inner(c, act=act)`)
+    takes the layer as a constructor argument too and passes it on, however deep: each
+    definition is one class, and the network built with another slope computes what the
+    spec elaborated with it does."""
+    spec = tmp_path / "passed.arch"
+    spec.write_text(PASSED, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    for line, name in ((2, "Inner"), (6, "Mid"), (10, "Outer")):
+        assert len(classes_per_definition(source)[(name, f"passed.arch:{line}")]) == 1
+    assert "        self.first = Inner(in_channels, c, act=act)\n" in source
+    assert "        self.mid = Mid(in_channels, c, act)\n" in source
+    assert "Outer(4, 5, act=partial(nn.LeakyReLU, negative_slope=slope))" in source
+    ((passed, verdict),) = runtime.selftest(str(spec), "Net")
+    assert passed, verdict
+    module = runtime.load_source(source, "archc_passed")
+    (network,), diagnostics = api.analyse(str(spec), overrides={"slope": 0.3})
+    assert not [d for d in diagnostics if d.is_error]
+    torch.manual_seed(0)
+    model = module.Net(slope=0.3).double()
+    inputs = random_inputs(network, sizes_of(network))
+    for training in (False, True):
+        assert compare(network, model, inputs, training) == []
+
+
+@pytest.mark.parametrize(
+    ("written", "given"),
+    [
+        ("relu", RELU),
+        ("hardswish", HARDSWISH),
+        ("leaky_relu(0.2)", functools.partial(torch.nn.LeakyReLU, negative_slope=0.2)),
+    ],
+)
+def test_the_class_that_passes_a_layer_on_builds_each_layer_as_the_spec_does(
+    tmp_path: Path, written: str, given: Any
+) -> None:
+    spec = tmp_path / "passed.arch"
+    spec.write_text(PASSED, encoding="utf-8")
+    module = runtime.load_source(api.compile_source(str(spec), "Net"), f"archc_passed_{written}")
+    single = tmp_path / "single.arch"
+    single.write_text(
+        PASSED.split("network Net")[0]
+        + f"network Net {{\n    in x: [3, 6, 6]\n    out x -> Outer(4, act={written}) as b\n}}\n",
+        encoding="utf-8",
+    )
+    (network,), diagnostics = api.analyse(str(single))
+    assert not [d for d in diagnostics if d.is_error]
+    torch.manual_seed(0)
+    model = Holder(module.Outer(3, 4, act=given)).double()
+    inputs = random_inputs(network, sizes_of(network))
+    for training in (False, True):
+        assert compare(network, model, inputs, training) == []
+
+
+NORMS = """
+block Unit(c, norm=batchnorm2d) {
+    in x
+    out x -> conv2d(c, 3, padding=1) as conv -> norm -> relu
+}
+network Net {
+    in x: [3, 8, 8]
+    out x
+        -> Unit(4) as a
+        -> Unit(6, norm=batchnorm2d(eps=0.001)) as b
+        -> Unit(6, norm=instancenorm2d(affine=true)) as c
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("written", "given"),
+    [
+        ("batchnorm2d", torch.nn.BatchNorm2d),
+        ("batchnorm2d(eps=0.001)", functools.partial(torch.nn.BatchNorm2d, eps=0.001)),
+        ("instancenorm2d(affine=true)", functools.partial(torch.nn.InstanceNorm2d, affine=True)),
+    ],
+)
+def test_a_layer_argument_that_needs_an_inferred_size_is_called_with_it(
+    tmp_path: Path, written: str, given: Any
+) -> None:
+    """A layer whose module needs a size the block infers (`batchnorm2d`'s features) is a
+    constructor argument the class calls with that size, from its provenance, as
+    torchvision calls `norm_layer(channels)`; the caller passes the module's class, or a
+    partial with the arguments the spec bound."""
+    spec = tmp_path / "norms.arch"
+    spec.write_text(NORMS, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    assert len(classes_per_definition(source)[("Unit", "norms.arch:2")]) == 1
+    assert "norm: Callable[..., nn.Module] = nn.BatchNorm2d" in source
+    assert "        self.norm1 = norm(c)\n" in source
+    assert "Unit(6, 6, norm=partial(nn.InstanceNorm2d, affine=True))" in source
+    module = runtime.load_source(source, f"archc_norms_{abs(hash(written))}")
+    single = tmp_path / "single.arch"
+    single.write_text(
+        NORMS.split("network Net")[0]
+        + f"network Net {{\n    in x: [5, 6, 6]\n    out x -> Unit(7, norm={written}) as b\n}}\n",
+        encoding="utf-8",
+    )
+    (network,), diagnostics = api.analyse(str(single))
+    assert not [d for d in diagnostics if d.is_error]
+    torch.manual_seed(0)
+    model = Holder(module.Unit(5, 7, norm=given)).double()
+    vary_running_statistics(model)
+    assert list(model.b.state_dict()) == [
+        key.removeprefix("b.") for node in network.nodes() for key in _keys(node)
+    ]
+    inputs = random_inputs(network, sizes_of(network))
+    for training in (False, True):
+        assert compare(network, model, inputs, training) == []

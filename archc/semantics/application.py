@@ -394,8 +394,9 @@ class Application(Expressions):
                 resolved_origins=resolved_origins,
                 dims=dims,
                 equal=equal_sizes(tensors) if op.elementwise else (),
-                given=None if layer.passed_on else layer.given,
+                given=layer.given,
                 given_origins=given_origins,
+                passed=layer.passed,
             )
         )
         outs = tuple(

@@ -1290,10 +1290,11 @@ def _inputs_span(node: ast.Definition) -> Span | None:
 
 def _bound_to(layer: OpLayer, name: str) -> OpLayer:
     """``layer`` bound to the parameter ``name``. One the caller had from a parameter of its
-    own is passed on: the provenance of its arguments is in neither body's terms."""
+    own is passed on through that parameter: the provenance of its arguments stays in the
+    terms of the caller that wrote it."""
     if layer.given is None:
         return replace(layer, given=name)
-    return replace(_moved(layer, lambda _: None), given=name, passed_on=True)
+    return replace(layer, given=name, passed=(*layer.passed, layer.given))
 
 
 def _moved(layer: OpLayer, move: Callable[[pv.Expr], pv.Expr | None]) -> OpLayer:

@@ -176,6 +176,7 @@ class Recording:
                     via=node.via,
                     given=node.given,
                     given_origins=node.given_origins,
+                    passed=node.passed,
                 )
             )
         for module in self.modules:

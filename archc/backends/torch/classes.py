@@ -200,8 +200,10 @@ def _part(
         # its parameters (stateless.py): instances that differ there cannot share it
         text, kept = forward_template(node)
         forward = (text, tuple((name, origin) for name, origin, _ in kept))
-        if given_ctor(node) is not None:  # the class takes the layer (given.py)
-            return ("given", item.attr, node.given, forward, wiring, len(node.outputs))
+        ctor = given_ctor(node)
+        if ctor is not None:  # the class takes the layer (given.py), calls it with sizes
+            sizes = tuple(pv.origin_of(value) for value in ctor.args)
+            return ("given", item.attr, node.given, sizes, forward, wiring, len(node.outputs))
         written = tuple(sorted(node.arg_origins.items()))
         return ("op", item.attr, node.op, written, forward, wiring, len(node.outputs))
     assert item.module is not None

@@ -20,7 +20,7 @@ from archc.backends.torch.constants import buffer_lines, holds_buffer
 from archc.backends.torch.counted import Slot, at_most_one, made, slots
 from archc.backends.torch.decoding import GENERATE, Decoding
 from archc.backends.torch.forward import forward_lines
-from archc.backends.torch.given import given_ctor, layer_argument, literal_slot
+from archc.backends.torch.given import given_ctor, given_layers, layer_argument, literal_slot
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
 from archc.backends.torch.looped import Loop, loops
@@ -528,7 +528,7 @@ class ClassWriter:
         module = item.module
         assert module is not None
         if module.kind == "block":
-            return self._block([i.module for _, i in matching])  # type: ignore[misc]
+            return self._block(matching)
         if is_dense_loop(self.network, module):
             return self._dense(matching)
         if module.combinator == "moe":
@@ -558,7 +558,11 @@ class ClassWriter:
             None,
         )
         self.uses_callable = True
-        return Call(self.expressor.layer(name, ctors, default), ())
+        sizes = [  # what the class computes: the same for each layer given
+            Arg(self._slot([c.args[k] for c in ctors if c is not None], f"{name}_size{k}"))
+            for k in range(len(next(c for c in ctors if c is not None).args))
+        ]
+        return Call(self.expressor.layer(name, ctors, default), tuple(sizes))
 
     def _op(self, attr: str, nodes: list[Node]) -> Call | None:
         op = lookup(nodes[0].op)
@@ -630,9 +634,11 @@ class ClassWriter:
                     return text
         return self.expressor.value([_plain(value) for value in values], hint)
 
-    def _block(self, modules: list[Module]) -> Call:
+    def _block(self, matching: Matching) -> Call:
         """The call that builds a child block: each of its class's parameters from where the
-        spec's call computes it (a parameter the call leaves to its default is left out)."""
+        spec's call computes it (a parameter the call leaves to its default is left out), a
+        layer the call passes on from a parameter of this class's as that parameter."""
+        modules: list[Module] = [item.module for _, item in matching]  # type: ignore[misc]
         child = self.classes[id(modules[0])]
         indices = [child.position(module) for module in modules]
         args: list[Arg] = []
@@ -644,7 +650,15 @@ class ClassWriter:
                     param.default is None or any(param.source in m.given for m in modules)
                 ):
                     values = [shown[0] if v is None else v for v in values]
-                    argument = layer_argument(values, self._slot)
+                    sources = {
+                        dict(given_layers(network, item.module)).get(param.source)  # type: ignore[arg-type]
+                        for network, item in matching
+                    }
+                    source = sources.pop() if len(sources) == 1 else None
+                    if source is not None and source[0] == "passed":
+                        argument: str | Call = self._passed_on(source[1], values)
+                    else:
+                        argument = layer_argument(values, self._slot)
                     self.uses_partial |= isinstance(argument, Call)
                     args.append(Arg(argument, f"{param.name}=" if param.default else ""))
                 continue
@@ -664,6 +678,22 @@ class ClassWriter:
             prefix = f"{param.name}=" if param.default is not None else ""
             args.append(Arg(structure(text, nested=True), prefix))
         return Call(child.name, tuple(args))
+
+    def _passed_on(self, name: str, ctors: list[Ctor]) -> str:
+        """This class's parameter ``name``, which takes the layer a child is passed on, each
+        instance's ``ctors[i]``; its default is the layer an instance that left it to its
+        default was given, where that is written with literals alone."""
+        default = next(
+            (
+                flat(layer_argument([ctor], literal_slot))
+                for (_, module), ctor in zip(self.info.instances, ctors, strict=True)
+                if name not in module.given
+                and not any(isinstance(value, Symbolic) for _, value in ctor.kwargs)
+            ),
+            None,
+        )
+        self.uses_callable = True
+        return self.expressor.layer(name, ctors, default)
 
     def _dense(self, matching: Matching) -> Call:
         """A dense block as a module that loops over its parts (torch_helpers.DenseBlock),
