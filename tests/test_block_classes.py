@@ -638,3 +638,60 @@ def test_a_layer_argument_that_needs_an_inferred_size_is_called_with_it(
     inputs = random_inputs(network, sizes_of(network))
     for training in (False, True):
         assert compare(network, model, inputs, training) == []
+
+
+AFTER = """
+block Head(c, d, n) {
+    in x
+    out x -> (conv2d(c, 3, padding=1) -> relu) * n -> conv2d(d, 1) as proj
+}
+block Strided(c, n) {
+    in x
+    out x -> (conv2d(c, 3, stride=2, padding=1) -> relu) * n -> flatten -> linear(10) as fc
+}
+network Net {
+    in x: [3, 16, 16]
+    y = x -> Head(4, 5, 2) as a -> Head(6, 5, 3) as b
+    out y -> Strided(4, 1) as c -> relu
+}
+network Other {
+    in x: [3, 16, 16]
+    out x -> Strided(4, 2) as c
+}
+"""
+
+
+def test_layers_after_a_loop_built_for_its_sizes(tmp_path: Path) -> None:
+    """Layers after the loop whose values follow the sizes its copies give are right for
+    any count that makes a copy (a count of 0 is refused), and a loop whose copies change
+    the sizes those values read keeps a class per count."""
+    spec = tmp_path / "after.arch"
+    spec.write_text(AFTER, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    assert len(classes_per_definition(source)[("Head", "after.arch:2")]) == 1
+    module = runtime.load_source(source, "archc_after")
+    with pytest.raises(ValueError, match="no layers known for these arguments"):
+        module.Head(3, 4, 0, 5)
+    network = _single_spec(tmp_path, AFTER, 3, "Head(4, 5, 4)")
+    torch.manual_seed(0)
+    model = Holder(module.Head(3, 4, 4, 5)).double()
+    inputs = random_inputs(network, sizes_of(network))
+    for training in (False, True):
+        assert compare(network, model, inputs, training) == []
+    # one copy shows no size the next would change: more are refused
+    with pytest.raises(ValueError, match="no layers known for these arguments"):
+        module.Net().c.__class__(4, 16, 16, 4, 2)
+    whole = api.compile_source(str(spec))
+    assert len(classes_per_definition(whole)[("Strided", "after.arch:6")]) == 2
+
+
+def _single_spec(tmp_path: Path, text: str, channels: int, call: str) -> Any:
+    single = tmp_path / "single.arch"
+    single.write_text(
+        text.split("network Net")[0]
+        + f"network Net {{\n    in x: [{channels}, 8, 8]\n    out x -> {call} as b\n}}\n",
+        encoding="utf-8",
+    )
+    (network,), diagnostics = api.analyse(str(single))
+    assert not [d for d in diagnostics if d.is_error]
+    return network

@@ -428,10 +428,15 @@ class ClassWriter:
         # the count after the layers, so that the class takes parameters in the spec's order
         count = self.expressor.origin(loop.origin)
         assert count is not None, "a count's provenance has a Python form"
+        # the layers after it are known as built after a copy; the copies after the first,
+        # as an instance built them
+        refused = {(True, True): "!=", (True, False): "<", (False, True): ">"}.get(
+            (loop.needs_copy, maker is None)
+        )
         lines: list[str] = []
-        if maker is None:
-            test = self.expressor.origin(pv.apply(">", loop.origin, pv.Lit(1)))
-            lines += self._refusal(test or f"({count}) > 1", INDENT * 2)
+        if refused is not None:
+            test = self.expressor.origin(pv.apply(refused, loop.origin, pv.Lit(1)))
+            lines += self._refusal(test or f"({count}) {refused} 1", INDENT * 2)
         return [*lines, f"{INDENT * 2}for {index} in range({count}):", *registered]
 
     def loop_index(self) -> str:

@@ -41,7 +41,9 @@ class Loop:
     """A repeat written as a loop: ``copies[k]`` are copy k's items (consecutive in the
     class's items from ``start``), named ``names[j] = (base, first, step)`` at position j,
     `f"{base}{first + step * k}"`. Copy 0 reads ``carried`` from before the loop, each later
-    copy reads the output ``out = (position, port)`` of the copy before in its place."""
+    copy reads the output ``out = (position, port)`` of the copy before in its place.
+    ``needs_copy`` where the layers after the loop are built from values that may follow the
+    sizes its copies give: without a copy, they would be others."""
 
     origin: pv.Expr
     start: int
@@ -49,6 +51,7 @@ class Loop:
     names: tuple[tuple[str, int, int], ...]
     carried: Ref
     out: tuple[int, int]
+    needs_copy: bool
 
     @property
     def width(self) -> int:
@@ -118,9 +121,18 @@ def _loop(
     if ends is None:
         return None
     carried, out = ends
-    if len(made) > 1 and not alike(network, made, out):
+    if len(made) > 1 and not alike(network, module, made, out):
         return None
-    return Loop(origin, start, made, names, carried, out)
+    later = [o for item in items[end:] for o in _origins(network, item) if o is not None]
+    moves = len(made) > 1 and _moves(
+        *(_dims(network, c[out[0]].outputs[out[1]], module) for c in made[:2])
+    )
+    if moves and any(pv.reads_sizes(o) for o in later):
+        return None  # built for the sizes this count gives
+    gives = _dims(network, made[0][out[0]].outputs[out[1]], module)
+    changes = _moves(_dims(network, carried, module), gives) is not False  # sizes given
+    needs_copy = changes and any(pv.reads(o) or pv.reads_sizes(o) for o in later)
+    return Loop(origin, start, made, names, carried, out, needs_copy)
 
 
 def _loopable(network: Network, module: Module, item: Item) -> bool:
@@ -222,7 +234,9 @@ def _flat(roles: list[list[tuple[object, ...]]]) -> list[tuple[object, ...]]:
     return [role for item in roles for role in item]
 
 
-def alike(network: Network, made: tuple[tuple[Item, ...], ...], out: tuple[int, int]) -> bool:
+def alike(
+    network: Network, module: Module, made: tuple[tuple[Item, ...], ...], out: tuple[int, int]
+) -> bool:
     """Whether the copies after the first are built alike, for any count: those seen are,
     their forward statements are the first's, and the second gives the next copy the sizes
     it was given; where a size that reads the class's input sizes changes (a stride), the
@@ -232,9 +246,8 @@ def alike(network: Network, made: tuple[tuple[Item, ...], ...], out: tuple[int, 
         return False
     if [_forward(i) for i in made[0]] != [_forward(i) for i in made[1]]:
         return False
-    given = made[0][out[0]].outputs[out[1]]
-    gives = made[1][out[0]].outputs[out[1]]
-    moves = _moves(network, given, gives)
+    given, gives = (_dims(network, c[out[0]].outputs[out[1]], module) for c in made[:2])
+    moves = _moves(given, gives)
     if moves is None:
         return False
     return not moves or not any(
@@ -292,12 +305,12 @@ def _origins(network: Network, item: Item) -> list[pv.Expr | None]:
     return found
 
 
-def _moves(network: Network, given: Ref, gives: Ref) -> bool | None:
-    """Whether a size the copy gives the next differs from the one it was given, where
-    the sizes read the class's input sizes; None where one computed from parameters alone
-    does (then later copies would be built otherwise)."""
-    before = _dims(network, given)
-    after = _dims(network, gives)
+def _moves(
+    before: tuple[pv.Expr | None, ...] | None, after: tuple[pv.Expr | None, ...] | None
+) -> bool | None:
+    """Whether a size a copy gives differs from the one it was given (``before``, ``after``:
+    their provenance), where the sizes read the class's input sizes; None where one
+    computed from parameters alone does (then later copies would be built otherwise)."""
     if before is None or after is None or len(before) != len(after):
         return None
     moves = False
@@ -314,7 +327,14 @@ def _moves(network: Network, given: Ref, gives: Ref) -> bool | None:
     return moves
 
 
-def _dims(network: Network, ref: Ref) -> tuple[pv.Expr | None, ...] | None:
+def _dims(network: Network, ref: Ref, module: Module) -> tuple[pv.Expr | None, ...] | None:
+    """The provenance of a tensor's sizes in the class: a size of an input is itself."""
+    if ref in module.inputs:
+        name = module.input_names[module.inputs.index(ref)]
+        tensor = network.type_of(ref)
+        if tensor is None:
+            return None
+        return (None, *(pv.Size(name, axis) for axis in range(1, len(tensor.shape))))
     node = network.node(ref.node)
     if ref.port >= len(node.dims):
         return None
