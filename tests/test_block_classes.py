@@ -695,3 +695,21 @@ def _single_spec(tmp_path: Path, text: str, channels: int, call: str) -> Any:
     (network,), diagnostics = api.analyse(str(single))
     assert not [d for d in diagnostics if d.is_error]
     return network
+
+
+def test_counted_copies_that_change_sizes_keep_a_class_per_count(tmp_path: Path) -> None:
+    """Copies that halve the map copy by copy make the `linear` after them another size for
+    each count: the class is not written for any count, and each instance's is right."""
+    spec = tmp_path / "strided.arch"
+    spec.write_text(
+        "block Stage(w, n, deep=true) {\n    in x\n    out x -> (\n"
+        "        [conv2d(w, 3, stride=2, padding=1) -> relu] * (if deep then n else 0)\n"
+        "        -> flatten -> linear(10)\n    ) as body\n}\n"
+        "network Net {\n    in x: [3, 16, 16]\n"
+        "    out (x -> Stage(4, 2) as a) + (x -> Stage(4, 3) as b)\n}\n",
+        encoding="utf-8",
+    )
+    source = api.compile_source(str(spec), "Net")
+    assert len(classes_per_definition(source)[("Stage", "strided.arch:1")]) == 2
+    ((passed, verdict),) = runtime.selftest(str(spec), "Net")
+    assert passed, verdict

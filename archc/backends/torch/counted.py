@@ -49,7 +49,7 @@ def slots(network: Network, module: Module) -> list[Slot] | None:
         return None
     for c in counted:  # the copies after the first are built alike, whatever the count
         made = tuple((item,) for item in items[c.start : c.start + c.count])
-        if len(made) > 1 and not alike(network, module, made, (0, 0)):
+        if len(made) > 1 and not alike(network, module, made, (0, 0), steady=True):
             return None
     found: list[Slot] = []
     index = 0

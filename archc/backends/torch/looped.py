@@ -24,7 +24,9 @@ class's own items.
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass
+from typing import Any
 
 from archc.backends.torch.constants import holds_buffer
 from archc.backends.torch.stateless import forward_template
@@ -235,12 +237,17 @@ def _flat(roles: list[list[tuple[object, ...]]]) -> list[tuple[object, ...]]:
 
 
 def alike(
-    network: Network, module: Module, made: tuple[tuple[Item, ...], ...], out: tuple[int, int]
+    network: Network,
+    module: Module,
+    made: tuple[tuple[Item, ...], ...],
+    out: tuple[int, int],
+    steady: bool = False,
 ) -> bool:
     """Whether the copies after the first are built alike, for any count: those seen are,
     their forward statements are the first's, and the second gives the next copy the sizes
     it was given; where a size that reads the class's input sizes changes (a stride), the
-    second's values read none of them."""
+    second's values read none of them, and ``steady`` refuses it (what comes after is
+    built for the sizes the copies give)."""
     described = {tuple(_built(network, item) for item in copy) for copy in made[1:]}
     if len(described) != 1:
         return False
@@ -248,7 +255,7 @@ def alike(
         return False
     given, gives = (_dims(network, c[out[0]].outputs[out[1]], module) for c in made[:2])
     moves = _moves(given, gives)
-    if moves is None:
+    if moves is None or (moves and steady):
         return False
     return not moves or not any(
         o is not None and pv.reads_sizes(o) for item in made[1] for o in _origins(network, item)
@@ -322,9 +329,38 @@ def _moves(
         if not pv.reads_sizes(a) and not pv.reads_sizes(b):
             if a != b:
                 return None
-        elif a != b and pv.simplify(a) != pv.simplify(b):
+        elif not _equal_sizes(a, b):
             moves = True
     return moves
+
+
+class _Drawn(dict[Any, int]):
+    """Values for the sizes and parameters an expression reads, each drawn from its name by
+    a fixed rule (no randomness: the generated source is the same run to run)."""
+
+    def __init__(self, base: int) -> None:
+        super().__init__()
+        self.base = base
+
+    def __missing__(self, key: Any) -> int:
+        value = self[key] = self.base + zlib.crc32(repr(key).encode()) % 997
+        return value
+
+
+def _equal_sizes(a: pv.Expr, b: pv.Expr) -> bool:
+    """Whether two sizes computed from the class's input sizes are equal whatever those
+    are (`(h - 1) // 1 + 1` is `h`): written alike, or equal at drawn sizes, 32 in a row
+    (so that floor divisions by up to 32 show every remainder) and two far apart."""
+    if a == b:
+        return True
+    for base in (*range(1000, 1032), 4099, 65537):
+        values = _Drawn(base)
+        try:
+            if pv.evaluate(a, values, values) != pv.evaluate(b, values, values):
+                return False
+        except (ArithmeticError, TypeError, ValueError):
+            return False
+    return True
 
 
 def _dims(network: Network, ref: Ref, module: Module) -> tuple[pv.Expr | None, ...] | None:
