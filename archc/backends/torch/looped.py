@@ -194,20 +194,21 @@ def _carried(
     if len(previous) != 1 or any(r != roles[1] for r in roles[2:]):
         return None
     ((out,),) = previous
-    carried = {
-        mine[1]
-        for mine, theirs in zip(_flat(roles[0]), _flat(roles[1]), strict=True)
-        if theirs[0] == "prev"
-    }
-    if len(carried) != 1 or any(
-        mine != theirs
-        for mine, theirs in zip(_flat(roles[0]), _flat(roles[1]), strict=True)
+    pairs = list(zip(_flat(roles[0]), _flat(roles[1]), strict=True))
+    carried = {mine for mine, theirs in pairs if theirs[0] == "prev"}
+    if len(carried) != 1 or next(iter(carried))[0] != "outside":
+        return None
+    ((_, given),) = carried
+    # elsewhere the copies read alike, and none reads the carried tensor itself again
+    if any(
+        mine != theirs or theirs == ("outside", given)
+        for mine, theirs in pairs
         if theirs[0] != "prev"
     ):
         return None
     if any(ref != made[-1][out[0]].outputs[out[1]] for ref in read_later):
         return None
-    return carried.pop(), out
+    return given, out  # type: ignore[return-value]
 
 
 def _roles(made: tuple[tuple[Item, ...], ...], k: int) -> list[list[tuple[object, ...]]]:
