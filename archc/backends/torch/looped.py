@@ -82,16 +82,15 @@ def loops(network: Network, module: Module) -> list[Loop]:
         return []
     items = scope_items(network, module.path)
     position = {item.attr: k for k, item in enumerate(items)}
+    made = [{n for copy in looped.copies for n in copy} for looped in module.looped]
     found: list[Loop] = []
-    taken: set[str] = set()
-    for looped in module.looped:
-        names = [n for copy in looped.copies for n in copy]
-        if not looped.copies or taken & set(names) or any(n not in position for n in names):
-            continue  # no copy, or one inside another: its copies stay the class's items
+    for looped, names in zip(module.looped, made, strict=True):
+        inside = any(names < other for other in made)  # a copy's part: the copies' count
+        if not names or inside or any(n not in position for n in names):
+            continue  # its copies stay the class's items
         loop = _loop(network, module, items, position, looped.origin, looped.copies)
         if loop is not None:
             found.append(loop)
-            taken |= set(names)
     return found
 
 
