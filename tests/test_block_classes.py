@@ -713,3 +713,29 @@ def test_counted_copies_that_change_sizes_keep_a_class_per_count(tmp_path: Path)
     assert len(classes_per_definition(source)[("Stage", "strided.arch:1")]) == 2
     ((passed, verdict),) = runtime.selftest(str(spec), "Net")
     assert passed, verdict
+
+
+def test_a_repeat_inside_a_repeats_copies_is_part_of_the_outer_loop(tmp_path: Path) -> None:
+    """`((conv2d -> relu) * a -> batchnorm2d) * b`: the outer repeat loops over copies that
+    each hold the inner one's, named on from copy to copy; built with another `b`, the class
+    computes what the spec elaborated with it does."""
+    text = (
+        "block N(c, a, b) {\n    in x\n"
+        "    out x -> ((conv2d(c, 3, padding=1) -> relu) * a -> batchnorm2d) * b\n}\n"
+        "network Net {\n    in x: [3, 8, 8]\n    out x -> N(4, 2, 2) as p -> N(4, 2, 3) as q\n}\n"
+    )
+    spec = tmp_path / "nested.arch"
+    spec.write_text(text, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    assert len(classes_per_definition(source)[("N", "nested.arch:1")]) == 1
+    assert 'self.add_module(f"conv{2 * k + 2}", nn.Conv2d(c, c, kernel_size=3, padding=1))' in (
+        source
+    )
+    module = runtime.load_source(source, "archc_nested")
+    network = _single_spec(tmp_path, text, 3, "N(4, 2, 5)")
+    torch.manual_seed(0)
+    model = Holder(module.N(3, 4, 5)).double()
+    vary_running_statistics(model)
+    inputs = random_inputs(network, sizes_of(network))
+    for training in (False, True):
+        assert compare(network, model, inputs, training) == []
