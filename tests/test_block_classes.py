@@ -10,6 +10,7 @@ spec elaborated with those arguments.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -31,11 +32,7 @@ EXAMPLES = sorted((ROOT / "examples" / "specs").glob("*.arch"))
 
 # Definitions whose instances still differ in a form the code generator writes as separate
 # classes (correct, each for its own instances), by source file and definition:
-SPLIT = {
-    # an unnamed repeat whose count differs (`(conv2d -> relu) * convs`): its copies are the
-    # class's own items (`conv1`, `conv2`, `conv3`)
-    ("fcn8s.py", "VGGStage"): 2,
-}
+SPLIT: dict[tuple[str, str], int] = {}
 
 
 def classes_per_definition(source: str) -> dict[tuple[str, str], list[str]]:
@@ -63,9 +60,19 @@ def test_each_block_definition_gives_one_class() -> None:
     assert found == SPLIT
 
 
-def test_the_class_count_sees_a_split_definition() -> None:
-    source = (ROOT / "tests" / "golden" / "zoo" / "fcn8s.py").read_text(encoding="utf-8")
-    assert len(classes_per_definition(source)[("VGGStage", "vgg.arch:6")]) == 2
+def test_the_class_count_sees_a_split_definition(tmp_path: Path) -> None:
+    """An unnamed repeat that makes no copy in one instance and two in another still
+    splits: the instance without a copy does not say which tensor the loop carries."""
+    spec = tmp_path / "split.arch"
+    spec.write_text(
+        "block Stage(channels, convs) {\n    in x\n"
+        "    out x -> (conv2d(channels, 3, padding=1) -> relu) * convs -> maxpool2d(2) as pool\n"
+        "}\nnetwork Net {\n    in x: [3, 16, 16]\n"
+        "    out x -> Stage(3, 0) as a -> Stage(4, 2) as b\n}\n",
+        encoding="utf-8",
+    )
+    source = api.compile_source(str(spec), "Net")
+    assert len(classes_per_definition(source)[("Stage", "split.arch:1")]) == 2
 
 
 class Holder(torch.nn.Module):
@@ -309,3 +316,426 @@ def test_a_copy_no_instance_made_is_refused_where_the_arguments_need_it(tmp_path
     assert len(module.Stage(8, 8).body) == 1
     with pytest.raises(ValueError, match="no layers known for these arguments"):
         module.Stage(8, 16)
+
+
+LOOPED = """
+block Stage(channels, convs) {
+    in x
+    out x -> (conv2d(channels, 3, padding=1) -> batchnorm2d -> relu) * convs -> maxpool2d(2) as pool
+}
+block Unit(c) {
+    in x
+    y = x -> conv2d(c, 3, padding=1) -> relu
+    out if x.channels == c then y + x else y
+}
+block Stack(c, n) {
+    in x
+    out x -> conv2d(c, 1) as stem -> residual(conv2d(c, 3, padding=1) -> relu) * n -> Unit(c) * n
+}
+block Chain(c, n) {
+    in x
+    out x -> Unit(c) * n
+}
+network Net {
+    in x: [3, 16, 16]
+    out x
+        -> Stage(4, 2) as a
+        -> Stage(6, 3) as b
+        -> Stage(6, 1) as c
+        -> Stack(5, 2) as d
+        -> Stack(6, 3) as e
+        -> Chain(4, 2) as f
+        -> Chain(4, 3) as g
+}
+network Once {
+    in x: [3, 16, 16]
+    out x -> Stage(4, 1) as a -> Stage(6, 1) as b
+}
+"""
+
+
+def _single(tmp_path: Path, channels: int, call: str) -> Any:
+    """The network of LOOPED's blocks that applies ``call`` alone, as ``b``."""
+    spec = tmp_path / f"single_{abs(hash(call))}.arch"
+    spec.write_text(
+        LOOPED.split("network Net")[0]
+        + f"network Net {{\n    in x: [{channels}, 8, 8]\n    out x -> {call} as b\n}}\n",
+        encoding="utf-8",
+    )
+    (network,), diagnostics = api.analyse(str(spec))
+    assert not [d for d in diagnostics if d.is_error]
+    return network
+
+
+@pytest.mark.parametrize(
+    ("block", "channels", "arguments"),
+    [
+        ("Stage", 3, (4, 0)),
+        ("Stage", 3, (4, 1)),
+        ("Stage", 4, (4, 2)),
+        ("Stage", 3, (6, 4)),
+        ("Stack", 3, (5, 0)),
+        ("Stack", 3, (5, 1)),
+        ("Stack", 5, (5, 2)),
+        ("Stack", 2, (4, 4)),
+        ("Chain", 3, (4, 1)),
+        ("Chain", 3, (4, 4)),
+        ("Chain", 4, (4, 2)),
+    ],
+)
+def test_an_unnamed_repeat_counted_by_a_parameter_is_one_class(
+    tmp_path: Path, block: str, channels: int, arguments: tuple[int, int]
+) -> None:
+    """Copies of an unnamed repeat are the class's own layers (`conv1`, `relu1`, `conv2`,
+    ...), registered and called in a loop over the count: the one class, built with counts
+    no instance had, holds the keys and computes what the spec elaborated with them does."""
+    spec = tmp_path / "looped.arch"
+    spec.write_text(LOOPED, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    for name in ("Stage", "Stack", "Unit", "Chain"):
+        assert len(classes_per_definition(source)[(name, f"looped.arch:{_line(name)}")]) == 1
+    assert 'x = getattr(self, f"relu{k + 1}")(x)' in source
+    # the first copy takes the class's input; the later ones, the copy before
+    assert 'self.add_module(f"unit{k + 1}", Unit(in_channels if k == 0 else c, c))' in source
+    module = runtime.load_source(source, f"archc_looped_{block}_{arguments[1]}")
+    network = _single(tmp_path, channels, f"{block}({', '.join(map(str, arguments))})")
+    torch.manual_seed(0)
+    model = Holder(getattr(module, block)(channels, *arguments)).double()
+    vary_running_statistics(model)
+    assert list(model.b.state_dict()) == [
+        key.removeprefix("b.") for n in network.nodes() for key in _keys(n)
+    ]
+    inputs = random_inputs(network, sizes_of(network))
+    for training in (False, True):
+        assert compare(network, model, inputs, training) == []
+
+
+def _line(block: str) -> int:
+    lines = LOOPED.split("\n")
+    return next(k for k, line in enumerate(lines) if line.startswith(f"block {block}(")) + 1
+
+
+def test_a_loop_no_instance_repeated_is_refused_past_one_copy(tmp_path: Path) -> None:
+    """Where every instance made one copy, the class knows the first copy alone: it builds
+    up to one and raises where the count asks for more, rather than guess the others."""
+    spec = tmp_path / "looped.arch"
+    spec.write_text(LOOPED, encoding="utf-8")
+    module = runtime.load_source(api.compile_source(str(spec), "Once"), "archc_looped_once")
+    assert [name for name, _ in module.Stage(3, 4, 1).named_children()] == [
+        "conv1",
+        "batchnorm1",
+        "relu1",
+        "pool",
+    ]
+    with pytest.raises(ValueError, match="no layers known for these arguments"):
+        module.Stage(3, 4, 2)
+
+
+DEEP = """
+block Stage(width, n=2, deep=false, act=relu) {
+    in x
+    out x
+        -> (
+            [conv2d(width, 1) -> batchnorm2d -> act] * (if deep then n else 0)
+            -> [conv2d(width, 3, padding=1, groups=width) -> act]
+        ) as body
+}
+network Net {
+    in x: [8, 10, 10]
+    out x
+        -> Stage(8) as a
+        -> Stage(12, deep=true) as b
+        -> Stage(12, n=3, deep=true) as c
+        -> Stage(6, n=1, deep=true) as d
+}
+network Shallow {
+    in x: [8, 10, 10]
+    out x -> Stage(8) as a -> Stage(12, n=1, deep=true) as b
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("channels", "width", "n", "deep"),
+    [(4, 4, 2, False), (6, 6, 0, True), (4, 6, 1, True), (4, 4, 2, True), (3, 6, 5, True)],
+)
+def test_a_repeat_counted_by_a_conditional_above_one_is_one_class(
+    tmp_path: Path, channels: int, width: int, n: int, deep: bool
+) -> None:
+    """A conditional count that is any number of copies (`* (if deep then n else 0)`)
+    unpacks them from one comprehension, the first copy's input width beside the later
+    ones': the one class, built with each count, computes what the spec elaborated with
+    those arguments does, under the same state_dict keys."""
+    spec = tmp_path / "deep.arch"
+    spec.write_text(DEEP, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    assert len(classes_per_definition(source)[("Stage", "deep.arch:2")]) == 1
+    assert "nn.Conv2d(in_channels if k == 0 else width, width, kernel_size=1)" in source
+    assert "for k in range(n if deep else 0)" in source
+    assert "width if deep and n > 0 else in_channels" in source
+    module = runtime.load_source(source, f"archc_deep_{width}_{n}_{deep}")
+    single = tmp_path / "single.arch"
+    call = f"Stage({width}, n={n}, deep={str(deep).lower()})"
+    single.write_text(
+        DEEP.split("network Net")[0]
+        + f"network Net {{\n    in x: [{channels}, 6, 6]\n    out x -> {call} as b\n}}\n",
+        encoding="utf-8",
+    )
+    (network,), diagnostics = api.analyse(str(single))
+    assert not [d for d in diagnostics if d.is_error]
+    torch.manual_seed(0)
+    model = Holder(module.Stage(channels, width, n=n, deep=deep)).double()
+    vary_running_statistics(model)
+    assert list(model.b.state_dict()) == [
+        key.removeprefix("b.") for node in network.nodes() for key in _keys(node)
+    ]
+    inputs = random_inputs(network, sizes_of(network))
+    for training in (False, True):
+        assert compare(network, model, inputs, training) == []
+
+
+def test_copies_no_instance_made_past_the_first_are_refused(tmp_path: Path) -> None:
+    spec = tmp_path / "deep.arch"
+    spec.write_text(DEEP, encoding="utf-8")
+    module = runtime.load_source(api.compile_source(str(spec), "Shallow"), "archc_shallow")
+    assert len(module.Stage(8, 12, n=1, deep=True).body) == 2
+    with pytest.raises(ValueError, match="no layers known for these arguments"):
+        module.Stage(8, 12, n=2, deep=True)
+
+
+PASSED = """
+block Inner(c, act=relu) {
+    in x
+    out x -> conv2d(c, 3, padding=1) as conv -> act
+}
+block Mid(c, act=relu) {
+    in x
+    out x -> Inner(c, act=act) as first -> Inner(c) as second
+}
+block Outer(c, act=relu) {
+    in x
+    out x -> Mid(c, act=act) as mid -> act
+}
+network Net(slope=0.1) {
+    in x: [3, 8, 8]
+    out x
+        -> Outer(4) as a
+        -> Outer(4, act=hardswish) as b
+        -> Outer(5, act=leaky_relu(slope)) as c
+        -> Mid(5, act=prelu(1, 0.5)) as d
+}
+"""
+
+
+def test_a_layer_passed_on_from_the_callers_parameter_is_its_constructor_argument(
+    tmp_path: Path,
+) -> None:
+    """A block that hands its own layer-valued parameter to a child (`Inner(c, act=act)`)
+    takes the layer as a constructor argument too and passes it on, however deep: each
+    definition is one class, and the network built with another slope computes what the
+    spec elaborated with it does."""
+    spec = tmp_path / "passed.arch"
+    spec.write_text(PASSED, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    for line, name in ((2, "Inner"), (6, "Mid"), (10, "Outer")):
+        assert len(classes_per_definition(source)[(name, f"passed.arch:{line}")]) == 1
+    assert "        self.first = Inner(in_channels, c, act=act)\n" in source
+    assert "        self.mid = Mid(in_channels, c, act)\n" in source
+    assert "Outer(4, 5, act=partial(nn.LeakyReLU, negative_slope=slope))" in source
+    ((passed, verdict),) = runtime.selftest(str(spec), "Net")
+    assert passed, verdict
+    module = runtime.load_source(source, "archc_passed")
+    (network,), diagnostics = api.analyse(str(spec), overrides={"slope": 0.3})
+    assert not [d for d in diagnostics if d.is_error]
+    torch.manual_seed(0)
+    model = module.Net(slope=0.3).double()
+    inputs = random_inputs(network, sizes_of(network))
+    for training in (False, True):
+        assert compare(network, model, inputs, training) == []
+
+
+@pytest.mark.parametrize(
+    ("written", "given"),
+    [
+        ("relu", RELU),
+        ("hardswish", HARDSWISH),
+        ("leaky_relu(0.2)", functools.partial(torch.nn.LeakyReLU, negative_slope=0.2)),
+    ],
+)
+def test_the_class_that_passes_a_layer_on_builds_each_layer_as_the_spec_does(
+    tmp_path: Path, written: str, given: Any
+) -> None:
+    spec = tmp_path / "passed.arch"
+    spec.write_text(PASSED, encoding="utf-8")
+    module = runtime.load_source(api.compile_source(str(spec), "Net"), f"archc_passed_{written}")
+    single = tmp_path / "single.arch"
+    single.write_text(
+        PASSED.split("network Net")[0]
+        + f"network Net {{\n    in x: [3, 6, 6]\n    out x -> Outer(4, act={written}) as b\n}}\n",
+        encoding="utf-8",
+    )
+    (network,), diagnostics = api.analyse(str(single))
+    assert not [d for d in diagnostics if d.is_error]
+    torch.manual_seed(0)
+    model = Holder(module.Outer(3, 4, act=given)).double()
+    inputs = random_inputs(network, sizes_of(network))
+    for training in (False, True):
+        assert compare(network, model, inputs, training) == []
+
+
+NORMS = """
+block Unit(c, norm=batchnorm2d) {
+    in x
+    out x -> conv2d(c, 3, padding=1) as conv -> norm -> relu
+}
+network Net {
+    in x: [3, 8, 8]
+    out x
+        -> Unit(4) as a
+        -> Unit(6, norm=batchnorm2d(eps=0.001)) as b
+        -> Unit(6, norm=instancenorm2d(affine=true)) as c
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("written", "given"),
+    [
+        ("batchnorm2d", torch.nn.BatchNorm2d),
+        ("batchnorm2d(eps=0.001)", functools.partial(torch.nn.BatchNorm2d, eps=0.001)),
+        ("instancenorm2d(affine=true)", functools.partial(torch.nn.InstanceNorm2d, affine=True)),
+    ],
+)
+def test_a_layer_argument_that_needs_an_inferred_size_is_called_with_it(
+    tmp_path: Path, written: str, given: Any
+) -> None:
+    """A layer whose module needs a size the block infers (`batchnorm2d`'s features) is a
+    constructor argument the class calls with that size, from its provenance, as
+    torchvision calls `norm_layer(channels)`; the caller passes the module's class, or a
+    partial with the arguments the spec bound."""
+    spec = tmp_path / "norms.arch"
+    spec.write_text(NORMS, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    assert len(classes_per_definition(source)[("Unit", "norms.arch:2")]) == 1
+    assert "norm: Callable[..., nn.Module] = nn.BatchNorm2d" in source
+    assert "        self.norm1 = norm(c)\n" in source
+    assert "Unit(6, 6, norm=partial(nn.InstanceNorm2d, affine=True))" in source
+    module = runtime.load_source(source, f"archc_norms_{abs(hash(written))}")
+    single = tmp_path / "single.arch"
+    single.write_text(
+        NORMS.split("network Net")[0]
+        + f"network Net {{\n    in x: [5, 6, 6]\n    out x -> Unit(7, norm={written}) as b\n}}\n",
+        encoding="utf-8",
+    )
+    (network,), diagnostics = api.analyse(str(single))
+    assert not [d for d in diagnostics if d.is_error]
+    torch.manual_seed(0)
+    model = Holder(module.Unit(5, 7, norm=given)).double()
+    vary_running_statistics(model)
+    assert list(model.b.state_dict()) == [
+        key.removeprefix("b.") for node in network.nodes() for key in _keys(node)
+    ]
+    inputs = random_inputs(network, sizes_of(network))
+    for training in (False, True):
+        assert compare(network, model, inputs, training) == []
+
+
+AFTER = """
+block Head(c, d, n) {
+    in x
+    out x -> (conv2d(c, 3, padding=1) -> relu) * n -> conv2d(d, 1) as proj
+}
+block Strided(c, n) {
+    in x
+    out x -> (conv2d(c, 3, stride=2, padding=1) -> relu) * n -> flatten -> linear(10) as fc
+}
+network Net {
+    in x: [3, 16, 16]
+    y = x -> Head(4, 5, 2) as a -> Head(6, 5, 3) as b
+    out y -> Strided(4, 1) as c -> relu
+}
+network Other {
+    in x: [3, 16, 16]
+    out x -> Strided(4, 2) as c
+}
+"""
+
+
+def test_layers_after_a_loop_built_for_its_sizes(tmp_path: Path) -> None:
+    """Layers after the loop whose values follow the sizes its copies give are right for
+    any count that makes a copy (a count of 0 is refused), and a loop whose copies change
+    the sizes those values read keeps a class per count."""
+    spec = tmp_path / "after.arch"
+    spec.write_text(AFTER, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    assert len(classes_per_definition(source)[("Head", "after.arch:2")]) == 1
+    module = runtime.load_source(source, "archc_after")
+    with pytest.raises(ValueError, match="no layers known for these arguments"):
+        module.Head(3, 4, 0, 5)
+    network = _single_spec(tmp_path, AFTER, 3, "Head(4, 5, 4)")
+    torch.manual_seed(0)
+    model = Holder(module.Head(3, 4, 4, 5)).double()
+    inputs = random_inputs(network, sizes_of(network))
+    for training in (False, True):
+        assert compare(network, model, inputs, training) == []
+    # one copy shows no size the next would change: more are refused
+    with pytest.raises(ValueError, match="no layers known for these arguments"):
+        module.Net().c.__class__(4, 16, 16, 4, 2)
+    whole = api.compile_source(str(spec))
+    assert len(classes_per_definition(whole)[("Strided", "after.arch:6")]) == 2
+
+
+def _single_spec(tmp_path: Path, text: str, channels: int, call: str) -> Any:
+    single = tmp_path / "single.arch"
+    single.write_text(
+        text.split("network Net")[0]
+        + f"network Net {{\n    in x: [{channels}, 8, 8]\n    out x -> {call} as b\n}}\n",
+        encoding="utf-8",
+    )
+    (network,), diagnostics = api.analyse(str(single))
+    assert not [d for d in diagnostics if d.is_error]
+    return network
+
+
+def test_counted_copies_that_change_sizes_keep_a_class_per_count(tmp_path: Path) -> None:
+    """Copies that halve the map copy by copy make the `linear` after them another size for
+    each count: the class is not written for any count, and each instance's is right."""
+    spec = tmp_path / "strided.arch"
+    spec.write_text(
+        "block Stage(w, n, deep=true) {\n    in x\n    out x -> (\n"
+        "        [conv2d(w, 3, stride=2, padding=1) -> relu] * (if deep then n else 0)\n"
+        "        -> flatten -> linear(10)\n    ) as body\n}\n"
+        "network Net {\n    in x: [3, 16, 16]\n"
+        "    out (x -> Stage(4, 2) as a) + (x -> Stage(4, 3) as b)\n}\n",
+        encoding="utf-8",
+    )
+    source = api.compile_source(str(spec), "Net")
+    assert len(classes_per_definition(source)[("Stage", "strided.arch:1")]) == 2
+    ((passed, verdict),) = runtime.selftest(str(spec), "Net")
+    assert passed, verdict
+
+
+def test_a_repeat_inside_a_repeats_copies_is_part_of_the_outer_loop(tmp_path: Path) -> None:
+    """`((conv2d -> relu) * a -> batchnorm2d) * b`: the outer repeat loops over copies that
+    each hold the inner one's, named on from copy to copy; built with another `b`, the class
+    computes what the spec elaborated with it does."""
+    text = (
+        "block N(c, a, b) {\n    in x\n"
+        "    out x -> ((conv2d(c, 3, padding=1) -> relu) * a -> batchnorm2d) * b\n}\n"
+        "network Net {\n    in x: [3, 8, 8]\n    out x -> N(4, 2, 2) as p -> N(4, 2, 3) as q\n}\n"
+    )
+    spec = tmp_path / "nested.arch"
+    spec.write_text(text, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    assert len(classes_per_definition(source)[("N", "nested.arch:1")]) == 1
+    assert 'self.add_module(f"conv{2 * k + 2}", nn.Conv2d(c, c, kernel_size=3, padding=1))' in (
+        source
+    )
+    module = runtime.load_source(source, "archc_nested")
+    network = _single_spec(tmp_path, text, 3, "N(4, 2, 5)")
+    torch.manual_seed(0)
+    model = Holder(module.N(3, 4, 5)).double()
+    vary_running_statistics(model)
+    inputs = random_inputs(network, sizes_of(network))
+    for training in (False, True):
+        assert compare(network, model, inputs, training) == []

@@ -23,7 +23,7 @@ from archc.semantics import provenance as pv
 from archc.semantics.arguments import refusal
 from archc.semantics.context import Body, Place, base_name
 from archc.semantics.expressions import ElabError, Expressions
-from archc.semantics.ir import Counted, Module, Node, Ref
+from archc.semantics.ir import Counted, Looped, Module, Node, Ref
 from archc.semantics.program import did_you_mean
 from archc.semantics.values import (
     UNKNOWN,
@@ -159,6 +159,16 @@ class Application(Expressions):
         # an unnamed repeat among a named chain's children: which of them its copies are
         counted = isinstance(layer, RepeatLayer) and container is None and place.indexed
         start = place.next_index[0]
+        # one in a block's own scope, every copy the same layer: the names each copy made
+        looped = (
+            isinstance(layer, RepeatLayer)
+            and container is None
+            and not place.indexed
+            and not layer.each
+            and layer.count_origin is not None
+            and not isinstance(layer.count_origin, pv.Lit)
+        )
+        copies: list[tuple[str, ...]] = []
         for index, part in enumerate(parts):
             if value is UNKNOWN:
                 return UNKNOWN
@@ -167,9 +177,14 @@ class Application(Expressions):
                 self._check_copy_name(layer, index, inner)
             before = self.size()[0]
             value = self.apply(part, tensors, body, inner, part.span)
+            if looped:
+                copies.append(self._names_made(place.path, before))
             if isinstance(layer, RepeatLayer) and value is not UNKNOWN:
                 made = self.size()[0] - before
                 self._project(tensors, _as_list(value), made, len(parts) - index - 1, layer)
+        if looped and value is not UNKNOWN:
+            assert isinstance(layer, RepeatLayer) and layer.count_origin is not None
+            body.looped.append(Looped(layer.count_origin, tuple(copies)))
         holder = self.module_at(place.path) if counted else None
         if holder is not None:
             assert isinstance(layer, RepeatLayer)
@@ -180,6 +195,14 @@ class Application(Expressions):
             container.via = read_via(inputs)
             container.outputs = tuple(t.ref for t in _as_list(value))
         return value
+
+    def _names_made(self, path: str, before: int) -> tuple[str, ...]:
+        """The names, in the scope at ``path``, of the layers made since node ``before``."""
+        prefix = f"{path}." if path else ""
+        names: dict[str, None] = {}
+        for node_id in range(before + 1, self.size()[0] + 1):
+            names[self.node_of(node_id).path[len(prefix) :].split(".", 1)[0]] = None
+        return tuple(names)
 
     def _check_copy_name(self, repeat: RepeatLayer, index: int, place: Place) -> None:
         """A copy's name from a naming pattern that a sibling has taken is refused here, with
@@ -370,8 +393,9 @@ class Application(Expressions):
                 resolved_origins=resolved_origins,
                 dims=dims,
                 equal=equal_sizes(tensors) if op.elementwise else (),
-                given=None if layer.passed_on else layer.given,
+                given=layer.given,
                 given_origins=given_origins,
+                passed=layer.passed,
             )
         )
         outs = tuple(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from archc.errors import Span
-from archc.semantics.ir import Choice, join_path
+from archc.semantics.ir import Choice, Looped, join_path
 from archc.semantics.program import FileScope
 from archc.semantics.provenance import Expr
 from archc.syntax import ast
@@ -41,6 +41,8 @@ class Body:
     # picked from a tuple by position, copies named by a pattern): an instance of the body is
     # then copied for the very same values only (archc/semantics/rerun.py)
     shaped_by_values: bool = False
+    # the unnamed repeats of the body's own scope whose count the spec computes (ir.Looped)
+    looped: list[Looped] = field(default_factory=list)
 
     def bind(self, name: str, value: Any, span: Span, origin: Expr | None = None) -> None:
         self.vars[name] = value

@@ -527,6 +527,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         values = self._body_values(node, body, inner, module.args, inputs)
         module.guards = tuple(body.guards)
         module.choices = tuple(body.choices)
+        module.looped = tuple(body.looped)
         if any(v is UNKNOWN for v in values):
             return UNKNOWN
         module.outputs_via = application.read_via(
@@ -613,6 +614,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
                 values=values,
                 guards=tuple(body.guards),
                 choices=tuple(body.choices),
+                looped=tuple(body.looped),
             )
             if made is not None:
                 self._recordings[key] = made
@@ -632,6 +634,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
     ) -> list[Any]:
         assert self.network is not None
         body.guards.extend(recording.guards)
+        body.looped.extend(recording.looped)
         values, choices = recording.replay(
             self.add_node,
             self.new_id,
@@ -1289,10 +1292,11 @@ def _inputs_span(node: ast.Definition) -> Span | None:
 
 def _bound_to(layer: OpLayer, name: str) -> OpLayer:
     """``layer`` bound to the parameter ``name``. One the caller had from a parameter of its
-    own is passed on: the provenance of its arguments is in neither body's terms."""
+    own is passed on through that parameter: the provenance of its arguments stays in the
+    terms of the caller that wrote it."""
     if layer.given is None:
         return replace(layer, given=name)
-    return replace(_moved(layer, lambda _: None), given=name, passed_on=True)
+    return replace(layer, given=name, passed=(*layer.passed, layer.given))
 
 
 def _moved(layer: OpLayer, move: Callable[[pv.Expr], pv.Expr | None]) -> OpLayer:

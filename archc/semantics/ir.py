@@ -80,9 +80,12 @@ class Node:
     # the parameter of the block at ``scope`` whose layer value this op is (`act` in `fc ->
     # act`), and the provenance of the arguments that value binds, in the namespace of the
     # block's caller, which wrote it (they have none in ``arg_origins``); None where the
-    # value was passed on from a parameter of the caller's, or is no parameter's
+    # value is no parameter's. Where the caller passed on a parameter of its own (`Inner(c,
+    # act=act)`), ``passed`` names the parameters of the callers it came through, outermost
+    # first, and ``given_origins`` are in the terms of the caller of the outermost
     given: str | None = None
     given_origins: dict[str, Expr] = field(default_factory=dict)
+    passed: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -171,6 +174,19 @@ class Module:
     # for a named chain, the unnamed repeats among its children whose count the spec computes
     # (`[conv2d(e, 1) -> batchnorm2d] * (if e != x.channels then 1 else 0)`), in order
     counted: tuple[Counted, ...] = ()
+    # for a block, the unnamed repeats of its own body whose count the spec computes
+    # (`(conv2d(c, 3) -> relu) * convs`), in order
+    looped: tuple[Looped, ...] = ()
+
+
+@dataclass(frozen=True)
+class Looped:
+    """An unnamed repeat in a block's own body whose count the spec computes, every copy
+    the same layer: the count's provenance in the block's namespace, and the names of the
+    layers each copy made in the block (`conv1`, `relu1`), copy by copy."""
+
+    origin: Expr
+    copies: tuple[tuple[str, ...], ...]
 
 
 @dataclass(frozen=True)
@@ -495,7 +511,10 @@ class Network:
     def instance_of(self, node: Node) -> Module:
         """The block instance (or the network) whose body applied ``node``: the namespace of
         its provenance."""
-        path = node.scope
+        return self.instance_of_path(node.scope)
+
+    def instance_of_path(self, path: str) -> Module:
+        """The block instance (or the network) whose body holds the scope at ``path``."""
         while True:
             module = self.modules.get(path)
             if module is not None and module.kind != "sequence":

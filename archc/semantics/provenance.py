@@ -598,6 +598,28 @@ def simplify(expr: Expr) -> Expr:
     return collected
 
 
+def equal_for_all_values(a: Expr, b: Expr) -> bool:
+    """Whether two expressions are equal whatever their parameters and sizes are: written
+    alike, or integer arithmetic whose difference sympy reduces to 0 (`(h - 1) // 1 + 1` is
+    `h`). False where that is not proven, so a caller that builds on equality never guesses.
+
+    >>> h = Size("x", 2)
+    >>> below = Apply("-", (h, Lit(1)))
+    >>> equal_for_all_values(Apply("+", (Apply("//", (below, Lit(1))), Lit(1))), h)
+    True
+    >>> equal_for_all_values(Apply("+", (Apply("//", (below, Lit(2))), Lit(1))), h)
+    False
+    """
+    if a == b:
+        return True
+    if not (_integer_arithmetic(a) and _integer_arithmetic(b)):
+        return False
+    import sympy
+
+    leaves: dict[Any, Expr] = {}
+    return bool(sympy.simplify(_to_sympy(a, leaves) - _to_sympy(b, leaves)) == 0)
+
+
 def needs_collecting(expr: Expr) -> bool:
     """Whether :func:`simplify` would hand ``expr``, or a part of it, to sympy."""
     if not isinstance(expr, Apply):

@@ -22,7 +22,7 @@ from typing import Any
 
 from archc.dims import Sym
 from archc.errors import Span
-from archc.semantics.ir import Alternative, Choice, Module, Node, Ref
+from archc.semantics.ir import Alternative, Choice, Looped, Module, Node, Ref
 from archc.semantics.values import Tensor
 
 
@@ -101,6 +101,7 @@ class Recording:
     values: list[Any]  # what the instance gave back
     guards: tuple[Any, ...] = ()  # the tests that chose its structure (Module.guards)
     choices: tuple[Choice, ...] = ()  # those that chose between tensors (Module.choices)
+    looped: tuple[Looped, ...] = ()  # its unnamed repeats counted by values (Module.looped)
     _replayable: bool | None = None
 
     def _ref(self, ref: Ref, ids: dict[int, int], inputs: list[Tensor]) -> Ref:
@@ -276,6 +277,7 @@ def _moved(
         via=node.via,
         given=node.given,
         given_origins=node.given_origins,
+        passed=node.passed,
     )
 
 
@@ -291,6 +293,7 @@ def record(
     values: list[Any],
     guards: tuple[Any, ...],
     choices: tuple[Choice, ...],
+    looped: tuple[Looped, ...],
 ) -> Recording | None:
     """The instance the body just elaborated, or None when it cannot be replayed."""
     refs = [t.ref for t in inputs]
@@ -319,6 +322,7 @@ def record(
         values,
         guards,
         choices,
+        looped,
     )
 
 

@@ -276,6 +276,7 @@ def _again(
         via=node.via,
         given=node.given,
         given_origins=node.given_origins,
+        passed=node.passed,
     )
 
 

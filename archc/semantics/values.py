@@ -109,10 +109,10 @@ class OpLayer(Layer):
     args: tuple[BoundArg, ...] = ()
     called: bool = False  # arguments were given (so it cannot be called again)
     # the block parameter the layer was bound to (`act`), which names it where it is applied
-    # unnamed; ``passed_on`` where it came from a parameter of the caller's (its arguments
-    # then carry no provenance)
+    # unnamed; ``passed`` the parameters of the callers it was passed on through, outermost
+    # first (its arguments' provenance is in the terms of the caller of the outermost)
     given: str | None = None
-    passed_on: bool = False
+    passed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 from archc.backends.torch.counted import Slot, slots
 from archc.backends.torch.given import given_ctor, given_layers
+from archc.backends.torch.looped import Loop, loops
 from archc.backends.torch.naming import Namespace
 from archc.backends.torch.optional import Branch, Optional, optionals
 from archc.backends.torch.stateless import forward_template
@@ -69,7 +70,8 @@ def signature(
     alternative share the class (optional.py)."""
     index: dict[Ref, Any] = {ref: ("in", i) for i, ref in enumerate(module.inputs)}
     copies: list[Any] = []  # each counted repeat's copy (counted.py), None where it made none
-    body = _body(network, module.path, module.path, index, classes, found, copies)
+    looping = tuple(loops(network, module))
+    body = _body(network, module.path, module.path, index, classes, found, copies, looping)
     alternatives = [
         _branch(branch, module.path, index, classes)
         for o in found
@@ -88,10 +90,19 @@ def _body(
     classes: dict[int, ClassInfo],
     found: list[Optional],
     copies: list[Any],
+    looping: tuple[Loop, ...] = (),
 ) -> tuple[Any, ...]:
     made = {item.attr: (k, o) for k, o in enumerate(found) for item in o.made}
+    starts = {loop.start: loop for loop in looping}
+    inside = {attr for loop in looping for attr in loop.attrs()}
     parts: list[Any] = []
-    for item in scope_items(network, path):
+    for position, item in enumerate(scope_items(network, path)):
+        if position in starts:  # the loop stands for its copies, whatever their count
+            loop = starts[position]
+            parts.append(_loop(network, root, loop, index, classes, copies))
+            index[loop.last] = (relative(path, root), len(parts) - 1, 0)
+        if item.attr in inside:
+            continue
         if item.attr in made:  # the choice's value stands for its alternatives
             k, optional = made[item.attr]
             other = optional.other
@@ -106,6 +117,33 @@ def _body(
     return tuple(parts)
 
 
+def _loop(
+    network: Network,
+    root: str,
+    loop: Loop,
+    index: dict[Ref, Any],
+    classes: dict[int, ClassInfo],
+    copies: list[Any],
+) -> tuple[Any, ...]:
+    """A repeat written as a loop (looped.py): its count, how its copies are named and
+    chained, and the first copy's layers; the second's, which the later copies are built
+    like, is set apart in ``copies`` (None where the instance made one copy)."""
+    shapes = []
+    for k, copy in enumerate(loop.copies[:2]):
+        inner = dict(index)
+        carried = loop.carried if k == 0 else loop.copies[0][loop.out[0]].outputs[loop.out[1]]
+        inner[carried] = ("carried",)
+        parts = []
+        for position, item in enumerate(copy):
+            part = _part(network, root, root, item, inner, classes, copies if k == 0 else [])
+            parts.append((part[0], *part[2:]))
+            for port, ref in enumerate(item.outputs):
+                inner[ref] = ("own", position, port)
+        shapes.append(tuple(parts))
+    copies.append(shapes[1] if len(shapes) > 1 else None)
+    return ("loop", loop.origin, loop.names, loop.out, shapes[0])
+
+
 def _slotted(
     network: Network,
     root: str,
@@ -116,16 +154,18 @@ def _slotted(
     copies: list[Any],
 ) -> tuple[Any, ...]:
     """A chain with counted repeats (counted.py): its children but for their numbers, which
-    the copies shift, and for each repeat its count; the copy is set apart in ``copies``."""
+    the copies shift, and for each repeat its count; its first copy and its second, which
+    the later ones are built like, are set apart in ``copies`` (None where not made)."""
     parts: list[Any] = []
     for slot in found:
         if slot.counted is not None:
             parts.append(("counted", slot.counted.origin))
             made = [
-                _part(network, _own(i, root), module.path, i, index, classes, copies)
-                for i in slot.items
+                _part(network, _own(i, root), module.path, i, index, classes, [] if k else copies)
+                for k, i in enumerate(slot.items[:2])
             ]
-            copies.append(tuple((p[0], *p[2:]) for p in made) if made else None)
+            made += [None] * (2 - len(made))
+            copies += [None if p is None else (p[0], *p[2:]) for p in made]
             for item in slot.items:  # the next child reads what came before, copy or not
                 for ref in item.outputs:
                     index[ref] = index.get(item.inputs[0], "?") if item.inputs else "?"
@@ -160,8 +200,10 @@ def _part(
         # its parameters (stateless.py): instances that differ there cannot share it
         text, kept = forward_template(node)
         forward = (text, tuple((name, origin) for name, origin, _ in kept))
-        if given_ctor(node) is not None:  # the class takes the layer (given.py)
-            return ("given", item.attr, node.given, forward, wiring, len(node.outputs))
+        ctor = given_ctor(node)
+        if ctor is not None:  # the class takes the layer (given.py), calls it with sizes
+            sizes = tuple(pv.origin_of(value) for value in ctor.args)
+            return ("given", item.attr, node.given, sizes, forward, wiring, len(node.outputs))
         written = tuple(sorted(node.arg_origins.items()))
         return ("op", item.attr, node.op, written, forward, wiring, len(node.outputs))
     assert item.module is not None

@@ -1,20 +1,24 @@
 """Unnamed repeats among a named chain's children whose count the spec computes.
 
 `[conv2d(expanded, 1) -> batchnorm2d -> act] * (if expanded != x.channels then 1 else 0)` in a
-named chain makes one child or none, and the children after it are numbered on from there, as
-torchvision's `nn.Sequential(*layers)` numbers the layers its constructor appended. A class
-serves instances with either count: the chain is an `nn.Sequential` in which the copy is
-unpacked from a comprehension over the count's provenance (`*[... for _ in range(...)]`), so
-the children keep the numbers the spec gives them (ir.Counted records which children each
-repeat made). Instances that made no copy share the class of those that made one
-(classes.py), since the copy is written from one of them; a class no instance of which made
-it raises ValueError where the arguments ask for it.
+named chain makes one child or none (`* (if deep then n else 0)`, any number), and the children
+after it are numbered on from there, as torchvision's `nn.Sequential(*layers)` numbers the
+layers its constructor appended. A class serves instances with any count: the chain is an
+`nn.Sequential` in which the copies are unpacked from a comprehension over the count's
+provenance (`*[... for _ in range(...)]`, the first copy's values beside the later ones' where
+they differ: `in_channels if k == 0 else width`), so the children keep the numbers the spec
+gives them (ir.Counted records which children each repeat made). Instances that made fewer
+copies share the class of those that made more (classes.py), since the copies are written from
+them; a class no instance of which made a copy, or a second one, raises ValueError where the
+arguments ask for it. The copies after the first must be built alike for any count, as
+looped.alike decides.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from archc.backends.torch.looped import alike
 from archc.backends.torch.structure import Item, is_chain, scope_items
 from archc.semantics import provenance as pv
 from archc.semantics.ir import Counted, Module, Network
@@ -35,31 +39,54 @@ def slots(network: Network, module: Module) -> list[Slot] | None:
     counted = [c for c in module.counted if c.origin is not None]
     if not counted or not is_chain(network, module):
         return None
-    if any(isinstance(c.origin, pv.Lit) or c.count > 1 or c.children != c.count for c in counted):
+    if any(isinstance(c.origin, pv.Lit) or c.children != c.count for c in counted):
         return None
     items = scope_items(network, module.path)
     if [item.attr for item in items] != [str(k) for k in range(len(items))]:
         return None
     starts = {c.start: c for c in counted}
-    if len(starts) != len(counted) or any(s > len(items) for s in starts):
+    if len(starts) != len(counted) or any(s + c.count > len(items) for s, c in starts.items()):
         return None
+    for c in counted:  # the copies after the first are built alike, whatever the count
+        made = tuple((item,) for item in items[c.start : c.start + c.count])
+        if len(made) > 1 and not alike(network, module, made, (0, 0), steady=True):
+            return None
     found: list[Slot] = []
-    for index in range(len(items) + 1):
+    index = 0
+    while index <= len(items):
         repeat = starts.get(index)
         if repeat is not None:
             found.append(Slot(tuple(items[index : index + repeat.children]), repeat))
             if repeat.children:
+                index += repeat.children
                 continue
         if index < len(items):
             found.append(Slot((items[index],)))
+        index += 1
     return found
 
 
 def made(origin: pv.Expr) -> pv.Expr:
-    """The test under which a repeat counted by ``origin`` makes its copy: the test of
-    `if t then 1 else 0`, else the count above 0."""
+    """The test under which a repeat counted by ``origin`` makes a copy: `t` for `if t then
+    1 else 0` (or any number above 0), `t and n > 0` for `if t then n else 0`, else the
+    count above 0."""
     if isinstance(origin, pv.Apply) and origin.fn == "if":
         test, then, orelse = origin.args
-        if then == pv.Lit(1) and orelse == pv.Lit(0):
-            return test
+        if orelse == pv.Lit(0):
+            if isinstance(then, pv.Lit) and _positive(then.value):
+                return test
+            return pv.apply("and", test, made(then))
     return pv.apply(">", origin, pv.Lit(0))
+
+
+def at_most_one(origin: pv.Expr) -> bool:
+    """Whether a count computed as ``origin`` is 0 or 1 whatever the class's arguments."""
+    if isinstance(origin, pv.Lit):
+        return origin.value in (0, 1)
+    if isinstance(origin, pv.Apply) and origin.fn == "if":
+        return at_most_one(origin.args[1]) and at_most_one(origin.args[2])
+    return False
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0

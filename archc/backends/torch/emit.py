@@ -17,12 +17,13 @@ from typing import Any
 from archc import __version__, dims
 from archc.backends.torch.classes import ClassInfo, assign_classes
 from archc.backends.torch.constants import buffer_lines, holds_buffer
-from archc.backends.torch.counted import Slot, made, slots
+from archc.backends.torch.counted import Slot, at_most_one, made, slots
 from archc.backends.torch.decoding import GENERATE, Decoding
 from archc.backends.torch.forward import forward_lines
-from archc.backends.torch.given import given_ctor, layer_argument, literal_slot
+from archc.backends.torch.given import given_ctor, given_layers, layer_argument, literal_slot
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
+from archc.backends.torch.looped import Loop, loops
 from archc.backends.torch.naming import (
     MODULE_ATTRIBUTES,
     Namespace,
@@ -49,7 +50,7 @@ from archc.ops import lookup
 from archc.ops.schema import Symbolic
 from archc.ops.spec import HELD, Ctor
 from archc.pysource.exprs import literal, string
-from archc.pysource.layout import INDENT, Arg, Call, ListOf, flat, lay_out, structure
+from archc.pysource.layout import INDENT, Arg, Call, IfElse, ListOf, flat, lay_out, structure
 from archc.semantics import provenance as pv
 from archc.semantics.ir import Module, Network, Node, Signature, join_path, tensor_key
 
@@ -217,6 +218,9 @@ class ClassWriter:
         # forward takes a KV cache where an instance passes it on (decoding.py)
         self.carries = self.passes_cache(self.module.path)
         self.optionals = info.optionals[info.template] if info.optionals else []
+        # repeats written as loops (looped.py), in the template and in every instance
+        self.loops = loops(self.network, self.module)
+        self.instance_loops = [loops(n, m) for n, m in info.instances]
         self.input_names = _input_names(info)
         self.expressor = Expressor(
             definition=info.definition,
@@ -316,16 +320,17 @@ class ClassWriter:
         """The item at ``position`` of the template instance in every instance: items an
         alternative made are left out of each instance's count (optional.py)."""
         items = scope_items(self.network, self.module.path)
-        common = [i for i, item in enumerate(items) if item.attr not in self._made(self.optionals)]
+        left_out = self._made(self.optionals) | _looped(self.loops)
+        common = [i for i, item in enumerate(items) if item.attr not in left_out]
         rank = common.index(position)
         found = []
-        for (network, module), chosen in zip(
-            self.info.instances, self.info.optionals or [[]], strict=False
+        for (network, module), chosen, looping in zip(
+            self.info.instances, self.info.optionals or [[]], self.instance_loops, strict=False
         ):
             theirs = [
                 item
                 for item in scope_items(network, module.path)
-                if item.attr not in self._made(chosen)
+                if item.attr not in self._made(chosen) | _looped(looping)
             ]
             found.append((network, theirs[rank]))
         return found
@@ -345,6 +350,7 @@ class ClassWriter:
             elif optional.taken.kind == "empty":
                 aside.setdefault(optional.first, []).append(k)
         items = scope_items(self.network, self.module.path)
+        starts = {loop.start: n for n, loop in enumerate(self.loops)}
         for position, item in enumerate([*items, None]):
             first = first_id(self.network, item) if item is not None else None
             for after in [a for a in aside if first is None or first > a]:
@@ -352,6 +358,10 @@ class ClassWriter:
                     lines += self._optional_lines(k)
             if item is None:
                 break
+            if position in starts:
+                lines += self._loop_lines(starts[position])
+            if item.attr in _looped(self.loops):
+                continue
             if item.attr in made:
                 k = made[item.attr]
                 if self.optionals[k].taken.kind != "steps":
@@ -385,6 +395,55 @@ class ClassWriter:
                 INDENT * 2, "", Call("self.register_load_state_dict_pre_hook", (Arg(check),))
             )
         return lines
+
+    def _loop_lines(self, n: int) -> list[str]:
+        """The layers of the repeat written as loop ``n`` (looped.py), registered in a loop
+        over its count under the names the spec gives each copy's layers: the first copy's
+        values where they differ from the later copies' (`in_channels if k == 0 else
+        channels`), which are built from the instances that made more than one copy; where
+        none did, a count above 1 is refused."""
+        loop = self.loops[n]
+        theirs = [found[n] for found in self.instance_loops]
+        networks = [network for network, _ in self.info.instances]
+        makers = [(network, lp) for network, lp in zip(networks, theirs, strict=True)]
+        maker = next(((nw, lp) for nw, lp in makers if len(lp.copies) > 1), None)
+        index = self.loop_index()
+        registered: list[str] = []
+        for position in range(loop.width):
+            first = self._construct([(nw, lp.copies[0][position]) for nw, lp in makers])
+            later = None
+            if maker is not None:
+                later = self._construct(
+                    [
+                        (nw, lp.copies[1][position])
+                        if len(lp.copies) > 1
+                        else (maker[0], maker[1].copies[1][position])
+                        for nw, lp in makers
+                    ]
+                )
+            if first is None:  # an op written as an expression in forward
+                continue
+            value = _first_or_later(first, later, f"{index} == 0")
+            call = Call("self.add_module", (Arg(loop.name(position, index)), Arg(value)))
+            registered += lay_out(INDENT * 3, "", call)
+        # the count after the layers, so that the class takes parameters in the spec's order
+        count = self.expressor.origin(loop.origin)
+        assert count is not None, "a count's provenance has a Python form"
+        # the layers after it are known as built after a copy; the copies after the first,
+        # as an instance built them
+        refused = {(True, True): "!=", (True, False): "<", (False, True): ">"}.get(
+            (loop.needs_copy, maker is None)
+        )
+        lines: list[str] = []
+        if refused is not None:
+            test = self.expressor.origin(pv.apply(refused, loop.origin, pv.Lit(1)))
+            lines += self._refusal(test or f"({count}) {refused} 1", INDENT * 2)
+        return [*lines, f"{INDENT * 2}for {index} in range({count}):", *registered]
+
+    def loop_index(self) -> str:
+        """The name of a loop's copy index, which no parameter of the class takes."""
+        taken = self.parameters | set(self.input_names)
+        return next(name for name in ("k", "copy", "k_", "k__") if name not in taken)
 
     def _guard(self, optional: Optional, branch: Branch) -> str:
         """The test under which ``branch`` is the alternative taken, as Python."""
@@ -475,7 +534,7 @@ class ClassWriter:
         module = item.module
         assert module is not None
         if module.kind == "block":
-            return self._block([i.module for _, i in matching])  # type: ignore[misc]
+            return self._block(matching)
         if is_dense_loop(self.network, module):
             return self._dense(matching)
         if module.combinator == "moe":
@@ -505,7 +564,11 @@ class ClassWriter:
             None,
         )
         self.uses_callable = True
-        return Call(self.expressor.layer(name, ctors, default), ())
+        sizes = [  # what the class computes: the same for each layer given
+            Arg(self._slot([c.args[k] for c in ctors if c is not None], f"{name}_size{k}"))
+            for k in range(len(next(c for c in ctors if c is not None).args))
+        ]
+        return Call(self.expressor.layer(name, ctors, default), tuple(sizes))
 
     def _op(self, attr: str, nodes: list[Node]) -> Call | None:
         op = lookup(nodes[0].op)
@@ -577,9 +640,11 @@ class ClassWriter:
                     return text
         return self.expressor.value([_plain(value) for value in values], hint)
 
-    def _block(self, modules: list[Module]) -> Call:
+    def _block(self, matching: Matching) -> Call:
         """The call that builds a child block: each of its class's parameters from where the
-        spec's call computes it (a parameter the call leaves to its default is left out)."""
+        spec's call computes it (a parameter the call leaves to its default is left out), a
+        layer the call passes on from a parameter of this class's as that parameter."""
+        modules: list[Module] = [item.module for _, item in matching]  # type: ignore[misc]
         child = self.classes[id(modules[0])]
         indices = [child.position(module) for module in modules]
         args: list[Arg] = []
@@ -591,7 +656,15 @@ class ClassWriter:
                     param.default is None or any(param.source in m.given for m in modules)
                 ):
                     values = [shown[0] if v is None else v for v in values]
-                    argument = layer_argument(values, self._slot)
+                    sources = {
+                        dict(given_layers(network, item.module)).get(param.source)  # type: ignore[arg-type]
+                        for network, item in matching
+                    }
+                    source = sources.pop() if len(sources) == 1 else None
+                    if source is not None and source[0] == "passed":
+                        argument: str | Call = self._passed_on(source[1], values)
+                    else:
+                        argument = layer_argument(values, self._slot)
                     self.uses_partial |= isinstance(argument, Call)
                     args.append(Arg(argument, f"{param.name}=" if param.default else ""))
                 continue
@@ -611,6 +684,22 @@ class ClassWriter:
             prefix = f"{param.name}=" if param.default is not None else ""
             args.append(Arg(structure(text, nested=True), prefix))
         return Call(child.name, tuple(args))
+
+    def _passed_on(self, name: str, ctors: list[Ctor]) -> str:
+        """This class's parameter ``name``, which takes the layer a child is passed on, each
+        instance's ``ctors[i]``; its default is the layer an instance that left it to its
+        default was given, where that is written with literals alone."""
+        default = next(
+            (
+                flat(layer_argument([ctor], literal_slot))
+                for (_, module), ctor in zip(self.info.instances, ctors, strict=True)
+                if name not in module.given
+                and not any(isinstance(value, Symbolic) for _, value in ctor.kwargs)
+            ),
+            None,
+        )
+        self.uses_callable = True
+        return self.expressor.layer(name, ctors, default)
 
     def _dense(self, matching: Matching) -> Call:
         """A dense block as a module that loops over its parts (torch_helpers.DenseBlock),
@@ -716,18 +805,34 @@ class ClassWriter:
                 test = self.expressor.origin(made(origin))
                 self.refusals.append(test or f"({count}) > 0")
                 continue
-            # an instance that made none is built like one that did: its count keeps it out
-            copy = [(n, items[0]) if items else (maker[0], maker[1][0]) for n, items in built]
-            outer = self.stand_ins
-            self.stand_ins = [a or not items for a, (_, items) in zip(outer, built, strict=True)]
-            value = self._construct(copy)
-            self.stand_ins = outer
-            assert value is not None
-            children.append(Arg(ListOf(value, f"for _ in range({count})"), "*"))
+            # an instance that made fewer is built like one that did: its count keeps it out
+            first = self._copy(built, 0)
+            later = self._copy(built, 1)
+            if later is None and not at_most_one(origin):
+                test = self.expressor.origin(pv.apply(">", origin, pv.Lit(1)))
+                self.refusals.append(test or f"({count}) > 1")
+            assert first is not None
+            index = "_" if later is None or later == first else self.loop_index()
+            value = _first_or_later(first, later, f"{index} == 0")
+            children.append(Arg(ListOf(value, f"for {index} in range({count})"), "*"))  # type: ignore[arg-type]
             self.counted_tests.append((made(origin), [bool(items) for _, items in built]))
         del self.counted_tests[tests:]
         self.stand_ins = outside
         return Call("nn.Sequential", tuple(children))
+
+    def _copy(self, built: list[tuple[Network, tuple[Item, ...]]], k: int) -> Call | None:
+        """Copy ``k`` of a counted repeat in every instance, where one made it: an instance
+        that made fewer copies stands in with the first one's that made it (its count keeps
+        it from being built)."""
+        maker = next(((n, items) for n, items in built if len(items) > k), None)
+        if maker is None:
+            return None
+        copy = [(n, items[k]) if len(items) > k else (maker[0], maker[1][k]) for n, items in built]
+        outer = self.stand_ins
+        self.stand_ins = [a or len(items) <= k for a, (_, items) in zip(outer, built, strict=True)]
+        value = self._construct(copy)
+        self.stand_ins = outer
+        return value
 
     def _counted(self, matching: Matching) -> Call:
         """A repeat whose instances have other counts, every copy built alike (classes.py):
@@ -761,6 +866,36 @@ class ClassWriter:
                 return None
             text = str(counts[0] - after_first)
         return None if text.isdigit() and int(text) < 3 - after_first else text
+
+
+def _looped(found: list[Loop]) -> set[str]:
+    return {attr for loop in found for attr in loop.attrs()}
+
+
+def _first_or_later(first: Call, later: Call | None, test: str) -> Call | IfElse:
+    """The module a loop builds: ``first`` where ``test`` says it builds the first copy,
+    else ``later``; where they differ in values alone, the values are chosen argument by
+    argument."""
+    if later is None or first == later:
+        return first
+    if first.callee != later.callee or [a.prefix for a in first.args] != [
+        a.prefix for a in later.args
+    ]:
+        return IfElse(_operand(flat(first)), test, _operand(flat(later)))
+    args = tuple(
+        Arg(_first_or_later(a.value, b.value, test), a.prefix)  # type: ignore[arg-type]
+        if isinstance(a.value, Call) and isinstance(b.value, Call)
+        else a
+        if a == b
+        else Arg(IfElse(_operand(flat(a.value)), test, _operand(flat(b.value))), a.prefix)  # type: ignore[arg-type]
+        for a, b in zip(first.args, later.args, strict=True)
+    )
+    return Call(first.callee, args, first.brackets, first.hug)
+
+
+def _operand(text: str) -> str:
+    """``text`` as a part of a conditional expression."""
+    return f"({text})" if " if " in text or " lambda" in text else text
 
 
 def _held_in_container(node: Node, container: Module) -> Diagnostic:

@@ -32,6 +32,7 @@ from archc.semantics.ir import Module, Network, Node, Ref, Scan
 
 if TYPE_CHECKING:
     from archc.backends.torch.emit import ClassWriter
+    from archc.backends.torch.looped import Loop
     from archc.backends.torch.optional import Optional
 
 
@@ -42,6 +43,9 @@ class Step:
     # for an optional module (optional.py): the value where the class does not hold it
     otherwise: Ref | None = None
     optional: bool = False  # calls a module an alternative of a choice makes
+    # a repeat written as a loop (looped.py): the loop, and the steps of its first copy
+    loop: Loop | None = None
+    body: tuple[Step, ...] = ()
 
     @property
     def reads(self) -> tuple[Ref, ...]:
@@ -102,12 +106,17 @@ def _member(access: str, attr: str, container: str | None) -> str:
 def forward_lines(writer: ClassWriter) -> list[str]:
     network, module = writer.network, writer.module
     ours = _with_optionals(network, steps(network, module.path), writer.optionals)
+    ours = _with_loops(ours, module.path, writer.loops)
     outputs = _read(module.outputs, module.outputs_via, writer.optionals)
     # each instance's steps beside ours, for the shape comments; an alternative's have none
     chosen = writer.info.optionals or [[]] * len(writer.info.instances)
     per_instance = [
-        [s for s in steps(n, m.path) if not any(_taken(s, o) for o in found)]
-        for (n, m), found in zip(writer.info.instances, chosen, strict=True)
+        _with_loops(
+            [s for s in steps(n, m.path) if not any(_taken(s, o) for o in found)], m.path, looping
+        )
+        for (n, m), found, looping in zip(
+            writer.info.instances, chosen, writer.instance_loops, strict=True
+        )
     ]
     common = [i for i, s in enumerate(ours) if not s.optional]
     names = _Variables(writer.input_names)
@@ -141,6 +150,11 @@ def forward_lines(writer: ClassWriter) -> list[str]:
             skip -= 1
             continue
         inputs = [variables[ref] for ref in step.reads]
+        if step.loop is not None:
+            for ref in step.reads:
+                remaining[ref] -= 1
+            body += _loop_lines(step, step.loop, writer, names, remaining, wanted, variables)
+            continue
         if position in collected:
             run = ours[position : position + collected[position]]
             for ref in (r for s in run for r in s.reads):
@@ -252,6 +266,101 @@ def _expression(
         for name, origin, text in kept
     }
     return template.format(*inputs, m=step.access, inputs=", ".join(inputs), **values)
+
+
+def _with_loops(found: list[Step], path: str, looping: list[Loop]) -> list[Step]:
+    """The steps with those of each repeat written as a loop (looped.py) as one step, which
+    reads what its first copy reads from before it and gives what its last copy gives."""
+    for loop in looping:
+        inside = loop.attrs()
+        run = [
+            k
+            for k, step in enumerate(found)
+            if step.loop is None and _top(step.item, path) in inside
+        ]
+        first = {item.attr for item in loop.copies[0]}
+        body = tuple(found[k] for k in run if _top(found[k].item, path) in first)
+        made = {ref for step in body for ref in step.item.outputs}
+        reads = tuple(dict.fromkeys(r for step in body for r in step.reads if r not in made))
+        item = Item(loop.copies[0][0].attr, inputs=reads, outputs=(loop.last,))
+        step = Step(item, body[0].access, loop=loop, body=body)
+        found = [*found[: run[0]], step, *found[run[-1] + 1 :]]
+    return found
+
+
+def _top(item: Item, path: str) -> str:
+    """The attribute of the class that holds the module or op of ``item``."""
+    made = item.module or item.node
+    assert made is not None
+    return relative(made.path, path).split(".", 1)[0]
+
+
+def _loop_lines(
+    step: Step,
+    loop: Loop,
+    writer: ClassWriter,
+    names: _Variables,
+    remaining: dict[Ref, int],
+    wanted: dict[Ref, str],
+    variables: dict[Ref, str],
+) -> list[str]:
+    """A repeat as the loop one would write, the copies' modules reached by their names and
+    the tensor each gives the next carried in one variable:
+
+    ```
+    for k in range(self.convs):
+        x = getattr(self, f"conv{k + 1}")(x)
+        x = getattr(self, f"relu{k + 1}")(x)
+    ```
+    """
+    source = variables[loop.carried]
+    wishes = [wanted.get(loop.last), *([source] if remaining[loop.carried] == 0 else [])]
+    # the loop's own: the copy's input while it is read, the index, what it reads from before
+    copy = loop.copies[0][loop.out[0]].outputs[loop.out[1]]
+    given, index_ref = Ref(-1, copy.node), Ref(-2, copy.node)
+    reads = [r for s in step.body for r in s.reads]
+    remaining[given] = reads.count(loop.carried)
+    remaining[index_ref] = 1
+    others = [r for r in step.reads if r != loop.carried]
+    for ref in others:
+        remaining[ref] += 1
+    out = names.choose(wishes, given, remaining)
+    index = names.choose([writer.loop_index()], index_ref, remaining)
+    lines = [] if out == source else [f"{INDENT * 2}{out} = {source}"]
+    lines.append(f"{INDENT * 2}for {index} in range({writer.stored(loop.origin)}):")
+    local: dict[Ref, str] = {loop.carried: out}
+    positions = {item.attr: k for k, item in enumerate(loop.copies[0])}
+    pending = None  # the copy's result, where it is made before the copy's input is read
+    for inner in step.body:
+        inputs = [local.get(r, variables.get(r, "")) for r in inner.reads]
+        for ref in inner.reads:
+            remaining[given if ref == loop.carried else ref] -= 1
+        outs = []
+        for ref in inner.item.outputs:
+            remaining.setdefault(ref, reads.count(ref))
+            if ref == copy and remaining[given] == 0 and names.free(out, remaining):
+                name = out
+                names.holder[out] = ref
+            else:
+                single = len(inner.reads) == 1
+                name = names.choose([inputs[0] if single else None], ref, remaining)
+                if ref == copy:
+                    pending = name
+            local[ref] = name
+            outs.append(name)
+        top = _top(inner.item, writer.module.path)
+        prefix = member("self", top)
+        access = f"getattr(self, {loop.name(positions[top], index)}){inner.access[len(prefix) :]}"
+        expression = _expression(Step(inner.item, access), inputs, writer, {})
+        lines += lay_out(INDENT * 3, f"{', '.join(outs)} = ", structure(expression))
+    if pending is not None:
+        lines.append(f"{INDENT * 3}{out} = {pending}")
+    for ref in others:
+        remaining[ref] -= 1
+    remaining[index_ref] = 0
+    names.holder[out] = loop.last
+    variables[loop.last] = out
+    return lines
 
 
 def _loop_length(found: list[Step], position: int, remaining: dict[Ref, int]) -> int:
@@ -664,7 +773,7 @@ class _Variables:
                 continue
             base = _safe(wish)
             candidate, count = base, 1
-            while not self._free(candidate, remaining):
+            while not self.free(candidate, remaining):
                 count += 1
                 candidate = f"{base}{count}"
             if candidate == base or wish == "out":
@@ -672,7 +781,7 @@ class _Variables:
                 return candidate
         raise AssertionError("unreachable: `out` always yields a name")
 
-    def _free(self, name: str, remaining: dict[Ref, int]) -> bool:
+    def free(self, name: str, remaining: dict[Ref, int]) -> bool:
         holder = self.holder.get(name)
         return holder is None or remaining.get(holder, 0) == 0
 

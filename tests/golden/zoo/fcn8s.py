@@ -4,49 +4,27 @@ import torch
 from torch import nn
 
 
-__all__ = ["VGGStage", "VGGStageConv3", "FCN8s"]
+__all__ = ["VGGStage", "FCN8s"]
 
 
 class VGGStage(nn.Module):
     """Block `VGGStage` (vgg.arch:6)."""
 
-    def __init__(self, in_channels: int, channels: int) -> None:
+    def __init__(self, in_channels: int, channels: int, convs: int) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, channels, kernel_size=3, padding=1)
-        self.relu1 = nn.ReLU()
-        self.conv2 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
-        self.relu2 = nn.ReLU()
+        self.convs = convs
+        for k in range(convs):
+            self.add_module(
+                f"conv{k + 1}",
+                nn.Conv2d(in_channels if k == 0 else channels, channels, kernel_size=3, padding=1),
+            )
+            self.add_module(f"relu{k + 1}", nn.ReLU())
         self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv1(x)
-        x = self.relu1(x)
-        x = self.conv2(x)
-        x = self.relu2(x)
-        x = self.pool(x)
-        return x
-
-
-class VGGStageConv3(nn.Module):
-    """Block `VGGStage` (vgg.arch:6)."""
-
-    def __init__(self, in_channels: int, channels: int) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, channels, kernel_size=3, padding=1)
-        self.relu1 = nn.ReLU()
-        self.conv2 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
-        self.relu2 = nn.ReLU()
-        self.conv3 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
-        self.relu3 = nn.ReLU()
-        self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv1(x)
-        x = self.relu1(x)
-        x = self.conv2(x)
-        x = self.relu2(x)
-        x = self.conv3(x)
-        x = self.relu3(x)
+        for k in range(self.convs):
+            x = getattr(self, f"conv{k + 1}")(x)
+            x = getattr(self, f"relu{k + 1}")(x)
         x = self.pool(x)
         return x
 
@@ -56,11 +34,11 @@ class FCN8s(nn.Module):
 
     def __init__(self, p_drop: float = 0.5, classes: int = 21) -> None:
         super().__init__()
-        self.stage1 = VGGStage(3, 64)
-        self.stage2 = VGGStage(64, 128)
-        self.stage3 = VGGStageConv3(128, 256)
-        self.stage4 = VGGStageConv3(256, 512)
-        self.stage5 = VGGStageConv3(512, 512)
+        self.stage1 = VGGStage(3, 64, 2)
+        self.stage2 = VGGStage(64, 128, 2)
+        self.stage3 = VGGStage(128, 256, 3)
+        self.stage4 = VGGStage(256, 512, 3)
+        self.stage5 = VGGStage(512, 512, 3)
         self.fc6 = nn.Conv2d(512, 4096, kernel_size=7, padding=3)
         self.relu1 = nn.ReLU()
         self.dropout1 = nn.Dropout(p=p_drop)
