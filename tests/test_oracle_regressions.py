@@ -10,6 +10,17 @@ import pytest
 from tests.oracle import check_values
 
 CASES = {
+    # a causal language model whose shared attention runs five times: a KV cache keeps one
+    # entry per module, so the network takes none (and its container none either)
+    "shared_attention_applied_again": """
+network Net {
+    in tokens: int64[T]
+    x = tokens -> embedding(5, 4) -> attention(4, causal=true)
+    shared_attn = shared([attention(2, causal=true) as self])
+    x = x -> shared_attn * 3
+    out x -> shared_attn * 2 -> linear(10)
+}
+""",
     # copies of a repeat that hold no module: each is an expression in forward, never a loop
     # over an empty container
     "stateless_copies": """

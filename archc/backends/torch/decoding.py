@@ -51,6 +51,8 @@ def _carrying_paths(network: Network) -> set[str] | None:
         reads_length = READS_LENGTH in call
         if reads_length and attended:
             return None  # it would read the length after an attention added this call's keys
+        if not reads_length and network.application_of(node.path) is not None:
+            return None  # a shared attention applied again: the cache keeps one entry a module
         attended |= not reads_length
         parts = node.path.split(".")
         paths |= {".".join(parts[:cut]) for cut in range(len(parts) + 1)}
