@@ -12,8 +12,9 @@ temporary folder, and both versions are timed in the same run, in turn (A B A B 
   The baseline then imports pydantic, whose models checked its ops' arguments; this version
   checks them with its own schemas (`archc/ops/schema.py`).
 
-Without git, or in a clone that lacks the baseline commit, only this version is timed and the
-report says why. Run from the repository root::
+Without git, in a clone that lacks the baseline commit, or where the baseline cannot run (it
+checks op arguments with pydantic, which only the `bench` extra installs), only this version is
+timed and the report says why. Run from the repository root::
 
     python -m benchmarks.compile_speed               # quick: 5 processes, 9 in-process runs
     python -m benchmarks.compile_speed --mode full   # 15 processes, 25 in-process runs
@@ -76,6 +77,17 @@ def _extract(commit: str, folder: Path) -> str | None:
     return None
 
 
+def _unrunnable(checkout: Path, output: Path) -> str | None:
+    """Why the version at ``checkout`` cannot compile here, or None: the baseline needs
+    pydantic, which this version no longer installs (the `bench` extra does)."""
+    try:
+        _process_seconds(checkout, output)
+    except subprocess.CalledProcessError as error:
+        last = error.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        return f"the baseline {BASELINE} cannot run here: {last[0]}"
+    return None
+
+
 # The process every `archc compile` starts with, whatever the version.
 FLOOR = [sys.executable, "-c", "pass"]
 
@@ -108,11 +120,10 @@ def run(options: Options) -> Section:
     processes, runs = REPEATS[options.mode]
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder) / "baseline"
-        missing = _extract(BASELINE, base)
-        checkouts = {"this version": ROOT} | ({} if missing else {f"at {BASELINE}": base})
         output = Path(folder) / "gpt2.py"
-        for checkout in checkouts.values():  # writes the bytecode caches
-            _process_seconds(checkout, output)
+        missing = _extract(BASELINE, base) or _unrunnable(base, output)  # and writes its caches
+        checkouts = {"this version": ROOT} | ({} if missing else {f"at {BASELINE}": base})
+        _process_seconds(ROOT, output)  # writes the bytecode caches
         whole: dict[str, list[float]] = {name: [] for name in checkouts}
         floor: list[float] = []
         for _ in range(processes):

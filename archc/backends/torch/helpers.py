@@ -112,19 +112,27 @@ def is_helper(path: str) -> bool:
 def derives_from(path: str, base: str) -> bool:
     """Whether the helper class ``path`` is ``base`` (a torch path such as `nn.Embedding`, or
     another helper) or derives from it, read from the class statements of the helper file."""
-    definitions = _definitions()
     pending, seen = [path], set()
     while pending:
         name = pending.pop()
         if name == base:
             return True
-        if name in seen or name not in definitions:
-            continue
-        seen.add(name)
-        (statement,) = ast.parse(definitions[name][1]).body
-        if isinstance(statement, ast.ClassDef):
-            pending += [ast.unparse(b) for b in statement.bases]
+        if name not in seen:
+            seen.add(name)
+            pending += _bases(name)
     return False
+
+
+@functools.cache
+def _bases(name: str) -> tuple[str, ...]:
+    """The base classes a helper class names (`nn.Embedding`); none for any other name."""
+    definition = _definitions().get(name)
+    if definition is None:
+        return ()
+    (statement,) = ast.parse(definition[1]).body
+    if not isinstance(statement, ast.ClassDef):
+        return ()
+    return tuple(ast.unparse(base) for base in statement.bases)
 
 
 def helper_source(names: set[str]) -> tuple[list[str], list[str]]:
