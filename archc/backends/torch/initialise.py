@@ -66,7 +66,8 @@ def init_methods(
     previous: str | Call | None = None
     said: set[str] = set()  # the statements under the last `if`
     groups = _groups(rules)
-    globs = [_module_glob(network, group, groups) for group in groups]
+    classes = _Classes(network)
+    globs = [_module_glob(network, group, groups, classes) for group in groups]
     # the tensors each group sets in the turn of the module that holds them
     direct = [
         {_key(network, a) for a in group} if glob is not None and glob[1] else set()
@@ -77,7 +78,7 @@ def init_methods(
             direct[index] = {_key(network, a) for a in group}
     for index, (group, glob) in enumerate(zip(groups, globs, strict=True)):
         later = set().union(*direct[index + 1 :])
-        condition = glob[0] if glob is not None else _condition(network, group, later)
+        condition = glob[0] if glob is not None else _condition(network, group, later, classes)
         if isinstance(condition, str) and condition.startswith("fnmatch."):
             imports.add("fnmatch")
         if condition != previous:  # one `if` for consecutive rules on the same layers
@@ -147,7 +148,9 @@ def _key(network: Network, assignment: Assignment) -> str:
     return join_path(network.weights_path(assignment.node.path), assignment.parameter)
 
 
-def _condition(network: Network, group: list[Assignment], later: set[str]) -> str | Call:
+def _condition(
+    network: Network, group: list[Assignment], later: set[str], classes: _Classes
+) -> str | Call:
     """The test on `name` and `module` that picks the group's layers: exactly those, except
     for tensors a later rule sets again in the turn of the module that holds them (``later``,
     by state_dict key)."""
@@ -158,14 +161,14 @@ def _condition(network: Network, group: list[Assignment], later: set[str]) -> st
         if len(owners) == 1:
             return f"name == {string(owners[0])}"
         return Call("name in ", tuple(Arg(string(owner)) for owner in owners))
-    kind = _torch_class(nodes[0])
+    kind = classes[nodes[0].id]
     parameter = group[0].parameter
     chosen = {n.id for n in nodes}
-    lacking = [n for n in network.nodes() if n.id not in chosen and _is_a(n, kind)]
+    lacking = [n for n in network.nodes() if n.id not in chosen and classes.is_a(n, kind)]
     if (
         rule.target.op is not None
         and kind is not None
-        and all(_is_a(n, kind) for n in nodes)
+        and all(classes.is_a(n, kind) for n in nodes)
         and all(parameter not in n.params and _absent_as_none(n, parameter) for n in lacking)
     ):
         test = f"isinstance(module, {kind})"
@@ -187,10 +190,22 @@ def _condition(network: Network, group: list[Assignment], later: set[str]) -> st
     return Call("name in ", tuple(Arg(string(n.path)) for n in nodes))
 
 
-def _is_a(node: Node, kind: str | None) -> bool:
-    """Whether ``node``'s module is an instance of the class ``kind``."""
-    class_ = _torch_class(node)
-    return kind is not None and class_ is not None and derives_from(class_, kind)
+class _Classes(dict[int, "str | None"]):
+    """The class of each layer's module, by node id, worked out once: every rule's test asks
+    it of every layer."""
+
+    def __init__(self, network: Network) -> None:
+        super().__init__()
+        self.network = network
+
+    def __missing__(self, node_id: int) -> str | None:
+        self[node_id] = found = _torch_class(self.network.node(node_id))
+        return found
+
+    def is_a(self, node: Node, kind: str | None) -> bool:
+        """Whether ``node``'s module is an instance of the class ``kind``."""
+        class_ = self[node.id]
+        return kind is not None and class_ is not None and derives_from(class_, kind)
 
 
 def _absent_as_none(node: Node, parameter: str) -> bool:
@@ -235,7 +250,7 @@ def _torch_class(node: Node) -> str | None:
 
 
 def _module_glob(
-    network: Network, group: list[Assignment], groups: list[list[Assignment]]
+    network: Network, group: list[Assignment], groups: list[list[Assignment]], classes: _Classes
 ) -> tuple[str, bool] | None:
     """The rule's glob as a condition on module names (and, where the glob alone would pick
     other modules too, their class), where it picks exactly the modules that hold the group's
@@ -263,7 +278,7 @@ def _module_glob(
             if _matching(network, pattern) == holders:
                 return _named(pattern), True
     for pattern in cuts:
-        condition = _picking(network, group, pattern)
+        condition = _picking(network, group, pattern, classes)
         if condition is not None:
             return condition, False
     return None
@@ -284,7 +299,9 @@ def _named(pattern: str) -> str:
     return f"fnmatch.fnmatchcase(name, {string(pattern)})"
 
 
-def _picking(network: Network, group: list[Assignment], pattern: str) -> str | None:
+def _picking(
+    network: Network, group: list[Assignment], pattern: str, classes: _Classes
+) -> str | None:
     """A condition that ``pattern`` over module names makes, picking the group's layers and
     no other module, or None."""
     ops = [n for n in network.nodes() if n.kind == "op"]
@@ -299,7 +316,7 @@ def _picking(network: Network, group: list[Assignment], pattern: str) -> str | N
     condition = _named(pattern)
     if {n.path for n in matched} == wanted and not containers:
         return condition
-    kind = _torch_class(group[0].node)
-    if kind is None or {n.path for n in matched if _is_a(n, kind)} != wanted:
+    kind = classes[group[0].node.id]
+    if kind is None or {n.path for n in matched if classes.is_a(n, kind)} != wanted:
         return None
     return f"{condition} and isinstance(module, {kind})"
