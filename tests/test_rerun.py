@@ -220,13 +220,13 @@ def test_a_copy_meeting_what_the_last_copy_met_is_that_copy(
     # every DenseLayer after the first is a copy for a wider input; from its first convolution
     # on, each meets the tensors the layer before it met, so those shape rules run once
     rules: Counter[str] = Counter()
-    run_rule = application.run_rule
+    infer = application.infer
 
     def counting(op: Any, *rest: Any) -> Any:
         rules[op.name] += 1
-        return run_rule(op, *rest)
+        return infer(op, *rest)
 
-    monkeypatch.setattr(application, "run_rule", counting)
+    monkeypatch.setattr(application, "infer", counting)
     (network,), _ = api.analyse(str(ROOT / "specs" / "densenet121.arch"))
     layers = sum(1 for m in network.modules.values() if m.name == "DenseLayer")
     assert layers == 58
@@ -242,3 +242,41 @@ def test_resnet50_elaborates_two_bottlenecks(monkeypatch: pytest.MonkeyPatch) ->
     # Bottleneck is one of these two with other widths and strides, or a copy of one
     applied = applied_ops(ROOT / "specs" / "resnet50.arch", monkeypatch)
     assert applied["conv2d"] == 1 + 4 + 4
+
+
+def test_a_copy_whose_recorded_sizes_do_not_hold_traces_its_rule_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # slice's rule works a length out by arithmetic on the size for `s:` with s >= 0, and
+    # counts a range for s < 0: the first instance's provenance (`x.shape[1] - s`) gives 19
+    # for s = -3 where the slice keeps 3, so the copy traces the rule instead of keeping it
+    path = tmp_path / "rerun.arch"
+    path.write_text(
+        """
+block Tail(s) {
+    in x
+    out x -> slice(1, s) -> linear(4)
+}
+network N {
+    in x: [16]
+    out x -> Tail(2) -> linear(16) -> Tail(-3)
+}
+""",
+        encoding="utf-8",
+    )
+    traced: Counter[str] = Counter()
+    run_rule = application.run_rule
+
+    def counting(op: Any, *rest: Any) -> Any:
+        traced[op.name] += 1
+        return run_rule(op, *rest)
+
+    monkeypatch.setattr(application, "run_rule", counting)
+    (network,), _ = api.analyse(str(path))
+    assert traced["slice"] == 2  # the copy's slice traced again
+    # and the copy's linear too, whose in_features the slice's new provenance gives
+    assert traced["linear"] == 3
+    assert applied_ops(path, monkeypatch)["slice"] == 1  # the second Tail is a copy
+    sliced = [n for n in network.nodes() if n.op == "slice"]
+    assert [n.outputs[0].shape[1] for n in sliced] == [14, 3]
+    assert_replay_changes_nothing(path)

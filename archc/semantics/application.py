@@ -700,10 +700,16 @@ def run_rule(
     """The op's shape rule on validated ``args`` and ``tensors``: what it inferred, as plain
     values, with the provenance of each output size and of each resolved value. Raises
     ShapeError where the rule fails."""
-    inferred = op.infer(_traced_args(args, arg_origins), [_traced_type(t) for t in tensors])
+    inferred = infer(op, _traced_args(args, arg_origins), [_traced_type(t) for t in tensors])
     dims = tuple(pv.size_origins(t.shape) for t in inferred.outputs)
     resolved_origins = {k: o for k, v in inferred.resolved.items() if (o := pv.origin_of(v))}
     return _untraced(inferred), dims, resolved_origins
+
+
+def infer(op: Op, args: Any, types: list[TensorType]) -> Inferred:
+    """The op's shape rule: on traced values (:func:`run_rule`), or on plain ones where a copy
+    of a recorded node keeps its provenance (rerun.py). Raises ShapeError where it fails."""
+    return op.infer(args, types)
 
 
 def sizes_allowed(outputs: tuple[TensorType, ...]) -> bool:

@@ -173,13 +173,18 @@ def _is(expr: Expr, number: int) -> bool:
 
 def evaluate(expr: Expr, params: Mapping[str, Any], sizes: Mapping[tuple[str, int], Any]) -> Any:
     """The value of ``expr`` given the definition's parameter values and input sizes."""
-    if isinstance(expr, Lit):
-        return expr.value
-    if isinstance(expr, Param):
-        return params[expr.name]
-    if isinstance(expr, Size):
-        return sizes[(expr.input, expr.axis)]
-    fn, args = expr.fn, expr.args
+    kind = type(expr)
+    if kind is Lit:
+        return expr.value  # type: ignore[union-attr]
+    if kind is Param:
+        return params[expr.name]  # type: ignore[union-attr]
+    if kind is Size:
+        return sizes[(expr.input, expr.axis)]  # type: ignore[union-attr]
+    fn, args = expr.fn, expr.args  # type: ignore[union-attr]
+    binary = BINARY.get(fn)
+    if binary is not None:  # most of a size's arithmetic: spelt out, without a tuple
+        left, right = args
+        return binary(evaluate(left, params, sizes), evaluate(right, params, sizes))
     if fn == "if":
         test, then, orelse = args
         return evaluate(then if evaluate(test, params, sizes) else orelse, params, sizes)

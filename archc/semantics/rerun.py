@@ -6,7 +6,10 @@ between layers (``Module.guards``). An instance whose arguments and input sizes 
 numbers than a recorded instance's, but whose every test goes the same way, has the recorded
 structure: the same ops, wired alike, under the same names. Its nodes are the recorded ones
 with each argument evaluated from its provenance with the new values, validated, and each
-op's shape rule run again; the alternative of a conditional set aside (ir.Choice) likewise.
+op's shape rule run again on plain values; the alternative of a conditional set aside
+(ir.Choice) likewise. A node keeps the recorded provenance of its sizes where that gives
+what the rule gave, and has its rule traced again where it does not (the rule branched
+another way).
 
 Anything the recording cannot vouch for sends the instance back to elaboration, which then
 reports what is wrong: a test that goes the other way, a value that no provenance computes, an
@@ -23,7 +26,7 @@ from typing import Any, TypeAlias
 
 from archc.ops import lookup
 from archc.ops.schema import ArgumentError
-from archc.ops.spec import Op, ShapeError
+from archc.ops.spec import Inferred, Op, ShapeError
 from archc.semantics import application
 from archc.semantics import provenance as pv
 from archc.semantics.context import Body
@@ -217,14 +220,20 @@ def _node(
     last = terms.copies.get(node.id)
     if last is not None and last.made_from(values, inputs):
         return last.node
-    again = _again(node, op, given, tensors, strict)
+    again = _again(node, op, given, tensors, strict, params, sizes)
     if again is not None:
         terms.copies[node.id] = Copy(values, inputs, again)
     return again
 
 
 def _again(
-    node: Node, op: Op, given: dict[str, Any], tensors: list[Tensor], strict: bool
+    node: Node,
+    op: Op,
+    given: dict[str, Any],
+    tensors: list[Tensor],
+    strict: bool,
+    params: dict[str, Any],
+    sizes: dict[tuple[str, int], Any],
 ) -> Node | None:
     """:func:`_node` for arguments ``given`` that no copy of ``node`` was made from."""
     args = node.args
@@ -240,11 +249,18 @@ def _again(
         except ArgumentError:
             return None
     try:
-        inferred, dims, resolved_origins = application.run_rule(
-            op, args, node.arg_origins, tensors
-        )
+        inferred = application.infer(op, args, [t.type for t in tensors])
     except ShapeError:
         return None
+    if _recorded_holds(node, inferred, params, sizes):
+        dims, resolved_origins = node.dims, node.resolved_origins
+    else:
+        try:
+            inferred, dims, resolved_origins = application.run_rule(
+                op, args, node.arg_origins, tensors
+            )
+        except ShapeError:
+            return None
     if (
         any(strict or finding.severity != "strict" for finding in inferred.findings)
         or len(inferred.outputs) != len(node.outputs)
@@ -278,6 +294,47 @@ def _again(
         given_origins=node.given_origins,
         passed=node.passed,
     )
+
+
+def _recorded_holds(
+    node: Node, inferred: Inferred, params: dict[str, Any], sizes: dict[tuple[str, int], Any]
+) -> bool:
+    """Whether the recorded provenance of ``node``'s output sizes and resolved values gives
+    what its rule, run on plain values, inferred for these ``params`` and input ``sizes``:
+    then that provenance is what the rule run on traced values would record, and the copy
+    keeps it (tracing is most of a rule's time). Where it does not hold, the rule's branches
+    went another way, and the caller traces the rule again."""
+    if len(inferred.outputs) != len(node.dims):
+        return False
+    try:
+        for tensor, origins in zip(inferred.outputs, node.dims, strict=True):
+            if len(tensor.shape) != len(origins):
+                return False
+            for size, origin in zip(tensor.shape, origins, strict=True):
+                if origin is None:
+                    if pv.origin_of(size) is not None:
+                        return False
+                elif not _gives(origin, size, params, sizes):
+                    return False
+        resolved = node.resolved_origins
+        for name, value in inferred.resolved.items():
+            origin = resolved.get(name)
+            if origin is None:
+                if pv.origin_of(value) is not None:
+                    return False
+            elif not _gives(origin, value, params, sizes):
+                return False
+        return resolved.keys() <= inferred.resolved.keys()
+    except _FAILURES:
+        return False
+
+
+def _gives(
+    origin: pv.Expr, value: Any, params: dict[str, Any], sizes: dict[tuple[str, int], Any]
+) -> bool:
+    if type(origin) is pv.Lit:
+        return _identical(origin.value, value)
+    return _identical(pv.evaluate(origin, params, sizes), value)
 
 
 def _identical(a: Any, b: Any) -> bool:
