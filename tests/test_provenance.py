@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from archc import api, dims
@@ -245,6 +245,45 @@ def test_substituting_folds_literals_as_apply_does(
     moved = pv.substitute(expr, params, lambda name, axis: size)
     expected = _rebuilt(expr, params, size)
     assert pv.written_alike(moved, expected), (pv.show(moved), pv.show(expected))
+
+
+@given(FOLDED, LITERALS, LITERALS, st.sampled_from([Lit(7), Lit(7.0), Lit(True), None]))
+@example(Apply("+", (Param("a"), Param("c"))), Lit((1, 2)), Lit((1, 2)), None)  # not a number
+@example(Apply("//", (Size("x", 2), Param("a"))), Lit(0), Lit(1), Lit(7))  # written out
+def test_folding_with_the_callers_literals_is_substituting(
+    expr: pv.Expr, a: Lit, c: Lit, size: Lit | None
+) -> None:
+    """Where folded gives a literal, substitute gives that literal, of the same type."""
+    params: dict[str, pv.Expr] = {"a": a, "b": Apply("+", (Param("p"), Lit(1))), "c": c}
+    known = {"a": a.value, "c": c.value}
+    sizes = {} if size is None else {("x", 2): size.value}
+    literal = pv.folded(expr, known, sizes)
+    if literal is not None:
+        moved = pv.substitute(expr, params, lambda name, axis: size)
+        assert pv.written_alike(literal, moved), (pv.show(literal), pv.show(moved))
+
+
+SIZE_ARITHMETIC = st.recursive(
+    st.one_of(
+        st.integers(-4, 4).map(Lit), st.sampled_from([Param("a"), Param("c"), Size("x", 2)])
+    ),
+    lambda inner: st.tuples(st.sampled_from(["+", "-", "*"]), inner, inner).map(
+        lambda t: Apply(t[0], (t[1], t[2]))
+    ),
+    max_leaves=10,
+)
+
+
+@given(SIZE_ARITHMETIC, st.integers(1, 64), st.integers(1, 64), st.integers(1, 64))
+def test_arithmetic_on_the_callers_numbers_folds(expr: pv.Expr, a: int, c: int, size: int) -> None:
+    """What a block gives back is mostly arithmetic on sizes: every such expression folds,
+    to the literal substitute gives."""
+    literal = pv.folded(expr, {"a": a, "c": c}, {("x", 2): size})
+    if isinstance(expr, Apply):
+        moved = pv.substitute(expr, {"a": Lit(a), "c": Lit(c)}, lambda name, axis: Lit(size))
+        assert literal is not None and pv.written_alike(literal, moved)
+    else:
+        assert literal is None  # a leaf is the caller's own expression
 
 
 SHAPE_SIZES = st.lists(

@@ -1333,10 +1333,23 @@ def _to_caller(
     def size(name: str, axis: int) -> pv.Expr | None:
         return inputs[name].dim(axis)
 
+    # the caller's literals, which most sizes a block gives back are arithmetic on
+    known = {name: arg.value for name, arg in args.items() if type(arg) is pv.Lit}
+    known_sizes = {
+        (name, axis): dim.value
+        for name, tensor in inputs.items()
+        for axis, dim in enumerate(tensor.dims or ())
+        if type(dim) is pv.Lit
+    }
+
+    def moved(dim: pv.Expr) -> pv.Expr | None:
+        literal = pv.folded(dim, known, known_sizes)
+        return literal if literal is not None else pv.substitute(dim, args, size)
+
     def move(tensor: Tensor) -> Tensor:  # a choice of the block is nothing to its caller
         if tensor.dims is None:
             return Tensor(tensor.ref, tensor.type, tensor.span)
-        dims = tuple(None if d is None else pv.substitute(d, args, size) for d in tensor.dims)
+        dims = tuple(None if d is None else moved(d) for d in tensor.dims)
         return Tensor(tensor.ref, tensor.type, tensor.span, dims)
 
     return [

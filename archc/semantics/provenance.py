@@ -266,6 +266,57 @@ def substitute(
     return apply(fn, *args)
 
 
+class _NotArithmetic(Exception):
+    """An expression :func:`folded` leaves to :func:`substitute`."""
+
+
+_FOLDED_TYPES = (bool, int, float, str)
+
+
+def folded(
+    expr: Expr, params: Mapping[str, Any], sizes: Mapping[tuple[str, int], Any]
+) -> Lit | None:
+    """What :func:`substitute` gives for ``expr`` where the caller has a literal for every
+    parameter and size it reads (``params`` and ``sizes`` hold those literals' values): the
+    literal its arithmetic folds to, computed without building the expression again. None
+    where it reads something that is no literal there, or is more than arithmetic on plain
+    values, or fails (substitute keeps a division by zero written out)."""
+    if type(expr) is not Apply:
+        return None  # a leaf: substitute gives the caller's expression itself
+    try:
+        return Lit(_arithmetic_value(expr, params, sizes))
+    except (_NotArithmetic, KeyError, ArithmeticError, TypeError, ValueError):
+        return None
+
+
+def _arithmetic_value(
+    expr: Expr, params: Mapping[str, Any], sizes: Mapping[tuple[str, int], Any]
+) -> Any:
+    kind = type(expr)
+    if kind is Lit:
+        value = expr.value  # type: ignore[union-attr]
+    elif kind is Param:
+        value = params[expr.name]  # type: ignore[union-attr]
+    elif kind is Size:
+        value = sizes[(expr.input, expr.axis)]  # type: ignore[union-attr]
+    else:
+        fn, args = expr.fn, expr.args  # type: ignore[union-attr]
+        binary = BINARY.get(fn)
+        if binary is not None:
+            left, right = args
+            value = binary(
+                _arithmetic_value(left, params, sizes), _arithmetic_value(right, params, sizes)
+            )
+        elif fn in UNARY:
+            (arg,) = args
+            value = UNARY[fn](_arithmetic_value(arg, params, sizes))
+        else:
+            raise _NotArithmetic
+    if not isinstance(value, _FOLDED_TYPES):
+        raise _NotArithmetic  # substitute keeps an operation on other values written out
+    return value
+
+
 def reads(expr: Expr) -> set[str]:
     """The parameters ``expr`` reads."""
     if isinstance(expr, Param):
