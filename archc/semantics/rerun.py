@@ -178,8 +178,9 @@ def rerun(
         return None
     set_aside = [node for c in choices if c.other is not None for node in c.other.nodes]
     fresh: dict[int, Node] = {}
+    given = _Values(params, sizes)
     for node in (*nodes, *set_aside):
-        again = _node(node, params, sizes, [seen[ref] for ref in node.inputs], strict, terms)
+        again = _node(node, given, [seen[ref] for ref in node.inputs], strict, terms)
         if again is None:
             return None
         fresh[node.id] = again
@@ -193,10 +194,28 @@ def _axes(tensor: Tensor) -> range:
     return range(tensor.type.rank)  # type: ignore[union-attr]
 
 
+@dataclass
+class _Values:
+    """The values a copy is worked out for, and each recorded provenance evaluated with them
+    so far, by identity: a layer that keeps its input's sizes passes on the very expressions
+    the layer before it gave, and a recording outlives its copies."""
+
+    params: dict[str, Any]
+    sizes: dict[tuple[str, int], Any]
+    evaluated: dict[int, Any] = field(default_factory=dict)
+
+    def of(self, origin: pv.Expr) -> Any:
+        if type(origin) is pv.Lit:
+            return origin.value
+        key = id(origin)
+        if key not in self.evaluated:
+            self.evaluated[key] = pv.evaluate(origin, self.params, self.sizes)
+        return self.evaluated[key]
+
+
 def _node(
     node: Node,
-    params: dict[str, Any],
-    sizes: dict[tuple[str, int], Any],
+    values: _Values,
     tensors: list[Tensor],
     strict: bool,
     terms: Terms,
@@ -212,17 +231,17 @@ def _node(
         if origin is None:
             return None
         try:
-            given[name] = pv.evaluate(origin, params, sizes)
+            given[name] = values.of(origin)
         except _FAILURES:
             return None
-    values = tuple(given.values())
+    arguments = tuple(given.values())
     inputs = tuple((t.type, t.dims) for t in tensors)
     last = terms.copies.get(node.id)
-    if last is not None and last.made_from(values, inputs):
+    if last is not None and last.made_from(arguments, inputs):
         return last.node
-    again = _again(node, op, given, tensors, strict, params, sizes)
+    again = _again(node, op, given, tensors, strict, values)
     if again is not None:
-        terms.copies[node.id] = Copy(values, inputs, again)
+        terms.copies[node.id] = Copy(arguments, inputs, again)
     return again
 
 
@@ -232,8 +251,7 @@ def _again(
     given: dict[str, Any],
     tensors: list[Tensor],
     strict: bool,
-    params: dict[str, Any],
-    sizes: dict[tuple[str, int], Any],
+    values: _Values,
 ) -> Node | None:
     """:func:`_node` for arguments ``given`` that no copy of ``node`` was made from."""
     args = node.args
@@ -252,7 +270,7 @@ def _again(
         inferred = application.infer(op, args, [t.type for t in tensors])
     except ShapeError:
         return None
-    if _recorded_holds(node, inferred, params, sizes):
+    if _recorded_holds(node, inferred, values):
         dims, resolved_origins = node.dims, node.resolved_origins
     else:
         try:
@@ -296,11 +314,9 @@ def _again(
     )
 
 
-def _recorded_holds(
-    node: Node, inferred: Inferred, params: dict[str, Any], sizes: dict[tuple[str, int], Any]
-) -> bool:
+def _recorded_holds(node: Node, inferred: Inferred, values: _Values) -> bool:
     """Whether the recorded provenance of ``node``'s output sizes and resolved values gives
-    what its rule, run on plain values, inferred for these ``params`` and input ``sizes``:
+    what its rule, run on plain values, inferred for these ``values``:
     then that provenance is what the rule run on traced values would record, and the copy
     keeps it (tracing is most of a rule's time). Where it does not hold, the rule's branches
     went another way, and the caller traces the rule again."""
@@ -314,7 +330,7 @@ def _recorded_holds(
                 if origin is None:
                     if pv.origin_of(size) is not None:
                         return False
-                elif not _gives(origin, size, params, sizes):
+                elif not _identical(values.of(origin), size):
                     return False
         resolved = node.resolved_origins
         for name, value in inferred.resolved.items():
@@ -322,19 +338,11 @@ def _recorded_holds(
             if origin is None:
                 if pv.origin_of(value) is not None:
                     return False
-            elif not _gives(origin, value, params, sizes):
+            elif not _identical(values.of(origin), value):
                 return False
         return resolved.keys() <= inferred.resolved.keys()
     except _FAILURES:
         return False
-
-
-def _gives(
-    origin: pv.Expr, value: Any, params: dict[str, Any], sizes: dict[tuple[str, int], Any]
-) -> bool:
-    if type(origin) is pv.Lit:
-        return _identical(origin.value, value)
-    return _identical(pv.evaluate(origin, params, sizes), value)
 
 
 def _identical(a: Any, b: Any) -> bool:
