@@ -46,7 +46,19 @@ TORCH = {
     "archc.backends.interpret",
     *(
         f"archc.importer.{name}"
-        for name in ("layers", "sharing", "sized", "sizes", "spec", "trace")
+        for name in (
+            "failures",
+            "layers",
+            "probes",
+            "scopes",
+            "sharing",
+            "sized",
+            "sizes",
+            "spec",
+            "trace",
+            "tracer",
+            "values",
+        )
     ),
     "archc.importer",
 }
