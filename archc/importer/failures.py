@@ -2,7 +2,8 @@
 tensor changed in place and read again, example inputs the model fails on.
 
 A failure names the submodule it happened in (a placeholder in the spec) and the innermost line
-of the model's own code, past torch's frames and the importer's, that :mod:`problems` points at.
+of the model's own code, past torch's frames and the importer's, which
+:mod:`archc.importer.problems` points at.
 """
 
 from __future__ import annotations

@@ -23,16 +23,10 @@ from archc.importer.layers import is_layer_module
 
 # attributes and methods of a tensor that read its shape, not its values
 SHAPE_ATTRIBUTES = ("shape", "ndim", "dtype", "device")
-
-
 SHAPE_METHODS = ("size", "dim", "ndimension")
-
-
 # the node.meta keys of a node's value on the example inputs, and of whether it is computed
 # from shapes alone
 VALUE = "archc_value"
-
-
 FROM_SHAPES = "archc_from_shapes"
 
 

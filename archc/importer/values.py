@@ -22,16 +22,10 @@ from archc.importer.tracer import SHAPE_ATTRIBUTES, SHAPE_METHODS, reads
 
 # the node.meta key of the shape of a node's tensor (None for other values)
 SHAPE = "archc_shape"
-
-
 # the node.meta key of that shape with the sizes that follow symbolic input axes as `Size`s
 SIZES = "archc_sizes"
-
-
 # the node.meta key of a constant tensor's values in the traces at other lengths
 PROBED = "archc_probed"
-
-
 # the node.meta key of the element type of a node's tensor, as a spec writes it
 DTYPE = "archc_dtype"
 
