@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -215,29 +212,3 @@ def require_networks(
         raise UsageError(f"{path} has no network `{network}`")
     if not networks:
         raise UsageError(f"{path} defines no network to {purpose}")
-
-
-def write_atomically(path: str, text: str) -> None:
-    """Replace the contents of ``path`` by ``text`` in one step, keeping the file's mode; a new
-    file gets the mode the user's umask gives.
-
-    The text goes to a temporary file in the same directory first, so an interrupted write never
-    leaves a half-written file behind. Missing parent directories are created.
-    """
-    try:
-        directory = os.path.dirname(path) or "."
-        os.makedirs(directory, exist_ok=True)
-        temporary = os.path.join(directory, f".archc-{secrets.token_hex(8)}.tmp")
-        # created as open() creates files (0o666 less the umask), not mkstemp's 0o600
-        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-                stream.write(text)
-            if os.path.exists(path):
-                shutil.copymode(path, temporary)
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None

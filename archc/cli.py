@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 from archc import __version__, api, zoo
 from archc.backends.conventions import DTYPES, MAC_CONVENTION
 from archc.errors import ArchError, Diagnostic, UsageError, render_all
+from archc.files import write_atomically
 from archc.semantics.elaborate import current_statement
 from archc.semantics.ir import Network, dump
 
@@ -410,7 +411,7 @@ def _compile(args: argparse.Namespace) -> int:
     if diagnostics:  # warnings only: errors stopped render_source
         sys.stderr.write(render_all(diagnostics, color=_use_colour(sys.stderr)))
     if args.output:
-        api.write_atomically(args.output, source)
+        write_atomically(args.output, source)
         _confirm(args, f"wrote {args.output}: {_described(networks)}")
     else:
         sys.stdout.write(source)
@@ -433,7 +434,7 @@ def _import(args: argparse.Namespace) -> int:
     imported = import_model(args.target, args.args, args.input or ["3,224,224"])
     if imported.text is not None:
         if args.output:
-            api.write_atomically(args.output, imported.text)
+            write_atomically(args.output, imported.text)
             _confirm(args, f"wrote {args.output}")
         else:
             sys.stdout.write(imported.text)
@@ -467,7 +468,7 @@ def _fmt(args: argparse.Namespace) -> int:
         if args.diff:
             _print_diff(path, stored, formatted)
         if not (args.check or args.diff):
-            api.write_atomically(path, formatted)
+            write_atomically(path, formatted)
     _report(diagnostics, args)
     failed = diagnostics or (changed and (args.check or args.diff))
     if not failed:

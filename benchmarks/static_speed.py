@@ -260,11 +260,12 @@ def measure(subject: Subject, settings: Settings) -> Measured:
     )
     times |= {f"phase {name}": took for name, took in phases(subject, settings.repeat).items()}
     times["cpu"] = timed(lambda: instantiate(cls, "cpu"), subject.slow_repeat or settings.repeat)
-    # archc.build end to end: analysis, code generation (with its check of which parameters
-    # the class may take), executing the source and instantiating on the meta device
+    # archc.build end to end: analysis, writing the source, executing it and instantiating on
+    # the meta device; the steps after analysis are also timed on their own
     build = lambda: runtime.build(subject.path, device="meta", **subject.overrides)  # noqa: E731
     build()
     times["build"] = timed(build, settings.repeat)
+    times |= build_steps(subject, network, cls, settings.repeat)
     counts = {"archc": network.param_count, "torch": instantiate(cls, "meta")}
     measured = Measured(subject, network, times, counts)
     if settings.cli_repeat:
@@ -273,6 +274,24 @@ def measure(subject: Subject, settings: Settings) -> Measured:
     if subject.torchinfo or subject.macs:
         compare_tools(measured, cls().eval(), settings)
     return measured
+
+
+def build_steps(
+    subject: Subject, network: Network, cls: type[torch.nn.Module], repeat: int
+) -> dict[str, float]:
+    """Median seconds of the steps of `runtime.build` after analysis: writing the source,
+    executing it, and, of instantiating the class, its `reset_parameters` (the spec's `init`
+    rules) run again on a model built on the meta device."""
+    source = api.render_source(subject.path, [network], [])
+    times = {
+        "source": timed(lambda: api.render_source(subject.path, [network], []), repeat),
+        "exec": timed(lambda: runtime.load_source(source, "archc_benchmark_build"), repeat),
+    }
+    with torch.device("meta"):
+        model = cls()
+    if hasattr(model, "reset_parameters"):  # a class without `init` rules or tensors of its own
+        times["meta init"] = timed(model.reset_parameters, repeat)
+    return times
 
 
 def compare_tools(measured: Measured, model: torch.nn.Module, settings: Settings) -> None:
@@ -559,10 +578,13 @@ def build_target(rows: Sequence[Measured]) -> Target:
         return Target(goal, "not run", None, "GPT-2 XL is not measured in this mode")
     took = m.times["build"]
     why = (
-        f"of which instantiating the generated class on meta takes {secs(m.times['meta'])} s and "
-        f"analysing the spec {secs(m.times['archc'])} s; the rest is generating and executing "
-        "the source, and elaborating the spec once more with other parameter values to find "
-        "which parameters the network class may take"
+        f"analysing the spec takes {secs(m.times['archc'])} s, writing the source "
+        f"{secs(m.times['source'])} s (which parameters the network class may take is read off "
+        f"the provenance the analysis recorded, not found by elaborating again), executing it "
+        f"{secs(m.times['exec'])} s, and instantiating the class on meta "
+        f"{secs(m.times['meta'])} s, of which {secs(m.times['meta init'])} s is its `init` "
+        "rules: torch runs their `normal_` calls on the meta device through its Python reference "
+        "implementations"
     )
     return Target(goal, f"{secs(took)} s (warm, median)", took < 1, why)
 

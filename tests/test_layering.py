@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-BASE = {"archc.errors", "archc.dims", "archc.zoo", "archc.collector"}
+BASE = {"archc.errors", "archc.dims", "archc.zoo", "archc.collector", "archc.files"}
 FRONT = BASE | {"archc.syntax"}
 REGISTRIES = BASE | {"archc.ops", "archc.pysource", "archc.syntax"}
 ALLOWED: dict[str, set[str]] = {
@@ -22,6 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "archc.dims": set(),
     "archc.zoo": set(),
     "archc.collector": set(),
+    "archc.files": {"archc.errors"},
     "archc.syntax": FRONT,
     "archc.ops": BASE | {"archc.ops"},
     "archc.pysource": {"archc.pysource", "archc.syntax"},
@@ -46,7 +47,19 @@ TORCH = {
     "archc.backends.interpret",
     *(
         f"archc.importer.{name}"
-        for name in ("layers", "sharing", "sized", "sizes", "spec", "trace")
+        for name in (
+            "failures",
+            "layers",
+            "probes",
+            "scopes",
+            "sharing",
+            "sized",
+            "sizes",
+            "spec",
+            "trace",
+            "tracer",
+            "values",
+        )
     ),
     "archc.importer",
 }

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 import subprocess
 import sysconfig
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from archc.backends.graphviz import Options, to_dot
 from archc.errors import UsageError
+from archc.files import write_atomically
 from archc.semantics.ir import Network
 
 FORMATS = ("svg", "png", "pdf", "dot")
@@ -130,33 +129,7 @@ def render_file(network: Network, path: str, options: Options, engine: str | Non
     folder = os.path.dirname(path) or "."
     if not os.path.isdir(folder):
         raise UsageError(f"cannot write {path}: the folder {folder} does not exist")
-    write_bytes(path, render_bytes(network, fmt, options, engine))
-
-
-def _mode_for(path: str) -> int:
-    """The file's mode when it exists, else what a plain ``open`` would give it (temporary
-    files are private to their owner)."""
-    if os.path.exists(path):
-        return stat.S_IMODE(os.stat(path).st_mode)
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def write_bytes(path: str, data: bytes) -> None:
-    """Replace the file at ``path`` by ``data`` in one step: a reader never sees half a file."""
-    try:
-        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.chmod(temporary, _mode_for(path))
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    write_atomically(path, render_bytes(network, fmt, options, engine))
 
 
 def single_network(path: str, networks: list[Network]) -> Network:

@@ -24,11 +24,13 @@ from torch import nn
 from archc.dims import BATCH_NAME
 from archc.errors import ArchError, Diagnostic, SourceFile, UsageError
 from archc.importer.body import dense, nested
+from archc.importer.failures import TraceAborted
 from archc.importer.problems import from_failure, from_problem, indexed_keys
+from archc.importer.scopes import unread_layers
 from archc.importer.sizes import Axis, Unwritable, default_axes
 from archc.importer.spec import Block, SpecWriter, is_container
 from archc.importer.terms import plain
-from archc.importer.trace import TraceAborted, trace, unread_layers
+from archc.importer.trace import trace
 from archc.syntax.fmt import format_source
 
 

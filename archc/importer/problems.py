@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from archc.errors import Diagnostic, SourceFile, Span, line_starts
+from archc.importer.failures import TraceFailure, node_frame
 from archc.importer.spec import Problem
-from archc.importer.trace import TraceFailure, node_frame
 
 HELP = (
     "the spec has a `TODO_...` placeholder there, which `archc check` rejects until it is filled"

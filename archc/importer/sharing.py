@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from archc.importer.trace import Scope, Step
+from archc.importer.scopes import Scope, Step
 
 
 @dataclass

@@ -32,6 +32,7 @@ from archc.importer.layers import (
     index_layer,
     module_layer,
 )
+from archc.importer.scopes import Scope, Step
 from archc.importer.sharing import Shared, find_shared
 from archc.importer.sized import (
     Reach,
@@ -43,7 +44,7 @@ from archc.importer.sized import (
 )
 from archc.importer.sizes import TANGLED, Size, Unwritable, has_size
 from archc.importer.terms import Literal, as_written, call, named, repeated, spec_literal
-from archc.importer.trace import PROBED, Scope, Step, shape_of
+from archc.importer.values import PROBED, shape_of
 from archc.ops import registry
 
 # parameter names for the op arguments a block's instances differ in

@@ -84,10 +84,11 @@ def cache_folder() -> Path | None:
 
 @functools.cache
 def _parser_digest() -> bytes:
-    """What the tree depends on besides the text: the grammar, the tree's classes and their
-    builder (so a changed archc never reads an old tree), and the Python version."""
+    """What the tree depends on besides the text: the grammar, the parser's options, the
+    tree's classes and their builder (so a changed archc never reads an old tree), and the
+    Python version."""
     digest = hashlib.sha256(grammar_text().encode())
-    for module in ("ast.py", "parse.py"):
+    for module in ("ast.py", "grammar.py", "parse.py"):
         digest.update((Path(__file__).parent / module).read_bytes())
     digest.update(sys.version.encode())
     return digest.digest()

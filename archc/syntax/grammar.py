@@ -1,4 +1,4 @@
-"""Finds `arch.lark` and builds the LALR parser once per process."""
+"""Finds `arch.lark` and builds its LALR parsers, the plain one once per process."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # lark is imported where a parser is built: a cached parse needs none
     from lark import Lark, Token
+    from lark.visitors import Transformer
 
 GRAMMAR_NAME = "arch.lark"
 
@@ -32,8 +33,10 @@ def collect_comment(token: Token) -> Token:
     return token
 
 
-@functools.cache
-def parser() -> Lark:
+def lalr_parser(transformer: Transformer | None = None) -> Lark:
+    """A new LALR parser for the grammar, running ``transformer`` as it reduces each rule
+    where one is given. The parser that builds the AST and the plain one the syntax-error
+    catalogue reads states from are both made here, so their tables are the same."""
     # NOTE: the basic lexer (not the contextual one) keeps keywords keywords everywhere, so
     # `x = in` is a syntax error rather than a reference to a variable called `in`.
     from lark import Lark
@@ -47,5 +50,12 @@ def parser() -> Lark:
         postlex=Layout(),
         maybe_placeholders=True,
         lexer_callbacks={"COMMENT": collect_comment},
+        transformer=transformer,
         cache=True,
     )
+
+
+@functools.cache
+def parser() -> Lark:
+    """The plain parser, which builds parse trees."""
+    return lalr_parser()

@@ -29,8 +29,8 @@ from archc.syntax import ast
 from archc.syntax.catalogue import syntax_problem
 from archc.syntax.fast_lalr import FastLALR, NotParsed, Unsupported
 from archc.syntax.fmt_expr import flat
-from archc.syntax.grammar import collect_comment, comments, grammar_text
-from archc.syntax.layout import Layout, NestingTooDeep
+from archc.syntax.grammar import comments, lalr_parser
+from archc.syntax.layout import NestingTooDeep
 from archc.syntax.recovery import blank
 from archc.syntax.source import bidi_warnings
 
@@ -89,16 +89,7 @@ def _parse_quickly(text: str) -> ast.Module:
 @functools.cache
 def ast_parser() -> Lark:
     """The parser with the AST builder inside it (see grammar.parser for the plain one)."""
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        lexer="basic",
-        postlex=Layout(),
-        maybe_placeholders=True,
-        lexer_callbacks={"COMMENT": collect_comment},
-        transformer=AstBuilder(),
-        cache=True,
-    )
+    return lalr_parser(AstBuilder())
 
 
 @functools.cache
