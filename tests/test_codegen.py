@@ -32,6 +32,7 @@ from tests.conftest import (
     check_golden,
     needs_ruff,
 )
+from tests.unread import unread_assignments
 
 GOLDEN = ROOT / "tests" / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "input.arch").exists())
@@ -220,6 +221,65 @@ def test_generated_source_is_ruff_formatted_and_clean(path: Path) -> None:
     source = path.read_text(encoding="utf-8")
     assert_ruff_formatted(source)
     assert_ruff_clean(source)
+
+
+@pytest.mark.parametrize("path", GOLDEN_SOURCES)
+def test_generated_source_assigns_no_value_it_never_reads(path: Path) -> None:
+    assert unread_assignments(path.read_text(encoding="utf-8")) == []
+
+
+def test_unread_assignments_are_found_across_branches_and_loops() -> None:
+    source = """
+def forward(x, mask, layers, flag):
+    y = x + 1
+    y = x * 2
+    a, b = y.chunk(2)
+    for layer in layers:
+        x, mask = layer(x, mask)
+    if flag:
+        a = a + 1
+    else:
+        c = a
+    for layer in layers:
+        x = x + 1
+    return x, a
+"""
+    assert unread_assignments(source) == [
+        ("forward", 3, "y"),
+        ("forward", 5, "b"),
+        ("forward", 11, "c"),
+        ("forward", 12, "layer"),
+    ]
+
+
+UNREAD = """
+block Side(width) {
+    in x
+    _side = x -> linear(width) as probe -> relu
+    kept, _dropped = x -> linear(2 * width) as both -> chunk(2, dim=-1)
+    out kept -> linear(width) as head
+}
+
+network Unread(width=8) {
+    in x: [T, 4]
+    _table = x -> linear(width) as table
+    out x -> Side(width) * 2 as sides
+}
+"""
+
+
+def test_values_nothing_reads_are_built_but_never_computed(tmp_path: Path) -> None:
+    """A value bound and never read keeps its layers (their parameters are the model's), but
+    forward leaves out the steps that lead only to it, and an unread output of a step that
+    gives several is `_`."""
+    spec = tmp_path / "unread.arch"
+    spec.write_text(UNREAD, encoding="utf-8")
+    source = api.compile_source(str(spec))
+    assert unread_assignments(source) == []
+    assert "self.probe(" not in source and "self.table(" not in source
+    assert "kept, _ = torch.chunk(" in source
+    check_against_static(str(spec))
+    assert all(passed for passed, _ in runtime.selftest(str(spec)))
 
 
 def test_same_seed_same_weights_and_layers_keep_their_weights() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import torch
 
-from archc import runtime
+from archc import api, runtime
 from tests import test_hf_models as hf
 from tests import test_hf_t5 as t5
 from tests.conftest import ROOT
@@ -96,6 +96,31 @@ def test_the_zoo_starts_as_hugging_face_initialises(model: str) -> None:
     assert sorted(built) == sorted(reference)
     found = {key: _differences(reference[key], built[key]) for key in reference}
     assert not {key: why for key, why in found.items() if why}
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_padding_rows_start_at_zero_on_both_sides(model: str) -> None:
+    """Hugging Face zeroes the padding row of each embedding that has one after drawing the
+    others (RoBERTa's words and positions, ALBERT's and OLMoE's words); the static model
+    says the same rows stay zero, and both built models hold exactly zero there."""
+    make, spec, network, sizes = MODELS[model]
+    torch.manual_seed(0)
+    reference = make()
+    padded = {
+        f"{path}.weight": module.padding_idx
+        for path, module in reference.named_modules()
+        if isinstance(module, torch.nn.Embedding) and module.padding_idx is not None
+    }
+    (static,), _ = api.analyse(str(ROOT / "specs" / spec), network, sizes)
+    kept = {
+        f"{static.weights_path(a.node.path)}.{a.parameter}": zero[a.parameter][1]
+        for a in static.inits
+        if a.parameter in (zero := a.node.resolved.get("zero_rows", {}))
+    }
+    assert kept == padded
+    built = runtime.build(str(ROOT / "specs" / spec), network, seed=0, **sizes).state_dict()
+    for state in (reference.state_dict(), built):
+        assert all(torch.all(state[key][row] == 0) for key, row in padded.items())
 
 
 def test_the_comparison_tells_schemes_apart() -> None:

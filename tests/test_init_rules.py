@@ -138,3 +138,40 @@ def test_a_kind_rule_passes_over_the_modules_inside_other_layers(
     assert torch.all(model.fc.bias == 0.5)
     inner = [m.bias for m in model.inner.modules() if isinstance(m, torch.nn.Linear)]
     assert inner and all(bias is None or not torch.all(bias == 0.5) for bias in inner)
+
+
+PADDED = """
+network Tokens(pad=2) {{
+    in ids: int64[T]
+    words = ids -> embedding(10, 4, padding_idx=pad) as words
+    last = ids -> embedding(12, 4, padding_idx=-1) as last
+    plain = ids -> embedding(6, 4) as plain
+    init embedding.weight: {scheme}
+    out words + last + plain
+}}
+"""
+
+
+@pytest.mark.parametrize(
+    "scheme", ["normal(std=0.02)", "uniform(-1, 1)", "ones", "constant(3.0)", "xavier_normal"]
+)
+def test_a_rule_on_an_embedding_keeps_its_padding_row_zero(tmp_path: Path, scheme: str) -> None:
+    """PyTorch zeroes an embedding's padding row after drawing the others, and so does a rule
+    that draws them again, whatever its scheme: in `reset_parameters`, under a seed, and for
+    the padding row the class is given; an embedding without one keeps every row drawn."""
+    spec = tmp_path / "spec.arch"
+    spec.write_text(PADDED.format(scheme=scheme))
+    (network,), diagnostics = api.analyse(str(spec))
+    assert not diagnostics
+    kept = {a.node.path: a.node.resolved.get("zero_rows") for a in network.inits}
+    assert kept == {"words": {"weight": ("padding_idx", 2)}, "last": {"weight": ("padding_idx", 11)}, "plain": None}  # fmt: skip
+    module = runtime.load_source(api.compile_source(str(spec)), "archc_padded_tokens")
+    tokens = getattr(module, runtime.network_class_name(module, "Tokens"))
+    reseeded = tokens()
+    runtime.reseed(reseeded, 3)
+    for pad, model in ((2, runtime.build(str(spec))), (2, reseeded), (7, tokens(pad=7))):
+        for layer, row in (("words", pad), ("last", 11), ("plain", None)):
+            weight = getattr(model, layer).weight.detach()
+            drawn = [r for r in range(len(weight)) if r != row]
+            assert torch.all(weight[drawn] != 0), (layer, scheme)
+            assert row is None or torch.all(weight[row] == 0), (layer, scheme)

@@ -73,9 +73,15 @@ class Embedding(Op):
                 help=f"use a padding_idx from {-count} to {count - 1}",
                 arg="padding_idx",
             )
+        resolved: dict[str, Any] = {}
+        if args.padding_idx is not None:
+            # torch zeroes the padding row after drawing the others, and an `init` rule that
+            # draws them again must too: by tensor, the module's attribute naming the row, the row
+            resolved["zero_rows"] = {"weight": ("padding_idx", args.padding_idx % count)}
         return Inferred(
             outputs=(TensorType((*x.shape, args.embedding_dim)),),
             params={"weight": (count, args.embedding_dim)},
+            resolved=resolved,
         )
 
     def label(self, args: EmbeddingArgs, inferred: Inferred) -> str:

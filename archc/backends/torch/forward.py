@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from archc.backends.torch.optional import Optional
 
 
+DISCARD = "_"  # the variable an output nothing reads is assigned to
+
+
 @dataclass
 class Step:
     item: Item
@@ -119,6 +122,10 @@ def forward_lines(writer: ClassWriter) -> list[str]:
         )
     ]
     common = [i for i, s in enumerate(ours) if not s.optional]
+    needed = _needed(ours, outputs, writer.optionals)
+    per_instance = [[p[k] for k, i in enumerate(common) if i in needed] for p in per_instance]
+    ours = [step for position, step in enumerate(ours) if position in needed]
+    common = [i for i, s in enumerate(ours) if not s.optional]
     names = _Variables(writer.input_names)
     wanted = _wanted_names(network, module.path, ours, outputs)
     for optional in writer.optionals:  # the spec's name for a choice's value
@@ -201,6 +208,9 @@ def forward_lines(writer: ClassWriter) -> list[str]:
             remaining[ref] -= 1
         outs = []
         for ref in step.item.outputs:
+            if remaining[ref] == 0:  # one of several outputs that nothing reads
+                outs.append(variables.setdefault(ref, DISCARD))
+                continue
             wishes = [wanted.get(ref)]
             if len(step.item.inputs) == 1 and remaining[step.item.inputs[0]] == 0:
                 wishes.append(inputs[0])
@@ -711,6 +721,21 @@ def _taken(step: Step, optional: Optional) -> bool:
     )
 
 
+def _needed(found: list[Step], outputs: tuple[Ref, ...], chosen: list[Optional]) -> set[int]:
+    """The positions of the steps whose values lead to the class's outputs. The others compute
+    values nothing reads (`_shared = ids -> embedding(...) as shared`, a layer kept for its
+    parameters): their modules are built, never called. A choice's steps are all kept, and the
+    value its `else` reads."""
+    read = {*outputs, *(o.other.value for o in chosen if o.other.value is not None)}
+    kept = set()
+    for position in range(len(found) - 1, -1, -1):
+        step = found[position]
+        if step.optional or not read.isdisjoint(step.item.outputs):
+            kept.add(position)
+            read.update(step.reads)
+    return kept
+
+
 def _uses(found: list[Step], outputs: tuple[Ref, ...]) -> dict[Ref, int]:
     uses: dict[Ref, int] = {}
     for step in found:
@@ -794,8 +819,9 @@ def _safe(wish: str) -> str:
 @functools.cache
 def _called() -> frozenset[str]:
     """Names a forward calls besides its own locals: a local of the same name would hide them
-    (the module-level helpers, `cached_length`, and the KV cache it passes on)."""
-    return module_level() | {"cache"}
+    (the module-level helpers, `cached_length`, the KV cache it passes on, and `_`, which
+    takes the outputs nothing reads)."""
+    return module_level() | {"cache", DISCARD}
 
 
 __all__: list[Any] = ["forward_lines", "steps"]

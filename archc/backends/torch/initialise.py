@@ -60,7 +60,7 @@ def init_methods(
         f'{INDENT * 2}"""The `init` rules for the submodule `name`; others keep PyTorch\'s."""',
     ]
     previous: str | Call | None = None
-    said: set[str] = set()  # the statements under the last `if`
+    said: set[tuple[str, ...]] = set()  # the statements under the last `if`
     for group, condition, inner in rule_tests(network):
         if isinstance(condition, str) and condition.startswith("fnmatch."):
             imports.add("fnmatch")
@@ -74,10 +74,37 @@ def init_methods(
             return _written(value, stored)
 
         args = _traced_args(network, scheme, first.rule.scope)
-        statement = scheme.scheme.call(args, _target(first, inner), write)
-        if statement not in said:  # the modules a glob picks inside layers, for each tensor
-            lines += lay_out(INDENT * 3, "", statement)
-            said.add(statement)
+        target = _target(first, inner)
+        statements = (
+            *lay_out(INDENT * 3, "", scheme.scheme.call(args, target, write)),
+            *_zero_rows(group, target),
+        )
+        if statements not in said:  # the modules a glob picks inside layers, for each tensor
+            lines += statements
+            said.add(statements)
+    return lines
+
+
+def _zero_rows(group: list[Assignment], target: str) -> list[str]:
+    """The statements that zero again the rows of the tensor ``target`` that its module keeps
+    zero (`Inferred.resolved["zero_rows"]`: an embedding's padding row), as PyTorch's own
+    initialisation and Hugging Face's do after drawing the others. The row is read off the
+    module, which holds none for other arguments or for other modules the rule's test picks."""
+    attributes = sorted(
+        {
+            kept[assignment.parameter][0]
+            for assignment in group
+            if assignment.parameter in (kept := assignment.node.resolved.get("zero_rows", {}))
+        }
+    )
+    owner = target.rpartition(".")[0]
+    lines = []
+    for attribute in attributes:
+        row = f"{owner}.{attribute}"
+        lines += [
+            f"{INDENT * 3}if {row} is not None:",
+            f"{INDENT * 4}nn.init.zeros_({target}[{row}])",
+        ]
     return lines
 
 

@@ -210,5 +210,7 @@ class AlbertBase(nn.Module):
             nn.init.zeros_(module.bias)
         if name in ("embeddings.word_embeddings", "embeddings.token_type_embeddings"):
             nn.init.normal_(module.weight, std=0.02)
+            if module.padding_idx is not None:
+                nn.init.zeros_(module.weight[module.padding_idx])
         if name == "embeddings.position_embeddings":
             nn.init.normal_(module.weight, std=0.02)

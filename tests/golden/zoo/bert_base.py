@@ -471,7 +471,7 @@ class BertBase(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.embeddings(input_ids, token_type_ids)  # (N, seq_len, d_model)
         x = self.encoder(x)  # (N, seq_len, d_model)
-        cls, _rest = torch.split(x, self.sections, dim=1)
+        cls, _ = torch.split(x, self.sections, dim=1)  # (N, 1, d_model), (N, seq_len - 1, d_model)
         cls = torch.squeeze(cls, 1)  # (N, d_model)
         cls = self.pooler(cls)  # (N, d_model)
         return x, cls

@@ -178,7 +178,7 @@ class MobileNetV3Large(nn.Module):
         self.reset_parameters()
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        _low, x = self.features(image)  # (N, 40, 28, 28), (N, 960, 7, 7)
+        _, x = self.features(image)  # (N, 40, 28, 28), (N, 960, 7, 7)
         x = self.avgpool(x)  # (N, 960, 1, 1)
         x = self.flatten1(x)  # (N, 960)
         x = self.classifier(x)  # (N, classes)

@@ -496,7 +496,6 @@ class T5Encoder(nn.Module):
         self.reset_parameters()
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        _shared = self.shared(input_ids)  # (N, T, d_model)
         out = self.encoder(input_ids, attention_mask)  # (N, T, d_model)
         return out
 
