@@ -263,6 +263,7 @@ block Side(width) {
 network Unread(width=8) {
     in x: [T, 4]
     _table = x -> linear(width) as table
+    _stats = x -> transpose(1, 2) -> batchnorm1d as bn
     out x -> Side(width) * 2 as sides
 }
 """
@@ -280,6 +281,11 @@ def test_values_nothing_reads_are_built_but_never_computed(tmp_path: Path) -> No
     assert "kept, _ = torch.chunk(" in source
     check_against_static(str(spec))
     assert all(passed for passed, _ in runtime.selftest(str(spec)))
+    # a batch norm is called all the same: training updates its running statistics
+    assert "_ = self.bn(" in source
+    model = runtime.build(str(spec), seed=0).train()
+    model(torch.randn(3, 5, 4) * 4 + 2)
+    assert float(model.bn.running_mean.abs().min()) > 0
 
 
 def test_same_seed_same_weights_and_layers_keep_their_weights() -> None:

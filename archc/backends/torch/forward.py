@@ -25,6 +25,7 @@ from archc.backends.torch.structure import (
     is_module,
     relative,
 )
+from archc.ops import lookup
 from archc.pysource.exprs import string
 from archc.pysource.layout import INDENT, LINE_LENGTH, Arg, Call, lay_out, structure
 from archc.semantics import provenance
@@ -122,7 +123,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
         )
     ]
     common = [i for i, s in enumerate(ours) if not s.optional]
-    needed = _needed(ours, outputs, writer.optionals)
+    needed = _needed(network, ours, outputs, writer.optionals)
     per_instance = [[p[k] for k, i in enumerate(common) if i in needed] for p in per_instance]
     ours = [step for position, step in enumerate(ours) if position in needed]
     common = [i for i, s in enumerate(ours) if not s.optional]
@@ -721,19 +722,37 @@ def _taken(step: Step, optional: Optional) -> bool:
     )
 
 
-def _needed(found: list[Step], outputs: tuple[Ref, ...], chosen: list[Optional]) -> set[int]:
+def _needed(
+    network: Network, found: list[Step], outputs: tuple[Ref, ...], chosen: list[Optional]
+) -> set[int]:
     """The positions of the steps whose values lead to the class's outputs. The others compute
     values nothing reads (`_shared = ids -> embedding(...) as shared`, a layer kept for its
     parameters): their modules are built, never called. A choice's steps are all kept, and the
-    value its `else` reads."""
+    value its `else` reads, and so is a step that changes what its modules hold."""
     read = {*outputs, *(o.other.value for o in chosen if o.other.value is not None)}
     kept = set()
     for position in range(len(found) - 1, -1, -1):
         step = found[position]
-        if step.optional or not read.isdisjoint(step.item.outputs):
+        if (
+            step.optional
+            or not read.isdisjoint(step.item.outputs)
+            or _updates_state(network, step.item)
+        ):
             kept.add(position)
             read.update(step.reads)
     return kept
+
+
+def _updates_state(network: Network, item: Item) -> bool:
+    """Whether calling ``item`` changes a tensor its modules hold: a batch norm's running
+    statistics in training, which the spec's network updates whether or not its value is
+    read."""
+    nodes = [item.node] if item.node is not None else network.within(item.module.path)  # type: ignore[union-attr]
+    return any(
+        (op := lookup(node.op)) is not None and op.batch_statistics and bool(node.buffers)
+        for node in nodes
+        if node is not None and node.kind == "op"
+    )
 
 
 def _uses(found: list[Step], outputs: tuple[Ref, ...]) -> dict[Ref, int]:
