@@ -61,18 +61,18 @@ def test_each_block_definition_gives_one_class() -> None:
 
 
 def test_the_class_count_sees_a_split_definition(tmp_path: Path) -> None:
-    """An unnamed repeat that makes no copy in one instance and two in another still
-    splits: the instance without a copy does not say which tensor the loop carries."""
+    """Two unnamed repeats that name their layers alike (`conv1`, ... in both) still split:
+    the first's count would move the numbers of the second's layers."""
     spec = tmp_path / "split.arch"
     spec.write_text(
-        "block Stage(channels, convs) {\n    in x\n"
-        "    out x -> (conv2d(channels, 3, padding=1) -> relu) * convs -> maxpool2d(2) as pool\n"
+        "block Two(c, d, n, m) {\n    in x\n"
+        "    out x -> (conv2d(c, 3, padding=1) -> relu) * n -> (conv2d(d, 1) -> relu) * m\n"
         "}\nnetwork Net {\n    in x: [3, 16, 16]\n"
-        "    out x -> Stage(3, 0) as a -> Stage(4, 2) as b\n}\n",
+        "    out x -> Two(4, 5, 2, 2) as a -> Two(4, 6, 3, 1) as b\n}\n",
         encoding="utf-8",
     )
     source = api.compile_source(str(spec), "Net")
-    assert len(classes_per_definition(source)[("Stage", "split.arch:1")]) == 2
+    assert len(classes_per_definition(source)[("Two", "split.arch:1")]) == 2
 
 
 class Holder(torch.nn.Module):
@@ -739,3 +739,70 @@ def test_a_repeat_inside_a_repeats_copies_is_part_of_the_outer_loop(tmp_path: Pa
     inputs = random_inputs(network, sizes_of(network))
     for training in (False, True):
         assert compare(network, model, inputs, training) == []
+
+
+ZERO = """
+block Stage(channels, convs) {
+    in x
+    out x -> (conv2d(channels, 3, padding=1) -> batchnorm2d -> relu) * convs -> maxpool2d(2) as pool
+}
+block Head(c, d, n) {
+    in x
+    out x -> (conv2d(c, 3, padding=1) -> relu) * n -> conv2d(d, 1) as proj
+}
+network Net {
+    in x: [3, 16, 16]
+    out x -> Stage(3, 0) as a -> Stage(4, 2) as b -> Head(4, 5, 2) as c -> Head(6, 5, 0) as d
+}
+"""
+
+
+def _built_alike(
+    tmp_path: Path, text: str, module: Any, channels: int, block: str, /, **arguments: int
+) -> None:
+    """The class of ``block``, built with ``arguments``, holds the keys of the spec's network
+    that applies the block with them alone and computes what its interpreter does, in eval
+    and train mode."""
+    written = ", ".join(f"{name}={value}" for name, value in arguments.items())
+    network = _single_spec(tmp_path, text, channels, f"{block}({written})")
+    torch.manual_seed(0)
+    model = Holder(getattr(module, block)(channels, **arguments)).double()
+    vary_running_statistics(model)
+    assert list(model.b.state_dict()) == [
+        key.removeprefix("b.") for node in network.nodes() for key in _keys(node)
+    ]
+    inputs = random_inputs(network, sizes_of(network))
+    for training in (False, True):
+        assert compare(network, model, inputs, training) == []
+
+
+@pytest.mark.parametrize(
+    ("channels", "block", "arguments"),
+    [
+        (3, "Stage", dict(channels=5, convs=0)),
+        (3, "Stage", dict(channels=5, convs=1)),
+        (4, "Stage", dict(channels=4, convs=2)),
+        (2, "Stage", dict(channels=6, convs=5)),
+        (3, "Head", dict(c=4, d=7, n=0)),
+        (3, "Head", dict(c=4, d=7, n=1)),
+        (5, "Head", dict(c=6, d=2, n=2)),
+        (2, "Head", dict(c=3, d=4, n=5)),
+    ],
+)
+def test_an_instance_whose_loop_made_no_copy_shares_the_class(
+    tmp_path: Path, channels: int, block: str, arguments: dict[str, int]
+) -> None:
+    """An instance whose count is 0 shares the class of one whose copies the class loops
+    over: without them, it is what the class builds for a count of 0. A layer after the loop
+    built from the sizes it gives takes them from its input where the count is 0; the class,
+    built with each count, computes what the spec elaborated with it does."""
+    spec = tmp_path / "zero.arch"
+    spec.write_text(ZERO, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    for name, line in (("Stage", 2), ("Head", 6)):
+        assert len(classes_per_definition(source)[(name, f"zero.arch:{line}")]) == 1
+    assert "self.proj = nn.Conv2d(c if n > 0 else in_channels, d, kernel_size=1)" in source
+    module = runtime.load_source(
+        source, f"archc_zero_{block}_{'_'.join(map(str, arguments.values()))}"
+    )
+    _built_alike(tmp_path, ZERO, module, channels, block, **arguments)

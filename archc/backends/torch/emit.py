@@ -23,7 +23,7 @@ from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.given import given_ctor, given_layers, layer_argument, literal_slot
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
-from archc.backends.torch.looped import Loop, loops
+from archc.backends.torch.looped import Loop, aligned, loops
 from archc.backends.torch.naming import (
     MODULE_ATTRIBUTES,
     Namespace,
@@ -220,7 +220,7 @@ class ClassWriter:
         self.optionals = info.optionals[info.template] if info.optionals else []
         # repeats written as loops (looped.py), in the template and in every instance
         self.loops = loops(self.network, self.module)
-        self.instance_loops = [loops(n, m) for n, m in info.instances]
+        self.instance_loops = [aligned(self.loops, n, m) for n, m in info.instances]
         self.input_names = _input_names(info)
         self.expressor = Expressor(
             definition=info.definition,
@@ -401,14 +401,23 @@ class ClassWriter:
         over its count under the names the spec gives each copy's layers: the first copy's
         values where they differ from the later copies' (`in_channels if k == 0 else
         channels`), which are built from the instances that made more than one copy; where
-        none did, a count above 1 is refused."""
+        none did, a count above 1 is refused. An instance that made no copy is built like
+        one that made them, its count keeping it from being built; where none made no copy
+        and the layers after the loop are built for the sizes its copies give, a count of 0
+        is refused, and otherwise those layers' values follow whether it made one."""
         loop = self.loops[n]
         theirs = [found[n] for found in self.instance_loops]
         networks = [network for network, _ in self.info.instances]
-        makers = [(network, lp) for network, lp in zip(networks, theirs, strict=True)]
+        first_maker = next((nw, lp) for nw, lp in zip(networks, theirs, strict=True) if lp)
+        makers = [
+            (nw, lp) if lp is not None else first_maker
+            for nw, lp in zip(networks, theirs, strict=True)
+        ]
         maker = next(((nw, lp) for nw, lp in makers if len(lp.copies) > 1), None)
         index = self.loop_index()
         registered: list[str] = []
+        outer = self.stand_ins
+        self.stand_ins = [lp is None for lp in theirs]
         for position in range(loop.width):
             first = self._construct([(nw, lp.copies[0][position]) for nw, lp in makers])
             later = None
@@ -426,13 +435,17 @@ class ClassWriter:
             value = _first_or_later(first, later, f"{index} == 0")
             call = Call("self.add_module", (Arg(loop.name(position, index)), Arg(value)))
             registered += lay_out(INDENT * 3, "", call)
+        self.stand_ins = outer
         # the count after the layers, so that the class takes parameters in the spec's order
         count = self.expressor.origin(loop.origin)
         assert count is not None, "a count's provenance has a Python form"
-        # the layers after it are known as built after a copy; the copies after the first,
-        # as an instance built them
+        # the layers after it are known as built after a copy, and without one where an
+        # instance made none; the copies after the first, as an instance built them
+        without = None in theirs
+        if without:
+            self.counted_tests.append((made(loop.origin), [lp is not None for lp in theirs]))
         refused = {(True, True): "!=", (True, False): "<", (False, True): ">"}.get(
-            (loop.needs_copy, maker is None)
+            (loop.needs_copy and not without, maker is None)
         )
         lines: list[str] = []
         if refused is not None:
@@ -519,8 +532,8 @@ class ClassWriter:
         """Raise where the arguments take an alternative that the values the spec was
         compiled with could not build, rather than build the other."""
         message = literal(
-            f"{self.info.definition.name}: no layers known for these arguments; compile the "
-            "spec with them"
+            f"{self.info.definition.name}: no layers known for these arguments ({test}); "
+            "compile the spec with them"
         )
         raising = lay_out(indent + INDENT, "raise ", Call("ValueError", (Arg(message),)))
         return [f"{indent}if {test}:", *raising]
@@ -868,8 +881,8 @@ class ClassWriter:
         return None if text.isdigit() and int(text) < 3 - after_first else text
 
 
-def _looped(found: list[Loop]) -> set[str]:
-    return {attr for loop in found for attr in loop.attrs()}
+def _looped(found: list[Loop] | list[Loop | None]) -> set[str]:
+    return {attr for loop in found if loop is not None for attr in loop.attrs()}
 
 
 def _first_or_later(first: Call, later: Call | None, test: str) -> Call | IfElse:

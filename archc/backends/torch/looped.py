@@ -92,6 +92,14 @@ def loops(network: Network, module: Module) -> list[Loop]:
     return found
 
 
+def aligned(template: list[Loop], network: Network, module: Module) -> list[Loop | None]:
+    """The loops of the instance ``module`` beside those of its class's template: None for
+    one whose count made no copy there (classes.py lets such an instance share the class)."""
+    empty = {looped.origin for looped in module.looped if not looped.copies}
+    own = iter(loops(network, module))
+    return [None if loop.origin in empty else next(own) for loop in template]
+
+
 def _loop(
     network: Network,
     module: Module,
