@@ -806,3 +806,54 @@ def test_an_instance_whose_loop_made_no_copy_shares_the_class(
         source, f"archc_zero_{block}_{'_'.join(map(str, arguments.values()))}"
     )
     _built_alike(tmp_path, ZERO, module, channels, block, **arguments)
+
+
+NESTED = """
+block Inner(c, n) {
+    in x
+    out x -> (conv2d(c, 3, padding=1) -> relu) * n
+}
+block Outer(c, n) {
+    in x
+    out x -> Inner(c, n) as inner -> conv2d(7, 1) as proj
+}
+block Wrap(c, n) {
+    in x
+    out x -> Inner(c, n) as inner
+}
+block Top(c, n) {
+    in x
+    out x -> Wrap(c, n) as wrap -> conv2d(5, 1) as proj
+}
+network Net {
+    in x: [3, 16, 16]
+    out x -> Outer(4, 2) as a -> Top(4, 3) as b
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("channels", "block", "arguments"),
+    [
+        (3, "Inner", dict(c=4, n=0)),
+        (3, "Outer", dict(c=4, n=1)),
+        (5, "Outer", dict(c=6, n=2)),
+        (2, "Top", dict(c=3, n=5)),
+        (4, "Wrap", dict(c=3, n=0)),
+    ],
+)
+def test_a_child_whose_loop_gives_other_sizes_at_a_count_of_0(
+    tmp_path: Path, channels: int, block: str, arguments: dict[str, int]
+) -> None:
+    """A class built from instances whose child's loop made copies, and whose layers after
+    the child are built for the sizes those copies give, refuses a count of 0, naming it,
+    however deep the loop; one that reads no size after it passes the count on. Built with
+    other counts, each class computes what the spec elaborated with them does."""
+    spec = tmp_path / "nested.arch"
+    spec.write_text(NESTED, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    module = runtime.load_source(source, f"archc_nested_{block}_{arguments['n']}")
+    for refusing in ("Outer", "Top"):
+        with pytest.raises(ValueError, match=r"\(not n > 0\)"):
+            getattr(module, refusing)(3, c=4, n=0)
+    _built_alike(tmp_path, NESTED, module, channels, block, **arguments)

@@ -43,6 +43,10 @@ class ClassInfo:
     # how much of each choice and counted repeat each instance shows (Optional.rank; 2 for a
     # copy made, else 0), in the order of ``instances``
     ranks: list[list[int]] = field(default_factory=list)
+    # counts (provenance in the class's terms) of loops, its own or its children's, whose
+    # copies may give other sizes than they take, and that the class builds at 0 and above:
+    # the sizes of its outputs may follow whether each is 0 (set as the class is written)
+    moves: list[pv.Expr] = field(default_factory=list)
     _positions: dict[int, int] = field(default_factory=dict, repr=False)
 
     def position(self, module: Module) -> int:

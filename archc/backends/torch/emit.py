@@ -23,7 +23,7 @@ from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.given import given_ctor, given_layers, layer_argument, literal_slot
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
-from archc.backends.torch.looped import Loop, aligned, loops
+from archc.backends.torch.looped import Loop, aligned, loops, origins
 from archc.backends.torch.naming import (
     MODULE_ATTRIBUTES,
     Namespace,
@@ -375,6 +375,8 @@ class ClassWriter:
                 lines += buffer_lines(self, item.node, item.attr)
                 continue
             value = self._construct(self.matching(position))
+            if item.module is not None and item.module.kind == "block":
+                lines += self._moved(position, items)  # after the child takes its parameters
             for test in self.refusals:  # a counted repeat no instance made a copy of
                 lines += self._refusal(test, INDENT * 2)
             self.refusals = []
@@ -447,11 +449,43 @@ class ClassWriter:
         refused = {(True, True): "!=", (True, False): "<", (False, True): ">"}.get(
             (loop.needs_copy and not without, maker is None)
         )
+        if loop.changes and refused not in ("!=", "<"):
+            self.info.moves.append(loop.origin)
         lines: list[str] = []
         if refused is not None:
             test = self.expressor.origin(pv.apply(refused, loop.origin, pv.Lit(1)))
             lines += self._refusal(test or f"({count}) {refused} 1", INDENT * 2)
         return [*lines, f"{INDENT * 2}for {index} in range({count}):", *registered]
+
+    def _moved(self, position: int, items: list[Item]) -> list[str]:
+        """Before the child block at ``position``, for each count of its class whose loop may
+        give other sizes than it takes (ClassInfo.moves): where every instance here makes
+        copies (or none does) and the layers after the child are built from values that may
+        follow the sizes it gives, a refusal of the other; otherwise the count in this
+        class's terms, whose test those values follow (_slot) and this class's outputs may."""
+        matching = self.matching(position)
+        template = items[position].module
+        assert template is not None
+        child = self.classes[id(template)]
+        later = [o for i in items[position + 1 :] for o in origins(self.network, i)]
+        reads = any(o is not None and (pv.reads(o) or pv.reads_sizes(o)) for o in later)
+        lines: list[str] = []
+        for origin in child.moves:
+            moved = pv.substitute(origin, template.arg_origins, _sizes_given(template))
+            if moved is None or isinstance(moved, pv.Lit):
+                continue  # no Python for it here, or a count no argument here changes
+            makers = [_count(network, item.module, origin) > 0 for network, item in matching]  # type: ignore[arg-type]
+            test = pv.apply("not", made(moved)) if makers[0] else made(moved)
+            text = self.expressor.origin(test)
+            if text is None:
+                continue
+            if reads and len(set(makers)) == 1:  # built for the sizes they give
+                lines += self._refusal(text, INDENT * 2)
+                continue
+            if len(set(makers)) > 1:
+                self.counted_tests.append((made(moved), makers))
+            self.info.moves.append(moved)
+        return lines
 
     def loop_index(self) -> str:
         """The name of a loop's copy index, which no parameter of the class takes."""
@@ -879,6 +913,28 @@ class ClassWriter:
                 return None
             text = str(counts[0] - after_first)
         return None if text.isdigit() and int(text) < 3 - after_first else text
+
+
+def _sizes_given(module: Module) -> Any:
+    """The sizes a block instance's caller gives its inputs, in the caller's terms."""
+
+    def size(name: str, axis: int) -> pv.Expr | None:
+        if name not in module.input_names:
+            return None
+        dims = module.input_dims[module.input_names.index(name)]
+        return None if dims is None or axis >= len(dims) else dims[axis]
+
+    return size
+
+
+def _count(network: Network, module: Module, origin: pv.Expr) -> Any:
+    """The value of ``origin``, in the terms of the block instance ``module``."""
+    sizes = {
+        (name, axis): size
+        for name, ref in zip(module.input_names, module.inputs, strict=True)
+        for axis, size in enumerate(network.type_of(ref).shape)
+    }
+    return pv.evaluate(origin, module.args, sizes)
 
 
 def _looped(found: list[Loop] | list[Loop | None]) -> set[str]:
