@@ -758,12 +758,15 @@ network Net {
 
 
 def _built_alike(
-    tmp_path: Path, text: str, module: Any, channels: int, block: str, /, **arguments: int
+    tmp_path: Path, text: str, module: Any, channels: int, block: str, /, **arguments: Any
 ) -> None:
     """The class of ``block``, built with ``arguments``, holds the keys of the spec's network
     that applies the block with them alone and computes what its interpreter does, in eval
     and train mode."""
-    written = ", ".join(f"{name}={value}" for name, value in arguments.items())
+    written = ", ".join(  # a truth value as the spec writes it
+        f"{name}={str(value).lower() if isinstance(value, bool) else value}"
+        for name, value in arguments.items()
+    )
     network = _single_spec(tmp_path, text, channels, f"{block}({written})")
     torch.manual_seed(0)
     model = Holder(getattr(module, block)(channels, **arguments)).double()
@@ -857,3 +860,48 @@ def test_a_child_whose_loop_gives_other_sizes_at_a_count_of_0(
         with pytest.raises(ValueError, match=r"\(not n > 0\)"):
             getattr(module, refusing)(3, c=4, n=0)
     _built_alike(tmp_path, NESTED, module, channels, block, **arguments)
+
+
+KEYED = """
+block Stage(width, n=2, deep=false) {
+    in x
+    out x
+        -> (
+            conv2d(width, 1) as stem
+            -> [conv2d(width, 1) -> batchnorm2d -> relu] * (if deep then n else 0)
+            -> [conv2d(width, 3, padding=1) -> relu]
+            -> batchnorm2d as norm
+        ) as body
+}
+network Net {
+    in x: [3, 16, 16]
+    out x -> Stage(4, deep=true) as a -> Stage(4, n=3, deep=true) as b -> Stage(5) as c
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("channels", "arguments"),
+    [
+        (3, dict(width=4, n=2, deep=False)),
+        (3, dict(width=4, n=0, deep=True)),
+        (5, dict(width=6, n=1, deep=True)),
+        (4, dict(width=4, n=2, deep=True)),
+        (2, dict(width=3, n=5, deep=True)),
+    ],
+)
+def test_counted_copies_beside_a_named_child_are_one_class(
+    tmp_path: Path, channels: int, arguments: dict[str, Any]
+) -> None:
+    """A chain with a child the spec named keys its children: the named ones by name, the
+    copies of a conditional count by their numbers from a comprehension, the children after
+    them by their numbers moved by the count. The one class, built with each count, holds
+    the spec's keys and computes what the spec elaborated with it does."""
+    spec = tmp_path / "keyed.arch"
+    spec.write_text(KEYED, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    assert len(classes_per_definition(source)[("Stage", "keyed.arch:2")]) == 1
+    assert "for k in range(n if deep else 0)" in source
+    assert "str(1 + (n if deep else 0))," in source
+    module = runtime.load_source(source, f"archc_keyed_{'_'.join(map(str, arguments.values()))}")
+    _built_alike(tmp_path, KEYED, module, channels, "Stage", **arguments)

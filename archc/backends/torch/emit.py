@@ -827,12 +827,15 @@ class ClassWriter:
         """A chain with counted repeats (counted.py): an nn.Sequential that unpacks each
         repeat's copy from a comprehension over its count. The copy is built from the
         instances that made one, and one made in no instance is refused where the arguments
-        ask for it."""
+        ask for it. Beside a child the spec named, every child is keyed: a named one by its
+        name, a numbered one by its number, which the counts before it move."""
         theirs: list[list[Slot]] = [slots(n, i.module) for n, i in matching]  # type: ignore[arg-type, misc]
+        keyed = any(not i.attr.isdigit() for s in theirs[0] for i in s.items)
         outside = self.stand_ins
         self.stand_ins = outside or [False] * len(matching)
         children: list[Arg] = []
         tests = len(self.counted_tests)
+        number: pv.Expr = pv.Lit(0)  # of the next child, in the class's terms
         for position, slot in enumerate(theirs[0]):
             if slot.counted is None:
                 child = [
@@ -840,7 +843,10 @@ class ClassWriter:
                 ]
                 value = self._construct(child)
                 assert value is not None  # a child of a chain is a module
-                children.append(Arg(value))
+                attr = slot.items[0].attr
+                key = string(attr) if not attr.isdigit() else self._number(number)
+                children.append(Arg(Call("", (Arg(key), Arg(value))) if keyed else value))
+                number = pv.apply("+", number, pv.Lit(1))
                 continue
             origin = slot.counted.origin
             assert origin is not None  # counted.slots admits computed counts only
@@ -851,6 +857,7 @@ class ClassWriter:
             if maker is None:
                 test = self.expressor.origin(made(origin))
                 self.refusals.append(test or f"({count}) > 0")
+                number = pv.apply("+", number, origin)
                 continue
             # an instance that made fewer is built like one that did: its count keeps it out
             first = self._copy(built, 0)
@@ -859,13 +866,31 @@ class ClassWriter:
                 test = self.expressor.origin(pv.apply(">", origin, pv.Lit(1)))
                 self.refusals.append(test or f"({count}) > 1")
             assert first is not None
-            index = "_" if later is None or later == first else self.loop_index()
-            value = _first_or_later(first, later, f"{index} == 0")
+            index = "_" if (later is None or later == first) and not keyed else self.loop_index()
+            value: Call | IfElse = _first_or_later(first, later, f"{index} == 0")
+            if keyed:
+                value = Call("", (Arg(self._number(number, index)), Arg(value)))
             children.append(Arg(ListOf(value, f"for {index} in range({count})"), "*"))  # type: ignore[arg-type]
             self.counted_tests.append((made(origin), [bool(items) for _, items in built]))
+            number = pv.apply("+", number, origin)
         del self.counted_tests[tests:]
         self.stand_ins = outside
+        if keyed:
+            self.uses_ordered_dict = True
+            listed = Call("OrderedDict", (Arg(Call("", tuple(children), "[]")),))
+            return Call("nn.Sequential", (Arg(listed),))
         return Call("nn.Sequential", tuple(children))
+
+    def _number(self, number: pv.Expr, index: str | None = None) -> str:
+        """The key of a numbered child of a keyed chain, ``number`` (plus the copy's
+        ``index``) as a string."""
+        if isinstance(number, pv.Lit):
+            if index is None:
+                return string(str(number.value))
+            return f"str({index} + {number.value})" if number.value else f"str({index})"
+        text = self.expressor.origin(number)
+        assert text is not None, "a count's provenance has a Python form"
+        return f"str({text})" if index is None else f"str({index} + ({text}))"
 
     def _copy(self, built: list[tuple[Network, tuple[Item, ...]]], k: int) -> Call | None:
         """Copy ``k`` of a counted repeat in every instance, where one made it: an instance
