@@ -905,3 +905,43 @@ def test_counted_copies_beside_a_named_child_are_one_class(
     assert "str(1 + (n if deep else 0))," in source
     module = runtime.load_source(source, f"archc_keyed_{'_'.join(map(str, arguments.values()))}")
     _built_alike(tmp_path, KEYED, module, channels, "Stage", **arguments)
+
+
+MIXED = """
+block Inner(c, d, n) {
+    in x
+    out x -> conv2d(c, 1) as stem -> (conv2d(d, 3, padding=1) -> relu) * n
+}
+block Outer(c, d, n) {
+    in x
+    out x -> Inner(c, d, n) as inner -> conv2d(7, 1) as proj
+}
+network Net {
+    in x: [3, 16, 16]
+    out x -> Outer(4, 6, 2) as a -> Outer(5, 6, 0) as b
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("channels", "arguments"),
+    [
+        (3, dict(c=4, d=6, n=0)),
+        (3, dict(c=4, d=6, n=1)),
+        (5, dict(c=6, d=2, n=2)),
+        (2, dict(c=4, d=3, n=5)),
+    ],
+)
+def test_a_layer_after_a_child_follows_whether_its_loop_made_copies(
+    tmp_path: Path, channels: int, arguments: dict[str, int]
+) -> None:
+    """Where the instances of a class differ in whether their child's loop made copies, a
+    layer after the child built for the sizes it gives takes them under the count's test;
+    the class, built with each count, computes what the spec elaborated with it does."""
+    spec = tmp_path / "mixed.arch"
+    spec.write_text(MIXED, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    assert len(classes_per_definition(source)[("Outer", "mixed.arch:6")]) == 1
+    assert "self.proj = nn.Conv2d(d if n > 0 else c, 7, kernel_size=1)" in source
+    module = runtime.load_source(source, f"archc_mixed_{'_'.join(map(str, arguments.values()))}")
+    _built_alike(tmp_path, MIXED, module, channels, "Outer", **arguments)
