@@ -18,7 +18,9 @@ the names each copy made; a repeat is a loop where that holds for any count:
 
 The first copy may be built from other values (it takes the class's input): those are
 written `in_channels if k == 0 else channels`. Any other repeat keeps its copies as the
-class's own items.
+class's own items. An instance whose count made no copy records no names; it shares the class
+where, without the loop, it has the structure of an instance that loops (classes.py), and
+`aligned` puts None for the loop among its loops.
 """
 
 from __future__ import annotations
