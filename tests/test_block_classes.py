@@ -857,7 +857,7 @@ def test_a_child_whose_loop_gives_other_sizes_at_a_count_of_0(
     source = api.compile_source(str(spec), "Net")
     module = runtime.load_source(source, f"archc_nested_{block}_{arguments['n']}")
     for refusing in ("Outer", "Top"):
-        with pytest.raises(ValueError, match=r"\(not n > 0\)"):
+        with pytest.raises(ValueError, match=r"\(n < 1\)"):
             getattr(module, refusing)(3, c=4, n=0)
     _built_alike(tmp_path, NESTED, module, channels, block, **arguments)
 

@@ -475,7 +475,7 @@ class ClassWriter:
             if moved is None or isinstance(moved, pv.Lit):
                 continue  # no Python for it here, or a count no argument here changes
             makers = [_count(network, item.module, origin) > 0 for network, item in matching]  # type: ignore[arg-type]
-            test = pv.apply("not", made(moved)) if makers[0] else made(moved)
+            test = pv.apply("<", moved, pv.Lit(1)) if makers[0] else made(moved)
             text = self.expressor.origin(test)
             if text is None:
                 continue
