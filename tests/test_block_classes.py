@@ -61,18 +61,18 @@ def test_each_block_definition_gives_one_class() -> None:
 
 
 def test_the_class_count_sees_a_split_definition(tmp_path: Path) -> None:
-    """An unnamed repeat that makes no copy in one instance and two in another still
-    splits: the instance without a copy does not say which tensor the loop carries."""
+    """Two unnamed repeats that name their layers alike (`conv1`, ... in both) still split:
+    the first's count would move the numbers of the second's layers."""
     spec = tmp_path / "split.arch"
     spec.write_text(
-        "block Stage(channels, convs) {\n    in x\n"
-        "    out x -> (conv2d(channels, 3, padding=1) -> relu) * convs -> maxpool2d(2) as pool\n"
+        "block Two(c, d, n, m) {\n    in x\n"
+        "    out x -> (conv2d(c, 3, padding=1) -> relu) * n -> (conv2d(d, 1) -> relu) * m\n"
         "}\nnetwork Net {\n    in x: [3, 16, 16]\n"
-        "    out x -> Stage(3, 0) as a -> Stage(4, 2) as b\n}\n",
+        "    out x -> Two(4, 5, 2, 2) as a -> Two(4, 6, 3, 1) as b\n}\n",
         encoding="utf-8",
     )
     source = api.compile_source(str(spec), "Net")
-    assert len(classes_per_definition(source)[("Stage", "split.arch:1")]) == 2
+    assert len(classes_per_definition(source)[("Two", "split.arch:1")]) == 2
 
 
 class Holder(torch.nn.Module):
@@ -739,3 +739,209 @@ def test_a_repeat_inside_a_repeats_copies_is_part_of_the_outer_loop(tmp_path: Pa
     inputs = random_inputs(network, sizes_of(network))
     for training in (False, True):
         assert compare(network, model, inputs, training) == []
+
+
+ZERO = """
+block Stage(channels, convs) {
+    in x
+    out x -> (conv2d(channels, 3, padding=1) -> batchnorm2d -> relu) * convs -> maxpool2d(2) as pool
+}
+block Head(c, d, n) {
+    in x
+    out x -> (conv2d(c, 3, padding=1) -> relu) * n -> conv2d(d, 1) as proj
+}
+network Net {
+    in x: [3, 16, 16]
+    out x -> Stage(3, 0) as a -> Stage(4, 2) as b -> Head(4, 5, 2) as c -> Head(6, 5, 0) as d
+}
+"""
+
+
+def _built_alike(
+    tmp_path: Path, text: str, module: Any, channels: int, block: str, /, **arguments: Any
+) -> None:
+    """The class of ``block``, built with ``arguments``, holds the keys of the spec's network
+    that applies the block with them alone and computes what its interpreter does, in eval
+    and train mode."""
+    written = ", ".join(  # a truth value as the spec writes it
+        f"{name}={str(value).lower() if isinstance(value, bool) else value}"
+        for name, value in arguments.items()
+    )
+    network = _single_spec(tmp_path, text, channels, f"{block}({written})")
+    torch.manual_seed(0)
+    model = Holder(getattr(module, block)(channels, **arguments)).double()
+    vary_running_statistics(model)
+    assert list(model.b.state_dict()) == [
+        key.removeprefix("b.") for node in network.nodes() for key in _keys(node)
+    ]
+    inputs = random_inputs(network, sizes_of(network))
+    for training in (False, True):
+        assert compare(network, model, inputs, training) == []
+
+
+@pytest.mark.parametrize(
+    ("channels", "block", "arguments"),
+    [
+        (3, "Stage", dict(channels=5, convs=0)),
+        (3, "Stage", dict(channels=5, convs=1)),
+        (4, "Stage", dict(channels=4, convs=2)),
+        (2, "Stage", dict(channels=6, convs=5)),
+        (3, "Head", dict(c=4, d=7, n=0)),
+        (3, "Head", dict(c=4, d=7, n=1)),
+        (5, "Head", dict(c=6, d=2, n=2)),
+        (2, "Head", dict(c=3, d=4, n=5)),
+    ],
+)
+def test_an_instance_whose_loop_made_no_copy_shares_the_class(
+    tmp_path: Path, channels: int, block: str, arguments: dict[str, int]
+) -> None:
+    """An instance whose count is 0 shares the class of one whose copies the class loops
+    over: without them, it is what the class builds for a count of 0. A layer after the loop
+    built from the sizes it gives takes them from its input where the count is 0; the class,
+    built with each count, computes what the spec elaborated with it does."""
+    spec = tmp_path / "zero.arch"
+    spec.write_text(ZERO, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    for name, line in (("Stage", 2), ("Head", 6)):
+        assert len(classes_per_definition(source)[(name, f"zero.arch:{line}")]) == 1
+    assert "self.proj = nn.Conv2d(c if n > 0 else in_channels, d, kernel_size=1)" in source
+    module = runtime.load_source(
+        source, f"archc_zero_{block}_{'_'.join(map(str, arguments.values()))}"
+    )
+    _built_alike(tmp_path, ZERO, module, channels, block, **arguments)
+
+
+NESTED = """
+block Inner(c, n) {
+    in x
+    out x -> (conv2d(c, 3, padding=1) -> relu) * n
+}
+block Outer(c, n) {
+    in x
+    out x -> Inner(c, n) as inner -> conv2d(7, 1) as proj
+}
+block Wrap(c, n) {
+    in x
+    out x -> Inner(c, n) as inner
+}
+block Top(c, n) {
+    in x
+    out x -> Wrap(c, n) as wrap -> conv2d(5, 1) as proj
+}
+network Net {
+    in x: [3, 16, 16]
+    out x -> Outer(4, 2) as a -> Top(4, 3) as b
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("channels", "block", "arguments"),
+    [
+        (3, "Inner", dict(c=4, n=0)),
+        (3, "Outer", dict(c=4, n=1)),
+        (5, "Outer", dict(c=6, n=2)),
+        (2, "Top", dict(c=3, n=5)),
+        (4, "Wrap", dict(c=3, n=0)),
+    ],
+)
+def test_a_child_whose_loop_gives_other_sizes_at_a_count_of_0(
+    tmp_path: Path, channels: int, block: str, arguments: dict[str, int]
+) -> None:
+    """A class built from instances whose child's loop made copies, and whose layers after
+    the child are built for the sizes those copies give, refuses a count of 0, naming it,
+    however deep the loop; one that reads no size after it passes the count on. Built with
+    other counts, each class computes what the spec elaborated with them does."""
+    spec = tmp_path / "nested.arch"
+    spec.write_text(NESTED, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    module = runtime.load_source(source, f"archc_nested_{block}_{arguments['n']}")
+    for refusing in ("Outer", "Top"):
+        with pytest.raises(ValueError, match=r"\(n < 1\)"):
+            getattr(module, refusing)(3, c=4, n=0)
+    _built_alike(tmp_path, NESTED, module, channels, block, **arguments)
+
+
+KEYED = """
+block Stage(width, n=2, deep=false) {
+    in x
+    out x
+        -> (
+            conv2d(width, 1) as stem
+            -> [conv2d(width, 1) -> batchnorm2d -> relu] * (if deep then n else 0)
+            -> [conv2d(width, 3, padding=1) -> relu]
+            -> batchnorm2d as norm
+        ) as body
+}
+network Net {
+    in x: [3, 16, 16]
+    out x -> Stage(4, deep=true) as a -> Stage(4, n=3, deep=true) as b -> Stage(5) as c
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("channels", "arguments"),
+    [
+        (3, dict(width=4, n=2, deep=False)),
+        (3, dict(width=4, n=0, deep=True)),
+        (5, dict(width=6, n=1, deep=True)),
+        (4, dict(width=4, n=2, deep=True)),
+        (2, dict(width=3, n=5, deep=True)),
+    ],
+)
+def test_counted_copies_beside_a_named_child_are_one_class(
+    tmp_path: Path, channels: int, arguments: dict[str, Any]
+) -> None:
+    """A chain with a child the spec named keys its children: the named ones by name, the
+    copies of a conditional count by their numbers from a comprehension, the children after
+    them by their numbers moved by the count. The one class, built with each count, holds
+    the spec's keys and computes what the spec elaborated with it does."""
+    spec = tmp_path / "keyed.arch"
+    spec.write_text(KEYED, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    assert len(classes_per_definition(source)[("Stage", "keyed.arch:2")]) == 1
+    assert "for k in range(n if deep else 0)" in source
+    assert "str(1 + (n if deep else 0))," in source
+    module = runtime.load_source(source, f"archc_keyed_{'_'.join(map(str, arguments.values()))}")
+    _built_alike(tmp_path, KEYED, module, channels, "Stage", **arguments)
+
+
+MIXED = """
+block Inner(c, d, n) {
+    in x
+    out x -> conv2d(c, 1) as stem -> (conv2d(d, 3, padding=1) -> relu) * n
+}
+block Outer(c, d, n) {
+    in x
+    out x -> Inner(c, d, n) as inner -> conv2d(7, 1) as proj
+}
+network Net {
+    in x: [3, 16, 16]
+    out x -> Outer(4, 6, 2) as a -> Outer(5, 6, 0) as b
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("channels", "arguments"),
+    [
+        (3, dict(c=4, d=6, n=0)),
+        (3, dict(c=4, d=6, n=1)),
+        (5, dict(c=6, d=2, n=2)),
+        (2, dict(c=4, d=3, n=5)),
+    ],
+)
+def test_a_layer_after_a_child_follows_whether_its_loop_made_copies(
+    tmp_path: Path, channels: int, arguments: dict[str, int]
+) -> None:
+    """Where the instances of a class differ in whether their child's loop made copies, a
+    layer after the child built for the sizes it gives takes them under the count's test;
+    the class, built with each count, computes what the spec elaborated with it does."""
+    spec = tmp_path / "mixed.arch"
+    spec.write_text(MIXED, encoding="utf-8")
+    source = api.compile_source(str(spec), "Net")
+    assert len(classes_per_definition(source)[("Outer", "mixed.arch:6")]) == 1
+    assert "self.proj = nn.Conv2d(d if n > 0 else c, 7, kernel_size=1)" in source
+    module = runtime.load_source(source, f"archc_mixed_{'_'.join(map(str, arguments.values()))}")
+    _built_alike(tmp_path, MIXED, module, channels, "Outer", **arguments)

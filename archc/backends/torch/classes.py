@@ -43,6 +43,10 @@ class ClassInfo:
     # how much of each choice and counted repeat each instance shows (Optional.rank; 2 for a
     # copy made, else 0), in the order of ``instances``
     ranks: list[list[int]] = field(default_factory=list)
+    # counts (provenance in the class's terms) of loops, its own or its children's, whose
+    # copies may give other sizes than they take, and that the class builds at 0 and above:
+    # the sizes of its outputs may follow whether each is 0 (set as the class is written)
+    moves: list[pv.Expr] = field(default_factory=list)
     _positions: dict[int, int] = field(default_factory=dict, repr=False)
 
     def position(self, module: Module) -> int:
@@ -60,18 +64,30 @@ class ClassInfo:
         return shown.index(max(shown)) if shown else 0
 
 
+# what a loop dropped from a signature (``signature``'s ``dropped``) gives for each copy
+DROPPED = ("dropped",)
+
+
 def signature(
-    network: Network, module: Module, classes: dict[int, ClassInfo], found: list[Optional]
+    network: Network,
+    module: Module,
+    classes: dict[int, ClassInfo],
+    found: list[Optional],
+    dropped: frozenset[pv.Expr] = frozenset(),
 ) -> tuple[tuple[Any, ...], list[Any]]:
     """The structure of the class body at ``module``: what must agree for two instances to
     share a class (layers, arguments as written, wiring, child classes), and what each
     alternative of its choices is (None where these values could not build it). The layers
     an alternative made are left out of the first, so that instances that took either
-    alternative share the class (optional.py)."""
+    alternative share the class (optional.py). The loops counted by ``dropped`` are left
+    out, what they give read from what they take, as the class builds them for a count of
+    0; their copies are DROPPED among the alternatives."""
     index: dict[Ref, Any] = {ref: ("in", i) for i, ref in enumerate(module.inputs)}
     copies: list[Any] = []  # each counted repeat's copy (counted.py), None where it made none
     looping = tuple(loops(network, module))
-    body = _body(network, module.path, module.path, index, classes, found, copies, looping)
+    body = _body(
+        network, module.path, module.path, index, classes, found, copies, looping, dropped
+    )
     alternatives = [
         _branch(branch, module.path, index, classes)
         for o in found
@@ -91,13 +107,18 @@ def _body(
     found: list[Optional],
     copies: list[Any],
     looping: tuple[Loop, ...] = (),
+    dropped: frozenset[pv.Expr] = frozenset(),
 ) -> tuple[Any, ...]:
     made = {item.attr: (k, o) for k, o in enumerate(found) for item in o.made}
     starts = {loop.start: loop for loop in looping}
     inside = {attr for loop in looping for attr in loop.attrs()}
     parts: list[Any] = []
     for position, item in enumerate(scope_items(network, path)):
-        if position in starts:  # the loop stands for its copies, whatever their count
+        if position in starts and starts[position].origin in dropped:  # no copy: its input
+            loop = starts[position]
+            index[loop.last] = index.get(loop.carried, "?")
+            copies += [DROPPED, DROPPED]
+        elif position in starts:  # the loop stands for its copies, whatever their count
             loop = starts[position]
             parts.append(_loop(network, root, loop, index, classes, copies))
             index[loop.last] = (relative(path, root), len(parts) - 1, 0)
@@ -126,8 +147,9 @@ def _loop(
     copies: list[Any],
 ) -> tuple[Any, ...]:
     """A repeat written as a loop (looped.py): its count, how its copies are named and
-    chained, and the first copy's layers; the second's, which the later copies are built
-    like, is set apart in ``copies`` (None where the instance made one copy)."""
+    chained, and the first copy's layers; those and the second's, which the later copies
+    are built like, are set apart in ``copies`` (None where the instance made one copy), as
+    an instance that made none has them (``signature``'s ``dropped``)."""
     shapes = []
     for k, copy in enumerate(loop.copies[:2]):
         inner = dict(index)
@@ -140,7 +162,7 @@ def _loop(
             for port, ref in enumerate(item.outputs):
                 inner[ref] = ("own", position, port)
         shapes.append(tuple(parts))
-    copies.append(shapes[1] if len(shapes) > 1 else None)
+    copies += [shapes[0], shapes[1] if len(shapes) > 1 else None]
     return ("loop", loop.origin, loop.names, loop.out, shapes[0])
 
 
@@ -297,23 +319,24 @@ def assign_classes(networks: list[Network], names: Namespace) -> dict[int, Class
         shapes = []
         for network, module in level:  # blocks of one depth: none holds another
             found = found_in[id(module)] = optionals(network, module) or []
-            assert module.signature is not None
             body, alternatives = signature(network, module, classes, found)
-            key = (module.signature.key, body)
-            if len(found) > 1:  # forward is written from one instance: it must show every module
-                key += (tuple(o.taken.kind for o in found),)
-            copies = alternatives[2 * len(found) :]
-            ranks_of[id(module)] = [o.rank for o in found] + [
-                0 if c is None else 2 for c in copies
-            ]
+            key = _key(module, body, found)
+            ranks_of[id(module)] = _ranks(found, alternatives)
             shapes.append((network, module, key, alternatives))
         # those that show the most first, so that an instance showing every choice another
-        # shows is in the class before the others ask to join it
-        shapes.sort(key=lambda shape: -sum(ranks_of[id(shape[1])]))
+        # shows is in the class before the others ask to join it; those with a loop that made
+        # no copy last, since they join the class of one that made copies (_without_copies)
+        shapes.sort(key=lambda shape: (bool(_empty(shape[1])), -sum(ranks_of[id(shape[1])])))
         for network, module, key, alternatives in shapes:
-            ranks = ranks_of[id(module)]
-            group = by_signature.setdefault(key, [])
-            info = next((i for i in group if _joins(i, alternatives, ranks, ranks_of)), None)
+            joined = _without_copies(
+                (network, module, key, alternatives), infos, classes, found_in, ranks_of
+            )
+            if joined is not None:
+                info, alternatives = joined
+            else:
+                ranks = ranks_of[id(module)]
+                group = by_signature.setdefault(key, [])
+                info = next((i for i in group if _joins(i, alternatives, ranks, ranks_of)), None)
             if info is None:
                 assert module.signature is not None
                 info = ClassInfo("", module.signature, signature=key)
@@ -333,6 +356,65 @@ def assign_classes(networks: list[Network], names: Namespace) -> dict[int, Class
         info.order = (info.definition.span.start, min(place[id(m)] for _, m in info.instances))
     _name_classes(infos, names)
     return classes
+
+
+def _key(module: Module, body: tuple[Any, ...], found: list[Optional]) -> tuple[Any, ...]:
+    assert module.signature is not None
+    key = (module.signature.key, body)
+    if len(found) > 1:  # forward is written from one instance: it must show every module
+        key += (tuple(o.taken.kind for o in found),)
+    return key
+
+
+def _ranks(found: list[Optional], alternatives: list[Any]) -> list[int]:
+    copies = alternatives[2 * len(found) :]
+    return [o.rank for o in found] + [0 if c is None else 2 for c in copies]
+
+
+def _empty(module: Module) -> frozenset[pv.Expr]:
+    """The counts of the unnamed repeats of ``module``'s body that made no copy."""
+    return frozenset(
+        looped.origin
+        for looped in module.looped
+        if not looped.copies and not isinstance(looped.origin, pv.Lit)
+    )
+
+
+def _without_copies(
+    shape: tuple[Network, Module, tuple[Any, ...], list[Any]],
+    infos: list[ClassInfo],
+    classes: dict[int, ClassInfo],
+    found_in: dict[int, list[Optional]],
+    ranks_of: dict[int, list[int]],
+) -> tuple[ClassInfo, list[Any]] | None:
+    """The class of the instance ``shape`` describes (network, module, key, alternatives),
+    whose repeats counted by ``_empty`` made no copy, where an instance of it writes each of
+    those repeats as a loop and, without them, has the structure this one has (key): the
+    class built with those counts at 0 is this one. With it, the alternatives in the
+    class's order (None for the loops' copies); the ranks are set likewise."""
+    _, module, key, alternatives = shape
+    empty = _empty(module)
+    if not empty:
+        return None
+    found = found_in[id(module)]
+    assert module.signature is not None
+    for info in infos:
+        if info.definition.key != module.signature.key:
+            continue
+        shown = [sum(ranks_of[id(m)]) for _, m in info.instances]
+        other, template = info.instances[shown.index(max(shown))]
+        chosen = found_in[id(template)]
+        body, theirs = signature(other, template, classes, chosen, empty)
+        if DROPPED not in theirs or _key(template, body, chosen) != key:
+            continue
+        mine = iter(alternatives[2 * len(found) :])
+        copies = [None if c is DROPPED else next(mine) for c in theirs[2 * len(found) :]]
+        aligned = alternatives[: 2 * len(found)] + copies
+        ranks = _ranks(found, aligned)
+        if _joins(info, aligned, ranks, ranks_of):
+            ranks_of[id(module)] = ranks
+            return info, aligned
+    return None
 
 
 def _levels(instances: list[tuple[Network, Module]]) -> list[list[tuple[Network, Module]]]:

@@ -7,11 +7,13 @@ layers its constructor appended. A class serves instances with any count: the ch
 `nn.Sequential` in which the copies are unpacked from a comprehension over the count's
 provenance (`*[... for _ in range(...)]`, the first copy's values beside the later ones' where
 they differ: `in_channels if k == 0 else width`), so the children keep the numbers the spec
-gives them (ir.Counted records which children each repeat made). Instances that made fewer
-copies share the class of those that made more (classes.py), since the copies are written from
-them; a class no instance of which made a copy, or a second one, raises ValueError where the
-arguments ask for it. The copies after the first must be built alike for any count, as
-looped.alike decides.
+gives them (ir.Counted records which children each repeat made); beside a child the spec
+named, the chain is keyed (`OrderedDict([("stem", ...), *[(str(k + 1), ...) for k in
+range(...)]])`), a numbered child after the copies under its number moved by their count.
+Instances that made fewer copies share the class of those that made more (classes.py), since
+the copies are written from them; a class no instance of which made a copy, or a second one,
+raises ValueError where the arguments ask for it. The copies after the first must be built
+alike for any count, as looped.alike decides.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def slots(network: Network, module: Module) -> list[Slot] | None:
     if any(isinstance(c.origin, pv.Lit) or c.children != c.count for c in counted):
         return None
     items = scope_items(network, module.path)
-    if [item.attr for item in items] != [str(k) for k in range(len(items))]:
+    # a child the spec named keeps its name, and its number is taken all the same
+    if any(item.attr != str(k) and item.attr.isdigit() for k, item in enumerate(items)):
         return None
     starts = {c.start: c for c in counted}
     if len(starts) != len(counted) or any(s + c.count > len(items) for s, c in starts.items()):

@@ -23,7 +23,7 @@ from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.given import given_ctor, given_layers, layer_argument, literal_slot
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
-from archc.backends.torch.looped import Loop, loops
+from archc.backends.torch.looped import Loop, aligned, loops, origins
 from archc.backends.torch.naming import (
     MODULE_ATTRIBUTES,
     Namespace,
@@ -220,7 +220,7 @@ class ClassWriter:
         self.optionals = info.optionals[info.template] if info.optionals else []
         # repeats written as loops (looped.py), in the template and in every instance
         self.loops = loops(self.network, self.module)
-        self.instance_loops = [loops(n, m) for n, m in info.instances]
+        self.instance_loops = [aligned(self.loops, n, m) for n, m in info.instances]
         self.input_names = _input_names(info)
         self.expressor = Expressor(
             definition=info.definition,
@@ -375,6 +375,8 @@ class ClassWriter:
                 lines += buffer_lines(self, item.node, item.attr)
                 continue
             value = self._construct(self.matching(position))
+            if item.module is not None and item.module.kind == "block":
+                lines += self._moved(position, items)  # after the child takes its parameters
             for test in self.refusals:  # a counted repeat no instance made a copy of
                 lines += self._refusal(test, INDENT * 2)
             self.refusals = []
@@ -401,14 +403,23 @@ class ClassWriter:
         over its count under the names the spec gives each copy's layers: the first copy's
         values where they differ from the later copies' (`in_channels if k == 0 else
         channels`), which are built from the instances that made more than one copy; where
-        none did, a count above 1 is refused."""
+        none did, a count above 1 is refused. An instance that made no copy is built like
+        one that made them, its count keeping it from being built; where none made no copy
+        and the layers after the loop are built for the sizes its copies give, a count of 0
+        is refused, and otherwise those layers' values follow whether it made one."""
         loop = self.loops[n]
         theirs = [found[n] for found in self.instance_loops]
         networks = [network for network, _ in self.info.instances]
-        makers = [(network, lp) for network, lp in zip(networks, theirs, strict=True)]
+        first_maker = next((nw, lp) for nw, lp in zip(networks, theirs, strict=True) if lp)
+        makers = [
+            (nw, lp) if lp is not None else first_maker
+            for nw, lp in zip(networks, theirs, strict=True)
+        ]
         maker = next(((nw, lp) for nw, lp in makers if len(lp.copies) > 1), None)
         index = self.loop_index()
         registered: list[str] = []
+        outer = self.stand_ins
+        self.stand_ins = [lp is None for lp in theirs]
         for position in range(loop.width):
             first = self._construct([(nw, lp.copies[0][position]) for nw, lp in makers])
             later = None
@@ -426,19 +437,55 @@ class ClassWriter:
             value = _first_or_later(first, later, f"{index} == 0")
             call = Call("self.add_module", (Arg(loop.name(position, index)), Arg(value)))
             registered += lay_out(INDENT * 3, "", call)
+        self.stand_ins = outer
         # the count after the layers, so that the class takes parameters in the spec's order
         count = self.expressor.origin(loop.origin)
         assert count is not None, "a count's provenance has a Python form"
-        # the layers after it are known as built after a copy; the copies after the first,
-        # as an instance built them
+        # the layers after it are known as built after a copy, and without one where an
+        # instance made none; the copies after the first, as an instance built them
+        without = None in theirs
+        if without:
+            self.counted_tests.append((made(loop.origin), [lp is not None for lp in theirs]))
         refused = {(True, True): "!=", (True, False): "<", (False, True): ">"}.get(
-            (loop.needs_copy, maker is None)
+            (loop.needs_copy and not without, maker is None)
         )
+        if loop.changes and refused not in ("!=", "<"):
+            self.info.moves.append(loop.origin)
         lines: list[str] = []
         if refused is not None:
             test = self.expressor.origin(pv.apply(refused, loop.origin, pv.Lit(1)))
             lines += self._refusal(test or f"({count}) {refused} 1", INDENT * 2)
         return [*lines, f"{INDENT * 2}for {index} in range({count}):", *registered]
+
+    def _moved(self, position: int, items: list[Item]) -> list[str]:
+        """Before the child block at ``position``, for each count of its class whose loop may
+        give other sizes than it takes (ClassInfo.moves): where every instance here makes
+        copies (or none does) and the layers after the child are built from values that may
+        follow the sizes it gives, a refusal of the other; otherwise the count in this
+        class's terms, whose test those values follow (_slot) and this class's outputs may."""
+        matching = self.matching(position)
+        template = items[position].module
+        assert template is not None
+        child = self.classes[id(template)]
+        later = [o for i in items[position + 1 :] for o in origins(self.network, i)]
+        reads = any(o is not None and (pv.reads(o) or pv.reads_sizes(o)) for o in later)
+        lines: list[str] = []
+        for origin in child.moves:
+            moved = pv.substitute(origin, template.arg_origins, _sizes_given(template))
+            if moved is None or isinstance(moved, pv.Lit):
+                continue  # no Python for it here, or a count no argument here changes
+            makers = [_count(network, item.module, origin) > 0 for network, item in matching]  # type: ignore[arg-type]
+            test = pv.apply("<", moved, pv.Lit(1)) if makers[0] else made(moved)
+            text = self.expressor.origin(test)
+            if text is None:
+                continue
+            if reads and len(set(makers)) == 1:  # built for the sizes they give
+                lines += self._refusal(text, INDENT * 2)
+                continue
+            if len(set(makers)) > 1:
+                self.counted_tests.append((made(moved), makers))
+            self.info.moves.append(moved)
+        return lines
 
     def loop_index(self) -> str:
         """The name of a loop's copy index, which no parameter of the class takes."""
@@ -519,8 +566,8 @@ class ClassWriter:
         """Raise where the arguments take an alternative that the values the spec was
         compiled with could not build, rather than build the other."""
         message = literal(
-            f"{self.info.definition.name}: no layers known for these arguments; compile the "
-            "spec with them"
+            f"{self.info.definition.name}: no layers known for these arguments ({test}); "
+            "compile the spec with them"
         )
         raising = lay_out(indent + INDENT, "raise ", Call("ValueError", (Arg(message),)))
         return [f"{indent}if {test}:", *raising]
@@ -780,12 +827,15 @@ class ClassWriter:
         """A chain with counted repeats (counted.py): an nn.Sequential that unpacks each
         repeat's copy from a comprehension over its count. The copy is built from the
         instances that made one, and one made in no instance is refused where the arguments
-        ask for it."""
+        ask for it. Beside a child the spec named, every child is keyed: a named one by its
+        name, a numbered one by its number, which the counts before it move."""
         theirs: list[list[Slot]] = [slots(n, i.module) for n, i in matching]  # type: ignore[arg-type, misc]
+        keyed = any(not i.attr.isdigit() for s in theirs[0] for i in s.items)
         outside = self.stand_ins
         self.stand_ins = outside or [False] * len(matching)
         children: list[Arg] = []
         tests = len(self.counted_tests)
+        number: pv.Expr = pv.Lit(0)  # of the next child, in the class's terms
         for position, slot in enumerate(theirs[0]):
             if slot.counted is None:
                 child = [
@@ -793,7 +843,10 @@ class ClassWriter:
                 ]
                 value = self._construct(child)
                 assert value is not None  # a child of a chain is a module
-                children.append(Arg(value))
+                attr = slot.items[0].attr
+                key = string(attr) if not attr.isdigit() else self._number(number)
+                children.append(Arg(Call("", (Arg(key), Arg(value))) if keyed else value))
+                number = pv.apply("+", number, pv.Lit(1))
                 continue
             origin = slot.counted.origin
             assert origin is not None  # counted.slots admits computed counts only
@@ -804,6 +857,7 @@ class ClassWriter:
             if maker is None:
                 test = self.expressor.origin(made(origin))
                 self.refusals.append(test or f"({count}) > 0")
+                number = pv.apply("+", number, origin)
                 continue
             # an instance that made fewer is built like one that did: its count keeps it out
             first = self._copy(built, 0)
@@ -812,13 +866,31 @@ class ClassWriter:
                 test = self.expressor.origin(pv.apply(">", origin, pv.Lit(1)))
                 self.refusals.append(test or f"({count}) > 1")
             assert first is not None
-            index = "_" if later is None or later == first else self.loop_index()
-            value = _first_or_later(first, later, f"{index} == 0")
+            index = "_" if (later is None or later == first) and not keyed else self.loop_index()
+            value: Call | IfElse = _first_or_later(first, later, f"{index} == 0")
+            if keyed:
+                value = Call("", (Arg(self._number(number, index)), Arg(value)))
             children.append(Arg(ListOf(value, f"for {index} in range({count})"), "*"))  # type: ignore[arg-type]
             self.counted_tests.append((made(origin), [bool(items) for _, items in built]))
+            number = pv.apply("+", number, origin)
         del self.counted_tests[tests:]
         self.stand_ins = outside
+        if keyed:
+            self.uses_ordered_dict = True
+            listed = Call("OrderedDict", (Arg(Call("", tuple(children), "[]")),))
+            return Call("nn.Sequential", (Arg(listed),))
         return Call("nn.Sequential", tuple(children))
+
+    def _number(self, number: pv.Expr, index: str | None = None) -> str:
+        """The key of a numbered child of a keyed chain, ``number`` (plus the copy's
+        ``index``) as a string."""
+        if isinstance(number, pv.Lit):
+            if index is None:
+                return string(str(number.value))
+            return f"str({index} + {number.value})" if number.value else f"str({index})"
+        text = self.expressor.origin(number)
+        assert text is not None, "a count's provenance has a Python form"
+        return f"str({text})" if index is None else f"str({index} + ({text}))"
 
     def _copy(self, built: list[tuple[Network, tuple[Item, ...]]], k: int) -> Call | None:
         """Copy ``k`` of a counted repeat in every instance, where one made it: an instance
@@ -868,8 +940,30 @@ class ClassWriter:
         return None if text.isdigit() and int(text) < 3 - after_first else text
 
 
-def _looped(found: list[Loop]) -> set[str]:
-    return {attr for loop in found for attr in loop.attrs()}
+def _sizes_given(module: Module) -> Any:
+    """The sizes a block instance's caller gives its inputs, in the caller's terms."""
+
+    def size(name: str, axis: int) -> pv.Expr | None:
+        if name not in module.input_names:
+            return None
+        dims = module.input_dims[module.input_names.index(name)]
+        return None if dims is None or axis >= len(dims) else dims[axis]
+
+    return size
+
+
+def _count(network: Network, module: Module, origin: pv.Expr) -> Any:
+    """The value of ``origin``, in the terms of the block instance ``module``."""
+    sizes = {
+        (name, axis): size
+        for name, ref in zip(module.input_names, module.inputs, strict=True)
+        for axis, size in enumerate(network.type_of(ref).shape)
+    }
+    return pv.evaluate(origin, module.args, sizes)
+
+
+def _looped(found: list[Loop] | list[Loop | None]) -> set[str]:
+    return {attr for loop in found if loop is not None for attr in loop.attrs()}
 
 
 def _first_or_later(first: Call, later: Call | None, test: str) -> Call | IfElse:

@@ -115,8 +115,14 @@ def forward_lines(writer: ClassWriter) -> list[str]:
     # each instance's steps beside ours, for the shape comments; an alternative's have none
     chosen = writer.info.optionals or [[]] * len(writer.info.instances)
     per_instance = [
-        _with_loops(
-            [s for s in steps(n, m.path) if not any(_taken(s, o) for o in found)], m.path, looping
+        _aligned(
+            _with_loops(
+                [s for s in steps(n, m.path) if not any(_taken(s, o) for o in found)],
+                m.path,
+                [loop for loop in looping if loop is not None],
+            ),
+            ours,
+            [theirs is None for theirs in looping],
         )
         for (n, m), found, looping in zip(
             writer.info.instances, chosen, writer.instance_loops, strict=True
@@ -296,6 +302,22 @@ def _with_loops(found: list[Step], path: str, looping: list[Loop]) -> list[Step]
         item = Item(loop.copies[0][0].attr, inputs=reads, outputs=(loop.last,))
         step = Step(item, body[0].access, loop=loop, body=body)
         found = [*found[: run[0]], step, *found[run[-1] + 1 :]]
+    return found
+
+
+def _aligned(theirs: list[Step], ours: list[Step], without: list[bool]) -> list[Step]:
+    """An instance's steps beside the template's (``ours``): where the instance made no copy
+    of a loop (``without``, loop by loop), the template's loop step holds its place (a loop
+    has no shape comment)."""
+    if not any(without):
+        return theirs
+    found = list(theirs)
+    loop = 0
+    for position, step in enumerate(ours):
+        if step.loop is not None:
+            if without[loop]:
+                found.insert(position, step)
+            loop += 1
     return found
 
 

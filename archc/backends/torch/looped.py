@@ -18,7 +18,9 @@ the names each copy made; a repeat is a loop where that holds for any count:
 
 The first copy may be built from other values (it takes the class's input): those are
 written `in_channels if k == 0 else channels`. Any other repeat keeps its copies as the
-class's own items.
+class's own items. An instance whose count made no copy records no names; it shares the class
+where, without the loop, it has the structure of an instance that loops (classes.py), and
+`aligned` puts None for the loop among its loops.
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ class Loop:
     class's items from ``start``), named ``names[j] = (base, first, step)`` at position j,
     `f"{base}{first + step * k}"`. Copy 0 reads ``carried`` from before the loop, each later
     copy reads the output ``out = (position, port)`` of the copy before in its place.
-    ``needs_copy`` where the layers after the loop are built from values that may follow the
-    sizes its copies give: without a copy, they would be others."""
+    ``changes`` where the sizes its copies give may differ from those it takes, and
+    ``needs_copy`` where the layers after the loop are built from values that may follow
+    them: without a copy, they would be others."""
 
     origin: pv.Expr
     start: int
@@ -51,6 +54,7 @@ class Loop:
     names: tuple[tuple[str, int, int], ...]
     carried: Ref
     out: tuple[int, int]
+    changes: bool
     needs_copy: bool
 
     @property
@@ -92,6 +96,14 @@ def loops(network: Network, module: Module) -> list[Loop]:
     return found
 
 
+def aligned(template: list[Loop], network: Network, module: Module) -> list[Loop | None]:
+    """The loops of the instance ``module`` beside those of its class's template: None for
+    one whose count made no copy there (classes.py lets such an instance share the class)."""
+    empty = {looped.origin for looped in module.looped if not looped.copies}
+    own = iter(loops(network, module))
+    return [None if loop.origin in empty else next(own) for loop in template]
+
+
 def _loop(
     network: Network,
     module: Module,
@@ -122,7 +134,7 @@ def _loop(
     carried, out = ends
     if len(made) > 1 and not alike(network, module, made, out):
         return None
-    later = [o for item in items[end:] for o in _origins(network, item) if o is not None]
+    later = [o for item in items[end:] for o in origins(network, item) if o is not None]
     moves = len(made) > 1 and _moves(
         *(_dims(network, c[out[0]].outputs[out[1]], module) for c in made[:2])
     )
@@ -131,7 +143,7 @@ def _loop(
     gives = _dims(network, made[0][out[0]].outputs[out[1]], module)
     changes = _moves(_dims(network, carried, module), gives) is not False  # sizes given
     needs_copy = changes and any(pv.reads(o) or pv.reads_sizes(o) for o in later)
-    return Loop(origin, start, made, names, carried, out, needs_copy)
+    return Loop(origin, start, made, names, carried, out, changes, needs_copy)
 
 
 def _loopable(network: Network, module: Module, item: Item) -> bool:
@@ -256,7 +268,7 @@ def alike(
     if moves is None or (moves and steady):
         return False
     return not moves or not any(
-        o is not None and pv.reads_sizes(o) for item in made[1] for o in _origins(network, item)
+        o is not None and pv.reads_sizes(o) for item in made[1] for o in origins(network, item)
     )
 
 
@@ -293,7 +305,7 @@ def _forward(item: Item) -> tuple[object, ...]:
     return ("call",)
 
 
-def _origins(network: Network, item: Item) -> list[pv.Expr | None]:
+def origins(network: Network, item: Item) -> list[pv.Expr | None]:
     """The provenance of every value the item is built from, the sizes its blocks are
     given included."""
     if item.node is not None:
