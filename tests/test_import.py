@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import archc
-from archc import runtime
+from archc import api, runtime
+from archc.errors import UsageError
 from archc.importer import import_module, load_target
 from archc.importer.terms import repeated
 from tests.conftest import ROOT
@@ -616,7 +617,9 @@ def test_token_ids_positions_and_a_branch_on_a_size_round_trip(tmp_path: Path) -
     )
     assert "# The output is the model's `hidden`; gate left out." in imported.text
     rebuilt = _rebuilt(imported.text, tmp_path, model)
-    # from 2 tokens on the model takes the branch the traced 6 take; 16 fill the table
+    # from 2 tokens on the model takes the branch the traced 6 take, which the spec asserts;
+    # 16 fill the table
+    assert "in ids: int64[T]\n    assert T >= 2\n" in imported.text
     _same_at_lengths(model, rebuilt, (6, 2, 3, 11, 16), 20)
     with pytest.raises(IndexError):  # beyond the table, as a hand-written spec's model is
         rebuilt(torch.zeros(1, 17, dtype=torch.int64))
@@ -668,6 +671,102 @@ def test_a_length_the_model_fixes_stays_the_traced_one(tmp_path: Path) -> None:
     assert "in ids: int64[6]" in imported.text and "reshape(48)" in imported.text
     assert "# T stays 6: the model fails at 5." in imported.text
     _same_at_lengths(model, _rebuilt(imported.text, tmp_path, model), (6,), 20)
+
+
+class _LongerThanFour(torch.nn.Module):
+    """A ReLU over sequences longer than four tokens, a sigmoid over shorter ones."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 8)
+        self.fc = torch.nn.Linear(8, 8)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.fc(self.embed(ids))
+        if x.shape[1] > 4:
+            return x.relu()
+        return x.sigmoid()
+
+
+def _header(text: str) -> str:
+    """The spec's leading comment as one line."""
+    return " ".join(line[2:] for line in text.split("\n\n")[0].splitlines())
+
+
+def test_a_branch_on_the_length_holds_from_the_least_length_the_spec_asserts(
+    tmp_path: Path,
+) -> None:
+    model = _LongerThanFour().double().eval()
+    imported = import_module(model, (torch.randint(0, 20, (1, 8)),))
+    assert imported.diagnostics == [] and imported.text is not None
+    assert "in ids: int64[T]\n    assert T >= 5\n" in imported.text
+    assert (
+        "The forward branches on T at test_import.py:" in _header(imported.text)
+        and "`if x.shape[1] > 4:`; from T = 5 on (the spec asserts T >= 5) every length takes "
+        "the branch T = 8 takes."
+        in _header(imported.text)
+    )
+    rebuilt = _rebuilt(imported.text, tmp_path, model)
+    _same_at_lengths(model, rebuilt, (8, 5, 6, 13), 20)
+    # shorter, the model branches the other way and the spec's module would be wrong: the
+    # checker refuses those lengths
+    ids = torch.randint(0, 20, (2, 4))
+    with torch.no_grad():
+        assert not torch.allclose(model(ids), rebuilt(ids))
+    for length in (4, 1):
+        _, diagnostics = api.analyse(str(tmp_path / "imported.arch"), overrides={"T": length})
+        assert [d.code for d in diagnostics] == ["A277"]
+
+
+class _ShorterThanEight(torch.nn.Module):
+    """A ReLU over sequences shorter than eight tokens, a sigmoid over longer ones."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 8)
+        self.fc = torch.nn.Linear(8, 8)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.fc(self.embed(ids))
+        if x.shape[1] < 8:
+            return x.relu()
+        return x.sigmoid()
+
+
+class _Hundreds(_ShorterThanEight):
+    """A ReLU over sequences shorter than a hundred tokens, a sigmoid over longer ones: the
+    count of whole hundreds is 0 at every length traced, but not at every length."""
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.fc(self.embed(ids))
+        if x.shape[1] // 100 == 0:
+            return x.relu()
+        return x.sigmoid()
+
+
+@pytest.mark.parametrize(
+    ("model", "length", "line", "other"),
+    [
+        (_ShorterThanEight, 6, "if x.shape[1] < 8:", 9),
+        (_Hundreds, 12, "if x.shape[1] // 100 == 0:", 100),
+    ],
+)
+def test_a_branch_no_assert_can_bound_keeps_the_traced_length(
+    tmp_path: Path, model: type[torch.nn.Module], length: int, line: str, other: int
+) -> None:
+    """Where the lengths that take the example's branch are not all those from one on, the
+    length stays the traced one, and the header says which line branched and why."""
+    module = model().double().eval()
+    imported = import_module(module, (torch.randint(0, 20, (1, length)),))
+    assert imported.diagnostics == [] and imported.text is not None
+    assert f"in ids: int64[{length}]" in imported.text and "assert" not in imported.text
+    header = _header(imported.text)
+    assert f"T stays {length}: the forward branches on it at test_import.py:" in header
+    assert f"`{line}`, and the spec cannot say at which lengths the branch goes the" in header
+    _same_at_lengths(module, _rebuilt(imported.text, tmp_path, module), (length,), 20)
+    # at a length that branches the other way there is no spec to check: T is not a size
+    with pytest.raises(UsageError, match="no network here has a parameter `T`"):
+        api.analyse(str(tmp_path / "imported.arch"), overrides={"T": other})
 
 
 class _FirstHalf(torch.nn.Module):

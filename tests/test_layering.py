@@ -48,6 +48,7 @@ TORCH = {
     *(
         f"archc.importer.{name}"
         for name in (
+            "branches",
             "failures",
             "layers",
             "probes",

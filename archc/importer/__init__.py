@@ -15,7 +15,6 @@ import importlib.util
 import json
 import textwrap
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,6 +23,7 @@ from torch import nn
 from archc.dims import BATCH_NAME
 from archc.errors import ArchError, Diagnostic, SourceFile, UsageError
 from archc.importer.body import dense, nested
+from archc.importer.branches import Branch
 from archc.importer.failures import TraceAborted
 from archc.importer.problems import from_failure, from_problem, indexed_keys
 from archc.importer.scopes import unread_layers
@@ -82,6 +82,7 @@ def import_module(
             if axis.input == index:
                 sizes[axis.dim - 1] = axis.symbol
         lines.append(f"    in {value}: {kind}[{', '.join(map(str, sizes))}]")
+    lines += [f"    assert {s} >= {n}" for s, n in _least_lengths(root.branches).items()]
     lines += [f"    {line}" for line in body]
     lines += [f"    tie {target} = {source}" for target, source in _ties(model)] + ["}"]
     text = "\n".join(lines) + "\n"
@@ -113,23 +114,36 @@ def _fixed_lines(
 
 
 def _branch_lines(
-    branches: dict[str, list[tuple[str, int]]],
-    inputs: tuple[torch.Tensor, ...],
-    axes: tuple[Axis, ...],
+    branches: list[Branch], inputs: tuple[torch.Tensor, ...], axes: tuple[Axis, ...]
 ) -> list[str]:
-    """A header line for each symbolic axis the forward branches on, saying where."""
+    """A header line for each place the forward branches on a symbolic length, saying from
+    which length on every length takes the branch the example takes."""
     lines = []
-    for axis in axes:
-        where = branches.get(axis.symbol)
-        if where and axis is next(a for a in axes if a.symbol == axis.symbol):
-            length = int(inputs[axis.input].shape[axis.dim])
-            places = ", ".join(f"{Path(file).name}:{line}" for file, line in where)
-            text = (
-                f"The forward branches on {axis.symbol} at {places}; the spec takes the "
-                f"branches {axis.symbol} = {length} takes, at every length."
-            )
-            lines += textwrap.wrap(text, 97, initial_indent="# ", subsequent_indent="# ")
+    for branch in branches:
+        axis = next(a for a in axes if a.symbol == branch.symbol)
+        length = int(inputs[axis.input].shape[axis.dim])
+        symbol, least = branch.symbol, branch.least
+        held = (
+            "every length"
+            if least is None or least <= 1
+            else f"from {symbol} = {least} on (the spec asserts {symbol} >= {least}) every length"
+        )
+        text = (
+            f"The forward branches on {symbol} at {branch.place}; {held} takes the branch "
+            f"{symbol} = {length} takes."
+        )
+        lines += textwrap.wrap(text, 97, initial_indent="# ", subsequent_indent="# ")
     return lines
+
+
+def _least_lengths(branches: list[Branch]) -> dict[str, int]:
+    """By symbol, the least length that takes every branch the example takes, where it is
+    more than 1: what the spec asserts."""
+    least: dict[str, int] = {}
+    for branch in branches:
+        if branch.least is not None and branch.least > 1:
+            least[branch.symbol] = max(least.get(branch.symbol, 1), branch.least)
+    return least
 
 
 def _with_fixed(

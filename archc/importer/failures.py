@@ -3,7 +3,8 @@ tensor changed in place and read again, example inputs the model fails on.
 
 A failure names the submodule it happened in (a placeholder in the spec) and the innermost line
 of the model's own code, past torch's frames and the importer's, which
-:mod:`archc.importer.problems` points at.
+:mod:`archc.importer.problems` points at. The line running while Python takes a traced value's
+truth is found the same way, to say where the forward branched.
 """
 
 from __future__ import annotations
@@ -96,6 +97,13 @@ def node_frame(stack_trace: str | None) -> tuple[str, int] | None:
         if not _internal(path)
     ]
     return frames[-1] if frames else None
+
+
+def calling_frame() -> tuple[str, int] | None:
+    """The innermost frame of the running stack outside torch: the model's line that is
+    running."""
+    frames = [f for f in traceback.extract_stack() if not _internal(f.filename)]
+    return (frames[-1].filename, frames[-1].lineno or 1) if frames else None
 
 
 def user_frame(exc: BaseException) -> tuple[str, int] | None:

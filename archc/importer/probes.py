@@ -3,8 +3,9 @@ the trace on the example inputs.
 
 Each symbol's axes are taken two shorter (longer where the example is shorter than 3), the
 inputs cut or repeated so that their values stay ones the model was given. A symbol whose
-traces fail or take other steps keeps the example's length, and the lines of the model's source
-that branch on a value that changes with a symbol are kept to name in the header.
+traces fail or take other steps keeps the example's length; the values of the traces also say
+at which lengths a line that branches on the symbol goes the example's way
+(:mod:`archc.importer.branches`).
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from typing import Any
 import torch
 from torch import fx, nn
 
-from archc.importer.failures import node_frame
 from archc.importer.sizes import Axis, probe_lengths, resized
-from archc.importer.tracer import Tracer, reads, refusing_autograd_functions
+from archc.importer.tracer import Tracer, refusing_autograd_functions
 from archc.importer.values import Probes, Recorder
 
 
@@ -88,41 +88,3 @@ def _outline(graph: fx.Graph) -> list[tuple[Any, ...]]:
         )
         for node in graph.nodes
     ]
-
-
-def symbol_branches(
-    decided: list[fx.Node], values: dict[str, Any], probes: Probes
-) -> dict[str, list[tuple[str, int]]]:
-    """By symbol, the lines of the model's source that branch on values that change with it:
-    the spec takes the branch the example takes at every length."""
-    found: dict[str, list[tuple[str, int]]] = {}
-    for node in dict.fromkeys(decided):
-        where = node_frame(node.stack_trace)
-        if where is None or node.name not in values:
-            continue
-        # the values compared: where they are the same at every length, so is the branch
-        read = {node.name, *(used.name for used in reads(node))}
-        for symbol, traces in probes.items():
-            if any(
-                not _equal(values[name], probed[name])
-                for *_, probed in traces
-                for name in read
-                if name in values
-            ):
-                found.setdefault(symbol, [])
-                if where not in found[symbol]:
-                    found[symbol].append(where)
-    return found
-
-
-def _equal(a: Any, b: Any) -> bool:
-    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
-        return (
-            isinstance(a, torch.Tensor)
-            and isinstance(b, torch.Tensor)
-            and a.shape == b.shape
-            and torch.equal(a, b)
-        )
-    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
-        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)

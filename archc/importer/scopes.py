@@ -16,6 +16,7 @@ import torch
 from torch import fx, nn
 
 from archc.dims import TensorType
+from archc.importer.branches import Branch
 from archc.importer.sizes import Axis
 from archc.importer.tracer import reads
 from archc.importer.values import shape_of, type_of
@@ -54,8 +55,8 @@ class Scope:
     # the model's: the symbolic input axes, and why each of the others keeps its length
     axes: tuple[Axis, ...] = ()
     fixed: dict[str, str] = field(default_factory=dict)
-    # the model's: by symbol, the source lines that branch on a value computed from it
-    branches: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # the model's: the places its forward branches on a value that follows a symbol
+    branches: list[Branch] = field(default_factory=list)
 
     @property
     def name(self) -> str:

@@ -13,7 +13,9 @@ before the spec runs, and those that follow the batch size are `BATCH`
 (:mod:`archc.importer.values`). They become the arguments of the steps that read them, not
 steps of their own. The model is also traced again with each symbolic input axis (a sequence
 length) at two other lengths (:mod:`archc.importer.probes`): the sizes, values and constants
-that differ there follow the axis. Steps whose values nothing reads on the way to the output (a
+that differ there follow the axis, and an axis whose length a line branches on keeps the
+example's where no `assert` can say which lengths take its branch
+(:mod:`archc.importer.branches`). Steps whose values nothing reads on the way to the output (a
 shape check, attention weights left unused) are left out: they do not change what the model
 computes. The model returns one tensor, or named outputs of which the first is kept.
 """
@@ -25,6 +27,7 @@ from typing import Any
 import torch
 from torch import fx, nn
 
+from archc.importer.branches import branches
 from archc.importer.failures import (
     TraceAborted,
     TraceFailure,
@@ -33,7 +36,7 @@ from archc.importer.failures import (
     unfit,
     user_frame,
 )
-from archc.importer.probes import probe_axes, symbol_branches
+from archc.importer.probes import probe_axes
 from archc.importer.scopes import Scope, scope_tree
 from archc.importer.sizes import Axis
 from archc.importer.tracer import Fails, Tracer, reads, refusing_autograd_functions
@@ -89,7 +92,15 @@ def trace(
     except Exception as exc:  # whatever the model raises on these inputs
         raise TraceAborted([unfit(inputs, recorder.running, exc.__cause__ or exc)]) from None
     kept = _check_output(graph, values, tracer.indexed)
-    branches = symbol_branches(tracer.decided, values, probes)
+    found = branches(list(dict.fromkeys(tracer.decided)), values, probes)
+    for branch in found:
+        if branch.least is None and branch.symbol not in fixed:
+            # no `assert` says which lengths take the example's branch: none but its own does
+            fixed[branch.symbol] = (
+                f"the forward branches on it at {branch.place}, and the spec cannot say at "
+                "which lengths the branch goes the other way"
+            )
+            del probes[branch.symbol]
     batch = inputs[0].shape[0] if inputs and inputs[0].dim() else 0
     static = shape_values(graph, values, doubled or values, batch, probes)
     follow_shapes(graph, values, probes)
@@ -97,7 +108,7 @@ def trace(
     root.kept = kept
     root.axes = tuple(axis for axis in axes if axis.symbol not in fixed)
     root.fixed = fixed
-    root.branches = branches
+    root.branches = [branch for branch in found if branch.symbol not in fixed]
     return root, failures
 
 

@@ -2,10 +2,11 @@
 
 The tracer computes every node as it records it, with fx's patches lifted, so Python that
 branches on, loops over or sizes with a value computed from shapes alone (`if seq_len > 1`,
-`for size in x.shape`) takes the branch the example takes, as running the model does; a branch
-on a tensor's values stays fx's error. A tensor made from sizes alone, or from a buffer the
-state_dict leaves out, is the same on every input: the forward gets it as a real tensor. Modules
-an op builds are leaves, and a custom autograd function is refused rather than traced through.
+`for size in x.shape`) takes the branch the example takes, as running the model does
+(:mod:`archc.importer.branches` says at which other lengths it does); a branch on a tensor's
+values stays fx's error. A tensor made from sizes alone, or from a buffer the state_dict leaves
+out, is the same on every input: the forward gets it as a real tensor. Modules an op builds are
+leaves, and a custom autograd function is refused rather than traced through.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import torch
 from torch import fx, nn
 
+from archc.importer.failures import calling_frame
 from archc.importer.layers import is_layer_module
 
 # attributes and methods of a tensor that read its shape, not its values
@@ -52,7 +54,9 @@ class _Concrete(fx.Proxy):
 
     def __bool__(self) -> bool:
         known = bool(self._known())
-        self.tracer.decided.append(self.node)  # type: ignore[attr-defined]
+        where = calling_frame()
+        if where is not None:
+            self.tracer.decided.append((self.node, where))  # type: ignore[attr-defined]
         return known
 
     def __index__(self) -> int:
@@ -110,8 +114,8 @@ class Tracer(fx.Tracer):
         self.inputs = inputs
         # whether the forward returns named outputs that are also read by position
         self.indexed = False
-        # the values Python branched on, in the order it did
-        self.decided: list[fx.Node] = []
+        # the values Python branched on, in the order it did, and the lines that did
+        self.decided: list[tuple[fx.Node, tuple[str, int]]] = []
         self.stack: list[str] = []
         # a buffer the forward reads is a node too, whose value the trace knows
         self.proxy_buffer_attributes = True
