@@ -253,17 +253,7 @@ class MultiheadAttention(AttentionHeads):
         mask: torch.Tensor | None = None,
         cache: KVCache | None = None,  # decoding
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        source = x if memory is None else memory
-        biases = (None, None, None)
-        if self.in_proj_bias is not None:
-            biases = self.in_proj_bias.split(self.split)
-        if hasattr(self, "in_proj_weight"):
-            weights = self.in_proj_weight.split(self.split)
-        else:
-            weights = (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
-        q = F.linear(x, weights[0], biases[0])
-        k = F.linear(source, weights[1], biases[1])
-        v = F.linear(source, weights[2], biases[2])
+        q, k, v = self.project(x, memory)
         out, scores = self.attend(
             q,
             k,
@@ -272,6 +262,31 @@ class MultiheadAttention(AttentionHeads):
             cache,  # decoding
         )
         return self.returned(self.out_proj(out), scores, mask)
+
+    def project(
+        self, x: torch.Tensor, memory: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Queries from x, keys and values from the memory, or from x in self-attention. Where
+        in_proj_weight packs the three, each input is multiplied once by the rows it feeds and
+        the product split, as nanoGPT's c_attn: one matmul forward and two backward per input,
+        where one per projection would take three of each and sum the input's gradients."""
+        bias = self.in_proj_bias
+        if not hasattr(self, "in_proj_weight"):
+            source = x if memory is None else memory
+            q_bias, k_bias, v_bias = (None,) * 3 if bias is None else bias.split(self.split)
+            return (
+                F.linear(x, self.q_proj_weight, q_bias),
+                F.linear(source, self.k_proj_weight, k_bias),
+                F.linear(source, self.v_proj_weight, v_bias),
+            )
+        if memory is None or memory is x:
+            q, k, v = F.linear(x, self.in_proj_weight, bias).split(self.split, dim=-1)
+            return q, k, v
+        inner = self.split[0]
+        q_bias, kv_bias = (None, None) if bias is None else bias.split([inner, 2 * inner])
+        q_weight, kv_weight = self.in_proj_weight.split([inner, 2 * inner])
+        k, v = F.linear(memory, kv_weight, kv_bias).chunk(2, dim=-1)
+        return F.linear(x, q_weight, q_bias), k, v
 
 
 class Attention(AttentionHeads):

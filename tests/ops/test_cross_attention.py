@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from archc import api, runtime
+from archc.backends.interpret import interpret
 from archc.model import load
 
 WIDTH, MEMORY_WIDTH, HEADS = 32, 24, 4
@@ -82,3 +83,55 @@ def test_linears_layout_is_separate_linear_projections(tmp_path: Path) -> None:
         mixed = F.softmax(scores, dim=-1) @ heads(v(memory))
         reference = o(mixed.transpose(1, 2).flatten(2))
         torch.testing.assert_close(module(x, memory, keep), reference)
+
+
+PACKED = """\
+network Packed(heads=4) {
+    in x: [T, 32]
+    in memory: [S, 32]
+    h = x -> attention(heads=heads, bias=BIAS) as self_attn
+    h = h -> attention(h, heads=heads, bias=BIAS) as given_self_attn
+    out y = h -> attention(memory, heads=heads, bias=BIAS) as cross_attn
+}
+"""
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_packed_self_and_cross_attention_are_torchs_and_the_interpreters(
+    tmp_path: Path, bias: bool
+) -> None:
+    # One in_proj_weight each: self-attention projects x once for q, k and v (also where the
+    # spec gives x as the memory), cross-attention x for q and the memory once for k and v.
+    # Outputs and every gradient must still be nn.MultiheadAttention's, and the interpreter's.
+    path = tmp_path / "packed.arch"
+    path.write_text(PACKED.replace("BIAS", str(bias).lower()), encoding="utf-8")
+    module = runtime.build(str(path)).double()
+    names = ("self_attn", "given_self_attn", "cross_attn")
+    torch.manual_seed(0)
+    expected = {
+        name: nn.MultiheadAttention(WIDTH, HEADS, bias=bias, batch_first=True).double()
+        for name in names
+    }
+    with torch.no_grad():
+        for parameter in (p for m in expected.values() for p in m.parameters()):
+            parameter.normal_(std=0.2)
+    for name in names:
+        module.get_submodule(name).load_state_dict(expected[name].state_dict(), strict=True)
+    x, memory = torch.randn(2, 5, WIDTH).double(), torch.randn(2, 7, WIDTH).double()
+
+    reference = expected["self_attn"](x, x, x, need_weights=False)[0]
+    reference = expected["given_self_attn"](reference, reference, reference, need_weights=False)[0]
+    reference = expected["cross_attn"](reference, memory, memory, need_weights=False)[0]
+    produced = module(x, memory)
+    torch.testing.assert_close(produced, reference)
+    (produced.square().sum() + reference.square().sum()).backward()
+    for name in names:
+        theirs = dict(expected[name].named_parameters())
+        for key, parameter in module.get_submodule(name).named_parameters():
+            assert parameter.grad is not None and theirs[key].grad is not None
+            assert runtime.difference(parameter.grad, theirs[key].grad) < 1e-12, (name, key)
+
+    (network,), _ = api.analyse(str(path))
+    state = {key: tensor.detach() for key, tensor in module.state_dict().items()}
+    interpreted = interpret(network, state, {"x": x, "memory": memory})["y"]
+    torch.testing.assert_close(produced.detach(), interpreted)
