@@ -16,6 +16,8 @@ import typing
 from pathlib import Path
 from typing import Any, Literal
 
+import pytest
+
 from archc import api
 from archc.backends import reference
 from archc.errors import Diagnostic
@@ -25,6 +27,14 @@ from archc.ops.spec import Op
 from tests.conftest import check_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "argument_refusals.txt"
+
+
+@pytest.fixture(autouse=True)
+def _no_parse_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each section's text is parsed once and never again: storing its tree in the parse
+    cache (archc/syntax/cache.py) would only cost a pickle and a file per section."""
+    monkeypatch.setenv("ARCHC_NO_CACHE", "1")
+
 
 # Values of every kind, as a spec writes them.
 WRONG = (

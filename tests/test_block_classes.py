@@ -11,15 +11,19 @@ spec elaborated with those arguments.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 import torch
 
 from archc import api, runtime
+from archc.semantics.ir import Network
 from tests.conftest import ROOT
 from tests.oracle import compare, random_inputs, sizes_of, vary_running_statistics
 
@@ -60,18 +64,65 @@ def test_each_block_definition_gives_one_class() -> None:
     assert found == SPLIT
 
 
-def test_the_class_count_sees_a_split_definition(tmp_path: Path) -> None:
+class Specs:
+    """Spec texts written to files under their names, each compiled, loaded and analysed once
+    for the whole module: many tests build other arguments of one spec's classes."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.sources: dict[tuple[Path, str | None], str] = {}
+        self.modules: dict[tuple[Path, str | None], ModuleType] = {}
+        self.networks: dict[Path, Network] = {}
+
+    def path(self, name: str, text: str) -> Path:
+        """The file ``name`` holding ``text``, in a folder of that text's own."""
+        folder = self.directory / hashlib.sha256(text.encode()).hexdigest()[:16]
+        spec = folder / name
+        if not spec.exists():
+            folder.mkdir(exist_ok=True)
+            spec.write_text(text, encoding="utf-8")
+        return spec
+
+    def source(self, name: str, text: str, network: str | None = "Net") -> str:
+        """What `archc compile` writes for ``network`` (every network, with None)."""
+        key = (self.path(name, text), network)
+        if key not in self.sources:
+            self.sources[key] = api.compile_source(str(key[0]), network)
+        return self.sources[key]
+
+    def module(self, name: str, text: str, network: str | None = "Net") -> ModuleType:
+        """The generated source of ``network``, loaded."""
+        key = (self.path(name, text), network)
+        if key not in self.modules:
+            label = f"archc_block_classes_{key[0].parent.name}_{network}"
+            self.modules[key] = runtime.load_source(self.source(name, text, network), label)
+        return self.modules[key]
+
+    def network(self, text: str) -> Network:
+        """The network of a spec of one network, analysed without errors."""
+        spec = self.path("single.arch", text)
+        if spec not in self.networks:
+            (network,), diagnostics = api.analyse(str(spec))
+            assert not [d for d in diagnostics if d.is_error]
+            self.networks[spec] = network
+        return self.networks[spec]
+
+
+@pytest.fixture(scope="module")
+def specs(tmp_path_factory: pytest.TempPathFactory) -> Specs:
+    return Specs(tmp_path_factory.mktemp("block_classes"))
+
+
+def test_the_class_count_sees_a_split_definition(specs: Specs) -> None:
     """Two unnamed repeats that name their layers alike (`conv1`, ... in both) still split:
     the first's count would move the numbers of the second's layers."""
-    spec = tmp_path / "split.arch"
-    spec.write_text(
+    text = (
         "block Two(c, d, n, m) {\n    in x\n"
         "    out x -> (conv2d(c, 3, padding=1) -> relu) * n -> (conv2d(d, 1) -> relu) * m\n"
         "}\nnetwork Net {\n    in x: [3, 16, 16]\n"
-        "    out x -> Two(4, 5, 2, 2) as a -> Two(4, 6, 3, 1) as b\n}\n",
-        encoding="utf-8",
+        "    out x -> Two(4, 5, 2, 2) as a -> Two(4, 6, 3, 1) as b\n}\n"
     )
-    source = api.compile_source(str(spec), "Net")
+    source = specs.source("split.arch", text)
     assert len(classes_per_definition(source)[("Two", "split.arch:1")]) == 2
 
 
@@ -86,9 +137,43 @@ class Holder(torch.nn.Module):
         return self.b(x)
 
 
-MOBILENET = runtime.load_source(
-    api.compile_source(str(ROOT / "specs" / "mobilenet_v3_large.arch")), "archc_block_classes"
-)
+def assert_computes_as_spec(network: Network, build: Callable[[], torch.nn.Module]) -> None:
+    """The module ``build`` makes (seeded, in float64, its batch norms given running
+    statistics) has the state_dict keys of ``network``'s tensors, in its order, and computes
+    what the interpreter computes on ``network``, in eval and in training mode."""
+    torch.manual_seed(0)
+    model = build().double()
+    vary_running_statistics(model)
+    assert list(model.state_dict()) == [key for node in network.nodes() for key in _keys(node)]
+    inputs = random_inputs(network, sizes_of(network))
+    for training in (False, True):
+        assert compare(network, model, inputs, training) == []
+
+
+def _keys(node: Any) -> list[str]:
+    return [f"{node.path}.{name}" for name in (*node.params, *node.buffers)]
+
+
+def assert_block_computes_as_spec(
+    specs: Specs, blocks: str, call: str, input_size: str, block: Callable[[], torch.nn.Module]
+) -> None:
+    """The block ``block`` makes computes what the spec's ``call`` does, elaborated with the
+    same arguments, on an input of ``input_size`` (`[channels, height, width]`): in a network
+    of ``blocks`` (a spec's text before its networks) that applies the call alone, as `b`."""
+    text = f"{blocks}network Net {{\n    in x: {input_size}\n    out x -> {call} as b\n}}\n"
+    assert_computes_as_spec(specs.network(text), lambda: Holder(block()))
+
+
+def blocks_of(text: str) -> str:
+    """A spec's block definitions: its text before its first network."""
+    return text.split("network Net")[0]
+
+
+@functools.cache
+def mobilenet() -> ModuleType:
+    source = api.compile_source(str(ROOT / "specs" / "mobilenet_v3_large.arch"))
+    return runtime.load_source(source, "archc_block_classes")
+
 
 # (the feature whose class is built, the input's channels, the spec's call, the class's
 # arguments): each class that holds the residual, built with and without it, and with each
@@ -123,28 +208,20 @@ CASES = [
 
 @pytest.mark.parametrize(("feature", "channels", "call", "arguments"), CASES)
 def test_one_class_builds_each_alternative_as_the_spec_does(
-    tmp_path: Path, feature: int, channels: int, call: str, arguments: dict[str, int]
+    specs: Specs, feature: int, channels: int, call: str, arguments: dict[str, int]
 ) -> None:
-    spec = tmp_path / "block.arch"
-    spec.write_text(
-        'use "zoo:blocks/mobilenet.arch"\n'
-        f"network Net {{\n    in x: [{channels}, 8, 8]\n"
-        f"    out x -> InvertedResidual({call}) as b\n}}\n",
-        encoding="utf-8",
-    )
-    (network,), diagnostics = api.analyse(str(spec))
-    assert not [d for d in diagnostics if d.is_error]
     with torch.device("meta"):
-        features = MOBILENET.MobileNetV3Large().features
+        features = mobilenet().MobileNetV3Large().features
     cls = type(getattr(features, str(feature)))
-    torch.manual_seed(0)
     act = HARDSWISH if "hardswish" in call else RELU
     use_se = "true" in call
-    model = Holder(cls(in_channels=channels, act=act, use_se=use_se, **arguments)).double()
-    vary_running_statistics(model)
-    inputs = random_inputs(network, sizes_of(network))
-    for training in (False, True):
-        assert compare(network, model, inputs, training) == []
+    assert_block_computes_as_spec(
+        specs,
+        'use "zoo:blocks/mobilenet.arch"\n',
+        f"InvertedResidual({call})",
+        f"[{channels}, 8, 8]",
+        lambda: cls(in_channels=channels, act=act, use_se=use_se, **arguments),
+    )
 
 
 UNIT = """
@@ -165,27 +242,23 @@ network Strided {
 """
 
 
-def test_a_conditional_output_read_later_is_one_class(tmp_path: Path) -> None:
+def test_a_conditional_output_read_later_is_one_class(specs: Specs) -> None:
     """Layers taken under a test (a dropout and the add) are built under a flag and computed
     under an `if`; the value it gives is read by the next layer whichever was taken."""
-    spec = tmp_path / "unit.arch"
-    spec.write_text(UNIT, encoding="utf-8")
-    source = api.compile_source(str(spec), "Net")
+    source = specs.source("unit.arch", UNIT)
     assert len(classes_per_definition(source)[("Unit", "unit.arch:2")]) == 1
     assert "        self.use_drop = stride == 1 and in_channels == c\n" in source
     assert "        if self.use_drop:\n            out = self.drop(y)\n" in source
-    ((passed, verdict),) = runtime.selftest(str(spec), "Net")
+    ((passed, verdict),) = runtime.selftest(str(specs.path("unit.arch", UNIT)), "Net")
     assert passed, verdict
 
 
 def test_layers_no_instance_took_are_refused_where_the_arguments_need_them(
-    tmp_path: Path,
+    specs: Specs,
 ) -> None:
     """No instance of `Strided` could build the residual: its class raises where the
     arguments take it rather than compute something else, and builds the rest."""
-    spec = tmp_path / "unit.arch"
-    spec.write_text(UNIT, encoding="utf-8")
-    module = runtime.load_source(api.compile_source(str(spec), "Strided"), "archc_strided")
+    module = specs.module("unit.arch", UNIT, "Strided")
     assert module.Unit(8, 16, stride=2).conv.stride == (2, 2)
     with pytest.raises(ValueError, match="no layers known for these arguments"):
         module.Unit(16, 16)
@@ -208,36 +281,34 @@ network Net(slope=0.1) {
 """
 
 
-def test_a_layer_valued_parameter_is_a_constructor_argument(tmp_path: Path) -> None:
+def analysed(spec: Path, **overrides: Any) -> Network:
+    """The one network of ``spec``, elaborated with ``overrides`` and without errors."""
+    (network,), diagnostics = api.analyse(str(spec), overrides=overrides)
+    assert not [d for d in diagnostics if d.is_error]
+    return network
+
+
+def test_a_layer_valued_parameter_is_a_constructor_argument(specs: Specs) -> None:
     """A block whose parameter takes several layers is one class taking the layer, which
     each call passes with the arguments the spec bound, from their provenance: the network
     built with another slope computes what the spec elaborated with it does."""
-    spec = tmp_path / "unit.arch"
-    spec.write_text(ACTIVATIONS, encoding="utf-8")
-    source = api.compile_source(str(spec), "Net")
+    source = specs.source("unit.arch", ACTIVATIONS)
     assert len(classes_per_definition(source)[("Unit", "unit.arch:2")]) == 1
     assert "act: Callable[..., nn.Module]" in source
     assert "        self.act1 = act()\n" in source
     assert "Unit(8, 5, act=partial(nn.LeakyReLU, negative_slope=slope))" in source
     assert "Unit(5, 4, act=partial(nn.PReLU, init=0.5))" in source
+    spec = specs.path("unit.arch", ACTIVATIONS)
     ((passed, verdict),) = runtime.selftest(str(spec), "Net")
     assert passed, verdict
-    module = runtime.load_source(source, "archc_activations")
-    (network,), diagnostics = api.analyse(str(spec), overrides={"slope": 0.3})
-    assert not [d for d in diagnostics if d.is_error]
-    torch.manual_seed(0)
-    model = module.Net(slope=0.3).double()
-    inputs = random_inputs(network, sizes_of(network))
-    assert compare(network, model, inputs, False) == []
+    module = specs.module("unit.arch", ACTIVATIONS)
+    assert_computes_as_spec(analysed(spec, slope=0.3), lambda: module.Net(slope=0.3))
 
 
-def test_a_layer_given_by_a_parameter_is_named_after_it(tmp_path: Path) -> None:
+def test_a_layer_given_by_a_parameter_is_named_after_it(specs: Specs) -> None:
     """The unnamed layer a parameter gives is named after the parameter, whatever layer
     it is, so that instances given different layers have the same items."""
-    spec = tmp_path / "unit.arch"
-    spec.write_text(ACTIVATIONS, encoding="utf-8")
-    (network,), diagnostics = api.analyse(str(spec))
-    assert not [d for d in diagnostics if d.is_error]
+    network = analysed(specs.path("unit.arch", ACTIVATIONS))
     paths = {n.path: n.op for n in network.nodes() if n.path.endswith("act1")}
     assert paths == {
         "a.act1": "relu",
@@ -273,46 +344,27 @@ network Plain {
     ("channels", "width", "gate"), [(4, 4, False), (4, 6, False), (4, 4, True), (4, 6, True)]
 )
 def test_a_repeat_counted_by_a_conditional_is_one_class(
-    tmp_path: Path, channels: int, width: int, gate: bool
+    specs: Specs, channels: int, width: int, gate: bool
 ) -> None:
     """Chain children that a conditional count makes or leaves out are unpacked from a
     comprehension over the count, the children after them numbered on as the spec numbers
     them; the one class, built with each count, computes what the spec elaborated with
     those arguments does, under the same state_dict keys."""
-    spec = tmp_path / "stage.arch"
-    spec.write_text(COUNTED, encoding="utf-8")
-    source = api.compile_source(str(spec), "Net")
+    source = specs.source("stage.arch", COUNTED)
     assert len(classes_per_definition(source)[("Stage", "stage.arch:2")]) == 1
     assert "for _ in range(1 if width != in_channels else 0)" in source
-    module = runtime.load_source(source, f"archc_counted_{width}_{gate}")
-    call = f"Stage({width}, gate={str(gate).lower()})"
-    single = tmp_path / "single.arch"
-    single.write_text(
-        COUNTED.split("network Net")[0]
-        + f"network Net {{\n    in x: [{channels}, 6, 6]\n    out x -> {call} as b\n}}\n",
-        encoding="utf-8",
+    module = specs.module("stage.arch", COUNTED)
+    assert_block_computes_as_spec(
+        specs,
+        blocks_of(COUNTED),
+        f"Stage({width}, gate={str(gate).lower()})",
+        f"[{channels}, 6, 6]",
+        lambda: module.Stage(channels, width, gate=gate),
     )
-    (network,), diagnostics = api.analyse(str(single))
-    assert not [d for d in diagnostics if d.is_error]
-    torch.manual_seed(0)
-    model = Holder(module.Stage(channels, width, gate=gate)).double()
-    vary_running_statistics(model)
-    assert sorted(model.b.state_dict()) == sorted(
-        key.removeprefix("b.") for n in network.nodes() for key in _keys(n)
-    )
-    inputs = random_inputs(network, sizes_of(network))
-    for training in (False, True):
-        assert compare(network, model, inputs, training) == []
 
 
-def _keys(node: Any) -> list[str]:
-    return [f"{node.path}.{name}" for name in (*node.params, *node.buffers)]
-
-
-def test_a_copy_no_instance_made_is_refused_where_the_arguments_need_it(tmp_path: Path) -> None:
-    spec = tmp_path / "stage.arch"
-    spec.write_text(COUNTED, encoding="utf-8")
-    module = runtime.load_source(api.compile_source(str(spec), "Plain"), "archc_counted_plain")
+def test_a_copy_no_instance_made_is_refused_where_the_arguments_need_it(specs: Specs) -> None:
+    module = specs.module("stage.arch", COUNTED, "Plain")
     assert len(module.Stage(8, 8).body) == 1
     with pytest.raises(ValueError, match="no layers known for these arguments"):
         module.Stage(8, 16)
@@ -354,19 +406,6 @@ network Once {
 """
 
 
-def _single(tmp_path: Path, channels: int, call: str) -> Any:
-    """The network of LOOPED's blocks that applies ``call`` alone, as ``b``."""
-    spec = tmp_path / f"single_{abs(hash(call))}.arch"
-    spec.write_text(
-        LOOPED.split("network Net")[0]
-        + f"network Net {{\n    in x: [{channels}, 8, 8]\n    out x -> {call} as b\n}}\n",
-        encoding="utf-8",
-    )
-    (network,), diagnostics = api.analyse(str(spec))
-    assert not [d for d in diagnostics if d.is_error]
-    return network
-
-
 @pytest.mark.parametrize(
     ("block", "channels", "arguments"),
     [
@@ -384,30 +423,25 @@ def _single(tmp_path: Path, channels: int, call: str) -> Any:
     ],
 )
 def test_an_unnamed_repeat_counted_by_a_parameter_is_one_class(
-    tmp_path: Path, block: str, channels: int, arguments: tuple[int, int]
+    specs: Specs, block: str, channels: int, arguments: tuple[int, int]
 ) -> None:
     """Copies of an unnamed repeat are the class's own layers (`conv1`, `relu1`, `conv2`,
     ...), registered and called in a loop over the count: the one class, built with counts
     no instance had, holds the keys and computes what the spec elaborated with them does."""
-    spec = tmp_path / "looped.arch"
-    spec.write_text(LOOPED, encoding="utf-8")
-    source = api.compile_source(str(spec), "Net")
+    source = specs.source("looped.arch", LOOPED)
     for name in ("Stage", "Stack", "Unit", "Chain"):
         assert len(classes_per_definition(source)[(name, f"looped.arch:{_line(name)}")]) == 1
     assert 'x = getattr(self, f"relu{k + 1}")(x)' in source
     # the first copy takes the class's input; the later ones, the copy before
     assert 'self.add_module(f"unit{k + 1}", Unit(in_channels if k == 0 else c, c))' in source
-    module = runtime.load_source(source, f"archc_looped_{block}_{arguments[1]}")
-    network = _single(tmp_path, channels, f"{block}({', '.join(map(str, arguments))})")
-    torch.manual_seed(0)
-    model = Holder(getattr(module, block)(channels, *arguments)).double()
-    vary_running_statistics(model)
-    assert list(model.b.state_dict()) == [
-        key.removeprefix("b.") for n in network.nodes() for key in _keys(n)
-    ]
-    inputs = random_inputs(network, sizes_of(network))
-    for training in (False, True):
-        assert compare(network, model, inputs, training) == []
+    module = specs.module("looped.arch", LOOPED)
+    assert_block_computes_as_spec(
+        specs,
+        blocks_of(LOOPED),
+        f"{block}({', '.join(map(str, arguments))})",
+        f"[{channels}, 8, 8]",
+        lambda: getattr(module, block)(channels, *arguments),
+    )
 
 
 def _line(block: str) -> int:
@@ -415,12 +449,10 @@ def _line(block: str) -> int:
     return next(k for k, line in enumerate(lines) if line.startswith(f"block {block}(")) + 1
 
 
-def test_a_loop_no_instance_repeated_is_refused_past_one_copy(tmp_path: Path) -> None:
+def test_a_loop_no_instance_repeated_is_refused_past_one_copy(specs: Specs) -> None:
     """Where every instance made one copy, the class knows the first copy alone: it builds
     up to one and raises where the count asks for more, rather than guess the others."""
-    spec = tmp_path / "looped.arch"
-    spec.write_text(LOOPED, encoding="utf-8")
-    module = runtime.load_source(api.compile_source(str(spec), "Once"), "archc_looped_once")
+    module = specs.module("looped.arch", LOOPED, "Once")
     assert [name for name, _ in module.Stage(3, 4, 1).named_children()] == [
         "conv1",
         "batchnorm1",
@@ -460,44 +492,29 @@ network Shallow {
     [(4, 4, 2, False), (6, 6, 0, True), (4, 6, 1, True), (4, 4, 2, True), (3, 6, 5, True)],
 )
 def test_a_repeat_counted_by_a_conditional_above_one_is_one_class(
-    tmp_path: Path, channels: int, width: int, n: int, deep: bool
+    specs: Specs, channels: int, width: int, n: int, deep: bool
 ) -> None:
     """A conditional count that is any number of copies (`* (if deep then n else 0)`)
     unpacks them from one comprehension, the first copy's input width beside the later
     ones': the one class, built with each count, computes what the spec elaborated with
     those arguments does, under the same state_dict keys."""
-    spec = tmp_path / "deep.arch"
-    spec.write_text(DEEP, encoding="utf-8")
-    source = api.compile_source(str(spec), "Net")
+    source = specs.source("deep.arch", DEEP)
     assert len(classes_per_definition(source)[("Stage", "deep.arch:2")]) == 1
     assert "nn.Conv2d(in_channels if k == 0 else width, width, kernel_size=1)" in source
     assert "for k in range(n if deep else 0)" in source
     assert "width if deep and n > 0 else in_channels" in source
-    module = runtime.load_source(source, f"archc_deep_{width}_{n}_{deep}")
-    single = tmp_path / "single.arch"
-    call = f"Stage({width}, n={n}, deep={str(deep).lower()})"
-    single.write_text(
-        DEEP.split("network Net")[0]
-        + f"network Net {{\n    in x: [{channels}, 6, 6]\n    out x -> {call} as b\n}}\n",
-        encoding="utf-8",
+    module = specs.module("deep.arch", DEEP)
+    assert_block_computes_as_spec(
+        specs,
+        blocks_of(DEEP),
+        f"Stage({width}, n={n}, deep={str(deep).lower()})",
+        f"[{channels}, 6, 6]",
+        lambda: module.Stage(channels, width, n=n, deep=deep),
     )
-    (network,), diagnostics = api.analyse(str(single))
-    assert not [d for d in diagnostics if d.is_error]
-    torch.manual_seed(0)
-    model = Holder(module.Stage(channels, width, n=n, deep=deep)).double()
-    vary_running_statistics(model)
-    assert list(model.b.state_dict()) == [
-        key.removeprefix("b.") for node in network.nodes() for key in _keys(node)
-    ]
-    inputs = random_inputs(network, sizes_of(network))
-    for training in (False, True):
-        assert compare(network, model, inputs, training) == []
 
 
-def test_copies_no_instance_made_past_the_first_are_refused(tmp_path: Path) -> None:
-    spec = tmp_path / "deep.arch"
-    spec.write_text(DEEP, encoding="utf-8")
-    module = runtime.load_source(api.compile_source(str(spec), "Shallow"), "archc_shallow")
+def test_copies_no_instance_made_past_the_first_are_refused(specs: Specs) -> None:
+    module = specs.module("deep.arch", DEEP, "Shallow")
     assert len(module.Stage(8, 12, n=1, deep=True).body) == 2
     with pytest.raises(ValueError, match="no layers known for these arguments"):
         module.Stage(8, 12, n=2, deep=True)
@@ -528,30 +545,23 @@ network Net(slope=0.1) {
 
 
 def test_a_layer_passed_on_from_the_callers_parameter_is_its_constructor_argument(
-    tmp_path: Path,
+    specs: Specs,
 ) -> None:
     """A block that hands its own layer-valued parameter to a child (`Inner(c, act=act)`)
     takes the layer as a constructor argument too and passes it on, however deep: each
     definition is one class, and the network built with another slope computes what the
     spec elaborated with it does."""
-    spec = tmp_path / "passed.arch"
-    spec.write_text(PASSED, encoding="utf-8")
-    source = api.compile_source(str(spec), "Net")
+    source = specs.source("passed.arch", PASSED)
     for line, name in ((2, "Inner"), (6, "Mid"), (10, "Outer")):
         assert len(classes_per_definition(source)[(name, f"passed.arch:{line}")]) == 1
     assert "        self.first = Inner(in_channels, c, act=act)\n" in source
     assert "        self.mid = Mid(in_channels, c, act)\n" in source
     assert "Outer(4, 5, act=partial(nn.LeakyReLU, negative_slope=slope))" in source
+    spec = specs.path("passed.arch", PASSED)
     ((passed, verdict),) = runtime.selftest(str(spec), "Net")
     assert passed, verdict
-    module = runtime.load_source(source, "archc_passed")
-    (network,), diagnostics = api.analyse(str(spec), overrides={"slope": 0.3})
-    assert not [d for d in diagnostics if d.is_error]
-    torch.manual_seed(0)
-    model = module.Net(slope=0.3).double()
-    inputs = random_inputs(network, sizes_of(network))
-    for training in (False, True):
-        assert compare(network, model, inputs, training) == []
+    module = specs.module("passed.arch", PASSED)
+    assert_computes_as_spec(analysed(spec, slope=0.3), lambda: module.Net(slope=0.3))
 
 
 @pytest.mark.parametrize(
@@ -563,24 +573,16 @@ def test_a_layer_passed_on_from_the_callers_parameter_is_its_constructor_argumen
     ],
 )
 def test_the_class_that_passes_a_layer_on_builds_each_layer_as_the_spec_does(
-    tmp_path: Path, written: str, given: Any
+    specs: Specs, written: str, given: Any
 ) -> None:
-    spec = tmp_path / "passed.arch"
-    spec.write_text(PASSED, encoding="utf-8")
-    module = runtime.load_source(api.compile_source(str(spec), "Net"), f"archc_passed_{written}")
-    single = tmp_path / "single.arch"
-    single.write_text(
-        PASSED.split("network Net")[0]
-        + f"network Net {{\n    in x: [3, 6, 6]\n    out x -> Outer(4, act={written}) as b\n}}\n",
-        encoding="utf-8",
+    module = specs.module("passed.arch", PASSED)
+    assert_block_computes_as_spec(
+        specs,
+        blocks_of(PASSED),
+        f"Outer(4, act={written})",
+        "[3, 6, 6]",
+        lambda: module.Outer(3, 4, act=given),
     )
-    (network,), diagnostics = api.analyse(str(single))
-    assert not [d for d in diagnostics if d.is_error]
-    torch.manual_seed(0)
-    model = Holder(module.Outer(3, 4, act=given)).double()
-    inputs = random_inputs(network, sizes_of(network))
-    for training in (False, True):
-        assert compare(network, model, inputs, training) == []
 
 
 NORMS = """
@@ -607,37 +609,25 @@ network Net {
     ],
 )
 def test_a_layer_argument_that_needs_an_inferred_size_is_called_with_it(
-    tmp_path: Path, written: str, given: Any
+    specs: Specs, written: str, given: Any
 ) -> None:
     """A layer whose module needs a size the block infers (`batchnorm2d`'s features) is a
     constructor argument the class calls with that size, from its provenance, as
     torchvision calls `norm_layer(channels)`; the caller passes the module's class, or a
     partial with the arguments the spec bound."""
-    spec = tmp_path / "norms.arch"
-    spec.write_text(NORMS, encoding="utf-8")
-    source = api.compile_source(str(spec), "Net")
+    source = specs.source("norms.arch", NORMS)
     assert len(classes_per_definition(source)[("Unit", "norms.arch:2")]) == 1
     assert "norm: Callable[..., nn.Module] = nn.BatchNorm2d" in source
     assert "        self.norm1 = norm(c)\n" in source
     assert "Unit(6, 6, norm=partial(nn.InstanceNorm2d, affine=True))" in source
-    module = runtime.load_source(source, f"archc_norms_{abs(hash(written))}")
-    single = tmp_path / "single.arch"
-    single.write_text(
-        NORMS.split("network Net")[0]
-        + f"network Net {{\n    in x: [5, 6, 6]\n    out x -> Unit(7, norm={written}) as b\n}}\n",
-        encoding="utf-8",
+    module = specs.module("norms.arch", NORMS)
+    assert_block_computes_as_spec(
+        specs,
+        blocks_of(NORMS),
+        f"Unit(7, norm={written})",
+        "[5, 6, 6]",
+        lambda: module.Unit(5, 7, norm=given),
     )
-    (network,), diagnostics = api.analyse(str(single))
-    assert not [d for d in diagnostics if d.is_error]
-    torch.manual_seed(0)
-    model = Holder(module.Unit(5, 7, norm=given)).double()
-    vary_running_statistics(model)
-    assert list(model.b.state_dict()) == [
-        key.removeprefix("b.") for node in network.nodes() for key in _keys(node)
-    ]
-    inputs = random_inputs(network, sizes_of(network))
-    for training in (False, True):
-        assert compare(network, model, inputs, training) == []
 
 
 AFTER = """
@@ -661,61 +651,42 @@ network Other {
 """
 
 
-def test_layers_after_a_loop_built_for_its_sizes(tmp_path: Path) -> None:
+def test_layers_after_a_loop_built_for_its_sizes(specs: Specs) -> None:
     """Layers after the loop whose values follow the sizes its copies give are right for
     any count that makes a copy (a count of 0 is refused), and a loop whose copies change
     the sizes those values read keeps a class per count."""
-    spec = tmp_path / "after.arch"
-    spec.write_text(AFTER, encoding="utf-8")
-    source = api.compile_source(str(spec), "Net")
+    source = specs.source("after.arch", AFTER)
     assert len(classes_per_definition(source)[("Head", "after.arch:2")]) == 1
-    module = runtime.load_source(source, "archc_after")
+    module = specs.module("after.arch", AFTER)
     with pytest.raises(ValueError, match="no layers known for these arguments"):
         module.Head(3, 4, 0, 5)
-    network = _single_spec(tmp_path, AFTER, 3, "Head(4, 5, 4)")
-    torch.manual_seed(0)
-    model = Holder(module.Head(3, 4, 4, 5)).double()
-    inputs = random_inputs(network, sizes_of(network))
-    for training in (False, True):
-        assert compare(network, model, inputs, training) == []
+    assert_block_computes_as_spec(
+        specs, blocks_of(AFTER), "Head(4, 5, 4)", "[3, 8, 8]", lambda: module.Head(3, 4, 4, 5)
+    )
     # one copy shows no size the next would change: more are refused
     with pytest.raises(ValueError, match="no layers known for these arguments"):
         module.Net().c.__class__(4, 16, 16, 4, 2)
-    whole = api.compile_source(str(spec))
+    whole = specs.source("after.arch", AFTER, None)
     assert len(classes_per_definition(whole)[("Strided", "after.arch:6")]) == 2
 
 
-def _single_spec(tmp_path: Path, text: str, channels: int, call: str) -> Any:
-    single = tmp_path / "single.arch"
-    single.write_text(
-        text.split("network Net")[0]
-        + f"network Net {{\n    in x: [{channels}, 8, 8]\n    out x -> {call} as b\n}}\n",
-        encoding="utf-8",
-    )
-    (network,), diagnostics = api.analyse(str(single))
-    assert not [d for d in diagnostics if d.is_error]
-    return network
-
-
-def test_counted_copies_that_change_sizes_keep_a_class_per_count(tmp_path: Path) -> None:
+def test_counted_copies_that_change_sizes_keep_a_class_per_count(specs: Specs) -> None:
     """Copies that halve the map copy by copy make the `linear` after them another size for
     each count: the class is not written for any count, and each instance's is right."""
-    spec = tmp_path / "strided.arch"
-    spec.write_text(
+    text = (
         "block Stage(w, n, deep=true) {\n    in x\n    out x -> (\n"
         "        [conv2d(w, 3, stride=2, padding=1) -> relu] * (if deep then n else 0)\n"
         "        -> flatten -> linear(10)\n    ) as body\n}\n"
         "network Net {\n    in x: [3, 16, 16]\n"
-        "    out (x -> Stage(4, 2) as a) + (x -> Stage(4, 3) as b)\n}\n",
-        encoding="utf-8",
+        "    out (x -> Stage(4, 2) as a) + (x -> Stage(4, 3) as b)\n}\n"
     )
-    source = api.compile_source(str(spec), "Net")
+    source = specs.source("strided.arch", text)
     assert len(classes_per_definition(source)[("Stage", "strided.arch:1")]) == 2
-    ((passed, verdict),) = runtime.selftest(str(spec), "Net")
+    ((passed, verdict),) = runtime.selftest(str(specs.path("strided.arch", text)), "Net")
     assert passed, verdict
 
 
-def test_a_repeat_inside_a_repeats_copies_is_part_of_the_outer_loop(tmp_path: Path) -> None:
+def test_a_repeat_inside_a_repeats_copies_is_part_of_the_outer_loop(specs: Specs) -> None:
     """`((conv2d -> relu) * a -> batchnorm2d) * b`: the outer repeat loops over copies that
     each hold the inner one's, named on from copy to copy; built with another `b`, the class
     computes what the spec elaborated with it does."""
@@ -724,21 +695,15 @@ def test_a_repeat_inside_a_repeats_copies_is_part_of_the_outer_loop(tmp_path: Pa
         "    out x -> ((conv2d(c, 3, padding=1) -> relu) * a -> batchnorm2d) * b\n}\n"
         "network Net {\n    in x: [3, 8, 8]\n    out x -> N(4, 2, 2) as p -> N(4, 2, 3) as q\n}\n"
     )
-    spec = tmp_path / "nested.arch"
-    spec.write_text(text, encoding="utf-8")
-    source = api.compile_source(str(spec), "Net")
+    source = specs.source("nested.arch", text)
     assert len(classes_per_definition(source)[("N", "nested.arch:1")]) == 1
     assert 'self.add_module(f"conv{2 * k + 2}", nn.Conv2d(c, c, kernel_size=3, padding=1))' in (
         source
     )
-    module = runtime.load_source(source, "archc_nested")
-    network = _single_spec(tmp_path, text, 3, "N(4, 2, 5)")
-    torch.manual_seed(0)
-    model = Holder(module.N(3, 4, 5)).double()
-    vary_running_statistics(model)
-    inputs = random_inputs(network, sizes_of(network))
-    for training in (False, True):
-        assert compare(network, model, inputs, training) == []
+    module = specs.module("nested.arch", text)
+    assert_block_computes_as_spec(
+        specs, blocks_of(text), "N(4, 2, 5)", "[3, 8, 8]", lambda: module.N(3, 4, 5)
+    )
 
 
 ZERO = """
@@ -758,7 +723,7 @@ network Net {
 
 
 def _built_alike(
-    tmp_path: Path, text: str, module: Any, channels: int, block: str, /, **arguments: Any
+    specs: Specs, text: str, module: ModuleType, channels: int, block: str, /, **arguments: Any
 ) -> None:
     """The class of ``block``, built with ``arguments``, holds the keys of the spec's network
     that applies the block with them alone and computes what its interpreter does, in eval
@@ -767,16 +732,13 @@ def _built_alike(
         f"{name}={str(value).lower() if isinstance(value, bool) else value}"
         for name, value in arguments.items()
     )
-    network = _single_spec(tmp_path, text, channels, f"{block}({written})")
-    torch.manual_seed(0)
-    model = Holder(getattr(module, block)(channels, **arguments)).double()
-    vary_running_statistics(model)
-    assert list(model.b.state_dict()) == [
-        key.removeprefix("b.") for node in network.nodes() for key in _keys(node)
-    ]
-    inputs = random_inputs(network, sizes_of(network))
-    for training in (False, True):
-        assert compare(network, model, inputs, training) == []
+    assert_block_computes_as_spec(
+        specs,
+        blocks_of(text),
+        f"{block}({written})",
+        f"[{channels}, 8, 8]",
+        lambda: getattr(module, block)(channels, **arguments),
+    )
 
 
 @pytest.mark.parametrize(
@@ -793,22 +755,18 @@ def _built_alike(
     ],
 )
 def test_an_instance_whose_loop_made_no_copy_shares_the_class(
-    tmp_path: Path, channels: int, block: str, arguments: dict[str, int]
+    specs: Specs, channels: int, block: str, arguments: dict[str, int]
 ) -> None:
     """An instance whose count is 0 shares the class of one whose copies the class loops
     over: without them, it is what the class builds for a count of 0. A layer after the loop
     built from the sizes it gives takes them from its input where the count is 0; the class,
     built with each count, computes what the spec elaborated with it does."""
-    spec = tmp_path / "zero.arch"
-    spec.write_text(ZERO, encoding="utf-8")
-    source = api.compile_source(str(spec), "Net")
+    source = specs.source("zero.arch", ZERO)
     for name, line in (("Stage", 2), ("Head", 6)):
         assert len(classes_per_definition(source)[(name, f"zero.arch:{line}")]) == 1
     assert "self.proj = nn.Conv2d(c if n > 0 else in_channels, d, kernel_size=1)" in source
-    module = runtime.load_source(
-        source, f"archc_zero_{block}_{'_'.join(map(str, arguments.values()))}"
-    )
-    _built_alike(tmp_path, ZERO, module, channels, block, **arguments)
+    module = specs.module("zero.arch", ZERO)
+    _built_alike(specs, ZERO, module, channels, block, **arguments)
 
 
 NESTED = """
@@ -846,20 +804,17 @@ network Net {
     ],
 )
 def test_a_child_whose_loop_gives_other_sizes_at_a_count_of_0(
-    tmp_path: Path, channels: int, block: str, arguments: dict[str, int]
+    specs: Specs, channels: int, block: str, arguments: dict[str, int]
 ) -> None:
     """A class built from instances whose child's loop made copies, and whose layers after
     the child are built for the sizes those copies give, refuses a count of 0, naming it,
     however deep the loop; one that reads no size after it passes the count on. Built with
     other counts, each class computes what the spec elaborated with them does."""
-    spec = tmp_path / "nested.arch"
-    spec.write_text(NESTED, encoding="utf-8")
-    source = api.compile_source(str(spec), "Net")
-    module = runtime.load_source(source, f"archc_nested_{block}_{arguments['n']}")
+    module = specs.module("nested.arch", NESTED)
     for refusing in ("Outer", "Top"):
         with pytest.raises(ValueError, match=r"\(n < 1\)"):
             getattr(module, refusing)(3, c=4, n=0)
-    _built_alike(tmp_path, NESTED, module, channels, block, **arguments)
+    _built_alike(specs, NESTED, module, channels, block, **arguments)
 
 
 KEYED = """
@@ -891,20 +846,18 @@ network Net {
     ],
 )
 def test_counted_copies_beside_a_named_child_are_one_class(
-    tmp_path: Path, channels: int, arguments: dict[str, Any]
+    specs: Specs, channels: int, arguments: dict[str, Any]
 ) -> None:
     """A chain with a child the spec named keys its children: the named ones by name, the
     copies of a conditional count by their numbers from a comprehension, the children after
     them by their numbers moved by the count. The one class, built with each count, holds
     the spec's keys and computes what the spec elaborated with it does."""
-    spec = tmp_path / "keyed.arch"
-    spec.write_text(KEYED, encoding="utf-8")
-    source = api.compile_source(str(spec), "Net")
+    source = specs.source("keyed.arch", KEYED)
     assert len(classes_per_definition(source)[("Stage", "keyed.arch:2")]) == 1
     assert "for k in range(n if deep else 0)" in source
     assert "str(1 + (n if deep else 0))," in source
-    module = runtime.load_source(source, f"archc_keyed_{'_'.join(map(str, arguments.values()))}")
-    _built_alike(tmp_path, KEYED, module, channels, "Stage", **arguments)
+    module = specs.module("keyed.arch", KEYED)
+    _built_alike(specs, KEYED, module, channels, "Stage", **arguments)
 
 
 MIXED = """
@@ -933,15 +886,13 @@ network Net {
     ],
 )
 def test_a_layer_after_a_child_follows_whether_its_loop_made_copies(
-    tmp_path: Path, channels: int, arguments: dict[str, int]
+    specs: Specs, channels: int, arguments: dict[str, int]
 ) -> None:
     """Where the instances of a class differ in whether their child's loop made copies, a
     layer after the child built for the sizes it gives takes them under the count's test;
     the class, built with each count, computes what the spec elaborated with it does."""
-    spec = tmp_path / "mixed.arch"
-    spec.write_text(MIXED, encoding="utf-8")
-    source = api.compile_source(str(spec), "Net")
+    source = specs.source("mixed.arch", MIXED)
     assert len(classes_per_definition(source)[("Outer", "mixed.arch:6")]) == 1
     assert "self.proj = nn.Conv2d(d if n > 0 else c, 7, kernel_size=1)" in source
-    module = runtime.load_source(source, f"archc_mixed_{'_'.join(map(str, arguments.values()))}")
-    _built_alike(tmp_path, MIXED, module, channels, "Outer", **arguments)
+    module = specs.module("mixed.arch", MIXED)
+    _built_alike(specs, MIXED, module, channels, "Outer", **arguments)

@@ -38,12 +38,14 @@ def directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @settings(FUZZ, max_examples=200)
 @given(cases("valid"))
 def test_valid_specs_check_and_build_the_static_model(directory: Path, case: Case) -> None:
+    """A fixed sample; `python -m tests.fuzz --kind valid --minutes N` draws fresh ones."""
     run_case(case, directory)
 
 
 @settings(FUZZ, max_examples=8)
 @given(cases("oracle"))
 def test_valid_specs_compute_what_the_interpreter_computes(directory: Path, case: Case) -> None:
+    """A fixed sample; `python -m tests.fuzz --kind oracle --minutes N` draws fresh ones."""
     run_case(case, directory)
 
 
@@ -61,12 +63,14 @@ def test_the_writer_reaches_every_unit() -> None:
 @settings(FUZZ, max_examples=1200)
 @given(cases("mutated"))
 def test_damaged_specs_give_located_diagnostics(directory: Path, case: Case) -> None:
+    """A fixed sample; `python -m tests.fuzz --kind mutated --minutes N` draws fresh ones."""
     run_case(case, directory)
 
 
 @settings(FUZZ, max_examples=1000)
 @given(cases("raw"))
 def test_raw_bytes_give_located_diagnostics(directory: Path, case: Case) -> None:
+    """A fixed sample; `python -m tests.fuzz --kind raw --minutes N` draws fresh ones."""
     run_case(case, directory)
 
 

@@ -23,6 +23,7 @@ import torch
 from archc import api, dims, runtime
 from archc.semantics.ir import Network
 from tests.conftest import ROOT
+from tests.meta_device import random_fills_skipped_on_meta
 from tests.oracle import compare, random_inputs, silence_dropout, sizes_of, vary_running_statistics
 from tests.shape_comments import checked_forward, recording_arguments
 from tests.test_oracle import SMALL
@@ -52,7 +53,7 @@ def elaborated(path: Path, name: str, overrides: dict[str, Any]) -> Network | No
 def check_built(cls: type[torch.nn.Module], expected: Network, overrides: dict[str, Any]) -> int:
     """How many shape comments the forward checked (tests/shape_comments.py)."""
     module = sys.modules[cls.__module__]
-    with torch.device("meta"), recording_arguments(module):
+    with torch.device("meta"), recording_arguments(module), random_fills_skipped_on_meta():
         model = cls(**overrides).double().eval()
     assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == state(expected)
     sizes = sizes_of(expected)

@@ -42,6 +42,29 @@ def _has_rules(path: str) -> bool:
 
 
 WITH_RULES = [s for s in (*SPECS, *(spec_of(c) for c in CASES)) if _has_rules(s)]
+# Which tensors a rule reaches follows from the layers' kinds and names, not their widths: zoo
+# networks that take sizes are built small (every network of the file takes the values), with
+# at least two copies of every repeated block, so that every layer kind and rule is still there.
+BUILT_SMALL_FOR_INIT: dict[str, dict[str, Any]] = {
+    **BUILT_SMALL,
+    "albert_base": {
+        "vocab": 64,
+        "embedding": 16,
+        "hidden": 32,
+        "layers": 2,
+        "heads": 4,
+        "intermediate": 48,
+        "max_positions": 32,
+    },
+    "densenet121": {"growth": 8, "classes": 10},
+    "efficientnet_v2_s": {"classes": 10},
+    "mobilenet_v3_large": {"classes": 10},
+    "resnet18": {"classes": 10},
+    "resnet50": {"classes": 10},
+    "swin_v2_t": {"classes": 10, "image_size": 64, "embed": 24},
+    "t5_encoder": {"vocab": 64, "d_model": 32, "layers": 2, "heads": 4, "d_kv": 8, "d_ff": 48},
+    "word_lm": {"ntoken": 64, "nhid": 16},
+}
 
 
 def keys_of(network: Network, assignment: Assignment) -> list[str]:
@@ -172,7 +195,7 @@ def check(path: str, overrides: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("path", WITH_RULES)
 def test_generated_init_reaches_what_the_rules_reach(path: str) -> None:
-    check(path, BUILT_SMALL.get(Path(path).stem, {}) if path.startswith("specs/") else {})
+    check(path, BUILT_SMALL_FOR_INIT.get(Path(path).stem, {}) if path.startswith("specs/") else {})
 
 
 FLOAT_INPUT = "in x: [T, 16]\n out x"

@@ -29,7 +29,17 @@ GOLDEN = sorted((ROOT / "tests" / "golden").glob("*/input.arch"))
 EXAMPLES = sorted((ROOT / "examples" / "specs").glob("*.arch"))
 # -D values that keep a zoo network small; every other zoo spec is run as written
 SMALL: dict[str, dict[str, Any]] = {
+    "albert_base": {
+        "vocab": 50,
+        "embedding": 16,
+        "hidden": 32,
+        "layers": 2,
+        "heads": 4,
+        "intermediate": 48,
+        "max_positions": 16,
+    },
     "bert_base": {"vocab": 50, "layers": 2, "d_model": 32, "heads": 4, "seq_len": 8},
+    "bloom": {"vocab": 50, "d_model": 32, "layers": 2, "heads": 4},
     "dcgan": {"latent": 16, "ngf": 8, "ndf": 8},
     "gan_mlp": {"latent": 8, "pixels": 64},
     "gpt2": {"vocab": 50, "context": 16, "layers": 2, "d_model": 32, "heads": 4},
@@ -45,7 +55,8 @@ SMALL: dict[str, dict[str, Any]] = {
         "top_k": 2,
     },
     "qwen2": {"vocab": 50, "d_model": 32, "layers": 2, "heads": 4, "kv_heads": 2, "ffn": 48},
-    "swin_v2_t": {"image_size": 64},
+    "roberta_base": {"vocab": 50, "layers": 2, "d_model": 32, "heads": 4},
+    "swin_v2_t": {"image_size": 64, "embed": 24},
     "t5_encoder": {"vocab": 50, "d_model": 32, "layers": 3, "heads": 4, "d_kv": 8, "d_ff": 48},
     "transformer": {"vocab": 50, "d_model": 32, "heads": 4, "ffn": 64, "final_norm": True},
     "vit_b_16": {"image_size": 32, "patch": 8, "width": 32, "heads": 4, "mlp_dim": 64},
