@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from archc import api, cli
+from archc import cli, files
 from archc.backends import render
 from archc.ops import lookup
 from archc.semantics import program
@@ -130,7 +130,7 @@ def test_a_crash_while_emitting_leaves_no_output(
 def test_a_crash_while_writing_leaves_no_partial_file(
     spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(api.os, "replace", boom)  # the text is in the temporary file by then
+    monkeypatch.setattr(files.os, "replace", boom)  # the text is in the temporary file by then
     output = tmp_path / "model.py"
     run(capsys, "compile", str(spec), "-o", str(output))
     assert list(tmp_path.iterdir()) == [spec]
