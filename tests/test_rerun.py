@@ -214,19 +214,26 @@ def test_copies_for_other_values_elaborate_only_where_they_must(
     assert applied_ops(path, monkeypatch) == Counter(CASES[name][1])
 
 
+def counted(monkeypatch: pytest.MonkeyPatch, function: str) -> Counter[str]:
+    """How many times each op's shape rule goes through ``function`` of application.py from
+    now on: `infer` (every run of a rule) or `run_rule` (the runs on traced values)."""
+    calls: Counter[str] = Counter()
+    original = getattr(application, function)
+
+    def counting(op: Any, *rest: Any) -> Any:
+        calls[op.name] += 1
+        return original(op, *rest)
+
+    monkeypatch.setattr(application, function, counting)
+    return calls
+
+
 def test_a_copy_meeting_what_the_last_copy_met_is_that_copy(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # every DenseLayer after the first is a copy for a wider input; from its first convolution
     # on, each meets the tensors the layer before it met, so those shape rules run once
-    rules: Counter[str] = Counter()
-    infer = application.infer
-
-    def counting(op: Any, *rest: Any) -> Any:
-        rules[op.name] += 1
-        return infer(op, *rest)
-
-    monkeypatch.setattr(application, "infer", counting)
+    rules = counted(monkeypatch, "infer")
     (network,), _ = api.analyse(str(ROOT / "specs" / "densenet121.arch"))
     layers = sum(1 for m in network.modules.values() if m.name == "DenseLayer")
     assert layers == 58
@@ -264,14 +271,7 @@ network N {
 """,
         encoding="utf-8",
     )
-    traced: Counter[str] = Counter()
-    run_rule = application.run_rule
-
-    def counting(op: Any, *rest: Any) -> Any:
-        traced[op.name] += 1
-        return run_rule(op, *rest)
-
-    monkeypatch.setattr(application, "run_rule", counting)
+    traced = counted(monkeypatch, "run_rule")
     (network,), _ = api.analyse(str(path))
     assert traced["slice"] == 2  # the copy's slice traced again
     # and the copy's linear too, whose in_features the slice's new provenance gives
