@@ -102,10 +102,11 @@ class Problem:
         if self.kind == "invalid":
             return f"{where}: {self.reason}"
         limit = getattr(self.limit, "__name__", self.limit)
-        return f"{where} must be {_WANTED[self.kind].format(limit)}, got {self.value!r}"
+        return f"{where} must be {WANTED[self.kind].format(limit)}, got {self.value!r}"
 
 
-_WANTED = {
+# what a value must be, by the kind of problem; `{}` is the field's bound or choices
+WANTED = {
     "int": "a whole number",
     "float": "a number",
     "bool": "true or false",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
 from archc.ops.registry import suggest
-from archc.ops.schema import TYPE_KINDS, FieldSpec, Problem
+from archc.ops.schema import TYPE_KINDS, WANTED, FieldSpec, Problem
 from archc.semantics.values import shown
 
 
@@ -78,12 +78,7 @@ class _Bounds:
 
 # What the value must be, by the kind of problem; bounds and choices come from the field itself.
 _KINDS = {
-    "int": "a whole number",
-    "float": "a number",
-    "bool": "true or false",
-    "str": "a string",
-    "tuple": "a tuple",
-    "none": "none",
+    **{kind: WANTED[kind] for kind in ("int", "float", "bool", "str", "tuple", "none")},
     "finite": "a finite number",
 }
 _BOUNDS = ("gt", "ge", "lt", "le")
