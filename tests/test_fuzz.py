@@ -261,3 +261,27 @@ def test_selection_over_tied_values_computes_what_the_interpreter_computes(
         text, _ = _one_unit(SpecWriter(RandomChoices(seed)), unit_select, before="x = x * 0.0")
         target.write_text(text, encoding="utf-8")
         check_values(target, size=SIZE)
+
+
+def test_replay_kind_saves_a_spec_whose_replay_differs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--kind replay` runs the comparison, and a difference it finds is a saved failure."""
+    from tests.fuzz import __main__ as fuzz
+    from tests.fuzz import cases as fuzz_cases
+
+    monkeypatch.setattr(fuzz, "_limit_memory", lambda: None)
+    assert fuzz.main(["--kind", "replay", "--seed", "7", "--save", str(tmp_path)]) == 0
+    assert re.search(r"^1 cases \(1 replay\) in 1 min; 0 failed$", capsys.readouterr().out, re.M)
+
+    compared: list[bytes] = []
+
+    def differs(path: Path) -> str:
+        compared.append(path.read_bytes())
+        return "network N: nodes[0]: replayed a, elaborated b"
+
+    monkeypatch.setattr(fuzz_cases, "replay_difference", differs)
+    assert fuzz.main(["--kind", "replay", "--seed", "7", "--save", str(tmp_path)]) == 1
+    saved = tmp_path / "replay-7.arch"
+    assert saved.read_bytes() == compared[0]
+    assert "nodes[0]" in saved.with_suffix(".txt").read_text(encoding="utf-8")

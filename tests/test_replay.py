@@ -7,7 +7,6 @@ node and module, the names, ties, init assignments and every diagnostic.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -16,56 +15,19 @@ import pytest
 from hypothesis import given, settings
 
 from archc import api
-from archc.errors import render
-from archc.ops.schema import Args
-from archc.semantics import application, replay
-from archc.semantics.ir import Network
+from archc.semantics import application
 from tests.conftest import ROOT
 from tests.fuzz.cases import Case, cases
 from tests.fuzz.choices import FUZZ
 from tests.fuzz.harness import workspace
+from tests.fuzz.replayed import replay_difference
 
 SPECS = sorted(p for d in ("specs", "examples", "tests") for p in (ROOT / d).rglob("*.arch"))
 
 
-def _args(args: Any) -> Any:
-    return args.values() if isinstance(args, Args) else args
-
-
-def _fields(record: Any) -> dict[str, Any]:
-    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
-
-
-def snapshot(network: Network) -> dict[str, Any]:
-    """Everything elaboration decided about ``network``, in comparable form: written out,
-    because a symbolic size equals only itself and each analysis makes its own."""
-    nodes = [repr({**_fields(node), "args": _args(node.args)}) for node in network.nodes()]
-    modules = [
-        repr({**vars(module), "definition": getattr(module.definition, "name", None)})
-        for module in network.modules.values()
-    ]
-    return {
-        "name": network.name,
-        "args": repr(network.args),
-        "inputs": network.inputs,
-        "outputs": network.outputs,
-        "nodes": nodes,
-        "modules": modules,
-        "ties": network.ties,
-        "inits": repr(network.inits),
-    }
-
-
-def analysed(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    networks, diagnostics = api.analyse(str(path))
-    return [snapshot(n) for n in networks], [render(d) for d in diagnostics]
-
-
 def assert_replay_changes_nothing(path: Path) -> None:
-    replayed = analysed(path)
-    with replay.disabled():
-        elaborated = analysed(path)
-    assert replayed == elaborated
+    difference = replay_difference(path)
+    assert difference is None, difference
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: str(p.relative_to(ROOT)))
@@ -87,12 +49,14 @@ def _written(case: Case, directory: Path) -> Path:
 @settings(FUZZ, max_examples=150)
 @given(cases("valid"))
 def test_generated_specs_are_the_same_with_replay(directory: Path, case: Case) -> None:
+    """A fixed sample; `python -m tests.fuzz --kind replay --minutes N` draws fresh ones."""
     assert_replay_changes_nothing(_written(case, directory))
 
 
 @settings(FUZZ, max_examples=300)
 @given(cases("mutated"))
 def test_damaged_specs_are_the_same_with_replay(directory: Path, case: Case) -> None:
+    """A fixed sample; `python -m tests.fuzz --kind replay --minutes N` draws fresh ones."""
     assert_replay_changes_nothing(_written(case, directory))
 
 

@@ -1,7 +1,9 @@
 """Fuzz archc for a while: `python -m tests.fuzz --minutes 10 --save DIR`.
 
 By default the cases are checked with `archc check`; `--kind oracle` builds generated valid
-specs and compares their values with the reference interpreter instead.
+specs and compares their values with the reference interpreter instead, and `--kind replay`
+analyses generated and damaged specs with repeated block instances replayed and elaborated,
+which must agree.
 
 Each case draws a fresh random seed, so every run explores new inputs; `--jobs N` runs N
 processes side by side, each drawing its own seeds, and adds up what they ran and found. A

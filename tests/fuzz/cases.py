@@ -1,10 +1,12 @@
 """The kinds of fuzz input, made from any source of choices and run in a workspace.
 
-Three kinds are checked with `archc check`; the fourth, `oracle`, is a valid spec that is also
-compiled, built in float64 and run beside the reference interpreter (`tests/oracle.py`): slower,
-and importing torch, so only a run that asks for it makes such cases. Its verdict is equal,
+Three kinds are checked with `archc check`. Two more run only where a run asks for them:
+`oracle`, a valid spec that is also compiled, built in float64 and run beside the reference
+interpreter (`tests/oracle.py`), slower and importing torch, whose verdict is equal,
 ill-conditioned (values rounding alone moves beyond the tolerance, not a failure) or a mismatch
-(a failure).
+(a failure); and `replay`, a valid or damaged spec analysed with repeated block instances
+replayed and with every instance elaborated, which must agree field by field
+(`tests/fuzz/replayed.py`).
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from tests.fuzz.built import check_networks, compile_checked
 from tests.fuzz.choices import Choices, HypothesisChoices, chance, pick
 from tests.fuzz.harness import FuzzFailure, check_input, workspace
 from tests.fuzz.mutate import ROOT, corpus, mutate, raw_input
+from tests.fuzz.replayed import replay_difference
 from tests.fuzz.valid import SIZE, valid_spec
 
 if TYPE_CHECKING:
     from tests.oracle import Verdict
 
 CHECKS = ("valid", "mutated", "raw")
-KINDS = (*CHECKS, "oracle")
+KINDS = (*CHECKS, "oracle", "replay")
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,9 @@ class Case:
 def make_case(kind: str, choices: Choices) -> Case:
     if kind in ("valid", "oracle"):
         return Case(kind, valid_spec(choices).encode(), ".", must_pass=True)
+    if kind == "replay":
+        case = make_case("mutated" if chance(choices, 30) else "valid", choices)
+        return Case(kind, case.data, case.folder, case.must_pass)
     if kind == "mutated":
         if chance(choices, 30):  # a written spec: it holds constructs the corpus may lack
             return Case(kind, mutate(valid_spec(choices), choices), ".", must_pass=False)
@@ -60,6 +66,12 @@ def run_case(case: Case, directory: Path) -> Verdict | None:
     built module with the interpreter, giving back the verdict: equal or ill-conditioned);
     raises FuzzFailure if it fails, a mismatch included."""
     path = workspace(directory) / case.folder / "fuzz.arch"
+    if case.kind == "replay":
+        path.write_bytes(case.data)
+        difference = replay_difference(path)
+        if difference is not None:
+            raise FuzzFailure(f"replay differs from elaboration: {difference}")
+        return None
     check_input(case.data, path, case.must_pass)
     if not case.must_pass:
         return None
