@@ -2483,7 +2483,8 @@ _NAMES = (
         its skips join `H//8` with `2*(H//16)`: equal only when H is a multiple of 16. archc
         works out the rule from every such join (the remainders that make each pair agree, and
         the least size that keeps every tensor non-empty) and says it once, at the inputs; the
-        notes list the joins it comes from. State it with an `assert` (`assert H % 16 == 0`),
+        notes list the joins it comes from. A reshape whose `-1` is whole rows for some sizes
+        alone (`reshape(-1, 16)` of `(N, T, 8)`, for even T) adds to the rule the same way. State it with an `assert` (`assert H % 16 == 0`),
         which the checker then takes as given, or declare the input with numbers. `archc
         summary` and `archc check` print the rule, and `-D H=...` is checked against it.""",
         """
@@ -2509,7 +2510,9 @@ _NAMES = (
         agree for no input size the network allows: either for none at all, or for none that
         the spec's `assert`s and the network's other joins leave. The label says for which sizes
         the two would agree; usually the strides of one path and the upsampling of the other
-        do not match, or an `assert` states another rule than the network needs.""",
+        do not match, or an `assert` states another rule than the network needs. A reshape
+        whose `-1` is whole rows only for sizes the `assert`s rule out is refused the same
+        way.""",
         """
         network Hourglass {
             in x: [8, H]

@@ -238,3 +238,45 @@ def test_an_unknown_define_suggests_a_symbolic_size(capsys: pytest.CaptureFixtur
     assert capsys.readouterr().err.endswith(
         "the parameters are classes, and the symbolic sizes H, W\n"
     )
+
+
+PAIRS = """network Pairs {
+    in x: [T, 8]
+    ASSERT
+    out x -> reshape(-1, 16) -> linear(4)
+}
+"""
+
+
+def test_rows_of_a_reshape_need_a_rule_on_the_size(tmp_path: Path) -> None:
+    """Steps read two at a time are whole rows for even T alone: said once as the network's
+    rule, as a join is, and silenced by an assert that states it."""
+    network, diagnostics = analysed(tmp_path, PAIRS.replace("ASSERT", ""))
+    assert network is not None
+    (warning,) = diagnostics
+    assert warning.code == "A275" and str(network.size_rules[0]) == "T must be even, at least 2"
+    assert "the 8*T elements of each sample of (N, T, 8) fill rows of 16" in warning.notes[0]
+    assert warning.notes[0].endswith("when T is even")
+    assert str(network.node(network.outputs["output"].node).outputs[0]) == "(N, T//2, 4)"
+    network, diagnostics = analysed(tmp_path, PAIRS.replace("ASSERT", "assert T % 2 == 0"))
+    assert network is not None and diagnostics == []
+
+
+def test_rows_of_a_reshape_against_an_assert_are_an_error(tmp_path: Path) -> None:
+    _, diagnostics = analysed(tmp_path, PAIRS.replace("ASSERT", "assert T % 2 == 1"))
+    (error,) = diagnostics
+    assert error.code == "A276" and error.span.line == 4
+    assert error.message.endswith("only when T is even, and T is odd, as asserted")
+
+
+@pytest.mark.parametrize("size", [2, 6, 10])
+def test_rows_of_a_reshape_compute_what_the_interpreter_computes(
+    tmp_path: Path, size: int
+) -> None:
+    from tests.fuzz.built import compile_checked
+    from tests.oracle import check_compiled
+
+    spec = tmp_path / "pairs.arch"
+    spec.write_text(PAIRS.replace("ASSERT", "assert T % 2 == 0"), encoding="utf-8")
+    networks, module = compile_checked(spec)
+    check_compiled(networks, module, size=size, label="pairs")

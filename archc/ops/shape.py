@@ -22,6 +22,7 @@ from archc.ops.spec import (
     SYMBOLIC,
     Ctor,
     Execution,
+    Finding,
     Inferred,
     Op,
     Template,
@@ -94,8 +95,13 @@ def count(sizes: Sequence[Dim]) -> str:
     return factors if factors == total else f"{factors} = {total}"
 
 
-def _fill(target: tuple[Dim, ...], sizes: Sequence[Dim], op: str, arg: str, source: str) -> Shape:
-    """``target`` with its -1 worked out, so that it holds exactly the elements of ``sizes``."""
+def _fill(
+    target: tuple[Dim, ...], sizes: Sequence[Dim], op: str, arg: str, source: str
+) -> tuple[Shape, tuple[Finding, ...]]:
+    """``target`` with its -1 worked out, so that it holds exactly the elements of ``sizes``.
+    Where that depends on the remainder of one symbol (`(-1, 16)` of `8*T` elements, for even
+    T), the -1 is the whole rows and the finding says which sizes must agree: elaboration
+    makes it a rule on the input sizes (archc/semantics/sizes.py), as it does for joins."""
     total = dims.product(list(sizes))
     known = dims.product([t for t in target if not _is_rest(t)])
     shown = "*".join(str(t) for t in target if not _is_rest(t)) or "1"
@@ -112,6 +118,11 @@ def _fill(target: tuple[Dim, ...], sizes: Sequence[Dim], op: str, arg: str, sour
         hint = f"the sizes must multiply to {total}; write -1 for one of them to have it computed"
         label = f"{known} elements, not {total}"
         undecided = "write -1 for the size that depends on the symbols"
+    if fits is None and any(_is_rest(t) for t in target):
+        rows = total // known
+        if dims.agreement(total, known * rows) is not None:
+            shape = tuple(rows if _is_rest(t) else t for t in target)
+            return shape, (_uneven_rows(op, target, sizes, source, known, arg),)
     if fits is None:
         raise fail(
             SYMBOLIC,
@@ -130,7 +141,24 @@ def _fill(target: tuple[Dim, ...], sizes: Sequence[Dim], op: str, arg: str, sour
             help=hint,
             label=label,
         )
-    return tuple(rest if _is_rest(t) and rest is not None else t for t in target)
+    return tuple(rest if _is_rest(t) and rest is not None else t for t in target), ()
+
+
+def _uneven_rows(
+    op: str, target: tuple[Dim, ...], sizes: Sequence[Dim], source: str, known: Dim, arg: str
+) -> Finding:
+    total = dims.product(list(sizes))
+    return Finding(
+        SYMBOLIC,
+        f"{op} to {target} needs the {total} elements of {source} to be a multiple of {known}",
+        with_=f"{count(sizes)} elements, in rows of {known}",
+        arg=arg,
+        severity="warning",
+        label=f"{total} must be a multiple of {known}",
+        help=f"choose sizes whose product divides {total} for every input size",
+        equal=(total, known * (total // known)),
+        claim=f"the {total} elements of {source} fill rows of {known}",
+    )
 
 
 def _same_count(known: Dim, total: Dim) -> bool | None:
@@ -257,7 +285,8 @@ class Unflatten(_Shape):
     varargs = True
     rule = "(N, ..., d, ...) -> (N, ..., s1, ..., sk, ...) with s1*...*sk = d"
 
-    def output(self, args: UnflattenArgs, x: TensorType) -> Shape:
+    def infer(self, args: UnflattenArgs, inputs: Sequence[TensorType]) -> Inferred:
+        (x,) = inputs
         index = axis_index(args.dim, x, self.name)
         size = x.shape[index]
         symbolic = [s for s in args.sizes if not isinstance(s, int)]
@@ -271,8 +300,9 @@ class Unflatten(_Shape):
                 help="give every other size as a number",
                 label="more than one size to work out",
             )
-        filled = _fill(args.sizes, (size,), self.name, "sizes", f"axis {index} of {x}")
-        return (*x.shape[:index], *filled, *x.shape[index + 1 :])
+        filled, findings = _fill(args.sizes, (size,), self.name, "sizes", f"axis {index} of {x}")
+        shape = (*x.shape[:index], *filled, *x.shape[index + 1 :])
+        return Inferred(outputs=(TensorType(shape, x.dtype),), findings=findings)
 
     def torch_module(self, args: UnflattenArgs, inferred: Inferred) -> Ctor:
         return Ctor("nn.Unflatten", (args.dim, _runtime_sizes(args.sizes)))
@@ -305,12 +335,17 @@ class Reshape(_Shape):
 
     def infer(self, args: ReshapeArgs, inputs: Sequence[TensorType]) -> Inferred:
         (x,) = inputs
-        filled = _fill(args.shape, x.shape[1:], self.name, "shape", f"each sample of {x}")
+        filled, findings = _fill(
+            args.shape, x.shape[1:], self.name, "shape", f"each sample of {x}"
+        )
         if all(isinstance(d, int) for d in args.shape):
-            return Inferred(outputs=(TensorType((x.shape[0], *filled), x.dtype),))
+            return Inferred(
+                outputs=(TensorType((x.shape[0], *filled), x.dtype),), findings=findings
+            )
         return Inferred(
             outputs=(TensorType((x.shape[0], *filled), x.dtype),),
             resolved={"sources": _sources(args.shape, x)},
+            findings=findings,
         )
 
     def label(self, args: ReshapeArgs, inferred: Inferred) -> str:

@@ -77,8 +77,11 @@ class Finding:
     # "strict": reported only under --strict (as an error), e.g. a window that drops padding
     severity: Literal["error", "warning", "strict"] = "error"
     # two symbolic sizes that must agree when the network runs, which the checker collects
-    # into one constraint on the input sizes (archc/semantics/sizes.py)
+    # into one constraint on the input sizes (archc/semantics/sizes.py); ``claim`` says what
+    # their agreeing means where it is not that two tensors joined fit ("the 8*T elements of
+    # (N, T, 8) fill rows of 16")
     equal: tuple[Dim, Dim] | None = None
+    claim: str | None = None
 
 
 class ShapeError(Exception):

@@ -160,7 +160,11 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
             place,
         )
         # sizes that agree only for some input sizes are said once, as a rule on those sizes
-        found = None if finding.equal is None else sizes.equation(diagnostic, *finding.equal)
+        found = (
+            None
+            if finding.equal is None
+            else sizes.equation(diagnostic, *finding.equal, finding.claim)
+        )
         if found is None:
             self.diagnostics.append(diagnostic)
         else:

@@ -30,6 +30,15 @@ class Equation:
     sizes: str  # `H//2 and 2*(H//4)`
     symbol: str
     residues: Residues
+    # what their agreeing means where it is not that two joined tensors fit (Finding.claim)
+    claim: str | None = None
+
+    def note(self) -> str:
+        """What must hold, where, and for which values of the symbol it does."""
+        when = f"when {self.symbol} is {self.residues.describe()}"
+        if self.claim is None:
+            return f"{self.sizes} are joined at {self.warning.span}: they agree {when}"
+        return f"{self.claim} at {self.warning.span} {when}"
 
 
 @dataclass
@@ -43,10 +52,13 @@ class Assumptions:
         return self.residues.get(symbol, dims.ANY)
 
 
-def equation(warning: Diagnostic, a: Dim, b: Dim) -> Equation | None:
-    """The equation behind an undecided agreement, or None where it is not about remainders."""
+def equation(warning: Diagnostic, a: Dim, b: Dim, claim: str | None = None) -> Equation | None:
+    """The equation behind an undecided agreement (``claim`` says what it means where it is
+    not a join), or None where it is not about remainders."""
     found = dims.agreement(a, b)
-    return None if found is None else Equation(warning, f"{a} and {b}", *found)
+    if found is None:
+        return None
+    return Equation(warning, f"{a} and {b}", *found, claim)
 
 
 def settle(
@@ -149,8 +161,7 @@ def _unstated(
     # one note per join: the instances of a block join at the same place
     notes = tuple(
         dict.fromkeys(
-            f"{eq.sizes} are joined at {eq.warning.span}: "
-            f"they agree when {eq.symbol} is {eq.residues.describe()}"
+            eq.note()
             for eq in equations
             if eq.symbol in unstated
         )
@@ -177,6 +188,24 @@ def _impossible(eq: Equation, admitted: Residues, asserted: bool) -> Diagnostic:
         if asserted
         else f" for any {eq.symbol} the other joins allow ({admitted.describe()})"
     )
+    if eq.claim is not None:
+        only = f"only when {eq.symbol} is {alone}" if eq.residues.allowed else "never"
+        clash = (
+            ""
+            if admitted.modulus == 1
+            else f", and {eq.symbol} is {admitted.describe()}, as asserted"
+            if asserted
+            else f", and the joins need {eq.symbol} to be {admitted.describe()}"
+        )
+        return Diagnostic(
+            IMPOSSIBLE,
+            f"{eq.claim} {only}{clash}",
+            eq.warning.span,
+            label=eq.warning.label,
+            with_=eq.warning.with_,
+            notes=eq.warning.notes,
+            help=eq.warning.help,
+        )
     return Diagnostic(
         IMPOSSIBLE,
         f"sizes {sizes} never agree{where}",

@@ -226,10 +226,41 @@ def test_reshape_of_symbolic_shapes_where_decidable() -> None:
     assert concrete.shape == (2, 8, 8 * 3 * 5)
     _, _, inferred = infer("reshape", {"shape": (64, -1, 2)}, [TensorType((BATCH, 64, T, 2))])
     assert dims.same(inferred.outputs[0].shape[2], T)
-    undecidable = refused("reshape", {"shape": (2, -1)}, [TensorType((BATCH, T))]).finding
+    undecidable = refused("reshape", {"shape": (2, -1)}, [TensorType((BATCH, H, W))]).finding
     assert (undecidable.code, undecidable.arg) == ("A310", "shape")
     fixed = refused("reshape", {"shape": (4, 4)}, [TensorType((BATCH, T))]).finding
     assert fixed.code == "A310"
+
+
+@pytest.mark.parametrize(
+    ("op", "arguments", "x", "output", "elements", "row"),
+    [
+        ("reshape", {"shape": (-1, 16)}, (BATCH, T, 8), "(N, T//2, 16)", 8 * T, 16),
+        ("reshape", {"shape": (3, -1)}, (BATCH, T + 1), "(N, 3, (T + 1)//3)", T + 1, 3),
+        (
+            "unflatten",
+            {"dim": 1, "sizes": (-1, 4)},
+            (BATCH, 2 * T, 3),
+            "(N, T//2, 4, 3)",
+            2 * T,
+            4,
+        ),
+    ],
+)
+def test_rows_of_one_symbol_are_whole_for_some_of_its_values(
+    op: str, arguments: dict, x: tuple, output: str, elements: dims.Dim, row: int
+) -> None:
+    """Where the -1 of a reshape is whole for some remainders of one symbol, the finding says
+    which: elaboration makes it a rule on the input sizes (tests/test_size_rules.py)."""
+    _, _, inferred = infer(op, arguments, [TensorType(x)])
+    assert str(inferred.outputs[0]) == output
+    (finding,) = inferred.findings
+    assert finding.severity == "warning" and finding.equal is not None
+    symbol, residues = dims.agreement(*finding.equal)
+    assert symbol == "T"
+    for t in range(1, 25):
+        whole = dims.evaluate(elements, {"T": t}) % row == 0
+        assert (t % residues.modulus in residues.allowed) == whole
 
 
 def test_flatten_of_a_symbolic_shape_is_a_symbolic_product() -> None:
