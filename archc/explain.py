@@ -2484,9 +2484,10 @@ _NAMES = (
         works out the rule from every such join (the remainders that make each pair agree, and
         the least size that keeps every tensor non-empty) and says it once, at the inputs; the
         notes list the joins it comes from. A reshape whose `-1` is whole rows for some sizes
-        alone (`reshape(-1, 16)` of `(N, T, 8)`, for even T) adds to the rule the same way. State it with an `assert` (`assert H % 16 == 0`),
-        which the checker then takes as given, or declare the input with numbers. `archc
-        summary` and `archc check` print the rule, and `-D H=...` is checked against it.""",
+        alone (`reshape(-1, 16)` of `(N, T, 8)`, for even T) adds to the rule the same way.
+        State it with an `assert` (`assert H % 16 == 0`), which the checker then takes as
+        given, or declare the input with numbers. `archc summary` and `archc check` print the
+        rule, and `-D H=...` is checked against it.""",
         """
         network Hourglass {
             in x: [8, H, W]

@@ -159,13 +159,7 @@ def _unstated(
         if len(unstated[name].allowed) == 1
     )
     # one note per join: the instances of a block join at the same place
-    notes = tuple(
-        dict.fromkeys(
-            eq.note()
-            for eq in equations
-            if eq.symbol in unstated
-        )
-    )
+    notes = tuple(dict.fromkeys(eq.note() for eq in equations if eq.symbol in unstated))
     return Diagnostic(
         REQUIRED,
         f"input sizes of `{network.name}`: {'; '.join(map(str, stated))}",
