@@ -96,7 +96,17 @@ def test_consecutively_numbered_layers_are_a_naming_pattern() -> None:
     assert repeated(["relu", "relu", "a as l1"]) == ["relu * 2", "a as l1"]
 
 
-TORCHVISION = ["resnet18", "resnet50", "vgg16", "densenet121"]
+TORCHVISION = [
+    "resnet18",
+    "resnet50",
+    "vgg16",
+    "densenet121",
+    # nn.Sequential subclasses inside nn.Sequential (Conv2dNormActivation in `features`)
+    "mobilenet_v2",
+    # in-place dropout in the classifier; torchvision's StochasticDepth in EfficientNet's blocks
+    "mobilenet_v3_small",
+    "efficientnet_b0",
+]
 
 
 @pytest.mark.parametrize("name", TORCHVISION)
@@ -138,6 +148,51 @@ def test_torchvision_vit_b_16_round_trips_on_small_images(tmp_path: Path) -> Non
 def test_torchvision_vit_b_16_round_trips(tmp_path: Path) -> None:
     text = _vit(224, tmp_path)
     assert "parameter(197, 768) as pos_embedding" in text
+
+
+class _Keywords(torch.nn.Module):
+    """Submodules named as the language's keywords, one of them applied twice (a variable
+    named after it), and in-place dropout, which prints `inplace=True` where nn.Dropout's
+    default prints `inplace=False`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.ReLU(inplace=True))
+        self.network = torch.nn.Linear(8, 8)
+        self.out = torch.nn.Sequential(torch.nn.Dropout(0.1, inplace=True), torch.nn.Linear(8, 4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.network(self.network(self.block(x))))
+
+
+def test_modules_named_as_keywords_keep_their_names(tmp_path: Path) -> None:
+    text = round_trip(_Keywords(), (8,), tmp_path)
+    assert ' as "block"' in text and ' as "out"' in text
+    assert "dropout(0.1)" in text or "dropout(p=0.1)" in text
+
+
+class _Nested(torch.nn.Module):
+    """Containers inside containers, as torchvision's `features`: an item that is a chain
+    itself is a level of the state_dict (`features.1.0.weight`), of one layer too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        linear = functools.partial(torch.nn.Linear, 8, 8)
+        self.features = torch.nn.Sequential(
+            linear(),
+            torch.nn.Sequential(linear(), torch.nn.ReLU()),
+            linear(),
+            torch.nn.Sequential(linear()),
+            torch.nn.Sequential(torch.nn.Sequential(linear(), torch.nn.Tanh()), linear()),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+
+def test_containers_inside_containers_keep_their_levels(tmp_path: Path) -> None:
+    text = round_trip(_Nested(), (8,), tmp_path)
+    assert 'as "1"' in text and 'as "4"' in text
 
 
 def test_importing_twice_writes_the_same_text(tmp_path: Path) -> None:

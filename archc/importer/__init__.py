@@ -29,7 +29,7 @@ from archc.importer.problems import from_failure, from_problem, indexed_keys
 from archc.importer.scopes import unread_layers
 from archc.importer.sizes import Axis, Unwritable, default_axes
 from archc.importer.spec import Block, SpecWriter, is_container
-from archc.importer.terms import plain
+from archc.importer.terms import plain, written_name
 from archc.importer.trace import trace
 from archc.syntax.fmt import format_source
 
@@ -179,7 +179,7 @@ def _owner(model: nn.Module, path: str) -> nn.Module:
 
 def _tie_path(path: str) -> str:
     """A parameter's path as `tie` reads it: a name that is not an identifier in quotes."""
-    return ".".join(part if part.isidentifier() else f'"{part}"' for part in path.split("."))
+    return ".".join(written_name(part) for part in path.split("."))
 
 
 def _header(name: str, source: str, kept: tuple[str, ...], unread: list[str]) -> list[str]:

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from archc.importer.sizes import TANGLED
-from archc.importer.terms import Literal, Resolve, as_written, plain, repeated
+from archc.importer.terms import Literal, Resolve, as_written, named, plain, repeated
+from archc.syntax.grammar import is_name
 
 FRESH = ("x", "y", "skip", "z", "h")
 
@@ -81,7 +82,14 @@ def statements(
     bound: dict[str, str] = {}
     bindings = [term.binding for term in terms if term.binding is not None]
     for binding in bindings:
-        variable = binding.name if binding.name not in taken else f"{binding.name}_shared"
+        variable = binding.name
+        if variable in taken or not is_name(variable):
+            stem = binding.name if binding.name.isidentifier() and binding.name.isascii() else "h"
+            variable = next(
+                name
+                for name in (f"{stem}_shared", *(f"{stem}_shared{n}" for n in range(2, 10_000)))
+                if name not in taken
+            )
         bound[binding.name] = variable
         taken.add(variable)
     lines: list[str] = []
@@ -92,7 +100,7 @@ def statements(
 
     def fresh(hint: str = "") -> str:
         for base in (hint, *FRESH, *(f"h{n}" for n in range(2, 10_000))):
-            if not base:
+            if not base or not is_name(base):
                 continue
             if base not in taken:
                 taken.add(base)
@@ -116,7 +124,7 @@ def statements(
                 start in names.values() and (start not in inputs.values() or start == "x")
             ) and all(last_read(v) < index for v, n in names.items() if n == start)
             hint = hints.get(pending.tail, "")
-            if reusable and start.isidentifier() and (start == hint or hint in taken or not hint):
+            if reusable and is_name(start) and (start == hint or hint in taken or not hint):
                 target = start
             else:
                 target = fresh(hint)
@@ -212,7 +220,7 @@ def _bind(binding: Binding, variable: str, operands: list[str]) -> str:
     `x_shared = shared(linear(8) as x)`."""
     text = binding.text.format(*operands)
     if variable != binding.name:
-        text = f"{text} as {binding.name}"
+        text = named(text, binding.name)
     return f"{variable} = shared({text})"
 
 
@@ -310,18 +318,26 @@ def nested(terms: list[Term], lit: Literal = plain, resolve: Resolve = as_writte
                 break
             members.append(following)
         inner = nested([_under(member, head) for member in members], lit, resolve)
-        # a list's items are named by their places in the chain (`h.0`, `h.1`)
+        # a list's items are named by their places in the chain (`h.0`, `h.1`), but for a
+        # list inside it: a chain's parentheses only group, so a list keeps its name
         elements = [
-            t.text.removesuffix(f" as {position}") if t.path == str(position) else t.text
+            _unnumbered(t.text, position) if t.path == str(position) else t.text
             for position, t in enumerate(inner)
         ]
-        text = "(" + " -> ".join(repeated(elements, lit, resolve)) + f") as {head}"
+        text = named("(" + " -> ".join(repeated(elements, lit, resolve)) + ")", head)
         last = members[-1]
         found.append(
             Term(text, term.inputs, last.output, True, shape=last.shape, alone=True, path=head)
         )
         index += len(members)
     return found
+
+
+def _unnumbered(text: str, position: int) -> str:
+    """A chain's item at ``position`` without its name, where the chain gives it that name:
+    one layer (or block instance), not a chain of them, which the chain would flatten."""
+    bare = text.removesuffix(named("", str(position)))
+    return text if "->" in bare or " * " in bare else bare
 
 
 def _under(term: Term, head: str) -> Term:
@@ -331,5 +347,5 @@ def _under(term: Term, head: str) -> Term:
 
 def _with_name(term: Term) -> Term:
     if term.unnamed and term.path:
-        return replace(term, text=f"{term.text} as {term.path}", unnamed=False)
+        return replace(term, text=named(term.text, term.path), unnamed=False)
     return term

@@ -33,6 +33,9 @@ UNOBSERVABLE = ("inplace",)
 FUNCTION_DEFAULTS: dict[str, dict[str, Any]] = {"flatten": {"start_dim": 0}}
 # function arguments that only say whether to run in training mode, as the module does
 MODE_ARGUMENTS = ("training", "inplace")
+# function arguments that, at these values, ask for the op's one output and nothing else
+# (`F.max_pool2d(x, 3, return_indices=False)`, as torch.fx records every default)
+PLAIN_OUTPUT = {"return_indices": False}
 # functions whose sizes start with the batch's, which an archc op leaves out
 BATCH_FIRST = ("reshape",)
 # functions that give their input back, as far as a spec's values go
@@ -118,8 +121,8 @@ _MISSING = object()
 
 def _described(module: nn.Module) -> str:
     text = repr(module)
-    for name in UNOBSERVABLE:
-        text = re.sub(rf",? ?{name}=True", "", text)
+    for name in UNOBSERVABLE:  # shown when True (ReLU) or always (Dropout)
+        text = re.sub(rf",? ?{name}=(?:True|False)", "", text)
     # (1, 1) and 1 are one size to torch's layers
     text = re.sub(r"\((\d+)(?:, \1)+\)", r"\1", text)
     return text.replace("(, ", "(")
@@ -326,7 +329,9 @@ def function_layer(
     values.update(
         (k, v)
         for k, v in kwargs.items()
-        if k not in MODE_ARGUMENTS and not (k in op.inputs and v is None)
+        if k not in MODE_ARGUMENTS
+        and not (k in op.inputs and v is None)
+        and not (k in PLAIN_OUTPUT and k not in op.Args.fields and v is PLAIN_OUTPUT[k])
     )
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     if len(args) > len(bound) or any(k not in op.Args.fields for k in values):

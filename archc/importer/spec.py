@@ -166,7 +166,7 @@ class SpecWriter:
             # reads the batch size of the latest tensor and holds it under the same name
             layer = Layer("parameter", (("shape", tuple(held.shape[1:])),))
             source = latest or scope.inputs[0]
-            return Term(f"{call(layer, lit)} as {name}", [source], node.name, True, shape=shape)
+            return Term(named(call(layer, lit), name), [source], node.name, True, shape=shape)
         if isinstance(held, torch.Tensor) and not isinstance(held, nn.Parameter):
             reach = self._reach([], scope, latest)
             count = shape[1] if shape is not None and len(shape) == 2 else None
@@ -256,7 +256,10 @@ class SpecWriter:
 
     def _scope_term(self, scope: Scope, lit: Literal, parent: Scope) -> Term:
         output = scope.output
-        name = None if is_container(parent.module) and scope.name.isdigit() else scope.name
+        # an item of a container is named by its place, unless it is a container itself: a
+        # chain's parentheses only group, so that one keeps its name to stay a level
+        numbered = is_container(parent.module) and not is_container(scope.module)
+        name = None if numbered and scope.name.isdigit() else scope.name
         inner = "." in _relative(scope.path, parent.path)
         several = len(scope.inputs) > 1 and (is_container(scope.module) or inner)
         if not scope.inputs or "," in output or several:
@@ -527,7 +530,7 @@ def _binding(term: Term, name: str) -> Binding:
         # `{0} -> Block({1}, 8) as name`: the other tensors are the binding's own operands
         text = _PLACE_TENSOR.sub(lambda m: f"{{{int(m.group(1)) - 1}}}", text[len("{0} -> ") :])
         inputs = term.inputs[1:]
-    return Binding(name, text.removesuffix(f" as {name}"), tuple(inputs))
+    return Binding(name, text.removesuffix(named("", name)), tuple(inputs))
 
 
 def _first_node(scope: Scope) -> fx.Node | None:

@@ -11,6 +11,7 @@ from typing import Any
 from archc.importer.layers import Layer
 from archc.ops import registry
 from archc.syntax.fmt_expr import quote
+from archc.syntax.grammar import is_name
 
 # Writes one literal argument, given the argument's name and value.
 Literal = Callable[[str, Any], str]
@@ -54,8 +55,14 @@ def call(layer: Layer, lit: Literal, operands: list[str] | None = None) -> str:
     return f"{layer.op}({', '.join(parts)})" if parts else layer.op
 
 
+def written_name(name: str) -> str:
+    """A layer's name as `as` writes it: bare where the grammar reads it as a name, quoted
+    otherwise (`as "block"`, a keyword; `as "0"`)."""
+    return name if is_name(name) else quote(name)
+
+
 def named(text: str, name: str | None) -> str:
-    return f"{text} as {name}" if name else text
+    return f"{text} as {written_name(name)}" if name else text
 
 
 def as_written(text: str) -> str:

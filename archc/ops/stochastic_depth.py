@@ -33,6 +33,10 @@ class StochasticDepth(Op):
     )
     Args = StochasticDepthArgs
     positional = ("p", "mode")
+    foreign = ("torchvision.ops.stochastic_depth.StochasticDepth",)
+
+    def read_module(self, module: Any) -> dict[str, Any] | None:
+        return {"p": module.p, "mode": module.mode}
 
     def infer(self, args: StochasticDepthArgs, inputs: Sequence[TensorType]) -> Inferred:
         (x,) = inputs

@@ -153,13 +153,6 @@ def _terminal_kind(name: str) -> str:
     return pattern.value if isinstance(pattern, PatternStr) else name
 
 
-@functools.cache
-def keywords() -> frozenset[str]:
-    """The reserved words of the grammar, read from its terminals."""
-    words = (t.pattern.value for t in parser().terminals if isinstance(t.pattern, PatternStr))
-    return frozenset(w for w in words if w.isalpha())
-
-
 # --- kinds of token ------------------------------------------------------------------------------
 
 STARTS_EXPR = LITERALS | {"(", "[", "-", "+", "not", "if", "true", "false", "none"}

@@ -59,3 +59,17 @@ def lalr_parser(transformer: Transformer | None = None) -> Lark:
 def parser() -> Lark:
     """The plain parser, which builds parse trees."""
     return lalr_parser()
+
+
+@functools.cache
+def keywords() -> frozenset[str]:
+    """The reserved words of the grammar, read from its terminals."""
+    from lark.lexer import PatternStr
+
+    words = (t.pattern.value for t in parser().terminals if isinstance(t.pattern, PatternStr))
+    return frozenset(w for w in words if w.isalpha())
+
+
+def is_name(word: str) -> bool:
+    """Whether the grammar reads ``word`` as a name (`NAME` in arch.lark), not a keyword."""
+    return word.isidentifier() and word.isascii() and word not in keywords()

@@ -26,10 +26,10 @@ from archc.syntax.error_site import (
     STARTS_EXPR,
     STATEMENT_WORDS,
     Site,
-    keywords,
     kind,
     reads_as_statement,
 )
+from archc.syntax.grammar import keywords
 from archc.syntax.mistakes import PYTHON_WORDS
 from archc.syntax.recovery import line_range, statement_start
 
