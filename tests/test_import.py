@@ -195,6 +195,22 @@ def test_containers_inside_containers_keep_their_levels(tmp_path: Path) -> None:
     assert 'as "1"' in text and 'as "4"' in text
 
 
+class _Pooled(torch.nn.Module):
+    """torch.fx records every default of `F.max_pool2d`, `return_indices=False` included."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.max_pool2d(self.conv(x), kernel_size=3, stride=2)
+
+
+def test_a_pooling_function_with_its_defaults_is_the_pooling_op(tmp_path: Path) -> None:
+    text = round_trip(_Pooled(), (3, 16, 16), tmp_path)
+    assert "maxpool2d(3, stride=2)" in text
+
+
 def test_importing_twice_writes_the_same_text(tmp_path: Path) -> None:
     model = _zoo_module("resnet18", tmp_path)
     first = import_module(model, (torch.randn(1, 3, 32, 32),)).text
