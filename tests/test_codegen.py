@@ -46,6 +46,7 @@ BUILT_SMALL: dict[str, dict[str, Any]] = {
     "gpt2": {"vocab": 64, "context": 64, "layers": 2, "d_model": 32, "heads": 4},
     "qwen2": {"vocab": 64, "d_model": 32, "layers": 2, "heads": 4, "kv_heads": 2, "ffn": 48},
     "roberta_base": {"vocab": 64, "layers": 2, "d_model": 32, "heads": 4},
+    "t5": {"vocab": 64, "d_model": 32, "layers": 2, "decoder_layers": 2, "heads": 4, "d_kv": 8},
     "transformer": {"vocab": 64, "d_model": 32, "heads": 4, "ffn": 64},
     "vit_b_16": {"classes": 10, "image_size": 64, "width": 64, "heads": 4, "mlp_dim": 128},
     "olmoe": {

@@ -84,6 +84,12 @@ MODELS: dict[str, tuple[Callable[[], Any], str, str, dict[str, Any]]] = {
         hf.ROBERTA,
     ),
     "t5_encoder": (t5.t5_encoder, "t5_encoder.arch", "T5Encoder", t5.SIZES),
+    "t5": (
+        lambda: t5.t5(tied=True),
+        "t5.arch",
+        "T5ForConditionalGeneration",
+        {**t5.SIZES, "decoder_layers": t5.DECODER_LAYERS},
+    ),
 }
 
 

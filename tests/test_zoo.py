@@ -577,3 +577,17 @@ def test_t5_encoder_matches_hugging_face() -> None:
     assert not any(k.startswith("encoder.block.1.layer.0.SelfAttention.rel") for k in keys)
     assert keys["encoder.block.5.layer.1.DenseReluDense.wo.weight"] == (width, ffn)
     assert output_shape(net, "last_hidden_state", N=2, T=7) == [2, 7, width]
+
+
+def test_t5_matches_hugging_face_key_for_key() -> None:
+    # T5ForConditionalGeneration for t5-small: the shared embedding is both stacks' embed_tokens
+    # and the LM head, each a state_dict key of its own; the decoder's first layer holds its
+    # own relative position bias, its cross-attention none
+    measured = hf_reference("t5")["t5_small"]
+    net = network("t5.arch", "T5ForConditionalGeneration")
+    assert net.param_count == measured["params"]
+    assert state(net) == hf_state_dict("t5_small")
+    sources, targets = (measured["input_shapes"][k][1] for k in ("input_ids", "decoder_input_ids"))
+    assert output_shape(net, "logits", S=sources, T=targets) == measured["output_shape"]
+    untied = network("t5.arch", "T5ForConditionalGeneration", tie_word_embeddings=False)
+    assert untied.param_count == measured["params"] + math.prod(net.parameters()["lm_head.weight"])
