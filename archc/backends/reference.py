@@ -306,6 +306,7 @@ EXAMPLES: dict[str, Example] = {
     "where": Example(
         inputs=(("T", 1), ("T", 512), ("T", 512)), dtypes=("bool", "float32", "float32")
     ),
+    "zeros": Example((1, 50265), inputs=()),
 }
 
 
