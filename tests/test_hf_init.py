@@ -83,6 +83,12 @@ MODELS: dict[str, tuple[Callable[[], Any], str, str, dict[str, Any]]] = {
         "RobertaBase",
         hf.ROBERTA,
     ),
+    "bart": (
+        lambda: transformers.BartForConditionalGeneration(hf.bart_config()),
+        "bart_base.arch",
+        "BartForConditionalGeneration",
+        hf.BART,
+    ),
     "t5_encoder": (t5.t5_encoder, "t5_encoder.arch", "T5Encoder", t5.SIZES),
     "t5": (
         lambda: t5.t5(tied=True),

@@ -329,3 +329,67 @@ def test_roberta_padded_batch_gives_the_same_hidden_states() -> None:
     with torch.no_grad():  # the left-padded sample's tokens read as the same tokens alone
         alone, _ = built(tokens[2:, 3:], keep[2:, 3:])
     assert torch.allclose(alone[0], hidden[2, 3:], rtol=0, atol=1e-10)
+
+
+# A small BART: 4 heads of 8, two encoder and three decoder layers, positions for 40 tokens.
+BART = {
+    "vocab": 96,
+    "d_model": 32,
+    "encoder_layers": 2,
+    "decoder_layers": 3,
+    "heads": 4,
+    "ffn": 48,
+    "max_positions": 40,
+}
+
+
+def bart_config() -> Any:
+    return transformers.BartConfig(
+        vocab_size=BART["vocab"],
+        d_model=BART["d_model"],
+        encoder_layers=BART["encoder_layers"],
+        decoder_layers=BART["decoder_layers"],
+        encoder_attention_heads=BART["heads"],
+        decoder_attention_heads=BART["heads"],
+        encoder_ffn_dim=BART["ffn"],
+        decoder_ffn_dim=BART["ffn"],
+        max_position_embeddings=BART["max_positions"],
+        attn_implementation="eager",
+    )
+
+
+@pytest.mark.slow
+def test_bart_padded_batch_gives_the_same_logits() -> None:
+    # the shared embedding tied to the LM head, positions from row 2 of each table, and
+    # final_logits_bias loaded into its buffer; the padded positions of either side left out
+    torch.manual_seed(5)
+    reference = transformers.BartForConditionalGeneration(bart_config()).double().eval()
+    with torch.no_grad():  # biases, norms and the logits' bias away from their initial values
+        for name, parameter in reference.named_parameters():
+            if name.endswith(".bias") or "layer_norm" in name or "layernorm" in name:
+                parameter.uniform_(-0.5, 1.5)
+        reference.final_logits_bias.uniform_(-1.0, 1.0)
+    spec = str(ROOT / "specs" / "bart_base.arch")
+    built = runtime.build(spec, "BartForConditionalGeneration", **BART).double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    assert sorted(built.state_dict()) == sorted(reference.state_dict())
+    assert built.lm_head.weight is built.model.shared.weight
+    assert torch.equal(built.final_logits_bias, reference.final_logits_bias)
+    tokens = torch.randint(3, BART["vocab"], (2, 12))
+    keep = torch.ones(2, 12, dtype=torch.int64)
+    keep[1, 9:] = 0  # the second source is 9 tokens long
+    tokens[keep == 0] = 1  # <pad>
+    targets = torch.randint(3, BART["vocab"], (2, 7))
+    target_keep = torch.ones(2, 7, dtype=torch.int64)
+    target_keep[1, 5:] = 0  # and its target 5
+    with torch.no_grad():
+        expected = reference(
+            input_ids=tokens,
+            attention_mask=keep,
+            decoder_input_ids=targets,
+            decoder_attention_mask=target_keep,
+        ).logits
+        got = built(tokens, keep, targets, target_keep)
+    assert got.shape == expected.shape == (2, 7, BART["vocab"])
+    assert torch.allclose(got[0], expected[0], rtol=0, atol=1e-10), (got - expected).abs().max()
+    assert torch.allclose(got[1, :5], expected[1, :5], rtol=0, atol=1e-10)

@@ -62,7 +62,6 @@ BUILT_SMALL_FOR_INIT: dict[str, dict[str, Any]] = {
     "resnet18": {"classes": 10},
     "resnet50": {"classes": 10},
     "swin_v2_t": {"classes": 10, "image_size": 64, "embed": 24},
-    "t5": {"vocab": 64, "d_model": 32, "layers": 2, "decoder_layers": 2, "heads": 4, "d_kv": 8},
     "t5_encoder": {"vocab": 64, "d_model": 32, "layers": 2, "heads": 4, "d_kv": 8, "d_ff": 48},
     "word_lm": {"ntoken": 64, "nhid": 16},
 }

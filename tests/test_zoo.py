@@ -591,3 +591,17 @@ def test_t5_matches_hugging_face_key_for_key() -> None:
     assert output_shape(net, "logits", S=sources, T=targets) == measured["output_shape"]
     untied = network("t5.arch", "T5ForConditionalGeneration", tie_word_embeddings=False)
     assert untied.param_count == measured["params"] + math.prod(net.parameters()["lm_head.weight"])
+
+
+def test_bart_base_matches_hugging_face_key_for_key() -> None:
+    # BartForConditionalGeneration for bart-base: the shared embedding is both stacks'
+    # embed_tokens and the LM head, each position table has two rows more than positions, and
+    # final_logits_bias is a buffer over the vocabulary
+    measured = hf_reference("bart")["bart_base"]
+    net = network("bart_base.arch", "BartForConditionalGeneration")
+    assert net.param_count == measured["params"]
+    assert net.buffer_count == measured["buffers"]
+    assert state(net) == hf_state_dict("bart_base")
+    assert net.parameters()["model.encoder.embed_positions.weight"] == (1024 + 2, 768)
+    sources, targets = (measured["input_shapes"][k][1] for k in ("input_ids", "decoder_input_ids"))
+    assert output_shape(net, "logits", S=sources, T=targets) == measured["output_shape"]
