@@ -99,6 +99,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "selection": ("gather", "one_hot", "scatter_add", "topk"),
     "shape": (
         "amax",
+        "expand",
         "flatten",
         "mean",
         "permute",
