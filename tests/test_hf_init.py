@@ -89,6 +89,12 @@ MODELS: dict[str, tuple[Callable[[], Any], str, str, dict[str, Any]]] = {
         "BartForConditionalGeneration",
         hf.BART,
     ),
+    "clip": (
+        lambda: transformers.CLIPVisionModel(hf.clip_config()),
+        "clip_vit_b_32.arch",
+        "CLIPVisionModel",
+        hf.CLIP,
+    ),
     "t5_encoder": (t5.t5_encoder, "t5_encoder.arch", "T5Encoder", t5.SIZES),
     "t5": (
         lambda: t5.t5(tied=True),

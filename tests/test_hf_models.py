@@ -393,3 +393,41 @@ def test_bart_padded_batch_gives_the_same_logits() -> None:
     assert got.shape == expected.shape == (2, 7, BART["vocab"])
     assert torch.allclose(got[0], expected[0], rtol=0, atol=1e-10), (got - expected).abs().max()
     assert torch.allclose(got[1, :5], expected[1, :5], rtol=0, atol=1e-10)
+
+
+# A small CLIP vision tower: 4 heads of 8, two layers, 8x8 patches of a 32x32 image.
+CLIP = {"hidden": 32, "intermediate": 48, "layers": 2, "heads": 4, "image_size": 32, "patch": 8}
+
+
+def clip_config() -> Any:
+    return transformers.CLIPVisionConfig(
+        hidden_size=CLIP["hidden"],
+        intermediate_size=CLIP["intermediate"],
+        num_hidden_layers=CLIP["layers"],
+        num_attention_heads=CLIP["heads"],
+        image_size=CLIP["image_size"],
+        patch_size=CLIP["patch"],
+        # CLIP's eager attention takes its softmax in float32 even in float64
+        attn_implementation="sdpa",
+    )
+
+
+@pytest.mark.slow
+def test_clip_vision_weights_give_the_same_hidden_states() -> None:
+    torch.manual_seed(6)
+    reference = transformers.CLIPVisionModel(clip_config()).double().eval()
+    with torch.no_grad():  # biases and norms away from their initial zeros and ones
+        for name, parameter in reference.named_parameters():
+            if name.endswith(".bias") or "norm" in name:
+                parameter.uniform_(-0.5, 1.5)
+    spec = str(ROOT / "specs" / "clip_vit_b_32.arch")
+    built = runtime.build(spec, "CLIPVisionModel", **CLIP).double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    assert sorted(built.state_dict()) == sorted(reference.state_dict())
+    images = torch.randn(2, 3, CLIP["image_size"], CLIP["image_size"], dtype=torch.float64)
+    with torch.no_grad():
+        expected = reference(pixel_values=images)
+        hidden, pooled = built(images)
+    assert hidden.shape == expected.last_hidden_state.shape == (2, 17, CLIP["hidden"])
+    assert torch.allclose(hidden, expected.last_hidden_state, rtol=0, atol=1e-10)
+    assert torch.allclose(pooled, expected.pooler_output, rtol=0, atol=1e-10)

@@ -48,6 +48,7 @@ SMALL: dict[str, dict[str, Any]] = {
     },
     "bert_base": {"vocab": 50, "layers": 2, "d_model": 32, "heads": 4, "seq_len": 8},
     "bloom": {"vocab": 50, "d_model": 32, "layers": 2, "heads": 4},
+    "clip_vit_b_32": {"hidden": 32, "intermediate": 48, "layers": 2, "heads": 4, "image_size": 64},
     "dcgan": {"latent": 16, "ngf": 8, "ndf": 8},
     "gan_mlp": {"latent": 8, "pixels": 64},
     "gpt2": {"vocab": 50, "context": 16, "layers": 2, "d_model": 32, "heads": 4},

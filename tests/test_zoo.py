@@ -605,3 +605,14 @@ def test_bart_base_matches_hugging_face_key_for_key() -> None:
     assert net.parameters()["model.encoder.embed_positions.weight"] == (1024 + 2, 768)
     sources, targets = (measured["input_shapes"][k][1] for k in ("input_ids", "decoder_input_ids"))
     assert output_shape(net, "logits", S=sources, T=targets) == measured["output_shape"]
+
+
+def test_clip_vision_matches_hugging_face_key_for_key() -> None:
+    # CLIPVisionModel for ViT-B/32: the class embedding held as (768,), a position for each of
+    # the 49 patches and the class token
+    measured = hf_reference("clip")["clip_vit_b_32"]
+    net = network("clip_vit_b_32.arch", "CLIPVisionModel")
+    assert net.param_count == measured["params"]
+    assert state(net) == hf_state_dict("clip_vit_b_32")
+    assert output_shape(net, "last_hidden_state") == measured["output_shape"]
+    assert output_shape(net, "pooler_output") == [1, measured["config"]["hidden_size"]]
