@@ -95,6 +95,12 @@ MODELS: dict[str, tuple[Callable[[], Any], str, str, dict[str, Any]]] = {
         "CLIPVisionModel",
         hf.CLIP,
     ),
+    "deit": (
+        lambda: transformers.DeiTForImageClassificationWithTeacher(hf.deit_config()),
+        "deit_base_distilled.arch",
+        "DeiTForImageClassificationWithTeacher",
+        hf.DEIT,
+    ),
     "t5_encoder": (t5.t5_encoder, "t5_encoder.arch", "T5Encoder", t5.SIZES),
     "t5": (
         lambda: t5.t5(tied=True),

@@ -431,3 +431,53 @@ def test_clip_vision_weights_give_the_same_hidden_states() -> None:
     assert hidden.shape == expected.last_hidden_state.shape == (2, 17, CLIP["hidden"])
     assert torch.allclose(hidden, expected.last_hidden_state, rtol=0, atol=1e-10)
     assert torch.allclose(pooled, expected.pooler_output, rtol=0, atol=1e-10)
+
+
+# A small DeiT: 4 heads of 8, two layers, 8x8 patches of a 32x32 image, 5 classes.
+DEIT = {
+    "classes": 5,
+    "hidden": 32,
+    "intermediate": 48,
+    "layers": 2,
+    "heads": 4,
+    "image_size": 32,
+    "patch": 8,
+}
+
+
+def deit_config() -> Any:
+    return transformers.DeiTConfig(
+        hidden_size=DEIT["hidden"],
+        intermediate_size=DEIT["intermediate"],
+        num_hidden_layers=DEIT["layers"],
+        num_attention_heads=DEIT["heads"],
+        image_size=DEIT["image_size"],
+        patch_size=DEIT["patch"],
+        num_labels=DEIT["classes"],
+        # DeiT's eager attention takes its softmax in float32 even in float64
+        attn_implementation="sdpa",
+    )
+
+
+@pytest.mark.slow
+def test_deit_distilled_weights_give_the_same_logits() -> None:
+    # the class and distillation tokens' classifiers, and their average
+    torch.manual_seed(7)
+    reference = transformers.DeiTForImageClassificationWithTeacher(deit_config())
+    reference = reference.double().eval()
+    with torch.no_grad():  # the tokens, positions, biases and norms away from their zeros and ones
+        for name, parameter in reference.named_parameters():
+            if not name.endswith(".weight") or "norm" in name:
+                parameter.uniform_(-0.5, 1.5)
+    spec = str(ROOT / "specs" / "deit_base_distilled.arch")
+    built = runtime.build(spec, "DeiTForImageClassificationWithTeacher", **DEIT).double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    assert sorted(built.state_dict()) == sorted(reference.state_dict())
+    images = torch.randn(2, 3, DEIT["image_size"], DEIT["image_size"], dtype=torch.float64)
+    with torch.no_grad():
+        expected = reference(pixel_values=images)
+        got = built(images)
+    wanted = (expected.logits, expected.cls_logits, expected.distillation_logits)
+    for value, reference_value in zip(got, wanted, strict=True):
+        assert value.shape == reference_value.shape == (2, DEIT["classes"])
+        assert torch.allclose(value, reference_value, rtol=0, atol=1e-10)

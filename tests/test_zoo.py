@@ -616,3 +616,15 @@ def test_clip_vision_matches_hugging_face_key_for_key() -> None:
     assert state(net) == hf_state_dict("clip_vit_b_32")
     assert output_shape(net, "last_hidden_state") == measured["output_shape"]
     assert output_shape(net, "pooler_output") == [1, measured["config"]["hidden_size"]]
+
+
+def test_deit_distilled_matches_hugging_face_key_for_key() -> None:
+    # DeiTForImageClassificationWithTeacher for DeiT-B distilled: two tokens before the 196
+    # patches, each with a classifier, and positions for all 198
+    measured = hf_reference("deit")["deit_base_distilled"]
+    net = network("deit_base_distilled.arch", "DeiTForImageClassificationWithTeacher")
+    assert net.param_count == measured["params"]
+    assert state(net) == hf_state_dict("deit_base_distilled")
+    assert net.parameters()["deit.embeddings.position_embeddings"] == (1, 196 + 2, 768)
+    for output in ("logits", "cls_logits", "distillation_logits"):
+        assert output_shape(net, output) == measured["output_shape"]
