@@ -64,6 +64,7 @@ BUILT_SMALL: dict[str, dict[str, Any]] = {
     "roberta_base": {"vocab": 64, "layers": 2, "d_model": 32, "heads": 4},
     "t5": {"vocab": 64, "d_model": 32, "layers": 2, "decoder_layers": 2, "heads": 4, "d_kv": 8},
     "transformer": {"vocab": 64, "d_model": 32, "heads": 4, "ffn": 64},
+    "whisper_encoder": {"mel_bins": 16, "d_model": 32, "heads": 4, "max_source_positions": 24},
     "vit_b_16": {"classes": 10, "image_size": 64, "width": 64, "heads": 4, "mlp_dim": 128},
     "olmoe": {
         "vocab": 64,

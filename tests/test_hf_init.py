@@ -101,6 +101,12 @@ MODELS: dict[str, tuple[Callable[[], Any], str, str, dict[str, Any]]] = {
         "DeiTForImageClassificationWithTeacher",
         hf.DEIT,
     ),
+    "whisper_encoder": (
+        hf.whisper_encoder,
+        "whisper_encoder.arch",
+        "WhisperEncoder",
+        hf.WHISPER,
+    ),
     "t5_encoder": (t5.t5_encoder, "t5_encoder.arch", "T5Encoder", t5.SIZES),
     "t5": (
         lambda: t5.t5(tied=True),

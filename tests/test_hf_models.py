@@ -481,3 +481,67 @@ def test_deit_distilled_weights_give_the_same_logits() -> None:
     for value, reference_value in zip(got, wanted, strict=True):
         assert value.shape == reference_value.shape == (2, DEIT["classes"])
         assert torch.allclose(value, reference_value, rtol=0, atol=1e-10)
+
+
+# A small Whisper encoder: 16 mel bins over 48 frames, so 24 positions, 4 heads of 8, two layers.
+WHISPER = {
+    "mel_bins": 16,
+    "d_model": 32,
+    "layers": 2,
+    "heads": 4,
+    "ffn": 48,
+    "max_source_positions": 24,
+}
+
+
+def whisper_config() -> Any:
+    return transformers.WhisperConfig(
+        num_mel_bins=WHISPER["mel_bins"],
+        d_model=WHISPER["d_model"],
+        encoder_layers=WHISPER["layers"],
+        encoder_attention_heads=WHISPER["heads"],
+        encoder_ffn_dim=WHISPER["ffn"],
+        max_source_positions=WHISPER["max_source_positions"],
+        # the decoder WhisperModel builds beside the encoder, small
+        decoder_layers=1,
+        decoder_attention_heads=WHISPER["heads"],
+        decoder_ffn_dim=WHISPER["ffn"],
+        vocab_size=64,
+        max_target_positions=16,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=1,
+        # Whisper's eager attention takes its softmax in float32 even in float64
+        attn_implementation="sdpa",
+    )
+
+
+def whisper_encoder() -> Any:
+    return transformers.WhisperModel(whisper_config()).encoder
+
+
+@pytest.mark.slow
+def test_whisper_encoder_weights_give_the_same_hidden_states() -> None:
+    # WhisperModel's encoder: its frozen sinusoids load into the frozen table, and a fresh
+    # module starts with the same sinusoids
+    torch.manual_seed(8)
+    reference = whisper_encoder().double().eval()
+    with torch.no_grad():  # biases and norms away from their initial zeros and ones
+        for name, parameter in reference.named_parameters():
+            if name.endswith(".bias") or "norm" in name:
+                parameter.uniform_(-0.5, 1.5)
+    spec = str(ROOT / "specs" / "whisper_encoder.arch")
+    built = runtime.build(spec, "WhisperEncoder", seed=0, **WHISPER).double().eval()
+    sinusoids = reference.embed_positions.weight
+    assert torch.allclose(built.embed_positions.weight, sinusoids, rtol=0, atol=1e-5)
+    built.load_state_dict(reference.state_dict(), strict=True)
+    assert sorted(built.state_dict()) == sorted(reference.state_dict())
+    assert not built.embed_positions.weight.requires_grad
+    frames = 2 * WHISPER["max_source_positions"]
+    features = torch.randn(2, WHISPER["mel_bins"], frames, dtype=torch.float64)
+    with torch.no_grad():
+        expected = reference(input_features=features).last_hidden_state
+        got = built(features)
+    assert got.shape == expected.shape == (2, WHISPER["max_source_positions"], WHISPER["d_model"])
+    assert torch.allclose(got, expected, rtol=0, atol=1e-10), (got - expected).abs().max()

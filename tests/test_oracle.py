@@ -86,6 +86,7 @@ SMALL: dict[str, dict[str, Any]] = {
     "t5_encoder": {"vocab": 50, "d_model": 32, "layers": 3, "heads": 4, "d_kv": 8, "d_ff": 48},
     "transformer": {"vocab": 50, "d_model": 32, "heads": 4, "ffn": 64, "final_norm": True},
     "vit_b_16": {"image_size": 32, "patch": 8, "width": 32, "heads": 4, "mlp_dim": 64},
+    "whisper_encoder": {"mel_bins": 16, "d_model": 32, "heads": 4, "max_source_positions": 24},
     "word2vec": {"vocab": 50, "dim": 8},
     "word_lm": {"ntoken": 50, "nhid": 16},
 }

@@ -628,3 +628,15 @@ def test_deit_distilled_matches_hugging_face_key_for_key() -> None:
     assert net.parameters()["deit.embeddings.position_embeddings"] == (1, 196 + 2, 768)
     for output in ("logits", "cls_logits", "distillation_logits"):
         assert output_shape(net, output) == measured["output_shape"]
+
+
+def test_whisper_encoder_matches_hugging_face_key_for_key() -> None:
+    # WhisperModel's encoder for whisper-tiny: 3000 mel frames halved by conv2 to the 1500
+    # positions of its sinusoid table, a parameter that is never trained
+    measured = hf_reference("whisper")["whisper_tiny_encoder"]
+    net = network("whisper_encoder.arch", "WhisperEncoder")
+    assert net.param_count == measured["params"]
+    assert net.trainable_count == measured["params"] - 1500 * 384
+    assert state(net) == hf_state_dict("whisper_tiny_encoder")
+    assert "layers.0.self_attn.k_proj.bias" not in state(net)
+    assert output_shape(net, "last_hidden_state") == measured["output_shape"]
