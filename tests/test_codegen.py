@@ -41,12 +41,30 @@ ZOO_GOLDEN = GOLDEN / "zoo"  # the generated source of every zoo spec, as <spec>
 # Zoo networks built at small sizes (every network of the file takes them): the check is the same
 # at any size, and the defaults of the larger language models take a minute each to build.
 BUILT_SMALL: dict[str, dict[str, Any]] = {
+    "bart_base": {
+        "vocab": 64,
+        "d_model": 32,
+        "encoder_layers": 2,
+        "decoder_layers": 2,
+        "heads": 4,
+    },
     "bert_base": {"vocab": 64, "layers": 2, "d_model": 32, "heads": 4},
     "bloom": {"vocab": 64, "d_model": 32, "layers": 2, "heads": 4},
+    "clip_vit_b_32": {"hidden": 32, "intermediate": 48, "layers": 2, "heads": 4, "image_size": 64},
+    "deit_base_distilled": {
+        "classes": 10,
+        "hidden": 32,
+        "intermediate": 48,
+        "layers": 2,
+        "heads": 4,
+        "image_size": 64,
+    },
     "gpt2": {"vocab": 64, "context": 64, "layers": 2, "d_model": 32, "heads": 4},
     "qwen2": {"vocab": 64, "d_model": 32, "layers": 2, "heads": 4, "kv_heads": 2, "ffn": 48},
     "roberta_base": {"vocab": 64, "layers": 2, "d_model": 32, "heads": 4},
+    "t5": {"vocab": 64, "d_model": 32, "layers": 2, "decoder_layers": 2, "heads": 4, "d_kv": 8},
     "transformer": {"vocab": 64, "d_model": 32, "heads": 4, "ffn": 64},
+    "whisper_encoder": {"mel_bins": 16, "d_model": 32, "heads": 4, "max_source_positions": 24},
     "vit_b_16": {"classes": 10, "image_size": 64, "width": 64, "heads": 4, "mlp_dim": 128},
     "olmoe": {
         "vocab": 64,

@@ -83,7 +83,37 @@ MODELS: dict[str, tuple[Callable[[], Any], str, str, dict[str, Any]]] = {
         "RobertaBase",
         hf.ROBERTA,
     ),
+    "bart": (
+        lambda: transformers.BartForConditionalGeneration(hf.bart_config()),
+        "bart_base.arch",
+        "BartForConditionalGeneration",
+        hf.BART,
+    ),
+    "clip": (
+        lambda: transformers.CLIPVisionModel(hf.clip_config()),
+        "clip_vit_b_32.arch",
+        "CLIPVisionModel",
+        hf.CLIP,
+    ),
+    "deit": (
+        lambda: transformers.DeiTForImageClassificationWithTeacher(hf.deit_config()),
+        "deit_base_distilled.arch",
+        "DeiTForImageClassificationWithTeacher",
+        hf.DEIT,
+    ),
+    "whisper_encoder": (
+        hf.whisper_encoder,
+        "whisper_encoder.arch",
+        "WhisperEncoder",
+        hf.WHISPER,
+    ),
     "t5_encoder": (t5.t5_encoder, "t5_encoder.arch", "T5Encoder", t5.SIZES),
+    "t5": (
+        lambda: t5.t5(tied=True),
+        "t5.arch",
+        "T5ForConditionalGeneration",
+        {**t5.SIZES, "decoder_layers": t5.DECODER_LAYERS},
+    ),
 }
 
 

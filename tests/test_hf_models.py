@@ -329,3 +329,219 @@ def test_roberta_padded_batch_gives_the_same_hidden_states() -> None:
     with torch.no_grad():  # the left-padded sample's tokens read as the same tokens alone
         alone, _ = built(tokens[2:, 3:], keep[2:, 3:])
     assert torch.allclose(alone[0], hidden[2, 3:], rtol=0, atol=1e-10)
+
+
+# A small BART: 4 heads of 8, two encoder and three decoder layers, positions for 40 tokens.
+BART = {
+    "vocab": 96,
+    "d_model": 32,
+    "encoder_layers": 2,
+    "decoder_layers": 3,
+    "heads": 4,
+    "ffn": 48,
+    "max_positions": 40,
+}
+
+
+def bart_config() -> Any:
+    return transformers.BartConfig(
+        vocab_size=BART["vocab"],
+        d_model=BART["d_model"],
+        encoder_layers=BART["encoder_layers"],
+        decoder_layers=BART["decoder_layers"],
+        encoder_attention_heads=BART["heads"],
+        decoder_attention_heads=BART["heads"],
+        encoder_ffn_dim=BART["ffn"],
+        decoder_ffn_dim=BART["ffn"],
+        max_position_embeddings=BART["max_positions"],
+        attn_implementation="eager",
+    )
+
+
+@pytest.mark.slow
+def test_bart_padded_batch_gives_the_same_logits() -> None:
+    # the shared embedding tied to the LM head, positions from row 2 of each table, and
+    # final_logits_bias loaded into its buffer; the padded positions of either side left out
+    torch.manual_seed(5)
+    reference = transformers.BartForConditionalGeneration(bart_config()).double().eval()
+    with torch.no_grad():  # biases, norms and the logits' bias away from their initial values
+        for name, parameter in reference.named_parameters():
+            if name.endswith(".bias") or "layer_norm" in name or "layernorm" in name:
+                parameter.uniform_(-0.5, 1.5)
+        reference.final_logits_bias.uniform_(-1.0, 1.0)
+    spec = str(ROOT / "specs" / "bart_base.arch")
+    built = runtime.build(spec, "BartForConditionalGeneration", **BART).double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    assert sorted(built.state_dict()) == sorted(reference.state_dict())
+    assert built.lm_head.weight is built.model.shared.weight
+    assert torch.equal(built.final_logits_bias, reference.final_logits_bias)
+    tokens = torch.randint(3, BART["vocab"], (2, 12))
+    keep = torch.ones(2, 12, dtype=torch.int64)
+    keep[1, 9:] = 0  # the second source is 9 tokens long
+    tokens[keep == 0] = 1  # <pad>
+    targets = torch.randint(3, BART["vocab"], (2, 7))
+    target_keep = torch.ones(2, 7, dtype=torch.int64)
+    target_keep[1, 5:] = 0  # and its target 5
+    with torch.no_grad():
+        expected = reference(
+            input_ids=tokens,
+            attention_mask=keep,
+            decoder_input_ids=targets,
+            decoder_attention_mask=target_keep,
+        ).logits
+        got = built(tokens, keep, targets, target_keep)
+    assert got.shape == expected.shape == (2, 7, BART["vocab"])
+    assert torch.allclose(got[0], expected[0], rtol=0, atol=1e-10), (got - expected).abs().max()
+    assert torch.allclose(got[1, :5], expected[1, :5], rtol=0, atol=1e-10)
+
+
+# A small CLIP vision tower: 4 heads of 8, two layers, 8x8 patches of a 32x32 image.
+CLIP = {"hidden": 32, "intermediate": 48, "layers": 2, "heads": 4, "image_size": 32, "patch": 8}
+
+
+def clip_config() -> Any:
+    return transformers.CLIPVisionConfig(
+        hidden_size=CLIP["hidden"],
+        intermediate_size=CLIP["intermediate"],
+        num_hidden_layers=CLIP["layers"],
+        num_attention_heads=CLIP["heads"],
+        image_size=CLIP["image_size"],
+        patch_size=CLIP["patch"],
+        # CLIP's eager attention takes its softmax in float32 even in float64
+        attn_implementation="sdpa",
+    )
+
+
+@pytest.mark.slow
+def test_clip_vision_weights_give_the_same_hidden_states() -> None:
+    torch.manual_seed(6)
+    reference = transformers.CLIPVisionModel(clip_config()).double().eval()
+    with torch.no_grad():  # biases and norms away from their initial zeros and ones
+        for name, parameter in reference.named_parameters():
+            if name.endswith(".bias") or "norm" in name:
+                parameter.uniform_(-0.5, 1.5)
+    spec = str(ROOT / "specs" / "clip_vit_b_32.arch")
+    built = runtime.build(spec, "CLIPVisionModel", **CLIP).double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    assert sorted(built.state_dict()) == sorted(reference.state_dict())
+    images = torch.randn(2, 3, CLIP["image_size"], CLIP["image_size"], dtype=torch.float64)
+    with torch.no_grad():
+        expected = reference(pixel_values=images)
+        hidden, pooled = built(images)
+    assert hidden.shape == expected.last_hidden_state.shape == (2, 17, CLIP["hidden"])
+    assert torch.allclose(hidden, expected.last_hidden_state, rtol=0, atol=1e-10)
+    assert torch.allclose(pooled, expected.pooler_output, rtol=0, atol=1e-10)
+
+
+# A small DeiT: 4 heads of 8, two layers, 8x8 patches of a 32x32 image, 5 classes.
+DEIT = {
+    "classes": 5,
+    "hidden": 32,
+    "intermediate": 48,
+    "layers": 2,
+    "heads": 4,
+    "image_size": 32,
+    "patch": 8,
+}
+
+
+def deit_config() -> Any:
+    return transformers.DeiTConfig(
+        hidden_size=DEIT["hidden"],
+        intermediate_size=DEIT["intermediate"],
+        num_hidden_layers=DEIT["layers"],
+        num_attention_heads=DEIT["heads"],
+        image_size=DEIT["image_size"],
+        patch_size=DEIT["patch"],
+        num_labels=DEIT["classes"],
+        # DeiT's eager attention takes its softmax in float32 even in float64
+        attn_implementation="sdpa",
+    )
+
+
+@pytest.mark.slow
+def test_deit_distilled_weights_give_the_same_logits() -> None:
+    # the class and distillation tokens' classifiers, and their average
+    torch.manual_seed(7)
+    reference = transformers.DeiTForImageClassificationWithTeacher(deit_config())
+    reference = reference.double().eval()
+    with torch.no_grad():  # the tokens, positions, biases and norms away from their zeros and ones
+        for name, parameter in reference.named_parameters():
+            if not name.endswith(".weight") or "norm" in name:
+                parameter.uniform_(-0.5, 1.5)
+    spec = str(ROOT / "specs" / "deit_base_distilled.arch")
+    built = runtime.build(spec, "DeiTForImageClassificationWithTeacher", **DEIT).double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    assert sorted(built.state_dict()) == sorted(reference.state_dict())
+    images = torch.randn(2, 3, DEIT["image_size"], DEIT["image_size"], dtype=torch.float64)
+    with torch.no_grad():
+        expected = reference(pixel_values=images)
+        got = built(images)
+    wanted = (expected.logits, expected.cls_logits, expected.distillation_logits)
+    for value, reference_value in zip(got, wanted, strict=True):
+        assert value.shape == reference_value.shape == (2, DEIT["classes"])
+        assert torch.allclose(value, reference_value, rtol=0, atol=1e-10)
+
+
+# A small Whisper encoder: 16 mel bins over 48 frames, so 24 positions, 4 heads of 8, two layers.
+WHISPER = {
+    "mel_bins": 16,
+    "d_model": 32,
+    "layers": 2,
+    "heads": 4,
+    "ffn": 48,
+    "max_source_positions": 24,
+}
+
+
+def whisper_config() -> Any:
+    return transformers.WhisperConfig(
+        num_mel_bins=WHISPER["mel_bins"],
+        d_model=WHISPER["d_model"],
+        encoder_layers=WHISPER["layers"],
+        encoder_attention_heads=WHISPER["heads"],
+        encoder_ffn_dim=WHISPER["ffn"],
+        max_source_positions=WHISPER["max_source_positions"],
+        # the decoder WhisperModel builds beside the encoder, small
+        decoder_layers=1,
+        decoder_attention_heads=WHISPER["heads"],
+        decoder_ffn_dim=WHISPER["ffn"],
+        vocab_size=64,
+        max_target_positions=16,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=1,
+        # Whisper's eager attention takes its softmax in float32 even in float64
+        attn_implementation="sdpa",
+    )
+
+
+def whisper_encoder() -> Any:
+    return transformers.WhisperModel(whisper_config()).encoder
+
+
+@pytest.mark.slow
+def test_whisper_encoder_weights_give_the_same_hidden_states() -> None:
+    # WhisperModel's encoder: its frozen sinusoids load into the frozen table, and a fresh
+    # module starts with the same sinusoids
+    torch.manual_seed(8)
+    reference = whisper_encoder().double().eval()
+    with torch.no_grad():  # biases and norms away from their initial zeros and ones
+        for name, parameter in reference.named_parameters():
+            if name.endswith(".bias") or "norm" in name:
+                parameter.uniform_(-0.5, 1.5)
+    spec = str(ROOT / "specs" / "whisper_encoder.arch")
+    built = runtime.build(spec, "WhisperEncoder", seed=0, **WHISPER).double().eval()
+    sinusoids = reference.embed_positions.weight
+    assert torch.allclose(built.embed_positions.weight, sinusoids, rtol=0, atol=1e-5)
+    built.load_state_dict(reference.state_dict(), strict=True)
+    assert sorted(built.state_dict()) == sorted(reference.state_dict())
+    assert not built.embed_positions.weight.requires_grad
+    frames = 2 * WHISPER["max_source_positions"]
+    features = torch.randn(2, WHISPER["mel_bins"], frames, dtype=torch.float64)
+    with torch.no_grad():
+        expected = reference(input_features=features).last_hidden_state
+        got = built(features)
+    assert got.shape == expected.shape == (2, WHISPER["max_source_positions"], WHISPER["d_model"])
+    assert torch.allclose(got, expected, rtol=0, atol=1e-10), (got - expected).abs().max()

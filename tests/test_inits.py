@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from archc import inits
+from archc import inits, torch_helpers
 from archc.init import lsuv
 from archc.inits import SchemeError, gain, gain_mismatch, nonlinearity_of, resolve_scheme
 from archc.pysource import layout
@@ -243,6 +243,31 @@ def test_dirac_with_more_outputs_than_inputs_copies_then_zeroes() -> None:
     assert not y[:, 16:].any()
 
 
+@pytest.mark.parametrize("layout", ["interleaved", "halves"])
+def test_sinusoidal_fills_the_table_sinusoidal_positions_holds(layout: str) -> None:
+    table = initialise((50, 16), "sinusoidal", layout=layout)
+    expected = torch_helpers.SinusoidalPositions(50, 16, layout=layout).pe
+    torch.testing.assert_close(table, expected, rtol=0, atol=1e-5)  # the buffer's float32 angles
+
+
+def test_sinusoidal_halves_are_whispers_sinusoids() -> None:
+    length, channels = 30, 12  # transformers' `sinusoids`, written out
+    increment = math.log(10000) / (channels // 2 - 1)
+    inverse = torch.exp(-increment * torch.arange(channels // 2, dtype=torch.float64))
+    scaled = torch.arange(length, dtype=torch.float64)[:, None] * inverse[None, :]
+    expected = torch.cat([scaled.sin(), scaled.cos()], dim=1).float()
+    table = initialise((length, channels), "sinusoidal", layout="halves")
+    torch.testing.assert_close(table, expected, rtol=0, atol=1e-6)
+
+
+def test_sinusoidal_refuses_an_odd_or_too_narrow_width() -> None:
+    scheme, args = resolve_scheme("sinusoidal", {"layout": "halves"})
+    assert scheme.check_shape((10, 8), args) is None
+    assert "width 7 must be even and at least 4" in str(scheme.check_shape((10, 7), args))
+    assert "width 2 must be even and at least 4" in str(scheme.check_shape((10, 2), args))
+    assert "1-d" in str(scheme.check_shape((10,), args))
+
+
 @pytest.mark.parametrize("shape", [(30, 30), (30, 50), (50, 30)])
 def test_eye_is_the_identity_matrix(shape: tuple[int, int]) -> None:
     assert torch.equal(initialise(shape, "eye"), torch.eye(*shape))
@@ -251,9 +276,9 @@ def test_eye_is_the_identity_matrix(shape: tuple[int, int]) -> None:
 # --- reproducibility and ranks -------------------------------------------------------------------
 
 CANONICAL = [scheme.name for scheme in inits.all_schemes()]
-DETERMINISTIC = {"constant", "zeros", "ones", "dirac", "eye"}
-# A shape every scheme fits: 2-d for eye, a conv weight for dirac, anything else.
-FITTING = {"eye": (40, 60), "dirac": (16, 8, 3, 3)}
+DETERMINISTIC = {"constant", "zeros", "ones", "dirac", "eye", "sinusoidal"}
+# A shape every scheme fits: 2-d for eye and sinusoidal, a conv weight for dirac, anything else.
+FITTING = {"eye": (40, 60), "sinusoidal": (40, 16), "dirac": (16, 8, 3, 3)}
 ARGUMENTS = {"constant": {"value": 0.5}}
 
 
@@ -354,6 +379,8 @@ GOLDEN = {
     ("dirac", ()): "nn.init.dirac_(module.weight)",
     ("identity", (("groups", 2),)): "nn.init.dirac_(module.weight, groups=2)",
     ("eye", ()): "nn.init.eye_(module.weight)",
+    ("sinusoidal", ()): "sinusoidal_(module.weight)",
+    ("sinusoidal", (("base", 100.0), ("layout", "halves"))): "sinusoidal_(module.weight, base=100.0, layout=\"halves\")",
 }  # fmt: skip
 
 
@@ -518,7 +545,7 @@ def test_registry_names_and_aliases() -> None:
     }  # fmt: skip
     for alias, name in aliases.items():
         assert inits.lookup(alias) is inits.lookup(name)
-    assert len(CANONICAL) == len(set(CANONICAL)) == 16
+    assert len(CANONICAL) == len(set(CANONICAL)) == 17
     assert set(inits.names()) == set(CANONICAL) | set(aliases)
 
 

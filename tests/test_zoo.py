@@ -577,3 +577,66 @@ def test_t5_encoder_matches_hugging_face() -> None:
     assert not any(k.startswith("encoder.block.1.layer.0.SelfAttention.rel") for k in keys)
     assert keys["encoder.block.5.layer.1.DenseReluDense.wo.weight"] == (width, ffn)
     assert output_shape(net, "last_hidden_state", N=2, T=7) == [2, 7, width]
+
+
+def test_t5_matches_hugging_face_key_for_key() -> None:
+    # T5ForConditionalGeneration for t5-small: the shared embedding is both stacks' embed_tokens
+    # and the LM head, each a state_dict key of its own; the decoder's first layer holds its
+    # own relative position bias, its cross-attention none
+    measured = hf_reference("t5")["t5_small"]
+    net = network("t5.arch", "T5ForConditionalGeneration")
+    assert net.param_count == measured["params"]
+    assert state(net) == hf_state_dict("t5_small")
+    sources, targets = (measured["input_shapes"][k][1] for k in ("input_ids", "decoder_input_ids"))
+    assert output_shape(net, "logits", S=sources, T=targets) == measured["output_shape"]
+    untied = network("t5.arch", "T5ForConditionalGeneration", tie_word_embeddings=False)
+    assert untied.param_count == measured["params"] + math.prod(net.parameters()["lm_head.weight"])
+
+
+def test_bart_base_matches_hugging_face_key_for_key() -> None:
+    # BartForConditionalGeneration for bart-base: the shared embedding is both stacks'
+    # embed_tokens and the LM head, each position table has two rows more than positions, and
+    # final_logits_bias is a buffer over the vocabulary
+    measured = hf_reference("bart")["bart_base"]
+    net = network("bart_base.arch", "BartForConditionalGeneration")
+    assert net.param_count == measured["params"]
+    assert net.buffer_count == measured["buffers"]
+    assert state(net) == hf_state_dict("bart_base")
+    assert net.parameters()["model.encoder.embed_positions.weight"] == (1024 + 2, 768)
+    sources, targets = (measured["input_shapes"][k][1] for k in ("input_ids", "decoder_input_ids"))
+    assert output_shape(net, "logits", S=sources, T=targets) == measured["output_shape"]
+
+
+def test_clip_vision_matches_hugging_face_key_for_key() -> None:
+    # CLIPVisionModel for ViT-B/32: the class embedding held as (768,), a position for each of
+    # the 49 patches and the class token
+    measured = hf_reference("clip")["clip_vit_b_32"]
+    net = network("clip_vit_b_32.arch", "CLIPVisionModel")
+    assert net.param_count == measured["params"]
+    assert state(net) == hf_state_dict("clip_vit_b_32")
+    assert output_shape(net, "last_hidden_state") == measured["output_shape"]
+    assert output_shape(net, "pooler_output") == [1, measured["config"]["hidden_size"]]
+
+
+def test_deit_distilled_matches_hugging_face_key_for_key() -> None:
+    # DeiTForImageClassificationWithTeacher for DeiT-B distilled: two tokens before the 196
+    # patches, each with a classifier, and positions for all 198
+    measured = hf_reference("deit")["deit_base_distilled"]
+    net = network("deit_base_distilled.arch", "DeiTForImageClassificationWithTeacher")
+    assert net.param_count == measured["params"]
+    assert state(net) == hf_state_dict("deit_base_distilled")
+    assert net.parameters()["deit.embeddings.position_embeddings"] == (1, 196 + 2, 768)
+    for output in ("logits", "cls_logits", "distillation_logits"):
+        assert output_shape(net, output) == measured["output_shape"]
+
+
+def test_whisper_encoder_matches_hugging_face_key_for_key() -> None:
+    # WhisperModel's encoder for whisper-tiny: 3000 mel frames halved by conv2 to the 1500
+    # positions of its sinusoid table, a parameter that is never trained
+    measured = hf_reference("whisper")["whisper_tiny_encoder"]
+    net = network("whisper_encoder.arch", "WhisperEncoder")
+    assert net.param_count == measured["params"]
+    assert net.trainable_count == measured["params"] - 1500 * 384
+    assert state(net) == hf_state_dict("whisper_tiny_encoder")
+    assert "layers.0.self_attn.k_proj.bias" not in state(net)
+    assert output_shape(net, "last_hidden_state") == measured["output_shape"]

@@ -229,6 +229,7 @@ EXAMPLES: dict[str, Example] = {
     "buffer": Example(inputs=((225,),), dtype="int64", made={0: "arange(225)"}),
     "cumsum": Example((1,), inputs=(("T", 1),), dtype="bool"),
     "div": Example(inputs=(IMAGE, (64, 1, 1))),
+    "expand": Example(inputs=((1, 768), (196, 768)), made={0: "zeros(1, 768)"}),
     "dropout": Example((0.1,), inputs=(SEQUENCE,)),
     "dropout1d": Example((0.1,), inputs=((64, 100),)),
     "dropout3d": Example((0.1,), inputs=((32, 8, 16, 16),)),
@@ -306,6 +307,7 @@ EXAMPLES: dict[str, Example] = {
     "where": Example(
         inputs=(("T", 1), ("T", 512), ("T", 512)), dtypes=("bool", "float32", "float32")
     ),
+    "zeros": Example((1, 50265), inputs=()),
 }
 
 

@@ -6,7 +6,8 @@ one statement that initialises a tensor, and the nonlinearity it assumes follows
 generator asks :func:`resolve_scheme` for a validated ``(scheme, args)`` pair and writes
 ``scheme.emit(args, "module.weight")`` into the generated ``init_module`` method (or lays out
 ``scheme.call(args, "module.weight")`` where the line would be too long); schemes torch
-lacks (``variance_scaling`` and the ``lecun`` pair built on it) call a small function whose
+lacks (``variance_scaling`` and the ``lecun`` pair built on it, ``sinusoidal``) call a small
+function whose
 source is in ``scheme.helpers``, to be written once at module level.
 
 Emitted code uses only ``torch`` and ``nn`` (``from torch import nn``). This package does not

@@ -73,5 +73,10 @@ class VarianceScalingArgs(InitArgs):
     distribution: Literal["truncated_normal", "untruncated_normal", "uniform"] = "truncated_normal"
 
 
+class SinusoidalArgs(InitArgs):
+    base: Positive = 10000.0
+    layout: Literal["interleaved", "halves"] = "interleaved"
+
+
 class DiracArgs(InitArgs):
     groups: Annotated[int, Field(gt=0)] = 1

@@ -1,4 +1,5 @@
-"""The init schemes: torch's ``nn.init`` functions, and ``variance_scaling`` which torch lacks.
+"""The init schemes: torch's ``nn.init`` functions, and ``variance_scaling`` and
+``sinusoidal``, which torch lacks.
 
 Each class is registered under its name and aliases when this module is imported; the order
 here is the order :func:`archc.inits.all_schemes` lists them in.
@@ -17,6 +18,7 @@ from archc.inits.args import (
     KaimingArgs,
     NoArgs,
     NormalArgs,
+    SinusoidalArgs,
     TruncNormalArgs,
     UniformArgs,
     VarianceScalingArgs,
@@ -209,6 +211,55 @@ class LecunUniform(_Lecun):
     name = "lecun_uniform"
     summary = 'variance_scaling(1, "fan_in", "uniform"), as in Keras and JAX'
     distribution = "uniform"
+
+
+# --- tables --------------------------------------------------------------------------------------
+
+_SINUSOIDAL = '''\
+def sinusoidal_(
+    tensor: torch.Tensor, base: float = 10000.0, layout: str = "interleaved"
+) -> torch.Tensor:
+    """Fill a (positions, width) table with the sines and cosines of each position at geometric
+    frequencies, as `sinusoidal_positions` computes its buffer (here in float64): sines and
+    cosines interleaved, or with layout="halves" all sines then all cosines (tensor2tensor,
+    fairseq, Whisper).
+    """
+    length, width = tensor.shape
+    positions = torch.arange(length, dtype=torch.float64)[:, None]
+    if layout == "halves":
+        half = width // 2
+        angles = positions * base ** -(torch.arange(half, dtype=torch.float64) / (half - 1))
+        table = torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+    else:
+        angles = positions * base ** -(torch.arange(0, width, 2, dtype=torch.float64) / width)
+        table = torch.stack([torch.sin(angles), torch.cos(angles)], dim=2).flatten(1)
+    with torch.no_grad():
+        return tensor.copy_(table)
+'''
+
+
+@register
+class Sinusoidal(Scheme):
+    name = "sinusoidal"
+    summary = (
+        "a table of positions' sines and cosines, as sinusoidal_positions holds it, for a "
+        "position table held as a parameter (Whisper's encoder)"
+    )
+    Args = SinusoidalArgs
+    function = "sinusoidal_"
+    helpers: ClassVar[dict[str, str]] = {"sinusoidal_": _SINUSOIDAL}
+    min_rank = 2
+    max_rank = 2
+
+    def check_shape(self, shape: Sequence[int], args: SinusoidalArgs) -> str | None:
+        message = self.check_rank(len(shape))
+        least = 4 if args.layout == "halves" else 2
+        if message is None and (shape[1] % 2 or shape[1] < least):
+            message = (
+                f"`sinusoidal` fills pairs of sines and cosines: the width {shape[1]} must be "
+                f"even and at least {least}"
+            )
+        return message
 
 
 # --- identities ----------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
 """Build-time constants and the buffers that hold them.
 
-`arange(8)` takes no tensor: it is a constant, computed from sizes alone, with a batch axis of 1
-so that every other op (arithmetic, unsqueeze, permute, flatten, comparisons) works on it as on
-any tensor and its result broadcasts over the batch. `buffer(t)` holds such a constant in the
-module, as torchvision's Swin V2 holds `relative_position_index`: stored without the batch axis,
-computed once in `__init__`, saved with the weights unless `persistent=false`. Whether a
-buffer's input is a constant (depends on no input of the network) is checked by elaboration,
-which sees the graph (`Op.constant_inputs`).
+`arange(8)` and `zeros(1, 8)` take no tensor: each is a constant, computed from sizes alone,
+with a batch axis of 1 so that every other op (arithmetic, unsqueeze, permute, flatten,
+comparisons) works on it as on any tensor and its result broadcasts over the batch.
+`buffer(t)` holds such a constant in the module, as torchvision's Swin V2 holds
+`relative_position_index`: stored without the batch axis, computed once in `__init__`, saved
+with the weights unless `persistent=false`. Whether a buffer's input is a constant (depends on
+no input of the network) is checked by elaboration, which sees the graph
+(`Op.constant_inputs`).
 """
 
 from __future__ import annotations
@@ -114,6 +115,60 @@ class Arange(Op):
         return (run.torch.arange(*_range(args.bounds), dtype=dtype).unsqueeze(0),)
 
 
+class ZerosArgs(Args):
+    shape: tuple[int, ...]
+    dtype: Literal["float32", "float64", "int64"] = "float32"
+
+    @checks("shape", before=True)
+    def _as_tuple(shape: Any) -> Any:
+        return shape if isinstance(shape, tuple) else (shape,)
+
+
+@register
+class Zeros(Op):
+    name = "zeros"
+    family = "embedding"
+    summary = (
+        "a build-time constant of zeros of the given shape with a batch axis of 1, "
+        "`(1, *shape)`, float32 unless dtype says float64 or int64: what `buffer` holds for a "
+        "table that starts at zero and is loaded from a checkpoint, as BART's "
+        "`final_logits_bias`"
+    )
+    Args = ZerosArgs
+    positional = ("shape",)
+    varargs = True
+    inputs = ()
+    min_inputs = 0
+    rule = "() -> (1, *shape)"
+
+    def infer(self, args: ZerosArgs, inputs: Sequence[TensorType]) -> Inferred:
+        for size in args.shape:
+            if size < 1:
+                raise fail(
+                    NON_POSITIVE,
+                    f"zeros{args.shape} has a size of {size}",
+                    rule="every size >= 1",
+                    with_=f"shape={args.shape}",
+                    arg="shape",
+                    help="give each axis at least one element",
+                    label="empty",
+                )
+        return Inferred(outputs=(TensorType((1, *args.shape), args.dtype),))
+
+    def label(self, args: ZerosArgs, inferred: Inferred) -> str:
+        return f"zeros{args.shape}"
+
+    def torch_expr(self, args: ZerosArgs, inferred: Inferred) -> Template:
+        names = tuple(f"size{axis}" for axis in range(len(args.shape)))
+        written = ", ".join(f"{{{name}}}" for name in names)
+        dtype = "" if args.dtype == "float32" else f", dtype=torch.{args.dtype}"
+        values = tuple(zip(names, args.shape, strict=True))
+        return Template(f"torch.zeros(1, {written}{dtype})", values)
+
+    def execute(self, args: ZerosArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        return (run.torch.zeros(1, *args.shape, dtype=getattr(run.torch, args.dtype)),)
+
+
 class BufferArgs(Args):
     persistent: bool = True
 
@@ -123,10 +178,11 @@ class Buffer(Op):
     name = "buffer"
     family = "embedding"
     summary = (
-        "holds a build-time constant (made from `arange` and the ops on tensors, never from an "
-        "input of the network) in the module as a buffer under the layer's name, stored "
-        "without its batch axis of 1 and computed once in __init__; persistent=false keeps "
-        "it out of the state_dict, as a table that is cheap to compute again"
+        "holds a build-time constant (made from `arange` or `zeros` and the ops on tensors, "
+        "never from an input of the network) in the module as a buffer under the layer's "
+        "name, stored without its batch axis of 1 and computed once in __init__; "
+        "persistent=false keeps it out of the state_dict, as a table that is cheap to compute "
+        "again"
     )
     Args = BufferArgs
     constant_inputs = True

@@ -35,7 +35,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     ),
     "attention": ("attention", "multihead_attention", "scaled_dot_product_attention", "sdpa"),
     "channel_norm": ("layernorm2d",),
-    "constants": ("arange", "buffer"),
+    "constants": ("arange", "buffer", "zeros"),
     "conv": ("conv1d", "conv2d", "conv3d"),
     "conv_transpose": ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d"),
     "dropout": ("alpha_dropout", "dropout", "dropout1d", "dropout2d", "dropout3d"),
@@ -99,6 +99,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "selection": ("gather", "one_hot", "scatter_add", "topk"),
     "shape": (
         "amax",
+        "expand",
         "flatten",
         "mean",
         "permute",

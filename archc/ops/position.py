@@ -176,6 +176,7 @@ class SinusoidalArgs(Args):
 
 class LearnedArgs(Args):
     max_len: PositiveInt
+    frozen: bool = False  # requires_grad=False: loaded and saved, never trained
 
 
 class RotaryArgs(Args):
@@ -256,7 +257,9 @@ class LearnedPositions(Op):
         "adds a learned table to (N, T, E): y = x + weight[:T], where `weight` (max_len, E) is "
         "an nn.Embedding's, so `learned_positions(1024) as wpe` names it `wpe.weight` (GPT-2) "
         "and `as position_embeddings` names it as BERT does; given `positions`, integer ids "
-        "(N, T) such as a network's `position_ids` input, y = x + weight[positions]"
+        "(N, T) such as a network's `position_ids` input, y = x + weight[positions]; "
+        "frozen=true keeps the table out of training (requires_grad=False), as Whisper's "
+        "encoder holds its sinusoids (`init ...: sinusoidal` fills it)"
     )
     Args = LearnedArgs
     positional = ("max_len",)
@@ -274,7 +277,11 @@ class LearnedPositions(Op):
         return Inferred(
             outputs=(x,),
             params={"weight": (args.max_len, width)},
-            resolved={"embed_dim": width, "position_ids": len(inputs) > 1},
+            resolved={
+                "embed_dim": width,
+                "position_ids": len(inputs) > 1,
+                **({"frozen": ("weight",)} if args.frozen else {}),
+            },
         )
 
     def label(self, args: LearnedArgs, inferred: Inferred) -> str:
@@ -286,6 +293,8 @@ class LearnedPositions(Op):
         return Ctor(
             "nn.Embedding",
             (args.max_len, inferred.resolved["embed_dim"]),
+            # torch's own switch for a table built without requires_grad
+            kwargs=(("_freeze", True),) if args.frozen else (),
             call="{0} + {m}({1})"
             if given
             else "{0} + {m}(torch.arange({0}.size(1), device={0}.device))",

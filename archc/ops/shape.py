@@ -1,4 +1,4 @@
-"""Shape ops: flatten, unflatten, reshape (view), permute, transpose, squeeze, unsqueeze.
+"""Shape ops: flatten, unflatten, reshape (view), permute, transpose, squeeze, unsqueeze, expand.
 
 They regroup elements without computing anything: no parameters, 0 MACs. Axis arguments count the
 batch as axis 0, exactly like torch's `dim`, and may be negative; `axis=` is accepted as another
@@ -24,6 +24,7 @@ from archc.ops.spec import (
     Execution,
     Finding,
     Inferred,
+    NoArgs,
     Op,
     Template,
     fail,
@@ -557,6 +558,43 @@ class Unsqueeze(_Shape):
     def execute(self, args: AxisArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         (x,) = run.inputs
         return (x.unsqueeze(args.dim),)
+
+
+@register
+class Expand(Op):
+    name = "expand"
+    family = "shape"
+    summary = (
+        "x, whose batch axis is 1 (a learned tensor held exactly, a constant), repeated over "
+        "the batch of `like` without copying, as `x.expand(like.shape[0], -1, ...)`: CLIP's "
+        "class embedding, held as (E,), in front of each image's patches"
+    )
+    inputs = ("x", "like")
+    min_inputs = 2
+    rule = "(1, *shape) and (N, ...) -> (N, *shape)"
+
+    def infer(self, args: NoArgs, inputs: Sequence[TensorType]) -> Inferred:
+        x, like = inputs
+        if x.shape[0] != 1:
+            raise fail(
+                RANK,
+                f"expand repeats a batch axis of 1 over the batch of `like`, but {x} already "
+                "has a batch of its own",
+                rule="x is (1, *shape)",
+                with_=f"x {x}",
+                arg="x",
+                help="expand a tensor every sample shares: an exact `parameter` or a constant",
+                label="batch axis not 1",
+            )
+        return Inferred(outputs=(TensorType((like.shape[0], *x.shape[1:]), x.dtype),))
+
+    def torch_expr(self, args: NoArgs, inferred: Inferred) -> Template:
+        kept = ", -1" * (inferred.outputs[0].rank - 1)
+        return Template(f"{{0}}.expand({{1}}.shape[0]{kept})")
+
+    def execute(self, args: NoArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
+        x, like = run.inputs
+        return (x.expand(like.shape[0], *x.shape[1:]),)
 
 
 class ReduceArgs(Args):

@@ -1,4 +1,4 @@
-"""Build-time constants (`arange`), the buffers that hold them and `lookup`: shapes, the
+"""Build-time constants (`arange`, `zeros`), the buffers that hold them and `lookup`: shapes, the
 PyTorch a class computes them with, the values the interpreter agrees on, and the refusals."""
 
 from __future__ import annotations
@@ -114,3 +114,41 @@ def test_lookup_with_an_index_tensor_matches_indexing() -> None:
     table, index = TensorType((1, 5, 3)), TensorType((BATCH, 4), "int64")
     inferred = check_against_reference("lookup", {}, [table, index], reference)
     assert inferred.macs == 0
+
+
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=3), st.sampled_from(["float32", "int64"]))
+def test_zeros_matches_torch(shape: list[int], dtype: str) -> None:
+    inferred = check_against_torch("zeros", {"shape": tuple(shape), "dtype": dtype}, [])
+    assert inferred.outputs[0] == TensorType((1, *shape), dtype)
+
+
+def test_zeros_of_an_empty_shape_is_refused() -> None:
+    finding = diagnose("zeros", {"shape": (3, 0)}, [])
+    assert finding.code == "A301" and finding.with_ == "shape=(3, 0)"
+
+
+# A bias over the vocabulary that starts at zero and is loaded with the weights (BART's)
+BIAS = """
+network Head(vocab=7) {
+    in x: [T, 4]
+    out (x -> linear(vocab, bias=false) as lm_head) + (zeros(1, vocab) -> buffer as logits_bias)
+}
+"""
+
+
+def test_a_buffer_of_zeros_is_held_with_its_shape_and_loaded(tmp_path: Path) -> None:
+    path = tmp_path / "head.arch"
+    path.write_text(BIAS)
+    (network,), _ = api.analyse(str(path))
+    assert network.buffers() == {"logits_bias": (1, 7)} and network.param_count == 28
+    source = api.compile_source(str(path))
+    assert "torch.zeros(1, 1, vocab)" in source  # the batch axis first, then (1, vocab)
+    model = runtime.build(str(path), vocab=5)
+    assert torch.equal(model.logits_bias, torch.zeros(1, 5))
+    state = {"lm_head.weight": torch.randn(5, 4), "logits_bias": torch.randn(1, 5)}
+    model.load_state_dict(state, strict=True)
+    x = torch.randn(2, 3, 4)
+    expected = x @ state["lm_head.weight"].T + state["logits_bias"]
+    assert torch.allclose(model(x), expected)
+    verdicts = runtime.selftest(str(path))
+    assert verdicts and all(ok for ok, _ in verdicts), verdicts

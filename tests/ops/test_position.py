@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from archc import torch_helpers
+from archc import api, runtime, torch_helpers
 from archc.dims import BATCH, Sym, TensorType
 from archc.ops.spec import Inferred, ShapeError
 from tests.conftest import REFERENCE
@@ -228,6 +229,32 @@ def test_learned_adds_the_first_rows_of_the_table() -> None:
         result = eval(code, {"torch": torch, "m": module, "x": x})
         torch.testing.assert_close(result, x + module.weight[:4])
     assert op.label(args, inferred) == "learned positions ≤9"
+
+
+def test_frozen_learned_positions_are_held_out_of_training(tmp_path: Path) -> None:
+    inferred = check_against_torch(
+        "learned_positions", {"max_len": 9, "frozen": True}, [TensorType((BATCH, 4, 6))]
+    )
+    assert inferred.resolved["frozen"] == ("weight",)
+    path = tmp_path / "frozen.arch"
+    path.write_text(FROZEN, encoding="utf-8")
+    (network,), _ = api.analyse(str(path))
+    assert network.param_count == 10 * 8 + 8 * 8 + 8 and network.trainable_count == 8 * 8 + 8
+    model = runtime.build(str(path))
+    assert [n for n, p in model.named_parameters() if not p.requires_grad] == [
+        "embed_positions.weight"
+    ]
+    assert "nn.Embedding(10, 8, _freeze=True)" in api.compile_source(str(path))
+
+
+# A table of sinusoids held as a parameter that is never trained, as Whisper's encoder holds it
+FROZEN = """
+network Encoder {
+    in x: [6, 8]
+    out x -> learned_positions(10, frozen=true) as embed_positions -> linear(8) as fc
+    init embed_positions.weight: sinusoidal(layout="halves")
+}
+"""
 
 
 @given(st.integers(1, 16), st.integers(1, 8), st.integers(4, 8))

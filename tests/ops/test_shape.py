@@ -1,5 +1,6 @@
-"""Shape ops (flatten, unflatten, reshape, permute, transpose, squeeze, unsqueeze, mean, sum, amax)
-against torch: output shapes for random arguments, every diagnostic, and symbols flowing through."""
+"""Shape ops (flatten, unflatten, reshape, permute, transpose, squeeze, unsqueeze, expand, mean,
+sum, amax) against torch: output shapes for random arguments, every diagnostic, and symbols
+flowing through."""
 
 from __future__ import annotations
 
@@ -368,3 +369,18 @@ def test_reshape_to_a_size_no_axis_has_is_refused() -> None:
     finding = refused("reshape", {"shape": (H, -1)}, [TensorType((BATCH, H * W, 64))]).finding
     assert (finding.code, finding.arg) == ("A310", "shape")
     assert finding.message == "reshape to the size H, which no axis of (N, H*W, 64) has"
+
+
+# --- expand ----------------------------------------------------------------------------------------
+
+
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=3), shapes())
+def test_expand_repeats_a_shared_tensor_over_the_batch(sizes: list[int], like: TensorType) -> None:
+    inferred = check_against_torch("expand", {}, [TensorType((1, *sizes)), like])
+    assert inferred.outputs[0] == TensorType((BATCH, *sizes))
+
+
+def test_expand_refuses_a_tensor_with_a_batch_of_its_own() -> None:
+    inputs = [TensorType((BATCH, 1, 8)), TensorType((BATCH, 4, 8))]
+    finding = refused("expand", {}, inputs).finding
+    assert finding.code == "A304" and finding.with_ == "x (N, 1, 8)"
