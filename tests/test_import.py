@@ -106,6 +106,8 @@ TORCHVISION = [
     # in-place dropout in the classifier; torchvision's StochasticDepth in EfficientNet's blocks
     "mobilenet_v3_small",
     "efficientnet_b0",
+    # LayerNorm2d (layernorm2d's foreign class), a (C, 1, 1) layer scale held by each block
+    "convnext_tiny",
 ]
 
 
@@ -209,6 +211,23 @@ class _Pooled(torch.nn.Module):
 def test_a_pooling_function_with_its_defaults_is_the_pooling_op(tmp_path: Path) -> None:
     text = round_trip(_Pooled(), (3, 16, 16), tmp_path)
     assert "maxpool2d(3, stride=2)" in text
+
+
+class _Scaled(torch.nn.Module):
+    """A learned tensor without a leading axis of 1, held by the module itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.gamma = torch.nn.Parameter(torch.rand(4, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.gamma * self.conv(x) + x.mean(dim=1, keepdim=True)
+
+
+def test_a_held_tensor_of_any_shape_is_a_parameter_held_as_it_is(tmp_path: Path) -> None:
+    text = round_trip(_Scaled(), (3, 8, 8), tmp_path)
+    assert "parameter(4, 1, 1, exact=true) as gamma" in text
 
 
 def test_importing_twice_writes_the_same_text(tmp_path: Path) -> None:

@@ -161,12 +161,18 @@ class SpecWriter:
             return self._function_term(step, lit, scope)
         owner, _, name = str(node.target).rpartition(".")
         held = getattr(self.modules.get(owner), name, None)
-        if owner == scope.path and isinstance(held, nn.Parameter) and held.shape[:1] == (1,):
+        if owner == scope.path and isinstance(held, nn.Parameter):
             # a learned tensor the module holds, shared by every sample: the `parameter` op
-            # reads the batch size of the latest tensor and holds it under the same name
-            layer = Layer("parameter", (("shape", tuple(held.shape[1:])),))
+            # reads the batch size of the latest tensor and holds it under the same name; one
+            # without a leading axis of 1 (ConvNeXt's (C, 1, 1) layer scale) is held as it is,
+            # and seen with a batch axis of 1
             source = latest or scope.inputs[0]
-            return Term(named(call(layer, lit), name), [source], node.name, True, shape=shape)
+            if held.shape[:1] == (1,):
+                layer = Layer("parameter", (("shape", tuple(held.shape[1:])),))
+                return Term(named(call(layer, lit), name), [source], node.name, True, shape=shape)
+            layer = Layer("parameter", (("shape", tuple(held.shape)),), (("exact", True),))
+            seen = (1, *held.shape)
+            return Term(named(call(layer, lit), name), [source], node.name, True, shape=seen)
         if isinstance(held, torch.Tensor) and not isinstance(held, nn.Parameter):
             reach = self._reach([], scope, latest)
             count = shape[1] if shape is not None and len(shape) == 2 else None

@@ -38,6 +38,14 @@ class LayerNorm2d(Op):
     positional = ("num_channels", "eps", "elementwise_affine", "bias")
     rule = "(N, C, H, W) -> same; statistics per position over C"
     params_rule = "weight C + bias C (elementwise_affine=true; the bias only with bias=true)"
+    foreign = ("torchvision.models.convnext.LayerNorm2d",)
+
+    def read_module(self, module: Any) -> dict[str, Any] | None:
+        return {
+            "eps": module.eps,
+            "elementwise_affine": module.elementwise_affine,
+            "bias": module.bias is not None,
+        }
 
     def infer(self, args: LayerNorm2dArgs, inputs: Sequence[TensorType]) -> Inferred:
         (x,) = inputs
