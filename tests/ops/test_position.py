@@ -246,6 +246,57 @@ def test_learned_reads_the_position_ids_it_is_given(width: int, length: int, row
         torch.testing.assert_close(result, values + module.weight[positions])
 
 
+@given(st.integers(1, 16), st.integers(1, 8), st.integers(1, 4), st.integers(0, 4))
+def test_learned_with_an_offset_matches_torch(
+    width: int, length: int, offset: int, spare: int
+) -> None:
+    inferred = check_against_torch(
+        "learned_positions",
+        {"max_len": length + offset + spare, "offset": offset},
+        [TensorType((BATCH, length, width))],
+    )
+    assert inferred.params == {"weight": (length + offset + spare, width)}
+
+
+def test_learned_offset_skips_the_first_rows_of_the_table() -> None:
+    # OPT's table: position t is row t + 2, the ids given too
+    x = TensorType((BATCH, 4, 6))
+    op, args, inferred = infer("learned_positions", {"max_len": 9, "offset": 2}, [x])
+    ctor = op.torch_module(args, inferred)
+    module = nn.Embedding(*ctor.args)
+    values = torch.randn(2, 4, 6)
+    with torch.no_grad():
+        result = eval(ctor.call.format("x", m="m"), {"torch": torch, "m": module, "x": values})
+        torch.testing.assert_close(result, values + module.weight[2:6])
+    assert op.label(args, inferred) == "learned positions ≤9, from row 2"
+    ids = TensorType((BATCH, 4), "int64")
+    op, args, inferred = infer("learned_positions", {"max_len": 9, "offset": 2}, [x, ids])
+    ctor = op.torch_module(args, inferred)
+    positions = torch.tensor([[0, 1, 2, 3], [-1, -1, 0, 1]])  # OPT gives padding -1
+    with torch.no_grad():
+        result = eval(
+            ctor.call.format("x", "p", m="m"), {"m": module, "x": values, "p": positions}
+        )
+        torch.testing.assert_close(result, values + module.weight[positions + 2])
+
+
+def test_learned_offset_leaves_fewer_rows_for_the_sequence() -> None:
+    with pytest.raises(ShapeError) as caught:
+        infer("learned_positions", {"max_len": 10, "offset": 2}, [TensorType((BATCH, 9, 8))])
+    finding = caught.value.finding
+    assert (finding.code, finding.arg, finding.rule) == (
+        "A309",
+        "max_len",
+        "T + offset <= max_len",
+    )
+    assert finding.with_ == "T + offset = 9 + 2 = 11 > max_len = 10"
+    assert finding.help == "set max_len to at least 11"
+    with pytest.raises(ShapeError) as caught:
+        infer("learned_positions", {"max_len": 2, "offset": 2}, [TensorType((BATCH, T, 8))])
+    finding = caught.value.finding
+    assert (finding.code, finding.arg, finding.rule) == ("A309", "offset", "offset < max_len")
+
+
 def test_position_ids_are_integers_one_per_position() -> None:
     x = TensorType((BATCH, T, 8))
     with pytest.raises(ShapeError) as caught:
