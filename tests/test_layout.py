@@ -71,3 +71,28 @@ def test_conditional_arguments_are_ruff_formatted() -> None:
     lines = conditional_arguments()
     source = "class Net:\n    def __init__(self) -> None:\n" + "\n".join(lines) + "\n"
     assert_ruff_formatted(source)
+
+
+def sums_ending_in_calls() -> list[str]:
+    """Assignments of a sum whose last operand is a call, too long for one line: a table of
+    positions added to a sequence, its rows counted on from a cache (the call's argument on
+    one indented line), and a call whose arguments go one per line."""
+    positions = "cached_length(cache) + torch.arange(tokens.size(1), device=tokens.device) + 2"
+    arguments = ", ".join(f"argument_{i}=torch.ones(4, dtype=torch.float64)" for i in range(3))
+    lines = lay_out(INDENT * 2, "tokens = ", structure(f"tokens + self.wpe({positions})"))
+    lines += lay_out(INDENT * 2, "out = ", structure(f"x * 2 + self.project(x, {arguments})"))
+    return lines
+
+
+def test_a_long_sum_splits_inside_its_last_call() -> None:
+    lines = [line.strip() for line in sums_ending_in_calls()]
+    assert lines[:3] == ["tokens = tokens + self.wpe(", lines[1], ")"]
+    assert lines[3:5] == ["out = x * 2 + self.project(", "x,"] and len(lines) == 3 + 6
+
+
+@needs_ruff
+def test_sums_ending_in_calls_are_ruff_formatted() -> None:
+    source = (
+        "class Net:\n    def forward(self) -> None:\n" + "\n".join(sums_ending_in_calls()) + "\n"
+    )
+    assert_ruff_formatted(source)

@@ -5,7 +5,8 @@ between the brackets; if that does not fit either, they go one per line with a t
 each laid out by the same rules. A list comprehension that does not fit puts its element and
 its `for` clause on lines of their own, and a call whose only argument it is does not add a
 trailing comma. A conditional expression that does not fit puts its value, its `if` and its
-`else` on lines of their own.
+`else` on lines of their own. An assignment of arithmetic that ends in a call splits inside that
+call's brackets.
 """
 
 from __future__ import annotations
@@ -120,6 +121,12 @@ Arg(value='1', prefix='dim=')), brackets='()', hug=True)
             args += [Arg(node(k.value), f"{k.arg}=") for k in tree.keywords]
             dotted = all(part.isidentifier() for part in callee.split("."))
             return Call(callee, tuple(args)) if dotted else text
+        if isinstance(tree, ast.BinOp) and isinstance(tree.right, ast.Call) and not nested:
+            # `y = x + f(a, b)` splits inside f's brackets, the last on the line, as ruff
+            # splits a statement (inside brackets ruff splits at the operators instead)
+            right, written = node(tree.right), ast.get_source_segment(source, tree.right)
+            if isinstance(right, Call) and written and text.endswith(written):
+                return Call(text[: -len(written)] + right.callee, right.args)
         if isinstance(tree, ast.List) and text.startswith("["):
             return Call("", tuple(Arg(node(e)) for e in tree.elts), "[]")
         if isinstance(tree, ast.Tuple) and text.startswith("(") and len(tree.elts) > 1:
