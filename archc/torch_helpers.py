@@ -616,6 +616,27 @@ class LayerNorm2d(nn.LayerNorm):
         return x.permute(0, 3, 1, 2)
 
 
+class OffsetRMSNorm(nn.RMSNorm):
+    """RMS normalisation scaled by offset + weight, as Gemma scales by 1 + weight: nn.RMSNorm's
+    parameter and state_dict, its weight starting at 1 - offset, where the scale is one."""
+
+    def __init__(
+        self,
+        normalized_shape: int | tuple[int, ...],
+        eps: float | None = None,
+        *,
+        offset: float,
+    ) -> None:
+        self.offset = offset  # before nn.RMSNorm's __init__, which resets the weight
+        super().__init__(normalized_shape, eps)
+
+    def reset_parameters(self) -> None:
+        nn.init.constant_(self.weight, 1.0 - self.offset)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.rms_norm(x, self.normalized_shape, self.offset + self.weight, self.eps)
+
+
 class TransposedLinear(nn.Module):
     """A fully connected layer whose weight is stored (in_features, out_features), y = x W + b,
     as Hugging Face's Conv1D (GPT-2's) stores it, so those checkpoints load unchanged."""
