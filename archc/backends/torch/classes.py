@@ -2,10 +2,10 @@
 
 Instances of one block definition share a class when their bodies have the same structure:
 the same layers with the same arguments as written, building the same module classes, wired
-the same way, but for the
-alternatives their conditionals took, which the class holds both of (optional.py). An
-alternative an instance could not build matches what another instance built there, so an
-instance without a residual (whose `y + x` would not type) shares the class of one with it.
+the same way, but for the alternatives their conditionals took, which the class holds both of
+(optional.py). An alternative an instance could not build matches what another instance built
+there, so an instance without a residual (whose `y + x` would not type) shares the class of
+one with it.
 Instances whose structure differs otherwise get a class of their own, named after what they
 add (`BasicBlockDownsample`) or numbered.
 """
