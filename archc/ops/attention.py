@@ -656,9 +656,7 @@ class Attention(Op):
         kwargs += args.changed("dropout", "causal", "scale", "window", "alibi")
         if args.rotary:
             kwargs.append(("rotary_base", args.rotary_base))
-            if resolved["rotary_dim"] != resolved["head_dim"]:
-                kwargs.append(("rotary_dim", resolved["rotary_dim"]))
-            kwargs += args.changed("rotary_interleaved", "rotary_offset")
+            kwargs += args.changed("rotary_fraction", "rotary_interleaved", "rotary_offset")
         if args.qk_norm:
             kwargs.append(("qk_norm_eps", args.qk_norm_eps))
         kwargs += args.changed("relative_buckets", "relative_max_distance", "return_position_bias")

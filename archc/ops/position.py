@@ -385,12 +385,8 @@ class Rotary(Op):
 
     def torch_module(self, args: RotaryArgs, inferred: Inferred) -> Ctor:
         # archc's Rotary (archc/torch_helpers.py), copied into generated code
-        resolved = inferred.resolved
-        kwargs = list(args.changed("base"))
-        if resolved["rotary_dim"] != resolved["head_dim"]:
-            kwargs.append(("dim", resolved["rotary_dim"]))
-        kwargs += args.changed("interleaved", "offset")
-        return Ctor("Rotary", (), tuple(kwargs))
+        # the share rotated, not the count, so that the class follows the width it is given
+        return Ctor("Rotary", (), args.changed("base", "fraction", "interleaved", "offset"))
 
     def execute(self, args: RotaryArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         x, *positions = run.inputs

@@ -15,7 +15,7 @@ from torch import nn
 
 from archc import torch_helpers
 from archc.dims import BATCH, Sym, TensorType
-from archc.ops.spec import Inferred, ShapeError
+from archc.ops.spec import Execution, Inferred, ShapeError
 from tests.conftest import REFERENCE
 from tests.ops.harness import check_against_reference, check_against_torch, infer
 
@@ -479,3 +479,17 @@ def test_partial_rotary_needs_an_even_positive_share() -> None:
     # a fraction of an odd width may still rotate an even share
     _, _, inferred = infer("rotary", {"fraction": 0.5}, [TensorType((BATCH, T, 9))])
     assert inferred.resolved["rotary_dim"] == 4
+
+
+def test_partial_rotary_follows_the_width_it_is_given() -> None:
+    # the module keeps the share of features it rotates, not their count, so one written for
+    # heads 8 wide rotates a quarter of heads 16 wide too (GPT-NeoX's rotary_pct)
+    op, args, inferred = infer("rotary", {"fraction": 0.25}, [TensorType((BATCH, 5, 8))])
+    module = torch_helpers.Rotary(**dict(op.torch_module(args, inferred).kwargs))
+    wider = TensorType((BATCH, 5, 16))
+    _, _, resolved = infer("rotary", {"fraction": 0.25}, [wider])
+    assert resolved.resolved["rotary_dim"] == 4
+    x = torch.randn(2, 5, 16, dtype=torch.float64)
+    (expected,) = op.execute(args, resolved, Execution(torch, (x,)))
+    torch.testing.assert_close(module(x), expected, rtol=0, atol=1e-12)
+    assert torch.equal(module(x)[..., 4:], x[..., 4:])
