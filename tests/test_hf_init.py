@@ -11,6 +11,7 @@ uniform's) within what sampling allows. The counts are small enough that a wrong
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -84,6 +85,16 @@ MODELS: dict[str, tuple[Callable[[], Any], str, str, dict[str, Any]]] = {
         hf.ROBERTA,
     ),
     "t5_encoder": (t5.t5_encoder, "t5_encoder.arch", "T5Encoder", t5.SIZES),
+    "distilbert": (
+        lambda: transformers.DistilBertModel(hf.distilbert_config()),
+        "distilbert.arch",
+        "DistilBert",
+        hf.DISTILBERT,
+    ),
+    **{
+        spec: (partial(hf.decoder_model, spec), f"{spec}.arch", network, sizes)
+        for spec, (network, sizes, _, _) in hf.DECODERS.items()
+    },
 }
 
 
