@@ -368,7 +368,7 @@ def gpt_neox_config(sizes: dict[str, Any]) -> Any:
     )
 
 
-def opt_config(sizes: dict[str, Any]) -> Any:
+def opt_config(sizes: dict[str, Any], attention: str = "eager") -> Any:
     # positions from row 2 of a table of max_positions + 2 rows, lm_head tied
     return transformers.OPTConfig(
         vocab_size=sizes["vocab"],
@@ -379,7 +379,7 @@ def opt_config(sizes: dict[str, Any]) -> Any:
         ffn_dim=sizes["ffn"],
         max_position_embeddings=sizes["max_positions"],
         eos_token_id=None,
-        attn_implementation="eager",
+        attn_implementation=attention,
     )
 
 
@@ -523,3 +523,32 @@ def test_distilbert_padded_batch_gives_the_same_hidden_states() -> None:
     assert got.shape == expected.shape == (3, 10, DISTILBERT["d_model"])
     # every position, padding too: both attend from it to the same keys
     assert torch.allclose(got, expected, rtol=0, atol=1e-5), (got - expected).abs().max()
+
+
+@pytest.mark.slow
+def test_opt_padding_mask_numbers_positions_as_hugging_face() -> None:
+    # a padded batch: archc's attention takes HF's (N, S) attention_mask as its mask, and the
+    # positions count the tokens that are not padding from row 2 of the table, as OPT's
+    # learned positions do, so a left-padded sample's tokens read as they do alone (HF's eager
+    # attention gives NaN for a left-padded sample in float64, its SDPA attention does not)
+    torch.manual_seed(8)
+    reference = transformers.OPTForCausalLM(opt_config(DECODERS["opt"][1], "sdpa"))
+    reference = reference.double().eval()
+    with torch.no_grad():  # the table's rows apart, so a position one off shows
+        reference.model.decoder.embed_positions.weight.normal_(0.0, 1.0)
+    spec = ROOT / "tests" / "hf" / "opt_masked.arch"
+    sizes = DECODERS["opt"][1]
+    built = runtime.build(str(spec), "OPTMasked", **sizes).double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    tokens = torch.randint(2, sizes["vocab"], (3, 9))
+    keep = torch.ones(3, 9, dtype=torch.int64)
+    keep[1, 6:] = 0  # padded at the end
+    keep[2, :3] = 0  # and at the start
+    tokens[keep == 0] = 1  # <pad>
+    with torch.no_grad():
+        expected = reference(input_ids=tokens, attention_mask=keep).logits
+        got = built(tokens, keep)
+        alone = built(tokens[2:, 3:], keep[2:, 3:])
+    real = keep.bool()
+    assert torch.allclose(got[real], expected[real], rtol=0, atol=1e-5)
+    assert torch.allclose(alone[0], got[2, 3:], rtol=0, atol=1e-10)
