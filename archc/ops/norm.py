@@ -260,6 +260,7 @@ class LayerNormArgs(TrailingArgs):
 
 
 class RMSNormArgs(TrailingArgs):
+    finite = True  # an infinite offset or epsilon leaves no value to normalise
     # None is torch's choice: the machine epsilon of the input's dtype
     eps: PositiveFloat | None = None
     elementwise_affine: bool = True
