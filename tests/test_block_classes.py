@@ -126,6 +126,22 @@ def test_the_class_count_sees_a_split_definition(specs: Specs) -> None:
     assert len(classes_per_definition(source)[("Two", "split.arch:1")]) == 2
 
 
+def test_instances_whose_layers_are_other_modules_split(specs: Specs) -> None:
+    """An argument may choose the module a layer builds (a transposed linear map, an RMS norm
+    scaled by 1 + weight): instances that differ there get classes of their own, each
+    building its instances' modules, though the argument's provenance is the same."""
+    text = (
+        "block B(n, t, o) {\n    in x\n"
+        "    out x -> linear(n, transposed=t) as fc -> rmsnorm(weight_offset=o) as norm\n}\n"
+        "network Net {\n    in x: [5, 8]\n"
+        "    out x -> B(4, false, 0.0) as a -> B(6, true, 1.0) as b -> B(3, false, 0.0) as c\n}\n"
+    )
+    source = specs.source("modules.arch", text)
+    assert len(classes_per_definition(source)[("B", "modules.arch:1")]) == 2
+    module, network = specs.module("modules.arch", text), specs.network(text)
+    assert_computes_as_spec(network, module.Net)
+
+
 class Holder(torch.nn.Module):
     """A block's class under the name the spec's network gives its instance."""
 

@@ -27,6 +27,33 @@ DECODERS = [
         {"vocab": 97, "d_model": 32, "layers": 2, "heads": 4, "kv_heads": 2, "ffn": 48},
     ),
     ("bloom.arch", "BloomForCausalLM", {"vocab": 97, "d_model": 32, "layers": 2, "heads": 4}),
+    (
+        "llama.arch",
+        "Llama",
+        {"vocab": 97, "d_model": 32, "layers": 2, "heads": 4, "kv_heads": 2, "ffn": 48},
+    ),
+    # partial rotary and a parallel residual
+    ("gpt_neox.arch", "GPTNeoX", {"vocab": 97, "d_model": 32, "layers": 2, "heads": 4, "ffn": 48}),
+    # learned positions from row 2 of the table
+    (
+        "opt.arch",
+        "OPT",
+        {"vocab": 97, "d_model": 32, "layers": 2, "heads": 4, "ffn": 48, "max_positions": 40},
+    ),
+    # heads wider than d_model / heads, the embeddings scaled, norms scaling by 1 + weight
+    (
+        "gemma.arch",
+        "Gemma",
+        {
+            "vocab": 97,
+            "d_model": 32,
+            "layers": 2,
+            "heads": 4,
+            "kv_heads": 2,
+            "head_dim": 12,
+            "ffn": 48,
+        },
+    ),
 ]
 
 

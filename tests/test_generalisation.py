@@ -139,3 +139,26 @@ def test_a_size_read_after_a_slice_follows_the_parameter(tmp_path: Path) -> None
         expected = elaborated(path, "Net", {"size": size})
         assert expected is not None
         check_built(module.Net, expected, {"size": size})
+
+
+GROUPED = """
+network Net(heads=4, kv_heads=4) {
+    in x: [T, 32]
+    out x -> attention(heads, kv_heads=kv_heads, layout="linears", causal=true) as attn
+}
+"""
+
+
+def test_key_value_heads_as_many_as_the_query_heads_follow_the_parameter(
+    tmp_path: Path,
+) -> None:
+    """Llama-2-7B's kv_heads equals its heads: the class still takes kv_heads, and built with
+    fewer it shares each key/value head among several query heads, as Llama-3's do."""
+    path = tmp_path / "grouped.arch"
+    path.write_text(GROUPED, encoding="utf-8")
+    module = runtime.load_source(api.compile_source(str(path)), "archc_general_grouped")
+    assert "kv_heads" in inspect.signature(module.Net).parameters
+    for kv_heads in (2, 1):
+        expected = elaborated(path, "Net", {"kv_heads": kv_heads})
+        assert expected is not None
+        check_built(module.Net, expected, {"kv_heads": kv_heads})

@@ -11,6 +11,7 @@ uniform's) within what sampling allows. The counts are small enough that a wrong
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -114,6 +115,16 @@ MODELS: dict[str, tuple[Callable[[], Any], str, str, dict[str, Any]]] = {
         "T5ForConditionalGeneration",
         {**t5.SIZES, "decoder_layers": t5.DECODER_LAYERS},
     ),
+    "distilbert": (
+        lambda: transformers.DistilBertModel(hf.distilbert_config()),
+        "distilbert.arch",
+        "DistilBert",
+        hf.DISTILBERT,
+    ),
+    **{
+        spec: (partial(hf.decoder_model, spec), f"{spec}.arch", network, sizes)
+        for spec, (network, sizes, _, _) in hf.DECODERS.items()
+    },
 }
 
 

@@ -6,8 +6,9 @@ download), hands its state_dict to the module compiled from specs/qwen2.arch wit
 mode, and the logits must agree within 1e-5 (Hugging Face's RMSNorm computes in float32 even in
 float64, so the two are not bit for bit); its greedy `generate` gives transformers' tokens. BLOOM
 (`BloomModel`, `BloomForCausalLM`) and RoBERTa (`RobertaModel`, on a padded batch) load and
-agree the same way. transformers is not a dependency of archc, so this module skips where it is
-not installed (README, "The zoo", says where it ran).
+agree the same way, and so do Llama, GPT-NeoX, OPT and Gemma, logits and greedy tokens, and
+DistilBERT on a padded batch. transformers is not a dependency of archc, so this module skips
+where it is not installed (README, "The zoo", says where it ran).
 """
 
 from __future__ import annotations
@@ -545,3 +546,225 @@ def test_whisper_encoder_weights_give_the_same_hidden_states() -> None:
         got = built(features)
     assert got.shape == expected.shape == (2, WHISPER["max_source_positions"], WHISPER["d_model"])
     assert torch.allclose(got, expected, rtol=0, atol=1e-10), (got - expected).abs().max()
+
+
+# Small configurations of the other causal language models: two layers, heads 16 wide, each
+# with what sets it apart from Qwen2 (spec -> its network, the spec's sizes, the config).
+def llama_config(sizes: dict[str, Any]) -> Any:
+    # grouped-query heads and Llama-3's rotary base
+    return transformers.LlamaConfig(
+        vocab_size=sizes["vocab"],
+        hidden_size=sizes["d_model"],
+        num_hidden_layers=sizes["layers"],
+        num_attention_heads=sizes["heads"],
+        num_key_value_heads=sizes["kv_heads"],
+        intermediate_size=sizes["ffn"],
+        rope_theta=sizes["theta"],
+        rms_norm_eps=sizes["eps"],
+        max_position_embeddings=64,
+        eos_token_id=None,
+        attn_implementation="eager",
+    )
+
+
+def gpt_neox_config(sizes: dict[str, Any]) -> Any:
+    # a quarter of each head's features rotated, attention and MLP side by side
+    rope = {"rope_type": "default", "rope_theta": sizes["theta"]}
+    return transformers.GPTNeoXConfig(
+        vocab_size=sizes["vocab"],
+        hidden_size=sizes["d_model"],
+        num_hidden_layers=sizes["layers"],
+        num_attention_heads=sizes["heads"],
+        intermediate_size=sizes["ffn"],
+        rope_parameters={**rope, "partial_rotary_factor": sizes["rotary_pct"]},
+        layer_norm_eps=sizes["eps"],
+        max_position_embeddings=64,
+        eos_token_id=None,
+        attn_implementation="eager",
+    )
+
+
+def opt_config(sizes: dict[str, Any], attention: str = "eager") -> Any:
+    # positions from row 2 of a table of max_positions + 2 rows, lm_head tied
+    return transformers.OPTConfig(
+        vocab_size=sizes["vocab"],
+        hidden_size=sizes["d_model"],
+        word_embed_proj_dim=sizes["d_model"],
+        num_hidden_layers=sizes["layers"],
+        num_attention_heads=sizes["heads"],
+        ffn_dim=sizes["ffn"],
+        max_position_embeddings=sizes["max_positions"],
+        eos_token_id=None,
+        attn_implementation=attention,
+    )
+
+
+def gemma_config(sizes: dict[str, Any]) -> Any:
+    # heads 24 wide on a 64-wide model, norms scaling by 1 + weight, lm_head tied
+    return transformers.GemmaConfig(
+        vocab_size=sizes["vocab"],
+        hidden_size=sizes["d_model"],
+        num_hidden_layers=sizes["layers"],
+        num_attention_heads=sizes["heads"],
+        num_key_value_heads=sizes["kv_heads"],
+        head_dim=sizes["head_dim"],
+        intermediate_size=sizes["ffn"],
+        rope_theta=sizes["theta"],
+        rms_norm_eps=sizes["eps"],
+        max_position_embeddings=64,
+        eos_token_id=None,
+        attn_implementation="eager",
+    )
+
+
+SMALL = {"vocab": 128, "d_model": 64, "layers": 2, "heads": 4}
+DECODERS: dict[str, tuple[str, dict[str, Any], Any, Any]] = {
+    "llama": (
+        "Llama",
+        {**SMALL, "kv_heads": 2, "ffn": 96, "theta": 500000.0, "eps": 1e-5},
+        llama_config,
+        transformers.LlamaForCausalLM,
+    ),
+    "gpt_neox": (
+        "GPTNeoX",
+        {**SMALL, "ffn": 96, "rotary_pct": 0.25, "theta": 10000.0, "eps": 1e-5},
+        gpt_neox_config,
+        transformers.GPTNeoXForCausalLM,
+    ),
+    "opt": (
+        "OPT",
+        {**SMALL, "ffn": 96, "max_positions": 40},
+        opt_config,
+        transformers.OPTForCausalLM,
+    ),
+    "gemma": (
+        "Gemma",
+        {**SMALL, "kv_heads": 2, "head_dim": 24, "ffn": 96, "theta": 10000.0, "eps": 1e-6},
+        gemma_config,
+        transformers.GemmaForCausalLM,
+    ),
+}
+
+
+def decoder_model(spec: str) -> Any:
+    """transformers' model of the spec's small configuration, freshly initialised."""
+    _, sizes, config, model = DECODERS[spec]
+    return model(config(sizes))
+
+
+def decoder_pair(spec: str) -> tuple[Any, Any, dict[str, Any]]:
+    """transformers' model of a small configuration in float64, eval mode, and the module
+    compiled from the spec with the same sizes."""
+    network, sizes, _, _ = DECODERS[spec]
+    built = runtime.build(str(ROOT / "specs" / f"{spec}.arch"), network, **sizes)
+    return decoder_model(spec).double().eval(), built.double().eval(), sizes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", sorted(DECODERS))
+def test_causal_language_models_give_the_same_logits(spec: str) -> None:
+    torch.manual_seed(5)
+    reference, built, sizes = decoder_pair(spec)
+    with torch.no_grad():  # biases and norms away from their initial values, so loading counts
+        for name, parameter in reference.named_parameters():
+            if name.endswith(".bias") or "norm" in name:
+                parameter.uniform_(-0.5, 1.5)
+    built.load_state_dict(reference.state_dict(), strict=True)
+    assert sorted(built.state_dict()) == sorted(reference.state_dict())
+    tokens = torch.randint(0, sizes["vocab"], (2, 12))
+    with torch.no_grad():
+        expected = reference(input_ids=tokens).logits
+        got = built(tokens)
+    assert got.shape == expected.shape == (2, 12, sizes["vocab"])
+    # Llama's and Gemma's RMSNorms compute in float32 even in float64
+    assert torch.allclose(got, expected, rtol=0, atol=1e-5), (got - expected).abs().max()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", sorted(DECODERS))
+def test_causal_language_models_generate_hugging_faces_greedy_tokens(spec: str) -> None:
+    torch.manual_seed(6)
+    reference, built, sizes = decoder_pair(spec)
+    with torch.no_grad():  # weights large enough that the greedy choices are not near ties
+        for parameter in reference.parameters():
+            parameter.normal_(0.0, 0.3)
+    built.load_state_dict(reference.state_dict(), strict=True)
+    prompt = torch.randint(0, sizes["vocab"], (2, 6))
+    expected = reference.generate(
+        prompt,
+        attention_mask=torch.ones_like(prompt),
+        max_new_tokens=12,
+        do_sample=False,
+        pad_token_id=0,
+    )
+    assert torch.equal(built.generate(prompt, max_new_tokens=12), expected)
+
+
+# A small DistilBERT: 4 heads of 8, two layers, positions for 40 tokens.
+DISTILBERT = {"vocab": 96, "d_model": 32, "layers": 2, "heads": 4, "ffn": 64, "max_positions": 40}
+
+
+def distilbert_config() -> Any:
+    return transformers.DistilBertConfig(
+        vocab_size=DISTILBERT["vocab"],
+        dim=DISTILBERT["d_model"],
+        n_layers=DISTILBERT["layers"],
+        n_heads=DISTILBERT["heads"],
+        hidden_dim=DISTILBERT["ffn"],
+        max_position_embeddings=DISTILBERT["max_positions"],
+        attn_implementation="eager",
+    )
+
+
+@pytest.mark.slow
+def test_distilbert_padded_batch_gives_the_same_hidden_states() -> None:
+    torch.manual_seed(7)
+    reference = transformers.DistilBertModel(distilbert_config()).double().eval()
+    with torch.no_grad():  # biases and norms away from their initial zeros and ones
+        for name, parameter in reference.named_parameters():
+            if name.endswith(".bias") or "norm" in name.lower():
+                parameter.uniform_(-0.5, 1.5)
+    spec = str(ROOT / "specs" / "distilbert.arch")
+    built = runtime.build(spec, "DistilBert", **DISTILBERT).double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    assert sorted(built.state_dict()) == sorted(reference.state_dict())
+    tokens = torch.randint(1, DISTILBERT["vocab"], (3, 10))
+    keep = torch.ones(3, 10, dtype=torch.int64)
+    keep[1, 7:] = 0  # padded at the end
+    keep[2, :4] = 0  # and at the start
+    tokens[keep == 0] = 0  # [PAD]
+    with torch.no_grad():
+        expected = reference(input_ids=tokens, attention_mask=keep).last_hidden_state
+        got = built(tokens, keep)
+    assert got.shape == expected.shape == (3, 10, DISTILBERT["d_model"])
+    # every position, padding too: both attend from it to the same keys
+    assert torch.allclose(got, expected, rtol=0, atol=1e-5), (got - expected).abs().max()
+
+
+@pytest.mark.slow
+def test_opt_padding_mask_numbers_positions_as_hugging_face() -> None:
+    # a padded batch: archc's attention takes HF's (N, S) attention_mask as its mask, and the
+    # positions count the tokens that are not padding from row 2 of the table, as OPT's
+    # learned positions do, so a left-padded sample's tokens read as they do alone (HF's eager
+    # attention gives NaN for a left-padded sample in float64, its SDPA attention does not)
+    torch.manual_seed(8)
+    reference = transformers.OPTForCausalLM(opt_config(DECODERS["opt"][1], "sdpa"))
+    reference = reference.double().eval()
+    with torch.no_grad():  # the table's rows apart, so a position one off shows
+        reference.model.decoder.embed_positions.weight.normal_(0.0, 1.0)
+    spec = ROOT / "tests" / "hf" / "opt_masked.arch"
+    sizes = DECODERS["opt"][1]
+    built = runtime.build(str(spec), "OPTMasked", **sizes).double().eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    tokens = torch.randint(2, sizes["vocab"], (3, 9))
+    keep = torch.ones(3, 9, dtype=torch.int64)
+    keep[1, 6:] = 0  # padded at the end
+    keep[2, :3] = 0  # and at the start
+    tokens[keep == 0] = 1  # <pad>
+    with torch.no_grad():
+        expected = reference(input_ids=tokens, attention_mask=keep).logits
+        got = built(tokens, keep)
+        alone = built(tokens[2:, 3:], keep[2:, 3:])
+    real = keep.bool()
+    assert torch.allclose(got[real], expected[real], rtol=0, atol=1e-5)
+    assert torch.allclose(alone[0], got[2, 3:], rtol=0, atol=1e-10)

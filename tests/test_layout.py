@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archc.pysource.layout import INDENT, Arg, Call, ListOf, lay_out, structure
+from archc.pysource.layout import INDENT, Arg, Call, ListOf, Operation, lay_out, structure
 from tests.conftest import assert_ruff_formatted, needs_ruff
 
 
@@ -70,4 +70,39 @@ def test_assignment_keeps_its_conditional_whole() -> None:
 def test_conditional_arguments_are_ruff_formatted() -> None:
     lines = conditional_arguments()
     source = "class Net:\n    def __init__(self) -> None:\n" + "\n".join(lines) + "\n"
+    assert_ruff_formatted(source)
+
+
+def operations() -> list[str]:
+    """Statements whose value is operands joined by operators, too long for one line: a sum
+    ending in a call (a table of positions added to a sequence, its rows counted on from a
+    cache) with the call's argument on one indented line, one whose arguments go one per
+    line, one of three operands, and an `if` of three tests ending in a call."""
+    positions = "cached_length(cache) + torch.arange(tokens.size(1), device=tokens.device) + 2"
+    arguments = ", ".join(f"argument_{i}=torch.ones(4, dtype=torch.float64)" for i in range(3))
+    tests = [
+        Call("isinstance", (Arg("module"), Arg("nn.Linear"))),
+        "module.bias is not None",
+        Call("not name.endswith", (Arg(Call("", (Arg('".dense"'), Arg('".qkv"')), hug=False)),)),
+    ]
+    return [
+        *lay_out(INDENT * 2, "tokens = ", structure(f"tokens + self.wpe({positions})")),
+        *lay_out(INDENT * 2, "out = ", structure(f"x * 2 + self.project(x, {arguments})")),
+        *lay_out(INDENT * 2, "tokens = ", structure(f"tokens - shift + self.wpe({positions})")),
+        *lay_out(INDENT * 2, "if ", Operation(tuple(tests), ("and", "and")), ":"),
+        f"{INDENT * 3}pass",
+    ]
+
+
+def test_an_operation_splits_inside_its_last_call_or_one_operand_per_line() -> None:
+    lines = [line.strip() for line in operations()]
+    assert lines[:3] == ["tokens = tokens + self.wpe(", lines[1], ")"]
+    assert lines[3:5] == ["out = x * 2 + self.project(", "x,"] and lines[8] == ")"
+    assert lines[9:13] == ["tokens = (", "tokens", "- shift", "+ self.wpe("]
+    assert lines[16:19] == ["if (", "isinstance(module, nn.Linear)", "and module.bias is not None"]
+
+
+@needs_ruff
+def test_operations_are_ruff_formatted() -> None:
+    source = "class Net:\n    def forward(self) -> None:\n" + "\n".join(operations()) + "\n"
     assert_ruff_formatted(source)

@@ -290,6 +290,30 @@ def test_olmoe_matches_hugging_face_key_for_key() -> None:
     assert state(net) == hf_state_dict("olmoe_1b_7b")
 
 
+# Measured the same way: each network at its config's default sizes, against the spec's
+# defaults (family -> spec's network, model, output).
+HF_DEFAULTS = {
+    "llama": ("Llama", "llama_2_7b", "logits"),
+    "gpt_neox": ("GPTNeoX", "gpt_neox_20b", "logits"),
+    "distilbert": ("DistilBert", "distilbert_base", "last_hidden_state"),
+    "opt": ("OPT", "opt_125m", "logits"),
+    "gemma": ("Gemma", "gemma_7b", "logits"),
+}
+
+
+@pytest.mark.parametrize("family", HF_DEFAULTS)
+def test_hugging_face_defaults_match_key_for_key(family: str) -> None:
+    name, model, output = HF_DEFAULTS[family]
+    net = network(f"{family}.arch", name)
+    measured = hf_reference(family)[model]
+    assert net.param_count == measured["params"]
+    # a tied lm_head.weight is a state_dict key of its own, as in Hugging Face's module
+    assert len(net.parameters()) == measured["state_dict_keys"]
+    assert state(net) == hf_state_dict(model)
+    _, length = measured["input_shape"]
+    assert output_shape(net, output, T=length) == measured["output_shape"]
+
+
 def test_olmoe_macs_count_the_chosen_experts_only() -> None:
     # per token: attention, the router, 8 of the 64 experts' gated MLPs, and the RMSNorms
     # (3 MACs per feature: square, scale, weight)

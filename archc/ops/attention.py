@@ -632,13 +632,14 @@ class Attention(Op):
         # archc's MultiheadAttention or Attention (archc/torch_helpers.py), copied into
         # generated code, computed by scaled_dot_product_attention
         resolved = inferred.resolved
-        # a head width the spec gives is written from where it came from (T5's d_kv), even
-        # where it equals embed_dim / heads, which other sizes need not keep
+        # a head width or key/value head count the spec gives is written from where it came
+        # from (T5's d_kv, Llama's kv_heads), even where it equals embed_dim / heads or heads,
+        # which other sizes need not keep
         kwargs: list[tuple[str, object]] = list(args.changed("head_dim"))
         if resolved["kv_dim"] != resolved["embed_dim"]:
             kwargs.append(("kv_dim", resolved["kv_dim"]))
-        if resolved["kv_heads"] != args.heads:
-            kwargs.append(("kv_heads", resolved["kv_heads"]))
+        if args.layout != "fused":  # which holds as many key/value heads as heads
+            kwargs += args.changed("kv_heads")
         q, _, _, o = args.biases()
         if args.layout == "linears":
             if args.biases() != (True,) * 4:
@@ -656,9 +657,7 @@ class Attention(Op):
         kwargs += args.changed("dropout", "causal", "scale", "window", "alibi")
         if args.rotary:
             kwargs.append(("rotary_base", args.rotary_base))
-            if resolved["rotary_dim"] != resolved["head_dim"]:
-                kwargs.append(("rotary_dim", resolved["rotary_dim"]))
-            kwargs += args.changed("rotary_interleaved", "rotary_offset")
+            kwargs += args.changed("rotary_fraction", "rotary_interleaved", "rotary_offset")
         if args.qk_norm:
             kwargs.append(("qk_norm_eps", args.qk_norm_eps))
         kwargs += args.changed("relative_buckets", "relative_max_distance", "return_position_bias")

@@ -260,9 +260,12 @@ class LayerNormArgs(TrailingArgs):
 
 
 class RMSNormArgs(TrailingArgs):
+    finite = True  # an infinite offset or epsilon leaves no value to normalise
     # None is torch's choice: the machine epsilon of the input's dtype
     eps: PositiveFloat | None = None
     elementwise_affine: bool = True
+    # the scale is weight_offset + weight: Gemma's 1 + weight, its weight starting at zero
+    weight_offset: float = 0.0
 
 
 class _TrailingNorm(Op):
@@ -341,12 +344,16 @@ class _TrailingNorm(Op):
         eps = run.torch.finfo(x.dtype).eps if args.eps is None else args.eps
         y = self.normalise(x, axes, eps)
         if "weight" in run.state:
-            y = y * run.state["weight"]
+            y = y * self.scale(args, run.state["weight"])
         return (y + run.state["bias"] if "bias" in run.state else y,)
 
     def normalise(self, x: Any, axes: list[int], eps: float) -> Any:
         """``x`` normalised over the trailing ``axes``, before the affine."""
         raise NotImplementedError
+
+    def scale(self, args: Any, weight: Any) -> Any:
+        """What the normalised values are multiplied by, given the weight."""
+        return weight
 
 
 @register
@@ -374,18 +381,48 @@ class LayerNorm(_TrailingNorm):
 @register
 class RMSNorm(_TrailingNorm):
     name = "rmsnorm"
-    summary = "root-mean-square normalisation over the last axis (or the last `dims` axes)"
+    summary = (
+        "root-mean-square normalisation over the last axis (or the last `dims` axes); "
+        "`weight_offset` scales by weight_offset + weight, as Gemma's RMSNorm scales by "
+        "1 + weight, its weight starting at 1 - weight_offset (zeros) so that the scale "
+        "starts at one"
+    )
     Args = RMSNormArgs
     positional = ("normalized_shape", "eps", "elementwise_affine")
     params_rule = "weight ∏S, S = normalized_shape (elementwise_affine=true)"
     torch_class = "RMSNorm"
     statistics = 1
 
+    def infer(self, args: RMSNormArgs, inputs: Sequence[TensorType]) -> Inferred:
+        if args.weight_offset and not args.elementwise_affine:
+            raise fail(
+                INVALID,
+                f"{self.name} has no weight to add weight_offset={args.weight_offset} to",
+                rule="weight_offset needs elementwise_affine=true",
+                arg="weight_offset",
+                help="leave weight_offset out, or keep the weight (elementwise_affine=true)",
+            )
+        return super().infer(args, inputs)
+
     def params(self, args: RMSNormArgs, shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
         return {"weight": shape} if args.elementwise_affine else {}
 
+    def torch_module(self, args: RMSNormArgs, inferred: Inferred) -> Ctor:
+        if not args.weight_offset:
+            return super().torch_module(args, inferred)
+        # archc's OffsetRMSNorm (archc/torch_helpers.py), nn.RMSNorm scaled by offset + weight
+        shape = inferred.resolved["normalized_shape"]
+        return Ctor(
+            "OffsetRMSNorm",
+            (shape[0] if len(shape) == 1 else shape,),
+            (*args.changed("eps"), ("offset", args.weight_offset)),
+        )
+
     def normalise(self, x: Any, axes: list[int], eps: float) -> Any:
         return x / (x.square().mean(dim=axes, keepdim=True) + eps).sqrt()
+
+    def scale(self, args: RMSNormArgs, weight: Any) -> Any:
+        return args.weight_offset + weight
 
 
 # --- group norm and local response norm ----------------------------------------------------------

@@ -131,17 +131,29 @@ def sequence_width(
     return width
 
 
-def _check_length(length: Dim, max_len: int, op: str) -> None:
-    """A table of `max_len` rows covers sequences up to that length; a symbol is not checked."""
-    if isinstance(length, int) and length > max_len:
+def _check_length(length: Dim, max_len: int, op: str, offset: int = 0) -> None:
+    """A table of `max_len` rows covers sequences up to that length, less the rows before
+    position 0 (`offset`); a symbol is not checked."""
+    if not isinstance(length, int) or length + offset <= max_len:
+        return
+    if offset:
         raise fail(
             INVALID,
-            f"{op} holds {max_len} positions, but the sequence has {length}",
-            rule="T <= max_len",
-            with_=f"T = {length} > max_len = {max_len}",
+            f"{op} holds {max_len} rows, the first at row {offset}, but the sequence has "
+            f"{length} positions",
+            rule="T + offset <= max_len",
+            with_=f"T + offset = {length} + {offset} = {length + offset} > max_len = {max_len}",
             arg="max_len",
-            help=f"set max_len to at least {length}",
+            help=f"set max_len to at least {length + offset}",
         )
+    raise fail(
+        INVALID,
+        f"{op} holds {max_len} positions, but the sequence has {length}",
+        rule="T <= max_len",
+        with_=f"T = {length} > max_len = {max_len}",
+        arg="max_len",
+        help=f"set max_len to at least {length}",
+    )
 
 
 def check_position_ids(positions: TensorType, x: TensorType, op: str) -> None:
@@ -176,6 +188,8 @@ class SinusoidalArgs(Args):
 
 class LearnedArgs(Args):
     max_len: PositiveInt
+    # the row of position 0: OPT keeps two rows before it
+    offset: NonNegativeInt = 0
     frozen: bool = False  # requires_grad=False: loaded and saved, never trained
 
 
@@ -258,22 +272,38 @@ class LearnedPositions(Op):
         "an nn.Embedding's, so `learned_positions(1024) as wpe` names it `wpe.weight` (GPT-2) "
         "and `as position_embeddings` names it as BERT does; given `positions`, integer ids "
         "(N, T) such as a network's `position_ids` input, y = x + weight[positions]; "
-        "frozen=true keeps the table out of training (requires_grad=False), as Whisper's "
-        "encoder holds its sinusoids (`init ...: sinusoidal` fills it)"
+        "`offset` is the row of position 0, y = x + weight[offset + t], as OPT keeps two rows "
+        "before its positions; frozen=true keeps the table out of training "
+        "(requires_grad=False), as Whisper's encoder holds its sinusoids (`init ...: "
+        "sinusoidal` fills it)"
     )
     Args = LearnedArgs
     positional = ("max_len",)
     inputs = ("x", "positions")
-    rule = "(N, T, E) -> (N, T, E); T <= max_len; positions (N, T) integer, each < max_len"
+    rule = (
+        "(N, T, E) -> (N, T, E); T + offset <= max_len; positions (N, T) integer, each < "
+        "max_len - offset"
+    )
     params_rule = "weight max_len·E"
 
     def infer(self, args: LearnedArgs, inputs: Sequence[TensorType]) -> Inferred:
         x = inputs[0]
         width = sequence_width(x, self.name)
+        if args.offset >= args.max_len:
+            raise fail(
+                INVALID,
+                f"{self.name} holds {args.max_len} rows, so no position is left after "
+                f"offset={args.offset}",
+                rule="offset < max_len",
+                with_=f"offset = {args.offset}, max_len = {args.max_len}",
+                arg="offset",
+                help=f"set max_len above {args.offset}: the table's rows for the positions "
+                "come after the offset",
+            )
         if len(inputs) > 1:
             check_position_ids(inputs[1], x, self.name)
         else:
-            _check_length(x.shape[1], args.max_len, self.name)
+            _check_length(x.shape[1], args.max_len, self.name, args.offset)
         return Inferred(
             outputs=(x,),
             params={"weight": (args.max_len, width)},
@@ -285,30 +315,34 @@ class LearnedPositions(Op):
         )
 
     def label(self, args: LearnedArgs, inferred: Inferred) -> str:
-        return f"learned positions ≤{args.max_len}"
+        start = f", from row {args.offset}" if args.offset else ""
+        return f"learned positions ≤{args.max_len}{start}"
 
     def torch_module(self, args: LearnedArgs, inferred: Inferred) -> Ctor:
-        # looked up the way GPT-2 looks up `wpe`, so the module is a plain nn.Embedding
-        given = inferred.resolved["position_ids"]
+        # looked up the way GPT-2 looks up `wpe`, so the module is a plain nn.Embedding; an
+        # offset is added to the positions in forward, as OPT adds its own (a value no
+        # constructor argument carries, so -D changes it: faithful.py)
+        table = (args.max_len, inferred.resolved["embed_dim"])
+        shift = f" + {args.offset}" if args.offset else ""
+        frozen = (("_freeze", True),) if args.frozen else ()
+        if inferred.resolved["position_ids"]:  # ids given are the positions whatever is cached
+            return Ctor("nn.Embedding", table, kwargs=frozen, call=f"{{0}} + {{m}}({{1}}{shift})")
+        steps = "torch.arange({0}.size(1), device={0}.device)"
         return Ctor(
             "nn.Embedding",
-            (args.max_len, inferred.resolved["embed_dim"]),
+            table,
             # torch's own switch for a table built without requires_grad
-            kwargs=(("_freeze", True),) if args.frozen else (),
-            call="{0} + {m}({1})"
-            if given
-            else "{0} + {m}(torch.arange({0}.size(1), device={0}.device))",
-            # ids given are the positions whatever the cache holds
-            cached_call=None
-            if given
-            else "{0} + {m}(cached_length(cache) + torch.arange({0}.size(1), device={0}.device))",
+            kwargs=frozen,
+            call=f"{{0}} + {{m}}({steps}{shift})",
+            cached_call=f"{{0}} + {{m}}(cached_length(cache) + {steps}{shift})",
         )
 
     def execute(self, args: LearnedArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         x, *positions = run.inputs
+        table = run.state["weight"][args.offset :]
         if positions:
-            return (x + run.state["weight"][positions[0]],)
-        return (x + run.state["weight"][: x.shape[1]],)
+            return (x + table[positions[0]],)
+        return (x + table[: x.shape[1]],)
 
 
 @register
@@ -361,12 +395,8 @@ class Rotary(Op):
 
     def torch_module(self, args: RotaryArgs, inferred: Inferred) -> Ctor:
         # archc's Rotary (archc/torch_helpers.py), copied into generated code
-        resolved = inferred.resolved
-        kwargs = list(args.changed("base"))
-        if resolved["rotary_dim"] != resolved["head_dim"]:
-            kwargs.append(("dim", resolved["rotary_dim"]))
-        kwargs += args.changed("interleaved", "offset")
-        return Ctor("Rotary", (), tuple(kwargs))
+        # the share rotated, not the count, so that the class follows the width it is given
+        return Ctor("Rotary", (), args.changed("base", "fraction", "interleaved", "offset"))
 
     def execute(self, args: RotaryArgs, inferred: Inferred, run: Execution) -> tuple[Any, ...]:
         x, *positions = run.inputs

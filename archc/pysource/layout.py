@@ -5,11 +5,14 @@ between the brackets; if that does not fit either, they go one per line with a t
 each laid out by the same rules. A list comprehension that does not fit puts its element and
 its `for` clause on lines of their own, and a call whose only argument it is does not add a
 trailing comma. A conditional expression that does not fit puts its value, its `if` and its
-`else` on lines of their own.
+`else` on lines of their own. A statement's operands joined by one operator (`+`, `and`) split
+inside the brackets of the last, a call, where the operator is written once; otherwise they go
+one per line inside parentheses, each line starting with its operator.
 """
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 
 LINE_LENGTH = 99
@@ -51,7 +54,16 @@ class IfElse:
     orelse: str
 
 
-Node = str | Call | ListOf | IfElse
+@dataclass(frozen=True)
+class Operation:
+    """``a op b op c``: operands joined by operators of one priority (`+` and `-`, `and`), the
+    whole value of a statement (an assignment's, an `if`'s test)."""
+
+    operands: tuple[Node, ...]
+    operators: tuple[str, ...]  # one between each two operands
+
+
+Node = str | Call | ListOf | IfElse | Operation
 
 
 def flat(node: Node) -> str:
@@ -61,6 +73,9 @@ def flat(node: Node) -> str:
         return f"[{flat(node.element)} {node.for_clause}]"
     if isinstance(node, IfElse):
         return f"{node.value} if {node.test} else {node.orelse}"
+    if isinstance(node, Operation):
+        rest = zip(node.operators, node.operands[1:], strict=True)
+        return flat(node.operands[0]) + "".join(f" {op} {flat(x)}" for op, x in rest)
     inner = ", ".join(a.prefix + flat(a.value) for a in node.args)
     return f"{node.callee}{node.brackets[0]}{inner}{node.brackets[1]}"
 
@@ -74,6 +89,8 @@ def lay_out(indent: str, head: str, node: Node, tail: str = "") -> list[str]:
         inside = indent + INDENT
         element = lay_out(inside, "", node.element)
         return [f"{indent}{head}[", *element, f"{inside}{node.for_clause}", f"{indent}]{tail}"]
+    if isinstance(node, Operation):
+        return _operation(indent, head, node, tail)
     if isinstance(node, IfElse):  # inside brackets, as every argument is
         return [
             f"{indent}{head}{node.value}",
@@ -97,18 +114,41 @@ def lay_out(indent: str, head: str, node: Node, tail: str = "") -> list[str]:
     return lines
 
 
+def _operation(indent: str, head: str, node: Operation, tail: str) -> list[str]:
+    """An operation too long for its line: split inside its last operand's brackets where
+    one operator joins it to a call and the line up to them fits, as ruff leaves out the
+    parentheses it would add; else one operand per line inside them."""
+    first, *_, last = node.operands
+    if len(node.operators) == 1 and isinstance(last, Call) and last.args:
+        joined = f"{head}{flat(first)} {node.operators[0]} "
+        if len(f"{indent}{joined}{last.callee}{last.brackets[0]}") <= LINE_LENGTH:
+            return lay_out(indent, joined, last, tail)
+    inside = indent + INDENT
+    lines = [f"{indent}{head}(", *lay_out(inside, "", first)]
+    for operator, operand in zip(node.operators, node.operands[1:], strict=True):
+        lines += lay_out(inside, f"{operator} ", operand)
+    return [*lines, f"{indent}){tail}"]
+
+
+# the operators of each priority a statement's operation may join, as ast names them
+_PRIORITIES = (
+    {ast.Add: "+", ast.Sub: "-"},
+    {ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@"},
+)
+
+
 def structure(source: str, nested: bool = False) -> Node:
     """A Python expression's calls, lists and tuples (of two or more) as :class:`Call` nodes,
     and its conditional expressions inside brackets (all of them where the expression is
-    ``nested`` in a call's arguments) as :class:`IfElse`, for :func:`lay_out` to wrap; every
-    other part kept as written.
+    ``nested`` in a call's arguments) as :class:`IfElse`, and, where it is not nested, its
+    operators at the top as an :class:`Operation`, for :func:`lay_out` to wrap; every other part
+    kept as written.
 
     >>> structure("torch.cat([a, b], dim=1)")
     Call(callee='torch.cat', args=(Arg(value=Call(callee='', args=(Arg(value='a', prefix=''), \
 Arg(value='b', prefix='')), brackets='[]', hug=True), prefix=''), \
 Arg(value='1', prefix='dim=')), brackets='()', hug=True)
     """
-    import ast
 
     def node(tree: ast.expr, nested: bool = True) -> Node:
         text = ast.get_source_segment(source, tree)
@@ -120,6 +160,12 @@ Arg(value='1', prefix='dim=')), brackets='()', hug=True)
             args += [Arg(node(k.value), f"{k.arg}=") for k in tree.keywords]
             dotted = all(part.isidentifier() for part in callee.split("."))
             return Call(callee, tuple(args)) if dotted else text
+        if isinstance(tree, ast.BinOp | ast.BoolOp) and not nested:
+            joined = _operands(tree)
+            if joined is not None:
+                written = Operation(tuple(node(o) for o in joined[0]), joined[1])
+                if flat(written) == text:  # else a bracketed operand: kept as written
+                    return written
         if isinstance(tree, ast.List) and text.startswith("["):
             return Call("", tuple(Arg(node(e)) for e in tree.elts), "[]")
         if isinstance(tree, ast.Tuple) and text.startswith("(") and len(tree.elts) > 1:
@@ -133,3 +179,23 @@ Arg(value='1', prefix='dim=')), brackets='()', hug=True)
         return text
 
     return node(ast.parse(source, mode="eval").body, nested)
+
+
+def _operands(tree: ast.BinOp | ast.BoolOp) -> tuple[list[ast.expr], tuple[str, ...]] | None:
+    """The operands an operation joins at its own priority, and the operators between them:
+    `a + b * c - d` joins a, b * c and d by + and -; None for an operator of no priority here."""
+    if isinstance(tree, ast.BoolOp):
+        word = "and" if isinstance(tree.op, ast.And) else "or"
+        return tree.values, (word,) * (len(tree.values) - 1)
+    level = next((ops for ops in _PRIORITIES if type(tree.op) in ops), None)
+    if level is None:
+        return None
+    operands: list[ast.expr] = [tree.right]
+    operators = [level[type(tree.op)]]
+    left = tree.left
+    while isinstance(left, ast.BinOp) and type(left.op) in level:
+        operands.append(left.right)
+        operators.append(level[type(left.op)])
+        left = left.left
+    operands.append(left)
+    return operands[::-1], tuple(operators[::-1])

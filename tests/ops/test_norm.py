@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from archc import torch_helpers
 from archc.dims import BATCH, Sym, TensorType
 from tests.ops.harness import check_against_torch, diagnose, infer
 
@@ -184,3 +186,37 @@ def test_symbolic_dims_flow_through() -> None:
     assert inferred.params == {"weight": (16,), "bias": (16,)}
     _, _, inferred = infer("groupnorm", {"num_groups": 2}, [TensorType((BATCH, 8, T))])
     assert str(inferred.outputs[0]) == "(N, 8, T)"
+
+
+@given(
+    st.lists(st.integers(1, 5), min_size=1, max_size=3),
+    st.sampled_from([1.0, 0.5, -2.0]),
+    st.sampled_from([None, 1e-6]),
+)
+def test_rms_norm_with_a_weight_offset_matches_torch(
+    shape: list[int], offset: float, eps: float | None
+) -> None:
+    x = TensorType((BATCH, *shape))
+    check_against_torch("rmsnorm", {"weight_offset": offset, "eps": eps}, [x])
+
+
+def test_rms_norm_with_a_weight_offset_starts_as_a_plain_one() -> None:
+    # Gemma's norm: its weight starts at zero, and scales by 1 + weight
+    op, args, inferred = infer("rmsnorm", {"weight_offset": 1.0}, [TensorType((BATCH, 3, 8))])
+    ctor = op.torch_module(args, inferred)
+    assert (ctor.path, ctor.args, ctor.kwargs) == ("OffsetRMSNorm", (8,), (("offset", 1.0),))
+    module = torch_helpers.OffsetRMSNorm(*ctor.args, **dict(ctor.kwargs))
+    assert torch.equal(module.weight, torch.zeros(8))
+    x = torch.randn(2, 3, 8)
+    plain = torch.nn.RMSNorm(8)
+    torch.testing.assert_close(module(x), plain(x), rtol=0, atol=0)
+    assert op.label(args, inferred) == "rmsnorm"
+
+
+def test_a_weight_offset_needs_a_weight() -> None:
+    finding = diagnose(
+        "rmsnorm",
+        {"weight_offset": 1.0, "elementwise_affine": False},
+        [TensorType((BATCH, 4))],
+    )
+    assert finding.code == "A309" and finding.arg == "weight_offset"

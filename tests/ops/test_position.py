@@ -16,7 +16,7 @@ from torch import nn
 
 from archc import api, runtime, torch_helpers
 from archc.dims import BATCH, Sym, TensorType
-from archc.ops.spec import Inferred, ShapeError
+from archc.ops.spec import Execution, Inferred, ShapeError
 from tests.conftest import REFERENCE
 from tests.ops.harness import check_against_reference, check_against_torch, infer
 
@@ -273,6 +273,57 @@ def test_learned_reads_the_position_ids_it_is_given(width: int, length: int, row
         torch.testing.assert_close(result, values + module.weight[positions])
 
 
+@given(st.integers(1, 16), st.integers(1, 8), st.integers(1, 4), st.integers(0, 4))
+def test_learned_with_an_offset_matches_torch(
+    width: int, length: int, offset: int, spare: int
+) -> None:
+    inferred = check_against_torch(
+        "learned_positions",
+        {"max_len": length + offset + spare, "offset": offset},
+        [TensorType((BATCH, length, width))],
+    )
+    assert inferred.params == {"weight": (length + offset + spare, width)}
+
+
+def test_learned_offset_skips_the_first_rows_of_the_table() -> None:
+    # OPT's table: position t is row t + 2, the ids given too
+    x = TensorType((BATCH, 4, 6))
+    op, args, inferred = infer("learned_positions", {"max_len": 9, "offset": 2}, [x])
+    ctor = op.torch_module(args, inferred)
+    module = nn.Embedding(*ctor.args)
+    values = torch.randn(2, 4, 6)
+    with torch.no_grad():
+        result = eval(ctor.call.format("x", m="m"), {"torch": torch, "m": module, "x": values})
+        torch.testing.assert_close(result, values + module.weight[2:6])
+    assert op.label(args, inferred) == "learned positions ≤9, from row 2"
+    ids = TensorType((BATCH, 4), "int64")
+    op, args, inferred = infer("learned_positions", {"max_len": 9, "offset": 2}, [x, ids])
+    ctor = op.torch_module(args, inferred)
+    positions = torch.tensor([[0, 1, 2, 3], [-1, -1, 0, 1]])  # OPT gives padding -1
+    with torch.no_grad():
+        result = eval(
+            ctor.call.format("x", "p", m="m"), {"m": module, "x": values, "p": positions}
+        )
+        torch.testing.assert_close(result, values + module.weight[positions + 2])
+
+
+def test_learned_offset_leaves_fewer_rows_for_the_sequence() -> None:
+    with pytest.raises(ShapeError) as caught:
+        infer("learned_positions", {"max_len": 10, "offset": 2}, [TensorType((BATCH, 9, 8))])
+    finding = caught.value.finding
+    assert (finding.code, finding.arg, finding.rule) == (
+        "A309",
+        "max_len",
+        "T + offset <= max_len",
+    )
+    assert finding.with_ == "T + offset = 9 + 2 = 11 > max_len = 10"
+    assert finding.help == "set max_len to at least 11"
+    with pytest.raises(ShapeError) as caught:
+        infer("learned_positions", {"max_len": 2, "offset": 2}, [TensorType((BATCH, T, 8))])
+    finding = caught.value.finding
+    assert (finding.code, finding.arg, finding.rule) == ("A309", "offset", "offset < max_len")
+
+
 def test_position_ids_are_integers_one_per_position() -> None:
     x = TensorType((BATCH, T, 8))
     with pytest.raises(ShapeError) as caught:
@@ -455,3 +506,17 @@ def test_partial_rotary_needs_an_even_positive_share() -> None:
     # a fraction of an odd width may still rotate an even share
     _, _, inferred = infer("rotary", {"fraction": 0.5}, [TensorType((BATCH, T, 9))])
     assert inferred.resolved["rotary_dim"] == 4
+
+
+def test_partial_rotary_follows_the_width_it_is_given() -> None:
+    # the module keeps the share of features it rotates, not their count, so one written for
+    # heads 8 wide rotates a quarter of heads 16 wide too (GPT-NeoX's rotary_pct)
+    op, args, inferred = infer("rotary", {"fraction": 0.25}, [TensorType((BATCH, 5, 8))])
+    module = torch_helpers.Rotary(**dict(op.torch_module(args, inferred).kwargs))
+    wider = TensorType((BATCH, 5, 16))
+    _, _, resolved = infer("rotary", {"fraction": 0.25}, [wider])
+    assert resolved.resolved["rotary_dim"] == 4
+    x = torch.randn(2, 5, 16, dtype=torch.float64)
+    (expected,) = op.execute(args, resolved, Execution(torch, (x,)))
+    torch.testing.assert_close(module(x), expected, rtol=0, atol=1e-12)
+    assert torch.equal(module(x)[..., 4:], x[..., 4:])

@@ -1,10 +1,11 @@
 """Which block instances share a generated class, and what each class is called.
 
 Instances of one block definition share a class when their bodies have the same structure:
-the same layers with the same arguments as written, wired the same way, but for the
-alternatives their conditionals took, which the class holds both of (optional.py). An
-alternative an instance could not build matches what another instance built there, so an
-instance without a residual (whose `y + x` would not type) shares the class of one with it.
+the same layers with the same arguments as written, building the same module classes, wired
+the same way, but for the alternatives their conditionals took, which the class holds both of
+(optional.py). An alternative an instance could not build matches what another instance built
+there, so an instance without a residual (whose `y + x` would not type) shares the class of
+one with it.
 Instances whose structure differs otherwise get a class of their own, named after what they
 add (`BasicBlockDownsample`) or numbered.
 """
@@ -19,7 +20,7 @@ from archc.backends.torch.given import given_ctor, given_layers
 from archc.backends.torch.looped import Loop, loops
 from archc.backends.torch.naming import Namespace
 from archc.backends.torch.optional import Branch, Optional, optionals
-from archc.backends.torch.stateless import forward_template
+from archc.backends.torch.stateless import forward_template, module_class
 from archc.backends.torch.structure import Item, is_chain, relative, scope_items
 from archc.semantics import provenance as pv
 from archc.semantics.ir import Module, Network, Ref, Signature
@@ -227,7 +228,8 @@ def _part(
             sizes = tuple(pv.origin_of(value) for value in ctor.args)
             return ("given", item.attr, node.given, sizes, forward, wiring, len(node.outputs))
         written = tuple(sorted(node.arg_origins.items()))
-        return ("op", item.attr, node.op, written, forward, wiring, len(node.outputs))
+        built = module_class(node)
+        return ("op", item.attr, node.op, written, built, forward, wiring, len(node.outputs))
     assert item.module is not None
     if item.module.kind == "block":
         scan = item.module.scan  # the loop a scan writes around the call
@@ -268,7 +270,8 @@ def _copy(network: Network, module: Module, classes: dict[int, ClassInfo]) -> An
         if item.node is not None:
             node = item.node
             resolved = tuple(sorted(node.resolved_origins.items()))
-            copies.add((node.op, tuple(sorted(node.arg_origins.items())), resolved))
+            written = tuple(sorted(node.arg_origins.items()))
+            copies.add((node.op, written, resolved, module_class(node)))
         elif item.module is not None and item.module.kind == "block":
             arguments = tuple(sorted(item.module.arg_origins.items()))
             child = id(classes[id(item.module)])

@@ -16,8 +16,9 @@ from typing import NamedTuple
 from archc.backends.torch.helpers import derives_from
 from archc.ops import lookup
 from archc.ops.spec import HELD
+from archc.pysource import layout
 from archc.pysource.exprs import string
-from archc.pysource.layout import Arg, Call
+from archc.pysource.layout import Arg, Call, Operation
 from archc.semantics.inits import Assignment
 from archc.semantics.ir import Network, Node, join_path
 
@@ -26,7 +27,7 @@ class RuleTest(NamedTuple):
     """The test that picks the modules holding one group's tensors."""
 
     group: list[Assignment]  # one rule, one tensor name, one scheme, in the order they apply
-    condition: str | Call
+    condition: layout.Node
     inner: bool  # the test picks modules inside the layers, named by the tensor's last part
 
 
@@ -67,9 +68,14 @@ def _key(network: Network, assignment: Assignment) -> str:
     return join_path(network.weights_path(assignment.node.path), assignment.parameter)
 
 
+def _all(tests: list[str | Call]) -> layout.Node:
+    """The tests joined by `and`."""
+    return tests[0] if len(tests) == 1 else Operation(tuple(tests), ("and",) * (len(tests) - 1))
+
+
 def _condition(
     network: Network, group: list[Assignment], later: set[str], classes: _Classes
-) -> str | Call:
+) -> layout.Node:
     """The test on `name` and `module` that picks the group's layers: exactly those, except
     for tensors a later rule sets again in the turn of the module that holds them (``later``,
     by state_dict key)."""
@@ -90,12 +96,12 @@ def _condition(
         and all(classes.is_a(n, kind) for n in nodes)
         and all(parameter not in n.params and _absent_as_none(n, parameter) for n in lacking)
     ):
-        test = f"isinstance(module, {kind})"
+        tests: list[str | Call] = [f"isinstance(module, {kind})"]
         if lacking:  # layers of the kind built without the tensor: nn.Linear(bias=False)
-            test += f" and module.{parameter} is not None"
+            tests.append(f"module.{parameter} is not None")
         others = _also_picked(network, nodes, kind, parameter, later)
         if not others:
-            return test
+            return _all(tests)
         suffixes = sorted({f".{path.rpartition('.')[2]}" for path in others})
         if all("." in path for path in others) and not any(
             n.path.endswith(suffix) for n in nodes for suffix in suffixes
@@ -103,7 +109,7 @@ def _condition(
             ends: str | Call = string(suffixes[0])
             if len(suffixes) > 1:
                 ends = Call("", tuple(Arg(string(s)) for s in suffixes), hug=False)
-            return Call(f"{test} and not name.endswith", (Arg(ends),))
+            return _all([*tests, Call("not name.endswith", (Arg(ends),))])
     if len(nodes) == 1:
         return f"name == {string(nodes[0].path)}"
     return Call("name in ", tuple(Arg(string(n.path)) for n in nodes))

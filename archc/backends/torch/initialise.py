@@ -15,7 +15,7 @@ from archc.backends.torch.init_reach import rule_tests
 from archc.ops.schema import Symbolic
 from archc.ops.spec import HELD
 from archc.pysource.exprs import literal
-from archc.pysource.layout import INDENT, Call, lay_out
+from archc.pysource.layout import INDENT, Node, lay_out
 from archc.semantics import provenance as pv
 from archc.semantics.inits import Assignment, Scheme
 from archc.semantics.ir import Network
@@ -59,7 +59,7 @@ def init_methods(
         f"{INDENT}def init_module(self, name: str, module: nn.Module) -> None:",
         f'{INDENT * 2}"""The `init` rules for the submodule `name`; others keep PyTorch\'s."""',
     ]
-    previous: str | Call | None = None
+    previous: Node | None = None
     said: set[tuple[str, ...]] = set()  # the statements under the last `if`
     for group, condition, inner in rule_tests(network):
         if isinstance(condition, str) and condition.startswith("fnmatch."):

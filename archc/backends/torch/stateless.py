@@ -22,6 +22,16 @@ from archc.semantics.ir import Node
 Kept = tuple[str, pv.Expr, str]
 
 
+def module_class(node: Node) -> str | None:
+    """The class of the module ``node``'s op builds (`nn.Linear`, `TransposedLinear`), None
+    for a stateless op: an argument may choose it, so instances that differ there cannot
+    share a class, whatever their arguments' provenance."""
+    op = lookup(node.op)
+    assert op is not None
+    ctor = op.torch_module(*traced_inputs(node))
+    return None if ctor is None else ctor.path
+
+
 def forward_template(node: Node, cached: bool = False) -> tuple[str, tuple[Kept, ...]]:
     """The format template of ``node``'s forward expression (``{0}`` the first input, ``{m}``
     the module; with ``cached``, the call that takes a KV cache) and the values it leaves as
