@@ -26,7 +26,7 @@ class AttentionHeads(nn.Module):
         window: int | None = None,
         alibi: bool = False,
         rotary_base: float | None = None,
-        rotary_dim: int | None = None,
+        rotary_fraction: float = 1.0,
         rotary_interleaved: bool = False,
         rotary_offset: int = 0,
         qk_norm_eps: float | None = None,
@@ -43,7 +43,7 @@ class AttentionHeads(nn.Module):
         self.alibi = alibi
         self.rotary = None
         if rotary_base is not None:
-            self.rotary = Rotary(rotary_base, rotary_dim, rotary_interleaved, rotary_offset)
+            self.rotary = Rotary(rotary_base, rotary_fraction, rotary_interleaved, rotary_offset)
         self.q_norm = self.k_norm = None
         if qk_norm_eps is not None:
             self.q_norm = nn.RMSNorm(head_dim, eps=qk_norm_eps)
@@ -152,7 +152,7 @@ class Attention(AttentionHeads):
         window: int | None = None,
         alibi: bool = False,
         rotary_base: float | None = None,
-        rotary_dim: int | None = None,
+        rotary_fraction: float = 1.0,
         rotary_interleaved: bool = False,
         rotary_offset: int = 0,
         qk_norm_eps: float | None = None,
@@ -172,7 +172,7 @@ class Attention(AttentionHeads):
             window,
             alibi,
             rotary_base,
-            rotary_dim,
+            rotary_fraction,
             rotary_interleaved,
             rotary_offset,
             qk_norm_eps,
@@ -253,17 +253,17 @@ class RelativePositionBias(nn.Embedding):
 def rotate(
     x: torch.Tensor,
     base: float,
-    dim: int | None = None,
+    fraction: float = 1.0,
     interleaved: bool = False,
     offset: int = 0,
     positions: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Rotary position embedding on the first `dim` features of the last axis (all of them by
-    default), positions along axis -2 counted from `offset`, or the (N, T) ids `positions`:
-    pairs of features are the two halves (GPT-NeoX, LLaMA) or, interleaved, neighbours
-    (GPT-J). The angles are computed in float32 whatever the input's type, as Hugging Face's
-    models compute them."""
-    dim = dim or x.size(-1)
+    """Rotary position embedding on the first int(D * fraction) features of the last axis, D
+    wide (all of them by default), positions along axis -2 counted from `offset`, or the
+    (N, T) ids `positions`: pairs of features are the two halves (GPT-NeoX, LLaMA) or,
+    interleaved, neighbours (GPT-J). The angles are computed in float32 whatever the input's
+    type, as Hugging Face's models compute them."""
+    dim = int(x.size(-1) * fraction)
     rotated, kept = x[..., :dim], x[..., dim:]
     steps = torch.arange(0, dim, 2, device=x.device, dtype=torch.int64).float()
     frequencies = 1.0 / base ** (steps / dim)
@@ -291,19 +291,21 @@ class Rotary(nn.Module):
     def __init__(
         self,
         base: float = 10000.0,
-        dim: int | None = None,
+        fraction: float = 1.0,
         interleaved: bool = False,
         offset: int = 0,
     ) -> None:
         super().__init__()
-        self.base, self.dim, self.interleaved, self.offset = base, dim, interleaved, offset
+        self.base, self.fraction = base, fraction
+        self.interleaved, self.offset = interleaved, offset
 
     def forward(
         self, x: torch.Tensor, positions: torch.Tensor | None = None, start: int = 0
     ) -> torch.Tensor:
         """x rotated for the ids ``positions``, else for positions self.offset + start, and on
         along axis -2."""
-        return rotate(x, self.base, self.dim, self.interleaved, self.offset + start, positions)
+        start = self.offset + start
+        return rotate(x, self.base, self.fraction, self.interleaved, start, positions)
 
 
 def sinusoidal_(
