@@ -363,11 +363,24 @@ def test_a_repeat_counted_by_a_conditional_is_one_class(
     )
 
 
-def test_a_copy_no_instance_made_is_refused_where_the_arguments_need_it(specs: Specs) -> None:
+@pytest.mark.parametrize(
+    ("channels", "width", "gate"), [(8, 16, False), (4, 6, True), (6, 6, True), (5, 5, False)]
+)
+def test_a_copy_no_instance_made_is_built_as_the_spec_builds_it(
+    specs: Specs, channels: int, width: int, gate: bool
+) -> None:
+    """`Plain`'s one instance made no copy of either counted repeat: its class builds the
+    copies from the instance elaborated aside with each count, and computes what the spec
+    elaborated with the arguments that make them does."""
+    assert "no layers known" not in specs.source("stage.arch", COUNTED, "Plain")
     module = specs.module("stage.arch", COUNTED, "Plain")
-    assert len(module.Stage(8, 8).body) == 1
-    with pytest.raises(ValueError, match="no layers known for these arguments"):
-        module.Stage(8, 16)
+    assert_block_computes_as_spec(
+        specs,
+        blocks_of(COUNTED),
+        f"Stage({width}, gate={str(gate).lower()})",
+        f"[{channels}, 6, 6]",
+        lambda: module.Stage(channels, width, gate=gate),
+    )
 
 
 LOOPED = """
@@ -449,18 +462,23 @@ def _line(block: str) -> int:
     return next(k for k, line in enumerate(lines) if line.startswith(f"block {block}(")) + 1
 
 
-def test_a_loop_no_instance_repeated_is_refused_past_one_copy(specs: Specs) -> None:
-    """Where every instance made one copy, the class knows the first copy alone: it builds
-    up to one and raises where the count asks for more, rather than guess the others."""
+@pytest.mark.parametrize(
+    ("channels", "arguments"), [(3, (4, 1)), (3, (4, 0)), (4, (6, 2)), (2, (5, 5))]
+)
+def test_a_loop_no_instance_repeated_builds_every_count(
+    specs: Specs, channels: int, arguments: tuple[int, int]
+) -> None:
+    """Where every instance made one copy, the later copies are those of the instance
+    elaborated aside with two: the class builds any count as the spec does."""
+    assert "no layers known" not in specs.source("looped.arch", LOOPED, "Once")
     module = specs.module("looped.arch", LOOPED, "Once")
-    assert [name for name, _ in module.Stage(3, 4, 1).named_children()] == [
-        "conv1",
-        "batchnorm1",
-        "relu1",
-        "pool",
-    ]
-    with pytest.raises(ValueError, match="no layers known for these arguments"):
-        module.Stage(3, 4, 2)
+    assert_block_computes_as_spec(
+        specs,
+        blocks_of(LOOPED),
+        f"Stage({', '.join(map(str, arguments))})",
+        f"[{channels}, 8, 8]",
+        lambda: module.Stage(channels, *arguments),
+    )
 
 
 DEEP = """
@@ -513,11 +531,21 @@ def test_a_repeat_counted_by_a_conditional_above_one_is_one_class(
     )
 
 
-def test_copies_no_instance_made_past_the_first_are_refused(specs: Specs) -> None:
+@pytest.mark.parametrize(("channels", "width", "n"), [(8, 12, 2), (4, 6, 5), (6, 6, 0)])
+def test_copies_no_instance_made_past_the_first_are_built_as_the_spec_builds_them(
+    specs: Specs, channels: int, width: int, n: int
+) -> None:
+    """`Shallow`'s instances made no copy and one copy of `* (if deep then n else 0)`: the
+    class builds the later copies from the instance elaborated aside with two."""
+    assert "no layers known" not in specs.source("deep.arch", DEEP, "Shallow")
     module = specs.module("deep.arch", DEEP, "Shallow")
-    assert len(module.Stage(8, 12, n=1, deep=True).body) == 2
-    with pytest.raises(ValueError, match="no layers known for these arguments"):
-        module.Stage(8, 12, n=2, deep=True)
+    assert_block_computes_as_spec(
+        specs,
+        blocks_of(DEEP),
+        f"Stage({width}, n={n}, deep=true)",
+        f"[{channels}, 6, 6]",
+        lambda: module.Stage(channels, width, n=n, deep=True),
+    )
 
 
 PASSED = """
@@ -653,19 +681,31 @@ network Other {
 
 def test_layers_after_a_loop_built_for_its_sizes(specs: Specs) -> None:
     """Layers after the loop whose values follow the sizes its copies give are right for
-    any count that makes a copy (a count of 0 is refused), and a loop whose copies change
-    the sizes those values read keeps a class per count."""
+    any count, 0 included (they take the sizes the instance elaborated aside with no copy
+    gives), and a loop whose copies change the sizes those values read keeps a class per
+    count."""
     source = specs.source("after.arch", AFTER)
     assert len(classes_per_definition(source)[("Head", "after.arch:2")]) == 1
     module = specs.module("after.arch", AFTER)
-    with pytest.raises(ValueError, match="no layers known for these arguments"):
-        module.Head(3, 4, 0, 5)
-    assert_block_computes_as_spec(
-        specs, blocks_of(AFTER), "Head(4, 5, 4)", "[3, 8, 8]", lambda: module.Head(3, 4, 4, 5)
-    )
-    # one copy shows no size the next would change: more are refused
+    for count in (0, 4):
+        assert_block_computes_as_spec(
+            specs,
+            blocks_of(AFTER),
+            f"Head(4, 5, {count})",
+            "[3, 8, 8]",
+            functools.partial(module.Head, 3, 4, count, 5),
+        )
+    # copies that halve the map make the `linear` after them another size for each count:
+    # two are refused, and none builds what the spec does with none
     with pytest.raises(ValueError, match="no layers known for these arguments"):
         module.Net().c.__class__(4, 16, 16, 4, 2)
+    assert_block_computes_as_spec(
+        specs,
+        blocks_of(AFTER),
+        "Strided(4, 0)",
+        "[4, 16, 16]",
+        lambda: module.Net().c.__class__(4, 16, 16, 4, 0),
+    )
     whole = specs.source("after.arch", AFTER, None)
     assert len(classes_per_definition(whole)[("Strided", "after.arch:6")]) == 2
 

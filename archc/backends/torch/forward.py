@@ -113,7 +113,6 @@ def forward_lines(writer: ClassWriter) -> list[str]:
     ours = _with_loops(ours, module.path, writer.loops)
     outputs = _read(module.outputs, module.outputs_via, writer.optionals)
     # each instance's steps beside ours, for the shape comments; an alternative's have none
-    chosen = writer.info.optionals or [[]] * len(writer.info.instances)
     per_instance = [
         _aligned(
             _with_loops(
@@ -125,7 +124,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
             [theirs is None for theirs in looping],
         )
         for (n, m), found, looping in zip(
-            writer.info.instances, chosen, writer.instance_loops, strict=True
+            writer.instances, writer.chosen, writer.instance_loops, strict=True
         )
     ]
     common = [i for i, s in enumerate(ours) if not s.optional]
@@ -230,7 +229,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
         comment = (
             _shape_comment(
                 [p[common.index(position)] for p in per_instance],
-                writer.info.instances,
+                writer.instances,
             )
             if position in common
             else None
