@@ -23,9 +23,11 @@ import pytest
 import torch
 
 from archc import api, runtime
+from archc.errors import render
 from archc.semantics.ir import Network
 from tests.conftest import ROOT
 from tests.oracle import compare, random_inputs, sizes_of, vary_running_statistics
+from tests.test_replay import snapshot
 
 CLASS = re.compile(r'^class (\w+)\(nn\.Module\):\n    """Block `([^`]+)` \(([^)]+)\)', re.M)
 
@@ -763,21 +765,30 @@ network Net {
 
 
 def _built_alike(
-    specs: Specs, text: str, module: ModuleType, channels: int, block: str, /, **arguments: Any
+    specs: Specs,
+    text: str,
+    module: ModuleType,
+    channels: int | tuple[int, int, int],
+    block: str,
+    /,
+    **arguments: Any,
 ) -> None:
     """The class of ``block``, built with ``arguments``, holds the keys of the spec's network
     that applies the block with them alone and computes what its interpreter does, in eval
-    and train mode."""
+    and train mode. The input is `[channels, 8, 8]`, or ``channels`` where it gives all three
+    sizes, which the class then takes (a `linear` after a `flatten` reads them)."""
     written = ", ".join(  # a truth value as the spec writes it
         f"{name}={str(value).lower() if isinstance(value, bool) else value}"
         for name, value in arguments.items()
     )
+    sizes = channels if isinstance(channels, tuple) else (channels,)
+    shape = sizes if len(sizes) == 3 else (*sizes, 8, 8)
     assert_block_computes_as_spec(
         specs,
         blocks_of(text),
         f"{block}({written})",
-        f"[{channels}, 8, 8]",
-        lambda: getattr(module, block)(channels, **arguments),
+        f"[{', '.join(map(str, shape))}]",
+        lambda: getattr(module, block)(*sizes, **arguments),
     )
 
 
@@ -936,3 +947,178 @@ def test_a_layer_after_a_child_follows_whether_its_loop_made_copies(
     assert "self.proj = nn.Conv2d(d if n > 0 else c, 7, kernel_size=1)" in source
     module = specs.module("mixed.arch", MIXED)
     _built_alike(specs, MIXED, module, channels, "Outer", **arguments)
+
+
+RECOUNTED = """
+block Stage(c, n) {
+    in x
+    y = x -> (conv2d(c, 3, padding=1) -> relu) * n
+    out y -> conv2d(c, 1) as proj
+}
+block Flat(c, n) {
+    in x
+    out x -> (conv2d(c, 3, padding=1) -> batchnorm2d -> relu) * n -> flatten -> linear(10) as fc
+}
+block Body(w, n) {
+    in x
+    out x -> ([conv2d(w, 1) -> batchnorm2d -> relu] * n -> [conv2d(w, 3, padding=1)]) as body
+}
+block Unit(c) {
+    in x
+    y = x -> conv2d(c, 3, padding=1) -> relu
+    out if x.channels == c then y + x else y
+}
+block Units(c, n) {
+    in x
+    out x -> Unit(c) * n -> conv2d(5, 1) as proj
+}
+block Gated(c, n, norm=true) {
+    in x
+    out x
+        -> (conv2d(c, 3, padding=1) -> (if norm then batchnorm2d else relu)) * n
+        -> conv2d(6, 1) as proj
+}
+block Two(c, d, n, m) {
+    in x
+    out x
+        -> (conv2d(c, 3, padding=1) -> relu) * n
+        -> (conv_transpose2d(d, 1) -> gelu) * m
+        -> conv2d(5, 1) as proj
+}
+block Inner(c, d, n) {
+    in x
+    out x -> conv2d(c, 1) as stem -> (conv2d(d, 3, padding=1) -> relu) * n
+}
+block Outer(c, d, n) {
+    in x
+    out x -> Inner(c, d, n) as inner -> conv2d(7, 1) as proj
+}
+network Net {
+    in x: [3, 8, 8]
+    y = x
+        -> Stage(8, 2) as a
+        -> Stage(16, 1) as b
+        -> Body(8, 1) as c
+        -> Units(4, 2) as d
+        -> Units(6, 3) as e
+        -> Gated(4, 2) as f
+        -> Two(4, 6, 2, 2) as g
+        -> Two(4, 7, 3, 1) as h
+        -> Outer(4, 6, 1) as i
+        -> Outer(5, 6, 3) as j
+    out y -> Flat(4, 2) as k
+}
+network Once {
+    in x: [3, 8, 8]
+    y = x
+        -> Stage(8, 1) as a
+        -> Body(6, 1) as c
+        -> Gated(4, 1) as f
+        -> Two(4, 6, 1, 1) as g
+        -> Outer(4, 6, 1) as i
+    out y -> Flat(4, 1) as k
+}
+"""
+
+# (a block of RECOUNTED, the input's channels, its arguments): counts and sizes no instance of
+# its class had, in either network
+RECOUNTS = [
+    *(("Stage", 5, dict(c=6, n=n)) for n in (0, 1, 2, 5)),
+    *(("Flat", (2, 6, 6), dict(c=3, n=n)) for n in (0, 1, 2, 5)),
+    *(("Body", 3, dict(w=5, n=n)) for n in (0, 1, 2, 5)),
+    *(("Gated", 3, dict(c=5, n=n)) for n in (0, 1, 2, 5)),
+    *(("Two", 2, dict(c=3, d=5, n=n, m=m)) for n, m in ((0, 0), (0, 2), (2, 0), (1, 5), (5, 1))),
+    *(("Outer", 3, dict(c=4, d=5, n=n)) for n in (0, 1, 2, 5)),
+]
+
+
+def _class_source(source: str, name: str) -> str:
+    """The source of the generated class ``name``."""
+    return next(part for part in source.split("\n\n\nclass ") if part.startswith(f"{name}("))
+
+
+@pytest.mark.parametrize("network", ["Net", "Once"])
+@pytest.mark.parametrize(("block", "channels", "arguments"), RECOUNTS)
+def test_a_class_builds_the_counts_its_instances_never_had(
+    specs: Specs,
+    network: str,
+    block: str,
+    channels: int | tuple[int, int, int],
+    arguments: dict[str, Any],
+) -> None:
+    """No instance of a class made no copy of its repeat (or of both), or none made two
+    (`Once`: every count is 1): the class is written as well from its template elaborated
+    aside with those counts, so it refuses none of them, and built with each count and with
+    sizes no instance had, it holds the keys and computes what the spec elaborated with those
+    arguments does."""
+    source = specs.source("recounted.arch", RECOUNTED, network)
+    assert "no layers known" not in _class_source(source, block)
+    module = specs.module("recounted.arch", RECOUNTED, network)
+    _built_alike(specs, RECOUNTED, module, channels, block, **arguments)
+
+
+@pytest.mark.parametrize(("channels", "n"), [(3, 0), (4, 0), (4, 1), (2, 4)])
+def test_a_class_builds_no_copy_of_a_loop_of_blocks_holding_a_choice(
+    specs: Specs, channels: int, n: int
+) -> None:
+    """`Unit(c) * n` where every instance made copies: without any, the layer after the loop
+    takes the class's input, and each copy still takes its residual where it can."""
+    assert "no layers known" not in _class_source(
+        specs.source("recounted.arch", RECOUNTED), "Units"
+    )
+    module = specs.module("recounted.arch", RECOUNTED)
+    _built_alike(specs, RECOUNTED, module, channels, "Units", c=4, n=n)
+
+
+def test_values_after_two_loops_follow_both_counts(specs: Specs) -> None:
+    """A layer after two loops takes the sizes the last loop that made copies gives, or the
+    class's input: the instances elaborated aside make each way the instances did not."""
+    source = specs.source("recounted.arch", RECOUNTED)
+    assert "nn.Conv2d(d if m > 0 else c if n > 0 else in_channels, 5, kernel_size=1)" in source
+    assert "self.proj = nn.Conv2d(d if n > 0 else c, 7, kernel_size=1)" in source
+
+
+REFUSED = """
+block Merge(c, n) {
+    in x
+    y = x -> (conv2d(c, 3, padding=1) -> relu) * n
+    out y + (x -> conv2d(c, 1) as side)
+}
+network Net {
+    in x: [3, 8, 8]
+    out x -> Merge(4, 2) as b
+}
+"""
+
+
+def test_a_count_the_spec_refuses_stays_refused_with_the_spec_s_rule(specs: Specs) -> None:
+    """Without a copy, `y + side` adds a tensor of the input's channels to one of `c`: the
+    spec refuses a count of 0 for these arguments, and so does the class, quoting the
+    spec's rule; it builds every other count as the spec does."""
+    zero = specs.path("refused.arch", REFUSED.replace("Merge(4, 2)", "Merge(4, 0)"))
+    _, diagnostics = api.analyse(str(zero))
+    (refusal,) = [d for d in diagnostics if d.is_error]
+    assert refusal.rule is not None
+    module = specs.module("refused.arch", REFUSED)
+    with pytest.raises(ValueError, match=re.escape(f"(n < 1): {refusal.rule}")):
+        module.Merge(3, 4, 0)
+    for n in (1, 3):
+        _built_alike(specs, REFUSED, module, 3, "Merge", c=4, n=n)
+
+
+def test_an_instance_elaborated_aside_leaves_no_trace(specs: Specs) -> None:
+    """Writing the classes elaborates instances aside with other counts and takes each out
+    again: every node, module, name and diagnostic of the networks is what it was, and an
+    instance elaborated aside is as the spec makes it, outside the networks."""
+    spec = specs.path("recounted.arch", RECOUNTED)
+    networks, diagnostics = api.analyse(str(spec))
+    before = ([snapshot(n) for n in networks], [render(d) for d in diagnostics])
+    api.render_source(str(spec), networks, diagnostics)
+    net = networks[0]
+    (looped,) = net.modules["b"].looped
+    aside = net.recounted("b", (("b", looped.span, 0),))
+    assert aside is not None and aside.module is not None and aside.network is not None
+    assert aside.module.looped[0].copies == ()
+    assert [n.path for n in aside.network.within("b")] == ["b.proj"]
+    assert not any(net.has_node(n.id) for n in aside.network.within("b"))
+    assert ([snapshot(n) for n in networks], [render(d) for d in diagnostics]) == before

@@ -872,7 +872,7 @@ class ClassWriter:
         in_channels`). A copy standing in for an instance that builds none (stand_ins) has
         no say."""
         built = self._built(len(origins))
-        own = [o for o, b in zip(origins, built, strict=True) if b]
+        own = [o for o, b in zip(self._alike(origins), built, strict=True) if b]
         tests = [
             (test, [m for m, b in zip(makers, built, strict=True) if b])
             for test, makers in self.counted_tests
@@ -880,6 +880,15 @@ class ClassWriter:
         ]
         origin = _under_tests(own, tests)
         return None if origin is None else self.expressor.origin(origin)
+
+    def _alike(self, origins: list[pv.Expr | None]) -> list[pv.Expr | None]:
+        """``origins`` with an instance elaborated aside given an instance's provenance equal
+        to its own for every value (a second copy's `h + 2 - 3 + 1` is the first's)."""
+        real = origins[: len(self.info.instances)]
+        return real + [
+            next((r for r in real if _same_value(o, r)), o)
+            for o in origins[len(self.info.instances) :]
+        ]
 
     def _built(self, size: int) -> list[bool]:
         """Which instances of a matching of ``size`` build the item themselves."""
@@ -893,7 +902,8 @@ class ClassWriter:
         caller passes."""
         built = self._built(len(origins))
         real = len(self.info.instances)
-        known = {o for o, b in zip(origins[:real], built, strict=True) if b}
+        origins = self._alike(origins)
+        known = {o for o, b in zip(origins[:real], built[:real], strict=True) if b}
         if any(b and o not in known for o, b in zip(origins[real:], built[real:], strict=True)):
             raise Unexplained
 
@@ -1225,6 +1235,10 @@ def _wrappable(text: str) -> str | IfElse:
     """A constructor value as lay_out may wrap it: a conditional expression in its parts."""
     laid = structure(text, nested=True)
     return laid if isinstance(laid, IfElse) else text
+
+
+def _same_value(a: pv.Expr | None, b: pv.Expr | None) -> bool:
+    return a == b or (a is not None and b is not None and pv.equal_for_all_values(a, b))
 
 
 def _pieces(text: str, width: int) -> list[str]:
