@@ -559,11 +559,12 @@ class ClassWriter:
         """The layers of the repeat written as loop ``n`` (looped.py), registered in a loop
         over its count under the names the spec gives each copy's layers: the first copy's
         values where they differ from the later copies' (`in_channels if k == 0 else
-        channels`), which are built from the instances that made more than one copy; where
-        none did, a count above 1 is refused. An instance that made no copy is built like
-        one that made them, its count keeping it from being built; where none made no copy
-        and the layers after the loop are built for the sizes its copies give, a count of 0
-        is refused, and otherwise those layers' values follow whether it made one."""
+        channels`), which are built from the instances that made more than one copy (the
+        template elaborated aside with two, where none did). An instance that made no copy
+        is built like one that made them, its count keeping it from being built, and the
+        layers after the loop follow whether it made one. A count none had and the spec
+        refuses (_unknown_counts) is refused: above 1, or 0 where the layers after the loop
+        are built for the sizes its copies give."""
         loop = self.loops[n]
         theirs = [found[n] for found in self.instance_loops]
         networks = [network for network, _ in self.instances]
@@ -1056,9 +1057,10 @@ class ClassWriter:
     def _slotted(self, matching: Matching) -> Call:
         """A chain with counted repeats (counted.py): an nn.Sequential that unpacks each
         repeat's copy from a comprehension over its count. The copy is built from the
-        instances that made one, and one made in no instance is refused where the arguments
-        ask for it. Beside a child the spec named, every child is keyed: a named one by its
-        name, a numbered one by its number, which the counts before it move."""
+        instances that made one (those elaborated aside with it among them), and one that
+        none made is refused where the arguments ask for it. Beside a child the spec named,
+        every child is keyed: a named one by its name, a numbered one by its number, which
+        the counts before it move."""
         theirs: list[list[Slot]] = [slots(n, i.module) for n, i in matching]  # type: ignore[arg-type, misc]
         keyed = any(not i.attr.isdigit() for s in theirs[0] for i in s.items)
         outside = self.stand_ins
