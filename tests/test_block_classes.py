@@ -844,28 +844,41 @@ network Net {
 """
 
 
+@pytest.mark.parametrize("network", ["Net", "Zero"])
 @pytest.mark.parametrize(
     ("channels", "block", "arguments"),
     [
         (3, "Inner", dict(c=4, n=0)),
+        (3, "Outer", dict(c=4, n=0)),
         (3, "Outer", dict(c=4, n=1)),
         (5, "Outer", dict(c=6, n=2)),
+        (2, "Top", dict(c=3, n=0)),
         (2, "Top", dict(c=3, n=5)),
         (4, "Wrap", dict(c=3, n=0)),
     ],
 )
 def test_a_child_whose_loop_gives_other_sizes_at_a_count_of_0(
-    specs: Specs, channels: int, block: str, arguments: dict[str, int]
+    specs: Specs, network: str, channels: int, block: str, arguments: dict[str, int]
 ) -> None:
-    """A class built from instances whose child's loop made copies, and whose layers after
-    the child are built for the sizes those copies give, refuses a count of 0, naming it,
-    however deep the loop; one that reads no size after it passes the count on. Built with
-    other counts, each class computes what the spec elaborated with them does."""
-    module = specs.module("nested.arch", NESTED)
-    for refusing in ("Outer", "Top"):
-        with pytest.raises(ValueError, match=r"\(n < 1\)"):
-            getattr(module, refusing)(3, c=4, n=0)
-    _built_alike(specs, NESTED, module, channels, block, **arguments)
+    """A layer after a child whose loop gives other sizes than it takes follows whether the
+    loop made copies, however deep it is: the child, which makes no layer without a copy, is
+    a call all the same, so an instance whose count is 0 shares the class (`Zero`), and where
+    none has it (`Net`) the class is written as well from its template elaborated aside with
+    it. Built with each count, each class computes what the spec elaborated with it does."""
+    text = NESTED if network == "Net" else NESTED_ZERO
+    source = specs.source("nested.arch", text)
+    assert "no layers known" not in source
+    for name, line in (("Outer", 6), ("Top", 14)):
+        assert len(classes_per_definition(source)[(name, f"nested.arch:{line}")]) == 1
+    assert "self.proj = nn.Conv2d(c if n > 0 else in_channels, 7, kernel_size=1)" in source
+    module = specs.module("nested.arch", text)
+    _built_alike(specs, text, module, channels, block, **arguments)
+
+
+NESTED_ZERO = NESTED.replace(
+    "out x -> Outer(4, 2) as a -> Top(4, 3) as b",
+    "out x -> Outer(4, 2) as a -> Outer(5, 0) as c -> Top(4, 3) as b -> Top(4, 0) as d",
+)
 
 
 KEYED = """

@@ -19,6 +19,8 @@ from archc.backends.torch.naming import RESERVED, identifier, member, module_lev
 from archc.backends.torch.stateless import forward_template
 from archc.backends.torch.structure import (
     Item,
+    empty_blocks,
+    empty_position,
     first_id,
     holder,
     is_callable,
@@ -87,14 +89,19 @@ def steps(network: Network, path: str) -> list[Step]:
                     found.append(Step(_item(network, attr, node, module), member))
                 break
             access, scope = member, key
+    for module in empty_blocks(network, path):  # a call that gives back what it takes
+        attr = module.path.rpartition(".")[2]
+        step = Step(_item(network, attr, None, module), _member("self", attr, None))
+        found.insert(empty_position([s.item.outputs for s in found], module), step)
     return found
 
 
-def _item(network: Network, attr: str, node: Node, module: Module | None) -> Item:
+def _item(network: Network, attr: str, node: Node | None, module: Module | None) -> Item:
     if module is not None and module.scan is not None:  # the loop, which calls the cell
         return Item(attr, module=module, inputs=module.scan.inputs, outputs=module.scan.outputs)
     if module is not None:
         return Item(attr, module=module, inputs=module.inputs, outputs=module.outputs)
+    assert node is not None
     outputs = tuple(Ref(node.id, port) for port in range(len(node.outputs)))
     inputs = () if holds_buffer(node) else node.inputs  # a buffer reads what __init__ stored
     return Item(attr, node=node, inputs=inputs, outputs=outputs)
