@@ -100,18 +100,20 @@ def _aside(
         failure = exc.diagnostic
     except TooLarge as exc:
         failure = Diagnostic("A222", str(exc), exc.span or call.layer.span, with_=exc.with_)
-    errors = [d for d in elaborator.diagnostics if d.is_error]
-    made = [network.node(i) for i in range(first + 1, elaborator._next_id + 1)]
-    made_modules = list(elaborator._modules_made)
-    network.drop([n.id for n in made])
-    network.modules.clear()
-    network.modules.update(modules)
-    del network.ties[ties:]
-    network.applications = applications
-    for node_id, value_names in names.items():
-        network.node(node_id).value_names = value_names
-    for name, value in saved.items():
-        setattr(elaborator, name, value)
+    finally:  # whatever happened, the network and the elaborator are as they were
+        errors = [d for d in elaborator.diagnostics if d.is_error]
+        ids = range(first + 1, elaborator._next_id + 1)
+        made = [network.node(i) for i in ids if network.has_node(i)]
+        made_modules = list(elaborator._modules_made)
+        network.drop([n.id for n in made])
+        network.modules.clear()
+        network.modules.update(modules)
+        del network.ties[ties:]
+        network.applications = applications
+        for node_id, value_names in names.items():
+            network.node(node_id).value_names = value_names
+        for name, value in saved.items():
+            setattr(elaborator, name, value)
     refusal = errors[0] if errors else failure
     if refusal is not None:
         return [], [], refusal

@@ -352,7 +352,8 @@ class ClassWriter:
         template has (at least 1) or none."""
         path = self.module.path
         wanted: list[tuple[Recount, ...]] = []
-        # where a repeat is, how many copies each instance made, and the template
+        # where a repeat is (the instance whose body writes it, its span), and how many copies
+        # each instance made
         varying: list[tuple[tuple[str, Span], list[int]]] = []
         for n, loop in enumerate(self.loops):
             theirs = [found[n] for found in self.instance_loops]
