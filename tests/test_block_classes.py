@@ -5,7 +5,8 @@ docstring; two classes naming the same definition are one definition split by va
 golden, golden case and example is checked, against a list of the forms not yet written as one
 class. The class that serves instances taking either alternative of a conditional is then
 built with arguments that take each one, and compared with the reference interpreter run on the
-spec elaborated with those arguments.
+spec elaborated with those arguments; so is a class built with counts of its repeats that no
+instance had.
 """
 
 from __future__ import annotations
@@ -1135,3 +1136,32 @@ def test_an_instance_elaborated_aside_leaves_no_trace(specs: Specs) -> None:
     assert [n.path for n in aside.network.within("b")] == ["b.proj"]
     assert not any(net.has_node(n.id) for n in aside.network.within("b"))
     assert ([snapshot(n) for n in networks], [render(d) for d in diagnostics]) == before
+
+
+ASSERTED = """
+block Stage(c, n) {
+    in x
+    assert n >= 1, "a stage needs a convolution"
+    y = x -> (conv2d(c, 3, padding=1) -> relu) * n
+    out y -> conv2d(c, 1) as proj
+}
+network Net {
+    in x: [3, 8, 8]
+    out x -> Stage(8, 2) as a -> Stage(16, 1) as b
+}
+"""
+
+
+def test_a_count_bounded_by_the_spec_stays_refused(specs: Specs) -> None:
+    """A repeat counted by a parameter is elaborated aside with the parameter given the
+    count, so the spec's `assert` on it refuses a count of 0 there as it does in a spec,
+    and the class refuses it with the assert's message."""
+    zero = specs.path("asserted.arch", ASSERTED.replace("Stage(16, 1)", "Stage(16, 0)"))
+    _, diagnostics = api.analyse(str(zero))
+    (refusal,) = [d for d in diagnostics if d.is_error]
+    assert refusal.message == "assertion failed: a stage needs a convolution"
+    module = specs.module("asserted.arch", ASSERTED)
+    with pytest.raises(ValueError, match=re.escape(f"(n < 1): {refusal.message}")):
+        module.Stage(3, 4, 0)
+    for n in (1, 3):
+        _built_alike(specs, ASSERTED, module, 5, "Stage", c=4, n=n)

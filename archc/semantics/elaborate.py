@@ -95,10 +95,12 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         # the current network's undecided size agreements, and what its asserts assume
         self._equations: list[sizes.Equation] = []
         self._assumed = sizes.Assumptions({}, {})
-        # the current network's block calls by path, and the counts its repeats are given
-        # instead of their own where an instance is elaborated aside (recount.py)
+        # the current network's block calls by path, and where an instance is elaborated
+        # aside (recount.py), the counts its repeats are given instead of their own and the
+        # parameters that count them
         self._calls: dict[str, recount.Call] = {}
         self._recounts: dict[str, dict[Span, int]] = {}
+        self._recounted_params: dict[str, dict[str, int]] = {}
 
     def _reserved(self, node: ast.Definition) -> set[str]:
         """The `as` names of a definition's body, walked once per elaboration, not per use."""
@@ -503,6 +505,8 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         positional = [a for a in positional if not _is_tensors(a.value)]
         keywords = {a.name: a for a in layer.args if a.name is not None}
         arg_origins = self._bind_params(node, positional, keywords, body, layer.span, inner)
+        for name, count in self._recounted_params.get(path, {}).items():
+            body.bind(name, count, body.spans[name], pv.Param(name))
         module = Module(
             path,
             "block",

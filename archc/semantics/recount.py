@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archc.errors import Diagnostic, Span
+from archc.semantics import provenance as pv
 from archc.semantics import replay, sizes
 from archc.semantics.application import TooLarge
 from archc.semantics.context import Names, Place
@@ -56,20 +57,42 @@ class Recounter:
                 return Recounted(None, None)
             at = at.rpartition(".")[0]
         recounts: dict[str, dict[Span, int]] = {}
+        params: dict[str, dict[str, int]] = {}
         for instance, span, count in counts:
             recounts.setdefault(instance, {})[span] = count
-        nodes, modules, refusal = _aside(self, network, at, recounts)
+            origin = _origins(network, instance).get(span)
+            if isinstance(origin, pv.Param):  # `* n`: the spec elaborated with n = count
+                params.setdefault(instance, {})[origin.name] = count
+        nodes, modules, refusal = _aside(self, network, at, recounts, params)
         if refusal is not None:
             return Recounted(None, None, refusal)
         view = network.with_instance(at, nodes, modules)
         return Recounted(view, view.modules.get(path))
 
 
+def _origins(network: Network, path: str) -> dict[Span, pv.Expr | None]:
+    """The provenance of the count of each repeat the body of the block instance at
+    ``path`` computes, by the repeat's span."""
+    instance = network.modules.get(path)
+    if instance is None:
+        return {}
+    found: dict[Span, pv.Expr | None] = {looped.span: looped.origin for looped in instance.looped}
+    for module in network.modules.values():
+        if module.counted and network.instance_of_path(module.path) is instance:
+            found.update((counted.span, counted.origin) for counted in module.counted)
+    return found
+
+
 def _aside(
-    recounter: Recounter, network: Network, at: str, recounts: dict[str, dict[Span, int]]
+    recounter: Recounter,
+    network: Network,
+    at: str,
+    recounts: dict[str, dict[Span, int]],
+    params: dict[str, dict[str, int]],
 ) -> tuple[list[Any], list[Any], Diagnostic | None]:
-    """The nodes and modules the call at ``at`` makes with ``recounts``, or the first error
-    it reports; the elaborator and ``network`` left as they were."""
+    """The nodes and modules the call at ``at`` makes with ``recounts``, each parameter of
+    ``params`` given its count, or the first error it reports; the elaborator and
+    ``network`` left as they were."""
     elaborator = recounter.elaborator
     call = recounter.calls[at]
     saved = {name: getattr(elaborator, name) for name in _STATE}
@@ -90,6 +113,7 @@ def _aside(
     elaborator.shared_uses = dict(elaborator.shared_uses)
     elaborator._calls = {}
     elaborator._recounts = recounts
+    elaborator._recounted_params = params
     network.applications = dict(applications)
     place = Place(at.rpartition(".")[0], Names(set()), call.call_sites, call.blocks)
     failure: Diagnostic | None = None
@@ -135,4 +159,5 @@ _STATE = (
     "scans_made",
     "_calls",
     "_recounts",
+    "_recounted_params",
 )
