@@ -5,7 +5,8 @@ docstring; two classes naming the same definition are one definition split by va
 golden, golden case and example is checked, against a list of the forms not yet written as one
 class. The class that serves instances taking either alternative of a conditional is then
 built with arguments that take each one, and compared with the reference interpreter run on the
-spec elaborated with those arguments.
+spec elaborated with those arguments; so is a class built with counts of its repeats that no
+instance had.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ import pytest
 import torch
 
 from archc import api, runtime
+from archc.errors import render
 from archc.semantics.ir import Network
 from tests.conftest import ROOT
 from tests.oracle import compare, random_inputs, sizes_of, vary_running_statistics
+from tests.test_replay import snapshot
 
 CLASS = re.compile(r'^class (\w+)\(nn\.Module\):\n    """Block `([^`]+)` \(([^)]+)\)', re.M)
 
@@ -379,11 +382,24 @@ def test_a_repeat_counted_by_a_conditional_is_one_class(
     )
 
 
-def test_a_copy_no_instance_made_is_refused_where_the_arguments_need_it(specs: Specs) -> None:
+@pytest.mark.parametrize(
+    ("channels", "width", "gate"), [(8, 16, False), (4, 6, True), (6, 6, True), (5, 5, False)]
+)
+def test_a_copy_no_instance_made_is_built_as_the_spec_builds_it(
+    specs: Specs, channels: int, width: int, gate: bool
+) -> None:
+    """`Plain`'s one instance made no copy of either counted repeat: its class builds the
+    copies from the instance elaborated aside with each count, and computes what the spec
+    elaborated with the arguments that make them does."""
+    assert "no layers known" not in specs.source("stage.arch", COUNTED, "Plain")
     module = specs.module("stage.arch", COUNTED, "Plain")
-    assert len(module.Stage(8, 8).body) == 1
-    with pytest.raises(ValueError, match="no layers known for these arguments"):
-        module.Stage(8, 16)
+    assert_block_computes_as_spec(
+        specs,
+        blocks_of(COUNTED),
+        f"Stage({width}, gate={str(gate).lower()})",
+        f"[{channels}, 6, 6]",
+        lambda: module.Stage(channels, width, gate=gate),
+    )
 
 
 LOOPED = """
@@ -465,18 +481,23 @@ def _line(block: str) -> int:
     return next(k for k, line in enumerate(lines) if line.startswith(f"block {block}(")) + 1
 
 
-def test_a_loop_no_instance_repeated_is_refused_past_one_copy(specs: Specs) -> None:
-    """Where every instance made one copy, the class knows the first copy alone: it builds
-    up to one and raises where the count asks for more, rather than guess the others."""
+@pytest.mark.parametrize(
+    ("channels", "arguments"), [(3, (4, 1)), (3, (4, 0)), (4, (6, 2)), (2, (5, 5))]
+)
+def test_a_loop_no_instance_repeated_builds_every_count(
+    specs: Specs, channels: int, arguments: tuple[int, int]
+) -> None:
+    """Where every instance made one copy, the later copies are those of the instance
+    elaborated aside with two: the class builds any count as the spec does."""
+    assert "no layers known" not in specs.source("looped.arch", LOOPED, "Once")
     module = specs.module("looped.arch", LOOPED, "Once")
-    assert [name for name, _ in module.Stage(3, 4, 1).named_children()] == [
-        "conv1",
-        "batchnorm1",
-        "relu1",
-        "pool",
-    ]
-    with pytest.raises(ValueError, match="no layers known for these arguments"):
-        module.Stage(3, 4, 2)
+    assert_block_computes_as_spec(
+        specs,
+        blocks_of(LOOPED),
+        f"Stage({', '.join(map(str, arguments))})",
+        f"[{channels}, 8, 8]",
+        lambda: module.Stage(channels, *arguments),
+    )
 
 
 DEEP = """
@@ -529,11 +550,21 @@ def test_a_repeat_counted_by_a_conditional_above_one_is_one_class(
     )
 
 
-def test_copies_no_instance_made_past_the_first_are_refused(specs: Specs) -> None:
+@pytest.mark.parametrize(("channels", "width", "n"), [(8, 12, 2), (4, 6, 5), (6, 6, 0)])
+def test_copies_no_instance_made_past_the_first_are_built_as_the_spec_builds_them(
+    specs: Specs, channels: int, width: int, n: int
+) -> None:
+    """`Shallow`'s instances made no copy and one copy of `* (if deep then n else 0)`: the
+    class builds the later copies from the instance elaborated aside with two."""
+    assert "no layers known" not in specs.source("deep.arch", DEEP, "Shallow")
     module = specs.module("deep.arch", DEEP, "Shallow")
-    assert len(module.Stage(8, 12, n=1, deep=True).body) == 2
-    with pytest.raises(ValueError, match="no layers known for these arguments"):
-        module.Stage(8, 12, n=2, deep=True)
+    assert_block_computes_as_spec(
+        specs,
+        blocks_of(DEEP),
+        f"Stage({width}, n={n}, deep=true)",
+        f"[{channels}, 6, 6]",
+        lambda: module.Stage(channels, width, n=n, deep=True),
+    )
 
 
 PASSED = """
@@ -669,19 +700,31 @@ network Other {
 
 def test_layers_after_a_loop_built_for_its_sizes(specs: Specs) -> None:
     """Layers after the loop whose values follow the sizes its copies give are right for
-    any count that makes a copy (a count of 0 is refused), and a loop whose copies change
-    the sizes those values read keeps a class per count."""
+    any count, 0 included (they take the sizes the instance elaborated aside with no copy
+    gives), and a loop whose copies change the sizes those values read keeps a class per
+    count."""
     source = specs.source("after.arch", AFTER)
     assert len(classes_per_definition(source)[("Head", "after.arch:2")]) == 1
     module = specs.module("after.arch", AFTER)
-    with pytest.raises(ValueError, match="no layers known for these arguments"):
-        module.Head(3, 4, 0, 5)
-    assert_block_computes_as_spec(
-        specs, blocks_of(AFTER), "Head(4, 5, 4)", "[3, 8, 8]", lambda: module.Head(3, 4, 4, 5)
-    )
-    # one copy shows no size the next would change: more are refused
+    for count in (0, 4):
+        assert_block_computes_as_spec(
+            specs,
+            blocks_of(AFTER),
+            f"Head(4, 5, {count})",
+            "[3, 8, 8]",
+            functools.partial(module.Head, 3, 4, count, 5),
+        )
+    # copies that halve the map make the `linear` after them another size for each count:
+    # two are refused, and none builds what the spec does with none
     with pytest.raises(ValueError, match="no layers known for these arguments"):
         module.Net().c.__class__(4, 16, 16, 4, 2)
+    assert_block_computes_as_spec(
+        specs,
+        blocks_of(AFTER),
+        "Strided(4, 0)",
+        "[4, 16, 16]",
+        lambda: module.Net().c.__class__(4, 16, 16, 4, 0),
+    )
     whole = specs.source("after.arch", AFTER, None)
     assert len(classes_per_definition(whole)[("Strided", "after.arch:6")]) == 2
 
@@ -739,21 +782,30 @@ network Net {
 
 
 def _built_alike(
-    specs: Specs, text: str, module: ModuleType, channels: int, block: str, /, **arguments: Any
+    specs: Specs,
+    text: str,
+    module: ModuleType,
+    channels: int | tuple[int, int, int],
+    block: str,
+    /,
+    **arguments: Any,
 ) -> None:
     """The class of ``block``, built with ``arguments``, holds the keys of the spec's network
     that applies the block with them alone and computes what its interpreter does, in eval
-    and train mode."""
+    and train mode. The input is `[channels, 8, 8]`, or ``channels`` where it gives all three
+    sizes, which the class then takes (a `linear` after a `flatten` reads them)."""
     written = ", ".join(  # a truth value as the spec writes it
         f"{name}={str(value).lower() if isinstance(value, bool) else value}"
         for name, value in arguments.items()
     )
+    sizes = channels if isinstance(channels, tuple) else (channels,)
+    shape = sizes if len(sizes) == 3 else (*sizes, 8, 8)
     assert_block_computes_as_spec(
         specs,
         blocks_of(text),
         f"{block}({written})",
-        f"[{channels}, 8, 8]",
-        lambda: getattr(module, block)(channels, **arguments),
+        f"[{', '.join(map(str, shape))}]",
+        lambda: getattr(module, block)(*sizes, **arguments),
     )
 
 
@@ -809,28 +861,41 @@ network Net {
 """
 
 
+@pytest.mark.parametrize("network", ["Net", "Zero"])
 @pytest.mark.parametrize(
     ("channels", "block", "arguments"),
     [
         (3, "Inner", dict(c=4, n=0)),
+        (3, "Outer", dict(c=4, n=0)),
         (3, "Outer", dict(c=4, n=1)),
         (5, "Outer", dict(c=6, n=2)),
+        (2, "Top", dict(c=3, n=0)),
         (2, "Top", dict(c=3, n=5)),
         (4, "Wrap", dict(c=3, n=0)),
     ],
 )
 def test_a_child_whose_loop_gives_other_sizes_at_a_count_of_0(
-    specs: Specs, channels: int, block: str, arguments: dict[str, int]
+    specs: Specs, network: str, channels: int, block: str, arguments: dict[str, int]
 ) -> None:
-    """A class built from instances whose child's loop made copies, and whose layers after
-    the child are built for the sizes those copies give, refuses a count of 0, naming it,
-    however deep the loop; one that reads no size after it passes the count on. Built with
-    other counts, each class computes what the spec elaborated with them does."""
-    module = specs.module("nested.arch", NESTED)
-    for refusing in ("Outer", "Top"):
-        with pytest.raises(ValueError, match=r"\(n < 1\)"):
-            getattr(module, refusing)(3, c=4, n=0)
-    _built_alike(specs, NESTED, module, channels, block, **arguments)
+    """A layer after a child whose loop gives other sizes than it takes follows whether the
+    loop made copies, however deep it is: the child, which makes no layer without a copy, is
+    a call all the same, so an instance whose count is 0 shares the class (`Zero`), and where
+    none has it (`Net`) the class is written as well from its template elaborated aside with
+    it. Built with each count, each class computes what the spec elaborated with it does."""
+    text = NESTED if network == "Net" else NESTED_ZERO
+    source = specs.source("nested.arch", text)
+    assert "no layers known" not in source
+    for name, line in (("Outer", 6), ("Top", 14)):
+        assert len(classes_per_definition(source)[(name, f"nested.arch:{line}")]) == 1
+    assert "self.proj = nn.Conv2d(c if n > 0 else in_channels, 7, kernel_size=1)" in source
+    module = specs.module("nested.arch", text)
+    _built_alike(specs, text, module, channels, block, **arguments)
+
+
+NESTED_ZERO = NESTED.replace(
+    "out x -> Outer(4, 2) as a -> Top(4, 3) as b",
+    "out x -> Outer(4, 2) as a -> Outer(5, 0) as c -> Top(4, 3) as b -> Top(4, 0) as d",
+)
 
 
 KEYED = """
@@ -912,3 +977,207 @@ def test_a_layer_after_a_child_follows_whether_its_loop_made_copies(
     assert "self.proj = nn.Conv2d(d if n > 0 else c, 7, kernel_size=1)" in source
     module = specs.module("mixed.arch", MIXED)
     _built_alike(specs, MIXED, module, channels, "Outer", **arguments)
+
+
+RECOUNTED = """
+block Stage(c, n) {
+    in x
+    y = x -> (conv2d(c, 3, padding=1) -> relu) * n
+    out y -> conv2d(c, 1) as proj
+}
+block Flat(c, n) {
+    in x
+    out x -> (conv2d(c, 3, padding=1) -> batchnorm2d -> relu) * n -> flatten -> linear(10) as fc
+}
+block Body(w, n) {
+    in x
+    out x -> ([conv2d(w, 1) -> batchnorm2d -> relu] * n -> [conv2d(w, 3, padding=1)]) as body
+}
+block Unit(c) {
+    in x
+    y = x -> conv2d(c, 3, padding=1) -> relu
+    out if x.channels == c then y + x else y
+}
+block Units(c, n) {
+    in x
+    out x -> Unit(c) * n -> conv2d(5, 1) as proj
+}
+block Gated(c, n, norm=true) {
+    in x
+    out x
+        -> (conv2d(c, 3, padding=1) -> (if norm then batchnorm2d else relu)) * n
+        -> conv2d(6, 1) as proj
+}
+block Two(c, d, n, m) {
+    in x
+    out x
+        -> (conv2d(c, 3, padding=1) -> relu) * n
+        -> (conv_transpose2d(d, 1) -> gelu) * m
+        -> conv2d(5, 1) as proj
+}
+block Inner(c, d, n) {
+    in x
+    out x -> conv2d(c, 1) as stem -> (conv2d(d, 3, padding=1) -> relu) * n
+}
+block Outer(c, d, n) {
+    in x
+    out x -> Inner(c, d, n) as inner -> conv2d(7, 1) as proj
+}
+network Net {
+    in x: [3, 8, 8]
+    y = x
+        -> Stage(8, 2) as a
+        -> Stage(16, 1) as b
+        -> Body(8, 1) as c
+        -> Units(4, 2) as d
+        -> Units(6, 3) as e
+        -> Gated(4, 2) as f
+        -> Two(4, 6, 2, 2) as g
+        -> Two(4, 7, 3, 1) as h
+        -> Outer(4, 6, 1) as i
+        -> Outer(5, 6, 3) as j
+    out y -> Flat(4, 2) as k
+}
+network Once {
+    in x: [3, 8, 8]
+    y = x
+        -> Stage(8, 1) as a
+        -> Body(6, 1) as c
+        -> Gated(4, 1) as f
+        -> Two(4, 6, 1, 1) as g
+        -> Outer(4, 6, 1) as i
+    out y -> Flat(4, 1) as k
+}
+"""
+
+# (a block of RECOUNTED, the input's channels, its arguments): counts and sizes no instance of
+# its class had, in either network
+RECOUNTS = [
+    *(("Stage", 5, dict(c=6, n=n)) for n in (0, 1, 2, 5)),
+    *(("Flat", (2, 6, 6), dict(c=3, n=n)) for n in (0, 1, 2, 5)),
+    *(("Body", 3, dict(w=5, n=n)) for n in (0, 1, 2, 5)),
+    *(("Gated", 3, dict(c=5, n=n)) for n in (0, 1, 2, 5)),
+    *(("Two", 2, dict(c=3, d=5, n=n, m=m)) for n, m in ((0, 0), (0, 2), (2, 0), (1, 5), (5, 1))),
+    *(("Outer", 3, dict(c=4, d=5, n=n)) for n in (0, 1, 2, 5)),
+]
+
+
+def _class_source(source: str, name: str) -> str:
+    """The source of the generated class ``name``."""
+    return next(part for part in source.split("\n\n\nclass ") if part.startswith(f"{name}("))
+
+
+@pytest.mark.parametrize("network", ["Net", "Once"])
+@pytest.mark.parametrize(("block", "channels", "arguments"), RECOUNTS)
+def test_a_class_builds_the_counts_its_instances_never_had(
+    specs: Specs,
+    network: str,
+    block: str,
+    channels: int | tuple[int, int, int],
+    arguments: dict[str, Any],
+) -> None:
+    """No instance of a class made no copy of its repeat (or of both), or none made two
+    (`Once`: every count is 1): the class is written as well from its template elaborated
+    aside with those counts, so it refuses none of them, and built with each count and with
+    sizes no instance had, it holds the keys and computes what the spec elaborated with those
+    arguments does."""
+    source = specs.source("recounted.arch", RECOUNTED, network)
+    assert "no layers known" not in _class_source(source, block)
+    module = specs.module("recounted.arch", RECOUNTED, network)
+    _built_alike(specs, RECOUNTED, module, channels, block, **arguments)
+
+
+@pytest.mark.parametrize(("channels", "n"), [(3, 0), (4, 0), (4, 1), (2, 4)])
+def test_a_class_builds_no_copy_of_a_loop_of_blocks_holding_a_choice(
+    specs: Specs, channels: int, n: int
+) -> None:
+    """`Unit(c) * n` where every instance made copies: without any, the layer after the loop
+    takes the class's input, and each copy still takes its residual where it can."""
+    assert "no layers known" not in _class_source(
+        specs.source("recounted.arch", RECOUNTED), "Units"
+    )
+    module = specs.module("recounted.arch", RECOUNTED)
+    _built_alike(specs, RECOUNTED, module, channels, "Units", c=4, n=n)
+
+
+def test_values_after_two_loops_follow_both_counts(specs: Specs) -> None:
+    """A layer after two loops takes the sizes the last loop that made copies gives, or the
+    class's input: the instances elaborated aside make each way the instances did not."""
+    source = specs.source("recounted.arch", RECOUNTED)
+    assert "nn.Conv2d(d if m > 0 else c if n > 0 else in_channels, 5, kernel_size=1)" in source
+    assert "self.proj = nn.Conv2d(d if n > 0 else c, 7, kernel_size=1)" in source
+
+
+REFUSED = """
+block Merge(c, n) {
+    in x
+    y = x -> (conv2d(c, 3, padding=1) -> relu) * n
+    out y + (x -> conv2d(c, 1) as side)
+}
+network Net {
+    in x: [3, 8, 8]
+    out x -> Merge(4, 2) as b
+}
+"""
+
+
+def test_a_count_the_spec_refuses_stays_refused_with_the_spec_s_rule(specs: Specs) -> None:
+    """Without a copy, `y + side` adds a tensor of the input's channels to one of `c`: the
+    spec refuses a count of 0 for these arguments, and so does the class, quoting the
+    spec's rule; it builds every other count as the spec does."""
+    zero = specs.path("refused.arch", REFUSED.replace("Merge(4, 2)", "Merge(4, 0)"))
+    _, diagnostics = api.analyse(str(zero))
+    (refusal,) = [d for d in diagnostics if d.is_error]
+    assert refusal.rule is not None
+    module = specs.module("refused.arch", REFUSED)
+    with pytest.raises(ValueError, match=re.escape(f"(n < 1): {refusal.rule}")):
+        module.Merge(3, 4, 0)
+    for n in (1, 3):
+        _built_alike(specs, REFUSED, module, 3, "Merge", c=4, n=n)
+
+
+def test_an_instance_elaborated_aside_leaves_no_trace(specs: Specs) -> None:
+    """Writing the classes elaborates instances aside with other counts and takes each out
+    again: every node, module, name and diagnostic of the networks is what it was, and an
+    instance elaborated aside is as the spec makes it, outside the networks."""
+    spec = specs.path("recounted.arch", RECOUNTED)
+    networks, diagnostics = api.analyse(str(spec))
+    before = ([snapshot(n) for n in networks], [render(d) for d in diagnostics])
+    api.render_source(str(spec), networks, diagnostics)
+    net = networks[0]
+    (looped,) = net.modules["b"].looped
+    aside = net.recounted("b", (("b", looped.span, 0),))
+    assert aside is not None and aside.module is not None and aside.network is not None
+    assert aside.module.looped[0].copies == ()
+    assert [n.path for n in aside.network.within("b")] == ["b.proj"]
+    assert not any(net.has_node(n.id) for n in aside.network.within("b"))
+    assert ([snapshot(n) for n in networks], [render(d) for d in diagnostics]) == before
+
+
+ASSERTED = """
+block Stage(c, n) {
+    in x
+    assert n >= 1, "a stage needs a convolution"
+    y = x -> (conv2d(c, 3, padding=1) -> relu) * n
+    out y -> conv2d(c, 1) as proj
+}
+network Net {
+    in x: [3, 8, 8]
+    out x -> Stage(8, 2) as a -> Stage(16, 1) as b
+}
+"""
+
+
+def test_a_count_bounded_by_the_spec_stays_refused(specs: Specs) -> None:
+    """A repeat counted by a parameter is elaborated aside with the parameter given the
+    count, so the spec's `assert` on it refuses a count of 0 there as it does in a spec,
+    and the class refuses it with the assert's message."""
+    zero = specs.path("asserted.arch", ASSERTED.replace("Stage(16, 1)", "Stage(16, 0)"))
+    _, diagnostics = api.analyse(str(zero))
+    (refusal,) = [d for d in diagnostics if d.is_error]
+    assert refusal.message == "assertion failed: a stage needs a convolution"
+    module = specs.module("asserted.arch", ASSERTED)
+    with pytest.raises(ValueError, match=re.escape(f"(n < 1): {refusal.message}")):
+        module.Stage(3, 4, 0)
+    for n in (1, 3):
+        _built_alike(specs, ASSERTED, module, 5, "Stage", c=4, n=n)

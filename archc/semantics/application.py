@@ -184,11 +184,13 @@ class Application(Expressions):
                 self._project(tensors, _as_list(value), made, len(parts) - index - 1, layer)
         if looped and value is not UNKNOWN:
             assert isinstance(layer, RepeatLayer) and layer.count_origin is not None
-            body.looped.append(Looped(layer.count_origin, tuple(copies)))
+            body.looped.append(Looped(layer.count_origin, tuple(copies), layer.span))
         holder = self.module_at(place.path) if counted else None
         if holder is not None:
             assert isinstance(layer, RepeatLayer)
-            made = Counted(layer.count_origin, start, place.next_index[0] - start, layer.count)
+            made = Counted(
+                layer.count_origin, start, place.next_index[0] - start, layer.count, layer.span
+            )
             holder.counted = (*holder.counted, made)
         if container is not None and value is not UNKNOWN:
             container.inputs = tuple(t.ref for t in inputs)

@@ -43,6 +43,9 @@ class Body:
     shaped_by_values: bool = False
     # the unnamed repeats of the body's own scope whose count the spec computes (ir.Looped)
     looped: list[Looped] = field(default_factory=list)
+    # the counts its repeats are given instead of their own, by the repeat's span, where the
+    # instance is elaborated aside (archc/semantics/recount.py)
+    recounts: dict[Span, int] = field(default_factory=dict)
 
     def bind(self, name: str, value: Any, span: Span, origin: Expr | None = None) -> None:
         self.vars[name] = value

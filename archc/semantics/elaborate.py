@@ -30,7 +30,7 @@ from archc.ops.spec import (
     UNEVEN,
     Finding,
 )
-from archc.semantics import application, inits, replay, rerun, sizes, speculation
+from archc.semantics import application, inits, recount, replay, rerun, sizes, speculation
 from archc.semantics import provenance as pv
 from archc.semantics.application import Application, TooLarge, listed
 from archc.semantics.context import Body, Names, Place, reserved_names
@@ -95,6 +95,12 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         # the current network's undecided size agreements, and what its asserts assume
         self._equations: list[sizes.Equation] = []
         self._assumed = sizes.Assumptions({}, {})
+        # the current network's block calls by path, and where an instance is elaborated
+        # aside (recount.py), the counts its repeats are given instead of their own and the
+        # parameters that count them
+        self._calls: dict[str, recount.Call] = {}
+        self._recounts: dict[str, dict[Span, int]] = {}
+        self._recounted_params: dict[str, dict[str, int]] = {}
 
     def _reserved(self, node: ast.Definition) -> set[str]:
         """The `as` names of a definition's body, walked once per elaboration, not per use."""
@@ -323,6 +329,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         self._connections = 0
         self._equations = []
         self._assumed = sizes.Assumptions({}, {})
+        self._calls = {}
         errors_before = len(self.diagnostics)
         body = Body(definition.file)
         place = Place("", Names(self._reserved(node)))
@@ -386,6 +393,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         )
         for problem in problems:
             self.report(problem, None)
+        network.recounter = recount.Recounter(self, self._calls, self._assumed)
         if not any(d.is_error for d in self.diagnostics[errors_before:]):
             self._check_ties(network)  # ties and rules into layers that failed would cascade
             network.inits, problems = inits.resolve(network, self.rules)
@@ -489,7 +497,8 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
             )
         self._check_workload(layer)
         node = definition.node
-        body = Body(definition.file)
+        self._calls[path] = recount.Call(layer, tuple(inputs), place.call_sites, place.blocks)
+        body = Body(definition.file, recounts=self._recounts.get(path, {}))
         inner = Place(
             path,
             Names(self._reserved(node)),
@@ -500,6 +509,8 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         positional = [a for a in positional if not _is_tensors(a.value)]
         keywords = {a.name: a for a in layer.args if a.name is not None}
         arg_origins = self._bind_params(node, positional, keywords, body, layer.span, inner)
+        for name, count in self._recounted_params.get(path, {}).items():
+            body.bind(name, count, body.spans[name], pv.Param(name))
         module = Module(
             path,
             "block",

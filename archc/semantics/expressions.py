@@ -403,6 +403,7 @@ class Expressions:
         if count is UNKNOWN:
             return UNKNOWN
         self._check_count(count, count_side)
+        count = body.recounts.get(expr.span, count)
         copies = [self._copy(layer_side, k, body, place) for k in range(max(count, 1))]
         if any(copy is UNKNOWN for copy in copies):
             return UNKNOWN
@@ -456,6 +457,7 @@ class Expressions:
         self._check_index_free(expr.right if written is expr.left else expr.left, body)
         self._check_count(count, written)
         body.shaped_by_values = True
+        count = body.recounts.get(expr.span, count)
         return RepeatLayer(expr.span, None, layer, count, self.origin(written, body))
 
     def _check_count(self, count: Any, written: ast.Expr) -> None:

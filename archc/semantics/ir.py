@@ -16,11 +16,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from archc import dims
 from archc.dims import Dim, SizeRule, TensorType
-from archc.errors import Span
+from archc.errors import Diagnostic, Span
 from archc.ops.schema import Args
 from archc.semantics import provenance
 from archc.semantics.provenance import Expr
@@ -183,22 +183,25 @@ class Module:
 class Looped:
     """An unnamed repeat in a block's own body whose count the spec computes, every copy
     the same layer: the count's provenance in the block's namespace, and the names of the
-    layers each copy made in the block (`conv1`, `relu1`), copy by copy."""
+    layers each copy made in the block (`conv1`, `relu1`), copy by copy; ``span``, the
+    repeat's, tells it from the body's other repeats (Network.recounted)."""
 
     origin: Expr
     copies: tuple[tuple[str, ...], ...]
+    span: Span
 
 
 @dataclass(frozen=True)
 class Counted:
     """An unnamed repeat among a named chain's children: the count's provenance in the
     namespace of the block whose body wrote it, the index of the first child it made, how
-    many children it made, and how many copies."""
+    many children it made, how many copies, and the repeat's span (as Looped's)."""
 
     origin: Expr | None
     start: int
     children: int
     count: int
+    span: Span
 
 
 @dataclass(frozen=True)
@@ -272,6 +275,28 @@ class Choice:
     other: Alternative | None
 
 
+# A repeat given another count where a block instance is elaborated aside: the path of the
+# block instance whose body writes it, the repeat's span there, and the count.
+Recount = tuple[str, Span, int]
+
+
+@dataclass(frozen=True)
+class Recounted:
+    """A block instance elaborated aside with some of its repeats given other counts
+    (Network.recounted): the network as it would be with it, and the instance there; or,
+    where the spec refuses those counts, its diagnostic."""
+
+    network: Network | None
+    module: Module | None
+    refusal: Diagnostic | None = None
+
+
+class Recounter(Protocol):
+    """What elaborates a network's block instance aside (archc/semantics/recount.py)."""
+
+    def __call__(self, network: Network, path: str, counts: tuple[Recount, ...]) -> Recounted: ...
+
+
 @dataclass(frozen=True)
 class Tie:
     """``target`` (a parameter path) is the very same tensor as ``source``."""
@@ -298,6 +323,11 @@ class Network:
     # a shared layer's later applications (`encoder@2`) -> its instance's path (`encoder`),
     # whose weights they use (archc/semantics/sharing.py)
     applications: dict[str, str] = field(default_factory=dict)
+    # elaborates a block instance of this network aside, with other counts (recounted)
+    recounter: Recounter | None = field(default=None, repr=False, compare=False)
+    _recounted: dict[tuple[str, tuple[Recount, ...]], Recounted | None] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     _nodes: dict[int, Node] = field(default_factory=dict, repr=False)
     _consumers: dict[int, set[int]] = field(default_factory=dict, repr=False)
     # caches of the queries below, dropped whenever a node is added
@@ -332,6 +362,35 @@ class Network:
         view = Network(self.name, self.args, self.span)
         view.modules = {**self.modules, **{m.path: m for m in alternative.modules}}
         view._nodes = {node.id: node for node in alternative.nodes}
+        return view
+
+    def recounted(self, path: str, counts: tuple[Recount, ...]) -> Recounted | None:
+        """The block instance at ``path`` as the spec elaborates it with the repeats
+        ``counts`` name given those counts, aside: this network is left as it is. None where
+        nothing can elaborate it (a network not made by elaboration)."""
+        key = (path, counts)
+        if key not in self._recounted:
+            recounter = self.recounter
+            self._recounted[key] = None if recounter is None else recounter(self, path, counts)
+        return self._recounted[key]
+
+    def with_instance(self, path: str, nodes: list[Node], modules: list[Module]) -> Network:
+        """This network with the block instance at ``path`` made of ``nodes`` and ``modules``
+        instead of its own (what a backend reads of an instance elaborated aside)."""
+
+        def inside(at: str) -> bool:
+            return at == path or at.startswith(f"{path}.")
+
+        view = Network(self.name, self.args, self.span, dict(self.inputs), dict(self.outputs))
+        view.modules = {p: m for p, m in self.modules.items() if not inside(p)}
+        view.modules.update((m.path, m) for m in modules)
+        view.applications = dict(self.applications)
+        kept = [n for n in self._nodes.values() if not inside(n.path)]
+        view._nodes = {n.id: n for n in [*kept, *nodes]}
+        view._consumers = {node_id: set() for node_id in view._nodes}
+        for node in view._nodes.values():
+            for ref in node.inputs:
+                view._consumers.get(ref.node, set()).add(node.id)
         return view
 
     def node(self, node_id: int) -> Node:

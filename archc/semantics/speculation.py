@@ -60,6 +60,7 @@ class Snapshot:
     body: tuple[dict[str, Any], dict[str, Any], dict[str, Any], set[str]]
     value_names: dict[int, dict[tuple[str, int], str]]
     shared: tuple[dict[int, Any], dict[str, str]]  # first uses of shared layers, applications
+    calls: dict[str, Any]  # the block calls made (recount.Call), by path
 
 
 def take(elaborator: Any, body: Body) -> Snapshot:
@@ -79,6 +80,7 @@ def take(elaborator: Any, body: Body) -> Snapshot:
         (dict(body.vars), dict(body.spans), dict(body.origins), set(body.used)),
         {i: dict(network.node(i).value_names) for i in read if network.has_node(i)},
         (dict(elaborator.shared_uses), dict(network.applications)),
+        dict(elaborator._calls),
     )
 
 
@@ -108,6 +110,7 @@ def undo(elaborator: Any, body: Body, saved: Snapshot) -> tuple[list[Node], list
         network.node(node_id).value_names = names
     elaborator.shared_uses = saved.shared[0]
     network.applications = saved.shared[1]
+    elaborator._calls = saved.calls
     return nodes, modules
 
 

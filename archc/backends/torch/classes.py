@@ -22,6 +22,7 @@ from archc.backends.torch.naming import Namespace
 from archc.backends.torch.optional import Branch, Optional, optionals
 from archc.backends.torch.stateless import forward_template, module_class
 from archc.backends.torch.structure import Item, is_chain, relative, scope_items
+from archc.errors import Span
 from archc.semantics import provenance as pv
 from archc.semantics.ir import Module, Network, Ref, Signature
 
@@ -44,10 +45,10 @@ class ClassInfo:
     # how much of each choice and counted repeat each instance shows (Optional.rank; 2 for a
     # copy made, else 0), in the order of ``instances``
     ranks: list[list[int]] = field(default_factory=list)
-    # counts (provenance in the class's terms) of loops, its own or its children's, whose
-    # copies may give other sizes than they take, and that the class builds at 0 and above:
-    # the sizes of its outputs may follow whether each is 0 (set as the class is written)
-    moves: list[pv.Expr] = field(default_factory=list)
+    # loops, its own or its children's, whose copies may give other sizes than they take,
+    # and that the class builds at 0 and above: the sizes of its outputs may follow whether
+    # each count is 0 (set as the class is written)
+    moves: list[Move] = field(default_factory=list)
     _positions: dict[int, int] = field(default_factory=dict, repr=False)
 
     def position(self, module: Module) -> int:
@@ -65,6 +66,17 @@ class ClassInfo:
         return shown.index(max(shown)) if shown else 0
 
 
+@dataclass(frozen=True)
+class Move:
+    """A loop whose copies may give other sizes than they take, as a class holding it sees
+    it: its count's provenance in the class's terms, the path from the class's instance to
+    the block instance whose body writes it ("" for the class's own), and its span."""
+
+    origin: pv.Expr
+    within: str
+    span: Span
+
+
 # what a loop dropped from a signature (``signature``'s ``dropped``) gives for each copy
 DROPPED = ("dropped",)
 
@@ -74,13 +86,13 @@ def signature(
     module: Module,
     classes: dict[int, ClassInfo],
     found: list[Optional],
-    dropped: frozenset[pv.Expr] = frozenset(),
+    dropped: frozenset[Span] = frozenset(),
 ) -> tuple[tuple[Any, ...], list[Any]]:
     """The structure of the class body at ``module``: what must agree for two instances to
     share a class (layers, arguments as written, wiring, child classes), and what each
     alternative of its choices is (None where these values could not build it). The layers
     an alternative made are left out of the first, so that instances that took either
-    alternative share the class (optional.py). The loops counted by ``dropped`` are left
+    alternative share the class (optional.py). The loops ``dropped`` (by span) are left
     out, what they give read from what they take, as the class builds them for a count of
     0; their copies are DROPPED among the alternatives."""
     index: dict[Ref, Any] = {ref: ("in", i) for i, ref in enumerate(module.inputs)}
@@ -108,14 +120,14 @@ def _body(
     found: list[Optional],
     copies: list[Any],
     looping: tuple[Loop, ...] = (),
-    dropped: frozenset[pv.Expr] = frozenset(),
+    dropped: frozenset[Span] = frozenset(),
 ) -> tuple[Any, ...]:
     made = {item.attr: (k, o) for k, o in enumerate(found) for item in o.made}
     starts = {loop.start: loop for loop in looping}
     inside = {attr for loop in looping for attr in loop.attrs()}
     parts: list[Any] = []
     for position, item in enumerate(scope_items(network, path)):
-        if position in starts and starts[position].origin in dropped:  # no copy: its input
+        if position in starts and starts[position].span in dropped:  # no copy: its input
             loop = starts[position]
             index[loop.last] = index.get(loop.carried, "?")
             copies += [DROPPED, DROPPED]
@@ -374,10 +386,10 @@ def _ranks(found: list[Optional], alternatives: list[Any]) -> list[int]:
     return [o.rank for o in found] + [0 if c is None else 2 for c in copies]
 
 
-def _empty(module: Module) -> frozenset[pv.Expr]:
-    """The counts of the unnamed repeats of ``module``'s body that made no copy."""
+def _empty(module: Module) -> frozenset[Span]:
+    """The unnamed repeats of ``module``'s body counted by the spec that made no copy."""
     return frozenset(
-        looped.origin
+        looped.span
         for looped in module.looped
         if not looped.copies and not isinstance(looped.origin, pv.Lit)
     )
@@ -418,6 +430,37 @@ def _without_copies(
             ranks_of[id(module)] = ranks
             return info, aligned
     return None
+
+
+def admits(
+    info: ClassInfo, network: Network, module: Module, classes: dict[int, ClassInfo]
+) -> bool:
+    """Whether the class ``info`` builds ``module`` of ``network``, its template elaborated
+    aside with other counts (ir.Network.recounted): without its loops that made no copy, it
+    has the template's structure, and its alternatives and copies agree with those the
+    class's instances built. Its child blocks are taken for instances of the classes of the
+    template's at the same paths, which build whatever counts they are given."""
+    own, template = info.instances[info.template]
+    known = dict(classes)
+    for path, child in network.modules.items():
+        real = own.modules.get(path)
+        if child.kind == "block" and real is not None and id(real) in classes:
+            known[id(child)] = classes[id(real)]
+    found = optionals(network, module) or []
+    chosen = info.optionals[info.template]
+    try:
+        body, alternatives = signature(network, module, known, found)
+    except KeyError:  # a child block the template does not have
+        return False
+    theirs_body, theirs = signature(own, template, classes, chosen, _empty(module))
+    if _key(module, body, found) != _key(template, theirs_body, chosen):
+        return False
+    mine = iter(alternatives[2 * len(found) :])
+    copies = [None if c is DROPPED else next(mine, None) for c in theirs[2 * len(found) :]]
+    aligned = alternatives[: 2 * len(found)] + copies
+    return all(
+        a is None or b is None or a == b for a, b in zip(aligned, info.alternatives, strict=True)
+    )
 
 
 def _levels(instances: list[tuple[Network, Module]]) -> list[list[tuple[Network, Module]]]:

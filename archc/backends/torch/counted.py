@@ -11,9 +11,10 @@ gives them (ir.Counted records which children each repeat made); beside a child 
 named, the chain is keyed (`OrderedDict([("stem", ...), *[(str(k + 1), ...) for k in
 range(...)]])`), a numbered child after the copies under its number moved by their count.
 Instances that made fewer copies share the class of those that made more (classes.py), since
-the copies are written from them; a class no instance of which made a copy, or a second one,
-raises ValueError where the arguments ask for it. The copies after the first must be built
-alike for any count, as looped.alike decides.
+the copies are written from them; a copy no instance made comes from the class's template
+elaborated aside with it (emit.py), and is refused with ValueError only where the spec
+refuses that count. The copies after the first must be built alike for any count, as
+looped.alike decides.
 """
 
 from __future__ import annotations

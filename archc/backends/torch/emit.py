@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import os
 from collections.abc import Mapping
 from typing import Any
 
 from archc import __version__, dims
-from archc.backends.torch.classes import ClassInfo, assign_classes
+from archc.backends.torch.classes import ClassInfo, Move, admits, assign_classes
 from archc.backends.torch.constants import buffer_lines, holds_buffer
 from archc.backends.torch.counted import Slot, at_most_one, made, slots
 from archc.backends.torch.decoding import GENERATE, Decoding
@@ -31,7 +32,7 @@ from archc.backends.torch.naming import (
     module_level,
     registration,
 )
-from archc.backends.torch.optional import Branch, Optional
+from archc.backends.torch.optional import Branch, Optional, optionals
 from archc.backends.torch.structure import (
     Item,
     dense_parts,
@@ -45,14 +46,37 @@ from archc.backends.torch.structure import (
     traced_inputs,
 )
 from archc.backends.torch.values import Expressor, Param
-from archc.errors import ArchError, Diagnostic
+from archc.errors import ArchError, Diagnostic, Span
 from archc.ops import lookup
 from archc.ops.schema import Symbolic
 from archc.ops.spec import HELD, Ctor
 from archc.pysource.exprs import literal, string
-from archc.pysource.layout import INDENT, Arg, Call, IfElse, ListOf, flat, lay_out, structure
+from archc.pysource.layout import (
+    INDENT,
+    LINE_LENGTH,
+    Arg,
+    Call,
+    IfElse,
+    ListOf,
+    flat,
+    lay_out,
+    structure,
+)
 from archc.semantics import provenance as pv
-from archc.semantics.ir import Module, Network, Node, Signature, join_path, tensor_key
+from archc.semantics.ir import (
+    Counted,
+    Module,
+    Network,
+    Node,
+    Recount,
+    Signature,
+    join_path,
+    tensor_key,
+)
+
+# The most repeats whose copies values may follow that a class is elaborated aside for, each
+# way of making copies or none (2 ** n instances at most)
+_MOST_VARYING = 3
 
 # Constructor parameters: required before defaulted; sizes of inputs, then the block's own, then
 # values the instances differ in that nothing else expresses.
@@ -92,10 +116,12 @@ def emit_module(
     ]
     # a constructor's parameters never hide a class or helper of the module
     decoding = Decoding()
-    writers = [
-        ClassWriter(info, classes, options, names.taken, decoding) for info in [*blocks, *roots]
-    ]
-    written = [writer.render() for writer in writers]
+    writers: list[ClassWriter] = []
+    written: list[str] = []
+    for info in [*blocks, *roots]:  # leaf first: a class reads what its children's wrote
+        writer, text = _written(info, classes, options, names.taken, decoding)
+        writers.append(writer)
+        written.append(text)
     for k, writer in enumerate(writers):
         if writer.module.kind == "network" and writer.expressor.unexplained:
             # a number the class could not follow: it takes none of the spec's parameters
@@ -146,6 +172,24 @@ def emit_module(
     return "\n\n\n".join(["\n".join(lines), exports, *copied, *written]) + "\n", taken
 
 
+def _written(
+    info: ClassInfo,
+    classes: dict[int, ClassInfo],
+    options: Options,
+    module_names: frozenset[str],
+    decoding: Decoding,
+) -> tuple[ClassWriter, str]:
+    """The class of ``info`` and its source: built as well from its instances elaborated
+    aside with the counts none of them had, unless a value there has no expression in the
+    class; then without them, refusing those counts."""
+    writer = ClassWriter(info, classes, options, module_names, decoding)
+    try:
+        return writer, writer.render()
+    except Unexplained:
+        writer = ClassWriter(info, classes, options, module_names, decoding, recount=False)
+        return writer, writer.render()
+
+
 def quoted_path(path: str) -> str:
     """A path as it may appear in a comment or docstring: no newline, quote or backslash can
     escape (JSON's escaping, without the surrounding quotes)."""
@@ -183,6 +227,20 @@ def _child_classes(network: Network, path: str, classes: dict[int, ClassInfo]) -
 Matching = list[tuple[Network, Item]]  # one item at the same place in every instance
 
 
+class Unexplained(Exception):
+    """A value of an instance elaborated aside that the class has no expression for."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Aside:
+    """A class's instance elaborated aside with ``counts`` (ir.Network.recounted), which the
+    class builds beside its instances, though no network holds it."""
+
+    network: Network
+    module: Module
+    counts: tuple[Recount, ...]
+
+
 class ClassWriter:
     """Writes one generated class from all of its instances."""
 
@@ -193,8 +251,12 @@ class ClassWriter:
         options: Options,
         module_names: frozenset[str],
         decoding: Decoding,
+        recount: bool = True,
     ) -> None:
         self.info = info
+        self.options = options
+        self.module_names = module_names
+        self.recount = recount
         self.decoding = decoding
         self.classes = classes
         self.own_inits: list[str] = []  # initialising the tensors the class holds itself
@@ -204,7 +266,8 @@ class ClassWriter:
         self.kept_lines: list[str] = []
         self.uses_ordered_dict = False
         self.uses_callable = False  # a constructor takes a layer (given.py)
-        self.refusals: list[str] = []  # tests under which __init__ raises, before an item
+        # tests under which __init__ raises, before an item, each with the spec's reason
+        self.refusals: list[tuple[str, Diagnostic | None]] = []
         # the counted repeats before the child being written: each count's test, and which
         # instances made the copy (_slotted)
         self.counted_tests: list[tuple[pv.Expr, list[bool]]] = []
@@ -220,22 +283,38 @@ class ClassWriter:
         self.optionals = info.optionals[info.template] if info.optionals else []
         # repeats written as loops (looped.py), in the template and in every instance
         self.loops = loops(self.network, self.module)
+        # the instances the class is written from: its own, then those elaborated aside
+        # (_recount), each with its choices and loops
+        self.instances = list(info.instances)
+        self.chosen = list(info.optionals) or [[] for _ in info.instances]
         self.instance_loops = [aligned(self.loops, n, m) for n, m in info.instances]
+        self.asides: list[Aside] = []
+        # the spec's diagnostic for counts it refuses, by the instance and repeat asked
+        self.spec_refusals: dict[Recount, Diagnostic] = {}
         self.input_names = _input_names(info)
-        self.expressor = Expressor(
-            definition=info.definition,
-            param_values=[m.args for _, m in info.instances],
-            input_types=[[n.type_of(r) for r in m.inputs] for n, m in info.instances],
+        self.expressor = self._expressor()
+
+    def _expressor(self) -> Expressor:
+        return Expressor(
+            definition=self.info.definition,
+            param_values=[m.args for _, m in self.instances],
+            input_types=[[n.type_of(r) for r in m.inputs] for n, m in self.instances],
             input_names=self.input_names,
-            names=Namespace(module_names | set(self.input_names)),
-            fixed=options.fixed.get(info.definition.name, frozenset())
+            names=Namespace(self.module_names | set(self.input_names)),
+            fixed=self.options.fixed.get(self.info.definition.name, frozenset())
             if self.module.kind == "network"
             else frozenset(),
-            # a size the body equates with its parameters may hold in one alternative only
-            equal={} if self.optionals else _equal_sizes(self.network, self.module),
+            # a size the body equates with its parameters may hold in one alternative, or
+            # for some counts, only
+            equal={} if self.optionals or self.asides else _equal_sizes(self.network, self.module),
         )
 
     def render(self) -> str:
+        self.info.moves = []
+        if self.recount and self.module.kind == "block":
+            for counts in self._unknown_counts():
+                self._recount(counts)
+            self.expressor = self._expressor()
         init = self._init_lines()
         forward = forward_lines(self)
         network = self.network if self.module.kind == "network" else None
@@ -262,6 +341,85 @@ class ClassWriter:
         if network is not None and self.decoding.decodes(network):
             forward += ["", GENERATE]
         return "\n".join([*lines, *init, "", *forward, *initialise])
+
+    def _unknown_counts(self) -> list[tuple[Recount, ...]]:
+        """The counts of the class's repeats that none of its instances had, and that the
+        class builds otherwise than those they had: a second copy of a loop or of a counted
+        repeat in a chain (2), and each way of making copies or none of the repeats whose
+        copies the values after them may follow (its own loops whose later layers read the
+        sizes they give, its counted repeats, its children's loops whose sizes the layers
+        after the child read) that no instance took, each made with as many copies as the
+        template has (at least 1) or none."""
+        path = self.module.path
+        wanted: list[tuple[Recount, ...]] = []
+        # where a repeat is (the instance whose body writes it, its span), and how many copies
+        # each instance made
+        varying: list[tuple[tuple[str, Span], list[int]]] = []
+        for n, loop in enumerate(self.loops):
+            theirs = [found[n] for found in self.instance_loops]
+            had = [0 if lp is None else len(lp.copies) for lp in theirs]
+            if loop.needs_copy:
+                varying.append(((path, loop.span), had))
+            if max(had) < 2 and not at_most_one(loop.origin):
+                wanted.append(((path, loop.span, 2),))
+        for chain in self.network.modules.values():
+            if not chain.counted or self.network.instance_of_path(chain.path) is not self.module:
+                continue
+            within = relative(chain.path, path)
+            for counted in chain.counted:
+                if counted.origin is None or isinstance(counted.origin, pv.Lit):
+                    continue
+                had = [_copies(n, join_path(m.path, within), counted) for n, m in self.instances]
+                varying.append(((path, counted.span), had))
+                if max(had) < 2 and not at_most_one(counted.origin):
+                    wanted.append(((path, counted.span, 2),))
+        items = scope_items(self.network, path)
+        elsewhere = _looped(self.loops) | self._made(self.optionals)
+        for position, item in enumerate(items):
+            if item.module is None or item.module.kind != "block" or item.attr in elsewhere:
+                continue
+            later = [o for i in items[position + 1 :] for o in origins(self.network, i)]
+            if not any(o is not None and (pv.reads(o) or pv.reads_sizes(o)) for o in later):
+                continue
+            matching = self.matching(position)
+            for move in self.classes[id(item.module)].moves:
+                had = [int(_count(n, i.module, move.origin)) for n, i in matching]  # type: ignore[arg-type]
+                varying.append(((join_path(item.module.path, move.within), move.span), had))
+        if not varying or len(varying) > _MOST_VARYING:
+            return wanted
+        columns = zip(*(had for _, had in varying), strict=True)
+        seen = {tuple(count > 0 for count in counts) for counts in columns}
+        template = self.info.template
+        for pattern in itertools.product((True, False), repeat=len(varying)):
+            if pattern not in seen:
+                wanted.append(
+                    tuple(
+                        (where, span, max(had[template], 1) if makes else 0)
+                        for ((where, span), had), makes in zip(varying, pattern, strict=True)
+                    )
+                )
+        return wanted
+
+    def _recount(self, counts: tuple[Recount, ...]) -> None:
+        """Take the template elaborated aside with ``counts`` among the instances the class
+        is written from, where the class builds it; where the spec refuses those counts,
+        keep its diagnostic for the refusal."""
+        found = self.network.recounted(self.module.path, counts)
+        if found is None:
+            return
+        if found.refusal is not None:
+            for count in counts:
+                self.spec_refusals[count] = found.refusal
+            return
+        network, module = found.network, found.module
+        if network is None or module is None:
+            return
+        if not admits(self.info, network, module, self.classes):
+            return
+        self.asides.append(Aside(network, module, counts))
+        self.instances.append((network, module))
+        self.chosen.append(optionals(network, module) or [])
+        self.instance_loops.append(aligned(self.loops, network, module))
 
     def passes_cache(self, path: str) -> bool:
         """Whether the module or op at ``path`` of the template instance takes the KV cache
@@ -325,7 +483,7 @@ class ClassWriter:
         rank = common.index(position)
         found = []
         for (network, module), chosen, looping in zip(
-            self.info.instances, self.info.optionals or [[]], self.instance_loops, strict=False
+            self.instances, self.chosen, self.instance_loops, strict=True
         ):
             theirs = [
                 item
@@ -377,8 +535,8 @@ class ClassWriter:
             value = self._construct(self.matching(position))
             if item.module is not None and item.module.kind == "block":
                 lines += self._moved(position, items)  # after the child takes its parameters
-            for test in self.refusals:  # a counted repeat no instance made a copy of
-                lines += self._refusal(test, INDENT * 2)
+            for test, reason in self.refusals:  # a counted repeat no instance made a copy of
+                lines += self._refusal(test, INDENT * 2, reason)
             self.refusals = []
             if value is not None:
                 held = item.node is not None and HELD in item.node.params
@@ -402,14 +560,15 @@ class ClassWriter:
         """The layers of the repeat written as loop ``n`` (looped.py), registered in a loop
         over its count under the names the spec gives each copy's layers: the first copy's
         values where they differ from the later copies' (`in_channels if k == 0 else
-        channels`), which are built from the instances that made more than one copy; where
-        none did, a count above 1 is refused. An instance that made no copy is built like
-        one that made them, its count keeping it from being built; where none made no copy
-        and the layers after the loop are built for the sizes its copies give, a count of 0
-        is refused, and otherwise those layers' values follow whether it made one."""
+        channels`), which are built from the instances that made more than one copy (the
+        template elaborated aside with two, where none did). An instance that made no copy
+        is built like one that made them, its count keeping it from being built, and the
+        layers after the loop follow whether it made one. A count none had and the spec
+        refuses (_unknown_counts) is refused: above 1, or 0 where the layers after the loop
+        are built for the sizes its copies give."""
         loop = self.loops[n]
         theirs = [found[n] for found in self.instance_loops]
-        networks = [network for network, _ in self.info.instances]
+        networks = [network for network, _ in self.instances]
         first_maker = next((nw, lp) for nw, lp in zip(networks, theirs, strict=True) if lp)
         makers = [
             (nw, lp) if lp is not None else first_maker
@@ -450,11 +609,14 @@ class ClassWriter:
             (loop.needs_copy and not without, maker is None)
         )
         if loop.changes and refused not in ("!=", "<"):
-            self.info.moves.append(loop.origin)
+            self.info.moves.append(Move(loop.origin, "", loop.span))
         lines: list[str] = []
         if refused is not None:
             test = self.expressor.origin(pv.apply(refused, loop.origin, pv.Lit(1)))
-            lines += self._refusal(test or f"({count}) {refused} 1", INDENT * 2)
+            counts = {"<": [0], ">": [2]}.get(refused, [0, 2])
+            asked = [(self.module.path, loop.span, n) for n in counts]
+            reason = next((self.spec_refusals[a] for a in asked if a in self.spec_refusals), None)
+            lines += self._refusal(test or f"({count}) {refused} 1", INDENT * 2, reason)
         return [*lines, f"{INDENT * 2}for {index} in range({count}):", *registered]
 
     def _moved(self, position: int, items: list[Item]) -> list[str]:
@@ -470,22 +632,39 @@ class ClassWriter:
         later = [o for i in items[position + 1 :] for o in origins(self.network, i)]
         reads = any(o is not None and (pv.reads(o) or pv.reads_sizes(o)) for o in later)
         lines: list[str] = []
-        for origin in child.moves:
-            moved = pv.substitute(origin, template.arg_origins, _sizes_given(template))
+        for move in child.moves:
+            moved = pv.substitute(move.origin, template.arg_origins, _sizes_given(template))
             if moved is None or isinstance(moved, pv.Lit):
                 continue  # no Python for it here, or a count no argument here changes
-            makers = [_count(network, item.module, origin) > 0 for network, item in matching]  # type: ignore[arg-type]
+            makers = [
+                self._makes(k, network, item.module, move)  # type: ignore[arg-type]
+                for k, (network, item) in enumerate(matching)
+            ]
             test = pv.apply("<", moved, pv.Lit(1)) if makers[0] else made(moved)
             text = self.expressor.origin(test)
             if text is None:
                 continue
+            within = join_path(template.path, move.within)
             if reads and len(set(makers)) == 1:  # built for the sizes they give
-                lines += self._refusal(text, INDENT * 2)
+                asked = (within, move.span, 0 if makers[0] else 1)
+                lines += self._refusal(text, INDENT * 2, self.spec_refusals.get(asked))
                 continue
             if len(set(makers)) > 1:
                 self.counted_tests.append((made(moved), makers))
-            self.info.moves.append(moved)
+            inner = join_path(relative(template.path, self.module.path), move.within)
+            self.info.moves.append(Move(moved, inner, move.span))
         return lines
+
+    def _makes(self, k: int, network: Network, module: Module, move: Move) -> bool:
+        """Whether the loop ``move`` of the child block ``module`` of instance ``k`` makes a
+        copy: as its count says, or as an instance elaborated aside was given."""
+        aside = k - len(self.info.instances)
+        if aside >= 0:
+            target = (join_path(module.path, move.within), move.span)
+            for instance, span, count in self.asides[aside].counts:
+                if (instance, span) == target:
+                    return count > 0
+        return bool(_count(network, module, move.origin) > 0)
 
     def loop_index(self) -> str:
         """The name of a loop's copy index, which no parameter of the class takes."""
@@ -553,7 +732,7 @@ class ClassWriter:
         never uses (the test keeps it from building them)."""
         template = getattr(self.optionals[k], which)
         found = []
-        for chosen in self.info.optionals:
+        for chosen in self.chosen:
             branch = getattr(chosen[k], which)
             if not branch.built:
                 branch = template
@@ -562,14 +741,25 @@ class ClassWriter:
             found.append((branch.network, item))
         return found
 
-    def _refusal(self, test: str, indent: str) -> list[str]:
+    def _refusal(self, test: str, indent: str, reason: Diagnostic | None = None) -> list[str]:
         """Raise where the arguments take an alternative that the values the spec was
-        compiled with could not build, rather than build the other."""
-        message = literal(
-            f"{self.info.definition.name}: no layers known for these arguments ({test}); "
-            "compile the spec with them"
-        )
-        raising = lay_out(indent + INDENT, "raise ", Call("ValueError", (Arg(message),)))
+        compiled with could not build, rather than build the other; where the spec refuses
+        it (``reason``), with the spec's rule."""
+        name = self.info.definition.name
+        if reason is None:
+            known = "no layers known for these arguments"
+            text = f"{name}: {known} ({test}); compile the spec with them"
+        else:
+            text = f"{name}: the spec refuses these arguments ({test}): {_rule(reason)}"
+        raising = lay_out(indent + INDENT, "raise ", Call("ValueError", (Arg(literal(text)),)))
+        if any(len(line) > LINE_LENGTH for line in raising):  # the message in pieces
+            inner = indent + INDENT * 2
+            pieces = _pieces(text, LINE_LENGTH - len(inner) - 2)
+            raising = [
+                f"{indent}{INDENT}raise ValueError(",
+                *(f"{inner}{literal(piece)}" for piece in pieces),
+                f"{indent}{INDENT})",
+            ]
         return [f"{indent}if {test}:", *raising]
 
     def _construct(self, matching: Matching) -> Call | None:
@@ -627,14 +817,15 @@ class ClassWriter:
         args: list[Arg] = []
         for index in range(len(ctors[0].args)):
             values = [c.args[index] for c in ctors]
-            args.append(Arg(self._slot(values, f"{attr}_value")))
+            args.append(Arg(_wrappable(self._slot(values, f"{attr}_value"))))
         fields = type(nodes[0].args).fields
         for name in _merged_order([[name for name, _ in c.kwargs] for c in ctors]):
             default = fields[name].default if name in fields else None
             values = [dict(c.kwargs).get(name, default) for c in ctors]
             if self._at_default(values):
                 continue
-            args.append(Arg(self._slot(values, f"{attr}_{name}"), prefix=f"{name}="))
+            value = _wrappable(self._slot(values, f"{attr}_{name}"))
+            args.append(Arg(value, prefix=f"{name}="))
         if ctors[0].held:
             return self._held(attr, args)
         if is_helper(ctors[0].path):
@@ -670,22 +861,53 @@ class ClassWriter:
         has none, an expression found for the values (values.py), ``hint`` naming a new
         parameter."""
         origins = [_origin(value) for value in values]
-        if origins[0] is not None and all(o == origins[0] for o in origins):
-            text = self.expressor.origin(origins[0])
-            if text is not None:
-                return text
-        for test, makers in reversed(self.counted_tests):
-            # a value after a counted repeat that follows whether it made its copy
-            if len(makers) != len(origins):
-                continue
-            built = {o for o, m in zip(origins, makers, strict=True) if m}
-            other = {o for o, m in zip(origins, makers, strict=True) if not m}
-            if len(built) == len(other) == 1 and None not in built | other:
-                origin = pv.apply("if", test, built.pop(), other.pop())  # type: ignore[arg-type]
-                text = self.expressor.origin(origin)
-                if text is not None:
-                    return text
+        text = self._follows(origins)
+        if text is not None:
+            return text
+        self._explained(origins)
         return self.expressor.value([_plain(value) for value in values], hint)
+
+    def _follows(self, origins: list[pv.Expr | None]) -> str | None:
+        """Python for a value whose provenance is ``origins[i]`` in instance i: the same in
+        every instance, or, after repeats whose counts make copies in some instances and none
+        in others, each one under the tests of those counts (`c if n > 0 else
+        in_channels`). A copy standing in for an instance that builds none (stand_ins) has
+        no say."""
+        built = self._built(len(origins))
+        own = [o for o, b in zip(self._alike(origins), built, strict=True) if b]
+        tests = [
+            (test, [m for m, b in zip(makers, built, strict=True) if b])
+            for test, makers in self.counted_tests
+            if len(makers) == len(origins)
+        ]
+        origin = _under_tests(own, tests)
+        return None if origin is None else self.expressor.origin(origin)
+
+    def _alike(self, origins: list[pv.Expr | None]) -> list[pv.Expr | None]:
+        """``origins`` with an instance elaborated aside given an instance's provenance equal
+        to its own for every value (a second copy's `h + 2 - 3 + 1` is the first's)."""
+        real = origins[: len(self.info.instances)]
+        return real + [
+            next((r for r in real if _same_value(o, r)), o)
+            for o in origins[len(self.info.instances) :]
+        ]
+
+    def _built(self, size: int) -> list[bool]:
+        """Which instances of a matching of ``size`` build the item themselves."""
+        if len(self.stand_ins) != size:
+            return [True] * size
+        return [not stand_in for stand_in in self.stand_ins]
+
+    def _explained(self, origins: list[pv.Expr | None]) -> None:
+        """Raise Unexplained where an instance elaborated aside has another provenance for a
+        value than the instances it was elaborated beside: a value of its own, which no
+        caller passes."""
+        built = self._built(len(origins))
+        real = len(self.info.instances)
+        origins = self._alike(origins)
+        known = {o for o, b in zip(origins[:real], built[:real], strict=True) if b}
+        if any(b and o not in known for o, b in zip(origins[real:], built[real:], strict=True)):
+            raise Unexplained
 
     def _block(self, matching: Matching) -> Call:
         """The call that builds a child block: each of its class's parameters from where the
@@ -693,7 +915,7 @@ class ClassWriter:
         layer the call passes on from a parameter of this class's as that parameter."""
         modules: list[Module] = [item.module for _, item in matching]  # type: ignore[misc]
         child = self.classes[id(modules[0])]
-        indices = [child.position(module) for module in modules]
+        indices = [child.position(self._counterpart(module, child)) for module in modules]
         args: list[Arg] = []
         for param in child.params:
             values = [param.values[i] for i in indices]
@@ -719,18 +941,28 @@ class ClassWriter:
             given = all(param.source in m.arg_origins for m in modules)
             if param.kind == "block" and not given and _omit(param, values):
                 continue
-            if origins[0] is not None and all(o == origins[0] for o in origins):
-                if param.default is not None and origins[0] == pv.Lit(param.default_value):
-                    continue
-                text = self.expressor.origin(origins[0])
-            else:
-                text = None
+            same = origins[0] is not None and all(o == origins[0] for o in origins)
+            if same and param.default is not None and origins[0] == pv.Lit(param.default_value):
+                continue
+            text = self._follows(origins)
             if text is None:
+                self._explained(origins)
                 leaf = modules[0].path.rsplit(".", 1)[-1]
                 text = self.expressor.value(values, f"{leaf}_{param.name}")
             prefix = f"{param.name}=" if param.default is not None else ""
             args.append(Arg(structure(text, nested=True), prefix))
         return Call(child.name, tuple(args))
+
+    def _counterpart(self, module: Module, child: ClassInfo) -> Module:
+        """The instance of ``child`` that the child block ``module`` is: itself, or in an
+        instance elaborated aside, the template's at its path, whose arguments it is called
+        with where they have the same provenance."""
+        if any(m is module for _, m in child.instances):
+            return module
+        real = self.network.modules.get(module.path)
+        if real is None or not any(m is real for _, m in child.instances):
+            raise Unexplained
+        return real
 
     def _passed_on(self, name: str, ctors: list[Ctor]) -> str:
         """This class's parameter ``name``, which takes the layer a child is passed on, each
@@ -739,7 +971,7 @@ class ClassWriter:
         default = next(
             (
                 flat(layer_argument([ctor], literal_slot))
-                for (_, module), ctor in zip(self.info.instances, ctors, strict=True)
+                for (_, module), ctor in zip(self.instances, ctors, strict=True)
                 if name not in module.given
                 and not any(isinstance(value, Symbolic) for _, value in ctor.kwargs)
             ),
@@ -826,9 +1058,10 @@ class ClassWriter:
     def _slotted(self, matching: Matching) -> Call:
         """A chain with counted repeats (counted.py): an nn.Sequential that unpacks each
         repeat's copy from a comprehension over its count. The copy is built from the
-        instances that made one, and one made in no instance is refused where the arguments
-        ask for it. Beside a child the spec named, every child is keyed: a named one by its
-        name, a numbered one by its number, which the counts before it move."""
+        instances that made one (those elaborated aside with it among them), and one that
+        none made is refused where the arguments ask for it. Beside a child the spec named,
+        every child is keyed: a named one by its name, a numbered one by its number, which
+        the counts before it move."""
         theirs: list[list[Slot]] = [slots(n, i.module) for n, i in matching]  # type: ignore[arg-type, misc]
         keyed = any(not i.attr.isdigit() for s in theirs[0] for i in s.items)
         outside = self.stand_ins
@@ -856,7 +1089,8 @@ class ClassWriter:
             maker = next((pair for pair in built if pair[1]), None)
             if maker is None:
                 test = self.expressor.origin(made(origin))
-                self.refusals.append(test or f"({count}) > 0")
+                reason = self.spec_refusals.get((self.module.path, slot.counted.span, 1))
+                self.refusals.append((test or f"({count}) > 0", reason))
                 number = pv.apply("+", number, origin)
                 continue
             # an instance that made fewer is built like one that did: its count keeps it out
@@ -864,7 +1098,8 @@ class ClassWriter:
             later = self._copy(built, 1)
             if later is None and not at_most_one(origin):
                 test = self.expressor.origin(pv.apply(">", origin, pv.Lit(1)))
-                self.refusals.append(test or f"({count}) > 1")
+                reason = self.spec_refusals.get((self.module.path, slot.counted.span, 2))
+                self.refusals.append((test or f"({count}) > 1", reason))
             assert first is not None
             index = "_" if (later is None or later == first) and not keyed else self.loop_index()
             value: Call | IfElse = _first_or_later(first, later, f"{index} == 0")
@@ -962,8 +1197,67 @@ def _count(network: Network, module: Module, origin: pv.Expr) -> Any:
     return pv.evaluate(origin, module.args, sizes)
 
 
+def _copies(network: Network, path: str, counted: Counted) -> int:
+    """How many copies the repeat ``counted`` made in the chain at ``path``."""
+    chain = network.modules.get(path)
+    made = [c.count for c in chain.counted if c.span == counted.span] if chain else []
+    return made[0] if made else 0
+
+
 def _looped(found: list[Loop] | list[Loop | None]) -> set[str]:
     return {attr for loop in found if loop is not None for attr in loop.attrs()}
+
+
+def _under_tests(
+    origins: list[pv.Expr | None], tests: list[tuple[pv.Expr, list[bool]]]
+) -> pv.Expr | None:
+    """One provenance for ``origins[i]`` in instance i: the same in all, or else split by
+    the latest of ``tests`` (a count's test, and which instances it holds in) that leaves
+    each side one, `if test then <those where it holds> else <the others>`; None where
+    none does."""
+    if None not in origins and len(set(origins)) == 1:
+        return origins[0]
+    for k in reversed(range(len(tests))):
+        test, makers = tests[k]
+        if len(makers) != len(origins) or len(set(makers)) == 1:
+            continue
+        rest = tests[:k] + tests[k + 1 :]
+        sides = [
+            _under_tests(
+                [o for o, m in zip(origins, makers, strict=True) if m is held],
+                [(t, [h for h, m in zip(hs, makers, strict=True) if m is held]) for t, hs in rest],
+            )
+            for held in (True, False)
+        ]
+        if sides[0] is not None and sides[1] is not None:
+            return pv.apply("if", test, sides[0], sides[1])
+    return None
+
+
+def _wrappable(text: str) -> str | IfElse:
+    """A constructor value as lay_out may wrap it: a conditional expression in its parts."""
+    laid = structure(text, nested=True)
+    return laid if isinstance(laid, IfElse) else text
+
+
+def _same_value(a: pv.Expr | None, b: pv.Expr | None) -> bool:
+    return a == b or (a is not None and b is not None and pv.equal_for_all_values(a, b))
+
+
+def _pieces(text: str, width: int) -> list[str]:
+    """``text`` cut after spaces into pieces of at most ``width`` characters where it can
+    be, each but the last ending in its space."""
+    pieces = [""]
+    for word in text.split(" "):
+        if pieces[-1] and len(pieces[-1]) + len(word) + 1 > width:
+            pieces.append("")
+        pieces[-1] += f"{word} "
+    return [*pieces[:-1], pieces[-1][:-1]]
+
+
+def _rule(diagnostic: Diagnostic) -> str:
+    """What the spec says it refuses: the rule a diagnostic states, else its message."""
+    return diagnostic.rule or diagnostic.message
 
 
 def _first_or_later(first: Call, later: Call | None, test: str) -> Call | IfElse:

@@ -19,6 +19,8 @@ from archc.backends.torch.naming import RESERVED, identifier, member, module_lev
 from archc.backends.torch.stateless import forward_template
 from archc.backends.torch.structure import (
     Item,
+    empty_blocks,
+    empty_position,
     first_id,
     holder,
     is_callable,
@@ -87,14 +89,19 @@ def steps(network: Network, path: str) -> list[Step]:
                     found.append(Step(_item(network, attr, node, module), member))
                 break
             access, scope = member, key
+    for module in empty_blocks(network, path):  # a call that gives back what it takes
+        attr = module.path.rpartition(".")[2]
+        step = Step(_item(network, attr, None, module), _member("self", attr, None))
+        found.insert(empty_position([s.item.outputs for s in found], module), step)
     return found
 
 
-def _item(network: Network, attr: str, node: Node, module: Module | None) -> Item:
+def _item(network: Network, attr: str, node: Node | None, module: Module | None) -> Item:
     if module is not None and module.scan is not None:  # the loop, which calls the cell
         return Item(attr, module=module, inputs=module.scan.inputs, outputs=module.scan.outputs)
     if module is not None:
         return Item(attr, module=module, inputs=module.inputs, outputs=module.outputs)
+    assert node is not None
     outputs = tuple(Ref(node.id, port) for port in range(len(node.outputs)))
     inputs = () if holds_buffer(node) else node.inputs  # a buffer reads what __init__ stored
     return Item(attr, node=node, inputs=inputs, outputs=outputs)
@@ -113,7 +120,6 @@ def forward_lines(writer: ClassWriter) -> list[str]:
     ours = _with_loops(ours, module.path, writer.loops)
     outputs = _read(module.outputs, module.outputs_via, writer.optionals)
     # each instance's steps beside ours, for the shape comments; an alternative's have none
-    chosen = writer.info.optionals or [[]] * len(writer.info.instances)
     per_instance = [
         _aligned(
             _with_loops(
@@ -125,7 +131,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
             [theirs is None for theirs in looping],
         )
         for (n, m), found, looping in zip(
-            writer.info.instances, chosen, writer.instance_loops, strict=True
+            writer.instances, writer.chosen, writer.instance_loops, strict=True
         )
     ]
     common = [i for i, s in enumerate(ours) if not s.optional]
@@ -230,7 +236,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
         comment = (
             _shape_comment(
                 [p[common.index(position)] for p in per_instance],
-                writer.info.instances,
+                writer.instances,
             )
             if position in common
             else None

@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from archc.backends.torch.constants import holds_buffer
 from archc.backends.torch.stateless import forward_template
 from archc.backends.torch.structure import Item, first_id, scope_items
+from archc.errors import Span
 from archc.ops.spec import HELD
 from archc.semantics import provenance as pv
-from archc.semantics.ir import Module, Network, Node, Ref, join_path
+from archc.semantics.ir import Looped, Module, Network, Node, Ref, join_path
 
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")
 
@@ -49,6 +50,7 @@ class Loop:
     them: without a copy, they would be others."""
 
     origin: pv.Expr
+    span: Span  # the repeat's (ir.Looped)
     start: int
     copies: tuple[tuple[Item, ...], ...]
     names: tuple[tuple[str, int, int], ...]
@@ -90,7 +92,7 @@ def loops(network: Network, module: Module) -> list[Loop]:
         inside = any(names < other for other in made)  # a copy's part: the copies' count
         if not names or inside or any(n not in position for n in names):
             continue  # its copies stay the class's items
-        loop = _loop(network, module, items, position, looped.origin, looped.copies)
+        loop = _loop(network, module, items, position, looped)
         if loop is not None:
             found.append(loop)
     return found
@@ -99,9 +101,9 @@ def loops(network: Network, module: Module) -> list[Loop]:
 def aligned(template: list[Loop], network: Network, module: Module) -> list[Loop | None]:
     """The loops of the instance ``module`` beside those of its class's template: None for
     one whose count made no copy there (classes.py lets such an instance share the class)."""
-    empty = {looped.origin for looped in module.looped if not looped.copies}
+    empty = {looped.span for looped in module.looped if not looped.copies}
     own = iter(loops(network, module))
-    return [None if loop.origin in empty else next(own) for loop in template]
+    return [None if loop.span in empty else next(own) for loop in template]
 
 
 def _loop(
@@ -109,9 +111,9 @@ def _loop(
     module: Module,
     items: list[Item],
     position: dict[str, int],
-    origin: pv.Expr,
-    copies: tuple[tuple[str, ...], ...],
+    looped: Looped,
 ) -> Loop | None:
+    copies = looped.copies
     width = len(copies[0])
     start = position[copies[0][0]]
     if any(len(copy) != width for copy in copies) or [
@@ -143,7 +145,7 @@ def _loop(
     gives = _dims(network, made[0][out[0]].outputs[out[1]], module)
     changes = _moves(_dims(network, carried, module), gives) is not False  # sizes given
     needs_copy = changes and any(pv.reads(o) or pv.reads_sizes(o) for o in later)
-    return Loop(origin, start, made, names, carried, out, changes, needs_copy)
+    return Loop(looped.origin, looped.span, start, made, names, carried, out, changes, needs_copy)
 
 
 def _loopable(network: Network, module: Module, item: Item) -> bool:

@@ -67,8 +67,9 @@ def relative(path: str, scope: str) -> str:
     return path[len(scope) + 1 :] if scope else path
 
 
-# scope_items is asked the same question many times while one module is written
-_ITEMS: dict[int, tuple[weakref.ref[Network], dict[str, list[Item]]]] = {}
+# scope_items is asked the same question many times while one module is written; with each
+# network, the block instances that made no layer, by the scope that holds them
+_ITEMS: dict[int, tuple[weakref.ref[Network], dict[str, list[Item]], dict[str, list[Module]]]] = {}
 
 
 def scope_items(network: Network, scope: str) -> list[Item]:
@@ -76,11 +77,41 @@ def scope_items(network: Network, scope: str) -> list[Item]:
     entry = _ITEMS.get(id(network))
     if entry is None or entry[0]() is not network:
         key = id(network)
-        entry = (weakref.ref(network, lambda _: _ITEMS.pop(key, None)), {})
+        entry = (weakref.ref(network, lambda _: _ITEMS.pop(key, None)), {}, _empty(network))
         _ITEMS[key] = entry
     if scope not in entry[1]:
-        entry[1][scope] = _scope_items(network, scope)
+        items = _scope_items(network, scope)
+        for module in entry[2].get(scope, []):
+            attr = module.path.rpartition(".")[2]
+            item = Item(attr, module=module, inputs=module.inputs, outputs=module.outputs)
+            items.insert(empty_position([i.outputs for i in items], module), item)
+        entry[1][scope] = items
     return entry[1][scope]
+
+
+def empty_blocks(network: Network, scope: str) -> list[Module]:
+    """The block instances directly in ``scope`` that made no layer (their repeats made no
+    copy, or their choice gave an input back), in the order they were made: each is an item
+    of the scope all the same, whose call gives back what it takes."""
+    scope_items(network, scope)
+    return _ITEMS[id(network)][2].get(scope, [])
+
+
+def empty_position(outputs: list[tuple[Ref, ...]], module: Module) -> int:
+    """Where the empty block instance ``module`` goes among statements that give
+    ``outputs``: right after the last that gives what it takes, else first."""
+    given = [k for k, refs in enumerate(outputs) if set(refs) & set(module.inputs)]
+    return given[-1] + 1 if given else 0
+
+
+def _empty(network: Network) -> dict[str, list[Module]]:
+    """The block instances that made no layer (their repeats made no copy, their choice
+    gave an input back), by the scope that holds them, in the order they were made."""
+    found: dict[str, list[Module]] = {}
+    for path, module in network.modules.items():
+        if module.kind == "block" and not network.within(path):
+            found.setdefault(path.rpartition(".")[0], []).append(module)
+    return found
 
 
 def _scope_items(network: Network, scope: str) -> list[Item]:
@@ -114,7 +145,10 @@ def first_id(network: Network, item: Item) -> int:
     if item.node is not None:
         return item.node.id
     assert item.module is not None
-    return min(n.id for n in network.within(item.module.path))
+    made = network.within(item.module.path)
+    if not made:  # an instance that made none: after what it reads
+        return max((ref.node for ref in item.inputs), default=0)
+    return min(n.id for n in made)
 
 
 def members(network: Network, module_path: str) -> list[Node]:

@@ -46,8 +46,10 @@ class Net(nn.Module):
         super().__init__()
         self.out1 = Out(8, 8, stride=stride)
         self.same1 = Same(8, 8, grouped=grouped)
+        self.out2 = Out(8, 8)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.out1(x)  # (N, width, 15 // stride + 1, 15 // stride + 1)
         x = self.same1(x)  # (N, width, 15 // stride + 1 + 2 - 3 + 1, 15 // stride + 1 + 2 - 3 + 1)
-        return x
+        out = self.out2(x)
+        return out
