@@ -27,8 +27,8 @@ from archc import api, runtime
 from archc.errors import render
 from archc.semantics.ir import Network
 from tests.conftest import ROOT
+from tests.fuzz.replayed import snapshot
 from tests.oracle import compare, random_inputs, sizes_of, vary_running_statistics
-from tests.test_replay import snapshot
 
 CLASS = re.compile(r'^class (\w+)\(nn\.Module\):\n    """Block `([^`]+)` \(([^)]+)\)', re.M)
 
