@@ -642,8 +642,8 @@ class ClassWriter:
         return Call(ctors[0].path, tuple(args))
 
     def _held(self, attr: str, args: list[Arg]) -> Call:
-        """A learned tensor the class holds itself: zeros at construction, then its own
-        initialisation (a normal draw) in reset_parameters, where reseeding finds it."""
+        """A learned tensor the class holds itself: zeros or its `fill` at construction; a
+        normal draw is its own initialisation in reset_parameters, where reseeding finds it."""
         shape = [a for a in args if not a.prefix]
         for std in [flat(a.value) for a in args if a.prefix == "std="]:
             self.own_inits.append(f"nn.init.normal_({member('self', attr)}, std={std})")
@@ -652,7 +652,13 @@ class ClassWriter:
             for a in args
             if a.prefix == "frozen="
         ]
-        return Call("nn.Parameter", (Arg(Call("torch.zeros", tuple(shape))), *frozen))
+        start = Call("torch.zeros", tuple(shape))
+        for fill in [a.value for a in args if a.prefix == "fill="]:
+            size: str | Call = Call("", tuple(shape), hug=False)
+            if len(shape) == 1:  # a tuple of one
+                size = f"({flat(shape[0].value)},)"
+            start = Call("torch.full", (Arg(size), Arg(fill)))
+        return Call("nn.Parameter", (Arg(start), *frozen))
 
     def _at_default(self, values: list[Any]) -> bool:
         """Whether a keyword computed from parameters is written as its default in every
