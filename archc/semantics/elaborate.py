@@ -201,7 +201,9 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
             or value.type is None
             or any(d.is_error for d in self.diagnostics[saved.diagnostics :])
         )
+        read = body.used - saved.body[3]
         nodes, modules = speculation.undo(self, body, saved)
+        body.used |= read  # a name the other alternative reads is used, whichever one ran
         after.restore(place)
         if failed:
             return None
