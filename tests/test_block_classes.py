@@ -659,9 +659,9 @@ def test_layers_after_a_loop_built_for_its_sizes(specs: Specs) -> None:
     assert len(classes_per_definition(source)[("Head", "after.arch:2")]) == 1
     module = specs.module("after.arch", AFTER)
     with pytest.raises(ValueError, match="no layers known for these arguments"):
-        module.Head(3, 4, 0, 5)
+        module.Head(3, 4, 5, 0)
     assert_block_computes_as_spec(
-        specs, blocks_of(AFTER), "Head(4, 5, 4)", "[3, 8, 8]", lambda: module.Head(3, 4, 4, 5)
+        specs, blocks_of(AFTER), "Head(4, 5, 4)", "[3, 8, 8]", lambda: module.Head(3, 4, 5, 4)
     )
     # one copy shows no size the next would change: more are refused
     with pytest.raises(ValueError, match="no layers known for these arguments"):

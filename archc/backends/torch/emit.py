@@ -244,8 +244,15 @@ class ClassWriter:
         for param in self.expressor.params:
             if param.kind == "layer" and param.default is None and None in param.values:
                 param.default = "None"  # an instance that never builds the layer is given none
+        # inputs' sizes first, then the spec's parameters in the order it declares them
+        declared = [p.name for p in self.info.definition.params]
         params = sorted(
-            self.expressor.params, key=lambda p: (p.default is not None, _PARAM_ORDER[p.kind])
+            self.expressor.params,
+            key=lambda p: (
+                p.default is not None,
+                _PARAM_ORDER[p.kind],
+                declared.index(p.source) if p.source in declared else len(declared),
+            ),
         )
         self.info.params = params
         signature = [Arg("self")] + [

@@ -120,8 +120,8 @@ class FusedMBConv(nn.Module):
         self,
         in_channels: int,
         expand: int,
-        channels: int,
         kernel: int,
+        channels: int,
         stride: int = 1,
         p: float = 0.0,
     ) -> None:
@@ -172,7 +172,7 @@ class FusedMBConv(nn.Module):
 class EfficientNetV2S(nn.Module):
     """Network `EfficientNetV2S` (efficientnet_v2_s.arch:80). 21,458,488 parameters with its defaults."""
 
-    def __init__(self, p_drop: float = 0.2, classes: int = 1000) -> None:
+    def __init__(self, classes: int = 1000, p_drop: float = 0.2) -> None:
         super().__init__()
         self.classes = classes
         self.features = nn.Sequential(
@@ -181,18 +181,18 @@ class EfficientNetV2S(nn.Module):
                 nn.BatchNorm2d(24, eps=0.001),
                 nn.SiLU(),
             ),
-            nn.Sequential(FusedMBConv(24, 1, 24, 3), FusedMBConv(24, 1, 24, 3, p=0.005)),
+            nn.Sequential(FusedMBConv(24, 1, 3, 24), FusedMBConv(24, 1, 3, 24, p=0.005)),
             nn.Sequential(
-                FusedMBConv(24, 4, 48, 3, stride=2, p=0.01),
-                FusedMBConv(48, 4, 48, 3, p=0.015000000000000003),
-                FusedMBConv(48, 4, 48, 3, p=0.02),
-                FusedMBConv(48, 4, 48, 3, p=0.025),
+                FusedMBConv(24, 4, 3, 48, stride=2, p=0.01),
+                FusedMBConv(48, 4, 3, 48, p=0.015000000000000003),
+                FusedMBConv(48, 4, 3, 48, p=0.02),
+                FusedMBConv(48, 4, 3, 48, p=0.025),
             ),
             nn.Sequential(
-                FusedMBConv(48, 4, 64, 3, stride=2, p=0.030000000000000006),
-                FusedMBConv(64, 4, 64, 3, p=0.035),
-                FusedMBConv(64, 4, 64, 3, p=0.04),
-                FusedMBConv(64, 4, 64, 3, p=0.045),
+                FusedMBConv(48, 4, 3, 64, stride=2, p=0.030000000000000006),
+                FusedMBConv(64, 4, 3, 64, p=0.035),
+                FusedMBConv(64, 4, 3, 64, p=0.04),
+                FusedMBConv(64, 4, 3, 64, p=0.045),
             ),
             nn.Sequential(
                 MBConv(64, 4, 3, 128, stride=2, p=0.05),

@@ -33,7 +33,7 @@ class ShiftedWindowAttentionV2(nn.Module):
     """Block `ShiftedWindowAttentionV2` (swin_v2_t.arch:21)."""
 
     def __init__(
-        self, in_features: int, window: int, side: int, shift: int, heads: int, size: int
+        self, in_features: int, heads: int, window: int, shift: int, size: int, side: int
     ) -> None:
         super().__init__()
         self.pad = (0, 0, 0, side - size, 0, side - size)
@@ -181,16 +181,16 @@ class SwinTransformerBlockV2(nn.Module):
     """Block `SwinTransformerBlockV2` (swin_v2_t.arch:104)."""
 
     def __init__(
-        self, in_features: int, window: int, size: int, shift: int, heads: int, p: float
+        self, in_features: int, heads: int, window: int, shift: int, p: float, size: int
     ) -> None:
         super().__init__()
         self.attn = ShiftedWindowAttentionV2(
             in_features,
-            window,
-            size + (window - size % window) % window,
-            0 if window >= size + (window - size % window) % window else shift,
             heads,
+            window,
+            0 if window >= size + (window - size % window) % window else shift,
             size,
+            size + (window - size % window) % window,
         )
         self.norm1 = nn.LayerNorm(in_features)
         self.stochastic_depth1 = StochasticDepth(p)
@@ -243,7 +243,7 @@ class SwinV2T(nn.Module):
     """Network `SwinV2T` (swin_v2_t.arch:129). 28,351,570 parameters with its defaults."""
 
     def __init__(
-        self, embed: int = 96, window: int = 8, image_size: int = 256, classes: int = 1000
+        self, classes: int = 1000, image_size: int = 256, embed: int = 96, window: int = 8
     ) -> None:
         super().__init__()
         self.features = nn.ModuleList(
@@ -255,73 +255,73 @@ class SwinV2T(nn.Module):
                     ],
                 ),
                 nn.Sequential(
-                    SwinTransformerBlockV2(embed, window, image_size // 4, 0, 3, 0.0),
+                    SwinTransformerBlockV2(embed, 3, window, 0, 0.0, image_size // 4),
                     SwinTransformerBlockV2(
-                        embed, window, image_size // 4, window // 2, 3, 0.018181818181818184
+                        embed, 3, window, window // 2, 0.018181818181818184, image_size // 4
                     ),
                 ),
                 PatchMergingV2(embed),
                 nn.Sequential(
                     SwinTransformerBlockV2(
-                        2 * embed, window, image_size // 4 // 2, 0, 6, 0.03636363636363637
+                        2 * embed, 6, window, 0, 0.03636363636363637, image_size // 4 // 2
                     ),
                     SwinTransformerBlockV2(
                         2 * embed,
-                        window,
-                        image_size // 4 // 2,
-                        window // 2,
                         6,
+                        window,
+                        window // 2,
                         0.05454545454545456,
+                        image_size // 4 // 2,
                     ),
                 ),
                 PatchMergingV2(2 * embed),
                 nn.Sequential(
                     SwinTransformerBlockV2(
-                        2 * (2 * embed), window, image_size // 4 // 4, 0, 12, 0.07272727272727274
+                        2 * (2 * embed), 12, window, 0, 0.07272727272727274, image_size // 4 // 4
                     ),
                     SwinTransformerBlockV2(
                         2 * (2 * embed),
-                        window,
-                        image_size // 4 // 4,
-                        window // 2,
                         12,
+                        window,
+                        window // 2,
                         0.09090909090909091,
+                        image_size // 4 // 4,
                     ),
                     SwinTransformerBlockV2(
-                        2 * (2 * embed), window, image_size // 4 // 4, 0, 12, 0.10909090909090911
+                        2 * (2 * embed), 12, window, 0, 0.10909090909090911, image_size // 4 // 4
                     ),
                     SwinTransformerBlockV2(
                         2 * (2 * embed),
-                        window,
-                        image_size // 4 // 4,
-                        window // 2,
                         12,
+                        window,
+                        window // 2,
                         0.1272727272727273,
+                        image_size // 4 // 4,
                     ),
                     SwinTransformerBlockV2(
-                        2 * (2 * embed), window, image_size // 4 // 4, 0, 12, 0.14545454545454548
+                        2 * (2 * embed), 12, window, 0, 0.14545454545454548, image_size // 4 // 4
                     ),
                     SwinTransformerBlockV2(
                         2 * (2 * embed),
-                        window,
-                        image_size // 4 // 4,
-                        window // 2,
                         12,
+                        window,
+                        window // 2,
                         0.16363636363636364,
+                        image_size // 4 // 4,
                     ),
                 ),
                 PatchMergingV2(2 * (2 * embed)),
                 nn.Sequential(
                     SwinTransformerBlockV2(
                         2 * (2 * (2 * embed)),
-                        window,
-                        image_size // 4 // 8,
-                        0,
                         24,
+                        window,
+                        0,
                         0.18181818181818182,
+                        image_size // 4 // 8,
                     ),
                     SwinTransformerBlockV2(
-                        2 * (2 * (2 * embed)), window, image_size // 4 // 8, window // 2, 24, 0.2
+                        2 * (2 * (2 * embed)), 24, window, window // 2, 0.2, image_size // 4 // 8
                     ),
                 ),
             ],
