@@ -43,11 +43,14 @@ ZOO_GOLDEN = GOLDEN / "zoo"  # the generated source of every zoo spec, as <spec>
 BUILT_SMALL: dict[str, dict[str, Any]] = {
     "bert_base": {"vocab": 64, "layers": 2, "d_model": 32, "heads": 4},
     "bloom": {"vocab": 64, "d_model": 32, "layers": 2, "heads": 4},
+    "convnext_tiny": {"image_size": 32, "widths": (8, 16, 32, 64)},
     "gpt2": {"vocab": 64, "context": 64, "layers": 2, "d_model": 32, "heads": 4},
     "qwen2": {"vocab": 64, "d_model": 32, "layers": 2, "heads": 4, "kv_heads": 2, "ffn": 48},
+    "resnext50_32x4d": {"image_size": 32, "groups": 4},
     "roberta_base": {"vocab": 64, "layers": 2, "d_model": 32, "heads": 4},
     "transformer": {"vocab": 64, "d_model": 32, "heads": 4, "ffn": 64},
     "vit_b_16": {"classes": 10, "image_size": 64, "width": 64, "heads": 4, "mlp_dim": 128},
+    "wide_resnet50_2": {"image_size": 32, "width_per_group": 16},
     "olmoe": {
         "vocab": 64,
         "d_model": 32,
