@@ -234,13 +234,20 @@ class ClassWriter:
             # a size the body equates with its parameters may hold in one alternative only
             equal={} if self.optionals else _equal_sizes(self.network, self.module),
         )
+        if all(m.locals == self.module.locals for _, m in info.instances):
+            self.expressor.name_values(self.module.locals)
 
     def render(self) -> str:
         init = self._init_lines()
         forward = forward_lines(self)
         network = self.network if self.module.kind == "network" else None
         initialise = init_methods(network, self.own_inits, self.stored, self.expressor.imports)
-        init = self.kept_lines + init
+        named = [
+            line
+            for variable, value in self.expressor.assignments()
+            for line in lay_out(INDENT * 2, f"{variable} = ", structure(value))
+        ]
+        init = named + self.kept_lines + init
         for param in self.expressor.params:
             if param.kind == "layer" and param.default is None and None in param.values:
                 param.default = "None"  # an instance that never builds the layer is given none

@@ -50,17 +50,18 @@ class AlbertAttention(nn.Module):
 
     def __init__(self, x_features: int, heads: int, eps: float, p_drop: float) -> None:
         super().__init__()
-        self.factor = 1 / math.sqrt(x_features // heads)
+        d = x_features // heads
+        self.factor = 1 / math.sqrt(d)
         self.query = nn.Linear(x_features, x_features)
-        self.unflatten1 = nn.Unflatten(2, (heads, x_features // heads))
+        self.unflatten1 = nn.Unflatten(2, (heads, d))
         self.key = nn.Linear(x_features, x_features)
-        self.unflatten2 = nn.Unflatten(2, (heads, x_features // heads))
+        self.unflatten2 = nn.Unflatten(2, (heads, d))
         self.value = nn.Linear(x_features, x_features)
-        self.unflatten3 = nn.Unflatten(2, (heads, x_features // heads))
+        self.unflatten3 = nn.Unflatten(2, (heads, d))
         self.softmax1 = nn.Softmax(dim=-1)
         self.dropout1 = nn.Dropout(p=p_drop)
         self.flatten1 = nn.Flatten(start_dim=2)
-        self.dense = nn.Linear(heads * (x_features // heads), x_features)
+        self.dense = nn.Linear(heads * d, x_features)
         self.dropout2 = nn.Dropout(p=p_drop)
         self.LayerNorm = nn.LayerNorm(x_features, eps=eps)
 

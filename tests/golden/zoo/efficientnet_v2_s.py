@@ -71,32 +71,33 @@ class MBConv(nn.Module):
         p: float = 0.0,
     ) -> None:
         super().__init__()
+        expanded = in_channels * expand
         self.use_stochastic_depth = stride == 1 and in_channels == channels
         self.block = nn.Sequential(
             *[
                 nn.Sequential(
-                    nn.Conv2d(in_channels, in_channels * expand, kernel_size=1, bias=False),
-                    nn.BatchNorm2d(in_channels * expand, eps=0.001),
+                    nn.Conv2d(in_channels, expanded, kernel_size=1, bias=False),
+                    nn.BatchNorm2d(expanded, eps=0.001),
                     nn.SiLU(),
                 )
-                for _ in range(1 if in_channels * expand != in_channels else 0)
+                for _ in range(1 if expanded != in_channels else 0)
             ],
             nn.Sequential(
                 nn.Conv2d(
-                    in_channels * expand,
-                    in_channels * expand,
+                    expanded,
+                    expanded,
                     kernel_size=kernel,
                     stride=stride,
                     padding=(kernel - 1) // 2,
-                    groups=in_channels * expand,
+                    groups=expanded,
                     bias=False,
                 ),
-                nn.BatchNorm2d(in_channels * expand, eps=0.001),
+                nn.BatchNorm2d(expanded, eps=0.001),
                 nn.SiLU(),
             ),
-            SqueezeExcitation(in_channels * expand, max(1, in_channels // 4), nn.SiLU),
+            SqueezeExcitation(expanded, max(1, in_channels // 4), nn.SiLU),
             nn.Sequential(
-                nn.Conv2d(in_channels * expand, channels, kernel_size=1, bias=False),
+                nn.Conv2d(expanded, channels, kernel_size=1, bias=False),
                 nn.BatchNorm2d(channels, eps=0.001),
             ),
         )
@@ -126,34 +127,32 @@ class FusedMBConv(nn.Module):
         p: float = 0.0,
     ) -> None:
         super().__init__()
+        expanded = in_channels * expand
         self.use_stochastic_depth = stride == 1 and in_channels == channels
         self.block = nn.Sequential(
             nn.Sequential(
                 nn.Conv2d(
                     in_channels,
-                    in_channels * expand if in_channels * expand != in_channels else channels,
+                    expanded if expanded != in_channels else channels,
                     kernel_size=kernel,
                     stride=stride,
                     padding=(kernel - 1) // 2,
                     bias=False,
                 ),
-                nn.BatchNorm2d(
-                    in_channels * expand if in_channels * expand != in_channels else channels,
-                    eps=0.001,
-                ),
+                nn.BatchNorm2d(expanded if expanded != in_channels else channels, eps=0.001),
                 nn.SiLU(),
             ),
             *[
                 nn.Sequential(
                     nn.Conv2d(
-                        in_channels * expand if in_channels * expand != in_channels else channels,
+                        expanded if expanded != in_channels else channels,
                         channels,
                         kernel_size=1,
                         bias=False,
                     ),
                     nn.BatchNorm2d(channels, eps=0.001),
                 )
-                for _ in range(1 if in_channels * expand != in_channels else 0)
+                for _ in range(1 if expanded != in_channels else 0)
             ],
         )
         if self.use_stochastic_depth:

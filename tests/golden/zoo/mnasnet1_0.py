@@ -14,23 +14,24 @@ class InvertedResidual(nn.Module):
         self, in_channels: int, channels: int, kernel: int, stride: int, expansion: int
     ) -> None:
         super().__init__()
+        mid = in_channels * expansion
         self.use_add = in_channels == channels and stride == 1
         self.layers = nn.Sequential(
-            nn.Conv2d(in_channels, in_channels * expansion, kernel_size=1, bias=False),
-            nn.BatchNorm2d(in_channels * expansion, momentum=0.00029999999999996696),
+            nn.Conv2d(in_channels, mid, kernel_size=1, bias=False),
+            nn.BatchNorm2d(mid, momentum=0.00029999999999996696),
             nn.ReLU(),
             nn.Conv2d(
-                in_channels * expansion,
-                in_channels * expansion,
+                mid,
+                mid,
                 kernel_size=kernel,
                 stride=stride,
                 padding=kernel // 2,
-                groups=in_channels * expansion,
+                groups=mid,
                 bias=False,
             ),
-            nn.BatchNorm2d(in_channels * expansion, momentum=0.00029999999999996696),
+            nn.BatchNorm2d(mid, momentum=0.00029999999999996696),
             nn.ReLU(),
-            nn.Conv2d(in_channels * expansion, channels, kernel_size=1, bias=False),
+            nn.Conv2d(mid, channels, kernel_size=1, bias=False),
             nn.BatchNorm2d(channels, momentum=0.00029999999999996696),
         )
 

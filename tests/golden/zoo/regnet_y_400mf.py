@@ -50,19 +50,15 @@ class ResBottleneckBlock(nn.Module):
         se_ratio: float = 0.25,
     ) -> None:
         super().__init__()
+        inner = round(channels * bottleneck_multiplier)
         self.f = nn.Sequential(
             OrderedDict(
                 [
                     (
                         "a",
                         nn.Sequential(
-                            nn.Conv2d(
-                                in_channels,
-                                round(channels * bottleneck_multiplier),
-                                kernel_size=1,
-                                bias=False,
-                            ),
-                            nn.BatchNorm2d(round(channels * bottleneck_multiplier)),
+                            nn.Conv2d(in_channels, inner, kernel_size=1, bias=False),
+                            nn.BatchNorm2d(inner),
                             nn.ReLU(),
                         ),
                     ),
@@ -70,33 +66,23 @@ class ResBottleneckBlock(nn.Module):
                         "b",
                         nn.Sequential(
                             nn.Conv2d(
-                                round(channels * bottleneck_multiplier),
-                                round(channels * bottleneck_multiplier),
+                                inner,
+                                inner,
                                 kernel_size=3,
                                 stride=stride,
                                 padding=1,
-                                groups=round(channels * bottleneck_multiplier) // group_width,
+                                groups=inner // group_width,
                                 bias=False,
                             ),
-                            nn.BatchNorm2d(round(channels * bottleneck_multiplier)),
+                            nn.BatchNorm2d(inner),
                             nn.ReLU(),
                         ),
                     ),
-                    (
-                        "se",
-                        SqueezeExcitation(
-                            round(channels * bottleneck_multiplier), round(se_ratio * in_channels)
-                        ),
-                    ),
+                    ("se", SqueezeExcitation(inner, round(se_ratio * in_channels))),
                     (
                         "c",
                         nn.Sequential(
-                            nn.Conv2d(
-                                round(channels * bottleneck_multiplier),
-                                channels,
-                                kernel_size=1,
-                                bias=False,
-                            ),
+                            nn.Conv2d(inner, channels, kernel_size=1, bias=False),
                             nn.BatchNorm2d(channels),
                         ),
                     ),

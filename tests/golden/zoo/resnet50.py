@@ -20,25 +20,16 @@ class Bottleneck(nn.Module):
         base_width: int = 64,
     ) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(
-            in_channels, int(planes * (base_width / 64)) * groups, kernel_size=1, bias=False
-        )
-        self.bn1 = nn.BatchNorm2d(int(planes * (base_width / 64)) * groups)
+        width = int(planes * (base_width / 64)) * groups
+        self.conv1 = nn.Conv2d(in_channels, width, kernel_size=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
         self.relu1 = nn.ReLU()
         self.conv2 = nn.Conv2d(
-            int(planes * (base_width / 64)) * groups,
-            int(planes * (base_width / 64)) * groups,
-            kernel_size=3,
-            stride=stride,
-            padding=1,
-            groups=groups,
-            bias=False,
+            width, width, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False
         )
-        self.bn2 = nn.BatchNorm2d(int(planes * (base_width / 64)) * groups)
+        self.bn2 = nn.BatchNorm2d(width)
         self.relu2 = nn.ReLU()
-        self.conv3 = nn.Conv2d(
-            int(planes * (base_width / 64)) * groups, planes * expansion, kernel_size=1, bias=False
-        )
+        self.conv3 = nn.Conv2d(width, planes * expansion, kernel_size=1, bias=False)
         self.bn3 = nn.BatchNorm2d(planes * expansion)
         if stride != 1 or in_channels != planes * expansion:
             self.downsample = nn.Sequential(

@@ -12,6 +12,7 @@ class InvertedResidualBranch1(nn.Module):
 
     def __init__(self, in_channels: int, channels: int, stride: int) -> None:
         super().__init__()
+        half = channels // 2
         self.branch1 = nn.Sequential(
             nn.Conv2d(
                 in_channels,
@@ -23,29 +24,23 @@ class InvertedResidualBranch1(nn.Module):
                 bias=False,
             ),
             nn.BatchNorm2d(in_channels),
-            nn.Conv2d(in_channels, channels // 2, kernel_size=1, bias=False),
-            nn.BatchNorm2d(channels // 2),
+            nn.Conv2d(in_channels, half, kernel_size=1, bias=False),
+            nn.BatchNorm2d(half),
             nn.ReLU(),
         )
         self.branch2 = nn.Sequential(
-            nn.Conv2d(in_channels, channels // 2, kernel_size=1, bias=False),
-            nn.BatchNorm2d(channels // 2),
+            nn.Conv2d(in_channels, half, kernel_size=1, bias=False),
+            nn.BatchNorm2d(half),
             nn.ReLU(),
             nn.Conv2d(
-                channels // 2,
-                channels // 2,
-                kernel_size=3,
-                stride=stride,
-                padding=1,
-                groups=channels // 2,
-                bias=False,
+                half, half, kernel_size=3, stride=stride, padding=1, groups=half, bias=False
             ),
-            nn.BatchNorm2d(channels // 2),
-            nn.Conv2d(channels // 2, channels // 2, kernel_size=1, bias=False),
-            nn.BatchNorm2d(channels // 2),
+            nn.BatchNorm2d(half),
+            nn.Conv2d(half, half, kernel_size=1, bias=False),
+            nn.BatchNorm2d(half),
             nn.ReLU(),
         )
-        self.unflatten1 = nn.Unflatten(1, (2, channels // 2))
+        self.unflatten1 = nn.Unflatten(1, (2, half))
         self.flatten1 = nn.Flatten(end_dim=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -63,25 +58,20 @@ class InvertedResidual(nn.Module):
 
     def __init__(self, in_channels: int, channels: int, stride: int) -> None:
         super().__init__()
+        half = channels // 2
         self.branch2 = nn.Sequential(
-            nn.Conv2d(in_channels // 2, channels // 2, kernel_size=1, bias=False),
-            nn.BatchNorm2d(channels // 2),
+            nn.Conv2d(in_channels // 2, half, kernel_size=1, bias=False),
+            nn.BatchNorm2d(half),
             nn.ReLU(),
             nn.Conv2d(
-                channels // 2,
-                channels // 2,
-                kernel_size=3,
-                stride=stride,
-                padding=1,
-                groups=channels // 2,
-                bias=False,
+                half, half, kernel_size=3, stride=stride, padding=1, groups=half, bias=False
             ),
-            nn.BatchNorm2d(channels // 2),
-            nn.Conv2d(channels // 2, channels // 2, kernel_size=1, bias=False),
-            nn.BatchNorm2d(channels // 2),
+            nn.BatchNorm2d(half),
+            nn.Conv2d(half, half, kernel_size=1, bias=False),
+            nn.BatchNorm2d(half),
             nn.ReLU(),
         )
-        self.unflatten1 = nn.Unflatten(1, (2, channels // 2))
+        self.unflatten1 = nn.Unflatten(1, (2, half))
         self.flatten1 = nn.Flatten(end_dim=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -447,10 +447,11 @@ class ViTB16(nn.Module):
         mlp_dim: int = 3072,
     ) -> None:
         super().__init__()
+        patches = (image_size // patch) ** 2
         self.conv_proj = nn.Conv2d(3, width, kernel_size=patch, stride=patch)
         self.flatten1 = nn.Flatten(start_dim=2)
         self.class_token = nn.Parameter(torch.zeros(1, 1, width))
-        self.encoder = Encoder(width, (image_size // patch) ** 2 + 1, heads, mlp_dim, 0.0)
+        self.encoder = Encoder(width, patches + 1, heads, mlp_dim, 0.0)
         self.heads = Heads(width, classes)
         self.reset_parameters()
 
