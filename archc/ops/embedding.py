@@ -108,6 +108,7 @@ class Embedding(Op):
 
 
 class ParameterArgs(Args):
+    finite = True  # a learned tensor starts at numbers it can learn from
     shape: Sizes
     std: Annotated[float, Field(ge=0.0)] = 0.0  # 0: zeros; else normal(0, std)
     fill: float | None = None  # every element this value, as ConvNeXt's layer scale starts
