@@ -37,7 +37,8 @@ def commented_lines(filename: str) -> dict[int, tuple[str, str]]:
 
 
 def size_of(text: str, names: dict[str, Any]) -> int:
-    """One size of a comment, spec notation over whole numbers: `4 * d_model`, `d // heads`."""
+    """One size of a comment, spec notation over whole numbers and tuples of them: `4 * d_model`,
+    `d // heads`, `widths[3]`."""
     return _evaluate(ast.parse(text.strip(), mode="eval").body, names)
 
 
@@ -46,6 +47,8 @@ def _evaluate(node: ast.expr, names: dict[str, Any]) -> int:
         return node.value
     if isinstance(node, ast.Name):
         return int(names[node.id])
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):  # `widths[3]`
+        return int(names[node.value.id][_evaluate(node.slice, names)])
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return -_evaluate(node.operand, names)
     if isinstance(node, ast.BinOp):

@@ -69,16 +69,19 @@ BUILT_SMALL: dict[str, dict[str, Any]] = {
         "head_dim": 12,
         "ffn": 48,
     },
+    "convnext_tiny": {"image_size": 32, "widths": (8, 16, 32, 64)},
     "gpt2": {"vocab": 64, "context": 64, "layers": 2, "d_model": 32, "heads": 4},
     "gpt_neox": {"vocab": 64, "d_model": 32, "layers": 2, "heads": 4, "ffn": 48},
     "llama": {"vocab": 64, "d_model": 32, "layers": 2, "heads": 4, "kv_heads": 2, "ffn": 48},
     "opt": {"vocab": 64, "d_model": 32, "layers": 2, "heads": 4, "ffn": 48, "max_positions": 64},
     "qwen2": {"vocab": 64, "d_model": 32, "layers": 2, "heads": 4, "kv_heads": 2, "ffn": 48},
+    "resnext50_32x4d": {"image_size": 32, "groups": 4},
     "roberta_base": {"vocab": 64, "layers": 2, "d_model": 32, "heads": 4},
     "t5": {"vocab": 64, "d_model": 32, "layers": 2, "decoder_layers": 2, "heads": 4, "d_kv": 8},
     "transformer": {"vocab": 64, "d_model": 32, "heads": 4, "ffn": 64},
     "whisper_encoder": {"mel_bins": 16, "d_model": 32, "heads": 4, "max_source_positions": 24},
     "vit_b_16": {"classes": 10, "image_size": 64, "width": 64, "heads": 4, "mlp_dim": 128},
+    "wide_resnet50_2": {"image_size": 32, "width_per_group": 16},
     "olmoe": {
         "vocab": 64,
         "d_model": 32,
@@ -466,6 +469,46 @@ def test_values_computed_with_functions_follow_the_class_arguments() -> None:
     assert net.proj.out_features == 128
     x = torch.randn(2, 16)
     torch.testing.assert_close(net(x), net.proj(6.0 * x) / math.sqrt(128))
+
+
+NAMED_VALUES = """
+block Bottleneck(planes, groups=1, base_width=64) {
+    in x
+    width = int(planes * (base_width / 64)) * groups
+    squeezed = max(8, width // 4)
+    y = x -> conv2d(width, 1) as conv1 -> conv2d(width, 3, padding=1, groups=groups) as conv2
+    gate = y -> conv2d(squeezed, 1) as fc1 -> conv2d(width, 1) as fc2 -> sigmoid
+    out gate * y -> conv2d(x.channels, 1) as conv3
+}
+network Net(groups=4, base_width=8) {
+    in image: [16, 8, 8]
+    out image -> Bottleneck(16, groups, base_width) as a -> Bottleneck(32, 2) as b
+}
+"""
+
+
+def test_values_a_body_names_are_computed_once_under_their_names(tmp_path: Path) -> None:
+    """`width = ...` in a block is one statement of `__init__`, which the layers read by name
+    (and `squeezed`, which reads it, after it), as torchvision's Bottleneck computes `width`;
+    built with other arguments, the class is the network the spec elaborates with them."""
+    path = tmp_path / "named.arch"
+    path.write_text(NAMED_VALUES, encoding="utf-8")
+    source = api.compile_source(str(path))
+    assert (
+        "        width = int(planes * (base_width / 64)) * groups\n"
+        "        squeezed = max(8, width // 4)\n"
+        "        self.conv1 = nn.Conv2d(in_channels, width, kernel_size=1)\n"
+    ) in source
+    assert source.count("int(planes") == 1
+    module = runtime.load_source(source, "archc_named_values")
+    for groups, base_width in ((4, 8), (2, 32), (1, 64)):
+        (network,), _ = api.analyse(
+            str(path), overrides={"groups": groups, "base_width": base_width}
+        )
+        model = module.Net(groups=groups, base_width=base_width)
+        state = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        assert state == network.parameters()
+        assert model(torch.randn(2, 16, 8, 8)).shape == (2, 16, 8, 8)
 
 
 def test_copies_built_alike_are_a_comprehension_over_the_count() -> None:

@@ -293,6 +293,27 @@ def test_unused_tensor_is_a_warning(tmp_path: Path) -> None:
     assert [(d.code, d.severity) for d in diagnostics] == [("A217", "warning")]
 
 
+def test_a_tensor_read_by_the_alternative_not_taken_is_used(tmp_path: Path) -> None:
+    # ShuffleNet's unit keeps half its input at stride 1 and reads all of it at stride 2: the
+    # halves are read in the class whatever the instance's stride
+    text = """
+block Unit(stride) {
+    in x
+    first, second = x -> chunk(2, dim=1)
+    kept = if stride == 1 then first else x -> conv2d(4, 3, stride=stride, padding=1) as branch1
+    y = (if stride == 1 then second else x) -> conv2d(4, 1, stride=stride) as branch2
+    out concat(kept, y, dim=1)
+}
+network N {
+    in x: [8, 8, 8]
+    unread = x -> relu
+    out x -> Unit(2) -> Unit(1)
+}
+"""
+    _, diagnostics = analyse(tmp_path, text)
+    assert [(d.code, d.message) for d in diagnostics] == [("A217", "`unread` is never used")]
+
+
 def test_strict_turns_padding_only_tiling_into_errors(tmp_path: Path) -> None:
     text = "network N {\n in x: [3, 224, 224]\n out x -> conv2d(64, 11, stride=4, padding=2)\n}\n"
     _, relaxed = analyse(tmp_path, text)

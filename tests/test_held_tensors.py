@@ -76,3 +76,47 @@ def test_a_frozen_parameter_is_loaded_but_not_trained(tmp_path: Path) -> None:
     assert "parameter (frozen)" in rows["table"]
     assert "frozen" not in rows["attn1"]
     assert math.isclose(model.attn1.logit_scale.sum().item(), 7.5)
+
+
+FILLED = """
+block Scaled(start=0.5) {
+    in x
+    gamma = x -> parameter(x.channels, 1, 1, exact=true, fill=start) as layer_scale
+    out gamma * x
+}
+network Net(start=1e-06) {
+    in x: [4, 3, 3]
+    bias = x -> parameter(7, fill=start * 2) as bias
+    out x -> Scaled(start) as a -> Scaled as b -> Scaled(-start) as c
+}
+"""
+
+
+def test_a_filled_parameter_starts_at_its_value_for_every_argument(tmp_path: Path) -> None:
+    path = tmp_path / "net.arch"
+    path.write_text(FILLED)
+    source = api.compile_source(str(path))
+    # the class takes the value and holds it from its constructor, as ConvNeXt's block does
+    assert "nn.Parameter(torch.full((in_channels, 1, 1), start))" in source
+    assert "nn.Parameter(torch.full((1, 7), start * 2))" in source
+    model = runtime.build(str(path), seed=0)
+    assert torch.all(model.a.layer_scale == 1e-06) and model.a.layer_scale.shape == (4, 1, 1)
+    assert torch.all(model.b.layer_scale == 0.5)
+    assert torch.all(model.c.layer_scale == -1e-06)
+    assert torch.all(model.bias == 2e-06)
+    other = runtime.build(str(path), seed=0, start=0.25)
+    assert torch.all(other.a.layer_scale == 0.25) and torch.all(other.c.layer_scale == -0.25)
+    namespace: dict = {}
+    exec(compile(source, "net.py", "exec"), namespace)
+    assert torch.all(namespace["Scaled"](5, start=3.0).layer_scale == 3.0)
+
+
+def test_a_parameter_starts_filled_or_drawn_not_both(tmp_path: Path) -> None:
+    path = tmp_path / "net.arch"
+    path.write_text(
+        "network Net {\n    in x: [4]\n    out x -> parameter(4, std=0.1, fill=1.0)\n}"
+    )
+    _, diagnostics = api.analyse(str(path))
+    (error,) = [d for d in diagnostics if d.is_error]
+    assert error.code == "A309" and error.span.line == 3
+    assert "starts filled (fill=1.0) or drawn (std=0.1), not both" in error.message

@@ -49,6 +49,7 @@ SMALL: dict[str, dict[str, Any]] = {
     "bert_base": {"vocab": 50, "layers": 2, "d_model": 32, "heads": 4, "seq_len": 8},
     "bloom": {"vocab": 50, "d_model": 32, "layers": 2, "heads": 4},
     "clip_vit_b_32": {"hidden": 32, "intermediate": 48, "layers": 2, "heads": 4, "image_size": 64},
+    "convnext_tiny": {"image_size": 32, "widths": (8, 16, 32, 64)},
     "dcgan": {"latent": 16, "ngf": 8, "ndf": 8},
     "deit_base_distilled": {
         "classes": 10,
@@ -74,6 +75,7 @@ SMALL: dict[str, dict[str, Any]] = {
     "gru_tagger": {"vocab": 50, "layers": 2, "bidirectional": True},
     "llama": {"vocab": 50, "d_model": 32, "layers": 2, "heads": 4, "kv_heads": 2, "ffn": 48},
     "lstm_tagger": {"vocab": 50, "embed": 8, "hidden": 16},
+    "mnasnet1_0": {"image_size": 32},
     "olmoe": {
         "vocab": 50,
         "d_model": 32,
@@ -85,7 +87,10 @@ SMALL: dict[str, dict[str, Any]] = {
     },
     "opt": {"vocab": 50, "d_model": 32, "layers": 2, "heads": 4, "ffn": 48, "max_positions": 40},
     "qwen2": {"vocab": 50, "d_model": 32, "layers": 2, "heads": 4, "kv_heads": 2, "ffn": 48},
+    "regnet_y_400mf": {"image_size": 32},
+    "resnext50_32x4d": {"image_size": 32, "groups": 4},
     "roberta_base": {"vocab": 50, "layers": 2, "d_model": 32, "heads": 4},
+    "shufflenet_v2_x1_0": {"image_size": 32},
     "swin_v2_t": {"image_size": 64, "embed": 24},
     "t5": {
         "vocab": 50,
@@ -100,6 +105,7 @@ SMALL: dict[str, dict[str, Any]] = {
     "transformer": {"vocab": 50, "d_model": 32, "heads": 4, "ffn": 64, "final_norm": True},
     "vit_b_16": {"image_size": 32, "patch": 8, "width": 32, "heads": 4, "mlp_dim": 64},
     "whisper_encoder": {"mel_bins": 16, "d_model": 32, "heads": 4, "max_source_positions": 24},
+    "wide_resnet50_2": {"image_size": 32, "width_per_group": 16},
     "word2vec": {"vocab": 50, "dim": 8},
     "word_lm": {"ntoken": 50, "nhid": 16},
 }

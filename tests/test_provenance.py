@@ -81,7 +81,10 @@ def test_bottleneck_widths_come_from_its_parameters() -> None:
     (network,) = networks(ROOT / "specs" / "resnet50.arch")
     nodes = {node.path: node for node in network.nodes()}
     assert shown(nodes["layer2.0.conv3"])["out_channels"] == "planes * expansion"
-    assert shown(nodes["layer2.0.conv3"])["in_channels"] == "planes"
+    assert (
+        shown(nodes["layer2.0.conv3"])["in_channels"] == "int(planes * (base_width / 64)) * groups"
+    )
+    assert shown(nodes["layer2.0.conv2"])["groups"] == "groups"
     assert shown(nodes["layer2.0.conv1"])["in_channels"] == "x.shape[1]"
     assert shown(nodes["layer2.0.conv2"])["stride"] == "stride"
     # the call's arguments, in the network's own terms

@@ -1,7 +1,7 @@
 """torchvision checkpoints load into the compiled zoo networks and compute the same outputs.
 
-For each of the eight torchvision models the zoo reproduces, a torchvision model with random
-weights (seeded; no download) hands its state_dict to the module built from the spec with
+For each torchvision model the zoo reproduces, a torchvision model with random weights (seeded;
+no download) hands its state_dict to the module built from the spec with
 `load_state_dict(strict=True)`, and both run the same batch in eval mode in float64: the
 outputs must agree within 1e-5. torchvision is not a dependency of archc, so this module skips
 where it is not installed (README, "The zoo", says where it ran).
@@ -30,14 +30,22 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "densenet121": ("densenet121.arch", {}),
     "vit_b_16": ("vit_b_16.arch", {}),
     "swin_v2_t": ("swin_v2_t.arch", {}),
+    "convnext_tiny": ("convnext_tiny.arch", {}),
+    "shufflenet_v2_x1_0": ("shufflenet_v2_x1_0.arch", {}),
+    "regnet_y_400mf": ("regnet_y_400mf.arch", {}),
+    "squeezenet1_1": ("squeezenet1_1.arch", {}),
+    "mnasnet1_0": ("mnasnet1_0.arch", {}),
+    "resnext50_32x4d": ("resnext50_32x4d.arch", {}),
+    "wide_resnet50_2": ("wide_resnet50_2.arch", {}),
 }
 # the input size each is checked at, where it is not 224: Swin V2-T's default
 SIZES = {"swin_v2_t": 256}
 
 
 def perturbed(reference: torch.nn.Module) -> torch.nn.Module:
-    """Running statistics away from their initial 0 and 1, and layer norms' scales and shifts
-    away from 1 and 0, so that loading them is tested too."""
+    """Running statistics away from their initial 0 and 1, layer norms' scales and shifts
+    away from 1 and 0, and ConvNeXt's layer scales away from 1e-6, where its blocks' branches
+    would add next to nothing, so that loading them is tested too."""
     for module in reference.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
             module.running_mean.uniform_(-0.1, 0.1)
@@ -45,6 +53,8 @@ def perturbed(reference: torch.nn.Module) -> torch.nn.Module:
         if isinstance(module, torch.nn.LayerNorm):
             module.weight.data.uniform_(0.5, 1.5)
             module.bias.data.uniform_(-0.1, 0.1)
+        if isinstance(getattr(module, "layer_scale", None), torch.nn.Parameter):
+            module.layer_scale.data.uniform_(0.5, 1.5)
     return reference
 
 
@@ -127,6 +137,27 @@ def test_efficientnet_drops_each_block_as_torchvision_does() -> None:
     assert {k: v for k, v in expected.items() if k in drops(built)} == drops(built)
     assert len(drops(built)) == 40 - 5  # not the first block of the five stages that widen
     assert drops(built)["features.6.14.stochastic_depth"] == (0.2 * 39 / 40, "row")
+
+
+@pytest.mark.slow
+def test_convnext_scales_and_drops_each_block_as_torchvision_does() -> None:
+    # stochastic depth rises linearly over the 18 blocks to 0.1 at the last, and every layer
+    # scale starts at 1e-6, in modules of the same names
+    torch.manual_seed(0)
+    reference = models.convnext_tiny(weights=None)
+    built = runtime.build(str(ROOT / "specs" / "convnext_tiny.arch"))
+
+    def blocks(model: torch.nn.Module) -> dict[str, tuple[float, str, float]]:
+        return {
+            name: (module.stochastic_depth.p, module.stochastic_depth.mode, scale.item())
+            for name, module in model.named_modules()
+            if type(module).__name__ == "CNBlock"
+            for scale in module.layer_scale.unique()
+        }
+
+    expected = blocks(reference)
+    assert len(expected) == 18 and expected["features.7.2"][0] == 0.1
+    assert blocks(built) == expected
 
 
 @pytest.mark.slow

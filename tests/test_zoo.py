@@ -132,7 +132,7 @@ def test_torchvision_state_dict_key_for_key(model: str) -> None:
 
 # torchvision models measured beside these tests (tests/torchvision_reference/) -> (spec, network,
 # output); tests/reference/ stays a copy of the shared reference data
-MOBILE = {
+MEASURED = {
     "mobilenet_v3_large": ("mobilenet_v3_large.arch", "MobileNetV3Large", "logits"),
     "lraspp_mobilenet_v3_large": (
         "lraspp_mobilenet_v3_large.arch",
@@ -140,14 +140,22 @@ MOBILE = {
         "masks",
     ),
     "efficientnet_v2_s": ("efficientnet_v2_s.arch", "EfficientNetV2S", "logits"),
+    "convnext_tiny": ("convnext_tiny.arch", "ConvNeXtTiny", "logits"),
+    "shufflenet_v2_x1_0": ("shufflenet_v2_x1_0.arch", "ShuffleNetV2X1_0", "logits"),
+    "regnet_y_400mf": ("regnet_y_400mf.arch", "RegNetY400MF", "logits"),
+    "squeezenet1_1": ("squeezenet1_1.arch", "SqueezeNet1_1", "logits"),
+    "mnasnet1_0": ("mnasnet1_0.arch", "MNASNet1_0", "logits"),
+    "resnext50_32x4d": ("resnext50_32x4d.arch", "ResNeXt50_32x4d", "logits"),
+    "wide_resnet50_2": ("wide_resnet50_2.arch", "WideResNet50_2", "logits"),
 }
-MOBILE_REFERENCE = ROOT / "tests" / "torchvision_reference"
+MEASURED_REFERENCE = ROOT / "tests" / "torchvision_reference"
 
 
-@pytest.mark.parametrize("model", MOBILE)
-def test_mobile_networks_match_torchvision(model: str) -> None:
-    spec, name, output = MOBILE[model]
-    expected = json.loads((MOBILE_REFERENCE / "reference.json").read_text(encoding="utf-8"))[model]
+@pytest.mark.parametrize("model", MEASURED)
+def test_measured_torchvision_networks_match_key_for_key(model: str) -> None:
+    spec, name, output = MEASURED[model]
+    path = MEASURED_REFERENCE / "reference.json"
+    expected = json.loads(path.read_text(encoding="utf-8"))[model]
     _, _, *size = expected["input_shape"]
     net = network(spec, name)
     assert net.param_count == expected["params"]
@@ -155,7 +163,7 @@ def test_mobile_networks_match_torchvision(model: str) -> None:
     assert len(net.parameters()) == expected["param_tensors"]
     sizes = dict(zip(("H", "W"), size, strict=True))
     assert output_shape(net, output, **sizes) == expected["output_shape"]
-    keys = torchvision_state_dict(model, MOBILE_REFERENCE / f"{model}.txt")
+    keys = torchvision_state_dict(model, MEASURED_REFERENCE / f"{model}.txt")
     assert state(net) == keys
 
 

@@ -108,8 +108,10 @@ class Embedding(Op):
 
 
 class ParameterArgs(Args):
+    finite = True  # a learned tensor starts at numbers it can learn from
     shape: Sizes
     std: Annotated[float, Field(ge=0.0)] = 0.0  # 0: zeros; else normal(0, std)
+    fill: float | None = None  # every element this value, as ConvNeXt's layer scale starts
     # stored with exactly the shape written, and seen in the network with a batch axis of 1
     # that broadcasts, as Swin V2 holds `logit_scale` (heads, 1, 1)
     exact: bool = False
@@ -121,6 +123,14 @@ class ParameterArgs(Args):
             raise ValueError("a learned tensor's shape is one or more sizes of at least 1")
         return shape
 
+    @checks()
+    def _one_start(self) -> None:
+        if self.fill is not None and self.std > 0.0:
+            raise ValueError(
+                f"a learned tensor starts filled (fill={self.fill}) or drawn "
+                f"(std={self.std}), not both"
+            )
+
 
 @register
 class Parameter(Op):
@@ -131,9 +141,10 @@ class Parameter(Op):
         "(N, *shape), the tensor expanded over the batch of its input, whose values it ignores. "
         "The module holds it directly as an nn.Parameter (1, *shape) under the layer's name, as "
         "ViT holds `class_token` and `pos_embedding`; zeros, or normal(0, std) with std > 0, "
-        "or as an `init` rule says. With exact=true it is held with exactly the shape written "
-        "and the output is (1, *shape), which broadcasts over the batch; frozen=true keeps it "
-        "out of training (requires_grad=False)"
+        "or every element `fill` (ConvNeXt's layer scale), or as an `init` rule says. With "
+        "exact=true it is held with exactly the shape written and the output is (1, *shape), "
+        "which broadcasts over the batch; frozen=true keeps it out of training "
+        "(requires_grad=False)"
     )
     Args = ParameterArgs
     positional = ("shape",)
@@ -159,7 +170,7 @@ class Parameter(Op):
         return Ctor(
             "nn.Parameter",
             args.shape if args.exact else (1, *args.shape),
-            args.changed("std", "frozen"),
+            args.changed("std", "fill", "frozen"),
             call="{m}.unsqueeze(0)" if args.exact else f"{{m}}.expand({{0}}.shape[0], {keep})",
             held=True,
         )

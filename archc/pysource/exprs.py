@@ -10,6 +10,7 @@ it (`in_features`).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -137,7 +138,7 @@ class _Writer:
         key = "compare" if isinstance(expr, ast.Compare) else expr.op
         level = PRECEDENCE[key]
         if expr.op == "**":  # right-associative, and binds tighter than a unary minus on its left
-            return f"{wrap(left, level + 1)} ** {wrap(right, level)}", level
+            return power(wrap(left, level + 1), wrap(right, level)), level
         # left-associative: a right operand of equal precedence needs parentheses
         return f"{wrap(left, level)} {expr.op} {wrap(right, level + 1)}", level
 
@@ -188,3 +189,13 @@ def _negative(expr: ast.Int | ast.Float | ast.Str | ast.Bool) -> bool:
 def wrap(part: tuple[str, int], level: int) -> str:
     text, precedence = part
     return f"({text})" if precedence < level else text
+
+
+# a name, a dotted name or a number, negated or not: ruff writes `**` between two without spaces
+_SIMPLE_POWER_OPERAND = re.compile(r"-?(?:[A-Za-z_][\w.]*|[\d.]+(?:e[+-]?\d+)?)")
+
+
+def power(base: str, exponent: str) -> str:
+    """``base ** exponent``, each side wrapped, as ruff writes it: `rows**2`, `(a + b) ** 2`."""
+    simple = all(_SIMPLE_POWER_OPERAND.fullmatch(side) for side in (base, exponent))
+    return f"{base}**{exponent}" if simple else f"{base} ** {exponent}"

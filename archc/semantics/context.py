@@ -15,7 +15,7 @@ from typing import Any
 from archc.errors import Span
 from archc.semantics.ir import Choice, Looped, join_path
 from archc.semantics.program import FileScope
-from archc.semantics.provenance import Expr
+from archc.semantics.provenance import Apply, Expr
 from archc.syntax import ast
 
 
@@ -54,6 +54,15 @@ class Body:
             self.origins.pop(name, None)
         else:
             self.origins[name] = origin
+
+    def named_values(self) -> tuple[tuple[str, Expr], ...]:
+        """The values the body computes from its parameters and names (Module.locals): a
+        generated class computes each once, under its name, as a person writes `width = ...`."""
+        return tuple(
+            (name, origin)
+            for name, origin in self.origins.items()
+            if name not in self.params and isinstance(origin, Apply)
+        )
 
 
 class Names:

@@ -211,7 +211,9 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
             or value.type is None
             or any(d.is_error for d in self.diagnostics[saved.diagnostics :])
         )
+        read = body.used - saved.body[3]
         nodes, modules = speculation.undo(self, body, saved)
+        body.used |= read  # a name the other alternative reads is used, whichever one ran
         after.restore(place)
         if failed:
             return None
@@ -360,6 +362,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
             outputs = self._run(node, body, place, network_inputs=True)
             network.modules[""].guards = tuple(body.guards)
             network.modules[""].choices = tuple(body.choices)
+            network.modules[""].locals = body.named_values()
         except TooLarge as exc:
             span = exc.span or current_statement.get() or node.name.span
             self.report(
@@ -543,6 +546,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         module.guards = tuple(body.guards)
         module.choices = tuple(body.choices)
         module.looped = tuple(body.looped)
+        module.locals = body.named_values()
         if any(v is UNKNOWN for v in values):
             return UNKNOWN
         module.outputs_via = application.read_via(
@@ -630,6 +634,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
                 guards=tuple(body.guards),
                 choices=tuple(body.choices),
                 looped=tuple(body.looped),
+                locals=body.named_values(),
             )
             if made is not None:
                 self._recordings[key] = made
@@ -650,6 +655,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         assert self.network is not None
         body.guards.extend(recording.guards)
         body.looped.extend(recording.looped)
+        body.origins.update(recording.locals)
         values, choices = recording.replay(
             self.add_node,
             self.new_id,

@@ -177,6 +177,9 @@ class Module:
     # for a block, the unnamed repeats of its own body whose count the spec computes
     # (`(conv2d(c, 3) -> relu) * convs`), in order
     looped: tuple[Looped, ...] = ()
+    # the numbers the body computes and names (`width = int(planes * (base_width / 64))`),
+    # with their provenance in its namespace, in the order it names them (context.named_values)
+    locals: tuple[tuple[str, Expr], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,7 @@ class Recording:
     guards: tuple[Any, ...] = ()  # the tests that chose its structure (Module.guards)
     choices: tuple[Choice, ...] = ()  # those that chose between tensors (Module.choices)
     looped: tuple[Looped, ...] = ()  # its unnamed repeats counted by values (Module.looped)
+    locals: tuple[tuple[str, Any], ...] = ()  # the numbers its body names (Module.locals)
     _replayable: bool | None = None
 
     def _ref(self, ref: Ref, ids: dict[int, int], inputs: list[Tensor]) -> Ref:
@@ -294,6 +295,7 @@ def record(
     guards: tuple[Any, ...],
     choices: tuple[Choice, ...],
     looped: tuple[Looped, ...],
+    locals: tuple[tuple[str, Any], ...],
 ) -> Recording | None:
     """The instance the body just elaborated, or None when it cannot be replayed."""
     refs = [t.ref for t in inputs]
@@ -323,6 +325,7 @@ def record(
         guards,
         choices,
         looped,
+        locals,
     )
 
 

@@ -308,6 +308,8 @@ class ClassWriter:
             # for some counts, only
             equal={} if self.optionals or self.asides else _equal_sizes(self.network, self.module),
         )
+        if all(m.locals == self.module.locals for _, m in info.instances):
+            self.expressor.name_values(self.module.locals)
 
     def render(self) -> str:
         self.info.moves = []
@@ -319,12 +321,24 @@ class ClassWriter:
         forward = forward_lines(self)
         network = self.network if self.module.kind == "network" else None
         initialise = init_methods(network, self.own_inits, self.stored, self.expressor.imports)
-        init = self.kept_lines + init
+        named = [
+            line
+            for variable, value in self.expressor.assignments()
+            for line in lay_out(INDENT * 2, f"{variable} = ", structure(value))
+        ]
+        init = named + self.kept_lines + init
         for param in self.expressor.params:
             if param.kind == "layer" and param.default is None and None in param.values:
                 param.default = "None"  # an instance that never builds the layer is given none
+        # inputs' sizes first, then the spec's parameters in the order it declares them
+        declared = [p.name for p in self.info.definition.params]
         params = sorted(
-            self.expressor.params, key=lambda p: (p.default is not None, _PARAM_ORDER[p.kind])
+            self.expressor.params,
+            key=lambda p: (
+                p.default is not None,
+                _PARAM_ORDER[p.kind],
+                declared.index(p.source) if p.source in declared else len(declared),
+            ),
         )
         self.info.params = params
         signature = [Arg("self")] + [
@@ -833,8 +847,8 @@ class ClassWriter:
         return Call(ctors[0].path, tuple(args))
 
     def _held(self, attr: str, args: list[Arg]) -> Call:
-        """A learned tensor the class holds itself: zeros at construction, then its own
-        initialisation (a normal draw) in reset_parameters, where reseeding finds it."""
+        """A learned tensor the class holds itself: zeros or its `fill` at construction; a
+        normal draw is its own initialisation in reset_parameters, where reseeding finds it."""
         shape = [a for a in args if not a.prefix]
         for std in [flat(a.value) for a in args if a.prefix == "std="]:
             self.own_inits.append(f"nn.init.normal_({member('self', attr)}, std={std})")
@@ -843,7 +857,13 @@ class ClassWriter:
             for a in args
             if a.prefix == "frozen="
         ]
-        return Call("nn.Parameter", (Arg(Call("torch.zeros", tuple(shape))), *frozen))
+        start = Call("torch.zeros", tuple(shape))
+        for fill in [a.value for a in args if a.prefix == "fill="]:
+            size: str | Call = Call("", tuple(shape), hug=False)
+            if len(shape) == 1:  # a tuple of one
+                size = f"({flat(shape[0].value)},)"
+            start = Call("torch.full", (Arg(size), Arg(fill)))
+        return Call("nn.Parameter", (Arg(start), *frozen))
 
     def _at_default(self, values: list[Any]) -> bool:
         """Whether a keyword computed from parameters is written as its default in every

@@ -16,7 +16,7 @@ from typing import Any
 
 from archc.backends.torch.naming import Namespace
 from archc.dims import TensorType
-from archc.pysource.exprs import PRECEDENCE, literal, wrap
+from archc.pysource.exprs import PRECEDENCE, literal, power, wrap
 from archc.semantics import provenance as pv
 from archc.semantics.expressions import BUILTINS
 from archc.semantics.ir import Signature
@@ -71,6 +71,23 @@ class Expressor:
     params: list[Param] = field(default_factory=list)
     unexplained: bool = False  # a value without provenance was written as its number
     imports: set[str] = field(default_factory=set)  # modules the written expressions use
+    # the numbers the body names (Module.locals), which __init__ computes once under their
+    # names: by provenance, the name; and those written so far, by name, as Python
+    named: dict[pv.Expr, str] = field(default_factory=dict)
+    hoisted: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def name_values(self, named: tuple[tuple[str, pv.Expr], ...]) -> None:
+        """Write ``named`` values by their names in ``__init__``; one the class does not
+        compute from its parameters (a network's fixed ones fold it) stays a number."""
+        for name, origin in named:
+            folded = self.folded(origin)
+            if isinstance(folded, pv.Apply) and _hashable(folded) and folded not in self.named:
+                self.named[folded] = name
+
+    def assignments(self) -> list[tuple[str, str]]:
+        """``(variable, Python)`` for each named value ``__init__`` reads, each after those
+        it reads."""
+        return list(self.hoisted.values())
 
     def _function(self, name: str) -> str:
         """A built-in function's Python name (provenance records only the calls that reach
@@ -130,6 +147,12 @@ class Expressor:
 
     def _origin(self, expr: pv.Expr, parameter: Callable[[str], str]) -> tuple[str, int] | None:
         atom = PRECEDENCE["atom"]
+        local = None
+        if self.named and parameter == self._parameter and isinstance(expr, pv.Apply):
+            local = self.named.get(expr) if _hashable(expr) else None
+        variable = self._hoist(local, expr) if local is not None else None
+        if variable is not None:
+            return variable, atom
         if isinstance(expr, pv.Lit):
             value = expr.value
             if not _literal_ok(value):
@@ -146,6 +169,19 @@ class Expressor:
 
     def _parameter(self, name: str) -> str:
         return self._declared(name).name
+
+    def _hoist(self, name: str, expr: pv.Expr) -> str | None:
+        """The variable ``__init__`` computes the named value ``expr`` in, from the class's
+        parameters, after the named values it reads; None where it has no Python form."""
+        if name in self.hoisted:
+            return self.hoisted[name][0]
+        del self.named[expr]  # written out in full here, reading other named values
+        written = self._origin(expr, self._parameter)
+        self.named[expr] = name
+        if written is None:
+            return None
+        self.hoisted[name] = (self.names.name(name), written[0])
+        return self.hoisted[name][0]
 
     def _size(self, name: str, axis: int) -> str:
         position = self.input_names.index(name)
@@ -176,7 +212,7 @@ class Expressor:
         level = levels["compare" if fn in _COMPARISONS else fn]
         left, right = parts
         if fn == "**":  # right-associative, and binds tighter than a unary minus on its left
-            return f"{wrap(left, level + 1)} ** {wrap(right, level)}", level  # type: ignore[arg-type]
+            return power(wrap(left, level + 1), wrap(right, level)), level  # type: ignore[arg-type]
         return f"{wrap(left, level)} {fn} {wrap(right, level + 1)}", level  # type: ignore[arg-type]
 
     def layer(self, name: str, ctors: list[Any], default: str | None) -> str:
@@ -225,6 +261,15 @@ class Expressor:
 
 
 _COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+
+
+def _hashable(expr: pv.Expr) -> bool:
+    """Whether ``expr`` can key a dict: a literal may hold a value that cannot."""
+    try:
+        hash(expr)
+    except TypeError:
+        return False
+    return True
 
 
 def _literal_ok(value: Any) -> bool:

@@ -71,7 +71,7 @@ class MixtureOfExperts(Routed):
 class Expert(nn.Module):
     """Block `Expert` (input.arch:4)."""
 
-    def __init__(self, in_features: int, hidden: int, d: int) -> None:
+    def __init__(self, in_features: int, d: int, hidden: int) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(in_features)
         self.fc1 = nn.Linear(in_features, hidden)
@@ -107,7 +107,7 @@ class BlockExperts(nn.Module):
     def __init__(self, width: int = 16, experts: int = 8) -> None:
         super().__init__()
         self.mlp = MixtureOfExperts(
-            nn.ModuleList([Expert(width, 4 * width, width) for _ in range(experts)]),
+            nn.ModuleList([Expert(width, width, 4 * width) for _ in range(experts)]),
             width,
             top_k=2,
             softmax="after",

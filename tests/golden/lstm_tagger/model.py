@@ -11,7 +11,7 @@ class Tagger(nn.Module):
     """Network `Tagger` (input.arch:3). 1,135,153 parameters with its defaults."""
 
     def __init__(
-        self, vocab: int = 5000, width: int = 100, hidden: int = 128, tags: int = 17
+        self, vocab: int = 5000, tags: int = 17, width: int = 100, hidden: int = 128
     ) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab, width, padding_idx=0)

@@ -412,9 +412,9 @@ class Encoder(nn.Module):
         self,
         vocab: int = 1000,
         d_model: int = 64,
-        context: int = 128,
         heads: int = 4,
         layers: int = 2,
+        context: int = 128,
     ) -> None:
         super().__init__()
         self.wte = nn.Embedding(vocab, d_model)

@@ -23,8 +23,8 @@ class AlbertEmbeddings(nn.Module):
         self,
         vocab: int,
         width: int,
-        type_vocab: int,
         max_positions: int,
+        type_vocab: int,
         eps: float,
         p_drop: float,
     ) -> None:
@@ -48,19 +48,20 @@ class AlbertEmbeddings(nn.Module):
 class AlbertAttention(nn.Module):
     """Block `AlbertAttention` (albert_base.arch:29)."""
 
-    def __init__(self, x_features: int, heads: int, p_drop: float, eps: float) -> None:
+    def __init__(self, x_features: int, heads: int, eps: float, p_drop: float) -> None:
         super().__init__()
-        self.factor = 1 / math.sqrt(x_features // heads)
+        d = x_features // heads
+        self.factor = 1 / math.sqrt(d)
         self.query = nn.Linear(x_features, x_features)
-        self.unflatten1 = nn.Unflatten(2, (heads, x_features // heads))
+        self.unflatten1 = nn.Unflatten(2, (heads, d))
         self.key = nn.Linear(x_features, x_features)
-        self.unflatten2 = nn.Unflatten(2, (heads, x_features // heads))
+        self.unflatten2 = nn.Unflatten(2, (heads, d))
         self.value = nn.Linear(x_features, x_features)
-        self.unflatten3 = nn.Unflatten(2, (heads, x_features // heads))
+        self.unflatten3 = nn.Unflatten(2, (heads, d))
         self.softmax1 = nn.Softmax(dim=-1)
         self.dropout1 = nn.Dropout(p=p_drop)
         self.flatten1 = nn.Flatten(start_dim=2)
-        self.dense = nn.Linear(heads * (x_features // heads), x_features)
+        self.dense = nn.Linear(heads * d, x_features)
         self.dropout2 = nn.Dropout(p=p_drop)
         self.LayerNorm = nn.LayerNorm(x_features, eps=eps)
 
@@ -97,10 +98,10 @@ class AlbertLayer(nn.Module):
     """Block `AlbertLayer` (albert_base.arch:46)."""
 
     def __init__(
-        self, x_features: int, heads: int, p_drop: float, eps: float, intermediate: int
+        self, x_features: int, heads: int, intermediate: int, eps: float, p_drop: float
     ) -> None:
         super().__init__()
-        self.attention = AlbertAttention(x_features, heads, p_drop, eps)
+        self.attention = AlbertAttention(x_features, heads, eps, p_drop)
         self.ffn = nn.Linear(x_features, intermediate)
         self.gelu1 = nn.GELU(approximate="tanh")
         self.ffn_output = nn.Linear(intermediate, x_features)
@@ -123,14 +124,14 @@ class AlbertLayerGroup(nn.Module):
         self,
         x_features: int,
         heads: int,
-        p_drop: float,
-        eps: float,
         intermediate: int,
+        eps: float,
+        p_drop: float,
         inner: int = 1,
     ) -> None:
         super().__init__()
         self.albert_layers = nn.ModuleList(
-            [AlbertLayer(x_features, heads, p_drop, eps, intermediate) for _ in range(inner)]
+            [AlbertLayer(x_features, heads, intermediate, eps, p_drop) for _ in range(inner)]
         )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -147,14 +148,14 @@ class AlbertTransformer(nn.Module):
         x_features: int,
         hidden: int,
         heads: int,
-        p_drop: float,
-        eps: float,
         intermediate: int,
+        eps: float,
+        p_drop: float,
     ) -> None:
         super().__init__()
         self.embedding_hidden_mapping_in = nn.Linear(x_features, hidden)
         self.albert_layer_groups = nn.ModuleList(
-            [AlbertLayerGroup(hidden, heads, p_drop, eps, intermediate)]
+            [AlbertLayerGroup(hidden, heads, intermediate, eps, p_drop)]
         )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -171,19 +172,19 @@ class AlbertBase(nn.Module):
         self,
         vocab: int = 30000,
         embedding: int = 128,
-        type_vocab: int = 2,
-        max_positions: int = 512,
-        eps: float = 1e-12,
-        p_drop: float = 0.0,
         hidden: int = 768,
         heads: int = 12,
         intermediate: int = 3072,
+        max_positions: int = 512,
+        type_vocab: int = 2,
+        eps: float = 1e-12,
+        p_drop: float = 0.0,
     ) -> None:
         super().__init__()
         self.embeddings = AlbertEmbeddings(
-            vocab, embedding, type_vocab, max_positions, eps, p_drop
+            vocab, embedding, max_positions, type_vocab, eps, p_drop
         )
-        self.encoder = AlbertTransformer(embedding, hidden, heads, p_drop, eps, intermediate)
+        self.encoder = AlbertTransformer(embedding, hidden, heads, intermediate, eps, p_drop)
         self.pooler = nn.Linear(hidden, hidden)
         self.tanh1 = nn.Tanh()
         self.reset_parameters()

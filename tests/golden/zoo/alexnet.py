@@ -10,7 +10,7 @@ __all__ = ["AlexNet"]
 class AlexNet(nn.Module):
     """Network `AlexNet` (alexnet.arch:8). 61,100,840 parameters with its defaults."""
 
-    def __init__(self, p_drop: float = 0.5, classes: int = 1000) -> None:
+    def __init__(self, classes: int = 1000, p_drop: float = 0.5) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2),

@@ -431,7 +431,7 @@ class BertOutput(nn.Module):
 class BertLayer(nn.Module):
     """Block `BertLayer` (bert_base.arch:54)."""
 
-    def __init__(self, in_features: int, heads: int, p_drop: float, intermediate: int) -> None:
+    def __init__(self, in_features: int, heads: int, intermediate: int, p_drop: float) -> None:
         super().__init__()
         self.attention = BertAttention(in_features, heads, p_drop)
         self.intermediate = nn.Sequential(
@@ -450,11 +450,11 @@ class BertEncoder(nn.Module):
     """Block `BertEncoder` (bert_base.arch:62)."""
 
     def __init__(
-        self, in_features: int, heads: int, p_drop: float, intermediate: int, layers: int
+        self, in_features: int, layers: int, heads: int, intermediate: int, p_drop: float
     ) -> None:
         super().__init__()
         self.layer = nn.Sequential(
-            *[BertLayer(in_features, heads, p_drop, intermediate) for _ in range(layers)]
+            *[BertLayer(in_features, heads, intermediate, p_drop) for _ in range(layers)]
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -468,16 +468,16 @@ class BertBase(nn.Module):
     def __init__(
         self,
         vocab: int = 30522,
-        d_model: int = 768,
-        p_drop: float = 0.1,
-        heads: int = 12,
         layers: int = 12,
+        d_model: int = 768,
+        heads: int = 12,
         seq_len: int = 128,
+        p_drop: float = 0.1,
     ) -> None:
         super().__init__()
         self.sections = (1, seq_len - 1)
         self.embeddings = BertEmbeddings(vocab, d_model, p_drop)
-        self.encoder = BertEncoder(d_model, heads, p_drop, 4 * d_model, layers)
+        self.encoder = BertEncoder(d_model, layers, heads, 4 * d_model, p_drop)
         self.pooler = nn.Sequential(
             OrderedDict([("dense", nn.Linear(d_model, d_model)), ("1", nn.Tanh())])
         )

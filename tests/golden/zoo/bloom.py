@@ -379,7 +379,7 @@ class BloomMLP(nn.Module):
 class BloomBlock(nn.Module):
     """Block `BloomBlock` (bloom.arch:34)."""
 
-    def __init__(self, in_features: int, eps: float, heads: int) -> None:
+    def __init__(self, in_features: int, heads: int, eps: float) -> None:
         super().__init__()
         self.input_layernorm = nn.LayerNorm(in_features, eps=eps)
         self.self_attention = FusedAttention(in_features, heads, causal=True, alibi=True)
@@ -399,11 +399,11 @@ class BloomBlock(nn.Module):
 class BloomModel(nn.Module):
     """Block `BloomModel` (bloom.arch:47)."""
 
-    def __init__(self, vocab: int, d_model: int, eps: float, heads: int, layers: int) -> None:
+    def __init__(self, vocab: int, d_model: int, layers: int, heads: int, eps: float) -> None:
         super().__init__()
         self.word_embeddings = nn.Embedding(vocab, d_model)
         self.word_embeddings_layernorm = nn.LayerNorm(d_model, eps=eps)
-        self.h = nn.Sequential(*[BloomBlock(d_model, eps, heads) for _ in range(layers)])
+        self.h = nn.Sequential(*[BloomBlock(d_model, heads, eps) for _ in range(layers)])
         self.ln_f = nn.LayerNorm(d_model, eps=eps)
 
     def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
@@ -422,14 +422,14 @@ class Bloom(nn.Module):
         self,
         vocab: int = 250880,
         d_model: int = 1024,
-        eps: float = 1e-05,
-        heads: int = 16,
         layers: int = 24,
+        heads: int = 16,
+        eps: float = 1e-05,
     ) -> None:
         super().__init__()
         self.word_embeddings = nn.Embedding(vocab, d_model)
         self.word_embeddings_layernorm = nn.LayerNorm(d_model, eps=eps)
-        self.h = nn.Sequential(*[BloomBlock(d_model, eps, heads) for _ in range(layers)])
+        self.h = nn.Sequential(*[BloomBlock(d_model, heads, eps) for _ in range(layers)])
         self.ln_f = nn.LayerNorm(d_model, eps=eps)
         self.reset_parameters()
 
@@ -477,12 +477,12 @@ class BloomForCausalLM(nn.Module):
         self,
         vocab: int = 250880,
         d_model: int = 1024,
-        eps: float = 1e-05,
-        heads: int = 16,
         layers: int = 24,
+        heads: int = 16,
+        eps: float = 1e-05,
     ) -> None:
         super().__init__()
-        self.transformer = BloomModel(vocab, d_model, eps, heads, layers)
+        self.transformer = BloomModel(vocab, d_model, layers, heads, eps)
         self.lm_head = nn.Linear(d_model, vocab, bias=False)
         self.lm_head.weight = self.transformer.word_embeddings.weight
         self.register_load_state_dict_pre_hook(

@@ -106,7 +106,7 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """Network `Discriminator` (dcgan.arch:29). 2,765,568 parameters with its defaults."""
 
-    def __init__(self, channels: int = 3, ndf: int = 64) -> None:
+    def __init__(self, ndf: int = 64, channels: int = 3) -> None:
         super().__init__()
         self.from_rgb = nn.Conv2d(channels, ndf, kernel_size=4, stride=2, padding=1, bias=False)
         self.leaky_relu1 = nn.LeakyReLU(negative_slope=0.2)

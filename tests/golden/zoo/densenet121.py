@@ -25,7 +25,7 @@ class DenseLayer(nn.Module):
     """Block `DenseLayer` (densenet.arch:9)."""
 
     def __init__(
-        self, in_channels: int, bn_size: int = 4, growth: int = 32, p_drop: float = 0.0
+        self, in_channels: int, growth: int = 32, bn_size: int = 4, p_drop: float = 0.0
     ) -> None:
         super().__init__()
         self.norm1 = nn.BatchNorm2d(in_channels)

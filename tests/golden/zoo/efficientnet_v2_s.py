@@ -71,32 +71,33 @@ class MBConv(nn.Module):
         p: float = 0.0,
     ) -> None:
         super().__init__()
+        expanded = in_channels * expand
         self.use_stochastic_depth = stride == 1 and in_channels == channels
         self.block = nn.Sequential(
             *[
                 nn.Sequential(
-                    nn.Conv2d(in_channels, in_channels * expand, kernel_size=1, bias=False),
-                    nn.BatchNorm2d(in_channels * expand, eps=0.001),
+                    nn.Conv2d(in_channels, expanded, kernel_size=1, bias=False),
+                    nn.BatchNorm2d(expanded, eps=0.001),
                     nn.SiLU(),
                 )
-                for _ in range(1 if in_channels * expand != in_channels else 0)
+                for _ in range(1 if expanded != in_channels else 0)
             ],
             nn.Sequential(
                 nn.Conv2d(
-                    in_channels * expand,
-                    in_channels * expand,
+                    expanded,
+                    expanded,
                     kernel_size=kernel,
                     stride=stride,
                     padding=(kernel - 1) // 2,
-                    groups=in_channels * expand,
+                    groups=expanded,
                     bias=False,
                 ),
-                nn.BatchNorm2d(in_channels * expand, eps=0.001),
+                nn.BatchNorm2d(expanded, eps=0.001),
                 nn.SiLU(),
             ),
-            SqueezeExcitation(in_channels * expand, max(1, in_channels // 4), nn.SiLU),
+            SqueezeExcitation(expanded, max(1, in_channels // 4), nn.SiLU),
             nn.Sequential(
-                nn.Conv2d(in_channels * expand, channels, kernel_size=1, bias=False),
+                nn.Conv2d(expanded, channels, kernel_size=1, bias=False),
                 nn.BatchNorm2d(channels, eps=0.001),
             ),
         )
@@ -120,40 +121,38 @@ class FusedMBConv(nn.Module):
         self,
         in_channels: int,
         expand: int,
-        channels: int,
         kernel: int,
+        channels: int,
         stride: int = 1,
         p: float = 0.0,
     ) -> None:
         super().__init__()
+        expanded = in_channels * expand
         self.use_stochastic_depth = stride == 1 and in_channels == channels
         self.block = nn.Sequential(
             nn.Sequential(
                 nn.Conv2d(
                     in_channels,
-                    in_channels * expand if in_channels * expand != in_channels else channels,
+                    expanded if expanded != in_channels else channels,
                     kernel_size=kernel,
                     stride=stride,
                     padding=(kernel - 1) // 2,
                     bias=False,
                 ),
-                nn.BatchNorm2d(
-                    in_channels * expand if in_channels * expand != in_channels else channels,
-                    eps=0.001,
-                ),
+                nn.BatchNorm2d(expanded if expanded != in_channels else channels, eps=0.001),
                 nn.SiLU(),
             ),
             *[
                 nn.Sequential(
                     nn.Conv2d(
-                        in_channels * expand if in_channels * expand != in_channels else channels,
+                        expanded if expanded != in_channels else channels,
                         channels,
                         kernel_size=1,
                         bias=False,
                     ),
                     nn.BatchNorm2d(channels, eps=0.001),
                 )
-                for _ in range(1 if in_channels * expand != in_channels else 0)
+                for _ in range(1 if expanded != in_channels else 0)
             ],
         )
         if self.use_stochastic_depth:
@@ -172,7 +171,7 @@ class FusedMBConv(nn.Module):
 class EfficientNetV2S(nn.Module):
     """Network `EfficientNetV2S` (efficientnet_v2_s.arch:80). 21,458,488 parameters with its defaults."""
 
-    def __init__(self, p_drop: float = 0.2, classes: int = 1000) -> None:
+    def __init__(self, classes: int = 1000, p_drop: float = 0.2) -> None:
         super().__init__()
         self.classes = classes
         self.features = nn.Sequential(
@@ -181,18 +180,18 @@ class EfficientNetV2S(nn.Module):
                 nn.BatchNorm2d(24, eps=0.001),
                 nn.SiLU(),
             ),
-            nn.Sequential(FusedMBConv(24, 1, 24, 3), FusedMBConv(24, 1, 24, 3, p=0.005)),
+            nn.Sequential(FusedMBConv(24, 1, 3, 24), FusedMBConv(24, 1, 3, 24, p=0.005)),
             nn.Sequential(
-                FusedMBConv(24, 4, 48, 3, stride=2, p=0.01),
-                FusedMBConv(48, 4, 48, 3, p=0.015000000000000003),
-                FusedMBConv(48, 4, 48, 3, p=0.02),
-                FusedMBConv(48, 4, 48, 3, p=0.025),
+                FusedMBConv(24, 4, 3, 48, stride=2, p=0.01),
+                FusedMBConv(48, 4, 3, 48, p=0.015000000000000003),
+                FusedMBConv(48, 4, 3, 48, p=0.02),
+                FusedMBConv(48, 4, 3, 48, p=0.025),
             ),
             nn.Sequential(
-                FusedMBConv(48, 4, 64, 3, stride=2, p=0.030000000000000006),
-                FusedMBConv(64, 4, 64, 3, p=0.035),
-                FusedMBConv(64, 4, 64, 3, p=0.04),
-                FusedMBConv(64, 4, 64, 3, p=0.045),
+                FusedMBConv(48, 4, 3, 64, stride=2, p=0.030000000000000006),
+                FusedMBConv(64, 4, 3, 64, p=0.035),
+                FusedMBConv(64, 4, 3, 64, p=0.04),
+                FusedMBConv(64, 4, 3, 64, p=0.045),
             ),
             nn.Sequential(
                 MBConv(64, 4, 3, 128, stride=2, p=0.05),

@@ -32,7 +32,7 @@ class VGGStage(nn.Module):
 class FCN8s(nn.Module):
     """Network `FCN8s` (fcn8s.arch:25). 134,489,759 parameters with its defaults."""
 
-    def __init__(self, p_drop: float = 0.5, classes: int = 21) -> None:
+    def __init__(self, classes: int = 21, p_drop: float = 0.5) -> None:
         super().__init__()
         self.stage1 = VGGStage(3, 64, 2)
         self.stage2 = VGGStage(64, 128, 2)

@@ -77,7 +77,7 @@ class Inception(nn.Module):
 class GoogLeNet(nn.Module):
     """Network `GoogLeNet` (googlenet.arch:9). 6,624,904 parameters with its defaults."""
 
-    def __init__(self, p_drop: float = 0.2, classes: int = 1000) -> None:
+    def __init__(self, classes: int = 1000, p_drop: float = 0.2) -> None:
         super().__init__()
         self.conv1 = ConvNormAct(3, 64, 7, 3, stride=2, eps=0.001)
         self.maxpool1 = nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)

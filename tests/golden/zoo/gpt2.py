@@ -469,11 +469,11 @@ class GPT2(nn.Module):
     def __init__(
         self,
         vocab: int = 50257,
-        d_model: int = 768,
         context: int = 1024,
-        p_drop: float = 0.1,
-        heads: int = 12,
         layers: int = 12,
+        d_model: int = 768,
+        heads: int = 12,
+        p_drop: float = 0.1,
     ) -> None:
         super().__init__()
         self.layers = layers

@@ -80,11 +80,11 @@ class InvertedResidual(nn.Module):
     def __init__(
         self,
         in_channels: int,
-        expanded: int,
         kernel: int,
-        stride: int,
-        use_se: bool,
+        expanded: int,
         channels: int,
+        use_se: bool,
+        stride: int,
         act: Callable[..., nn.Module],
         dilation: int = 1,
     ) -> None:
@@ -151,26 +151,26 @@ class MobileNetV3LargeFeatures(nn.Module):
                 nn.Hardswish(),
             ),
         )
-        self.add_module("1", InvertedResidual(16, 16, 3, 1, False, 16, nn.ReLU))
-        self.add_module("2", InvertedResidual(16, 64, 3, 2, False, 24, nn.ReLU))
-        self.add_module("3", InvertedResidual(24, 72, 3, 1, False, 24, nn.ReLU))
-        self.add_module("4", InvertedResidual(24, 72, 5, 2, True, 40, nn.ReLU))
-        self.add_module("5", InvertedResidual(40, 120, 5, 1, True, 40, nn.ReLU))
-        self.add_module("6", InvertedResidual(40, 120, 5, 1, True, 40, nn.ReLU))
-        self.add_module("7", InvertedResidual(40, 240, 3, 2, False, 80, nn.Hardswish))
-        self.add_module("8", InvertedResidual(80, 200, 3, 1, False, 80, nn.Hardswish))
-        self.add_module("9", InvertedResidual(80, 184, 3, 1, False, 80, nn.Hardswish))
-        self.add_module("10", InvertedResidual(80, 184, 3, 1, False, 80, nn.Hardswish))
-        self.add_module("11", InvertedResidual(80, 480, 3, 1, True, 112, nn.Hardswish))
-        self.add_module("12", InvertedResidual(112, 672, 3, 1, True, 112, nn.Hardswish))
+        self.add_module("1", InvertedResidual(16, 3, 16, 16, False, 1, nn.ReLU))
+        self.add_module("2", InvertedResidual(16, 3, 64, 24, False, 2, nn.ReLU))
+        self.add_module("3", InvertedResidual(24, 3, 72, 24, False, 1, nn.ReLU))
+        self.add_module("4", InvertedResidual(24, 5, 72, 40, True, 2, nn.ReLU))
+        self.add_module("5", InvertedResidual(40, 5, 120, 40, True, 1, nn.ReLU))
+        self.add_module("6", InvertedResidual(40, 5, 120, 40, True, 1, nn.ReLU))
+        self.add_module("7", InvertedResidual(40, 3, 240, 80, False, 2, nn.Hardswish))
+        self.add_module("8", InvertedResidual(80, 3, 200, 80, False, 1, nn.Hardswish))
+        self.add_module("9", InvertedResidual(80, 3, 184, 80, False, 1, nn.Hardswish))
+        self.add_module("10", InvertedResidual(80, 3, 184, 80, False, 1, nn.Hardswish))
+        self.add_module("11", InvertedResidual(80, 3, 480, 112, True, 1, nn.Hardswish))
+        self.add_module("12", InvertedResidual(112, 3, 672, 112, True, 1, nn.Hardswish))
         self.add_module(
-            "13", InvertedResidual(112, 672, 5, 2, True, 160, nn.Hardswish, dilation=dilation)
+            "13", InvertedResidual(112, 5, 672, 160, True, 2, nn.Hardswish, dilation=dilation)
         )
         self.add_module(
-            "14", InvertedResidual(160, 960, 5, 1, True, 160, nn.Hardswish, dilation=dilation)
+            "14", InvertedResidual(160, 5, 960, 160, True, 1, nn.Hardswish, dilation=dilation)
         )
         self.add_module(
-            "15", InvertedResidual(160, 960, 5, 1, True, 160, nn.Hardswish, dilation=dilation)
+            "15", InvertedResidual(160, 5, 960, 160, True, 1, nn.Hardswish, dilation=dilation)
         )
         self.add_module(
             "16",

@@ -15,8 +15,8 @@ class LSTMTagger(nn.Module):
         vocab: int = 20000,
         embed: int = 100,
         hidden: int = 256,
-        p_drop: float = 0.5,
         tags: int = 17,
+        p_drop: float = 0.5,
     ) -> None:
         super().__init__()
         self.word_embeddings = nn.Embedding(vocab, embed)

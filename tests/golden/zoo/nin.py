@@ -11,7 +11,7 @@ class MLPConv(nn.Module):
     """Block `MLPConv` (nin.arch:12)."""
 
     def __init__(
-        self, in_channels: int, conv_width: int, kernel: int, cccp1_width: int, cccp2_width: int
+        self, in_channels: int, conv_width: int, cccp1_width: int, cccp2_width: int, kernel: int
     ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, conv_width, kernel_size=kernel, padding=kernel // 2)
@@ -34,15 +34,15 @@ class MLPConv(nn.Module):
 class NiN(nn.Module):
     """Network `NiN` (nin.arch:23). 966,986 parameters with its defaults."""
 
-    def __init__(self, p_drop: float = 0.5, classes: int = 10) -> None:
+    def __init__(self, classes: int = 10, p_drop: float = 0.5) -> None:
         super().__init__()
-        self.mlpconv1 = MLPConv(3, 192, 5, 160, 96)
+        self.mlpconv1 = MLPConv(3, 192, 160, 96, 5)
         self.maxpool1 = nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)
         self.dropout1 = nn.Dropout(p=p_drop)
-        self.mlpconv2 = MLPConv(96, 192, 5, 192, 192)
+        self.mlpconv2 = MLPConv(96, 192, 192, 192, 5)
         self.avgpool1 = nn.AvgPool2d(kernel_size=3, stride=2, ceil_mode=True)
         self.dropout2 = nn.Dropout(p=p_drop)
-        self.mlpconv3 = MLPConv(192, 192, 3, 192, classes)
+        self.mlpconv3 = MLPConv(192, 192, 192, classes, 3)
         self.reset_parameters()
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:

@@ -214,7 +214,7 @@ class SparseMoE(Routed):
 class OlmoeAttention(nn.Module):
     """Block `OlmoeAttention` (olmoe.arch:16)."""
 
-    def __init__(self, in_features: int, eps: float, heads: int, theta: float) -> None:
+    def __init__(self, in_features: int, heads: int, theta: float, eps: float) -> None:
         super().__init__()
         self.factor = math.sqrt(in_features // heads)
         self.q_proj = nn.Linear(in_features, in_features, bias=False)
@@ -266,16 +266,16 @@ class OlmoeDecoderLayer(nn.Module):
     def __init__(
         self,
         in_features: int,
-        eps: float,
         heads: int,
-        theta: float,
         ffn: int,
         experts: int,
         top_k: int,
+        theta: float,
+        eps: float,
     ) -> None:
         super().__init__()
         self.input_layernorm = nn.RMSNorm(in_features, eps=eps)
-        self.self_attn = OlmoeAttention(in_features, eps, heads, theta)
+        self.self_attn = OlmoeAttention(in_features, heads, theta, eps)
         self.post_attention_layernorm = nn.RMSNorm(in_features, eps=eps)
         self.mlp = SparseMoE(in_features, ffn, experts=experts, top_k=top_k)
 
@@ -296,19 +296,19 @@ class OlmoeModel(nn.Module):
         self,
         vocab: int,
         d_model: int,
-        eps: float,
+        layers: int,
         heads: int,
-        theta: float,
         ffn: int,
         experts: int,
         top_k: int,
-        layers: int,
+        theta: float,
+        eps: float,
     ) -> None:
         super().__init__()
         self.embed_tokens = nn.Embedding(vocab, d_model, padding_idx=1)
         self.layers = nn.Sequential(
             *[
-                OlmoeDecoderLayer(d_model, eps, heads, theta, ffn, experts, top_k)
+                OlmoeDecoderLayer(d_model, heads, ffn, experts, top_k, theta, eps)
                 for _ in range(layers)
             ]
         )
@@ -328,16 +328,16 @@ class Olmoe(nn.Module):
         self,
         vocab: int = 50304,
         d_model: int = 2048,
-        eps: float = 1e-05,
+        layers: int = 16,
         heads: int = 16,
-        theta: float = 10000.0,
         ffn: int = 1024,
         experts: int = 64,
         top_k: int = 8,
-        layers: int = 16,
+        theta: float = 10000.0,
+        eps: float = 1e-05,
     ) -> None:
         super().__init__()
-        self.model = OlmoeModel(vocab, d_model, eps, heads, theta, ffn, experts, top_k, layers)
+        self.model = OlmoeModel(vocab, d_model, layers, heads, ffn, experts, top_k, theta, eps)
         self.lm_head = nn.Linear(d_model, vocab, bias=False)
         self.reset_parameters()
 

@@ -390,7 +390,7 @@ class Qwen2DecoderLayer(nn.Module):
     """Block `Qwen2DecoderLayer` (qwen2.arch:22)."""
 
     def __init__(
-        self, in_features: int, eps: float, heads: int, kv_heads: int, theta: float, ffn: int
+        self, in_features: int, heads: int, kv_heads: int, ffn: int, theta: float, eps: float
     ) -> None:
         super().__init__()
         self.input_layernorm = nn.RMSNorm(in_features, eps=eps)
@@ -422,17 +422,17 @@ class Qwen2Model(nn.Module):
         self,
         vocab: int,
         d_model: int,
-        eps: float,
+        layers: int,
         heads: int,
         kv_heads: int,
-        theta: float,
         ffn: int,
-        layers: int,
+        theta: float,
+        eps: float,
     ) -> None:
         super().__init__()
         self.embed_tokens = nn.Embedding(vocab, d_model)
         self.layers = nn.Sequential(
-            *[Qwen2DecoderLayer(d_model, eps, heads, kv_heads, theta, ffn) for _ in range(layers)]
+            *[Qwen2DecoderLayer(d_model, heads, kv_heads, ffn, theta, eps) for _ in range(layers)]
         )
         self.norm = nn.RMSNorm(d_model, eps=eps)
 
@@ -451,15 +451,15 @@ class Qwen2(nn.Module):
         self,
         vocab: int = 151936,
         d_model: int = 896,
-        eps: float = 1e-06,
+        layers: int = 24,
         heads: int = 14,
         kv_heads: int = 2,
-        theta: float = 1000000.0,
         ffn: int = 4864,
-        layers: int = 24,
+        theta: float = 1000000.0,
+        eps: float = 1e-06,
     ) -> None:
         super().__init__()
-        self.model = Qwen2Model(vocab, d_model, eps, heads, kv_heads, theta, ffn, layers)
+        self.model = Qwen2Model(vocab, d_model, layers, heads, kv_heads, ffn, theta, eps)
         self.lm_head = nn.Linear(d_model, vocab, bias=False)
         self.lm_head.weight = self.model.embed_tokens.weight
         self.register_load_state_dict_pre_hook(
@@ -514,15 +514,15 @@ class Qwen2Untied(nn.Module):
         self,
         vocab: int = 151936,
         d_model: int = 896,
-        eps: float = 1e-06,
+        layers: int = 24,
         heads: int = 14,
         kv_heads: int = 2,
-        theta: float = 1000000.0,
         ffn: int = 4864,
-        layers: int = 24,
+        theta: float = 1000000.0,
+        eps: float = 1e-06,
     ) -> None:
         super().__init__()
-        self.model = Qwen2Model(vocab, d_model, eps, heads, kv_heads, theta, ffn, layers)
+        self.model = Qwen2Model(vocab, d_model, layers, heads, kv_heads, ffn, theta, eps)
         self.lm_head = nn.Linear(d_model, vocab, bias=False)
         self.reset_parameters()
 

@@ -8,17 +8,28 @@ __all__ = ["Bottleneck", "ResNet50"]
 
 
 class Bottleneck(nn.Module):
-    """Block `Bottleneck` (resnet.arch:23)."""
+    """Block `Bottleneck` (resnet.arch:25)."""
 
-    def __init__(self, in_channels: int, planes: int, stride: int = 1, expansion: int = 4) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        planes: int,
+        stride: int = 1,
+        expansion: int = 4,
+        groups: int = 1,
+        base_width: int = 64,
+    ) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, planes, kernel_size=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
+        width = int(planes * (base_width / 64)) * groups
+        self.conv1 = nn.Conv2d(in_channels, width, kernel_size=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
         self.relu1 = nn.ReLU()
-        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(
+            width, width, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False
+        )
+        self.bn2 = nn.BatchNorm2d(width)
         self.relu2 = nn.ReLU()
-        self.conv3 = nn.Conv2d(planes, planes * expansion, kernel_size=1, bias=False)
+        self.conv3 = nn.Conv2d(width, planes * expansion, kernel_size=1, bias=False)
         self.bn3 = nn.BatchNorm2d(planes * expansion)
         if stride != 1 or in_channels != planes * expansion:
             self.downsample = nn.Sequential(

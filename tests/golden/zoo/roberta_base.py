@@ -378,7 +378,7 @@ class RobertaAttention(nn.Module):
 class RobertaLayer(nn.Module):
     """Block `RobertaLayer` (roberta_base.arch:58)."""
 
-    def __init__(self, x_features: int, heads: int, p_drop: float, intermediate: int) -> None:
+    def __init__(self, x_features: int, heads: int, intermediate: int, p_drop: float) -> None:
         super().__init__()
         self.attention = RobertaAttention(x_features, heads, p_drop)
         self.intermediate = nn.Sequential(
@@ -397,11 +397,11 @@ class RobertaEncoder(nn.Module):
     """Block `RobertaEncoder` (roberta_base.arch:67)."""
 
     def __init__(
-        self, x_features: int, heads: int, p_drop: float, intermediate: int, layers: int
+        self, x_features: int, layers: int, heads: int, intermediate: int, p_drop: float
     ) -> None:
         super().__init__()
         self.layer = nn.ModuleList(
-            [RobertaLayer(x_features, heads, p_drop, intermediate) for _ in range(layers)]
+            [RobertaLayer(x_features, heads, intermediate, p_drop) for _ in range(layers)]
         )
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
@@ -416,14 +416,14 @@ class RobertaBase(nn.Module):
     def __init__(
         self,
         vocab: int = 50265,
-        d_model: int = 768,
-        p_drop: float = 0.1,
-        heads: int = 12,
         layers: int = 12,
+        d_model: int = 768,
+        heads: int = 12,
+        p_drop: float = 0.1,
     ) -> None:
         super().__init__()
         self.embeddings = RobertaEmbeddings(vocab, d_model, p_drop)
-        self.encoder = RobertaEncoder(d_model, heads, p_drop, 4 * d_model, layers)
+        self.encoder = RobertaEncoder(d_model, layers, heads, 4 * d_model, p_drop)
         self.pooler = nn.Sequential(
             OrderedDict([("dense", nn.Linear(d_model, d_model)), ("1", nn.Tanh())])
         )

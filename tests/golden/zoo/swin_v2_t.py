@@ -33,27 +33,25 @@ class ShiftedWindowAttentionV2(nn.Module):
     """Block `ShiftedWindowAttentionV2` (swin_v2_t.arch:21)."""
 
     def __init__(
-        self, in_features: int, window: int, side: int, shift: int, heads: int, size: int
+        self, in_features: int, heads: int, window: int, shift: int, size: int, side: int
     ) -> None:
         super().__init__()
-        self.pad = (0, 0, 0, side - size, 0, side - size)
+        span = 2 * window - 1
+        rows = side // window
+        windows = rows**2
+        tokens = window * window
+        pad = side - size
+        self.pad = (0, 0, 0, pad, 0, pad)
         self.shifts = (-shift, -shift)
-        self.shape = (-1, side // window, window, side // window, window, in_features)
-        self.reshape4_shape = (-1, (side // window) ** 2, window * window, in_features)
-        self.reshape5_shape = (
-            -1,
-            (side // window) ** 2,
-            window * window,
-            3,
-            heads,
-            in_features // heads,
-        )
-        self.reshape6_shape = (-1, (2 * window - 1) * (2 * window - 1), heads)
-        self.reshape7_shape = (-1, window * window, window * window, heads)
-        self.reshape9_shape = (-1, side // window, side // window, window, window, in_features)
+        self.shape = (-1, rows, window, rows, window, in_features)
+        self.reshape4_shape = (-1, windows, tokens, in_features)
+        self.reshape5_shape = (-1, windows, tokens, 3, heads, in_features // heads)
+        self.reshape6_shape = (-1, span * span, heads)
+        self.reshape7_shape = (-1, tokens, tokens, heads)
+        self.reshape9_shape = (-1, rows, rows, window, window, in_features)
         self.reshape10_shape = (-1, side, side, in_features)
         self.roll2_shifts = (shift, shift)
-        self.pad2_pad = (0, 0, 0, -(side - size), 0, -(side - size))
+        self.pad2_pad = (0, 0, 0, -pad, 0, -pad)
         offsets = torch.arange(-(window - 1), window, dtype=torch.float32).unsqueeze(0)
         unsqueeze = torch.unsqueeze(offsets, 2)
         unsqueeze2 = torch.unsqueeze(offsets, 1)
@@ -78,7 +76,7 @@ class ShiftedWindowAttentionV2(nn.Module):
         self.register_buffer("relative_coords_table", unsqueeze7[0])
         self.flatten1 = nn.Flatten()
         self.flatten2 = nn.Flatten()
-        arange = torch.arange(0, window * (2 * window - 1), 2 * window - 1).unsqueeze(0)
+        arange = torch.arange(0, window * span, span).unsqueeze(0)
         starts = torch.unsqueeze(arange, 2)
         arange2 = torch.arange(window).unsqueeze(0)
         unsqueeze8 = torch.unsqueeze(arange2, 1)
@@ -102,9 +100,9 @@ class ShiftedWindowAttentionV2(nn.Module):
         scale4 = unsqueeze11 * 3.0
         unsqueeze12 = torch.unsqueeze(band, 1)
         add2 = scale4 + unsqueeze12
-        reshape = torch.reshape(add2, (-1, side // window, window, side // window, window))
+        reshape = torch.reshape(add2, (-1, rows, window, rows, window))
         permute = torch.permute(reshape, (0, 1, 3, 2, 4))
-        region = torch.reshape(permute, (-1, (side // window) ** 2, window * window))
+        region = torch.reshape(permute, (-1, windows, tokens))
         unsqueeze13 = torch.unsqueeze(region, 2)
         unsqueeze14 = torch.unsqueeze(region, 3)
         apart = unsqueeze13 - unsqueeze14
@@ -181,17 +179,12 @@ class SwinTransformerBlockV2(nn.Module):
     """Block `SwinTransformerBlockV2` (swin_v2_t.arch:104)."""
 
     def __init__(
-        self, in_features: int, window: int, size: int, shift: int, heads: int, p: float
+        self, in_features: int, heads: int, window: int, shift: int, p: float, size: int
     ) -> None:
         super().__init__()
-        self.attn = ShiftedWindowAttentionV2(
-            in_features,
-            window,
-            size + (window - size % window) % window,
-            0 if window >= size + (window - size % window) % window else shift,
-            heads,
-            size,
-        )
+        side = size + (window - size % window) % window
+        shifted = 0 if window >= side else shift
+        self.attn = ShiftedWindowAttentionV2(in_features, heads, window, shifted, size, side)
         self.norm1 = nn.LayerNorm(in_features)
         self.stochastic_depth1 = StochasticDepth(p)
         self.mlp = nn.Sequential(
@@ -243,9 +236,11 @@ class SwinV2T(nn.Module):
     """Network `SwinV2T` (swin_v2_t.arch:129). 28,351,570 parameters with its defaults."""
 
     def __init__(
-        self, embed: int = 96, window: int = 8, image_size: int = 256, classes: int = 1000
+        self, classes: int = 1000, image_size: int = 256, embed: int = 96, window: int = 8
     ) -> None:
         super().__init__()
+        size = image_size // 4
+        half = window // 2
         self.features = nn.ModuleList(
             [
                 nn.ModuleDict(
@@ -255,73 +250,46 @@ class SwinV2T(nn.Module):
                     ],
                 ),
                 nn.Sequential(
-                    SwinTransformerBlockV2(embed, window, image_size // 4, 0, 3, 0.0),
-                    SwinTransformerBlockV2(
-                        embed, window, image_size // 4, window // 2, 3, 0.018181818181818184
-                    ),
+                    SwinTransformerBlockV2(embed, 3, window, 0, 0.0, size),
+                    SwinTransformerBlockV2(embed, 3, window, half, 0.018181818181818184, size),
                 ),
                 PatchMergingV2(embed),
                 nn.Sequential(
                     SwinTransformerBlockV2(
-                        2 * embed, window, image_size // 4 // 2, 0, 6, 0.03636363636363637
+                        2 * embed, 6, window, 0, 0.03636363636363637, size // 2
                     ),
                     SwinTransformerBlockV2(
-                        2 * embed,
-                        window,
-                        image_size // 4 // 2,
-                        window // 2,
-                        6,
-                        0.05454545454545456,
+                        2 * embed, 6, window, half, 0.05454545454545456, size // 2
                     ),
                 ),
                 PatchMergingV2(2 * embed),
                 nn.Sequential(
                     SwinTransformerBlockV2(
-                        2 * (2 * embed), window, image_size // 4 // 4, 0, 12, 0.07272727272727274
+                        2 * (2 * embed), 12, window, 0, 0.07272727272727274, size // 4
                     ),
                     SwinTransformerBlockV2(
-                        2 * (2 * embed),
-                        window,
-                        image_size // 4 // 4,
-                        window // 2,
-                        12,
-                        0.09090909090909091,
+                        2 * (2 * embed), 12, window, half, 0.09090909090909091, size // 4
                     ),
                     SwinTransformerBlockV2(
-                        2 * (2 * embed), window, image_size // 4 // 4, 0, 12, 0.10909090909090911
+                        2 * (2 * embed), 12, window, 0, 0.10909090909090911, size // 4
                     ),
                     SwinTransformerBlockV2(
-                        2 * (2 * embed),
-                        window,
-                        image_size // 4 // 4,
-                        window // 2,
-                        12,
-                        0.1272727272727273,
+                        2 * (2 * embed), 12, window, half, 0.1272727272727273, size // 4
                     ),
                     SwinTransformerBlockV2(
-                        2 * (2 * embed), window, image_size // 4 // 4, 0, 12, 0.14545454545454548
+                        2 * (2 * embed), 12, window, 0, 0.14545454545454548, size // 4
                     ),
                     SwinTransformerBlockV2(
-                        2 * (2 * embed),
-                        window,
-                        image_size // 4 // 4,
-                        window // 2,
-                        12,
-                        0.16363636363636364,
+                        2 * (2 * embed), 12, window, half, 0.16363636363636364, size // 4
                     ),
                 ),
                 PatchMergingV2(2 * (2 * embed)),
                 nn.Sequential(
                     SwinTransformerBlockV2(
-                        2 * (2 * (2 * embed)),
-                        window,
-                        image_size // 4 // 8,
-                        0,
-                        24,
-                        0.18181818181818182,
+                        2 * (2 * (2 * embed)), 24, window, 0, 0.18181818181818182, size // 8
                     ),
                     SwinTransformerBlockV2(
-                        2 * (2 * (2 * embed)), window, image_size // 4 // 8, window // 2, 24, 0.2
+                        2 * (2 * (2 * embed)), 24, window, half, 0.2, size // 8
                     ),
                 ),
             ],

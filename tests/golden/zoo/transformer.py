@@ -416,8 +416,8 @@ class PostNormEncoderLayer(nn.Module):
         self,
         in_features: int,
         heads: int,
-        p_drop: float = 0.1,
         ffn: int = 2048,
+        p_drop: float = 0.1,
         act: Callable[..., nn.Module] = nn.ReLU,
     ) -> None:
         super().__init__()
@@ -449,10 +449,10 @@ class PostNormEncoderLayer(nn.Module):
 class Encoder(nn.Module):
     """Block `Encoder` (transformer.arch:19)."""
 
-    def __init__(self, in_features: int, heads: int, p_drop: float, ffn: int) -> None:
+    def __init__(self, in_features: int, heads: int, ffn: int, p_drop: float) -> None:
         super().__init__()
         self.layers = nn.Sequential(
-            *[PostNormEncoderLayer(in_features, heads, p_drop=p_drop, ffn=ffn) for _ in range(6)]
+            *[PostNormEncoderLayer(in_features, heads, ffn=ffn, p_drop=p_drop) for _ in range(6)]
         )
         self.norm = nn.Identity()
 
@@ -469,8 +469,8 @@ class PostNormDecoderLayer(nn.Module):
         self,
         x_features: int,
         heads: int,
-        p_drop: float = 0.1,
         ffn: int = 2048,
+        p_drop: float = 0.1,
         act: Callable[..., nn.Module] = nn.ReLU,
     ) -> None:
         super().__init__()
@@ -509,16 +509,16 @@ class PostNormDecoderLayer(nn.Module):
 class Decoder(nn.Module):
     """Block `Decoder` (transformer.arch:29)."""
 
-    def __init__(self, x_features: int, heads: int, p_drop: float, ffn: int) -> None:
+    def __init__(self, x_features: int, heads: int, ffn: int, p_drop: float) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
             [
-                PostNormDecoderLayer(x_features, heads, p_drop=p_drop, ffn=ffn),
-                PostNormDecoderLayer(x_features, heads, p_drop=p_drop, ffn=ffn),
-                PostNormDecoderLayer(x_features, heads, p_drop=p_drop, ffn=ffn),
-                PostNormDecoderLayer(x_features, heads, p_drop=p_drop, ffn=ffn),
-                PostNormDecoderLayer(x_features, heads, p_drop=p_drop, ffn=ffn),
-                PostNormDecoderLayer(x_features, heads, p_drop=p_drop, ffn=ffn),
+                PostNormDecoderLayer(x_features, heads, ffn=ffn, p_drop=p_drop),
+                PostNormDecoderLayer(x_features, heads, ffn=ffn, p_drop=p_drop),
+                PostNormDecoderLayer(x_features, heads, ffn=ffn, p_drop=p_drop),
+                PostNormDecoderLayer(x_features, heads, ffn=ffn, p_drop=p_drop),
+                PostNormDecoderLayer(x_features, heads, ffn=ffn, p_drop=p_drop),
+                PostNormDecoderLayer(x_features, heads, ffn=ffn, p_drop=p_drop),
             ],
         )
         self.norm = nn.Identity()
@@ -541,9 +541,9 @@ class Transformer(nn.Module):
         self,
         vocab: int = 37000,
         d_model: int = 512,
-        p_drop: float = 0.1,
         heads: int = 8,
         ffn: int = 2048,
+        p_drop: float = 0.1,
     ) -> None:
         super().__init__()
         self.factor = math.sqrt(d_model)
@@ -551,11 +551,11 @@ class Transformer(nn.Module):
         self.src_embed = nn.Embedding(vocab, d_model)
         self.src_pos = SinusoidalPositions(5000, d_model)
         self.dropout1 = nn.Dropout(p=p_drop)
-        self.encoder = Encoder(d_model, heads, p_drop, ffn)
+        self.encoder = Encoder(d_model, heads, ffn, p_drop)
         self.tgt_embed = nn.Embedding(vocab, d_model)
         self.tgt_pos = SinusoidalPositions(5000, d_model)
         self.dropout2 = nn.Dropout(p=p_drop)
-        self.decoder = Decoder(d_model, heads, p_drop, ffn)
+        self.decoder = Decoder(d_model, heads, ffn, p_drop)
         self.generator = nn.Linear(d_model, vocab, bias=False)
         self.tgt_embed.weight = self.src_embed.weight
         self.generator.weight = self.src_embed.weight

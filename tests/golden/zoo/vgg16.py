@@ -10,7 +10,7 @@ __all__ = ["VGG16"]
 class VGG16(nn.Module):
     """Network `VGG16` (vgg16.arch:13). 138,357,544 parameters with its defaults."""
 
-    def __init__(self, p_drop: float = 0.5, classes: int = 1000) -> None:
+    def __init__(self, classes: int = 1000, p_drop: float = 0.5) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(3, 64, kernel_size=3, padding=1),

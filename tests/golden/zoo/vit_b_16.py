@@ -385,7 +385,7 @@ class Encoder(nn.Module):
     """Block `Encoder` (vit_b_16.arch:34)."""
 
     def __init__(
-        self, in_features: int, seq_len: int, p_drop: float, heads: int, mlp_dim: int
+        self, in_features: int, seq_len: int, heads: int, mlp_dim: int, p_drop: float
     ) -> None:
         super().__init__()
         self.pos_embedding = nn.Parameter(torch.zeros(1, seq_len, in_features))
@@ -441,18 +441,19 @@ class ViTB16(nn.Module):
 
     def __init__(
         self,
-        width: int = 768,
-        patch: int = 16,
+        classes: int = 1000,
         image_size: int = 224,
+        patch: int = 16,
+        width: int = 768,
         heads: int = 12,
         mlp_dim: int = 3072,
-        classes: int = 1000,
     ) -> None:
         super().__init__()
+        patches = (image_size // patch) ** 2
         self.conv_proj = nn.Conv2d(3, width, kernel_size=patch, stride=patch)
         self.flatten1 = nn.Flatten(start_dim=2)
         self.class_token = nn.Parameter(torch.zeros(1, 1, width))
-        self.encoder = Encoder(width, (image_size // patch) ** 2 + 1, 0.0, heads, mlp_dim)
+        self.encoder = Encoder(width, patches + 1, heads, mlp_dim, 0.0)
         self.heads = Heads(width, classes)
         self.reset_parameters()
 

@@ -61,9 +61,9 @@ class WordLM(nn.Module):
         self,
         ntoken: int = 33278,
         ninp: int = 200,
-        p_drop: float = 0.2,
         nhid: int = 200,
         nlayers: int = 2,
+        p_drop: float = 0.2,
     ) -> None:
         super().__init__()
         self.encoder = nn.Embedding(ntoken, ninp)
@@ -103,7 +103,7 @@ class WordLMTied(nn.Module):
     """Network `WordLMTied` (word_lm.arch:29). 28,434,378 parameters with its defaults."""
 
     def __init__(
-        self, ntoken: int = 33278, nhid: int = 650, p_drop: float = 0.5, nlayers: int = 2
+        self, ntoken: int = 33278, nhid: int = 650, nlayers: int = 2, p_drop: float = 0.5
     ) -> None:
         super().__init__()
         self.encoder = nn.Embedding(ntoken, nhid)
