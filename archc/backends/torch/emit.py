@@ -295,7 +295,7 @@ class ClassWriter:
         self.expressor = self._expressor()
 
     def _expressor(self) -> Expressor:
-        return Expressor(
+        expressor = Expressor(
             definition=self.info.definition,
             param_values=[m.args for _, m in self.instances],
             input_types=[[n.type_of(r) for r in m.inputs] for n, m in self.instances],
@@ -308,8 +308,9 @@ class ClassWriter:
             # for some counts, only
             equal={} if self.optionals or self.asides else _equal_sizes(self.network, self.module),
         )
-        if all(m.locals == self.module.locals for _, m in info.instances):
-            self.expressor.name_values(self.module.locals)
+        if all(m.locals == self.module.locals for _, m in self.instances):
+            expressor.name_values(self.module.locals)
+        return expressor
 
     def render(self) -> str:
         self.info.moves = []

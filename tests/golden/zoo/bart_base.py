@@ -346,7 +346,7 @@ class TiedWeights:
 class BartEncoderLayer(nn.Module):
     """Block `BartEncoderLayer` (bart_base.arch:19)."""
 
-    def __init__(self, x_features: int, heads: int, p_drop: float, ffn: int) -> None:
+    def __init__(self, x_features: int, heads: int, ffn: int, p_drop: float) -> None:
         super().__init__()
         self.self_attn = Attention(
             x_features, heads, names=("q_proj", "k_proj", "v_proj", "out_proj")
@@ -376,7 +376,7 @@ class BartEncoderLayer(nn.Module):
 class BartDecoderLayer(nn.Module):
     """Block `BartDecoderLayer` (bart_base.arch:36)."""
 
-    def __init__(self, x_features: int, heads: int, p_drop: float, ffn: int) -> None:
+    def __init__(self, x_features: int, heads: int, ffn: int, p_drop: float) -> None:
         super().__init__()
         self.self_attn = Attention(
             x_features, heads, names=("q_proj", "k_proj", "v_proj", "out_proj"), causal=True
@@ -421,26 +421,27 @@ class BartEncoder(nn.Module):
         self,
         vocab: int,
         d_model: int,
-        max_positions: int,
-        p_drop: float,
+        layers: int,
         heads: int,
         ffn: int,
-        layers: int,
+        max_positions: int,
+        p_drop: float,
         scale_embedding: bool,
     ) -> None:
         super().__init__()
-        self.factor = math.sqrt(d_model) if scale_embedding else 1.0
+        embed_scale = math.sqrt(d_model) if scale_embedding else 1.0
+        self.embed_scale = embed_scale
         self.embed_tokens = nn.Embedding(vocab, d_model, padding_idx=1)
         self.embed_positions = nn.Embedding(max_positions + 2, d_model)
         self.layernorm_embedding = nn.LayerNorm(d_model)
         self.dropout1 = nn.Dropout(p=p_drop)
         self.layers = nn.ModuleList(
-            [BartEncoderLayer(d_model, heads, p_drop, ffn) for _ in range(layers)]
+            [BartEncoderLayer(d_model, heads, ffn, p_drop) for _ in range(layers)]
         )
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         x = self.embed_tokens(input_ids)  # (N, S, d_model)
-        x = x * self.factor  # (N, S, d_model)
+        x = x * self.embed_scale  # (N, S, d_model)
         where = torch.arange(input_ids.size(1), device=input_ids.device).view(1, -1)  # (1, S)
         where = where + 2  # (1, S)
         where = self.embed_positions(where)  # (1, S, d_model)
@@ -459,21 +460,22 @@ class BartDecoder(nn.Module):
         self,
         vocab: int,
         d_model: int,
-        max_positions: int,
-        p_drop: float,
+        layers: int,
         heads: int,
         ffn: int,
-        layers: int,
+        max_positions: int,
+        p_drop: float,
         scale_embedding: bool,
     ) -> None:
         super().__init__()
-        self.factor = math.sqrt(d_model) if scale_embedding else 1.0
+        embed_scale = math.sqrt(d_model) if scale_embedding else 1.0
+        self.embed_scale = embed_scale
         self.embed_tokens = nn.Embedding(vocab, d_model, padding_idx=1)
         self.embed_positions = nn.Embedding(max_positions + 2, d_model)
         self.layernorm_embedding = nn.LayerNorm(d_model)
         self.dropout1 = nn.Dropout(p=p_drop)
         self.layers = nn.ModuleList(
-            [BartDecoderLayer(d_model, heads, p_drop, ffn) for _ in range(layers)]
+            [BartDecoderLayer(d_model, heads, ffn, p_drop) for _ in range(layers)]
         )
 
     def forward(
@@ -484,7 +486,7 @@ class BartDecoder(nn.Module):
         memory_mask: torch.Tensor,
     ) -> torch.Tensor:
         x = self.embed_tokens(input_ids)  # (N, T, d_model)
-        x = x * self.factor  # (N, T, d_model)
+        x = x * self.embed_scale  # (N, T, d_model)
         where = torch.arange(input_ids.size(1), device=input_ids.device).view(1, -1)  # (1, T)
         where = where + 2  # (1, T)
         where = self.embed_positions(where)  # (1, T, d_model)
@@ -503,21 +505,21 @@ class BartModel(nn.Module):
         self,
         vocab: int,
         d_model: int,
-        max_positions: int,
-        p_drop: float,
+        encoder_layers: int,
+        decoder_layers: int,
         heads: int,
         ffn: int,
-        encoder_layers: int,
+        max_positions: int,
+        p_drop: float,
         scale_embedding: bool,
-        decoder_layers: int,
     ) -> None:
         super().__init__()
         self.shared = nn.Embedding(vocab, d_model, padding_idx=1)
         self.encoder = BartEncoder(
-            vocab, d_model, max_positions, p_drop, heads, ffn, encoder_layers, scale_embedding
+            vocab, d_model, encoder_layers, heads, ffn, max_positions, p_drop, scale_embedding
         )
         self.decoder = BartDecoder(
-            vocab, d_model, max_positions, p_drop, heads, ffn, decoder_layers, scale_embedding
+            vocab, d_model, decoder_layers, heads, ffn, max_positions, p_drop, scale_embedding
         )
 
     def forward(
@@ -539,25 +541,25 @@ class BartForConditionalGeneration(nn.Module):
         self,
         vocab: int = 50265,
         d_model: int = 768,
-        max_positions: int = 1024,
-        p_drop: float = 0.1,
+        encoder_layers: int = 6,
+        decoder_layers: int = 6,
         heads: int = 12,
         ffn: int = 3072,
-        encoder_layers: int = 6,
+        max_positions: int = 1024,
+        p_drop: float = 0.1,
         scale_embedding: bool = False,
-        decoder_layers: int = 6,
     ) -> None:
         super().__init__()
         self.model = BartModel(
             vocab,
             d_model,
-            max_positions,
-            p_drop,
+            encoder_layers,
+            decoder_layers,
             heads,
             ffn,
-            encoder_layers,
+            max_positions,
+            p_drop,
             scale_embedding,
-            decoder_layers,
         )
         self.lm_head = nn.Linear(d_model, vocab, bias=False)
         zeros = torch.zeros(1, 1, vocab)

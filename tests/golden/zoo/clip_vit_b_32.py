@@ -379,16 +379,17 @@ class CLIPVisionModel(nn.Module):
     def __init__(
         self,
         hidden: int = 768,
-        patch: int = 32,
-        image_size: int = 224,
-        heads: int = 12,
         intermediate: int = 3072,
         layers: int = 12,
+        heads: int = 12,
+        image_size: int = 224,
+        patch: int = 32,
     ) -> None:
         super().__init__()
+        positions = (image_size // patch) ** 2 + 1
         self.hidden = hidden
         self.layers = layers
-        self.embeddings = CLIPVisionEmbeddings(3, hidden, patch, (image_size // patch) ** 2 + 1)
+        self.embeddings = CLIPVisionEmbeddings(3, hidden, patch, positions)
         self.pre_layrnorm = nn.LayerNorm(hidden)
         self.encoder = nn.Sequential(
             OrderedDict(

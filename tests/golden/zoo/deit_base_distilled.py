@@ -343,7 +343,7 @@ class DeiTEmbeddings(nn.Module):
 class DeiTLayer(nn.Module):
     """Block `DeiTLayer` (deit_base_distilled.arch:31)."""
 
-    def __init__(self, in_features: int, heads: int, p_drop: float, intermediate: int) -> None:
+    def __init__(self, in_features: int, heads: int, intermediate: int, p_drop: float) -> None:
         super().__init__()
         self.layernorm_before = nn.LayerNorm(in_features, eps=1e-12)
         self.attention = Attention(in_features, heads)
@@ -379,17 +379,17 @@ class DeiTModel(nn.Module):
         self,
         in_channels: int,
         hidden: int,
+        layers: int,
+        heads: int,
+        intermediate: int,
         patch: int,
         patches: int,
         p_drop: float,
-        heads: int,
-        intermediate: int,
-        layers: int,
     ) -> None:
         super().__init__()
         self.embeddings = DeiTEmbeddings(in_channels, hidden, patch, patches, p_drop)
         self.layers = nn.Sequential(
-            *[DeiTLayer(hidden, heads, p_drop, intermediate) for _ in range(layers)]
+            *[DeiTLayer(hidden, heads, intermediate, p_drop) for _ in range(layers)]
         )
         self.layernorm = nn.LayerNorm(hidden, eps=1e-12)
 
@@ -405,19 +405,18 @@ class DeiTForImageClassificationWithTeacher(nn.Module):
 
     def __init__(
         self,
+        classes: int = 1000,
         hidden: int = 768,
-        patch: int = 16,
-        image_size: int = 224,
-        p_drop: float = 0.0,
+        layers: int = 12,
         heads: int = 12,
         intermediate: int = 3072,
-        layers: int = 12,
-        classes: int = 1000,
+        image_size: int = 224,
+        patch: int = 16,
+        p_drop: float = 0.0,
     ) -> None:
         super().__init__()
-        self.deit = DeiTModel(
-            3, hidden, patch, (image_size // patch) ** 2, p_drop, heads, intermediate, layers
-        )
+        patches = (image_size // patch) ** 2
+        self.deit = DeiTModel(3, hidden, layers, heads, intermediate, patch, patches, p_drop)
         self.cls_classifier = nn.Linear(hidden, classes)
         self.distillation_classifier = nn.Linear(hidden, classes)
         self.reset_parameters()

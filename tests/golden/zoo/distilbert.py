@@ -349,7 +349,7 @@ class FFN(nn.Module):
 class TransformerBlock(nn.Module):
     """Block `TransformerBlock` (distilbert.arch:44)."""
 
-    def __init__(self, x_features: int, heads: int, p_drop: float, ffn: int) -> None:
+    def __init__(self, x_features: int, heads: int, ffn: int, p_drop: float) -> None:
         super().__init__()
         self.attention = Attention(
             x_features, heads, names=("q_lin", "k_lin", "v_lin", "out_lin"), dropout=p_drop
@@ -371,10 +371,10 @@ class TransformerBlock(nn.Module):
 class Transformer(nn.Module):
     """Block `Transformer` (distilbert.arch:60)."""
 
-    def __init__(self, x_features: int, heads: int, p_drop: float, ffn: int, layers: int) -> None:
+    def __init__(self, x_features: int, layers: int, heads: int, ffn: int, p_drop: float) -> None:
         super().__init__()
         self.layer = nn.ModuleList(
-            [TransformerBlock(x_features, heads, p_drop, ffn) for _ in range(layers)]
+            [TransformerBlock(x_features, heads, ffn, p_drop) for _ in range(layers)]
         )
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
@@ -390,15 +390,15 @@ class DistilBert(nn.Module):
         self,
         vocab: int = 30522,
         d_model: int = 768,
-        max_positions: int = 512,
-        p_drop: float = 0.1,
+        layers: int = 6,
         heads: int = 12,
         ffn: int = 3072,
-        layers: int = 6,
+        max_positions: int = 512,
+        p_drop: float = 0.1,
     ) -> None:
         super().__init__()
         self.embeddings = Embeddings(vocab, d_model, max_positions, p_drop)
-        self.transformer = Transformer(d_model, heads, p_drop, ffn, layers)
+        self.transformer = Transformer(d_model, layers, heads, ffn, p_drop)
         self.reset_parameters()
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

@@ -413,12 +413,12 @@ class GemmaDecoderLayer(nn.Module):
     def __init__(
         self,
         in_features: int,
-        eps: float,
         heads: int,
-        head_dim: int,
         kv_heads: int,
-        theta: float,
+        head_dim: int,
         ffn: int,
+        theta: float,
+        eps: float,
     ) -> None:
         super().__init__()
         self.input_layernorm = OffsetRMSNorm(in_features, eps=eps, offset=1.0)
@@ -451,20 +451,20 @@ class GemmaModel(nn.Module):
         self,
         vocab: int,
         d_model: int,
-        eps: float,
-        heads: int,
-        head_dim: int,
-        kv_heads: int,
-        theta: float,
-        ffn: int,
         layers: int,
+        heads: int,
+        kv_heads: int,
+        head_dim: int,
+        ffn: int,
+        theta: float,
+        eps: float,
     ) -> None:
         super().__init__()
         self.factor = math.sqrt(d_model)
         self.embed_tokens = nn.Embedding(vocab, d_model, padding_idx=0)
         self.layers = nn.Sequential(
             *[
-                GemmaDecoderLayer(d_model, eps, heads, head_dim, kv_heads, theta, ffn)
+                GemmaDecoderLayer(d_model, heads, kv_heads, head_dim, ffn, theta, eps)
                 for _ in range(layers)
             ]
         )
@@ -486,16 +486,16 @@ class Gemma(nn.Module):
         self,
         vocab: int = 256000,
         d_model: int = 3072,
-        eps: float = 1e-06,
-        heads: int = 16,
-        head_dim: int = 256,
-        kv_heads: int = 16,
-        theta: float = 10000.0,
-        ffn: int = 24576,
         layers: int = 28,
+        heads: int = 16,
+        kv_heads: int = 16,
+        head_dim: int = 256,
+        ffn: int = 24576,
+        theta: float = 10000.0,
+        eps: float = 1e-06,
     ) -> None:
         super().__init__()
-        self.model = GemmaModel(vocab, d_model, eps, heads, head_dim, kv_heads, theta, ffn, layers)
+        self.model = GemmaModel(vocab, d_model, layers, heads, kv_heads, head_dim, ffn, theta, eps)
         self.lm_head = nn.Linear(d_model, vocab, bias=False)
         self.lm_head.weight = self.model.embed_tokens.weight
         self.register_load_state_dict_pre_hook(

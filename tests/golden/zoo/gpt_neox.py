@@ -352,7 +352,7 @@ class GPTNeoXLayer(nn.Module):
     """Block `GPTNeoXLayer` (gpt_neox.arch:36)."""
 
     def __init__(
-        self, in_features: int, eps: float, heads: int, theta: float, rotary_pct: float, ffn: int
+        self, in_features: int, heads: int, ffn: int, rotary_pct: float, theta: float, eps: float
     ) -> None:
         super().__init__()
         self.input_layernorm = nn.LayerNorm(in_features, eps=eps)
@@ -379,17 +379,17 @@ class GPTNeoXModel(nn.Module):
         self,
         vocab: int,
         d_model: int,
-        eps: float,
-        heads: int,
-        theta: float,
-        rotary_pct: float,
-        ffn: int,
         layers: int,
+        heads: int,
+        ffn: int,
+        rotary_pct: float,
+        theta: float,
+        eps: float,
     ) -> None:
         super().__init__()
         self.embed_in = nn.Embedding(vocab, d_model)
         self.layers = nn.Sequential(
-            *[GPTNeoXLayer(d_model, eps, heads, theta, rotary_pct, ffn) for _ in range(layers)]
+            *[GPTNeoXLayer(d_model, heads, ffn, rotary_pct, theta, eps) for _ in range(layers)]
         )
         self.final_layer_norm = nn.LayerNorm(d_model, eps=eps)
 
@@ -408,15 +408,15 @@ class GPTNeoX(nn.Module):
         self,
         vocab: int = 50432,
         d_model: int = 6144,
-        eps: float = 1e-05,
-        heads: int = 64,
-        theta: float = 10000.0,
-        rotary_pct: float = 0.25,
-        ffn: int = 24576,
         layers: int = 44,
+        heads: int = 64,
+        ffn: int = 24576,
+        rotary_pct: float = 0.25,
+        theta: float = 10000.0,
+        eps: float = 1e-05,
     ) -> None:
         super().__init__()
-        self.gpt_neox = GPTNeoXModel(vocab, d_model, eps, heads, theta, rotary_pct, ffn, layers)
+        self.gpt_neox = GPTNeoXModel(vocab, d_model, layers, heads, ffn, rotary_pct, theta, eps)
         self.lm_head = nn.Linear(d_model, vocab, bias=False)
         self.reset_parameters()
 

@@ -362,7 +362,7 @@ class LlamaDecoderLayer(nn.Module):
     """Block `LlamaDecoderLayer` (llama.arch:32)."""
 
     def __init__(
-        self, in_features: int, eps: float, heads: int, kv_heads: int, theta: float, ffn: int
+        self, in_features: int, heads: int, kv_heads: int, ffn: int, theta: float, eps: float
     ) -> None:
         super().__init__()
         self.input_layernorm = nn.RMSNorm(in_features, eps=eps)
@@ -394,17 +394,17 @@ class LlamaModel(nn.Module):
         self,
         vocab: int,
         d_model: int,
-        eps: float,
+        layers: int,
         heads: int,
         kv_heads: int,
-        theta: float,
         ffn: int,
-        layers: int,
+        theta: float,
+        eps: float,
     ) -> None:
         super().__init__()
         self.embed_tokens = nn.Embedding(vocab, d_model)
         self.layers = nn.Sequential(
-            *[LlamaDecoderLayer(d_model, eps, heads, kv_heads, theta, ffn) for _ in range(layers)]
+            *[LlamaDecoderLayer(d_model, heads, kv_heads, ffn, theta, eps) for _ in range(layers)]
         )
         self.norm = nn.RMSNorm(d_model, eps=eps)
 
@@ -423,15 +423,15 @@ class Llama(nn.Module):
         self,
         vocab: int = 32000,
         d_model: int = 4096,
-        eps: float = 1e-06,
+        layers: int = 32,
         heads: int = 32,
         kv_heads: int = 32,
-        theta: float = 10000.0,
         ffn: int = 11008,
-        layers: int = 32,
+        theta: float = 10000.0,
+        eps: float = 1e-06,
     ) -> None:
         super().__init__()
-        self.model = LlamaModel(vocab, d_model, eps, heads, kv_heads, theta, ffn, layers)
+        self.model = LlamaModel(vocab, d_model, layers, heads, kv_heads, ffn, theta, eps)
         self.lm_head = nn.Linear(d_model, vocab, bias=False)
         self.reset_parameters()
 

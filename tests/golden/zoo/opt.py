@@ -376,7 +376,7 @@ class TiedWeights:
 class OPTDecoderLayer(nn.Module):
     """Block `OPTDecoderLayer` (opt.arch:28)."""
 
-    def __init__(self, in_features: int, heads: int, p_drop: float, ffn: int) -> None:
+    def __init__(self, in_features: int, heads: int, ffn: int, p_drop: float) -> None:
         super().__init__()
         self.self_attn_layer_norm = nn.LayerNorm(in_features)
         self.self_attn = Attention(
@@ -410,17 +410,17 @@ class OPTDecoder(nn.Module):
         self,
         vocab: int,
         d_model: int,
-        max_positions: int,
-        heads: int,
-        p_drop: float,
-        ffn: int,
         layers: int,
+        heads: int,
+        ffn: int,
+        max_positions: int,
+        p_drop: float,
     ) -> None:
         super().__init__()
         self.embed_tokens = nn.Embedding(vocab, d_model, padding_idx=1)
         self.embed_positions = nn.Embedding(max_positions + 2, d_model)
         self.layers = nn.Sequential(
-            *[OPTDecoderLayer(d_model, heads, p_drop, ffn) for _ in range(layers)]
+            *[OPTDecoderLayer(d_model, heads, ffn, p_drop) for _ in range(layers)]
         )
         self.final_layer_norm = nn.LayerNorm(d_model)
 
@@ -442,14 +442,14 @@ class OPTModel(nn.Module):
         self,
         vocab: int,
         d_model: int,
-        max_positions: int,
-        heads: int,
-        p_drop: float,
-        ffn: int,
         layers: int,
+        heads: int,
+        ffn: int,
+        max_positions: int,
+        p_drop: float,
     ) -> None:
         super().__init__()
-        self.decoder = OPTDecoder(vocab, d_model, max_positions, heads, p_drop, ffn, layers)
+        self.decoder = OPTDecoder(vocab, d_model, layers, heads, ffn, max_positions, p_drop)
 
     def forward(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         tokens = self.decoder(tokens, cache=cache)  # (N, T, d_model)
@@ -463,14 +463,14 @@ class OPT(nn.Module):
         self,
         vocab: int = 50272,
         d_model: int = 768,
-        max_positions: int = 2048,
-        heads: int = 12,
-        p_drop: float = 0.1,
-        ffn: int = 3072,
         layers: int = 12,
+        heads: int = 12,
+        ffn: int = 3072,
+        max_positions: int = 2048,
+        p_drop: float = 0.1,
     ) -> None:
         super().__init__()
-        self.model = OPTModel(vocab, d_model, max_positions, heads, p_drop, ffn, layers)
+        self.model = OPTModel(vocab, d_model, layers, heads, ffn, max_positions, p_drop)
         self.lm_head = nn.Linear(d_model, vocab, bias=False)
         self.lm_head.weight = self.model.decoder.embed_tokens.weight
         self.register_load_state_dict_pre_hook(

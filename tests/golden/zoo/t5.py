@@ -445,10 +445,10 @@ class T5Block(nn.Module):
         x_features: int,
         heads: int,
         d_kv: int,
+        d_ff: int,
         p_drop: float,
         buckets: int,
         max_distance: int,
-        d_ff: int,
     ) -> None:
         super().__init__()
         self.layer = nn.ModuleList(
@@ -472,10 +472,10 @@ class T5DecoderBlock(nn.Module):
         x_features: int,
         heads: int,
         d_kv: int,
+        d_ff: int,
         p_drop: float,
         buckets: int,
         max_distance: int,
-        d_ff: int,
     ) -> None:
         super().__init__()
         self.layer = nn.ModuleList(
@@ -504,22 +504,22 @@ class T5Stack(nn.Module):
         self,
         vocab: int,
         d_model: int,
-        p_drop: float,
+        layers: int,
         heads: int,
         d_kv: int,
+        d_ff: int,
+        p_drop: float,
         buckets: int,
         max_distance: int,
-        d_ff: int,
-        layers: int,
     ) -> None:
         super().__init__()
         self.embed_tokens = nn.Embedding(vocab, d_model)
         self.dropout1 = nn.Dropout(p=p_drop)
         self.block = nn.ModuleList(
             [
-                T5Block(d_model, heads, d_kv, p_drop, buckets, max_distance, d_ff),
+                T5Block(d_model, heads, d_kv, d_ff, p_drop, buckets, max_distance),
                 *[
-                    T5Block(d_model, heads, d_kv, p_drop, None, max_distance, d_ff)
+                    T5Block(d_model, heads, d_kv, d_ff, p_drop, None, max_distance)
                     for _ in range(layers - 1)
                 ],
             ],
@@ -545,22 +545,22 @@ class T5DecoderStack(nn.Module):
         self,
         vocab: int,
         d_model: int,
-        p_drop: float,
+        layers: int,
         heads: int,
         d_kv: int,
+        d_ff: int,
+        p_drop: float,
         buckets: int,
         max_distance: int,
-        d_ff: int,
-        layers: int,
     ) -> None:
         super().__init__()
         self.embed_tokens = nn.Embedding(vocab, d_model)
         self.dropout1 = nn.Dropout(p=p_drop)
         self.block = nn.ModuleList(
             [
-                T5DecoderBlock(d_model, heads, d_kv, p_drop, buckets, max_distance, d_ff),
+                T5DecoderBlock(d_model, heads, d_kv, d_ff, p_drop, buckets, max_distance),
                 *[
-                    T5DecoderBlock(d_model, heads, d_kv, p_drop, None, max_distance, d_ff)
+                    T5DecoderBlock(d_model, heads, d_kv, d_ff, p_drop, None, max_distance)
                     for _ in range(layers - 1)
                 ],
             ],
@@ -592,14 +592,14 @@ class T5ForConditionalGeneration(nn.Module):
         self,
         vocab: int = 32128,
         d_model: int = 512,
-        p_drop: float = 0.1,
-        heads: int = 8,
-        d_kv: int = 64,
-        buckets: int = 32,
-        max_distance: int = 128,
-        d_ff: int = 2048,
         layers: int = 6,
         decoder_layers: int = 6,
+        heads: int = 8,
+        d_kv: int = 64,
+        d_ff: int = 2048,
+        buckets: int = 32,
+        max_distance: int = 128,
+        p_drop: float = 0.1,
     ) -> None:
         super().__init__()
         self.factor = d_model ** (-0.5)
@@ -609,10 +609,10 @@ class T5ForConditionalGeneration(nn.Module):
         self.heads = heads
         self.shared = nn.Embedding(vocab, d_model)
         self.encoder = T5Stack(
-            vocab, d_model, p_drop, heads, d_kv, buckets, max_distance, d_ff, layers
+            vocab, d_model, layers, heads, d_kv, d_ff, p_drop, buckets, max_distance
         )
         self.decoder = T5DecoderStack(
-            vocab, d_model, p_drop, heads, d_kv, buckets, max_distance, d_ff, decoder_layers
+            vocab, d_model, decoder_layers, heads, d_kv, d_ff, p_drop, buckets, max_distance
         )
         self.lm_head = nn.Linear(d_model, vocab, bias=False)
         self.encoder.embed_tokens.weight = self.shared.weight

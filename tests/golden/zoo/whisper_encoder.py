@@ -332,7 +332,7 @@ def sinusoidal_(
 class WhisperEncoderLayer(nn.Module):
     """Block `WhisperEncoderLayer` (whisper_encoder.arch:13)."""
 
-    def __init__(self, in_features: int, heads: int, p_drop: float, ffn: int) -> None:
+    def __init__(self, in_features: int, heads: int, ffn: int, p_drop: float) -> None:
         super().__init__()
         self.self_attn_layer_norm = nn.LayerNorm(in_features)
         self.self_attn = Attention(
@@ -369,11 +369,11 @@ class WhisperEncoder(nn.Module):
         self,
         mel_bins: int = 80,
         d_model: int = 384,
-        max_source_positions: int = 1500,
-        p_drop: float = 0.0,
+        layers: int = 4,
         heads: int = 6,
         ffn: int = 1536,
-        layers: int = 4,
+        max_source_positions: int = 1500,
+        p_drop: float = 0.0,
     ) -> None:
         super().__init__()
         self.conv1 = nn.Conv1d(mel_bins, d_model, kernel_size=3, padding=1)
@@ -383,7 +383,7 @@ class WhisperEncoder(nn.Module):
         self.embed_positions = nn.Embedding(max_source_positions, d_model, _freeze=True)
         self.dropout1 = nn.Dropout(p=p_drop)
         self.layers = nn.Sequential(
-            *[WhisperEncoderLayer(d_model, heads, p_drop, ffn) for _ in range(layers)]
+            *[WhisperEncoderLayer(d_model, heads, ffn, p_drop) for _ in range(layers)]
         )
         self.layer_norm = nn.LayerNorm(d_model)
         self.reset_parameters()
