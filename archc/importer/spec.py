@@ -262,10 +262,10 @@ class SpecWriter:
 
     def _scope_term(self, scope: Scope, lit: Literal, parent: Scope) -> Term:
         output = scope.output
-        # an item of a container is named by its place, unless it is a container itself: a
-        # chain's parentheses only group, so that one keeps its name to stay a level
-        numbered = is_container(parent.module) and not is_container(scope.module)
-        name = None if numbered and scope.name.isdigit() else scope.name
+        # an item of a container is named by its place; one that is a container itself is a
+        # chain in brackets, which stays one item (parentheses only group)
+        placed = is_container(parent.module) and scope.name.isdigit()
+        name = None if placed else scope.name
         inner = "." in _relative(scope.path, parent.path)
         several = len(scope.inputs) > 1 and (is_container(scope.module) or inner)
         if not scope.inputs or "," in output or several:
@@ -285,7 +285,7 @@ class SpecWriter:
             return Term(text, scope.inputs[:1], first, len(scope.inputs) == 1, also=others)
         shape = scope.shape
         if is_container(scope.module):
-            text = named(self._chain(scope, lit), name)
+            text = named(self._chain(scope, lit, bracketed=placed), name)
             return Term(
                 text,
                 scope.inputs,
@@ -313,8 +313,9 @@ class SpecWriter:
             return Term(text, scope.inputs, output, False, shape=shape, path=path)
         return Term(named(text, name), scope.inputs, output, True, shape=shape, path=path)
 
-    def _chain(self, scope: Scope, lit: Literal) -> str:
-        """A container's children, run one after another, as `(a -> b -> c)`."""
+    def _chain(self, scope: Scope, lit: Literal, bracketed: bool = False) -> str:
+        """A container's children, run one after another, as `(a -> b -> c)`, or, as an item
+        of another container, `[a -> b -> c]`."""
         terms = [self._term(e, lit, scope) for e in scope.entries]
         value = scope.inputs[0]
         for term in terms:
@@ -330,6 +331,8 @@ class SpecWriter:
             value = term.output
         resolve = lit.resolve if isinstance(lit, _Slots) else as_written
         elements = repeated([t.text for t in terms], lit, resolve)
+        if bracketed:
+            return "[" + " -> ".join(elements) + "]"
         if len(elements) == 1 and len(terms) == 1 and " as " not in elements[0]:
             # a chain of one is the layer itself; a repeat of one keeps the index in its path
             return f"{_grouped(elements[0])} * 1"
