@@ -18,12 +18,12 @@ it to classes of their own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from archc.backends.torch.structure import Item, inferred_of, scope_items
 from archc.ops import lookup
 from archc.semantics import provenance as pv
-from archc.semantics.ir import Alternative, Module, Network, Node, Ref
+from archc.semantics.ir import Alternative, Module, Network, Node, Rebind, Ref
 
 
 @dataclass(frozen=True)
@@ -155,3 +155,65 @@ def _holds_block(network: Network, module: Module) -> bool:
         m.kind == "block" and m.path.startswith(module.path + ".")
         for m in network.modules.values()
     )
+
+
+def other_way(network: Network, module: Module, optional: Optional) -> tuple[Rebind, ...] | None:
+    """A value of one parameter of the block instance ``module`` under which the test of
+    ``optional`` goes the other way, the other arguments and the input sizes kept: a truth
+    value negated, or a number next to one the test compares with (its literals, the sizes
+    it reads, the parameter's own value), positive ones first. None where no such value is
+    found, or where another parameter's default may read the one changed (it would keep
+    the value it took from the old one)."""
+    signature = module.signature
+    if signature is None:
+        return None
+    sizes = {
+        (name, axis): size
+        for name, ref in zip(signature.inputs, module.inputs, strict=False)
+        for axis, size in enumerate(_shape(network, ref))
+        if isinstance(size, int)
+    }
+    params = dict(module.args)
+    for name in sorted(pv.reads(optional.guard)):
+        defaults = [p.default for p in signature.params if p.name not in (name, *module.given)]
+        if name not in params or any(d is None or name in pv.reads(d) for d in defaults):
+            continue
+        for value in _candidates(params[name], optional.guard, sizes):
+            try:
+                outcome = pv.evaluate(optional.guard, {**params, name: value}, sizes)
+            except (ArithmeticError, KeyError, TypeError, ValueError):
+                continue
+            if isinstance(outcome, bool) and outcome != optional.held:
+                return ((name, value),)
+    return None
+
+
+def _shape(network: Network, ref: Ref) -> tuple[Any, ...]:
+    found = network.type_of(ref) if network.has_node(ref.node) else None
+    return () if found is None else tuple(found.shape)
+
+
+def _candidates(current: Any, guard: pv.Expr, sizes: dict[tuple[str, int], int]) -> list[Any]:
+    """The values worth trying for a parameter the test ``guard`` reads that now holds
+    ``current``."""
+    if isinstance(current, bool):
+        return [not current]
+    if isinstance(current, str):
+        return sorted({v for v in _literals(guard) if isinstance(v, str) and v != current})
+    if not isinstance(current, int):
+        return []
+    near = {current, *(v for v in _literals(guard) if _integer(v)), *sizes.values()}
+    found = {int(v) + step for v in near for step in (-1, 0, 1)} - {int(current)}
+    return sorted(found, key=lambda v: (v < 1, abs(v - current), -v))
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _literals(expr: pv.Expr) -> list[Any]:
+    if isinstance(expr, pv.Lit):
+        return [expr.value]
+    if isinstance(expr, pv.Apply):
+        return [v for a in expr.args for v in _literals(a)]
+    return []
