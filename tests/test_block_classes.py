@@ -1254,3 +1254,41 @@ def test_an_alternative_of_steps_no_instance_took_is_built(
     assert "no layers known" not in specs.source("untaken.arch", UNTAKEN)
     module = specs.module("untaken.arch", UNTAKEN)
     assert_block_computes_as_spec(specs, blocks_of(UNTAKEN), call, size, lambda: build(module))
+
+
+# two conditionals of steps no instance took, beside a loop no instance repeated
+UNTAKEN_LOOPED = """block Deep(d, n=1, scaled=false, shifted=false) {
+    in x
+    y = x -> (linear(d) -> relu) * n
+    y = if scaled then y * 2.0 + 1.0 else y
+    y = if shifted then y - 1.0 else y
+    out y
+}
+
+network Net {
+    in x: [8]
+    out x -> Deep(8) as a
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("n", "scaled", "shifted"),
+    [(1, True, True), (3, True, False), (2, False, True), (0, True, True)],
+)
+def test_steps_no_instance_took_beside_counts_no_instance_had(
+    specs: Specs, n: int, scaled: bool, shifted: bool
+) -> None:
+    """The class writes both choices' steps from its instance elaborated aside with both
+    tests going the other way, and the loop's later copies from that one elaborated aside
+    with other counts: built with any of them, it computes what the spec does."""
+    assert "no layers known" not in specs.source("deep.arch", UNTAKEN_LOOPED)
+    module = specs.module("deep.arch", UNTAKEN_LOOPED)
+    flags = f"scaled={str(scaled).lower()}, shifted={str(shifted).lower()}"
+    assert_block_computes_as_spec(
+        specs,
+        blocks_of(UNTAKEN_LOOPED),
+        f"Deep(6, {n}, {flags})",
+        "[5]",
+        lambda: module.Deep(5, 6, n, scaled=scaled, shifted=shifted),
+    )

@@ -459,11 +459,17 @@ class ClassWriter:
         network, module = found.network, found.module
         if network is None or module is None:
             return
-        if not admits(self.info, network, module, self.classes):
+        chosen = optionals(network, module) or []
+        least = None
+        if self.values:  # it takes the alternatives of the template elaborated aside (_flip)
+            if [o.taken.kind for o in chosen] != [o.taken.kind for o in self.optionals]:
+                return
+            least = [0] * len(self.ranks)
+        if not admits(self.info, network, module, self.classes, least):
             return
         self.asides.append(Aside(network, module, counts))
         self.instances.append((network, module))
-        self.chosen.append(optionals(network, module) or [])
+        self.chosen.append(chosen)
         self.instance_loops.append(aligned(self.loops, network, module))
 
     def passes_cache(self, path: str) -> bool:

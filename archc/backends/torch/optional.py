@@ -10,9 +10,11 @@ not None else x`), two modules under one name, a module or no layers against an 
 these values cannot build (the constructor raises ValueError where the arguments need it), and
 several layers against no layers, a conditional output such as a residual `if stride == 1 then
 y + x else y` (a flag set in `__init__` from the test, `self.use_add = stride == 1`, and an
-`if` in forward). An alternative these values cannot build is no obstacle to sharing a class
-with instances that built it (classes.py). Any other choice leaves the instances that differ in
-it to classes of their own.
+`if` in forward). Several layers set aside are never written from the copy: where no instance
+took them, the class asks for its instance elaborated with an argument that makes the test go
+their way (other_way), which took them. An alternative these values cannot build is no
+obstacle to sharing a class with instances that built it (classes.py). Any other choice leaves
+the instances that differ in it to classes of their own.
 """
 
 from __future__ import annotations
@@ -112,7 +114,8 @@ def _writable(taken: Branch, other: Branch) -> bool:
 def _branch(network: Network, path: str, alternative: Alternative) -> Branch | None:
     """The alternative as the class's items; None where the one taken is not whole items of
     the class. One set aside (its first id is negative) is written only where it is one
-    module: otherwise it is taken as one these values cannot build."""
+    module: otherwise it is taken as one these values cannot build (other_way finds values
+    that take it)."""
     if alternative.empty:
         return Branch("empty", value=alternative.value)
     aside = alternative.first < 0
@@ -122,7 +125,7 @@ def _branch(network: Network, path: str, alternative: Alternative) -> Branch | N
     if not made or made[-1].outputs != (alternative.value,) or not whole:
         return Branch("unbuilt") if aside else None
     if len(made) > 1 or not _is_module(made[0]):
-        if aside:  # several layers are written from an instance that took them, never a copy
+        if aside:  # several layers are written from an instance that took them (other_way)
             return Branch("unbuilt")
         return Branch("steps", network, value=alternative.value, items=tuple(made))
     item = made[0]
