@@ -1184,7 +1184,7 @@ def test_a_count_bounded_by_the_spec_stays_refused(specs: Specs) -> None:
 
 
 # conditionals whose alternative of layers or stateless steps no instance took: the one
-# against no layers, with a bool default of false or true, or a test of a number
+# against no layers, with a bool default of false or true, a test of a number or of a size
 UNTAKEN = """block Scale(d, scaled=false) {
     in x
     y = x -> linear(d) as proj
@@ -1220,11 +1220,18 @@ block Down(c, stride=1) {
     out y
 }
 
+block Res(c) {
+    in x
+    y = x -> conv2d(c, 3, padding=1) as conv
+    y = if x.channels != c then (y -> conv2d(c, 1) as proj) * 0.5 else y
+    out y
+}
+
 network Net {
     in x: [3, 8, 8]
     f = x -> flatten -> linear(8) as stem
     e = f -> Scale(8) as a -> Shift(8) as b -> Gate(8) as c -> Plain(8) as p
-    d = x -> Down(4) as d
+    d = x -> Res(3) as r -> Down(4) as d
     out e + (d -> flatten -> linear(8) as head)
 }
 """
@@ -1242,6 +1249,8 @@ network Net {
         ("Down(4, stride=2)", "[3, 8, 8]", lambda m: m.Down(3, 4, stride=2)),
         ("Down(4, 4)", "[2, 8, 8]", lambda m: m.Down(2, 4, stride=4)),
         ("Down(4)", "[2, 8, 8]", lambda m: m.Down(2, 4)),
+        ("Res(5)", "[3, 8, 8]", lambda m: m.Res(3, 5)),
+        ("Res(3)", "[3, 8, 8]", lambda m: m.Res(3, 3)),
     ],
 )
 def test_an_alternative_of_steps_no_instance_took_is_built(
