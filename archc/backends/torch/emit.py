@@ -415,11 +415,11 @@ class ClassWriter:
         return wanted
 
     def _flip(self) -> None:
-        """Where no instance took an alternative of a choice that holds layers, and the
-        template could not write the one it set aside (several layers, stateless steps),
-        write the class from the template elaborated aside with arguments under which the
-        choice goes the other way (optional.other_way), where the class builds it; it takes
-        the alternative's layers, and the template's own values stay those of an instance."""
+        """Where the template set aside an alternative it cannot write (several layers,
+        stateless steps), which no instance took, write the class from the template
+        elaborated aside with an argument under which the choice goes the other way
+        (optional.other_way), where the class admits it: it takes the alternative's layers
+        and shows as much of every other choice. The instances keep their own values."""
         for k in range(len(self.optionals)):
             optional = self.optionals[k]
             if optional.other.kind != "unbuilt":
@@ -433,9 +433,9 @@ class ClassWriter:
                 continue
             network, module = found.network, found.module
             chosen = optionals(network, module)
-            least = [*self.ranks[:k], 2, *self.ranks[k + 1 :]]
             if chosen is None or not chosen[k].taken.built:
                 continue
+            least = [*self.ranks[:k], 2, *self.ranks[k + 1 :]]
             if not admits(self.info, network, module, self.classes, least):
                 continue
             self.values, self.ranks = given, least
