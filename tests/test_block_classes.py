@@ -1183,3 +1183,123 @@ def test_a_count_bounded_by_the_spec_stays_refused(specs: Specs) -> None:
         module.Stage(3, 4, 0)
     for n in (1, 3):
         _built_alike(specs, ASSERTED, module, 5, "Stage", c=4, n=n)
+
+
+# conditionals whose alternative of layers or stateless steps no instance took: the one
+# against no layers, with a bool default of false or true, a test of a number or of a size
+UNTAKEN = """block Scale(d, scaled=false) {
+    in x
+    y = x -> linear(d) as proj
+    y = if scaled then y * sqrt(d) else y
+    out y -> relu
+}
+
+block Shift(d, shifted=false) {
+    in x
+    y = x -> linear(d) as proj
+    y = if shifted then y * 2.0 + 1.0 else y
+    out y
+}
+
+block Gate(d, gated=false) {
+    in x
+    y = x -> linear(d) as proj
+    y = if gated then (y -> linear(d) as gate) * 0.5 else y
+    out y
+}
+
+block Plain(d, plain=true) {
+    in x
+    y = x -> linear(d) as proj
+    y = if plain then y else y * 2.0 - 1.0
+    out y
+}
+
+block Down(c, stride=1) {
+    in x
+    y = x -> conv2d(c, 3, padding=1) as conv
+    y = if stride != 1 then y -> avgpool2d(stride) -> relu else y
+    out y
+}
+
+block Res(c) {
+    in x
+    y = x -> conv2d(c, 3, padding=1) as conv
+    y = if x.channels != c then (y -> conv2d(c, 1) as proj) * 0.5 else y
+    out y
+}
+
+network Net {
+    in x: [3, 8, 8]
+    f = x -> flatten -> linear(8) as stem
+    e = f -> Scale(8) as a -> Shift(8) as b -> Gate(8) as c -> Plain(8) as p
+    d = x -> Res(3) as r -> Down(4) as d
+    out e + (d -> flatten -> linear(8) as head)
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("call", "size", "build"),
+    [
+        ("Scale(6, scaled=true)", "[5]", lambda m: m.Scale(5, 6, scaled=True)),
+        ("Scale(6)", "[5]", lambda m: m.Scale(5, 6)),
+        ("Shift(6, shifted=true)", "[5]", lambda m: m.Shift(5, 6, shifted=True)),
+        ("Gate(6, gated=true)", "[5]", lambda m: m.Gate(5, 6, gated=True)),
+        ("Gate(6)", "[5]", lambda m: m.Gate(5, 6)),
+        ("Plain(6, plain=false)", "[5]", lambda m: m.Plain(5, 6, plain=False)),
+        ("Down(4, stride=2)", "[3, 8, 8]", lambda m: m.Down(3, 4, stride=2)),
+        ("Down(4, 4)", "[2, 8, 8]", lambda m: m.Down(2, 4, stride=4)),
+        ("Down(4)", "[2, 8, 8]", lambda m: m.Down(2, 4)),
+        ("Res(5)", "[3, 8, 8]", lambda m: m.Res(3, 5)),
+        ("Res(3)", "[3, 8, 8]", lambda m: m.Res(3, 3)),
+    ],
+)
+def test_an_alternative_of_steps_no_instance_took_is_built(
+    specs: Specs, call: str, size: str, build: Callable[[ModuleType], torch.nn.Module]
+) -> None:
+    """Every instance took the alternative of no layers: the class writes the other, of
+    stateless steps, several layers or both, from its instance elaborated aside with an
+    argument under which the test goes the other way, and computes what the spec elaborated
+    with the arguments that take it does, under the same state_dict keys."""
+    assert "no layers known" not in specs.source("untaken.arch", UNTAKEN)
+    module = specs.module("untaken.arch", UNTAKEN)
+    assert_block_computes_as_spec(specs, blocks_of(UNTAKEN), call, size, lambda: build(module))
+
+
+# two conditionals of steps no instance took, beside a loop no instance repeated
+UNTAKEN_LOOPED = """block Deep(d, n=1, scaled=false, shifted=false) {
+    in x
+    y = x -> (linear(d) -> relu) * n
+    y = if scaled then y * 2.0 + 1.0 else y
+    y = if shifted then y - 1.0 else y
+    out y
+}
+
+network Net {
+    in x: [8]
+    out x -> Deep(8) as a
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("n", "scaled", "shifted"),
+    [(1, True, True), (3, True, False), (2, False, True), (0, True, True)],
+)
+def test_steps_no_instance_took_beside_counts_no_instance_had(
+    specs: Specs, n: int, scaled: bool, shifted: bool
+) -> None:
+    """The class writes both choices' steps from its instance elaborated aside with both
+    tests going the other way, and the loop's later copies from that one elaborated aside
+    with other counts: built with any of them, it computes what the spec does."""
+    assert "no layers known" not in specs.source("deep.arch", UNTAKEN_LOOPED)
+    module = specs.module("deep.arch", UNTAKEN_LOOPED)
+    flags = f"scaled={str(scaled).lower()}, shifted={str(shifted).lower()}"
+    assert_block_computes_as_spec(
+        specs,
+        blocks_of(UNTAKEN_LOOPED),
+        f"Deep(6, {n}, {flags})",
+        "[5]",
+        lambda: module.Deep(5, 6, n, scaled=scaled, shifted=shifted),
+    )

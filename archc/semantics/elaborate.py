@@ -100,7 +100,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         # parameters that count them
         self._calls: dict[str, recount.Call] = {}
         self._recounts: dict[str, dict[Span, int]] = {}
-        self._recounted_params: dict[str, dict[str, int]] = {}
+        self._recounted_params: dict[str, dict[str, Any]] = {}
 
     def _reserved(self, node: ast.Definition) -> set[str]:
         """The `as` names of a definition's body, walked once per elaboration, not per use."""
@@ -512,8 +512,8 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         positional = [a for a in positional if not _is_tensors(a.value)]
         keywords = {a.name: a for a in layer.args if a.name is not None}
         arg_origins = self._bind_params(node, positional, keywords, body, layer.span, inner)
-        for name, count in self._recounted_params.get(path, {}).items():
-            body.bind(name, count, body.spans[name], pv.Param(name))
+        for name, value in self._recounted_params.get(path, {}).items():
+            body.bind(name, value, body.spans[name], pv.Param(name))
         module = Module(
             path,
             "block",

@@ -281,6 +281,8 @@ class Choice:
 # A repeat given another count where a block instance is elaborated aside: the path of the
 # block instance whose body writes it, the repeat's span there, and the count.
 Recount = tuple[str, Span, int]
+# A parameter of the instance elaborated aside given another value: its name and the value.
+Rebind = tuple[str, Any]
 
 
 @dataclass(frozen=True)
@@ -297,7 +299,9 @@ class Recounted:
 class Recounter(Protocol):
     """What elaborates a network's block instance aside (archc/semantics/recount.py)."""
 
-    def __call__(self, network: Network, path: str, counts: tuple[Recount, ...]) -> Recounted: ...
+    def __call__(
+        self, network: Network, path: str, counts: tuple[Recount, ...], values: tuple[Rebind, ...]
+    ) -> Recounted: ...
 
 
 @dataclass(frozen=True)
@@ -326,9 +330,10 @@ class Network:
     # a shared layer's later applications (`encoder@2`) -> its instance's path (`encoder`),
     # whose weights they use (archc/semantics/sharing.py)
     applications: dict[str, str] = field(default_factory=dict)
-    # elaborates a block instance of this network aside, with other counts (recounted)
+    # elaborates a block instance of this network aside, with other counts or values
+    # (recounted), each kept by its path, counts and values
     recounter: Recounter | None = field(default=None, repr=False, compare=False)
-    _recounted: dict[tuple[str, tuple[Recount, ...]], Recounted | None] = field(
+    _recounted: dict[tuple[Any, ...], Recounted | None] = field(
         default_factory=dict, repr=False, compare=False
     )
     _nodes: dict[int, Node] = field(default_factory=dict, repr=False)
@@ -367,14 +372,19 @@ class Network:
         view._nodes = {node.id: node for node in alternative.nodes}
         return view
 
-    def recounted(self, path: str, counts: tuple[Recount, ...]) -> Recounted | None:
+    def recounted(
+        self, path: str, counts: tuple[Recount, ...], values: tuple[Rebind, ...] = ()
+    ) -> Recounted | None:
         """The block instance at ``path`` as the spec elaborates it with the repeats
-        ``counts`` name given those counts, aside: this network is left as it is. None where
-        nothing can elaborate it (a network not made by elaboration)."""
-        key = (path, counts)
+        ``counts`` name given those counts and its parameters ``values`` names given those
+        values, aside: this network is left as it is. None where nothing can elaborate it (a
+        network not made by elaboration)."""
+        key = (path, counts, values)
         if key not in self._recounted:
             recounter = self.recounter
-            self._recounted[key] = None if recounter is None else recounter(self, path, counts)
+            self._recounted[key] = (
+                None if recounter is None else recounter(self, path, counts, values)
+            )
         return self._recounted[key]
 
     def with_instance(self, path: str, nodes: list[Node], modules: list[Module]) -> Network:

@@ -1,4 +1,5 @@
-"""A block instance elaborated again aside, with some of its repeats given other counts.
+"""A block instance elaborated again aside, with some of its repeats given other counts and
+some of its parameters other values.
 
 A block's generated class must be right for every count the spec accepts. Where the instances
 of a class never had some count of a repeat the spec computes (none made no copy of
@@ -9,7 +10,9 @@ where the network made the instance, with the same arguments, inputs and names, 
 named given its count in place of its own (context.Body.recounts), and then taken out again,
 every trace of it: nodes, modules, diagnostics, names given to the tensors it read, ties,
 shared layers. What it made is handed back in a network of its own (Network.with_instance),
-or the first error the spec reports for those counts.
+or the first error the spec reports for those counts. A parameter given another value
+(ir.Rebind) is how a class learns what it builds for arguments under which a conditional goes
+the way none of its instances went (optional.py).
 
 Each block call is recorded as it is made (Call). An instance copied with its parent
 (replay.py, rerun.py) has no call of its own: the nearest enclosing instance that has one is
@@ -27,7 +30,7 @@ from archc.semantics import replay, sizes
 from archc.semantics.application import TooLarge
 from archc.semantics.context import Names, Place
 from archc.semantics.expressions import ElabError
-from archc.semantics.ir import Network, Recount, Recounted
+from archc.semantics.ir import Network, Rebind, Recount, Recounted
 from archc.semantics.values import BlockLayer, Tensor
 
 
@@ -50,14 +53,16 @@ class Recounter:
     calls: dict[str, Call]
     assumed: sizes.Assumptions
 
-    def __call__(self, network: Network, path: str, counts: tuple[Recount, ...]) -> Recounted:
+    def __call__(
+        self, network: Network, path: str, counts: tuple[Recount, ...], values: tuple[Rebind, ...]
+    ) -> Recounted:
         at = path
         while at not in self.calls:
             if not at:
                 return Recounted(None, None)
             at = at.rpartition(".")[0]
         recounts: dict[str, dict[Span, int]] = {}
-        params: dict[str, dict[str, int]] = {}
+        params: dict[str, dict[str, Any]] = {path: dict(values)} if values else {}
         for instance, span, count in counts:
             recounts.setdefault(instance, {})[span] = count
             origin = _origins(network, instance).get(span)
@@ -88,10 +93,10 @@ def _aside(
     network: Network,
     at: str,
     recounts: dict[str, dict[Span, int]],
-    params: dict[str, dict[str, int]],
+    params: dict[str, dict[str, Any]],
 ) -> tuple[list[Any], list[Any], Diagnostic | None]:
     """The nodes and modules the call at ``at`` makes with ``recounts``, each parameter of
-    ``params`` given its count, or the first error it reports; the elaborator and
+    ``params`` given its value, or the first error it reports; the elaborator and
     ``network`` left as they were."""
     elaborator = recounter.elaborator
     call = recounter.calls[at]

@@ -433,13 +433,19 @@ def _without_copies(
 
 
 def admits(
-    info: ClassInfo, network: Network, module: Module, classes: dict[int, ClassInfo]
+    info: ClassInfo,
+    network: Network,
+    module: Module,
+    classes: dict[int, ClassInfo],
+    least: list[int] | None = None,
 ) -> bool:
     """Whether the class ``info`` builds ``module`` of ``network``, its template elaborated
-    aside with other counts (ir.Network.recounted): without its loops that made no copy, it
-    has the template's structure, and its alternatives and copies agree with those the
-    class's instances built. Its child blocks are taken for instances of the classes of the
-    template's at the same paths, which build whatever counts they are given."""
+    aside with other counts or values (ir.Network.recounted): without its loops that made no
+    copy, it has the template's structure, and its alternatives and copies agree with those
+    the class's instances built. Its child blocks are taken for instances of the classes of
+    the template's at the same paths, which build whatever counts they are given. Given
+    ``least``, ranks it must show at least (Optional.rank), its choices may take other
+    alternatives than the template's."""
     own, template = info.instances[info.template]
     known = dict(classes)
     for path, child in network.modules.items():
@@ -453,11 +459,18 @@ def admits(
     except KeyError:  # a child block the template does not have
         return False
     theirs_body, theirs = signature(own, template, classes, chosen, _empty(module))
-    if _key(module, body, found) != _key(template, theirs_body, chosen):
+    mine_key, their_key = _key(module, body, found), _key(template, theirs_body, chosen)
+    if least is not None:  # the alternatives taken may differ: the structure may not
+        mine_key, their_key = mine_key[:2], their_key[:2]
+    if mine_key != their_key:
         return False
     mine = iter(alternatives[2 * len(found) :])
     copies = [None if c is DROPPED else next(mine, None) for c in theirs[2 * len(found) :]]
     aligned = alternatives[: 2 * len(found)] + copies
+    if least is not None:
+        shown = _ranks(found, aligned)
+        if any(s < r for s, r in zip(shown, least, strict=True)):
+            return False
     return all(
         a is None or b is None or a == b for a, b in zip(aligned, info.alternatives, strict=True)
     )

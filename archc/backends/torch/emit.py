@@ -32,7 +32,7 @@ from archc.backends.torch.naming import (
     module_level,
     registration,
 )
-from archc.backends.torch.optional import Branch, Optional, optionals
+from archc.backends.torch.optional import Branch, Optional, optionals, other_way
 from archc.backends.torch.structure import (
     Item,
     dense_parts,
@@ -68,6 +68,7 @@ from archc.semantics.ir import (
     Module,
     Network,
     Node,
+    Rebind,
     Recount,
     Signature,
     join_path,
@@ -234,7 +235,8 @@ class Unexplained(Exception):
 @dataclasses.dataclass(frozen=True)
 class Aside:
     """A class's instance elaborated aside with ``counts`` (ir.Network.recounted), which the
-    class builds beside its instances, though no network holds it."""
+    class builds beside its instances, though no network holds it; with no counts, one
+    elaborated with other arguments (ClassWriter._flip)."""
 
     network: Network
     module: Module
@@ -277,17 +279,21 @@ class ClassWriter:
         self.uses_functional = False  # a forward expression calls `F.pad`, ...
         self.constants: dict[int, str] = {}  # variables of __init__ holding buffers' values
         self.helpers: set[str] = set()  # archc's own modules the class builds
-        self.network, self.module = info.instances[info.template]
+        # the instance the class is written from, which may be one elaborated aside (_flip),
+        # and the instance of a network it was elaborated from, with the values it was given
+        self.template = info.template
+        self.origin = info.instances[info.template]
+        self.values: tuple[Rebind, ...] = ()
+        self.ranks = list(info.ranks[info.template]) if info.ranks else []
+        self.network, self.module = self.origin
         # forward takes a KV cache where an instance passes it on (decoding.py)
         self.carries = self.passes_cache(self.module.path)
         self.optionals = info.optionals[info.template] if info.optionals else []
-        # repeats written as loops (looped.py), in the template and in every instance
-        self.loops = loops(self.network, self.module)
         # the instances the class is written from: its own, then those elaborated aside
-        # (_recount), each with its choices and loops
+        # (_flip, _recount), each with its choices and loops
         self.instances = list(info.instances)
         self.chosen = list(info.optionals) or [[] for _ in info.instances]
-        self.instance_loops = [aligned(self.loops, n, m) for n, m in info.instances]
+        self._take(self.network, self.module, self.optionals)
         self.asides: list[Aside] = []
         # the spec's diagnostic for counts it refuses, by the instance and repeat asked
         self.spec_refusals: dict[Recount, Diagnostic] = {}
@@ -312,9 +318,17 @@ class ClassWriter:
             expressor.name_values(self.module.locals)
         return expressor
 
+    def _take(self, network: Network, module: Module, found: list[Optional]) -> None:
+        """Write the class from ``module`` of ``network``, one of its instances."""
+        self.network, self.module, self.optionals = network, module, found
+        # repeats written as loops (looped.py), in the template and in every instance
+        self.loops = loops(network, module)
+        self.instance_loops = [aligned(self.loops, n, m) for n, m in self.instances]
+
     def render(self) -> str:
         self.info.moves = []
         if self.recount and self.module.kind == "block":
+            self._flip()
             for counts in self._unknown_counts():
                 self._recount(counts)
             self.expressor = self._expressor()
@@ -404,7 +418,7 @@ class ClassWriter:
             return wanted
         columns = zip(*(had for _, had in varying), strict=True)
         seen = {tuple(count > 0 for count in counts) for counts in columns}
-        template = self.info.template
+        template = self.template
         for pattern in itertools.product((True, False), repeat=len(varying)):
             if pattern not in seen:
                 wanted.append(
@@ -415,11 +429,42 @@ class ClassWriter:
                 )
         return wanted
 
+    def _flip(self) -> None:
+        """Where the template set aside an alternative it cannot write (several layers,
+        stateless steps), which no instance took, write the class from the template
+        elaborated aside with an argument under which the choice goes the other way
+        (optional.other_way), where the class admits it: it takes the alternative's layers
+        and shows as much of every other choice. The instances keep their own values."""
+        for k in range(len(self.optionals)):
+            optional = self.optionals[k]
+            if optional.other.kind != "unbuilt":
+                continue
+            values = other_way(self.network, self.module, optional)
+            if values is None:
+                continue
+            given = tuple({**dict(self.values), **dict(values)}.items())
+            found = self.origin[0].recounted(self.module.path, (), given)
+            if found is None or found.network is None or found.module is None:
+                continue
+            network, module = found.network, found.module
+            chosen = optionals(network, module)
+            if chosen is None or not chosen[k].taken.built:
+                continue
+            least = [*self.ranks[:k], 2, *self.ranks[k + 1 :]]
+            if not admits(self.info, network, module, self.classes, least):
+                continue
+            self.values, self.ranks = given, least
+            self.asides.append(Aside(network, module, ()))
+            self.instances.append((network, module))
+            self.chosen.append(chosen)
+            self.template = len(self.instances) - 1
+            self._take(network, module, chosen)
+
     def _recount(self, counts: tuple[Recount, ...]) -> None:
         """Take the template elaborated aside with ``counts`` among the instances the class
         is written from, where the class builds it; where the spec refuses those counts,
         keep its diagnostic for the refusal."""
-        found = self.network.recounted(self.module.path, counts)
+        found = self.origin[0].recounted(self.module.path, counts, self.values)
         if found is None:
             return
         if found.refusal is not None:
@@ -429,11 +474,17 @@ class ClassWriter:
         network, module = found.network, found.module
         if network is None or module is None:
             return
-        if not admits(self.info, network, module, self.classes):
+        chosen = optionals(network, module) or []
+        least = None
+        if self.values:  # it takes the alternatives of the template elaborated aside (_flip)
+            if [o.taken.kind for o in chosen] != [o.taken.kind for o in self.optionals]:
+                return
+            least = [0] * len(self.ranks)
+        if not admits(self.info, network, module, self.classes, least):
             return
         self.asides.append(Aside(network, module, counts))
         self.instances.append((network, module))
-        self.chosen.append(optionals(network, module) or [])
+        self.chosen.append(chosen)
         self.instance_loops.append(aligned(self.loops, network, module))
 
     def passes_cache(self, path: str) -> bool:

@@ -10,20 +10,22 @@ not None else x`), two modules under one name, a module or no layers against an 
 these values cannot build (the constructor raises ValueError where the arguments need it), and
 several layers against no layers, a conditional output such as a residual `if stride == 1 then
 y + x else y` (a flag set in `__init__` from the test, `self.use_add = stride == 1`, and an
-`if` in forward). An alternative these values cannot build is no obstacle to sharing a class
-with instances that built it (classes.py). Any other choice leaves the instances that differ in
-it to classes of their own.
+`if` in forward). Several layers set aside are never written from the copy: where no instance
+took them, the class asks for its instance elaborated with an argument that makes the test go
+their way (other_way), which took them. An alternative these values cannot build is no
+obstacle to sharing a class with instances that built it (classes.py). Any other choice leaves
+the instances that differ in it to classes of their own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from archc.backends.torch.structure import Item, inferred_of, scope_items
 from archc.ops import lookup
 from archc.semantics import provenance as pv
-from archc.semantics.ir import Alternative, Module, Network, Node, Ref
+from archc.semantics.ir import Alternative, Module, Network, Node, Rebind, Ref
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,8 @@ def _writable(taken: Branch, other: Branch) -> bool:
 def _branch(network: Network, path: str, alternative: Alternative) -> Branch | None:
     """The alternative as the class's items; None where the one taken is not whole items of
     the class. One set aside (its first id is negative) is written only where it is one
-    module: otherwise it is taken as one these values cannot build."""
+    module: otherwise it is taken as one these values cannot build (other_way finds values
+    that take it)."""
     if alternative.empty:
         return Branch("empty", value=alternative.value)
     aside = alternative.first < 0
@@ -122,7 +125,7 @@ def _branch(network: Network, path: str, alternative: Alternative) -> Branch | N
     if not made or made[-1].outputs != (alternative.value,) or not whole:
         return Branch("unbuilt") if aside else None
     if len(made) > 1 or not _is_module(made[0]):
-        if aside:  # several layers are written from an instance that took them, never a copy
+        if aside:  # several layers are written from an instance that took them (other_way)
             return Branch("unbuilt")
         return Branch("steps", network, value=alternative.value, items=tuple(made))
     item = made[0]
@@ -155,3 +158,65 @@ def _holds_block(network: Network, module: Module) -> bool:
         m.kind == "block" and m.path.startswith(module.path + ".")
         for m in network.modules.values()
     )
+
+
+def other_way(network: Network, module: Module, optional: Optional) -> tuple[Rebind, ...] | None:
+    """A value of one parameter of the block instance ``module`` under which the test of
+    ``optional`` goes the other way, the other arguments and the input sizes kept: a truth
+    value negated, or a number next to one the test compares with (its literals, the sizes
+    it reads, the parameter's own value), positive ones first. None where no such value is
+    found, or where another parameter's default may read the one changed (it would keep
+    the value it took from the old one)."""
+    signature = module.signature
+    if signature is None:
+        return None
+    sizes = {
+        (name, axis): size
+        for name, ref in zip(signature.inputs, module.inputs, strict=False)
+        for axis, size in enumerate(_shape(network, ref))
+        if isinstance(size, int)
+    }
+    params = dict(module.args)
+    for name in sorted(pv.reads(optional.guard)):
+        defaults = [p.default for p in signature.params if p.name not in (name, *module.given)]
+        if name not in params or any(d is None or name in pv.reads(d) for d in defaults):
+            continue
+        for value in _candidates(params[name], optional.guard, sizes):
+            try:
+                outcome = pv.evaluate(optional.guard, {**params, name: value}, sizes)
+            except (ArithmeticError, KeyError, TypeError, ValueError):
+                continue
+            if isinstance(outcome, bool) and outcome != optional.held:
+                return ((name, value),)
+    return None
+
+
+def _shape(network: Network, ref: Ref) -> tuple[Any, ...]:
+    found = network.type_of(ref) if network.has_node(ref.node) else None
+    return () if found is None else tuple(found.shape)
+
+
+def _candidates(current: Any, guard: pv.Expr, sizes: dict[tuple[str, int], int]) -> list[Any]:
+    """The values worth trying for a parameter the test ``guard`` reads that now holds
+    ``current``."""
+    if isinstance(current, bool):
+        return [not current]
+    if isinstance(current, str):
+        return sorted({v for v in _literals(guard) if isinstance(v, str) and v != current})
+    if not isinstance(current, int):
+        return []
+    near = {current, *(v for v in _literals(guard) if _integer(v)), *sizes.values()}
+    found = {int(v) + step for v in near for step in (-1, 0, 1)} - {int(current)}
+    return sorted(found, key=lambda v: (v < 1, abs(v - current), -v))
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _literals(expr: pv.Expr) -> list[Any]:
+    if isinstance(expr, pv.Lit):
+        return [expr.value]
+    if isinstance(expr, pv.Apply):
+        return [v for a in expr.args for v in _literals(a)]
+    return []
