@@ -72,8 +72,8 @@ class Names:
     name never takes a name the spec uses further down.
     """
 
-    def __init__(self, reserved: set[str]) -> None:
-        self.reserved = set(reserved)
+    def __init__(self, reserved: frozenset[str]) -> None:
+        self.reserved = reserved
         self.taken: set[str] = set()
         self.written: dict[str, Span] = {}  # where each `as` name was first claimed
         self._counters: dict[str, int] = {}
@@ -156,8 +156,3 @@ def base_name(name: str) -> str:
     stem = re.sub(r"\dd$", "", name)
     stem = re.sub(r"^__+", "_", stem)
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", stem).lower()
-
-
-def reserved_names(statements: tuple[ast.Stmt, ...]) -> set[str]:
-    """Every name written with `as` in these statements (not inside other definitions)."""
-    return {n.name.name for s in statements for n in ast.walk(s) if isinstance(n, ast.Named)}

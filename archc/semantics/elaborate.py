@@ -33,7 +33,7 @@ from archc.ops.spec import (
 from archc.semantics import application, inits, recount, replay, rerun, sizes, speculation
 from archc.semantics import provenance as pv
 from archc.semantics.application import Application, TooLarge, listed
-from archc.semantics.context import Body, Names, Place, reserved_names
+from archc.semantics.context import Body, Names, Place
 from archc.semantics.expressions import ElabError, FunctionBody
 from archc.semantics.ir import Alternative, Module, Network, Node, Ref, Signature, Tie, join_path
 from archc.semantics.origins import Origins
@@ -82,7 +82,6 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         self._constants: dict[tuple[int, str], Any] = {}
         self._evaluating: set[tuple[int, str]] = set()
         self.rules: list[inits.Rule] = []  # the current network's init rules, in order
-        self._reserved_names: dict[int, set[str]] = {}
         self._signatures: dict[int, Signature] = {}
         self._modules_made: list[Module] = []  # in order, to see what a block instance made
         self._recordings: dict[tuple[Any, ...], replay.Recording] = {}
@@ -101,13 +100,6 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         self._calls: dict[str, recount.Call] = {}
         self._recounts: dict[str, dict[Span, int]] = {}
         self._recounted_params: dict[str, dict[str, Any]] = {}
-
-    def _reserved(self, node: ast.Definition) -> set[str]:
-        """The `as` names of a definition's body, walked once per elaboration, not per use."""
-        key = id(node)
-        if key not in self._reserved_names:
-            self._reserved_names[key] = reserved_names(node.body)
-        return self._reserved_names[key]
 
     def _signature(self, definition: Definition) -> Signature:
         """The definition's signature, made once per elaboration (signatures.py)."""
@@ -334,7 +326,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         self._calls = {}
         errors_before = len(self.diagnostics)
         body = Body(definition.file)
-        place = Place("", Names(self._reserved(node)))
+        place = Place("", Names(node.reserved))
         self.rules = []
         for rule in definition.file.inits:  # the file's own top-level rules come first
             top = Body(definition.file)
@@ -504,7 +496,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         body = Body(definition.file, recounts=self._recounts.get(path, {}))
         inner = Place(
             path,
-            Names(self._reserved(node)),
+            Names(node.reserved),
             (*place.call_sites, layer.span),
             (*place.blocks, definition.name),
         )
@@ -1103,7 +1095,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
                     )
 
 
-_NOWHERE = Place("", Names(set()))
+_NOWHERE = Place("", Names(frozenset()))
 
 
 def _tie_problem(tie: Tie, ties: dict[str, Tie]) -> tuple[str, str, str] | None:

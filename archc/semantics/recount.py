@@ -120,7 +120,7 @@ def _aside(
     elaborator._recounts = recounts
     elaborator._recounted_params = params
     network.applications = dict(applications)
-    place = Place(at.rpartition(".")[0], Names(set()), call.call_sites, call.blocks)
+    place = Place(at.rpartition(".")[0], Names(frozenset()), call.call_sites, call.blocks)
     failure: Diagnostic | None = None
     try:
         with replay.disabled():  # a copy of another instance would not see the counts

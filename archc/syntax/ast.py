@@ -368,6 +368,12 @@ class Definition(Node):
     body: tuple[Stmt, ...]
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
+    @functools.cached_property
+    def reserved(self) -> frozenset[str]:
+        """Every name written with `as` in the body (not inside other definitions): automatic
+        module names must not take them. Worked out once per tree, which the parse cache keeps."""
+        return frozenset(n.name.name for s in self.body for n in walk(s) if isinstance(n, Named))
+
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Function(Node):
