@@ -25,6 +25,12 @@ def root() -> Path:
     return Path(__file__).resolve().parents[1] / "specs"
 
 
+@functools.cache
+def real_root() -> Path:
+    """:func:`root` with its symbolic links resolved, as `use` compares the paths it reads."""
+    return root().resolve()
+
+
 def resolve(path: str) -> str:
     """``zoo:name`` (`.arch` optional) as a file path; any other path unchanged.
 

@@ -168,9 +168,9 @@ def activation_elements(network: Network) -> Dim:
     scan's body keeps each step's."""
     # a symbolic product costs a sympy multiplication; most layers share a few shapes
     sizes = functools.cache(dims.product)
-    scans = network.scans()
+    steps = network.steps if network.scans() else lambda node: 1
     return dims.total(
-        dims.product((sizes(output.shape[1:]), network.steps(node) if scans else 1))
+        sizes(output.shape[1:]) * steps(node)
         for node in network.nodes()
         if node.kind == "op"
         for output in node.outputs
@@ -179,9 +179,10 @@ def activation_elements(network: Network) -> Dim:
 
 
 def totals(network: Network) -> dict[str, Any]:
+    params = network.param_count
     return {
-        "params": network.param_count,
-        "trainable_params": network.trainable_count,
+        "params": params,
+        "trainable_params": params - network.frozen_count,
         "buffers": network.buffer_count,
         "macs": network.macs,
         "activations": activation_elements(network),

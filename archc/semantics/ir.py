@@ -93,11 +93,11 @@ class Node:
 
     @property
     def param_count(self) -> int:
-        return sum(dims.numel(shape) for shape in self.params.values())
+        return sum(map(dims.numel, self.params.values()))
 
     @property
     def buffer_count(self) -> int:
-        return sum(dims.numel(shape) for shape in self.buffers.values())
+        return sum(map(dims.numel, self.buffers.values()))
 
 
 @dataclass(frozen=True)
@@ -511,16 +511,20 @@ class Network:
 
     @property
     def trainable_count(self) -> int:
-        """Parameters that training updates: all but those an op holds frozen
-        (``resolved["frozen"]``, the names of its tensors with requires_grad=False)."""
+        """Parameters that training updates: all but the frozen ones."""
+        return self.param_count - self.frozen_count
+
+    @property
+    def frozen_count(self) -> int:
+        """Parameters an op holds frozen (``resolved["frozen"]``, the names of its tensors with
+        requires_grad=False), each tensor once."""
         tied = self.tied_targets()
-        frozen = sum(
+        return sum(
             dims.numel(node.params[name])
             for node in self.nodes()
             for name in node.resolved.get("frozen", ())
             if tensor_key(node.path, name) not in tied
         )
-        return self.param_count - frozen
 
     @property
     def buffer_count(self) -> int:

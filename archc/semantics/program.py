@@ -79,19 +79,22 @@ class Loader:
         self._loading: list[Path] = []
         # `use` reads below the root (by default, the checked file's folder) and in the zoo
         self.root = Path(root).resolve() if root else None
-        self._readable = [zoo.root().resolve()]
+        self._readable = [zoo.real_root()]
 
-    def load(self, source: SourceFile) -> FileScope:
-        return self.load_parsed(source, self.parse(source))
+    def load(self, source: SourceFile, key: Path | None = None) -> FileScope:
+        """``source`` loaded; ``key`` is its resolved path, where the caller has it."""
+        return self.load_parsed(source, self.parse(source), key)
 
     def parse(self, source: SourceFile) -> ast.Module:
         """The syntax tree of a file; raises ArchError on syntax errors. (A subclass may reuse
         the trees of files that have not changed, as the language server does.)"""
         return parse_cached(source)
 
-    def load_parsed(self, source: SourceFile, module: ast.Module) -> FileScope:
+    def load_parsed(
+        self, source: SourceFile, module: ast.Module, key: Path | None = None
+    ) -> FileScope:
         """:meth:`load` for a file already parsed into ``module``."""
-        key = Path(source.path).resolve()
+        key = key or Path(source.path).resolve()
         if not self._loading:  # the file being checked: its own folder is always readable
             folder = Path(source.path).parent.resolve()
             self.root = self.root or folder
@@ -175,7 +178,7 @@ class Loader:
             if Path(path).resolve() != target:
                 path = str(target)
             try:
-                used = self.load(read_source(path))
+                used = self.load(read_source(path), target)
             except UsageError as exc:
                 self._error(
                     "A203",
