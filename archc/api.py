@@ -102,10 +102,11 @@ def _elaborate_loaded(
 
 
 def parse_defines(defines: list[str]) -> dict[str, Any]:
-    """`-D name=value` settings: the value is written as in a spec (`10`, `0.1`, `true`, `"a"`).
+    """`-D name=value` settings: the value is written as in a spec (`10`, `0.1`, `true`, `"a"`,
+    `(64, 128)`).
 
-    >>> parse_defines(["classes=10", 'act="gelu"', "bias=false"])
-    {'classes': 10, 'act': 'gelu', 'bias': False}
+    >>> parse_defines(["classes=10", 'act="gelu"', "bias=false", "widths=(8, -16)"])
+    {'classes': 10, 'act': 'gelu', 'bias': False, 'widths': (8, -16)}
     """
     values: dict[str, Any] = {}
     for define in defines:
@@ -125,17 +126,34 @@ def _literal(text: str, define: str) -> Any:
         raise UsageError(f"cannot read the value in -D {define}") from None
     item = module.items[0]
     assert isinstance(item, ast.Assign)
-    node = item.value
-    negative = isinstance(node, ast.Unary) and node.op == "-"
-    if negative:
-        node = node.operand  # type: ignore[union-attr]
-    if isinstance(node, ast.Int | ast.Float):
-        return -node.value if negative else node.value
-    if isinstance(node, ast.Str | ast.Bool) and not negative:
+    try:
+        return _value(item.value)
+    except _NotLiteral:
+        raise UsageError(
+            f"-D {define}: the value must be a number, a string, true, false, none or a tuple "
+            "of them"
+        ) from None
+
+
+class _NotLiteral(Exception):
+    """An expression that is not a literal value."""
+
+
+def _value(node: ast.Expr) -> Any:
+    """A literal written as in a spec: `-2`, `0.1`, `"a"`, `true`, `none`, `(8, 16)`."""
+    if (
+        isinstance(node, ast.Unary)
+        and node.op == "-"
+        and isinstance(node.operand, ast.Int | ast.Float)
+    ):
+        return -node.operand.value
+    if isinstance(node, ast.Int | ast.Float | ast.Str | ast.Bool):
         return node.value
-    if isinstance(node, ast.NoneLit) and not negative:
+    if isinstance(node, ast.NoneLit):
         return None
-    raise UsageError(f"-D {define}: the value must be a number, a string, true, false or none")
+    if isinstance(node, ast.TupleExpr | ast.ListExpr):
+        return tuple(_value(item) for item in node.items)
+    raise _NotLiteral
 
 
 def check(path: str, strict: bool = False) -> list[Diagnostic]:

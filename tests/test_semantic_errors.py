@@ -16,11 +16,12 @@ import functools
 import re
 from pathlib import Path
 
+import numpy
 import pytest
 
 from archc import api, explain
 from archc.cli import main
-from archc.errors import Diagnostic, render_all
+from archc.errors import Diagnostic, UsageError, render_all
 from tests.conftest import ROOT, check_golden
 
 SEMANTIC = ROOT / "tests" / "diagnostics" / "semantic"
@@ -374,6 +375,41 @@ def test_unknown_define_is_a_usage_error(
         "archc: error: -D clases: no network here has a parameter `clases`; "
         "did you mean `classes`?\n"
     )
+
+
+WIDTHS = """
+network N(widths=(8, 16)) {
+    in x: [4]
+    out x -> linear(widths[0]) -> relu -> linear(widths[1])
+}
+"""
+
+
+def test_define_gives_a_tuple_as_a_spec_writes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "widths.arch"
+    spec.write_text(WIDTHS)
+    assert main(["check", "-D", "widths=[2, (3)]", str(spec)]) == 0
+    assert capsys.readouterr().err == f"ok: {spec}: N, {4 * 2 + 2 + 2 * 3 + 3} parameters\n"
+    assert main(["check", "-D", "widths=(2, -3)", str(spec)]) == 1
+    assert "`out_features` of `linear` must be" in capsys.readouterr().err
+    assert main(["check", "-D", "widths=(2, x)", str(spec)]) == 2
+    assert capsys.readouterr().err == (
+        "archc: error: -D widths=(2, x): the value must be a number, a string, true, false, "
+        "none or a tuple of them\n"
+    )
+
+
+def test_python_values_are_given_as_a_spec_writes_them(tmp_path: Path) -> None:
+    spec = tmp_path / "widths.arch"
+    spec.write_text(WIDTHS)
+    for given in ([2, 3], [numpy.int64(2), 3]):
+        (network,), diagnostics = api.analyse(str(spec), None, {"widths": given})
+        assert network.args["widths"] == (2, 3) and network.param_count == 4 * 2 + 2 + 2 * 3 + 3
+        assert [d.message for d in diagnostics if d.is_error] == []
+    with pytest.raises(UsageError, match=r"widths=\{'a': 1\}: .* this one is of type dict"):
+        api.analyse(str(spec), None, {"widths": {"a": 1}})
 
 
 # --- explanations --------------------------------------------------------------------------------

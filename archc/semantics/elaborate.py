@@ -8,6 +8,7 @@ are still checked: one run reports every independent mistake.
 from __future__ import annotations
 
 import functools
+import numbers
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import replace
@@ -1245,6 +1246,7 @@ def elaborate(
         )
         what = "a parameter or a symbolic size" if sized else "a parameter"
         raise UsageError(f"-D {unknown[0]}: no network here has {what} `{unknown[0]}`; {hint}")
+    overrides = {name: _spec_value(name, value) for name, value in overrides.items()}
     networks = []
     with collector.paused():
         for definition in chosen:
@@ -1257,6 +1259,22 @@ def elaborate(
             if result is not None:
                 networks.append(result)
     return networks, elaborator.diagnostics
+
+
+def _spec_value(name: str, value: Any) -> Any:
+    """A parameter's value given from Python, as a spec writes values: a list is a tuple."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return tuple(_spec_value(name, item) for item in value)
+    if isinstance(value, numbers.Integral):  # numpy's integers, for one
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    raise UsageError(
+        f"{name}={value!r}: a parameter's value is a number, a string, true, false, none or a "
+        f"tuple of them; this one is of type {type(value).__name__}"
+    )
 
 
 def declared_sizes(definition: Definition) -> dict[str, Span]:
