@@ -410,6 +410,10 @@ def test_python_values_are_given_as_a_spec_writes_them(tmp_path: Path) -> None:
         assert [d.message for d in diagnostics if d.is_error] == []
     with pytest.raises(UsageError, match=r"widths=\{'a': 1\}: .* this one is of type dict"):
         api.analyse(str(spec), None, {"widths": {"a": 1}})
+    inside: list[object] = [2]
+    inside.append(inside)
+    with pytest.raises(UsageError, match="widths: the value is nested more than 64 deep"):
+        api.analyse(str(spec), None, {"widths": inside})
 
 
 # --- explanations --------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from archc.semantics.unknown_names import explain_unknown
 from archc.semantics.values import UNKNOWN, BlockLayer, BoundArg, OpLayer, Tensor, describe
 from archc.semantics.workload import Workload
 from archc.syntax import ast
+from archc.syntax.layout import MAX_BRACKET_DEPTH
 
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "bool")
 # Blocks nested (one instantiating another) deeper than this are refused.
@@ -1261,12 +1262,14 @@ def elaborate(
     return networks, elaborator.diagnostics
 
 
-def _spec_value(name: str, value: Any) -> Any:
+def _spec_value(name: str, value: Any, depth: int = 0) -> Any:
     """A parameter's value given from Python, as a spec writes values: a list is a tuple."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, list | tuple):
-        return tuple(_spec_value(name, item) for item in value)
+        if depth == MAX_BRACKET_DEPTH:  # as deep as a spec may write; a list inside itself
+            raise UsageError(f"{name}: the value is nested more than {depth} deep")
+        return tuple(_spec_value(name, item, depth + 1) for item in value)
     if isinstance(value, numbers.Integral):  # numpy's integers, for one
         return int(value)
     if isinstance(value, numbers.Real):
