@@ -285,6 +285,41 @@ def test_layers_no_instance_took_are_refused_where_the_arguments_need_them(
         module.Unit(16, 16)
 
 
+SPLIT_UNIT = """
+block Unit(c, stride) {
+    in x
+    half, _rest = x -> chunk(2, dim=1)
+    out (if stride == 1 then half else x) -> conv2d(c, 1, stride=stride) as conv
+}
+"""
+
+
+def test_a_class_split_by_a_test_refuses_the_way_its_instances_did_not_go(
+    specs: Specs,
+) -> None:
+    """The width of `conv` follows which tensor the test chose, which no class writes yet:
+    the instances of each way get a class of their own (as ShuffleNet's unit does). Each
+    builds its way as the spec does and refuses the other, naming the class that builds it,
+    rather than build layers the spec would not."""
+    text = (
+        SPLIT_UNIT
+        + "network Net {\n    in x: [8, 8, 8]\n    out x -> Unit(8, 1) as a -> Unit(6, 2) as b\n}\n"
+    )
+    module = specs.module("split_unit.arch", text)
+    for cls, stride, wrong, other in (
+        (module.Unit, 1, "stride != 1", "Unit2"),
+        (module.Unit2, 2, "stride == 1", "Unit"),
+    ):
+        build = functools.partial(cls, 10, 6, stride)
+        assert_block_computes_as_spec(specs, SPLIT_UNIT, f"Unit(6, {stride})", "[10, 6, 6]", build)
+        with pytest.raises(ValueError, match=f"where {wrong}, build {other}$"):
+            cls(10, 6, 3 - stride)
+    alone = specs.module("split_unit.arch", text.replace("-> Unit(6, 2) as b", ""))
+    assert alone.Unit(10, 6, 1).conv.in_channels == 5
+    with pytest.raises(ValueError, match=r"no layers known for these arguments \(stride != 1\)"):
+        alone.Unit(10, 6, 2)
+
+
 ACTIVATIONS = """
 block Unit(width, act=relu) {
     in x
@@ -1084,7 +1119,10 @@ def test_a_class_builds_the_counts_its_instances_never_had(
     sizes no instance had, it holds the keys and computes what the spec elaborated with those
     arguments does."""
     source = specs.source("recounted.arch", RECOUNTED, network)
-    assert "no layers known" not in _class_source(source, block)
+    refused = re.findall(
+        r"no layers known for these arguments \(([^)]*)\)", _class_source(source, block)
+    )
+    assert [test for test in refused if re.search(r"\b[nm]\b", test)] == []  # `Gated`: `not norm`
     module = specs.module("recounted.arch", RECOUNTED, network)
     _built_alike(specs, RECOUNTED, module, channels, block, **arguments)
 

@@ -20,6 +20,7 @@ from archc.backends.torch.classes import ClassInfo, Move, admits, assign_classes
 from archc.backends.torch.constants import buffer_lines, holds_buffer
 from archc.backends.torch.counted import Slot, at_most_one, made, slots
 from archc.backends.torch.decoding import GENERATE, Decoding
+from archc.backends.torch.faithful import structural_guards
 from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.given import given_ctor, given_layers, layer_argument, literal_slot
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
@@ -559,12 +560,45 @@ class ClassWriter:
             found.append((network, theirs[rank]))
         return found
 
+    def _untaken_ways(self) -> list[tuple[str, str | None]]:
+        """Each test that chose the structure of a block's body, which the class does not
+        make itself (faithful.py), as Python that holds where the arguments go the way no
+        instance went (the class holds the layers of the way they went), with a message
+        naming the class of the same block written for the other way, if there is one."""
+        if self.module.kind != "block":
+            return []
+        found: dict[str, str | None] = {}
+        for guard in structural_guards(self.network, self.module):
+            went = _outcomes(guard, self.instances)
+            if guard is None or len(went) != 1 or None in went:
+                continue  # no Python form, or the class follows either way
+            way = went.pop()
+            test = self.expressor.origin(_negated(guard) if way else guard)
+            kept = self.expressor.origin(guard if way else _negated(guard))
+            siblings = [
+                info.name
+                for info in {id(info): info for info in self.classes.values()}.values()
+                if info.definition == self.info.definition
+                and info is not self.info
+                and _outcomes(guard, info.instances) == {not _outcome(guard, *self.origin)}
+            ]
+            if test is not None and test not in found:
+                found[test] = (
+                    f"{self.info.name} builds `{self.info.definition.name}` where {kept}; "
+                    f"where {test}, build {siblings[0]}"
+                    if len(siblings) == 1
+                    else None
+                )
+        return list(found.items())
+
     @staticmethod
     def _made(found: list[Optional]) -> set[str]:
         return {item.attr for o in found for item in o.made}
 
     def _init_lines(self) -> list[str]:
         lines: list[str] = []
+        for test, message in self._untaken_ways():
+            lines += self._refusal(test, INDENT * 2, text=message)
         # a module no instance made goes where the choice would have made it
         aside: dict[int, list[int]] = {}
         made = {item.attr: k for k, o in enumerate(self.optionals) for item in o.made}
@@ -739,7 +773,7 @@ class ClassWriter:
 
     def _guard(self, optional: Optional, branch: Branch) -> str:
         """The test under which ``branch`` is the alternative taken, as Python."""
-        test = optional.guard if branch is optional.then else pv.apply("not", optional.guard)
+        test = optional.guard if branch is optional.then else _negated(optional.guard)
         text = self.expressor.origin(test)
         if text is None:
             raise AssertionError("optional.py admits only tests with a Python form")
@@ -807,16 +841,22 @@ class ClassWriter:
             found.append((branch.network, item))
         return found
 
-    def _refusal(self, test: str, indent: str, reason: Diagnostic | None = None) -> list[str]:
+    def _refusal(
+        self,
+        test: str,
+        indent: str,
+        reason: Diagnostic | None = None,
+        text: str | None = None,
+    ) -> list[str]:
         """Raise where the arguments take an alternative that the values the spec was
         compiled with could not build, rather than build the other; where the spec refuses
-        it (``reason``), with the spec's rule."""
+        it (``reason``), with the spec's rule; else with ``text``, where given."""
         name = self.info.definition.name
-        if reason is None:
+        if reason is not None:
+            text = f"{name}: the spec refuses these arguments ({test}): {_rule(reason)}"
+        elif text is None:
             known = "no layers known for these arguments"
             text = f"{name}: {known} ({test}); compile the spec with them"
-        else:
-            text = f"{name}: the spec refuses these arguments ({test}): {_rule(reason)}"
         raising = lay_out(indent + INDENT, "raise ", Call("ValueError", (Arg(literal(text)),)))
         if any(len(line) > LINE_LENGTH for line in raising):  # the message in pieces
             inner = indent + INDENT * 2
@@ -1458,3 +1498,33 @@ def _equal_sizes(network: Network, module: Module) -> dict[pv.Size, pv.Expr]:
                 if isinstance(size, pv.Size) and not pv.reads_sizes(other):
                     found.setdefault(size, other)
     return found
+
+
+def _outcomes(guard: pv.Expr | None, instances: list[tuple[Network, Module]]) -> set[Any]:
+    return {_outcome(guard, network, module) for network, module in instances}
+
+
+def _outcome(guard: pv.Expr | None, network: Network, module: Module) -> bool | None:
+    """Which way the test ``guard`` went in the block instance ``module``; None where its
+    provenance does not say."""
+    if guard is None:
+        return None
+    sizes = {
+        (port, axis): size
+        for port, ref in zip(module.input_names, module.inputs, strict=True)
+        for axis, size in enumerate(network.type_of(ref).shape)
+    }
+    try:
+        outcome = pv.evaluate(guard, module.args, sizes)
+    except (ArithmeticError, TypeError, ValueError, IndexError, KeyError):
+        return None
+    return outcome if type(outcome) is bool else None
+
+
+def _negated(test: pv.Expr) -> pv.Expr:
+    """The test that holds where ``test`` does not, as a person writes it in an `if`."""
+    if isinstance(test, pv.Apply) and test.fn in ("==", "!="):
+        return pv.Apply("!=" if test.fn == "==" else "==", test.args)
+    if isinstance(test, pv.Apply) and test.fn == "not":
+        return test.args[0]
+    return pv.apply("not", test)

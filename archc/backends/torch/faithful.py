@@ -31,7 +31,7 @@ def fixed_parameters(network: Network) -> frozenset[str]:
         chosen.update(every if lifted is None else pv.reads(lifted))
 
     for module in network.modules.values():
-        for guard in _structural_guards(network, module):
+        for guard in structural_guards(network, module):
             read(guard, module.path)
     for node in network.nodes():
         if node.kind == "op":
@@ -40,7 +40,7 @@ def fixed_parameters(network: Network) -> frozenset[str]:
     return frozenset(chosen & every)
 
 
-def _structural_guards(network: Network, module: Module) -> list[pv.Expr | None]:
+def structural_guards(network: Network, module: Module) -> list[pv.Expr | None]:
     """The tests of ``module``'s body whose choice its class does not make itself: a class
     that builds both alternatives of a choice under its test (optional.py) follows any value
     of the parameters the test reads."""

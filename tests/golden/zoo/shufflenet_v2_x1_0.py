@@ -13,6 +13,11 @@ class InvertedResidualBranch1(nn.Module):
     def __init__(self, in_channels: int, channels: int, stride: int) -> None:
         super().__init__()
         half = channels // 2
+        if stride == 1:
+            raise ValueError(
+                "InvertedResidualBranch1 builds `InvertedResidual` where stride != 1; where "
+                "stride == 1, build InvertedResidual"
+            )
         self.branch1 = nn.Sequential(
             nn.Conv2d(
                 in_channels,
@@ -59,6 +64,11 @@ class InvertedResidual(nn.Module):
     def __init__(self, in_channels: int, channels: int, stride: int) -> None:
         super().__init__()
         half = channels // 2
+        if stride != 1:
+            raise ValueError(
+                "InvertedResidual builds `InvertedResidual` where stride == 1; where stride != 1, "
+                "build InvertedResidualBranch1"
+            )
         self.branch2 = nn.Sequential(
             nn.Conv2d(in_channels // 2, half, kernel_size=1, bias=False),
             nn.BatchNorm2d(half),

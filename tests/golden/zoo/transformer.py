@@ -449,8 +449,15 @@ class PostNormEncoderLayer(nn.Module):
 class Encoder(nn.Module):
     """Block `Encoder` (transformer.arch:19)."""
 
-    def __init__(self, in_features: int, heads: int, ffn: int, p_drop: float) -> None:
+    def __init__(
+        self, in_features: int, heads: int, ffn: int, p_drop: float, final_norm: bool
+    ) -> None:
         super().__init__()
+        if final_norm:
+            raise ValueError(
+                "Encoder: no layers known for these arguments (final_norm); compile the spec with "
+                "them"
+            )
         self.layers = nn.Sequential(
             *[PostNormEncoderLayer(in_features, heads, ffn=ffn, p_drop=p_drop) for _ in range(6)]
         )
@@ -509,8 +516,15 @@ class PostNormDecoderLayer(nn.Module):
 class Decoder(nn.Module):
     """Block `Decoder` (transformer.arch:29)."""
 
-    def __init__(self, x_features: int, heads: int, ffn: int, p_drop: float) -> None:
+    def __init__(
+        self, x_features: int, heads: int, ffn: int, p_drop: float, final_norm: bool
+    ) -> None:
         super().__init__()
+        if final_norm:
+            raise ValueError(
+                "Decoder: no layers known for these arguments (final_norm); compile the spec with "
+                "them"
+            )
         self.layers = nn.ModuleList(
             [
                 PostNormDecoderLayer(x_features, heads, ffn=ffn, p_drop=p_drop),
@@ -551,11 +565,11 @@ class Transformer(nn.Module):
         self.src_embed = nn.Embedding(vocab, d_model)
         self.src_pos = SinusoidalPositions(5000, d_model)
         self.dropout1 = nn.Dropout(p=p_drop)
-        self.encoder = Encoder(d_model, heads, ffn, p_drop)
+        self.encoder = Encoder(d_model, heads, ffn, p_drop, False)
         self.tgt_embed = nn.Embedding(vocab, d_model)
         self.tgt_pos = SinusoidalPositions(5000, d_model)
         self.dropout2 = nn.Dropout(p=p_drop)
-        self.decoder = Decoder(d_model, heads, ffn, p_drop)
+        self.decoder = Decoder(d_model, heads, ffn, p_drop, False)
         self.generator = nn.Linear(d_model, vocab, bias=False)
         self.tgt_embed.weight = self.src_embed.weight
         self.generator.weight = self.src_embed.weight
