@@ -15,6 +15,7 @@ This module imports nothing else from archc.
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import re
 import unicodedata
@@ -103,7 +104,12 @@ class SourceFile:
     def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.text = text
-        self._line_starts = line_starts(text)
+
+    @functools.cached_property
+    def _line_starts(self) -> list[int]:
+        # worked out on first use: most files are read, found in the parse cache and checked
+        # without a line or column ever being shown
+        return line_starts(self.text)
 
     def __repr__(self) -> str:
         return f"SourceFile({self.path!r})"
