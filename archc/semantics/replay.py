@@ -15,6 +15,7 @@ ineligible rather than risk a key that does not determine the result.
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -285,18 +286,16 @@ class Recording:
             again = placed.own if fresh is None else fresh[placed.node.id]
             add_node(placed.copy(node_id, refs, path, call_sites, again))
         for module in self.modules:
-            add_module(
-                replace(
-                    module,
-                    path=move.path(module.path),
-                    call_sites=move.sites(module.call_sites),
-                    inputs=tuple(self._ref(r, ids, inputs) for r in module.inputs),
-                    outputs=tuple(self._ref(r, ids, inputs) for r in module.outputs),
-                    choices=tuple(
-                        self._choice(c, ids, inputs, move, shift, fresh) for c in module.choices
-                    ),
-                )
+            moved = _moved(
+                module,
+                move,
+                tuple(self._ref(r, ids, inputs) for r in module.inputs),
+                tuple(self._ref(r, ids, inputs) for r in module.outputs),
             )
+            moved.choices = tuple(
+                self._choice(c, ids, inputs, move, shift, fresh) for c in module.choices
+            )
+            add_module(moved)
         for index, scope, name in self.input_names:
             ref = inputs[index].ref
             network_node(ref.node).value_names.setdefault((move.path(scope), ref.port), name)
@@ -365,16 +364,22 @@ class Recording:
                 for n in alternative.nodes
             ),
             tuple(
-                replace(
-                    m,
-                    path=move.path(m.path),
-                    call_sites=move.sites(m.call_sites),
-                    inputs=tuple(ref(r) for r in m.inputs),
-                    outputs=tuple(ref(r) for r in m.outputs),
-                )
+                _moved(m, move, tuple(ref(r) for r in m.inputs), tuple(ref(r) for r in m.outputs))
                 for m in alternative.modules
             ),
         )
+
+
+def _moved(
+    module: Module, move: _Mover, inputs: tuple[Ref, ...], outputs: tuple[Ref, ...]
+) -> Module:
+    """A recorded module in a replayed instance: a shallow copy, as dataclasses.replace
+    makes, without matching each of its many fields by keyword."""
+    moved = copy.copy(module)
+    moved.path = move.path(module.path)
+    moved.call_sites = move.sites(module.call_sites)
+    moved.inputs, moved.outputs = inputs, outputs
+    return moved
 
 
 def record(

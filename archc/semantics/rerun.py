@@ -22,7 +22,7 @@ part of the form), and only sizes that are numbers (a symbol, such as the batch,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 from archc.ops import lookup
 from archc.ops.schema import ArgumentError
@@ -56,8 +56,7 @@ class Terms:
     planned: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Copy:
+class Copy(NamedTuple):
     """A recorded node worked out again: what its shape rule was given (its arguments' values,
     and its inputs' types and sizes' provenance), and the fields it gave. A later copy whose
     node is given the same is the same node: the rule is a function of these alone (a dense
@@ -162,6 +161,45 @@ class _Step:
     recorded: tuple[Any, ...]
     sources: tuple[int, ...]
     refs: tuple[Ref, ...]  # the recorded names of its outputs
+    # the rank of each output, and each output size's provenance: (port, axis, provenance)
+    # where it has one, (port, axis) where it has none
+    ranks: tuple[int, ...]
+    sized: tuple[tuple[int, int, pv.Expr], ...]
+    unsized: tuple[tuple[int, int], ...]
+
+    def recorded_holds(self, inferred: Inferred, values: _Values) -> bool:
+        """Whether the recorded provenance of the node's output sizes and resolved values
+        gives what its rule, run on plain values, inferred for these ``values``: then that
+        provenance is what the rule run on traced values would record, and the copy keeps it
+        (tracing is most of a rule's time). Where it does not hold, the rule's branches went
+        another way, and the caller traces the rule again."""
+        shapes = [tensor.shape for tensor in inferred.outputs]
+        if tuple(map(len, shapes)) != self.ranks:
+            return False
+        of = values.of
+        try:
+            for port, axis, origin in self.sized:
+                size, value = shapes[port][axis], of(origin)
+                if type(size) is int:  # nearly every size: _identical, spelt out
+                    if type(value) is not int or value != size:
+                        return False
+                elif not _identical(value, size):
+                    return False
+            for port, axis in self.unsized:
+                size = shapes[port][axis]
+                if type(size) is int or pv.origin_of(size) is not None:
+                    return False
+            resolved = self.node.resolved_origins
+            for name, value in inferred.resolved.items():
+                origin = resolved.get(name)
+                if origin is None:
+                    if pv.origin_of(value) is not None:
+                        return False
+                elif not _identical(of(origin), value):
+                    return False
+            return resolved.keys() <= inferred.resolved.keys()
+        except _FAILURES:
+            return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +240,19 @@ def _plan(terms: Terms, recording: Recording, inputs: list[Tensor]) -> _Plan | N
                 tuple(getattr(node.args, name) for name in names),
                 tuple(slots[r] for r in node.inputs),
                 refs,
+                tuple(map(len, node.dims)),
+                tuple(
+                    (port, axis, origin)
+                    for port, origins in enumerate(node.dims)
+                    for axis, origin in enumerate(origins)
+                    if origin is not None
+                ),
+                tuple(
+                    (port, axis)
+                    for port, origins in enumerate(node.dims)
+                    for axis, origin in enumerate(origins)
+                    if origin is None
+                ),
             )
         )
         slots.update((ref, len(slots)) for ref in refs)
@@ -232,19 +283,18 @@ def rerun(
     plan = terms.plan
     if plan is None:
         return None
-    sizes = _sizes(terms.ports, inputs)
+    values = _Values(params, _sizes(terms.ports, inputs))
     try:
-        if any(pv.evaluate(test, params, sizes) is not held for test, held in terms.tests):
+        if any(values.of(test) is not held for test, held in terms.tests):
             return None
         for origin in terms.locals:
-            pv.evaluate(origin, params, sizes)
+            values.of(origin)
     except _FAILURES:
         return None
     seen = [
         Tensor(ref, given.type, given.span, dims)
         for ref, given, dims in zip(recording.inputs, inputs, plan.inputs, strict=True)
     ]
-    values = _Values(params, sizes)
     copies = terms.copies
     fresh: dict[int, Worked] = {}
     for step in plan.steps:
@@ -325,7 +375,7 @@ def _again(
         inferred = application.infer(op, args, [t.type for t in tensors])  # type: ignore[misc]
     except ShapeError:
         return None
-    if _recorded_holds(node, inferred, values):
+    if step.recorded_holds(inferred, values):
         dims, resolved_origins = node.dims, node.resolved_origins
     else:
         try:
@@ -352,37 +402,6 @@ def _again(
         dims,
         application.equal_sizes(tensors) if op.elementwise else (),
     )
-
-
-def _recorded_holds(node: Node, inferred: Inferred, values: _Values) -> bool:
-    """Whether the recorded provenance of ``node``'s output sizes and resolved values gives
-    what its rule, run on plain values, inferred for these ``values``:
-    then that provenance is what the rule run on traced values would record, and the copy
-    keeps it (tracing is most of a rule's time). Where it does not hold, the rule's branches
-    went another way, and the caller traces the rule again."""
-    if len(inferred.outputs) != len(node.dims):
-        return False
-    try:
-        for tensor, origins in zip(inferred.outputs, node.dims, strict=True):
-            if len(tensor.shape) != len(origins):
-                return False
-            for size, origin in zip(tensor.shape, origins, strict=True):
-                if origin is None:
-                    if pv.origin_of(size) is not None:
-                        return False
-                elif not _identical(values.of(origin), size):
-                    return False
-        resolved = node.resolved_origins
-        for name, value in inferred.resolved.items():
-            origin = resolved.get(name)
-            if origin is None:
-                if pv.origin_of(value) is not None:
-                    return False
-            elif not _identical(values.of(origin), value):
-                return False
-        return resolved.keys() <= inferred.resolved.keys()
-    except _FAILURES:
-        return False
 
 
 def _identical(a: Any, b: Any) -> bool:
