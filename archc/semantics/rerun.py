@@ -22,6 +22,7 @@ part of the form), and only sizes that are numbers (a symbol, such as the batch,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, NamedTuple, TypeAlias
 
 from archc.ops import lookup
@@ -313,11 +314,7 @@ def rerun(
                 return None
             copies[node.id] = Copy(given, tuple(tensors), again)
         fresh[node.id] = again
-        span = node.span
-        seen.extend(
-            Tensor(ref, type_, span, dims)
-            for ref, type_, dims in zip(step.refs, again.outputs, again.dims, strict=True)
-        )
+        seen.extend(map(Tensor, step.refs, again.outputs, repeat(node.span), again.dims))
     return fresh
 
 
@@ -385,7 +382,7 @@ def _again(
         except ShapeError:
             return None
     if (
-        any(strict or finding.severity != "strict" for finding in inferred.findings)
+        (inferred.findings and (strict or any(f.severity != "strict" for f in inferred.findings)))
         or len(inferred.outputs) != len(node.outputs)
         or application.parameter_dtype(op, inferred, tensors) is not None
         or not application.sizes_allowed(inferred.outputs)
