@@ -369,7 +369,7 @@ def _again(
         except ArgumentError:
             return None
     try:
-        inferred = application.infer(op, args, [t.type for t in tensors])  # type: ignore[misc]
+        inferred = application.infer(op, args, [t.type for t in tensors])
     except ShapeError:
         return None
     if step.recorded_holds(inferred, values):
