@@ -13,10 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archc import api
-from archc.semantics import application
+from archc.semantics import application, rerun
+from archc.semantics import provenance as pv
+from archc.semantics.provenance import Apply
 from tests.conftest import ROOT
+from tests.test_provenance import FOLDED, LITERALS
 from tests.test_replay import applied_ops, assert_replay_changes_nothing
 
 # name: (spec, the ops elaboration applies with copies for other values)
@@ -280,3 +285,30 @@ network N {
     sliced = [n for n in network.nodes() if n.op == "slice"]
     assert [n.outputs[0].shape[1] for n in sliced] == [14, 3]
     assert_replay_changes_nothing(path)
+
+
+@settings(max_examples=300)
+@given(st.lists(FOLDED, min_size=1, max_size=4), LITERALS, LITERALS, LITERALS)
+def test_a_copy_evaluates_shared_provenance_as_evaluate_does(
+    parts: list[pv.Expr], a: pv.Lit, b: pv.Lit, c: pv.Lit
+) -> None:
+    """A copy remembers every arithmetic subexpression it evaluated (rerun._Values), so the
+    sizes of later layers reuse those of earlier ones: each expression, built of the ones
+    before it, gives what evaluating it afresh gives, and fails where that fails."""
+    params = {"a": a.value, "b": b.value, "c": c.value}
+    sizes = {("x", 2): 7}
+    exprs = [*parts, Apply("+", (parts[0], parts[-1])), Apply("*", (parts[-1], parts[0]))]
+    values = rerun._Values(params, sizes)
+    for expr in exprs:
+        try:
+            expected: Any = pv.evaluate(expr, params, sizes)
+        except Exception as error:  # which failure it is: compared below
+            expected = type(error)
+        try:
+            got: Any = values.of(expr)
+        except Exception as error:  # likewise
+            got = type(error)
+        if isinstance(expected, type):
+            assert got is expected
+        else:
+            assert pv.written_alike(pv.Lit(got), pv.Lit(expected)), (got, expected)

@@ -644,7 +644,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         body: Body,
         place: Place,
         inputs: list[Tensor],
-        fresh: dict[int, Node] | None = None,
+        fresh: dict[int, replay.Worked] | None = None,
     ) -> list[Any]:
         assert self.network is not None
         body.guards.extend(recording.guards)
@@ -677,17 +677,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         for recording, terms in self._forms.get(form, ()):
             if not recording.replayable():
                 continue
-            values = [t for v in recording.values for t in (v if isinstance(v, tuple) else (v,))]
-            fresh = rerun.rerun(
-                terms,
-                recording.inputs,
-                recording.nodes,
-                recording.choices,
-                values,
-                args,
-                inputs,
-                self.strict,
-            )
+            fresh = rerun.rerun(terms, recording, args, inputs, self.strict)
             if fresh is not None:
                 return self._replay(recording, body, place, inputs, fresh)
         return None

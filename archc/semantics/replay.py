@@ -15,10 +15,11 @@ ineligible rather than risk a key that does not determine the result.
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
 
 from archc.dims import Sym
 from archc.errors import Span
@@ -84,6 +85,92 @@ class Mark:
     input_names: dict[int, frozenset[tuple[str, int]]]
 
 
+class Worked(NamedTuple):
+    """The fields of a recorded node that a copy for other values works out again
+    (rerun.py); a replay for the same values keeps the recorded ones."""
+
+    args: Any
+    outputs: tuple[Any, ...]
+    params: dict[str, tuple[int, ...]]
+    buffers: dict[str, tuple[int, ...]]
+    macs: Any
+    resolved: dict[str, Any]
+    resolved_origins: dict[str, Any]
+    dims: tuple[tuple[Any, ...], ...]
+    equal: tuple[tuple[Any, Any], ...]
+
+
+def worked(node: Node) -> Worked:
+    """What ``node`` itself has of the fields a copy for other values works out again."""
+    return Worked(
+        node.args,
+        node.outputs,
+        node.params,
+        node.buffers,
+        node.macs,
+        node.resolved,
+        node.resolved_origins,
+        node.dims,
+        node.equal,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Placed:
+    """What every copy of a recorded node shares, worked out once per recording: where its
+    inputs come from, and its paths, call sites and value names relative to the instance."""
+
+    node: Node
+    own: Worked
+    # each input: (k, port) for output ``port`` of the instance's k-th node; (~i, 0) for the
+    # instance's input i
+    sources: tuple[tuple[int, int], ...]
+    path: str  # the node's path after the instance's
+    scope: str
+    sites: tuple[Span, ...]  # its call sites after the instance's own
+    # its value names: (the path of the scope after the instance's, port, name)
+    names: tuple[tuple[str, int, str], ...]
+
+    def copy(
+        self,
+        node_id: int,
+        inputs: tuple[Ref, ...],
+        path: str,
+        call_sites: tuple[Span, ...],
+        again: Worked,
+    ) -> Node:
+        """The node in an instance at ``path`` called from ``call_sites``, with the fields
+        ``again`` gives (the recorded ones, or those worked out for other values)."""
+        node = self.node
+        args, outputs, params, buffers, macs, resolved, resolved_origins, dims, equal = again
+        return Node(  # positionally, in the order of Node's fields: keywords cost 4 times more
+            node_id,
+            node.kind,
+            node.op,
+            args,
+            inputs,
+            outputs,
+            path + self.path,
+            path + self.scope,
+            node.span,
+            call_sites + self.sites,
+            dict(params),
+            dict(buffers),
+            macs,
+            dict(resolved),
+            node.named,
+            {(path + scope, port): name for scope, port, name in self.names},
+            node.arg_origins,
+            resolved_origins,
+            dims,
+            equal,
+            node.via,
+            node.given,
+            node.given_origins,
+            node.passed,
+        )
+
+
 @dataclass
 class Recording:
     """One instance's nodes and modules, relative to where it was elaborated."""
@@ -104,10 +191,12 @@ class Recording:
     looped: tuple[Looped, ...] = ()  # its unnamed repeats counted by values (Module.looped)
     locals: tuple[tuple[str, Any], ...] = ()  # the numbers its body names (Module.locals)
     _replayable: bool | None = None
+    _placed: list[_Placed] | None = None
+    _set_aside: dict[int, _Placed] = field(default_factory=dict)
 
-    def _ref(self, ref: Ref, ids: dict[int, int], inputs: list[Tensor]) -> Ref:
+    def _ref(self, ref: Ref, ids: list[int], inputs: list[Tensor]) -> Ref:
         if ref.node > self.first_id:
-            return Ref(ids[ref.node], ref.port)
+            return Ref(ids[ref.node - self.first_id - 1], ref.port)
         return inputs[self.inputs.index(ref)].ref
 
     def replayable(self) -> bool:
@@ -129,6 +218,48 @@ class Recording:
     def _names(self, node: Node) -> dict[tuple[str, int], str]:
         return self.value_names.get(node.id, node.value_names)
 
+    def placed(self) -> list[_Placed]:
+        """Each recorded node as every copy has it (the instance must be replayable)."""
+        if self._placed is None:
+            self._placed = [
+                self._place(
+                    node,
+                    tuple(
+                        (r.node - self.first_id - 1, r.port)
+                        if r.node > self.first_id
+                        else (~self.inputs.index(r), 0)
+                        for r in node.inputs
+                    ),
+                    self._names(node),
+                )
+                for node in self.nodes
+            ]
+        return self._placed
+
+    def _aside(self, node: Node) -> _Placed:
+        """A node an alternative not taken set aside, as every copy has it (its inputs are
+        moved by the caller)."""
+        if node.id not in self._set_aside:
+            self._set_aside[node.id] = self._place(node, (), node.value_names)
+        return self._set_aside[node.id]
+
+    def _place(
+        self,
+        node: Node,
+        sources: tuple[tuple[int, int], ...],
+        names: dict[tuple[str, int], str],
+    ) -> _Placed:
+        start = len(self.path)
+        return _Placed(
+            node,
+            worked(node),
+            sources,
+            node.path[start:],
+            node.scope[start:],
+            node.call_sites[self.depth + 1 :],
+            tuple((scope[start:], port, name) for (scope, port), name in names.items()),
+        )
+
     def replay(
         self,
         add_node: Callable[[Node], Node],
@@ -139,40 +270,39 @@ class Recording:
         path: str,
         call_sites: tuple[Span, ...],
         last_id: int,
-        fresh: dict[int, Node] | None = None,
+        fresh: dict[int, Worked] | None = None,
     ) -> tuple[list[Any], tuple[Choice, ...]]:
         """Add the recorded instance again at ``path``, fed ``inputs``, after the node
-        ``last_id``; its values and choices. ``fresh`` holds, by recorded id, nodes worked
-        out again for other values (rerun.py), whose arguments, types and counts replace the
-        recorded ones."""
+        ``last_id``; its values and choices. ``fresh`` holds, by recorded id, the fields of
+        nodes worked out again for other values (rerun.py), which replace the recorded ones."""
         move = _Mover(self.path, path, self.depth, call_sites)
         shift = last_id - self.first_id  # the ids it makes are consecutive
-        ids: dict[int, int] = {}
-        for recorded in self.nodes:
-            node = fresh[recorded.id] if fresh is not None else recorded
-            ids[node.id] = new_id()
-            refs = tuple(self._ref(r, ids, inputs) for r in node.inputs)
-            add_node(_moved(node, ids[node.id], refs, self._names(recorded), move))
+        ids: list[int] = []  # the id of each node made, in the order of self.nodes
+        given = [t.ref for t in inputs]
+        for placed in self.placed():
+            node_id = new_id()
+            refs = tuple(Ref(ids[k], port) if k >= 0 else given[~k] for k, port in placed.sources)
+            ids.append(node_id)
+            again = placed.own if fresh is None else fresh[placed.node.id]
+            add_node(placed.copy(node_id, refs, path, call_sites, again))
         for module in self.modules:
-            add_module(
-                replace(
-                    module,
-                    path=move.path(module.path),
-                    call_sites=move.sites(module.call_sites),
-                    inputs=tuple(self._ref(r, ids, inputs) for r in module.inputs),
-                    outputs=tuple(self._ref(r, ids, inputs) for r in module.outputs),
-                    choices=tuple(
-                        self._choice(c, ids, inputs, move, shift, fresh) for c in module.choices
-                    ),
-                )
+            moved = _moved(
+                module,
+                move,
+                tuple(self._ref(r, ids, inputs) for r in module.inputs),
+                tuple(self._ref(r, ids, inputs) for r in module.outputs),
             )
+            moved.choices = tuple(
+                self._choice(c, ids, inputs, move, shift, fresh) for c in module.choices
+            )
+            add_module(moved)
         for index, scope, name in self.input_names:
             ref = inputs[index].ref
             network_node(ref.node).value_names.setdefault((move.path(scope), ref.port), name)
 
         def tensor(t: Tensor) -> Tensor:
             if t.ref.node > self.first_id:
-                ref = Ref(ids[t.ref.node], t.ref.port)
+                ref = Ref(ids[t.ref.node - self.first_id - 1], t.ref.port)
                 if fresh is None:
                     return Tensor(ref, t.type, t.span, t.dims, t.via)
                 again = fresh[t.ref.node]  # whose sizes the value carries (rerun.py)
@@ -190,11 +320,11 @@ class Recording:
     def _choice(
         self,
         choice: Choice,
-        ids: dict[int, int],
+        ids: list[int],
         inputs: list[Tensor],
         move: _Mover,
         shift: int,
-        fresh: dict[int, Node] | None,
+        fresh: dict[int, Worked] | None,
     ) -> Choice:
         other = choice.other
         return Choice(
@@ -207,11 +337,11 @@ class Recording:
     def _alternative(
         self,
         alternative: Alternative,
-        ids: dict[int, int],
+        ids: list[int],
         inputs: list[Tensor],
         move: _Mover,
         shift: int,
-        fresh: dict[int, Node] | None,
+        fresh: dict[int, Worked] | None,
     ) -> Alternative:
         """An alternative moved to the replayed instance: the ids it made shifted as the
         instance's were (they are consecutive), those set aside (ir.SPECULATIVE) too."""
@@ -224,62 +354,32 @@ class Recording:
             alternative.last + shift,
             ref(alternative.value),
             tuple(
-                _moved(
-                    n if fresh is None else fresh[n.id],
+                self._aside(n).copy(
                     n.id + shift,
                     tuple(ref(r) for r in n.inputs),
-                    n.value_names,
-                    move,
+                    move.new,
+                    move.call_sites,
+                    self._aside(n).own if fresh is None else fresh[n.id],
                 )
                 for n in alternative.nodes
             ),
             tuple(
-                replace(
-                    m,
-                    path=move.path(m.path),
-                    call_sites=move.sites(m.call_sites),
-                    inputs=tuple(ref(r) for r in m.inputs),
-                    outputs=tuple(ref(r) for r in m.outputs),
-                )
+                _moved(m, move, tuple(ref(r) for r in m.inputs), tuple(ref(r) for r in m.outputs))
                 for m in alternative.modules
             ),
         )
 
 
 def _moved(
-    node: Node,
-    node_id: int,
-    inputs: tuple[Ref, ...],
-    names: dict[tuple[str, int], str],
-    move: _Mover,
-) -> Node:
-    """A recorded node (or one worked out again for other values) in a replayed instance."""
-    return Node(  # every field spelt out, not dataclasses.replace: this is most of a replay
-        id=node_id,
-        kind=node.kind,
-        op=node.op,
-        args=node.args,
-        inputs=inputs,
-        outputs=node.outputs,
-        path=move.path(node.path),
-        scope=move.path(node.scope),
-        span=node.span,
-        call_sites=move.sites(node.call_sites),
-        params=dict(node.params),
-        buffers=dict(node.buffers),
-        macs=node.macs,
-        resolved=dict(node.resolved),
-        named=node.named,
-        value_names={move.scoped(k): v for k, v in names.items()},
-        arg_origins=node.arg_origins,
-        resolved_origins=node.resolved_origins,
-        dims=node.dims,
-        equal=node.equal,
-        via=node.via,
-        given=node.given,
-        given_origins=node.given_origins,
-        passed=node.passed,
-    )
+    module: Module, move: _Mover, inputs: tuple[Ref, ...], outputs: tuple[Ref, ...]
+) -> Module:
+    """A recorded module in a replayed instance: a shallow copy, as dataclasses.replace
+    makes, without matching each of its many fields by keyword."""
+    moved = copy.copy(module)
+    moved.path = move.path(module.path)
+    moved.call_sites = move.sites(module.call_sites)
+    moved.inputs, moved.outputs = inputs, outputs
+    return moved
 
 
 def record(
@@ -341,9 +441,6 @@ class _Mover:
 
     def path(self, path: str) -> str:
         return self.new + path[len(self.old) :]
-
-    def scoped(self, key: tuple[str, int]) -> tuple[str, int]:
-        return (self.path(key[0]), key[1])
 
     def sites(self, sites: tuple[Span, ...]) -> tuple[Span, ...]:
         return self.call_sites + sites[self.depth + 1 :]

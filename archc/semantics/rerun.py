@@ -22,7 +22,8 @@ part of the form), and only sizes that are numbers (a symbol, such as the batch,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from itertools import repeat
+from typing import Any, NamedTuple, TypeAlias
 
 from archc.ops import lookup
 from archc.ops.schema import ArgumentError
@@ -30,8 +31,8 @@ from archc.ops.spec import Inferred, Op, ShapeError
 from archc.semantics import application
 from archc.semantics import provenance as pv
 from archc.semantics.context import Body
-from archc.semantics.ir import Choice, Module, Node, Ref
-from archc.semantics.replay import NotPlain, plain
+from archc.semantics.ir import Module, Node, Ref
+from archc.semantics.replay import NotPlain, Recording, Worked, plain
 from archc.semantics.values import Layer, Tensor
 
 Sizes: TypeAlias = tuple[pv.Expr | None, ...] | None  # a tensor's sizes' provenance (Tensor.dims)
@@ -41,7 +42,7 @@ Sizes: TypeAlias = tuple[pv.Expr | None, ...] | None  # a tensor's sizes' proven
 _FAILURES = (ArithmeticError, TypeError, ValueError, IndexError, KeyError)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Terms:
     """What a recorded instance was elaborated with, in its block's terms: what a copy for
     other values evaluates again."""
@@ -50,24 +51,26 @@ class Terms:
     tests: tuple[tuple[pv.Expr, bool], ...]  # each test that chose structure, and its outcome
     locals: tuple[pv.Expr, ...]  # the provenance of each plain value the body bound
     # the last copy made of each recorded node, by its id, with what it was made from
-    copies: dict[int, Copy] = field(default_factory=dict, compare=False)
+    copies: dict[int, Copy] = field(default_factory=dict)
+    # what every copy does, worked out at the first (None where no copy can be made)
+    plan: _Plan | None = None
+    planned: bool = False
 
 
-@dataclass(frozen=True)
-class Copy:
+class Copy(NamedTuple):
     """A recorded node worked out again: what its shape rule was given (its arguments' values,
-    and its inputs' types and sizes' provenance), and the node it gave. A later copy whose
+    and its inputs' types and sizes' provenance), and the fields it gave. A later copy whose
     node is given the same is the same node: the rule is a function of these alone (a dense
     block's layers after the first convolution meet the same tensors in every layer)."""
 
     given: tuple[Any, ...]
-    inputs: tuple[tuple[Any, Sizes], ...]
-    node: Node
+    inputs: tuple[Tensor, ...]
+    again: Worked
 
-    def made_from(self, given: tuple[Any, ...], inputs: tuple[Any, ...]) -> bool:
+    def made_from(self, given: tuple[Any, ...], inputs: list[Tensor]) -> bool:
         return _identical(self.given, given) and all(
-            type_ == other_type and _same_sizes(dims, other_dims)
-            for (type_, dims), (other_type, other_dims) in zip(self.inputs, inputs, strict=True)
+            mine.type == other.type and _same_sizes(mine.dims, other.dims)
+            for mine, other in zip(self.inputs, inputs, strict=True)
         )
 
 
@@ -146,131 +149,230 @@ def _sizes(ports: tuple[str, ...], inputs: list[Tensor]) -> dict[tuple[str, int]
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One recorded node as every copy works it out: its op, the provenance of each argument
+    the spec gave it and the value it was recorded with, and where its inputs are among the
+    tensors a copy has so far (the instance's inputs, then each node's outputs in order)."""
+
+    node: Node
+    op: Op
+    names: tuple[str, ...]
+    origins: tuple[pv.Expr, ...]
+    recorded: tuple[Any, ...]
+    sources: tuple[int, ...]
+    refs: tuple[Ref, ...]  # the recorded names of its outputs
+    # the rank of each output, and each output size's provenance: (port, axis, provenance)
+    # where it has one, (port, axis) where it has none
+    ranks: tuple[int, ...]
+    sized: tuple[tuple[int, int, pv.Expr], ...]
+    unsized: tuple[tuple[int, int], ...]
+
+    def recorded_holds(self, inferred: Inferred, values: _Values) -> bool:
+        """Whether the recorded provenance of the node's output sizes and resolved values
+        gives what its rule, run on plain values, inferred for these ``values``: then that
+        provenance is what the rule run on traced values would record, and the copy keeps it
+        (tracing is most of a rule's time). Where it does not hold, the rule's branches went
+        another way, and the caller traces the rule again."""
+        shapes = [tensor.shape for tensor in inferred.outputs]
+        if tuple(map(len, shapes)) != self.ranks:
+            return False
+        of = values.of
+        try:
+            for port, axis, origin in self.sized:
+                size, value = shapes[port][axis], of(origin)
+                if type(size) is int:  # nearly every size: _identical, spelt out
+                    if type(value) is not int or value != size:
+                        return False
+                elif not _identical(value, size):
+                    return False
+            for port, axis in self.unsized:
+                size = shapes[port][axis]
+                if type(size) is int or pv.origin_of(size) is not None:
+                    return False
+            resolved = self.node.resolved_origins
+            for name, value in inferred.resolved.items():
+                origin = resolved.get(name)
+                if origin is None:
+                    if pv.origin_of(value) is not None:
+                        return False
+                elif not _identical(of(origin), value):
+                    return False
+            return resolved.keys() <= inferred.resolved.keys()
+        except _FAILURES:
+            return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What every copy of a recording does: its steps, and the provenance of its inputs'
+    sizes in the block's terms."""
+
+    steps: tuple[_Step, ...]
+    inputs: tuple[tuple[pv.Size, ...], ...]
+
+
+def _plan(terms: Terms, recording: Recording, inputs: list[Tensor]) -> _Plan | None:
+    """The steps of every copy of ``recording``, or None where no copy can be made: a node
+    that is not an op's, or whose arguments have no provenance, or a value given back that
+    does not carry its node's sizes."""
+    made = {node.id: node for node in recording.nodes}
+    given_back = [t for value in recording.values for t in _tensors(value)]
+    if any(t.ref.node in made and t.dims != made[t.ref.node].dims[t.ref.port] for t in given_back):
+        return None
+    set_aside = [n for c in recording.choices if c.other is not None for n in c.other.nodes]
+    slots = {ref: slot for slot, ref in enumerate(recording.inputs)}
+    steps = []
+    for node in (*recording.nodes, *set_aside):
+        op = lookup(node.op)
+        if node.kind != "op" or op is None or op.constant_inputs:
+            return None
+        names = tuple(node.args.given)
+        origins = tuple(node.arg_origins.get(name) for name in names)
+        if any(origin is None for origin in origins) or any(r not in slots for r in node.inputs):
+            return None
+        refs = tuple(Ref(node.id, port) for port in range(len(node.outputs)))
+        steps.append(
+            _Step(
+                node,
+                op,
+                names,
+                origins,  # type: ignore[arg-type]
+                tuple(getattr(node.args, name) for name in names),
+                tuple(slots[r] for r in node.inputs),
+                refs,
+                tuple(map(len, node.dims)),
+                tuple(
+                    (port, axis, origin)
+                    for port, origins in enumerate(node.dims)
+                    for axis, origin in enumerate(origins)
+                    if origin is not None
+                ),
+                tuple(
+                    (port, axis)
+                    for port, origins in enumerate(node.dims)
+                    for axis, origin in enumerate(origins)
+                    if origin is None
+                ),
+            )
+        )
+        slots.update((ref, len(slots)) for ref in refs)
+    sizes = tuple(
+        tuple(pv.Size(port, axis) for axis in range(tensor.type.rank))  # type: ignore[union-attr]
+        for port, tensor in zip(terms.ports, inputs, strict=True)
+    )
+    return _Plan(tuple(steps), sizes)
+
+
+def _tensors(value: Any) -> tuple[Tensor, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
 def rerun(
     terms: Terms,
-    recorded_inputs: tuple[Ref, ...],
-    nodes: list[Node],
-    choices: tuple[Choice, ...],
-    values: list[Tensor],
+    recording: Recording,
     params: dict[str, Any],
     inputs: list[Tensor],
     strict: bool,
-) -> dict[int, Node] | None:
-    """The recorded ``nodes`` and the nodes its ``choices`` set aside, each with the
-    arguments, types, counts and size provenance that ``params`` and ``inputs`` give, by
-    id; None where the recording does not hold for them. ``values`` are the tensors the
-    instance gave back, which must carry their nodes' sizes; ``strict`` is the elaborator's
-    mode, in which more findings are reported."""
-    sizes = _sizes(terms.ports, inputs)
+) -> dict[int, Worked] | None:
+    """The fields of the recorded nodes and of the nodes its choices set aside, worked out
+    for the arguments and sizes that ``params`` and ``inputs`` give, by recorded id; None
+    where the recording does not hold for them. ``strict`` is the elaborator's mode, in
+    which more findings are reported."""
+    if not terms.planned:
+        terms.plan, terms.planned = _plan(terms, recording, inputs), True  # ranks: form_of
+    plan = terms.plan
+    if plan is None:
+        return None
+    values = _Values(params, _sizes(terms.ports, inputs))
     try:
-        if any(pv.evaluate(test, params, sizes) is not held for test, held in terms.tests):
+        if any(values.of(test) is not held for test, held in terms.tests):
             return None
         for origin in terms.locals:
-            pv.evaluate(origin, params, sizes)
+            values.of(origin)
     except _FAILURES:
         return None
-    seen = {
-        ref: Tensor(ref, given.type, given.span, tuple(pv.Size(port, a) for a in _axes(given)))
-        for ref, given, port in zip(recorded_inputs, inputs, terms.ports, strict=True)
-    }
-    made = {node.id: node for node in nodes}
-    if any(t.ref.node in made and t.dims != made[t.ref.node].dims[t.ref.port] for t in values):
-        return None
-    set_aside = [node for c in choices if c.other is not None for node in c.other.nodes]
-    fresh: dict[int, Node] = {}
-    given = _Values(params, sizes)
-    for node in (*nodes, *set_aside):
-        again = _node(node, given, [seen[ref] for ref in node.inputs], strict, terms)
-        if again is None:
+    seen = [
+        Tensor(ref, given.type, given.span, dims)
+        for ref, given, dims in zip(recording.inputs, inputs, plan.inputs, strict=True)
+    ]
+    copies = terms.copies
+    fresh: dict[int, Worked] = {}
+    for step in plan.steps:
+        node = step.node
+        tensors = [seen[slot] for slot in step.sources]
+        try:
+            given = tuple([values.of(origin) for origin in step.origins])
+        except _FAILURES:
             return None
+        last = copies.get(node.id)
+        if last is not None and last.made_from(given, tensors):
+            again = last.again
+        else:
+            again = _again(step, given, tensors, strict, values)
+            if again is None:
+                return None
+            copies[node.id] = Copy(given, tuple(tensors), again)
         fresh[node.id] = again
-        for port, (type_, dims) in enumerate(zip(again.outputs, again.dims, strict=True)):
-            ref = Ref(node.id, port)
-            seen[ref] = Tensor(ref, type_, node.span, dims)
+        seen.extend(map(Tensor, step.refs, again.outputs, repeat(node.span), again.dims))
     return fresh
 
 
-def _axes(tensor: Tensor) -> range:
-    return range(tensor.type.rank)  # type: ignore[union-attr]
-
-
-@dataclass
 class _Values:
     """The values a copy is worked out for, and each recorded provenance evaluated with them
     so far, by identity: a layer that keeps its input's sizes passes on the very expressions
-    the layer before it gave, and a recording outlives its copies."""
+    the layer before it gave, and later layers' sizes are arithmetic on earlier ones' (a
+    recording outlives its copies, so an identity is never reused within one)."""
 
-    params: dict[str, Any]
-    sizes: dict[tuple[str, int], Any]
-    evaluated: dict[int, Any] = field(default_factory=dict)
+    def __init__(self, params: dict[str, Any], sizes: dict[tuple[str, int], Any]) -> None:
+        self.params, self.sizes = params, sizes
+        self.evaluated: dict[int, Any] = {}
 
     def of(self, origin: pv.Expr) -> Any:
-        if type(origin) is pv.Lit:
-            return origin.value
+        kind = type(origin)
+        if kind is pv.Lit:
+            return origin.value  # type: ignore[union-attr]
+        evaluated = self.evaluated
         key = id(origin)
-        if key not in self.evaluated:
-            self.evaluated[key] = pv.evaluate(origin, self.params, self.sizes)
-        return self.evaluated[key]
-
-
-def _node(
-    node: Node,
-    values: _Values,
-    tensors: list[Tensor],
-    strict: bool,
-    terms: Terms,
-) -> Node | None:
-    """``node`` with the values ``params`` and ``sizes`` give, or None where elaborating it
-    would report something."""
-    op = lookup(node.op)
-    if node.kind != "op" or op is None or op.constant_inputs:
-        return None
-    given: dict[str, Any] = {}
-    for name in node.args.given:
-        origin = node.arg_origins.get(name)
-        if origin is None:
-            return None
-        try:
-            given[name] = values.of(origin)
-        except _FAILURES:
-            return None
-    arguments = tuple(given.values())
-    inputs = tuple((t.type, t.dims) for t in tensors)
-    last = terms.copies.get(node.id)
-    if last is not None and last.made_from(arguments, inputs):
-        return last.node
-    again = _again(node, op, given, tensors, strict, values)
-    if again is not None:
-        terms.copies[node.id] = Copy(arguments, inputs, again)
-    return again
+        if key in evaluated:
+            return evaluated[key]
+        binary = pv.BINARY.get(origin.fn) if kind is pv.Apply else None  # type: ignore[union-attr]
+        if binary is None:
+            value = pv.evaluate(origin, self.params, self.sizes)
+        else:  # both operands, left first, as evaluate does, each remembered
+            left, right = origin.args  # type: ignore[union-attr]
+            value = binary(self.of(left), self.of(right))
+        evaluated[key] = value
+        return value
 
 
 def _again(
-    node: Node,
-    op: Op,
-    given: dict[str, Any],
+    step: _Step,
+    given: tuple[Any, ...],
     tensors: list[Tensor],
     strict: bool,
     values: _Values,
-) -> Node | None:
-    """:func:`_node` for arguments ``given`` that no copy of ``node`` was made from."""
+) -> Worked | None:
+    """The fields of ``step``'s node for arguments ``given`` that no copy of it was made from,
+    or None where elaborating it would report something."""
+    node, op = step.node, step.op
     args = node.args
-    if not all(_identical(getattr(args, name), value) for name, value in given.items()):
+    if not _identical(step.recorded, given):
         if any(
             application.oversized(v)
-            for value in given.values()
+            for value in given
             for v in (value if isinstance(value, tuple) else (value,))
         ):
             return None
         try:
-            args = op.Args(**given)
+            args = op.Args(**dict(zip(step.names, given, strict=True)))
         except ArgumentError:
             return None
     try:
         inferred = application.infer(op, args, [t.type for t in tensors])
     except ShapeError:
         return None
-    if _recorded_holds(node, inferred, values):
+    if step.recorded_holds(inferred, values):
         dims, resolved_origins = node.dims, node.resolved_origins
     else:
         try:
@@ -280,76 +382,33 @@ def _again(
         except ShapeError:
             return None
     if (
-        any(strict or finding.severity != "strict" for finding in inferred.findings)
+        (inferred.findings and (strict or any(f.severity != "strict" for f in inferred.findings)))
         or len(inferred.outputs) != len(node.outputs)
         or application.parameter_dtype(op, inferred, tensors) is not None
         or not application.sizes_allowed(inferred.outputs)
     ):
         return None
-    return Node(  # every field spelt out, not dataclasses.replace: once per node copied
-        id=node.id,
-        kind=node.kind,
-        op=node.op,
-        args=args,
-        inputs=node.inputs,
-        outputs=inferred.outputs,
-        path=node.path,
-        scope=node.scope,
-        span=node.span,
-        call_sites=node.call_sites,
-        params=inferred.params,
-        buffers=inferred.buffers,
-        macs=inferred.macs,
-        resolved=inferred.resolved,
-        named=node.named,
-        value_names=node.value_names,
-        arg_origins=node.arg_origins,
-        resolved_origins=resolved_origins,
-        dims=dims,
-        equal=application.equal_sizes(tensors) if op.elementwise else (),
-        via=node.via,
-        given=node.given,
-        given_origins=node.given_origins,
-        passed=node.passed,
+    return Worked(
+        args,
+        inferred.outputs,
+        inferred.params,
+        inferred.buffers,
+        inferred.macs,
+        inferred.resolved,
+        resolved_origins,
+        dims,
+        application.equal_sizes(tensors) if op.elementwise else (),
     )
-
-
-def _recorded_holds(node: Node, inferred: Inferred, values: _Values) -> bool:
-    """Whether the recorded provenance of ``node``'s output sizes and resolved values gives
-    what its rule, run on plain values, inferred for these ``values``:
-    then that provenance is what the rule run on traced values would record, and the copy
-    keeps it (tracing is most of a rule's time). Where it does not hold, the rule's branches
-    went another way, and the caller traces the rule again."""
-    if len(inferred.outputs) != len(node.dims):
-        return False
-    try:
-        for tensor, origins in zip(inferred.outputs, node.dims, strict=True):
-            if len(tensor.shape) != len(origins):
-                return False
-            for size, origin in zip(tensor.shape, origins, strict=True):
-                if origin is None:
-                    if pv.origin_of(size) is not None:
-                        return False
-                elif not _identical(values.of(origin), size):
-                    return False
-        resolved = node.resolved_origins
-        for name, value in inferred.resolved.items():
-            origin = resolved.get(name)
-            if origin is None:
-                if pv.origin_of(value) is not None:
-                    return False
-            elif not _identical(values.of(origin), value):
-                return False
-        return resolved.keys() <= inferred.resolved.keys()
-    except _FAILURES:
-        return False
 
 
 def _identical(a: Any, b: Any) -> bool:
     """Equal and of the same types, item by item: 4 is not 4.0 to a validated argument, nor
     is -0.0 0.0."""
+    kind = type(a)
+    if kind is int:  # nearly every size and argument
+        return type(b) is int and a == b
     if isinstance(a, tuple) and isinstance(b, tuple):
-        return len(a) == len(b) and all(_identical(x, y) for x, y in zip(a, b, strict=True))
-    if type(a) is float:
+        return len(a) == len(b) and all(map(_identical, a, b))
+    if kind is float:
         return type(b) is float and repr(a) == repr(b)
-    return type(a) is type(b) and a == b
+    return kind is type(b) and a == b
