@@ -47,7 +47,7 @@ class Sym:
     on first use.
     """
 
-    __slots__ = ("_expr", "_name", "_poly")
+    __slots__ = ("_expr", "_hash", "_name", "_poly")
 
     def __init__(
         self, expr: Any = None, name: str | None = None, poly: Poly | None = None
@@ -55,6 +55,7 @@ class Sym:
         self._expr = expr
         self._name = name
         self._poly = {((name, 1),): 1} if name is not None else poly
+        self._hash: int | None = None
 
     @classmethod
     def named(cls, name: str) -> Sym:
@@ -81,9 +82,11 @@ class Sym:
         return shown if shown is not None else _display(self.expr)
 
     def __hash__(self) -> int:
-        if self._poly is not None:
-            return hash(tuple(sorted(self._poly.items())))
-        return hash(str(self))
+        # kept: the batch size is in every shape, and shapes key the elaborator's tables
+        if self._hash is None:
+            key = str(self) if self._poly is None else tuple(sorted(self._poly.items()))
+            self._hash = hash(key)
+        return self._hash
 
     # arithmetic: results collapse back to int whenever the symbols cancel
     def __add__(self, other: Dim) -> Dim:
