@@ -8,12 +8,18 @@ forward whose outputs have the shapes the checker derives (where every op of it 
 meta device), and whose lines' shape comments give the shapes of the tensors they assign. A
 value the class wrote as the spec's number instead of following the parameter breaks one or the
 other.
+
+A network whose depth is a parameter is built at the depth tests/test_oracle.py's SMALL gives it
+(two layers rather than a 7B language model's 32), changed parameter and all: the meta device
+runs torch's Python reference of each op, milliseconds a call, so a forward costs by the number
+of layers, while two layers still go through every layer kind, block and branch of the stack.
 """
 
 from __future__ import annotations
 
 import inspect
 import sys
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +35,8 @@ from tests.shape_comments import checked_forward, recording_arguments
 from tests.test_oracle import SMALL
 
 SPECS = sorted((ROOT / "specs").glob("*.arch"))
+# The parameters that count a stack's layers: the ones taken at SMALL's value in every build.
+DEPTHS = ("layers", "encoder_layers", "decoder_layers")
 
 
 def other_values(value: int) -> list[int]:
@@ -48,6 +56,14 @@ def elaborated(path: Path, name: str, overrides: dict[str, Any]) -> Network | No
     if any(d.is_error for d in diagnostics) or not networks:
         return None
     return networks[0]
+
+
+def shallow(spec: str, taken: Collection[str], args: Mapping[str, Any]) -> dict[str, int]:
+    """SMALL's depths of the spec, for the ones its network and its class take."""
+    small = SMALL.get(spec, {})
+    return {
+        name: small[name] for name in DEPTHS if name in small and name in taken and name in args
+    }
 
 
 def check_built(cls: type[torch.nn.Module], expected: Network, overrides: dict[str, Any]) -> int:
@@ -81,13 +97,15 @@ def test_network_classes_follow_their_parameters(path: Path) -> None:
     for network in networks:
         cls = getattr(module, runtime.network_class_name(module, network.name))
         taken = inspect.signature(cls).parameters
+        depths = shallow(path.stem, taken, network.args)
         for name, value in network.args.items():
             if name not in taken or isinstance(value, bool) or not isinstance(value, int):
                 continue
-            for other in other_values(value):
-                expected = elaborated(path, network.name, {name: other})
+            for other in other_values(depths.get(name, value)):
+                overrides = {**depths, name: other}
+                expected = elaborated(path, network.name, overrides)
                 if expected is not None:
-                    check_built(cls, expected, {name: other})
+                    check_built(cls, expected, overrides)
                     break
 
 
