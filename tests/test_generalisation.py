@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import inspect
 import sys
-from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +31,9 @@ from tests.conftest import ROOT
 from tests.meta_device import random_fills_skipped_on_meta
 from tests.oracle import compare, random_inputs, silence_dropout, sizes_of, vary_running_statistics
 from tests.shape_comments import checked_forward, recording_arguments
-from tests.test_oracle import SMALL
+from tests.test_oracle import SMALL, shallow
 
 SPECS = sorted((ROOT / "specs").glob("*.arch"))
-# The parameters that count a stack's layers: the ones taken at SMALL's value in every build.
-DEPTHS = ("layers", "encoder_layers", "decoder_layers")
 
 
 def other_values(value: int) -> list[int]:
@@ -56,14 +53,6 @@ def elaborated(path: Path, name: str, overrides: dict[str, Any]) -> Network | No
     if any(d.is_error for d in diagnostics) or not networks:
         return None
     return networks[0]
-
-
-def shallow(spec: str, taken: Collection[str], args: Mapping[str, Any]) -> dict[str, int]:
-    """SMALL's depths of the spec, for the ones its network and its class take."""
-    small = SMALL.get(spec, {})
-    return {
-        name: small[name] for name in DEPTHS if name in small and name in taken and name in args
-    }
 
 
 def check_built(cls: type[torch.nn.Module], expected: Network, overrides: dict[str, Any]) -> int:

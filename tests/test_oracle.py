@@ -10,6 +10,7 @@ with fixed 224-pixel inputs and tens of millions of weights are marked slow.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,20 @@ SMALL: dict[str, dict[str, Any]] = {
     "word2vec": {"vocab": 50, "dim": 8},
     "word_lm": {"ntoken": 50, "nhid": 16},
 }
+# The parameters that count a stack's layers. A test that changes a zoo network's other
+# parameters one at a time builds it at SMALL's depth: a build and a forward on the meta device
+# cost by the layer, and two layers go through every layer kind, block and branch of 32.
+DEPTHS = ("layers", "encoder_layers", "decoder_layers")
+
+
+def shallow(spec: str, taken: Collection[str], args: Mapping[str, Any]) -> dict[str, int]:
+    """SMALL's depths of the zoo spec named ``spec``, for those its network and class take."""
+    small = SMALL.get(spec, {})
+    return {
+        name: small[name] for name in DEPTHS if name in small and name in taken and name in args
+    }
+
+
 # fixed 224-pixel inputs and 6 to 140 million parameters, or FCN-8s's 134 million at any input
 # size: seconds each
 LARGE = {"alexnet", "densenet121", "fcn8s", "googlenet", "resnet18", "resnet50", "vgg16"}
