@@ -31,6 +31,7 @@ from tests.conftest import (
     needs_ruff,
 )
 from tests.meta_device import random_fills_skipped_on_meta
+from tests.test_oracle import shallow
 from tests.unread import unread_assignments
 
 GOLDEN = ROOT / "tests" / "golden"
@@ -422,24 +423,29 @@ def _dropout_rates(module: torch.nn.Module) -> list[float]:
 def test_network_classes_take_only_faithful_parameters(spec: str) -> None:
     """`Net(p=v)` from the generated module builds what compiling with `-D p=v` builds: the
     same state_dict names and shapes and the same dropout rates, for every parameter the
-    network's class takes."""
+    network's class takes. A zoo network whose depth is a parameter is built at
+    tests/test_oracle.py's SMALL depth throughout (`shallow` says why)."""
     import inspect
 
     module = runtime.load_source(api.compile_source(spec), "archc_faithful")
+    zoo = spec in SPECS
     for network in static_networks(spec):
         cls = getattr(module, runtime.network_class_name(module, network.name))
-        for name, parameter in inspect.signature(cls).parameters.items():
-            other = _other_value(parameter.default)
+        parameters = inspect.signature(cls).parameters
+        depths = shallow(Path(spec).stem, parameters, network.args) if zoo else {}
+        for name, parameter in parameters.items():
+            other = _other_value(depths.get(name, parameter.default))
             if other is None:
                 continue
+            overrides = {**depths, name: other}
             try:
                 with random_fills_skipped_on_meta():
-                    expected = runtime.build(spec, network.name, device="meta", **{name: other})
+                    expected = runtime.build(spec, network.name, device="meta", **overrides)
             except ArchError:
                 continue  # the spec rejects the value (`heads` must divide `d_model`)
             with torch.device("meta"), random_fills_skipped_on_meta():
-                built = cls(**{name: other})
-            assert _shapes(built) == _shapes(expected), f"{network.name}({name}={other})"
+                built = cls(**overrides)
+            assert _shapes(built) == _shapes(expected), f"{network.name}({overrides})"
             assert _dropout_rates(built) == _dropout_rates(expected), name
 
 

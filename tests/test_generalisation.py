@@ -8,6 +8,11 @@ forward whose outputs have the shapes the checker derives (where every op of it 
 meta device), and whose lines' shape comments give the shapes of the tensors they assign. A
 value the class wrote as the spec's number instead of following the parameter breaks one or the
 other.
+
+A network whose depth is a parameter is built at the depth tests/test_oracle.py's SMALL gives it
+(two layers rather than a 7B language model's 32), changed parameter and all: the meta device
+runs torch's Python reference of each op, milliseconds a call, so a forward costs by the number
+of layers, while two layers still go through every layer kind, block and branch of the stack.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from tests.conftest import ROOT
 from tests.meta_device import random_fills_skipped_on_meta
 from tests.oracle import compare, random_inputs, silence_dropout, sizes_of, vary_running_statistics
 from tests.shape_comments import checked_forward, recording_arguments
-from tests.test_oracle import SMALL
+from tests.test_oracle import SMALL, shallow
 
 SPECS = sorted((ROOT / "specs").glob("*.arch"))
 
@@ -81,13 +86,15 @@ def test_network_classes_follow_their_parameters(path: Path) -> None:
     for network in networks:
         cls = getattr(module, runtime.network_class_name(module, network.name))
         taken = inspect.signature(cls).parameters
+        depths = shallow(path.stem, taken, network.args)
         for name, value in network.args.items():
             if name not in taken or isinstance(value, bool) or not isinstance(value, int):
                 continue
-            for other in other_values(value):
-                expected = elaborated(path, network.name, {name: other})
+            for other in other_values(depths.get(name, value)):
+                overrides = {**depths, name: other}
+                expected = elaborated(path, network.name, overrides)
                 if expected is not None:
-                    check_built(cls, expected, {name: other})
+                    check_built(cls, expected, overrides)
                     break
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,13 +74,30 @@ ZOO_NETWORKS = {
 }
 
 
+@pytest.fixture(scope="module")
+def zoo_round_trip(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], str]:
+    """The spec a zoo network's generated module imports as, round-tripped once in this module:
+    DenseNet-121's round trip, tens of seconds, serves two tests."""
+
+    @functools.cache
+    def imported(name: str) -> str:
+        folder = tmp_path_factory.mktemp(name)
+        return round_trip(_zoo_module(name, folder), (3, 64, 64), folder)
+
+    return imported
+
+
 @pytest.mark.parametrize("name", sorted(ZOO_NETWORKS))
-def test_a_generated_zoo_module_round_trips(name: str, tmp_path: Path) -> None:
-    round_trip(_zoo_module(name, tmp_path), (3, 64, 64), tmp_path)
+def test_a_generated_zoo_module_round_trips(
+    name: str, zoo_round_trip: Callable[[str], str]
+) -> None:
+    zoo_round_trip(name)
 
 
-def test_the_generated_densenet_names_its_dense_layers_with_a_pattern(tmp_path: Path) -> None:
-    text = round_trip(_zoo_module("densenet121", tmp_path), (3, 64, 64), tmp_path)
+def test_the_generated_densenet_names_its_dense_layers_with_a_pattern(
+    zoo_round_trip: Callable[[str], str],
+) -> None:
+    text = zoo_round_trip("densenet121")
     # one definition for the four dense blocks, whose layer count is its parameter
     assert "dense(DenseLayer * count as denselayer{i + 1})" in text
     assert "DenseBlock(24) as denseblock3" in text and text.count("block ") == 3

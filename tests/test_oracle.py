@@ -4,11 +4,13 @@ Every zoo spec, example spec and golden case, and a fixed-seed sample of generat
 specs, is built in float64 and run beside the interpreter on the module's own state_dict
 (`tests/oracle.py`), in eval mode and in training mode with dropout off. Zoo networks whose
 spec takes size parameters are shrunk with them (the values checked do not depend on the
-width); the ones with fixed 224-pixel inputs and tens of millions of weights are marked slow.
+width, the depth or the image's size, as long as every layer still meets real data); the ones
+with fixed 224-pixel inputs and tens of millions of weights are marked slow.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,9 @@ SMALL: dict[str, dict[str, Any]] = {
         "image_size": 64,
     },
     "distilbert": {"vocab": 50, "d_model": 32, "layers": 2, "heads": 4, "ffn": 48},
+    # pool5's map 2x2, the smallest on which fc6's 7x7 kernel reads taps on both sides of its
+    # centre (at 32 pixels only the centre tap meets the 1x1 map)
+    "fcn8s": {"height": 64, "width": 64},
     "gan_mlp": {"latent": 8, "pixels": 64},
     "gemma": {
         "vocab": 50,
@@ -109,7 +114,22 @@ SMALL: dict[str, dict[str, Any]] = {
     "word2vec": {"vocab": 50, "dim": 8},
     "word_lm": {"ntoken": 50, "nhid": 16},
 }
-# fixed 224-pixel inputs and 6 to 140 million parameters: seconds each
+# The parameters that count a stack's layers. A test that changes a zoo network's other
+# parameters one at a time builds it at SMALL's depth: a build and a forward on the meta device
+# cost by the layer, and two layers go through every layer kind, block and branch of 32.
+DEPTHS = ("layers", "encoder_layers", "decoder_layers")
+
+
+def shallow(spec: str, taken: Collection[str], args: Mapping[str, Any]) -> dict[str, int]:
+    """SMALL's depths of the zoo spec named ``spec``, for those its network and class take."""
+    small = SMALL.get(spec, {})
+    return {
+        name: small[name] for name in DEPTHS if name in small and name in taken and name in args
+    }
+
+
+# fixed 224-pixel inputs and 6 to 140 million parameters, or FCN-8s's 134 million at any input
+# size: seconds each
 LARGE = {"alexnet", "densenet121", "fcn8s", "googlenet", "resnet18", "resnet50", "vgg16"}
 
 
