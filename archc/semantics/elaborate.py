@@ -101,6 +101,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         self._calls: dict[str, recount.Call] = {}
         self._recounts: dict[str, dict[Span, int]] = {}
         self._recounted_params: dict[str, dict[str, Any]] = {}
+        self._index_readers: dict[int, tuple[ast.Expr, bool]] = {}
 
     def _reserved(self, node: ast.Definition) -> set[str]:
         """The `as` names of a definition's body, walked once per elaboration, not per use."""
