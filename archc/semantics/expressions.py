@@ -980,12 +980,21 @@ class Expressions:
         return value
 
     def _argument(self, arg: ast.Arg, body: Body, place: Place, layer: bool = False) -> BoundArg:
-        value = (self._layer_or_value if layer else self.evaluate)(arg.value, body, place)
-        name = arg.name.name if arg.name else None
-        origin = None if isinstance(value, Tensor | Layer) else self.origin(arg.value, body)
-        return BoundArg(
-            name, value, arg.value.span, arg.name.span if arg.name else None, arg.value, origin
-        )
+        expr = arg.value
+        origin: pv.Expr | None
+        if isinstance(expr, _LITERALS):  # most arguments: the value is its own provenance
+            value = expr.value
+            origin = pv.Lit(value)
+        elif isinstance(expr, ast.Name) and expr.id in body.vars:  # a parameter or a local
+            value = self._eval_Name(expr, body, place)
+            origin = None if isinstance(value, Tensor | Layer) else body.origins.get(expr.id)
+        else:
+            value = (self._layer_or_value if layer else self.evaluate)(expr, body, place)
+            origin = None if isinstance(value, Tensor | Layer) else self.origin(expr, body)
+        name = arg.name
+        if name is None:
+            return BoundArg(None, value, expr.span, None, expr, origin)
+        return BoundArg(name.name, value, expr.span, name.span, expr, origin)
 
     def _builtin(self, name: str, args: tuple[BoundArg, ...], expr: ast.Call) -> Any:
         if name == BRANCHES:
@@ -1167,6 +1176,10 @@ class FunctionBody(Body):
     called (innermost last), so that a call back into one of them is refused."""
 
     calls: tuple[str, ...] = ()
+
+
+# The literals that hold their value, which is its own provenance (a Lit, as Origins gives it).
+_LITERALS = (ast.Int, ast.Float, ast.Str, ast.Bool)
 
 
 def _is_index(node: Any) -> bool:
