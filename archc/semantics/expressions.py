@@ -750,10 +750,15 @@ class Expressions:
         return value
 
     def _named(self, expr: ast.Named, body: Body, place: Place) -> Any:
-        value = self._layer_or_value(expr.value, body, place)
+        named = False
+        if isinstance(expr.value, ast.Call):  # the layer a call makes is made under the name
+            value = self._call(expr.value, body, place, apply_now=False, name=expr.name)
+            named = isinstance(value, OpLayer | BlockLayer) and value.name is expr.name
+        else:
+            value = self._layer_or_value(expr.value, body, place)
         if isinstance(value, Layer):
             self._check_attribute(expr.name)
-            return value.named(expr.name)
+            return value if named else value.named(expr.name)
         if value is UNKNOWN:
             return UNKNOWN
         name = expr.name.name
@@ -907,7 +912,16 @@ class Expressions:
             return self.apply(value, [], body, place, expr.span)
         return value
 
-    def _call(self, expr: ast.Call, body: Body, place: Place, apply_now: bool) -> Any:
+    def _call(
+        self,
+        expr: ast.Call,
+        body: Body,
+        place: Place,
+        apply_now: bool,
+        name: ast.Ident | None = None,
+    ) -> Any:
+        """What ``expr`` calls, applied to its arguments; an op or a block called is a layer
+        named ``name`` (`as`), applied now where ``apply_now`` and its tensors are given."""
         self._check_argument_order(expr)
         func = self._callee(expr.func, body, place)
         # a combinator's argument is a layer: `residual(attention(memory, heads=8) -> dropout)`
@@ -926,7 +940,7 @@ class Expressions:
         if isinstance(func, OpLayer) and not func.called and _over_layer(func.op, args):
             return mixture_layer(func.op, args, expr, self.error)
         if isinstance(func, OpLayer | BlockLayer) and not func.called:
-            layer = type(func)(expr.span, None, *_payload(func), args=args, called=True)
+            layer = type(func)(expr.span, name, *_payload(func), args=args, called=True)
             # an op of no tensors (`arange(8)`) is a constant, made where it is called
             leading = _leading_tensors(args) or (isinstance(func, OpLayer) and not func.op.inputs)
             if apply_now and leading:
