@@ -948,8 +948,8 @@ def _untraced(inferred: Inferred) -> Inferred:
     """What a rule inferred from traced values, as plain values for the IR."""
     return Inferred(  # every field spelt out, not dataclasses.replace: once per op
         outputs=tuple([_untraced_type(t) for t in inferred.outputs]),
-        params=pv.untraced(inferred.params),
-        buffers=pv.untraced(inferred.buffers),
+        params=_untraced_shapes(inferred.params),
+        buffers=_untraced_shapes(inferred.buffers),
         macs=pv.untraced(inferred.macs),
         resolved=pv.untraced(inferred.resolved),
         findings=inferred.findings,
@@ -957,8 +957,25 @@ def _untraced(inferred: Inferred) -> Inferred:
 
 
 def _untraced_type(tensor: TensorType) -> TensorType:
-    shape = pv.untraced(tensor.shape)
+    shape = _plain_sizes(tensor.shape)
     return tensor if shape is tensor.shape else TensorType(shape, tensor.dtype)
+
+
+def _untraced_shapes(shapes: dict[str, Any]) -> dict[str, Any]:
+    """Parameter or buffer shapes by name, made plain."""
+    return {
+        name: _plain_sizes(shape) if type(shape) is tuple else pv.untraced(shape)
+        for name, shape in shapes.items()
+    }
+
+
+def _plain_sizes(sizes: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A shape with its traced integers made plain (its other sizes are plain numbers and
+    symbols, which pv.untraced leaves as they are); the shape itself where none is traced."""
+    for size in sizes:
+        if type(size) is pv.Traced:
+            return tuple([int(s) if type(s) is pv.Traced else s for s in sizes])
+    return sizes
 
 
 def equal_sizes(tensors: list[Tensor]) -> tuple[tuple[pv.Expr, pv.Expr], ...]:
