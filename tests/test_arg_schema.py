@@ -170,3 +170,55 @@ def test_a_positive_whole_number_is_all_an_int_field_with_a_bound_takes(value: A
         assert not accepted
     else:
         assert accepted
+
+
+_SAMPLE_VALUES = st.one_of(
+    st.integers(-3, 6),
+    st.sampled_from([0.25, 2.0, "same", "valid", None, True, (1, 2), (2,), ()]),
+)
+
+
+def _full_pass(values: dict[str, Any]) -> dict[str, Any] | list[tuple[Any, ...]]:
+    """What checking field by field makes of ``values``: the state, or the problems."""
+    state: dict[str, Any] = {}
+    try:
+        Args._check_each(Sample._schema(), values, state)
+    except ArgumentError as refused:
+        return [(p.name, p.kind, p.value, p.position) for p in refused.problems]
+    return state
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["size", "rate", "window", "mode", "dim", "axis", "sizes", "other"]),
+        _SAMPLE_VALUES,
+        max_size=5,
+    )
+)
+def test_checking_the_values_given_agrees_with_the_full_pass(values: dict[str, Any]) -> None:
+    """Args checks the values given alone where none is refused, unknown or given twice, and
+    every required field is there; what it makes, field order included, is what the pass over
+    every field makes, and what it refuses, the full pass refuses with the same problems."""
+    expected = _full_pass(values)
+    try:
+        args = Sample(**values)
+    except ArgumentError as refused:
+        problems = [(p.name, p.kind, p.value, p.position) for p in refused.problems]
+        if isinstance(expected, dict):  # every field holds: the check of them together refused
+            assert problems == [(None, "invalid", None, None)]
+        else:
+            assert problems == expected
+        return
+    assert isinstance(expected, dict)
+    state = {k: v for k, v in vars(args).items() if k != "_symbolic"}
+    assert list(state) == list(expected) and state == expected
+
+
+def test_a_spelling_two_fields_share_is_sorted_out_by_the_full_pass() -> None:
+    class Shared(Args):
+        dim: Annotated[int, Field(aliases=("axis",))] = 1
+        axis: int = 0
+
+    assert Shared._schema().spellings is None
+    args = Shared(axis=3)
+    assert (args.dim, args.axis, args.given) == (3, 3, frozenset({"dim", "axis"}))

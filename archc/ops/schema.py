@@ -429,10 +429,17 @@ def _with_checks(check: Check, before: list[Check], after: list[Check]) -> Check
 
 @dataclass(frozen=True)
 class _Schema:
+    owner: type[Args]
     fields: dict[str, FieldSpec]
     # what checking reads of each field: its name, other names, default and check
     plan: tuple[tuple[str, tuple[str, ...], Any, Check], ...]
     whole: tuple[Callable[[Any], Any], ...]
+    # every field's default (REQUIRED for none), in declaration order
+    defaults: dict[str, Any]
+    # each spelling of an argument -> its field and check; None where two fields share a
+    # spelling, whose values the full pass sorts out
+    spellings: dict[str, tuple[str, Check]] | None
+    required: tuple[str, ...]
 
 
 class _SchemaType(type):
@@ -459,6 +466,50 @@ class Args(metaclass=_SchemaType):
 
     def __init__(self, **values: Any) -> None:
         schema = type(self)._schema()
+        state = self.__dict__
+        if not self._checked(schema, values, state):
+            state.clear()
+            self._check_each(schema, values, state)
+        state["_symbolic"] = None
+        for whole in schema.whole:
+            try:
+                whole(self)
+            except ValueError as error:
+                raise ArgumentError(
+                    type(self), [Problem(None, "invalid", reason=str(error))]
+                ) from None
+
+    @staticmethod
+    def _checked(schema: _Schema, values: dict[str, Any], state: dict[str, Any]) -> bool:
+        """Fill ``state`` with the checked ``values`` over the defaults, visiting the values
+        given alone; False where any of them is refused, unknown or given twice, or a
+        required field is missing, for :meth:`_check_each` to say which."""
+        spellings = schema.spellings
+        if spellings is None:
+            return False
+        state.update(schema.defaults)
+        given: set[str] = set()
+        for key, value in values.items():
+            spelled = spellings.get(key)
+            if spelled is None:
+                return False
+            name, check = spelled
+            if name in given:
+                return False
+            given.add(name)
+            try:
+                state[name] = check(value)
+            except _Refused:
+                return False
+        for name in schema.required:
+            if name not in given:
+                return False
+        state["given"] = frozenset(given)
+        return True
+
+    @staticmethod
+    def _check_each(schema: _Schema, values: dict[str, Any], state: dict[str, Any]) -> None:
+        """Check ``values`` field by field into ``state``, collecting every problem."""
         problems: list[Problem] = []
         checked: dict[str, Any] = {}
         given = []
@@ -479,18 +530,9 @@ class Args(metaclass=_SchemaType):
         if len(used) != len(values):  # a name no field answers to, or a second one of a field
             problems += [Problem(k, "unknown", v) for k, v in values.items() if k not in used]
         if problems:
-            raise ArgumentError(type(self), problems)
-        state = self.__dict__
+            raise ArgumentError(schema.owner, problems)
         state.update(checked)
         state["given"] = frozenset(given)
-        state["_symbolic"] = None
-        for whole in schema.whole:
-            try:
-                whole(self)
-            except ValueError as error:
-                raise ArgumentError(
-                    type(self), [Problem(None, "invalid", reason=str(error))]
-                ) from None
 
     @classmethod
     def _schema(cls) -> _Schema:
@@ -597,7 +639,16 @@ def _compile(cls: type[Args]) -> _Schema:
         )
     plan = tuple((f.name, f.aliases, f.default, f.check) for f in fields.values())
     whole = tuple(c.function for c in marked if not c.names)
-    return _Schema(fields, plan, whole)
+    spellings: dict[str, tuple[str, Check]] | None = {}
+    for spec in fields.values():
+        for spelling in (spec.name, *spec.aliases):
+            if spellings is not None and spelling in spellings:
+                spellings = None
+            elif spellings is not None:
+                spellings[spelling] = (spec.name, spec.check)
+    defaults = {f.name: f.default for f in fields.values()}
+    required = tuple(f.name for f in fields.values() if f.required)
+    return _Schema(cls, fields, plan, whole, defaults, spellings, required)
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ def per_axis(value: Value | tuple[Value, ...], count: int, name: str) -> tuple[V
     return tuple(value)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: made for every axis of every convolution and pool
 class Window:
     """One axis of a sliding window: size F, stride S, padding P, dilation D."""
 

@@ -7,7 +7,6 @@ new scope. Sequences, repeats and combinators apply their parts in order.
 
 from __future__ import annotations
 
-import functools
 import operator
 from dataclasses import replace
 from typing import Any
@@ -24,6 +23,7 @@ from archc.semantics.arguments import refusal
 from archc.semantics.context import Body, Place, base_name
 from archc.semantics.expressions import ElabError, Expressions
 from archc.semantics.ir import Counted, Looped, Module, Node, Ref
+from archc.semantics.op_facts import OpFacts, facts
 from archc.semantics.program import did_you_mean
 from archc.semantics.values import (
     UNKNOWN,
@@ -342,23 +342,27 @@ class Application(Expressions):
     ) -> Any:
         """Adds the op's node; ``join`` places it as a combinator's join (Place.name_join)."""
         op = layer.op
-        tensors, hyper = self._split_inputs(op, inputs, layer)
-        if any(t.type is None for t in tensors):
-            return UNKNOWN
-        args = self._validate(op, hyper, layer)
+        known = facts(op)
+        tensors, hyper = self._split_inputs(op, known, inputs, layer)
+        for tensor in tensors:
+            if tensor.type is None:
+                return UNKNOWN
+        args = self._validate(op, known, hyper, layer)
         if op.constant_inputs:
             self._check_constant(op, tensors, layer, place)
         if join:
-            path = place.name_join(base_name(op.name))
+            path = place.name_join(known.base)
         else:
-            path, fresh = place.name_child(layer.name, base_name(layer.given or op.name))
-            self._check_fresh(layer, fresh, place)
+            base = known.base if layer.given is None else base_name(layer.given)
+            path, fresh = place.name_child(layer.name, base)
+            if layer.name is not None:
+                self._check_fresh(layer, fresh, place)
         given_origins: dict[str, pv.Expr] = {}
         if layer.given is not None:  # the arguments the caller bound: its provenance
-            outer = _arg_origins(args, hyper)
+            outer = _arg_origins(args, hyper, known)
             given_origins = {k: o for k, o in outer.items() if k in hyper}
             hyper = {k: replace(a, origin=None) for k, a in hyper.items()}
-        arg_origins = _arg_origins(args, hyper)
+        arg_origins = _arg_origins(args, hyper, known)
         try:
             inferred, dims, resolved_origins = run_rule(op, args, arg_origins, tensors)
         except ShapeError as exc:
@@ -370,16 +374,18 @@ class Application(Expressions):
         if mixed is not None:
             self.note_finding(mixed, layer.span, place, inputs=tensors)
             return UNKNOWN
-        for finding in _distinct(inferred.findings):
-            self.note_finding(finding, _arg_span(layer, finding.arg), place, inputs=tensors)
-        self._check_sizes(op, inferred.outputs, layer.span)
+        if inferred.findings:
+            for finding in _distinct(inferred.findings):
+                self.note_finding(finding, _arg_span(layer, finding.arg), place, inputs=tensors)
+        if not sizes_allowed(inferred.outputs):
+            self._refuse_sizes(op, inferred.outputs, layer.span)
         node = self.add_node(
             Node(
                 id=self.new_id(),
                 kind="op",
                 op=op.name,
                 args=args,
-                inputs=tuple(t.ref for t in tensors),
+                inputs=tuple([t.ref for t in tensors]),
                 via=read_via(tensors),
                 outputs=inferred.outputs,
                 path=path,
@@ -400,10 +406,11 @@ class Application(Expressions):
                 passed=layer.passed,
             )
         )
-        outs = tuple(
-            Tensor(Ref(node.id, i), t, layer.span, dims[i]) for i, t in enumerate(node.outputs)
-        )
-        return outs[0] if len(outs) == 1 else outs
+        ref, span = node.id, layer.span
+        outputs = node.outputs
+        if len(outputs) == 1:
+            return Tensor(Ref(ref, 0), outputs[0], span, dims[0])
+        return tuple([Tensor(Ref(ref, i), t, span, dims[i]) for i, t in enumerate(outputs)])
 
     def _check_constant(self, op: Op, tensors: list[Tensor], layer: OpLayer, place: Place) -> None:
         """Refuses an input computed from an input of the network, or outside the block:
@@ -449,13 +456,21 @@ class Application(Expressions):
         return [found[k] for k in sorted(found)]
 
     def _split_inputs(
-        self, op: Op, inputs: list[Tensor], layer: OpLayer
+        self, op: Op, known: OpFacts, inputs: list[Tensor], layer: OpLayer
     ) -> tuple[list[Tensor], dict[str, BoundArg]]:
         """Separate tensor inputs from hyperparameters, binding positionals in schema order."""
-        tensors = list(inputs) + _leading(layer.args)
-        positional = [a for a in layer.args if a.name is None][len(_leading_args(layer.args)) :]
+        args = layer.args
+        tensors = list(inputs)
+        leading = _leading_count(args)
+        for arg in args[:leading]:
+            value = arg.value
+            if isinstance(value, tuple):
+                tensors += value
+            else:
+                tensors.append(value)
+        positional = [a for a in args[leading:] if a.name is None]
         hyper: dict[str, BoundArg] = {}
-        slots = list(op.positional)
+        slots = op.positional
         if op.varargs and slots and len(positional) > len(slots):
             # `reshape(16, -1)`: the surplus joins the last slot as one tuple
             tail = positional[len(slots) - 1 :]
@@ -474,24 +489,29 @@ class Application(Expressions):
                 label="one too many",
                 help=f"the positional arguments are {', '.join(slots) or 'none'}",
             )
+        # the name each field was first given by (a slot binds its field under its own name)
+        bound: dict[str, str] = {}
         for slot, arg in zip(slots, positional, strict=False):
             hyper[slot] = arg
+            bound.setdefault(known.field_of.get(slot, slot), slot)
         extra_inputs: dict[int, Tensor] = {}
-        for arg in layer.args:
-            if arg.name is None:
+        for arg in args:
+            name = arg.name
+            if name is None:
                 continue
-            if arg.name in op.inputs and isinstance(arg.value, Tensor):
-                extra_inputs[op.inputs.index(arg.name)] = arg.value
+            index = known.input_index.get(name)
+            if index is not None and isinstance(arg.value, Tensor):
+                extra_inputs[index] = arg.value
                 continue
-            field = _field_name(op, arg.name)
-            again = next((n for n in hyper if _field_name(op, n) == field), None)
+            field = known.field_of.get(name, name)
+            again = bound.get(field)
             if again is not None:
                 first = hyper[again]
                 # `axis` after `dim`: two names of one argument
-                other = "" if again == arg.name else f" (`{again}` is another name for it)"
+                other = "" if again == name else f" (`{again}` is another name for it)"
                 raise self.error(
                     "A209",
-                    f"`{arg.name}` is given twice{other}",
+                    f"`{name}` is given twice{other}",
                     arg.name_span or arg.span,
                     label="given again here",
                     secondary=(
@@ -500,9 +520,10 @@ class Application(Expressions):
                             "given by position here" if first.name is None else "first given here",
                         ),
                     ),
-                    help=f"give `{arg.name}` once, by position or by name",
+                    help=f"give `{name}` once, by position or by name",
                 )
-            hyper[arg.name] = arg
+            hyper[name] = arg
+            bound[field] = name
         for index in sorted(extra_inputs):
             if index != len(tensors) and not op.inputs_by_shape:
                 missing = op.inputs[len(tensors)]
@@ -547,42 +568,55 @@ class Application(Expressions):
                 help=f"its inputs are {listed(op.inputs)}",
             )
 
-    def _validate(self, op: Op, hyper: dict[str, BoundArg], layer: OpLayer) -> Any:
-        accepted = _argument_names(op)
+    def _validate(self, op: Op, known: OpFacts, hyper: dict[str, BoundArg], layer: OpLayer) -> Any:
+        field_of = known.field_of
+        values: dict[str, Any] = {}
         for name, arg in hyper.items():
-            if name not in accepted:
-                known = [*op.Args.fields, *op.inputs[1:]]
+            value = arg.value
+            if name not in field_of:
+                fields = [*op.Args.fields, *op.inputs[1:]]
                 raise self.error(
                     "A208",
                     f"`{called(op)}` has no argument `{name}`",
                     arg.name_span or arg.span,
                     label="unknown argument",
-                    help=did_you_mean(name, known) or f"its arguments are {', '.join(known)}",
+                    help=did_you_mean(name, fields) or f"its arguments are {', '.join(fields)}",
                 )
-            if isinstance(arg.value, Tensor | Layer):
-                raise self.error(
-                    "A210",
-                    f"`{name}` of `{called(op)}` must be a value, got {describe(arg.value)}",
-                    arg.span,
-                    label="a tensor, not a value"
-                    if isinstance(arg.value, Tensor)
-                    else "a layer, not a value",
-                    help=_value_help(arg),
-                )
-            values = arg.value if isinstance(arg.value, tuple) else (arg.value,)
-            if any(oversized(v) for v in values):
-                raise self.error(
-                    "A312",
-                    f"`{name}` of `{called(op)}` is larger than 2**40, the limit for any size",
-                    arg.span,
-                    label="too large",
-                    help="no tensor axis or layer size comes near this",
-                )
-        values = {name: arg.value for name, arg in hyper.items()}
+            kind = type(value)
+            if kind is not int and kind is not float and kind is not str:
+                self._check_value(op, name, arg)
+            elif kind is int and (value > dims.MAX_SIZE or value < -dims.MAX_SIZE):
+                raise self._oversized(op, name, arg)
+            values[name] = value
         try:
             return op.Args(**values)
         except ArgumentError as exc:
             raise self._schema_error(op, exc, hyper, layer) from None
+
+    def _check_value(self, op: Op, name: str, arg: BoundArg) -> None:
+        """Refuse an argument that is not a value, or holds a size above dims.MAX_SIZE."""
+        if isinstance(arg.value, Tensor | Layer):
+            raise self.error(
+                "A210",
+                f"`{name}` of `{called(op)}` must be a value, got {describe(arg.value)}",
+                arg.span,
+                label="a tensor, not a value"
+                if isinstance(arg.value, Tensor)
+                else "a layer, not a value",
+                help=_value_help(arg),
+            )
+        values = arg.value if isinstance(arg.value, tuple) else (arg.value,)
+        if any(oversized(v) for v in values):
+            raise self._oversized(op, name, arg)
+
+    def _oversized(self, op: Op, name: str, arg: BoundArg) -> ElabError:
+        return self.error(
+            "A312",
+            f"`{name}` of `{called(op)}` is larger than 2**40, the limit for any size",
+            arg.span,
+            label="too large",
+            help="no tensor axis or layer size comes near this",
+        )
 
     def _schema_error(
         self, op: Op, exc: ArgumentError, hyper: dict[str, BoundArg], layer: OpLayer
@@ -610,7 +644,7 @@ class Application(Expressions):
         arg = hyper.get(field)
         problems = [p for p in exc.problems if p.name == field]
         value = arg.value if arg else None
-        spec = op.Args.fields[_field_name(op, field)]
+        spec = op.Args.fields[facts(op).field_of.get(field, field)]
         refused = refusal(called(op), field, value, problems, spec)
         return self.error(
             "A210",
@@ -622,11 +656,10 @@ class Application(Expressions):
             help=refused.help,
         )
 
-    def _check_sizes(self, op: Op, outputs: tuple[TensorType, ...], span: Span) -> None:
+    def _refuse_sizes(self, op: Op, outputs: tuple[TensorType, ...], span: Span) -> None:
         """Refuse outputs with a size above dims.MAX_SIZE, or a symbolic size whose floor
-        divisions nest deeper than dims.MAX_FLOOR_DEPTH (each one more makes sympy slower)."""
-        if sizes_allowed(outputs):
-            return
+        divisions nest deeper than dims.MAX_FLOOR_DEPTH (each one more makes sympy slower):
+        the outputs of which sizes_allowed said no."""
         for size in (size for tensor in outputs for size in tensor.shape):
             if dims.too_large(size):
                 raise self.error(
@@ -716,24 +749,15 @@ def infer(op: Op, args: Any, types: list[TensorType]) -> Inferred:
 
 def sizes_allowed(outputs: tuple[TensorType, ...]) -> bool:
     """No size above dims.MAX_SIZE, and no floor divisions nested deeper than
-    dims.MAX_FLOOR_DEPTH (Elaborator._check_sizes says which)."""
-    return not any(
-        size > dims.MAX_SIZE
-        if type(size) is int  # nearly every size: nothing to nest
-        else dims.too_large(size) or dims.floor_depth(size) > dims.MAX_FLOOR_DEPTH
-        for tensor in outputs
-        for size in tensor.shape
-    )
-
-
-@functools.cache
-def _argument_names(op: Op) -> frozenset[str]:
-    """Field names, and the other spellings a field accepts (`axis` for `dim`)."""
-    return frozenset(name for field in op.Args.fields for name in _spellings(op, field))
-
-
-def _spellings(op: Op, field: str) -> list[str]:
-    return [field, *op.Args.fields[field].aliases]
+    dims.MAX_FLOOR_DEPTH (Application._refuse_sizes says which)."""
+    for tensor in outputs:
+        for size in tensor.shape:
+            if type(size) is int:  # nearly every size: nothing to nest
+                if size > dims.MAX_SIZE:
+                    return False
+            elif dims.too_large(size) or dims.floor_depth(size) > dims.MAX_FLOOR_DEPTH:
+                return False
+    return True
 
 
 def parameter_dtype(op: Op, inferred: Inferred, tensors: list[Tensor]) -> Finding | None:
@@ -813,25 +837,24 @@ def listed(names: tuple[str, ...] | list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
 
 
-def _leading_args(args: tuple[BoundArg, ...]) -> list[BoundArg]:
-    leading = []
+def _leading_count(args: tuple[BoundArg, ...]) -> int:
+    """How many of ``args`` are leading tensor arguments: unnamed, a tensor or a tuple of
+    them."""
+    count = 0
     for arg in args:
+        value = arg.value
         if arg.name is not None or not (
-            isinstance(arg.value, Tensor)
-            or (
-                isinstance(arg.value, tuple)
-                and arg.value
-                and all(isinstance(v, Tensor) for v in arg.value)
-            )
+            type(value) is Tensor
+            or (isinstance(value, tuple) and value and all(type(v) is Tensor for v in value))
         ):
             break
-        leading.append(arg)
-    return leading
+        count += 1
+    return count
 
 
 def _leading(args: tuple[BoundArg, ...]) -> list[Tensor]:
     tensors: list[Tensor] = []
-    for arg in _leading_args(args):
+    for arg in args[: _leading_count(args)]:
         tensors += _as_list(arg.value)
     return tensors
 
@@ -853,7 +876,7 @@ def _arg_span(layer: OpLayer, name: str | None) -> Span:
         for arg in layer.args:
             if arg.name == name:
                 return arg.span
-        positional = [a for a in layer.args if a.name is None][len(_leading_args(layer.args)) :]
+        positional = [a for a in layer.args[_leading_count(layer.args) :] if a.name is None]
         if name in layer.op.positional:
             index = layer.op.positional.index(name)
             if index < len(positional):
@@ -869,20 +892,27 @@ def _signature(op: Op) -> str:
     return ", ".join(required)
 
 
-def _field_name(op: Op, name: str) -> str:
-    """The field an argument name binds to: `axis` binds `dim`."""
-    return next((f for f in op.Args.fields if name in _spellings(op, f)), name)
-
-
-def _arg_origins(args: Any, hyper: dict[str, BoundArg]) -> dict[str, pv.Expr]:
+def _arg_origins(args: Any, hyper: dict[str, BoundArg], known: OpFacts) -> dict[str, pv.Expr]:
     """The provenance of every hyperparameter: as written, or the default's literal. Where
     the schema normalised a value (`shape=12` to `(12,)`), the provenance follows it; where it
     cannot tell how, the argument has none."""
     origins: dict[str, pv.Expr] = {}
-    for name in type(args).fields:
-        value, given = getattr(args, name), hyper.get(name)
-        origin = pv.origin_of(value) if given is None else given.origin
-        if given is not None and origin is not None and not pv.same(given.value, value):
+    state, chosen, defaults = args.__dict__, args.given, known.default_origins
+    for name in known.fields:
+        given = hyper.get(name)
+        if given is None:
+            origin = pv.origin_of(state[name]) if name in chosen else defaults.get(name)
+            if origin is not None:
+                origins[name] = origin
+            continue
+        origin, value = given.origin, state[name]
+        if origin is None:
+            continue
+        written = given.value
+        if type(written) is int and type(value) is int and written == value:
+            origins[name] = origin  # nearly every argument: a size the schema kept
+            continue
+        if not pv.same(written, value):
             wrapped = (
                 isinstance(value, tuple) and len(value) == 1 and pv.same(given.value, value[0])
             )
@@ -917,9 +947,9 @@ def _traced_type(tensor: Tensor) -> TensorType:
 def _untraced(inferred: Inferred) -> Inferred:
     """What a rule inferred from traced values, as plain values for the IR."""
     return Inferred(  # every field spelt out, not dataclasses.replace: once per op
-        outputs=tuple(_untraced_type(t) for t in inferred.outputs),
-        params=pv.untraced(inferred.params),
-        buffers=pv.untraced(inferred.buffers),
+        outputs=tuple([_untraced_type(t) for t in inferred.outputs]),
+        params=_untraced_shapes(inferred.params),
+        buffers=_untraced_shapes(inferred.buffers),
         macs=pv.untraced(inferred.macs),
         resolved=pv.untraced(inferred.resolved),
         findings=inferred.findings,
@@ -927,8 +957,25 @@ def _untraced(inferred: Inferred) -> Inferred:
 
 
 def _untraced_type(tensor: TensorType) -> TensorType:
-    shape = pv.untraced(tensor.shape)
+    shape = _plain_sizes(tensor.shape)
     return tensor if shape is tensor.shape else TensorType(shape, tensor.dtype)
+
+
+def _untraced_shapes(shapes: dict[str, Any]) -> dict[str, Any]:
+    """Parameter or buffer shapes by name, made plain."""
+    return {
+        name: _plain_sizes(shape) if type(shape) is tuple else pv.untraced(shape)
+        for name, shape in shapes.items()
+    }
+
+
+def _plain_sizes(sizes: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A shape with its traced integers made plain (its other sizes are plain numbers and
+    symbols, which pv.untraced leaves as they are); the shape itself where none is traced."""
+    for size in sizes:
+        if type(size) is pv.Traced:
+            return tuple([int(s) if type(s) is pv.Traced else s for s in sizes])
+    return sizes
 
 
 def equal_sizes(tensors: list[Tensor]) -> tuple[tuple[pv.Expr, pv.Expr], ...]:
@@ -946,4 +993,7 @@ def equal_sizes(tensors: list[Tensor]) -> tuple[tuple[pv.Expr, pv.Expr], ...]:
 
 def read_via(tensors: list[Tensor]) -> tuple[tuple[int, int], ...]:
     """Which of ``tensors`` are a conditional's value (Tensor.via), by position."""
-    return tuple((p, t.via) for p, t in enumerate(tensors) if t.via is not None)
+    for tensor in tensors:
+        if tensor.via is not None:
+            return tuple((p, t.via) for p, t in enumerate(tensors) if t.via is not None)
+    return ()

@@ -102,6 +102,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         self._calls: dict[str, recount.Call] = {}
         self._recounts: dict[str, dict[Span, int]] = {}
         self._recounted_params: dict[str, dict[str, Any]] = {}
+        self._index_readers: dict[int, tuple[ast.Expr, bool]] = {}
 
     def _signature(self, definition: Definition) -> Signature:
         """The definition's signature, made once per elaboration (signatures.py)."""
@@ -735,13 +736,15 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         elif isinstance(stmt, ast.Assign):
             value = self.evaluate(stmt.value, body, place)
             origin = None if _has_tensors(value) else self.origin(stmt.value, body)
+            if len(stmt.targets) == 1:  # nearly every assignment: one name, nothing to unpack
+                (target,) = stmt.targets
+                value = self.name_shared(value, target)
+                body.bind(target.name, value, target.span, origin)
+                self._name_value(value, target.name, place.path, body)
+                return
             spans = {target.name: target.span for target in stmt.targets}
-            if len(stmt.targets) == 1:
-                value = self.name_shared(value, stmt.targets[0])
             for index, (name, item) in enumerate(self._unpack(stmt, value).items()):
-                part = origin
-                if origin is not None and len(stmt.targets) > 1:
-                    part = pv.apply("index", origin, pv.Lit(index))
+                part = None if origin is None else pv.apply("index", origin, pv.Lit(index))
                 body.bind(name, item, spans[name], part)
                 self._name_value(item, name, place.path, body)
         elif isinstance(stmt, ast.Output):
@@ -793,9 +796,8 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
                     aside.value_names.setdefault((scope, other.value.port), name)
 
     def _unpack(self, stmt: ast.Assign, value: Any) -> dict[str, Any]:
+        """The names of several targets, each with its part of ``value``."""
         names = [t.name for t in stmt.targets]
-        if len(names) == 1:
-            return {names[0]: value}
         if value is UNKNOWN:
             return dict.fromkeys(names, UNKNOWN)
         if not isinstance(value, tuple) or len(value) != len(names):

@@ -116,8 +116,37 @@ class ElabError(Exception):
         self.diagnostic = diagnostic
 
 
+class Dispatch(dict[type, Any]):
+    """A class's method for each kind of syntax-tree node (``prefix`` + the kind's name), looked
+    up the first time a node of that kind comes, so that each dispatch is one dictionary
+    lookup; ``fallback`` for a kind with no method (without one, getattr's AttributeError)."""
+
+    def __init__(self, owner: type, prefix: str, fallback: Any = None) -> None:
+        super().__init__()
+        self.owner, self.prefix, self.fallback = owner, prefix, fallback
+
+    def __missing__(self, kind: type) -> Any:
+        name = f"{self.prefix}{kind.__name__}"
+        if self.fallback is None:
+            method = getattr(self.owner, name)
+        else:
+            method = getattr(self.owner, name, self.fallback)
+        self[kind] = method
+        return method
+
+
 class Expressions:
     """Expression evaluation; mixed into the Elaborator, which supplies the methods below."""
+
+    _evaluators: Dispatch
+    # whether each expression evaluated reads the copy index, walked once per elaboration:
+    # by id, the expression kept beside it (syntax-tree nodes compare by value, which hashing
+    # would walk the tree for)
+    _index_readers: dict[int, tuple[ast.Expr, bool]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._evaluators = Dispatch(cls, "_eval_")
 
     def error(self, code: str, message: str, span: Span, **details: Any) -> ElabError:
         raise NotImplementedError
@@ -147,8 +176,16 @@ class Expressions:
     # --- dispatch --------------------------------------------------------------------------------
 
     def evaluate(self, expr: ast.Expr, body: Body, place: Place) -> Any:
-        method = getattr(self, f"_eval_{type(expr).__name__}")
-        return method(expr, body, place)
+        return self._evaluators[type(expr)](self, expr, body, place)
+
+    def _reads_index(self, expr: ast.Expr) -> bool:
+        """Whether ``expr`` reads the name of the copy index anywhere."""
+        known = self._index_readers.get(id(expr))
+        if known is not None and known[0] is expr:
+            return known[1]
+        reads = any(map(_is_index, ast.walk(expr)))
+        self._index_readers[id(expr)] = (expr, reads)
+        return reads
 
     def _eval_Int(self, expr: ast.Int, body: Body, place: Place) -> Any:
         return expr.value
@@ -264,7 +301,7 @@ class Expressions:
         return -value if expr.op == "-" else value
 
     def _eval_Binary(self, expr: ast.Binary, body: Body, place: Place) -> Any:
-        if expr.op == "*" and _reads_index(expr) and not _index_taken(body):
+        if expr.op == "*" and self._reads_index(expr) and not _index_taken(body):
             return self._indexed_repeat(expr, body, place)
         left = self.evaluate(expr.left, body, place)
         right = self.evaluate(expr.right, body, place)
@@ -373,7 +410,7 @@ class Expressions:
 
     def _stage_repeat(self, expr: ast.Binary, body: Body, place: Place) -> Any:
         """`Block(memory, 8) * 2` as a stage: the layer keeps its tensor arguments unapplied."""
-        if _reads_index(expr) and not _index_taken(body):
+        if self._reads_index(expr) and not _index_taken(body):
             return self._indexed_repeat(expr, body, place)
         count_first = isinstance(expr.left, ast.Int)
         layer_side, count_side = (
@@ -389,10 +426,11 @@ class Expressions:
         """`Block(p=0.1 * i) * n`: a layer that reads the copy's index `i`, evaluated once per
         copy with `i` bound to 0, 1, ..., n - 1, so that each copy has its own arguments."""
         layer_side, count_side = (
-            (expr.left, expr.right) if _reads_index(expr.left) else (expr.right, expr.left)
+            (expr.left, expr.right) if self._reads_index(expr.left) else (expr.right, expr.left)
         )
-        count = UNKNOWN if _reads_index(count_side) else self.evaluate(count_side, body, place)
-        if _reads_index(count_side) or isinstance(count, Layer):
+        counts_index = self._reads_index(count_side)
+        count = UNKNOWN if counts_index else self.evaluate(count_side, body, place)
+        if counts_index or isinstance(count, Layer):
             raise self.error(
                 "A181",
                 f"the count of copies cannot read `{COPY_INDEX}`, the index of a copy",
@@ -434,7 +472,7 @@ class Expressions:
     def _check_index_free(self, layer: ast.Expr, body: Body) -> None:
         """A repeated layer that reads `i` where `i` already names something else would mean
         either (A180)."""
-        if not _index_taken(body) or not _reads_index(layer):
+        if not _index_taken(body) or not self._reads_index(layer):
             return
         if COPY_INDEX in body.params:
             what = "a parameter"
@@ -712,10 +750,15 @@ class Expressions:
         return value
 
     def _named(self, expr: ast.Named, body: Body, place: Place) -> Any:
-        value = self._layer_or_value(expr.value, body, place)
+        named = False
+        if isinstance(expr.value, ast.Call):  # the layer a call makes is made under the name
+            value = self._call(expr.value, body, place, apply_now=False, name=expr.name)
+            named = isinstance(value, OpLayer | BlockLayer) and value.name is expr.name
+        else:
+            value = self._layer_or_value(expr.value, body, place)
         if isinstance(value, Layer):
             self._check_attribute(expr.name)
-            return value.named(expr.name)
+            return value if named else value.named(expr.name)
         if value is UNKNOWN:
             return UNKNOWN
         name = expr.name.name
@@ -869,7 +912,16 @@ class Expressions:
             return self.apply(value, [], body, place, expr.span)
         return value
 
-    def _call(self, expr: ast.Call, body: Body, place: Place, apply_now: bool) -> Any:
+    def _call(
+        self,
+        expr: ast.Call,
+        body: Body,
+        place: Place,
+        apply_now: bool,
+        name: ast.Ident | None = None,
+    ) -> Any:
+        """What ``expr`` calls, applied to its arguments; an op or a block called is a layer
+        named ``name`` (`as`), applied now where ``apply_now`` and its tensors are given."""
         self._check_argument_order(expr)
         func = self._callee(expr.func, body, place)
         # a combinator's argument is a layer: `residual(attention(memory, heads=8) -> dropout)`
@@ -888,7 +940,7 @@ class Expressions:
         if isinstance(func, OpLayer) and not func.called and _over_layer(func.op, args):
             return mixture_layer(func.op, args, expr, self.error)
         if isinstance(func, OpLayer | BlockLayer) and not func.called:
-            layer = type(func)(expr.span, None, *_payload(func), args=args, called=True)
+            layer = type(func)(expr.span, name, *_payload(func), args=args, called=True)
             # an op of no tensors (`arange(8)`) is a constant, made where it is called
             leading = _leading_tensors(args) or (isinstance(func, OpLayer) and not func.op.inputs)
             if apply_now and leading:
@@ -911,21 +963,20 @@ class Expressions:
 
     def _check_argument_order(self, expr: ast.Call) -> None:
         """Positional arguments come first: after a keyword, their slot would be a guess."""
-        first = next((i for i, a in enumerate(expr.args) if a.name is not None), None)
-        if first is None:
-            return
-        keyword = expr.args[first]
-        stray = next((a for a in expr.args[first:] if a.name is None), None)
-        if stray is not None:
-            assert keyword.name is not None
-            raise self.error(
-                "A235",
-                f"positional argument after the keyword argument `{keyword.name.name}=`",
-                stray.span,
-                label="positional argument",
-                secondary=(Label(keyword.span, "keyword arguments start here"),),
-                help="put positional arguments before keyword arguments, or name this one",
-            )
+        keyword = None
+        for arg in expr.args:
+            if arg.name is not None:
+                keyword = keyword or arg
+            elif keyword is not None:
+                assert keyword.name is not None
+                raise self.error(
+                    "A235",
+                    f"positional argument after the keyword argument `{keyword.name.name}=`",
+                    arg.span,
+                    label="positional argument",
+                    secondary=(Label(keyword.span, "keyword arguments start here"),),
+                    help="put positional arguments before keyword arguments, or name this one",
+                )
 
     def _callee(self, func: ast.Expr, body: Body, place: Place) -> Any:
         """What a call calls. A value that cannot be called does not hide the op or block of
@@ -943,12 +994,21 @@ class Expressions:
         return value
 
     def _argument(self, arg: ast.Arg, body: Body, place: Place, layer: bool = False) -> BoundArg:
-        value = (self._layer_or_value if layer else self.evaluate)(arg.value, body, place)
-        name = arg.name.name if arg.name else None
-        origin = None if isinstance(value, Tensor | Layer) else self.origin(arg.value, body)
-        return BoundArg(
-            name, value, arg.value.span, arg.name.span if arg.name else None, arg.value, origin
-        )
+        expr = arg.value
+        origin: pv.Expr | None
+        if isinstance(expr, _LITERALS):  # most arguments: the value is its own provenance
+            value = expr.value
+            origin = pv.Lit(value)
+        elif isinstance(expr, ast.Name) and expr.id in body.vars:  # a parameter or a local
+            value = self._eval_Name(expr, body, place)
+            origin = None if isinstance(value, Tensor | Layer) else body.origins.get(expr.id)
+        else:
+            value = (self._layer_or_value if layer else self.evaluate)(expr, body, place)
+            origin = None if isinstance(value, Tensor | Layer) else self.origin(expr, body)
+        name = arg.name
+        if name is None:
+            return BoundArg(None, value, expr.span, None, expr, origin)
+        return BoundArg(name.name, value, expr.span, name.span, expr, origin)
 
     def _builtin(self, name: str, args: tuple[BoundArg, ...], expr: ast.Call) -> Any:
         if name == BRANCHES:
@@ -1132,6 +1192,10 @@ class FunctionBody(Body):
     calls: tuple[str, ...] = ()
 
 
+# The literals that hold their value, which is its own provenance (a Lit, as Origins gives it).
+_LITERALS = (ast.Int, ast.Float, ast.Str, ast.Bool)
+
+
 def _is_index(node: Any) -> bool:
     return isinstance(node, ast.Name) and node.id == COPY_INDEX
 
@@ -1139,11 +1203,6 @@ def _is_index(node: Any) -> bool:
 def _index_taken(body: Body) -> bool:
     """Whether `i` already names something where a repeat would bind it."""
     return COPY_INDEX in body.vars or COPY_INDEX in body.file.constants
-
-
-def _reads_index(expr: ast.Expr) -> bool:
-    """Whether ``expr`` reads the name of the copy index anywhere."""
-    return any(_is_index(node) for node in ast.walk(expr))
 
 
 def _plain(value: Any) -> bool:

@@ -15,7 +15,7 @@ from archc.dims import Sym
 from archc.errors import Span
 from archc.semantics import provenance as pv
 from archc.semantics.context import Body
-from archc.semantics.expressions import ElabError
+from archc.semantics.expressions import Dispatch, ElabError
 from archc.semantics.program import UserFunction
 from archc.semantics.values import Tensor
 from archc.syntax import ast
@@ -23,15 +23,25 @@ from archc.syntax import ast
 _UNARY = {"-": "neg", "not": "not"}
 
 
+def _no_origin(origins: Origins, expr: ast.Expr, body: Body) -> None:
+    """An expression of a kind that has no provenance (a chain of layers, a call of one)."""
+    return None
+
+
 class Origins:
     """Mixed into the Elaborator, which supplies :meth:`constant`."""
+
+    _origins: Dispatch
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._origins = Dispatch(cls, "_origin_", _no_origin)
 
     def constant(self, name: str, body: Body, span: Span) -> Any:
         raise NotImplementedError
 
     def origin(self, expr: ast.Expr, body: Body) -> pv.Expr | None:
-        method = getattr(self, f"_origin_{type(expr).__name__}", None)
-        return None if method is None else method(expr, body)
+        return self._origins[type(expr)](self, expr, body)
 
     def _origin_Int(self, expr: ast.Int, body: Body) -> pv.Expr | None:
         return pv.Lit(expr.value)
