@@ -580,7 +580,7 @@ class ClassWriter:
                 for info in {id(info): info for info in self.classes.values()}.values()
                 if info.definition == self.info.definition
                 and info is not self.info
-                and _outcomes(guard, info.instances) == {not _outcome(guard, *self.origin)}
+                and _outcomes(guard, info.instances) == {not way}
             ]
             if test is not None and test not in found:
                 found[test] = (
