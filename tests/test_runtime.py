@@ -3,8 +3,6 @@ torch.export, and data-parallel training across processes."""
 
 from __future__ import annotations
 
-import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -75,15 +73,11 @@ def test_cuda_forward_backward_and_compile() -> None:
         torch.testing.assert_close(compiled(tokens), model(tokens), rtol=1e-3, atol=1e-3)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _train_two_steps(rank: int, world: int, port: int, spec: str, out: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=world)
+def _train_two_steps(rank: int, world: int, spec: str, out: str) -> None:
+    # A file store, not TCP: rank 0 would host a TCP store server whose thread can abort the
+    # process at teardown, and a port picked in advance can be taken before it is bound.
+    store = f"file://{out}/store"
+    dist.init_process_group("gloo", init_method=store, rank=rank, world_size=world)
     torch.set_num_threads(1)
     model = torch.nn.parallel.DistributedDataParallel(runtime.build(spec, seed=0))
     optimiser = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -96,12 +90,16 @@ def _train_two_steps(rank: int, world: int, port: int, spec: str, out: str) -> N
         loss.backward()
         optimiser.step()
     torch.save(model.module.state_dict(), f"{out}/rank{rank}.pt")
+    # Both ranks are done with the group before either tears it down, and DDP's reducer (which
+    # holds the group) goes first, so the group is destroyed here and not at interpreter exit.
+    dist.barrier()
+    del model, optimiser
     dist.destroy_process_group()
 
 
 def test_ddp_replicas_stay_identical(tmp_path: Path) -> None:
     world = 2
-    mp.spawn(_train_two_steps, args=(world, _free_port(), MIXER, str(tmp_path)), nprocs=world)
+    mp.spawn(_train_two_steps, args=(world, MIXER, str(tmp_path)), nprocs=world)
     first, second = (torch.load(tmp_path / f"rank{r}.pt") for r in range(world))
     start = runtime.build(MIXER, seed=0).state_dict()
     assert all(torch.equal(first[k], second[k]) for k in first)
