@@ -330,6 +330,8 @@ class Network:
     # a shared layer's later applications (`encoder@2`) -> its instance's path (`encoder`),
     # whose weights they use (archc/semantics/sharing.py)
     applications: dict[str, str] = field(default_factory=dict)
+    # the file's top-level constants elaboration evaluated, which provenance may name
+    constants: tuple[provenance.Constant, ...] = ()
     # elaborates a block instance of this network aside, with other counts or values
     # (recounted), each kept by its path, counts and values
     recounter: Recounter | None = field(default=None, repr=False, compare=False)

@@ -13,6 +13,7 @@ from typing import Any
 
 from archc.dims import Sym
 from archc.errors import Span
+from archc.semantics import constants
 from archc.semantics import provenance as pv
 from archc.semantics.context import Body
 from archc.semantics.expressions import Dispatch, ElabError
@@ -32,6 +33,7 @@ class Origins:
     """Mixed into the Elaborator, which supplies :meth:`constant`."""
 
     _origins: Dispatch
+    _constant_origins: dict[tuple[int, str], pv.Expr | None]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -39,6 +41,23 @@ class Origins:
 
     def constant(self, name: str, body: Body, span: Span) -> Any:
         raise NotImplementedError
+
+    def constant_origin(self, name: str, body: Body, span: Span) -> pv.Expr | None:
+        """The provenance of the top-level constant ``name``: its value, as a literal that
+        remembers the constant where the value is plain data (constants.py)."""
+        key = (id(body.file), name)
+        if key not in self._constant_origins:
+            value = self.constant(name, body, span)
+            assign = body.file.constants[name]
+
+            def other(used: str) -> pv.Expr | None:
+                if used not in body.file.constants:
+                    return None
+                return self.constant_origin(used, body, span)
+
+            origin = constants.named(value, body.file.source.path, name, assign, other)
+            self._constant_origins[key] = origin or _literal(value)
+        return self._constant_origins[key]
 
     def origin(self, expr: ast.Expr, body: Body) -> pv.Expr | None:
         return self._origins[type(expr)](self, expr, body)
@@ -62,7 +81,7 @@ class Origins:
             return body.origins.get(name)
         if name in body.file.constants:
             try:
-                return _literal(self.constant(name, body, expr.span))
+                return self.constant_origin(name, body, expr.span)
             except ElabError:  # evaluation reports the constant's own error
                 return None
         return None

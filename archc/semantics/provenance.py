@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from archc.syntax.fmt_expr import quote
@@ -37,9 +37,25 @@ from archc.syntax.fmt_expr import quote
 
 @dataclass(frozen=True, slots=True)
 class Lit:
-    """A value known in the definition itself: a literal, a top-level constant's value."""
+    """A value known in the definition itself: a literal, a top-level constant's value.
+
+    A constant's value remembers the constant (``constant``), so that generated code can
+    name it as the spec does; it takes no part in equality: the value is what the expression
+    computes."""
 
     value: Any
+    constant: Constant | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Constant:
+    """A top-level constant of a spec file: its name, and how the file computes it
+    (``definition``: literals, built-in functions and other constants, as written, not
+    folded), which evaluates to exactly the constant's value."""
+
+    file: str
+    name: str
+    definition: Expr
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +117,12 @@ OPERATORS = (*BINARY, *UNARY, "and", "or")
 # How tightly each operator binds, for showing expressions with only the parentheses needed.
 _PRECEDENCE = {"or": 1, "and": 2, "not": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4}
 _PRECEDENCE |= {"+": 5, "-": 5, "*": 6, "/": 6, "//": 6, "%": 6, "neg": 7, "**": 8}
+
+
+def is_number(expr: Expr) -> bool:
+    """Whether ``expr`` is a literal that is nothing but its value (not a constant's, which
+    generated code names)."""
+    return type(expr) is Lit and expr.constant is None
 
 
 def lit(value: Any) -> Lit:

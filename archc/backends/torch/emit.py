@@ -26,6 +26,7 @@ from archc.backends.torch.given import given_ctor, given_layers, layer_argument,
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
 from archc.backends.torch.looped import Loop, aligned, loops, origins
+from archc.backends.torch.module_constants import ModuleScope, constant_names, definitions
 from archc.backends.torch.naming import (
     MODULE_ATTRIBUTES,
     Namespace,
@@ -116,12 +117,14 @@ def emit_module(
         ClassInfo(names.name(n.name), _signature(n.modules[""]), [(n, n.modules[""])])
         for n in networks
     ]
+    constants = constant_names(networks, names)
+    scope = ModuleScope(names.taken, constants)
     # a constructor's parameters never hide a class or helper of the module
     decoding = Decoding()
     writers: list[ClassWriter] = []
     written: list[str] = []
     for info in [*blocks, *roots]:  # leaf first: a class reads what its children's wrote
-        writer, text = _written(info, classes, options, names.taken, decoding)
+        writer, text = _written(info, classes, options, scope, decoding)
         writers.append(writer)
         written.append(text)
     for k, writer in enumerate(writers):
@@ -133,7 +136,7 @@ def emit_module(
                 writer.info,
                 classes,
                 dataclasses.replace(options, fixed=fixed),
-                names.taken,
+                scope,
                 decoding,
             )
             written[k] = writers[k].render()
@@ -142,6 +145,8 @@ def emit_module(
         extra_imports.append(FUNCTIONAL)
     functions = {k: v for n in networks for k, v in init_functions(n).items()}
     copied += [functions[name].strip() for name in sorted(functions)]
+    used = {k: c for w in writers for k, c in w.expressor.constants_used.items()}
+    defined, constant_imports = definitions(used, scope, roots[0].definition)
     digest = hashlib.sha256(spec_text.encode()).hexdigest()[:8]
     shown = quoted_path(spec_path)
     lines = [
@@ -149,8 +154,11 @@ def emit_module(
         f"# Spec sha256 {digest}. Regenerate: archc compile {shown}",
     ]
     # the standard library: what copied helpers and written expressions (math.sqrt) use
-    used = {f"import {module}" for w in writers for module in w.expressor.imports}
-    standard = sorted(used | {line for line in extra_imports if line == "import math"})
+    modules = {m for w in writers for m in w.expressor.imports} | constant_imports
+    standard = sorted(
+        {f"import {module}" for module in modules}
+        | {line for line in extra_imports if line == "import math"}
+    )
     if any(w.uses_ordered_dict for w in writers):
         standard.append("from collections import OrderedDict")
     if any(w.uses_callable for w in writers):
@@ -171,24 +179,25 @@ def emit_module(
         info.definition.name: [p.source for p in info.params if p.kind == "block"]
         for info in roots
     }
-    return "\n\n\n".join(["\n".join(lines), exports, *copied, *written]) + "\n", taken
+    sections = ["\n".join(lines), exports, *(["\n".join(defined)] if defined else []), *copied]
+    return "\n\n\n".join([*sections, *written]) + "\n", taken
 
 
 def _written(
     info: ClassInfo,
     classes: dict[int, ClassInfo],
     options: Options,
-    module_names: frozenset[str],
+    scope: ModuleScope,
     decoding: Decoding,
 ) -> tuple[ClassWriter, str]:
     """The class of ``info`` and its source: built as well from its instances elaborated
     aside with the counts none of them had, unless a value there has no expression in the
     class; then without them, refusing those counts."""
-    writer = ClassWriter(info, classes, options, module_names, decoding)
+    writer = ClassWriter(info, classes, options, scope, decoding)
     try:
         return writer, writer.render()
     except Unexplained:
-        writer = ClassWriter(info, classes, options, module_names, decoding, recount=False)
+        writer = ClassWriter(info, classes, options, scope, decoding, recount=False)
         return writer, writer.render()
 
 
@@ -252,13 +261,13 @@ class ClassWriter:
         info: ClassInfo,
         classes: dict[int, ClassInfo],
         options: Options,
-        module_names: frozenset[str],
+        scope: ModuleScope,
         decoding: Decoding,
         recount: bool = True,
     ) -> None:
         self.info = info
         self.options = options
-        self.module_names = module_names
+        self.scope = scope
         self.recount = recount
         self.decoding = decoding
         self.classes = classes
@@ -307,13 +316,14 @@ class ClassWriter:
             param_values=[m.args for _, m in self.instances],
             input_types=[[n.type_of(r) for r in m.inputs] for n, m in self.instances],
             input_names=self.input_names,
-            names=Namespace(self.module_names | set(self.input_names)),
+            names=Namespace(self.scope.names | set(self.input_names)),
             fixed=self.options.fixed.get(self.info.definition.name, frozenset())
             if self.module.kind == "network"
             else frozenset(),
             # a size the body equates with its parameters may hold in one alternative, or
             # for some counts, only
             equal={} if self.optionals or self.asides else _equal_sizes(self.network, self.module),
+            module_constants=self.scope.constants,
         )
         if all(m.locals == self.module.locals for _, m in self.instances):
             expressor.name_values(self.module.locals)

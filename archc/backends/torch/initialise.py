@@ -124,8 +124,8 @@ def _traced_args(network: Network, scheme: Scheme, scope: str) -> Any:
     :meth:`archc.ops.spec.Args.changed` and :func:`_written`."""
     symbolic: dict[str, pv.Expr] = {}
     for name, origin in scheme.origins.items():
-        lifted = None if isinstance(origin, pv.Lit) else network.lift(origin, scope)
-        if lifted is not None and not isinstance(lifted, pv.Lit):
+        lifted = None if pv.is_number(origin) else network.lift(origin, scope)
+        if lifted is not None and not pv.is_number(lifted):
             symbolic[name] = lifted
     if not symbolic:
         return scheme.args
@@ -136,7 +136,7 @@ def _traced_args(network: Network, scheme: Scheme, scope: str) -> Any:
 def _written(value: Any, stored: Stored) -> str:
     """A scheme argument as Python: from its provenance, or its literal."""
     origin = value.origin if isinstance(value, Symbolic) else pv.origin_of(value)
-    if origin is not None and not isinstance(origin, pv.Lit):
+    if origin is not None and not pv.is_number(origin):
         text = stored(origin)
         if text is not None:
             return text

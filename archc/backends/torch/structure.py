@@ -48,7 +48,7 @@ def traced_inputs(node: Node) -> tuple[Any, Inferred]:
     """An op instance's arguments and inferred values as its emission sees them: those the
     spec computes from parameters or sizes carry their provenance (provenance.Traced), so
     the constructor or expression it writes says where each of its values came from."""
-    symbolic = {k: o for k, o in node.arg_origins.items() if not isinstance(o, pv.Lit)}
+    symbolic = {k: o for k, o in node.arg_origins.items() if not pv.is_number(o)}
     updates = {k: pv.traced(getattr(node.args, k), o, every=True) for k, o in symbolic.items()}
     args = node.args.with_symbolic(updates, symbolic) if symbolic else node.args
     resolved = {

@@ -10,7 +10,7 @@ whose value each instance's parent passes in.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +75,10 @@ class Expressor:
     # names: by provenance, the name; and those written so far, by name, as Python
     named: dict[pv.Expr, str] = field(default_factory=dict)
     hoisted: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # the spec's constants by file and name, as the module names them (module_constants.py),
+    # and those written so far
+    module_constants: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    constants_used: dict[tuple[str, str], pv.Constant] = field(default_factory=dict)
 
     def name_values(self, named: tuple[tuple[str, pv.Expr], ...]) -> None:
         """Write ``named`` values by their names in ``__init__``; one the class does not
@@ -110,7 +114,7 @@ class Expressor:
             # the network as compiled: `-D classes=10` makes 10 the default
             default: str | None = literal(values[0])
         else:
-            default = literal(fixed.value) if fixed is not None and written else None
+            default = self.written(fixed) if fixed is not None and written else None
         param = Param(
             self.names.name(name),
             values,
@@ -130,6 +134,11 @@ class Expressor:
         method other than ``__init__``), its input sizes constructor parameters the parent
         passes (`in_channels`); None where it has no Python form here."""
         written = self._origin(pv.simplify(self._fixed(expr)), parameter or self._parameter)
+        return None if written is None else written[0]
+
+    def written(self, expr: pv.Expr) -> str | None:
+        """``expr`` as Python exactly as it is, nothing folded (a constant's definition)."""
+        written = self._origin(expr, self._parameter)
         return None if written is None else written[0]
 
     def folded(self, expr: pv.Expr) -> pv.Expr:
@@ -154,6 +163,10 @@ class Expressor:
         if variable is not None:
             return variable, atom
         if isinstance(expr, pv.Lit):
+            constant = expr.constant
+            if constant is not None and (constant.file, constant.name) in self.module_constants:
+                self.constants_used[(constant.file, constant.name)] = constant
+                return self.module_constants[(constant.file, constant.name)], atom
             value = expr.value
             if not _literal_ok(value):
                 return None

@@ -18,6 +18,11 @@ __all__ = [
 ]
 
 
+EPS = 1e-05
+PADDING_IDX = 1
+OFFSET = 2
+
+
 class AttentionHeads(nn.Module):
     """What every attention layout shares: splitting projections into heads, qk-norm, rotary
     positions, the mask, and F.scaled_dot_product_attention."""
@@ -352,12 +357,12 @@ class BartEncoderLayer(nn.Module):
             x_features, heads, names=("q_proj", "k_proj", "v_proj", "out_proj")
         )
         self.dropout1 = nn.Dropout(p=p_drop)
-        self.self_attn_layer_norm = nn.LayerNorm(x_features)
+        self.self_attn_layer_norm = nn.LayerNorm(x_features, eps=EPS)
         self.fc1 = nn.Linear(x_features, ffn)
         self.gelu1 = nn.GELU()
         self.fc2 = nn.Linear(ffn, x_features)
         self.dropout2 = nn.Dropout(p=p_drop)
-        self.final_layer_norm = nn.LayerNorm(x_features)
+        self.final_layer_norm = nn.LayerNorm(x_features, eps=EPS)
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         h = self.self_attn(x, mask=keep)
@@ -382,17 +387,17 @@ class BartDecoderLayer(nn.Module):
             x_features, heads, names=("q_proj", "k_proj", "v_proj", "out_proj"), causal=True
         )
         self.dropout1 = nn.Dropout(p=p_drop)
-        self.self_attn_layer_norm = nn.LayerNorm(x_features)
+        self.self_attn_layer_norm = nn.LayerNorm(x_features, eps=EPS)
         self.encoder_attn = Attention(
             x_features, heads, names=("q_proj", "k_proj", "v_proj", "out_proj")
         )
         self.dropout2 = nn.Dropout(p=p_drop)
-        self.encoder_attn_layer_norm = nn.LayerNorm(x_features)
+        self.encoder_attn_layer_norm = nn.LayerNorm(x_features, eps=EPS)
         self.fc1 = nn.Linear(x_features, ffn)
         self.gelu1 = nn.GELU()
         self.fc2 = nn.Linear(ffn, x_features)
         self.dropout3 = nn.Dropout(p=p_drop)
-        self.final_layer_norm = nn.LayerNorm(x_features)
+        self.final_layer_norm = nn.LayerNorm(x_features, eps=EPS)
 
     def forward(
         self, x: torch.Tensor, keep: torch.Tensor, memory: torch.Tensor, memory_keep: torch.Tensor
@@ -431,9 +436,9 @@ class BartEncoder(nn.Module):
         super().__init__()
         embed_scale = math.sqrt(d_model) if scale_embedding else 1.0
         self.embed_scale = embed_scale
-        self.embed_tokens = nn.Embedding(vocab, d_model, padding_idx=1)
-        self.embed_positions = nn.Embedding(max_positions + 2, d_model)
-        self.layernorm_embedding = nn.LayerNorm(d_model)
+        self.embed_tokens = nn.Embedding(vocab, d_model, padding_idx=PADDING_IDX)
+        self.embed_positions = nn.Embedding(max_positions + OFFSET, d_model)
+        self.layernorm_embedding = nn.LayerNorm(d_model, eps=EPS)
         self.dropout1 = nn.Dropout(p=p_drop)
         self.layers = nn.ModuleList(
             [BartEncoderLayer(d_model, heads, ffn, p_drop) for _ in range(layers)]
@@ -470,9 +475,9 @@ class BartDecoder(nn.Module):
         super().__init__()
         embed_scale = math.sqrt(d_model) if scale_embedding else 1.0
         self.embed_scale = embed_scale
-        self.embed_tokens = nn.Embedding(vocab, d_model, padding_idx=1)
-        self.embed_positions = nn.Embedding(max_positions + 2, d_model)
-        self.layernorm_embedding = nn.LayerNorm(d_model)
+        self.embed_tokens = nn.Embedding(vocab, d_model, padding_idx=PADDING_IDX)
+        self.embed_positions = nn.Embedding(max_positions + OFFSET, d_model)
+        self.layernorm_embedding = nn.LayerNorm(d_model, eps=EPS)
         self.dropout1 = nn.Dropout(p=p_drop)
         self.layers = nn.ModuleList(
             [BartDecoderLayer(d_model, heads, ffn, p_drop) for _ in range(layers)]
@@ -514,7 +519,7 @@ class BartModel(nn.Module):
         scale_embedding: bool,
     ) -> None:
         super().__init__()
-        self.shared = nn.Embedding(vocab, d_model, padding_idx=1)
+        self.shared = nn.Embedding(vocab, d_model, padding_idx=PADDING_IDX)
         self.encoder = BartEncoder(
             vocab, d_model, encoder_layers, heads, ffn, max_positions, p_drop, scale_embedding
         )

@@ -20,6 +20,11 @@ __all__ = [
 ]
 
 
+TYPE_VOCAB = 2
+MAX_POSITIONS = 512
+EPS = 1e-12
+
+
 class AttentionHeads(nn.Module):
     """What every attention layout shares: splitting projections into heads, qk-norm, rotary
     positions, the mask, and F.scaled_dot_product_attention."""
@@ -367,9 +372,9 @@ class BertEmbeddings(nn.Module):
     def __init__(self, vocab: int, width: int, p_drop: float) -> None:
         super().__init__()
         self.word_embeddings = nn.Embedding(vocab, width)
-        self.token_type_embeddings = nn.Embedding(2, width)
-        self.position_embeddings = nn.Embedding(512, width)
-        self.LayerNorm = nn.LayerNorm(width, eps=1e-12)
+        self.token_type_embeddings = nn.Embedding(TYPE_VOCAB, width)
+        self.position_embeddings = nn.Embedding(MAX_POSITIONS, width)
+        self.LayerNorm = nn.LayerNorm(width, eps=EPS)
         self.dropout1 = nn.Dropout(p=p_drop)
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
@@ -388,7 +393,7 @@ class BertSelfOutput(nn.Module):
     def __init__(self, x_features: int, p_drop: float) -> None:
         super().__init__()
         self.dropout1 = nn.Dropout(p=p_drop)
-        self.LayerNorm = nn.LayerNorm(x_features, eps=1e-12)
+        self.LayerNorm = nn.LayerNorm(x_features, eps=EPS)
 
     def forward(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         h = self.dropout1(h)
@@ -418,7 +423,7 @@ class BertOutput(nn.Module):
         super().__init__()
         self.dense = nn.Linear(h_features, x_features)
         self.dropout1 = nn.Dropout(p=p_drop)
-        self.LayerNorm = nn.LayerNorm(x_features, eps=1e-12)
+        self.LayerNorm = nn.LayerNorm(x_features, eps=EPS)
 
     def forward(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         h = self.dense(h)

@@ -12,6 +12,9 @@ from torch import nn
 __all__ = ["CLIPVisionEmbeddings", "CLIPMLP", "CLIPEncoderLayer", "CLIPVisionModel"]
 
 
+EPS = 1e-05
+
+
 class AttentionHeads(nn.Module):
     """What every attention layout shares: splitting projections into heads, qk-norm, rotary
     positions, the mask, and F.scaled_dot_product_attention."""
@@ -356,11 +359,11 @@ class CLIPEncoderLayer(nn.Module):
 
     def __init__(self, in_features: int, heads: int, intermediate: int) -> None:
         super().__init__()
-        self.layer_norm1 = nn.LayerNorm(in_features)
+        self.layer_norm1 = nn.LayerNorm(in_features, eps=EPS)
         self.self_attn = Attention(
             in_features, heads, names=("q_proj", "k_proj", "v_proj", "out_proj")
         )
-        self.layer_norm2 = nn.LayerNorm(in_features)
+        self.layer_norm2 = nn.LayerNorm(in_features, eps=EPS)
         self.mlp = CLIPMLP(in_features, intermediate)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -390,7 +393,7 @@ class CLIPVisionModel(nn.Module):
         self.hidden = hidden
         self.layers = layers
         self.embeddings = CLIPVisionEmbeddings(3, hidden, patch, positions)
-        self.pre_layrnorm = nn.LayerNorm(hidden)
+        self.pre_layrnorm = nn.LayerNorm(hidden, eps=EPS)
         self.encoder = nn.Sequential(
             OrderedDict(
                 [
@@ -403,7 +406,7 @@ class CLIPVisionModel(nn.Module):
                 ],
             ),
         )
-        self.post_layernorm = nn.LayerNorm(hidden)
+        self.post_layernorm = nn.LayerNorm(hidden, eps=EPS)
         self.reset_parameters()
 
     def forward(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

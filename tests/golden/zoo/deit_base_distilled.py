@@ -12,6 +12,9 @@ from torch import nn
 __all__ = ["DeiTEmbeddings", "DeiTLayer", "DeiTModel", "DeiTForImageClassificationWithTeacher"]
 
 
+EPS = 1e-12
+
+
 class AttentionHeads(nn.Module):
     """What every attention layout shares: splitting projections into heads, qk-norm, rotary
     positions, the mask, and F.scaled_dot_product_attention."""
@@ -345,10 +348,10 @@ class DeiTLayer(nn.Module):
 
     def __init__(self, in_features: int, heads: int, intermediate: int, p_drop: float) -> None:
         super().__init__()
-        self.layernorm_before = nn.LayerNorm(in_features, eps=1e-12)
+        self.layernorm_before = nn.LayerNorm(in_features, eps=EPS)
         self.attention = Attention(in_features, heads)
         self.dropout1 = nn.Dropout(p=p_drop)
-        self.layernorm_after = nn.LayerNorm(in_features, eps=1e-12)
+        self.layernorm_after = nn.LayerNorm(in_features, eps=EPS)
         self.mlp = nn.Sequential(
             OrderedDict(
                 [
@@ -391,7 +394,7 @@ class DeiTModel(nn.Module):
         self.layers = nn.Sequential(
             *[DeiTLayer(hidden, heads, intermediate, p_drop) for _ in range(layers)]
         )
-        self.layernorm = nn.LayerNorm(hidden, eps=1e-12)
+        self.layernorm = nn.LayerNorm(hidden, eps=EPS)
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         pixel_values = self.embeddings(pixel_values)

@@ -11,6 +11,9 @@ from torch import nn
 __all__ = ["Embeddings", "FFN", "TransformerBlock", "Transformer", "DistilBert"]
 
 
+EPS = 1e-12
+
+
 class AttentionHeads(nn.Module):
     """What every attention layout shares: splitting projections into heads, qk-norm, rotary
     positions, the mask, and F.scaled_dot_product_attention."""
@@ -315,7 +318,7 @@ class Embeddings(nn.Module):
         super().__init__()
         self.word_embeddings = nn.Embedding(vocab, d_model, padding_idx=0)
         self.position_embeddings = nn.Embedding(max_positions, d_model)
-        self.LayerNorm = nn.LayerNorm(d_model, eps=1e-12)
+        self.LayerNorm = nn.LayerNorm(d_model, eps=EPS)
         self.dropout1 = nn.Dropout(p=p_drop)
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
@@ -354,9 +357,9 @@ class TransformerBlock(nn.Module):
         self.attention = Attention(
             x_features, heads, names=("q_lin", "k_lin", "v_lin", "out_lin"), dropout=p_drop
         )
-        self.sa_layer_norm = nn.LayerNorm(x_features, eps=1e-12)
+        self.sa_layer_norm = nn.LayerNorm(x_features, eps=EPS)
         self.ffn = FFN(x_features, ffn, p_drop)
-        self.output_layer_norm = nn.LayerNorm(x_features, eps=1e-12)
+        self.output_layer_norm = nn.LayerNorm(x_features, eps=EPS)
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         h = self.attention(x, mask=keep)

@@ -10,6 +10,9 @@ from torch import nn
 __all__ = ["SqueezeExcitation", "MBConv", "FusedMBConv", "EfficientNetV2S"]
 
 
+EPS = 0.001
+
+
 class StochasticDepth(nn.Module):
     """Drops a residual branch while training: each sample's whole branch ("row") or the
     batch's ("batch") is zeroed with probability p, and what survives is scaled by 1/(1-p);
@@ -77,7 +80,7 @@ class MBConv(nn.Module):
             *[
                 nn.Sequential(
                     nn.Conv2d(in_channels, expanded, kernel_size=1, bias=False),
-                    nn.BatchNorm2d(expanded, eps=0.001),
+                    nn.BatchNorm2d(expanded, eps=EPS),
                     nn.SiLU(),
                 )
                 for _ in range(1 if expanded != in_channels else 0)
@@ -92,13 +95,13 @@ class MBConv(nn.Module):
                     groups=expanded,
                     bias=False,
                 ),
-                nn.BatchNorm2d(expanded, eps=0.001),
+                nn.BatchNorm2d(expanded, eps=EPS),
                 nn.SiLU(),
             ),
             SqueezeExcitation(expanded, max(1, in_channels // 4), nn.SiLU),
             nn.Sequential(
                 nn.Conv2d(expanded, channels, kernel_size=1, bias=False),
-                nn.BatchNorm2d(channels, eps=0.001),
+                nn.BatchNorm2d(channels, eps=EPS),
             ),
         )
         if self.use_stochastic_depth:
@@ -139,7 +142,7 @@ class FusedMBConv(nn.Module):
                     padding=(kernel - 1) // 2,
                     bias=False,
                 ),
-                nn.BatchNorm2d(expanded if expanded != in_channels else channels, eps=0.001),
+                nn.BatchNorm2d(expanded if expanded != in_channels else channels, eps=EPS),
                 nn.SiLU(),
             ),
             *[
@@ -150,7 +153,7 @@ class FusedMBConv(nn.Module):
                         kernel_size=1,
                         bias=False,
                     ),
-                    nn.BatchNorm2d(channels, eps=0.001),
+                    nn.BatchNorm2d(channels, eps=EPS),
                 )
                 for _ in range(1 if expanded != in_channels else 0)
             ],
@@ -177,7 +180,7 @@ class EfficientNetV2S(nn.Module):
         self.features = nn.Sequential(
             nn.Sequential(
                 nn.Conv2d(3, 24, kernel_size=3, stride=2, padding=1, bias=False),
-                nn.BatchNorm2d(24, eps=0.001),
+                nn.BatchNorm2d(24, eps=EPS),
                 nn.SiLU(),
             ),
             nn.Sequential(FusedMBConv(24, 1, 3, 24), FusedMBConv(24, 1, 3, 24, p=0.005)),
@@ -231,7 +234,7 @@ class EfficientNetV2S(nn.Module):
             ),
             nn.Sequential(
                 nn.Conv2d(256, 1280, kernel_size=1, bias=False),
-                nn.BatchNorm2d(1280, eps=0.001),
+                nn.BatchNorm2d(1280, eps=EPS),
                 nn.SiLU(),
             ),
         )

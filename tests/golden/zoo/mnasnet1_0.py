@@ -7,6 +7,9 @@ from torch import nn
 __all__ = ["InvertedResidual", "MNASNet1_0"]
 
 
+MOMENTUM = 1 - 0.9997
+
+
 class InvertedResidual(nn.Module):
     """Block `InvertedResidual` (mnasnet1_0.arch:27)."""
 
@@ -18,7 +21,7 @@ class InvertedResidual(nn.Module):
         self.use_add = in_channels == channels and stride == 1
         self.layers = nn.Sequential(
             nn.Conv2d(in_channels, mid, kernel_size=1, bias=False),
-            nn.BatchNorm2d(mid, momentum=0.00029999999999996696),
+            nn.BatchNorm2d(mid, momentum=MOMENTUM),
             nn.ReLU(),
             nn.Conv2d(
                 mid,
@@ -29,10 +32,10 @@ class InvertedResidual(nn.Module):
                 groups=mid,
                 bias=False,
             ),
-            nn.BatchNorm2d(mid, momentum=0.00029999999999996696),
+            nn.BatchNorm2d(mid, momentum=MOMENTUM),
             nn.ReLU(),
             nn.Conv2d(mid, channels, kernel_size=1, bias=False),
-            nn.BatchNorm2d(channels, momentum=0.00029999999999996696),
+            nn.BatchNorm2d(channels, momentum=MOMENTUM),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -51,13 +54,13 @@ class MNASNet1_0(nn.Module):
         super().__init__()
         self.layers = nn.Sequential(
             nn.Conv2d(3, 32, kernel_size=3, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(32, momentum=0.00029999999999996696),
+            nn.BatchNorm2d(32, momentum=MOMENTUM),
             nn.ReLU(),
             nn.Conv2d(32, 32, kernel_size=3, padding=1, groups=32, bias=False),
-            nn.BatchNorm2d(32, momentum=0.00029999999999996696),
+            nn.BatchNorm2d(32, momentum=MOMENTUM),
             nn.ReLU(),
             nn.Conv2d(32, 16, kernel_size=1, bias=False),
-            nn.BatchNorm2d(16, momentum=0.00029999999999996696),
+            nn.BatchNorm2d(16, momentum=MOMENTUM),
             nn.Sequential(
                 InvertedResidual(16, 24, 3, 2, 3),
                 InvertedResidual(24, 24, 3, 1, 3),
@@ -82,7 +85,7 @@ class MNASNet1_0(nn.Module):
             ),
             nn.Sequential(InvertedResidual(192, 320, 3, 1, 6)),
             nn.Conv2d(320, 1280, kernel_size=1, bias=False),
-            nn.BatchNorm2d(1280, momentum=0.00029999999999996696),
+            nn.BatchNorm2d(1280, momentum=MOMENTUM),
             nn.ReLU(),
         )
         self.classifier = nn.Sequential(nn.Dropout(p=p_drop), nn.Linear(1280, classes))

@@ -19,6 +19,11 @@ __all__ = [
 ]
 
 
+PADDING_IDX = 1
+MAX_POSITIONS = 514
+EPS = 1e-05
+
+
 class AttentionHeads(nn.Module):
     """What every attention layout shares: splitting projections into heads, qk-norm, rotary
     positions, the mask, and F.scaled_dot_product_attention."""
@@ -321,10 +326,10 @@ class RobertaEmbeddings(nn.Module):
 
     def __init__(self, vocab: int, width: int, p_drop: float) -> None:
         super().__init__()
-        self.word_embeddings = nn.Embedding(vocab, width, padding_idx=1)
+        self.word_embeddings = nn.Embedding(vocab, width, padding_idx=PADDING_IDX)
         self.token_type_embeddings = nn.Embedding(1, width)
-        self.position_embeddings = nn.Embedding(514, width, padding_idx=1)
-        self.LayerNorm = nn.LayerNorm(width)
+        self.position_embeddings = nn.Embedding(MAX_POSITIONS, width, padding_idx=PADDING_IDX)
+        self.LayerNorm = nn.LayerNorm(width, eps=EPS)
         self.dropout1 = nn.Dropout(p=p_drop)
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
@@ -351,7 +356,7 @@ class RobertaOutput(nn.Module):
         super().__init__()
         self.dense = nn.Linear(h_features, x_features)
         self.dropout1 = nn.Dropout(p=p_drop)
-        self.LayerNorm = nn.LayerNorm(x_features)
+        self.LayerNorm = nn.LayerNorm(x_features, eps=EPS)
 
     def forward(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         h = self.dense(h)

@@ -21,6 +21,9 @@ __all__ = [
 ]
 
 
+EPS = 1e-06
+
+
 class AttentionHeads(nn.Module):
     """What every attention layout shares: splitting projections into heads, qk-norm, rotary
     positions, the mask, and F.scaled_dot_product_attention."""
@@ -360,7 +363,7 @@ class T5LayerSelfAttention(nn.Module):
         causal: bool = False,
     ) -> None:
         super().__init__()
-        self.layer_norm = nn.RMSNorm(x_features, eps=1e-06)
+        self.layer_norm = nn.RMSNorm(x_features, eps=EPS)
         self.SelfAttention = Attention(
             x_features,
             heads,
@@ -389,7 +392,7 @@ class T5LayerCrossAttention(nn.Module):
 
     def __init__(self, x_features: int, heads: int, d_kv: int, p_drop: float) -> None:
         super().__init__()
-        self.layer_norm = nn.RMSNorm(x_features, eps=1e-06)
+        self.layer_norm = nn.RMSNorm(x_features, eps=EPS)
         self.EncDecAttention = Attention(
             x_features,
             heads,
@@ -416,7 +419,7 @@ class T5LayerFF(nn.Module):
 
     def __init__(self, x_features: int, d_ff: int, p_drop: float) -> None:
         super().__init__()
-        self.layer_norm = nn.RMSNorm(x_features, eps=1e-06)
+        self.layer_norm = nn.RMSNorm(x_features, eps=EPS)
         self.DenseReluDense = nn.Sequential(
             OrderedDict(
                 [
@@ -524,7 +527,7 @@ class T5Stack(nn.Module):
                 ],
             ],
         )
-        self.final_layer_norm = nn.RMSNorm(d_model, eps=1e-06)
+        self.final_layer_norm = nn.RMSNorm(d_model, eps=EPS)
         self.dropout2 = nn.Dropout(p=p_drop)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -565,7 +568,7 @@ class T5DecoderStack(nn.Module):
                 ],
             ],
         )
-        self.final_layer_norm = nn.RMSNorm(d_model, eps=1e-06)
+        self.final_layer_norm = nn.RMSNorm(d_model, eps=EPS)
         self.dropout2 = nn.Dropout(p=p_drop)
 
     def forward(

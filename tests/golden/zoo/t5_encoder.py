@@ -12,6 +12,9 @@ from torch import nn
 __all__ = ["T5LayerSelfAttention", "T5LayerFF", "T5Block", "T5Stack", "T5Encoder"]
 
 
+EPS = 1e-06
+
+
 class AttentionHeads(nn.Module):
     """What every attention layout shares: splitting projections into heads, qk-norm, rotary
     positions, the mask, and F.scaled_dot_product_attention."""
@@ -351,7 +354,7 @@ class T5LayerSelfAttention(nn.Module):
         causal: bool = False,
     ) -> None:
         super().__init__()
-        self.layer_norm = nn.RMSNorm(x_features, eps=1e-06)
+        self.layer_norm = nn.RMSNorm(x_features, eps=EPS)
         self.SelfAttention = Attention(
             x_features,
             heads,
@@ -380,7 +383,7 @@ class T5LayerFF(nn.Module):
 
     def __init__(self, x_features: int, d_ff: int, p_drop: float) -> None:
         super().__init__()
-        self.layer_norm = nn.RMSNorm(x_features, eps=1e-06)
+        self.layer_norm = nn.RMSNorm(x_features, eps=EPS)
         self.DenseReluDense = nn.Sequential(
             OrderedDict(
                 [
@@ -455,7 +458,7 @@ class T5Stack(nn.Module):
                 ],
             ],
         )
-        self.final_layer_norm = nn.RMSNorm(d_model, eps=1e-06)
+        self.final_layer_norm = nn.RMSNorm(d_model, eps=EPS)
         self.dropout2 = nn.Dropout(p=p_drop)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
