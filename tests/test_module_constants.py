@@ -22,7 +22,7 @@ from archc.semantics.elaborate import Elaborator
 from archc.semantics.expressions import ElabError
 from archc.semantics.ir import Network, Signature
 from archc.semantics.program import load_program
-from tests.oracle import check_compiled
+from tests.oracle import check_compiled, compile_spec
 
 SPEC = """
 base = 8
@@ -186,3 +186,38 @@ def test_constant_names_leave_declared_parameters_alone(
     assert sorted(names.values()) == sorted(
         ["BASE_", "WIDTH", "MOMENTUM_", "EPS", "EPS_", "DOUBLED", "SIZES"]
     )
+
+
+TESTS_OF_CONSTANTS = """
+depth = 2
+wide = depth > 1
+
+block Unit(channels) {
+    in x
+    y = x -> conv2d(channels, 3, padding=1)
+    out if wide then (y -> relu) else y
+}
+
+block Deep(channels, n=depth * 2) {
+    in x
+    out x -> [Unit(channels) * n] -> (if 3 > depth then batchnorm2d else relu)
+}
+
+network Net {
+    in x: [3, 8, 8]
+    out x -> Deep(8) as a -> Unit(4) as b
+}
+"""
+
+
+def test_a_test_of_constants_is_no_choice_of_the_class(tmp_path: Path) -> None:
+    """A structural test that reads no parameter or size goes one way for every argument:
+    the class builds that way, with no optional submodule and no refusal of the other."""
+    path = tmp_path / "tests.arch"
+    path.write_text(TESTS_OF_CONSTANTS, encoding="utf-8")
+    networks, module = compile_spec(path)
+    source = api.compile_source(str(path))
+    assert " if " not in source.split("class Unit")[1].split("def forward")[0]
+    assert "is not None" not in source and "ValueError" not in source
+    assert "self.batchnorm1 = nn.BatchNorm2d(channels)" in source
+    check_compiled(networks, module)

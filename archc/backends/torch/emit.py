@@ -579,6 +579,8 @@ class ClassWriter:
             return []
         found: dict[str, str | None] = {}
         for guard in structural_guards(self.network, self.module):
+            if guard is not None and not (pv.reads(guard) or pv.reads_sizes(guard)):
+                continue  # a test of constants: no argument goes the other way
             went = _outcomes(guard, self.instances)
             if guard is None or len(went) != 1 or None in went:
                 continue  # no Python form, or the class follows either way

@@ -86,6 +86,10 @@ def optionals(network: Network, module: Module) -> list[Optional] | None:
         return []
     found = []
     for choice in module.choices:
+        if choice.guard is not None and not (
+            pv.reads(choice.guard) or pv.reads_sizes(choice.guard)
+        ):
+            continue  # a test of constants: every instance builds what it took
         taken = _branch(network, module.path, choice.taken)
         other = (
             Branch("unbuilt")
