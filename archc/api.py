@@ -102,8 +102,10 @@ def _elaborate_loaded(
 
 
 def parse_defines(defines: list[str]) -> dict[str, Any]:
-    """`-D name=value` settings: the value is written as in a spec (`10`, `0.1`, `true`, `"a"`,
-    `(64, 128)`).
+    """`-D name=value` settings: the value is written as in a spec. A literal (`10`, `0.1`,
+    `true`, `"a"`, `(64, 128)`) is its value; any other expression (`gelu`,
+    `leaky_relu(0.1)`, `2 * width`) is evaluated where the parameter's default would be
+    (settings.Written).
 
     >>> parse_defines(["classes=10", 'act="gelu"', "bias=false", "widths=(8, -16)"])
     {'classes': 10, 'act': 'gelu', 'bias': False, 'widths': (8, -16)}
@@ -113,26 +115,24 @@ def parse_defines(defines: list[str]) -> dict[str, Any]:
         name, sep, text = define.partition("=")
         if not sep or not name.isidentifier():
             raise UsageError(f"-D takes name=value, got {define!r}")
-        values[name] = _literal(text, define)
+        values[name] = _value_of(name, text, define)
     return values
 
 
-def _literal(text: str, define: str) -> Any:
+def _value_of(name: str, text: str, define: str) -> Any:
+    from archc.semantics.settings import Written
     from archc.syntax.parse import parse  # only here: a check whose trees are cached skips it
 
-    try:
-        module = parse(SourceFile("<-D>", f"value = {text}\n"))
+    try:  # a line of its own, which a diagnostic about the value shows
+        module = parse(SourceFile("<-D>", f"{name} = {text}\n"))
     except ArchError:
         raise UsageError(f"cannot read the value in -D {define}") from None
     item = module.items[0]
-    assert isinstance(item, ast.Assign)
+    assert isinstance(item, ast.Assign) and len(item.targets) == 1
     try:
         return _value(item.value)
     except _NotLiteral:
-        raise UsageError(
-            f"-D {define}: the value must be a number, a string, true, false, none or a tuple "
-            "of them"
-        ) from None
+        return Written(item.value)
 
 
 class _NotLiteral(Exception):

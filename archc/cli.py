@@ -303,7 +303,8 @@ def _spec_options(command: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set a network parameter or a symbolic input size, e.g. -D classes=10 -D H=256",
+        help="set a network parameter or a symbolic input size, as a spec writes it, e.g. "
+        "-D classes=10 -D H=256 -D act=gelu",
     )
     command.add_argument(
         "--strict", action="store_true", help="treat a filter that does not tile as an error"

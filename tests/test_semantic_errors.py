@@ -23,6 +23,7 @@ from archc import api, explain
 from archc.cli import main
 from archc.errors import Diagnostic, UsageError, render_all
 from tests.conftest import ROOT, check_golden
+from tests.oracle import check_compiled, compile_spec
 
 SEMANTIC = ROOT / "tests" / "diagnostics" / "semantic"
 CASES = sorted(SEMANTIC.glob("*.arch"))
@@ -394,11 +395,61 @@ def test_define_gives_a_tuple_as_a_spec_writes_it(
     assert capsys.readouterr().err == f"ok: {spec}: N, {4 * 2 + 2 + 2 * 3 + 3} parameters\n"
     assert main(["check", "-D", "widths=(2, -3)", str(spec)]) == 1
     assert "`out_features` of `linear` must be" in capsys.readouterr().err
-    assert main(["check", "-D", "widths=(2, x)", str(spec)]) == 2
-    assert capsys.readouterr().err == (
-        "archc: error: -D widths=(2, x): the value must be a number, a string, true, false, "
-        "none or a tuple of them\n"
+    assert main(["check", "-D", "widths=(2, x)", str(spec)]) == 1  # an expression: evaluated
+    assert capsys.readouterr().err.startswith(
+        "error[A205]: unknown name `x`\n --> <-D>:1:14\n  |\n1 | widths = (2, x)\n"
+        "  |              ^ not defined\n"
     )
+    assert main(["check", "-D", "widths=(2,", str(spec)]) == 2
+    assert capsys.readouterr().err == "archc: error: cannot read the value in -D widths=(2,\n"
+
+
+ACT = """
+width = 4
+block Unit(channels, act=relu) {
+    in x
+    out x -> conv2d(channels, 3, padding=1) -> act
+}
+network Net(act=relu, channels=8) {
+    in x: [3, H, W]
+    out x -> Unit(channels, act=act) as a -> Unit(channels) as b -> act
+}
+"""
+
+
+def test_define_writes_a_layer_or_an_expression_as_a_spec_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "act.arch"
+    spec.write_text(ACT)
+    (network,), _ = api.analyse(str(spec), None, api.parse_defines(["act=leaky_relu(0.1)"]))
+    ops = [node.op for node in network.nodes() if node.kind == "op"]
+    assert ops == ["conv2d", "leaky_relu", "conv2d", "relu", "leaky_relu"]
+    slopes = [n.args.negative_slope for n in network.nodes() if n.op == "leaky_relu"]
+    assert slopes == [0.1, 0.1]
+    defines = api.parse_defines(["channels=2 * width + 1"])
+    (network,), _ = api.analyse(str(spec), None, defines)
+    assert network.args["channels"] == 9
+    assert main(["check", "-D", "act=gelux", str(spec)]) == 1
+    assert "unknown name `gelux`" in capsys.readouterr().err
+    assert main(["check", "-D", "H=2 * width", str(spec)]) == 2
+    assert capsys.readouterr().err == (
+        "archc: error: -D H: a symbolic size is given a number, not an expression\n"
+    )
+
+
+def test_a_layer_default_with_arguments_compiles_and_computes_as_the_spec(
+    tmp_path: Path,
+) -> None:
+    """`partial(nn.LeakyReLU, negative_slope=0.1)` as a constructor's default imports
+    `partial`, whether the spec's default or `-D` gives the layer."""
+    spec = tmp_path / "act.arch"
+    spec.write_text(ACT.replace("network Net(act=relu", "network Net(act=leaky_relu(0.1)"))
+    networks, module = compile_spec(spec, {"H": 8, "W": 8})
+    check_compiled(networks, module)
+    spec.write_text(ACT)
+    networks, module = compile_spec(spec, api.parse_defines(["act=leaky_relu(0.1)"]))
+    check_compiled(networks, module)
 
 
 def test_python_values_are_given_as_a_spec_writes_them(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ are still checked: one run reports every independent mistake.
 from __future__ import annotations
 
 import functools
-import numbers
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import replace
@@ -41,13 +40,13 @@ from archc.semantics.origins import Origins
 from archc.semantics.program import Definition, FileScope, did_you_mean
 from archc.semantics.routing import Routing
 from archc.semantics.scanning import Scanning
+from archc.semantics.settings import Written, spec_value
 from archc.semantics.sharing import FirstUse, Sharing
 from archc.semantics.signatures import signature_of
 from archc.semantics.unknown_names import explain_unknown
 from archc.semantics.values import UNKNOWN, BlockLayer, BoundArg, OpLayer, Tensor, describe
 from archc.semantics.workload import Workload
 from archc.syntax import ast
-from archc.syntax.layout import MAX_BRACKET_DEPTH
 
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "bool")
 # Blocks nested (one instantiating another) deeper than this are refused.
@@ -455,6 +454,8 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
                 keyword = keywords[name]
                 value = keyword.value if isinstance(keyword, BoundArg) else keyword
                 origin = keyword.origin if isinstance(keyword, BoundArg) else None
+                if isinstance(keyword, Written):  # `-D act=gelu`: where the default would be
+                    value = self.evaluate(keyword.expr, body, place)
             elif param.default is not None:
                 value = self.evaluate(param.default, body, place)
                 default = self.origin(param.default, body)
@@ -1245,7 +1246,10 @@ def elaborate(
         )
         what = "a parameter or a symbolic size" if sized else "a parameter"
         raise UsageError(f"-D {unknown[0]}: no network here has {what} `{unknown[0]}`; {hint}")
-    overrides = {name: _spec_value(name, value) for name, value in overrides.items()}
+    overrides = {name: spec_value(name, value) for name, value in overrides.items()}
+    for name, value in overrides.items():
+        if isinstance(value, Written) and name in sized:
+            raise UsageError(f"-D {name}: a symbolic size is given a number, not an expression")
     networks = []
     with collector.paused():
         for definition in chosen:
@@ -1258,24 +1262,6 @@ def elaborate(
             if result is not None:
                 networks.append(result)
     return networks, elaborator.diagnostics
-
-
-def _spec_value(name: str, value: Any, depth: int = 0) -> Any:
-    """A parameter's value given from Python, as a spec writes values: a list is a tuple."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, list | tuple):
-        if depth == MAX_BRACKET_DEPTH:  # as deep as a spec may write; a list inside itself
-            raise UsageError(f"{name}: the value is nested more than {depth} deep")
-        return tuple(_spec_value(name, item, depth + 1) for item in value)
-    if isinstance(value, numbers.Integral):  # numpy's integers, for one
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value)
-    raise UsageError(
-        f"{name}={value!r}: a parameter's value is a number, a string, true, false, none or a "
-        f"tuple of them; this one is of type {type(value).__name__}"
-    )
 
 
 def declared_sizes(definition: Definition) -> dict[str, Span]:

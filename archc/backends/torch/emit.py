@@ -910,7 +910,7 @@ class ClassWriter:
         ]
         default = next(
             (
-                flat(layer_argument([ctor], literal_slot))
+                layer_argument([ctor], literal_slot)
                 for (network, _), node, ctor in zip(matching, nodes, ctors, strict=True)
                 if ctor is not None
                 and name not in network.instance_of(node).given
@@ -918,12 +918,14 @@ class ClassWriter:
             ),
             None,
         )
+        self.uses_partial |= isinstance(default, Call)  # `partial(nn.LeakyReLU, ...)`
         self.uses_callable = True
         sizes = [  # what the class computes: the same for each layer given
             Arg(self._slot([c.args[k] for c in ctors if c is not None], f"{name}_size{k}"))
             for k in range(len(next(c for c in ctors if c is not None).args))
         ]
-        return Call(self.expressor.layer(name, ctors, default), tuple(sizes))
+        written = None if default is None else flat(default)
+        return Call(self.expressor.layer(name, ctors, written), tuple(sizes))
 
     def _op(self, attr: str, nodes: list[Node]) -> Call | None:
         op = lookup(nodes[0].op)
