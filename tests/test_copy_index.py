@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from archc import api
+from archc import api, runtime
 from archc.semantics.ir import Network
 
 BLOCK = """
@@ -60,7 +60,31 @@ def test_generated_source_builds_each_copy_with_its_arguments(tmp_path: Path) ->
         encoding="utf-8",
     )
     source = api.compile_source(str(spec))
-    assert "Layer(16), Layer(16, p=0.025), Layer(16, p=0.05)" in source
+    # one expression of the index for every copy, as a comprehension writes it
+    assert "nn.Sequential(*[Layer(16, p=0.2 * k / 8) for k in range(3)])" in source
+    stage = runtime.load_source(source, "archc_copy_index").Stage()
+    assert [layer.stochastic_depth1.p for layer in stage.blocks] == [0.0, 0.025, 0.05]
+
+
+TWO_REPEATS = """
+network Stage {
+    in x: [16, 8, 8]
+    out x -> [Layer(16, p=drop_rate(i)) * 2 -> Layer(16, p=drop_rate(i)) * 2] as blocks
+}
+"""
+
+
+def test_copies_are_a_comprehension_only_where_their_positions_are_their_indexes(
+    tmp_path: Path,
+) -> None:
+    """A chain of two repeats whose copies read the index alike: the copies' positions in
+    the chain are not their indexes, so each is written with its own argument."""
+    spec = tmp_path / "spec.arch"
+    spec.write_text(BLOCK + TWO_REPEATS, encoding="utf-8")
+    source = api.compile_source(str(spec))
+    assert "for k in range" not in source
+    stage = runtime.load_source(source, "archc_copy_index_twice").Stage()
+    assert [layer.stochastic_depth1.p for layer in stage.blocks] == [0.0, 0.025, 0.0, 0.025]
 
 
 def test_a_count_of_zero_builds_no_copy(tmp_path: Path) -> None:

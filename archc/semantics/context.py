@@ -46,6 +46,8 @@ class Body:
     # the counts its repeats are given instead of their own, by the repeat's span, where the
     # instance is elaborated aside (archc/semantics/recount.py)
     recounts: dict[Span, int] = field(default_factory=dict)
+    # the index of the copy of a repeat being evaluated (`Block(p=0.1 * i) * n`), if any
+    copy_index: int | None = None
 
     def bind(self, name: str, value: Any, span: Span, origin: Expr | None = None) -> None:
         self.vars[name] = value

@@ -527,6 +527,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
             signature=self._signature(definition),
             given=_given(node, layer.args),
             arg_origins=arg_origins,
+            index_origins=_index_origins(node, positional, keywords),
         )
         self.module(module)
         declared = [s for s in node.body if isinstance(s, ast.Input)]
@@ -1306,6 +1307,15 @@ def _inputs_span(node: ast.Definition) -> Span | None:
     """Where a network declares its inputs: the first `in` through the last."""
     inputs = [stmt.span for stmt in node.body if isinstance(stmt, ast.Input)]
     return inputs[0].to(inputs[-1]) if inputs else None
+
+
+def _index_origins(
+    node: ast.Definition, positional: list[BoundArg], keywords: dict[str, BoundArg]
+) -> dict[str, pv.Expr]:
+    """The arguments of a copy of a repeat that read the copy's index, by parameter: their
+    provenance shared by every copy (BoundArg.index_origin)."""
+    given = {**dict(zip((p.name.name for p in node.params), positional, strict=False)), **keywords}
+    return {name: a.index_origin for name, a in given.items() if a.index_origin is not None}
 
 
 def _bound_to(layer: OpLayer, name: str) -> OpLayer:

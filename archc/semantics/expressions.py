@@ -451,12 +451,14 @@ class Expressions:
     def _copy(self, expr: ast.Expr, index: int, body: Body, place: Place) -> Any:
         """The repeated layer ``expr`` with the copy index bound to ``index``."""
         body.bind(COPY_INDEX, index, expr.span, pv.Lit(index))
+        outer, body.copy_index = body.copy_index, index
         try:
             value = self._layer_or_value(expr, body, place)
         finally:
             for held in (body.vars, body.spans, body.origins):
                 held.pop(COPY_INDEX, None)
             body.used.discard(COPY_INDEX)
+            body.copy_index = outer
         if value is UNKNOWN or isinstance(value, Layer):
             return value
         raise self.error(
@@ -1005,10 +1007,29 @@ class Expressions:
         else:
             value = (self._layer_or_value if layer else self.evaluate)(expr, body, place)
             origin = None if isinstance(value, Tensor | Layer) else self.origin(expr, body)
+        shared = None
+        if origin is not None and body.copy_index is not None and self._reads_index(expr):
+            shared = self._index_origin(expr, body, origin)
         name = arg.name
         if name is None:
-            return BoundArg(None, value, expr.span, None, expr, origin)
-        return BoundArg(name.name, value, expr.span, name.span, expr, origin)
+            return BoundArg(None, value, expr.span, None, expr, origin, shared)
+        return BoundArg(name.name, value, expr.span, name.span, expr, origin, shared)
+
+    def _index_origin(self, expr: ast.Expr, body: Body, origin: pv.Expr) -> pv.Expr | None:
+        """The provenance of an argument of a copy of a repeat that reads the copy's index,
+        with the index left as provenance.COPY_INDEX (`p_drop * (3 + i) / 17`), so that one
+        expression gives every copy's argument; None where, given this copy's index, it does
+        not give exactly this copy's provenance."""
+        held = body.origins[COPY_INDEX]
+        body.origins[COPY_INDEX] = pv.COPY_INDEX
+        try:
+            shared = self.origin(expr, body)
+        finally:
+            body.origins[COPY_INDEX] = held
+        if shared is None:
+            return None
+        this = pv.bound(shared, pv.COPY_INDEX.name, held)
+        return shared if pv.written_alike(this, origin) else None
 
     def _builtin(self, name: str, args: tuple[BoundArg, ...], expr: ast.Call) -> Any:
         if name == BRANCHES:

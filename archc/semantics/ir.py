@@ -156,6 +156,9 @@ class Module:
     # namespace (archc/semantics/provenance.py)
     arg_origins: dict[str, Expr] = field(default_factory=dict)
     repeat_origin: Expr | None = None
+    # for a copy of a repeat, the provenance of each argument that reads the copy's index,
+    # with the index as provenance.COPY_INDEX (values.BoundArg.index_origin)
+    index_origins: dict[str, Expr] = field(default_factory=dict)
     # the tests in the body that chose its structure (context.Body.guards), in its namespace
     guards: tuple[Expr | None, ...] = ()
     # the conditionals among them whose alternatives are tensors (`if c then x -> ds else x`)

@@ -85,6 +85,10 @@ class Apply:
 
 Expr: TypeAlias = Lit | Param | Size | Apply
 
+# The index of a copy of a repeat (`i` in `Block(p=0.1 * i) * n`), as the parameter a copy's
+# arguments read in the provenance all copies share; no spec name can spell it.
+COPY_INDEX = Param("$copy")
+
 BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add,
     "-": operator.sub,
@@ -286,6 +290,16 @@ def substitute(
             return Lit(value)
         return Apply(fn, tuple(args))
     return apply(fn, *args)
+
+
+def bound(expr: Expr, name: str, value: Expr) -> Expr:
+    """``expr`` with the parameter ``name`` replaced by ``value``, folded as :func:`apply`
+    folds."""
+    if type(expr) is Param:
+        return value if expr.name == name else expr  # type: ignore[union-attr]
+    if type(expr) is Apply:
+        return apply(expr.fn, *(bound(a, name, value) for a in expr.args))  # type: ignore[union-attr]
+    return expr
 
 
 class _NotArithmetic(Exception):

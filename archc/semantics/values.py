@@ -86,6 +86,9 @@ class BoundArg:
     name_span: Span | None = None
     expr: ast.Expr | None = None  # as written, for messages and diagrams
     origin: Expr | None = None  # the value's provenance where it was written
+    # in a copy of a repeat, the provenance of an argument that reads the copy's index `i`
+    # with the index left as provenance.COPY_INDEX: the same for every copy
+    index_origin: Expr | None = None
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import hashlib
 import itertools
 import json
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from archc import __version__, dims
 from archc.backends.torch.classes import ClassInfo, Move, admits, assign_classes
@@ -76,6 +76,8 @@ from archc.semantics.ir import (
     join_path,
     tensor_key,
 )
+
+T = TypeVar("T")
 
 # The most repeats whose copies values may follow that a class is elaborated aside for, each
 # way of making copies or none (2 ** n instances at most)
@@ -286,6 +288,8 @@ class ClassWriter:
         # which instances of the matching being written a copy of another's stands in for
         self.stand_ins: list[bool] = []
         self.uses_partial = False  # a call binds a layer's arguments
+        # while copies are written from the expression of their index (_indexed), its name
+        self.copy_index: str | None = None
         self.uses_functional = False  # a forward expression calls `F.pad`, ...
         self.constants: dict[int, str] = {}  # variables of __init__ holding buffers' values
         self.helpers: set[str] = set()  # archc's own modules the class builds
@@ -778,6 +782,20 @@ class ClassWriter:
                     return count > 0
         return bool(_count(network, module, move.origin) > 0)
 
+    def _indexed(self, index: str | None, build: Callable[[], T]) -> T:
+        """What ``build`` writes, with the arguments of copies that read their index written
+        from the expression every copy shares, the index named ``index`` (None: as each
+        copy's own)."""
+        if index is None:
+            return build()
+        self.copy_index = index
+        self.expressor.loop_variables[pv.COPY_INDEX.name] = index
+        try:
+            return build()
+        finally:
+            self.copy_index = None
+            del self.expressor.loop_variables[pv.COPY_INDEX.name]
+
     def loop_index(self) -> str:
         """The name of a loop's copy index, which no parameter of the class takes."""
         taken = self.parameters | set(self.input_names)
@@ -1063,7 +1081,7 @@ class ClassWriter:
                     self.uses_partial |= isinstance(argument, Call)
                     args.append(Arg(argument, f"{param.name}=" if param.default else ""))
                 continue
-            origins = [_argument_origin(module, param) for module in modules]
+            origins = [self._argument_origin(module, param) for module in modules]
             given = all(param.source in m.arg_origins for m in modules)
             if param.kind == "block" and not given and _omit(param, values):
                 continue
@@ -1078,6 +1096,15 @@ class ClassWriter:
             prefix = f"{param.name}=" if param.default is not None else ""
             args.append(Arg(structure(text, nested=True), prefix))
         return Call(child.name, tuple(args))
+
+    def _argument_origin(self, module: Module, param: Param) -> pv.Expr | None:
+        """:func:`_argument_origin`, where copies are written from the expression of their
+        index they share (``copy_index``), that expression for an argument that reads it."""
+        if self.copy_index is not None and param.kind == "block":
+            shared = module.index_origins.get(param.source)
+            if shared is not None:
+                return shared
+        return _argument_origin(module, param)
 
     def _counterpart(self, module: Module, child: ClassInfo) -> Module:
         """The instance of ``child`` that the child block ``module`` is: itself, or in an
@@ -1146,30 +1173,47 @@ class ClassWriter:
             return self._slotted(matching)
         items = scope_items(network, first.path)
         named = holder(network, first.path) == "dict"
-        children: list[Arg] = []
-        for position, item in enumerate(items):
-            if item.node is not None and HELD in item.node.params:
-                raise ArchError([_held_in_container(item.node, first)])
-            inner = [(n, scope_items(n, i.module.path)[position]) for n, i in matching]  # type: ignore[union-attr]
-            value = self._construct(inner)
-            if value is None:  # an op written as an expression in forward
-                continue
-            if named:
-                value = Call("", (Arg(string(item.attr)), Arg(value)))
-            children.append(Arg(value))
+
+        def built(positions: range) -> list[Arg]:
+            children: list[Arg] = []
+            for position in positions:
+                item = items[position]
+                if item.node is not None and HELD in item.node.params:
+                    raise ArchError([_held_in_container(item.node, first)])
+                inner = [(n, scope_items(n, i.module.path)[position]) for n, i in matching]  # type: ignore[union-attr]
+                value = self._construct(inner)
+                if value is None:  # an op written as an expression in forward
+                    continue
+                if named:
+                    value = Call("", (Arg(string(item.attr)), Arg(value)))
+                children.append(Arg(value))
+            return children
+
         chain = is_chain(network, first)
+        # copies whose arguments read their index, built alike from the expression of the
+        # index each shares: `[Block(p=0.1 * k) for k in range(n)]`
+        index = self.loop_index() if not named and _indexed(items) else None
+        children = self._indexed(index, lambda: built(range(len(items))))
         alike = not named and len(set(children)) == 1
         # the first copy may differ (it takes the repeat's input): `[first, *[rest ...]]`
         rest_alike = not named and len(children) > 1 and len(set(children[1:])) == 1
         count = self._repeat_count(matching, len(children)) if alike or rest_alike else None
+        if index is not None and count is None and rest_alike and len(children) > 2:
+            count = str(len(children))  # the chain holds the copies alone (_indexed)
+        if index is not None and count is None:  # the copies differ in more: one by one
+            index, children = None, built(range(len(items)))
+        elif index is not None and not alike:
+            children[0] = built(range(1))[0]  # the first, with its own index
+        loop = index or "_"
         if count is not None and alike:  # copies built alike: `[Block(...) for _ in range(n)]`
-            each = ListOf(children[0].value, f"for _ in range({count})")  # type: ignore[arg-type]
+            each = ListOf(children[0].value, f"for {loop} in range({count})")  # type: ignore[arg-type]
             if chain:
                 return Call("nn.Sequential", (Arg(each, "*"),))
             return Call("nn.ModuleList", (Arg(each),))
         if count is not None:
             others = self._repeat_count(matching, len(children), after_first=True)
-            rest = ListOf(children[1].value, f"for _ in range({others})")  # type: ignore[arg-type]
+            copies = f"range({others})" if index is None else f"range(1, {count})"
+            rest = ListOf(children[1].value, f"for {loop} in {copies}")  # type: ignore[arg-type]
             if chain:
                 return Call("nn.Sequential", (children[0], Arg(rest, "*")))
             return Call("nn.ModuleList", (Arg(Call("", (children[0], Arg(rest, "*")), "[]")),))
@@ -1485,6 +1529,27 @@ def _origin(value: Any) -> pv.Expr | None:
 
 def _plain(value: Any) -> Any:
     return pv.untraced(value.value if isinstance(value, Symbolic) else value)
+
+
+def _indexed(items: list[Item]) -> bool:
+    """Whether ``items`` are the copies of one repeat, in order, calls of a block whose
+    arguments read the copy's index: each the same expression of it, which gives each copy's
+    own argument with the copy's position as the index."""
+    modules = [item.module for item in items if item.module is not None]
+    if len(modules) != len(items) or len(items) < 2 or not modules[0].index_origins:
+        return False
+    shared = modules[0].index_origins
+    return all(
+        module.index_origins == shared
+        and all(
+            pv.written_alike(
+                pv.bound(expr, pv.COPY_INDEX.name, pv.Lit(position)),
+                module.arg_origins.get(name),
+            )
+            for name, expr in shared.items()
+        )
+        for position, module in enumerate(modules)
+    )
 
 
 def _argument_origin(module: Module, param: Param) -> pv.Expr | None:

@@ -79,6 +79,8 @@ class Expressor:
     # and those written so far
     module_constants: Mapping[tuple[str, str], str] = field(default_factory=dict)
     constants_used: dict[tuple[str, str], pv.Constant] = field(default_factory=dict)
+    # parameters that are a loop's variable where they are written (a copy's index)
+    loop_variables: dict[str, str] = field(default_factory=dict)
 
     def name_values(self, named: tuple[tuple[str, pv.Expr], ...]) -> None:
         """Write ``named`` values by their names in ``__init__``; one the class does not
@@ -173,6 +175,8 @@ class Expressor:
             negative = isinstance(value, int | float) and not isinstance(value, bool) and value < 0
             return literal(value), PRECEDENCE["unary"] if negative else atom
         if isinstance(expr, pv.Param):
+            if expr.name in self.loop_variables:
+                return self.loop_variables[expr.name], atom
             return parameter(expr.name), atom
         if isinstance(expr, pv.Size):
             if expr in self.equal:

@@ -92,42 +92,37 @@ class ConvNeXtTiny(nn.Module):
                 nn.Conv2d(3, widths[0], kernel_size=4, stride=4), LayerNorm2d(widths[0], eps=1e-06)
             ),
             nn.Sequential(
-                CNBlock(widths[0], layer_scale=layer_scale, p=p_drop * 0 / 17),
-                CNBlock(widths[0], layer_scale=layer_scale, p=p_drop * 1 / 17),
-                CNBlock(widths[0], layer_scale=layer_scale, p=p_drop * 2 / 17),
+                *[CNBlock(widths[0], layer_scale=layer_scale, p=p_drop * k / 17) for k in range(3)]
             ),
             nn.Sequential(
                 LayerNorm2d(widths[0], eps=1e-06),
                 nn.Conv2d(widths[0], widths[1], kernel_size=2, stride=2),
             ),
             nn.Sequential(
-                CNBlock(widths[1], layer_scale=layer_scale, p=p_drop * 3 / 17),
-                CNBlock(widths[1], layer_scale=layer_scale, p=p_drop * 4 / 17),
-                CNBlock(widths[1], layer_scale=layer_scale, p=p_drop * 5 / 17),
+                *[
+                    CNBlock(widths[1], layer_scale=layer_scale, p=p_drop * (3 + k) / 17)
+                    for k in range(3)
+                ]
             ),
             nn.Sequential(
                 LayerNorm2d(widths[1], eps=1e-06),
                 nn.Conv2d(widths[1], widths[2], kernel_size=2, stride=2),
             ),
             nn.Sequential(
-                CNBlock(widths[2], layer_scale=layer_scale, p=p_drop * 6 / 17),
-                CNBlock(widths[2], layer_scale=layer_scale, p=p_drop * 7 / 17),
-                CNBlock(widths[2], layer_scale=layer_scale, p=p_drop * 8 / 17),
-                CNBlock(widths[2], layer_scale=layer_scale, p=p_drop * 9 / 17),
-                CNBlock(widths[2], layer_scale=layer_scale, p=p_drop * 10 / 17),
-                CNBlock(widths[2], layer_scale=layer_scale, p=p_drop * 11 / 17),
-                CNBlock(widths[2], layer_scale=layer_scale, p=p_drop * 12 / 17),
-                CNBlock(widths[2], layer_scale=layer_scale, p=p_drop * 13 / 17),
-                CNBlock(widths[2], layer_scale=layer_scale, p=p_drop * 14 / 17),
+                *[
+                    CNBlock(widths[2], layer_scale=layer_scale, p=p_drop * (6 + k) / 17)
+                    for k in range(9)
+                ]
             ),
             nn.Sequential(
                 LayerNorm2d(widths[2], eps=1e-06),
                 nn.Conv2d(widths[2], widths[3], kernel_size=2, stride=2),
             ),
             nn.Sequential(
-                CNBlock(widths[3], layer_scale=layer_scale, p=p_drop * 15 / 17),
-                CNBlock(widths[3], layer_scale=layer_scale, p=p_drop * 16 / 17),
-                CNBlock(widths[3], layer_scale=layer_scale, p=p_drop * 17 / 17),
+                *[
+                    CNBlock(widths[3], layer_scale=layer_scale, p=p_drop * (15 + k) / 17)
+                    for k in range(3)
+                ]
             ),
         )
         self.avgpool = nn.AdaptiveAvgPool2d(1)
