@@ -69,22 +69,30 @@ def test_generated_source_builds_each_copy_with_its_arguments(tmp_path: Path) ->
 TWO_REPEATS = """
 network Stage {
     in x: [16, 8, 8]
-    out x -> [Layer(16, p=drop_rate(i)) * 2 -> Layer(16, p=drop_rate(i)) * 2] as blocks
+    out x -> [Layer(16, p=drop_rate(8)) -> Layer(16, p=drop_rate(i)) * 3
+              -> Layer(16, p=drop_rate(2 * i)) * 3 -> Layer(16) * 2] as blocks
 }
 """
 
 
-def test_copies_are_a_comprehension_only_where_their_positions_are_their_indexes(
+def test_each_repeat_in_a_chain_is_a_comprehension_over_its_own_index(
     tmp_path: Path,
 ) -> None:
-    """A chain of two repeats whose copies read the index alike: the copies' positions in
-    the chain are not their indexes, so each is written with its own argument."""
+    """Repeats among other children of a chain: each one's copies count their index from
+    its own first copy, whatever comes before them."""
     spec = tmp_path / "spec.arch"
     spec.write_text(BLOCK + TWO_REPEATS, encoding="utf-8")
     source = api.compile_source(str(spec))
-    assert "for k in range" not in source
-    stage = runtime.load_source(source, "archc_copy_index_twice").Stage()
-    assert [layer.stochastic_depth1.p for layer in stage.blocks] == [0.0, 0.025, 0.0, 0.025]
+    assert (
+        "Layer(16, p=0.2),\n"
+        "            *[Layer(16, p=0.2 * k / 8) for k in range(3)],\n"
+        "            *[Layer(16, p=0.2 * (2 * k) / 8) for k in range(3)],\n"
+        "            Layer(16),\n"
+        "            Layer(16),\n"
+    ) in source
+    stage = runtime.load_source(source, "archc_copy_index_runs").Stage()
+    rates = [layer.stochastic_depth1.p for layer in stage.blocks]
+    assert rates == [0.2, 0.0, 0.025, 0.05, 0.0, 0.05, 0.1, 0.0, 0.0]
 
 
 def test_a_count_of_zero_builds_no_copy(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from archc import __version__, dims
 from archc.backends.torch.classes import ClassInfo, Move, admits, assign_classes
@@ -76,8 +76,6 @@ from archc.semantics.ir import (
     join_path,
     tensor_key,
 )
-
-T = TypeVar("T")
 
 # The most repeats whose copies values may follow that a class is elaborated aside for, each
 # way of making copies or none (2 ** n instances at most)
@@ -782,19 +780,44 @@ class ClassWriter:
                     return count > 0
         return bool(_count(network, module, move.origin) > 0)
 
-    def _indexed(self, index: str | None, build: Callable[[], T]) -> T:
-        """What ``build`` writes, with the arguments of copies that read their index written
-        from the expression every copy shares, the index named ``index`` (None: as each
-        copy's own)."""
-        if index is None:
-            return build()
+    def _index_runs(self, matching: Matching, items: list[Item]) -> list[tuple[int, int, str]]:
+        """The repeats among a container's ``items`` whose copies are written as one
+        comprehension over their index (_indexed): each as its first position, how many
+        copies it made and its count as Python. The container itself, where it is the
+        repeat, counts by its provenance; a repeat among its children, by a number."""
+        container = matching[0][1].module
+        assert container is not None
+        if container.repeat is not None:
+            count = self._repeat_count(matching, len(items))
+            return [(0, len(items), count)] if count is not None and _indexed(items) else []
+        return [
+            (c.start, c.count, str(c.count))
+            for c in container.counted
+            if pv.is_number(c.origin)
+            and c.children == c.count > 2  # type: ignore[arg-type]
+            and _indexed(items[c.start : c.start + c.count])
+        ]
+
+    def _comprehension(
+        self, copies: range, count: str, built: Callable[[range], list[Arg]]
+    ) -> list[Arg]:
+        """The copies of a repeat at positions ``copies``, counted by ``count``, as one
+        comprehension over their index `[Block(p=0.1 * k) for k in range(n)]`, after the
+        first on its own where it alone differs (it takes the repeat's input)."""
+        index = self.loop_index()
         self.copy_index = index
         self.expressor.loop_variables[pv.COPY_INDEX.name] = index
         try:
-            return build()
+            shared = built(copies)
         finally:
             self.copy_index = None
             del self.expressor.loop_variables[pv.COPY_INDEX.name]
+        if len(set(shared)) == 1:
+            return [Arg(ListOf(shared[0].value, f"for {index} in range({count})"), "*")]  # type: ignore[arg-type]
+        if len(set(shared[1:])) == 1:
+            each = ListOf(shared[1].value, f"for {index} in range(1, {count})")  # type: ignore[arg-type]
+            return [*built(copies[:1]), Arg(each, "*")]
+        return built(copies)
 
     def loop_index(self) -> str:
         """The name of a loop's copy index, which no parameter of the class takes."""
@@ -1190,30 +1213,30 @@ class ClassWriter:
             return children
 
         chain = is_chain(network, first)
-        # copies whose arguments read their index, built alike from the expression of the
-        # index each shares: `[Block(p=0.1 * k) for k in range(n)]`
-        index = self.loop_index() if not named and _indexed(items) else None
-        children = self._indexed(index, lambda: built(range(len(items))))
+        runs = [] if named else self._index_runs(matching, items)
+        if runs:
+            children = []
+            done = 0
+            for start, size, count in runs:
+                children += built(range(done, start))
+                children += self._comprehension(range(start, start + size), count, built)
+                done = start + size
+            children += built(range(done, len(items)))
+        else:
+            children = built(range(len(items)))
         alike = not named and len(set(children)) == 1
         # the first copy may differ (it takes the repeat's input): `[first, *[rest ...]]`
         rest_alike = not named and len(children) > 1 and len(set(children[1:])) == 1
         count = self._repeat_count(matching, len(children)) if alike or rest_alike else None
-        if index is not None and count is None and rest_alike and len(children) > 2:
-            count = str(len(children))  # the chain holds the copies alone (_indexed)
-        if index is not None and count is None:  # the copies differ in more: one by one
-            index, children = None, built(range(len(items)))
-        elif index is not None and not alike:
-            children[0] = built(range(1))[0]  # the first, with its own index
-        loop = index or "_"
-        if count is not None and alike:  # copies built alike: `[Block(...) for _ in range(n)]`
-            each = ListOf(children[0].value, f"for {loop} in range({count})")  # type: ignore[arg-type]
+        if count is not None and alike and not runs:
+            # copies built alike: `[Block(...) for _ in range(n)]`
+            each = ListOf(children[0].value, f"for _ in range({count})")  # type: ignore[arg-type]
             if chain:
                 return Call("nn.Sequential", (Arg(each, "*"),))
             return Call("nn.ModuleList", (Arg(each),))
-        if count is not None:
+        if count is not None and not runs:
             others = self._repeat_count(matching, len(children), after_first=True)
-            copies = f"range({others})" if index is None else f"range(1, {count})"
-            rest = ListOf(children[1].value, f"for {loop} in {copies}")  # type: ignore[arg-type]
+            rest = ListOf(children[1].value, f"for _ in range({others})")  # type: ignore[arg-type]
             if chain:
                 return Call("nn.Sequential", (children[0], Arg(rest, "*")))
             return Call("nn.ModuleList", (Arg(Call("", (children[0], Arg(rest, "*")), "[]")),))
