@@ -1038,3 +1038,66 @@ def test_a_reshape_reads_its_sizes_off_the_tensor_it_reshapes_or_the_sizes_stay(
     x = torch.randn(2, 3, 6, 5, dtype=torch.float64)
     with torch.no_grad():
         assert torch.allclose(rebuilt(x), model(x), rtol=1e-5, atol=1e-5)
+
+
+class _OffsetTable(torch.nn.Embedding):
+    """A torch layer extended by a class of its own that looks its rows up further on."""
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return super().forward(ids + 3) * 2.0
+
+
+class _RowsFolded(torch.nn.Module):
+    """Positions from a mask of ones, and a feed-forward over the tokens flattened into rows
+    and viewed back, as OPT's decoder computes them."""
+
+    def __init__(self, mixes_rows: bool = False) -> None:
+        super().__init__()
+        self.words = torch.nn.Embedding(20, 8)
+        self.positions = _OffsetTable(16 + 3, 8)
+        self.norm = torch.nn.LayerNorm(8)
+        self.fc = torch.nn.Linear(8, 12)
+        self.out = torch.nn.Linear(12, 8)
+        self.mixes_rows = mixes_rows
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        mask = torch.ones(ids.shape[0], ids.shape[1], dtype=torch.int64)
+        x = self.words(ids) + self.positions(mask.cumsum(1) - 1)
+        shape = x.shape
+        rows = x.reshape(-1, x.size(-1))
+        y = self.out(self.fc(self.norm(rows)).relu())
+        if self.mixes_rows:  # each row reads the others: the fold cannot be left out
+            y = y.softmax(dim=0)
+        return (rows + y).view(shape)
+
+
+def test_a_fold_of_the_batch_into_rows_and_a_torch_layer_extended_round_trip(
+    tmp_path: Path,
+) -> None:
+    model = _RowsFolded().double().eval()
+    ids = torch.randint(0, 20, (1, 6), generator=torch.Generator().manual_seed(0))
+    imported = import_module(model, (ids,))
+    assert imported.diagnostics == [] and imported.text is not None
+    text = imported.text
+    # the mask of ones made from the sizes counts the positions; the table's own class adds 3
+    # before the nn.Embedding it extends looks the rows up, under its own name, and scales
+    # them after, in the caller
+    assert "y = positions(ids, dim=1) + 3 -> embedding(19, 8) as positions" in text
+    assert "skip = y * 2.0" in text
+    # the rows are the tokens, on (N, T, E) as the spec keeps them
+    assert "reshape" not in text and "in ids: int64[T]" in text
+    rebuilt = _rebuilt(text, tmp_path, model)
+    _same_at_lengths(model, rebuilt, (6, 1, 4, 16), 20)
+    assert archc.load(tmp_path / "imported.arch").params == sum(
+        p.numel() for p in model.parameters()
+    )
+
+
+def test_a_fold_of_the_batch_whose_rows_read_each_other_stays_refused() -> None:
+    model = _RowsFolded(mixes_rows=True).double().eval()
+    ids = torch.randint(0, 20, (1, 6), generator=torch.Generator().manual_seed(0))
+    imported = import_module(model, (ids,))
+    assert [d.code for d in imported.diagnostics] == ["A503"]
+    assert "`reshape` does not keep the batch as its first axis" in (
+        imported.diagnostics[0].message
+    )

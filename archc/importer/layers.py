@@ -119,8 +119,17 @@ def _attribute(module: nn.Module, name: str) -> Any:
 _MISSING = object()
 
 
+def _torch_class(module: nn.Module) -> type:
+    """The torch class of ``module``, or the torch layer class another library's extends."""
+    for cls in type(module).__mro__:
+        if cls.__module__.startswith("torch.nn."):
+            return cls
+    return type(module)
+
+
 def _described(module: nn.Module) -> str:
-    text = repr(module)
+    # another library's subclass of a torch layer reads as the layer it extends
+    text = repr(module).replace(type(module).__name__, _torch_class(module).__name__, 1)
     for name in UNOBSERVABLE:  # shown when True (ReLU) or always (Dropout)
         text = re.sub(rf",? ?{name}=(?:True|False)", "", text)
     # (1, 1) and 1 are one size to torch's layers
@@ -153,7 +162,7 @@ def _emitted(op: Op, values: dict[str, Any], inputs: Sequence[TensorType]) -> nn
 def _same(a: nn.Module, b: nn.Module | None) -> bool:
     return (
         b is not None
-        and type(a) is type(b)
+        and _torch_class(a) is type(b)
         and _described(a) == _described(b)
         and _state_shapes(a) == _state_shapes(b)
     )

@@ -36,9 +36,11 @@ from archc.importer.failures import (
     unfit,
     user_frame,
 )
+from archc.importer.folds import unfold_batch
 from archc.importer.probes import probe_axes
 from archc.importer.scopes import Scope, scope_tree
 from archc.importer.sizes import Axis
+from archc.importer.subclassed import as_layer_calls
 from archc.importer.tracer import Fails, Tracer, reads, refusing_autograd_functions
 from archc.importer.values import Recorder, follow_shapes, shape_values
 
@@ -56,6 +58,7 @@ def trace(
         try:
             with refusing_autograd_functions():
                 graph = tracer.trace(model)
+            unfold_batch(graph, model)
             found = in_place(graph)
         except Fails as failed:
             raise TraceAborted([unfit(inputs, failed.node, failed.error)]) from None
@@ -104,6 +107,7 @@ def trace(
     batch = inputs[0].shape[0] if inputs and inputs[0].dim() else 0
     static = shape_values(graph, values, doubled or values, batch, probes)
     follow_shapes(graph, values, probes)
+    as_layer_calls(model, graph, values)
     root = scope_tree(model, graph, static)
     root.kept = kept
     root.axes = tuple(axis for axis in axes if axis.symbol not in fixed)
