@@ -3853,7 +3853,9 @@ _IMPORT = (
         known before the model runs (`x.view(x.size(0), -1)` is `reshape(-1)`), but a function
         without an op, or one given a size that changes with the batch other than as its first
         axis (`x.view(x.size(0) * 2, -1)`), is written as a `TODO_<path>` placeholder, which
-        `archc check` rejects.""",
+        `archc check` rejects. So is a library's function that `torch.fx.wrap` keeps whole
+        (torchvision's `shifted_window_attention`): fx records its call, not its body, and
+        the diagnostic names the module's parameters and buffers it takes.""",
         """
         return torch.cumsum(self.conv(x), dim=1)
         """,

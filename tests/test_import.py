@@ -1101,3 +1101,30 @@ def test_a_fold_of_the_batch_whose_rows_read_each_other_stays_refused() -> None:
     assert "`reshape` does not keep the batch as its first axis" in (
         imported.diagnostics[0].message
     )
+
+
+def test_torchvision_swin_reports_the_functions_fx_keeps_whole_where_they_are_called() -> None:
+    torchvision = pytest.importorskip("torchvision")
+    swin = torchvision.models.swin_transformer
+    torch.manual_seed(0)
+    model = swin.SwinTransformer([4, 4], 16, [2, 2], [2, 2], [4, 4], num_classes=10).eval()
+    imported = import_module(model, (torch.randn(1, 3, 32, 32),))
+    assert imported.text is not None and "TODO_features_1_0_attn_shifted_window_attention" in (
+        imported.text
+    )
+    # one diagnostic per call, at torchvision's line, naming the module and the function;
+    # the module's tensors the function takes are named there, not reported one by one
+    assert {d.code for d in imported.diagnostics} == {"A503"}
+    for diagnostic in imported.diagnostics:
+        assert diagnostic.span is not None
+        assert diagnostic.span.file.endswith("swin_transformer.py")
+        assert "torch.fx keeps whole (`torch.fx.wrap`)" in diagnostic.message
+    messages = [d.message for d in imported.diagnostics]
+    attention = (
+        "the call in `features.1.0.attn`: `shifted_window_attention` of "
+        "`torchvision.models.swin_transformer` is a function torch.fx keeps whole"
+    )
+    assert any(attention in m for m in messages)
+    takes = "it takes the module's `qkv.weight`, `proj.weight`, `qkv.bias`, `proj.bias`"
+    assert sum(takes in m for m in messages) == 4  # one per block
+    assert sum("`_patch_merging_pad`" in m for m in messages) == 1

@@ -30,7 +30,9 @@ from archc.importer.layers import (
     function_layer,
     function_name,
     index_layer,
+    kept_whole,
     module_layer,
+    whole_call_message,
 )
 from archc.importer.scopes import Scope, Step
 from archc.importer.sharing import Shared, find_shared
@@ -112,6 +114,7 @@ class SpecWriter:
         nodes = next((step.node.graph.nodes for step in _steps(root)), ())
         self._shapes = {node.name: shape_of(node) for node in nodes}
         _pass_through(root, self.modules)
+        _held_by_whole_calls(root)
         # keyword arguments a layer writes even at their default: those that another instance
         # of its block sets, so that the instances' bodies read alike
         self._forced: dict[str, set[str]] = {}
@@ -227,6 +230,13 @@ class SpecWriter:
                 text = f"{operands[0]} {symbol} {operands[1]}"
                 return Term(text, tensors, node.name, False, shape=step.shape)
         try:
+            if kept_whole(node.target):
+                held = [
+                    _relative(str(n.target), scope.path)
+                    for n in node.all_input_nodes
+                    if n.op == "get_attr"
+                ]
+                raise Unsupported(whole_call_message(node.target, held))
             if node.target is operator.getitem:
                 layer = self._index(step)
             elif not all(_is_plain(a) for a in [*flat_args, *step.kwargs.values()]):
@@ -833,6 +843,28 @@ def _source(step: Step, modules: dict[str, nn.Module]) -> str | None:
         if isinstance(producer, fx.Node) and producer.op == "call_module":
             return value if str(producer.target) in modules else None
     return None
+
+
+def _held_by_whole_calls(scope: Scope) -> None:
+    """A module's tensors read only by functions fx keeps whole left out of the tree: the
+    placeholder for the call stands for them, and its diagnostic names them."""
+    held = set()
+    for step in _steps(scope):
+        node = step.node
+        if node.op == "get_attr" and node.users and all(kept_whole(u.target) for u in node.users):
+            held.add(node.name)
+
+    def leave_out(scope: Scope) -> None:
+        scope.entries = [
+            e for e in scope.entries if not (isinstance(e, Step) and e.node.name in held)
+        ]
+        for entry in scope.entries:
+            if isinstance(entry, Scope):
+                leave_out(entry)
+            else:
+                entry.inputs = [v for v in entry.inputs if v not in held]
+
+    leave_out(scope)
 
 
 def _pass_through(root: Scope, modules: dict[str, nn.Module]) -> None:
