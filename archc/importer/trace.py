@@ -18,6 +18,11 @@ example's where no `assert` can say which lengths take its branch
 (:mod:`archc.importer.branches`). Steps whose values nothing reads on the way to the output (a
 shape check, attention weights left unused) are left out: they do not change what the model
 computes. The model returns one tensor, or named outputs of which the first is kept.
+
+Each trace leaves out a fold of the batch into rows that is viewed back
+(:mod:`archc.importer.folds`), and a functional call that is a torch layer's forward made by
+another library's class extending that layer becomes the layer's call
+(:mod:`archc.importer.subclassed`).
 """
 
 from __future__ import annotations
