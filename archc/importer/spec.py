@@ -21,6 +21,7 @@ import torch
 from torch import fx, nn
 
 from archc.importer.body import Binding, Term, dense, nested, statements
+from archc.importer.definitions import Call, Held, bound, definition
 from archc.importer.layers import (
     BATCH,
     OPERATORS,
@@ -367,6 +368,9 @@ class SpecWriter:
             if shared is not None and entry.call > 0:
                 found.append(self._application(shared, entry, shared.path in bound))
                 continue
+            if isinstance(entry, Step) and definition(entry.node.target) is not None:
+                found += self._defined_terms(entry, lit, scope, latest)
+                continue
             if isinstance(entry, Step):
                 term = self._step_term(entry, lit, scope, latest)
             else:
@@ -380,6 +384,36 @@ class SpecWriter:
                 term.unpacked = pieces[entry.node.name]
             found.append(term)
         return found
+
+    def _defined_terms(self, step: Step, lit: Literal, scope: Scope, latest: str) -> list[Term]:
+        """The statements that compute a call of a function fx keeps whole, from the definition
+        held for it; a placeholder, reported, where the definition does not cover the call."""
+        node = step.node
+        held_here = {n.name for n in node.all_input_nodes if n.op == "get_attr"}
+        computed = iter([v for v in step.inputs if v not in held_here])
+        arguments: dict[str, Any] = {}
+        for name, value in bound(node.target, step.args, step.kwargs).items():
+            if isinstance(value, fx.Node) and value.op == "get_attr":
+                owner, _, attribute = str(value.target).rpartition(".")
+                held = getattr(self.modules.get(owner), attribute)
+                arguments[name] = Held(_relative(str(value.target), scope.path), held.shape)
+            elif isinstance(value, fx.Node):
+                arguments[name] = next(computed)
+            else:
+                arguments[name] = value
+        shapes = {v: self._shapes.get(v) for v in step.inputs}
+        source = latest or scope.inputs[0]
+        call = Call(arguments, shapes, node.name, source, lit)
+        try:
+            definition(node.target)(call)  # type: ignore[misc]
+        except Unsupported as exc:
+            name = function_name(node.target)
+            message = f"archc's definition of `{name}` does not cover this call: {exc}"
+            self.problems.append(Problem("A503", scope.path, message, node))
+            text = self._placeholder(scope.path, name)
+            return [Term(text, step.inputs[:1], node.name, len(step.inputs) == 1)]
+        call.terms[-1].shape = step.shape
+        return call.terms
 
     def positional(self, terms: list[Term]) -> list[Term]:
         """``terms`` with tables of positions added to a sequence as `learned_positions`."""
