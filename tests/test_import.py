@@ -1127,7 +1127,8 @@ def test_torchvision_swin_round_trips_with_its_shifted_windows_written_out(
     assert "-> linear(3 * dim) as qkv" in attention and "-> linear(dim) as proj" in attention
     # the second stage's one window is never shifted; the first stage's second block is
     assert "ShiftedWindowAttention(8, 2, 4, 16, 0.3535533905932738, shift=2) as attn" in text
-    assert "concat(y, skip, z, h, dim=3)" in text  # the 2x2 groups of a patch merging
+    assert "scores = matmul(query, key) + (bias -> unsqueeze(1)) + mask" in attention
+    assert "concat(x0, x1, x2, x3, dim=3)" in text  # the 2x2 groups of a patch merging
 
 
 def test_torchvision_swin_t_round_trips_with_maps_padded_to_whole_windows(

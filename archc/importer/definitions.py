@@ -49,10 +49,13 @@ class Call:
     lit: Literal
     terms: list[Term] = field(default_factory=list)
 
-    def add(self, text: str, inputs: list[str], last: bool = False) -> str:
-        """A statement computing ``text`` from ``inputs`` (`{0}`, `{1}`), its value's name."""
+    def add(
+        self, text: str, inputs: list[str], roles: tuple[str, ...] = (), last: bool = False
+    ) -> str:
+        """A statement computing ``text`` from ``inputs`` (`{0}`, `{1}`), which ``roles``
+        name, and its value's name."""
         value = self.output if last else f"{self.output}__{len(self.terms)}"
-        self.terms.append(Term(text, inputs, value, False))
+        self.terms.append(Term(text, inputs, value, False, roles=list(roles)))
         return value
 
     def tensor(self, name: str) -> str:
@@ -107,17 +110,20 @@ def _relative_position_bias(call: Call) -> None:
     lit = call.lit
     w, s = lit("window", window), lit("span", span)
     starts = call.add(f"arange(0, {w} * {s}, {s}) -> unsqueeze(2)", [])
-    token = call.add(f"{{0}} + (arange({w}) -> unsqueeze(1)) -> flatten(1)", [starts])
+    token = call.add(f"{{0}} + (arange({w}) -> unsqueeze(1)) -> flatten(1)", [starts], ("starts",))
     pairs = call.add(
-        f"({{0}} -> unsqueeze(2)) - ({{0}} -> unsqueeze(1)) + ({w} - 1) * ({s} + 1)", [token]
+        f"({{0}} -> unsqueeze(2)) - ({{0}} -> unsqueeze(1)) + ({w} - 1) * ({s} + 1)",
+        [token],
+        ("token",),
     )
-    held = call.add(f"{{0}} -> flatten(1) -> buffer as {index.name}", [pairs])
+    held = call.add(f"{{0}} -> flatten(1) -> buffer as {index.name}", [pairs], ("pairs",))
     parameter = Layer("parameter", (("shape", table.shape),), (("exact", True),))
     rows = call.add(f"{{0}} -> {named(written(parameter, lit), table.name)}", [call.source])
     tokens = lit("tokens", window * window)
     call.add(
         f"{{0}}[{{1}}] -> reshape({tokens}, {tokens}, -1) -> permute(0, 3, 1, 2)",
         [rows, held],
+        ("table", "index"),
         last=True,
     )
 
@@ -151,19 +157,23 @@ def _shifted_window_attention(call: Call) -> None:
 
     # shifted windows see tokens of up to three regions along each axis
     along = call.add(f'arange({n}, dtype="float32")', [])
-    last = call.add(f"{{0}} - ({n} - {w}) + 1.0 -> clamp(min=0.0, max=1.0)", [along])
+    last = call.add(f"{{0}} - ({n} - {w}) + 1.0 -> clamp(min=0.0, max=1.0)", [along], ("along",))
     band = call.add(
-        f"{{0}} + ({{1}} - ({n} - {s}) + 1.0 -> clamp(min=0.0, max=1.0))", [last, along]
+        f"{{0}} + ({{1}} - ({n} - {s}) + 1.0 -> clamp(min=0.0, max=1.0))",
+        [last, along],
+        ("last", "along"),
     )
     region = call.add(
         f"({{0}} -> unsqueeze(2)) * 3.0 + ({{0}} -> unsqueeze(1)) -> reshape({rows}, {w}, "
         f"{rows}, {w}) -> permute(0, 1, 3, 2, 4) -> reshape({windows}, {tokens})",
         [band],
+        ("band",),
     )
     mask = call.add(
         "(({0} -> unsqueeze(2)) - ({0} -> unsqueeze(3)) -> abs -> clamp(max=1.0)) * -100.0 "
         "-> unsqueeze(2) -> buffer(persistent=false) as attn_mask",
         [region],
+        ("region",),
     )
     qkv_bias = "" if call.held("qkv_bias") else ", bias=false"
     proj_bias = "" if call.held("proj_bias") else ", bias=false"
@@ -178,13 +188,14 @@ def _shifted_window_attention(call: Call) -> None:
         [x],
     )
     scale = lit("scale", (dim // heads) ** -0.5)
-    query = call.add(f"({{0}} -> select(1, 0)) * {scale}", [grouped])
-    key = call.add("{0} -> select(1, 1) -> transpose(-2, -1)", [grouped])
-    value = call.add("{0} -> select(1, 2)", [grouped])
+    query = call.add(f"({{0}} -> select(1, 0)) * {scale}", [grouped], ("qkv",))
+    key = call.add("{0} -> select(1, 1) -> transpose(-2, -1)", [grouped], ("qkv",))
+    value = call.add("{0} -> select(1, 2)", [grouped], ("qkv",))
     scores = call.add(
         "matmul({0}, {1}) + ({2} -> unsqueeze(1)) + {3} -> softmax(-1) "
         f"-> dropout({lit('attention_dropout', float(call.arguments['attention_dropout']))})",
         [query, key, bias, mask],
+        ("query", "key", "bias", "mask"),
     )
     call.add(
         f"matmul({{0}}, {{1}}) -> permute(0, 1, 3, 2, 4) -> reshape({windows}, {tokens}, {d}) "
@@ -193,6 +204,7 @@ def _shifted_window_attention(call: Call) -> None:
         f"-> reshape({rows}, {rows}, {w}, {w}, {d}) -> permute(0, 1, 3, 2, 4, 5) "
         f"-> reshape({n}, {n}, {d}) -> roll(({s}, {s}), (1, 2)){cut}",
         [scores, value],
+        ("scores", "value"),
         last=True,
     )
 
@@ -214,7 +226,7 @@ def _patch_merging_pad(call: Call) -> None:
         for column in (0, 1)
         for row in (0, 1)
     ]
-    call.add("concat({0}, {1}, {2}, {3}, dim=3)", parts, last=True)
+    call.add("concat({0}, {1}, {2}, {3}, dim=3)", parts, ("x0", "x1", "x2", "x3"), last=True)
 
 
 DEFINITIONS: dict[str, Definition] = {
