@@ -25,8 +25,8 @@ REGROUPINGS = ("reshape", "view", "flatten")
 def unfold_batch(graph: fx.Graph, root: nn.Module) -> None:
     """Leave out of ``graph`` each fold of the batch into rows that is viewed back to its
     shape, where every step in between treats rows alone."""
-    for node in list(graph.nodes):
-        if node.graph is graph and _folds(node):
+    for node in list(graph.nodes):  # a view back that is left out is never a fold
+        if _folds(node):
             _unfold(graph, root, node)
 
 
