@@ -3853,7 +3853,10 @@ _IMPORT = (
         known before the model runs (`x.view(x.size(0), -1)` is `reshape(-1)`), but a function
         without an op, or one given a size that changes with the batch other than as its first
         axis (`x.view(x.size(0) * 2, -1)`), is written as a `TODO_<path>` placeholder, which
-        `archc check` rejects.""",
+        `archc check` rejects. A library's function that `torch.fx.wrap` keeps whole is
+        recorded as a call, not its body: archc writes the body of those it holds a
+        definition of (torchvision's `shifted_window_attention`), and reports any other, or
+        a call its definition does not cover, naming the module's tensors it takes.""",
         """
         return torch.cumsum(self.conv(x), dim=1)
         """,

@@ -29,6 +29,7 @@ EXPECTED_CODES = {
     "shared_elsewhere": "A509",
     "unknown_function": "A503",
     "unknown_layer": "A502",
+    "wrapped_function": "A503",
 }
 
 

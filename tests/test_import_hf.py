@@ -1,4 +1,4 @@
-"""`archc import` on Hugging Face's GPT-2 and BERT, built from small configurations with random
+"""`archc import` on Hugging Face's GPT-2, BERT and OPT, built from small configurations with random
 weights: the spec checks, compiles, takes the model's state_dict strictly and unchanged, and
 computes the model's first output (`last_hidden_state`, or GPT-2's logits) in float64, at the
 traced sequence length and at shorter and longer ones up to the position table's."""
@@ -28,11 +28,12 @@ def _ids(batch: int = 2, length: int = SEQUENCE) -> torch.Tensor:
     return torch.randint(0, VOCAB, (batch, length), generator=torch.Generator().manual_seed(0))
 
 
-def _round_trip(model: Any, folder: Path, least: int = 1) -> str:
+def _round_trip(model: Any, folder: Path, least: int = 1, too_long: str = "") -> str:
     """Import ``model`` on token ids, compile the spec, load the model's state_dict strictly
     and compare the first output in float64, eval mode, at each of ``LENGTHS`` from ``least``
     on, and the parameter counts. A shorter length, at which the model's Python may branch
-    the other way, the checker refuses (A277)."""
+    the other way, the checker refuses (A277). A sequence longer than the position table the
+    checker refuses too (A309, saying ``too_long``)."""
     model = model.double().eval()
     # traced on one sample, as `archc import` traces, and compared on two
     imported = import_module(model, (_ids(1),))
@@ -58,9 +59,8 @@ def _round_trip(model: Any, folder: Path, least: int = 1) -> str:
     # and fails in the model as in the one a hand-written spec with such a table makes
     _, diagnostics = api.analyse(str(path), overrides={"T": POSITIONS + 1})
     assert [d.code for d in diagnostics] == ["A309"]
-    assert f"holds {POSITIONS} positions, but the sequence has {POSITIONS + 1}" in (
-        diagnostics[0].message
-    )
+    too_long = too_long or f"holds {POSITIONS} positions, but the sequence has {POSITIONS + 1}"
+    assert too_long in diagnostics[0].message
     with pytest.raises(IndexError):
         rebuilt(_ids(length=POSITIONS + 1))
     return imported.text
@@ -164,3 +164,51 @@ def test_bert_given_a_padding_mask_reports_each_part_it_cannot_write_where_it_is
         assert diagnostic.span is not None and diagnostic.span.file.endswith(".py")
     # the mask reaches each encoder layer, which says so by its path
     assert any("`encoder.layer.0`" in d.message for d in imported.diagnostics)
+
+
+def _opt_config(**changes: Any) -> Any:
+    settings = {
+        "num_hidden_layers": 2,
+        "hidden_size": 32,
+        "word_embed_proj_dim": 32,
+        "ffn_dim": 64,
+        "num_attention_heads": 4,
+        "vocab_size": VOCAB,
+        "max_position_embeddings": POSITIONS,
+    }
+    return transformers.OPTConfig(**settings, use_cache=False, **changes)
+
+
+# OPT's table holds two rows before its positions
+OPT_TOO_LONG = f"holds {POSITIONS + 2} rows, the first at row 2, but the sequence has 17 positions"
+
+
+def test_opt_round_trips(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = transformers.OPTModel(_opt_config())
+    text = _round_trip(model, tmp_path, least=2, too_long=OPT_TOO_LONG)
+    # the causal mask transformers builds is sdpa's own, as GPT-2's is
+    assert "scaled_dot_product_attention(query, key, value, scale=1.0, is_causal=true)" in text
+    # OPT's positions are an nn.Embedding of its own class, looked up two rows on
+    assert "-> learned_positions(18, offset=2) as embed_positions" in text
+    # its four projections with their biases, pre-LN layers, and the feed-forward that runs
+    # on the tokens flattened into rows of (N*T, E) and viewed back, written on (N, T, E)
+    for name in ("q_proj", "k_proj", "v_proj", "out_proj"):
+        assert f"linear(32) as {name}" in text
+    layer = text.split("block OPTDecoderLayer {")[1].split("}")[0]
+    assert "x -> layernorm as self_attn_layer_norm -> OPTAttention as self_attn" in layer
+    assert "-> layernorm as final_layer_norm\n        -> linear(64) as fc1" in layer
+    assert "reshape" not in layer
+    assert "OPTDecoderLayer * 2 as layers" in text
+
+
+def test_opt_post_ln_with_its_language_model_head_round_trips(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    config = _opt_config(do_layer_norm_before=False, activation_function="gelu")
+    model = transformers.OPTForCausalLM(config)
+    text = _round_trip(model, tmp_path, least=2, too_long=OPT_TOO_LONG)
+    assert "# The output is the model's `logits`." in text
+    assert "tie lm_head.weight = model.decoder.embed_tokens.weight" in text
+    # the norms come after the residual sums
+    layer = text.split("block OPTDecoderLayer {")[1].split("}")[0]
+    assert "-> layernorm as self_attn_layer_norm" in layer.split("OPTAttention")[1]

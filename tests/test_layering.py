@@ -50,6 +50,7 @@ TORCH = {
         for name in (
             "branches",
             "failures",
+            "folds",
             "layers",
             "probes",
             "scopes",
@@ -57,6 +58,7 @@ TORCH = {
             "sized",
             "sizes",
             "spec",
+            "subclassed",
             "trace",
             "tracer",
             "values",

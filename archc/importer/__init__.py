@@ -57,6 +57,7 @@ def import_module(
         root, failures = trace(model, example_inputs, axes)
     except TraceAborted as aborted:
         return Imported(None, [from_failure(f) for f in aborted.failures[-1:]])
+    unread = unread_layers(model, root)  # before the writer leaves steps out of the tree
     writer = SpecWriter(root, {f.path for f in failures})
     try:
         terms = nested(dense(writer.positional(writer.terms(root, plain))))
@@ -68,7 +69,7 @@ def import_module(
         return _with_fixed(imported, reasons, example_inputs, axes)
     name = type(model).__name__
     source = source or f"{type(model).__module__}.{name}"
-    lines = _header(name, source, root.kept, unread_layers(model, root))
+    lines = _header(name, source, root.kept, unread)
     lines[-1:-1] = _fixed_lines(root.fixed, example_inputs, axes)
     lines[-1:-1] = _branch_lines(root.branches, example_inputs, root.axes)
     for block in writer.order:

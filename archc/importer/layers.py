@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import nn
+from torch import fx, nn
 
 from archc.dims import TensorType
 from archc.ops import registry
@@ -119,8 +119,17 @@ def _attribute(module: nn.Module, name: str) -> Any:
 _MISSING = object()
 
 
+def _torch_class(module: nn.Module) -> type:
+    """The torch class of ``module``, or the torch layer class another library's extends."""
+    for cls in type(module).__mro__:
+        if cls.__module__.startswith("torch.nn."):
+            return cls
+    return type(module)
+
+
 def _described(module: nn.Module) -> str:
-    text = repr(module)
+    # another library's subclass of a torch layer reads as the layer it extends
+    text = repr(module).replace(type(module).__name__, _torch_class(module).__name__, 1)
     for name in UNOBSERVABLE:  # shown when True (ReLU) or always (Dropout)
         text = re.sub(rf",? ?{name}=(?:True|False)", "", text)
     # (1, 1) and 1 are one size to torch's layers
@@ -153,7 +162,7 @@ def _emitted(op: Op, values: dict[str, Any], inputs: Sequence[TensorType]) -> nn
 def _same(a: nn.Module, b: nn.Module | None) -> bool:
     return (
         b is not None
-        and type(a) is type(b)
+        and _torch_class(a) is type(b)
         and _described(a) == _described(b)
         and _state_shapes(a) == _state_shapes(b)
     )
@@ -301,6 +310,29 @@ def _op_named(name: str) -> Op | None:
         if candidate.replace("_", "") == squashed:
             return registry.lookup(candidate)
     return None
+
+
+def kept_whole(target: Any) -> bool:
+    """Whether ``target`` is a function `torch.fx.wrap` keeps whole in a trace (torchvision's
+    `shifted_window_attention`): fx records its call, given the module's parameters and
+    buffers as tensors, and never its body."""
+    scope = getattr(target, "__globals__", None)
+    name = getattr(target, "__name__", None)
+    wrapped = fx._symbolic_trace._wrapped_fns_to_patch
+    return isinstance(scope, dict) and (id(scope), name) in wrapped
+
+
+def whole_call_message(target: Any, held: Sequence[str]) -> str:
+    """Why a function :func:`kept_whole` has no op, and the tensors of the module it takes."""
+    name = function_name(target)
+    where = getattr(target, "__module__", None)
+    of = f" of `{where}`" if where else ""
+    given = ", ".join(f"`{h}`" for h in held)
+    takes = f"; it takes the module's {given}" if given else ""
+    return (
+        f"`{name}`{of} is a function torch.fx keeps whole (`torch.fx.wrap`), and archc has no "
+        f"op or definition for it{takes}"
+    )
 
 
 def function_name(target: Any) -> str:

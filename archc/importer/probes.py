@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import fx, nn
 
+from archc.importer.folds import unfold_batch
 from archc.importer.sizes import Axis, probe_lengths, resized
 from archc.importer.tracer import Tracer, refusing_autograd_functions
 from archc.importer.values import Probes, Recorder
@@ -59,6 +60,7 @@ def _probe(
     try:
         with refusing_autograd_functions():
             other = Tracer(model, opaque, inputs).trace(model)
+        unfold_batch(other, model)
         values = Recorder(fx.GraphModule(model, other)).values(*inputs)
     except Exception:  # whatever the model raises on inputs of that length
         return "the model fails"

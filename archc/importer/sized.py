@@ -128,8 +128,8 @@ def constant_row(
     """A constant tensor of ids the forward made from sizes alone, as a spec computes it: one
     row of consecutive positions (`torch.arange(seq_len)[None]`) is `arange`, one of zeros
     (the segment ids of a single sentence) `arange(n) - arange(n)`; a row as long as a
-    sequence is that sequence's `positions`. None for any other; a tensor that changes with the
-    length other than so raises :class:`Unwritable`."""
+    sequence is that sequence's `positions`, plus the first where that is not 0. None for any
+    other; a tensor that changes with the length other than so raises :class:`Unwritable`."""
     kinds = {_row_kind(t) for t in [held, *probed]}
     if len(kinds) != 1 or None in kinds:
         if any(not torch.equal(held, t) for t in probed):
@@ -138,10 +138,8 @@ def constant_row(
     ((kind, start),) = kinds
     if isinstance(count, int):
         row = f"arange({count})" if start == 0 else f"arange({start}, {start + count})"
-    elif start == 0:
-        row = reach.positions(count)
-    else:
-        raise Unwritable(f"the model counts positions from {start}, which a spec cannot write")
+    else:  # positions counted from an offset, as OPT counts them from 2
+        row = reach.positions(count) + (f" + {start}" if start else "")
     return row if kind == "range" else f"{row} - {row}"
 
 
@@ -159,6 +157,8 @@ def _row_kind(value: torch.Tensor) -> tuple[str, int] | None:
     return ("zeros", 0) if not row.any() else None
 
 
+# the positions of a sequence, counted from 0 or from an offset: `positions({0}, dim=1) + 2`
+_POSITIONS = re.compile(r"positions\(\{0\}, dim=1\)(?: \+ (\d+))?")
 # an embedding without options, its table's length and its name: `embedding(16, 32) as wpe`
 _TABLE = re.compile(r"embedding\(([^,()]+), [^,()]+\) as (\w+)")
 
@@ -167,7 +167,8 @@ def learned_positions(terms: list[Term], shapes: Shapes) -> list[Term]:
     """A table of positions looked up at the positions of a sequence and added to a tensor as
     long as the sequence, `x + (positions(ids, dim=1) -> embedding(16, 32) as wpe)`, is
     `x -> learned_positions(16) as wpe`: the same parameter, and archc's checker then bounds the
-    length by the table's (A309)."""
+    length by the table's (A309). Positions counted from an offset (`positions(ids, dim=1) + 2`)
+    are the table's rows from that offset on: `learned_positions(18, offset=2)`."""
     readers: dict[str, list[Term]] = {}
     for term in terms:
         for value in term.inputs:
@@ -175,8 +176,9 @@ def learned_positions(terms: list[Term], shapes: Shapes) -> list[Term]:
     replaced: dict[int, Term] = {}  # the sum's term, by id, to the one that replaces it
     dropped: set[int] = set()
     for rows in terms:
+        counted = _POSITIONS.fullmatch(rows.text)
         if (
-            rows.text != "positions({0}, dim=1)"
+            counted is None
             or rows.shape is None
             or not isinstance(rows.shape[1], Size)
             or len(readers.get(rows.output, [])) != 1
@@ -193,7 +195,8 @@ def learned_positions(terms: list[Term], shapes: Shapes) -> list[Term]:
         shape = shapes(others[0])
         if shape is None or len(shape) != 3 or shape[1] != rows.shape[1]:
             continue
-        text = f"learned_positions({match.group(1)}) as {match.group(2)}"
+        offset = f", offset={counted.group(1)}" if counted.group(1) else ""
+        text = f"learned_positions({match.group(1)}{offset}) as {match.group(2)}"
         replaced[id(total)] = Term(text, others, total.output, True, shape=total.shape)
         dropped |= {id(rows), id(table)}
     return [replaced.get(id(t), t) for t in terms if id(t) not in dropped]

@@ -21,6 +21,7 @@ import torch
 from torch import fx, nn
 
 from archc.importer.body import Binding, Term, dense, nested, statements
+from archc.importer.definitions import Call, Held, bound, definition
 from archc.importer.layers import (
     BATCH,
     OPERATORS,
@@ -30,7 +31,9 @@ from archc.importer.layers import (
     function_layer,
     function_name,
     index_layer,
+    kept_whole,
     module_layer,
+    whole_call_message,
 )
 from archc.importer.scopes import Scope, Step
 from archc.importer.sharing import Shared, find_shared
@@ -112,6 +115,7 @@ class SpecWriter:
         nodes = next((step.node.graph.nodes for step in _steps(root)), ())
         self._shapes = {node.name: shape_of(node) for node in nodes}
         _pass_through(root, self.modules)
+        _held_by_whole_calls(root)
         # keyword arguments a layer writes even at their default: those that another instance
         # of its block sets, so that the instances' bodies read alike
         self._forced: dict[str, set[str]] = {}
@@ -227,6 +231,13 @@ class SpecWriter:
                 text = f"{operands[0]} {symbol} {operands[1]}"
                 return Term(text, tensors, node.name, False, shape=step.shape)
         try:
+            if kept_whole(node.target):
+                held = [
+                    _relative(str(n.target), scope.path)
+                    for n in node.all_input_nodes
+                    if n.op == "get_attr"
+                ]
+                raise Unsupported(whole_call_message(node.target, held))
             if node.target is operator.getitem:
                 layer = self._index(step)
             elif not all(_is_plain(a) for a in [*flat_args, *step.kwargs.values()]):
@@ -357,6 +368,9 @@ class SpecWriter:
             if shared is not None and entry.call > 0:
                 found.append(self._application(shared, entry, shared.path in bound))
                 continue
+            if isinstance(entry, Step) and definition(entry.node.target) is not None:
+                found += self._defined_terms(entry, lit, scope, latest)
+                continue
             if isinstance(entry, Step):
                 term = self._step_term(entry, lit, scope, latest)
             else:
@@ -370,6 +384,36 @@ class SpecWriter:
                 term.unpacked = pieces[entry.node.name]
             found.append(term)
         return found
+
+    def _defined_terms(self, step: Step, lit: Literal, scope: Scope, latest: str) -> list[Term]:
+        """The statements that compute a call of a function fx keeps whole, from the definition
+        held for it; a placeholder, reported, where the definition does not cover the call."""
+        node = step.node
+        held_here = {n.name for n in node.all_input_nodes if n.op == "get_attr"}
+        computed = iter([v for v in step.inputs if v not in held_here])
+        arguments: dict[str, Any] = {}
+        for name, value in bound(node.target, step.args, step.kwargs).items():
+            if isinstance(value, fx.Node) and value.op == "get_attr":
+                owner, _, attribute = str(value.target).rpartition(".")
+                held = getattr(self.modules.get(owner), attribute)
+                arguments[name] = Held(_relative(str(value.target), scope.path), held.shape)
+            elif isinstance(value, fx.Node):
+                arguments[name] = next(computed)
+            else:
+                arguments[name] = value
+        shapes = {v: self._shapes.get(v) for v in step.inputs}
+        source = latest or scope.inputs[0]
+        call = Call(arguments, shapes, node.name, source, lit)
+        try:
+            definition(node.target)(call)  # type: ignore[misc]
+        except Unsupported as exc:
+            name = function_name(node.target)
+            message = f"archc's definition of `{name}` does not cover this call: {exc}"
+            self.problems.append(Problem("A503", scope.path, message, node))
+            text = self._placeholder(scope.path, name)
+            return [Term(text, step.inputs[:1], node.name, len(step.inputs) == 1)]
+        call.terms[-1].shape = step.shape
+        return call.terms
 
     def positional(self, terms: list[Term]) -> list[Term]:
         """``terms`` with tables of positions added to a sequence as `learned_positions`."""
@@ -833,6 +877,28 @@ def _source(step: Step, modules: dict[str, nn.Module]) -> str | None:
         if isinstance(producer, fx.Node) and producer.op == "call_module":
             return value if str(producer.target) in modules else None
     return None
+
+
+def _held_by_whole_calls(scope: Scope) -> None:
+    """A module's tensors read only by functions fx keeps whole left out of the tree: the
+    placeholder for the call stands for them, and its diagnostic names them."""
+    held = set()
+    for step in _steps(scope):
+        node = step.node
+        if node.op == "get_attr" and node.users and all(kept_whole(u.target) for u in node.users):
+            held.add(node.name)
+
+    def leave_out(scope: Scope) -> None:
+        scope.entries = [
+            e for e in scope.entries if not (isinstance(e, Step) and e.node.name in held)
+        ]
+        for entry in scope.entries:
+            if isinstance(entry, Scope):
+                leave_out(entry)
+            else:
+                entry.inputs = [v for v in entry.inputs if v not in held]
+
+    leave_out(scope)
 
 
 def _pass_through(root: Scope, modules: dict[str, nn.Module]) -> None:

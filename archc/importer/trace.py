@@ -18,6 +18,11 @@ example's where no `assert` can say which lengths take its branch
 (:mod:`archc.importer.branches`). Steps whose values nothing reads on the way to the output (a
 shape check, attention weights left unused) are left out: they do not change what the model
 computes. The model returns one tensor, or named outputs of which the first is kept.
+
+Each trace leaves out a fold of the batch into rows that is viewed back
+(:mod:`archc.importer.folds`), and a functional call that is a torch layer's forward made by
+another library's class extending that layer becomes the layer's call
+(:mod:`archc.importer.subclassed`).
 """
 
 from __future__ import annotations
@@ -36,9 +41,11 @@ from archc.importer.failures import (
     unfit,
     user_frame,
 )
+from archc.importer.folds import unfold_batch
 from archc.importer.probes import probe_axes
 from archc.importer.scopes import Scope, scope_tree
 from archc.importer.sizes import Axis
+from archc.importer.subclassed import as_layer_calls
 from archc.importer.tracer import Fails, Tracer, reads, refusing_autograd_functions
 from archc.importer.values import Recorder, follow_shapes, shape_values
 
@@ -56,6 +63,7 @@ def trace(
         try:
             with refusing_autograd_functions():
                 graph = tracer.trace(model)
+            unfold_batch(graph, model)
             found = in_place(graph)
         except Fails as failed:
             raise TraceAborted([unfit(inputs, failed.node, failed.error)]) from None
@@ -104,6 +112,7 @@ def trace(
     batch = inputs[0].shape[0] if inputs and inputs[0].dim() else 0
     static = shape_values(graph, values, doubled or values, batch, probes)
     follow_shapes(graph, values, probes)
+    as_layer_calls(model, graph, values)
     root = scope_tree(model, graph, static)
     root.kept = kept
     root.axes = tuple(axis for axis in axes if axis.symbol not in fixed)

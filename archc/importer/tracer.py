@@ -12,6 +12,7 @@ leaves, and a custom autograd function is refused rather than traced through.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import operator
 from collections.abc import Iterator
@@ -26,6 +27,11 @@ from archc.importer.layers import is_layer_module
 # attributes and methods of a tensor that read its shape, not its values
 SHAPE_ATTRIBUTES = ("shape", "ndim", "dtype", "device")
 SHAPE_METHODS = ("size", "dim", "ndimension")
+# torch's functions that build a constant tensor from sizes given one by one
+# (`torch.ones(batch, seq_len)`), and its tables of a type's limits (`torch.finfo(x.dtype)`),
+# which refuse a traced size or type; random tensors are left to fx, as a random tensor is
+# the same on no two inputs
+SIZED_FACTORIES = ("ones", "zeros", "full", "eye", "finfo", "iinfo")
 # the node.meta keys of a node's value on the example inputs, and of whether it is computed
 # from shapes alone
 VALUE = "archc_value"
@@ -105,6 +111,33 @@ class _Known(torch.Tensor):
         return method
 
 
+@contextlib.contextmanager
+def sizes_as_numbers() -> Iterator[None]:
+    """While tracing, :data:`SIZED_FACTORIES` given traced sizes or types computed from shapes
+    alone take the numbers and types those are, as the tracer does with any tensor made from
+    sizes alone."""
+    originals = {name: getattr(torch, name) for name in SIZED_FACTORIES}
+
+    def sized(original: Any) -> Any:
+        @functools.wraps(original)
+        def build(*args: Any, **kwargs: Any) -> Any:
+            given = [a for a in [*args, *kwargs.values()] if isinstance(a, fx.Proxy)]
+            if not given or not all(a.node.meta.get(FROM_SHAPES) for a in given):
+                return original(*args, **kwargs)
+            built = original(*_as_numbers(args), **_as_numbers(kwargs))
+            return built.as_subclass(_Known) if isinstance(built, torch.Tensor) else built
+
+        return build
+
+    for name, original in originals.items():
+        setattr(torch, name, sized(original))
+    try:
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(torch, name, original)
+
+
 class Tracer(fx.Tracer):
     def __init__(
         self, model: nn.Module, opaque: set[str], inputs: tuple[torch.Tensor, ...]
@@ -124,6 +157,10 @@ class Tracer(fx.Tracer):
             for path, module in model.named_modules()
             for name in module._non_persistent_buffers_set
         }
+
+    def trace(self, root: Any, concrete_args: dict[str, Any] | None = None) -> fx.Graph:
+        with sizes_as_numbers():
+            return super().trace(root, concrete_args)
 
     def proxy(self, node: fx.Node) -> fx.Proxy:
         return _Concrete(node, self)
