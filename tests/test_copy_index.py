@@ -3,12 +3,16 @@ arguments, and the generated module holds each copy as the spec computed it."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
+import torch
 
 from archc import api, runtime
 from archc.semantics.ir import Network
+from tests.oracle import silence_dropout
+from tests.test_block_classes import Specs, assert_block_computes_as_spec
 
 BLOCK = """
 fn drop_rate(index, blocks=8) = 0.2 * index / blocks
@@ -142,3 +146,41 @@ def test_the_index_is_refused_where_it_means_nothing_or_two_things(
         tmp_path, f"network Stage {{\n    in x: [16, 8, 8]\n    out x -> {written}\n}}\n"
     )
     assert codes == [code]
+
+
+STAGES = """
+block Stage(n, base=0) {
+    in x
+    out x -> [Layer(16, p=drop_rate(base + i)) * n] as blocks
+}
+
+network Net {
+    in x: [16, 8, 8]
+    out x -> Stage(3) as a -> Stage(4, base=3) as b
+}
+"""
+
+
+def test_a_block_counting_copies_that_read_their_index_is_one_class(tmp_path: Path) -> None:
+    """Instances of a block whose copies read their index and whose count is a parameter
+    share one class that takes the count, and the class builds what the spec builds for
+    counts and bases none of them had."""
+    specs = Specs(tmp_path)
+    source = specs.source("stages.arch", BLOCK + STAGES)
+    assert "class Stage2" not in source
+    assert "nn.Sequential(*[Layer(16, p=0.2 * (base + k) / 8) for k in range(n)])" in source
+    stage = specs.module("stages.arch", BLOCK + STAGES).Stage
+    blocks = BLOCK + STAGES.split("network Net")[0]
+    for count, base in ((5, 2), (1, 0), (2, 7)):
+        rates = [layer.stochastic_depth1.p for layer in stage(count, base).blocks]
+        assert rates == [0.2 * (base + k) / 8 for k in range(count)]
+        call = f"Stage({count}, base={base})"
+        built = functools.partial(_silenced, stage, count, base)
+        assert_block_computes_as_spec(specs, blocks, call, "[16, 8, 8]", built)
+
+
+def _silenced(cls: type[torch.nn.Module], *args: object) -> torch.nn.Module:
+    """The module built with its dropout off, as the interpreter runs it in training."""
+    model = cls(*args)
+    silence_dropout(model)
+    return model

@@ -13,7 +13,7 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from archc import __version__, dims
 from archc.backends.torch.classes import ClassInfo, Move, admits, assign_classes
@@ -76,6 +76,8 @@ from archc.semantics.ir import (
     join_path,
     tensor_key,
 )
+
+T = TypeVar("T")
 
 # The most repeats whose copies values may follow that a class is elaborated aside for, each
 # way of making copies or none (2 ** n instances at most)
@@ -798,6 +800,20 @@ class ClassWriter:
             and _indexed(items[c.start : c.start + c.count])
         ]
 
+    def _indexed(self, index: str | None, build: Callable[[], T]) -> T:
+        """What ``build`` writes, with the arguments of copies that read their index written
+        from the expression every copy shares, the index named ``index`` (None: as each
+        copy's own)."""
+        if index is None:
+            return build()
+        self.copy_index = index
+        self.expressor.loop_variables[pv.COPY_INDEX.name] = index
+        try:
+            return build()
+        finally:
+            self.copy_index = None
+            del self.expressor.loop_variables[pv.COPY_INDEX.name]
+
     def _comprehension(
         self, copies: range, count: str, built: Callable[[range], list[Arg]]
     ) -> list[Arg]:
@@ -805,13 +821,7 @@ class ClassWriter:
         comprehension over their index `[Block(p=0.1 * k) for k in range(n)]`, after the
         first on its own where it alone differs (it takes the repeat's input)."""
         index = self.loop_index()
-        self.copy_index = index
-        self.expressor.loop_variables[pv.COPY_INDEX.name] = index
-        try:
-            shared = built(copies)
-        finally:
-            self.copy_index = None
-            del self.expressor.loop_variables[pv.COPY_INDEX.name]
+        shared = self._indexed(index, lambda: built(copies))
         if len(set(shared)) == 1:
             return [Arg(ListOf(shared[0].value, f"for {index} in range({count})"), "*")]  # type: ignore[arg-type]
         if len(set(shared[1:])) == 1:
@@ -1287,14 +1297,19 @@ class ClassWriter:
                 number = pv.apply("+", number, origin)
                 continue
             # an instance that made fewer is built like one that did: its count keeps it out
-            first = self._copy(built, 0)
-            later = self._copy(built, 1)
+            shared = all(not items or _indexed(list(items), at_least=1) for _, items in built)
+            index = self.loop_index() if shared else None
+            first, later = self._indexed(
+                index, lambda b=built: (self._copy(b, 0), self._copy(b, 1))
+            )
             if later is None and not at_most_one(origin):
                 test = self.expressor.origin(pv.apply(">", origin, pv.Lit(1)))
                 reason = self.spec_refusals.get((self.module.path, slot.counted.span, 2))
                 self.refusals.append((test or f"({count}) > 1", reason))
             assert first is not None
-            index = "_" if (later is None or later == first) and not keyed else self.loop_index()
+            if index is None:
+                same = (later is None or later == first) and not keyed
+                index = "_" if same else self.loop_index()
             value: Call | IfElse = _first_or_later(first, later, f"{index} == 0")
             if keyed:
                 value = Call("", (Arg(self._number(number, index)), Arg(value)))
@@ -1554,12 +1569,12 @@ def _plain(value: Any) -> Any:
     return pv.untraced(value.value if isinstance(value, Symbolic) else value)
 
 
-def _indexed(items: list[Item]) -> bool:
-    """Whether ``items`` are the copies of one repeat, in order, calls of a block whose
-    arguments read the copy's index: each the same expression of it, which gives each copy's
-    own argument with the copy's position as the index."""
+def _indexed(items: list[Item], at_least: int = 2) -> bool:
+    """Whether ``items`` are the copies of one repeat, in order (``at_least`` of them), calls
+    of a block whose arguments read the copy's index: each the same expression of it, which
+    gives each copy's own argument with the copy's position as the index."""
     modules = [item.module for item in items if item.module is not None]
-    if len(modules) != len(items) or len(items) < 2 or not modules[0].index_origins:
+    if len(modules) != len(items) or len(items) < at_least or not modules[0].index_origins:
         return False
     shared = modules[0].index_origins
     return all(

@@ -282,12 +282,19 @@ def _built(network: Network, item: Item) -> tuple[object, ...]:
     assert item.module is not None
     path = item.module.path
     blocks = [
-        (m.path[len(path) :], m.name, tuple(sorted(m.arg_origins.items())), m.repeat)
+        (m.path[len(path) :], m.name, tuple(sorted(_shared(m, m.path == path).items())), m.repeat)
         for m in network.modules.values()
         if m.kind == "block" and (m.path == path or m.path.startswith(f"{path}."))
     ]
     nodes = [(n.path[len(path) :], _node(n)) for n in network.within(path)]
     return (item.module.kind, tuple(sorted(blocks)), tuple(nodes))
+
+
+def _shared(module: Module, copy: bool) -> dict[str, pv.Expr]:
+    """A block call's arguments as every copy of a repeat has them, where ``copy`` (the
+    call is the copy itself): one that reads the copy's index as the expression of it all
+    copies share (Module.index_origins), which gives each its own."""
+    return {**module.arg_origins, **module.index_origins} if copy else module.arg_origins
 
 
 def _node(node: Node) -> tuple[object, ...]:
