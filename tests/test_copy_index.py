@@ -184,3 +184,37 @@ def _silenced(cls: type[torch.nn.Module], *args: object) -> torch.nn.Module:
     model = cls(*args)
     silence_dropout(model)
     return model
+
+
+LOOPED = """
+block Stage(n, base=0) {
+    in x
+    out x -> Layer(16, p=drop_rate(base + i)) * n
+}
+
+network Net {
+    in x: [16, 8, 8]
+    out x -> Stage(3) as a -> Stage(4, base=3) as b
+}
+"""
+
+
+def test_copies_in_a_block_body_that_read_their_index_are_one_loop(tmp_path: Path) -> None:
+    """An unnamed repeat in a block's own body, its copies reading their index: one class
+    whose loop registers each copy with its own argument, for any count."""
+    specs = Specs(tmp_path)
+    source = specs.source("looped.arch", BLOCK + LOOPED)
+    assert "class StageLayer4" not in source
+    assert (
+        "        for k in range(n):\n"
+        '            self.add_module(f"layer{k + 1}", Layer(16, p=0.2 * (base + k) / 8))\n'
+    ) in source
+    stage = specs.module("looped.arch", BLOCK + LOOPED).Stage
+    blocks = BLOCK + LOOPED.split("network Net")[0]
+    for count, base in ((5, 2), (1, 0)):
+        model = stage(count, base)
+        rates = [model.get_submodule(f"layer{k + 1}").stochastic_depth1.p for k in range(count)]
+        assert rates == [0.2 * (base + k) / 8 for k in range(count)]
+        call = f"Stage({count}, base={base})"
+        built = functools.partial(_silenced, stage, count, base)
+        assert_block_computes_as_spec(specs, blocks, call, "[16, 8, 8]", built)

@@ -159,12 +159,12 @@ class Application(Expressions):
         # an unnamed repeat among a named chain's children: which of them its copies are
         counted = isinstance(layer, RepeatLayer) and container is None and place.indexed
         start = place.next_index[0]
-        # one in a block's own scope, every copy the same layer: the names each copy made
+        # one in a block's own scope: the names each copy made (copies that read their index
+        # each have their own layer, which the emitter writes from the expression they share)
         looped = (
             isinstance(layer, RepeatLayer)
             and container is None
             and not place.indexed
-            and not layer.each
             and layer.count_origin is not None
             and not isinstance(layer.count_origin, pv.Lit)
         )

@@ -696,17 +696,11 @@ class ClassWriter:
         outer = self.stand_ins
         self.stand_ins = [lp is None for lp in theirs]
         for position in range(loop.width):
-            first = self._construct([(nw, lp.copies[0][position]) for nw, lp in makers])
-            later = None
-            if maker is not None:
-                later = self._construct(
-                    [
-                        (nw, lp.copies[1][position])
-                        if len(lp.copies) > 1
-                        else (maker[0], maker[1].copies[1][position])
-                        for nw, lp in makers
-                    ]
-                )
+            copies = [[copy[position] for copy in lp.copies] for _, lp in makers]
+            shared = index if all(_indexed(c, at_least=1) for c in copies) else None
+            first, later = self._indexed(
+                shared, lambda p=position: self._loop_copies(makers, maker, p)
+            )
             if first is None:  # an op written as an expression in forward
                 continue
             value = _first_or_later(first, later, f"{index} == 0")
@@ -799,6 +793,25 @@ class ClassWriter:
             and c.children == c.count > 2  # type: ignore[arg-type]
             and _indexed(items[c.start : c.start + c.count])
         ]
+
+    def _loop_copies(
+        self, makers: list[tuple[Network, Any]], maker: tuple[Network, Any] | None, position: int
+    ) -> tuple[Call | None, Call | None]:
+        """The first copy's layer at ``position`` of a loop and a later copy's (None where no
+        instance made two), in every instance: one that made fewer copies stands in with a
+        maker's."""
+        first = self._construct([(nw, lp.copies[0][position]) for nw, lp in makers])
+        if maker is None:
+            return first, None
+        later = self._construct(
+            [
+                (nw, lp.copies[1][position])
+                if len(lp.copies) > 1
+                else (maker[0], maker[1].copies[1][position])
+                for nw, lp in makers
+            ]
+        )
+        return first, later
 
     def _indexed(self, index: str | None, build: Callable[[], T]) -> T:
         """What ``build`` writes, with the arguments of copies that read their index written
