@@ -854,6 +854,8 @@ class Expressions:
         tensor head is fed through the stages."""
         if isinstance(current, Layer):
             layers = [current, *(self.stage(s, body, place) for s in expr.stages)]
+            if any(layer is UNKNOWN for layer in layers):
+                return UNKNOWN  # a stage that failed, reported where it did
             return SequenceLayer(expr.span, None, tuple(layers))
         for stage in expr.stages:
             layer = self.stage(stage, body, place)

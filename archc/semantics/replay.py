@@ -190,6 +190,7 @@ class Recording:
     choices: tuple[Choice, ...] = ()  # those that chose between tensors (Module.choices)
     looped: tuple[Looped, ...] = ()  # its unnamed repeats counted by values (Module.looped)
     locals: tuple[tuple[str, Any], ...] = ()  # the numbers its body names (Module.locals)
+    input_types: tuple[Any, ...] = ()  # of its inputs, in order (TensorType or None)
     _replayable: bool | None = None
     _placed: list[_Placed] | None = None
     _set_aside: dict[int, _Placed] = field(default_factory=dict)
@@ -426,6 +427,7 @@ def record(
         choices,
         looped,
         locals,
+        tuple(t.type for t in inputs),
     )
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any, NamedTuple, TypeAlias
 
+from archc.dims import TensorType
 from archc.ops import lookup
 from archc.ops.schema import ArgumentError
 from archc.ops.spec import Inferred, Op, ShapeError
@@ -167,6 +168,11 @@ class _Step:
     ranks: tuple[int, ...]
     sized: tuple[tuple[int, int, pv.Expr], ...]
     unsized: tuple[tuple[int, int], ...]
+    # the provenance of each input's sizes in the recording, where a node of the recording
+    # made the input (None: an input of the block, whose sizes every copy reads alike)
+    input_dims: tuple[Sizes, ...]
+    # for a broadcast, which of each input's sizes were 1 in the recording (_ones)
+    input_ones: tuple[tuple[bool, ...] | None, ...]
 
     def recorded_holds(self, inferred: Inferred, values: _Values) -> bool:
         """Whether the recorded provenance of the node's output sizes and resolved values
@@ -222,6 +228,9 @@ def _plan(terms: Terms, recording: Recording, inputs: list[Tensor]) -> _Plan | N
         return None
     set_aside = [n for c in recording.choices if c.other is not None for n in c.other.nodes]
     slots = {ref: slot for slot, ref in enumerate(recording.inputs)}
+    by_id = {**made, **{node.id: node for node in set_aside}}
+    types = dict(zip(recording.inputs, recording.input_types, strict=False))
+    types |= {Ref(n.id, port): t for n in by_id.values() for port, t in enumerate(n.outputs)}
     steps = []
     for node in (*recording.nodes, *set_aside):
         op = lookup(node.op)
@@ -254,6 +263,10 @@ def _plan(terms: Terms, recording: Recording, inputs: list[Tensor]) -> _Plan | N
                     for axis, origin in enumerate(origins)
                     if origin is None
                 ),
+                tuple(
+                    by_id[r.node].dims[r.port] if r.node in by_id else None for r in node.inputs
+                ),
+                tuple(_ones(types.get(r)) for r in node.inputs) if op.elementwise else (),
             )
         )
         slots.update((ref, len(slots)) for ref in refs)
@@ -372,7 +385,7 @@ def _again(
         inferred = application.infer(op, args, [t.type for t in tensors])
     except ShapeError:
         return None
-    if step.recorded_holds(inferred, values):
+    if _as_recorded(step, tensors) and step.recorded_holds(inferred, values):
         dims, resolved_origins = node.dims, node.resolved_origins
     else:
         try:
@@ -399,6 +412,28 @@ def _again(
         dims,
         application.equal_sizes(tensors) if op.elementwise else (),
     )
+
+
+def _as_recorded(step: _Step, tensors: list[Tensor]) -> bool:
+    """Whether the recorded provenance of the node's sizes may stand for these inputs: the
+    inputs' sizes have the provenance they had in the recording (an earlier layer's that
+    was traced again may read another input), and a broadcast's inputs have sizes of 1 where
+    they had them: it takes each size from an input whose size there is not 1, so where the
+    inputs agree now but did not in the recording, the recorded provenance gives the right
+    numbers, but reads another input than the rule would."""
+    if step.op.elementwise and tuple(_ones(t.type) for t in tensors) != step.input_ones:
+        return False
+    return all(
+        recorded is None or _same_sizes(tensor.dims, recorded)
+        for tensor, recorded in zip(tensors, step.input_dims, strict=True)
+    )
+
+
+def _ones(tensor: TensorType | None) -> tuple[bool, ...] | None:
+    """Which of a tensor's sizes are 1, where a broadcast takes the other input's."""
+    if tensor is None:
+        return None
+    return tuple(type(size) is int and size == 1 for size in tensor.shape)
 
 
 def _identical(a: Any, b: Any) -> bool:
