@@ -57,6 +57,11 @@ class Constant:
     name: str
     definition: Expr
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """The same for the constant wherever its value is read: its file and name."""
+        return (self.file, self.name)
+
 
 @dataclass(frozen=True, slots=True)
 class Param:

@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
-from archc.dims import Sym
+from archc.dims import Sym, TensorType
 from archc.errors import Span
 from archc.semantics.ir import Alternative, Choice, Looped, Module, Node, Ref
 from archc.semantics.values import Tensor
@@ -190,7 +190,7 @@ class Recording:
     choices: tuple[Choice, ...] = ()  # those that chose between tensors (Module.choices)
     looped: tuple[Looped, ...] = ()  # its unnamed repeats counted by values (Module.looped)
     locals: tuple[tuple[str, Any], ...] = ()  # the numbers its body names (Module.locals)
-    input_types: tuple[Any, ...] = ()  # of its inputs, in order (TensorType or None)
+    input_types: tuple[TensorType | None, ...] = ()  # of its inputs, in order
     _replayable: bool | None = None
     _placed: list[_Placed] | None = None
     _set_aside: dict[int, _Placed] = field(default_factory=dict)

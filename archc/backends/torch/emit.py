@@ -288,7 +288,7 @@ class ClassWriter:
         # which instances of the matching being written a copy of another's stands in for
         self.stand_ins: list[bool] = []
         self.uses_partial = False  # a call binds a layer's arguments
-        # while copies are written from the expression of their index (_indexed), its name
+        # while copies are written from the expression of their index they share, its name
         self.copy_index: str | None = None
         self.uses_functional = False  # a forward expression calls `F.pad`, ...
         self.constants: dict[int, str] = {}  # variables of __init__ holding buffers' values
@@ -698,7 +698,7 @@ class ClassWriter:
         for position in range(loop.width):
             copies = [[copy[position] for copy in lp.copies] for _, lp in makers]
             shared = index if all(_indexed(c, at_least=1) for c in copies) else None
-            first, later = self._indexed(
+            first, later = self._from_shared_index(
                 shared, lambda p=position: self._loop_copies(makers, maker, p)
             )
             if first is None:  # an op written as an expression in forward
@@ -813,7 +813,7 @@ class ClassWriter:
         )
         return first, later
 
-    def _indexed(self, index: str | None, build: Callable[[], T]) -> T:
+    def _from_shared_index(self, index: str | None, build: Callable[[], T]) -> T:
         """What ``build`` writes, with the arguments of copies that read their index written
         from the expression every copy shares, the index named ``index`` (None: as each
         copy's own)."""
@@ -834,7 +834,7 @@ class ClassWriter:
         comprehension over their index `[Block(p=0.1 * k) for k in range(n)]`, after the
         first on its own where it alone differs (it takes the repeat's input)."""
         index = self.loop_index()
-        shared = self._indexed(index, lambda: built(copies))
+        shared = self._from_shared_index(index, lambda: built(copies))
         if len(set(shared)) == 1:
             return [Arg(ListOf(shared[0].value, f"for {index} in range({count})"), "*")]  # type: ignore[arg-type]
         if len(set(shared[1:])) == 1:
@@ -1312,7 +1312,7 @@ class ClassWriter:
             # an instance that made fewer is built like one that did: its count keeps it out
             shared = all(not items or _indexed(list(items), at_least=1) for _, items in built)
             index = self.loop_index() if shared else None
-            first, later = self._indexed(
+            first, later = self._from_shared_index(
                 index, lambda b=built: (self._copy(b, 0), self._copy(b, 1))
             )
             if later is None and not at_most_one(origin):

@@ -31,10 +31,6 @@ class ModuleScope:
     constants: Mapping[Key, str]
 
 
-def key(constant: pv.Constant) -> Key:
-    return (constant.file, constant.name)
-
-
 def constant_names(networks: list[Network], names: Namespace) -> dict[Key, str]:
     """A module-level name for each constant the networks' elaboration evaluated, taken in
     ``names``. A name that a definition gives one of its parameters is left to it (`block
@@ -50,8 +46,8 @@ def constant_names(networks: list[Network], names: Namespace) -> dict[Key, str]:
     named: dict[Key, str] = {}
     for network in networks:
         for constant in network.constants:
-            if key(constant) not in named:
-                named[key(constant)] = names.name(free.name(identifier(constant.name).upper()))
+            if constant.key not in named:
+                named[constant.key] = names.name(free.name(identifier(constant.name).upper()))
     return named
 
 
@@ -66,15 +62,15 @@ def definitions(
     done: set[Key] = set()
 
     def define(constant: pv.Constant) -> None:
-        if key(constant) in done:
+        if constant.key in done:
             return
-        done.add(key(constant))
+        done.add(constant.key)
         for read in _read(constant.definition):
-            if key(read) in scope.constants:
+            if read.key in scope.constants:
                 define(read)
         value = writer.written(constant.definition)
         assert value is not None, "a constant's definition is plain data"
-        lines.extend(lay_out("", f"{scope.constants[key(constant)]} = ", structure(value)))
+        lines.extend(lay_out("", f"{scope.constants[constant.key]} = ", structure(value)))
 
     for constant in used.values():
         define(constant)

@@ -166,9 +166,9 @@ class Expressor:
             return variable, atom
         if isinstance(expr, pv.Lit):
             constant = expr.constant
-            if constant is not None and (constant.file, constant.name) in self.module_constants:
-                self.constants_used[(constant.file, constant.name)] = constant
-                return self.module_constants[(constant.file, constant.name)], atom
+            if constant is not None and constant.key in self.module_constants:
+                self.constants_used[constant.key] = constant
+                return self.module_constants[constant.key], atom
             value = expr.value
             if not _literal_ok(value):
                 return None
