@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,20 @@ def readme_python_api() -> list[str]:
 def test_readme_python_examples_run(example: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)  # the examples name specs/ as a checkout has it
     exec(compile(example, "README.md", "exec"), {})
+
+
+def test_a_network_no_longer_used_is_freed_at_once() -> None:
+    """Each network keeps what re-elaborates its blocks (ir.Network.recounted); nothing of it may
+    lead back to the network, or every analysis would stay in memory until the cyclic
+    collector's next full pass, which costs more than the analysis itself."""
+    networks, _ = api.analyse(str(ROOT / "specs" / "resnet18.arch"))
+    network = weakref.ref(networks[0])
+    assert network() is not None
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        del networks
+        assert network() is None
+    finally:
+        if collecting:
+            gc.enable()

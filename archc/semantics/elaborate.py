@@ -1262,6 +1262,7 @@ def elaborate(
             result = elaborator.network_of(definition, mine, sizes)
             if result is not None:
                 networks.append(result)
+    elaborator.network = None  # each network's recounter holds the elaborator: no way back
     return networks, elaborator.diagnostics
 
 
