@@ -319,6 +319,14 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
     ) -> Network | None:
         """The network ``definition`` with its parameters ``overrides``, and the symbolic sizes
         its inputs declare set to ``given_sizes``."""
+        try:
+            return self._network(definition, overrides, given_sizes)
+        finally:  # the network's recounter keeps the elaborator: no way back, no cycle
+            self.network = None
+
+    def _network(
+        self, definition: Definition, overrides: dict[str, Any], given_sizes: dict[str, Any] | None
+    ) -> Network | None:
         node = definition.node
         self.network = network = Network(definition.name, {}, node.name.span)
         self._next_id = 0
@@ -1262,7 +1270,6 @@ def elaborate(
             result = elaborator.network_of(definition, mine, sizes)
             if result is not None:
                 networks.append(result)
-    elaborator.network = None  # each network's recounter holds the elaborator: no way back
     return networks, elaborator.diagnostics
 
 
