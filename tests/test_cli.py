@@ -250,3 +250,29 @@ def test_compile_imports_only_what_it_uses(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "network Empty {\n    in x: [3]\n    out x\n}\n",
+        # a shared layer applied no times makes no layer either
+        "block L(d) {\n    in x\n    out x -> linear(d)\n}\n"
+        "network Empty(layers=0) {\n    in x: [3]\n    group = shared(L(3) as l)\n"
+        "    out x -> group * layers\n}\n",
+    ],
+    ids=["no layer written", "no copy made"],
+)
+def test_every_command_takes_a_network_of_no_layers(
+    spec: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The summary's table had no row to size its columns by, and the diagram's legend no
+    entry for its table: a traceback, and Graphviz refusing the label."""
+    path = tmp_path / "empty.arch"
+    path.write_text(spec)
+    assert main(["summary", str(path)]) == 0
+    assert "Parameters:         0" in capsys.readouterr().out
+    for suffix in ("svg", "dot"):
+        assert main(["render", str(path), "-o", str(tmp_path / f"empty.{suffix}")]) == 0
+        assert (tmp_path / f"empty.{suffix}").read_text().strip()
+    assert main(["compile", str(path), "-o", str(tmp_path / "empty.py"), "--selftest"]) == 0

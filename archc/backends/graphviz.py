@@ -392,7 +392,12 @@ def _heading(network: Network, view: View, theme: Theme) -> str:
         "<tr>" + "".join(entries[i : i + _LEGEND_WIDTH]) + "</tr>"
         for i in range(0, len(entries), _LEGEND_WIDTH)
     )
-    legend = f'<tr><td><table border="0" cellspacing="3" cellpadding="1">{rows}</table></td></tr>'
+    # a table needs a row: a network of no layers has no legend
+    legend = (
+        f'<tr><td><table border="0" cellspacing="3" cellpadding="1">{rows}</table></td></tr>'
+        if rows
+        else ""
+    )
     title = f"{network.name} · {_params(network.param_count) or 'no params'}"
     return (
         f'<<table border="0" cellspacing="0"><tr><td><font point-size="16"><b>{escape(title)}'

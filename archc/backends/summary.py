@@ -253,7 +253,7 @@ def _cut(text: str, width: int) -> str:
 def _fit(table: list[tuple[str, ...]], limit: int | None) -> list[int]:
     """Column widths that fit ``limit`` characters (two between columns) where they can; a
     number is never cut, a symbolic count or a shape loses its end to an ellipsis."""
-    widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(_HEADERS)]
+    widths = [max([len(h), *(len(r[i]) for r in table)]) for i, h in enumerate(_HEADERS)]
     excess = sum(widths) + 2 * (len(widths) - 1) - (limit or 0)
     for column in _SHRINKING:
         if limit is None or excess <= 0:
