@@ -227,3 +227,52 @@ def test_analysing_a_spec_twice_in_one_process_gives_the_same_bytes(
         runs.append((source, capsys.readouterr().out))
     assert "class " in runs[0][0] and '"params"' in runs[0][1]
     assert runs[0] == runs[1]
+
+
+APPLIED = """
+block Layer(d) {
+    in x
+    out x -> linear(d) -> relu
+}
+
+block Applied(d, layers) {
+    in x
+    group = shared(Layer(d) as layer)
+    out x -> linear(d) as proj -> group * layers
+}
+
+network Net(d=6, layers=COUNT) {
+    in x: [4]
+    group = shared(Layer(d) as layer)
+    out x -> linear(d) as proj -> group * layers -> Applied(d, layers) as inner
+}
+"""
+
+
+@pytest.mark.parametrize("written", [1, 3])
+def test_a_shared_layer_applied_a_computed_number_of_times_loops_over_the_count(
+    tmp_path: Path, written: int
+) -> None:
+    """`group * layers` was written `for _ in range(3)`, and the class lost `layers` (and,
+    written from one application, the loop itself): built with another count it applied the
+    layer as often as the spec's instance did. No application makes no layer: refused."""
+    import torch
+
+    from archc import runtime
+    from tests.oracle import compare, random_inputs, sizes_of
+
+    spec = tmp_path / "applied.arch"
+    spec.write_text(APPLIED.replace("COUNT", str(written)), encoding="utf-8")
+    module = runtime.load_source(api.compile_source(str(spec)), f"archc_applied_{written}")
+    for layers in (1, 2, 5):
+        networks, diagnostics = api.analyse(str(spec), None, {"layers": layers})
+        assert [d for d in diagnostics if d.is_error] == []
+        torch.manual_seed(0)
+        model = module.Net(layers=layers).double()
+        assert sum(p.numel() for p in model.parameters()) == networks[0].param_count
+        inputs = random_inputs(networks[0], sizes_of(networks[0]))
+        for training in (False, True):
+            assert compare(networks[0], model, inputs, training) == [], (layers, training)
+    for cls in (module.Net, lambda layers: module.Applied(4, 6, layers)):
+        with pytest.raises(ValueError, match="layers < 1"):
+            cls(layers=0)

@@ -184,7 +184,8 @@ class Application(Expressions):
                 self._project(tensors, _as_list(value), made, len(parts) - index - 1, layer)
         if looped and value is not UNKNOWN:
             assert isinstance(layer, RepeatLayer) and layer.count_origin is not None
-            body.looped.append(Looped(layer.count_origin, tuple(copies), layer.span))
+            shared = isinstance(layer.layer, SharedLayer)
+            body.looped.append(Looped(layer.count_origin, tuple(copies), layer.span, shared))
         holder = self.module_at(place.path) if counted else None
         if holder is not None:
             assert isinstance(layer, RepeatLayer)

@@ -365,6 +365,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
             outputs = self._run(node, body, place, network_inputs=True)
             network.modules[""].guards = tuple(body.guards)
             network.modules[""].choices = tuple(body.choices)
+            network.modules[""].looped = tuple(body.looped)
             network.modules[""].locals = body.named_values()
         except TooLarge as exc:
             span = exc.span or current_statement.get() or node.name.span

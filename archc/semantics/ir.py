@@ -190,11 +190,13 @@ class Looped:
     """An unnamed repeat in a block's own body whose count the spec computes, every copy
     the same layer: the count's provenance in the block's namespace, and the names of the
     layers each copy made in the block (`conv1`, `relu1`), copy by copy; ``span``, the
-    repeat's, tells it from the body's other repeats (Network.recounted)."""
+    repeat's, tells it from the body's other repeats (Network.recounted). ``shared`` where
+    the layer repeated is a shared one: each copy applies the same module again."""
 
     origin: Expr
     copies: tuple[tuple[str, ...], ...]
     span: Span
+    shared: bool = False
 
 
 @dataclass(frozen=True)

@@ -525,6 +525,16 @@ class ClassWriter:
         self.layers)`)."""
         return self.expressor.origin(origin, parameter=self._stored_parameter)
 
+    def refuse_none(self, count: pv.Expr) -> None:
+        """At the start of ``__init__``, refuse a ``count`` below 1 of the applications of a
+        shared layer that forward loops over: applied no times, the spec makes no layer, and
+        the class would hold one."""
+        if isinstance(count, pv.Lit):
+            return
+        test = self.expressor.origin(pv.apply("<", count, pv.Lit(1)))
+        if test is not None:
+            self.kept_lines += self._refusal(test, INDENT * 2)
+
     def _stored_parameter(self, name: str) -> str:
         text = self.expressor.origin(pv.Param(name))
         assert text is not None

@@ -194,7 +194,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
                 remaining[ref] -= 1
             body += _scan_loop(step, scan, inputs, names, remaining, wanted, variables)
             continue
-        loop = _loop_length(ours, position, remaining)
+        loop = _loop_length(ours, position, remaining) or _applied_once(writer, step)
         if loop:
             run = ours[position : position + loop]
             for ref in (r for s in run for r in s.reads):
@@ -204,7 +204,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
             out = variables[last] = names.choose(wishes, last, remaining)
             if out != inputs[0]:
                 body.append(f"{INDENT * 2}{out} = {inputs[0]}")
-            body.append(f"{INDENT * 2}for _ in range({loop}):")
+            body.append(f"{INDENT * 2}for _ in range({_applications(writer, run)}):")
             call = _expression(step, [out, *inputs[1:]], writer, lists)
             body.append(f"{INDENT * 3}{out} = {call}")
             skip = loop - 1
@@ -423,6 +423,40 @@ def _loop_length(found: list[Step], position: int, remaining: dict[Ref, int]) ->
             break
         length += 1
     return length if length > 1 and len(found[position + length - 1].item.outputs) == 1 else 0
+
+
+def _applications(writer: ClassWriter, run: list[Step]) -> str:
+    """How many times a shared layer is applied in turn: the count of the repeat that made
+    the applications (`group * layers`, ir.Looped), kept for forward (`self.layers`), where
+    its copies are exactly these; else how many there are."""
+    made = tuple((_made_by(step, writer.module.path),) for step in run)
+    for looped in writer.module.looped:
+        if looped.shared and looped.copies == made:
+            writer.refuse_none(looped.origin)
+            count = writer.stored(looped.origin)
+            if count is not None:
+                return count
+    return str(len(run))
+
+
+def _applied_once(writer: ClassWriter, step: Step) -> int:
+    """1 where ``step`` is the one application of a shared layer that a repeat whose count
+    the spec computes made (`group * layers` with layers = 1): a loop all the same, over the
+    count; 0 otherwise."""
+    item = step.item
+    if not item.inputs or len(item.outputs) != 1 or step.otherwise is not None:
+        return 0
+    made = ((_made_by(step, writer.module.path),),)
+    counted = (lp.origin for lp in writer.module.looped if lp.shared and lp.copies == made)
+    return int(any(not isinstance(origin, provenance.Lit) for origin in counted))
+
+
+def _made_by(step: Step, path: str) -> str:
+    """The name in the scope at ``path`` of what made the step's layer (an application of a
+    shared layer is `group@2`)."""
+    item = step.item
+    made = item.module.path if item.module is not None else item.node.path  # type: ignore[union-attr]
+    return relative(made, path).split(".", 1)[0]
 
 
 def _scan_loop(
