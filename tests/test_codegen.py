@@ -602,13 +602,15 @@ network Net(width=32, bi=false, hidden=8) {
 
 
 def test_parameters_that_choose_structure_are_written_as_values(tmp_path: Path) -> None:
-    """A parameter a test chooses layers with (`width > 16`), or a truth value an op may
-    branch on (`bidirectional`), cannot follow the class's argument: only `hidden` is taken."""
+    """A parameter a test chooses layers with (`width > 16`) cannot follow the class's
+    argument; a truth value an op branches on (`bidirectional`) can, where the sizes it decides
+    follow it (semantics/flags.py) and the op is written alike either way."""
     spec = tmp_path / "chosen.arch"
     spec.write_text(CHOSEN, encoding="utf-8")
     source = api.compile_source(str(spec))
-    assert "    def __init__(self, hidden: int = 8) -> None:\n" in source
-    assert "nn.GRU(4, hidden, batch_first=True)" in source
+    assert "    def __init__(self, bi: bool = False, hidden: int = 8) -> None:\n" in source
+    assert "nn.GRU(4, hidden, batch_first=True, bidirectional=bi)" in source
+    assert "Head(2 * hidden if bi else hidden, 32)" in source
     (network,), _ = api.analyse(str(spec))
     assert network.modules["head1"].guards == (Apply(">", (Param("width"), Lit(16))),)
 

@@ -17,7 +17,7 @@ from archc.errors import Label, Span
 from archc.ops import dtypes, lookup
 from archc.ops.schema import ArgumentError
 from archc.ops.spec import Finding, Inferred, Op, ShapeError
-from archc.semantics import patterns
+from archc.semantics import flags, patterns
 from archc.semantics import provenance as pv
 from archc.semantics.arguments import refusal
 from archc.semantics.context import Body, Place, base_name
@@ -371,6 +371,19 @@ class Application(Expressions):
                 exc.finding, _arg_span(layer, exc.finding.arg), place, inputs=tensors
             )
             return UNKNOWN
+        flagged: frozenset[str] = frozenset()
+        if any(
+            type(getattr(args, name, None)) is bool and not isinstance(origin, pv.Lit)
+            for name, origin in arg_origins.items()
+        ):
+            dims, resolved_origins, flagged = flags.both_ways(
+                args,
+                arg_origins,
+                inferred,
+                dims,
+                resolved_origins,
+                lambda other: run_rule(op, other, arg_origins, tensors),
+            )
         mixed = parameter_dtype(op, inferred, tensors)
         if mixed is not None:
             self.note_finding(mixed, layer.span, place, inputs=tensors)
@@ -401,6 +414,7 @@ class Application(Expressions):
                 arg_origins=arg_origins,
                 resolved_origins=resolved_origins,
                 dims=dims,
+                flags=flagged,
                 equal=equal_sizes(tensors) if op.elementwise else (),
                 given=layer.given,
                 given_origins=given_origins,

@@ -86,6 +86,9 @@ class Node:
     given: str | None = None
     given_origins: dict[str, Expr] = field(default_factory=dict)
     passed: tuple[str, ...] = ()
+    # the truth-value arguments read from parameters whose other value the provenance of the
+    # sizes and resolved values covers as well (semantics/flags.py)
+    flags: frozenset[str] = frozenset()
 
     @property
     def ok(self) -> bool:

@@ -387,6 +387,8 @@ def _again(
         return None
     if _as_recorded(step, tensors) and step.recorded_holds(inferred, values):
         dims, resolved_origins = node.dims, node.resolved_origins
+    elif node.flags:
+        return None  # elaboration holds the sizes for both truth values (flags.py)
     else:
         try:
             inferred, dims, resolved_origins = application.run_rule(

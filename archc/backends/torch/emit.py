@@ -20,7 +20,7 @@ from archc.backends.torch.classes import ClassInfo, Move, admits, assign_classes
 from archc.backends.torch.constants import buffer_lines, holds_buffer
 from archc.backends.torch.counted import Slot, at_most_one, made, slots
 from archc.backends.torch.decoding import GENERATE, Decoding
-from archc.backends.torch.faithful import structural_guards
+from archc.backends.torch.faithful import structural_choices, structural_guards
 from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.given import given_ctor, given_layers, layer_argument, literal_slot
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
@@ -592,7 +592,7 @@ class ClassWriter:
         if self.module.kind != "block":
             return []
         found: dict[str, str | None] = {}
-        for guard in structural_guards(self.network, self.module):
+        for guard in [*structural_guards(self.network, self.module), *self._chosen_forms()]:
             if guard is not None and not (pv.reads(guard) or pv.reads_sizes(guard)):
                 continue  # a test of constants: no argument goes the other way
             went = _outcomes(guard, self.instances)
@@ -616,6 +616,23 @@ class ClassWriter:
                     else None
                 )
         return list(found.items())
+
+    def _chosen_forms(self) -> list[pv.Expr]:
+        """For each op of the body given a truth value or a word computed from parameters that
+        chooses its form (faithful.structural_choices), the test that its value holds
+        (`bidirectional`, `mode == "same"`): the class is written for that form."""
+        tests: list[pv.Expr] = []
+        for node in self.network.within(self.module.path):
+            if node.kind != "op" or self.network.instance_of(node) is not self.module:
+                continue
+            for origin, value in structural_choices(node):
+                if value is True:
+                    tests.append(origin)
+                elif value is False:
+                    tests.append(_negated(origin))
+                else:
+                    tests.append(pv.apply("==", origin, pv.Lit(value)))
+        return tests
 
     @staticmethod
     def _made(found: list[Optional]) -> set[str]:

@@ -17,6 +17,7 @@ from archc.backends.torch.optional import optionals
 from archc.backends.torch.structure import traced_inputs
 from archc.ops import lookup
 from archc.ops.schema import Symbolic
+from archc.ops.spec import Inferred
 from archc.semantics import provenance as pv
 from archc.semantics.ir import Module, Network, Node
 
@@ -72,8 +73,48 @@ def structural_arguments(node: Node) -> list[pv.Expr]:
         origin
         for name, origin in node.arg_origins.items()
         if not isinstance(origin, pv.Lit)
-        and (_choice(getattr(node.args, name)) or not _carried(origin, carried))
+        and (
+            (_choice(getattr(node.args, name)) and not _either_way(node, name, args, inferred))
+            or not _carried(origin, carried)
+        )
     ]
+
+
+def structural_choices(node: Node) -> list[tuple[pv.Expr, Any]]:
+    """The truth values and words among :func:`structural_arguments`, each with the value the
+    op was given: what the op's form was chosen with."""
+    found = structural_arguments(node)
+    return [
+        (origin, getattr(node.args, name))
+        for name, origin in node.arg_origins.items()
+        if origin in found and _choice(getattr(node.args, name))
+    ]
+
+
+def _either_way(node: Node, name: str, args: Any, inferred: Inferred) -> bool:
+    """Whether the truth value ``name`` is written as a value for either of its values: the
+    provenance of what the op gives holds for both (Node.flags, semantics/flags.py), and the
+    op is written with the same module, called alike, or the same expression."""
+    if name not in node.flags:
+        return False
+    op = lookup(node.op)
+    assert op is not None
+    other = node.args.replace(**{name: not getattr(node.args, name)})
+    mine, theirs = op.torch_module(args, inferred), op.torch_module(other, inferred)
+    if mine is not None or theirs is not None:
+        return (
+            mine is not None
+            and theirs is not None
+            and (mine.path, mine.call, mine.cached_call, mine.held)
+            == (theirs.path, theirs.call, theirs.cached_call, theirs.held)
+        )
+    mine_expr, theirs_expr = op.torch_expr(args, inferred), op.torch_expr(other, inferred)
+    return (
+        mine_expr is not None
+        and theirs_expr is not None
+        and mine_expr.text == theirs_expr.text
+        and [key for key, _ in mine_expr.values] == [key for key, _ in theirs_expr.values]
+    )
 
 
 def _choice(value: Any) -> bool:

@@ -696,9 +696,19 @@ def _sizes_shown(network: Network, module: Module, ref: Ref) -> list[str] | None
             return None  # a size of the class's input, or a named size the arguments change
         elif provenance.needs_collecting(origin):
             return None  # `growth + growth + growth` reads badly; tidying it would import sympy
+        elif _chooses(origin):
+            return None  # the spec's `if ... then ... else` is no Python
         else:
             shown.append(provenance.show(origin) if isinstance(size, int) else dims.show(size))
     return shown
+
+
+def _chooses(origin: provenance.Expr) -> bool:
+    """Whether ``origin`` chooses between two values (`if bidirectional then 2 * hidden else
+    hidden`)."""
+    if not isinstance(origin, provenance.Apply):
+        return False
+    return origin.fn == "if" or any(_chooses(arg) for arg in origin.args)
 
 
 def _with_optionals(network: Network, found: list[Step], chosen: list[Optional]) -> list[Step]:

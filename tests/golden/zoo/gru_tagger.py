@@ -16,17 +16,20 @@ class GRUTagger(nn.Module):
         embed: int = 128,
         hidden: int = 64,
         layers: int = 1,
+        bidirectional: bool = False,
         tags: int = 17,
     ) -> None:
         super().__init__()
         self.word_embeddings = nn.Embedding(vocab, embed)
-        self.gru = nn.GRU(embed, hidden, num_layers=layers, batch_first=True)
-        self.hidden2tag = nn.Linear(hidden, tags)
+        self.gru = nn.GRU(
+            embed, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional
+        )
+        self.hidden2tag = nn.Linear(2 * hidden if bidirectional else hidden, tags)
         self.log_softmax1 = nn.LogSoftmax(dim=-1)
 
     def forward(self, sentence: torch.Tensor) -> torch.Tensor:
         h = self.word_embeddings(sentence)  # (N, T, embed)
-        h = self.gru(h)[0]  # (N, T, hidden)
+        h = self.gru(h)[0]
         h = self.hidden2tag(h)  # (N, T, tags)
         h = self.log_softmax1(h)  # (N, T, tags)
         return h
