@@ -784,6 +784,8 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         elif isinstance(stmt, ast.Tie):
             assert self.network is not None
             if stmt.condition is not None:  # `tie a = b if tied`: tied only where it holds
+                # a test that chose structure: a class ties or not as its instances did
+                body.guards.append(self.origin(stmt.condition, body))
                 held = self.evaluate(stmt.condition, body, place)
                 if held is UNKNOWN or not self._truth(held, stmt.condition.span):
                     return

@@ -60,6 +60,9 @@ LAYER_FUNCTIONS = (*COMBINATORS, BRANCHES, SHARED, SCAN)
 MAX_REPEAT = 10_000
 # In `layer * n`, the name the layer reads the copy's index by, from 0: `Block(p=0.1 * i) * 4`.
 COPY_INDEX = "i"
+# the tensor a conditional choice of layers is applied to (Expressions._choose_layer); no spec
+# can spell the name
+STAGE_INPUT = "$stage"
 # Results beyond these are refused: a few doublings of a constant would otherwise fill memory,
 # and Python cannot print integers of thousands of digits. 2**1024 is also where floats end.
 MAX_INTEGER = 2**1024
@@ -858,6 +861,9 @@ class Expressions:
                 return UNKNOWN  # a stage that failed, reported where it did
             return SequenceLayer(expr.span, None, tuple(layers))
         for stage in expr.stages:
+            if isinstance(current, Tensor) and _chosen_layer(stage):
+                current = self._choose_layer(current, stage, body, place)
+                continue
             layer = self.stage(stage, body, place)
             if current is UNKNOWN or layer is UNKNOWN:
                 current = UNKNOWN
@@ -865,6 +871,32 @@ class Expressions:
             inputs = self._tensors(current, expr.head.span)
             current = self.apply(layer, inputs, body, place, stage.span)
         return current
+
+    def _choose_layer(self, current: Tensor, stage: ast.Expr, body: Body, place: Place) -> Any:
+        """`x -> (if c then layernorm else identity) as norm`, applied as the conditional of
+        tensors `if c then x -> (layernorm as norm) else x -> (identity as norm)`: the way not
+        taken is elaborated aside too, and a class can build either (Body.choices)."""
+        named = stage if isinstance(stage, ast.Named) else None
+        cond = named.value if named is not None else stage
+        assert isinstance(cond, ast.Cond)
+        given = ast.Name(STAGE_INPUT, stage.span)
+
+        def applied(layer: ast.Expr) -> ast.Expr:
+            if named is not None:
+                layer = ast.Named(layer, named.name, named.span)
+            return ast.Chain(given, (layer,), stage.span)
+
+        body.bind(STAGE_INPUT, current, stage.span)
+        try:
+            return self.evaluate(
+                ast.Cond(cond.test, applied(cond.body), applied(cond.orelse), cond.span),
+                body,
+                place,
+            )
+        finally:
+            for held in (body.vars, body.spans, body.origins):
+                held.pop(STAGE_INPUT, None)
+            body.used.discard(STAGE_INPUT)
 
     def stage(self, expr: ast.Expr, body: Body, place: Place) -> Any:
         """A chain stage: like evaluate, but a call with tensor arguments is not applied yet."""
@@ -1217,6 +1249,11 @@ class FunctionBody(Body):
 
 # The literals that hold their value, which is its own provenance (a Lit, as Origins gives it).
 _LITERALS = (ast.Int, ast.Float, ast.Str, ast.Bool)
+
+
+def _chosen_layer(stage: ast.Expr) -> bool:
+    """Whether a chain's stage is a conditional, or a named one: a choice between layers."""
+    return isinstance(stage.value if isinstance(stage, ast.Named) else stage, ast.Cond)
 
 
 def _is_index(node: Any) -> bool:

@@ -116,7 +116,12 @@ def emit_module(
         sorted({id(i): i for i in classes.values()}.values(), key=lambda i: i.order), classes
     )
     roots = [
-        ClassInfo(names.name(n.name), _signature(n.modules[""]), [(n, n.modules[""])])
+        ClassInfo(
+            names.name(n.name),
+            _signature(n.modules[""]),
+            [(n, n.modules[""])],
+            optionals=[_network_optionals(n, options.fixed.get(n.name, frozenset()))],
+        )
         for n in networks
     ]
     constants = constant_names(networks, names)
@@ -134,6 +139,7 @@ def emit_module(
             # a number the class could not follow: it takes none of the spec's parameters
             network = writer.network
             fixed = {**options.fixed, network.name: frozenset(network.args)}
+            writer.info.optionals = [_network_optionals(network, fixed[network.name])]
             writers[k] = ClassWriter(
                 writer.info,
                 classes,
@@ -290,6 +296,7 @@ class ClassWriter:
         self.uses_partial = False  # a call binds a layer's arguments
         # while copies are written from the expression of their index they share, its name
         self.copy_index: str | None = None
+        self.refused: set[str] = set()  # the tests __init__ raises under (_untaken_ways)
         self.uses_functional = False  # a forward expression calls `F.pad`, ...
         self.constants: dict[int, str] = {}  # variables of __init__ holding buffers' values
         self.helpers: set[str] = set()  # archc's own modules the class builds
@@ -640,14 +647,16 @@ class ClassWriter:
 
     def _init_lines(self) -> list[str]:
         lines: list[str] = []
-        for test, message in self._untaken_ways():
+        untaken = self._untaken_ways()
+        for test, message in untaken:
             lines += self._refusal(test, INDENT * 2, text=message)
+        self.refused = {test for test, _ in untaken}  # a choice's unbuilt way, refused already
         # a module no instance made goes where the choice would have made it
         aside: dict[int, list[int]] = {}
         made = {item.attr: k for k, o in enumerate(self.optionals) for item in o.made}
         for k, optional in enumerate(self.optionals):
             if optional.taken.kind == "empty" and optional.other.kind == "unbuilt":
-                lines += self._refusal(self._guard(optional, optional.other), INDENT * 2)
+                lines += self._refused(self._guard(optional, optional.other))
             elif optional.taken.kind == "empty":
                 aside.setdefault(optional.first, []).append(k)
         items = scope_items(self.network, self.module.path)
@@ -891,7 +900,7 @@ class ClassWriter:
             (optional.orelse, "then", optional.then),
         ):
             if unbuilt.kind == "unbuilt":
-                refusal = self._refusal(self._guard(optional, unbuilt), INDENT * 2)
+                refusal = self._refused(self._guard(optional, unbuilt))
                 return refusal + [line[len(INDENT) :] for line in self._arm(k, which, built)]
         lines = [f"{INDENT * 2}if {self._guard(optional, optional.then)}:"]
         for which, branch in (("then", optional.then), ("orelse", optional.orelse)):
@@ -899,6 +908,11 @@ class ClassWriter:
                 lines.append(f"{INDENT * 2}else:")
             lines += self._arm(k, which, branch)
         return lines
+
+    def _refused(self, test: str) -> list[str]:
+        """The refusal of the arguments under ``test`` in ``__init__``, unless refused there
+        already (_untaken_ways)."""
+        return [] if test in self.refused else self._refusal(test, INDENT * 2)
 
     def _arm(self, k: int, which: str, branch: Branch) -> list[str]:
         indent = INDENT * 3
@@ -1655,6 +1669,13 @@ def _equal_sizes(network: Network, module: Module) -> dict[pv.Size, pv.Expr]:
                 if isinstance(size, pv.Size) and not pv.reads_sizes(other):
                     found.setdefault(size, other)
     return found
+
+
+def _network_optionals(network: Network, fixed: frozenset[str]) -> list[Optional]:
+    """The choices a network's class makes itself: not those whose test reads a parameter it
+    writes as a value (faithful.py), which are as the instance took them."""
+    found = optionals(network, network.modules[""]) or []
+    return [o for o in found if not pv.reads(o.guard) & fixed]
 
 
 def _outcomes(guard: pv.Expr | None, instances: list[tuple[Network, Module]]) -> set[Any]:

@@ -81,24 +81,33 @@ class Optional:
 
 def optionals(network: Network, module: Module) -> list[Optional] | None:
     """The choices of a block instance as its class writes them; None where one of them has
-    no form this module writes (the class then serves only instances of its structure)."""
-    if module.kind != "block":
-        return []
+    no form this module writes (the class then serves only instances of its structure).
+    A network's class writes those of its choices whose both alternatives were built; the
+    others it writes as taken, their tests' parameters fixed (faithful.py)."""
+    network_class = module.kind == "network"
     found = []
     for choice in module.choices:
         if choice.guard is not None and not (
             pv.reads(choice.guard) or pv.reads_sizes(choice.guard)
         ):
             continue  # a test of constants: every instance builds what it took
+        if network_class and choice.other is None:
+            continue
         taken = _branch(network, module.path, choice.taken)
         other = (
             Branch("unbuilt")
             if choice.other is None
             else _branch(network.aside(choice.other), module.path, choice.other)
         )
-        if choice.guard is None or taken is None or taken.kind == "unbuilt" or other is None:
-            return None
-        if not _writable(taken, other):
+        if (
+            choice.guard is None
+            or taken is None
+            or taken.kind == "unbuilt"
+            or other is None
+            or not _writable(taken, other)
+        ):
+            if network_class:
+                continue
             return None
         then, orelse = (taken, other) if choice.held else (other, taken)
         found.append(Optional(choice.guard, choice.held, choice.taken.first, then, orelse))

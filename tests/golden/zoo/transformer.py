@@ -453,15 +453,13 @@ class Encoder(nn.Module):
         self, in_features: int, heads: int, ffn: int, p_drop: float, final_norm: bool
     ) -> None:
         super().__init__()
-        if final_norm:
-            raise ValueError(
-                "Encoder: no layers known for these arguments (final_norm); compile the spec with "
-                "them"
-            )
         self.layers = nn.Sequential(
             *[PostNormEncoderLayer(in_features, heads, ffn=ffn, p_drop=p_drop) for _ in range(6)]
         )
-        self.norm = nn.Identity()
+        if final_norm:
+            self.norm = nn.LayerNorm(in_features)
+        else:
+            self.norm = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.layers(x)
@@ -520,11 +518,6 @@ class Decoder(nn.Module):
         self, x_features: int, heads: int, ffn: int, p_drop: float, final_norm: bool
     ) -> None:
         super().__init__()
-        if final_norm:
-            raise ValueError(
-                "Decoder: no layers known for these arguments (final_norm); compile the spec with "
-                "them"
-            )
         self.layers = nn.ModuleList(
             [
                 PostNormDecoderLayer(x_features, heads, ffn=ffn, p_drop=p_drop),
@@ -535,7 +528,10 @@ class Decoder(nn.Module):
                 PostNormDecoderLayer(x_features, heads, ffn=ffn, p_drop=p_drop),
             ],
         )
-        self.norm = nn.Identity()
+        if final_norm:
+            self.norm = nn.LayerNorm(x_features)
+        else:
+            self.norm = nn.Identity()
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
         out = self.layers[0](x, memory)
@@ -558,6 +554,7 @@ class Transformer(nn.Module):
         heads: int = 8,
         ffn: int = 2048,
         p_drop: float = 0.1,
+        final_norm: bool = False,
     ) -> None:
         super().__init__()
         self.factor = math.sqrt(d_model)
@@ -565,11 +562,11 @@ class Transformer(nn.Module):
         self.src_embed = nn.Embedding(vocab, d_model)
         self.src_pos = SinusoidalPositions(5000, d_model)
         self.dropout1 = nn.Dropout(p=p_drop)
-        self.encoder = Encoder(d_model, heads, ffn, p_drop, False)
+        self.encoder = Encoder(d_model, heads, ffn, p_drop, final_norm)
         self.tgt_embed = nn.Embedding(vocab, d_model)
         self.tgt_pos = SinusoidalPositions(5000, d_model)
         self.dropout2 = nn.Dropout(p=p_drop)
-        self.decoder = Decoder(d_model, heads, ffn, p_drop, False)
+        self.decoder = Decoder(d_model, heads, ffn, p_drop, final_norm)
         self.generator = nn.Linear(d_model, vocab, bias=False)
         self.tgt_embed.weight = self.src_embed.weight
         self.generator.weight = self.src_embed.weight
