@@ -82,6 +82,8 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         self._connections = 0
         self._constants: dict[tuple[int, str], Any] = {}
         self._constant_origins: dict[tuple[int, str], pv.Expr | None] = {}
+        self._function_records: dict[int, pv.Function | None] = {}
+        self._inlining: set[int] = set()
         self._evaluating: set[tuple[int, str]] = set()
         self.rules: list[inits.Rule] = []  # the current network's init rules, in order
         self._signatures: dict[int, Signature] = {}
@@ -397,6 +399,7 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
             for origin in self._constant_origins.values()
             if isinstance(origin, pv.Lit) and origin.constant is not None
         )
+        network.functions = tuple(f for f in self._function_records.values() if f is not None)
         if not any(d.is_error for d in self.diagnostics[errors_before:]):
             self._check_ties(network)  # ties and rules into layers that failed would cascade
             network.inits, problems = inits.resolve(network, self.rules)

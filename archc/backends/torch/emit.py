@@ -27,6 +27,12 @@ from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
 from archc.backends.torch.looped import Loop, aligned, loops, origins
 from archc.backends.torch.module_constants import ModuleScope, constant_names, definitions
+from archc.backends.torch.module_functions import (
+    closure,
+    defined_functions,
+    function_names,
+)
+from archc.backends.torch.module_functions import definitions as function_definitions
 from archc.backends.torch.naming import (
     MODULE_ATTRIBUTES,
     Namespace,
@@ -120,7 +126,10 @@ def emit_module(
         for n in networks
     ]
     constants = constant_names(networks, names)
-    scope = ModuleScope(names.taken, constants)
+    functions = function_names(networks, names)
+    module_definition = roots[0].definition
+    defined = defined_functions(functions, names.taken, constants, module_definition)
+    scope = ModuleScope(names.taken, constants, defined)
     # a constructor's parameters never hide a class or helper of the module
     decoding = Decoding()
     writers: list[ClassWriter] = []
@@ -145,10 +154,15 @@ def emit_module(
     copied, extra_imports = helper_source({n for w in writers for n in w.helpers})
     if any(w.uses_functional for w in writers) and FUNCTIONAL not in extra_imports:
         extra_imports.append(FUNCTIONAL)
-    functions = {k: v for n in networks for k, v in init_functions(n).items()}
-    copied += [functions[name].strip() for name in sorted(functions)]
+    inits = {k: v for n in networks for k, v in init_functions(n).items()}
+    copied += [inits[name].strip() for name in sorted(inits)]
+    called, function_imports = closure(
+        {k for w in writers for k in w.expressor.functions_used}, defined
+    )
     used = {k: c for w in writers for k, c in w.expressor.constants_used.items()}
-    defined, constant_imports = definitions(used, scope, roots[0].definition)
+    used |= {k: c for f in called for k, c in defined[f].constants.items()}
+    constant_lines, constant_imports = definitions(used, scope, module_definition)
+    function_lines = function_definitions(called, defined)
     digest = hashlib.sha256(spec_text.encode()).hexdigest()[:8]
     shown = quoted_path(spec_path)
     lines = [
@@ -157,6 +171,7 @@ def emit_module(
     ]
     # the standard library: what copied helpers and written expressions (math.sqrt) use
     modules = {m for w in writers for m in w.expressor.imports} | constant_imports
+    modules |= function_imports
     standard = sorted(
         {f"import {module}" for module in modules}
         | {line for line in extra_imports if line == "import math"}
@@ -181,7 +196,8 @@ def emit_module(
         info.definition.name: [p.source for p in info.params if p.kind == "block"]
         for info in roots
     }
-    sections = ["\n".join(lines), exports, *(["\n".join(defined)] if defined else []), *copied]
+    defining = [block for block in (constant_lines, function_lines) if block]
+    sections = ["\n".join(lines), exports, *("\n".join(b) for b in defining), *copied]
     return "\n\n\n".join([*sections, *written]) + "\n", taken
 
 
@@ -328,6 +344,7 @@ class ClassWriter:
             # for some counts, only
             equal={} if self.optionals or self.asides else _equal_sizes(self.network, self.module),
             module_constants=self.scope.constants,
+            module_functions=self.scope.functions,
         )
         if all(m.locals == self.module.locals for _, m in self.instances):
             expressor.name_values(self.module.locals)
@@ -843,8 +860,10 @@ class ClassWriter:
         return built(copies)
 
     def loop_index(self) -> str:
-        """The name of a loop's copy index, which no parameter of the class takes."""
-        taken = self.parameters | set(self.input_names)
+        """The name of a loop's copy index, which no parameter of the class takes, nor a
+        function the copies' arguments may call."""
+        functions = {defined.name for defined in self.scope.functions.values()}
+        taken = self.parameters | set(self.input_names) | functions
         return next(name for name in ("k", "copy", "k_", "k__") if name not in taken)
 
     def _guard(self, optional: Optional, branch: Branch) -> str:
