@@ -20,7 +20,7 @@ from archc.backends.torch.classes import ClassInfo, Move, admits, assign_classes
 from archc.backends.torch.constants import buffer_lines, holds_buffer
 from archc.backends.torch.counted import Slot, at_most_one, made, slots
 from archc.backends.torch.decoding import GENERATE, Decoding
-from archc.backends.torch.faithful import structural_guards
+from archc.backends.torch.faithful import fixed_parameters, structural_guards
 from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.given import given_ctor, given_layers, layer_argument, literal_slot
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
@@ -99,10 +99,11 @@ class Options:
     """How to write the module.
 
     ``fixed`` names, per network, the parameters its class must not take: their values are
-    written as numbers (see archc/backends/torch/faithful.py for why).
+    written as numbers (see archc/backends/torch/faithful.py for why); None: those
+    faithful.py finds.
     """
 
-    fixed: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    fixed: Mapping[str, frozenset[str]] | None = None
 
 
 def emit(
@@ -118,6 +119,9 @@ def emit_module(
     """The generated module, and the spec parameters each network's class takes."""
     names = Namespace(module_level())
     classes = assign_classes(networks, names)
+    if options.fixed is None:
+        fixed = {n.name: fixed_parameters(n, classes) for n in networks}
+        options = dataclasses.replace(options, fixed=fixed)
     blocks = _leaf_first(
         sorted({id(i): i for i in classes.values()}.values(), key=lambda i: i.order), classes
     )
@@ -142,7 +146,7 @@ def emit_module(
         if writer.module.kind == "network" and writer.expressor.unexplained:
             # a number the class could not follow: it takes none of the spec's parameters
             network = writer.network
-            fixed = {**options.fixed, network.name: frozenset(network.args)}
+            fixed = {**(options.fixed or {}), network.name: frozenset(network.args)}
             writers[k] = ClassWriter(
                 writer.info,
                 classes,
@@ -337,7 +341,7 @@ class ClassWriter:
             input_types=[[n.type_of(r) for r in m.inputs] for n, m in self.instances],
             input_names=self.input_names,
             names=Namespace(self.scope.names | set(self.input_names)),
-            fixed=self.options.fixed.get(self.info.definition.name, frozenset())
+            fixed=(self.options.fixed or {}).get(self.info.definition.name, frozenset())
             if self.module.kind == "network"
             else frozenset(),
             # a size the body equates with its parameters may hold in one alternative, or
@@ -599,7 +603,7 @@ class ClassWriter:
         if self.module.kind != "block":
             return []
         found: dict[str, str | None] = {}
-        for guard in structural_guards(self.network, self.module):
+        for guard in structural_guards(self.network, self.module, self.classes):
             if guard is not None and not (pv.reads(guard) or pv.reads_sizes(guard)):
                 continue  # a test of constants: no argument goes the other way
             went = _outcomes(guard, self.instances)

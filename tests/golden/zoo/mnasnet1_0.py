@@ -64,51 +64,51 @@ class InvertedResidual(nn.Module):
 class MNASNet1_0(nn.Module):
     """Network `MNASNet1_0` (mnasnet1_0.arch:47). 4,383,312 parameters with its defaults."""
 
-    def __init__(self, classes: int = 1000, p_drop: float = 0.2) -> None:
+    def __init__(self, classes: int = 1000, alpha: float = 1.0, p_drop: float = 0.2) -> None:
         super().__init__()
         self.layers = nn.Sequential(
-            nn.Conv2d(3, width(0, 1.0), kernel_size=3, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(width(0, 1.0), momentum=MOMENTUM),
+            nn.Conv2d(3, width(0, alpha), kernel_size=3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(width(0, alpha), momentum=MOMENTUM),
             nn.ReLU(),
             nn.Conv2d(
-                width(0, 1.0),
-                width(0, 1.0),
+                width(0, alpha),
+                width(0, alpha),
                 kernel_size=3,
                 padding=1,
-                groups=width(0, 1.0),
+                groups=width(0, alpha),
                 bias=False,
             ),
-            nn.BatchNorm2d(width(0, 1.0), momentum=MOMENTUM),
+            nn.BatchNorm2d(width(0, alpha), momentum=MOMENTUM),
             nn.ReLU(),
-            nn.Conv2d(width(0, 1.0), width(1, 1.0), kernel_size=1, bias=False),
-            nn.BatchNorm2d(width(1, 1.0), momentum=MOMENTUM),
+            nn.Conv2d(width(0, alpha), width(1, alpha), kernel_size=1, bias=False),
+            nn.BatchNorm2d(width(1, alpha), momentum=MOMENTUM),
             nn.Sequential(
-                InvertedResidual(width(1, 1.0), width(2, 1.0), 3, 2, 3),
-                InvertedResidual(width(2, 1.0), width(2, 1.0), 3, 1, 3),
-                InvertedResidual(width(2, 1.0), width(2, 1.0), 3, 1, 3),
+                InvertedResidual(width(1, alpha), width(2, alpha), 3, 2, 3),
+                InvertedResidual(width(2, alpha), width(2, alpha), 3, 1, 3),
+                InvertedResidual(width(2, alpha), width(2, alpha), 3, 1, 3),
             ),
             nn.Sequential(
-                InvertedResidual(width(2, 1.0), width(3, 1.0), 5, 2, 3),
-                InvertedResidual(width(3, 1.0), width(3, 1.0), 5, 1, 3),
-                InvertedResidual(width(3, 1.0), width(3, 1.0), 5, 1, 3),
+                InvertedResidual(width(2, alpha), width(3, alpha), 5, 2, 3),
+                InvertedResidual(width(3, alpha), width(3, alpha), 5, 1, 3),
+                InvertedResidual(width(3, alpha), width(3, alpha), 5, 1, 3),
             ),
             nn.Sequential(
-                InvertedResidual(width(3, 1.0), width(4, 1.0), 5, 2, 6),
-                InvertedResidual(width(4, 1.0), width(4, 1.0), 5, 1, 6),
-                InvertedResidual(width(4, 1.0), width(4, 1.0), 5, 1, 6),
+                InvertedResidual(width(3, alpha), width(4, alpha), 5, 2, 6),
+                InvertedResidual(width(4, alpha), width(4, alpha), 5, 1, 6),
+                InvertedResidual(width(4, alpha), width(4, alpha), 5, 1, 6),
             ),
             nn.Sequential(
-                InvertedResidual(width(4, 1.0), width(5, 1.0), 3, 1, 6),
-                InvertedResidual(width(5, 1.0), width(5, 1.0), 3, 1, 6),
+                InvertedResidual(width(4, alpha), width(5, alpha), 3, 1, 6),
+                InvertedResidual(width(5, alpha), width(5, alpha), 3, 1, 6),
             ),
             nn.Sequential(
-                InvertedResidual(width(5, 1.0), width(6, 1.0), 5, 2, 6),
-                InvertedResidual(width(6, 1.0), width(6, 1.0), 5, 1, 6),
-                InvertedResidual(width(6, 1.0), width(6, 1.0), 5, 1, 6),
-                InvertedResidual(width(6, 1.0), width(6, 1.0), 5, 1, 6),
+                InvertedResidual(width(5, alpha), width(6, alpha), 5, 2, 6),
+                InvertedResidual(width(6, alpha), width(6, alpha), 5, 1, 6),
+                InvertedResidual(width(6, alpha), width(6, alpha), 5, 1, 6),
+                InvertedResidual(width(6, alpha), width(6, alpha), 5, 1, 6),
             ),
-            nn.Sequential(InvertedResidual(width(6, 1.0), width(7, 1.0), 3, 1, 6)),
-            nn.Conv2d(width(7, 1.0), 1280, kernel_size=1, bias=False),
+            nn.Sequential(InvertedResidual(width(6, alpha), width(7, alpha), 3, 1, 6)),
+            nn.Conv2d(width(7, alpha), 1280, kernel_size=1, bias=False),
             nn.BatchNorm2d(1280, momentum=MOMENTUM),
             nn.ReLU(),
         )
