@@ -75,7 +75,7 @@ def test_make_divisible_computes_what_torchvision_does(
 def test_generated_class_computes_the_sizes_for_other_values(spec: Path) -> None:
     source = api.compile_source(str(spec))
     # defined once and called; `least=divisor` reads a parameter, so each call passes it
-    assert "def make_divisible(v, divisor, least):" in source
+    assert "def make_divisible(v: float, divisor: int, least: int) -> int:" in source
     assert "nn.Conv2d(3, make_divisible(32 * width_mult, divisor, divisor)" in source
     module = runtime.load_source(source, "archc_functions")
     for width_mult in (0.35, 0.75, 1.4):

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from archc import api, runtime
-from archc.backends.torch.module_functions import defined_functions, definitions
+from archc.backends.torch.module_functions import Named, defined_functions, definitions
 from archc.semantics.context import Body
 from archc.semantics.elaborate import Elaborator
 from archc.semantics.expressions import ElabError
@@ -55,10 +55,10 @@ def test_each_function_is_defined_once_callees_first_and_called_as_written(
 ) -> None:
     source, module = compiled(tmp_path, SMALL)
     assert (
-        "def round_to(v, divisor):\n"
+        "def round_to(v: float, divisor: int) -> int:\n"
         "    return max(divisor, int(v + divisor / 2) // divisor * divisor)\n"
         "\n\n"
-        "def multiple_of(v, divisor=8):\n"
+        "def multiple_of(v: float, divisor: int = 8) -> int:\n"
         "    return (\n"
         "        round_to(v, divisor) if round_to(v, divisor) >= 0.9 * v "
         "else round_to(v, divisor) + divisor\n"
@@ -105,12 +105,12 @@ def test_function_names_hide_nothing_the_module_relies_on(tmp_path: Path) -> Non
     source, module = compiled(tmp_path, COLLISIONS, "collisions")
     defined = [line for line in source.splitlines() if line.startswith("def ")]
     assert defined == [
-        "def StochasticDepth_(v):",  # archc's module of that name keeps it
-        "def WIDTH_(v):",  # the constant `width` is `WIDTH`
-        "def inner(torch_, F_, Unit_2):",  # a parameter hides no name of the module: a class
-        "def math_(v):",  # the body reads `math.sqrt`
-        "def nn_(v):",
-        "def scale_(v):",  # a parameter of `Unit_` keeps its keyword
+        "def StochasticDepth_(v: int) -> int:",  # archc's module of that name keeps it
+        "def WIDTH_(v: int) -> int:",  # the constant `width` is `WIDTH`
+        "def inner(torch_: int, F_: int, Unit_2: int) -> int:",  # nor does a parameter
+        "def math_(v: int) -> float:",  # the body reads `math.sqrt`
+        "def nn_(v: int) -> int:",
+        "def scale_(v: float) -> float:",  # a parameter of `Unit_` keeps its keyword
     ]
     assert "return math.sqrt(v) * 2" in source and "return torch_ + F_ + Unit_2" in source
     assert "Unit_(3, int(math_(k * 4)) + StochasticDepth_(k), scale_(0.1))" in source
@@ -140,8 +140,8 @@ network Net(c=37, d=4) {
 def test_defaults_that_read_earlier_parameters_are_passed_by_each_call(tmp_path: Path) -> None:
     source, module = compiled(tmp_path, DEFAULTS, "defaults")
     # Python's defaults cannot read another parameter: each call passes those that do
-    assert "def bounded(v, divisor, least, most):" in source
-    assert "def plain(v, step=2, scale=0.5):" in source
+    assert "def bounded(v: int, divisor: int, least: int, most: int) -> int:" in source
+    assert "def plain(v: int, step: int = 2, scale: float = 0.5) -> float:" in source
     assert "nn.Linear(3, bounded(c, 8, 8, 512))" in source
     assert "bounded(c, d, d, d * 64)" in source
     assert "bounded(c, d, 3, 192)" in source
@@ -290,7 +290,7 @@ def test_a_function_written_as_python_gives_the_value_elaboration_gives(
     functions = [r for r in records if r is not None]
     assert len(functions) == 2
     signature = Signature("", "block", (), (), file.constants["c"].span)
-    names = {function.key: (function, function.name) for function in functions}
+    names = {function.key: Named(function, function.name, ()) for function in functions}
     defined = defined_functions(names, frozenset({"f", "g"}), {}, signature)
     assert set(defined) == set(names)
     lines = definitions(set(names), defined)

@@ -30,46 +30,62 @@ Key = tuple[str, str]  # a function's file and name
 
 
 @dataclass(frozen=True)
+class Named:
+    """A `fn` the module may define: its provenance, its name in the module, and the types
+    of the values elaboration gave each parameter and saw it give (the last)."""
+
+    function: pv.Function
+    name: str
+    kinds: tuple[frozenset[type], ...]
+
+
+@dataclass(frozen=True)
 class Defined:
     """A `fn` as the module defines it: its name, its parameters' names, the Python default
-    of each (None: every call passes it), its body as Python, and the functions, constants
-    and standard modules the definition reads."""
+    of each (None: every call passes it), the annotation of each and of its result (None:
+    none), its body as Python, and the functions, constants and standard modules the
+    definition reads."""
 
     name: str
     params: tuple[str, ...]
     defaults: tuple[str | None, ...]
+    hints: tuple[str | None, ...]
+    returns: str | None
     body: str
     calls: frozenset[Key] = frozenset()
     constants: Mapping[Key, pv.Constant] = field(default_factory=dict)
     imports: frozenset[str] = frozenset()
 
 
-def function_names(
-    networks: list[Network], names: Namespace
-) -> dict[Key, tuple[pv.Function, str]]:
+def function_names(networks: list[Network], names: Namespace) -> dict[Key, Named]:
     """Each `fn` whose calls the networks' provenance remembers, with a module-level name
     taken in ``names``, none a parameter's (module_constants.declared)."""
     free = declared(networks, names)
-    named: dict[Key, tuple[pv.Function, str]] = {}
+    named: dict[Key, Named] = {}
     for network in networks:
         for function in network.functions:
-            if function.key not in named:
+            kinds = network.function_types.get(function.key, ())
+            if function.key in named:  # the types another network's elaboration saw too
+                seen = named[function.key].kinds
+                if len(seen) == len(kinds):
+                    kinds = tuple(a | b for a, b in zip(seen, kinds, strict=True))
+                named[function.key] = Named(function, named[function.key].name, kinds)
+            else:
                 name = names.name(free.name(identifier(function.name)))
-                named[function.key] = (function, name)
+                named[function.key] = Named(function, name, kinds)
     return named
 
 
 def defined_functions(
-    named: Mapping[Key, tuple[pv.Function, str]],
+    named: Mapping[Key, Named],
     taken: frozenset[str],
     constants: Mapping[Key, str],
     signature: Signature,
 ) -> dict[Key, Defined]:
-    """How the module defines each ``named`` function (with its name) whose body has a
-    Python form, callees first. ``taken`` holds every name of the module, ``constants`` the
-    constants' names, and ``signature`` is the module's own scope, which declares no
-    parameter."""
-    functions = {key: function for key, (function, _) in named.items()}
+    """How the module defines each ``named`` function whose body has a Python form, callees
+    first. ``taken`` holds every name of the module, ``constants`` the constants' names, and
+    ``signature`` is the module's own scope, which declares no parameter."""
+    functions = {key: each.function for key, each in named.items()}
     defined: dict[Key, Defined] = {}
     done: set[Key] = set()
 
@@ -80,7 +96,7 @@ def defined_functions(
         for callee in _called(function):
             if callee.key in functions:
                 define(callee)
-        found = _defined(function, named[function.key][1], taken, constants, defined, signature)
+        found = _defined(named[function.key], taken, constants, defined, signature)
         if found is not None:
             defined[function.key] = found
 
@@ -90,13 +106,13 @@ def defined_functions(
 
 
 def _defined(
-    function: pv.Function,
-    name: str,
+    named: Named,
     taken: frozenset[str],
     constants: Mapping[Key, str],
     defined: Mapping[Key, Defined],
     signature: Signature,
 ) -> Defined | None:
+    function = named.function
     local = Namespace(taken)
     params = {param: local.name(param) for param in function.params}
     writer = Expressor(
@@ -120,15 +136,30 @@ def _defined(
         defaults[position] = writer.written(default, params.__getitem__)
         if defaults[position] is None:
             break
+    hints = [_hint(kinds) for kinds in named.kinds]
+    if len(hints) != len(params) + 1:  # no call was elaborated
+        hints = [None] * (len(params) + 1)
     return Defined(
-        name,
+        named.name,
         tuple(params.values()),
         tuple(defaults),
+        tuple(hints[:-1]),
+        hints[-1],
         body,
         frozenset(writer.functions_used),
         dict(writer.constants_used),
         frozenset(writer.imports),
     )
+
+
+def _hint(kinds: frozenset[type]) -> str | None:
+    """The annotation of a value of the ``kinds`` elaboration saw: a whole number, a number
+    (PEP 484's float takes an int), a truth value or a word; None for anything else."""
+    if kinds == {bool} or kinds == {str}:
+        return next(iter(kinds)).__name__
+    if kinds and kinds <= {int, float}:
+        return "float" if float in kinds else "int"
+    return None
 
 
 def _called(function: pv.Function) -> list[pv.Function]:
@@ -166,17 +197,27 @@ def definitions(used: set[Key], defined: Mapping[Key, Defined]) -> list[str]:
         for callee in sorted(function.calls):
             define(callee)
         params = tuple(
-            Arg(param if default is None else f"{param}={default}")
-            for param, default in zip(function.params, function.defaults, strict=True)
+            Arg(_parameter(param, default, hint))
+            for param, default, hint in zip(
+                function.params, function.defaults, function.hints, strict=True
+            )
         )
         if lines:
             lines.extend(["", ""])
-        lines.extend(lay_out("", "def ", Call(function.name, params), ":"))
+        returns = "" if function.returns is None else f" -> {function.returns}"
+        lines.extend(lay_out("", "def ", Call(function.name, params), f"{returns}:"))
         lines.extend(_returned(function.body))
 
     for key in sorted(used):
         define(key)
     return lines
+
+
+def _parameter(name: str, default: str | None, hint: str | None) -> str:
+    """A parameter of a `def` as ruff writes it: `v`, `v=8`, `v: int`, `v: int = 8`."""
+    if hint is None:
+        return name if default is None else f"{name}={default}"
+    return f"{name}: {hint}" if default is None else f"{name}: {hint} = {default}"
 
 
 def _returned(value: str) -> list[str]:

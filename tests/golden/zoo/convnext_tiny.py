@@ -8,7 +8,7 @@ from torch import nn
 __all__ = ["CNBlock", "ConvNeXtTiny"]
 
 
-def drop_rate(index, p_max, blocks=18):
+def drop_rate(index: int, p_max: float, blocks: int = 18) -> float:
     return p_max * index / (blocks - 1)
 
 

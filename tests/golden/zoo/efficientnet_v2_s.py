@@ -13,7 +13,7 @@ __all__ = ["SqueezeExcitation", "MBConv", "FusedMBConv", "EfficientNetV2S"]
 EPS = 0.001
 
 
-def drop_rate(index, p_max=0.2, blocks=40):
+def drop_rate(index: int, p_max: float = 0.2, blocks: int = 40) -> float:
     return p_max * index / blocks
 
 

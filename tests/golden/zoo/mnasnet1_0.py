@@ -10,17 +10,17 @@ __all__ = ["InvertedResidual", "MNASNet1_0"]
 MOMENTUM = 1 - 0.9997
 
 
-def round_to(v, divisor):
+def round_to(v: float, divisor: int) -> int:
     return max(divisor, int(v + divisor / 2) // divisor * divisor)
 
 
-def multiple_of(v, divisor=8):
+def multiple_of(v: float, divisor: int = 8) -> int:
     return (
         round_to(v, divisor) if round_to(v, divisor) >= 0.9 * v else round_to(v, divisor) + divisor
     )
 
 
-def width(index, alpha):
+def width(index: int, alpha: float) -> int:
     return multiple_of((32, 16, 24, 40, 80, 96, 192, 320)[index] * alpha)
 
 

@@ -9,11 +9,11 @@ from torch import nn
 __all__ = ["SqueezeExcitation", "InvertedResidual", "MobileNetV3LargeFeatures", "MobileNetV3Large"]
 
 
-def round_to(v, divisor, least):
+def round_to(v: int, divisor: int, least: int) -> int:
     return max(least, int(v + divisor / 2) // divisor * divisor)
 
 
-def make_divisible(v, divisor, least):
+def make_divisible(v: int, divisor: int, least: int) -> int:
     return (
         round_to(v, divisor, least) + divisor
         if round_to(v, divisor, least) < 0.9 * v

@@ -8,7 +8,7 @@ from torch import nn
 __all__ = ["ShiftedWindowAttentionV2", "SwinTransformerBlockV2", "PatchMergingV2", "SwinV2T"]
 
 
-def drop(index):
+def drop(index: int) -> float:
     return 0.2 * index / 11
 
 
