@@ -175,8 +175,8 @@ class Origins:
         self, function: UserFunction, expr: ast.Call, body: Body
     ) -> pv.Expr | None:
         """A `fn` call's provenance: its body's, with each parameter standing for the
-        provenance of its argument (or of its default, in the function's own scope), so the
-        call is written out in the caller's terms."""
+        provenance of its argument (or of its default, in the function's own scope), in the
+        caller's terms; remembering the call (pv.Call), which generated code writes."""
         params = function.node.params
         given = dict(
             zip(

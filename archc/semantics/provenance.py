@@ -39,9 +39,9 @@ from archc.syntax.fmt_expr import quote
 class Lit:
     """A value known in the definition itself: a literal, a top-level constant's value.
 
-    A constant's value remembers the constant (``constant``), so that generated code can
-    name it as the spec does; it takes no part in equality: the value is what the expression
-    computes."""
+    A constant's value remembers the constant (``constant``), and a `fn` call's value the
+    call (``call``), so that generated code can name them as the spec does; neither takes
+    part in equality: the value is what the expression computes."""
 
     value: Any
     constant: Constant | None = field(default=None, compare=False, repr=False)
@@ -83,7 +83,8 @@ class Size:
 class Apply:
     """An operator or a built-in function applied to expressions: ``fn`` is one of
     :data:`OPERATORS`, :data:`FUNCTIONS`, or "if" (test, then, else), "tuple" (its items) and
-    "index" (a tuple and a position)."""
+    "index" (a tuple and a position). Where a `fn` call computes it, it remembers the call
+    (``call``, as :class:`Lit` does), which takes no part in equality."""
 
     fn: str
     args: tuple[Expr, ...]
