@@ -206,12 +206,10 @@ def render_source(
     """
     require_networks(path, networks, diagnostics, network, "compile")
     # Imported here so that the static path (check, summary) never loads the code generator.
-    from archc.backends.torch.emit import Options, emit
-    from archc.backends.torch.faithful import fixed_parameters
+    from archc.backends.torch.emit import emit
 
     text = networks[0].modules[""].definition.file.source.text
-    fixed = {n.name: fixed_parameters(n) for n in networks}
-    return emit(networks, path, text, Options(fixed=fixed))
+    return emit(networks, path, text)
 
 
 def require_networks(

@@ -1341,3 +1341,32 @@ def test_steps_no_instance_took_beside_counts_no_instance_had(
         "[5]",
         lambda: module.Deep(5, 6, n, scaled=scaled, shifted=shifted),
     )
+
+
+UNBUILT_RESIDUAL = """
+block Res(channels, stride) {
+    in x
+    y = x -> conv2d(channels, 3, stride=stride, padding=1)
+    out if x.channels == channels and stride == 1 then y + x else y
+}
+
+network N(w=8) {
+    in x: [4, 8, 8]
+    out x -> Res(w, 1) as a -> Res(w, 1) as b
+}
+"""
+
+
+def test_a_test_whose_alternative_another_instance_built_is_no_choice(tmp_path: Path) -> None:
+    """`a` cannot add its input back (4 channels against w), `b` does; their class builds
+    the residual under its test, so the network's class still takes `w`, and with w=4 `a`
+    adds its input back as the spec elaborated with w=4 does."""
+    path = tmp_path / "res.arch"
+    path.write_text(UNBUILT_RESIDUAL, encoding="utf-8")
+    module = runtime.load_source(api.compile_source(str(path)), "archc_unbuilt_residual")
+    (network,), _ = api.analyse(str(path), overrides={"w": 4})
+    torch.manual_seed(0)
+    model = module.N(w=4).double()
+    assert model.a.use_add
+    inputs = random_inputs(network, sizes_of(network))
+    assert compare(network, model, inputs, training=False) == []

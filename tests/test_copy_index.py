@@ -65,7 +65,7 @@ def test_generated_source_builds_each_copy_with_its_arguments(tmp_path: Path) ->
     )
     source = api.compile_source(str(spec))
     # one expression of the index for every copy, as a comprehension writes it
-    assert "nn.Sequential(*[Layer(16, p=0.2 * k / 8) for k in range(3)])" in source
+    assert "nn.Sequential(*[Layer(16, p=drop_rate(k)) for k in range(3)])" in source
     stage = runtime.load_source(source, "archc_copy_index").Stage()
     assert [layer.stochastic_depth1.p for layer in stage.blocks] == [0.0, 0.025, 0.05]
 
@@ -88,9 +88,9 @@ def test_each_repeat_in_a_chain_is_a_comprehension_over_its_own_index(
     spec.write_text(BLOCK + TWO_REPEATS, encoding="utf-8")
     source = api.compile_source(str(spec))
     assert (
-        "Layer(16, p=0.2),\n"
-        "            *[Layer(16, p=0.2 * k / 8) for k in range(3)],\n"
-        "            *[Layer(16, p=0.2 * (2 * k) / 8) for k in range(3)],\n"
+        "Layer(16, p=drop_rate(8)),\n"
+        "            *[Layer(16, p=drop_rate(k)) for k in range(3)],\n"
+        "            *[Layer(16, p=drop_rate(2 * k)) for k in range(3)],\n"
         "            Layer(16),\n"
         "            Layer(16),\n"
     ) in source
@@ -168,7 +168,7 @@ def test_a_block_counting_copies_that_read_their_index_is_one_class(tmp_path: Pa
     specs = Specs(tmp_path)
     source = specs.source("stages.arch", BLOCK + STAGES)
     assert "class Stage2" not in source
-    assert "nn.Sequential(*[Layer(16, p=0.2 * (base + k) / 8) for k in range(n)])" in source
+    assert "nn.Sequential(*[Layer(16, p=drop_rate(base + k)) for k in range(n)])" in source
     stage = specs.module("stages.arch", BLOCK + STAGES).Stage
     blocks = BLOCK + STAGES.split("network Net")[0]
     for count, base in ((5, 2), (1, 0), (2, 7)):
@@ -207,7 +207,7 @@ def test_copies_in_a_block_body_that_read_their_index_are_one_loop(tmp_path: Pat
     assert "class StageLayer4" not in source
     assert (
         "        for k in range(n):\n"
-        '            self.add_module(f"layer{k + 1}", Layer(16, p=0.2 * (base + k) / 8))\n'
+        '            self.add_module(f"layer{k + 1}", Layer(16, p=drop_rate(base + k)))\n'
     ) in source
     stage = specs.module("looped.arch", BLOCK + LOOPED).Stage
     blocks = BLOCK + LOOPED.split("network Net")[0]

@@ -1,6 +1,7 @@
 """`fn` definitions: torchvision's _make_divisible written as spec functions computes what
-torchvision's Python computes, provenance through a call stays exact, generated code builds
-the same sizes for other parameter values, and the function itself is checked."""
+torchvision's Python computes, provenance through a call stays exact, generated code defines
+the function and builds the same sizes for other parameter values, and the function itself is
+checked."""
 
 from __future__ import annotations
 
@@ -73,7 +74,9 @@ def test_make_divisible_computes_what_torchvision_does(
 
 def test_generated_class_computes_the_sizes_for_other_values(spec: Path) -> None:
     source = api.compile_source(str(spec))
-    assert "def make_divisible" not in source  # calls are written out
+    # defined once and called; `least=divisor` reads a parameter, so each call passes it
+    assert "def make_divisible(v: float, divisor: int, least: int) -> int:" in source
+    assert "nn.Conv2d(3, make_divisible(32 * width_mult, divisor, divisor)" in source
     module = runtime.load_source(source, "archc_functions")
     for width_mult in (0.35, 0.75, 1.4):
         model = module.Stem(width_mult=width_mult)
@@ -82,13 +85,14 @@ def test_generated_class_computes_the_sizes_for_other_values(spec: Path) -> None
     check_values(spec, {"width_mult": 0.35})
 
 
-def test_a_call_with_constants_is_its_value_in_generated_code(tmp_path: Path) -> None:
+def test_a_call_with_constants_is_written_as_the_spec_wrote_it(tmp_path: Path) -> None:
     path = tmp_path / "fixed.arch"
     path.write_text(
         FUNCTIONS + "network N {\n    in x: [3]\n    out x -> linear(make_divisible(37))\n}\n"
     )
     source = api.compile_source(str(path))
-    assert "nn.Linear(3, 40)" in source
+    assert "nn.Linear(3, make_divisible(37, 8, 8))" in source
+    assert runtime.load_source(source, "archc_functions_fixed").N().linear1.out_features == 40
 
 
 def test_functions_format_and_parse_back(spec: Path) -> None:

@@ -82,6 +82,9 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         self._connections = 0
         self._constants: dict[tuple[int, str], Any] = {}
         self._constant_origins: dict[tuple[int, str], pv.Expr | None] = {}
+        self._function_records: dict[int, pv.Function | None] = {}
+        self._inlining: set[int] = set()
+        self._function_types: dict[int, list[set[type]]] = {}
         self._evaluating: set[tuple[int, str]] = set()
         self.rules: list[inits.Rule] = []  # the current network's init rules, in order
         self._signatures: dict[int, Signature] = {}
@@ -406,6 +409,12 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
             for origin in self._constant_origins.values()
             if isinstance(origin, pv.Lit) and origin.constant is not None
         )
+        network.functions = tuple(f for f in self._function_records.values() if f is not None)
+        network.function_types = {
+            function.key: tuple(frozenset(kinds) for kinds in self._function_types.get(node, ()))
+            for node, function in self._function_records.items()
+            if function is not None
+        }
         if not any(d.is_error for d in self.diagnostics[errors_before:]):
             self._check_ties(network)  # ties and rules into layers that failed would cascade
             network.inits, problems = inits.resolve(network, self.rules)

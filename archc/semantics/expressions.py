@@ -146,6 +146,9 @@ class Expressions:
     # by id, the expression kept beside it (syntax-tree nodes compare by value, which hashing
     # would walk the tree for)
     _index_readers: dict[int, tuple[ast.Expr, bool]]
+    # the types of the values each `fn` was given and gave, by the id of its definition:
+    # one set per parameter, then the result's
+    _function_types: dict[int, list[set[type]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -1167,6 +1170,11 @@ class Expressions:
                 )
             scope.bind(written, value, span)
         result = self.evaluate(function.node.body, scope, place)
+        if result is not UNKNOWN and _plain(result):
+            values = [*(scope.vars[p.name.name] for p in function.node.params), result]
+            kinds = self._function_types.setdefault(id(function.node), [set() for _ in values])
+            for seen, value in zip(kinds, values, strict=True):
+                seen.add(type(value))
         if result is not UNKNOWN and not _plain(result):
             raise self.error(
                 "A257",

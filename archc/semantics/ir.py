@@ -340,6 +340,13 @@ class Network:
     applications: dict[str, str] = field(default_factory=dict)
     # the file's top-level constants elaboration evaluated, which provenance may name
     constants: tuple[provenance.Constant, ...] = ()
+    # the `fn`s whose calls provenance remembers, which generated code may define and call
+    functions: tuple[provenance.Function, ...] = ()
+    # the types of the values each of them was given, parameter by parameter, and gave (the
+    # last), as elaboration saw them: generated code annotates its functions with them
+    function_types: dict[tuple[str, str], tuple[frozenset[type], ...]] = field(
+        default_factory=dict
+    )
     # elaborates a block instance of this network aside, with other counts or values
     # (recounted), each kept by its path, counts and values
     recounter: Recounter | None = field(default=None, repr=False, compare=False)

@@ -34,6 +34,8 @@ class Origins:
 
     _origins: Dispatch
     _constant_origins: dict[tuple[int, str], pv.Expr | None]
+    _function_records: dict[int, pv.Function | None]
+    _inlining: set[int]  # the functions whose call is being worked out
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -173,8 +175,8 @@ class Origins:
         self, function: UserFunction, expr: ast.Call, body: Body
     ) -> pv.Expr | None:
         """A `fn` call's provenance: its body's, with each parameter standing for the
-        provenance of its argument (or of its default, in the function's own scope), so the
-        call is written out in the caller's terms."""
+        provenance of its argument (or of its default, in the function's own scope), in the
+        caller's terms; remembering the call (pv.Call), which generated code writes."""
         params = function.node.params
         given = dict(
             zip(
@@ -184,11 +186,27 @@ class Origins:
             )
         )
         given |= {a.name.name: a for a in expr.args if a.name is not None}
+        written = {name: self.origin(arg.value, body) for name, arg in given.items()}
+        if id(function.node) in self._inlining:
+            return None  # a call back into a function has no end (evaluation refuses it)
+        self._inlining.add(id(function.node))
+        try:
+            return self._call_origin(function, written)
+        finally:
+            self._inlining.discard(id(function.node))
+
+    def _call_origin(
+        self, function: UserFunction, given: dict[str, pv.Expr | None]
+    ) -> pv.Expr | None:
+        """The provenance of a call of ``function`` given the provenance of the arguments it
+        was ``given``, by parameter."""
+        params = function.node.params
         scope = Body(function.file)
+        args = []
         for param in params:
-            written = param.name.name
-            if written in given:
-                origin = self.origin(given[written].value, body)
+            name = param.name.name
+            if name in given:
+                origin = given[name]
             elif param.default is not None:
                 origin = self.origin(param.default, scope)
             else:
@@ -196,9 +214,40 @@ class Origins:
             if origin is None:
                 return None
             # the value itself is not needed: a parameter's provenance is what stands for it
-            scope.bind(written, None, param.span, origin)
+            scope.bind(name, None, param.span, origin)
+            args.append(origin)
         result = self.origin(function.node.body, scope)
-        return None if result is None else _fold(result)
+        if result is None:
+            return None
+        defined = self.function_record(function)
+        if defined is None:
+            return _fold(result)
+        call = pv.Call(defined, tuple(args), tuple(p.name.name in given for p in params))
+        return pv.calling(_fold(result), call)
+
+    def function_record(self, function: UserFunction) -> pv.Function | None:
+        """``function`` as provenance over its own parameters (pv.Function), worked out once;
+        None where its body has none."""
+        key = id(function.node)
+        if key not in self._function_records:
+            self._function_records[key] = None  # a call back into it is refused anyway
+            scope = Body(function.file)
+            defaults = []
+            for param in function.node.params:
+                name = param.name.name
+                default = param.default
+                defaults.append(None if default is None else self.origin(default, scope))
+                scope.bind(name, None, param.span, pv.Param(name))
+            body = self.origin(function.node.body, scope)
+            if body is not None:
+                self._function_records[key] = pv.Function(
+                    function.file.source.path,
+                    function.name,
+                    tuple(p.name.name for p in function.node.params),
+                    tuple(defaults),
+                    _fold(body),
+                )
+        return self._function_records[key]
 
 
 def _fold(expr: pv.Expr) -> pv.Expr:
@@ -211,10 +260,10 @@ def _fold(expr: pv.Expr) -> pv.Expr:
         try:
             value = pv.evaluate(pv.Apply(expr.fn, args), {}, {})
         except (ArithmeticError, TypeError, ValueError, IndexError):
-            return pv.Apply(expr.fn, args)
+            return pv.Apply(expr.fn, args, expr.call)
         if isinstance(value, bool | int | float | str):
-            return pv.Lit(value)
-    return pv.Apply(expr.fn, args)
+            return pv.Lit(value, call=expr.call)
+    return pv.Apply(expr.fn, args, expr.call)
 
 
 def _pair(fn: str, left: pv.Expr | None, right: pv.Expr | None) -> pv.Expr | None:

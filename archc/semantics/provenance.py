@@ -39,12 +39,13 @@ from archc.syntax.fmt_expr import quote
 class Lit:
     """A value known in the definition itself: a literal, a top-level constant's value.
 
-    A constant's value remembers the constant (``constant``), so that generated code can
-    name it as the spec does; it takes no part in equality: the value is what the expression
-    computes."""
+    A constant's value remembers the constant (``constant``), and a `fn` call's value the
+    call (``call``), so that generated code can name them as the spec does; neither takes
+    part in equality: the value is what the expression computes."""
 
     value: Any
     constant: Constant | None = field(default=None, compare=False, repr=False)
+    call: Call | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +83,67 @@ class Size:
 class Apply:
     """An operator or a built-in function applied to expressions: ``fn`` is one of
     :data:`OPERATORS`, :data:`FUNCTIONS`, or "if" (test, then, else), "tuple" (its items) and
-    "index" (a tuple and a position)."""
+    "index" (a tuple and a position). Where a `fn` call computes it, it remembers the call
+    (``call``, as :class:`Lit` does), which takes no part in equality."""
 
     fn: str
     args: tuple[Expr, ...]
+    call: Call | None = field(default=None, compare=False, repr=False)
 
 
 Expr: TypeAlias = Lit | Param | Size | Apply
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """A spec's `fn`, so that generated code can define it once and call it: its parameters,
+    each default's provenance (None where it has none; it may read earlier parameters) and
+    its body's, over its parameters (``Param``)."""
+
+    file: str
+    name: str
+    params: tuple[str, ...]
+    defaults: tuple[Expr | None, ...]
+    body: Expr
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.file, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A call of a `fn` that a value's provenance remembers, as ``Lit.constant`` remembers a
+    constant: the provenance of every parameter's argument in the caller's terms (a default's
+    too), and which of them the call wrote. The expression holding it is what the call
+    computes, inlined; the call takes no part in equality or evaluation."""
+
+    function: Function
+    args: tuple[Expr, ...]
+    given: tuple[bool, ...]
+
+
+def calling(expr: Expr, call: Call | None) -> Expr:
+    """``expr`` remembering that ``call`` computes it (a parameter or a size cannot), or,
+    with None, remembering no call."""
+    if getattr(expr, "call", None) is call:
+        return expr
+    if type(expr) is Lit:
+        return Lit(expr.value, expr.constant, call)  # type: ignore[union-attr]
+    if type(expr) is Apply:
+        return Apply(expr.fn, expr.args, call)  # type: ignore[union-attr]
+    return expr
+
+
+def moved_call(call: Call | None, move: Callable[[Expr], Expr | None]) -> Call | None:
+    """``call`` with each argument moved by ``move``; None where one has no expression."""
+    if call is None:
+        return None
+    args = [move(arg) for arg in call.args]
+    if any(arg is None for arg in args):
+        return None
+    return Call(call.function, tuple(args), call.given)  # type: ignore[arg-type]
+
 
 # The index of a copy of a repeat (`i` in `Block(p=0.1 * i) * n`), as the parameter a copy's
 # arguments read in the provenance all copies share; no spec name can spell it.
@@ -129,9 +184,9 @@ _PRECEDENCE |= {"+": 5, "-": 5, "*": 6, "/": 6, "//": 6, "%": 6, "neg": 7, "**":
 
 
 def is_number(expr: Expr) -> bool:
-    """Whether ``expr`` is a literal that is nothing but its value (not a constant's, which
-    generated code names)."""
-    return type(expr) is Lit and expr.constant is None
+    """Whether ``expr`` is a literal that is nothing but its value (not a constant's, nor a
+    function call's, which generated code names)."""
+    return type(expr) is Lit and expr.constant is None and expr.call is None
 
 
 def lit(value: Any) -> Lit:
@@ -270,11 +325,18 @@ def substitute(
     it was given. None when something it reads has no expression in the caller."""
     kind = type(expr)
     if kind is Lit:
-        return expr
+        if expr.call is None:  # type: ignore[union-attr]
+            return expr
+        return _call_moved(expr, expr, lambda arg: substitute(arg, params, sizes))
     if kind is Param:
         return params.get(expr.name)  # type: ignore[union-attr]
     if kind is Size:
         return sizes(expr.input, expr.axis)  # type: ignore[union-attr]
+    if expr.call is not None:  # type: ignore[union-attr]
+        moved = substitute(calling(expr, None), params, sizes)
+        if moved is None:
+            return None
+        return _call_moved(expr, moved, lambda arg: substitute(arg, params, sizes))
     fn = expr.fn  # type: ignore[union-attr]
     args = []
     literals = True
@@ -303,8 +365,18 @@ def bound(expr: Expr, name: str, value: Expr) -> Expr:
     if type(expr) is Param:
         return value if expr.name == name else expr  # type: ignore[union-attr]
     if type(expr) is Apply:
-        return apply(expr.fn, *(bound(a, name, value) for a in expr.args))  # type: ignore[union-attr]
+        result = apply(expr.fn, *(bound(a, name, value) for a in expr.args))  # type: ignore[union-attr]
+        return _call_moved(expr, result, lambda arg: bound(arg, name, value))
+    if type(expr) is Lit:
+        return _call_moved(expr, expr, lambda arg: bound(arg, name, value))
     return expr
+
+
+def _call_moved(expr: Expr, result: Expr, move: Callable[[Expr], Expr | None]) -> Expr:
+    """``result``, which ``expr`` became, remembering ``expr``'s call with its arguments moved
+    alike (and remembering none where one of them has no expression)."""
+    call = getattr(expr, "call", None)
+    return result if call is None else calling(result, moved_call(call, move))
 
 
 class _NotArithmetic(Exception):
@@ -682,8 +754,9 @@ def simplify(expr: Expr) -> Expr:
     >>> show(simplify(Apply("*", (Param("planes"), Param("expansion")))))
     'planes * expansion'
     """
-    if isinstance(expr, Apply) and expr.fn not in _INTEGER_OPERATORS:
-        return Apply(expr.fn, tuple(simplify(a) for a in expr.args))
+    if isinstance(expr, Apply) and (expr.fn not in _INTEGER_OPERATORS or _calls(expr)):
+        # a function's call is written as the call: collecting would lose it
+        return Apply(expr.fn, tuple(simplify(a) for a in expr.args), expr.call)
     if not isinstance(expr, Apply) or not _integer_arithmetic(expr) or not _collectable(expr):
         return expr
     import sympy
@@ -721,9 +794,16 @@ def needs_collecting(expr: Expr) -> bool:
     """Whether :func:`simplify` would hand ``expr``, or a part of it, to sympy."""
     if not isinstance(expr, Apply):
         return False
-    if expr.fn not in _INTEGER_OPERATORS:
+    if expr.fn not in _INTEGER_OPERATORS or _calls(expr):
         return any(needs_collecting(a) for a in expr.args)
     return _integer_arithmetic(expr) and _collectable(expr)
+
+
+def _calls(expr: Expr) -> bool:
+    """Whether ``expr`` or a part of it remembers a function's call."""
+    if getattr(expr, "call", None) is not None:
+        return True
+    return isinstance(expr, Apply) and any(_calls(a) for a in expr.args)
 
 
 def _collectable(expr: Expr) -> bool:

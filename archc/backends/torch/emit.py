@@ -20,13 +20,23 @@ from archc.backends.torch.classes import ClassInfo, Move, admits, assign_classes
 from archc.backends.torch.constants import buffer_lines, holds_buffer
 from archc.backends.torch.counted import Slot, at_most_one, made, slots
 from archc.backends.torch.decoding import GENERATE, Decoding
-from archc.backends.torch.faithful import structural_choices, structural_guards
+from archc.backends.torch.faithful import (
+    fixed_parameters,
+    structural_choices,
+    structural_guards,
+)
 from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.given import given_ctor, given_layers, layer_argument, literal_slot
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
 from archc.backends.torch.initialise import init_functions, init_methods
 from archc.backends.torch.looped import Loop, aligned, loops, origins
 from archc.backends.torch.module_constants import ModuleScope, constant_names, definitions
+from archc.backends.torch.module_functions import (
+    closure,
+    defined_functions,
+    function_names,
+)
+from archc.backends.torch.module_functions import definitions as function_definitions
 from archc.backends.torch.naming import (
     MODULE_ATTRIBUTES,
     Namespace,
@@ -93,10 +103,11 @@ class Options:
     """How to write the module.
 
     ``fixed`` names, per network, the parameters its class must not take: their values are
-    written as numbers (see archc/backends/torch/faithful.py for why).
+    written as numbers (see archc/backends/torch/faithful.py for why); None: those
+    faithful.py finds.
     """
 
-    fixed: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    fixed: Mapping[str, frozenset[str]] | None = None
 
 
 def emit(
@@ -112,6 +123,9 @@ def emit_module(
     """The generated module, and the spec parameters each network's class takes."""
     names = Namespace(module_level())
     classes = assign_classes(networks, names)
+    if options.fixed is None:
+        fixed = {n.name: fixed_parameters(n, classes) for n in networks}
+        options = dataclasses.replace(options, fixed=fixed)
     blocks = _leaf_first(
         sorted({id(i): i for i in classes.values()}.values(), key=lambda i: i.order), classes
     )
@@ -125,7 +139,10 @@ def emit_module(
         for n in networks
     ]
     constants = constant_names(networks, names)
-    scope = ModuleScope(names.taken, constants)
+    functions = function_names(networks, names)
+    module_definition = roots[0].definition
+    defined = defined_functions(functions, names.taken, constants, module_definition)
+    scope = ModuleScope(names.taken, constants, defined)
     # a constructor's parameters never hide a class or helper of the module
     decoding = Decoding()
     writers: list[ClassWriter] = []
@@ -138,7 +155,7 @@ def emit_module(
         if writer.module.kind == "network" and writer.expressor.unexplained:
             # a number the class could not follow: it takes none of the spec's parameters
             network = writer.network
-            fixed = {**options.fixed, network.name: frozenset(network.args)}
+            fixed = {**(options.fixed or {}), network.name: frozenset(network.args)}
             writer.info.optionals = [_network_optionals(network, fixed[network.name])]
             writers[k] = ClassWriter(
                 writer.info,
@@ -151,10 +168,15 @@ def emit_module(
     copied, extra_imports = helper_source({n for w in writers for n in w.helpers})
     if any(w.uses_functional for w in writers) and FUNCTIONAL not in extra_imports:
         extra_imports.append(FUNCTIONAL)
-    functions = {k: v for n in networks for k, v in init_functions(n).items()}
-    copied += [functions[name].strip() for name in sorted(functions)]
+    inits = {k: v for n in networks for k, v in init_functions(n).items()}
+    copied += [inits[name].strip() for name in sorted(inits)]
+    called, function_imports = closure(
+        {k for w in writers for k in w.expressor.functions_used}, defined
+    )
     used = {k: c for w in writers for k, c in w.expressor.constants_used.items()}
-    defined, constant_imports = definitions(used, scope, roots[0].definition)
+    used |= {k: c for f in called for k, c in defined[f].constants.items()}
+    constant_lines, constant_imports = definitions(used, scope, module_definition)
+    function_lines = function_definitions(called, defined)
     digest = hashlib.sha256(spec_text.encode()).hexdigest()[:8]
     shown = quoted_path(spec_path)
     lines = [
@@ -163,6 +185,7 @@ def emit_module(
     ]
     # the standard library: what copied helpers and written expressions (math.sqrt) use
     modules = {m for w in writers for m in w.expressor.imports} | constant_imports
+    modules |= function_imports
     standard = sorted(
         {f"import {module}" for module in modules}
         | {line for line in extra_imports if line == "import math"}
@@ -187,7 +210,8 @@ def emit_module(
         info.definition.name: [p.source for p in info.params if p.kind == "block"]
         for info in roots
     }
-    sections = ["\n".join(lines), exports, *(["\n".join(defined)] if defined else []), *copied]
+    defining = [block for block in (constant_lines, function_lines) if block]
+    sections = ["\n".join(lines), exports, *("\n".join(b) for b in defining), *copied]
     return "\n\n\n".join([*sections, *written]) + "\n", taken
 
 
@@ -328,13 +352,14 @@ class ClassWriter:
             input_types=[[n.type_of(r) for r in m.inputs] for n, m in self.instances],
             input_names=self.input_names,
             names=Namespace(self.scope.names | set(self.input_names)),
-            fixed=self.options.fixed.get(self.info.definition.name, frozenset())
+            fixed=(self.options.fixed or {}).get(self.info.definition.name, frozenset())
             if self.module.kind == "network"
             else frozenset(),
             # a size the body equates with its parameters may hold in one alternative, or
             # for some counts, only
             equal={} if self.optionals or self.asides else _equal_sizes(self.network, self.module),
             module_constants=self.scope.constants,
+            module_functions=self.scope.functions,
         )
         if all(m.locals == self.module.locals for _, m in self.instances):
             expressor.name_values(self.module.locals)
@@ -599,7 +624,8 @@ class ClassWriter:
         if self.module.kind != "block":
             return []
         found: dict[str, str | None] = {}
-        for guard in [*structural_guards(self.network, self.module), *self._chosen_forms()]:
+        guards = structural_guards(self.network, self.module, self.classes)
+        for guard in [*guards, *self._chosen_forms()]:
             if guard is not None and not (pv.reads(guard) or pv.reads_sizes(guard)):
                 continue  # a test of constants: no argument goes the other way
             went = _outcomes(guard, self.instances)
@@ -879,8 +905,10 @@ class ClassWriter:
         return built(copies)
 
     def loop_index(self) -> str:
-        """The name of a loop's copy index, which no parameter of the class takes."""
-        taken = self.parameters | set(self.input_names)
+        """The name of a loop's copy index, which no parameter of the class takes, nor a
+        function the copies' arguments may call."""
+        functions = {defined.name for defined in self.scope.functions.values()}
+        taken = self.parameters | set(self.input_names) | functions
         return next(name for name in ("k", "copy", "k_", "k__") if name not in taken)
 
     def _guard(self, optional: Optional, branch: Branch) -> str:

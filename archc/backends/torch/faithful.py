@@ -11,8 +11,10 @@ parameters each such choice reads, so no second compilation is needed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from archc.backends.torch.classes import ClassInfo
 from archc.backends.torch.optional import optionals
 from archc.backends.torch.structure import traced_inputs
 from archc.ops import lookup
@@ -22,8 +24,9 @@ from archc.semantics import provenance as pv
 from archc.semantics.ir import Module, Network, Node
 
 
-def fixed_parameters(network: Network) -> frozenset[str]:
-    """The parameters of ``network`` that its class must write as values."""
+def fixed_parameters(network: Network, classes: Mapping[int, ClassInfo]) -> frozenset[str]:
+    """The parameters of ``network`` that its class must write as values, its blocks'
+    instances served by ``classes`` (classes.assign_classes)."""
     every = set(network.args)
     chosen: set[str] = set()
 
@@ -32,7 +35,7 @@ def fixed_parameters(network: Network) -> frozenset[str]:
         chosen.update(every if lifted is None else pv.reads(lifted))
 
     for module in network.modules.values():
-        for guard in structural_guards(network, module):
+        for guard in structural_guards(network, module, classes):
             read(guard, module.path)
     for node in network.nodes():
         if node.kind == "op":
@@ -41,15 +44,23 @@ def fixed_parameters(network: Network) -> frozenset[str]:
     return frozenset(chosen & every)
 
 
-def structural_guards(network: Network, module: Module) -> list[pv.Expr | None]:
+def structural_guards(
+    network: Network, module: Module, classes: Mapping[int, ClassInfo]
+) -> list[pv.Expr | None]:
     """The tests of ``module``'s body whose choice its class does not make itself: a class
     that builds both alternatives of a choice under its test (optional.py) follows any value
-    of the parameters the test reads."""
+    of the parameters the test reads, though this instance could not build one of them (a
+    residual `y + x` where the widths differ) where another instance of the class built it
+    (the class is written from the instance that shows most of its choices)."""
     guards = list(module.guards)
     if not network.within(module.path):  # an instance of no layers has no place in forward
         return guards
-    for optional in optionals(network, module) or []:
-        if "unbuilt" not in (optional.then.kind, optional.orelse.kind):
+    own = optionals(network, module) or []
+    info = classes.get(id(module))
+    shown = info.optionals[info.template] if info is not None and info.optionals else own
+    for optional, written in zip(own, shown if len(shown) == len(own) else own, strict=True):
+        chosen = written if written.guard == optional.guard else optional
+        if "unbuilt" not in (chosen.then.kind, chosen.orelse.kind):
             guards.remove(optional.guard)
     return guards
 

@@ -11,13 +11,17 @@ definition reads.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from archc.backends.torch.naming import Namespace, identifier
 from archc.backends.torch.values import Expressor
 from archc.pysource.layout import lay_out, structure
 from archc.semantics import provenance as pv
 from archc.semantics.ir import Network, Signature
+
+if TYPE_CHECKING:
+    from archc.backends.torch.module_functions import Defined
 
 Key = tuple[str, str]  # a constant's file and name
 
@@ -29,20 +33,27 @@ class ModuleScope:
 
     names: frozenset[str]
     constants: Mapping[Key, str]
+    functions: Mapping[Key, Defined] = field(default_factory=dict)
 
 
-def constant_names(networks: list[Network], names: Namespace) -> dict[Key, str]:
-    """A module-level name for each constant the networks' elaboration evaluated, taken in
-    ``names``. A name that a definition gives one of its parameters is left to it (`block
-    B(MOMENTUM)` keeps its keyword; the constant `momentum` is `MOMENTUM_`)."""
-    declared = {
+def declared(networks: list[Network], names: Namespace) -> Namespace:
+    """The names ``names`` leaves, less those a definition gives one of its parameters,
+    which a module-level name leaves to it (`block B(MOMENTUM)` keeps its keyword; the
+    constant `momentum` is `MOMENTUM_`)."""
+    params = {
         identifier(param.name)
         for network in networks
         for module in network.modules.values()
         if module.signature is not None
         for param in module.signature.params
     }
-    free = Namespace(names.taken | declared)
+    return Namespace(names.taken | params)
+
+
+def constant_names(networks: list[Network], names: Namespace) -> dict[Key, str]:
+    """A module-level name for each constant the networks' elaboration evaluated, taken in
+    ``names``, none a parameter's (:func:`declared`)."""
+    free = declared(networks, names)
     named: dict[Key, str] = {}
     for network in networks:
         for constant in network.constants:

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archc.backends.torch.naming import Namespace
+
+if TYPE_CHECKING:
+    from archc.backends.torch.module_functions import Defined
 from archc.dims import TensorType
 from archc.pysource.exprs import PRECEDENCE, literal, power, wrap
 from archc.semantics import provenance as pv
@@ -79,6 +82,13 @@ class Expressor:
     # and those written so far
     module_constants: Mapping[tuple[str, str], str] = field(default_factory=dict)
     constants_used: dict[tuple[str, str], pv.Constant] = field(default_factory=dict)
+    # the spec's `fn`s the module defines, by file and name (module_functions.py), and those
+    # called so far
+    module_functions: Mapping[tuple[str, str], Defined] = field(default_factory=dict)
+    functions_used: set[tuple[str, str]] = field(default_factory=set)
+    # whether integer arithmetic is collected (provenance.simplify, which takes parameters
+    # for whole numbers): not in a function's body, whose parameters may be any number
+    collect: bool = True
     # parameters that are a loop's variable where they are written (a copy's index)
     loop_variables: dict[str, str] = field(default_factory=dict)
 
@@ -138,9 +148,10 @@ class Expressor:
         written = self._origin(pv.simplify(self._fixed(expr)), parameter or self._parameter)
         return None if written is None else written[0]
 
-    def written(self, expr: pv.Expr) -> str | None:
-        """``expr`` as Python exactly as it is, nothing folded (a constant's definition)."""
-        written = self._origin(expr, self._parameter)
+    def written(self, expr: pv.Expr, parameter: Callable[[str], str] | None = None) -> str | None:
+        """``expr`` as Python exactly as it is, nothing folded (a constant's definition, a
+        function's body: ``parameter`` writes its parameters)."""
+        written = self._origin(expr, parameter or self._parameter)
         return None if written is None else written[0]
 
     def folded(self, expr: pv.Expr) -> pv.Expr:
@@ -153,7 +164,12 @@ class Expressor:
         if isinstance(expr, pv.Param) and expr.name in self.fixed:
             return pv.Lit(self.param_values[0][expr.name])
         if isinstance(expr, pv.Apply):
-            return pv.apply(expr.fn, *(self._fixed(arg) for arg in expr.args))
+            folded = pv.apply(expr.fn, *(self._fixed(arg) for arg in expr.args))
+            if expr.call is None:
+                return folded
+            return pv.calling(folded, pv.moved_call(expr.call, self._fixed))
+        if isinstance(expr, pv.Lit) and expr.call is not None:
+            return pv.calling(expr, pv.moved_call(expr.call, self._fixed))
         return expr
 
     def _origin(self, expr: pv.Expr, parameter: Callable[[str], str]) -> tuple[str, int] | None:
@@ -164,6 +180,10 @@ class Expressor:
         variable = self._hoist(local, expr) if local is not None else None
         if variable is not None:
             return variable, atom
+        call = getattr(expr, "call", None)
+        written = None if call is None else self._call(call, parameter)
+        if written is not None:
+            return written
         if isinstance(expr, pv.Lit):
             constant = expr.constant
             if constant is not None and constant.key in self.module_constants:
@@ -183,6 +203,28 @@ class Expressor:
                 return self._origin(pv.simplify(self._fixed(self.equal[expr])), parameter)
             return self._size(expr.input, expr.axis), atom
         return self._apply(expr, parameter)
+
+    def _call(self, call: pv.Call, parameter: Callable[[str], str]) -> tuple[str, int] | None:
+        """A `fn`'s call, where the module defines the function: the arguments the call
+        wrote, and those whose default Python's cannot compute (one reading an earlier
+        parameter), positionally up to the first left to its default, then by name."""
+        defined = self.module_functions.get(call.function.key)
+        if defined is None:
+            return None
+        texts: list[str] = []
+        skipped = False
+        for arg, given, name, default in zip(
+            call.args, call.given, defined.params, defined.defaults, strict=True
+        ):
+            if not given and default is not None:
+                skipped = True
+                continue
+            part = self._origin(pv.simplify(arg) if self.collect else arg, parameter)
+            if part is None:
+                return None
+            texts.append(f"{name}={part[0]}" if skipped else part[0])
+        self.functions_used.add(call.function.key)
+        return f"{defined.name}({', '.join(texts)})", PRECEDENCE["atom"]
 
     def _parameter(self, name: str) -> str:
         return self._declared(name).name

@@ -8,6 +8,10 @@ from torch import nn
 __all__ = ["CNBlock", "ConvNeXtTiny"]
 
 
+def drop_rate(index: int, p_max: float, blocks: int = 18) -> float:
+    return p_max * index / (blocks - 1)
+
+
 class LayerNorm2d(nn.LayerNorm):
     """Layer normalisation over the channels of (N, C, H, W), at each position: ConvNeXt's
     norm, with nn.LayerNorm's parameters and state_dict."""
@@ -92,7 +96,10 @@ class ConvNeXtTiny(nn.Module):
                 nn.Conv2d(3, widths[0], kernel_size=4, stride=4), LayerNorm2d(widths[0], eps=1e-06)
             ),
             nn.Sequential(
-                *[CNBlock(widths[0], layer_scale=layer_scale, p=p_drop * k / 17) for k in range(3)]
+                *[
+                    CNBlock(widths[0], layer_scale=layer_scale, p=drop_rate(k, p_drop))
+                    for k in range(3)
+                ]
             ),
             nn.Sequential(
                 LayerNorm2d(widths[0], eps=1e-06),
@@ -100,7 +107,7 @@ class ConvNeXtTiny(nn.Module):
             ),
             nn.Sequential(
                 *[
-                    CNBlock(widths[1], layer_scale=layer_scale, p=p_drop * (3 + k) / 17)
+                    CNBlock(widths[1], layer_scale=layer_scale, p=drop_rate(3 + k, p_drop))
                     for k in range(3)
                 ]
             ),
@@ -110,7 +117,7 @@ class ConvNeXtTiny(nn.Module):
             ),
             nn.Sequential(
                 *[
-                    CNBlock(widths[2], layer_scale=layer_scale, p=p_drop * (6 + k) / 17)
+                    CNBlock(widths[2], layer_scale=layer_scale, p=drop_rate(6 + k, p_drop))
                     for k in range(9)
                 ]
             ),
@@ -120,7 +127,7 @@ class ConvNeXtTiny(nn.Module):
             ),
             nn.Sequential(
                 *[
-                    CNBlock(widths[3], layer_scale=layer_scale, p=p_drop * (15 + k) / 17)
+                    CNBlock(widths[3], layer_scale=layer_scale, p=drop_rate(15 + k, p_drop))
                     for k in range(3)
                 ]
             ),

@@ -13,6 +13,10 @@ __all__ = ["SqueezeExcitation", "MBConv", "FusedMBConv", "EfficientNetV2S"]
 EPS = 0.001
 
 
+def drop_rate(index: int, p_max: float = 0.2, blocks: int = 40) -> float:
+    return p_max * index / blocks
+
+
 class StochasticDepth(nn.Module):
     """Drops a residual branch while training: each sample's whole branch ("row") or the
     batch's ("batch") is zeroed with probability p, and what survives is scaled by 1/(1-p);
@@ -183,26 +187,26 @@ class EfficientNetV2S(nn.Module):
                 nn.BatchNorm2d(24, eps=EPS),
                 nn.SiLU(),
             ),
-            nn.Sequential(FusedMBConv(24, 1, 3, 24), FusedMBConv(24, 1, 3, 24, p=0.005)),
+            nn.Sequential(FusedMBConv(24, 1, 3, 24), FusedMBConv(24, 1, 3, 24, p=drop_rate(1))),
             nn.Sequential(
-                FusedMBConv(24, 4, 3, 48, stride=2, p=0.01),
-                *[FusedMBConv(48, 4, 3, 48, p=0.2 * (3 + k) / 40) for k in range(3)],
+                FusedMBConv(24, 4, 3, 48, stride=2, p=drop_rate(2)),
+                *[FusedMBConv(48, 4, 3, 48, p=drop_rate(3 + k)) for k in range(3)],
             ),
             nn.Sequential(
-                FusedMBConv(48, 4, 3, 64, stride=2, p=0.030000000000000006),
-                *[FusedMBConv(64, 4, 3, 64, p=0.2 * (7 + k) / 40) for k in range(3)],
+                FusedMBConv(48, 4, 3, 64, stride=2, p=drop_rate(6)),
+                *[FusedMBConv(64, 4, 3, 64, p=drop_rate(7 + k)) for k in range(3)],
             ),
             nn.Sequential(
-                MBConv(64, 4, 3, 128, stride=2, p=0.05),
-                *[MBConv(128, 4, 3, 128, p=0.2 * (11 + k) / 40) for k in range(5)],
+                MBConv(64, 4, 3, 128, stride=2, p=drop_rate(10)),
+                *[MBConv(128, 4, 3, 128, p=drop_rate(11 + k)) for k in range(5)],
             ),
             nn.Sequential(
-                MBConv(128, 6, 3, 160, p=0.08),
-                *[MBConv(160, 6, 3, 160, p=0.2 * (16 + k) / 40) for k in range(1, 9)],
+                MBConv(128, 6, 3, 160, p=drop_rate(16)),
+                *[MBConv(160, 6, 3, 160, p=drop_rate(16 + k)) for k in range(1, 9)],
             ),
             nn.Sequential(
-                MBConv(160, 6, 3, 256, stride=2, p=0.125),
-                *[MBConv(256, 6, 3, 256, p=0.2 * (26 + k) / 40) for k in range(14)],
+                MBConv(160, 6, 3, 256, stride=2, p=drop_rate(25)),
+                *[MBConv(256, 6, 3, 256, p=drop_rate(26 + k)) for k in range(14)],
             ),
             nn.Sequential(
                 nn.Conv2d(256, 1280, kernel_size=1, bias=False),

@@ -10,6 +10,20 @@ __all__ = ["InvertedResidual", "MNASNet1_0"]
 MOMENTUM = 1 - 0.9997
 
 
+def round_to(v: float, divisor: int) -> int:
+    return max(divisor, int(v + divisor / 2) // divisor * divisor)
+
+
+def multiple_of(v: float, divisor: int = 8) -> int:
+    return (
+        round_to(v, divisor) if round_to(v, divisor) >= 0.9 * v else round_to(v, divisor) + divisor
+    )
+
+
+def width(index: int, alpha: float) -> int:
+    return multiple_of((32, 16, 24, 40, 80, 96, 192, 320)[index] * alpha)
+
+
 class InvertedResidual(nn.Module):
     """Block `InvertedResidual` (mnasnet1_0.arch:27)."""
 
@@ -50,41 +64,51 @@ class InvertedResidual(nn.Module):
 class MNASNet1_0(nn.Module):
     """Network `MNASNet1_0` (mnasnet1_0.arch:47). 4,383,312 parameters with its defaults."""
 
-    def __init__(self, classes: int = 1000, p_drop: float = 0.2) -> None:
+    def __init__(self, classes: int = 1000, alpha: float = 1.0, p_drop: float = 0.2) -> None:
         super().__init__()
         self.layers = nn.Sequential(
-            nn.Conv2d(3, 32, kernel_size=3, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(32, momentum=MOMENTUM),
+            nn.Conv2d(3, width(0, alpha), kernel_size=3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(width(0, alpha), momentum=MOMENTUM),
             nn.ReLU(),
-            nn.Conv2d(32, 32, kernel_size=3, padding=1, groups=32, bias=False),
-            nn.BatchNorm2d(32, momentum=MOMENTUM),
+            nn.Conv2d(
+                width(0, alpha),
+                width(0, alpha),
+                kernel_size=3,
+                padding=1,
+                groups=width(0, alpha),
+                bias=False,
+            ),
+            nn.BatchNorm2d(width(0, alpha), momentum=MOMENTUM),
             nn.ReLU(),
-            nn.Conv2d(32, 16, kernel_size=1, bias=False),
-            nn.BatchNorm2d(16, momentum=MOMENTUM),
+            nn.Conv2d(width(0, alpha), width(1, alpha), kernel_size=1, bias=False),
+            nn.BatchNorm2d(width(1, alpha), momentum=MOMENTUM),
             nn.Sequential(
-                InvertedResidual(16, 24, 3, 2, 3),
-                InvertedResidual(24, 24, 3, 1, 3),
-                InvertedResidual(24, 24, 3, 1, 3),
+                InvertedResidual(width(1, alpha), width(2, alpha), 3, 2, 3),
+                InvertedResidual(width(2, alpha), width(2, alpha), 3, 1, 3),
+                InvertedResidual(width(2, alpha), width(2, alpha), 3, 1, 3),
             ),
             nn.Sequential(
-                InvertedResidual(24, 40, 5, 2, 3),
-                InvertedResidual(40, 40, 5, 1, 3),
-                InvertedResidual(40, 40, 5, 1, 3),
+                InvertedResidual(width(2, alpha), width(3, alpha), 5, 2, 3),
+                InvertedResidual(width(3, alpha), width(3, alpha), 5, 1, 3),
+                InvertedResidual(width(3, alpha), width(3, alpha), 5, 1, 3),
             ),
             nn.Sequential(
-                InvertedResidual(40, 80, 5, 2, 6),
-                InvertedResidual(80, 80, 5, 1, 6),
-                InvertedResidual(80, 80, 5, 1, 6),
+                InvertedResidual(width(3, alpha), width(4, alpha), 5, 2, 6),
+                InvertedResidual(width(4, alpha), width(4, alpha), 5, 1, 6),
+                InvertedResidual(width(4, alpha), width(4, alpha), 5, 1, 6),
             ),
-            nn.Sequential(InvertedResidual(80, 96, 3, 1, 6), InvertedResidual(96, 96, 3, 1, 6)),
             nn.Sequential(
-                InvertedResidual(96, 192, 5, 2, 6),
-                InvertedResidual(192, 192, 5, 1, 6),
-                InvertedResidual(192, 192, 5, 1, 6),
-                InvertedResidual(192, 192, 5, 1, 6),
+                InvertedResidual(width(4, alpha), width(5, alpha), 3, 1, 6),
+                InvertedResidual(width(5, alpha), width(5, alpha), 3, 1, 6),
             ),
-            nn.Sequential(InvertedResidual(192, 320, 3, 1, 6)),
-            nn.Conv2d(320, 1280, kernel_size=1, bias=False),
+            nn.Sequential(
+                InvertedResidual(width(5, alpha), width(6, alpha), 5, 2, 6),
+                InvertedResidual(width(6, alpha), width(6, alpha), 5, 1, 6),
+                InvertedResidual(width(6, alpha), width(6, alpha), 5, 1, 6),
+                InvertedResidual(width(6, alpha), width(6, alpha), 5, 1, 6),
+            ),
+            nn.Sequential(InvertedResidual(width(6, alpha), width(7, alpha), 3, 1, 6)),
+            nn.Conv2d(width(7, alpha), 1280, kernel_size=1, bias=False),
             nn.BatchNorm2d(1280, momentum=MOMENTUM),
             nn.ReLU(),
         )

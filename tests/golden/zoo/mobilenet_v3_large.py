@@ -9,6 +9,18 @@ from torch import nn
 __all__ = ["SqueezeExcitation", "InvertedResidual", "MobileNetV3LargeFeatures", "MobileNetV3Large"]
 
 
+def round_to(v: int, divisor: int, least: int) -> int:
+    return max(least, int(v + divisor / 2) // divisor * divisor)
+
+
+def make_divisible(v: int, divisor: int, least: int) -> int:
+    return (
+        round_to(v, divisor, least) + divisor
+        if round_to(v, divisor, least) < 0.9 * v
+        else round_to(v, divisor, least)
+    )
+
+
 class SqueezeExcitation(nn.Module):
     """Block `SqueezeExcitation` (mobilenet.arch:17)."""
 
@@ -76,13 +88,7 @@ class InvertedResidual(nn.Module):
                 act(),
             ),
             *[
-                SqueezeExcitation(
-                    expanded,
-                    max(8, int(expanded // 4 + 4.0) // 8 * 8) + 8
-                    if max(8, int(expanded // 4 + 4.0) // 8 * 8) < 0.9 * (expanded // 4)
-                    else max(8, int(expanded // 4 + 4.0) // 8 * 8),
-                    nn.Hardsigmoid,
-                )
+                SqueezeExcitation(expanded, make_divisible(expanded // 4, 8, 8), nn.Hardsigmoid)
                 for _ in range(1 if use_se else 0)
             ],
             nn.Sequential(

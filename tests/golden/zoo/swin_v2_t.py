@@ -8,6 +8,10 @@ from torch import nn
 __all__ = ["ShiftedWindowAttentionV2", "SwinTransformerBlockV2", "PatchMergingV2", "SwinV2T"]
 
 
+def drop(index: int) -> float:
+    return 0.2 * index / 11
+
+
 class StochasticDepth(nn.Module):
     """Drops a residual branch while training: each sample's whole branch ("row") or the
     batch's ("batch") is zeroed with probability p, and what survives is scaled by 1/(1-p);
@@ -250,46 +254,30 @@ class SwinV2T(nn.Module):
                     ],
                 ),
                 nn.Sequential(
-                    SwinTransformerBlockV2(embed, 3, window, 0, 0.0, size),
-                    SwinTransformerBlockV2(embed, 3, window, half, 0.018181818181818184, size),
+                    SwinTransformerBlockV2(embed, 3, window, 0, drop(0), size),
+                    SwinTransformerBlockV2(embed, 3, window, half, drop(1), size),
                 ),
                 PatchMergingV2(embed),
                 nn.Sequential(
-                    SwinTransformerBlockV2(
-                        2 * embed, 6, window, 0, 0.03636363636363637, size // 2
-                    ),
-                    SwinTransformerBlockV2(
-                        2 * embed, 6, window, half, 0.05454545454545456, size // 2
-                    ),
+                    SwinTransformerBlockV2(2 * embed, 6, window, 0, drop(2), size // 2),
+                    SwinTransformerBlockV2(2 * embed, 6, window, half, drop(3), size // 2),
                 ),
                 PatchMergingV2(2 * embed),
                 nn.Sequential(
-                    SwinTransformerBlockV2(
-                        2 * (2 * embed), 12, window, 0, 0.07272727272727274, size // 4
-                    ),
-                    SwinTransformerBlockV2(
-                        2 * (2 * embed), 12, window, half, 0.09090909090909091, size // 4
-                    ),
-                    SwinTransformerBlockV2(
-                        2 * (2 * embed), 12, window, 0, 0.10909090909090911, size // 4
-                    ),
-                    SwinTransformerBlockV2(
-                        2 * (2 * embed), 12, window, half, 0.1272727272727273, size // 4
-                    ),
-                    SwinTransformerBlockV2(
-                        2 * (2 * embed), 12, window, 0, 0.14545454545454548, size // 4
-                    ),
-                    SwinTransformerBlockV2(
-                        2 * (2 * embed), 12, window, half, 0.16363636363636364, size // 4
-                    ),
+                    SwinTransformerBlockV2(2 * (2 * embed), 12, window, 0, drop(4), size // 4),
+                    SwinTransformerBlockV2(2 * (2 * embed), 12, window, half, drop(5), size // 4),
+                    SwinTransformerBlockV2(2 * (2 * embed), 12, window, 0, drop(6), size // 4),
+                    SwinTransformerBlockV2(2 * (2 * embed), 12, window, half, drop(7), size // 4),
+                    SwinTransformerBlockV2(2 * (2 * embed), 12, window, 0, drop(8), size // 4),
+                    SwinTransformerBlockV2(2 * (2 * embed), 12, window, half, drop(9), size // 4),
                 ),
                 PatchMergingV2(2 * (2 * embed)),
                 nn.Sequential(
                     SwinTransformerBlockV2(
-                        2 * (2 * (2 * embed)), 24, window, 0, 0.18181818181818182, size // 8
+                        2 * (2 * (2 * embed)), 24, window, 0, drop(10), size // 8
                     ),
                     SwinTransformerBlockV2(
-                        2 * (2 * (2 * embed)), 24, window, half, 0.2, size // 8
+                        2 * (2 * (2 * embed)), 24, window, half, drop(11), size // 8
                     ),
                 ),
             ],
