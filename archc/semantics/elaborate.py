@@ -200,17 +200,24 @@ class Elaborator(Origins, Sharing, Scanning, Routing, Application):
         saved = speculation.take(self, body)
         after = speculation.NamesState.of(place)
         names.restore(place)
+        unknown: list[Diagnostic] = []
         try:
             value = self.evaluate(expr, body, place)
-        except (ElabError, TooLarge):
+        except ElabError as exc:
             value = UNKNOWN
+            unknown += [self._placed(exc.diagnostic, place)]
+        except TooLarge:
+            value = UNKNOWN
+        made = self.diagnostics[saved.diagnostics :]
         failed = (
-            not isinstance(value, Tensor)
-            or value.type is None
-            or any(d.is_error for d in self.diagnostics[saved.diagnostics :])
+            not isinstance(value, Tensor) or value.type is None or any(d.is_error for d in made)
         )
+        # a name that means nothing is wrong whatever the values: kept, where any other
+        # diagnostic of the way not taken is for values it was not given
+        unknown = [d for d in [*made, *unknown] if d.code == "A205"]
         read = body.used - saved.body[3]
         nodes, modules = speculation.undo(self, body, saved)
+        self.diagnostics += unknown
         body.used |= read  # a name the other alternative reads is used, whichever one ran
         after.restore(place)
         if failed:
