@@ -285,6 +285,8 @@ class ClassWriter:
         # the counted repeats before the child being written: each count's test, and which
         # instances made the copy (_slotted)
         self.counted_tests: list[tuple[pv.Expr, list[bool]]] = []
+        # the tests of the choices, for as many instances as were written from (_choice_tests)
+        self.choice_tests: tuple[int, list[tuple[pv.Expr, list[bool]]]] = (0, [])
         # which instances of the matching being written a copy of another's stands in for
         self.stand_ins: list[bool] = []
         self.uses_partial = False  # a call binds a layer's arguments
@@ -344,6 +346,7 @@ class ClassWriter:
         self.info.moves = []
         if self.recount and self.module.kind == "block":
             self._flip()
+            self._both_ways()
             for counts in self._unknown_counts():
                 self._recount(counts)
             self.expressor = self._expressor()
@@ -474,6 +477,32 @@ class ClassWriter:
             self.chosen.append(chosen)
             self.template = len(self.instances) - 1
             self._take(network, module, chosen)
+
+    def _both_ways(self) -> None:
+        """Where every instance's choice between tensors went one way, take the template
+        elaborated aside with an argument under which it goes the other (optional.other_way)
+        among the instances the class is written from, where the class admits it: the
+        layers after the choice are then built for either tensor, not refused for one."""
+        for k, optional in enumerate(self.optionals):
+            if not optional.between_tensors or len(_outcomes(optional.guard, self.instances)) > 1:
+                continue
+            values = other_way(self.network, self.module, optional)
+            if values is None:
+                continue
+            given = tuple({**dict(self.values), **dict(values)}.items())
+            found = self.origin[0].recounted(self.module.path, (), given)
+            if found is None or found.network is None or found.module is None:
+                continue
+            network, module = found.network, found.module
+            chosen = optionals(network, module)
+            if chosen is None or chosen[k].held == optional.held:
+                continue
+            if not admits(self.info, network, module, self.classes, [0] * len(self.ranks)):
+                continue
+            self.asides.append(Aside(network, module, ()))
+            self.instances.append((network, module))
+            self.chosen.append(chosen)
+            self.instance_loops.append(aligned(self.loops, network, module))
 
     def _recount(self, counts: tuple[Recount, ...]) -> None:
         """Take the template elaborated aside with ``counts`` among the instances the class
@@ -621,7 +650,7 @@ class ClassWriter:
         for k, optional in enumerate(self.optionals):
             if optional.taken.kind == "empty" and optional.other.kind == "unbuilt":
                 lines += self._refusal(self._guard(optional, optional.other), INDENT * 2)
-            elif optional.taken.kind == "empty":
+            elif optional.taken.kind == "empty" and not optional.between_tensors:
                 aside.setdefault(optional.first, []).append(k)
         items = scope_items(self.network, self.module.path)
         starts = {loop.start: n for n, loop in enumerate(self.loops)}
@@ -1061,17 +1090,31 @@ class ClassWriter:
         """Python for a value whose provenance is ``origins[i]`` in instance i: the same in
         every instance, or, after repeats whose counts make copies in some instances and none
         in others, each one under the tests of those counts (`c if n > 0 else
-        in_channels`). A copy standing in for an instance that builds none (stand_ins) has
-        no say."""
+        in_channels`), or under the tests of the class's choices where its instances went
+        both ways (`in_channels // 2 if stride == 1 else in_channels`, after a choice between
+        tensors). A copy standing in for an instance that builds none (stand_ins) has no
+        say."""
         built = self._built(len(origins))
         own = [o for o, b in zip(self._alike(origins), built, strict=True) if b]
         tests = [
             (test, [m for m, b in zip(makers, built, strict=True) if b])
-            for test, makers in self.counted_tests
+            for test, makers in [*self._choice_tests(), *self.counted_tests]
             if len(makers) == len(origins)
         ]
         origin = _under_tests(own, tests)
         return None if origin is None else self.expressor.origin(origin)
+
+    def _choice_tests(self) -> list[tuple[pv.Expr, list[bool]]]:
+        """The test of each of the class's choices, and which of its instances it held in,
+        where it went one way in each; worked out again only when instances are added."""
+        if self.choice_tests[0] != len(self.instances):
+            found = []
+            for optional in self.optionals:
+                went = [_outcome(optional.guard, n, m) for n, m in self.instances]
+                if None not in went:
+                    found.append((optional.guard, [bool(w) for w in went]))
+            self.choice_tests = (len(self.instances), found)
+        return self.choice_tests[1]
 
     def _alike(self, origins: list[pv.Expr | None]) -> list[pv.Expr | None]:
         """``origins`` with an instance elaborated aside given an instance's provenance equal
@@ -1433,11 +1476,18 @@ def _under_tests(
     origins: list[pv.Expr | None], tests: list[tuple[pv.Expr, list[bool]]]
 ) -> pv.Expr | None:
     """One provenance for ``origins[i]`` in instance i: the same in all, or else split by
-    the latest of ``tests`` (a count's test, and which instances it holds in) that leaves
-    each side one, `if test then <those where it holds> else <the others>`; None where
-    none does."""
+    the latest of ``tests`` (a test, and which instances it holds in) that alone leaves
+    each side one, `if test then <those where it holds> else <the others>`, else by the
+    latest that leaves each side one split by the others; None where none does."""
     if None not in origins and len(set(origins)) == 1:
         return origins[0]
+    for test, held in reversed(tests):
+        if len(held) != len(origins) or len(set(held)) == 1:
+            continue
+        pairs = list(zip(origins, held, strict=True))
+        sides = [[o for o, h in pairs if h is way] for way in (True, False)]
+        if all(None not in side and len(set(side)) == 1 for side in sides):
+            return pv.apply("if", test, sides[0][0], sides[1][0])
     for k in reversed(range(len(tests))):
         test, makers = tests[k]
         if len(makers) != len(origins) or len(set(makers)) == 1:

@@ -43,12 +43,15 @@ def fixed_parameters(network: Network) -> frozenset[str]:
 def structural_guards(network: Network, module: Module) -> list[pv.Expr | None]:
     """The tests of ``module``'s body whose choice its class does not make itself: a class
     that builds both alternatives of a choice under its test (optional.py) follows any value
-    of the parameters the test reads."""
+    of the parameters the test reads. A choice between two tensors builds nothing: the layers
+    after it are built for the ways its instances went (the class refuses the others)."""
     guards = list(module.guards)
     if not network.within(module.path):  # an instance of no layers has no place in forward
         return guards
     for optional in optionals(network, module) or []:
-        if "unbuilt" not in (optional.then.kind, optional.orelse.kind):
+        if "unbuilt" not in (optional.then.kind, optional.orelse.kind) and not (
+            optional.between_tensors
+        ):
             guards.remove(optional.guard)
     return guards
 

@@ -7,14 +7,18 @@ and builds the alternative's module under the test, as torchvision's Bottleneck 
 `downsample=None`. This module reads a choice as the class sees it; the forms it takes are an
 alternative of one module against one of no layers (`self.downsample(x) if self.downsample is
 not None else x`), two modules under one name, a module or no layers against an alternative
-these values cannot build (the constructor raises ValueError where the arguments need it), and
+these values cannot build (the constructor raises ValueError where the arguments need it),
 several layers against no layers, a conditional output such as a residual `if stride == 1 then
 y + x else y` (a flag set in `__init__` from the test, `self.use_add = stride == 1`, and an
-`if` in forward). Several layers set aside are never written from the copy: where no instance
-took them, the class asks for its instance elaborated with an argument that makes the test go
-their way (other_way), which took them. An alternative these values cannot build is no
-obstacle to sharing a class with instances that built it (classes.py). Any other choice leaves
-the instances that differ in it to classes of their own.
+`if` in forward), and two tensors the body already has (`if stride == 1 then x2 else x`), which
+forward chooses where the choice's value is read (`self.branch2(x2 if self.stride == 1 else
+x)`); the layers that read it are built once, each value that follows the choice written under
+its test (`in_channels // 2 if stride == 1 else in_channels`). Several layers set aside are
+never written from the copy: where no instance took them, the class asks for its instance
+elaborated with an argument that makes the test go their way (other_way), which took them.
+An alternative these values cannot build is no obstacle to sharing a class with instances that
+built it (classes.py). Any other choice leaves the instances that differ in it to classes of
+their own.
 """
 
 from __future__ import annotations
@@ -56,6 +60,13 @@ class Optional:
     first: int  # the choice made its nodes after this id
     then: Branch
     orelse: Branch
+    index: int  # its position in Module.choices, which Node.via and Module.via name
+
+    @property
+    def between_tensors(self) -> bool:
+        """Whether both alternatives are tensors the body already has: no layers to build,
+        a tensor to choose in forward."""
+        return self.then.kind == self.orelse.kind == "empty"
 
     @property
     def taken(self) -> Branch:
@@ -84,8 +95,8 @@ def optionals(network: Network, module: Module) -> list[Optional] | None:
     no form this module writes (the class then serves only instances of its structure)."""
     if module.kind != "block":
         return []
-    found = []
-    for choice in module.choices:
+    found: list[Optional] = []
+    for index, choice in enumerate(module.choices):
         if choice.guard is not None and not (
             pv.reads(choice.guard) or pv.reads_sizes(choice.guard)
         ):
@@ -98,11 +109,31 @@ def optionals(network: Network, module: Module) -> list[Optional] | None:
         )
         if choice.guard is None or taken is None or taken.kind == "unbuilt" or other is None:
             return None
-        if not _writable(taken, other):
+        if not _writable(taken, other) or _reads_choice(found, taken, other):
             return None
         then, orelse = (taken, other) if choice.held else (other, taken)
-        found.append(Optional(choice.guard, choice.held, choice.taken.first, then, orelse))
+        found.append(Optional(choice.guard, choice.held, choice.taken.first, then, orelse, index))
     return found
+
+
+def _reads_choice(found: list[Optional], taken: Branch, other: Branch) -> bool:
+    """Whether a choice may give the value of an earlier one that gave a tensor the body had,
+    where either is a choice between tensors: the tensor would stand for that choice, which
+    the class does not read through another (`if t then skip else x`, after `skip = if s
+    then x -> (...) else x`). A tensor read for itself counts as well."""
+    values = {b.value for b in (taken, other) if b.kind == "empty"}
+    tensors = taken.kind == other.kind == "empty"
+    return any(
+        earlier.taken.value in values and (tensors or earlier.between_tensors)
+        for earlier in found
+        if earlier.taken.kind == "empty"
+    )
+
+
+def by_choice(found: list[Optional]) -> dict[int, int]:
+    """Where each of a class's choices is among ``found``, by its position in
+    Module.choices (a test of constants has none)."""
+    return {optional.index: k for k, optional in enumerate(found)}
 
 
 def _writable(taken: Branch, other: Branch) -> bool:
@@ -112,7 +143,7 @@ def _writable(taken: Branch, other: Branch) -> bool:
     if kinds == {"module"}:  # two modules under one name, called alike
         assert taken.item is not None and other.item is not None
         return taken.item.attr == other.item.attr and taken.item.inputs == other.item.inputs
-    return kinds != {"empty"}
+    return True
 
 
 def _branch(network: Network, path: str, alternative: Alternative) -> Branch | None:
