@@ -17,7 +17,7 @@ from archc import dims
 from archc.backends.torch.constants import holds_buffer, init_only
 from archc.backends.torch.decoding import READS_LENGTH
 from archc.backends.torch.naming import RESERVED, identifier, member, module_level
-from archc.backends.torch.optional import Optional, by_choice
+from archc.backends.torch.optional import Branch, Optional, by_choice
 from archc.backends.torch.stateless import forward_template
 from archc.backends.torch.structure import (
     Item,
@@ -43,6 +43,31 @@ if TYPE_CHECKING:
 DISCARD = "_"  # the variable an output nothing reads is assigned to
 
 
+@dataclass(frozen=True)
+class Chosen:
+    """An input read through a choice between tensors (optional.py): its position, the
+    choice, and the tensor forward reads for the way the template went and for the other
+    (an earlier choice's value, where the alternative gave one: Branch.via)."""
+
+    position: int
+    optional: Optional
+    taken: Ref
+    other: Ref
+
+    def written(self, taken: str, other: str, writer: ClassWriter) -> str:
+        """The choice as Python, ``taken`` and ``other`` the variables that hold its
+        tensors: `x2 if self.stride == 1 else x`; a test of the input's sizes, which forward
+        does not have, is kept whole in `__init__` (`half if self.use_half else x`)."""
+        guard = self.optional.guard
+        then, orelse = (taken, other) if self.optional.held else (other, taken)
+        if provenance.reads_sizes(guard):
+            test = writer.kept_value(guard, (f"use_{then}",), "")
+        else:
+            test = writer.stored(guard) or ""
+        assert test, "optional.py admits only tests with a Python form"
+        return f"{then} if {f'({test})' if ' if ' in test else test} else {orelse}"
+
+
 @dataclass
 class Step:
     item: Item
@@ -50,9 +75,9 @@ class Step:
     # for an optional module (optional.py): the value where the class does not hold it
     otherwise: Ref | None = None
     optional: bool = False  # calls a module an alternative of a choice makes
-    # the inputs read through a choice between tensors (optional.py): by position, the
-    # choice; its other tensor is read after the inputs
-    chosen: tuple[tuple[int, Optional], ...] = ()
+    # the inputs read through a choice between tensors (optional.py), whose other tensors
+    # are read after the inputs
+    chosen: tuple[Chosen, ...] = ()
     # a repeat written as a loop (looped.py): the loop, and the steps of its first copy
     loop: Loop | None = None
     body: tuple[Step, ...] = ()
@@ -60,7 +85,7 @@ class Step:
     @property
     def reads(self) -> tuple[Ref, ...]:
         given = self.item.inputs if self.otherwise is None else (*self.item.inputs, self.otherwise)
-        return (*given, *_others(self.chosen))
+        return (*given, *(c.other for c in self.chosen))
 
     @property
     def alone(self) -> bool:
@@ -129,8 +154,8 @@ def forward_lines(writer: ClassWriter) -> list[str]:
     network, module = writer.network, writer.module
     ours = _with_optionals(network, steps(network, module.path), writer.optionals)
     ours = _with_loops(ours, module.path, writer.loops)
-    outputs = _read(module.outputs, module.outputs_via, writer.optionals)
     returned = _choices(module.outputs_via, writer.optionals)
+    outputs = _as_taken(_read(module.outputs, module.outputs_via, writer.optionals), returned)
     # each instance's steps beside ours, for the shape comments; an alternative's have none
     per_instance = [
         _aligned(
@@ -147,7 +172,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
         )
     ]
     common = [i for i, s in enumerate(ours) if not s.optional]
-    needed = _needed(network, ours, (*outputs, *_others(returned)), writer.optionals)
+    needed = _needed(network, ours, (*outputs, *(c.other for c in returned)), writer.optionals)
     per_instance = [[p[k] for k, i in enumerate(common) if i in needed] for p in per_instance]
     ours = [step for position, step in enumerate(ours) if position in needed]
     common = [i for i, s in enumerate(ours) if not s.optional]
@@ -159,7 +184,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
             name = _spec_name(other.network, other.value, module.path)
             if name is not None:
                 wanted[other.value] = name
-    remaining = _uses(ours, (*outputs, *_others(returned)))
+    remaining = _uses(ours, (*outputs, *(c.other for c in returned)))
     groups = _groups(ours, writer.optionals)
     for _, k in groups.values():  # the `else` of a choice's layers reads the other value
         remaining[writer.optionals[k].other.value] += 1  # type: ignore[index]
@@ -264,10 +289,9 @@ def forward_lines(writer: ClassWriter) -> list[str]:
         body[opened[2] :] = _conditional(writer, opened[1], body[opened[2] :], variables)
     results = [variables[ref] for ref in outputs]
     whole = lists.get(tuple(results))
-    for position, optional in returned:
-        other = variables[optional.other.value]  # type: ignore[index]
-        choice = _choice(optional, results[position], other, writer)
-        results[position] = choice if len(results) == 1 else f"({choice})"
+    for read in returned:
+        choice = read.written(results[read.position], variables[read.other], writer)
+        results[read.position] = choice if len(results) == 1 else f"({choice})"
     body.append(f"{INDENT * 2}return {f'tuple({whole})' if whole else ', '.join(results)}")
     arguments = (Arg("self"), *(Arg(f"{n}: torch.Tensor") for n in names.inputs))
     if writer.carries:
@@ -317,10 +341,10 @@ def _choosing(
     parentheses where it is not a whole argument (`(x2 if self.stride == 1 else x) + y`)."""
     own = list(inputs[: len(inputs) - len(step.chosen)])
     marks: dict[str, str] = {}
-    for (position, optional), other in zip(step.chosen, inputs[len(own) :], strict=True):
-        mark = f"_chosen{position}_"
-        marks[mark] = _choice(optional, own[position], other, writer)
-        own[position] = mark
+    for read, other in zip(step.chosen, inputs[len(own) :], strict=True):
+        mark = f"_chosen{read.position}_"
+        marks[mark] = read.written(own[read.position], other, writer)
+        own[read.position] = mark
     text = _expression(replace(step, chosen=()), own, writer, lists)
     for mark, choice in marks.items():
         places = [m.start() for m in re.finditer(re.escape(mark), text)]
@@ -333,35 +357,40 @@ def _choosing(
     return text
 
 
-def _choice(optional: Optional, taken: str, other: str, writer: ClassWriter) -> str:
-    """A choice between two tensors, ``taken`` the one its template instance took, as
-    Python: `x2 if self.stride == 1 else x`; a test of the input's sizes, which forward
-    does not have, is kept whole in `__init__` (`half if self.use_half else x`)."""
-    then, orelse = (taken, other) if optional.held else (other, taken)
-    if provenance.reads_sizes(optional.guard):
-        test = writer.kept_value(optional.guard, (f"use_{then}",), "")
-    else:
-        test = writer.stored(optional.guard) or ""
-    assert test, "optional.py admits only tests with a Python form"
-    return f"{then} if {f'({test})' if ' if ' in test else test} else {orelse}"
-
-
-def _choices(
-    via: tuple[tuple[int, int], ...], chosen: list[Optional]
-) -> tuple[tuple[int, Optional], ...]:
+def _choices(via: tuple[tuple[int, int], ...], chosen: list[Optional]) -> tuple[Chosen, ...]:
     """Of the values read at positions ``via`` names (Node.via), those that are a choice
-    between tensors: by position, the choice."""
+    between tensors."""
     where = by_choice(chosen)
     return tuple(
-        (position, chosen[where[choice]])
+        Chosen(
+            position,
+            optional,
+            _through(optional.taken, chosen),
+            _through(optional.other, chosen),
+        )
         for position, choice in via
-        if choice in where and chosen[where[choice]].between_tensors
+        if choice in where and (optional := chosen[where[choice]]).between_tensors
     )
 
 
-def _others(chosen: tuple[tuple[int, Optional], ...]) -> tuple[Ref, ...]:
-    """The tensors the choices ``chosen`` give where the template's took the other."""
-    return tuple(optional.other.value for _, optional in chosen)  # type: ignore[misc]
+def _through(branch: Branch, chosen: list[Optional]) -> Ref:
+    """The tensor an alternative of no layers gives, as forward has it: where it gave an
+    earlier choice's value, for which the template made no layers, the module set aside
+    for that choice (as _read reads it)."""
+    where = by_choice(chosen)
+    earlier = chosen[where[branch.via]] if branch.via in where else None
+    if earlier is not None and (earlier.taken.kind, earlier.other.kind) == ("empty", "module"):
+        return earlier.other.value  # type: ignore[return-value]
+    return branch.value  # type: ignore[return-value]
+
+
+def _as_taken(refs: tuple[Ref, ...], chosen: tuple[Chosen, ...]) -> tuple[Ref, ...]:
+    """``refs`` with each read through a choice between tensors the tensor forward reads
+    for the way the template went."""
+    found = list(refs)
+    for read in chosen:
+        found[read.position] = read.taken
+    return tuple(found)
 
 
 def _with_loops(found: list[Step], path: str, looping: list[Loop]) -> list[Step]:
@@ -765,12 +794,12 @@ def _with_optionals(network: Network, found: list[Step], chosen: list[Optional])
         made_by = step.item.module or step.item.node
         via = getattr(made_by, "via", ())
         if via and not step.optional:
-            inputs = _read(step.item.inputs, via, chosen)
+            scan = step.item.module is not None and step.item.module.scan is not None
+            step.chosen = () if scan else _choices(via, chosen)
+            inputs = _as_taken(_read(step.item.inputs, via, chosen), step.chosen)
             step.item = Item(
                 step.item.attr, step.item.node, step.item.module, inputs, step.item.outputs
             )
-            scan = step.item.module is not None and step.item.module.scan is not None
-            step.chosen = () if scan else _choices(via, chosen)
     return found
 
 

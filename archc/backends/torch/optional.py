@@ -29,7 +29,7 @@ from typing import Any, Literal
 from archc.backends.torch.structure import Item, inferred_of, scope_items
 from archc.ops import lookup
 from archc.semantics import provenance as pv
-from archc.semantics.ir import Alternative, Module, Network, Node, Rebind, Ref
+from archc.semantics.ir import Alternative, Choice, Module, Network, Node, Rebind, Ref
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,15 @@ class Branch:
     """One alternative of a choice in one instance: one module (``item``, in ``network``:
     the graph, or a view of the alternative set aside), several layers the instance took
     (``items``, in order, the last giving ``value``), no layers (``value``, a tensor the body
-    had already), or none these values can build."""
+    had already, which may be the value of the earlier choice at ``via``), or none these
+    values can build."""
 
     kind: Literal["module", "steps", "empty", "unbuilt"]
     network: Network | None = None
     item: Item | None = None
     value: Ref | None = None
     items: tuple[Item, ...] = ()
+    via: int | None = None
 
     @property
     def built(self) -> bool:
@@ -101,6 +103,8 @@ def optionals(network: Network, module: Module) -> list[Optional] | None:
             pv.reads(choice.guard) or pv.reads_sizes(choice.guard)
         ):
             continue  # a test of constants: every instance builds what it took
+        if _reads_choice(found, index, choice):
+            return None
         taken = _branch(network, module.path, choice.taken)
         other = (
             Branch("unbuilt")
@@ -109,25 +113,21 @@ def optionals(network: Network, module: Module) -> list[Optional] | None:
         )
         if choice.guard is None or taken is None or taken.kind == "unbuilt" or other is None:
             return None
-        if not _writable(taken, other) or _reads_choice(found, taken, other):
+        if not _writable(taken, other):
             return None
         then, orelse = (taken, other) if choice.held else (other, taken)
         found.append(Optional(choice.guard, choice.held, choice.taken.first, then, orelse, index))
     return found
 
 
-def _reads_choice(found: list[Optional], taken: Branch, other: Branch) -> bool:
-    """Whether a choice may give the value of an earlier one that gave a tensor the body had,
-    where either is a choice between tensors: the tensor would stand for that choice, which
-    the class does not read through another (`if t then skip else x`, after `skip = if s
-    then x -> (...) else x`). A tensor read for itself counts as well."""
-    values = {b.value for b in (taken, other) if b.kind == "empty"}
-    tensors = taken.kind == other.kind == "empty"
-    return any(
-        earlier.taken.value in values and (tensors or earlier.between_tensors)
-        for earlier in found
-        if earlier.taken.kind == "empty"
-    )
+def _reads_choice(found: list[Optional], index: int, choice: Choice) -> bool:
+    """Whether ``choice`` may give the value of another choice (Alternative.via) that the
+    class cannot read it through: one between tensors (`u = if a then p else q`, then `if b
+    then u else x`), whose tensor an instance read would stand for it, or one not earlier,
+    undone with the alternative that made it (speculation.py)."""
+    vias = [a.via for a in (choice.taken, choice.other) if a is not None and a.via is not None]
+    earlier = {o.index: o for o in found}
+    return any(via >= index or (via in earlier and earlier[via].between_tensors) for via in vias)
 
 
 def by_choice(found: list[Optional]) -> dict[int, int]:
@@ -152,7 +152,7 @@ def _branch(network: Network, path: str, alternative: Alternative) -> Branch | N
     module: otherwise it is taken as one these values cannot build (other_way finds values
     that take it)."""
     if alternative.empty:
-        return Branch("empty", value=alternative.value)
+        return Branch("empty", value=alternative.value, via=alternative.via)
     aside = alternative.first < 0
     made = [i for i in scope_items(network, path) if _made(network, i, alternative)]
     count = sum(1 for node in network.within(path) if alternative.made(node.id))
