@@ -174,11 +174,18 @@ Arg(value='1', prefix='dim=')), brackets='()', hug=True)
             return node(tree.value)
         if isinstance(tree, ast.IfExp) and nested:
             parts = (tree.body, tree.test, tree.orelse)
-            value, test, orelse = (ast.get_source_segment(source, part) or "" for part in parts)
+            value, test, orelse = (_part(source, part) for part in parts)
             return IfElse(value, test, orelse)
         return text
 
     return node(ast.parse(source, mode="eval").body, nested)
+
+
+def _part(source: str, tree: ast.expr) -> str:
+    """A part of a conditional expression as written, in the brackets a conditional inside
+    it needs (its source segment leaves them out): `(a if t else b) if s else c`."""
+    text = ast.get_source_segment(source, tree) or ""
+    return f"({text})" if isinstance(tree, ast.IfExp | ast.Lambda) else text
 
 
 def _operands(tree: ast.BinOp | ast.BoolOp) -> tuple[list[ast.expr], tuple[str, ...]] | None:
