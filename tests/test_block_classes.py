@@ -407,6 +407,36 @@ def test_a_choice_no_instance_made_the_other_way_is_built_both_ways(
     assert_block_computes_as_spec(specs, CHOSEN_HEAD, f"Unit(6, {stride})", "[10, 6, 6]", build)
 
 
+# two choices between tensors whose widths meet in one layer
+CHOSEN_BOTH = """
+block Both(c, s, t) {
+    in x
+    a, b = x -> chunk(2, dim=1)
+    y = concat(if s then a else x, if t then b else x, dim=1) -> conv2d(c, 1) as conv
+    out y + (x -> conv2d(c, 1) as skip)
+}
+"""
+
+
+@pytest.mark.parametrize("ways", list(itertools.product((False, True), repeat=2)))
+def test_ways_of_two_choices_no_instance_went_together_are_built(
+    specs: Specs, ways: tuple[bool, bool]
+) -> None:
+    """No instance went both choices' false ways: the class takes an instance elaborated
+    aside that did, and writes the width the two choices decide together under both tests
+    (a width written under one test only would hold for the ways seen), computing what the
+    spec does for each way of both."""
+    calls = ["Both(8, true, false) as p", "Both(8, false, true) as q", "Both(8, true, true) as r"]
+    text = f"{CHOSEN_BOTH}network Net {{\n    in x: [8, 8, 8]\n    out x -> {' -> '.join(calls)}\n}}\n"
+    source = specs.source("both.arch", text)
+    assert len(classes_per_definition(source)[("Both", "both.arch:2")]) == 1
+    assert "conv_value" not in source  # no width the caller computes for it
+    module = specs.module("both.arch", text)
+    call = f"Both(6, {str(ways[0]).lower()}, {str(ways[1]).lower()})"
+    build = functools.partial(module.Both, 10, 6, *ways)
+    assert_block_computes_as_spec(specs, CHOSEN_BOTH, call, "[10, 6, 6]", build)
+
+
 # a choice whose tensor may be another choice's value: its class reads neither as the
 # tensor it gave in one instance
 CHOSEN_NESTED = """

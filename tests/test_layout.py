@@ -66,8 +66,8 @@ def test_a_long_conditional_argument_takes_three_lines() -> None:
 
 def test_a_conditional_split_keeps_the_brackets_of_those_inside_it() -> None:
     """A conditional whose parts are conditionals, too long for one line, is split at its
-    own `if` and `else` with each part in the brackets it needs: the lines mean what the
-    expression means."""
+    own `if` and `else`, its value in the brackets it needs (its `else` needs none): the
+    lines mean what the expression means."""
     inner = "in_channels // 2 + in_channels // 2 if wide else in_channels + in_channels // 2"
     written = f"({inner}) if narrow else (2 * in_channels if wide else (a if b else c))"
     call = Call("nn.Conv2d", (Arg(structure(written, nested=True)), Arg("c")))
@@ -75,7 +75,7 @@ def test_a_conditional_split_keeps_the_brackets_of_those_inside_it() -> None:
     assert [line.strip() for line in lines[1:4]] == [
         f"({inner})",
         "if narrow",
-        "else (2 * in_channels if wide else (a if b else c)),",
+        "else 2 * in_channels if wide else (a if b else c),",
     ]
     joined = " ".join(line.strip() for line in lines[1:4]).rstrip(",")
     assert ast.dump(ast.parse(joined, mode="eval")) == ast.dump(ast.parse(written, mode="eval"))

@@ -82,6 +82,9 @@ T = TypeVar("T")
 # The most repeats whose copies values may follow that a class is elaborated aside for, each
 # way of making copies or none (2 ** n instances at most)
 _MOST_VARYING = 3
+# The most instances a class is elaborated aside for, for the ways of its choices between
+# tensors that none of its instances went together (ClassWriter._both_ways)
+_MOST_WAYS = 8
 
 # Constructor parameters: required before defaulted; sizes of inputs, then the block's own, then
 # values the instances differ in that nothing else expresses.
@@ -479,30 +482,57 @@ class ClassWriter:
             self._take(network, module, chosen)
 
     def _both_ways(self) -> None:
-        """Where every instance's choice between tensors went one way, take the template
-        elaborated aside with an argument under which it goes the other (optional.other_way)
-        among the instances the class is written from, where the class admits it: the
-        layers after the choice are then built for either tensor, not refused for one."""
-        for k, optional in enumerate(self.optionals):
-            if not optional.between_tensors or len(_outcomes(optional.guard, self.instances)) > 1:
-                continue
-            values = other_way(self.network, self.module, optional)
-            if values is None:
-                continue
-            given = tuple({**dict(self.values), **dict(values)}.items())
-            found = self.origin[0].recounted(self.module.path, (), given)
-            if found is None or found.network is None or found.module is None:
-                continue
-            network, module = found.network, found.module
-            chosen = optionals(network, module)
-            if chosen is None or chosen[k].held == optional.held:
-                continue
-            if not admits(self.info, network, module, self.classes, [0] * len(self.ranks)):
-                continue
-            self.asides.append(Aside(network, module, ()))
-            self.instances.append((network, module))
-            self.chosen.append(chosen)
-            self.instance_loops.append(aligned(self.loops, network, module))
+        """Where the instances' choices between tensors did not go every way together, take
+        instances elaborated aside with one parameter changed so that one of them goes the
+        other way (optional.other_way), from each instance and each taken so, among those
+        the class is written from, where the class admits them (at most _MOST_WAYS): the
+        layers after the choices are then built for the ways the instances missed, not
+        refused for them."""
+        tensors = [k for k, o in enumerate(self.optionals) if o.between_tensors]
+        guards = list(dict.fromkeys(self.optionals[k].guard for k in tensors))
+        if not guards:
+            return
+
+        def ways(network: Network, module: Module) -> tuple[bool | None, ...]:
+            return tuple(_outcome(guard, network, module) for guard in guards)
+
+        seen = {ways(n, m) for n, m in self.instances}
+        # each instance as elaborated: its network, path and the values it was given
+        frontier: list[tuple[Network, str, tuple[Rebind, ...], Network, Module]] = [
+            (n, m.path, (), n, m) for n, m in self.info.instances
+        ]
+        if self.values:  # the template elaborated aside (_flip)
+            frontier.insert(
+                0, (self.origin[0], self.module.path, self.values, *self.instances[self.template])
+            )
+        made = 0
+        while frontier and made < _MOST_WAYS:
+            origin, path, given, network, module = frontier.pop(0)
+            chosen = optionals(network, module) or []
+            for k in tensors:
+                if k >= len(chosen) or made >= _MOST_WAYS:
+                    break
+                values = other_way(network, module, chosen[k])
+                if values is None:
+                    continue
+                other = tuple({**dict(given), **dict(values)}.items())
+                found = origin.recounted(path, (), other)
+                if found is None or found.network is None or found.module is None:
+                    continue
+                went = ways(found.network, found.module)
+                if went in seen or optionals(found.network, found.module) is None:
+                    continue
+                if not admits(
+                    self.info, found.network, found.module, self.classes, [0] * len(self.ranks)
+                ):
+                    continue
+                seen.add(went)
+                made += 1
+                self.asides.append(Aside(found.network, found.module, ()))
+                self.instances.append((found.network, found.module))
+                self.chosen.append(optionals(found.network, found.module) or [])
+                self.instance_loops.append(aligned(self.loops, found.network, found.module))
+                frontier.append((origin, path, other, found.network, found.module))
 
     def _recount(self, counts: tuple[Recount, ...]) -> None:
         """Take the template elaborated aside with ``counts`` among the instances the class
@@ -1096,12 +1126,17 @@ class ClassWriter:
         say."""
         built = self._built(len(origins))
         own = [o for o, b in zip(self._alike(origins), built, strict=True) if b]
-        tests = [
-            (test, [m for m, b in zip(makers, built, strict=True) if b])
-            for test, makers in [*self._choice_tests(), *self.counted_tests]
-            if len(makers) == len(origins)
-        ]
-        origin = _under_tests(own, tests)
+        counted, choices = (
+            [
+                (test, [m for m, b in zip(makers, built, strict=True) if b])
+                for test, makers in tests
+                if len(makers) == len(origins)
+            ]
+            for tests in (self.counted_tests, self._choice_tests())
+        )
+        origin = _under_tests(own, counted)
+        if origin is None:
+            origin = _under_choice(own, choices, counted)
         return None if origin is None else self.expressor.origin(origin)
 
     def _choice_tests(self) -> list[tuple[pv.Expr, list[bool]]]:
@@ -1476,18 +1511,11 @@ def _under_tests(
     origins: list[pv.Expr | None], tests: list[tuple[pv.Expr, list[bool]]]
 ) -> pv.Expr | None:
     """One provenance for ``origins[i]`` in instance i: the same in all, or else split by
-    the latest of ``tests`` (a test, and which instances it holds in) that alone leaves
-    each side one, `if test then <those where it holds> else <the others>`, else by the
-    latest that leaves each side one split by the others; None where none does."""
+    the latest of ``tests`` (a count's test, and which instances it holds in) that leaves
+    each side one, `if test then <those where it holds> else <the others>`; None where
+    none does."""
     if None not in origins and len(set(origins)) == 1:
         return origins[0]
-    for test, held in reversed(tests):
-        if len(held) != len(origins) or len(set(held)) == 1:
-            continue
-        pairs = list(zip(origins, held, strict=True))
-        sides = [[o for o, h in pairs if h is way] for way in (True, False)]
-        if all(None not in side and len(set(side)) == 1 for side in sides):
-            return pv.apply("if", test, sides[0][0], sides[1][0])
     for k in reversed(range(len(tests))):
         test, makers = tests[k]
         if len(makers) != len(origins) or len(set(makers)) == 1:
@@ -1503,6 +1531,56 @@ def _under_tests(
         if sides[0] is not None and sides[1] is not None:
             return pv.apply("if", test, sides[0], sides[1])
     return None
+
+
+def _under_choice(
+    origins: list[pv.Expr | None],
+    choices: list[tuple[pv.Expr, list[bool]]],
+    others: list[tuple[pv.Expr, list[bool]]],
+) -> pv.Expr | None:
+    """One provenance for ``origins[i]`` in instance i: the same in all, or else split by
+    the test of one of ``choices`` (and which instances it held in), `if test then <those
+    where it held> else <the others>`, each side one, split by the other choices' tests in
+    turn; None where none does. Every other test that varies among the instances (another
+    choice's, a count's in ``others``) must vary on both sides of a split too: a side whose
+    instances all went one way there might follow it unseen."""
+    if None not in origins and len(set(origins)) == 1:
+        return origins[0]
+    for test, held in choices:
+        varying = [
+            ways
+            for t, ways in [*choices, *others]
+            if not _same_test(t, test) and len(set(ways)) > 1
+        ]
+        seen = [
+            {w for w, h in zip(ways, held, strict=True) if h is way}
+            for ways in varying
+            for way in (True, False)
+        ]
+        if len(set(held)) == 1 or any(len(both) < 2 for both in seen):
+            continue
+        sides = [
+            _under_choice(
+                [o for o, h in zip(origins, held, strict=True) if h is way],
+                [(t, _where(ws, held, way)) for t, ws in choices if not _same_test(t, test)],
+                [(t, _where(ws, held, way)) for t, ws in others],
+            )
+            for way in (True, False)
+        ]
+        if sides[0] is not None and sides[1] is not None:
+            return pv.apply("if", test, sides[0], sides[1])
+    return None
+
+
+def _same_test(a: pv.Expr, b: pv.Expr) -> bool:
+    """Whether two tests hold together or never together, as written (`wide`, `not wide`;
+    `stride == 1`, `stride != 1`): one decides the other whatever the arguments."""
+    return a == b or a == _negated(b) or _negated(a) == b
+
+
+def _where(ways: list[bool], held: list[bool], way: bool) -> list[bool]:
+    """Of ``ways``, instance by instance, those of the instances where ``held`` is ``way``."""
+    return [w for w, h in zip(ways, held, strict=True) if h is way]
 
 
 def _wrappable(text: str) -> str | IfElse:
