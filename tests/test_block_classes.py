@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -38,10 +40,8 @@ SOURCES = sorted((ROOT / "tests" / "golden" / "zoo").glob("*.py")) + sorted(
 EXAMPLES = sorted((ROOT / "examples" / "specs").glob("*.arch"))
 
 # Definitions whose instances still differ in a form the code generator writes as separate
-# classes (correct, each for its own instances), by source file and definition. ShuffleNet's
-# unit chooses between two tensors it already has (`if stride == 1 then x2 else x`) for the
-# input of `branch2`, whose width then follows the choice: no class writes that yet.
-SPLIT: dict[tuple[str, str], int] = {("shufflenet_v2_x1_0.py", "InvertedResidual"): 2}
+# classes (correct, each for its own instances), by source file and definition.
+SPLIT: dict[tuple[str, str], int] = {}
 
 
 def classes_per_definition(source: str) -> dict[tuple[str, str], list[str]]:
@@ -285,11 +285,215 @@ def test_layers_no_instance_took_are_refused_where_the_arguments_need_them(
         module.Unit(16, 16)
 
 
-SPLIT_UNIT = """
+# a choice between two tensors the body has, at the head of a chain, in a merge and as a
+# block's input: the layers after it are built once, their widths following the choice
+CHOSEN_HEAD = """
 block Unit(c, stride) {
     in x
     half, _rest = x -> chunk(2, dim=1)
     out (if stride == 1 then half else x) -> conv2d(c, 1, stride=stride) as conv
+}
+"""
+CHOSEN_MERGE = """
+block Join(c, wide) {
+    in x
+    half, rest = x -> chunk(2, dim=1)
+    y = concat(if not wide then half else x, rest, dim=1) -> conv2d(c, 1) as conv
+    out y + (if wide then half else rest)
+}
+"""
+CHOSEN_INPUT = """
+block Inner(c) {
+    in x
+    out x -> conv2d(c, 3, padding=1) as conv -> batchnorm2d as bn
+}
+block Outer(c, stride) {
+    in x
+    half, _rest = x -> chunk(2, dim=1)
+    y = (if stride != 1 then x else half) -> Inner(c) as inner
+    out y -> maxpool2d(stride) as pool
+}
+"""
+
+
+def _one_way_and_the_other(blocks: str, first: str, second: str) -> str:
+    return f"{blocks}network Net {{\n    in x: [8, 8, 8]\n    out x -> {first} -> {second}\n}}\n"
+
+
+@pytest.mark.parametrize(
+    ("blocks", "calls", "size", "build"),
+    [
+        (
+            CHOSEN_HEAD,
+            ("Unit(8, 1) as a", "Unit(6, 2) as b"),
+            "[10, 6, 6]",
+            [
+                ("Unit(6, 1)", lambda m: m.Unit(10, 6, 1)),
+                ("Unit(6, 2)", lambda m: m.Unit(10, 6, 2)),
+            ],
+        ),
+        (
+            CHOSEN_MERGE,
+            ("Join(4, true) as a", "Join(2, false) as b"),
+            "[12, 4, 4]",
+            [
+                ("Join(6, true)", lambda m: m.Join(12, 6, True)),
+                ("Join(6, false)", lambda m: m.Join(12, 6, False)),
+            ],
+        ),
+        (
+            CHOSEN_INPUT,
+            ("Outer(8, 1) as a", "Outer(6, 2) as b"),
+            "[10, 8, 8]",
+            [
+                ("Outer(5, 1)", lambda m: m.Outer(10, 5, 1)),
+                ("Outer(5, 2)", lambda m: m.Outer(10, 5, 2)),
+            ],
+        ),
+    ],
+    ids=["head", "merge", "input"],
+)
+def test_a_choice_between_tensors_is_one_class(
+    specs: Specs,
+    blocks: str,
+    calls: tuple[str, str],
+    size: str,
+    build: list[tuple[str, Callable[[ModuleType], torch.nn.Module]]],
+) -> None:
+    """Instances whose test chose either of two tensors the body has share one class, which
+    chooses the tensor in forward and builds the layers after it once, the widths they read
+    written under the test; built with arguments taking each alternative, it computes what
+    the spec elaborated with them does, in eval and in training mode."""
+    text = _one_way_and_the_other(blocks, *calls)
+    source = specs.source("chosen.arch", text)
+    definitions = [k for k in classes_per_definition(source) if k[0] != "Inner"]
+    assert [len(classes_per_definition(source)[k]) for k in definitions] == [1]
+    module = specs.module("chosen.arch", text)
+    for call, made in build:
+        assert_block_computes_as_spec(specs, blocks, call, size, functools.partial(made, module))
+
+
+def test_a_choice_between_tensors_reads_as_written(specs: Specs) -> None:
+    """Forward chooses the tensor where the spec reads it, the test on what `__init__`
+    stored; the width that follows the choice is written under its test."""
+    source = specs.source(
+        "chosen.arch", _one_way_and_the_other(CHOSEN_HEAD, "Unit(8, 1) as a", "Unit(6, 2) as b")
+    )
+    assert "self.conv(half if self.stride == 1 else x)" in source
+    assert "in_channels // 2 if stride == 1 else in_channels" in source
+    merged = specs.source(
+        "chosen.arch",
+        _one_way_and_the_other(CHOSEN_MERGE, "Join(4, true) as a", "Join(2, false) as b"),
+    )
+    assert "torch.cat([half if not self.wide else x, rest], dim=1)" in merged
+    assert "+ (half if self.wide else rest)" in merged
+    nested = specs.source(
+        "chosen.arch", _one_way_and_the_other(CHOSEN_INPUT, "Outer(8, 1) as a", "Outer(6, 2) as b")
+    )
+    assert "Inner(in_channels if stride != 1 else in_channels // 2, c)" in nested
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_a_choice_no_instance_made_the_other_way_is_built_both_ways(
+    specs: Specs, stride: int
+) -> None:
+    """Every instance chose the same tensor: the class takes its instance elaborated aside
+    with an argument under which the test goes the other way, and builds the layers after
+    the choice for either tensor rather than refuse one."""
+    text = CHOSEN_HEAD + "network Net {\n    in x: [8, 8, 8]\n    out x -> Unit(8, 1) as a\n}\n"
+    assert "no layers known" not in specs.source("chosen_alone.arch", text)
+    module = specs.module("chosen_alone.arch", text)
+    build = functools.partial(module.Unit, 10, 6, stride)
+    assert_block_computes_as_spec(specs, CHOSEN_HEAD, f"Unit(6, {stride})", "[10, 6, 6]", build)
+
+
+# two choices between tensors whose widths meet in one layer
+CHOSEN_BOTH = """
+block Both(c, s, t) {
+    in x
+    a, b = x -> chunk(2, dim=1)
+    y = concat(if s then a else x, if t then b else x, dim=1) -> conv2d(c, 1) as conv
+    out y + (x -> conv2d(c, 1) as skip)
+}
+"""
+
+
+@pytest.mark.parametrize("ways", list(itertools.product((False, True), repeat=2)))
+def test_ways_of_two_choices_no_instance_went_together_are_built(
+    specs: Specs, ways: tuple[bool, bool]
+) -> None:
+    """No instance went both choices' false ways: the class takes an instance elaborated
+    aside that did, and writes the width the two choices decide together under both tests
+    (a width written under one test only would hold for the ways seen), computing what the
+    spec does for each way of both."""
+    calls = ["Both(8, true, false) as p", "Both(8, false, true) as q", "Both(8, true, true) as r"]
+    text = f"{CHOSEN_BOTH}network Net {{\n    in x: [8, 8, 8]\n    out x -> {' -> '.join(calls)}\n}}\n"
+    source = specs.source("both.arch", text)
+    assert len(classes_per_definition(source)[("Both", "both.arch:2")]) == 1
+    assert "conv_value" not in source  # no width the caller computes for it
+    module = specs.module("both.arch", text)
+    call = f"Both(6, {str(ways[0]).lower()}, {str(ways[1]).lower()})"
+    build = functools.partial(module.Both, 10, 6, *ways)
+    assert_block_computes_as_spec(specs, CHOSEN_BOTH, call, "[10, 6, 6]", build)
+
+
+# a choice whose tensor may be another choice's value: its class reads neither as the
+# tensor it gave in one instance
+CHOSEN_NESTED = """
+block Nest(c, s, t) {
+    in x
+    skip = if s then x -> conv2d(x.channels, 1) as ds else x
+    out (if t then skip else x) -> conv2d(c, 1) as conv
+}
+block Twice(c, a, b) {
+    in x
+    p, q = x -> chunk(2, dim=1)
+    u = if a then p else q
+    out (if b then u else x) -> conv2d(c, 1) as conv
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("block", "flags"),
+    [("Nest", ("s", "t")), ("Twice", ("a", "b"))],
+)
+def test_a_choice_of_another_choice_s_value_refuses_or_computes_as_spec(
+    specs: Specs, block: str, flags: tuple[str, str]
+) -> None:
+    """Instances took one way of a choice and both of a second choosing the first's value:
+    each class of the block, built with each way of both, refuses it or computes what the
+    spec does; every way an instance took is built by one of them."""
+    calls = [f"{block}(8, false, true)", f"{block}(6, false, false)"]
+    chain = " -> ".join(f"{call} as b{k}" for k, call in enumerate(calls))
+    text = f"{CHOSEN_NESTED}network Net {{\n    in x: [8, 8, 8]\n    out x -> {chain}\n}}\n"
+    source = specs.source("nested.arch", text)
+    module = specs.module("nested.arch", text)
+    names = next(names for (b, _), names in classes_per_definition(source).items() if b == block)
+    taken = {(False, True), (False, False)}
+    for ways in itertools.product((False, True), repeat=2):
+        call = f"{block}(4, {str(ways[0]).lower()}, {str(ways[1]).lower()})"
+        built = 0
+        for name in names:
+            cls = getattr(module, name)
+            given = {"in_channels": 8, "c": 4, **dict(zip(flags, ways, strict=True))}
+            taken_by = inspect.signature(cls).parameters
+            build = functools.partial(cls, **{k: v for k, v in given.items() if k in taken_by})
+            try:
+                build()
+            except ValueError:
+                continue
+            assert_block_computes_as_spec(specs, CHOSEN_NESTED, call, "[8, 6, 6]", build)
+            built += 1
+        assert built or ways not in taken, call
+
+
+SPLIT_UNIT = """
+block Unit(c, pooled) {
+    in x
+    p = x -> avgpool2d(2)
+    y = (if pooled then p else x) -> conv2d(c, 1) as conv
+    out y -> (if pooled then relu else tanh)
 }
 """
 
@@ -297,27 +501,21 @@ block Unit(c, stride) {
 def test_a_class_split_by_a_test_refuses_the_way_its_instances_did_not_go(
     specs: Specs,
 ) -> None:
-    """The width of `conv` follows which tensor the test chose, which no class writes yet:
-    the instances of each way get a class of their own (as ShuffleNet's unit does). Each
-    builds its way as the spec does and refuses the other, naming the class that builds it,
-    rather than build layers the spec would not."""
-    text = (
-        SPLIT_UNIT
-        + "network Net {\n    in x: [8, 8, 8]\n    out x -> Unit(8, 1) as a -> Unit(6, 2) as b\n}\n"
-    )
+    """Beside the choice between tensors, the test chooses the layer after it: the
+    instances of each way get a class of their own. Each builds its way as the spec does
+    and refuses the other, naming the class that builds it, rather than build layers the
+    spec would not."""
+    text = _one_way_and_the_other(SPLIT_UNIT, "Unit(8, true) as a", "Unit(6, false) as b")
     module = specs.module("split_unit.arch", text)
-    for cls, stride, wrong, other in (
-        (module.Unit, 1, "stride != 1", "Unit2"),
-        (module.Unit2, 2, "stride == 1", "Unit"),
+    for cls, pooled, wrong, other in (
+        (module.Unit, True, "not pooled", "UnitTanh1"),
+        (module.UnitTanh1, False, "pooled", "Unit"),
     ):
-        build = functools.partial(cls, 10, 6, stride)
-        assert_block_computes_as_spec(specs, SPLIT_UNIT, f"Unit(6, {stride})", "[10, 6, 6]", build)
+        build = functools.partial(cls, 10, 6, pooled)
+        call = f"Unit(6, {str(pooled).lower()})"
+        assert_block_computes_as_spec(specs, SPLIT_UNIT, call, "[10, 6, 6]", build)
         with pytest.raises(ValueError, match=f"where {wrong}, build {other}$"):
-            cls(10, 6, 3 - stride)
-    alone = specs.module("split_unit.arch", text.replace("-> Unit(6, 2) as b", ""))
-    assert alone.Unit(10, 6, 1).conv.in_channels == 5
-    with pytest.raises(ValueError, match=r"no layers known for these arguments \(stride != 1\)"):
-        alone.Unit(10, 6, 2)
+            cls(10, 6, not pooled)
 
 
 ACTIVATIONS = """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 from archc.pysource.layout import INDENT, Arg, Call, ListOf, Operation, lay_out, structure
 from tests.conftest import assert_ruff_formatted, needs_ruff
 
@@ -60,6 +62,23 @@ def test_a_long_conditional_argument_takes_three_lines() -> None:
     assert " if " in short and len(long) == 6
     assert [line.split()[0] for line in long[2:5]] == ["squeeze=max(8,", "if", "else"]
     assert long[4].strip() == "else max(8, int(c + 4.0) // 8 * 8),"
+
+
+def test_a_conditional_split_keeps_the_brackets_of_those_inside_it() -> None:
+    """A conditional whose parts are conditionals, too long for one line, is split at its
+    own `if` and `else`, its value in the brackets it needs (its `else` needs none): the
+    lines mean what the expression means."""
+    inner = "in_channels // 2 + in_channels // 2 if wide else in_channels + in_channels // 2"
+    written = f"({inner}) if narrow else (2 * in_channels if wide else (a if b else c))"
+    call = Call("nn.Conv2d", (Arg(structure(written, nested=True)), Arg("c")))
+    lines = lay_out(INDENT * 2, "self.conv = ", call)
+    assert [line.strip() for line in lines[1:4]] == [
+        f"({inner})",
+        "if narrow",
+        "else 2 * in_channels if wide else (a if b else c),",
+    ]
+    joined = " ".join(line.strip() for line in lines[1:4]).rstrip(",")
+    assert ast.dump(ast.parse(joined, mode="eval")) == ast.dump(ast.parse(written, mode="eval"))
 
 
 def test_assignment_keeps_its_conditional_whole() -> None:

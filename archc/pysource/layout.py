@@ -173,12 +173,19 @@ Arg(value='1', prefix='dim=')), brackets='()', hug=True)
         if isinstance(tree, ast.Starred):
             return node(tree.value)
         if isinstance(tree, ast.IfExp) and nested:
-            parts = (tree.body, tree.test, tree.orelse)
-            value, test, orelse = (ast.get_source_segment(source, part) or "" for part in parts)
-            return IfElse(value, test, orelse)
+            value, test = (_part(source, part) for part in (tree.body, tree.test))
+            return IfElse(value, test, ast.get_source_segment(source, tree.orelse) or "")
         return text
 
     return node(ast.parse(source, mode="eval").body, nested)
+
+
+def _part(source: str, tree: ast.expr) -> str:
+    """The value or test of a conditional expression as written, in the brackets a
+    conditional there needs (its source segment leaves them out): `(a if t else b) if s
+    else c`, where `a if s else b if t else c` needs none."""
+    text = ast.get_source_segment(source, tree) or ""
+    return f"({text})" if isinstance(tree, ast.IfExp | ast.Lambda) else text
 
 
 def _operands(tree: ast.BinOp | ast.BoolOp) -> tuple[list[ast.expr], tuple[str, ...]] | None:

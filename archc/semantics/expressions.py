@@ -648,7 +648,7 @@ class Expressions:
             # the test chose layers, not a value: it decides the structure (see Body.guards)
             guard = self.origin(expr.test, body)
             if isinstance(value, Tensor):  # a class holds both alternatives (Body.choices)
-                taken = Alternative(first, self.size()[0], value.ref)
+                taken = Alternative(first, self.size()[0], value.ref, via=value.via)
                 other = self.speculate(expr.orelse if held else expr.body, body, place, names)
                 body.choices.append(Choice(guard, held, taken, other))
                 if taken.empty:  # what reads it reads the choice, not the tensor it gave

@@ -264,6 +264,10 @@ class Alternative:
     value: Ref
     nodes: tuple[Node, ...] = ()
     modules: tuple[Module, ...] = ()
+    # where it made no layers and gave the value of another conditional of the body
+    # (Tensor.via), that conditional's index in the body's choices when it gave it: the
+    # tensor stands for that choice, not for itself
+    via: int | None = None
 
     @property
     def empty(self) -> bool:

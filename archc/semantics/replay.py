@@ -369,6 +369,7 @@ class Recording:
                 _moved(m, move, tuple(ref(r) for r in m.inputs), tuple(ref(r) for r in m.outputs))
                 for m in alternative.modules
             ),
+            alternative.via,
         )
 
 

@@ -133,4 +133,6 @@ def set_aside(value: Tensor, first: int, nodes: list[Node], modules: list[Module
         for m in modules
     )
     last = first + len(nodes)
-    return Alternative(first + SPECULATIVE, last + SPECULATIVE, ref(value.ref), moved, kept)
+    return Alternative(
+        first + SPECULATIVE, last + SPECULATIVE, ref(value.ref), moved, kept, value.via
+    )

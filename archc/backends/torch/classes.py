@@ -5,7 +5,8 @@ the same layers with the same arguments as written, building the same module cla
 the same way, but for the alternatives their conditionals took, which the class holds both of
 (optional.py). An alternative an instance could not build matches what another instance built
 there, so an instance without a residual (whose `y + x` would not type) shares the class of
-one with it.
+one with it. What reads a choice between two tensors reads the choice, whichever tensor it
+gave.
 Instances whose structure differs otherwise get a class of their own, named after what they
 add (`BasicBlockDownsample`) or numbered.
 """
@@ -81,6 +82,18 @@ class Move:
 DROPPED = ("dropped",)
 
 
+@dataclass(frozen=True)
+class Chosen:
+    """The value of the choice at ``index`` in Module.choices, as a signature's wiring
+    keys it beside the tensors (Ref) it reads: what reads it through the choice (Node.via)
+    reads the choice, not the tensor it gave."""
+
+    index: int
+
+
+Wiring = dict[Ref | Chosen, Any]
+
+
 def signature(
     network: Network,
     module: Module,
@@ -95,7 +108,9 @@ def signature(
     alternative share the class (optional.py). The loops ``dropped`` (by span) are left
     out, what they give read from what they take, as the class builds them for a count of
     0; their copies are DROPPED among the alternatives."""
-    index: dict[Ref, Any] = {ref: ("in", i) for i, ref in enumerate(module.inputs)}
+    index: Wiring = {ref: ("in", i) for i, ref in enumerate(module.inputs)}
+    chosen = {Chosen(o.index): ("choice", k) for k, o in enumerate(found) if o.between_tensors}
+    index.update(chosen)
     copies: list[Any] = []  # each counted repeat's copy (counted.py), None where it made none
     looping = tuple(loops(network, module))
     body = _body(
@@ -107,7 +122,7 @@ def signature(
         for branch in (o.then, o.orelse)
     ]
     guards = tuple(o.guard for o in found)
-    shape = (*body, guards, tuple(index.get(r, "?") for r in module.outputs))
+    shape = (*body, guards, _wired(index, module.outputs, module.outputs_via))
     return shape, alternatives + copies
 
 
@@ -115,7 +130,7 @@ def _body(
     network: Network,
     root: str,
     path: str,
-    index: dict[Ref, Any],
+    index: Wiring,
     classes: dict[int, ClassInfo],
     found: list[Optional],
     copies: list[Any],
@@ -155,7 +170,7 @@ def _loop(
     network: Network,
     root: str,
     loop: Loop,
-    index: dict[Ref, Any],
+    index: Wiring,
     classes: dict[int, ClassInfo],
     copies: list[Any],
 ) -> tuple[Any, ...]:
@@ -165,7 +180,7 @@ def _loop(
     an instance that made none has them (``signature``'s ``dropped``)."""
     shapes = []
     for k, copy in enumerate(loop.copies[:2]):
-        inner = dict(index)
+        inner: Wiring = dict(index)
         carried = loop.carried if k == 0 else loop.copies[0][loop.out[0]].outputs[loop.out[1]]
         inner[carried] = ("carried",)
         parts = []
@@ -184,7 +199,7 @@ def _slotted(
     root: str,
     module: Module,
     found: list[Slot],
-    index: dict[Ref, Any],
+    index: Wiring,
     classes: dict[int, ClassInfo],
     copies: list[Any],
 ) -> tuple[Any, ...]:
@@ -224,11 +239,13 @@ def _part(
     root: str,
     path: str,
     item: Item,
-    index: dict[Ref, Any],
+    index: Wiring,
     classes: dict[int, ClassInfo],
     copies: list[Any],
 ) -> tuple[Any, ...]:
-    wiring = tuple(index.get(ref, "?") for ref in item.inputs)
+    made_by = item.node or item.module
+    via = () if made_by is None or (item.module is not None and item.module.scan) else made_by.via
+    wiring = _wired(index, item.inputs, via)
     if item.node is not None:
         node = item.node
         # how forward applies it, values included, but for those the class computes from
@@ -267,6 +284,17 @@ def _part(
     return ("seq", item.attr, chain, inner, wiring)
 
 
+def _wired(
+    index: Wiring, refs: tuple[Ref, ...], via: tuple[tuple[int, int], ...]
+) -> tuple[Any, ...]:
+    """Where each of ``refs`` comes from; one read through a choice between tensors
+    (Node.via), from the choice."""
+    wiring = [index.get(ref, "?") for ref in refs]
+    for position, choice in via:
+        wiring[position] = index.get(Chosen(choice), wiring[position])
+    return tuple(wiring)
+
+
 def _copy(network: Network, module: Module, classes: dict[int, ClassInfo]) -> Any:
     """What each copy of a repeat is, where every copy is built alike and the count is computed
     from the class's parameters or sizes (`Layer(width) * n as layers`), so that instances
@@ -295,7 +323,7 @@ def _copy(network: Network, module: Module, classes: dict[int, ClassInfo]) -> An
 
 
 def _branch(
-    branch: Branch, root: str, index: dict[Ref, Any], classes: dict[int, ClassInfo]
+    branch: Branch, root: str, index: Wiring, classes: dict[int, ClassInfo]
 ) -> tuple[Any, ...] | None:
     if branch.kind == "module":
         assert branch.network is not None and branch.item is not None
@@ -303,7 +331,7 @@ def _branch(
         return ("module", _part(branch.network, root, root, item, index, classes, []))
     if branch.kind == "steps":
         assert branch.network is not None
-        inner = dict(index)
+        inner: Wiring = dict(index)
         parts = []
         for position, item in enumerate(branch.items):
             parts.append(_part(branch.network, root, root, item, inner, classes, []))
@@ -376,8 +404,9 @@ def assign_classes(networks: list[Network], names: Namespace) -> dict[int, Class
 def _key(module: Module, body: tuple[Any, ...], found: list[Optional]) -> tuple[Any, ...]:
     assert module.signature is not None
     key = (module.signature.key, body)
-    if len(found) > 1:  # forward is written from one instance: it must show every module
-        key += (tuple(o.taken.kind for o in found),)
+    building = [o for o in found if not o.between_tensors]
+    if len(building) > 1:  # forward is written from one instance: it must show every module
+        key += (tuple(o.taken.kind for o in building),)
     return key
 
 

@@ -92,6 +92,9 @@ T = TypeVar("T")
 # The most repeats whose copies values may follow that a class is elaborated aside for, each
 # way of making copies or none (2 ** n instances at most)
 _MOST_VARYING = 3
+# The most instances a class is elaborated aside for, for the ways of its choices between
+# tensors that none of its instances went together (ClassWriter._both_ways)
+_MOST_WAYS = 8
 
 # Constructor parameters: required before defaulted; sizes of inputs, then the block's own, then
 # values the instances differ in that nothing else expresses.
@@ -315,6 +318,8 @@ class ClassWriter:
         # the counted repeats before the child being written: each count's test, and which
         # instances made the copy (_slotted)
         self.counted_tests: list[tuple[pv.Expr, list[bool]]] = []
+        # the tests of the choices, for as many instances as were written from (_choice_tests)
+        self.choice_tests: tuple[int, list[tuple[pv.Expr, list[bool]]]] = (0, [])
         # which instances of the matching being written a copy of another's stands in for
         self.stand_ins: list[bool] = []
         self.uses_partial = False  # a call binds a layer's arguments
@@ -376,6 +381,7 @@ class ClassWriter:
         self.info.moves = []
         if self.recount and self.module.kind == "block":
             self._flip()
+            self._both_ways()
             for counts in self._unknown_counts():
                 self._recount(counts)
             self.expressor = self._expressor()
@@ -506,6 +512,59 @@ class ClassWriter:
             self.chosen.append(chosen)
             self.template = len(self.instances) - 1
             self._take(network, module, chosen)
+
+    def _both_ways(self) -> None:
+        """Where the instances' choices between tensors did not go every way together, take
+        instances elaborated aside with one parameter changed so that one of them goes the
+        other way (optional.other_way), from each instance and each taken so, among those
+        the class is written from, where the class admits them (at most _MOST_WAYS): the
+        layers after the choices are then built for the ways the instances missed, not
+        refused for them."""
+        tensors = [k for k, o in enumerate(self.optionals) if o.between_tensors]
+        guards = list(dict.fromkeys(self.optionals[k].guard for k in tensors))
+        if not guards:
+            return
+
+        def ways(network: Network, module: Module) -> tuple[bool | None, ...]:
+            return tuple(_outcome(guard, network, module) for guard in guards)
+
+        seen = {ways(n, m) for n, m in self.instances}
+        # each instance as elaborated: its network, path and the values it was given
+        frontier: list[tuple[Network, str, tuple[Rebind, ...], Network, Module]] = [
+            (n, m.path, (), n, m) for n, m in self.info.instances
+        ]
+        if self.values:  # the template elaborated aside (_flip)
+            frontier.insert(
+                0, (self.origin[0], self.module.path, self.values, *self.instances[self.template])
+            )
+        made = 0
+        while frontier and made < _MOST_WAYS:
+            origin, path, given, network, module = frontier.pop(0)
+            chosen = optionals(network, module) or []
+            for k in tensors:
+                if k >= len(chosen) or made >= _MOST_WAYS:
+                    break
+                values = other_way(network, module, chosen[k])
+                if values is None:
+                    continue
+                other = tuple({**dict(given), **dict(values)}.items())
+                found = origin.recounted(path, (), other)
+                if found is None or found.network is None or found.module is None:
+                    continue
+                went = ways(found.network, found.module)
+                if went in seen or optionals(found.network, found.module) is None:
+                    continue
+                if not admits(
+                    self.info, found.network, found.module, self.classes, [0] * len(self.ranks)
+                ):
+                    continue
+                seen.add(went)
+                made += 1
+                self.asides.append(Aside(found.network, found.module, ()))
+                self.instances.append((found.network, found.module))
+                self.chosen.append(optionals(found.network, found.module) or [])
+                self.instance_loops.append(aligned(self.loops, found.network, found.module))
+                frontier.append((origin, path, other, found.network, found.module))
 
     def _recount(self, counts: tuple[Recount, ...]) -> None:
         """Take the template elaborated aside with ``counts`` among the instances the class
@@ -683,7 +742,7 @@ class ClassWriter:
         for k, optional in enumerate(self.optionals):
             if optional.taken.kind == "empty" and optional.other.kind == "unbuilt":
                 lines += self._refused(self._guard(optional, optional.other))
-            elif optional.taken.kind == "empty":
+            elif optional.taken.kind == "empty" and not optional.between_tensors:
                 aside.setdefault(optional.first, []).append(k)
         items = scope_items(self.network, self.module.path)
         starts = {loop.start: n for n, loop in enumerate(self.loops)}
@@ -1130,17 +1189,36 @@ class ClassWriter:
         """Python for a value whose provenance is ``origins[i]`` in instance i: the same in
         every instance, or, after repeats whose counts make copies in some instances and none
         in others, each one under the tests of those counts (`c if n > 0 else
-        in_channels`). A copy standing in for an instance that builds none (stand_ins) has
-        no say."""
+        in_channels`), or under the tests of the class's choices where its instances went
+        both ways (`in_channels // 2 if stride == 1 else in_channels`, after a choice between
+        tensors). A copy standing in for an instance that builds none (stand_ins) has no
+        say."""
         built = self._built(len(origins))
         own = [o for o, b in zip(self._alike(origins), built, strict=True) if b]
-        tests = [
-            (test, [m for m, b in zip(makers, built, strict=True) if b])
-            for test, makers in self.counted_tests
-            if len(makers) == len(origins)
-        ]
-        origin = _under_tests(own, tests)
+        counted, choices = (
+            [
+                (test, [m for m, b in zip(makers, built, strict=True) if b])
+                for test, makers in tests
+                if len(makers) == len(origins)
+            ]
+            for tests in (self.counted_tests, self._choice_tests())
+        )
+        origin = _under_tests(own, counted)
+        if origin is None:
+            origin = _under_choice(own, choices, counted)
         return None if origin is None else self.expressor.origin(origin)
+
+    def _choice_tests(self) -> list[tuple[pv.Expr, list[bool]]]:
+        """The test of each of the class's choices, and which of its instances it held in,
+        where it went one way in each; worked out again only when instances are added."""
+        if self.choice_tests[0] != len(self.instances):
+            found = []
+            for optional in self.optionals:
+                went = [_outcome(optional.guard, n, m) for n, m in self.instances]
+                if None not in went:
+                    found.append((optional.guard, [bool(w) for w in went]))
+            self.choice_tests = (len(self.instances), found)
+        return self.choice_tests[1]
 
     def _alike(self, origins: list[pv.Expr | None]) -> list[pv.Expr | None]:
         """``origins`` with an instance elaborated aside given an instance's provenance equal
@@ -1524,6 +1602,56 @@ def _under_tests(
     return None
 
 
+def _under_choice(
+    origins: list[pv.Expr | None],
+    choices: list[tuple[pv.Expr, list[bool]]],
+    others: list[tuple[pv.Expr, list[bool]]],
+) -> pv.Expr | None:
+    """One provenance for ``origins[i]`` in instance i: the same in all, or else split by
+    the test of one of ``choices`` (and which instances it held in), `if test then <those
+    where it held> else <the others>`, each side one, split by the other choices' tests in
+    turn; None where none does. Every other test that varies among the instances (another
+    choice's, a count's in ``others``) must vary on both sides of a split too: a side whose
+    instances all went one way there might follow it unseen."""
+    if None not in origins and len(set(origins)) == 1:
+        return origins[0]
+    for test, held in choices:
+        varying = [
+            ways
+            for t, ways in [*choices, *others]
+            if not _same_test(t, test) and len(set(ways)) > 1
+        ]
+        seen = [
+            {w for w, h in zip(ways, held, strict=True) if h is way}
+            for ways in varying
+            for way in (True, False)
+        ]
+        if len(set(held)) == 1 or any(len(both) < 2 for both in seen):
+            continue
+        sides = [
+            _under_choice(
+                [o for o, h in zip(origins, held, strict=True) if h is way],
+                [(t, _where(ws, held, way)) for t, ws in choices if not _same_test(t, test)],
+                [(t, _where(ws, held, way)) for t, ws in others],
+            )
+            for way in (True, False)
+        ]
+        if sides[0] is not None and sides[1] is not None:
+            return pv.apply("if", test, sides[0], sides[1])
+    return None
+
+
+def _same_test(a: pv.Expr, b: pv.Expr) -> bool:
+    """Whether two tests hold together or never together, as written (`wide`, `not wide`;
+    `stride == 1`, `stride != 1`): one decides the other whatever the arguments."""
+    return a == b or a == _negated(b) or _negated(a) == b
+
+
+def _where(ways: list[bool], held: list[bool], way: bool) -> list[bool]:
+    """Of ``ways``, instance by instance, those of the instances where ``held`` is ``way``."""
+    return [w for w, h in zip(ways, held, strict=True) if h is way]
+
+
 def _wrappable(text: str) -> str | IfElse:
     """A constructor value as lay_out may wrap it: a conditional expression in its parts."""
     laid = structure(text, nested=True)
@@ -1711,13 +1839,18 @@ def _outcomes(guard: pv.Expr | None, instances: list[tuple[Network, Module]]) ->
 
 
 def _outcome(guard: pv.Expr | None, network: Network, module: Module) -> bool | None:
-    """Which way the test ``guard`` went in the block instance ``module``; None where its
-    provenance does not say."""
+    """Which way the test ``guard`` went in the block instance ``module`` (or the network's
+    own body); None where its provenance does not say."""
     if guard is None:
         return None
+    ports = (
+        network.inputs.items()
+        if module.kind == "network"
+        else zip(module.input_names, module.inputs, strict=True)
+    )
     sizes = {
         (port, axis): size
-        for port, ref in zip(module.input_names, module.inputs, strict=True)
+        for port, ref in ports
         for axis, size in enumerate(network.type_of(ref).shape)
     }
     try:

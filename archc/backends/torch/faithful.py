@@ -51,7 +51,9 @@ def structural_guards(
     that builds both alternatives of a choice under its test (optional.py) follows any value
     of the parameters the test reads, though this instance could not build one of them (a
     residual `y + x` where the widths differ) where another instance of the class built it
-    (the class is written from the instance that shows most of its choices)."""
+    (the class is written from the instance that shows most of its choices). A choice between
+    two tensors builds nothing: the layers after it are built for the ways its instances went
+    (the class refuses the others)."""
     guards = list(module.guards)
     if not network.within(module.path):  # an instance of no layers has no place in forward
         return guards
@@ -60,7 +62,9 @@ def structural_guards(
     shown = info.optionals[info.template] if info is not None and info.optionals else own
     for optional, written in zip(own, shown if len(shown) == len(own) else own, strict=True):
         chosen = written if written.guard == optional.guard else optional
-        if "unbuilt" not in (chosen.then.kind, chosen.orelse.kind):
+        if "unbuilt" not in (chosen.then.kind, chosen.orelse.kind) and not (
+            chosen.between_tensors
+        ):
             guards.remove(optional.guard)
     return guards
 

@@ -9,13 +9,15 @@ where the input is still needed later (a skip connection).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from archc import dims
 from archc.backends.torch.constants import holds_buffer, init_only
 from archc.backends.torch.decoding import READS_LENGTH
 from archc.backends.torch.naming import RESERVED, identifier, member, module_level
+from archc.backends.torch.optional import Branch, Optional, by_choice
 from archc.backends.torch.stateless import forward_template
 from archc.backends.torch.structure import (
     Item,
@@ -36,10 +38,34 @@ from archc.semantics.ir import Module, Network, Node, Ref, Scan
 if TYPE_CHECKING:
     from archc.backends.torch.emit import ClassWriter
     from archc.backends.torch.looped import Loop
-    from archc.backends.torch.optional import Optional
 
 
 DISCARD = "_"  # the variable an output nothing reads is assigned to
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """An input read through a choice between tensors (optional.py): its position, the
+    choice, and the tensor forward reads for the way the template went and for the other
+    (an earlier choice's value, where the alternative gave one: Branch.via)."""
+
+    position: int
+    optional: Optional
+    taken: Ref
+    other: Ref
+
+    def written(self, taken: str, other: str, writer: ClassWriter) -> str:
+        """The choice as Python, ``taken`` and ``other`` the variables that hold its
+        tensors: `x2 if self.stride == 1 else x`; a test of the input's sizes, which forward
+        does not have, is kept whole in `__init__` (`half if self.use_half else x`)."""
+        guard = self.optional.guard
+        then, orelse = (taken, other) if self.optional.held else (other, taken)
+        if provenance.reads_sizes(guard):
+            test = writer.kept_value(guard, (f"use_{then}",), "")
+        else:
+            test = writer.stored(guard) or ""
+        assert test, "optional.py admits only tests with a Python form"
+        return f"{then} if {f'({test})' if ' if ' in test else test} else {orelse}"
 
 
 @dataclass
@@ -49,13 +75,23 @@ class Step:
     # for an optional module (optional.py): the value where the class does not hold it
     otherwise: Ref | None = None
     optional: bool = False  # calls a module an alternative of a choice makes
+    # the inputs read through a choice between tensors (optional.py), whose other tensors
+    # are read after the inputs
+    chosen: tuple[Chosen, ...] = ()
     # a repeat written as a loop (looped.py): the loop, and the steps of its first copy
     loop: Loop | None = None
     body: tuple[Step, ...] = ()
 
     @property
     def reads(self) -> tuple[Ref, ...]:
-        return self.item.inputs if self.otherwise is None else (*self.item.inputs, self.otherwise)
+        given = self.item.inputs if self.otherwise is None else (*self.item.inputs, self.otherwise)
+        return (*given, *(c.other for c in self.chosen))
+
+    @property
+    def alone(self) -> bool:
+        """Whether the step reads its inputs as they are: no module's absence (otherwise)
+        or choice between tensors stands in for one."""
+        return self.otherwise is None and not self.chosen
 
 
 def steps(network: Network, path: str) -> list[Step]:
@@ -118,7 +154,8 @@ def forward_lines(writer: ClassWriter) -> list[str]:
     network, module = writer.network, writer.module
     ours = _with_optionals(network, steps(network, module.path), writer.optionals)
     ours = _with_loops(ours, module.path, writer.loops)
-    outputs = _read(module.outputs, module.outputs_via, writer.optionals)
+    returned = _choices(module.outputs_via, writer.optionals)
+    outputs = _as_taken(_read(module.outputs, module.outputs_via, writer.optionals), returned)
     # each instance's steps beside ours, for the shape comments; an alternative's have none
     per_instance = [
         _aligned(
@@ -135,7 +172,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
         )
     ]
     common = [i for i, s in enumerate(ours) if not s.optional]
-    needed = _needed(network, ours, outputs, writer.optionals)
+    needed = _needed(network, ours, (*outputs, *(c.other for c in returned)), writer.optionals)
     per_instance = [[p[k] for k, i in enumerate(common) if i in needed] for p in per_instance]
     ours = [step for position, step in enumerate(ours) if position in needed]
     common = [i for i, s in enumerate(ours) if not s.optional]
@@ -147,7 +184,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
             name = _spec_name(other.network, other.value, module.path)
             if name is not None:
                 wanted[other.value] = name
-    remaining = _uses(ours, outputs)
+    remaining = _uses(ours, (*outputs, *(c.other for c in returned)))
     groups = _groups(ours, writer.optionals)
     for _, k in groups.values():  # the `else` of a choice's layers reads the other value
         remaining[writer.optionals[k].other.value] += 1  # type: ignore[index]
@@ -225,7 +262,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
                 outs.append(variables.setdefault(ref, DISCARD))
                 continue
             wishes = [wanted.get(ref)]
-            if len(step.item.inputs) == 1 and remaining[step.item.inputs[0]] == 0:
+            if not step.chosen and len(step.item.inputs) == 1 and remaining[step.reads[0]] == 0:
                 wishes.append(inputs[0])
             outs.append(names.choose(wishes, ref, remaining))
             variables[ref] = outs[-1]
@@ -252,6 +289,9 @@ def forward_lines(writer: ClassWriter) -> list[str]:
         body[opened[2] :] = _conditional(writer, opened[1], body[opened[2] :], variables)
     results = [variables[ref] for ref in outputs]
     whole = lists.get(tuple(results))
+    for read in returned:
+        choice = read.written(results[read.position], variables[read.other], writer)
+        results[read.position] = choice if len(results) == 1 else f"({choice})"
     body.append(f"{INDENT * 2}return {f'tuple({whole})' if whole else ', '.join(results)}")
     arguments = (Arg("self"), *(Arg(f"{n}: torch.Tensor") for n in names.inputs))
     if writer.carries:
@@ -269,6 +309,8 @@ def _expression(
     step: Step, inputs: list[str], writer: ClassWriter, lists: dict[tuple[str, ...], str]
 ) -> str:
     item = step.item
+    if step.chosen:
+        return _choosing(step, inputs, writer, lists)
     if step.otherwise is not None:
         *called, otherwise = inputs
         call = f"{step.access}({', '.join(called)})"
@@ -289,6 +331,66 @@ def _expression(
         for name, origin, text in kept
     }
     return template.format(*inputs, m=step.access, inputs=", ".join(inputs), **values)
+
+
+def _choosing(
+    step: Step, inputs: list[str], writer: ClassWriter, lists: dict[tuple[str, ...], str]
+) -> str:
+    """The expression of a step that reads a choice between tensors: the choice written
+    where it reads the tensor (`self.branch2(x2 if self.stride == 1 else x)`), in
+    parentheses where it is not a whole argument (`(x2 if self.stride == 1 else x) + y`)."""
+    own = list(inputs[: len(inputs) - len(step.chosen)])
+    marks: dict[str, str] = {}
+    for read, other in zip(step.chosen, inputs[len(own) :], strict=True):
+        mark = f"_chosen{read.position}_"
+        marks[mark] = read.written(own[read.position], other, writer)
+        own[read.position] = mark
+    text = _expression(replace(step, chosen=()), own, writer, lists)
+    for mark, choice in marks.items():
+        places = [m.start() for m in re.finditer(re.escape(mark), text)]
+        whole = all(
+            re.search(r"(^|[(\[]|, )$", text[:at])
+            and re.match(r"($|[)\],])", text[at + len(mark) :])
+            for at in places
+        )
+        text = text.replace(mark, choice if whole else f"({choice})")
+    return text
+
+
+def _choices(via: tuple[tuple[int, int], ...], chosen: list[Optional]) -> tuple[Chosen, ...]:
+    """Of the values read at positions ``via`` names (Node.via), those that are a choice
+    between tensors."""
+    where = by_choice(chosen)
+    return tuple(
+        Chosen(
+            position,
+            optional,
+            _through(optional.taken, chosen),
+            _through(optional.other, chosen),
+        )
+        for position, choice in via
+        if choice in where and (optional := chosen[where[choice]]).between_tensors
+    )
+
+
+def _through(branch: Branch, chosen: list[Optional]) -> Ref:
+    """The tensor an alternative of no layers gives, as forward has it: where it gave an
+    earlier choice's value, for which the template made no layers, the module set aside
+    for that choice (as _read reads it)."""
+    where = by_choice(chosen)
+    earlier = chosen[where[branch.via]] if branch.via in where else None
+    if earlier is not None and (earlier.taken.kind, earlier.other.kind) == ("empty", "module"):
+        return earlier.other.value  # type: ignore[return-value]
+    return branch.value  # type: ignore[return-value]
+
+
+def _as_taken(refs: tuple[Ref, ...], chosen: tuple[Chosen, ...]) -> tuple[Ref, ...]:
+    """``refs`` with each read through a choice between tensors the tensor forward reads
+    for the way the template went."""
+    found = list(refs)
+    for read in chosen:
+        found[read.position] = read.taken
+    return tuple(found)
 
 
 def _with_loops(found: list[Step], path: str, looping: list[Loop]) -> list[Step]:
@@ -408,7 +510,7 @@ def _loop_length(found: list[Step], position: int, remaining: dict[Ref, int]) ->
     reading that output (a shared layer repeated, `x -> shared(layer) * 12`): a loop, where
     there are at least two. 0 otherwise."""
     first = found[position]
-    if not first.item.inputs or first.otherwise is not None:
+    if not first.item.inputs or not first.alone:
         return 0
     others = first.item.inputs[1:]
     length = 1
@@ -538,7 +640,7 @@ def _copies_length(
     first = found[position]
     container, _, index = first.access.rpartition("[")
     made = first.item.module or first.item.node
-    if index != "0]" or first.otherwise is not None or first.optional or made is None:
+    if index != "0]" or not first.alone or first.optional or made is None:
         return 0
     repeat = network.modules.get(made.path.rpartition(".")[0])
     count = repeat.repeat if repeat is not None else None
@@ -559,7 +661,7 @@ def _copies_length(
         if (
             step.access != f"{container}[{k}]"
             or not _held(step)
-            or step.otherwise is not None
+            or not step.alone
             or step.optional
             or step.item.inputs != (*before.item.outputs, *others)
             or any(remaining[ref] != 1 for ref in before.item.outputs)
@@ -647,7 +749,8 @@ def _collected(network: Network, found: list[Step], results: tuple[Ref, ...]) ->
         run = found[position : position + count]
         calls = [f"{container}[{i}]" for i in range(count)]
         if [s.access for s in run] != calls or any(
-            s.item.inputs != step.item.inputs or len(s.item.outputs) != 1 for s in run
+            s.item.inputs != step.item.inputs or len(s.item.outputs) != 1 or not s.alone
+            for s in run
         ):
             continue
         outputs = tuple(s.item.outputs[0] for s in run)
@@ -715,7 +818,8 @@ def _with_optionals(network: Network, found: list[Step], chosen: list[Optional])
     """The steps of the template instance with its choices' optional modules: the module an
     alternative taken made, applied or not (`self.downsample(x) if self.downsample is not
     None else x`), and the module of one not taken, where it would have been made, its value
-    read where the choice's is (Node.via)."""
+    read where the choice's is (Node.via); a step that reads a choice between tensors reads
+    both."""
     for optional in chosen:
         taken, other = optional.taken, optional.other
         if taken.kind == "empty" and other.kind == "module":
@@ -734,7 +838,9 @@ def _with_optionals(network: Network, found: list[Step], chosen: list[Optional])
         made_by = step.item.module or step.item.node
         via = getattr(made_by, "via", ())
         if via and not step.optional:
-            inputs = _read(step.item.inputs, via, chosen)
+            scan = step.item.module is not None and step.item.module.scan is not None
+            step.chosen = () if scan else _choices(via, chosen)
+            inputs = _as_taken(_read(step.item.inputs, via, chosen), step.chosen)
             step.item = Item(
                 step.item.attr, step.item.node, step.item.module, inputs, step.item.outputs
             )
@@ -776,8 +882,9 @@ def _read(
     """``refs`` with each that is a choice's value, where the template took its alternative
     of no layers, read from the other alternative's module instead (Node.via)."""
     found = list(refs)
-    for position, k in via:
-        optional = chosen[k] if k < len(chosen) else None
+    where = by_choice(chosen)
+    for position, choice in via:
+        optional = chosen[where[choice]] if choice in where else None
         if optional is not None and (optional.taken.kind, optional.other.kind) == (
             "empty",
             "module",
@@ -852,8 +959,8 @@ def _wanted_names(
     uses = _uses(found, outputs)
     producer = {ref: step for step in found for ref in step.item.outputs}
     for step in reversed(found):
-        if len(step.item.outputs) != 1 or len(step.item.inputs) != 1:
-            continue
+        if len(step.item.outputs) != 1 or len(step.item.inputs) != 1 or step.chosen:
+            continue  # a choice's tensor is not the chain's alone
         name = wanted.get(step.item.outputs[0])
         source = step.item.inputs[0]
         if name and source in producer and uses[source] == 1 and source not in wanted:

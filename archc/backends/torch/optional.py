@@ -7,14 +7,18 @@ and builds the alternative's module under the test, as torchvision's Bottleneck 
 `downsample=None`. This module reads a choice as the class sees it; the forms it takes are an
 alternative of one module against one of no layers (`self.downsample(x) if self.downsample is
 not None else x`), two modules under one name, a module or no layers against an alternative
-these values cannot build (the constructor raises ValueError where the arguments need it), and
+these values cannot build (the constructor raises ValueError where the arguments need it),
 several layers against no layers, a conditional output such as a residual `if stride == 1 then
 y + x else y` (a flag set in `__init__` from the test, `self.use_add = stride == 1`, and an
-`if` in forward). Several layers set aside are never written from the copy: where no instance
-took them, the class asks for its instance elaborated with an argument that makes the test go
-their way (other_way), which took them. An alternative these values cannot build is no
-obstacle to sharing a class with instances that built it (classes.py). Any other choice leaves
-the instances that differ in it to classes of their own.
+`if` in forward), and two tensors the body already has (`if stride == 1 then x2 else x`), which
+forward chooses where the choice's value is read (`self.branch2(x2 if self.stride == 1 else
+x)`); the layers that read it are built once, each value that follows the choice written under
+its test (`in_channels // 2 if stride == 1 else in_channels`). Several layers set aside are
+never written from the copy: where no instance took them, the class asks for its instance
+elaborated with an argument that makes the test go their way (other_way), which took them.
+An alternative these values cannot build is no obstacle to sharing a class with instances that
+built it (classes.py). Any other choice leaves the instances that differ in it to classes of
+their own.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any, Literal
 from archc.backends.torch.structure import Item, inferred_of, scope_items
 from archc.ops import lookup
 from archc.semantics import provenance as pv
-from archc.semantics.ir import Alternative, Module, Network, Node, Rebind, Ref
+from archc.semantics.ir import Alternative, Choice, Module, Network, Node, Rebind, Ref
 
 
 @dataclass(frozen=True)
@@ -33,13 +37,15 @@ class Branch:
     """One alternative of a choice in one instance: one module (``item``, in ``network``:
     the graph, or a view of the alternative set aside), several layers the instance took
     (``items``, in order, the last giving ``value``), no layers (``value``, a tensor the body
-    had already), or none these values can build."""
+    had already, which may be the value of the earlier choice at ``via``), or none these
+    values can build."""
 
     kind: Literal["module", "steps", "empty", "unbuilt"]
     network: Network | None = None
     item: Item | None = None
     value: Ref | None = None
     items: tuple[Item, ...] = ()
+    via: int | None = None
 
     @property
     def built(self) -> bool:
@@ -56,6 +62,13 @@ class Optional:
     first: int  # the choice made its nodes after this id
     then: Branch
     orelse: Branch
+    index: int  # its position in Module.choices, which Node.via and Module.via name
+
+    @property
+    def between_tensors(self) -> bool:
+        """Whether both alternatives are tensors the body already has: no layers to build,
+        a tensor to choose in forward."""
+        return self.then.kind == self.orelse.kind == "empty"
 
     @property
     def taken(self) -> Branch:
@@ -85,14 +98,18 @@ def optionals(network: Network, module: Module) -> list[Optional] | None:
     A network's class writes those of its choices whose both alternatives were built; the
     others it writes as taken, their tests' parameters fixed (faithful.py)."""
     network_class = module.kind == "network"
-    found = []
-    for choice in module.choices:
+    found: list[Optional] = []
+    for index, choice in enumerate(module.choices):
         if choice.guard is not None and not (
             pv.reads(choice.guard) or pv.reads_sizes(choice.guard)
         ):
             continue  # a test of constants: every instance builds what it took
         if network_class and choice.other is None:
             continue
+        if _reads_choice(found, index, choice):
+            if network_class:
+                continue
+            return None
         taken = _branch(network, module.path, choice.taken)
         other = (
             Branch("unbuilt")
@@ -110,8 +127,24 @@ def optionals(network: Network, module: Module) -> list[Optional] | None:
                 continue
             return None
         then, orelse = (taken, other) if choice.held else (other, taken)
-        found.append(Optional(choice.guard, choice.held, choice.taken.first, then, orelse))
+        found.append(Optional(choice.guard, choice.held, choice.taken.first, then, orelse, index))
     return found
+
+
+def _reads_choice(found: list[Optional], index: int, choice: Choice) -> bool:
+    """Whether ``choice`` may give the value of another choice (Alternative.via) that the
+    class cannot read it through: one between tensors (`u = if a then p else q`, then `if b
+    then u else x`), whose tensor an instance read would stand for it, or one not earlier,
+    undone with the alternative that made it (speculation.py)."""
+    vias = [a.via for a in (choice.taken, choice.other) if a is not None and a.via is not None]
+    earlier = {o.index: o for o in found}
+    return any(via >= index or (via in earlier and earlier[via].between_tensors) for via in vias)
+
+
+def by_choice(found: list[Optional]) -> dict[int, int]:
+    """Where each of a class's choices is among ``found``, by its position in
+    Module.choices (a test of constants has none)."""
+    return {optional.index: k for k, optional in enumerate(found)}
 
 
 def _writable(taken: Branch, other: Branch) -> bool:
@@ -121,7 +154,7 @@ def _writable(taken: Branch, other: Branch) -> bool:
     if kinds == {"module"}:  # two modules under one name, called alike
         assert taken.item is not None and other.item is not None
         return taken.item.attr == other.item.attr and taken.item.inputs == other.item.inputs
-    return kinds != {"empty"}
+    return True
 
 
 def _branch(network: Network, path: str, alternative: Alternative) -> Branch | None:
@@ -130,7 +163,7 @@ def _branch(network: Network, path: str, alternative: Alternative) -> Branch | N
     module: otherwise it is taken as one these values cannot build (other_way finds values
     that take it)."""
     if alternative.empty:
-        return Branch("empty", value=alternative.value)
+        return Branch("empty", value=alternative.value, via=alternative.via)
     aside = alternative.first < 0
     made = [i for i in scope_items(network, path) if _made(network, i, alternative)]
     count = sum(1 for node in network.within(path) if alternative.made(node.id))

@@ -4,58 +4,7 @@ import torch
 from torch import nn
 
 
-__all__ = ["InvertedResidualBranch1", "InvertedResidual", "ShuffleNetV2X1_0"]
-
-
-class InvertedResidualBranch1(nn.Module):
-    """Block `InvertedResidual` (shufflenet_v2_x1_0.arch:13)."""
-
-    def __init__(self, in_channels: int, channels: int, stride: int) -> None:
-        super().__init__()
-        half = channels // 2
-        if stride == 1:
-            raise ValueError(
-                "InvertedResidualBranch1 builds `InvertedResidual` where stride != 1; where "
-                "stride == 1, build InvertedResidual"
-            )
-        self.branch1 = nn.Sequential(
-            nn.Conv2d(
-                in_channels,
-                in_channels,
-                kernel_size=3,
-                stride=stride,
-                padding=1,
-                groups=in_channels,
-                bias=False,
-            ),
-            nn.BatchNorm2d(in_channels),
-            nn.Conv2d(in_channels, half, kernel_size=1, bias=False),
-            nn.BatchNorm2d(half),
-            nn.ReLU(),
-        )
-        self.branch2 = nn.Sequential(
-            nn.Conv2d(in_channels, half, kernel_size=1, bias=False),
-            nn.BatchNorm2d(half),
-            nn.ReLU(),
-            nn.Conv2d(
-                half, half, kernel_size=3, stride=stride, padding=1, groups=half, bias=False
-            ),
-            nn.BatchNorm2d(half),
-            nn.Conv2d(half, half, kernel_size=1, bias=False),
-            nn.BatchNorm2d(half),
-            nn.ReLU(),
-        )
-        self.unflatten1 = nn.Unflatten(1, (2, half))
-        self.flatten1 = nn.Flatten(end_dim=2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        kept = self.branch1(x)
-        branched = self.branch2(x)
-        y = torch.cat([kept, branched], dim=1)
-        y = self.unflatten1(y)
-        y = torch.transpose(y, 1, 2)
-        y = self.flatten1(y)
-        return y
+__all__ = ["InvertedResidual", "ShuffleNetV2X1_0"]
 
 
 class InvertedResidual(nn.Module):
@@ -64,13 +13,29 @@ class InvertedResidual(nn.Module):
     def __init__(self, in_channels: int, channels: int, stride: int) -> None:
         super().__init__()
         half = channels // 2
-        if stride != 1:
-            raise ValueError(
-                "InvertedResidual builds `InvertedResidual` where stride == 1; where stride != 1, "
-                "build InvertedResidualBranch1"
+        self.stride = stride
+        if stride == 1:
+            self.branch1 = None
+        else:
+            self.branch1 = nn.Sequential(
+                nn.Conv2d(
+                    in_channels,
+                    in_channels,
+                    kernel_size=3,
+                    stride=stride,
+                    padding=1,
+                    groups=in_channels,
+                    bias=False,
+                ),
+                nn.BatchNorm2d(in_channels),
+                nn.Conv2d(in_channels, half, kernel_size=1, bias=False),
+                nn.BatchNorm2d(half),
+                nn.ReLU(),
             )
         self.branch2 = nn.Sequential(
-            nn.Conv2d(in_channels // 2, half, kernel_size=1, bias=False),
+            nn.Conv2d(
+                in_channels // 2 if stride == 1 else in_channels, half, kernel_size=1, bias=False
+            ),
             nn.BatchNorm2d(half),
             nn.ReLU(),
             nn.Conv2d(
@@ -86,8 +51,9 @@ class InvertedResidual(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x1, x2 = torch.chunk(x, 2, dim=1)
-        branched = self.branch2(x2)
-        y = torch.cat([x1, branched], dim=1)
+        kept = self.branch1(x) if self.branch1 is not None else x1
+        branched = self.branch2(x2 if self.stride == 1 else x)
+        y = torch.cat([kept, branched], dim=1)
         y = self.unflatten1(y)
         y = torch.transpose(y, 1, 2)
         y = self.flatten1(y)
@@ -106,13 +72,13 @@ class ShuffleNetV2X1_0(nn.Module):
         )
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.stage2 = nn.Sequential(
-            InvertedResidualBranch1(24, 116, 2),
+            InvertedResidual(24, 116, 2),
             InvertedResidual(116, 116, 1),
             InvertedResidual(116, 116, 1),
             InvertedResidual(116, 116, 1),
         )
         self.stage3 = nn.Sequential(
-            InvertedResidualBranch1(116, 232, 2),
+            InvertedResidual(116, 232, 2),
             InvertedResidual(232, 232, 1),
             InvertedResidual(232, 232, 1),
             InvertedResidual(232, 232, 1),
@@ -122,7 +88,7 @@ class ShuffleNetV2X1_0(nn.Module):
             InvertedResidual(232, 232, 1),
         )
         self.stage4 = nn.Sequential(
-            InvertedResidualBranch1(232, 464, 2),
+            InvertedResidual(232, 464, 2),
             InvertedResidual(464, 464, 1),
             InvertedResidual(464, 464, 1),
             InvertedResidual(464, 464, 1),
