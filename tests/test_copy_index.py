@@ -4,6 +4,7 @@ arguments, and the generated module holds each copy as the spec computed it."""
 from __future__ import annotations
 
 import functools
+import inspect
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,48 @@ def test_copies_in_a_block_body_that_read_their_index_are_one_loop(tmp_path: Pat
         call = f"Stage({count}, base={base})"
         built = functools.partial(_silenced, stage, count, base)
         assert_block_computes_as_spec(specs, blocks, call, "[16, 8, 8]", built)
+
+
+OPS = """
+block Drop(n) {
+    in x
+    out x -> [dropout(0.1 * i) -> relu] * n
+}
+
+block Chain(n, w) {
+    in x
+    out x -> (linear(w) -> dropout(0.05 * (i + 1)) -> relu) * n
+}
+
+network Net(n=3, w=8) {
+    in x: [16]
+    out x -> Drop(n) as d -> Chain(n, w) as c
+}
+"""
+
+
+def _rates(model: torch.nn.Module) -> list[float]:
+    return [m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)]
+
+
+def test_copies_of_ops_that_read_their_index_are_one_loop(tmp_path: Path) -> None:
+    """A repeat of ops, or of a chain of ops, whose arguments read the index: one loop over
+    the count whose layers take the expression of it every copy shares, so that the class
+    takes the count and builds what the spec builds for counts no instance had."""
+    specs = Specs(tmp_path)
+    source = specs.source("ops.arch", OPS)
+    assert (
+        '            self.add_module(f"seq{k + 1}", nn.Sequential(nn.Dropout(p=0.1 * k), nn.ReLU()))\n'
+    ) in source
+    assert 'self.add_module(f"dropout{k + 1}", nn.Dropout(p=0.05 * (k + 1)))' in source
+    module = specs.module("ops.arch", OPS)
+    assert list(inspect.signature(module.Drop).parameters) == ["n"]
+    assert list(inspect.signature(module.Chain).parameters) == ["in_features", "n", "w"]
+    blocks = OPS.split("network Net")[0]
+    for count, width in ((5, 4), (1, 6), (2, 3)):
+        drop = functools.partial(_silenced, module.Drop, count)
+        assert _rates(module.Drop(count)) == [0.1 * k for k in range(count)]
+        assert_block_computes_as_spec(specs, blocks, f"Drop({count})", "[16]", drop)
+        chain = functools.partial(_silenced, module.Chain, 16, count, width)
+        assert _rates(module.Chain(16, count, width)) == [0.05 * (k + 1) for k in range(count)]
+        assert_block_computes_as_spec(specs, blocks, f"Chain({count}, {width})", "[16]", chain)

@@ -404,6 +404,7 @@ class Application(Expressions):
                 given=layer.given,
                 given_origins=given_origins,
                 passed=layer.passed,
+                index_origins=_index_origins(hyper, arg_origins),
             )
         )
         ref, span = node.id, layer.span
@@ -920,6 +921,19 @@ def _arg_origins(args: Any, hyper: dict[str, BoundArg], known: OpFacts) -> dict[
         if origin is not None:
             origins[name] = origin
     return origins
+
+
+def _index_origins(hyper: dict[str, BoundArg], origins: dict[str, pv.Expr]) -> dict[str, pv.Expr]:
+    """The hyperparameters of an op in a copy of a repeat that read the copy's index: their
+    provenance shared by every copy (BoundArg.index_origin), where the argument keeps the
+    provenance it was written with (a value the schema normalised has none shared)."""
+    return {
+        name: given.index_origin
+        for name, given in hyper.items()
+        if given.index_origin is not None
+        and given.origin is not None
+        and origins.get(name) is given.origin
+    }
 
 
 def _traced_args(args: Any, origins: dict[str, pv.Expr]) -> Any:

@@ -86,6 +86,9 @@ class Node:
     given: str | None = None
     given_origins: dict[str, Expr] = field(default_factory=dict)
     passed: tuple[str, ...] = ()
+    # in a copy of a repeat, the provenance of each hyperparameter that reads the copy's
+    # index, with the index as provenance.COPY_INDEX (values.BoundArg.index_origin)
+    index_origins: dict[str, Expr] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

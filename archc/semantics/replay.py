@@ -168,6 +168,7 @@ class _Placed:
             node.given,
             node.given_origins,
             node.passed,
+            node.index_origins,
         )
 
 

@@ -24,6 +24,7 @@ from archc.backends.torch.faithful import structural_guards
 from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.given import given_ctor, given_layers, layer_argument, literal_slot
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
+from archc.backends.torch.indexed import as_copy, indexed
 from archc.backends.torch.initialise import init_functions, init_methods
 from archc.backends.torch.looped import Loop, aligned, loops, origins
 from archc.backends.torch.module_constants import ModuleScope, constant_names, definitions
@@ -696,8 +697,8 @@ class ClassWriter:
         outer = self.stand_ins
         self.stand_ins = [lp is None for lp in theirs]
         for position in range(loop.width):
-            copies = [[copy[position] for copy in lp.copies] for _, lp in makers]
-            shared = index if all(_indexed(c, at_least=1) for c in copies) else None
+            copies = [(nw, [copy[position] for copy in lp.copies]) for nw, lp in makers]
+            shared = index if all(indexed(nw, c, at_least=1) for nw, c in copies) else None
             first, later = self._from_shared_index(
                 shared, lambda p=position: self._loop_copies(makers, maker, p)
             )
@@ -778,20 +779,22 @@ class ClassWriter:
 
     def _index_runs(self, matching: Matching, items: list[Item]) -> list[tuple[int, int, str]]:
         """The repeats among a container's ``items`` whose copies are written as one
-        comprehension over their index (_indexed): each as its first position, how many
+        comprehension over their index (indexed.py): each as its first position, how many
         copies it made and its count as Python. The container itself, where it is the
         repeat, counts by its provenance; a repeat among its children, by a number."""
-        container = matching[0][1].module
+        network, container = matching[0][0], matching[0][1].module
         assert container is not None
         if container.repeat is not None:
             count = self._repeat_count(matching, len(items))
-            return [(0, len(items), count)] if count is not None and _indexed(items) else []
+            return (
+                [(0, len(items), count)] if count is not None and indexed(network, items) else []
+            )
         return [
             (c.start, c.count, str(c.count))
             for c in container.counted
             if pv.is_number(c.origin)
             and c.children == c.count > 2  # type: ignore[arg-type]
-            and _indexed(items[c.start : c.start + c.count])
+            and indexed(network, items[c.start : c.start + c.count])
         ]
 
     def _loop_copies(
@@ -994,6 +997,8 @@ class ClassWriter:
     def _op(self, attr: str, nodes: list[Node]) -> Call | None:
         op = lookup(nodes[0].op)
         assert op is not None
+        if self.copy_index is not None:  # copies written from the expression of their index
+            nodes = [as_copy(node) for node in nodes]
         ctors = [op.torch_module(*traced_inputs(n)) for n in nodes]
         return self._ctor(attr, nodes, ctors) if ctors[0] is not None else None  # type: ignore[arg-type]
 
@@ -1310,7 +1315,7 @@ class ClassWriter:
                 number = pv.apply("+", number, origin)
                 continue
             # an instance that made fewer is built like one that did: its count keeps it out
-            shared = all(not items or _indexed(list(items), at_least=1) for _, items in built)
+            shared = all(not items or indexed(n, list(items), at_least=1) for n, items in built)
             index = self.loop_index() if shared else None
             first, later = self._from_shared_index(
                 index, lambda b=built: (self._copy(b, 0), self._copy(b, 1))
@@ -1580,27 +1585,6 @@ def _origin(value: Any) -> pv.Expr | None:
 
 def _plain(value: Any) -> Any:
     return pv.untraced(value.value if isinstance(value, Symbolic) else value)
-
-
-def _indexed(items: list[Item], at_least: int = 2) -> bool:
-    """Whether ``items`` are the copies of one repeat, in order (``at_least`` of them), calls
-    of a block whose arguments read the copy's index: each the same expression of it, which
-    gives each copy's own argument with the copy's position as the index."""
-    modules = [item.module for item in items if item.module is not None]
-    if len(modules) != len(items) or len(items) < at_least or not modules[0].index_origins:
-        return False
-    shared = modules[0].index_origins
-    return all(
-        module.index_origins == shared
-        and all(
-            pv.written_alike(
-                pv.bound(expr, pv.COPY_INDEX.name, pv.Lit(position)),
-                module.arg_origins.get(name),
-            )
-            for name, expr in shared.items()
-        )
-        for position, module in enumerate(modules)
-    )
 
 
 def _argument_origin(module: Module, param: Param) -> pv.Expr | None:

@@ -282,7 +282,7 @@ def _built(network: Network, item: Item) -> tuple[object, ...]:
     assert item.module is not None
     path = item.module.path
     blocks = [
-        (m.path[len(path) :], m.name, tuple(sorted(_shared(m, m.path == path).items())), m.repeat)
+        (m.path[len(path) :], m.name, tuple(sorted(_shared(m).items())), m.repeat)
         for m in network.modules.values()
         if m.kind == "block" and (m.path == path or m.path.startswith(f"{path}."))
     ]
@@ -290,17 +290,17 @@ def _built(network: Network, item: Item) -> tuple[object, ...]:
     return (item.module.kind, tuple(sorted(blocks)), tuple(nodes))
 
 
-def _shared(module: Module, copy: bool) -> dict[str, pv.Expr]:
-    """A block call's arguments as every copy of a repeat has them, where ``copy`` (the
-    call is the copy itself): one that reads the copy's index as the expression of it all
-    copies share (Module.index_origins), which gives each its own."""
-    return {**module.arg_origins, **module.index_origins} if copy else module.arg_origins
+def _shared(module: Module | Node) -> dict[str, pv.Expr]:
+    """A block call's or an op's arguments as every copy of a repeat has them: one that
+    reads the copy's index as the expression of it all copies share (index_origins), which
+    gives each its own."""
+    return {**module.arg_origins, **module.index_origins}
 
 
 def _node(node: Node) -> tuple[object, ...]:
     return (
         node.op,
-        tuple(sorted(node.arg_origins.items())),
+        tuple(sorted(_shared(node).items())),
         tuple(sorted(node.resolved_origins.items())),
         node.given,
         tuple(sorted(node.given_origins.items())),
@@ -354,7 +354,9 @@ def _moves(
 
 
 def _dims(network: Network, ref: Ref, module: Module) -> tuple[pv.Expr | None, ...] | None:
-    """The provenance of a tensor's sizes in the class: a size of an input is itself."""
+    """The provenance of a tensor's sizes in the class: a size of an input is itself, and one
+    a child block's body computed is moved out into the class's terms (None where it has no
+    expression there)."""
     if ref in module.inputs:
         name = module.input_names[module.inputs.index(ref)]
         tensor = network.type_of(ref)
@@ -364,4 +366,9 @@ def _dims(network: Network, ref: Ref, module: Module) -> tuple[pv.Expr | None, .
     node = network.node(ref.node)
     if ref.port >= len(node.dims):
         return None
-    return tuple(node.dims[ref.port])
+    inner = network.instance_of(node).path
+    if inner == module.path:
+        return tuple(node.dims[ref.port])
+    return tuple(
+        None if d is None else network.lift(d, inner, module.path) for d in node.dims[ref.port]
+    )
