@@ -169,6 +169,8 @@ class _Placed:
             node.given_origins,
             node.passed,
             node.index_origins,
+            node.index_resolved,
+            node.index_dims,
         )
 
 

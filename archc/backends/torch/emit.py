@@ -24,7 +24,7 @@ from archc.backends.torch.faithful import structural_guards
 from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.given import given_ctor, given_layers, layer_argument, literal_slot
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
-from archc.backends.torch.indexed import as_copy, indexed
+from archc.backends.torch.indexed import as_copy, indexed, input_size
 from archc.backends.torch.initialise import init_functions, init_methods
 from archc.backends.torch.looped import Loop, aligned, loops, origins
 from archc.backends.torch.module_constants import ModuleScope, constant_names, definitions
@@ -68,6 +68,7 @@ from archc.pysource.layout import (
 from archc.semantics import provenance as pv
 from archc.semantics.ir import (
     Counted,
+    Looped,
     Module,
     Network,
     Node,
@@ -291,6 +292,7 @@ class ClassWriter:
         self.uses_partial = False  # a call binds a layer's arguments
         # while copies are written from the expression of their index they share, its name
         self.copy_index: str | None = None
+        self.moved_refusals: set[str] = set()  # the tests _moved refused
         self.uses_functional = False  # a forward expression calls `F.pad`, ...
         self.constants: dict[int, str] = {}  # variables of __init__ holding buffers' values
         self.helpers: set[str] = set()  # archc's own modules the class builds
@@ -626,6 +628,7 @@ class ClassWriter:
                 aside.setdefault(optional.first, []).append(k)
         items = scope_items(self.network, self.module.path)
         starts = {loop.start: n for n, loop in enumerate(self.loops)}
+        listed = self._listed_counts()
         for position, item in enumerate([*items, None]):
             first = first_id(self.network, item) if item is not None else None
             for after in [a for a in aside if first is None or first > a]:
@@ -635,6 +638,8 @@ class ClassWriter:
                 break
             if position in starts:
                 lines += self._loop_lines(starts[position])
+            if item.attr in listed:
+                lines += self._refusal(listed[item.attr], INDENT * 2)
             if item.attr in _looped(self.loops):
                 continue
             if item.attr in made:
@@ -672,6 +677,30 @@ class ClassWriter:
                 INDENT * 2, "", Call("self.register_load_state_dict_pre_hook", (Arg(check),))
             )
         return lines
+
+    def _listed_counts(self) -> dict[str, str]:
+        """The repeats of the body counted by the class's parameters whose copies it lists,
+        not a loop (their sizes change from copy to copy as nothing in the class can
+        write): a refusal of any other count, by the first layer of the first copy, so that
+        the class takes the count and never builds another number of copies silently."""
+        looped = {loop.span for loop in self.loops}
+        found: dict[str, str] = {}
+        for repeat in self.module.looped:
+            if not repeat.copies or repeat.span in looped or not pv.reads(repeat.origin):
+                continue
+            if len(repeat.copies) > 1 and self._applications(repeat):
+                continue  # built once, and applied in a loop over the count (forward.py)
+            other = pv.apply("!=", repeat.origin, pv.Lit(len(repeat.copies)))
+            test = self.expressor.origin(other)
+            if test is not None:
+                found[repeat.copies[0][0]] = test
+        return found
+
+    def _applications(self, repeat: Looped) -> bool:
+        """Whether the copies of ``repeat`` are applications of one shared layer."""
+        paths = [join_path(self.module.path, names[0]) for names in repeat.copies]
+        instances = {self.network.applications.get(path, path) for path in paths}
+        return all(len(names) == 1 for names in repeat.copies) and len(instances) == 1
 
     def _loop_lines(self, n: int) -> list[str]:
         """The layers of the repeat written as loop ``n`` (looped.py), registered in a loop
@@ -758,7 +787,9 @@ class ClassWriter:
             within = join_path(template.path, move.within)
             if reads and len(set(makers)) == 1:  # built for the sizes they give
                 asked = (within, move.span, 0 if makers[0] else 1)
-                lines += self._refusal(text, INDENT * 2, self.spec_refusals.get(asked))
+                if text not in self.moved_refusals:  # children counted alike: refused once
+                    self.moved_refusals.add(text)
+                    lines += self._refusal(text, INDENT * 2, self.spec_refusals.get(asked))
                 continue
             if len(set(makers)) > 1:
                 self.counted_tests.append((made(moved), makers))
@@ -1155,6 +1186,8 @@ class ClassWriter:
             shared = module.index_origins.get(param.source)
             if shared is not None:
                 return shared
+        if self.copy_index is not None and param.size_of is not None:
+            return input_size(module, *param.size_of)
         return _argument_origin(module, param)
 
     def _counterpart(self, module: Module, child: ClassInfo) -> Module:
@@ -1268,6 +1301,8 @@ class ClassWriter:
             if chain:
                 return Call("nn.Sequential", (children[0], Arg(rest, "*")))
             return Call("nn.ModuleList", (Arg(Call("", (children[0], Arg(rest, "*")), "[]")),))
+        if not any(isinstance(child.value, ListOf) for child in children):
+            self._refuse_other_counts(first)
         listed = Call("", tuple(children), "[]")
         if chain:
             if named:
@@ -1275,6 +1310,18 @@ class ClassWriter:
                 return Call("nn.Sequential", (Arg(Call("OrderedDict", (Arg(listed),))),))
             return Call("nn.Sequential", tuple(children))
         return Call("nn.ModuleDict" if named else "nn.ModuleList", (Arg(listed),))
+
+    def _refuse_other_counts(self, container: Module) -> None:
+        """A repeat counted by the class's parameters whose copies the class lists (they
+        are built otherwise from copy to copy): any other count refused before it is built
+        (``refusals``), so that the class takes the count and never builds another number of
+        copies silently."""
+        origin = container.repeat_origin
+        if container.repeat is None or origin is None or not pv.reads(origin):
+            return
+        test = self.expressor.origin(pv.apply("!=", origin, pv.Lit(container.repeat)))
+        if test is not None:
+            self.refusals.append((test, None))
 
     def _slotted(self, matching: Matching) -> Call:
         """A chain with counted repeats (counted.py): an nn.Sequential that unpacks each
