@@ -636,10 +636,10 @@ class ClassWriter:
                     lines += self._optional_lines(k)
             if item is None:
                 break
-            if position in starts:
-                lines += self._loop_lines(starts[position])
             if item.attr in listed:
                 lines += self._refusal(listed[item.attr], INDENT * 2)
+            if position in starts:
+                lines += self._loop_lines(starts[position])
             if item.attr in _looped(self.loops):
                 continue
             if item.attr in made:
@@ -683,13 +683,14 @@ class ClassWriter:
         not a loop (their sizes change from copy to copy as nothing in the class can
         write): a refusal of any other count, by the first layer of the first copy, so that
         the class takes the count and never builds another number of copies silently."""
-        looped = {loop.span for loop in self.loops}
+        looped = {loop.span for loop in self.loops}  # and, after the first, a repeat's again
         found: dict[str, str] = {}
         for repeat in self.module.looped:
             if not repeat.copies or repeat.span in looped or not pv.reads(repeat.origin):
                 continue
+            looped.add(repeat.span)  # a repeat within another's copies: once, by the first
             if len(repeat.copies) > 1 and self._applications(repeat):
-                continue  # built once, and applied in a loop over the count (forward.py)
+                continue  # one shared layer, built once: forward applies it
             other = pv.apply("!=", repeat.origin, pv.Lit(len(repeat.copies)))
             test = self.expressor.origin(other)
             if test is not None:

@@ -204,8 +204,7 @@ def forward_lines(writer: ClassWriter) -> list[str]:
             out = variables[last] = names.choose(wishes, last, remaining)
             if out != inputs[0]:
                 body.append(f"{INDENT * 2}{out} = {inputs[0]}")
-            count = _applications_counted(writer, run) or str(loop)
-            body.append(f"{INDENT * 2}for _ in range({count}):")
+            body.append(f"{INDENT * 2}for _ in range({loop}):")
             call = _expression(step, [out, *inputs[1:]], writer, lists)
             body.append(f"{INDENT * 3}{out} = {call}")
             skip = loop - 1
@@ -401,21 +400,6 @@ def _loop_lines(
     names.holder[out] = loop.last
     variables[loop.last] = out
     return lines
-
-
-def _applications_counted(writer: ClassWriter, run: list[Step]) -> str | None:
-    """The count, as the class keeps it, of the repeat of the body whose copies are the
-    applications of a shared layer in ``run`` (`group * layers`), where its parameters
-    count it; None otherwise."""
-    called = []
-    for step in run:
-        item = step.item
-        path = item.module.path if item.module is not None else item.node.path  # type: ignore[union-attr]
-        called.append((relative(path, writer.module.path).split(".")[0],))
-    for looped in writer.module.looped:
-        if list(looped.copies) == called and provenance.reads(looped.origin):
-            return writer.stored(looped.origin)
-    return None
 
 
 def _loop_length(found: list[Step], position: int, remaining: dict[Ref, int]) -> int:

@@ -146,7 +146,6 @@ class AlbertTransformer(nn.Module):
     def __init__(
         self,
         x_features: int,
-        layers: int,
         hidden: int,
         heads: int,
         intermediate: int,
@@ -154,7 +153,6 @@ class AlbertTransformer(nn.Module):
         p_drop: float,
     ) -> None:
         super().__init__()
-        self.layers = layers
         self.embedding_hidden_mapping_in = nn.Linear(x_features, hidden)
         self.albert_layer_groups = nn.ModuleList(
             [AlbertLayerGroup(hidden, heads, intermediate, eps, p_drop)]
@@ -162,7 +160,7 @@ class AlbertTransformer(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = self.embedding_hidden_mapping_in(x)  # (N, T, hidden)
-        for _ in range(self.layers):
+        for _ in range(12):
             x = self.albert_layer_groups[0](x, mask)
         return x
 
@@ -175,7 +173,6 @@ class AlbertBase(nn.Module):
         vocab: int = 30000,
         embedding: int = 128,
         hidden: int = 768,
-        layers: int = 12,
         heads: int = 12,
         intermediate: int = 3072,
         max_positions: int = 512,
@@ -187,9 +184,7 @@ class AlbertBase(nn.Module):
         self.embeddings = AlbertEmbeddings(
             vocab, embedding, max_positions, type_vocab, eps, p_drop
         )
-        self.encoder = AlbertTransformer(
-            embedding, layers, hidden, heads, intermediate, eps, p_drop
-        )
+        self.encoder = AlbertTransformer(embedding, hidden, heads, intermediate, eps, p_drop)
         self.pooler = nn.Linear(hidden, hidden)
         self.tanh1 = nn.Tanh()
         self.reset_parameters()
