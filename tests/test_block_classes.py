@@ -983,7 +983,8 @@ def test_counted_copies_that_change_sizes_keep_a_class_per_count(specs: Specs) -
 def test_a_repeat_inside_a_repeats_copies_is_part_of_the_outer_loop(specs: Specs) -> None:
     """`((conv2d -> relu) * a -> batchnorm2d) * b`: the outer repeat loops over copies that
     each hold the inner one's, named on from copy to copy; built with another `b`, the class
-    computes what the spec elaborated with it does."""
+    computes what the spec elaborated with it does. The inner copies are listed in each outer
+    one: the class takes `a` and refuses any other."""
     text = (
         "block N(c, a, b) {\n    in x\n"
         "    out x -> ((conv2d(c, 3, padding=1) -> relu) * a -> batchnorm2d) * b\n}\n"
@@ -996,8 +997,10 @@ def test_a_repeat_inside_a_repeats_copies_is_part_of_the_outer_loop(specs: Specs
     )
     module = specs.module("nested.arch", text)
     assert_block_computes_as_spec(
-        specs, blocks_of(text), "N(4, 2, 5)", "[3, 8, 8]", lambda: module.N(3, 4, 5)
+        specs, blocks_of(text), "N(4, 2, 5)", "[3, 8, 8]", lambda: module.N(3, 4, 2, 5)
     )
+    with pytest.raises(ValueError, match=r"\(a != 2\)"):
+        module.N(3, 4, 3, 5)
 
 
 ZERO = """

@@ -4,6 +4,7 @@ arguments, and the generated module holds each copy as the spec computed it."""
 from __future__ import annotations
 
 import functools
+import inspect
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import torch
 from archc import api, runtime
 from archc.semantics.ir import Network
 from tests.oracle import silence_dropout
-from tests.test_block_classes import Specs, assert_block_computes_as_spec
+from tests.test_block_classes import Specs, assert_block_computes_as_spec, assert_computes_as_spec
 
 BLOCK = """
 fn drop_rate(index, blocks=8) = 0.2 * index / blocks
@@ -218,3 +219,141 @@ def test_copies_in_a_block_body_that_read_their_index_are_one_loop(tmp_path: Pat
         call = f"Stage({count}, base={base})"
         built = functools.partial(_silenced, stage, count, base)
         assert_block_computes_as_spec(specs, blocks, call, "[16, 8, 8]", built)
+
+
+OPS = """
+block Drop(n) {
+    in x
+    out x -> [dropout(0.1 * i) -> relu] * n
+}
+
+block Chain(n, w) {
+    in x
+    out x -> (linear(w) -> dropout(0.05 * (i + 1)) -> relu) * n
+}
+
+network Net(n=3, w=8) {
+    in x: [16]
+    out x -> Drop(n) as d -> Chain(n, w) as c
+}
+"""
+
+
+def _rates(model: torch.nn.Module) -> list[float]:
+    return [m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)]
+
+
+def test_copies_of_ops_that_read_their_index_are_one_loop(tmp_path: Path) -> None:
+    """A repeat of ops, or of a chain of ops, whose arguments read the index: one loop over
+    the count whose layers take the expression of it every copy shares, so that the class
+    takes the count and builds what the spec builds for counts no instance had."""
+    specs = Specs(tmp_path)
+    source = specs.source("ops.arch", OPS)
+    assert (
+        '            self.add_module(f"seq{k + 1}", nn.Sequential(nn.Dropout(p=0.1 * k), nn.ReLU()))\n'
+    ) in source
+    assert 'self.add_module(f"dropout{k + 1}", nn.Dropout(p=0.05 * (k + 1)))' in source
+    module = specs.module("ops.arch", OPS)
+    assert list(inspect.signature(module.Drop).parameters) == ["n"]
+    assert list(inspect.signature(module.Chain).parameters) == ["in_features", "n", "w"]
+    blocks = OPS.split("network Net")[0]
+    for count, width in ((5, 4), (1, 6), (2, 3)):
+        drop = functools.partial(_silenced, module.Drop, count)
+        assert _rates(module.Drop(count)) == [0.1 * k for k in range(count)]
+        assert_block_computes_as_spec(specs, blocks, f"Drop({count})", "[16]", drop)
+        chain = functools.partial(_silenced, module.Chain, 16, count, width)
+        assert _rates(module.Chain(16, count, width)) == [0.05 * (k + 1) for k in range(count)]
+        assert_block_computes_as_spec(specs, blocks, f"Chain({count}, {width})", "[16]", chain)
+
+
+SIZES = """
+block One(n, w) {
+    in x
+    out x -> [linear(w * (i + 1))] * n
+}
+
+block L(w) {
+    in x
+    out x -> linear(w) -> relu
+}
+
+block Blk(n, w) {
+    in x
+    out x -> [L(w * (i + 1))] * n
+}
+
+block After(n, w) {
+    in x
+    out x -> (linear(w * (i + 1)) -> layernorm) * n -> linear(5) as head
+}
+
+block Nest(m, n, w) {
+    in x
+    out x -> Blk(n, w) * m
+}
+
+network Net(n=3, w=8) {
+    in x: [16]
+    out x -> One(n, w) as b -> Blk(n, w) as c -> After(n, w) as a -> Nest(2, n, w) as e
+}
+"""
+
+
+def test_sizes_that_follow_the_index_are_one_loop(tmp_path: Path) -> None:
+    """Copies whose widths read the index, so that each later copy takes the width the one
+    before gives: the later copies' sizes are written from the expression of the index they
+    share, the first copy takes the class's input, and what reads the repeat's output sees
+    its sizes in terms of the count, so that every class builds the spec for any count."""
+    specs = Specs(tmp_path)
+    source = specs.source("sizes.arch", SIZES)
+    assert "nn.Sequential(nn.Linear(in_features if k == 0 else w * k, w * (k + 1)))" in source
+    assert "nn.Sequential(L(in_features if k == 0 else w * k, w * (k + 1)))" in source
+    assert "self.head = nn.Linear(w * n if n > 0 else in_features, 5)" in source
+    assert 'self.add_module(f"blk{k + 1}", Blk(in_features if k == 0 else w * n, n, w))' in source
+    assert "self.c = Blk(w * n, n, w)" in source
+    module = specs.module("sizes.arch", SIZES)
+    for name in ("One", "Blk", "After"):
+        assert list(inspect.signature(getattr(module, name)).parameters) == [
+            "in_features",
+            "n",
+            "w",
+        ]
+    blocks = SIZES.split("network Net")[0]
+    for count, width in ((5, 4), (1, 6), (2, 3)):
+        for name in ("One", "Blk", "After"):
+            built = functools.partial(getattr(module, name), 16, count, width)
+            call = f"{name}({count}, {width})"
+            assert_block_computes_as_spec(specs, blocks, call, "[16]", built)
+        nest = functools.partial(module.Nest, 16, 3, count, width)
+        assert_block_computes_as_spec(specs, blocks, f"Nest(3, {count}, {width})", "[16]", nest)
+    other = SIZES.replace("network Net(n=3, w=8)", "network Net(n=5, w=2)")
+    assert_computes_as_spec(specs.network(other), lambda: module.Net(5, 2))
+
+
+LISTED = """
+block Down(n) {
+    in x
+    out x -> [conv2d(4 * (i + 1), 3, stride=2, padding=1)] * n -> flatten -> linear(10)
+}
+
+network Net(n=3) {
+    in x: [3, 16, 16]
+    out x -> [conv2d(4 * (i + 1), 3, stride=2, padding=1)] * n as stack -> Down(n) as d
+}
+"""
+
+
+def test_copies_listed_for_their_count_refuse_any_other(tmp_path: Path) -> None:
+    """Copies that no expression of the index writes (the map halves from copy to copy, and
+    a layer after them is built for the last one's size) are listed, as the spec built
+    them: the class still takes the count, and refuses any other rather than build the
+    listed copies for it."""
+    specs = Specs(tmp_path)
+    module = specs.module("listed.arch", LISTED)
+    assert list(inspect.signature(module.Down).parameters)[-1] == "n"
+    assert list(inspect.signature(module.Net).parameters) == ["n"]
+    with pytest.raises(ValueError, match=r"n != 3"):
+        module.Down(3, 16, 16, 4)
+    with pytest.raises(ValueError, match=r"Net: .*\(n != 3\)"):
+        module.Net(2)
+    assert_computes_as_spec(specs.network(LISTED), lambda: module.Net(3))

@@ -17,12 +17,12 @@ from archc.errors import Label, Span
 from archc.ops import dtypes, lookup
 from archc.ops.schema import ArgumentError
 from archc.ops.spec import Finding, Inferred, Op, ShapeError
-from archc.semantics import flags, patterns
+from archc.semantics import flags, indexed_sizes, patterns
 from archc.semantics import provenance as pv
 from archc.semantics.arguments import refusal
 from archc.semantics.context import Body, Place, base_name
 from archc.semantics.expressions import ElabError, Expressions
-from archc.semantics.ir import Counted, Looped, Module, Node, Ref
+from archc.semantics.ir import Counted, Looped, Module, Network, Node, Ref
 from archc.semantics.op_facts import OpFacts, facts
 from archc.semantics.program import did_you_mean
 from archc.semantics.values import (
@@ -63,6 +63,8 @@ class TooLarge(Exception):
 
 class Application(Expressions):
     """Layer application; mixed into the Elaborator."""
+
+    network: Network | None  # the network being elaborated
 
     def instantiate(self, layer: BlockLayer, inputs: list[Tensor], place: Place, path: str) -> Any:
         raise NotImplementedError
@@ -169,6 +171,7 @@ class Application(Expressions):
             and not isinstance(layer.count_origin, pv.Lit)
         )
         copies: list[tuple[str, ...]] = []
+        indexed: list[indexed_sizes.Made] = []  # the copies of a repeat that read their index
         for index, part in enumerate(parts):
             if value is UNKNOWN:
                 return UNKNOWN
@@ -182,6 +185,12 @@ class Application(Expressions):
             if isinstance(layer, RepeatLayer) and value is not UNKNOWN:
                 made = self.size()[0] - before
                 self._project(tensors, _as_list(value), made, len(parts) - index - 1, layer)
+                if layer.each:
+                    after = self.size()[0]
+                    indexed.append(indexed_sizes.Made(tensors, before, after, _as_list(value)))
+        if indexed and value is not UNKNOWN:
+            assert isinstance(layer, RepeatLayer)
+            value = self._shared_sizes(place, indexed, layer.count_origin, value)
         if looped and value is not UNKNOWN:
             assert isinstance(layer, RepeatLayer) and layer.count_origin is not None
             shared = isinstance(layer.layer, SharedLayer)
@@ -198,6 +207,16 @@ class Application(Expressions):
             container.via = read_via(inputs)
             container.outputs = tuple(t.ref for t in _as_list(value))
         return value
+
+    def _shared_sizes(
+        self, place: Place, copies: list[indexed_sizes.Made], count: pv.Expr | None, value: Any
+    ) -> Any:
+        """The repeat's value, its sizes in terms of the count where they follow the index
+        of copies that read it (indexed_sizes.py)."""
+        assert self.network is not None
+        body = self.network.instance_of_path(place.path).path
+        outputs = indexed_sizes.share(self.network, body, copies, count)
+        return outputs[0] if isinstance(value, Tensor) else tuple(outputs)
 
     def _names_made(self, path: str, before: int) -> tuple[str, ...]:
         """The names, in the scope at ``path``, of the layers made since node ``before``."""
@@ -419,6 +438,7 @@ class Application(Expressions):
                 given=layer.given,
                 given_origins=given_origins,
                 passed=layer.passed,
+                index_origins=_index_origins(hyper, arg_origins),
             )
         )
         ref, span = node.id, layer.span
@@ -935,6 +955,19 @@ def _arg_origins(args: Any, hyper: dict[str, BoundArg], known: OpFacts) -> dict[
         if origin is not None:
             origins[name] = origin
     return origins
+
+
+def _index_origins(hyper: dict[str, BoundArg], origins: dict[str, pv.Expr]) -> dict[str, pv.Expr]:
+    """The hyperparameters of an op in a copy of a repeat that read the copy's index: their
+    provenance shared by every copy (BoundArg.index_origin), where the argument keeps the
+    provenance it was written with (a value the schema normalised has none shared)."""
+    return {
+        name: given.index_origin
+        for name, given in hyper.items()
+        if given.index_origin is not None
+        and given.origin is not None
+        and origins.get(name) is given.origin
+    }
 
 
 def _traced_args(args: Any, origins: dict[str, pv.Expr]) -> Any:

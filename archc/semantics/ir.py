@@ -89,6 +89,13 @@ class Node:
     # the truth-value arguments read from parameters whose other value the provenance of the
     # sizes and resolved values covers as well (semantics/flags.py)
     flags: frozenset[str] = frozenset()
+    # in a copy of a repeat, the provenance of each hyperparameter that reads the copy's
+    # index, with the index as provenance.COPY_INDEX (values.BoundArg.index_origin), and
+    # that of each resolved value and of the output sizes where they follow the index
+    # (indexed_sizes.py; no output sizes where none does)
+    index_origins: dict[str, Expr] = field(default_factory=dict)
+    index_resolved: dict[str, Expr] = field(default_factory=dict)
+    index_dims: tuple[tuple[Expr | None, ...], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -162,6 +169,8 @@ class Module:
     # for a copy of a repeat, the provenance of each argument that reads the copy's index,
     # with the index as provenance.COPY_INDEX (values.BoundArg.index_origin)
     index_origins: dict[str, Expr] = field(default_factory=dict)
+    # and the provenance of its input sizes where they follow the index (indexed_sizes.py)
+    index_input_dims: tuple[tuple[Expr | None, ...] | None, ...] = ()
     # the tests in the body that chose its structure (context.Body.guards), in its namespace
     guards: tuple[Expr | None, ...] = ()
     # the conditionals among them whose alternatives are tensors (`if c then x -> ds else x`)

@@ -169,6 +169,9 @@ class _Placed:
             node.given_origins,
             node.passed,
             node.flags,
+            node.index_origins,
+            node.index_resolved,
+            node.index_dims,
         )
 
 

@@ -28,6 +28,7 @@ from archc.backends.torch.faithful import (
 from archc.backends.torch.forward import forward_lines
 from archc.backends.torch.given import given_ctor, given_layers, layer_argument, literal_slot
 from archc.backends.torch.helpers import FUNCTIONAL, helper_source, is_helper
+from archc.backends.torch.indexed import as_copy, indexed, input_size
 from archc.backends.torch.initialise import init_functions, init_methods
 from archc.backends.torch.looped import Loop, aligned, loops, origins
 from archc.backends.torch.module_constants import ModuleScope, constant_names, definitions
@@ -326,6 +327,7 @@ class ClassWriter:
         # while copies are written from the expression of their index they share, its name
         self.copy_index: str | None = None
         self.refused: set[str] = set()  # the tests __init__ raises under (_untaken_ways)
+        self.moved_refusals: set[str] = set()  # the tests _moved refused
         self.uses_functional = False  # a forward expression calls `F.pad`, ...
         self.constants: dict[int, str] = {}  # variables of __init__ holding buffers' values
         self.helpers: set[str] = set()  # archc's own modules the class builds
@@ -746,6 +748,7 @@ class ClassWriter:
                 aside.setdefault(optional.first, []).append(k)
         items = scope_items(self.network, self.module.path)
         starts = {loop.start: n for n, loop in enumerate(self.loops)}
+        listed = self._listed_counts()
         for position, item in enumerate([*items, None]):
             first = first_id(self.network, item) if item is not None else None
             for after in [a for a in aside if first is None or first > a]:
@@ -753,6 +756,8 @@ class ClassWriter:
                     lines += self._optional_lines(k)
             if item is None:
                 break
+            if item.attr in listed:
+                lines += self._refusal(listed[item.attr], INDENT * 2)
             if position in starts:
                 lines += self._loop_lines(starts[position])
             if item.attr in _looped(self.loops):
@@ -793,6 +798,25 @@ class ClassWriter:
             )
         return lines
 
+    def _listed_counts(self) -> dict[str, str]:
+        """The repeats of the body counted by the class's parameters whose copies it lists,
+        not a loop (their sizes change from copy to copy as nothing in the class can
+        write): a refusal of any other count, by the first layer of the first copy, so that
+        the class takes the count and never builds another number of copies silently."""
+        looped = {loop.span for loop in self.loops}  # and, after the first, a repeat's again
+        found: dict[str, str] = {}
+        for repeat in self.module.looped:
+            if not repeat.copies or repeat.span in looped or not pv.reads(repeat.origin):
+                continue
+            looped.add(repeat.span)  # a repeat within another's copies: once, by the first
+            if repeat.shared:
+                continue  # one shared layer, built once: forward applies it count times
+            other = pv.apply("!=", repeat.origin, pv.Lit(len(repeat.copies)))
+            test = self.expressor.origin(other)
+            if test is not None:
+                found[repeat.copies[0][0]] = test
+        return found
+
     def _loop_lines(self, n: int) -> list[str]:
         """The layers of the repeat written as loop ``n`` (looped.py), registered in a loop
         over its count under the names the spec gives each copy's layers: the first copy's
@@ -817,8 +841,8 @@ class ClassWriter:
         outer = self.stand_ins
         self.stand_ins = [lp is None for lp in theirs]
         for position in range(loop.width):
-            copies = [[copy[position] for copy in lp.copies] for _, lp in makers]
-            shared = index if all(_indexed(c, at_least=1) for c in copies) else None
+            copies = [(nw, [copy[position] for copy in lp.copies]) for nw, lp in makers]
+            shared = index if all(indexed(nw, c, at_least=1) for nw, c in copies) else None
             first, later = self._from_shared_index(
                 shared, lambda p=position: self._loop_copies(makers, maker, p)
             )
@@ -878,7 +902,9 @@ class ClassWriter:
             within = join_path(template.path, move.within)
             if reads and len(set(makers)) == 1:  # built for the sizes they give
                 asked = (within, move.span, 0 if makers[0] else 1)
-                lines += self._refusal(text, INDENT * 2, self.spec_refusals.get(asked))
+                if text not in self.moved_refusals:  # children counted alike: refused once
+                    self.moved_refusals.add(text)
+                    lines += self._refusal(text, INDENT * 2, self.spec_refusals.get(asked))
                 continue
             if len(set(makers)) > 1:
                 self.counted_tests.append((made(moved), makers))
@@ -899,20 +925,22 @@ class ClassWriter:
 
     def _index_runs(self, matching: Matching, items: list[Item]) -> list[tuple[int, int, str]]:
         """The repeats among a container's ``items`` whose copies are written as one
-        comprehension over their index (_indexed): each as its first position, how many
+        comprehension over their index (indexed.py): each as its first position, how many
         copies it made and its count as Python. The container itself, where it is the
         repeat, counts by its provenance; a repeat among its children, by a number."""
-        container = matching[0][1].module
+        network, container = matching[0][0], matching[0][1].module
         assert container is not None
         if container.repeat is not None:
             count = self._repeat_count(matching, len(items))
-            return [(0, len(items), count)] if count is not None and _indexed(items) else []
+            return (
+                [(0, len(items), count)] if count is not None and indexed(network, items) else []
+            )
         return [
             (c.start, c.count, str(c.count))
             for c in container.counted
             if pv.is_number(c.origin)
             and c.children == c.count > 2  # type: ignore[arg-type]
-            and _indexed(items[c.start : c.start + c.count])
+            and indexed(network, items[c.start : c.start + c.count])
         ]
 
     def _loop_copies(
@@ -1122,6 +1150,8 @@ class ClassWriter:
     def _op(self, attr: str, nodes: list[Node]) -> Call | None:
         op = lookup(nodes[0].op)
         assert op is not None
+        if self.copy_index is not None:  # copies written from the expression of their index
+            nodes = [as_copy(node) for node in nodes]
         ctors = [op.torch_module(*traced_inputs(n)) for n in nodes]
         return self._ctor(attr, nodes, ctors) if ctors[0] is not None else None  # type: ignore[arg-type]
 
@@ -1297,6 +1327,8 @@ class ClassWriter:
             shared = module.index_origins.get(param.source)
             if shared is not None:
                 return shared
+        if self.copy_index is not None and param.size_of is not None:
+            return input_size(module, *param.size_of)
         return _argument_origin(module, param)
 
     def _counterpart(self, module: Module, child: ClassInfo) -> Module:
@@ -1410,6 +1442,8 @@ class ClassWriter:
             if chain:
                 return Call("nn.Sequential", (children[0], Arg(rest, "*")))
             return Call("nn.ModuleList", (Arg(Call("", (children[0], Arg(rest, "*")), "[]")),))
+        if not any(isinstance(child.value, ListOf) for child in children):
+            self._refuse_other_counts(first)
         listed = Call("", tuple(children), "[]")
         if chain:
             if named:
@@ -1417,6 +1451,18 @@ class ClassWriter:
                 return Call("nn.Sequential", (Arg(Call("OrderedDict", (Arg(listed),))),))
             return Call("nn.Sequential", tuple(children))
         return Call("nn.ModuleDict" if named else "nn.ModuleList", (Arg(listed),))
+
+    def _refuse_other_counts(self, container: Module) -> None:
+        """A repeat counted by the class's parameters whose copies the class lists (they
+        are built otherwise from copy to copy): any other count refused before it is built
+        (``refusals``), so that the class takes the count and never builds another number of
+        copies silently."""
+        origin = container.repeat_origin
+        if container.repeat is None or origin is None or not pv.reads(origin):
+            return
+        test = self.expressor.origin(pv.apply("!=", origin, pv.Lit(container.repeat)))
+        if test is not None:
+            self.refusals.append((test, None))
 
     def _slotted(self, matching: Matching) -> Call:
         """A chain with counted repeats (counted.py): an nn.Sequential that unpacks each
@@ -1457,7 +1503,7 @@ class ClassWriter:
                 number = pv.apply("+", number, origin)
                 continue
             # an instance that made fewer is built like one that did: its count keeps it out
-            shared = all(not items or _indexed(list(items), at_least=1) for _, items in built)
+            shared = all(not items or indexed(n, list(items), at_least=1) for n, items in built)
             index = self.loop_index() if shared else None
             first, later = self._from_shared_index(
                 index, lambda b=built: (self._copy(b, 0), self._copy(b, 1))
@@ -1777,27 +1823,6 @@ def _origin(value: Any) -> pv.Expr | None:
 
 def _plain(value: Any) -> Any:
     return pv.untraced(value.value if isinstance(value, Symbolic) else value)
-
-
-def _indexed(items: list[Item], at_least: int = 2) -> bool:
-    """Whether ``items`` are the copies of one repeat, in order (``at_least`` of them), calls
-    of a block whose arguments read the copy's index: each the same expression of it, which
-    gives each copy's own argument with the copy's position as the index."""
-    modules = [item.module for item in items if item.module is not None]
-    if len(modules) != len(items) or len(items) < at_least or not modules[0].index_origins:
-        return False
-    shared = modules[0].index_origins
-    return all(
-        module.index_origins == shared
-        and all(
-            pv.written_alike(
-                pv.bound(expr, pv.COPY_INDEX.name, pv.Lit(position)),
-                module.arg_origins.get(name),
-            )
-            for name, expr in shared.items()
-        )
-        for position, module in enumerate(modules)
-    )
 
 
 def _argument_origin(module: Module, param: Param) -> pv.Expr | None:

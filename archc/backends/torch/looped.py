@@ -138,7 +138,7 @@ def _loop(
         return None
     later = [o for item in items[end:] for o in origins(network, item) if o is not None]
     moves = len(made) > 1 and _moves(
-        *(_dims(network, c[out[0]].outputs[out[1]], module) for c in made[:2])
+        *(_dims(network, c[out[0]].outputs[out[1]], module, True) for c in made[:2])
     )
     if moves and any(pv.reads_sizes(o) for o in later):
         return None  # built for the sizes this count gives
@@ -265,7 +265,7 @@ def alike(
         return False
     if [_forward(i) for i in made[0]] != [_forward(i) for i in made[1]]:
         return False
-    given, gives = (_dims(network, c[out[0]].outputs[out[1]], module) for c in made[:2])
+    given, gives = (_dims(network, c[out[0]].outputs[out[1]], module, True) for c in made[:2])
     moves = _moves(given, gives)
     if moves is None or (moves and steady):
         return False
@@ -282,7 +282,7 @@ def _built(network: Network, item: Item) -> tuple[object, ...]:
     assert item.module is not None
     path = item.module.path
     blocks = [
-        (m.path[len(path) :], m.name, tuple(sorted(_shared(m, m.path == path).items())), m.repeat)
+        (m.path[len(path) :], m.name, tuple(sorted(_shared(m).items())), m.repeat)
         for m in network.modules.values()
         if m.kind == "block" and (m.path == path or m.path.startswith(f"{path}."))
     ]
@@ -290,18 +290,18 @@ def _built(network: Network, item: Item) -> tuple[object, ...]:
     return (item.module.kind, tuple(sorted(blocks)), tuple(nodes))
 
 
-def _shared(module: Module, copy: bool) -> dict[str, pv.Expr]:
-    """A block call's arguments as every copy of a repeat has them, where ``copy`` (the
-    call is the copy itself): one that reads the copy's index as the expression of it all
-    copies share (Module.index_origins), which gives each its own."""
-    return {**module.arg_origins, **module.index_origins} if copy else module.arg_origins
+def _shared(module: Module | Node) -> dict[str, pv.Expr]:
+    """A block call's or an op's arguments as every copy of a repeat has them: one that
+    reads the copy's index as the expression of it all copies share (index_origins), which
+    gives each its own."""
+    return {**module.arg_origins, **module.index_origins}
 
 
 def _node(node: Node) -> tuple[object, ...]:
     return (
         node.op,
-        tuple(sorted(node.arg_origins.items())),
-        tuple(sorted(node.resolved_origins.items())),
+        tuple(sorted(_shared(node).items())),
+        tuple(sorted({**node.resolved_origins, **node.index_resolved}.items())),
         node.given,
         tuple(sorted(node.given_origins.items())),
     )
@@ -353,8 +353,13 @@ def _moves(
     return moves
 
 
-def _dims(network: Network, ref: Ref, module: Module) -> tuple[pv.Expr | None, ...] | None:
-    """The provenance of a tensor's sizes in the class: a size of an input is itself."""
+def _dims(
+    network: Network, ref: Ref, module: Module, shared: bool = False
+) -> tuple[pv.Expr | None, ...] | None:
+    """The provenance of a tensor's sizes in the class: a size of an input is itself, and one
+    a child block's body computed is moved out into the class's terms (None where it has no
+    expression there); ``shared``: in a copy of a repeat, as every copy has it, where it
+    follows the copy's index (indexed_sizes.py)."""
     if ref in module.inputs:
         name = module.input_names[module.inputs.index(ref)]
         tensor = network.type_of(ref)
@@ -364,4 +369,35 @@ def _dims(network: Network, ref: Ref, module: Module) -> tuple[pv.Expr | None, .
     node = network.node(ref.node)
     if ref.port >= len(node.dims):
         return None
-    return tuple(node.dims[ref.port])
+    dims = node.index_dims if shared and node.index_dims else node.dims
+    inner = network.instance_of(node).path
+    holder = network.instance_of_path(module.path).path  # the class's instance
+    if inner == holder:
+        return tuple(dims[ref.port])
+    if not shared:
+        return tuple(None if d is None else network.lift(d, inner, holder) for d in dims[ref.port])
+    # the block call in the class's body that holds the node
+    child = network.modules[inner]
+    while child.path and network.instance_of_path(child.path.rpartition(".")[0]).path != holder:
+        child = network.instance_of_path(child.path.rpartition(".")[0])
+    if not child.path:
+        return None
+    return tuple(
+        None if d is None else _shared_lift(network, d, inner, child) for d in dims[ref.port]
+    )
+
+
+def _shared_lift(network: Network, expr: pv.Expr, inner: str, child: Module) -> pv.Expr | None:
+    """``expr``, in the terms of the block instance at ``inner``, in those of the class that
+    calls ``child`` (which holds it), moved out of ``child`` with the provenance its
+    arguments and input sizes share with the other copies of a repeat."""
+    own = network.lift(expr, inner, child.path)
+    if own is None:
+        return None
+    given = child.index_input_dims or child.input_dims
+
+    def size(name: str, axis: int) -> pv.Expr | None:
+        sizes = given[child.input_names.index(name)] if name in child.input_names else None
+        return sizes[axis] if sizes is not None and axis < len(sizes) else None
+
+    return pv.substitute(own, {**child.arg_origins, **child.index_origins}, size)
