@@ -12,34 +12,11 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import torch
 
-from archc import api, runtime
-from archc.semantics.ir import Network
-from tests.oracle import compare, random_inputs, sizes_of
-
-
-def compiled(tmp_path: Path, text: str, name: str) -> tuple[Path, ModuleType]:
-    spec = tmp_path / f"{name}.arch"
-    spec.write_text(text, encoding="utf-8")
-    return spec, runtime.load_source(api.compile_source(str(spec)), f"archc_choice_{name}")
-
-
-def elaborated(spec: Path, overrides: dict[str, object]) -> Network:
-    networks, diagnostics = api.analyse(str(spec), None, overrides)
-    assert [d for d in diagnostics if d.is_error] == []
-    return networks[-1]
-
-
-def assert_computes_as_spec(network: Network, model: torch.nn.Module) -> None:
-    assert sorted(model.state_dict()) == sorted({**network.parameters(), **network.buffers()})
-    inputs = random_inputs(network, sizes_of(network))
-    for training in (False, True):
-        assert compare(network, model.double(), inputs, training) == [], training
-
+from tests.spec_classes import assert_computes_as_spec, compiled, elaborated
 
 BLOCK = """
 block Encoder(d, final_norm) {

@@ -14,35 +14,12 @@ from __future__ import annotations
 import inspect
 import itertools
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import torch
 
-from archc import api, runtime
-from archc.semantics.ir import Network
-from tests.oracle import compare, random_inputs, sizes_of
+from tests.spec_classes import assert_computes_as_spec, compiled, elaborated
 from tests.test_block_classes import Holder
-
-
-def compiled(tmp_path: Path, text: str, name: str) -> tuple[Path, ModuleType]:
-    spec = tmp_path / f"{name}.arch"
-    spec.write_text(text, encoding="utf-8")
-    return spec, runtime.load_source(api.compile_source(str(spec)), f"archc_truth_{name}")
-
-
-def elaborated(spec: Path, overrides: dict[str, object]) -> Network:
-    networks, diagnostics = api.analyse(str(spec), None, overrides)
-    assert [d for d in diagnostics if d.is_error] == []
-    return networks[-1]
-
-
-def assert_computes_as_spec(network: Network, model: torch.nn.Module) -> None:
-    assert sum(p.numel() for p in model.parameters()) == network.param_count
-    inputs = random_inputs(network, sizes_of(network))
-    for training in (False, True):
-        assert compare(network, model.double(), inputs, training) == [], training
-
 
 NETWORK = """
 network Net(use_bias=true, bidirectional=false, hidden=6) {
