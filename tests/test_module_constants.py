@@ -23,6 +23,7 @@ from archc.semantics.expressions import ElabError
 from archc.semantics.ir import Network, Signature
 from archc.semantics.program import load_program
 from tests.oracle import check_compiled, compile_spec
+from tests.spec_arithmetic import arithmetic
 
 SPEC = """
 base = 8
@@ -121,19 +122,7 @@ _LEAVES = st.one_of(
 )
 
 
-def _combine(parts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    binary = st.tuples(parts, st.sampled_from(["+", "-", "*", "/", "//", "%", "<", "=="]), parts)
-    return st.one_of(
-        binary.map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
-        parts.map(lambda p: f"-{p}"),
-        st.tuples(st.sampled_from(["min", "max"]), parts, parts).map(
-            lambda t: f"{t[0]}({t[1]}, {t[2]})"
-        ),
-        st.tuples(parts, parts, parts).map(lambda t: f"(if {t[0]} then {t[1]} else {t[2]})"),
-    )
-
-
-EXPRESSIONS = st.recursive(_LEAVES, _combine, max_leaves=6)
+EXPRESSIONS = arithmetic(_LEAVES, 6)
 
 
 @given(first=EXPRESSIONS, second=EXPRESSIONS)

@@ -31,6 +31,7 @@ from tests.oracle import (
     sizes_of,
     vary_running_statistics,
 )
+from tests.spec_arithmetic import arithmetic
 
 SMALL = """
 fn round_to(v, divisor) = max(divisor, int(v + divisor / 2) // divisor * divisor)
@@ -245,23 +246,17 @@ _LEAVES = st.one_of(
 )
 
 
-def _combine(parts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    binary = st.tuples(parts, st.sampled_from(["+", "-", "*", "/", "//", "%", "<", "=="]), parts)
-    return st.one_of(
-        binary.map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
-        parts.map(lambda p: f"-{p}"),
-        st.tuples(st.sampled_from(["min", "max"]), parts, parts).map(
-            lambda t: f"{t[0]}({t[1]}, {t[2]})"
-        ),
-        st.tuples(st.sampled_from(["int", "abs", "floor"]), parts).map(
-            lambda t: f"{t[0]}({t[1]})"
-        ),
-        st.tuples(parts, parts, parts).map(lambda t: f"(if {t[0]} then {t[1]} else {t[2]})"),
-        st.tuples(parts, parts).map(lambda t: f"g({t[0]}, {t[1]})"),
+def _unary(parts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.tuples(st.sampled_from(["int", "abs", "floor"]), parts).map(
+        lambda t: f"{t[0]}({t[1]})"
     )
 
 
-BODIES = st.recursive(_LEAVES, _combine, max_leaves=8)
+def _calls(parts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.tuples(parts, parts).map(lambda t: f"g({t[0]}, {t[1]})")
+
+
+BODIES = arithmetic(_LEAVES, 8, _unary, _calls)
 ARGUMENTS = st.one_of(st.integers(-9, 9), st.sampled_from([0.5, 1.5, -2.25, 3.0]))
 
 
